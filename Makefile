@@ -1,0 +1,54 @@
+# berth - top-level entry points. See README.md.
+#   make run     install deps, build (dev), serve on 127.0.0.1:5000 with ./var
+#   make check   install deps, build dev + asan, run every test in both
+#   make fuzz    build the libFuzzer targets and run each for FUZZ_SECONDS
+#   make bench   run the benchmarks against their peers (see bench/)
+
+LISTEN ?= 127.0.0.1:5000
+DATA ?= ./var
+FUZZ_SECONDS ?= 60
+PRESETS ?= dev asan
+CTEST_ARGS ?=
+
+.PHONY: all deps build run check fuzz bench clean format
+
+all: build
+
+deps:
+	@sh scripts/deps.sh
+
+build: deps
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev
+
+run: build
+	./build/dev/berth serve --listen $(LISTEN) --data $(DATA)
+
+check: deps
+	@set -e; for p in $(PRESETS); do \
+	  echo "== preset $$p"; \
+	  cmake --preset $$p >/dev/null; \
+	  cmake --build --preset $$p; \
+	done
+	@rc=0; for p in $(PRESETS); do \
+	  echo "== ctest preset $$p"; \
+	  ctest --preset $$p $(CTEST_ARGS) || rc=1; \
+	done; exit $$rc
+
+fuzz: deps
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz
+	@for f in build/fuzz/fuzz_*; do \
+	  n=$${f##*/fuzz_}; echo "== $$n"; \
+	  mkdir -p build/fuzz/corpus/$$n; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus/$$n fuzz/corpus/$$n || exit 1; \
+	done
+
+bench: build
+	sh bench/registry
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build

@@ -1,0 +1,153 @@
+/*
+ * berth/meta.h - registry metadata: repositories, blob links, manifests,
+ * tags, referrers and upload sessions.
+ *
+ * A driver table behind one API; P1 ships `sqlite` (WAL mode, synchronous
+ * FULL, versioned migrations in a schema_migrations table). PostgreSQL comes
+ * later behind the same functions. Every lookup is served by an index.
+ *
+ * Thread safety: one berth_meta is shared by all threads; each thread gets
+ * its own database connection (opened lazily) with cached prepared
+ * statements, so concurrent readers never contend on a lock in berth.
+ *
+ * Manifest bytes are kept in the metadata store itself (exactly as received)
+ * so that a manifest GET is one indexed query.
+ */
+#ifndef BERTH_META_H
+#define BERTH_META_H
+
+#include "berth/common.h"
+#include "berth/digest.h"
+
+#include <stdint.h>
+#include <time.h>
+
+struct berth_buf;
+typedef struct berth_meta berth_meta;
+
+/**
+ * Open metadata at `location`: a SQLite file path, or "sqlite://<path>".
+ * Creates the database and runs pending migrations.
+ */
+int berth_meta_open(berth_meta **out, const char *location) BERTH_WARN_UNUSED;
+void berth_meta_free(berth_meta *m);
+
+/** Schema version after migrations (for tests and `berth version`). */
+int berth_meta_schema_version(berth_meta *m);
+
+/* ---- repositories and blobs ---- */
+
+/** 0 if the repository exists (has ever had content), else BERTH_ENOTFOUND. */
+int berth_meta_repo_exists(berth_meta *m, const char *repo) BERTH_WARN_UNUSED;
+
+/**
+ * Record that blob `d` of `size` bytes is present in `repo` (after a push or
+ * mount). Creates the repository row if needed. Idempotent.
+ */
+int berth_meta_blob_link(berth_meta *m, const char *repo, const berth_digest *d,
+			 uint64_t size) BERTH_WARN_UNUSED;
+
+/** 0 and the size if blob `d` is linked in `repo`; BERTH_ENOTFOUND otherwise. */
+int berth_meta_blob_linked(berth_meta *m, const char *repo, const berth_digest *d,
+			   uint64_t *size) BERTH_WARN_UNUSED;
+
+/**
+ * Call `cb` for each repository in which blob `d` is linked (for mounts),
+ * in name order, until it returns non-zero. BERTH_ENOTFOUND if none.
+ */
+typedef int (*berth_meta_repo_cb)(void *ctx, const char *repo, uint64_t size);
+int berth_meta_blob_repos(berth_meta *m, const berth_digest *d, berth_meta_repo_cb cb,
+			  void *ctx) BERTH_WARN_UNUSED;
+
+/** Remove the link of blob `d` from `repo`; BERTH_ENOTFOUND if not linked. */
+int berth_meta_blob_unlink(berth_meta *m, const char *repo, const berth_digest *d) BERTH_WARN_UNUSED;
+
+/* ---- manifests and tags ---- */
+
+typedef struct berth_meta_manifest_put {
+	const char *repo;
+	const berth_digest *digest;
+	const char *media_type;
+	const char *artifact_type;   /* referrer artifact type, may be NULL */
+	const char *annotations;     /* JSON object text, may be NULL */
+	const void *body;
+	size_t body_len;
+	const berth_digest *subject; /* may be NULL */
+	const char *tag;             /* may be NULL: push by digest */
+	/* what the manifest references (config+layers, or child manifests) */
+	const berth_digest *refs;
+	size_t nrefs;
+} berth_meta_manifest_put;
+
+/**
+ * Store a manifest (and its tag, references and referrer edge) in one
+ * transaction. Re-putting the same digest is idempotent; a tag moves.
+ */
+int berth_meta_manifest_store(berth_meta *m, const berth_meta_manifest_put *p) BERTH_WARN_UNUSED;
+
+typedef struct berth_meta_manifest {
+	berth_digest digest;
+	char media_type[256];
+	uint64_t size;
+} berth_meta_manifest;
+
+/**
+ * Look up a manifest by tag or digest (`reference` is tried as a digest if it
+ * contains ':'). Fills `info`; appends the bytes to `body` if non-NULL.
+ * BERTH_ENOTFOUND if absent in `repo`.
+ */
+int berth_meta_manifest_get(berth_meta *m, const char *repo, const char *reference,
+			    berth_meta_manifest *info, struct berth_buf *body) BERTH_WARN_UNUSED;
+
+/**
+ * Delete manifest `d` from `repo` with its tags and its referrer edge.
+ * BERTH_ENOTFOUND if absent.
+ */
+int berth_meta_manifest_delete(berth_meta *m, const char *repo, const berth_digest *d) BERTH_WARN_UNUSED;
+
+/** Delete one tag (the manifest stays). BERTH_ENOTFOUND if absent. */
+int berth_meta_tag_delete(berth_meta *m, const char *repo, const char *tag) BERTH_WARN_UNUSED;
+
+/**
+ * List names in lexical (byte) order, strictly after `last` (NULL = from the
+ * start), at most `n` (n < 0 = no limit). `cb` is called per name; `*more`
+ * (optional) is set to 1 if names remain after the last one returned.
+ */
+typedef int (*berth_meta_name_cb)(void *ctx, const char *name);
+int berth_meta_tags(berth_meta *m, const char *repo, const char *last, long n,
+		    berth_meta_name_cb cb, void *ctx, int *more) BERTH_WARN_UNUSED;
+int berth_meta_catalog(berth_meta *m, const char *last, long n, berth_meta_name_cb cb,
+		       void *ctx, int *more) BERTH_WARN_UNUSED;
+
+/* ---- referrers ---- */
+
+typedef struct berth_meta_referrer {
+	const char *digest;
+	const char *media_type;
+	uint64_t size;
+	const char *artifact_type; /* may be NULL */
+	const char *annotations;   /* JSON object text, may be NULL */
+} berth_meta_referrer;
+
+/**
+ * Call `cb` for each manifest in `repo` whose subject is `subject`, filtered
+ * by `artifact_type` if non-NULL, ordered by digest.
+ */
+typedef int (*berth_meta_referrer_cb)(void *ctx, const berth_meta_referrer *r);
+int berth_meta_referrers(berth_meta *m, const char *repo, const berth_digest *subject,
+			 const char *artifact_type, berth_meta_referrer_cb cb,
+			 void *ctx) BERTH_WARN_UNUSED;
+
+/* ---- upload sessions ---- */
+
+int berth_meta_upload_create(berth_meta *m, const char *id, const char *repo,
+			     time_t started) BERTH_WARN_UNUSED;
+/** 0 if upload `id` belongs to `repo`; BERTH_ENOTFOUND otherwise. */
+int berth_meta_upload_check(berth_meta *m, const char *id, const char *repo) BERTH_WARN_UNUSED;
+int berth_meta_upload_delete(berth_meta *m, const char *id) BERTH_WARN_UNUSED;
+/** Call `cb` with the id of each upload started before `cutoff`. */
+typedef int (*berth_meta_id_cb)(void *ctx, const char *id);
+int berth_meta_upload_stale(berth_meta *m, time_t cutoff, berth_meta_id_cb cb,
+			    void *ctx) BERTH_WARN_UNUSED;
+
+#endif

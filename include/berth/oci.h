@@ -1,0 +1,95 @@
+/*
+ * berth/oci.h - OCI and Docker schema2 manifests, indexes and descriptors.
+ *
+ * berth never re-serialises a manifest: the bytes received are the bytes
+ * stored and served. This module only parses them (jansson) to learn what
+ * they reference (config, layers, child manifests, subject) and to validate
+ * them against the image-spec.
+ */
+#ifndef BERTH_OCI_H
+#define BERTH_OCI_H
+
+#include "berth/common.h"
+#include "berth/digest.h"
+
+#include <stdint.h>
+
+#define BERTH_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define BERTH_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define BERTH_MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define BERTH_MT_OCI_EMPTY "application/vnd.oci.empty.v1+json"
+#define BERTH_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define BERTH_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define BERTH_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define BERTH_MT_DOCKER_V1_SIGNED "application/vnd.docker.distribution.manifest.v1+prettyjws"
+
+typedef enum {
+	BERTH_OCI_IMAGE = 1, /* OCI image manifest or Docker schema2 manifest */
+	BERTH_OCI_INDEX = 2  /* OCI image index or Docker manifest list */
+} berth_oci_kind;
+
+typedef struct berth_platform {
+	char *os;           /* may be NULL */
+	char *architecture; /* may be NULL */
+	char *variant;      /* may be NULL */
+	char *os_version;   /* may be NULL */
+} berth_platform;
+
+typedef struct berth_descriptor {
+	char *media_type;     /* required by the spec; NULL only if absent (then invalid) */
+	berth_digest digest;
+	int64_t size;
+	char *artifact_type;  /* may be NULL */
+	char *annotations;    /* compact JSON object text, or NULL */
+	berth_platform *platform; /* index entries only; may be NULL */
+} berth_descriptor;
+
+typedef struct berth_manifest {
+	berth_oci_kind kind;
+	char *media_type;        /* effective media type (see berth_manifest_parse) */
+	char *artifact_type;     /* manifest's artifactType, or NULL */
+	berth_descriptor config; /* images only (config.media_type NULL for indexes) */
+	berth_descriptor *layers;
+	size_t nlayers;
+	berth_descriptor *manifests; /* indexes only */
+	size_t nmanifests;
+	berth_descriptor *subject;   /* NULL if none */
+	char *annotations;           /* compact JSON object text, or NULL */
+} berth_manifest;
+
+/**
+ * Parse and validate manifest bytes.
+ *
+ * `content_type` is the Content-Type the client sent (may be NULL). The
+ * effective media type is the body's "mediaType" if present, else
+ * `content_type`; if both are present and differ, the manifest is invalid
+ * (the distribution spec asks registries to refuse that). A body with no
+ * mediaType and no usable content type is classified by shape ("manifests"
+ * → OCI index, "config" → OCI manifest).
+ *
+ * Rules checked: JSON object; schemaVersion == 2; supported media type
+ * (OCI manifest/index, Docker schema2 manifest/list; schema1 →
+ * BERTH_EUNSUPPORTED); every descriptor has mediaType, a valid digest and a
+ * non-negative size; images have a config; indexes have a manifests array.
+ *
+ * Returns 0, BERTH_EINVALID or BERTH_EUNSUPPORTED with a message.
+ */
+int berth_manifest_parse(berth_manifest **out, const void *data, size_t len,
+			 const char *content_type) BERTH_WARN_UNUSED;
+
+void berth_manifest_free(berth_manifest *m);
+
+/**
+ * The artifact type a referrers response reports for this manifest:
+ * artifactType if set, else config.mediaType for images, else NULL.
+ * Borrowed.
+ */
+const char *berth_manifest_referrer_type(const berth_manifest *m);
+
+/** 1 if `mt` is one of the four manifest media types berth accepts. */
+int berth_oci_is_manifest_type(const char *mt);
+
+/** 1 if `mt` is an index/list media type. */
+int berth_oci_is_index_type(const char *mt);
+
+#endif

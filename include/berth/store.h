@@ -1,0 +1,111 @@
+/*
+ * berth/store.h - the content-addressed blob store and its upload sessions.
+ *
+ * A store is a driver table behind one API. P1 ships the `fs` driver:
+ *   <root>/blobs/<algo>/<2 hex>/<hex>        committed blobs (read-only)
+ *   <root>/uploads/<uuid>/data               bytes received so far
+ *   <root>/uploads/<uuid>/startedat          creation time (for purging)
+ * An upload is hashed while it streams; commit checks the digest, fsyncs the
+ * data, renames it into blobs/ and fsyncs the directory, so a blob path only
+ * ever holds complete, verified content. A later `s3` driver implements the
+ * same functions.
+ *
+ * Thread safety: a berth_store may be shared by all threads. One upload is
+ * written by at most one holder at a time (berth_store_upload_open takes an
+ * exclusive lock that works across processes sharing the directory).
+ */
+#ifndef BERTH_STORE_H
+#define BERTH_STORE_H
+
+#include "berth/common.h"
+#include "berth/digest.h"
+
+#include <stdint.h>
+#include <time.h>
+
+typedef struct berth_store berth_store;
+typedef struct berth_upload berth_upload;
+
+#define BERTH_UPLOAD_ID_MAX 37 /* uuid text + NUL */
+
+/**
+ * Open a store. `location` is a directory path (fs driver) or
+ * "file://<path>". The directory is created if missing.
+ */
+int berth_store_open(berth_store **out, const char *location) BERTH_WARN_UNUSED;
+void berth_store_free(berth_store *s);
+
+/** Size of a committed blob; BERTH_ENOTFOUND if absent. */
+int berth_store_stat(berth_store *s, const berth_digest *d, uint64_t *size) BERTH_WARN_UNUSED;
+
+/**
+ * Open a committed blob for reading. `*fd` is a read-only descriptor the
+ * caller closes (the server hands it to sendfile). BERTH_ENOTFOUND if absent.
+ */
+int berth_store_open_blob(berth_store *s, const berth_digest *d, int *fd,
+			  uint64_t *size) BERTH_WARN_UNUSED;
+
+/** Read a whole blob into memory, capped by out->max (BERTH_ETOOBIG beyond). */
+struct berth_buf;
+int berth_store_read_blob(berth_store *s, const berth_digest *d,
+			  struct berth_buf *out) BERTH_WARN_UNUSED;
+
+/**
+ * Store `data` as a blob after checking it hashes to `expected`
+ * (BERTH_EDIGEST otherwise). Idempotent if the blob exists.
+ */
+int berth_store_put(berth_store *s, const berth_digest *expected, const void *data,
+		    size_t len) BERTH_WARN_UNUSED;
+
+/** Remove a committed blob; BERTH_ENOTFOUND if absent. */
+int berth_store_delete(berth_store *s, const berth_digest *d) BERTH_WARN_UNUSED;
+
+/* ---- upload sessions ---- */
+
+/** 1 if `id` has the shape of an upload id (a lowercase uuid); guards paths. */
+int berth_store_upload_id_valid(const char *id);
+
+/** Start an empty upload; writes a fresh uuid into `id_out`. */
+int berth_store_upload_create(berth_store *s, char id_out[BERTH_UPLOAD_ID_MAX]) BERTH_WARN_UNUSED;
+
+/** Bytes received so far by an upload; BERTH_ENOTFOUND if unknown. */
+int berth_store_upload_size(berth_store *s, const char *id, uint64_t *size) BERTH_WARN_UNUSED;
+
+/**
+ * Open an upload for appending, exclusively. BERTH_ENOTFOUND if unknown,
+ * BERTH_EBUSY if another request holds it. The hash state is resumed from an
+ * in-process cache, or recomputed from the data on disk (after a restart).
+ */
+int berth_store_upload_open(berth_upload **out, berth_store *s, const char *id) BERTH_WARN_UNUSED;
+
+/** Current size (offset of the next byte) of an open upload. */
+uint64_t berth_upload_offset(const berth_upload *u);
+
+/** Append bytes at the end (streaming; hashed as written). */
+int berth_upload_write(berth_upload *u, const void *data, size_t len) BERTH_WARN_UNUSED;
+
+/** Make the bytes written so far durable (before answering 202). */
+int berth_upload_sync(berth_upload *u) BERTH_WARN_UNUSED;
+
+/**
+ * Finish: check the content hashes to `expected` (BERTH_EDIGEST otherwise),
+ * commit it atomically as a blob, delete the upload, and free `u` (in all
+ * cases). `size_out` (optional) gets the blob size. On BERTH_EDIGEST the
+ * upload is deleted too: nothing partial is kept.
+ */
+int berth_upload_commit(berth_upload *u, const berth_digest *expected,
+			uint64_t *size_out) BERTH_WARN_UNUSED;
+
+/** Release the lock and free `u`; the upload stays and can be reopened. */
+void berth_upload_close(berth_upload *u);
+
+/** Cancel: delete the upload's data. BERTH_ENOTFOUND if unknown. */
+int berth_store_upload_delete(berth_store *s, const char *id) BERTH_WARN_UNUSED;
+
+/**
+ * Delete uploads started before `cutoff` (wall clock seconds) that no one
+ * holds. `purged` (optional) gets the count.
+ */
+int berth_store_upload_purge(berth_store *s, time_t cutoff, int *purged) BERTH_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install the Debian packages berth needs to build, test and benchmark.
+# Idempotent: installs only what is missing. Uses apt-get as root, sudo otherwise.
+set -eu
+
+BUILD="build-essential cmake pkg-config clang libclang-rt-14-dev
+  libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libyaml-dev
+  libcmocka-dev libcurl4-openssl-dev"
+TEST="python3 python3-pytest python3-requests curl skopeo podman buildah umoci
+  busybox-static docker-registry valgrind runc uidmap fuse-overlayfs"
+BENCH="wrk"
+
+want="$BUILD"
+case "${1:-all}" in
+  build) ;;
+  *) want="$BUILD $TEST $BENCH" ;;
+esac
+
+missing=""
+for p in $want; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing"
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,33 @@
+/*
+ * cli.h - the berth command table and helpers shared by cmd_*.c.
+ *
+ * Every subcommand is `int cmd_<name>(int argc, char **argv)` where argv[0]
+ * is the subcommand name. Exit codes are fixed: 0 ok, 1 failure, 2 usage.
+ */
+#ifndef BERTH_CLI_H
+#define BERTH_CLI_H
+
+#define BERTH_EXIT_OK 0
+#define BERTH_EXIT_FAIL 1
+#define BERTH_EXIT_USAGE 2
+
+typedef struct berth_cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} berth_cli_command;
+
+int cmd_serve(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+
+extern const berth_cli_command berth_cli_commands[];
+
+/** Print "berth <cmd>: <message>" to stderr and return `code`. */
+int berth_cli_fail(const char *cmd, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/** 1 if argv holds -h or --help (before any "--"). */
+int berth_cli_wants_help(int argc, char **argv);
+
+#endif

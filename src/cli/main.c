@@ -1,0 +1,81 @@
+/*
+ * main.c - the berth command: a table of subcommands, each in cmd_<name>.c.
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const berth_cli_command berth_cli_commands[] = {
+	{"serve", cmd_serve, "run the OCI registry server"},
+	{"version", cmd_version, "print version information"},
+	{"help", cmd_help, "show help for berth or one of its commands"},
+	{NULL, NULL, NULL},
+};
+
+int berth_cli_fail(const char *cmd, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "berth %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int berth_cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: berth <command> [options]\n\ncommands:\n");
+	for (const berth_cli_command *c = berth_cli_commands; c->name; c++)
+		fprintf(out, "  %-10s %s\n", c->name, c->summary);
+	fprintf(out, "\nRun 'berth <command> --help' for a command's options.\n");
+}
+
+int cmd_help(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return BERTH_EXIT_OK;
+	}
+	for (const berth_cli_command *c = berth_cli_commands; c->name; c++) {
+		if (strcmp(c->name, argv[1]) == 0) {
+			char *sub[] = {argv[1], "--help", NULL};
+
+			return c->run(2, sub);
+		}
+	}
+	return berth_cli_fail("help", BERTH_EXIT_USAGE, "unknown command '%s'", argv[1]);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return BERTH_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return BERTH_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0)
+		return cmd_version(1, argv + 1);
+	for (const berth_cli_command *c = berth_cli_commands; c->name; c++)
+		if (strcmp(c->name, argv[1]) == 0)
+			return c->run(argc - 1, argv + 1);
+	fprintf(stderr, "berth: unknown command '%s' (see 'berth help')\n", argv[1]);
+	return BERTH_EXIT_USAGE;
+}

@@ -1,0 +1,153 @@
+/*
+ * buf.c - growable byte buffers with a hard maximum (see buf.h).
+ */
+#include "util/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void berth_buf_init(berth_buf *b, size_t max)
+{
+	b->ptr = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max;
+}
+
+static int grow(berth_buf *b, size_t extra)
+{
+	size_t need, ncap;
+	char *p;
+
+	if (b->max && (extra > b->max || b->len > b->max - extra))
+		return berth_error_set(BERTH_ETOOBIG, "buffer limit of %zu bytes exceeded", b->max);
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	ncap = b->cap ? b->cap : 256;
+	while (ncap < need)
+		ncap *= 2;
+	p = realloc(b->ptr, ncap);
+	if (!p)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	b->ptr = p;
+	b->cap = ncap;
+	return 0;
+}
+
+int berth_buf_put(berth_buf *b, const void *data, size_t len)
+{
+	int rc = grow(b, len);
+
+	if (rc)
+		return rc;
+	if (len)
+		memcpy(b->ptr + b->len, data, len);
+	b->len += len;
+	b->ptr[b->len] = '\0';
+	return 0;
+}
+
+int berth_buf_puts(berth_buf *b, const char *s)
+{
+	return berth_buf_put(b, s, strlen(s));
+}
+
+int berth_buf_vprintf(berth_buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n, rc;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return berth_error_set(BERTH_ERROR, "bad format");
+	if ((rc = grow(b, (size_t)n)) != 0)
+		return rc;
+	vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int berth_buf_printf(berth_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = berth_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int berth_buf_put_json_string(berth_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *run = p;
+	int rc;
+
+	if ((rc = berth_buf_put(b, "\"", 1)) != 0)
+		return rc;
+	for (; *p; p++) {
+		char esc[7];
+		size_t elen = 2;
+
+		if (*p >= 0x20 && *p != '"' && *p != '\\')
+			continue;
+		if ((rc = berth_buf_put(b, run, (size_t)(p - run))) != 0)
+			return rc;
+		esc[0] = '\\';
+		switch (*p) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[*p >> 4];
+			esc[5] = hex[*p & 15];
+			elen = 6;
+		}
+		if ((rc = berth_buf_put(b, esc, elen)) != 0)
+			return rc;
+		run = p + 1;
+	}
+	if ((rc = berth_buf_put(b, run, (size_t)(p - run))) != 0)
+		return rc;
+	return berth_buf_put(b, "\"", 1);
+}
+
+void berth_buf_reset(berth_buf *b)
+{
+	b->len = 0;
+	if (b->ptr)
+		b->ptr[0] = '\0';
+}
+
+char *berth_buf_detach(berth_buf *b, size_t *len_out)
+{
+	char *p = b->ptr;
+
+	if (!p) {
+		p = calloc(1, 1);
+		if (len_out)
+			*len_out = 0;
+		return p;
+	}
+	if (len_out)
+		*len_out = b->len;
+	b->ptr = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+void berth_buf_dispose(berth_buf *b)
+{
+	free(b->ptr);
+	b->ptr = NULL;
+	b->len = b->cap = 0;
+}
