@@ -127,8 +127,7 @@ int berth_digest_parse(berth_digest *out, const char *s, size_t len)
 				       berth_digest_algo_name(algo), algo_hexlen(algo));
 	for (size_t i = 0; i < elen; i++) {
 		if (!is_lower_hex(colon[1 + i]))
-			return berth_error_set(BERTH_EINVALID,
-					       "%s digest must be lowercase hex",
+			return berth_error_set(BERTH_EINVALID, "%s digest must be lowercase hex",
 					       berth_digest_algo_name(algo));
 	}
 

@@ -16,8 +16,8 @@
 #include "berth/digest.h"
 
 #define HEX64 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define HEX128                                                                             \
-	"ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"                 \
+#define HEX128                                                                                     \
+	"ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"                         \
 	"2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
 
 static int parse(const char *s, berth_digest *d)
@@ -81,9 +81,9 @@ static void test_other_algorithms_are_unsupported(void **state)
 
 	assert_int_equal(parse("md5:abc", &d), BERTH_EUNSUPPORTED);
 	assert_int_equal(parse("sha384:" HEX64, &d), BERTH_EUNSUPPORTED);
-	assert_int_equal(parse("multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8",
-			       &d),
-			 BERTH_EUNSUPPORTED);
+	assert_int_equal(
+		parse("multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8", &d),
+		BERTH_EUNSUPPORTED);
 	assert_int_equal(parse("a.b_c-d+e:A=_-z", &d), BERTH_EUNSUPPORTED);
 	/* case matters for the algorithm: SHA256 is not a valid component */
 	assert_int_equal(parse("SHA256:" HEX64, &d), BERTH_EINVALID);
@@ -92,9 +92,20 @@ static void test_other_algorithms_are_unsupported(void **state)
 static void test_malformed_is_invalid(void **state)
 {
 	static const char *bad[] = {
-		"",         "sha256",     "sha256:",   ":" HEX64,    "sha256::" HEX64,
-		"-sha:abc", "sha-:abc",   "sh..a:abc", "sha 256:ab", "sha256:" HEX64 " ",
-		" sha256:" HEX64, "sha256:ab/c", "x:ab!c", "+a:b",
+		"",
+		"sha256",
+		"sha256:",
+		":" HEX64,
+		"sha256::" HEX64,
+		"-sha:abc",
+		"sha-:abc",
+		"sh..a:abc",
+		"sha 256:ab",
+		"sha256:" HEX64 " ",
+		" sha256:" HEX64,
+		"sha256:ab/c",
+		"x:ab!c",
+		"+a:b",
 	};
 	berth_digest d;
 
