@@ -22,6 +22,10 @@
 #define BERTH_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define BERTH_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 #define BERTH_MT_DOCKER_V1_SIGNED "application/vnd.docker.distribution.manifest.v1+prettyjws"
+#define BERTH_MT_DOCKER_V1 "application/vnd.docker.distribution.manifest.v1+json"
+
+/* Deepest JSON nesting berth_manifest_parse accepts (a real manifest is 4 deep). */
+#define BERTH_OCI_MAX_DEPTH 64
 
 typedef enum {
 	BERTH_OCI_IMAGE = 1, /* OCI image manifest or Docker schema2 manifest */
@@ -29,32 +33,32 @@ typedef enum {
 } berth_oci_kind;
 
 typedef struct berth_platform {
-	char *os;           /* may be NULL */
+	char *os;	    /* may be NULL */
 	char *architecture; /* may be NULL */
-	char *variant;      /* may be NULL */
+	char *variant;	    /* may be NULL */
 	char *os_version;   /* may be NULL */
 } berth_platform;
 
 typedef struct berth_descriptor {
-	char *media_type;     /* required by the spec; NULL only if absent (then invalid) */
+	char *media_type; /* required by the spec; NULL only if absent (then invalid) */
 	berth_digest digest;
 	int64_t size;
-	char *artifact_type;  /* may be NULL */
-	char *annotations;    /* compact JSON object text, or NULL */
+	char *artifact_type;	  /* may be NULL */
+	char *annotations;	  /* compact JSON object text, or NULL */
 	berth_platform *platform; /* index entries only; may be NULL */
 } berth_descriptor;
 
 typedef struct berth_manifest {
 	berth_oci_kind kind;
-	char *media_type;        /* effective media type (see berth_manifest_parse) */
-	char *artifact_type;     /* manifest's artifactType, or NULL */
+	char *media_type;	 /* effective media type (see berth_manifest_parse) */
+	char *artifact_type;	 /* manifest's artifactType, or NULL */
 	berth_descriptor config; /* images only (config.media_type NULL for indexes) */
 	berth_descriptor *layers;
 	size_t nlayers;
 	berth_descriptor *manifests; /* indexes only */
 	size_t nmanifests;
-	berth_descriptor *subject;   /* NULL if none */
-	char *annotations;           /* compact JSON object text, or NULL */
+	berth_descriptor *subject; /* NULL if none */
+	char *annotations;	   /* compact JSON object text, or NULL */
 } berth_manifest;
 
 /**
@@ -72,11 +76,24 @@ typedef struct berth_manifest {
  * BERTH_EUNSUPPORTED); every descriptor has mediaType, a valid digest and a
  * non-negative size; images have a config; indexes have a manifests array.
  *
- * Returns 0, BERTH_EINVALID or BERTH_EUNSUPPORTED with a message.
+ * Also: nesting deeper than BERTH_OCI_MAX_DEPTH, duplicate object keys,
+ * invalid UTF-8 and trailing bytes are refused; descriptor media types and
+ * artifactType must have the RFC 6838 shape; a digest of an algorithm berth
+ * does not implement makes the manifest invalid (BERTH_EINVALID); Docker
+ * schema2 bodies must carry their mediaType (Docker's spec requires it); a
+ * body whose fields contradict its media type (an index type with "config"
+ * or "layers", an image type with "manifests") is invalid. Unknown fields
+ * are ignored, as the spec asks. subject, artifactType and manifest-level
+ * annotations are read for OCI types only (Docker schema2 has none).
+ *
+ * `*out` is owned by the caller (berth_manifest_free); it is NULL on error.
+ * Returns 0, BERTH_EINVALID, BERTH_EUNSUPPORTED (schema1, unknown manifest
+ * media type) or BERTH_ERROR (out of memory) with a message.
  */
 int berth_manifest_parse(berth_manifest **out, const void *data, size_t len,
 			 const char *content_type) BERTH_WARN_UNUSED;
 
+/** Release a manifest from berth_manifest_parse; accepts NULL. */
 void berth_manifest_free(berth_manifest *m);
 
 /**
@@ -86,10 +103,32 @@ void berth_manifest_free(berth_manifest *m);
  */
 const char *berth_manifest_referrer_type(const berth_manifest *m);
 
-/** 1 if `mt` is one of the four manifest media types berth accepts. */
+/**
+ * 1 if `mt` is exactly one of the four manifest media types berth accepts
+ * (no parameters, case-sensitive; see berth_oci_content_type for headers).
+ */
 int berth_oci_is_manifest_type(const char *mt);
 
-/** 1 if `mt` is an index/list media type. */
+/** 1 if `mt` is exactly an index/list media type. */
 int berth_oci_is_index_type(const char *mt);
+
+/**
+ * 1 if `mt` has the RFC 6838 shape the image-spec requires of descriptor
+ * media types and artifactType: `type "/" subtype`, each part
+ * [A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}, no parameters.
+ */
+int berth_oci_media_type_valid(const char *mt);
+
+/**
+ * Recognise an HTTP Content-Type/Accept value as a manifest media type:
+ * parameters (";charset=...") and surrounding blanks are ignored and the
+ * comparison is case-insensitive. Returns the canonical BERTH_MT_* constant
+ * (static storage) for the four accepted types and for the two Docker
+ * schema1 types, or NULL for anything else.
+ */
+const char *berth_oci_content_type(const char *content_type);
+
+/** 1 if `mt` (canonical form) is a Docker schema1 media type. */
+int berth_oci_is_schema1_type(const char *mt);
 
 #endif
