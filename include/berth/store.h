@@ -62,6 +62,11 @@ int berth_store_delete(berth_store *s, const berth_digest *d) BERTH_WARN_UNUSED;
 
 /* ---- upload sessions ---- */
 
+/*
+ * Every function taking an upload `id` returns BERTH_EINVALID for an id that
+ * is not a valid upload id (so no path is ever built from a bad one).
+ */
+
 /** 1 if `id` has the shape of an upload id (a lowercase uuid); guards paths. */
 int berth_store_upload_id_valid(const char *id);
 
@@ -81,6 +86,9 @@ int berth_store_upload_open(berth_upload **out, berth_store *s, const char *id) 
 /** Current size (offset of the next byte) of an open upload. */
 uint64_t berth_upload_offset(const berth_upload *u);
 
+/** The id of an open upload (borrowed, valid while `u` is). */
+const char *berth_upload_id(const berth_upload *u);
+
 /** Append bytes at the end (streaming; hashed as written). */
 int berth_upload_write(berth_upload *u, const void *data, size_t len) BERTH_WARN_UNUSED;
 
@@ -99,7 +107,10 @@ int berth_upload_commit(berth_upload *u, const berth_digest *expected,
 /** Release the lock and free `u`; the upload stays and can be reopened. */
 void berth_upload_close(berth_upload *u);
 
-/** Cancel: delete the upload's data. BERTH_ENOTFOUND if unknown. */
+/**
+ * Cancel: delete the upload's data. BERTH_ENOTFOUND if unknown, BERTH_EBUSY
+ * if it is open (being written) right now.
+ */
 int berth_store_upload_delete(berth_store *s, const char *id) BERTH_WARN_UNUSED;
 
 /**
@@ -107,5 +118,16 @@ int berth_store_upload_delete(berth_store *s, const char *id) BERTH_WARN_UNUSED;
  * holds. `purged` (optional) gets the count.
  */
 int berth_store_upload_purge(berth_store *s, time_t cutoff, int *purged) BERTH_WARN_UNUSED;
+
+/* ---- statistics (for metrics and tests) ---- */
+
+typedef struct berth_store_stats {
+	uint64_t hash_resumed;	  /* upload opens that resumed a cached hash state */
+	uint64_t hash_recomputed; /* upload opens that re-read the data to hash it */
+	uint64_t bytes_rehashed;  /* bytes re-read for those recomputations */
+} berth_store_stats;
+
+/** Snapshot of the store's counters since berth_store_open. */
+void berth_store_get_stats(berth_store *s, berth_store_stats *out);
 
 #endif

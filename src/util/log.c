@@ -54,7 +54,7 @@ static void timestamp(char *out, size_t n)
 
 void berth_log_fields(berth_log_level lvl, const char *msg, const char *const *fields)
 {
-	char ts[40];
+	char ts[96];
 	berth_buf b = BERTH_BUF_INIT(16384);
 	int rc = 0;
 
