@@ -12,6 +12,18 @@
  *
  * Manifest bytes are kept in the metadata store itself (exactly as received)
  * so that a manifest GET is one indexed query.
+ *
+ * Conventions for every function below:
+ *   - 0 on success, BERTH_ENOTFOUND for absent things, BERTH_EINVALID for an
+ *     empty or oversized name (repository 1024 bytes, tag 256, media type
+ *     255), BERTH_EBUSY if the database stayed locked by other writers past
+ *     the busy timeout and retries, BERTH_EIO (with SQLite's message) for
+ *     anything else. Messages never contain the caller's names.
+ *   - Listing callbacks run after the query has finished, so they may call
+ *     back into the same berth_meta (even to write). A callback returning
+ *     non-zero stops the listing; a negative value is returned as the
+ *     listing's result, a positive one means "stop, success" (0).
+ *   - berth_meta_free must only be called once no other thread uses `m`.
  */
 #ifndef BERTH_META_H
 #define BERTH_META_H
@@ -27,7 +39,10 @@ typedef struct berth_meta berth_meta;
 
 /**
  * Open metadata at `location`: a SQLite file path, or "sqlite://<path>".
- * Creates the database and runs pending migrations.
+ * Creates the database and runs pending migrations (each in its own
+ * transaction, recorded in schema_migrations; safe with concurrent openers).
+ * BERTH_EUNSUPPORTED for another scheme or a schema newer than this build;
+ * BERTH_EINVALID for ":memory:" (each thread opens its own connection).
  */
 int berth_meta_open(berth_meta **out, const char *location) BERTH_WARN_UNUSED;
 void berth_meta_free(berth_meta *m);
@@ -37,7 +52,10 @@ int berth_meta_schema_version(berth_meta *m);
 
 /* ---- repositories and blobs ---- */
 
-/** 0 if the repository exists (has ever had content), else BERTH_ENOTFOUND. */
+/**
+ * 0 if the repository exists (has ever had content: a blob link or manifest,
+ * even if since removed), else BERTH_ENOTFOUND.
+ */
 int berth_meta_repo_exists(berth_meta *m, const char *repo) BERTH_WARN_UNUSED;
 
 /**
@@ -93,8 +111,9 @@ typedef struct berth_meta_manifest {
 
 /**
  * Look up a manifest by tag or digest (`reference` is tried as a digest if it
- * contains ':'). Fills `info`; appends the bytes to `body` if non-NULL.
- * BERTH_ENOTFOUND if absent in `repo`.
+ * contains ':'). Fills `info` if non-NULL; appends the bytes to `body` if
+ * non-NULL (BERTH_ETOOBIG past body->max). BERTH_ENOTFOUND if absent in
+ * `repo`. One indexed query; allocates nothing but the body append.
  */
 int berth_meta_manifest_get(berth_meta *m, const char *repo, const char *reference,
 			    berth_meta_manifest *info, struct berth_buf *body) BERTH_WARN_UNUSED;
@@ -112,6 +131,11 @@ int berth_meta_tag_delete(berth_meta *m, const char *repo, const char *tag) BERT
  * List names in lexical (byte) order, strictly after `last` (NULL = from the
  * start), at most `n` (n < 0 = no limit). `cb` is called per name; `*more`
  * (optional) is set to 1 if names remain after the last one returned.
+ *
+ * berth_meta_tags: BERTH_ENOTFOUND if `repo` does not exist (never had
+ * content); a repository without tags lists nothing and returns 0.
+ * berth_meta_catalog: the repositories that currently hold at least one
+ * manifest or blob link (as Distribution lists repositories with content).
  */
 typedef int (*berth_meta_name_cb)(void *ctx, const char *name);
 int berth_meta_tags(berth_meta *m, const char *repo, const char *last, long n,
@@ -131,7 +155,9 @@ typedef struct berth_meta_referrer {
 
 /**
  * Call `cb` for each manifest in `repo` whose subject is `subject`, filtered
- * by `artifact_type` if non-NULL, ordered by digest.
+ * by `artifact_type` if non-NULL, ordered by digest. An unknown repository
+ * or subject simply has no referrers (returns 0). The strings in `r` are
+ * valid only during the callback.
  */
 typedef int (*berth_meta_referrer_cb)(void *ctx, const berth_meta_referrer *r);
 int berth_meta_referrers(berth_meta *m, const char *repo, const berth_digest *subject,
@@ -140,12 +166,14 @@ int berth_meta_referrers(berth_meta *m, const char *repo, const berth_digest *su
 
 /* ---- upload sessions ---- */
 
+/** Record upload `id` for `repo`; BERTH_EEXISTS if the id is taken. */
 int berth_meta_upload_create(berth_meta *m, const char *id, const char *repo,
 			     time_t started) BERTH_WARN_UNUSED;
 /** 0 if upload `id` belongs to `repo`; BERTH_ENOTFOUND otherwise. */
 int berth_meta_upload_check(berth_meta *m, const char *id, const char *repo) BERTH_WARN_UNUSED;
+/** Forget upload `id`; BERTH_ENOTFOUND if absent. */
 int berth_meta_upload_delete(berth_meta *m, const char *id) BERTH_WARN_UNUSED;
-/** Call `cb` with the id of each upload started before `cutoff`. */
+/** Call `cb` with the id of each upload started strictly before `cutoff`, oldest first. */
 typedef int (*berth_meta_id_cb)(void *ctx, const char *id);
 int berth_meta_upload_stale(berth_meta *m, time_t cutoff, berth_meta_id_cb cb,
 			    void *ctx) BERTH_WARN_UNUSED;

@@ -1,0 +1,285 @@
+/*
+ * meta.c - the public metadata API (include/berth/meta.h): picks a driver
+ * from the location, checks arguments once for every driver, and dispatches
+ * through the driver table (meta_driver.h).
+ *
+ * Length caps on names live here so that every driver refuses the same
+ * oversized input with the same error before it reaches a database.
+ */
+#include "lib/meta/meta_driver.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Hard caps on strings that reach the metadata store from the network. */
+#define REPO_MAX 1024	   /* Distribution caps names at 255; be generous */
+#define TAG_MAX 256	   /* the tag grammar allows 128 */
+#define MEDIA_TYPE_MAX 255 /* berth_meta_manifest.media_type holds 255 + NUL */
+#define UPLOAD_ID_MAX 256
+#define ANNOTATIONS_MAX (1u << 20)
+
+struct berth_meta {
+	const berth_meta_driver *drv;
+	void *impl;
+};
+
+static const berth_meta_driver *const drivers[] = {
+	&berth_meta__sqlite_driver,
+};
+
+static int check_str(const char *s, size_t max, const char *what)
+{
+	size_t len;
+
+	if (!s || !*s)
+		return berth_error_set(BERTH_EINVALID, "metadata: empty %s", what);
+	len = strnlen(s, max + 1);
+	if (len > max)
+		return berth_error_set(BERTH_EINVALID, "metadata: %s longer than %zu bytes", what,
+				       max);
+	return 0;
+}
+
+static int check_digest(const berth_digest *d)
+{
+	if (!d || !d->str[0])
+		return berth_error_set(BERTH_EINVALID, "metadata: missing digest");
+	if (strnlen(d->str, sizeof(d->str)) == sizeof(d->str))
+		return berth_error_set(BERTH_EINVALID, "metadata: digest not terminated");
+	return 0;
+}
+
+int berth_meta_open(berth_meta **out, const char *location)
+{
+	const berth_meta_driver *drv = NULL;
+	const char *target = location, *sep;
+	berth_meta *m = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!location || !*location)
+		return berth_error_set(BERTH_EINVALID, "metadata: empty location");
+	sep = strstr(location, "://");
+	if (sep) {
+		size_t slen = (size_t)(sep - location);
+
+		for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
+			if (strlen(drivers[i]->scheme) == slen &&
+			    memcmp(drivers[i]->scheme, location, slen) == 0)
+				drv = drivers[i];
+		}
+		if (!drv)
+			return berth_error_set(BERTH_EUNSUPPORTED,
+					       "metadata: driver '%.*s' is not supported (use "
+					       "sqlite://<path> or a file path)",
+					       (int)(slen > 32 ? 32 : slen), location);
+		target = sep + 3;
+	} else {
+		/* A plain path means the default driver. */
+		drv = drivers[0];
+	}
+	if (!*target)
+		return berth_error_set(BERTH_EINVALID, "metadata: location has no path");
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	m->drv = drv;
+	if ((rc = drv->open(&m->impl, target)) != 0)
+		goto done;
+	*out = m;
+	/* now owned by the caller */ m = NULL;
+done:
+	free(m);
+	return rc;
+}
+
+void berth_meta_free(berth_meta *m)
+{
+	if (!m)
+		return;
+	m->drv->free(m->impl);
+	free(m);
+}
+
+int berth_meta_schema_version(berth_meta *m)
+{
+	return m->drv->schema_version(m->impl);
+}
+
+int berth_meta_repo_exists(berth_meta *m, const char *repo)
+{
+	int rc = check_str(repo, REPO_MAX, "repository name");
+
+	return rc ? rc : m->drv->repo_exists(m->impl, repo);
+}
+
+int berth_meta_blob_link(berth_meta *m, const char *repo, const berth_digest *d, uint64_t size)
+{
+	int rc;
+
+	if ((rc = check_str(repo, REPO_MAX, "repository name")) != 0 || (rc = check_digest(d)) != 0)
+		return rc;
+	if (size > INT64_MAX)
+		return berth_error_set(BERTH_EINVALID, "metadata: blob size out of range");
+	return m->drv->blob_link(m->impl, repo, d, size);
+}
+
+int berth_meta_blob_linked(berth_meta *m, const char *repo, const berth_digest *d, uint64_t *size)
+{
+	int rc;
+
+	if ((rc = check_str(repo, REPO_MAX, "repository name")) != 0 || (rc = check_digest(d)) != 0)
+		return rc;
+	return m->drv->blob_linked(m->impl, repo, d, size);
+}
+
+int berth_meta_blob_repos(berth_meta *m, const berth_digest *d, berth_meta_repo_cb cb, void *ctx)
+{
+	int rc = check_digest(d);
+
+	return rc ? rc : m->drv->blob_repos(m->impl, d, cb, ctx);
+}
+
+int berth_meta_blob_unlink(berth_meta *m, const char *repo, const berth_digest *d)
+{
+	int rc;
+
+	if ((rc = check_str(repo, REPO_MAX, "repository name")) != 0 || (rc = check_digest(d)) != 0)
+		return rc;
+	return m->drv->blob_unlink(m->impl, repo, d);
+}
+
+int berth_meta_manifest_store(berth_meta *m, const berth_meta_manifest_put *p)
+{
+	int rc;
+
+	if ((rc = check_str(p->repo, REPO_MAX, "repository name")) != 0 ||
+	    (rc = check_digest(p->digest)) != 0 ||
+	    (rc = check_str(p->media_type, MEDIA_TYPE_MAX, "media type")) != 0)
+		return rc;
+	if (p->artifact_type &&
+	    (rc = check_str(p->artifact_type, MEDIA_TYPE_MAX, "artifact type")) != 0)
+		return rc;
+	if (p->annotations && (rc = check_str(p->annotations, ANNOTATIONS_MAX, "annotations")) != 0)
+		return rc;
+	if (p->subject && (rc = check_digest(p->subject)) != 0)
+		return rc;
+	if (p->tag && (rc = check_str(p->tag, TAG_MAX, "tag")) != 0)
+		return rc;
+	if (p->tag && strchr(p->tag, ':'))
+		return berth_error_set(BERTH_EINVALID, "metadata: a tag cannot contain ':'");
+	if (!p->body && p->body_len)
+		return berth_error_set(BERTH_EINVALID, "metadata: manifest body missing");
+	if (p->body_len > INT32_MAX)
+		return berth_error_set(BERTH_ETOOBIG, "metadata: manifest too large");
+	for (size_t i = 0; i < p->nrefs; i++)
+		if ((rc = check_digest(&p->refs[i])) != 0)
+			return rc;
+	return m->drv->manifest_store(m->impl, p);
+}
+
+int berth_meta_manifest_get(berth_meta *m, const char *repo, const char *reference,
+			    berth_meta_manifest *info, struct berth_buf *body)
+{
+	int rc, by_digest;
+
+	if ((rc = check_str(repo, REPO_MAX, "repository name")) != 0 ||
+	    (rc = check_str(reference, BERTH_DIGEST_MAX, "reference")) != 0)
+		return rc;
+	/* Tags never contain ':', digests always do. */
+	by_digest = strchr(reference, ':') != NULL;
+	return m->drv->manifest_get(m->impl, repo, reference, by_digest, info, body);
+}
+
+int berth_meta_manifest_delete(berth_meta *m, const char *repo, const berth_digest *d)
+{
+	int rc;
+
+	if ((rc = check_str(repo, REPO_MAX, "repository name")) != 0 || (rc = check_digest(d)) != 0)
+		return rc;
+	return m->drv->manifest_delete(m->impl, repo, d);
+}
+
+int berth_meta_tag_delete(berth_meta *m, const char *repo, const char *tag)
+{
+	int rc;
+
+	if ((rc = check_str(repo, REPO_MAX, "repository name")) != 0 ||
+	    (rc = check_str(tag, TAG_MAX, "tag")) != 0)
+		return rc;
+	return m->drv->tag_delete(m->impl, repo, tag);
+}
+
+int berth_meta_tags(berth_meta *m, const char *repo, const char *last, long n,
+		    berth_meta_name_cb cb, void *ctx, int *more)
+{
+	int rc;
+
+	if (more)
+		*more = 0;
+	if ((rc = check_str(repo, REPO_MAX, "repository name")) != 0)
+		return rc;
+	if (last && *last && (rc = check_str(last, TAG_MAX, "last tag")) != 0)
+		return rc;
+	return m->drv->tags(m->impl, repo, last && *last ? last : NULL, n, cb, ctx, more);
+}
+
+int berth_meta_catalog(berth_meta *m, const char *last, long n, berth_meta_name_cb cb, void *ctx,
+		       int *more)
+{
+	int rc;
+
+	if (more)
+		*more = 0;
+	if (last && *last && (rc = check_str(last, REPO_MAX, "last repository")) != 0)
+		return rc;
+	return m->drv->catalog(m->impl, last && *last ? last : NULL, n, cb, ctx, more);
+}
+
+int berth_meta_referrers(berth_meta *m, const char *repo, const berth_digest *subject,
+			 const char *artifact_type, berth_meta_referrer_cb cb, void *ctx)
+{
+	int rc;
+
+	if ((rc = check_str(repo, REPO_MAX, "repository name")) != 0 ||
+	    (rc = check_digest(subject)) != 0)
+		return rc;
+	if (artifact_type && *artifact_type &&
+	    (rc = check_str(artifact_type, MEDIA_TYPE_MAX, "artifact type")) != 0)
+		return rc;
+	return m->drv->referrers(m->impl, repo, subject,
+				 artifact_type && *artifact_type ? artifact_type : NULL, cb, ctx);
+}
+
+int berth_meta_upload_create(berth_meta *m, const char *id, const char *repo, time_t started)
+{
+	int rc;
+
+	if ((rc = check_str(id, UPLOAD_ID_MAX, "upload id")) != 0 ||
+	    (rc = check_str(repo, REPO_MAX, "repository name")) != 0)
+		return rc;
+	return m->drv->upload_create(m->impl, id, repo, started);
+}
+
+int berth_meta_upload_check(berth_meta *m, const char *id, const char *repo)
+{
+	int rc;
+
+	if ((rc = check_str(id, UPLOAD_ID_MAX, "upload id")) != 0 ||
+	    (rc = check_str(repo, REPO_MAX, "repository name")) != 0)
+		return rc;
+	return m->drv->upload_check(m->impl, id, repo);
+}
+
+int berth_meta_upload_delete(berth_meta *m, const char *id)
+{
+	int rc = check_str(id, UPLOAD_ID_MAX, "upload id");
+
+	return rc ? rc : m->drv->upload_delete(m->impl, id);
+}
+
+int berth_meta_upload_stale(berth_meta *m, time_t cutoff, berth_meta_id_cb cb, void *ctx)
+{
+	return m->drv->upload_stale(m->impl, cutoff, cb, ctx);
+}

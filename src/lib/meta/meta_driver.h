@@ -1,0 +1,54 @@
+/*
+ * meta_driver.h - the driver table behind include/berth/meta.h (private to
+ * src/lib/meta).
+ *
+ * berth_meta is a driver pointer plus the driver's own state. meta.c checks
+ * arguments and dispatches; each driver (sqlite.c now, postgres later)
+ * implements every entry with the same contract as the public function of the
+ * same name, taking its state `impl` instead of the berth_meta.
+ */
+#ifndef BERTH_META_DRIVER_H
+#define BERTH_META_DRIVER_H
+
+#include "berth/meta.h"
+
+typedef struct berth_meta_driver {
+	const char *scheme; /* "sqlite" in "sqlite://<path>" */
+	int (*open)(void **impl, const char *target);
+	void (*free)(void *impl);
+	int (*schema_version)(void *impl);
+
+	int (*repo_exists)(void *impl, const char *repo);
+	int (*blob_link)(void *impl, const char *repo, const berth_digest *d, uint64_t size);
+	int (*blob_linked)(void *impl, const char *repo, const berth_digest *d, uint64_t *size);
+	int (*blob_repos)(void *impl, const berth_digest *d, berth_meta_repo_cb cb, void *ctx);
+	int (*blob_unlink)(void *impl, const char *repo, const berth_digest *d);
+
+	int (*manifest_store)(void *impl, const berth_meta_manifest_put *p);
+	int (*manifest_get)(void *impl, const char *repo, const char *reference, int by_digest,
+			    berth_meta_manifest *info, struct berth_buf *body);
+	int (*manifest_delete)(void *impl, const char *repo, const berth_digest *d);
+	int (*tag_delete)(void *impl, const char *repo, const char *tag);
+	int (*tags)(void *impl, const char *repo, const char *last, long n, berth_meta_name_cb cb,
+		    void *ctx, int *more);
+	int (*catalog)(void *impl, const char *last, long n, berth_meta_name_cb cb, void *ctx,
+		       int *more);
+	int (*referrers)(void *impl, const char *repo, const berth_digest *subject,
+			 const char *artifact_type, berth_meta_referrer_cb cb, void *ctx);
+
+	int (*upload_create)(void *impl, const char *id, const char *repo, time_t started);
+	int (*upload_check)(void *impl, const char *id, const char *repo);
+	int (*upload_delete)(void *impl, const char *id);
+	int (*upload_stale)(void *impl, time_t cutoff, berth_meta_id_cb cb, void *ctx);
+} berth_meta_driver;
+
+extern const berth_meta_driver berth_meta__sqlite_driver;
+
+/*
+ * For tests: the SQL text of the sqlite driver's i-th cached statement, or
+ * NULL past the last one. Lets a test run EXPLAIN QUERY PLAN over every query
+ * the driver can issue and prove each is served by an index.
+ */
+const char *berth_meta__sqlite_sql(size_t i);
+
+#endif
