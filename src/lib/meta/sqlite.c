@@ -436,7 +436,7 @@ static int step_write(struct sq_conn *c, sqlite3_stmt *st, const char *what, int
 
 static int exec_cached(struct sq_conn *c, int i, const char *what)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int rc;
 
 	if ((rc = stmt_get(c, i, &st)) != 0)
@@ -733,7 +733,7 @@ static int tx_blob_link(struct sq_conn *c, void *arg)
 {
 	struct link_args *a = arg;
 	sqlite3_int64 id = 0;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int rc;
 
 	if ((rc = repo_ensure(c, a->repo, &id)) != 0)
@@ -833,7 +833,7 @@ done:
 static int tx_blob_unlink(struct sq_conn *c, void *arg)
 {
 	struct link_args *a = arg;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int rc, changes = 0;
 
 	if ((rc = stmt_get(c, S_BLOB_UNLINK, &st)) != 0)
@@ -865,7 +865,7 @@ static int tx_manifest_store(struct sq_conn *c, void *arg)
 {
 	const berth_meta_manifest_put *p = arg;
 	sqlite3_int64 id = 0;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int rc, bad, inserted = 0;
 
 	if ((rc = repo_ensure(c, p->repo, &id)) != 0)
@@ -986,7 +986,7 @@ struct del_args {
 static int tx_delete(struct sq_conn *c, void *arg)
 {
 	struct del_args *a = arg;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int rc, changes = 0;
 
 	if ((rc = stmt_get(c, a->stmt, &st)) != 0)
@@ -1159,7 +1159,7 @@ struct upload_args {
 static int tx_upload_create(struct sq_conn *c, void *arg)
 {
 	struct upload_args *a = arg;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int rc, src;
 
 	if ((rc = stmt_get(c, S_UPLOAD_CREATE, &st)) != 0)
@@ -1214,7 +1214,7 @@ done:
 static int tx_upload_delete(struct sq_conn *c, void *arg)
 {
 	struct upload_args *a = arg;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int rc, changes = 0;
 
 	if ((rc = stmt_get(c, S_UPLOAD_DELETE, &st)) != 0)
