@@ -42,6 +42,13 @@ typedef struct berth_req {
 
 #define BERTH_RESP_MAX_HEADERS 12
 
+/*
+ * Content-Length is never among `headers`: the server derives it from
+ * body_len, fd_length or (HEAD) head_length. Every response, errors
+ * included, carries Docker-Distribution-API-Version. `fd` is closed by
+ * berth_op_free; a server handing it to a library that takes ownership
+ * (MHD_create_response_from_fd*) must pass a dup() of it.
+ */
 typedef struct berth_resp {
 	int status;
 	struct {

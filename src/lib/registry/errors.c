@@ -1,0 +1,166 @@
+/*
+ * errors.c - building responses: headers from the op's pool, OCI error
+ * bodies ({"errors":[{"code","message","detail"}]}) and the small success
+ * shapes shared by every API family.
+ *
+ * Content-Length is never added as a header: the server derives it from
+ * body_len, fd_length or head_length.
+ */
+#include "lib/registry/internal.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void vheader(berth_op *op, const char *name, const char *fmt, va_list ap)
+{
+	berth_resp *r = &op->resp;
+	char small[1];
+	va_list cp;
+	char *v;
+	int n;
+
+	assert(r->nheaders < BERTH_RESP_MAX_HEADERS);
+	if (r->nheaders >= BERTH_RESP_MAX_HEADERS)
+		return;
+	va_copy(cp, ap);
+	n = vsnprintf(small, sizeof(small), fmt, cp);
+	va_end(cp);
+	if (n < 0 || !(v = berth_pool_alloc(&op->pool, (size_t)n + 1)))
+		return; /* OOM: the header is dropped rather than the response */
+	vsnprintf(v, (size_t)n + 1, fmt, ap);
+	r->headers[r->nheaders].name = name;
+	r->headers[r->nheaders].value = v;
+	r->nheaders++;
+}
+
+void berth_registry__header(berth_op *op, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vheader(op, name, fmt, ap);
+	va_end(ap);
+}
+
+void berth_registry__location(berth_op *op, const char *fmt, ...)
+{
+	char path[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	berth_registry__header(op, "Location", "%s%s", op->base_url ? op->base_url : "", path);
+}
+
+/* Drop headers set so far except the API version (always the first) and
+ * any body or fd chosen before the failure. */
+static void reset_response(berth_op *op)
+{
+	berth_resp *r = &op->resp;
+
+	r->nheaders = r->nheaders ? 1 : 0;
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	r->fd_offset = r->fd_length = 0;
+	r->body = NULL;
+	r->body_len = 0;
+	r->head = 0;
+	r->head_length = 0;
+	berth_buf_reset(&op->out);
+	op->out.max = 0;
+}
+
+void berth_registry__error(berth_op *op, int status, const char *code, const char *detail,
+			   const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reset_response(op);
+	op->failed = 1;
+	op->resp.status = status;
+	rc = berth_buf_puts(&op->out, "{\"errors\":[{\"code\":");
+	if (!rc)
+		rc = berth_buf_put_json_string(&op->out, code);
+	if (!rc)
+		rc = berth_buf_puts(&op->out, ",\"message\":");
+	if (!rc)
+		rc = berth_buf_put_json_string(&op->out, msg);
+	if (!rc && detail)
+		rc = berth_buf_printf(&op->out, ",\"detail\":%s", detail);
+	if (!rc)
+		rc = berth_buf_puts(&op->out, "}]}");
+	if (rc) {
+		/* OOM while describing the error: send the status alone. */
+		berth_buf_reset(&op->out);
+		return;
+	}
+	berth_registry__body(op, status, "application/json");
+	op->failed = 1;
+}
+
+void berth_registry__internal(berth_op *op)
+{
+	const char *m = berth_error_last();
+
+	berth_registry__error(op, 500, "UNKNOWN", NULL, "%s", *m ? m : "internal error");
+}
+
+void berth_registry__empty(berth_op *op, int status)
+{
+	op->resp.status = status;
+	op->resp.body = NULL;
+	op->resp.body_len = 0;
+}
+
+void berth_registry__body(berth_op *op, int status, const char *content_type)
+{
+	op->resp.status = status;
+	berth_registry__header(op, "Content-Type", "%s", content_type);
+	op->resp.body = op->out.ptr ? op->out.ptr : "";
+	op->resp.body_len = op->out.len;
+	if (op->is_head) {
+		op->resp.head = 1;
+		op->resp.head_length = op->out.len;
+	}
+}
+
+int berth_registry__parse_digest(berth_op *op, const char *s)
+{
+	if (s && berth_digest_parse(&op->digest, s, strlen(s)) == 0)
+		return 0;
+	berth_registry__error(op, 400, "DIGEST_INVALID", NULL, "invalid digest \"%.200s\"",
+			      s ? s : "");
+	return -1;
+}
+
+int berth_registry__can_read(berth_op *op, const char *repo)
+{
+	/* P1: every repository is readable by everyone. */
+	(void)op;
+	(void)repo;
+	return 1;
+}
+
+const char *berth_registry__req_header(berth_op *op, const berth_req *req, const char *name)
+{
+	const char *v = req->header ? req->header(req->ctx, name) : NULL;
+
+	return v ? berth_pool_strdup(&op->pool, v) : NULL;
+}
+
+const char *berth_registry__req_query(berth_op *op, const berth_req *req, const char *name)
+{
+	const char *v = req->query ? req->query(req->ctx, name) : NULL;
+
+	return v ? berth_pool_strdup(&op->pool, v) : NULL;
+}

@@ -1,0 +1,362 @@
+/*
+ * registry.c - the registry object, routing of /v2 paths and the op
+ * lifecycle (begin, body, finish, free).
+ *
+ * Repository names may contain '/', so a path is matched from its end:
+ * the last component (reference, digest, upload id, "list") and the one
+ * before it ("manifests", "blobs", "uploads", "tags", "referrers") decide the
+ * route and everything before is the name. Each API family then validates
+ * its own arguments (blobs.c, uploads.c, manifests.c, lists.c).
+ */
+#include "lib/registry/internal.h"
+
+#include "berth/ref.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void berth_registry_config_defaults(berth_registry_config *cfg)
+{
+	cfg->max_manifest_bytes = 4 * 1024 * 1024;
+	cfg->max_blob_bytes = 0;
+	cfg->default_page_size = 0;
+	cfg->max_page_size = 10000;
+}
+
+int berth_registry_new(berth_registry **out, berth_store *store, berth_meta *meta,
+		       const berth_registry_config *cfg)
+{
+	berth_registry *r = calloc(1, sizeof(*r));
+
+	*out = NULL;
+	if (!r)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	r->store = store;
+	r->meta = meta;
+	if (cfg)
+		r->cfg = *cfg;
+	else
+		berth_registry_config_defaults(&r->cfg);
+	if (!r->cfg.max_manifest_bytes)
+		r->cfg.max_manifest_bytes = 4 * 1024 * 1024;
+	atomic_init(&r->uploads, 0);
+	*out = r;
+	return 0;
+}
+
+void berth_registry_free(berth_registry *r)
+{
+	free(r);
+}
+
+long berth_registry_uploads_in_progress(berth_registry *r)
+{
+	return atomic_load(&r->uploads);
+}
+
+/* ---- routing ---- */
+
+enum route { R_MANIFEST, R_BLOB, R_UPLOAD_START, R_UPLOAD, R_TAGS, R_REFERRERS };
+
+static int is_method(const char *m, const char *want)
+{
+	return strcmp(m, want) == 0;
+}
+
+static int method_allowed(enum route rt, const char *m)
+{
+	switch (rt) {
+	case R_MANIFEST:
+		return is_method(m, "GET") || is_method(m, "HEAD") || is_method(m, "PUT") ||
+		       is_method(m, "DELETE");
+	case R_BLOB: return is_method(m, "GET") || is_method(m, "HEAD") || is_method(m, "DELETE");
+	case R_UPLOAD_START: return is_method(m, "POST");
+	case R_UPLOAD:
+		return is_method(m, "GET") || is_method(m, "PATCH") || is_method(m, "PUT") ||
+		       is_method(m, "DELETE");
+	case R_TAGS:
+	case R_REFERRERS: return is_method(m, "GET");
+	}
+	return 0;
+}
+
+static void unknown_route(berth_op *op)
+{
+	op->resp.route = "unknown";
+	berth_registry__error(op, 404, "UNSUPPORTED", NULL, "unknown API endpoint");
+}
+
+/* Does [p, p+len) end with the component `comp` (preceded by '/' or start)?
+ * On success *rest_len is the length before that component's separator. */
+static int ends_with_comp(const char *p, size_t len, const char *comp, size_t *rest_len)
+{
+	size_t cl = strlen(comp);
+
+	if (len < cl || memcmp(p + len - cl, comp, cl) != 0)
+		return 0;
+	if (len == cl) {
+		*rest_len = 0;
+		return 1;
+	}
+	if (p[len - cl - 1] != '/')
+		return 0;
+	*rest_len = len - cl - 1;
+	return 1;
+}
+
+static void dispatch(berth_op *op, const berth_req *req)
+{
+	const char *path = req->path ? req->path : "";
+	const char *m = req->method ? req->method : "";
+	const char *p, *slash, *last;
+	size_t len, plen, nlen = 0, blen;
+	enum route rt;
+
+	if (strncmp(path, "/v2", 3) != 0 || (path[3] != '/' && path[3] != '\0'))
+		RETURN_AFTER(unknown_route(op));
+	p = path + 3;
+	if (*p == '/')
+		p++;
+	if (*p == '\0') {
+		op->resp.route = "base";
+		if (!is_method(m, "GET") && !is_method(m, "HEAD"))
+			RETURN_AFTER(berth_registry__error(op, 405, "UNSUPPORTED", NULL,
+							   "method %s not allowed here", m));
+		if (berth_buf_puts(&op->out, "{}"))
+			RETURN_AFTER(berth_registry__internal(op));
+		RETURN_AFTER(berth_registry__body(op, 200, "application/json"));
+	}
+	if (strcmp(p, "_catalog") == 0) {
+		op->resp.route = "catalog";
+		if (!is_method(m, "GET"))
+			RETURN_AFTER(berth_registry__error(op, 405, "UNSUPPORTED", NULL,
+							   "method %s not allowed here", m));
+		RETURN_AFTER(berth_registry__catalog(op, req));
+	}
+	len = strlen(p);
+	slash = memrchr(p, '/', len);
+	if (!slash)
+		RETURN_AFTER(unknown_route(op));
+	last = slash + 1;
+	plen = (size_t)(slash - p);
+	if (ends_with_comp(p, plen, "manifests", &nlen)) {
+		rt = R_MANIFEST;
+	} else if (ends_with_comp(p, plen, "blobs", &nlen)) {
+		rt = strcmp(last, "uploads") == 0 ? R_UPLOAD_START : R_BLOB;
+	} else if (ends_with_comp(p, plen, "uploads", &blen) &&
+		   ends_with_comp(p, blen, "blobs", &nlen)) {
+		rt = *last ? R_UPLOAD : R_UPLOAD_START;
+	} else if (strcmp(last, "list") == 0 && ends_with_comp(p, plen, "tags", &nlen)) {
+		rt = R_TAGS;
+	} else if (ends_with_comp(p, plen, "referrers", &nlen)) {
+		rt = R_REFERRERS;
+	} else {
+		RETURN_AFTER(unknown_route(op));
+	}
+	if (nlen == 0 || (rt != R_UPLOAD_START && rt != R_TAGS && *last == '\0'))
+		RETURN_AFTER(unknown_route(op));
+
+	switch (rt) {
+	case R_MANIFEST:
+		op->resp.route = is_method(m, "GET")	? "manifest_get"
+				 : is_method(m, "HEAD") ? "manifest_head"
+				 : is_method(m, "PUT")	? "manifest_put"
+							: "manifest_delete";
+		break;
+	case R_BLOB:
+		op->resp.route = is_method(m, "GET")	? "blob_get"
+				 : is_method(m, "HEAD") ? "blob_head"
+							: "blob_delete";
+		break;
+	case R_UPLOAD_START: op->resp.route = "upload_start"; break;
+	case R_UPLOAD:
+		op->resp.route = is_method(m, "GET")	 ? "upload_get"
+				 : is_method(m, "PATCH") ? "upload_patch"
+				 : is_method(m, "PUT")	 ? "upload_put"
+							 : "upload_delete";
+		break;
+	case R_TAGS: op->resp.route = "tags"; break;
+	case R_REFERRERS: op->resp.route = "referrers"; break;
+	}
+	if (!method_allowed(rt, m)) {
+		op->resp.route = "method_not_allowed";
+		RETURN_AFTER(berth_registry__error(op, 405, "UNSUPPORTED", NULL,
+						   "method %s not allowed here", m));
+	}
+	if (!berth_ref_name_valid(p, nlen))
+		RETURN_AFTER(berth_registry__error(op, 400, "NAME_INVALID", NULL,
+						   "invalid repository name"));
+	op->name = berth_pool_strndup(&op->pool, p, nlen);
+	if (!op->name)
+		RETURN_AFTER(berth_registry__error(op, 500, "UNKNOWN", NULL, "out of memory"));
+
+	op->ref = berth_pool_strdup(&op->pool, last);
+	if (!op->ref)
+		RETURN_AFTER(berth_registry__error(op, 500, "UNKNOWN", NULL, "out of memory"));
+	switch (rt) {
+	case R_MANIFEST: RETURN_AFTER(berth_registry__manifest(op, req, m));
+	case R_BLOB: RETURN_AFTER(berth_registry__blob(op, req, m));
+	case R_UPLOAD_START: RETURN_AFTER(berth_registry__upload_start(op, req));
+	case R_UPLOAD: RETURN_AFTER(berth_registry__upload(op, req, m));
+	case R_TAGS: RETURN_AFTER(berth_registry__tags(op, req));
+	case R_REFERRERS: RETURN_AFTER(berth_registry__referrers(op, req));
+	}
+}
+
+/* ---- op lifecycle ---- */
+
+int berth_registry_begin(berth_registry *r, const berth_req *req, berth_op **out)
+{
+	berth_op *op = calloc(1, sizeof(*op));
+
+	*out = NULL;
+	if (!op)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	op->reg = r;
+	berth_pool_init(&op->pool);
+	berth_buf_init(&op->out, 0);
+	berth_buf_init(&op->in, r->cfg.max_manifest_bytes);
+	op->resp.fd = -1;
+	op->resp.status = 500;
+	op->resp.route = "unknown";
+	op->is_head = req->method && strcmp(req->method, "HEAD") == 0;
+	if (req->base_url && *req->base_url) {
+		size_t bl = strlen(req->base_url);
+
+		/* "http://h:p/" and "http://h:p" both give "http://h:p/v2/..." */
+		while (bl && req->base_url[bl - 1] == '/')
+			bl--;
+		op->base_url = berth_pool_strndup(&op->pool, req->base_url, bl);
+	}
+	berth_registry__header(op, "Docker-Distribution-API-Version", "registry/2.0");
+	dispatch(op, req);
+	*out = op;
+	return 0;
+}
+
+int berth_op_wants_body(const berth_op *op)
+{
+	return op->wants_body && !op->failed;
+}
+
+int berth_op_failed(const berth_op *op)
+{
+	return op->failed;
+}
+
+int berth_op_body(berth_op *op, const char *data, size_t len)
+{
+	op->resp.bytes_in += len;
+	if (op->failed)
+		return 1;
+	if (!op->on_body || !len)
+		return 0;
+	if (op->on_body(op, data, len) || op->failed) {
+		op->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+void berth_op_finish(berth_op *op, berth_resp *resp)
+{
+	if (!op->failed && op->on_finish) {
+		berth_registry__finish_fn f = op->on_finish;
+
+		op->on_finish = NULL;
+		f(op);
+	}
+	*resp = op->resp;
+}
+
+void berth_op_free(berth_op *op)
+{
+	if (!op)
+		return;
+	/* A client that vanished mid-body leaves its upload uncommitted. */
+	berth_registry__upload_release(op);
+	if (op->resp.fd >= 0)
+		close(op->resp.fd);
+	berth_buf_dispose(&op->out);
+	berth_buf_dispose(&op->in);
+	berth_pool_dispose(&op->pool);
+	free(op);
+}
+
+/* ---- maintenance ---- */
+
+typedef struct {
+	char **ids;
+	size_t n, cap;
+	int oom;
+} id_list;
+
+static int collect_id(void *ctx, const char *id)
+{
+	id_list *l = ctx;
+	char *c;
+
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 16;
+		char **nids = realloc(l->ids, ncap * sizeof(*nids));
+
+		if (!nids) {
+			l->oom = 1;
+			return 1;
+		}
+		l->ids = nids;
+		l->cap = ncap;
+	}
+	if (!(c = strdup(id))) {
+		l->oom = 1;
+		return 1;
+	}
+	l->ids[l->n++] = c;
+	return 0;
+}
+
+int berth_registry_purge_uploads(berth_registry *r, long max_age, int *purged)
+{
+	time_t cutoff = time(NULL) - (max_age > 0 ? max_age : 0);
+	id_list l = {0};
+	int count = 0, store_count = 0, rc;
+
+	if (purged)
+		*purged = 0;
+	/* Collect first: deleting rows while iterating them is not portable
+	 * across metadata drivers. */
+	rc = berth_meta_upload_stale(r->meta, cutoff, collect_id, &l);
+	if (rc < 0)
+		goto done;
+	if (l.oom) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		if (!berth_store_upload_id_valid(l.ids[i])) {
+			rc = berth_meta_upload_delete(r->meta, l.ids[i]);
+		} else {
+			rc = berth_store_upload_delete(r->store, l.ids[i]);
+			if (rc == 0 || rc == BERTH_ENOTFOUND)
+				rc = berth_meta_upload_delete(r->meta, l.ids[i]);
+		}
+		if (rc < 0 && rc != BERTH_ENOTFOUND)
+			goto done;
+		count++;
+	}
+	/* Store-side uploads with no (or a lost) meta row. */
+	rc = berth_store_upload_purge(r->store, cutoff, &store_count);
+	if (rc < 0)
+		goto done;
+	count += store_count;
+	rc = 0;
+done:
+	for (size_t i = 0; i < l.n; i++)
+		free(l.ids[i]);
+	free(l.ids);
+	if (purged)
+		*purged = count;
+	return rc;
+}
