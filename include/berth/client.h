@@ -1,0 +1,183 @@
+/*
+ * berth/client.h - a registry client (libcurl) speaking the OCI Distribution
+ * API, and the credential stores that Docker, podman and skopeo share.
+ *
+ * One berth_client talks to one registry host. It is safe to use from many
+ * threads at once (each call uses its own curl easy handle from a small pool,
+ * sharing connections, DNS and TLS sessions through a curl share handle).
+ *
+ * Auth: a request that gets 401 reads WWW-Authenticate; "Basic" retries with
+ * the credentials; "Bearer realm=..,service=..,scope=.." fetches a token from
+ * the realm (GET with Basic credentials if any, anonymous otherwise), caches
+ * it per scope until it expires, and retries; a cached token that is refused
+ * is fetched again once. Credentials never appear in errors or logs.
+ *
+ * Transport security: https with the system CAs and per-registry CA dirs
+ * (/etc/containers/certs.d/<host>/, /etc/docker/certs.d/<host>/: *.crt as CAs,
+ * client.cert/client.key as client certificates). Plain http is used without
+ * asking for loopback hosts (localhost, 127.0.0.0/8, ::1), as skopeo does,
+ * and elsewhere only when tls_verify is off and https fails, or when the
+ * options say so.
+ *
+ * Every response body read into memory has a cap; every blob is streamed and
+ * its digest and size are verified as it arrives.
+ */
+#ifndef BERTH_CLIENT_H
+#define BERTH_CLIENT_H
+
+#include "berth/common.h"
+#include "berth/digest.h"
+
+#include <stdint.h>
+
+struct berth_buf;
+
+typedef struct berth_client berth_client;
+
+typedef struct berth_client_options {
+	const char *host;          /* "registry.example.com", "127.0.0.1:5000" (docker.io is mapped to registry-1.docker.io) */
+	int tls_verify;            /* 1 (default) or 0 */
+	int plain_http;            /* 1 forces http; 0 = automatic (loopback → http) */
+	const char *cert_dir;      /* extra CA/client cert dir, or NULL for the standard ones */
+	const char *username;      /* explicit credentials (--creds), or NULL to look them up */
+	const char *password;
+	const char *auth_file;     /* explicit auth file, or NULL for the standard search */
+	const char *user_agent;    /* NULL = "berth/<version>" */
+	int retries;               /* transient failures (connect, 5xx, 429): default 3 */
+	long timeout_seconds;      /* per request inactivity timeout; default 60 */
+	size_t max_manifest_bytes; /* default 4 MiB */
+} berth_client_options;
+
+void berth_client_options_init(berth_client_options *o);
+
+int berth_client_new(berth_client **out, const berth_client_options *o) BERTH_WARN_UNUSED;
+void berth_client_free(berth_client *c);
+
+/** "http://127.0.0.1:5000" or "https://host" once known (after the first request). */
+const char *berth_client_base_url(berth_client *c);
+
+/** GET /v2/: checks the registry answers and the credentials (if any) work. */
+int berth_client_ping(berth_client *c) BERTH_WARN_UNUSED;
+
+/* ---- manifests ---- */
+
+/** The media types berth accepts for manifests, as an Accept header value. */
+extern const char berth_client_manifest_accept[];
+
+/**
+ * GET a manifest by tag or digest. Appends the exact bytes to `body` (capped
+ * by max_manifest_bytes), writes its media type and digest (computed from the
+ * bytes; when `reference` is a digest the bytes must match it:
+ * BERTH_EDIGEST otherwise). BERTH_ENOTFOUND if absent.
+ */
+int berth_client_manifest_get(berth_client *c, const char *repo, const char *reference,
+			      struct berth_buf *body, char *media_type, size_t media_type_len,
+			      berth_digest *digest) BERTH_WARN_UNUSED;
+
+/** HEAD a manifest: digest, media type and size without the body. */
+int berth_client_manifest_head(berth_client *c, const char *repo, const char *reference,
+			       berth_digest *digest, char *media_type, size_t media_type_len,
+			       uint64_t *size) BERTH_WARN_UNUSED;
+
+/** PUT a manifest under a tag or its digest; `digest_out` (optional) gets the registry's Docker-Content-Digest. */
+int berth_client_manifest_put(berth_client *c, const char *repo, const char *reference,
+			      const char *media_type, const void *body, size_t len,
+			      berth_digest *digest_out) BERTH_WARN_UNUSED;
+
+/** DELETE a manifest by digest, or a tag. */
+int berth_client_manifest_delete(berth_client *c, const char *repo,
+				 const char *reference) BERTH_WARN_UNUSED;
+
+/* ---- blobs ---- */
+
+/** 0 and the size if the blob exists in repo (HEAD), BERTH_ENOTFOUND if not. */
+int berth_client_blob_exists(berth_client *c, const char *repo, const berth_digest *d,
+			     uint64_t *size) BERTH_WARN_UNUSED;
+
+/**
+ * Sink for streamed bytes: return 0 to continue, non-zero to abort (the
+ * call then fails with that code).
+ */
+typedef int (*berth_client_sink)(void *ctx, const void *data, size_t len);
+
+/**
+ * GET a blob, streaming it to `sink`; the digest and `expected_size` (if >= 0)
+ * are verified as the bytes arrive: BERTH_EDIGEST / BERTH_ESIZE on mismatch,
+ * in which case the sink has seen bad bytes and the caller must discard them.
+ * Follows redirects (to a bounded depth) to blob storage, without sending
+ * registry credentials to another host.
+ */
+int berth_client_blob_get(berth_client *c, const char *repo, const berth_digest *d,
+			  int64_t expected_size, berth_client_sink sink, void *ctx) BERTH_WARN_UNUSED;
+
+/**
+ * Try a cross-repository mount of `d` from `from_repo` (NULL: ask the
+ * registry to find it). 0 if mounted (201); BERTH_ENOTFOUND if the registry
+ * started an upload instead (that session is cancelled).
+ */
+int berth_client_blob_mount(berth_client *c, const char *repo, const berth_digest *d,
+			    const char *from_repo) BERTH_WARN_UNUSED;
+
+/**
+ * Source for pushes: read the next bytes (sequentially) into `buf`, up to
+ * `cap`; return the count (0 at end) or a negative BERTH_E* code. The client
+ * never asks a source to rewind: it keeps the chunk in flight in memory (at
+ * most chunk_size bytes, or the whole blob for monolithic pushes) so that it
+ * can resend it from the offset the registry reports after a broken
+ * connection.
+ */
+typedef long (*berth_client_source)(void *ctx, void *buf, size_t cap);
+
+/**
+ * Push a blob of `size` bytes. Blobs up to `chunk_threshold` go in one
+ * POST+PUT (monolithic); larger ones in PATCH chunks of `chunk_size`, the
+ * last one with the closing PUT. A broken chunked upload resumes from the
+ * offset the registry reports (GET on the upload URL). The registry checks
+ * `d`; the client also counts the bytes against `size` (BERTH_ESIZE).
+ * chunk_threshold/chunk_size of 0 select defaults (16 MiB / 16 MiB).
+ */
+int berth_client_blob_push(berth_client *c, const char *repo, const berth_digest *d,
+			   uint64_t size, berth_client_source src, void *ctx,
+			   uint64_t chunk_threshold, uint64_t chunk_size) BERTH_WARN_UNUSED;
+
+/* ---- lists ---- */
+
+typedef int (*berth_client_name_cb)(void *ctx, const char *name);
+
+/** All tags of a repository, following Link pagination. */
+int berth_client_tags(berth_client *c, const char *repo, berth_client_name_cb cb,
+		      void *ctx) BERTH_WARN_UNUSED;
+
+/* ---- credentials (docker config.json, containers auth.json, helpers) ---- */
+
+/**
+ * Find credentials for `host`: $REGISTRY_AUTH_FILE, then
+ * $XDG_RUNTIME_DIR/containers/auth.json, then ~/.docker/config.json
+ * ($DOCKER_CONFIG/config.json), or only `auth_file` when given. In each:
+ * credHelpers[host], then auths[host] ("auth" base64 user:pass, or
+ * "username"/"password", "identitytoken"), then credsStore. Helpers are
+ * `docker-credential-<name> get` with the host on stdin.
+ * Returns 0 with malloc'd *user and *pass (caller frees with
+ * berth_client_creds_dispose), or BERTH_ENOTFOUND.
+ */
+int berth_client_creds_get(const char *host, const char *auth_file, char **user,
+			   char **pass) BERTH_WARN_UNUSED;
+
+/** Zero and free strings returned by berth_client_creds_get. */
+void berth_client_creds_dispose(char *user, char *pass);
+
+/**
+ * Store credentials for `host` as `berth login` does: in `auth_file` if
+ * given, else the containers auth.json ($REGISTRY_AUTH_FILE or
+ * $XDG_RUNTIME_DIR/containers/auth.json) if it exists, else
+ * ~/.docker/config.json; through the credential helper when the file names
+ * one for the host. The file is rewritten atomically with mode 0600 and its
+ * other content preserved.
+ */
+int berth_client_creds_store(const char *host, const char *auth_file, const char *user,
+			     const char *pass) BERTH_WARN_UNUSED;
+
+/** Remove credentials for `host` (berth logout). BERTH_ENOTFOUND if none. */
+int berth_client_creds_erase(const char *host, const char *auth_file) BERTH_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,170 @@
+/*
+ * berth/transport.h - image sources and destinations, and the one copy engine
+ * that every command uses (copy, build, replicate, mirror, sign).
+ *
+ * Image names, as skopeo spells them:
+ *   docker://host[:port]/repo[:tag|@digest]   a registry (berth/client.h)
+ *   oci:PATH[:tag]                            an OCI image layout directory
+ *   oci-archive:FILE[:tag]                    a tar of an OCI image layout
+ *   docker-archive:FILE[:name:tag]            `docker save` format
+ *
+ * A source yields manifests (exact bytes) and blobs (streams); a destination
+ * takes blobs (streamed, verified against their digest and size before they
+ * become visible) and manifests, and only shows the image once committed:
+ * a destination freed without berth_dest_commit leaves nothing of the image
+ * behind (a layout gets no new index.json entry and its new blobs are
+ * removed; an archive file is not created; a registry gets no tag).
+ */
+#ifndef BERTH_TRANSPORT_H
+#define BERTH_TRANSPORT_H
+
+#include "berth/common.h"
+#include "berth/digest.h"
+#include "berth/oci.h"
+#include "berth/ref.h"
+
+#include <stdint.h>
+
+struct berth_buf;
+
+typedef enum {
+	BERTH_TRANSPORT_DOCKER = 1,
+	BERTH_TRANSPORT_OCI,
+	BERTH_TRANSPORT_OCI_ARCHIVE,
+	BERTH_TRANSPORT_DOCKER_ARCHIVE
+} berth_transport_kind;
+
+typedef struct berth_image_name {
+	berth_transport_kind kind;
+	berth_ref *ref;  /* docker: the parsed reference; archives: name:tag if given */
+	char *path;      /* oci/oci-archive/docker-archive: the file or directory */
+	char *tag;       /* oci/oci-archive: the ref name in index.json, or NULL */
+} berth_image_name;
+
+/**
+ * Parse "transport:details". Unknown transport, missing path or a bad
+ * reference: BERTH_EINVALID with a message naming what was wrong.
+ */
+int berth_image_name_parse(berth_image_name **out, const char *s) BERTH_WARN_UNUSED;
+void berth_image_name_free(berth_image_name *n);
+/** Canonical text form (caller frees). */
+char *berth_image_name_format(const berth_image_name *n);
+
+typedef struct berth_transport_options {
+	int tls_verify;           /* default 1 */
+	const char *username;     /* --creds user:pass split, or NULL */
+	const char *password;
+	const char *auth_file;    /* NULL: standard search */
+	const char *cert_dir;
+} berth_transport_options;
+
+void berth_transport_options_init(berth_transport_options *o);
+
+/* ---- blob streams ---- */
+
+/** A readable stream of one blob's bytes (a file, or a pipe fed by a thread). */
+typedef struct berth_stream berth_stream;
+/** Read up to cap bytes; returns count, 0 at end, or a negative BERTH_E* code. */
+long berth_stream_read(berth_stream *s, void *buf, size_t cap);
+/** Close; reports a producer-side error (e.g. a digest mismatch upstream) if any. */
+int berth_stream_close(berth_stream *s);
+
+/* ---- sources ---- */
+
+typedef struct berth_source berth_source;
+
+int berth_source_open(berth_source **out, const berth_image_name *n,
+		      const berth_transport_options *o) BERTH_WARN_UNUSED;
+
+/**
+ * Get a manifest's exact bytes: the named image's top-level manifest when
+ * `d` is NULL, else the manifest with digest `d` (a child of an index).
+ * `media_type` gets its media type and `digest_out` (optional) its digest.
+ */
+int berth_source_manifest(berth_source *s, const berth_digest *d, struct berth_buf *body,
+			  char *media_type, size_t media_type_len,
+			  berth_digest *digest_out) BERTH_WARN_UNUSED;
+
+/** Open a blob for streaming. The stream is verified by whoever consumes it. */
+int berth_source_blob(berth_source *s, const berth_descriptor *desc,
+		      berth_stream **out) BERTH_WARN_UNUSED;
+
+void berth_source_free(berth_source *s);
+
+/* ---- destinations ---- */
+
+typedef struct berth_dest berth_dest;
+
+int berth_dest_open(berth_dest **out, const berth_image_name *n,
+		    const berth_transport_options *o) BERTH_WARN_UNUSED;
+
+/** 0 if the destination already holds the blob; BERTH_ENOTFOUND if not. */
+int berth_dest_has_blob(berth_dest *d, const berth_descriptor *desc) BERTH_WARN_UNUSED;
+
+/**
+ * Try to make the blob present without sending bytes (registry: a
+ * cross-repository mount from `from_repo` on the same registry).
+ * BERTH_ENOTFOUND if that is not possible.
+ */
+int berth_dest_mount_blob(berth_dest *d, const berth_descriptor *desc,
+			  const char *from_repo) BERTH_WARN_UNUSED;
+
+/**
+ * Store a blob from `in` (consumed, not closed). The bytes are hashed and
+ * counted as they pass: BERTH_EDIGEST / BERTH_ESIZE if they do not match
+ * `desc`, and nothing becomes visible.
+ */
+int berth_dest_put_blob(berth_dest *d, const berth_descriptor *desc,
+			berth_stream *in) BERTH_WARN_UNUSED;
+
+/**
+ * Store a manifest. `top_level` marks the image's own manifest (which gets
+ * the destination's tag); children of an index are stored by digest first.
+ */
+int berth_dest_put_manifest(berth_dest *d, const void *body, size_t len, const char *media_type,
+			    const berth_digest *digest, int top_level) BERTH_WARN_UNUSED;
+
+/** Make the image visible (write index.json / the archive). */
+int berth_dest_commit(berth_dest *d) BERTH_WARN_UNUSED;
+
+/** Free; without a commit, removes what this destination wrote. */
+void berth_dest_free(berth_dest *d);
+
+/* ---- the copy engine ---- */
+
+typedef enum {
+	BERTH_COPY_BLOB_START = 1, /* bytes = size */
+	BERTH_COPY_BLOB_PROGRESS,  /* bytes = done so far */
+	BERTH_COPY_BLOB_DONE,
+	BERTH_COPY_BLOB_SKIPPED,   /* destination had it */
+	BERTH_COPY_BLOB_MOUNTED,
+	BERTH_COPY_MANIFEST_DONE
+} berth_copy_event;
+
+/** Progress callback; called from worker threads (serialised by the engine). */
+typedef void (*berth_copy_progress)(void *ctx, berth_copy_event ev, const berth_descriptor *desc,
+				    uint64_t bytes);
+
+typedef struct berth_copy_options {
+	int all;                /* copy an index and every child */
+	const char *platform;   /* "os/arch[/variant]" to pick from an index; NULL = linux/<host arch> */
+	int parallel;           /* blobs in flight, default 4 */
+	const char *format;     /* NULL keep, "oci" or "v2s2": convert the manifest */
+	const char *compress;   /* NULL keep, "gzip" or "zstd": recompress layers */
+	berth_copy_progress progress;
+	void *progress_ctx;
+	int retries;            /* per blob, default 3 (with backoff) */
+} berth_copy_options;
+
+void berth_copy_options_init(berth_copy_options *o);
+
+/**
+ * Copy the image named by `src` to `dst`. `digest_out` (optional) gets the
+ * digest of the top-level manifest written. On failure nothing of this copy
+ * is visible at the destination.
+ */
+int berth_copy(const berth_image_name *src, const berth_transport_options *src_opts,
+	       const berth_image_name *dst, const berth_transport_options *dst_opts,
+	       const berth_copy_options *o, berth_digest *digest_out) BERTH_WARN_UNUSED;
+
+#endif
