@@ -16,7 +16,7 @@
 #define TAG_MAX 256	   /* the tag grammar allows 128 */
 #define MEDIA_TYPE_MAX 255 /* berth_meta_manifest.media_type holds 255 + NUL */
 #define UPLOAD_ID_MAX 256
-#define ANNOTATIONS_MAX (1u << 20)
+#define ANNOTATIONS_MAX (64u << 20) /* bounded by the manifest size cap upstream */
 
 struct berth_meta {
 	const berth_meta_driver *drv;

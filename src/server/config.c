@@ -1,0 +1,310 @@
+/*
+ * config.c - `berth serve` settings: defaults, a strict YAML reader (libyaml
+ * document API) and one setter shared by the file and the flags.
+ *
+ * The file is shaped like Distribution's config.yml. Every leaf is addressed
+ * by its dotted key ("limits.threads"); the table below lists each key with
+ * its type and bounds. The YAML walk turns each scalar into a call of
+ * berth_server_config_set(), so the file and the flags validate alike.
+ */
+#include "server/config.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#define DEPTH_MAX 8
+#define KEY_MAX 256
+#define FILE_MAX (1024 * 1024)
+
+typedef enum { T_STR, T_BOOL_NOT, T_LEVEL, T_FORMAT, T_UINT, T_IGNORE } kind;
+
+typedef struct {
+	const char *key;
+	kind type;
+	size_t off;	   /* offset in berth_server_config */
+	size_t width;	   /* sizeof the field for T_UINT */
+	uint64_t min, max; /* bounds for T_UINT */
+} setting;
+
+#define F(field) offsetof(berth_server_config, field), sizeof(((berth_server_config *)0)->field)
+#define GiB (1024ULL * 1024 * 1024)
+
+static const setting settings[] = {
+	{"version", T_IGNORE, 0, 0, 0, 0},
+	{"http.addr", T_STR, F(listen), 0, 0},
+	{"storage.filesystem.rootdirectory", T_STR, F(data_dir), 0, 0},
+	{"database.sqlite.path", T_STR, F(db_path), 0, 0},
+	{"log.level", T_LEVEL, F(log_level), 0, 0},
+	{"log.format", T_FORMAT, F(log_json), 0, 0},
+	{"log.accesslog.disabled", T_BOOL_NOT, F(access_log), 0, 0},
+	{"limits.max_manifest_bytes", T_UINT, F(max_manifest_bytes), 1024, GiB},
+	{"limits.max_blob_bytes", T_UINT, F(max_blob_bytes), 0, UINT64_MAX},
+	{"limits.threads", T_UINT, F(threads), 1, 1024},
+	{"limits.max_connections", T_UINT, F(max_connections), 1, 1000000},
+	{"limits.idle_timeout", T_UINT, F(idle_timeout), 1, 86400},
+	{"limits.max_header_bytes", T_UINT, F(max_header_bytes), 4096, 16 * 1024 * 1024},
+	{"limits.listen_backlog", T_UINT, F(listen_backlog), 1, 65535},
+	{"limits.upload_purge_age", T_UINT, F(upload_purge_age), 60, 10ULL * 365 * 86400},
+	{"limits.shutdown_timeout", T_UINT, F(shutdown_timeout), 0, 3600},
+};
+
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+int berth_server_config_defaults(berth_server_config *cfg)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (cores < 1)
+		cores = 1;
+	cfg->listen = strdup("127.0.0.1:5000");
+	cfg->data_dir = strdup("./var");
+	if (!cfg->listen || !cfg->data_dir) {
+		berth_server_config_dispose(cfg);
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	cfg->log_level = BERTH_LOG_INFO;
+	cfg->access_log = 1;
+	cfg->max_manifest_bytes = 4 * 1024 * 1024;
+	/* Handlers block on fsync, so many more threads than cores pay off. */
+	cfg->threads = cores * 4 < 8 ? 8 : (unsigned)(cores * 4 > 256 ? 256 : cores * 4);
+	cfg->max_connections = 4096;
+	cfg->idle_timeout = 60;
+	cfg->max_header_bytes = 64 * 1024;
+	cfg->listen_backlog = 1024;
+	cfg->upload_purge_age = 7L * 86400;
+	cfg->shutdown_timeout = 30;
+	return 0;
+}
+
+void berth_server_config_dispose(berth_server_config *cfg)
+{
+	free(cfg->listen);
+	free(cfg->data_dir);
+	free(cfg->db_path);
+	cfg->listen = cfg->data_dir = cfg->db_path = NULL;
+}
+
+static const setting *find_setting(const char *key)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (strcmp(settings[i].key, key) == 0)
+			return &settings[i];
+	return NULL;
+}
+
+/* 1 if `prefix` names a section (a mapping) of the file, e.g. "limits". */
+static int is_section(const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (strncmp(settings[i].key, prefix, n) == 0 && settings[i].key[n] == '.')
+			return 1;
+	return 0;
+}
+
+static int parse_uint(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_bool(const char *s)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(s, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+int berth_server_config_set(berth_server_config *cfg, const char *key, const char *value)
+{
+	const setting *st = find_setting(key);
+	char *field;
+	char *copy;
+	uint64_t v;
+	int b;
+
+	if (!st)
+		return berth_error_set(BERTH_EINVALID, "unknown key '%s'", key);
+	field = (char *)cfg + st->off;
+	switch (st->type) {
+	case T_IGNORE: return 0;
+	case T_STR:
+		if (!value[0])
+			return berth_error_set(BERTH_EINVALID, "%s: must not be empty", key);
+		if (strlen(value) >= PATH_MAX)
+			return berth_error_set(BERTH_EINVALID, "%s: value too long", key);
+		if (!(copy = strdup(value)))
+			return berth_error_set(BERTH_ERROR, "out of memory");
+		free(*(char **)field);
+		*(char **)field = copy;
+		return 0;
+	case T_BOOL_NOT:
+		if ((b = parse_bool(value)) < 0)
+			return berth_error_set(BERTH_EINVALID,
+					       "%s: expected true or false, got '%s'", key, value);
+		*(int *)field = !b;
+		return 0;
+	case T_LEVEL:
+		if ((b = berth_log_level_parse(value)) < 0)
+			return berth_error_set(BERTH_EINVALID,
+					       "%s: expected debug, info, warn or error, got '%s'",
+					       key, value);
+		*(int *)field = b;
+		return 0;
+	case T_FORMAT:
+		if (strcmp(value, "text") == 0)
+			*(int *)field = 0;
+		else if (strcmp(value, "json") == 0)
+			*(int *)field = 1;
+		else
+			return berth_error_set(BERTH_EINVALID,
+					       "%s: expected text or json, got '%s'", key, value);
+		return 0;
+	case T_UINT:
+		if (parse_uint(value, &v) < 0 || v < st->min || v > st->max)
+			return berth_error_set(
+				BERTH_EINVALID,
+				"%s: expected an integer from %llu to %llu, got '%s'", key,
+				(unsigned long long)st->min, (unsigned long long)st->max, value);
+		if (st->width == sizeof(uint64_t)) {
+			memcpy(field, &v, sizeof(uint64_t));
+		} else {
+			unsigned u = (unsigned)v;
+
+			/* Every other numeric setting is an unsigned int (or size_t == uint64_t).
+			 */
+			_Static_assert(sizeof(size_t) == sizeof(uint64_t), "size_t settings");
+			memcpy(field, &u, sizeof(u));
+		}
+		return 0;
+	}
+	return berth_error_set(BERTH_ERROR, "%s: unhandled setting type", key);
+}
+
+/* Walk one YAML node whose dotted key is `prefix` ("" for the root). */
+static int walk(berth_server_config *cfg, yaml_document_t *doc, yaml_node_t *node,
+		const char *prefix, int depth)
+{
+	char key[KEY_MAX];
+
+	if (depth > DEPTH_MAX)
+		return berth_error_set(BERTH_EINVALID, "%s: nested too deeply", prefix);
+	if (node->type == YAML_SCALAR_NODE) {
+		if (!prefix[0]) {
+			/* An empty file loads as an empty scalar; anything else is not a config. */
+			if (node->data.scalar.length == 0)
+				return 0;
+			return berth_error_set(BERTH_EINVALID, "top level: expected a mapping");
+		}
+		if (!find_setting(prefix)) {
+			if (is_section(prefix))
+				return berth_error_set(BERTH_EINVALID, "%s: expected a mapping",
+						       prefix);
+			return berth_error_set(BERTH_EINVALID, "unknown key '%s'", prefix);
+		}
+		if (strlen((const char *)node->data.scalar.value) != node->data.scalar.length)
+			return berth_error_set(BERTH_EINVALID, "%s: value contains NUL", prefix);
+		return berth_server_config_set(cfg, prefix, (const char *)node->data.scalar.value);
+	}
+	if (node->type != YAML_MAPPING_NODE)
+		return berth_error_set(BERTH_EINVALID, "%s: expected a %s",
+				       prefix[0] ? prefix : "top level",
+				       find_setting(prefix) ? "scalar" : "mapping");
+	if (prefix[0] && !is_section(prefix))
+		return berth_error_set(BERTH_EINVALID,
+				       find_setting(prefix) ? "%s: expected a scalar"
+							    : "unknown key '%s'",
+				       prefix);
+	for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = yaml_document_get_node(doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(doc, p->value);
+		int n, rc;
+
+		if (!k || !v || k->type != YAML_SCALAR_NODE)
+			return berth_error_set(BERTH_EINVALID, "%s: keys must be plain strings",
+					       prefix[0] ? prefix : "top level");
+		n = snprintf(key, sizeof(key), "%s%s%s", prefix, prefix[0] ? "." : "",
+			     (const char *)k->data.scalar.value);
+		if (n < 0 || (size_t)n >= sizeof(key))
+			return berth_error_set(BERTH_EINVALID, "%s: key too long",
+					       prefix[0] ? prefix : "top level");
+		if ((rc = walk(cfg, doc, v, key, depth + 1)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int berth_server_config_load(berth_server_config *cfg, const char *path)
+{
+	FILE *f = NULL;
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	int parser_ok = 0, doc_ok = 0;
+	yaml_node_t *root;
+	int rc = 0;
+
+	if (!(f = fopen(path, "rb"))) {
+		rc = berth_error_set_errno("config %s", path);
+		goto done;
+	}
+	if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > FILE_MAX) {
+		rc = berth_error_set(BERTH_ETOOBIG, "config %s: larger than 1 MiB", path);
+		goto done;
+	}
+	rewind(f);
+	if (!yaml_parser_initialize(&parser)) {
+		rc = berth_error_set(BERTH_ERROR, "config %s: out of memory", path);
+		goto done;
+	}
+	parser_ok = 1;
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = berth_error_set(BERTH_EINVALID, "config %s: line %zu: %s", path,
+				     parser.problem_mark.line + 1,
+				     parser.problem ? parser.problem : "malformed YAML");
+		goto done;
+	}
+	doc_ok = 1;
+	root = yaml_document_get_root_node(&doc);
+	if (root && (rc = walk(cfg, &doc, root, "", 0)) < 0) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", berth_error_last());
+		rc = berth_error_set(rc, "config %s: %s", path, msg);
+		goto done;
+	}
+done:
+	if (doc_ok)
+		yaml_document_delete(&doc);
+	if (parser_ok)
+		yaml_parser_delete(&parser);
+	if (f)
+		fclose(f);
+	return rc;
+}

@@ -1,0 +1,55 @@
+/*
+ * config.h - the settings of `berth serve`: defaults, the YAML config file
+ * (shaped like Distribution's config.yml) and the flags that override it.
+ *
+ * Precedence: built-in defaults < --config FILE < command-line flags.
+ * Every value is validated; an unknown key or a bad value is an error whose
+ * message names the key, so a typo never silently falls back to a default.
+ */
+#ifndef BERTH_SERVER_CONFIG_H
+#define BERTH_SERVER_CONFIG_H
+
+#include "berth/common.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct berth_server_config {
+	char *listen;	/* "ADDR:PORT", "[v6]:PORT" or ":PORT" */
+	char *data_dir; /* blob store root */
+	char *db_path;	/* NULL = <data_dir>/berth.db */
+	int log_level;	/* berth_log_level */
+	int log_json;	/* 1 = one JSON object per line */
+	int access_log; /* 1 = one line per request */
+	size_t max_manifest_bytes;
+	uint64_t max_blob_bytes; /* 0 = unlimited */
+	unsigned threads;	 /* MHD thread pool size */
+	unsigned max_connections;
+	unsigned idle_timeout;	 /* seconds a connection may sit idle or trickle */
+	size_t max_header_bytes; /* per-connection memory limit (headers must fit) */
+	unsigned listen_backlog;
+	long upload_purge_age;	   /* seconds; uploads older than this are deleted */
+	unsigned shutdown_timeout; /* seconds to wait for in-flight requests */
+} berth_server_config;
+
+/** Fill `cfg` with the defaults (owned strings: call _dispose later). */
+int berth_server_config_defaults(berth_server_config *cfg) BERTH_WARN_UNUSED;
+
+/**
+ * Read the YAML file at `path` into `cfg`, overriding what it sets.
+ * BERTH_EINVALID with a one-line message naming the file and key on unknown
+ * keys, wrong types or bad values; BERTH_EIO/ENOTFOUND if unreadable.
+ */
+int berth_server_config_load(berth_server_config *cfg, const char *path) BERTH_WARN_UNUSED;
+
+/**
+ * Set one setting from its dotted key (e.g. "limits.threads") and text value,
+ * as the file and the flags both do. BERTH_EINVALID naming `key` if bad.
+ */
+int berth_server_config_set(berth_server_config *cfg, const char *key,
+			    const char *value) BERTH_WARN_UNUSED;
+
+/** Release the strings held by `cfg`. */
+void berth_server_config_dispose(berth_server_config *cfg);
+
+#endif

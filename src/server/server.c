@@ -1,0 +1,889 @@
+/*
+ * server.c - the libmicrohttpd adapter: berth's HTTP daemon.
+ *
+ * MHD runs a pool of epoll worker threads. For each request the access
+ * handler is called once after the headers (we build per-request state and
+ * start the registry op), once per chunk of body (streamed into the op) and
+ * once at the end (the op's response is turned into an MHD response). An op
+ * that fails from the headers alone (size, name, auth) is answered before any
+ * body is read; one that fails mid-body has the rest dropped, up to a bound
+ * past which the connection is closed. MHD's completion callback
+ * records metrics, writes the access log line and frees the request.
+ *
+ * Shutdown: the main thread sleeps in sigwait(); on SIGTERM/SIGINT it stops
+ * accepting (MHD_quiesce_daemon), waits for the in-flight count to reach zero
+ * (bounded), then stops MHD and frees everything.
+ */
+#include "server/server.h"
+#include "berth/meta.h"
+#include "berth/registry.h"
+#include "berth/store.h"
+#include "server/metrics.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/pool.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REQUEST_ID_MAX 64
+#define LOG_FIELD_MAX 512
+#define METRICS_MAX (4 * 1024 * 1024)
+#define PURGE_INTERVAL 3600
+#define DISCARD_MAX (1024 * 1024)
+
+typedef struct server {
+	const berth_server_config *cfg;
+	berth_store *store;
+	berth_meta *meta;
+	berth_registry *reg;
+	berth_metrics *metrics;
+	struct MHD_Daemon *daemon;
+	int listen_fd;
+	atomic_long in_flight;
+	atomic_int shutting_down;
+	atomic_int running; /* MHD started: its messages are mostly client noise */
+	atomic_ullong next_id;
+	char id_prefix[17];
+	/* the background upload purger */
+	pthread_t purger;
+	int purger_started;
+	pthread_mutex_t purge_lock;
+	pthread_cond_t purge_cond;
+	int purge_stop;
+} server;
+
+typedef enum { K_REGISTRY, K_HEALTHZ, K_METRICS, K_NOTFOUND, K_INTERNAL } route_kind;
+
+/* Per-request state: lives from the first access-handler call to completion. */
+typedef struct request {
+	berth_pool pool;
+	server *srv;
+	struct MHD_Connection *conn;
+	route_kind kind;
+	berth_req req;
+	berth_op *op;
+	const char *route;
+	unsigned status;
+	int queued;
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t discarded; /* body bytes dropped after the op failed */
+	struct timespec start;
+	char *body; /* body owned by the server (metrics text), malloc'd */
+	char request_id[REQUEST_ID_MAX + 1];
+} request;
+
+static const char not_found_body[] =
+	"{\"errors\":[{\"code\":\"NOT_FOUND\",\"message\":\"no such endpoint\",\"detail\":null}]}";
+static const char not_allowed_body[] = "{\"errors\":[{\"code\":\"UNSUPPORTED\",\"message\":"
+				       "\"method not allowed\",\"detail\":null}]}";
+static const char internal_body[] = "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"internal "
+				    "server error\",\"detail\":null}]}";
+
+/* ---- small helpers ---- */
+
+static double elapsed_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static const char *lookup_header(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
+}
+
+static const char *lookup_query(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* An incoming X-Request-Id is echoed only if it is short and plain. */
+static int request_id_sane(const char *s)
+{
+	size_t n = 0;
+
+	if (!s)
+		return 0;
+	for (; s[n]; n++) {
+		char c = s[n];
+
+		if (n >= REQUEST_ID_MAX)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.' || c == ':'))
+			return 0;
+	}
+	return n > 0;
+}
+
+/* Host header as given by the client, if it looks like host[:port]. */
+static int host_sane(const char *s)
+{
+	size_t n = 0;
+
+	if (!s)
+		return 0;
+	for (; s[n]; n++) {
+		char c = s[n];
+
+		if (n >= 255)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '.' || c == ':' || c == '[' || c == ']'))
+			return 0;
+	}
+	return n > 0;
+}
+
+/* A copy of `s` safe for a log line: control bytes replaced, length capped. */
+static const char *log_safe(berth_pool *p, const char *s)
+{
+	size_t n;
+	char *r;
+
+	if (!s)
+		return "";
+	n = strnlen(s, LOG_FIELD_MAX);
+	if (!(r = berth_pool_strndup(p, s, n)))
+		return "";
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)r[i] < 0x20 || r[i] == 0x7f)
+			r[i] = '?';
+	return r;
+}
+
+static const char *remote_addr(berth_pool *p, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char text[INET6_ADDRSTRLEN] = "";
+
+	if (!ci || !ci->client_addr)
+		return "";
+	if (ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, text,
+			  sizeof(text));
+	else if (ci->client_addr->sa_family == AF_INET6) {
+		const struct in6_addr *a =
+			&((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr;
+
+		/* IPv4 clients of a dual-stack socket are logged as plain IPv4. */
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			inet_ntop(AF_INET, &a->s6_addr[12], text, sizeof(text));
+		else
+			inet_ntop(AF_INET6, a, text, sizeof(text));
+	}
+	return berth_pool_strdup(p, text);
+}
+
+static int parse_content_length(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ---- building and queueing responses ---- */
+
+/* MHD never asks a HEAD response for its body; if it ever did, fail loudly. */
+static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+/* Headers MHD computes itself (it refuses or duplicates them otherwise). */
+static int header_reserved(const char *name)
+{
+	return strcasecmp(name, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0 ||
+	       strcasecmp(name, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0 ||
+	       strcasecmp(name, MHD_HTTP_HEADER_CONNECTION) == 0 ||
+	       strcasecmp(name, MHD_HTTP_HEADER_DATE) == 0;
+}
+
+static struct MHD_Response *make_response(request *r, berth_resp *resp)
+{
+	struct MHD_Response *mr = NULL;
+
+	if (resp->fd >= 0) {
+		/* The op owns resp->fd and closes it in berth_op_free; MHD closes the
+		 * one it is given when the response is destroyed: hand it a dup. */
+		int fd = fcntl(resp->fd, F_DUPFD_CLOEXEC, 0);
+
+		if (fd < 0) {
+			berth_err("request %s: dup of a blob descriptor failed: %s", r->request_id,
+				  strerror(errno));
+			return NULL;
+		}
+		mr = MHD_create_response_from_fd_at_offset64(resp->fd_length, fd, resp->fd_offset);
+		if (!mr)
+			close(fd);
+		else
+			r->bytes_out = resp->fd_length;
+	} else if (resp->head) {
+		mr = MHD_create_response_from_callback(resp->head_length, 4096, no_body, NULL,
+						       NULL);
+	} else {
+		/* The op (or the request) keeps the body alive until completion. */
+		mr = MHD_create_response_from_buffer(resp->body ? resp->body_len : 0,
+						     (void *)(resp->body ? resp->body : ""),
+						     MHD_RESPMEM_PERSISTENT);
+		if (mr)
+			r->bytes_out = resp->body ? resp->body_len : 0;
+	}
+	if (!mr)
+		return NULL;
+	for (size_t i = 0; i < resp->nheaders && i < BERTH_RESP_MAX_HEADERS; i++) {
+		const char *name = resp->headers[i].name;
+		const char *value = resp->headers[i].value;
+
+		if (!name || !value || header_reserved(name))
+			continue;
+		if (MHD_add_response_header(mr, name, value) != MHD_YES)
+			berth_warn("request %s: response header %s rejected", r->request_id, name);
+	}
+	if (MHD_add_response_header(mr, "X-Request-Id", r->request_id) != MHD_YES)
+		berth_warn("request %s: could not add X-Request-Id", r->request_id);
+	/* While draining, tell keep-alive clients to go elsewhere. */
+	if (atomic_load(&r->srv->shutting_down))
+		(void)MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
+	return mr;
+}
+
+static void simple_resp(berth_resp *resp, unsigned status, const char *ctype, const char *body,
+			size_t len)
+{
+	memset(resp, 0, sizeof(*resp));
+	resp->fd = -1;
+	resp->status = (int)status;
+	resp->body = body;
+	resp->body_len = len;
+	resp->headers[0].name = MHD_HTTP_HEADER_CONTENT_TYPE;
+	resp->headers[0].value = (char *)ctype;
+	resp->nheaders = 1;
+}
+
+/* Produce this request's response and queue it. Returns an MHD_Result. */
+static enum MHD_Result respond(request *r)
+{
+	berth_resp resp;
+	struct MHD_Response *mr;
+	int get = strcmp(r->req.method, "GET") == 0 || strcmp(r->req.method, "HEAD") == 0;
+	enum MHD_Result ok;
+
+	simple_resp(&resp, 500, "application/json", internal_body, sizeof(internal_body) - 1);
+	switch (r->kind) {
+	case K_REGISTRY:
+		memset(&resp, 0, sizeof(resp));
+		resp.fd = -1;
+		berth_op_finish(r->op, &resp);
+		if (resp.route)
+			r->route = resp.route;
+		if (resp.status < 100 || resp.status > 599) {
+			berth_err("request %s: registry produced status %d", r->request_id,
+				  resp.status);
+			simple_resp(&resp, 500, "application/json", internal_body,
+				    sizeof(internal_body) - 1);
+		}
+		break;
+	case K_HEALTHZ:
+		if (get)
+			simple_resp(&resp, 200, "text/plain; charset=utf-8", "ok\n", 3);
+		break;
+	case K_METRICS:
+		if (get) {
+			berth_buf b = BERTH_BUF_INIT(METRICS_MAX);
+			berth_metrics_gauges g = {
+				.uploads_in_progress =
+					berth_registry_uploads_in_progress(r->srv->reg),
+				.requests_in_flight = atomic_load(&r->srv->in_flight),
+			};
+
+			if (berth_metrics_render(r->srv->metrics, &g, &b) < 0 ||
+			    berth_buf_puts(&b, "") < 0) {
+				berth_err("request %s: %s", r->request_id, berth_error_last());
+				berth_buf_dispose(&b);
+				simple_resp(&resp, 500, "application/json", internal_body,
+					    sizeof(internal_body) - 1);
+				break;
+			}
+			r->body = berth_buf_detach(&b, &resp.body_len);
+			simple_resp(&resp, 200, "text/plain; version=0.0.4; charset=utf-8", r->body,
+				    resp.body_len);
+		}
+		break;
+	case K_INTERNAL:
+		simple_resp(&resp, 500, "application/json", internal_body,
+			    sizeof(internal_body) - 1);
+		break;
+	case K_NOTFOUND:
+		simple_resp(&resp, 404, "application/json", not_found_body,
+			    sizeof(not_found_body) - 1);
+		break;
+	}
+	if ((r->kind == K_HEALTHZ || r->kind == K_METRICS) && !get) {
+		simple_resp(&resp, 405, "application/json", not_allowed_body,
+			    sizeof(not_allowed_body) - 1);
+		resp.headers[1].name = MHD_HTTP_HEADER_ALLOW;
+		resp.headers[1].value = "GET, HEAD";
+		resp.nheaders = 2;
+	}
+	if (!(mr = make_response(r, &resp))) {
+		simple_resp(&resp, 500, "application/json", internal_body,
+			    sizeof(internal_body) - 1);
+		if (!(mr = make_response(r, &resp)))
+			return MHD_NO;
+	}
+	if (strcmp(r->req.method, "HEAD") == 0)
+		r->bytes_out = 0;
+	ok = MHD_queue_response(r->conn, (unsigned)resp.status, mr);
+	MHD_destroy_response(mr);
+	if (ok == MHD_YES) {
+		r->queued = 1;
+		r->status = (unsigned)resp.status;
+	}
+	return ok;
+}
+
+/* ---- the MHD callbacks ---- */
+
+static request *request_new(server *s, struct MHD_Connection *c, const char *url,
+			    const char *method)
+{
+	request *r = malloc(sizeof(*r));
+	const char *v;
+	uint64_t len;
+
+	if (!r)
+		return NULL;
+	memset(r, 0, offsetof(request, request_id));
+	berth_pool_init(&r->pool);
+	r->srv = s;
+	r->conn = c;
+	clock_gettime(CLOCK_MONOTONIC, &r->start);
+	v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+	if (request_id_sane(v))
+		snprintf(r->request_id, sizeof(r->request_id), "%s", v);
+	else
+		snprintf(r->request_id, sizeof(r->request_id), "%s%08llx", s->id_prefix,
+			 (unsigned long long)atomic_fetch_add(&s->next_id, 1));
+
+	r->req.method = method;
+	r->req.path = url;
+	r->req.header = lookup_header;
+	r->req.query = lookup_query;
+	r->req.ctx = c;
+	if (parse_content_length(
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH),
+		    &len) == 0) {
+		r->req.has_body_length = 1;
+		r->req.body_length = len;
+	}
+	v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	r->req.base_url = host_sane(v) ? berth_pool_printf(&r->pool, "http://%s", v) : NULL;
+	r->req.remote_addr = remote_addr(&r->pool, c);
+	r->req.request_id = r->request_id;
+
+	if (strcmp(url, "/v2") == 0 || strncmp(url, "/v2/", 4) == 0) {
+		r->kind = K_REGISTRY;
+		r->route = "registry";
+	} else if (strcmp(url, "/healthz") == 0) {
+		r->kind = K_HEALTHZ;
+		r->route = "healthz";
+	} else if (strcmp(url, "/metrics") == 0) {
+		r->kind = K_METRICS;
+		r->route = "metrics";
+	} else {
+		r->kind = K_NOTFOUND;
+		r->route = "not_found";
+	}
+	return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	server *s = cls;
+	request *r = *con_cls;
+
+	if (!r) {
+		if (!(r = request_new(s, c, url, method)))
+			return MHD_NO; /* out of memory: MHD drops the connection */
+		*con_cls = r;
+		atomic_fetch_add(&s->in_flight, 1);
+		if (r->kind == K_REGISTRY) {
+			if (berth_registry_begin(s->reg, &r->req, &r->op) < 0 || !r->op) {
+				berth_err("request %s: %s", r->request_id, berth_error_last());
+				r->op = NULL;
+				r->kind = K_INTERNAL;
+				return respond(r);
+			}
+			/* Rejected from the headers alone (auth, bad name, too large): answer
+			 * before any body is read; MHD then closes the connection. */
+			if (berth_op_failed(r->op))
+				return respond(r);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		r->bytes_in += n;
+		if (r->queued)
+			return MHD_YES; /* answered from the headers; MHD drains or closes */
+		if (r->kind == K_REGISTRY && berth_op_wants_body(r->op) &&
+		    !berth_op_failed(r->op)) {
+			(void)berth_op_body(r->op, upload_data, n);
+			return MHD_YES;
+		}
+		/* libmicrohttpd 0.9.75 accepts a response only before the body or after
+		 * all of it, so the rest of a failed body is read and dropped. Past a
+		 * bound, the connection is closed instead of reading a huge body. */
+		r->discarded += n;
+		if (r->discarded > DISCARD_MAX) {
+			if (r->kind == K_REGISTRY) {
+				/* Not sent, but its status and route label the log line. */
+				berth_resp resp;
+
+				memset(&resp, 0, sizeof(resp));
+				resp.fd = -1;
+				berth_op_finish(r->op, &resp);
+				r->status = (unsigned)resp.status;
+				if (resp.route)
+					r->route = resp.route;
+			}
+			berth_info(
+				"request %s: closing the connection after %llu unwanted body bytes",
+				r->request_id, (unsigned long long)r->discarded);
+			return MHD_NO;
+		}
+		return MHD_YES;
+	}
+	if (r->queued)
+		return MHD_YES;
+	return respond(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	server *s = cls;
+	request *r = *con_cls;
+	double secs;
+
+	if (!r)
+		return;
+	*con_cls = NULL;
+	secs = elapsed_since(&r->start);
+	if (!r->queued && !r->status)
+		r->status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 500 : 499;
+	berth_metrics_observe(s->metrics, r->route, r->req.method, r->status, r->bytes_in,
+			      r->bytes_out, secs);
+	if (s->cfg->access_log || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+		char status[16], in[24], out[24], ms[32];
+		static const char *const why[] = {"ok",	      "error",	    "timeout",
+						  "shutdown", "read_error", "client_abort"};
+		const char *fields[] = {
+			"request_id",
+			r->request_id,
+			"remote",
+			r->req.remote_addr ? r->req.remote_addr : "",
+			"method",
+			log_safe(&r->pool, r->req.method),
+			/* the path only: query strings may carry tokens */
+			"path",
+			log_safe(&r->pool, r->req.path),
+			"status",
+			status,
+			"route",
+			r->route,
+			"bytes_in",
+			in,
+			"bytes_out",
+			out,
+			"duration_ms",
+			ms,
+			"user_agent",
+			log_safe(&r->pool, lookup_header(c, MHD_HTTP_HEADER_USER_AGENT)),
+			toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? "termination" : NULL,
+			(unsigned)toe < sizeof(why) / sizeof(why[0]) ? why[toe] : "other",
+			NULL,
+		};
+
+		snprintf(status, sizeof(status), "%u", r->status);
+		snprintf(in, sizeof(in), "%llu", (unsigned long long)r->bytes_in);
+		snprintf(out, sizeof(out), "%llu", (unsigned long long)r->bytes_out);
+		snprintf(ms, sizeof(ms), "%.3f", secs * 1e3);
+		berth_log_fields(s->cfg->access_log ? BERTH_LOG_INFO : BERTH_LOG_DEBUG, "request",
+				 fields);
+	}
+	berth_op_free(r->op);
+	free(r->body);
+	berth_pool_dispose(&r->pool);
+	free(r);
+	atomic_fetch_sub(&s->in_flight, 1);
+}
+
+/* MHD's own messages: errors while starting, otherwise mostly client noise. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	server *s = cls;
+	char msg[512];
+	size_t n;
+	berth_log_level lvl = BERTH_LOG_DEBUG;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	/* Client mistakes (bad requests, resets, oversized headers) stay at debug;
+	 * trouble with the daemon itself is an error. */
+	if (!atomic_load(&s->running) || strstr(msg, "allocate") || strstr(msg, "thread") ||
+	    strstr(msg, "epoll") || strstr(msg, "accepting"))
+		lvl = BERTH_LOG_ERROR;
+	berth_log(lvl, "http: %s", msg);
+}
+
+/* ---- listening socket ---- */
+
+static int split_listen(const char *addr, char *host, size_t hostlen, char *port, size_t portlen)
+{
+	const char *colon;
+	size_t hl;
+
+	if (addr[0] == '[') {
+		const char *close = strchr(addr, ']');
+
+		if (!close || close[1] != ':')
+			return -1;
+		hl = (size_t)(close - addr - 1);
+		addr++;
+		colon = close + 1;
+	} else {
+		if (!(colon = strrchr(addr, ':')) || memchr(addr, ':', (size_t)(colon - addr)))
+			return -1;
+		hl = (size_t)(colon - addr);
+	}
+	if (hl >= hostlen || strlen(colon + 1) >= portlen || !colon[1])
+		return -1;
+	memcpy(host, addr, hl);
+	host[hl] = '\0';
+	strcpy(port, colon + 1);
+	for (const char *p = port; *p; p++)
+		if (*p < '0' || *p > '9')
+			return -1;
+	return atoi(port) <= 65535 ? 0 : -1;
+}
+
+static int open_listener(const char *listen_addr, unsigned backlog, int *fd_out, char *bound,
+			 size_t boundlen)
+{
+	char host[256], port[8];
+	struct addrinfo hints = {0}, *ai = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char text[INET6_ADDRSTRLEN];
+	int fd = -1, one = 1, zero = 0, gai, rc = 0;
+
+	*fd_out = -1;
+	if (split_listen(listen_addr, host, sizeof(host), port, sizeof(port)) < 0) {
+		rc = berth_error_set(BERTH_EINVALID,
+				     "listen address '%s': expected HOST:PORT or [IPV6]:PORT",
+				     listen_addr);
+		goto done;
+	}
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	/* ":5000" listens on every address, IPv6 and IPv4 alike. */
+	if ((gai = getaddrinfo(host[0] ? host : "::", port, &hints, &ai)) != 0 && !host[0])
+		gai = getaddrinfo("0.0.0.0", port, &hints, &ai);
+	if (gai != 0) {
+		rc = berth_error_set(BERTH_EINVALID, "listen address '%s': %s", listen_addr,
+				     gai_strerror(gai));
+		goto done;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		rc = berth_error_set_errno("listen %s: socket", listen_addr);
+		goto done;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ai->ai_family == AF_INET6 && !host[0])
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, (int)backlog) < 0) {
+		rc = berth_error_set(BERTH_EIO, "listen %s: %s", listen_addr, strerror(errno));
+		goto done;
+	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET6) {
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, text,
+				  sizeof(text));
+			snprintf(bound, boundlen, "[%s]:%u", text,
+				 ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+		} else {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, text,
+				  sizeof(text));
+			snprintf(bound, boundlen, "%s:%u", text,
+				 ntohs(((struct sockaddr_in *)&ss)->sin_port));
+		}
+	} else {
+		snprintf(bound, boundlen, "%s", listen_addr);
+	}
+	*fd_out = fd;
+	fd = -1;
+done:
+	if (fd >= 0)
+		close(fd);
+	if (ai)
+		freeaddrinfo(ai);
+	return rc;
+}
+
+/* ---- the upload purger ---- */
+
+static void purge_once(server *s)
+{
+	int purged = 0;
+
+	if (berth_registry_purge_uploads(s->reg, s->cfg->upload_purge_age, &purged) < 0)
+		berth_warn("purging stale uploads: %s", berth_error_last());
+	else if (purged)
+		berth_info("purged %d stale upload(s) older than %lds", purged,
+			   s->cfg->upload_purge_age);
+}
+
+static void *purger_main(void *arg)
+{
+	server *s = arg;
+
+	pthread_mutex_lock(&s->purge_lock);
+	while (!s->purge_stop) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += PURGE_INTERVAL;
+		while (!s->purge_stop &&
+		       pthread_cond_timedwait(&s->purge_cond, &s->purge_lock, &until) != ETIMEDOUT)
+			;
+		if (s->purge_stop)
+			break;
+		pthread_mutex_unlock(&s->purge_lock);
+		purge_once(s);
+		pthread_mutex_lock(&s->purge_lock);
+	}
+	pthread_mutex_unlock(&s->purge_lock);
+	return NULL;
+}
+
+static int purger_start(server *s)
+{
+	pthread_condattr_t ca;
+	int err;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->purge_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->purge_lock, NULL);
+	if ((err = pthread_create(&s->purger, NULL, purger_main, s)) != 0) {
+		pthread_cond_destroy(&s->purge_cond);
+		pthread_mutex_destroy(&s->purge_lock);
+		return berth_error_set(BERTH_ERROR, "starting the upload purger: %s",
+				       strerror(err));
+	}
+	s->purger_started = 1;
+	return 0;
+}
+
+static void purger_stop(server *s)
+{
+	if (!s->purger_started)
+		return;
+	pthread_mutex_lock(&s->purge_lock);
+	s->purge_stop = 1;
+	pthread_cond_signal(&s->purge_cond);
+	pthread_mutex_unlock(&s->purge_lock);
+	pthread_join(s->purger, NULL);
+	pthread_cond_destroy(&s->purge_cond);
+	pthread_mutex_destroy(&s->purge_lock);
+	s->purger_started = 0;
+}
+
+/* ---- start, wait, drain ---- */
+
+static int start_daemon(server *s)
+{
+	const berth_server_config *cfg = s->cfg;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+
+	s->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, s,
+		/* first, so that MHD's messages about the other options come here too */
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_LISTEN_SOCKET,
+		(MHD_socket)s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)cfg->listen_backlog,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	if (!s->daemon)
+		return berth_error_set(BERTH_ERROR,
+				       "starting the HTTP daemon failed (see the log above)");
+	atomic_store(&s->running, 1);
+	return 0;
+}
+
+static void drain(server *s)
+{
+	struct timespec t0;
+	MHD_socket lfd;
+	long left;
+
+	atomic_store(&s->shutting_down, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	lfd = MHD_quiesce_daemon(s->daemon);
+	if (lfd == MHD_INVALID_SOCKET)
+		berth_warn("could not stop accepting connections; stopping at once");
+	else
+		/* MHD may still hold the descriptor until it stops, so it is closed
+		 * later; shutting it down now makes new clients see a refusal at once
+		 * instead of waiting in the backlog. */
+		(void)shutdown(lfd, SHUT_RDWR);
+	while ((left = atomic_load(&s->in_flight)) > 0 &&
+	       elapsed_since(&t0) < (double)s->cfg->shutdown_timeout) {
+		struct timespec tick = {0, 20 * 1000 * 1000};
+
+		nanosleep(&tick, NULL);
+	}
+	if (left > 0)
+		berth_warn("shutdown: %ld request(s) still running after %us; closing them", left,
+			   s->cfg->shutdown_timeout);
+	MHD_stop_daemon(s->daemon);
+	s->daemon = NULL;
+	/* After quiesce the listening socket is ours again. */
+	close(s->listen_fd);
+	s->listen_fd = -1;
+}
+
+static const char *signal_name(int sig)
+{
+	return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal";
+}
+
+int berth_server_run(const berth_server_config *cfg)
+{
+	server s;
+	berth_registry_config rcfg;
+	sigset_t sigs;
+	char bound[INET6_ADDRSTRLEN + 16];
+	char *db = NULL;
+	unsigned char rnd[8];
+	int sig = 0, rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.cfg = cfg;
+	s.listen_fd = -1;
+	/* Block the stop signals before any thread exists: every thread inherits
+	 * the mask and only the main thread takes them, in sigwait(). */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN); /* sendfile to a closed peer */
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		memcpy(rnd, &ts.tv_nsec,
+		       sizeof(rnd) < sizeof(ts.tv_nsec) ? sizeof(rnd) : sizeof(ts.tv_nsec));
+	}
+	for (size_t i = 0; i < 4; i++)
+		snprintf(s.id_prefix + 2 * i, 3, "%02x", rnd[i]);
+
+	if ((rc = berth_store_open(&s.store, cfg->data_dir)) < 0)
+		goto done;
+	if (cfg->db_path) {
+		db = strdup(cfg->db_path);
+	} else if (asprintf(&db, "%s/berth.db", cfg->data_dir) < 0) {
+		db = NULL;
+	}
+	if (!db) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = berth_meta_open(&s.meta, db)) < 0)
+		goto done;
+	berth_registry_config_defaults(&rcfg);
+	rcfg.max_manifest_bytes = cfg->max_manifest_bytes;
+	rcfg.max_blob_bytes = cfg->max_blob_bytes;
+	if ((rc = berth_registry_new(&s.reg, s.store, s.meta, &rcfg)) < 0)
+		goto done;
+	if ((rc = berth_metrics_new(&s.metrics)) < 0)
+		goto done;
+	purge_once(&s);
+	if ((rc = open_listener(cfg->listen, cfg->listen_backlog, &s.listen_fd, bound,
+				sizeof(bound))) < 0)
+		goto done;
+	if ((rc = start_daemon(&s)) < 0)
+		goto done;
+	if ((rc = purger_start(&s)) < 0)
+		goto done;
+	{
+		char threads[16], msg[sizeof(bound) + 16];
+		const char *fields[] = {"data", cfg->data_dir, "db", db, "threads", threads, NULL};
+
+		snprintf(threads, sizeof(threads), "%u", cfg->threads);
+		snprintf(msg, sizeof(msg), "listening on %s", bound);
+		berth_log_fields(BERTH_LOG_INFO, msg, fields);
+	}
+	while (sigwait(&sigs, &sig) != 0)
+		;
+	berth_info("%s received: draining in-flight requests", signal_name(sig));
+	drain(&s);
+	berth_info("stopped");
+done:
+	purger_stop(&s);
+	if (s.daemon) {
+		MHD_stop_daemon(s.daemon);
+		/* Not quiesced: MHD closed the listening socket it was given. */
+		s.listen_fd = -1;
+	}
+	if (s.listen_fd >= 0)
+		close(s.listen_fd);
+	berth_metrics_free(s.metrics);
+	berth_registry_free(s.reg);
+	berth_meta_free(s.meta);
+	berth_store_free(s.store);
+	free(db);
+	return rc;
+}
