@@ -107,14 +107,55 @@ static double elapsed_since(const struct timespec *t0)
 	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* Collects every value of one header name, joined with ", " (RFC 9110 5.3). */
+typedef struct header_join {
+	const char *name;
+	berth_buf buf;
+	int count;
+} header_join;
+
+static enum MHD_Result join_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	header_join *j = cls;
+
+	(void)kind;
+	if (!value || strcasecmp(key, j->name) != 0)
+		return MHD_YES;
+	if ((j->count++ && berth_buf_puts(&j->buf, ", ") != 0) || berth_buf_puts(&j->buf, value) != 0)
+		return MHD_NO;
+	return MHD_YES;
+}
+
+/*
+ * Header lookup for the registry. Clients such as skopeo and podman send one
+ * Accept line per media type, so a repeated header is joined into one list;
+ * the common single-valued case returns MHD's own string without copying.
+ */
 static const char *lookup_header(void *ctx, const char *name)
 {
-	return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
+	struct request *r = ctx;
+	header_join j = {name, BERTH_BUF_INIT(64 * 1024), 0};
+	const char *first = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+	const char *joined;
+
+	if (!first || strcasecmp(name, "Accept") != 0)
+		return first;
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, join_header, &j);
+	if (j.count <= 1 || !j.buf.ptr) {
+		berth_buf_dispose(&j.buf);
+		return first;
+	}
+	joined = berth_pool_strndup(&r->pool, j.buf.ptr, j.buf.len);
+	berth_buf_dispose(&j.buf);
+	return joined ? joined : first;
 }
 
 static const char *lookup_query(void *ctx, const char *name)
 {
-	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+	struct request *r = ctx;
+
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 /* An incoming X-Request-Id is echoed only if it is short and plain. */
@@ -399,7 +440,7 @@ static request *request_new(server *s, struct MHD_Connection *c, const char *url
 	r->req.path = url;
 	r->req.header = lookup_header;
 	r->req.query = lookup_query;
-	r->req.ctx = c;
+	r->req.ctx = r;
 	if (parse_content_length(
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH),
 		    &len) == 0) {
@@ -533,7 +574,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			"duration_ms",
 			ms,
 			"user_agent",
-			log_safe(&r->pool, lookup_header(c, MHD_HTTP_HEADER_USER_AGENT)),
+			log_safe(&r->pool, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT)),
 			toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? "termination" : NULL,
 			(unsigned)toe < sizeof(why) / sizeof(why[0]) ? why[toe] : "other",
 			NULL,

@@ -129,6 +129,28 @@ def test_accept_negotiation(c):
     assert r.headers["Content-Type"] == OCI_MANIFEST
 
 
+def test_accept_repeated_header_lines(c, berth):
+    """skopeo, podman and buildah send one Accept line per media type: all count."""
+    import http.client
+    body, d = c.push_image("repo", "multi", seed="multi-accept")
+
+    def get(accepts):
+        conn = http.client.HTTPConnection("127.0.0.1", berth.port, timeout=10)
+        conn.putrequest("GET", "/v2/repo/manifests/multi")
+        for a in accepts:
+            conn.putheader("Accept", a)
+        conn.endheaders()
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp.status, data
+
+    status, data = get([DOCKER_MANIFEST, DOCKER_LIST, OCI_MANIFEST])
+    assert status == 200 and data == body
+    status, _ = get([DOCKER_MANIFEST, DOCKER_LIST])
+    assert status == 404
+
+
 def test_subject_answers_oci_subject(c):
     base, bd = c.push_image("repo", "base", seed="subj")
     cfg = image_config("sbom")
