@@ -107,7 +107,7 @@ static void nul_escape_is_invalid(void **state)
 static int parse_nested(size_t extra)
 {
 	const char *head = "{'x': ";
-	char *tail = dq(VALID + 1);
+	char *tail = dq(&VALID[1]);
 	size_t n = strlen(head) + 2 * extra + 2 + strlen(tail) + 1;
 	char *s = malloc(n), *p = s;
 	berth_manifest *m = NULL;
