@@ -131,4 +131,43 @@ const char *berth_oci_content_type(const char *content_type);
 /** 1 if `mt` (canonical form) is a Docker schema1 media type. */
 int berth_oci_is_schema1_type(const char *mt);
 
+/* ---- rewriting manifests (copy conversions; src/lib/oci/convert.c) ---- */
+
+typedef enum {
+	BERTH_OCI_FORMAT_KEEP = 0,  /* keep the family of the input */
+	BERTH_OCI_FORMAT_OCI = 1,   /* OCI image manifest / image index */
+	BERTH_OCI_FORMAT_V2S2 = 2   /* Docker schema2 manifest / manifest list */
+} berth_oci_format;
+
+/** "oci" or "v2s2" (also "docker") → the enum; BERTH_EINVALID otherwise. */
+int berth_oci_format_parse(berth_oci_format *out, const char *name) BERTH_WARN_UNUSED;
+
+/** What berth_manifest_rewrite changes. */
+typedef struct berth_manifest_edit {
+	berth_oci_format format;       /* target family */
+	const berth_descriptor *layers; /* images: replacement layers (mediaType, digest, size), same count, or NULL */
+	size_t nlayers;
+	const berth_descriptor *manifests; /* indexes: replacement children (mediaType, digest, size), same count, or NULL */
+	size_t nmanifests;
+} berth_manifest_edit;
+
+/**
+ * Rewrite manifest bytes as containers/image does when a copy converts:
+ * the manifest, config, layer and child media types are mapped to the target
+ * family (Docker layer tar/tar.gzip <-> OCI tar/tar+gzip, foreign <->
+ * non-distributable, Docker config <-> OCI config, list <-> index), replaced
+ * descriptors take the new mediaType/digest/size (keeping their other
+ * fields), and the result is serialised compactly with the field order of
+ * containers/image's Go structs. Fields Docker schema2 cannot express
+ * (annotations, subject, artifactType) are dropped when converting to it.
+ * Returns 0 with a malloc'd `*out` (caller frees) of `*out_len` bytes;
+ * BERTH_EUNSUPPORTED when the target cannot express the content (zstd
+ * layers or a non-image config in schema2); BERTH_EINVALID for bad input.
+ */
+int berth_manifest_rewrite(char **out, size_t *out_len, const void *body, size_t len,
+			   const char *content_type, const berth_manifest_edit *e) BERTH_WARN_UNUSED;
+
+/** The manifest media type `mt` maps to in family `f` (static), or NULL if `mt` is not one. */
+const char *berth_oci_manifest_type_in(const char *mt, berth_oci_format f);
+
 #endif

@@ -39,6 +39,7 @@ typedef struct berth_image_name {
 	berth_ref *ref;  /* docker: the parsed reference; archives: name:tag if given */
 	char *path;      /* oci/oci-archive/docker-archive: the file or directory */
 	char *tag;       /* oci/oci-archive: the ref name in index.json, or NULL */
+	int index;       /* docker-archive: the image ":@N" selects, else -1 */
 } berth_image_name;
 
 /**
@@ -166,5 +167,29 @@ void berth_copy_options_init(berth_copy_options *o);
 int berth_copy(const berth_image_name *src, const berth_transport_options *src_opts,
 	       const berth_image_name *dst, const berth_transport_options *dst_opts,
 	       const berth_copy_options *o, berth_digest *digest_out) BERTH_WARN_UNUSED;
+
+/**
+ * Pick the child of index `idx` for `platform` ("os/arch[/variant]"; NULL =
+ * linux/<host arch>) as berth_copy does: variants compatible the way
+ * containers/image matches them (arm64 takes v8 or none; arm v7 also takes
+ * v6, v5). `*out` is borrowed from idx. BERTH_ENOTFOUND (no match) or
+ * BERTH_EINVALID (bad platform text), with a message.
+ */
+int berth_copy_pick_platform(const berth_descriptor **out, const berth_manifest *idx,
+			     const char *platform) BERTH_WARN_UNUSED;
+
+/**
+ * Build an OCI image index at `dst` from images (`berth manifest create`):
+ * each source image is copied into `dst` by digest (with its blobs), its
+ * platform read from its config; a source that is itself an index
+ * contributes every child with its platform. Then the index, with
+ * `annotations` (a JSON object text, or NULL), is written as the top-level
+ * manifest and the destination committed. `o` may be NULL (defaults; `all`
+ * and `platform` are ignored). `digest_out` (optional) gets the index digest.
+ */
+int berth_copy_index_create(const berth_image_name *const *srcs, size_t nsrcs,
+			    const berth_transport_options *src_opts, const berth_image_name *dst,
+			    const berth_transport_options *dst_opts, const char *annotations,
+			    const berth_copy_options *o, berth_digest *digest_out) BERTH_WARN_UNUSED;
 
 #endif

@@ -18,6 +18,13 @@ typedef struct berth_cli_command {
 } berth_cli_command;
 
 int cmd_serve(int argc, char **argv);
+int cmd_copy(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_tags(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
+int cmd_manifest(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 

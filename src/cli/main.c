@@ -9,6 +9,13 @@
 
 const berth_cli_command berth_cli_commands[] = {
 	{"serve", cmd_serve, "run the OCI registry server"},
+	{"copy", cmd_copy, "copy an image between registries, layouts and archives"},
+	{"inspect", cmd_inspect, "describe an image or index"},
+	{"tags", cmd_tags, "list the tags of a repository"},
+	{"delete", cmd_delete, "delete an image from a registry"},
+	{"login", cmd_login, "store credentials for a registry"},
+	{"logout", cmd_logout, "remove stored credentials"},
+	{"manifest", cmd_manifest, "create or inspect multi-platform indexes"},
 	{"version", cmd_version, "print version information"},
 	{"help", cmd_help, "show help for berth or one of its commands"},
 	{NULL, NULL, NULL},

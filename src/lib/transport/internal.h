@@ -28,6 +28,11 @@ struct berth_stream {
 	volatile int producer_rc; /* the producer's result, read after join */
 	void *producer_ctx;
 	void (*producer_free)(void *ctx);
+	/* added by stream.c: */
+	int eof;             /* read returned end of stream */
+	int joined;          /* the producer thread has been joined */
+	int closing;         /* set (atomically) when the consumer closes early */
+	char *producer_msg;  /* the producer's error message (its thread's slot), or NULL */
 };
 
 /** A stream over a file descriptor (taken over: closed by berth_stream_close). */
@@ -39,6 +44,14 @@ int berth_transport__stream_fd(berth_stream **out, int fd, int64_t size) BERTH_W
  * `ctx_free` (may be NULL) is called after the thread ends.
  */
 typedef int (*berth_transport__producer)(void *ctx, int write_fd);
+/*
+ * The producer must not close write_fd (the thread wrapper does, which is
+ * what the reader sees as end of stream). It runs with SIGPIPE blocked: a
+ * write after the consumer closed early fails with EPIPE instead of killing
+ * the process. An error it sets with berth_error_set is carried over to the
+ * consumer's thread by berth_stream_read (at end of stream) or
+ * berth_stream_close.
+ */
 int berth_transport__stream_thread(berth_stream **out, berth_transport__producer produce,
 				   void *ctx, void (*ctx_free)(void *), int64_t size) BERTH_WARN_UNUSED;
 
@@ -89,5 +102,42 @@ int berth_transport__docker_archive_source(berth_source *s, const berth_image_na
 					   const berth_transport_options *o) BERTH_WARN_UNUSED;
 int berth_transport__docker_archive_dest(berth_dest *d, const berth_image_name *n,
 					 const berth_transport_options *o) BERTH_WARN_UNUSED;
+
+/* ---- shared by the layout and archive drivers ---- */
+
+/* Caps on metadata read from layouts and archives. */
+#define BERTH_TRANSPORT_META_MAX (4u << 20)    /* index.json, manifests, manifest.json */
+#define BERTH_TRANSPORT_CONFIG_MAX (16u << 20) /* image configs */
+
+/** oci: source/destination on a directory (oci_layout.c; also used by oci_archive.c). */
+int berth_transport__layout_source(berth_source *s, const char *dir, const char *tag) BERTH_WARN_UNUSED;
+int berth_transport__layout_dest(berth_dest *d, const char *dir, const char *tag) BERTH_WARN_UNUSED;
+
+/** Path of the blob `dg` under layout `dir` (caller frees); NULL on OOM. */
+char *berth_transport__layout_blob_path(const char *dir, const berth_digest *dg);
+
+/**
+ * A tar archive unpacked into a private temporary directory (oci_archive.c).
+ * Only regular files and directories are written to disk, through paths
+ * checked to stay inside the directory (no absolute names, no "..");
+ * symbolic and hard links are recorded and resolved by
+ * berth_transport__tree_open, never created.
+ */
+typedef struct berth_transport__tree berth_transport__tree;
+
+int berth_transport__tree_extract(berth_transport__tree **out, const char *tarfile) BERTH_WARN_UNUSED;
+/** The directory holding the unpacked files (borrowed). */
+const char *berth_transport__tree_dir(const berth_transport__tree *t);
+/** Open member `name` read-only (links resolved inside the tree); size_out optional. */
+int berth_transport__tree_open(berth_transport__tree *t, const char *name, int *fd_out,
+			       int64_t *size_out) BERTH_WARN_UNUSED;
+/** Remove the directory and free. */
+void berth_transport__tree_free(berth_transport__tree *t);
+
+/** A new private directory under $TMPDIR (default /var/tmp); caller frees the path. */
+int berth_transport__mkdtemp(char **out, const char *what) BERTH_WARN_UNUSED;
+
+/** 1 if `name` is a safe relative member name (no absolute path, no ".." component). */
+int berth_transport__member_name_safe(const char *name);
 
 #endif

@@ -1,0 +1,335 @@
+/*
+ * manifests.c - manifests and tags over the registry API:
+ * GET/HEAD/PUT/DELETE /v2/<repo>/manifests/<reference> and
+ * GET /v2/<repo>/tags/list with Link pagination.
+ *
+ * Manifest bytes are kept exactly as received (their digest is computed
+ * from them); a GET is capped while it reads, so a huge manifest is refused
+ * after max_manifest bytes, never buffered whole.
+ */
+#include "lib/client/internal.h"
+
+#include "berth/ref.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TAGS_PAGE_MAX (16 * 1024 * 1024)
+#define TAGS_MAX_PAGES 10000
+
+/* Content-Type without parameters into out. */
+static void media_type_of(const char *ct, char *out, size_t outlen)
+{
+	size_t n = strcspn(ct, "; \t");
+
+	if (!outlen)
+		return;
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, ct, n);
+	out[n] = '\0';
+}
+
+static int reference_is_digest(const char *reference, berth_digest *d)
+{
+	return strchr(reference, ':') && berth_digest_parse(d, reference, strlen(reference)) == 0;
+}
+
+static int check_reference(berth_client *c, const char *repo, const char *reference)
+{
+	if (!repo || !berth_ref_name_valid(repo, strlen(repo)))
+		return berth_error_set(BERTH_EINVALID, "invalid repository name \"%.300s\"",
+				       repo ? repo : "");
+	if (!reference || !*reference || strlen(reference) > BERTH_DIGEST_MAX ||
+	    strpbrk(reference, "/?#% \t\r\n"))
+		return berth_error_set(BERTH_EINVALID, "invalid tag or digest \"%.200s\"",
+				       reference ? reference : "");
+	(void)c;
+	return 0;
+}
+
+int berth_client_manifest_get(berth_client *c, const char *repo, const char *reference,
+			      berth_buf *body, char *media_type, size_t media_type_len,
+			      berth_digest *digest)
+{
+	berth_buf tmp = BERTH_BUF_INIT(c->max_manifest);
+	berth_client__req r;
+	berth_digest want, got;
+	char *path = NULL, *scope = NULL, what[600];
+	int by_digest, rc;
+
+	berth_client__req_init(&r, "GET", NULL);
+	rc = check_reference(c, repo, reference);
+	if (rc)
+		goto done;
+	by_digest = reference_is_digest(reference, &want);
+	snprintf(what, sizeof(what), "manifest %s%s%s", repo, by_digest ? "@" : ":", reference);
+	if (asprintf(&path, "/v2/%s/manifests/%s", repo, reference) < 0 ||
+	    !(scope = berth_client__scope(repo, 0))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	r.url = path;
+	r.scope = scope;
+	r.accept = berth_client_manifest_accept;
+	r.body_out = &tmp;
+	r.body_what = "manifest";
+	rc = berth_client__do(c, &r);
+	if (rc)
+		goto done;
+	if (r.status != 200) {
+		rc = berth_client__http_error(c, &r, what);
+		goto done;
+	}
+	rc = berth_digest_compute(&got, by_digest ? want.algo : BERTH_DIGEST_SHA256,
+				  tmp.ptr ? tmp.ptr : "", tmp.len);
+	if (rc)
+		goto done;
+	if (by_digest && !berth_digest_equal(&want, &got)) {
+		rc = berth_error_set(BERTH_EDIGEST,
+				     "registry %s: %s: the bytes received have digest %s", c->host,
+				     what, got.str);
+		goto done;
+	}
+	if (media_type && media_type_len) {
+		media_type_of(r.content_type_out, media_type, media_type_len);
+		if (!media_type[0] || strcmp(media_type, "application/json") == 0) {
+			/* No useful Content-Type: the manifest's own mediaType field. */
+			json_t *root = json_loadb(tmp.ptr ? tmp.ptr : "", tmp.len, 0, NULL);
+			const char *mt = json_string_value(json_object_get(root, "mediaType"));
+
+			if (mt)
+				snprintf(media_type, media_type_len, "%s", mt);
+			json_decref(root);
+		}
+	}
+	rc = berth_buf_put(body, tmp.ptr ? tmp.ptr : "", tmp.len);
+	if (rc)
+		goto done;
+	if (digest)
+		*digest = got;
+done:
+	free(path);
+	free(scope);
+	berth_buf_dispose(&tmp);
+	berth_client__req_dispose(&r);
+	return rc;
+}
+
+int berth_client_manifest_head(berth_client *c, const char *repo, const char *reference,
+			       berth_digest *digest, char *media_type, size_t media_type_len,
+			       uint64_t *size)
+{
+	berth_client__req r;
+	char *path = NULL, *scope = NULL, what[600];
+	berth_digest want;
+	int rc;
+
+	berth_client__req_init(&r, "HEAD", NULL);
+	rc = check_reference(c, repo, reference);
+	if (rc)
+		goto done;
+	snprintf(what, sizeof(what), "manifest %s:%s", repo, reference);
+	if (asprintf(&path, "/v2/%s/manifests/%s", repo, reference) < 0 ||
+	    !(scope = berth_client__scope(repo, 0))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	r.url = path;
+	r.scope = scope;
+	r.accept = berth_client_manifest_accept;
+	rc = berth_client__do(c, &r);
+	if (rc)
+		goto done;
+	if (r.status != 200) {
+		rc = berth_client__http_error(c, &r, what);
+		goto done;
+	}
+	if (digest) {
+		if (r.digest[0]) {
+			rc = berth_digest_parse(digest, r.digest, strlen(r.digest));
+			if (rc) {
+				rc = berth_error_set(BERTH_EINVALID,
+						     "registry %s: %s: malformed Docker-Content-Digest",
+						     c->host, what);
+				goto done;
+			}
+		} else if (reference_is_digest(reference, &want)) {
+			*digest = want;
+		} else {
+			rc = berth_error_set(BERTH_EUNSUPPORTED,
+					     "registry %s: %s: no Docker-Content-Digest in the answer",
+					     c->host, what);
+			goto done;
+		}
+	}
+	if (media_type && media_type_len)
+		media_type_of(r.content_type_out, media_type, media_type_len);
+	if (size)
+		*size = r.content_length >= 0 ? (uint64_t)r.content_length : 0;
+done:
+	free(path);
+	free(scope);
+	berth_client__req_dispose(&r);
+	return rc;
+}
+
+int berth_client_manifest_put(berth_client *c, const char *repo, const char *reference,
+			      const char *media_type, const void *body, size_t len,
+			      berth_digest *digest_out)
+{
+	berth_client__req r;
+	char *path = NULL, *scope = NULL, what[600];
+	int rc;
+
+	berth_client__req_init(&r, "PUT", NULL);
+	rc = check_reference(c, repo, reference);
+	if (rc)
+		goto done;
+	snprintf(what, sizeof(what), "PUT manifest %s:%s", repo, reference);
+	if (asprintf(&path, "/v2/%s/manifests/%s", repo, reference) < 0 ||
+	    !(scope = berth_client__scope(repo, 1))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	r.url = path;
+	r.scope = scope;
+	r.content_type = media_type;
+	r.body = body;
+	r.body_len = len;
+	r.has_body = 1;
+	rc = berth_client__do(c, &r);
+	if (rc)
+		goto done;
+	if (r.status != 201 && r.status != 200 && r.status != 202) {
+		rc = berth_client__http_error(c, &r, what);
+		goto done;
+	}
+	if (digest_out) {
+		if (!r.digest[0] || berth_digest_parse(digest_out, r.digest, strlen(r.digest)))
+			rc = berth_digest_compute(digest_out, BERTH_DIGEST_SHA256, body, len);
+	}
+done:
+	free(path);
+	free(scope);
+	berth_client__req_dispose(&r);
+	return rc;
+}
+
+int berth_client_manifest_delete(berth_client *c, const char *repo, const char *reference)
+{
+	berth_client__req r;
+	char *path = NULL, *scope = NULL, what[600];
+	int rc;
+
+	berth_client__req_init(&r, "DELETE", NULL);
+	rc = check_reference(c, repo, reference);
+	if (rc)
+		goto done;
+	snprintf(what, sizeof(what), "DELETE manifest %s:%s", repo, reference);
+	if (asprintf(&path, "/v2/%s/manifests/%s", repo, reference) < 0 ||
+	    !(scope = berth_client__scope(repo, 1))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	r.url = path;
+	r.scope = scope;
+	rc = berth_client__do(c, &r);
+	if (rc)
+		goto done;
+	if (r.status != 202 && r.status != 200 && r.status != 204)
+		rc = berth_client__http_error(c, &r, what);
+done:
+	free(path);
+	free(scope);
+	berth_client__req_dispose(&r);
+	return rc;
+}
+
+/* The target of `Link: <url>; rel="next"`, malloc'd, or NULL. */
+static char *next_link(const char *link)
+{
+	const char *lt = strchr(link, '<'), *gt;
+
+	if (!lt || !(gt = strchr(lt, '>')) || !strstr(gt, "next"))
+		return NULL;
+	return strndup(lt + 1, (size_t)(gt - lt - 1));
+}
+
+int berth_client_tags(berth_client *c, const char *repo, berth_client_name_cb cb, void *ctx)
+{
+	berth_buf page = BERTH_BUF_INIT(TAGS_PAGE_MAX);
+	berth_client__req r;
+	char *url = NULL, *scope = NULL, *next, what[400];
+	json_t *root = NULL, *tags, *t;
+	size_t i, pages = 0;
+	int rc;
+
+	berth_client__req_init(&r, "GET", NULL);
+	rc = check_reference(c, repo, "latest");
+	if (rc)
+		goto done;
+	snprintf(what, sizeof(what), "tags of %s", repo);
+	if (asprintf(&url, "/v2/%s/tags/list", repo) < 0 || !(scope = berth_client__scope(repo, 0))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	while (url) {
+		if (++pages > TAGS_MAX_PAGES) {
+			rc = berth_error_set(BERTH_ETOOBIG, "registry %s: too many pages of tags",
+					     c->host);
+			goto done;
+		}
+		berth_client__req_dispose(&r);
+		berth_client__req_init(&r, "GET", url);
+		berth_buf_reset(&page);
+		r.scope = scope;
+		r.body_out = &page;
+		r.body_what = "tag list";
+		rc = berth_client__do(c, &r);
+		if (rc)
+			goto done;
+		if (r.status != 200) {
+			rc = berth_client__http_error(c, &r, what);
+			goto done;
+		}
+		root = json_loadb(page.ptr ? page.ptr : "", page.len, 0, NULL);
+		tags = json_object_get(root, "tags");
+		if (!root || (tags && !json_is_array(tags) && !json_is_null(tags))) {
+			rc = berth_error_set(BERTH_EINVALID, "registry %s: malformed tag list for %s",
+					     c->host, repo);
+			goto done;
+		}
+		json_array_foreach(tags, i, t)
+		{
+			if (!json_is_string(t))
+				continue;
+			rc = cb(ctx, json_string_value(t));
+			if (rc)
+				goto done;
+		}
+		json_decref(root);
+		root = NULL;
+		next = r.link[0] ? next_link(r.link) : NULL;
+		free(url);
+		url = NULL;
+		if (next) {
+			url = berth_client__resolve(r.final_url, next);
+			free(next);
+			if (!url) {
+				rc = berth_error_set(BERTH_EINVALID,
+						     "registry %s: malformed Link header", c->host);
+				goto done;
+			}
+		}
+	}
+done:
+	json_decref(root);
+	free(url);
+	free(scope);
+	berth_buf_dispose(&page);
+	berth_client__req_dispose(&r);
+	return rc;
+}

@@ -1,0 +1,676 @@
+/*
+ * oci_archive.c - the oci-archive: transport, a tar of an OCI image layout,
+ * and the safe tar extraction both archive transports read through.
+ *
+ * Source: the tar is unpacked (libarchive, any compression filter) into a
+ * private temporary directory and read with the layout source. Extraction
+ * writes only regular files and directories, at member names checked to be
+ * relative and free of ".."; links are recorded, never created, and resolved
+ * lexically inside the tree when a member is opened, so nothing in an
+ * archive can make berth read or write outside that directory.
+ *
+ * Destination: a layout is built in a temporary directory and, on commit,
+ * packed (pax/ustar, members in lexical walk order as skopeo writes them,
+ * owner root, mtime 0 so the same image gives the same bytes) into a
+ * temporary file beside FILE that is renamed over it. Nothing is created at
+ * FILE unless the commit succeeds.
+ */
+#include "internal.h"
+
+#include "util/fs.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_MEMBERS 200000
+#define MAX_LINK_HOPS 16
+#define CHUNK (1u << 20)
+
+int berth_transport__mkdtemp(char **out, const char *what)
+{
+	const char *base = getenv("TMPDIR");
+	char *p = NULL;
+
+	*out = NULL;
+	if (!base || !*base)
+		base = "/var/tmp";
+	if (asprintf(&p, "%s/berth-%s-XXXXXX", base, what) < 0)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	if (!mkdtemp(p)) {
+		int rc = berth_error_set_errno("create a temporary directory in %s", base);
+
+		free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+int berth_transport__member_name_safe(const char *name)
+{
+	const char *p = name;
+
+	if (!name || !*name || name[0] == '/')
+		return 0;
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return 0;
+		if (!slash)
+			break;
+		p = slash + 1;
+	}
+	return 1;
+}
+
+/*
+ * Lexically normalise a relative path: drop "" and "." components, apply
+ * ".." (failing if it climbs above the root). -1 if unsafe or too long.
+ */
+static int norm_path(const char *in, char *out, size_t outsz)
+{
+	size_t len = 0;
+	const char *p = in;
+
+	if (!in || in[0] == '/')
+		return -1;
+	out[0] = '\0';
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+
+		if (n == 0 || (n == 1 && p[0] == '.')) {
+			/* skip */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			char *cut;
+
+			if (len == 0)
+				return -1;
+			cut = strrchr(out, '/');
+			len = cut ? (size_t)(cut - out) : 0;
+			out[len] = '\0';
+		} else {
+			if (len + n + 2 > outsz)
+				return -1;
+			if (len)
+				out[len++] = '/';
+			memcpy(out + len, p, n);
+			len += n;
+			out[len] = '\0';
+		}
+		if (!slash)
+			break;
+		p = slash + 1;
+	}
+	return 0;
+}
+
+typedef struct tree_link {
+	char *name;   /* normalised member name */
+	char *target; /* normalised, root-relative target */
+} tree_link;
+
+struct berth_transport__tree {
+	char *dir;
+	tree_link *links;
+	size_t nlinks, caplinks;
+};
+
+const char *berth_transport__tree_dir(const berth_transport__tree *t)
+{
+	return t->dir;
+}
+
+void berth_transport__tree_free(berth_transport__tree *t)
+{
+	if (!t)
+		return;
+	if (t->dir)
+		if (berth_fs_remove_tree(t->dir) != 0) { /* best effort */ }
+	for (size_t i = 0; i < t->nlinks; i++) {
+		free(t->links[i].name);
+		free(t->links[i].target);
+	}
+	free(t->links);
+	free(t->dir);
+	free(t);
+}
+
+static int add_link(berth_transport__tree *t, const char *name, const char *target)
+{
+	if (t->nlinks == t->caplinks) {
+		size_t cap = t->caplinks ? t->caplinks * 2 : 16;
+		tree_link *p = realloc(t->links, cap * sizeof(*p));
+
+		if (!p)
+			return berth_error_set(BERTH_ERROR, "out of memory");
+		t->links = p;
+		t->caplinks = cap;
+	}
+	t->links[t->nlinks].name = strdup(name);
+	t->links[t->nlinks].target = strdup(target);
+	if (!t->links[t->nlinks].name || !t->links[t->nlinks].target) {
+		free(t->links[t->nlinks].name);
+		free(t->links[t->nlinks].target);
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	t->nlinks++;
+	return 0;
+}
+
+/* Create the directories of `rel` (a normalised path) under root; `last` includes the final one. */
+static int make_dirs(const char *root, const char *rel, int last)
+{
+	char path[PATH_MAX];
+	size_t rootlen = strlen(root);
+	char *p;
+
+	if (snprintf(path, sizeof(path), "%s/%s", root, rel) >= (int)sizeof(path))
+		return berth_error_set(BERTH_EINVALID, "archive member name too long");
+	for (p = path + rootlen + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) != 0 && errno != EEXIST)
+			return berth_error_set_errno("mkdir %s", path);
+		*p = '/';
+	}
+	if (last && mkdir(path, 0755) != 0 && errno != EEXIST)
+		return berth_error_set_errno("mkdir %s", path);
+	return 0;
+}
+
+static int extract_file(struct archive *a, const char *root, const char *rel, char *chunk)
+{
+	char path[PATH_MAX];
+	int fd, rc;
+
+	rc = make_dirs(root, rel, 0);
+	if (rc)
+		return rc;
+	if (snprintf(path, sizeof(path), "%s/%s", root, rel) >= (int)sizeof(path))
+		return berth_error_set(BERTH_EINVALID, "archive member name too long");
+	/* A later member of the same name replaces the earlier one, as tar does. */
+	(void)unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return berth_error_set_errno("create %s", path);
+	for (;;) {
+		la_ssize_t n = archive_read_data(a, chunk, CHUNK);
+
+		if (n < 0) {
+			rc = berth_error_set(BERTH_EINVALID, "reading archive member %s: %s", rel,
+					     archive_error_string(a));
+			break;
+		}
+		if (n == 0)
+			break;
+		rc = berth_fs_write_all(fd, chunk, (size_t)n);
+		if (rc)
+			break;
+	}
+	close(fd);
+	return rc;
+}
+
+int berth_transport__tree_extract(berth_transport__tree **out, const char *tarfile)
+{
+	berth_transport__tree *t = NULL;
+	struct archive *a = NULL;
+	struct archive_entry *e;
+	char *chunk = NULL;
+	char rel[PATH_MAX], tgt[PATH_MAX * 2];
+	size_t members = 0;
+	int rc = 0, r;
+
+	*out = NULL;
+	t = calloc(1, sizeof(*t));
+	chunk = malloc(CHUNK);
+	a = archive_read_new();
+	if (!t || !chunk || !a) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open_filename(a, tarfile, 1 << 16) != ARCHIVE_OK) {
+		if (access(tarfile, F_OK) != 0)
+			rc = berth_error_set_errno("%s", tarfile);
+		else
+			rc = berth_error_set(BERTH_EINVALID, "%s: %s", tarfile,
+					     archive_error_string(a));
+		goto done;
+	}
+	rc = berth_transport__mkdtemp(&t->dir, "archive");
+	if (rc)
+		goto done;
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		const char *name = archive_entry_pathname(e);
+		const char *hl = archive_entry_hardlink(e);
+		mode_t type = archive_entry_filetype(e);
+
+		if (++members > MAX_MEMBERS) {
+			rc = berth_error_set(BERTH_ETOOBIG, "%s: more than %d members", tarfile,
+					     MAX_MEMBERS);
+			goto done;
+		}
+		if (!name || !berth_transport__member_name_safe(name) ||
+		    norm_path(name, rel, sizeof(rel)) != 0) {
+			rc = berth_error_set(BERTH_EINVALID,
+					     "%s: unsafe member name '%.200s' (absolute or with '..')",
+					     tarfile, name ? name : "");
+			goto done;
+		}
+		if (!rel[0])
+			continue; /* "./" */
+		if (hl) {
+			/* Hard links name a member by its archive path. */
+			if (!berth_transport__member_name_safe(hl) ||
+			    norm_path(hl, tgt, sizeof(tgt)) != 0 || !tgt[0]) {
+				rc = berth_error_set(BERTH_EINVALID, "%s: unsafe link target '%.200s'",
+						     tarfile, hl);
+				goto done;
+			}
+			rc = add_link(t, rel, tgt);
+		} else if (type == AE_IFLNK) {
+			const char *target = archive_entry_symlink(e);
+			const char *slash = strrchr(rel, '/');
+			char joined[PATH_MAX * 2];
+
+			/* Relative to the link's directory, and never out of the tree. */
+			snprintf(joined, sizeof(joined), "%.*s%s%s", slash ? (int)(slash - rel) : 0,
+				 rel, slash ? "/" : "", target ? target : "");
+			if (!target || target[0] == '/' || norm_path(joined, tgt, sizeof(tgt)) != 0 ||
+			    !tgt[0]) {
+				rc = berth_error_set(BERTH_EINVALID,
+						     "%s: link '%.200s' points outside the archive",
+						     tarfile, rel);
+				goto done;
+			}
+			rc = add_link(t, rel, tgt);
+		} else if (type == AE_IFDIR) {
+			rc = make_dirs(t->dir, rel, 1);
+		} else if (type == AE_IFREG) {
+			rc = extract_file(a, t->dir, rel, chunk);
+		}
+		/* Devices, fifos and sockets have no place in an image archive: skipped. */
+		if (rc)
+			goto done;
+	}
+	if (r != ARCHIVE_EOF) {
+		rc = berth_error_set(BERTH_EINVALID, "%s: not a valid tar archive: %s", tarfile,
+				     archive_error_string(a));
+		goto done;
+	}
+	*out = t;
+	t = NULL;
+done:
+	if (a)
+		archive_read_free(a);
+	free(chunk);
+	berth_transport__tree_free(t);
+	return rc;
+}
+
+int berth_transport__tree_open(berth_transport__tree *t, const char *name, int *fd_out,
+			       int64_t *size_out)
+{
+	char cur[PATH_MAX], path[PATH_MAX * 2];
+	struct stat st;
+	int hops, fd;
+
+	*fd_out = -1;
+	if (!berth_transport__member_name_safe(name) || norm_path(name, cur, sizeof(cur)) != 0 ||
+	    !cur[0])
+		return berth_error_set(BERTH_EINVALID, "unsafe archive member name '%.200s'", name);
+	for (hops = 0; hops < MAX_LINK_HOPS; hops++) {
+		size_t i;
+
+		for (i = t->nlinks; i-- > 0;)
+			if (strcmp(t->links[i].name, cur) == 0)
+				break;
+		if (i == (size_t)-1)
+			break;
+		snprintf(cur, sizeof(cur), "%s", t->links[i].target);
+	}
+	if (hops == MAX_LINK_HOPS)
+		return berth_error_set(BERTH_EINVALID, "archive member '%.200s': too many links",
+				       name);
+	snprintf(path, sizeof(path), "%s/%s", t->dir, cur);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return berth_error_set(BERTH_ENOTFOUND, "archive has no member '%.200s'",
+					       name);
+		return berth_error_set_errno("open %s", path);
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return berth_error_set(BERTH_EINVALID, "archive member '%.200s' is not a file",
+				       name);
+	}
+	if (size_out)
+		*size_out = st.st_size;
+	*fd_out = fd;
+	return 0;
+}
+
+/* ---- source ---- */
+
+typedef struct archive_src {
+	berth_source inner;
+	berth_transport__tree *tree;
+} archive_src;
+
+static int asrc_manifest(berth_source *s, const berth_digest *d, berth_buf *body, char *media_type,
+			 size_t media_type_len, berth_digest *digest_out)
+{
+	archive_src *as = s->impl;
+
+	return as->inner.drv->manifest(&as->inner, d, body, media_type, media_type_len,
+				       digest_out);
+}
+
+static int asrc_blob(berth_source *s, const berth_descriptor *desc, berth_stream **out)
+{
+	archive_src *as = s->impl;
+
+	return as->inner.drv->blob(&as->inner, desc, out);
+}
+
+static void asrc_free(berth_source *s)
+{
+	archive_src *as = s->impl;
+
+	if (!as)
+		return;
+	if (as->inner.drv)
+		as->inner.drv->free(&as->inner);
+	berth_transport__tree_free(as->tree);
+	free(as);
+	s->impl = NULL;
+}
+
+static const berth_source_driver archive_source_driver = {
+	.manifest = asrc_manifest,
+	.blob = asrc_blob,
+	.free = asrc_free,
+};
+
+int berth_transport__oci_archive_source(berth_source *s, const berth_image_name *n,
+					const berth_transport_options *o)
+{
+	archive_src *as = calloc(1, sizeof(*as));
+	int rc;
+
+	if (!as)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	rc = berth_transport__tree_extract(&as->tree, n->path);
+	if (rc == 0)
+		rc = berth_transport__layout_source(&as->inner,
+						    berth_transport__tree_dir(as->tree), n->tag);
+	if (rc) {
+		berth_transport__tree_free(as->tree);
+		free(as);
+		return rc;
+	}
+	s->drv = &archive_source_driver;
+	s->impl = as;
+	return 0;
+}
+
+/* ---- destination ---- */
+
+typedef struct archive_dst {
+	berth_dest inner;
+	char *tmpdir;
+	char *layout; /* tmpdir/layout */
+	char *file;
+} archive_dst;
+
+static int adst_has_blob(berth_dest *d, const berth_descriptor *desc)
+{
+	archive_dst *ad = d->impl;
+
+	return ad->inner.drv->has_blob(&ad->inner, desc);
+}
+
+static int adst_put_blob(berth_dest *d, const berth_descriptor *desc, berth_stream *in)
+{
+	archive_dst *ad = d->impl;
+
+	return ad->inner.drv->put_blob(&ad->inner, desc, in);
+}
+
+static int adst_put_manifest(berth_dest *d, const void *body, size_t len, const char *media_type,
+			     const berth_digest *digest, int top_level)
+{
+	archive_dst *ad = d->impl;
+
+	return ad->inner.drv->put_manifest(&ad->inner, body, len, media_type, digest, top_level);
+}
+
+static int cmp_names(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int skip_dots(const struct dirent *e)
+{
+	/* Our own temporary files start with '.'; a layout has no other dot files. */
+	return e->d_name[0] != '.';
+}
+
+static int write_tree(struct archive *a, const char *root, const char *rel, char *chunk)
+{
+	struct dirent **ents = NULL;
+	char dir[PATH_MAX];
+	int n, i, rc = 0;
+
+	snprintf(dir, sizeof(dir), "%s%s%s", root, rel[0] ? "/" : "", rel);
+	n = scandir(dir, &ents, skip_dots, cmp_names);
+	if (n < 0)
+		return berth_error_set_errno("read directory %s", dir);
+	for (i = 0; i < n && rc == 0; i++) {
+		char member[PATH_MAX], path[PATH_MAX * 2];
+		struct archive_entry *e = NULL;
+		struct stat st;
+		int fd = -1;
+
+		snprintf(member, sizeof(member), "%s%s%s", rel, rel[0] ? "/" : "", ents[i]->d_name);
+		snprintf(path, sizeof(path), "%s/%s", root, member);
+		if (lstat(path, &st) != 0) {
+			rc = berth_error_set_errno("stat %s", path);
+			break;
+		}
+		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+			continue;
+		e = archive_entry_new();
+		if (!e) {
+			rc = berth_error_set(BERTH_ERROR, "out of memory");
+			break;
+		}
+		archive_entry_set_pathname(e, member);
+		archive_entry_set_filetype(e, S_ISDIR(st.st_mode) ? AE_IFDIR : AE_IFREG);
+		archive_entry_set_perm(e, S_ISDIR(st.st_mode) ? 0755 : 0644);
+		archive_entry_set_size(e, S_ISDIR(st.st_mode) ? 0 : st.st_size);
+		archive_entry_set_uid(e, 0);
+		archive_entry_set_gid(e, 0);
+		archive_entry_set_uname(e, "root");
+		archive_entry_set_gname(e, "root");
+		archive_entry_set_mtime(e, 0, 0);
+		if (archive_write_header(a, e) != ARCHIVE_OK) {
+			rc = berth_error_set(BERTH_EIO, "writing archive: %s", archive_error_string(a));
+		} else if (S_ISDIR(st.st_mode)) {
+			rc = write_tree(a, root, member, chunk);
+		} else if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+			rc = berth_error_set_errno("open %s", path);
+		} else {
+			for (;;) {
+				ssize_t r = read(fd, chunk, CHUNK);
+
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r < 0) {
+					rc = berth_error_set_errno("read %s", path);
+					break;
+				}
+				if (r == 0)
+					break;
+				if (archive_write_data(a, chunk, (size_t)r) != r) {
+					rc = berth_error_set(BERTH_EIO, "writing archive: %s",
+							     archive_error_string(a));
+					break;
+				}
+			}
+			close(fd);
+		}
+		archive_entry_free(e);
+	}
+	for (i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	return rc;
+}
+
+static int adst_commit(berth_dest *d)
+{
+	archive_dst *ad = d->impl;
+	struct archive *a = NULL;
+	char *tmp = NULL, *chunk = NULL;
+	int fd = -1, rc;
+
+	rc = ad->inner.drv->commit(&ad->inner);
+	if (rc)
+		return rc;
+	ad->inner.committed = 1;
+	if (asprintf(&tmp, "%s.berth-XXXXXX", ad->file) < 0) {
+		tmp = NULL;
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		rc = berth_error_set_errno("create %s", tmp);
+		free(tmp);
+		tmp = NULL;
+		goto done;
+	}
+	(void)fchmod(fd, 0644);
+	chunk = malloc(CHUNK);
+	a = archive_write_new();
+	if (!chunk || !a) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	archive_write_set_format_pax_restricted(a);
+	archive_write_set_bytes_in_last_block(a, 1);
+	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+		rc = berth_error_set(BERTH_EIO, "%s: %s", tmp, archive_error_string(a));
+		goto done;
+	}
+	rc = write_tree(a, ad->layout, "", chunk);
+	if (rc)
+		goto done;
+	if (archive_write_close(a) != ARCHIVE_OK) {
+		rc = berth_error_set(BERTH_EIO, "%s: %s", tmp, archive_error_string(a));
+		goto done;
+	}
+	if (fsync(fd) != 0) {
+		rc = berth_error_set_errno("fsync %s", tmp);
+		goto done;
+	}
+	if (rename(tmp, ad->file) != 0) {
+		rc = berth_error_set_errno("rename to %s", ad->file);
+		goto done;
+	}
+	free(tmp);
+	tmp = NULL;
+	rc = berth_fs_fsync_parent(ad->file);
+done:
+	if (a)
+		archive_write_free(a);
+	if (fd >= 0)
+		close(fd);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	free(chunk);
+	return rc;
+}
+
+static void adst_free(berth_dest *d, int committed)
+{
+	archive_dst *ad = d->impl;
+
+	if (!ad)
+		return;
+	if (ad->inner.drv)
+		ad->inner.drv->free(&ad->inner, ad->inner.committed);
+	if (ad->tmpdir)
+		if (berth_fs_remove_tree(ad->tmpdir) != 0) { /* best effort */ }
+	free(ad->tmpdir);
+	free(ad->layout);
+	free(ad->file);
+	free(ad);
+	d->impl = NULL;
+}
+
+static const berth_dest_driver archive_dest_driver = {
+	.has_blob = adst_has_blob,
+	.mount_blob = NULL,
+	.put_blob = adst_put_blob,
+	.put_manifest = adst_put_manifest,
+	.commit = adst_commit,
+	.free = adst_free,
+};
+
+int berth_transport__oci_archive_dest(berth_dest *d, const berth_image_name *n,
+				      const berth_transport_options *o)
+{
+	archive_dst *ad = calloc(1, sizeof(*ad));
+	struct stat st;
+	int rc;
+
+	if (!ad)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	if (stat(n->path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		rc = berth_error_set(BERTH_EINVALID, "oci-archive:%s is a directory", n->path);
+		goto done;
+	}
+	if (!(ad->file = strdup(n->path))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	rc = berth_transport__mkdtemp(&ad->tmpdir, "oci-archive");
+	if (rc)
+		goto done;
+	if (asprintf(&ad->layout, "%s/layout", ad->tmpdir) < 0) {
+		ad->layout = NULL;
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	rc = berth_transport__layout_dest(&ad->inner, ad->layout, n->tag);
+done:
+	if (rc) {
+		d->impl = ad;
+		adst_free(d, 0);
+		d->impl = NULL;
+		return rc;
+	}
+	d->drv = &archive_dest_driver;
+	d->impl = ad;
+	return 0;
+}

@@ -1,0 +1,181 @@
+/*
+ * manifests.c - manifests and tags against the fake registry: exact bytes
+ * and digest, media type, by-digest verification, HEAD, PUT/DELETE, the
+ * registry's error message in failures, a 50 MiB manifest refused while
+ * it is being read, and tag pagination through Link headers.
+ */
+#include "fake_registry.h"
+
+static const char manifest[] =
+	"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+	"\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":"
+	"\"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\"size\":2},"
+	"\"layers\":[]}";
+#define MT "application/vnd.oci.image.manifest.v1+json"
+
+typedef struct {
+	fake_registry *fr;
+	berth_client *c;
+} env;
+
+static int setup(void **state)
+{
+	env *e = calloc(1, sizeof(*e));
+
+	e->fr = fr_start();
+	e->c = fr_client(e->fr, NULL, NULL);
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	env *e = *state;
+
+	berth_client_free(e->c);
+	fr_stop(e->fr);
+	free(e);
+	return 0;
+}
+
+static void put_then_get_round_trips_exact_bytes(void **state)
+{
+	env *e = *state;
+	berth_buf body = BERTH_BUF_INIT(1 << 20);
+	berth_digest put_d, get_d, head_d, want;
+	char mt[128];
+	uint64_t size = 0;
+
+	assert_int_equal(berth_digest_compute(&want, BERTH_DIGEST_SHA256, manifest, strlen(manifest)), 0);
+	assert_int_equal(berth_client_manifest_put(e->c, "team/app", "v1", MT, manifest,
+						   strlen(manifest), &put_d),
+			 0);
+	assert_string_equal(put_d.str, want.str);
+	assert_int_equal(berth_client_manifest_get(e->c, "team/app", "v1", &body, mt, sizeof(mt),
+						   &get_d),
+			 0);
+	assert_int_equal(body.len, strlen(manifest));
+	assert_memory_equal(body.ptr, manifest, body.len);
+	assert_string_equal(mt, MT);
+	assert_string_equal(get_d.str, want.str);
+	berth_buf_reset(&body);
+	assert_int_equal(berth_client_manifest_get(e->c, "team/app", want.str, &body, mt, sizeof(mt),
+						   NULL),
+			 0);
+	assert_int_equal(berth_client_manifest_head(e->c, "team/app", "v1", &head_d, mt, sizeof(mt),
+						    &size),
+			 0);
+	assert_string_equal(head_d.str, want.str);
+	assert_int_equal(size, strlen(manifest));
+	assert_int_equal(berth_client_manifest_delete(e->c, "team/app", "v1"), 0);
+	assert_int_equal(berth_client_manifest_head(e->c, "team/app", "v1", &head_d, mt, sizeof(mt),
+						    &size),
+			 BERTH_ENOTFOUND);
+	berth_buf_dispose(&body);
+}
+
+static void missing_manifest_carries_registry_message(void **state)
+{
+	env *e = *state;
+	berth_buf body = BERTH_BUF_INIT(1 << 20);
+	char mt[128], want[128];
+
+	assert_int_equal(berth_client_manifest_get(e->c, "team/app", "nope", &body, mt, sizeof(mt),
+						   NULL),
+			 BERTH_ENOTFOUND);
+	snprintf(want, sizeof(want), "registry %s: MANIFEST_UNKNOWN: manifest unknown", e->fr->host);
+	assert_non_null(strstr(berth_error_last(), want));
+	berth_buf_dispose(&body);
+}
+
+static void bytes_not_matching_requested_digest_are_refused(void **state)
+{
+	env *e = *state;
+	berth_buf body = BERTH_BUF_INIT(1 << 20);
+	berth_digest other;
+	char mt[128];
+
+	/* The registry stores (wrongly) other bytes under a digest. */
+	assert_int_equal(berth_digest_compute(&other, BERTH_DIGEST_SHA256, "x", 1), 0);
+	fr_lock(e->fr);
+	fr_put_manifest(e->fr, "team/app", other.str, MT, manifest, strlen(manifest));
+	fr_unlock(e->fr);
+	assert_int_equal(berth_client_manifest_get(e->c, "team/app", other.str, &body, mt, sizeof(mt),
+						   NULL),
+			 BERTH_EDIGEST);
+	assert_int_equal(body.len, 0);
+	berth_buf_dispose(&body);
+}
+
+static void huge_manifest_is_refused_while_reading(void **state)
+{
+	env *e = *state;
+	berth_buf body = BERTH_BUF_INIT(0);
+	char mt[128];
+
+	e->fr->cfg.huge_manifest = 50 * 1024 * 1024;
+	assert_int_equal(berth_client_manifest_get(e->c, "team/app", "big", &body, mt, sizeof(mt),
+						   NULL),
+			 BERTH_ETOOBIG);
+	assert_non_null(strstr(berth_error_last(), "manifest"));
+	assert_non_null(strstr(berth_error_last(), "limit"));
+	assert_int_equal(body.len, 0);
+	/* refused early: far less than the 50 MiB went out */
+	usleep(200000);
+	fr_lock(e->fr);
+	assert_true(e->fr->huge_sent < 20 * 1024 * 1024);
+	fr_unlock(e->fr);
+	berth_buf_dispose(&body);
+}
+
+static int collect(void *ctx, const char *name)
+{
+	berth_buf *b = ctx;
+
+	return berth_buf_printf(b, "%s,", name);
+}
+
+static void tags_follow_pagination(void **state)
+{
+	env *e = *state;
+	berth_buf got = BERTH_BUF_INIT(0);
+	const char *tags[] = {"v3", "v1", "latest", "v2", "a"};
+	size_t i;
+
+	fr_lock(e->fr);
+	for (i = 0; i < 5; i++)
+		fr_put_manifest(e->fr, "team/app", tags[i], MT, manifest, strlen(manifest));
+	e->fr->cfg.tags_page = 2;
+	fr_unlock(e->fr);
+	assert_int_equal(berth_client_tags(e->c, "team/app", collect, &got), 0);
+	assert_string_equal(got.ptr, "a,latest,v1,v2,v3,");
+	berth_buf_dispose(&got);
+}
+
+static void invalid_names_are_rejected_before_any_request(void **state)
+{
+	env *e = *state;
+	berth_buf body = BERTH_BUF_INIT(0);
+	char mt[64];
+
+	assert_int_equal(berth_client_manifest_get(e->c, "Bad/Name", "v1", &body, mt, sizeof(mt), NULL),
+			 BERTH_EINVALID);
+	assert_int_equal(berth_client_manifest_get(e->c, "ok", "../x", &body, mt, sizeof(mt), NULL),
+			 BERTH_EINVALID);
+	assert_int_equal(e->fr->requests, 0);
+	berth_buf_dispose(&body);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(put_then_get_round_trips_exact_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(missing_manifest_carries_registry_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(bytes_not_matching_requested_digest_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(huge_manifest_is_refused_while_reading, setup, teardown),
+		cmocka_unit_test_setup_teardown(tags_follow_pagination, setup, teardown),
+		cmocka_unit_test_setup_teardown(invalid_names_are_rejected_before_any_request, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
