@@ -178,4 +178,103 @@ typedef int (*berth_meta_id_cb)(void *ctx, const char *id);
 int berth_meta_upload_stale(berth_meta *m, time_t cutoff, berth_meta_id_cb cb,
 			    void *ctx) BERTH_WARN_UNUSED;
 
+/* ---- access control (P3): users, projects, members, robots ---- */
+
+typedef struct berth_meta_user {
+	int64_t id;
+	char name[256];
+	char password_hash[128];
+	int sysadmin;
+	time_t created;
+} berth_meta_user;
+
+/** Create a user; `id_out` optional. BERTH_EEXISTS if the name is taken. */
+int berth_meta_user_create(berth_meta *m, const char *name, const char *password_hash,
+			   int sysadmin, int64_t *id_out) BERTH_WARN_UNUSED;
+/** BERTH_ENOTFOUND if absent. */
+int berth_meta_user_get(berth_meta *m, const char *name, berth_meta_user *out) BERTH_WARN_UNUSED;
+int berth_meta_user_get_by_id(berth_meta *m, int64_t id, berth_meta_user *out) BERTH_WARN_UNUSED;
+int berth_meta_user_set_password(berth_meta *m, const char *name,
+				 const char *password_hash) BERTH_WARN_UNUSED;
+/** Delete a user and their memberships. BERTH_ENOTFOUND if absent. */
+int berth_meta_user_delete(berth_meta *m, const char *name) BERTH_WARN_UNUSED;
+typedef int (*berth_meta_user_cb)(void *ctx, const berth_meta_user *u);
+/** All users in name order. */
+int berth_meta_users(berth_meta *m, berth_meta_user_cb cb, void *ctx) BERTH_WARN_UNUSED;
+
+typedef struct berth_meta_project {
+	int64_t id;
+	char name[256];
+	int public;
+	time_t created;
+} berth_meta_project;
+
+/** BERTH_EEXISTS if the project exists. */
+int berth_meta_project_create(berth_meta *m, const char *name, int public) BERTH_WARN_UNUSED;
+int berth_meta_project_get(berth_meta *m, const char *name,
+			   berth_meta_project *out) BERTH_WARN_UNUSED;
+int berth_meta_project_set_public(berth_meta *m, const char *name, int public) BERTH_WARN_UNUSED;
+/** Delete a project with its memberships (its repositories stay). */
+int berth_meta_project_delete(berth_meta *m, const char *name) BERTH_WARN_UNUSED;
+typedef int (*berth_meta_project_cb)(void *ctx, const berth_meta_project *p);
+int berth_meta_projects(berth_meta *m, berth_meta_project_cb cb, void *ctx) BERTH_WARN_UNUSED;
+
+/** Set a user's role (1 guest .. 4 admin, as berth_role) in a project; creates or replaces. */
+int berth_meta_member_set(berth_meta *m, const char *project, const char *user,
+			  int role) BERTH_WARN_UNUSED;
+/** The user's role in the project; BERTH_ENOTFOUND if not a member. */
+int berth_meta_member_get(berth_meta *m, const char *project, const char *user,
+			  int *role) BERTH_WARN_UNUSED;
+int berth_meta_member_delete(berth_meta *m, const char *project, const char *user) BERTH_WARN_UNUSED;
+typedef int (*berth_meta_member_cb)(void *ctx, const char *user, int role);
+int berth_meta_members(berth_meta *m, const char *project, berth_meta_member_cb cb,
+		       void *ctx) BERTH_WARN_UNUSED;
+
+typedef struct berth_meta_robot {
+	int64_t id;
+	char name[256];          /* without the "robot$" prefix */
+	char secret_hash[128];
+	time_t expires;          /* 0 = never */
+	time_t created;
+	const char *permissions; /* JSON array text; borrowed from the caller's buffer */
+} berth_meta_robot;
+
+/** Create a robot; `permissions` is JSON array text. BERTH_EEXISTS if taken. */
+int berth_meta_robot_create(berth_meta *m, const char *name, const char *secret_hash,
+			    time_t expires, const char *permissions) BERTH_WARN_UNUSED;
+/** Fill `out`; its permissions text is appended to `perms` (out->permissions points into it). */
+int berth_meta_robot_get(berth_meta *m, const char *name, berth_meta_robot *out,
+			 struct berth_buf *perms) BERTH_WARN_UNUSED;
+int berth_meta_robot_delete(berth_meta *m, const char *name) BERTH_WARN_UNUSED;
+typedef int (*berth_meta_robot_cb)(void *ctx, const berth_meta_robot *r);
+int berth_meta_robots(berth_meta *m, berth_meta_robot_cb cb, void *ctx) BERTH_WARN_UNUSED;
+
+/* ---- audit log ---- */
+
+typedef struct berth_meta_audit {
+	int64_t id;        /* assigned on insert */
+	time_t time;
+	const char *who;   /* user name, "robot$x" or "anonymous" */
+	const char *action; /* "push", "pull", "delete", "login_failure", "user_create", ... */
+	const char *resource;
+	const char *address;
+	const char *result; /* "ok", "denied", ... */
+} berth_meta_audit;
+
+int berth_meta_audit_add(berth_meta *m, const berth_meta_audit *e) BERTH_WARN_UNUSED;
+typedef int (*berth_meta_audit_cb)(void *ctx, const berth_meta_audit *e);
+/** Newest first, ids below `before_id` (0 = from the newest), at most `limit`. */
+int berth_meta_audit_list(berth_meta *m, int64_t before_id, long limit, berth_meta_audit_cb cb,
+			  void *ctx) BERTH_WARN_UNUSED;
+
+/* ---- failed logins (throttling, shared by all processes) ---- */
+
+/** Record a failure for `key` ("user:<name>" or "addr:<ip>") at `now`. */
+int berth_meta_login_failure_add(berth_meta *m, const char *key, time_t now) BERTH_WARN_UNUSED;
+/** Failures for `key` at or after `since`. */
+int berth_meta_login_failures(berth_meta *m, const char *key, time_t since,
+			      long *count) BERTH_WARN_UNUSED;
+/** Forget the failures of `key` (after a successful login). */
+int berth_meta_login_failures_clear(berth_meta *m, const char *key) BERTH_WARN_UNUSED;
+
 #endif
