@@ -1,6 +1,7 @@
 /*
  * berth/meta.h - registry metadata: repositories, blob links, manifests,
- * tags, referrers and upload sessions.
+ * tags, referrers and upload sessions; and for access control (P3) users,
+ * projects, members, robot accounts, the audit log and failed logins.
  *
  * A driver table behind one API; P1 ships `sqlite` (WAL mode, synchronous
  * FULL, versioned migrations in a schema_migrations table). PostgreSQL comes
@@ -178,7 +179,16 @@ typedef int (*berth_meta_id_cb)(void *ctx, const char *id);
 int berth_meta_upload_stale(berth_meta *m, time_t cutoff, berth_meta_id_cb cb,
 			    void *ctx) BERTH_WARN_UNUSED;
 
-/* ---- access control (P3): users, projects, members, robots ---- */
+/* ---- access control (P3): users, projects, members, robots ----
+ *
+ * Schema migration 2. Caps (BERTH_EINVALID beyond them, or when empty):
+ * user, project and robot names 255 bytes, password and secret hashes 127,
+ * robot permissions 64 KiB. Creating a name that is taken gives
+ * BERTH_EEXISTS; naming an absent user, project, robot or membership gives
+ * BERTH_ENOTFOUND. Messages never contain names or hashes. Listings are in
+ * name order, follow the listing callback convention above, and the structs
+ * passed to callbacks are valid only during the call.
+ */
 
 typedef struct berth_meta_user {
 	int64_t id;
@@ -191,9 +201,10 @@ typedef struct berth_meta_user {
 /** Create a user; `id_out` optional. BERTH_EEXISTS if the name is taken. */
 int berth_meta_user_create(berth_meta *m, const char *name, const char *password_hash,
 			   int sysadmin, int64_t *id_out) BERTH_WARN_UNUSED;
-/** BERTH_ENOTFOUND if absent. */
+/** Fill `out` (optional: NULL checks existence). BERTH_ENOTFOUND if absent. */
 int berth_meta_user_get(berth_meta *m, const char *name, berth_meta_user *out) BERTH_WARN_UNUSED;
 int berth_meta_user_get_by_id(berth_meta *m, int64_t id, berth_meta_user *out) BERTH_WARN_UNUSED;
+/** Replace the user's password hash. BERTH_ENOTFOUND if absent. */
 int berth_meta_user_set_password(berth_meta *m, const char *name,
 				 const char *password_hash) BERTH_WARN_UNUSED;
 /** Delete a user and their memberships. BERTH_ENOTFOUND if absent. */
@@ -209,24 +220,33 @@ typedef struct berth_meta_project {
 	time_t created;
 } berth_meta_project;
 
-/** BERTH_EEXISTS if the project exists. */
+/** Create a project (`public` 0/1). BERTH_EEXISTS if the project exists. */
 int berth_meta_project_create(berth_meta *m, const char *name, int public) BERTH_WARN_UNUSED;
+/** Fill `out` (optional). BERTH_ENOTFOUND if absent. */
 int berth_meta_project_get(berth_meta *m, const char *name,
 			   berth_meta_project *out) BERTH_WARN_UNUSED;
+/** BERTH_ENOTFOUND if absent. */
 int berth_meta_project_set_public(berth_meta *m, const char *name, int public) BERTH_WARN_UNUSED;
-/** Delete a project with its memberships (its repositories stay). */
+/** Delete a project with its memberships (its repositories stay). BERTH_ENOTFOUND if absent. */
 int berth_meta_project_delete(berth_meta *m, const char *name) BERTH_WARN_UNUSED;
 typedef int (*berth_meta_project_cb)(void *ctx, const berth_meta_project *p);
+/** All projects in name order. */
 int berth_meta_projects(berth_meta *m, berth_meta_project_cb cb, void *ctx) BERTH_WARN_UNUSED;
 
-/** Set a user's role (1 guest .. 4 admin, as berth_role) in a project; creates or replaces. */
+/**
+ * Set a user's role (1 guest .. 4 admin, as berth_role) in a project; creates
+ * or replaces. BERTH_EINVALID for another role; BERTH_ENOTFOUND if the
+ * project or the user does not exist.
+ */
 int berth_meta_member_set(berth_meta *m, const char *project, const char *user,
 			  int role) BERTH_WARN_UNUSED;
 /** The user's role in the project; BERTH_ENOTFOUND if not a member. */
 int berth_meta_member_get(berth_meta *m, const char *project, const char *user,
 			  int *role) BERTH_WARN_UNUSED;
+/** Remove a membership; BERTH_ENOTFOUND if the user is not a member. */
 int berth_meta_member_delete(berth_meta *m, const char *project, const char *user) BERTH_WARN_UNUSED;
 typedef int (*berth_meta_member_cb)(void *ctx, const char *user, int role);
+/** The project's members in user name order; BERTH_ENOTFOUND if no such project. */
 int berth_meta_members(berth_meta *m, const char *project, berth_meta_member_cb cb,
 		       void *ctx) BERTH_WARN_UNUSED;
 
@@ -242,11 +262,17 @@ typedef struct berth_meta_robot {
 /** Create a robot; `permissions` is JSON array text. BERTH_EEXISTS if taken. */
 int berth_meta_robot_create(berth_meta *m, const char *name, const char *secret_hash,
 			    time_t expires, const char *permissions) BERTH_WARN_UNUSED;
-/** Fill `out`; its permissions text is appended to `perms` (out->permissions points into it). */
+/**
+ * Fill `out` (optional); its permissions text is appended to `perms`
+ * (out->permissions points into it; NULL if `perms` is NULL). BERTH_ETOOBIG
+ * past perms->max; BERTH_ENOTFOUND if absent. Expiry is the caller's check.
+ */
 int berth_meta_robot_get(berth_meta *m, const char *name, berth_meta_robot *out,
 			 struct berth_buf *perms) BERTH_WARN_UNUSED;
+/** BERTH_ENOTFOUND if absent. */
 int berth_meta_robot_delete(berth_meta *m, const char *name) BERTH_WARN_UNUSED;
 typedef int (*berth_meta_robot_cb)(void *ctx, const berth_meta_robot *r);
+/** All robots in name order; r->permissions points into berth's row buffer. */
 int berth_meta_robots(berth_meta *m, berth_meta_robot_cb cb, void *ctx) BERTH_WARN_UNUSED;
 
 /* ---- audit log ---- */
@@ -261,15 +287,29 @@ typedef struct berth_meta_audit {
 	const char *result; /* "ok", "denied", ... */
 } berth_meta_audit;
 
+/**
+ * Append a record: one INSERT (e->id is ignored; e->time 0 means now). `who`
+ * and `action` are required; resource, address and result may be NULL and
+ * are then listed as "". Caps: who 512 bytes, action and result 128,
+ * resource 4096, address 256 (BERTH_EINVALID beyond).
+ */
 int berth_meta_audit_add(berth_meta *m, const berth_meta_audit *e) BERTH_WARN_UNUSED;
 typedef int (*berth_meta_audit_cb)(void *ctx, const berth_meta_audit *e);
-/** Newest first, ids below `before_id` (0 = from the newest), at most `limit`. */
+/**
+ * Newest first, ids below `before_id` (0 = from the newest), at most `limit`
+ * (< 0 = no limit). Ids are never reused. The strings are valid only during
+ * the callback.
+ */
 int berth_meta_audit_list(berth_meta *m, int64_t before_id, long limit, berth_meta_audit_cb cb,
 			  void *ctx) BERTH_WARN_UNUSED;
 
 /* ---- failed logins (throttling, shared by all processes) ---- */
 
-/** Record a failure for `key` ("user:<name>" or "addr:<ip>") at `now`. */
+/**
+ * Record a failure for `key` ("user:<name>" or "addr:<ip>", at most 1024
+ * bytes) at `now`; in the same transaction, forget that key's failures older
+ * than an hour before `now`, so the table stays small.
+ */
 int berth_meta_login_failure_add(berth_meta *m, const char *key, time_t now) BERTH_WARN_UNUSED;
 /** Failures for `key` at or after `since`. */
 int berth_meta_login_failures(berth_meta *m, const char *key, time_t since,

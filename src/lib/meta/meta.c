@@ -17,6 +17,17 @@
 #define MEDIA_TYPE_MAX 255 /* berth_meta_manifest.media_type holds 255 + NUL */
 #define UPLOAD_ID_MAX 256
 #define ANNOTATIONS_MAX (64u << 20) /* bounded by the manifest size cap upstream */
+/* Access control: names fit the 256-byte fields of the result structs. */
+#define USER_MAX 255
+#define PROJECT_MAX 255
+#define ROBOT_MAX 255
+#define HASH_MAX 127		    /* bcrypt is 60; the structs hold 127 + NUL */
+#define PERMISSIONS_MAX (64u << 10) /* a robot's JSON permission list */
+#define LOGIN_KEY_MAX 1024	    /* "user:<name>" or "addr:<ip>" */
+#define AUDIT_WHO_MAX 512
+#define AUDIT_WORD_MAX 128 /* action, result */
+#define AUDIT_RESOURCE_MAX 4096
+#define AUDIT_ADDRESS_MAX 256
 
 struct berth_meta {
 	const berth_meta_driver *drv;
@@ -282,4 +293,213 @@ int berth_meta_upload_delete(berth_meta *m, const char *id)
 int berth_meta_upload_stale(berth_meta *m, time_t cutoff, berth_meta_id_cb cb, void *ctx)
 {
 	return m->drv->upload_stale(m->impl, cutoff, cb, ctx);
+}
+
+/* ---- access control ---- */
+
+int berth_meta_user_create(berth_meta *m, const char *name, const char *password_hash, int sysadmin,
+			   int64_t *id_out)
+{
+	int rc;
+
+	if ((rc = check_str(name, USER_MAX, "user name")) != 0 ||
+	    (rc = check_str(password_hash, HASH_MAX, "password hash")) != 0)
+		return rc;
+	return m->drv->user_create(m->impl, name, password_hash, !!sysadmin, id_out);
+}
+
+int berth_meta_user_get(berth_meta *m, const char *name, berth_meta_user *out)
+{
+	int rc = check_str(name, USER_MAX, "user name");
+
+	return rc ? rc : m->drv->user_get(m->impl, name, out);
+}
+
+int berth_meta_user_get_by_id(berth_meta *m, int64_t id, berth_meta_user *out)
+{
+	return m->drv->user_get_by_id(m->impl, id, out);
+}
+
+int berth_meta_user_set_password(berth_meta *m, const char *name, const char *password_hash)
+{
+	int rc;
+
+	if ((rc = check_str(name, USER_MAX, "user name")) != 0 ||
+	    (rc = check_str(password_hash, HASH_MAX, "password hash")) != 0)
+		return rc;
+	return m->drv->user_set_password(m->impl, name, password_hash);
+}
+
+int berth_meta_user_delete(berth_meta *m, const char *name)
+{
+	int rc = check_str(name, USER_MAX, "user name");
+
+	return rc ? rc : m->drv->user_delete(m->impl, name);
+}
+
+int berth_meta_users(berth_meta *m, berth_meta_user_cb cb, void *ctx)
+{
+	return m->drv->users(m->impl, cb, ctx);
+}
+
+int berth_meta_project_create(berth_meta *m, const char *name, int public)
+{
+	int rc = check_str(name, PROJECT_MAX, "project name");
+
+	return rc ? rc : m->drv->project_create(m->impl, name, !!public);
+}
+
+int berth_meta_project_get(berth_meta *m, const char *name, berth_meta_project *out)
+{
+	int rc = check_str(name, PROJECT_MAX, "project name");
+
+	return rc ? rc : m->drv->project_get(m->impl, name, out);
+}
+
+int berth_meta_project_set_public(berth_meta *m, const char *name, int public)
+{
+	int rc = check_str(name, PROJECT_MAX, "project name");
+
+	return rc ? rc : m->drv->project_set_public(m->impl, name, !!public);
+}
+
+int berth_meta_project_delete(berth_meta *m, const char *name)
+{
+	int rc = check_str(name, PROJECT_MAX, "project name");
+
+	return rc ? rc : m->drv->project_delete(m->impl, name);
+}
+
+int berth_meta_projects(berth_meta *m, berth_meta_project_cb cb, void *ctx)
+{
+	return m->drv->projects(m->impl, cb, ctx);
+}
+
+static int check_member(const char *project, const char *user)
+{
+	int rc;
+
+	if ((rc = check_str(project, PROJECT_MAX, "project name")) != 0 ||
+	    (rc = check_str(user, USER_MAX, "user name")) != 0)
+		return rc;
+	return 0;
+}
+
+int berth_meta_member_set(berth_meta *m, const char *project, const char *user, int role)
+{
+	int rc = check_member(project, user);
+
+	if (rc)
+		return rc;
+	/* 1 guest .. 4 admin, the values of berth_role (berth/auth.h). */
+	if (role < 1 || role > 4)
+		return berth_error_set(BERTH_EINVALID, "metadata: role %d out of range 1-4", role);
+	return m->drv->member_set(m->impl, project, user, role);
+}
+
+int berth_meta_member_get(berth_meta *m, const char *project, const char *user, int *role)
+{
+	int rc = check_member(project, user);
+
+	return rc ? rc : m->drv->member_get(m->impl, project, user, role);
+}
+
+int berth_meta_member_delete(berth_meta *m, const char *project, const char *user)
+{
+	int rc = check_member(project, user);
+
+	return rc ? rc : m->drv->member_delete(m->impl, project, user);
+}
+
+int berth_meta_members(berth_meta *m, const char *project, berth_meta_member_cb cb, void *ctx)
+{
+	int rc = check_str(project, PROJECT_MAX, "project name");
+
+	return rc ? rc : m->drv->members(m->impl, project, cb, ctx);
+}
+
+int berth_meta_robot_create(berth_meta *m, const char *name, const char *secret_hash,
+			    time_t expires, const char *permissions)
+{
+	int rc;
+
+	if ((rc = check_str(name, ROBOT_MAX, "robot name")) != 0 ||
+	    (rc = check_str(secret_hash, HASH_MAX, "secret hash")) != 0 ||
+	    (rc = check_str(permissions, PERMISSIONS_MAX, "robot permissions")) != 0)
+		return rc;
+	if (expires < 0)
+		return berth_error_set(BERTH_EINVALID, "metadata: negative robot expiry");
+	return m->drv->robot_create(m->impl, name, secret_hash, expires, permissions);
+}
+
+int berth_meta_robot_get(berth_meta *m, const char *name, berth_meta_robot *out,
+			 struct berth_buf *perms)
+{
+	int rc = check_str(name, ROBOT_MAX, "robot name");
+
+	return rc ? rc : m->drv->robot_get(m->impl, name, out, perms);
+}
+
+int berth_meta_robot_delete(berth_meta *m, const char *name)
+{
+	int rc = check_str(name, ROBOT_MAX, "robot name");
+
+	return rc ? rc : m->drv->robot_delete(m->impl, name);
+}
+
+int berth_meta_robots(berth_meta *m, berth_meta_robot_cb cb, void *ctx)
+{
+	return m->drv->robots(m->impl, cb, ctx);
+}
+
+/* An optional audit field: NULL or within `max` bytes. */
+static int check_opt(const char *s, size_t max, const char *what)
+{
+	if (s && strnlen(s, max + 1) > max)
+		return berth_error_set(BERTH_EINVALID, "metadata: %s longer than %zu bytes", what,
+				       max);
+	return 0;
+}
+
+int berth_meta_audit_add(berth_meta *m, const berth_meta_audit *e)
+{
+	int rc;
+
+	if ((rc = check_str(e->who, AUDIT_WHO_MAX, "audit who")) != 0 ||
+	    (rc = check_str(e->action, AUDIT_WORD_MAX, "audit action")) != 0 ||
+	    (rc = check_opt(e->resource, AUDIT_RESOURCE_MAX, "audit resource")) != 0 ||
+	    (rc = check_opt(e->address, AUDIT_ADDRESS_MAX, "audit address")) != 0 ||
+	    (rc = check_opt(e->result, AUDIT_WORD_MAX, "audit result")) != 0)
+		return rc;
+	return m->drv->audit_add(m->impl, e);
+}
+
+int berth_meta_audit_list(berth_meta *m, int64_t before_id, long limit, berth_meta_audit_cb cb,
+			  void *ctx)
+{
+	return m->drv->audit_list(m->impl, before_id > 0 ? before_id : 0, limit, cb, ctx);
+}
+
+int berth_meta_login_failure_add(berth_meta *m, const char *key, time_t now)
+{
+	int rc = check_str(key, LOGIN_KEY_MAX, "login key");
+
+	return rc ? rc : m->drv->login_failure_add(m->impl, key, now);
+}
+
+int berth_meta_login_failures(berth_meta *m, const char *key, time_t since, long *count)
+{
+	int rc;
+
+	*count = 0;
+	if ((rc = check_str(key, LOGIN_KEY_MAX, "login key")) != 0)
+		return rc;
+	return m->drv->login_failures(m->impl, key, since, count);
+}
+
+int berth_meta_login_failures_clear(berth_meta *m, const char *key)
+{
+	int rc = check_str(key, LOGIN_KEY_MAX, "login key");
+
+	return rc ? rc : m->drv->login_failures_clear(m->impl, key);
 }

@@ -40,6 +40,40 @@ typedef struct berth_meta_driver {
 	int (*upload_check)(void *impl, const char *id, const char *repo);
 	int (*upload_delete)(void *impl, const char *id);
 	int (*upload_stale)(void *impl, time_t cutoff, berth_meta_id_cb cb, void *ctx);
+
+	int (*user_create)(void *impl, const char *name, const char *password_hash, int sysadmin,
+			   int64_t *id_out);
+	int (*user_get)(void *impl, const char *name, berth_meta_user *out);
+	int (*user_get_by_id)(void *impl, int64_t id, berth_meta_user *out);
+	int (*user_set_password)(void *impl, const char *name, const char *password_hash);
+	int (*user_delete)(void *impl, const char *name);
+	int (*users)(void *impl, berth_meta_user_cb cb, void *ctx);
+
+	int (*project_create)(void *impl, const char *name, int public);
+	int (*project_get)(void *impl, const char *name, berth_meta_project *out);
+	int (*project_set_public)(void *impl, const char *name, int public);
+	int (*project_delete)(void *impl, const char *name);
+	int (*projects)(void *impl, berth_meta_project_cb cb, void *ctx);
+
+	int (*member_set)(void *impl, const char *project, const char *user, int role);
+	int (*member_get)(void *impl, const char *project, const char *user, int *role);
+	int (*member_delete)(void *impl, const char *project, const char *user);
+	int (*members)(void *impl, const char *project, berth_meta_member_cb cb, void *ctx);
+
+	int (*robot_create)(void *impl, const char *name, const char *secret_hash, time_t expires,
+			    const char *permissions);
+	int (*robot_get)(void *impl, const char *name, berth_meta_robot *out,
+			 struct berth_buf *perms);
+	int (*robot_delete)(void *impl, const char *name);
+	int (*robots)(void *impl, berth_meta_robot_cb cb, void *ctx);
+
+	int (*audit_add)(void *impl, const berth_meta_audit *e);
+	int (*audit_list)(void *impl, int64_t before_id, long limit, berth_meta_audit_cb cb,
+			  void *ctx);
+
+	int (*login_failure_add)(void *impl, const char *key, time_t now);
+	int (*login_failures)(void *impl, const char *key, time_t since, long *count);
+	int (*login_failures_clear)(void *impl, const char *key);
 } berth_meta_driver;
 
 extern const berth_meta_driver berth_meta__sqlite_driver;
@@ -50,5 +84,12 @@ extern const berth_meta_driver berth_meta__sqlite_driver;
  * the driver can issue and prove each is served by an index.
  */
 const char *berth_meta__sqlite_sql(size_t i);
+
+/*
+ * For tests: the SQL of the sqlite driver's migration `version` (1-based),
+ * or NULL past the last one. Lets a test build a database exactly as an older
+ * berth left it and prove that opening it upgrades cleanly.
+ */
+const char *berth_meta__sqlite_migration(int version);
 
 #endif

@@ -30,6 +30,7 @@
 #include "lib/meta/meta_driver.h"
 #include "util/buf.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -43,6 +44,8 @@
 #define TX_RETRIES 5
 /* Cap on the rows buffered by one listing call; page with n/last beyond it. */
 #define LIST_MAX ((size_t)256 << 20)
+/* login_failure_add forgets a key's failures older than this (seconds). */
+#define LOGIN_FAILURE_KEEP 3600
 
 /* ---- schema ---- */
 
@@ -111,6 +114,56 @@ static const char *const migrations[] = {
 	"  started INTEGER NOT NULL"
 	") WITHOUT ROWID;"
 	"CREATE INDEX uploads_started ON uploads(started);",
+
+	/*
+	 * 2: access control (P3). Memberships go with their user or project
+	 * (ON DELETE CASCADE; the PK serves the project side, members_user the
+	 * user side). Audit ids are AUTOINCREMENT so an id is never reused and
+	 * paging by "before id" is stable; the rowid b-tree serves newest-first
+	 * listing. Login failures are counted and pruned through (key, time).
+	 */
+	"CREATE TABLE users ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  password_hash TEXT NOT NULL,"
+	"  sysadmin INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE TABLE projects ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  public INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE TABLE members ("
+	"  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  role INTEGER NOT NULL CHECK (role BETWEEN 1 AND 4),"
+	"  PRIMARY KEY (project_id, user_id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX members_user ON members(user_id);"
+	"CREATE TABLE robots ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  secret_hash TEXT NOT NULL,"
+	"  expires INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  permissions TEXT NOT NULL"
+	");"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  time INTEGER NOT NULL,"
+	"  who TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  resource TEXT NOT NULL DEFAULT '',"
+	"  address TEXT NOT NULL DEFAULT '',"
+	"  result TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE TABLE login_failures ("
+	"  key TEXT NOT NULL,"
+	"  time INTEGER NOT NULL"
+	");"
+	"CREATE INDEX login_failures_key_time ON login_failures(key, time);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -141,6 +194,32 @@ enum {
 	S_UPLOAD_CHECK,
 	S_UPLOAD_DELETE,
 	S_UPLOAD_STALE,
+	S_USER_CREATE,
+	S_USER_GET,
+	S_USER_BY_ID,
+	S_USER_SET_PASSWORD,
+	S_USER_DELETE,
+	S_USERS,
+	S_PROJECT_CREATE,
+	S_PROJECT_GET,
+	S_PROJECT_ID,
+	S_PROJECT_SET_PUBLIC,
+	S_PROJECT_DELETE,
+	S_PROJECTS,
+	S_MEMBER_SET,
+	S_MEMBER_GET,
+	S_MEMBER_DELETE,
+	S_MEMBERS,
+	S_ROBOT_CREATE,
+	S_ROBOT_GET,
+	S_ROBOT_DELETE,
+	S_ROBOTS,
+	S_AUDIT_ADD,
+	S_AUDIT_LIST,
+	S_LOGIN_FAIL_ADD,
+	S_LOGIN_FAIL_PRUNE,
+	S_LOGIN_FAILS,
+	S_LOGIN_FAIL_CLEAR,
 	S_COUNT
 };
 
@@ -209,11 +288,68 @@ static const char *const sqls[S_COUNT] = {
 	[S_UPLOAD_CHECK] = "SELECT 1 FROM uploads WHERE id = ?1 AND repo = ?2",
 	[S_UPLOAD_DELETE] = "DELETE FROM uploads WHERE id = ?1",
 	[S_UPLOAD_STALE] = "SELECT id FROM uploads WHERE started < ?1 ORDER BY started",
+	/* users: UNIQUE index on name, rowid for ids; listings walk the name index */
+	[S_USER_CREATE] = "INSERT INTO users(name, password_hash, sysadmin, created)"
+			  " VALUES (?1, ?2, ?3, ?4)",
+	[S_USER_GET] = "SELECT id, name, password_hash, sysadmin, created FROM users"
+		       " WHERE name = ?1",
+	[S_USER_BY_ID] = "SELECT id, name, password_hash, sysadmin, created FROM users"
+			 " WHERE id = ?1",
+	[S_USER_SET_PASSWORD] = "UPDATE users SET password_hash = ?2 WHERE name = ?1",
+	/* the members cascade finds the user's rows through members_user */
+	[S_USER_DELETE] = "DELETE FROM users WHERE name = ?1",
+	[S_USERS] = "SELECT id, name, password_hash, sysadmin, created FROM users ORDER BY name",
+	/* projects: UNIQUE index on name */
+	[S_PROJECT_CREATE] = "INSERT INTO projects(name, public, created) VALUES (?1, ?2, ?3)",
+	[S_PROJECT_GET] = "SELECT id, name, public, created FROM projects WHERE name = ?1",
+	[S_PROJECT_ID] = "SELECT id FROM projects WHERE name = ?1",
+	[S_PROJECT_SET_PUBLIC] = "UPDATE projects SET public = ?2 WHERE name = ?1",
+	/* the members cascade uses the members PK (project_id first) */
+	[S_PROJECT_DELETE] = "DELETE FROM projects WHERE name = ?1",
+	[S_PROJECTS] = "SELECT id, name, public, created FROM projects ORDER BY name",
+	/* projects(name), users(name) -> members PK */
+	[S_MEMBER_SET] = "INSERT INTO members(project_id, user_id, role)"
+			 " SELECT p.id, u.id, ?3 FROM projects p, users u"
+			 " WHERE p.name = ?1 AND u.name = ?2"
+			 " ON CONFLICT(project_id, user_id) DO UPDATE SET role = excluded.role",
+	[S_MEMBER_GET] = "SELECT m.role FROM projects p"
+			 " JOIN members m ON m.project_id = p.id"
+			 " JOIN users u ON u.id = m.user_id"
+			 " WHERE p.name = ?1 AND u.name = ?2",
+	[S_MEMBER_DELETE] = "DELETE FROM members"
+			    " WHERE project_id = (SELECT id FROM projects WHERE name = ?1)"
+			    " AND user_id = (SELECT id FROM users WHERE name = ?2)",
+	/* members PK range -> users PK; a project's few members are then sorted */
+	[S_MEMBERS] = "SELECT u.name, m.role FROM members m JOIN users u ON u.id = m.user_id"
+		      " WHERE m.project_id = ?1 ORDER BY u.name",
+	/* robots: UNIQUE index on name */
+	[S_ROBOT_CREATE] = "INSERT INTO robots(name, secret_hash, expires, created, permissions)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_ROBOT_GET] = "SELECT id, name, secret_hash, expires, created, permissions FROM robots"
+			" WHERE name = ?1",
+	[S_ROBOT_DELETE] = "DELETE FROM robots WHERE name = ?1",
+	[S_ROBOTS] = "SELECT id, name, secret_hash, expires, created, permissions FROM robots"
+		     " ORDER BY name",
+	/* audit: one INSERT per event; newest first is a backwards rowid range */
+	[S_AUDIT_ADD] = "INSERT INTO audit(time, who, action, resource, address, result)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_AUDIT_LIST] = "SELECT id, time, who, action, resource, address, result FROM audit"
+			 " WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+	/* login_failures_key_time for the count, the prune and the clear */
+	[S_LOGIN_FAIL_ADD] = "INSERT INTO login_failures(key, time) VALUES (?1, ?2)",
+	[S_LOGIN_FAIL_PRUNE] = "DELETE FROM login_failures WHERE key = ?1 AND time < ?2",
+	[S_LOGIN_FAILS] = "SELECT count(*) FROM login_failures WHERE key = ?1 AND time >= ?2",
+	[S_LOGIN_FAIL_CLEAR] = "DELETE FROM login_failures WHERE key = ?1",
 };
 
 const char *berth_meta__sqlite_sql(size_t i)
 {
 	return i < S_COUNT ? sqls[i] : NULL;
+}
+
+const char *berth_meta__sqlite_migration(int version)
+{
+	return version >= 1 && version <= NMIGRATIONS ? migrations[version - 1] : NULL;
 }
 
 /* ---- state ---- */
@@ -1271,6 +1407,677 @@ done:
 	return rc;
 }
 
+/* ---- access control: users, projects, members, robots, audit, login failures ---- */
+
+/* A statement parameter: text (NULL binds SQL NULL) or integer. */
+struct param {
+	int is_int;
+	const char *s;
+	sqlite3_int64 v;
+};
+#define PTEXT(x)                                                                                   \
+	{                                                                                          \
+		0, (x), 0                                                                          \
+	}
+#define PINT(x)                                                                                    \
+	{                                                                                          \
+		1, NULL, (sqlite3_int64)(x)                                                        \
+	}
+#define MAX_PARAMS 6
+
+static int bind_params(sqlite3_stmt *st, const struct param *p, int np)
+{
+	for (int i = 0; i < np; i++) {
+		int src = p[i].is_int ? sqlite3_bind_int64(st, i + 1, p[i].v)
+				      : bind_text(st, i + 1, p[i].s);
+
+		if (src != SQLITE_OK)
+			return src;
+	}
+	return SQLITE_OK;
+}
+
+/*
+ * One write statement inside a transaction. A UNIQUE violation becomes
+ * BERTH_EEXISTS with `exists` (if set); no changed row becomes
+ * BERTH_ENOTFOUND with `notfound` (if set). The messages are fixed text:
+ * neither names nor hashes ever reach them.
+ */
+struct write_args {
+	int stmt;
+	const char *what;
+	const char *exists;
+	const char *notfound;
+	struct param p[MAX_PARAMS];
+	int np;
+	sqlite3_int64 rowid; /* out: the inserted row's id */
+	int changes;	     /* out */
+};
+
+static int tx_write(struct sq_conn *c, void *arg)
+{
+	struct write_args *a = arg;
+	sqlite3_stmt *st = NULL;
+	int rc = 0, src;
+
+	if ((rc = stmt_get(c, a->stmt, &st)) != 0)
+		return rc;
+	if (bind_params(st, a->p, a->np) != SQLITE_OK) {
+		rc = sq_err(c->db, SQLITE_ERROR, "bind");
+		goto done;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_CONSTRAINT_UNIQUE && a->exists) {
+		rc = berth_error_set(BERTH_EEXISTS, "%s", a->exists);
+	} else if (src != SQLITE_DONE && src != SQLITE_ROW) {
+		rc = sq_err(c->db, src, a->what);
+	} else {
+		a->changes = sqlite3_changes(c->db);
+		a->rowid = sqlite3_last_insert_rowid(c->db);
+		if (!a->changes && a->notfound)
+			rc = berth_error_set(BERTH_ENOTFOUND, "%s", a->notfound);
+	}
+done:
+	stmt_done(st);
+	return rc;
+}
+
+static int run_write(void *impl, struct write_args *a)
+{
+	struct sq_conn *c;
+	int rc;
+
+	if ((rc = conn_get(impl, &c)) != 0)
+		return rc;
+	return with_tx(c, tx_write, a);
+}
+
+static sqlite3_int64 num(const char *s)
+{
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+/* Fills a result from a row's columns (as text); may fail (e.g. a capped buffer). */
+typedef int (*fill_fn)(void *out, void *extra, const char *const *col);
+
+/*
+ * Look up at most one row and hand its columns to `fill` (skipped when
+ * `out` is NULL: an existence check). BERTH_ENOTFOUND with `notfound` if
+ * there is no row. Column pointers are valid only inside `fill`.
+ */
+static int get_row(void *impl, int stmt, const struct param *p, int np, int ncols, fill_fn fill,
+		   void *out, void *extra, const char *notfound)
+{
+	const char *col[8];
+	struct sq_conn *c;
+	sqlite3_stmt *st = NULL;
+	int rc, src;
+
+	assert(ncols <= 8);
+	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, stmt, &st)) != 0)
+		return rc;
+	if (bind_params(st, p, np) != SQLITE_OK) {
+		rc = sq_err(c->db, SQLITE_ERROR, "bind");
+		goto done;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		rc = berth_error_set(BERTH_ENOTFOUND, "%s", notfound);
+		goto done;
+	}
+	if (src != SQLITE_ROW) {
+		rc = sq_err(c->db, src, "query");
+		goto done;
+	}
+	if (out) {
+		for (int i = 0; i < ncols; i++)
+			col[i] = (const char *)sqlite3_column_text(st, i);
+		rc = fill(out, extra, col);
+	}
+done:
+	stmt_done(st);
+	return rc;
+}
+
+/* Calls one caller callback with a row; returns the callback's value. */
+typedef int (*each_fn)(void *ctx, const char *const *col);
+
+/*
+ * Run a listing query to the end (rows buffered, see collect), then call
+ * `each` per row. `wipe` clears the row buffer before freeing it (rows that
+ * carry password or secret hashes).
+ */
+static int list_rows(void *impl, int stmt, const struct param *p, int np, int ncols, int wipe,
+		     each_fn each, void *ctx)
+{
+	struct rows rows = {BERTH_BUF_INIT(LIST_MAX), 0};
+	const char *col[8], *cur;
+	struct sq_conn *c;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	assert(ncols <= 8);
+	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, stmt, &st)) != 0)
+		return rc;
+	if (bind_params(st, p, np) != SQLITE_OK) {
+		stmt_done(st);
+		return sq_err(c->db, SQLITE_ERROR, "bind");
+	}
+	if ((rc = collect(c, st, ncols, &rows)) != 0)
+		goto done;
+	cur = rows.b.ptr;
+	for (size_t i = 0; i < rows.n; i++) {
+		int r;
+
+		for (int k = 0; k < ncols; k++)
+			col[k] = cell(&cur);
+		if ((r = each(ctx, col)) != 0) {
+			rc = cb_result(r);
+			break;
+		}
+	}
+done:
+	if (wipe && rows.b.ptr)
+		explicit_bzero(rows.b.ptr, rows.b.cap);
+	berth_buf_dispose(&rows.b);
+	return rc;
+}
+
+/* ---- users ---- */
+
+#define USER_COLS 5 /* id, name, password_hash, sysadmin, created */
+
+static void user_from(berth_meta_user *u, const char *const *col)
+{
+	memset(u, 0, sizeof(*u));
+	u->id = num(col[0]);
+	snprintf(u->name, sizeof(u->name), "%s", col[1] ? col[1] : "");
+	snprintf(u->password_hash, sizeof(u->password_hash), "%s", col[2] ? col[2] : "");
+	u->sysadmin = num(col[3]) != 0;
+	u->created = (time_t)num(col[4]);
+}
+
+static int fill_user(void *out, void *extra, const char *const *col)
+{
+	user_from(out, col);
+	return 0;
+}
+
+static int sq_user_create(void *impl, const char *name, const char *password_hash, int sysadmin,
+			  int64_t *id_out)
+{
+	struct write_args a = {
+		.stmt = S_USER_CREATE,
+		.what = "create user",
+		.exists = "user already exists",
+		.p = {PTEXT(name), PTEXT(password_hash), PINT(sysadmin), PINT(time(NULL))},
+		.np = 4,
+	};
+	int rc = run_write(impl, &a);
+
+	if (rc == 0 && id_out)
+		*id_out = a.rowid;
+	return rc;
+}
+
+static int sq_user_get(void *impl, const char *name, berth_meta_user *out)
+{
+	struct param p[] = {PTEXT(name)};
+
+	return get_row(impl, S_USER_GET, p, 1, USER_COLS, fill_user, out, NULL, "user not found");
+}
+
+static int sq_user_get_by_id(void *impl, int64_t id, berth_meta_user *out)
+{
+	struct param p[] = {PINT(id)};
+
+	return get_row(impl, S_USER_BY_ID, p, 1, USER_COLS, fill_user, out, NULL, "user not found");
+}
+
+static int sq_user_set_password(void *impl, const char *name, const char *password_hash)
+{
+	struct write_args a = {
+		.stmt = S_USER_SET_PASSWORD,
+		.what = "set password",
+		.notfound = "user not found",
+		.p = {PTEXT(name), PTEXT(password_hash)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int sq_user_delete(void *impl, const char *name)
+{
+	struct write_args a = {
+		.stmt = S_USER_DELETE,
+		.what = "delete user",
+		.notfound = "user not found",
+		.p = {PTEXT(name)},
+		.np = 1,
+	};
+
+	/* Memberships go with the user (ON DELETE CASCADE). */
+	return run_write(impl, &a);
+}
+
+struct user_list {
+	berth_meta_user_cb cb;
+	void *ctx;
+};
+
+static int each_user(void *ctx, const char *const *col)
+{
+	struct user_list *l = ctx;
+	berth_meta_user u;
+	int r;
+
+	user_from(&u, col);
+	r = l->cb(l->ctx, &u);
+	explicit_bzero(u.password_hash, sizeof(u.password_hash));
+	return r;
+}
+
+static int sq_users(void *impl, berth_meta_user_cb cb, void *ctx)
+{
+	struct user_list l = {cb, ctx};
+
+	return list_rows(impl, S_USERS, NULL, 0, USER_COLS, 1, each_user, &l);
+}
+
+/* ---- projects ---- */
+
+#define PROJECT_COLS 4 /* id, name, public, created */
+
+static void project_from(berth_meta_project *p, const char *const *col)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = num(col[0]);
+	snprintf(p->name, sizeof(p->name), "%s", col[1] ? col[1] : "");
+	p->public = num(col[2]) != 0;
+	p->created = (time_t)num(col[3]);
+}
+
+static int fill_project(void *out, void *extra, const char *const *col)
+{
+	project_from(out, col);
+	return 0;
+}
+
+static int sq_project_create(void *impl, const char *name, int public)
+{
+	struct write_args a = {
+		.stmt = S_PROJECT_CREATE,
+		.what = "create project",
+		.exists = "project already exists",
+		.p = {PTEXT(name), PINT(public), PINT(time(NULL))},
+		.np = 3,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int sq_project_get(void *impl, const char *name, berth_meta_project *out)
+{
+	struct param p[] = {PTEXT(name)};
+
+	return get_row(impl, S_PROJECT_GET, p, 1, PROJECT_COLS, fill_project, out, NULL,
+		       "project not found");
+}
+
+static int sq_project_set_public(void *impl, const char *name, int public)
+{
+	struct write_args a = {
+		.stmt = S_PROJECT_SET_PUBLIC,
+		.what = "update project",
+		.notfound = "project not found",
+		.p = {PTEXT(name), PINT(public)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int sq_project_delete(void *impl, const char *name)
+{
+	struct write_args a = {
+		.stmt = S_PROJECT_DELETE,
+		.what = "delete project",
+		.notfound = "project not found",
+		.p = {PTEXT(name)},
+		.np = 1,
+	};
+
+	/* Memberships go with the project (ON DELETE CASCADE). */
+	return run_write(impl, &a);
+}
+
+struct project_list {
+	berth_meta_project_cb cb;
+	void *ctx;
+};
+
+static int each_project(void *ctx, const char *const *col)
+{
+	struct project_list *l = ctx;
+	berth_meta_project p;
+
+	project_from(&p, col);
+	return l->cb(l->ctx, &p);
+}
+
+static int sq_projects(void *impl, berth_meta_project_cb cb, void *ctx)
+{
+	struct project_list l = {cb, ctx};
+
+	return list_rows(impl, S_PROJECTS, NULL, 0, PROJECT_COLS, 0, each_project, &l);
+}
+
+/* ---- members ---- */
+
+static int fill_int(void *out, void *extra, const char *const *col)
+{
+	*(sqlite3_int64 *)out = num(col[0]);
+	return 0;
+}
+
+static int tx_member_set(struct sq_conn *c, void *arg)
+{
+	struct write_args *a = arg;
+	sqlite3_stmt *st = NULL;
+	int rc, src;
+
+	if ((rc = tx_write(c, a)) != 0 || a->changes)
+		return rc;
+	/* Nothing inserted: say which side is missing (without naming it). */
+	if ((rc = stmt_get(c, S_PROJECT_ID, &st)) != 0)
+		return rc;
+	if (bind_text(st, 1, a->p[0].s) != SQLITE_OK) {
+		rc = sq_err(c->db, SQLITE_ERROR, "bind");
+		goto done;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE)
+		rc = berth_error_set(BERTH_ENOTFOUND, "project not found");
+	else if (src == SQLITE_ROW)
+		rc = berth_error_set(BERTH_ENOTFOUND, "user not found");
+	else
+		rc = sq_err(c->db, src, "find project");
+done:
+	stmt_done(st);
+	return rc;
+}
+
+static int sq_member_set(void *impl, const char *project, const char *user, int role)
+{
+	struct write_args a = {
+		.stmt = S_MEMBER_SET,
+		.what = "set member",
+		.p = {PTEXT(project), PTEXT(user), PINT(role)},
+		.np = 3,
+	};
+	struct sq_conn *c;
+	int rc;
+
+	if ((rc = conn_get(impl, &c)) != 0)
+		return rc;
+	return with_tx(c, tx_member_set, &a);
+}
+
+static int sq_member_get(void *impl, const char *project, const char *user, int *role)
+{
+	struct param p[] = {PTEXT(project), PTEXT(user)};
+	sqlite3_int64 v = 0;
+	int rc = get_row(impl, S_MEMBER_GET, p, 2, 1, fill_int, &v, NULL, "not a member");
+
+	if (rc == 0 && role)
+		*role = (int)v;
+	return rc;
+}
+
+static int sq_member_delete(void *impl, const char *project, const char *user)
+{
+	struct write_args a = {
+		.stmt = S_MEMBER_DELETE,
+		.what = "delete member",
+		.notfound = "not a member",
+		.p = {PTEXT(project), PTEXT(user)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+struct member_list {
+	berth_meta_member_cb cb;
+	void *ctx;
+};
+
+static int each_member(void *ctx, const char *const *col)
+{
+	struct member_list *l = ctx;
+
+	return l->cb(l->ctx, col[0] ? col[0] : "", (int)num(col[1]));
+}
+
+static int sq_members(void *impl, const char *project, berth_meta_member_cb cb, void *ctx)
+{
+	struct param p[] = {PTEXT(project)};
+	struct member_list l = {cb, ctx};
+	sqlite3_int64 id = 0;
+	int rc;
+
+	if ((rc = get_row(impl, S_PROJECT_ID, p, 1, 1, fill_int, &id, NULL, "project not found")) !=
+	    0)
+		return rc;
+	p[0] = (struct param)PINT(id);
+	return list_rows(impl, S_MEMBERS, p, 1, 2, 0, each_member, &l);
+}
+
+/* ---- robots ---- */
+
+#define ROBOT_COLS 6 /* id, name, secret_hash, expires, created, permissions */
+
+static void robot_from(berth_meta_robot *r, const char *const *col)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = num(col[0]);
+	snprintf(r->name, sizeof(r->name), "%s", col[1] ? col[1] : "");
+	snprintf(r->secret_hash, sizeof(r->secret_hash), "%s", col[2] ? col[2] : "");
+	r->expires = (time_t)num(col[3]);
+	r->created = (time_t)num(col[4]);
+}
+
+/* extra: the caller's buffer that receives the permissions text (may be NULL). */
+static int fill_robot(void *out, void *extra, const char *const *col)
+{
+	berth_meta_robot *r = out;
+	berth_buf *perms = extra;
+	const char *text = col[5] ? col[5] : "";
+	size_t at;
+	int rc;
+
+	robot_from(r, col);
+	if (!perms)
+		return 0;
+	at = perms->len;
+	if ((rc = berth_buf_puts(perms, text)) != 0)
+		return rc;
+	/* After the append: the buffer may have moved. */
+	r->permissions = perms->ptr + at;
+	return 0;
+}
+
+static int sq_robot_create(void *impl, const char *name, const char *secret_hash, time_t expires,
+			   const char *permissions)
+{
+	struct write_args a = {
+		.stmt = S_ROBOT_CREATE,
+		.what = "create robot",
+		.exists = "robot already exists",
+		.p = {PTEXT(name), PTEXT(secret_hash), PINT(expires), PINT(time(NULL)),
+		      PTEXT(permissions)},
+		.np = 5,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int sq_robot_get(void *impl, const char *name, berth_meta_robot *out,
+			struct berth_buf *perms)
+{
+	struct param p[] = {PTEXT(name)};
+
+	return get_row(impl, S_ROBOT_GET, p, 1, ROBOT_COLS, fill_robot, out, perms,
+		       "robot not found");
+}
+
+static int sq_robot_delete(void *impl, const char *name)
+{
+	struct write_args a = {
+		.stmt = S_ROBOT_DELETE,
+		.what = "delete robot",
+		.notfound = "robot not found",
+		.p = {PTEXT(name)},
+		.np = 1,
+	};
+
+	return run_write(impl, &a);
+}
+
+struct robot_list {
+	berth_meta_robot_cb cb;
+	void *ctx;
+};
+
+static int each_robot(void *ctx, const char *const *col)
+{
+	struct robot_list *l = ctx;
+	berth_meta_robot r;
+	int ret;
+
+	robot_from(&r, col);
+	r.permissions = col[5] ? col[5] : "";
+	ret = l->cb(l->ctx, &r);
+	explicit_bzero(r.secret_hash, sizeof(r.secret_hash));
+	return ret;
+}
+
+static int sq_robots(void *impl, berth_meta_robot_cb cb, void *ctx)
+{
+	struct robot_list l = {cb, ctx};
+
+	return list_rows(impl, S_ROBOTS, NULL, 0, ROBOT_COLS, 1, each_robot, &l);
+}
+
+/* ---- audit log ---- */
+
+static int sq_audit_add(void *impl, const berth_meta_audit *e)
+{
+	/* Absent optional fields are stored (and listed) as "". */
+	struct write_args a = {
+		.stmt = S_AUDIT_ADD,
+		.what = "add audit record",
+		.p = {PINT(e->time ? e->time : time(NULL)), PTEXT(e->who), PTEXT(e->action),
+		      PTEXT(e->resource ? e->resource : ""), PTEXT(e->address ? e->address : ""),
+		      PTEXT(e->result ? e->result : "")},
+		.np = 6,
+	};
+
+	return run_write(impl, &a);
+}
+
+struct audit_list {
+	berth_meta_audit_cb cb;
+	void *ctx;
+};
+
+static int each_audit(void *ctx, const char *const *col)
+{
+	struct audit_list *l = ctx;
+	berth_meta_audit e = {
+		.id = num(col[0]),
+		.time = (time_t)num(col[1]),
+		.who = col[2] ? col[2] : "",
+		.action = col[3] ? col[3] : "",
+		.resource = col[4] ? col[4] : "",
+		.address = col[5] ? col[5] : "",
+		.result = col[6] ? col[6] : "",
+	};
+
+	return l->cb(l->ctx, &e);
+}
+
+static int sq_audit_list(void *impl, int64_t before_id, long limit, berth_meta_audit_cb cb,
+			 void *ctx)
+{
+	struct param p[] = {PINT(before_id > 0 ? before_id : INT64_MAX),
+			    PINT(limit < 0 ? -1 : limit)};
+	struct audit_list l = {cb, ctx};
+
+	return list_rows(impl, S_AUDIT_LIST, p, 2, 7, 0, each_audit, &l);
+}
+
+/* ---- failed logins ---- */
+
+/* Record a failure and forget the key's old ones, so the table stays small. */
+static int tx_login_failure_add(struct sq_conn *c, void *arg)
+{
+	struct write_args *a = arg;
+	int rc;
+
+	if ((rc = tx_write(c, &a[0])) != 0)
+		return rc;
+	return tx_write(c, &a[1]);
+}
+
+static int sq_login_failure_add(void *impl, const char *key, time_t now)
+{
+	struct write_args a[2] = {
+		{
+			.stmt = S_LOGIN_FAIL_ADD,
+			.what = "record login failure",
+			.p = {PTEXT(key), PINT(now)},
+			.np = 2,
+		},
+		{
+			.stmt = S_LOGIN_FAIL_PRUNE,
+			.what = "prune login failures",
+			.p = {PTEXT(key), PINT((sqlite3_int64)now - LOGIN_FAILURE_KEEP)},
+			.np = 2,
+		},
+	};
+	struct sq_conn *c;
+	int rc;
+
+	if ((rc = conn_get(impl, &c)) != 0)
+		return rc;
+	return with_tx(c, tx_login_failure_add, a);
+}
+
+static int sq_login_failures(void *impl, const char *key, time_t since, long *count)
+{
+	struct param p[] = {PTEXT(key), PINT(since)};
+	sqlite3_int64 v = 0;
+	int rc = get_row(impl, S_LOGIN_FAILS, p, 2, 1, fill_int, &v, NULL, "no count");
+
+	if (rc == 0)
+		*count = (long)v;
+	return rc;
+}
+
+static int sq_login_failures_clear(void *impl, const char *key)
+{
+	struct write_args a = {
+		.stmt = S_LOGIN_FAIL_CLEAR,
+		.what = "clear login failures",
+		.p = {PTEXT(key)},
+		.np = 1,
+	};
+
+	return run_write(impl, &a);
+}
+
 const berth_meta_driver berth_meta__sqlite_driver = {
 	.scheme = "sqlite",
 	.open = sq_open,
@@ -1292,4 +2099,28 @@ const berth_meta_driver berth_meta__sqlite_driver = {
 	.upload_check = sq_upload_check,
 	.upload_delete = sq_upload_delete,
 	.upload_stale = sq_upload_stale,
+	.user_create = sq_user_create,
+	.user_get = sq_user_get,
+	.user_get_by_id = sq_user_get_by_id,
+	.user_set_password = sq_user_set_password,
+	.user_delete = sq_user_delete,
+	.users = sq_users,
+	.project_create = sq_project_create,
+	.project_get = sq_project_get,
+	.project_set_public = sq_project_set_public,
+	.project_delete = sq_project_delete,
+	.projects = sq_projects,
+	.member_set = sq_member_set,
+	.member_get = sq_member_get,
+	.member_delete = sq_member_delete,
+	.members = sq_members,
+	.robot_create = sq_robot_create,
+	.robot_get = sq_robot_get,
+	.robot_delete = sq_robot_delete,
+	.robots = sq_robots,
+	.audit_add = sq_audit_add,
+	.audit_list = sq_audit_list,
+	.login_failure_add = sq_login_failure_add,
+	.login_failures = sq_login_failures,
+	.login_failures_clear = sq_login_failures_clear,
 };

@@ -1,9 +1,11 @@
 /*
  * migrations.c - opening the metadata store: migrations run once and are
  * recorded, reopening is idempotent, pragmas stick, locations are parsed,
- * and a database from a newer berth is refused.
+ * a database from a newer berth is refused, and a database left at version 1
+ * by P1 upgrades to version 2 (access control) with its data intact.
  */
 #include "meta_test.h"
+#include "lib/meta/meta_driver.h"
 
 #include <sqlite3.h>
 
@@ -22,18 +24,21 @@ static long long raw_int(const char *path, const char *sql)
 	return v;
 }
 
+#define LATEST 2
+
 static void fresh_database_is_at_latest_version(void **state)
 {
 	meta_fixture *f = *state;
 
-	assert_int_equal(berth_meta_schema_version(f->m), 1);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_migrations"), 1);
-	assert_int_equal(raw_int(f->path, "SELECT max(version) FROM schema_migrations"), 1);
+	assert_int_equal(berth_meta_schema_version(f->m), LATEST);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_migrations"), LATEST);
+	assert_int_equal(raw_int(f->path, "SELECT max(version) FROM schema_migrations"), LATEST);
 	assert_int_equal(raw_int(f->path,
 				 "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 				 " AND name IN ('repos', 'blobs', 'repo_blobs', 'manifests',"
-				 " 'manifest_refs', 'tags', 'uploads')"),
-			 7);
+				 " 'manifest_refs', 'tags', 'uploads', 'users', 'projects',"
+				 " 'members', 'robots', 'audit', 'login_failures')"),
+			 13);
 }
 
 static void database_is_in_wal_mode(void **state)
@@ -53,16 +58,17 @@ static void database_is_in_wal_mode(void **state)
 static void reopen_does_not_rerun_migrations(void **state)
 {
 	meta_fixture *f = *state;
-	long long applied = raw_int(f->path, "SELECT applied_at FROM schema_migrations");
+	long long applied = raw_int(f->path, "SELECT sum(applied_at) FROM schema_migrations");
 
 	for (int i = 0; i < 3; i++) {
 		berth_meta_free(f->m);
 		f->m = NULL;
 		assert_int_equal(berth_meta_open(&f->m, f->path), 0);
-		assert_int_equal(berth_meta_schema_version(f->m), 1);
+		assert_int_equal(berth_meta_schema_version(f->m), LATEST);
 	}
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_migrations"), 1);
-	assert_int_equal(raw_int(f->path, "SELECT applied_at FROM schema_migrations"), applied);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_migrations"), LATEST);
+	assert_int_equal(raw_int(f->path, "SELECT sum(applied_at) FROM schema_migrations"),
+			 applied);
 }
 
 static void sqlite_url_opens_the_same_file(void **state)
@@ -111,6 +117,102 @@ static void newer_schema_is_refused(void **state)
 	assert_non_null(strstr(berth_error_last(), "99"));
 }
 
+/*
+ * Build a database exactly as P1 (schema version 1) left it: the driver's own
+ * migration 1 text, recorded as applied, with content written by raw SQL.
+ */
+static void make_v1_database(const char *path, const char *body)
+{
+	const char *v1 = berth_meta__sqlite_migration(1);
+	berth_digest layer = dg("layer"), man = dg(body);
+	sqlite3 *db = NULL;
+	char sql[2048];
+
+	assert_non_null(v1);
+	assert_non_null(berth_meta__sqlite_migration(LATEST));
+	assert_null(berth_meta__sqlite_migration(LATEST + 1));
+	assert_int_equal(
+		sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+		SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
+				      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY,"
+				      " applied_at INTEGER NOT NULL);",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO schema_migrations VALUES (1, 1700000000);"
+		 "INSERT INTO repos(id, name) VALUES (1, 'lib/app');"
+		 "INSERT INTO blobs VALUES ('%s', 42);"
+		 "INSERT INTO repo_blobs VALUES (1, '%s');"
+		 "INSERT INTO manifests(repo_id, digest, media_type, body, size, created_at)"
+		 " VALUES (1, '%s', 'application/vnd.oci.image.manifest.v1+json', '%s', %zu, 0);"
+		 "INSERT INTO tags VALUES (1, 'v1', '%s', 0);",
+		 layer.str, layer.str, man.str, body, strlen(body), man.str);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static void version_1_database_upgrades_with_data_intact(void **state)
+{
+	char dir[64], path[128];
+	const char *body = "{\"schemaVersion\":2}";
+	berth_digest layer = dg("layer");
+	berth_meta_manifest info;
+	berth_buf got = BERTH_BUF_INIT(4096);
+	berth_meta_user u;
+	berth_meta *m = NULL;
+	names tags = {0};
+	uint64_t size = 0;
+	int role = 0;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/berth-meta-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/meta.db", dir);
+	make_v1_database(path, body);
+	assert_int_equal(raw_int(path, "SELECT max(version) FROM schema_migrations"), 1);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'users'"),
+			 0);
+
+	assert_int_equal(berth_meta_open(&m, path), 0);
+	assert_int_equal(berth_meta_schema_version(m), LATEST);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM schema_migrations"), LATEST);
+	/* Version 1 keeps its original record. */
+	assert_int_equal(
+		raw_int(path, "SELECT applied_at FROM schema_migrations WHERE version = 1"),
+		1700000000);
+
+	/* P1 content is still there and readable through the API. */
+	assert_int_equal(berth_meta_blob_linked(m, "lib/app", &layer, &size), 0);
+	assert_int_equal(size, 42);
+	assert_int_equal(berth_meta_manifest_get(m, "lib/app", "v1", &info, &got), 0);
+	assert_int_equal(got.len, strlen(body));
+	assert_memory_equal(got.ptr, body, got.len);
+	assert_int_equal(berth_meta_tags(m, "lib/app", NULL, -1, names_cb, &tags, NULL), 0);
+	assert_string_equal(tags.text, "v1");
+
+	/* The new tables work. */
+	assert_int_equal(berth_meta_user_create(m, "alice", "$2y$05$hash", 0, NULL), 0);
+	assert_int_equal(berth_meta_project_create(m, "lib", 0), 0);
+	assert_int_equal(berth_meta_member_set(m, "lib", "alice", 2), 0);
+	assert_int_equal(berth_meta_member_get(m, "lib", "alice", &role), 0);
+	assert_int_equal(role, 2);
+
+	/* Reopening again changes nothing. */
+	berth_meta_free(m);
+	m = NULL;
+	assert_int_equal(berth_meta_open(&m, path), 0);
+	assert_int_equal(berth_meta_schema_version(m), LATEST);
+	assert_int_equal(berth_meta_user_get(m, "alice", &u), 0);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM schema_migrations"), LATEST);
+
+	berth_buf_dispose(&got);
+	berth_meta_free(m);
+	assert_int_equal(berth_fs_remove_tree(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,6 +225,7 @@ int main(void)
 						meta_teardown),
 		cmocka_unit_test(bad_locations_are_refused),
 		cmocka_unit_test_setup_teardown(newer_schema_is_refused, meta_setup, meta_teardown),
+		cmocka_unit_test(version_1_database_upgrades_with_data_intact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
