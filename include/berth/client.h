@@ -180,4 +180,28 @@ int berth_client_creds_store(const char *host, const char *auth_file, const char
 /** Remove credentials for `host` (berth logout). BERTH_ENOTFOUND if none. */
 int berth_client_creds_erase(const char *host, const char *auth_file) BERTH_WARN_UNUSED;
 
+/* ---- the registry's own JSON API (berth's /api/v1/) ---- */
+
+/**
+ * One call to a JSON API of the registry, e.g. berth's admin API:
+ * `method` ("GET", "POST", "PUT", "DELETE", ...) on `path` ("/api/v1/users",
+ * relative to the client's base URL, or an absolute http(s) URL of the same
+ * registry, which lets a caller pick the scheme itself). `json_body` (may be
+ * NULL) is sent as application/json. Basic credentials go with the request
+ * up front: the explicit ones of the options, else those stored for the
+ * host (berth_client_creds_get); with none, the request goes out bare.
+ * There is no Bearer challenge flow and no retry (admin calls are not all
+ * idempotent; a 429 from login throttling is reported, not waited out).
+ *
+ * A 2xx answer's body is appended to `resp_body` (may be NULL to discard;
+ * BERTH_ETOOBIG past its max) and 0 is returned. Any other status returns
+ * the matching code (400 EINVALID, 401/403 EDENIED, 404 ENOTFOUND,
+ * 409 EEXISTS, 429 EBUSY, 5xx EIO) with the server's OCI error message as
+ * the message. `status` (may be NULL) gets the HTTP status (0 when no
+ * response arrived: connection failures return BERTH_EIO).
+ */
+int berth_client_api(berth_client *c, const char *method, const char *path,
+		     const char *json_body, struct berth_buf *resp_body,
+		     long *status) BERTH_WARN_UNUSED;
+
 #endif

@@ -1,0 +1,1325 @@
+/*
+ * cmd_admin.c - `berth admin ...`: the command line of berth's JSON admin
+ * API (/api/v1/, docs/access-control.md): users (and htpasswd import),
+ * projects, members, robot accounts, the audit log.
+ *
+ * Options are placed by position: global ones (server, the administrator's
+ * own credentials, TLS, output format) come before the noun, a command's
+ * own options after its verb. That is how `berth admin --password-stdin
+ * user add bob --password-stdin` tells the administrator's password (first
+ * line of stdin) from bob's (the next line).
+ *
+ * Every call goes through berth_client_api (src/lib/client/api.c): Basic
+ * credentials up front, the client's TLS settings, no retries. Text output
+ * is aligned tables; --format json prints the API's JSON as received.
+ * Errors are one line "berth admin: <message>" (the server's OCI error
+ * message), exit 1; usage errors exit 2. Passwords never reach stdout,
+ * stderr or messages, and are wiped after use; a robot's secret is printed
+ * once, when it is created.
+ */
+#include "cli.h"
+#include "opts.h"
+
+#include "berth/auth.h"
+#include "berth/client.h"
+#include "util/buf.h"
+#include "util/fs.h"
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define CMD "admin"
+#define DEFAULT_SERVER "http://127.0.0.1:5000"
+#define RESPONSE_MAX (32 * 1024 * 1024)
+#define PASSWORD_FILE_MAX (64 * 1024)
+#define HTPASSWD_FILE_MAX (64 * 1024 * 1024)
+#define NAME_MAX_LEN 255
+#define PASS_MAX 1024
+
+/* ---- help ---- */
+
+static const char help_main[] =
+	"usage: berth admin [global options] <noun> <verb> [arguments] [command options]\n"
+	"\n"
+	"Manage a berth registry through its admin API (/api/v1/).\n"
+	"\n"
+	"global options (before the noun):\n"
+	"  --server URL           the registry (default $BERTH_SERVER, else " DEFAULT_SERVER ")\n"
+	"  -u, --username USER    act as USER (default: the credentials stored by\n"
+	"                         'berth login' for the server)\n"
+	"  --password-stdin       read USER's password from the first line of stdin\n"
+	"  --authfile FILE        look stored credentials up in FILE\n"
+	"  --tls-verify=false     do not verify the server's TLS certificate\n"
+	"  --cert-dir DIR         extra CA certificates (*.crt) for the server\n"
+	"  --format json|text     print the API's JSON, or tables (default text)\n"
+	"\n"
+	"commands:\n"
+	"  user list | add NAME [--sysadmin] [--password-stdin | --password-file F]\n"
+	"       | delete NAME | passwd NAME [--password-stdin | --password-file F]\n"
+	"  user import htpasswd FILE\n"
+	"  project list | create NAME [--public] | delete NAME | set NAME --public=true|false\n"
+	"  member list PROJECT | add PROJECT USER ROLE | remove PROJECT USER\n"
+	"  robot list | create NAME --permission PROJECT[/REPO]:ACTIONS... [--expires-days N]\n"
+	"        | delete NAME\n"
+	"  audit [--limit N] [--before ID]\n"
+	"\n"
+	"Options are read by position: --password-stdin BEFORE the noun is the\n"
+	"administrator's own password; AFTER 'user add NAME' or 'user passwd NAME'\n"
+	"it is the new password for NAME. With both, stdin holds the administrator's\n"
+	"password on its first line and the new one on the second.\n"
+	"\n"
+	"Run 'berth admin <noun> --help' for a noun's commands.\n"
+	"Exit status: 0 ok, 1 failure (the server's message on stderr), 2 usage.\n";
+
+static const char help_user[] =
+	"usage: berth admin [global options] user <verb> ...\n"
+	"\n"
+	"  user list                       list users (name, system administrator, created)\n"
+	"  user add NAME [--sysadmin] [--password-stdin | --password-file F]\n"
+	"                                  create a user; the password is read from stdin\n"
+	"                                  (its next line), the first line of F, or asked\n"
+	"                                  for on a terminal\n"
+	"  user delete NAME                delete a user\n"
+	"  user passwd NAME [--password-stdin | --password-file F]\n"
+	"                                  set NAME's password (system administrators, or\n"
+	"                                  NAME itself)\n"
+	"  user import htpasswd FILE       create the users of an htpasswd file with their\n"
+	"                                  hashes (bcrypt $2y$ or SHA-crypt $5$/$6$ only; a\n"
+	"                                  file with another scheme is refused whole)\n"
+	"\n"
+	"--password-stdin after the verb is NAME's new password; before the noun it\n"
+	"is the administrator's own (see berth admin --help).\n";
+
+static const char help_project[] =
+	"usage: berth admin [global options] project <verb> ...\n"
+	"\n"
+	"  project list                    list the projects you may see\n"
+	"  project create NAME [--public]  create a project (private unless --public)\n"
+	"  project delete NAME             delete a project\n"
+	"  project set NAME --public=true|false\n"
+	"                                  make a project public (anonymous pull) or private\n";
+
+static const char help_member[] =
+	"usage: berth admin [global options] member <verb> ...\n"
+	"\n"
+	"  member list PROJECT             list a project's members and their roles\n"
+	"  member add PROJECT USER ROLE    give USER a ROLE in PROJECT (replacing any other):\n"
+	"                                  admin, maintainer, developer or guest\n"
+	"  member remove PROJECT USER      remove USER from PROJECT\n";
+
+static const char help_robot[] =
+	"usage: berth admin [global options] robot <verb> ...\n"
+	"\n"
+	"  robot list                      list robot accounts\n"
+	"  robot create NAME --permission PROJECT[/REPO]:ACTIONS [--permission ...]\n"
+	"               [--expires-days N]\n"
+	"                                  create robot$NAME; ACTIONS is a comma list of\n"
+	"                                  pull, push, delete. Its secret is printed once,\n"
+	"                                  now, and can never be shown again.\n"
+	"  robot delete NAME               delete a robot account (NAME or robot$NAME)\n";
+
+static const char help_audit[] =
+	"usage: berth admin [global options] audit [--limit N] [--before ID]\n"
+	"\n"
+	"Show the audit log, newest first: pushes, pulls, deletes, login failures and\n"
+	"admin changes, with who, what, when, from which address and the result.\n"
+	"\n"
+	"  --limit N     at most N entries (default: the server's)\n"
+	"  --before ID   only entries older than entry ID (to page back)\n";
+
+/* ---- context ---- */
+
+typedef struct admin_ctx {
+	berth_client *c;
+	char base[600]; /* "https://host:port", or "" to let the client choose */
+	int json;
+} admin_ctx;
+
+static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "berth " CMD ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return BERTH_EXIT_USAGE;
+}
+
+static int fail_last(void)
+{
+	return berth_cli_fail(CMD, BERTH_EXIT_FAIL, "%s", berth_error_last());
+}
+
+static int wants_help(const char *a)
+{
+	return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
+/*
+ * Names go into URL paths unescaped, so only characters a path segment may
+ * hold as they are are accepted ('/', '%', '?', spaces and the like are not).
+ */
+static int name_ok(const char *what, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > NAME_MAX_LEN)
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || strchr("-._~!$&'()*+,;=:@", ch)))
+			goto bad;
+	}
+	return 0;
+bad:
+	usage("'%.*s' is not a valid %s name", n > 80 ? 80 : (int)n, s, what);
+	return -1;
+}
+
+/* Read one line (without its end) into buf; -1 at EOF or if it does not fit. */
+static int read_line(FILE *in, char *buf, size_t len)
+{
+	size_t n;
+
+	if (!fgets(buf, (int)len, in))
+		return -1;
+	n = strlen(buf);
+	if (n == len - 1 && buf[n - 1] != '\n' && !feof(in)) {
+		OPENSSL_cleanse(buf, len);
+		return -1;
+	}
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	return 0;
+}
+
+/* ---- calls ---- */
+
+/*
+ * One API call: `path` under /api/v1, `body` (may be NULL) as JSON. The
+ * response body goes to *out (may be NULL). Returns 0 or prints the error
+ * and returns BERTH_EXIT_FAIL; `status` (may be NULL) gets the HTTP status.
+ */
+static int call(admin_ctx *a, const char *method, const char *path, const char *body,
+		berth_buf *out, long *status)
+{
+	char url[1200];
+	int rc;
+
+	if ((size_t)snprintf(url, sizeof(url), "%s/api/v1%s", a->base, path) >= sizeof(url))
+		return berth_cli_fail(CMD, BERTH_EXIT_FAIL, "request path too long");
+	rc = berth_client_api(a->c, method, url, body, out, status);
+	if (rc < 0)
+		return fail_last();
+	return 0;
+}
+
+/* GET a JSON array. */
+static int get_array(admin_ctx *a, const char *path, berth_buf *raw, json_t **arr)
+{
+	json_error_t jerr;
+	int rc;
+
+	*arr = NULL;
+	if ((rc = call(a, "GET", path, NULL, raw, NULL)))
+		return rc;
+	*arr = json_loadb(raw->ptr ? raw->ptr : "", raw->len, 0, &jerr);
+	if (!json_is_array(*arr)) {
+		json_decref(*arr);
+		*arr = NULL;
+		return berth_cli_fail(CMD, BERTH_EXIT_FAIL,
+				      "the server's answer to GET /api/v1%s is not a JSON array",
+				      path);
+	}
+	return 0;
+}
+
+/* --format json: the API's JSON as received. */
+static void print_raw(const berth_buf *raw)
+{
+	if (!raw->len)
+		return;
+	fwrite(raw->ptr, 1, raw->len, stdout);
+	if (raw->ptr[raw->len - 1] != '\n')
+		fputc('\n', stdout);
+}
+
+/* ---- tables ---- */
+
+#define TABLE_MAX_COLS 8
+
+/* A cell's text: strings as they are, booleans yes/no, numbers, null as "-". */
+static char *cell_text(json_t *v)
+{
+	char *s = NULL;
+
+	if (json_is_string(v))
+		s = strdup(json_string_value(v));
+	else if (json_is_true(v))
+		s = strdup("yes");
+	else if (json_is_false(v))
+		s = strdup("no");
+	else if (json_is_integer(v)) {
+		if (asprintf(&s, "%lld", (long long)json_integer_value(v)) < 0)
+			s = NULL;
+	} else if (!v || json_is_null(v))
+		s = strdup("-");
+	else
+		s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (s)
+		for (char *p = s; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = ' ';
+	return s;
+}
+
+static void print_cell(const char *s, size_t width, int last)
+{
+	if (last)
+		printf("%s\n", s);
+	else
+		printf("%-*s  ", (int)width, s);
+}
+
+/*
+ * Print rows (a JSON array of arrays of cells) under headers, columns
+ * aligned, the last one unpadded.
+ */
+static int table_print(const char *const *headers, size_t ncol, json_t *rows)
+{
+	size_t width[TABLE_MAX_COLS] = {0}, i, j, nrows = json_array_size(rows);
+	char **cells = NULL;
+	int rc = 0;
+
+	if (ncol > TABLE_MAX_COLS)
+		ncol = TABLE_MAX_COLS;
+	cells = calloc(nrows * ncol + 1, sizeof(*cells));
+	if (!cells)
+		return berth_cli_fail(CMD, BERTH_EXIT_FAIL, "out of memory");
+	for (j = 0; j < ncol; j++)
+		width[j] = strlen(headers[j]);
+	for (i = 0; i < nrows; i++) {
+		for (j = 0; j < ncol; j++) {
+			char *s = cell_text(json_array_get(json_array_get(rows, i), j));
+
+			if (!s) {
+				rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL, "out of memory");
+				goto done;
+			}
+			cells[i * ncol + j] = s;
+			if (strlen(s) > width[j])
+				width[j] = strlen(s);
+		}
+	}
+	for (j = 0; j < ncol; j++)
+		print_cell(headers[j], width[j], j + 1 == ncol);
+	for (i = 0; i < nrows; i++)
+		for (j = 0; j < ncol; j++)
+			print_cell(cells[i * ncol + j], width[j], j + 1 == ncol);
+done:
+	for (i = 0; i < nrows * ncol; i++)
+		free(cells[i]);
+	free(cells);
+	return rc;
+}
+
+/* List `path` and print the fields `keys` of each element under `headers`. */
+static int list_table(admin_ctx *a, const char *path, const char *const *headers,
+		      const char *const *keys, size_t ncol,
+		      json_t *(*cell)(json_t *item, const char *key))
+{
+	berth_buf raw = BERTH_BUF_INIT(RESPONSE_MAX);
+	json_t *arr = NULL, *rows = NULL, *item;
+	size_t i;
+	int rc;
+
+	if ((rc = get_array(a, path, &raw, &arr)))
+		goto done;
+	if (a->json) {
+		print_raw(&raw);
+		goto done;
+	}
+	rows = json_array();
+	json_array_foreach(arr, i, item)
+	{
+		json_t *row = json_array();
+
+		for (size_t j = 0; j < ncol; j++)
+			json_array_append_new(row,
+					      cell ? cell(item, keys[j])
+						   : json_incref(json_object_get(item, keys[j])));
+		json_array_append_new(rows, row);
+	}
+	rc = table_print(headers, ncol, rows);
+done:
+	json_decref(rows);
+	json_decref(arr);
+	berth_buf_dispose(&raw);
+	return rc;
+}
+
+/* ---- passwords ---- */
+
+/*
+ * The new password for a user: --password-stdin (the next line of stdin),
+ * --password-file F (its first line) or a terminal prompt (twice).
+ */
+static int new_password(int from_stdin, const char *file, char *pw, size_t len)
+{
+	berth_buf b = BERTH_BUF_INIT(PASSWORD_FILE_MAX);
+	int rc = 0;
+
+	pw[0] = '\0';
+	if (from_stdin && file) {
+		rc = usage("--password-stdin and --password-file exclude each other");
+	} else if (from_stdin) {
+		if (read_line(stdin, pw, len) < 0)
+			rc = berth_cli_fail(
+				CMD, BERTH_EXIT_FAIL,
+				"no password on standard input (or longer than %zu bytes)",
+				len - 1);
+	} else if (file) {
+		size_t n;
+
+		if (berth_fs_read_file(&b, file) < 0) {
+			rc = fail_last();
+			goto done;
+		}
+		n = b.len ? strcspn(b.ptr, "\r\n") : 0;
+		if (n >= len) {
+			rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL, "the password in %s is too long",
+					    file);
+			goto done;
+		}
+		memcpy(pw, b.ptr ? b.ptr : "", n);
+		pw[n] = '\0';
+	} else if (isatty(0)) {
+		char *p = getpass("New password: ");
+		char again[PASS_MAX];
+
+		snprintf(pw, len, "%s", p ? p : "");
+		if (p)
+			OPENSSL_cleanse(p, strlen(p));
+		p = getpass("Repeat it: ");
+		snprintf(again, sizeof(again), "%s", p ? p : "");
+		if (p)
+			OPENSSL_cleanse(p, strlen(p));
+		if (strcmp(again, pw) != 0)
+			rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL, "the passwords differ");
+		OPENSSL_cleanse(again, sizeof(again));
+	} else {
+		rc = usage("needs --password-stdin or --password-file (no terminal to ask on)");
+	}
+	if (!rc && !pw[0])
+		rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL, "the password is empty");
+done:
+	if (b.ptr)
+		OPENSSL_cleanse(b.ptr, b.len);
+	berth_buf_dispose(&b);
+	if (rc)
+		OPENSSL_cleanse(pw, len);
+	return rc;
+}
+
+/* A JSON body built in a buffer we can wipe (it may hold a password or hash). */
+static void body_wipe(berth_buf *b)
+{
+	if (b->ptr)
+		OPENSSL_cleanse(b->ptr, b->len);
+	berth_buf_dispose(b);
+}
+
+/* ---- user ---- */
+
+static int user_password_opts(int argc, char **argv, int *i, int *from_stdin, const char **file)
+{
+	const char *v;
+	int m;
+
+	if ((m = opt_bool(CMD, argv, *i, "--password-stdin", from_stdin)))
+		return m < 0 ? -1 : 1;
+	if ((m = opt_value(CMD, argc, argv, i, "--password-file", &v))) {
+		if (m < 0)
+			return -1;
+		*file = v;
+		return 1;
+	}
+	return 0;
+}
+
+static int user_add(admin_ctx *a, int argc, char **argv)
+{
+	const char *name = NULL, *file = NULL;
+	int sysadmin = 0, from_stdin = 0, rc, m;
+	berth_buf body = BERTH_BUF_INIT(0), raw = BERTH_BUF_INIT(RESPONSE_MAX);
+	char pw[PASS_MAX];
+
+	pw[0] = '\0';
+	for (int i = 1; i < argc; i++) {
+		if ((m = opt_bool(CMD, argv, i, "--sysadmin", &sysadmin)) ||
+		    (m = user_password_opts(argc, argv, &i, &from_stdin, &file))) {
+			if (m < 0)
+				return BERTH_EXIT_USAGE;
+		} else if (argv[i][0] == '-') {
+			return usage("user add: unknown option '%s' (see --help)", argv[i]);
+		} else if (name) {
+			return usage("user add: unexpected argument '%s'", argv[i]);
+		} else {
+			name = argv[i];
+		}
+	}
+	if (!name)
+		return usage("user add needs a NAME (see --help)");
+	if (name_ok("user", name))
+		return BERTH_EXIT_USAGE;
+	if ((rc = new_password(from_stdin, file, pw, sizeof(pw))))
+		goto done;
+	if (berth_buf_puts(&body, "{\"name\":") || berth_buf_put_json_string(&body, name) ||
+	    berth_buf_puts(&body, ",\"password\":") || berth_buf_put_json_string(&body, pw) ||
+	    berth_buf_printf(&body, ",\"sysadmin\":%s}", sysadmin ? "true" : "false")) {
+		rc = fail_last();
+		goto done;
+	}
+	OPENSSL_cleanse(pw, sizeof(pw));
+	if ((rc = call(a, "POST", "/users", body.ptr, &raw, NULL)))
+		goto done;
+	if (a->json)
+		print_raw(&raw);
+	else
+		printf("Created user %s%s\n", name, sysadmin ? " (system administrator)" : "");
+done:
+	OPENSSL_cleanse(pw, sizeof(pw));
+	body_wipe(&body);
+	berth_buf_dispose(&raw);
+	return rc;
+}
+
+static int user_passwd(admin_ctx *a, int argc, char **argv)
+{
+	const char *name = NULL, *file = NULL;
+	int from_stdin = 0, rc, m;
+	berth_buf body = BERTH_BUF_INIT(0);
+	char pw[PASS_MAX], path[300];
+
+	pw[0] = '\0';
+	for (int i = 1; i < argc; i++) {
+		if ((m = user_password_opts(argc, argv, &i, &from_stdin, &file))) {
+			if (m < 0)
+				return BERTH_EXIT_USAGE;
+		} else if (argv[i][0] == '-') {
+			return usage("user passwd: unknown option '%s' (see --help)", argv[i]);
+		} else if (name) {
+			return usage("user passwd: unexpected argument '%s'", argv[i]);
+		} else {
+			name = argv[i];
+		}
+	}
+	if (!name)
+		return usage("user passwd needs a NAME (see --help)");
+	if (name_ok("user", name))
+		return BERTH_EXIT_USAGE;
+	if ((rc = new_password(from_stdin, file, pw, sizeof(pw))))
+		goto done;
+	if (berth_buf_puts(&body, "{\"password\":") || berth_buf_put_json_string(&body, pw) ||
+	    berth_buf_puts(&body, "}")) {
+		rc = fail_last();
+		goto done;
+	}
+	OPENSSL_cleanse(pw, sizeof(pw));
+	snprintf(path, sizeof(path), "/users/%s/password", name);
+	if ((rc = call(a, "PUT", path, body.ptr, NULL, NULL)))
+		goto done;
+	if (!a->json)
+		printf("Changed the password of %s\n", name);
+done:
+	OPENSSL_cleanse(pw, sizeof(pw));
+	body_wipe(&body);
+	return rc;
+}
+
+typedef struct import_entry {
+	char *user;
+	char *hash;
+} import_entry;
+
+typedef struct import_list {
+	import_entry *v;
+	size_t n, cap;
+} import_list;
+
+static int import_collect(void *ctx, const char *user, const char *hash)
+{
+	import_list *l = ctx;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].user, user) == 0)
+			return berth_error_set(
+				BERTH_EINVALID,
+				"user %s appears more than once in the file; nothing "
+				"was imported",
+				user);
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		import_entry *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return berth_error_set(BERTH_ERROR, "out of memory");
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n].user = strdup(user);
+	l->v[l->n].hash = strdup(hash);
+	if (!l->v[l->n].user || !l->v[l->n].hash) {
+		free(l->v[l->n].user);
+		free(l->v[l->n].hash);
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	l->n++;
+	return 0;
+}
+
+static void import_list_dispose(import_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].user);
+		OPENSSL_cleanse(l->v[i].hash, strlen(l->v[i].hash));
+		free(l->v[i].hash);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/*
+ * user import htpasswd FILE: the file is parsed (and every line checked)
+ * here first, so a file with an unsupported scheme imports nothing. Each
+ * user is then created with its hash ("password_hash"). Users that exist
+ * already are skipped and reported; any other error stops the import.
+ */
+static int user_import(admin_ctx *a, int argc, char **argv)
+{
+	berth_buf text = BERTH_BUF_INIT(HTPASSWD_FILE_MAX), body = BERTH_BUF_INIT(0);
+	berth_buf existing = BERTH_BUF_INIT(4096);
+	import_list l = {0};
+	const char *file = NULL;
+	size_t done_n = 0, exist_n = 0;
+	long status;
+	int rc, cut = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] == '-' && argv[i][1])
+			return usage("user import: unknown option '%s' (see --help)", argv[i]);
+	}
+	if (argc < 2 || strcmp(argv[1], "htpasswd") != 0)
+		return usage("user import needs a format: user import htpasswd FILE");
+	if (argc != 3)
+		return usage("user import htpasswd needs exactly one FILE");
+	file = argv[2];
+	if (berth_fs_read_file(&text, file) < 0) {
+		rc = fail_last();
+		goto done;
+	}
+	if (berth_auth_htpasswd_parse(text.ptr ? text.ptr : "", text.len, import_collect, &l) < 0) {
+		rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL, "%s: %s", file, berth_error_last());
+		goto done;
+	}
+	if (!l.n) {
+		rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL, "%s: no users in the file", file);
+		goto done;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		char url[1200];
+
+		if (name_ok("user", l.v[i].user)) {
+			rc = berth_cli_fail(
+				CMD, BERTH_EXIT_FAIL,
+				"%s: imported %zu of %zu users, stopped at an invalid name", file,
+				done_n, l.n);
+			goto done;
+		}
+		body_wipe(&body);
+		if (berth_buf_puts(&body, "{\"name\":") ||
+		    berth_buf_put_json_string(&body, l.v[i].user) ||
+		    berth_buf_puts(&body, ",\"password_hash\":") ||
+		    berth_buf_put_json_string(&body, l.v[i].hash) || berth_buf_puts(&body, "}")) {
+			rc = fail_last();
+			goto done;
+		}
+		snprintf(url, sizeof(url), "%s/api/v1/users", a->base);
+		if (berth_client_api(a->c, "POST", url, body.ptr, NULL, &status) < 0) {
+			if (status == 409) {
+				exist_n++;
+				/* The list is capped; past the cap it is cut short. */
+				if (berth_buf_printf(&existing, "%s%s", existing.len ? ", " : "",
+						     l.v[i].user))
+					cut = 1;
+				continue;
+			}
+			rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL,
+					    "user %s: %s (imported %zu of %zu users before it)",
+					    l.v[i].user, berth_error_last(), done_n, l.n);
+			goto done;
+		}
+		done_n++;
+	}
+	if (exist_n) {
+		rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL,
+				    "imported %zu of %zu users from %s; %zu already existed: %s%s",
+				    done_n, l.n, file, exist_n, existing.ptr ? existing.ptr : "",
+				    cut ? ", ..." : "");
+		goto done;
+	}
+	if (!a->json)
+		printf("Imported %zu users from %s\n", done_n, file);
+	rc = 0;
+done:
+	import_list_dispose(&l);
+	body_wipe(&text);
+	body_wipe(&body);
+	berth_buf_dispose(&existing);
+	return rc;
+}
+
+static int user_cmd(admin_ctx *a, int argc, char **argv)
+{
+	static const char *const h[] = {"NAME", "SYSADMIN", "CREATED"};
+	static const char *const k[] = {"name", "sysadmin", "created_at"};
+	const char *verb = argc > 1 ? argv[1] : NULL;
+	char path[300];
+	int rc;
+
+	if (!verb || wants_help(verb) || berth_cli_wants_help(argc - 1, argv + 1)) {
+		fputs(help_user, verb ? stdout : stderr);
+		return verb ? BERTH_EXIT_OK : BERTH_EXIT_USAGE;
+	}
+	if (strcmp(verb, "list") == 0) {
+		if (argc != 2)
+			return usage("user list takes no arguments");
+		return list_table(a, "/users", h, k, 3, NULL);
+	}
+	if (strcmp(verb, "add") == 0)
+		return user_add(a, argc - 1, argv + 1);
+	if (strcmp(verb, "passwd") == 0)
+		return user_passwd(a, argc - 1, argv + 1);
+	if (strcmp(verb, "import") == 0)
+		return user_import(a, argc - 1, argv + 1);
+	if (strcmp(verb, "delete") == 0) {
+		if (argc != 3)
+			return usage("user delete needs exactly one NAME");
+		if (name_ok("user", argv[2]))
+			return BERTH_EXIT_USAGE;
+		snprintf(path, sizeof(path), "/users/%s", argv[2]);
+		if ((rc = call(a, "DELETE", path, NULL, NULL, NULL)))
+			return rc;
+		if (!a->json)
+			printf("Deleted user %s\n", argv[2]);
+		return 0;
+	}
+	return usage("unknown user command '%s' (see berth admin user --help)", verb);
+}
+
+/* ---- project ---- */
+
+static int project_cmd(admin_ctx *a, int argc, char **argv)
+{
+	static const char *const h[] = {"NAME", "PUBLIC"};
+	static const char *const k[] = {"name", "public"};
+	const char *verb = argc > 1 ? argv[1] : NULL, *name = NULL;
+	berth_buf body = BERTH_BUF_INIT(0), raw = BERTH_BUF_INIT(RESPONSE_MAX);
+	char path[300];
+	int pub = -1, create = 0, set = 0, m, rc = BERTH_EXIT_USAGE;
+
+	if (!verb || wants_help(verb) || berth_cli_wants_help(argc - 1, argv + 1)) {
+		fputs(help_project, verb ? stdout : stderr);
+		return verb ? BERTH_EXIT_OK : BERTH_EXIT_USAGE;
+	}
+	if (strcmp(verb, "list") == 0) {
+		if (argc != 2)
+			return usage("project list takes no arguments");
+		return list_table(a, "/projects", h, k, 2, NULL);
+	}
+	if (strcmp(verb, "delete") == 0) {
+		if (argc != 3)
+			return usage("project delete needs exactly one NAME");
+		if (name_ok("project", argv[2]))
+			return BERTH_EXIT_USAGE;
+		snprintf(path, sizeof(path), "/projects/%s", argv[2]);
+		if ((rc = call(a, "DELETE", path, NULL, NULL, NULL)))
+			return rc;
+		if (!a->json)
+			printf("Deleted project %s\n", argv[2]);
+		return 0;
+	}
+	create = strcmp(verb, "create") == 0;
+	set = strcmp(verb, "set") == 0;
+	if (!create && !set)
+		return usage("unknown project command '%s' (see berth admin project --help)", verb);
+	for (int i = 2; i < argc; i++) {
+		int v = 0;
+
+		if ((m = opt_bool(CMD, argv, i, "--public", &v))) {
+			if (m < 0)
+				goto done;
+			pub = v;
+		} else if (argv[i][0] == '-') {
+			rc = usage("project %s: unknown option '%s' (see --help)", verb, argv[i]);
+			goto done;
+		} else if (name) {
+			rc = usage("project %s: unexpected argument '%s'", verb, argv[i]);
+			goto done;
+		} else {
+			name = argv[i];
+		}
+	}
+	if (!name) {
+		rc = usage("project %s needs a NAME (see --help)", verb);
+		goto done;
+	}
+	if (name_ok("project", name))
+		goto done;
+	if (set && pub < 0) {
+		rc = usage("project set needs --public=true or --public=false");
+		goto done;
+	}
+	if (create) {
+		if (berth_buf_puts(&body, "{\"name\":") || berth_buf_put_json_string(&body, name) ||
+		    berth_buf_printf(&body, ",\"public\":%s}", pub > 0 ? "true" : "false")) {
+			rc = fail_last();
+			goto done;
+		}
+		if ((rc = call(a, "POST", "/projects", body.ptr, &raw, NULL)))
+			goto done;
+		if (a->json)
+			print_raw(&raw);
+		else
+			printf("Created project %s (%s)\n", name, pub > 0 ? "public" : "private");
+	} else {
+		if (berth_buf_printf(&body, "{\"public\":%s}", pub ? "true" : "false")) {
+			rc = fail_last();
+			goto done;
+		}
+		snprintf(path, sizeof(path), "/projects/%s", name);
+		if ((rc = call(a, "PUT", path, body.ptr, NULL, NULL)))
+			goto done;
+		if (!a->json)
+			printf("Project %s is now %s\n", name, pub ? "public" : "private");
+	}
+	rc = 0;
+done:
+	berth_buf_dispose(&body);
+	berth_buf_dispose(&raw);
+	return rc;
+}
+
+/* ---- member ---- */
+
+static int member_cmd(admin_ctx *a, int argc, char **argv)
+{
+	static const char *const h[] = {"USER", "ROLE"};
+	static const char *const k[] = {"user", "role"};
+	const char *verb = argc > 1 ? argv[1] : NULL;
+	berth_buf body = BERTH_BUF_INIT(0);
+	char path[600];
+	berth_role role;
+	int rc;
+
+	if (!verb || wants_help(verb) || berth_cli_wants_help(argc - 1, argv + 1)) {
+		fputs(help_member, verb ? stdout : stderr);
+		return verb ? BERTH_EXIT_OK : BERTH_EXIT_USAGE;
+	}
+	for (int i = 2; i < argc; i++)
+		if (argv[i][0] == '-')
+			return usage("member %s: unknown option '%s' (see --help)", verb, argv[i]);
+	if (strcmp(verb, "list") == 0) {
+		if (argc != 3)
+			return usage("member list needs exactly one PROJECT");
+		if (name_ok("project", argv[2]))
+			return BERTH_EXIT_USAGE;
+		snprintf(path, sizeof(path), "/projects/%s/members", argv[2]);
+		return list_table(a, path, h, k, 2, NULL);
+	}
+	if (strcmp(verb, "add") == 0) {
+		if (argc != 5)
+			return usage("member add needs PROJECT USER ROLE");
+		if (name_ok("project", argv[2]) || name_ok("user", argv[3]))
+			return BERTH_EXIT_USAGE;
+		if (berth_auth_role_parse(argv[4], &role) < 0 || role == BERTH_ROLE_NONE)
+			return usage("'%s' is not a role: admin, maintainer, developer or guest",
+				     argv[4]);
+		if (berth_buf_puts(&body, "{\"role\":") ||
+		    berth_buf_put_json_string(&body, berth_auth_role_name(role)) ||
+		    berth_buf_puts(&body, "}")) {
+			rc = fail_last();
+			goto done;
+		}
+		snprintf(path, sizeof(path), "/projects/%s/members/%s", argv[2], argv[3]);
+		if ((rc = call(a, "PUT", path, body.ptr, NULL, NULL)))
+			goto done;
+		if (!a->json)
+			printf("%s is now %s of project %s\n", argv[3], berth_auth_role_name(role),
+			       argv[2]);
+		rc = 0;
+		goto done;
+	}
+	if (strcmp(verb, "remove") == 0) {
+		if (argc != 4)
+			return usage("member remove needs PROJECT USER");
+		if (name_ok("project", argv[2]) || name_ok("user", argv[3]))
+			return BERTH_EXIT_USAGE;
+		snprintf(path, sizeof(path), "/projects/%s/members/%s", argv[2], argv[3]);
+		if ((rc = call(a, "DELETE", path, NULL, NULL, NULL)))
+			goto done;
+		if (!a->json)
+			printf("Removed %s from project %s\n", argv[3], argv[2]);
+		rc = 0;
+		goto done;
+	}
+	return usage("unknown member command '%s' (see berth admin member --help)", verb);
+done:
+	berth_buf_dispose(&body);
+	return rc;
+}
+
+/* ---- robot ---- */
+
+/* "PROJECT[/REPO]:ACTIONS" → a permission object appended to body. */
+static int permission_put(berth_buf *body, const char *spec)
+{
+	const char *colon = strrchr(spec, ':'), *slash;
+	char target[512], project[512], *save = NULL, *word, actions[128];
+	size_t n;
+	int first = 1;
+
+	if (!colon || colon == spec || !colon[1] || (size_t)(colon - spec) >= sizeof(target) ||
+	    strlen(colon + 1) >= sizeof(actions))
+		return usage(
+			"--permission '%s' is not PROJECT[/REPO]:ACTIONS (e.g. team:pull,push)",
+			spec);
+	n = (size_t)(colon - spec);
+	memcpy(target, spec, n);
+	target[n] = '\0';
+	slash = strchr(target, '/');
+	if (slash == target || (slash && !slash[1]))
+		return usage("--permission '%s' names no project or repository", spec);
+	snprintf(project, sizeof(project), "%.*s",
+		 (int)(slash ? (size_t)(slash - target) : strlen(target)), target);
+	if (name_ok("project", project))
+		return BERTH_EXIT_USAGE;
+	if (berth_buf_puts(body, "{\"project\":") || berth_buf_put_json_string(body, project))
+		return fail_last();
+	/* The repository is its full name, project included (berth/auth.h). */
+	if (slash &&
+	    (berth_buf_puts(body, ",\"repository\":") || berth_buf_put_json_string(body, target)))
+		return fail_last();
+	if (berth_buf_puts(body, ",\"actions\":["))
+		return fail_last();
+	snprintf(actions, sizeof(actions), "%s", colon + 1);
+	for (word = strtok_r(actions, ",", &save); word; word = strtok_r(NULL, ",", &save)) {
+		if (strcmp(word, "pull") && strcmp(word, "push") && strcmp(word, "delete"))
+			return usage(
+				"--permission '%s': '%s' is not an action (pull, push, delete)",
+				spec, word);
+		if (berth_buf_printf(body, "%s\"%s\"", first ? "" : ",", word))
+			return fail_last();
+		first = 0;
+	}
+	if (first)
+		return usage("--permission '%s' has no actions", spec);
+	if (berth_buf_puts(body, "]}"))
+		return fail_last();
+	return 0;
+}
+
+static json_t *robot_cell(json_t *item, const char *key)
+{
+	berth_buf b = BERTH_BUF_INIT(0);
+	json_t *p, *out;
+	size_t i, j;
+
+	if (strcmp(key, "permissions") != 0)
+		return json_incref(json_object_get(item, key));
+	json_array_foreach(json_object_get(item, "permissions"), i, p)
+	{
+		const char *proj = json_string_value(json_object_get(p, "project"));
+		const char *repo = json_string_value(json_object_get(p, "repository"));
+		json_t *act;
+		int bad = 0;
+
+		bad |= berth_buf_printf(&b, "%s%s", i ? " " : "",
+					repo && *repo ? repo : (proj ? proj : "?"));
+		json_array_foreach(json_object_get(p, "actions"), j, act) bad |=
+			berth_buf_printf(&b, "%c%s", j ? ',' : ':',
+					 json_string_value(act) ? json_string_value(act) : "?");
+		if (bad)
+			break;
+	}
+	out = json_string(b.ptr ? b.ptr : "-");
+	berth_buf_dispose(&b);
+	return out;
+}
+
+static int robot_create(admin_ctx *a, int argc, char **argv)
+{
+	berth_buf body = BERTH_BUF_INIT(0), raw = BERTH_BUF_INIT(RESPONSE_MAX);
+	const char *name = NULL, *v, *secret, *rname, *exp;
+	int days = -1, nperm = 0, m, rc = BERTH_EXIT_USAGE;
+	json_t *resp = NULL;
+
+	if (berth_buf_puts(&body, "{\"permissions\":[")) {
+		rc = fail_last();
+		goto done;
+	}
+	for (int i = 1; i < argc; i++) {
+		if ((m = opt_value(CMD, argc, argv, &i, "--permission", &v))) {
+			if (m < 0)
+				goto done;
+			if (nperm++ && berth_buf_puts(&body, ",")) {
+				rc = fail_last();
+				goto done;
+			}
+			if ((rc = permission_put(&body, v)))
+				goto done;
+			rc = BERTH_EXIT_USAGE;
+		} else if ((m = opt_value(CMD, argc, argv, &i, "--expires-days", &v))) {
+			if (m < 0 || opt_int(CMD, "--expires-days", v, 1, 36500, &days) < 0)
+				goto done;
+		} else if (argv[i][0] == '-') {
+			rc = usage("robot create: unknown option '%s' (see --help)", argv[i]);
+			goto done;
+		} else if (name) {
+			rc = usage("robot create: unexpected argument '%s'", argv[i]);
+			goto done;
+		} else {
+			name = argv[i];
+		}
+	}
+	if (!name) {
+		rc = usage("robot create needs a NAME (see --help)");
+		goto done;
+	}
+	if (strncmp(name, "robot$", 6) == 0)
+		name += 6;
+	if (name_ok("robot", name))
+		goto done;
+	if (!nperm) {
+		rc = usage("robot create needs at least one --permission PROJECT[/REPO]:ACTIONS");
+		goto done;
+	}
+	if (berth_buf_puts(&body, "],\"name\":") || berth_buf_put_json_string(&body, name) ||
+	    (days > 0 && berth_buf_printf(&body, ",\"expires_in_days\":%d", days)) ||
+	    berth_buf_puts(&body, "}")) {
+		rc = fail_last();
+		goto done;
+	}
+	if ((rc = call(a, "POST", "/robots", body.ptr, &raw, NULL)))
+		goto done;
+	if (a->json) {
+		print_raw(&raw);
+		goto done;
+	}
+	resp = json_loadb(raw.ptr ? raw.ptr : "", raw.len, 0, NULL);
+	secret = json_string_value(json_object_get(resp, "secret"));
+	rname = json_string_value(json_object_get(resp, "name"));
+	exp = json_string_value(json_object_get(resp, "expires_at"));
+	if (!secret) {
+		rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL,
+				    "the server created the robot but sent no secret; delete it "
+				    "and try again");
+		goto done;
+	}
+	printf("Created robot account %s (expires %s).\n", rname ? rname : name,
+	       exp ? exp : "never");
+	printf("Its secret is shown only now; store it safely:\n");
+	printf("%s\n", secret);
+done:
+	json_decref(resp);
+	body_wipe(&raw);
+	berth_buf_dispose(&body);
+	return rc;
+}
+
+static int robot_cmd(admin_ctx *a, int argc, char **argv)
+{
+	static const char *const h[] = {"NAME", "EXPIRES", "PERMISSIONS"};
+	static const char *const k[] = {"name", "expires_at", "permissions"};
+	const char *verb = argc > 1 ? argv[1] : NULL, *name;
+	char path[1000], alt[1000];
+	long status = 0;
+	int rc;
+
+	if (!verb || wants_help(verb) || berth_cli_wants_help(argc - 1, argv + 1)) {
+		fputs(help_robot, verb ? stdout : stderr);
+		return verb ? BERTH_EXIT_OK : BERTH_EXIT_USAGE;
+	}
+	if (strcmp(verb, "list") == 0) {
+		if (argc != 2)
+			return usage("robot list takes no arguments");
+		return list_table(a, "/robots", h, k, 3, robot_cell);
+	}
+	if (strcmp(verb, "create") == 0)
+		return robot_create(a, argc - 1, argv + 1);
+	if (strcmp(verb, "delete") == 0) {
+		if (argc != 3)
+			return usage("robot delete needs exactly one NAME");
+		name = argv[2];
+		if (name_ok("robot", name))
+			return BERTH_EXIT_USAGE;
+		/*
+		 * The robot is "robot$NAME" to log in and "NAME" when created:
+		 * accept either, and ask the server by the other spelling if it
+		 * does not know the one given.
+		 */
+		snprintf(path, sizeof(path), "%s/api/v1/robots/%s", a->base, name);
+		if (strncmp(name, "robot$", 6) == 0)
+			snprintf(alt, sizeof(alt), "%s/api/v1/robots/%s", a->base, name + 6);
+		else
+			snprintf(alt, sizeof(alt), "%s/api/v1/robots/robot$%s", a->base, name);
+		rc = berth_client_api(a->c, "DELETE", path, NULL, NULL, &status);
+		if (rc == BERTH_ENOTFOUND && status == 404) {
+			char first[512];
+
+			snprintf(first, sizeof(first), "%s", berth_error_last());
+			rc = berth_client_api(a->c, "DELETE", alt, NULL, NULL, &status);
+			if (rc == BERTH_ENOTFOUND && status == 404)
+				return berth_cli_fail(CMD, BERTH_EXIT_FAIL, "%s", first);
+		}
+		if (rc < 0)
+			return fail_last();
+		if (!a->json)
+			printf("Deleted robot account %s\n", name);
+		return 0;
+	}
+	return usage("unknown robot command '%s' (see berth admin robot --help)", verb);
+}
+
+/* ---- audit ---- */
+
+static int audit_cmd(admin_ctx *a, int argc, char **argv)
+{
+	static const char *const h[] = {"ID",	    "TIME",    "WHO",	"ACTION",
+					"RESOURCE", "ADDRESS", "RESULT"};
+	static const char *const k[] = {"id",	    "time",    "who",	"action",
+					"resource", "address", "result"};
+	const char *v;
+	char path[128];
+	int limit = 0, before = 0, m;
+	size_t n;
+
+	for (int i = 1; i < argc; i++) {
+		if (wants_help(argv[i])) {
+			fputs(help_audit, stdout);
+			return BERTH_EXIT_OK;
+		}
+		if ((m = opt_value(CMD, argc, argv, &i, "--limit", &v))) {
+			if (m < 0 || opt_int(CMD, "--limit", v, 1, 100000, &limit) < 0)
+				return BERTH_EXIT_USAGE;
+		} else if ((m = opt_value(CMD, argc, argv, &i, "--before", &v))) {
+			if (m < 0 || opt_int(CMD, "--before", v, 1, 2147483647, &before) < 0)
+				return BERTH_EXIT_USAGE;
+		} else if (argv[i][0] == '-') {
+			return usage("audit: unknown option '%s' (see --help)", argv[i]);
+		} else {
+			return usage("audit: unexpected argument '%s'", argv[i]);
+		}
+	}
+	n = (size_t)snprintf(path, sizeof(path), "/audit");
+	if (limit)
+		n += (size_t)snprintf(path + n, sizeof(path) - n, "?limit=%d", limit);
+	if (before)
+		snprintf(path + n, sizeof(path) - n, "%cbefore=%d", limit ? '&' : '?', before);
+	return list_table(a, path, h, k, 7, NULL);
+}
+
+/* ---- global options and dispatch ---- */
+
+typedef struct admin_opts {
+	const char *server, *user, *auth_file, *cert_dir, *format;
+	int pw_stdin, tls_verify;
+} admin_opts;
+
+/* Parse the global options; returns the index of the noun, or -exit code. */
+static int parse_globals(int argc, char **argv, admin_opts *o)
+{
+	const char *v;
+	int i, m;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *x = argv[i];
+
+		if (wants_help(x)) {
+			fputs(help_main, stdout);
+			return -BERTH_EXIT_OK;
+		}
+		if ((m = opt_bool(CMD, argv, i, "--password-stdin", &o->pw_stdin)) ||
+		    (m = opt_bool(CMD, argv, i, "--tls-verify", &o->tls_verify))) {
+			if (m < 0)
+				return -BERTH_EXIT_USAGE;
+		} else if ((m = opt_value(CMD, argc, argv, &i, "--server", &v))) {
+			if (m < 0)
+				return -BERTH_EXIT_USAGE;
+			o->server = v;
+		} else if ((m = opt_value(CMD, argc, argv, &i, "--username", &v)) ||
+			   (m = opt_value(CMD, argc, argv, &i, "-u", &v))) {
+			if (m < 0)
+				return -BERTH_EXIT_USAGE;
+			o->user = v;
+		} else if ((m = opt_value(CMD, argc, argv, &i, "--authfile", &v))) {
+			if (m < 0)
+				return -BERTH_EXIT_USAGE;
+			o->auth_file = v;
+		} else if ((m = opt_value(CMD, argc, argv, &i, "--cert-dir", &v))) {
+			if (m < 0)
+				return -BERTH_EXIT_USAGE;
+			o->cert_dir = v;
+		} else if ((m = opt_value(CMD, argc, argv, &i, "--format", &v))) {
+			if (m < 0)
+				return -BERTH_EXIT_USAGE;
+			if (strcmp(v, "json") && strcmp(v, "text"))
+				return -usage("--format takes json or text, not '%s'", v);
+			o->format = v;
+		} else {
+			return -usage("unknown option '%s' (global options go before the noun; "
+				      "see --help)",
+				      x);
+		}
+	}
+	if (i >= argc) {
+		fputs(help_main, stderr);
+		return -BERTH_EXIT_USAGE;
+	}
+	return i;
+}
+
+/*
+ * --server URL → the client's host and our URL base. "http://h:p" and
+ * "https://h:p" fix the scheme; a bare "h:p" lets the client choose (plain
+ * http for loopback hosts, https elsewhere).
+ */
+static int parse_server(const char *url, admin_ctx *a, char *host, size_t hostlen, int *plain)
+{
+	const char *h = url, *end;
+	size_t n;
+
+	*plain = 0;
+	a->base[0] = '\0';
+	if (strncmp(url, "http://", 7) == 0)
+		h = url + 7, *plain = 1;
+	else if (strncmp(url, "https://", 8) == 0)
+		h = url + 8;
+	else if (strstr(url, "://"))
+		return usage("--server '%s': only http:// and https:// URLs", url);
+	end = h + strcspn(h, "/");
+	n = (size_t)(end - h);
+	if (!n || n >= hostlen || (*end && strcmp(end, "/") != 0) || memchr(h, '@', n) ||
+	    strpbrk(url, " \t\r\n?#"))
+		return usage("--server '%s' is not a server URL (e.g. https://registry:5000)", url);
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (h != url)
+		snprintf(a->base, sizeof(a->base), "%.*s", (int)(end - url), url);
+	return 0;
+}
+
+int cmd_admin(int argc, char **argv)
+{
+	admin_opts o = {.tls_verify = 1};
+	admin_ctx a = {0};
+	berth_client_options co;
+	opt_creds creds = {0};
+	char host[300];
+	const char *noun;
+	int i, rc, plain;
+
+	i = parse_globals(argc, argv, &o);
+	if (i <= 0)
+		return -i;
+	noun = argv[i];
+	argc -= i;
+	argv += i;
+	/* Help needs no server, no credentials. */
+	if (strcmp(noun, "help") == 0) {
+		fputs(help_main, stdout);
+		return BERTH_EXIT_OK;
+	}
+	if (strcmp(noun, "user") && strcmp(noun, "project") && strcmp(noun, "member") &&
+	    strcmp(noun, "robot") && strcmp(noun, "audit"))
+		return usage("unknown command '%s' (see berth admin --help)", noun);
+	if (berth_cli_wants_help(argc, argv) || (argc < 2 && strcmp(noun, "audit"))) {
+		rc = BERTH_EXIT_OK;
+		a.json = 0;
+		goto dispatch;
+	}
+	if (!o.server)
+		o.server = getenv("BERTH_SERVER");
+	if (!o.server || !*o.server)
+		o.server = DEFAULT_SERVER;
+	if ((rc = parse_server(o.server, &a, host, sizeof(host), &plain)))
+		return rc;
+	a.json = o.format && strcmp(o.format, "json") == 0;
+	if (o.pw_stdin && !o.user)
+		return usage("--password-stdin needs -u USER");
+	if (o.user) {
+		if (!*o.user || strlen(o.user) >= sizeof(creds.user) || strchr(o.user, ':'))
+			return usage("-u '%s' is not a user name", o.user);
+		snprintf(creds.user, sizeof(creds.user), "%s", o.user);
+		if (o.pw_stdin) {
+			if (read_line(stdin, creds.pass, sizeof(creds.pass)) < 0) {
+				rc = usage("no password on standard input for %s", o.user);
+				goto done;
+			}
+		} else if (isatty(0)) {
+			char *p = getpass("Password: ");
+
+			snprintf(creds.pass, sizeof(creds.pass), "%s", p ? p : "");
+			if (p)
+				OPENSSL_cleanse(p, strlen(p));
+		} else {
+			rc = usage("-u needs --password-stdin (no terminal to ask on)");
+			goto done;
+		}
+		creds.set = 1;
+	}
+	berth_client_options_init(&co);
+	co.host = host;
+	co.tls_verify = o.tls_verify;
+	co.plain_http = plain;
+	co.cert_dir = o.cert_dir;
+	co.auth_file = o.auth_file;
+	if (creds.set) {
+		co.username = creds.user;
+		co.password = creds.pass;
+	}
+	opt_ignore_sigpipe();
+	if (berth_client_new(&a.c, &co) < 0) {
+		rc = fail_last();
+		goto done;
+	}
+	OPENSSL_cleanse(creds.pass, sizeof(creds.pass));
+dispatch:
+	if (strcmp(noun, "user") == 0)
+		rc = user_cmd(&a, argc, argv);
+	else if (strcmp(noun, "project") == 0)
+		rc = project_cmd(&a, argc, argv);
+	else if (strcmp(noun, "member") == 0)
+		rc = member_cmd(&a, argc, argv);
+	else if (strcmp(noun, "robot") == 0)
+		rc = robot_cmd(&a, argc, argv);
+	else
+		rc = audit_cmd(&a, argc, argv);
+	if (fflush(stdout) != 0 && !rc)
+		rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL, "cannot write the output");
+done:
+	berth_client_free(a.c);
+	opt_creds_dispose(&creds);
+	return rc;
+}
