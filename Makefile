@@ -46,6 +46,7 @@ fuzz: deps
 
 bench: build
 	sh bench/registry
+	sh bench/copy
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
