@@ -18,6 +18,7 @@
 #ifndef BERTH_REGISTRY_H
 #define BERTH_REGISTRY_H
 
+#include "berth/auth.h"
 #include "berth/common.h"
 #include "berth/meta.h"
 #include "berth/store.h"
@@ -38,6 +39,15 @@ typedef struct berth_req {
 	const char *base_url;   /* "http://host:port" as seen by the client, for Location; may be NULL (relative) */
 	const char *remote_addr;
 	const char *request_id;
+	/*
+	 * The authenticated caller, opaque to the registry: set by the server when
+	 * access control is on (a berth_identity of berth/api.h), NULL otherwise.
+	 * Only the authorization hook (berth_registry_set_authz) looks inside.
+	 */
+	const void *principal;
+	/* The i-th value (0-based) of a repeated query parameter; NULL past the
+	 * last. May be NULL itself (then only `query` is used). */
+	const char *(*query_n)(void *ctx, const char *name, size_t i);
 } berth_req;
 
 #define BERTH_RESP_MAX_HEADERS 12
@@ -110,6 +120,56 @@ int berth_registry_purge_uploads(berth_registry *r, long max_age, int *purged) B
 
 /** Number of uploads in progress in this process (for /metrics). */
 long berth_registry_uploads_in_progress(berth_registry *r);
+
+/* ---- authorization (P3) ---- */
+
+/** How a refused request is answered: 401 (with a challenge) or 403. */
+typedef struct berth_authz_refusal {
+	int status;             /* 401 or 403 */
+	const char *code;       /* OCI error code: "UNAUTHORIZED", "DENIED" (static) */
+	char message[256];      /* never holds a secret */
+	char challenge[1024];   /* WWW-Authenticate value, "" for none */
+} berth_authz_refusal;
+
+/*
+ * The authorization hook. Actions are the BERTH_ACTION_* bits of
+ * berth/auth.h. Each route needs: GET/HEAD pull; manifest PUT, blob upload
+ * (POST/PATCH/PUT, and DELETE or GET of an upload session) push; DELETE of a
+ * manifest or blob delete; a mount also needs pull on its `from` repository
+ * (without it, a normal upload session is started: existence never leaks).
+ */
+typedef struct berth_registry_authz {
+	/**
+	 * The subset of `wanted` the caller of `req` may do on `repository`.
+	 * repository NULL asks about the catalog (wanted = pull). The hook may
+	 * create what a permitted push needs (a sysadmin's new project).
+	 */
+	unsigned (*allowed)(void *ctx, const berth_req *req, const char *repository,
+			    unsigned wanted);
+	/** 1 if `repository` is shown to the caller in the catalog (may pull it). */
+	int (*listable)(void *ctx, const berth_req *req, const char *repository);
+	/**
+	 * Describe the refusal of `wanted` on `repository`; repository NULL with
+	 * wanted 0 is the API base /v2/ (refused to anonymous callers only),
+	 * NULL with pull the catalog.
+	 */
+	void (*refuse)(void *ctx, const berth_req *req, const char *repository, unsigned wanted,
+		       berth_authz_refusal *out);
+	/** 1 if the caller of `req` is anonymous (asked for /v2/). */
+	int (*anonymous)(void *ctx, const berth_req *req);
+	void *ctx;
+} berth_registry_authz;
+
+/**
+ * Turn authorization on (`a` copied) or off (NULL: every request is allowed,
+ * P1's behaviour). Call before serving requests.
+ */
+void berth_registry_set_authz(berth_registry *r, const berth_registry_authz *a);
+
+/** The repository an op is about (NULL for /v2/, the catalog, bad routes). */
+const char *berth_op_repository(const berth_op *op);
+/** The last path component of the op's route (tag, digest, upload id), or NULL. */
+const char *berth_op_reference(const berth_op *op);
 
 /* ---- HTTP header grammars used by the API (exposed for fuzzing) ---- */
 

@@ -34,6 +34,13 @@ static const char help[] =
 	"  --max-blob-bytes N         blob size limit, 0 = none (default 0)\n"
 	"  --upload-purge-age SECONDS delete unfinished uploads older than this (default 604800)\n"
 	"  --shutdown-timeout SECONDS wait this long for in-flight requests (default 30)\n"
+	"  --auth                     turn access control on (users, projects, tokens;\n"
+	"                             see docs/access-control.md)\n"
+	"  --admin-password-file FILE password of the system administrator 'admin', created\n"
+	"                             at the first start (or $BERTH_ADMIN_PASSWORD)\n"
+	"  --tls-cert FILE            serve https with this certificate (PEM; TLS 1.2+)\n"
+	"  --tls-key FILE             ... and this private key (PEM)\n"
+	"  --insecure-open            without --auth, serve on a non-loopback address anyway\n"
 	"  -h, --help                 show this help\n";
 
 /* Flags that take a value, and the config key each one sets. */
@@ -53,7 +60,30 @@ static const struct {
 	{"--max-blob-bytes", "limits.max_blob_bytes"},
 	{"--upload-purge-age", "limits.upload_purge_age"},
 	{"--shutdown-timeout", "limits.shutdown_timeout"},
+	{"--admin-password-file", "auth.admin_password_file"},
+	{"--tls-cert", "tls.certificate"},
+	{"--tls-key", "tls.key"},
 };
+
+/* Flags without a value, and the boolean config key each one sets (NULL: special). */
+static const struct {
+	const char *flag;
+	const char *key;
+} switches[] = {
+	{"--no-access-log", "log.accesslog.disabled"},
+	{"--auth", "auth.enabled"},
+	{"--insecure-open", "http.insecure_open"},
+};
+
+#define NSWITCHES (sizeof(switches) / sizeof(switches[0]))
+
+static const char *switch_key(const char *arg)
+{
+	for (size_t i = 0; i < NSWITCHES; i++)
+		if (strcmp(arg, switches[i].flag) == 0)
+			return switches[i].key;
+	return NULL;
+}
 
 #define NFLAGS (sizeof(flags) / sizeof(flags[0]))
 
@@ -77,7 +107,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	/* First pass: check the syntax and find --config. */
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--no-access-log") == 0)
+		if (switch_key(argv[i]))
 			continue;
 		if (strcmp(argv[i], "--config") != 0 && !flag_key(argv[i]))
 			return berth_cli_fail("serve", BERTH_EXIT_USAGE,
@@ -99,8 +129,12 @@ int cmd_serve(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *key;
 
-		if (strcmp(argv[i], "--no-access-log") == 0) {
-			cfg.access_log = 0;
+		if ((key = switch_key(argv[i]))) {
+			if (berth_server_config_set(&cfg, key, "true") < 0) {
+				code = berth_cli_fail("serve", BERTH_EXIT_USAGE, "%s: %s", argv[i],
+						      berth_error_last());
+				goto done;
+			}
 			continue;
 		}
 		key = flag_key(argv[i]);
@@ -111,11 +145,16 @@ int cmd_serve(int argc, char **argv)
 		}
 		i++;
 	}
+	if (!cfg.tls_cert != !cfg.tls_key) {
+		code = berth_cli_fail("serve", BERTH_EXIT_USAGE,
+				      "TLS needs both a certificate and a key (--tls-cert and --tls-key)");
+		goto done;
+	}
 	berth_log_setup((berth_log_level)cfg.log_level, cfg.log_json);
 	if (berth_server_run(&cfg) < 0) {
-		/* One line, in the log's format, and on stderr for humans. */
-		berth_err("cannot start: %s", berth_error_last());
-		code = BERTH_EXIT_FAIL;
+		/* One line on stderr, before anything else was logged. */
+		code = berth_cli_fail("serve", BERTH_EXIT_FAIL, "cannot start: %s",
+				      berth_error_last());
 	}
 done:
 	berth_server_config_dispose(&cfg);

@@ -23,7 +23,7 @@
 #define KEY_MAX 256
 #define FILE_MAX (1024 * 1024)
 
-typedef enum { T_STR, T_BOOL_NOT, T_LEVEL, T_FORMAT, T_UINT, T_IGNORE } kind;
+typedef enum { T_STR, T_BOOL, T_BOOL_NOT, T_LEVEL, T_FORMAT, T_UINT, T_IGNORE } kind;
 
 typedef struct {
 	const char *key;
@@ -53,6 +53,14 @@ static const setting settings[] = {
 	{"limits.listen_backlog", T_UINT, F(listen_backlog), 1, 65535},
 	{"limits.upload_purge_age", T_UINT, F(upload_purge_age), 60, 10ULL * 365 * 86400},
 	{"limits.shutdown_timeout", T_UINT, F(shutdown_timeout), 0, 3600},
+	{"http.insecure_open", T_BOOL, F(insecure_open), 0, 0},
+	{"auth.enabled", T_BOOL, F(auth_enabled), 0, 0},
+	{"auth.token.issuer", T_STR, F(token_issuer), 0, 0},
+	{"auth.token.service", T_STR, F(token_service), 0, 0},
+	{"auth.token.expiration", T_UINT, F(token_expiration), 10, 86400},
+	{"auth.admin_password_file", T_STR, F(admin_password_file), 0, 0},
+	{"tls.certificate", T_STR, F(tls_cert), 0, 0},
+	{"tls.key", T_STR, F(tls_key), 0, 0},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -66,7 +74,9 @@ int berth_server_config_defaults(berth_server_config *cfg)
 		cores = 1;
 	cfg->listen = strdup("127.0.0.1:5000");
 	cfg->data_dir = strdup("./var");
-	if (!cfg->listen || !cfg->data_dir) {
+	cfg->token_issuer = strdup("berth");
+	cfg->token_service = strdup("berth");
+	if (!cfg->listen || !cfg->data_dir || !cfg->token_issuer || !cfg->token_service) {
 		berth_server_config_dispose(cfg);
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	}
@@ -81,6 +91,7 @@ int berth_server_config_defaults(berth_server_config *cfg)
 	cfg->listen_backlog = 1024;
 	cfg->upload_purge_age = 7L * 86400;
 	cfg->shutdown_timeout = 30;
+	cfg->token_expiration = 300;
 	return 0;
 }
 
@@ -89,7 +100,14 @@ void berth_server_config_dispose(berth_server_config *cfg)
 	free(cfg->listen);
 	free(cfg->data_dir);
 	free(cfg->db_path);
+	free(cfg->token_issuer);
+	free(cfg->token_service);
+	free(cfg->admin_password_file);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
 	cfg->listen = cfg->data_dir = cfg->db_path = NULL;
+	cfg->token_issuer = cfg->token_service = cfg->admin_password_file = NULL;
+	cfg->tls_cert = cfg->tls_key = NULL;
 }
 
 static const setting *find_setting(const char *key)
@@ -163,11 +181,12 @@ int berth_server_config_set(berth_server_config *cfg, const char *key, const cha
 		free(*(char **)field);
 		*(char **)field = copy;
 		return 0;
+	case T_BOOL:
 	case T_BOOL_NOT:
 		if ((b = parse_bool(value)) < 0)
 			return berth_error_set(BERTH_EINVALID,
 					       "%s: expected true or false, got '%s'", key, value);
-		*(int *)field = !b;
+		*(int *)field = st->type == T_BOOL ? b : !b;
 		return 0;
 	case T_LEVEL:
 		if ((b = berth_log_level_parse(value)) < 0)

@@ -30,6 +30,16 @@ typedef struct berth_server_config {
 	unsigned listen_backlog;
 	long upload_purge_age;	   /* seconds; uploads older than this are deleted */
 	unsigned shutdown_timeout; /* seconds to wait for in-flight requests */
+	/* access control (P3) */
+	int auth_enabled;
+	char *token_issuer;	   /* iss claim (default "berth") */
+	char *token_service;	   /* aud claim and challenge service (default "berth") */
+	unsigned token_expiration; /* seconds (default 300) */
+	char *admin_password_file; /* NULL: $BERTH_ADMIN_PASSWORD */
+	int insecure_open;	   /* serve without access control on any address */
+	/* TLS (both or neither) */
+	char *tls_cert;
+	char *tls_key;
 } berth_server_config;
 
 /** Fill `cfg` with the defaults (owned strings: call _dispose later). */

@@ -15,11 +15,14 @@
  * (bounded), then stops MHD and frees everything.
  */
 #include "server/server.h"
+#include "berth/api.h"
+#include "berth/auth.h"
 #include "berth/meta.h"
 #include "berth/registry.h"
 #include "berth/store.h"
 #include "server/metrics.h"
 #include "util/buf.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/pool.h"
 
@@ -30,6 +33,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -54,6 +58,10 @@ typedef struct server {
 	berth_meta *meta;
 	berth_registry *reg;
 	berth_metrics *metrics;
+	berth_token_key *key; /* access control on: token signing key */
+	berth_api *api;	      /* access control on: authentication, /token, /api/v1 */
+	berth_buf tls_cert;   /* PEM, NUL-terminated */
+	berth_buf tls_key;
 	struct MHD_Daemon *daemon;
 	int listen_fd;
 	atomic_long in_flight;
@@ -69,7 +77,7 @@ typedef struct server {
 	int purge_stop;
 } server;
 
-typedef enum { K_REGISTRY, K_HEALTHZ, K_METRICS, K_NOTFOUND, K_INTERNAL } route_kind;
+typedef enum { K_REGISTRY, K_API, K_HEALTHZ, K_METRICS, K_NOTFOUND, K_INTERNAL } route_kind;
 
 /* Per-request state: lives from the first access-handler call to completion. */
 typedef struct request {
@@ -79,6 +87,8 @@ typedef struct request {
 	route_kind kind;
 	berth_req req;
 	berth_op *op;
+	berth_api_op *aop;  /* K_API: /token, /api/v1, or a refused authentication */
+	berth_identity *id; /* access control on: the caller */
 	const char *route;
 	unsigned status;
 	int queued;
@@ -156,6 +166,37 @@ static const char *lookup_query(void *ctx, const char *name)
 	struct request *r = ctx;
 
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+typedef struct query_pick {
+	const char *name;
+	size_t want, seen;
+	const char *found;
+} query_pick;
+
+static enum MHD_Result pick_query(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	query_pick *q = cls;
+
+	(void)kind;
+	if (strcmp(key, q->name) != 0)
+		return MHD_YES;
+	if (q->seen++ == q->want) {
+		q->found = value ? value : "";
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* The i-th value of a repeated query parameter (scope=...&scope=...). */
+static const char *lookup_query_n(void *ctx, const char *name, size_t i)
+{
+	struct request *r = ctx;
+	query_pick q = {name, i, 0, NULL};
+
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, pick_query, &q);
+	return q.found;
 }
 
 /* An incoming X-Request-Id is echoed only if it is short and plain. */
@@ -353,6 +394,11 @@ static enum MHD_Result respond(request *r)
 			simple_resp(&resp, 500, "application/json", internal_body,
 				    sizeof(internal_body) - 1);
 		}
+		/* The answer is decided: audit it before the client can see it. */
+		if (r->srv->api)
+			berth_api_audit_registry(r->srv->api, &r->req, resp.route,
+						 berth_op_repository(r->op),
+						 berth_op_reference(r->op), resp.status);
 		break;
 	case K_HEALTHZ:
 		if (get)
@@ -379,6 +425,13 @@ static enum MHD_Result respond(request *r)
 			simple_resp(&resp, 200, "text/plain; version=0.0.4; charset=utf-8", r->body,
 				    resp.body_len);
 		}
+		break;
+	case K_API:
+		memset(&resp, 0, sizeof(resp));
+		resp.fd = -1;
+		berth_api_op_finish(r->aop, &resp);
+		if (resp.route)
+			r->route = resp.route;
 		break;
 	case K_INTERNAL:
 		simple_resp(&resp, 500, "application/json", internal_body,
@@ -440,6 +493,7 @@ static request *request_new(server *s, struct MHD_Connection *c, const char *url
 	r->req.path = url;
 	r->req.header = lookup_header;
 	r->req.query = lookup_query;
+	r->req.query_n = lookup_query_n;
 	r->req.ctx = r;
 	if (parse_content_length(
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH),
@@ -448,13 +502,18 @@ static request *request_new(server *s, struct MHD_Connection *c, const char *url
 		r->req.body_length = len;
 	}
 	v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-	r->req.base_url = host_sane(v) ? berth_pool_printf(&r->pool, "http://%s", v) : NULL;
+	r->req.base_url = host_sane(v) ? berth_pool_printf(&r->pool, "%s://%s",
+							    s->cfg->tls_cert ? "https" : "http", v)
+				       : NULL;
 	r->req.remote_addr = remote_addr(&r->pool, c);
 	r->req.request_id = r->request_id;
 
 	if (strcmp(url, "/v2") == 0 || strncmp(url, "/v2/", 4) == 0) {
 		r->kind = K_REGISTRY;
 		r->route = "registry";
+	} else if (s->api && berth_api_handles(url)) {
+		r->kind = K_API;
+		r->route = "api";
 	} else if (strcmp(url, "/healthz") == 0) {
 		r->kind = K_HEALTHZ;
 		r->route = "healthz";
@@ -480,6 +539,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO; /* out of memory: MHD drops the connection */
 		*con_cls = r;
 		atomic_fetch_add(&s->in_flight, 1);
+		if (s->api && (r->kind == K_REGISTRY || r->kind == K_API)) {
+			/* Who is calling: once, before anything else. */
+			berth_api_op *refusal = NULL;
+
+			if (!(r->id = berth_pool_alloc(&r->pool, sizeof(*r->id))) ||
+			    berth_api_authenticate(s->api, &r->req, r->id, &refusal) < 0) {
+				berth_err("request %s: %s", r->request_id, berth_error_last());
+				r->kind = K_INTERNAL;
+				return respond(r);
+			}
+			r->req.principal = r->id;
+			if (refusal) {
+				r->aop = refusal;
+				r->kind = K_API;
+				return respond(r);
+			}
+		}
+		if (r->kind == K_API) {
+			if (berth_api_begin(s->api, &r->req, &r->aop) < 0 || !r->aop) {
+				berth_err("request %s: %s", r->request_id, berth_error_last());
+				r->aop = NULL;
+				r->kind = K_INTERNAL;
+				return respond(r);
+			}
+			if (berth_api_op_failed(r->aop))
+				return respond(r);
+		}
 		if (r->kind == K_REGISTRY) {
 			if (berth_registry_begin(s->reg, &r->req, &r->op) < 0 || !r->op) {
 				berth_err("request %s: %s", r->request_id, berth_error_last());
@@ -504,6 +590,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (r->kind == K_REGISTRY && berth_op_wants_body(r->op) &&
 		    !berth_op_failed(r->op)) {
 			(void)berth_op_body(r->op, upload_data, n);
+			return MHD_YES;
+		}
+		if (r->kind == K_API && berth_api_op_wants_body(r->aop) &&
+		    !berth_api_op_failed(r->aop)) {
+			(void)berth_api_op_body(r->aop, upload_data, n);
 			return MHD_YES;
 		}
 		/* libmicrohttpd 0.9.75 accepts a response only before the body or after
@@ -588,6 +679,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 				 fields);
 	}
 	berth_op_free(r->op);
+	berth_api_op_free(r->aop);
+	if (r->id)
+		OPENSSL_cleanse(r->id, sizeof(*r->id));
 	free(r->body);
 	berth_pool_dispose(&r->pool);
 	free(r);
@@ -785,7 +879,23 @@ static int start_daemon(server *s)
 {
 	const berth_server_config *cfg = s->cfg;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem tls[] = {
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert.ptr},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key.ptr},
+		/* TLS 1.2 and 1.3 only: 1.0 and 1.1 are refused. */
+		{MHD_OPTION_HTTPS_PRIORITIES, 0,
+		 (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"},
+		{MHD_OPTION_END, 0, NULL},
+	};
 
+	if (cfg->tls_cert) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+			return berth_error_set(BERTH_EUNSUPPORTED,
+					       "this libmicrohttpd has no TLS support");
+		flags |= MHD_USE_TLS;
+	} else {
+		tls[0].option = MHD_OPTION_END;
+	}
 	s->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, s,
 		/* first, so that MHD's messages about the other options come here too */
@@ -795,7 +905,8 @@ static int start_daemon(server *s)
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)cfg->listen_backlog,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY, tls,
+		MHD_OPTION_END);
 	if (!s->daemon)
 		return berth_error_set(BERTH_ERROR,
 				       "starting the HTTP daemon failed (see the log above)");
@@ -835,6 +946,88 @@ static void drain(server *s)
 	s->listen_fd = -1;
 }
 
+/* Read a small secret-bearing file (TLS key, password) whole. */
+static int read_small(berth_buf *out, const char *path, const char *what)
+{
+	int rc;
+
+	berth_buf_init(out, 1024 * 1024);
+	if ((rc = berth_fs_read_file(out, path)) < 0 || berth_buf_puts(out, "") < 0) {
+		if (out->ptr)
+			OPENSSL_cleanse(out->ptr, out->len);
+		berth_buf_dispose(out);
+		return berth_error_set(rc < 0 ? rc : BERTH_ERROR, "cannot read the %s %s: %s",
+				       what, path, rc == BERTH_ENOTFOUND ? "no such file" : "unreadable");
+	}
+	return 0;
+}
+
+/* The admin password: first line of the file, or $BERTH_ADMIN_PASSWORD; *out NULL if none. */
+static int admin_password(const berth_server_config *cfg, berth_buf *buf, const char **out)
+{
+	const char *env = getenv("BERTH_ADMIN_PASSWORD");
+	int rc;
+
+	*out = NULL;
+	berth_buf_init(buf, 0);
+	if (cfg->admin_password_file) {
+		if ((rc = read_small(buf, cfg->admin_password_file, "admin password file")) < 0)
+			return rc;
+		buf->ptr[strcspn(buf->ptr, "\r\n")] = '\0';
+		if (!buf->ptr[0])
+			return berth_error_set(BERTH_EINVALID, "the admin password file %s is empty",
+					       cfg->admin_password_file);
+		*out = buf->ptr;
+	} else if (env && *env) {
+		*out = env;
+	}
+	return 0;
+}
+
+/* 1 if the bound address "host:port" / "[v6]:port" is a loopback address. */
+static int is_loopback(const char *bound)
+{
+	if (strncmp(bound, "127.", 4) == 0 || strncmp(bound, "[::1]:", 6) == 0 ||
+	    strncmp(bound, "[::ffff:127.", 12) == 0)
+		return 1;
+	return 0;
+}
+
+/* Access control: the signing key, the api, first-start setup, the registry hook. */
+static int setup_auth(server *s)
+{
+	const berth_server_config *cfg = s->cfg;
+	berth_api_config acfg = {cfg->token_issuer, cfg->token_service,
+				 (long)cfg->token_expiration};
+	berth_registry_authz hook;
+	berth_buf pwbuf;
+	const char *pw = NULL;
+	char *keypath = NULL;
+	int rc;
+
+	if ((rc = admin_password(cfg, &pwbuf, &pw)) < 0)
+		goto done;
+	if (asprintf(&keypath, "%s/token-key.pem", cfg->data_dir) < 0) {
+		keypath = NULL;
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = berth_auth_key_load_or_create(&s->key, keypath)) < 0)
+		goto done;
+	if ((rc = berth_api_new(&s->api, s->meta, s->key, &acfg)) < 0)
+		goto done;
+	if ((rc = berth_api_bootstrap(s->api, pw)) < 0)
+		goto done;
+	berth_api_registry_authz(s->api, &hook);
+	berth_registry_set_authz(s->reg, &hook);
+done:
+	if (pwbuf.ptr)
+		OPENSSL_cleanse(pwbuf.ptr, pwbuf.len);
+	berth_buf_dispose(&pwbuf);
+	free(keypath);
+	return rc;
+}
+
 static const char *signal_name(int sig)
 {
 	return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal";
@@ -861,6 +1054,11 @@ int berth_server_run(const berth_server_config *cfg)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN); /* sendfile to a closed peer */
 
+	berth_buf_init(&s.tls_cert, 0);
+	berth_buf_init(&s.tls_key, 0);
+	if (cfg->tls_cert && ((rc = read_small(&s.tls_cert, cfg->tls_cert, "TLS certificate")) < 0 ||
+			      (rc = read_small(&s.tls_key, cfg->tls_key, "TLS key")) < 0))
+		goto done;
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
 		struct timespec ts;
 
@@ -889,24 +1087,40 @@ int berth_server_run(const berth_server_config *cfg)
 	rcfg.max_blob_bytes = cfg->max_blob_bytes;
 	if ((rc = berth_registry_new(&s.reg, s.store, s.meta, &rcfg)) < 0)
 		goto done;
+	if (cfg->auth_enabled && (rc = setup_auth(&s)) < 0)
+		goto done;
 	if ((rc = berth_metrics_new(&s.metrics)) < 0)
 		goto done;
 	purge_once(&s);
 	if ((rc = open_listener(cfg->listen, cfg->listen_backlog, &s.listen_fd, bound,
 				sizeof(bound))) < 0)
 		goto done;
+	if (!cfg->auth_enabled && !cfg->insecure_open && !is_loopback(bound)) {
+		rc = berth_error_set(BERTH_EDENIED,
+				     "refusing to serve %s without access control: use --auth, or "
+				     "--insecure-open to serve it open to anyone",
+				     bound);
+		goto done;
+	}
 	if ((rc = start_daemon(&s)) < 0)
 		goto done;
 	if ((rc = purger_start(&s)) < 0)
 		goto done;
 	{
-		char threads[16], msg[sizeof(bound) + 16];
+		char threads[16], msg[sizeof(bound) + 48];
 		const char *fields[] = {"data", cfg->data_dir, "db", db, "threads", threads, NULL};
 
 		snprintf(threads, sizeof(threads), "%u", cfg->threads);
-		snprintf(msg, sizeof(msg), "listening on %s", bound);
+		snprintf(msg, sizeof(msg), "listening on %s%s", bound,
+			 cfg->tls_cert ? " (https)" : "");
 		berth_log_fields(BERTH_LOG_INFO, msg, fields);
 	}
+	if (cfg->auth_enabled)
+		berth_info("access control is on (token service at /token, admin API at /api/v1/)");
+	else
+		berth_warn("access control is off: the registry is open to anyone who can connect "
+			   "to %s%s",
+			   bound, cfg->insecure_open ? " (--insecure-open)" : " (loopback only)");
 	while (sigwait(&sigs, &sig) != 0)
 		;
 	berth_info("%s received: draining in-flight requests", signal_name(sig));
@@ -922,9 +1136,15 @@ done:
 	if (s.listen_fd >= 0)
 		close(s.listen_fd);
 	berth_metrics_free(s.metrics);
+	berth_api_free(s.api);
+	berth_auth_key_free(s.key);
 	berth_registry_free(s.reg);
 	berth_meta_free(s.meta);
 	berth_store_free(s.store);
 	free(db);
+	if (s.tls_key.ptr)
+		OPENSSL_cleanse(s.tls_key.ptr, s.tls_key.len);
+	berth_buf_dispose(&s.tls_key);
+	berth_buf_dispose(&s.tls_cert);
 	return rc;
 }

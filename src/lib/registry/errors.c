@@ -145,10 +145,50 @@ int berth_registry__parse_digest(berth_op *op, const char *s)
 
 int berth_registry__can_read(berth_op *op, const char *repo)
 {
-	/* P1: every repository is readable by everyone. */
-	(void)op;
-	(void)repo;
-	return 1;
+	const berth_registry *r = op->reg;
+
+	/* Without access control every repository is readable by everyone. */
+	if (!r->has_authz)
+		return 1;
+	if (!op->req)
+		return 0;
+	return (r->authz.allowed(r->authz.ctx, op->req, repo, BERTH_ACTION_PULL) &
+		BERTH_ACTION_PULL) != 0;
+}
+
+static void refuse(berth_op *op, const char *repo, unsigned wanted)
+{
+	const berth_registry *r = op->reg;
+	berth_authz_refusal ref;
+
+	memset(&ref, 0, sizeof(ref));
+	ref.status = 403;
+	ref.code = "DENIED";
+	snprintf(ref.message, sizeof(ref.message), "requested access to the resource is denied");
+	r->authz.refuse(r->authz.ctx, op->req, repo, wanted, &ref);
+	if (ref.status != 401 && ref.status != 403)
+		ref.status = 403;
+	berth_registry__error(op, ref.status, ref.code ? ref.code : "DENIED", NULL, "%s",
+			      ref.message);
+	if (ref.challenge[0])
+		berth_registry__header(op, "WWW-Authenticate", "%s", ref.challenge);
+}
+
+int berth_registry__authorize(berth_op *op, const char *repo, unsigned wanted)
+{
+	const berth_registry *r = op->reg;
+
+	if (!r->has_authz || !op->req)
+		return 0;
+	if (!repo && !wanted) {
+		/* The API base: open to every authenticated caller. */
+		if (!r->authz.anonymous(r->authz.ctx, op->req))
+			return 0;
+	} else if ((r->authz.allowed(r->authz.ctx, op->req, repo, wanted) & wanted) == wanted) {
+		return 0;
+	}
+	refuse(op, repo, wanted);
+	return -1;
 }
 
 const char *berth_registry__req_header(berth_op *op, const berth_req *req, const char *name)

@@ -31,6 +31,8 @@ struct berth_registry {
 	berth_meta *meta;
 	berth_registry_config cfg;
 	atomic_long uploads; /* ops holding an open berth_upload */
+	int has_authz;
+	berth_registry_authz authz;
 };
 
 typedef int (*berth_registry__body_fn)(berth_op *op, const char *data, size_t len);
@@ -47,6 +49,9 @@ struct berth_op {
 	int is_head;
 	berth_registry__body_fn on_body;     /* NULL: body ignored */
 	berth_registry__finish_fn on_finish; /* NULL: resp is already complete */
+
+	/* the request, valid only during berth_registry_begin (authorization) */
+	const berth_req *req;
 
 	/* request facts, copied into the pool */
 	const char *name;     /* repository */
@@ -91,8 +96,14 @@ void berth_registry__body(berth_op *op, int status, const char *content_type);
 /** Parse `s` into op->digest; on failure answers 400 DIGEST_INVALID and returns -1. */
 int berth_registry__parse_digest(berth_op *op, const char *s);
 
-/** Readability of `repo` for this request (mounts); P3 auth plugs in here. */
+/** Readability of `repo` for this request (mounts): pull allowed by the authz hook. */
 int berth_registry__can_read(berth_op *op, const char *repo);
+
+/**
+ * Check that the caller may do `wanted` on `repo` (NULL: the catalog);
+ * otherwise answer the refusal (401 with a challenge, or 403) and return -1.
+ */
+int berth_registry__authorize(berth_op *op, const char *repo, unsigned wanted);
 
 /* ---- API families; each is called from berth_registry_begin ---- */
 

@@ -21,11 +21,25 @@ typedef struct {
 	long count;
 	char last[NAME_BUF];
 	int rc;
+	/* filtered listing (the catalog with access control on) */
+	int filter;
+	long limit; /* names wanted; < 0 = all */
+	int more;   /* a listable name remained after the page */
 } list_ctx;
 
 static int add_name(void *ctx, const char *name)
 {
 	list_ctx *c = ctx;
+	const berth_registry *r = c->op->reg;
+
+	if (c->filter) {
+		if (!r->authz.listable(r->authz.ctx, c->op->req, name))
+			return 0;
+		if (c->limit >= 0 && c->count >= c->limit) {
+			c->more = 1;
+			return 1;
+		}
+	}
 
 	if (c->count && (c->rc = berth_buf_puts(&c->op->out, ",")) != 0)
 		return 1;
@@ -80,7 +94,17 @@ static int list_tags(berth_op *op, const char *last, long n, list_ctx *c, int *m
 
 static int list_catalog(berth_op *op, const char *last, long n, list_ctx *c, int *more)
 {
-	return berth_meta_catalog(op->reg->meta, last, n, add_name, c, more);
+	int rc;
+
+	if (!op->reg->has_authz || !op->req)
+		return berth_meta_catalog(op->reg->meta, last, n, add_name, c, more);
+	/* Only what the caller may pull is listed: filter every name, and count
+	 * the page in listed names. */
+	c->filter = 1;
+	c->limit = n;
+	rc = berth_meta_catalog(op->reg->meta, last, -1, add_name, c, NULL);
+	*more = c->more;
+	return rc;
 }
 
 /* Shared by tags and catalog: `head` opens the JSON, `link_path` the Link. */
@@ -88,7 +112,7 @@ static void paginated(berth_op *op, const berth_req *req, const char *head, list
 		      const char *link_path)
 {
 	const char *last = berth_registry__req_query(op, req, "last");
-	list_ctx c = {op, 0, "", 0};
+	list_ctx c = {op, 0, "", 0, 0, -1, 0};
 	int more = 0, rc;
 	long n;
 

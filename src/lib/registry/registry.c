@@ -51,6 +51,27 @@ void berth_registry_free(berth_registry *r)
 	free(r);
 }
 
+void berth_registry_set_authz(berth_registry *r, const berth_registry_authz *a)
+{
+	if (a && a->allowed && a->listable && a->refuse && a->anonymous) {
+		r->authz = *a;
+		r->has_authz = 1;
+	} else {
+		memset(&r->authz, 0, sizeof(r->authz));
+		r->has_authz = 0;
+	}
+}
+
+const char *berth_op_repository(const berth_op *op)
+{
+	return op ? op->name : NULL;
+}
+
+const char *berth_op_reference(const berth_op *op)
+{
+	return op ? op->ref : NULL;
+}
+
 long berth_registry_uploads_in_progress(berth_registry *r)
 {
 	return atomic_load(&r->uploads);
@@ -80,6 +101,23 @@ static int method_allowed(enum route rt, const char *m)
 	case R_REFERRERS: return is_method(m, "GET");
 	}
 	return 0;
+}
+
+/* What a route needs (BERTH_ACTION_* bits); upload sessions are all push. */
+static unsigned needed_actions(enum route rt, const char *m)
+{
+	switch (rt) {
+	case R_MANIFEST:
+	case R_BLOB:
+		if (is_method(m, "DELETE"))
+			return BERTH_ACTION_DELETE;
+		return is_method(m, "PUT") ? BERTH_ACTION_PUSH : BERTH_ACTION_PULL;
+	case R_UPLOAD_START:
+	case R_UPLOAD: return BERTH_ACTION_PUSH;
+	case R_TAGS:
+	case R_REFERRERS: return BERTH_ACTION_PULL;
+	}
+	return BERTH_ACTION_ALL;
 }
 
 static void unknown_route(berth_op *op)
@@ -124,6 +162,8 @@ static void dispatch(berth_op *op, const berth_req *req)
 		if (!is_method(m, "GET") && !is_method(m, "HEAD"))
 			RETURN_AFTER(berth_registry__error(op, 405, "UNSUPPORTED", NULL,
 							   "method %s not allowed here", m));
+		if (berth_registry__authorize(op, NULL, 0))
+			return;
 		if (berth_buf_puts(&op->out, "{}"))
 			RETURN_AFTER(berth_registry__internal(op));
 		RETURN_AFTER(berth_registry__body(op, 200, "application/json"));
@@ -133,6 +173,8 @@ static void dispatch(berth_op *op, const berth_req *req)
 		if (!is_method(m, "GET"))
 			RETURN_AFTER(berth_registry__error(op, 405, "UNSUPPORTED", NULL,
 							   "method %s not allowed here", m));
+		if (berth_registry__authorize(op, NULL, BERTH_ACTION_PULL))
+			return;
 		RETURN_AFTER(berth_registry__catalog(op, req));
 	}
 	len = strlen(p);
@@ -195,6 +237,8 @@ static void dispatch(berth_op *op, const berth_req *req)
 	op->ref = berth_pool_strdup(&op->pool, last);
 	if (!op->ref)
 		RETURN_AFTER(berth_registry__error(op, 500, "UNKNOWN", NULL, "out of memory"));
+	if (berth_registry__authorize(op, op->name, needed_actions(rt, m)))
+		return;
 	switch (rt) {
 	case R_MANIFEST: RETURN_AFTER(berth_registry__manifest(op, req, m));
 	case R_BLOB: RETURN_AFTER(berth_registry__blob(op, req, m));
@@ -231,7 +275,9 @@ int berth_registry_begin(berth_registry *r, const berth_req *req, berth_op **out
 		op->base_url = berth_pool_strndup(&op->pool, req->base_url, bl);
 	}
 	berth_registry__header(op, "Docker-Distribution-API-Version", "registry/2.0");
+	op->req = req;
 	dispatch(op, req);
+	op->req = NULL;
 	*out = op;
 	return 0;
 }

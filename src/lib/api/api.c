@@ -1,0 +1,424 @@
+/*
+ * api.c - the api object, first-start setup, the op lifecycle and routing
+ * of /token and /api/v1/..., response helpers, the audit trail and name
+ * rules shared by the other files of the module.
+ */
+#include "lib/api/internal.h"
+
+#include "berth/ref.h"
+#include "util/log.h"
+
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the api object ---- */
+
+int berth_api_new(berth_api **out, berth_meta *meta, const berth_token_key *key,
+		  const berth_api_config *cfg)
+{
+	berth_api *a = calloc(1, sizeof(*a));
+
+	*out = NULL;
+	if (!a)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	a->meta = meta;
+	a->key = key;
+	snprintf(a->issuer, sizeof(a->issuer), "%s",
+		 cfg && cfg->issuer && *cfg->issuer ? cfg->issuer : "berth");
+	snprintf(a->service, sizeof(a->service), "%s",
+		 cfg && cfg->service && *cfg->service ? cfg->service : "berth");
+	a->expiration = cfg && cfg->expiration > 0 ? cfg->expiration : 300;
+	*out = a;
+	return 0;
+}
+
+void berth_api_free(berth_api *a)
+{
+	free(a);
+}
+
+int berth_api_bootstrap(berth_api *a, const char *admin_password)
+{
+	berth_meta_user u;
+	char hash[BERTH_AUTH_HASH_MAX];
+	int rc;
+
+	rc = berth_meta_project_create(a->meta, "library", 1);
+	if (rc < 0 && rc != BERTH_EEXISTS)
+		return rc;
+	rc = berth_meta_user_get(a->meta, "admin", &u);
+	if (rc == 0)
+		return 0;
+	if (rc != BERTH_ENOTFOUND)
+		return rc;
+	if (!admin_password || !*admin_password)
+		return berth_error_set(BERTH_EINVALID,
+				       "access control is on and the system administrator 'admin' "
+				       "does not exist yet: give its password with "
+				       "--admin-password-file FILE or BERTH_ADMIN_PASSWORD");
+	if (berth_auth_password_hash(hash, admin_password) < 0)
+		return berth_error_set(BERTH_EINVALID,
+				       "the admin password is unusable (empty or longer than %d "
+				       "bytes)",
+				       BERTH_AUTH_BCRYPT_MAX);
+	rc = berth_meta_user_create(a->meta, "admin", hash, 1, NULL);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (rc == BERTH_EEXISTS)
+		rc = 0; /* another process made it first */
+	if (rc == 0)
+		berth_api__audit(a, "admin", "user_create", "user/admin", "", "ok");
+	return rc;
+}
+
+/* ---- names ---- */
+
+int berth_api__user_name_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (!s || !*s || s[0] == '.' || s[0] == '-')
+		return 0;
+	for (; s[n]; n++) {
+		char c = s[n];
+
+		if (n >= 255)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-' || c == '@'))
+			return 0;
+	}
+	return 1;
+}
+
+int berth_api__component_valid(const char *s)
+{
+	size_t n;
+
+	if (!s || !*s || (n = strlen(s)) > 64 || strchr(s, '/'))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			return 0;
+	return berth_ref_name_valid(s, n);
+}
+
+/* ---- responses ---- */
+
+void berth_api__header(berth_api_op *op, const char *name, const char *fmt, ...)
+{
+	berth_resp *r = &op->resp;
+	va_list ap;
+	char *v;
+
+	if (r->nheaders >= BERTH_RESP_MAX_HEADERS)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&v, fmt, ap) < 0)
+		v = NULL;
+	va_end(ap);
+	if (!v)
+		return;
+	r->headers[r->nheaders].value = berth_pool_strdup(&op->pool, v);
+	free(v);
+	if (!r->headers[r->nheaders].value)
+		return;
+	r->headers[r->nheaders].name = name;
+	r->nheaders++;
+}
+
+static void body(berth_api_op *op, int status, const char *ctype)
+{
+	op->resp.status = status;
+	berth_api__header(op, "Content-Type", "%s", ctype);
+	op->resp.body = op->out.ptr ? op->out.ptr : "";
+	op->resp.body_len = op->out.len;
+}
+
+void berth_api__error(berth_api_op *op, int status, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	op->resp.nheaders = 0;
+	berth_buf_reset(&op->out);
+	op->failed = 1;
+	rc = berth_buf_puts(&op->out, "{\"errors\":[{\"code\":");
+	if (!rc)
+		rc = berth_buf_put_json_string(&op->out, code);
+	if (!rc)
+		rc = berth_buf_puts(&op->out, ",\"message\":");
+	if (!rc)
+		rc = berth_buf_put_json_string(&op->out, msg);
+	if (!rc)
+		rc = berth_buf_puts(&op->out, ",\"detail\":null}]}");
+	if (rc)
+		berth_buf_reset(&op->out);
+	body(op, status, "application/json");
+}
+
+void berth_api__internal(berth_api_op *op)
+{
+	berth_warn("api %s %s: %s", op->method, op->path, berth_error_last());
+	berth_api__error(op, 500, "UNKNOWN", "internal error");
+}
+
+const char *berth_api__realm(berth_api_op *op)
+{
+	const char *r = berth_pool_printf(&op->pool, "%s/token", op->base_url);
+
+	return r ? r : "/token";
+}
+
+void berth_api__unauthorized(berth_api_op *op, const char *message)
+{
+	berth_buf ch = BERTH_BUF_INIT(4096);
+
+	berth_api__error(op, 401, "UNAUTHORIZED", "%s", message);
+	if (berth_auth_challenge(&ch, berth_api__realm(op), op->api->service, NULL, 0, NULL) == 0 &&
+	    ch.ptr)
+		berth_api__header(op, "WWW-Authenticate", "%s", ch.ptr);
+	berth_buf_dispose(&ch);
+}
+
+void berth_api__throttled(berth_api_op *op)
+{
+	berth_api__error(op, 429, "TOOMANYREQUESTS", "too many failed logins: try again later");
+	berth_api__header(op, "Retry-After", "%d", BERTH_API_THROTTLE_WINDOW);
+}
+
+void berth_api__json(berth_api_op *op, int status, json_t *v)
+{
+	char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+
+	json_decref(v);
+	berth_buf_reset(&op->out);
+	if (!text || berth_buf_puts(&op->out, text) != 0) {
+		if (text) {
+			OPENSSL_cleanse(text, strlen(text));
+			free(text);
+		}
+		berth_error_set(BERTH_ERROR, "out of memory");
+		berth_api__internal(op);
+		return;
+	}
+	/* The text may hold a secret shown once (robots, tokens). */
+	OPENSSL_cleanse(text, strlen(text));
+	free(text);
+	body(op, status, "application/json");
+}
+
+void berth_api__empty(berth_api_op *op, int status)
+{
+	op->resp.status = status;
+	op->resp.body = NULL;
+	op->resp.body_len = 0;
+}
+
+void berth_api__time(time_t t, char *out, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- audit ---- */
+
+const char *berth_api__who(const berth_identity *id)
+{
+	if (!id || id->principal.kind == BERTH_PRINCIPAL_ANONYMOUS)
+		return "anonymous";
+	return id->principal.name;
+}
+
+void berth_api__audit(berth_api *a, const char *who, const char *action, const char *resource,
+		      const char *address, const char *result)
+{
+	berth_meta_audit e;
+
+	memset(&e, 0, sizeof(e));
+	e.time = time(NULL);
+	e.who = who ? who : "";
+	e.action = action;
+	e.resource = resource ? resource : "";
+	e.address = address ? address : "";
+	e.result = result ? result : "";
+	if (berth_meta_audit_add(a->meta, &e) < 0)
+		berth_warn("audit %s %s: %s", action, e.resource, berth_error_last());
+}
+
+void berth_api_audit_registry(berth_api *a, const berth_req *req, const char *route,
+			      const char *repository, const char *reference, int status)
+{
+	const char *action;
+	char resource[1400];
+	const char *result;
+
+	if (!route || !repository)
+		return;
+	if (strcmp(route, "manifest_get") == 0)
+		action = "pull";
+	else if (strcmp(route, "manifest_put") == 0)
+		action = "push";
+	else if (strcmp(route, "manifest_delete") == 0 || strcmp(route, "blob_delete") == 0)
+		action = "delete";
+	else
+		return;
+	if (status >= 200 && status < 300)
+		result = "ok";
+	else if (status == 403)
+		result = "denied";
+	else
+		return; /* 401 (no identity yet), 404 and friends are not worth a row */
+	if (reference && *reference)
+		snprintf(resource, sizeof(resource), "%s%s%s", repository,
+			 strchr(reference, ':') ? "@" : ":", reference);
+	else
+		snprintf(resource, sizeof(resource), "%s", repository);
+	berth_api__audit(a, berth_api__who(req->principal), action, resource, req->remote_addr,
+			 result);
+}
+
+/* ---- the op lifecycle ---- */
+
+static const berth_identity anonymous_identity;
+
+berth_api_op *berth_api__op_new(berth_api *a, const berth_req *req)
+{
+	berth_api_op *op = calloc(1, sizeof(*op));
+	size_t bl;
+
+	if (!op)
+		return NULL;
+	op->api = a;
+	berth_pool_init(&op->pool);
+	berth_buf_init(&op->out, 0);
+	berth_buf_init(&op->in, BERTH_API_BODY_MAX);
+	op->resp.fd = -1;
+	op->resp.status = 500;
+	op->resp.route = "api";
+	op->method = berth_pool_strdup(&op->pool, req->method ? req->method : "");
+	op->path = berth_pool_strdup(&op->pool, req->path ? req->path : "");
+	op->remote_addr = berth_pool_strdup(&op->pool, req->remote_addr ? req->remote_addr : "");
+	bl = req->base_url ? strlen(req->base_url) : 0;
+	while (bl && req->base_url[bl - 1] == '/')
+		bl--;
+	op->base_url = berth_pool_strndup(&op->pool, bl ? req->base_url : "", bl);
+	op->id = req->principal ? req->principal : &anonymous_identity;
+	if (!op->method || !op->path || !op->remote_addr || !op->base_url) {
+		berth_api_op_free(op);
+		return NULL;
+	}
+	return op;
+}
+
+int berth_api_handles(const char *path)
+{
+	if (!path)
+		return 0;
+	return strcmp(path, "/token") == 0 || strcmp(path, "/api/v1") == 0 ||
+	       strncmp(path, "/api/v1/", 8) == 0;
+}
+
+static int is(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+static const char *copy_query(berth_api_op *op, const berth_req *req, const char *name)
+{
+	const char *v = req->query ? req->query(req->ctx, name) : NULL;
+
+	return v ? berth_pool_strndup(&op->pool, v, strnlen(v, 64)) : NULL;
+}
+
+int berth_api_begin(berth_api *a, const berth_req *req, berth_api_op **out)
+{
+	berth_api_op *op = berth_api__op_new(a, req);
+
+	*out = NULL;
+	if (!op)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	*out = op;
+	if (req->has_body_length && req->body_length > BERTH_API_BODY_MAX) {
+		berth_api__error(op, 413, "SIZE_INVALID", "request body larger than %d bytes",
+				 BERTH_API_BODY_MAX);
+		return 0;
+	}
+	if (is(op->path, "/token")) {
+		op->resp.route = "token";
+		if (is(op->method, "GET")) {
+			berth_api__token_get(op, req);
+		} else if (is(op->method, "POST")) {
+			op->wants_body = 1;
+			op->on_finish = berth_api__token_post;
+		} else {
+			berth_api__error(op, 405, "UNSUPPORTED", "method not allowed");
+			berth_api__header(op, "Allow", "GET, POST");
+		}
+		return 0;
+	}
+	op->resp.route = "admin_api";
+	op->q_limit = copy_query(op, req, "limit");
+	op->q_before = copy_query(op, req, "before");
+	op->wants_body = is(op->method, "POST") || is(op->method, "PUT");
+	op->on_finish = berth_api__admin;
+	return 0;
+}
+
+int berth_api_op_wants_body(const berth_api_op *op)
+{
+	return op->wants_body && !op->failed;
+}
+
+int berth_api_op_failed(const berth_api_op *op)
+{
+	return op->failed;
+}
+
+int berth_api_op_body(berth_api_op *op, const char *data, size_t len)
+{
+	op->resp.bytes_in += len;
+	if (op->failed)
+		return 1;
+	if (!op->wants_body || !len)
+		return 0;
+	if (berth_buf_put(&op->in, data, len) != 0) {
+		berth_api__error(op, 413, "SIZE_INVALID", "request body larger than %d bytes",
+				 BERTH_API_BODY_MAX);
+		return 1;
+	}
+	return 0;
+}
+
+void berth_api_op_finish(berth_api_op *op, berth_resp *resp)
+{
+	if (!op->failed && op->on_finish) {
+		berth_api__finish_fn f = op->on_finish;
+
+		op->on_finish = NULL;
+		f(op);
+	}
+	*resp = op->resp;
+}
+
+void berth_api_op_free(berth_api_op *op)
+{
+	if (!op)
+		return;
+	if (op->in.ptr)
+		OPENSSL_cleanse(op->in.ptr, op->in.len);
+	if (op->out.ptr)
+		OPENSSL_cleanse(op->out.ptr, op->out.len);
+	berth_buf_dispose(&op->in);
+	berth_buf_dispose(&op->out);
+	berth_pool_dispose(&op->pool);
+	free(op);
+}

@@ -1,0 +1,121 @@
+/*
+ * internal.h - what the files of the api module share: the api and op
+ * structs, response helpers (api.c), logins and identities (authn.c),
+ * decisions (authz.c), the token service (token.c) and the admin API
+ * (admin.c).
+ *
+ * An op owns everything its response points to: header values come from
+ * its pool, the body from its `out` buffer. The request body (`in`) may hold
+ * passwords: it is wiped when the op is freed.
+ */
+#ifndef BERTH_API_INTERNAL_H
+#define BERTH_API_INTERNAL_H
+
+#include "berth/api.h"
+#include "util/buf.h"
+#include "util/pool.h"
+
+#include <jansson.h>
+#include <time.h>
+
+struct berth_api {
+	berth_meta *meta;
+	const berth_token_key *key;
+	char issuer[256];
+	char service[256];
+	long expiration;
+};
+
+typedef void (*berth_api__finish_fn)(berth_api_op *op);
+
+#define BERTH_API_SCOPES_MAX 64
+
+struct berth_api_op {
+	berth_api *api;
+	berth_pool pool;
+	berth_resp resp;
+	berth_buf out; /* response body */
+	berth_buf in;  /* request body, capped at BERTH_API_BODY_MAX */
+	int failed;
+	int wants_body;
+	berth_api__finish_fn on_finish;
+
+	/* request facts, copied into the pool */
+	const char *method;
+	const char *path;
+	const char *remote_addr;
+	const char *base_url;	  /* without a trailing '/'; may be "" */
+	const berth_identity *id; /* borrowed from the server; never NULL */
+	const char *q_limit, *q_before;
+};
+
+/* ---- responses (api.c) ---- */
+
+void berth_api__header(berth_api_op *op, const char *name, const char *fmt, ...) BERTH_PRINTF(3, 4);
+/** OCI error body {"errors":[{"code","message","detail":null}]}; marks the op failed. */
+void berth_api__error(berth_api_op *op, int status, const char *code, const char *fmt, ...)
+	BERTH_PRINTF(4, 5);
+/** 500 UNKNOWN with a generic message (the detail goes to the caller's log only). */
+void berth_api__internal(berth_api_op *op);
+/** 401 UNAUTHORIZED with the Bearer challenge (no scope). */
+void berth_api__unauthorized(berth_api_op *op, const char *message);
+/** 429 TOOMANYREQUESTS with Retry-After. */
+void berth_api__throttled(berth_api_op *op);
+/** Answer `status` with the JSON text of `v` (stolen: decref'd here). */
+void berth_api__json(berth_api_op *op, int status, json_t *v);
+void berth_api__empty(berth_api_op *op, int status);
+/** "<base>/token" into the op's pool. */
+const char *berth_api__realm(berth_api_op *op);
+/** A fresh op not tied to a route (refusals of berth_api_authenticate). */
+berth_api_op *berth_api__op_new(berth_api *a, const berth_req *req);
+/** RFC 3339 UTC time into out (>= 21 bytes). */
+void berth_api__time(time_t t, char *out, size_t len);
+
+/* ---- audit (api.c) ---- */
+
+void berth_api__audit(berth_api *a, const char *who, const char *action, const char *resource,
+		      const char *address, const char *result);
+/** The audit "who" of an identity: user name, "robot$x" or "anonymous". */
+const char *berth_api__who(const berth_identity *id);
+
+/* ---- logins (authn.c) ---- */
+
+/**
+ * Log in with a name and password (users) or "robot$<name>" and secret.
+ * 0 with `id` filled; BERTH_EDENIED for wrong credentials (failure counted
+ * and audited); BERTH_EBUSY when throttled (checked first); BERTH_EIO etc.
+ */
+int berth_api__login(berth_api *a, const char *user, const char *password, const char *address,
+		     berth_identity *id) BERTH_WARN_UNUSED;
+/** Parse a robot's permissions JSON into id->perms. */
+int berth_api__robot_perms(const char *json, berth_identity *id) BERTH_WARN_UNUSED;
+
+/* ---- decisions (authz.c) ---- */
+
+/**
+ * What the identity's principal may do on `repository` (NULL: registry
+ * level) now, from the database, ignoring token claims. *missing (optional)
+ * is set to 1 if the repository's project does not exist.
+ */
+unsigned berth_api__decide(berth_api *a, const berth_identity *id, const char *repository,
+			   unsigned wanted, int *missing);
+/** 1 if the identity is a system administrator (users only). */
+int berth_api__is_sysadmin(const berth_identity *id);
+
+/* ---- token service (token.c) ---- */
+
+void berth_api__token_get(berth_api_op *op, const berth_req *req);
+void berth_api__token_post(berth_api_op *op);
+
+/* ---- admin API (admin.c) ---- */
+
+void berth_api__admin(berth_api_op *op);
+
+/* ---- names ---- */
+
+/** User names: 1-255 bytes of [A-Za-z0-9._@-], not starting with '.' or '-'. */
+int berth_api__user_name_valid(const char *s);
+/** Project and robot names: a lowercase path component of the OCI name grammar, <= 64 bytes. */
+int berth_api__component_valid(const char *s);
+
+#endif
