@@ -351,8 +351,11 @@ def client_env(tmp_path):
     e = {"HOME": str(tmp_path / "home"), "DOCKER_CONFIG": str(tmp_path / "home" / ".docker"),
          "XDG_RUNTIME_DIR": str(tmp_path / "xdg"), "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
          "REGISTRY_AUTH_FILE": ""}
-    for k in ("HOME", "XDG_RUNTIME_DIR"):
+    for k in ("HOME", "XDG_RUNTIME_DIR", "DOCKER_CONFIG"):
         os.makedirs(e[k], mode=0o700, exist_ok=True)
+    # podman stats $DOCKER_CONFIG/config.json and fails if it is missing.
+    with open(os.path.join(e["DOCKER_CONFIG"], "config.json"), "w") as f:
+        f.write('{"auths": {}}\n')
     return e
 
 

@@ -118,12 +118,14 @@ static const char *const migrations[] = {
 	/*
 	 * 2: access control (P3). Memberships go with their user or project
 	 * (ON DELETE CASCADE; the PK serves the project side, members_user the
-	 * user side). Audit ids are AUTOINCREMENT so an id is never reused and
+	 * user side). User and robot ids are AUTOINCREMENT so that a token naming
+	 * a deleted principal can never match a new one. Audit ids are
+	 * AUTOINCREMENT so an id is never reused and
 	 * paging by "before id" is stable; the rowid b-tree serves newest-first
 	 * listing. Login failures are counted and pruned through (key, time).
 	 */
 	"CREATE TABLE users ("
-	"  id INTEGER PRIMARY KEY,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  name TEXT NOT NULL UNIQUE,"
 	"  password_hash TEXT NOT NULL,"
 	"  sysadmin INTEGER NOT NULL DEFAULT 0,"
@@ -143,7 +145,7 @@ static const char *const migrations[] = {
 	") WITHOUT ROWID;"
 	"CREATE INDEX members_user ON members(user_id);"
 	"CREATE TABLE robots ("
-	"  id INTEGER PRIMARY KEY,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  name TEXT NOT NULL UNIQUE,"
 	"  secret_hash TEXT NOT NULL,"
 	"  expires INTEGER NOT NULL DEFAULT 0,"
