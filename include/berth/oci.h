@@ -149,6 +149,7 @@ typedef struct berth_manifest_edit {
 	size_t nlayers;
 	const berth_descriptor *manifests; /* indexes: replacement children (mediaType, digest, size), same count, or NULL */
 	size_t nmanifests;
+	const berth_descriptor *config; /* images: replacement config (mediaType, digest, size), or NULL */
 } berth_manifest_edit;
 
 /**
@@ -166,6 +167,19 @@ typedef struct berth_manifest_edit {
  */
 int berth_manifest_rewrite(char **out, size_t *out_len, const void *body, size_t len,
 			   const char *content_type, const berth_manifest_edit *e) BERTH_WARN_UNUSED;
+
+/**
+ * Convert a Docker image config to the OCI image config containers/image
+ * writes when it converts a schema2 image to OCI (skopeo copy into oci:, or
+ * --format oci): the config is decoded into the OCI Go struct (keys matched
+ * case-insensitively, Docker-only fields such as container_config dropped)
+ * and re-encoded the way Go's encoding/json does (struct field order,
+ * omitempty, sorted map keys, RFC 3339 times with trailing zeros trimmed,
+ * <, >, & and U+2028/2029 escaped). Returns 0 with a malloc'd `*out` of
+ * `*out_len` bytes; BERTH_EINVALID if the config does not decode.
+ */
+int berth_oci_config_from_docker(char **out, size_t *out_len, const void *cfg,
+				 size_t len) BERTH_WARN_UNUSED;
 
 /** The manifest media type `mt` maps to in family `f` (static), or NULL if `mt` is not one. */
 const char *berth_oci_manifest_type_in(const char *mt, berth_oci_format f);

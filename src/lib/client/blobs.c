@@ -29,6 +29,8 @@
 #define MAX_CHUNK (256ULL * 1024 * 1024)
 /* Single-request pushes are tried blind only this small (wasted if refused). */
 #define SINGLE_POST_PROBE (1024 * 1024)
+/* Smallest body probed with Expect: 100-continue (see push_monolithic). */
+#define EXPECT_MIN (256 * 1024)
 
 static int check_repo(const char *repo)
 {
@@ -530,13 +532,33 @@ static int push_monolithic(berth_client *c, const char *repo, const char *scope,
 			goto done;
 	}
 	for (attempt = 0;; attempt++) {
-		single = !__atomic_load_n(&c->no_single_post, __ATOMIC_RELAXED) &&
-			 p->size <= SINGLE_POST_PROBE;
+		int probing = 0;
+
+		/*
+		 * Learn once per client whether the registry takes a blob in one
+		 * POST ?digest=: the first push probes (with Expect: 100-continue
+		 * so a registry that ignores the body never receives it) while
+		 * the others wait for the answer instead of all sending bodies
+		 * that may be dropped.
+		 */
+		if (!__atomic_load_n(&c->no_single_post, __ATOMIC_ACQUIRE) &&
+		    !__atomic_load_n(&c->single_post_ok, __ATOMIC_ACQUIRE)) {
+			pthread_mutex_lock(&c->probe_lock);
+			probing = !__atomic_load_n(&c->no_single_post, __ATOMIC_ACQUIRE) &&
+				  !__atomic_load_n(&c->single_post_ok, __ATOMIC_ACQUIRE);
+			if (!probing)
+				pthread_mutex_unlock(&c->probe_lock);
+		}
+		single = !__atomic_load_n(&c->no_single_post, __ATOMIC_ACQUIRE) &&
+			 (probing || __atomic_load_n(&c->single_post_ok, __ATOMIC_ACQUIRE) ||
+			  p->size <= SINGLE_POST_PROBE);
 		if (single) {
 			/* One request: POST ?digest= with the body (OCI spec, berth). */
 			free(path);
 			path = NULL;
 			if (asprintf(&path, "/v2/%s/blobs/uploads/?digest=%s", repo, p->d->str) < 0) {
+				if (probing)
+					pthread_mutex_unlock(&c->probe_lock);
 				rc = berth_error_set(BERTH_ERROR, "out of memory");
 				goto done;
 			}
@@ -545,12 +567,23 @@ static int push_monolithic(berth_client *c, const char *repo, const char *scope,
 			r.scope = scope;
 			body_from_chunk(&r, &cr);
 			r.no_retry = 1;
+			/*
+			 * Go's net/http (Distribution) answers a request whose body
+			 * is at most 256 KiB only after reading it, Expect or not:
+			 * such a body is sent at once (twice at worst, and small).
+			 */
+			r.expect_continue = probing && p->size > EXPECT_MIN;
 			rc = berth_client__do(c, &r);
+			if (!rc && r.status == 201)
+				__atomic_store_n(&c->single_post_ok, 1, __ATOMIC_RELEASE);
+			if (!rc && r.status == 202)
+				/* Ignored, as Distribution does: use POST+PUT from now on. */
+				__atomic_store_n(&c->no_single_post, 1, __ATOMIC_RELEASE);
+			if (probing)
+				pthread_mutex_unlock(&c->probe_lock);
 			if (!rc && r.status == 201)
 				goto done;
 			if (!rc && r.status == 202) {
-				/* Ignored, as Distribution does: use POST+PUT from now on. */
-				__atomic_store_n(&c->no_single_post, 1, __ATOMIC_RELAXED);
 				loc = location_of(c, &r, path);
 				if (!loc) {
 					rc = berth_error_last_code();
@@ -606,19 +639,26 @@ static uint64_t held_bytes(const char *range)
 	return last ? (uint64_t)last + 1 : 0;
 }
 
-/* GET the upload's status: how many bytes the registry holds; may move *loc. */
-static int upload_offset(berth_client *c, char **loc, const char *scope, uint64_t *held)
+/*
+ * GET the upload's status: how many bytes the registry holds; may move *loc.
+ * `*gone` is set when the registry no longer resumes the session (Distribution
+ * answers 400/404 BLOB_UPLOAD_INVALID/UNKNOWN once its state lags its data).
+ */
+static int upload_offset(berth_client *c, char **loc, const char *scope, uint64_t *held,
+			 int *gone)
 {
 	berth_client__req r;
 	char *nl;
 	int rc;
 
+	*gone = 0;
 	berth_client__req_init(&r, "GET", *loc);
 	r.scope = scope;
 	rc = berth_client__do(c, &r);
 	if (rc)
 		goto done;
 	if (r.status != 204 && r.status != 200) {
+		*gone = r.status == 400 || r.status == 404 || r.status == 416;
 		rc = berth_client__http_error(c, &r, "upload status");
 		goto done;
 	}
@@ -642,7 +682,7 @@ static int push_chunked(berth_client *c, const char *repo, const char *scope, pu
 	chunk_reader cr = {p, NULL, 0, 0, 0, 0, 0, 0};
 	char *loc = NULL, *nl, range[64], what[600];
 	uint64_t held = 0;
-	int rc = 0, tries;
+	int rc = 0, tries, gone, restarts = 0;
 
 	berth_client__req_init(&r, "PATCH", NULL);
 	snprintf(what, sizeof(what), "pushing blob %s to %s", p->d->str, repo);
@@ -692,7 +732,36 @@ static int push_chunked(berth_client *c, const char *repo, const char *scope, pu
 			/* Broken: ask the registry where it stands and go on from there. */
 			nap_ms(200L << tries);
 			tries++;
-			rc = upload_offset(c, &loc, scope, &held);
+			rc = upload_offset(c, &loc, scope, &held, &gone);
+			if (rc && gone) {
+				/*
+				 * The session cannot be resumed. While the first chunk
+				 * is in hand, start the blob over in a new session;
+				 * past it the source bytes are gone: a transient
+				 * failure, so the copy engine restarts the blob.
+				 */
+				char last[400];
+
+				snprintf(last, sizeof(last), "%s", berth_error_last());
+				cancel_upload(c, loc, scope);
+				free(loc);
+				loc = NULL;
+				if (cr.start != 0 || restarts >= c->retries) {
+					rc = berth_error_set(BERTH_EIO,
+							     "registry %s: %s: the upload session "
+							     "cannot be resumed (%s)",
+							     c->host, what, last);
+					goto done;
+				}
+				restarts++;
+				berth_debug("registry %s: %s: session lost (%s); starting over",
+					    c->host, what, last);
+				rc = start_upload(c, repo, scope, &loc);
+				if (rc)
+					goto done;
+				cr.base = cr.pos = 0;
+				continue;
+			}
 			if (rc)
 				goto done;
 			if (held < cr.start || held > cr.start + cr.filled) {

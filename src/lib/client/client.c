@@ -138,6 +138,7 @@ int berth_client_new(berth_client **out, const berth_client_options *opts)
 		pthread_mutex_init(&c->share_locks[i], NULL);
 	pthread_mutex_init(&c->pool_lock, NULL);
 	pthread_mutex_init(&c->auth_lock, NULL);
+	pthread_mutex_init(&c->probe_lock, NULL);
 
 	api = opts->host;
 	if (strcmp(api, "docker.io") == 0 || strcmp(api, "index.docker.io") == 0)
@@ -211,6 +212,7 @@ void berth_client_free(berth_client *c)
 		pthread_mutex_destroy(&c->share_locks[i]);
 	pthread_mutex_destroy(&c->pool_lock);
 	pthread_mutex_destroy(&c->auth_lock);
+	pthread_mutex_destroy(&c->probe_lock);
 	free(c->host);
 	free(c->api_host);
 	free(c->base_url);
@@ -553,7 +555,17 @@ static CURLcode perform(berth_client *c, berth_client__req *r, const char *url,
 		curl_easy_setopt(h, CURLOPT_SEEKDATA, &br);
 	}
 
-	hdrs = add_header(hdrs, &failed, "Expect:");
+	if (r->expect_continue && (r->body || r->has_body) && r->body_len > 0) {
+		/*
+		 * A server that answers without reading the body (Distribution
+		 * ignoring POST ?digest=) never gets it; one that wants it says
+		 * 100 Continue at once (libmicrohttpd, Go's net/http on a read).
+		 */
+		hdrs = add_header(hdrs, &failed, "Expect: 100-continue");
+		curl_easy_setopt(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 2000L);
+	} else {
+		hdrs = add_header(hdrs, &failed, "Expect:");
+	}
 	if (r->accept)
 		hdrs = add_header(hdrs, &failed, "Accept: %s", r->accept);
 	if (r->content_type)

@@ -95,6 +95,8 @@ struct berth_client {
 	char *service;
 	berth_client__token *tokens;
 	int no_single_post; /* the registry ignored POST ?digest= once */
+	int single_post_ok; /* the registry stored a blob from POST ?digest= */
+	pthread_mutex_t probe_lock; /* held by the push that learns which it is */
 };
 
 /* ---- the request engine ---- */
@@ -117,6 +119,8 @@ typedef struct berth_client__req {
 	void *read_ctx;
 	int has_body;             /* send a body even if empty (PUT/POST/PATCH) */
 	int follow;               /* follow redirects (GET/HEAD of blobs) */
+	int expect_continue;      /* send "Expect: 100-continue": the body goes only
+				   * once the server asks for it */
 	int no_retry;             /* caller handles transient failures itself */
 	int no_auth;              /* do not send registry credentials (token endpoint) */
 	const char *basic_user;   /* explicit Basic credentials (token endpoint) */

@@ -11,6 +11,13 @@
  * stores; a relay thread in between counts bytes for progress and cuts a
  * source that sends too much). Transient failures are retried with backoff.
  *
+ * Like skopeo, the engine converts when the destination cannot hold what the
+ * source has: oci: and oci-archive: take only OCI manifests, so a Docker
+ * image going there becomes OCI (its config re-encoded as containers/image
+ * does) unless --format says otherwise, and the plain-tar layers of a
+ * docker-archive are gzip-compressed for every destination but another
+ * docker-archive.
+ *
  * Conversions (--dest-compress, --format) re-serialise the manifest through
  * berth_manifest_rewrite; recompressed layers go through a temporary file
  * first because their digest and size are known only at the end. Without
@@ -54,6 +61,8 @@ typedef struct copy_ctx {
 	berth_layer_compression to;
 	int recompress;
 	berth_oci_format fmt;
+	int plain_layers;  /* the source's layers are plain tars whatever their type says */
+	int dest_compress; /* the destination wants compressed layers (not docker-archive) */
 	pthread_mutex_t mu; /* serialises progress callbacks */
 } copy_ctx;
 
@@ -136,7 +145,9 @@ static int relay_produce(void *ctx, int wfd)
 typedef struct job {
 	const berth_descriptor *desc;
 	int dup_of;	      /* index of an earlier job with the same digest, or -1 */
+	int skip;	      /* handled outside the pool (a converted config) */
 	int recompress;	      /* layer to recompress */
+	berth_layer_compression from; /* its compression at the source */
 	berth_descriptor out; /* the descriptor written (differs when recompressed) */
 	int rc;
 	char msg[MSG_MAX];
@@ -273,7 +284,7 @@ static int recompress_once(copy_ctx *cx, job *j, int *fd_out)
 		rc = berth_source_blob(cx->src, desc, &hr.in);
 	if (rc < 0)
 		goto done;
-	rc = berth_layer_transform(berth_layer_compression_of(desc->media_type), cx->to, -1,
+	rc = berth_layer_transform(j->from, cx->to, -1,
 				   hash_read, &hr, hash_write, &hw);
 	crc = berth_stream_close(hr.in);
 	hr.in = NULL;
@@ -422,7 +433,7 @@ static void *worker(void *arg)
 		while (p->next < p->njobs && !p->failed) {
 			job *c = &p->jobs[p->next++];
 
-			if (c->dup_of < 0) {
+			if (c->dup_of < 0 && !c->skip) {
 				j = c;
 				break;
 			}
@@ -513,13 +524,58 @@ static int format_changes(copy_ctx *cx, const char *mt)
 	return !t || strcmp(t, mt) != 0;
 }
 
+static int read_small_blob(berth_source *src, const berth_descriptor *d, berth_buf *out);
+
+/*
+ * Convert a Docker config to the OCI config containers/image writes and
+ * store it at the destination (unless it is there); `out` gets its
+ * descriptor (media type static).
+ */
+static int convert_config(copy_ctx *cx, const berth_descriptor *d, berth_descriptor *out)
+{
+	berth_buf raw = BERTH_BUF_INIT(BERTH_TRANSPORT_CONFIG_MAX);
+	char *text = NULL;
+	size_t len = 0;
+	int rc, fd = -1;
+
+	memset(out, 0, sizeof(*out));
+	rc = read_small_blob(cx->src, d, &raw);
+	if (rc == 0)
+		rc = berth_oci_config_from_docker(&text, &len, raw.ptr, raw.len);
+	if (rc == 0)
+		rc = berth_digest_compute(&out->digest, BERTH_DIGEST_SHA256, text, len);
+	if (rc < 0)
+		goto done;
+	out->media_type = (char *)BERTH_MT_OCI_CONFIG;
+	out->size = (int64_t)len;
+	rc = berth_dest_has_blob(cx->dst, out);
+	if (rc != BERTH_ENOTFOUND)
+		goto done;
+	rc = temp_file(&fd);
+	if (rc == 0)
+		rc = berth_fs_write_all(fd, text, len);
+	for (int attempt = 0; rc == 0; attempt++) {
+		rc = put_from_fd(cx, out, fd);
+		if (rc == 0 || !transient(rc) || attempt >= cx->o->retries)
+			break;
+		backoff(attempt);
+	}
+done:
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	berth_buf_dispose(&raw);
+	return rc;
+}
+
 static int copy_image(copy_ctx *cx, const berth_buf *body, const berth_manifest *m,
 		      const berth_digest *digest, int top_level, written *w)
 {
 	size_t n = 1 + m->nlayers;
 	job *jobs = calloc(n, sizeof(*jobs));
 	berth_descriptor *layers = NULL;
-	berth_manifest_edit edit = {cx->fmt, NULL, 0, NULL, 0};
+	berth_manifest_edit edit = {cx->fmt, NULL, 0, NULL, 0, NULL};
+	berth_descriptor cfg = {0};
 	char *text = NULL;
 	size_t text_len = 0;
 	int rc, changed = 0;
@@ -536,16 +592,36 @@ static int copy_image(copy_ctx *cx, const berth_buf *body, const berth_manifest 
 				jobs[i].dup_of = (int)k;
 				break;
 			}
-		if (i > 0 && cx->recompress) {
+		if (i > 0) {
 			berth_layer_compression c =
 				berth_layer_compression_of(jobs[i].desc->media_type);
+			berth_layer_compression to = cx->recompress ? cx->to : BERTH_LAYER_GZIP;
 
+			/*
+			 * A docker-archive holds plain tars (typed ...tar.gzip, as
+			 * containers/image does); like skopeo, compress them for any
+			 * destination but another docker-archive.
+			 */
+			if (c != BERTH_LAYER_UNKNOWN && cx->plain_layers)
+				c = BERTH_LAYER_UNCOMPRESSED;
+			jobs[i].from = c;
 			/* Only known layer types whose family has the target type. */
-			jobs[i].recompress =
-				c != BERTH_LAYER_UNKNOWN && c != cx->to &&
-				berth_layer_media_type_with(jobs[i].desc->media_type, cx->to);
+			if (cx->recompress || (cx->plain_layers && cx->dest_compress))
+				jobs[i].recompress =
+					c != BERTH_LAYER_UNKNOWN && c != to &&
+					berth_layer_media_type_with(jobs[i].desc->media_type, to);
 			changed |= jobs[i].recompress;
 		}
+	}
+	if (cx->fmt == BERTH_OCI_FORMAT_OCI &&
+	    strcmp(m->media_type, BERTH_MT_DOCKER_MANIFEST) == 0) {
+		/* containers/image re-encodes the config as an OCI config. */
+		rc = convert_config(cx, &m->config, &cfg);
+		if (rc < 0)
+			goto done;
+		jobs[0].skip = 1;
+		edit.config = &cfg;
+		changed = 1;
 	}
 	rc = run_jobs(cx, jobs, n);
 	if (rc < 0)
@@ -698,7 +774,7 @@ static int copy_index(copy_ctx *cx, const berth_buf *body, const berth_manifest 
 		      const berth_digest *digest, int top_level, int depth, written *w)
 {
 	berth_descriptor *kids = NULL;
-	berth_manifest_edit edit = {cx->fmt, NULL, 0, NULL, 0};
+	berth_manifest_edit edit = {cx->fmt, NULL, 0, NULL, 0, NULL};
 	written *ws = NULL;
 	char *text = NULL;
 	size_t text_len = 0;
@@ -810,6 +886,7 @@ static int ctx_init(copy_ctx *cx, const berth_copy_options *o)
 
 	memset(cx, 0, sizeof(*cx));
 	cx->o = o;
+	cx->to = BERTH_LAYER_GZIP; /* for plain layers when no --dest-compress */
 	pthread_mutex_init(&cx->mu, NULL);
 	if (o->compress) {
 		rc = berth_layer_compression_parse(&cx->to, o->compress);
@@ -830,6 +907,21 @@ static int ctx_init(copy_ctx *cx, const berth_copy_options *o)
 	return rc;
 }
 
+/*
+ * What the two ends imply, as containers/image decides it: oci: and
+ * oci-archive: hold only OCI manifests and indexes, so a Docker image
+ * converts to OCI unless --format said otherwise; docker-archive layers are
+ * plain tars that every other destination gets compressed.
+ */
+static void ctx_ends(copy_ctx *cx, const berth_image_name *src, const berth_image_name *dst)
+{
+	if (!cx->o->format &&
+	    (dst->kind == BERTH_TRANSPORT_OCI || dst->kind == BERTH_TRANSPORT_OCI_ARCHIVE))
+		cx->fmt = BERTH_OCI_FORMAT_OCI;
+	cx->plain_layers = src && src->kind == BERTH_TRANSPORT_DOCKER_ARCHIVE;
+	cx->dest_compress = dst->kind != BERTH_TRANSPORT_DOCKER_ARCHIVE;
+}
+
 int berth_copy(const berth_image_name *src, const berth_transport_options *src_opts,
 	       const berth_image_name *dst, const berth_transport_options *dst_opts,
 	       const berth_copy_options *o, berth_digest *digest_out)
@@ -847,6 +939,7 @@ int berth_copy(const berth_image_name *src, const berth_transport_options *src_o
 	rc = ctx_init(&cx, o);
 	if (rc < 0)
 		goto done;
+	ctx_ends(&cx, src, dst);
 	rc = berth_source_open(&cx.src, src, src_opts);
 	if (rc < 0)
 		goto done;
@@ -1059,6 +1152,7 @@ int berth_copy_index_create(const berth_image_name *const *srcs, size_t nsrcs,
 		    strcmp(srcs[i]->ref->domain, dst->ref->domain) == 0 &&
 		    strcmp(srcs[i]->ref->path, dst->ref->path) != 0)
 			cx.mount_from = srcs[i]->ref->path;
+		ctx_ends(&cx, srcs[i], dst);
 		rc = berth_source_open(&cx.src, srcs[i], src_opts);
 		if (rc == 0)
 			rc = add_source(&cx, arr);
