@@ -28,6 +28,8 @@ static const char help[] =
 	"  --src-tls-verify=false     do not verify SRC's TLS certificate\n"
 	"  --dest-tls-verify=false    do not verify DST's TLS certificate\n"
 	"  --tls-verify=false         both of the above\n"
+	"  --src-cert-dir DIR         CA certificates (*.crt) and client.cert/.key for SRC\n"
+	"  --dest-cert-dir DIR        the same for DST\n"
 	"  --authfile FILE            read credentials from FILE\n"
 	"  --parallel N               blobs in flight (default 4)\n"
 	"  --retries N                retries per blob on transient errors (default 3)\n"
@@ -108,6 +110,14 @@ int cmd_copy(int argc, char **argv)
 		} else if (VALUE("--dest-creds")) {
 			if (m < 0 || opt_creds_parse("copy", v, &dc) < 0)
 				goto done;
+		} else if (VALUE("--src-cert-dir")) {
+			if (m < 0)
+				goto done;
+			so.cert_dir = v;
+		} else if (VALUE("--dest-cert-dir")) {
+			if (m < 0)
+				goto done;
+			dopt.cert_dir = v;
 		} else if (VALUE("--authfile")) {
 			if (m < 0)
 				goto done;
