@@ -468,10 +468,41 @@ static enum MHD_Result respond(request *r)
 
 /* ---- the MHD callbacks ---- */
 
+/*
+ * A worker thread keeps its last finished request struct for the next one,
+ * so that a stream of small requests costs no malloc here (MHD runs a
+ * connection's callbacks and its completion on the same pool thread).
+ */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void spare_init(void)
+{
+	(void)pthread_key_create(&spare_key, free);
+}
+
+static request *request_alloc(void)
+{
+	request *r;
+
+	pthread_once(&spare_once, spare_init);
+	if ((r = pthread_getspecific(spare_key)) != NULL) {
+		pthread_setspecific(spare_key, NULL);
+		return r;
+	}
+	return malloc(sizeof(request));
+}
+
+static void request_release(request *r)
+{
+	if (pthread_getspecific(spare_key) || pthread_setspecific(spare_key, r) != 0)
+		free(r);
+}
+
 static request *request_new(server *s, struct MHD_Connection *c, const char *url,
 			    const char *method)
 {
-	request *r = malloc(sizeof(*r));
+	request *r = request_alloc();
 	const char *v;
 	uint64_t len;
 
@@ -684,7 +715,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		OPENSSL_cleanse(r->id, sizeof(*r->id));
 	free(r->body);
 	berth_pool_dispose(&r->pool);
-	free(r);
+	request_release(r);
 	atomic_fetch_sub(&s->in_flight, 1);
 }
 

@@ -12,6 +12,7 @@
 
 #include "berth/ref.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -251,17 +252,76 @@ static void dispatch(berth_op *op, const berth_req *req)
 
 /* ---- op lifecycle ---- */
 
+/*
+ * Each thread keeps its last freed op, with the memory of its buffers, for
+ * the next request: the server's worker threads then serve a stream of
+ * small requests (manifest GETs, HEADs) without touching malloc. Buffers that
+ * grew past OP_KEEP_BYTES are released rather than kept.
+ */
+#define OP_KEEP_BYTES (256 * 1024)
+
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void op_destroy(void *p)
+{
+	berth_op *op = p;
+
+	berth_buf_dispose(&op->out);
+	berth_buf_dispose(&op->in);
+	berth_pool_dispose(&op->pool);
+	free(op);
+}
+
+static void spare_init(void)
+{
+	(void)pthread_key_create(&spare_key, op_destroy);
+}
+
+static berth_op *op_take(void)
+{
+	berth_op *op;
+	berth_buf out, in;
+
+	pthread_once(&spare_once, spare_init);
+	op = pthread_getspecific(spare_key);
+	if (!op)
+		return calloc(1, sizeof(berth_op));
+	pthread_setspecific(spare_key, NULL);
+	out = op->out;
+	in = op->in;
+	memset(op, 0, sizeof(*op));
+	op->out = out;
+	op->in = in;
+	berth_buf_reset(&op->out);
+	berth_buf_reset(&op->in);
+	return op;
+}
+
+static void op_give_back(berth_op *op)
+{
+	pthread_once(&spare_once, spare_init);
+	if (op->out.cap > OP_KEEP_BYTES)
+		berth_buf_dispose(&op->out);
+	if (op->in.cap > OP_KEEP_BYTES)
+		berth_buf_dispose(&op->in);
+	berth_pool_reset(&op->pool);
+	if (pthread_getspecific(spare_key) || pthread_setspecific(spare_key, op) != 0)
+		op_destroy(op);
+}
+
 int berth_registry_begin(berth_registry *r, const berth_req *req, berth_op **out)
 {
-	berth_op *op = calloc(1, sizeof(*op));
+	berth_op *op = op_take();
 
 	*out = NULL;
 	if (!op)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	op->reg = r;
 	berth_pool_init(&op->pool);
-	berth_buf_init(&op->out, 0);
-	berth_buf_init(&op->in, r->cfg.max_manifest_bytes);
+	if (!op->out.ptr)
+		berth_buf_init(&op->out, 0);
+	op->in.max = r->cfg.max_manifest_bytes;
 	op->resp.fd = -1;
 	op->resp.status = 500;
 	op->resp.route = "unknown";
@@ -325,10 +385,7 @@ void berth_op_free(berth_op *op)
 	berth_registry__upload_release(op);
 	if (op->resp.fd >= 0)
 		close(op->resp.fd);
-	berth_buf_dispose(&op->out);
-	berth_buf_dispose(&op->in);
-	berth_pool_dispose(&op->pool);
-	free(op);
+	op_give_back(op);
 }
 
 /* ---- maintenance ---- */
