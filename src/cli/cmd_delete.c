@@ -23,15 +23,16 @@ static const char help[] =
 
 int cmd_delete(int argc, char **argv)
 {
-	opt_creds creds = {0};
-	const char *refs = NULL, *v, *auth_file = NULL;
+	opt_registry reg;
+	const char *refs = NULL;
 	berth_client *c = NULL;
 	berth_ref *ref = NULL;
 	berth_digest d;
 	char mt[128];
 	uint64_t size;
-	int tls = 1, rc = BERTH_EXIT_USAGE, m;
+	int rc = BERTH_EXIT_USAGE, m;
 
+	opt_registry_init(&reg);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -40,25 +41,11 @@ int cmd_delete(int argc, char **argv)
 			rc = BERTH_EXIT_OK;
 			goto done;
 		}
-		if ((m = opt_bool("delete", argv, i, "--tls-verify", &tls))) {
+		if ((m = opt_registry_arg("delete", argc, argv, &i, &reg))) {
 			if (m < 0)
 				goto done;
-		} else if ((m = opt_value("delete", argc, argv, &i, "--creds", &v))) {
-			if (m < 0 || opt_creds_parse("delete", v, &creds) < 0)
-				goto done;
-		} else if ((m = opt_value("delete", argc, argv, &i, "--authfile", &v))) {
-			if (m < 0)
-				goto done;
-			auth_file = v;
-		} else if (a[0] == '-' && a[1]) {
-			berth_cli_fail("delete", BERTH_EXIT_USAGE,
-				       "unknown option '%s' (see --help)", a);
+		} else if (opt_positional("delete", a, &refs) < 0) {
 			goto done;
-		} else if (refs) {
-			berth_cli_fail("delete", BERTH_EXIT_USAGE, "unexpected argument '%s'", a);
-			goto done;
-		} else {
-			refs = a;
 		}
 	}
 	if (!refs) {
@@ -69,7 +56,7 @@ int cmd_delete(int argc, char **argv)
 	if (opt_docker_ref("delete", refs, &ref) < 0)
 		goto done;
 	opt_ignore_sigpipe();
-	if (opt_client("delete", ref->domain, tls, &creds, auth_file, &c) < 0)
+	if (opt_client("delete", ref->domain, reg.tls_verify, &reg.creds, reg.auth_file, &c) < 0)
 		goto done;
 	rc = -1; /* from here on, failures are the library's: reported at done */
 	if (ref->digest) {
@@ -88,6 +75,6 @@ done:
 		rc = berth_cli_fail("delete", BERTH_EXIT_FAIL, "%s", berth_error_last());
 	berth_client_free(c);
 	berth_ref_free(ref);
-	opt_creds_dispose(&creds);
+	opt_registry_dispose(&reg);
 	return rc;
 }

@@ -181,17 +181,18 @@ done:
 int cmd_inspect(int argc, char **argv)
 {
 	berth_transport_options to;
-	opt_creds creds = {0};
+	opt_registry reg;
 	berth_image_name *name = NULL;
 	berth_source *src = NULL;
 	berth_manifest *m = NULL;
 	berth_buf body = BERTH_BUF_INIT(MANIFEST_MAX), cfg = BERTH_BUF_INIT(CONFIG_MAX);
 	const char *ref = NULL, *v, *platform = NULL;
 	char mt[128] = "", *canon = NULL;
-	int raw = 0, config = 0, json = 0, tls = 1, rc = BERTH_EXIT_USAGE, m_;
+	int raw = 0, config = 0, json = 0, rc = BERTH_EXIT_USAGE, m_;
 	berth_digest digest;
 
 	berth_transport_options_init(&to);
+	opt_registry_init(&reg);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -202,7 +203,7 @@ int cmd_inspect(int argc, char **argv)
 		}
 		if ((m_ = opt_bool("inspect", argv, i, "--raw", &raw)) ||
 		    (m_ = opt_bool("inspect", argv, i, "--config", &config)) ||
-		    (m_ = opt_bool("inspect", argv, i, "--tls-verify", &tls))) {
+		    (m_ = opt_registry_arg("inspect", argc, argv, &i, &reg))) {
 			if (m_ < 0)
 				goto done;
 		} else if ((m_ = opt_value("inspect", argc, argv, &i, "--format", &v))) {
@@ -214,26 +215,12 @@ int cmd_inspect(int argc, char **argv)
 				goto done;
 			}
 			json = strcmp(v, "json") == 0;
-		} else if ((m_ = opt_value("inspect", argc, argv, &i, "--creds", &v))) {
-			if (m_ < 0 || opt_creds_parse("inspect", v, &creds) < 0)
-				goto done;
-		} else if ((m_ = opt_value("inspect", argc, argv, &i, "--authfile", &v))) {
-			if (m_ < 0)
-				goto done;
-			to.auth_file = v;
 		} else if ((m_ = opt_value("inspect", argc, argv, &i, "--platform", &v))) {
 			if (m_ < 0)
 				goto done;
 			platform = v;
-		} else if (a[0] == '-' && a[1]) {
-			berth_cli_fail("inspect", BERTH_EXIT_USAGE,
-				       "unknown option '%s' (see --help)", a);
+		} else if (opt_positional("inspect", a, &ref) < 0) {
 			goto done;
-		} else if (ref) {
-			berth_cli_fail("inspect", BERTH_EXIT_USAGE, "unexpected argument '%s'", a);
-			goto done;
-		} else {
-			ref = a;
 		}
 	}
 	if (!ref) {
@@ -249,11 +236,7 @@ int cmd_inspect(int argc, char **argv)
 	rc = BERTH_EXIT_FAIL;
 	if (opt_image("inspect", ref, 1, &name) < 0)
 		goto done;
-	to.tls_verify = tls;
-	if (creds.set) {
-		to.username = creds.user;
-		to.password = creds.pass;
-	}
+	opt_registry_transport(&reg, &to);
 	rc = -1; /* from here on, failures are the library's: reported at done */
 	opt_ignore_sigpipe();
 	if (berth_source_open(&src, name, &to) < 0 ||
@@ -309,6 +292,6 @@ done:
 	berth_buf_dispose(&cfg);
 	berth_source_free(src);
 	berth_image_name_free(name);
-	opt_creds_dispose(&creds);
+	opt_registry_dispose(&reg);
 	return rc;
 }

@@ -101,15 +101,8 @@ int cmd_login(int argc, char **argv)
 			if (m < 0)
 				goto done;
 			auth_file = v;
-		} else if (a[0] == '-' && a[1]) {
-			berth_cli_fail("login", BERTH_EXIT_USAGE,
-				       "unknown option '%s' (see --help)", a);
+		} else if (opt_positional("login", a, &reg) < 0) {
 			goto done;
-		} else if (reg) {
-			berth_cli_fail("login", BERTH_EXIT_USAGE, "unexpected argument '%s'", a);
-			goto done;
-		} else {
-			reg = a;
 		}
 	}
 	if (!reg) {
@@ -269,14 +262,8 @@ int cmd_logout(int argc, char **argv)
 			if (m < 0)
 				return rc;
 			auth_file = v;
-		} else if (a[0] == '-' && a[1]) {
-			return berth_cli_fail("logout", BERTH_EXIT_USAGE,
-					      "unknown option '%s' (see --help)", a);
-		} else if (reg) {
-			return berth_cli_fail("logout", BERTH_EXIT_USAGE,
-					      "unexpected argument '%s'", a);
-		} else {
-			reg = a;
+		} else if (opt_positional("logout", a, &reg) < 0) {
+			return BERTH_EXIT_USAGE;
 		}
 	}
 	if (!reg == !all)

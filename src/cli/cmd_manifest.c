@@ -36,8 +36,8 @@ static const char help[] =
 
 typedef struct common {
 	berth_transport_options to;
-	opt_creds creds;
-	int tls, raw, quiet;
+	opt_registry reg;
+	int raw, quiet;
 	json_t *ann;
 	const char *pos[MAX_SOURCES + 1];
 	int npos;
@@ -60,17 +60,10 @@ static int parse(common *c, int argc, char **argv, int *rc)
 		*rc = BERTH_EXIT_USAGE;
 		if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
 			c->quiet = 1;
-		} else if ((m = opt_bool("manifest", argv, i, "--tls-verify", &c->tls)) ||
+		} else if ((m = opt_registry_arg("manifest", argc, argv, &i, &c->reg)) ||
 			   (m = opt_bool("manifest", argv, i, "--raw", &c->raw))) {
 			if (m < 0)
 				return -1;
-		} else if ((m = opt_value("manifest", argc, argv, &i, "--creds", &v))) {
-			if (m < 0 || opt_creds_parse("manifest", v, &c->creds) < 0)
-				return -1;
-		} else if ((m = opt_value("manifest", argc, argv, &i, "--authfile", &v))) {
-			if (m < 0)
-				return -1;
-			c->to.auth_file = v;
 		} else if ((m = opt_value("manifest", argc, argv, &i, "--annotation", &v))) {
 			const char *eq = m > 0 ? strchr(v, '=') : NULL;
 			char *key;
@@ -101,11 +94,7 @@ static int parse(common *c, int argc, char **argv, int *rc)
 			c->pos[c->npos++] = a;
 		}
 	}
-	c->to.tls_verify = c->tls;
-	if (c->creds.set) {
-		c->to.username = c->creds.user;
-		c->to.password = c->creds.pass;
-	}
+	opt_registry_transport(&c->reg, &c->to);
 	return 0;
 }
 
@@ -202,7 +191,7 @@ int cmd_manifest(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	berth_transport_options_init(&c.to);
-	c.tls = 1;
+	opt_registry_init(&c.reg);
 	if (argc < 2)
 		return berth_cli_fail("manifest", BERTH_EXIT_USAGE,
 				      "needs create or inspect (see --help)");
@@ -220,6 +209,6 @@ int cmd_manifest(int argc, char **argv)
 	if (parse(&c, argc - 1, argv + 1, &rc) == 0)
 		rc = strcmp(argv[1], "create") == 0 ? create(&c) : inspect(&c);
 	json_decref(c.ann);
-	opt_creds_dispose(&c.creds);
+	opt_registry_dispose(&c.reg);
 	return rc;
 }

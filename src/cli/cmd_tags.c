@@ -38,13 +38,14 @@ static int on_tag(void *ctx, const char *name)
 
 int cmd_tags(int argc, char **argv)
 {
-	opt_creds creds = {0};
-	const char *repo = NULL, *v, *auth_file = NULL;
+	opt_registry reg;
+	const char *repo = NULL, *v;
 	berth_client *c = NULL;
 	berth_ref *ref = NULL;
 	tag_sink ts = {NULL};
-	int json = 0, tls = 1, rc = BERTH_EXIT_USAGE, m;
+	int json = 0, rc = BERTH_EXIT_USAGE, m;
 
+	opt_registry_init(&reg);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -53,7 +54,7 @@ int cmd_tags(int argc, char **argv)
 			rc = BERTH_EXIT_OK;
 			goto done;
 		}
-		if ((m = opt_bool("tags", argv, i, "--tls-verify", &tls))) {
+		if ((m = opt_registry_arg("tags", argc, argv, &i, &reg))) {
 			if (m < 0)
 				goto done;
 		} else if ((m = opt_value("tags", argc, argv, &i, "--format", &v))) {
@@ -65,22 +66,8 @@ int cmd_tags(int argc, char **argv)
 				goto done;
 			}
 			json = strcmp(v, "json") == 0;
-		} else if ((m = opt_value("tags", argc, argv, &i, "--creds", &v))) {
-			if (m < 0 || opt_creds_parse("tags", v, &creds) < 0)
-				goto done;
-		} else if ((m = opt_value("tags", argc, argv, &i, "--authfile", &v))) {
-			if (m < 0)
-				goto done;
-			auth_file = v;
-		} else if (a[0] == '-' && a[1]) {
-			berth_cli_fail("tags", BERTH_EXIT_USAGE, "unknown option '%s' (see --help)",
-				       a);
+		} else if (opt_positional("tags", a, &repo) < 0) {
 			goto done;
-		} else if (repo) {
-			berth_cli_fail("tags", BERTH_EXIT_USAGE, "unexpected argument '%s'", a);
-			goto done;
-		} else {
-			repo = a;
 		}
 	}
 	if (!repo) {
@@ -97,7 +84,7 @@ int cmd_tags(int argc, char **argv)
 		goto done;
 	}
 	opt_ignore_sigpipe();
-	if (opt_client("tags", ref->domain, tls, &creds, auth_file, &c) < 0)
+	if (opt_client("tags", ref->domain, reg.tls_verify, &reg.creds, reg.auth_file, &c) < 0)
 		goto done;
 	if (json && !(ts.arr = json_array())) {
 		berth_cli_fail("tags", BERTH_EXIT_FAIL, "out of memory");
@@ -128,6 +115,6 @@ done:
 	json_decref(ts.arr);
 	berth_client_free(c);
 	berth_ref_free(ref);
-	opt_creds_dispose(&creds);
+	opt_registry_dispose(&reg);
 	return rc;
 }

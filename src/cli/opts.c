@@ -140,6 +140,59 @@ int opt_docker_ref(const char *cmd, const char *s, berth_ref **out)
 	return 0;
 }
 
+void opt_registry_init(opt_registry *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->tls_verify = 1;
+}
+
+int opt_registry_arg(const char *cmd, int argc, char **argv, int *i, opt_registry *r)
+{
+	const char *v;
+	int m;
+
+	if ((m = opt_bool(cmd, argv, *i, "--tls-verify", &r->tls_verify)))
+		return m;
+	if ((m = opt_value(cmd, argc, argv, i, "--creds", &v))) {
+		if (m < 0 || opt_creds_parse(cmd, v, &r->creds) < 0)
+			return -1;
+		return 1;
+	}
+	if ((m = opt_value(cmd, argc, argv, i, "--authfile", &v)) > 0)
+		r->auth_file = v;
+	return m;
+}
+
+void opt_registry_transport(const opt_registry *r, berth_transport_options *to)
+{
+	to->tls_verify = r->tls_verify;
+	if (r->auth_file)
+		to->auth_file = r->auth_file;
+	if (r->creds.set) {
+		to->username = r->creds.user;
+		to->password = r->creds.pass;
+	}
+}
+
+void opt_registry_dispose(opt_registry *r)
+{
+	opt_creds_dispose(&r->creds);
+}
+
+int opt_positional(const char *cmd, const char *a, const char **pos)
+{
+	if (a[0] == '-' && a[1]) {
+		berth_cli_fail(cmd, BERTH_EXIT_USAGE, "unknown option '%s' (see --help)", a);
+		return -1;
+	}
+	if (*pos) {
+		berth_cli_fail(cmd, BERTH_EXIT_USAGE, "unexpected argument '%s'", a);
+		return -1;
+	}
+	*pos = a;
+	return 0;
+}
+
 void opt_ignore_sigpipe(void)
 {
 	signal(SIGPIPE, SIG_IGN);

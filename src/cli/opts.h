@@ -57,6 +57,36 @@ struct berth_client;
 int opt_client(const char *cmd, const char *host, int tls_verify, const opt_creds *c,
 	       const char *auth_file, struct berth_client **out);
 
+/** The registry options the image commands share: --tls-verify, --creds, --authfile. */
+typedef struct opt_registry {
+	int tls_verify;	       /* 1 unless --tls-verify=false */
+	opt_creds creds;       /* from --creds, if set */
+	const char *auth_file; /* from --authfile (borrowed from argv), or NULL */
+} opt_registry;
+
+/** Defaults: verify TLS, no credentials, no auth file. */
+void opt_registry_init(opt_registry *r);
+
+/**
+ * If argv[*i] is one of the registry options, record it in r and return 1
+ * (advancing *i past a separate value); 0 if it is another argument; -1
+ * (message printed) on a missing or bad value.
+ */
+int opt_registry_arg(const char *cmd, int argc, char **argv, int *i, opt_registry *r);
+
+/** Copy r into transport options (r must outlive to: the strings are borrowed). */
+void opt_registry_transport(const opt_registry *r, berth_transport_options *to);
+
+/** Zero the password held in r. */
+void opt_registry_dispose(opt_registry *r);
+
+/**
+ * The catch-all for an argument no option took: an unknown "-x" option, or a
+ * second positional argument when *pos is already set, is a usage error
+ * (printed; -1). Otherwise *pos = a and 0.
+ */
+int opt_positional(const char *cmd, const char *a, const char **pos);
+
 /** Ignore SIGPIPE (network peers and pipes that go away report EPIPE instead). */
 void opt_ignore_sigpipe(void);
 
