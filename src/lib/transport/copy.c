@@ -8,8 +8,9 @@
  * through a pool of worker threads: each is skipped if the destination has
  * it, mounted if both ends are repositories of one registry, else streamed
  * from source to destination (the destination hashes and counts what it
- * stores; a relay thread in between counts bytes for progress and cuts a
- * source that sends too much). Transient failures are retried with backoff.
+ * stores, or only counts when the source verifies its own stream; a tap on
+ * the source stream counts bytes for progress and cuts a source that sends
+ * too much). Transient failures are retried with backoff.
  *
  * Like skopeo, the engine converts when the destination cannot hold what the
  * source has: oci: and oci-archive: take only OCI manifests, so a Docker
@@ -33,7 +34,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +42,6 @@
 #include <unistd.h>
 
 #define MANIFEST_MAX (4 * 1024 * 1024)
-#define RELAY_CHUNK (256 * 1024)
 #define MSG_MAX 512
 #define MAX_DEPTH 4 /* index → index → image is already unusual */
 
@@ -75,69 +74,30 @@ static void progress(copy_ctx *cx, berth_copy_event ev, const berth_descriptor *
 	pthread_mutex_unlock(&cx->mu);
 }
 
-/* ---- relay: source stream → pipe, counting bytes for progress ---- */
+/* ---- counting: a tap on the source stream, for progress and a size cap ---- */
 
-typedef struct relay {
+typedef struct counter {
 	copy_ctx *cx;
 	const berth_descriptor *desc;
-	berth_stream *in;
-	int rc;	       /* the source's failure, if any */
-	int sink_gone; /* the consumer closed its end early */
-	char msg[MSG_MAX];
-} relay;
+	uint64_t total, reported;
+} counter;
 
-static int relay_fail(relay *r, int rc)
+static int count_tap(void *ctx, const void *data, size_t len)
 {
-	r->rc = rc;
-	snprintf(r->msg, sizeof(r->msg), "%s", berth_error_last());
-	return rc;
-}
+	counter *k = ctx;
 
-static int relay_produce(void *ctx, int wfd)
-{
-	relay *r = ctx;
-	uint64_t total = 0, reported = 0;
-	char *buf = malloc(RELAY_CHUNK);
-	sigset_t set;
-	int rc = 0;
-
-	/* A consumer that stops early must give us EPIPE, not kill the process. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (!buf)
-		return relay_fail(r, berth_error_set(BERTH_ERROR, "out of memory"));
-	for (;;) {
-		long n = berth_stream_read(r->in, buf, RELAY_CHUNK);
-
-		if (n < 0) {
-			rc = relay_fail(r, (int)n);
-			break;
-		}
-		if (n == 0)
-			break;
-		total += (uint64_t)n;
-		if (r->desc->size >= 0 && total > (uint64_t)r->desc->size) {
-			rc = relay_fail(
-				r, berth_error_set(BERTH_ESIZE,
-						   "blob %s: source sent more than the %lld "
-						   "bytes its descriptor declares",
-						   r->desc->digest.str, (long long)r->desc->size));
-			break;
-		}
-		rc = berth_fs_write_all(wfd, buf, (size_t)n);
-		if (rc < 0) {
-			/* The consumer stopped reading: it reports its own error. */
-			r->sink_gone = 1;
-			break;
-		}
-		if (total - reported >= (1u << 20) || total == (uint64_t)r->desc->size) {
-			progress(r->cx, BERTH_COPY_BLOB_PROGRESS, r->desc, total);
-			reported = total;
-		}
+	(void)data;
+	k->total += len;
+	if (k->desc->size >= 0 && k->total > (uint64_t)k->desc->size)
+		return berth_error_set(BERTH_ESIZE,
+				       "blob %s: source sent more than the %lld bytes its descriptor "
+				       "declares",
+				       k->desc->digest.str, (long long)k->desc->size);
+	if (k->total - k->reported >= (1u << 20) || k->total == (uint64_t)k->desc->size) {
+		progress(k->cx, BERTH_COPY_BLOB_PROGRESS, k->desc, k->total);
+		k->reported = k->total;
 	}
-	free(buf);
-	return rc;
+	return 0;
 }
 
 /* ---- one blob ---- */
@@ -169,36 +129,31 @@ static void backoff(int attempt)
 		;
 }
 
-/* Stream one blob source → destination once (no retry). */
+/*
+ * Stream one blob source → destination once (no retry). The destination
+ * reads the source's stream itself (no relay thread, no second pipe); a tap
+ * counts the bytes as they pass.
+ */
 static int stream_once(copy_ctx *cx, const berth_descriptor *desc)
 {
-	berth_stream *in = NULL, *piped = NULL;
-	relay r = {cx, desc, NULL, 0, 0, ""};
+	berth_stream *in = NULL;
+	counter k = {cx, desc, 0, 0};
 	int rc, crc;
 
 	rc = berth_source_blob(cx->src, desc, &in);
 	if (rc < 0)
 		goto done;
-	r.in = in;
-	rc = berth_transport__stream_thread(&piped, relay_produce, &r, NULL, desc->size);
-	if (rc < 0)
-		goto done;
-	rc = berth_dest_put_blob(cx->dst, desc, piped);
-	crc = berth_stream_close(piped);
-	piped = NULL;
+	in->tap = count_tap;
+	in->tap_ctx = &k;
+	rc = berth_dest_put_blob(cx->dst, desc, in);
+	crc = berth_stream_close(in);
+	in = NULL;
 	/* A failing source explains a short or broken stream better than the sink can. */
-	if (r.rc < 0)
-		rc = berth_error_set(r.rc, "%s", r.msg);
-	else if (rc == 0 && crc < 0 && !r.sink_gone)
+	if (crc < 0)
 		rc = crc;
 done:
-	if (piped)
-		(void)berth_stream_close(piped);
-	if (in) {
-		crc = berth_stream_close(in);
-		if (rc == 0 && crc < 0)
-			rc = crc;
-	}
+	if (in)
+		(void)berth_stream_close(in);
 	return rc;
 }
 

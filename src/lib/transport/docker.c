@@ -8,9 +8,10 @@
  * bytes pass (a mismatch is the stream's error at its end).
  *
  * Destination: HEAD for has_blob, cross-repository mount, push with the
- * bytes hashed and counted as they leave the stream: a mismatch makes the
- * source callback fail before the closing PUT, so the upload is cancelled
- * and nothing is committed. Manifests go by digest (children) or under the
+ * bytes hashed and counted as they leave the stream (only counted when the
+ * stream is a docker:// source's, already verified as it arrives): a
+ * mismatch makes the source callback fail before the closing PUT, so the
+ * upload is cancelled and nothing is committed. Manifests go by digest (children) or under the
  * name's tag (top level; by digest when the name has one). The tag PUT is
  * the last step of a copy, so commit has nothing left to do, and a
  * destination freed without commit leaves only unreferenced blobs, which
@@ -98,11 +99,17 @@ static int src_manifest(berth_source *s, const berth_digest *d, berth_buf *body,
 					 media_type, media_type_len, digest_out);
 }
 
+/* Bytes from curl (16 KiB at a time) are gathered into this much per pipe write. */
+#define SINK_BATCH (256 * 1024)
+
 typedef struct {
 	berth_client *client; /* borrowed from the source, which outlives its streams */
 	char *repo;
 	berth_digest digest;
 	int64_t size;
+	int fd;      /* the pipe's write end, during produce_blob */
+	char *batch; /* SINK_BATCH bytes */
+	size_t used;
 } blob_job;
 
 static void blob_job_free(void *ctx)
@@ -111,22 +118,44 @@ static void blob_job_free(void *ctx)
 
 	if (j) {
 		free(j->repo);
+		free(j->batch);
 		free(j);
 	}
 }
 
+/*
+ * curl hands over 16 KiB per callback: gathering them into large pipe
+ * writes saves most syscalls and wake-ups of the reading thread.
+ */
 static int write_sink(void *ctx, const void *data, size_t len)
 {
-	int fd = *(int *)ctx;
+	blob_job *j = ctx;
+	int rc;
 
-	return berth_fs_write_all(fd, data, len);
+	if (j->used + len > SINK_BATCH && j->used) {
+		rc = berth_fs_write_all(j->fd, j->batch, j->used);
+		if (rc)
+			return rc;
+		j->used = 0;
+	}
+	if (len >= SINK_BATCH)
+		return berth_fs_write_all(j->fd, data, len);
+	memcpy(j->batch + j->used, data, len);
+	j->used += len;
+	return 0;
 }
 
 static int produce_blob(void *ctx, int write_fd)
 {
 	blob_job *j = ctx;
+	int rc;
 
-	return berth_client_blob_get(j->client, j->repo, &j->digest, j->size, write_sink, &write_fd);
+	j->fd = write_fd;
+	rc = berth_client_blob_get(j->client, j->repo, &j->digest, j->size, write_sink, j);
+	/* The tail goes out only once the digest and size have been checked. */
+	if (!rc && j->used)
+		rc = berth_fs_write_all(write_fd, j->batch, j->used);
+	return rc;
 }
 
 static int src_blob(berth_source *s, const berth_descriptor *desc, berth_stream **out)
@@ -137,16 +166,20 @@ static int src_blob(berth_source *s, const berth_descriptor *desc, berth_stream 
 
 	*out = NULL;
 	j = calloc(1, sizeof(*j));
-	if (!j || !(j->repo = strdup(im->repo))) {
-		free(j);
+	if (!j || !(j->repo = strdup(im->repo)) || !(j->batch = malloc(SINK_BATCH))) {
+		blob_job_free(j);
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	}
 	j->client = im->client;
 	j->digest = desc->digest;
 	j->size = desc->size;
+	j->fd = -1;
 	rc = berth_transport__stream_thread(out, produce_blob, j, blob_job_free, desc->size);
 	if (rc)
 		blob_job_free(j);
+	else
+		/* berth_client_blob_get fails the stream unless digest and size match. */
+		(*out)->verified = 1;
 	return rc;
 }
 
@@ -204,12 +237,17 @@ static int dst_mount_blob(berth_dest *d, const berth_descriptor *desc, const cha
 
 typedef struct {
 	berth_stream *in;
-	berth_hasher *h;
+	berth_hasher *h; /* NULL when the stream verifies itself */
 	const berth_descriptor *desc;
 	uint64_t count;
 } push_ctx;
 
-/* Pull bytes from the stream, hashing them; at the end, check what passed. */
+/*
+ * Pull bytes from the stream, hashing them; at the end, check what passed.
+ * A verified stream (see internal.h) is only counted: its end of stream
+ * (a 0 from berth_stream_read) comes after its producer found the digest
+ * and size right, and the push hands its last byte over only after that.
+ */
 static long push_source(void *ctx, void *buf, size_t cap)
 {
 	push_ctx *p = ctx;
@@ -226,12 +264,14 @@ static long push_source(void *ctx, void *buf, size_t cap)
 			return berth_error_set(BERTH_ESIZE,
 					       "blob %s: more than the expected %" PRId64 " bytes",
 					       p->desc->digest.str, p->desc->size);
-		rc = berth_hasher_update(p->h, buf, (size_t)n);
+		rc = p->h ? berth_hasher_update(p->h, buf, (size_t)n) : 0;
 		return rc ? rc : n;
 	}
 	if (p->desc->size >= 0 && p->count != (uint64_t)p->desc->size)
 		return berth_error_set(BERTH_ESIZE, "blob %s: %" PRIu64 " bytes, expected %" PRId64,
 				       p->desc->digest.str, p->count, p->desc->size);
+	if (!p->h)
+		return 0;
 	rc = berth_hasher_final(p->h, &got);
 	if (rc)
 		return rc;
@@ -249,9 +289,11 @@ static int dst_put_blob(berth_dest *d, const berth_descriptor *desc, berth_strea
 
 	if (desc->size < 0)
 		return berth_error_set(BERTH_EINVALID, "blob %s: size unknown", desc->digest.str);
-	rc = berth_hasher_new(&p.h, desc->digest.algo);
-	if (rc)
-		return rc;
+	if (!in->verified) {
+		rc = berth_hasher_new(&p.h, desc->digest.algo);
+		if (rc)
+			return rc;
+	}
 	rc = berth_client_blob_push(im->client, im->repo, &desc->digest, (uint64_t)desc->size,
 				    push_source, &p, 0, 0);
 	berth_hasher_free(p.h);

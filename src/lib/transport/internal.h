@@ -33,6 +33,22 @@ struct berth_stream {
 	int joined;          /* the producer thread has been joined */
 	int closing;         /* set (atomically) when the consumer closes early */
 	char *producer_msg;  /* the producer's error message (its thread's slot), or NULL */
+	/*
+	 * An optional observer of every byte read (the copy engine counts for
+	 * progress and cuts a source that sends too much): called by
+	 * berth_stream_read with what it is about to return; a negative
+	 * return fails the read with that code (message set by the tap).
+	 */
+	int (*tap)(void *ctx, const void *data, size_t len);
+	void *tap_ctx;
+	/*
+	 * Set by a source whose producer checks the blob's digest and size
+	 * itself and fails the stream at its end otherwise (docker://): a
+	 * consumer may then skip hashing again, as long as it reads to the
+	 * end of the stream (berth_stream_read returned 0) before it
+	 * commits anything.
+	 */
+	int verified;
 };
 
 /** A stream over a file descriptor (taken over: closed by berth_stream_close). */

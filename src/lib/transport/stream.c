@@ -178,6 +178,12 @@ long berth_stream_read(berth_stream *s, void *buf, size_t cap)
 		if (s->has_producer)
 			break;
 	}
+	if (got && s->tap) {
+		int rc = s->tap(s->tap_ctx, buf, got);
+
+		if (rc < 0)
+			return rc;
+	}
 	return (long)got;
 }
 
