@@ -88,17 +88,7 @@ void berth_registry__error(berth_op *op, int status, const char *code, const cha
 	reset_response(op);
 	op->failed = 1;
 	op->resp.status = status;
-	rc = berth_buf_puts(&op->out, "{\"errors\":[{\"code\":");
-	if (!rc)
-		rc = berth_buf_put_json_string(&op->out, code);
-	if (!rc)
-		rc = berth_buf_puts(&op->out, ",\"message\":");
-	if (!rc)
-		rc = berth_buf_put_json_string(&op->out, msg);
-	if (!rc && detail)
-		rc = berth_buf_printf(&op->out, ",\"detail\":%s", detail);
-	if (!rc)
-		rc = berth_buf_puts(&op->out, "}]}");
+	rc = berth_buf_put_oci_error(&op->out, code, msg, detail);
 	if (rc) {
 		/* OOM while describing the error: send the status alone. */
 		berth_buf_reset(&op->out);
