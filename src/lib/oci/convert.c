@@ -70,6 +70,16 @@ static int set(json_t *o, const char *k, json_t *v)
 	return v && json_object_set_new(o, k, v) == 0 ? 0 : oom();
 }
 
+/* set() while nothing has failed yet (rc == 0); after a failure only drop v. */
+static int set_if_ok(int rc, json_t *o, const char *k, json_t *v)
+{
+	if (rc) {
+		json_decref(v);
+		return rc;
+	}
+	return set(o, k, v);
+}
+
 static int copy_key(json_t *dst, json_t *src, const char *k)
 {
 	json_t *v = src ? json_object_get(src, k) : NULL;
@@ -120,30 +130,15 @@ static int desc_build(json_t **out, json_t *src, const char *mt, const berth_des
 		digest = v ? json_deep_copy(v) : json_string("");
 	}
 	rc = set(d, "mediaType", json_string(mt));
+	/* Both are handed to set_if_ok, which owns them from here on. */
 	if (f == BERTH_OCI_FORMAT_V2S2) {
-		if (rc == 0)
-			rc = set(d, "size", size);
-		else
-			json_decref(size);
-		size = NULL;
-		if (rc == 0)
-			rc = set(d, "digest", digest);
-		else
-			json_decref(digest);
-		digest = NULL;
+		rc = set_if_ok(rc, d, "size", size);
+		rc = set_if_ok(rc, d, "digest", digest);
 		if (rc == 0)
 			rc = copy_key(d, src, "urls");
 	} else {
-		if (rc == 0)
-			rc = set(d, "digest", digest);
-		else
-			json_decref(digest);
-		digest = NULL;
-		if (rc == 0)
-			rc = set(d, "size", size);
-		else
-			json_decref(size);
-		size = NULL;
+		rc = set_if_ok(rc, d, "digest", digest);
+		rc = set_if_ok(rc, d, "size", size);
 		if (rc == 0)
 			rc = copy_key(d, src, "urls");
 		if (rc == 0)
