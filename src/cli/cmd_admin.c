@@ -405,16 +405,10 @@ static int new_password(int from_stdin, const char *file, char *pw, size_t len)
 		memcpy(pw, b.ptr ? b.ptr : "", n);
 		pw[n] = '\0';
 	} else if (isatty(0)) {
-		char *p = getpass("New password: ");
 		char again[PASS_MAX];
 
-		snprintf(pw, len, "%s", p ? p : "");
-		if (p)
-			OPENSSL_cleanse(p, strlen(p));
-		p = getpass("Repeat it: ");
-		snprintf(again, sizeof(again), "%s", p ? p : "");
-		if (p)
-			OPENSSL_cleanse(p, strlen(p));
+		opt_ask_password("New password: ", pw, len);
+		opt_ask_password("Repeat it: ", again, sizeof(again));
 		if (strcmp(again, pw) != 0)
 			rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL, "the passwords differ");
 		OPENSSL_cleanse(again, sizeof(again));
@@ -1278,11 +1272,7 @@ int cmd_admin(int argc, char **argv)
 				goto done;
 			}
 		} else if (isatty(0)) {
-			char *p = getpass("Password: ");
-
-			snprintf(creds.pass, sizeof(creds.pass), "%s", p ? p : "");
-			if (p)
-				OPENSSL_cleanse(p, strlen(p));
+			opt_ask_password("Password: ", creds.pass, sizeof(creds.pass));
 		} else {
 			rc = usage("-u needs --password-stdin (no terminal to ask on)");
 			goto done;

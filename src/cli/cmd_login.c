@@ -144,11 +144,7 @@ int cmd_login(int argc, char **argv)
 		}
 		snprintf(creds.pass, sizeof(creds.pass), "%s", pass);
 	} else if (isatty(0)) {
-		char *p = getpass("Password: ");
-
-		snprintf(creds.pass, sizeof(creds.pass), "%s", p ? p : "");
-		if (p)
-			OPENSSL_cleanse(p, strlen(p));
+		opt_ask_password("Password: ", creds.pass, sizeof(creds.pass));
 	} else {
 		berth_cli_fail("login", BERTH_EXIT_USAGE,
 			       "needs --password or --password-stdin (no terminal to ask on)");

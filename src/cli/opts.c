@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int opt_value(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val)
 {
@@ -191,6 +192,15 @@ int opt_positional(const char *cmd, const char *a, const char **pos)
 	}
 	*pos = a;
 	return 0;
+}
+
+void opt_ask_password(const char *prompt, char *buf, size_t len)
+{
+	char *p = getpass(prompt);
+
+	snprintf(buf, len, "%s", p ? p : "");
+	if (p)
+		OPENSSL_cleanse(p, strlen(p));
 }
 
 void opt_ignore_sigpipe(void)

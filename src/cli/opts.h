@@ -87,6 +87,13 @@ void opt_registry_dispose(opt_registry *r);
  */
 int opt_positional(const char *cmd, const char *a, const char **pos);
 
+/**
+ * Ask for a password on the terminal without echo, showing `prompt`; copy it
+ * into buf (at most len - 1 bytes, "" if none was read) and wipe getpass's
+ * own copy.
+ */
+void opt_ask_password(const char *prompt, char *buf, size_t len);
+
 /** Ignore SIGPIPE (network peers and pipes that go away report EPIPE instead). */
 void opt_ignore_sigpipe(void);
 
