@@ -129,12 +129,12 @@ static int is_section(const char *prefix)
 	return 0;
 }
 
-static int parse_uint(const char *s, uint64_t *out)
+int berth_server_parse_uint(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
 
-	if (s[0] < '0' || s[0] > '9')
+	if (!s || s[0] < '0' || s[0] > '9')
 		return -1;
 	errno = 0;
 	v = strtoull(s, &end, 10);
@@ -205,7 +205,7 @@ int berth_server_config_set(berth_server_config *cfg, const char *key, const cha
 					       "%s: expected text or json, got '%s'", key, value);
 		return 0;
 	case T_UINT:
-		if (parse_uint(value, &v) < 0 || v < st->min || v > st->max)
+		if (berth_server_parse_uint(value, &v) < 0 || v < st->min || v > st->max)
 			return berth_error_set(
 				BERTH_EINVALID,
 				"%s: expected an integer from %llu to %llu, got '%s'", key,

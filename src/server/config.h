@@ -59,6 +59,13 @@ int berth_server_config_load(berth_server_config *cfg, const char *path) BERTH_W
 int berth_server_config_set(berth_server_config *cfg, const char *key,
 			    const char *value) BERTH_WARN_UNUSED;
 
+/**
+ * Parse a plain decimal unsigned integer (digits only: no sign, space or
+ * overflow), as config values and Content-Length both are. -1 if `s` is NULL
+ * or anything else; no error message is set.
+ */
+int berth_server_parse_uint(const char *s, uint64_t *out) BERTH_WARN_UNUSED;
+
 /** Release the strings held by `cfg`. */
 void berth_server_config_dispose(berth_server_config *cfg);
 

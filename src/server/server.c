@@ -278,21 +278,6 @@ static const char *remote_addr(berth_pool *p, struct MHD_Connection *c)
 	return berth_pool_strdup(p, text);
 }
 
-static int parse_content_length(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* ---- building and queueing responses ---- */
 
 /* MHD never asks a HEAD response for its body; if it ever did, fail loudly. */
@@ -526,7 +511,7 @@ static request *request_new(server *s, struct MHD_Connection *c, const char *url
 	r->req.query = lookup_query;
 	r->req.query_n = lookup_query_n;
 	r->req.ctx = r;
-	if (parse_content_length(
+	if (berth_server_parse_uint(
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH),
 		    &len) == 0) {
 		r->req.has_body_length = 1;
