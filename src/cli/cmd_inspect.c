@@ -203,18 +203,10 @@ int cmd_inspect(int argc, char **argv)
 		}
 		if ((m_ = opt_bool("inspect", argv, i, "--raw", &raw)) ||
 		    (m_ = opt_bool("inspect", argv, i, "--config", &config)) ||
-		    (m_ = opt_registry_arg("inspect", argc, argv, &i, &reg))) {
+		    (m_ = opt_registry_arg("inspect", argc, argv, &i, &reg)) ||
+		    (m_ = opt_format("inspect", argc, argv, &i, &json))) {
 			if (m_ < 0)
 				goto done;
-		} else if ((m_ = opt_value("inspect", argc, argv, &i, "--format", &v))) {
-			if (m_ < 0)
-				goto done;
-			if (strcmp(v, "json") && strcmp(v, "text")) {
-				berth_cli_fail("inspect", BERTH_EXIT_USAGE,
-					       "unknown format '%s' (use text or json)", v);
-				goto done;
-			}
-			json = strcmp(v, "json") == 0;
 		} else if ((m_ = opt_value("inspect", argc, argv, &i, "--platform", &v))) {
 			if (m_ < 0)
 				goto done;

@@ -39,7 +39,7 @@ static int on_tag(void *ctx, const char *name)
 int cmd_tags(int argc, char **argv)
 {
 	opt_registry reg;
-	const char *repo = NULL, *v;
+	const char *repo = NULL;
 	berth_client *c = NULL;
 	berth_ref *ref = NULL;
 	tag_sink ts = {NULL};
@@ -54,18 +54,10 @@ int cmd_tags(int argc, char **argv)
 			rc = BERTH_EXIT_OK;
 			goto done;
 		}
-		if ((m = opt_registry_arg("tags", argc, argv, &i, &reg))) {
+		if ((m = opt_registry_arg("tags", argc, argv, &i, &reg)) ||
+		    (m = opt_format("tags", argc, argv, &i, &json))) {
 			if (m < 0)
 				goto done;
-		} else if ((m = opt_value("tags", argc, argv, &i, "--format", &v))) {
-			if (m < 0)
-				goto done;
-			if (strcmp(v, "json") && strcmp(v, "text")) {
-				berth_cli_fail("tags", BERTH_EXIT_USAGE,
-					       "unknown format '%s' (use text or json)", v);
-				goto done;
-			}
-			json = strcmp(v, "json") == 0;
 		} else if (opt_positional("tags", a, &repo) < 0) {
 			goto done;
 		}

@@ -78,6 +78,21 @@ int opt_int(const char *cmd, const char *name, const char *s, int min, int max, 
 	return 0;
 }
 
+int opt_format(const char *cmd, int argc, char **argv, int *i, int *json)
+{
+	const char *v;
+	int m = opt_value(cmd, argc, argv, i, "--format", &v);
+
+	if (m <= 0)
+		return m;
+	if (strcmp(v, "json") && strcmp(v, "text")) {
+		berth_cli_fail(cmd, BERTH_EXIT_USAGE, "unknown format '%s' (use text or json)", v);
+		return -1;
+	}
+	*json = strcmp(v, "json") == 0;
+	return 1;
+}
+
 int opt_creds_parse(const char *cmd, const char *s, opt_creds *c)
 {
 	const char *colon = strchr(s, ':');

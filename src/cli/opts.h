@@ -57,6 +57,13 @@ struct berth_client;
 int opt_client(const char *cmd, const char *host, int tls_verify, const opt_creds *c,
 	       const char *auth_file, struct berth_client **out);
 
+/**
+ * If argv[*i] is "--format text|json" (or "--format=..."), set *json (1 for
+ * json, 0 for text) and return 1; 0 if it is another argument; -1 (message
+ * printed) if the value is missing or another word.
+ */
+int opt_format(const char *cmd, int argc, char **argv, int *i, int *json);
+
 /** The registry options the image commands share: --tls-verify, --creds, --authfile. */
 typedef struct opt_registry {
 	int tls_verify;	       /* 1 unless --tls-verify=false */
