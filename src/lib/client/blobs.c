@@ -517,11 +517,12 @@ static int push_monolithic(berth_client *c, const char *repo, const char *scope,
 	berth_client__req r;
 	chunk_reader cr = {p, NULL, 0, (size_t)p->size, 0, 0, 0, 1};
 	char *loc = NULL, *path = NULL, what[600];
+	size_t cap = 0;
 	int rc, attempt, single;
 
 	berth_client__req_init(&r, "POST", NULL);
 	snprintf(what, sizeof(what), "pushing blob %s to %s", p->d->str, repo);
-	cr.buf = malloc(p->size ? p->size : 1);
+	cr.buf = berth_client__buf_get(c, (size_t)p->size, &cap);
 	if (!cr.buf) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
@@ -622,7 +623,7 @@ done:
 		cancel_upload(c, loc, scope);
 	free(loc);
 	free(path);
-	free(cr.buf);
+	berth_client__buf_put(c, cr.buf, cap);
 	berth_client__req_dispose(&r);
 	return rc;
 }
@@ -682,11 +683,12 @@ static int push_chunked(berth_client *c, const char *repo, const char *scope, pu
 	chunk_reader cr = {p, NULL, 0, 0, 0, 0, 0, 0};
 	char *loc = NULL, *nl, range[64], what[600];
 	uint64_t held = 0;
+	size_t cap = 0;
 	int rc = 0, tries, gone, restarts = 0;
 
 	berth_client__req_init(&r, "PATCH", NULL);
 	snprintf(what, sizeof(what), "pushing blob %s to %s", p->d->str, repo);
-	cr.buf = malloc(chunk_size);
+	cr.buf = berth_client__buf_get(c, (size_t)chunk_size, &cap);
 	if (!cr.buf) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
@@ -783,7 +785,7 @@ done:
 	if (rc && loc)
 		cancel_upload(c, loc, scope);
 	free(loc);
-	free(cr.buf);
+	berth_client__buf_put(c, cr.buf, cap);
 	berth_client__req_dispose(&r);
 	return rc;
 }

@@ -139,6 +139,7 @@ int berth_client_new(berth_client **out, const berth_client_options *opts)
 	pthread_mutex_init(&c->pool_lock, NULL);
 	pthread_mutex_init(&c->auth_lock, NULL);
 	pthread_mutex_init(&c->probe_lock, NULL);
+	pthread_mutex_init(&c->buf_lock, NULL);
 
 	api = opts->host;
 	if (strcmp(api, "docker.io") == 0 || strcmp(api, "index.docker.io") == 0)
@@ -213,6 +214,9 @@ void berth_client_free(berth_client *c)
 	pthread_mutex_destroy(&c->pool_lock);
 	pthread_mutex_destroy(&c->auth_lock);
 	pthread_mutex_destroy(&c->probe_lock);
+	for (i = 0; i < c->nbufs; i++)
+		free(c->bufs[i].p);
+	pthread_mutex_destroy(&c->buf_lock);
 	free(c->host);
 	free(c->api_host);
 	free(c->base_url);
@@ -223,6 +227,62 @@ void berth_client_free(berth_client *c)
 	free(c->client_cert);
 	free(c->client_key);
 	free(c);
+}
+
+/* ---- push buffers ---- */
+
+/* Below this, malloc is cheap enough (and its arenas recycle the memory). */
+#define BUF_POOL_MIN (1024 * 1024)
+/* Pooled sizes are rounded up to this, so blobs of similar size share buffers. */
+#define BUF_ROUND (4 * 1024 * 1024)
+
+char *berth_client__buf_get(berth_client *c, size_t size, size_t *cap)
+{
+	char *p = NULL, *drop = NULL;
+	size_t best = 0, i;
+
+	if (size < BUF_POOL_MIN) {
+		*cap = size ? size : 1;
+		return malloc(*cap);
+	}
+	pthread_mutex_lock(&c->buf_lock);
+	for (i = 0; i < c->nbufs; i++)
+		if (c->bufs[i].cap >= size && (!p || c->bufs[i].cap < best)) {
+			p = c->bufs[i].p;
+			best = c->bufs[i].cap;
+		}
+	if (p) {
+		for (i = 0; c->bufs[i].p != p; i++)
+			;
+		c->bufs[i] = c->bufs[--c->nbufs];
+	} else if (c->nbufs) {
+		/* All too small: drop one rather than let the pool grow. */
+		drop = c->bufs[--c->nbufs].p;
+	}
+	pthread_mutex_unlock(&c->buf_lock);
+	free(drop);
+	if (p) {
+		*cap = best;
+		return p;
+	}
+	*cap = (size + BUF_ROUND - 1) / BUF_ROUND * BUF_ROUND;
+	return malloc(*cap);
+}
+
+void berth_client__buf_put(berth_client *c, char *p, size_t cap)
+{
+	if (!p)
+		return;
+	if (cap >= BUF_POOL_MIN) {
+		pthread_mutex_lock(&c->buf_lock);
+		if (c->nbufs < BERTH_CLIENT__BUF_POOL) {
+			c->bufs[c->nbufs].p = p;
+			c->bufs[c->nbufs++].cap = cap;
+			p = NULL;
+		}
+		pthread_mutex_unlock(&c->buf_lock);
+	}
+	free(p);
 }
 
 const char *berth_client_base_url(berth_client *c)

@@ -22,6 +22,7 @@
 #define BERTH_CLIENT__ERRBODY_MAX (64 * 1024)
 #define BERTH_CLIENT__HDR_MAX 2048
 #define BERTH_CLIENT__MAX_REDIRECTS 5
+#define BERTH_CLIENT__BUF_POOL 8
 
 /* ---- WWW-Authenticate ---- */
 
@@ -97,7 +98,25 @@ struct berth_client {
 	int no_single_post; /* the registry ignored POST ?digest= once */
 	int single_post_ok; /* the registry stored a blob from POST ?digest= */
 	pthread_mutex_t probe_lock; /* held by the push that learns which it is */
+
+	/* Push buffers kept for reuse (see berth_client__buf_get). */
+	pthread_mutex_t buf_lock;
+	struct {
+		char *p;
+		size_t cap;
+	} bufs[BERTH_CLIENT__BUF_POOL];
+	size_t nbufs;
 };
+
+/**
+ * A buffer of at least `size` bytes for a push's chunk in flight; its
+ * capacity in *cap. Large buffers are recycled between pushes of one
+ * client: a fresh multi-MiB allocation per blob costs a page fault and a
+ * zeroed page for every 4 KiB. NULL when out of memory.
+ */
+char *berth_client__buf_get(berth_client *c, size_t size, size_t *cap);
+/** Give back a buffer from berth_client__buf_get (NULL is ignored). */
+void berth_client__buf_put(berth_client *c, char *p, size_t cap);
 
 /* ---- the request engine ---- */
 

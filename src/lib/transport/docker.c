@@ -3,8 +3,8 @@
  * destination, over berth/client.h.
  *
  * Source: manifests by the name's tag or digest (or a child's digest), with
- * the client's Accept list; blobs as pipe-backed streams fed by a thread
- * running berth_client_blob_get, which verifies digest and size as the
+ * the client's Accept list; blobs as streams fed (through an in-memory
+ * ring) by a thread running berth_client_blob_get, which verifies digest and size as the
  * bytes pass (a mismatch is the stream's error at its end).
  *
  * Destination: HEAD for has_blob, cross-repository mount, push with the
@@ -20,7 +20,6 @@
 #include "internal.h"
 
 #include "berth/client.h"
-#include "util/fs.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -99,17 +98,11 @@ static int src_manifest(berth_source *s, const berth_digest *d, berth_buf *body,
 					 media_type, media_type_len, digest_out);
 }
 
-/* Bytes from curl (16 KiB at a time) are gathered into this much per pipe write. */
-#define SINK_BATCH (256 * 1024)
-
 typedef struct {
 	berth_client *client; /* borrowed from the source, which outlives its streams */
 	char *repo;
 	berth_digest digest;
 	int64_t size;
-	int fd;      /* the pipe's write end, during produce_blob */
-	char *batch; /* SINK_BATCH bytes */
-	size_t used;
 } blob_job;
 
 static void blob_job_free(void *ctx)
@@ -118,44 +111,20 @@ static void blob_job_free(void *ctx)
 
 	if (j) {
 		free(j->repo);
-		free(j->batch);
 		free(j);
 	}
 }
 
-/*
- * curl hands over 16 KiB per callback: gathering them into large pipe
- * writes saves most syscalls and wake-ups of the reading thread.
- */
 static int write_sink(void *ctx, const void *data, size_t len)
 {
-	blob_job *j = ctx;
-	int rc;
-
-	if (j->used + len > SINK_BATCH && j->used) {
-		rc = berth_fs_write_all(j->fd, j->batch, j->used);
-		if (rc)
-			return rc;
-		j->used = 0;
-	}
-	if (len >= SINK_BATCH)
-		return berth_fs_write_all(j->fd, data, len);
-	memcpy(j->batch + j->used, data, len);
-	j->used += len;
-	return 0;
+	return berth_transport__chan_write(ctx, data, len);
 }
 
-static int produce_blob(void *ctx, int write_fd)
+static int produce_blob(void *ctx, berth_transport__chan *ch)
 {
 	blob_job *j = ctx;
-	int rc;
 
-	j->fd = write_fd;
-	rc = berth_client_blob_get(j->client, j->repo, &j->digest, j->size, write_sink, j);
-	/* The tail goes out only once the digest and size have been checked. */
-	if (!rc && j->used)
-		rc = berth_fs_write_all(write_fd, j->batch, j->used);
-	return rc;
+	return berth_client_blob_get(j->client, j->repo, &j->digest, j->size, write_sink, ch);
 }
 
 static int src_blob(berth_source *s, const berth_descriptor *desc, berth_stream **out)
@@ -166,15 +135,14 @@ static int src_blob(berth_source *s, const berth_descriptor *desc, berth_stream 
 
 	*out = NULL;
 	j = calloc(1, sizeof(*j));
-	if (!j || !(j->repo = strdup(im->repo)) || !(j->batch = malloc(SINK_BATCH))) {
+	if (!j || !(j->repo = strdup(im->repo))) {
 		blob_job_free(j);
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	}
 	j->client = im->client;
 	j->digest = desc->digest;
 	j->size = desc->size;
-	j->fd = -1;
-	rc = berth_transport__stream_thread(out, produce_blob, j, blob_job_free, desc->size);
+	rc = berth_transport__stream_chan(out, produce_blob, j, blob_job_free, desc->size);
 	if (rc)
 		blob_job_free(j);
 	else

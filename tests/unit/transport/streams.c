@@ -1,7 +1,8 @@
 /*
  * streams.c - unit tests of berth_stream: fd streams, producer-thread
- * streams, error propagation, and a consumer that gives up early without
- * deadlocking or killing the process with SIGPIPE.
+ * streams (pipe and in-memory channel), error propagation, taps, and a
+ * consumer that gives up early without deadlocking or killing the process
+ * with SIGPIPE.
  */
 #include "transport_test.h"
 
@@ -136,6 +137,138 @@ static void early_close_does_not_deadlock_or_kill(void **state)
 	}
 }
 
+/* The same generator writing into a channel, in odd-sized pieces (wrapping the ring). */
+static int gen_chan_produce(void *ctx, berth_transport__chan *ch)
+{
+	gen *g = ctx;
+	char buf[7919];
+	size_t done = 0;
+
+	while (done < g->total) {
+		size_t n = g->total - done < sizeof(buf) ? g->total - done : sizeof(buf);
+
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (char)((done + i) % 251);
+		g->write_rc = berth_transport__chan_write(ch, buf, n);
+		if (g->write_rc)
+			return g->write_rc;
+		done += n;
+	}
+	if (g->fail_after)
+		return berth_error_set(BERTH_EDIGEST, "upstream digest mismatch (test)");
+	return 0;
+}
+
+static void chan_stream_delivers_every_byte_in_order(void **state)
+{
+	gen g = {.total = 5 * 1024 * 1024 + 12345};
+	berth_stream *s = NULL;
+	char *buf = malloc(g.total + 1);
+	size_t got = 0, cap = 1;
+	long r;
+
+	(void)state;
+	assert_int_equal(berth_transport__stream_chan(&s, gen_chan_produce, &g, gen_free,
+						      (int64_t)g.total), 0);
+	/* Reads of varying sizes, small and larger than the ring. */
+	while ((r = berth_stream_read(s, buf + got, cap)) > 0) {
+		got += (size_t)r;
+		cap = cap * 3 + 1;
+		if (cap > 3 * 1024 * 1024)
+			cap = 1;
+		if (cap > g.total + 1 - got)
+			cap = g.total + 1 - got;
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(got, g.total);
+	for (size_t i = 0; i < got; i++)
+		if ((unsigned char)buf[i] != i % 251)
+			fail_msg("byte %zu is %u", i, (unsigned char)buf[i]);
+	assert_int_equal(berth_stream_close(s), 0);
+	assert_int_equal(g.freed, 1);
+	free(buf);
+}
+
+static void chan_producer_error_reaches_the_consumer(void **state)
+{
+	gen g = {.total = 100000, .fail_after = 1};
+	berth_stream *s = NULL;
+	char buf[65536];
+	long r, total = 0;
+
+	(void)state;
+	assert_int_equal(berth_transport__stream_chan(&s, gen_chan_produce, &g, gen_free, -1), 0);
+	while ((r = berth_stream_read(s, buf, sizeof(buf))) > 0)
+		total += r;
+	/* The end of the stream is the producer's verdict, with its message. */
+	assert_int_equal(r, BERTH_EDIGEST);
+	assert_int_equal(total, 100000);
+	assert_string_equal(berth_error_last(), "upstream digest mismatch (test)");
+	assert_int_equal(berth_stream_close(s), BERTH_EDIGEST);
+	assert_int_equal(g.freed, 1);
+}
+
+static void chan_early_close_stops_the_producer(void **state)
+{
+	gen g = {.total = 64u * 1024 * 1024}; /* far more than the ring holds */
+	berth_stream *s = NULL;
+	char buf[4096];
+
+	(void)state;
+	assert_int_equal(berth_transport__stream_chan(&s, gen_chan_produce, &g, gen_free, -1), 0);
+	assert_true(berth_stream_read(s, buf, sizeof(buf)) > 0);
+	/* The producer, blocked on a full ring, is told the reader left. */
+	assert_int_equal(berth_stream_close(s), 0);
+	assert_int_equal(g.write_rc, BERTH_EIO);
+	assert_int_equal(g.freed, 1);
+}
+
+typedef struct tap_count {
+	size_t seen;
+	size_t limit;
+} tap_count;
+
+static int count_tap(void *ctx, const void *data, size_t len)
+{
+	tap_count *t = ctx;
+
+	(void)data;
+	t->seen += len;
+	if (t->seen > t->limit)
+		return berth_error_set(BERTH_ESIZE, "too much (test)");
+	return 0;
+}
+
+static void tap_sees_every_byte_and_can_fail_the_read(void **state)
+{
+	gen g = {.total = 3 * 1024 * 1024};
+	tap_count t = {0, (size_t)-1};
+	berth_stream *s = NULL;
+	mem_blob got;
+	char buf[65536];
+	long r;
+
+	(void)state;
+	assert_int_equal(berth_transport__stream_chan(&s, gen_chan_produce, &g, gen_free, -1), 0);
+	s->tap = count_tap;
+	s->tap_ctx = &t;
+	assert_int_equal(drain(s, &got), 0);
+	assert_int_equal(t.seen, g.total);
+	assert_int_equal(got.len, g.total);
+	free(got.data);
+
+	g = (gen){.total = 3 * 1024 * 1024};
+	t = (tap_count){0, 1024 * 1024};
+	assert_int_equal(berth_transport__stream_thread(&s, gen_produce, &g, gen_free, -1), 0);
+	s->tap = count_tap;
+	s->tap_ctx = &t;
+	while ((r = berth_stream_read(s, buf, sizeof(buf))) > 0)
+		;
+	assert_int_equal(r, BERTH_ESIZE);
+	assert_string_equal(berth_error_last(), "too much (test)");
+	assert_int_equal(berth_stream_close(s), 0);
+}
+
 static int interrupted;
 
 static void on_alarm(int sig)
@@ -185,6 +318,10 @@ int main(void)
 		cmocka_unit_test(close_reports_error_when_consumer_read_exactly_size),
 		cmocka_unit_test(early_close_does_not_deadlock_or_kill),
 		cmocka_unit_test(read_survives_eintr),
+		cmocka_unit_test(chan_stream_delivers_every_byte_in_order),
+		cmocka_unit_test(chan_producer_error_reaches_the_consumer),
+		cmocka_unit_test(chan_early_close_stops_the_producer),
+		cmocka_unit_test(tap_sees_every_byte_and_can_fail_the_read),
 		cmocka_unit_test(close_accepts_null),
 	};
 
