@@ -418,20 +418,10 @@ static int new_password(int from_stdin, const char *file, char *pw, size_t len)
 	if (!rc && !pw[0])
 		rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL, "the password is empty");
 done:
-	if (b.ptr)
-		OPENSSL_cleanse(b.ptr, b.len);
-	berth_buf_dispose(&b);
+	berth_buf_dispose_secret(&b);
 	if (rc)
 		OPENSSL_cleanse(pw, len);
 	return rc;
-}
-
-/* A JSON body built in a buffer we can wipe (it may hold a password or hash). */
-static void body_wipe(berth_buf *b)
-{
-	if (b->ptr)
-		OPENSSL_cleanse(b->ptr, b->len);
-	berth_buf_dispose(b);
 }
 
 /* ---- user ---- */
@@ -494,7 +484,7 @@ static int user_add(admin_ctx *a, int argc, char **argv)
 		printf("Created user %s%s\n", name, sysadmin ? " (system administrator)" : "");
 done:
 	OPENSSL_cleanse(pw, sizeof(pw));
-	body_wipe(&body);
+	berth_buf_dispose_secret(&body);
 	berth_buf_dispose(&raw);
 	return rc;
 }
@@ -538,7 +528,7 @@ static int user_passwd(admin_ctx *a, int argc, char **argv)
 		printf("Changed the password of %s\n", name);
 done:
 	OPENSSL_cleanse(pw, sizeof(pw));
-	body_wipe(&body);
+	berth_buf_dispose_secret(&body);
 	return rc;
 }
 
@@ -641,7 +631,7 @@ static int user_import(admin_ctx *a, int argc, char **argv)
 				done_n, l.n);
 			goto done;
 		}
-		body_wipe(&body);
+		berth_buf_dispose_secret(&body);
 		if (berth_buf_puts(&body, "{\"name\":") ||
 		    berth_buf_put_json_string(&body, l.v[i].user) ||
 		    berth_buf_puts(&body, ",\"password_hash\":") ||
@@ -678,8 +668,8 @@ static int user_import(admin_ctx *a, int argc, char **argv)
 	rc = 0;
 done:
 	import_list_dispose(&l);
-	body_wipe(&text);
-	body_wipe(&body);
+	berth_buf_dispose_secret(&text);
+	berth_buf_dispose_secret(&body);
 	berth_buf_dispose(&existing);
 	return rc;
 }
@@ -1037,7 +1027,7 @@ static int robot_create(admin_ctx *a, int argc, char **argv)
 	printf("%s\n", secret);
 done:
 	json_decref(resp);
-	body_wipe(&raw);
+	berth_buf_dispose_secret(&raw);
 	berth_buf_dispose(&body);
 	return rc;
 }

@@ -229,9 +229,7 @@ static int logout_all(const char *given)
 	if (rc == 0 && chmod(path, 0600) != 0)
 		rc = berth_error_set_errno("chmod %s", path);
 done:
-	if (b.ptr)
-		OPENSSL_cleanse(b.ptr, b.len);
-	berth_buf_dispose(&b);
+	berth_buf_dispose_secret(&b);
 	free(text);
 	free(path);
 	json_decref(root);

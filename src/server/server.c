@@ -969,9 +969,7 @@ static int read_small(berth_buf *out, const char *path, const char *what)
 
 	berth_buf_init(out, 1024 * 1024);
 	if ((rc = berth_fs_read_file(out, path)) < 0 || berth_buf_puts(out, "") < 0) {
-		if (out->ptr)
-			OPENSSL_cleanse(out->ptr, out->len);
-		berth_buf_dispose(out);
+		berth_buf_dispose_secret(out);
 		return berth_error_set(rc < 0 ? rc : BERTH_ERROR, "cannot read the %s %s: %s",
 				       what, path, rc == BERTH_ENOTFOUND ? "no such file" : "unreadable");
 	}
@@ -1037,9 +1035,7 @@ static int setup_auth(server *s)
 	berth_api_registry_authz(s->api, &hook);
 	berth_registry_set_authz(s->reg, &hook);
 done:
-	if (pwbuf.ptr)
-		OPENSSL_cleanse(pwbuf.ptr, pwbuf.len);
-	berth_buf_dispose(&pwbuf);
+	berth_buf_dispose_secret(&pwbuf);
 	free(keypath);
 	return rc;
 }
@@ -1158,9 +1154,7 @@ done:
 	berth_meta_free(s.meta);
 	berth_store_free(s.store);
 	free(db);
-	if (s.tls_key.ptr)
-		OPENSSL_cleanse(s.tls_key.ptr, s.tls_key.len);
-	berth_buf_dispose(&s.tls_key);
+	berth_buf_dispose_secret(&s.tls_key);
 	berth_buf_dispose(&s.tls_cert);
 	return rc;
 }

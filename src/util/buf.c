@@ -3,6 +3,8 @@
  */
 #include "util/buf.h"
 
+#include <openssl/crypto.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,4 +170,11 @@ void berth_buf_dispose(berth_buf *b)
 	free(b->ptr);
 	b->ptr = NULL;
 	b->len = b->cap = 0;
+}
+
+void berth_buf_dispose_secret(berth_buf *b)
+{
+	if (b->ptr)
+		OPENSSL_cleanse(b->ptr, b->len);
+	berth_buf_dispose(b);
 }

@@ -39,5 +39,7 @@ void berth_buf_reset(berth_buf *b);   /* len = 0, keep memory */
 /** Take ownership of the data (NUL-terminated); the buffer becomes empty. */
 char *berth_buf_detach(berth_buf *b, size_t *len_out);
 void berth_buf_dispose(berth_buf *b); /* free memory, buffer reusable */
+/** Zero the contents (they held a secret: password, key, credentials), then dispose. */
+void berth_buf_dispose_secret(berth_buf *b);
 
 #endif

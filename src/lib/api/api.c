@@ -405,12 +405,8 @@ void berth_api_op_free(berth_api_op *op)
 {
 	if (!op)
 		return;
-	if (op->in.ptr)
-		OPENSSL_cleanse(op->in.ptr, op->in.len);
-	if (op->out.ptr)
-		OPENSSL_cleanse(op->out.ptr, op->out.len);
-	berth_buf_dispose(&op->in);
-	berth_buf_dispose(&op->out);
+	berth_buf_dispose_secret(&op->in);
+	berth_buf_dispose_secret(&op->out);
 	berth_pool_dispose(&op->pool);
 	free(op);
 }

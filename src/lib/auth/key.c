@@ -150,9 +150,7 @@ static int load(berth_token_key **out, const char *path)
 		berth_error_set(rc, "%s: %s", path, why);
 	}
 done:
-	if (b.ptr)
-		OPENSSL_cleanse(b.ptr, b.len);
-	berth_buf_dispose(&b);
+	berth_buf_dispose_secret(&b);
 	return rc;
 }
 
