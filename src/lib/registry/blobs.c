@@ -16,6 +16,11 @@
 /* Manifests answered through the blob endpoint are read into memory. */
 #define MANIFEST_READ_MAX (64u * 1024 * 1024)
 
+static void blob_unknown(berth_op *op)
+{
+	berth_registry__error(op, 404, "BLOB_UNKNOWN", NULL, "blob unknown to registry");
+}
+
 /*
  * Choose the byte range to answer. Returns 1 for a partial answer, 0 for the
  * whole blob, -1 after answering 416.
@@ -71,8 +76,7 @@ static void serve_manifest(berth_op *op, const char *range)
 	rc = berth_meta_manifest_get(op->reg->meta, op->name, op->digest.str, &info,
 				     op->is_head ? NULL : &op->out);
 	if (rc == BERTH_ENOTFOUND)
-		RETURN_AFTER(berth_registry__error(op, 404, "BLOB_UNKNOWN", NULL,
-						   "blob unknown to registry"));
+		RETURN_AFTER(blob_unknown(op));
 	if (rc < 0)
 		RETURN_AFTER(berth_registry__internal(op));
 	if (!op->is_head)
@@ -103,8 +107,7 @@ static void blob_get(berth_op *op, const berth_req *req)
 	else
 		rc = berth_store_open_blob(op->reg->store, &op->digest, &fd, &size);
 	if (rc == BERTH_ENOTFOUND)
-		RETURN_AFTER(berth_registry__error(op, 404, "BLOB_UNKNOWN", NULL,
-						   "blob unknown to registry"));
+		RETURN_AFTER(blob_unknown(op));
 	if (rc < 0)
 		RETURN_AFTER(berth_registry__internal(op));
 	partial = choose_range(op, range, size, &start, &end);
@@ -127,8 +130,7 @@ static void blob_delete(berth_op *op)
 	int rc = berth_meta_blob_unlink(op->reg->meta, op->name, &op->digest);
 
 	if (rc == BERTH_ENOTFOUND)
-		RETURN_AFTER(berth_registry__error(op, 404, "BLOB_UNKNOWN", NULL,
-						   "blob unknown to registry"));
+		RETURN_AFTER(blob_unknown(op));
 	if (rc < 0)
 		RETURN_AFTER(berth_registry__internal(op));
 	berth_registry__header(op, "Docker-Content-Digest", "%s", op->digest.str);

@@ -98,6 +98,12 @@ static int accept_allows(const char *accept, const char *mt)
 	return entries == 0;
 }
 
+/* The plain 404 MANIFEST_UNKNOWN (manifest_unknown below also checks the repository). */
+static void manifest_missing(berth_op *op)
+{
+	berth_registry__error(op, 404, "MANIFEST_UNKNOWN", NULL, "manifest unknown to registry");
+}
+
 /* Classify op->ref as a digest or a tag. Returns 0, or -1 after answering. */
 static int parse_reference(berth_op *op, const char *method)
 {
@@ -111,8 +117,7 @@ static int parse_reference(berth_op *op, const char *method)
 		berth_registry__error(op, 400, "TAG_INVALID", NULL, "invalid tag \"%.200s\"",
 				      op->ref);
 	else
-		berth_registry__error(op, 404, "MANIFEST_UNKNOWN", NULL,
-				      "manifest unknown to registry");
+		manifest_missing(op);
 	return -1;
 }
 
@@ -125,8 +130,7 @@ static void manifest_unknown(berth_op *op)
 		berth_registry__error(op, 404, "NAME_UNKNOWN", NULL,
 				      "repository name not known to registry");
 	else
-		berth_registry__error(op, 404, "MANIFEST_UNKNOWN", NULL,
-				      "manifest unknown to registry");
+		manifest_missing(op);
 }
 
 static void manifest_get(berth_op *op, const berth_req *req)
