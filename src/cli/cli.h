@@ -35,6 +35,9 @@ extern const berth_cli_command berth_cli_commands[];
 int berth_cli_fail(const char *cmd, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/** 1 if `a` is -h or --help. */
+int berth_cli_is_help(const char *a);
+
 /** 1 if argv holds -h or --help (before any "--"). */
 int berth_cli_wants_help(int argc, char **argv);
 

@@ -159,11 +159,6 @@ static int fail_last(void)
 	return berth_cli_fail(CMD, BERTH_EXIT_FAIL, "%s", berth_error_last());
 }
 
-static int wants_help(const char *a)
-{
-	return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
-}
-
 /*
  * Names go into URL paths unescaped, so only characters a path segment may
  * hold as they are are accepted ('/', '%', '?', spaces and the like are not).
@@ -682,7 +677,7 @@ static int user_cmd(admin_ctx *a, int argc, char **argv)
 	char path[300];
 	int rc;
 
-	if (!verb || wants_help(verb) || berth_cli_wants_help(argc - 1, argv + 1)) {
+	if (!verb || berth_cli_is_help(verb) || berth_cli_wants_help(argc - 1, argv + 1)) {
 		fputs(help_user, verb ? stdout : stderr);
 		return verb ? BERTH_EXIT_OK : BERTH_EXIT_USAGE;
 	}
@@ -723,7 +718,7 @@ static int project_cmd(admin_ctx *a, int argc, char **argv)
 	char path[300];
 	int pub = -1, create = 0, set = 0, m, rc = BERTH_EXIT_USAGE;
 
-	if (!verb || wants_help(verb) || berth_cli_wants_help(argc - 1, argv + 1)) {
+	if (!verb || berth_cli_is_help(verb) || berth_cli_wants_help(argc - 1, argv + 1)) {
 		fputs(help_project, verb ? stdout : stderr);
 		return verb ? BERTH_EXIT_OK : BERTH_EXIT_USAGE;
 	}
@@ -817,7 +812,7 @@ static int member_cmd(admin_ctx *a, int argc, char **argv)
 	berth_role role;
 	int rc;
 
-	if (!verb || wants_help(verb) || berth_cli_wants_help(argc - 1, argv + 1)) {
+	if (!verb || berth_cli_is_help(verb) || berth_cli_wants_help(argc - 1, argv + 1)) {
 		fputs(help_member, verb ? stdout : stderr);
 		return verb ? BERTH_EXIT_OK : BERTH_EXIT_USAGE;
 	}
@@ -1041,7 +1036,7 @@ static int robot_cmd(admin_ctx *a, int argc, char **argv)
 	long status = 0;
 	int rc;
 
-	if (!verb || wants_help(verb) || berth_cli_wants_help(argc - 1, argv + 1)) {
+	if (!verb || berth_cli_is_help(verb) || berth_cli_wants_help(argc - 1, argv + 1)) {
 		fputs(help_robot, verb ? stdout : stderr);
 		return verb ? BERTH_EXIT_OK : BERTH_EXIT_USAGE;
 	}
@@ -1100,7 +1095,7 @@ static int audit_cmd(admin_ctx *a, int argc, char **argv)
 	size_t n;
 
 	for (int i = 1; i < argc; i++) {
-		if (wants_help(argv[i])) {
+		if (berth_cli_is_help(argv[i])) {
 			fputs(help_audit, stdout);
 			return BERTH_EXIT_OK;
 		}
@@ -1140,7 +1135,7 @@ static int parse_globals(int argc, char **argv, admin_opts *o)
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *x = argv[i];
 
-		if (wants_help(x)) {
+		if (berth_cli_is_help(x)) {
 			fputs(help_main, stdout);
 			return -BERTH_EXIT_OK;
 		}

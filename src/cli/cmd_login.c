@@ -78,7 +78,7 @@ int cmd_login(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+		if (berth_cli_is_help(a)) {
 			fputs(login_help, stdout);
 			rc = BERTH_EXIT_OK;
 			goto done;
@@ -245,7 +245,7 @@ int cmd_logout(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+		if (berth_cli_is_help(a)) {
 			fputs(logout_help, stdout);
 			return BERTH_EXIT_OK;
 		}

@@ -52,7 +52,7 @@ static int parse(common *c, int argc, char **argv, int *rc)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+		if (berth_cli_is_help(a)) {
 			fputs(help, stdout);
 			*rc = BERTH_EXIT_OK;
 			return -1;
@@ -195,7 +195,7 @@ int cmd_manifest(int argc, char **argv)
 	if (argc < 2)
 		return berth_cli_fail("manifest", BERTH_EXIT_USAGE,
 				      "needs create or inspect (see --help)");
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+	if (berth_cli_is_help(argv[1])) {
 		fputs(help, stdout);
 		return BERTH_EXIT_OK;
 	}

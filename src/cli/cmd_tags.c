@@ -49,7 +49,7 @@ int cmd_tags(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+		if (berth_cli_is_help(a)) {
 			fputs(help, stdout);
 			rc = BERTH_EXIT_OK;
 			goto done;

@@ -22,7 +22,7 @@ int cmd_version(int argc, char **argv)
 	int json = 0;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+		if (berth_cli_is_help(argv[i])) {
 			fputs(help, stdout);
 			return BERTH_EXIT_OK;
 		} else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {

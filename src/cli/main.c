@@ -34,12 +34,17 @@ int berth_cli_fail(const char *cmd, int code, const char *fmt, ...)
 	return code;
 }
 
+int berth_cli_is_help(const char *a)
+{
+	return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
 int berth_cli_wants_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+		if (berth_cli_is_help(argv[i]))
 			return 1;
 	}
 	return 0;
@@ -55,7 +60,7 @@ static void usage(FILE *out)
 
 int cmd_help(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+	if (argc < 2 || berth_cli_is_help(argv[1])) {
 		usage(stdout);
 		return BERTH_EXIT_OK;
 	}
@@ -75,7 +80,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return BERTH_EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+	if (berth_cli_is_help(argv[1])) {
 		usage(stdout);
 		return BERTH_EXIT_OK;
 	}
