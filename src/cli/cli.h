@@ -7,6 +7,8 @@
 #ifndef BERTH_CLI_H
 #define BERTH_CLI_H
 
+#include <stdarg.h>
+
 #define BERTH_EXIT_OK 0
 #define BERTH_EXIT_FAIL 1
 #define BERTH_EXIT_USAGE 2
@@ -34,6 +36,10 @@ extern const berth_cli_command berth_cli_commands[];
 /** Print "berth <cmd>: <message>" to stderr and return `code`. */
 int berth_cli_fail(const char *cmd, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/** berth_cli_fail with a va_list, for commands that wrap it. */
+int berth_cli_vfail(const char *cmd, int code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 /** 1 if `a` is -h or --help. */
 int berth_cli_is_help(const char *a);

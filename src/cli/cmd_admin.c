@@ -145,13 +145,12 @@ static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage(const char *fmt, ...)
 {
 	va_list ap;
+	int rc;
 
-	fprintf(stderr, "berth " CMD ": ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rc = berth_cli_vfail(CMD, BERTH_EXIT_USAGE, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	return BERTH_EXIT_USAGE;
+	return rc;
 }
 
 static int fail_last(void)

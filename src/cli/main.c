@@ -22,15 +22,21 @@ const berth_cli_command berth_cli_commands[] = {
 	{NULL, NULL, NULL},
 };
 
+int berth_cli_vfail(const char *cmd, int code, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "berth %s: ", cmd);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	return code;
+}
+
 int berth_cli_fail(const char *cmd, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "berth %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	code = berth_cli_vfail(cmd, code, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return code;
 }
 
