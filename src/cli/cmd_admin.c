@@ -159,6 +159,21 @@ static int fail_last(void)
 }
 
 /*
+ * A subcommand's one NAME argument: an option not taken before, or a second
+ * name, is a usage error (printed as "<what>: ..."; BERTH_EXIT_USAGE).
+ * Otherwise *name = a and 0.
+ */
+static int one_name(const char *what, const char *a, const char **name)
+{
+	if (a[0] == '-')
+		return usage("%s: unknown option '%s' (see --help)", what, a);
+	if (*name)
+		return usage("%s: unexpected argument '%s'", what, a);
+	*name = a;
+	return 0;
+}
+
+/*
  * Names go into URL paths unescaped, so only characters a path segment may
  * hold as they are are accepted ('/', '%', '?', spaces and the like are not).
  */
@@ -449,12 +464,8 @@ static int user_add(admin_ctx *a, int argc, char **argv)
 		    (m = user_password_opts(argc, argv, &i, &from_stdin, &file))) {
 			if (m < 0)
 				return BERTH_EXIT_USAGE;
-		} else if (argv[i][0] == '-') {
-			return usage("user add: unknown option '%s' (see --help)", argv[i]);
-		} else if (name) {
-			return usage("user add: unexpected argument '%s'", argv[i]);
-		} else {
-			name = argv[i];
+		} else if (one_name("user add", argv[i], &name)) {
+			return BERTH_EXIT_USAGE;
 		}
 	}
 	if (!name)
@@ -495,12 +506,8 @@ static int user_passwd(admin_ctx *a, int argc, char **argv)
 		if ((m = user_password_opts(argc, argv, &i, &from_stdin, &file))) {
 			if (m < 0)
 				return BERTH_EXIT_USAGE;
-		} else if (argv[i][0] == '-') {
-			return usage("user passwd: unknown option '%s' (see --help)", argv[i]);
-		} else if (name) {
-			return usage("user passwd: unexpected argument '%s'", argv[i]);
-		} else {
-			name = argv[i];
+		} else if (one_name("user passwd", argv[i], &name)) {
+			return BERTH_EXIT_USAGE;
 		}
 	}
 	if (!name)
@@ -971,14 +978,9 @@ static int robot_create(admin_ctx *a, int argc, char **argv)
 		} else if ((m = opt_value(CMD, argc, argv, &i, "--expires-days", &v))) {
 			if (m < 0 || opt_int(CMD, "--expires-days", v, 1, 36500, &days) < 0)
 				goto done;
-		} else if (argv[i][0] == '-') {
-			rc = usage("robot create: unknown option '%s' (see --help)", argv[i]);
+		} else if (one_name("robot create", argv[i], &name)) {
+			rc = BERTH_EXIT_USAGE;
 			goto done;
-		} else if (name) {
-			rc = usage("robot create: unexpected argument '%s'", argv[i]);
-			goto done;
-		} else {
-			name = argv[i];
 		}
 	}
 	if (!name) {
