@@ -80,6 +80,17 @@ static int set_if_ok(int rc, json_t *o, const char *k, json_t *v)
 	return set(o, k, v);
 }
 
+/* Hand the object built in v to *out when rc is 0; after a failure drop it. */
+static int hand_over(int rc, json_t *v, json_t **out)
+{
+	if (rc < 0) {
+		json_decref(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
 static int copy_key(json_t *dst, json_t *src, const char *k)
 {
 	json_t *v = src ? json_object_get(src, k) : NULL;
@@ -99,12 +110,7 @@ static int platform_build(json_t **out, json_t *src)
 		return oom();
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && rc == 0; i++)
 		rc = copy_key(p, src, keys[i]);
-	if (rc < 0) {
-		json_decref(p);
-		return rc;
-	}
-	*out = p;
-	return 0;
+	return hand_over(rc, p, out);
 }
 
 /*
@@ -153,12 +159,7 @@ static int desc_build(json_t **out, json_t *src, const char *mt, const berth_des
 	}
 	if (rc == 0 && f != BERTH_OCI_FORMAT_V2S2)
 		rc = copy_key(d, src, "artifactType");
-	if (rc < 0) {
-		json_decref(d);
-		return rc;
-	}
-	*out = d;
-	return 0;
+	return hand_over(rc, d, out);
 }
 
 static int array_build(json_t *dst, json_t *root, const char *key, const berth_descriptor *repl,
@@ -198,11 +199,7 @@ static int array_build(json_t *dst, json_t *root, const char *key, const berth_d
 		if (rc < 0)
 			break;
 	}
-	if (rc < 0) {
-		json_decref(arr);
-		return rc;
-	}
-	return set(dst, key, arr);
+	return set_if_ok(rc, dst, key, arr);
 }
 
 int berth_manifest_rewrite(char **out, size_t *out_len, const void *body, size_t len,
@@ -375,11 +372,7 @@ static int go_map(json_t *dst, json_t *src, const char *key, int strings)
 				 : json_object());
 	}
 	free(keys);
-	if (rc < 0) {
-		json_decref(m);
-		return rc;
-	}
-	return set(dst, key, m);
+	return set_if_ok(rc, dst, key, m);
 }
 
 static int go_bool(json_t *dst, json_t *src, const char *key)
@@ -480,12 +473,7 @@ static int oci_image_config(json_t **out, json_t *src)
 		rc = go_string(c, src, "StopSignal", 0);
 	if (rc == 0)
 		rc = go_bool(c, src, "ArgsEscaped");
-	if (rc < 0) {
-		json_decref(c);
-		return rc;
-	}
-	*out = c;
-	return 0;
+	return hand_over(rc, c, out);
 }
 
 static int oci_history(json_t **out, json_t *src)
@@ -523,12 +511,7 @@ static int oci_history(json_t **out, json_t *src)
 		if (rc < 0)
 			break;
 	}
-	if (rc < 0) {
-		json_decref(arr);
-		return rc;
-	}
-	*out = arr;
-	return 0;
+	return hand_over(rc, arr, out);
 }
 
 /*
