@@ -31,6 +31,18 @@ static void upload_unknown(berth_op *op)
 			      "blob upload unknown to registry");
 }
 
+/* Delete the upload's meta row, if it has one; a failure is left to the purge. */
+static void forget_meta_row(berth_op *op)
+{
+	int rc;
+
+	if (op->upload_has_meta) {
+		rc = berth_meta_upload_delete(op->reg->meta, op->upload_id);
+		(void)rc;
+		op->upload_has_meta = 0;
+	}
+}
+
 /* Delete an upload's data and its meta row; failures are left to the purge. */
 static void discard(berth_op *op)
 {
@@ -38,11 +50,7 @@ static void discard(berth_op *op)
 
 	rc = berth_store_upload_delete(op->reg->store, op->upload_id);
 	(void)rc;
-	if (op->upload_has_meta) {
-		rc = berth_meta_upload_delete(op->reg->meta, op->upload_id);
-		(void)rc;
-		op->upload_has_meta = 0;
-	}
+	forget_meta_row(op);
 }
 
 void berth_registry__upload_release(berth_op *op)
@@ -222,12 +230,8 @@ static void commit_finish(berth_op *op)
 	rc = berth_meta_blob_link(op->reg->meta, op->name, &op->digest, size);
 	if (rc < 0)
 		RETURN_AFTER(berth_registry__internal(op));
-	if (op->upload_has_meta) {
-		/* The blob is committed and linked: a stale row is the purge's job. */
-		rc = berth_meta_upload_delete(op->reg->meta, op->upload_id);
-		(void)rc;
-		op->upload_has_meta = 0;
-	}
+	/* The blob is committed and linked: a stale row is the purge's job. */
+	forget_meta_row(op);
 	created(op);
 }
 
