@@ -453,6 +453,26 @@ static enum MHD_Result respond(request *r)
 
 /* ---- the MHD callbacks ---- */
 
+/* A request body follows the headers (a non-zero Content-Length, or chunked). */
+static int request_has_body(const request *r)
+{
+	if (r->req.has_body_length)
+		return r->req.body_length > 0;
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+					   MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+}
+
+/*
+ * A request decided from its headers alone. With a body to come, answer now,
+ * before any of it is read (MHD then closes the connection); without one,
+ * answer in MHD's final call, which keeps the connection alive — clients
+ * probe blobs with HEAD and get many 404s and 401s on one connection.
+ */
+static enum MHD_Result respond_early(request *r)
+{
+	return request_has_body(r) ? respond(r) : MHD_YES;
+}
+
 /*
  * A worker thread keeps its last finished request struct for the next one,
  * so that a stream of small requests costs no malloc here (MHD runs a
@@ -563,13 +583,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			    berth_api_authenticate(s->api, &r->req, r->id, &refusal) < 0) {
 				berth_err("request %s: %s", r->request_id, berth_error_last());
 				r->kind = K_INTERNAL;
-				return respond(r);
+				return respond_early(r);
 			}
 			r->req.principal = r->id;
 			if (refusal) {
 				r->aop = refusal;
 				r->kind = K_API;
-				return respond(r);
+				return respond_early(r);
 			}
 		}
 		if (r->kind == K_API) {
@@ -577,22 +597,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				berth_err("request %s: %s", r->request_id, berth_error_last());
 				r->aop = NULL;
 				r->kind = K_INTERNAL;
-				return respond(r);
+				return respond_early(r);
 			}
 			if (berth_api_op_failed(r->aop))
-				return respond(r);
+				return respond_early(r);
 		}
 		if (r->kind == K_REGISTRY) {
 			if (berth_registry_begin(s->reg, &r->req, &r->op) < 0 || !r->op) {
 				berth_err("request %s: %s", r->request_id, berth_error_last());
 				r->op = NULL;
 				r->kind = K_INTERNAL;
-				return respond(r);
+				return respond_early(r);
 			}
-			/* Rejected from the headers alone (auth, bad name, too large): answer
-			 * before any body is read; MHD then closes the connection. */
+			/* Rejected from the headers alone (auth, bad name, too large). */
 			if (berth_op_failed(r->op))
-				return respond(r);
+				return respond_early(r);
 		}
 		return MHD_YES;
 	}
