@@ -272,6 +272,58 @@ static int append_param(berth_buf *b, const char *name, const char *value)
 	return rc;
 }
 
+/* The token service's answer (see internal.h). */
+int berth_client__token_parse(const char *host, const char *body, size_t len, time_t now,
+			      char **token, time_t *expires)
+{
+	json_t *root = NULL;
+	const char *tok, *issued, *p;
+	json_int_t ttl = 60;
+	time_t base;
+	int rc = 0;
+
+	*token = NULL;
+	root = json_loadb(body ? body : "", len, 0, NULL);
+	tok = json_string_value(json_object_get(root, "token"));
+	if (!tok || !*tok)
+		tok = json_string_value(json_object_get(root, "access_token"));
+	if (!tok || !*tok) {
+		rc = berth_error_set(BERTH_EINVALID,
+				     "registry %s: the token service answered without a token",
+				     host);
+		goto done;
+	}
+	for (p = tok; *p; p++)
+		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
+			rc = berth_error_set(BERTH_EINVALID,
+					     "registry %s: the token service sent a malformed token",
+					     host);
+			goto done;
+		}
+	if (json_is_integer(json_object_get(root, "expires_in")) &&
+	    json_integer_value(json_object_get(root, "expires_in")) > 0)
+		ttl = json_integer_value(json_object_get(root, "expires_in"));
+	if (ttl > 86400 * 366)
+		ttl = 86400 * 366;
+	base = now;
+	issued = json_string_value(json_object_get(root, "issued_at"));
+	if (issued) {
+		time_t t = parse_issued_at(issued);
+
+		/* A clock ahead of ours must not extend the token's life. */
+		if (t > 0 && t < now)
+			base = t;
+	}
+	/* Renew a little early so a token does not expire in flight. */
+	*expires = base + (time_t)ttl - (ttl > 20 ? 5 : 0);
+	*token = strdup(tok);
+	if (!*token)
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+done:
+	json_decref(root);
+	return rc;
+}
+
 /*
  * Fetch a token for `scope` from the realm. realm/service/user/pass are
  * copies taken under the lock. On success *token (malloc'd) and *expires.
@@ -282,11 +334,8 @@ static int fetch_token(berth_client *c, const char *realm, const char *service,
 {
 	berth_buf url = BERTH_BUF_INIT(16384), body = BERTH_BUF_INIT(TOKEN_RESPONSE_MAX);
 	berth_client__req r;
-	json_t *root = NULL;
-	const char *tok, *issued, *p;
 	char *scopes = NULL, *save = NULL, *one;
-	time_t now = time(NULL), base;
-	json_int_t ttl = 60;
+	time_t now = time(NULL);
 	int rc;
 
 	berth_client__req_init(&r, "GET", NULL);
@@ -332,45 +381,10 @@ static int fetch_token(berth_client *c, const char *realm, const char *service,
 		rc = berth_client__http_error(c, &r, "token request");
 		goto done;
 	}
-	root = json_loadb(body.ptr, body.len, 0, NULL);
-	tok = json_string_value(json_object_get(root, "token"));
-	if (!tok || !*tok)
-		tok = json_string_value(json_object_get(root, "access_token"));
-	if (!tok || !*tok) {
-		rc = berth_error_set(BERTH_EINVALID,
-				     "registry %s: the token service answered without a token", c->host);
-		goto done;
-	}
-	for (p = tok; *p; p++)
-		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
-			rc = berth_error_set(BERTH_EINVALID,
-					     "registry %s: the token service sent a malformed token",
-					     c->host);
-			goto done;
-		}
-	if (json_is_integer(json_object_get(root, "expires_in")) &&
-	    json_integer_value(json_object_get(root, "expires_in")) > 0)
-		ttl = json_integer_value(json_object_get(root, "expires_in"));
-	if (ttl > 86400 * 366)
-		ttl = 86400 * 366;
-	base = now;
-	issued = json_string_value(json_object_get(root, "issued_at"));
-	if (issued) {
-		time_t t = parse_issued_at(issued);
-
-		/* A clock ahead of ours must not extend the token's life. */
-		if (t > 0 && t < now)
-			base = t;
-	}
-	/* Renew a little early so a token does not expire in flight. */
-	*expires = base + (time_t)ttl - (ttl > 20 ? 5 : 0);
-	*token = strdup(tok);
-	if (!*token)
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
+	rc = berth_client__token_parse(c->host, body.ptr, body.len, now, token, expires);
 done:
 	if (body.ptr)
 		OPENSSL_cleanse(body.ptr, body.len);
-	json_decref(root);
 	free(scopes);
 	berth_buf_dispose(&url);
 	berth_buf_dispose(&body);

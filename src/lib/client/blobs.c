@@ -17,6 +17,7 @@
 #include "berth/ref.h"
 #include "util/log.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -629,14 +630,18 @@ done:
 }
 
 /* "0-<last>" → bytes held (last+1); "0-0" and absent → 0 (Distribution's convention). */
-static uint64_t held_bytes(const char *range)
+uint64_t berth_client__held_bytes(const char *range)
 {
 	const char *dash = strchr(range, '-');
 	unsigned long long last;
 
-	if (!dash)
+	/* Digits only: strtoull would take "-5" as 2^64-5 and saturate on overflow. */
+	if (!dash || !isdigit((unsigned char)dash[1]))
 		return 0;
+	errno = 0;
 	last = strtoull(dash + 1, NULL, 10);
+	if (errno || last >= UINT64_MAX)
+		return 0;
 	return last ? (uint64_t)last + 1 : 0;
 }
 
@@ -663,7 +668,7 @@ static int upload_offset(berth_client *c, char **loc, const char *scope, uint64_
 		rc = berth_client__http_error(c, &r, "upload status");
 		goto done;
 	}
-	*held = held_bytes(r.range);
+	*held = berth_client__held_bytes(r.range);
 	if (r.location[0]) {
 		nl = location_of(c, &r, *loc);
 		if (nl) {

@@ -506,8 +506,8 @@ done:
 }
 
 /* Credentials from one parsed file; ENOTFOUND if it has none for host. */
-static int creds_from(json_t *root, const char *path, const char *host, char **user,
-		      char **pass)
+int berth_client__creds_from(json_t *root, const char *path, const char *host, char **user,
+			     char **pass)
 {
 	const char *key, *helper, *s, *u, *p;
 	json_t *entry;
@@ -579,7 +579,7 @@ int berth_client_creds_get(const char *host, const char *auth_file, char **user,
 			return rc;
 		if (!root)
 			continue;
-		rc = creds_from(root, files[i], host, user, pass);
+		rc = berth_client__creds_from(root, files[i], host, user, pass);
 		json_free_wiped(root);
 		root = NULL;
 		if (rc != BERTH_ENOTFOUND)

@@ -15,6 +15,7 @@
 #include "util/buf.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <time.h>
 
@@ -210,8 +211,31 @@ void berth_client__auth_dispose(berth_client *c);
 int berth_client__tls_setup(berth_client *c, const char *cert_dir) BERTH_WARN_UNUSED;
 void berth_client__tls_apply(berth_client *c, CURL *h);
 
+/**
+ * The token service's JSON answer `body` (`len` bytes) received at `now`:
+ * the token (malloc'd into *token) and when to renew it. BERTH_EINVALID
+ * (message names `host`) without a usable token.
+ */
+int berth_client__token_parse(const char *host, const char *body, size_t len, time_t now,
+			      char **token, time_t *expires) BERTH_WARN_UNUSED;
+
+/* manifests.c */
+/** The target of `Link: <url>; rel="next"`, malloc'd, or NULL. */
+char *berth_client__next_link(const char *link);
+
+/* blobs.c */
+/** An upload status Range "0-<last>" as bytes held (last+1); 0 for "0-0" or none. */
+uint64_t berth_client__held_bytes(const char *range);
+
 /* creds.c */
 /** 1 if `a` and `b` name the same registry host (docker.io aliases included). */
 int berth_client__host_match(const char *key, const char *host);
+/**
+ * Credentials for `host` from one parsed config.json/auth.json `root`
+ * (`path` names it in messages); may run credential helpers it names.
+ * BERTH_ENOTFOUND if it has none for host.
+ */
+int berth_client__creds_from(json_t *root, const char *path, const char *host, char **user,
+			     char **pass) BERTH_WARN_UNUSED;
 
 #endif

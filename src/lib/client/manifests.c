@@ -249,7 +249,7 @@ done:
 }
 
 /* The target of `Link: <url>; rel="next"`, malloc'd, or NULL. */
-static char *next_link(const char *link)
+char *berth_client__next_link(const char *link)
 {
 	const char *lt = strchr(link, '<'), *gt;
 
@@ -312,7 +312,7 @@ int berth_client_tags(berth_client *c, const char *repo, berth_client_name_cb cb
 		}
 		json_decref(root);
 		root = NULL;
-		next = r.link[0] ? next_link(r.link) : NULL;
+		next = r.link[0] ? berth_client__next_link(r.link) : NULL;
 		free(url);
 		url = NULL;
 		if (next) {

@@ -301,6 +301,12 @@ int berth_transport__tree_extract(berth_transport__tree **out, const char *tarfi
 			rc = add_link(t, rel, tgt);
 		} else if (type == AE_IFDIR) {
 			rc = make_dirs(t->dir, rel, 1);
+		} else if (type == AE_IFREG && archive_entry_sparse_count(e) > 0) {
+			/* A few KiB of sparse map can stand for terabytes of zeros on disk. */
+			rc = berth_error_set(BERTH_EINVALID,
+					     "%s: member '%.200s' is a sparse file (not expected in "
+					     "an image archive)",
+					     tarfile, rel);
 		} else if (type == AE_IFREG) {
 			rc = extract_file(a, t->dir, rel, chunk);
 		}
