@@ -974,13 +974,14 @@ static int ddst_commit(berth_dest *d)
 	da_dst *dd = d->impl;
 	berth_buf cfg = BERTH_BUF_INIT(0), js = BERTH_BUF_INIT(0), mj = BERTH_BUF_INIT(0),
 		  repos = BERTH_BUF_INIT(0);
+	berth_transport__tar_out out = {.fd = -1};
 	struct archive *a = NULL;
-	char *tmp = NULL, *chunk = NULL, *repotag = NULL;
+	char *chunk = NULL, *repotag = NULL;
 	char name[PATH_MAX], src[PATH_MAX], last_id[80] = "", parent[80] = "";
 	berth_digest chain = {0}, idd;
 	da_blob cb, *lb = NULL;
 	json_t *cj = NULL;
-	int fd = -1, rc = 0;
+	int rc = 0;
 	size_t i, k;
 
 	if (!dd->m)
@@ -1017,30 +1018,9 @@ static int ddst_commit(berth_dest *d)
 		goto done;
 	}
 
-	if (asprintf(&tmp, "%s.berth-XXXXXX", dd->file) < 0) {
-		tmp = NULL;
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
+	if ((rc = berth_transport__tar_out_open(&out, dd->file)) != 0)
 		goto done;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		rc = berth_error_set_errno("create %s", tmp);
-		free(tmp);
-		tmp = NULL;
-		goto done;
-	}
-	(void)fchmod(fd, 0644);
-	a = archive_write_new();
-	if (!a) {
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
-		goto done;
-	}
-	archive_write_set_format_pax_restricted(a);
-	archive_write_set_bytes_in_last_block(a, 1);
-	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
-		rc = berth_error_set(BERTH_EIO, "%s: %s", tmp, archive_error_string(a));
-		goto done;
-	}
+	a = out.a;
 	/* Layers (each once), then the config, as skopeo sends them. */
 	for (i = 0; i < dd->m->nlayers && rc == 0; i++) {
 		for (k = 0; k < i; k++)
@@ -1116,30 +1096,9 @@ static int ddst_commit(berth_dest *d)
 		rc = tar_member(a, "repositories", NULL, repos.ptr, repos.len, NULL, chunk);
 	if (rc)
 		goto done;
-	if (archive_write_close(a) != ARCHIVE_OK) {
-		rc = berth_error_set(BERTH_EIO, "%s: %s", tmp, archive_error_string(a));
-		goto done;
-	}
-	if (fsync(fd) != 0) {
-		rc = berth_error_set_errno("fsync %s", tmp);
-		goto done;
-	}
-	if (rename(tmp, dd->file) != 0) {
-		rc = berth_error_set_errno("rename to %s", dd->file);
-		goto done;
-	}
-	free(tmp);
-	tmp = NULL;
-	rc = berth_fs_fsync_parent(dd->file);
+	rc = berth_transport__tar_out_commit(&out);
 done:
-	if (a)
-		archive_write_free(a);
-	if (fd >= 0)
-		close(fd);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
+	berth_transport__tar_out_dispose(&out);
 	json_decref(cj);
 	berth_buf_dispose(&cfg);
 	berth_buf_dispose(&js);

@@ -172,6 +172,23 @@ void berth_transport__tree_free(berth_transport__tree *t);
 /** A new private directory under $TMPDIR (default /var/tmp); caller frees the path. */
 int berth_transport__mkdtemp(char **out, const char *what) BERTH_WARN_UNUSED;
 
+/*
+ * A tar archive (pax) written to a temporary file beside `final`, made
+ * visible only by berth_transport__tar_out_commit: close, fsync, rename over
+ * `final`, fsync of its directory. Dispose removes an uncommitted temporary.
+ */
+struct archive;
+typedef struct berth_transport__tar_out {
+	struct archive *a;
+	int fd;
+	char *tmp;
+	const char *final;
+} berth_transport__tar_out;
+
+int berth_transport__tar_out_open(berth_transport__tar_out *t, const char *final) BERTH_WARN_UNUSED;
+int berth_transport__tar_out_commit(berth_transport__tar_out *t) BERTH_WARN_UNUSED;
+void berth_transport__tar_out_dispose(berth_transport__tar_out *t);
+
 /** 1 if `name` is a safe relative member name (no absolute path, no ".." component). */
 int berth_transport__member_name_safe(const char *name);
 

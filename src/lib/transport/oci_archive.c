@@ -550,69 +550,82 @@ static int write_tree(struct archive *a, const char *root, const char *rel, char
 	return rc;
 }
 
+int berth_transport__tar_out_open(berth_transport__tar_out *t, const char *final)
+{
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+	t->final = final;
+	if (asprintf(&t->tmp, "%s.berth-XXXXXX", final) < 0) {
+		t->tmp = NULL;
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	t->fd = mkostemp(t->tmp, O_CLOEXEC);
+	if (t->fd < 0) {
+		int rc = berth_error_set_errno("create %s", t->tmp);
+
+		free(t->tmp);
+		t->tmp = NULL;
+		return rc;
+	}
+	(void)fchmod(t->fd, 0644);
+	if (!(t->a = archive_write_new()))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	archive_write_set_format_pax_restricted(t->a);
+	archive_write_set_bytes_in_last_block(t->a, 1);
+	if (archive_write_open_fd(t->a, t->fd) != ARCHIVE_OK)
+		return berth_error_set(BERTH_EIO, "%s: %s", t->tmp, archive_error_string(t->a));
+	return 0;
+}
+
+int berth_transport__tar_out_commit(berth_transport__tar_out *t)
+{
+	if (archive_write_close(t->a) != ARCHIVE_OK)
+		return berth_error_set(BERTH_EIO, "%s: %s", t->tmp, archive_error_string(t->a));
+	if (fsync(t->fd) != 0)
+		return berth_error_set_errno("fsync %s", t->tmp);
+	if (rename(t->tmp, t->final) != 0)
+		return berth_error_set_errno("rename to %s", t->final);
+	free(t->tmp);
+	t->tmp = NULL; /* now the final file: dispose keeps it */
+	return berth_fs_fsync_parent(t->final);
+}
+
+void berth_transport__tar_out_dispose(berth_transport__tar_out *t)
+{
+	if (t->a)
+		archive_write_free(t->a);
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->tmp) {
+		unlink(t->tmp);
+		free(t->tmp);
+	}
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+}
+
 static int adst_commit(berth_dest *d)
 {
 	archive_dst *ad = d->impl;
-	struct archive *a = NULL;
-	char *tmp = NULL, *chunk = NULL;
-	int fd = -1, rc;
+	berth_transport__tar_out out = {.fd = -1};
+	char *chunk = NULL;
+	int rc;
 
 	rc = ad->inner.drv->commit(&ad->inner);
 	if (rc)
 		return rc;
 	ad->inner.committed = 1;
-	if (asprintf(&tmp, "%s.berth-XXXXXX", ad->file) < 0) {
-		tmp = NULL;
+	if ((rc = berth_transport__tar_out_open(&out, ad->file)) != 0)
+		goto done;
+	if (!(chunk = malloc(CHUNK))) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		rc = berth_error_set_errno("create %s", tmp);
-		free(tmp);
-		tmp = NULL;
-		goto done;
-	}
-	(void)fchmod(fd, 0644);
-	chunk = malloc(CHUNK);
-	a = archive_write_new();
-	if (!chunk || !a) {
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
-		goto done;
-	}
-	archive_write_set_format_pax_restricted(a);
-	archive_write_set_bytes_in_last_block(a, 1);
-	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
-		rc = berth_error_set(BERTH_EIO, "%s: %s", tmp, archive_error_string(a));
-		goto done;
-	}
-	rc = write_tree(a, ad->layout, "", chunk);
-	if (rc)
-		goto done;
-	if (archive_write_close(a) != ARCHIVE_OK) {
-		rc = berth_error_set(BERTH_EIO, "%s: %s", tmp, archive_error_string(a));
-		goto done;
-	}
-	if (fsync(fd) != 0) {
-		rc = berth_error_set_errno("fsync %s", tmp);
-		goto done;
-	}
-	if (rename(tmp, ad->file) != 0) {
-		rc = berth_error_set_errno("rename to %s", ad->file);
-		goto done;
-	}
-	free(tmp);
-	tmp = NULL;
-	rc = berth_fs_fsync_parent(ad->file);
+	rc = write_tree(out.a, ad->layout, "", chunk);
+	if (rc == 0)
+		rc = berth_transport__tar_out_commit(&out);
 done:
-	if (a)
-		archive_write_free(a);
-	if (fd >= 0)
-		close(fd);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
+	berth_transport__tar_out_dispose(&out);
 	free(chunk);
 	return rc;
 }
