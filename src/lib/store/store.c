@@ -404,6 +404,8 @@ void berth_upload_close(berth_upload *u)
 	 * Park the hasher before the lock goes, so that the next holder finds it.
 	 * Its count is checked against the size on disk when it is taken back.
 	 */
+	if (u->store->drv->upload_settle)
+		u->store->drv->upload_settle(u);
 	if (u->hasher) {
 		berth_store__cache_put(u->store, u->id, u->hasher);
 		/* now owned by the cache */ u->hasher = NULL;

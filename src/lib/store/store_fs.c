@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,15 @@
  * waits for the last few MiB instead of the whole blob.
  */
 #define WRITEBACK_STEP (8u << 20)
+/*
+ * Past HASH_BG_AFTER bytes written through one open upload, hashing moves to
+ * a thread of its own that reads the data back from the page cache behind
+ * the writer, so receiving and hashing a large blob use two cores instead of
+ * one. The hash is settled (the thread caught up and joined) before anything
+ * reads it: commit, close, release.
+ */
+#define HASH_BG_AFTER (8u << 20)
+#define HASH_BG_CHUNK (1u << 20)
 
 typedef struct fs_store {
 	char *root;
@@ -56,6 +66,16 @@ typedef struct fs_upload {
 	struct berth_upload base; /* first: a berth_upload* is a fs_upload* */
 	int fd;			  /* data file, O_APPEND, flock'd */
 	uint64_t kicked;	  /* writeback started for bytes [0, kicked) */
+	uint64_t opened_at;	  /* offset when opened */
+	/* background hashing (see HASH_BG_AFTER); base.hasher is the thread's while bg */
+	int bg;
+	pthread_t thr;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t written; /* bytes on disk, published by the writer (under mu) */
+	uint64_t hashed;  /* bytes hashed by the thread (under mu) */
+	int stop;	  /* settle asked the thread to finish (under mu) */
+	int failed;	  /* the thread could not read or hash: state dropped */
 } fs_upload;
 
 static fs_store *FS(berth_store *s)
@@ -625,6 +645,7 @@ static int fs_upload_open(berth_upload **out, berth_store *s, const char *id)
 	u->fd = fd;
 	/* now owned by u */ fd = -1;
 	u->kicked = u->base.offset;
+	u->opened_at = u->base.offset;
 	*out = &u->base;
 	/* now owned by the caller */ u = NULL;
 	rc = 0;
@@ -634,6 +655,84 @@ done:
 		close(fd);
 	free(u);
 	return rc;
+}
+
+/* The background hasher: reads back [hashed, written) and feeds the hasher. */
+static void *bg_hash(void *arg)
+{
+	fs_upload *u = arg;
+	char *buf = malloc(HASH_BG_CHUNK);
+	uint64_t pos, target;
+	int failed = buf == NULL;
+
+	pthread_mutex_lock(&u->mu);
+	pos = u->hashed;
+	for (;;) {
+		while (!failed && u->hashed == u->written && !u->stop)
+			pthread_cond_wait(&u->cv, &u->mu);
+		if (failed || u->hashed == u->written)
+			break; /* stop asked and caught up, or broken */
+		target = u->written;
+		pthread_mutex_unlock(&u->mu);
+		while (pos < target) {
+			size_t want = target - pos < HASH_BG_CHUNK ? (size_t)(target - pos)
+								     : HASH_BG_CHUNK;
+			ssize_t n = pread(u->fd, buf, want, (off_t)pos);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0 || berth_hasher_update(u->base.hasher, buf, (size_t)n) < 0) {
+				failed = 1;
+				break;
+			}
+			pos += (uint64_t)n;
+		}
+		pthread_mutex_lock(&u->mu);
+		u->hashed = pos;
+	}
+	u->failed = failed;
+	pthread_mutex_unlock(&u->mu);
+	free(buf);
+	return NULL;
+}
+
+static void bg_start(fs_upload *u)
+{
+	u->written = u->hashed = u->base.offset;
+	u->stop = u->failed = 0;
+	if (pthread_mutex_init(&u->mu, NULL) != 0)
+		return;
+	if (pthread_cond_init(&u->cv, NULL) != 0) {
+		pthread_mutex_destroy(&u->mu);
+		return;
+	}
+	if (pthread_create(&u->thr, NULL, bg_hash, u) != 0) {
+		pthread_cond_destroy(&u->cv);
+		pthread_mutex_destroy(&u->mu);
+		return; /* keep hashing inline */
+	}
+	u->bg = 1;
+}
+
+static void fs_upload_settle(berth_upload *bu)
+{
+	fs_upload *u = (fs_upload *)bu;
+
+	if (!u->bg)
+		return;
+	pthread_mutex_lock(&u->mu);
+	u->stop = 1;
+	pthread_cond_signal(&u->cv);
+	pthread_mutex_unlock(&u->mu);
+	pthread_join(u->thr, NULL);
+	pthread_cond_destroy(&u->cv);
+	pthread_mutex_destroy(&u->mu);
+	u->bg = 0;
+	if (u->failed) {
+		/* Recomputed from the file at commit or next open. */
+		berth_hasher_free(bu->hasher);
+		bu->hasher = NULL;
+	}
 }
 
 static int fs_upload_write(berth_upload *bu, const void *data, size_t len)
@@ -651,13 +750,21 @@ static int fs_upload_write(berth_upload *bu, const void *data, size_t len)
 			return berth_error_set_errno("write upload %s", bu->id);
 		}
 		bu->offset += (uint64_t)n;
-		if (bu->hasher && berth_hasher_update(bu->hasher, p, (size_t)n) < 0) {
+		if (!u->bg && bu->hasher && berth_hasher_update(bu->hasher, p, (size_t)n) < 0) {
 			/* Recomputed from the file at commit or next open. */
 			berth_hasher_free(bu->hasher);
 			bu->hasher = NULL;
 		}
 		p += n;
 		len -= (size_t)n;
+	}
+	if (u->bg) {
+		pthread_mutex_lock(&u->mu);
+		u->written = bu->offset;
+		pthread_cond_signal(&u->cv);
+		pthread_mutex_unlock(&u->mu);
+	} else if (bu->hasher && bu->offset - u->opened_at >= HASH_BG_AFTER) {
+		bg_start(u);
 	}
 	if (bu->offset - u->kicked >= WRITEBACK_STEP) {
 		/* Only a head start for the final fdatasync: failure changes nothing. */
@@ -687,6 +794,7 @@ static int fs_upload_commit(berth_upload *bu, const berth_digest *expected, uint
 	char path[UPLOAD_PATH_MAX];
 	int rc;
 
+	fs_upload_settle(bu);
 	if (fstat(u->fd, &st) != 0) {
 		rc = berth_error_set_errno("stat upload %s", bu->id);
 		goto done;
@@ -726,6 +834,7 @@ static void fs_upload_release(berth_upload *bu)
 {
 	fs_upload *u = (fs_upload *)bu;
 
+	fs_upload_settle(bu); /* the thread reads u->fd */
 	if (u->fd >= 0)
 		close(u->fd); /* drops the flock */
 	free(u);
@@ -849,6 +958,7 @@ static const berth_store__driver fs_driver = {
 	.upload_size = fs_upload_size,
 	.upload_open = fs_upload_open,
 	.upload_write = fs_upload_write,
+	.upload_settle = fs_upload_settle,
 	.upload_sync = fs_upload_sync,
 	.upload_commit = fs_upload_commit,
 	.upload_release = fs_upload_release,

@@ -34,6 +34,8 @@ typedef struct berth_store__driver {
 	int (*upload_sync)(berth_upload *u);
 	/* Verify and commit; does not free `u` (the front calls release). */
 	int (*upload_commit)(berth_upload *u, const berth_digest *expected, uint64_t *size_out);
+	/* Bring u->hasher up to date with every byte written (may be NULL after). */
+	void (*upload_settle)(berth_upload *u);
 	/* Unlock and free the driver's upload (the hasher is already gone). */
 	void (*upload_release)(berth_upload *u);
 	int (*upload_delete)(berth_store *s, const char *id);

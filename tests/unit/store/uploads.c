@@ -417,6 +417,90 @@ static void resume_of_empty_upload_after_restart(void **state)
 	berth_store_free(fresh);
 }
 
+/*
+ * Past 8 MiB written through one open, hashing moves to a background thread
+ * that reads the data back: the digest must be the same, a wrong digest must
+ * still be caught, and a parked (closed) upload must resume from the
+ * thread's state without rehashing.
+ */
+#define HUGE (20u << 20)
+
+static void write_in_pieces(berth_upload *u, const char *data, size_t len)
+{
+	for (size_t off = 0; off < len; off += 65536) {
+		size_t n = len - off < 65536 ? len - off : 65536;
+
+		assert_int_equal(berth_upload_write(u, data + off, n), 0);
+	}
+}
+
+static void large_upload_hashed_in_background_commits(void **state)
+{
+	store_fixture *f = *state;
+	char id[BERTH_UPLOAD_ID_MAX];
+	char *data = malloc(HUGE);
+	berth_digest d;
+	berth_upload *u = NULL;
+	uint64_t size = 0;
+
+	assert_non_null(data);
+	fill_bytes(data, HUGE, 77);
+	d = digest_of(BERTH_DIGEST_SHA256, data, HUGE);
+	assert_int_equal(berth_store_upload_create(f->s, id), 0);
+	assert_int_equal(berth_store_upload_open(&u, f->s, id), 0);
+	write_in_pieces(u, data, HUGE);
+	assert_int_equal(berth_upload_commit(u, &d, &size), 0);
+	assert_int_equal(size, HUGE);
+	verify_blob(f->s, &d, data, HUGE);
+	free(data);
+}
+
+static void large_upload_wrong_digest_is_caught(void **state)
+{
+	store_fixture *f = *state;
+	char id[BERTH_UPLOAD_ID_MAX];
+	char *data = malloc(HUGE);
+	berth_digest d;
+	berth_upload *u = NULL;
+
+	assert_non_null(data);
+	fill_bytes(data, HUGE, 78);
+	d = digest_of(BERTH_DIGEST_SHA256, data, HUGE);
+	data[HUGE - 1] ^= 1; /* the last byte differs from what was hashed */
+	assert_int_equal(berth_store_upload_create(f->s, id), 0);
+	assert_int_equal(berth_store_upload_open(&u, f->s, id), 0);
+	write_in_pieces(u, data, HUGE);
+	assert_int_equal(berth_upload_commit(u, &d, NULL), BERTH_EDIGEST);
+	assert_int_equal(berth_store_stat(f->s, &d, NULL), BERTH_ENOTFOUND);
+	free(data);
+}
+
+static void large_upload_parked_then_resumed(void **state)
+{
+	store_fixture *f = *state;
+	char id[BERTH_UPLOAD_ID_MAX];
+	char *data = malloc(HUGE);
+	berth_digest d;
+	berth_upload *u = NULL;
+	berth_store_stats st;
+
+	assert_non_null(data);
+	fill_bytes(data, HUGE, 79);
+	d = digest_of(BERTH_DIGEST_SHA256, data, HUGE);
+	assert_int_equal(berth_store_upload_create(f->s, id), 0);
+	assert_int_equal(berth_store_upload_open(&u, f->s, id), 0);
+	write_in_pieces(u, data, HUGE / 2 + 12345);
+	berth_upload_close(u);
+	assert_int_equal(berth_store_upload_open(&u, f->s, id), 0);
+	berth_store_get_stats(f->s, &st);
+	assert_int_equal(st.hash_resumed, 1); /* the background state was parked whole */
+	assert_int_equal(berth_upload_offset(u), HUGE / 2 + 12345);
+	write_in_pieces(u, data + HUGE / 2 + 12345, HUGE - (HUGE / 2 + 12345));
+	assert_int_equal(berth_upload_commit(u, &d, NULL), 0);
+	verify_blob(f->s, &d, data, HUGE);
+	free(data);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, store_setup, store_teardown)
@@ -435,6 +519,9 @@ int main(void)
 		T(purge_removes_only_old_unlocked_uploads),
 		T(commit_of_existing_blob_keeps_it),
 		T(resume_of_empty_upload_after_restart),
+		T(large_upload_hashed_in_background_commits),
+		T(large_upload_wrong_digest_is_caught),
+		T(large_upload_parked_then_resumed),
 	};
 #undef T
 
