@@ -50,6 +50,29 @@ static int check_reference(berth_client *c, const char *repo, const char *refere
 	return 0;
 }
 
+/*
+ * Check `reference` and aim `r` at /v2/<repo>/manifests/<reference> with the
+ * pull (or push) scope. *path and *scope are the caller's to free, also on
+ * failure.
+ */
+static int manifest_target(berth_client *c, berth_client__req *r, const char *repo,
+			   const char *reference, int push, char **path, char **scope)
+{
+	int rc = check_reference(c, repo, reference);
+
+	if (rc)
+		return rc;
+	if (asprintf(path, "/v2/%s/manifests/%s", repo, reference) < 0) {
+		*path = NULL;
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	if (!(*scope = berth_client__scope(repo, push)))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	r->url = *path;
+	r->scope = *scope;
+	return 0;
+}
+
 int berth_client_manifest_get(berth_client *c, const char *repo, const char *reference,
 			      berth_buf *body, char *media_type, size_t media_type_len,
 			      berth_digest *digest)
@@ -61,18 +84,10 @@ int berth_client_manifest_get(berth_client *c, const char *repo, const char *ref
 	int by_digest, rc;
 
 	berth_client__req_init(&r, "GET", NULL);
-	rc = check_reference(c, repo, reference);
-	if (rc)
+	if ((rc = manifest_target(c, &r, repo, reference, 0, &path, &scope)) != 0)
 		goto done;
 	by_digest = reference_is_digest(reference, &want);
 	snprintf(what, sizeof(what), "manifest %s%s%s", repo, by_digest ? "@" : ":", reference);
-	if (asprintf(&path, "/v2/%s/manifests/%s", repo, reference) < 0 ||
-	    !(scope = berth_client__scope(repo, 0))) {
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
-		goto done;
-	}
-	r.url = path;
-	r.scope = scope;
 	r.accept = berth_client_manifest_accept;
 	r.body_out = &tmp;
 	r.body_what = "manifest";
@@ -128,17 +143,9 @@ int berth_client_manifest_head(berth_client *c, const char *repo, const char *re
 	int rc;
 
 	berth_client__req_init(&r, "HEAD", NULL);
-	rc = check_reference(c, repo, reference);
-	if (rc)
+	if ((rc = manifest_target(c, &r, repo, reference, 0, &path, &scope)) != 0)
 		goto done;
 	snprintf(what, sizeof(what), "manifest %s:%s", repo, reference);
-	if (asprintf(&path, "/v2/%s/manifests/%s", repo, reference) < 0 ||
-	    !(scope = berth_client__scope(repo, 0))) {
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
-		goto done;
-	}
-	r.url = path;
-	r.scope = scope;
 	r.accept = berth_client_manifest_accept;
 	rc = berth_client__do(c, &r);
 	if (rc)
@@ -185,17 +192,9 @@ int berth_client_manifest_put(berth_client *c, const char *repo, const char *ref
 	int rc;
 
 	berth_client__req_init(&r, "PUT", NULL);
-	rc = check_reference(c, repo, reference);
-	if (rc)
+	if ((rc = manifest_target(c, &r, repo, reference, 1, &path, &scope)) != 0)
 		goto done;
 	snprintf(what, sizeof(what), "PUT manifest %s:%s", repo, reference);
-	if (asprintf(&path, "/v2/%s/manifests/%s", repo, reference) < 0 ||
-	    !(scope = berth_client__scope(repo, 1))) {
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
-		goto done;
-	}
-	r.url = path;
-	r.scope = scope;
 	r.content_type = media_type;
 	r.body = body;
 	r.body_len = len;
@@ -225,17 +224,9 @@ int berth_client_manifest_delete(berth_client *c, const char *repo, const char *
 	int rc;
 
 	berth_client__req_init(&r, "DELETE", NULL);
-	rc = check_reference(c, repo, reference);
-	if (rc)
+	if ((rc = manifest_target(c, &r, repo, reference, 1, &path, &scope)) != 0)
 		goto done;
 	snprintf(what, sizeof(what), "DELETE manifest %s:%s", repo, reference);
-	if (asprintf(&path, "/v2/%s/manifests/%s", repo, reference) < 0 ||
-	    !(scope = berth_client__scope(repo, 1))) {
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
-		goto done;
-	}
-	r.url = path;
-	r.scope = scope;
 	rc = berth_client__do(c, &r);
 	if (rc)
 		goto done;
