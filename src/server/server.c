@@ -20,6 +20,7 @@
 #include "berth/meta.h"
 #include "berth/registry.h"
 #include "berth/store.h"
+#include "server/mapped.h"
 #include "server/metrics.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -58,6 +59,7 @@ typedef struct server {
 	berth_meta *meta;
 	berth_registry *reg;
 	berth_metrics *metrics;
+	berth_mapped *mapped; /* blob bodies for loopback peers */
 	berth_token_key *key; /* access control on: token signing key */
 	berth_api *api;	      /* access control on: authentication, /token, /api/v1 */
 	berth_buf tls_cert;   /* PEM, NUL-terminated */
@@ -132,7 +134,8 @@ static enum MHD_Result join_header(void *cls, enum MHD_ValueKind kind, const cha
 	(void)kind;
 	if (!value || strcasecmp(key, j->name) != 0)
 		return MHD_YES;
-	if ((j->count++ && berth_buf_puts(&j->buf, ", ") != 0) || berth_buf_puts(&j->buf, value) != 0)
+	if ((j->count++ && berth_buf_puts(&j->buf, ", ") != 0) ||
+	    berth_buf_puts(&j->buf, value) != 0)
 		return MHD_NO;
 	return MHD_YES;
 }
@@ -295,11 +298,44 @@ static int header_reserved(const char *name)
 	       strcasecmp(name, MHD_HTTP_HEADER_DATE) == 0;
 }
 
+/* A peer on this host: 127.0.0.0/8, ::1 or IPv4-mapped loopback. */
+static int peer_is_loopback(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	if (!ci || !ci->client_addr)
+		return 0;
+	if (ci->client_addr->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ci->client_addr)->sin_addr.s_addr) >>
+			24) == 127;
+	if (ci->client_addr->sa_family == AF_INET6) {
+		const struct in6_addr *a =
+			&((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return 0;
+}
+
+/* Large blob bodies to a plain-HTTP peer on this host go from a mapping (see
+ * mapped.h); NULL means sendfile. */
+static struct MHD_Response *mapped_response(request *r, const berth_resp *resp)
+{
+	if (!r->srv->mapped || resp->fd_length < BERTH_MAPPED_MIN || r->srv->cfg->tls_cert ||
+	    !peer_is_loopback(r->conn))
+		return NULL;
+	return berth_mapped_response(r->srv->mapped, resp->fd, resp->fd_offset, resp->fd_length);
+}
+
 static struct MHD_Response *make_response(request *r, berth_resp *resp)
 {
 	struct MHD_Response *mr = NULL;
 
-	if (resp->fd >= 0) {
+	if (resp->fd >= 0 && (mr = mapped_response(r, resp)) != NULL) {
+		r->bytes_out = resp->fd_length;
+	} else if (resp->fd >= 0) {
 		/* The op owns resp->fd and closes it in berth_op_free; MHD closes the
 		 * one it is given when the response is destroyed: hand it a dup. */
 		int fd = fcntl(resp->fd, F_DUPFD_CLOEXEC, 0);
@@ -539,7 +575,7 @@ static request *request_new(server *s, struct MHD_Connection *c, const char *url
 	}
 	v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	r->req.base_url = host_sane(v) ? berth_pool_printf(&r->pool, "%s://%s",
-							    s->cfg->tls_cert ? "https" : "http", v)
+							   s->cfg->tls_cert ? "https" : "http", v)
 				       : NULL;
 	r->req.remote_addr = remote_addr(&r->pool, c);
 	r->req.request_id = r->request_id;
@@ -700,7 +736,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			"duration_ms",
 			ms,
 			"user_agent",
-			log_safe(&r->pool, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT)),
+			log_safe(&r->pool, MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+								       MHD_HTTP_HEADER_USER_AGENT)),
 			toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? "termination" : NULL,
 			(unsigned)toe < sizeof(why) / sizeof(why[0]) ? why[toe] : "other",
 			NULL,
@@ -989,8 +1026,8 @@ static int read_small(berth_buf *out, const char *path, const char *what)
 	berth_buf_init(out, 1024 * 1024);
 	if ((rc = berth_fs_read_file(out, path)) < 0 || berth_buf_puts(out, "") < 0) {
 		berth_buf_dispose_secret(out);
-		return berth_error_set(rc < 0 ? rc : BERTH_ERROR, "cannot read the %s %s: %s",
-				       what, path, rc == BERTH_ENOTFOUND ? "no such file" : "unreadable");
+		return berth_error_set(rc < 0 ? rc : BERTH_ERROR, "cannot read the %s %s: %s", what,
+				       path, rc == BERTH_ENOTFOUND ? "no such file" : "unreadable");
 	}
 	return 0;
 }
@@ -1008,7 +1045,8 @@ static int admin_password(const berth_server_config *cfg, berth_buf *buf, const 
 			return rc;
 		buf->ptr[strcspn(buf->ptr, "\r\n")] = '\0';
 		if (!buf->ptr[0])
-			return berth_error_set(BERTH_EINVALID, "the admin password file %s is empty",
+			return berth_error_set(BERTH_EINVALID,
+					       "the admin password file %s is empty",
 					       cfg->admin_password_file);
 		*out = buf->ptr;
 	} else if (env && *env) {
@@ -1087,8 +1125,9 @@ int berth_server_run(const berth_server_config *cfg)
 
 	berth_buf_init(&s.tls_cert, 0);
 	berth_buf_init(&s.tls_key, 0);
-	if (cfg->tls_cert && ((rc = read_small(&s.tls_cert, cfg->tls_cert, "TLS certificate")) < 0 ||
-			      (rc = read_small(&s.tls_key, cfg->tls_key, "TLS key")) < 0))
+	if (cfg->tls_cert &&
+	    ((rc = read_small(&s.tls_cert, cfg->tls_cert, "TLS certificate")) < 0 ||
+	     (rc = read_small(&s.tls_key, cfg->tls_key, "TLS key")) < 0))
 		goto done;
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
 		struct timespec ts;
@@ -1120,7 +1159,7 @@ int berth_server_run(const berth_server_config *cfg)
 		goto done;
 	if (cfg->auth_enabled && (rc = setup_auth(&s)) < 0)
 		goto done;
-	if ((rc = berth_metrics_new(&s.metrics)) < 0)
+	if ((rc = berth_metrics_new(&s.metrics)) < 0 || (rc = berth_mapped_new(&s.mapped)) < 0)
 		goto done;
 	purge_once(&s);
 	if ((rc = open_listener(cfg->listen, cfg->listen_backlog, &s.listen_fd, bound,
@@ -1166,6 +1205,7 @@ done:
 	}
 	if (s.listen_fd >= 0)
 		close(s.listen_fd);
+	berth_mapped_free(s.mapped); /* after MHD: it destroyed every response */
 	berth_metrics_free(s.metrics);
 	berth_api_free(s.api);
 	berth_auth_key_free(s.key);

@@ -238,6 +238,61 @@ def test_head_content_length_and_range_get(berth):
     assert p.status_code == 206 and p.content == data[1000:2000]
 
 
+def vm_kib(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^%s:\s+(\d+) kB" % field, f.read(), re.M).group(1))
+
+
+def test_large_blob_to_a_loopback_peer_is_exact(berth):
+    """Bodies of 4 MiB and more go to loopback peers from a memory mapping
+    (src/server/mapped.c): whole, from unaligned offsets, and many at once."""
+    data = os.urandom(9 * 1024 * 1024 + 12345)
+    d = push_blob(berth.url, "big/blob", data)
+    url = "%s/v2/big/blob/blobs/%s" % (berth.url, d)
+    g = requests.get(url)
+    assert g.status_code == 200 and g.headers["Content-Length"] == str(len(data))
+    assert digest_of(g.content) == d
+    for first, last in ((4097, 8388700), (1, len(data) - 1), (5000000, None)):
+        spec = "bytes=%d-%s" % (first, "" if last is None else last)
+        p = requests.get(url, headers={"Range": spec})
+        end = len(data) if last is None else last + 1
+        assert p.status_code == 206, spec
+        assert p.content == data[first:end], spec
+    results = []
+
+    def pull():
+        results.append(digest_of(requests.get(url).content))
+
+    threads = [threading.Thread(target=pull) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [d] * 8
+
+
+def test_large_pulls_do_not_pile_up_in_the_resident_set(berth):
+    """The mapped pages of a body are dropped as it is sent: pulling a
+    128 MiB blob leaves the server's peak RSS well below the body's size."""
+    size = 128 * 1024 * 1024
+    data = os.urandom(size)
+    d = push_blob(berth.url, "big/rss", data)
+    del data
+    pid = berth.proc.pid
+    with open("/proc/%d/clear_refs" % pid, "w") as f:
+        f.write("5")  # resets VmHWM to the current RSS
+    base = vm_kib(pid, "VmRSS")
+    for _ in range(2):
+        h = hashlib.sha256()
+        with requests.get("%s/v2/big/rss/blobs/%s" % (berth.url, d), stream=True) as r:
+            assert r.status_code == 200
+            for chunk in r.iter_content(1 << 20):
+                h.update(chunk)
+        assert "sha256:" + h.hexdigest() == d
+    grown = vm_kib(pid, "VmHWM") - base
+    assert grown < 96 * 1024, "peak RSS grew by %d KiB for a %d KiB body" % (grown, size >> 10)
+
+
 def test_body_rejected_from_headers_is_not_read(berth_factory):
     srv = berth_factory(["--max-blob-bytes", "1000"])
     # declares 1 GiB but sends none of it: the answer must come anyway
