@@ -202,3 +202,72 @@ def test_copy_by_digest_and_digestfile(reg, tmp_path):
                 check=False)
     u.assert_fails(p, ("not found", "unknown", missing[:19]))
     u.assert_layout_empty(str(tmp_path / "m"))
+
+
+def _tar_layout_with_links(layout, out, symlink):
+    """An oci-archive of `layout` in which every blob after the first is stored
+    as a link (symbolic or hard) to a copy of itself under another name."""
+    import tarfile
+    blobs = sorted(os.listdir(os.path.join(layout, "blobs", "sha256")))
+    with tarfile.open(out, "w") as t:
+        for name in ("oci-layout", "index.json"):
+            t.add(os.path.join(layout, name), arcname=name)
+        for i, b in enumerate(blobs):
+            path = os.path.join(layout, "blobs", "sha256", b)
+            arc = "blobs/sha256/" + b
+            if i == 0:
+                t.add(path, arcname=arc)
+                continue
+            t.add(path, arcname="store/%d" % i)
+            ti = tarfile.TarInfo(arc)
+            if symlink:
+                ti.type, ti.linkname = tarfile.SYMTYPE, "../../store/%d" % i
+            else:
+                ti.type, ti.linkname = tarfile.LNKTYPE, "store/%d" % i
+            t.addfile(ti)
+    return blobs
+
+
+@pytest.mark.parametrize("symlink", [True, False], ids=["symlinks", "hardlinks"])
+def test_oci_archive_with_linked_members(symlink, tmp_path):
+    """Members stored as links (as tar writes duplicates) are read through."""
+    lay = u.small_image()
+    arch = str(tmp_path / "links.tar")
+    _tar_layout_with_links(lay, arch, symlink)
+    p = u.berth("copy", "oci-archive:%s:small" % arch, "oci:%s:back" % (tmp_path / "back"))
+    assert p.returncode == 0
+    u.assert_same_image(u.read_layout(str(tmp_path / "back"), "back"),
+                        u.read_layout(lay, "small"), exact=True)
+
+
+def test_archive_that_would_fill_the_disk_is_refused(tmp_path):
+    """A small compressed tar standing for more than the temporary
+    filesystem holds stops before filling it, with a clear error."""
+    import gzip
+    import subprocess
+    import tarfile
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    small = tmp_path / "small-tmp"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", str(small)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        arch = tmp_path / "bomb.tar.gz"
+        with gzip.open(arch, "wb", compresslevel=1) as gz, tarfile.open(fileobj=gz, mode="w") as t:
+            ti = tarfile.TarInfo("blobs/sha256/" + "0" * 64)
+            ti.size = 256 << 20
+            zeros = open("/dev/zero", "rb")
+            t.addfile(ti, zeros)
+            zeros.close()
+        assert os.path.getsize(arch) < (2 << 20)
+        p = u.berth("copy", "oci-archive:%s" % arch, "oci:%s:x" % (tmp_path / "out"),
+                    check=False, env={"TMPDIR": str(small)})
+        err = p.stderr.decode("utf-8", "replace")
+        assert p.returncode == 1, err
+        assert "fill the filesystem" in err and "TMPDIR" in err, err
+        assert len(err.strip().splitlines()) == 1, err
+        assert os.listdir(str(small)) == []  # the partial unpacking was removed
+        assert not (tmp_path / "out").exists()
+    finally:
+        subprocess.run(["umount", str(small)])

@@ -156,7 +156,8 @@ char *berth_transport__layout_blob_path(const char *dir, const berth_digest *dg)
  * Only regular files and directories are written to disk, through paths
  * checked to stay inside the directory (no absolute names, no "..");
  * symbolic and hard links are recorded and resolved by
- * berth_transport__tree_open, never created.
+ * berth_transport__tree_open; only berth_transport__tree_link_members
+ * creates any, as hard links between files of the tree.
  */
 typedef struct berth_transport__tree berth_transport__tree;
 
@@ -166,6 +167,12 @@ const char *berth_transport__tree_dir(const berth_transport__tree *t);
 /** Open member `name` read-only (links resolved inside the tree); size_out optional. */
 int berth_transport__tree_open(berth_transport__tree *t, const char *name, int *fd_out,
 			       int64_t *size_out) BERTH_WARN_UNUSED;
+/**
+ * Give every recorded link that resolves to a regular file a hard link at
+ * its own name, inside the directory, so that a reader walking the files
+ * (the layout source) finds linked members too. Dangling links are left out.
+ */
+int berth_transport__tree_link_members(berth_transport__tree *t) BERTH_WARN_UNUSED;
 /** Remove the directory and free. */
 void berth_transport__tree_free(berth_transport__tree *t);
 

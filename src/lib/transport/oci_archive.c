@@ -6,8 +6,12 @@
  * private temporary directory and read with the layout source. Extraction
  * writes only regular files and directories, at member names checked to be
  * relative and free of ".."; links are recorded, never created, and resolved
- * lexically inside the tree when a member is opened, so nothing in an
- * archive can make berth read or write outside that directory.
+ * lexically inside the tree when a member is opened (the oci-archive source
+ * then hard-links the files they resolve to at their names, for the layout
+ * reader), so nothing in an archive can make berth read or write outside
+ * that directory. Unpacking stops, with an error, before the files would
+ * leave less than 5% (at least 64 MiB) of the filesystem free: a few MiB
+ * of compressed tar can stand for terabytes.
  *
  * Destination: a layout is built in a temporary directory and, on commit,
  * packed (pax/ustar, members in lexical walk order as skopeo writes them,
@@ -28,12 +32,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define MAX_MEMBERS 200000
 #define MAX_LINK_HOPS 16
 #define CHUNK (1u << 20)
+#define RESERVE_MIN (64ULL * 1024 * 1024)
 
 int berth_transport__mkdtemp(char **out, const char *what)
 {
@@ -137,7 +144,8 @@ void berth_transport__tree_free(berth_transport__tree *t)
 	if (!t)
 		return;
 	if (t->dir)
-		if (berth_fs_remove_tree(t->dir) != 0) { /* best effort */ }
+		if (berth_fs_remove_tree(t->dir) != 0) { /* best effort */
+		}
 	for (size_t i = 0; i < t->nlinks; i++) {
 		free(t->links[i].name);
 		free(t->links[i].target);
@@ -191,7 +199,8 @@ static int make_dirs(const char *root, const char *rel, int last)
 	return 0;
 }
 
-static int extract_file(struct archive *a, const char *root, const char *rel, char *chunk)
+static int extract_file(struct archive *a, const char *root, const char *rel, char *chunk,
+			uint64_t *budget)
 {
 	char path[PATH_MAX];
 	int fd, rc;
@@ -216,12 +225,37 @@ static int extract_file(struct archive *a, const char *root, const char *rel, ch
 		}
 		if (n == 0)
 			break;
+		if ((uint64_t)n > *budget) {
+			rc = berth_error_set(
+				BERTH_ETOOBIG,
+				"unpacking member %s would nearly fill the filesystem of "
+				"%s: point TMPDIR at one with more room",
+				rel, root);
+			break;
+		}
+		*budget -= (uint64_t)n;
 		rc = berth_fs_write_all(fd, chunk, (size_t)n);
 		if (rc)
 			break;
 	}
 	close(fd);
 	return rc;
+}
+
+/* Bytes the unpacked files may take under `dir`: what is free now, less a
+ * reserve of 5% of the filesystem (at least 64 MiB). */
+static uint64_t extract_budget(const char *dir)
+{
+	struct statvfs vfs;
+	uint64_t avail, reserve;
+
+	if (statvfs(dir, &vfs) != 0)
+		return UINT64_MAX; /* not knowable: writes fail with ENOSPC at worst */
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	reserve = (uint64_t)vfs.f_blocks * vfs.f_frsize / 20;
+	if (reserve < RESERVE_MIN)
+		reserve = RESERVE_MIN;
+	return avail > reserve ? avail - reserve : 0;
 }
 
 int berth_transport__tree_extract(berth_transport__tree **out, const char *tarfile)
@@ -232,6 +266,7 @@ int berth_transport__tree_extract(berth_transport__tree **out, const char *tarfi
 	char *chunk = NULL;
 	char rel[PATH_MAX], tgt[PATH_MAX * 2];
 	size_t members = 0;
+	uint64_t budget;
 	int rc = 0, r;
 
 	*out = NULL;
@@ -255,6 +290,7 @@ int berth_transport__tree_extract(berth_transport__tree **out, const char *tarfi
 	rc = berth_transport__mkdtemp(&t->dir, "archive");
 	if (rc)
 		goto done;
+	budget = extract_budget(t->dir);
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		const char *name = archive_entry_pathname(e);
 		const char *hl = archive_entry_hardlink(e);
@@ -267,9 +303,10 @@ int berth_transport__tree_extract(berth_transport__tree **out, const char *tarfi
 		}
 		if (!name || !berth_transport__member_name_safe(name) ||
 		    norm_path(name, rel, sizeof(rel)) != 0) {
-			rc = berth_error_set(BERTH_EINVALID,
-					     "%s: unsafe member name '%.200s' (absolute or with '..')",
-					     tarfile, name ? name : "");
+			rc = berth_error_set(
+				BERTH_EINVALID,
+				"%s: unsafe member name '%.200s' (absolute or with '..')", tarfile,
+				name ? name : "");
 			goto done;
 		}
 		if (!rel[0])
@@ -278,8 +315,9 @@ int berth_transport__tree_extract(berth_transport__tree **out, const char *tarfi
 			/* Hard links name a member by its archive path. */
 			if (!berth_transport__member_name_safe(hl) ||
 			    norm_path(hl, tgt, sizeof(tgt)) != 0 || !tgt[0]) {
-				rc = berth_error_set(BERTH_EINVALID, "%s: unsafe link target '%.200s'",
-						     tarfile, hl);
+				rc = berth_error_set(BERTH_EINVALID,
+						     "%s: unsafe link target '%.200s'", tarfile,
+						     hl);
 				goto done;
 			}
 			rc = add_link(t, rel, tgt);
@@ -291,8 +329,8 @@ int berth_transport__tree_extract(berth_transport__tree **out, const char *tarfi
 			/* Relative to the link's directory, and never out of the tree. */
 			snprintf(joined, sizeof(joined), "%.*s%s%s", slash ? (int)(slash - rel) : 0,
 				 rel, slash ? "/" : "", target ? target : "");
-			if (!target || target[0] == '/' || norm_path(joined, tgt, sizeof(tgt)) != 0 ||
-			    !tgt[0]) {
+			if (!target || target[0] == '/' ||
+			    norm_path(joined, tgt, sizeof(tgt)) != 0 || !tgt[0]) {
 				rc = berth_error_set(BERTH_EINVALID,
 						     "%s: link '%.200s' points outside the archive",
 						     tarfile, rel);
@@ -303,12 +341,13 @@ int berth_transport__tree_extract(berth_transport__tree **out, const char *tarfi
 			rc = make_dirs(t->dir, rel, 1);
 		} else if (type == AE_IFREG && archive_entry_sparse_count(e) > 0) {
 			/* A few KiB of sparse map can stand for terabytes of zeros on disk. */
-			rc = berth_error_set(BERTH_EINVALID,
-					     "%s: member '%.200s' is a sparse file (not expected in "
-					     "an image archive)",
-					     tarfile, rel);
+			rc = berth_error_set(
+				BERTH_EINVALID,
+				"%s: member '%.200s' is a sparse file (not expected in "
+				"an image archive)",
+				tarfile, rel);
 		} else if (type == AE_IFREG) {
-			rc = extract_file(a, t->dir, rel, chunk);
+			rc = extract_file(a, t->dir, rel, chunk, &budget);
 		}
 		/* Devices, fifos and sockets have no place in an image archive: skipped. */
 		if (rc)
@@ -329,16 +368,13 @@ done:
 	return rc;
 }
 
-int berth_transport__tree_open(berth_transport__tree *t, const char *name, int *fd_out,
-			       int64_t *size_out)
+/* The member a name stands for once links are followed, lexically: `cur`
+ * receives a normalised path inside the tree. */
+static int tree_resolve(const berth_transport__tree *t, const char *name, char *cur, size_t len)
 {
-	char cur[PATH_MAX], path[PATH_MAX * 2];
-	struct stat st;
-	int hops, fd;
+	int hops;
 
-	*fd_out = -1;
-	if (!berth_transport__member_name_safe(name) || norm_path(name, cur, sizeof(cur)) != 0 ||
-	    !cur[0])
+	if (!berth_transport__member_name_safe(name) || norm_path(name, cur, len) != 0 || !cur[0])
 		return berth_error_set(BERTH_EINVALID, "unsafe archive member name '%.200s'", name);
 	for (hops = 0; hops < MAX_LINK_HOPS; hops++) {
 		size_t i;
@@ -347,12 +383,22 @@ int berth_transport__tree_open(berth_transport__tree *t, const char *name, int *
 			if (strcmp(t->links[i].name, cur) == 0)
 				break;
 		if (i == (size_t)-1)
-			break;
-		snprintf(cur, sizeof(cur), "%s", t->links[i].target);
+			return 0;
+		snprintf(cur, len, "%s", t->links[i].target);
 	}
-	if (hops == MAX_LINK_HOPS)
-		return berth_error_set(BERTH_EINVALID, "archive member '%.200s': too many links",
-				       name);
+	return berth_error_set(BERTH_EINVALID, "archive member '%.200s': too many links", name);
+}
+
+int berth_transport__tree_open(berth_transport__tree *t, const char *name, int *fd_out,
+			       int64_t *size_out)
+{
+	char cur[PATH_MAX], path[PATH_MAX * 2];
+	struct stat st;
+	int fd, rc;
+
+	*fd_out = -1;
+	if ((rc = tree_resolve(t, name, cur, sizeof(cur))) != 0)
+		return rc;
 	snprintf(path, sizeof(path), "%s/%s", t->dir, cur);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
@@ -372,6 +418,31 @@ int berth_transport__tree_open(berth_transport__tree *t, const char *name, int *
 	return 0;
 }
 
+int berth_transport__tree_link_members(berth_transport__tree *t)
+{
+	char cur[PATH_MAX], from[PATH_MAX * 2], to[PATH_MAX * 2];
+	struct stat st;
+	int rc;
+
+	for (size_t i = 0; i < t->nlinks; i++) {
+		const char *name = t->links[i].name;
+
+		if ((rc = tree_resolve(t, name, cur, sizeof(cur))) != 0)
+			return rc;
+		snprintf(from, sizeof(from), "%s/%s", t->dir, cur);
+		snprintf(to, sizeof(to), "%s/%s", t->dir, name);
+		/* Dangling, or naming a directory: nothing a layout reader could use. */
+		if (lstat(from, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if ((rc = make_dirs(t->dir, name, 0)) != 0)
+			return rc;
+		/* A regular member of the same name came later in the archive: it stays. */
+		if (link(from, to) != 0 && errno != EEXIST)
+			return berth_error_set_errno("link %s to %s", to, from);
+	}
+	return 0;
+}
+
 /* ---- source ---- */
 
 typedef struct archive_src {
@@ -384,8 +455,7 @@ static int asrc_manifest(berth_source *s, const berth_digest *d, berth_buf *body
 {
 	archive_src *as = s->impl;
 
-	return as->inner.drv->manifest(&as->inner, d, body, media_type, media_type_len,
-				       digest_out);
+	return as->inner.drv->manifest(&as->inner, d, body, media_type, media_type_len, digest_out);
 }
 
 static int asrc_blob(berth_source *s, const berth_descriptor *desc, berth_stream **out)
@@ -424,8 +494,10 @@ int berth_transport__oci_archive_source(berth_source *s, const berth_image_name 
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	rc = berth_transport__tree_extract(&as->tree, n->path);
 	if (rc == 0)
-		rc = berth_transport__layout_source(&as->inner,
-						    berth_transport__tree_dir(as->tree), n->tag);
+		rc = berth_transport__tree_link_members(as->tree);
+	if (rc == 0)
+		rc = berth_transport__layout_source(&as->inner, berth_transport__tree_dir(as->tree),
+						    n->tag);
 	if (rc) {
 		berth_transport__tree_free(as->tree);
 		free(as);
@@ -517,7 +589,8 @@ static int write_tree(struct archive *a, const char *root, const char *rel, char
 		archive_entry_set_gname(e, "root");
 		archive_entry_set_mtime(e, 0, 0);
 		if (archive_write_header(a, e) != ARCHIVE_OK) {
-			rc = berth_error_set(BERTH_EIO, "writing archive: %s", archive_error_string(a));
+			rc = berth_error_set(BERTH_EIO, "writing archive: %s",
+					     archive_error_string(a));
 		} else if (S_ISDIR(st.st_mode)) {
 			rc = write_tree(a, root, member, chunk);
 		} else if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
@@ -639,7 +712,8 @@ static void adst_free(berth_dest *d, int committed)
 	if (ad->inner.drv)
 		ad->inner.drv->free(&ad->inner, ad->inner.committed);
 	if (ad->tmpdir)
-		if (berth_fs_remove_tree(ad->tmpdir) != 0) { /* best effort */ }
+		if (berth_fs_remove_tree(ad->tmpdir) != 0) { /* best effort */
+		}
 	free(ad->tmpdir);
 	free(ad->layout);
 	free(ad->file);
