@@ -69,38 +69,43 @@ static void *pager_main(void *arg)
 }
 
 /*
- * One pager per CPU (up to PAGERS_MAX), each bound to its CPU. On a virtual
- * machine the host may stop one vCPU for tens of milliseconds while the
- * other sends on: a single pager stopped that way let a whole 256 MiB body
- * pile up in the resident set. With a pager on the sender's CPU, the sender
- * cannot run far without it.
+ * One pager per CPU the process may run on (up to PAGERS_MAX), each bound to
+ * its CPU. On a virtual machine the host may stop one vCPU for tens of
+ * milliseconds while the other sends on: a single pager stopped that way let
+ * a whole 256 MiB body pile up in the resident set. With a pager on the
+ * sender's CPU, the sender cannot run far without it. Beyond PAGERS_MAX
+ * CPUs the bound is kept by the pagers' period alone.
  */
 int berth_mapped_new(berth_mapped **out)
 {
 	berth_mapped *m = calloc(1, sizeof(*m));
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t allowed;
 	int err = 0;
 
 	if (!m)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->wake, NULL);
-	if (ncpu < 1)
-		ncpu = 1;
-	while (m->npagers < ncpu && m->npagers < PAGERS_MAX) {
-		cpu_set_t cpu;
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
+		CPU_ZERO(&allowed);
+		CPU_SET(0, &allowed);
+	}
+	for (int cpu = 0; cpu < CPU_SETSIZE && m->npagers < PAGERS_MAX; cpu++) {
+		cpu_set_t one;
 
+		if (!CPU_ISSET(cpu, &allowed))
+			continue;
 		if ((err = pthread_create(&m->pagers[m->npagers], NULL, pager_main, m)) != 0)
 			break;
-		CPU_ZERO(&cpu);
-		CPU_SET(m->npagers, &cpu);
-		(void)pthread_setaffinity_np(m->pagers[m->npagers], sizeof(cpu), &cpu);
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		(void)pthread_setaffinity_np(m->pagers[m->npagers], sizeof(one), &one);
 		m->npagers++;
 	}
-	if (err) {
+	if (err || m->npagers == 0) {
 		berth_mapped_free(m);
 		return berth_error_set(BERTH_ERROR, "starting the pager threads: %s",
-				       strerror(err));
+				       strerror(err ? err : EAGAIN));
 	}
 	*out = m;
 	return 0;
