@@ -22,6 +22,7 @@
 
 #include "berth/auth.h"
 #include "berth/client.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/fs.h"
 
@@ -546,6 +547,7 @@ typedef struct import_list {
 static int import_collect(void *ctx, const char *user, const char *hash)
 {
 	import_list *l = ctx;
+	import_entry *v;
 
 	for (size_t i = 0; i < l->n; i++)
 		if (strcmp(l->v[i].user, user) == 0)
@@ -554,15 +556,9 @@ static int import_collect(void *ctx, const char *user, const char *hash)
 				"user %s appears more than once in the file; nothing "
 				"was imported",
 				user);
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		import_entry *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return berth_error_set(BERTH_ERROR, "out of memory");
-		l->v = v;
-		l->cap = cap;
-	}
+	if (!(v = berth_array_room(l->v, l->n, &l->cap, sizeof(*v))))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	l->v = v;
 	l->v[l->n].user = strdup(user);
 	l->v[l->n].hash = strdup(hash);
 	if (!l->v[l->n].user || !l->v[l->n].hash) {

@@ -11,6 +11,7 @@
 #include "lib/registry/internal.h"
 
 #include "berth/ref.h"
+#include "util/array.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -399,19 +400,14 @@ typedef struct {
 static int collect_id(void *ctx, const char *id)
 {
 	id_list *l = ctx;
+	char **ids = berth_array_room(l->ids, l->n, &l->cap, sizeof(*ids));
 	char *c;
 
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 16;
-		char **nids = realloc(l->ids, ncap * sizeof(*nids));
-
-		if (!nids) {
-			l->oom = 1;
-			return 1;
-		}
-		l->ids = nids;
-		l->cap = ncap;
+	if (!ids) {
+		l->oom = 1;
+		return 1;
 	}
+	l->ids = ids;
 	if (!(c = strdup(id))) {
 		l->oom = 1;
 		return 1;

@@ -26,6 +26,7 @@
  */
 #include "internal.h"
 
+#include "util/array.h"
 #include "util/fs.h"
 
 #include <archive.h>
@@ -706,22 +707,16 @@ static int inflate_chunk(inflater *f, const unsigned char *in, size_t n)
 
 static int record_blob(da_dst *dd, const da_blob *b)
 {
+	da_blob *p;
 	int rc = 0;
 
 	pthread_mutex_lock(&dd->mu);
-	if (dd->nblobs == dd->capblobs) {
-		size_t cap = dd->capblobs ? dd->capblobs * 2 : 16;
-		da_blob *p = realloc(dd->blobs, cap * sizeof(*p));
-
-		if (!p) {
-			rc = berth_error_set(BERTH_ERROR, "out of memory");
-			goto done;
-		}
+	if ((p = berth_array_room(dd->blobs, dd->nblobs, &dd->capblobs, sizeof(*p))) != NULL) {
 		dd->blobs = p;
-		dd->capblobs = cap;
+		dd->blobs[dd->nblobs++] = *b;
+	} else {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
 	}
-	dd->blobs[dd->nblobs++] = *b;
-done:
 	pthread_mutex_unlock(&dd->mu);
 	return rc;
 }

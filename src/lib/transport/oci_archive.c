@@ -21,6 +21,7 @@
  */
 #include "internal.h"
 
+#include "util/array.h"
 #include "util/fs.h"
 
 #include <archive.h>
@@ -157,15 +158,11 @@ void berth_transport__tree_free(berth_transport__tree *t)
 
 static int add_link(berth_transport__tree *t, const char *name, const char *target)
 {
-	if (t->nlinks == t->caplinks) {
-		size_t cap = t->caplinks ? t->caplinks * 2 : 16;
-		tree_link *p = realloc(t->links, cap * sizeof(*p));
+	tree_link *p = berth_array_room(t->links, t->nlinks, &t->caplinks, sizeof(*p));
 
-		if (!p)
-			return berth_error_set(BERTH_ERROR, "out of memory");
-		t->links = p;
-		t->caplinks = cap;
-	}
+	if (!p)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	t->links = p;
 	t->links[t->nlinks].name = strdup(name);
 	t->links[t->nlinks].target = strdup(target);
 	if (!t->links[t->nlinks].name || !t->links[t->nlinks].target) {

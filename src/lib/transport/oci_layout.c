@@ -20,6 +20,7 @@
  */
 #include "internal.h"
 
+#include "util/array.h"
 #include "util/fs.h"
 
 #include <errno.h>
@@ -318,22 +319,16 @@ typedef struct layout_dst {
 
 static int record_created(layout_dst *ld, const berth_digest *dg)
 {
+	berth_digest *p;
 	int rc = 0;
 
 	pthread_mutex_lock(&ld->mu);
-	if (ld->ncreated == ld->capcreated) {
-		size_t cap = ld->capcreated ? ld->capcreated * 2 : 16;
-		berth_digest *p = realloc(ld->created, cap * sizeof(*p));
-
-		if (!p) {
-			rc = berth_error_set(BERTH_ERROR, "out of memory");
-			goto done;
-		}
+	if ((p = berth_array_room(ld->created, ld->ncreated, &ld->capcreated, sizeof(*p))) != NULL) {
 		ld->created = p;
-		ld->capcreated = cap;
+		ld->created[ld->ncreated++] = *dg;
+	} else {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
 	}
-	ld->created[ld->ncreated++] = *dg;
-done:
 	pthread_mutex_unlock(&ld->mu);
 	return rc;
 }
