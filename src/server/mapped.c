@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -32,6 +33,7 @@ struct berth_mapped {
 	mapping *live; /* doubly linked, under lock */
 	int stop;
 	int npagers;
+	int64_t paged_at; /* when a pager last gave pages back (ns, under lock) */
 	pthread_t pagers[PAGERS_MAX];
 };
 
@@ -47,6 +49,14 @@ static void page_out(mapping *mp)
 	(void)madvise(mp->base, mp->span, MADV_DONTNEED);
 }
 
+static int64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
 static void *pager_main(void *arg)
 {
 	berth_mapped *m = arg;
@@ -54,12 +64,20 @@ static void *pager_main(void *arg)
 
 	pthread_mutex_lock(&m->lock);
 	while (!m->stop) {
+		int64_t now;
+
 		if (!m->live) {
 			pthread_cond_wait(&m->wake, &m->lock);
 			continue;
 		}
-		for (mapping *mp = m->live; mp; mp = mp->next)
-			page_out(mp);
+		/* Another pager did it a moment ago: the pagers are there so that
+		 * one runs wherever the sender runs, not to repeat each other. */
+		now = now_ns();
+		if (now - m->paged_at >= PAGER_PERIOD_NS / 2) {
+			for (mapping *mp = m->live; mp; mp = mp->next)
+				page_out(mp);
+			m->paged_at = now;
+		}
 		pthread_mutex_unlock(&m->lock);
 		nanosleep(&period, NULL);
 		pthread_mutex_lock(&m->lock);
