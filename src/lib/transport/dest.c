@@ -6,6 +6,7 @@
  */
 #include "internal.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 
 int berth_dest_open(berth_dest **out, const berth_image_name *n, const berth_transport_options *o)
@@ -89,4 +90,45 @@ void berth_dest_free(berth_dest *d)
 	if (d->drv && d->drv->free)
 		d->drv->free(d, d->committed);
 	free(d);
+}
+
+int berth_transport__check_init(berth_transport__check *c, const berth_descriptor *desc, int hash)
+{
+	c->desc = desc;
+	c->h = NULL;
+	c->count = 0;
+	return hash ? berth_hasher_new(&c->h, desc->digest.algo) : 0;
+}
+
+int berth_transport__check_update(berth_transport__check *c, const void *data, size_t n)
+{
+	c->count += n;
+	if (c->desc->size >= 0 && c->count > (uint64_t)c->desc->size)
+		return berth_error_set(BERTH_ESIZE, "blob %s: more than the %" PRId64
+				       " bytes expected", c->desc->digest.str, c->desc->size);
+	return c->h ? berth_hasher_update(c->h, data, n) : 0;
+}
+
+int berth_transport__check_final(berth_transport__check *c)
+{
+	berth_digest got;
+	int rc;
+
+	if (c->desc->size >= 0 && c->count != (uint64_t)c->desc->size)
+		return berth_error_set(BERTH_ESIZE, "blob %s: got %" PRIu64 " bytes, expected %" PRId64,
+				       c->desc->digest.str, c->count, c->desc->size);
+	if (!c->h)
+		return 0;
+	if ((rc = berth_hasher_final(c->h, &got)) != 0)
+		return rc;
+	if (!berth_digest_equal(&got, &c->desc->digest))
+		return berth_error_set(BERTH_EDIGEST, "blob %s: content has digest %s",
+				       c->desc->digest.str, got.str);
+	return 0;
+}
+
+void berth_transport__check_dispose(berth_transport__check *c)
+{
+	berth_hasher_free(c->h);
+	c->h = NULL;
 }

@@ -205,9 +205,7 @@ static int dst_mount_blob(berth_dest *d, const berth_descriptor *desc, const cha
 
 typedef struct {
 	berth_stream *in;
-	berth_hasher *h; /* NULL when the stream verifies itself */
-	const berth_descriptor *desc;
-	uint64_t count;
+	berth_transport__check check; /* hashes only when the stream is not verified */
 } push_ctx;
 
 /*
@@ -219,52 +217,30 @@ typedef struct {
 static long push_source(void *ctx, void *buf, size_t cap)
 {
 	push_ctx *p = ctx;
-	berth_digest got;
 	long n;
 	int rc;
 
 	n = berth_stream_read(p->in, buf, cap);
 	if (n < 0)
 		return n;
-	if (n > 0) {
-		p->count += (uint64_t)n;
-		if (p->desc->size >= 0 && p->count > (uint64_t)p->desc->size)
-			return berth_error_set(BERTH_ESIZE,
-					       "blob %s: more than the expected %" PRId64 " bytes",
-					       p->desc->digest.str, p->desc->size);
-		rc = p->h ? berth_hasher_update(p->h, buf, (size_t)n) : 0;
-		return rc ? rc : n;
-	}
-	if (p->desc->size >= 0 && p->count != (uint64_t)p->desc->size)
-		return berth_error_set(BERTH_ESIZE, "blob %s: %" PRIu64 " bytes, expected %" PRId64,
-				       p->desc->digest.str, p->count, p->desc->size);
-	if (!p->h)
-		return 0;
-	rc = berth_hasher_final(p->h, &got);
-	if (rc)
-		return rc;
-	if (!berth_digest_equal(&got, &p->desc->digest))
-		return berth_error_set(BERTH_EDIGEST, "blob %s: the bytes have digest %s",
-				       p->desc->digest.str, got.str);
-	return 0;
+	rc = n > 0 ? berth_transport__check_update(&p->check, buf, (size_t)n)
+		   : berth_transport__check_final(&p->check);
+	return rc ? rc : n;
 }
 
 static int dst_put_blob(berth_dest *d, const berth_descriptor *desc, berth_stream *in)
 {
 	docker_impl *im = d->impl;
-	push_ctx p = {in, NULL, desc, 0};
+	push_ctx p = {.in = in};
 	int rc;
 
 	if (desc->size < 0)
 		return berth_error_set(BERTH_EINVALID, "blob %s: size unknown", desc->digest.str);
-	if (!in->verified) {
-		rc = berth_hasher_new(&p.h, desc->digest.algo);
-		if (rc)
-			return rc;
-	}
+	if ((rc = berth_transport__check_init(&p.check, desc, !in->verified)) != 0)
+		return rc;
 	rc = berth_client_blob_push(im->client, im->repo, &desc->digest, (uint64_t)desc->size,
 				    push_source, &p, 0, 0);
-	berth_hasher_free(p.h);
+	berth_transport__check_dispose(&p.check);
 	return rc;
 }
 

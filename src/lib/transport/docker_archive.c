@@ -725,11 +725,9 @@ static int ddst_put_blob(berth_dest *d, const berth_descriptor *desc, berth_stre
 {
 	da_dst *dd = d->impl;
 	inflater f = {.fd = -1};
-	berth_hasher *h = NULL;
-	berth_digest got;
+	berth_transport__check check = {0};
 	da_blob rec = {0};
 	char *tmp = NULL, *path = NULL, *chunk = NULL;
-	uint64_t count = 0;
 	int first = 1, rc;
 
 	chunk = malloc(CHUNK);
@@ -739,7 +737,7 @@ static int ddst_put_blob(berth_dest *d, const berth_descriptor *desc, berth_stre
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	rc = berth_hasher_new(&h, desc->digest.algo);
+	rc = berth_transport__check_init(&check, desc, 1);
 	if (rc == 0)
 		rc = berth_hasher_new(&f.diff, BERTH_DIGEST_SHA256);
 	if (rc)
@@ -781,32 +779,15 @@ static int ddst_put_blob(berth_dest *d, const berth_descriptor *desc, berth_stre
 				}
 			}
 		}
-		count += (uint64_t)r;
-		if (desc->size >= 0 && count > (uint64_t)desc->size) {
-			rc = berth_error_set(BERTH_ESIZE, "blob %s: more than the %lld bytes expected",
-					     desc->digest.str, (long long)desc->size);
-			goto done;
-		}
-		rc = berth_hasher_update(h, chunk, (size_t)r);
+		rc = berth_transport__check_update(&check, chunk, (size_t)r);
 		if (rc == 0)
 			rc = inflate_chunk(&f, (unsigned char *)chunk, (size_t)r);
 		if (rc)
 			goto done;
 	}
-	if (desc->size >= 0 && count != (uint64_t)desc->size) {
-		rc = berth_error_set(BERTH_ESIZE, "blob %s: got %llu bytes, expected %lld",
-				     desc->digest.str, (unsigned long long)count,
-				     (long long)desc->size);
-		goto done;
-	}
-	rc = berth_hasher_final(h, &got);
+	rc = berth_transport__check_final(&check);
 	if (rc)
 		goto done;
-	if (!berth_digest_equal(&got, &desc->digest)) {
-		rc = berth_error_set(BERTH_EDIGEST, "blob %s: content has digest %s",
-				     desc->digest.str, got.str);
-		goto done;
-	}
 	rec.digest = desc->digest;
 	rec.size = (int64_t)f.out_bytes;
 	rc = berth_hasher_final(f.diff, &rec.diff);
@@ -840,7 +821,7 @@ done:
 	}
 	free(path);
 	free(chunk);
-	berth_hasher_free(h);
+	berth_transport__check_dispose(&check);
 	return rc;
 }
 

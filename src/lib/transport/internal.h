@@ -90,6 +90,27 @@ int berth_transport__stream_chan(berth_stream **out, berth_transport__chan_produ
 int berth_transport__chan_write(berth_transport__chan *ch, const void *data,
 				size_t len) BERTH_WARN_UNUSED;
 
+/*
+ * The checks every destination makes on a blob's bytes as they pass by:
+ * never more than desc->size (when known), exactly that many at the end,
+ * and the digest desc names. With `hash` 0 (a verified stream, see above)
+ * only the count is checked. Messages name the blob.
+ */
+typedef struct berth_transport__check {
+	const berth_descriptor *desc;
+	berth_hasher *h;
+	uint64_t count;
+} berth_transport__check;
+
+int berth_transport__check_init(berth_transport__check *c, const berth_descriptor *desc,
+				int hash) BERTH_WARN_UNUSED;
+/** Count and hash `n` more bytes; fails as soon as there are too many. */
+int berth_transport__check_update(berth_transport__check *c, const void *data,
+				  size_t n) BERTH_WARN_UNUSED;
+/** At end of stream: the size and digest. */
+int berth_transport__check_final(berth_transport__check *c) BERTH_WARN_UNUSED;
+void berth_transport__check_dispose(berth_transport__check *c);
+
 /* ---- drivers ---- */
 
 typedef struct berth_source_driver {

@@ -398,10 +398,8 @@ static int ldst_has_blob(berth_dest *d, const berth_descriptor *desc)
 static int ldst_put_blob(berth_dest *d, const berth_descriptor *desc, berth_stream *in)
 {
 	layout_dst *ld = d->impl;
-	berth_hasher *h = NULL;
-	berth_digest got;
+	berth_transport__check check = {0};
 	char *tmp = NULL, *chunk = NULL;
-	uint64_t count = 0;
 	int fd = -1, rc;
 
 	if (asprintf(&tmp, "%s/.berth-blob-XXXXXX", ld->dir) < 0) {
@@ -414,7 +412,7 @@ static int ldst_put_blob(berth_dest *d, const berth_descriptor *desc, berth_stre
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	rc = berth_hasher_new(&h, desc->digest.algo);
+	rc = berth_transport__check_init(&check, desc, 1);
 	if (rc)
 		goto done;
 	fd = mkostemp(tmp, O_CLOEXEC);
@@ -433,32 +431,15 @@ static int ldst_put_blob(berth_dest *d, const berth_descriptor *desc, berth_stre
 		}
 		if (r == 0)
 			break;
-		count += (uint64_t)r;
-		if (desc->size >= 0 && count > (uint64_t)desc->size) {
-			rc = berth_error_set(BERTH_ESIZE, "blob %s: more than the %lld bytes expected",
-					     desc->digest.str, (long long)desc->size);
-			goto done;
-		}
-		rc = berth_hasher_update(h, chunk, (size_t)r);
+		rc = berth_transport__check_update(&check, chunk, (size_t)r);
 		if (rc == 0)
 			rc = berth_fs_write_all(fd, chunk, (size_t)r);
 		if (rc)
 			goto done;
 	}
-	if (desc->size >= 0 && count != (uint64_t)desc->size) {
-		rc = berth_error_set(BERTH_ESIZE, "blob %s: got %llu bytes, expected %lld",
-				     desc->digest.str, (unsigned long long)count,
-				     (long long)desc->size);
-		goto done;
-	}
-	rc = berth_hasher_final(h, &got);
+	rc = berth_transport__check_final(&check);
 	if (rc)
 		goto done;
-	if (!berth_digest_equal(&got, &desc->digest)) {
-		rc = berth_error_set(BERTH_EDIGEST, "blob %s: content has digest %s",
-				     desc->digest.str, got.str);
-		goto done;
-	}
 	if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
 		rc = berth_error_set_errno("write %s", tmp);
 		goto done;
@@ -476,7 +457,7 @@ done:
 		free(tmp);
 	}
 	free(chunk);
-	berth_hasher_free(h);
+	berth_transport__check_dispose(&check);
 	return rc;
 }
 
