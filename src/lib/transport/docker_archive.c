@@ -1118,7 +1118,6 @@ int berth_transport__docker_archive_dest(berth_dest *d, const berth_image_name *
 					 const berth_transport_options *o)
 {
 	da_dst *dd = calloc(1, sizeof(*dd));
-	struct stat st;
 	int rc = 0;
 
 	if (!dd)
@@ -1135,15 +1134,7 @@ int berth_transport__docker_archive_dest(berth_dest *d, const berth_image_name *
 				     n->path);
 		goto done;
 	}
-	if (stat(n->path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		rc = berth_error_set(BERTH_EINVALID, "docker-archive:%s is a directory", n->path);
-		goto done;
-	}
-	if (!(dd->file = strdup(n->path))) {
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
-		goto done;
-	}
-	rc = berth_transport__mkdtemp(&dd->staging, "docker-archive");
+	rc = berth_transport__archive_target("docker-archive", n->path, &dd->file, &dd->staging);
 done:
 	if (rc) {
 		d->impl = dd;

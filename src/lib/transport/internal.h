@@ -197,6 +197,14 @@ int berth_transport__tree_link_members(berth_transport__tree *t) BERTH_WARN_UNUS
 /** Remove the directory and free. */
 void berth_transport__tree_free(berth_transport__tree *t);
 
+/**
+ * The target of an archive destination (`transport` is "oci-archive" or
+ * "docker-archive", for messages): PATH must not be a directory; *file gets
+ * a copy of it and *tmpdir a new private directory to build the archive in.
+ * Both are the caller's to free, also on failure.
+ */
+int berth_transport__archive_target(const char *transport, const char *path, char **file,
+				    char **tmpdir) BERTH_WARN_UNUSED;
 /** A new private directory under $TMPDIR (default /var/tmp); caller frees the path. */
 int berth_transport__mkdtemp(char **out, const char *what) BERTH_WARN_UNUSED;
 

@@ -63,6 +63,19 @@ int berth_transport__mkdtemp(char **out, const char *what)
 	return 0;
 }
 
+int berth_transport__archive_target(const char *transport, const char *path, char **file,
+				    char **tmpdir)
+{
+	struct stat st;
+
+	*file = *tmpdir = NULL;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return berth_error_set(BERTH_EINVALID, "%s:%s is a directory", transport, path);
+	if (!(*file = strdup(path)))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	return berth_transport__mkdtemp(tmpdir, transport);
+}
+
 int berth_transport__member_name_safe(const char *name)
 {
 	const char *p = name;
@@ -731,20 +744,11 @@ int berth_transport__oci_archive_dest(berth_dest *d, const berth_image_name *n,
 				      const berth_transport_options *o)
 {
 	archive_dst *ad = calloc(1, sizeof(*ad));
-	struct stat st;
 	int rc;
 
 	if (!ad)
 		return berth_error_set(BERTH_ERROR, "out of memory");
-	if (stat(n->path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		rc = berth_error_set(BERTH_EINVALID, "oci-archive:%s is a directory", n->path);
-		goto done;
-	}
-	if (!(ad->file = strdup(n->path))) {
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
-		goto done;
-	}
-	rc = berth_transport__mkdtemp(&ad->tmpdir, "oci-archive");
+	rc = berth_transport__archive_target("oci-archive", n->path, &ad->file, &ad->tmpdir);
 	if (rc)
 		goto done;
 	if (asprintf(&ad->layout, "%s/layout", ad->tmpdir) < 0) {
