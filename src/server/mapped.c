@@ -24,7 +24,6 @@ typedef struct mapping {
 	berth_mapped *owner;
 	char *base;  /* page-aligned start of the mapping */
 	size_t span; /* bytes mapped from base */
-	size_t skip; /* body starts at base + skip */
 } mapping;
 
 struct berth_mapped {
@@ -169,6 +168,7 @@ struct MHD_Response *berth_mapped_response(berth_mapped *m, int fd, uint64_t off
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t start = offset & ~(page - 1);
+	size_t skip = (size_t)(offset - start); /* the body starts at base + skip */
 	struct MHD_Response *mr;
 	mapping *mp;
 	struct stat st;
@@ -181,8 +181,7 @@ struct MHD_Response *berth_mapped_response(berth_mapped *m, int fd, uint64_t off
 	    !(mp = calloc(1, sizeof(*mp))))
 		return NULL;
 	mp->owner = m;
-	mp->skip = (size_t)(offset - start);
-	mp->span = mp->skip + (size_t)length;
+	mp->span = skip + (size_t)length;
 	base = mmap(NULL, mp->span, PROT_READ, MAP_SHARED, fd, (off_t)start);
 	if (base == MAP_FAILED) {
 		free(mp);
@@ -190,8 +189,8 @@ struct MHD_Response *berth_mapped_response(berth_mapped *m, int fd, uint64_t off
 	}
 	mp->base = base;
 	(void)madvise(base, mp->span, MADV_SEQUENTIAL);
-	mr = MHD_create_response_from_buffer_with_free_callback_cls(
-		(size_t)length, mp->base + mp->skip, mapping_free, mp);
+	mr = MHD_create_response_from_buffer_with_free_callback_cls((size_t)length, mp->base + skip,
+								    mapping_free, mp);
 	if (!mr) {
 		munmap(base, mp->span);
 		free(mp);

@@ -12,10 +12,12 @@
  *
  * A mapping counts its pages in the server's resident set as send(2)
  * touches them. Pager threads, one bound to each CPU, keep that bounded:
- * every two milliseconds each drops the mapped pages of every live response
- * (MADV_DONTNEED), so the set holds a few milliseconds of sending. A page dropped while send(2)
- * copies it is faulted in again from the page cache; blob files never change once committed, so
- * dropping can never alter a response.
+ * each wakes every two milliseconds and, unless another did so within the
+ * last millisecond, drops the mapped pages of every live response
+ * (MADV_DONTNEED), so the set holds a few milliseconds of sending. A page
+ * dropped while send(2) copies it is faulted in again from the page cache;
+ * blob files never change once committed, so dropping can never alter a
+ * response.
  */
 #ifndef BERTH_SERVER_MAPPED_H
 #define BERTH_SERVER_MAPPED_H

@@ -298,33 +298,21 @@ static int header_reserved(const char *name)
 	       strcasecmp(name, MHD_HTTP_HEADER_DATE) == 0;
 }
 
-/* A peer on this host: 127.0.0.0/8, ::1 or IPv4-mapped loopback. */
-static int peer_is_loopback(struct MHD_Connection *c)
+/* An address of this host: "127.x.x.x" or "::1", bare (as remote_addr
+ * writes a peer's, IPv4-mapped ones included) or with a port ("[::1]:5000",
+ * "[::ffff:127.0.0.1]:5000", as a listener's bound address is written). */
+static int is_loopback(const char *addr)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-
-	if (!ci || !ci->client_addr)
-		return 0;
-	if (ci->client_addr->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)ci->client_addr)->sin_addr.s_addr) >>
-			24) == 127;
-	if (ci->client_addr->sa_family == AF_INET6) {
-		const struct in6_addr *a =
-			&((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr;
-
-		return IN6_IS_ADDR_LOOPBACK(a) ||
-		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-	}
-	return 0;
+	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+	       strncmp(addr, "[::1]:", 6) == 0 || strncmp(addr, "[::ffff:127.", 12) == 0;
 }
 
 /* Large blob bodies to a plain-HTTP peer on this host go from a mapping (see
  * mapped.h); NULL means sendfile. */
 static struct MHD_Response *mapped_response(request *r, const berth_resp *resp)
 {
-	if (!r->srv->mapped || resp->fd_length < BERTH_MAPPED_MIN || r->srv->cfg->tls_cert ||
-	    !peer_is_loopback(r->conn))
+	if (resp->fd_length < BERTH_MAPPED_MIN || r->srv->cfg->tls_cert ||
+	    !r->req.remote_addr || !is_loopback(r->req.remote_addr))
 		return NULL;
 	return berth_mapped_response(r->srv->mapped, resp->fd, resp->fd_offset, resp->fd_length);
 }
@@ -1056,14 +1044,6 @@ static int admin_password(const berth_server_config *cfg, berth_buf *buf, const 
 }
 
 /* 1 if the bound address "host:port" / "[v6]:port" is a loopback address. */
-static int is_loopback(const char *bound)
-{
-	if (strncmp(bound, "127.", 4) == 0 || strncmp(bound, "[::1]:", 6) == 0 ||
-	    strncmp(bound, "[::ffff:127.", 12) == 0)
-		return 1;
-	return 0;
-}
-
 /* Access control: the signing key, the api, first-start setup, the registry hook. */
 static int setup_auth(server *s)
 {
