@@ -87,11 +87,12 @@ static void *pager_main(void *arg)
 
 /*
  * One pager per CPU the process may run on (up to PAGERS_MAX), each bound to
- * its CPU. On a virtual machine the host may stop one vCPU for tens of
- * milliseconds while the other sends on: a single pager stopped that way let
- * a whole 256 MiB body pile up in the resident set. With a pager on the
- * sender's CPU, the sender cannot run far without it. Beyond PAGERS_MAX
- * CPUs the bound is kept by the pagers' period alone.
+ * its CPU. A single unbound pager, on this project's 2-vCPU test machine,
+ * sometimes did not run for up to ~100 ms while the sender went on, and a
+ * whole 256 MiB body piled up in the resident set (the cause was not
+ * established). With a pager bound to the sender's CPU, the sender cannot
+ * run far without it. Beyond PAGERS_MAX CPUs the bound is kept by the
+ * pagers' period alone.
  */
 int berth_mapped_new(berth_mapped **out)
 {
