@@ -26,15 +26,15 @@ struct berth_buf;
 #define BERTH_ACTION_PULL 0x1u
 #define BERTH_ACTION_PUSH 0x2u
 #define BERTH_ACTION_DELETE 0x4u
-#define BERTH_ACTION_ADMIN 0x8u   /* manage a project's members and settings */
+#define BERTH_ACTION_ADMIN 0x8u /* manage a project's members and settings */
 #define BERTH_ACTION_ALL 0xfu
 
 typedef enum {
 	BERTH_ROLE_NONE = 0,
-	BERTH_ROLE_GUEST = 1,      /* pull */
+	BERTH_ROLE_GUEST = 1,	   /* pull */
 	BERTH_ROLE_DEVELOPER = 2,  /* pull, push */
 	BERTH_ROLE_MAINTAINER = 3, /* pull, push, delete */
-	BERTH_ROLE_ADMIN = 4       /* everything in the project */
+	BERTH_ROLE_ADMIN = 4	   /* everything in the project */
 } berth_role;
 
 /** Actions a project role grants. */
@@ -67,25 +67,25 @@ typedef struct berth_principal {
 	berth_principal_kind kind;
 	int64_t id;
 	char name[256];
-	int sysadmin;            /* users only */
+	int sysadmin; /* users only */
 } berth_principal;
 
 /** A robot permission: a project, optionally narrowed to one repository. */
 typedef struct berth_robot_perm {
 	char project[256];
-	char repository[256];    /* full repository name, or "" for the whole project */
+	char repository[256]; /* full repository name, or "" for the whole project */
 	unsigned actions;
 } berth_robot_perm;
 
 /** What the server knows about the target of a request. */
 typedef struct berth_auth_facts {
-	const char *repository;  /* full name "project/path", or NULL for registry-level */
+	const char *repository; /* full name "project/path", or NULL for registry-level */
 	int project_exists;
 	int project_public;
-	berth_role role;         /* the user's role in the project (users only) */
+	berth_role role;	       /* the user's role in the project (users only) */
 	const berth_robot_perm *perms; /* robots only */
 	size_t nperms;
-	int robot_expired;       /* robots only */
+	int robot_expired; /* robots only */
 } berth_auth_facts;
 
 /**
@@ -161,8 +161,8 @@ int berth_auth_htpasswd_parse(const char *text, size_t len, berth_htpasswd_cb cb
 /* ---- scopes ---- */
 
 typedef struct berth_scope {
-	char type[32];    /* "repository" or "registry" */
-	char name[256];   /* repository name, or "catalog" */
+	char type[32];	/* "repository" or "registry" */
+	char name[256]; /* repository name, or "catalog" */
 	unsigned actions;
 } berth_scope;
 
@@ -203,12 +203,12 @@ const char *berth_auth_key_id(const berth_token_key *k);
 
 typedef struct berth_token_claims {
 	char iss[256];
-	char sub[256];       /* principal name */
-	char aud[256];       /* the service */
+	char sub[256]; /* principal name */
+	char aud[256]; /* the service */
 	char jti[64];
 	int64_t iat, nbf, exp;
 	berth_principal_kind kind; /* private claim "berth.kind" */
-	int64_t principal_id;      /* private claim "berth.id" */
+	int64_t principal_id;	   /* private claim "berth.id" */
 	berth_scope access[BERTH_TOKEN_MAX_ACCESS];
 	size_t naccess;
 } berth_token_claims;
@@ -231,9 +231,8 @@ int berth_auth_token_sign(const berth_token_key *k, const berth_token_claims *c,
  * and `aud` must not be NULL.
  * Returns 0 with the claims, or BERTH_EDENIED with a reason safe to log.
  */
-int berth_auth_token_verify(const berth_token_key *k, const char *jwt, size_t len,
-			    const char *iss, const char *aud, time_t now,
-			    berth_token_claims *out) BERTH_WARN_UNUSED;
+int berth_auth_token_verify(const berth_token_key *k, const char *jwt, size_t len, const char *iss,
+			    const char *aud, time_t now, berth_token_claims *out) BERTH_WARN_UNUSED;
 
 /* ---- HTTP header grammars ---- */
 
@@ -263,6 +262,7 @@ int berth_auth_parse_bearer(const char *header, const char **token,
  * escaped; control characters (CR, LF, ...) are refused with BERTH_EINVALID.
  */
 int berth_auth_challenge(struct berth_buf *out, const char *realm, const char *service,
-			 const berth_scope *scopes, size_t nscopes, const char *error) BERTH_WARN_UNUSED;
+			 const berth_scope *scopes, size_t nscopes,
+			 const char *error) BERTH_WARN_UNUSED;
 
 #endif

@@ -35,16 +35,17 @@ struct berth_buf;
 typedef struct berth_client berth_client;
 
 typedef struct berth_client_options {
-	const char *host;          /* "registry.example.com", "127.0.0.1:5000" (docker.io is mapped to registry-1.docker.io) */
-	int tls_verify;            /* 1 (default) or 0 */
-	int plain_http;            /* 1 forces http; 0 = automatic (loopback → http) */
-	const char *cert_dir;      /* extra CA/client cert dir, or NULL for the standard ones */
-	const char *username;      /* explicit credentials (--creds), or NULL to look them up */
+	const char *host;     /* "registry.example.com", "127.0.0.1:5000" (docker.io is mapped to
+				 registry-1.docker.io) */
+	int tls_verify;	      /* 1 (default) or 0 */
+	int plain_http;	      /* 1 forces http; 0 = automatic (loopback → http) */
+	const char *cert_dir; /* extra CA/client cert dir, or NULL for the standard ones */
+	const char *username; /* explicit credentials (--creds), or NULL to look them up */
 	const char *password;
-	const char *auth_file;     /* explicit auth file, or NULL for the standard search */
-	const char *user_agent;    /* NULL = "berth/<version>" */
-	int retries;               /* transient failures (connect, 5xx, 429): default 3 */
-	long timeout_seconds;      /* per request inactivity timeout; default 60 */
+	const char *auth_file;	   /* explicit auth file, or NULL for the standard search */
+	const char *user_agent;	   /* NULL = "berth/<version>" */
+	int retries;		   /* transient failures (connect, 5xx, 429): default 3 */
+	long timeout_seconds;	   /* per request inactivity timeout; default 60 */
 	size_t max_manifest_bytes; /* default 4 MiB */
 } berth_client_options;
 
@@ -79,7 +80,8 @@ int berth_client_manifest_head(berth_client *c, const char *repo, const char *re
 			       berth_digest *digest, char *media_type, size_t media_type_len,
 			       uint64_t *size) BERTH_WARN_UNUSED;
 
-/** PUT a manifest under a tag or its digest; `digest_out` (optional) gets the registry's Docker-Content-Digest. */
+/** PUT a manifest under a tag or its digest; `digest_out` (optional) gets the registry's
+ * Docker-Content-Digest. */
 int berth_client_manifest_put(berth_client *c, const char *repo, const char *reference,
 			      const char *media_type, const void *body, size_t len,
 			      berth_digest *digest_out) BERTH_WARN_UNUSED;
@@ -108,7 +110,8 @@ typedef int (*berth_client_sink)(void *ctx, const void *data, size_t len);
  * registry credentials to another host.
  */
 int berth_client_blob_get(berth_client *c, const char *repo, const berth_digest *d,
-			  int64_t expected_size, berth_client_sink sink, void *ctx) BERTH_WARN_UNUSED;
+			  int64_t expected_size, berth_client_sink sink,
+			  void *ctx) BERTH_WARN_UNUSED;
 
 /**
  * Try a cross-repository mount of `d` from `from_repo` (NULL: ask the
@@ -136,9 +139,9 @@ typedef long (*berth_client_source)(void *ctx, void *buf, size_t cap);
  * `d`; the client also counts the bytes against `size` (BERTH_ESIZE).
  * chunk_threshold/chunk_size of 0 select defaults (16 MiB / 16 MiB).
  */
-int berth_client_blob_push(berth_client *c, const char *repo, const berth_digest *d,
-			   uint64_t size, berth_client_source src, void *ctx,
-			   uint64_t chunk_threshold, uint64_t chunk_size) BERTH_WARN_UNUSED;
+int berth_client_blob_push(berth_client *c, const char *repo, const berth_digest *d, uint64_t size,
+			   berth_client_source src, void *ctx, uint64_t chunk_threshold,
+			   uint64_t chunk_size) BERTH_WARN_UNUSED;
 
 /* ---- lists ---- */
 
@@ -200,8 +203,7 @@ int berth_client_creds_erase(const char *host, const char *auth_file) BERTH_WARN
  * the message. `status` (may be NULL) gets the HTTP status (0 when no
  * response arrived: connection failures return BERTH_EIO).
  */
-int berth_client_api(berth_client *c, const char *method, const char *path,
-		     const char *json_body, struct berth_buf *resp_body,
-		     long *status) BERTH_WARN_UNUSED;
+int berth_client_api(berth_client *c, const char *method, const char *path, const char *json_body,
+		     struct berth_buf *resp_body, long *status) BERTH_WARN_UNUSED;
 
 #endif

@@ -18,24 +18,25 @@
 
 typedef enum {
 	BERTH_OK = 0,
-	BERTH_ERROR = -1,       /* generic failure (I/O, OOM, internal) */
-	BERTH_ENOTFOUND = -2,   /* the object does not exist */
-	BERTH_EINVALID = -3,    /* malformed input (grammar, JSON, schema) */
-	BERTH_EDIGEST = -4,     /* content does not match its digest */
-	BERTH_EDENIED = -5,     /* not allowed */
-	BERTH_EEXISTS = -6,     /* already exists */
-	BERTH_ETOOBIG = -7,     /* input exceeds a size cap */
-	BERTH_ERANGE = -8,      /* offset/range not satisfiable or out of order */
-	BERTH_EBUSY = -9,       /* resource held by someone else; retry later */
+	BERTH_ERROR = -1,	  /* generic failure (I/O, OOM, internal) */
+	BERTH_ENOTFOUND = -2,	  /* the object does not exist */
+	BERTH_EINVALID = -3,	  /* malformed input (grammar, JSON, schema) */
+	BERTH_EDIGEST = -4,	  /* content does not match its digest */
+	BERTH_EDENIED = -5,	  /* not allowed */
+	BERTH_EEXISTS = -6,	  /* already exists */
+	BERTH_ETOOBIG = -7,	  /* input exceeds a size cap */
+	BERTH_ERANGE = -8,	  /* offset/range not satisfiable or out of order */
+	BERTH_EBUSY = -9,	  /* resource held by someone else; retry later */
 	BERTH_EUNSUPPORTED = -10, /* valid but not supported (algorithm, media type) */
-	BERTH_ESIZE = -11,      /* declared size does not match actual size */
-	BERTH_EIO = -12         /* storage or network I/O failure */
+	BERTH_ESIZE = -11,	  /* declared size does not match actual size */
+	BERTH_EIO = -12		  /* storage or network I/O failure */
 } berth_error_code;
 
 /** Set the thread's last error; returns `code` so callers can `return berth_error_set(...)`. */
 int berth_error_set(int code, const char *fmt, ...) BERTH_PRINTF(2, 3);
 
-/** Set the last error from errno: "<what>: strerror(errno)". Returns BERTH_EIO or BERTH_ENOTFOUND. */
+/** Set the last error from errno: "<what>: strerror(errno)". Returns BERTH_EIO or BERTH_ENOTFOUND.
+ */
 int berth_error_set_errno(const char *fmt, ...) BERTH_PRINTF(1, 2);
 
 /** The thread's last error message ("" if none). Borrowed; valid until the next set. */

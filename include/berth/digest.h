@@ -16,10 +16,7 @@
 
 #include <stdint.h>
 
-typedef enum {
-	BERTH_DIGEST_SHA256 = 1,
-	BERTH_DIGEST_SHA512 = 2
-} berth_digest_algo;
+typedef enum { BERTH_DIGEST_SHA256 = 1, BERTH_DIGEST_SHA512 = 2 } berth_digest_algo;
 
 #define BERTH_DIGEST_MAX 136 /* "sha512:" + 128 hex + NUL, rounded */
 

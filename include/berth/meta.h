@@ -79,7 +79,8 @@ int berth_meta_blob_repos(berth_meta *m, const berth_digest *d, berth_meta_repo_
 			  void *ctx) BERTH_WARN_UNUSED;
 
 /** Remove the link of blob `d` from `repo`; BERTH_ENOTFOUND if not linked. */
-int berth_meta_blob_unlink(berth_meta *m, const char *repo, const berth_digest *d) BERTH_WARN_UNUSED;
+int berth_meta_blob_unlink(berth_meta *m, const char *repo,
+			   const berth_digest *d) BERTH_WARN_UNUSED;
 
 /* ---- manifests and tags ---- */
 
@@ -87,12 +88,12 @@ typedef struct berth_meta_manifest_put {
 	const char *repo;
 	const berth_digest *digest;
 	const char *media_type;
-	const char *artifact_type;   /* referrer artifact type, may be NULL */
-	const char *annotations;     /* JSON object text, may be NULL */
+	const char *artifact_type; /* referrer artifact type, may be NULL */
+	const char *annotations;   /* JSON object text, may be NULL */
 	const void *body;
 	size_t body_len;
 	const berth_digest *subject; /* may be NULL */
-	const char *tag;             /* may be NULL: push by digest */
+	const char *tag;	     /* may be NULL: push by digest */
 	/* what the manifest references (config+layers, or child manifests) */
 	const berth_digest *refs;
 	size_t nrefs;
@@ -123,7 +124,8 @@ int berth_meta_manifest_get(berth_meta *m, const char *repo, const char *referen
  * Delete manifest `d` from `repo` with its tags and its referrer edge.
  * BERTH_ENOTFOUND if absent.
  */
-int berth_meta_manifest_delete(berth_meta *m, const char *repo, const berth_digest *d) BERTH_WARN_UNUSED;
+int berth_meta_manifest_delete(berth_meta *m, const char *repo,
+			       const berth_digest *d) BERTH_WARN_UNUSED;
 
 /** Delete one tag (the manifest stays). BERTH_ENOTFOUND if absent. */
 int berth_meta_tag_delete(berth_meta *m, const char *repo, const char *tag) BERTH_WARN_UNUSED;
@@ -141,8 +143,8 @@ int berth_meta_tag_delete(berth_meta *m, const char *repo, const char *tag) BERT
 typedef int (*berth_meta_name_cb)(void *ctx, const char *name);
 int berth_meta_tags(berth_meta *m, const char *repo, const char *last, long n,
 		    berth_meta_name_cb cb, void *ctx, int *more) BERTH_WARN_UNUSED;
-int berth_meta_catalog(berth_meta *m, const char *last, long n, berth_meta_name_cb cb,
-		       void *ctx, int *more) BERTH_WARN_UNUSED;
+int berth_meta_catalog(berth_meta *m, const char *last, long n, berth_meta_name_cb cb, void *ctx,
+		       int *more) BERTH_WARN_UNUSED;
 
 /* ---- referrers ---- */
 
@@ -199,8 +201,8 @@ typedef struct berth_meta_user {
 } berth_meta_user;
 
 /** Create a user; `id_out` optional. BERTH_EEXISTS if the name is taken. */
-int berth_meta_user_create(berth_meta *m, const char *name, const char *password_hash,
-			   int sysadmin, int64_t *id_out) BERTH_WARN_UNUSED;
+int berth_meta_user_create(berth_meta *m, const char *name, const char *password_hash, int sysadmin,
+			   int64_t *id_out) BERTH_WARN_UNUSED;
 /** Fill `out` (optional: NULL checks existence). BERTH_ENOTFOUND if absent. */
 int berth_meta_user_get(berth_meta *m, const char *name, berth_meta_user *out) BERTH_WARN_UNUSED;
 int berth_meta_user_get_by_id(berth_meta *m, int64_t id, berth_meta_user *out) BERTH_WARN_UNUSED;
@@ -244,7 +246,8 @@ int berth_meta_member_set(berth_meta *m, const char *project, const char *user,
 int berth_meta_member_get(berth_meta *m, const char *project, const char *user,
 			  int *role) BERTH_WARN_UNUSED;
 /** Remove a membership; BERTH_ENOTFOUND if the user is not a member. */
-int berth_meta_member_delete(berth_meta *m, const char *project, const char *user) BERTH_WARN_UNUSED;
+int berth_meta_member_delete(berth_meta *m, const char *project,
+			     const char *user) BERTH_WARN_UNUSED;
 typedef int (*berth_meta_member_cb)(void *ctx, const char *user, int role);
 /** The project's members in user name order; BERTH_ENOTFOUND if no such project. */
 int berth_meta_members(berth_meta *m, const char *project, berth_meta_member_cb cb,
@@ -252,9 +255,9 @@ int berth_meta_members(berth_meta *m, const char *project, berth_meta_member_cb 
 
 typedef struct berth_meta_robot {
 	int64_t id;
-	char name[256];          /* without the "robot$" prefix */
+	char name[256]; /* without the "robot$" prefix */
 	char secret_hash[128];
-	time_t expires;          /* 0 = never */
+	time_t expires; /* 0 = never */
 	time_t created;
 	const char *permissions; /* JSON array text; borrowed from the caller's buffer */
 } berth_meta_robot;
@@ -278,9 +281,9 @@ int berth_meta_robots(berth_meta *m, berth_meta_robot_cb cb, void *ctx) BERTH_WA
 /* ---- audit log ---- */
 
 typedef struct berth_meta_audit {
-	int64_t id;        /* assigned on insert */
+	int64_t id; /* assigned on insert */
 	time_t time;
-	const char *who;   /* user name, "robot$x" or "anonymous" */
+	const char *who;    /* user name, "robot$x" or "anonymous" */
 	const char *action; /* "push", "pull", "delete", "login_failure", "user_create", ... */
 	const char *resource;
 	const char *address;

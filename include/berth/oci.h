@@ -134,9 +134,9 @@ int berth_oci_is_schema1_type(const char *mt);
 /* ---- rewriting manifests (copy conversions; src/lib/oci/convert.c) ---- */
 
 typedef enum {
-	BERTH_OCI_FORMAT_KEEP = 0,  /* keep the family of the input */
-	BERTH_OCI_FORMAT_OCI = 1,   /* OCI image manifest / image index */
-	BERTH_OCI_FORMAT_V2S2 = 2   /* Docker schema2 manifest / manifest list */
+	BERTH_OCI_FORMAT_KEEP = 0, /* keep the family of the input */
+	BERTH_OCI_FORMAT_OCI = 1,  /* OCI image manifest / image index */
+	BERTH_OCI_FORMAT_V2S2 = 2  /* Docker schema2 manifest / manifest list */
 } berth_oci_format;
 
 /** "oci" or "v2s2" (also "docker") → the enum; BERTH_EINVALID otherwise. */
@@ -144,12 +144,15 @@ int berth_oci_format_parse(berth_oci_format *out, const char *name) BERTH_WARN_U
 
 /** What berth_manifest_rewrite changes. */
 typedef struct berth_manifest_edit {
-	berth_oci_format format;       /* target family */
-	const berth_descriptor *layers; /* images: replacement layers (mediaType, digest, size), same count, or NULL */
+	berth_oci_format format;	/* target family */
+	const berth_descriptor *layers; /* images: replacement layers (mediaType, digest, size),
+					   same count, or NULL */
 	size_t nlayers;
-	const berth_descriptor *manifests; /* indexes: replacement children (mediaType, digest, size), same count, or NULL */
+	const berth_descriptor *manifests; /* indexes: replacement children (mediaType, digest,
+					      size), same count, or NULL */
 	size_t nmanifests;
-	const berth_descriptor *config; /* images: replacement config (mediaType, digest, size), or NULL */
+	const berth_descriptor
+		*config; /* images: replacement config (mediaType, digest, size), or NULL */
 } berth_manifest_edit;
 
 /**
@@ -166,7 +169,8 @@ typedef struct berth_manifest_edit {
  * layers or a non-image config in schema2); BERTH_EINVALID for bad input.
  */
 int berth_manifest_rewrite(char **out, size_t *out_len, const void *body, size_t len,
-			   const char *content_type, const berth_manifest_edit *e) BERTH_WARN_UNUSED;
+			   const char *content_type,
+			   const berth_manifest_edit *e) BERTH_WARN_UNUSED;
 
 /**
  * Convert a Docker image config to the OCI image config containers/image

@@ -28,10 +28,10 @@ int berth_ref_tag_valid(const char *tag, size_t len);
 
 /** A parsed image reference; all strings owned by the struct. */
 typedef struct berth_ref {
-	char *domain;  /* "docker.io", "127.0.0.1:5000", ... (never NULL after parse) */
-	char *path;    /* "library/alpine", "team/app" */
-	char *tag;     /* NULL if none given */
-	char *digest;  /* canonical "sha256:..." or NULL */
+	char *domain; /* "docker.io", "127.0.0.1:5000", ... (never NULL after parse) */
+	char *path;   /* "library/alpine", "team/app" */
+	char *tag;    /* NULL if none given */
+	char *digest; /* canonical "sha256:..." or NULL */
 } berth_ref;
 
 /**

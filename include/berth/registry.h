@@ -28,15 +28,16 @@
 /* ---- the request and response model ---- */
 
 typedef struct berth_req {
-	const char *method;     /* "GET", "HEAD", "PUT", "POST", "PATCH", "DELETE" */
-	const char *path;       /* URL path, percent-decoded, without query */
+	const char *method; /* "GET", "HEAD", "PUT", "POST", "PATCH", "DELETE" */
+	const char *path;   /* URL path, percent-decoded, without query */
 	/* Header and query lookups (case-insensitive header names); NULL if absent. */
 	const char *(*header)(void *ctx, const char *name);
 	const char *(*query)(void *ctx, const char *name);
 	void *ctx;
-	int has_body_length;    /* Content-Length header present */
-	uint64_t body_length;   /* its value */
-	const char *base_url;   /* "http://host:port" as seen by the client, for Location; may be NULL (relative) */
+	int has_body_length;  /* Content-Length header present */
+	uint64_t body_length; /* its value */
+	const char *base_url; /* "http://host:port" as seen by the client, for Location; may be NULL
+				 (relative) */
 	const char *remote_addr;
 	const char *request_id;
 	/*
@@ -63,11 +64,11 @@ typedef struct berth_resp {
 	int status;
 	struct {
 		const char *name;
-		char *value;    /* owned by the op */
+		char *value; /* owned by the op */
 	} headers[BERTH_RESP_MAX_HEADERS];
 	size_t nheaders;
 	/* Body: either memory ... */
-	const char *body;       /* owned by the op; may be NULL */
+	const char *body; /* owned by the op; may be NULL */
 	size_t body_len;
 	/* ... or a file range (sendfile). fd >= 0 wins; owned by the op. */
 	int fd;
@@ -85,10 +86,10 @@ typedef struct berth_resp {
 /* ---- the registry ---- */
 
 typedef struct berth_registry_config {
-	size_t max_manifest_bytes;   /* default 4 MiB; 413 beyond */
-	uint64_t max_blob_bytes;     /* 0 = no limit */
-	long default_page_size;      /* tags/catalog when no n= is given; 0 = all */
-	long max_page_size;          /* cap on n= (larger n is clamped) */
+	size_t max_manifest_bytes; /* default 4 MiB; 413 beyond */
+	uint64_t max_blob_bytes;   /* 0 = no limit */
+	long default_page_size;	   /* tags/catalog when no n= is given; 0 = all */
+	long max_page_size;	   /* cap on n= (larger n is clamped) */
 } berth_registry_config;
 
 typedef struct berth_registry berth_registry;
@@ -125,10 +126,10 @@ long berth_registry_uploads_in_progress(berth_registry *r);
 
 /** How a refused request is answered: 401 (with a challenge) or 403. */
 typedef struct berth_authz_refusal {
-	int status;             /* 401 or 403 */
-	const char *code;       /* OCI error code: "UNAUTHORIZED", "DENIED" (static) */
-	char message[256];      /* never holds a secret */
-	char challenge[1024];   /* WWW-Authenticate value, "" for none */
+	int status;	      /* 401 or 403 */
+	const char *code;     /* OCI error code: "UNAUTHORIZED", "DENIED" (static) */
+	char message[256];    /* never holds a secret */
+	char challenge[1024]; /* WWW-Authenticate value, "" for none */
 } berth_authz_refusal;
 
 /*
@@ -187,7 +188,6 @@ int berth_http_range_parse(const char *s, uint64_t size, uint64_t *start,
  * spec's form, also accepting a "bytes " prefix and "bytes a-b/total").
  * Returns 0 or BERTH_EINVALID.
  */
-int berth_http_content_range_parse(const char *s, uint64_t *start,
-				   uint64_t *end) BERTH_WARN_UNUSED;
+int berth_http_content_range_parse(const char *s, uint64_t *start, uint64_t *end) BERTH_WARN_UNUSED;
 
 #endif

@@ -36,10 +36,10 @@ typedef enum {
 
 typedef struct berth_image_name {
 	berth_transport_kind kind;
-	berth_ref *ref;  /* docker: the parsed reference; archives: name:tag if given */
-	char *path;      /* oci/oci-archive/docker-archive: the file or directory */
-	char *tag;       /* oci/oci-archive: the ref name in index.json, or NULL */
-	int index;       /* docker-archive: the image ":@N" selects, else -1 */
+	berth_ref *ref; /* docker: the parsed reference; archives: name:tag if given */
+	char *path;	/* oci/oci-archive/docker-archive: the file or directory */
+	char *tag;	/* oci/oci-archive: the ref name in index.json, or NULL */
+	int index;	/* docker-archive: the image ":@N" selects, else -1 */
 } berth_image_name;
 
 /**
@@ -52,10 +52,10 @@ void berth_image_name_free(berth_image_name *n);
 char *berth_image_name_format(const berth_image_name *n);
 
 typedef struct berth_transport_options {
-	int tls_verify;           /* default 1 */
-	const char *username;     /* --creds user:pass split, or NULL */
+	int tls_verify;	      /* default 1 */
+	const char *username; /* --creds user:pass split, or NULL */
 	const char *password;
-	const char *auth_file;    /* NULL: standard search */
+	const char *auth_file; /* NULL: standard search */
 	const char *cert_dir;
 } berth_transport_options;
 
@@ -137,7 +137,7 @@ typedef enum {
 	BERTH_COPY_BLOB_START = 1, /* bytes = size */
 	BERTH_COPY_BLOB_PROGRESS,  /* bytes = done so far */
 	BERTH_COPY_BLOB_DONE,
-	BERTH_COPY_BLOB_SKIPPED,   /* destination had it */
+	BERTH_COPY_BLOB_SKIPPED, /* destination had it */
 	BERTH_COPY_BLOB_MOUNTED,
 	BERTH_COPY_MANIFEST_DONE
 } berth_copy_event;
@@ -147,14 +147,15 @@ typedef void (*berth_copy_progress)(void *ctx, berth_copy_event ev, const berth_
 				    uint64_t bytes);
 
 typedef struct berth_copy_options {
-	int all;                /* copy an index and every child */
-	const char *platform;   /* "os/arch[/variant]" to pick from an index; NULL = linux/<host arch> */
-	int parallel;           /* blobs in flight, default 4 */
-	const char *format;     /* NULL keep, "oci" or "v2s2": convert the manifest */
-	const char *compress;   /* NULL keep, "gzip" or "zstd": recompress layers */
+	int all; /* copy an index and every child */
+	const char
+		*platform; /* "os/arch[/variant]" to pick from an index; NULL = linux/<host arch> */
+	int parallel;	   /* blobs in flight, default 4 */
+	const char *format;   /* NULL keep, "oci" or "v2s2": convert the manifest */
+	const char *compress; /* NULL keep, "gzip" or "zstd": recompress layers */
 	berth_copy_progress progress;
 	void *progress_ctx;
-	int retries;            /* per blob, default 3 (with backoff) */
+	int retries; /* per blob, default 3 (with backoff) */
 } berth_copy_options;
 
 void berth_copy_options_init(berth_copy_options *o);
@@ -190,6 +191,7 @@ int berth_copy_pick_platform(const berth_descriptor **out, const berth_manifest 
 int berth_copy_index_create(const berth_image_name *const *srcs, size_t nsrcs,
 			    const berth_transport_options *src_opts, const berth_image_name *dst,
 			    const berth_transport_options *dst_opts, const char *annotations,
-			    const berth_copy_options *o, berth_digest *digest_out) BERTH_WARN_UNUSED;
+			    const berth_copy_options *o,
+			    berth_digest *digest_out) BERTH_WARN_UNUSED;
 
 #endif

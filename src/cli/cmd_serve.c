@@ -146,8 +146,9 @@ int cmd_serve(int argc, char **argv)
 		i++;
 	}
 	if (!cfg.tls_cert != !cfg.tls_key) {
-		code = berth_cli_fail("serve", BERTH_EXIT_USAGE,
-				      "TLS needs both a certificate and a key (--tls-cert and --tls-key)");
+		code = berth_cli_fail(
+			"serve", BERTH_EXIT_USAGE,
+			"TLS needs both a certificate and a key (--tls-cert and --tls-key)");
 		goto done;
 	}
 	berth_log_setup((berth_log_level)cfg.log_level, cfg.log_json);

@@ -10,12 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char help[] =
-	"usage: berth version [--format text|json]\n"
-	"\n"
-	"Print berth's version and the versions of the libraries it runs on.\n"
-	"\n"
-	"  --format FMT   text (default) or json\n";
+static const char help[] = "usage: berth version [--format text|json]\n"
+			   "\n"
+			   "Print berth's version and the versions of the libraries it runs on.\n"
+			   "\n"
+			   "  --format FMT   text (default) or json\n";
 
 int cmd_version(int argc, char **argv)
 {
@@ -41,11 +40,11 @@ int cmd_version(int argc, char **argv)
 	if (json)
 		printf("{\"version\":\"%s\",\"libmicrohttpd\":\"%s\",\"sqlite\":\"%s\","
 		       "\"openssl\":\"%s\",\"jansson\":\"%s\"}\n",
-		       BERTH_VERSION, MHD_get_version(), sqlite3_libversion(),
-		       OPENSSL_VERSION_STR, JANSSON_VERSION);
+		       BERTH_VERSION, MHD_get_version(), sqlite3_libversion(), OPENSSL_VERSION_STR,
+		       JANSSON_VERSION);
 	else
 		printf("berth %s\nlibmicrohttpd %s, sqlite %s, openssl %s, jansson %s\n",
-		       BERTH_VERSION, MHD_get_version(), sqlite3_libversion(),
-		       OPENSSL_VERSION_STR, JANSSON_VERSION);
+		       BERTH_VERSION, MHD_get_version(), sqlite3_libversion(), OPENSSL_VERSION_STR,
+		       JANSSON_VERSION);
 	return BERTH_EXIT_OK;
 }

@@ -311,8 +311,8 @@ static int is_loopback(const char *addr)
  * mapped.h); NULL means sendfile. */
 static struct MHD_Response *mapped_response(request *r, const berth_resp *resp)
 {
-	if (resp->fd_length < BERTH_MAPPED_MIN || r->srv->cfg->tls_cert ||
-	    !r->req.remote_addr || !is_loopback(r->req.remote_addr))
+	if (resp->fd_length < BERTH_MAPPED_MIN || r->srv->cfg->tls_cert || !r->req.remote_addr ||
+	    !is_loopback(r->req.remote_addr))
 		return NULL;
 	return berth_mapped_response(r->srv->mapped, resp->fd, resp->fd_offset, resp->fd_length);
 }

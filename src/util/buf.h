@@ -15,11 +15,14 @@
 typedef struct berth_buf {
 	char *ptr;
 	size_t len;
-	size_t cap;   /* allocated bytes */
-	size_t max;   /* hard maximum of len; 0 = unlimited */
+	size_t cap; /* allocated bytes */
+	size_t max; /* hard maximum of len; 0 = unlimited */
 } berth_buf;
 
-#define BERTH_BUF_INIT(maxlen) {NULL, 0, 0, (maxlen)}
+#define BERTH_BUF_INIT(maxlen)                                                                     \
+	{                                                                                          \
+		NULL, 0, 0, (maxlen)                                                               \
+	}
 
 void berth_buf_init(berth_buf *b, size_t max);
 int berth_buf_put(berth_buf *b, const void *data, size_t len) BERTH_WARN_UNUSED;
@@ -35,7 +38,7 @@ int berth_buf_put_json_string(berth_buf *b, const char *s) BERTH_WARN_UNUSED;
  */
 int berth_buf_put_oci_error(berth_buf *b, const char *code, const char *message,
 			    const char *detail_json) BERTH_WARN_UNUSED;
-void berth_buf_reset(berth_buf *b);   /* len = 0, keep memory */
+void berth_buf_reset(berth_buf *b); /* len = 0, keep memory */
 /** Take ownership of the data (NUL-terminated); the buffer becomes empty. */
 char *berth_buf_detach(berth_buf *b, size_t *len_out);
 void berth_buf_dispose(berth_buf *b); /* free memory, buffer reusable */

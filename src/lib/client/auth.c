@@ -295,9 +295,9 @@ int berth_client__token_parse(const char *host, const char *body, size_t len, ti
 	}
 	for (p = tok; *p; p++)
 		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
-			rc = berth_error_set(BERTH_EINVALID,
-					     "registry %s: the token service sent a malformed token",
-					     host);
+			rc = berth_error_set(
+				BERTH_EINVALID,
+				"registry %s: the token service sent a malformed token", host);
 			goto done;
 		}
 	if (json_is_integer(json_object_get(root, "expires_in")) &&
@@ -328,9 +328,8 @@ done:
  * Fetch a token for `scope` from the realm. realm/service/user/pass are
  * copies taken under the lock. On success *token (malloc'd) and *expires.
  */
-static int fetch_token(berth_client *c, const char *realm, const char *service,
-		       const char *user, const char *pass, const char *scope, char **token,
-		       time_t *expires)
+static int fetch_token(berth_client *c, const char *realm, const char *service, const char *user,
+		       const char *pass, const char *scope, char **token, time_t *expires)
 {
 	berth_buf url = BERTH_BUF_INIT(16384), body = BERTH_BUF_INIT(TOKEN_RESPONSE_MAX);
 	berth_client__req r;
@@ -341,8 +340,8 @@ static int fetch_token(berth_client *c, const char *realm, const char *service,
 	berth_client__req_init(&r, "GET", NULL);
 	*token = NULL;
 	if (strncmp(realm, "https://", 8) != 0 && strncmp(realm, "http://", 7) != 0) {
-		rc = berth_error_set(BERTH_EDENIED, "registry %s: token realm is not an http(s) URL",
-				     c->host);
+		rc = berth_error_set(BERTH_EDENIED,
+				     "registry %s: token realm is not an http(s) URL", c->host);
 		goto done;
 	}
 	rc = berth_buf_puts(&url, realm);
@@ -354,7 +353,8 @@ static int fetch_token(berth_client *c, const char *realm, const char *service,
 			rc = berth_error_set(BERTH_ERROR, "out of memory");
 			goto done;
 		}
-		for (one = strtok_r(scopes, " ", &save); one && !rc; one = strtok_r(NULL, " ", &save))
+		for (one = strtok_r(scopes, " ", &save); one && !rc;
+		     one = strtok_r(NULL, " ", &save))
 			rc = append_param(&url, "scope", one);
 	}
 	if (rc)
@@ -369,12 +369,13 @@ static int fetch_token(berth_client *c, const char *realm, const char *service,
 	if (rc)
 		goto done;
 	if (r.status == 401 || r.status == 403) {
-		rc = berth_error_set(BERTH_EDENIED,
-				     user ? "registry %s: the token service refused the credentials "
-					    "(HTTP %ld); check them with berth login"
-					  : "registry %s: the token service refused anonymous access "
-					    "(HTTP %ld); log in with berth login",
-				     c->host, r.status);
+		rc = berth_error_set(
+			BERTH_EDENIED,
+			user ? "registry %s: the token service refused the credentials "
+			       "(HTTP %ld); check them with berth login"
+			     : "registry %s: the token service refused anonymous access "
+			       "(HTTP %ld); log in with berth login",
+			c->host, r.status);
 		goto done;
 	}
 	if (r.status != 200) {
@@ -480,8 +481,7 @@ char *berth_client__auth_header(berth_client *c, const char *scope)
 	return hdr;
 }
 
-int berth_client__auth_challenge(berth_client *c, const char *www_auth, const char *scope,
-				 int sent)
+int berth_client__auth_challenge(berth_client *c, const char *www_auth, const char *scope, int sent)
 {
 	berth_client__challenge ch[BERTH_CLIENT__MAX_CHALLENGES];
 	const berth_client__challenge *bearer = NULL, *basic = NULL;
@@ -498,10 +498,11 @@ int berth_client__auth_challenge(berth_client *c, const char *www_auth, const ch
 			basic = &ch[i];
 	}
 	if (!bearer && !basic)
-		return berth_error_set(BERTH_EDENIED,
-				       "registry %s: authentication required, but the registry offers "
-				       "no supported scheme (Basic or Bearer)",
-				       c->host);
+		return berth_error_set(
+			BERTH_EDENIED,
+			"registry %s: authentication required, but the registry offers "
+			"no supported scheme (Basic or Bearer)",
+			c->host);
 
 	pthread_mutex_lock(&c->auth_lock);
 	load_creds(c);
@@ -540,7 +541,8 @@ int berth_client__auth_challenge(berth_client *c, const char *www_auth, const ch
 				     c->host, c->host);
 	else if (sent && had_basic)
 		rc = berth_error_set(BERTH_EDENIED,
-				     "registry %s: the credentials were rejected (HTTP 401)", c->host);
+				     "registry %s: the credentials were rejected (HTTP 401)",
+				     c->host);
 	else
 		c->auth_mode = AUTH_BASIC;
 	pthread_mutex_unlock(&c->auth_lock);

@@ -107,10 +107,10 @@ static int get_sink(void *ctx, const void *data, size_t len)
 	int rc;
 
 	if (g->expected >= 0 && g->count + len > (uint64_t)g->expected)
-		return berth_error_set(BERTH_ESIZE,
-				       "registry %s: blob %s: received more than the expected %" PRId64
-				       " bytes",
-				       g->c->host, g->d->str, g->expected);
+		return berth_error_set(
+			BERTH_ESIZE,
+			"registry %s: blob %s: received more than the expected %" PRId64 " bytes",
+			g->c->host, g->d->str, g->expected);
 	rc = berth_hasher_update(g->h, data, len);
 	if (rc)
 		return rc;
@@ -201,8 +201,8 @@ int berth_client_blob_get(berth_client *c, const char *repo, const berth_digest 
 	}
 	if (expected_size >= 0 && g.count != (uint64_t)expected_size) {
 		rc = berth_error_set(BERTH_ESIZE,
-				     "registry %s: %s is truncated: received %" PRIu64 " of %" PRId64
-				     " bytes",
+				     "registry %s: %s is truncated: received %" PRIu64
+				     " of %" PRId64 " bytes",
 				     c->host, what, g.count, expected_size);
 		goto done;
 	}
@@ -356,8 +356,8 @@ int berth_client_blob_mount(berth_client *c, const char *repo, const berth_diges
 			cancel_upload(c, loc, scope);
 	}
 	rc = berth_error_set(BERTH_ENOTFOUND,
-			     "registry %s: blob %s could not be mounted into %s (HTTP %ld)", c->host,
-			     d->str, repo, r.status);
+			     "registry %s: blob %s could not be mounted into %s (HTTP %ld)",
+			     c->host, d->str, repo, r.status);
 done:
 	free(loc);
 	free(path);
@@ -388,12 +388,12 @@ typedef struct {
 typedef struct {
 	push_src *p;
 	char *buf;
-	uint64_t start;  /* blob offset of buf[0] */
-	size_t n;        /* chunk length */
-	size_t filled;   /* bytes of the chunk read from the source */
-	size_t base;     /* where this request's body starts in the chunk */
-	size_t pos;      /* next byte to send */
-	int last;        /* the chunk ends the blob */
+	uint64_t start; /* blob offset of buf[0] */
+	size_t n;	/* chunk length */
+	size_t filled;	/* bytes of the chunk read from the source */
+	size_t base;	/* where this request's body starts in the chunk */
+	size_t pos;	/* next byte to send */
+	int last;	/* the chunk ends the blob */
 } chunk_reader;
 
 static int fill(chunk_reader *cr)
@@ -417,10 +417,10 @@ static int fill(chunk_reader *cr)
 		if (k < 0)
 			return (int)k;
 		if (k > 0)
-			return berth_error_set(BERTH_ESIZE,
-					       "blob %s: the source has more than the declared %" PRIu64
-					       " bytes",
-					       p->d->str, p->size);
+			return berth_error_set(
+				BERTH_ESIZE,
+				"blob %s: the source has more than the declared %" PRIu64 " bytes",
+				p->d->str, p->size);
 	}
 	return 0;
 }
@@ -438,9 +438,10 @@ static int fill_all(chunk_reader *cr)
 		if (k < 0)
 			return (int)k;
 		if (k > 0)
-			return berth_error_set(BERTH_ESIZE,
-					       "blob %s: the source has more than the declared 0 bytes",
-					       cr->p->d->str);
+			return berth_error_set(
+				BERTH_ESIZE,
+				"blob %s: the source has more than the declared 0 bytes",
+				cr->p->d->str);
 		return 0;
 	}
 	while (!rc && cr->filled < cr->n)
@@ -558,7 +559,8 @@ static int push_monolithic(berth_client *c, const char *repo, const char *scope,
 			/* One request: POST ?digest= with the body (OCI spec, berth). */
 			free(path);
 			path = NULL;
-			if (asprintf(&path, "/v2/%s/blobs/uploads/?digest=%s", repo, p->d->str) < 0) {
+			if (asprintf(&path, "/v2/%s/blobs/uploads/?digest=%s", repo, p->d->str) <
+			    0) {
 				if (probing)
 					pthread_mutex_unlock(&c->probe_lock);
 				rc = berth_error_set(BERTH_ERROR, "out of memory");
@@ -650,8 +652,7 @@ uint64_t berth_client__held_bytes(const char *range)
  * `*gone` is set when the registry no longer resumes the session (Distribution
  * answers 400/404 BLOB_UPLOAD_INVALID/UNKNOWN once its state lags its data).
  */
-static int upload_offset(berth_client *c, char **loc, const char *scope, uint64_t *held,
-			 int *gone)
+static int upload_offset(berth_client *c, char **loc, const char *scope, uint64_t *held, int *gone)
 {
 	berth_client__req r;
 	char *nl;
@@ -772,11 +773,12 @@ static int push_chunked(berth_client *c, const char *repo, const char *scope, pu
 			if (rc)
 				goto done;
 			if (held < cr.start || held > cr.start + cr.filled) {
-				rc = berth_error_set(BERTH_EIO,
-						     "registry %s: %s: cannot resume: the registry holds %"
-						     PRIu64 " bytes, the chunk in hand covers %" PRIu64
-						     "-%" PRIu64,
-						     c->host, what, held, cr.start, cr.start + cr.filled);
+				rc = berth_error_set(
+					BERTH_EIO,
+					"registry %s: %s: cannot resume: the registry holds "
+					"%" PRIu64 " bytes, the chunk in hand covers %" PRIu64
+					"-%" PRIu64,
+					c->host, what, held, cr.start, cr.start + cr.filled);
 				goto done;
 			}
 			berth_debug("registry %s: %s: resuming at byte %" PRIu64, c->host, what,
@@ -795,9 +797,9 @@ done:
 	return rc;
 }
 
-int berth_client_blob_push(berth_client *c, const char *repo, const berth_digest *d,
-			   uint64_t size, berth_client_source src, void *ctx,
-			   uint64_t chunk_threshold, uint64_t chunk_size)
+int berth_client_blob_push(berth_client *c, const char *repo, const berth_digest *d, uint64_t size,
+			   berth_client_source src, void *ctx, uint64_t chunk_threshold,
+			   uint64_t chunk_size)
 {
 	push_src p = {c, d, src, ctx, size, 0};
 	char *scope = NULL;

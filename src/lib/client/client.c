@@ -155,8 +155,8 @@ int berth_client_new(berth_client **out, const berth_client_options *opts)
 	c->retries = opts->retries > 0 ? opts->retries : (opts->retries < 0 ? 0 : 3);
 	c->timeout = opts->timeout_seconds > 0 ? opts->timeout_seconds : 60;
 	c->max_manifest = opts->max_manifest_bytes ? opts->max_manifest_bytes : 4 * 1024 * 1024;
-	if (asprintf(&c->base_url, "%s://%s",
-		     (c->plain_forced || c->loopback) ? "http" : "https", api) < 0)
+	if (asprintf(&c->base_url, "%s://%s", (c->plain_forced || c->loopback) ? "http" : "https",
+		     api) < 0)
 		c->base_url = NULL;
 	if (asprintf(&c->http_url, "http://%s", api) < 0)
 		c->http_url = NULL;
@@ -372,10 +372,11 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
 	vlen = (size_t)(buf + n - v);
 	while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
 		vlen--;
-#define HDR(name, field)                                                              \
-	if ((size_t)(colon - buf) == sizeof(name) - 1 && strncasecmp(buf, name, sizeof(name) - 1) == 0) { \
-		copy_value(r->field, sizeof(r->field), v, vlen);                     \
-		return len;                                                           \
+#define HDR(name, field)                                                                           \
+	if ((size_t)(colon - buf) == sizeof(name) - 1 &&                                           \
+	    strncasecmp(buf, name, sizeof(name) - 1) == 0) {                                       \
+		copy_value(r->field, sizeof(r->field), v, vlen);                                   \
+		return len;                                                                        \
 	}
 	HDR("Location", location)
 	HDR("Content-Type", content_type_out)
@@ -551,8 +552,8 @@ static void slist_free_wiped(struct curl_slist *l)
 /*
  * One HTTP exchange. Returns the curl code; errbuf gets curl's message.
  */
-static CURLcode perform(berth_client *c, berth_client__req *r, const char *url,
-			const char *authz, int send_auth, char *errbuf)
+static CURLcode perform(berth_client *c, berth_client__req *r, const char *url, const char *authz,
+			int send_auth, char *errbuf)
 {
 	struct curl_slist *hdrs = NULL;
 	body_reader br = {r->body, r->body_len, 0, r};
@@ -676,10 +677,8 @@ static int transient_curl(CURLcode cc)
 	case CURLE_SEND_FAIL_REWIND:
 	case CURLE_OPERATION_TIMEDOUT:
 	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-		return 1;
-	default:
-		return 0;
+	case CURLE_HTTP2_STREAM: return 1;
+	default: return 0;
 	}
 }
 
@@ -771,7 +770,8 @@ int berth_client__do(berth_client *c, berth_client__req *r)
 
 	for (;;) {
 		path_of(url, path, sizeof(path));
-		authz = (!r->no_auth && same_origin) ? berth_client__auth_header(c, r->scope) : NULL;
+		authz = (!r->no_auth && same_origin) ? berth_client__auth_header(c, r->scope)
+						     : NULL;
 		sent = authz != NULL;
 		r->sink_rc = 0;
 		cc = perform(c, r, url, authz, 1, errbuf);
@@ -790,13 +790,16 @@ int berth_client__do(berth_client *c, berth_client__req *r)
 			}
 			if (r->too_big) {
 				rc = berth_error_set(BERTH_ETOOBIG,
-						     "registry %s: %s %s is larger than the limit of %zu bytes; refused",
-						     c->host, r->body_what ? r->body_what : "response",
-						     path, r->body_out ? r->body_out->max : (size_t)0);
+						     "registry %s: %s %s is larger than the limit "
+						     "of %zu bytes; refused",
+						     c->host,
+						     r->body_what ? r->body_what : "response", path,
+						     r->body_out ? r->body_out->max : (size_t)0);
 				goto done;
 			}
 			if (tls_fallback(c, url, cc)) {
-				/* tls_verify=0 and no TLS there: speak plain http, as skopeo does. */
+				/* tls_verify=0 and no TLS there: speak plain http, as skopeo does.
+				 */
 				char *plain = NULL;
 
 				if (asprintf(&plain, "http://%s", url + 8) < 0) {
@@ -816,8 +819,9 @@ int berth_client__do(berth_client *c, berth_client__req *r)
 				continue;
 			}
 			r->net_error = 1;
-			rc = berth_error_set(BERTH_EIO, "registry %s: %s %s: %s", c->host, r->method,
-					     path, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+			rc = berth_error_set(BERTH_EIO, "registry %s: %s %s: %s", c->host,
+					     r->method, path,
+					     errbuf[0] ? errbuf : curl_easy_strerror(cc));
 			goto done;
 		}
 		if (r->status == 401 && !r->no_auth && same_origin && auth_tries < 2) {
@@ -835,17 +839,19 @@ int berth_client__do(berth_client *c, berth_client__req *r)
 			continue;
 		}
 		if (r->follow && r->location[0] &&
-		    (r->status == 301 || r->status == 302 || r->status == 303 ||
-		     r->status == 307 || r->status == 308)) {
+		    (r->status == 301 || r->status == 302 || r->status == 303 || r->status == 307 ||
+		     r->status == 308)) {
 			if (++redirects > BERTH_CLIENT__MAX_REDIRECTS) {
 				rc = berth_error_set(BERTH_EIO,
-						     "registry %s: more than %d redirects for %s %s (a redirect loop?)",
-						     c->host, BERTH_CLIENT__MAX_REDIRECTS, r->method,
-						     r->url);
+						     "registry %s: more than %d redirects for %s "
+						     "%s (a redirect loop?)",
+						     c->host, BERTH_CLIENT__MAX_REDIRECTS,
+						     r->method, r->url);
 				goto done;
 			}
 			next = berth_client__resolve(url, r->location);
-			if (!next || (strncmp(next, "http://", 7) && strncmp(next, "https://", 8))) {
+			if (!next ||
+			    (strncmp(next, "http://", 7) && strncmp(next, "https://", 8))) {
 				free(next);
 				rc = berth_error_set(BERTH_EIO, "registry %s: bad redirect for %s",
 						     c->host, path);
@@ -898,32 +904,17 @@ int berth_client__http_error(berth_client *c, const berth_client__req *r, const 
 	case 400:
 		rc = strcmp(code, "DIGEST_INVALID") == 0 ? BERTH_EDIGEST
 		     : strcmp(code, "SIZE_INVALID") == 0 ? BERTH_ESIZE
-							  : BERTH_EINVALID;
+							 : BERTH_EINVALID;
 		break;
 	case 401:
-	case 403:
-		rc = BERTH_EDENIED;
-		break;
-	case 404:
-		rc = BERTH_ENOTFOUND;
-		break;
-	case 405:
-		rc = BERTH_EUNSUPPORTED;
-		break;
-	case 409:
-		rc = BERTH_EBUSY;
-		break;
-	case 413:
-		rc = BERTH_ETOOBIG;
-		break;
-	case 416:
-		rc = BERTH_ERANGE;
-		break;
-	case 429:
-		rc = BERTH_EBUSY;
-		break;
-	default:
-		rc = r->status >= 500 ? BERTH_EIO : BERTH_ERROR;
+	case 403: rc = BERTH_EDENIED; break;
+	case 404: rc = BERTH_ENOTFOUND; break;
+	case 405: rc = BERTH_EUNSUPPORTED; break;
+	case 409: rc = BERTH_EBUSY; break;
+	case 413: rc = BERTH_ETOOBIG; break;
+	case 416: rc = BERTH_ERANGE; break;
+	case 429: rc = BERTH_EBUSY; break;
+	default: rc = r->status >= 500 ? BERTH_EIO : BERTH_ERROR;
 	}
 	if (code[0])
 		return berth_error_set(rc, "registry %s: %s: %s (%s)", c->host, code,
@@ -942,7 +933,8 @@ int berth_client_ping(berth_client *c)
 		goto done;
 	if (r.status == 404)
 		rc = berth_error_set(BERTH_ENOTFOUND,
-				     "%s does not look like a registry (GET /v2/ answered 404)", c->host);
+				     "%s does not look like a registry (GET /v2/ answered 404)",
+				     c->host);
 	else if (r.status < 200 || r.status >= 300)
 		rc = berth_client__http_error(c, &r, "GET /v2/");
 done:

@@ -58,7 +58,8 @@ void berth_client_creds_dispose(char *user, char *pass)
 
 /* ---- host keys ---- */
 
-/* Normalise a key or host to a bare "host[:port]" (docker.io for its aliases); 0 if not a host key. */
+/* Normalise a key or host to a bare "host[:port]" (docker.io for its aliases); 0 if not a host key.
+ */
 static int normalise(const char *s, char *out, size_t outlen)
 {
 	size_t n;
@@ -170,11 +171,9 @@ static void wipe_json(json_t *j)
 	if (json_is_string(j)) {
 		OPENSSL_cleanse((char *)json_string_value(j), json_string_length(j));
 	} else if (json_is_object(j)) {
-		json_object_foreach(j, k, v)
-			wipe_json(v);
+		json_object_foreach(j, k, v) wipe_json(v);
 	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
-			wipe_json(v);
+		json_array_foreach(j, i, v) wipe_json(v);
 	}
 }
 
@@ -317,8 +316,8 @@ static int run_helper(const char *name, const char *action, const char *input, b
 	char chunk[4096];
 
 	if (!helper_name_ok(name))
-		return berth_error_set(BERTH_EINVALID, "credential helper name \"%.64s\" is not valid",
-				       name);
+		return berth_error_set(BERTH_EINVALID,
+				       "credential helper name \"%.64s\" is not valid", name);
 	snprintf(prog, sizeof(prog), "docker-credential-%s", name);
 	/* A socket for stdin: send() with MSG_NOSIGNAL cannot raise SIGPIPE. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in_sv) != 0 ||
@@ -340,7 +339,8 @@ static int run_helper(const char *name, const char *action, const char *input, b
 	errno = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
 	if (errno != 0) {
 		pid = -1;
-		rc = berth_error_set(BERTH_ENOTFOUND, "credential helper %s not found in PATH", prog);
+		rc = berth_error_set(BERTH_ENOTFOUND, "credential helper %s not found in PATH",
+				     prog);
 		goto done;
 	}
 	close(in_sv[1]);
@@ -363,8 +363,8 @@ static int run_helper(const char *name, const char *action, const char *input, b
 		if (k <= 0)
 			break;
 		if (berth_buf_put(out, chunk, (size_t)k)) {
-			rc = berth_error_set(BERTH_ETOOBIG, "credential helper %s: output too large",
-					     prog);
+			rc = berth_error_set(BERTH_ETOOBIG,
+					     "credential helper %s: output too large", prog);
 			break;
 		}
 	}
@@ -377,15 +377,15 @@ static int run_helper(const char *name, const char *action, const char *input, b
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && !out->len)
 			/* The exec itself failed (seen this way where spawn cannot report it). */
-			rc = berth_error_set(BERTH_ENOTFOUND, "credential helper %s not found in PATH",
-					     prog);
+			rc = berth_error_set(BERTH_ENOTFOUND,
+					     "credential helper %s not found in PATH", prog);
 		else if (out->ptr && strstr(out->ptr, "credentials not found"))
 			rc = berth_error_set(BERTH_ENOTFOUND, "credential helper %s has no entry",
 					     prog);
 		else
-			rc = berth_error_set(BERTH_EIO, "credential helper %s %s failed (status %d)",
-					     prog, action,
-					     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+			rc = berth_error_set(BERTH_EIO,
+					     "credential helper %s %s failed (status %d)", prog,
+					     action, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	}
 done:
 	if (pid > 0)
@@ -435,12 +435,11 @@ done:
 	return rc;
 }
 
-static int helper_store(const char *name, const char *server, const char *user,
-			const char *pass)
+static int helper_store(const char *name, const char *server, const char *user, const char *pass)
 {
 	berth_buf out = BERTH_BUF_INIT(HELPER_OUT_MAX);
-	json_t *msg = json_pack("{s:s, s:s, s:s}", "ServerURL", server, "Username", user,
-				"Secret", pass);
+	json_t *msg =
+		json_pack("{s:s, s:s, s:s}", "ServerURL", server, "Username", user, "Secret", pass);
 	char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
 	int rc;
 
@@ -515,7 +514,8 @@ int berth_client__creds_from(json_t *root, const char *path, const char *host, c
 
 	key = find_key(json_object_get(root, "credHelpers"), host);
 	if (key) {
-		helper = json_string_value(json_object_get(json_object_get(root, "credHelpers"), key));
+		helper = json_string_value(
+			json_object_get(json_object_get(root, "credHelpers"), key));
 		if (helper) {
 			rc = helper_get(helper, helper_server(host), user, pass);
 			if (rc != BERTH_ENOTFOUND)
@@ -531,7 +531,8 @@ int berth_client__creds_from(json_t *root, const char *path, const char *host, c
 			if (rc)
 				return berth_error_set(rc, "%s: credentials for %s: %s", path, host,
 						       rc == BERTH_EINVALID
-							       ? "malformed \"auth\" (expected base64 of user:password)"
+							       ? "malformed \"auth\" (expected "
+								 "base64 of user:password)"
 							       : "out of memory");
 			return 0;
 		}
@@ -629,11 +630,13 @@ int berth_client_creds_store(const char *host, const char *auth_file, const char
 	int rc;
 
 	if (!host || !*host || !user || !pass)
-		return berth_error_set(BERTH_EINVALID, "login: host, user and password are required");
+		return berth_error_set(BERTH_EINVALID,
+				       "login: host, user and password are required");
 	store_path(auth_file, path, sizeof(path));
 	if (!path[0])
-		return berth_error_set(BERTH_EINVALID,
-				       "no place to store credentials: set HOME or REGISTRY_AUTH_FILE");
+		return berth_error_set(
+			BERTH_EINVALID,
+			"no place to store credentials: set HOME or REGISTRY_AUTH_FILE");
 	rc = load_file(path, &root);
 	if (rc)
 		goto done;
@@ -643,7 +646,8 @@ int berth_client_creds_store(const char *host, const char *auth_file, const char
 	}
 	hk = find_key(json_object_get(root, "credHelpers"), host);
 	if (hk)
-		helper = json_string_value(json_object_get(json_object_get(root, "credHelpers"), hk));
+		helper = json_string_value(
+			json_object_get(json_object_get(root, "credHelpers"), hk));
 	if (!helper)
 		helper = json_string_value(json_object_get(root, "credsStore"));
 	if (helper && *helper) {
@@ -661,9 +665,9 @@ int berth_client_creds_store(const char *host, const char *auth_file, const char
 	/* Reuse the spelling already there; else Docker's for Hub in config.json. */
 	hk = find_key(auths, host);
 	key = strdup(hk ? hk
-			: (is_docker_hub(host) && is_docker_config(path))
-				  ? "https://index.docker.io/v1/"
-				  : (is_docker_hub(host) ? "docker.io" : host));
+		     : (is_docker_hub(host) && is_docker_config(path))
+			     ? "https://index.docker.io/v1/"
+			     : (is_docker_hub(host) ? "docker.io" : host));
 	if (!key) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
@@ -726,7 +730,8 @@ static int erase_in(const char *path, const char *host)
 	}
 	hk = find_key(json_object_get(root, "credHelpers"), host);
 	if (hk)
-		helper = json_string_value(json_object_get(json_object_get(root, "credHelpers"), hk));
+		helper = json_string_value(
+			json_object_get(json_object_get(root, "credHelpers"), hk));
 	if (!helper)
 		helper = json_string_value(json_object_get(root, "credsStore"));
 	if (helper && *helper) {

@@ -34,7 +34,7 @@ typedef struct berth_client__challenge {
 	char scheme[32]; /* "basic", "bearer" (lowercased) */
 	size_t nparams;
 	struct {
-		char name[32];   /* lowercased */
+		char name[32]; /* lowercased */
 		char value[512];
 	} params[BERTH_CLIENT__MAX_PARAMS];
 } berth_client__challenge;
@@ -52,7 +52,7 @@ const char *berth_client__challenge_param(const berth_client__challenge *ch, con
 /* ---- tokens ---- */
 
 typedef struct berth_client__token {
-	char *scope;  /* "" for no scope */
+	char *scope; /* "" for no scope */
 	char *token;
 	time_t expires;
 	struct berth_client__token *next;
@@ -61,11 +61,11 @@ typedef struct berth_client__token {
 enum { AUTH_NONE = 0, AUTH_BASIC, AUTH_BEARER };
 
 struct berth_client {
-	char *host;      /* as given, e.g. "docker.io" or "127.0.0.1:5000" */
-	char *api_host;  /* where requests go: "registry-1.docker.io" */
-	char *base_url;  /* "https://registry-1.docker.io" */
-	char *http_url;  /* "http://registry-1.docker.io" */
-	int use_http;    /* switched to http_url (tls_verify=0 and no TLS there) */
+	char *host;	/* as given, e.g. "docker.io" or "127.0.0.1:5000" */
+	char *api_host; /* where requests go: "registry-1.docker.io" */
+	char *base_url; /* "https://registry-1.docker.io" */
+	char *http_url; /* "http://registry-1.docker.io" */
+	int use_http;	/* switched to http_url (tls_verify=0 and no TLS there) */
 	int tls_verify;
 	int plain_forced;
 	int loopback;
@@ -76,7 +76,7 @@ struct berth_client {
 	size_t max_manifest;
 
 	/* TLS material found in the cert dirs */
-	char *ca_blob;   /* system bundle + extra CAs, or NULL */
+	char *ca_blob; /* system bundle + extra CAs, or NULL */
 	size_t ca_blob_len;
 	char *client_cert;
 	char *client_key;
@@ -89,15 +89,15 @@ struct berth_client {
 	size_t npool;
 
 	pthread_mutex_t auth_lock;
-	int creds_loaded;   /* lookup done (found or not) */
-	char *user;         /* may be NULL */
+	int creds_loaded; /* lookup done (found or not) */
+	char *user;	  /* may be NULL */
 	char *pass;
-	int auth_mode;      /* AUTH_* learned from challenges */
+	int auth_mode; /* AUTH_* learned from challenges */
 	char *realm;
 	char *service;
 	berth_client__token *tokens;
-	int no_single_post; /* the registry ignored POST ?digest= once */
-	int single_post_ok; /* the registry stored a blob from POST ?digest= */
+	int no_single_post;	    /* the registry ignored POST ?digest= once */
+	int single_post_ok;	    /* the registry stored a blob from POST ?digest= */
 	pthread_mutex_t probe_lock; /* held by the push that learns which it is */
 
 	/* Push buffers kept for reuse (see berth_client__buf_get). */
@@ -124,41 +124,41 @@ void berth_client__buf_put(berth_client *c, char *p, size_t cap);
 typedef int (*berth_client__sink_fn)(void *ctx, const void *data, size_t len);
 
 typedef struct berth_client__req {
-	const char *method;       /* GET HEAD PUT POST PATCH DELETE */
-	const char *url;          /* absolute, or a path appended to base_url */
-	const char *scope;        /* token scope(s), space separated; NULL = none */
+	const char *method; /* GET HEAD PUT POST PATCH DELETE */
+	const char *url;    /* absolute, or a path appended to base_url */
+	const char *scope;  /* token scope(s), space separated; NULL = none */
 	const char *accept;
 	const char *content_type;
 	const char *content_range;
-	const void *body;         /* request body (replayable), or NULL */
-	size_t body_len;          /* body length (also for read_fn bodies) */
+	const void *body; /* request body (replayable), or NULL */
+	size_t body_len;  /* body length (also for read_fn bodies) */
 	/* or a streamed body: read_fn returns a count or a negative BERTH_E*
 	 * (the request then fails with it); seek_fn(ctx, 0) starts it over. */
 	long (*read_fn)(void *ctx, char *buf, size_t max);
 	int (*seek_fn)(void *ctx, uint64_t off);
 	void *read_ctx;
-	int has_body;             /* send a body even if empty (PUT/POST/PATCH) */
-	int follow;               /* follow redirects (GET/HEAD of blobs) */
-	int expect_continue;      /* send "Expect: 100-continue": the body goes only
-				   * once the server asks for it */
-	int no_retry;             /* caller handles transient failures itself */
-	int no_auth;              /* do not send registry credentials (token endpoint) */
-	const char *basic_user;   /* explicit Basic credentials (token endpoint) */
+	int has_body;		/* send a body even if empty (PUT/POST/PATCH) */
+	int follow;		/* follow redirects (GET/HEAD of blobs) */
+	int expect_continue;	/* send "Expect: 100-continue": the body goes only
+				 * once the server asks for it */
+	int no_retry;		/* caller handles transient failures itself */
+	int no_auth;		/* do not send registry credentials (token endpoint) */
+	const char *basic_user; /* explicit Basic credentials (token endpoint) */
 	const char *basic_pass;
-	uint64_t range_from;      /* >0: ask for bytes from here (resumed GET) */
+	uint64_t range_from; /* >0: ask for bytes from here (resumed GET) */
 
 	/* response: 2xx bodies go to `sink` or `body` (capped); others are kept small */
 	berth_client__sink_fn sink;
 	void *sink_ctx;
 	berth_buf *body_out;
-	const char *body_what;    /* "manifest" etc, for the cap message */
+	const char *body_what; /* "manifest" etc, for the cap message */
 
 	/* results */
 	long status;
-	int sink_rc;              /* what the sink returned if it aborted */
-	int net_error;            /* the failure was the connection's (curl) */
+	int sink_rc;   /* what the sink returned if it aborted */
+	int net_error; /* the failure was the connection's (curl) */
 	int too_big;
-	uint64_t delivered;       /* 2xx bytes handed to sink/body */
+	uint64_t delivered; /* 2xx bytes handed to sink/body */
 	char location[BERTH_CLIENT__HDR_MAX];
 	char content_type_out[256];
 	char digest[BERTH_DIGEST_MAX];

@@ -158,17 +158,19 @@ int berth_client_manifest_head(berth_client *c, const char *repo, const char *re
 		if (r.digest[0]) {
 			rc = berth_digest_parse(digest, r.digest, strlen(r.digest));
 			if (rc) {
-				rc = berth_error_set(BERTH_EINVALID,
-						     "registry %s: %s: malformed Docker-Content-Digest",
-						     c->host, what);
+				rc = berth_error_set(
+					BERTH_EINVALID,
+					"registry %s: %s: malformed Docker-Content-Digest", c->host,
+					what);
 				goto done;
 			}
 		} else if (reference_is_digest(reference, &want)) {
 			*digest = want;
 		} else {
-			rc = berth_error_set(BERTH_EUNSUPPORTED,
-					     "registry %s: %s: no Docker-Content-Digest in the answer",
-					     c->host, what);
+			rc = berth_error_set(
+				BERTH_EUNSUPPORTED,
+				"registry %s: %s: no Docker-Content-Digest in the answer", c->host,
+				what);
 			goto done;
 		}
 	}
@@ -263,7 +265,8 @@ int berth_client_tags(berth_client *c, const char *repo, berth_client_name_cb cb
 	if (rc)
 		goto done;
 	snprintf(what, sizeof(what), "tags of %s", repo);
-	if (asprintf(&url, "/v2/%s/tags/list", repo) < 0 || !(scope = berth_client__scope(repo, 0))) {
+	if (asprintf(&url, "/v2/%s/tags/list", repo) < 0 ||
+	    !(scope = berth_client__scope(repo, 0))) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
@@ -289,8 +292,9 @@ int berth_client_tags(berth_client *c, const char *repo, berth_client_name_cb cb
 		root = json_loadb(page.ptr ? page.ptr : "", page.len, 0, NULL);
 		tags = json_object_get(root, "tags");
 		if (!root || (tags && !json_is_array(tags) && !json_is_null(tags))) {
-			rc = berth_error_set(BERTH_EINVALID, "registry %s: malformed tag list for %s",
-					     c->host, repo);
+			rc = berth_error_set(BERTH_EINVALID,
+					     "registry %s: malformed tag list for %s", c->host,
+					     repo);
 			goto done;
 		}
 		json_array_foreach(tags, i, t)

@@ -76,8 +76,8 @@ static int scan_dir(berth_client *c, const char *dir, berth_buf *cas)
 			snprintf(key, sizeof(key), "%.*s.key", (int)(strlen(path) - 5), path);
 			if (access(key, R_OK) != 0) {
 				rc = berth_error_set(BERTH_EINVALID,
-						     "client certificate %s has no matching key %s", path,
-						     key);
+						     "client certificate %s has no matching key %s",
+						     path, key);
 				break;
 			}
 			c->client_cert = strdup(path);

@@ -290,9 +290,7 @@ static json_t *go_get(json_t *o, const char *key)
 
 	if (v)
 		return json_is_null(v) ? NULL : v;
-	json_object_foreach(o, k, v)
-		if (strcasecmp(k, key) == 0)
-			found = v;
+	json_object_foreach(o, k, v) if (strcasecmp(k, key) == 0) found = v;
 	return json_is_null(found) ? NULL : found;
 }
 
@@ -322,9 +320,7 @@ static int go_strings(json_t *dst, json_t *src, const char *key, int always)
 
 	if (v && !json_is_array(v))
 		return bad_field(key);
-	json_array_foreach(v, i, item)
-		if (!json_is_string(item))
-			return bad_field(key);
+	json_array_foreach(v, i, item) if (!json_is_string(item)) return bad_field(key);
 	if (!v || (json_array_size(v) == 0 && !always))
 		return always ? set(dst, key, json_null()) : 0;
 	return set(dst, key, json_deep_copy(v));
@@ -335,7 +331,8 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* A map field with omitempty, keys sorted; `strings`: map[string]string, else map[string]struct{}. */
+/* A map field with omitempty, keys sorted; `strings`: map[string]string, else map[string]struct{}.
+ */
 static int go_map(json_t *dst, json_t *src, const char *key, int strings)
 {
 	json_t *v = go_get(src, key), *m, *item;
@@ -429,8 +426,7 @@ static int go_time(json_t *dst, json_t *src, const char *key)
 			fl++;
 		}
 	}
-	if (strcmp(p, "Z") == 0 ||
-	    ((p[0] == '+' || p[0] == '-') && strcmp(p + 1, "00:00") == 0)) {
+	if (strcmp(p, "Z") == 0 || ((p[0] == '+' || p[0] == '-') && strcmp(p + 1, "00:00") == 0)) {
 		snprintf(out + 19 + fl, sizeof(out) - 19 - fl, "Z");
 	} else if ((p[0] == '+' || p[0] == '-') && digits(p + 1, 2) && p[3] == ':' &&
 		   digits(p + 4, 2) && p[6] == '\0') {
@@ -440,8 +436,7 @@ static int go_time(json_t *dst, json_t *src, const char *key)
 	}
 	return set(dst, key, json_string(out));
 bad:
-	return berth_error_set(BERTH_EINVALID, "image config: \"%s\" is not an RFC 3339 time",
-			       key);
+	return berth_error_set(BERTH_EINVALID, "image config: \"%s\" is not an RFC 3339 time", key);
 }
 
 static int oci_image_config(json_t **out, json_t *src)
@@ -583,7 +578,8 @@ int berth_oci_config_from_docker(char **out, size_t *out_len, const void *cfg, s
 		rc = oom();
 		goto done;
 	}
-	/* imgspecv1.Image: created, author, Platform (architecture, variant, os, ...), config, rootfs, history */
+	/* imgspecv1.Image: created, author, Platform (architecture, variant, os, ...), config,
+	 * rootfs, history */
 	rc = go_time(res, root, "created");
 	if (rc == 0)
 		rc = go_string(res, root, "author", 0);

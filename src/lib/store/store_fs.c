@@ -676,7 +676,7 @@ static void *bg_hash(void *arg)
 		pthread_mutex_unlock(&u->mu);
 		while (pos < target) {
 			size_t want = target - pos < HASH_BG_CHUNK ? (size_t)(target - pos)
-								     : HASH_BG_CHUNK;
+								   : HASH_BG_CHUNK;
 			ssize_t n = pread(u->fd, buf, want, (off_t)pos);
 
 			if (n < 0 && errno == EINTR)

@@ -60,8 +60,8 @@ typedef struct copy_ctx {
 	berth_layer_compression to;
 	int recompress;
 	berth_oci_format fmt;
-	int plain_layers;  /* the source's layers are plain tars whatever their type says */
-	int dest_compress; /* the destination wants compressed layers (not docker-archive) */
+	int plain_layers;   /* the source's layers are plain tars whatever their type says */
+	int dest_compress;  /* the destination wants compressed layers (not docker-archive) */
 	pthread_mutex_t mu; /* serialises progress callbacks */
 } copy_ctx;
 
@@ -89,10 +89,11 @@ static int count_tap(void *ctx, const void *data, size_t len)
 	(void)data;
 	k->total += len;
 	if (k->desc->size >= 0 && k->total > (uint64_t)k->desc->size)
-		return berth_error_set(BERTH_ESIZE,
-				       "blob %s: source sent more than the %lld bytes its descriptor "
-				       "declares",
-				       k->desc->digest.str, (long long)k->desc->size);
+		return berth_error_set(
+			BERTH_ESIZE,
+			"blob %s: source sent more than the %lld bytes its descriptor "
+			"declares",
+			k->desc->digest.str, (long long)k->desc->size);
 	if (k->total - k->reported >= (1u << 20) || k->total == (uint64_t)k->desc->size) {
 		progress(k->cx, BERTH_COPY_BLOB_PROGRESS, k->desc, k->total);
 		k->reported = k->total;
@@ -104,11 +105,11 @@ static int count_tap(void *ctx, const void *data, size_t len)
 
 typedef struct job {
 	const berth_descriptor *desc;
-	int dup_of;	      /* index of an earlier job with the same digest, or -1 */
-	int skip;	      /* handled outside the pool (a converted config) */
-	int recompress;	      /* layer to recompress */
+	int dup_of;		      /* index of an earlier job with the same digest, or -1 */
+	int skip;		      /* handled outside the pool (a converted config) */
+	int recompress;		      /* layer to recompress */
 	berth_layer_compression from; /* its compression at the source */
-	berth_descriptor out; /* the descriptor written (differs when recompressed) */
+	berth_descriptor out;	      /* the descriptor written (differs when recompressed) */
 	int rc;
 	char msg[MSG_MAX];
 } job;
@@ -239,8 +240,7 @@ static int recompress_once(copy_ctx *cx, job *j, int *fd_out)
 		rc = berth_source_blob(cx->src, desc, &hr.in);
 	if (rc < 0)
 		goto done;
-	rc = berth_layer_transform(j->from, cx->to, -1,
-				   hash_read, &hr, hash_write, &hw);
+	rc = berth_layer_transform(j->from, cx->to, -1, hash_read, &hr, hash_write, &hw);
 	crc = berth_stream_close(hr.in);
 	hr.in = NULL;
 	if (rc == 0 && crc < 0)

@@ -24,21 +24,13 @@ int berth_dest_open(berth_dest **out, const berth_image_name *n, const berth_tra
 	if (!d)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	switch (n->kind) {
-	case BERTH_TRANSPORT_DOCKER:
-		rc = berth_transport__docker_dest(d, n, o);
-		break;
-	case BERTH_TRANSPORT_OCI:
-		rc = berth_transport__oci_dest(d, n, o);
-		break;
-	case BERTH_TRANSPORT_OCI_ARCHIVE:
-		rc = berth_transport__oci_archive_dest(d, n, o);
-		break;
+	case BERTH_TRANSPORT_DOCKER: rc = berth_transport__docker_dest(d, n, o); break;
+	case BERTH_TRANSPORT_OCI: rc = berth_transport__oci_dest(d, n, o); break;
+	case BERTH_TRANSPORT_OCI_ARCHIVE: rc = berth_transport__oci_archive_dest(d, n, o); break;
 	case BERTH_TRANSPORT_DOCKER_ARCHIVE:
 		rc = berth_transport__docker_archive_dest(d, n, o);
 		break;
-	default:
-		rc = berth_error_set(BERTH_EINVALID, "unknown transport");
-		break;
+	default: rc = berth_error_set(BERTH_EINVALID, "unknown transport"); break;
 	}
 	if (rc) {
 		free(d);
@@ -104,8 +96,9 @@ int berth_transport__check_update(berth_transport__check *c, const void *data, s
 {
 	c->count += n;
 	if (c->desc->size >= 0 && c->count > (uint64_t)c->desc->size)
-		return berth_error_set(BERTH_ESIZE, "blob %s: more than the %" PRId64
-				       " bytes expected", c->desc->digest.str, c->desc->size);
+		return berth_error_set(BERTH_ESIZE,
+				       "blob %s: more than the %" PRId64 " bytes expected",
+				       c->desc->digest.str, c->desc->size);
 	return c->h ? berth_hasher_update(c->h, data, n) : 0;
 }
 
@@ -115,7 +108,8 @@ int berth_transport__check_final(berth_transport__check *c)
 	int rc;
 
 	if (c->desc->size >= 0 && c->count != (uint64_t)c->desc->size)
-		return berth_error_set(BERTH_ESIZE, "blob %s: got %" PRIu64 " bytes, expected %" PRId64,
+		return berth_error_set(BERTH_ESIZE,
+				       "blob %s: got %" PRIu64 " bytes, expected %" PRId64,
 				       c->desc->digest.str, c->count, c->desc->size);
 	if (!c->h)
 		return 0;

@@ -190,7 +190,8 @@ static int dst_has_blob(berth_dest *d, const berth_descriptor *desc)
 	/* A registry that reports another size does not hold this blob. */
 	if (desc->size >= 0 && size && size != (uint64_t)desc->size)
 		return berth_error_set(BERTH_ENOTFOUND,
-				       "blob %s: the destination has it with another size", desc->digest.str);
+				       "blob %s: the destination has it with another size",
+				       desc->digest.str);
 	return 0;
 }
 
@@ -252,9 +253,10 @@ static int dst_put_manifest(berth_dest *d, const void *body, size_t len, const c
 
 	if (top_level) {
 		if (im->digest && strcmp(im->digest, digest->str) != 0)
-			return berth_error_set(BERTH_EDIGEST,
-					       "the destination names digest %s but the manifest is %s",
-					       im->digest, digest->str);
+			return berth_error_set(
+				BERTH_EDIGEST,
+				"the destination names digest %s but the manifest is %s",
+				im->digest, digest->str);
 		ref = im->digest ? im->digest : im->tag ? im->tag : "latest";
 	}
 	return berth_client_manifest_put(im->client, im->repo, ref, media_type, body, len, NULL);

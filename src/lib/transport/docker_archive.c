@@ -67,7 +67,8 @@ static int read_fd_capped(int fd, size_t max, berth_buf *out, const char *what)
 		if (r == 0)
 			break;
 		if (berth_buf_put(out, buf, (size_t)r) != 0) {
-			rc = berth_error_set(BERTH_ETOOBIG, "%s is larger than %zu bytes", what, max);
+			rc = berth_error_set(BERTH_ETOOBIG, "%s is larger than %zu bytes", what,
+					     max);
 			break;
 		}
 	}
@@ -83,7 +84,10 @@ static int is_compressed_magic(const unsigned char *b, size_t n)
 		return 1; /* zstd */
 	if (n >= 3 && b[0] == 'B' && b[1] == 'Z' && b[2] == 'h')
 		return 1; /* bzip2 */
-	if (n >= 6 && !memcmp(b, "\xfd" "7zXZ\0", 6))
+	if (n >= 6 && !memcmp(b,
+			      "\xfd"
+			      "7zXZ\0",
+			      6))
 		return 1; /* xz */
 	return 0;
 }
@@ -251,9 +255,9 @@ static const char *raw_member(const char *json, size_t len, const char *key, con
 
 typedef struct da_layer {
 	berth_digest diff;
-	char *path;           /* member name */
+	char *path; /* member name */
 	int compressed;
-	int64_t size;         /* uncompressed size */
+	int64_t size; /* uncompressed size */
 } da_layer;
 
 typedef struct da_src {
@@ -403,14 +407,17 @@ static json_t *pick_image(json_t *items, const berth_image_name *n)
 	if (!n->ref) {
 		if (count != 1) {
 			berth_error_set(BERTH_EINVALID,
-					"docker-archive:%s: the archive has %zu images; name one with :NAME:TAG or :@N",
+					"docker-archive:%s: the archive has %zu images; name one "
+					"with :NAME:TAG or :@N",
 					n->path, count);
 			return NULL;
 		}
 		return json_array_get(items, 0);
 	}
-	json_array_foreach(items, i, item) {
-		json_array_foreach(json_object_get(item, "RepoTags"), j, t) {
+	json_array_foreach(items, i, item)
+	{
+		json_array_foreach(json_object_get(item, "RepoTags"), j, t)
+		{
 			if (json_is_string(t) && repo_tag_matches(json_string_value(t), n->ref))
 				return item;
 		}
@@ -428,10 +435,12 @@ static int build_manifest(da_src *ds, json_t *diff_ids)
 	int rc;
 
 	rc = berth_buf_printf(m,
-			      "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\",\"size\":%lld,\"digest\":\"%s\"},\"layers\":[",
+			      "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+			      "\"%s\",\"size\":%lld,\"digest\":\"%s\"},\"layers\":[",
 			      BERTH_MT_DOCKER_MANIFEST, BERTH_MT_DOCKER_CONFIG,
 			      (long long)ds->config_size, ds->config.str);
-	json_array_foreach(diff_ids, i, v) {
+	json_array_foreach(diff_ids, i, v)
+	{
 		const char *dg = json_string_value(v);
 		size_t k;
 
@@ -439,9 +448,9 @@ static int build_manifest(da_src *ds, json_t *diff_ids)
 			if (!strcmp(ds->layers[k].diff.str, dg))
 				break;
 		if (rc == 0)
-			rc = berth_buf_printf(m, "%s{\"mediaType\":\"%s\",\"size\":%lld,\"digest\":\"%s\"}",
-					      i ? "," : "", MT_LAYER_GZIP,
-					      (long long)ds->layers[k].size, dg);
+			rc = berth_buf_printf(
+				m, "%s{\"mediaType\":\"%s\",\"size\":%lld,\"digest\":\"%s\"}",
+				i ? "," : "", MT_LAYER_GZIP, (long long)ds->layers[k].size, dg);
 	}
 	if (rc == 0)
 		rc = berth_buf_puts(m, "]}");
@@ -470,9 +479,9 @@ int berth_transport__docker_archive_source(berth_source *s, const berth_image_na
 		goto done;
 	rc = berth_transport__tree_open(ds->tree, "manifest.json", &fd, NULL);
 	if (rc == BERTH_ENOTFOUND)
-		rc = berth_error_set(BERTH_EINVALID,
-				     "docker-archive:%s: no manifest.json (not a docker save archive)",
-				     n->path);
+		rc = berth_error_set(
+			BERTH_EINVALID,
+			"docker-archive:%s: no manifest.json (not a docker save archive)", n->path);
 	if (rc == 0)
 		rc = read_fd_capped(fd, BERTH_TRANSPORT_META_MAX, &mj, "manifest.json");
 	if (rc)
@@ -491,9 +500,9 @@ int berth_transport__docker_archive_source(berth_source *s, const berth_image_na
 	cpath = json_string_value(json_object_get(item, "Config"));
 	layers = json_object_get(item, "Layers");
 	if (!cpath || !json_is_array(layers)) {
-		rc = berth_error_set(BERTH_EINVALID,
-				     "docker-archive:%s: manifest.json entry without Config or Layers",
-				     n->path);
+		rc = berth_error_set(
+			BERTH_EINVALID,
+			"docker-archive:%s: manifest.json entry without Config or Layers", n->path);
 		goto done;
 	}
 	if (!(ds->config_path = strdup(cpath))) {
@@ -512,9 +521,10 @@ int berth_transport__docker_archive_source(berth_source *s, const berth_image_na
 	config = json_loadb(cfg.ptr, cfg.len, 0, &jerr);
 	diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
 	if (!json_is_array(diff_ids) || json_array_size(diff_ids) != json_array_size(layers)) {
-		rc = berth_error_set(BERTH_EINVALID,
-				     "docker-archive:%s: the config's diff_ids do not match the %zu layers",
-				     n->path, json_array_size(layers));
+		rc = berth_error_set(
+			BERTH_EINVALID,
+			"docker-archive:%s: the config's diff_ids do not match the %zu layers",
+			n->path, json_array_size(layers));
 		goto done;
 	}
 	ds->layers = calloc(json_array_size(layers) + 1, sizeof(*ds->layers));
@@ -532,9 +542,10 @@ int berth_transport__docker_archive_source(berth_source *s, const berth_image_na
 		int64_t fsize;
 
 		if (!dg || !lp || berth_digest_parse(&l->diff, dg, strlen(dg)) != 0) {
-			rc = berth_error_set(BERTH_EINVALID,
-					     "docker-archive:%s: bad layer %zu in manifest.json or config",
-					     n->path, i);
+			rc = berth_error_set(
+				BERTH_EINVALID,
+				"docker-archive:%s: bad layer %zu in manifest.json or config",
+				n->path, i);
 			goto done;
 		}
 		for (k = 0; k < ds->nlayers; k++)
@@ -587,13 +598,13 @@ done:
 typedef struct da_blob {
 	berth_digest digest; /* as sent */
 	berth_digest diff;   /* of the uncompressed bytes: names the staged file */
-	int64_t size;        /* uncompressed */
+	int64_t size;	     /* uncompressed */
 } da_blob;
 
 typedef struct da_dst {
 	char *file;
 	char *staging;
-	char *repo;     /* "domain/path" for RepoTags, or NULL */
+	char *repo; /* "domain/path" for RepoTags, or NULL */
 	char *rtag;
 	pthread_mutex_t mu;
 	da_blob *blobs;
@@ -671,7 +682,8 @@ static int inflate_chunk(inflater *f, const unsigned char *in, size_t n)
 			/* Concatenated gzip members continue the stream. */
 			if (zr == Z_STREAM_END && f->z.avail_in)
 				inflateReset(&f->z);
-			else if (zr == Z_STREAM_END || (zr == Z_BUF_ERROR && f->z.avail_out == CHUNK))
+			else if (zr == Z_STREAM_END ||
+				 (zr == Z_BUF_ERROR && f->z.avail_out == CHUNK))
 				break;
 		} while (rc == 0 && (f->z.avail_in || f->z.avail_out == 0));
 		return rc;
@@ -839,8 +851,9 @@ static int ddst_put_manifest(berth_dest *d, const void *body, size_t len, const 
 		return rc;
 	if (m->kind != BERTH_OCI_IMAGE) {
 		berth_manifest_free(m);
-		return berth_error_set(BERTH_EUNSUPPORTED,
-				       "docker-archive holds one image, not an index; pick a platform");
+		return berth_error_set(
+			BERTH_EUNSUPPORTED,
+			"docker-archive holds one image, not an index; pick a platform");
 	}
 	pthread_mutex_lock(&dd->mu);
 	berth_manifest_free(dd->m);
@@ -917,7 +930,7 @@ done:
 static int legacy_json(berth_buf *out, const berth_buf *cfg, int top, const char *id_key,
 		       const char *id_val, const char *parent)
 {
-	static const char *const attrs[] = {"architecture",   "config",  "container",
+	static const char *const attrs[] = {"architecture",	"config",  "container",
 					    "container_config", "created", "docker_version"};
 	const char *v, *vend = NULL;
 	int rc = berth_buf_puts(out, "{");
@@ -974,7 +987,8 @@ static int ddst_commit(berth_dest *d)
 	}
 	for (i = 0; i < dd->m->nlayers; i++) {
 		if (!find_blob(dd, &dd->m->layers[i].digest, &lb[i])) {
-			rc = berth_error_set(BERTH_ENOTFOUND, "docker-archive: layer %s was not written",
+			rc = berth_error_set(BERTH_ENOTFOUND,
+					     "docker-archive: layer %s was not written",
 					     dd->m->layers[i].digest.str);
 			goto done;
 		}
@@ -985,7 +999,8 @@ static int ddst_commit(berth_dest *d)
 		goto done;
 	cj = json_loadb(cfg.ptr, cfg.len, 0, NULL);
 	if (!json_is_object(cj)) {
-		rc = berth_error_set(BERTH_EINVALID, "docker-archive: the image config is not JSON");
+		rc = berth_error_set(BERTH_EINVALID,
+				     "docker-archive: the image config is not JSON");
 		goto done;
 	}
 	if (dd->repo && asprintf(&repotag, "%s:%s", dd->repo, dd->rtag) < 0) {
@@ -1023,7 +1038,8 @@ static int ddst_commit(berth_dest *d)
 			berth_buf_reset(&js);
 			rc = berth_buf_printf(&js, "%s %s", chain.str, lb[i].diff.str);
 			if (rc == 0)
-				rc = berth_digest_compute(&chain, BERTH_DIGEST_SHA256, js.ptr, js.len);
+				rc = berth_digest_compute(&chain, BERTH_DIGEST_SHA256, js.ptr,
+							  js.len);
 		}
 		berth_buf_reset(&js);
 		if (rc == 0)
@@ -1093,7 +1109,8 @@ static void ddst_free(berth_dest *d, int committed)
 	if (!dd)
 		return;
 	if (dd->staging)
-		if (berth_fs_remove_tree(dd->staging) != 0) { /* best effort */ }
+		if (berth_fs_remove_tree(dd->staging) != 0) { /* best effort */
+		}
 	pthread_mutex_destroy(&dd->mu);
 	berth_manifest_free(dd->m);
 	free(dd->blobs);

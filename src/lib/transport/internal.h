@@ -23,19 +23,19 @@
 typedef struct berth_transport__chan berth_transport__chan;
 
 struct berth_stream {
-	int fd;              /* read end: a file or a pipe; -1 for a channel */
+	int fd;			     /* read end: a file or a pipe; -1 for a channel */
 	berth_transport__chan *chan; /* or an in-memory channel (stream_chan) */
-	int64_t size;        /* expected size, -1 if unknown */
-	pthread_t producer;  /* for pipe-backed streams */
+	int64_t size;		     /* expected size, -1 if unknown */
+	pthread_t producer;	     /* for pipe-backed streams */
 	int has_producer;
 	volatile int producer_rc; /* the producer's result, read after join */
 	void *producer_ctx;
 	void (*producer_free)(void *ctx);
 	/* added by stream.c: */
-	int eof;             /* read returned end of stream */
-	int joined;          /* the producer thread has been joined */
-	int closing;         /* set (atomically) when the consumer closes early */
-	char *producer_msg;  /* the producer's error message (its thread's slot), or NULL */
+	int eof;	    /* read returned end of stream */
+	int joined;	    /* the producer thread has been joined */
+	int closing;	    /* set (atomically) when the consumer closes early */
+	char *producer_msg; /* the producer's error message (its thread's slot), or NULL */
 	/*
 	 * An optional observer of every byte read (the copy engine counts for
 	 * progress and cuts a source that sends too much): called by
@@ -71,8 +71,8 @@ typedef int (*berth_transport__producer)(void *ctx, int write_fd);
  * consumer's thread by berth_stream_read (at end of stream) or
  * berth_stream_close.
  */
-int berth_transport__stream_thread(berth_stream **out, berth_transport__producer produce,
-				   void *ctx, void (*ctx_free)(void *), int64_t size) BERTH_WARN_UNUSED;
+int berth_transport__stream_thread(berth_stream **out, berth_transport__producer produce, void *ctx,
+				   void (*ctx_free)(void *), int64_t size) BERTH_WARN_UNUSED;
 
 /**
  * Like berth_transport__stream_thread, but the producer hands its bytes
@@ -82,7 +82,8 @@ int berth_transport__stream_thread(berth_stream **out, berth_transport__producer
  */
 typedef int (*berth_transport__chan_producer)(void *ctx, berth_transport__chan *ch);
 int berth_transport__stream_chan(berth_stream **out, berth_transport__chan_producer produce,
-				 void *ctx, void (*ctx_free)(void *), int64_t size) BERTH_WARN_UNUSED;
+				 void *ctx, void (*ctx_free)(void *),
+				 int64_t size) BERTH_WARN_UNUSED;
 /**
  * Write all of `data` into the channel, waiting for room. Fails (BERTH_EIO,
  * message set) when the reader has closed the stream.
@@ -166,7 +167,8 @@ int berth_transport__docker_archive_dest(berth_dest *d, const berth_image_name *
 #define BERTH_TRANSPORT_CONFIG_MAX (16u << 20) /* image configs */
 
 /** oci: source/destination on a directory (oci_layout.c; also used by oci_archive.c). */
-int berth_transport__layout_source(berth_source *s, const char *dir, const char *tag) BERTH_WARN_UNUSED;
+int berth_transport__layout_source(berth_source *s, const char *dir,
+				   const char *tag) BERTH_WARN_UNUSED;
 int berth_transport__layout_dest(berth_dest *d, const char *dir, const char *tag) BERTH_WARN_UNUSED;
 
 /** Path of the blob `dg` under layout `dir` (caller frees); NULL on OOM. */
@@ -182,7 +184,8 @@ char *berth_transport__layout_blob_path(const char *dir, const berth_digest *dg)
  */
 typedef struct berth_transport__tree berth_transport__tree;
 
-int berth_transport__tree_extract(berth_transport__tree **out, const char *tarfile) BERTH_WARN_UNUSED;
+int berth_transport__tree_extract(berth_transport__tree **out,
+				  const char *tarfile) BERTH_WARN_UNUSED;
 /** The directory holding the unpacked files (borrowed). */
 const char *berth_transport__tree_dir(const berth_transport__tree *t);
 /** Open member `name` read-only (links resolved inside the tree); size_out optional. */

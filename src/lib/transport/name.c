@@ -108,8 +108,9 @@ static int parse_docker_archive(berth_image_name *n, const char *rest)
 	int rc;
 
 	if (plen == 0)
-		return berth_error_set(BERTH_EINVALID,
-				       "docker-archive: missing path (use docker-archive:FILE[:NAME:TAG])");
+		return berth_error_set(
+			BERTH_EINVALID,
+			"docker-archive: missing path (use docker-archive:FILE[:NAME:TAG])");
 	n->path = strndup(rest, plen);
 	if (!n->path)
 		return berth_error_set(BERTH_ERROR, "out of memory");
@@ -123,9 +124,9 @@ static int parse_docker_archive(berth_image_name *n, const char *rest)
 		v = strtol(spec + 1, &end, 10);
 		if (!spec[1] || *end || errno || v < 0 || v > 1000000 ||
 		    !(spec[1] >= '0' && spec[1] <= '9'))
-			return berth_error_set(BERTH_EINVALID,
-					       "docker-archive: invalid image index '%s' (use :@N, N >= 0)",
-					       spec);
+			return berth_error_set(
+				BERTH_EINVALID,
+				"docker-archive: invalid image index '%s' (use :@N, N >= 0)", spec);
 		n->index = (int)v;
 		return 0;
 	}
@@ -133,9 +134,9 @@ static int parse_docker_archive(berth_image_name *n, const char *rest)
 	if (rc)
 		return rc;
 	if (n->ref->digest)
-		return berth_error_set(BERTH_EINVALID,
-				       "docker-archive: reference '%s' has a digest; a tag is needed",
-				       spec);
+		return berth_error_set(
+			BERTH_EINVALID,
+			"docker-archive: reference '%s' has a digest; a tag is needed", spec);
 	if (!n->ref->tag && !(n->ref->tag = strdup("latest")))
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	return 0;
@@ -170,7 +171,8 @@ int berth_image_name_parse(berth_image_name **out, const char *s)
 		rc = berth_ref_parse(&n->ref, colon + 3);
 		if (rc == 0 && n->ref->tag && n->ref->digest)
 			rc = berth_error_set(BERTH_EINVALID,
-					     "docker://%s: references with both a tag and a digest are not supported",
+					     "docker://%s: references with both a tag and a digest "
+					     "are not supported",
 					     colon + 3);
 	} else if (tlen == 3 && !memcmp(s, "oci", 3)) {
 		n->kind = BERTH_TRANSPORT_OCI;

@@ -69,7 +69,8 @@ static int load_index(json_t **out, const char *dir, int missing_ok)
 		goto done;
 	}
 	if (rc == BERTH_ENOTFOUND) {
-		rc = berth_error_set(BERTH_ENOTFOUND, "%s is not an OCI layout (no index.json)", dir);
+		rc = berth_error_set(BERTH_ENOTFOUND, "%s is not an OCI layout (no index.json)",
+				     dir);
 		goto done;
 	}
 	if (rc)
@@ -101,7 +102,8 @@ static int entry_descriptor(json_t *e, berth_descriptor *desc, const char *dir)
 	    json_integer_value(size) < 0 || strlen(mt) >= MT_MAX)
 		return berth_error_set(BERTH_EINVALID, "%s: invalid entry in index.json", dir);
 	if (berth_digest_parse(&desc->digest, dg, strlen(dg)) != 0)
-		return berth_error_set(BERTH_EINVALID, "%s: index.json: bad digest '%.80s'", dir, dg);
+		return berth_error_set(BERTH_EINVALID, "%s: index.json: bad digest '%.80s'", dir,
+				       dg);
 	desc->media_type = (char *)mt;
 	desc->size = json_integer_value(size);
 	return 0;
@@ -253,7 +255,8 @@ int berth_transport__layout_source(berth_source *s, const char *dir, const char 
 	ms = json_object_get(idx, "manifests");
 	n = json_array_size(ms);
 	if (tag) {
-		json_array_foreach(ms, i, e) {
+		json_array_foreach(ms, i, e)
+		{
 			const char *name = entry_ref_name(e);
 
 			if (name && strcmp(name, tag) == 0) {
@@ -262,16 +265,16 @@ int berth_transport__layout_source(berth_source *s, const char *dir, const char 
 			}
 		}
 		if (!pick) {
-			rc = berth_error_set(BERTH_ENOTFOUND, "oci:%s: no image named '%s' in index.json",
-					     dir, tag);
+			rc = berth_error_set(BERTH_ENOTFOUND,
+					     "oci:%s: no image named '%s' in index.json", dir, tag);
 			goto done;
 		}
 	} else if (n == 1) {
 		pick = json_array_get(ms, 0);
 	} else {
 		rc = berth_error_set(BERTH_EINVALID,
-				     "oci:%s: index.json has %zu images; name one with oci:%s:NAME", dir,
-				     n, dir);
+				     "oci:%s: index.json has %zu images; name one with oci:%s:NAME",
+				     dir, n, dir);
 		goto done;
 	}
 	rc = entry_descriptor(pick, &desc, dir);
@@ -323,7 +326,8 @@ static int record_created(layout_dst *ld, const berth_digest *dg)
 	int rc = 0;
 
 	pthread_mutex_lock(&ld->mu);
-	if ((p = berth_array_room(ld->created, ld->ncreated, &ld->capcreated, sizeof(*p))) != NULL) {
+	if ((p = berth_array_room(ld->created, ld->ncreated, &ld->capcreated, sizeof(*p))) !=
+	    NULL) {
 		ld->created = p;
 		ld->created[ld->ncreated++] = *dg;
 	} else {
@@ -512,7 +516,8 @@ static int index_add(json_t *idx, json_t *entry, const char *tag, const char *di
 	size_t i;
 
 	if (tag) {
-		json_array_foreach(ms, i, e) {
+		json_array_foreach(ms, i, e)
+		{
 			const char *name = entry_ref_name(e);
 
 			if (name && strcmp(name, tag) == 0) {
@@ -525,7 +530,8 @@ static int index_add(json_t *idx, json_t *entry, const char *tag, const char *di
 			}
 		}
 	}
-	json_array_foreach(ms, i, e) {
+	json_array_foreach(ms, i, e)
+	{
 		const char *dg = json_string_value(json_object_get(e, "digest"));
 		const char *name = entry_ref_name(e);
 
@@ -580,7 +586,8 @@ static void ldst_free(berth_dest *d, int committed)
 	if (!ld)
 		return;
 	if (!committed && ld->created_dir) {
-		if (berth_fs_remove_tree(ld->dir) != 0) { /* best effort */ }
+		if (berth_fs_remove_tree(ld->dir) != 0) { /* best effort */
+		}
 	} else if (!committed && ld->ncreated) {
 		json_t *idx = NULL, *ms, *e;
 		size_t i, j;
@@ -593,7 +600,8 @@ static void ldst_free(berth_dest *d, int committed)
 			int used = 0;
 			char *p;
 
-			json_array_foreach(ms, j, e) {
+			json_array_foreach(ms, j, e)
+			{
 				const char *dg = json_string_value(json_object_get(e, "digest"));
 
 				used |= dg && strcmp(dg, ld->created[i].str) == 0;
@@ -676,7 +684,8 @@ int berth_transport__layout_dest(berth_dest *d, const char *dir, const char *tag
 done:
 	if (ld) {
 		if (ld->created_dir)
-			if (berth_fs_remove_tree(ld->dir) != 0) { /* best effort */ }
+			if (berth_fs_remove_tree(ld->dir) != 0) { /* best effort */
+			}
 		pthread_mutex_destroy(&ld->mu);
 		free(ld->dir);
 		free(ld->tag);

@@ -22,21 +22,13 @@ int berth_source_open(berth_source **out, const berth_image_name *n,
 	if (!s)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	switch (n->kind) {
-	case BERTH_TRANSPORT_DOCKER:
-		rc = berth_transport__docker_source(s, n, o);
-		break;
-	case BERTH_TRANSPORT_OCI:
-		rc = berth_transport__oci_source(s, n, o);
-		break;
-	case BERTH_TRANSPORT_OCI_ARCHIVE:
-		rc = berth_transport__oci_archive_source(s, n, o);
-		break;
+	case BERTH_TRANSPORT_DOCKER: rc = berth_transport__docker_source(s, n, o); break;
+	case BERTH_TRANSPORT_OCI: rc = berth_transport__oci_source(s, n, o); break;
+	case BERTH_TRANSPORT_OCI_ARCHIVE: rc = berth_transport__oci_archive_source(s, n, o); break;
 	case BERTH_TRANSPORT_DOCKER_ARCHIVE:
 		rc = berth_transport__docker_archive_source(s, n, o);
 		break;
-	default:
-		rc = berth_error_set(BERTH_EINVALID, "unknown transport");
-		break;
+	default: rc = berth_error_set(BERTH_EINVALID, "unknown transport"); break;
 	}
 	if (rc) {
 		/* A constructor that failed has released what it built. */
@@ -47,8 +39,8 @@ int berth_source_open(berth_source **out, const berth_image_name *n,
 	return 0;
 }
 
-int berth_source_manifest(berth_source *s, const berth_digest *d, berth_buf *body,
-			  char *media_type, size_t media_type_len, berth_digest *digest_out)
+int berth_source_manifest(berth_source *s, const berth_digest *d, berth_buf *body, char *media_type,
+			  size_t media_type_len, berth_digest *digest_out)
 {
 	return s->drv->manifest(s, d, body, media_type, media_type_len, digest_out);
 }

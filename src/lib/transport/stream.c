@@ -6,12 +6,11 @@
  * whose write end is fed by a producer thread (a decompressor), and an
  * in-memory ring fed by a producer thread (an HTTP download: curl hands its
  * bytes over 16 KiB at a time, and a ring takes them without a syscall, a
- * kernel copy or a wake-up of the reader each time). The producer thread runs with SIGPIPE blocked, so a consumer
- * that stops early and closes its end makes the producer's next write fail
- * with EPIPE rather than kill the process; the pending SIGPIPE is consumed
- * before the thread ends. The producer's result and error message (set in
- * its own thread's error slot) are carried to the consumer at end of stream
- * or at close.
+ * kernel copy or a wake-up of the reader each time). The producer thread runs with SIGPIPE blocked,
+ * so a consumer that stops early and closes its end makes the producer's next write fail with EPIPE
+ * rather than kill the process; the pending SIGPIPE is consumed before the thread ends. The
+ * producer's result and error message (set in its own thread's error slot) are carried to the
+ * consumer at end of stream or at close.
  */
 #include "internal.h"
 
@@ -35,14 +34,14 @@
  */
 struct berth_transport__chan {
 	pthread_mutex_t mu;
-	pthread_cond_t data;  /* the reader waits here */
-	pthread_cond_t room;  /* the writer waits here */
+	pthread_cond_t data; /* the reader waits here */
+	pthread_cond_t room; /* the writer waits here */
 	char *ring;
 	uint64_t rpos, wpos;
-	size_t reader_want;   /* >0: the reader sleeps until this much is waiting */
-	size_t writer_want;   /* >0: the writer sleeps until this much room is free */
-	int done;             /* the producer has finished */
-	int gone;             /* the reader has closed */
+	size_t reader_want; /* >0: the reader sleeps until this much is waiting */
+	size_t writer_want; /* >0: the writer sleeps until this much room is free */
+	int done;	    /* the producer has finished */
+	int gone;	    /* the reader has closed */
 };
 
 typedef struct producer_start {
@@ -236,8 +235,8 @@ done:
 	return rc;
 }
 
-int berth_transport__stream_thread(berth_stream **out, berth_transport__producer produce,
-				   void *ctx, void (*ctx_free)(void *), int64_t size)
+int berth_transport__stream_thread(berth_stream **out, berth_transport__producer produce, void *ctx,
+				   void (*ctx_free)(void *), int64_t size)
 {
 	berth_stream *s = NULL;
 	producer_start *st = NULL;
@@ -309,7 +308,8 @@ static int join_producer(berth_stream *s)
 		s->producer_ctx = NULL;
 	}
 	if (s->producer_rc)
-		berth_error_set(s->producer_rc, "%s", s->producer_msg ? s->producer_msg : "stream failed");
+		berth_error_set(s->producer_rc, "%s",
+				s->producer_msg ? s->producer_msg : "stream failed");
 	return s->producer_rc;
 }
 

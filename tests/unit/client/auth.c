@@ -190,14 +190,20 @@ static void token_service_refusal_is_denied(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(basic_credentials_are_sent_after_challenge, setup, teardown),
-		cmocka_unit_test_setup_teardown(wrong_basic_credentials_are_denied_without_the_secret, setup, teardown),
+		cmocka_unit_test_setup_teardown(basic_credentials_are_sent_after_challenge, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			wrong_basic_credentials_are_denied_without_the_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_credentials_say_to_log_in, setup, teardown),
-		cmocka_unit_test_setup_teardown(bearer_token_is_fetched_with_scope_service_and_creds, setup, teardown),
-		cmocka_unit_test_setup_teardown(anonymous_bearer_and_access_token_field_work, setup, teardown),
-		cmocka_unit_test_setup_teardown(push_scope_and_mount_scopes_are_requested, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			bearer_token_is_fetched_with_scope_service_and_creds, setup, teardown),
+		cmocka_unit_test_setup_teardown(anonymous_bearer_and_access_token_field_work, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(push_scope_and_mount_scopes_are_requested, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(expired_token_is_fetched_again, setup, teardown),
-		cmocka_unit_test_setup_teardown(refused_cached_token_is_refetched_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(refused_cached_token_is_refetched_once, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(token_service_refusal_is_denied, setup, teardown),
 	};
 

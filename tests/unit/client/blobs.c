@@ -45,12 +45,13 @@ static void get_streams_the_exact_bytes(void **state)
 	env *e = *state;
 	berth_buf got = BERTH_BUF_INIT(0);
 
-	assert_int_equal(berth_client_blob_get(e->c, "team/app", &e->d, (int64_t)e->len,
-					       fr_buf_sink, &got),
-			 0);
+	assert_int_equal(
+		berth_client_blob_get(e->c, "team/app", &e->d, (int64_t)e->len, fr_buf_sink, &got),
+		0);
 	assert_int_equal(got.len, e->len);
 	assert_memory_equal(got.ptr, e->data, e->len);
-	assert_string_equal(berth_client_base_url(e->c), e->fr->host[0] ? berth_client_base_url(e->c) : "");
+	assert_string_equal(berth_client_base_url(e->c),
+			    e->fr->host[0] ? berth_client_base_url(e->c) : "");
 	assert_int_equal(strncmp(berth_client_base_url(e->c), "http://127.0.0.1:", 17), 0);
 	berth_buf_dispose(&got);
 }
@@ -64,7 +65,8 @@ static void exists_reports_size_or_not_found(void **state)
 	assert_int_equal(berth_client_blob_exists(e->c, "team/app", &e->d, &size), 0);
 	assert_int_equal(size, e->len);
 	assert_int_equal(berth_digest_compute(&other, BERTH_DIGEST_SHA256, "x", 1), 0);
-	assert_int_equal(berth_client_blob_exists(e->c, "team/app", &other, &size), BERTH_ENOTFOUND);
+	assert_int_equal(berth_client_blob_exists(e->c, "team/app", &other, &size),
+			 BERTH_ENOTFOUND);
 }
 
 static void missing_blob_is_not_found_with_registry_message(void **state)
@@ -88,9 +90,9 @@ static void wrong_bytes_fail_with_both_digests(void **state)
 	berth_buf got = BERTH_BUF_INIT(0);
 
 	e->fr->cfg.corrupt_blob = 1;
-	assert_int_equal(berth_client_blob_get(e->c, "team/app", &e->d, (int64_t)e->len,
-					       fr_buf_sink, &got),
-			 BERTH_EDIGEST);
+	assert_int_equal(
+		berth_client_blob_get(e->c, "team/app", &e->d, (int64_t)e->len, fr_buf_sink, &got),
+		BERTH_EDIGEST);
 	assert_non_null(strstr(berth_error_last(), e->d.str));
 	assert_non_null(strstr(berth_error_last(), "got sha256:"));
 	berth_buf_dispose(&got);
@@ -105,8 +107,9 @@ static void truncated_blob_fails_clearly(void **state)
 	e->fr->cfg.truncate_blob = 1;
 	rc = berth_client_blob_get(e->c, "team/app", &e->d, (int64_t)e->len, fr_buf_sink, &got);
 	assert_true(rc == BERTH_ESIZE || rc == BERTH_EIO);
-	assert_non_null(strstr(berth_error_last(), "truncated") ? strstr(berth_error_last(), "truncated")
-							       : strstr(berth_error_last(), "resume"));
+	assert_non_null(strstr(berth_error_last(), "truncated")
+				? strstr(berth_error_last(), "truncated")
+				: strstr(berth_error_last(), "resume"));
 	assert_true(got.len < e->len);
 	berth_buf_dispose(&got);
 }
@@ -129,9 +132,9 @@ static void broken_download_resumes_with_range(void **state)
 	berth_buf got = BERTH_BUF_INIT(0);
 
 	e->fr->cfg.drop_blob_once = 1;
-	assert_int_equal(berth_client_blob_get(e->c, "team/app", &e->d, (int64_t)e->len,
-					       fr_buf_sink, &got),
-			 0);
+	assert_int_equal(
+		berth_client_blob_get(e->c, "team/app", &e->d, (int64_t)e->len, fr_buf_sink, &got),
+		0);
 	assert_int_equal(e->fr->dropped_blob, 1);
 	assert_int_equal(e->fr->gets_blob, 2);
 	assert_int_equal(got.len, e->len);
@@ -145,9 +148,9 @@ static void redirect_loop_fails_clearly(void **state)
 	berth_buf got = BERTH_BUF_INIT(0);
 
 	e->fr->cfg.redirect_loop = 1;
-	assert_int_equal(berth_client_blob_get(e->c, "team/app", &e->d, (int64_t)e->len,
-					       fr_buf_sink, &got),
-			 BERTH_EIO);
+	assert_int_equal(
+		berth_client_blob_get(e->c, "team/app", &e->d, (int64_t)e->len, fr_buf_sink, &got),
+		BERTH_EIO);
 	assert_non_null(strstr(berth_error_last(), "redirect"));
 	assert_int_equal(got.len, 0);
 	berth_buf_dispose(&got);
@@ -163,9 +166,8 @@ static void redirect_to_other_origin_drops_credentials(void **state)
 	e->fr->cfg.basic_pass = "s3cret";
 	e->fr->cfg.redirect_other = 1;
 	c = fr_client(e->fr, "alice", "s3cret");
-	assert_int_equal(berth_client_blob_get(c, "team/app", &e->d, (int64_t)e->len, fr_buf_sink,
-					       &got),
-			 0);
+	assert_int_equal(
+		berth_client_blob_get(c, "team/app", &e->d, (int64_t)e->len, fr_buf_sink, &got), 0);
 	assert_int_equal(got.len, e->len);
 	assert_int_equal(e->fr->storage_hits, 1);
 	assert_int_equal(e->fr->storage_saw_auth, 0);
@@ -218,13 +220,17 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(get_streams_the_exact_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(exists_reports_size_or_not_found, setup, teardown),
-		cmocka_unit_test_setup_teardown(missing_blob_is_not_found_with_registry_message, setup, teardown),
-		cmocka_unit_test_setup_teardown(wrong_bytes_fail_with_both_digests, setup, teardown),
+		cmocka_unit_test_setup_teardown(missing_blob_is_not_found_with_registry_message,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(wrong_bytes_fail_with_both_digests, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(truncated_blob_fails_clearly, setup, teardown),
 		cmocka_unit_test_setup_teardown(size_mismatch_is_esize, setup, teardown),
-		cmocka_unit_test_setup_teardown(broken_download_resumes_with_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(broken_download_resumes_with_range, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(redirect_loop_fails_clearly, setup, teardown),
-		cmocka_unit_test_setup_teardown(redirect_to_other_origin_drops_credentials, setup, teardown),
+		cmocka_unit_test_setup_teardown(redirect_to_other_origin_drops_credentials, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(server_errors_are_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(persistent_server_errors_give_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(unreachable_host_is_eio, setup, teardown),

@@ -70,7 +70,9 @@ static int setup(void **state)
 			 "input=$(cat)\n"
 			 "case \"$1\" in\n"
 			 "get) if [ \"$input\" = \"helped.example.com\" ]; then\n"
-			 "  printf '{\"ServerURL\":\"%%s\",\"Username\":\"helperuser\",\"Secret\":\"helper secret\"}' \"$input\"\n"
+			 "  printf "
+			 "'{\"ServerURL\":\"%%s\",\"Username\":\"helperuser\",\"Secret\":\"helper "
+			 "secret\"}' \"$input\"\n"
 			 "  else echo 'credentials not found in native keychain'; exit 1; fi;;\n"
 			 "store) printf '%%s' \"$input\" > %s/stored;;\n"
 			 "erase) printf '%%s' \"$input\" > %s/erased;;\n"
@@ -114,7 +116,8 @@ static void config_json_auth_is_decoded(void **state)
 	assert_string_equal(u, "hub");
 	assert_string_equal(p, "hubpw");
 	berth_client_creds_dispose(u, p);
-	assert_int_equal(berth_client_creds_get("other.example.com", NULL, &u, &p), BERTH_ENOTFOUND);
+	assert_int_equal(berth_client_creds_get("other.example.com", NULL, &u, &p),
+			 BERTH_ENOTFOUND);
 }
 
 static void malformed_auth_is_einvalid(void **state)
@@ -147,7 +150,8 @@ static void credential_helper_is_asked(void **state)
 	assert_string_equal(u, "a");
 	berth_client_creds_dispose(u, p);
 	/* credsStore knows nothing of this one */
-	assert_int_equal(berth_client_creds_get("unknown.example.com", NULL, &u, &p), BERTH_ENOTFOUND);
+	assert_int_equal(berth_client_creds_get("unknown.example.com", NULL, &u, &p),
+			 BERTH_ENOTFOUND);
 }
 
 static void missing_helper_is_reported(void **state)
@@ -263,8 +267,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(credential_helper_is_asked, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_helper_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(registry_auth_file_comes_first, setup, teardown),
-		cmocka_unit_test_setup_teardown(store_and_erase_keep_other_content_and_mode, setup, teardown),
-		cmocka_unit_test_setup_teardown(store_creates_auth_json_and_goes_through_helper, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_and_erase_keep_other_content_and_mode, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(store_creates_auth_json_and_goes_through_helper,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -124,7 +124,10 @@ static void dest_stores_blobs_and_tags_the_top_manifest(void **state)
 	assert_int_equal(berth_stream_close(s), 0);
 	assert_int_equal(berth_dest_has_blob(d, &desc), 0);
 	assert_int_equal(berth_digest_compute(&md, BERTH_DIGEST_SHA256, m, strlen(m)), 0);
-	assert_int_equal(berth_dest_put_manifest(d, m, strlen(m), "application/vnd.oci.image.manifest.v1+json", &md, 1), 0);
+	assert_int_equal(berth_dest_put_manifest(d, m, strlen(m),
+						 "application/vnd.oci.image.manifest.v1+json", &md,
+						 1),
+			 0);
 	assert_int_equal(berth_dest_commit(d), 0);
 	berth_dest_free(d);
 	fr_lock(e->fr);
@@ -146,7 +149,8 @@ static void dest_refuses_bytes_that_do_not_match(void **state)
 	assert_int_equal(berth_image_name_parse(&n, e->name), 0);
 	assert_int_equal(berth_dest_open(&d, n, &e->o), 0);
 	memset(&desc, 0, sizeof(desc));
-	assert_int_equal(berth_digest_compute(&desc.digest, BERTH_DIGEST_SHA256, data, 20000000), 0);
+	assert_int_equal(berth_digest_compute(&desc.digest, BERTH_DIGEST_SHA256, data, 20000000),
+			 0);
 	desc.size = 20000000;
 	data[12345678] ^= 1;
 	/* a large blob: chunked; the mismatch shows only at the end */
@@ -170,9 +174,12 @@ static void dest_refuses_bytes_that_do_not_match(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(source_gives_manifest_and_blob_stream, setup, teardown),
-		cmocka_unit_test_setup_teardown(dest_stores_blobs_and_tags_the_top_manifest, setup, teardown),
-		cmocka_unit_test_setup_teardown(dest_refuses_bytes_that_do_not_match, setup, teardown),
+		cmocka_unit_test_setup_teardown(source_gives_manifest_and_blob_stream, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(dest_stores_blobs_and_tags_the_top_manifest, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(dest_refuses_bytes_that_do_not_match, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,27 +60,27 @@ typedef struct fr_upload {
 
 typedef struct fr_config {
 	const char *basic_user, *basic_pass; /* Basic auth on /v2/ (and for /token with bearer) */
-	int bearer;                          /* Bearer tokens from /token */
-	int token_ttl;                       /* expires_in (0: omit) */
-	int access_token_field;              /* answer "access_token" instead of "token" */
-	int fail_5xx;                        /* answer this many /v2 requests with 503 */
-	int fail_429;                        /* ... with 429 Retry-After: 0 */
-	int corrupt_blob;                    /* flip a byte of every blob served */
-	int truncate_blob;                   /* serve half a blob, then close */
-	int drop_blob_once;                  /* first GET serves half then closes; Range honoured */
-	int redirect_loop;                   /* blob GET redirects forever */
-	int redirect_other;                  /* blob GET redirects to another origin (localhost) */
-	size_t huge_manifest;                /* serve a manifest of this many bytes */
-	int reject_single_post;              /* POST ?digest= starts a session (Distribution) */
-	size_t drop_patch_after;             /* first PATCH: keep this many bytes, then close */
-	int drop_put_after;                  /* first final PUT with body: keep N bytes, close */
-	int tags_page;                       /* tags per page (0: all) */
+	int bearer;			     /* Bearer tokens from /token */
+	int token_ttl;			     /* expires_in (0: omit) */
+	int access_token_field;		     /* answer "access_token" instead of "token" */
+	int fail_5xx;			     /* answer this many /v2 requests with 503 */
+	int fail_429;			     /* ... with 429 Retry-After: 0 */
+	int corrupt_blob;		     /* flip a byte of every blob served */
+	int truncate_blob;		     /* serve half a blob, then close */
+	int drop_blob_once;		     /* first GET serves half then closes; Range honoured */
+	int redirect_loop;		     /* blob GET redirects forever */
+	int redirect_other;		     /* blob GET redirects to another origin (localhost) */
+	size_t huge_manifest;		     /* serve a manifest of this many bytes */
+	int reject_single_post;		     /* POST ?digest= starts a session (Distribution) */
+	size_t drop_patch_after;	     /* first PATCH: keep this many bytes, then close */
+	int drop_put_after;		     /* first final PUT with body: keep N bytes, close */
+	int tags_page;			     /* tags per page (0: all) */
 } fr_config;
 
 typedef struct fake_registry {
 	struct MHD_Daemon *d;
 	int port;
-	char host[64];    /* "127.0.0.1:port" */
+	char host[64]; /* "127.0.0.1:port" */
 	pthread_mutex_t lock;
 	fr_config cfg;
 	fr_blob *blobs;
@@ -88,7 +88,7 @@ typedef struct fake_registry {
 	fr_upload *uploads;
 	int next_upload;
 	int tokens_issued;
-	int min_valid_token;  /* tokens numbered below this are refused */
+	int min_valid_token; /* tokens numbered below this are refused */
 	time_t token_time[256];
 	/* counters */
 	int requests, token_requests, posts, patches, puts, deletes, gets_blob, status_gets;
@@ -300,7 +300,8 @@ static inline int fr_check_auth(fake_registry *fr, struct MHD_Connection *conn, 
 	if (fr->cfg.bearer) {
 		if (h && sscanf(h, "Bearer tok-%d", &n) == 1 && n >= fr->min_valid_token &&
 		    n < fr->tokens_issued &&
-		    (!fr->cfg.token_ttl || time(NULL) < fr->token_time[n % 256] + fr->cfg.token_ttl))
+		    (!fr->cfg.token_ttl ||
+		     time(NULL) < fr->token_time[n % 256] + fr->cfg.token_ttl))
 			return 0;
 		snprintf(challenge, sizeof(challenge),
 			 "Bearer realm=\"http://127.0.0.1:%d/token\",service=\"fake, registry\","
@@ -317,8 +318,11 @@ static inline int fr_check_auth(fake_registry *fr, struct MHD_Connection *conn, 
 	fr->auth_401++;
 	fr_unlock(fr);
 	*ret = fr_send(conn, 401,
-		       "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}",
-		       strlen("{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}"), hdr);
+		       "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication "
+		       "required\"}]}",
+		       strlen("{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":"
+			      "\"authentication required\"}]}"),
+		       hdr);
 	fr_lock(fr);
 	return 1;
 }
@@ -332,7 +336,8 @@ static inline enum MHD_Result fr_scope_it(void *cls, enum MHD_ValueKind kind, co
 	if (strcmp(key, "scope") == 0 && value) {
 		size_t n = strlen(fr->last_scope);
 
-		snprintf(fr->last_scope + n, sizeof(fr->last_scope) - n, "%s%s", n ? " " : "", value);
+		snprintf(fr->last_scope + n, sizeof(fr->last_scope) - n, "%s%s", n ? " " : "",
+			 value);
 	}
 	return MHD_YES;
 }
@@ -358,7 +363,8 @@ static inline enum MHD_Result fr_token(fake_registry *fr, struct MHD_Connection 
 	fr->token_time[n % 256] = time(NULL);
 	if (fr->cfg.token_ttl)
 		snprintf(body, sizeof(body), "{\"%s\":\"tok-%d\",\"expires_in\":%d}",
-			 fr->cfg.access_token_field ? "access_token" : "token", n, fr->cfg.token_ttl);
+			 fr->cfg.access_token_field ? "access_token" : "token", n,
+			 fr->cfg.token_ttl);
 	else
 		snprintf(body, sizeof(body), "{\"%s\":\"tok-%d\"}",
 			 fr->cfg.access_token_field ? "access_token" : "token", n);
@@ -378,7 +384,8 @@ static inline enum MHD_Result fr_upload_answer(fake_registry *fr, struct MHD_Con
 	char loc[400], range[64], uuid[32];
 	const char *h[] = {"Location", loc, "Range", range, "Docker-Upload-UUID", uuid, NULL};
 
-	snprintf(loc, sizeof(loc), "/v2/%s/blobs/uploads/%d?_state=secret%d", u->repo, u->id, u->id);
+	snprintf(loc, sizeof(loc), "/v2/%s/blobs/uploads/%d?_state=secret%d", u->repo, u->id,
+		 u->id);
 	fr_range(&u->data, range, sizeof(range));
 	snprintf(uuid, sizeof(uuid), "%d", u->id);
 	(void)fr;
@@ -408,7 +415,8 @@ static inline enum MHD_Result fr_commit(fake_registry *fr, struct MHD_Connection
 
 	fr_sha256(data ? data : "", len, got);
 	if (!digest || strcmp(got, digest) != 0)
-		return fr_error(conn, 400, "DIGEST_INVALID", "provided digest did not match uploaded content");
+		return fr_error(conn, 400, "DIGEST_INVALID",
+				"provided digest did not match uploaded content");
 	if (!fr_find_blob(fr, got)) {
 		b = calloc(1, sizeof(*b));
 		strcpy(b->digest, got);
@@ -475,7 +483,8 @@ static inline enum MHD_Result fr_blob_get(fake_registry *fr, struct MHD_Connecti
 	r = MHD_create_response_from_callback(g->len, 64 * 1024, fr_gen_cb, g, fr_gen_free);
 	MHD_add_response_header(r, "Docker-Content-Digest", b->digest);
 	if (from) {
-		snprintf(cr, sizeof(cr), "bytes %llu-%zu/%zu", from, b->len ? b->len - 1 : 0, b->len);
+		snprintf(cr, sizeof(cr), "bytes %llu-%zu/%zu", from, b->len ? b->len - 1 : 0,
+			 b->len);
 		MHD_add_response_header(r, "Content-Range", cr);
 	}
 	ret = MHD_queue_response(conn, from ? 206 : 200, r);
@@ -512,7 +521,8 @@ static inline enum MHD_Result fr_manifests(fake_registry *fr, struct MHD_Connect
 		g->len = g->stop_at = fr->cfg.huge_manifest;
 		g->count_huge = 1;
 		r = MHD_create_response_from_callback(g->len, 64 * 1024, fr_gen_cb, g, fr_gen_free);
-		MHD_add_response_header(r, "Content-Type", "application/vnd.oci.image.manifest.v1+json");
+		MHD_add_response_header(r, "Content-Type",
+					"application/vnd.oci.image.manifest.v1+json");
 		ret = MHD_queue_response(conn, 200, r);
 		MHD_destroy_response(r);
 		return ret;
@@ -528,11 +538,12 @@ static inline enum MHD_Result fr_manifests(fake_registry *fr, struct MHD_Connect
 		return fr_error(conn, 404, "MANIFEST_UNKNOWN", "manifest unknown");
 	fr_sha256(m->data, m->len, dg);
 	{
-		const char *h[] = {"Content-Type", m->media_type, "Docker-Content-Digest", dg, NULL};
+		const char *h[] = {"Content-Type", m->media_type, "Docker-Content-Digest", dg,
+				   NULL};
 
 		if (strcmp(method, "HEAD") == 0) {
-			struct MHD_Response *r =
-				MHD_create_response_from_buffer(m->len, m->data, MHD_RESPMEM_MUST_COPY);
+			struct MHD_Response *r = MHD_create_response_from_buffer(
+				m->len, m->data, MHD_RESPMEM_MUST_COPY);
 			enum MHD_Result ret;
 
 			MHD_add_response_header(r, "Content-Type", m->media_type);
@@ -563,7 +574,8 @@ static inline enum MHD_Result fr_tags(fake_registry *fr, struct MHD_Connection *
 		best = NULL;
 		for (m = fr->manifests; m; m = m->next)
 			if (strcmp(m->repo, repo) == 0 && !strchr(m->ref, ':') &&
-			    (!last || strcmp(m->ref, last) > 0) && (!best || strcmp(m->ref, best) < 0))
+			    (!last || strcmp(m->ref, last) > 0) &&
+			    (!best || strcmp(m->ref, best) < 0))
 				best = m->ref;
 		if (!best)
 			break;
@@ -618,20 +630,22 @@ static inline enum MHD_Result fr_handler(void *cls, struct MHD_Connection *conn,
 
 			assert_int_equal(berth_buf_put(&rq->body, upload_data, keep), 0);
 			if (u)
-				assert_int_equal(berth_buf_put(&u->data, rq->body.ptr, rq->body.len), 0);
+				assert_int_equal(
+					berth_buf_put(&u->data, rq->body.ptr, rq->body.len), 0);
 			fr->dropped_patch = 1;
 			fr_unlock(fr);
 			return MHD_NO;
 		}
-		if (is_put && fr->cfg.drop_put_after && !fr->dropped_put && strstr(url, "/uploads/") &&
-		    rq->body.len + n > (size_t)fr->cfg.drop_put_after) {
+		if (is_put && fr->cfg.drop_put_after && !fr->dropped_put &&
+		    strstr(url, "/uploads/") && rq->body.len + n > (size_t)fr->cfg.drop_put_after) {
 			int id = atoi(strrchr(url, '/') + 1);
 			fr_upload *u = fr_find_upload(fr, id);
 			size_t keep = (size_t)fr->cfg.drop_put_after - rq->body.len;
 
 			assert_int_equal(berth_buf_put(&rq->body, upload_data, keep), 0);
 			if (u)
-				assert_int_equal(berth_buf_put(&u->data, rq->body.ptr, rq->body.len), 0);
+				assert_int_equal(
+					berth_buf_put(&u->data, rq->body.ptr, rq->body.len), 0);
 			fr->dropped_put = 1;
 			fr_unlock(fr);
 			return MHD_NO;
@@ -700,16 +714,18 @@ static inline enum MHD_Result fr_handler(void *cls, struct MHD_Connection *conn,
 	}
 	if (strncmp(rest, "blobs/uploads/", 14) == 0) {
 		const char *id_s = rest + 14;
-		const char *digest = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "digest");
+		const char *digest =
+			MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "digest");
 		fr_upload *u;
 
 		if (!*id_s) {
-			const char *mount = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
-									"mount");
+			const char *mount =
+				MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "mount");
 
 			fr->posts++;
 			if (mount && fr_find_blob(fr, mount)) {
-				ret = fr_commit(fr, conn, repo, mount, fr_find_blob(fr, mount)->data,
+				ret = fr_commit(fr, conn, repo, mount,
+						fr_find_blob(fr, mount)->data,
 						fr_find_blob(fr, mount)->len);
 				goto out;
 			}
@@ -734,8 +750,8 @@ static inline enum MHD_Result fr_handler(void *cls, struct MHD_Connection *conn,
 			fr_drop_upload(fr, u->id);
 			ret = fr_send(conn, 204, "", 0, NULL);
 		} else if (is_patch) {
-			const char *cr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-								     "Content-Range");
+			const char *cr =
+				MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Range");
 			unsigned long long a, b;
 
 			fr->patches++;
@@ -800,8 +816,8 @@ static inline fake_registry *fr_start(void)
 
 	assert_non_null(fr);
 	pthread_mutex_init(&fr->lock, NULL);
-	fr->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-				 0, NULL, NULL, fr_handler, fr, MHD_OPTION_NOTIFY_COMPLETED,
+	fr->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
+				 NULL, NULL, fr_handler, fr, MHD_OPTION_NOTIFY_COMPLETED,
 				 fr_completed, NULL, MHD_OPTION_END);
 	assert_non_null(fr->d);
 	info = MHD_get_daemon_info(fr->d, MHD_DAEMON_INFO_BIND_PORT);

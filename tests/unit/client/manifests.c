@@ -46,31 +46,32 @@ static void put_then_get_round_trips_exact_bytes(void **state)
 	char mt[128];
 	uint64_t size = 0;
 
-	assert_int_equal(berth_digest_compute(&want, BERTH_DIGEST_SHA256, manifest, strlen(manifest)), 0);
+	assert_int_equal(
+		berth_digest_compute(&want, BERTH_DIGEST_SHA256, manifest, strlen(manifest)), 0);
 	assert_int_equal(berth_client_manifest_put(e->c, "team/app", "v1", MT, manifest,
 						   strlen(manifest), &put_d),
 			 0);
 	assert_string_equal(put_d.str, want.str);
-	assert_int_equal(berth_client_manifest_get(e->c, "team/app", "v1", &body, mt, sizeof(mt),
-						   &get_d),
-			 0);
+	assert_int_equal(
+		berth_client_manifest_get(e->c, "team/app", "v1", &body, mt, sizeof(mt), &get_d),
+		0);
 	assert_int_equal(body.len, strlen(manifest));
 	assert_memory_equal(body.ptr, manifest, body.len);
 	assert_string_equal(mt, MT);
 	assert_string_equal(get_d.str, want.str);
 	berth_buf_reset(&body);
-	assert_int_equal(berth_client_manifest_get(e->c, "team/app", want.str, &body, mt, sizeof(mt),
-						   NULL),
-			 0);
-	assert_int_equal(berth_client_manifest_head(e->c, "team/app", "v1", &head_d, mt, sizeof(mt),
-						    &size),
-			 0);
+	assert_int_equal(
+		berth_client_manifest_get(e->c, "team/app", want.str, &body, mt, sizeof(mt), NULL),
+		0);
+	assert_int_equal(
+		berth_client_manifest_head(e->c, "team/app", "v1", &head_d, mt, sizeof(mt), &size),
+		0);
 	assert_string_equal(head_d.str, want.str);
 	assert_int_equal(size, strlen(manifest));
 	assert_int_equal(berth_client_manifest_delete(e->c, "team/app", "v1"), 0);
-	assert_int_equal(berth_client_manifest_head(e->c, "team/app", "v1", &head_d, mt, sizeof(mt),
-						    &size),
-			 BERTH_ENOTFOUND);
+	assert_int_equal(
+		berth_client_manifest_head(e->c, "team/app", "v1", &head_d, mt, sizeof(mt), &size),
+		BERTH_ENOTFOUND);
 	berth_buf_dispose(&body);
 }
 
@@ -80,10 +81,11 @@ static void missing_manifest_carries_registry_message(void **state)
 	berth_buf body = BERTH_BUF_INIT(1 << 20);
 	char mt[128], want[128];
 
-	assert_int_equal(berth_client_manifest_get(e->c, "team/app", "nope", &body, mt, sizeof(mt),
-						   NULL),
-			 BERTH_ENOTFOUND);
-	snprintf(want, sizeof(want), "registry %s: MANIFEST_UNKNOWN: manifest unknown", e->fr->host);
+	assert_int_equal(
+		berth_client_manifest_get(e->c, "team/app", "nope", &body, mt, sizeof(mt), NULL),
+		BERTH_ENOTFOUND);
+	snprintf(want, sizeof(want), "registry %s: MANIFEST_UNKNOWN: manifest unknown",
+		 e->fr->host);
 	assert_non_null(strstr(berth_error_last(), want));
 	berth_buf_dispose(&body);
 }
@@ -100,9 +102,9 @@ static void bytes_not_matching_requested_digest_are_refused(void **state)
 	fr_lock(e->fr);
 	fr_put_manifest(e->fr, "team/app", other.str, MT, manifest, strlen(manifest));
 	fr_unlock(e->fr);
-	assert_int_equal(berth_client_manifest_get(e->c, "team/app", other.str, &body, mt, sizeof(mt),
-						   NULL),
-			 BERTH_EDIGEST);
+	assert_int_equal(
+		berth_client_manifest_get(e->c, "team/app", other.str, &body, mt, sizeof(mt), NULL),
+		BERTH_EDIGEST);
 	assert_int_equal(body.len, 0);
 	berth_buf_dispose(&body);
 }
@@ -114,9 +116,9 @@ static void huge_manifest_is_refused_while_reading(void **state)
 	char mt[128];
 
 	e->fr->cfg.huge_manifest = 50 * 1024 * 1024;
-	assert_int_equal(berth_client_manifest_get(e->c, "team/app", "big", &body, mt, sizeof(mt),
-						   NULL),
-			 BERTH_ETOOBIG);
+	assert_int_equal(
+		berth_client_manifest_get(e->c, "team/app", "big", &body, mt, sizeof(mt), NULL),
+		BERTH_ETOOBIG);
 	assert_non_null(strstr(berth_error_last(), "manifest"));
 	assert_non_null(strstr(berth_error_last(), "limit"));
 	assert_int_equal(body.len, 0);
@@ -158,8 +160,9 @@ static void invalid_names_are_rejected_before_any_request(void **state)
 	berth_buf body = BERTH_BUF_INIT(0);
 	char mt[64];
 
-	assert_int_equal(berth_client_manifest_get(e->c, "Bad/Name", "v1", &body, mt, sizeof(mt), NULL),
-			 BERTH_EINVALID);
+	assert_int_equal(
+		berth_client_manifest_get(e->c, "Bad/Name", "v1", &body, mt, sizeof(mt), NULL),
+		BERTH_EINVALID);
 	assert_int_equal(berth_client_manifest_get(e->c, "ok", "../x", &body, mt, sizeof(mt), NULL),
 			 BERTH_EINVALID);
 	assert_int_equal(e->fr->requests, 0);
@@ -169,12 +172,17 @@ static void invalid_names_are_rejected_before_any_request(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(put_then_get_round_trips_exact_bytes, setup, teardown),
-		cmocka_unit_test_setup_teardown(missing_manifest_carries_registry_message, setup, teardown),
-		cmocka_unit_test_setup_teardown(bytes_not_matching_requested_digest_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(huge_manifest_is_refused_while_reading, setup, teardown),
+		cmocka_unit_test_setup_teardown(put_then_get_round_trips_exact_bytes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(missing_manifest_carries_registry_message, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(bytes_not_matching_requested_digest_are_refused,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(huge_manifest_is_refused_while_reading, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(tags_follow_pagination, setup, teardown),
-		cmocka_unit_test_setup_teardown(invalid_names_are_rejected_before_any_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(invalid_names_are_rejected_before_any_request,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -171,9 +171,9 @@ static void upload_errors_do_not_leak_upload_state(void **state)
 	/* The registry refuses a digest that does not match: EDIGEST, message without _state. */
 	assert_int_equal(berth_digest_compute(&wrong, BERTH_DIGEST_SHA256, "other", 5), 0);
 	e->fr->cfg.reject_single_post = 1;
-	assert_int_equal(berth_client_blob_push(e->c, "team/app", &wrong, 5000, fr_mem_read, &src, 0,
-						0),
-			 BERTH_EDIGEST);
+	assert_int_equal(
+		berth_client_blob_push(e->c, "team/app", &wrong, 5000, fr_mem_read, &src, 0, 0),
+		BERTH_EDIGEST);
 	assert_non_null(strstr(berth_error_last(), "DIGEST_INVALID"));
 	assert_null(strstr(berth_error_last(), "secret"));
 	free(data);
@@ -183,14 +183,20 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(small_blob_goes_in_one_post, setup, teardown),
-		cmocka_unit_test_setup_teardown(registry_ignoring_single_post_gets_a_put, setup, teardown),
+		cmocka_unit_test_setup_teardown(registry_ignoring_single_post_gets_a_put, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(large_blob_goes_in_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(connection_cut_mid_chunk_resumes, setup, teardown),
-		cmocka_unit_test_setup_teardown(connection_cut_in_final_put_resumes, setup, teardown),
-		cmocka_unit_test_setup_teardown(source_failing_its_check_commits_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(source_shorter_or_longer_than_declared_is_esize, setup, teardown),
-		cmocka_unit_test_setup_teardown(mount_finds_existing_blob_or_reports_not_found, setup, teardown),
-		cmocka_unit_test_setup_teardown(upload_errors_do_not_leak_upload_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(connection_cut_in_final_put_resumes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(source_failing_its_check_commits_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(source_shorter_or_longer_than_declared_is_esize,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(mount_finds_existing_blob_or_reports_not_found,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(upload_errors_do_not_leak_upload_state, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

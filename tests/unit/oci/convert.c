@@ -220,7 +220,8 @@ static void docker_config_becomes_skopeos_oci_config(void **state)
 	size_t len = 0;
 
 	(void)state;
-	assert_int_equal(berth_oci_config_from_docker(&out, &len, docker_cfg, strlen(docker_cfg)), 0);
+	assert_int_equal(berth_oci_config_from_docker(&out, &len, docker_cfg, strlen(docker_cfg)),
+			 0);
 	assert_int_equal(len, strlen(skopeo_oci_cfg));
 	assert_string_equal(out, skopeo_oci_cfg);
 	free(out);
@@ -229,8 +230,12 @@ static void docker_config_becomes_skopeos_oci_config(void **state)
 static void bad_docker_configs_are_refused(void **state)
 {
 	static const char *const bad[] = {
-		"[]", "{\"created\":\"yesterday\"}", "{\"config\":{\"Env\":\"A=1\"}}",
-		"{\"history\":{}}", "{\"os\":1}", "not json",
+		"[]",
+		"{\"created\":\"yesterday\"}",
+		"{\"config\":{\"Env\":\"A=1\"}}",
+		"{\"history\":{}}",
+		"{\"os\":1}",
+		"not json",
 	};
 	char *out = NULL;
 	size_t len = 0;

@@ -163,11 +163,15 @@ static char *expected_docker_manifest(const test_image *im)
 {
 	char *s = NULL;
 
-	assert_true(asprintf(&s,
-			     "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\",\"size\":%zu,\"digest\":\"%s\"},"
-			     "\"layers\":[{\"mediaType\":\"application/vnd.docker.image.rootfs.diff.tar.gzip\",\"size\":%zu,\"digest\":\"%s\"}]}",
-			     BERTH_MT_DOCKER_MANIFEST, BERTH_MT_DOCKER_CONFIG, im->config.len,
-			     im->dc.digest.str, im->tar.len, im->diff.str) > 0);
+	assert_true(
+		asprintf(
+			&s,
+			"{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%"
+			"s\",\"size\":%zu,\"digest\":\"%s\"},"
+			"\"layers\":[{\"mediaType\":\"application/"
+			"vnd.docker.image.rootfs.diff.tar.gzip\",\"size\":%zu,\"digest\":\"%s\"}]}",
+			BERTH_MT_DOCKER_MANIFEST, BERTH_MT_DOCKER_CONFIG, im->config.len,
+			im->dc.digest.str, im->tar.len, im->diff.str) > 0);
 	return s;
 }
 
@@ -207,8 +211,10 @@ static void docker_archive_round_trip(void **state)
 	assert_non_null(strstr(m[4].data.data, "\"config\":{\"Env\":[\"A=\\u003cb\\u003e\"]}"));
 	assert_string_equal(m[5].name, "manifest.json");
 	assert_true(asprintf(&expect,
-			     "[{\"Config\":\"%s.json\",\"RepoTags\":[\"docker.io/foo/bar:t1\"],\"Layers\":[\"%s.tar\"]}]",
-			     berth_digest_hex(&f->im.dc.digest), berth_digest_hex(&f->im.diff)) > 0);
+			     "[{\"Config\":\"%s.json\",\"RepoTags\":[\"docker.io/foo/"
+			     "bar:t1\"],\"Layers\":[\"%s.tar\"]}]",
+			     berth_digest_hex(&f->im.dc.digest),
+			     berth_digest_hex(&f->im.diff)) > 0);
 	assert_string_equal(m[5].data.data, expect);
 	free(expect);
 	assert_string_equal(m[6].name, "repositories");
@@ -340,7 +346,8 @@ static void reads_gzip_layers_decompressed_like_skopeo(void **state)
 	snprintf(path, sizeof(path), "%s/gz.tar", f->dir);
 	archive_write_set_format_pax_restricted(a);
 	assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
-	assert_true(asprintf(&mj, "[{\"Config\":\"c.json\",\"RepoTags\":[\"x:1\"],\"Layers\":[\"l/layer.tar\"]}]") > 0);
+	assert_true(asprintf(&mj, "[{\"Config\":\"c.json\",\"RepoTags\":[\"x:1\"],\"Layers\":[\"l/"
+				  "layer.tar\"]}]") > 0);
 	add_file(a, "manifest.json", mj, strlen(mj));
 	add_file(a, "c.json", f->im.config.data, f->im.config.len);
 	add_file(a, "l/layer.tar", f->im.layer.data, f->im.layer.len);
@@ -462,10 +469,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(archive_dests_leave_nothing_without_commit, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(docker_archive_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(reads_and_matches_what_skopeo_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(reads_and_matches_what_skopeo_writes, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(reads_gzip_layers_decompressed_like_skopeo, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(extraction_refuses_escaping_members, setup, teardown),
+		cmocka_unit_test_setup_teardown(extraction_refuses_escaping_members, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

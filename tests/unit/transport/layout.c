@@ -75,7 +75,8 @@ static void round_trip_blobs_manifest_and_index(void **state)
 	/* index.json and oci-layout byte for byte as skopeo writes them. */
 	text = slurp("%s/index.json", f->lay);
 	assert_true(asprintf(&expect,
-			     "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu,"
+			     "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":"
+			     "\"%s\",\"size\":%zu,"
 			     "\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}}]}",
 			     BERTH_MT_OCI_MANIFEST, f->im.mdigest.str, f->im.manifest.len) > 0);
 	assert_string_equal(text, expect);
@@ -147,7 +148,8 @@ static void same_tag_moves_to_the_new_image_like_skopeo(void **state)
 	/* The old entry stays, unnamed; the new one carries the name. */
 	text = slurp("%s/index.json", f->lay);
 	assert_true(asprintf(&expect,
-			     "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu},"
+			     "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":"
+			     "\"%s\",\"size\":%zu},"
 			     "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu,"
 			     "\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}}]}",
 			     BERTH_MT_OCI_MANIFEST, f->im.mdigest.str, f->im.manifest.len,
@@ -172,7 +174,8 @@ static void same_tag_moves_to_the_new_image_like_skopeo(void **state)
 	write_image(spec, &f->im);
 	text = slurp("%s/index.json", f->lay);
 	assert_true(asprintf(&expect,
-			     "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu,"
+			     "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":"
+			     "\"%s\",\"size\":%zu,"
 			     "\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}},"
 			     "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}]}",
 			     BERTH_MT_OCI_MANIFEST, f->im.mdigest.str, f->im.manifest.len,
@@ -249,9 +252,9 @@ static void put_blob_refuses_wrong_digest_or_size(void **state)
 	assert_int_equal(count_entries(blobs), 0);
 	assert_int_equal(count_entries(f->lay), 2); /* blobs, oci-layout */
 	/* A manifest whose bytes do not match its digest. */
-	assert_int_equal(berth_dest_put_manifest(d, "{}", 2, BERTH_MT_OCI_MANIFEST,
-						 &f->im.mdigest, 1),
-			 BERTH_EDIGEST);
+	assert_int_equal(
+		berth_dest_put_manifest(d, "{}", 2, BERTH_MT_OCI_MANIFEST, &f->im.mdigest, 1),
+		BERTH_EDIGEST);
 	assert_int_equal(berth_dest_commit(d), BERTH_EINVALID);
 	berth_dest_free(d);
 	berth_image_name_free(n);
@@ -268,7 +271,8 @@ static void source_verifies_manifest_against_index(void **state)
 
 	snprintf(spec, sizeof(spec), "oci:%s:v1", f->lay);
 	write_image(spec, &f->im);
-	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", f->lay, berth_digest_hex(&f->im.mdigest));
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", f->lay,
+		 berth_digest_hex(&f->im.mdigest));
 	fp = fopen(path, "r+");
 	assert_non_null(fp);
 	fputc(' ', fp); /* same size, different bytes */
@@ -293,9 +297,8 @@ static void bad_index_json_is_refused(void **state)
 	n = name_of("%s", spec);
 	assert_int_equal(berth_source_open(&s, n, NULL), BERTH_ENOTFOUND);
 	snprintf(path, sizeof(path), "%s/index.json", f->lay);
-	assert_int_equal(berth_fs_write_atomic(path, "{\"manifests\":[{\"digest\":\"../../etc\"}]}",
-					       38),
-			 0);
+	assert_int_equal(
+		berth_fs_write_atomic(path, "{\"manifests\":[{\"digest\":\"../../etc\"}]}", 38), 0);
 	assert_int_equal(berth_source_open(&s, n, NULL), BERTH_EINVALID);
 	assert_int_equal(berth_fs_write_atomic(path, "[1,2", 4), 0);
 	assert_int_equal(berth_source_open(&s, n, NULL), BERTH_EINVALID);
@@ -305,12 +308,16 @@ static void bad_index_json_is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(round_trip_blobs_manifest_and_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(round_trip_blobs_manifest_and_index, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(same_tag_moves_to_the_new_image_like_skopeo, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(free_without_commit_leaves_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(put_blob_refuses_wrong_digest_or_size, setup, teardown),
-		cmocka_unit_test_setup_teardown(source_verifies_manifest_against_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(free_without_commit_leaves_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(put_blob_refuses_wrong_digest_or_size, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(source_verifies_manifest_against_index, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(bad_index_json_is_refused, setup, teardown),
 	};
 

@@ -32,10 +32,11 @@ static void docker_without_slashes_is_refused(void **state)
 	assert_null(n);
 	assert_non_null(strstr(berth_error_last(), "docker://"));
 	assert_int_equal(berth_image_name_parse(&n, "docker://Bad Ref"), BERTH_EINVALID);
-	assert_int_equal(berth_image_name_parse(
-				 &n, "docker://a/b:t@sha256:"
-				     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
-			 BERTH_EINVALID);
+	assert_int_equal(
+		berth_image_name_parse(
+			&n, "docker://a/b:t@sha256:"
+			    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+		BERTH_EINVALID);
 }
 
 static void unknown_transport_names_the_choices(void **state)
@@ -44,8 +45,9 @@ static void unknown_transport_names_the_choices(void **state)
 
 	(void)state;
 	assert_int_equal(berth_image_name_parse(&n, "ftp://x/y"), BERTH_EINVALID);
-	assert_string_equal(berth_error_last(),
-			    "unknown transport 'ftp' (use docker://, oci:, oci-archive: or docker-archive:)");
+	assert_string_equal(
+		berth_error_last(),
+		"unknown transport 'ftp' (use docker://, oci:, oci-archive: or docker-archive:)");
 	assert_int_equal(berth_image_name_parse(&n, "alpine"), BERTH_EINVALID);
 	assert_non_null(strstr(berth_error_last(), "docker://"));
 	assert_int_equal(berth_image_name_parse(&n, ""), BERTH_EINVALID);
@@ -142,10 +144,11 @@ static void docker_archive_names_normalise_and_index(void **state)
 	assert_int_equal(berth_image_name_parse(&n, "docker-archive:/a.tar:@x"), BERTH_EINVALID);
 	assert_int_equal(berth_image_name_parse(&n, "docker-archive:/a.tar:@-1"), BERTH_EINVALID);
 	assert_int_equal(berth_image_name_parse(&n, "docker-archive:/a.tar:@"), BERTH_EINVALID);
-	assert_int_equal(berth_image_name_parse(
-				 &n, "docker-archive:/a.tar:foo@sha256:"
-				     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
-			 BERTH_EINVALID);
+	assert_int_equal(
+		berth_image_name_parse(
+			&n, "docker-archive:/a.tar:foo@sha256:"
+			    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+		BERTH_EINVALID);
 	assert_non_null(strstr(berth_error_last(), "tag"));
 	assert_int_equal(berth_image_name_parse(&n, "docker-archive::x:y"), BERTH_EINVALID);
 	assert_null(n);

@@ -10,9 +10,9 @@
 #include <signal.h>
 
 typedef struct gen {
-	size_t total;   /* bytes to write */
+	size_t total;	/* bytes to write */
 	int fail_after; /* 1: report an error after writing everything */
-	int write_rc;   /* the producer's last write result */
+	int write_rc;	/* the producer's last write result */
 	int freed;
 } gen;
 
@@ -62,8 +62,8 @@ static void thread_stream_delivers_producer_bytes(void **state)
 	mem_blob got;
 
 	(void)state;
-	assert_int_equal(berth_transport__stream_thread(&s, gen_produce, &g, gen_free,
-							 (int64_t)g.total), 0);
+	assert_int_equal(
+		berth_transport__stream_thread(&s, gen_produce, &g, gen_free, (int64_t)g.total), 0);
 	assert_int_equal(drain(s, &got), 0);
 	assert_int_equal(got.len, g.total);
 	for (size_t i = 0; i < got.len; i += 4099)
@@ -168,8 +168,9 @@ static void chan_stream_delivers_every_byte_in_order(void **state)
 	long r;
 
 	(void)state;
-	assert_int_equal(berth_transport__stream_chan(&s, gen_chan_produce, &g, gen_free,
-						      (int64_t)g.total), 0);
+	assert_int_equal(
+		berth_transport__stream_chan(&s, gen_chan_produce, &g, gen_free, (int64_t)g.total),
+		0);
 	/* Reads of varying sizes, small and larger than the ring. */
 	while ((r = berth_stream_read(s, buf + got, cap)) > 0) {
 		got += (size_t)r;

@@ -123,7 +123,8 @@ static inline mem_blob make_tar(const char *name, const char *content)
 	archive_entry_set_perm(e, 0644);
 	archive_entry_set_size(e, (la_int64_t)strlen(content));
 	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
-	assert_int_equal(archive_write_data(a, content, strlen(content)), (la_ssize_t)strlen(content));
+	assert_int_equal(archive_write_data(a, content, strlen(content)),
+			 (la_ssize_t)strlen(content));
 	archive_entry_free(e);
 	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
 	archive_write_free(a);
@@ -167,10 +168,11 @@ static inline void test_image_make(test_image *im, const char *content)
 
 	im->tar = make_tar("etc/hello", content);
 	im->layer = gzip_blob(&im->tar);
-	assert_int_equal(berth_digest_compute(&im->diff, BERTH_DIGEST_SHA256, im->tar.data,
-					      im->tar.len), 0);
+	assert_int_equal(
+		berth_digest_compute(&im->diff, BERTH_DIGEST_SHA256, im->tar.data, im->tar.len), 0);
 	assert_true(asprintf(&cfg,
-			     "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Env\":[\"A=<b>\"]},"
+			     "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Env\":["
+			     "\"A=<b>\"]},"
 			     "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}",
 			     im->diff.str) > 0);
 	im->config.data = cfg;
@@ -179,10 +181,12 @@ static inline void test_image_make(test_image *im, const char *content)
 		im->layer.len);
 	desc_of(&im->dc, BERTH_MT_OCI_CONFIG, im->config.data, im->config.len);
 	assert_true(asprintf(&man,
-			     "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu},"
+			     "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":"
+			     "\"%s\",\"digest\":\"%s\",\"size\":%zu},"
 			     "\"layers\":[{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}]}",
 			     BERTH_MT_OCI_MANIFEST, BERTH_MT_OCI_CONFIG, im->dc.digest.str,
-			     im->config.len, im->dl.media_type, im->dl.digest.str, im->layer.len) > 0);
+			     im->config.len, im->dl.media_type, im->dl.digest.str,
+			     im->layer.len) > 0);
 	im->manifest.data = man;
 	im->manifest.len = strlen(man);
 	assert_int_equal(berth_digest_compute(&im->mdigest, BERTH_DIGEST_SHA256, man, strlen(man)),
