@@ -422,7 +422,8 @@ limits:
             if proc.poll() is None:
                 proc.kill()
             os.unlink(cfg)
-        first = json.loads(out.splitlines()[0])
+        # the healthz request may be logged before the start line: find it
+        first = json.loads([l for l in out.splitlines() if "listening on" in l][0])
         assert first["msg"] == "listening on 127.0.0.1:%d" % port
         assert first["threads"] == "9"
         assert first["data"] == d + "/blobs" and first["db"] == d + "/meta.db"
