@@ -1,6 +1,7 @@
 # berth - top-level entry points. See README.md.
 #   make run     install deps, build (dev), serve on 127.0.0.1:5000 with ./var
-#   make check   install deps, build dev + asan, run every test in both
+#   make check   install deps, build dev + asan, run every test in both (the
+#                format check too: scripts/check-format.sh)
 #   make fuzz    build the libFuzzer targets and run each for FUZZ_SECONDS
 #   make bench   run the benchmarks against their peers (see bench/)
 
@@ -10,7 +11,7 @@ FUZZ_SECONDS ?= 60
 PRESETS ?= dev asan
 CTEST_ARGS ?=
 
-.PHONY: all deps build run check fuzz bench clean format
+.PHONY: all deps build run check fuzz bench clean format format-check
 
 all: build
 
@@ -24,7 +25,7 @@ build: deps
 run: build
 	./build/dev/berth serve --listen $(LISTEN) --data $(DATA)
 
-check: deps
+check: deps format-check
 	@set -e; for p in $(PRESETS); do \
 	  echo "== preset $$p"; \
 	  cmake --preset $$p >/dev/null; \
@@ -49,7 +50,10 @@ bench: build
 	sh bench/copy
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format-14 -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	sh scripts/check-format.sh
 
 clean:
 	rm -rf build
