@@ -21,6 +21,7 @@
 #include "berth/auth.h"
 #include "berth/common.h"
 #include "berth/meta.h"
+#include "berth/oci.h"
 #include "berth/store.h"
 
 #include <stdint.h>
@@ -86,7 +87,8 @@ typedef struct berth_resp {
 /* ---- the registry ---- */
 
 typedef struct berth_registry_config {
-	size_t max_manifest_bytes; /* default 4 MiB; 413 beyond */
+	size_t max_manifest_bytes; /* default BERTH_MANIFEST_MAX, at most BERTH_MANIFEST_CEILING;
+				      413 beyond */
 	uint64_t max_blob_bytes;   /* 0 = no limit */
 	long default_page_size;	   /* tags/catalog when no n= is given; 0 = all */
 	long max_page_size;	   /* cap on n= (larger n is clamped) */
@@ -94,7 +96,7 @@ typedef struct berth_registry_config {
 
 typedef struct berth_registry berth_registry;
 
-/** Defaults: 4 MiB manifests, no blob limit, page sizes 0 / 10000. */
+/** Defaults: BERTH_MANIFEST_MAX manifests, no blob limit, page sizes 0 / 10000. */
 void berth_registry_config_defaults(berth_registry_config *cfg);
 
 /** Create a registry over `store` and `meta` (both borrowed, must outlive it). */
@@ -121,6 +123,18 @@ int berth_registry_purge_uploads(berth_registry *r, long max_age, int *purged) B
 
 /** Number of uploads in progress in this process (for /metrics). */
 long berth_registry_uploads_in_progress(berth_registry *r);
+
+struct berth_buf;
+
+/**
+ * Append the distribution spec's error body
+ * {"errors":[{"code":..,"message":..,"detail":..}]} to `b`: code and message
+ * as JSON strings, detail_json (already JSON text) verbatim, the "detail"
+ * key left out when detail_json is NULL. Returns 0, or BERTH_ETOOBIG past
+ * the buffer's cap (the buffer then holds a partial body: reset it).
+ */
+int berth_registry_error_body(struct berth_buf *b, const char *code, const char *message,
+			      const char *detail_json) BERTH_WARN_UNUSED;
 
 /* ---- authorization (P3) ---- */
 

@@ -8,6 +8,7 @@
  * berth_server_config_set(), so the file and the flags validate alike.
  */
 #include "server/config.h"
+#include "berth/oci.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -34,7 +35,6 @@ typedef struct {
 } setting;
 
 #define F(field) offsetof(berth_server_config, field), sizeof(((berth_server_config *)0)->field)
-#define GiB (1024ULL * 1024 * 1024)
 
 static const setting settings[] = {
 	{"version", T_IGNORE, 0, 0, 0, 0},
@@ -44,7 +44,7 @@ static const setting settings[] = {
 	{"log.level", T_LEVEL, F(log_level), 0, 0},
 	{"log.format", T_FORMAT, F(log_json), 0, 0},
 	{"log.accesslog.disabled", T_BOOL_NOT, F(access_log), 0, 0},
-	{"limits.max_manifest_bytes", T_UINT, F(max_manifest_bytes), 1024, GiB},
+	{"limits.max_manifest_bytes", T_UINT, F(max_manifest_bytes), 1024, BERTH_MANIFEST_CEILING},
 	{"limits.max_blob_bytes", T_UINT, F(max_blob_bytes), 0, UINT64_MAX},
 	{"limits.threads", T_UINT, F(threads), 1, 1024},
 	{"limits.max_connections", T_UINT, F(max_connections), 1, 1000000},
@@ -82,7 +82,7 @@ int berth_server_config_defaults(berth_server_config *cfg)
 	}
 	cfg->log_level = BERTH_LOG_INFO;
 	cfg->access_log = 1;
-	cfg->max_manifest_bytes = 4 * 1024 * 1024;
+	cfg->max_manifest_bytes = BERTH_MANIFEST_MAX;
 	/* Handlers block on fsync, so many more threads than cores pay off. */
 	cfg->threads = cores * 4 < 8 ? 8 : (unsigned)(cores * 4 > 256 ? 256 : cores * 4);
 	cfg->max_connections = 4096;

@@ -18,6 +18,7 @@
 #include "berth/api.h"
 #include "berth/auth.h"
 #include "berth/meta.h"
+#include "berth/ref.h"
 #include "berth/registry.h"
 #include "berth/store.h"
 #include "server/mapped.h"
@@ -231,7 +232,7 @@ static int host_sane(const char *s)
 	for (; s[n]; n++) {
 		char c = s[n];
 
-		if (n >= 255)
+		if (n >= BERTH_DOMAIN_MAX)
 			return 0;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '-' || c == '.' || c == ':' || c == '[' || c == ']'))

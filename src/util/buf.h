@@ -31,13 +31,6 @@ int berth_buf_printf(berth_buf *b, const char *fmt, ...) BERTH_PRINTF(2, 3) BERT
 int berth_buf_vprintf(berth_buf *b, const char *fmt, va_list ap) BERTH_WARN_UNUSED;
 /** Append `s` as a JSON string literal, quotes included. */
 int berth_buf_put_json_string(berth_buf *b, const char *s) BERTH_WARN_UNUSED;
-/**
- * Append an OCI error body {"errors":[{"code":..,"message":..,"detail":..}]}:
- * code and message as JSON strings, detail_json (already JSON) verbatim, and
- * the "detail" key left out when detail_json is NULL.
- */
-int berth_buf_put_oci_error(berth_buf *b, const char *code, const char *message,
-			    const char *detail_json) BERTH_WARN_UNUSED;
 void berth_buf_reset(berth_buf *b); /* len = 0, keep memory */
 /** Take ownership of the data (NUL-terminated); the buffer becomes empty. */
 char *berth_buf_detach(berth_buf *b, size_t *len_out);

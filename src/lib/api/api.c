@@ -149,7 +149,7 @@ void berth_api__error(berth_api_op *op, int status, const char *code, const char
 	op->resp.nheaders = 0;
 	berth_buf_reset(&op->out);
 	op->failed = 1;
-	rc = berth_buf_put_oci_error(&op->out, code, msg, "null");
+	rc = berth_registry_error_body(&op->out, code, msg, "null");
 	if (rc)
 		berth_buf_reset(&op->out);
 	body(op, status, "application/json");

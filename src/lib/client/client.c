@@ -14,6 +14,8 @@
  */
 #include "lib/client/internal.h"
 
+#include "berth/ref.h"
+
 #include "util/log.h"
 
 #include <ctype.h>
@@ -50,7 +52,7 @@ void berth_client_options_init(berth_client_options *o)
 	o->tls_verify = 1;
 	o->retries = 3;
 	o->timeout_seconds = 60;
-	o->max_manifest_bytes = 4 * 1024 * 1024;
+	o->max_manifest_bytes = BERTH_MANIFEST_MAX;
 }
 
 /* ---- share locks ---- */
@@ -122,7 +124,7 @@ int berth_client_new(berth_client **out, const berth_client_options *opts)
 		berth_client_options_init(&defaults);
 		opts = &defaults;
 	}
-	if (!opts->host || !*opts->host || strlen(opts->host) > 255 ||
+	if (!opts->host || !*opts->host || strlen(opts->host) > BERTH_DOMAIN_MAX ||
 	    strpbrk(opts->host, "/?#@ \t\r\n"))
 		return berth_error_set(BERTH_EINVALID, "registry host \"%.100s\" is not valid",
 				       opts->host ? opts->host : "");
@@ -154,7 +156,7 @@ int berth_client_new(berth_client **out, const berth_client_options *opts)
 	c->auth_file = opts->auth_file ? strdup(opts->auth_file) : NULL;
 	c->retries = opts->retries > 0 ? opts->retries : (opts->retries < 0 ? 0 : 3);
 	c->timeout = opts->timeout_seconds > 0 ? opts->timeout_seconds : 60;
-	c->max_manifest = opts->max_manifest_bytes ? opts->max_manifest_bytes : 4 * 1024 * 1024;
+	c->max_manifest = opts->max_manifest_bytes ? opts->max_manifest_bytes : BERTH_MANIFEST_MAX;
 	if (asprintf(&c->base_url, "%s://%s", (c->plain_forced || c->loopback) ? "http" : "https",
 		     api) < 0)
 		c->base_url = NULL;

@@ -21,7 +21,7 @@
 
 void berth_registry_config_defaults(berth_registry_config *cfg)
 {
-	cfg->max_manifest_bytes = 4 * 1024 * 1024;
+	cfg->max_manifest_bytes = BERTH_MANIFEST_MAX;
 	cfg->max_blob_bytes = 0;
 	cfg->default_page_size = 0;
 	cfg->max_page_size = 10000;
@@ -42,7 +42,7 @@ int berth_registry_new(berth_registry **out, berth_store *store, berth_meta *met
 	else
 		berth_registry_config_defaults(&r->cfg);
 	if (!r->cfg.max_manifest_bytes)
-		r->cfg.max_manifest_bytes = 4 * 1024 * 1024;
+		r->cfg.max_manifest_bytes = BERTH_MANIFEST_MAX;
 	atomic_init(&r->uploads, 0);
 	*out = r;
 	return 0;
