@@ -81,27 +81,40 @@ long berth_registry_uploads_in_progress(berth_registry *r)
 
 /* ---- routing ---- */
 
-enum route { R_MANIFEST, R_BLOB, R_UPLOAD_START, R_UPLOAD, R_TAGS, R_REFERRERS };
+enum route { R_BASE, R_CATALOG, R_MANIFEST, R_BLOB, R_UPLOAD_START, R_UPLOAD, R_TAGS, R_REFERRERS };
+
+/*
+ * The methods of each route, as the Allow header of its 405 lists them
+ * (RFC 9110 15.5.6). HEAD goes wherever GET does, with the same headers.
+ */
+static const char *const allowed_methods[] = {
+	[R_BASE] = "GET, HEAD",
+	[R_CATALOG] = "GET, HEAD",
+	[R_MANIFEST] = "GET, HEAD, PUT, DELETE",
+	[R_BLOB] = "GET, HEAD, DELETE",
+	[R_UPLOAD_START] = "POST",
+	[R_UPLOAD] = "GET, HEAD, PATCH, PUT, DELETE",
+	[R_TAGS] = "GET, HEAD",
+	[R_REFERRERS] = "GET, HEAD",
+};
 
 static int is_method(const char *m, const char *want)
 {
 	return strcmp(m, want) == 0;
 }
 
-static int method_allowed(enum route rt, const char *m)
+/* 1 if `m` is one of the route's methods; otherwise answer 405 with Allow and return 0. */
+static int method_allowed(berth_op *op, enum route rt, const char *m)
 {
-	switch (rt) {
-	case R_MANIFEST:
-		return is_method(m, "GET") || is_method(m, "HEAD") || is_method(m, "PUT") ||
-		       is_method(m, "DELETE");
-	case R_BLOB: return is_method(m, "GET") || is_method(m, "HEAD") || is_method(m, "DELETE");
-	case R_UPLOAD_START: return is_method(m, "POST");
-	case R_UPLOAD:
-		return is_method(m, "GET") || is_method(m, "PATCH") || is_method(m, "PUT") ||
-		       is_method(m, "DELETE");
-	case R_TAGS:
-	case R_REFERRERS: return is_method(m, "GET");
+	const char *list = allowed_methods[rt];
+	size_t n = strlen(m);
+
+	for (const char *p = list; n && (p = strstr(p, m)) != NULL; p += n) {
+		if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
 	}
+	berth_registry__error(op, 405, "UNSUPPORTED", NULL, "method %.16s not allowed here", m);
+	berth_registry__header(op, "Allow", "%s", list);
 	return 0;
 }
 
@@ -116,6 +129,8 @@ static unsigned needed_actions(enum route rt, const char *m)
 		return is_method(m, "PUT") ? BERTH_ACTION_PUSH : BERTH_ACTION_PULL;
 	case R_UPLOAD_START:
 	case R_UPLOAD: return BERTH_ACTION_PUSH;
+	case R_BASE: return 0;
+	case R_CATALOG:
 	case R_TAGS:
 	case R_REFERRERS: return BERTH_ACTION_PULL;
 	}
@@ -161,9 +176,8 @@ static void dispatch(berth_op *op, const berth_req *req)
 		p++;
 	if (*p == '\0') {
 		op->resp.route = "base";
-		if (!is_method(m, "GET") && !is_method(m, "HEAD"))
-			RETURN_AFTER(berth_registry__error(op, 405, "UNSUPPORTED", NULL,
-							   "method %s not allowed here", m));
+		if (!method_allowed(op, R_BASE, m))
+			return;
 		if (berth_registry__authorize(op, NULL, 0))
 			return;
 		if (berth_buf_puts(&op->out, "{}"))
@@ -172,9 +186,8 @@ static void dispatch(berth_op *op, const berth_req *req)
 	}
 	if (strcmp(p, "_catalog") == 0) {
 		op->resp.route = "catalog";
-		if (!is_method(m, "GET"))
-			RETURN_AFTER(berth_registry__error(op, 405, "UNSUPPORTED", NULL,
-							   "method %s not allowed here", m));
+		if (!method_allowed(op, R_CATALOG, m))
+			return;
 		if (berth_registry__authorize(op, NULL, BERTH_ACTION_PULL))
 			return;
 		RETURN_AFTER(berth_registry__catalog(op, req));
@@ -216,18 +229,18 @@ static void dispatch(berth_op *op, const berth_req *req)
 		break;
 	case R_UPLOAD_START: op->resp.route = "upload_start"; break;
 	case R_UPLOAD:
-		op->resp.route = is_method(m, "GET")	 ? "upload_get"
-				 : is_method(m, "PATCH") ? "upload_patch"
-				 : is_method(m, "PUT")	 ? "upload_put"
-							 : "upload_delete";
+		op->resp.route = is_method(m, "GET") || is_method(m, "HEAD") ? "upload_get"
+				 : is_method(m, "PATCH")		     ? "upload_patch"
+				 : is_method(m, "PUT")			     ? "upload_put"
+									     : "upload_delete";
 		break;
 	case R_TAGS: op->resp.route = "tags"; break;
 	case R_REFERRERS: op->resp.route = "referrers"; break;
+	default: break;
 	}
-	if (!method_allowed(rt, m)) {
+	if (!method_allowed(op, rt, m)) {
 		op->resp.route = "method_not_allowed";
-		RETURN_AFTER(berth_registry__error(op, 405, "UNSUPPORTED", NULL,
-						   "method %s not allowed here", m));
+		return;
 	}
 	if (!berth_ref_name_valid(p, nlen))
 		RETURN_AFTER(berth_registry__error(op, 400, "NAME_INVALID", NULL,
@@ -248,6 +261,7 @@ static void dispatch(berth_op *op, const berth_req *req)
 	case R_UPLOAD: RETURN_AFTER(berth_registry__upload(op, req, m));
 	case R_TAGS: RETURN_AFTER(berth_registry__tags(op, req));
 	case R_REFERRERS: RETURN_AFTER(berth_registry__referrers(op, req));
+	default: RETURN_AFTER(unknown_route(op));
 	}
 }
 

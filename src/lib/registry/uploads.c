@@ -373,7 +373,7 @@ void berth_registry__upload(berth_op *op, const berth_req *req, const char *meth
 		RETURN_AFTER(berth_registry__internal(op));
 	op->upload_has_meta = 1;
 
-	if (strcmp(method, "GET") == 0) {
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
 		rc = berth_store_upload_size(op->reg->store, op->upload_id, &size);
 		if (rc == BERTH_ENOTFOUND)
 			RETURN_AFTER(upload_unknown(op));
