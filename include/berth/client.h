@@ -25,13 +25,12 @@
 #ifndef BERTH_CLIENT_H
 #define BERTH_CLIENT_H
 
+#include "berth/buf.h"
 #include "berth/common.h"
 #include "berth/digest.h"
 #include "berth/oci.h"
 
 #include <stdint.h>
-
-struct berth_buf;
 
 typedef struct berth_client berth_client;
 

@@ -18,7 +18,8 @@
 #ifndef BERTH_REGISTRY_H
 #define BERTH_REGISTRY_H
 
-#include "berth/auth.h"
+#include "berth/token.h"
+#include "berth/buf.h"
 #include "berth/common.h"
 #include "berth/meta.h"
 #include "berth/oci.h"
@@ -43,7 +44,7 @@ typedef struct berth_req {
 	const char *request_id;
 	/*
 	 * The authenticated caller, opaque to the registry: set by the server when
-	 * access control is on (a berth_identity of berth/api.h), NULL otherwise.
+	 * access control is on (a berth_identity of berth/auth.h), NULL otherwise.
 	 * Only the authorization hook (berth_registry_set_authz) looks inside.
 	 */
 	const void *principal;
@@ -124,8 +125,6 @@ int berth_registry_purge_uploads(berth_registry *r, long max_age, int *purged) B
 /** Number of uploads in progress in this process (for /metrics). */
 long berth_registry_uploads_in_progress(berth_registry *r);
 
-struct berth_buf;
-
 /**
  * Append the distribution spec's error body
  * {"errors":[{"code":..,"message":..,"detail":..}]} to `b`: code and message
@@ -133,7 +132,7 @@ struct berth_buf;
  * key left out when detail_json is NULL. Returns 0, or BERTH_ETOOBIG past
  * the buffer's cap (the buffer then holds a partial body: reset it).
  */
-int berth_registry_error_body(struct berth_buf *b, const char *code, const char *message,
+int berth_registry_error_body(berth_buf *b, const char *code, const char *message,
 			      const char *detail_json) BERTH_WARN_UNUSED;
 
 /* ---- authorization (P3) ---- */

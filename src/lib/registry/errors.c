@@ -75,7 +75,7 @@ static void reset_response(berth_op *op)
 	op->out.max = 0;
 }
 
-int berth_registry_error_body(struct berth_buf *b, const char *code, const char *message,
+int berth_registry_error_body(berth_buf *b, const char *code, const char *message,
 			      const char *detail_json)
 {
 	int rc = berth_buf_puts(b, "{\"errors\":[{\"code\":");
