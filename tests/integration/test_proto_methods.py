@@ -110,10 +110,36 @@ def auth_server(auth_factory):
 def test_405_names_the_allowed_methods_of_the_auth_endpoints(auth_server):
     s = auth_server
     admin = auth_headers(s.admin)
+    s.remember_basic(*s.admin)
     r = requests.delete(s.url + "/token", timeout=30)
     assert r.status_code == 405
-    assert allow_set(r) == {"GET", "POST"}
-    r = requests.put(s.url + "/api/v1/users", headers=admin, data=b"{}", timeout=30)
-    assert r.status_code == 405
-    methods = allow_set(r)
-    assert "GET" in methods and "PUT" not in methods, methods
+    assert allow_set(r) == {"GET", "HEAD", "POST"}
+    for method, path, allow in [
+            ("PUT", "/api/v1/users", {"GET", "HEAD", "POST"}),
+            ("POST", "/api/v1/projects/library", {"GET", "HEAD", "PUT", "DELETE"}),
+            ("POST", "/api/v1/audit", {"GET", "HEAD"}),
+            ("GET", "/api/v1/users/admin", {"DELETE"})]:
+        r = requests.request(method, s.url + path, headers=admin, data=b"{}", timeout=30)
+        assert r.status_code == 405, (method, path, r.status_code)
+        assert allow_set(r) == allow, (method, path)
+
+
+def test_head_answers_like_get_on_the_auth_endpoints(auth_server):
+    s = auth_server
+    admin = auth_headers(s.admin)
+    s.remember_basic(*s.admin)
+    for path in ["/api/v1/users", "/api/v1/projects", "/api/v1/projects/library",
+                 "/api/v1/projects/library/members", "/api/v1/projects/ghost"]:
+        g = requests.get(s.url + path, headers=admin, timeout=30)
+        h = requests.head(s.url + path, headers=admin, timeout=30)
+        assert h.status_code == g.status_code, (path, h.status_code, g.status_code)
+        assert h.content == b""
+        assert h.headers["Content-Type"] == g.headers["Content-Type"], path
+        assert int(h.headers["Content-Length"]) == len(g.content), path
+    # The token endpoint: a fresh token each time, so compare the shape only.
+    g = requests.get(s.url + "/token", params={"service": "berth"}, timeout=30)
+    h = requests.head(s.url + "/token", params={"service": "berth"}, timeout=30)
+    assert g.status_code == h.status_code == 200
+    assert h.content == b"" and int(h.headers["Content-Length"]) > 0
+    assert h.headers["Content-Type"] == g.headers["Content-Type"]
+    s.remember_token(g.json()["token"])

@@ -115,7 +115,7 @@ static void blob_get(berth_op *op, const berth_req *req)
 	}
 	blob_headers(op, partial, start, end, size);
 	if (fd >= 0) {
-		/* now owned by the op (closed in berth_op_free) */
+		/* now owned by the op (closed when the exchange is freed) */
 		op->resp.fd = fd;
 		op->resp.fd_offset = start;
 		op->resp.fd_length = size ? end - start + 1 : 0;

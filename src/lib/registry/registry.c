@@ -64,16 +64,6 @@ void berth_registry_set_authz(berth_registry *r, const berth_registry_authz *a)
 	}
 }
 
-const char *berth_op_repository(const berth_op *op)
-{
-	return op ? op->name : NULL;
-}
-
-const char *berth_op_reference(const berth_op *op)
-{
-	return op ? op->ref : NULL;
-}
-
 long berth_registry_uploads_in_progress(berth_registry *r)
 {
 	return atomic_load(&r->uploads);
@@ -325,13 +315,16 @@ static void op_give_back(berth_op *op)
 		op_destroy(op);
 }
 
-int berth_registry_begin(berth_registry *r, const berth_req *req, berth_op **out)
+static const berth_exchange_ops op_ops;
+
+int berth_registry_begin(berth_registry *r, const berth_req *req, berth_exchange **out)
 {
 	berth_op *op = op_take();
 
 	*out = NULL;
 	if (!op)
 		return berth_error_set(BERTH_ERROR, "out of memory");
+	op->x.ops = &op_ops;
 	op->reg = r;
 	berth_pool_init(&op->pool);
 	if (!op->out.ptr)
@@ -353,22 +346,26 @@ int berth_registry_begin(berth_registry *r, const berth_req *req, berth_op **out
 	op->req = req;
 	dispatch(op, req);
 	op->req = NULL;
-	*out = op;
+	*out = &op->x;
 	return 0;
 }
 
-int berth_op_wants_body(const berth_op *op)
+static int op_wants_body(const berth_exchange *x)
 {
+	const berth_op *op = (const berth_op *)x;
+
 	return op->wants_body && !op->failed;
 }
 
-int berth_op_failed(const berth_op *op)
+static int op_failed(const berth_exchange *x)
 {
-	return op->failed;
+	return ((const berth_op *)x)->failed;
 }
 
-int berth_op_body(berth_op *op, const char *data, size_t len)
+static int op_body(berth_exchange *x, const char *data, size_t len)
 {
+	berth_op *op = (berth_op *)x;
+
 	op->resp.bytes_in += len;
 	if (op->failed)
 		return 1;
@@ -381,26 +378,66 @@ int berth_op_body(berth_op *op, const char *data, size_t len)
 	return 0;
 }
 
-void berth_op_finish(berth_op *op, berth_resp *resp)
+static void op_finish(berth_exchange *x, berth_resp *resp)
 {
+	berth_op *op = (berth_op *)x;
+
 	if (!op->failed && op->on_finish) {
 		berth_registry__finish_fn f = op->on_finish;
 
 		op->on_finish = NULL;
 		f(op);
 	}
+	op->resp.repository = op->name;
+	op->resp.reference = op->ref;
 	*resp = op->resp;
 }
 
-void berth_op_free(berth_op *op)
+static void op_free(berth_exchange *x)
 {
-	if (!op)
-		return;
+	berth_op *op = (berth_op *)x;
+
 	/* A client that vanished mid-body leaves its upload uncommitted. */
 	berth_registry__upload_release(op);
 	if (op->resp.fd >= 0)
 		close(op->resp.fd);
 	op_give_back(op);
+}
+
+static const berth_exchange_ops op_ops = {
+	.wants_body = op_wants_body,
+	.body = op_body,
+	.failed = op_failed,
+	.finish = op_finish,
+	.free = op_free,
+};
+
+/* ---- the exchange, whichever module made it ---- */
+
+int berth_exchange_wants_body(const berth_exchange *x)
+{
+	return x->ops->wants_body(x);
+}
+
+int berth_exchange_body(berth_exchange *x, const char *data, size_t len)
+{
+	return x->ops->body(x, data, len);
+}
+
+int berth_exchange_failed(const berth_exchange *x)
+{
+	return x->ops->failed(x);
+}
+
+void berth_exchange_finish(berth_exchange *x, berth_resp *resp)
+{
+	x->ops->finish(x, resp);
+}
+
+void berth_exchange_free(berth_exchange *x)
+{
+	if (x)
+		x->ops->free(x);
 }
 
 /* ---- maintenance ---- */
