@@ -9,6 +9,8 @@
  */
 #include "server/config.h"
 #include "berth/oci.h"
+#include "util/buf.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -279,32 +281,27 @@ static int walk(berth_server_config *cfg, yaml_document_t *doc, yaml_node_t *nod
 	return 0;
 }
 
-int berth_server_config_load(berth_server_config *cfg, const char *path)
+int berth_server_config_parse(berth_server_config *cfg, const char *text, size_t len,
+			      const char *name)
 {
-	FILE *f = NULL;
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	int parser_ok = 0, doc_ok = 0;
 	yaml_node_t *root;
 	int rc = 0;
 
-	if (!(f = fopen(path, "rb"))) {
-		rc = berth_error_set_errno("config %s", path);
+	if (len > FILE_MAX) {
+		rc = berth_error_set(BERTH_ETOOBIG, "config %s: larger than 1 MiB", name);
 		goto done;
 	}
-	if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > FILE_MAX) {
-		rc = berth_error_set(BERTH_ETOOBIG, "config %s: larger than 1 MiB", path);
-		goto done;
-	}
-	rewind(f);
 	if (!yaml_parser_initialize(&parser)) {
-		rc = berth_error_set(BERTH_ERROR, "config %s: out of memory", path);
+		rc = berth_error_set(BERTH_ERROR, "config %s: out of memory", name);
 		goto done;
 	}
 	parser_ok = 1;
-	yaml_parser_set_input_file(&parser, f);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		rc = berth_error_set(BERTH_EINVALID, "config %s: line %zu: %s", path,
+		rc = berth_error_set(BERTH_EINVALID, "config %s: line %zu: %s", name,
 				     parser.problem_mark.line + 1,
 				     parser.problem ? parser.problem : "malformed YAML");
 		goto done;
@@ -315,7 +312,7 @@ int berth_server_config_load(berth_server_config *cfg, const char *path)
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", berth_error_last());
-		rc = berth_error_set(rc, "config %s: %s", path, msg);
+		rc = berth_error_set(rc, "config %s: %s", name, msg);
 		goto done;
 	}
 done:
@@ -323,7 +320,23 @@ done:
 		yaml_document_delete(&doc);
 	if (parser_ok)
 		yaml_parser_delete(&parser);
-	if (f)
-		fclose(f);
+	return rc;
+}
+
+int berth_server_config_load(berth_server_config *cfg, const char *path)
+{
+	berth_buf text = BERTH_BUF_INIT(FILE_MAX);
+	char msg[512];
+	int rc = berth_fs_read_file(&text, path);
+
+	if (rc == BERTH_ETOOBIG) {
+		rc = berth_error_set(BERTH_ETOOBIG, "config %s: larger than 1 MiB", path);
+	} else if (rc < 0) {
+		snprintf(msg, sizeof(msg), "%s", berth_error_last());
+		rc = berth_error_set(rc, "config: %s", msg);
+	} else {
+		rc = berth_server_config_parse(cfg, text.ptr ? text.ptr : "", text.len, path);
+	}
+	berth_buf_dispose(&text);
 	return rc;
 }
