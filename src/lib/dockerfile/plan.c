@@ -223,6 +223,15 @@ static int expand_str(pstate *ps, berth_df_xinstr *x, const berth_df_vars *env, 
 	return *out ? 0 : oom();
 }
 
+/* COPY/ADD "<<EOF" sources name heredocs: BuildKit does not expand them. */
+static bool is_heredoc_word(const berth_df_xinstr *x, const char *w)
+{
+	for (size_t i = 0; i < x->src->nheredocs; i++)
+		if (strcmp(x->src->heredocs[i].word, w) == 0)
+			return true;
+	return false;
+}
+
 /* Words of x: parsed words unchanged, or each expanded (EXPOSE: split too). */
 static int xwords(pstate *ps, berth_df_xinstr *x, const berth_df_vars *env, bool do_expand,
 		  bool split)
@@ -240,7 +249,7 @@ static int xwords(pstate *ps, berth_df_xinstr *x, const berth_df_vars *env, bool
 	for (size_t i = 0; i < in->nargs; i++) {
 		berth_df_expansion e;
 
-		if (!do_expand) {
+		if (!do_expand || is_heredoc_word(x, in->args[i].text)) {
 			w[n++] = in->args[i].text;
 			continue;
 		}
