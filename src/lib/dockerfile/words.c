@@ -520,11 +520,12 @@ static int dispatch(pstate *ps, berth_df_instr *in, wlist *l, const char *L, siz
 		if (!in->sub)
 			return berth_error_set(BERTH_ERROR, "out of memory");
 		memset(in->sub, 0, sizeof(*in->sub));
+		/* set before parsing it: an ONBUILD ONBUILD nests once more */
+		in->sub->args_line = in->args_line;
+		in->sub->end_line = in->args_line;
 		if ((rc = berth_dockerfile__build_instr(ps, in->sub, s, e - s)) < 0)
 			return rc;
 		in->sub->stage = BERTH_DF_NO_STAGE;
-		in->sub->args_line = in->args_line;
-		in->sub->end_line = in->args_line;
 		return wl_add(ps, l, L + s, e - s, s);
 	default: /* MAINTAINER STOPSIGNAL USER WORKDIR and unknown keywords: one string */
 		if (s == e)
