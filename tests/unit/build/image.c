@@ -19,21 +19,12 @@
 
 #include <cmocka.h>
 
+#include "../testutil.h"
+
 typedef struct fixture {
 	char dir[64];
 	char layout[128];
 } fixture;
-
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_int_equal(system(cmd), 0);
-}
 
 static int setup(void **state)
 {
@@ -134,18 +125,19 @@ static void run_steps_become_layers_and_failures_change_nothing(void **state)
 	assert_int_equal(berth_build_image_commit(img, s, "built", 1000, &d), 0);
 
 	/* umoci reads the result: three layers, the config, the files as the steps left them. */
-	sh("cd %s && umoci stat --image store/content:built --json > stat.json && "
-	   "/usr/bin/python3 -c \"import json; h=json.load(open('stat.json'))['history']; "
-	   "assert sum(1 for e in h if not e.get('empty_layer')) == 3, h; "
-	   "assert any(e.get('empty_layer') and e['created_by'] == 'true' for e in h), h\"",
-	   f->dir);
-	sh("cd %s && umoci unpack --image store/content:built out >/dev/null && "
-	   "test ! -e out/rootfs/greeting && test -d out/rootfs/app && "
-	   "grep -q APP_MODE=prod out/config.json && grep -q '\"cwd\": \"/app\"' out/config.json",
-	   f->dir);
-	sh("cd %s && grep -q org.opencontainers.image.base.name "
-	   "store/content/blobs/sha256/%s",
-	   f->dir, berth_digest_hex(&d));
+	test_sh("cd %s && umoci stat --image store/content:built --json > stat.json && "
+		"/usr/bin/python3 -c \"import json; h=json.load(open('stat.json'))['history']; "
+		"assert sum(1 for e in h if not e.get('empty_layer')) == 3, h; "
+		"assert any(e.get('empty_layer') and e['created_by'] == 'true' for e in h), h\"",
+		f->dir);
+	test_sh("cd %s && umoci unpack --image store/content:built out >/dev/null && "
+		"test ! -e out/rootfs/greeting && test -d out/rootfs/app && "
+		"grep -q APP_MODE=prod out/config.json && grep -q '\"cwd\": \"/app\"' "
+		"out/config.json",
+		f->dir);
+	test_sh("cd %s && grep -q org.opencontainers.image.base.name "
+		"store/content/blobs/sha256/%s",
+		f->dir, berth_digest_hex(&d));
 	berth_build_image_free(img);
 	berth_build_store_free(s);
 }
