@@ -25,12 +25,15 @@
 
 #include "berth/common.h"
 #include "berth/digest.h"
+#include "berth/dockerfile.h"
+#include "berth/layer.h"
 #include "berth/sandbox.h"
 #include "berth/snapshot.h"
 #include "berth/transport.h"
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct berth_build_store berth_build_store;
 typedef struct berth_build_image berth_build_image;
@@ -157,5 +160,29 @@ int berth_build_image_run(berth_build_image *img, berth_build_store *s, const be
  */
 int berth_build_image_commit(berth_build_image *img, berth_build_store *s, const char *tag,
 			     int64_t created, berth_digest *digest) BERTH_WARN_UNUSED;
+
+/* ---- a Dockerfile ---- */
+
+typedef struct berth_build_opts {
+	const char *context;			 /* the build context directory */
+	const char *dockerfile;			 /* NULL = <context>/Dockerfile */
+	const berth_df_vars *build_args;	 /* --build-arg (may be NULL) */
+	const char *target;			 /* NULL = the last stage */
+	const char *platform;			 /* NULL = linux/<this host> */
+	int pull;				 /* refresh base images */
+	berth_sandbox_net net;			 /* RUN's network unless RUN --network says */
+	int64_t source_date_epoch;		 /* >= 0: clamp times (SOURCE_DATE_EPOCH) */
+	berth_layer_compression compression;	 /* of new layers */
+	const berth_transport_options *registry; /* credentials for base images */
+	FILE *log;				 /* steps and their output; NULL = stderr */
+} berth_build_opts;
+
+/**
+ * Build the target stage of a Dockerfile and commit it in the store as
+ * `tag`; `digest` (optional) gets its manifest digest. Errors name the
+ * Dockerfile line ("Dockerfile:7: RUN: process ... exit code: 2").
+ */
+int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, const char *tag,
+			   berth_digest *digest) BERTH_WARN_UNUSED;
 
 #endif

@@ -37,6 +37,7 @@ int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
 int cmd_dockerfile(int argc, char **argv);
+int cmd_build(int argc, char **argv);
 
 extern const berth_cli_command berth_cli_commands[];
 
@@ -53,6 +54,7 @@ extern const berth_args_spec *const cmd_version_specs[];
 extern const berth_args_spec *const cmd_help_specs[];
 extern const berth_args_spec *const cmd_admin_specs[];
 extern const berth_args_spec *const cmd_dockerfile_specs[];
+extern const berth_args_spec *const cmd_build_specs[];
 
 /* "usage: berth <command> ..." and the list of commands. */
 void berth_cli_usage(FILE *out);
