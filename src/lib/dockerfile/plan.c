@@ -57,7 +57,7 @@ int berth_df_platform_parse(const char *s, char *os, char *arch, char *variant)
 				break;
 			continue;
 		}
-		if (k >= 63)
+		if (k >= 63 || np >= 3)
 			return berth_error_set(BERTH_EINVALID, "invalid platform \"%s\"", s);
 		parts[np][k++] = *p;
 	}
