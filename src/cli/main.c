@@ -16,6 +16,7 @@ const berth_cli_command berth_cli_commands[] = {
 	{"login", cmd_login, "store credentials for a registry"},
 	{"logout", cmd_logout, "remove stored credentials"},
 	{"manifest", cmd_manifest, "create or inspect multi-platform indexes"},
+	{"lint", cmd_lint, "check Dockerfiles (BuildKit checks, hadolint, company rules)"},
 	{"admin", cmd_admin, "manage users, projects, members, robots; read the audit log"},
 	{"version", cmd_version, "print version information"},
 	{"help", cmd_help, "show help for berth or one of its commands"},
