@@ -212,6 +212,7 @@ static size_t match_char(const char *s, size_t len, size_t i, char close)
 static size_t dollar_or_tick(splitter *sp, const char *s, size_t len, size_t i, berth_buf *w)
 {
 	size_t end;
+	int closed;
 
 	if (s[i] == '`') {
 		end = match_char(s, len, i, '`');
@@ -220,8 +221,9 @@ static size_t dollar_or_tick(splitter *sp, const char *s, size_t len, size_t i, 
 			    (end == len && s[len - 1] != '`') ? len - i - 1 : end - i - 2, 1);
 	} else if (s[i + 1] == '(') {
 		end = match_paren(s, len, i + 1);
+		closed = end > i + 2 && s[end - 1] == ')';
 		if (!(i + 2 < len && s[i + 2] == '('))
-			split_range(sp, s + i + 2, end > i + 2 ? end - i - 3 : 0, 1);
+			split_range(sp, s + i + 2, closed ? end - i - 3 : len - i - 2, 1);
 	} else {
 		end = match_char(s, len, i + 1, '}');
 	}
