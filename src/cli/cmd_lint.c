@@ -64,8 +64,8 @@ static int add_repeated(lint_opts *o, const char *name, const char *val)
 /* One pass over argv; returns 0, 1 (help printed) or -1 (usage error printed). */
 static int parse_args(int argc, char **argv, lint_opts *o)
 {
-	static const char *const single[] = {"format", "config", "failure-threshold", "context",
-					     "dockerignore"};
+	static const char *const single[] = {"--format", "--config", "--failure-threshold",
+					     "--context", "--dockerignore"};
 	const char **dest[] = {&o->format, &o->config, &o->threshold, &o->context,
 			       &o->dockerignore};
 
@@ -80,10 +80,10 @@ static int parse_args(int argc, char **argv, lint_opts *o)
 		for (size_t k = 0; k < 5 && m == 0; k++)
 			if ((m = opt_value("lint", argc, argv, &i, single[k], &val)) == 1)
 				*dest[k] = val;
-		if (m == 0 && (m = opt_value("lint", argc, argv, &i, "ignore", &val)) == 1)
+		if (m == 0 && (m = opt_value("lint", argc, argv, &i, "--ignore", &val)) == 1)
 			m = add_repeated(o, "ignore", val) < 0 ? -1 : 1;
 		if (m == 0 &&
-		    (m = opt_value("lint", argc, argv, &i, "trusted-registry", &val)) == 1)
+		    (m = opt_value("lint", argc, argv, &i, "--trusted-registry", &val)) == 1)
 			m = add_repeated(o, "trusted", val) < 0 ? -1 : 1;
 		if (m < 0)
 			return -1;

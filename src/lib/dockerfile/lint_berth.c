@@ -47,6 +47,18 @@ static const char *root_image(const lint_ctx *c, size_t s)
 	return c->df->stages[chain[n - 1]].base;
 }
 
+/* distroless and Chainguard publish ":nonroot" / "-nonroot" tags whose config sets a non-root user
+ */
+static int nonroot_image(const char *image)
+{
+	lint_image img;
+
+	if (!image)
+		return 0;
+	berth_lint__image_parse(&img, image);
+	return strcmp(img.tag, "nonroot") == 0 || ends_with(img.tag, "-nonroot");
+}
+
 static int shell_less(const char *image)
 {
 	return image && (strcmp(image, "scratch") == 0 || strstr(image, "distroless") ||
@@ -75,10 +87,10 @@ static void final_user_health(lint_ctx *c)
 			if (c->df->instrs[i].kind == BERTH_DF_HEALTHCHECK)
 				health = &c->df->instrs[i];
 	}
-	if (!user) {
+	if (!user && !nonroot_image(root_image(c, s))) {
 		berth_lint__emit(c, "BL001", from, NOPOS,
 				 "Final stage runs as root: add a USER with a non-root user");
-	} else if (user->nargs > 0) {
+	} else if (user && user->nargs > 0) {
 		const char *u = user->args[0].text;
 		size_t len = strcspn(u, ":");
 
@@ -160,7 +172,7 @@ static void apt_hygiene(lint_ctx *c)
 		if (install && !norec)
 			berth_lint__emit(c, "BL005", li->in, NOPOS,
 					 "apt-get install without --no-install-recommends");
-		if ((install || update) && !removed)
+		if (install && !removed)
 			berth_lint__emit(c, "BL005", li->in, NOPOS,
 					 "apt lists are not removed in the same RUN (rm -rf "
 					 "/var/lib/apt/lists/*)");
@@ -379,8 +391,93 @@ static void dockerignore(lint_ctx *c)
 	}
 }
 
+static const char *const auto_args[] = {"BUILDPLATFORM", "BUILDOS",	   "BUILDARCH",
+					"BUILDVARIANT",	 "TARGETPLATFORM", "TARGETOS",
+					"TARGETARCH",	 "TARGETVARIANT",  NULL};
+
+/* Line of the global ARG `name` (0 if none). */
+static uint32_t global_arg(const lint_ctx *c, const char *name, size_t len)
+{
+	for (size_t i = 0; i < c->df->ninstrs && c->df->instrs[i].stage == BERTH_DF_NO_STAGE; i++)
+		for (size_t k = 0;
+		     c->df->instrs[i].kind == BERTH_DF_ARG && k < c->df->instrs[i].nkvs; k++)
+			if (strlen(c->df->instrs[i].kvs[k].key) == len &&
+			    strncmp(c->df->instrs[i].kvs[k].key, name, len) == 0)
+				return c->df->instrs[i].pos.line;
+	return 0;
+}
+
+static int is_auto_arg(const char *name, size_t len)
+{
+	for (size_t i = 0; auto_args[i]; i++)
+		if (strlen(auto_args[i]) == len && strncmp(auto_args[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 if ARG or ENV `name` is declared in stage s before instruction `upto`. */
+static int declared_in_stage(const lint_ctx *c, size_t s, size_t upto, const char *name, size_t len)
+{
+	const berth_df_stage *st = &c->df->stages[s];
+
+	for (size_t i = st->first; i < upto; i++) {
+		const berth_df_instr *in = &c->df->instrs[i];
+
+		for (size_t k = 0;
+		     (in->kind == BERTH_DF_ARG || in->kind == BERTH_DF_ENV) && k < in->nkvs; k++)
+			if (strlen(in->kvs[k].key) == len &&
+			    strncmp(in->kvs[k].key, name, len) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * BL012: a RUN script uses $NAME where NAME is a global ARG (or one of the
+ * automatic platform ARGs) that the stage never declares: BuildKit gives
+ * the command no such variable, so it expands to nothing.
+ */
+static void global_args_in_run(lint_ctx *c)
+{
+	for (size_t i = 0; i < c->df->ninstrs; i++) {
+		const lint_instr *li = &c->li[i];
+		const char *p = li->script_text;
+
+		if (!p || li->in->stage == BERTH_DF_NO_STAGE || li->in->kind != BERTH_DF_RUN)
+			continue;
+		for (p = strchr(p, '$'); p; p = strchr(p + 1, '$')) {
+			const char *name = p[1] == '{' ? p + 2 : p + 1;
+			size_t len = 0;
+			uint32_t line;
+
+			while (name[len] == '_' || (name[len] >= 'A' && name[len] <= 'Z') ||
+			       (name[len] >= 'a' && name[len] <= 'z') ||
+			       (len > 0 && name[len] >= '0' && name[len] <= '9'))
+				len++;
+			if (len == 0 || declared_in_stage(c, li->in->stage, i, name, len))
+				continue;
+			line = global_arg(c, name, len);
+			if (line)
+				berth_lint__emit(
+					c, "BL012", li->in, NOPOS,
+					"$%.*s is a global ARG (line %u) that this stage does "
+					"not declare: it is empty here; add `ARG %.*s` after "
+					"FROM",
+					(int)len, name, line, (int)len, name);
+			else if (is_auto_arg(name, len))
+				berth_lint__emit(
+					c, "BL012", li->in, NOPOS,
+					"$%.*s is an automatic platform ARG that this stage "
+					"does not declare: it is empty here; add `ARG %.*s` "
+					"after FROM",
+					(int)len, name, (int)len, name);
+		}
+	}
+}
+
 void berth_lint__berth(lint_ctx *c)
 {
+	global_args_in_run(c);
 	dockerignore(c);
 	apt_hygiene(c);
 	combine_runs(c);

@@ -430,7 +430,10 @@ const berth_lint_rule berth_lint__table[] = {
 	/* ---- company rules ---- */
 	R("BL001", BL, E, "The final stage runs as a non-root USER",
 	  "A container that runs as root turns any escape into host root. The final stage (or a "
-	  "stage it is built FROM) must end with a USER that is not root or 0.",
+	  "stage it is built FROM) must end with a USER that is not root or 0, unless its base "
+	  "image is a `nonroot` variant (distroless/Chainguard `:nonroot` or `-nonroot` tags, "
+	  "whose "
+	  "configuration sets a non-root user).",
 	  "FROM alpine:3.20\nHEALTHCHECK CMD [\"true\"]\nCMD [\"app\"]\n",
 	  "FROM alpine:3.20\nUSER 10001\nHEALTHCHECK CMD [\"true\"]\nCMD [\"app\"]\n"),
 	R("BL002", BL, W, "The final stage has a HEALTHCHECK",
@@ -488,6 +491,12 @@ const berth_lint_rule berth_lint__table[] = {
 	   "the "
 	   "flagged example below is linted in a context without a .dockerignore.",
 	   "FROM alpine:3.20\n", "FROM alpine:3.20\n", ".git\n.env*\n"),
+	R("BL012", BL, W, "RUN uses only ARGs declared in its stage",
+	  "ARGs before the first FROM (and the automatic platform ARGs such as TARGETARCH) are "
+	  "visible to FROM lines only; a stage must redeclare them (`ARG NAME`) before its RUN "
+	  "commands see them. Otherwise they expand to nothing in the shell.",
+	  "ARG TARGETOS\nFROM golang:1.22\nRUN GOOS=$TARGETOS go env GOOS\n",
+	  "ARG TARGETOS\nFROM golang:1.22\nARG TARGETOS\nRUN GOOS=$TARGETOS go env GOOS\n"),
 	R("BL011", BL, OFF, "Base images are pinned by digest",
 	  "A digest pins the exact bytes; recommended, so off by default (turn it on with an "
 	  "override).",

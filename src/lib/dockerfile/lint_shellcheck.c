@@ -75,8 +75,8 @@ static int write_script(const lint_ctx *c, size_t i, const char *path)
 	for (size_t k = 0; rc == 0 && k < i; k++) {
 		const berth_df_instr *in = &c->df->instrs[k];
 
-		if ((in->kind != BERTH_DF_ARG && in->kind != BERTH_DF_ENV) ||
-		    (in->stage != stage && in->stage != BERTH_DF_NO_STAGE))
+		/* global ARGs are not visible to RUN unless the stage redeclares them */
+		if ((in->kind != BERTH_DF_ARG && in->kind != BERTH_DF_ENV) || in->stage != stage)
 			continue;
 		for (size_t v = 0; rc == 0 && v < in->nkvs; v++)
 			rc = berth_buf_printf(&b, "export %s=1\n", in->kvs[v].key);
