@@ -195,8 +195,10 @@ static int lint_file(lint_opts *o, const char *file, berth_lint_result *res, ber
 	memset(&perr, 0, sizeof(perr));
 	if (berth_dockerfile_parse_file(df, file, &perr) < 0) {
 		fprintf(stderr, "berth lint: %s\n", berth_error_last());
+		/* I/O errors have no position and no parser message: keep the whole one */
 		return berth_lint_add_error(res, strcmp(file, "-") == 0 ? "<stdin>" : file,
-					    perr.line, perr.col, perr.message) < 0
+					    perr.line, perr.col,
+					    perr.message[0] ? perr.message : berth_error_last()) < 0
 			       ? -1
 			       : 1;
 	}

@@ -475,9 +475,39 @@ static void global_args_in_run(lint_ctx *c)
 	}
 }
 
+/*
+ * BL013: a shell-form RUN in a stage whose base image has no shell
+ * (scratch, distroless other than its :debug variants): the build fails
+ * with "/bin/sh: no such file or directory".
+ */
+static void run_without_shell(lint_ctx *c)
+{
+	for (size_t s = 0; s < c->df->nstages; s++) {
+		const berth_df_stage *st = &c->df->stages[s];
+		const char *root = root_image(c, s);
+		lint_image img;
+
+		if (!shell_less(root))
+			continue;
+		berth_lint__image_parse(&img, root);
+		if (strncmp(img.tag, "debug", 5) == 0 || strstr(img.tag, "-debug"))
+			continue;
+		for (size_t i = st->first; i < st->end; i++) {
+			const berth_df_instr *in = &c->df->instrs[i];
+
+			if (in->kind == BERTH_DF_RUN && in->form != BERTH_DF_FORM_JSON)
+				berth_lint__emit(
+					c, "BL013", in, NOPOS,
+					"RUN needs /bin/sh, which base image %s does not have",
+					root);
+		}
+	}
+}
+
 void berth_lint__berth(lint_ctx *c)
 {
 	global_args_in_run(c);
+	run_without_shell(c);
 	dockerignore(c);
 	apt_hygiene(c);
 	combine_runs(c);

@@ -497,6 +497,12 @@ const berth_lint_rule berth_lint__table[] = {
 	  "commands see them. Otherwise they expand to nothing in the shell.",
 	  "ARG TARGETOS\nFROM golang:1.22\nRUN GOOS=$TARGETOS go env GOOS\n",
 	  "ARG TARGETOS\nFROM golang:1.22\nARG TARGETOS\nRUN GOOS=$TARGETOS go env GOOS\n"),
+	R("BL013", BL, E, "No shell-form RUN on a base image without a shell",
+	  "scratch and distroless images (except their :debug variants) have no /bin/sh, so a "
+	  "shell-form RUN cannot start; do the work in a build stage and COPY --from the result.",
+	  "FROM gcr.io/distroless/static-debian12:nonroot\nRUN rm -rf /tmp/cache\n",
+	  "FROM alpine:3.20 AS build\nRUN mkdir -p /out\n"
+	  "FROM gcr.io/distroless/static-debian12:nonroot\nCOPY --from=build /out /out\n"),
 	R("BL011", BL, OFF, "Base images are pinned by digest",
 	  "A digest pins the exact bytes; recommended, so off by default (turn it on with an "
 	  "override).",
