@@ -7,8 +7,8 @@ BUILD="build-essential cmake pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libyaml-dev
   libcmocka-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev"
 TEST="python3 python3-pytest python3-requests python3-cryptography curl skopeo podman buildah umoci
-  busybox-static zstd docker-registry valgrind runc uidmap fuse-overlayfs
-  shellcheck npm python3-jsonschema"
+  busybox-static zstd docker-registry valgrind runc uidmap fuse-overlayfs nodejs npm
+  shellcheck python3-jsonschema"
 BENCH="wrk"
 
 want="$BUILD"
@@ -23,12 +23,8 @@ for p in $want; do
     missing="$missing $p"
   fi
 done
-npm_peers() {
-  # npm packages the Dockerfile tests compare with (dockerfile-ast, dockerfilelint, SARIF schema)
-  [ "${1:-all}" = build ] || "$(dirname "$0")/npm-peers.sh"
-}
 if [ -z "$missing" ]; then
-  npm_peers "${1:-all}"
+  [ "$want" = "$BUILD" ] || sh "$(dirname "$0")/npm-peers.sh"
   exit 0
 fi
 
@@ -38,4 +34,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-npm_peers "${1:-all}"
+[ "$want" = "$BUILD" ] || sh "$(dirname "$0")/npm-peers.sh"

@@ -313,6 +313,13 @@ int berth_df_heredoc_content(char **out, size_t *len, const berth_df_heredoc *h)
 int berth_dockerfile_format_diag(char **out, const berth_dockerfile *df, berth_df_pos pos,
 				 const char *message) BERTH_WARN_UNUSED;
 
+/**
+ * The parsed tree as JSON, in the schema of docs/dockerfile-json.md
+ * (version 1). `*out` is malloc'd, NUL-terminated, pretty-printed when
+ * `pretty` is set.
+ */
+int berth_dockerfile_to_json(char **out, const berth_dockerfile *df, int pretty) BERTH_WARN_UNUSED;
+
 /* ---- variables and the shell-word expander (BuildKit's shell.Lex) ---- */
 
 /** An ordered set of NAME=value variables; setting an existing name replaces its value. */
@@ -379,9 +386,9 @@ void berth_df_expansion_dispose(berth_df_expansion *x);
 /** The inputs of a build that expansion depends on. */
 typedef struct berth_df_build_opts {
 	const berth_df_vars *build_args; /* --build-arg K=V (may be NULL) */
-	const char *target;		 /* stage name or index; NULL = the last stage */
-	const char *build_platform;	 /* "os/arch[/variant]"; NULL = this host */
-	const char *target_platform;	 /* NULL = the build platform */
+	const char *target; /* stage name, case-insensitive (BuildKit: names only); NULL = last */
+	const char *build_platform;  /* "os/arch[/variant]"; NULL = this host */
+	const char *target_platform; /* NULL = the build platform */
 } berth_df_build_opts;
 
 /** An instruction as the builder sees it. */
@@ -402,6 +409,11 @@ typedef struct berth_df_xinstr {
 				  (COPY/ADD); RUN bodies are left for the shell */
 	char **unmatched;      /* variables referenced but unset (UndefinedVar) */
 	size_t nunmatched;
+	berth_df_vars env; /* RUN only: the environment the command sees from the Dockerfile:
+			      ENV in effect, ARGs in scope with values (ENV wins over an ARG
+			      of the same name), then the proxy build args (HTTP_PROXY ...
+			      all_proxy) given as --build-arg even when no ARG declares them.
+			      The base image's Env is merged by the builder. */
 } berth_df_xinstr;
 
 /** A stage after expansion, with its place in the stage graph. */
@@ -447,7 +459,7 @@ typedef struct berth_df_plan {
  * declared (`ARG TARGETARCH`) inside a stage; the proxy ARGs (HTTP_PROXY,
  * http_proxy, HTTPS_PROXY, https_proxy, FTP_PROXY, ftp_proxy, NO_PROXY,
  * no_proxy, ALL_PROXY, all_proxy) given as build args reach RUN's
- * environment without a declaration (see berth_df_plan_run_env).
+ * environment without a declaration (berth_df_xinstr.env).
  *
  * @return 0; BERTH_EINVALID for an expansion error (positioned), a cycle
  *         ("circular dependency detected on stage: NAME"), a stage index out
@@ -459,13 +471,8 @@ int berth_dockerfile_plan(berth_df_plan **out, const berth_dockerfile *df,
 
 void berth_df_plan_free(berth_df_plan *p);
 
-/**
- * The environment a RUN at `instr_index` (index into the stage's xinstrs)
- * sees from the Dockerfile: ENV in effect, then ARGs in scope with values,
- * then proxy build args. `out` must be empty; the caller disposes it.
- */
-int berth_df_plan_run_env(berth_df_vars *out, const berth_df_plan *p, size_t stage,
-			  size_t instr_index, const berth_df_build_opts *opts) BERTH_WARN_UNUSED;
+/** The expanded plan as JSON (docs/dockerfile-json.md, "expanded"). `*out` malloc'd. */
+int berth_df_plan_to_json(char **out, const berth_df_plan *p, int pretty) BERTH_WARN_UNUSED;
 
 /**
  * Resolve a stage reference as BuildKit does: a decimal index (must be in
@@ -607,6 +614,14 @@ void berth_context_free(berth_context *c);
 
 /** The entry for `path` (cleaned, relative), or NULL. Borrowed. Binary search. */
 const berth_context_entry *berth_context_find(const berth_context *c, const char *path);
+
+/**
+ * The context as JSON (docs/dockerfile-json.md, "context"): entries with
+ * mode, uid, gid, size, mtime, link, content and digest (hex); with
+ * `explain`, the excluded paths and their patterns. `*out` malloc'd.
+ */
+int berth_context_to_json(char **out, const berth_context *c, const berth_dockerignore *ign,
+			  int explain) BERTH_WARN_UNUSED;
 
 /** Lower-case hex of a hash into `out` (65 bytes). */
 void berth_context_hex(const uint8_t hash[BERTH_CONTEXT_HASH_SIZE], char out[65]);

@@ -31,6 +31,7 @@ int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
+int cmd_dockerfile(int argc, char **argv);
 
 extern const berth_cli_command berth_cli_commands[];
 

@@ -17,6 +17,8 @@ const berth_cli_command berth_cli_commands[] = {
 	{"logout", cmd_logout, "remove stored credentials"},
 	{"manifest", cmd_manifest, "create or inspect multi-platform indexes"},
 	{"lint", cmd_lint, "check Dockerfiles (BuildKit checks, hadolint, company rules)"},
+	{"dockerfile", cmd_dockerfile,
+	 "parse a Dockerfile; list a build context after .dockerignore"},
 	{"admin", cmd_admin, "manage users, projects, members, robots; read the audit log"},
 	{"version", cmd_version, "print version information"},
 	{"help", cmd_help, "show help for berth or one of its commands"},
