@@ -217,8 +217,8 @@ static size_t dollar_or_tick(splitter *sp, const char *s, size_t len, size_t i, 
 	if (s[i] == '`') {
 		end = match_char(s, len, i, '`');
 		/* the body is between the ticks (or runs to the end when unterminated) */
-		split_range(sp, s + i + 1,
-			    (end == len && s[len - 1] != '`') ? len - i - 1 : end - i - 2, 1);
+		closed = end > i + 1 && s[end - 1] == '`';
+		split_range(sp, s + i + 1, closed ? end - i - 2 : len - i - 1, 1);
 	} else if (s[i + 1] == '(') {
 		end = match_paren(s, len, i + 1);
 		closed = end > i + 2 && s[end - 1] == ')';
@@ -304,7 +304,7 @@ static void split_range(splitter *sp, const char *s, size_t len, int in_subst)
 			quoted_head |= !started;
 			started = 1;
 			while (end < len && s[end] != ch) {
-				if (ch == '"' && s[end] == '\\' && end + 1 < len &&
+				if (ch == '"' && s[end] == '\\' && end + 1 < len && s[end + 1] &&
 				    strchr("\"\\$`\n", s[end + 1])) {
 					if (s[end + 1] != '\n' &&
 					    berth_buf_put(&w, s + end + 1, 1) < 0)

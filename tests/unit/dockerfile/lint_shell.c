@@ -157,6 +157,8 @@ static void test_unterminated_quote_runs_to_end(void **state)
 	(void)state;
 	check("echo 'abc", "echo abc");
 	check("echo $(ls", "ls|echo $(ls");
+	check("echo `", "echo `"); /* found by fuzz_lint: a tick at the very end */
+	check("echo $(", "echo $(");
 }
 
 static void test_flags(void **state)
