@@ -78,8 +78,10 @@ static int write_script(const lint_ctx *c, size_t i, const char *path)
 		/* global ARGs are not visible to RUN unless the stage redeclares them */
 		if ((in->kind != BERTH_DF_ARG && in->kind != BERTH_DF_ENV) || in->stage != stage)
 			continue;
+		/* only the names the script mentions: keeps each file small on long Dockerfiles */
 		for (size_t v = 0; rc == 0 && v < in->nkvs; v++)
-			rc = berth_buf_printf(&b, "export %s=1\n", in->kvs[v].key);
+			if (strstr(c->li[i].script_text, in->kvs[v].key))
+				rc = berth_buf_printf(&b, "export %s=1\n", in->kvs[v].key);
 	}
 	if (rc == 0)
 		rc = berth_buf_printf(&b, "%s\n", c->li[i].script_text);
