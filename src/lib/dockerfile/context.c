@@ -627,7 +627,7 @@ int berth_context_to_json(char **out, const berth_context *c, const berth_docker
 		berth_context_hex(e->digest, h2);
 		json_array_append_new(ents,
 				      json_pack("{s:s,s:s,s:i,s:i,s:i,s:I,s:I,s:o,s:s,s:s}", "path",
-						e->path,
+						e->path, "type",
 						S_ISDIR(e->mode)   ? "dir"
 						: S_ISLNK(e->mode) ? "symlink"
 								   : "file",

@@ -114,6 +114,16 @@ static void test_entries_after_dockerignore(void **state)
 	assert_non_null(berth_context_find(c, "vendor"));
 	assert_null(berth_context_find(c, "vendor/drop.txt"));
 	assert_null(berth_context_find(c, ".git/HEAD"));
+	{
+		char *js = NULL;
+
+		assert_int_equal(berth_context_to_json(&js, c, ign, 1), 0);
+		assert_non_null(
+			strstr(js, "\"path\": \"src/sub/util.c\",\n      \"type\": \"file\""));
+		assert_non_null(strstr(js, "\"type\": \"symlink\""));
+		assert_non_null(strstr(js, "\"pattern\": \"vendor\""));
+		free(js);
+	}
 	berth_context_free(c);
 	berth_dockerignore_free(ign);
 }
