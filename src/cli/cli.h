@@ -22,7 +22,7 @@ typedef struct berth_cli_command {
 	const char *summary;
 	/* Every option table of the command (its subcommands' too), NULL-terminated:
 	 * the man-page test (tests/unit/cli/man.c) checks them against the man page. */
-	const berth_args_spec *const *specs;
+	const berth_args_spec *const *specs; /* NULL: not yet on the option table */
 } berth_cli_command;
 
 int cmd_serve(int argc, char **argv);
@@ -36,6 +36,7 @@ int cmd_manifest(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
 int cmd_dockerfile(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 
