@@ -48,16 +48,23 @@ static int deb_parse(deb_ver *out, const char *v)
 	out->epoch = 0;
 	if (colon) {
 		unsigned long e = 0;
+		const char *p = s;
+		int neg = 0;
 
-		if (colon == s)
+		/* dpkg reads the epoch with strtol: an optional sign, then digits. */
+		if (*p == '+' || *p == '-')
+			neg = *p++ == '-';
+		if (p == colon)
 			return bad(v, "epoch in version is empty");
-		for (const char *p = s; p < colon; p++) {
+		for (; p < colon; p++) {
 			if (!isdigit((unsigned char)*p))
 				return bad(v, "epoch in version is not number");
 			e = e * 10 + (unsigned long)(*p - '0');
 			if (e > INT_MAX)
 				return bad(v, "epoch in version is too big");
 		}
+		if (neg && e > 0)
+			return bad(v, "epoch in version is negative");
 		if (colon + 1 == end)
 			return bad(v, "nothing after colon in version number");
 		out->epoch = e;

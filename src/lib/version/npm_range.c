@@ -47,6 +47,7 @@ typedef struct xr {
 	const char *pre;
 	size_t pre_len;
 	int plain_prefix; /* prefix before the numbers is "" or "v" */
+	int num_after_x;  /* a number follows an X part ("1.x.0") */
 } xr;
 
 static const nv zero_pre = {{0, 0, 0}, "0", 1};
@@ -131,6 +132,8 @@ static int parse_xr(xr *out, const char *s, const char *e)
 			s++;
 		} else if (num_id(&s, e, &out->n[parts]) != 0) {
 			return -1;
+		} else if (parts > 0 && out->x[parts - 1]) {
+			out->num_after_x = 1;
 		}
 		parts++;
 		if (parts == 3 || s == e || *s != '.')
@@ -297,7 +300,9 @@ static int comparator(cset *s, const char *range, const char *t, const char *e)
 		return caret(s, &x);
 	if (kind == 2)
 		return tilde(s, &x);
-	if (!anyx(&x) && !x.plain_prefix)
+	/* Plain comparators take X only as trailing parts (node-semver 7.8
+	 * refuses "1.x.0" and ">=x.1"; caret, tilde and hyphen ranges take them). */
+	if ((!anyx(&x) && !x.plain_prefix) || x.num_after_x)
 		return bad_range(range, "invalid comparator");
 	return xrange(s, op == OP_EQ && anyx(&x) ? OP_ANY : op, &x);
 }

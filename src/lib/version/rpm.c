@@ -2,12 +2,15 @@
  * rpm.c - RPM version order: rpmvercmp on each of epoch, version and
  * release (rpm's rpmverCmp over [epoch:]version[-release]).
  *
+ * When only one of the two has a release, it is the newer (rpm.vercmp of rpm
+ * 4.18 answers so: "1.0" < "1.0-" < "1.0-1").
+ *
  * rpmvercmp walks both strings in segments: separators (anything not an
  * ASCII letter or digit, '~' or '^') are skipped; '~' sorts before anything,
  * even the end; '^' sorts after the end but before anything else; a digit
  * run beats a letter run; digit runs compare as integers, letter runs
  * bytewise; the string with segments left over is newer. A missing epoch is
- * 0, and the releases are compared only when both versions have one.
+ * 0.
  */
 #include "internal.h"
 
@@ -155,8 +158,9 @@ int berth_version__rpm_cmp(const char *a, const char *b, int *cmp)
 	c = vercmp(x.e ? x.e : "0", x.e ? x.elen : 1, y.e ? y.e : "0", y.e ? y.elen : 1);
 	if (!c)
 		c = vercmp(x.v, x.vlen, y.v, y.vlen);
-	if (!c && x.r && y.r)
-		c = vercmp(x.r, x.rlen, y.r, y.rlen);
+	/* As rpm 4.18's rpm.vercmp answers: a release beats no release. */
+	if (!c && (x.r || y.r))
+		c = x.r && y.r ? vercmp(x.r, x.rlen, y.r, y.rlen) : (x.r ? 1 : -1);
 	*cmp = c;
 	return 0;
 }
