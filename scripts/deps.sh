@@ -7,7 +7,9 @@ BUILD="build-essential cmake pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libyaml-dev
   libcmocka-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev"
 TEST="python3 python3-pytest python3-requests python3-cryptography curl skopeo podman buildah umoci
-  busybox-static zstd docker-registry valgrind runc uidmap fuse-overlayfs"
+  busybox-static zstd docker-registry valgrind runc uidmap fuse-overlayfs
+  dpkg libdpkg-perl rpm python3-packaging ruby php-cli composer libmaven3-core-java
+  default-jdk-headless golang-go golang-golang-x-mod-dev nodejs"
 BENCH="wrk"
 
 want="$BUILD"
@@ -22,11 +24,18 @@ for p in $want; do
     missing="$missing $p"
   fi
 done
-[ -z "$missing" ] && exit 0
+if [ -n "$missing" ]; then
+  echo "deps: installing$missing"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # shellcheck disable=SC2086
+  $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
 
-echo "deps: installing$missing"
-if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# npm packages the tests compare with (nodejs provides npm; Debian's own
+# npm package conflicts with nodesource's nodejs, so it is not listed).
+case "${1:-all}" in
+  build) ;;
+  *) sh "$(dirname "$0")/npm-peers.sh" ;;
+esac
