@@ -17,6 +17,7 @@ const berth_cli_command berth_cli_commands[] = {
 	{"logout", cmd_logout, "remove stored credentials"},
 	{"manifest", cmd_manifest, "create or inspect multi-platform indexes"},
 	{"admin", cmd_admin, "manage users, projects, members, robots; read the audit log"},
+	{"db", cmd_db, "import, inspect, query, push and pull the vulnerability database"},
 	{"vercmp", cmd_vercmp, "compare two versions by an ecosystem's rules"},
 	{"version", cmd_version, "print version information"},
 	{"help", cmd_help, "show help for berth or one of its commands"},
