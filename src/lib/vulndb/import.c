@@ -69,7 +69,7 @@ static int is_tracker(json_t *o)
 	return 0;
 }
 
-int berth_vulndb__import_doc(berth_vulndb *db, const char *name, json_t *doc,
+int berth_vulndb__import_doc(berth_vulndb *db, const char *name, const char *where, json_t *doc,
 			     berth_vulndb_warn_cb warn_cb, void *ctx,
 			     berth_vulndb_import_stats *stats)
 {
@@ -84,26 +84,26 @@ int berth_vulndb__import_doc(berth_vulndb *db, const char *name, json_t *doc,
 		json_array_foreach(one ? NULL : doc, i, rec)
 		{
 			if (!is_osv(rec)) {
-				warn(&im, name, "an array element is not an OSV record");
+				warn(&im, where, "an array element is not an OSV record");
 				continue;
 			}
 			if ((rc = berth_vulndb__osv(db, name, rec, stats)) < 0) {
 				if (rc != BERTH_EINVALID)
 					return rc;
-				warn(&im, name, berth_error_last());
+				warn(&im, where, berth_error_last());
 			}
 		}
 		if (one && (rc = berth_vulndb__osv(db, name, one, stats)) < 0) {
 			if (rc != BERTH_EINVALID)
 				return rc;
-			warn(&im, name, berth_error_last());
+			warn(&im, where, berth_error_last());
 		}
 		return 0;
 	}
 	if (is_secdb(doc))
-		return berth_vulndb__alpine_secdb(db, name, doc, warn_cb, ctx, stats);
+		return berth_vulndb__alpine_secdb(db, name, where, doc, warn_cb, ctx, stats);
 	if (is_tracker(doc))
-		return berth_vulndb__debian_tracker(db, name, doc, warn_cb, ctx, stats);
+		return berth_vulndb__debian_tracker(db, name, where, doc, warn_cb, ctx, stats);
 	return berth_error_set(BERTH_EINVALID,
 			       "%s: not an OSV record, Debian tracker or Alpine secdb document",
 			       name);
@@ -124,7 +124,7 @@ static int one_doc(imp *im, const char *where, const char *data, size_t len)
 		warn(im, where, why);
 		return 0;
 	}
-	rc = berth_vulndb__import_doc(im->db, im->source, doc, im->warn, im->ctx, im->stats);
+	rc = berth_vulndb__import_doc(im->db, im->source, where, doc, im->warn, im->ctx, im->stats);
 	json_decref(doc);
 	if (rc == BERTH_EINVALID) {
 		warn(im, where, berth_error_last());
@@ -301,9 +301,15 @@ static int import_path(imp *im, const char *path, int depth, int top)
 		if (!doc)
 			return berth_error_set(BERTH_EINVALID, "%s: not valid JSON (line %d: %s)",
 					       path, err.line, err.text);
-		rc = berth_vulndb__import_doc(im->db, im->source, doc, im->warn, im->ctx,
+		rc = berth_vulndb__import_doc(im->db, im->source, path, doc, im->warn, im->ctx,
 					      im->stats);
 		json_decref(doc);
+		if (rc == BERTH_EINVALID) {
+			char why[512];
+
+			snprintf(why, sizeof(why), "%s", berth_error_last());
+			berth_error_set(rc, "%s: %s", path, why);
+		}
 		return rc;
 	}
 	rc = one_doc(im, path, data, dlen);

@@ -44,17 +44,21 @@ const char *berth_vulndb__rating(const char *r);
 int berth_vulndb__drop_source(berth_vulndb *db, const char *source);
 int berth_vulndb__put_affected(berth_vulndb *db, int64_t advisory, const vdb_affected *a);
 
-/** Import a parsed JSON document of any known format. */
-int berth_vulndb__import_doc(berth_vulndb *db, const char *name, json_t *doc,
+/**
+ * Import a parsed JSON document of any known format. `name` is the source
+ * the rows record (the path given to import), `where` the file (and archive
+ * member) that warnings name.
+ */
+int berth_vulndb__import_doc(berth_vulndb *db, const char *name, const char *where, json_t *doc,
 			     berth_vulndb_warn_cb warn, void *ctx,
 			     berth_vulndb_import_stats *stats);
 
 int berth_vulndb__osv(berth_vulndb *db, const char *name, json_t *rec,
 		      berth_vulndb_import_stats *stats);
-int berth_vulndb__debian_tracker(berth_vulndb *db, const char *name, json_t *doc,
+int berth_vulndb__debian_tracker(berth_vulndb *db, const char *name, const char *where, json_t *doc,
 				 berth_vulndb_warn_cb warn, void *ctx,
 				 berth_vulndb_import_stats *stats);
-int berth_vulndb__alpine_secdb(berth_vulndb *db, const char *name, json_t *doc,
+int berth_vulndb__alpine_secdb(berth_vulndb *db, const char *name, const char *where, json_t *doc,
 			       berth_vulndb_warn_cb warn, void *ctx,
 			       berth_vulndb_import_stats *stats);
 

@@ -122,7 +122,7 @@ static int json_escapable(const char *s)
 	return 1;
 }
 
-int berth_vulndb__debian_tracker(berth_vulndb *db, const char *name, json_t *doc,
+int berth_vulndb__debian_tracker(berth_vulndb *db, const char *name, const char *where, json_t *doc,
 				 berth_vulndb_warn_cb warn, void *ctx,
 				 berth_vulndb_import_stats *stats)
 {
@@ -155,11 +155,11 @@ int berth_vulndb__debian_tracker(berth_vulndb *db, const char *name, json_t *doc
 				if (ok && rc != BERTH_EINVALID)
 					return rc;
 				if (warn) {
-					char where[512];
+					char at[1024];
 
-					snprintf(where, sizeof(where), "%s: %.64s/%.64s", name, pkg,
+					snprintf(at, sizeof(at), "%s: %.64s/%.64s", where, pkg,
 						 cve);
-					warn(ctx, where,
+					warn(ctx, at,
 					     ok ? berth_error_last() : "malformed fixed version");
 				}
 				stats->skipped++;
@@ -206,7 +206,7 @@ static int alpine_fix(berth_vulndb *db, const char *name, const char *release, c
 	return 0;
 }
 
-int berth_vulndb__alpine_secdb(berth_vulndb *db, const char *name, json_t *doc,
+int berth_vulndb__alpine_secdb(berth_vulndb *db, const char *name, const char *where, json_t *doc,
 			       berth_vulndb_warn_cb warn, void *ctx,
 			       berth_vulndb_import_stats *stats)
 {
@@ -229,7 +229,7 @@ int berth_vulndb__alpine_secdb(berth_vulndb *db, const char *name, json_t *doc,
 
 		if (!pname || !json_is_object(fixes)) {
 			if (warn)
-				warn(ctx, name, "a package without name or secfixes");
+				warn(ctx, where, "a package without name or secfixes");
 			stats->skipped++;
 			continue;
 		}
