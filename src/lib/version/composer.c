@@ -79,8 +79,8 @@ static void modifier(nbuf *out, const char *v, const regmatch_t *m)
 	if (glen(&m[1])) {
 		const char *st = v + m[1].rm_so;
 		size_t sl = glen(&m[1]);
-		const char *num = v + m[2].rm_so;
 		size_t nl = glen(&m[2]);
+		const char *num = nl ? v + m[2].rm_so : "";
 		char low[16];
 
 		if (sl == 6 && memcmp(st, "stable", 6) == 0)
@@ -159,13 +159,14 @@ static int numeric_branch(nbuf *out, const char *v, size_t n)
 		return 0;
 	put(out, name + m[1].rm_so, glen(&m[1]));
 	for (int i = 2; i <= 6; i += 2) {
-		const char *p = name + m[i].rm_so;
 		size_t l = glen(&m[i]);
+		const char *p;
 
 		if (!l) {
 			put(out, ".9999999", 8);
 			continue;
 		}
+		p = name + m[i].rm_so;
 		if (p[1] == 'x' || p[1] == 'X' || p[1] == '*')
 			put(out, ".9999999", 8);
 		else

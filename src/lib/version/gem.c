@@ -44,6 +44,9 @@ static int gem_check(const char *v, const char *s, const char *e)
 	if (!isdigit((unsigned char)*s))
 		return bad(v, "must start with a digit");
 	dash = memchr(s, '-', (size_t)(e - s));
+	for (const char *p = s; p < e && *p != '.' && *p != '-'; p++)
+		if (!isdigit((unsigned char)*p))
+			return bad(v, "the first segment must be a number");
 	for (const char *p = s; p < (dash ? dash : e); p++) {
 		if (*p == '.') {
 			if (p + 1 == (dash ? dash : e) || p[1] == '.')
