@@ -8,10 +8,11 @@
 #                    bench/dockerfile-lint)
 #   @microsoft/jest-sarif  ships the SARIF 2.1.0 JSON schema
 #                    (lib/schemas/sarif-2.1.0-rtm.5.json) test_lint.py validates against
+#   semver           node-semver: version orders and npm ranges (tests/integration/test_version_*.py)
 set -eu
 
 dir="${BERTH_NPM_DIR:-$(cd "$(dirname "$0")/.." && pwd)/build/npm}"
-PACKAGES="dockerfile-ast@0.7.1 dockerfilelint@1.8.0 @microsoft/jest-sarif@1.0.0-beta.0"
+PACKAGES="dockerfile-ast@0.7.1 dockerfilelint@1.8.0 @microsoft/jest-sarif@1.0.0-beta.0 semver@7.8.6"
 
 mkdir -p "$dir"
 need=""

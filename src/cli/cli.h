@@ -34,6 +34,8 @@ int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_manifest(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_vercmp(int argc, char **argv);
+int cmd_db(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
 int cmd_lint(int argc, char **argv);

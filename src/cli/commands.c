@@ -19,6 +19,8 @@ const berth_cli_command berth_cli_commands[] = {
 	{"logout", cmd_logout, "remove stored credentials", cmd_logout_specs},
 	{"manifest", cmd_manifest, "create or inspect multi-platform indexes", cmd_manifest_specs},
 	{"build", cmd_build, "build an image from a Dockerfile", cmd_build_specs},
+	{"vercmp", cmd_vercmp, "compare two versions by an ecosystem's rules", NULL},
+	{"db", cmd_db, "import, inspect, query, push and pull the vulnerability database", NULL},
 	{"lint", cmd_lint, "check Dockerfiles (BuildKit checks, hadolint, company rules)", NULL},
 	{"dockerfile", cmd_dockerfile,
 	 "parse a Dockerfile; list a build context after .dockerignore", cmd_dockerfile_specs},
