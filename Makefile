@@ -1,13 +1,15 @@
 # berth - top-level entry points. See README.md.
 #   make run     install deps, build (dev), serve on 127.0.0.1:5000 with ./var
-#   make check   install deps, build dev + asan, run every test in both (the
-#                format check too: scripts/check-format.sh)
+#   make check   install deps, build dev + asan + fuzz, run every test in dev and asan
+#                (the format check too: scripts/check-format.sh), and in fuzz each
+#                target's corpus and FUZZ_CHECK_SECONDS of fuzzing
 #   make fuzz    build the libFuzzer targets and run each for FUZZ_SECONDS
 #   make bench   run the benchmarks against their peers (see bench/)
 
 LISTEN ?= 127.0.0.1:5000
 DATA ?= ./var
 FUZZ_SECONDS ?= 60
+FUZZ_CHECK_SECONDS ?= 3
 PRESETS ?= dev asan
 CTEST_ARGS ?=
 
@@ -30,11 +32,17 @@ check: deps format-check
 	  echo "== preset $$p"; \
 	  cmake --preset $$p >/dev/null; \
 	  cmake --build --preset $$p; \
-	done
+	done; \
+	echo "== preset fuzz"; \
+	cmake --preset fuzz -DBERTH_FUZZ_CHECK_SECONDS=$(FUZZ_CHECK_SECONDS) >/dev/null; \
+	cmake --build --preset fuzz
 	@rc=0; for p in $(PRESETS); do \
 	  echo "== ctest preset $$p"; \
 	  ctest --preset $$p $(CTEST_ARGS) || rc=1; \
-	done; exit $$rc
+	done; \
+	echo "== ctest preset fuzz (corpora, then $(FUZZ_CHECK_SECONDS)s of fuzzing per target)"; \
+	ctest --preset fuzz -L fuzz $(CTEST_ARGS) || rc=1; \
+	exit $$rc
 
 fuzz: deps
 	cmake --preset fuzz >/dev/null

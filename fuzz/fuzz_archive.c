@@ -85,7 +85,7 @@ static void drain(berth_source *s, const berth_descriptor *desc)
 
 static void read_source(berth_source *s)
 {
-	berth_buf body = BERTH_BUF_INIT(4u << 20);
+	berth_buf body = BERTH_BUF_INIT(BERTH_MANIFEST_MAX);
 	berth_manifest *m = NULL;
 	char mt[256];
 	berth_digest dg;

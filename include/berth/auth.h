@@ -6,13 +6,14 @@
  * grant), the JSON admin API under /api/v1/ and the audit trail.
  *
  * Same request -> response style as berth/registry.h (berth_req in,
- * berth_resp out, no HTTP library types): the server calls
+ * berth_resp out, no HTTP library types), and the same lifecycle: the
+ * server calls
  *
  *   berth_auth_authenticate(api, &req, &id, &refusal)  once per request
- *   berth_auth_begin(api, &req, &op)                     /token, /api/v1/...
- *   berth_auth_op_body(op, data, len)                    zero or more times
- *   berth_auth_op_finish(op, &resp)                      the response
- *   berth_auth_op_free(op)                               after it is sent
+ *   berth_auth_begin(api, &req, &x)                      /token, /api/v1/...
+ *
+ * and then drives the exchange (a refusal, or the one begun) with the
+ * berth_exchange_* calls of berth/registry.h, as it does the registry's.
  *
  * and installs berth_auth_registry_authz() into the registry. The model
  * (users, projects, members, robots, audit, failed logins) lives in
@@ -121,7 +122,6 @@ typedef struct berth_auth_config {
 } berth_auth_config;
 
 typedef struct berth_auth berth_auth;
-typedef struct berth_auth_op berth_auth_op;
 
 /**
  * Create the access-control front over `meta` with token signing key `key`
@@ -148,29 +148,23 @@ void berth_auth_registry_authz(berth_auth *a, berth_registry_authz *out);
  * a token of ours whose principal still exists. Failed logins are throttled
  * (per account and per address, checked before the password, also for
  * unknown accounts), counted and audited. Returns 0 with *refusal NULL and
- * `id` filled, or 0 with *refusal an op holding the answer (400/401 with an
- * OCI error body and a Bearer challenge, 429 with Retry-After); negative
- * only on OOM.
+ * `id` filled, or 0 with *refusal an exchange holding the answer (400/401
+ * with an OCI error body and a Bearer challenge, 429 with Retry-After;
+ * the caller frees it); negative only on OOM.
  */
 int berth_auth_authenticate(berth_auth *a, const berth_req *req, berth_identity *id,
-			    berth_auth_op **refusal) BERTH_WARN_UNUSED;
+			    berth_exchange **refusal) BERTH_WARN_UNUSED;
 
 /** 1 if `path` belongs to this module: /token or /api/v1[/...]. */
 int berth_auth_handles(const char *path);
 
 /**
  * Start handling /token or /api/v1/... for req (req->principal: the
- * berth_identity from berth_auth_authenticate). Always produces an op unless
- * OOM. A body larger than BERTH_AUTH_BODY_MAX is refused (413).
+ * berth_identity from berth_auth_authenticate). Always produces an exchange
+ * unless OOM; the caller frees it. A body larger than BERTH_AUTH_BODY_MAX is
+ * refused (413).
  */
-int berth_auth_begin(berth_auth *a, const berth_req *req, berth_auth_op **out) BERTH_WARN_UNUSED;
-int berth_auth_op_wants_body(const berth_auth_op *op);
-/** Feed body bytes; non-zero once the op has failed. */
-int berth_auth_op_body(berth_auth_op *op, const char *data, size_t len);
-int berth_auth_op_failed(const berth_auth_op *op);
-/** Produce the response (valid until berth_auth_op_free). */
-void berth_auth_op_finish(berth_auth_op *op, berth_resp *resp);
-void berth_auth_op_free(berth_auth_op *op);
+int berth_auth_begin(berth_auth *a, const berth_req *req, berth_exchange **out) BERTH_WARN_UNUSED;
 
 /**
  * Audit a registry request once its response is decided: manifest GET

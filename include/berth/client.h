@@ -28,6 +28,7 @@
 #include "berth/buf.h"
 #include "berth/common.h"
 #include "berth/digest.h"
+#include "berth/oci.h"
 
 #include <stdint.h>
 
@@ -45,7 +46,7 @@ typedef struct berth_client_options {
 	const char *user_agent;	   /* NULL = "berth/<version>" */
 	int retries;		   /* transient failures (connect, 5xx, 429): default 3 */
 	long timeout_seconds;	   /* per request inactivity timeout; default 60 */
-	size_t max_manifest_bytes; /* default 4 MiB */
+	size_t max_manifest_bytes; /* default BERTH_MANIFEST_MAX */
 } berth_client_options;
 
 void berth_client_options_init(berth_client_options *o);

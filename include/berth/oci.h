@@ -24,6 +24,19 @@
 #define BERTH_MT_DOCKER_V1_SIGNED "application/vnd.docker.distribution.manifest.v1+prettyjws"
 #define BERTH_MT_DOCKER_V1 "application/vnd.docker.distribution.manifest.v1+json"
 
+/*
+ * Size caps, each defined here only.
+ * BERTH_MANIFEST_MAX: a manifest or index received, fetched or read from a
+ * layout or archive (also index.json and manifest.json), unless configured
+ * otherwise; Distribution and containerd use the same 4 MiB.
+ * BERTH_MANIFEST_CEILING: the largest manifest cap a configuration may set,
+ * and so the most the registry ever reads back of a stored manifest.
+ * BERTH_CONFIG_MAX: an image config read into memory.
+ */
+#define BERTH_MANIFEST_MAX ((size_t)4 << 20)
+#define BERTH_MANIFEST_CEILING ((size_t)64 << 20)
+#define BERTH_CONFIG_MAX ((size_t)16 << 20)
+
 /* Deepest JSON nesting berth_manifest_parse accepts (a real manifest is 4 deep). */
 #define BERTH_OCI_MAX_DEPTH 64
 

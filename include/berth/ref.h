@@ -17,8 +17,9 @@
 #include "berth/common.h"
 #include "berth/digest.h"
 
-#define BERTH_NAME_MAX 255
-#define BERTH_TAG_MAX 128
+#define BERTH_NAME_MAX 255   /* repository name (path) */
+#define BERTH_TAG_MAX 128    /* tag */
+#define BERTH_DOMAIN_MAX 255 /* registry host[:port] */
 
 /** 1 if `name` (len bytes) is a valid repository name (path), else 0. */
 int berth_ref_name_valid(const char *name, size_t len);

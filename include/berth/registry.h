@@ -3,24 +3,29 @@
  * (request -> response) over a store and a metadata backend.
  *
  * No HTTP library type appears here: the server (src/server) adapts
- * libmicrohttpd to berth_req / berth_resp. A request is handled in three
- * steps so that bodies of any size stream through without being buffered:
+ * libmicrohttpd to berth_req / berth_resp. This header also defines the one
+ * request lifecycle that every module answering requests implements (the
+ * registry here, access control in berth/auth.h), so that the server drives
+ * them all alike. A request is handled in steps so that bodies of any size
+ * stream through without being buffered:
  *
- *   berth_registry_begin(reg, &req, &op)   route, validate, open resources
- *   berth_op_body(op, data, len)           zero or more times (request body)
- *   berth_op_finish(op, &resp)             produce the response
- *   berth_op_free(op)                      after the response is sent
+ *   berth_registry_begin(reg, &req, &x)   route, validate, open resources
+ *   berth_exchange_body(x, data, len)     zero or more times (request body)
+ *   berth_exchange_finish(x, &resp)       produce the response
+ *   berth_exchange_free(x)                after the response is sent
  *
- * If begin or body fail, the op already holds its error response and later
- * body calls are ignored; finish then returns that response. The server may
- * call berth_op_failed() to stop reading a body early (e.g. too large).
+ * If begin or body fail, the exchange already holds its error response and
+ * later body calls are ignored; finish then returns that response. The
+ * server may call berth_exchange_failed() to stop reading a body early.
  */
 #ifndef BERTH_REGISTRY_H
 #define BERTH_REGISTRY_H
 
 #include "berth/token.h"
+#include "berth/buf.h"
 #include "berth/common.h"
 #include "berth/meta.h"
+#include "berth/oci.h"
 #include "berth/store.h"
 
 #include <stdint.h>
@@ -57,7 +62,7 @@ typedef struct berth_req {
  * Content-Length is never among `headers`: the server derives it from
  * body_len, fd_length or (HEAD) head_length. Every response, errors
  * included, carries Docker-Distribution-API-Version. `fd` is closed by
- * berth_op_free; a server handing it to a library that takes ownership
+ * berth_exchange_free; a server handing it to a library that takes ownership
  * (MHD_create_response_from_fd*) must pass a dup() of it.
  */
 typedef struct berth_resp {
@@ -81,12 +86,53 @@ typedef struct berth_resp {
 	const char *route;
 	/* Bytes of request body consumed (metrics). */
 	uint64_t bytes_in;
+	/* What the request was about, for the audit trail: the repository and
+	 * the route's last path component (tag, digest, upload id); NULL if none. */
+	const char *repository;
+	const char *reference;
 } berth_resp;
+
+/* ---- one request lifecycle, whichever module answers ---- */
+
+typedef struct berth_exchange berth_exchange;
+
+/** What a module answering requests provides; callers use berth_exchange_*. */
+typedef struct berth_exchange_ops {
+	int (*wants_body)(const berth_exchange *x);
+	int (*body)(berth_exchange *x, const char *data, size_t len);
+	int (*failed)(const berth_exchange *x);
+	void (*finish)(berth_exchange *x, berth_resp *resp);
+	void (*free)(berth_exchange *x);
+} berth_exchange_ops;
+
+/**
+ * A request in progress. Each module's own request state embeds this as its
+ * first member; only that module looks past it. Not thread-safe: one thread
+ * drives an exchange at a time (libmicrohttpd's connection thread).
+ */
+struct berth_exchange {
+	const berth_exchange_ops *ops;
+};
+
+/** 1 if the exchange wants the request body (uploads, manifest PUT, POST /token...). */
+int berth_exchange_wants_body(const berth_exchange *x);
+/** Feed request body bytes. Returns 0, or non-zero once the exchange has failed. */
+int berth_exchange_body(berth_exchange *x, const char *data, size_t len);
+/** 1 if the exchange already holds an error response (stop reading the body). */
+int berth_exchange_failed(const berth_exchange *x);
+/**
+ * Produce the response into `resp` (its strings, body and fd stay owned by
+ * the exchange and valid until berth_exchange_free). Call once.
+ */
+void berth_exchange_finish(berth_exchange *x, berth_resp *resp);
+/** Release the exchange (a blob fd included) after the response is sent; NULL is a no-op. */
+void berth_exchange_free(berth_exchange *x);
 
 /* ---- the registry ---- */
 
 typedef struct berth_registry_config {
-	size_t max_manifest_bytes; /* default 4 MiB; 413 beyond */
+	size_t max_manifest_bytes; /* default BERTH_MANIFEST_MAX, at most BERTH_MANIFEST_CEILING;
+				      413 beyond */
 	uint64_t max_blob_bytes;   /* 0 = no limit */
 	long default_page_size;	   /* tags/catalog when no n= is given; 0 = all */
 	long max_page_size;	   /* cap on n= (larger n is clamped) */
@@ -94,7 +140,7 @@ typedef struct berth_registry_config {
 
 typedef struct berth_registry berth_registry;
 
-/** Defaults: 4 MiB manifests, no blob limit, page sizes 0 / 10000. */
+/** Defaults: BERTH_MANIFEST_MAX manifests, no blob limit, page sizes 0 / 10000. */
 void berth_registry_config_defaults(berth_registry_config *cfg);
 
 /** Create a registry over `store` and `meta` (both borrowed, must outlive it). */
@@ -102,25 +148,29 @@ int berth_registry_new(berth_registry **out, berth_store *store, berth_meta *met
 		       const berth_registry_config *cfg) BERTH_WARN_UNUSED;
 void berth_registry_free(berth_registry *r);
 
-typedef struct berth_op berth_op;
-
-/** Start handling `req`. Always produces an op (even for errors) unless OOM. */
-int berth_registry_begin(berth_registry *r, const berth_req *req, berth_op **out) BERTH_WARN_UNUSED;
-/** 1 if the op wants the request body (uploads, manifest PUT). */
-int berth_op_wants_body(const berth_op *op);
-/** Feed request body bytes. Returns 0, or non-zero once the op has failed. */
-int berth_op_body(berth_op *op, const char *data, size_t len);
-/** 1 if the op already holds an error response (stop reading the body). */
-int berth_op_failed(const berth_op *op);
-/** Produce the response (valid until berth_op_free). */
-void berth_op_finish(berth_op *op, berth_resp *resp);
-void berth_op_free(berth_op *op);
+/**
+ * Start handling `req` (which need not outlive this call). Always produces
+ * an exchange, holding an error response if the request is refused, unless
+ * out of memory (BERTH_ERROR, *out NULL). The caller frees it.
+ */
+int berth_registry_begin(berth_registry *r, const berth_req *req,
+			 berth_exchange **out) BERTH_WARN_UNUSED;
 
 /** Delete stale uploads older than `max_age` seconds (store + meta). */
 int berth_registry_purge_uploads(berth_registry *r, long max_age, int *purged) BERTH_WARN_UNUSED;
 
 /** Number of uploads in progress in this process (for /metrics). */
 long berth_registry_uploads_in_progress(berth_registry *r);
+
+/**
+ * Append the distribution spec's error body
+ * {"errors":[{"code":..,"message":..,"detail":..}]} to `b`: code and message
+ * as JSON strings, detail_json (already JSON text) verbatim, the "detail"
+ * key left out when detail_json is NULL. Returns 0, or BERTH_ETOOBIG past
+ * the buffer's cap (the buffer then holds a partial body: reset it).
+ */
+int berth_registry_error_body(berth_buf *b, const char *code, const char *message,
+			      const char *detail_json) BERTH_WARN_UNUSED;
 
 /* ---- authorization (P3) ---- */
 
@@ -166,11 +216,6 @@ typedef struct berth_registry_authz {
  * P1's behaviour). Call before serving requests.
  */
 void berth_registry_set_authz(berth_registry *r, const berth_registry_authz *a);
-
-/** The repository an op is about (NULL for /v2/, the catalog, bad routes). */
-const char *berth_op_repository(const berth_op *op);
-/** The last path component of the op's route (tag, digest, upload id), or NULL. */
-const char *berth_op_reference(const berth_op *op);
 
 /* ---- HTTP header grammars used by the API (exposed for fuzzing) ---- */
 

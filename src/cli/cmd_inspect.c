@@ -13,9 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MANIFEST_MAX (4 * 1024 * 1024)
-#define CONFIG_MAX (8 * 1024 * 1024)
-
 typedef struct inspect_opts {
 	opt_registry reg;
 	int raw, config;
@@ -117,7 +114,7 @@ static json_t *desc_json(const berth_descriptor *d)
 static int print_summary(berth_source *src, const char *name, const berth_manifest *m,
 			 const berth_digest *digest, size_t len, int json)
 {
-	berth_buf cfg = BERTH_BUF_INIT(CONFIG_MAX);
+	berth_buf cfg = BERTH_BUF_INIT(BERTH_CONFIG_MAX);
 	json_t *o = json_object(), *arr = json_array(), *cj = NULL;
 	int rc = 0;
 
@@ -204,7 +201,7 @@ int cmd_inspect(int argc, char **argv)
 	berth_image_name *name = NULL;
 	berth_source *src = NULL;
 	berth_manifest *m = NULL;
-	berth_buf body = BERTH_BUF_INIT(MANIFEST_MAX), cfg = BERTH_BUF_INIT(CONFIG_MAX);
+	berth_buf body = BERTH_BUF_INIT(BERTH_MANIFEST_MAX), cfg = BERTH_BUF_INIT(BERTH_CONFIG_MAX);
 	const char *ref = NULL;
 	char mt[128] = "", *canon = NULL;
 	int rc, n;

@@ -153,7 +153,7 @@ static int inspect(common *c)
 {
 	berth_image_name *name = NULL;
 	berth_source *src = NULL;
-	berth_buf body = BERTH_BUF_INIT(4 * 1024 * 1024);
+	berth_buf body = BERTH_BUF_INIT(BERTH_MANIFEST_MAX);
 	json_t *j = NULL;
 	char mt[128], *pretty = NULL;
 	int rc = BERTH_EXIT_FAIL;

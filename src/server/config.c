@@ -8,6 +8,9 @@
  * berth_server_config_set(), so the file and the flags validate alike.
  */
 #include "server/config.h"
+#include "berth/oci.h"
+#include "util/buf.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -34,7 +37,6 @@ typedef struct {
 } setting;
 
 #define F(field) offsetof(berth_server_config, field), sizeof(((berth_server_config *)0)->field)
-#define GiB (1024ULL * 1024 * 1024)
 
 static const setting settings[] = {
 	{"version", T_IGNORE, 0, 0, 0, 0},
@@ -44,7 +46,7 @@ static const setting settings[] = {
 	{"log.level", T_LEVEL, F(log_level), 0, 0},
 	{"log.format", T_FORMAT, F(log_json), 0, 0},
 	{"log.accesslog.disabled", T_BOOL_NOT, F(access_log), 0, 0},
-	{"limits.max_manifest_bytes", T_UINT, F(max_manifest_bytes), 1024, GiB},
+	{"limits.max_manifest_bytes", T_UINT, F(max_manifest_bytes), 1024, BERTH_MANIFEST_CEILING},
 	{"limits.max_blob_bytes", T_UINT, F(max_blob_bytes), 0, UINT64_MAX},
 	{"limits.threads", T_UINT, F(threads), 1, 1024},
 	{"limits.max_connections", T_UINT, F(max_connections), 1, 1000000},
@@ -82,7 +84,7 @@ int berth_server_config_defaults(berth_server_config *cfg)
 	}
 	cfg->log_level = BERTH_LOG_INFO;
 	cfg->access_log = 1;
-	cfg->max_manifest_bytes = 4 * 1024 * 1024;
+	cfg->max_manifest_bytes = BERTH_MANIFEST_MAX;
 	/* Handlers block on fsync, so many more threads than cores pay off. */
 	cfg->threads = cores * 4 < 8 ? 8 : (unsigned)(cores * 4 > 256 ? 256 : cores * 4);
 	cfg->max_connections = 4096;
@@ -279,32 +281,27 @@ static int walk(berth_server_config *cfg, yaml_document_t *doc, yaml_node_t *nod
 	return 0;
 }
 
-int berth_server_config_load(berth_server_config *cfg, const char *path)
+int berth_server_config_parse(berth_server_config *cfg, const char *text, size_t len,
+			      const char *name)
 {
-	FILE *f = NULL;
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	int parser_ok = 0, doc_ok = 0;
 	yaml_node_t *root;
 	int rc = 0;
 
-	if (!(f = fopen(path, "rb"))) {
-		rc = berth_error_set_errno("config %s", path);
+	if (len > FILE_MAX) {
+		rc = berth_error_set(BERTH_ETOOBIG, "config %s: larger than 1 MiB", name);
 		goto done;
 	}
-	if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > FILE_MAX) {
-		rc = berth_error_set(BERTH_ETOOBIG, "config %s: larger than 1 MiB", path);
-		goto done;
-	}
-	rewind(f);
 	if (!yaml_parser_initialize(&parser)) {
-		rc = berth_error_set(BERTH_ERROR, "config %s: out of memory", path);
+		rc = berth_error_set(BERTH_ERROR, "config %s: out of memory", name);
 		goto done;
 	}
 	parser_ok = 1;
-	yaml_parser_set_input_file(&parser, f);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		rc = berth_error_set(BERTH_EINVALID, "config %s: line %zu: %s", path,
+		rc = berth_error_set(BERTH_EINVALID, "config %s: line %zu: %s", name,
 				     parser.problem_mark.line + 1,
 				     parser.problem ? parser.problem : "malformed YAML");
 		goto done;
@@ -315,7 +312,7 @@ int berth_server_config_load(berth_server_config *cfg, const char *path)
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", berth_error_last());
-		rc = berth_error_set(rc, "config %s: %s", path, msg);
+		rc = berth_error_set(rc, "config %s: %s", name, msg);
 		goto done;
 	}
 done:
@@ -323,7 +320,23 @@ done:
 		yaml_document_delete(&doc);
 	if (parser_ok)
 		yaml_parser_delete(&parser);
-	if (f)
-		fclose(f);
+	return rc;
+}
+
+int berth_server_config_load(berth_server_config *cfg, const char *path)
+{
+	berth_buf text = BERTH_BUF_INIT(FILE_MAX);
+	char msg[512];
+	int rc = berth_fs_read_file(&text, path);
+
+	if (rc == BERTH_ETOOBIG) {
+		rc = berth_error_set(BERTH_ETOOBIG, "config %s: larger than 1 MiB", path);
+	} else if (rc < 0) {
+		snprintf(msg, sizeof(msg), "%s", berth_error_last());
+		rc = berth_error_set(rc, "config: %s", msg);
+	} else {
+		rc = berth_server_config_parse(cfg, text.ptr ? text.ptr : "", text.len, path);
+	}
+	berth_buf_dispose(&text);
 	return rc;
 }

@@ -53,6 +53,13 @@ int berth_server_config_defaults(berth_server_config *cfg) BERTH_WARN_UNUSED;
 int berth_server_config_load(berth_server_config *cfg, const char *path) BERTH_WARN_UNUSED;
 
 /**
+ * Parse YAML `text` (len bytes, at most 1 MiB) into `cfg` as
+ * berth_server_config_load does a file; `name` labels messages.
+ */
+int berth_server_config_parse(berth_server_config *cfg, const char *text, size_t len,
+			      const char *name) BERTH_WARN_UNUSED;
+
+/**
  * Set one setting from its dotted key (e.g. "limits.threads") and text value,
  * as the file and the flags both do. BERTH_EINVALID naming `key` if bad.
  */

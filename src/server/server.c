@@ -18,6 +18,7 @@
 #include "berth/auth.h"
 #include "berth/auth.h"
 #include "berth/meta.h"
+#include "berth/ref.h"
 #include "berth/registry.h"
 #include "berth/store.h"
 #include "server/mapped.h"
@@ -88,8 +89,7 @@ typedef struct request {
 	struct MHD_Connection *conn;
 	route_kind kind;
 	berth_req req;
-	berth_op *op;
-	berth_auth_op *aop; /* K_API: /token, /api/v1, or a refused authentication */
+	berth_exchange *x;  /* the registry's or access control's (a refusal included) */
 	berth_identity *id; /* access control on: the caller */
 	const char *route;
 	unsigned status;
@@ -231,7 +231,7 @@ static int host_sane(const char *s)
 	for (; s[n]; n++) {
 		char c = s[n];
 
-		if (n >= 255)
+		if (n >= BERTH_DOMAIN_MAX)
 			return 0;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '-' || c == '.' || c == ':' || c == '[' || c == ']'))
@@ -324,7 +324,7 @@ static struct MHD_Response *make_response(request *r, berth_resp *resp)
 	if (resp->fd >= 0 && (mr = mapped_response(r, resp)) != NULL) {
 		r->bytes_out = resp->fd_length;
 	} else if (resp->fd >= 0) {
-		/* The op owns resp->fd and closes it in berth_op_free; MHD closes the
+		/* The exchange owns resp->fd and closes it when freed; MHD closes the
 		 * one it is given when the response is destroyed: hand it a dup. */
 		int fd = fcntl(resp->fd, F_DUPFD_CLOEXEC, 0);
 
@@ -381,83 +381,72 @@ static void simple_resp(berth_resp *resp, unsigned status, const char *ctype, co
 	resp->nheaders = 1;
 }
 
+/* The exchange's response, checked, and audited before the client can see it. */
+static void finish_exchange(request *r, berth_resp *resp)
+{
+	memset(resp, 0, sizeof(*resp));
+	resp->fd = -1;
+	berth_exchange_finish(r->x, resp);
+	if (resp->route)
+		r->route = resp->route;
+	if (resp->status < 100 || resp->status > 599) {
+		berth_err("request %s: %s produced status %d", r->request_id, r->route,
+			  resp->status);
+		simple_resp(resp, 500, "application/json", internal_body,
+			    sizeof(internal_body) - 1);
+	}
+	if (r->srv->api)
+		berth_auth_audit_registry(r->srv->api, &r->req, resp->route, resp->repository,
+					  resp->reference, resp->status);
+}
+
+/* The answers of the server itself: /healthz, /metrics, 404, and 500 before any exchange. */
+static void answer_here(request *r, berth_resp *resp)
+{
+	int get = strcmp(r->req.method, "GET") == 0 || strcmp(r->req.method, "HEAD") == 0;
+	berth_buf b = BERTH_BUF_INIT(METRICS_MAX);
+
+	simple_resp(resp, 500, "application/json", internal_body, sizeof(internal_body) - 1);
+	if ((r->kind == K_HEALTHZ || r->kind == K_METRICS) && !get) {
+		simple_resp(resp, 405, "application/json", not_allowed_body,
+			    sizeof(not_allowed_body) - 1);
+		resp->headers[1].name = MHD_HTTP_HEADER_ALLOW;
+		resp->headers[1].value = "GET, HEAD";
+		resp->nheaders = 2;
+	} else if (r->kind == K_HEALTHZ) {
+		simple_resp(resp, 200, "text/plain; charset=utf-8", "ok\n", 3);
+	} else if (r->kind == K_METRICS) {
+		berth_metrics_gauges g = {
+			.uploads_in_progress = berth_registry_uploads_in_progress(r->srv->reg),
+			.requests_in_flight = atomic_load(&r->srv->in_flight),
+		};
+
+		if (berth_metrics_render(r->srv->metrics, &g, &b) < 0 ||
+		    berth_buf_puts(&b, "") < 0) {
+			berth_err("request %s: %s", r->request_id, berth_error_last());
+			berth_buf_dispose(&b);
+			return;
+		}
+		r->body = berth_buf_detach(&b, &resp->body_len);
+		simple_resp(resp, 200, "text/plain; version=0.0.4; charset=utf-8", r->body,
+			    resp->body_len);
+	} else if (r->kind == K_NOTFOUND) {
+		simple_resp(resp, 404, "application/json", not_found_body,
+			    sizeof(not_found_body) - 1);
+	}
+}
+
 /* Produce this request's response and queue it. Returns an MHD_Result. */
 static enum MHD_Result respond(request *r)
 {
 	berth_resp resp;
 	struct MHD_Response *mr;
-	int get = strcmp(r->req.method, "GET") == 0 || strcmp(r->req.method, "HEAD") == 0;
 	enum MHD_Result ok;
 
-	simple_resp(&resp, 500, "application/json", internal_body, sizeof(internal_body) - 1);
-	switch (r->kind) {
-	case K_REGISTRY:
-		memset(&resp, 0, sizeof(resp));
-		resp.fd = -1;
-		berth_op_finish(r->op, &resp);
-		if (resp.route)
-			r->route = resp.route;
-		if (resp.status < 100 || resp.status > 599) {
-			berth_err("request %s: registry produced status %d", r->request_id,
-				  resp.status);
-			simple_resp(&resp, 500, "application/json", internal_body,
-				    sizeof(internal_body) - 1);
-		}
-		/* The answer is decided: audit it before the client can see it. */
-		if (r->srv->api)
-			berth_auth_audit_registry(r->srv->api, &r->req, resp.route,
-						  berth_op_repository(r->op),
-						  berth_op_reference(r->op), resp.status);
-		break;
-	case K_HEALTHZ:
-		if (get)
-			simple_resp(&resp, 200, "text/plain; charset=utf-8", "ok\n", 3);
-		break;
-	case K_METRICS:
-		if (get) {
-			berth_buf b = BERTH_BUF_INIT(METRICS_MAX);
-			berth_metrics_gauges g = {
-				.uploads_in_progress =
-					berth_registry_uploads_in_progress(r->srv->reg),
-				.requests_in_flight = atomic_load(&r->srv->in_flight),
-			};
-
-			if (berth_metrics_render(r->srv->metrics, &g, &b) < 0 ||
-			    berth_buf_puts(&b, "") < 0) {
-				berth_err("request %s: %s", r->request_id, berth_error_last());
-				berth_buf_dispose(&b);
-				simple_resp(&resp, 500, "application/json", internal_body,
-					    sizeof(internal_body) - 1);
-				break;
-			}
-			r->body = berth_buf_detach(&b, &resp.body_len);
-			simple_resp(&resp, 200, "text/plain; version=0.0.4; charset=utf-8", r->body,
-				    resp.body_len);
-		}
-		break;
-	case K_API:
-		memset(&resp, 0, sizeof(resp));
-		resp.fd = -1;
-		berth_auth_op_finish(r->aop, &resp);
-		if (resp.route)
-			r->route = resp.route;
-		break;
-	case K_INTERNAL:
-		simple_resp(&resp, 500, "application/json", internal_body,
-			    sizeof(internal_body) - 1);
-		break;
-	case K_NOTFOUND:
-		simple_resp(&resp, 404, "application/json", not_found_body,
-			    sizeof(not_found_body) - 1);
-		break;
-	}
-	if ((r->kind == K_HEALTHZ || r->kind == K_METRICS) && !get) {
-		simple_resp(&resp, 405, "application/json", not_allowed_body,
-			    sizeof(not_allowed_body) - 1);
-		resp.headers[1].name = MHD_HTTP_HEADER_ALLOW;
-		resp.headers[1].value = "GET, HEAD";
-		resp.nheaders = 2;
-	}
+	if (r->x)
+		finish_exchange(r, &resp);
+	else
+		answer_here(r, &resp);
 	if (!(mr = make_response(r, &resp))) {
 		simple_resp(&resp, 500, "application/json", internal_body,
 			    sizeof(internal_body) - 1);
@@ -587,6 +576,42 @@ static request *request_new(server *s, struct MHD_Connection *c, const char *url
 	return r;
 }
 
+/*
+ * Start the registry's or access control's exchange for a new request: with
+ * access control on, authenticate the caller first (once, before anything
+ * else); a refusal is itself the exchange that answers.
+ */
+static enum MHD_Result begin_exchange(request *r)
+{
+	server *s = r->srv;
+	int rc;
+
+	if (s->api) {
+		if (!(r->id = berth_pool_alloc(&r->pool, sizeof(*r->id))) ||
+		    berth_auth_authenticate(s->api, &r->req, r->id, &r->x) < 0)
+			goto internal;
+		r->req.principal = r->id;
+		if (r->x)
+			return respond_early(r);
+	}
+	if (r->kind == K_API)
+		rc = berth_auth_begin(s->api, &r->req, &r->x);
+	else
+		rc = berth_registry_begin(s->reg, &r->req, &r->x);
+	if (rc < 0 || !r->x)
+		goto internal;
+	/* Rejected from the headers alone (auth, bad name, too large). */
+	if (berth_exchange_failed(r->x))
+		return respond_early(r);
+	return MHD_YES;
+internal:
+	berth_err("request %s: %s", r->request_id, berth_error_last());
+	berth_exchange_free(r->x);
+	r->x = NULL;
+	r->kind = K_INTERNAL;
+	return respond_early(r);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -599,44 +624,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO; /* out of memory: MHD drops the connection */
 		*con_cls = r;
 		atomic_fetch_add(&s->in_flight, 1);
-		if (s->api && (r->kind == K_REGISTRY || r->kind == K_API)) {
-			/* Who is calling: once, before anything else. */
-			berth_auth_op *refusal = NULL;
-
-			if (!(r->id = berth_pool_alloc(&r->pool, sizeof(*r->id))) ||
-			    berth_auth_authenticate(s->api, &r->req, r->id, &refusal) < 0) {
-				berth_err("request %s: %s", r->request_id, berth_error_last());
-				r->kind = K_INTERNAL;
-				return respond_early(r);
-			}
-			r->req.principal = r->id;
-			if (refusal) {
-				r->aop = refusal;
-				r->kind = K_API;
-				return respond_early(r);
-			}
-		}
-		if (r->kind == K_API) {
-			if (berth_auth_begin(s->api, &r->req, &r->aop) < 0 || !r->aop) {
-				berth_err("request %s: %s", r->request_id, berth_error_last());
-				r->aop = NULL;
-				r->kind = K_INTERNAL;
-				return respond_early(r);
-			}
-			if (berth_auth_op_failed(r->aop))
-				return respond_early(r);
-		}
-		if (r->kind == K_REGISTRY) {
-			if (berth_registry_begin(s->reg, &r->req, &r->op) < 0 || !r->op) {
-				berth_err("request %s: %s", r->request_id, berth_error_last());
-				r->op = NULL;
-				r->kind = K_INTERNAL;
-				return respond_early(r);
-			}
-			/* Rejected from the headers alone (auth, bad name, too large). */
-			if (berth_op_failed(r->op))
-				return respond_early(r);
-		}
+		if (r->kind == K_REGISTRY || r->kind == K_API)
+			return begin_exchange(r);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -646,14 +635,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r->bytes_in += n;
 		if (r->queued)
 			return MHD_YES; /* answered from the headers; MHD drains or closes */
-		if (r->kind == K_REGISTRY && berth_op_wants_body(r->op) &&
-		    !berth_op_failed(r->op)) {
-			(void)berth_op_body(r->op, upload_data, n);
-			return MHD_YES;
-		}
-		if (r->kind == K_API && berth_auth_op_wants_body(r->aop) &&
-		    !berth_auth_op_failed(r->aop)) {
-			(void)berth_auth_op_body(r->aop, upload_data, n);
+		if (r->x && berth_exchange_wants_body(r->x) && !berth_exchange_failed(r->x)) {
+			(void)berth_exchange_body(r->x, upload_data, n);
 			return MHD_YES;
 		}
 		/* libmicrohttpd 0.9.75 accepts a response only before the body or after
@@ -661,13 +644,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		 * bound, the connection is closed instead of reading a huge body. */
 		r->discarded += n;
 		if (r->discarded > DISCARD_MAX) {
-			if (r->kind == K_REGISTRY) {
+			if (r->x) {
 				/* Not sent, but its status and route label the log line. */
 				berth_resp resp;
 
 				memset(&resp, 0, sizeof(resp));
 				resp.fd = -1;
-				berth_op_finish(r->op, &resp);
+				berth_exchange_finish(r->x, &resp);
 				r->status = (unsigned)resp.status;
 				if (resp.route)
 					r->route = resp.route;
@@ -738,8 +721,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		berth_log_fields(s->cfg->access_log ? BERTH_LOG_INFO : BERTH_LOG_DEBUG, "request",
 				 fields);
 	}
-	berth_op_free(r->op);
-	berth_auth_op_free(r->aop);
+	berth_exchange_free(r->x);
 	if (r->id)
 		OPENSSL_cleanse(r->id, sizeof(*r->id));
 	free(r->body);

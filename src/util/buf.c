@@ -123,24 +123,6 @@ int berth_buf_put_json_string(berth_buf *b, const char *s)
 	return berth_buf_put(b, "\"", 1);
 }
 
-int berth_buf_put_oci_error(berth_buf *b, const char *code, const char *message,
-			    const char *detail_json)
-{
-	int rc = berth_buf_puts(b, "{\"errors\":[{\"code\":");
-
-	if (!rc)
-		rc = berth_buf_put_json_string(b, code);
-	if (!rc)
-		rc = berth_buf_puts(b, ",\"message\":");
-	if (!rc)
-		rc = berth_buf_put_json_string(b, message);
-	if (!rc && detail_json)
-		rc = berth_buf_printf(b, ",\"detail\":%s", detail_json);
-	if (!rc)
-		rc = berth_buf_puts(b, "}]}");
-	return rc;
-}
-
 void berth_buf_reset(berth_buf *b)
 {
 	b->len = 0;

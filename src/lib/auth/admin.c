@@ -720,7 +720,7 @@ static void route(ctx *c)
 			return users_list(c);
 		if (is(m, "POST"))
 			return user_create(c);
-		return not_allowed(c, "GET, POST");
+		return not_allowed(c, "GET, HEAD, POST");
 	}
 	if (n == 2 && is(s[0], "users")) {
 		if (is(m, "DELETE"))
@@ -737,7 +737,7 @@ static void route(ctx *c)
 			return projects_list(c);
 		if (is(m, "POST"))
 			return project_create(c);
-		return not_allowed(c, "GET, POST");
+		return not_allowed(c, "GET, HEAD, POST");
 	}
 	if (n == 2 && is(s[0], "projects")) {
 		if (is(m, "GET"))
@@ -746,12 +746,12 @@ static void route(ctx *c)
 			return project_update(c, s[1]);
 		if (is(m, "DELETE"))
 			return project_delete(c, s[1]);
-		return not_allowed(c, "GET, PUT, DELETE");
+		return not_allowed(c, "GET, HEAD, PUT, DELETE");
 	}
 	if (n == 3 && is(s[0], "projects") && is(s[2], "members")) {
 		if (is(m, "GET"))
 			return members_list(c, s[1]);
-		return not_allowed(c, "GET");
+		return not_allowed(c, "GET, HEAD");
 	}
 	if (n == 4 && is(s[0], "projects") && is(s[2], "members")) {
 		if (is(m, "PUT"))
@@ -765,7 +765,7 @@ static void route(ctx *c)
 			return robots_list(c);
 		if (is(m, "POST"))
 			return robot_create(c);
-		return not_allowed(c, "GET, POST");
+		return not_allowed(c, "GET, HEAD, POST");
 	}
 	if (n == 2 && is(s[0], "robots")) {
 		if (is(m, "DELETE"))
@@ -775,7 +775,7 @@ static void route(ctx *c)
 	if (n == 1 && is(s[0], "audit")) {
 		if (is(m, "GET"))
 			return audit_list(c);
-		return not_allowed(c, "GET");
+		return not_allowed(c, "GET, HEAD");
 	}
 	not_found(c);
 }

@@ -135,6 +135,10 @@ static void body(berth_auth_op *op, int status, const char *ctype)
 	berth_auth__header(op, "Content-Type", "%s", ctype);
 	op->resp.body = op->out.ptr ? op->out.ptr : "";
 	op->resp.body_len = op->out.len;
+	if (op->is_head) {
+		op->resp.head = 1;
+		op->resp.head_length = op->out.len;
+	}
 }
 
 void berth_auth__error(berth_auth_op *op, int status, const char *code, const char *fmt, ...)
@@ -149,7 +153,7 @@ void berth_auth__error(berth_auth_op *op, int status, const char *code, const ch
 	op->resp.nheaders = 0;
 	berth_buf_reset(&op->out);
 	op->failed = 1;
-	rc = berth_buf_put_oci_error(&op->out, code, msg, "null");
+	rc = berth_registry_error_body(&op->out, code, msg, "null");
 	if (rc)
 		berth_buf_reset(&op->out);
 	body(op, status, "application/json");
@@ -282,6 +286,7 @@ void berth_auth_audit_registry(berth_auth *a, const berth_req *req, const char *
 /* ---- the op lifecycle ---- */
 
 static const berth_identity anonymous_identity;
+static const berth_exchange_ops op_ops;
 
 berth_auth_op *berth_auth__op_new(berth_auth *a, const berth_req *req)
 {
@@ -290,6 +295,7 @@ berth_auth_op *berth_auth__op_new(berth_auth *a, const berth_req *req)
 
 	if (!op)
 		return NULL;
+	op->x.ops = &op_ops;
 	op->api = a;
 	berth_pool_init(&op->pool);
 	berth_buf_init(&op->out, 0);
@@ -306,7 +312,7 @@ berth_auth_op *berth_auth__op_new(berth_auth *a, const berth_req *req)
 	op->base_url = berth_pool_strndup(&op->pool, bl ? req->base_url : "", bl);
 	op->id = req->principal ? req->principal : &anonymous_identity;
 	if (!op->method || !op->path || !op->remote_addr || !op->base_url) {
-		berth_auth_op_free(op);
+		berth_auth__op_free(op);
 		return NULL;
 	}
 	return op;
@@ -332,14 +338,19 @@ static const char *copy_query(berth_auth_op *op, const berth_req *req, const cha
 	return v ? berth_pool_strndup(&op->pool, v, strnlen(v, 64)) : NULL;
 }
 
-int berth_auth_begin(berth_auth *a, const berth_req *req, berth_auth_op **out)
+int berth_auth_begin(berth_auth *a, const berth_req *req, berth_exchange **out)
 {
 	berth_auth_op *op = berth_auth__op_new(a, req);
 
 	*out = NULL;
 	if (!op)
 		return berth_error_set(BERTH_ERROR, "out of memory");
-	*out = op;
+	*out = &op->x;
+	/* HEAD is GET without the body: same status and headers (RFC 9110 9.3.2). */
+	if (is(op->method, "HEAD")) {
+		op->is_head = 1;
+		op->method = "GET";
+	}
 	if (req->has_body_length && req->body_length > BERTH_AUTH_BODY_MAX) {
 		berth_auth__error(op, 413, "SIZE_INVALID", "request body larger than %d bytes",
 				  BERTH_AUTH_BODY_MAX);
@@ -354,7 +365,7 @@ int berth_auth_begin(berth_auth *a, const berth_req *req, berth_auth_op **out)
 			op->on_finish = berth_auth__token_post;
 		} else {
 			berth_auth__error(op, 405, "UNSUPPORTED", "method not allowed");
-			berth_auth__header(op, "Allow", "GET, POST");
+			berth_auth__header(op, "Allow", "GET, HEAD, POST");
 		}
 		return 0;
 	}
@@ -366,18 +377,22 @@ int berth_auth_begin(berth_auth *a, const berth_req *req, berth_auth_op **out)
 	return 0;
 }
 
-int berth_auth_op_wants_body(const berth_auth_op *op)
+static int op_wants_body(const berth_exchange *x)
 {
+	const berth_auth_op *op = (const berth_auth_op *)x;
+
 	return op->wants_body && !op->failed;
 }
 
-int berth_auth_op_failed(const berth_auth_op *op)
+static int op_failed(const berth_exchange *x)
 {
-	return op->failed;
+	return ((const berth_auth_op *)x)->failed;
 }
 
-int berth_auth_op_body(berth_auth_op *op, const char *data, size_t len)
+static int op_body(berth_exchange *x, const char *data, size_t len)
 {
+	berth_auth_op *op = (berth_auth_op *)x;
+
 	op->resp.bytes_in += len;
 	if (op->failed)
 		return 1;
@@ -391,8 +406,10 @@ int berth_auth_op_body(berth_auth_op *op, const char *data, size_t len)
 	return 0;
 }
 
-void berth_auth_op_finish(berth_auth_op *op, berth_resp *resp)
+static void op_finish(berth_exchange *x, berth_resp *resp)
 {
+	berth_auth_op *op = (berth_auth_op *)x;
+
 	if (!op->failed && op->on_finish) {
 		berth_auth__finish_fn f = op->on_finish;
 
@@ -402,7 +419,7 @@ void berth_auth_op_finish(berth_auth_op *op, berth_resp *resp)
 	*resp = op->resp;
 }
 
-void berth_auth_op_free(berth_auth_op *op)
+void berth_auth__op_free(berth_auth_op *op)
 {
 	if (!op)
 		return;
@@ -411,3 +428,16 @@ void berth_auth_op_free(berth_auth_op *op)
 	berth_pool_dispose(&op->pool);
 	free(op);
 }
+
+static void op_free(berth_exchange *x)
+{
+	berth_auth__op_free((berth_auth_op *)x);
+}
+
+static const berth_exchange_ops op_ops = {
+	.wants_body = op_wants_body,
+	.body = op_body,
+	.failed = op_failed,
+	.finish = op_finish,
+	.free = op_free,
+};

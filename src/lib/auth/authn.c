@@ -208,7 +208,7 @@ static int from_token(berth_auth *a, berth_identity *id)
 	return rc;
 }
 
-static int refusal(berth_auth *a, const berth_req *req, berth_auth_op **out, int kind,
+static int refusal(berth_auth *a, const berth_req *req, berth_exchange **out, int kind,
 		   const char *message)
 {
 	berth_auth_op *op = berth_auth__op_new(a, req);
@@ -222,12 +222,12 @@ static int refusal(berth_auth *a, const berth_req *req, berth_auth_op **out, int
 		berth_auth__unauthorized(op, message);
 	else
 		berth_auth__internal(op);
-	*out = op;
+	*out = &op->x;
 	return 0;
 }
 
 int berth_auth_authenticate(berth_auth *a, const berth_req *req, berth_identity *id,
-			    berth_auth_op **out)
+			    berth_exchange **out)
 {
 	const char *h = req->header ? req->header(req->ctx, "Authorization") : NULL;
 	char user[256];

@@ -26,17 +26,21 @@ struct berth_auth {
 	long expiration;
 };
 
+typedef struct berth_auth_op berth_auth_op;
 typedef void (*berth_auth__finish_fn)(berth_auth_op *op);
 
 #define BERTH_AUTH_SCOPES_MAX 64
 
+/* The access-control exchange: `x` first, so that an exchange of ours is an op. */
 struct berth_auth_op {
+	berth_exchange x;
 	berth_auth *api;
 	berth_pool pool;
 	berth_resp resp;
 	berth_buf out; /* response body */
 	berth_buf in;  /* request body, capped at BERTH_AUTH_BODY_MAX */
 	int failed;
+	int is_head; /* a HEAD, routed as its GET */
 	int wants_body;
 	berth_auth__finish_fn on_finish;
 
@@ -69,6 +73,8 @@ void berth_auth__empty(berth_auth_op *op, int status);
 const char *berth_auth__realm(berth_auth_op *op);
 /** A fresh op not tied to a route (refusals of berth_auth_authenticate). */
 berth_auth_op *berth_auth__op_new(berth_auth *a, const berth_req *req);
+/** Release an op (secrets in its buffers wiped); NULL is a no-op. */
+void berth_auth__op_free(berth_auth_op *op);
 /** RFC 3339 UTC time into out (>= 21 bytes). */
 void berth_auth__time(time_t t, char *out, size_t len);
 

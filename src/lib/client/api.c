@@ -56,44 +56,20 @@ static int take_creds(berth_client *c, char **user, char **pass)
 	return rc;
 }
 
-static void sanitize(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = ' ';
-}
-
-/* A non-2xx answer → BERTH_E* code with the server's message. */
+/*
+ * A non-2xx answer → BERTH_E* code with the server's message. The admin
+ * API's messages are meant for the user as they are, and its 409 says that
+ * something already exists.
+ */
 static int api_error(berth_client *c, const berth_client__req *r, const char *method,
 		     const char *path, int sent_creds)
 {
-	char code[64] = "", msg[512] = "";
+	berth_client__fault f;
+	const char *code = f.code, *msg = f.message;
 	int rc;
 
-	if (r->errbody.len && r->errbody.ptr[0] == '{') {
-		json_t *root = json_loadb(r->errbody.ptr, r->errbody.len, 0, NULL);
-		json_t *e = json_array_get(json_object_get(root, "errors"), 0);
-		const char *s;
-
-		if ((s = json_string_value(json_object_get(e, "code"))))
-			snprintf(code, sizeof(code), "%s", s);
-		if ((s = json_string_value(json_object_get(e, "message"))))
-			snprintf(msg, sizeof(msg), "%s", s);
-		json_decref(root);
-		sanitize(code);
-		sanitize(msg);
-	}
-	switch (r->status) {
-	case 400: rc = BERTH_EINVALID; break;
-	case 401:
-	case 403: rc = BERTH_EDENIED; break;
-	case 404: rc = BERTH_ENOTFOUND; break;
-	case 405: rc = BERTH_EUNSUPPORTED; break;
-	case 409: rc = BERTH_EEXISTS; break;
-	case 413: rc = BERTH_ETOOBIG; break;
-	case 429: rc = BERTH_EBUSY; break;
-	default: rc = r->status >= 500 ? BERTH_EIO : BERTH_ERROR;
-	}
+	berth_client__fault_read(r, &f);
+	rc = r->status == 409 ? BERTH_EEXISTS : f.rc;
 	if (r->status == 401 && !sent_creds)
 		return berth_error_set(rc,
 				       "%s: authentication required and no credentials were found "

@@ -14,6 +14,8 @@
  */
 #include "lib/client/internal.h"
 
+#include "berth/ref.h"
+
 #include "util/log.h"
 
 #include <ctype.h>
@@ -50,7 +52,7 @@ void berth_client_options_init(berth_client_options *o)
 	o->tls_verify = 1;
 	o->retries = 3;
 	o->timeout_seconds = 60;
-	o->max_manifest_bytes = 4 * 1024 * 1024;
+	o->max_manifest_bytes = BERTH_MANIFEST_MAX;
 }
 
 /* ---- share locks ---- */
@@ -122,7 +124,7 @@ int berth_client_new(berth_client **out, const berth_client_options *opts)
 		berth_client_options_init(&defaults);
 		opts = &defaults;
 	}
-	if (!opts->host || !*opts->host || strlen(opts->host) > 255 ||
+	if (!opts->host || !*opts->host || strlen(opts->host) > BERTH_DOMAIN_MAX ||
 	    strpbrk(opts->host, "/?#@ \t\r\n"))
 		return berth_error_set(BERTH_EINVALID, "registry host \"%.100s\" is not valid",
 				       opts->host ? opts->host : "");
@@ -154,7 +156,7 @@ int berth_client_new(berth_client **out, const berth_client_options *opts)
 	c->auth_file = opts->auth_file ? strdup(opts->auth_file) : NULL;
 	c->retries = opts->retries > 0 ? opts->retries : (opts->retries < 0 ? 0 : 3);
 	c->timeout = opts->timeout_seconds > 0 ? opts->timeout_seconds : 60;
-	c->max_manifest = opts->max_manifest_bytes ? opts->max_manifest_bytes : 4 * 1024 * 1024;
+	c->max_manifest = opts->max_manifest_bytes ? opts->max_manifest_bytes : BERTH_MANIFEST_MAX;
 	if (asprintf(&c->base_url, "%s://%s", (c->plain_forced || c->loopback) ? "http" : "https",
 		     api) < 0)
 		c->base_url = NULL;
@@ -882,44 +884,51 @@ static void sanitize(char *s)
 			*s = ' ';
 }
 
-int berth_client__http_error(berth_client *c, const berth_client__req *r, const char *what)
+void berth_client__fault_read(const berth_client__req *r, berth_client__fault *out)
 {
-	char code[64] = "", msg[256] = "";
-	int rc;
+	const char *code = out->code;
 
+	out->code[0] = out->message[0] = '\0';
 	if (r->errbody.len && r->errbody.ptr[0] == '{') {
 		json_t *root = json_loadb(r->errbody.ptr, r->errbody.len, 0, NULL);
 		json_t *e = json_array_get(json_object_get(root, "errors"), 0);
 		const char *s;
 
 		if ((s = json_string_value(json_object_get(e, "code"))))
-			snprintf(code, sizeof(code), "%s", s);
+			snprintf(out->code, sizeof(out->code), "%s", s);
 		if ((s = json_string_value(json_object_get(e, "message"))))
-			snprintf(msg, sizeof(msg), "%s", s);
+			snprintf(out->message, sizeof(out->message), "%s", s);
 		json_decref(root);
-		sanitize(code);
-		sanitize(msg);
+		sanitize(out->code);
+		sanitize(out->message);
 	}
 	switch (r->status) {
 	case 400:
-		rc = strcmp(code, "DIGEST_INVALID") == 0 ? BERTH_EDIGEST
-		     : strcmp(code, "SIZE_INVALID") == 0 ? BERTH_ESIZE
-							 : BERTH_EINVALID;
+		out->rc = strcmp(code, "DIGEST_INVALID") == 0 ? BERTH_EDIGEST
+			  : strcmp(code, "SIZE_INVALID") == 0 ? BERTH_ESIZE
+							      : BERTH_EINVALID;
 		break;
 	case 401:
-	case 403: rc = BERTH_EDENIED; break;
-	case 404: rc = BERTH_ENOTFOUND; break;
-	case 405: rc = BERTH_EUNSUPPORTED; break;
-	case 409: rc = BERTH_EBUSY; break;
-	case 413: rc = BERTH_ETOOBIG; break;
-	case 416: rc = BERTH_ERANGE; break;
-	case 429: rc = BERTH_EBUSY; break;
-	default: rc = r->status >= 500 ? BERTH_EIO : BERTH_ERROR;
+	case 403: out->rc = BERTH_EDENIED; break;
+	case 404: out->rc = BERTH_ENOTFOUND; break;
+	case 405: out->rc = BERTH_EUNSUPPORTED; break;
+	case 409: out->rc = BERTH_EBUSY; break;
+	case 413: out->rc = BERTH_ETOOBIG; break;
+	case 416: out->rc = BERTH_ERANGE; break;
+	case 429: out->rc = BERTH_EBUSY; break;
+	default: out->rc = r->status >= 500 ? BERTH_EIO : BERTH_ERROR;
 	}
-	if (code[0])
-		return berth_error_set(rc, "registry %s: %s: %s (%s)", c->host, code,
-				       msg[0] ? msg : "no message", what);
-	return berth_error_set(rc, "registry %s: HTTP %ld for %s", c->host, r->status, what);
+}
+
+int berth_client__http_error(berth_client *c, const berth_client__req *r, const char *what)
+{
+	berth_client__fault f;
+
+	berth_client__fault_read(r, &f);
+	if (f.code[0])
+		return berth_error_set(f.rc, "registry %s: %s: %s (%s)", c->host, f.code,
+				       f.message[0] ? f.message : "no message", what);
+	return berth_error_set(f.rc, "registry %s: HTTP %ld for %s", c->host, r->status, what);
 }
 
 int berth_client_ping(berth_client *c)

@@ -183,6 +183,16 @@ void berth_client__req_dispose(berth_client__req *r);
  */
 int berth_client__do(berth_client *c, berth_client__req *r) BERTH_WARN_UNUSED;
 
+/** What a non-success response said (berth_client__fault_read). */
+typedef struct berth_client__fault {
+	int rc;		   /* BERTH_E* code of the status (and, for 400, of the OCI code) */
+	char code[64];	   /* the first OCI error's code, "" if none */
+	char message[512]; /* its message, "" if none; control characters blanked */
+} berth_client__fault;
+
+/** Read r's status and error body (OCI {"errors":[...]}, any other body ignored). */
+void berth_client__fault_read(const berth_client__req *r, berth_client__fault *out);
+
 /**
  * Map a non-success response to a BERTH_E* code with the registry's error
  * message: "registry <host>: <CODE>: <message>". `what` names the object.

@@ -8,15 +8,15 @@
  */
 #include "lib/meta/internal.h"
 
+#include "berth/oci.h"
+#include "berth/ref.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 /* Hard caps on strings that reach the metadata store from the network. */
-#define REPO_MAX 1024	   /* Distribution caps names at 255; be generous */
-#define TAG_MAX 256	   /* the tag grammar allows 128 */
 #define MEDIA_TYPE_MAX 255 /* berth_meta_manifest.media_type holds 255 + NUL */
 #define UPLOAD_ID_MAX 256
-#define ANNOTATIONS_MAX (64u << 20) /* bounded by the manifest size cap upstream */
 /* Access control: names fit the 256-byte fields of the result structs. */
 #define USER_MAX 255
 #define PROJECT_MAX 255
@@ -120,7 +120,7 @@ int berth_meta_schema_version(berth_meta *m)
 
 int berth_meta_repo_exists(berth_meta *m, const char *repo)
 {
-	int rc = check_str(repo, REPO_MAX, "repository name");
+	int rc = check_str(repo, BERTH_NAME_MAX, "repository name");
 
 	return rc ? rc : m->drv->repo_exists(m->impl, repo);
 }
@@ -129,7 +129,8 @@ int berth_meta_blob_link(berth_meta *m, const char *repo, const berth_digest *d,
 {
 	int rc;
 
-	if ((rc = check_str(repo, REPO_MAX, "repository name")) != 0 || (rc = check_digest(d)) != 0)
+	if ((rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0 ||
+	    (rc = check_digest(d)) != 0)
 		return rc;
 	if (size > INT64_MAX)
 		return berth_error_set(BERTH_EINVALID, "metadata: blob size out of range");
@@ -140,7 +141,8 @@ int berth_meta_blob_linked(berth_meta *m, const char *repo, const berth_digest *
 {
 	int rc;
 
-	if ((rc = check_str(repo, REPO_MAX, "repository name")) != 0 || (rc = check_digest(d)) != 0)
+	if ((rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0 ||
+	    (rc = check_digest(d)) != 0)
 		return rc;
 	return m->drv->blob_linked(m->impl, repo, d, size);
 }
@@ -156,7 +158,8 @@ int berth_meta_blob_unlink(berth_meta *m, const char *repo, const berth_digest *
 {
 	int rc;
 
-	if ((rc = check_str(repo, REPO_MAX, "repository name")) != 0 || (rc = check_digest(d)) != 0)
+	if ((rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0 ||
+	    (rc = check_digest(d)) != 0)
 		return rc;
 	return m->drv->blob_unlink(m->impl, repo, d);
 }
@@ -165,18 +168,19 @@ int berth_meta_manifest_store(berth_meta *m, const berth_meta_manifest_put *p)
 {
 	int rc;
 
-	if ((rc = check_str(p->repo, REPO_MAX, "repository name")) != 0 ||
+	if ((rc = check_str(p->repo, BERTH_NAME_MAX, "repository name")) != 0 ||
 	    (rc = check_digest(p->digest)) != 0 ||
 	    (rc = check_str(p->media_type, MEDIA_TYPE_MAX, "media type")) != 0)
 		return rc;
 	if (p->artifact_type &&
 	    (rc = check_str(p->artifact_type, MEDIA_TYPE_MAX, "artifact type")) != 0)
 		return rc;
-	if (p->annotations && (rc = check_str(p->annotations, ANNOTATIONS_MAX, "annotations")) != 0)
+	if (p->annotations &&
+	    (rc = check_str(p->annotations, BERTH_MANIFEST_CEILING, "annotations")) != 0)
 		return rc;
 	if (p->subject && (rc = check_digest(p->subject)) != 0)
 		return rc;
-	if (p->tag && (rc = check_str(p->tag, TAG_MAX, "tag")) != 0)
+	if (p->tag && (rc = check_str(p->tag, BERTH_TAG_MAX, "tag")) != 0)
 		return rc;
 	if (p->tag && strchr(p->tag, ':'))
 		return berth_error_set(BERTH_EINVALID, "metadata: a tag cannot contain ':'");
@@ -195,7 +199,7 @@ int berth_meta_manifest_get(berth_meta *m, const char *repo, const char *referen
 {
 	int rc, by_digest;
 
-	if ((rc = check_str(repo, REPO_MAX, "repository name")) != 0 ||
+	if ((rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0 ||
 	    (rc = check_str(reference, BERTH_DIGEST_MAX, "reference")) != 0)
 		return rc;
 	/* Tags never contain ':', digests always do. */
@@ -207,7 +211,8 @@ int berth_meta_manifest_delete(berth_meta *m, const char *repo, const berth_dige
 {
 	int rc;
 
-	if ((rc = check_str(repo, REPO_MAX, "repository name")) != 0 || (rc = check_digest(d)) != 0)
+	if ((rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0 ||
+	    (rc = check_digest(d)) != 0)
 		return rc;
 	return m->drv->manifest_delete(m->impl, repo, d);
 }
@@ -216,8 +221,8 @@ int berth_meta_tag_delete(berth_meta *m, const char *repo, const char *tag)
 {
 	int rc;
 
-	if ((rc = check_str(repo, REPO_MAX, "repository name")) != 0 ||
-	    (rc = check_str(tag, TAG_MAX, "tag")) != 0)
+	if ((rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0 ||
+	    (rc = check_str(tag, BERTH_TAG_MAX, "tag")) != 0)
 		return rc;
 	return m->drv->tag_delete(m->impl, repo, tag);
 }
@@ -229,9 +234,9 @@ int berth_meta_tags(berth_meta *m, const char *repo, const char *last, long n,
 
 	if (more)
 		*more = 0;
-	if ((rc = check_str(repo, REPO_MAX, "repository name")) != 0)
+	if ((rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0)
 		return rc;
-	if (last && *last && (rc = check_str(last, TAG_MAX, "last tag")) != 0)
+	if (last && *last && (rc = check_str(last, BERTH_NAME_MAX, "last tag")) != 0)
 		return rc;
 	return m->drv->tags(m->impl, repo, last && *last ? last : NULL, n, cb, ctx, more);
 }
@@ -243,7 +248,7 @@ int berth_meta_catalog(berth_meta *m, const char *last, long n, berth_meta_name_
 
 	if (more)
 		*more = 0;
-	if (last && *last && (rc = check_str(last, REPO_MAX, "last repository")) != 0)
+	if (last && *last && (rc = check_str(last, BERTH_NAME_MAX, "last repository")) != 0)
 		return rc;
 	return m->drv->catalog(m->impl, last && *last ? last : NULL, n, cb, ctx, more);
 }
@@ -253,7 +258,7 @@ int berth_meta_referrers(berth_meta *m, const char *repo, const berth_digest *su
 {
 	int rc;
 
-	if ((rc = check_str(repo, REPO_MAX, "repository name")) != 0 ||
+	if ((rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0 ||
 	    (rc = check_digest(subject)) != 0)
 		return rc;
 	if (artifact_type && *artifact_type &&
@@ -268,7 +273,7 @@ int berth_meta_upload_create(berth_meta *m, const char *id, const char *repo, ti
 	int rc;
 
 	if ((rc = check_str(id, UPLOAD_ID_MAX, "upload id")) != 0 ||
-	    (rc = check_str(repo, REPO_MAX, "repository name")) != 0)
+	    (rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0)
 		return rc;
 	return m->drv->upload_create(m->impl, id, repo, started);
 }
@@ -278,7 +283,7 @@ int berth_meta_upload_check(berth_meta *m, const char *id, const char *repo)
 	int rc;
 
 	if ((rc = check_str(id, UPLOAD_ID_MAX, "upload id")) != 0 ||
-	    (rc = check_str(repo, REPO_MAX, "repository name")) != 0)
+	    (rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0)
 		return rc;
 	return m->drv->upload_check(m->impl, id, repo);
 }

@@ -20,7 +20,6 @@
 /* Longest reference string considered at all: domain + path + tag + digest. */
 #define REF_INPUT_MAX 2048
 /* Longest domain[:port] accepted. */
-#define REF_DOMAIN_MAX 255
 
 #define DEFAULT_DOMAIN "docker.io"
 #define LEGACY_DOMAIN "index.docker.io"
@@ -107,7 +106,7 @@ static int domain_valid(const char *d, size_t len)
 {
 	size_t i = 0;
 
-	if (len == 0 || len > REF_DOMAIN_MAX)
+	if (len == 0 || len > BERTH_DOMAIN_MAX)
 		return 0;
 	if (d[0] == '[') {
 		size_t start = ++i;

@@ -13,9 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Manifests answered through the blob endpoint are read into memory. */
-#define MANIFEST_READ_MAX (64u * 1024 * 1024)
-
 static void blob_unknown(berth_op *op)
 {
 	berth_registry__error(op, 404, "BLOB_UNKNOWN", NULL, "blob unknown to registry");
@@ -72,7 +69,7 @@ static void serve_manifest(berth_op *op, const char *range)
 	uint64_t start, end;
 	int rc, partial;
 
-	op->out.max = MANIFEST_READ_MAX;
+	op->out.max = BERTH_MANIFEST_CEILING; /* read into memory, capped on the way in */
 	rc = berth_meta_manifest_get(op->reg->meta, op->name, op->digest.str, &info,
 				     op->is_head ? NULL : &op->out);
 	if (rc == BERTH_ENOTFOUND)
@@ -118,7 +115,7 @@ static void blob_get(berth_op *op, const berth_req *req)
 	}
 	blob_headers(op, partial, start, end, size);
 	if (fd >= 0) {
-		/* now owned by the op (closed in berth_op_free) */
+		/* now owned by the op (closed when the exchange is freed) */
 		op->resp.fd = fd;
 		op->resp.fd_offset = start;
 		op->resp.fd_length = size ? end - start + 1 : 0;

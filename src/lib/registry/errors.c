@@ -75,6 +75,24 @@ static void reset_response(berth_op *op)
 	op->out.max = 0;
 }
 
+int berth_registry_error_body(berth_buf *b, const char *code, const char *message,
+			      const char *detail_json)
+{
+	int rc = berth_buf_puts(b, "{\"errors\":[{\"code\":");
+
+	if (!rc)
+		rc = berth_buf_put_json_string(b, code);
+	if (!rc)
+		rc = berth_buf_puts(b, ",\"message\":");
+	if (!rc)
+		rc = berth_buf_put_json_string(b, message);
+	if (!rc && detail_json)
+		rc = berth_buf_printf(b, ",\"detail\":%s", detail_json);
+	if (!rc)
+		rc = berth_buf_puts(b, "}]}");
+	return rc;
+}
+
 void berth_registry__error(berth_op *op, int status, const char *code, const char *detail,
 			   const char *fmt, ...)
 {
@@ -88,7 +106,7 @@ void berth_registry__error(berth_op *op, int status, const char *code, const cha
 	reset_response(op);
 	op->failed = 1;
 	op->resp.status = status;
-	rc = berth_buf_put_oci_error(&op->out, code, msg, detail);
+	rc = berth_registry_error_body(&op->out, code, msg, detail);
 	if (rc) {
 		/* OOM while describing the error: send the status alone. */
 		berth_buf_reset(&op->out);

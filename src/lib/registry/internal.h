@@ -35,10 +35,13 @@ struct berth_registry {
 	berth_registry_authz authz;
 };
 
+typedef struct berth_op berth_op;
 typedef int (*berth_registry__body_fn)(berth_op *op, const char *data, size_t len);
 typedef void (*berth_registry__finish_fn)(berth_op *op);
 
+/* The registry's exchange: `x` first, so that an exchange of ours is an op. */
 struct berth_op {
+	berth_exchange x;
 	berth_registry *reg;
 	berth_pool pool;
 	berth_resp resp;

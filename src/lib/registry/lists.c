@@ -118,6 +118,11 @@ static void paginated(berth_op *op, const berth_req *req, const char *head, list
 
 	if (page_size(op, req, &n))
 		return;
+	/* Every name and tag is at most BERTH_NAME_MAX bytes, and so is a position among them. */
+	if (last && strnlen(last, BERTH_NAME_MAX + 1) > BERTH_NAME_MAX)
+		RETURN_AFTER(berth_registry__error(op, 400, "UNSUPPORTED", NULL,
+						   "last= is longer than %d bytes",
+						   BERTH_NAME_MAX));
 	if (berth_buf_puts(&op->out, head) || berth_buf_puts(&op->out, "["))
 		RETURN_AFTER(berth_registry__internal(op));
 	if (n != 0) {

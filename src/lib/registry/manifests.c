@@ -18,9 +18,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* Stored manifests read back for GET (they were capped on the way in). */
-#define MANIFEST_READ_MAX (64u * 1024 * 1024)
-
 /* Trim spaces and tabs around [*s, *e). */
 static void trim(const char **s, const char **e)
 {
@@ -139,7 +136,7 @@ static void manifest_get(berth_op *op, const berth_req *req)
 	berth_meta_manifest info;
 	int rc;
 
-	op->out.max = MANIFEST_READ_MAX;
+	op->out.max = BERTH_MANIFEST_CEILING; /* capped on the way in */
 	rc = berth_meta_manifest_get(op->reg->meta, op->name, reference, &info,
 				     op->is_head ? NULL : &op->out);
 	if (rc == BERTH_ENOTFOUND)

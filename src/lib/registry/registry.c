@@ -21,7 +21,7 @@
 
 void berth_registry_config_defaults(berth_registry_config *cfg)
 {
-	cfg->max_manifest_bytes = 4 * 1024 * 1024;
+	cfg->max_manifest_bytes = BERTH_MANIFEST_MAX;
 	cfg->max_blob_bytes = 0;
 	cfg->default_page_size = 0;
 	cfg->max_page_size = 10000;
@@ -42,7 +42,7 @@ int berth_registry_new(berth_registry **out, berth_store *store, berth_meta *met
 	else
 		berth_registry_config_defaults(&r->cfg);
 	if (!r->cfg.max_manifest_bytes)
-		r->cfg.max_manifest_bytes = 4 * 1024 * 1024;
+		r->cfg.max_manifest_bytes = BERTH_MANIFEST_MAX;
 	atomic_init(&r->uploads, 0);
 	*out = r;
 	return 0;
@@ -64,16 +64,6 @@ void berth_registry_set_authz(berth_registry *r, const berth_registry_authz *a)
 	}
 }
 
-const char *berth_op_repository(const berth_op *op)
-{
-	return op ? op->name : NULL;
-}
-
-const char *berth_op_reference(const berth_op *op)
-{
-	return op ? op->ref : NULL;
-}
-
 long berth_registry_uploads_in_progress(berth_registry *r)
 {
 	return atomic_load(&r->uploads);
@@ -81,27 +71,40 @@ long berth_registry_uploads_in_progress(berth_registry *r)
 
 /* ---- routing ---- */
 
-enum route { R_MANIFEST, R_BLOB, R_UPLOAD_START, R_UPLOAD, R_TAGS, R_REFERRERS };
+enum route { R_BASE, R_CATALOG, R_MANIFEST, R_BLOB, R_UPLOAD_START, R_UPLOAD, R_TAGS, R_REFERRERS };
+
+/*
+ * The methods of each route, as the Allow header of its 405 lists them
+ * (RFC 9110 15.5.6). HEAD goes wherever GET does, with the same headers.
+ */
+static const char *const allowed_methods[] = {
+	[R_BASE] = "GET, HEAD",
+	[R_CATALOG] = "GET, HEAD",
+	[R_MANIFEST] = "GET, HEAD, PUT, DELETE",
+	[R_BLOB] = "GET, HEAD, DELETE",
+	[R_UPLOAD_START] = "POST",
+	[R_UPLOAD] = "GET, HEAD, PATCH, PUT, DELETE",
+	[R_TAGS] = "GET, HEAD",
+	[R_REFERRERS] = "GET, HEAD",
+};
 
 static int is_method(const char *m, const char *want)
 {
 	return strcmp(m, want) == 0;
 }
 
-static int method_allowed(enum route rt, const char *m)
+/* 1 if `m` is one of the route's methods; otherwise answer 405 with Allow and return 0. */
+static int method_allowed(berth_op *op, enum route rt, const char *m)
 {
-	switch (rt) {
-	case R_MANIFEST:
-		return is_method(m, "GET") || is_method(m, "HEAD") || is_method(m, "PUT") ||
-		       is_method(m, "DELETE");
-	case R_BLOB: return is_method(m, "GET") || is_method(m, "HEAD") || is_method(m, "DELETE");
-	case R_UPLOAD_START: return is_method(m, "POST");
-	case R_UPLOAD:
-		return is_method(m, "GET") || is_method(m, "PATCH") || is_method(m, "PUT") ||
-		       is_method(m, "DELETE");
-	case R_TAGS:
-	case R_REFERRERS: return is_method(m, "GET");
+	const char *list = allowed_methods[rt];
+	size_t n = strlen(m);
+
+	for (const char *p = list; n && (p = strstr(p, m)) != NULL; p += n) {
+		if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
 	}
+	berth_registry__error(op, 405, "UNSUPPORTED", NULL, "method %.16s not allowed here", m);
+	berth_registry__header(op, "Allow", "%s", list);
 	return 0;
 }
 
@@ -116,6 +119,8 @@ static unsigned needed_actions(enum route rt, const char *m)
 		return is_method(m, "PUT") ? BERTH_ACTION_PUSH : BERTH_ACTION_PULL;
 	case R_UPLOAD_START:
 	case R_UPLOAD: return BERTH_ACTION_PUSH;
+	case R_BASE: return 0;
+	case R_CATALOG:
 	case R_TAGS:
 	case R_REFERRERS: return BERTH_ACTION_PULL;
 	}
@@ -161,9 +166,8 @@ static void dispatch(berth_op *op, const berth_req *req)
 		p++;
 	if (*p == '\0') {
 		op->resp.route = "base";
-		if (!is_method(m, "GET") && !is_method(m, "HEAD"))
-			RETURN_AFTER(berth_registry__error(op, 405, "UNSUPPORTED", NULL,
-							   "method %s not allowed here", m));
+		if (!method_allowed(op, R_BASE, m))
+			return;
 		if (berth_registry__authorize(op, NULL, 0))
 			return;
 		if (berth_buf_puts(&op->out, "{}"))
@@ -172,9 +176,8 @@ static void dispatch(berth_op *op, const berth_req *req)
 	}
 	if (strcmp(p, "_catalog") == 0) {
 		op->resp.route = "catalog";
-		if (!is_method(m, "GET"))
-			RETURN_AFTER(berth_registry__error(op, 405, "UNSUPPORTED", NULL,
-							   "method %s not allowed here", m));
+		if (!method_allowed(op, R_CATALOG, m))
+			return;
 		if (berth_registry__authorize(op, NULL, BERTH_ACTION_PULL))
 			return;
 		RETURN_AFTER(berth_registry__catalog(op, req));
@@ -216,18 +219,18 @@ static void dispatch(berth_op *op, const berth_req *req)
 		break;
 	case R_UPLOAD_START: op->resp.route = "upload_start"; break;
 	case R_UPLOAD:
-		op->resp.route = is_method(m, "GET")	 ? "upload_get"
-				 : is_method(m, "PATCH") ? "upload_patch"
-				 : is_method(m, "PUT")	 ? "upload_put"
-							 : "upload_delete";
+		op->resp.route = is_method(m, "GET") || is_method(m, "HEAD") ? "upload_get"
+				 : is_method(m, "PATCH")		     ? "upload_patch"
+				 : is_method(m, "PUT")			     ? "upload_put"
+									     : "upload_delete";
 		break;
 	case R_TAGS: op->resp.route = "tags"; break;
 	case R_REFERRERS: op->resp.route = "referrers"; break;
+	default: break;
 	}
-	if (!method_allowed(rt, m)) {
+	if (!method_allowed(op, rt, m)) {
 		op->resp.route = "method_not_allowed";
-		RETURN_AFTER(berth_registry__error(op, 405, "UNSUPPORTED", NULL,
-						   "method %s not allowed here", m));
+		return;
 	}
 	if (!berth_ref_name_valid(p, nlen))
 		RETURN_AFTER(berth_registry__error(op, 400, "NAME_INVALID", NULL,
@@ -248,6 +251,7 @@ static void dispatch(berth_op *op, const berth_req *req)
 	case R_UPLOAD: RETURN_AFTER(berth_registry__upload(op, req, m));
 	case R_TAGS: RETURN_AFTER(berth_registry__tags(op, req));
 	case R_REFERRERS: RETURN_AFTER(berth_registry__referrers(op, req));
+	default: RETURN_AFTER(unknown_route(op));
 	}
 }
 
@@ -311,13 +315,16 @@ static void op_give_back(berth_op *op)
 		op_destroy(op);
 }
 
-int berth_registry_begin(berth_registry *r, const berth_req *req, berth_op **out)
+static const berth_exchange_ops op_ops;
+
+int berth_registry_begin(berth_registry *r, const berth_req *req, berth_exchange **out)
 {
 	berth_op *op = op_take();
 
 	*out = NULL;
 	if (!op)
 		return berth_error_set(BERTH_ERROR, "out of memory");
+	op->x.ops = &op_ops;
 	op->reg = r;
 	berth_pool_init(&op->pool);
 	if (!op->out.ptr)
@@ -339,22 +346,26 @@ int berth_registry_begin(berth_registry *r, const berth_req *req, berth_op **out
 	op->req = req;
 	dispatch(op, req);
 	op->req = NULL;
-	*out = op;
+	*out = &op->x;
 	return 0;
 }
 
-int berth_op_wants_body(const berth_op *op)
+static int op_wants_body(const berth_exchange *x)
 {
+	const berth_op *op = (const berth_op *)x;
+
 	return op->wants_body && !op->failed;
 }
 
-int berth_op_failed(const berth_op *op)
+static int op_failed(const berth_exchange *x)
 {
-	return op->failed;
+	return ((const berth_op *)x)->failed;
 }
 
-int berth_op_body(berth_op *op, const char *data, size_t len)
+static int op_body(berth_exchange *x, const char *data, size_t len)
 {
+	berth_op *op = (berth_op *)x;
+
 	op->resp.bytes_in += len;
 	if (op->failed)
 		return 1;
@@ -367,26 +378,66 @@ int berth_op_body(berth_op *op, const char *data, size_t len)
 	return 0;
 }
 
-void berth_op_finish(berth_op *op, berth_resp *resp)
+static void op_finish(berth_exchange *x, berth_resp *resp)
 {
+	berth_op *op = (berth_op *)x;
+
 	if (!op->failed && op->on_finish) {
 		berth_registry__finish_fn f = op->on_finish;
 
 		op->on_finish = NULL;
 		f(op);
 	}
+	op->resp.repository = op->name;
+	op->resp.reference = op->ref;
 	*resp = op->resp;
 }
 
-void berth_op_free(berth_op *op)
+static void op_free(berth_exchange *x)
 {
-	if (!op)
-		return;
+	berth_op *op = (berth_op *)x;
+
 	/* A client that vanished mid-body leaves its upload uncommitted. */
 	berth_registry__upload_release(op);
 	if (op->resp.fd >= 0)
 		close(op->resp.fd);
 	op_give_back(op);
+}
+
+static const berth_exchange_ops op_ops = {
+	.wants_body = op_wants_body,
+	.body = op_body,
+	.failed = op_failed,
+	.finish = op_finish,
+	.free = op_free,
+};
+
+/* ---- the exchange, whichever module made it ---- */
+
+int berth_exchange_wants_body(const berth_exchange *x)
+{
+	return x->ops->wants_body(x);
+}
+
+int berth_exchange_body(berth_exchange *x, const char *data, size_t len)
+{
+	return x->ops->body(x, data, len);
+}
+
+int berth_exchange_failed(const berth_exchange *x)
+{
+	return x->ops->failed(x);
+}
+
+void berth_exchange_finish(berth_exchange *x, berth_resp *resp)
+{
+	x->ops->finish(x, resp);
+}
+
+void berth_exchange_free(berth_exchange *x)
+{
+	if (x)
+		x->ops->free(x);
 }
 
 /* ---- maintenance ---- */

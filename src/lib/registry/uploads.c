@@ -6,7 +6,7 @@
  * A session lives in the store (its bytes and hash state) and in meta (which
  * repository it belongs to, when it started), so any process sharing them
  * can continue it. A request that writes holds the upload exclusively from
- * begin to finish; berth_op_free releases it if the client vanished, without
+ * begin to finish; freeing the exchange releases it if the client vanished, without
  * committing. A blob becomes visible only through berth_upload_commit, which
  * checks the digest, then the link in the repository.
  */
@@ -373,7 +373,7 @@ void berth_registry__upload(berth_op *op, const berth_req *req, const char *meth
 		RETURN_AFTER(berth_registry__internal(op));
 	op->upload_has_meta = 1;
 
-	if (strcmp(method, "GET") == 0) {
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
 		rc = berth_store_upload_size(op->reg->store, op->upload_id, &size);
 		if (rc == BERTH_ENOTFOUND)
 			RETURN_AFTER(upload_unknown(op));

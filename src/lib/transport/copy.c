@@ -41,7 +41,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MANIFEST_MAX (4 * 1024 * 1024)
 #define MSG_MAX 512
 #define MAX_DEPTH 4 /* index → index → image is already unusual */
 
@@ -488,7 +487,7 @@ static int read_small_blob(berth_source *src, const berth_descriptor *d, berth_b
  */
 static int convert_config(copy_ctx *cx, const berth_descriptor *d, berth_descriptor *out)
 {
-	berth_buf raw = BERTH_BUF_INIT(BERTH_TRANSPORT_CONFIG_MAX);
+	berth_buf raw = BERTH_BUF_INIT(BERTH_CONFIG_MAX);
 	char *text = NULL;
 	size_t len = 0;
 	int rc, fd = -1;
@@ -790,7 +789,7 @@ done:
 static int copy_manifest(copy_ctx *cx, const berth_digest *which, int top_level, int depth,
 			 written *w)
 {
-	berth_buf body = BERTH_BUF_INIT(MANIFEST_MAX);
+	berth_buf body = BERTH_BUF_INIT(BERTH_MANIFEST_MAX);
 	berth_manifest *m = NULL;
 	berth_digest d;
 	char mt[128] = "";
@@ -1004,7 +1003,7 @@ static int index_entry(json_t *arr, const written *w, json_t *platform)
 /* Copy one source (image or index) into cx->dst and add its entries to `arr`. */
 static int add_source(copy_ctx *cx, json_t *arr)
 {
-	berth_buf body = BERTH_BUF_INIT(MANIFEST_MAX), cfg = BERTH_BUF_INIT(MANIFEST_MAX);
+	berth_buf body = BERTH_BUF_INIT(BERTH_MANIFEST_MAX), cfg = BERTH_BUF_INIT(BERTH_CONFIG_MAX);
 	berth_manifest *m = NULL;
 	json_t *cj = NULL;
 	berth_digest d;

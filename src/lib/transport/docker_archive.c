@@ -473,7 +473,7 @@ int berth_transport__docker_archive_source(berth_source *s, const berth_image_na
 	ds = calloc(1, sizeof(*ds));
 	if (!ds)
 		return berth_error_set(BERTH_ERROR, "out of memory");
-	berth_buf_init(&ds->manifest, BERTH_TRANSPORT_META_MAX);
+	berth_buf_init(&ds->manifest, BERTH_MANIFEST_MAX);
 	rc = berth_transport__tree_extract(&ds->tree, n->path);
 	if (rc)
 		goto done;
@@ -483,7 +483,7 @@ int berth_transport__docker_archive_source(berth_source *s, const berth_image_na
 			BERTH_EINVALID,
 			"docker-archive:%s: no manifest.json (not a docker save archive)", n->path);
 	if (rc == 0)
-		rc = read_fd_capped(fd, BERTH_TRANSPORT_META_MAX, &mj, "manifest.json");
+		rc = read_fd_capped(fd, BERTH_MANIFEST_MAX, &mj, "manifest.json");
 	if (rc)
 		goto done;
 	items = json_loadb(mj.ptr, mj.len, 0, &jerr);
@@ -511,7 +511,7 @@ int berth_transport__docker_archive_source(berth_source *s, const berth_image_na
 	}
 	rc = berth_transport__tree_open(ds->tree, cpath, &fd, NULL);
 	if (rc == 0)
-		rc = read_fd_capped(fd, BERTH_TRANSPORT_CONFIG_MAX, &cfg, "the image config");
+		rc = read_fd_capped(fd, BERTH_CONFIG_MAX, &cfg, "the image config");
 	if (rc)
 		goto done;
 	ds->config_size = (int64_t)cfg.len;

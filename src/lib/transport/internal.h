@@ -162,10 +162,6 @@ int berth_transport__docker_archive_dest(berth_dest *d, const berth_image_name *
 
 /* ---- shared by the layout and archive drivers ---- */
 
-/* Caps on metadata read from layouts and archives. */
-#define BERTH_TRANSPORT_META_MAX (4u << 20)    /* index.json, manifests, manifest.json */
-#define BERTH_TRANSPORT_CONFIG_MAX (16u << 20) /* image configs */
-
 /** oci: source/destination on a directory (oci_layout.c; also used by oci_archive.c). */
 int berth_transport__layout_source(berth_source *s, const char *dir,
 				   const char *tag) BERTH_WARN_UNUSED;

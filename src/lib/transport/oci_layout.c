@@ -51,7 +51,7 @@ char *berth_transport__layout_blob_path(const char *dir, const berth_digest *dg)
 /* Load index.json of `dir` (NULL *out and 0 if it does not exist and `missing_ok`). */
 static int load_index(json_t **out, const char *dir, int missing_ok)
 {
-	berth_buf b = BERTH_BUF_INIT(BERTH_TRANSPORT_META_MAX);
+	berth_buf b = BERTH_BUF_INIT(BERTH_MANIFEST_MAX);
 	json_error_t jerr;
 	json_t *j = NULL, *m;
 	char *path = NULL;
@@ -172,8 +172,7 @@ static int lsrc_manifest(berth_source *s, const berth_digest *d, berth_buf *body
 	size_t start = body->len;
 	int rc;
 
-	rc = read_blob_verified(ls->dir, want, top ? ls->top_size : -1, BERTH_TRANSPORT_META_MAX,
-				body);
+	rc = read_blob_verified(ls->dir, want, top ? ls->top_size : -1, BERTH_MANIFEST_MAX, body);
 	if (rc)
 		return rc;
 	if (top) {

@@ -134,7 +134,7 @@ static int run(fx *f, const char *method, const char *path, const char *auth, co
 	fake c = {auth, {NULL}, NULL};
 	berth_req r;
 	berth_identity id;
-	berth_auth_op *op = NULL;
+	berth_exchange *op = NULL;
 	berth_resp resp;
 	int status;
 
@@ -149,17 +149,17 @@ static int run(fx *f, const char *method, const char *path, const char *auth, co
 	r.principal = &id;
 	if (!op) {
 		assert_int_equal(berth_auth_begin(f->api, &r, &op), 0);
-		if (json && berth_auth_op_wants_body(op))
-			(void)berth_auth_op_body(op, json, strlen(json));
+		if (json && berth_exchange_wants_body(op))
+			(void)berth_exchange_body(op, json, strlen(json));
 	}
-	berth_auth_op_finish(op, &resp);
+	berth_exchange_finish(op, &resp);
 	status = resp.status;
 	if (body) {
 		json_error_t err;
 
 		*body = resp.body_len ? json_loadb(resp.body, resp.body_len, 0, &err) : NULL;
 	}
-	berth_auth_op_free(op);
+	berth_exchange_free(op);
 	return status;
 }
 
@@ -266,7 +266,7 @@ static void token_claims_are_narrowed_and_usable(void **state)
 	fake c = {auth, {NULL}, NULL};
 	berth_req r;
 	berth_identity id;
-	berth_auth_op *refusal = NULL;
+	berth_exchange *refusal = NULL;
 	berth_registry_authz hook;
 	berth_authz_refusal ref;
 
@@ -312,7 +312,7 @@ static void token_claims_are_narrowed_and_usable(void **state)
 	assert_int_equal(admin_call(f, "DELETE", "/api/v1/users/dev", NULL), 204);
 	assert_int_equal(berth_auth_authenticate(f->api, &r, &id, &refusal), 0);
 	assert_non_null(refusal);
-	berth_auth_op_free(refusal);
+	berth_exchange_free(refusal);
 	free(dev);
 }
 
@@ -322,7 +322,7 @@ static void anonymous_is_challenged_on_private_projects(void **state)
 	fake c = {NULL, {NULL}, NULL};
 	berth_req r = make_req(&c, "GET", "/v2/", "10.0.0.1");
 	berth_identity id;
-	berth_auth_op *refusal = NULL;
+	berth_exchange *refusal = NULL;
 	berth_registry_authz hook;
 	berth_authz_refusal ref;
 
@@ -350,7 +350,7 @@ static void sysadmin_push_creates_a_private_project(void **state)
 	fake c = {h, {NULL}, NULL};
 	berth_req r = make_req(&c, "POST", "/v2/fresh/app/blobs/uploads/", "10.0.0.1");
 	berth_identity id;
-	berth_auth_op *refusal = NULL;
+	berth_exchange *refusal = NULL;
 	berth_registry_authz hook;
 	berth_meta_project p;
 

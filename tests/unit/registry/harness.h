@@ -178,7 +178,7 @@ static inline void run_ex(env *e, const char *method, const char *path, const kv
 	berth_req req = {method, path, fake_header, fake_query, &ctx, with_length,
 			 len,	 NULL, "127.0.0.1", "test",	NULL, NULL};
 	berth_resp resp;
-	berth_op *op = NULL;
+	berth_exchange *op = NULL;
 	size_t off = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -186,18 +186,18 @@ static inline void run_ex(env *e, const char *method, const char *path, const kv
 	assert_non_null(op);
 	if (piece == 0)
 		piece = len ? len : 1;
-	while (off < len && berth_op_wants_body(op)) {
+	while (off < len && berth_exchange_wants_body(op)) {
 		size_t n = len - off < piece ? len - off : piece;
 
-		if (berth_op_body(op, (const char *)body + off, n))
+		if (berth_exchange_body(op, (const char *)body + off, n))
 			break;
 		off += n;
 	}
 	out->stopped_early = off < len;
 	memset(&resp, 0, sizeof(resp));
-	berth_op_finish(op, &resp);
+	berth_exchange_finish(op, &resp);
 	copy_response(out, &resp);
-	berth_op_free(op);
+	berth_exchange_free(op);
 }
 
 static inline void run(env *e, const char *method, const char *path, const kv *headers,

@@ -1,9 +1,12 @@
 /*
  * lists.c - unit tests of the listing endpoints: tags/list and _catalog
- * pagination (n, last, Link: rel="next", n=0, bad n, clamping), unknown
+ * pagination (n, last, Link: rel="next", n=0, bad n, clamping, last= past
+ * the name cap), unknown
  * repositories, and referrers with and without an artifactType filter.
  */
 #include "harness.h"
+
+#include "berth/ref.h"
 
 /* Assert that `r` is a JSON object whose array `key` holds exactly `want`. */
 static void assert_names(const result *r, const char *key, const char *const *want, size_t n)
@@ -117,6 +120,40 @@ static void test_tags_of_unknown_repo(void **state)
 	result_free(&r);
 }
 
+/* A last= past the longest possible name is a 400, not a database error. */
+static void test_last_longer_than_any_name_is_refused(void **state)
+{
+	env *e = *state;
+	static const char *const none[] = {""};
+	char at_max[BERTH_NAME_MAX + 1], over[BERTH_NAME_MAX + 2];
+	result r;
+
+	push_image(e, "team/app", "a", "L", NULL, NULL);
+	memset(at_max, 'z', BERTH_NAME_MAX);
+	at_max[BERTH_NAME_MAX] = '\0';
+	memset(over, 'z', BERTH_NAME_MAX + 1);
+	over[BERTH_NAME_MAX + 1] = '\0';
+
+	kv q1[] = {{"last", at_max}, {NULL, NULL}};
+	run(e, "GET", "/v2/team/app/tags/list", NULL, q1, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	assert_names(&r, "tags", none, 0);
+	result_free(&r);
+	run(e, "GET", "/v2/_catalog", NULL, q1, NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	assert_names(&r, "repositories", none, 0);
+	result_free(&r);
+
+	kv q2[] = {{"last", over}, {NULL, NULL}};
+	run(e, "GET", "/v2/team/app/tags/list", NULL, q2, NULL, 0, &r);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(error_code(&r), "UNSUPPORTED");
+	result_free(&r);
+	run(e, "GET", "/v2/_catalog", NULL, q2, NULL, 0, &r);
+	assert_int_equal(r.status, 400);
+	result_free(&r);
+}
+
 static void test_catalog(void **state)
 {
 	env *e = *state;
@@ -227,6 +264,8 @@ int main(void)
 						env_teardown),
 		cmocka_unit_test_setup_teardown(test_page_size_is_clamped, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_tags_of_unknown_repo, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_last_longer_than_any_name_is_refused,
+						env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_catalog, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_referrers_with_filter, env_setup,
 						env_teardown),

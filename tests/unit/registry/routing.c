@@ -57,12 +57,23 @@ static void test_wrong_method(void **state)
 	run(e, "POST", "/v2/app/manifests/latest", NULL, NULL, NULL, 0, &r);
 	assert_int_equal(r.status, 405);
 	assert_string_equal(error_code(&r), "UNSUPPORTED");
+	assert_string_equal(result_header(&r, "Allow"), "GET, HEAD, PUT, DELETE");
 	result_free(&r);
 	run(e, "GET", "/v2/app/blobs/uploads/", NULL, NULL, NULL, 0, &r);
 	assert_int_equal(r.status, 405);
+	assert_string_equal(result_header(&r, "Allow"), "POST");
 	result_free(&r);
 	run(e, "DELETE", "/v2/", NULL, NULL, NULL, 0, &r);
 	assert_int_equal(r.status, 405);
+	assert_string_equal(result_header(&r, "Allow"), "GET, HEAD");
+	result_free(&r);
+	/* A method that is a substring of an allowed one is still refused. */
+	run(e, "GE", "/v2/app/tags/list", NULL, NULL, NULL, 0, &r);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(result_header(&r, "Allow"), "GET, HEAD");
+	result_free(&r);
+	run(e, "HEAD", "/v2/app/tags/list", NULL, NULL, NULL, 0, &r);
+	assert_int_equal(r.status, 404); /* allowed; the repository is unknown */
 	result_free(&r);
 }
 

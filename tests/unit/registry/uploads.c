@@ -255,16 +255,16 @@ static void test_client_vanishing_mid_chunk_keeps_session(void **state)
 	fake_ctx ctx = {NULL, NULL};
 	berth_req req = {"PATCH", path, fake_header, fake_query, &ctx, 1,
 			 10,	  NULL, NULL,	     NULL,	 NULL, NULL};
-	berth_op *op;
+	berth_exchange *op;
 	result r;
 
 	start_session(e, "app", id, sizeof(id));
 	snprintf(path, sizeof(path), "/v2/app/blobs/uploads/%s", id);
 	assert_int_equal(berth_registry_begin(e->reg, &req, &op), 0);
-	assert_true(berth_op_wants_body(op));
+	assert_true(berth_exchange_wants_body(op));
 	assert_int_equal(berth_registry_uploads_in_progress(e->reg), 1);
-	assert_int_equal(berth_op_body(op, "abcd", 4), 0);
-	berth_op_free(op); /* no finish: the client went away */
+	assert_int_equal(berth_exchange_body(op, "abcd", 4), 0);
+	berth_exchange_free(op); /* no finish: the client went away */
 	assert_int_equal(berth_registry_uploads_in_progress(e->reg), 0);
 
 	/* The upload can be taken again (not left locked). */
@@ -280,7 +280,7 @@ static void test_busy_upload_is_416(void **state)
 	fake_ctx ctx = {NULL, NULL};
 	berth_req req = {"PATCH", path, fake_header, fake_query, &ctx, 0,
 			 0,	  NULL, NULL,	     NULL,	 NULL, NULL};
-	berth_op *op;
+	berth_exchange *op;
 	result r;
 
 	start_session(e, "app", id, sizeof(id));
@@ -290,7 +290,7 @@ static void test_busy_upload_is_416(void **state)
 	assert_int_equal(r.status, 416);
 	assert_true(r.stopped_early);
 	result_free(&r);
-	berth_op_free(op);
+	berth_exchange_free(op);
 }
 
 static void test_blob_size_cap(void **state)
