@@ -154,8 +154,8 @@ int berth_build_image_run(berth_build_image *img, berth_build_store *s, const be
 /**
  * Write the image's config and manifest (OCI; base annotations when it
  * came from an image) into the store and tag it `tag` in the layout.
- * `created` (>= 0) is the config's created time and the time history
- * entries without one get (SOURCE_DATE_EPOCH when set; else now).
+ * `created` (>= 0: SOURCE_DATE_EPOCH) is the config's created time and
+ * clamps later history times; < 0 takes the last step's time, as BuildKit.
  * `digest` (optional) gets the manifest digest.
  */
 int berth_build_image_commit(berth_build_image *img, berth_build_store *s, const char *tag,
@@ -164,12 +164,15 @@ int berth_build_image_commit(berth_build_image *img, berth_build_store *s, const
 /* ---- a Dockerfile ---- */
 
 typedef struct berth_build_opts {
-	const char *context;			 /* the build context directory */
-	const char *dockerfile;			 /* NULL = <context>/Dockerfile */
-	const berth_df_vars *build_args;	 /* --build-arg (may be NULL) */
-	const char *target;			 /* NULL = the last stage */
-	const char *platform;			 /* NULL = linux/<this host> */
-	int pull;				 /* refresh base images */
+	const char *context;		    /* the build context directory */
+	const char *dockerfile;		    /* NULL = <context>/Dockerfile */
+	const berth_df_vars *build_args;    /* --build-arg (may be NULL) */
+	const char *target;		    /* NULL = the last stage */
+	const char *platform;		    /* NULL = linux/<this host> */
+	int pull;			    /* refresh base images */
+	int no_cache;			    /* run every step */
+	const char *const *no_cache_filter; /* stages (names or indexes) that run every step */
+	size_t nno_cache_filter;
 	berth_sandbox_net net;			 /* RUN's network unless RUN --network says */
 	int64_t source_date_epoch;		 /* >= 0: clamp times (SOURCE_DATE_EPOCH) */
 	berth_layer_compression compression;	 /* of new layers */

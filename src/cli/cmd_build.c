@@ -28,7 +28,7 @@
 
 typedef struct build_opts {
 	const char *file, *target, *platform, *network, *iidfile, *progress;
-	berth_args_list tags, build_args, outputs;
+	berth_args_list tags, build_args, outputs, no_cache_filter;
 	int push, pull, no_cache;
 	opt_registry reg;
 } build_opts;
@@ -51,8 +51,9 @@ static const berth_arg build_args[] = {
 		       "RUN's network: default and host reach what the host reaches,\n"
 		       "none only loopback (default: default)"),
 	BERTH_OPT_FLAG("pull", 0, build_opts, pull, "fetch base images again"),
-	BERTH_OPT_FLAG("no-cache", 0, build_opts, no_cache,
-		       "run every step (berth has no layer cache yet: always so)"),
+	BERTH_OPT_FLAG("no-cache", 0, build_opts, no_cache, "run every step, use no cached result"),
+	BERTH_OPT_LIST("no-cache-filter", 0, build_opts, no_cache_filter, "STAGE",
+		       "run every step of this stage (repeatable)"),
 	BERTH_OPT_LIST("output", 'o', build_opts, outputs, "SPEC",
 		       "type=registry | type=oci,dest=FILE|DIR[,tar=false] |\n"
 		       "type=docker,dest=FILE (repeatable)"),
@@ -231,6 +232,9 @@ int cmd_build(int argc, char **argv)
 	bo.target = o.target;
 	bo.platform = o.platform;
 	bo.pull = o.pull;
+	bo.no_cache = o.no_cache;
+	bo.no_cache_filter = o.no_cache_filter.v;
+	bo.nno_cache_filter = (size_t)o.no_cache_filter.n;
 	bo.net = o.network && strcmp(o.network, "none") == 0 ? BERTH_SANDBOX_NET_NONE
 							     : BERTH_SANDBOX_NET_HOST;
 	bo.source_date_epoch = sde && *sde ? strtoll(sde, NULL, 10) : -1;

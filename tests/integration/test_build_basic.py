@@ -167,3 +167,53 @@ def test_usage_errors(tmp_path, berth, ctx):
     assert p.returncode == 2 and "CONTEXT" in p.stderr.decode()
     p = build(tmp_path, "-o", "type=local,dest=/tmp/x", str(d), check=False)
     assert p.returncode == 1 and "type=local" in p.stderr.decode()
+
+
+def steps(stderr):
+    """The step lines of a build log: (text, cached) for every non-ARG step."""
+    out = []
+    for line in stderr.decode().splitlines():
+        if line.startswith("#") and "] " in line and "] ARG " not in line:
+            text = line.split("] ", 1)[1]
+            cached = text.endswith(" CACHED")
+            out.append((text[:-len(" CACHED")] if cached else text, cached))
+    return out
+
+
+def test_a_rebuild_with_nothing_changed_runs_no_step(tmp_path, berth, ctx):
+    d, _ = ctx
+    first = build(tmp_path, str(d))
+    assert not any(c for _, c in steps(first.stderr))
+    again = build(tmp_path, str(d))
+    s = steps(again.stderr)
+    assert s and all(c for _, c in s), s
+    # RUN layers hold fresh file times: the same digest proves nothing ran again.
+    assert again.stdout == first.stdout
+
+
+def test_a_changed_source_reruns_from_the_copy_that_reads_it(tmp_path, berth, ctx):
+    d, _ = ctx
+    build(tmp_path, str(d))
+    (d / "src" / "b.txt").write_text("changed\n")
+    s = steps(build(tmp_path, str(d)).stderr)
+    names = [t for t, _ in s]
+    first_rerun = names.index("COPY src/ ./src/")
+    assert all(c for _, c in s[:first_rerun]), s
+    assert not any(c for _, c in s[first_rerun:first_rerun + 3]), s
+    # An ignored file changes nothing.
+    (d / ".env").write_text("SECRET=2\n")
+    assert all(c for _, c in steps(build(tmp_path, str(d)).stderr))
+
+
+def test_no_cache_filter_reruns_a_stage_and_what_reads_it(tmp_path, berth, ctx):
+    d, _ = ctx
+    build(tmp_path, str(d))
+    s = steps(build(tmp_path, "--no-cache-filter", "build", str(d)).stderr)
+    names = [t for t, _ in s]
+    label = names.index("LABEL org.example.team=platform")
+    # Stage "build" runs again; the final stage reuses what does not read it.
+    assert not any(c for _, c in s[:label]), s
+    assert s[label][1], s
+    assert not any(c for _, c in s[label + 1:]), s
+    s = steps(build(tmp_path, "--no-cache", str(d)).stderr)
+    assert not any(c for _, c in s), s

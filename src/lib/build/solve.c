@@ -10,13 +10,14 @@
  * expansion are the stage's ARGs in scope overlaid by the image's Env, as
  * in BuildKit (an ENV wins over an ARG of the same name).
  *
- * Not yet here (each refused with a message naming it, never ignored): the
- * layer cache, RUN --mount, heredocs, ADD of URLs and archives, COPY
+ * Not yet here (each refused with a message naming it, never ignored): RUN
+ * --mount, heredocs, ADD of URLs and archives, COPY
  * --link/--parents/--exclude, parallel stages, several platforms.
  */
 #include "lib/build/internal.h"
 #include "berth/dockerfile.h"
 #include "util/buf.h"
+#include "util/fs.h"
 #include "util/inroot.h"
 
 #include <dirent.h>
@@ -41,6 +42,9 @@ typedef struct solver {
 	int *busy;
 	FILE *log;
 	int64_t clamp;
+	berth_context *ctx;		/* the context walked with hashes (first COPY from it) */
+	char (*keys)[BERTH_DIGEST_MAX]; /* per stage, the key of its last step */
+	char cache_dir[PATH_MAX + 16];
 } solver;
 
 static int fail_at(solver *sv, const berth_df_instr *in, int code, const char *fmt, ...)
@@ -662,6 +666,165 @@ done:
 	return rc;
 }
 
+/* ---- the cache ----
+ *
+ * A step's key hashes the key of the state before it, the instruction as
+ * expanded (kind, flags, words, key-values), the environment a RUN sees
+ * (so build args count), and what the step reads besides: for COPY from
+ * the context, the walk's digest of each source (contents and the metadata
+ * that ends up in the layer, after .dockerignore); for COPY --from, the
+ * source stage's key. A record is the image's whole state after the step,
+ * <store>/cache/<key hex>.json, written atomically: a hit replaces the
+ * state and runs nothing. Secrets never enter a key (no secret mounts yet).
+ */
+
+static int hash_str(berth_hasher *h, const char *s)
+{
+	int rc = berth_hasher_update(h, s ? s : "", s ? strlen(s) + 1 : 1);
+
+	return rc;
+}
+
+/* The walk digest of a context path ("" = the root), or NULL. */
+static const uint8_t *context_digest(const berth_context *c, const char *rel)
+{
+	if (!*rel)
+		return c->digest;
+	for (size_t i = 0; i < c->nentries; i++)
+		if (strcmp(c->entries[i].path, rel) == 0)
+			return c->entries[i].digest;
+	return NULL;
+}
+
+/*
+ * What a later stage reads of an earlier one is its result: the digest of
+ * its config and layers. A stage that was rebuilt (--no-cache-filter) and
+ * came out different invalidates what reads it; a cached one does not.
+ */
+static int result_digest(const berth_build_image *img, berth_digest *out)
+{
+	berth_hasher *h = NULL;
+	char *cfg = json_dumps(img->config, JSON_COMPACT | JSON_SORT_KEYS);
+	int rc = cfg ? berth_hasher_new(&h, BERTH_DIGEST_SHA256) : BERTH_ERROR;
+
+	if (rc == 0)
+		rc = hash_str(h, cfg);
+	for (size_t i = 0; rc == 0 && i < img->nlayers; i++)
+		rc = hash_str(h, img->layers[i].digest.str);
+	if (rc == 0)
+		rc = berth_hasher_final(h, out);
+	berth_hasher_free(h);
+	free(cfg);
+	return rc < 0 ? berth_error_set(BERTH_ERROR, "out of memory") : 0;
+}
+
+static int copy_inputs(solver *sv, berth_hasher *h, const berth_df_xinstr *x)
+{
+	const berth_df_flag *from = berth_dockerfile_flag(x->src, "from");
+	int rc = 0;
+
+	if (from) {
+		size_t si;
+
+		if (berth_dockerfile_stage_find(sv->df, from->value, &si) == 0 && sv->done[si]) {
+			berth_digest r;
+
+			if ((rc = result_digest(sv->done[si], &r)) < 0)
+				return rc;
+			return hash_str(h, r.str);
+		}
+		return 0; /* refused when applied */
+	}
+	if (!sv->ctx) {
+		berth_context_opts co = {0};
+
+		if ((rc = berth_context_walk(&sv->ctx, sv->o->context, sv->ign, &co)) < 0)
+			return rc;
+	}
+	for (size_t i = 0; i + 1 < x->nwords && rc == 0; i++) {
+		const char *s = x->words[i];
+		const uint8_t *d;
+
+		char clean[PATH_MAX];
+		size_t n;
+
+		while (*s == '/' || (s[0] == '.' && s[1] == '/'))
+			s += *s == '/' ? 1 : 2;
+		n = strlen(s);
+		while (n > 0 && s[n - 1] == '/')
+			n--;
+		snprintf(clean, sizeof(clean), "%.*s", (int)n, s);
+		if (strcmp(clean, ".") == 0)
+			clean[0] = '\0';
+		d = context_digest(sv->ctx, clean);
+		rc = d ? berth_hasher_update(h, d, BERTH_CONTEXT_HASH_SIZE) : hash_str(h, "-");
+	}
+	return rc;
+}
+
+static int step_key(solver *sv, const char *prev, const berth_df_xinstr *x, berth_digest *out)
+{
+	berth_hasher *h = NULL;
+	int rc;
+
+	if ((rc = berth_hasher_new(&h, BERTH_DIGEST_SHA256)) < 0)
+		return rc;
+	rc = hash_str(h, "berth-step-v1");
+	if (rc == 0)
+		rc = hash_str(h, prev);
+	if (rc == 0)
+		rc = hash_str(h, berth_dockerfile_kind_name(x->src->kind));
+	if (rc == 0)
+		rc = hash_str(h, x->src->kind == BERTH_DF_RUN || x->src->kind == BERTH_DF_CMD ||
+						 x->src->kind == BERTH_DF_ENTRYPOINT ||
+						 x->src->kind == BERTH_DF_HEALTHCHECK ||
+						 x->src->kind == BERTH_DF_SHELL ||
+						 x->src->kind == BERTH_DF_ENV ||
+						 x->src->kind == BERTH_DF_WORKDIR ||
+						 x->src->kind == BERTH_DF_USER ||
+						 x->src->kind == BERTH_DF_ONBUILD
+					 ? x->src->args_text
+					 : "");
+	for (size_t i = 0; rc == 0 && i < x->nflags; i++)
+		if ((rc = hash_str(h, x->flags[i].name)) == 0)
+			rc = hash_str(h, x->flags[i].value);
+	for (size_t i = 0; rc == 0 && i < x->nwords; i++)
+		rc = hash_str(h, x->words[i]);
+	for (size_t i = 0; rc == 0 && i < x->nkvs; i++)
+		if ((rc = hash_str(h, x->kvs[i].key)) == 0)
+			rc = hash_str(h, x->kvs[i].has_value ? x->kvs[i].value : NULL);
+	for (size_t i = 0; rc == 0 && x->src->kind == BERTH_DF_RUN && i < x->env.n; i++)
+		if ((rc = hash_str(h, x->env.items[i].name)) == 0)
+			rc = hash_str(h, x->env.items[i].value);
+	if (rc == 0 && (x->src->kind == BERTH_DF_COPY || x->src->kind == BERTH_DF_ADD))
+		rc = copy_inputs(sv, h, x);
+	if (rc == 0 && x->src->kind == BERTH_DF_RUN)
+		rc = hash_str(h, sv->o->net == BERTH_SANDBOX_NET_NONE ? "net=none" : "net=host");
+	if (rc == 0)
+		rc = berth_hasher_final(h, out);
+	berth_hasher_free(h);
+	return rc;
+}
+
+static void record_path(solver *sv, const berth_digest *key, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s.json", sv->cache_dir, berth_digest_hex(key));
+}
+
+static int stage_uses_cache(solver *sv, const berth_df_xstage *xs)
+{
+	if (sv->o->no_cache)
+		return 0;
+	for (size_t i = 0; i < sv->o->nno_cache_filter; i++) {
+		const char *f = sv->o->no_cache_filter[i];
+
+		if ((xs->src->name && strcasecmp(f, xs->src->name) == 0) ||
+		    (strspn(f, "0123456789") == strlen(f) && (size_t)atol(f) == xs->index))
+			return 0;
+	}
+	return 1;
+}
+
 /* ---- one instruction ---- */
 
 static int history_of(berth_build_image *img, const berth_df_instr *in)
@@ -874,12 +1037,54 @@ static int build_stage(solver *sv, size_t i)
 			rc = build_stage(sv, xs->deps[d]);
 	if (rc == 0)
 		rc = stage_base(sv, xs, &img);
-	for (size_t k = 0; rc == 0 && k < xs->ninstrs; k++) {
-		const berth_df_instr *in = xs->instrs[k].src;
+	if (rc == 0) {
+		berth_buf k0 = BERTH_BUF_INIT(0);
+		berth_digest d;
 
-		fprintf(sv->log, "#%zu [stage %zu] %s %s\n", k + 1, i,
+		if (xs->base_stage != BERTH_DF_NO_STAGE) {
+			berth_digest r;
+
+			if ((rc = result_digest(sv->done[xs->base_stage], &r)) == 0)
+				rc = berth_buf_printf(&k0, "stage:%s", r.str);
+		} else if (img->base_name)
+			rc = berth_buf_printf(&k0, "from:%s:%s", img->base_digest.str,
+					      xs->platform	? xs->platform
+					      : sv->o->platform ? sv->o->platform
+								: "");
+		else
+			rc = berth_buf_printf(&k0, "scratch:%s", xs->platform ? xs->platform : "");
+		if (rc == 0 &&
+		    (rc = berth_digest_compute(&d, BERTH_DIGEST_SHA256, k0.ptr, k0.len)) == 0)
+			snprintf(sv->keys[i], sizeof(sv->keys[i]), "%s", d.str);
+		berth_buf_dispose(&k0);
+	}
+	for (size_t k = 0; rc == 0 && k < xs->ninstrs; k++) {
+		const berth_df_xinstr *x = &xs->instrs[k];
+		const berth_df_instr *in = x->src;
+		char rec[PATH_MAX + 100];
+		berth_digest key;
+
+		fprintf(sv->log, "#%zu [stage %zu] %s %s", k + 1, i,
 			berth_dockerfile_kind_name(in->kind), in->args_text);
-		rc = apply(sv, img, &args, &cmd_set, &xs->instrs[k]);
+		if ((rc = step_key(sv, sv->keys[i], x, &key)) < 0)
+			break;
+		record_path(sv, &key, rec, sizeof(rec));
+		snprintf(sv->keys[i], sizeof(sv->keys[i]), "%s", key.str);
+		if (in->kind == BERTH_DF_ARG) {
+			fputc('\n', sv->log);
+			rc = apply(sv, img, &args, &cmd_set, x);
+			continue;
+		}
+		if (stage_uses_cache(sv, xs) && berth_build__state_load(img, rec) == 0) {
+			fprintf(sv->log, " CACHED\n");
+			if (in->kind == BERTH_DF_CMD)
+				cmd_set = 1;
+			continue;
+		}
+		fputc('\n', sv->log);
+		rc = apply(sv, img, &args, &cmd_set, x);
+		if (rc == 0)
+			rc = berth_build__state_save(img, rec);
 	}
 	berth_df_vars_dispose(&args);
 	sv->busy[i] = 0;
@@ -916,7 +1121,11 @@ int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, cons
 		goto done;
 	sv.done = calloc(sv.plan->nstages, sizeof(*sv.done));
 	sv.busy = calloc(sv.plan->nstages, sizeof(*sv.busy));
-	if (!sv.done || !sv.busy) {
+	sv.keys = calloc(sv.plan->nstages, sizeof(*sv.keys));
+	snprintf(sv.cache_dir, sizeof(sv.cache_dir), "%s/cache", s->root);
+	if ((rc = berth_fs_mkdir_p(sv.cache_dir)) < 0)
+		goto done;
+	if (!sv.done || !sv.busy || !sv.keys) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
@@ -930,6 +1139,8 @@ done:
 		berth_build_image_free(sv.done[i]);
 	free(sv.done);
 	free(sv.busy);
+	free(sv.keys);
+	berth_context_free(sv.ctx);
 	berth_dockerignore_free(sv.ign);
 	berth_df_plan_free(sv.plan);
 	berth_dockerfile_free(sv.df);
