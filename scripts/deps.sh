@@ -5,8 +5,8 @@ set -eu
 
 BUILD="build-essential cmake pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libyaml-dev
-  libcmocka-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev"
-TEST="python3 python3-pytest python3-requests python3-cryptography curl skopeo podman buildah umoci
+  libcmocka-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev libsodium-dev"
+TEST="python3 python3-pytest python3-requests python3-cryptography python3-nacl npm openssl curl skopeo podman buildah umoci
   busybox-static zstd docker-registry valgrind runc uidmap fuse-overlayfs"
 BENCH="wrk"
 
@@ -22,11 +22,17 @@ for p in $want; do
     missing="$missing $p"
   fi
 done
-[ -z "$missing" ] && exit 0
+if [ -n "$missing" ]; then
+  echo "deps: installing$missing"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # shellcheck disable=SC2086
+  $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
 
-echo "deps: installing$missing"
-if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# npm peers of the integration tests (sigstore-js), into a cache directory.
+case "${1:-all}" in
+  build) ;;
+  *) sh "$(dirname "$0")/npm-peers.sh" ;;
+esac
