@@ -36,6 +36,8 @@
 #define BERTH_SIGN_KEY_FILE_MAX (64 * 1024)
 /** Largest password accepted for a key file. */
 #define BERTH_SIGN_PASSWORD_MAX 1024
+/** Largest blob `sign-blob` / `verify-blob` read into memory. */
+#define BERTH_SIGN_BLOB_MAX (512 * 1024 * 1024)
 /** Largest signed payload held in memory (simple signing, DSSE statements). */
 #define BERTH_SIGN_PAYLOAD_MAX (16 * 1024 * 1024)
 /** Largest bundle or DSSE envelope file accepted. */
@@ -140,6 +142,9 @@ int berth_sign_b64_encode(char **out, const void *in, size_t n) BERTH_WARN_UNUSE
 /** Decode standard base64 (padding optional); malloc'd bytes in *out. */
 int berth_sign_b64_decode(unsigned char **out, size_t *out_len, const char *in,
 			  size_t n) BERTH_WARN_UNUSED;
+
+/** Parse exactly 2n hex digits into out[0..n). BERTH_EINVALID if not. */
+int berth_sign_hex_decode(unsigned char *out, size_t n, const char *hex) BERTH_WARN_UNUSED;
 
 /* ---- payloads ---- */
 

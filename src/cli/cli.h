@@ -30,6 +30,9 @@ int cmd_manifest(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_sign_blob(int argc, char **argv);
+int cmd_verify_blob(int argc, char **argv);
 
 extern const berth_cli_command berth_cli_commands[];
 

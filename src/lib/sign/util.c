@@ -166,3 +166,8 @@ int berth_sign__json_int64(json_t *obj, const char *key, const char *what, int64
 	}
 	return berth_error_set(BERTH_EINVALID, "%s: \"%s\" must be an integer", what, key);
 }
+
+int berth_sign_hex_decode(unsigned char *out, size_t n, const char *hex)
+{
+	return berth_sign__unhex(out, n, hex);
+}
