@@ -90,7 +90,9 @@ static int parse_proof(berth_sign_tlog_entry *t, json_t *p)
 	int rc;
 
 	t->has_proof = 1;
-	if ((rc = berth_sign__json_int64(p, "logIndex", "inclusion proof", &t->proof_index)) < 0 ||
+	/* protobuf JSON leaves out zero values: a missing index is 0. */
+	if ((json_object_get(p, "logIndex") &&
+	     (rc = berth_sign__json_int64(p, "logIndex", "inclusion proof", &t->proof_index)) < 0) ||
 	    (rc = berth_sign__json_int64(p, "treeSize", "inclusion proof", &t->tree_size)) < 0 ||
 	    (rc = berth_sign__json_b64(p, "rootHash", "inclusion proof", &root, &root_len)) < 0)
 		return rc;
