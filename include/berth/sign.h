@@ -26,6 +26,7 @@
 #define BERTH_SIGN_H
 
 #include "berth/common.h"
+#include "berth/digest.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -343,5 +344,69 @@ int berth_sign_bundle_verify(const berth_sign_bundle *b, const void *artifact, s
 int berth_sign_bundle_verify_content(const berth_sign_bundle *b, const berth_sign_key *key,
 				     const berth_sign_trusted_root *root,
 				     const berth_sign_identity *id) BERTH_WARN_UNUSED;
+
+/* ---- registry storage (cosign's tag schema and OCI 1.1 referrers) ---- */
+
+struct berth_client;
+
+/**
+ * Push a blob from memory unless the repository has it; *out gets its
+ * digest (sha256).
+ */
+int berth_sign_image_push_blob(struct berth_client *c, const char *repo, const void *data,
+			       size_t len, berth_digest *out) BERTH_WARN_UNUSED;
+
+/**
+ * Attach `data` as a layer (media type, layer annotations) of the manifest
+ * tagged "sha256-<hex>.<suffix>" ("sig", "att", "sbom") for `subject`:
+ * appended to the layers already there (an identical layer is not added
+ * twice), or alone when `replace`. The manifest is OCI with cosign's config
+ * (layers as rootfs diff IDs).
+ */
+int berth_sign_image_attach_tag(struct berth_client *c, const char *repo,
+				const berth_digest *subject, const char *suffix,
+				const char *media_type, const void *data, size_t len,
+				const berth_sign_annotation *ann, size_t n_ann,
+				int replace) BERTH_WARN_UNUSED;
+
+/**
+ * Push an OCI 1.1 referrer of `subject`: a manifest with `artifact_type`,
+ * the empty config, one layer (data, media_type, titled
+ * "sha256-<hex>.sigstore.json"), manifest annotations `ann`, and the
+ * subject descriptor. *out gets the referrer manifest's digest.
+ */
+int berth_sign_image_attach_referrer(struct berth_client *c, const char *repo,
+				     const berth_digest *subject, const char *subject_media_type,
+				     size_t subject_size, const char *artifact_type,
+				     const char *media_type, const void *data, size_t len,
+				     const berth_sign_annotation *ann, size_t n_ann,
+				     berth_digest *out) BERTH_WARN_UNUSED;
+
+/** One attached item, as berth_sign_image_attached reports it (all borrowed). */
+typedef struct berth_sign_attached {
+	const char *source;	    /* the schema tag, or the referrer manifest digest */
+	const char *artifact_type;  /* the referrer's artifactType, or NULL */
+	const char *media_type;	    /* the layer's media type */
+	const char *layer_digest;   /* the layer's digest */
+	const char *signature;	    /* layer annotation dev.cosignproject.cosign/signature */
+	const char *predicate_type; /* layer "predicateType" or the bundle annotation */
+	const unsigned char *data;  /* the layer bytes (when fetched) */
+	size_t len;
+	int fetch_rc; /* 0, or why the layer could not be fetched */
+} berth_sign_attached;
+
+/** Called per attached item; non-zero stops the walk and is returned. */
+typedef int (*berth_sign_attached_cb)(void *ctx, const berth_sign_attached *a);
+
+/**
+ * Walk what is attached to `subject`: the layers of the "sha256-<hex>.<suffix>"
+ * manifest (when suffix is not NULL) and, when `referrers`, of every referrer
+ * (referrers API, or the "sha256-<hex>" index tag when the registry has no
+ * API). With `fetch` each layer's bytes are read (capped by
+ * BERTH_SIGN_BUNDLE_MAX, digest-checked).
+ */
+int berth_sign_image_attached(struct berth_client *c, const char *repo,
+			      const berth_digest *subject, const char *suffix, int referrers,
+			      int fetch, berth_sign_attached_cb cb, void *ctx) BERTH_WARN_UNUSED;
 
 #endif
