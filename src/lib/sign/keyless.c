@@ -452,6 +452,7 @@ static int body_matches(const berth_sign_tlog_entry *t, const berth_sign_bundle 
 {
 	json_t *doc = NULL, *spec;
 	const char *kind;
+	char kind_copy[32];
 	int ok = 0;
 
 	if (berth_sign__json_load(&doc, t->body, t->body_len, BERTH_SIGN_BUNDLE_MAX,
@@ -465,11 +466,12 @@ static int body_matches(const berth_sign_tlog_entry *t, const berth_sign_bundle 
 		ok = body_dsse(spec, b, 0);
 	else if (kind && strcmp(kind, "intoto") == 0)
 		ok = body_dsse(spec, b, 1);
+	snprintf(kind_copy, sizeof(kind_copy), "%s", kind ? kind : "no kind");
 	json_decref(doc);
 	if (!ok)
 		return berth_error_set(BERTH_EDENIED, "the tlog entry (%s) does not record this "
 						      "signature and certificate",
-				       kind ? kind : "no kind");
+				       kind_copy);
 	return 0;
 }
 
