@@ -270,8 +270,8 @@ typedef struct berth_sign_tlog_entry {
 
 /** A parsed sigstore bundle. */
 typedef struct berth_sign_bundle {
-	int minor;	  /* 1, 2 or 3 */
-	char *key_hint;	  /* verificationMaterial.publicKey.hint, or NULL */
+	int minor;	       /* 1, 2 or 3 */
+	char *key_hint;	       /* verificationMaterial.publicKey.hint, or NULL */
 	unsigned char **certs; /* DER, leaf first (x509CertificateChain or certificate) */
 	size_t *cert_lens;
 	size_t n_certs;
@@ -405,8 +405,8 @@ typedef int (*berth_sign_attached_cb)(void *ctx, const berth_sign_attached *a);
  * API). With `fetch` each layer's bytes are read (capped by
  * BERTH_SIGN_BUNDLE_MAX, digest-checked).
  */
-int berth_sign_image_attached(struct berth_client *c, const char *repo,
-			      const berth_digest *subject, const char *suffix, int referrers,
-			      int fetch, berth_sign_attached_cb cb, void *ctx) BERTH_WARN_UNUSED;
+int berth_sign_image_attached(struct berth_client *c, const char *repo, const berth_digest *subject,
+			      const char *suffix, int referrers, int fetch,
+			      berth_sign_attached_cb cb, void *ctx) BERTH_WARN_UNUSED;
 
 #endif

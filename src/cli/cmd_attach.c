@@ -34,7 +34,8 @@ static int parse(int argc, char **argv, attach_opts *o)
 	int m;
 
 	if (argc < 2 || strcmp(argv[1], "sbom") != 0)
-		return berth_cli_fail("attach", BERTH_EXIT_USAGE, "only 'attach sbom' is supported");
+		return berth_cli_fail("attach", BERTH_EXIT_USAGE,
+				      "only 'attach sbom' is supported");
 	for (int i = 2; i < argc; i++) {
 		if ((m = opt_value("attach", argc, argv, &i, "--sbom", &o->sbom)) ||
 		    (m = opt_value("attach", argc, argv, &i, "--type", &o->type)) ||
@@ -93,9 +94,9 @@ int cmd_attach(int argc, char **argv)
 			berth_cli_fail("attach", -1, "%s", berth_error_last());
 			goto done;
 		}
-		fprintf(stderr, "Uploading SBOM file for [%s@%s] to [%s:%s-%s.sbom]\n",
-			im.identity, im.digest.str, im.identity,
-			berth_digest_algo_name(im.digest.algo), berth_digest_hex(&im.digest));
+		fprintf(stderr, "Uploading SBOM file for [%s@%s] to [%s:%s-%s.sbom]\n", im.identity,
+			im.digest.str, im.identity, berth_digest_algo_name(im.digest.algo),
+			berth_digest_hex(&im.digest));
 	}
 	rc = BERTH_EXIT_OK;
 done:

@@ -87,7 +87,8 @@ int cmd_attest(int argc, char **argv)
 	opt_ignore_sigpipe();
 	if (sopt_tlog_check("attest", o.tlog, o.rekor) < 0 ||
 	    sopt_read("attest", o.predicate, BERTH_SIGN_PAYLOAD_MAX, &pred, &pred_len) < 0 ||
-	    sopt_private_key("attest", o.key, &k) < 0 || simg_open("attest", o.image, &o.reg, &im) < 0)
+	    sopt_private_key("attest", o.key, &k) < 0 ||
+	    simg_open("attest", o.image, &o.reg, &im) < 0)
 		goto done;
 	so.key = k;
 	so.bundle = o.new_bundle || (o.mode && strcmp(o.mode, "oci-1-1") == 0);

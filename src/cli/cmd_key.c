@@ -36,7 +36,8 @@ static int parse(int argc, char **argv, key_opts *o)
 	int m;
 
 	if (argc < 2)
-		return berth_cli_fail("key", BERTH_EXIT_USAGE, "needs generate or import (see --help)");
+		return berth_cli_fail("key", BERTH_EXIT_USAGE,
+				      "needs generate or import (see --help)");
 	if (strcmp(argv[1], "generate") == 0 || strcmp(argv[1], "generate-key-pair") == 0)
 		o->import = 0;
 	else if (strcmp(argv[1], "import") == 0 || strcmp(argv[1], "import-key-pair") == 0)

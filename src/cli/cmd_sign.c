@@ -42,7 +42,8 @@ static int parse(int argc, char **argv, sign_opts *o)
 
 	for (int i = 1; i < argc; i++) {
 		if ((m = opt_value("sign", argc, argv, &i, "--key", &o->key)) ||
-		    (m = opt_value("sign", argc, argv, &i, "--registry-referrers-mode", &o->mode)) ||
+		    (m = opt_value("sign", argc, argv, &i, "--registry-referrers-mode",
+				   &o->mode)) ||
 		    (m = opt_value("sign", argc, argv, &i, "--rekor-url", &o->rekor)) ||
 		    (m = opt_bool("sign", argv, i, "--recursive", &o->recursive)) ||
 		    (m = opt_bool("sign", argv, i, "--new-bundle-format", &o->new_bundle)) ||

@@ -10,12 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] = "usage: berth tree [options] IMAGE\n"
-			   "\n"
-			   "List the signatures, attestations, SBOMs and OCI referrers attached\n"
-			   "to IMAGE.\n"
-			   "\n"
-			   "  --creds USER:PASS, --authfile FILE, --tls-verify=false   registry access\n";
+static const char help[] =
+	"usage: berth tree [options] IMAGE\n"
+	"\n"
+	"List the signatures, attestations, SBOMs and OCI referrers attached\n"
+	"to IMAGE.\n"
+	"\n"
+	"  --creds USER:PASS, --authfile FILE, --tls-verify=false   registry access\n";
 
 typedef struct tree {
 	const simg *im;
@@ -80,8 +81,9 @@ int cmd_tree(int argc, char **argv)
 	for (int k = 0; k < 4; k++) {
 		t.heading = k < 3 ? heading[k] : NULL;
 		t.last_source = NULL;
-		if (berth_sign_image_attached(im.client, im.repo, &im.digest, k < 3 ? suffix[k] : NULL,
-					      k == 3, 0, on_item, &t) < 0) {
+		if (berth_sign_image_attached(im.client, im.repo, &im.digest,
+					      k < 3 ? suffix[k] : NULL, k == 3, 0, on_item,
+					      &t) < 0) {
 			berth_cli_fail("tree", -1, "%s", berth_error_last());
 			goto done;
 		}

@@ -99,11 +99,10 @@ static void report(const verify_opts *o, const simg *im, json_t *valid, json_t *
 	size_t i;
 	json_t *x;
 
-	json_array_foreach(failures, i, x)
-		fprintf(stderr, "berth %s: %s (%s): %s\n", o->cmd,
-			json_string_value(json_object_get(x, "source")),
-			json_string_value(json_object_get(x, "layer")),
-			json_string_value(json_object_get(x, "error")));
+	json_array_foreach(failures, i, x) fprintf(stderr, "berth %s: %s (%s): %s\n", o->cmd,
+						   json_string_value(json_object_get(x, "source")),
+						   json_string_value(json_object_get(x, "layer")),
+						   json_string_value(json_object_get(x, "error")));
 	if (json_array_size(valid) == 0)
 		return;
 	fprintf(stderr, "\nVerification for %s@%s --\n", im->identity, im->digest.str);

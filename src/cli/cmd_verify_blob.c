@@ -34,9 +34,12 @@ typedef struct vb_opts {
 
 static int parse(int argc, char **argv, vb_opts *o)
 {
-	static const char *const names[] = {"--key",		 "--certificate-identity",
-					    "--certificate-oidc-issuer", "--trusted-root",
-					    "--bundle",		 "--signature"};
+	static const char *const names[] = {"--key",
+					    "--certificate-identity",
+					    "--certificate-oidc-issuer",
+					    "--trusted-root",
+					    "--bundle",
+					    "--signature"};
 	const char **vals[] = {&o->key, &o->identity, &o->issuer, &o->root, &o->bundle, &o->sig};
 	int m = 0;
 
@@ -50,7 +53,8 @@ static int parse(int argc, char **argv, vb_opts *o)
 			return BERTH_EXIT_USAGE;
 	}
 	if (!o->file)
-		return berth_cli_fail("verify-blob", BERTH_EXIT_USAGE, "needs a FILE or sha256:DIGEST");
+		return berth_cli_fail("verify-blob", BERTH_EXIT_USAGE,
+				      "needs a FILE or sha256:DIGEST");
 	if (!o->bundle == !o->sig)
 		return berth_cli_fail("verify-blob", BERTH_EXIT_USAGE,
 				      "needs one of --bundle and --signature");
@@ -76,7 +80,8 @@ static int load_artifact(const char *arg, artifact *a)
 	if (strncmp(arg, "sha256:", 7) == 0) {
 		berth_error_clear();
 		if (strlen(arg + 7) != 64 || berth_sign_hex_decode(a->digest, 32, arg + 7) < 0)
-			return berth_cli_fail("verify-blob", -1, "'%s' is not sha256:<64 hex>", arg);
+			return berth_cli_fail("verify-blob", -1, "'%s' is not sha256:<64 hex>",
+					      arg);
 		a->digest_only = 1;
 		return 0;
 	}
@@ -132,8 +137,8 @@ static int verify_bundle(const vb_opts *o, const berth_sign_key *k, const artifa
 			goto done;
 		}
 	}
-	if (berth_sign_bundle_verify(b, a->digest_only ? NULL : a->data, a->len, a->digest, k,
-				     root, &id) < 0) {
+	if (berth_sign_bundle_verify(b, a->digest_only ? NULL : a->data, a->len, a->digest, k, root,
+				     &id) < 0) {
 		berth_cli_fail("verify-blob", -1, "%s", berth_error_last());
 		goto done;
 	}
@@ -159,7 +164,8 @@ int cmd_verify_blob(int argc, char **argv)
 	if ((rc = parse(argc, argv, &o)) != 0)
 		return rc;
 	rc = BERTH_EXIT_FAIL;
-	if ((o.key && sopt_public_key("verify-blob", o.key, &k) < 0) || load_artifact(o.file, &a) < 0)
+	if ((o.key && sopt_public_key("verify-blob", o.key, &k) < 0) ||
+	    load_artifact(o.file, &a) < 0)
 		goto done;
 	if ((o.sig ? verify_detached(&o, k, &a) : verify_bundle(&o, k, &a)) < 0)
 		goto done;

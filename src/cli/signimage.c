@@ -168,8 +168,8 @@ int ssign_digest(const char *cmd, const simg *im, const berth_digest *d, const c
 	}
 	sa.key = BERTH_SIGN_ANNOTATION_SIG;
 	sa.value = b64;
-	if (berth_sign_image_attach_tag(im->client, im->repo, d, "sig",
-					BERTH_SIGN_SIMPLESIGNING_MT, payload, len, &sa, 1, 0) < 0) {
+	if (berth_sign_image_attach_tag(im->client, im->repo, d, "sig", BERTH_SIGN_SIMPLESIGNING_MT,
+					payload, len, &sa, 1, 0) < 0) {
 		berth_cli_fail(cmd, -1, "%s@%s: %s", im->identity, d->str, berth_error_last());
 		goto done;
 	}
@@ -183,10 +183,9 @@ done:
 	return rc;
 }
 
-int sattest_digest(const char *cmd, const simg *im, const berth_digest *d,
-		   const char *media_type, size_t size, const ssign_opts *o,
-		   const char *predicate_type, const char *predicate, size_t predicate_len,
-		   int custom)
+int sattest_digest(const char *cmd, const simg *im, const berth_digest *d, const char *media_type,
+		   size_t size, const ssign_opts *o, const char *predicate_type,
+		   const char *predicate, size_t predicate_len, int custom)
 {
 	char *stmt = NULL, *env = NULL;
 	size_t stmt_len, env_len;
@@ -243,17 +242,18 @@ static int check_simple(vstate *v, const berth_sign_attached *a)
 	int rc;
 
 	if (!v->o->key)
-		return berth_error_set(BERTH_EUNSUPPORTED,
-				       "legacy signature: keyless .sig signatures are not supported "
-				       "(use --key)");
-	if (!a->signature || berth_sign_b64_decode(&sig, &sig_len, a->signature,
-						   strlen(a->signature)) < 0)
+		return berth_error_set(
+			BERTH_EUNSUPPORTED,
+			"legacy signature: keyless .sig signatures are not supported "
+			"(use --key)");
+	if (!a->signature ||
+	    berth_sign_b64_decode(&sig, &sig_len, a->signature, strlen(a->signature)) < 0)
 		return berth_error_set(BERTH_EDENIED, "layer without a valid base64 signature");
 	rc = berth_sign_key_verify(v->o->key, a->data, a->len, sig, sig_len);
 	free(sig);
-	if (rc < 0 || (rc = berth_sign_simple_signing_check(
-			       a->data, a->len, v->im->digest.str, v->o->ann ? v->o->ann->a : NULL,
-			       v->o->ann ? v->o->ann->n : 0)) < 0)
+	if (rc < 0 || (rc = berth_sign_simple_signing_check(a->data, a->len, v->im->digest.str,
+							    v->o->ann ? v->o->ann->a : NULL,
+							    v->o->ann ? v->o->ann->n : 0)) < 0)
 		return rc;
 	payload = json_loadb((const char *)a->data, a->len, 0, NULL);
 	json_array_append_new(v->valid, payload);
@@ -284,9 +284,8 @@ static json_t *bundle_claims(const simg *im, const berth_sign_dsse *e, const cha
 	json_t *doc = json_loadb((const char *)e->payload, e->payload_len, 0, NULL);
 	json_t *a = json_object_get(json_object_get(doc, "predicate"), "annotations");
 	json_t *out = json_pack("{s:{s:{s:s},s:{s:s},s:s},s:O}", "critical", "identity",
-				"docker-reference", im->identity, "image",
-				"docker-manifest-digest", im->digest.str, "type", type, "optional",
-				a ? a : json_object());
+				"docker-reference", im->identity, "image", "docker-manifest-digest",
+				im->digest.str, "type", type, "optional", a ? a : json_object());
 
 	json_decref(doc);
 	return out;
@@ -294,8 +293,8 @@ static json_t *bundle_claims(const simg *im, const berth_sign_dsse *e, const cha
 
 static int check_dsse(vstate *v, const berth_sign_dsse *e, const berth_sign_bundle *b)
 {
-	const char *want = v->o->attestations ? v->o->predicate_type
-					      : BERTH_SIGN_COSIGN_SIGN_PREDICATE;
+	const char *want =
+		v->o->attestations ? v->o->predicate_type : BERTH_SIGN_COSIGN_SIGN_PREDICATE;
 	char *found = NULL;
 	int rc;
 
@@ -323,11 +322,10 @@ static int check_dsse(vstate *v, const berth_sign_dsse *e, const berth_sign_bund
 
 		if (berth_sign_b64_encode(&pb, e->payload, e->payload_len) == 0 &&
 		    berth_sign_b64_encode(&sb, e->sigs[0].sig, e->sigs[0].sig_len) == 0)
-			json_array_append_new(v->valid,
-					      json_pack("{s:s,s:s,s:[{s:s,s:s}]}", "payloadType",
-							e->payload_type, "payload", pb,
-							"signatures", "keyid", e->sigs[0].keyid,
-							"sig", sb));
+			json_array_append_new(
+				v->valid, json_pack("{s:s,s:s,s:[{s:s,s:s}]}", "payloadType",
+						    e->payload_type, "payload", pb, "signatures",
+						    "keyid", e->sigs[0].keyid, "sig", sb));
 		free(pb);
 		free(sb);
 	} else {
@@ -373,7 +371,8 @@ static int on_item(void *ctx, const berth_sign_attached *a)
 	int rc;
 
 	/* Only items of the kind asked for count as failures. */
-	if (a->artifact_type && strncmp(a->artifact_type, BUNDLE_PREFIX, strlen(BUNDLE_PREFIX)) != 0)
+	if (a->artifact_type &&
+	    strncmp(a->artifact_type, BUNDLE_PREFIX, strlen(BUNDLE_PREFIX)) != 0)
 		return 0;
 	if (v->o->attestations == 0 && a->predicate_type && a->artifact_type &&
 	    strcmp(a->predicate_type, BERTH_SIGN_COSIGN_SIGN_PREDICATE) != 0)

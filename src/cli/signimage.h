@@ -19,8 +19,8 @@
 typedef struct simg {
 	berth_ref *ref;
 	berth_client *client;
-	const char *repo;  /* ref->path */
-	char *identity;	   /* "host/repo": the docker-reference cosign signs */
+	const char *repo; /* ref->path */
+	char *identity;	  /* "host/repo": the docker-reference cosign signs */
 	berth_digest digest;
 	char media_type[128];
 	char *manifest; /* bytes */
@@ -46,19 +46,18 @@ int ssign_digest(const char *cmd, const simg *im, const berth_digest *d, const c
 		 size_t size, const ssign_opts *o);
 
 /** Attest one digest with a predicate (prints errors). */
-int sattest_digest(const char *cmd, const simg *im, const berth_digest *d,
-		   const char *media_type, size_t size, const ssign_opts *o,
-		   const char *predicate_type, const char *predicate, size_t predicate_len,
-		   int custom);
+int sattest_digest(const char *cmd, const simg *im, const berth_digest *d, const char *media_type,
+		   size_t size, const ssign_opts *o, const char *predicate_type,
+		   const char *predicate, size_t predicate_len, int custom);
 
 /** What verification checks against. */
 typedef struct sverify_opts {
-	const berth_sign_key *key;		/* or NULL: keyless */
-	const berth_sign_trusted_root *root;	/* keyless */
-	berth_sign_identity id;			/* keyless */
-	const sopt_annotations *ann;		/* signatures: required annotations */
-	const char *predicate_type;		/* attestations: required type (NULL: any) */
-	int attestations;			/* 0: signatures, 1: attestations */
+	const berth_sign_key *key;	     /* or NULL: keyless */
+	const berth_sign_trusted_root *root; /* keyless */
+	berth_sign_identity id;		     /* keyless */
+	const sopt_annotations *ann;	     /* signatures: required annotations */
+	const char *predicate_type;	     /* attestations: required type (NULL: any) */
+	int attestations;		     /* 0: signatures, 1: attestations */
 } sverify_opts;
 
 /**

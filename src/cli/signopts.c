@@ -117,8 +117,9 @@ int sopt_write(const char *cmd, const char *path, const void *data, size_t len, 
 	size_t off = 0;
 
 	if (strcmp(path, "-") == 0)
-		return fwrite(data, 1, len, stdout) == len ? 0
-							   : berth_cli_fail(cmd, -1, "writing failed");
+		return fwrite(data, 1, len, stdout) == len
+			       ? 0
+			       : berth_cli_fail(cmd, -1, "writing failed");
 	fd = open(path, flags, private_ ? 0600 : 0644);
 	if (fd < 0 && errno == EEXIST)
 		return berth_cli_fail(cmd, -1, "%s already exists; remove it or pick another name",

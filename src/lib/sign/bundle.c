@@ -57,8 +57,8 @@ static int add_cert(berth_sign_bundle *b, json_t *c)
 	if (b->n_certs >= BERTH_SIGN_LIST_MAX)
 		return berth_error_set(BERTH_ETOOBIG, "bundle: more than %d certificates",
 				       BERTH_SIGN_LIST_MAX);
-	if ((rc = berth_sign__json_b64(c, "rawBytes", "bundle certificate",
-				       &b->certs[b->n_certs], &b->cert_lens[b->n_certs])) < 0)
+	if ((rc = berth_sign__json_b64(c, "rawBytes", "bundle certificate", &b->certs[b->n_certs],
+				       &b->cert_lens[b->n_certs])) < 0)
 		return rc;
 	b->n_certs++;
 	return 0;
@@ -66,7 +66,8 @@ static int add_cert(berth_sign_bundle *b, json_t *c)
 
 static int parse_certs(berth_sign_bundle *b, json_t *vm)
 {
-	json_t *chain = json_object_get(json_object_get(vm, "x509CertificateChain"), "certificates");
+	json_t *chain =
+		json_object_get(json_object_get(vm, "x509CertificateChain"), "certificates");
 	json_t *cert = json_object_get(vm, "certificate"), *c;
 	size_t i;
 	int rc;
@@ -92,13 +93,15 @@ static int parse_proof(berth_sign_tlog_entry *t, json_t *p)
 	t->has_proof = 1;
 	/* protobuf JSON leaves out zero values: a missing index is 0. */
 	if ((json_object_get(p, "logIndex") &&
-	     (rc = berth_sign__json_int64(p, "logIndex", "inclusion proof", &t->proof_index)) < 0) ||
+	     (rc = berth_sign__json_int64(p, "logIndex", "inclusion proof", &t->proof_index)) <
+		     0) ||
 	    (rc = berth_sign__json_int64(p, "treeSize", "inclusion proof", &t->tree_size)) < 0 ||
 	    (rc = berth_sign__json_b64(p, "rootHash", "inclusion proof", &root, &root_len)) < 0)
 		return rc;
 	if (root_len != 32) {
 		free(root);
-		return berth_error_set(BERTH_EINVALID, "inclusion proof: root hash is not 32 bytes");
+		return berth_error_set(BERTH_EINVALID,
+				       "inclusion proof: root hash is not 32 bytes");
 	}
 	memcpy(t->root_hash, root, 32);
 	free(root);
@@ -167,8 +170,8 @@ static int parse_tlog(berth_sign_tlog_entry *t, json_t *e)
 static int parse_material(berth_sign_bundle *b, json_t *vm)
 {
 	json_t *entries = json_object_get(vm, "tlogEntries"), *e;
-	const char *hint = json_string_value(json_object_get(json_object_get(vm, "publicKey"),
-							     "hint"));
+	const char *hint =
+		json_string_value(json_object_get(json_object_get(vm, "publicKey"), "hint"));
 	size_t i;
 	int rc;
 
@@ -247,8 +250,9 @@ int berth_sign_bundle_parse(berth_sign_bundle **out, const void *json, size_t le
 	ms = json_object_get(doc, "messageSignature");
 	env = json_object_get(doc, "dsseEnvelope");
 	if (!ms == !env) {
-		rc = berth_error_set(BERTH_EINVALID, "bundle: needs exactly one of messageSignature "
-						     "and dsseEnvelope");
+		rc = berth_error_set(BERTH_EINVALID,
+				     "bundle: needs exactly one of messageSignature "
+				     "and dsseEnvelope");
 		goto done;
 	}
 	rc = ms ? parse_message(b, ms) : berth_sign__dsse_from_json(&b->dsse, env);

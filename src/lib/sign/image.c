@@ -180,12 +180,11 @@ done:
 	return rc;
 }
 
-int berth_sign_image_attach_referrer(berth_client *c, const char *repo,
-				     const berth_digest *subject, const char *subject_media_type,
-				     size_t subject_size, const char *artifact_type,
-				     const char *media_type, const void *data, size_t len,
-				     const berth_sign_annotation *ann, size_t n_ann,
-				     berth_digest *out)
+int berth_sign_image_attach_referrer(berth_client *c, const char *repo, const berth_digest *subject,
+				     const char *subject_media_type, size_t subject_size,
+				     const char *artifact_type, const char *media_type,
+				     const void *data, size_t len, const berth_sign_annotation *ann,
+				     size_t n_ann, berth_digest *out)
 {
 	char title[BERTH_DIGEST_MAX + 32], *text = NULL;
 	berth_sign_annotation t;
@@ -248,8 +247,8 @@ static int fetch_layer(berth_client *c, const char *repo, json_t *layer, berth_b
 	return berth_client_blob_get(c, repo, &d, size, to_buf, &s);
 }
 
-static int each_layer(berth_client *c, const char *repo, const char *source, json_t *man,
-		      int fetch, berth_sign_attached_cb cb, void *ctx)
+static int each_layer(berth_client *c, const char *repo, const char *source, json_t *man, int fetch,
+		      berth_sign_attached_cb cb, void *ctx)
 {
 	json_t *layers = json_object_get(man, "layers"), *l;
 	const char *at = json_string_value(json_object_get(man, "artifactType"));
@@ -270,9 +269,9 @@ static int each_layer(berth_client *c, const char *repo, const char *source, jso
 		a.signature = json_string_value(json_object_get(ann, BERTH_SIGN_ANNOTATION_SIG));
 		a.predicate_type = json_string_value(json_object_get(ann, "predicateType"));
 		if (!a.predicate_type)
-			a.predicate_type = json_string_value(json_object_get(
-				json_object_get(man, "annotations"),
-				"dev.sigstore.bundle.predicateType"));
+			a.predicate_type = json_string_value(
+				json_object_get(json_object_get(man, "annotations"),
+						"dev.sigstore.bundle.predicateType"));
 		if (fetch) {
 			a.fetch_rc = fetch_layer(c, repo, l, &data);
 			a.data = (const unsigned char *)(data.ptr ? data.ptr : "");
@@ -338,8 +337,8 @@ done:
 	return rc;
 }
 
-static int from_referrers(berth_client *c, const char *repo, const berth_digest *subject,
-			  int fetch, berth_sign_attached_cb cb, void *ctx)
+static int from_referrers(berth_client *c, const char *repo, const berth_digest *subject, int fetch,
+			  berth_sign_attached_cb cb, void *ctx)
 {
 	json_t *index = NULL, *m;
 	berth_buf body = BERTH_BUF_INIT(0);
@@ -367,8 +366,8 @@ static int from_referrers(berth_client *c, const char *repo, const berth_digest 
 }
 
 int berth_sign_image_attached(berth_client *c, const char *repo, const berth_digest *subject,
-			      const char *suffix, int referrers, int fetch, berth_sign_attached_cb cb,
-			      void *ctx)
+			      const char *suffix, int referrers, int fetch,
+			      berth_sign_attached_cb cb, void *ctx)
 {
 	int rc = 0;
 

@@ -19,8 +19,7 @@ struct berth_sign_key {
 int berth_sign__key_wrap(berth_sign_key **out, EVP_PKEY *pkey, int is_private);
 
 /** Parse JSON text with a size cap; `what` names it in errors. */
-int berth_sign__json_load(json_t **out, const void *data, size_t len, size_t max,
-			  const char *what);
+int berth_sign__json_load(json_t **out, const void *data, size_t len, size_t max, const char *what);
 
 /** obj[key] as a string (borrowed), or NULL with BERTH_EINVALID set (when `required`). */
 const char *berth_sign__json_str(json_t *obj, const char *key, const char *what, int required);
@@ -39,8 +38,8 @@ void berth_sign__hex(char *out, const unsigned char *in, size_t n);
 int berth_sign__unhex(unsigned char *out, size_t n, const char *hex);
 
 /** Verify sig over msg with a raw EVP public key (any supported type). */
-int berth_sign__verify_pkey(EVP_PKEY *pkey, const void *msg, size_t len,
-			    const unsigned char *sig, size_t sig_len);
+int berth_sign__verify_pkey(EVP_PKEY *pkey, const void *msg, size_t len, const unsigned char *sig,
+			    size_t sig_len);
 
 /** The message-signature / DSSE verification with a given key (no tlog policy). */
 int berth_sign__verify_with(const berth_sign_bundle *b, EVP_PKEY *pkey, const void *artifact,

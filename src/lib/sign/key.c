@@ -69,12 +69,9 @@ static int ec_curve(EVP_PKEY *p)
 const char *berth_sign_key_type(const berth_sign_key *k)
 {
 	switch (EVP_PKEY_get_base_id(k->pkey)) {
-	case EVP_PKEY_EC:
-		return ec_curve(k->pkey) == 384 ? "ecdsa-p384" : "ecdsa-p256";
-	case EVP_PKEY_RSA:
-		return "rsa";
-	case EVP_PKEY_ED25519:
-		return "ed25519";
+	case EVP_PKEY_EC: return ec_curve(k->pkey) == 384 ? "ecdsa-p384" : "ecdsa-p256";
+	case EVP_PKEY_RSA: return "rsa";
+	case EVP_PKEY_ED25519: return "ed25519";
 	}
 	return "unknown";
 }
@@ -94,8 +91,7 @@ static int check_type(EVP_PKEY *p)
 			return 0;
 		return berth_error_set(BERTH_EUNSUPPORTED, "RSA key shorter than %d bits",
 				       RSA_MIN_BITS);
-	case EVP_PKEY_ED25519:
-		return 0;
+	case EVP_PKEY_ED25519: return 0;
 	}
 	return berth_error_set(BERTH_EUNSUPPORTED,
 			       "unsupported key type (ECDSA P-256/P-384, RSA, Ed25519 are)");
@@ -130,16 +126,15 @@ static int sodium_ready(void)
 static int derive(unsigned char key[crypto_secretbox_KEYBYTES], const char *password,
 		  const unsigned char *salt, size_t salt_len, uint64_t n)
 {
-	if (crypto_pwhash_scryptsalsa208sha256_ll((const uint8_t *)password, strlen(password),
-						  salt, salt_len, n, SCRYPT_R, SCRYPT_P, key,
+	if (crypto_pwhash_scryptsalsa208sha256_ll((const uint8_t *)password, strlen(password), salt,
+						  salt_len, n, SCRYPT_R, SCRYPT_P, key,
 						  crypto_secretbox_KEYBYTES) != 0)
 		return berth_error_set(BERTH_ERROR, "scrypt key derivation failed");
 	return 0;
 }
 
 /* The JSON document inside the PEM, from the PKCS#8 plaintext. */
-static int seal_json(char **out, const unsigned char *plain, size_t plain_len,
-		     const char *password)
+static int seal_json(char **out, const unsigned char *plain, size_t plain_len, const char *password)
 {
 	unsigned char salt[SALT_LEN], nonce[crypto_secretbox_NONCEBYTES];
 	unsigned char key[crypto_secretbox_KEYBYTES];
@@ -319,10 +314,12 @@ static int open_json(unsigned char **plain, size_t *plain_len, const unsigned ch
 		goto done;
 	if (nonce_len != crypto_secretbox_NONCEBYTES || ct_len < crypto_secretbox_MACBYTES ||
 	    salt_len == 0) {
-		rc = berth_error_set(BERTH_EINVALID, "key file: bad nonce, salt or ciphertext size");
+		rc = berth_error_set(BERTH_EINVALID,
+				     "key file: bad nonce, salt or ciphertext size");
 		goto done;
 	}
-	if ((rc = sodium_ready()) < 0 || (rc = derive(key, password, salt, salt_len, (uint64_t)n)) < 0)
+	if ((rc = sodium_ready()) < 0 ||
+	    (rc = derive(key, password, salt, salt_len, (uint64_t)n)) < 0)
 		goto done;
 	*plain_len = ct_len - crypto_secretbox_MACBYTES;
 	*plain = malloc(*plain_len ? *plain_len : 1);
@@ -513,8 +510,8 @@ done:
 	return rc;
 }
 
-int berth_sign__verify_pkey(EVP_PKEY *pkey, const void *msg, size_t len,
-			    const unsigned char *sig, size_t sig_len)
+int berth_sign__verify_pkey(EVP_PKEY *pkey, const void *msg, size_t len, const unsigned char *sig,
+			    size_t sig_len)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int ok;
@@ -546,9 +543,8 @@ int berth_sign_key_verify_sha256(const berth_sign_key *k, const unsigned char di
 				       "a P-384 signature is over SHA-384, not a SHA-256 digest");
 	ctx = EVP_PKEY_CTX_new(k->pkey, NULL);
 	ok = ctx && EVP_PKEY_verify_init(ctx) == 1 &&
-	     (id != EVP_PKEY_RSA ||
-	      (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
-	       EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1)) &&
+	     (id != EVP_PKEY_RSA || (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+				     EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1)) &&
 	     EVP_PKEY_verify(ctx, sig, sig_len, digest, 32) == 1;
 	EVP_PKEY_CTX_free(ctx);
 	ERR_clear_error();

@@ -238,8 +238,7 @@ static int issuer_matches(X509 *leaf, const char *issuer)
 
 /* ---- transparency log ---- */
 
-static const tlog_key *find_log(const berth_sign_trusted_root *root,
-				const berth_sign_tlog_entry *t)
+static const tlog_key *find_log(const berth_sign_trusted_root *root, const berth_sign_tlog_entry *t)
 {
 	for (size_t i = 0; i < root->n_logs; i++)
 		if (!t->has_log_id || memcmp(root->logs[i].id, t->log_id, 32) == 0)
@@ -256,7 +255,8 @@ static int verify_set(const berth_sign_tlog_entry *t, const tlog_key *log)
 	if ((rc = berth_sign_b64_encode(&body_b64, t->body, t->body_len)) < 0)
 		return rc;
 	/* RFC 8785 canonical JSON: keys sorted, no spaces. */
-	if (asprintf(&text, "{\"body\":\"%s\",\"integratedTime\":%lld,\"logID\":\"%s\",\"logIndex\":%lld}",
+	if (asprintf(&text,
+		     "{\"body\":\"%s\",\"integratedTime\":%lld,\"logID\":\"%s\",\"logIndex\":%lld}",
 		     body_b64, (long long)t->integrated_time, id_hex,
 		     (long long)t->log_index) < 0) {
 		free(body_b64);
@@ -337,14 +337,15 @@ static int verify_checkpoint(const berth_sign_tlog_entry *t, const tlog_key *log
 		return berth_error_set(rc, "the checkpoint does not name the proof's tree");
 	}
 	free(root);
-	for (line = sep + 2; *line && rc < 0; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : "") {
+	for (line = sep + 2; *line && rc < 0;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : "") {
 		const char *end = strchr(line, '\n'), *b64;
 
 		if (strncmp(line, "\xe2\x80\x94 ", 4) != 0 || !end)
 			continue;
 		b64 = memchr(line + 4, ' ', (size_t)(end - line - 4));
-		if (!b64 || berth_sign_b64_decode(&sig, &sig_len, b64 + 1, (size_t)(end - b64 - 1)) <
-				    0)
+		if (!b64 ||
+		    berth_sign_b64_decode(&sig, &sig_len, b64 + 1, (size_t)(end - b64 - 1)) < 0)
 			continue;
 		if (sig_len > 4)
 			rc = berth_sign__verify_pkey(log->pkey, text, (size_t)(sep - text + 1),
@@ -409,11 +410,11 @@ static int body_hashedrekord(json_t *spec, const berth_sign_bundle *b)
 	const char *hash = json_string_value(
 		json_object_get(json_object_get(json_object_get(spec, "data"), "hash"), "value"));
 
-	return !b->dsse && b64_equals(json_string_value(json_object_get(sig, "content")), b->sig,
-				      b->sig_len) &&
+	return !b->dsse &&
+	       b64_equals(json_string_value(json_object_get(sig, "content")), b->sig, b->sig_len) &&
 	       hex_equals(hash, b->digest) &&
-	       pem_cert_equals(json_string_value(json_object_get(
-				       json_object_get(sig, "publicKey"), "content")),
+	       pem_cert_equals(json_string_value(json_object_get(json_object_get(sig, "publicKey"),
+								 "content")),
 			       b->certs[0], b->cert_lens[0]);
 }
 
@@ -469,8 +470,9 @@ static int body_matches(const berth_sign_tlog_entry *t, const berth_sign_bundle 
 	snprintf(kind_copy, sizeof(kind_copy), "%s", kind ? kind : "no kind");
 	json_decref(doc);
 	if (!ok)
-		return berth_error_set(BERTH_EDENIED, "the tlog entry (%s) does not record this "
-						      "signature and certificate",
+		return berth_error_set(BERTH_EDENIED,
+				       "the tlog entry (%s) does not record this "
+				       "signature and certificate",
 				       kind_copy);
 	return 0;
 }

@@ -77,8 +77,9 @@ int berth_sign_simple_signing_check(const void *payload, size_t len, const char 
 
 	if ((rc = berth_sign__json_load(&doc, payload, len, BERTH_SIGN_PAYLOAD_MAX,
 					"signed payload")) < 0)
-		return rc == BERTH_ETOOBIG ? rc : berth_error_set(BERTH_EDENIED, "%s",
-								   berth_error_last());
+		return rc == BERTH_ETOOBIG
+			       ? rc
+			       : berth_error_set(BERTH_EDENIED, "%s", berth_error_last());
 	crit = json_object_get(doc, "critical");
 	image = json_object_get(crit, "image");
 	type = json_string_value(json_object_get(crit, "type"));
@@ -334,8 +335,8 @@ static int subject_matches(json_t *subjects, const char *hex)
 
 	json_array_foreach(subjects, i, s)
 	{
-		const char *v = json_string_value(json_object_get(json_object_get(s, "digest"),
-								  "sha256"));
+		const char *v =
+			json_string_value(json_object_get(json_object_get(s, "digest"), "sha256"));
 
 		if (v && strcmp(v, hex) == 0)
 			return 1;
@@ -354,8 +355,9 @@ int berth_sign_intoto_check(const void *stmt, size_t len, const char *digest,
 		*found_type = NULL;
 	if ((rc = berth_sign__json_load(&doc, stmt, len, BERTH_SIGN_PAYLOAD_MAX,
 					"in-toto statement")) < 0)
-		return rc == BERTH_ETOOBIG ? rc : berth_error_set(BERTH_EDENIED, "%s",
-								   berth_error_last());
+		return rc == BERTH_ETOOBIG
+			       ? rc
+			       : berth_error_set(BERTH_EDENIED, "%s", berth_error_last());
 	type = json_string_value(json_object_get(doc, "_type"));
 	pt = json_string_value(json_object_get(doc, "predicateType"));
 	rc = BERTH_EDENIED;

@@ -101,8 +101,7 @@ int berth_sign__unhex(unsigned char *out, size_t n, const char *hex)
 	return 0;
 }
 
-int berth_sign__json_load(json_t **out, const void *data, size_t len, size_t max,
-			  const char *what)
+int berth_sign__json_load(json_t **out, const void *data, size_t len, size_t max, const char *what)
 {
 	json_error_t err;
 

@@ -164,7 +164,8 @@ static void test_bad_bundles_are_refused(void **state)
 		"{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\","
 		"\"verificationMaterial\":{}}",
 		"{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\","
-		"\"verificationMaterial\":{},\"messageSignature\":{\"messageDigest\":{\"algorithm\":"
+		"\"verificationMaterial\":{},\"messageSignature\":{\"messageDigest\":{"
+		"\"algorithm\":"
 		"\"SHA2_512\",\"digest\":\"AA==\"},\"signature\":\"AA==\"}}",
 		"{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\","
 		"\"verificationMaterial\":{\"tlogEntries\":[{\"logIndex\":\"x\"}]},"

@@ -126,8 +126,8 @@ static void test_unusual_scrypt_parameters_are_refused(void **state)
 static void import_type(const char *alg, const char *param, const char *want)
 {
 	EVP_PKEY *p = strcmp(alg, "RSA") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)
-			 : param			? EVP_PKEY_Q_keygen(NULL, NULL, alg, param)
-							: EVP_PKEY_Q_keygen(NULL, NULL, alg);
+		      : param		      ? EVP_PKEY_Q_keygen(NULL, NULL, alg, param)
+					      : EVP_PKEY_Q_keygen(NULL, NULL, alg);
 	char *pem = pem_of(p), *again = NULL;
 	berth_sign_key *k = NULL, *back = NULL;
 	size_t len;

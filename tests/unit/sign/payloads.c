@@ -38,9 +38,9 @@ static void test_simple_signing_bytes_are_cosigns(void **state)
 	ann[0].value = "9";
 	assert_int_equal(berth_sign_simple_signing_check(out, len, D1, ann, 1), BERTH_EDENIED);
 	free(out);
-	assert_int_equal(berth_sign_simple_signing_check("{\"critical\":{\"type\":\"x\"}}", 26, D1,
-							 NULL, 0),
-			 BERTH_EDENIED);
+	assert_int_equal(
+		berth_sign_simple_signing_check("{\"critical\":{\"type\":\"x\"}}", 26, D1, NULL, 0),
+		BERTH_EDENIED);
 	assert_int_equal(berth_sign_simple_signing_check("[", 1, D1, NULL, 0), BERTH_EDENIED);
 }
 
@@ -51,7 +51,8 @@ static void test_pae_matches_the_dsse_spec_example(void **state)
 	size_t n;
 
 	assert_int_equal(
-		berth_sign_dsse_pae(&pae, &n, "http://example.com/HelloWorld", "hello world", 11), 0);
+		berth_sign_dsse_pae(&pae, &n, "http://example.com/HelloWorld", "hello world", 11),
+		0);
 	assert_int_equal(n, sizeof(want) - 1);
 	assert_memory_equal(pae, want, n);
 	free(pae);
@@ -91,7 +92,8 @@ static void test_malformed_envelopes_are_refused(void **state)
 		"{\"payloadType\":\"x\",\"payload\":\"%%\",\"signatures\":[{\"sig\":\"AA==\"}]}",
 		"{\"payloadType\":\"x\",\"payload\":\"e30=\",\"signatures\":[]}",
 		"{\"payloadType\":\"x\",\"payload\":\"e30=\",\"signatures\":[{\"keyid\":\"k\"}]}",
-		"{\"payloadType\":\"x\",\"payload\":\"e30=\",\"payload\":\"e30=\",\"signatures\":[]}",
+		"{\"payloadType\":\"x\",\"payload\":\"e30=\",\"payload\":\"e30=\",\"signatures\":[]"
+		"}",
 	};
 	berth_sign_dsse *e = NULL;
 
@@ -109,14 +111,15 @@ static void test_statements_and_predicate_types(void **state)
 	assert_string_equal(berth_sign_predicate_type("spdxjson"), "https://spdx.dev/Document");
 	assert_string_equal(berth_sign_predicate_type("slsaprovenance1"),
 			    "https://slsa.dev/provenance/v1");
-	assert_string_equal(berth_sign_predicate_type("https://x.example/p"), "https://x.example/p");
+	assert_string_equal(berth_sign_predicate_type("https://x.example/p"),
+			    "https://x.example/p");
 	assert_null(berth_sign_predicate_type("nonsense"));
 	assert_int_equal(berth_sign_intoto_statement(&stmt, &len, "r/a", D1,
-						     "https://cyclonedx.org/bom", "{\"a\":1}", 7, 0),
+						     "https://cyclonedx.org/bom", "{\"a\":1}", 7,
+						     0),
 			 0);
-	assert_int_equal(berth_sign_intoto_check(stmt, len, D1, "https://cyclonedx.org/bom",
-						 &found),
-			 0);
+	assert_int_equal(
+		berth_sign_intoto_check(stmt, len, D1, "https://cyclonedx.org/bom", &found), 0);
 	assert_string_equal(found, "https://cyclonedx.org/bom");
 	free(found);
 	assert_int_equal(berth_sign_intoto_check(stmt, len, D2, NULL, NULL), BERTH_EDENIED);
