@@ -204,3 +204,71 @@ def test_tlog_upload_is_offline_by_default_and_explicit_otherwise(reg, tmp_path)
     s.assert_refused(s.berth("sign", "--key", key, "--tlog-upload=true", "--rekor-url",
                              "http://127.0.0.1:9", image, check=False), "transparency log")
     s.berth("sign", "--key", key, "--tlog-upload=false", image)
+
+
+def push_blob(reg, repo, data):
+    import requests
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    r = requests.post("%s/v2/%s/blobs/uploads/" % (reg.url, repo))
+    assert r.status_code == 202, r.status_code
+    loc = r.headers["Location"]
+    url = (loc if loc.startswith("http") else reg.url + loc)
+    r = requests.put(url + ("&" if "?" in url else "?") + "digest=" + digest, data=data,
+                     headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 201, r.status_code
+    return digest
+
+
+def test_keyless_image_signature_made_elsewhere_verifies_offline(reg, tmp_path):  # noqa: F811
+    """A keyless cosign-v3-style image signature (@sigstore/mock's Fulcio and
+    Rekor) pushed as a referrer bundle by hand, as another tool would: berth
+    verify checks it against the trusted root, identity and issuer."""
+    import requests
+    ident = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"
+    issuer = "https://token.actions.githubusercontent.com"
+    digest = s.push_fixture(reg, "busybox", "kl", repo="kl")
+    out = tmp_path / "kl"
+    out.mkdir()
+    (tmp_path / "a").write_bytes(b"x")
+    s.node("keyless.js", out, tmp_path / "a", ident, issuer, digest)
+    bundle = (out / "image.sigstore.json").read_bytes()
+    layer = push_blob(reg, "kl", bundle)
+    empty = push_blob(reg, "kl", b"{}")
+    man = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": BUNDLE_MT,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+        "layers": [{"mediaType": BUNDLE_MT, "digest": layer, "size": len(bundle)}],
+        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
+                    "size": len(s.manifest(reg, "kl", digest).content)},
+        "annotations": {"dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1"},
+    }).encode()
+    md = "sha256:" + hashlib.sha256(man).hexdigest()
+    r = requests.put("%s/v2/kl/manifests/%s" % (reg.url, md), data=man,
+                     headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    assert r.status_code == 201, r.text
+    image = "%s/kl:kl" % reg.host
+    root = out / "trusted_root.json"
+    p = s.berth("verify", "--certificate-identity", ident, "--certificate-oidc-issuer", issuer,
+                "--trusted-root", root, "--format", "json", image)
+    claim, = json.loads(p.stdout)
+    assert claim["critical"]["image"]["docker-manifest-digest"] == digest
+    s.assert_refused(s.berth("verify", "--certificate-identity", "https://evil.example/w",
+                             "--certificate-oidc-issuer", issuer, "--trusted-root", root, image,
+                             check=False), "no valid signatures")
+    # The same bundle attached to another image: the statement does not name it.
+    other = s.push_fixture(reg, "multiarch", "kl2", repo="kl")
+    doc = json.loads(man)
+    doc["subject"] = {"mediaType": s.manifest(reg, "kl", other).headers["Content-Type"],
+                      "digest": other, "size": len(s.manifest(reg, "kl", other).content)}
+    man2 = json.dumps(doc).encode()
+    r = requests.put("%s/v2/kl/manifests/sha256:%s" % (reg.url, hashlib.sha256(man2).hexdigest()),
+                     data=man2, headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    assert r.status_code == 201, r.text
+    assert len(s.referrers(reg, "kl", other)) == 1
+    p = s.berth("verify", "--certificate-identity", ident, "--certificate-oidc-issuer", issuer,
+                "--trusted-root", root, "%s/kl@%s" % (reg.host, other), check=False)
+    assert b"no subject has digest" in p.stderr
+    s.assert_refused(s.berth("verify", "--certificate-identity", ident,
+                             "--certificate-oidc-issuer", issuer, "--trusted-root", root,
+                             "%s/kl@%s" % (reg.host, other), check=False), "no valid signatures")

@@ -1,11 +1,13 @@
 // keyless.js - make keyless sigstore bundles offline with @sigstore/mock as a
 // fake Fulcio CA and Rekor log, and the trusted_root.json that trusts them:
-//   node keyless.js OUTDIR ARTIFACT IDENTITY ISSUER
+//   node keyless.js OUTDIR ARTIFACT IDENTITY ISSUER [IMAGE-DIGEST]
 // writes OUTDIR/trusted_root.json, OUTDIR/blob.sigstore.json (message
 // signature, hashedrekord entry), OUTDIR/blob-v02.sigstore.json (the same,
 // legacyCompatibility), OUTDIR/dsse.sigstore.json (DSSE in-toto statement
 // about ARTIFACT, intoto entry) and the v0.3 forms of the last two
-// (blob-v03, dsse-v03: one certificate instead of a chain); then checks each with
+// (blob-v03, dsse-v03: one certificate instead of a chain), and with
+// IMAGE-DIGEST OUTDIR/image.sigstore.json, a cosign v3 image signature
+// statement (predicate https://sigstore.dev/cosign/sign/v1); then checks each with
 // sigstore-js's own verifier against that root, so that a bundle berth is
 // asked about is one sigstore accepts.
 'use strict';
@@ -76,7 +78,7 @@ function check(rootJSON, bundleJSON, artifact, identity, issuer) {
 }
 
 async function main() {
-  const [outDir, artifactPath, identity, issuer] = process.argv.slice(2);
+  const [outDir, artifactPath, identity, issuer, imageDigest] = process.argv.slice(2);
   if (!issuer) {
     console.error('usage: node keyless.js OUTDIR ARTIFACT IDENTITY ISSUER');
     process.exit(2);
@@ -111,6 +113,18 @@ async function main() {
   // (legacyCompatibility) records what a real Rekor would, so DSSE uses it.
   out['dsse.sigstore.json'] = await sigstore.attest(Buffer.from(statement),
     'application/vnd.in-toto+json', { ...opts, legacyCompatibility: true });
+  if (imageDigest) {
+    // An image signature as cosign v3 makes it: a statement about the image.
+    const image = JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: 'image', digest: { sha256: imageDigest.replace(/^sha256:/, '') } }],
+      predicateType: 'https://sigstore.dev/cosign/sign/v1',
+      predicate: {},
+    });
+    again();
+    out['image.sigstore.json'] = await sigstore.attest(Buffer.from(image),
+      'application/vnd.in-toto+json', { ...opts, legacyCompatibility: true });
+  }
   for (const name of ['blob-v02.sigstore.json', 'dsse.sigstore.json'])
     out[name.replace(/(-v02)?\.sigstore/, '-v03.sigstore')] = toV03(out[name]);
   fs.writeFileSync(path.join(outDir, 'trusted_root.json'), JSON.stringify(root, null, 2));
