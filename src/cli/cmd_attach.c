@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SBOM_MAX (64 * 1024 * 1024)
+/* What is attached must also be readable back (download, verify): one cap. */
+#define SBOM_MAX BERTH_SIGN_BUNDLE_MAX
 
 static const char help[] =
 	"usage: berth attach sbom --sbom FILE [--type spdx|cyclonedx]\n"

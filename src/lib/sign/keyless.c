@@ -528,6 +528,12 @@ int berth_sign__verify_keyless(const berth_sign_bundle *b, const berth_sign_trus
 			goto done;
 	if ((rc = chain_ok(b, root, leaf, b->tlog[0].integrated_time)) < 0)
 		goto done;
+	/* Fulcio issues code-signing certificates; anything else is not for this. */
+	if (!(X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) ||
+	    !(X509_get_extended_key_usage(leaf) & XKU_CODE_SIGN)) {
+		rc = berth_error_set(BERTH_EDENIED, "the certificate is not for code signing");
+		goto done;
+	}
 	if (!san_matches(leaf, id->subject)) {
 		rc = berth_error_set(BERTH_EDENIED, "the certificate's identity is not %s",
 				     id->subject);
