@@ -296,13 +296,26 @@ void berth_sign_bundle_free(berth_sign_bundle *b);
 
 /**
  * Write a v0.3 bundle (compact JSON) for a key-based signature: the
- * verification material is the public key hint, no tlog entries. Either a
+ * verification material is the public key hint and, when `tlog_entry_json`
+ * is not NULL, that one tlog entry (berth_sign_rekor_upload). Either a
  * message signature (digest = SHA-256 of the blob, sig over the blob) when
  * `dsse_json` is NULL, or the DSSE envelope JSON given.
  */
 int berth_sign_bundle_write_key(char **out, size_t *len, const berth_sign_key *k,
 				const unsigned char digest[32], const unsigned char *sig,
-				size_t sig_len, const char *dsse_json) BERTH_WARN_UNUSED;
+				size_t sig_len, const char *dsse_json,
+				const char *tlog_entry_json) BERTH_WARN_UNUSED;
+
+/**
+ * Upload a message signature to the Rekor log at `url` (API v1,
+ * POST /api/v1/log/entries, a hashedrekord 0.0.1 entry with the public key)
+ * and return the bundle's tlogEntries element for it (protobuf JSON:
+ * inclusion promise and proof as the log sent them) in *entry_json
+ * (malloc'd). BERTH_EIO when the log cannot be reached or refuses.
+ */
+int berth_sign_rekor_upload(char **entry_json, const char *url, const berth_sign_key *k,
+			    const unsigned char digest[32], const unsigned char *sig,
+			    size_t sig_len) BERTH_WARN_UNUSED;
 
 /** What keyless verification checks the certificate against. */
 typedef struct berth_sign_identity {

@@ -25,8 +25,9 @@ static const char help[] =
 	"  --bundle FILE             write a sigstore bundle\n"
 	"  --new-bundle-format       accepted for cosign compatibility\n"
 	"  --output-signature FILE   write the base64 signature to FILE\n"
-	"  --tlog-upload[=BOOL]      upload to a transparency log (default false;\n"
-	"                            true needs --rekor-url)\n"
+	"  --tlog-upload[=BOOL]      upload to a Rekor transparency log and put the\n"
+	"                            entry in the bundle (default false; true needs\n"
+	"                            --rekor-url)\n"
 	"  --rekor-url URL           the transparency log\n";
 
 typedef struct sb_opts {
@@ -61,7 +62,7 @@ int cmd_sign_blob(int argc, char **argv)
 {
 	sb_opts o = {0};
 	berth_sign_key *k = NULL;
-	char *data = NULL, *b64 = NULL, *bundle = NULL;
+	char *data = NULL, *b64 = NULL, *bundle = NULL, *entry = NULL;
 	unsigned char *sig = NULL, digest[32];
 	size_t len, sig_len, bundle_len;
 	int rc;
@@ -73,7 +74,8 @@ int cmd_sign_blob(int argc, char **argv)
 	if ((rc = parse(argc, argv, &o)) != 0)
 		return rc;
 	rc = BERTH_EXIT_FAIL;
-	if (sopt_tlog_check("sign-blob", o.tlog, o.rekor) < 0 ||
+	if ((o.tlog && !o.rekor &&
+	     berth_cli_fail("sign-blob", -1, "--tlog-upload=true needs --rekor-url") < 0) ||
 	    sopt_private_key("sign-blob", o.key, &k) < 0 ||
 	    sopt_read("sign-blob", o.file, BERTH_SIGN_BLOB_MAX, &data, &len) < 0)
 		goto done;
@@ -83,9 +85,16 @@ int cmd_sign_blob(int argc, char **argv)
 		berth_cli_fail("sign-blob", -1, "%s", berth_error_last());
 		goto done;
 	}
+	if (o.tlog) {
+		if (berth_sign_rekor_upload(&entry, o.rekor, k, digest, sig, sig_len) < 0) {
+			berth_cli_fail("sign-blob", -1, "%s", berth_error_last());
+			goto done;
+		}
+		fprintf(stderr, "tlog entry created\n");
+	}
 	if (o.bundle) {
-		if (berth_sign_bundle_write_key(&bundle, &bundle_len, k, digest, sig, sig_len,
-						NULL) < 0) {
+		if (berth_sign_bundle_write_key(&bundle, &bundle_len, k, digest, sig, sig_len, NULL,
+						entry) < 0) {
 			berth_cli_fail("sign-blob", -1, "%s", berth_error_last());
 			goto done;
 		}
@@ -107,5 +116,6 @@ done:
 	free(b64);
 	free(sig);
 	free(bundle);
+	free(entry);
 	return rc;
 }

@@ -103,7 +103,7 @@ static int push_bundle(const char *cmd, const simg *im, const berth_digest *d,
 
 	now_rfc3339(created, sizeof(created));
 	if (berth_sign_dsse_sign(&env, &env_len, k, BERTH_SIGN_INTOTO_PT, stmt, stmt_len) < 0 ||
-	    berth_sign_bundle_write_key(&bundle, &bundle_len, k, NULL, NULL, 0, env) < 0 ||
+	    berth_sign_bundle_write_key(&bundle, &bundle_len, k, NULL, NULL, 0, env, NULL) < 0 ||
 	    berth_sign_image_attach_referrer(im->client, im->repo, d, media_type, size,
 					     BERTH_SIGN_BUNDLE_V03, BERTH_SIGN_BUNDLE_V03, bundle,
 					     bundle_len, ann, 3, &ref) < 0) {

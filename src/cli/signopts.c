@@ -184,7 +184,8 @@ int sopt_tlog_check(const char *cmd, int tlog, const char *rekor)
 	if (!rekor)
 		return berth_cli_fail(cmd, -1, "--tlog-upload=true needs --rekor-url");
 	return berth_cli_fail(cmd, -1,
-			      "cannot upload to the transparency log %s: Rekor uploads are not "
-			      "supported by this build (sign with --tlog-upload=false)",
+			      "not uploading to the transparency log %s: image signatures are "
+			      "offline only in this build (sign-blob uploads; sign with "
+			      "--tlog-upload=false)",
 			      rekor);
 }

@@ -50,8 +50,9 @@ int sopt_annotation_arg(const char *cmd, int argc, char **argv, int *i, sopt_ann
 void sopt_annotations_dispose(sopt_annotations *an);
 
 /**
- * --tlog-upload: 0 when not asked for; otherwise needs --rekor-url, and
- * fails clearly (uploads are not part of this build). Prints errors.
+ * --tlog-upload for image commands: 0 when not asked for; otherwise needs
+ * --rekor-url, and fails clearly (image signatures are offline only in
+ * this build; sign-blob uploads). Prints errors.
  */
 int sopt_tlog_check(const char *cmd, int tlog, const char *rekor);
 

@@ -254,3 +254,39 @@ def test_tampered_keyless_bundles_are_refused(tmp_path, name):
         assert s.last_error(p).startswith("berth verify-blob: "), p.stderr
     # And the untouched original still passes after all that.
     assert verify_keyless(out / name, art, root).returncode == 0
+
+
+def test_tlog_upload_to_a_rekor_log_verifies_with_sigstore_js(tmp_path):
+    """--tlog-upload=true against @sigstore/mock's Rekor served over HTTP:
+    the bundle carries the log's entry, and sigstore-js (requiring one log
+    entry from that log, and its time) accepts it; without the upload it
+    refuses the same check. An unreachable log is a clear error."""
+    import os
+    import signal
+    key, pub = s.keypair(tmp_path)
+    blob = tmp_path / "app.tar"
+    blob.write_bytes(b"app\n" * 100)
+    s.need_node_peers()
+    env = dict(os.environ, NODE_PATH=os.path.join(s.NPM_DIR, "node_modules"))
+    root = tmp_path / "rekor-root.json"
+    proc = subprocess.Popen(["node", os.path.join(s.JS, "fake-rekor.js"), str(root)],
+                            stdout=subprocess.PIPE, env=env)
+    try:
+        url = proc.stdout.readline().decode().strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        s.berth("sign-blob", "--key", key, "--tlog-upload=true", "--rekor-url", url,
+                "--bundle", tmp_path / "tl.json", blob)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    entry, = json.loads((tmp_path / "tl.json").read_text())["verificationMaterial"]["tlogEntries"]
+    assert entry["kindVersion"] == {"kind": "hashedrekord", "version": "0.0.1"}
+    s.node("verify-bundle.js", tmp_path / "tl.json", pub, blob, root)
+    s.berth("sign-blob", "--key", key, "--bundle", tmp_path / "off.json", blob)
+    assert s.node("verify-bundle.js", tmp_path / "off.json", pub, blob, root,
+                  check=False).returncode == 1
+    s.berth("verify-blob", "--key", pub, "--bundle", tmp_path / "tl.json", blob)
+    s.assert_refused(s.berth("sign-blob", "--key", key, "--tlog-upload=true", "--rekor-url",
+                             "http://127.0.0.1:9", blob, check=False), "cannot reach")
+    s.assert_refused(s.berth("sign-blob", "--key", key, "--tlog-upload=true", blob, check=False),
+                     "--rekor-url")

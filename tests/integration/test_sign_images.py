@@ -202,7 +202,7 @@ def test_tlog_upload_is_offline_by_default_and_explicit_otherwise(reg, tmp_path)
     s.assert_refused(s.berth("sign", "--key", key, "--tlog-upload=true", image, check=False),
                      "--rekor-url")
     s.assert_refused(s.berth("sign", "--key", key, "--tlog-upload=true", "--rekor-url",
-                             "http://127.0.0.1:9", image, check=False), "transparency log")
+                             "http://127.0.0.1:9", image, check=False), "image signatures are offline")
     s.berth("sign", "--key", key, "--tlog-upload=false", image)
 
 

@@ -158,8 +158,9 @@ static int parse_tlog(berth_sign_tlog_entry *t, json_t *e)
 		free(id);
 	}
 	promise = json_object_get(e, "inclusionPromise");
-	if (promise && (rc = berth_sign__json_b64(promise, "signedEntryTimestamp",
-						  "inclusion promise", &t->set, &t->set_len)) < 0)
+	if (json_object_get(promise, "signedEntryTimestamp") &&
+	    (rc = berth_sign__json_b64(promise, "signedEntryTimestamp", "inclusion promise",
+				       &t->set, &t->set_len)) < 0)
 		return rc;
 	proof = json_object_get(e, "inclusionProof");
 	if (proof && (rc = parse_proof(t, proof)) < 0)
@@ -268,10 +269,10 @@ done:
 
 int berth_sign_bundle_write_key(char **out, size_t *len, const berth_sign_key *k,
 				const unsigned char digest[32], const unsigned char *sig,
-				size_t sig_len, const char *dsse_json)
+				size_t sig_len, const char *dsse_json, const char *tlog_entry_json)
 {
 	char hint[45], *d_b64 = NULL, *s_b64 = NULL;
-	json_t *doc = NULL, *env = NULL;
+	json_t *doc = NULL, *env = NULL, *entry = NULL;
 	json_error_t err;
 	int rc;
 
@@ -292,6 +293,15 @@ int berth_sign_bundle_write_key(char **out, size_t *len, const berth_sign_key *k
 				BERTH_SIGN_BUNDLE_V03, "verificationMaterial", "publicKey", "hint",
 				hint, "messageSignature", "messageDigest", "algorithm", "SHA2_256",
 				"digest", d_b64, "signature", s_b64);
+	}
+	if (doc && tlog_entry_json) {
+		if (!(entry = json_loads(tlog_entry_json, 0, &err))) {
+			rc = berth_error_set(BERTH_EINVALID, "tlog entry is not JSON: %s",
+					     err.text);
+			goto done;
+		}
+		json_object_set_new(json_object_get(doc, "verificationMaterial"), "tlogEntries",
+				    json_pack("[o]", entry));
 	}
 	*out = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	rc = *out ? 0 : berth_error_set(BERTH_ERROR, "out of memory");

@@ -139,7 +139,7 @@ static void test_key_bundle_round_trips(void **state)
 	assert_int_equal(berth_sign_key_generate(&other), 0);
 	assert_int_equal(berth_sign_key_sign(k, "blob", 4, &sig, &n), 0);
 	SHA256((const unsigned char *)"blob", 4, md);
-	assert_int_equal(berth_sign_bundle_write_key(&json, &len, k, md, sig, n, NULL), 0);
+	assert_int_equal(berth_sign_bundle_write_key(&json, &len, k, md, sig, n, NULL, NULL), 0);
 	assert_int_equal(berth_sign_bundle_parse(&b, json, len), 0);
 	assert_int_equal(b->minor, 3);
 	assert_non_null(b->key_hint);
