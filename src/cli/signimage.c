@@ -283,9 +283,10 @@ static json_t *bundle_claims(const simg *im, const berth_sign_dsse *e, const cha
 {
 	json_t *doc = json_loadb((const char *)e->payload, e->payload_len, 0, NULL);
 	json_t *a = json_object_get(json_object_get(doc, "predicate"), "annotations");
-	json_t *out = json_pack("{s:{s:{s:s},s:{s:s},s:s},s:O}", "critical", "identity",
+	json_t *out = json_pack("{s:{s:{s:s},s:{s:s},s:s},s:o}", "critical", "identity",
 				"docker-reference", im->identity, "image", "docker-manifest-digest",
-				im->digest.str, "type", type, "optional", a ? a : json_object());
+				im->digest.str, "type", type, "optional",
+				a ? json_incref(a) : json_object());
 
 	json_decref(doc);
 	return out;
