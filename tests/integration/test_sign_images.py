@@ -1,7 +1,9 @@
 """Image signatures, attestations and SBOMs in a real `berth serve`: the
 tag schema (.sig/.att/.sbom) and OCI 1.1 referrer bundles laid out as
 cosign's specs say, recursive signing of a multi-arch index, every
-attestation type, attach/download/tree, and bad input with clear errors."""
+attestation type, attach/download/tree, bad input with clear errors, a
+keyless image signature made by sigstore-js, and skopeo carrying berth's
+signatures to another registry."""
 import base64
 import hashlib
 import json
@@ -272,3 +274,36 @@ def test_keyless_image_signature_made_elsewhere_verifies_offline(reg, tmp_path):
     s.assert_refused(s.berth("verify", "--certificate-identity", ident,
                              "--certificate-oidc-issuer", issuer, "--trusted-root", root,
                              "%s/kl@%s" % (reg.host, other), check=False), "no valid signatures")
+
+
+def test_skopeo_carries_berth_signatures_to_another_registry(reg, tmp_path):  # noqa: F811
+    """skopeo (registries.d use-sigstore-attachments: true) copies an image
+    and its berth .sig signature to a second berth registry; the signature
+    annotation arrives unchanged and berth verifies the copy there."""
+    import shutil
+    import conftest
+    import p2util as u
+    if not shutil.which("skopeo"):
+        pytest.fail("skopeo is missing: apt-get install skopeo (scripts/deps.sh)")
+    key, pub = s.keypair(tmp_path)
+    digest = s.push_fixture(reg, "busybox", "sk", repo="sk")
+    s.berth("sign", "--key", key, "-a", "via=skopeo", "%s/sk:sk" % reg.host)
+    regd = tmp_path / "registries.d"
+    regd.mkdir()
+    (regd / "default.yaml").write_text("default-docker:\n  use-sigstore-attachments: true\n")
+    dst = conftest.BerthServer(str(tmp_path / "dst"))
+    (tmp_path / "dst").mkdir()
+    dst.start()
+    try:
+        u.skopeo("--registries.d", regd, "copy", "--src-tls-verify=false",
+                 "--dest-tls-verify=false", "docker://%s/sk:sk" % reg.host,
+                 "docker://%s/copied:sk" % dst.host)
+        (desc, payload), = s.sig_layers(dst, "copied", digest)
+        assert desc["annotations"]["dev.cosignproject.cosign/signature"] == \
+            s.sig_layers(reg, "sk", digest)[0][0]["annotations"]["dev.cosignproject.cosign/signature"]
+        out = s.berth("verify", "--key", pub, "-a", "via=skopeo", "--format", "json",
+                      "%s/copied:sk" % dst.host).stdout
+        claim, = json.loads(out)
+        assert claim["critical"]["image"]["docker-manifest-digest"] == digest
+    finally:
+        dst.stop()
