@@ -334,7 +334,9 @@ void berth_sign_trusted_root_free(berth_sign_trusted_root *r);
 /**
  * Verify a bundle over `artifact` (len bytes; may be NULL when only
  * `artifact_digest` (32 bytes, SHA-256) is known: message signatures then).
- * With `key`: the signature verifies with it (no tlog entry required).
+ * With `key`: the signature verifies with it; no tlog entry is required
+ * unless `root` is given too, in which case there must be at least one and
+ * each must be proven by a log of the root and record this signature and key.
  * Without: keyless, against `root` and `id`: the leaf certificate chains to
  * a Fulcio CA of the root at the log's integrated time, its SAN equals
  * id->subject and its OIDC issuer id->issuer; every tlog entry's log is in

@@ -24,7 +24,8 @@ static const char help[] =
 	"  --key PUB                       PEM public key (or certificate)\n"
 	"  --certificate-identity ID       keyless: the certificate's SAN (exact)\n"
 	"  --certificate-oidc-issuer URL   keyless: the OIDC issuer (exact)\n"
-	"  --trusted-root FILE             keyless: sigstore trusted_root.json\n"
+	"  --trusted-root FILE             sigstore trusted_root.json: keyless, or with\n"
+	"                                  --key, the logs the bundle's entries must be from\n"
 	"  --bundle FILE                   sigstore bundle v0.1, v0.2 or v0.3\n"
 	"  --signature FILE                detached base64 signature (with --key)\n";
 
@@ -129,7 +130,7 @@ static int verify_bundle(const vb_opts *o, const berth_sign_key *k, const artifa
 	}
 	free(text);
 	text = NULL;
-	if (!k) {
+	if (o->root) {
 		if (sopt_read("verify-blob", o->root, BERTH_SIGN_TRUSTED_ROOT_MAX, &text, &len) < 0)
 			goto done;
 		if (berth_sign_trusted_root_parse(&root, text, len) < 0) {

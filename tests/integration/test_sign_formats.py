@@ -286,6 +286,24 @@ def test_tlog_upload_to_a_rekor_log_verifies_with_sigstore_js(tmp_path):
     assert s.node("verify-bundle.js", tmp_path / "off.json", pub, blob, root,
                   check=False).returncode == 1
     s.berth("verify-blob", "--key", pub, "--bundle", tmp_path / "tl.json", blob)
+    # With the log's trusted root, berth checks the entry too (as sigstore-js did).
+    s.berth("verify-blob", "--key", pub, "--trusted-root", root, "--bundle", tmp_path / "tl.json",
+            blob)
+    s.assert_refused(s.berth("verify-blob", "--key", pub, "--trusted-root", root, "--bundle",
+                             tmp_path / "off.json", blob, check=False), "no transparency-log")
+    t = json.loads((tmp_path / "tl.json").read_text())
+    e = t["verificationMaterial"]["tlogEntries"][0]
+    e["inclusionPromise"]["signedEntryTimestamp"] = flip_b64(
+        e["inclusionPromise"]["signedEntryTimestamp"])
+    s.assert_refused(s.berth("verify-blob", "--key", pub, "--trusted-root", root, "--bundle",
+                             s.write_json(tmp_path / "t.json", t), blob, check=False),
+                     "signed entry timestamp")
+    other_root = tmp_path / "other-root.json"
+    other_root.write_bytes(open(os.path.join(s.HERE, "..", "unit", "sign", "data",
+                                             "trusted_root.json"), "rb").read())
+    s.assert_refused(s.berth("verify-blob", "--key", pub, "--trusted-root", other_root,
+                             "--bundle", tmp_path / "tl.json", blob, check=False),
+                     "not in the trusted root")
     s.assert_refused(s.berth("sign-blob", "--key", key, "--tlog-upload=true", "--rekor-url",
                              "http://127.0.0.1:9", blob, check=False), "cannot reach")
     s.assert_refused(s.berth("sign-blob", "--key", key, "--tlog-upload=true", blob, check=False),

@@ -359,8 +359,13 @@ static int verify(const berth_sign_bundle *b, const void *artifact, size_t len,
 	EVP_PKEY *leaf = NULL;
 	int rc;
 
-	if (key)
-		return berth_sign__verify_with(b, key->pkey, artifact, len, artifact_digest);
+	if (key) {
+		rc = berth_sign__verify_with(b, key->pkey, artifact, len, artifact_digest);
+		/* A key and a trusted root: the log entries must hold up too. */
+		if (rc == 0 && root)
+			rc = berth_sign__verify_tlog_key(b, root, key->pkey);
+		return rc;
+	}
 	if (!root || !id)
 		return berth_error_set(BERTH_EINVALID,
 				       "keyless verification needs a trusted root and an identity");

@@ -52,4 +52,8 @@ int berth_sign__dsse_from_json(berth_sign_dsse **out, json_t *doc);
 int berth_sign__verify_keyless(const berth_sign_bundle *b, const berth_sign_trusted_root *root,
 			       const berth_sign_identity *id, EVP_PKEY **leaf_key);
 
+/** Every tlog entry of a key-signed bundle proven by a log of root and recording key. */
+int berth_sign__verify_tlog_key(const berth_sign_bundle *b, const berth_sign_trusted_root *root,
+				EVP_PKEY *key);
+
 #endif

@@ -125,9 +125,8 @@ int berth_sign_trusted_root_parse(berth_sign_trusted_root **out, const void *jso
 	}
 	json_array_foreach(cas, i, x) if ((rc = root_ca(r, x)) < 0) goto done;
 	json_array_foreach(tlogs, i, x) if ((rc = root_tlog(r, x)) < 0) goto done;
-	if (sk_X509_num(r->anchors) == 0 || r->n_logs == 0) {
-		rc = berth_error_set(BERTH_EINVALID, "trusted root: needs at least one CA and one "
-						     "transparency log");
+	if (r->n_logs == 0) {
+		rc = berth_error_set(BERTH_EINVALID, "trusted root: no transparency log");
 		goto done;
 	}
 	*out = r;
@@ -361,6 +360,46 @@ static int verify_checkpoint(const berth_sign_tlog_entry *t, const tlog_key *log
 
 /* ---- the entry body records this signature and certificate ---- */
 
+/* Who signed: the leaf certificate (keyless) or a public key (--key). */
+typedef struct signer {
+	const unsigned char *cert;
+	size_t cert_len;
+	EVP_PKEY *key;
+} signer;
+
+static int pem_key_equals(const char *b64_pem, EVP_PKEY *key)
+{
+	unsigned char *pem = NULL;
+	size_t pem_len = 0;
+	BIO *bio;
+	EVP_PKEY *p = NULL;
+	X509 *x = NULL;
+	int eq = 0;
+
+	if (!b64_pem || berth_sign_b64_decode(&pem, &pem_len, b64_pem, strlen(b64_pem)) < 0)
+		return 0;
+	if ((bio = BIO_new_mem_buf(pem, (int)pem_len))) {
+		p = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+		if (!p && BIO_reset(bio) == 1 && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)))
+			p = X509_get_pubkey(x);
+	}
+	eq = p && EVP_PKEY_eq(p, key) == 1;
+	EVP_PKEY_free(p);
+	X509_free(x);
+	BIO_free(bio);
+	free(pem);
+	ERR_clear_error();
+	return eq;
+}
+
+static int pem_cert_equals(const char *b64_pem, const unsigned char *der, size_t der_len);
+
+static int signer_equals(const char *b64_pem, const signer *who)
+{
+	return who->cert ? pem_cert_equals(b64_pem, who->cert, who->cert_len)
+			 : pem_key_equals(b64_pem, who->key);
+}
+
 static int pem_cert_equals(const char *b64_pem, const unsigned char *der, size_t der_len)
 {
 	unsigned char *pem = NULL, *d = NULL;
@@ -404,7 +443,7 @@ static int hex_equals(const char *hex, const unsigned char *bytes)
 	return hex && strcasecmp(hex, want) == 0;
 }
 
-static int body_hashedrekord(json_t *spec, const berth_sign_bundle *b)
+static int body_hashedrekord(json_t *spec, const berth_sign_bundle *b, const signer *who)
 {
 	json_t *sig = json_object_get(spec, "signature");
 	const char *hash = json_string_value(
@@ -413,12 +452,12 @@ static int body_hashedrekord(json_t *spec, const berth_sign_bundle *b)
 	return !b->dsse &&
 	       b64_equals(json_string_value(json_object_get(sig, "content")), b->sig, b->sig_len) &&
 	       hex_equals(hash, b->digest) &&
-	       pem_cert_equals(json_string_value(json_object_get(json_object_get(sig, "publicKey"),
-								 "content")),
-			       b->certs[0], b->cert_lens[0]);
+	       signer_equals(json_string_value(
+				     json_object_get(json_object_get(sig, "publicKey"), "content")),
+			     who);
 }
 
-static int body_dsse(json_t *spec, const berth_sign_bundle *b, int intoto)
+static int body_dsse(json_t *spec, const berth_sign_bundle *b, int intoto, const signer *who)
 {
 	unsigned char h[32];
 	json_t *sigs, *s;
@@ -442,14 +481,14 @@ static int body_dsse(json_t *spec, const berth_sign_bundle *b, int intoto)
 		for (size_t j = 0; j < b->dsse->n_sigs; j++)
 			if (b64_equals(json_string_value(json_object_get(s, "signature")),
 				       b->dsse->sigs[j].sig, b->dsse->sigs[j].sig_len) &&
-			    pem_cert_equals(json_string_value(json_object_get(s, "verifier")),
-					    b->certs[0], b->cert_lens[0]))
+			    signer_equals(json_string_value(json_object_get(s, "verifier")), who))
 				return 1;
 	}
 	return 0;
 }
 
-static int body_matches(const berth_sign_tlog_entry *t, const berth_sign_bundle *b)
+static int body_matches(const berth_sign_tlog_entry *t, const berth_sign_bundle *b,
+			const signer *who)
 {
 	json_t *doc = NULL, *spec;
 	const char *kind;
@@ -462,11 +501,11 @@ static int body_matches(const berth_sign_tlog_entry *t, const berth_sign_bundle 
 	kind = json_string_value(json_object_get(doc, "kind"));
 	spec = json_object_get(doc, "spec");
 	if (kind && strcmp(kind, "hashedrekord") == 0)
-		ok = body_hashedrekord(spec, b);
+		ok = body_hashedrekord(spec, b, who);
 	else if (kind && strcmp(kind, "dsse") == 0)
-		ok = body_dsse(spec, b, 0);
+		ok = body_dsse(spec, b, 0, who);
 	else if (kind && strcmp(kind, "intoto") == 0)
-		ok = body_dsse(spec, b, 1);
+		ok = body_dsse(spec, b, 1, who);
 	snprintf(kind_copy, sizeof(kind_copy), "%s", kind ? kind : "no kind");
 	json_decref(doc);
 	if (!ok)
@@ -478,7 +517,7 @@ static int body_matches(const berth_sign_tlog_entry *t, const berth_sign_bundle 
 }
 
 static int verify_entry(const berth_sign_tlog_entry *t, const berth_sign_bundle *b,
-			const berth_sign_trusted_root *root, X509 *leaf)
+			const berth_sign_trusted_root *root, X509 *leaf, const signer *who)
 {
 	const tlog_key *log = find_log(root, t);
 	time_t when = (time_t)t->integrated_time;
@@ -498,11 +537,26 @@ static int verify_entry(const berth_sign_tlog_entry *t, const berth_sign_bundle 
 		rc = verify_checkpoint(t, log);
 	if (rc < 0)
 		return rc;
-	if (X509_cmp_time(X509_get0_notBefore(leaf), &when) > 0 ||
-	    X509_cmp_time(X509_get0_notAfter(leaf), &when) < 0)
+	if (leaf && (X509_cmp_time(X509_get0_notBefore(leaf), &when) > 0 ||
+		     X509_cmp_time(X509_get0_notAfter(leaf), &when) < 0))
 		return berth_error_set(BERTH_EDENIED, "the log integrated the entry outside the "
 						      "certificate's validity");
-	return body_matches(t, b);
+	return body_matches(t, b, who);
+}
+
+int berth_sign__verify_tlog_key(const berth_sign_bundle *b, const berth_sign_trusted_root *root,
+				EVP_PKEY *key)
+{
+	signer who = {NULL, 0, key};
+	int rc;
+
+	if (b->n_tlog == 0)
+		return berth_error_set(BERTH_EDENIED, "the bundle has no transparency-log entry "
+						      "(a trusted root was given)");
+	for (size_t i = 0; i < b->n_tlog; i++)
+		if ((rc = verify_entry(&b->tlog[i], b, root, NULL, &who)) < 0)
+			return rc;
+	return 0;
 }
 
 int berth_sign__verify_keyless(const berth_sign_bundle *b, const berth_sign_trusted_root *root,
@@ -518,14 +572,20 @@ int berth_sign__verify_keyless(const berth_sign_bundle *b, const berth_sign_trus
 						      "with a key? use --key)");
 	if (b->n_tlog == 0)
 		return berth_error_set(BERTH_EDENIED, "the bundle has no transparency-log entry");
+	if (sk_X509_num(root->anchors) == 0)
+		return berth_error_set(BERTH_EDENIED, "the trusted root has no certificate "
+						      "authority for keyless verification");
 	q = b->certs[0];
 	if (!(leaf = d2i_X509(NULL, &q, (long)b->cert_lens[0]))) {
 		ERR_clear_error();
 		return berth_error_set(BERTH_EDENIED, "the bundle's certificate is not DER X.509");
 	}
-	for (size_t i = 0; i < b->n_tlog; i++)
-		if ((rc = verify_entry(&b->tlog[i], b, root, leaf)) < 0)
+	for (size_t i = 0; i < b->n_tlog; i++) {
+		signer who = {b->certs[0], b->cert_lens[0], NULL};
+
+		if ((rc = verify_entry(&b->tlog[i], b, root, leaf, &who)) < 0)
 			goto done;
+	}
 	if ((rc = chain_ok(b, root, leaf, b->tlog[0].integrated_time)) < 0)
 		goto done;
 	/* Fulcio issues code-signing certificates; anything else is not for this. */
