@@ -1,26 +1,28 @@
 #!/bin/sh
-# Install the npm packages the integration tests use as peers (sigstore-js:
-# sigstore, @sigstore/verify, @sigstore/mock) into a cache directory,
-# $BERTH_NPM_DIR or ~/.cache/berth-npm by default. Idempotent: does nothing
-# when every package is already there. Tests find them through
-# tests/integration/signutil.py, which reads the same directory.
+# Install the npm packages the tests compare berth with, into $BERTH_NPM_DIR
+# (default: build/npm in the source tree). Idempotent: does nothing when
+# every package is there. Versions are pinned so results are stable.
+#   sigstore, @sigstore/verify, @sigstore/bundle, @sigstore/protobuf-specs
+#       sigstore-js: verifies berth's bundles (tests/integration/js/verify-bundle.js)
+#   @sigstore/mock   fake Fulcio CA and Rekor log for keyless bundles
+#                    (tests/integration/js/keyless.js, fake-rekor.js)
 set -eu
 
-DIR="${BERTH_NPM_DIR:-${HOME}/.cache/berth-npm}"
-PKGS="sigstore @sigstore/verify @sigstore/mock @sigstore/bundle @sigstore/core"
+dir="${BERTH_NPM_DIR:-$(cd "$(dirname "$0")/.." && pwd)/build/npm}"
+PACKAGES="sigstore@4.1.1 @sigstore/verify@3.1.1 @sigstore/mock@0.12.1 @sigstore/bundle@4.0.0
+  @sigstore/protobuf-specs@0.5.2"
 
-mkdir -p "$DIR"
-missing=""
-for p in $PKGS; do
-  [ -f "$DIR/node_modules/$p/package.json" ] || missing="$missing $p"
+mkdir -p "$dir"
+need=""
+for p in $PACKAGES; do
+  name="${p%@*}"
+  [ -f "$dir/node_modules/$name/package.json" ] || need="$need $p"
 done
-[ -z "$missing" ] && exit 0
-
+[ -z "$need" ] && exit 0
 if ! command -v npm >/dev/null 2>&1; then
   echo "npm-peers: npm is missing (apt-get install npm)" >&2
   exit 1
 fi
-echo "npm-peers: installing$missing into $DIR"
-[ -f "$DIR/package.json" ] || echo '{"name":"berth-npm-peers","private":true}' > "$DIR/package.json"
+echo "npm-peers: installing$need into $dir"
 # shellcheck disable=SC2086
-npm install --prefix "$DIR" --no-audit --no-fund --silent $missing
+npm install --silent --no-audit --no-fund --prefix "$dir" $need >/dev/null

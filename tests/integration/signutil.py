@@ -1,5 +1,6 @@
 """Helpers of the signing tests: run berth with a key password, the
-sigstore-js peers (installed by scripts/npm-peers.sh into a cache dir), a
+sigstore-js peers (installed by scripts/npm-peers.sh into build/npm, or
+$BERTH_NPM_DIR), a
 registry with images pushed by `berth copy`, and reading the tag-schema
 manifests berth writes straight from the registry API."""
 import base64
@@ -21,7 +22,7 @@ import images  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 JS = os.path.join(HERE, "js")
-NPM_DIR = os.environ.get("BERTH_NPM_DIR", os.path.expanduser("~/.cache/berth-npm"))
+NPM_DIR = os.environ.get("BERTH_NPM_DIR", os.path.join(conftest.SOURCE_DIR, "build", "npm"))
 
 
 def berth(*args, password=PASSWORD, check=True, input=None):
@@ -33,7 +34,8 @@ def need_node_peers():
     """sigstore-js must be there: fail (never skip) with how to install it."""
     if not shutil.which("node"):
         pytest.fail("node is missing: apt-get install nodejs npm, then scripts/npm-peers.sh")
-    for p in ("sigstore", "@sigstore/verify", "@sigstore/mock", "@sigstore/bundle"):
+    for p in ("sigstore", "@sigstore/verify", "@sigstore/mock", "@sigstore/bundle",
+              "@sigstore/protobuf-specs"):
         if not os.path.exists(os.path.join(NPM_DIR, "node_modules", p, "package.json")):
             pytest.fail("npm package %s is missing in %s: run scripts/npm-peers.sh" % (p, NPM_DIR))
 
