@@ -5,8 +5,8 @@ set -eu
 
 BUILD="build-essential cmake pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libyaml-dev
-  libcmocka-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev"
-TEST="clang-format-14 python3 python3-pytest python3-requests python3-cryptography curl skopeo podman buildah umoci
+  libcmocka-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev libsodium-dev"
+TEST="clang-format-14 python3 python3-pytest python3-requests python3-cryptography python3-nacl openssl curl skopeo podman buildah umoci
   busybox-static zstd attr docker-registry valgrind runc uidmap fuse-overlayfs
   shellcheck python3-jsonschema
   dpkg libdpkg-perl rpm python3-packaging ruby php-cli composer libmaven3-core-java

@@ -8,11 +8,16 @@
 #                    bench/dockerfile-lint)
 #   @microsoft/jest-sarif  ships the SARIF 2.1.0 JSON schema
 #                    (lib/schemas/sarif-2.1.0-rtm.5.json) test_lint.py validates against
+#   sigstore, @sigstore/verify, @sigstore/bundle, @sigstore/protobuf-specs
+#                    sigstore-js: verifies berth's bundles (tests/integration/js/)
+#   @sigstore/mock   fake Fulcio CA and Rekor log for keyless bundles
 #   semver           node-semver: version orders and npm ranges (tests/integration/test_version_*.py)
 set -eu
 
 dir="${BERTH_NPM_DIR:-$(cd "$(dirname "$0")/.." && pwd)/build/npm}"
-PACKAGES="dockerfile-ast@0.7.1 dockerfilelint@1.8.0 @microsoft/jest-sarif@1.0.0-beta.0 semver@7.8.6"
+PACKAGES="dockerfile-ast@0.7.1 dockerfilelint@1.8.0 @microsoft/jest-sarif@1.0.0-beta.0 semver@7.8.6
+  sigstore@4.1.1 @sigstore/verify@3.1.1 @sigstore/mock@0.12.1 @sigstore/bundle@4.0.0
+  @sigstore/protobuf-specs@0.5.2"
 
 mkdir -p "$dir"
 need=""

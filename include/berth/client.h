@@ -90,6 +90,16 @@ int berth_client_manifest_put(berth_client *c, const char *repo, const char *ref
 int berth_client_manifest_delete(berth_client *c, const char *repo,
 				 const char *reference) BERTH_WARN_UNUSED;
 
+/**
+ * GET the referrers index of `subject` (OCI 1.1 referrers API), optionally
+ * filtered by `artifact_type` (NULL for all), appending the index JSON to
+ * `body` (capped by max_manifest_bytes). BERTH_ENOTFOUND when the registry
+ * answers 404 (no referrers API: callers fall back to the referrers tag
+ * schema, tag "sha256-<hex>").
+ */
+int berth_client_referrers(berth_client *c, const char *repo, const berth_digest *subject,
+			   const char *artifact_type, struct berth_buf *body) BERTH_WARN_UNUSED;
+
 /* ---- blobs ---- */
 
 /** 0 and the size if the blob exists in repo (HEAD), BERTH_ENOTFOUND if not. */

@@ -41,6 +41,16 @@ int cmd_admin(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_dockerfile(int argc, char **argv);
 int cmd_build(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_sign_blob(int argc, char **argv);
+int cmd_verify_blob(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_attest(int argc, char **argv);
+int cmd_verify_attestation(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_download(int argc, char **argv);
+int cmd_tree(int argc, char **argv);
 
 extern const berth_cli_command berth_cli_commands[];
 

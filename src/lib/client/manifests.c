@@ -328,3 +328,50 @@ done:
 	berth_client__req_dispose(&r);
 	return rc;
 }
+
+int berth_client_referrers(berth_client *c, const char *repo, const berth_digest *subject,
+			   const char *artifact_type, berth_buf *body)
+{
+	berth_buf tmp = BERTH_BUF_INIT(c->max_manifest);
+	berth_client__req r;
+	char *path = NULL, *scope = NULL, *esc = NULL, what[600];
+	int rc;
+
+	berth_client__req_init(&r, "GET", NULL);
+	if ((rc = check_reference(c, repo, subject->str)) != 0)
+		goto done;
+	if (artifact_type && !(esc = curl_easy_escape(NULL, artifact_type, 0))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if (asprintf(&path, "/v2/%s/referrers/%s%s%s", repo, subject->str,
+		     esc ? "?artifactType=" : "", esc ? esc : "") < 0) {
+		path = NULL;
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if (!(scope = berth_client__scope(repo, 0))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	snprintf(what, sizeof(what), "referrers of %s@%s", repo, subject->str);
+	r.url = path;
+	r.scope = scope;
+	r.accept = "application/vnd.oci.image.index.v1+json";
+	r.body_out = &tmp;
+	r.body_what = "referrers index";
+	if ((rc = berth_client__do(c, &r)) != 0)
+		goto done;
+	if (r.status != 200) {
+		rc = berth_client__http_error(c, &r, what);
+		goto done;
+	}
+	rc = berth_buf_put(body, tmp.ptr ? tmp.ptr : "", tmp.len);
+done:
+	curl_free(esc);
+	free(path);
+	free(scope);
+	berth_buf_dispose(&tmp);
+	berth_client__req_dispose(&r);
+	return rc;
+}
