@@ -28,7 +28,12 @@ static const char help[] =
 	"  --no-access-log            do not log one line per request\n"
 	"  --threads N                HTTP worker threads (default 4 x cores, at least 8)\n"
 	"  --max-connections N        concurrent connections (default 4096)\n"
-	"  --idle-timeout SECONDS     close idle or trickling connections (default 60)\n"
+	"  --idle-timeout SECONDS     close idle connections (default 60)\n"
+	"  --header-timeout SECONDS   a request head must arrive within this (default 30)\n"
+	"  --min-upload-rate BYTES    close a request whose body is slower on average, per\n"
+	"                             limits.min_upload_rate_window (default 1024 bytes/s)\n"
+	"  --max-connections-per-address N  connections one client address may hold\n"
+	"                             (default 256, 0 = no limit)\n"
 	"  --max-header-bytes N       request header limit (default 65536)\n"
 	"  --max-manifest-bytes N     manifest size limit (default 4194304)\n"
 	"  --max-blob-bytes N         blob size limit, 0 = none (default 0)\n"
@@ -55,6 +60,9 @@ static const struct {
 	{"--threads", "limits.threads"},
 	{"--max-connections", "limits.max_connections"},
 	{"--idle-timeout", "limits.idle_timeout"},
+	{"--header-timeout", "limits.header_timeout"},
+	{"--min-upload-rate", "limits.min_upload_rate"},
+	{"--max-connections-per-address", "limits.max_connections_per_address"},
 	{"--max-header-bytes", "limits.max_header_bytes"},
 	{"--max-manifest-bytes", "limits.max_manifest_bytes"},
 	{"--max-blob-bytes", "limits.max_blob_bytes"},

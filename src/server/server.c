@@ -77,7 +77,27 @@ typedef struct server {
 	pthread_mutex_t purge_lock;
 	pthread_cond_t purge_cond;
 	int purge_stop;
+	/* the header watchdog (header_timeout) */
+	pthread_t watchdog;
+	int watchdog_started;
+	pthread_mutex_t watch_lock;
+	pthread_cond_t watch_cond;
+	int watch_stop;
+	struct conn_watch *watched; /* connections, newest first */
 } server;
+
+/*
+ * One connection, from accept to close (MHD's socket context): the time by
+ * which its current request head must have arrived. The watchdog shuts a
+ * late one's socket down; MHD then sees the end of the stream and closes it.
+ */
+typedef struct conn_watch {
+	struct conn_watch *prev, *next;
+	int fd;
+	int head_done;	 /* the access handler has seen this request's head */
+	int cut;	 /* already shut down by the watchdog */
+	time_t deadline; /* CLOCK_MONOTONIC seconds */
+} conn_watch;
 
 typedef enum { K_REGISTRY, K_API, K_HEALTHZ, K_METRICS, K_NOTFOUND, K_INTERNAL } route_kind;
 
@@ -98,7 +118,9 @@ typedef struct request {
 	uint64_t bytes_out;
 	uint64_t discarded; /* body bytes dropped after the op failed */
 	struct timespec start;
-	char *body; /* body owned by the server (metrics text), malloc'd */
+	struct timespec rate_start; /* start of the current body-rate window */
+	uint64_t rate_bytes;	    /* body bytes within it */
+	char *body;		    /* body owned by the server (metrics text), malloc'd */
 	char request_id[REQUEST_ID_MAX + 1];
 } request;
 
@@ -497,6 +519,298 @@ static enum MHD_Result respond_early(request *r)
 	return request_has_body(r) ? respond(r) : MHD_YES;
 }
 
+/* ---- message framing (RFC 9112 6.3) ---- */
+
+typedef struct framing {
+	int lengths, lengths_differ, codings, bad_coding;
+	const char *length;
+} framing;
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				      const char *value)
+{
+	framing *f = cls;
+	size_t n;
+
+	(void)kind;
+	if (!value)
+		value = "";
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		if (f->lengths++ && strcmp(f->length, value) != 0)
+			f->lengths_differ = 1;
+		f->length = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		/* Only "chunked", once: any other coding (or a list) we cannot frame. */
+		while (*value == ' ' || *value == '\t')
+			value++;
+		n = strlen(value);
+		while (n && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+			n--;
+		if (f->codings++ || n != 7 || strncasecmp(value, "chunked", 7) != 0)
+			f->bad_coding = 1;
+	}
+	return MHD_YES;
+}
+
+/*
+ * NULL if the request's body length is unambiguous, else why not. Two
+ * different Content-Length values, Content-Length with Transfer-Encoding, or
+ * a transfer coding other than one "chunked" could be read differently by a
+ * proxy in front of us (request smuggling): such a request is refused and
+ * its connection closed, as RFC 9112 6.3 asks.
+ */
+static const char *framing_problem(struct MHD_Connection *c)
+{
+	framing f = {0, 0, 0, 0, NULL};
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, framing_header, &f);
+	if (f.lengths_differ)
+		return "conflicting Content-Length headers";
+	if (f.codings && f.lengths)
+		return "both Content-Length and Transfer-Encoding";
+	if (f.bad_coding)
+		return "unsupported Transfer-Encoding (only one \"chunked\" is accepted)";
+	return NULL;
+}
+
+static const char bad_framing_body[] = "{\"errors\":[{\"code\":\"UNSUPPORTED\",\"message\":"
+				       "\"ambiguous request framing\",\"detail\":null}]}";
+
+/* 400 and close: nothing after this request on the connection is read. */
+static enum MHD_Result refuse_framing(request *r, const char *why)
+{
+	struct MHD_Response *mr;
+	enum MHD_Result ok;
+
+	berth_info("request %s: %s: closing the connection", r->request_id, why);
+	mr = MHD_create_response_from_buffer(sizeof(bad_framing_body) - 1, (void *)bad_framing_body,
+					     MHD_RESPMEM_PERSISTENT);
+	if (!mr)
+		return MHD_NO;
+	(void)MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	(void)MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
+	(void)MHD_add_response_header(mr, "X-Request-Id", r->request_id);
+	ok = MHD_queue_response(r->conn, MHD_HTTP_BAD_REQUEST, mr);
+	MHD_destroy_response(mr);
+	if (ok == MHD_YES) {
+		r->queued = 1;
+		r->status = MHD_HTTP_BAD_REQUEST;
+		r->route = "bad_request";
+	}
+	return ok;
+}
+
+/* ---- slow clients: the header watchdog and the body rate ---- */
+
+static time_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static conn_watch *watch_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/*
+ * The head of a request has arrived (done = 1), or a response has been sent
+ * and the next head may come (done = 0): the next one must arrive within the
+ * longer of the idle and header timeouts; once its request line is in (see
+ * on_uri), within the header timeout.
+ */
+static void watch_head_done(struct MHD_Connection *c, int done)
+{
+	conn_watch *w = watch_of(c);
+
+	if (!w)
+		return;
+	__atomic_store_n(&w->head_done, done, __ATOMIC_RELEASE);
+}
+
+static void watch_rearm(server *s, struct MHD_Connection *c)
+{
+	conn_watch *w = watch_of(c);
+	unsigned wait = s->cfg->idle_timeout > s->cfg->header_timeout ? s->cfg->idle_timeout
+								      : s->cfg->header_timeout;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&s->watch_lock);
+	w->deadline = mono_now() + (time_t)wait;
+	w->head_done = 0;
+	pthread_mutex_unlock(&s->watch_lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	server *s = cls;
+	conn_watch *w;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		*socket_context = NULL;
+		if (!ci || !(w = calloc(1, sizeof(*w))))
+			return; /* unwatched: the idle timeout still applies */
+		w->fd = ci->connect_fd;
+		w->deadline = mono_now() + (time_t)s->cfg->header_timeout;
+		pthread_mutex_lock(&s->watch_lock);
+		w->next = s->watched;
+		if (s->watched)
+			s->watched->prev = w;
+		s->watched = w;
+		pthread_mutex_unlock(&s->watch_lock);
+		*socket_context = w;
+		return;
+	}
+	/* MHD_CONNECTION_NOTIFY_CLOSED: before MHD closes the descriptor. */
+	if (!(w = *socket_context))
+		return;
+	pthread_mutex_lock(&s->watch_lock);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		s->watched = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&s->watch_lock);
+	free(w);
+	*socket_context = NULL;
+}
+
+/* The request line is in: the rest of the head has header_timeout to come. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	server *s = cls;
+	conn_watch *w = watch_of(c);
+	time_t by = mono_now() + (time_t)s->cfg->header_timeout;
+
+	(void)uri;
+	if (w) {
+		pthread_mutex_lock(&s->watch_lock);
+		if (by < w->deadline)
+			w->deadline = by;
+		pthread_mutex_unlock(&s->watch_lock);
+	}
+	return NULL; /* the access handler's first call sees *con_cls == NULL */
+}
+
+static void watch_sweep(server *s)
+{
+	time_t now = mono_now();
+
+	pthread_mutex_lock(&s->watch_lock);
+	for (conn_watch *w = s->watched; w; w = w->next) {
+		if (w->cut || __atomic_load_n(&w->head_done, __ATOMIC_ACQUIRE) || now < w->deadline)
+			continue;
+		/* Still held by MHD (it tells us before closing): safe to shut down. */
+		(void)shutdown(w->fd, SHUT_RDWR);
+		w->cut = 1;
+		berth_debug("closed a connection whose request head took over %us",
+			    s->cfg->header_timeout);
+	}
+	pthread_mutex_unlock(&s->watch_lock);
+}
+
+static void *watchdog_main(void *arg)
+{
+	server *s = arg;
+
+	pthread_mutex_lock(&s->watch_lock);
+	while (!s->watch_stop) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += 500 * 1000 * 1000;
+		if (until.tv_nsec >= 1000 * 1000 * 1000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		(void)pthread_cond_timedwait(&s->watch_cond, &s->watch_lock, &until);
+		if (s->watch_stop)
+			break;
+		pthread_mutex_unlock(&s->watch_lock);
+		watch_sweep(s);
+		pthread_mutex_lock(&s->watch_lock);
+	}
+	pthread_mutex_unlock(&s->watch_lock);
+	return NULL;
+}
+
+static int watchdog_init(server *s)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->watch_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->watch_lock, NULL);
+	return 0;
+}
+
+static int watchdog_start(server *s)
+{
+	int err;
+
+	if ((err = pthread_create(&s->watchdog, NULL, watchdog_main, s)) != 0)
+		return berth_error_set(BERTH_ERROR, "starting the header watchdog: %s",
+				       strerror(err));
+	s->watchdog_started = 1;
+	return 0;
+}
+
+static void watchdog_stop(server *s)
+{
+	if (!s->watchdog_started)
+		return;
+	pthread_mutex_lock(&s->watch_lock);
+	s->watch_stop = 1;
+	pthread_cond_signal(&s->watch_cond);
+	pthread_mutex_unlock(&s->watch_lock);
+	pthread_join(s->watchdog, NULL);
+	s->watchdog_started = 0;
+}
+
+/*
+ * 0 if a request body arrives more slowly than min_upload_rate on average
+ * over a min_upload_rate_window (then the connection is closed): a client
+ * trickling a body holds a thread's worth of state as long as it likes.
+ */
+static int body_rate_ok(request *r, size_t n)
+{
+	const berth_server_config *cfg = r->srv->cfg;
+	double secs;
+
+	if (!cfg->min_upload_rate)
+		return 1;
+	if (!r->rate_start.tv_sec && !r->rate_start.tv_nsec) {
+		clock_gettime(CLOCK_MONOTONIC, &r->rate_start);
+		r->rate_bytes = n;
+		return 1;
+	}
+	r->rate_bytes += n;
+	if ((secs = elapsed_since(&r->rate_start)) < (double)cfg->min_upload_rate_window)
+		return 1;
+	if ((double)r->rate_bytes < (double)cfg->min_upload_rate * secs) {
+		berth_info("request %s: body slower than %u bytes/s over %.0fs: closing the "
+			   "connection",
+			   r->request_id, cfg->min_upload_rate, secs);
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &r->rate_start);
+	r->rate_bytes = 0;
+	return 1;
+}
+
 /*
  * A worker thread keeps its last finished request struct for the next one,
  * so that a stream of small requests costs no malloc here (MHD runs a
@@ -593,12 +907,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	server *s = cls;
 	request *r = *con_cls;
+	const char *why;
 
 	if (!r) {
 		if (!(r = request_new(s, c, url, method)))
 			return MHD_NO; /* out of memory: MHD drops the connection */
 		*con_cls = r;
 		atomic_fetch_add(&s->in_flight, 1);
+		watch_head_done(c, 1);
+		if ((why = framing_problem(c)) != NULL) {
+			r->kind = K_INTERNAL;
+			return refuse_framing(r, why);
+		}
 		if (s->api && (r->kind == K_REGISTRY || r->kind == K_API)) {
 			/* Who is calling: once, before anything else. */
 			berth_api_op *refusal = NULL;
@@ -644,6 +964,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 		*upload_data_size = 0;
 		r->bytes_in += n;
+		if (!body_rate_ok(r, n))
+			return MHD_NO;
 		if (r->queued)
 			return MHD_YES; /* answered from the headers; MHD drains or closes */
 		if (r->kind == K_REGISTRY && berth_op_wants_body(r->op) &&
@@ -691,6 +1013,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	request *r = *con_cls;
 	double secs;
 
+	watch_rearm(s, c);
 	if (!r)
 		return;
 	*con_cls = NULL;
@@ -965,8 +1288,10 @@ static int start_daemon(server *s)
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)cfg->listen_backlog,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY, tls,
-		MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+		on_connection, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_address,
+		MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (!s->daemon)
 		return berth_error_set(BERTH_ERROR,
 				       "starting the HTTP daemon failed (see the log above)");
@@ -1095,6 +1420,7 @@ int berth_server_run(const berth_server_config *cfg)
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
 	s.listen_fd = -1;
+	(void)watchdog_init(&s);
 	/* Block the stop signals before any thread exists: every thread inherits
 	 * the mask and only the main thread takes them, in sigwait(). */
 	sigemptyset(&sigs);
@@ -1154,6 +1480,8 @@ int berth_server_run(const berth_server_config *cfg)
 	}
 	if ((rc = start_daemon(&s)) < 0)
 		goto done;
+	if ((rc = watchdog_start(&s)) < 0)
+		goto done;
 	if ((rc = purger_start(&s)) < 0)
 		goto done;
 	{
@@ -1178,11 +1506,14 @@ int berth_server_run(const berth_server_config *cfg)
 	berth_info("stopped");
 done:
 	purger_stop(&s);
+	watchdog_stop(&s);
 	if (s.daemon) {
 		MHD_stop_daemon(s.daemon);
 		/* Not quiesced: MHD closed the listening socket it was given. */
 		s.listen_fd = -1;
 	}
+	pthread_cond_destroy(&s.watch_cond);
+	pthread_mutex_destroy(&s.watch_lock);
 	if (s.listen_fd >= 0)
 		close(s.listen_fd);
 	berth_mapped_free(s.mapped); /* after MHD: it destroyed every response */
