@@ -1,6 +1,6 @@
 /*
  * fuzz_authheader.c - libFuzzer target for the Authorization header
- * grammars (berth_auth_parse_basic, berth_auth_parse_bearer) and the
+ * grammars (berth_cred_parse_basic, berth_cred_parse_bearer) and the
  * challenge builder (src/lib/auth/header.c).
  *
  * Invariants: parsed Basic credentials are NUL-terminated within their
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "berth/auth.h"
+#include "berth/cred.h"
 #include "util/buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(h, data, size);
 	h[size] = '\0';
-	if (berth_auth_parse_basic(h, user, sizeof(user), pass, sizeof(pass)) == 0) {
+	if (berth_cred_parse_basic(h, user, sizeof(user), pass, sizeof(pass)) == 0) {
 		size_t ul = strnlen(user, sizeof(user)), pl = strnlen(pass, sizeof(pass));
 
 		if (ul == 0 || ul == sizeof(user) || pl == sizeof(pass) || strchr(user, ':'))
@@ -36,12 +36,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		}
 	}
-	if (berth_auth_parse_bearer(h, &tok, &toklen) == 0) {
+	if (berth_cred_parse_bearer(h, &tok, &toklen) == 0) {
 		if (toklen == 0 || toklen > BERTH_TOKEN_MAX_BYTES || tok < h ||
 		    tok + toklen > h + size)
 			abort();
 	}
-	if (berth_auth_challenge(&b, h, h, NULL, 0, h) == 0) {
+	if (berth_cred_challenge(&b, h, h, NULL, 0, h) == 0) {
 		if (memchr(b.ptr, '\r', b.len) || memchr(b.ptr, '\n', b.len))
 			abort();
 	}

@@ -1,6 +1,6 @@
 /*
  * fuzz_jwt.c - libFuzzer target for token verification
- * (berth_auth_token_verify, src/lib/auth/token.c).
+ * (berth_token_verify, src/lib/auth/token.c).
  *
  * The first input byte picks a mode so that mutations reach past the
  * signature check: 0 verifies the bytes as a token; 1 signs the rest as the
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "berth/auth.h"
-#include "lib/auth/internal.h"
+#include "berth/token.h"
+#include "lib/token/internal.h"
 
 #define NOW 1700000000
 #define ISS "berth-token"
@@ -41,9 +41,9 @@ static void check_resign(const berth_token_claims *c)
 	berth_token_claims again;
 	char *jwt = NULL;
 
-	if (berth_auth_token_sign(key, c, &jwt) != 0)
+	if (berth_token_sign(key, c, &jwt) != 0)
 		abort(); /* verified claims must be signable */
-	if (berth_auth_token_verify(key, jwt, strlen(jwt), ISS, AUD, NOW, &again) != 0)
+	if (berth_token_verify(key, jwt, strlen(jwt), ISS, AUD, NOW, &again) != 0)
 		abort();
 	if (strcmp(again.sub, c->sub) || strcmp(again.jti, c->jti) || again.exp != c->exp ||
 	    again.nbf != c->nbf || again.iat != c->iat || again.kind != c->kind ||
@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *tok;
 	size_t toklen;
 
-	if (!key && berth_auth_key_from_pem(&key, pem, sizeof(pem) - 1) != 0)
+	if (!key && berth_token_key_from_pem(&key, pem, sizeof(pem) - 1) != 0)
 		abort();
 	if (size < 1)
 		return 0;
@@ -75,21 +75,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		toklen = size - 1;
 		break;
 	case 1:
-		if (berth_auth__jws_sign_raw(key, good_header, sizeof(good_header) - 1,
-					     (const char *)data + 1, size - 1, &jwt) != 0)
+		if (berth_token__jws_sign_raw(key, good_header, sizeof(good_header) - 1,
+					      (const char *)data + 1, size - 1, &jwt) != 0)
 			return 0;
 		tok = jwt;
 		toklen = strlen(jwt);
 		break;
 	default:
-		if (berth_auth__jws_sign_raw(key, (const char *)data + 1, size - 1, good_claims,
-					     sizeof(good_claims) - 1, &jwt) != 0)
+		if (berth_token__jws_sign_raw(key, (const char *)data + 1, size - 1, good_claims,
+					      sizeof(good_claims) - 1, &jwt) != 0)
 			return 0;
 		tok = jwt;
 		toklen = strlen(jwt);
 		break;
 	}
-	if (berth_auth_token_verify(key, tok, toklen, ISS, AUD, NOW, &c) == 0)
+	if (berth_token_verify(key, tok, toklen, ISS, AUD, NOW, &c) == 0)
 		check_resign(&c);
 	free(jwt);
 	return 0;

@@ -25,12 +25,11 @@
 #ifndef BERTH_CLIENT_H
 #define BERTH_CLIENT_H
 
+#include "berth/buf.h"
 #include "berth/common.h"
 #include "berth/digest.h"
 
 #include <stdint.h>
-
-struct berth_buf;
 
 typedef struct berth_client berth_client;
 

@@ -29,13 +29,13 @@
 #ifndef BERTH_META_H
 #define BERTH_META_H
 
+#include "berth/buf.h"
 #include "berth/common.h"
 #include "berth/digest.h"
 
 #include <stdint.h>
 #include <time.h>
 
-struct berth_buf;
 typedef struct berth_meta berth_meta;
 
 /**

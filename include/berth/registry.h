@@ -18,7 +18,7 @@
 #ifndef BERTH_REGISTRY_H
 #define BERTH_REGISTRY_H
 
-#include "berth/auth.h"
+#include "berth/token.h"
 #include "berth/common.h"
 #include "berth/meta.h"
 #include "berth/store.h"
@@ -42,7 +42,7 @@ typedef struct berth_req {
 	const char *request_id;
 	/*
 	 * The authenticated caller, opaque to the registry: set by the server when
-	 * access control is on (a berth_identity of berth/api.h), NULL otherwise.
+	 * access control is on (a berth_identity of berth/auth.h), NULL otherwise.
 	 * Only the authorization hook (berth_registry_set_authz) looks inside.
 	 */
 	const void *principal;

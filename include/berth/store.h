@@ -17,6 +17,7 @@
 #ifndef BERTH_STORE_H
 #define BERTH_STORE_H
 
+#include "berth/buf.h"
 #include "berth/common.h"
 #include "berth/digest.h"
 
@@ -46,7 +47,6 @@ int berth_store_open_blob(berth_store *s, const berth_digest *d, int *fd,
 			  uint64_t *size) BERTH_WARN_UNUSED;
 
 /** Read a whole blob into memory, capped by out->max (BERTH_ETOOBIG beyond). */
-struct berth_buf;
 int berth_store_read_blob(berth_store *s, const berth_digest *d,
 			  struct berth_buf *out) BERTH_WARN_UNUSED;
 

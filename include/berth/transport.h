@@ -18,14 +18,13 @@
 #ifndef BERTH_TRANSPORT_H
 #define BERTH_TRANSPORT_H
 
+#include "berth/buf.h"
 #include "berth/common.h"
 #include "berth/digest.h"
 #include "berth/oci.h"
 #include "berth/ref.h"
 
 #include <stdint.h>
-
-struct berth_buf;
 
 typedef enum {
 	BERTH_TRANSPORT_DOCKER = 1,

@@ -610,7 +610,7 @@ static int user_import(admin_ctx *a, int argc, char **argv)
 		rc = fail_last();
 		goto done;
 	}
-	if (berth_auth_htpasswd_parse(text.ptr ? text.ptr : "", text.len, import_collect, &l) < 0) {
+	if (berth_cred_htpasswd_parse(text.ptr ? text.ptr : "", text.len, import_collect, &l) < 0) {
 		rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL, "%s: %s", file, berth_error_last());
 		goto done;
 	}

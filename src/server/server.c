@@ -15,7 +15,7 @@
  * (bounded), then stops MHD and frees everything.
  */
 #include "server/server.h"
-#include "berth/api.h"
+#include "berth/auth.h"
 #include "berth/auth.h"
 #include "berth/meta.h"
 #include "berth/registry.h"
@@ -61,7 +61,7 @@ typedef struct server {
 	berth_metrics *metrics;
 	berth_mapped *mapped; /* blob bodies for loopback peers */
 	berth_token_key *key; /* access control on: token signing key */
-	berth_api *api;	      /* access control on: authentication, /token, /api/v1 */
+	berth_auth *api;      /* access control on: authentication, /token, /api/v1 */
 	berth_buf tls_cert;   /* PEM, NUL-terminated */
 	berth_buf tls_key;
 	struct MHD_Daemon *daemon;
@@ -109,7 +109,7 @@ typedef struct request {
 	route_kind kind;
 	berth_req req;
 	berth_op *op;
-	berth_api_op *aop;  /* K_API: /token, /api/v1, or a refused authentication */
+	berth_auth_op *aop; /* K_API: /token, /api/v1, or a refused authentication */
 	berth_identity *id; /* access control on: the caller */
 	const char *route;
 	unsigned status;
@@ -427,9 +427,9 @@ static enum MHD_Result respond(request *r)
 		}
 		/* The answer is decided: audit it before the client can see it. */
 		if (r->srv->api)
-			berth_api_audit_registry(r->srv->api, &r->req, resp.route,
-						 berth_op_repository(r->op),
-						 berth_op_reference(r->op), resp.status);
+			berth_auth_audit_registry(r->srv->api, &r->req, resp.route,
+						  berth_op_repository(r->op),
+						  berth_op_reference(r->op), resp.status);
 		break;
 	case K_HEALTHZ:
 		if (get)
@@ -460,7 +460,7 @@ static enum MHD_Result respond(request *r)
 	case K_API:
 		memset(&resp, 0, sizeof(resp));
 		resp.fd = -1;
-		berth_api_op_finish(r->aop, &resp);
+		berth_auth_op_finish(r->aop, &resp);
 		if (resp.route)
 			r->route = resp.route;
 		break;
@@ -885,7 +885,7 @@ static request *request_new(server *s, struct MHD_Connection *c, const char *url
 	if (strcmp(url, "/v2") == 0 || strncmp(url, "/v2/", 4) == 0) {
 		r->kind = K_REGISTRY;
 		r->route = "registry";
-	} else if (s->api && berth_api_handles(url)) {
+	} else if (s->api && berth_auth_handles(url)) {
 		r->kind = K_API;
 		r->route = "api";
 	} else if (strcmp(url, "/healthz") == 0) {
@@ -921,10 +921,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		if (s->api && (r->kind == K_REGISTRY || r->kind == K_API)) {
 			/* Who is calling: once, before anything else. */
-			berth_api_op *refusal = NULL;
+			berth_auth_op *refusal = NULL;
 
 			if (!(r->id = berth_pool_alloc(&r->pool, sizeof(*r->id))) ||
-			    berth_api_authenticate(s->api, &r->req, r->id, &refusal) < 0) {
+			    berth_auth_authenticate(s->api, &r->req, r->id, &refusal) < 0) {
 				berth_err("request %s: %s", r->request_id, berth_error_last());
 				r->kind = K_INTERNAL;
 				return respond_early(r);
@@ -937,13 +937,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			}
 		}
 		if (r->kind == K_API) {
-			if (berth_api_begin(s->api, &r->req, &r->aop) < 0 || !r->aop) {
+			if (berth_auth_begin(s->api, &r->req, &r->aop) < 0 || !r->aop) {
 				berth_err("request %s: %s", r->request_id, berth_error_last());
 				r->aop = NULL;
 				r->kind = K_INTERNAL;
 				return respond_early(r);
 			}
-			if (berth_api_op_failed(r->aop))
+			if (berth_auth_op_failed(r->aop))
 				return respond_early(r);
 		}
 		if (r->kind == K_REGISTRY) {
@@ -973,9 +973,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			(void)berth_op_body(r->op, upload_data, n);
 			return MHD_YES;
 		}
-		if (r->kind == K_API && berth_api_op_wants_body(r->aop) &&
-		    !berth_api_op_failed(r->aop)) {
-			(void)berth_api_op_body(r->aop, upload_data, n);
+		if (r->kind == K_API && berth_auth_op_wants_body(r->aop) &&
+		    !berth_auth_op_failed(r->aop)) {
+			(void)berth_auth_op_body(r->aop, upload_data, n);
 			return MHD_YES;
 		}
 		/* libmicrohttpd 0.9.75 accepts a response only before the body or after
@@ -1062,7 +1062,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 				 fields);
 	}
 	berth_op_free(r->op);
-	berth_api_op_free(r->aop);
+	berth_auth_op_free(r->aop);
 	if (r->id)
 		OPENSSL_cleanse(r->id, sizeof(*r->id));
 	free(r->body);
@@ -1373,8 +1373,8 @@ static int admin_password(const berth_server_config *cfg, berth_buf *buf, const 
 static int setup_auth(server *s)
 {
 	const berth_server_config *cfg = s->cfg;
-	berth_api_config acfg = {cfg->token_issuer, cfg->token_service,
-				 (long)cfg->token_expiration};
+	berth_auth_config acfg = {cfg->token_issuer, cfg->token_service,
+				  (long)cfg->token_expiration};
 	berth_registry_authz hook;
 	berth_buf pwbuf;
 	const char *pw = NULL;
@@ -1388,13 +1388,13 @@ static int setup_auth(server *s)
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	if ((rc = berth_auth_key_load_or_create(&s->key, keypath)) < 0)
+	if ((rc = berth_token_key_load_or_create(&s->key, keypath)) < 0)
 		goto done;
-	if ((rc = berth_api_new(&s->api, s->meta, s->key, &acfg)) < 0)
+	if ((rc = berth_auth_new(&s->api, s->meta, s->key, &acfg)) < 0)
 		goto done;
-	if ((rc = berth_api_bootstrap(s->api, pw)) < 0)
+	if ((rc = berth_auth_bootstrap(s->api, pw)) < 0)
 		goto done;
-	berth_api_registry_authz(s->api, &hook);
+	berth_auth_registry_authz(s->api, &hook);
 	berth_registry_set_authz(s->reg, &hook);
 done:
 	berth_buf_dispose_secret(&pwbuf);
@@ -1518,8 +1518,8 @@ done:
 		close(s.listen_fd);
 	berth_mapped_free(s.mapped); /* after MHD: it destroyed every response */
 	berth_metrics_free(s.metrics);
-	berth_api_free(s.api);
-	berth_auth_key_free(s.key);
+	berth_auth_free(s.api);
+	berth_token_key_free(s.key);
 	berth_registry_free(s.reg);
 	berth_meta_free(s.meta);
 	berth_store_free(s.store);

@@ -1,53 +1,122 @@
 /*
- * internal.h - helpers shared by the files of the auth module (not public):
- * strict base64 / base64url codecs, the signing-key struct, the raw JWS
- * signer used by the fuzzer, and a counter of libcrypt calls that lets tests
- * prove that berth_auth_password_burn() really hashes.
+ * internal.h - what the files of the api module share: the api and op
+ * structs, response helpers (api.c), logins and identities (authn.c),
+ * decisions (authz.c), the token service (token.c) and the admin API
+ * (admin.c).
+ *
+ * An op owns everything its response points to: header values come from
+ * its pool, the body from its `out` buffer. The request body (`in`) may hold
+ * passwords: it is wiped when the op is freed.
  */
 #ifndef BERTH_AUTH_INTERNAL_H
 #define BERTH_AUTH_INTERNAL_H
 
 #include "berth/auth.h"
+#include "util/buf.h"
+#include "util/pool.h"
 
-#include <openssl/evp.h>
-#include <stdatomic.h>
+#include <jansson.h>
+#include <time.h>
 
-struct berth_token_key {
-	EVP_PKEY *pkey;
-	char kid[64]; /* 12 groups of 4 base32 chars joined by ':' = 59 chars */
+struct berth_auth {
+	berth_meta *meta;
+	const berth_token_key *key;
+	char issuer[256];
+	char service[256];
+	long expiration;
 };
 
-/** Number of crypt_rn() calls made by this process (for tests). */
-extern atomic_ulong berth_auth__crypt_calls;
+typedef void (*berth_auth__finish_fn)(berth_auth_op *op);
 
-/** Encoded length of n bytes in unpadded base64url. */
-size_t berth_auth__b64url_len(size_t n);
-/** Unpadded base64url of in[0..n) into out (berth_auth__b64url_len(n)+1 bytes, NUL added). */
-void berth_auth__b64url_encode(char *out, const unsigned char *in, size_t n);
+#define BERTH_AUTH_SCOPES_MAX 64
+
+struct berth_auth_op {
+	berth_auth *api;
+	berth_pool pool;
+	berth_resp resp;
+	berth_buf out; /* response body */
+	berth_buf in;  /* request body, capped at BERTH_AUTH_BODY_MAX */
+	int failed;
+	int wants_body;
+	berth_auth__finish_fn on_finish;
+
+	/* request facts, copied into the pool */
+	const char *method;
+	const char *path;
+	const char *remote_addr;
+	const char *base_url;	  /* without a trailing '/'; may be "" */
+	const berth_identity *id; /* borrowed from the server; never NULL */
+	const char *q_limit, *q_before;
+};
+
+/* ---- responses (api.c) ---- */
+
+void berth_auth__header(berth_auth_op *op, const char *name, const char *fmt, ...)
+	BERTH_PRINTF(3, 4);
+/** OCI error body {"errors":[{"code","message","detail":null}]}; marks the op failed. */
+void berth_auth__error(berth_auth_op *op, int status, const char *code, const char *fmt, ...)
+	BERTH_PRINTF(4, 5);
+/** 500 UNKNOWN with a generic message (the detail goes to the caller's log only). */
+void berth_auth__internal(berth_auth_op *op);
+/** 401 UNAUTHORIZED with the Bearer challenge (no scope). */
+void berth_auth__unauthorized(berth_auth_op *op, const char *message);
+/** 429 TOOMANYREQUESTS with Retry-After. */
+void berth_auth__throttled(berth_auth_op *op);
+/** Answer `status` with the JSON text of `v` (stolen: decref'd here). */
+void berth_auth__json(berth_auth_op *op, int status, json_t *v);
+void berth_auth__empty(berth_auth_op *op, int status);
+/** "<base>/token" into the op's pool. */
+const char *berth_auth__realm(berth_auth_op *op);
+/** A fresh op not tied to a route (refusals of berth_auth_authenticate). */
+berth_auth_op *berth_auth__op_new(berth_auth *a, const berth_req *req);
+/** RFC 3339 UTC time into out (>= 21 bytes). */
+void berth_auth__time(time_t t, char *out, size_t len);
+
+/* ---- audit (api.c) ---- */
+
+void berth_auth__audit(berth_auth *a, const char *who, const char *action, const char *resource,
+		       const char *address, const char *result);
+/** The audit "who" of an identity: user name, "robot$x" or "anonymous". */
+const char *berth_auth__who(const berth_identity *id);
+
+/* ---- logins (authn.c) ---- */
+
 /**
- * Strict unpadded base64url decode: only [A-Za-z0-9_-], no '=', no length
- * of 4k+1, unused trailing bits zero. Writes at most out_max bytes; returns
- * the decoded length or -1.
+ * Log in with a name and password (users) or "robot$<name>" and secret.
+ * 0 with `id` filled; BERTH_EDENIED for wrong credentials (failure counted
+ * and audited); BERTH_EBUSY when throttled (checked first); BERTH_EIO etc.
  */
-long berth_auth__b64url_decode(unsigned char *out, size_t out_max, const char *in, size_t n);
-/**
- * Strict padded standard base64 decode (RFC 4648 section 4): length a
- * multiple of 4, '=' only as final padding, unused bits zero. Returns the
- * decoded length or -1.
- */
-long berth_auth__b64_decode(unsigned char *out, size_t out_max, const char *in, size_t n);
+int berth_auth__login(berth_auth *a, const char *user, const char *password, const char *address,
+		      berth_identity *id) BERTH_WARN_UNUSED;
+/** Parse a robot's permissions JSON into id->perms. */
+int berth_auth__robot_perms(const char *json, berth_identity *id) BERTH_WARN_UNUSED;
 
-/** 1 if `h` (n bytes) is a bcrypt or SHA-crypt hash of sane shape and cost. */
-int berth_auth__hash_wellformed(const char *h, size_t n);
-
-/** The libtrust key id of a public key into kid (>= 60 bytes). */
-int berth_auth__key_id(EVP_PKEY *pkey, char *kid, size_t kid_len) BERTH_WARN_UNUSED;
+/* ---- decisions (authz.c) ---- */
 
 /**
- * Compact JWS over arbitrary header and payload bytes (no checks of their
- * content), ES256 with k. For the fuzzer and tests that hand-build tokens.
+ * What the identity's principal may do on `repository` (NULL: registry
+ * level) now, from the database, ignoring token claims. *missing (optional)
+ * is set to 1 if the repository's project does not exist.
  */
-int berth_auth__jws_sign_raw(const berth_token_key *k, const char *header, size_t hlen,
-			     const char *payload, size_t plen, char **jwt) BERTH_WARN_UNUSED;
+unsigned berth_auth__decide(berth_auth *a, const berth_identity *id, const char *repository,
+			    unsigned wanted, int *missing);
+/** 1 if the identity is a system administrator (users only). */
+int berth_auth__is_sysadmin(const berth_identity *id);
+
+/* ---- token service (token.c) ---- */
+
+void berth_auth__token_get(berth_auth_op *op, const berth_req *req);
+void berth_auth__token_post(berth_auth_op *op);
+
+/* ---- admin API (admin.c) ---- */
+
+void berth_auth__admin(berth_auth_op *op);
+
+/* ---- names ---- */
+
+/** User names: 1-255 bytes of [A-Za-z0-9._@-], not starting with '.' or '-'. */
+int berth_auth__user_name_valid(const char *s);
+/** Project and robot names: a lowercase path component of the OCI name grammar, <= 64 bytes. */
+int berth_auth__component_valid(const char *s);
 
 #endif

@@ -6,7 +6,7 @@
  * Length caps on names live here so that every driver refuses the same
  * oversized input with the same error before it reaches a database.
  */
-#include "lib/meta/meta_driver.h"
+#include "lib/meta/internal.h"
 
 #include <stdlib.h>
 #include <string.h>

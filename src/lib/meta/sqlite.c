@@ -27,7 +27,7 @@
  * Network strings are only ever bound as parameters, never formatted into
  * SQL, and error messages carry SQLite's message, never user data.
  */
-#include "lib/meta/meta_driver.h"
+#include "lib/meta/internal.h"
 #include "util/buf.h"
 
 #include <assert.h>

@@ -11,7 +11,7 @@
  * anything else (another process appended, a restart emptied the cache) is
  * recomputed from the data, which is what lets uploads survive restarts.
  */
-#include "store_internal.h"
+#include "lib/store/internal.h"
 
 #include "util/buf.h"
 

@@ -17,7 +17,7 @@
  * All paths are relative to directory fds opened once (openat & co.), and
  * built only from digests and upload ids the front has validated.
  */
-#include "store_internal.h"
+#include "lib/store/internal.h"
 
 #include "util/buf.h"
 #include "util/fs.h"

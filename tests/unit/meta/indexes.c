@@ -8,7 +8,7 @@
  * through the index meant for it.
  */
 #include "meta_test.h"
-#include "lib/meta/meta_driver.h"
+#include "lib/meta/internal.h"
 
 #include <sqlite3.h>
 

@@ -5,7 +5,7 @@
  * by P1 upgrades to version 2 (access control) with its data intact.
  */
 #include "meta_test.h"
-#include "lib/meta/meta_driver.h"
+#include "lib/meta/internal.h"
 
 #include <sqlite3.h>
 

@@ -3,7 +3,7 @@
  * of /token and /api/v1/..., response helpers, the audit trail and name
  * rules shared by the other files of the module.
  */
-#include "lib/api/internal.h"
+#include "lib/auth/internal.h"
 
 #include "berth/ref.h"
 #include "util/log.h"
@@ -16,10 +16,10 @@
 
 /* ---- the api object ---- */
 
-int berth_api_new(berth_api **out, berth_meta *meta, const berth_token_key *key,
-		  const berth_api_config *cfg)
+int berth_auth_new(berth_auth **out, berth_meta *meta, const berth_token_key *key,
+		   const berth_auth_config *cfg)
 {
-	berth_api *a = calloc(1, sizeof(*a));
+	berth_auth *a = calloc(1, sizeof(*a));
 
 	*out = NULL;
 	if (!a)
@@ -35,15 +35,15 @@ int berth_api_new(berth_api **out, berth_meta *meta, const berth_token_key *key,
 	return 0;
 }
 
-void berth_api_free(berth_api *a)
+void berth_auth_free(berth_auth *a)
 {
 	free(a);
 }
 
-int berth_api_bootstrap(berth_api *a, const char *admin_password)
+int berth_auth_bootstrap(berth_auth *a, const char *admin_password)
 {
 	berth_meta_user u;
-	char hash[BERTH_AUTH_HASH_MAX];
+	char hash[BERTH_CRED_HASH_MAX];
 	int rc;
 
 	rc = berth_meta_project_create(a->meta, "library", 1);
@@ -59,23 +59,23 @@ int berth_api_bootstrap(berth_api *a, const char *admin_password)
 				       "access control is on and the system administrator 'admin' "
 				       "does not exist yet: give its password with "
 				       "--admin-password-file FILE or BERTH_ADMIN_PASSWORD");
-	if (berth_auth_password_hash(hash, admin_password) < 0)
+	if (berth_cred_password_hash(hash, admin_password) < 0)
 		return berth_error_set(BERTH_EINVALID,
 				       "the admin password is unusable (empty or longer than %d "
 				       "bytes)",
-				       BERTH_AUTH_BCRYPT_MAX);
+				       BERTH_CRED_BCRYPT_MAX);
 	rc = berth_meta_user_create(a->meta, "admin", hash, 1, NULL);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	if (rc == BERTH_EEXISTS)
 		rc = 0; /* another process made it first */
 	if (rc == 0)
-		berth_api__audit(a, "admin", "user_create", "user/admin", "", "ok");
+		berth_auth__audit(a, "admin", "user_create", "user/admin", "", "ok");
 	return rc;
 }
 
 /* ---- names ---- */
 
-int berth_api__user_name_valid(const char *s)
+int berth_auth__user_name_valid(const char *s)
 {
 	size_t n = 0;
 
@@ -93,7 +93,7 @@ int berth_api__user_name_valid(const char *s)
 	return 1;
 }
 
-int berth_api__component_valid(const char *s)
+int berth_auth__component_valid(const char *s)
 {
 	size_t n;
 
@@ -107,7 +107,7 @@ int berth_api__component_valid(const char *s)
 
 /* ---- responses ---- */
 
-void berth_api__header(berth_api_op *op, const char *name, const char *fmt, ...)
+void berth_auth__header(berth_auth_op *op, const char *name, const char *fmt, ...)
 {
 	berth_resp *r = &op->resp;
 	va_list ap;
@@ -129,15 +129,15 @@ void berth_api__header(berth_api_op *op, const char *name, const char *fmt, ...)
 	r->nheaders++;
 }
 
-static void body(berth_api_op *op, int status, const char *ctype)
+static void body(berth_auth_op *op, int status, const char *ctype)
 {
 	op->resp.status = status;
-	berth_api__header(op, "Content-Type", "%s", ctype);
+	berth_auth__header(op, "Content-Type", "%s", ctype);
 	op->resp.body = op->out.ptr ? op->out.ptr : "";
 	op->resp.body_len = op->out.len;
 }
 
-void berth_api__error(berth_api_op *op, int status, const char *code, const char *fmt, ...)
+void berth_auth__error(berth_auth_op *op, int status, const char *code, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -155,37 +155,38 @@ void berth_api__error(berth_api_op *op, int status, const char *code, const char
 	body(op, status, "application/json");
 }
 
-void berth_api__internal(berth_api_op *op)
+void berth_auth__internal(berth_auth_op *op)
 {
 	berth_warn("api %s %s: %s", op->method, op->path, berth_error_last());
-	berth_api__error(op, 500, "UNKNOWN", "internal error");
+	berth_auth__error(op, 500, "UNKNOWN", "internal error");
 }
 
-const char *berth_api__realm(berth_api_op *op)
+const char *berth_auth__realm(berth_auth_op *op)
 {
 	const char *r = berth_pool_printf(&op->pool, "%s/token", op->base_url);
 
 	return r ? r : "/token";
 }
 
-void berth_api__unauthorized(berth_api_op *op, const char *message)
+void berth_auth__unauthorized(berth_auth_op *op, const char *message)
 {
 	berth_buf ch = BERTH_BUF_INIT(4096);
 
-	berth_api__error(op, 401, "UNAUTHORIZED", "%s", message);
-	if (berth_auth_challenge(&ch, berth_api__realm(op), op->api->service, NULL, 0, NULL) == 0 &&
+	berth_auth__error(op, 401, "UNAUTHORIZED", "%s", message);
+	if (berth_cred_challenge(&ch, berth_auth__realm(op), op->api->service, NULL, 0, NULL) ==
+		    0 &&
 	    ch.ptr)
-		berth_api__header(op, "WWW-Authenticate", "%s", ch.ptr);
+		berth_auth__header(op, "WWW-Authenticate", "%s", ch.ptr);
 	berth_buf_dispose(&ch);
 }
 
-void berth_api__throttled(berth_api_op *op)
+void berth_auth__throttled(berth_auth_op *op)
 {
-	berth_api__error(op, 429, "TOOMANYREQUESTS", "too many failed logins: try again later");
-	berth_api__header(op, "Retry-After", "%d", BERTH_API_THROTTLE_WINDOW);
+	berth_auth__error(op, 429, "TOOMANYREQUESTS", "too many failed logins: try again later");
+	berth_auth__header(op, "Retry-After", "%d", BERTH_AUTH_THROTTLE_WINDOW);
 }
 
-void berth_api__json(berth_api_op *op, int status, json_t *v)
+void berth_auth__json(berth_auth_op *op, int status, json_t *v)
 {
 	char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
 
@@ -197,7 +198,7 @@ void berth_api__json(berth_api_op *op, int status, json_t *v)
 			free(text);
 		}
 		berth_error_set(BERTH_ERROR, "out of memory");
-		berth_api__internal(op);
+		berth_auth__internal(op);
 		return;
 	}
 	/* The text may hold a secret shown once (robots, tokens). */
@@ -206,14 +207,14 @@ void berth_api__json(berth_api_op *op, int status, json_t *v)
 	body(op, status, "application/json");
 }
 
-void berth_api__empty(berth_api_op *op, int status)
+void berth_auth__empty(berth_auth_op *op, int status)
 {
 	op->resp.status = status;
 	op->resp.body = NULL;
 	op->resp.body_len = 0;
 }
 
-void berth_api__time(time_t t, char *out, size_t len)
+void berth_auth__time(time_t t, char *out, size_t len)
 {
 	struct tm tm;
 
@@ -223,15 +224,15 @@ void berth_api__time(time_t t, char *out, size_t len)
 
 /* ---- audit ---- */
 
-const char *berth_api__who(const berth_identity *id)
+const char *berth_auth__who(const berth_identity *id)
 {
 	if (!id || id->principal.kind == BERTH_PRINCIPAL_ANONYMOUS)
 		return "anonymous";
 	return id->principal.name;
 }
 
-void berth_api__audit(berth_api *a, const char *who, const char *action, const char *resource,
-		      const char *address, const char *result)
+void berth_auth__audit(berth_auth *a, const char *who, const char *action, const char *resource,
+		       const char *address, const char *result)
 {
 	berth_meta_audit e;
 
@@ -246,8 +247,8 @@ void berth_api__audit(berth_api *a, const char *who, const char *action, const c
 		berth_warn("audit %s %s: %s", action, e.resource, berth_error_last());
 }
 
-void berth_api_audit_registry(berth_api *a, const berth_req *req, const char *route,
-			      const char *repository, const char *reference, int status)
+void berth_auth_audit_registry(berth_auth *a, const berth_req *req, const char *route,
+			       const char *repository, const char *reference, int status)
 {
 	const char *action;
 	char resource[1400];
@@ -274,17 +275,17 @@ void berth_api_audit_registry(berth_api *a, const berth_req *req, const char *ro
 			 strchr(reference, ':') ? "@" : ":", reference);
 	else
 		snprintf(resource, sizeof(resource), "%s", repository);
-	berth_api__audit(a, berth_api__who(req->principal), action, resource, req->remote_addr,
-			 result);
+	berth_auth__audit(a, berth_auth__who(req->principal), action, resource, req->remote_addr,
+			  result);
 }
 
 /* ---- the op lifecycle ---- */
 
 static const berth_identity anonymous_identity;
 
-berth_api_op *berth_api__op_new(berth_api *a, const berth_req *req)
+berth_auth_op *berth_auth__op_new(berth_auth *a, const berth_req *req)
 {
-	berth_api_op *op = calloc(1, sizeof(*op));
+	berth_auth_op *op = calloc(1, sizeof(*op));
 	size_t bl;
 
 	if (!op)
@@ -292,7 +293,7 @@ berth_api_op *berth_api__op_new(berth_api *a, const berth_req *req)
 	op->api = a;
 	berth_pool_init(&op->pool);
 	berth_buf_init(&op->out, 0);
-	berth_buf_init(&op->in, BERTH_API_BODY_MAX);
+	berth_buf_init(&op->in, BERTH_AUTH_BODY_MAX);
 	op->resp.fd = -1;
 	op->resp.status = 500;
 	op->resp.route = "api";
@@ -305,13 +306,13 @@ berth_api_op *berth_api__op_new(berth_api *a, const berth_req *req)
 	op->base_url = berth_pool_strndup(&op->pool, bl ? req->base_url : "", bl);
 	op->id = req->principal ? req->principal : &anonymous_identity;
 	if (!op->method || !op->path || !op->remote_addr || !op->base_url) {
-		berth_api_op_free(op);
+		berth_auth_op_free(op);
 		return NULL;
 	}
 	return op;
 }
 
-int berth_api_handles(const char *path)
+int berth_auth_handles(const char *path)
 {
 	if (!path)
 		return 0;
@@ -324,36 +325,36 @@ static int is(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-static const char *copy_query(berth_api_op *op, const berth_req *req, const char *name)
+static const char *copy_query(berth_auth_op *op, const berth_req *req, const char *name)
 {
 	const char *v = req->query ? req->query(req->ctx, name) : NULL;
 
 	return v ? berth_pool_strndup(&op->pool, v, strnlen(v, 64)) : NULL;
 }
 
-int berth_api_begin(berth_api *a, const berth_req *req, berth_api_op **out)
+int berth_auth_begin(berth_auth *a, const berth_req *req, berth_auth_op **out)
 {
-	berth_api_op *op = berth_api__op_new(a, req);
+	berth_auth_op *op = berth_auth__op_new(a, req);
 
 	*out = NULL;
 	if (!op)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	*out = op;
-	if (req->has_body_length && req->body_length > BERTH_API_BODY_MAX) {
-		berth_api__error(op, 413, "SIZE_INVALID", "request body larger than %d bytes",
-				 BERTH_API_BODY_MAX);
+	if (req->has_body_length && req->body_length > BERTH_AUTH_BODY_MAX) {
+		berth_auth__error(op, 413, "SIZE_INVALID", "request body larger than %d bytes",
+				  BERTH_AUTH_BODY_MAX);
 		return 0;
 	}
 	if (is(op->path, "/token")) {
 		op->resp.route = "token";
 		if (is(op->method, "GET")) {
-			berth_api__token_get(op, req);
+			berth_auth__token_get(op, req);
 		} else if (is(op->method, "POST")) {
 			op->wants_body = 1;
-			op->on_finish = berth_api__token_post;
+			op->on_finish = berth_auth__token_post;
 		} else {
-			berth_api__error(op, 405, "UNSUPPORTED", "method not allowed");
-			berth_api__header(op, "Allow", "GET, POST");
+			berth_auth__error(op, 405, "UNSUPPORTED", "method not allowed");
+			berth_auth__header(op, "Allow", "GET, POST");
 		}
 		return 0;
 	}
@@ -361,21 +362,21 @@ int berth_api_begin(berth_api *a, const berth_req *req, berth_api_op **out)
 	op->q_limit = copy_query(op, req, "limit");
 	op->q_before = copy_query(op, req, "before");
 	op->wants_body = is(op->method, "POST") || is(op->method, "PUT");
-	op->on_finish = berth_api__admin;
+	op->on_finish = berth_auth__admin;
 	return 0;
 }
 
-int berth_api_op_wants_body(const berth_api_op *op)
+int berth_auth_op_wants_body(const berth_auth_op *op)
 {
 	return op->wants_body && !op->failed;
 }
 
-int berth_api_op_failed(const berth_api_op *op)
+int berth_auth_op_failed(const berth_auth_op *op)
 {
 	return op->failed;
 }
 
-int berth_api_op_body(berth_api_op *op, const char *data, size_t len)
+int berth_auth_op_body(berth_auth_op *op, const char *data, size_t len)
 {
 	op->resp.bytes_in += len;
 	if (op->failed)
@@ -383,17 +384,17 @@ int berth_api_op_body(berth_api_op *op, const char *data, size_t len)
 	if (!op->wants_body || !len)
 		return 0;
 	if (berth_buf_put(&op->in, data, len) != 0) {
-		berth_api__error(op, 413, "SIZE_INVALID", "request body larger than %d bytes",
-				 BERTH_API_BODY_MAX);
+		berth_auth__error(op, 413, "SIZE_INVALID", "request body larger than %d bytes",
+				  BERTH_AUTH_BODY_MAX);
 		return 1;
 	}
 	return 0;
 }
 
-void berth_api_op_finish(berth_api_op *op, berth_resp *resp)
+void berth_auth_op_finish(berth_auth_op *op, berth_resp *resp)
 {
 	if (!op->failed && op->on_finish) {
-		berth_api__finish_fn f = op->on_finish;
+		berth_auth__finish_fn f = op->on_finish;
 
 		op->on_finish = NULL;
 		f(op);
@@ -401,7 +402,7 @@ void berth_api_op_finish(berth_api_op *op, berth_resp *resp)
 	*resp = op->resp;
 }
 
-void berth_api_op_free(berth_api_op *op)
+void berth_auth_op_free(berth_auth_op *op)
 {
 	if (!op)
 		return;

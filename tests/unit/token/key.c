@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "berth/auth.h"
+#include "berth/token.h"
 #include "util/fs.h"
 
 static const char fixed_pem[] = "-----BEGIN PRIVATE KEY-----\n"
@@ -71,9 +71,9 @@ static void test_fixed_key_kid(void **state)
 {
 	berth_token_key *k = NULL;
 
-	assert_int_equal(berth_auth_key_from_pem(&k, fixed_pem, strlen(fixed_pem)), 0);
-	assert_string_equal(berth_auth_key_id(k), fixed_kid);
-	berth_auth_key_free(k);
+	assert_int_equal(berth_token_key_from_pem(&k, fixed_pem, strlen(fixed_pem)), 0);
+	assert_string_equal(berth_token_key_id(k), fixed_kid);
+	berth_token_key_free(k);
 }
 
 static void test_create_then_reload_same_kid(void **state)
@@ -83,18 +83,18 @@ static void test_create_then_reload_same_kid(void **state)
 	struct stat st;
 
 	snprintf(path, sizeof(path), "%s/token.pem", (char *)*state);
-	assert_int_equal(berth_auth_key_load_or_create(&k, path), 0);
-	assert_true(kid_shaped(berth_auth_key_id(k)));
-	snprintf(kid, sizeof(kid), "%s", berth_auth_key_id(k));
-	berth_auth_key_free(k);
+	assert_int_equal(berth_token_key_load_or_create(&k, path), 0);
+	assert_true(kid_shaped(berth_token_key_id(k)));
+	snprintf(kid, sizeof(kid), "%s", berth_token_key_id(k));
+	berth_token_key_free(k);
 	k = NULL;
 
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 
-	assert_int_equal(berth_auth_key_load_or_create(&k, path), 0);
-	assert_string_equal(berth_auth_key_id(k), kid);
-	berth_auth_key_free(k);
+	assert_int_equal(berth_token_key_load_or_create(&k, path), 0);
+	assert_string_equal(berth_token_key_id(k), kid);
+	berth_token_key_free(k);
 
 	/* No temporary file is left behind. */
 	snprintf(path, sizeof(path), "%s/token.pem.tmp.%d", (char *)*state, (int)getpid());
@@ -105,13 +105,13 @@ static void test_two_generated_keys_differ(void **state)
 {
 	berth_token_key *a = NULL, *b = NULL;
 
-	assert_int_equal(berth_auth_key_generate(&a), 0);
-	assert_int_equal(berth_auth_key_generate(&b), 0);
-	assert_true(kid_shaped(berth_auth_key_id(a)));
-	assert_string_not_equal(berth_auth_key_id(a), berth_auth_key_id(b));
-	berth_auth_key_free(a);
-	berth_auth_key_free(b);
-	berth_auth_key_free(NULL);
+	assert_int_equal(berth_token_key_generate(&a), 0);
+	assert_int_equal(berth_token_key_generate(&b), 0);
+	assert_true(kid_shaped(berth_token_key_id(a)));
+	assert_string_not_equal(berth_token_key_id(a), berth_token_key_id(b));
+	berth_token_key_free(a);
+	berth_token_key_free(b);
+	berth_token_key_free(NULL);
 }
 
 static void test_refuses_wrong_or_corrupt_keys(void **state)
@@ -120,16 +120,16 @@ static void test_refuses_wrong_or_corrupt_keys(void **state)
 	berth_token_key *k = NULL;
 	berth_buf b = BERTH_BUF_INIT(1 << 16);
 
-	assert_int_equal(berth_auth_key_from_pem(&k, p384_pem, strlen(p384_pem)),
+	assert_int_equal(berth_token_key_from_pem(&k, p384_pem, strlen(p384_pem)),
 			 BERTH_EUNSUPPORTED);
 	assert_null(k);
-	assert_int_equal(berth_auth_key_from_pem(&k, "garbage", 7), BERTH_EINVALID);
+	assert_int_equal(berth_token_key_from_pem(&k, "garbage", 7), BERTH_EINVALID);
 	assert_null(k);
 
 	/* A corrupt key file is an error, and is not replaced by a new key. */
 	snprintf(path, sizeof(path), "%s/bad.pem", (char *)*state);
 	assert_int_equal(berth_fs_write_atomic(path, "not a key\n", 10), 0);
-	assert_int_equal(berth_auth_key_load_or_create(&k, path), BERTH_EINVALID);
+	assert_int_equal(berth_token_key_load_or_create(&k, path), BERTH_EINVALID);
 	assert_null(k);
 	assert_non_null(strstr(berth_error_last(), path));
 	assert_int_equal(berth_fs_read_file(&b, path), 0);
@@ -138,7 +138,7 @@ static void test_refuses_wrong_or_corrupt_keys(void **state)
 
 	/* A missing directory is an I/O error, not a crash. */
 	snprintf(path, sizeof(path), "%s/no/such/dir/k.pem", (char *)*state);
-	assert_int_not_equal(berth_auth_key_load_or_create(&k, path), 0);
+	assert_int_not_equal(berth_token_key_load_or_create(&k, path), 0);
 	assert_null(k);
 }
 

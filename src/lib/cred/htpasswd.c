@@ -9,7 +9,7 @@
  * number. The whole text is checked before the first callback, so an import
  * is all or nothing. Messages never contain a hash or a user name.
  */
-#include "lib/auth/internal.h"
+#include "lib/cred/internal.h"
 
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -75,7 +75,7 @@ static int shacrypt_ok(const char *h, size_t n)
 	return n - i == hashlen && all_crypt_chars(h + i, hashlen);
 }
 
-int berth_auth__hash_wellformed(const char *h, size_t n)
+int berth_cred__hash_wellformed(const char *h, size_t n)
 {
 	if (n >= 4 && h[0] == '$' && h[1] == '2')
 		return bcrypt_ok(h, n);
@@ -121,7 +121,7 @@ static int user_ok(const char *u, size_t n)
  */
 static int walk(const char *text, size_t len, berth_htpasswd_cb cb, void *ctx)
 {
-	char user[USER_MAX + 1], hash[BERTH_AUTH_HASH_MAX];
+	char user[USER_MAX + 1], hash[BERTH_CRED_HASH_MAX];
 	size_t pos = 0, lineno = 0;
 	int rc = 0;
 
@@ -162,7 +162,7 @@ static int walk(const char *text, size_t len, berth_htpasswd_cb cb, void *ctx)
 					     lineno);
 			goto done;
 		}
-		if (!berth_auth__hash_wellformed(colon + 1, hlen)) {
+		if (!berth_cred__hash_wellformed(colon + 1, hlen)) {
 			scheme = scheme_name(colon + 1, hlen);
 			if (scheme)
 				rc = berth_error_set(
@@ -190,7 +190,7 @@ done:
 	return rc;
 }
 
-int berth_auth_htpasswd_parse(const char *text, size_t len, berth_htpasswd_cb cb, void *ctx)
+int berth_cred_htpasswd_parse(const char *text, size_t len, berth_htpasswd_cb cb, void *ctx)
 {
 	int rc;
 

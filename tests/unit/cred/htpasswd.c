@@ -1,6 +1,6 @@
 /*
  * htpasswd.c - unit tests for the htpasswd parser
- * (berth_auth_htpasswd_parse): accepted schemes, comments, CRLF, the
+ * (berth_cred_htpasswd_parse): accepted schemes, comments, CRLF, the
  * all-or-nothing refusal of MD5/SHA-1/crypt lines with their line number,
  * malformed lines, callback errors, and that imported hashes verify.
  */
@@ -13,12 +13,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "berth/auth.h"
+#include "berth/cred.h"
 
 struct seen {
 	int n;
 	char users[8][64];
-	char hashes[8][BERTH_AUTH_HASH_MAX];
+	char hashes[8][BERTH_CRED_HASH_MAX];
 	int fail_at;
 };
 
@@ -36,7 +36,7 @@ static int collect(void *ctx, const char *user, const char *hash)
 
 static int parse(const char *text, struct seen *s)
 {
-	return berth_auth_htpasswd_parse(text, strlen(text), collect, s);
+	return berth_cred_htpasswd_parse(text, strlen(text), collect, s);
 }
 
 #define PHP_HASH "$2y$10$.vGA1O9wmRjrwAVXD98HNOgsNpDczlqm3Jq7KnEd1rVAGv3Fykk1a"
@@ -68,22 +68,22 @@ static void test_parse_accepted_schemes(void **state)
 	assert_string_equal(s.users[3], "hello.world@example.com");
 	assert_string_equal(s.hashes[3], SHA512_HASH);
 	/* What was imported verifies. */
-	assert_int_equal(berth_auth_password_verify(s.hashes[0], "rasmuslerdorf"), 0);
-	assert_int_equal(berth_auth_password_verify(s.hashes[1], "U*U"), 0);
-	assert_int_equal(berth_auth_password_verify(s.hashes[2], "s3cret"), 0);
-	assert_int_equal(berth_auth_password_verify(s.hashes[3], "Hello world!"), 0);
+	assert_int_equal(berth_cred_password_verify(s.hashes[0], "rasmuslerdorf"), 0);
+	assert_int_equal(berth_cred_password_verify(s.hashes[1], "U*U"), 0);
+	assert_int_equal(berth_cred_password_verify(s.hashes[2], "s3cret"), 0);
+	assert_int_equal(berth_cred_password_verify(s.hashes[3], "Hello world!"), 0);
 }
 
 static void test_generated_hash_imports(void **state)
 {
-	char h[BERTH_AUTH_HASH_MAX], text[256];
+	char h[BERTH_CRED_HASH_MAX], text[256];
 	struct seen s = {0};
 
-	assert_int_equal(berth_auth_password_hash(h, "p@ss:word"), 0);
+	assert_int_equal(berth_cred_password_hash(h, "p@ss:word"), 0);
 	snprintf(text, sizeof(text), "ci:%s\n", h);
 	assert_int_equal(parse(text, &s), 0);
 	assert_int_equal(s.n, 1);
-	assert_int_equal(berth_auth_password_verify(s.hashes[0], "p@ss:word"), 0);
+	assert_int_equal(berth_cred_password_verify(s.hashes[0], "p@ss:word"), 0);
 }
 
 static void test_refuses_weak_schemes_with_line_number(void **state)
@@ -146,7 +146,7 @@ static void test_malformed_lines(void **state)
 		const char text[] = "bob:" PHP_HASH "\nx\0y:" BF_HASH "\n";
 		struct seen s = {0};
 
-		assert_int_equal(berth_auth_htpasswd_parse(text, sizeof(text) - 1, collect, &s),
+		assert_int_equal(berth_cred_htpasswd_parse(text, sizeof(text) - 1, collect, &s),
 				 BERTH_EINVALID);
 		assert_non_null(strstr(berth_error_last(), "line 2"));
 		assert_int_equal(s.n, 0);
@@ -166,7 +166,7 @@ static void test_empty_text(void **state)
 {
 	struct seen s = {0};
 
-	assert_int_equal(berth_auth_htpasswd_parse("", 0, collect, &s), 0);
+	assert_int_equal(berth_cred_htpasswd_parse("", 0, collect, &s), 0);
 	assert_int_equal(parse("# only comments\n\n", &s), 0);
 	assert_int_equal(s.n, 0);
 }

@@ -1,6 +1,6 @@
 /*
  * scope.c - unit tests for action lists and token scopes
- * (berth_auth_actions_parse/format, berth_auth_scope_parse/format): the
+ * (berth_token_actions_parse/format, berth_token_scope_parse/format): the
  * accepted forms, "*", unsupported resource types, malformed shapes, and
  * format -> parse round trips.
  */
@@ -12,12 +12,12 @@
 
 #include <string.h>
 
-#include "berth/auth.h"
+#include "berth/token.h"
 #include "util/buf.h"
 
 static int parse(const char *s, berth_scope *out)
 {
-	return berth_auth_scope_parse(s, strlen(s), out);
+	return berth_token_scope_parse(s, strlen(s), out);
 }
 
 static void test_actions_parse(void **state)
@@ -38,15 +38,15 @@ static void test_actions_parse(void **state)
 	unsigned bits;
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		assert_int_equal(berth_auth_actions_parse(good[i].s, strlen(good[i].s), &bits), 0);
+		assert_int_equal(berth_token_actions_parse(good[i].s, strlen(good[i].s), &bits), 0);
 		assert_int_equal(bits, good[i].bits);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (berth_auth_actions_parse(bad[i], strlen(bad[i]), &bits) != BERTH_EINVALID)
+		if (berth_token_actions_parse(bad[i], strlen(bad[i]), &bits) != BERTH_EINVALID)
 			fail_msg("'%s' should be refused", bad[i]);
 	}
 	/* Length is explicit: bytes after len are not read. */
-	assert_int_equal(berth_auth_actions_parse("pullXX", 4, &bits), 0);
+	assert_int_equal(berth_token_actions_parse("pullXX", 4, &bits), 0);
 	assert_int_equal(bits, BERTH_ACTION_PULL);
 }
 
@@ -54,13 +54,14 @@ static void test_actions_format(void **state)
 {
 	berth_buf b = BERTH_BUF_INIT(0);
 
-	assert_int_equal(berth_auth_actions_format(BERTH_ACTION_DELETE | BERTH_ACTION_PULL, &b), 0);
+	assert_int_equal(berth_token_actions_format(BERTH_ACTION_DELETE | BERTH_ACTION_PULL, &b),
+			 0);
 	assert_string_equal(b.ptr, "pull,delete");
 	berth_buf_reset(&b);
-	assert_int_equal(berth_auth_actions_format(7, &b), 0);
+	assert_int_equal(berth_token_actions_format(7, &b), 0);
 	assert_string_equal(b.ptr, "pull,push,delete");
 	berth_buf_reset(&b);
-	assert_int_equal(berth_auth_actions_format(BERTH_ACTION_ADMIN | BERTH_ACTION_PULL, &b),
+	assert_int_equal(berth_token_actions_format(BERTH_ACTION_ADMIN | BERTH_ACTION_PULL, &b),
 			 BERTH_EINVALID);
 	assert_int_equal(b.len, 0);
 	berth_buf_dispose(&b);
@@ -139,9 +140,9 @@ static void test_scope_format_round_trip(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		berth_buf_reset(&b);
 		assert_int_equal(parse(cases[i].in, &s), 0);
-		assert_int_equal(berth_auth_scope_format(&s, &b), 0);
+		assert_int_equal(berth_token_scope_format(&s, &b), 0);
 		assert_string_equal(b.ptr, cases[i].out);
-		assert_int_equal(berth_auth_scope_parse(b.ptr, b.len, &again), 0);
+		assert_int_equal(berth_token_scope_parse(b.ptr, b.len, &again), 0);
 		assert_memory_equal(&s, &again, sizeof(s));
 	}
 	berth_buf_dispose(&b);

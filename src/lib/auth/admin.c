@@ -6,7 +6,7 @@
  * 403 without the right, 404 for what does not exist, 409 for what does.
  * Every change is audited.
  */
-#include "lib/api/internal.h"
+#include "lib/auth/internal.h"
 
 #include "berth/ref.h"
 #include "util/log.h"
@@ -24,8 +24,8 @@
 #define AUDIT_LIMIT_MAX 1000
 
 typedef struct {
-	berth_api_op *op;
-	berth_api *a;
+	berth_auth_op *op;
+	berth_auth *a;
 	const berth_identity *id;
 	const char *seg[SEGS_MAX];
 	size_t nseg;
@@ -44,7 +44,7 @@ static int authenticated(ctx *c)
 {
 	if (c->id->principal.kind != BERTH_PRINCIPAL_ANONYMOUS)
 		return 1;
-	berth_api__unauthorized(c->op, "authentication required");
+	berth_auth__unauthorized(c->op, "authentication required");
 	return 0;
 }
 
@@ -52,9 +52,9 @@ static int need_sysadmin(ctx *c)
 {
 	if (!authenticated(c))
 		return 0;
-	if (berth_api__is_sysadmin(c->id))
+	if (berth_auth__is_sysadmin(c->id))
 		return 1;
-	berth_api__error(c->op, 403, "DENIED", "only a system administrator may do this");
+	berth_auth__error(c->op, 403, "DENIED", "only a system administrator may do this");
 	return 0;
 }
 
@@ -74,9 +74,9 @@ static int need_project_admin(ctx *c, const char *project)
 {
 	if (!authenticated(c))
 		return 0;
-	if (berth_api__is_sysadmin(c->id) || role_in(c, project) == BERTH_ROLE_ADMIN)
+	if (berth_auth__is_sysadmin(c->id) || role_in(c, project) == BERTH_ROLE_ADMIN)
 		return 1;
-	berth_api__error(c->op, 403, "DENIED", "only a project administrator may do this");
+	berth_auth__error(c->op, 403, "DENIED", "only a project administrator may do this");
 	return 0;
 }
 
@@ -87,7 +87,7 @@ static int parse_body(ctx *c)
 
 	c->body = json_loadb(in->ptr ? in->ptr : "", in->len, JSON_REJECT_DUPLICATES, &err);
 	if (!c->body || !json_is_object(c->body)) {
-		berth_api__error(c->op, 400, "INVALID", "the body must be a JSON object");
+		berth_auth__error(c->op, 400, "INVALID", "the body must be a JSON object");
 		return -1;
 	}
 	return 0;
@@ -95,7 +95,7 @@ static int parse_body(ctx *c)
 
 static int invalid(ctx *c, const char *what)
 {
-	berth_api__error(c->op, 400, "INVALID", "%s", what);
+	berth_auth__error(c->op, 400, "INVALID", "%s", what);
 	return -1;
 }
 
@@ -108,11 +108,11 @@ static int str_field(ctx *c, const char *key, int required, const char **out)
 	if (!v) {
 		if (!required)
 			return 0;
-		berth_api__error(c->op, 400, "INVALID", "field \"%s\" is required", key);
+		berth_auth__error(c->op, 400, "INVALID", "field \"%s\" is required", key);
 		return -1;
 	}
 	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-		berth_api__error(c->op, 400, "INVALID", "field \"%s\" must be a string", key);
+		berth_auth__error(c->op, 400, "INVALID", "field \"%s\" must be a string", key);
 		return -1;
 	}
 	*out = json_string_value(v);
@@ -126,11 +126,11 @@ static int bool_field(ctx *c, const char *key, int required, int *out)
 	if (!v) {
 		if (!required)
 			return 0;
-		berth_api__error(c->op, 400, "INVALID", "field \"%s\" is required", key);
+		berth_auth__error(c->op, 400, "INVALID", "field \"%s\" is required", key);
 		return -1;
 	}
 	if (!json_is_boolean(v)) {
-		berth_api__error(c->op, 400, "INVALID", "field \"%s\" must be true or false", key);
+		berth_auth__error(c->op, 400, "INVALID", "field \"%s\" must be true or false", key);
 		return -1;
 	}
 	*out = json_is_true(v);
@@ -141,7 +141,7 @@ static int password_ok(ctx *c, const char *pw)
 {
 	size_t n = strlen(pw);
 
-	if (n < PASSWORD_MIN || n > BERTH_AUTH_BCRYPT_MAX)
+	if (n < PASSWORD_MIN || n > BERTH_CRED_BCRYPT_MAX)
 		return invalid(c, "the password must be 8 to 72 bytes long") == 0;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)pw[i] < 0x20 || pw[i] == 0x7f)
@@ -153,7 +153,7 @@ static int hash_ok(const char *h)
 {
 	size_t n = strlen(h);
 
-	if (n < 20 || n >= BERTH_AUTH_HASH_MAX)
+	if (n < 20 || n >= BERTH_CRED_HASH_MAX)
 		return 0;
 	if (strncmp(h, "$2y$", 4) && strncmp(h, "$2a$", 4) && strncmp(h, "$2b$", 4) &&
 	    strncmp(h, "$5$", 3) && strncmp(h, "$6$", 3))
@@ -169,7 +169,7 @@ static void audit(ctx *c, const char *action, const char *fmt, const char *a1, c
 	char res[600];
 
 	snprintf(res, sizeof(res), fmt, a1, a2 ? a2 : "");
-	berth_api__audit(c->a, berth_api__who(c->id), action, res, c->op->remote_addr, "ok");
+	berth_auth__audit(c->a, berth_auth__who(c->id), action, res, c->op->remote_addr, "ok");
 }
 
 /* Map a meta result: 0 → 0; ENOTFOUND → 404; EEXISTS → 409; else 500. Returns -1 if answered. */
@@ -178,11 +178,11 @@ static int meta_result(ctx *c, int rc, const char *what)
 	if (rc >= 0)
 		return 0;
 	if (rc == BERTH_ENOTFOUND)
-		berth_api__error(c->op, 404, "NOT_FOUND", "%s not found", what);
+		berth_auth__error(c->op, 404, "NOT_FOUND", "%s not found", what);
 	else if (rc == BERTH_EEXISTS)
-		berth_api__error(c->op, 409, "CONFLICT", "%s already exists", what);
+		berth_auth__error(c->op, 409, "CONFLICT", "%s already exists", what);
 	else
-		berth_api__internal(c->op);
+		berth_auth__internal(c->op);
 	return -1;
 }
 
@@ -191,7 +191,7 @@ static json_t *arr_or_fail(ctx *c, json_t *arr, int ok)
 	if (!ok || !arr) {
 		json_decref(arr);
 		berth_error_set(BERTH_ERROR, "out of memory or database error");
-		berth_api__internal(c->op);
+		berth_auth__internal(c->op);
 		return NULL;
 	}
 	return arr;
@@ -203,7 +203,7 @@ static int user_cb(void *p, const berth_meta_user *u)
 {
 	char t[32];
 
-	berth_api__time(u->created, t, sizeof(t));
+	berth_auth__time(u->created, t, sizeof(t));
 	return json_array_append_new(p, json_pack("{s:s, s:b, s:s}", "name", u->name, "sysadmin",
 						  u->sysadmin, "created_at", t))
 		       ? -1
@@ -220,7 +220,7 @@ static void users_list(ctx *c)
 	rc = berth_meta_users(c->a->meta, user_cb, arr);
 	if (!(arr = arr_or_fail(c, arr, rc >= 0)))
 		return;
-	berth_api__json(c->op, 200, arr);
+	berth_auth__json(c->op, 200, arr);
 	return;
 done:
 	json_decref(arr);
@@ -230,7 +230,7 @@ static void user_create(ctx *c)
 {
 	const char *name, *pw, *given_hash;
 	int sysadmin = 0, rc;
-	char hash[BERTH_AUTH_HASH_MAX];
+	char hash[BERTH_CRED_HASH_MAX];
 
 	if (!need_sysadmin(c) || parse_body(c) < 0)
 		return;
@@ -238,7 +238,7 @@ static void user_create(ctx *c)
 	    str_field(c, "password_hash", 0, &given_hash) < 0 ||
 	    bool_field(c, "sysadmin", 0, &sysadmin) < 0)
 		return;
-	if (!berth_api__user_name_valid(name)) {
+	if (!berth_auth__user_name_valid(name)) {
 		invalid(c, "invalid user name (1 to 255 of A-Z a-z 0-9 . _ - @)");
 		return;
 	}
@@ -249,8 +249,8 @@ static void user_create(ctx *c)
 	if (pw) {
 		if (!password_ok(c, pw))
 			return;
-		if (berth_auth_password_hash(hash, pw) < 0) {
-			berth_api__internal(c->op);
+		if (berth_cred_password_hash(hash, pw) < 0) {
+			berth_auth__internal(c->op);
 			return;
 		}
 	} else {
@@ -265,7 +265,7 @@ static void user_create(ctx *c)
 	if (meta_result(c, rc, "user") < 0)
 		return;
 	audit(c, "user_create", "user/%s%s", name, NULL);
-	berth_api__json(c->op, 201, json_pack("{s:s, s:b}", "name", name, "sysadmin", sysadmin));
+	berth_auth__json(c->op, 201, json_pack("{s:s, s:b}", "name", name, "sysadmin", sysadmin));
 }
 
 static void user_delete(ctx *c, const char *name)
@@ -275,27 +275,27 @@ static void user_delete(ctx *c, const char *name)
 	if (meta_result(c, berth_meta_user_delete(c->a->meta, name), "user") < 0)
 		return;
 	audit(c, "user_delete", "user/%s%s", name, NULL);
-	berth_api__empty(c->op, 204);
+	berth_auth__empty(c->op, 204);
 }
 
 static void user_password(ctx *c, const char *name)
 {
 	const char *pw;
-	char hash[BERTH_AUTH_HASH_MAX];
+	char hash[BERTH_CRED_HASH_MAX];
 	int self, rc;
 
 	if (!authenticated(c))
 		return;
 	self = c->id->principal.kind == BERTH_PRINCIPAL_USER && is(c->id->principal.name, name);
-	if (!self && !berth_api__is_sysadmin(c->id)) {
-		berth_api__error(c->op, 403, "DENIED",
-				 "only the user or a system administrator may do this");
+	if (!self && !berth_auth__is_sysadmin(c->id)) {
+		berth_auth__error(c->op, 403, "DENIED",
+				  "only the user or a system administrator may do this");
 		return;
 	}
 	if (parse_body(c) < 0 || str_field(c, "password", 1, &pw) < 0 || !password_ok(c, pw))
 		return;
-	if (berth_auth_password_hash(hash, pw) < 0) {
-		berth_api__internal(c->op);
+	if (berth_cred_password_hash(hash, pw) < 0) {
+		berth_auth__internal(c->op);
 		return;
 	}
 	rc = berth_meta_user_set_password(c->a->meta, name, hash);
@@ -303,7 +303,7 @@ static void user_password(ctx *c, const char *name)
 	if (meta_result(c, rc, "user") < 0)
 		return;
 	audit(c, "user_password", "user/%s%s", name, NULL);
-	berth_api__empty(c->op, 204);
+	berth_auth__empty(c->op, 204);
 }
 
 /* ---- projects ---- */
@@ -315,7 +315,7 @@ typedef struct {
 
 static int may_see(ctx *c, const berth_meta_project *p)
 {
-	if (p->public || berth_api__is_sysadmin(c->id))
+	if (p->public || berth_auth__is_sysadmin(c->id))
 		return 1;
 	if (c->id->principal.kind == BERTH_PRINCIPAL_USER)
 		return role_in(c, p->name) != BERTH_ROLE_NONE;
@@ -345,7 +345,7 @@ static void projects_list(ctx *c)
 
 	if (!(l.arr = arr_or_fail(c, l.arr, rc >= 0)))
 		return;
-	berth_api__json(c->op, 200, l.arr);
+	berth_auth__json(c->op, 200, l.arr);
 }
 
 static void project_create(ctx *c)
@@ -357,14 +357,14 @@ static void project_create(ctx *c)
 		return;
 	if (str_field(c, "name", 1, &name) < 0 || bool_field(c, "public", 0, &pub) < 0)
 		return;
-	if (!berth_api__component_valid(name)) {
+	if (!berth_auth__component_valid(name)) {
 		invalid(c, "invalid project name (lowercase letters, digits and . _ -)");
 		return;
 	}
 	if (meta_result(c, berth_meta_project_create(c->a->meta, name, pub), "project") < 0)
 		return;
 	audit(c, "project_create", "project/%s%s", name, NULL);
-	berth_api__json(c->op, 201, json_pack("{s:s, s:b}", "name", name, "public", pub));
+	berth_auth__json(c->op, 201, json_pack("{s:s, s:b}", "name", name, "public", pub));
 }
 
 static void project_get(ctx *c, const char *name)
@@ -376,7 +376,7 @@ static void project_get(ctx *c, const char *name)
 		rc = BERTH_ENOTFOUND; /* what one may not see does not exist */
 	if (meta_result(c, rc, "project") < 0)
 		return;
-	berth_api__json(c->op, 200, json_pack("{s:s, s:b}", "name", p.name, "public", p.public));
+	berth_auth__json(c->op, 200, json_pack("{s:s, s:b}", "name", p.name, "public", p.public));
 }
 
 static void project_update(ctx *c, const char *name)
@@ -390,7 +390,7 @@ static void project_update(ctx *c, const char *name)
 		return;
 	audit(c, "project_update", pub ? "project/%s public%s" : "project/%s private%s", name,
 	      NULL);
-	berth_api__empty(c->op, 204);
+	berth_auth__empty(c->op, 204);
 }
 
 static void project_delete(ctx *c, const char *name)
@@ -400,7 +400,7 @@ static void project_delete(ctx *c, const char *name)
 	if (meta_result(c, berth_meta_project_delete(c->a->meta, name), "project") < 0)
 		return;
 	audit(c, "project_delete", "project/%s%s", name, NULL);
-	berth_api__empty(c->op, 204);
+	berth_auth__empty(c->op, 204);
 }
 
 /* ---- members ---- */
@@ -431,7 +431,7 @@ static void members_list(ctx *c, const char *project)
 	rc = berth_meta_members(c->a->meta, project, member_cb, arr);
 	if (!(arr = arr_or_fail(c, arr, rc >= 0)))
 		return;
-	berth_api__json(c->op, 200, arr);
+	berth_auth__json(c->op, 200, arr);
 }
 
 static void member_set(ctx *c, const char *project, const char *user)
@@ -458,7 +458,7 @@ static void member_set(ctx *c, const char *project, const char *user)
 	    0)
 		return;
 	audit(c, "member_set", "project/%s member/%s", project, user);
-	berth_api__empty(c->op, 204);
+	berth_auth__empty(c->op, 204);
 }
 
 static void member_delete(ctx *c, const char *project, const char *user)
@@ -468,7 +468,7 @@ static void member_delete(ctx *c, const char *project, const char *user)
 	if (meta_result(c, berth_meta_member_delete(c->a->meta, project, user), "member") < 0)
 		return;
 	audit(c, "member_delete", "project/%s member/%s", project, user);
-	berth_api__empty(c->op, 204);
+	berth_auth__empty(c->op, 204);
 }
 
 /* ---- robots ---- */
@@ -487,12 +487,12 @@ static int robot_cb(void *p, const berth_meta_robot *r)
 	if (!o)
 		return -1;
 	if (r->expires) {
-		berth_api__time(r->expires, t, sizeof(t));
+		berth_auth__time(r->expires, t, sizeof(t));
 		json_object_set_new(o, "expires_at", json_string(t));
 	} else {
 		json_object_set_new(o, "expires_at", json_null());
 	}
-	berth_api__time(r->created, t, sizeof(t));
+	berth_auth__time(r->created, t, sizeof(t));
 	json_object_set_new(o, "created_at", json_string(t));
 	return json_array_append_new(p, o) ? -1 : 0;
 }
@@ -508,7 +508,7 @@ static void robots_list(ctx *c)
 	rc = berth_meta_robots(c->a->meta, robot_cb, arr);
 	if (!(arr = arr_or_fail(c, arr, rc >= 0)))
 		return;
-	berth_api__json(c->op, 200, arr);
+	berth_auth__json(c->op, 200, arr);
 }
 
 /* Check and normalize the permissions array; NULL after answering 400. */
@@ -518,7 +518,7 @@ static json_t *robot_perms(ctx *c)
 	size_t i;
 
 	if (!in || !json_is_array(in) || json_array_size(in) == 0 ||
-	    json_array_size(in) > BERTH_API_ROBOT_PERMS_MAX) {
+	    json_array_size(in) > BERTH_AUTH_ROBOT_PERMS_MAX) {
 		invalid(c, "permissions must be a non-empty array (at most 32)");
 		return NULL;
 	}
@@ -532,7 +532,7 @@ static json_t *robot_perms(ctx *c)
 		size_t j, pl;
 
 		if (!json_is_object(e) || !json_is_string(project) ||
-		    !berth_api__component_valid(json_string_value(project)))
+		    !berth_auth__component_valid(json_string_value(project)))
 			goto bad;
 		pl = strlen(json_string_value(project));
 		if (repo && !json_is_null(repo)) {
@@ -550,7 +550,7 @@ static json_t *robot_perms(ctx *c)
 			const char *s = json_string_value(act);
 
 			if (!s || (strcmp(s, "pull") && strcmp(s, "push") && strcmp(s, "delete")) ||
-			    berth_auth_actions_parse(s, strlen(s), &b) < 0)
+			    berth_token_actions_parse(s, strlen(s), &b) < 0)
 				goto bad;
 			bits |= b;
 		}
@@ -579,7 +579,7 @@ static void robot_create(ctx *c)
 {
 	const char *name;
 	json_t *days = NULL, *perms = NULL;
-	char secret[ROBOT_SECRET_LEN], hash[BERTH_AUTH_HASH_MAX], login[128], t[32];
+	char secret[ROBOT_SECRET_LEN], hash[BERTH_CRED_HASH_MAX], login[128], t[32];
 	char *perms_text = NULL;
 	time_t expires = 0;
 	json_int_t d = 0;
@@ -589,7 +589,7 @@ static void robot_create(ctx *c)
 	memset(hash, 0, sizeof(hash));
 	if (!need_sysadmin(c) || parse_body(c) < 0 || str_field(c, "name", 1, &name) < 0)
 		goto done;
-	if (!berth_api__component_valid(name)) {
+	if (!berth_auth__component_valid(name)) {
 		invalid(c, "invalid robot name (lowercase letters, digits and . _ -)");
 		goto done;
 	}
@@ -608,12 +608,12 @@ static void robot_create(ctx *c)
 		goto done;
 	if (!(perms_text = json_dumps(perms, JSON_COMPACT))) {
 		berth_error_set(BERTH_ERROR, "out of memory");
-		berth_api__internal(c->op);
+		berth_auth__internal(c->op);
 		goto done;
 	}
-	if (berth_auth_random_secret(secret, sizeof(secret)) < 0 ||
-	    berth_auth_password_hash(hash, secret) < 0) {
-		berth_api__internal(c->op);
+	if (berth_cred_random_secret(secret, sizeof(secret)) < 0 ||
+	    berth_cred_password_hash(hash, secret) < 0) {
+		berth_auth__internal(c->op);
 		goto done;
 	}
 	rc = berth_meta_robot_create(c->a->meta, name, hash, expires, perms_text);
@@ -622,10 +622,10 @@ static void robot_create(ctx *c)
 	audit(c, "robot_create", "robot/%s%s", name, NULL);
 	snprintf(login, sizeof(login), "robot$%s", name);
 	if (expires)
-		berth_api__time(expires, t, sizeof(t));
-	berth_api__json(c->op, 201,
-			json_pack("{s:s, s:s, s:o}", "name", login, "secret", secret, "expires_at",
-				  expires ? json_string(t) : json_null()));
+		berth_auth__time(expires, t, sizeof(t));
+	berth_auth__json(c->op, 201,
+			 json_pack("{s:s, s:s, s:o}", "name", login, "secret", secret, "expires_at",
+				   expires ? json_string(t) : json_null()));
 done:
 	OPENSSL_cleanse(secret, sizeof(secret));
 	OPENSSL_cleanse(hash, sizeof(hash));
@@ -642,7 +642,7 @@ static void robot_delete(ctx *c, const char *name)
 	if (meta_result(c, berth_meta_robot_delete(c->a->meta, name), "robot") < 0)
 		return;
 	audit(c, "robot_delete", "robot/%s%s", name, NULL);
-	berth_api__empty(c->op, 204);
+	berth_auth__empty(c->op, 204);
 }
 
 /* ---- audit ---- */
@@ -651,7 +651,7 @@ static int audit_cb(void *p, const berth_meta_audit *e)
 {
 	char t[32];
 
-	berth_api__time(e->time, t, sizeof(t));
+	berth_auth__time(e->time, t, sizeof(t));
 	return json_array_append_new(p, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
 						  (json_int_t)e->id, "time", t, "who",
 						  e->who ? e->who : "", "action",
@@ -693,20 +693,20 @@ static void audit_list(ctx *c)
 	rc = berth_meta_audit_list(c->a->meta, (int64_t)before, (long)limit, audit_cb, arr);
 	if (!(arr = arr_or_fail(c, arr, rc >= 0)))
 		return;
-	berth_api__json(c->op, 200, arr);
+	berth_auth__json(c->op, 200, arr);
 }
 
 /* ---- routing ---- */
 
 static void not_found(ctx *c)
 {
-	berth_api__error(c->op, 404, "NOT_FOUND", "no such endpoint");
+	berth_auth__error(c->op, 404, "NOT_FOUND", "no such endpoint");
 }
 
 static void not_allowed(ctx *c, const char *allow)
 {
-	berth_api__error(c->op, 405, "UNSUPPORTED", "method not allowed");
-	berth_api__header(c->op, "Allow", "%s", allow);
+	berth_auth__error(c->op, 405, "UNSUPPORTED", "method not allowed");
+	berth_auth__header(c->op, "Allow", "%s", allow);
 }
 
 static void route(ctx *c)
@@ -780,7 +780,7 @@ static void route(ctx *c)
 	not_found(c);
 }
 
-void berth_api__admin(berth_api_op *op)
+void berth_auth__admin(berth_auth_op *op)
 {
 	ctx c;
 	char *path, *p, *save = NULL;
@@ -793,7 +793,7 @@ void berth_api__admin(berth_api_op *op)
 	path = berth_pool_strdup(&op->pool, op->path + strlen("/api/v1"));
 	if (!path) {
 		berth_error_set(BERTH_ERROR, "out of memory");
-		berth_api__internal(op);
+		berth_auth__internal(op);
 		return;
 	}
 	for (p = strtok_r(path, "/", &save); p; p = strtok_r(NULL, "/", &save)) {

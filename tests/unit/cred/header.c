@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "berth/auth.h"
+#include "berth/cred.h"
 #include "util/buf.h"
 
 static void test_basic_valid(void **state)
@@ -31,7 +31,7 @@ static void test_basic_valid(void **state)
 	char user[64], pass[64];
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		if (berth_auth_parse_basic(good[i].h, user, sizeof(user), pass, sizeof(pass)) != 0)
+		if (berth_cred_parse_basic(good[i].h, user, sizeof(user), pass, sizeof(pass)) != 0)
 			fail_msg("'%s' should parse: %s", good[i].h, berth_error_last());
 		assert_string_equal(user, good[i].user);
 		assert_string_equal(pass, good[i].pass);
@@ -65,13 +65,13 @@ static void test_basic_invalid(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		strcpy(user, "stale");
 		strcpy(pass, "stale");
-		if (berth_auth_parse_basic(bad[i], user, sizeof(user), pass, sizeof(pass)) !=
+		if (berth_cred_parse_basic(bad[i], user, sizeof(user), pass, sizeof(pass)) !=
 		    BERTH_EINVALID)
 			fail_msg("'%s' should be refused", bad[i]);
 		assert_string_equal(user, "");
 		assert_string_equal(pass, "");
 	}
-	assert_int_equal(berth_auth_parse_basic(NULL, user, sizeof(user), pass, sizeof(pass)),
+	assert_int_equal(berth_cred_parse_basic(NULL, user, sizeof(user), pass, sizeof(pass)),
 			 BERTH_EINVALID);
 }
 
@@ -80,16 +80,16 @@ static void test_basic_buffer_limits(void **state)
 	char user[5], pass[5];
 
 	/* "user:pass" fits exactly (4 + NUL each). */
-	assert_int_equal(berth_auth_parse_basic("Basic dXNlcjpwYXNz", user, sizeof(user), pass,
+	assert_int_equal(berth_cred_parse_basic("Basic dXNlcjpwYXNz", user, sizeof(user), pass,
 						sizeof(pass)),
 			 0);
 	/* "alice:pass": user one byte too long; password never leaks into messages. */
-	assert_int_equal(berth_auth_parse_basic("Basic YWxpY2U6cGFzcw==", user, sizeof(user), pass,
+	assert_int_equal(berth_cred_parse_basic("Basic YWxpY2U6cGFzcw==", user, sizeof(user), pass,
 						sizeof(pass)),
 			 BERTH_EINVALID);
 	assert_string_equal(pass, "");
 	/* "bob:secret": password too long. */
-	assert_int_equal(berth_auth_parse_basic("Basic Ym9iOnNlY3JldA==", user, sizeof(user), pass,
+	assert_int_equal(berth_cred_parse_basic("Basic Ym9iOnNlY3JldA==", user, sizeof(user), pass,
 						sizeof(pass)),
 			 BERTH_EINVALID);
 	assert_null(strstr(berth_error_last(), "secret"));
@@ -101,7 +101,7 @@ static void test_basic_buffer_limits(void **state)
 		memcpy(big, "Basic ", 6);
 		memset(big + 6, 'A', sizeof(big) - 7);
 		big[sizeof(big) - 1] = '\0';
-		assert_int_equal(berth_auth_parse_basic(big, u, sizeof(u), p, sizeof(p)),
+		assert_int_equal(berth_cred_parse_basic(big, u, sizeof(u), p, sizeof(p)),
 				 BERTH_EINVALID);
 	}
 }
@@ -111,10 +111,10 @@ static void test_bearer(void **state)
 	const char *t;
 	size_t n;
 
-	assert_int_equal(berth_auth_parse_bearer("Bearer abc.def-_~+/.ghi==", &t, &n), 0);
+	assert_int_equal(berth_cred_parse_bearer("Bearer abc.def-_~+/.ghi==", &t, &n), 0);
 	assert_int_equal(n, strlen("abc.def-_~+/.ghi=="));
 	assert_memory_equal(t, "abc.def-_~+/.ghi==", n);
-	assert_int_equal(berth_auth_parse_bearer("bearer  x.y.z \t", &t, &n), 0);
+	assert_int_equal(berth_cred_parse_bearer("bearer  x.y.z \t", &t, &n), 0);
 	assert_int_equal(n, 5);
 	assert_memory_equal(t, "x.y.z", 5);
 
@@ -130,11 +130,11 @@ static void test_bearer(void **state)
 				    "Bearer a,b",
 				    "Bearer a\r\nX-Injected: 1"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (berth_auth_parse_bearer(bad[i], &t, &n) != BERTH_EINVALID)
+		if (berth_cred_parse_bearer(bad[i], &t, &n) != BERTH_EINVALID)
 			fail_msg("'%s' should be refused", bad[i]);
 		assert_null(t);
 	}
-	assert_int_equal(berth_auth_parse_bearer(NULL, &t, &n), BERTH_EINVALID);
+	assert_int_equal(berth_cred_parse_bearer(NULL, &t, &n), BERTH_EINVALID);
 
 	/* Exactly the cap is fine; one more byte is not. */
 	{
@@ -143,11 +143,11 @@ static void test_bearer(void **state)
 		memcpy(big, "Bearer ", 7);
 		memset(big + 7, 'a', BERTH_TOKEN_MAX_BYTES);
 		big[7 + BERTH_TOKEN_MAX_BYTES] = '\0';
-		assert_int_equal(berth_auth_parse_bearer(big, &t, &n), 0);
+		assert_int_equal(berth_cred_parse_bearer(big, &t, &n), 0);
 		assert_int_equal(n, BERTH_TOKEN_MAX_BYTES);
 		big[7 + BERTH_TOKEN_MAX_BYTES] = 'a';
 		big[7 + BERTH_TOKEN_MAX_BYTES + 1] = '\0';
-		assert_int_equal(berth_auth_parse_bearer(big, &t, &n), BERTH_EINVALID);
+		assert_int_equal(berth_cred_parse_bearer(big, &t, &n), BERTH_EINVALID);
 	}
 }
 
@@ -162,29 +162,29 @@ static void test_challenge(void **state)
 	};
 
 	assert_int_equal(
-		berth_auth_challenge(&b, "https://r.example/token", "r.example", sc, 1, NULL), 0);
+		berth_cred_challenge(&b, "https://r.example/token", "r.example", sc, 1, NULL), 0);
 	assert_string_equal(b.ptr, "Bearer realm=\"https://r.example/token\",service=\"r.example\","
 				   "scope=\"repository:team/app:pull,push\"");
 	berth_buf_reset(&b);
 
 	assert_int_equal(
-		berth_auth_challenge(&b, "https://r/token", "r", sc, 2, "insufficient_scope"), 0);
+		berth_cred_challenge(&b, "https://r/token", "r", sc, 2, "insufficient_scope"), 0);
 	assert_string_equal(b.ptr, "Bearer realm=\"https://r/token\",service=\"r\","
 				   "scope=\"repository:team/app:pull,push registry:catalog:*\","
 				   "error=\"insufficient_scope\"");
 	berth_buf_reset(&b);
 
-	assert_int_equal(berth_auth_challenge(&b, "http://a\"b\\c/token", NULL, NULL, 0, NULL), 0);
+	assert_int_equal(berth_cred_challenge(&b, "http://a\"b\\c/token", NULL, NULL, 0, NULL), 0);
 	assert_string_equal(b.ptr, "Bearer realm=\"http://a\\\"b\\\\c/token\"");
 	berth_buf_reset(&b);
 
 	/* Header injection is refused and the buffer is left as it was. */
 	assert_int_equal(berth_buf_puts(&b, "keep"), 0);
 	assert_int_equal(
-		berth_auth_challenge(&b, "https://r/token", "r\r\nSet-Cookie: x", NULL, 0, NULL),
+		berth_cred_challenge(&b, "https://r/token", "r\r\nSet-Cookie: x", NULL, 0, NULL),
 		BERTH_EINVALID);
 	assert_string_equal(b.ptr, "keep");
-	assert_int_equal(berth_auth_challenge(&b, NULL, "r", NULL, 0, NULL), BERTH_EINVALID);
+	assert_int_equal(berth_cred_challenge(&b, NULL, "r", NULL, 0, NULL), BERTH_EINVALID);
 	assert_string_equal(b.ptr, "keep");
 	berth_buf_dispose(&b);
 }

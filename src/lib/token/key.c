@@ -9,7 +9,7 @@
  * written to a private temporary file and link()ed into place, so a second
  * process that loses the race loads the winner's key instead of replacing it.
  */
-#include "lib/auth/internal.h"
+#include "lib/token/internal.h"
 #include "util/buf.h"
 #include "util/fs.h"
 
@@ -28,7 +28,7 @@
 
 #define KEY_FILE_MAX (64u << 10)
 
-int berth_auth__key_id(EVP_PKEY *pkey, char *kid, size_t kid_len)
+int berth_token__key_id(EVP_PKEY *pkey, char *kid, size_t kid_len)
 {
 	static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 	unsigned char *der = NULL, sum[SHA256_DIGEST_LENGTH];
@@ -88,15 +88,15 @@ static int wrap(berth_token_key **out, EVP_PKEY *pkey)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	}
 	k->pkey = pkey;
-	if ((rc = berth_auth__key_id(pkey, k->kid, sizeof(k->kid))) != 0) {
-		berth_auth_key_free(k);
+	if ((rc = berth_token__key_id(pkey, k->kid, sizeof(k->kid))) != 0) {
+		berth_token_key_free(k);
 		return rc;
 	}
 	*out = k;
 	return 0;
 }
 
-int berth_auth_key_generate(berth_token_key **out)
+int berth_token_key_generate(berth_token_key **out)
 {
 	EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 
@@ -106,7 +106,7 @@ int berth_auth_key_generate(berth_token_key **out)
 	return wrap(out, pkey);
 }
 
-int berth_auth_key_from_pem(berth_token_key **out, const char *pem, size_t len)
+int berth_token_key_from_pem(berth_token_key **out, const char *pem, size_t len)
 {
 	BIO *bio = NULL;
 	EVP_PKEY *pkey = NULL;
@@ -143,7 +143,7 @@ static int load(berth_token_key **out, const char *path)
 
 	if ((rc = berth_fs_read_file(&b, path)) != 0)
 		goto done;
-	if ((rc = berth_auth_key_from_pem(out, b.ptr ? b.ptr : "", b.len)) != 0) {
+	if ((rc = berth_token_key_from_pem(out, b.ptr ? b.ptr : "", b.len)) != 0) {
 		char why[256];
 
 		snprintf(why, sizeof(why), "%s", berth_error_last());
@@ -208,7 +208,7 @@ done:
 	return rc;
 }
 
-int berth_auth_key_load_or_create(berth_token_key **out, const char *pem_path)
+int berth_token_key_load_or_create(berth_token_key **out, const char *pem_path)
 {
 	int rc;
 
@@ -224,7 +224,7 @@ int berth_auth_key_load_or_create(berth_token_key **out, const char *pem_path)
 	return load(out, pem_path);
 }
 
-void berth_auth_key_free(berth_token_key *k)
+void berth_token_key_free(berth_token_key *k)
 {
 	if (!k)
 		return;
@@ -233,7 +233,7 @@ void berth_auth_key_free(berth_token_key *k)
 	free(k);
 }
 
-const char *berth_auth_key_id(const berth_token_key *k)
+const char *berth_token_key_id(const berth_token_key *k)
 {
 	return k->kid;
 }

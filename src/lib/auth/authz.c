@@ -6,20 +6,20 @@
  * 401 challenge or 403 DENIED of a refusal, the catalog filter, a system
  * administrator's push creating a missing project).
  */
-#include "lib/api/internal.h"
+#include "lib/auth/internal.h"
 
 #include "util/log.h"
 
 #include <stdio.h>
 #include <string.h>
 
-int berth_api__is_sysadmin(const berth_identity *id)
+int berth_auth__is_sysadmin(const berth_identity *id)
 {
 	return id && id->principal.kind == BERTH_PRINCIPAL_USER && id->principal.sysadmin;
 }
 
-unsigned berth_api__decide(berth_api *a, const berth_identity *id, const char *repository,
-			   unsigned wanted, int *missing)
+unsigned berth_auth__decide(berth_auth *a, const berth_identity *id, const char *repository,
+			    unsigned wanted, int *missing)
 {
 	berth_auth_facts f;
 	berth_meta_project p;
@@ -91,7 +91,7 @@ static const berth_identity *identity_of(const berth_req *req)
 static unsigned hook_allowed(void *ctx, const berth_req *req, const char *repository,
 			     unsigned wanted)
 {
-	berth_api *a = ctx;
+	berth_auth *a = ctx;
 	const berth_identity *id = identity_of(req);
 	char project[256];
 	unsigned got;
@@ -104,10 +104,10 @@ static unsigned hook_allowed(void *ctx, const berth_req *req, const char *reposi
 			return 0;
 		return wanted;
 	}
-	got = berth_api__decide(a, id, repository, wanted, &missing);
+	got = berth_auth__decide(a, id, repository, wanted, &missing);
 	if (id->bearer)
 		got &= token_actions(id, repository);
-	if (missing && (got & BERTH_ACTION_PUSH) && berth_api__is_sysadmin(id) &&
+	if (missing && (got & BERTH_ACTION_PUSH) && berth_auth__is_sysadmin(id) &&
 	    berth_auth_project_of(repository, project, sizeof(project)) == 0) {
 		/* A system administrator's push creates the project, private. */
 		rc = berth_meta_project_create(a->meta, project, 0);
@@ -115,8 +115,8 @@ static unsigned hook_allowed(void *ctx, const berth_req *req, const char *reposi
 			char res[300];
 
 			snprintf(res, sizeof(res), "project/%s", project);
-			berth_api__audit(a, berth_api__who(id), "project_create", res,
-					 req->remote_addr, "ok");
+			berth_auth__audit(a, berth_auth__who(id), "project_create", res,
+					  req->remote_addr, "ok");
 		} else if (rc != BERTH_EEXISTS) {
 			berth_warn("creating project %s: %s", project, berth_error_last());
 			return 0;
@@ -127,7 +127,7 @@ static unsigned hook_allowed(void *ctx, const berth_req *req, const char *reposi
 
 static int hook_listable(void *ctx, const berth_req *req, const char *repository)
 {
-	return (berth_api__decide(ctx, identity_of(req), repository, BERTH_ACTION_PULL, NULL) &
+	return (berth_auth__decide(ctx, identity_of(req), repository, BERTH_ACTION_PULL, NULL) &
 		BERTH_ACTION_PULL) != 0;
 }
 
@@ -138,7 +138,7 @@ static int hook_anonymous(void *ctx, const berth_req *req)
 	       !identity_of(req)->bearer;
 }
 
-static void challenge(berth_api *a, const berth_req *req, const char *repository, unsigned wanted,
+static void challenge(berth_auth *a, const berth_req *req, const char *repository, unsigned wanted,
 		      const char *error, berth_authz_refusal *out)
 {
 	berth_buf b = BERTH_BUF_INIT(sizeof(out->challenge) - 1);
@@ -166,7 +166,7 @@ static void challenge(berth_api *a, const berth_req *req, const char *repository
 	out->challenge[0] = '\0';
 	if (berth_buf_put(&realm, req->base_url ? req->base_url : "", bl) == 0 &&
 	    berth_buf_puts(&realm, "/token") == 0 &&
-	    berth_auth_challenge(&b, realm.ptr, a->service, n ? &s : NULL, n, error) == 0 && b.ptr)
+	    berth_cred_challenge(&b, realm.ptr, a->service, n ? &s : NULL, n, error) == 0 && b.ptr)
 		snprintf(out->challenge, sizeof(out->challenge), "%s", b.ptr);
 	berth_buf_dispose(&b);
 	berth_buf_dispose(&realm);
@@ -175,7 +175,7 @@ static void challenge(berth_api *a, const berth_req *req, const char *repository
 static void hook_refuse(void *ctx, const berth_req *req, const char *repository, unsigned wanted,
 			berth_authz_refusal *out)
 {
-	berth_api *a = ctx;
+	berth_auth *a = ctx;
 	const berth_identity *id = identity_of(req);
 	char project[256];
 	unsigned live;
@@ -191,8 +191,8 @@ static void hook_refuse(void *ctx, const berth_req *req, const char *repository,
 			  out);
 		return;
 	}
-	live = repository ? berth_api__decide(a, id, repository, wanted, &missing)
-			  : (berth_api__is_sysadmin(id) ? wanted : 0);
+	live = repository ? berth_auth__decide(a, id, repository, wanted, &missing)
+			  : (berth_auth__is_sysadmin(id) ? wanted : 0);
 	if (id->bearer && (live & wanted) == wanted) {
 		/* The caller may, but this token does not say so. */
 		out->status = 401;
@@ -213,7 +213,7 @@ static void hook_refuse(void *ctx, const berth_req *req, const char *repository,
 			 "requested access to the resource is denied");
 }
 
-void berth_api_registry_authz(berth_api *a, berth_registry_authz *out)
+void berth_auth_registry_authz(berth_auth *a, berth_registry_authz *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->allowed = hook_allowed;

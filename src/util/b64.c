@@ -5,7 +5,7 @@
  * encoding of some bytes (bad characters, wrong padding, non-zero unused
  * bits), so a token or header has exactly one accepted spelling.
  */
-#include "lib/auth/internal.h"
+#include "util/b64.h"
 
 static const char url_alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -35,12 +35,12 @@ static int std_val(unsigned char c)
 	return url_val(c);
 }
 
-size_t berth_auth__b64url_len(size_t n)
+size_t berth_b64url_len(size_t n)
 {
 	return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
 }
 
-void berth_auth__b64url_encode(char *out, const unsigned char *in, size_t n)
+void berth_b64url_encode(char *out, const unsigned char *in, size_t n)
 {
 	size_t i = 0, o = 0;
 
@@ -97,12 +97,12 @@ static long decode(unsigned char *out, size_t out_max, const char *in, size_t n,
 	return (long)o;
 }
 
-long berth_auth__b64url_decode(unsigned char *out, size_t out_max, const char *in, size_t n)
+long berth_b64url_decode(unsigned char *out, size_t out_max, const char *in, size_t n)
 {
 	return decode(out, out_max, in, n, url_val);
 }
 
-long berth_auth__b64_decode(unsigned char *out, size_t out_max, const char *in, size_t n)
+long berth_b64_decode(unsigned char *out, size_t out_max, const char *in, size_t n)
 {
 	size_t pad = 0;
 

@@ -4,7 +4,7 @@
  * blobs and manifests into a destination, and a blob whose bytes do not
  * match its descriptor leaving nothing behind.
  */
-#include "fake_registry.h"
+#include "../client/fake_registry.h"
 
 #include "berth/transport.h"
 #include "lib/transport/internal.h"

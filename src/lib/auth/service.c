@@ -6,7 +6,7 @@
  * are narrowed with berth_auth_decide() to what the caller may do now; the
  * JWT is ES256-signed with the server's key.
  */
-#include "lib/api/internal.h"
+#include "lib/auth/internal.h"
 
 #include "util/log.h"
 
@@ -18,20 +18,20 @@
 #define FORM_FIELD_MAX 4096
 
 /* Add one scope string (one of the space-separated words) to the claims. */
-static int add_scope(berth_api_op *op, berth_token_claims *c, const char *s, size_t len)
+static int add_scope(berth_auth_op *op, berth_token_claims *c, const char *s, size_t len)
 {
 	berth_scope sc;
 	unsigned got;
-	int rc = berth_auth_scope_parse(s, len, &sc);
+	int rc = berth_token_scope_parse(s, len, &sc);
 
 	if (rc == BERTH_EUNSUPPORTED)
 		return 0; /* another resource type: ignored, as token servers do */
 	if (rc < 0) {
-		berth_api__error(op, 400, "INVALID", "invalid scope");
+		berth_auth__error(op, 400, "INVALID", "invalid scope");
 		return -1;
 	}
 	if (strcmp(sc.type, "repository") == 0) {
-		got = berth_api__decide(
+		got = berth_auth__decide(
 			op->api, op->id, sc.name,
 			sc.actions & (BERTH_ACTION_PULL | BERTH_ACTION_PUSH | BERTH_ACTION_DELETE),
 			NULL);
@@ -51,8 +51,8 @@ static int add_scope(berth_api_op *op, berth_token_claims *c, const char *s, siz
 		}
 	}
 	if (c->naccess >= BERTH_TOKEN_MAX_ACCESS) {
-		berth_api__error(op, 400, "INVALID", "too many scopes (at most %d)",
-				 BERTH_TOKEN_MAX_ACCESS);
+		berth_auth__error(op, 400, "INVALID", "too many scopes (at most %d)",
+				  BERTH_TOKEN_MAX_ACCESS);
 		return -1;
 	}
 	sc.actions = got;
@@ -61,7 +61,7 @@ static int add_scope(berth_api_op *op, berth_token_claims *c, const char *s, siz
 }
 
 /* Space-separated scopes in one value. */
-static int add_scopes(berth_api_op *op, berth_token_claims *c, const char *v)
+static int add_scopes(berth_auth_op *op, berth_token_claims *c, const char *v)
 {
 	while (v && *v) {
 		size_t n;
@@ -76,9 +76,9 @@ static int add_scopes(berth_api_op *op, berth_token_claims *c, const char *v)
 	return 0;
 }
 
-static void claims_init(berth_api_op *op, berth_token_claims *c)
+static void claims_init(berth_auth_op *op, berth_token_claims *c)
 {
-	berth_api *a = op->api;
+	berth_auth *a = op->api;
 	const berth_identity *id = op->id;
 	time_t now = time(NULL);
 
@@ -93,38 +93,38 @@ static void claims_init(berth_api_op *op, berth_token_claims *c)
 	c->exp = (int64_t)now + a->expiration;
 }
 
-static void issue(berth_api_op *op, const berth_token_claims *c)
+static void issue(berth_auth_op *op, const berth_token_claims *c)
 {
 	char *jwt = NULL;
 	char issued[32];
 	json_t *v;
 
-	if (berth_auth_token_sign(op->api->key, c, &jwt) < 0) {
-		berth_api__internal(op);
+	if (berth_token_sign(op->api->key, c, &jwt) < 0) {
+		berth_auth__internal(op);
 		return;
 	}
-	berth_api__time((time_t)c->iat, issued, sizeof(issued));
+	berth_auth__time((time_t)c->iat, issued, sizeof(issued));
 	v = json_pack("{s:s, s:s, s:I, s:s}", "token", jwt, "access_token", jwt, "expires_in",
 		      (json_int_t)(c->exp - c->iat), "issued_at", issued);
 	OPENSSL_cleanse(jwt, strlen(jwt));
 	free(jwt);
 	if (!v) {
 		berth_error_set(BERTH_ERROR, "out of memory");
-		berth_api__internal(op);
+		berth_auth__internal(op);
 		return;
 	}
-	berth_api__json(op, 200, v);
-	berth_api__header(op, "Cache-Control", "no-store");
-	berth_api__header(op, "Pragma", "no-cache");
+	berth_auth__json(op, 200, v);
+	berth_auth__header(op, "Cache-Control", "no-store");
+	berth_auth__header(op, "Pragma", "no-cache");
 }
 
-void berth_api__token_get(berth_api_op *op, const berth_req *req)
+void berth_auth__token_get(berth_auth_op *op, const berth_req *req)
 {
 	berth_token_claims c;
 
 	if (op->id->bearer) {
 		/* Tokens are not renewed with tokens: credentials are needed. */
-		berth_api__unauthorized(op, "credentials required");
+		berth_auth__unauthorized(op, "credentials required");
 		return;
 	}
 	claims_init(op, &c);
@@ -132,7 +132,7 @@ void berth_api__token_get(berth_api_op *op, const berth_req *req)
 		const char *v;
 
 		for (size_t i = 0;
-		     i < BERTH_API_SCOPES_MAX && (v = req->query_n(req->ctx, "scope", i)); i++)
+		     i < BERTH_AUTH_SCOPES_MAX && (v = req->query_n(req->ctx, "scope", i)); i++)
 			if (add_scopes(op, &c, v) < 0)
 				return;
 	} else if (req->query && add_scopes(op, &c, req->query(req->ctx, "scope")) < 0) {
@@ -183,7 +183,7 @@ static int form_decode(const char *s, size_t n, char *out, size_t len)
 typedef struct {
 	char grant_type[64];
 	char username[256];
-	char password[BERTH_AUTH_PASSWORD_MAX + 1];
+	char password[BERTH_CRED_PASSWORD_MAX + 1];
 	char scope[FORM_FIELD_MAX];
 	int has_grant, has_user, has_pass;
 } form;
@@ -221,15 +221,15 @@ static int form_parse(const char *body, size_t len, form *f)
 	return 0;
 }
 
-static void oauth_error(berth_api_op *op, int status, const char *error, const char *desc)
+static void oauth_error(berth_auth_op *op, int status, const char *error, const char *desc)
 {
 	json_t *v = json_pack("{s:s, s:s}", "error", error, "error_description", desc);
 
-	berth_api__json(op, status, v);
+	berth_auth__json(op, status, v);
 	op->failed = 1;
 }
 
-void berth_api__token_post(berth_api_op *op)
+void berth_auth__token_post(berth_auth_op *op)
 {
 	form *f = calloc(1, sizeof(*f));
 	const berth_identity *caller = op->id;
@@ -239,7 +239,7 @@ void berth_api__token_post(berth_api_op *op)
 
 	if (!f || !(id = calloc(1, sizeof(*id)))) {
 		berth_error_set(BERTH_ERROR, "out of memory");
-		berth_api__internal(op);
+		berth_auth__internal(op);
 		goto done;
 	}
 	if (form_parse(op->in.ptr ? op->in.ptr : "", op->in.len, f) < 0) {
@@ -259,17 +259,17 @@ void berth_api__token_post(berth_api_op *op)
 		oauth_error(op, 400, "invalid_request", "username and password are required");
 		goto done;
 	}
-	rc = berth_api__login(op->api, f->username, f->password, op->remote_addr, id);
+	rc = berth_auth__login(op->api, f->username, f->password, op->remote_addr, id);
 	if (rc == BERTH_EBUSY) {
-		berth_api__throttled(op);
+		berth_auth__throttled(op);
 		goto done;
 	}
 	if (rc == BERTH_EDENIED) {
-		berth_api__unauthorized(op, "invalid credentials");
+		berth_auth__unauthorized(op, "invalid credentials");
 		goto done;
 	}
 	if (rc < 0) {
-		berth_api__internal(op);
+		berth_auth__internal(op);
 		goto done;
 	}
 	op->id = id; /* for the scopes and the claims; valid until done */

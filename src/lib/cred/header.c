@@ -8,7 +8,8 @@
  * BERTH_EINVALID with a message that never repeats the credentials. Decoded
  * credentials are wiped from temporary buffers.
  */
-#include "lib/auth/internal.h"
+#include "lib/cred/internal.h"
+#include "util/b64.h"
 #include "util/buf.h"
 
 #include <openssl/crypto.h>
@@ -47,7 +48,7 @@ static int has_ctl(const unsigned char *s, size_t n)
 	return 0;
 }
 
-int berth_auth_parse_basic(const char *header, char *user, size_t user_len, char *pass,
+int berth_cred_parse_basic(const char *header, char *user, size_t user_len, char *pass,
 			   size_t pass_len)
 {
 	unsigned char *raw = NULL;
@@ -73,7 +74,7 @@ int berth_auth_parse_basic(const char *header, char *user, size_t user_len, char
 		return berth_error_set(BERTH_EINVALID, "malformed or too long Basic credentials");
 	if (!(raw = malloc(rawmax + 3)))
 		return berth_error_set(BERTH_ERROR, "out of memory");
-	if ((n = berth_auth__b64_decode(raw, rawmax + 2, cred, clen)) < 0 || (size_t)n > rawmax) {
+	if ((n = berth_b64_decode(raw, rawmax + 2, cred, clen)) < 0 || (size_t)n > rawmax) {
 		rc = berth_error_set(BERTH_EINVALID, "malformed or too long Basic credentials");
 		goto done;
 	}
@@ -109,7 +110,7 @@ static int token68_char(unsigned char c)
 	       c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
 }
 
-int berth_auth_parse_bearer(const char *header, const char **token, size_t *token_len)
+int berth_cred_parse_bearer(const char *header, const char **token, size_t *token_len)
 {
 	const char *t;
 	size_t hlen, n, i;
@@ -156,7 +157,7 @@ static int put_quoted(berth_buf *out, const char *s)
 	return berth_buf_puts(out, "\"");
 }
 
-int berth_auth_challenge(berth_buf *out, const char *realm, const char *service,
+int berth_cred_challenge(berth_buf *out, const char *realm, const char *service,
 			 const berth_scope *scopes, size_t nscopes, const char *error)
 {
 	berth_buf sc = BERTH_BUF_INIT(64 * 1024);
@@ -175,7 +176,7 @@ int berth_auth_challenge(berth_buf *out, const char *realm, const char *service,
 	if (nscopes) {
 		for (size_t i = 0; i < nscopes; i++) {
 			if ((i && (rc = berth_buf_puts(&sc, " ")) != 0) ||
-			    (rc = berth_auth_scope_format(&scopes[i], &sc)) != 0)
+			    (rc = berth_token_scope_format(&scopes[i], &sc)) != 0)
 				goto done;
 		}
 		if ((rc = berth_buf_puts(out, ",scope=")) != 0 ||

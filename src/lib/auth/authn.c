@@ -9,7 +9,7 @@
  * password, for unknown accounts too. Credentials never reach a log line
  * or a message, and are wiped from our buffers after use.
  */
-#include "lib/api/internal.h"
+#include "lib/auth/internal.h"
 
 #include "util/log.h"
 
@@ -21,7 +21,7 @@
 #define ROBOT_PREFIX "robot$"
 #define ROBOT_PERMS_MAX (64 * 1024)
 
-int berth_api__robot_perms(const char *text, berth_identity *id)
+int berth_auth__robot_perms(const char *text, berth_identity *id)
 {
 	json_t *root = NULL, *e;
 	json_error_t err;
@@ -42,7 +42,7 @@ int berth_api__robot_perms(const char *text, berth_identity *id)
 		json_t *acts = json_object_get(e, "actions"), *act;
 		size_t j;
 
-		if (id->nperms >= BERTH_API_ROBOT_PERMS_MAX || !project)
+		if (id->nperms >= BERTH_AUTH_ROBOT_PERMS_MAX || !project)
 			continue;
 		p = &id->perms[id->nperms];
 		memset(p, 0, sizeof(*p));
@@ -53,7 +53,7 @@ int berth_api__robot_perms(const char *text, berth_identity *id)
 			const char *s = json_string_value(act);
 			unsigned bits;
 
-			if (s && berth_auth_actions_parse(s, strlen(s), &bits) == 0)
+			if (s && berth_token_actions_parse(s, strlen(s), &bits) == 0)
 				p->actions |= bits;
 		}
 		id->nperms++;
@@ -64,13 +64,13 @@ done:
 }
 
 /* Failures of `key` within the window; < 0 on a database error. */
-static int failures(berth_api *a, const char *key, time_t now, long *n)
+static int failures(berth_auth *a, const char *key, time_t now, long *n)
 {
 	*n = 0;
-	return berth_meta_login_failures(a->meta, key, now - BERTH_API_THROTTLE_WINDOW, n);
+	return berth_meta_login_failures(a->meta, key, now - BERTH_AUTH_THROTTLE_WINDOW, n);
 }
 
-static void count_failure(berth_api *a, const char *ukey, const char *akey, time_t now)
+static void count_failure(berth_auth *a, const char *ukey, const char *akey, time_t now)
 {
 	if (berth_meta_login_failure_add(a->meta, ukey, now) < 0 ||
 	    berth_meta_login_failure_add(a->meta, akey, now) < 0)
@@ -87,8 +87,8 @@ static void safe_name(const char *in, char *out, size_t len)
 	out[i] = '\0';
 }
 
-int berth_api__login(berth_api *a, const char *user, const char *password, const char *address,
-		     berth_identity *id)
+int berth_auth__login(berth_auth *a, const char *user, const char *password, const char *address,
+		      berth_identity *id)
 {
 	char ukey[300], akey[96], who[160];
 	berth_buf perms = BERTH_BUF_INIT(ROBOT_PERMS_MAX);
@@ -102,8 +102,8 @@ int berth_api__login(berth_api *a, const char *user, const char *password, const
 	safe_name(user, who, sizeof(who));
 	if ((rc = failures(a, ukey, now, &nu)) < 0 || (rc = failures(a, akey, now, &na)) < 0)
 		goto done;
-	if (nu >= BERTH_API_THROTTLE_ACCOUNT || na >= BERTH_API_THROTTLE_ADDRESS) {
-		berth_api__audit(a, who, "login_failure", "", address, "throttled");
+	if (nu >= BERTH_AUTH_THROTTLE_ACCOUNT || na >= BERTH_AUTH_THROTTLE_ADDRESS) {
+		berth_auth__audit(a, who, "login_failure", "", address, "throttled");
 		rc = berth_error_set(BERTH_EBUSY, "too many failed logins");
 		goto done;
 	}
@@ -112,13 +112,13 @@ int berth_api__login(berth_api *a, const char *user, const char *password, const
 
 		rc = berth_meta_robot_get(a->meta, user + strlen(ROBOT_PREFIX), &r, &perms);
 		if (rc == BERTH_ENOTFOUND) {
-			berth_auth_password_burn(password);
+			berth_cred_password_burn(password);
 		} else if (rc < 0) {
 			goto done;
-		} else if (berth_auth_password_verify(r.secret_hash, password) == 0) {
+		} else if (berth_cred_password_verify(r.secret_hash, password) == 0) {
 			if (r.expires && r.expires <= now) {
 				expired = 1;
-			} else if (berth_api__robot_perms(r.permissions, id) == 0) {
+			} else if (berth_auth__robot_perms(r.permissions, id) == 0) {
 				ok = 1;
 				id->principal.kind = BERTH_PRINCIPAL_ROBOT;
 				id->principal.id = r.id;
@@ -132,10 +132,10 @@ int berth_api__login(berth_api *a, const char *user, const char *password, const
 
 		rc = berth_meta_user_get(a->meta, user, &u);
 		if (rc == BERTH_ENOTFOUND) {
-			berth_auth_password_burn(password);
+			berth_cred_password_burn(password);
 		} else if (rc < 0) {
 			goto done;
-		} else if (berth_auth_password_verify(u.password_hash, password) == 0) {
+		} else if (berth_cred_password_verify(u.password_hash, password) == 0) {
 			ok = 1;
 			id->principal.kind = BERTH_PRINCIPAL_USER;
 			id->principal.id = u.id;
@@ -148,8 +148,8 @@ int berth_api__login(berth_api *a, const char *user, const char *password, const
 		/* An expired robot's right secret is not a guess: not counted. */
 		if (!expired)
 			count_failure(a, ukey, akey, now);
-		berth_api__audit(a, who, "login_failure", "", address,
-				 expired ? "expired" : "failure");
+		berth_auth__audit(a, who, "login_failure", "", address,
+				  expired ? "expired" : "failure");
 		memset(id, 0, sizeof(*id));
 		rc = berth_error_set(BERTH_EDENIED, "invalid credentials");
 		goto done;
@@ -163,7 +163,7 @@ done:
 }
 
 /* A token's principal must still exist (a re-created name is another principal). */
-static int from_token(berth_api *a, berth_identity *id)
+static int from_token(berth_auth *a, berth_identity *id)
 {
 	const berth_token_claims *c = &id->claims;
 	berth_buf perms = BERTH_BUF_INIT(ROBOT_PERMS_MAX);
@@ -194,7 +194,7 @@ static int from_token(berth_api *a, berth_identity *id)
 					(r.expires && r.expires <= time(NULL))))
 				rc = BERTH_ENOTFOUND;
 			if (rc == 0)
-				rc = berth_api__robot_perms(r.permissions, id);
+				rc = berth_auth__robot_perms(r.permissions, id);
 			OPENSSL_cleanse(&r, sizeof(r));
 		}
 	} else {
@@ -208,30 +208,30 @@ static int from_token(berth_api *a, berth_identity *id)
 	return rc;
 }
 
-static int refusal(berth_api *a, const berth_req *req, berth_api_op **out, int kind,
+static int refusal(berth_auth *a, const berth_req *req, berth_auth_op **out, int kind,
 		   const char *message)
 {
-	berth_api_op *op = berth_api__op_new(a, req);
+	berth_auth_op *op = berth_auth__op_new(a, req);
 
 	if (!op)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	op->resp.route = "auth";
 	if (kind == BERTH_EBUSY)
-		berth_api__throttled(op);
+		berth_auth__throttled(op);
 	else if (kind == BERTH_EDENIED)
-		berth_api__unauthorized(op, message);
+		berth_auth__unauthorized(op, message);
 	else
-		berth_api__internal(op);
+		berth_auth__internal(op);
 	*out = op;
 	return 0;
 }
 
-int berth_api_authenticate(berth_api *a, const berth_req *req, berth_identity *id,
-			   berth_api_op **out)
+int berth_auth_authenticate(berth_auth *a, const berth_req *req, berth_identity *id,
+			    berth_auth_op **out)
 {
 	const char *h = req->header ? req->header(req->ctx, "Authorization") : NULL;
 	char user[256];
-	char pass[BERTH_AUTH_PASSWORD_MAX + 1];
+	char pass[BERTH_CRED_PASSWORD_MAX + 1];
 	const char *tok;
 	size_t tok_len;
 	int rc;
@@ -244,9 +244,9 @@ int berth_api_authenticate(berth_api *a, const berth_req *req, berth_identity *i
 	while (*h == ' ' || *h == '\t')
 		h++;
 	if (strncasecmp(h, "Basic", 5) == 0 && (h[5] == ' ' || h[5] == '\0')) {
-		if (berth_auth_parse_basic(h, user, sizeof(user), pass, sizeof(pass)) < 0)
+		if (berth_cred_parse_basic(h, user, sizeof(user), pass, sizeof(pass)) < 0)
 			return refusal(a, req, out, BERTH_EDENIED, "malformed credentials");
-		rc = berth_api__login(a, user, pass, req->remote_addr, id);
+		rc = berth_auth__login(a, user, pass, req->remote_addr, id);
 		OPENSSL_cleanse(pass, sizeof(pass));
 		if (rc == 0)
 			return 0;
@@ -256,10 +256,10 @@ int berth_api_authenticate(berth_api *a, const berth_req *req, berth_identity *i
 			       "invalid credentials");
 	}
 	if (strncasecmp(h, "Bearer", 6) == 0 && (h[6] == ' ' || h[6] == '\0')) {
-		if (berth_auth_parse_bearer(h, &tok, &tok_len) < 0)
+		if (berth_cred_parse_bearer(h, &tok, &tok_len) < 0)
 			return refusal(a, req, out, BERTH_EDENIED, "malformed token");
-		if (berth_auth_token_verify(a->key, tok, tok_len, a->issuer, a->service, time(NULL),
-					    &id->claims) < 0) {
+		if (berth_token_verify(a->key, tok, tok_len, a->issuer, a->service, time(NULL),
+				       &id->claims) < 0) {
 			berth_debug("request %s: token refused: %s",
 				    req->request_id ? req->request_id : "", berth_error_last());
 			memset(id, 0, sizeof(*id));

@@ -7,8 +7,8 @@
  * implements every entry with the same contract as the public function of the
  * same name, taking its state `impl` instead of the berth_meta.
  */
-#ifndef BERTH_META_DRIVER_H
-#define BERTH_META_DRIVER_H
+#ifndef BERTH_META_INTERNAL_H
+#define BERTH_META_INTERNAL_H
 
 #include "berth/meta.h"
 

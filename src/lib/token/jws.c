@@ -11,7 +11,8 @@
  * claims JSON. Every rejection is BERTH_EDENIED with a short generic reason;
  * no part of the token ever enters a message.
  */
-#include "lib/auth/internal.h"
+#include "lib/token/internal.h"
+#include "util/b64.h"
 #include "berth/ref.h"
 #include "util/buf.h"
 
@@ -33,8 +34,8 @@ static int reject(const char *why)
 	return berth_error_set(BERTH_EDENIED, "token rejected: %s", why);
 }
 
-int berth_auth__jws_sign_raw(const berth_token_key *k, const char *header, size_t hlen,
-			     const char *payload, size_t plen, char **jwt)
+int berth_token__jws_sign_raw(const berth_token_key *k, const char *header, size_t hlen,
+			      const char *payload, size_t plen, char **jwt)
 {
 	berth_buf b = BERTH_BUF_INIT(0);
 	EVP_MD_CTX *md = NULL;
@@ -47,14 +48,14 @@ int berth_auth__jws_sign_raw(const berth_token_key *k, const char *header, size_
 	int rc = 0;
 
 	*jwt = NULL;
-	if (!(enc = malloc(berth_auth__b64url_len(hlen > plen ? hlen : plen) + 1))) {
+	if (!(enc = malloc(berth_b64url_len(hlen > plen ? hlen : plen) + 1))) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	berth_auth__b64url_encode(enc, (const unsigned char *)header, hlen);
+	berth_b64url_encode(enc, (const unsigned char *)header, hlen);
 	if ((rc = berth_buf_puts(&b, enc)) != 0 || (rc = berth_buf_puts(&b, ".")) != 0)
 		goto done;
-	berth_auth__b64url_encode(enc, (const unsigned char *)payload, plen);
+	berth_b64url_encode(enc, (const unsigned char *)payload, plen);
 	if ((rc = berth_buf_puts(&b, enc)) != 0)
 		goto done;
 	if (!(md = EVP_MD_CTX_new()) ||
@@ -76,7 +77,7 @@ int berth_auth__jws_sign_raw(const berth_token_key *k, const char *header, size_
 	{
 		char sigtxt[SIG_B64 + 1];
 
-		berth_auth__b64url_encode(sigtxt, raw, sizeof(raw));
+		berth_b64url_encode(sigtxt, raw, sizeof(raw));
 		if ((rc = berth_buf_puts(&b, ".")) != 0 || (rc = berth_buf_puts(&b, sigtxt)) != 0)
 			goto done;
 	}
@@ -135,7 +136,7 @@ static json_t *access_json(const berth_scope *sc)
 	} else if (sc->actions) {
 		char *save = NULL;
 
-		if (berth_auth_actions_format(sc->actions, &b) != 0)
+		if (berth_token_actions_format(sc->actions, &b) != 0)
 			goto fail;
 		for (char *w = strtok_r(b.ptr, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
 			if (json_array_append_new(acts, json_string(w)))
@@ -155,7 +156,7 @@ fail:
 	return NULL;
 }
 
-int berth_auth_token_sign(const berth_token_key *k, const berth_token_claims *c, char **jwt)
+int berth_token_sign(const berth_token_key *k, const berth_token_claims *c, char **jwt)
 {
 	json_t *hdr = NULL, *cl = NULL, *access = NULL;
 	char *htxt = NULL, *ctxt = NULL;
@@ -175,7 +176,7 @@ int berth_auth_token_sign(const berth_token_key *k, const berth_token_claims *c,
 			rc = berth_error_set(BERTH_ERROR, "no random bytes for a token id");
 			goto done;
 		}
-		berth_auth__b64url_encode(jti, rnd, sizeof(rnd));
+		berth_b64url_encode(jti, rnd, sizeof(rnd));
 	}
 	hdr = json_pack("{s:s,s:s,s:s}", "typ", "JWT", "alg", "ES256", "kid", k->kid);
 	cl = json_object();
@@ -212,7 +213,7 @@ int berth_auth_token_sign(const berth_token_key *k, const berth_token_claims *c,
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	rc = berth_auth__jws_sign_raw(k, htxt, strlen(htxt), ctxt, strlen(ctxt), jwt);
+	rc = berth_token__jws_sign_raw(k, htxt, strlen(htxt), ctxt, strlen(ctxt), jwt);
 done:
 	free(htxt);
 	free(ctxt);
@@ -337,7 +338,7 @@ static int parse_access_entry(const json_t *e, berth_scope *sc)
 		return -1;
 	/* Same grammar as a requested scope: reuse its parser on type and name. */
 	snprintf(buf, sizeof(buf), "%s:%s:pull", tmp.type, tmp.name);
-	if (berth_auth_scope_parse(buf, strlen(buf), sc) != 0)
+	if (berth_token_scope_parse(buf, strlen(buf), sc) != 0)
 		return -1;
 	sc->actions = 0;
 	json_array_foreach(acts, i, a)
@@ -345,7 +346,7 @@ static int parse_access_entry(const json_t *e, berth_scope *sc)
 		unsigned bits;
 
 		if (!json_is_string(a) ||
-		    berth_auth_actions_parse(json_string_value(a), json_string_length(a), &bits) ||
+		    berth_token_actions_parse(json_string_value(a), json_string_length(a), &bits) ||
 		    memchr(json_string_value(a), ',', json_string_length(a)))
 			return -1;
 		sc->actions |= bits;
@@ -419,8 +420,8 @@ done:
 	return rc;
 }
 
-int berth_auth_token_verify(const berth_token_key *k, const char *jwt, size_t len, const char *iss,
-			    const char *aud, time_t now, berth_token_claims *out)
+int berth_token_verify(const berth_token_key *k, const char *jwt, size_t len, const char *iss,
+		       const char *aud, time_t now, berth_token_claims *out)
 {
 	unsigned char hdr[HEADER_MAX], sig[SIG_RAW];
 	unsigned char *payload = NULL;
@@ -442,16 +443,16 @@ int berth_auth_token_verify(const berth_token_key *k, const char *jwt, size_t le
 	plen = (size_t)(d2 - d1 - 1);
 	if (hlen == 0 || plen == 0 || len - (size_t)(d2 + 1 - jwt) != SIG_B64)
 		return reject("not a compact JWS");
-	if ((n = berth_auth__b64url_decode(hdr, sizeof(hdr), jwt, hlen)) < 0)
+	if ((n = berth_b64url_decode(hdr, sizeof(hdr), jwt, hlen)) < 0)
 		return reject("bad encoding");
 	hlen = (size_t)n;
-	if (berth_auth__b64url_decode(sig, sizeof(sig), d2 + 1, SIG_B64) != SIG_RAW)
+	if (berth_b64url_decode(sig, sizeof(sig), d2 + 1, SIG_B64) != SIG_RAW)
 		return reject("bad encoding");
 	if (!(payload = malloc(plen))) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	if ((n = berth_auth__b64url_decode(payload, plen, d1 + 1, plen)) < 0) {
+	if ((n = berth_b64url_decode(payload, plen, d1 + 1, plen)) < 0) {
 		rc = reject("bad encoding");
 		goto done;
 	}

@@ -9,7 +9,8 @@
  * and is wiped with OPENSSL_cleanse before it is freed, since it holds the
  * password and the derived key.
  */
-#include "lib/auth/internal.h"
+#include "lib/cred/internal.h"
+#include "util/b64.h"
 
 #include <crypt.h>
 #include <openssl/crypto.h>
@@ -25,7 +26,7 @@
  */
 static const char dummy_hash[] = "$2y$10$Hq2xVb0e6rNwJkPzYc4sUu8iLM84.8cU8HUJRsdtOlnPw5SQKnPw2";
 
-atomic_ulong berth_auth__crypt_calls;
+atomic_ulong berth_cred__crypt_calls;
 
 static struct crypt_data *cd_new(void)
 {
@@ -45,27 +46,27 @@ static const char *do_crypt(const char *password, const char *setting, struct cr
 {
 	const char *r;
 
-	atomic_fetch_add(&berth_auth__crypt_calls, 1);
+	atomic_fetch_add(&berth_cred__crypt_calls, 1);
 	r = crypt_rn(password, setting, cd, (int)sizeof(*cd));
 	if (r && r[0] == '*')
 		r = NULL;
 	return r;
 }
 
-int berth_auth_password_hash(char out[BERTH_AUTH_HASH_MAX], const char *password)
+int berth_cred_password_hash(char out[BERTH_CRED_HASH_MAX], const char *password)
 {
 	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
 	unsigned char rnd[16];
 	struct crypt_data *cd = NULL;
 	const char *h;
-	size_t plen = password ? strnlen(password, BERTH_AUTH_BCRYPT_MAX + 1) : 0;
+	size_t plen = password ? strnlen(password, BERTH_CRED_BCRYPT_MAX + 1) : 0;
 	int rc = 0;
 
 	out[0] = '\0';
-	if (plen == 0 || plen > BERTH_AUTH_BCRYPT_MAX)
+	if (plen == 0 || plen > BERTH_CRED_BCRYPT_MAX)
 		return berth_error_set(BERTH_EINVALID,
 				       "password must be 1 to %d bytes (bcrypt reads no more)",
-				       BERTH_AUTH_BCRYPT_MAX);
+				       BERTH_CRED_BCRYPT_MAX);
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
 		rc = berth_error_set(BERTH_ERROR, "no random bytes for a password salt");
 		goto done;
@@ -80,7 +81,7 @@ int berth_auth_password_hash(char out[BERTH_AUTH_HASH_MAX], const char *password
 		goto done;
 	}
 	h = do_crypt(password, salt, cd);
-	if (!h || strncmp(h, "$2y$", 4) != 0 || strlen(h) >= BERTH_AUTH_HASH_MAX) {
+	if (!h || strncmp(h, "$2y$", 4) != 0 || strlen(h) >= BERTH_CRED_HASH_MAX) {
 		rc = berth_error_set(BERTH_ERROR, "libcrypt failed to hash the password");
 		goto done;
 	}
@@ -92,21 +93,21 @@ done:
 	return rc;
 }
 
-int berth_auth_password_verify(const char *hash, const char *password)
+int berth_cred_password_verify(const char *hash, const char *password)
 {
 	struct crypt_data *cd = NULL;
 	const char *h;
-	size_t hlen = hash ? strnlen(hash, BERTH_AUTH_HASH_MAX) : 0;
-	size_t plen = password ? strnlen(password, BERTH_AUTH_PASSWORD_MAX + 1) : 0;
+	size_t hlen = hash ? strnlen(hash, BERTH_CRED_HASH_MAX) : 0;
+	size_t plen = password ? strnlen(password, BERTH_CRED_PASSWORD_MAX + 1) : 0;
 	int rc = BERTH_EDENIED;
 
 	/*
 	 * Every failure path still runs one hash, so that a malformed stored
 	 * hash or an oversized password answers in the time a wrong one does.
 	 */
-	if (!password || plen > BERTH_AUTH_PASSWORD_MAX || hlen == 0 ||
-	    hlen >= BERTH_AUTH_HASH_MAX || !berth_auth__hash_wellformed(hash, hlen)) {
-		berth_auth_password_burn("");
+	if (!password || plen > BERTH_CRED_PASSWORD_MAX || hlen == 0 ||
+	    hlen >= BERTH_CRED_HASH_MAX || !berth_cred__hash_wellformed(hash, hlen)) {
+		berth_cred_password_burn("");
 		return berth_error_set(BERTH_EDENIED, "invalid credentials");
 	}
 	if (!(cd = cd_new()))
@@ -120,7 +121,7 @@ int berth_auth_password_verify(const char *hash, const char *password)
 	return rc;
 }
 
-void berth_auth_password_burn(const char *password)
+void berth_cred_password_burn(const char *password)
 {
 	struct crypt_data *cd = cd_new();
 	const char *h;
@@ -128,8 +129,8 @@ void berth_auth_password_burn(const char *password)
 
 	if (!cd)
 		return;
-	h = do_crypt(password && strnlen(password, BERTH_AUTH_PASSWORD_MAX + 1) <=
-					     BERTH_AUTH_PASSWORD_MAX
+	h = do_crypt(password && strnlen(password, BERTH_CRED_PASSWORD_MAX + 1) <=
+					     BERTH_CRED_PASSWORD_MAX
 			     ? password
 			     : "",
 		     dummy_hash, cd);
@@ -139,7 +140,7 @@ void berth_auth_password_burn(const char *password)
 	cd_free(cd);
 }
 
-int berth_auth_random_secret(char *out, size_t len)
+int berth_cred_random_secret(char *out, size_t len)
 {
 	unsigned char raw[768]; /* 1023 chars * 6 bits / 8 */
 	char *enc = NULL;
@@ -150,18 +151,18 @@ int berth_auth_random_secret(char *out, size_t len)
 		return berth_error_set(BERTH_EINVALID, "secret length must be 2..1024");
 	want = len - 1;
 	nraw = (want * 6 + 7) / 8;
-	if (!(enc = malloc(berth_auth__b64url_len(nraw) + 1)))
+	if (!(enc = malloc(berth_b64url_len(nraw) + 1)))
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	if (RAND_bytes(raw, (int)nraw) != 1) {
 		rc = berth_error_set(BERTH_ERROR, "no random bytes for a secret");
 		goto done;
 	}
-	berth_auth__b64url_encode(enc, raw, nraw);
+	berth_b64url_encode(enc, raw, nraw);
 	memcpy(out, enc, want);
 	out[want] = '\0';
 done:
 	OPENSSL_cleanse(raw, sizeof(raw));
-	OPENSSL_cleanse(enc, berth_auth__b64url_len(nraw) + 1);
+	OPENSSL_cleanse(enc, berth_b64url_len(nraw) + 1);
 	free(enc);
 	return rc;
 }

@@ -16,8 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "berth/auth.h"
-#include "lib/auth/internal.h"
+#include "berth/token.h"
+#include "util/b64.h"
+#include "lib/token/internal.h"
 
 #define NOW 1700000000
 #define ISS "berth-token"
@@ -27,15 +28,15 @@ static berth_token_key *key, *other_key;
 
 static int setup(void **state)
 {
-	if (berth_auth_key_generate(&key) || berth_auth_key_generate(&other_key))
+	if (berth_token_key_generate(&key) || berth_token_key_generate(&other_key))
 		return -1;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	berth_auth_key_free(key);
-	berth_auth_key_free(other_key);
+	berth_token_key_free(key);
+	berth_token_key_free(other_key);
 	return 0;
 }
 
@@ -64,7 +65,7 @@ static void base_claims(berth_token_claims *c)
 
 static int verify(const char *jwt, berth_token_claims *out)
 {
-	return berth_auth_token_verify(key, jwt, strlen(jwt), ISS, AUD, NOW, out);
+	return berth_token_verify(key, jwt, strlen(jwt), ISS, AUD, NOW, out);
 }
 
 /* A token with arbitrary header and payload JSON, properly signed with `k`. */
@@ -72,9 +73,9 @@ static char *raw_token(const berth_token_key *k, const char *header, const char 
 {
 	char *jwt = NULL;
 
-	assert_int_equal(
-		berth_auth__jws_sign_raw(k, header, strlen(header), payload, strlen(payload), &jwt),
-		0);
+	assert_int_equal(berth_token__jws_sign_raw(k, header, strlen(header), payload,
+						   strlen(payload), &jwt),
+			 0);
 	return jwt;
 }
 
@@ -83,7 +84,7 @@ static char *header_with(const char *alg)
 	static char h[256];
 
 	snprintf(h, sizeof(h), "{\"typ\":\"JWT\",\"alg\":\"%s\",\"kid\":\"%s\"}", alg,
-		 berth_auth_key_id(key));
+		 berth_token_key_id(key));
 	return h;
 }
 
@@ -113,7 +114,7 @@ static void test_round_trip(void **state)
 	long n;
 
 	base_claims(&c);
-	assert_int_equal(berth_auth_token_sign(key, &c, &jwt), 0);
+	assert_int_equal(berth_token_sign(key, &c, &jwt), 0);
 	assert_int_equal(verify(jwt, &out), 0);
 	assert_string_equal(out.iss, ISS);
 	assert_string_equal(out.sub, "alice");
@@ -133,12 +134,12 @@ static void test_round_trip(void **state)
 
 	/* The header is exactly what Distribution expects. */
 	dot = strchr(jwt, '.');
-	n = berth_auth__b64url_decode(h, sizeof(h) - 1, jwt, (size_t)(dot - jwt));
+	n = berth_b64url_decode(h, sizeof(h) - 1, jwt, (size_t)(dot - jwt));
 	assert_true(n > 0);
 	h[n] = '\0';
 	assert_non_null(hdr = malloc(256));
 	snprintf(hdr, 256, "{\"typ\":\"JWT\",\"alg\":\"ES256\",\"kid\":\"%s\"}",
-		 berth_auth_key_id(key));
+		 berth_token_key_id(key));
 	assert_string_equal((char *)h, hdr);
 	free(hdr);
 
@@ -147,7 +148,7 @@ static void test_round_trip(void **state)
 		char *jwt2 = NULL;
 		berth_token_claims out2;
 
-		assert_int_equal(berth_auth_token_sign(key, &c, &jwt2), 0);
+		assert_int_equal(berth_token_sign(key, &c, &jwt2), 0);
 		assert_int_equal(verify(jwt2, &out2), 0);
 		assert_string_not_equal(out.jti, out2.jti);
 		free(jwt2);
@@ -165,7 +166,7 @@ static void test_robot_and_anonymous_kinds(void **state)
 	c.principal_id = 7;
 	strcpy(c.jti, "fixed-id");
 	c.naccess = 0;
-	assert_int_equal(berth_auth_token_sign(key, &c, &jwt), 0);
+	assert_int_equal(berth_token_sign(key, &c, &jwt), 0);
 	assert_int_equal(verify(jwt, &out), 0);
 	assert_int_equal(out.kind, BERTH_PRINCIPAL_ROBOT);
 	assert_int_equal(out.principal_id, 7);
@@ -174,7 +175,7 @@ static void test_robot_and_anonymous_kinds(void **state)
 	free(jwt);
 
 	c.kind = BERTH_PRINCIPAL_ANONYMOUS;
-	assert_int_equal(berth_auth_token_sign(key, &c, &jwt), 0);
+	assert_int_equal(berth_token_sign(key, &c, &jwt), 0);
 	assert_int_equal(verify(jwt, &out), 0);
 	assert_int_equal(out.kind, BERTH_PRINCIPAL_ANONYMOUS);
 	free(jwt);
@@ -187,7 +188,7 @@ static void test_tampering(void **state)
 	char *d1, *d2;
 
 	base_claims(&c);
-	assert_int_equal(berth_auth_token_sign(key, &c, &jwt), 0);
+	assert_int_equal(berth_token_sign(key, &c, &jwt), 0);
 	d1 = strchr(jwt, '.');
 	d2 = strchr(d1 + 1, '.');
 
@@ -207,7 +208,7 @@ static void test_tampering(void **state)
 	{
 		char *o = NULL;
 
-		assert_int_equal(berth_auth__jws_sign_raw(other_key, "{}", 2, "{}", 2, &o), 0);
+		assert_int_equal(berth_token__jws_sign_raw(other_key, "{}", 2, "{}", 2, &o), 0);
 		t = malloc(strlen(jwt) + 1);
 		memcpy(t, jwt, (size_t)(d2 - jwt) + 1);
 		strcpy(t + (d2 - jwt) + 1, strrchr(o, '.') + 1);
@@ -230,10 +231,10 @@ static void test_widened_scope_rejected(void **state)
 	char enc[1024];
 
 	base_claims(&c);
-	assert_int_equal(berth_auth_token_sign(key, &c, &jwt), 0);
+	assert_int_equal(berth_token_sign(key, &c, &jwt), 0);
 	d1 = strchr(jwt, '.');
 	d2 = strchr(d1 + 1, '.');
-	berth_auth__b64url_encode(enc, (const unsigned char *)wide, strlen(wide));
+	berth_b64url_encode(enc, (const unsigned char *)wide, strlen(wide));
 	t = malloc(strlen(jwt) + strlen(enc) + 1);
 	sprintf(t, "%.*s.%s%s", (int)(d1 - jwt), jwt, enc, d2);
 	expect_denied(t, "widened scope");
@@ -258,9 +259,8 @@ static void test_algorithms_refused(void **state)
 		char h[256], p[512], t[1024];
 		const char *hj = "{\"typ\":\"JWT\",\"alg\":\"none\"}";
 
-		berth_auth__b64url_encode(h, (const unsigned char *)hj, strlen(hj));
-		berth_auth__b64url_encode(p, (const unsigned char *)GOOD_PAYLOAD,
-					  strlen(GOOD_PAYLOAD));
+		berth_b64url_encode(h, (const unsigned char *)hj, strlen(hj));
+		berth_b64url_encode(p, (const unsigned char *)GOOD_PAYLOAD, strlen(GOOD_PAYLOAD));
 		snprintf(t, sizeof(t), "%s.%s.", h, p);
 		expect_denied(t, "alg none, empty signature");
 	}
@@ -287,7 +287,7 @@ static void test_header_checks(void **state)
 	char h[256], *jwt;
 
 	snprintf(h, sizeof(h), "{\"alg\":\"ES256\",\"kid\":\"AAAA:%s\"}",
-		 berth_auth_key_id(key) + 5);
+		 berth_token_key_id(key) + 5);
 	jwt = raw_token(key, h, GOOD_PAYLOAD);
 	expect_denied(jwt, "wrong kid");
 	free(jwt);
@@ -297,19 +297,19 @@ static void test_header_checks(void **state)
 	free(jwt);
 
 	snprintf(h, sizeof(h), "{\"alg\":\"ES256\",\"kid\":\"%s\",\"crit\":[\"exp\"]}",
-		 berth_auth_key_id(key));
+		 berth_token_key_id(key));
 	jwt = raw_token(key, h, GOOD_PAYLOAD);
 	expect_denied(jwt, "crit");
 	free(jwt);
 
 	snprintf(h, sizeof(h), "{\"alg\":\"ES256\",\"alg\":\"ES256\",\"kid\":\"%s\"}",
-		 berth_auth_key_id(key));
+		 berth_token_key_id(key));
 	jwt = raw_token(key, h, GOOD_PAYLOAD);
 	expect_denied(jwt, "duplicate header key");
 	free(jwt);
 
 	snprintf(h, sizeof(h), "{\"typ\":\"JWS\",\"alg\":\"ES256\",\"kid\":\"%s\"}",
-		 berth_auth_key_id(key));
+		 berth_token_key_id(key));
 	jwt = raw_token(key, h, GOOD_PAYLOAD);
 	expect_denied(jwt, "typ");
 	free(jwt);
@@ -320,7 +320,7 @@ static void test_header_checks(void **state)
 		char *o = NULL;
 
 		base_claims(&c);
-		assert_int_equal(berth_auth_token_sign(other_key, &c, &o), 0);
+		assert_int_equal(berth_token_sign(other_key, &c, &o), 0);
 		expect_denied(o, "other key");
 		free(o);
 		/* Other key's signature under our kid. */
@@ -337,24 +337,21 @@ static void test_claim_checks(void **state)
 	char *jwt = NULL;
 
 	base_claims(&c);
-	assert_int_equal(berth_auth_token_sign(key, &c, &jwt), 0);
-	assert_int_equal(
-		berth_auth_token_verify(key, jwt, strlen(jwt), ISS, "other.example", NOW, &out),
-		BERTH_EDENIED);
+	assert_int_equal(berth_token_sign(key, &c, &jwt), 0);
+	assert_int_equal(berth_token_verify(key, jwt, strlen(jwt), ISS, "other.example", NOW, &out),
+			 BERTH_EDENIED);
 	assert_non_null(strstr(berth_error_last(), "audience"));
-	assert_int_equal(berth_auth_token_verify(key, jwt, strlen(jwt), "someone", AUD, NOW, &out),
+	assert_int_equal(berth_token_verify(key, jwt, strlen(jwt), "someone", AUD, NOW, &out),
 			 BERTH_EDENIED);
 	assert_non_null(strstr(berth_error_last(), "issuer"));
 	/* exp is exclusive. */
-	assert_int_equal(berth_auth_token_verify(key, jwt, strlen(jwt), ISS, AUD, NOW + 299, &out),
-			 0);
-	assert_int_equal(berth_auth_token_verify(key, jwt, strlen(jwt), ISS, AUD, NOW + 300, &out),
+	assert_int_equal(berth_token_verify(key, jwt, strlen(jwt), ISS, AUD, NOW + 299, &out), 0);
+	assert_int_equal(berth_token_verify(key, jwt, strlen(jwt), ISS, AUD, NOW + 300, &out),
 			 BERTH_EDENIED);
 	assert_non_null(strstr(berth_error_last(), "expired"));
 	/* nbf allows 5 s of clock skew, no more. */
-	assert_int_equal(berth_auth_token_verify(key, jwt, strlen(jwt), ISS, AUD, NOW - 5, &out),
-			 0);
-	assert_int_equal(berth_auth_token_verify(key, jwt, strlen(jwt), ISS, AUD, NOW - 6, &out),
+	assert_int_equal(berth_token_verify(key, jwt, strlen(jwt), ISS, AUD, NOW - 5, &out), 0);
+	assert_int_equal(berth_token_verify(key, jwt, strlen(jwt), ISS, AUD, NOW - 6, &out),
 			 BERTH_EDENIED);
 	assert_non_null(strstr(berth_error_last(), "not yet valid"));
 	free(jwt);
@@ -414,7 +411,7 @@ static void test_shape_and_encoding(void **state)
 	size_t n;
 
 	base_claims(&c);
-	assert_int_equal(berth_auth_token_sign(key, &c, &jwt), 0);
+	assert_int_equal(berth_token_sign(key, &c, &jwt), 0);
 	n = strlen(jwt);
 	t = malloc(n + 16);
 
@@ -440,10 +437,9 @@ static void test_shape_and_encoding(void **state)
 	expect_denied(t, "short signature");
 	expect_denied("", "empty");
 	expect_denied("..", "empty segments");
-	assert_int_equal(berth_auth_token_verify(key, NULL, 0, ISS, AUD, NOW, &out), BERTH_EDENIED);
+	assert_int_equal(berth_token_verify(key, NULL, 0, ISS, AUD, NOW, &out), BERTH_EDENIED);
 	/* Embedded NUL: the length is explicit, the token is not a C string. */
-	assert_int_equal(berth_auth_token_verify(key, jwt, n + 1, ISS, AUD, NOW, &out),
-			 BERTH_EDENIED);
+	assert_int_equal(berth_token_verify(key, jwt, n + 1, ISS, AUD, NOW, &out), BERTH_EDENIED);
 	free(t);
 
 	/* Too large: refused before parsing, whatever the content. */
@@ -471,15 +467,15 @@ static void test_sign_limits(void **state)
 
 	base_claims(&c);
 	c.naccess = BERTH_TOKEN_MAX_ACCESS + 1;
-	assert_int_equal(berth_auth_token_sign(key, &c, &jwt), BERTH_EINVALID);
+	assert_int_equal(berth_token_sign(key, &c, &jwt), BERTH_EINVALID);
 	assert_null(jwt);
 	base_claims(&c);
 	strcpy(c.sub, "\xff\xfe"); /* not UTF-8 */
-	assert_int_equal(berth_auth_token_sign(key, &c, &jwt), BERTH_EINVALID);
+	assert_int_equal(berth_token_sign(key, &c, &jwt), BERTH_EINVALID);
 	assert_null(jwt);
 	base_claims(&c);
 	c.access[0].actions = BERTH_ACTION_ADMIN;
-	assert_int_equal(berth_auth_token_sign(key, &c, &jwt), BERTH_EINVALID);
+	assert_int_equal(berth_token_sign(key, &c, &jwt), BERTH_EINVALID);
 	assert_null(jwt);
 }
 

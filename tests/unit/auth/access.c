@@ -17,8 +17,8 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "berth/api.h"
-#include "lib/api/internal.h"
+#include "berth/auth.h"
+#include "lib/auth/internal.h"
 #include "util/buf.h"
 #include "util/fs.h"
 
@@ -29,7 +29,7 @@ typedef struct fx {
 	char path[128];
 	berth_meta *m;
 	berth_token_key *key;
-	berth_api *api;
+	berth_auth *api;
 } fx;
 
 static int setup(void **state)
@@ -42,9 +42,9 @@ static int setup(void **state)
 	if (!mkdtemp(f->dir))
 		return -1;
 	snprintf(f->path, sizeof(f->path), "%s/meta.db", f->dir);
-	if (berth_meta_open(&f->m, f->path) != 0 || berth_auth_key_generate(&f->key) != 0 ||
-	    berth_api_new(&f->api, f->m, f->key, NULL) != 0 ||
-	    berth_api_bootstrap(f->api, ADMIN_PW) != 0) {
+	if (berth_meta_open(&f->m, f->path) != 0 || berth_token_key_generate(&f->key) != 0 ||
+	    berth_auth_new(&f->api, f->m, f->key, NULL) != 0 ||
+	    berth_auth_bootstrap(f->api, ADMIN_PW) != 0) {
 		fprintf(stderr, "setup: %s\n", berth_error_last());
 		return -1;
 	}
@@ -56,8 +56,8 @@ static int teardown(void **state)
 {
 	fx *f = *state;
 
-	berth_api_free(f->api);
-	berth_auth_key_free(f->key);
+	berth_auth_free(f->api);
+	berth_token_key_free(f->key);
 	berth_meta_free(f->m);
 	if (berth_fs_remove_tree(f->dir) != 0)
 		return -1;
@@ -134,7 +134,7 @@ static int run(fx *f, const char *method, const char *path, const char *auth, co
 	fake c = {auth, {NULL}, NULL};
 	berth_req r;
 	berth_identity id;
-	berth_api_op *op = NULL;
+	berth_auth_op *op = NULL;
 	berth_resp resp;
 	int status;
 
@@ -145,21 +145,21 @@ static int run(fx *f, const char *method, const char *path, const char *auth, co
 		r.has_body_length = 1;
 		r.body_length = strlen(json);
 	}
-	assert_int_equal(berth_api_authenticate(f->api, &r, &id, &op), 0);
+	assert_int_equal(berth_auth_authenticate(f->api, &r, &id, &op), 0);
 	r.principal = &id;
 	if (!op) {
-		assert_int_equal(berth_api_begin(f->api, &r, &op), 0);
-		if (json && berth_api_op_wants_body(op))
-			(void)berth_api_op_body(op, json, strlen(json));
+		assert_int_equal(berth_auth_begin(f->api, &r, &op), 0);
+		if (json && berth_auth_op_wants_body(op))
+			(void)berth_auth_op_body(op, json, strlen(json));
 	}
-	berth_api_op_finish(op, &resp);
+	berth_auth_op_finish(op, &resp);
 	status = resp.status;
 	if (body) {
 		json_error_t err;
 
 		*body = resp.body_len ? json_loadb(resp.body, resp.body_len, 0, &err) : NULL;
 	}
-	berth_api_op_free(op);
+	berth_auth_op_free(op);
 	return status;
 }
 
@@ -178,21 +178,21 @@ static void bootstrap_needs_a_password_once(void **state)
 {
 	fx *f = *state;
 	berth_meta *m2;
-	berth_api *a2;
+	berth_auth *a2;
 	char path[160];
 	berth_meta_project p;
 
 	/* The fixture made admin and library; a second bootstrap needs no password. */
-	assert_int_equal(berth_api_bootstrap(f->api, NULL), 0);
+	assert_int_equal(berth_auth_bootstrap(f->api, NULL), 0);
 	assert_int_equal(berth_meta_project_get(f->m, "library", &p), 0);
 	assert_true(p.public);
 	/* A fresh database without a password is refused. */
 	snprintf(path, sizeof(path), "%s/other.db", f->dir);
 	assert_int_equal(berth_meta_open(&m2, path), 0);
-	assert_int_equal(berth_api_new(&a2, m2, f->key, NULL), 0);
-	assert_int_equal(berth_api_bootstrap(a2, NULL), BERTH_EINVALID);
+	assert_int_equal(berth_auth_new(&a2, m2, f->key, NULL), 0);
+	assert_int_equal(berth_auth_bootstrap(a2, NULL), BERTH_EINVALID);
 	assert_non_null(strstr(berth_error_last(), "admin"));
-	berth_api_free(a2);
+	berth_auth_free(a2);
 	berth_meta_free(m2);
 }
 
@@ -201,15 +201,15 @@ static void login_right_wrong_unknown(void **state)
 	fx *f = *state;
 	berth_identity id;
 
-	assert_int_equal(berth_api__login(f->api, "admin", ADMIN_PW, "10.0.0.2", &id), 0);
+	assert_int_equal(berth_auth__login(f->api, "admin", ADMIN_PW, "10.0.0.2", &id), 0);
 	assert_int_equal(id.principal.kind, BERTH_PRINCIPAL_USER);
 	assert_true(id.principal.sysadmin);
-	assert_int_equal(berth_api__login(f->api, "admin", "nope-nope", "10.0.0.2", &id),
+	assert_int_equal(berth_auth__login(f->api, "admin", "nope-nope", "10.0.0.2", &id),
 			 BERTH_EDENIED);
 	assert_int_equal(id.principal.kind, BERTH_PRINCIPAL_ANONYMOUS);
-	assert_int_equal(berth_api__login(f->api, "ghost", "nope-nope", "10.0.0.2", &id),
+	assert_int_equal(berth_auth__login(f->api, "ghost", "nope-nope", "10.0.0.2", &id),
 			 BERTH_EDENIED);
-	assert_int_equal(berth_api__login(f->api, "robot$ghost", "x", "10.0.0.2", &id),
+	assert_int_equal(berth_auth__login(f->api, "robot$ghost", "x", "10.0.0.2", &id),
 			 BERTH_EDENIED);
 }
 
@@ -221,16 +221,17 @@ static void account_throttled_after_five_failures(void **state)
 
 	for (int i = 0; i < 5; i++) {
 		snprintf(addr, sizeof(addr), "10.1.0.%d", i + 1);
-		assert_int_equal(berth_api__login(f->api, "admin", "wrong-pass", addr, &id),
+		assert_int_equal(berth_auth__login(f->api, "admin", "wrong-pass", addr, &id),
 				 BERTH_EDENIED);
 	}
 	/* Now even the right password is refused, from anywhere. */
-	assert_int_equal(berth_api__login(f->api, "admin", ADMIN_PW, "10.1.0.9", &id), BERTH_EBUSY);
+	assert_int_equal(berth_auth__login(f->api, "admin", ADMIN_PW, "10.1.0.9", &id),
+			 BERTH_EBUSY);
 	/* Unknown accounts are throttled alike. */
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(berth_api__login(f->api, "ghost", "x", "10.2.0.1", &id),
+		assert_int_equal(berth_auth__login(f->api, "ghost", "x", "10.2.0.1", &id),
 				 BERTH_EDENIED);
-	assert_int_equal(berth_api__login(f->api, "ghost", "x", "10.2.0.2", &id), BERTH_EBUSY);
+	assert_int_equal(berth_auth__login(f->api, "ghost", "x", "10.2.0.2", &id), BERTH_EBUSY);
 }
 
 static void malformed_and_wrong_authorization_get_401(void **state)
@@ -265,7 +266,7 @@ static void token_claims_are_narrowed_and_usable(void **state)
 	fake c = {auth, {NULL}, NULL};
 	berth_req r;
 	berth_identity id;
-	berth_api_op *refusal = NULL;
+	berth_auth_op *refusal = NULL;
 	berth_registry_authz hook;
 	berth_authz_refusal ref;
 
@@ -284,12 +285,12 @@ static void token_claims_are_narrowed_and_usable(void **state)
 	json_decref(body);
 
 	r = make_req(&c, "GET", "/v2/team/app/manifests/1", "10.0.0.1");
-	assert_int_equal(berth_api_authenticate(f->api, &r, &id, &refusal), 0);
+	assert_int_equal(berth_auth_authenticate(f->api, &r, &id, &refusal), 0);
 	assert_null(refusal);
 	assert_int_equal(id.principal.kind, BERTH_PRINCIPAL_USER);
 	assert_true(id.bearer);
 	r.principal = &id;
-	berth_api_registry_authz(f->api, &hook);
+	berth_auth_registry_authz(f->api, &hook);
 	/* developer: pull and push, not delete, on team/app; pull on library. */
 	assert_int_equal(
 		hook.allowed(hook.ctx, &r, "team/app", BERTH_ACTION_ALL & ~BERTH_ACTION_ADMIN),
@@ -309,9 +310,9 @@ static void token_claims_are_narrowed_and_usable(void **state)
 
 	/* Once the user is deleted, the token opens nothing. */
 	assert_int_equal(admin_call(f, "DELETE", "/api/v1/users/dev", NULL), 204);
-	assert_int_equal(berth_api_authenticate(f->api, &r, &id, &refusal), 0);
+	assert_int_equal(berth_auth_authenticate(f->api, &r, &id, &refusal), 0);
 	assert_non_null(refusal);
-	berth_api_op_free(refusal);
+	berth_auth_op_free(refusal);
 	free(dev);
 }
 
@@ -321,15 +322,15 @@ static void anonymous_is_challenged_on_private_projects(void **state)
 	fake c = {NULL, {NULL}, NULL};
 	berth_req r = make_req(&c, "GET", "/v2/", "10.0.0.1");
 	berth_identity id;
-	berth_api_op *refusal = NULL;
+	berth_auth_op *refusal = NULL;
 	berth_registry_authz hook;
 	berth_authz_refusal ref;
 
 	assert_int_equal(admin_call(f, "POST", "/api/v1/projects", "{\"name\":\"priv\"}"), 201);
-	assert_int_equal(berth_api_authenticate(f->api, &r, &id, &refusal), 0);
+	assert_int_equal(berth_auth_authenticate(f->api, &r, &id, &refusal), 0);
 	assert_null(refusal);
 	r.principal = &id;
-	berth_api_registry_authz(f->api, &hook);
+	berth_auth_registry_authz(f->api, &hook);
 	assert_true(hook.anonymous(hook.ctx, &r));
 	assert_int_equal(hook.allowed(hook.ctx, &r, "library/x", BERTH_ACTION_PULL),
 			 BERTH_ACTION_PULL);
@@ -349,14 +350,14 @@ static void sysadmin_push_creates_a_private_project(void **state)
 	fake c = {h, {NULL}, NULL};
 	berth_req r = make_req(&c, "POST", "/v2/fresh/app/blobs/uploads/", "10.0.0.1");
 	berth_identity id;
-	berth_api_op *refusal = NULL;
+	berth_auth_op *refusal = NULL;
 	berth_registry_authz hook;
 	berth_meta_project p;
 
-	assert_int_equal(berth_api_authenticate(f->api, &r, &id, &refusal), 0);
+	assert_int_equal(berth_auth_authenticate(f->api, &r, &id, &refusal), 0);
 	assert_null(refusal);
 	r.principal = &id;
-	berth_api_registry_authz(f->api, &hook);
+	berth_auth_registry_authz(f->api, &hook);
 	assert_int_equal(berth_meta_project_get(f->m, "fresh", &p), BERTH_ENOTFOUND);
 	assert_int_equal(hook.allowed(hook.ctx, &r, "fresh/app", BERTH_ACTION_PUSH),
 			 BERTH_ACTION_PUSH);
@@ -412,7 +413,7 @@ static void robot_secret_works_once_created(void **state)
 	snprintf(secret, sizeof(secret), "%s", json_string_value(json_object_get(body, "secret")));
 	json_decref(body);
 	assert_true(strlen(secret) >= 16);
-	assert_int_equal(berth_api__login(f->api, "robot$ci", secret, "10.0.0.5", &id), 0);
+	assert_int_equal(berth_auth__login(f->api, "robot$ci", secret, "10.0.0.5", &id), 0);
 	assert_int_equal(id.principal.kind, BERTH_PRINCIPAL_ROBOT);
 	assert_int_equal(id.nperms, 1);
 	assert_int_equal(id.perms[0].actions, BERTH_ACTION_PULL | BERTH_ACTION_PUSH);
