@@ -153,6 +153,7 @@ def test_limits_in_the_config_file(berth_factory, tmp_path):
             except OSError:
                 got = b""
             assert got == b"", got
+            c.close()
         assert get_from(srv.url + "/v2/", "127.0.0.1").status_code == 200
     finally:
         for c in held:

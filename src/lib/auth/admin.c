@@ -647,18 +647,34 @@ static void robot_delete(ctx *c, const char *name)
 
 /* ---- audit ---- */
 
+/* A field as stored, or escaped if it predates escaping and is not valid JSON text. */
+static json_t *audit_field(const char *s)
+{
+	char *e;
+	json_t *v;
+
+	if (!s)
+		s = "";
+	if (berth_auth__printable(s))
+		return json_string(s);
+	if (!(e = berth_auth__escape(s)))
+		return NULL;
+	v = json_string(e);
+	free(e);
+	return v;
+}
+
 static int audit_cb(void *p, const berth_meta_audit *e)
 {
 	char t[32];
 
 	berth_auth__time(e->time, t, sizeof(t));
-	return json_array_append_new(p, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
-						  (json_int_t)e->id, "time", t, "who",
-						  e->who ? e->who : "", "action",
-						  e->action ? e->action : "", "resource",
-						  e->resource ? e->resource : "", "address",
-						  e->address ? e->address : "", "result",
-						  e->result ? e->result : ""))
+	return json_array_append_new(
+		       p, json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)e->id,
+				    "time", t, "who", audit_field(e->who), "action",
+				    audit_field(e->action), "resource", audit_field(e->resource),
+				    "address", audit_field(e->address), "result",
+				    audit_field(e->result)))
 		       ? -1
 		       : 0;
 }

@@ -76,6 +76,16 @@ void berth_auth__time(time_t t, char *out, size_t len);
 
 void berth_auth__audit(berth_auth *a, const char *who, const char *action, const char *resource,
 		       const char *address, const char *result);
+/** Longest audit field kept (bytes of input; escaped it may be 4 times longer). */
+#define BERTH_AUTH_AUDIT_FIELD_MAX 2048
+/**
+ * A copy of `s` (NULL: "") that is valid UTF-8 without control characters:
+ * printable ASCII and well-formed UTF-8 kept, every other byte and the
+ * backslash written as \xHH. Malloc'd; NULL when out of memory.
+ */
+char *berth_auth__escape(const char *s);
+/** 1 if `s` is valid UTF-8 without control characters (storable and listable as is). */
+int berth_auth__printable(const char *s);
 /** The audit "who" of an identity: user name, "robot$x" or "anonymous". */
 const char *berth_auth__who(const berth_identity *id);
 
