@@ -52,6 +52,7 @@
 #define METRICS_MAX (4 * 1024 * 1024)
 #define PURGE_INTERVAL 3600
 #define DISCARD_MAX (1024 * 1024)
+#define RESERVE_BYTES (2 * 1024 * 1024) /* beside the database, freed on a full disk */
 
 typedef struct server {
 	const berth_server_config *cfg;
@@ -71,6 +72,7 @@ typedef struct server {
 	atomic_int running; /* MHD started: its messages are mostly client noise */
 	atomic_ullong next_id;
 	char id_prefix[17];
+	char hostname[256]; /* gethostname(), for Host checks; "" if unknown */
 	/* the background upload purger */
 	pthread_t purger;
 	int purger_started;
@@ -842,6 +844,85 @@ static void request_release(request *r)
 		free(r);
 }
 
+/* "ip:port" ("[v6]:port") of our end of the connection, into out; "" if unknown. */
+static void local_addr(struct MHD_Connection *c, char *out, size_t len, unsigned *port)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char text[INET6_ADDRSTRLEN] = "";
+
+	out[0] = '\0';
+	*port = 0;
+	if (!ci || getsockname(ci->connect_fd, (struct sockaddr *)&ss, &sl) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
+		*port = ntohs(a->sin_port);
+		snprintf(out, len, "%s:%u", text, *port);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+
+		*port = ntohs(a->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+			inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], text, sizeof(text));
+			snprintf(out, len, "%s:%u", text, *port);
+		} else {
+			inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text));
+			snprintf(out, len, "[%s]:%u", text, *port);
+		}
+	}
+}
+
+/* 1 if Host `h` names this server: our address, "localhost" or our host name, our port. */
+static int host_is_ours(const server *s, const char *h, const char *local, unsigned port)
+{
+	const char *colon = strrchr(h, ':');
+	size_t hl = colon && !strchr(colon, ']') ? (size_t)(colon - h) : strlen(h);
+	char want[16];
+	unsigned given = s->cfg->tls_cert ? 443 : 80;
+	const char *lcolon = strrchr(local, ':');
+
+	if (hl < strlen(h)) {
+		uint64_t p;
+
+		if (berth_server_parse_uint(h + hl + 1, &p) < 0 || p > 65535)
+			return 0;
+		given = (unsigned)p;
+	}
+	snprintf(want, sizeof(want), "%u", port);
+	if (given != port || !lcolon)
+		return 0;
+	return (hl == (size_t)(lcolon - local) && strncasecmp(h, local, hl) == 0) ||
+	       (hl == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+	       (s->hostname[0] && hl == strlen(s->hostname) &&
+		strncasecmp(h, s->hostname, hl) == 0);
+}
+
+/*
+ * The URL clients reach us at, for challenge realms and Location: the
+ * configured external URL (http.host) if any; else the client's Host if it
+ * names this server; else our own address. A Host naming anything else is
+ * never echoed: it could point a client's credentials elsewhere.
+ */
+static const char *base_url(request *r, const char *host)
+{
+	const server *s = r->srv;
+	const char *scheme = s->cfg->tls_cert ? "https" : "http";
+	char local[INET6_ADDRSTRLEN + 16];
+	unsigned port;
+
+	if (s->cfg->external_url)
+		return s->cfg->external_url;
+	local_addr(r->conn, local, sizeof(local), &port);
+	if (host_sane(host) && host_is_ours(s, host, local, port))
+		return berth_pool_printf(&r->pool, "%s://%s", scheme, host);
+	return local[0] ? berth_pool_printf(&r->pool, "%s://%s", scheme, local) : NULL;
+}
+
 static request *request_new(server *s, struct MHD_Connection *c, const char *url,
 			    const char *method)
 {
@@ -875,11 +956,11 @@ static request *request_new(server *s, struct MHD_Connection *c, const char *url
 		r->req.has_body_length = 1;
 		r->req.body_length = len;
 	}
-	v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-	r->req.base_url = host_sane(v) ? berth_pool_printf(&r->pool, "%s://%s",
-							   s->cfg->tls_cert ? "https" : "http", v)
-				       : NULL;
+	r->req.base_url =
+		base_url(r, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST));
 	r->req.remote_addr = remote_addr(&r->pool, c);
+	if (!r->req.account && r->req.remote_addr)
+		r->req.account = berth_pool_printf(&r->pool, "@%s", r->req.remote_addr);
 	r->req.request_id = r->request_id;
 
 	if (strcmp(url, "/v2") == 0 || strncmp(url, "/v2/", 4) == 0) {
@@ -930,6 +1011,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				return respond_early(r);
 			}
 			r->req.principal = r->id;
+			r->req.account = r->id->principal.kind != BERTH_PRINCIPAL_ANONYMOUS
+						 ? r->id->principal.name
+						 : NULL;
 			if (refusal) {
 				r->aop = refusal;
 				r->kind = K_API;
@@ -1374,7 +1458,7 @@ static int setup_auth(server *s)
 {
 	const berth_server_config *cfg = s->cfg;
 	berth_auth_config acfg = {cfg->token_issuer, cfg->token_service,
-				  (long)cfg->token_expiration};
+				  (long)cfg->token_expiration, (long)cfg->credential_cache_seconds};
 	berth_registry_authz hook;
 	berth_buf pwbuf;
 	const char *pw = NULL;
@@ -1413,7 +1497,7 @@ int berth_server_run(const berth_server_config *cfg)
 	berth_registry_config rcfg;
 	sigset_t sigs;
 	char bound[INET6_ADDRSTRLEN + 16];
-	char *db = NULL;
+	char *db = NULL, *reserve = NULL;
 	unsigned char rnd[8];
 	int sig = 0, rc = 0;
 
@@ -1421,6 +1505,9 @@ int berth_server_run(const berth_server_config *cfg)
 	s.cfg = cfg;
 	s.listen_fd = -1;
 	(void)watchdog_init(&s);
+	if (gethostname(s.hostname, sizeof(s.hostname)) != 0)
+		s.hostname[0] = '\0';
+	s.hostname[sizeof(s.hostname) - 1] = '\0';
 	/* Block the stop signals before any thread exists: every thread inherits
 	 * the mask and only the main thread takes them, in sigwait(). */
 	sigemptyset(&sigs);
@@ -1461,6 +1548,16 @@ int berth_server_run(const berth_server_config *cfg)
 	berth_registry_config_defaults(&rcfg);
 	rcfg.max_manifest_bytes = cfg->max_manifest_bytes;
 	rcfg.max_blob_bytes = cfg->max_blob_bytes;
+	rcfg.max_uploads_per_repository = (long)cfg->max_uploads_per_repository;
+	rcfg.max_uploads_per_account = (long)cfg->max_uploads_per_account;
+	rcfg.upload_purge_age = cfg->upload_purge_age;
+	if (asprintf(&reserve, "%s.reserve", db) < 0) {
+		reserve = NULL;
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	rcfg.reserve_path = reserve;
+	rcfg.reserve_bytes = RESERVE_BYTES;
 	if ((rc = berth_registry_new(&s.reg, s.store, s.meta, &rcfg)) < 0)
 		goto done;
 	if (cfg->auth_enabled && (rc = setup_auth(&s)) < 0)
@@ -1524,6 +1621,7 @@ done:
 	berth_meta_free(s.meta);
 	berth_store_free(s.store);
 	free(db);
+	free(reserve);
 	berth_buf_dispose_secret(&s.tls_key);
 	berth_buf_dispose(&s.tls_cert);
 	return rc;

@@ -34,20 +34,17 @@ def small_fs(tmp_path):
 def fill(path):
     """Write a filler file until the filesystem is full; returns its path."""
     f = os.path.join(path, "filler")
-    chunk = b"\0" * (256 * 1024)
-    with open(f, "wb") as fh:
-        try:
-            while True:
-                fh.write(chunk)
-                fh.flush()
-        except OSError:
-            pass
-        try:
-            while True:
-                fh.write(b"\0" * 4096)
-                fh.flush()
-        except OSError:
-            pass
+    fd = os.open(f, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        for size in (256 * 1024, 4096, 512, 1):
+            chunk = b"\0" * size
+            try:
+                while True:
+                    os.write(fd, chunk)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
     return f
 
 

@@ -32,12 +32,19 @@ int berth_auth_new(berth_auth **out, berth_meta *meta, const berth_token_key *ke
 	snprintf(a->service, sizeof(a->service), "%s",
 		 cfg && cfg->service && *cfg->service ? cfg->service : "berth");
 	a->expiration = cfg && cfg->expiration > 0 ? cfg->expiration : 300;
+	if (berth_auth__cache_new(&a->cache, cfg ? cfg->credential_cache_seconds : 0) < 0) {
+		free(a);
+		return berth_error_last_code();
+	}
 	*out = a;
 	return 0;
 }
 
 void berth_auth_free(berth_auth *a)
 {
+	if (!a)
+		return;
+	berth_auth__cache_free(a->cache);
 	free(a);
 }
 
@@ -181,10 +188,10 @@ void berth_auth__unauthorized(berth_auth_op *op, const char *message)
 	berth_buf_dispose(&ch);
 }
 
-void berth_auth__throttled(berth_auth_op *op)
+void berth_auth__throttled(berth_auth_op *op, long retry_after)
 {
 	berth_auth__error(op, 429, "TOOMANYREQUESTS", "too many failed logins: try again later");
-	berth_auth__header(op, "Retry-After", "%d", BERTH_AUTH_THROTTLE_WINDOW);
+	berth_auth__header(op, "Retry-After", "%ld", retry_after > 0 ? retry_after : 1);
 }
 
 void berth_auth__json(berth_auth_op *op, int status, json_t *v)

@@ -18,13 +18,30 @@
 #include <jansson.h>
 #include <time.h>
 
+/* The cache of successful Basic verifications (cache.c). */
+#define BERTH_AUTH__MAC_LEN 32
+typedef struct berth_auth__cache berth_auth__cache;
+
 struct berth_auth {
 	berth_meta *meta;
 	const berth_token_key *key;
 	char issuer[256];
 	char service[256];
 	long expiration;
+	berth_auth__cache *cache; /* NULL: off */
 };
+
+/* ---- verification cache (cache.c) ---- */
+
+/** A cache for `ttl` seconds (0: *out = NULL, no cache). */
+int berth_auth__cache_new(berth_auth__cache **out, long ttl) BERTH_WARN_UNUSED;
+void berth_auth__cache_free(berth_auth__cache *c);
+/** The keyed hash (HMAC-SHA256, per-process key) of name, password and stored hash. */
+int berth_auth__cache_mac(berth_auth *a, const char *name, const char *password, const char *hash,
+			  unsigned char mac[BERTH_AUTH__MAC_LEN]);
+/** 1 if `mac` was put less than the ttl ago (constant-time comparison). */
+int berth_auth__cache_hit(berth_auth *a, const unsigned char mac[BERTH_AUTH__MAC_LEN]);
+void berth_auth__cache_put(berth_auth *a, const unsigned char mac[BERTH_AUTH__MAC_LEN]);
 
 typedef void (*berth_auth__finish_fn)(berth_auth_op *op);
 
@@ -61,7 +78,7 @@ void berth_auth__internal(berth_auth_op *op);
 /** 401 UNAUTHORIZED with the Bearer challenge (no scope). */
 void berth_auth__unauthorized(berth_auth_op *op, const char *message);
 /** 429 TOOMANYREQUESTS with Retry-After. */
-void berth_auth__throttled(berth_auth_op *op);
+void berth_auth__throttled(berth_auth_op *op, long retry_after);
 /** Answer `status` with the JSON text of `v` (stolen: decref'd here). */
 void berth_auth__json(berth_auth_op *op, int status, json_t *v);
 void berth_auth__empty(berth_auth_op *op, int status);
