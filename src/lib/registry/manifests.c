@@ -336,6 +336,8 @@ static void manifest_put_finish(berth_op *op)
 	if (m->subject)
 		berth_registry__header(op, "OCI-Subject", "%s", m->subject->digest.str);
 	berth_registry__empty(op, 201);
+	/* A write went through: there may be room for the reserve again. */
+	berth_registry__reserve_fill(op->reg);
 done:
 	berth_manifest_free(m);
 }

@@ -241,6 +241,7 @@ static void commit_finish(berth_op *op)
 	/* The blob is committed and linked: a stale row is the purge's job. */
 	forget_meta_row(op);
 	created(op);
+	berth_registry__reserve_fill(op->reg);
 }
 
 static void monolithic(berth_op *op, const berth_req *req, const char *digest)
