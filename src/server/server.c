@@ -882,7 +882,6 @@ static int host_is_ours(const server *s, const char *h, const char *local, unsig
 {
 	const char *colon = strrchr(h, ':');
 	size_t hl = colon && !strchr(colon, ']') ? (size_t)(colon - h) : strlen(h);
-	char want[16];
 	unsigned given = s->cfg->tls_cert ? 443 : 80;
 	const char *lcolon = strrchr(local, ':');
 
@@ -893,7 +892,6 @@ static int host_is_ours(const server *s, const char *h, const char *local, unsig
 			return 0;
 		given = (unsigned)p;
 	}
-	snprintf(want, sizeof(want), "%u", port);
 	if (given != port || !lcolon)
 		return 0;
 	return (hl == (size_t)(lcolon - local) && strncasecmp(h, local, hl) == 0) ||

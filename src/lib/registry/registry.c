@@ -60,8 +60,8 @@ void berth_registry__reserve_fill(berth_registry *r)
 		(void)unlink(tmp);
 		return;
 	}
-	berth_info("reserve file %s (%" PRIu64 " bytes) in place", r->reserve_path,
-		   r->cfg.reserve_bytes);
+	berth_debug("reserve file %s (%" PRIu64 " bytes) in place", r->reserve_path,
+		    r->cfg.reserve_bytes);
 }
 
 int berth_registry__reserve_release(berth_registry *r)
