@@ -1573,12 +1573,8 @@ int berth_server_run(const berth_server_config *cfg)
 				     bound);
 		goto done;
 	}
-	if ((rc = start_daemon(&s)) < 0)
-		goto done;
-	if ((rc = watchdog_start(&s)) < 0)
-		goto done;
-	if ((rc = purger_start(&s)) < 0)
-		goto done;
+	/* Said before MHD starts: the socket already listens, and the first
+	 * request's log line must not come before this one. */
 	{
 		char threads[16], msg[sizeof(bound) + 48];
 		const char *fields[] = {"data", cfg->data_dir, "db", db, "threads", threads, NULL};
@@ -1588,6 +1584,12 @@ int berth_server_run(const berth_server_config *cfg)
 			 cfg->tls_cert ? " (https)" : "");
 		berth_log_fields(BERTH_LOG_INFO, msg, fields);
 	}
+	if ((rc = start_daemon(&s)) < 0)
+		goto done;
+	if ((rc = watchdog_start(&s)) < 0)
+		goto done;
+	if ((rc = purger_start(&s)) < 0)
+		goto done;
 	if (cfg->auth_enabled)
 		berth_info("access control is on (token service at /token, admin API at /api/v1/)");
 	else

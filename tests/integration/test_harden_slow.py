@@ -130,10 +130,12 @@ def test_limits_in_the_config_file(berth_factory, tmp_path):
     cfg.write_text("limits:\n  header_timeout: 3\n  max_connections_per_address: 2\n"
                    "  min_upload_rate: 10\n")
     srv = berth_factory(extra_args=["--config", str(cfg)])
-    held = [socket.create_connection(("127.0.0.1", srv.port), timeout=5) for _ in range(2)]
+    held = []
     try:
-        for c in held:
-            c.sendall(b"GET /v2/ HTTP/1.1\r\n")
+        for _ in range(2):
+            held.append(socket.create_connection(("127.0.0.1", srv.port), timeout=5))
+            held[-1].sendall(b"GET /v2/ HTTP/1.1\r\n")
+            time.sleep(0.5)   # accepted in this order (MHD's pool threads accept in parallel)
         third = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
         third.sendall(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n")
         third.settimeout(10)
