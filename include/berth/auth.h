@@ -54,7 +54,8 @@ typedef struct berth_principal {
 	berth_principal_kind kind;
 	int64_t id;
 	char name[256];
-	int sysadmin; /* users only */
+	int sysadmin;	    /* users only */
+	int64_t generation; /* the account's generation (tokens carry it) */
 } berth_principal;
 
 /** A robot permission: a project, optionally narrowed to one repository. */
@@ -101,9 +102,18 @@ int berth_auth_project_of(const char *repository, char *out, size_t out_len) BER
 
 #define BERTH_AUTH_ROBOT_PERMS_MAX 32
 #define BERTH_AUTH_BODY_MAX (64 * 1024) /* admin API and POST /token bodies */
-#define BERTH_AUTH_THROTTLE_WINDOW 300	/* seconds */
-#define BERTH_AUTH_THROTTLE_ACCOUNT 5	/* failures per account in the window */
-#define BERTH_AUTH_THROTTLE_ADDRESS 20	/* failures per client address in the window */
+/*
+ * Throttling of failed logins (docs/access-control.md): failures counted
+ * within the window per (account, address) pair and per address; past the
+ * free attempts, each further attempt waits BASE << (failures - free)
+ * seconds after the last failure, at most MAX_WAIT. An address that has not
+ * failed is never throttled.
+ */
+#define BERTH_AUTH_THROTTLE_WINDOW 900	 /* seconds failures are remembered for */
+#define BERTH_AUTH_THROTTLE_PAIR 5	 /* free failures per (account, address) */
+#define BERTH_AUTH_THROTTLE_ADDRESS 20	 /* free failures per client address */
+#define BERTH_AUTH_THROTTLE_BASE 30	 /* first wait, seconds */
+#define BERTH_AUTH_THROTTLE_MAX_WAIT 900 /* longest wait, seconds */
 
 /** Who made a request (set by berth_auth_authenticate). */
 typedef struct berth_identity {
@@ -113,12 +123,14 @@ typedef struct berth_identity {
 	berth_robot_perm perms[BERTH_AUTH_ROBOT_PERMS_MAX]; /* robots only */
 	size_t nperms;
 	int robot_expired;
+	long retry_after; /* throttled logins: seconds until the next attempt may be made */
 } berth_identity;
 
 typedef struct berth_auth_config {
-	const char *issuer;  /* iss claim; default "berth" */
-	const char *service; /* aud claim and the challenge's service; default "berth" */
-	long expiration;     /* token lifetime in seconds; default 300 */
+	const char *issuer;	       /* iss claim; default "berth" */
+	const char *service;	       /* aud claim and the challenge's service; default "berth" */
+	long expiration;	       /* token lifetime in seconds; default 300 */
+	long credential_cache_seconds; /* successful Basic verifications kept; 0 = none */
 } berth_auth_config;
 
 typedef struct berth_auth berth_auth;

@@ -169,9 +169,18 @@ int berth_meta_referrers(berth_meta *m, const char *repo, const berth_digest *su
 
 /* ---- upload sessions ---- */
 
-/** Record upload `id` for `repo`; BERTH_EEXISTS if the id is taken. */
-int berth_meta_upload_create(berth_meta *m, const char *id, const char *repo,
-			     time_t started) BERTH_WARN_UNUSED;
+/**
+ * Record upload `id` for `repo`, opened by `account` (a principal's name;
+ * NULL or "" when access control is off); BERTH_EEXISTS if the id is taken.
+ */
+int berth_meta_upload_create(berth_meta *m, const char *id, const char *repo, time_t started,
+			     const char *account) BERTH_WARN_UNUSED;
+/**
+ * Open upload sessions of `repo` (*in_repo) and of `account` (*of_account,
+ * 0 when `account` is NULL or ""), for the caps on both.
+ */
+int berth_meta_upload_count(berth_meta *m, const char *repo, const char *account, long *in_repo,
+			    long *of_account) BERTH_WARN_UNUSED;
 /** 0 if upload `id` belongs to `repo`; BERTH_ENOTFOUND otherwise. */
 int berth_meta_upload_check(berth_meta *m, const char *id, const char *repo) BERTH_WARN_UNUSED;
 /** Forget upload `id`; BERTH_ENOTFOUND if absent. */
@@ -198,6 +207,8 @@ typedef struct berth_meta_user {
 	char password_hash[128];
 	int sysadmin;
 	time_t created;
+	int64_t generation; /* grows with each password change and (dis|en)abling */
+	int disabled;	    /* 1: no login, no token */
 } berth_meta_user;
 
 /** Create a user; `id_out` optional. BERTH_EEXISTS if the name is taken. */
@@ -206,9 +217,11 @@ int berth_meta_user_create(berth_meta *m, const char *name, const char *password
 /** Fill `out` (optional: NULL checks existence). BERTH_ENOTFOUND if absent. */
 int berth_meta_user_get(berth_meta *m, const char *name, berth_meta_user *out) BERTH_WARN_UNUSED;
 int berth_meta_user_get_by_id(berth_meta *m, int64_t id, berth_meta_user *out) BERTH_WARN_UNUSED;
-/** Replace the user's password hash. BERTH_ENOTFOUND if absent. */
+/** Replace the user's password hash and bump their generation. BERTH_ENOTFOUND if absent. */
 int berth_meta_user_set_password(berth_meta *m, const char *name,
 				 const char *password_hash) BERTH_WARN_UNUSED;
+/** Disable (1) or enable (0) a user and bump their generation. BERTH_ENOTFOUND if absent. */
+int berth_meta_user_set_disabled(berth_meta *m, const char *name, int disabled) BERTH_WARN_UNUSED;
 /** Delete a user and their memberships. BERTH_ENOTFOUND if absent. */
 int berth_meta_user_delete(berth_meta *m, const char *name) BERTH_WARN_UNUSED;
 typedef int (*berth_meta_user_cb)(void *ctx, const berth_meta_user *u);
@@ -260,6 +273,7 @@ typedef struct berth_meta_robot {
 	time_t expires; /* 0 = never */
 	time_t created;
 	const char *permissions; /* JSON array text; borrowed from the caller's buffer */
+	int64_t generation;	 /* grows with each secret rotation */
 } berth_meta_robot;
 
 /** Create a robot; `permissions` is JSON array text. BERTH_EEXISTS if taken. */
@@ -274,6 +288,9 @@ int berth_meta_robot_get(berth_meta *m, const char *name, berth_meta_robot *out,
 			 struct berth_buf *perms) BERTH_WARN_UNUSED;
 /** BERTH_ENOTFOUND if absent. */
 int berth_meta_robot_delete(berth_meta *m, const char *name) BERTH_WARN_UNUSED;
+/** Replace a robot's secret hash and bump its generation. BERTH_ENOTFOUND if absent. */
+int berth_meta_robot_set_secret(berth_meta *m, const char *name,
+				const char *secret_hash) BERTH_WARN_UNUSED;
 typedef int (*berth_meta_robot_cb)(void *ctx, const berth_meta_robot *r);
 /** All robots in name order; r->permissions points into berth's row buffer. */
 int berth_meta_robots(berth_meta *m, berth_meta_robot_cb cb, void *ctx) BERTH_WARN_UNUSED;
@@ -314,9 +331,9 @@ int berth_meta_audit_list(berth_meta *m, int64_t before_id, long limit, berth_me
  * than an hour before `now`, so the table stays small.
  */
 int berth_meta_login_failure_add(berth_meta *m, const char *key, time_t now) BERTH_WARN_UNUSED;
-/** Failures for `key` at or after `since`. */
-int berth_meta_login_failures(berth_meta *m, const char *key, time_t since,
-			      long *count) BERTH_WARN_UNUSED;
+/** Failures for `key` at or after `since`, and the time of the last one (`last` optional). */
+int berth_meta_login_failures(berth_meta *m, const char *key, time_t since, long *count,
+			      time_t *last) BERTH_WARN_UNUSED;
 /** Forget the failures of `key` (after a successful login). */
 int berth_meta_login_failures_clear(berth_meta *m, const char *key) BERTH_WARN_UNUSED;
 

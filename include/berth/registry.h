@@ -54,6 +54,9 @@ typedef struct berth_req {
 	/* The i-th value (0-based) of a repeated query parameter; NULL past the
 	 * last. May be NULL itself (then only `query` is used). */
 	const char *(*query_n)(void *ctx, const char *name, size_t i);
+	/* Who opens upload sessions, for the per-account cap: the principal's
+	 * name, or for anonymous callers their address; NULL: not counted. */
+	const char *account;
 } berth_req;
 
 #define BERTH_RESP_MAX_HEADERS 12
@@ -136,6 +139,17 @@ typedef struct berth_registry_config {
 	uint64_t max_blob_bytes;   /* 0 = no limit */
 	long default_page_size;	   /* tags/catalog when no n= is given; 0 = all */
 	long max_page_size;	   /* cap on n= (larger n is clamped) */
+	long max_uploads_per_repository; /* open upload sessions; 0 = no limit */
+	long max_uploads_per_account;	 /* open upload sessions; 0 = no limit */
+	long upload_purge_age; /* seconds: older sessions are purged (also when a cap is hit) */
+	/*
+	 * A file of reserve_bytes kept beside the database (NULL: none). When a
+	 * delete fails for want of room, it is removed and the delete retried,
+	 * so that a full disk can still be freed through the API; it is made
+	 * again once there is room.
+	 */
+	const char *reserve_path;
+	uint64_t reserve_bytes;
 } berth_registry_config;
 
 typedef struct berth_registry berth_registry;

@@ -97,6 +97,7 @@ typedef struct berth_token_claims {
 	int64_t iat, nbf, exp;
 	berth_principal_kind kind; /* private claim "berth.kind" */
 	int64_t principal_id;	   /* private claim "berth.id" */
+	int64_t generation;	   /* private claim "berth.gen": the account's generation */
 	berth_scope access[BERTH_TOKEN_MAX_ACCESS];
 	size_t naccess;
 } berth_token_claims;

@@ -291,6 +291,7 @@ typedef struct admin_ctx {
 	berth_client *c;
 	char base[600]; /* "https://host:port", or "" to let the client choose */
 	int json;
+	const char *user, *pass; /* given with -u (NULL: stored credentials); borrowed */
 } admin_ctx;
 
 static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -626,8 +627,19 @@ static int user_passwd(admin_ctx *a, int argc, char **argv)
 		return BERTH_EXIT_USAGE;
 	if ((rc = new_password(o.pw_stdin, o.pw_file, pw, sizeof(pw))))
 		goto done;
-	if (berth_buf_puts(&body, "{\"password\":") || berth_buf_put_json_string(&body, pw) ||
-	    berth_buf_puts(&body, "}")) {
+	if (berth_buf_puts(&body, "{\"password\":") || berth_buf_put_json_string(&body, pw)) {
+		rc = fail_last();
+		goto done;
+	}
+	/* One's own password is changed only with the current one (the server
+	 * asks for it); ours is the one we logged in with. */
+	if (a->user && a->pass && strcmp(a->user, name) == 0 &&
+	    (berth_buf_puts(&body, ",\"current_password\":") ||
+	     berth_buf_put_json_string(&body, a->pass))) {
+		rc = fail_last();
+		goto done;
+	}
+	if (berth_buf_puts(&body, "}")) {
 		rc = fail_last();
 		goto done;
 	}
@@ -1307,13 +1319,14 @@ int cmd_admin(int argc, char **argv)
 	if (creds.set) {
 		co.username = creds.user;
 		co.password = creds.pass;
+		a.user = creds.user;
+		a.pass = creds.pass; /* for current_password when changing one's own */
 	}
 	opt_ignore_sigpipe();
 	if (berth_client_new(&a.c, &co) < 0) {
 		rc = fail_last();
 		goto done;
 	}
-	OPENSSL_cleanse(creds.pass, sizeof(creds.pass));
 dispatch:
 	if (strcmp(noun, "user") == 0)
 		rc = user_cmd(&a, argc, argv);
@@ -1329,6 +1342,7 @@ dispatch:
 		rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL, "cannot write the output");
 done:
 	berth_client_free(a.c);
+	OPENSSL_cleanse(creds.pass, sizeof(creds.pass));
 	opt_creds_dispose(&creds);
 	return rc;
 }

@@ -16,8 +16,9 @@
 
 typedef struct serve_opts {
 	const char *config, *listen, *data, *log_level, *log_format, *threads, *max_connections,
-		*idle_timeout, *max_header_bytes, *max_manifest_bytes, *max_blob_bytes,
-		*upload_purge_age, *shutdown_timeout, *admin_password_file, *tls_cert, *tls_key;
+		*idle_timeout, *header_timeout, *min_upload_rate, *max_conn_per_address,
+		*max_header_bytes, *max_manifest_bytes, *max_blob_bytes, *upload_purge_age,
+		*shutdown_timeout, *admin_password_file, *tls_cert, *tls_key;
 	int no_access_log, auth, insecure_open;
 } serve_opts;
 
@@ -53,7 +54,15 @@ static const berth_arg serve_args[] = {
 	VALUE("max-connections", max_connections, "N", "limits.max_connections",
 	      "concurrent connections (default 4096)"),
 	VALUE("idle-timeout", idle_timeout, "SECONDS", "limits.idle_timeout",
-	      "close idle or trickling connections (default 60)"),
+	      "close idle connections (default 60)"),
+	VALUE("header-timeout", header_timeout, "SECONDS", "limits.header_timeout",
+	      "a request head must arrive within this (default 30)"),
+	VALUE("min-upload-rate", min_upload_rate, "BYTES", "limits.min_upload_rate",
+	      "close a request whose body is slower on average, per\n"
+	      "limits.min_upload_rate_window (default 1024 bytes/s)"),
+	VALUE("max-connections-per-address", max_conn_per_address, "N",
+	      "limits.max_connections_per_address",
+	      "connections one client address may hold (default 256, 0 = no limit)"),
 	VALUE("max-header-bytes", max_header_bytes, "N", "limits.max_header_bytes",
 	      "request header limit (default 65536)"),
 	VALUE("max-manifest-bytes", max_manifest_bytes, "N", "limits.max_manifest_bytes",

@@ -51,6 +51,14 @@ static const setting settings[] = {
 	{"limits.threads", T_UINT, F(threads), 1, 1024},
 	{"limits.max_connections", T_UINT, F(max_connections), 1, 1000000},
 	{"limits.idle_timeout", T_UINT, F(idle_timeout), 1, 86400},
+	{"limits.header_timeout", T_UINT, F(header_timeout), 1, 3600},
+	{"limits.max_connections_per_address", T_UINT, F(max_connections_per_address), 0, 1000000},
+	{"limits.min_upload_rate", T_UINT, F(min_upload_rate), 0, 1024 * 1024 * 1024},
+	{"limits.min_upload_rate_window", T_UINT, F(min_upload_rate_window), 1, 3600},
+	{"limits.max_uploads_per_repository", T_UINT, F(max_uploads_per_repository), 0, 10000000},
+	{"limits.max_uploads_per_account", T_UINT, F(max_uploads_per_account), 0, 10000000},
+	{"http.host", T_STR, F(external_url), 0, 0},
+	{"auth.credential_cache_seconds", T_UINT, F(credential_cache_seconds), 0, 3600},
 	{"limits.max_header_bytes", T_UINT, F(max_header_bytes), 4096, 16 * 1024 * 1024},
 	{"limits.listen_backlog", T_UINT, F(listen_backlog), 1, 65535},
 	{"limits.upload_purge_age", T_UINT, F(upload_purge_age), 60, 10ULL * 365 * 86400},
@@ -89,6 +97,13 @@ int berth_server_config_defaults(berth_server_config *cfg)
 	cfg->threads = cores * 4 < 8 ? 8 : (unsigned)(cores * 4 > 256 ? 256 : cores * 4);
 	cfg->max_connections = 4096;
 	cfg->idle_timeout = 60;
+	cfg->header_timeout = 30;
+	cfg->max_connections_per_address = 256;
+	cfg->min_upload_rate = 1024;
+	cfg->min_upload_rate_window = 30;
+	cfg->max_uploads_per_repository = 1000;
+	cfg->max_uploads_per_account = 100;
+	cfg->credential_cache_seconds = 60;
 	cfg->max_header_bytes = 64 * 1024;
 	cfg->listen_backlog = 1024;
 	cfg->upload_purge_age = 7L * 86400;
@@ -107,6 +122,8 @@ void berth_server_config_dispose(berth_server_config *cfg)
 	free(cfg->admin_password_file);
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
+	free(cfg->external_url);
+	cfg->external_url = NULL;
 	cfg->listen = cfg->data_dir = cfg->db_path = NULL;
 	cfg->token_issuer = cfg->token_service = cfg->admin_password_file = NULL;
 	cfg->tls_cert = cfg->tls_key = NULL;

@@ -25,8 +25,16 @@ typedef struct berth_server_config {
 	uint64_t max_blob_bytes; /* 0 = unlimited */
 	unsigned threads;	 /* MHD thread pool size */
 	unsigned max_connections;
-	unsigned idle_timeout;	 /* seconds a connection may sit idle or trickle */
-	size_t max_header_bytes; /* per-connection memory limit (headers must fit) */
+	unsigned idle_timeout;		      /* seconds a connection may sit idle or trickle */
+	unsigned header_timeout;	      /* seconds a request head may take to arrive */
+	unsigned max_connections_per_address; /* 0 = no limit */
+	unsigned min_upload_rate;	      /* body bytes/s over the window; 0 = no minimum */
+	unsigned min_upload_rate_window;      /* seconds the body rate is averaged over */
+	unsigned max_uploads_per_repository;  /* open upload sessions; 0 = no limit */
+	unsigned max_uploads_per_account;     /* open upload sessions; 0 = no limit */
+	char *external_url; /* http.host: the URL clients reach us at; NULL = our own address */
+	unsigned credential_cache_seconds; /* Basic verifications remembered; 0 = off */
+	size_t max_header_bytes;	   /* per-connection memory limit (headers must fit) */
 	unsigned listen_backlog;
 	long upload_purge_age;	   /* seconds; uploads older than this are deleted */
 	unsigned shutdown_timeout; /* seconds to wait for in-flight requests */

@@ -53,6 +53,7 @@
 #define METRICS_MAX (4 * 1024 * 1024)
 #define PURGE_INTERVAL 3600
 #define DISCARD_MAX (1024 * 1024)
+#define RESERVE_BYTES (2 * 1024 * 1024) /* beside the database, freed on a full disk */
 
 typedef struct server {
 	const berth_server_config *cfg;
@@ -72,13 +73,34 @@ typedef struct server {
 	atomic_int running; /* MHD started: its messages are mostly client noise */
 	atomic_ullong next_id;
 	char id_prefix[17];
+	char hostname[256]; /* gethostname(), for Host checks; "" if unknown */
 	/* the background upload purger */
 	pthread_t purger;
 	int purger_started;
 	pthread_mutex_t purge_lock;
 	pthread_cond_t purge_cond;
 	int purge_stop;
+	/* the header watchdog (header_timeout) */
+	pthread_t watchdog;
+	int watchdog_started;
+	pthread_mutex_t watch_lock;
+	pthread_cond_t watch_cond;
+	int watch_stop;
+	struct conn_watch *watched; /* connections, newest first */
 } server;
+
+/*
+ * One connection, from accept to close (MHD's socket context): the time by
+ * which its current request head must have arrived. The watchdog shuts a
+ * late one's socket down; MHD then sees the end of the stream and closes it.
+ */
+typedef struct conn_watch {
+	struct conn_watch *prev, *next;
+	int fd;
+	int head_done;	 /* the access handler has seen this request's head */
+	int cut;	 /* already shut down by the watchdog */
+	time_t deadline; /* CLOCK_MONOTONIC seconds */
+} conn_watch;
 
 typedef enum { K_REGISTRY, K_API, K_HEALTHZ, K_METRICS, K_NOTFOUND, K_INTERNAL } route_kind;
 
@@ -98,7 +120,9 @@ typedef struct request {
 	uint64_t bytes_out;
 	uint64_t discarded; /* body bytes dropped after the op failed */
 	struct timespec start;
-	char *body; /* body owned by the server (metrics text), malloc'd */
+	struct timespec rate_start; /* start of the current body-rate window */
+	uint64_t rate_bytes;	    /* body bytes within it */
+	char *body;		    /* body owned by the server (metrics text), malloc'd */
 	char request_id[REQUEST_ID_MAX + 1];
 } request;
 
@@ -486,6 +510,298 @@ static enum MHD_Result respond_early(request *r)
 	return request_has_body(r) ? respond(r) : MHD_YES;
 }
 
+/* ---- message framing (RFC 9112 6.3) ---- */
+
+typedef struct framing {
+	int lengths, lengths_differ, codings, bad_coding;
+	const char *length;
+} framing;
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				      const char *value)
+{
+	framing *f = cls;
+	size_t n;
+
+	(void)kind;
+	if (!value)
+		value = "";
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		if (f->lengths++ && strcmp(f->length, value) != 0)
+			f->lengths_differ = 1;
+		f->length = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		/* Only "chunked", once: any other coding (or a list) we cannot frame. */
+		while (*value == ' ' || *value == '\t')
+			value++;
+		n = strlen(value);
+		while (n && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+			n--;
+		if (f->codings++ || n != 7 || strncasecmp(value, "chunked", 7) != 0)
+			f->bad_coding = 1;
+	}
+	return MHD_YES;
+}
+
+/*
+ * NULL if the request's body length is unambiguous, else why not. Two
+ * different Content-Length values, Content-Length with Transfer-Encoding, or
+ * a transfer coding other than one "chunked" could be read differently by a
+ * proxy in front of us (request smuggling): such a request is refused and
+ * its connection closed, as RFC 9112 6.3 asks.
+ */
+static const char *framing_problem(struct MHD_Connection *c)
+{
+	framing f = {0, 0, 0, 0, NULL};
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, framing_header, &f);
+	if (f.lengths_differ)
+		return "conflicting Content-Length headers";
+	if (f.codings && f.lengths)
+		return "both Content-Length and Transfer-Encoding";
+	if (f.bad_coding)
+		return "unsupported Transfer-Encoding (only one \"chunked\" is accepted)";
+	return NULL;
+}
+
+static const char bad_framing_body[] = "{\"errors\":[{\"code\":\"UNSUPPORTED\",\"message\":"
+				       "\"ambiguous request framing\",\"detail\":null}]}";
+
+/* 400 and close: nothing after this request on the connection is read. */
+static enum MHD_Result refuse_framing(request *r, const char *why)
+{
+	struct MHD_Response *mr;
+	enum MHD_Result ok;
+
+	berth_info("request %s: %s: closing the connection", r->request_id, why);
+	mr = MHD_create_response_from_buffer(sizeof(bad_framing_body) - 1, (void *)bad_framing_body,
+					     MHD_RESPMEM_PERSISTENT);
+	if (!mr)
+		return MHD_NO;
+	(void)MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	(void)MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
+	(void)MHD_add_response_header(mr, "X-Request-Id", r->request_id);
+	ok = MHD_queue_response(r->conn, MHD_HTTP_BAD_REQUEST, mr);
+	MHD_destroy_response(mr);
+	if (ok == MHD_YES) {
+		r->queued = 1;
+		r->status = MHD_HTTP_BAD_REQUEST;
+		r->route = "bad_request";
+	}
+	return ok;
+}
+
+/* ---- slow clients: the header watchdog and the body rate ---- */
+
+static time_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static conn_watch *watch_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/*
+ * The head of a request has arrived (done = 1), or a response has been sent
+ * and the next head may come (done = 0): the next one must arrive within the
+ * longer of the idle and header timeouts; once its request line is in (see
+ * on_uri), within the header timeout.
+ */
+static void watch_head_done(struct MHD_Connection *c, int done)
+{
+	conn_watch *w = watch_of(c);
+
+	if (!w)
+		return;
+	__atomic_store_n(&w->head_done, done, __ATOMIC_RELEASE);
+}
+
+static void watch_rearm(server *s, struct MHD_Connection *c)
+{
+	conn_watch *w = watch_of(c);
+	unsigned wait = s->cfg->idle_timeout > s->cfg->header_timeout ? s->cfg->idle_timeout
+								      : s->cfg->header_timeout;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&s->watch_lock);
+	w->deadline = mono_now() + (time_t)wait;
+	w->head_done = 0;
+	pthread_mutex_unlock(&s->watch_lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	server *s = cls;
+	conn_watch *w;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		*socket_context = NULL;
+		if (!ci || !(w = calloc(1, sizeof(*w))))
+			return; /* unwatched: the idle timeout still applies */
+		w->fd = ci->connect_fd;
+		w->deadline = mono_now() + (time_t)s->cfg->header_timeout;
+		pthread_mutex_lock(&s->watch_lock);
+		w->next = s->watched;
+		if (s->watched)
+			s->watched->prev = w;
+		s->watched = w;
+		pthread_mutex_unlock(&s->watch_lock);
+		*socket_context = w;
+		return;
+	}
+	/* MHD_CONNECTION_NOTIFY_CLOSED: before MHD closes the descriptor. */
+	if (!(w = *socket_context))
+		return;
+	pthread_mutex_lock(&s->watch_lock);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		s->watched = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&s->watch_lock);
+	free(w);
+	*socket_context = NULL;
+}
+
+/* The request line is in: the rest of the head has header_timeout to come. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	server *s = cls;
+	conn_watch *w = watch_of(c);
+	time_t by = mono_now() + (time_t)s->cfg->header_timeout;
+
+	(void)uri;
+	if (w) {
+		pthread_mutex_lock(&s->watch_lock);
+		if (by < w->deadline)
+			w->deadline = by;
+		pthread_mutex_unlock(&s->watch_lock);
+	}
+	return NULL; /* the access handler's first call sees *con_cls == NULL */
+}
+
+static void watch_sweep(server *s)
+{
+	time_t now = mono_now();
+
+	pthread_mutex_lock(&s->watch_lock);
+	for (conn_watch *w = s->watched; w; w = w->next) {
+		if (w->cut || __atomic_load_n(&w->head_done, __ATOMIC_ACQUIRE) || now < w->deadline)
+			continue;
+		/* Still held by MHD (it tells us before closing): safe to shut down. */
+		(void)shutdown(w->fd, SHUT_RDWR);
+		w->cut = 1;
+		berth_debug("closed a connection whose request head took over %us",
+			    s->cfg->header_timeout);
+	}
+	pthread_mutex_unlock(&s->watch_lock);
+}
+
+static void *watchdog_main(void *arg)
+{
+	server *s = arg;
+
+	pthread_mutex_lock(&s->watch_lock);
+	while (!s->watch_stop) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += 500 * 1000 * 1000;
+		if (until.tv_nsec >= 1000 * 1000 * 1000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		(void)pthread_cond_timedwait(&s->watch_cond, &s->watch_lock, &until);
+		if (s->watch_stop)
+			break;
+		pthread_mutex_unlock(&s->watch_lock);
+		watch_sweep(s);
+		pthread_mutex_lock(&s->watch_lock);
+	}
+	pthread_mutex_unlock(&s->watch_lock);
+	return NULL;
+}
+
+static int watchdog_init(server *s)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->watch_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->watch_lock, NULL);
+	return 0;
+}
+
+static int watchdog_start(server *s)
+{
+	int err;
+
+	if ((err = pthread_create(&s->watchdog, NULL, watchdog_main, s)) != 0)
+		return berth_error_set(BERTH_ERROR, "starting the header watchdog: %s",
+				       strerror(err));
+	s->watchdog_started = 1;
+	return 0;
+}
+
+static void watchdog_stop(server *s)
+{
+	if (!s->watchdog_started)
+		return;
+	pthread_mutex_lock(&s->watch_lock);
+	s->watch_stop = 1;
+	pthread_cond_signal(&s->watch_cond);
+	pthread_mutex_unlock(&s->watch_lock);
+	pthread_join(s->watchdog, NULL);
+	s->watchdog_started = 0;
+}
+
+/*
+ * 0 if a request body arrives more slowly than min_upload_rate on average
+ * over a min_upload_rate_window (then the connection is closed): a client
+ * trickling a body holds a thread's worth of state as long as it likes.
+ */
+static int body_rate_ok(request *r, size_t n)
+{
+	const berth_server_config *cfg = r->srv->cfg;
+	double secs;
+
+	if (!cfg->min_upload_rate)
+		return 1;
+	if (!r->rate_start.tv_sec && !r->rate_start.tv_nsec) {
+		clock_gettime(CLOCK_MONOTONIC, &r->rate_start);
+		r->rate_bytes = n;
+		return 1;
+	}
+	r->rate_bytes += n;
+	if ((secs = elapsed_since(&r->rate_start)) < (double)cfg->min_upload_rate_window)
+		return 1;
+	if ((double)r->rate_bytes < (double)cfg->min_upload_rate * secs) {
+		berth_info("request %s: body slower than %u bytes/s over %.0fs: closing the "
+			   "connection",
+			   r->request_id, cfg->min_upload_rate, secs);
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &r->rate_start);
+	r->rate_bytes = 0;
+	return 1;
+}
+
 /*
  * A worker thread keeps its last finished request struct for the next one,
  * so that a stream of small requests costs no malloc here (MHD runs a
@@ -515,6 +831,83 @@ static void request_release(request *r)
 {
 	if (pthread_getspecific(spare_key) || pthread_setspecific(spare_key, r) != 0)
 		free(r);
+}
+
+/* "ip:port" ("[v6]:port") of our end of the connection, into out; "" if unknown. */
+static void local_addr(struct MHD_Connection *c, char *out, size_t len, unsigned *port)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char text[INET6_ADDRSTRLEN] = "";
+
+	out[0] = '\0';
+	*port = 0;
+	if (!ci || getsockname(ci->connect_fd, (struct sockaddr *)&ss, &sl) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
+		*port = ntohs(a->sin_port);
+		snprintf(out, len, "%s:%u", text, *port);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+
+		*port = ntohs(a->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+			inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], text, sizeof(text));
+			snprintf(out, len, "%s:%u", text, *port);
+		} else {
+			inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text));
+			snprintf(out, len, "[%s]:%u", text, *port);
+		}
+	}
+}
+
+/* 1 if Host `h` names this server: our address, "localhost" or our host name, our port. */
+static int host_is_ours(const server *s, const char *h, const char *local, unsigned port)
+{
+	const char *colon = strrchr(h, ':');
+	size_t hl = colon && !strchr(colon, ']') ? (size_t)(colon - h) : strlen(h);
+	unsigned given = s->cfg->tls_cert ? 443 : 80;
+	const char *lcolon = strrchr(local, ':');
+
+	if (hl < strlen(h)) {
+		uint64_t p;
+
+		if (berth_server_parse_uint(h + hl + 1, &p) < 0 || p > 65535)
+			return 0;
+		given = (unsigned)p;
+	}
+	if (given != port || !lcolon)
+		return 0;
+	return (hl == (size_t)(lcolon - local) && strncasecmp(h, local, hl) == 0) ||
+	       (hl == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+	       (s->hostname[0] && hl == strlen(s->hostname) &&
+		strncasecmp(h, s->hostname, hl) == 0);
+}
+
+/*
+ * The URL clients reach us at, for challenge realms and Location: the
+ * configured external URL (http.host) if any; else the client's Host if it
+ * names this server; else our own address. A Host naming anything else is
+ * never echoed: it could point a client's credentials elsewhere.
+ */
+static const char *base_url(request *r, const char *host)
+{
+	const server *s = r->srv;
+	const char *scheme = s->cfg->tls_cert ? "https" : "http";
+	char local[INET6_ADDRSTRLEN + 16];
+	unsigned port;
+
+	if (s->cfg->external_url)
+		return s->cfg->external_url;
+	local_addr(r->conn, local, sizeof(local), &port);
+	if (host_sane(host) && host_is_ours(s, host, local, port))
+		return berth_pool_printf(&r->pool, "%s://%s", scheme, host);
+	return local[0] ? berth_pool_printf(&r->pool, "%s://%s", scheme, local) : NULL;
 }
 
 static request *request_new(server *s, struct MHD_Connection *c, const char *url,
@@ -550,11 +943,11 @@ static request *request_new(server *s, struct MHD_Connection *c, const char *url
 		r->req.has_body_length = 1;
 		r->req.body_length = len;
 	}
-	v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-	r->req.base_url = host_sane(v) ? berth_pool_printf(&r->pool, "%s://%s",
-							   s->cfg->tls_cert ? "https" : "http", v)
-				       : NULL;
+	r->req.base_url =
+		base_url(r, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST));
 	r->req.remote_addr = remote_addr(&r->pool, c);
+	if (!r->req.account && r->req.remote_addr)
+		r->req.account = berth_pool_printf(&r->pool, "@%s", r->req.remote_addr);
 	r->req.request_id = r->request_id;
 
 	if (strcmp(url, "/v2") == 0 || strncmp(url, "/v2/", 4) == 0) {
@@ -591,6 +984,9 @@ static enum MHD_Result begin_exchange(request *r)
 		    berth_auth_authenticate(s->api, &r->req, r->id, &r->x) < 0)
 			goto internal;
 		r->req.principal = r->id;
+		r->req.account = r->id->principal.kind != BERTH_PRINCIPAL_ANONYMOUS
+					 ? r->id->principal.name
+					 : NULL;
 		if (r->x)
 			return respond_early(r);
 	}
@@ -618,12 +1014,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	server *s = cls;
 	request *r = *con_cls;
+	const char *why;
 
 	if (!r) {
 		if (!(r = request_new(s, c, url, method)))
 			return MHD_NO; /* out of memory: MHD drops the connection */
 		*con_cls = r;
 		atomic_fetch_add(&s->in_flight, 1);
+		watch_head_done(c, 1);
+		if ((why = framing_problem(c)) != NULL) {
+			r->kind = K_INTERNAL;
+			return refuse_framing(r, why);
+		}
 		if (r->kind == K_REGISTRY || r->kind == K_API)
 			return begin_exchange(r);
 		return MHD_YES;
@@ -633,6 +1035,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 		*upload_data_size = 0;
 		r->bytes_in += n;
+		if (!body_rate_ok(r, n))
+			return MHD_NO;
 		if (r->queued)
 			return MHD_YES; /* answered from the headers; MHD drains or closes */
 		if (r->x && berth_exchange_wants_body(r->x) && !berth_exchange_failed(r->x)) {
@@ -674,6 +1078,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	request *r = *con_cls;
 	double secs;
 
+	watch_rearm(s, c);
 	if (!r)
 		return;
 	*con_cls = NULL;
@@ -947,8 +1352,10 @@ static int start_daemon(server *s)
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)cfg->listen_backlog,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY, tls,
-		MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+		on_connection, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_address,
+		MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (!s->daemon)
 		return berth_error_set(BERTH_ERROR,
 				       "starting the HTTP daemon failed (see the log above)");
@@ -1031,7 +1438,7 @@ static int setup_auth(server *s)
 {
 	const berth_server_config *cfg = s->cfg;
 	berth_auth_config acfg = {cfg->token_issuer, cfg->token_service,
-				  (long)cfg->token_expiration};
+				  (long)cfg->token_expiration, (long)cfg->credential_cache_seconds};
 	berth_registry_authz hook;
 	berth_buf pwbuf;
 	const char *pw = NULL;
@@ -1070,13 +1477,17 @@ int berth_server_run(const berth_server_config *cfg)
 	berth_registry_config rcfg;
 	sigset_t sigs;
 	char bound[INET6_ADDRSTRLEN + 16];
-	char *db = NULL;
+	char *db = NULL, *reserve = NULL;
 	unsigned char rnd[8];
 	int sig = 0, rc = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
 	s.listen_fd = -1;
+	(void)watchdog_init(&s);
+	if (gethostname(s.hostname, sizeof(s.hostname)) != 0)
+		s.hostname[0] = '\0';
+	s.hostname[sizeof(s.hostname) - 1] = '\0';
 	/* Block the stop signals before any thread exists: every thread inherits
 	 * the mask and only the main thread takes them, in sigwait(). */
 	sigemptyset(&sigs);
@@ -1117,6 +1528,16 @@ int berth_server_run(const berth_server_config *cfg)
 	berth_registry_config_defaults(&rcfg);
 	rcfg.max_manifest_bytes = cfg->max_manifest_bytes;
 	rcfg.max_blob_bytes = cfg->max_blob_bytes;
+	rcfg.max_uploads_per_repository = (long)cfg->max_uploads_per_repository;
+	rcfg.max_uploads_per_account = (long)cfg->max_uploads_per_account;
+	rcfg.upload_purge_age = cfg->upload_purge_age;
+	if (asprintf(&reserve, "%s.reserve", db) < 0) {
+		reserve = NULL;
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	rcfg.reserve_path = reserve;
+	rcfg.reserve_bytes = RESERVE_BYTES;
 	if ((rc = berth_registry_new(&s.reg, s.store, s.meta, &rcfg)) < 0)
 		goto done;
 	if (cfg->auth_enabled && (rc = setup_auth(&s)) < 0)
@@ -1134,10 +1555,8 @@ int berth_server_run(const berth_server_config *cfg)
 				     bound);
 		goto done;
 	}
-	if ((rc = start_daemon(&s)) < 0)
-		goto done;
-	if ((rc = purger_start(&s)) < 0)
-		goto done;
+	/* Said before MHD starts: the socket already listens, and the first
+	 * request's log line must not come before this one. */
 	{
 		char threads[16], msg[sizeof(bound) + 48];
 		const char *fields[] = {"data", cfg->data_dir, "db", db, "threads", threads, NULL};
@@ -1147,6 +1566,12 @@ int berth_server_run(const berth_server_config *cfg)
 			 cfg->tls_cert ? " (https)" : "");
 		berth_log_fields(BERTH_LOG_INFO, msg, fields);
 	}
+	if ((rc = start_daemon(&s)) < 0)
+		goto done;
+	if ((rc = watchdog_start(&s)) < 0)
+		goto done;
+	if ((rc = purger_start(&s)) < 0)
+		goto done;
 	if (cfg->auth_enabled)
 		berth_info("access control is on (token service at /token, admin API at /api/v1/)");
 	else
@@ -1160,11 +1585,14 @@ int berth_server_run(const berth_server_config *cfg)
 	berth_info("stopped");
 done:
 	purger_stop(&s);
+	watchdog_stop(&s);
 	if (s.daemon) {
 		MHD_stop_daemon(s.daemon);
 		/* Not quiesced: MHD closed the listening socket it was given. */
 		s.listen_fd = -1;
 	}
+	pthread_cond_destroy(&s.watch_cond);
+	pthread_mutex_destroy(&s.watch_lock);
 	if (s.listen_fd >= 0)
 		close(s.listen_fd);
 	berth_mapped_free(s.mapped); /* after MHD: it destroyed every response */
@@ -1175,6 +1603,7 @@ done:
 	berth_meta_free(s.meta);
 	berth_store_free(s.store);
 	free(db);
+	free(reserve);
 	berth_buf_dispose_secret(&s.tls_key);
 	berth_buf_dispose(&s.tls_cert);
 	return rc;

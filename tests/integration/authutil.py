@@ -483,6 +483,9 @@ def jwt_sign_es256(key, header, payload):
                                b64url(json.dumps(payload, separators=(",", ":")).encode()))
     der = key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
     r, s = utils.decode_dss_signature(der)
+    n = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+    if s > n // 2:   # the low-S form, the only one berth accepts (as JOSE libraries sign)
+        s = n - s
     return signing_input + "." + b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
 
 

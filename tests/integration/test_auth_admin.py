@@ -43,7 +43,9 @@ def test_users_lifecycle(srv):
     s.remember_basic("alice", new)
     bob = s.add_user("bob")
     au.assert_status(s.api("PUT", "/users/alice/password", {"password": au.rand_secret()}, cred=bob), 403)
-    au.assert_status(s.api("PUT", "/users/alice/password", {"password": new}, cred=c), 204)
+    au.assert_status(s.api("PUT", "/users/alice/password", {"password": new}, cred=c), 400)
+    au.assert_status(s.api("PUT", "/users/alice/password",
+                           {"password": new, "current_password": c[1]}, cred=c), 204)
     au.assert_status(s.req("GET", "/v2/", c, source="127.0.9.1"), 401)
     au.assert_status(s.req("GET", "/v2/", ("alice", new)), 200)
     # a non-sysadmin cannot list or create users

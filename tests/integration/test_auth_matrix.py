@@ -329,12 +329,18 @@ def test_admin_create_robot_and_read_audit(world, who):
 
 
 def test_admin_api_with_bearer_token(world):
+    """The admin API takes a token whose scope is exactly registry:admin:*;
+    then each call is checked against the token's user, as under Basic."""
     srv = world
-    tok = srv.bearer(srv.admin)
+    tok = srv.bearer(srv.admin, "registry:admin:*")
     au.assert_status(srv.api("GET", "/users", cred=tok), 200)
-    tok = srv.bearer(srv.creds["dev"])
+    tok = srv.bearer(srv.creds["dev"], "registry:admin:*")
     au.assert_status(srv.api("GET", "/users", cred=tok), 403)
     au.assert_status(srv.api("GET", "/projects/priv", cred=tok), 200)
+    # a token without that scope (or with others besides) is refused
+    for scopes in ((), ("repository:priv/app:pull",), ("registry:admin:*", "registry:catalog:*")):
+        tok = srv.bearer(srv.admin, *scopes)
+        au.assert_status(srv.api("GET", "/projects", cred=tok), 401, "scopes %r" % (scopes,))
 
 
 # ---------------------------------------------------------------- details

@@ -47,7 +47,8 @@ def test_no_secret_in_logs_or_errors(auth_factory, env, tmp_path):
     # admin changes carrying secrets
     newpw = s.remember(au.rand_secret("chg"))
     s.remember_basic("dev", newpw)
-    keep(s.api("PUT", "/users/dev/password", {"password": newpw}, cred=dev, expect=204))
+    keep(s.api("PUT", "/users/dev/password", {"password": newpw, "current_password": dev[1]},
+               cred=dev, expect=204))
     s.add_user("tmp")
     keep(s.api("POST", "/users", {"name": "tmp", "password": s.remember(au.rand_secret("dup"))}))
     keep(s.api("POST", "/users", '{"name": "bad", "password": "%s"' % s.remember(au.rand_secret("trunc"))))

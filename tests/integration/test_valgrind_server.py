@@ -303,22 +303,24 @@ def test_access_control_under_valgrind(vg_factory):
     # verification per request, slow under valgrind).
     admin_tok = s.bearer(s.admin, "repository:%s:pull,push,delete" % repo,
                          "registry:catalog:*")
-    s.api("POST", "/projects", {"name": "team", "public": False}, cred=admin_tok, expect=201)
-    s.api("POST", "/projects", {"name": "team"}, cred=admin_tok, expect=409)
+    # the admin API takes a token whose scope is exactly registry:admin:*
+    api_tok = s.bearer(s.admin, "registry:admin:*")
+    s.api("POST", "/projects", {"name": "team", "public": False}, cred=api_tok, expect=201)
+    s.api("POST", "/projects", {"name": "team"}, cred=api_tok, expect=409)
     alice_pw = au.rand_secret("pw-alice")
     s.remember_basic("alice", alice_pw)
-    s.api("POST", "/users", {"name": "alice", "password": alice_pw}, cred=admin_tok, expect=201)
-    s.api("POST", "/users", {"name": "bad name!", "password": alice_pw}, cred=admin_tok,
+    s.api("POST", "/users", {"name": "alice", "password": alice_pw}, cred=api_tok, expect=201)
+    s.api("POST", "/users", {"name": "bad name!", "password": alice_pw}, cred=api_tok,
           expect=400)
-    s.api("PUT", "/projects/team/members/alice", {"role": "developer"}, cred=admin_tok,
+    s.api("PUT", "/projects/team/members/alice", {"role": "developer"}, cred=api_tok,
           expect=204)
     r = s.api("POST", "/robots", {"name": "ci", "permissions": [
-        {"project": "team", "actions": ["pull", "push"]}]}, cred=admin_tok, expect=201)
+        {"project": "team", "actions": ["pull", "push"]}]}, cred=api_tok, expect=201)
     robot = (r.json()["name"], r.json()["secret"])
     s.remember_basic(*robot)
-    r = s.api("GET", "/robots", cred=admin_tok, expect=200)
+    r = s.api("GET", "/robots", cred=api_tok, expect=200)
     assert [x["name"] for x in r.json()] == ["robot$ci"]
-    r = s.api("GET", "/projects/team/members", cred=admin_tok, expect=200)
+    r = s.api("GET", "/projects/team/members", cred=api_tok, expect=200)
     assert {"user": "alice", "role": "developer"} in r.json()
 
     # alice pushes with a Bearer token from GET /token.
@@ -358,13 +360,13 @@ def test_access_control_under_valgrind(vg_factory):
     assert r.status_code == 200 and r.json()["repositories"] == [repo]
 
     # Audit, then the admin deletes the image and the robot.
-    r = s.api("GET", "/audit", cred=admin_tok, params={"limit": 50}, expect=200)
+    r = s.api("GET", "/audit", cred=api_tok, params={"limit": 50}, expect=200)
     actions = {e["action"] for e in r.json()}
     assert {"push", "pull", "login_failure", "user_create", "robot_create"} <= actions, actions
     assert s.req("DELETE", "/v2/%s/manifests/%s" % (repo, md), admin_tok).status_code == 202
-    s.api("DELETE", "/robots/ci", cred=admin_tok, expect=204)
+    s.api("DELETE", "/robots/ci", cred=api_tok, expect=204)
     assert s.req("GET", "/v2/%s/tags/list" % repo, robot).status_code == 401
-    s.api("DELETE", "/projects/team/members/alice", cred=admin_tok, expect=204)
+    s.api("DELETE", "/projects/team/members/alice", cred=api_tok, expect=204)
     assert s.req("GET", "/v2/%s/tags/list" % repo, alice_tok).status_code in (401, 403)
     assert s.req("GET", "/healthz").status_code == 200
 

@@ -204,8 +204,9 @@ static int user_cb(void *p, const berth_meta_user *u)
 	char t[32];
 
 	berth_auth__time(u->created, t, sizeof(t));
-	return json_array_append_new(p, json_pack("{s:s, s:b, s:s}", "name", u->name, "sysadmin",
-						  u->sysadmin, "created_at", t))
+	return json_array_append_new(p, json_pack("{s:s, s:b, s:b, s:s}", "name", u->name,
+						  "sysadmin", u->sysadmin, "disabled", u->disabled,
+						  "created_at", t))
 		       ? -1
 		       : 0;
 }
@@ -278,6 +279,38 @@ static void user_delete(ctx *c, const char *name)
 	berth_auth__empty(c->op, 204);
 }
 
+/*
+ * One's own password is changed only with the current one, even under Basic
+ * (a stolen token or a borrowed session must not be enough to take the
+ * account); a system administrator resetting another's needs none.
+ */
+static int current_password_ok(ctx *c, const char *name)
+{
+	berth_meta_user u;
+	const char *cur;
+	int ok;
+
+	if (str_field(c, "current_password", 0, &cur) < 0)
+		return 0;
+	if (!cur) {
+		invalid(c, "field \"current_password\" is required to change your own password");
+		return 0;
+	}
+	if (berth_meta_user_get(c->a->meta, name, &u) < 0) {
+		berth_auth__internal(c->op);
+		return 0;
+	}
+	ok = strlen(cur) <= BERTH_CRED_BCRYPT_MAX &&
+	     berth_cred_password_verify(u.password_hash, cur) == 0;
+	OPENSSL_cleanse(&u, sizeof(u));
+	if (!ok) {
+		berth_auth__audit(c->a, berth_auth__who(c->id), "user_password",
+				  "user/current_password", c->op->remote_addr, "denied");
+		berth_auth__error(c->op, 403, "DENIED", "the current password is wrong");
+	}
+	return ok;
+}
+
 static void user_password(ctx *c, const char *name)
 {
 	const char *pw;
@@ -294,6 +327,8 @@ static void user_password(ctx *c, const char *name)
 	}
 	if (parse_body(c) < 0 || str_field(c, "password", 1, &pw) < 0 || !password_ok(c, pw))
 		return;
+	if (self && !current_password_ok(c, name))
+		return;
 	if (berth_cred_password_hash(hash, pw) < 0) {
 		berth_auth__internal(c->op);
 		return;
@@ -303,6 +338,19 @@ static void user_password(ctx *c, const char *name)
 	if (meta_result(c, rc, "user") < 0)
 		return;
 	audit(c, "user_password", "user/%s%s", name, NULL);
+	berth_auth__empty(c->op, 204);
+}
+
+/* PUT /users/<name> {"disabled": bool}: a disabled user cannot log in; tokens die. */
+static void user_update(ctx *c, const char *name)
+{
+	int disabled = 0;
+
+	if (!need_sysadmin(c) || parse_body(c) < 0 || bool_field(c, "disabled", 1, &disabled) < 0)
+		return;
+	if (meta_result(c, berth_meta_user_set_disabled(c->a->meta, name, disabled), "user") < 0)
+		return;
+	audit(c, disabled ? "user_disable" : "user_enable", "user/%s%s", name, NULL);
 	berth_auth__empty(c->op, 204);
 }
 
@@ -645,20 +693,64 @@ static void robot_delete(ctx *c, const char *name)
 	berth_auth__empty(c->op, 204);
 }
 
+/* POST /robots/<name>/secret: a new secret, shown once; the old one and its tokens die. */
+static void robot_rotate(ctx *c, const char *name)
+{
+	char secret[ROBOT_SECRET_LEN], hash[BERTH_CRED_HASH_MAX], login[300];
+	int rc;
+
+	memset(secret, 0, sizeof(secret));
+	memset(hash, 0, sizeof(hash));
+	if (!need_sysadmin(c))
+		goto done;
+	if (strncmp(name, "robot$", 6) == 0)
+		name += 6;
+	if (berth_cred_random_secret(secret, sizeof(secret)) < 0 ||
+	    berth_cred_password_hash(hash, secret) < 0) {
+		berth_auth__internal(c->op);
+		goto done;
+	}
+	rc = berth_meta_robot_set_secret(c->a->meta, name, hash);
+	if (meta_result(c, rc, "robot") < 0)
+		goto done;
+	audit(c, "robot_secret", "robot/%s%s", name, NULL);
+	snprintf(login, sizeof(login), "robot$%s", name);
+	berth_auth__json(c->op, 200, json_pack("{s:s, s:s}", "name", login, "secret", secret));
+done:
+	OPENSSL_cleanse(secret, sizeof(secret));
+	OPENSSL_cleanse(hash, sizeof(hash));
+}
+
 /* ---- audit ---- */
+
+/* A field as stored, or escaped if it predates escaping and is not valid JSON text. */
+static json_t *audit_field(const char *s)
+{
+	char *e;
+	json_t *v;
+
+	if (!s)
+		s = "";
+	if (berth_auth__printable(s))
+		return json_string(s);
+	if (!(e = berth_auth__escape(s)))
+		return NULL;
+	v = json_string(e);
+	free(e);
+	return v;
+}
 
 static int audit_cb(void *p, const berth_meta_audit *e)
 {
 	char t[32];
 
 	berth_auth__time(e->time, t, sizeof(t));
-	return json_array_append_new(p, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
-						  (json_int_t)e->id, "time", t, "who",
-						  e->who ? e->who : "", "action",
-						  e->action ? e->action : "", "resource",
-						  e->resource ? e->resource : "", "address",
-						  e->address ? e->address : "", "result",
-						  e->result ? e->result : ""))
+	return json_array_append_new(
+		       p, json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)e->id,
+				    "time", t, "who", audit_field(e->who), "action",
+				    audit_field(e->action), "resource", audit_field(e->resource),
+				    "address", audit_field(e->address), "result",
+				    audit_field(e->result)))
 		       ? -1
 		       : 0;
 }
@@ -698,6 +790,21 @@ static void audit_list(ctx *c)
 
 /* ---- routing ---- */
 
+/*
+ * A token is good for the admin API only if it was asked for that alone:
+ * one access entry, registry:admin:*. A token for a repository (or one also
+ * holding other scopes) must not change passwords.
+ */
+static int admin_token_ok(const berth_identity *id)
+{
+	const berth_scope *sc = &id->claims.access[0];
+
+	if (!id->bearer)
+		return 1;
+	return id->claims.naccess == 1 && is(sc->type, "registry") && is(sc->name, "admin") &&
+	       sc->actions == BERTH_ACTION_SCOPE;
+}
+
 static void not_found(ctx *c)
 {
 	berth_auth__error(c->op, 404, "NOT_FOUND", "no such endpoint");
@@ -723,9 +830,11 @@ static void route(ctx *c)
 		return not_allowed(c, "GET, HEAD, POST");
 	}
 	if (n == 2 && is(s[0], "users")) {
+		if (is(m, "PUT"))
+			return user_update(c, s[1]);
 		if (is(m, "DELETE"))
 			return user_delete(c, s[1]);
-		return not_allowed(c, "DELETE");
+		return not_allowed(c, "PUT, DELETE");
 	}
 	if (n == 3 && is(s[0], "users") && is(s[2], "password")) {
 		if (is(m, "PUT"))
@@ -772,6 +881,11 @@ static void route(ctx *c)
 			return robot_delete(c, s[1]);
 		return not_allowed(c, "DELETE");
 	}
+	if (n == 3 && is(s[0], "robots") && is(s[2], "secret")) {
+		if (is(m, "POST"))
+			return robot_rotate(c, s[1]);
+		return not_allowed(c, "POST");
+	}
 	if (n == 1 && is(s[0], "audit")) {
 		if (is(m, "GET"))
 			return audit_list(c);
@@ -800,6 +914,11 @@ void berth_auth__admin(berth_auth_op *op)
 		if (c.nseg >= SEGS_MAX)
 			return not_found(&c);
 		c.seg[c.nseg++] = p;
+	}
+	if (!admin_token_ok(c.id)) {
+		berth_auth__unauthorized(op, "the admin API takes Basic credentials or a token "
+					     "whose scope is exactly registry:admin:*");
+		return;
 	}
 	route(&c);
 	json_decref(c.body);

@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +32,19 @@ int berth_auth_new(berth_auth **out, berth_meta *meta, const berth_token_key *ke
 	snprintf(a->service, sizeof(a->service), "%s",
 		 cfg && cfg->service && *cfg->service ? cfg->service : "berth");
 	a->expiration = cfg && cfg->expiration > 0 ? cfg->expiration : 300;
+	if (berth_auth__cache_new(&a->cache, cfg ? cfg->credential_cache_seconds : 0) < 0) {
+		free(a);
+		return berth_error_last_code();
+	}
 	*out = a;
 	return 0;
 }
 
 void berth_auth_free(berth_auth *a)
 {
+	if (!a)
+		return;
+	berth_auth__cache_free(a->cache);
 	free(a);
 }
 
@@ -184,10 +192,10 @@ void berth_auth__unauthorized(berth_auth_op *op, const char *message)
 	berth_buf_dispose(&ch);
 }
 
-void berth_auth__throttled(berth_auth_op *op)
+void berth_auth__throttled(berth_auth_op *op, long retry_after)
 {
 	berth_auth__error(op, 429, "TOOMANYREQUESTS", "too many failed logins: try again later");
-	berth_auth__header(op, "Retry-After", "%d", BERTH_AUTH_THROTTLE_WINDOW);
+	berth_auth__header(op, "Retry-After", "%ld", retry_after > 0 ? retry_after : 1);
 }
 
 void berth_auth__json(berth_auth_op *op, int status, json_t *v)
@@ -235,20 +243,88 @@ const char *berth_auth__who(const berth_identity *id)
 	return id->principal.name;
 }
 
+/* Length of the well-formed UTF-8 character at s[0..n), or 0 (RFC 3629). */
+static size_t utf8_char(const unsigned char *s, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+int berth_auth__printable(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), k;
+
+	for (size_t i = 0; i < n; i += k) {
+		if (p[i] < 0x20 || p[i] == 0x7f || !(k = utf8_char(p + i, n - i)))
+			return 0;
+	}
+	return 1;
+}
+
+char *berth_auth__escape(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = strnlen((const char *)p, BERTH_AUTH_AUDIT_FIELD_MAX), o = 0, k;
+	char *out = malloc(4 * n + 1);
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i += k) {
+		k = p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\' ? 0 : utf8_char(p + i, n - i);
+		if (!k) {
+			o += (size_t)sprintf(out + o, "\\x%02x", p[i]);
+			k = 1;
+		} else {
+			memcpy(out + o, p + i, k);
+			o += k;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 void berth_auth__audit(berth_auth *a, const char *who, const char *action, const char *resource,
 		       const char *address, const char *result)
 {
 	berth_meta_audit e;
+	char *w = berth_auth__escape(who), *r = berth_auth__escape(resource);
+	char *ad = berth_auth__escape(address);
 
 	memset(&e, 0, sizeof(e));
 	e.time = time(NULL);
-	e.who = who ? who : "";
+	e.who = w ? w : "?";
 	e.action = action;
-	e.resource = resource ? resource : "";
-	e.address = address ? address : "";
+	e.resource = r ? r : "?";
+	e.address = ad ? ad : "?";
 	e.result = result ? result : "";
 	if (berth_meta_audit_add(a->meta, &e) < 0)
 		berth_warn("audit %s %s: %s", action, e.resource, berth_error_last());
+	free(w);
+	free(r);
+	free(ad);
 }
 
 void berth_auth_audit_registry(berth_auth *a, const berth_req *req, const char *route,

@@ -63,16 +63,41 @@ done:
 	return rc;
 }
 
-/* Failures of `key` within the window; < 0 on a database error. */
-static int failures(berth_auth *a, const char *key, time_t now, long *n)
+/* ---- throttling ---- */
+
+/* Seconds to wait after the last of `n` failures, `free_` of which cost nothing. */
+static long backoff(long n, long free_)
 {
-	*n = 0;
-	return berth_meta_login_failures(a->meta, key, now - BERTH_AUTH_THROTTLE_WINDOW, n);
+	long shift, wait;
+
+	if (n < free_)
+		return 0;
+	shift = n - free_;
+	if (shift > 10)
+		shift = 10;
+	wait = (long)BERTH_AUTH_THROTTLE_BASE << shift;
+	return wait > BERTH_AUTH_THROTTLE_MAX_WAIT ? BERTH_AUTH_THROTTLE_MAX_WAIT : wait;
 }
 
-static void count_failure(berth_auth *a, const char *ukey, const char *akey, time_t now)
+/* *wait: seconds before `key` may try again (0: now); < 0 on a database error. */
+static int throttle_wait(berth_auth *a, const char *key, long free_, time_t now, long *wait)
 {
-	if (berth_meta_login_failure_add(a->meta, ukey, now) < 0 ||
+	long n = 0;
+	time_t last = 0;
+	int rc;
+
+	*wait = 0;
+	if ((rc = berth_meta_login_failures(a->meta, key, now - BERTH_AUTH_THROTTLE_WINDOW, &n,
+					    &last)) < 0)
+		return rc;
+	if (n >= free_ && last + backoff(n, free_) > now)
+		*wait = (long)(last + backoff(n, free_) - now);
+	return 0;
+}
+
+static void count_failure(berth_auth *a, const char *pkey, const char *akey, time_t now)
+{
+	if (berth_meta_login_failure_add(a->meta, pkey, now) < 0 ||
 	    berth_meta_login_failure_add(a->meta, akey, now) < 0)
 		berth_warn("recording a failed login: %s", berth_error_last());
 }
@@ -87,78 +112,127 @@ static void safe_name(const char *in, char *out, size_t len)
 	out[i] = '\0';
 }
 
-int berth_auth__login(berth_auth *a, const char *user, const char *password, const char *address,
-		      berth_identity *id)
+/* ---- verification, with the cache of successful ones ---- */
+
+/*
+ * Password check for a stored hash. A successful bcrypt verification is
+ * remembered for a short while (see cache.c) under a keyed hash of the
+ * name, the password and the stored hash: a changed hash misses.
+ */
+static int verify(berth_auth *a, const char *name, const char *password, const char *hash)
 {
-	char ukey[300], akey[96], who[160];
+	unsigned char mac[BERTH_AUTH__MAC_LEN];
+	int have = berth_auth__cache_mac(a, name, password, hash, mac) == 0;
+
+	if (have && berth_auth__cache_hit(a, mac))
+		return 0;
+	if (berth_cred_password_verify(hash, password) != 0)
+		return -1;
+	if (have)
+		berth_auth__cache_put(a, mac);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return 0;
+}
+
+/* 1 if `user`/`password` is a robot's login; fills `id`. *refused: right secret, but expired. */
+static int robot_login(berth_auth *a, const char *user, const char *password, berth_identity *id,
+		       int *refused, int *rc)
+{
 	berth_buf perms = BERTH_BUF_INIT(ROBOT_PERMS_MAX);
-	time_t now = time(NULL);
-	long nu = 0, na = 0;
-	int rc, ok = 0, expired = 0;
+	berth_meta_robot r;
+	int ok = 0;
 
-	memset(id, 0, sizeof(*id));
-	snprintf(ukey, sizeof(ukey), "user:%s", user);
-	snprintf(akey, sizeof(akey), "addr:%s", address ? address : "");
-	safe_name(user, who, sizeof(who));
-	if ((rc = failures(a, ukey, now, &nu)) < 0 || (rc = failures(a, akey, now, &na)) < 0)
-		goto done;
-	if (nu >= BERTH_AUTH_THROTTLE_ACCOUNT || na >= BERTH_AUTH_THROTTLE_ADDRESS) {
-		berth_auth__audit(a, who, "login_failure", "", address, "throttled");
-		rc = berth_error_set(BERTH_EBUSY, "too many failed logins");
-		goto done;
-	}
-	if (strncmp(user, ROBOT_PREFIX, strlen(ROBOT_PREFIX)) == 0) {
-		berth_meta_robot r;
-
-		rc = berth_meta_robot_get(a->meta, user + strlen(ROBOT_PREFIX), &r, &perms);
-		if (rc == BERTH_ENOTFOUND) {
-			berth_cred_password_burn(password);
-		} else if (rc < 0) {
-			goto done;
-		} else if (berth_cred_password_verify(r.secret_hash, password) == 0) {
-			if (r.expires && r.expires <= now) {
-				expired = 1;
-			} else if (berth_auth__robot_perms(r.permissions, id) == 0) {
-				ok = 1;
-				id->principal.kind = BERTH_PRINCIPAL_ROBOT;
-				id->principal.id = r.id;
-				snprintf(id->principal.name, sizeof(id->principal.name), "%s%.200s",
-					 ROBOT_PREFIX, r.name);
-			}
+	*rc = berth_meta_robot_get(a->meta, user + strlen(ROBOT_PREFIX), &r, &perms);
+	if (*rc == BERTH_ENOTFOUND) {
+		berth_cred_password_burn(password);
+		*rc = 0;
+	} else if (*rc == 0 && verify(a, user, password, r.secret_hash) == 0) {
+		if (r.expires && r.expires <= time(NULL)) {
+			*refused = 1;
+		} else if (berth_auth__robot_perms(r.permissions, id) == 0) {
+			ok = 1;
+			id->principal.kind = BERTH_PRINCIPAL_ROBOT;
+			id->principal.id = r.id;
+			id->principal.generation = r.generation;
+			snprintf(id->principal.name, sizeof(id->principal.name), "%s%.200s",
+				 ROBOT_PREFIX, r.name);
 		}
-		OPENSSL_cleanse(&r, sizeof(r));
-	} else {
-		berth_meta_user u;
+	}
+	OPENSSL_cleanse(&r, sizeof(r));
+	berth_buf_dispose(&perms);
+	return ok;
+}
 
-		rc = berth_meta_user_get(a->meta, user, &u);
-		if (rc == BERTH_ENOTFOUND) {
-			berth_cred_password_burn(password);
-		} else if (rc < 0) {
-			goto done;
-		} else if (berth_cred_password_verify(u.password_hash, password) == 0) {
+static int user_login(berth_auth *a, const char *user, const char *password, berth_identity *id,
+		      int *refused, int *rc)
+{
+	berth_meta_user u;
+	int ok = 0;
+
+	*rc = berth_meta_user_get(a->meta, user, &u);
+	if (*rc == BERTH_ENOTFOUND) {
+		berth_cred_password_burn(password);
+		*rc = 0;
+	} else if (*rc == 0 && verify(a, user, password, u.password_hash) == 0) {
+		if (u.disabled) {
+			*refused = 1;
+		} else {
 			ok = 1;
 			id->principal.kind = BERTH_PRINCIPAL_USER;
 			id->principal.id = u.id;
 			id->principal.sysadmin = u.sysadmin;
+			id->principal.generation = u.generation;
 			snprintf(id->principal.name, sizeof(id->principal.name), "%s", u.name);
 		}
-		OPENSSL_cleanse(&u, sizeof(u));
 	}
+	OPENSSL_cleanse(&u, sizeof(u));
+	return ok;
+}
+
+int berth_auth__login(berth_auth *a, const char *user, const char *password, const char *address,
+		      berth_identity *id)
+{
+	char pkey[400], akey[96], who[160];
+	time_t now = time(NULL);
+	long wp = 0, wa = 0;
+	int rc = 0, ok, refused = 0;
+
+	memset(id, 0, sizeof(*id));
+	snprintf(pkey, sizeof(pkey), "pair:%s@%s", address ? address : "", user);
+	snprintf(akey, sizeof(akey), "addr:%s", address ? address : "");
+	safe_name(user, who, sizeof(who));
+	if ((rc = throttle_wait(a, pkey, BERTH_AUTH_THROTTLE_PAIR, now, &wp)) < 0 ||
+	    (rc = throttle_wait(a, akey, BERTH_AUTH_THROTTLE_ADDRESS, now, &wa)) < 0)
+		goto done;
+	if (wp || wa) {
+		berth_auth__audit(a, who, "login_failure", "", address, "throttled");
+		id->retry_after = wp > wa ? wp : wa;
+		rc = berth_error_set(BERTH_EBUSY, "too many failed logins");
+		goto done;
+	}
+	if (strncmp(user, ROBOT_PREFIX, strlen(ROBOT_PREFIX)) == 0)
+		ok = robot_login(a, user, password, id, &refused, &rc);
+	else
+		ok = user_login(a, user, password, id, &refused, &rc);
+	if (rc < 0)
+		goto done;
 	if (!ok) {
-		/* An expired robot's right secret is not a guess: not counted. */
-		if (!expired)
-			count_failure(a, ukey, akey, now);
+		/* The right secret of an expired robot or a disabled user is not a guess. */
+		if (!refused)
+			count_failure(a, pkey, akey, now);
 		berth_auth__audit(a, who, "login_failure", "", address,
-				  expired ? "expired" : "failure");
+				  !refused ? "failure"
+				  : strncmp(user, ROBOT_PREFIX, strlen(ROBOT_PREFIX)) == 0
+					  ? "expired"
+					  : "disabled");
 		memset(id, 0, sizeof(*id));
 		rc = berth_error_set(BERTH_EDENIED, "invalid credentials");
 		goto done;
 	}
-	if (nu > 0 && berth_meta_login_failures_clear(a->meta, ukey) < 0)
+	if (berth_meta_login_failures_clear(a->meta, pkey) < 0)
 		berth_warn("clearing failed logins: %s", berth_error_last());
 	rc = 0;
 done:
-	berth_buf_dispose(&perms);
 	return rc;
 }
 
@@ -171,13 +245,16 @@ static int from_token(berth_auth *a, berth_identity *id)
 
 	id->principal.kind = c->kind;
 	id->principal.id = c->principal_id;
+	id->principal.generation = c->generation;
 	snprintf(id->principal.name, sizeof(id->principal.name), "%s", c->sub);
 	if (c->kind == BERTH_PRINCIPAL_USER) {
 		berth_meta_user u;
 
 		rc = berth_meta_user_get_by_id(a->meta, c->principal_id, &u);
-		/* Same id and name, and not made after the token (ids may be reused). */
-		if (rc == 0 && (strcmp(u.name, c->sub) != 0 || (int64_t)u.created > c->iat))
+		/* Same id, name and generation (a password change, disabling or
+		 * enabling revokes every earlier token); ids are never reused. */
+		if (rc == 0 &&
+		    (strcmp(u.name, c->sub) != 0 || u.generation != c->generation || u.disabled))
 			rc = BERTH_ENOTFOUND;
 		if (rc == 0)
 			id->principal.sysadmin = u.sysadmin;
@@ -190,7 +267,7 @@ static int from_token(berth_auth *a, berth_identity *id)
 		} else {
 			rc = berth_meta_robot_get(a->meta, c->sub + strlen(ROBOT_PREFIX), &r,
 						  &perms);
-			if (rc == 0 && (r.id != c->principal_id || (int64_t)r.created > c->iat ||
+			if (rc == 0 && (r.id != c->principal_id || r.generation != c->generation ||
 					(r.expires && r.expires <= time(NULL))))
 				rc = BERTH_ENOTFOUND;
 			if (rc == 0)
@@ -209,7 +286,7 @@ static int from_token(berth_auth *a, berth_identity *id)
 }
 
 static int refusal(berth_auth *a, const berth_req *req, berth_exchange **out, int kind,
-		   const char *message)
+		   const char *message, long retry_after)
 {
 	berth_auth_op *op = berth_auth__op_new(a, req);
 
@@ -217,7 +294,7 @@ static int refusal(berth_auth *a, const berth_req *req, berth_exchange **out, in
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	op->resp.route = "auth";
 	if (kind == BERTH_EBUSY)
-		berth_auth__throttled(op);
+		berth_auth__throttled(op, retry_after);
 	else if (kind == BERTH_EDENIED)
 		berth_auth__unauthorized(op, message);
 	else
@@ -245,33 +322,36 @@ int berth_auth_authenticate(berth_auth *a, const berth_req *req, berth_identity 
 		h++;
 	if (strncasecmp(h, "Basic", 5) == 0 && (h[5] == ' ' || h[5] == '\0')) {
 		if (berth_cred_parse_basic(h, user, sizeof(user), pass, sizeof(pass)) < 0)
-			return refusal(a, req, out, BERTH_EDENIED, "malformed credentials");
+			return refusal(a, req, out, BERTH_EDENIED, "malformed credentials", 0);
+		long wait;
+
 		rc = berth_auth__login(a, user, pass, req->remote_addr, id);
 		OPENSSL_cleanse(pass, sizeof(pass));
 		if (rc == 0)
 			return 0;
+		wait = id->retry_after;
 		memset(id, 0, sizeof(*id));
 		return refusal(a, req, out,
 			       rc == BERTH_EDENIED || rc == BERTH_EBUSY ? rc : BERTH_ERROR,
-			       "invalid credentials");
+			       "invalid credentials", wait);
 	}
 	if (strncasecmp(h, "Bearer", 6) == 0 && (h[6] == ' ' || h[6] == '\0')) {
 		if (berth_cred_parse_bearer(h, &tok, &tok_len) < 0)
-			return refusal(a, req, out, BERTH_EDENIED, "malformed token");
+			return refusal(a, req, out, BERTH_EDENIED, "malformed token", 0);
 		if (berth_token_verify(a->key, tok, tok_len, a->issuer, a->service, time(NULL),
 				       &id->claims) < 0) {
 			berth_debug("request %s: token refused: %s",
 				    req->request_id ? req->request_id : "", berth_error_last());
 			memset(id, 0, sizeof(*id));
-			return refusal(a, req, out, BERTH_EDENIED, "invalid token");
+			return refusal(a, req, out, BERTH_EDENIED, "invalid token", 0);
 		}
 		id->bearer = 1;
 		rc = from_token(a, id);
 		if (rc == 0)
 			return 0;
 		memset(id, 0, sizeof(*id));
-		return refusal(a, req, out, rc == BERTH_EDENIED ? rc : BERTH_ERROR,
-			       "invalid token");
+		return refusal(a, req, out, rc == BERTH_EDENIED ? rc : BERTH_ERROR, "invalid token",
+			       0);
 	}
-	return refusal(a, req, out, BERTH_EDENIED, "unsupported authorization scheme");
+	return refusal(a, req, out, BERTH_EDENIED, "unsupported authorization scheme", 0);
 }

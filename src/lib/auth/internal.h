@@ -18,15 +18,33 @@
 #include <jansson.h>
 #include <time.h>
 
+/* The cache of successful Basic verifications (cache.c). */
+#define BERTH_AUTH__MAC_LEN 32
+typedef struct berth_auth__cache berth_auth__cache;
+
 struct berth_auth {
 	berth_meta *meta;
 	const berth_token_key *key;
 	char issuer[256];
 	char service[256];
 	long expiration;
+	berth_auth__cache *cache; /* NULL: off */
 };
 
 typedef struct berth_auth_op berth_auth_op;
+
+/* ---- verification cache (cache.c) ---- */
+
+/** A cache for `ttl` seconds (0: *out = NULL, no cache). */
+int berth_auth__cache_new(berth_auth__cache **out, long ttl) BERTH_WARN_UNUSED;
+void berth_auth__cache_free(berth_auth__cache *c);
+/** The keyed hash (HMAC-SHA256, per-process key) of name, password and stored hash. */
+int berth_auth__cache_mac(berth_auth *a, const char *name, const char *password, const char *hash,
+			  unsigned char mac[BERTH_AUTH__MAC_LEN]);
+/** 1 if `mac` was put less than the ttl ago (constant-time comparison). */
+int berth_auth__cache_hit(berth_auth *a, const unsigned char mac[BERTH_AUTH__MAC_LEN]);
+void berth_auth__cache_put(berth_auth *a, const unsigned char mac[BERTH_AUTH__MAC_LEN]);
+
 typedef void (*berth_auth__finish_fn)(berth_auth_op *op);
 
 #define BERTH_AUTH_SCOPES_MAX 64
@@ -65,7 +83,7 @@ void berth_auth__internal(berth_auth_op *op);
 /** 401 UNAUTHORIZED with the Bearer challenge (no scope). */
 void berth_auth__unauthorized(berth_auth_op *op, const char *message);
 /** 429 TOOMANYREQUESTS with Retry-After. */
-void berth_auth__throttled(berth_auth_op *op);
+void berth_auth__throttled(berth_auth_op *op, long retry_after);
 /** Answer `status` with the JSON text of `v` (stolen: decref'd here). */
 void berth_auth__json(berth_auth_op *op, int status, json_t *v);
 void berth_auth__empty(berth_auth_op *op, int status);
@@ -82,6 +100,16 @@ void berth_auth__time(time_t t, char *out, size_t len);
 
 void berth_auth__audit(berth_auth *a, const char *who, const char *action, const char *resource,
 		       const char *address, const char *result);
+/** Longest audit field kept (bytes of input; escaped it may be 4 times longer). */
+#define BERTH_AUTH_AUDIT_FIELD_MAX 2048
+/**
+ * A copy of `s` (NULL: "") that is valid UTF-8 without control characters:
+ * printable ASCII and well-formed UTF-8 kept, every other byte and the
+ * backslash written as \xHH. Malloc'd; NULL when out of memory.
+ */
+char *berth_auth__escape(const char *s);
+/** 1 if `s` is valid UTF-8 without control characters (storable and listable as is). */
+int berth_auth__printable(const char *s);
 /** The audit "who" of an identity: user name, "robot$x" or "anonymous". */
 const char *berth_auth__who(const berth_identity *id);
 

@@ -38,6 +38,13 @@ static int add_scope(berth_auth_op *op, berth_token_claims *c, const char *s, si
 	} else if (strcmp(sc.type, "registry") == 0 && strcmp(sc.name, "catalog") == 0) {
 		/* The catalog is filtered per repository: anyone may list it. */
 		got = sc.actions & (BERTH_ACTION_PULL | BERTH_ACTION_PUSH | BERTH_ACTION_DELETE);
+	} else if (strcmp(sc.type, "registry") == 0 && strcmp(sc.name, "admin") == 0) {
+		/* The admin API's scope, "*" only, for users (each call then checks the
+		 * user's own rights): see berth_auth__admin. */
+		got = sc.actions == BERTH_ACTION_SCOPE &&
+				      op->id->principal.kind == BERTH_PRINCIPAL_USER
+			      ? BERTH_ACTION_SCOPE
+			      : 0;
 	} else {
 		got = 0;
 	}
@@ -89,6 +96,7 @@ static void claims_init(berth_auth_op *op, berth_token_claims *c)
 		snprintf(c->sub, sizeof(c->sub), "%s", id->principal.name);
 	c->kind = id->principal.kind;
 	c->principal_id = id->principal.id;
+	c->generation = id->principal.generation;
 	c->iat = c->nbf = (int64_t)now;
 	c->exp = (int64_t)now + a->expiration;
 }
@@ -261,7 +269,7 @@ void berth_auth__token_post(berth_auth_op *op)
 	}
 	rc = berth_auth__login(op->api, f->username, f->password, op->remote_addr, id);
 	if (rc == BERTH_EBUSY) {
-		berth_auth__throttled(op);
+		berth_auth__throttled(op, id->retry_after);
 		goto done;
 	}
 	if (rc == BERTH_EDENIED) {

@@ -105,8 +105,11 @@ int berth_cred_password_verify(const char *hash, const char *password)
 	 * Every failure path still runs one hash, so that a malformed stored
 	 * hash or an oversized password answers in the time a wrong one does.
 	 */
+	/* bcrypt reads 72 bytes and ignores the rest: a longer password would
+	 * match any that shares its first 72 bytes. Refused, as at setting. */
 	if (!password || plen > BERTH_CRED_PASSWORD_MAX || hlen == 0 ||
-	    hlen >= BERTH_CRED_HASH_MAX || !berth_cred__hash_wellformed(hash, hlen)) {
+	    hlen >= BERTH_CRED_HASH_MAX || !berth_cred__hash_wellformed(hash, hlen) ||
+	    (strncmp(hash, "$2", 2) == 0 && plen > BERTH_CRED_BCRYPT_MAX)) {
 		berth_cred_password_burn("");
 		return berth_error_set(BERTH_EDENIED, "invalid credentials");
 	}

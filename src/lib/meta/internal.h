@@ -36,7 +36,10 @@ typedef struct berth_meta_driver {
 	int (*referrers)(void *impl, const char *repo, const berth_digest *subject,
 			 const char *artifact_type, berth_meta_referrer_cb cb, void *ctx);
 
-	int (*upload_create)(void *impl, const char *id, const char *repo, time_t started);
+	int (*upload_create)(void *impl, const char *id, const char *repo, time_t started,
+			     const char *account);
+	int (*upload_count)(void *impl, const char *repo, const char *account, long *in_repo,
+			    long *of_account);
 	int (*upload_check)(void *impl, const char *id, const char *repo);
 	int (*upload_delete)(void *impl, const char *id);
 	int (*upload_stale)(void *impl, time_t cutoff, berth_meta_id_cb cb, void *ctx);
@@ -46,6 +49,7 @@ typedef struct berth_meta_driver {
 	int (*user_get)(void *impl, const char *name, berth_meta_user *out);
 	int (*user_get_by_id)(void *impl, int64_t id, berth_meta_user *out);
 	int (*user_set_password)(void *impl, const char *name, const char *password_hash);
+	int (*user_set_disabled)(void *impl, const char *name, int disabled);
 	int (*user_delete)(void *impl, const char *name);
 	int (*users)(void *impl, berth_meta_user_cb cb, void *ctx);
 
@@ -65,6 +69,7 @@ typedef struct berth_meta_driver {
 	int (*robot_get)(void *impl, const char *name, berth_meta_robot *out,
 			 struct berth_buf *perms);
 	int (*robot_delete)(void *impl, const char *name);
+	int (*robot_set_secret)(void *impl, const char *name, const char *secret_hash);
 	int (*robots)(void *impl, berth_meta_robot_cb cb, void *ctx);
 
 	int (*audit_add)(void *impl, const berth_meta_audit *e);
@@ -72,7 +77,7 @@ typedef struct berth_meta_driver {
 			  void *ctx);
 
 	int (*login_failure_add)(void *impl, const char *key, time_t now);
-	int (*login_failures)(void *impl, const char *key, time_t since, long *count);
+	int (*login_failures)(void *impl, const char *key, time_t since, long *count, time_t *last);
 	int (*login_failures_clear)(void *impl, const char *key);
 } berth_meta_driver;
 

@@ -268,14 +268,28 @@ int berth_meta_referrers(berth_meta *m, const char *repo, const berth_digest *su
 				 artifact_type && *artifact_type ? artifact_type : NULL, cb, ctx);
 }
 
-int berth_meta_upload_create(berth_meta *m, const char *id, const char *repo, time_t started)
+int berth_meta_upload_create(berth_meta *m, const char *id, const char *repo, time_t started,
+			     const char *account)
 {
 	int rc;
 
 	if ((rc = check_str(id, UPLOAD_ID_MAX, "upload id")) != 0 ||
-	    (rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0)
+	    (rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0 ||
+	    (account && *account && (rc = check_str(account, LOGIN_KEY_MAX, "account")) != 0))
 		return rc;
-	return m->drv->upload_create(m->impl, id, repo, started);
+	return m->drv->upload_create(m->impl, id, repo, started, account);
+}
+
+int berth_meta_upload_count(berth_meta *m, const char *repo, const char *account, long *in_repo,
+			    long *of_account)
+{
+	int rc;
+
+	*in_repo = *of_account = 0;
+	if ((rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0 ||
+	    (account && *account && (rc = check_str(account, LOGIN_KEY_MAX, "account")) != 0))
+		return rc;
+	return m->drv->upload_count(m->impl, repo, account, in_repo, of_account);
 }
 
 int berth_meta_upload_check(berth_meta *m, const char *id, const char *repo)
@@ -333,6 +347,13 @@ int berth_meta_user_set_password(berth_meta *m, const char *name, const char *pa
 	    (rc = check_str(password_hash, HASH_MAX, "password hash")) != 0)
 		return rc;
 	return m->drv->user_set_password(m->impl, name, password_hash);
+}
+
+int berth_meta_user_set_disabled(berth_meta *m, const char *name, int disabled)
+{
+	int rc = check_str(name, USER_MAX, "user name");
+
+	return rc ? rc : m->drv->user_set_disabled(m->impl, name, disabled);
 }
 
 int berth_meta_user_delete(berth_meta *m, const char *name)
@@ -452,6 +473,16 @@ int berth_meta_robot_delete(berth_meta *m, const char *name)
 	return rc ? rc : m->drv->robot_delete(m->impl, name);
 }
 
+int berth_meta_robot_set_secret(berth_meta *m, const char *name, const char *secret_hash)
+{
+	int rc;
+
+	if ((rc = check_str(name, ROBOT_MAX, "robot name")) != 0 ||
+	    (rc = check_str(secret_hash, HASH_MAX, "secret hash")) != 0)
+		return rc;
+	return m->drv->robot_set_secret(m->impl, name, secret_hash);
+}
+
 int berth_meta_robots(berth_meta *m, berth_meta_robot_cb cb, void *ctx)
 {
 	return m->drv->robots(m->impl, cb, ctx);
@@ -492,14 +523,19 @@ int berth_meta_login_failure_add(berth_meta *m, const char *key, time_t now)
 	return rc ? rc : m->drv->login_failure_add(m->impl, key, now);
 }
 
-int berth_meta_login_failures(berth_meta *m, const char *key, time_t since, long *count)
+int berth_meta_login_failures(berth_meta *m, const char *key, time_t since, long *count,
+			      time_t *last)
 {
+	time_t ignored;
 	int rc;
 
 	*count = 0;
+	if (!last)
+		last = &ignored;
+	*last = 0;
 	if ((rc = check_str(key, LOGIN_KEY_MAX, "login key")) != 0)
 		return rc;
-	return m->drv->login_failures(m->impl, key, since, count);
+	return m->drv->login_failures(m->impl, key, since, count, last);
 }
 
 int berth_meta_login_failures_clear(berth_meta *m, const char *key)

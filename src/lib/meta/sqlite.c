@@ -31,11 +31,13 @@
 #include "util/buf.h"
 
 #include <assert.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -166,6 +168,20 @@ static const char *const migrations[] = {
 	"  time INTEGER NOT NULL"
 	");"
 	"CREATE INDEX login_failures_key_time ON login_failures(key, time);",
+
+	/*
+	 * 3: hardening. A user's or robot's generation grows with each password
+	 * or secret change and each disabling; tokens carry it, so every token
+	 * issued before a change is refused. User names are unique ignoring
+	 * case. Upload sessions know their account, for the per-account cap.
+	 */
+	"ALTER TABLE users ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;"
+	"CREATE UNIQUE INDEX users_name_nocase ON users(name COLLATE NOCASE);"
+	"ALTER TABLE robots ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE uploads ADD COLUMN account TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX uploads_repo ON uploads(repo);"
+	"CREATE INDEX uploads_account ON uploads(account);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -193,6 +209,7 @@ enum {
 	S_CATALOG,
 	S_REFERRERS,
 	S_UPLOAD_CREATE,
+	S_UPLOAD_COUNT,
 	S_UPLOAD_CHECK,
 	S_UPLOAD_DELETE,
 	S_UPLOAD_STALE,
@@ -200,6 +217,7 @@ enum {
 	S_USER_GET,
 	S_USER_BY_ID,
 	S_USER_SET_PASSWORD,
+	S_USER_SET_DISABLED,
 	S_USER_DELETE,
 	S_USERS,
 	S_PROJECT_CREATE,
@@ -215,6 +233,7 @@ enum {
 	S_ROBOT_CREATE,
 	S_ROBOT_GET,
 	S_ROBOT_DELETE,
+	S_ROBOT_SET_SECRET,
 	S_ROBOTS,
 	S_AUDIT_ADD,
 	S_AUDIT_LIST,
@@ -286,21 +305,31 @@ static const char *const sqls[S_COUNT] = {
 			" WHERE repo_id = (SELECT id FROM repos WHERE name = ?1) AND subject = ?2"
 			" AND (?3 IS NULL OR artifact_type = ?3) ORDER BY digest",
 	/* uploads PK; uploads_started */
-	[S_UPLOAD_CREATE] = "INSERT INTO uploads(id, repo, started) VALUES (?1, ?2, ?3)",
+	[S_UPLOAD_CREATE] =
+		"INSERT INTO uploads(id, repo, started, account) VALUES (?1, ?2, ?3, ?4)",
+	/* uploads_repo, uploads_account */
+	[S_UPLOAD_COUNT] = "SELECT (SELECT count(*) FROM uploads WHERE repo = ?1),"
+			   " (SELECT count(*) FROM uploads WHERE ?2 <> '' AND account = ?2)",
 	[S_UPLOAD_CHECK] = "SELECT 1 FROM uploads WHERE id = ?1 AND repo = ?2",
 	[S_UPLOAD_DELETE] = "DELETE FROM uploads WHERE id = ?1",
 	[S_UPLOAD_STALE] = "SELECT id FROM uploads WHERE started < ?1 ORDER BY started",
 	/* users: UNIQUE index on name, rowid for ids; listings walk the name index */
 	[S_USER_CREATE] = "INSERT INTO users(name, password_hash, sysadmin, created)"
 			  " VALUES (?1, ?2, ?3, ?4)",
-	[S_USER_GET] = "SELECT id, name, password_hash, sysadmin, created FROM users"
-		       " WHERE name = ?1",
-	[S_USER_BY_ID] = "SELECT id, name, password_hash, sysadmin, created FROM users"
-			 " WHERE id = ?1",
-	[S_USER_SET_PASSWORD] = "UPDATE users SET password_hash = ?2 WHERE name = ?1",
+	[S_USER_GET] =
+		"SELECT id, name, password_hash, sysadmin, created, generation, disabled FROM users"
+		" WHERE name = ?1",
+	[S_USER_BY_ID] =
+		"SELECT id, name, password_hash, sysadmin, created, generation, disabled FROM users"
+		" WHERE id = ?1",
+	[S_USER_SET_PASSWORD] = "UPDATE users SET password_hash = ?2, generation = generation + 1"
+				" WHERE name = ?1",
+	[S_USER_SET_DISABLED] = "UPDATE users SET disabled = ?2, generation = generation + 1"
+				" WHERE name = ?1",
 	/* the members cascade finds the user's rows through members_user */
 	[S_USER_DELETE] = "DELETE FROM users WHERE name = ?1",
-	[S_USERS] = "SELECT id, name, password_hash, sysadmin, created FROM users ORDER BY name",
+	[S_USERS] = "SELECT id, name, password_hash, sysadmin, created, generation, disabled FROM "
+		    "users ORDER BY name",
 	/* projects: UNIQUE index on name */
 	[S_PROJECT_CREATE] = "INSERT INTO projects(name, public, created) VALUES (?1, ?2, ?3)",
 	[S_PROJECT_GET] = "SELECT id, name, public, created FROM projects WHERE name = ?1",
@@ -327,10 +356,14 @@ static const char *const sqls[S_COUNT] = {
 	/* robots: UNIQUE index on name */
 	[S_ROBOT_CREATE] = "INSERT INTO robots(name, secret_hash, expires, created, permissions)"
 			   " VALUES (?1, ?2, ?3, ?4, ?5)",
-	[S_ROBOT_GET] = "SELECT id, name, secret_hash, expires, created, permissions FROM robots"
+	[S_ROBOT_GET] = "SELECT id, name, secret_hash, expires, created, permissions, generation "
+			"FROM robots"
 			" WHERE name = ?1",
 	[S_ROBOT_DELETE] = "DELETE FROM robots WHERE name = ?1",
-	[S_ROBOTS] = "SELECT id, name, secret_hash, expires, created, permissions FROM robots"
+	[S_ROBOT_SET_SECRET] = "UPDATE robots SET secret_hash = ?2, generation = generation + 1"
+			       " WHERE name = ?1",
+	[S_ROBOTS] = "SELECT id, name, secret_hash, expires, created, permissions, generation FROM "
+		     "robots"
 		     " ORDER BY name",
 	/* audit: one INSERT per event; newest first is a backwards rowid range */
 	[S_AUDIT_ADD] = "INSERT INTO audit(time, who, action, resource, address, result)"
@@ -340,7 +373,8 @@ static const char *const sqls[S_COUNT] = {
 	/* login_failures_key_time for the count, the prune and the clear */
 	[S_LOGIN_FAIL_ADD] = "INSERT INTO login_failures(key, time) VALUES (?1, ?2)",
 	[S_LOGIN_FAIL_PRUNE] = "DELETE FROM login_failures WHERE key = ?1 AND time < ?2",
-	[S_LOGIN_FAILS] = "SELECT count(*) FROM login_failures WHERE key = ?1 AND time >= ?2",
+	[S_LOGIN_FAILS] = "SELECT count(*), coalesce(max(time), 0) FROM login_failures"
+			  " WHERE key = ?1 AND time >= ?2",
 	[S_LOGIN_FAIL_CLEAR] = "DELETE FROM login_failures WHERE key = ?1",
 };
 
@@ -737,6 +771,27 @@ done:
 
 /* ---- driver entry points ---- */
 
+/*
+ * The database holds password hashes: it and its companions are 0600
+ * whatever the umask. SQLite gives a new -wal/-shm/-journal the mode of
+ * the database file, so creating that one first is enough for new files;
+ * existing ones are tightened as well.
+ */
+static void private_files(const char *path)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+	char p[PATH_MAX];
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) >= 0) {
+		(void)fchmod(fd, 0600);
+		close(fd);
+	}
+	for (size_t i = 1; i < sizeof(suffix) / sizeof(suffix[0]); i++)
+		if (snprintf(p, sizeof(p), "%s%s", path, suffix[i]) < (int)sizeof(p))
+			(void)chmod(p, 0600);
+}
+
 static int sq_open(void **impl, const char *target)
 {
 	struct sq_db *s = NULL;
@@ -763,6 +818,7 @@ static int sq_open(void **impl, const char *target)
 	key_ok = 1;
 	pthread_mutex_init(&s->lock, NULL);
 	lock_ok = 1;
+	private_files(target);
 	if ((rc = conn_get(s, &c)) != 0)
 		goto done;
 
@@ -1292,6 +1348,7 @@ struct upload_args {
 	const char *id;
 	const char *repo;
 	time_t started;
+	const char *account;
 };
 
 static int tx_upload_create(struct sq_conn *c, void *arg)
@@ -1303,7 +1360,8 @@ static int tx_upload_create(struct sq_conn *c, void *arg)
 	if ((rc = stmt_get(c, S_UPLOAD_CREATE, &st)) != 0)
 		return rc;
 	if (bind_text(st, 1, a->id) || bind_text(st, 2, a->repo) ||
-	    sqlite3_bind_int64(st, 3, (sqlite3_int64)a->started)) {
+	    sqlite3_bind_int64(st, 3, (sqlite3_int64)a->started) ||
+	    bind_text(st, 4, a->account ? a->account : "")) {
 		stmt_done(st);
 		return sq_err(c->db, SQLITE_ERROR, "bind");
 	}
@@ -1316,9 +1374,10 @@ static int tx_upload_create(struct sq_conn *c, void *arg)
 	return rc;
 }
 
-static int sq_upload_create(void *impl, const char *id, const char *repo, time_t started)
+static int sq_upload_create(void *impl, const char *id, const char *repo, time_t started,
+			    const char *account)
 {
-	struct upload_args a = {id, repo, started};
+	struct upload_args a = {id, repo, started, account};
 	struct sq_conn *c;
 	int rc;
 
@@ -1370,7 +1429,7 @@ static int tx_upload_delete(struct sq_conn *c, void *arg)
 
 static int sq_upload_delete(void *impl, const char *id)
 {
-	struct upload_args a = {id, NULL, 0};
+	struct upload_args a = {id, NULL, 0, NULL};
 	struct sq_conn *c;
 	int rc;
 
@@ -1585,9 +1644,31 @@ done:
 	return rc;
 }
 
+static int fill_pair(void *out, void *extra, const char *const *col)
+{
+	long *v = out;
+
+	(void)extra;
+	v[0] = (long)num(col[0]);
+	v[1] = (long)num(col[1]);
+	return 0;
+}
+
+static int sq_upload_count(void *impl, const char *repo, const char *account, long *in_repo,
+			   long *of_account)
+{
+	struct param p[] = {PTEXT(repo), PTEXT(account ? account : "")};
+	long v[2] = {0, 0};
+	int rc = get_row(impl, S_UPLOAD_COUNT, p, 2, 2, fill_pair, v, NULL, "no count");
+
+	*in_repo = v[0];
+	*of_account = v[1];
+	return rc;
+}
+
 /* ---- users ---- */
 
-#define USER_COLS 5 /* id, name, password_hash, sysadmin, created */
+#define USER_COLS 7 /* id, name, password_hash, sysadmin, created, generation, disabled */
 
 static void user_from(berth_meta_user *u, const char *const *col)
 {
@@ -1597,6 +1678,8 @@ static void user_from(berth_meta_user *u, const char *const *col)
 	snprintf(u->password_hash, sizeof(u->password_hash), "%s", col[2] ? col[2] : "");
 	u->sysadmin = num(col[3]) != 0;
 	u->created = (time_t)num(col[4]);
+	u->generation = num(col[5]);
+	u->disabled = num(col[6]) != 0;
 }
 
 static int fill_user(void *out, void *extra, const char *const *col)
@@ -1643,6 +1726,19 @@ static int sq_user_set_password(void *impl, const char *name, const char *passwo
 		.what = "set password",
 		.notfound = "user not found",
 		.p = {PTEXT(name), PTEXT(password_hash)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int sq_user_set_disabled(void *impl, const char *name, int disabled)
+{
+	struct write_args a = {
+		.stmt = S_USER_SET_DISABLED,
+		.what = "disable user",
+		.notfound = "user not found",
+		.p = {PTEXT(name), PINT(disabled ? 1 : 0)},
 		.np = 2,
 	};
 
@@ -1878,7 +1974,7 @@ static int sq_members(void *impl, const char *project, berth_meta_member_cb cb, 
 
 /* ---- robots ---- */
 
-#define ROBOT_COLS 6 /* id, name, secret_hash, expires, created, permissions */
+#define ROBOT_COLS 7 /* id, name, secret_hash, expires, created, permissions, generation */
 
 static void robot_from(berth_meta_robot *r, const char *const *col)
 {
@@ -1888,6 +1984,7 @@ static void robot_from(berth_meta_robot *r, const char *const *col)
 	snprintf(r->secret_hash, sizeof(r->secret_hash), "%s", col[2] ? col[2] : "");
 	r->expires = (time_t)num(col[3]);
 	r->created = (time_t)num(col[4]);
+	r->generation = num(col[6]);
 }
 
 /* extra: the caller's buffer that receives the permissions text (may be NULL). */
@@ -1942,6 +2039,19 @@ static int sq_robot_delete(void *impl, const char *name)
 		.notfound = "robot not found",
 		.p = {PTEXT(name)},
 		.np = 1,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int sq_robot_set_secret(void *impl, const char *name, const char *secret_hash)
+{
+	struct write_args a = {
+		.stmt = S_ROBOT_SET_SECRET,
+		.what = "set robot secret",
+		.notfound = "robot not found",
+		.p = {PTEXT(name), PTEXT(secret_hash)},
+		.np = 2,
 	};
 
 	return run_write(impl, &a);
@@ -2057,14 +2167,16 @@ static int sq_login_failure_add(void *impl, const char *key, time_t now)
 	return with_tx(c, tx_login_failure_add, a);
 }
 
-static int sq_login_failures(void *impl, const char *key, time_t since, long *count)
+static int sq_login_failures(void *impl, const char *key, time_t since, long *count, time_t *last)
 {
 	struct param p[] = {PTEXT(key), PINT(since)};
-	sqlite3_int64 v = 0;
-	int rc = get_row(impl, S_LOGIN_FAILS, p, 2, 1, fill_int, &v, NULL, "no count");
+	long v[2] = {0, 0};
+	int rc = get_row(impl, S_LOGIN_FAILS, p, 2, 2, fill_pair, v, NULL, "no count");
 
-	if (rc == 0)
-		*count = (long)v;
+	if (rc == 0) {
+		*count = v[0];
+		*last = (time_t)v[1];
+	}
 	return rc;
 }
 
@@ -2099,12 +2211,14 @@ const berth_meta_driver berth_meta__sqlite_driver = {
 	.referrers = sq_referrers,
 	.upload_create = sq_upload_create,
 	.upload_check = sq_upload_check,
+	.upload_count = sq_upload_count,
 	.upload_delete = sq_upload_delete,
 	.upload_stale = sq_upload_stale,
 	.user_create = sq_user_create,
 	.user_get = sq_user_get,
 	.user_get_by_id = sq_user_get_by_id,
 	.user_set_password = sq_user_set_password,
+	.user_set_disabled = sq_user_set_disabled,
 	.user_delete = sq_user_delete,
 	.users = sq_users,
 	.project_create = sq_project_create,
@@ -2119,6 +2233,7 @@ const berth_meta_driver berth_meta__sqlite_driver = {
 	.robot_create = sq_robot_create,
 	.robot_get = sq_robot_get,
 	.robot_delete = sq_robot_delete,
+	.robot_set_secret = sq_robot_set_secret,
 	.robots = sq_robots,
 	.audit_add = sq_audit_add,
 	.audit_list = sq_audit_list,

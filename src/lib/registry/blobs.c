@@ -126,6 +126,11 @@ static void blob_delete(berth_op *op)
 {
 	int rc = berth_meta_blob_unlink(op->reg->meta, op->name, &op->digest);
 
+	/* Out of room (a full disk): the reserve file makes some. */
+	if (rc < 0 && rc != BERTH_ENOTFOUND && berth_registry__reserve_release(op->reg))
+		rc = berth_meta_blob_unlink(op->reg->meta, op->name, &op->digest);
+	if (rc >= 0)
+		berth_registry__reserve_fill(op->reg);
 	if (rc == BERTH_ENOTFOUND)
 		RETURN_AFTER(blob_unknown(op));
 	if (rc < 0)

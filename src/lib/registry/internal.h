@@ -33,9 +33,16 @@ struct berth_registry {
 	atomic_long uploads; /* ops holding an open berth_upload */
 	int has_authz;
 	berth_registry_authz authz;
+	char *reserve_path; /* owned copy of cfg.reserve_path */
 };
 
 typedef struct berth_op berth_op;
+
+/** Make the reserve file if it is missing and there is room (best effort). */
+void berth_registry__reserve_fill(berth_registry *r);
+/** Remove the reserve file; 1 if there was one (a failed delete may then be retried). */
+int berth_registry__reserve_release(berth_registry *r);
+
 typedef int (*berth_registry__body_fn)(berth_op *op, const char *data, size_t len);
 typedef void (*berth_registry__finish_fn)(berth_op *op);
 
@@ -58,6 +65,7 @@ struct berth_op {
 
 	/* request facts, copied into the pool */
 	const char *name;     /* repository */
+	const char *account;  /* req->account (copied), for the upload caps; may be NULL */
 	const char *ref;      /* last path component: tag/digest text, digest, upload id */
 	const char *base_url; /* may be NULL */
 	const char *content_type;

@@ -13,6 +13,7 @@
 #include "berth/oci.h"
 #include "berth/ref.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,14 +162,22 @@ static void manifest_get(berth_op *op, const berth_req *req)
 	}
 }
 
+static int delete_once(berth_op *op)
+{
+	if (op->ref_is_digest)
+		return berth_meta_manifest_delete(op->reg->meta, op->name, &op->digest);
+	return berth_meta_tag_delete(op->reg->meta, op->name, op->ref);
+}
+
 static void manifest_delete(berth_op *op)
 {
-	int rc;
+	int rc = delete_once(op);
 
-	if (op->ref_is_digest)
-		rc = berth_meta_manifest_delete(op->reg->meta, op->name, &op->digest);
-	else
-		rc = berth_meta_tag_delete(op->reg->meta, op->name, op->ref);
+	/* Out of room (a full disk): the reserve file makes some. */
+	if (rc < 0 && rc != BERTH_ENOTFOUND && berth_registry__reserve_release(op->reg))
+		rc = delete_once(op);
+	if (rc >= 0)
+		berth_registry__reserve_fill(op->reg);
 	if (rc == BERTH_ENOTFOUND)
 		RETURN_AFTER(manifest_unknown(op));
 	if (rc < 0)
@@ -210,9 +219,9 @@ static int check_references(berth_op *op, const berth_manifest *m, berth_digest 
 {
 	size_t n = m->kind == BERTH_OCI_INDEX ? m->nmanifests : m->nlayers + 1;
 	berth_digest *r = berth_pool_alloc(&op->pool, (n ? n : 1) * sizeof(*r));
-	const berth_descriptor *missing = NULL;
+	const berth_descriptor *missing = NULL, *wrong = NULL;
 	size_t k = 0;
-	uint64_t size;
+	uint64_t size, wrong_size = 0;
 	int rc = 0;
 
 	if (!r) {
@@ -227,6 +236,8 @@ static int check_references(berth_op *op, const berth_manifest *m, berth_digest 
 						     m->manifests[i].digest.str, &info, NULL);
 			if (rc == BERTH_ENOTFOUND)
 				missing = &m->manifests[i];
+			else if (rc >= 0 && (uint64_t)m->manifests[i].size != info.size && !wrong)
+				wrong = &m->manifests[i], wrong_size = info.size;
 			else
 				r[k++] = m->manifests[i].digest;
 		}
@@ -239,6 +250,8 @@ static int check_references(berth_op *op, const berth_manifest *m, berth_digest 
 				rc = 0;
 			else if (rc == BERTH_ENOTFOUND)
 				missing = d;
+			else if (rc >= 0 && (uint64_t)d->size != size && !wrong)
+				wrong = d, wrong_size = size;
 			r[k++] = d->digest;
 		}
 	}
@@ -249,6 +262,17 @@ static int check_references(berth_op *op, const berth_manifest *m, berth_digest 
 		berth_registry__error(op, 400, "MANIFEST_BLOB_UNKNOWN", detail,
 				      "manifest references %s, unknown to the repository",
 				      missing->digest.str);
+		return -1;
+	}
+	if (wrong && rc >= 0) {
+		char detail[BERTH_DIGEST_MAX + 16];
+
+		/* A client trusting the descriptor would read past or short of the blob. */
+		snprintf(detail, sizeof(detail), "{\"digest\":\"%s\"}", wrong->digest.str);
+		berth_registry__error(op, 400, "MANIFEST_INVALID", detail,
+				      "descriptor size %" PRId64 " of %s does not match the stored "
+				      "size %" PRIu64,
+				      wrong->size, wrong->digest.str, wrong_size);
 		return -1;
 	}
 	if (rc < 0) {
@@ -309,6 +333,8 @@ static void manifest_put_finish(berth_op *op)
 	if (m->subject)
 		berth_registry__header(op, "OCI-Subject", "%s", m->subject->digest.str);
 	berth_registry__empty(op, 201);
+	/* A write went through: there may be room for the reserve again. */
+	berth_registry__reserve_fill(op->reg);
 done:
 	berth_manifest_free(m);
 }

@@ -12,6 +12,13 @@
 
 #include "berth/ref.h"
 #include "util/array.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -25,6 +32,45 @@ void berth_registry_config_defaults(berth_registry_config *cfg)
 	cfg->max_blob_bytes = 0;
 	cfg->default_page_size = 0;
 	cfg->max_page_size = 10000;
+	cfg->max_uploads_per_repository = 0;
+	cfg->max_uploads_per_account = 0;
+	cfg->upload_purge_age = 7L * 86400;
+	cfg->reserve_path = NULL;
+	cfg->reserve_bytes = 0;
+}
+
+/* ---- the reserve file (see berth_registry_config) ---- */
+
+void berth_registry__reserve_fill(berth_registry *r)
+{
+	char tmp[PATH_MAX];
+	int fd, err;
+
+	if (!r->reserve_path || !r->cfg.reserve_bytes || access(r->reserve_path, F_OK) == 0)
+		return;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", r->reserve_path) >= (int)sizeof(tmp))
+		return;
+	/* O_EXCL: one thread makes it; another finds it there next time. */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return;
+	err = posix_fallocate(fd, 0, (off_t)r->cfg.reserve_bytes);
+	if (close(fd) != 0 && !err)
+		err = errno;
+	if (err || rename(tmp, r->reserve_path) != 0) {
+		(void)unlink(tmp);
+		return;
+	}
+	berth_debug("reserve file %s (%" PRIu64 " bytes) in place", r->reserve_path,
+		    r->cfg.reserve_bytes);
+}
+
+int berth_registry__reserve_release(berth_registry *r)
+{
+	if (!r->reserve_path || unlink(r->reserve_path) != 0)
+		return 0;
+	berth_warn("the disk is full: released the reserve file %s so that deletes can proceed",
+		   r->reserve_path);
+	return 1;
 }
 
 int berth_registry_new(berth_registry **out, berth_store *store, berth_meta *meta,
@@ -43,13 +89,22 @@ int berth_registry_new(berth_registry **out, berth_store *store, berth_meta *met
 		berth_registry_config_defaults(&r->cfg);
 	if (!r->cfg.max_manifest_bytes)
 		r->cfg.max_manifest_bytes = BERTH_MANIFEST_MAX;
+	r->cfg.reserve_path = NULL; /* our own copy below */
+	if (cfg && cfg->reserve_path && !(r->reserve_path = strdup(cfg->reserve_path))) {
+		free(r);
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
 	atomic_init(&r->uploads, 0);
+	berth_registry__reserve_fill(r);
 	*out = r;
 	return 0;
 }
 
 void berth_registry_free(berth_registry *r)
 {
+	if (!r)
+		return;
+	free(r->reserve_path);
 	free(r);
 }
 
@@ -334,6 +389,9 @@ int berth_registry_begin(berth_registry *r, const berth_req *req, berth_exchange
 	op->resp.status = 500;
 	op->resp.route = "unknown";
 	op->is_head = req->method && strcmp(req->method, "HEAD") == 0;
+	if (req->account)
+		op->account =
+			berth_pool_strndup(&op->pool, req->account, strnlen(req->account, 512));
 	if (req->base_url && *req->base_url) {
 		size_t bl = strlen(req->base_url);
 

@@ -165,8 +165,10 @@ static int upload_body(berth_op *op, const char *data, size_t len)
 		return -1;
 	}
 	if (berth_upload_write(op->upload, data, len) != 0) {
-		berth_registry__upload_release(op);
+		/* A failed upload (a full disk, most often) leaves nothing behind. */
 		berth_registry__internal(op);
+		op->upload_discard = 1;
+		berth_registry__upload_release(op);
 		return -1;
 	}
 	op->written += len;
@@ -190,8 +192,10 @@ static void patch_finish(berth_op *op)
 	if (!chunk_complete(op))
 		return;
 	if (berth_upload_sync(op->upload) != 0) {
+		berth_registry__internal(op);
+		op->upload_discard = 1;
 		berth_registry__upload_release(op);
-		RETURN_AFTER(berth_registry__internal(op));
+		return;
 	}
 	size = berth_upload_offset(op->upload);
 	berth_registry__upload_release(op);
@@ -220,19 +224,24 @@ static void commit_finish(berth_op *op)
 	atomic_fetch_sub(&op->reg->uploads, 1);
 	rc = berth_upload_commit(u, &op->digest, &size);
 	if (rc == BERTH_EDIGEST) {
+		/* The message first: forgetting the session may set another. */
+		berth_registry__error(op, 400, "DIGEST_INVALID", NULL, "%s", berth_error_last());
 		/* The store deleted the data; forget the session too. */
 		discard(op);
-		RETURN_AFTER(berth_registry__error(op, 400, "DIGEST_INVALID", NULL, "%s",
-						   berth_error_last()));
+		return;
 	}
-	if (rc < 0)
-		RETURN_AFTER(berth_registry__internal(op));
+	if (rc < 0) {
+		berth_registry__internal(op);
+		discard(op);
+		return;
+	}
 	rc = berth_meta_blob_link(op->reg->meta, op->name, &op->digest, size);
 	if (rc < 0)
 		RETURN_AFTER(berth_registry__internal(op));
 	/* The blob is committed and linked: a stale row is the purge's job. */
 	forget_meta_row(op);
 	created(op);
+	berth_registry__reserve_fill(op->reg);
 }
 
 static void monolithic(berth_op *op, const berth_req *req, const char *digest)
@@ -325,13 +334,52 @@ static int try_mount(berth_op *op, const char *from)
 	return 1;
 }
 
+/* 1 if `op`'s repository or account holds as many sessions as it may. */
+static int at_cap(berth_op *op, int *rc)
+{
+	const berth_registry_config *cfg = &op->reg->cfg;
+	long in_repo = 0, of_account = 0;
+
+	*rc = berth_meta_upload_count(op->reg->meta, op->name, op->account, &in_repo, &of_account);
+	return *rc == 0 &&
+	       ((cfg->max_uploads_per_repository && in_repo >= cfg->max_uploads_per_repository) ||
+		(cfg->max_uploads_per_account && of_account >= cfg->max_uploads_per_account));
+}
+
+/*
+ * Sessions are capped per repository and per account: abandoned ones would
+ * otherwise pile up. At a cap, sessions past the purge age go first; if that
+ * leaves none to spare, 429.
+ */
+static int sessions_left(berth_op *op)
+{
+	int rc, purged = 0;
+
+	if (!at_cap(op, &rc) && rc == 0)
+		return 1;
+	if (rc == 0 &&
+	    berth_registry_purge_uploads(op->reg, op->reg->cfg.upload_purge_age, &purged) == 0 &&
+	    purged && !at_cap(op, &rc) && rc == 0)
+		return 1;
+	if (rc < 0)
+		berth_registry__internal(op);
+	else
+		berth_registry__error(op, 429, "TOOMANYREQUESTS", NULL,
+				      "too many upload sessions open for this repository or "
+				      "account: finish or cancel some");
+	return 0;
+}
+
 static void start_session(berth_op *op)
 {
 	int rc;
 
+	if (!sessions_left(op))
+		return;
 	if (berth_store_upload_create(op->reg->store, op->upload_id) != 0)
 		RETURN_AFTER(berth_registry__internal(op));
-	if (berth_meta_upload_create(op->reg->meta, op->upload_id, op->name, time(NULL)) != 0) {
+	if (berth_meta_upload_create(op->reg->meta, op->upload_id, op->name, time(NULL),
+				     op->account) != 0) {
 		berth_registry__internal(op);
 		rc = berth_store_upload_delete(op->reg->store, op->upload_id);
 		(void)rc;

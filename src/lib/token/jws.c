@@ -29,9 +29,38 @@
 #define SIG_RAW 64	/* r || s, 32 bytes each */
 #define SIG_B64 86	/* unpadded base64url of 64 bytes */
 
+/* (n - 1) / 2 for P-256: an s above it is the "high" twin of a valid signature. */
+static const unsigned char half_order[32] = {0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00,
+					     0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					     0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42,
+					     0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8};
+
+/* 1 if the big-endian s (32 bytes) is above half the group order. */
+static int s_is_high(const unsigned char s[32])
+{
+	return memcmp(s, half_order, 32) > 0;
+}
+
 static int reject(const char *why)
 {
 	return berth_error_set(BERTH_EDENIED, "token rejected: %s", why);
+}
+
+/* s := n - s, in place (big-endian, 32 bytes). */
+static int low_s(unsigned char s32[32])
+{
+	BIGNUM *n = NULL, *s = NULL;
+	EC_GROUP *g = NULL;
+	int rc = 0;
+
+	if (!(g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1)) || !(n = BN_new()) ||
+	    !EC_GROUP_get_order(g, n, NULL) || !(s = BN_bin2bn(s32, 32, NULL)) ||
+	    !BN_sub(s, n, s) || BN_bn2binpad(s, s32, 32) != 32)
+		rc = berth_error_set(BERTH_ERROR, "ES256 signature normalisation failed");
+	BN_free(s);
+	BN_free(n);
+	EC_GROUP_free(g);
+	return rc;
 }
 
 int berth_token__jws_sign_raw(const berth_token_key *k, const char *header, size_t hlen,
@@ -74,6 +103,9 @@ int berth_token__jws_sign_raw(const berth_token_key *k, const char *header, size
 		rc = berth_error_set(BERTH_ERROR, "ES256 signature out of range");
 		goto done;
 	}
+	/* Always the low-S form (s <= n/2): verification refuses the other. */
+	if (s_is_high(raw + 32) && (rc = low_s(raw + 32)) != 0)
+		goto done;
 	{
 		char sigtxt[SIG_B64 + 1];
 
@@ -203,7 +235,8 @@ int berth_token_sign(const berth_token_key *k, const berth_token_claims *c, char
 	}
 	if (json_object_set(cl, "access", access) ||
 	    json_object_set_new(cl, "berth.kind", json_string(kind_name(c->kind))) ||
-	    json_object_set_new(cl, "berth.id", json_integer(c->principal_id))) {
+	    json_object_set_new(cl, "berth.id", json_integer(c->principal_id)) ||
+	    json_object_set_new(cl, "berth.gen", json_integer(c->generation))) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
@@ -298,6 +331,9 @@ static int check_signature(const berth_token_key *k, const char *signed_part, si
 	unsigned char *der = NULL;
 	int derlen, rc = 0;
 
+	/* ECDSA signatures are malleable: (r, n - s) verifies too. One form only. */
+	if (s_is_high(raw + 32))
+		return reject("high-S signature");
 	if (!(sig = ECDSA_SIG_new()) || !(r = BN_bin2bn(raw, 32, NULL)) ||
 	    !(s = BN_bin2bn(raw + 32, 32, NULL)) || !ECDSA_SIG_set0(sig, r, s)) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
@@ -374,7 +410,8 @@ static int check_claims(const unsigned char *p, size_t n, const char *iss, const
 	}
 	ja = json_object_get(cl, "aud");
 	if (json_is_array(ja)) {
-		json_array_foreach(ja, i, e) aud_ok |= jeq(e, aud);
+		/* A list must be exactly [ours]: a token meant for others too is not ours. */
+		aud_ok = json_array_size(ja) == 1 && jeq(json_array_get(ja, 0), aud);
 	} else {
 		aud_ok = jeq(ja, aud);
 	}
@@ -390,13 +427,19 @@ static int check_claims(const unsigned char *p, size_t n, const char *iss, const
 		rc = reject("expired");
 		goto done;
 	}
-	if (c->nbf > (int64_t)now + CLOCK_SKEW) {
+	if (c->nbf > (int64_t)now + CLOCK_SKEW || c->iat > (int64_t)now + CLOCK_SKEW) {
 		rc = reject("not yet valid");
 		goto done;
 	}
 	if (jcopy(cl, "sub", c->sub, sizeof(c->sub)) || jcopy(cl, "jti", c->jti, sizeof(c->jti)) ||
 	    jcopy(cl, "berth.kind", kind, sizeof(kind)) || kind_parse(kind, &c->kind) ||
 	    jint(cl, "berth.id", &c->principal_id)) {
+		rc = reject("malformed claims");
+		goto done;
+	}
+	/* The account's generation; tokens from before it existed carry none (0). */
+	c->generation = 0;
+	if (json_object_get(cl, "berth.gen") && jint(cl, "berth.gen", &c->generation)) {
 		rc = reject("malformed claims");
 		goto done;
 	}

@@ -105,9 +105,10 @@ int berth_token_scope_parse(const char *s, size_t len, berth_scope *out)
 			return berth_error_set(BERTH_EINVALID,
 					       "bad scope (invalid repository name)");
 	} else if (word_is(s, tlen, "registry")) {
-		if (!word_is(c1 + 1, nlen, "catalog"))
-			return berth_error_set(BERTH_EINVALID,
-					       "bad scope (registry scopes name \"catalog\")");
+		if (!word_is(c1 + 1, nlen, "catalog") && !word_is(c1 + 1, nlen, "admin"))
+			return berth_error_set(
+				BERTH_EINVALID,
+				"bad scope (registry scopes name \"catalog\" or \"admin\")");
 	} else if (type_valid(s, tlen, 1)) {
 		/* e.g. repository(plugin): well-formed, but not ours. */
 		return berth_error_set(BERTH_EUNSUPPORTED, "unsupported scope type");

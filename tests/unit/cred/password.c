@@ -112,6 +112,10 @@ static void test_password_limits(void **state)
 	pw[BERTH_CRED_BCRYPT_MAX] = '\0';
 	assert_int_equal(berth_cred_password_hash(h, pw), 0);
 	assert_int_equal(berth_cred_password_verify(h, pw), 0);
+	/* Past 72 bytes bcrypt would ignore the rest: refused at verification too. */
+	pw[BERTH_CRED_BCRYPT_MAX] = 'x';
+	pw[BERTH_CRED_BCRYPT_MAX + 1] = '\0';
+	assert_int_equal(berth_cred_password_verify(h, pw), BERTH_EDENIED);
 	/* An oversized password never verifies (and is not hashed at length). */
 	memset(pw, 'a', sizeof(pw));
 	pw[sizeof(pw) - 1] = '\0';

@@ -37,6 +37,9 @@ static void every_statement_uses_an_index(void **state)
 			int small_sort = strstr(sql, "FROM blobs b") ||
 					 strstr(sql, "FROM members m JOIN users u");
 
+			/* a SELECT of scalar subqueries reads one constant row */
+			if (strcmp(detail, "SCAN CONSTANT ROW") == 0)
+				continue;
 			if ((strncmp(detail, "SCAN ", 5) == 0 && !walk) ||
 			    (strstr(detail, "TEMP B-TREE") && !small_sort)) {
 				fprintf(stderr, "unindexed: %s\n  plan: %s\n", sql, detail);
@@ -100,7 +103,11 @@ static void access_control_lookups_use_their_indexes(void **state)
 		{"FROM robots WHERE name = ?1", "sqlite_autoindex_robots_1 (name=?)", 0},
 		{"FROM robots ORDER BY name", "sqlite_autoindex_robots_1", 0},
 		{"FROM audit WHERE id < ?1 ORDER BY id DESC", "INTEGER PRIMARY KEY (rowid<?)", 0},
-		{"SELECT count(*) FROM login_failures",
+		{"FROM uploads WHERE repo = ?1", "uploads_repo (repo=?)", 0},
+		{"AND account = ?2", "uploads_account (account=?)", 0},
+		{"UPDATE users SET disabled", "sqlite_autoindex_users_1 (name=?)", 0},
+		{"UPDATE robots SET secret_hash", "sqlite_autoindex_robots_1 (name=?)", 0},
+		{"SELECT count(*), coalesce(max(time), 0) FROM login_failures",
 		 "login_failures_key_time (key=? AND time>?)", 0},
 		{"DELETE FROM login_failures WHERE key = ?1 AND time",
 		 "login_failures_key_time (key=? AND time<?)", 0},

@@ -42,7 +42,7 @@ static void reopen_keeps_data(void **state)
 	assert_int_equal(berth_meta_blob_link(f->m, "lib/app", &layer, 77), 0);
 	assert_int_equal(berth_meta_manifest_store(f->m, &p), 0);
 	assert_int_equal(berth_meta_manifest_store(f->m, &s), 0);
-	assert_int_equal(berth_meta_upload_create(f->m, "up-1", "lib/app", 123), 0);
+	assert_int_equal(berth_meta_upload_create(f->m, "up-1", "lib/app", 123, NULL), 0);
 	berth_meta_free(f->m);
 	f->m = NULL;
 

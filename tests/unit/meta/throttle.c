@@ -27,7 +27,7 @@ static long count(berth_meta *m, const char *key, time_t since)
 {
 	long n = -1;
 
-	assert_int_equal(berth_meta_login_failures(m, key, since, &n), 0);
+	assert_int_equal(berth_meta_login_failures(m, key, since, &n, NULL), 0);
 	return n;
 }
 
@@ -107,7 +107,7 @@ static void bad_keys_are_refused(void **state)
 	key[sizeof(key) - 1] = '\0';
 	assert_int_equal(berth_meta_login_failure_add(f->m, "", 1), BERTH_EINVALID);
 	assert_int_equal(berth_meta_login_failure_add(f->m, key, 1), BERTH_EINVALID);
-	assert_int_equal(berth_meta_login_failures(f->m, key, 0, &n), BERTH_EINVALID);
+	assert_int_equal(berth_meta_login_failures(f->m, key, 0, &n, NULL), BERTH_EINVALID);
 	assert_int_equal(n, 0);
 	assert_int_equal(berth_meta_login_failures_clear(f->m, NULL), BERTH_EINVALID);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM login_failures"), 0);

@@ -52,8 +52,8 @@ static void taken_name_is_eexists(void **state)
 	assert_int_equal(berth_meta_user_get(f->m, "alice", &u), 0);
 	assert_string_equal(u.password_hash, H1);
 	assert_int_equal(u.sysadmin, 0);
-	/* Names are compared exactly (byte order, case matters). */
-	assert_int_equal(berth_meta_user_create(f->m, "Alice", H1, 0, NULL), 0);
+	/* Names are unique ignoring case: "Alice" next to "alice" would confuse. */
+	assert_int_equal(berth_meta_user_create(f->m, "Alice", H1, 0, NULL), BERTH_EEXISTS);
 }
 
 static void absent_user_is_enotfound(void **state)

@@ -175,8 +175,8 @@ static inline void run_ex(env *e, const char *method, const char *path, const kv
 			  size_t piece, result *out)
 {
 	fake_ctx ctx = {headers, query};
-	berth_req req = {method, path, fake_header, fake_query, &ctx, with_length,
-			 len,	 NULL, "127.0.0.1", "test",	NULL, NULL};
+	berth_req req = {method, path,	      fake_header, fake_query, &ctx, with_length, len,
+			 NULL,	 "127.0.0.1", "test",	   NULL,       NULL, NULL};
 	berth_resp resp;
 	berth_exchange *op = NULL;
 	size_t off = 0;

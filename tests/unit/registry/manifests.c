@@ -97,6 +97,7 @@ static void test_index_needs_its_children(void **state)
 {
 	env *e = *state;
 	berth_digest child, absent;
+	size_t child_size = 0;
 	char *idx;
 	result r;
 
@@ -118,12 +119,35 @@ static void test_index_needs_its_children(void **state)
 	result_free(&r);
 	free(idx);
 
+	/* The child's descriptor must give its true size... */
 	assert_true(asprintf(&idx,
 			     "{\"schemaVersion\":2,\"mediaType\":\"" BERTH_MT_OCI_INDEX "\","
 			     "\"manifests\":[{\"mediaType\":\"application/"
 			     "vnd.oci.image.manifest.v1+json\","
 			     "\"digest\":\"%s\",\"size\":10}]}",
 			     child.str) > 0);
+	run(e, "PUT", "/v2/multi/manifests/all", ct, NULL, idx, strlen(idx), &r);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(error_code(&r), "MANIFEST_INVALID");
+	assert_non_null(strstr(r.body, "size"));
+	result_free(&r);
+	free(idx);
+	{
+		char path[200];
+
+		snprintf(path, sizeof(path), "/v2/multi/manifests/%s", child.str);
+		run(e, "GET", path, NULL, NULL, NULL, 0, &r);
+		assert_int_equal(r.status, 200);
+		child_size = r.body_len;
+		result_free(&r);
+	}
+	/* ...and then it is accepted. */
+	assert_true(asprintf(&idx,
+			     "{\"schemaVersion\":2,\"mediaType\":\"" BERTH_MT_OCI_INDEX "\","
+			     "\"manifests\":[{\"mediaType\":\"application/"
+			     "vnd.oci.image.manifest.v1+json\","
+			     "\"digest\":\"%s\",\"size\":%zu}]}",
+			     child.str, child_size) > 0);
 	run(e, "PUT", "/v2/multi/manifests/all", ct, NULL, idx, strlen(idx), &r);
 	assert_int_equal(r.status, 201);
 	result_free(&r);

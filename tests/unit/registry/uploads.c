@@ -253,8 +253,8 @@ static void test_client_vanishing_mid_chunk_keeps_session(void **state)
 	env *e = *state;
 	char id[64], path[256];
 	fake_ctx ctx = {NULL, NULL};
-	berth_req req = {"PATCH", path, fake_header, fake_query, &ctx, 1,
-			 10,	  NULL, NULL,	     NULL,	 NULL, NULL};
+	berth_req req = {"PATCH", path, fake_header, fake_query, &ctx, 1,   10,
+			 NULL,	  NULL, NULL,	     NULL,	 NULL, NULL};
 	berth_exchange *op;
 	result r;
 
@@ -278,8 +278,8 @@ static void test_busy_upload_is_416(void **state)
 	env *e = *state;
 	char id[64], path[256];
 	fake_ctx ctx = {NULL, NULL};
-	berth_req req = {"PATCH", path, fake_header, fake_query, &ctx, 0,
-			 0,	  NULL, NULL,	     NULL,	 NULL, NULL};
+	berth_req req = {"PATCH", path, fake_header, fake_query, &ctx, 0,   0,
+			 NULL,	  NULL, NULL,	     NULL,	 NULL, NULL};
 	berth_exchange *op;
 	result r;
 

@@ -133,6 +133,7 @@ static void test_scope_format_round_trip(void **state)
 		{"repository:team/app:*", "repository:team/app:pull,push,delete"},
 		{"registry:catalog:*", "registry:catalog:*"},
 		{"registry:catalog:pull", "registry:catalog:pull"},
+		{"registry:admin:*", "registry:admin:*"},
 	};
 	berth_buf b = BERTH_BUF_INIT(0);
 	berth_scope s, again;

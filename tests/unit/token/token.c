@@ -394,13 +394,27 @@ static void test_claim_checks(void **state)
 		free(jwt);
 	}
 
-	/* aud as an array holding ours is accepted. */
+	/* aud as an array is accepted only if it is exactly [ours]. */
+	jwt = raw_token(key, header_with("ES256"),
+			"{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":[\"" AUD
+			"\"],\"exp\":1700000300,\"nbf\":1,\"iat\":1,\"jti\":\"j\",\"access\":[],"
+			"\"berth.kind\":\"user\",\"berth.id\":1,\"berth.gen\":7}");
+	assert_int_equal(verify(jwt, &out), 0);
+	assert_string_equal(out.aud, AUD);
+	assert_int_equal(out.generation, 7);
+	free(jwt);
 	jwt = raw_token(key, header_with("ES256"),
 			"{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":[\"x\",\"" AUD
 			"\"],\"exp\":1700000300,\"nbf\":1,\"iat\":1,\"jti\":\"j\",\"access\":[],"
 			"\"berth.kind\":\"user\",\"berth.id\":1}");
-	assert_int_equal(verify(jwt, &out), 0);
-	assert_string_equal(out.aud, AUD);
+	expect_denied(jwt, "aud list with another audience");
+	free(jwt);
+	/* iat beyond the clock skew is refused. */
+	jwt = raw_token(key, header_with("ES256"),
+			"{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":\"" AUD
+			"\",\"exp\":1700000300,\"nbf\":1,\"iat\":1700000100,\"jti\":\"j\","
+			"\"access\":[],\"berth.kind\":\"user\",\"berth.id\":1}");
+	expect_denied(jwt, "iat in the future");
 	free(jwt);
 }
 
