@@ -1,9 +1,9 @@
 /*
  * berth/meta.h - registry metadata: repositories, blob links, manifests,
- * tags, referrers and upload sessions; and for access control (P3) users,
+ * tags, referrers and upload sessions; and for access control users,
  * projects, members, robot accounts, the audit log and failed logins.
  *
- * A driver table behind one API; P1 ships `sqlite` (WAL mode, synchronous
+ * A driver table behind one API; today `sqlite` (WAL mode, synchronous
  * FULL, versioned migrations in a schema_migrations table). PostgreSQL comes
  * later behind the same functions. Every lookup is served by an index.
  *
@@ -181,7 +181,7 @@ typedef int (*berth_meta_id_cb)(void *ctx, const char *id);
 int berth_meta_upload_stale(berth_meta *m, time_t cutoff, berth_meta_id_cb cb,
 			    void *ctx) BERTH_WARN_UNUSED;
 
-/* ---- access control (P3): users, projects, members, robots ----
+/* ---- access control: users, projects, members, robots ----
  *
  * Schema migration 2. Caps (BERTH_EINVALID beyond them, or when empty):
  * user, project and robot names 255 bytes, password and secret hashes 127,

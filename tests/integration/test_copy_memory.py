@@ -4,7 +4,7 @@ layer size (a pushed chunk of at most 16 MiB may be held for a resume)."""
 import pytest
 
 import conftest
-import p2util as u
+import copyutil as u
 
 LIMIT_MIB = 56
 
