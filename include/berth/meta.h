@@ -184,17 +184,20 @@ int berth_meta_upload_stale(berth_meta *m, time_t cutoff, berth_meta_id_cb cb,
 /* ---- access control: users, projects, members, robots ----
  *
  * Schema migration 2. Caps (BERTH_EINVALID beyond them, or when empty):
- * user, project and robot names 255 bytes, password and secret hashes 127,
- * robot permissions 64 KiB. Creating a name that is taken gives
+ * user, project and robot names BERTH_META_NAME_MAX bytes, password and
+ * secret hashes 127, robot permissions 64 KiB. Creating a name that is taken gives
  * BERTH_EEXISTS; naming an absent user, project, robot or membership gives
  * BERTH_ENOTFOUND. Messages never contain names or hashes. Listings are in
  * name order, follow the listing callback convention above, and the structs
  * passed to callbacks are valid only during the call.
  */
 
+/* The longest user, project or robot name (also htpasswd's and the CLI's). */
+#define BERTH_META_NAME_MAX 255
+
 typedef struct berth_meta_user {
 	int64_t id;
-	char name[256];
+	char name[BERTH_META_NAME_MAX + 1];
 	char password_hash[128];
 	int sysadmin;
 	time_t created;

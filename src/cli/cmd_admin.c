@@ -39,7 +39,6 @@
 #define RESPONSE_MAX (32 * 1024 * 1024)
 #define PASSWORD_FILE_MAX (64 * 1024)
 #define HTPASSWD_FILE_MAX (64 * 1024 * 1024)
-#define NAME_MAX_LEN 255
 #define PASS_MAX 1024
 
 /* ---- help ---- */
@@ -182,7 +181,7 @@ static int name_ok(const char *what, const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > NAME_MAX_LEN)
+	if (n == 0 || n > BERTH_META_NAME_MAX)
 		goto bad;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
