@@ -1,7 +1,8 @@
 # berth - top-level entry points. See README.md.
 #   make run     install deps, build (dev), serve on 127.0.0.1:5000 with ./var
-#   make check   install deps, build dev + asan + fuzz, run every test in dev and asan,
-#                and in fuzz each target's corpus and FUZZ_CHECK_SECONDS of fuzzing
+#   make check   install deps, check the format (scripts/check-format.sh), build
+#                dev + asan + fuzz, run every test in dev and asan, and in fuzz
+#                each target's corpus and FUZZ_CHECK_SECONDS of fuzzing
 #   make fuzz    build the libFuzzer targets and run each for FUZZ_SECONDS
 #   make bench   run the benchmarks against their peers (see bench/)
 
@@ -12,7 +13,7 @@ FUZZ_CHECK_SECONDS ?= 3
 PRESETS ?= dev asan
 CTEST_ARGS ?=
 
-.PHONY: all deps build run check fuzz bench clean format
+.PHONY: all deps build run check fuzz bench clean format format-check
 
 all: build
 
@@ -26,7 +27,7 @@ build: deps
 run: build
 	./build/dev/berth serve --listen $(LISTEN) --data $(DATA)
 
-check: deps
+check: deps format-check
 	@set -e; for p in $(PRESETS); do \
 	  echo "== preset $$p"; \
 	  cmake --preset $$p >/dev/null; \
@@ -57,7 +58,10 @@ bench: build
 	sh bench/copy
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format-14 -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	sh scripts/check-format.sh
 
 clean:
 	rm -rf build

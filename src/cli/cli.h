@@ -7,7 +7,10 @@
 #ifndef BERTH_CLI_H
 #define BERTH_CLI_H
 
+#include "args.h"
+
 #include <stdarg.h>
+#include <stdio.h>
 
 #define BERTH_EXIT_OK 0
 #define BERTH_EXIT_FAIL 1
@@ -17,6 +20,9 @@ typedef struct berth_cli_command {
 	const char *name;
 	int (*run)(int argc, char **argv);
 	const char *summary;
+	/* Every option table of the command (its subcommands' too), NULL-terminated:
+	 * the man-page test (tests/unit/cli/man.c) checks them against the man page. */
+	const berth_args_spec *const *specs;
 } berth_cli_command;
 
 int cmd_serve(int argc, char **argv);
@@ -32,6 +38,23 @@ int cmd_help(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
 
 extern const berth_cli_command berth_cli_commands[];
+
+/* The option tables of each command (defined in cmd_<name>.c). */
+extern const berth_args_spec *const cmd_serve_specs[],
+	*const cmd_copy_specs[],
+		*const cmd_inspect_specs[],
+			*const cmd_tags_specs[],
+				*const cmd_delete_specs[],
+					*const cmd_login_specs[],
+						*const cmd_logout_specs[],
+							*const cmd_manifest_specs[],
+								*const cmd_version_specs[],
+									*const cmd_help_specs[],
+										*const cmd_admin_specs
+											[];
+
+/* "usage: berth <command> ..." and the list of commands. */
+void berth_cli_usage(FILE *out);
 
 /** Print "berth <cmd>: <message>" to stderr and return `code`. */
 int berth_cli_fail(const char *cmd, int code, const char *fmt, ...)

@@ -43,38 +43,199 @@
 
 /* ---- help ---- */
 
-static const char help_main[] =
-	"usage: berth admin [global options] <noun> <verb> [arguments] [command options]\n"
-	"\n"
-	"Manage a berth registry through its admin API (/api/v1/).\n"
-	"\n"
-	"global options (before the noun):\n"
-	"  --server URL           the registry (default $BERTH_SERVER, else " DEFAULT_SERVER ")\n"
-	"  -u, --username USER    act as USER (default: the credentials stored by\n"
-	"                         'berth login' for the server)\n"
-	"  --password-stdin       read USER's password from the first line of stdin\n"
-	"  --authfile FILE        look stored credentials up in FILE\n"
-	"  --tls-verify=false     do not verify the server's TLS certificate\n"
-	"  --cert-dir DIR         extra CA certificates (*.crt) for the server\n"
-	"  --format json|text     print the API's JSON, or tables (default text)\n"
-	"\n"
-	"commands:\n"
-	"  user list | add NAME [--sysadmin] [--password-stdin | --password-file F]\n"
-	"       | delete NAME | passwd NAME [--password-stdin | --password-file F]\n"
-	"  user import htpasswd FILE\n"
-	"  project list | create NAME [--public] | delete NAME | set NAME --public=true|false\n"
-	"  member list PROJECT | add PROJECT USER ROLE | remove PROJECT USER\n"
-	"  robot list | create NAME --permission PROJECT[/REPO]:ACTIONS... [--expires-days N]\n"
-	"        | delete NAME\n"
-	"  audit [--limit N] [--before ID]\n"
-	"\n"
-	"Options are read by position: --password-stdin BEFORE the noun is the\n"
-	"administrator's own password; AFTER 'user add NAME' or 'user passwd NAME'\n"
-	"it is the new password for NAME. With both, stdin holds the administrator's\n"
-	"password on its first line and the new one on the second.\n"
-	"\n"
-	"Run 'berth admin <noun> --help' for a noun's commands.\n"
-	"Exit status: 0 ok, 1 failure (the server's message on stderr), 2 usage.\n";
+typedef struct admin_opts {
+	const char *server, *user, *auth_file, *cert_dir, *format;
+	int pw_stdin, tls_verify;
+} admin_opts;
+
+static const char *const admin_formats[] = {"json", "text", NULL};
+
+static const berth_arg admin_args[] = {
+	BERTH_OPT_STRING("server", 0, admin_opts, server, "URL",
+			 "the registry (default $BERTH_SERVER, else " DEFAULT_SERVER ")"),
+	BERTH_OPT_STRING("username", 'u', admin_opts, user, "USER",
+			 "act as USER (default: the credentials stored by\n"
+			 "'berth login' for the server)"),
+	BERTH_OPT_BOOL("password-stdin", 0, admin_opts, pw_stdin, NULL,
+		       "read USER's password from the first line of stdin"),
+	BERTH_OPT_STRING("authfile", 0, admin_opts, auth_file, "FILE",
+			 "look stored credentials up in FILE"),
+	BERTH_OPT_BOOL("tls-verify", 0, admin_opts, tls_verify, "false",
+		       "do not verify the server's TLS certificate"),
+	BERTH_OPT_STRING("cert-dir", 0, admin_opts, cert_dir, "DIR",
+			 "extra CA certificates (*.crt) for the server"),
+	BERTH_OPT_ENUM("format", 0, admin_opts, format, admin_formats, NULL,
+		       "print the API's JSON, or tables (default text)"),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec admin_spec = {
+	.cmd = CMD,
+	.usage = "admin [global options] <noun> <verb> [arguments] [command options]",
+	.description = "Manage a berth registry through its admin API (/api/v1/). The options\n"
+		       "below are global: they go before the noun.\n",
+	.args = admin_args,
+	.max_pos = -1,
+	.flags = BERTH_ARGS_STOP,
+	.footer = "commands:\n"
+		  "  user list | add NAME [--sysadmin] [--password-stdin | --password-file F]\n"
+		  "       | delete NAME | passwd NAME [--password-stdin | --password-file F]\n"
+		  "  user import htpasswd FILE\n"
+		  "  project list | create NAME [--public] | delete NAME | set NAME "
+		  "--public=true|false\n"
+		  "  member list PROJECT | add PROJECT USER ROLE | remove PROJECT USER\n"
+		  "  robot list | create NAME --permission PROJECT[/REPO]:ACTIONS... "
+		  "[--expires-days N]\n"
+		  "        | delete NAME\n"
+		  "  audit [--limit N] [--before ID]\n"
+		  "\n"
+		  "Options are read by position: --password-stdin BEFORE the noun is the\n"
+		  "administrator's own password; AFTER 'user add NAME' or 'user passwd NAME'\n"
+		  "it is the new password for NAME. With both, stdin holds the administrator's\n"
+		  "password on its first line and the new one on the second.\n"
+		  "\n"
+		  "Run 'berth admin <noun> --help' for a noun's commands.\n"
+		  "Exit status: 0 ok, 1 failure (the server's message on stderr), 2 usage.\n",
+};
+
+/* The options of the commands (after the verb). */
+typedef struct verb_opts {
+	int sysadmin, pw_stdin, pub, limit, before, days;
+	const char *pw_file;
+	berth_args_list perms;
+} verb_opts;
+
+static const berth_arg user_add_args[] = {
+	BERTH_OPT_BOOL("sysadmin", 0, verb_opts, sysadmin, NULL,
+		       "make NAME a system administrator"),
+	BERTH_OPT_BOOL("password-stdin", 0, verb_opts, pw_stdin, NULL,
+		       "read NAME's password from the next line of stdin"),
+	BERTH_OPT_STRING("password-file", 0, verb_opts, pw_file, "FILE",
+			 "read NAME's password from the first line of FILE"),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec user_add_spec = {
+	.cmd = CMD,
+	.usage = "admin [global options] user add NAME [options]",
+	.description = "Create a user; the password is read from stdin (its next line), the\n"
+		       "first line of a file, or asked for on a terminal.\n",
+	.args = user_add_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "user add needs a NAME",
+	.man = "berth-admin",
+};
+
+static const berth_args_spec user_passwd_spec = {
+	.cmd = CMD,
+	.usage = "admin [global options] user passwd NAME [options]",
+	.description = "Set NAME's password (system administrators, or NAME itself).\n",
+	.args = user_add_args + 1,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "user passwd needs a NAME",
+	.man = "berth-admin",
+};
+
+static const berth_args_spec user_import_spec = {
+	.cmd = CMD,
+	.usage = "admin [global options] user import htpasswd FILE",
+	.description = "Create the users of an htpasswd file with their hashes (bcrypt $2y$ or\n"
+		       "SHA-crypt $5$/$6$ only; a file with another scheme is refused whole).\n",
+	.max_pos = -1,
+	.man = "berth-admin",
+};
+
+static const berth_arg project_args[] = {
+	BERTH_OPT_BOOL("public", 0, verb_opts, pub, "true|false",
+		       "public (anonymous pull) or private (the default)"),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec project_create_spec = {
+	.cmd = CMD,
+	.usage = "admin [global options] project create NAME [--public]",
+	.description = "Create a project (private unless --public).\n",
+	.args = project_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "project create needs a NAME",
+	.man = "berth-admin",
+};
+
+static const berth_args_spec project_set_spec = {
+	.cmd = CMD,
+	.usage = "admin [global options] project set NAME --public=true|false",
+	.description = "Make a project public (anonymous pull) or private.\n",
+	.args = project_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "project set needs a NAME",
+	.man = "berth-admin",
+};
+
+static const berth_arg robot_create_args[] = {
+	BERTH_OPT_LIST("permission", 0, verb_opts, perms, "PROJECT[/REPO]:ACTIONS",
+		       "what the robot may do; ACTIONS is a comma list of\n"
+		       "pull, push, delete; repeatable"),
+	BERTH_OPT_INT("expires-days", 0, verb_opts, days, "N", 1, 36500,
+		      "the account expires after N days (default: never)"),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec robot_create_spec = {
+	.cmd = CMD,
+	.usage = "admin [global options] robot create NAME --permission PROJECT[/REPO]:ACTIONS "
+		 "[options]",
+	.description = "Create robot$NAME. Its secret is printed once, now, and can never be\n"
+		       "shown again.\n",
+	.args = robot_create_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "robot create needs a NAME",
+	.man = "berth-admin",
+};
+
+static const berth_arg audit_args[] = {
+	BERTH_OPT_INT("limit", 0, verb_opts, limit, "N", 1, 100000,
+		      "at most N entries (default: the server's)"),
+	BERTH_OPT_INT("before", 0, verb_opts, before, "ID", 1, 2147483647,
+		      "only entries older than entry ID (to page back)"),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec audit_spec = {
+	.cmd = CMD,
+	.usage = "admin [global options] audit [--limit N] [--before ID]",
+	.description =
+		"Show the audit log, newest first: pushes, pulls, deletes, login failures and\n"
+		"admin changes, with who, what, when, from which address and the result.\n",
+	.args = audit_args,
+	.man = "berth-admin",
+};
+
+const berth_args_spec *const cmd_admin_specs[] = {
+	&admin_spec,	    &user_add_spec,	  &user_passwd_spec,
+	&user_import_spec,  &project_create_spec, &project_set_spec,
+	&robot_create_spec, &audit_spec,	  NULL,
+};
+
+/*
+ * Parse a command's options (argv[0] is its verb) into *o: 0 to go on, with
+ * the positional arguments in argv[1..*npos]; -1 to stop and return *code
+ * (the help was printed, or a usage error).
+ */
+static int verb_parse(const berth_args_spec *spec, int argc, char **argv, verb_opts *o, int *npos,
+		      int *code)
+{
+	int rc = berth_args_parse(spec, o, argc, argv, npos);
+
+	if (rc == BERTH_ARGS_OK)
+		return 0;
+	*code = berth_args_exit(rc);
+	return -1;
+}
 
 static const char help_user[] =
 	"usage: berth admin [global options] user <verb> ...\n"
@@ -123,15 +284,6 @@ static const char help_robot[] =
 	"                                  now, and can never be shown again.\n"
 	"  robot delete NAME               delete a robot account (NAME or robot$NAME)\n";
 
-static const char help_audit[] =
-	"usage: berth admin [global options] audit [--limit N] [--before ID]\n"
-	"\n"
-	"Show the audit log, newest first: pushes, pulls, deletes, login failures and\n"
-	"admin changes, with who, what, when, from which address and the result.\n"
-	"\n"
-	"  --limit N     at most N entries (default: the server's)\n"
-	"  --before ID   only entries older than entry ID (to page back)\n";
-
 /* ---- context ---- */
 
 typedef struct admin_ctx {
@@ -156,21 +308,6 @@ static int usage(const char *fmt, ...)
 static int fail_last(void)
 {
 	return berth_cli_fail(CMD, BERTH_EXIT_FAIL, "%s", berth_error_last());
-}
-
-/*
- * A subcommand's one NAME argument: an option not taken before, or a second
- * name, is a usage error (printed as "<what>: ..."; BERTH_EXIT_USAGE).
- * Otherwise *name = a and 0.
- */
-static int one_name(const char *what, const char *a, const char **name)
-{
-	if (a[0] == '-')
-		return usage("%s: unknown option '%s' (see --help)", what, a);
-	if (*name)
-		return usage("%s: unexpected argument '%s'", what, a);
-	*name = a;
-	return 0;
 }
 
 /*
@@ -435,44 +572,22 @@ done:
 
 /* ---- user ---- */
 
-static int user_password_opts(int argc, char **argv, int *i, int *from_stdin, const char **file)
-{
-	const char *v;
-	int m;
-
-	if ((m = opt_bool(CMD, argv, *i, "--password-stdin", from_stdin)))
-		return m < 0 ? -1 : 1;
-	if ((m = opt_value(CMD, argc, argv, i, "--password-file", &v))) {
-		if (m < 0)
-			return -1;
-		*file = v;
-		return 1;
-	}
-	return 0;
-}
-
 static int user_add(admin_ctx *a, int argc, char **argv)
 {
-	const char *name = NULL, *file = NULL;
-	int sysadmin = 0, from_stdin = 0, rc, m;
+	verb_opts o = {0};
+	const char *name;
+	int sysadmin, rc, n;
 	berth_buf body = BERTH_BUF_INIT(0), raw = BERTH_BUF_INIT(RESPONSE_MAX);
 	char pw[PASS_MAX];
 
 	pw[0] = '\0';
-	for (int i = 1; i < argc; i++) {
-		if ((m = opt_bool(CMD, argv, i, "--sysadmin", &sysadmin)) ||
-		    (m = user_password_opts(argc, argv, &i, &from_stdin, &file))) {
-			if (m < 0)
-				return BERTH_EXIT_USAGE;
-		} else if (one_name("user add", argv[i], &name)) {
-			return BERTH_EXIT_USAGE;
-		}
-	}
-	if (!name)
-		return usage("user add needs a NAME (see --help)");
+	if (verb_parse(&user_add_spec, argc, argv, &o, &n, &rc))
+		return rc;
+	name = argv[1];
+	sysadmin = o.sysadmin;
 	if (name_ok("user", name))
 		return BERTH_EXIT_USAGE;
-	if ((rc = new_password(from_stdin, file, pw, sizeof(pw))))
+	if ((rc = new_password(o.pw_stdin, o.pw_file, pw, sizeof(pw))))
 		goto done;
 	if (berth_buf_puts(&body, "{\"name\":") || berth_buf_put_json_string(&body, name) ||
 	    berth_buf_puts(&body, ",\"password\":") || berth_buf_put_json_string(&body, pw) ||
@@ -496,25 +611,19 @@ done:
 
 static int user_passwd(admin_ctx *a, int argc, char **argv)
 {
-	const char *name = NULL, *file = NULL;
-	int from_stdin = 0, rc, m;
+	verb_opts o = {0};
+	const char *name;
+	int rc, n;
 	berth_buf body = BERTH_BUF_INIT(0);
 	char pw[PASS_MAX], path[300];
 
 	pw[0] = '\0';
-	for (int i = 1; i < argc; i++) {
-		if ((m = user_password_opts(argc, argv, &i, &from_stdin, &file))) {
-			if (m < 0)
-				return BERTH_EXIT_USAGE;
-		} else if (one_name("user passwd", argv[i], &name)) {
-			return BERTH_EXIT_USAGE;
-		}
-	}
-	if (!name)
-		return usage("user passwd needs a NAME (see --help)");
+	if (verb_parse(&user_passwd_spec, argc, argv, &o, &n, &rc))
+		return rc;
+	name = argv[1];
 	if (name_ok("user", name))
 		return BERTH_EXIT_USAGE;
-	if ((rc = new_password(from_stdin, file, pw, sizeof(pw))))
+	if ((rc = new_password(o.pw_stdin, o.pw_file, pw, sizeof(pw))))
 		goto done;
 	if (berth_buf_puts(&body, "{\"password\":") || berth_buf_put_json_string(&body, pw) ||
 	    berth_buf_puts(&body, "}")) {
@@ -593,16 +702,15 @@ static int user_import(admin_ctx *a, int argc, char **argv)
 	import_list l = {0};
 	const char *file = NULL;
 	size_t done_n = 0, exist_n = 0;
+	verb_opts o = {0};
 	long status;
-	int rc, cut = 0;
+	int rc, cut = 0, n;
 
-	for (int i = 1; i < argc; i++) {
-		if (argv[i][0] == '-' && argv[i][1])
-			return usage("user import: unknown option '%s' (see --help)", argv[i]);
-	}
-	if (argc < 2 || strcmp(argv[1], "htpasswd") != 0)
+	if (verb_parse(&user_import_spec, argc, argv, &o, &n, &rc))
+		return rc;
+	if (n < 1 || strcmp(argv[1], "htpasswd") != 0)
 		return usage("user import needs a format: user import htpasswd FILE");
-	if (argc != 3)
+	if (n != 2)
 		return usage("user import htpasswd needs exactly one FILE");
 	file = argv[2];
 	if (berth_fs_read_file(&text, file) < 0) {
@@ -678,7 +786,9 @@ static int user_cmd(admin_ctx *a, int argc, char **argv)
 	char path[300];
 	int rc;
 
-	if (!verb || berth_cli_is_help(verb) || berth_cli_wants_help(argc - 1, argv + 1)) {
+	if (!verb || berth_cli_is_help(verb) ||
+	    (berth_cli_wants_help(argc - 1, argv + 1) && strcmp(verb, "add") &&
+	     strcmp(verb, "passwd") && strcmp(verb, "import"))) {
 		fputs(help_user, verb ? stdout : stderr);
 		return verb ? BERTH_EXIT_OK : BERTH_EXIT_USAGE;
 	}
@@ -717,9 +827,12 @@ static int project_cmd(admin_ctx *a, int argc, char **argv)
 	const char *verb = argc > 1 ? argv[1] : NULL, *name = NULL;
 	berth_buf body = BERTH_BUF_INIT(0), raw = BERTH_BUF_INIT(RESPONSE_MAX);
 	char path[300];
-	int pub = -1, create = 0, set = 0, m, rc = BERTH_EXIT_USAGE;
+	verb_opts o = {.pub = -1};
+	int pub, create = 0, set = 0, n, rc = BERTH_EXIT_USAGE;
 
-	if (!verb || berth_cli_is_help(verb) || berth_cli_wants_help(argc - 1, argv + 1)) {
+	if (!verb || berth_cli_is_help(verb) ||
+	    (berth_cli_wants_help(argc - 1, argv + 1) && strcmp(verb, "create") &&
+	     strcmp(verb, "set"))) {
 		fputs(help_project, verb ? stdout : stderr);
 		return verb ? BERTH_EXIT_OK : BERTH_EXIT_USAGE;
 	}
@@ -744,27 +857,12 @@ static int project_cmd(admin_ctx *a, int argc, char **argv)
 	set = strcmp(verb, "set") == 0;
 	if (!create && !set)
 		return usage("unknown project command '%s' (see berth admin project --help)", verb);
-	for (int i = 2; i < argc; i++) {
-		int v = 0;
-
-		if ((m = opt_bool(CMD, argv, i, "--public", &v))) {
-			if (m < 0)
-				goto done;
-			pub = v;
-		} else if (argv[i][0] == '-') {
-			rc = usage("project %s: unknown option '%s' (see --help)", verb, argv[i]);
-			goto done;
-		} else if (name) {
-			rc = usage("project %s: unexpected argument '%s'", verb, argv[i]);
-			goto done;
-		} else {
-			name = argv[i];
-		}
-	}
-	if (!name) {
-		rc = usage("project %s needs a NAME (see --help)", verb);
+	if (verb_parse(create ? &project_create_spec : &project_set_spec, argc - 1, argv + 1, &o,
+		       &n, &rc))
 		goto done;
-	}
+	rc = BERTH_EXIT_USAGE;
+	name = argv[2];
+	pub = o.pub;
 	if (name_ok("project", name))
 		goto done;
 	if (set && pub < 0) {
@@ -951,42 +1049,33 @@ static json_t *robot_cell(json_t *item, const char *key)
 static int robot_create(admin_ctx *a, int argc, char **argv)
 {
 	berth_buf body = BERTH_BUF_INIT(0), raw = BERTH_BUF_INIT(RESPONSE_MAX);
-	const char *name = NULL, *v, *secret, *rname, *exp;
-	int days = -1, nperm = 0, m, rc = BERTH_EXIT_USAGE;
+	verb_opts o = {.days = -1};
+	const char *name, *secret, *rname, *exp;
+	int days, n, rc = BERTH_EXIT_USAGE;
 	json_t *resp = NULL;
 
+	if (verb_parse(&robot_create_spec, argc, argv, &o, &n, &rc))
+		goto done;
+	name = argv[1];
+	days = o.days;
 	if (berth_buf_puts(&body, "{\"permissions\":[")) {
 		rc = fail_last();
 		goto done;
 	}
-	for (int i = 1; i < argc; i++) {
-		if ((m = opt_value(CMD, argc, argv, &i, "--permission", &v))) {
-			if (m < 0)
-				goto done;
-			if (nperm++ && berth_buf_puts(&body, ",")) {
-				rc = fail_last();
-				goto done;
-			}
-			if ((rc = permission_put(&body, v)))
-				goto done;
-			rc = BERTH_EXIT_USAGE;
-		} else if ((m = opt_value(CMD, argc, argv, &i, "--expires-days", &v))) {
-			if (m < 0 || opt_int(CMD, "--expires-days", v, 1, 36500, &days) < 0)
-				goto done;
-		} else if (one_name("robot create", argv[i], &name)) {
-			rc = BERTH_EXIT_USAGE;
+	for (int i = 0; i < o.perms.n; i++) {
+		if (i && berth_buf_puts(&body, ",")) {
+			rc = fail_last();
 			goto done;
 		}
+		if ((rc = permission_put(&body, o.perms.v[i])))
+			goto done;
 	}
-	if (!name) {
-		rc = usage("robot create needs a NAME (see --help)");
-		goto done;
-	}
+	rc = BERTH_EXIT_USAGE;
 	if (strncmp(name, "robot$", 6) == 0)
 		name += 6;
 	if (name_ok("robot", name))
 		goto done;
-	if (!nperm) {
+	if (!o.perms.n) {
 		rc = usage("robot create needs at least one --permission PROJECT[/REPO]:ACTIONS");
 		goto done;
 	}
@@ -1032,7 +1121,8 @@ static int robot_cmd(admin_ctx *a, int argc, char **argv)
 	long status = 0;
 	int rc;
 
-	if (!verb || berth_cli_is_help(verb) || berth_cli_wants_help(argc - 1, argv + 1)) {
+	if (!verb || berth_cli_is_help(verb) ||
+	    (berth_cli_wants_help(argc - 1, argv + 1) && strcmp(verb, "create"))) {
 		fputs(help_robot, verb ? stdout : stderr);
 		return verb ? BERTH_EXIT_OK : BERTH_EXIT_USAGE;
 	}
@@ -1085,28 +1175,15 @@ static int audit_cmd(admin_ctx *a, int argc, char **argv)
 					"RESOURCE", "ADDRESS", "RESULT"};
 	static const char *const k[] = {"id",	    "time",    "who",	"action",
 					"resource", "address", "result"};
-	const char *v;
+	verb_opts o = {0};
 	char path[128];
-	int limit = 0, before = 0, m;
+	int limit, before, npos, rc;
 	size_t n;
 
-	for (int i = 1; i < argc; i++) {
-		if (berth_cli_is_help(argv[i])) {
-			fputs(help_audit, stdout);
-			return BERTH_EXIT_OK;
-		}
-		if ((m = opt_value(CMD, argc, argv, &i, "--limit", &v))) {
-			if (m < 0 || opt_int(CMD, "--limit", v, 1, 100000, &limit) < 0)
-				return BERTH_EXIT_USAGE;
-		} else if ((m = opt_value(CMD, argc, argv, &i, "--before", &v))) {
-			if (m < 0 || opt_int(CMD, "--before", v, 1, 2147483647, &before) < 0)
-				return BERTH_EXIT_USAGE;
-		} else if (argv[i][0] == '-') {
-			return usage("audit: unknown option '%s' (see --help)", argv[i]);
-		} else {
-			return usage("audit: unexpected argument '%s'", argv[i]);
-		}
-	}
+	if (verb_parse(&audit_spec, argc, argv, &o, &npos, &rc))
+		return rc;
+	limit = o.limit;
+	before = o.before;
 	n = (size_t)snprintf(path, sizeof(path), "/audit");
 	if (limit)
 		n += (size_t)snprintf(path + n, sizeof(path) - n, "?limit=%d", limit);
@@ -1117,62 +1194,21 @@ static int audit_cmd(admin_ctx *a, int argc, char **argv)
 
 /* ---- global options and dispatch ---- */
 
-typedef struct admin_opts {
-	const char *server, *user, *auth_file, *cert_dir, *format;
-	int pw_stdin, tls_verify;
-} admin_opts;
-
-/* Parse the global options; returns the index of the noun, or -exit code. */
+/*
+ * Parse the global options (up to the noun); returns how many arguments
+ * follow them, the noun first, moved to argv[1..]; or -exit code.
+ */
 static int parse_globals(int argc, char **argv, admin_opts *o)
 {
-	const char *v;
-	int i, m;
+	int rc, n;
 
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		const char *x = argv[i];
-
-		if (berth_cli_is_help(x)) {
-			fputs(help_main, stdout);
-			return -BERTH_EXIT_OK;
-		}
-		if ((m = opt_bool(CMD, argv, i, "--password-stdin", &o->pw_stdin)) ||
-		    (m = opt_bool(CMD, argv, i, "--tls-verify", &o->tls_verify))) {
-			if (m < 0)
-				return -BERTH_EXIT_USAGE;
-		} else if ((m = opt_value(CMD, argc, argv, &i, "--server", &v))) {
-			if (m < 0)
-				return -BERTH_EXIT_USAGE;
-			o->server = v;
-		} else if ((m = opt_value(CMD, argc, argv, &i, "--username", &v)) ||
-			   (m = opt_value(CMD, argc, argv, &i, "-u", &v))) {
-			if (m < 0)
-				return -BERTH_EXIT_USAGE;
-			o->user = v;
-		} else if ((m = opt_value(CMD, argc, argv, &i, "--authfile", &v))) {
-			if (m < 0)
-				return -BERTH_EXIT_USAGE;
-			o->auth_file = v;
-		} else if ((m = opt_value(CMD, argc, argv, &i, "--cert-dir", &v))) {
-			if (m < 0)
-				return -BERTH_EXIT_USAGE;
-			o->cert_dir = v;
-		} else if ((m = opt_value(CMD, argc, argv, &i, "--format", &v))) {
-			if (m < 0)
-				return -BERTH_EXIT_USAGE;
-			if (strcmp(v, "json") && strcmp(v, "text"))
-				return -usage("--format takes json or text, not '%s'", v);
-			o->format = v;
-		} else {
-			return -usage("unknown option '%s' (global options go before the noun; "
-				      "see --help)",
-				      x);
-		}
-	}
-	if (i >= argc) {
-		fputs(help_main, stderr);
+	if ((rc = berth_args_parse(&admin_spec, o, argc, argv, &n)) != BERTH_ARGS_OK)
+		return -berth_args_exit(rc);
+	if (n == 0) {
+		berth_args_help(&admin_spec, stderr);
 		return -BERTH_EXIT_USAGE;
 	}
-	return i;
+	return n;
 }
 
 /*
@@ -1213,17 +1249,18 @@ int cmd_admin(int argc, char **argv)
 	opt_creds creds = {0};
 	char host[300];
 	const char *noun;
-	int i, rc, plain;
+	int n, rc, plain;
 
-	i = parse_globals(argc, argv, &o);
-	if (i <= 0)
-		return -i;
-	noun = argv[i];
-	argc -= i;
-	argv += i;
+	n = parse_globals(argc, argv, &o);
+	if (n <= 0)
+		return -n;
+	/* From here on argv[0] is the noun, and argv[1..argc-1] what follows it. */
+	argc = n;
+	argv++;
+	noun = argv[0];
 	/* Help needs no server, no credentials. */
 	if (strcmp(noun, "help") == 0) {
-		fputs(help_main, stdout);
+		berth_args_help(&admin_spec, stdout);
 		return BERTH_EXIT_OK;
 	}
 	if (strcmp(noun, "user") && strcmp(noun, "project") && strcmp(noun, "member") &&

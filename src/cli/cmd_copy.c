@@ -11,158 +11,133 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char help[] =
-	"usage: berth copy [options] SRC DST\n"
-	"\n"
-	"Copy an image between registries, OCI layouts and archives. SRC and DST are\n"
-	"docker://HOST/REPO[:TAG|@DIGEST], oci:PATH[:TAG], oci-archive:FILE[:TAG] or\n"
-	"docker-archive:FILE[:NAME:TAG]. Manifest digests are preserved unless a\n"
-	"conversion is asked for. Nothing is left at DST if the copy fails.\n"
-	"\n"
-	"  --all                      copy an index and every image in it\n"
-	"  --platform OS/ARCH[/VAR]   pick this platform from an index (default linux/<host>)\n"
-	"  --format oci|v2s2          convert the manifest to OCI or Docker schema2\n"
-	"  --dest-compress gzip|zstd  recompress layers\n"
-	"  --src-creds USER:PASS      credentials for SRC (default: auth files)\n"
-	"  --dest-creds USER:PASS     credentials for DST\n"
-	"  --src-tls-verify=false     do not verify SRC's TLS certificate\n"
-	"  --dest-tls-verify=false    do not verify DST's TLS certificate\n"
-	"  --tls-verify=false         both of the above\n"
-	"  --src-cert-dir DIR         CA certificates (*.crt) and client.cert/.key for SRC\n"
-	"  --dest-cert-dir DIR        the same for DST\n"
-	"  --authfile FILE            read credentials from FILE\n"
-	"  --parallel N               blobs in flight (default 4)\n"
-	"  --retries N                retries per blob on transient errors (default 3)\n"
-	"  --digestfile FILE          write the digest of the manifest written to FILE\n"
-	"  -q, --quiet                no progress output\n";
+typedef struct copy_opts {
+	int all, quiet, parallel, retries;
+	int tls, src_tls, dest_tls; /* -1: not given */
+	const char *platform, *format, *compress, *src_creds, *dest_creds, *src_cert_dir,
+		*dest_cert_dir, *authfile, *digestfile;
+} copy_opts;
+
+static const char *const formats[] = {"oci", "v2s2", NULL};
+static const char *const compressions[] = {"gzip", "zstd", NULL};
+
+static const berth_arg copy_args[] = {
+	BERTH_OPT_BOOL("all", 0, copy_opts, all, NULL, "copy an index and every image in it"),
+	BERTH_OPT_STRING("platform", 0, copy_opts, platform, "OS/ARCH[/VAR]",
+			 "pick this platform from an index (default linux/<host>)"),
+	BERTH_OPT_ENUM("format", 0, copy_opts, format, formats, NULL,
+		       "convert the manifest to OCI or Docker schema2"),
+	BERTH_OPT_ENUM("dest-compress", 0, copy_opts, compress, compressions, NULL,
+		       "recompress layers"),
+	BERTH_OPT_STRING("src-creds", 0, copy_opts, src_creds, "USER:PASS",
+			 "credentials for SRC (default: auth files)"),
+	BERTH_OPT_STRING("dest-creds", 0, copy_opts, dest_creds, "USER:PASS",
+			 "credentials for DST"),
+	BERTH_OPT_BOOL("src-tls-verify", 0, copy_opts, src_tls, "false",
+		       "do not verify SRC's TLS certificate"),
+	BERTH_OPT_BOOL("dest-tls-verify", 0, copy_opts, dest_tls, "false",
+		       "do not verify DST's TLS certificate"),
+	BERTH_OPT_BOOL("tls-verify", 0, copy_opts, tls, "false",
+		       "both of the above (the two above win over it)"),
+	BERTH_OPT_STRING("src-cert-dir", 0, copy_opts, src_cert_dir, "DIR",
+			 "CA certificates (*.crt) and client.cert/.key for SRC"),
+	BERTH_OPT_STRING("dest-cert-dir", 0, copy_opts, dest_cert_dir, "DIR", "the same for DST"),
+	BERTH_OPT_STRING("authfile", 0, copy_opts, authfile, "FILE", "read credentials from FILE"),
+	BERTH_OPT_INT("parallel", 0, copy_opts, parallel, "N", 1, 64,
+		      "blobs in flight (default 4)"),
+	BERTH_OPT_INT("retries", 0, copy_opts, retries, "N", 0, 100,
+		      "retries per blob on transient errors (default 3)"),
+	BERTH_OPT_STRING("digestfile", 0, copy_opts, digestfile, "FILE",
+			 "write the digest of the manifest written to FILE"),
+	BERTH_OPT_FLAG("quiet", 'q', copy_opts, quiet, "no progress output"),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec copy_spec = {
+	.cmd = "copy",
+	.usage = "copy [options] SRC DST",
+	.description =
+		"Copy an image between registries, OCI layouts and archives. SRC and DST are\n"
+		"docker://HOST/REPO[:TAG|@DIGEST], oci:PATH[:TAG], oci-archive:FILE[:TAG] or\n"
+		"docker-archive:FILE[:NAME:TAG]. Manifest digests are preserved unless a\n"
+		"conversion is asked for. Nothing is left at DST if the copy fails.\n",
+	.args = copy_args,
+	.min_pos = 2,
+	.max_pos = 2,
+	.missing = "needs SRC and DST",
+};
+
+const berth_args_spec *const cmd_copy_specs[] = {&copy_spec, NULL};
+
+/* The options, once parsed, into the copy engine's and the transports' options. */
+static int copy_setup(copy_opts *o, berth_transport_options *so, berth_transport_options *dopt,
+		      berth_copy_options *co, opt_creds *sc, opt_creds *dc)
+{
+	co->all = o->all;
+	co->platform = o->platform;
+	co->format = o->format;
+	co->compress = o->compress;
+	co->parallel = o->parallel;
+	co->retries = o->retries;
+	if ((o->src_creds && opt_creds_parse("copy", o->src_creds, sc) < 0) ||
+	    (o->dest_creds && opt_creds_parse("copy", o->dest_creds, dc) < 0))
+		return -1;
+	so->tls_verify = o->src_tls >= 0 ? o->src_tls : o->tls != 0;
+	dopt->tls_verify = o->dest_tls >= 0 ? o->dest_tls : o->tls != 0;
+	so->cert_dir = o->src_cert_dir;
+	dopt->cert_dir = o->dest_cert_dir;
+	if (o->authfile)
+		so->auth_file = dopt->auth_file = o->authfile;
+	if (sc->set) {
+		so->username = sc->user;
+		so->password = sc->pass;
+	}
+	if (dc->set) {
+		dopt->username = dc->user;
+		dopt->password = dc->pass;
+	}
+	return 0;
+}
+
+/* Write the digest to `path`; 0 or -1 (error printed). */
+static int write_digest(const char *path, const berth_digest *digest)
+{
+	FILE *f = fopen(path, "w");
+	int bad = !f || fputs(digest->str, f) < 0;
+
+	if ((f && fclose(f) != 0) || bad) {
+		berth_cli_fail("copy", BERTH_EXIT_FAIL, "cannot write %s", path);
+		return -1;
+	}
+	return 0;
+}
 
 int cmd_copy(int argc, char **argv)
 {
 	berth_transport_options so, dopt;
 	berth_copy_options co;
+	copy_opts o = {.tls = -1, .src_tls = -1, .dest_tls = -1};
 	opt_creds sc = {0}, dc = {0};
 	berth_image_name *src = NULL, *dst = NULL;
 	berth_progress *prog = NULL;
-	const char *pos[2], *v, *digestfile = NULL;
-	int npos = 0, quiet = 0, rc = BERTH_EXIT_USAGE, b, stls = 1, dtls = 1;
 	berth_digest digest;
+	int rc, n;
 
 	berth_transport_options_init(&so);
 	berth_transport_options_init(&dopt);
 	berth_copy_options_init(&co);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int m;
-
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			fputs(help, stdout);
-			rc = BERTH_EXIT_OK;
-			goto done;
-		}
-		if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-			quiet = 1;
-			continue;
-		}
-		if ((m = opt_bool("copy", argv, i, "--all", &co.all)) != 0) {
-			if (m < 0)
-				goto done;
-			continue;
-		}
-		if ((m = opt_bool("copy", argv, i, "--src-tls-verify", &stls)) != 0 ||
-		    (m = opt_bool("copy", argv, i, "--dest-tls-verify", &dtls)) != 0) {
-			if (m < 0)
-				goto done;
-			continue;
-		}
-		if ((m = opt_bool("copy", argv, i, "--tls-verify", &b)) != 0) {
-			if (m < 0)
-				goto done;
-			stls = dtls = b;
-			continue;
-		}
-/* m < 0: the value was missing (already reported). */
-#define VALUE(name) ((m = opt_value("copy", argc, argv, &i, name, &v)) != 0)
-		if (VALUE("--platform")) {
-			if (m < 0)
-				goto done;
-			co.platform = v;
-		} else if (VALUE("--format")) {
-			if (m < 0)
-				goto done;
-			if (strcmp(v, "oci") && strcmp(v, "v2s2")) {
-				berth_cli_fail("copy", BERTH_EXIT_USAGE,
-					       "unknown format '%s' (use oci or v2s2)", v);
-				goto done;
-			}
-			co.format = v;
-		} else if (VALUE("--dest-compress")) {
-			if (m < 0)
-				goto done;
-			if (strcmp(v, "gzip") && strcmp(v, "zstd")) {
-				berth_cli_fail("copy", BERTH_EXIT_USAGE,
-					       "unknown compression '%s' (use gzip or zstd)", v);
-				goto done;
-			}
-			co.compress = v;
-		} else if (VALUE("--src-creds")) {
-			if (m < 0 || opt_creds_parse("copy", v, &sc) < 0)
-				goto done;
-		} else if (VALUE("--dest-creds")) {
-			if (m < 0 || opt_creds_parse("copy", v, &dc) < 0)
-				goto done;
-		} else if (VALUE("--src-cert-dir")) {
-			if (m < 0)
-				goto done;
-			so.cert_dir = v;
-		} else if (VALUE("--dest-cert-dir")) {
-			if (m < 0)
-				goto done;
-			dopt.cert_dir = v;
-		} else if (VALUE("--authfile")) {
-			if (m < 0)
-				goto done;
-			so.auth_file = dopt.auth_file = v;
-		} else if (VALUE("--parallel")) {
-			if (m < 0 || opt_int("copy", "--parallel", v, 1, 64, &co.parallel) < 0)
-				goto done;
-		} else if (VALUE("--retries")) {
-			if (m < 0 || opt_int("copy", "--retries", v, 0, 100, &co.retries) < 0)
-				goto done;
-		} else if (VALUE("--digestfile")) {
-			if (m < 0)
-				goto done;
-			digestfile = v;
-		} else if (a[0] == '-' && a[1] != '\0') {
-			berth_cli_fail("copy", BERTH_EXIT_USAGE, "unknown option '%s' (see --help)",
-				       a);
-			goto done;
-		} else if (npos == 2) {
-			berth_cli_fail("copy", BERTH_EXIT_USAGE, "unexpected argument '%s'", a);
-			goto done;
-		} else {
-			pos[npos++] = a;
-		}
-#undef VALUE
-	}
-	if (npos != 2) {
-		berth_cli_fail("copy", BERTH_EXIT_USAGE, "needs SRC and DST (see --help)");
+	o.parallel = co.parallel;
+	o.retries = co.retries;
+	if ((rc = berth_args_parse(&copy_spec, &o, argc, argv, &n)) != BERTH_ARGS_OK)
+		return berth_args_exit(rc);
+	rc = BERTH_EXIT_USAGE;
+	if (copy_setup(&o, &so, &dopt, &co, &sc, &dc) < 0)
 		goto done;
-	}
 	rc = BERTH_EXIT_FAIL;
-	if (opt_image("copy", pos[0], 0, &src) < 0 || opt_image("copy", pos[1], 0, &dst) < 0)
+	if (opt_image("copy", argv[1], 0, &src) < 0 || opt_image("copy", argv[2], 0, &dst) < 0)
 		goto done;
-	so.tls_verify = stls;
-	dopt.tls_verify = dtls;
-	if (sc.set) {
-		so.username = sc.user;
-		so.password = sc.pass;
-	}
-	if (dc.set) {
-		dopt.username = dc.user;
-		dopt.password = dc.pass;
-	}
 	opt_ignore_sigpipe();
-	prog = berth_progress_new(stderr, quiet);
+	prog = berth_progress_new(stderr, o.quiet);
 	co.progress = berth_progress_event;
 	co.progress_ctx = prog;
 	if (berth_copy(src, &so, dst, &dopt, &co, &digest) < 0) {
@@ -173,15 +148,8 @@ int cmd_copy(int argc, char **argv)
 	}
 	berth_progress_free(prog);
 	prog = NULL;
-	if (digestfile) {
-		FILE *f = fopen(digestfile, "w");
-		int bad = !f || fputs(digest.str, f) < 0;
-
-		if ((f && fclose(f) != 0) || bad) {
-			berth_cli_fail("copy", BERTH_EXIT_FAIL, "cannot write %s", digestfile);
-			goto done;
-		}
-	}
+	if (o.digestfile && write_digest(o.digestfile, &digest) < 0)
+		goto done;
 	rc = BERTH_EXIT_OK;
 done:
 	berth_progress_free(prog);

@@ -13,22 +13,41 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char help[] =
-	"usage: berth inspect [options] REF\n"
-	"\n"
-	"Describe an image or index: digest, media type, platforms of an index,\n"
-	"config digest and layers of an image. REF is docker://HOST/REPO[:TAG|@DIGEST]\n"
-	"(the default transport), oci:PATH[:TAG], oci-archive:FILE[:TAG] or\n"
-	"docker-archive:FILE[:NAME:TAG].\n"
-	"\n"
-	"  --raw                  print the manifest bytes exactly as stored\n"
-	"  --config               print the image's config JSON (for an index: the\n"
-	"                         image for --platform, default linux/<host>)\n"
-	"  --platform OS/ARCH[/V] the image of an index that --config reads\n"
-	"  --format text|json     output format (default text)\n"
-	"  --creds USER:PASS      registry credentials (default: auth files)\n"
-	"  --authfile FILE        read credentials from FILE\n"
-	"  --tls-verify=false     do not verify the registry's TLS certificate\n";
+typedef struct inspect_opts {
+	opt_registry reg;
+	int raw, config;
+	const char *platform, *format;
+} inspect_opts;
+
+static const berth_arg inspect_args[] = {
+	BERTH_OPT_BOOL("raw", 0, inspect_opts, raw, NULL,
+		       "print the manifest bytes exactly as stored"),
+	BERTH_OPT_BOOL("config", 0, inspect_opts, config, NULL,
+		       "print the image's config JSON (for an index: the\n"
+		       "image for --platform, default linux/<host>)"),
+	BERTH_OPT_STRING("platform", 0, inspect_opts, platform, "OS/ARCH[/V]",
+			 "the image of an index that --config reads"),
+	BERTH_OPT_ENUM("format", 0, inspect_opts, format, opt_text_json, NULL,
+		       "output format (default text)"),
+	OPT_REGISTRY_ARGS(inspect_opts, reg),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec inspect_spec = {
+	.cmd = "inspect",
+	.usage = "inspect [options] REF",
+	.description =
+		"Describe an image or index: digest, media type, platforms of an index,\n"
+		"config digest and layers of an image. REF is docker://HOST/REPO[:TAG|@DIGEST]\n"
+		"(the default transport), oci:PATH[:TAG], oci-archive:FILE[:TAG] or\n"
+		"docker-archive:FILE[:NAME:TAG].\n",
+	.args = inspect_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "needs an image reference",
+};
+
+const berth_args_spec *const cmd_inspect_specs[] = {&inspect_spec, NULL};
 
 /* Read a blob through the source into `out`, verifying digest and size. */
 static int read_blob(berth_source *src, const berth_descriptor *d, berth_buf *out)
@@ -178,46 +197,25 @@ done:
 int cmd_inspect(int argc, char **argv)
 {
 	berth_transport_options to;
-	opt_registry reg;
+	inspect_opts o = {.format = "text"};
 	berth_image_name *name = NULL;
 	berth_source *src = NULL;
 	berth_manifest *m = NULL;
 	berth_buf body = BERTH_BUF_INIT(BERTH_MANIFEST_MAX), cfg = BERTH_BUF_INIT(BERTH_CONFIG_MAX);
-	const char *ref = NULL, *v, *platform = NULL;
+	const char *ref = NULL;
 	char mt[128] = "", *canon = NULL;
-	int raw = 0, config = 0, json = 0, rc = BERTH_EXIT_USAGE, m_;
+	int rc, n;
 	berth_digest digest;
 
 	berth_transport_options_init(&to);
-	opt_registry_init(&reg);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (berth_cli_is_help(a)) {
-			fputs(help, stdout);
-			rc = BERTH_EXIT_OK;
-			goto done;
-		}
-		if ((m_ = opt_bool("inspect", argv, i, "--raw", &raw)) ||
-		    (m_ = opt_bool("inspect", argv, i, "--config", &config)) ||
-		    (m_ = opt_registry_arg("inspect", argc, argv, &i, &reg)) ||
-		    (m_ = opt_format("inspect", argc, argv, &i, &json))) {
-			if (m_ < 0)
-				goto done;
-		} else if ((m_ = opt_value("inspect", argc, argv, &i, "--platform", &v))) {
-			if (m_ < 0)
-				goto done;
-			platform = v;
-		} else if (opt_positional("inspect", a, &ref) < 0) {
-			goto done;
-		}
-	}
-	if (!ref) {
-		berth_cli_fail("inspect", BERTH_EXIT_USAGE,
-			       "needs an image reference (see --help)");
+	opt_registry_init(&o.reg);
+	if ((rc = berth_args_parse(&inspect_spec, &o, argc, argv, &n)) != BERTH_ARGS_OK)
+		return berth_args_exit(rc);
+	rc = BERTH_EXIT_USAGE;
+	if (opt_registry_check("inspect", &o.reg) < 0)
 		goto done;
-	}
-	if (raw && config) {
+	ref = argv[1];
+	if (o.raw && o.config) {
 		berth_cli_fail("inspect", BERTH_EXIT_USAGE,
 			       "--raw and --config exclude each other");
 		goto done;
@@ -225,25 +223,25 @@ int cmd_inspect(int argc, char **argv)
 	rc = BERTH_EXIT_FAIL;
 	if (opt_image("inspect", ref, 1, &name) < 0)
 		goto done;
-	opt_registry_transport(&reg, &to);
+	opt_registry_transport(&o.reg, &to);
 	rc = -1; /* from here on, failures are the library's: reported at done */
 	opt_ignore_sigpipe();
 	if (berth_source_open(&src, name, &to) < 0 ||
 	    berth_source_manifest(src, NULL, &body, mt, sizeof(mt), &digest) < 0)
 		goto done;
-	if (raw) {
+	if (o.raw) {
 		fwrite(body.ptr, 1, body.len, stdout);
 		rc = BERTH_EXIT_OK;
 		goto done;
 	}
 	if (berth_manifest_parse(&m, body.ptr, body.len, mt[0] ? mt : NULL) < 0)
 		goto done;
-	if (config) {
+	if (o.config) {
 		if (m->kind == BERTH_OCI_INDEX) {
 			const berth_descriptor *c;
 			char cmt[128];
 
-			if (berth_copy_pick_platform(&c, m, platform) < 0)
+			if (berth_copy_pick_platform(&c, m, o.platform) < 0)
 				goto done;
 			berth_buf_reset(&body);
 			digest = c->digest;
@@ -268,7 +266,8 @@ int cmd_inspect(int argc, char **argv)
 		goto done;
 	}
 	canon = berth_image_name_format(name);
-	if (print_summary(src, canon ? canon : ref, m, &digest, body.len, json) < 0)
+	if (print_summary(src, canon ? canon : ref, m, &digest, body.len,
+			  strcmp(o.format, "json") == 0) < 0)
 		goto done;
 	rc = BERTH_EXIT_OK;
 
@@ -281,6 +280,6 @@ done:
 	berth_buf_dispose(&cfg);
 	berth_source_free(src);
 	berth_image_name_free(name);
-	opt_registry_dispose(&reg);
+	opt_registry_dispose(&o.reg);
 	return rc;
 }

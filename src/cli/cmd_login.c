@@ -18,26 +18,62 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char login_help[] =
-	"usage: berth login [options] REGISTRY\n"
-	"\n"
-	"Check credentials against REGISTRY (HOST[:PORT]) and store them in the\n"
-	"containers auth.json ($REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json)\n"
-	"if it exists, else ~/.docker/config.json (or through its credential helper).\n"
-	"\n"
-	"  -u, --username USER    user name (asked for on a terminal)\n"
-	"  -p, --password PASS    password (asked for on a terminal)\n"
-	"  --password-stdin       read the password from standard input\n"
-	"  --authfile FILE        store in FILE\n"
-	"  --tls-verify=false     do not verify the registry's TLS certificate\n";
+typedef struct login_opts {
+	const char *user, *pass, *auth_file;
+	int tls, pw_stdin;
+} login_opts;
 
-static const char logout_help[] =
-	"usage: berth logout [options] REGISTRY | --all\n"
-	"\n"
-	"Remove the stored credentials of REGISTRY, or of every registry with --all.\n"
-	"\n"
-	"  --all                  remove all credentials from the auth file\n"
-	"  --authfile FILE        the auth file to change\n";
+static const berth_arg login_args[] = {
+	BERTH_OPT_STRING("username", 'u', login_opts, user, "USER",
+			 "user name (asked for on a terminal)"),
+	BERTH_OPT_STRING("password", 'p', login_opts, pass, "PASS",
+			 "password (asked for on a terminal)"),
+	BERTH_OPT_BOOL("password-stdin", 0, login_opts, pw_stdin, NULL,
+		       "read the password from standard input"),
+	BERTH_OPT_STRING("authfile", 0, login_opts, auth_file, "FILE", "store in FILE"),
+	BERTH_OPT_BOOL("tls-verify", 0, login_opts, tls, "false",
+		       "do not verify the registry's TLS certificate"),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec login_spec = {
+	.cmd = "login",
+	.usage = "login [options] REGISTRY",
+	.description =
+		"Check credentials against REGISTRY (HOST[:PORT]) and store them in the\n"
+		"containers auth.json ($REGISTRY_AUTH_FILE, "
+		"$XDG_RUNTIME_DIR/containers/auth.json)\n"
+		"if it exists, else ~/.docker/config.json (or through its credential helper).\n",
+	.args = login_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "needs a registry",
+};
+
+typedef struct logout_opts {
+	const char *auth_file;
+	int all;
+} logout_opts;
+
+static const berth_arg logout_args[] = {
+	BERTH_OPT_BOOL("all", 0, logout_opts, all, NULL,
+		       "remove all credentials from the auth file"),
+	BERTH_OPT_STRING("authfile", 0, logout_opts, auth_file, "FILE", "the auth file to change"),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec logout_spec = {
+	.cmd = "logout",
+	.usage = "logout [options] REGISTRY | --all",
+	.description =
+		"Remove the stored credentials of REGISTRY, or of every registry with --all.\n",
+	.args = logout_args,
+	.max_pos = 1,
+	.man = "berth-login",
+};
+
+const berth_args_spec *const cmd_login_specs[] = {&login_spec, NULL};
+const berth_args_spec *const cmd_logout_specs[] = {&logout_spec, NULL};
 
 /* "docker://host/", "https://host" → "host" in buf. */
 static const char *registry_host(const char *s, char *buf, size_t len)
@@ -69,46 +105,22 @@ static int read_line(char *buf, size_t len, FILE *in)
 
 int cmd_login(int argc, char **argv)
 {
+	login_opts o = {.tls = 1};
 	opt_creds creds = {0};
-	const char *reg = NULL, *v, *auth_file = NULL, *user = NULL, *pass = NULL;
+	const char *reg, *auth_file, *user, *pass;
 	char host[512];
 	berth_client *c = NULL;
-	int tls = 1, pw_stdin = 0, rc = BERTH_EXIT_USAGE, m;
+	int tls, pw_stdin, rc, n;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (berth_cli_is_help(a)) {
-			fputs(login_help, stdout);
-			rc = BERTH_EXIT_OK;
-			goto done;
-		}
-		if ((m = opt_bool("login", argv, i, "--tls-verify", &tls)) ||
-		    (m = opt_bool("login", argv, i, "--password-stdin", &pw_stdin))) {
-			if (m < 0)
-				goto done;
-		} else if ((m = opt_value("login", argc, argv, &i, "--username", &v)) ||
-			   (m = opt_value("login", argc, argv, &i, "-u", &v))) {
-			if (m < 0)
-				goto done;
-			user = v;
-		} else if ((m = opt_value("login", argc, argv, &i, "--password", &v)) ||
-			   (m = opt_value("login", argc, argv, &i, "-p", &v))) {
-			if (m < 0)
-				goto done;
-			pass = v;
-		} else if ((m = opt_value("login", argc, argv, &i, "--authfile", &v))) {
-			if (m < 0)
-				goto done;
-			auth_file = v;
-		} else if (opt_positional("login", a, &reg) < 0) {
-			goto done;
-		}
-	}
-	if (!reg) {
-		berth_cli_fail("login", BERTH_EXIT_USAGE, "needs a registry (see --help)");
-		goto done;
-	}
+	if ((rc = berth_args_parse(&login_spec, &o, argc, argv, &n)) != BERTH_ARGS_OK)
+		return berth_args_exit(rc);
+	rc = BERTH_EXIT_USAGE;
+	reg = argv[1];
+	auth_file = o.auth_file;
+	user = o.user;
+	pass = o.pass;
+	tls = o.tls;
+	pw_stdin = o.pw_stdin;
 	if (pass && pw_stdin) {
 		berth_cli_fail("login", BERTH_EXIT_USAGE,
 			       "--password and --password-stdin exclude "
@@ -238,28 +250,16 @@ done:
 
 int cmd_logout(int argc, char **argv)
 {
-	const char *reg = NULL, *auth_file = NULL, *v;
+	logout_opts o = {0};
+	const char *reg, *auth_file;
 	char host[512];
-	int all = 0, rc = BERTH_EXIT_USAGE, m;
+	int all, rc, n;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (berth_cli_is_help(a)) {
-			fputs(logout_help, stdout);
-			return BERTH_EXIT_OK;
-		}
-		if ((m = opt_bool("logout", argv, i, "--all", &all))) {
-			if (m < 0)
-				return rc;
-		} else if ((m = opt_value("logout", argc, argv, &i, "--authfile", &v))) {
-			if (m < 0)
-				return rc;
-			auth_file = v;
-		} else if (opt_positional("logout", a, &reg) < 0) {
-			return BERTH_EXIT_USAGE;
-		}
-	}
+	if ((rc = berth_args_parse(&logout_spec, &o, argc, argv, &n)) != BERTH_ARGS_OK)
+		return berth_args_exit(rc);
+	reg = n ? argv[1] : NULL;
+	auth_file = o.auth_file;
+	all = o.all;
 	if (!reg == !all)
 		return berth_cli_fail("logout", BERTH_EXIT_USAGE, "needs a registry or --all");
 	if (all)

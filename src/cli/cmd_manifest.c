@@ -17,83 +17,92 @@
 
 #define MAX_SOURCES 64
 
-static const char help[] =
-	"usage: berth manifest create [options] DST SRC...\n"
-	"       berth manifest inspect [options] REF\n"
-	"\n"
-	"create: copy each SRC image (or every image of a SRC index) into DST's\n"
-	"repository by digest and write an OCI image index of them, with the\n"
-	"platforms read from their configs, at DST.\n"
-	"inspect: print the manifest or index JSON of REF (pretty; --raw as stored).\n"
-	"Names default to the docker:// transport.\n"
-	"\n"
-	"  --annotation KEY=VALUE  (create) an annotation on the index; repeatable\n"
-	"  --raw                   (inspect) print the bytes exactly as stored\n"
-	"  --creds USER:PASS       registry credentials for every image\n"
-	"  --authfile FILE         read credentials from FILE\n"
-	"  --tls-verify=false      do not verify TLS certificates\n"
-	"  -q, --quiet             (create) no progress output\n";
-
 typedef struct common {
 	berth_transport_options to;
 	opt_registry reg;
 	int raw, quiet;
+	berth_args_list annotations;
 	json_t *ann;
-	const char *pos[MAX_SOURCES + 1];
+	char **pos;
 	int npos;
 } common;
 
-/* Parse options shared by both subcommands; returns -1 (exit code in *rc) to stop. */
-static int parse(common *c, int argc, char **argv, int *rc)
+static const berth_arg create_args[] = {
+	BERTH_OPT_LIST("annotation", 0, common, annotations, "KEY=VALUE",
+		       "an annotation on the index; repeatable"),
+	OPT_REGISTRY_ARGS(common, reg),
+	BERTH_OPT_FLAG("quiet", 'q', common, quiet, "no progress output"),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec create_spec = {
+	.cmd = "manifest",
+	.usage = "manifest create [options] DST SRC...",
+	.description = "Copy each SRC image (or every image of a SRC index) into DST's repository\n"
+		       "by digest and write an OCI image index of them, with the platforms read\n"
+		       "from their configs, at DST. Names default to the docker:// transport.\n",
+	.args = create_args,
+	.min_pos = 2,
+	.max_pos = MAX_SOURCES + 1,
+	.missing = "create needs DST and at least one SRC",
+};
+
+static const berth_arg inspect_args[] = {
+	BERTH_OPT_BOOL("raw", 0, common, raw, NULL, "print the bytes exactly as stored"),
+	OPT_REGISTRY_ARGS(common, reg),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec inspect_spec = {
+	.cmd = "manifest",
+	.usage = "manifest inspect [options] REF",
+	.description = "Print the manifest or index JSON of REF (pretty; --raw as stored).\n"
+		       "Names default to the docker:// transport.\n",
+	.args = inspect_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "inspect needs one image reference",
+};
+
+const berth_args_spec *const cmd_manifest_specs[] = {&create_spec, &inspect_spec, NULL};
+
+/* --annotation KEY=VALUE... into c->ann; -1 (usage error printed) if one is bad. */
+static int annotations(common *c)
 {
-	const char *v;
-	int m;
+	for (int i = 0; i < c->annotations.n; i++) {
+		const char *v = c->annotations.v[i], *eq = strchr(v, '=');
+		char *key;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (berth_cli_is_help(a)) {
-			fputs(help, stdout);
-			*rc = BERTH_EXIT_OK;
-			return -1;
-		}
-		*rc = BERTH_EXIT_USAGE;
-		if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-			c->quiet = 1;
-		} else if ((m = opt_registry_arg("manifest", argc, argv, &i, &c->reg)) ||
-			   (m = opt_bool("manifest", argv, i, "--raw", &c->raw))) {
-			if (m < 0)
-				return -1;
-		} else if ((m = opt_value("manifest", argc, argv, &i, "--annotation", &v))) {
-			const char *eq = m > 0 ? strchr(v, '=') : NULL;
-			char *key;
-
-			if (!eq || eq == v) {
-				if (m > 0)
-					berth_cli_fail("manifest", BERTH_EXIT_USAGE,
-						       "--annotation needs KEY=VALUE");
-				return -1;
-			}
-			key = strndup(v, (size_t)(eq - v));
-			if (!key || json_object_set_new(c->ann, key, json_string(eq + 1)) != 0) {
-				free(key);
-				berth_cli_fail("manifest", BERTH_EXIT_USAGE,
-					       "bad annotation '%s' (not UTF-8?)", v);
-				return -1;
-			}
-			free(key);
-		} else if (a[0] == '-' && a[1]) {
+		if (!eq || eq == v) {
 			berth_cli_fail("manifest", BERTH_EXIT_USAGE,
-				       "unknown option '%s' (see --help)", a);
+				       "--annotation needs KEY=VALUE");
 			return -1;
-		} else if (c->npos > MAX_SOURCES) {
-			berth_cli_fail("manifest", BERTH_EXIT_USAGE, "at most %d images",
-				       MAX_SOURCES);
-			return -1;
-		} else {
-			c->pos[c->npos++] = a;
 		}
+		key = strndup(v, (size_t)(eq - v));
+		if (!key || json_object_set_new(c->ann, key, json_string(eq + 1)) != 0) {
+			free(key);
+			berth_cli_fail("manifest", BERTH_EXIT_USAGE,
+				       "bad annotation '%s' (not UTF-8?)", v);
+			return -1;
+		}
+		free(key);
 	}
+	return 0;
+}
+
+/* Parse a subcommand's options; returns -1 (exit code in *rc) to stop. */
+static int parse(common *c, const berth_args_spec *spec, int argc, char **argv, int *rc)
+{
+	int r = berth_args_parse(spec, c, argc, argv, &c->npos);
+
+	if (r != BERTH_ARGS_OK) {
+		*rc = berth_args_exit(r);
+		return -1;
+	}
+	*rc = BERTH_EXIT_USAGE;
+	if (opt_registry_check("manifest", &c->reg) < 0 || annotations(c) < 0)
+		return -1;
+	c->pos = argv + 1;
 	opt_registry_transport(&c->reg, &c->to);
 	return 0;
 }
@@ -107,9 +116,6 @@ static int create(common *c)
 	berth_digest d;
 	int n = c->npos - 1, rc = BERTH_EXIT_FAIL;
 
-	if (c->npos < 2)
-		return berth_cli_fail("manifest", BERTH_EXIT_USAGE,
-				      "create needs DST and at least one SRC (see --help)");
 	if (opt_image("manifest", c->pos[0], 1, &dst) < 0)
 		goto done;
 	for (int i = 0; i < n; i++)
@@ -152,9 +158,6 @@ static int inspect(common *c)
 	char mt[128], *pretty = NULL;
 	int rc = BERTH_EXIT_FAIL;
 
-	if (c->npos != 1)
-		return berth_cli_fail("manifest", BERTH_EXIT_USAGE,
-				      "inspect needs one image reference (see --help)");
 	if (opt_image("manifest", c->pos[0], 1, &name) < 0)
 		goto done;
 	if (berth_source_open(&src, name, &c->to) < 0 ||
@@ -196,7 +199,9 @@ int cmd_manifest(int argc, char **argv)
 		return berth_cli_fail("manifest", BERTH_EXIT_USAGE,
 				      "needs create or inspect (see --help)");
 	if (berth_cli_is_help(argv[1])) {
-		fputs(help, stdout);
+		berth_args_help(&create_spec, stdout);
+		fputc('\n', stdout);
+		berth_args_help(&inspect_spec, stdout);
 		return BERTH_EXIT_OK;
 	}
 	if (strcmp(argv[1], "create") && strcmp(argv[1], "inspect"))
@@ -206,8 +211,12 @@ int cmd_manifest(int argc, char **argv)
 	if (!c.ann)
 		return berth_cli_fail("manifest", BERTH_EXIT_FAIL, "out of memory");
 	opt_ignore_sigpipe();
-	if (parse(&c, argc - 1, argv + 1, &rc) == 0)
-		rc = strcmp(argv[1], "create") == 0 ? create(&c) : inspect(&c);
+	if (strcmp(argv[1], "create") == 0) {
+		if (parse(&c, &create_spec, argc - 1, argv + 1, &rc) == 0)
+			rc = create(&c);
+	} else if (parse(&c, &inspect_spec, argc - 1, argv + 1, &rc) == 0) {
+		rc = inspect(&c);
+	}
 	json_decref(c.ann);
 	opt_registry_dispose(&c.reg);
 	return rc;

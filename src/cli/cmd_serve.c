@@ -14,137 +14,119 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char help[] =
-	"usage: berth serve [options]\n"
-	"\n"
-	"Run the OCI distribution registry over HTTP until SIGTERM or SIGINT, then\n"
-	"finish in-flight requests and exit 0.\n"
-	"\n"
-	"  --config FILE              YAML config (see docs/config.md); flags override it\n"
-	"  --listen ADDR:PORT         listen address (default 127.0.0.1:5000; [::1]:5000, :5000)\n"
-	"  --data DIR                 data directory: blobs, and berth.db (default ./var)\n"
-	"  --log-level LEVEL          debug, info (default), warn or error\n"
-	"  --log-format FMT           text (default) or json\n"
-	"  --no-access-log            do not log one line per request\n"
-	"  --threads N                HTTP worker threads (default 4 x cores, at least 8)\n"
-	"  --max-connections N        concurrent connections (default 4096)\n"
-	"  --idle-timeout SECONDS     close idle or trickling connections (default 60)\n"
-	"  --max-header-bytes N       request header limit (default 65536)\n"
-	"  --max-manifest-bytes N     manifest size limit (default 4194304)\n"
-	"  --max-blob-bytes N         blob size limit, 0 = none (default 0)\n"
-	"  --upload-purge-age SECONDS delete unfinished uploads older than this (default 604800)\n"
-	"  --shutdown-timeout SECONDS wait this long for in-flight requests (default 30)\n"
-	"  --auth                     turn access control on (users, projects, tokens;\n"
-	"                             see docs/access-control.md)\n"
-	"  --admin-password-file FILE password of the system administrator 'admin', created\n"
-	"                             at the first start (or $BERTH_ADMIN_PASSWORD)\n"
-	"  --tls-cert FILE            serve https with this certificate (PEM; TLS 1.2+)\n"
-	"  --tls-key FILE             ... and this private key (PEM)\n"
-	"  --insecure-open            without --auth, serve on a non-loopback address anyway\n"
-	"  -h, --help                 show this help\n";
+typedef struct serve_opts {
+	const char *config, *listen, *data, *log_level, *log_format, *threads, *max_connections,
+		*idle_timeout, *max_header_bytes, *max_manifest_bytes, *max_blob_bytes,
+		*upload_purge_age, *shutdown_timeout, *admin_password_file, *tls_cert, *tls_key;
+	int no_access_log, auth, insecure_open;
+} serve_opts;
 
-/* Flags that take a value, and the config key each one sets. */
-static const struct {
-	const char *flag;
-	const char *key;
-} flags[] = {
-	{"--listen", "http.addr"},
-	{"--data", "storage.filesystem.rootdirectory"},
-	{"--log-level", "log.level"},
-	{"--log-format", "log.format"},
-	{"--threads", "limits.threads"},
-	{"--max-connections", "limits.max_connections"},
-	{"--idle-timeout", "limits.idle_timeout"},
-	{"--max-header-bytes", "limits.max_header_bytes"},
-	{"--max-manifest-bytes", "limits.max_manifest_bytes"},
-	{"--max-blob-bytes", "limits.max_blob_bytes"},
-	{"--upload-purge-age", "limits.upload_purge_age"},
-	{"--shutdown-timeout", "limits.shutdown_timeout"},
-	{"--admin-password-file", "auth.admin_password_file"},
-	{"--tls-cert", "tls.certificate"},
-	{"--tls-key", "tls.key"},
+/*
+ * A flag with a value, and the config key it sets; a flag without one sets
+ * its boolean key to true. Both go through berth_server_config_set().
+ */
+#define VALUE(name_, F, mv, key_, help_)                                                           \
+	{                                                                                          \
+		.name = name_, .kind = BERTH_ARG_STRING,                                           \
+		.offset = BERTH_ARG_FIELD_(serve_opts, F, const char *), .metavar = mv,            \
+		.key = key_, .help = help_                                                         \
+	}
+#define SWITCH(name_, F, key_, help_)                                                              \
+	{                                                                                          \
+		.name = name_, .kind = BERTH_ARG_FLAG,                                             \
+		.offset = BERTH_ARG_FIELD_(serve_opts, F, int), .key = key_, .help = help_         \
+	}
+
+static const berth_arg serve_args[] = {
+	BERTH_OPT_STRING("config", 0, serve_opts, config, "FILE",
+			 "YAML config (see docs/config.md); flags override it"),
+	VALUE("listen", listen, "ADDR:PORT", "http.addr",
+	      "listen address (default 127.0.0.1:5000; [::1]:5000, :5000)"),
+	VALUE("data", data, "DIR", "storage.filesystem.rootdirectory",
+	      "data directory: blobs, and berth.db (default ./var)"),
+	VALUE("log-level", log_level, "LEVEL", "log.level", "debug, info (default), warn or error"),
+	VALUE("log-format", log_format, "FMT", "log.format", "text (default) or json"),
+	SWITCH("no-access-log", no_access_log, "log.accesslog.disabled",
+	       "do not log one line per request"),
+	VALUE("threads", threads, "N", "limits.threads",
+	      "HTTP worker threads (default 4 x cores, at least 8)"),
+	VALUE("max-connections", max_connections, "N", "limits.max_connections",
+	      "concurrent connections (default 4096)"),
+	VALUE("idle-timeout", idle_timeout, "SECONDS", "limits.idle_timeout",
+	      "close idle or trickling connections (default 60)"),
+	VALUE("max-header-bytes", max_header_bytes, "N", "limits.max_header_bytes",
+	      "request header limit (default 65536)"),
+	VALUE("max-manifest-bytes", max_manifest_bytes, "N", "limits.max_manifest_bytes",
+	      "manifest size limit (default 4194304)"),
+	VALUE("max-blob-bytes", max_blob_bytes, "N", "limits.max_blob_bytes",
+	      "blob size limit, 0 = none (default 0)"),
+	VALUE("upload-purge-age", upload_purge_age, "SECONDS", "limits.upload_purge_age",
+	      "delete unfinished uploads older than this (default 604800)"),
+	VALUE("shutdown-timeout", shutdown_timeout, "SECONDS", "limits.shutdown_timeout",
+	      "wait this long for in-flight requests (default 30)"),
+	SWITCH("auth", auth, "auth.enabled",
+	       "turn access control on (users, projects, tokens;\n"
+	       "see docs/access-control.md)"),
+	VALUE("admin-password-file", admin_password_file, "FILE", "auth.admin_password_file",
+	      "password of the system administrator 'admin', created\n"
+	      "at the first start (or $BERTH_ADMIN_PASSWORD)"),
+	VALUE("tls-cert", tls_cert, "FILE", "tls.certificate",
+	      "serve https with this certificate (PEM; TLS 1.2+)"),
+	VALUE("tls-key", tls_key, "FILE", "tls.key", "... and this private key (PEM)"),
+	SWITCH("insecure-open", insecure_open, "http.insecure_open",
+	       "without --auth, serve on a non-loopback address anyway"),
+	BERTH_OPT_END,
 };
 
-/* Flags without a value, and the boolean config key each one sets (NULL: special). */
-static const struct {
-	const char *flag;
-	const char *key;
-} switches[] = {
-	{"--no-access-log", "log.accesslog.disabled"},
-	{"--auth", "auth.enabled"},
-	{"--insecure-open", "http.insecure_open"},
+#undef VALUE
+#undef SWITCH
+
+static const berth_args_spec serve_spec = {
+	.cmd = "serve",
+	.usage = "serve [options]",
+	.description = "Run the OCI distribution registry over HTTP until SIGTERM or SIGINT, then\n"
+		       "finish in-flight requests and exit 0.\n",
+	.args = serve_args,
 };
 
-#define NSWITCHES (sizeof(switches) / sizeof(switches[0]))
+const berth_args_spec *const cmd_serve_specs[] = {&serve_spec, NULL};
 
-static const char *switch_key(const char *arg)
+/* The flags given, over the config file: each one's key set to its value. */
+static int apply_flags(berth_server_config *cfg, const serve_opts *o)
 {
-	for (size_t i = 0; i < NSWITCHES; i++)
-		if (strcmp(arg, switches[i].flag) == 0)
-			return switches[i].key;
-	return NULL;
-}
+	for (const berth_arg *a = serve_args; a->kind != BERTH_ARG_END; a++) {
+		const char *val = NULL;
 
-#define NFLAGS (sizeof(flags) / sizeof(flags[0]))
-
-static const char *flag_key(const char *arg)
-{
-	for (size_t i = 0; i < NFLAGS; i++)
-		if (strcmp(arg, flags[i].flag) == 0)
-			return flags[i].key;
-	return NULL;
+		if (!a->key)
+			continue;
+		if (a->kind == BERTH_ARG_FLAG)
+			val = *(const int *)((const char *)o + a->offset) ? "true" : NULL;
+		else
+			val = *(const char *const *)((const char *)o + a->offset);
+		if (val && berth_server_config_set(cfg, a->key, val) < 0)
+			return berth_cli_fail("serve", BERTH_EXIT_USAGE, "%s: %s",
+					      berth_args_name(a), berth_error_last());
+	}
+	return 0;
 }
 
 int cmd_serve(int argc, char **argv)
 {
 	berth_server_config cfg;
-	const char *config_file = NULL;
-	int code = BERTH_EXIT_OK;
+	serve_opts o = {0};
+	int code = BERTH_EXIT_OK, n;
 
-	if (berth_cli_wants_help(argc, argv)) {
-		fputs(help, stdout);
-		return BERTH_EXIT_OK;
-	}
-	/* First pass: check the syntax and find --config. */
-	for (int i = 1; i < argc; i++) {
-		if (switch_key(argv[i]))
-			continue;
-		if (strcmp(argv[i], "--config") != 0 && !flag_key(argv[i]))
-			return berth_cli_fail("serve", BERTH_EXIT_USAGE,
-					      "unexpected argument '%s' (see --help)", argv[i]);
-		if (i + 1 >= argc)
-			return berth_cli_fail("serve", BERTH_EXIT_USAGE, "%s needs a value",
-					      argv[i]);
-		if (strcmp(argv[i], "--config") == 0)
-			config_file = argv[i + 1];
-		i++;
-	}
+	if ((code = berth_args_parse(&serve_spec, &o, argc, argv, &n)) != BERTH_ARGS_OK)
+		return berth_args_exit(code);
 	if (berth_server_config_defaults(&cfg) < 0)
 		return berth_cli_fail("serve", BERTH_EXIT_FAIL, "%s", berth_error_last());
-	if (config_file && berth_server_config_load(&cfg, config_file) < 0) {
+	if (o.config && berth_server_config_load(&cfg, o.config) < 0) {
 		code = berth_cli_fail("serve", BERTH_EXIT_USAGE, "%s", berth_error_last());
 		goto done;
 	}
-	/* Second pass: flags override the file. */
-	for (int i = 1; i < argc; i++) {
-		const char *key;
-
-		if ((key = switch_key(argv[i]))) {
-			if (berth_server_config_set(&cfg, key, "true") < 0) {
-				code = berth_cli_fail("serve", BERTH_EXIT_USAGE, "%s: %s", argv[i],
-						      berth_error_last());
-				goto done;
-			}
-			continue;
-		}
-		key = flag_key(argv[i]);
-		if (key && berth_server_config_set(&cfg, key, argv[i + 1]) < 0) {
-			code = berth_cli_fail("serve", BERTH_EXIT_USAGE, "%s: %s", argv[i],
-					      berth_error_last());
-			goto done;
-		}
-		i++;
-	}
+	/* Flags override the file. */
+	if ((code = apply_flags(&cfg, &o)))
+		goto done;
 	if (!cfg.tls_cert != !cfg.tls_key) {
 		code = berth_cli_fail(
 			"serve", BERTH_EXIT_USAGE,

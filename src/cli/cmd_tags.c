@@ -10,14 +10,29 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char help[] = "usage: berth tags [options] [docker://]HOST/REPO\n"
-			   "\n"
-			   "List the tags of a repository (all pages).\n"
-			   "\n"
-			   "  --format text|json   one tag per line (default) or a JSON object\n"
-			   "  --creds USER:PASS    registry credentials (default: auth files)\n"
-			   "  --authfile FILE      read credentials from FILE\n"
-			   "  --tls-verify=false   do not verify the registry's TLS certificate\n";
+typedef struct tags_opts {
+	opt_registry reg;
+	const char *format;
+} tags_opts;
+
+static const berth_arg tags_args[] = {
+	BERTH_OPT_ENUM("format", 0, tags_opts, format, opt_text_json, NULL,
+		       "one tag per line (default) or a JSON object"),
+	OPT_REGISTRY_ARGS(tags_opts, reg),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec tags_spec = {
+	.cmd = "tags",
+	.usage = "tags [options] [docker://]HOST/REPO",
+	.description = "List the tags of a repository (all pages).\n",
+	.args = tags_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "needs a repository",
+};
+
+const berth_args_spec *const cmd_tags_specs[] = {&tags_spec, NULL};
 
 typedef struct tag_sink {
 	json_t *arr; /* JSON output, or NULL to print lines */
@@ -38,34 +53,21 @@ static int on_tag(void *ctx, const char *name)
 
 int cmd_tags(int argc, char **argv)
 {
-	opt_registry reg;
-	const char *repo = NULL;
+	tags_opts o = {.format = "text"};
+	const char *repo;
 	berth_client *c = NULL;
 	berth_ref *ref = NULL;
 	tag_sink ts = {NULL};
-	int json = 0, rc = BERTH_EXIT_USAGE, m;
+	int json, rc, n;
 
-	opt_registry_init(&reg);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (berth_cli_is_help(a)) {
-			fputs(help, stdout);
-			rc = BERTH_EXIT_OK;
-			goto done;
-		}
-		if ((m = opt_registry_arg("tags", argc, argv, &i, &reg)) ||
-		    (m = opt_format("tags", argc, argv, &i, &json))) {
-			if (m < 0)
-				goto done;
-		} else if (opt_positional("tags", a, &repo) < 0) {
-			goto done;
-		}
-	}
-	if (!repo) {
-		berth_cli_fail("tags", BERTH_EXIT_USAGE, "needs a repository (see --help)");
+	opt_registry_init(&o.reg);
+	if ((rc = berth_args_parse(&tags_spec, &o, argc, argv, &n)) != BERTH_ARGS_OK)
+		return berth_args_exit(rc);
+	rc = BERTH_EXIT_USAGE;
+	if (opt_registry_check("tags", &o.reg) < 0)
 		goto done;
-	}
+	repo = argv[1];
+	json = strcmp(o.format, "json") == 0;
 	rc = BERTH_EXIT_FAIL;
 	if (opt_docker_ref("tags", repo, &ref) < 0)
 		goto done;
@@ -76,7 +78,8 @@ int cmd_tags(int argc, char **argv)
 		goto done;
 	}
 	opt_ignore_sigpipe();
-	if (opt_client("tags", ref->domain, reg.tls_verify, &reg.creds, reg.auth_file, &c) < 0)
+	if (opt_client("tags", ref->domain, o.reg.tls_verify, &o.reg.creds, o.reg.auth_file, &c) <
+	    0)
 		goto done;
 	if (json && !(ts.arr = json_array())) {
 		berth_cli_fail("tags", BERTH_EXIT_FAIL, "out of memory");
@@ -88,15 +91,15 @@ int cmd_tags(int argc, char **argv)
 	}
 	if (json) {
 		char *name = berth_ref_format(ref);
-		json_t *o =
+		json_t *obj =
 			json_pack("{s:s, s:O}", "Repository", name ? name : repo, "Tags", ts.arr);
-		char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+		char *s = obj ? json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 
 		if (s)
 			puts(s);
 		free(s);
 		free(name);
-		json_decref(o);
+		json_decref(obj);
 		if (!s) {
 			berth_cli_fail("tags", BERTH_EXIT_FAIL, "out of memory");
 			goto done;
@@ -107,6 +110,6 @@ done:
 	json_decref(ts.arr);
 	berth_client_free(c);
 	berth_ref_free(ref);
-	opt_registry_dispose(&reg);
+	opt_registry_dispose(&o.reg);
 	return rc;
 }

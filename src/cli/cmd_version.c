@@ -10,33 +10,34 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char help[] = "usage: berth version [--format text|json]\n"
-			   "\n"
-			   "Print berth's version and the versions of the libraries it runs on.\n"
-			   "\n"
-			   "  --format FMT   text (default) or json\n";
+typedef struct version_opts {
+	const char *format;
+} version_opts;
+
+static const char *const formats[] = {"text", "json", NULL};
+
+static const berth_arg version_args[] = {
+	BERTH_OPT_ENUM("format", 0, version_opts, format, formats, "FMT", "text (default) or json"),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec version_spec = {
+	.cmd = "version",
+	.usage = "version [--format text|json]",
+	.description = "Print berth's version and the versions of the libraries it runs on.\n",
+	.args = version_args,
+};
+
+const berth_args_spec *const cmd_version_specs[] = {&version_spec, NULL};
 
 int cmd_version(int argc, char **argv)
 {
-	int json = 0;
+	version_opts o = {.format = "text"};
+	int json, n, rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (berth_cli_is_help(argv[i])) {
-			fputs(help, stdout);
-			return BERTH_EXIT_OK;
-		} else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-			const char *f = argv[++i];
-
-			if (strcmp(f, "json") == 0)
-				json = 1;
-			else if (strcmp(f, "text") != 0)
-				return berth_cli_fail("version", BERTH_EXIT_USAGE,
-						      "unknown format '%s' (use text or json)", f);
-		} else {
-			return berth_cli_fail("version", BERTH_EXIT_USAGE,
-					      "unexpected argument '%s' (see --help)", argv[i]);
-		}
-	}
+	if ((rc = berth_args_parse(&version_spec, &o, argc, argv, &n)) != BERTH_ARGS_OK)
+		return berth_args_exit(rc);
+	json = strcmp(o.format, "json") == 0;
 	if (json)
 		printf("{\"version\":\"%s\",\"libmicrohttpd\":\"%s\",\"sqlite\":\"%s\","
 		       "\"openssl\":\"%s\",\"jansson\":\"%s\"}\n",

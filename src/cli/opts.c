@@ -179,6 +179,15 @@ int opt_registry_arg(const char *cmd, int argc, char **argv, int *i, opt_registr
 	return m;
 }
 
+const char *const opt_text_json[] = {"text", "json", NULL};
+
+int opt_registry_check(const char *cmd, opt_registry *r)
+{
+	if (r->creds_arg && opt_creds_parse(cmd, r->creds_arg, &r->creds) < 0)
+		return -1;
+	return 0;
+}
+
 void opt_registry_transport(const opt_registry *r, berth_transport_options *to)
 {
 	to->tls_verify = r->tls_verify;

@@ -7,7 +7,16 @@
 #ifndef BERTH_CLI_OPTS_H
 #define BERTH_CLI_OPTS_H
 
+#include "args.h"
+
 #include "berth/transport.h"
+
+/*
+ * The argv loop helpers below (opt_value, opt_bool, opt_int, opt_format,
+ * opt_registry_arg, opt_positional) are the old way: new commands declare an
+ * option table for args.h instead (docs/CODE_STYLE.md). They stay until the
+ * commands written with them are ported.
+ */
 
 /**
  * If argv[*i] is "--name" or "--name=v", set *val and return 1 (advancing *i
@@ -67,9 +76,28 @@ int opt_format(const char *cmd, int argc, char **argv, int *i, int *json);
 /** The registry options the image commands share: --tls-verify, --creds, --authfile. */
 typedef struct opt_registry {
 	int tls_verify;	       /* 1 unless --tls-verify=false */
-	opt_creds creds;       /* from --creds, if set */
+	opt_creds creds;       /* from --creds, if set (opt_registry_check) */
 	const char *auth_file; /* from --authfile (borrowed from argv), or NULL */
+	const char *creds_arg; /* --creds as given (borrowed from argv), or NULL */
 } opt_registry;
+
+/*
+ * The option table entries of opt_registry, for a command whose options
+ * struct T holds one as field F: --tls-verify, --creds, --authfile.
+ */
+#define OPT_REGISTRY_ARGS(T, F)                                                                    \
+	BERTH_OPT_BOOL("tls-verify", 0, T, F.tls_verify, "false",                                  \
+		       "do not verify the registry's TLS certificate"),                            \
+		BERTH_OPT_STRING("creds", 0, T, F.creds_arg, "USER:PASS",                          \
+				 "registry credentials (default: auth files)"),                    \
+		BERTH_OPT_STRING("authfile", 0, T, F.auth_file, "FILE",                            \
+				 "read credentials from FILE")
+
+/** The words of a --format option that takes text or json. */
+extern const char *const opt_text_json[];
+
+/** After parsing: --creds into r->creds; -1 (usage error printed) if malformed. */
+int opt_registry_check(const char *cmd, opt_registry *r);
 
 /** Defaults: verify TLS, no credentials, no auth file. */
 void opt_registry_init(opt_registry *r);

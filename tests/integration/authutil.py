@@ -371,13 +371,6 @@ def module_server(tmp_path_factory, **kw):
         assert_no_secrets(s)
 
 
-def need_auth_server():
-    """Skip, with the reason, while `berth serve` has no --auth."""
-    p = subprocess.run([BERTH_BIN, "serve", "--help"], capture_output=True, timeout=30)
-    if b"--auth" not in p.stdout + p.stderr:
-        pytest.skip("berth serve has no --auth in this build (P3 server not integrated yet)")
-
-
 # ---------------------------------------------------------------- responses
 
 _PARAM = re.compile(r'\s*([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^",\s]*))\s*(?:,|$)')
@@ -471,7 +464,8 @@ def _crypto():
         from cryptography.hazmat.primitives import hashes, serialization  # noqa: F401
         from cryptography.hazmat.primitives.asymmetric import ec, utils  # noqa: F401
     except ImportError:
-        pytest.skip("python3-cryptography is not installed (scripts/deps.sh installs it)")
+        pytest.fail("python3-cryptography is not installed: install it with "
+                    "'apt-get install python3-cryptography' (scripts/deps.sh does)", pytrace=False)
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec, utils
     return hashes, serialization, ec, utils

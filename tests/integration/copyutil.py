@@ -89,17 +89,21 @@ def skopeo(*args, env=None, timeout=600, check=True):
     return p
 
 
+# The Debian package that provides each peer tool (scripts/deps.sh installs them all).
+PACKAGES = {"docker-registry": "docker-registry", "skopeo": "skopeo", "podman": "podman",
+            "buildah": "buildah", "umoci": "umoci", "zstd": "zstd", "valgrind": "valgrind",
+            "runc": "runc", "curl": "curl", "busybox": "busybox-static"}
+
+
 def need(tool):
-    if not shutil.which(tool):
-        pytest.skip("%s is not installed (scripts/deps.sh installs it)" % tool)
-
-
-def need_berth_cmd(cmd):
-    """Skip (clearly) while the berth CLI does not have `cmd` yet."""
-    p = _run([BERTH_BIN, cmd, "--help"], timeout=30)
-    out = (p.stdout + p.stderr).decode("utf-8", "replace")
-    if p.returncode != 0 and "unknown command" in out:
-        pytest.skip("berth has no '%s' command in this build" % cmd)
+    """The path of peer tool `tool`; if it is missing the test FAILS, saying how
+    to install it (a test that cannot run is a failure, never a skip)."""
+    path = shutil.which(tool)
+    if not path:
+        pytest.fail("%s is not installed: install it with 'apt-get install %s' "
+                    "(or run scripts/deps.sh, which installs every peer)"
+                    % (tool, PACKAGES.get(tool, tool)), pytrace=False)
+    return path
 
 
 def assert_fails(p, *words, code=1):

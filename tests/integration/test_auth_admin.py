@@ -23,7 +23,6 @@ ACCEPT = {"Accept": oci.OCI_MANIFEST}
 
 @pytest.fixture
 def srv(auth_factory):
-    au.need_auth_server()
     s = auth_factory()
     s.add_project("team")
     return s
@@ -184,8 +183,6 @@ def admin_cli(s, env, *args, check=True, input=None):
 
 @pytest.fixture
 def cli(srv, env, tmp_path):
-    u.need_berth_cmd("admin")
-    u.need_berth_cmd("login")
     env = dict(env, REGISTRY_AUTH_FILE=str(tmp_path / "auth.json"))
     u.berth("login", "--username", "admin", "--password-stdin", srv.host, env=env,
             input=(srv.admin_password + "\n").encode())

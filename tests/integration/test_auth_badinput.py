@@ -16,7 +16,6 @@ B64 = lambda s: base64.b64encode(s.encode("latin-1")).decode()  # noqa: E731
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    au.need_auth_server()
     gen = au.module_server(tmp_path_factory)
     s = next(gen)
     s.add_project("priv")

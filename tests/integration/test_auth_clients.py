@@ -24,7 +24,6 @@ ACCEPT = {"Accept": ct.ACCEPT_ALL}
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    au.need_auth_server()
     gen = au.module_server(tmp_path_factory)
     s = next(gen)
     s.add_project("team", public=False)
@@ -146,7 +145,6 @@ def test_podman_login_push_pull(srv, podman, env):
 
 
 def test_berth_copy_with_creds(srv, env, tmp_path):
-    u.need_berth_cmd("copy")
     s = srv
     lay = u.small_image()
     dest = "docker://%s/team/berth:1" % s.host
@@ -165,8 +163,6 @@ def test_berth_copy_with_creds(srv, env, tmp_path):
 
 
 def test_berth_login_then_copy(srv, env, tmp_path):
-    u.need_berth_cmd("copy")
-    u.need_berth_cmd("login")
     s = srv
     lay = u.small_image()
     dest = "docker://%s/team/login:1" % s.host

@@ -7,7 +7,6 @@ project `library`."""
 import os
 import re
 import subprocess
-import time
 
 import pytest
 import requests
@@ -17,22 +16,18 @@ from authutil import auth_factory  # noqa: F401  (fixture)
 import conftest
 
 
-@pytest.fixture(autouse=True)
-def _need():
-    au.need_auth_server()
-
-
-def run_briefly(args, env=None, timeout=15):
-    """Run a server that should refuse to start: its exit code and output."""
+def run_briefly(args, env=None, timeout=120):
+    """Run a server that should refuse to start: its exit code and output.
+    A server that starts instead runs until the (generous) timeout, a hang
+    guard, and the test fails; how fast it refuses is not asserted."""
     e = dict(os.environ)
     e.pop("BERTH_ADMIN_PASSWORD", None)
     e.update(env or {})
-    t = time.time()
     try:
         p = subprocess.run(args, capture_output=True, timeout=timeout, env=e, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        pytest.fail("%s did not exit within %ds" % (" ".join(args), timeout))
-    return p.returncode, p.stderr.decode("utf-8", "replace"), p.stdout.decode("utf-8", "replace"), time.time() - t
+        pytest.fail("%s did not exit by itself: it started instead of refusing" % " ".join(args))
+    return p.returncode, p.stderr.decode("utf-8", "replace"), p.stdout.decode("utf-8", "replace")
 
 
 def one_line(err, *words):
@@ -48,18 +43,18 @@ def one_line(err, *words):
 
 def test_auth_without_admin_password_refuses(tmp_path):
     port = conftest.free_port()
-    rc, err, out, took = run_briefly([au.BERTH_BIN, "serve", "--auth", "--listen", "127.0.0.1:%d" % port,
-                                      "--data", str(tmp_path / "d")])
+    rc, err, out = run_briefly([au.BERTH_BIN, "serve", "--auth", "--listen", "127.0.0.1:%d" % port,
+                                "--data", str(tmp_path / "d")])
     assert rc != 0
     one_line(err, "admin", "password")
-    assert took < 10
+    assert "listening" not in out + err
     # nothing listens
     with pytest.raises(requests.ConnectionError):
         requests.get("http://127.0.0.1:%d/healthz" % port, timeout=2)
 
 
 def test_missing_password_file_refuses(tmp_path):
-    rc, err, _, _ = run_briefly([au.BERTH_BIN, "serve", "--auth", "--listen", "127.0.0.1:%d" % conftest.free_port(),
+    rc, err, _ = run_briefly([au.BERTH_BIN, "serve", "--auth", "--listen", "127.0.0.1:%d" % conftest.free_port(),
                                  "--data", str(tmp_path / "d"), "--admin-password-file",
                                  str(tmp_path / "missing")])
     assert rc != 0
@@ -98,11 +93,11 @@ def test_first_start_creates_admin_and_library(auth_factory):
 
 def test_non_loopback_without_auth_refuses(tmp_path):
     port = conftest.free_port()
-    rc, err, _, took = run_briefly([au.BERTH_BIN, "serve", "--listen", "0.0.0.0:%d" % port,
-                                    "--data", str(tmp_path / "d")])
+    rc, err, out = run_briefly([au.BERTH_BIN, "serve", "--listen", "0.0.0.0:%d" % port,
+                                "--data", str(tmp_path / "d")])
     assert rc != 0, "berth serve started open on 0.0.0.0"
     one_line(err, ("insecure-open", "--auth"))
-    assert took < 10
+    assert "listening" not in out + err
     with pytest.raises(requests.ConnectionError):
         requests.get("http://127.0.0.1:%d/healthz" % port, timeout=2)
 

@@ -16,7 +16,6 @@ from authutil import auth_factory  # noqa: F401  (fixture)
 
 @pytest.fixture
 def srv(auth_factory):
-    au.need_auth_server()
     s = auth_factory()
     s.add_project("priv")
     return s

@@ -24,7 +24,6 @@ ACCEPT = {"Accept": oci.OCI_MANIFEST}
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    au.need_auth_server()
     gen = au.module_server(tmp_path_factory)
     s = next(gen)
     s.add_project("priv", public=False)
@@ -302,7 +301,6 @@ def test_tokens_survive_a_restart(auth_factory):
     """The signing key is kept: a token issued before a restart still works,
     and the key file is private to the server."""
     import os
-    au.need_auth_server()
     s = auth_factory()
     s.add_project("priv")
     s.seed("priv/app")

@@ -175,7 +175,6 @@ def test_bearer_wrong_password(bearer, reg, noauth_env):
 # ---------------------------------------------------------------- login / logout
 
 def test_login_copy_logout(dist, noauth_env, tmp_path):
-    u.need_berth_cmd("login")
     authfile = tmp_path / "auth.json"
     env = dict(noauth_env, REGISTRY_AUTH_FILE=str(authfile))
     lay = u.small_image()
@@ -202,7 +201,6 @@ def test_login_copy_logout(dist, noauth_env, tmp_path):
 
 def test_login_through_token_server(bearer, reg, noauth_env, tmp_path):
     """login checks the credentials with the token flow; the next copy uses them."""
-    u.need_berth_cmd("login")
     ts, p = bearer
     env = dict(noauth_env)
     cfg = os.path.join(env["DOCKER_CONFIG"], "config.json")

@@ -72,15 +72,27 @@ def test_missing_image_in_registry(berth, tmp_path):
 
 
 def test_destination_not_writable(src, tmp_path):
+    """A directory without write permission; for root, who may write anyway,
+    a read-only filesystem mounted there."""
+    import subprocess
     ro = tmp_path / "ro"
     ro.mkdir()
     os.chmod(ro, 0o500)
+    mounted = False
     try:
         if os.access(str(ro), os.W_OK):
-            pytest.skip("running as a user who can write anywhere")
+            m = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(ro)],
+                               capture_output=True)
+            assert m.returncode == 0, ("as root, the test mounts a read-only tmpfs (a container "
+                                       "needs CAP_SYS_ADMIN): %s" % m.stderr.decode("utf-8", "replace"))
+            mounted = True
+        assert not os.access(str(ro), os.W_OK)
         r = u.berth("copy", src, "oci-archive:%s:x" % (ro / "x.tar"), check=False)
         u.assert_fails(r, str(ro))
+        assert os.listdir(str(ro)) == []
     finally:
+        if mounted:
+            subprocess.run(["umount", str(ro)])
         os.chmod(ro, 0o700)
 
 

@@ -1,0 +1,103 @@
+/*
+ * commands.c - the table of berth's subcommands (each in cmd_<name>.c), the
+ * helpers they share for messages, and `berth help`.
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const berth_cli_command berth_cli_commands[] = {
+	{"serve", cmd_serve, "run the OCI registry server", cmd_serve_specs},
+	{"copy", cmd_copy, "copy an image between registries, layouts and archives",
+	 cmd_copy_specs},
+	{"inspect", cmd_inspect, "describe an image or index", cmd_inspect_specs},
+	{"tags", cmd_tags, "list the tags of a repository", cmd_tags_specs},
+	{"delete", cmd_delete, "delete an image from a registry", cmd_delete_specs},
+	{"login", cmd_login, "store credentials for a registry", cmd_login_specs},
+	{"logout", cmd_logout, "remove stored credentials", cmd_logout_specs},
+	{"manifest", cmd_manifest, "create or inspect multi-platform indexes", cmd_manifest_specs},
+	{"admin", cmd_admin, "manage users, projects, members, robots; read the audit log",
+	 cmd_admin_specs},
+	{"version", cmd_version, "print version information", cmd_version_specs},
+	{"help", cmd_help, "show help for berth or one of its commands", cmd_help_specs},
+	{NULL, NULL, NULL, NULL},
+};
+
+int berth_cli_vfail(const char *cmd, int code, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "berth %s: ", cmd);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int berth_cli_fail(const char *cmd, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	code = berth_cli_vfail(cmd, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int berth_cli_is_help(const char *a)
+{
+	return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
+int berth_cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (berth_cli_is_help(argv[i]))
+			return 1;
+	}
+	return 0;
+}
+
+void berth_cli_usage(FILE *out)
+{
+	fprintf(out, "usage: berth <command> [options]\n\ncommands:\n");
+	for (const berth_cli_command *c = berth_cli_commands; c->name; c++)
+		fprintf(out, "  %-10s %s\n", c->name, c->summary);
+	fprintf(out, "\nRun 'berth <command> --help' for a command's options.\n");
+}
+
+typedef struct help_opts {
+	int unused;
+} help_opts;
+
+static const berth_args_spec help_spec = {
+	.cmd = "help",
+	.usage = "help [COMMAND]",
+	.description = "Show the list of commands, or the help of one command.\n",
+	.max_pos = 1,
+	.man = "berth",
+};
+
+const berth_args_spec *const cmd_help_specs[] = {&help_spec, NULL};
+
+int cmd_help(int argc, char **argv)
+{
+	help_opts o = {0};
+	int n, rc;
+
+	if ((rc = berth_args_parse(&help_spec, &o, argc, argv, &n)) != BERTH_ARGS_OK)
+		return berth_args_exit(rc);
+	if (n == 0) {
+		berth_cli_usage(stdout);
+		return BERTH_EXIT_OK;
+	}
+	for (const berth_cli_command *c = berth_cli_commands; c->name; c++) {
+		if (strcmp(c->name, argv[1]) == 0) {
+			char *sub[] = {argv[1], "--help", NULL};
+
+			return c->run(2, sub);
+		}
+	}
+	return berth_cli_fail("help", BERTH_EXIT_USAGE, "unknown command '%s'", argv[1]);
+}

@@ -1,0 +1,357 @@
+/*
+ * store.c - the snapshot store: layers unpacked once by diff ID.
+ *
+ * An unpack runs two threads: a decompressor (berth_layer_transform) that
+ * hashes the uncompressed tar on its way into a socket pair, and libarchive
+ * on the caller's thread reading the other end and writing entries under a temporary
+ * directory. Whiteouts become what overlayfs reads (0:0 character devices,
+ * the trusted.overlay.opaque xattr); everything else is written by
+ * libarchive's disk writer with numeric owners and its secure-extraction
+ * checks (no "..", no writing through a symlink). The directory is renamed
+ * to its diff ID only when the hash matches.
+ */
+#include "lib/snapshot/internal.h"
+#include "util/fs.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define WH_PREFIX ".wh."
+#define WH_OPAQUE ".wh..wh..opq"
+
+int berth_snapshots_open(berth_snapshots **out, const char *root)
+{
+	berth_snapshots *s = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = berth_fs_mkdir_p(root)) < 0)
+		return rc;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	/* The real path: libarchive's symlink checks must not trip on our own prefix. */
+	{
+		char real[PATH_MAX];
+
+		if (!realpath(root, real)) {
+			rc = berth_error_set_errno("%s", root);
+			goto done;
+		}
+		if (strlen(real) >= sizeof(s->root)) {
+			rc = berth_error_set(BERTH_EINVALID, "snapshot store path too long: %s",
+					     real);
+			goto done;
+		}
+		strcpy(s->root, real);
+	}
+	snprintf(s->layers, sizeof(s->layers), "%s/layers", s->root);
+	snprintf(s->work, sizeof(s->work), "%s/work", s->root);
+	snprintf(s->empty, sizeof(s->empty), "%s/empty", s->root);
+	if ((rc = berth_fs_mkdir_p(s->layers)) < 0 || (rc = berth_fs_mkdir_p(s->work)) < 0 ||
+	    (rc = berth_fs_mkdir_p(s->empty)) < 0)
+		goto done;
+	*out = s;
+	s = NULL;
+done:
+	free(s);
+	return rc;
+}
+
+void berth_snapshots_free(berth_snapshots *s)
+{
+	free(s);
+}
+
+void berth_snapshots__layer_path(const berth_snapshots *s, const berth_digest *diff_id, char *out)
+{
+	snprintf(out, PATH_MAX, "%s/%s", s->layers, berth_digest_hex(diff_id));
+}
+
+int berth_snapshots_has(berth_snapshots *s, const berth_digest *diff_id)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	berth_snapshots__layer_path(s, diff_id, p);
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int berth_snapshots_remove(berth_snapshots *s, const berth_digest *diff_id)
+{
+	char p[PATH_MAX], gone[PATH_MAX + 32];
+
+	berth_snapshots__layer_path(s, diff_id, p);
+	snprintf(gone, sizeof(gone), "%s.gone.%d", p, (int)getpid());
+	/* Rename first, so no reader ever sees a half-removed layer. */
+	if (rename(p, gone) < 0)
+		return berth_error_set_errno("remove layer %s", berth_digest_hex(diff_id));
+	return berth_fs_remove_tree(gone);
+}
+
+/* ---- the decompressing, hashing thread ---- */
+
+typedef struct feeder {
+	berth_layer_compression c;
+	berth_layer_read_fn read;
+	void *rctx;
+	int fd; /* the pipe's write end; closed by the thread */
+	berth_hasher *hash;
+	int rc;
+	char err[256];
+} feeder;
+
+/* A socket, not a pipe: MSG_NOSIGNAL turns a reader that stopped early into EPIPE, not SIGPIPE. */
+static int feed_write(void *ctx, const void *data, size_t len)
+{
+	feeder *f = ctx;
+	const char *p = data;
+	int rc = berth_hasher_update(f->hash, data, len);
+
+	if (rc < 0)
+		return rc;
+	while (len > 0) {
+		ssize_t n = send(f->fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return berth_error_set_errno("layer stream");
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void *feed_main(void *arg)
+{
+	feeder *f = arg;
+
+	f->rc = berth_layer_transform(f->c, BERTH_LAYER_UNCOMPRESSED, -1, f->read, f->rctx,
+				      feed_write, f);
+	if (f->rc < 0)
+		snprintf(f->err, sizeof(f->err), "%s", berth_error_last());
+	close(f->fd);
+	return NULL;
+}
+
+/* ---- entries ---- */
+
+/* Clean a tar path: drop leading "/" and "./", refuse "..". "" for the root. */
+static int clean_path(const char *in, char *out, size_t len)
+{
+	size_t n = 0;
+
+	while (*in) {
+		size_t seg = strcspn(in, "/");
+
+		if (seg == 0 || (seg == 1 && in[0] == '.')) {
+			in += seg + (in[seg] == '/');
+			continue;
+		}
+		if (seg == 2 && in[0] == '.' && in[1] == '.')
+			return berth_error_set(BERTH_EINVALID, "layer entry leaves the root: '%s'",
+					       in);
+		if (n + seg + 2 > len)
+			return berth_error_set(BERTH_EINVALID, "layer entry path too long");
+		if (n)
+			out[n++] = '/';
+		memcpy(out + n, in, seg);
+		n += seg;
+		in += seg + (in[seg] == '/');
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* mkdir -p of dir (an absolute path under the unpack directory) for a whiteout's parent. */
+static int ensure_dir(const char *dir)
+{
+	return berth_fs_mkdir_p(dir);
+}
+
+static int write_whiteout(const char *tmp, const char *rel)
+{
+	char parent[PATH_MAX * 2], path[PATH_MAX * 3];
+	const char *slash = strrchr(rel, '/');
+	const char *base = slash ? slash + 1 : rel;
+	int rc;
+
+	snprintf(parent, sizeof(parent), "%s/%.*s", tmp, slash ? (int)(slash - rel) : 0, rel);
+	if ((rc = ensure_dir(parent)) < 0)
+		return rc;
+	if (strcmp(base, WH_OPAQUE) == 0) {
+		if (lsetxattr(parent, "trusted.overlay.opaque", "y", 1, 0) < 0)
+			return berth_error_set_errno("mark %s opaque", rel);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/%s", parent, base + strlen(WH_PREFIX));
+	if (base[strlen(WH_PREFIX)] == '\0')
+		return berth_error_set(BERTH_EINVALID, "empty whiteout name in '%s'", rel);
+	if (mknod(path, S_IFCHR | 0, makedev(0, 0)) < 0 && errno != EEXIST)
+		return berth_error_set_errno("whiteout %s", rel);
+	return 0;
+}
+
+static int copy_data(struct archive *in, struct archive *out)
+{
+	const void *buf;
+	size_t size;
+	la_int64_t off;
+
+	for (;;) {
+		int r = archive_read_data_block(in, &buf, &size, &off);
+
+		if (r == ARCHIVE_EOF)
+			return 0;
+		if (r != ARCHIVE_OK)
+			return berth_error_set(BERTH_EINVALID, "layer data: %s",
+					       archive_error_string(in));
+		if (archive_write_data_block(out, buf, size, off) != ARCHIVE_OK)
+			return berth_error_set(BERTH_EIO, "write layer data: %s",
+					       archive_error_string(out));
+	}
+}
+
+static int unpack_entries(struct archive *in, struct archive *out, const char *tmp)
+{
+	struct archive_entry *e;
+	char rel[PATH_MAX], abs[PATH_MAX * 2];
+	int r, rc;
+
+	while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
+		const char *base, *hl = archive_entry_hardlink(e);
+
+		if ((rc = clean_path(archive_entry_pathname(e), rel, sizeof(rel))) < 0)
+			return rc;
+		if (!rel[0])
+			continue; /* "./": the root itself */
+		base = strrchr(rel, '/');
+		base = base ? base + 1 : rel;
+		if (strncmp(base, WH_PREFIX, strlen(WH_PREFIX)) == 0) {
+			if ((rc = write_whiteout(tmp, rel)) < 0)
+				return rc;
+			continue;
+		}
+		snprintf(abs, sizeof(abs), "%s/%s", tmp, rel);
+		archive_entry_set_pathname(e, abs);
+		if (hl) {
+			char hrel[PATH_MAX];
+
+			if ((rc = clean_path(hl, hrel, sizeof(hrel))) < 0)
+				return rc;
+			snprintf(abs, sizeof(abs), "%s/%s", tmp, hrel);
+			archive_entry_set_hardlink(e, abs);
+		}
+		if (archive_write_header(out, e) != ARCHIVE_OK)
+			return berth_error_set(BERTH_EINVALID, "layer entry %s: %s", rel,
+					       archive_error_string(out));
+		if (archive_entry_size(e) > 0 && (rc = copy_data(in, out)) < 0)
+			return rc;
+		if (archive_write_finish_entry(out) != ARCHIVE_OK)
+			return berth_error_set(BERTH_EIO, "layer entry %s: %s", rel,
+					       archive_error_string(out));
+	}
+	if (r != ARCHIVE_EOF)
+		return berth_error_set(BERTH_EINVALID, "corrupt layer: %s",
+				       archive_error_string(in));
+	return 0;
+}
+
+int berth_snapshots_unpack(berth_snapshots *s, const berth_digest *diff_id,
+			   berth_layer_compression c, berth_layer_read_fn rd, void *rctx)
+{
+	char tmp[PATH_MAX], final[PATH_MAX];
+	struct archive *in = NULL, *out = NULL;
+	feeder f = {.c = c, .read = rd, .rctx = rctx, .fd = -1};
+	berth_digest got;
+	pthread_t th;
+	int pfd[2] = {-1, -1}, started = 0, rc;
+
+	if (berth_snapshots_has(s, diff_id))
+		return 0;
+	berth_snapshots__layer_path(s, diff_id, final);
+	snprintf(tmp, sizeof(tmp), "%s/.tmp-%s-%d-%lx", s->layers, berth_digest_hex(diff_id),
+		 (int)getpid(), (unsigned long)pthread_self());
+	if (mkdir(tmp, 0755) < 0)
+		return berth_error_set_errno("create %s", tmp);
+	if ((rc = berth_hasher_new(&f.hash, diff_id->algo)) < 0)
+		goto done;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pfd) < 0) {
+		rc = berth_error_set_errno("socketpair");
+		goto done;
+	}
+	f.fd = pfd[1];
+	pfd[1] = -1; /* now owned by the feeder */
+	if (pthread_create(&th, NULL, feed_main, &f) != 0) {
+		close(f.fd);
+		rc = berth_error_set(BERTH_ERROR, "cannot start the decompressor thread");
+		goto done;
+	}
+	started = 1;
+	in = archive_read_new();
+	out = archive_write_disk_new();
+	if (!in || !out) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	archive_read_support_format_tar(in);
+	archive_write_disk_set_options(
+		out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+			     ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+			     ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_UNLINK);
+	if (archive_read_open_fd(in, pfd[0], 64 * 1024) != ARCHIVE_OK) {
+		rc = berth_error_set(BERTH_EINVALID, "layer: %s", archive_error_string(in));
+		goto done;
+	}
+	rc = unpack_entries(in, out, tmp);
+	if (rc == 0 && archive_write_close(out) != ARCHIVE_OK)
+		rc = berth_error_set(BERTH_EIO, "layer: %s", archive_error_string(out));
+	/* Drain what the tar reader left (padding), so the hash covers every byte. */
+	{
+		char sink[65536];
+
+		while (read(pfd[0], sink, sizeof(sink)) > 0)
+			;
+	}
+done:
+	if (pfd[0] >= 0)
+		close(pfd[0]); /* unblocks the feeder if we stopped early */
+	if (started) {
+		pthread_join(th, NULL);
+		if (rc == 0 && f.rc < 0)
+			rc = berth_error_set(f.rc, "%s", f.err);
+	}
+	if (rc == 0 && (rc = berth_hasher_final(f.hash, &got)) == 0 &&
+	    !berth_digest_equal(&got, diff_id))
+		rc = berth_error_set(BERTH_EDIGEST, "layer content is %s, not its diff ID %s",
+				     got.str, diff_id->str);
+	if (rc == 0 && rename(tmp, final) < 0) {
+		if (errno == ENOTEMPTY || errno == EEXIST)
+			rc = 1; /* another unpack of the same layer won: ours goes */
+		else
+			rc = berth_error_set_errno("commit layer %s", diff_id->str);
+	}
+	if (rc != 0 && berth_fs_remove_tree(tmp) < 0) {
+		/* a leftover .tmp- directory is harmless; the next open does not read it */
+	}
+	if (rc == 1)
+		rc = 0;
+	if (rc == 0 && berth_fs_fsync_dir(s->layers) < 0)
+		rc = BERTH_EIO;
+	archive_read_free(in);
+	archive_write_free(out);
+	berth_hasher_free(f.hash);
+	return rc;
+}

@@ -1,0 +1,351 @@
+/*
+ * layers.c - unit tests of the snapshot store: layers made with GNU tar
+ * (whiteouts, opaque directories, symlinks, hard links) unpack into
+ * overlayfs form only when their diff ID matches and never outside their
+ * directory; a working root over them records changes, and its diff is a
+ * layer whose entries, whiteouts and digests are what they should be.
+ * Needs root (overlayfs, device nodes), as berth build does.
+ */
+#include "berth/digest.h"
+#include "berth/snapshot.h"
+
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+typedef struct fixture {
+	char dir[64];
+	char store[128];
+	berth_snapshots *s;
+} fixture;
+
+static void sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/berth-snap-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->store, sizeof(f->store), "%s/store", f->dir);
+	if (berth_snapshots_open(&f->s, f->store) != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	char cmd[128];
+
+	berth_snapshots_free(f->s);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* Digest of a whole file. */
+static void file_digest(const char *path, berth_digest *out)
+{
+	FILE *in = fopen(path, "rb");
+	static char buf[1 << 20];
+	size_t n;
+
+	assert_non_null(in);
+	n = fread(buf, 1, sizeof(buf), in);
+	fclose(in);
+	assert_int_equal(berth_digest_compute(out, BERTH_DIGEST_SHA256, buf, n), 0);
+}
+
+/* tar (GNU, numeric owners, sorted) of staging dir `name` -> <dir>/<name>.tar(.gz); its diff ID. */
+static void make_layer(fixture *f, const char *name, berth_digest *diff_id)
+{
+	char tarp[256];
+
+	sh("cd %s/%s && tar --numeric-owner --sort=name -cf ../%s.tar . && gzip -k -n ../%s.tar",
+	   f->dir, name, name, name);
+	snprintf(tarp, sizeof(tarp), "%s/%s.tar", f->dir, name);
+	file_digest(tarp, diff_id);
+}
+
+static int unpack_file(fixture *f, const char *name, const berth_digest *diff_id)
+{
+	char p[256];
+	int fd, rc;
+
+	snprintf(p, sizeof(p), "%s/%s.tar.gz", f->dir, name);
+	fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	rc = berth_snapshots_unpack(f->s, diff_id, BERTH_LAYER_GZIP, berth_layer_read_fd, &fd);
+	close(fd);
+	return rc;
+}
+
+static void base_layer(fixture *f, berth_digest *id)
+{
+	sh("mkdir -p %s/base/etc %s/base/data/sub %s/base/bin && echo base > %s/base/etc/conf && "
+	   "echo keep > %s/base/data/keep && echo old > %s/base/data/sub/old && "
+	   "ln -s ../etc/conf %s/base/bin/link && echo gone > %s/base/gone",
+	   f->dir, f->dir, f->dir, f->dir, f->dir, f->dir, f->dir, f->dir);
+	make_layer(f, "base", id);
+	assert_int_equal(unpack_file(f, "base", id), 0);
+}
+
+static void whiteouts_unpack_in_overlayfs_form(void **state)
+{
+	fixture *f = *state;
+	berth_digest base, top;
+	char p[512];
+	struct stat st;
+	char v[4];
+
+	base_layer(f, &base);
+	assert_true(berth_snapshots_has(f->s, &base));
+	sh("mkdir -p %s/top/data && touch %s/top/.wh.gone %s/top/data/.wh..wh..opq && "
+	   "echo new > %s/top/data/new && echo x > %s/top/hard && ln %s/top/hard %s/top/hard2",
+	   f->dir, f->dir, f->dir, f->dir, f->dir, f->dir, f->dir);
+	make_layer(f, "top", &top);
+	assert_int_equal(unpack_file(f, "top", &top), 0);
+	snprintf(p, sizeof(p), "%s/layers/%s/gone", f->store, berth_digest_hex(&top));
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+	assert_int_equal(st.st_rdev, makedev(0, 0));
+	snprintf(p, sizeof(p), "%s/layers/%s/data", f->store, berth_digest_hex(&top));
+	assert_int_equal(lgetxattr(p, "trusted.overlay.opaque", v, sizeof(v)), 1);
+	assert_int_equal(v[0], 'y');
+	snprintf(p, sizeof(p), "%s/layers/%s/hard2", f->store, berth_digest_hex(&top));
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_nlink, 2);
+	snprintf(p, sizeof(p), "%s/layers/%s/.wh.gone", f->store, berth_digest_hex(&top));
+	assert_int_not_equal(access(p, F_OK), 0);
+}
+
+static void a_layer_with_the_wrong_diff_id_is_not_kept(void **state)
+{
+	fixture *f = *state;
+	berth_digest id, wrong;
+	char p[512];
+
+	sh("mkdir -p %s/l && echo a > %s/l/a", f->dir, f->dir);
+	make_layer(f, "l", &id);
+	assert_int_equal(berth_digest_compute(&wrong, BERTH_DIGEST_SHA256, "x", 1), 0);
+	assert_int_equal(unpack_file(f, "l", &wrong), BERTH_EDIGEST);
+	assert_false(berth_snapshots_has(f->s, &wrong));
+	snprintf(p, sizeof(p), "ls -A %s/layers | grep -q .", f->store);
+	assert_int_not_equal(system(p), 0); /* no temporary directory left either */
+	assert_int_equal(unpack_file(f, "l", &id), 0);
+	assert_true(berth_snapshots_has(f->s, &id));
+}
+
+static void entries_never_land_outside_the_layer(void **state)
+{
+	fixture *f = *state;
+	berth_digest id;
+	char outside[256];
+
+	/* A symlink to a host directory, then a file "through" it. */
+	snprintf(outside, sizeof(outside), "%s/outside", f->dir);
+	sh("mkdir -p %s %s/evil1 %s/evil2/link && ln -s %s %s/evil1/link && "
+	   "echo pwned > %s/evil2/link/file",
+	   outside, f->dir, f->dir, outside, f->dir, f->dir);
+	sh("cd %s && tar --numeric-owner -cf evil.tar -C evil1 ./link -C ../evil2 ./link/file && "
+	   "gzip -k -n evil.tar",
+	   f->dir);
+	{
+		char tarp[256];
+
+		snprintf(tarp, sizeof(tarp), "%s/evil.tar", f->dir);
+		file_digest(tarp, &id);
+	}
+	/*
+	 * libarchive's secure extraction replaces the symlink by a directory
+	 * (what a later entry under it needs) instead of writing through it.
+	 */
+	assert_int_equal(unpack_file(f, "evil", &id), 0);
+	{
+		char p[512];
+		struct stat st;
+
+		snprintf(p, sizeof(p), "%s/file", outside);
+		assert_int_not_equal(access(p, F_OK), 0);
+		snprintf(p, sizeof(p), "%s/layers/%s/link", f->store, berth_digest_hex(&id));
+		assert_int_equal(lstat(p, &st), 0);
+		assert_true(S_ISDIR(st.st_mode));
+	}
+	/* ".." in a name (GNU tar will not write one: Python's tarfile does). */
+	sh("cd %s && /usr/bin/python3 -c \"import tarfile,io; t=tarfile.open('dotdot.tar','w'); "
+	   "i=tarfile.TarInfo('a/../../z'); i.size=1; t.addfile(i, io.BytesIO(b'z')); t.close()\" "
+	   "&& gzip -k -n dotdot.tar",
+	   f->dir);
+	{
+		char tarp[256];
+
+		snprintf(tarp, sizeof(tarp), "%s/dotdot.tar", f->dir);
+		file_digest(tarp, &id);
+	}
+	assert_int_equal(unpack_file(f, "dotdot", &id), BERTH_EINVALID);
+}
+
+/* List a gzip'd layer's entries (names only) into buf. */
+static void list_layer(const char *path, char *buf, size_t len)
+{
+	char cmd[512];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "tar -tzf %s", path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(buf, 1, len - 1, p);
+	buf[n] = '\0';
+	assert_int_equal(pclose(p), 0);
+}
+
+static void a_working_root_diff_is_the_steps_changes(void **state)
+{
+	fixture *f = *state;
+	berth_digest base, check;
+	berth_workroot *w = NULL;
+	berth_diff_options o = {.compression = BERTH_LAYER_GZIP, .level = -1, .clamp_mtime = 1000};
+	berth_diff_result r;
+	char blob[256], list[4096];
+	int fd;
+
+	base_layer(f, &base);
+	assert_int_equal(berth_workroot_mount(&w, f->s, &base, 1), 0);
+	/* A step: add, modify, delete, replace a directory, hard link. */
+	sh("cd %s && echo added > etc/added && echo changed > etc/conf && rm gone && "
+	   "rm -rf data && mkdir data && echo fresh > data/fresh && ln etc/added etc/added2 && "
+	   "setfattr -n security.capability -v 0x0100000200200000000000000000000000000000 "
+	   "etc/added",
+	   berth_workroot_path(w));
+	snprintf(blob, sizeof(blob), "%s/diff.tar.gz", f->dir);
+	fd = open(blob, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(berth_workroot_diff(w, &o, berth_layer_write_fd, &fd, &r), 0);
+	close(fd);
+	list_layer(blob, list, sizeof(list));
+	assert_string_equal(list, "data/\n"
+				  "data/.wh..wh..opq\n"
+				  "data/fresh\n"
+				  "etc/\n"
+				  "etc/added\n"
+				  "etc/added2\n"
+				  "etc/conf\n"
+				  ".wh.gone\n");
+	/* The digests are those of the blob and of its tar. */
+	file_digest(blob, &check);
+	assert_true(berth_digest_equal(&check, &r.digest));
+	sh("gzip -dc %s > %s/diff.tar", blob, f->dir);
+	snprintf(blob, sizeof(blob), "%s/diff.tar", f->dir);
+	file_digest(blob, &check);
+	assert_true(berth_digest_equal(&check, &r.diff_id));
+	assert_int_equal(r.entries, 8);
+	/* Times were clamped; the hard link is a link. */
+	sh("tar -tvf %s | grep -q 'etc/added2 link to etc/added'", blob);
+	sh("test \"$(tar --full-time -tvf %s etc/conf | awk '{print $4\" \"$5}')\" = "
+	   "'1970-01-01 00:16:40'",
+	   blob);
+	/* File capabilities travel with the file (cap_net_bind_service here). */
+	sh("mkdir -p %s/x && tar --xattrs --xattrs-include='*' -C %s/x -xf %s && "
+	   "getfattr --absolute-names -e hex -n security.capability %s/x/etc/added | "
+	   "grep -q 0x0100000200200000000000000000000000000000",
+	   f->dir, f->dir, blob, f->dir);
+	berth_workroot_free(w);
+
+	/* The diff unpacks as a layer that overlays the base as the step left it. */
+	{
+		berth_digest chain[2] = {base, r.diff_id};
+		char p[256];
+		int fd2;
+
+		fd2 = open(blob, O_RDONLY);
+		assert_int_equal(berth_snapshots_unpack(f->s, &r.diff_id, BERTH_LAYER_UNCOMPRESSED,
+							berth_layer_read_fd, &fd2),
+				 0);
+		close(fd2);
+		assert_int_equal(berth_workroot_mount(&w, f->s, chain, 2), 0);
+		sh("cd %s && test ! -e gone && test ! -e data/keep && test ! -e data/sub && "
+		   "test \"$(cat data/fresh)\" = fresh && test \"$(cat etc/conf)\" = changed && "
+		   "test \"$(cat bin/link)\" = changed",
+		   berth_workroot_path(w));
+		snprintf(p, sizeof(p), "%s", berth_workroot_path(w));
+		berth_workroot_free(w);
+		assert_int_not_equal(access(p, F_OK), 0);
+	}
+}
+
+static void an_unchanged_root_diffs_to_an_empty_layer(void **state)
+{
+	fixture *f = *state;
+	berth_workroot *w = NULL;
+	berth_diff_options o = {.compression = BERTH_LAYER_ZSTD, .level = -1, .clamp_mtime = -1};
+	berth_diff_result r;
+	int fd;
+	char blob[256];
+
+	assert_int_equal(berth_workroot_mount(&w, f->s, NULL, 0), 0);
+	snprintf(blob, sizeof(blob), "%s/empty.tar.zst", f->dir);
+	fd = open(blob, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_int_equal(berth_workroot_diff(w, &o, berth_layer_write_fd, &fd, &r), 0);
+	close(fd);
+	assert_int_equal(r.entries, 0);
+	sh("zstd -dc %s | tar -tf - | wc -l | grep -qx 0", blob);
+	berth_workroot_free(w);
+}
+
+static void a_missing_layer_cannot_be_mounted(void **state)
+{
+	fixture *f = *state;
+	berth_workroot *w = NULL;
+	berth_digest d;
+
+	assert_int_equal(berth_digest_compute(&d, BERTH_DIGEST_SHA256, "nope", 4), 0);
+	assert_int_equal(berth_workroot_mount(&w, f->s, &d, 1), BERTH_ENOTFOUND);
+	assert_null(w);
+	assert_non_null(strstr(berth_error_last(), d.str));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(whiteouts_unpack_in_overlayfs_form, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(a_layer_with_the_wrong_diff_id_is_not_kept, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(entries_never_land_outside_the_layer, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(a_working_root_diff_is_the_steps_changes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(an_unchanged_root_diffs_to_an_empty_layer, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(a_missing_layer_cannot_be_mounted, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
