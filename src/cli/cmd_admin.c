@@ -38,7 +38,6 @@
 #define DEFAULT_SERVER "http://127.0.0.1:5000"
 #define RESPONSE_MAX (32 * 1024 * 1024)
 #define PASSWORD_FILE_MAX (64 * 1024)
-#define HTPASSWD_FILE_MAX (64 * 1024 * 1024)
 #define PASS_MAX 1024
 
 /* ---- help ---- */
@@ -697,7 +696,7 @@ static void import_list_dispose(import_list *l)
  */
 static int user_import(admin_ctx *a, int argc, char **argv)
 {
-	berth_buf text = BERTH_BUF_INIT(HTPASSWD_FILE_MAX), body = BERTH_BUF_INIT(0);
+	berth_buf text = BERTH_BUF_INIT(BERTH_CRED_HTPASSWD_MAX), body = BERTH_BUF_INIT(0);
 	berth_buf existing = BERTH_BUF_INIT(4096);
 	import_list l = {0};
 	const char *file = NULL;

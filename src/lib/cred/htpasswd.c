@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HTPASSWD_MAX (64u << 20) /* 64 MiB of text */
 #define LINE_MAX_LEN 4096
 #define BCRYPT_COST_MAX 16 /* cost 17+ would make each login take seconds */
 #define SHACRYPT_ROUNDS_MAX 1000000
@@ -195,7 +194,7 @@ int berth_cred_htpasswd_parse(const char *text, size_t len, berth_htpasswd_cb cb
 {
 	int rc;
 
-	if (len > HTPASSWD_MAX)
+	if (len > BERTH_CRED_HTPASSWD_MAX)
 		return berth_error_set(BERTH_ETOOBIG, "htpasswd text larger than 64 MiB");
 	if (!text && len)
 		return berth_error_set(BERTH_EINVALID, "no htpasswd text");
