@@ -1,8 +1,8 @@
 # berth - top-level entry points. See README.md.
 #   make run     install deps, build (dev), serve on 127.0.0.1:5000 with ./var
-#   make check   install deps, check the format (scripts/check-format.sh), build
-#                dev + asan + fuzz, run every test in dev and asan, and in fuzz
-#                each target's corpus and FUZZ_CHECK_SECONDS of fuzzing
+#   make check   install deps, build dev + asan + fuzz, run every test in dev and asan
+#                (the format check too: scripts/check-format.sh), and in fuzz each
+#                target's corpus and FUZZ_CHECK_SECONDS of fuzzing
 #   make fuzz    build the libFuzzer targets and run each for FUZZ_SECONDS
 #   make bench   run the benchmarks against their peers (see bench/)
 

@@ -144,6 +144,13 @@ const char *berth_oci_content_type(const char *content_type);
 /** 1 if `mt` (canonical form) is a Docker schema1 media type. */
 int berth_oci_is_schema1_type(const char *mt);
 
+/**
+ * The architecture this program runs on as OCI names it ("amd64", "arm64",
+ * ...), and in *variant the variant assumed for it ("v8" for arm64) or NULL.
+ * Static strings.
+ */
+const char *berth_oci_host_arch(const char **variant);
+
 /* ---- rewriting manifests (copy conversions; src/lib/oci/convert.c) ---- */
 
 typedef enum {

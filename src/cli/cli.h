@@ -36,22 +36,23 @@ int cmd_manifest(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
+int cmd_dockerfile(int argc, char **argv);
 
 extern const berth_cli_command berth_cli_commands[];
 
 /* The option tables of each command (defined in cmd_<name>.c). */
-extern const berth_args_spec *const cmd_serve_specs[],
-	*const cmd_copy_specs[],
-		*const cmd_inspect_specs[],
-			*const cmd_tags_specs[],
-				*const cmd_delete_specs[],
-					*const cmd_login_specs[],
-						*const cmd_logout_specs[],
-							*const cmd_manifest_specs[],
-								*const cmd_version_specs[],
-									*const cmd_help_specs[],
-										*const cmd_admin_specs
-											[];
+extern const berth_args_spec *const cmd_serve_specs[];
+extern const berth_args_spec *const cmd_copy_specs[];
+extern const berth_args_spec *const cmd_inspect_specs[];
+extern const berth_args_spec *const cmd_tags_specs[];
+extern const berth_args_spec *const cmd_delete_specs[];
+extern const berth_args_spec *const cmd_login_specs[];
+extern const berth_args_spec *const cmd_logout_specs[];
+extern const berth_args_spec *const cmd_manifest_specs[];
+extern const berth_args_spec *const cmd_version_specs[];
+extern const berth_args_spec *const cmd_help_specs[];
+extern const berth_args_spec *const cmd_admin_specs[];
+extern const berth_args_spec *const cmd_dockerfile_specs[];
 
 /* "usage: berth <command> ..." and the list of commands. */
 void berth_cli_usage(FILE *out);

@@ -622,30 +622,6 @@ typedef struct want {
 	char text[200];
 } want;
 
-static const char *host_arch(const char **variant)
-{
-	*variant = NULL;
-#if defined(__x86_64__)
-	return "amd64";
-#elif defined(__aarch64__)
-	*variant = "v8";
-	return "arm64";
-#elif defined(__arm__)
-	*variant = "v7";
-	return "arm";
-#elif defined(__i386__)
-	return "386";
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return "ppc64le";
-#elif defined(__s390x__)
-	return "s390x";
-#elif defined(__riscv) && __riscv_xlen == 64
-	return "riscv64";
-#else
-	return "amd64";
-#endif
-}
-
 static int want_parse(want *w, const char *spec)
 {
 	const char *hv = NULL;
@@ -654,7 +630,7 @@ static int want_parse(want *w, const char *spec)
 
 	memset(w, 0, sizeof(*w));
 	if (!spec) {
-		snprintf(buf, sizeof(buf), "linux/%s", host_arch(&hv));
+		snprintf(buf, sizeof(buf), "linux/%s", berth_oci_host_arch(&hv));
 		spec = buf;
 	} else {
 		snprintf(buf, sizeof(buf), "%s", spec);

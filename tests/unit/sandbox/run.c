@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "../testutil.h"
+
 #define BUSYBOX "/bin/busybox"
 
 typedef struct fixture {
@@ -26,17 +28,6 @@ typedef struct fixture {
 	char out[160];	/* file receiving the command's stdout */
 	char host[128]; /* a host directory to mount */
 } fixture;
-
-static void sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_int_equal(system(cmd), 0);
-}
 
 static int setup(void **state)
 {
@@ -52,15 +43,16 @@ static int setup(void **state)
 	snprintf(f->root, sizeof(f->root), "%s/root", tmpl);
 	snprintf(f->out, sizeof(f->out), "%s/out", tmpl);
 	snprintf(f->host, sizeof(f->host), "%s/host", tmpl);
-	sh("mkdir -p %s/bin %s/etc %s && cp %s %s/bin/busybox && "
-	   "for c in sh cat echo id ls hostname touch mkdir readlink grep pwd; do ln -s busybox "
-	   "%s/bin/$c; "
-	   "done && echo 'hello' > %s/file",
-	   f->root, f->root, f->host, BUSYBOX, f->root, f->root, f->host);
-	sh("printf 'root:x:0:0::/root:/bin/sh\\napp:x:1000:1000::/home/app:/bin/sh\\n' > "
-	   "%s/etc/passwd && printf 'root:x:0:\\napp:x:1000:\\nextra:x:2000:app,other\\n' > "
-	   "%s/etc/group",
-	   f->root, f->root);
+	test_sh("mkdir -p %s/bin %s/etc %s && cp %s %s/bin/busybox && "
+		"for c in sh cat echo id ls hostname touch mkdir readlink grep pwd; do ln -s "
+		"busybox "
+		"%s/bin/$c; "
+		"done && echo 'hello' > %s/file",
+		f->root, f->root, f->host, BUSYBOX, f->root, f->root, f->host);
+	test_sh("printf 'root:x:0:0::/root:/bin/sh\\napp:x:1000:1000::/home/app:/bin/sh\\n' > "
+		"%s/etc/passwd && printf 'root:x:0:\\napp:x:1000:\\nextra:x:2000:app,other\\n' > "
+		"%s/etc/group",
+		f->root, f->root);
 	*state = f;
 	return 0;
 }
@@ -230,7 +222,7 @@ static void a_symlink_in_the_root_cannot_redirect_a_mount(void **state)
 	char host_target[300];
 
 	/* /evil -> <host dir>: resolved in the root, it names <root>/<host dir>. */
-	sh("ln -s %s %s/evil", f->host, f->root);
+	test_sh("ln -s %s %s/evil", f->host, f->root);
 	spec.mounts = &m;
 	spec.nmounts = 1;
 	assert_int_equal(run_sh(f, &spec, "true"), 0);

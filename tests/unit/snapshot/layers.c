@@ -24,22 +24,13 @@
 
 #include <cmocka.h>
 
+#include "../testutil.h"
+
 typedef struct fixture {
 	char dir[64];
 	char store[128];
 	berth_snapshots *s;
 } fixture;
-
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_int_equal(system(cmd), 0);
-}
 
 static int setup(void **state)
 {
@@ -88,8 +79,9 @@ static void make_layer(fixture *f, const char *name, berth_digest *diff_id)
 {
 	char tarp[256];
 
-	sh("cd %s/%s && tar --numeric-owner --sort=name -cf ../%s.tar . && gzip -k -n ../%s.tar",
-	   f->dir, name, name, name);
+	test_sh("cd %s/%s && tar --numeric-owner --sort=name -cf ../%s.tar . && gzip -k -n "
+		"../%s.tar",
+		f->dir, name, name, name);
 	snprintf(tarp, sizeof(tarp), "%s/%s.tar", f->dir, name);
 	file_digest(tarp, diff_id);
 }
@@ -109,10 +101,11 @@ static int unpack_file(fixture *f, const char *name, const berth_digest *diff_id
 
 static void base_layer(fixture *f, berth_digest *id)
 {
-	sh("mkdir -p %s/base/etc %s/base/data/sub %s/base/bin && echo base > %s/base/etc/conf && "
-	   "echo keep > %s/base/data/keep && echo old > %s/base/data/sub/old && "
-	   "ln -s ../etc/conf %s/base/bin/link && echo gone > %s/base/gone",
-	   f->dir, f->dir, f->dir, f->dir, f->dir, f->dir, f->dir, f->dir);
+	test_sh("mkdir -p %s/base/etc %s/base/data/sub %s/base/bin && echo base > %s/base/etc/conf "
+		"&& "
+		"echo keep > %s/base/data/keep && echo old > %s/base/data/sub/old && "
+		"ln -s ../etc/conf %s/base/bin/link && echo gone > %s/base/gone",
+		f->dir, f->dir, f->dir, f->dir, f->dir, f->dir, f->dir, f->dir);
 	make_layer(f, "base", id);
 	assert_int_equal(unpack_file(f, "base", id), 0);
 }
@@ -127,9 +120,9 @@ static void whiteouts_unpack_in_overlayfs_form(void **state)
 
 	base_layer(f, &base);
 	assert_true(berth_snapshots_has(f->s, &base));
-	sh("mkdir -p %s/top/data && touch %s/top/.wh.gone %s/top/data/.wh..wh..opq && "
-	   "echo new > %s/top/data/new && echo x > %s/top/hard && ln %s/top/hard %s/top/hard2",
-	   f->dir, f->dir, f->dir, f->dir, f->dir, f->dir, f->dir);
+	test_sh("mkdir -p %s/top/data && touch %s/top/.wh.gone %s/top/data/.wh..wh..opq && "
+		"echo new > %s/top/data/new && echo x > %s/top/hard && ln %s/top/hard %s/top/hard2",
+		f->dir, f->dir, f->dir, f->dir, f->dir, f->dir, f->dir);
 	make_layer(f, "top", &top);
 	assert_int_equal(unpack_file(f, "top", &top), 0);
 	snprintf(p, sizeof(p), "%s/layers/%s/gone", f->store, berth_digest_hex(&top));
@@ -152,7 +145,7 @@ static void a_layer_with_the_wrong_diff_id_is_not_kept(void **state)
 	berth_digest id, wrong;
 	char p[512];
 
-	sh("mkdir -p %s/l && echo a > %s/l/a", f->dir, f->dir);
+	test_sh("mkdir -p %s/l && echo a > %s/l/a", f->dir, f->dir);
 	make_layer(f, "l", &id);
 	assert_int_equal(berth_digest_compute(&wrong, BERTH_DIGEST_SHA256, "x", 1), 0);
 	assert_int_equal(unpack_file(f, "l", &wrong), BERTH_EDIGEST);
@@ -171,12 +164,13 @@ static void entries_never_land_outside_the_layer(void **state)
 
 	/* A symlink to a host directory, then a file "through" it. */
 	snprintf(outside, sizeof(outside), "%s/outside", f->dir);
-	sh("mkdir -p %s %s/evil1 %s/evil2/link && ln -s %s %s/evil1/link && "
-	   "echo pwned > %s/evil2/link/file",
-	   outside, f->dir, f->dir, outside, f->dir, f->dir);
-	sh("cd %s && tar --numeric-owner -cf evil.tar -C evil1 ./link -C ../evil2 ./link/file && "
-	   "gzip -k -n evil.tar",
-	   f->dir);
+	test_sh("mkdir -p %s %s/evil1 %s/evil2/link && ln -s %s %s/evil1/link && "
+		"echo pwned > %s/evil2/link/file",
+		outside, f->dir, f->dir, outside, f->dir, f->dir);
+	test_sh("cd %s && tar --numeric-owner -cf evil.tar -C evil1 ./link -C ../evil2 ./link/file "
+		"&& "
+		"gzip -k -n evil.tar",
+		f->dir);
 	{
 		char tarp[256];
 
@@ -199,10 +193,12 @@ static void entries_never_land_outside_the_layer(void **state)
 		assert_true(S_ISDIR(st.st_mode));
 	}
 	/* ".." in a name (GNU tar will not write one: Python's tarfile does). */
-	sh("cd %s && /usr/bin/python3 -c \"import tarfile,io; t=tarfile.open('dotdot.tar','w'); "
-	   "i=tarfile.TarInfo('a/../../z'); i.size=1; t.addfile(i, io.BytesIO(b'z')); t.close()\" "
-	   "&& gzip -k -n dotdot.tar",
-	   f->dir);
+	test_sh("cd %s && /usr/bin/python3 -c \"import tarfile,io; "
+		"t=tarfile.open('dotdot.tar','w'); "
+		"i=tarfile.TarInfo('a/../../z'); i.size=1; t.addfile(i, io.BytesIO(b'z')); "
+		"t.close()\" "
+		"&& gzip -k -n dotdot.tar",
+		f->dir);
 	{
 		char tarp[256];
 
@@ -240,11 +236,12 @@ static void a_working_root_diff_is_the_steps_changes(void **state)
 	base_layer(f, &base);
 	assert_int_equal(berth_workroot_mount(&w, f->s, &base, 1), 0);
 	/* A step: add, modify, delete, replace a directory, hard link. */
-	sh("cd %s && echo added > etc/added && echo changed > etc/conf && rm gone && "
-	   "rm -rf data && mkdir data && echo fresh > data/fresh && ln etc/added etc/added2 && "
-	   "setfattr -n security.capability -v 0x0100000200200000000000000000000000000000 "
-	   "etc/added",
-	   berth_workroot_path(w));
+	test_sh("cd %s && echo added > etc/added && echo changed > etc/conf && rm gone && "
+		"rm -rf data && mkdir data && echo fresh > data/fresh && ln etc/added etc/added2 "
+		"&& "
+		"setfattr -n security.capability -v 0x0100000200200000000000000000000000000000 "
+		"etc/added",
+		berth_workroot_path(w));
 	snprintf(blob, sizeof(blob), "%s/diff.tar.gz", f->dir);
 	fd = open(blob, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert_true(fd >= 0);
@@ -262,21 +259,21 @@ static void a_working_root_diff_is_the_steps_changes(void **state)
 	/* The digests are those of the blob and of its tar. */
 	file_digest(blob, &check);
 	assert_true(berth_digest_equal(&check, &r.digest));
-	sh("gzip -dc %s > %s/diff.tar", blob, f->dir);
+	test_sh("gzip -dc %s > %s/diff.tar", blob, f->dir);
 	snprintf(blob, sizeof(blob), "%s/diff.tar", f->dir);
 	file_digest(blob, &check);
 	assert_true(berth_digest_equal(&check, &r.diff_id));
 	assert_int_equal(r.entries, 8);
 	/* Times were clamped; the hard link is a link. */
-	sh("tar -tvf %s | grep -q 'etc/added2 link to etc/added'", blob);
-	sh("test \"$(tar --full-time -tvf %s etc/conf | awk '{print $4\" \"$5}')\" = "
-	   "'1970-01-01 00:16:40'",
-	   blob);
+	test_sh("tar -tvf %s | grep -q 'etc/added2 link to etc/added'", blob);
+	test_sh("test \"$(tar --full-time -tvf %s etc/conf | awk '{print $4\" \"$5}')\" = "
+		"'1970-01-01 00:16:40'",
+		blob);
 	/* File capabilities travel with the file (cap_net_bind_service here). */
-	sh("mkdir -p %s/x && tar --xattrs --xattrs-include='*' -C %s/x -xf %s && "
-	   "getfattr --absolute-names -e hex -n security.capability %s/x/etc/added | "
-	   "grep -q 0x0100000200200000000000000000000000000000",
-	   f->dir, f->dir, blob, f->dir);
+	test_sh("mkdir -p %s/x && tar --xattrs --xattrs-include='*' -C %s/x -xf %s && "
+		"getfattr --absolute-names -e hex -n security.capability %s/x/etc/added | "
+		"grep -q 0x0100000200200000000000000000000000000000",
+		f->dir, f->dir, blob, f->dir);
 	berth_workroot_free(w);
 
 	/* The diff unpacks as a layer that overlays the base as the step left it. */
@@ -291,10 +288,11 @@ static void a_working_root_diff_is_the_steps_changes(void **state)
 				 0);
 		close(fd2);
 		assert_int_equal(berth_workroot_mount(&w, f->s, chain, 2), 0);
-		sh("cd %s && test ! -e gone && test ! -e data/keep && test ! -e data/sub && "
-		   "test \"$(cat data/fresh)\" = fresh && test \"$(cat etc/conf)\" = changed && "
-		   "test \"$(cat bin/link)\" = changed",
-		   berth_workroot_path(w));
+		test_sh("cd %s && test ! -e gone && test ! -e data/keep && test ! -e data/sub && "
+			"test \"$(cat data/fresh)\" = fresh && test \"$(cat etc/conf)\" = changed "
+			"&& "
+			"test \"$(cat bin/link)\" = changed",
+			berth_workroot_path(w));
 		snprintf(p, sizeof(p), "%s", berth_workroot_path(w));
 		berth_workroot_free(w);
 		assert_int_not_equal(access(p, F_OK), 0);
@@ -316,7 +314,7 @@ static void an_unchanged_root_diffs_to_an_empty_layer(void **state)
 	assert_int_equal(berth_workroot_diff(w, &o, berth_layer_write_fd, &fd, &r), 0);
 	close(fd);
 	assert_int_equal(r.entries, 0);
-	sh("zstd -dc %s | tar -tf - | wc -l | grep -qx 0", blob);
+	test_sh("zstd -dc %s | tar -tf - | wc -l | grep -qx 0", blob);
 	berth_workroot_free(w);
 }
 

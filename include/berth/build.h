@@ -1,0 +1,161 @@
+/*
+ * berth/build.h - the build engine's store and images (the first layer of
+ * `berth build`; the Dockerfile solver sits on top of it).
+ *
+ * A build store is one directory, shared by concurrent builds:
+ *   <root>/content/     an OCI image layout: base images as pulled (OCI form),
+ *                       the layers and configs builds make, built images by tag
+ *   <root>/snapshots/   unpacked layers by diff ID (berth/snapshot.h)
+ * Its root is $BERTH_ROOT, else /var/lib/berth-builder as root and
+ * $XDG_DATA_HOME/berth (~/.local/share/berth) otherwise — never the
+ * registry server's data directory.
+ *
+ * A berth_build_image is an image being built: its OCI config (a JSON
+ * document edited in place: Env, Cmd, WorkingDir, ... and history), and its
+ * layers with their diff IDs. Steps add layers (a RUN's changes, a COPY's
+ * files) and config changes; commit writes the config and manifest into
+ * the store's layout under a tag, from where the copy engine exports it to
+ * any destination (registry, OCI layout or archive, docker-archive).
+ *
+ * Thread safety: a store may be shared by threads; one image belongs to one
+ * thread at a time.
+ */
+#ifndef BERTH_BUILD_H
+#define BERTH_BUILD_H
+
+#include "berth/common.h"
+#include "berth/digest.h"
+#include "berth/sandbox.h"
+#include "berth/snapshot.h"
+#include "berth/transport.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct berth_build_store berth_build_store;
+typedef struct berth_build_image berth_build_image;
+
+/** The default store root (see above) into out; BERTH_ETOOBIG if it does not fit. */
+int berth_build_store_default_root(char *out, size_t len) BERTH_WARN_UNUSED;
+
+/** Open or create the store at `root`. */
+int berth_build_store_open(berth_build_store **out, const char *root) BERTH_WARN_UNUSED;
+void berth_build_store_free(berth_build_store *s);
+
+/** The store's OCI layout directory (borrowed). */
+const char *berth_build_store_content(const berth_build_store *s);
+
+/** The store's snapshots (borrowed). */
+berth_snapshots *berth_build_store_snapshots(berth_build_store *s);
+
+/* ---- images ---- */
+
+/**
+ * An empty image (FROM scratch) for `platform` ("os/arch[/variant]"; NULL
+ * = linux/<this host>), with BuildKit's defaults: Env PATH only.
+ */
+int berth_build_image_scratch(berth_build_image **out, const char *platform) BERTH_WARN_UNUSED;
+
+/**
+ * The image `src` (any transport) for `platform`, copied into the store if
+ * it is not there yet (or `refresh`: --pull), as the base of a new image.
+ * Its layers are unpacked only when a step needs a root
+ * (berth_build_image_root). Records the base name and manifest digest for
+ * the org.opencontainers.image.base.* annotations.
+ */
+int berth_build_image_from(berth_build_image **out, berth_build_store *s,
+			   const berth_image_name *src, const berth_transport_options *o,
+			   const char *platform, int refresh) BERTH_WARN_UNUSED;
+
+void berth_build_image_free(berth_build_image *img);
+
+/** A copy of an image (a stage built on another stage). */
+int berth_build_image_clone(berth_build_image **out,
+			    const berth_build_image *img) BERTH_WARN_UNUSED;
+
+/** Number of layers. */
+size_t berth_build_image_layers(const berth_build_image *img);
+
+/**
+ * A working root over the image's layers (unpacking those not unpacked
+ * yet, verified by diff ID). The caller frees it.
+ */
+int berth_build_image_root(berth_workroot **out, berth_build_store *s,
+			   berth_build_image *img) BERTH_WARN_UNUSED;
+
+/* ---- config ---- */
+
+/** The config's Env value of `key`, or NULL (borrowed until the next change). */
+const char *berth_build_image_env(const berth_build_image *img, const char *key);
+/** Set (replace or append) KEY=value in the config's Env. */
+int berth_build_image_set_env(berth_build_image *img, const char *key,
+			      const char *value) BERTH_WARN_UNUSED;
+/**
+ * The config's Env as a NULL-terminated "KEY=value" list (malloc'd; free
+ * with berth_build_strv_free).
+ */
+char **berth_build_image_envv(const berth_build_image *img);
+void berth_build_strv_free(char **v);
+
+/**
+ * Set a config field from JSON text: `field` is a key of the config's
+ * "config" object (Cmd, Entrypoint, WorkingDir, User, ExposedPorts,
+ * Volumes, Labels, StopSignal, Healthcheck, Shell, OnBuild, ...); `json`
+ * NULL removes it. BERTH_EINVALID for JSON that does not parse.
+ */
+int berth_build_image_set_config(berth_build_image *img, const char *field,
+				 const char *json) BERTH_WARN_UNUSED;
+/** The JSON text of a config field (malloc'd), or NULL if unset. */
+char *berth_build_image_config(const berth_build_image *img, const char *field);
+
+/** Append a history entry (created_by as BuildKit writes it). */
+int berth_build_image_history(berth_build_image *img, const char *created_by,
+			      int empty_layer) BERTH_WARN_UNUSED;
+
+/* ---- steps that make layers ---- */
+
+/**
+ * Turn a working root's changes into a layer of the image (blob written to
+ * the store) with a history entry; a root without changes adds no layer
+ * and an empty_layer history entry, as BuildKit does. `*added` (optional)
+ * tells which.
+ */
+int berth_build_image_commit_root(berth_build_image *img, berth_build_store *s, berth_workroot *w,
+				  const char *created_by, const berth_diff_options *o,
+				  int *added) BERTH_WARN_UNUSED;
+
+/** What a RUN step runs (the sandbox's spec without the root and credentials). */
+typedef struct berth_build_run {
+	char *const *argv;
+	char *const *env; /* NULL = the image's Env */
+	const char *cwd;  /* NULL = the config's WorkingDir, else "/" */
+	const char *user; /* NULL = the config's User, else root */
+	const char *hostname;
+	berth_sandbox_net net;
+	const berth_sandbox_mount *mounts;
+	size_t nmounts;
+	int stdout_fd, stderr_fd;
+} berth_build_run;
+
+/**
+ * Run a step in a working root over the image; on exit status 0 its
+ * changes become a layer (berth_build_image_commit_root). `*status` gets
+ * the command's status; a non-zero status changes nothing and returns 0.
+ */
+int berth_build_image_run(berth_build_image *img, berth_build_store *s, const berth_build_run *r,
+			  const char *created_by, const berth_diff_options *o,
+			  int *status) BERTH_WARN_UNUSED;
+
+/* ---- the result ---- */
+
+/**
+ * Write the image's config and manifest (OCI; base annotations when it
+ * came from an image) into the store and tag it `tag` in the layout.
+ * `created` (>= 0) is the config's created time and the time history
+ * entries without one get (SOURCE_DATE_EPOCH when set; else now).
+ * `digest` (optional) gets the manifest digest.
+ */
+int berth_build_image_commit(berth_build_image *img, berth_build_store *s, const char *tag,
+			     int64_t created, berth_digest *digest) BERTH_WARN_UNUSED;
+
+#endif

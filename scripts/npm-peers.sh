@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install the npm packages the tests and benchmarks compare berth with, into
+# $BERTH_NPM_DIR (default: build/npm in the source tree). Idempotent: npm
+# skips what is already there. Versions are pinned so results are stable.
+#   dockerfile-ast   independent Dockerfile parser (tests/integration/test_dockerfile_ast.py,
+#                    bench/dockerfile)
+set -eu
+
+dir="${BERTH_NPM_DIR:-$(cd "$(dirname "$0")/.." && pwd)/build/npm}"
+PACKAGES="dockerfile-ast@0.7.1"
+
+mkdir -p "$dir"
+need=""
+for p in $PACKAGES; do
+  name="${p%@*}"
+  [ -f "$dir/node_modules/$name/package.json" ] || need="$need $p"
+done
+[ -z "$need" ] && exit 0
+if ! command -v npm >/dev/null 2>&1; then
+  echo "npm-peers: npm is missing (apt-get install npm)" >&2
+  exit 1
+fi
+echo "npm-peers: installing$need into $dir"
+# shellcheck disable=SC2086
+npm install --silent --no-audit --no-fund --prefix "$dir" $need >/dev/null

@@ -1,0 +1,556 @@
+/*
+ * image.c - images being built: made from scratch or from a base image
+ * (copied into the store's layout by the copy engine, in OCI form, for one
+ * platform), their config edited as BuildKit edits it, and the commit that
+ * writes config and manifest into the layout under a tag.
+ */
+#include "lib/build/internal.h"
+#include "berth/oci.h"
+#include "util/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define BASE_TAG_MAX 64
+
+static build_layer *layer_room(berth_build_image *img)
+{
+	if (img->nlayers == img->cap) {
+		size_t cap = img->cap ? img->cap * 2 : 8;
+		build_layer *l = realloc(img->layers, cap * sizeof(*l));
+
+		if (!l)
+			return NULL;
+		img->layers = l;
+		img->cap = cap;
+	}
+	return &img->layers[img->nlayers];
+}
+
+static int platform_split(const char *platform, char *os, char *arch, char *variant, size_t len)
+{
+	const char *v = NULL;
+	char buf[200];
+	char *save = NULL, *o, *a, *var;
+
+	if (!platform) {
+		snprintf(os, len, "linux");
+		snprintf(arch, len, "%s", berth_oci_host_arch(&v));
+		snprintf(variant, len, "%s", v ? v : "");
+		return 0;
+	}
+	if (strlen(platform) >= sizeof(buf))
+		return berth_error_set(BERTH_EINVALID, "platform too long");
+	strcpy(buf, platform);
+	o = strtok_r(buf, "/", &save);
+	a = strtok_r(NULL, "/", &save);
+	var = strtok_r(NULL, "/", &save);
+	if (!o || !a || strtok_r(NULL, "/", &save) || strlen(o) >= len || strlen(a) >= len ||
+	    (var && strlen(var) >= len))
+		return berth_error_set(BERTH_EINVALID,
+				       "bad platform '%s' (expected os/arch[/variant])", platform);
+	snprintf(os, len, "%s", o);
+	snprintf(arch, len, "%s", a);
+	snprintf(variant, len, "%s", var ? var : "");
+	return 0;
+}
+
+int berth_build_image_scratch(berth_build_image **out, const char *platform)
+{
+	char os[64], arch[64], variant[64];
+	berth_build_image *img;
+	int rc;
+
+	*out = NULL;
+	if ((rc = platform_split(platform, os, arch, variant, sizeof(os))) < 0)
+		return rc;
+	img = calloc(1, sizeof(*img));
+	if (!img)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	img->config = json_pack("{s:s, s:s, s:{s:[s]}, s:{s:s, s:[]}, s:[]}", "architecture", arch,
+				"os", os, "config", "Env", DEFAULT_PATH, "rootfs", "type", "layers",
+				"diff_ids", "history");
+	if (!img->config ||
+	    (variant[0] && json_object_set_new(img->config, "variant", json_string(variant)) < 0)) {
+		berth_build_image_free(img);
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	*out = img;
+	return 0;
+}
+
+void berth_build_image_free(berth_build_image *img)
+{
+	if (!img)
+		return;
+	json_decref(img->config);
+	free(img->layers);
+	free(img->base_name);
+	free(img);
+}
+
+int berth_build_image_clone(berth_build_image **out, const berth_build_image *img)
+{
+	berth_build_image *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (!c)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	c->config = json_deep_copy(img->config);
+	c->layers = img->nlayers ? malloc(img->nlayers * sizeof(*c->layers)) : NULL;
+	c->base_name = img->base_name ? strdup(img->base_name) : NULL;
+	if (!c->config || (img->nlayers && !c->layers) || (img->base_name && !c->base_name)) {
+		berth_build_image_free(c);
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	if (img->nlayers)
+		memcpy(c->layers, img->layers, img->nlayers * sizeof(*c->layers));
+	c->nlayers = c->cap = img->nlayers;
+	c->base_digest = img->base_digest;
+	*out = c;
+	return 0;
+}
+
+size_t berth_build_image_layers(const berth_build_image *img)
+{
+	return img->nlayers;
+}
+
+/* ---- from a base image ---- */
+
+/* The layout tag a base image is kept under: one per (reference, platform). */
+static int base_tag(char *out, size_t len, const berth_image_name *src, const char *platform)
+{
+	char *name = berth_image_name_format(src);
+	berth_digest d;
+	berth_buf key = BERTH_BUF_INIT(8192);
+	int rc;
+
+	if (!name)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	rc = berth_buf_printf(&key, "%s\n%s", name, platform ? platform : "");
+	free(name);
+	if (rc == 0)
+		rc = berth_digest_compute(&d, BERTH_DIGEST_SHA256, key.ptr, key.len);
+	berth_buf_dispose(&key);
+	if (rc < 0)
+		return rc;
+	snprintf(out, len, "base-%.24s", berth_digest_hex(&d));
+	return 0;
+}
+
+static int read_json_blob(berth_source *src, const berth_descriptor *desc, json_t **out)
+{
+	berth_buf b = BERTH_BUF_INIT(BERTH_CONFIG_MAX);
+	berth_stream *st = NULL;
+	json_error_t jerr;
+	char chunk[65536];
+	berth_digest got;
+	int rc;
+
+	*out = NULL;
+	if ((rc = berth_source_blob(src, desc, &st)) < 0)
+		return rc;
+	for (;;) {
+		long n = berth_stream_read(st, chunk, sizeof(chunk));
+
+		if (n < 0) {
+			rc = (int)n;
+			goto done;
+		}
+		if (n == 0)
+			break;
+		if ((rc = berth_buf_put(&b, chunk, (size_t)n)) < 0)
+			goto done;
+	}
+	if ((rc = berth_digest_compute(&got, desc->digest.algo, b.ptr, b.len)) < 0)
+		goto done;
+	if (!berth_digest_equal(&got, &desc->digest)) {
+		rc = berth_error_set(BERTH_EDIGEST, "config blob does not match %s",
+				     desc->digest.str);
+		goto done;
+	}
+	*out = json_loadb(b.ptr, b.len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!*out || !json_is_object(*out))
+		rc = berth_error_set(BERTH_EINVALID, "image config: %s", jerr.text);
+done:
+	if (st && berth_stream_close(st) < 0 && rc == 0)
+		rc = BERTH_EIO;
+	berth_buf_dispose(&b);
+	return rc;
+}
+
+/* Fill img's layers from the manifest and the config's diff IDs. */
+static int take_layers(berth_build_image *img, const berth_manifest *m)
+{
+	json_t *ids = json_object_get(json_object_get(img->config, "rootfs"), "diff_ids");
+
+	if (!json_is_array(ids) || json_array_size(ids) != m->nlayers)
+		return berth_error_set(BERTH_EINVALID,
+				       "image config lists %zu diff IDs for %zu layers",
+				       json_is_array(ids) ? json_array_size(ids) : 0, m->nlayers);
+	for (size_t i = 0; i < m->nlayers; i++) {
+		const char *id = json_string_value(json_array_get(ids, i));
+		build_layer *l = layer_room(img);
+
+		if (!l)
+			return berth_error_set(BERTH_ERROR, "out of memory");
+		if (!id || berth_digest_parse(&l->diff_id, id, strlen(id)) < 0)
+			return berth_error_set(BERTH_EINVALID, "bad diff ID in image config");
+		snprintf(l->media_type, sizeof(l->media_type), "%s", m->layers[i].media_type);
+		l->digest = m->layers[i].digest;
+		l->size = m->layers[i].size;
+		img->nlayers++;
+	}
+	return 0;
+}
+
+static int open_layout_tag(berth_source **src, berth_build_store *s, const char *tag)
+{
+	berth_buf spec = BERTH_BUF_INIT(PATH_MAX + 128);
+	berth_image_name *n = NULL;
+	berth_transport_options o;
+	int rc;
+
+	berth_transport_options_init(&o);
+	if ((rc = berth_buf_printf(&spec, "oci:%s:%s", s->content, tag)) == 0 &&
+	    (rc = berth_image_name_parse(&n, spec.ptr)) == 0)
+		rc = berth_source_open(src, n, &o);
+	berth_image_name_free(n);
+	berth_buf_dispose(&spec);
+	return rc;
+}
+
+int berth_build_image_from(berth_build_image **out, berth_build_store *s,
+			   const berth_image_name *src, const berth_transport_options *o,
+			   const char *platform, int refresh)
+{
+	char tag[BASE_TAG_MAX], mt[128];
+	berth_buf body = BERTH_BUF_INIT(BERTH_MANIFEST_MAX);
+	berth_build_image *img = NULL;
+	berth_source *ls = NULL;
+	berth_manifest *m = NULL;
+	berth_digest digest;
+	int rc;
+
+	*out = NULL;
+	if ((rc = base_tag(tag, sizeof(tag), src, platform)) < 0)
+		return rc;
+	rc = refresh ? BERTH_ENOTFOUND : open_layout_tag(&ls, s, tag);
+	if (rc == 0)
+		rc = berth_source_manifest(ls, NULL, &body, mt, sizeof(mt), &digest);
+	if (rc < 0) {
+		berth_buf dst = BERTH_BUF_INIT(PATH_MAX + 128);
+		berth_image_name *dn = NULL;
+		berth_transport_options lo;
+		berth_copy_options co;
+
+		berth_source_free(ls);
+		ls = NULL;
+		berth_buf_reset(&body);
+		berth_transport_options_init(&lo);
+		berth_copy_options_init(&co);
+		co.platform = platform;
+		co.format = "oci";
+		if ((rc = berth_buf_printf(&dst, "oci:%s:%s", s->content, tag)) == 0 &&
+		    (rc = berth_image_name_parse(&dn, dst.ptr)) == 0)
+			rc = berth_copy(src, o, dn, &lo, &co, NULL);
+		berth_image_name_free(dn);
+		berth_buf_dispose(&dst);
+		if (rc < 0)
+			goto done;
+		if ((rc = open_layout_tag(&ls, s, tag)) < 0 ||
+		    (rc = berth_source_manifest(ls, NULL, &body, mt, sizeof(mt), &digest)) < 0)
+			goto done;
+	}
+	if ((rc = berth_manifest_parse(&m, body.ptr, body.len, mt)) < 0)
+		goto done;
+	if (m->kind != BERTH_OCI_IMAGE) {
+		rc = berth_error_set(BERTH_EINVALID, "base image is not a single image");
+		goto done;
+	}
+	img = calloc(1, sizeof(*img));
+	if (!img) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = read_json_blob(ls, &m->config, &img->config)) < 0 ||
+	    (rc = take_layers(img, m)) < 0)
+		goto done;
+	img->base_name = berth_image_name_format(src);
+	img->base_digest = digest;
+	if (!img->base_name) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	/* As BuildKit: an image without PATH gets the default one. */
+	if (!berth_build_image_env(img, "PATH") &&
+	    (rc = berth_build_image_set_env(img, "PATH", DEFAULT_PATH + 5)) < 0)
+		goto done;
+	*out = img;
+	img = NULL;
+done:
+	berth_build_image_free(img);
+	berth_manifest_free(m);
+	berth_source_free(ls);
+	berth_buf_dispose(&body);
+	return rc;
+}
+
+/* ---- config ---- */
+
+json_t *berth_build__config_obj(berth_build_image *img)
+{
+	json_t *c = json_object_get(img->config, "config");
+
+	if (!json_is_object(c)) {
+		c = json_object();
+		if (!c || json_object_set_new(img->config, "config", c) < 0)
+			return NULL;
+	}
+	return c;
+}
+
+const char *berth_build_image_env(const berth_build_image *img, const char *key)
+{
+	json_t *env = json_object_get(json_object_get(img->config, "config"), "Env");
+	size_t klen = strlen(key), i;
+	json_t *v;
+
+	json_array_foreach(env, i, v)
+	{
+		const char *s = json_string_value(v);
+
+		if (s && strncmp(s, key, klen) == 0 && s[klen] == '=')
+			return s + klen + 1;
+	}
+	return NULL;
+}
+
+int berth_build_image_set_env(berth_build_image *img, const char *key, const char *value)
+{
+	json_t *c = berth_build__config_obj(img), *env, *v;
+	berth_buf kv = BERTH_BUF_INIT(0);
+	size_t klen = strlen(key), i;
+	int rc;
+
+	if (!c)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	env = json_object_get(c, "Env");
+	if (!json_is_array(env)) {
+		env = json_array();
+		if (!env || json_object_set_new(c, "Env", env) < 0)
+			return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	if ((rc = berth_buf_printf(&kv, "%s=%s", key, value)) < 0)
+		return rc;
+	json_array_foreach(env, i, v)
+	{
+		const char *s = json_string_value(v);
+
+		if (s && strncmp(s, key, klen) == 0 && s[klen] == '=') {
+			rc = json_array_set_new(env, i, json_string(kv.ptr)) < 0 ? BERTH_ERROR : 0;
+			goto done;
+		}
+	}
+	rc = json_array_append_new(env, json_string(kv.ptr)) < 0 ? BERTH_ERROR : 0;
+done:
+	berth_buf_dispose(&kv);
+	return rc < 0 ? berth_error_set(rc, "out of memory") : 0;
+}
+
+char **berth_build_image_envv(const berth_build_image *img)
+{
+	json_t *env = json_object_get(json_object_get(img->config, "config"), "Env"), *v;
+	size_t n = json_is_array(env) ? json_array_size(env) : 0, i, k = 0;
+	char **out = calloc(n + 1, sizeof(*out));
+
+	if (!out)
+		return NULL;
+	json_array_foreach(env, i, v)
+	{
+		const char *s = json_string_value(v);
+
+		if (!s)
+			continue;
+		out[k] = strdup(s);
+		if (!out[k]) {
+			berth_build_strv_free(out);
+			return NULL;
+		}
+		k++;
+	}
+	return out;
+}
+
+void berth_build_strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+int berth_build_image_set_config(berth_build_image *img, const char *field, const char *json)
+{
+	json_t *c = berth_build__config_obj(img), *v;
+	json_error_t jerr;
+
+	if (!c)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	if (!json) {
+		json_object_del(c, field);
+		return 0;
+	}
+	v = json_loads(json, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+	if (!v)
+		return berth_error_set(BERTH_EINVALID, "config %s: %s", field, jerr.text);
+	if (json_object_set_new(c, field, v) < 0)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	return 0;
+}
+
+char *berth_build_image_config(const berth_build_image *img, const char *field)
+{
+	json_t *v = json_object_get(json_object_get(img->config, "config"), field);
+
+	return v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+}
+
+int berth_build_image_history(berth_build_image *img, const char *created_by, int empty_layer)
+{
+	json_t *h = json_object_get(img->config, "history"), *e;
+
+	if (!json_is_array(h)) {
+		h = json_array();
+		if (!h || json_object_set_new(img->config, "history", h) < 0)
+			return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	e = json_pack("{s:s, s:s}", "created_by", created_by, "comment", "buildkit.dockerfile.v0");
+	if (!e || (empty_layer && json_object_set_new(e, "empty_layer", json_true()) < 0) ||
+	    json_array_append_new(h, e) < 0)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	return 0;
+}
+
+/* ---- commit ---- */
+
+static void rfc3339(char *out, size_t len, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* created on the config and on history entries without one; diff IDs from the layers. */
+static int finish_config(berth_build_image *img, int64_t created)
+{
+	char when[64];
+	json_t *rootfs, *ids, *h, *e;
+	size_t i;
+
+	rfc3339(when, sizeof(when), created);
+	if (json_object_set_new(img->config, "created", json_string(when)) < 0)
+		return BERTH_ERROR;
+	h = json_object_get(img->config, "history");
+	json_array_foreach(h, i, e)
+	{
+		if (!json_object_get(e, "created") &&
+		    json_object_set_new(e, "created", json_string(when)) < 0)
+			return BERTH_ERROR;
+	}
+	rootfs = json_pack("{s:s, s:[]}", "type", "layers", "diff_ids");
+	if (!rootfs || json_object_set_new(img->config, "rootfs", rootfs) < 0)
+		return BERTH_ERROR;
+	ids = json_object_get(rootfs, "diff_ids");
+	for (i = 0; i < img->nlayers; i++)
+		if (json_array_append_new(ids, json_string(img->layers[i].diff_id.str)) < 0)
+			return BERTH_ERROR;
+	return 0;
+}
+
+static json_t *manifest_json(const berth_build_image *img, const berth_digest *cfg, size_t cfg_len)
+{
+	json_t *m, *layers;
+
+	m = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:[]}", "schemaVersion", 2, "mediaType",
+		      BERTH_MT_OCI_MANIFEST, "config", "mediaType", BERTH_MT_OCI_CONFIG, "digest",
+		      cfg->str, "size", (json_int_t)cfg_len, "layers");
+	if (!m)
+		return NULL;
+	layers = json_object_get(m, "layers");
+	for (size_t i = 0; i < img->nlayers; i++) {
+		json_t *l = json_pack("{s:s, s:s, s:I}", "mediaType", img->layers[i].media_type,
+				      "digest", img->layers[i].digest.str, "size",
+				      (json_int_t)img->layers[i].size);
+
+		if (!l || json_array_append_new(layers, l) < 0) {
+			json_decref(m);
+			return NULL;
+		}
+	}
+	if (img->base_name) {
+		json_t *a = json_pack("{s:s, s:s}", "org.opencontainers.image.base.digest",
+				      img->base_digest.str, "org.opencontainers.image.base.name",
+				      img->base_name);
+
+		if (!a || json_object_set_new(m, "annotations", a) < 0) {
+			json_decref(m);
+			return NULL;
+		}
+	}
+	return m;
+}
+
+int berth_build_image_commit(berth_build_image *img, berth_build_store *s, const char *tag,
+			     int64_t created, berth_digest *digest)
+{
+	char *cfg = NULL, *man = NULL;
+	berth_buf spec = BERTH_BUF_INIT(PATH_MAX + 256);
+	berth_image_name *n = NULL;
+	berth_transport_options o;
+	berth_dest *d = NULL;
+	berth_digest cd, md;
+	json_t *m = NULL;
+	int rc;
+
+	if (created < 0)
+		created = (int64_t)time(NULL);
+	if (finish_config(img, created) < 0)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	cfg = json_dumps(img->config, JSON_COMPACT);
+	if (!cfg)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	if ((rc = berth_build__put_blob(s, cfg, strlen(cfg), &cd)) < 0)
+		goto done;
+	m = manifest_json(img, &cd, strlen(cfg));
+	man = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	if (!man) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = berth_build__put_blob(s, man, strlen(man), &md)) < 0)
+		goto done;
+	berth_transport_options_init(&o);
+	if ((rc = berth_buf_printf(&spec, "oci:%s:%s", s->content, tag)) < 0 ||
+	    (rc = berth_image_name_parse(&n, spec.ptr)) < 0 ||
+	    (rc = berth_dest_open(&d, n, &o)) < 0 ||
+	    (rc = berth_dest_put_manifest(d, man, strlen(man), BERTH_MT_OCI_MANIFEST, &md, 1)) <
+		    0 ||
+	    (rc = berth_dest_commit(d)) < 0)
+		goto done;
+	if (digest)
+		*digest = md;
+done:
+	berth_dest_free(d);
+	berth_image_name_free(n);
+	berth_buf_dispose(&spec);
+	json_decref(m);
+	free(cfg);
+	free(man);
+	return rc;
+}

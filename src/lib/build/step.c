@@ -1,0 +1,157 @@
+/*
+ * step.c - the steps that make layers: a working root over an image's
+ * layers (unpacked from the store's blobs on first use), a RUN through the
+ * sandbox, and a root's changes committed as the image's next layer.
+ */
+#include "lib/build/internal.h"
+#include "berth/layer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Unpack layer i from the layout's blob, if its snapshot is missing. */
+static int ensure_unpacked(berth_build_store *s, const build_layer *l)
+{
+	char path[PATH_MAX + 128];
+	berth_layer_compression c;
+	int fd, rc;
+
+	if (berth_snapshots_has(s->snapshots, &l->diff_id))
+		return 0;
+	c = berth_layer_compression_of(l->media_type);
+	if (c == BERTH_LAYER_UNKNOWN)
+		return berth_error_set(BERTH_EUNSUPPORTED, "layer media type %s", l->media_type);
+	snprintf(path, sizeof(path), "%s/%s", s->blobs, berth_digest_hex(&l->digest));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return berth_error_set_errno("layer %s", l->digest.str);
+	rc = berth_snapshots_unpack(s->snapshots, &l->diff_id, c, berth_layer_read_fd, &fd);
+	close(fd);
+	return rc;
+}
+
+int berth_build_image_root(berth_workroot **out, berth_build_store *s, berth_build_image *img)
+{
+	berth_digest *chain = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if (img->nlayers) {
+		chain = malloc(img->nlayers * sizeof(*chain));
+		if (!chain)
+			return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	for (size_t i = 0; i < img->nlayers; i++) {
+		if ((rc = ensure_unpacked(s, &img->layers[i])) < 0)
+			goto done;
+		chain[i] = img->layers[i].diff_id;
+	}
+	rc = berth_workroot_mount(out, s->snapshots, chain, img->nlayers);
+done:
+	free(chain);
+	return rc;
+}
+
+int berth_build_image_commit_root(berth_build_image *img, berth_build_store *s, berth_workroot *w,
+				  const char *created_by, const berth_diff_options *o, int *added)
+{
+	berth_build__blob_writer bw;
+	berth_diff_result r;
+	build_layer *l;
+	int rc;
+
+	if (added)
+		*added = 0;
+	if ((rc = berth_build__blob_begin(&bw, s)) < 0)
+		return rc;
+	rc = berth_workroot_diff(w, o, berth_build__blob_write, &bw, &r);
+	if (rc < 0 || r.entries == 0) {
+		berth_build__blob_abort(&bw);
+		if (rc < 0)
+			return rc;
+		return berth_build_image_history(img, created_by, 1);
+	}
+	if ((rc = berth_build__blob_commit(&bw, &r.digest)) < 0)
+		return rc;
+	if (img->nlayers == img->cap) {
+		size_t cap = img->cap ? img->cap * 2 : 8;
+
+		l = realloc(img->layers, cap * sizeof(*l));
+		if (!l)
+			return berth_error_set(BERTH_ERROR, "out of memory");
+		img->layers = l;
+		img->cap = cap;
+	}
+	l = &img->layers[img->nlayers];
+	snprintf(l->media_type, sizeof(l->media_type), "%s",
+		 o->compression == BERTH_LAYER_ZSTD	      ? BERTH_MT_OCI_LAYER_ZSTD
+		 : o->compression == BERTH_LAYER_UNCOMPRESSED ? BERTH_MT_OCI_LAYER
+							      : BERTH_MT_OCI_LAYER_GZIP);
+	l->digest = r.digest;
+	l->size = (int64_t)r.size;
+	l->diff_id = r.diff_id;
+	img->nlayers++;
+	if (added)
+		*added = 1;
+	return berth_build_image_history(img, created_by, 0);
+}
+
+/* The config's string field, or NULL when unset or empty. */
+static const char *config_str(berth_build_image *img, const char *field)
+{
+	const char *v = json_string_value(json_object_get(berth_build__config_obj(img), field));
+
+	return v && *v ? v : NULL;
+}
+
+int berth_build_image_run(berth_build_image *img, berth_build_store *s, const berth_build_run *r,
+			  const char *created_by, const berth_diff_options *o, int *status)
+{
+	uint32_t groups[BERTH_SANDBOX_GROUPS_MAX];
+	berth_sandbox_spec spec = {0};
+	berth_workroot *w = NULL;
+	char **env = NULL;
+	const char *user;
+	int rc;
+
+	*status = -1;
+	if ((rc = berth_build_image_root(&w, s, img)) < 0)
+		return rc;
+	spec.rootfs = berth_workroot_path(w);
+	spec.argv = r->argv;
+	if (r->env) {
+		spec.env = r->env;
+	} else {
+		env = berth_build_image_envv(img);
+		if (!env) {
+			rc = berth_error_set(BERTH_ERROR, "out of memory");
+			goto done;
+		}
+		spec.env = env;
+	}
+	spec.cwd = r->cwd ? r->cwd : config_str(img, "WorkingDir");
+	user = r->user ? r->user : config_str(img, "User");
+	if (user &&
+	    (rc = berth_sandbox_resolve_user(spec.rootfs, user, &spec.uid, &spec.gid, groups,
+					     BERTH_SANDBOX_GROUPS_MAX, &spec.ngroups)) < 0)
+		goto done;
+	spec.groups = groups;
+	spec.hostname = r->hostname;
+	spec.net = r->net;
+	spec.mounts = r->mounts;
+	spec.nmounts = r->nmounts;
+	spec.stdout_fd = r->stdout_fd;
+	spec.stderr_fd = r->stderr_fd;
+	if ((rc = berth_sandbox_run(&spec, status)) < 0)
+		goto done;
+	if (*status == 0)
+		rc = berth_build_image_commit_root(img, s, w, created_by, o, NULL);
+done:
+	berth_build_strv_free(env);
+	berth_workroot_free(w);
+	return rc;
+}

@@ -1,0 +1,165 @@
+/*
+ * store.c - the build store: an OCI layout for images and layers, the
+ * snapshot store for unpacked layers, and the blob writer that puts layer
+ * diffs and configs into the layout (temporary file, fsync, rename to the
+ * digest: a blob path only ever holds complete content).
+ */
+#include "lib/build/internal.h"
+#include "util/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int berth_build_store_default_root(char *out, size_t len)
+{
+	const char *r = getenv("BERTH_ROOT"), *x;
+	int n;
+
+	if (r && *r)
+		n = snprintf(out, len, "%s", r);
+	else if (geteuid() == 0)
+		n = snprintf(out, len, "/var/lib/berth-builder");
+	else if ((x = getenv("XDG_DATA_HOME")) && *x)
+		n = snprintf(out, len, "%s/berth", x);
+	else if ((x = getenv("HOME")) && *x)
+		n = snprintf(out, len, "%s/.local/share/berth", x);
+	else
+		return berth_error_set(BERTH_EINVALID,
+				       "no build store: set BERTH_ROOT (or HOME/XDG_DATA_HOME)");
+	if (n < 0 || (size_t)n >= len)
+		return berth_error_set(BERTH_ETOOBIG, "build store path too long");
+	return 0;
+}
+
+/* An empty OCI layout, written once (the oci transport reads and updates index.json). */
+static int layout_init(const char *dir)
+{
+	char p[PATH_MAX + 32];
+	struct stat st;
+	int rc;
+
+	snprintf(p, sizeof(p), "%s/oci-layout", dir);
+	if (stat(p, &st) == 0)
+		return 0;
+	if ((rc = berth_fs_write_atomic(p, "{\"imageLayoutVersion\":\"1.0.0\"}", 30)) < 0)
+		return rc;
+	snprintf(p, sizeof(p), "%s/index.json", dir);
+	if (stat(p, &st) == 0)
+		return 0;
+	return berth_fs_write_atomic(p, "{\"schemaVersion\":2,\"manifests\":[]}", 34);
+}
+
+int berth_build_store_open(berth_build_store **out, const char *root)
+{
+	berth_build_store *s = NULL;
+	char snaps[PATH_MAX + 16];
+	int rc;
+
+	*out = NULL;
+	if (strlen(root) >= PATH_MAX)
+		return berth_error_set(BERTH_ETOOBIG, "build store path too long");
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	snprintf(s->root, sizeof(s->root), "%s", root);
+	snprintf(s->content, sizeof(s->content), "%s/content", root);
+	snprintf(s->blobs, sizeof(s->blobs), "%s/blobs/sha256", s->content);
+	snprintf(snaps, sizeof(snaps), "%s/snapshots", root);
+	if ((rc = berth_fs_mkdir_p(s->blobs)) < 0 || (rc = layout_init(s->content)) < 0 ||
+	    (rc = berth_snapshots_open(&s->snapshots, snaps)) < 0)
+		goto done;
+	*out = s;
+	s = NULL;
+done:
+	berth_build_store_free(s);
+	return rc;
+}
+
+void berth_build_store_free(berth_build_store *s)
+{
+	if (!s)
+		return;
+	berth_snapshots_free(s->snapshots);
+	free(s);
+}
+
+const char *berth_build_store_content(const berth_build_store *s)
+{
+	return s->content;
+}
+
+berth_snapshots *berth_build_store_snapshots(berth_build_store *s)
+{
+	return s->snapshots;
+}
+
+/* ---- blobs ---- */
+
+int berth_build__blob_begin(berth_build__blob_writer *w, berth_build_store *s)
+{
+	w->store = s;
+	snprintf(w->tmp, sizeof(w->tmp), "%s/.tmp-XXXXXX", s->blobs);
+	w->fd = mkostemp(w->tmp, O_CLOEXEC);
+	if (w->fd < 0)
+		return berth_error_set_errno("create a blob in %s", s->blobs);
+	if (fchmod(w->fd, 0644) < 0) {
+		berth_build__blob_abort(w);
+		return berth_error_set_errno("chmod blob");
+	}
+	return 0;
+}
+
+int berth_build__blob_write(void *ctx, const void *data, size_t len)
+{
+	berth_build__blob_writer *w = ctx;
+
+	return berth_fs_write_all(w->fd, data, len);
+}
+
+int berth_build__blob_commit(berth_build__blob_writer *w, const berth_digest *digest)
+{
+	char final[PATH_MAX + 128];
+	int rc = 0;
+
+	snprintf(final, sizeof(final), "%s/%s", w->store->blobs, berth_digest_hex(digest));
+	if (fsync(w->fd) < 0)
+		rc = berth_error_set_errno("fsync blob");
+	close(w->fd);
+	w->fd = -1;
+	if (rc == 0 && rename(w->tmp, final) < 0)
+		rc = berth_error_set_errno("commit blob %s", digest->str);
+	if (rc < 0) {
+		unlink(w->tmp);
+		return rc;
+	}
+	return berth_fs_fsync_dir(w->store->blobs);
+}
+
+void berth_build__blob_abort(berth_build__blob_writer *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	unlink(w->tmp);
+}
+
+int berth_build__put_blob(berth_build_store *s, const void *data, size_t len, berth_digest *out)
+{
+	berth_build__blob_writer w;
+	int rc;
+
+	if ((rc = berth_digest_compute(out, BERTH_DIGEST_SHA256, data, len)) < 0)
+		return rc;
+	if ((rc = berth_build__blob_begin(&w, s)) < 0)
+		return rc;
+	if ((rc = berth_build__blob_write(&w, data, len)) < 0) {
+		berth_build__blob_abort(&w);
+		return rc;
+	}
+	return berth_build__blob_commit(&w, out);
+}

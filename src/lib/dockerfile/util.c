@@ -1,0 +1,487 @@
+/*
+ * util.c - small pieces the Dockerfile frontend shares: UTF-8 decoding and
+ * Go's Unicode predicates (BuildKit's grammar is defined in terms of Go's
+ * unicode.IsSpace and friends), positioned diagnostics with a caret, the
+ * variable set, kind names, and path cleaning.
+ */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+uint32_t berth_dockerfile__rune(const char *s, size_t n, size_t *w)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint32_t r;
+	size_t need;
+
+	if (u[0] < 0x80) {
+		*w = 1;
+		return u[0];
+	}
+	if (u[0] >= 0xC2 && u[0] <= 0xDF) {
+		need = 2;
+		r = u[0] & 0x1F;
+	} else if (u[0] >= 0xE0 && u[0] <= 0xEF) {
+		need = 3;
+		r = u[0] & 0x0F;
+	} else if (u[0] >= 0xF0 && u[0] <= 0xF4) {
+		need = 4;
+		r = u[0] & 0x07;
+	} else {
+		*w = 1;
+		return 0xFFFD;
+	}
+	if (n < need) {
+		*w = 1;
+		return 0xFFFD;
+	}
+	for (size_t i = 1; i < need; i++) {
+		if ((u[i] & 0xC0) != 0x80) {
+			*w = 1;
+			return 0xFFFD;
+		}
+		r = (r << 6) | (u[i] & 0x3F);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF are invalid. */
+	if ((need == 3 && r < 0x800) || (need == 4 && (r < 0x10000 || r > 0x10FFFF)) ||
+	    (r >= 0xD800 && r <= 0xDFFF)) {
+		*w = 1;
+		return 0xFFFD;
+	}
+	*w = need;
+	return r;
+}
+
+bool berth_dockerfile__is_space(uint32_t r)
+{
+	switch (r) {
+	case '\t':
+	case '\n':
+	case '\v':
+	case '\f':
+	case '\r':
+	case ' ':
+	case 0x85:
+	case 0xA0:
+	case 0x1680:
+	case 0x2028:
+	case 0x2029:
+	case 0x202F:
+	case 0x205F:
+	case 0x3000: return true;
+	}
+	return r >= 0x2000 && r <= 0x200A;
+}
+
+bool berth_dockerfile__is_digit(uint32_t r)
+{
+	if (r < 0x80)
+		return r >= '0' && r <= '9';
+	return (r >= 0x660 && r <= 0x669) || (r >= 0x6F0 && r <= 0x6F9) ||
+	       (r >= 0x966 && r <= 0x96F) || (r >= 0xFF10 && r <= 0xFF19);
+}
+
+bool berth_dockerfile__is_letter(uint32_t r)
+{
+	if (r < 0x80)
+		return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z');
+	if (r <= 0xFF)
+		return r == 0xAA || r == 0xB5 || r == 0xBA || (r >= 0xC0 && r != 0xD7 && r != 0xF7);
+	if (berth_dockerfile__is_space(r) || berth_dockerfile__is_digit(r))
+		return false;
+	/* General punctuation, symbols, CJK punctuation, specials, private use. */
+	if ((r >= 0x2000 && r <= 0x2BFF) || (r >= 0x3000 && r <= 0x303F) ||
+	    (r >= 0xE000 && r <= 0xF8FF) || (r >= 0xFE00 && r <= 0xFE0F) ||
+	    (r >= 0xFFF0 && r <= 0xFFFF) || (r >= 0x1F000 && r <= 0x1FAFF))
+		return false;
+	return true;
+}
+
+int berth_dockerfile__put_rune(berth_buf *b, uint32_t r)
+{
+	char t[4];
+	size_t n;
+
+	if (r < 0x80) {
+		t[0] = (char)r;
+		n = 1;
+	} else if (r < 0x800) {
+		t[0] = (char)(0xC0 | (r >> 6));
+		t[1] = (char)(0x80 | (r & 0x3F));
+		n = 2;
+	} else if (r < 0x10000) {
+		t[0] = (char)(0xE0 | (r >> 12));
+		t[1] = (char)(0x80 | ((r >> 6) & 0x3F));
+		t[2] = (char)(0x80 | (r & 0x3F));
+		n = 3;
+	} else {
+		t[0] = (char)(0xF0 | (r >> 18));
+		t[1] = (char)(0x80 | ((r >> 12) & 0x3F));
+		t[2] = (char)(0x80 | ((r >> 6) & 0x3F));
+		t[3] = (char)(0x80 | (r & 0x3F));
+		n = 4;
+	}
+	return berth_buf_put(b, t, n);
+}
+
+size_t berth_dockerfile__trim_left(const char *s, size_t n)
+{
+	size_t i = 0, w;
+
+	while (i < n) {
+		uint32_t r = berth_dockerfile__rune(s + i, n - i, &w);
+
+		if (!berth_dockerfile__is_space(r))
+			break;
+		i += w;
+	}
+	return i;
+}
+
+size_t berth_dockerfile__trim_right(const char *s, size_t n)
+{
+	/* Walk forward remembering the end of the last non-space rune. */
+	size_t i = 0, end = 0, w;
+
+	while (i < n) {
+		uint32_t r = berth_dockerfile__rune(s + i, n - i, &w);
+
+		i += w;
+		if (!berth_dockerfile__is_space(r))
+			end = i;
+	}
+	return end;
+}
+
+int berth_dockerfile__strcaseeq(const char *a, const char *b)
+{
+	return strcasecmp(a, b) == 0;
+}
+
+/* ---- diagnostics ---- */
+
+/*
+ * The excerpt shows at most EXCERPT bytes of the line around the column, so
+ * the message fits the error slot even for a 10 MB line.
+ */
+#define EXCERPT 120
+
+static void excerpt(char *dst, size_t cap, const char *line, size_t len, uint32_t col)
+{
+	size_t c = col ? col - 1 : 0, from = 0, to, caret, o = 0;
+
+	if (c > len)
+		c = len;
+	if (c > EXCERPT / 2)
+		from = c - EXCERPT / 2;
+	to = from + EXCERPT < len ? from + EXCERPT : len;
+	caret = c - from;
+	o += (size_t)snprintf(dst + o, cap - o, "\n    %s", from ? "..." : "");
+	for (size_t i = from; i < to && o + 6 < cap;) {
+		unsigned char ch = (unsigned char)line[i];
+		size_t w = 1;
+
+		if (ch >= 0x80) {
+			/* Whole runes only; an invalid byte shows as '?'. */
+			if (berth_dockerfile__rune(line + i, len - i, &w) == 0xFFFD && w == 1)
+				dst[o++] = '?';
+			else
+				for (size_t k = 0; k < w; k++)
+					dst[o++] = line[i + k];
+			i += w;
+			continue;
+		}
+		dst[o++] = (ch < 0x20 || ch == 0x7F) ? (ch == '\t' ? '\t' : ' ') : (char)ch;
+		i++;
+	}
+	if (o + 1 < cap)
+		o += (size_t)snprintf(dst + o, cap - o, "%s\n    %s", to < len ? "..." : "",
+				      from ? "   " : "");
+	for (size_t i = from; i < from + caret && o + 2 < cap;) {
+		/* Tabs stay tabs so the caret lines up in a terminal; multi-byte runes take one
+		 * column. */
+		unsigned char ch = (unsigned char)line[i];
+		size_t w = 1;
+
+		if (ch >= 0x80)
+			(void)berth_dockerfile__rune(line + i, len - i, &w);
+		dst[o++] = ch == '\t' ? '\t' : ' ';
+		i += w;
+	}
+	if (o + 2 < cap)
+		dst[o++] = '^';
+	dst[o < cap ? o : cap - 1] = '\0';
+}
+
+int berth_dockerfile__fail_src(const char *name, const char *line, size_t line_len,
+			       berth_df_error *err, int code, berth_df_pos pos, const char *msg)
+{
+	char ex[400] = "";
+
+	if (err) {
+		err->line = pos.line;
+		err->col = pos.col;
+		snprintf(err->message, sizeof(err->message), "%s", msg);
+	}
+	if (line && pos.line)
+		excerpt(ex, sizeof(ex), line, line_len, pos.col);
+	if (pos.line)
+		return berth_error_set(code, "%s:%u:%u: %s%s", name ? name : "Dockerfile", pos.line,
+				       pos.col, msg, ex);
+	return berth_error_set(code, "%s: %s", name ? name : "Dockerfile", msg);
+}
+
+int berth_dockerfile__fail(const berth_dockerfile *df, berth_df_error *err, int code,
+			   berth_df_pos pos, const char *fmt, ...)
+{
+	char msg[512];
+	const char *line = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (df && pos.line >= 1 && pos.line <= df->nlines)
+		line = df->lines[pos.line - 1];
+	return berth_dockerfile__fail_src(df ? df->name : NULL, line, line ? strlen(line) : 0, err,
+					  code, pos, msg);
+}
+
+int berth_dockerfile_format_diag(char **out, const berth_dockerfile *df, berth_df_pos pos,
+				 const char *message)
+{
+	const char *line = berth_dockerfile_line(df, pos.line);
+	char ex[400] = "";
+	berth_buf b = BERTH_BUF_INIT(0);
+
+	*out = NULL;
+	if (line)
+		excerpt(ex, sizeof(ex), line, strlen(line), pos.col);
+	if (berth_buf_printf(&b, "%s:%u:%u: %s%s", df->name, pos.line, pos.col, message, ex) < 0) {
+		berth_buf_dispose(&b);
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	*out = berth_buf_detach(&b, NULL);
+	return 0;
+}
+
+/* ---- accessors ---- */
+
+static const char *const kind_names[BERTH_DF_KIND_COUNT] = {
+	"",	  "ADD",	"ARG",	       "CMD",	 "COPY",       "ENTRYPOINT", "ENV",
+	"EXPOSE", "FROM",	"HEALTHCHECK", "LABEL",	 "MAINTAINER", "ONBUILD",    "RUN",
+	"SHELL",  "STOPSIGNAL", "USER",	       "VOLUME", "WORKDIR",
+};
+
+const char *berth_dockerfile_kind_name(berth_df_kind kind)
+{
+	return (unsigned)kind < BERTH_DF_KIND_COUNT ? kind_names[kind] : "";
+}
+
+berth_df_kind berth_dockerfile_kind_of(const char *name)
+{
+	for (int k = 1; k < BERTH_DF_KIND_COUNT; k++)
+		if (strcasecmp(name, kind_names[k]) == 0)
+			return (berth_df_kind)k;
+	return BERTH_DF_UNKNOWN;
+}
+
+int berth_dockerfile_kind_expands(berth_df_kind kind)
+{
+	switch (kind) {
+	case BERTH_DF_ADD:
+	case BERTH_DF_ARG:
+	case BERTH_DF_COPY:
+	case BERTH_DF_ENV:
+	case BERTH_DF_EXPOSE:
+	case BERTH_DF_FROM:
+	case BERTH_DF_LABEL:
+	case BERTH_DF_STOPSIGNAL:
+	case BERTH_DF_USER:
+	case BERTH_DF_VOLUME:
+	case BERTH_DF_WORKDIR: return 1;
+	default: return 0;
+	}
+}
+
+const berth_df_flag *berth_dockerfile_flag(const berth_df_instr *in, const char *name)
+{
+	for (size_t i = 0; i < in->nflags; i++)
+		if (strcmp(in->flags[i].name, name) == 0)
+			return &in->flags[i];
+	return NULL;
+}
+
+const char *berth_dockerfile_line(const berth_dockerfile *df, uint32_t line)
+{
+	if (!df || line < 1 || line > df->nlines)
+		return NULL;
+	return df->lines[line - 1];
+}
+
+int berth_df_heredoc_content(char **out, size_t *len, const berth_df_heredoc *h)
+{
+	char *r = malloc(h->body_len + 1);
+	size_t o = 0;
+	int bol = 1;
+
+	*out = NULL;
+	if (!r)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	for (size_t i = 0; i < h->body_len; i++) {
+		char c = h->body[i];
+
+		/* ChompHeredocContent: (?m)^\t+ — tabs at the start of every line. */
+		if (h->strip_tabs && bol && c == '\t')
+			continue;
+		bol = c == '\n';
+		r[o++] = c;
+	}
+	r[o] = '\0';
+	*out = r;
+	if (len)
+		*len = o;
+	return 0;
+}
+
+size_t berth_dockerfile__stage_by_name(const berth_dockerfile *df, const char *name)
+{
+	for (size_t i = 0; i < df->nstages; i++)
+		if (df->stages[i].name_lower && strcasecmp(df->stages[i].name_lower, name) == 0)
+			return i;
+	return SIZE_MAX;
+}
+
+/* ---- variables ---- */
+
+int berth_df_vars_set(berth_df_vars *v, const char *name, const char *value)
+{
+	char *nv = strdup(value ? value : "");
+
+	if (!nv)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	for (size_t i = 0; i < v->n; i++) {
+		if (strcmp(v->items[i].name, name) == 0) {
+			free(v->items[i].value);
+			v->items[i].value = nv;
+			return 0;
+		}
+	}
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 16;
+		berth_df_var *p = realloc(v->items, cap * sizeof(*p));
+
+		if (!p) {
+			free(nv);
+			return berth_error_set(BERTH_ERROR, "out of memory");
+		}
+		v->items = p;
+		v->cap = cap;
+	}
+	v->items[v->n].name = strdup(name);
+	if (!v->items[v->n].name) {
+		free(nv);
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	v->items[v->n++].value = nv;
+	return 0;
+}
+
+const char *berth_df_vars_get(const berth_df_vars *v, const char *name)
+{
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < v->n; i++)
+		if (strcmp(v->items[i].name, name) == 0)
+			return v->items[i].value;
+	return NULL;
+}
+
+int berth_df_vars_unset(berth_df_vars *v, const char *name)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		if (strcmp(v->items[i].name, name) == 0) {
+			free(v->items[i].name);
+			free(v->items[i].value);
+			memmove(&v->items[i], &v->items[i + 1], (v->n - i - 1) * sizeof(*v->items));
+			v->n--;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int berth_df_vars_copy(berth_df_vars *dst, const berth_df_vars *src)
+{
+	for (size_t i = 0; src && i < src->n; i++) {
+		int rc = berth_df_vars_set(dst, src->items[i].name, src->items[i].value);
+
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+void berth_df_vars_dispose(berth_df_vars *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		free(v->items[i].name);
+		free(v->items[i].value);
+	}
+	free(v->items);
+	v->items = NULL;
+	v->n = v->cap = 0;
+}
+
+/* ---- paths ---- */
+
+char *berth_dockerfile__clean_path(const char *p, size_t n)
+{
+	/* Go's path.Clean: collapse "//", drop ".", resolve "..", "" -> ".". */
+	char *out = malloc(n + 2);
+	size_t o = 0, i = 0, dotdot = 0;
+	int rooted = n > 0 && p[0] == '/';
+
+	if (!out)
+		return NULL;
+	if (rooted) {
+		out[o++] = '/';
+		i = 1;
+		dotdot = 1;
+	}
+	while (i < n) {
+		if (p[i] == '/') {
+			i++;
+		} else if (p[i] == '.' && (i + 1 == n || p[i + 1] == '/')) {
+			i++;
+		} else if (p[i] == '.' && p[i + 1] == '.' && (i + 2 == n || p[i + 2] == '/')) {
+			i += 2;
+			if (o > dotdot) {
+				o--;
+				while (o > dotdot && out[o] != '/')
+					o--;
+			} else if (!rooted) {
+				if (o > 0)
+					out[o++] = '/';
+				out[o++] = '.';
+				out[o++] = '.';
+				dotdot = o;
+			}
+		} else {
+			if ((rooted && o != 1) || (!rooted && o != 0))
+				out[o++] = '/';
+			while (i < n && p[i] != '/')
+				out[o++] = p[i++];
+		}
+	}
+	if (o == 0)
+		out[o++] = '.';
+	out[o] = '\0';
+	return out;
+}
