@@ -529,7 +529,8 @@ static int add_image(pstate *ps, berth_df_xstage *s, const char *img)
 	p = berth_pool_alloc(&ps->impl->pool, (s->nimages + 1) * sizeof(*p));
 	if (!p)
 		return oom();
-	memcpy(p, s->images, s->nimages * sizeof(*p));
+	if (s->nimages) /* images is NULL until the first: memcpy must not see it */
+		memcpy(p, s->images, s->nimages * sizeof(*p));
 	if (!(p[s->nimages] = pdup(ps, img)))
 		return oom();
 	s->images = p;
