@@ -7,7 +7,8 @@ BUILD="build-essential cmake pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libyaml-dev
   libcmocka-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev"
 TEST="clang-format-14 python3 python3-pytest python3-requests python3-cryptography curl skopeo podman buildah umoci
-  busybox-static zstd attr docker-registry valgrind runc uidmap fuse-overlayfs nodejs npm"
+  busybox-static zstd attr docker-registry valgrind runc uidmap fuse-overlayfs
+  shellcheck python3-jsonschema"
 BENCH="wrk"
 
 want="$BUILD"
@@ -22,6 +23,11 @@ for p in $want; do
     missing="$missing $p"
   fi
 done
+# Node.js and npm (npm peers of the tests): Debian's, unless the machine has
+# them already (a nodesource nodejs ships npm and conflicts with Debian's npm).
+if [ "$want" != "$BUILD" ] && ! command -v npm >/dev/null 2>&1; then
+  missing="$missing nodejs npm"
+fi
 if [ -z "$missing" ]; then
   [ "$want" = "$BUILD" ] || sh "$(dirname "$0")/npm-peers.sh"
   exit 0

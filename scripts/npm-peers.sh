@@ -4,10 +4,14 @@
 # skips what is already there. Versions are pinned so results are stable.
 #   dockerfile-ast   independent Dockerfile parser (tests/integration/test_dockerfile_ast.py,
 #                    bench/dockerfile)
+#   dockerfilelint   independent Dockerfile linter (tests/integration/test_lint.py,
+#                    bench/dockerfile-lint)
+#   @microsoft/jest-sarif  ships the SARIF 2.1.0 JSON schema
+#                    (lib/schemas/sarif-2.1.0-rtm.5.json) test_lint.py validates against
 set -eu
 
 dir="${BERTH_NPM_DIR:-$(cd "$(dirname "$0")/.." && pwd)/build/npm}"
-PACKAGES="dockerfile-ast@0.7.1"
+PACKAGES="dockerfile-ast@0.7.1 dockerfilelint@1.8.0 @microsoft/jest-sarif@1.0.0-beta.0"
 
 mkdir -p "$dir"
 need=""

@@ -25,12 +25,15 @@
 
 #include "berth/common.h"
 #include "berth/digest.h"
+#include "berth/dockerfile.h"
+#include "berth/layer.h"
 #include "berth/sandbox.h"
 #include "berth/snapshot.h"
 #include "berth/transport.h"
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct berth_build_store berth_build_store;
 typedef struct berth_build_image berth_build_image;
@@ -151,11 +154,38 @@ int berth_build_image_run(berth_build_image *img, berth_build_store *s, const be
 /**
  * Write the image's config and manifest (OCI; base annotations when it
  * came from an image) into the store and tag it `tag` in the layout.
- * `created` (>= 0) is the config's created time and the time history
- * entries without one get (SOURCE_DATE_EPOCH when set; else now).
+ * `created` (>= 0: SOURCE_DATE_EPOCH) is the config's created time and
+ * clamps later history times; < 0 takes the last step's time, as BuildKit.
  * `digest` (optional) gets the manifest digest.
  */
 int berth_build_image_commit(berth_build_image *img, berth_build_store *s, const char *tag,
 			     int64_t created, berth_digest *digest) BERTH_WARN_UNUSED;
+
+/* ---- a Dockerfile ---- */
+
+typedef struct berth_build_opts {
+	const char *context;		    /* the build context directory */
+	const char *dockerfile;		    /* NULL = <context>/Dockerfile */
+	const berth_df_vars *build_args;    /* --build-arg (may be NULL) */
+	const char *target;		    /* NULL = the last stage */
+	const char *platform;		    /* NULL = linux/<this host> */
+	int pull;			    /* refresh base images */
+	int no_cache;			    /* run every step */
+	const char *const *no_cache_filter; /* stages (names or indexes) that run every step */
+	size_t nno_cache_filter;
+	berth_sandbox_net net;			 /* RUN's network unless RUN --network says */
+	int64_t source_date_epoch;		 /* >= 0: clamp times (SOURCE_DATE_EPOCH) */
+	berth_layer_compression compression;	 /* of new layers */
+	const berth_transport_options *registry; /* credentials for base images */
+	FILE *log;				 /* steps and their output; NULL = stderr */
+} berth_build_opts;
+
+/**
+ * Build the target stage of a Dockerfile and commit it in the store as
+ * `tag`; `digest` (optional) gets its manifest digest. Errors name the
+ * Dockerfile line ("Dockerfile:7: RUN: process ... exit code: 2").
+ */
+int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, const char *tag,
+			   berth_digest *digest) BERTH_WARN_UNUSED;
 
 #endif

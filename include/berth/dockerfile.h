@@ -320,6 +320,23 @@ int berth_dockerfile_format_diag(char **out, const berth_dockerfile *df, berth_d
  */
 int berth_dockerfile_to_json(char **out, const berth_dockerfile *df, int pretty) BERTH_WARN_UNUSED;
 
+/** How a shell-form RUN with heredocs runs (BuildKit's dispatchRun). */
+typedef enum berth_df_run_mode {
+	BERTH_DF_RUN_SHELL = 0, /* `command` goes to the stage's SHELL */
+	BERTH_DF_RUN_SCRIPT	/* RUN <<EOF whose body starts with "#!": write the body
+				   (`command`) to a file, mode 0755, and execute it */
+} berth_df_run_mode;
+
+/**
+ * The command of a shell-form RUN as BuildKit runs it: without heredocs the
+ * argument text; `RUN <<EOF` alone, the body (tabs stripped for <<-) run by
+ * the shell, or as a script file when it starts with "#!"; otherwise the
+ * text followed by each heredoc reconstituted ("\n" body name) for the
+ * shell to read. `*command` is malloc'd. BERTH_EINVALID for JSON form.
+ */
+int berth_dockerfile_run_command(char **command, berth_df_run_mode *mode,
+				 const berth_df_instr *run) BERTH_WARN_UNUSED;
+
 /* ---- variables and the shell-word expander (BuildKit's shell.Lex) ---- */
 
 /** An ordered set of NAME=value variables; setting an existing name replaces its value. */

@@ -22,7 +22,7 @@ typedef struct berth_cli_command {
 	const char *summary;
 	/* Every option table of the command (its subcommands' too), NULL-terminated:
 	 * the man-page test (tests/unit/cli/man.c) checks them against the man page. */
-	const berth_args_spec *const *specs;
+	const berth_args_spec *const *specs; /* NULL: not yet on the option table */
 } berth_cli_command;
 
 int cmd_serve(int argc, char **argv);
@@ -36,7 +36,9 @@ int cmd_manifest(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
 int cmd_dockerfile(int argc, char **argv);
+int cmd_build(int argc, char **argv);
 
 extern const berth_cli_command berth_cli_commands[];
 
@@ -53,6 +55,7 @@ extern const berth_args_spec *const cmd_version_specs[];
 extern const berth_args_spec *const cmd_help_specs[];
 extern const berth_args_spec *const cmd_admin_specs[];
 extern const berth_args_spec *const cmd_dockerfile_specs[];
+extern const berth_args_spec *const cmd_build_specs[];
 
 /* "usage: berth <command> ..." and the list of commands. */
 void berth_cli_usage(FILE *out);

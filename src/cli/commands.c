@@ -18,6 +18,8 @@ const berth_cli_command berth_cli_commands[] = {
 	{"login", cmd_login, "store credentials for a registry", cmd_login_specs},
 	{"logout", cmd_logout, "remove stored credentials", cmd_logout_specs},
 	{"manifest", cmd_manifest, "create or inspect multi-platform indexes", cmd_manifest_specs},
+	{"build", cmd_build, "build an image from a Dockerfile", cmd_build_specs},
+	{"lint", cmd_lint, "check Dockerfiles (BuildKit checks, hadolint, company rules)", NULL},
 	{"dockerfile", cmd_dockerfile,
 	 "parse a Dockerfile; list a build context after .dockerignore", cmd_dockerfile_specs},
 	{"admin", cmd_admin, "manage users, projects, members, robots; read the audit log",

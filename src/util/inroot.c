@@ -252,8 +252,8 @@ static int mkdir_p(int rootfd, const char *path, mode_t mode, int depth)
 			return fd;
 		}
 		n += len;
-		if (path[n])
-			close(fd);
+		if (path[n + strspn(path + n, "/")])
+			close(fd); /* more components follow */
 	}
 	return fd;
 }

@@ -7,6 +7,7 @@
 #include "lib/build/internal.h"
 #include "berth/oci.h"
 #include "util/buf.h"
+#include "util/fs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #define DEFAULT_PATH_VALUE "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define DEFAULT_PATH "PATH=" DEFAULT_PATH_VALUE
 #define BASE_TAG_MAX 64
+
+static void rfc3339(char *out, size_t len, int64_t t);
 
 static build_layer *layer_room(berth_build_image *img)
 {
@@ -423,13 +426,17 @@ char *berth_build_image_config(const berth_build_image *img, const char *field)
 int berth_build_image_history(berth_build_image *img, const char *created_by, int empty_layer)
 {
 	json_t *h = json_object_get(img->config, "history"), *e;
+	char when[64];
 
 	if (!json_is_array(h)) {
 		h = json_array();
 		if (!h || json_object_set_new(img->config, "history", h) < 0)
 			return berth_error_set(BERTH_ERROR, "out of memory");
 	}
-	e = json_pack("{s:s, s:s}", "created_by", created_by, "comment", "buildkit.dockerfile.v0");
+	/* The step's own time: a cached step keeps it, so a cached rebuild is the same image. */
+	rfc3339(when, sizeof(when), (int64_t)time(NULL));
+	e = json_pack("{s:s, s:s, s:s}", "created", when, "created_by", created_by, "comment",
+		      "buildkit.dockerfile.v0");
 	if (!e || (empty_layer && json_object_set_new(e, "empty_layer", json_true()) < 0) ||
 	    json_array_append_new(h, e) < 0)
 		return berth_error_set(BERTH_ERROR, "out of memory");
@@ -447,23 +454,36 @@ static void rfc3339(char *out, size_t len, int64_t t)
 	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* created on the config and on history entries without one; diff IDs from the layers. */
+/*
+ * The config's created time: `created` when given (SOURCE_DATE_EPOCH, which
+ * also clamps every later history time), else the last history entry's
+ * (what BuildKit does: a fully cached rebuild is the same image). Diff IDs
+ * come from the layers.
+ */
 static int finish_config(berth_build_image *img, int64_t created)
 {
-	char when[64];
+	char when[64] = "";
 	json_t *rootfs, *ids, *h, *e;
 	size_t i;
 
-	rfc3339(when, sizeof(when), created);
-	if (json_object_set_new(img->config, "created", json_string(when)) < 0)
-		return BERTH_ERROR;
+	if (created >= 0)
+		rfc3339(when, sizeof(when), created);
 	h = json_object_get(img->config, "history");
 	json_array_foreach(h, i, e)
 	{
-		if (!json_object_get(e, "created") &&
+		const char *c = json_string_value(json_object_get(e, "created"));
+
+		/* RFC 3339 UTC strings of one width compare as their times do. */
+		if (created >= 0 && c && strlen(c) == strlen(when) && strcmp(c, when) > 0 &&
 		    json_object_set_new(e, "created", json_string(when)) < 0)
 			return BERTH_ERROR;
+		if (created < 0 && c)
+			snprintf(when, sizeof(when), "%s", c);
 	}
+	if (!when[0])
+		rfc3339(when, sizeof(when), (int64_t)time(NULL));
+	if (json_object_set_new(img->config, "created", json_string(when)) < 0)
+		return BERTH_ERROR;
 	rootfs = json_pack("{s:s, s:[]}", "type", "layers", "diff_ids");
 	if (!rootfs || json_object_set_new(img->config, "rootfs", rootfs) < 0)
 		return BERTH_ERROR;
@@ -519,8 +539,6 @@ int berth_build_image_commit(berth_build_image *img, berth_build_store *s, const
 	json_t *m = NULL;
 	int rc;
 
-	if (created < 0)
-		created = (int64_t)time(NULL);
 	if (finish_config(img, created) < 0)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	cfg = json_dumps(img->config, JSON_COMPACT);
@@ -554,4 +572,94 @@ done:
 	free(cfg);
 	free(man);
 	return rc;
+}
+
+/* ---- cache records: an image's whole state after a step ---- */
+
+int berth_build__state_save(const berth_build_image *img, const char *path)
+{
+	json_t *st = json_pack("{s:O, s:[]}", "config", img->config, "layers"), *layers;
+	char *txt = NULL;
+	int rc;
+
+	if (!st)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	layers = json_object_get(st, "layers");
+	for (size_t i = 0; i < img->nlayers; i++) {
+		const build_layer *l = &img->layers[i];
+		json_t *e = json_pack("{s:s, s:s, s:I, s:s}", "mediaType", l->media_type, "digest",
+				      l->digest.str, "size", (json_int_t)l->size, "diffID",
+				      l->diff_id.str);
+
+		if (!e || json_array_append_new(layers, e) < 0)
+			goto oom;
+	}
+	if (img->base_name &&
+	    (json_object_set_new(st, "baseName", json_string(img->base_name)) < 0 ||
+	     json_object_set_new(st, "baseDigest", json_string(img->base_digest.str)) < 0))
+		goto oom;
+	txt = json_dumps(st, JSON_COMPACT);
+	json_decref(st);
+	if (!txt)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	rc = berth_fs_write_atomic(path, txt, strlen(txt));
+	free(txt);
+	return rc;
+oom:
+	json_decref(st);
+	return berth_error_set(BERTH_ERROR, "out of memory");
+}
+
+int berth_build__state_load(berth_build_image *img, const char *path)
+{
+	json_t *st, *layers, *e, *cfg;
+	json_error_t jerr;
+	build_layer *ls = NULL;
+	size_t i, n;
+	const char *bn;
+
+	st = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!st)
+		return berth_error_set(BERTH_ENOTFOUND, "no cache record");
+	layers = json_object_get(st, "layers");
+	cfg = json_object_get(st, "config");
+	n = json_array_size(layers);
+	if (!json_is_object(cfg) || !json_is_array(layers))
+		goto bad;
+	ls = n ? calloc(n, sizeof(*ls)) : NULL;
+	if (n && !ls)
+		goto bad;
+	json_array_foreach(layers, i, e)
+	{
+		const char *mt = json_string_value(json_object_get(e, "mediaType"));
+		const char *dg = json_string_value(json_object_get(e, "digest"));
+		const char *id = json_string_value(json_object_get(e, "diffID"));
+
+		if (!mt || !dg || !id || strlen(mt) >= sizeof(ls[i].media_type) ||
+		    berth_digest_parse(&ls[i].digest, dg, strlen(dg)) < 0 ||
+		    berth_digest_parse(&ls[i].diff_id, id, strlen(id)) < 0)
+			goto bad;
+		strcpy(ls[i].media_type, mt);
+		ls[i].size = json_integer_value(json_object_get(e, "size"));
+	}
+	json_decref(img->config);
+	img->config = json_incref(cfg);
+	free(img->layers);
+	img->layers = ls;
+	img->nlayers = img->cap = n;
+	bn = json_string_value(json_object_get(st, "baseName"));
+	free(img->base_name);
+	img->base_name = bn ? strdup(bn) : NULL;
+	if (bn) {
+		const char *bd = json_string_value(json_object_get(st, "baseDigest"));
+
+		if (!bd || berth_digest_parse(&img->base_digest, bd, strlen(bd)) < 0)
+			memset(&img->base_digest, 0, sizeof(img->base_digest));
+	}
+	json_decref(st);
+	return 0;
+bad:
+	free(ls);
+	json_decref(st);
+	return berth_error_set(BERTH_EINVALID, "corrupt cache record %s", path);
 }

@@ -52,6 +52,11 @@ int berth_build__blob_commit(berth_build__blob_writer *w,
 /** Drop an unfinished blob. */
 void berth_build__blob_abort(berth_build__blob_writer *w);
 
+/** Write the image's whole state (config, layers, base) as a cache record at path. */
+int berth_build__state_save(const berth_build_image *img, const char *path) BERTH_WARN_UNUSED;
+/** Replace img's state with a cache record's; BERTH_ENOTFOUND if there is none. */
+int berth_build__state_load(berth_build_image *img, const char *path) BERTH_WARN_UNUSED;
+
 /** The "config" object of the image's config (created if missing). */
 json_t *berth_build__config_obj(berth_build_image *img);
 

@@ -57,7 +57,7 @@ int berth_df_platform_parse(const char *s, char *os, char *arch, char *variant)
 				break;
 			continue;
 		}
-		if (k >= 63)
+		if (k >= 63 || np >= 3)
 			return berth_error_set(BERTH_EINVALID, "invalid platform \"%s\"", s);
 		parts[np][k++] = *p;
 	}
@@ -529,7 +529,7 @@ static int add_image(pstate *ps, berth_df_xstage *s, const char *img)
 	p = berth_pool_alloc(&ps->impl->pool, (s->nimages + 1) * sizeof(*p));
 	if (!p)
 		return oom();
-	if (s->nimages) /* images is NULL until the first: memcpy must not see it */
+	if (s->nimages)
 		memcpy(p, s->images, s->nimages * sizeof(*p));
 	if (!(p[s->nimages] = pdup(ps, img)))
 		return oom();
@@ -790,7 +790,8 @@ static int unused_args(pstate *ps)
 		q = berth_pool_alloc(&ps->impl->pool, (p->nunused_build_args + 1) * sizeof(*q));
 		if (!q)
 			return oom();
-		memcpy(q, p->unused_build_args, p->nunused_build_args * sizeof(*q));
+		if (p->nunused_build_args)
+			memcpy(q, p->unused_build_args, p->nunused_build_args * sizeof(*q));
 		if (!(q[p->nunused_build_args] = pdup(ps, n)))
 			return oom();
 		p->unused_build_args = q;

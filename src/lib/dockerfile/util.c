@@ -485,3 +485,40 @@ char *berth_dockerfile__clean_path(const char *p, size_t n)
 	out[o] = '\0';
 	return out;
 }
+
+/* ---- RUN with heredocs (BuildKit's dispatchRun) ---- */
+
+int berth_dockerfile_run_command(char **command, berth_df_run_mode *mode, const berth_df_instr *run)
+{
+	berth_buf b = BERTH_BUF_INIT(0);
+	int rc;
+
+	*command = NULL;
+	*mode = BERTH_DF_RUN_SHELL;
+	if (run->form == BERTH_DF_FORM_JSON)
+		return berth_error_set(BERTH_EINVALID, "RUN in JSON form has no shell command");
+	if (run->nheredocs == 0 || strcmp(run->args_text, run->heredocs[0].word) != 0) {
+		/* The heredocs are handed to the shell as written. */
+		rc = berth_buf_puts(&b, run->args_text);
+		for (size_t i = 0; rc == 0 && i < run->nheredocs; i++) {
+			rc = berth_buf_puts(&b, "\n");
+			if (rc == 0)
+				rc = berth_buf_put(&b, run->heredocs[i].body,
+						   run->heredocs[i].body_len);
+			if (rc == 0)
+				rc = berth_buf_puts(&b, run->heredocs[i].name);
+		}
+		if (rc < 0) {
+			berth_buf_dispose(&b);
+			return berth_error_set(BERTH_ERROR, "out of memory");
+		}
+		*command = berth_buf_detach(&b, NULL);
+		return 0;
+	}
+	/* RUN <<EOF alone: the body is the command, or a script when it has a shebang. */
+	if ((rc = berth_df_heredoc_content(command, NULL, &run->heredocs[0])) < 0)
+		return rc;
+	if (strncmp(run->heredocs[0].body, "#!", 2) == 0)
+		*mode = BERTH_DF_RUN_SCRIPT;
+	return 0;
+}

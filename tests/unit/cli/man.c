@@ -91,7 +91,7 @@ static void every_table_option_is_in_its_man_page(void **state)
 
 	(void)state;
 	for (const berth_cli_command *c = berth_cli_commands; c->name; c++) {
-		for (const berth_args_spec *const *s = c->specs; *s; s++) {
+		for (const berth_args_spec *const *s = c->specs; s && *s; s++) {
 			const char *page = man_of(c, *s, buf, sizeof(buf));
 			char *text = read_man(page);
 
@@ -118,7 +118,7 @@ static int documented_option(const char *page, const char *name)
 	if (strcmp(name, "help") == 0)
 		return 1;
 	for (const berth_cli_command *c = berth_cli_commands; c->name; c++)
-		for (const berth_args_spec *const *s = c->specs; *s; s++) {
+		for (const berth_args_spec *const *s = c->specs; s && *s; s++) {
 			if (strcmp(page, "berth") != 0 &&
 			    strcmp(man_of(c, *s, buf, sizeof(buf)), page) != 0)
 				continue;
@@ -144,7 +144,7 @@ static int cross_reference(const char *text, const char *at, const char *name)
 		w = strstr(line, who);
 		if (!w || w >= at)
 			continue;
-		for (const berth_args_spec *const *s = c->specs; *s; s++)
+		for (const berth_args_spec *const *s = c->specs; s && *s; s++)
 			for (const berth_arg *a = (*s)->args; a && a->kind != BERTH_ARG_END; a++)
 				if (a->name && strcmp(a->name, name) == 0)
 					return 1;
@@ -191,7 +191,7 @@ static void every_man_page_option_is_in_a_table(void **state)
 
 	(void)state;
 	for (const berth_cli_command *c = berth_cli_commands; c->name; c++) {
-		for (const berth_args_spec *const *s = c->specs; *s; s++) {
+		for (const berth_args_spec *const *s = c->specs; s && *s; s++) {
 			const char *page = man_of(c, *s, buf, sizeof(buf));
 			size_t i;
 			char *text;
@@ -209,6 +209,43 @@ static void every_man_page_option_is_in_a_table(void **state)
 	}
 	assert_int_equal(unknown, 0);
 	assert_true(nseen >= 9);
+}
+
+/*
+ * Commands not yet on the option table (their own loops over opts.h) have
+ * no specs: the checks above cannot see their options. The list is pinned
+ * so it can only shrink; porting one means adding its table here too.
+ */
+static void commands_without_a_table_are_the_known_ones(void **state)
+{
+	static const char *const known[] = {"lint",
+					    "vercmp",
+					    "db",
+					    "sbom",
+					    "key",
+					    "sign",
+					    "verify",
+					    "sign-blob",
+					    "verify-blob",
+					    "attest",
+					    "verify-attestation",
+					    "attach",
+					    "download",
+					    "tree",
+					    NULL};
+
+	(void)state;
+	for (const berth_cli_command *c = berth_cli_commands; c->name; c++) {
+		int listed = 0;
+
+		if (c->specs)
+			continue;
+		for (size_t i = 0; known[i]; i++)
+			listed |= strcmp(known[i], c->name) == 0;
+		if (!listed)
+			print_error("berth %s has no option table (src/cli/args.h)\n", c->name);
+		assert_true(listed);
+	}
 }
 
 /* The check itself finds what it should (and no more). */
@@ -230,6 +267,7 @@ int main(void)
 		cmocka_unit_test(the_roff_matching_is_exact),
 		cmocka_unit_test(every_table_option_is_in_its_man_page),
 		cmocka_unit_test(every_man_page_option_is_in_a_table),
+		cmocka_unit_test(commands_without_a_table_are_the_known_ones),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

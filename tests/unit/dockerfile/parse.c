@@ -382,6 +382,34 @@ static void test_buildkit_checks(void **state)
 	}
 }
 
+static void test_run_command_with_heredocs(void **state)
+{
+	berth_dockerfile *df = parse_ok("FROM a\n"
+					"RUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\n"
+					"RUN <<-EOF\n\techo hi\n\tEOF\n"
+					"RUN cat <<A >/x\nbody\nA\n"
+					"RUN echo plain\n");
+	berth_df_run_mode m;
+	char *c;
+
+	assert_int_equal(berth_dockerfile_run_command(&c, &m, &df->instrs[1]), 0);
+	assert_int_equal(m, BERTH_DF_RUN_SCRIPT);
+	assert_string_equal(c, "#!/usr/bin/env python3\nprint(1)\n");
+	free(c);
+	assert_int_equal(berth_dockerfile_run_command(&c, &m, &df->instrs[2]), 0);
+	assert_int_equal(m, BERTH_DF_RUN_SHELL);
+	assert_string_equal(c, "echo hi\n");
+	free(c);
+	assert_int_equal(berth_dockerfile_run_command(&c, &m, &df->instrs[3]), 0);
+	assert_int_equal(m, BERTH_DF_RUN_SHELL);
+	assert_string_equal(c, "cat <<A >/x\nbody\nA");
+	free(c);
+	assert_int_equal(berth_dockerfile_run_command(&c, &m, &df->instrs[4]), 0);
+	assert_string_equal(c, "echo plain");
+	free(c);
+	berth_dockerfile_free(df);
+}
+
 /* ---- bad input ---- */
 
 static void test_binary_file(void **state)
@@ -470,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_env_label_arg_forms),
 		cmocka_unit_test(test_flags_words),
 		cmocka_unit_test(test_buildkit_checks),
+		cmocka_unit_test(test_run_command_with_heredocs),
 		cmocka_unit_test(test_binary_file),
 		cmocka_unit_test(test_invalid_utf8),
 		cmocka_unit_test(test_ten_megabyte_line),

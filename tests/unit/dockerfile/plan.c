@@ -200,6 +200,7 @@ static void test_stage_graph_and_pruning(void **state)
 	assert_false(p->stages[3].needed);
 	assert_int_equal(p->stages[1].base_stage, 0);
 	berth_df_plan_free(p);
+	berth_dockerfile_free(df);
 	o.target = NULL;
 	p = plan_of(t, &df, &o);
 	berth_dockerfile_free(df);
