@@ -21,6 +21,7 @@
 #define BERTH_CRED_HASH_MAX 128
 #define BERTH_CRED_PASSWORD_MAX 1024 /* longer passwords never verify */
 #define BERTH_CRED_BCRYPT_MAX 72     /* bcrypt reads no more; longer ones are refused by _hash */
+#define BERTH_CRED_HTPASSWD_MAX ((size_t)64 << 20) /* an htpasswd file's text */
 
 /**
  * bcrypt ($2y$, cost 10) hash of `password` with a fresh salt.

@@ -2,7 +2,7 @@
  * berth/dockerfile.h - the Dockerfile frontend: parser, word expansion, stage
  * graph, and the build context (.dockerignore and the context walk).
  *
- * One exact reading of a Dockerfile, shared by the builder (P5), `berth lint`,
+ * One exact reading of a Dockerfile, shared by the builder, `berth lint`,
  * base-image updates and the SBOM's record of how an image was made. The
  * grammar is BuildKit's Dockerfile frontend (moby/buildkit
  * frontend/dockerfile/parser and instructions), not a subset:

@@ -1,9 +1,9 @@
 /*
  * berth/meta.h - registry metadata: repositories, blob links, manifests,
- * tags, referrers and upload sessions; and for access control (P3) users,
+ * tags, referrers and upload sessions; and for access control users,
  * projects, members, robot accounts, the audit log and failed logins.
  *
- * A driver table behind one API; P1 ships `sqlite` (WAL mode, synchronous
+ * A driver table behind one API; today `sqlite` (WAL mode, synchronous
  * FULL, versioned migrations in a schema_migrations table). PostgreSQL comes
  * later behind the same functions. Every lookup is served by an index.
  *
@@ -190,20 +190,23 @@ typedef int (*berth_meta_id_cb)(void *ctx, const char *id);
 int berth_meta_upload_stale(berth_meta *m, time_t cutoff, berth_meta_id_cb cb,
 			    void *ctx) BERTH_WARN_UNUSED;
 
-/* ---- access control (P3): users, projects, members, robots ----
+/* ---- access control: users, projects, members, robots ----
  *
  * Schema migration 2. Caps (BERTH_EINVALID beyond them, or when empty):
- * user, project and robot names 255 bytes, password and secret hashes 127,
- * robot permissions 64 KiB. Creating a name that is taken gives
+ * user, project and robot names BERTH_META_NAME_MAX bytes, password and
+ * secret hashes 127, robot permissions 64 KiB. Creating a name that is taken gives
  * BERTH_EEXISTS; naming an absent user, project, robot or membership gives
  * BERTH_ENOTFOUND. Messages never contain names or hashes. Listings are in
  * name order, follow the listing callback convention above, and the structs
  * passed to callbacks are valid only during the call.
  */
 
+/* The longest user, project or robot name (also htpasswd's and the CLI's). */
+#define BERTH_META_NAME_MAX 255
+
 typedef struct berth_meta_user {
 	int64_t id;
-	char name[256];
+	char name[BERTH_META_NAME_MAX + 1];
 	char password_hash[128];
 	int sysadmin;
 	time_t created;

@@ -186,7 +186,7 @@ long berth_registry_uploads_in_progress(berth_registry *r);
 int berth_registry_error_body(berth_buf *b, const char *code, const char *message,
 			      const char *detail_json) BERTH_WARN_UNUSED;
 
-/* ---- authorization (P3) ---- */
+/* ---- authorization ---- */
 
 /** How a refused request is answered: 401 (with a challenge) or 403. */
 typedef struct berth_authz_refusal {
@@ -226,8 +226,8 @@ typedef struct berth_registry_authz {
 } berth_registry_authz;
 
 /**
- * Turn authorization on (`a` copied) or off (NULL: every request is allowed,
- * P1's behaviour). Call before serving requests.
+ * Turn authorization on (`a` copied) or off (NULL: every request is
+ * allowed). Call before serving requests.
  */
 void berth_registry_set_authz(berth_registry *r, const berth_registry_authz *a);
 

@@ -1,7 +1,7 @@
 /*
  * berth/store.h - the content-addressed blob store and its upload sessions.
  *
- * A store is a driver table behind one API. P1 ships the `fs` driver:
+ * A store is a driver table behind one API; today the `fs` driver:
  *   <root>/blobs/<algo>/<2 hex>/<hex>        committed blobs (read-only)
  *   <root>/uploads/<uuid>/data               bytes received so far
  *   <root>/uploads/<uuid>/startedat          creation time (for purging)

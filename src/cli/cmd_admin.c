@@ -38,8 +38,6 @@
 #define DEFAULT_SERVER "http://127.0.0.1:5000"
 #define RESPONSE_MAX (32 * 1024 * 1024)
 #define PASSWORD_FILE_MAX (64 * 1024)
-#define HTPASSWD_FILE_MAX (64 * 1024 * 1024)
-#define NAME_MAX_LEN 255
 #define PASS_MAX 1024
 
 /* ---- help ---- */
@@ -320,7 +318,7 @@ static int name_ok(const char *what, const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > NAME_MAX_LEN)
+	if (n == 0 || n > BERTH_META_NAME_MAX)
 		goto bad;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
@@ -710,7 +708,7 @@ static void import_list_dispose(import_list *l)
  */
 static int user_import(admin_ctx *a, int argc, char **argv)
 {
-	berth_buf text = BERTH_BUF_INIT(HTPASSWD_FILE_MAX), body = BERTH_BUF_INIT(0);
+	berth_buf text = BERTH_BUF_INIT(BERTH_CRED_HTPASSWD_MAX), body = BERTH_BUF_INIT(0);
 	berth_buf existing = BERTH_BUF_INIT(4096);
 	import_list l = {0};
 	const char *file = NULL;

@@ -38,7 +38,7 @@ typedef struct berth_server_config {
 	unsigned listen_backlog;
 	long upload_purge_age;	   /* seconds; uploads older than this are deleted */
 	unsigned shutdown_timeout; /* seconds to wait for in-flight requests */
-	/* access control (P3) */
+	/* access control */
 	int auth_enabled;
 	char *token_issuer;	   /* iss claim (default "berth") */
 	char *token_service;	   /* aud claim and challenge service (default "berth") */

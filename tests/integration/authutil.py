@@ -1,4 +1,4 @@
-"""Helpers for the access-control (P3) tests, tests/integration/test_auth_*.py.
+"""Helpers for the access-control tests, tests/integration/test_auth_*.py.
 
 - AuthServer: `berth serve --auth --admin-password-file F` (optionally with
   --tls-cert/--tls-key, on any listen address), ready when GET /healthz

@@ -15,7 +15,7 @@ import pytest
 import authutil as au
 from authutil import auth_factory, client_env as env  # noqa: F401  (fixtures)
 import ocitools as oci
-import p2util as u
+import copyutil as u
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 ACCEPT = {"Accept": oci.OCI_MANIFEST}

@@ -13,7 +13,7 @@ import pytest
 
 import authutil as au
 from authutil import client_env as env  # noqa: F401  (fixture)
-import p2util as u
+import copyutil as u
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 import clienttools as ct  # noqa: E402

@@ -11,7 +11,7 @@ import shutil
 
 import authutil as au
 from authutil import auth_factory, client_env as env  # noqa: F401  (fixtures)
-import p2util as u
+import copyutil as u
 
 
 def test_no_secret_in_logs_or_errors(auth_factory, env, tmp_path):

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 import authutil as au
-import p2util as u
+import copyutil as u
 from authutil import client_env as env  # noqa: F401  (fixture)
 
 

@@ -8,7 +8,7 @@ import os
 import pytest
 
 import conftest
-import p2util as u
+import copyutil as u
 from distribution import Distribution
 from proxy import Proxy
 from tokenserver import TokenServer

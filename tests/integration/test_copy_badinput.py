@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-import p2util as u
+import copyutil as u
 
 
 def closed_port():

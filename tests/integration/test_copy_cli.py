@@ -10,7 +10,7 @@ import time
 import pytest
 
 import conftest
-import p2util as u
+import copyutil as u
 from distribution import Distribution
 
 USER, PW = "carol", "tags-pw"

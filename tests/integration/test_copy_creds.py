@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-import p2util as u
+import copyutil as u
 from distribution import Distribution
 
 USER, PW = "bob", "hunter2-creds"

@@ -11,7 +11,7 @@ import os
 import pytest
 
 import conftest
-import p2util as u
+import copyutil as u
 from proxy import Proxy
 
 CASES = {

@@ -8,7 +8,7 @@ import platform
 import pytest
 
 import conftest
-import p2util as u
+import copyutil as u
 
 HOST_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
 

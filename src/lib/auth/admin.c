@@ -586,7 +586,8 @@ static json_t *robot_perms(ctx *c)
 		if (repo && !json_is_null(repo)) {
 			const char *r = json_is_string(repo) ? json_string_value(repo) : NULL;
 
-			if (!r || strlen(r) != json_string_length(repo) || strlen(r) > 255 ||
+			if (!r || strlen(r) != json_string_length(repo) ||
+			    strlen(r) > BERTH_NAME_MAX ||
 			    strncmp(r, json_string_value(project), pl) != 0 || r[pl] != '/' ||
 			    !berth_ref_name_valid(r, strlen(r)))
 				goto bad;

@@ -92,7 +92,7 @@ int berth_auth__user_name_valid(const char *s)
 	for (; s[n]; n++) {
 		char c = s[n];
 
-		if (n >= 255)
+		if (n >= BERTH_META_NAME_MAX)
 			return 0;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '.' || c == '_' || c == '-' || c == '@'))

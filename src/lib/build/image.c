@@ -14,7 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define DEFAULT_PATH_VALUE "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define DEFAULT_PATH "PATH=" DEFAULT_PATH_VALUE
 #define BASE_TAG_MAX 64
 
 static void rfc3339(char *out, size_t len, int64_t t);
@@ -291,7 +292,7 @@ int berth_build_image_from(berth_build_image **out, berth_build_store *s,
 	}
 	/* As BuildKit: an image without PATH gets the default one. */
 	if (!berth_build_image_env(img, "PATH") &&
-	    (rc = berth_build_image_set_env(img, "PATH", DEFAULT_PATH + 5)) < 0)
+	    (rc = berth_build_image_set_env(img, "PATH", DEFAULT_PATH_VALUE)) < 0)
 		goto done;
 	*out = img;
 	img = NULL;

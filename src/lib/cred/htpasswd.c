@@ -11,13 +11,13 @@
  */
 #include "lib/cred/internal.h"
 
+#include "berth/meta.h" /* the user name cap the imported users must meet */
+
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define HTPASSWD_MAX (64u << 20) /* 64 MiB of text */
 #define LINE_MAX_LEN 4096
-#define USER_MAX 255
 #define BCRYPT_COST_MAX 16 /* cost 17+ would make each login take seconds */
 #define SHACRYPT_ROUNDS_MAX 1000000
 
@@ -104,7 +104,7 @@ static const char *scheme_name(const char *h, size_t n)
 
 static int user_ok(const char *u, size_t n)
 {
-	if (n == 0 || n > USER_MAX)
+	if (n == 0 || n > BERTH_META_NAME_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)u[i];
@@ -121,7 +121,7 @@ static int user_ok(const char *u, size_t n)
  */
 static int walk(const char *text, size_t len, berth_htpasswd_cb cb, void *ctx)
 {
-	char user[USER_MAX + 1], hash[BERTH_CRED_HASH_MAX];
+	char user[BERTH_META_NAME_MAX + 1], hash[BERTH_CRED_HASH_MAX];
 	size_t pos = 0, lineno = 0;
 	int rc = 0;
 
@@ -194,7 +194,7 @@ int berth_cred_htpasswd_parse(const char *text, size_t len, berth_htpasswd_cb cb
 {
 	int rc;
 
-	if (len > HTPASSWD_MAX)
+	if (len > BERTH_CRED_HTPASSWD_MAX)
 		return berth_error_set(BERTH_ETOOBIG, "htpasswd text larger than 64 MiB");
 	if (!text && len)
 		return berth_error_set(BERTH_EINVALID, "no htpasswd text");

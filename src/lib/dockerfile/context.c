@@ -1,6 +1,6 @@
 /*
  * context.c - the build context walk: which files a build sees after
- * .dockerignore, with their metadata and sha256 hashes, so the builder (P5)
+ * .dockerignore, with their metadata and sha256 hashes, so the builder
  * can key its cache on exactly what a COPY reads.
  *
  * Two passes. The walk (one thread, openat/fstatat relative to each

@@ -5,7 +5,7 @@
  * which one is the default), the ARGs a target can take (global ARGs the
  * FROM lines use and ARGs of the stages the target needs, with defaults and
  * the comment above each as description), and the secrets and SSH sockets
- * its RUN --mount flags use. `berth build --call` prints these (P5); `--call
+ * its RUN --mount flags use. `berth build --call` prints these; `--call
  * check` is berth_lint_run.
  */
 #include "lint_internal.h"

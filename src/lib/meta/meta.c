@@ -18,9 +18,6 @@
 #define MEDIA_TYPE_MAX 255 /* berth_meta_manifest.media_type holds 255 + NUL */
 #define UPLOAD_ID_MAX 256
 /* Access control: names fit the 256-byte fields of the result structs. */
-#define USER_MAX 255
-#define PROJECT_MAX 255
-#define ROBOT_MAX 255
 #define HASH_MAX 127		    /* bcrypt is 60; the structs hold 127 + NUL */
 #define PERMISSIONS_MAX (64u << 10) /* a robot's JSON permission list */
 #define LOGIN_KEY_MAX 1024	    /* "user:<name>" or "addr:<ip>" */
@@ -321,7 +318,7 @@ int berth_meta_user_create(berth_meta *m, const char *name, const char *password
 {
 	int rc;
 
-	if ((rc = check_str(name, USER_MAX, "user name")) != 0 ||
+	if ((rc = check_str(name, BERTH_META_NAME_MAX, "user name")) != 0 ||
 	    (rc = check_str(password_hash, HASH_MAX, "password hash")) != 0)
 		return rc;
 	return m->drv->user_create(m->impl, name, password_hash, !!sysadmin, id_out);
@@ -329,7 +326,7 @@ int berth_meta_user_create(berth_meta *m, const char *name, const char *password
 
 int berth_meta_user_get(berth_meta *m, const char *name, berth_meta_user *out)
 {
-	int rc = check_str(name, USER_MAX, "user name");
+	int rc = check_str(name, BERTH_META_NAME_MAX, "user name");
 
 	return rc ? rc : m->drv->user_get(m->impl, name, out);
 }
@@ -343,7 +340,7 @@ int berth_meta_user_set_password(berth_meta *m, const char *name, const char *pa
 {
 	int rc;
 
-	if ((rc = check_str(name, USER_MAX, "user name")) != 0 ||
+	if ((rc = check_str(name, BERTH_META_NAME_MAX, "user name")) != 0 ||
 	    (rc = check_str(password_hash, HASH_MAX, "password hash")) != 0)
 		return rc;
 	return m->drv->user_set_password(m->impl, name, password_hash);
@@ -358,7 +355,7 @@ int berth_meta_user_set_disabled(berth_meta *m, const char *name, int disabled)
 
 int berth_meta_user_delete(berth_meta *m, const char *name)
 {
-	int rc = check_str(name, USER_MAX, "user name");
+	int rc = check_str(name, BERTH_META_NAME_MAX, "user name");
 
 	return rc ? rc : m->drv->user_delete(m->impl, name);
 }
@@ -370,28 +367,28 @@ int berth_meta_users(berth_meta *m, berth_meta_user_cb cb, void *ctx)
 
 int berth_meta_project_create(berth_meta *m, const char *name, int public)
 {
-	int rc = check_str(name, PROJECT_MAX, "project name");
+	int rc = check_str(name, BERTH_META_NAME_MAX, "project name");
 
 	return rc ? rc : m->drv->project_create(m->impl, name, !!public);
 }
 
 int berth_meta_project_get(berth_meta *m, const char *name, berth_meta_project *out)
 {
-	int rc = check_str(name, PROJECT_MAX, "project name");
+	int rc = check_str(name, BERTH_META_NAME_MAX, "project name");
 
 	return rc ? rc : m->drv->project_get(m->impl, name, out);
 }
 
 int berth_meta_project_set_public(berth_meta *m, const char *name, int public)
 {
-	int rc = check_str(name, PROJECT_MAX, "project name");
+	int rc = check_str(name, BERTH_META_NAME_MAX, "project name");
 
 	return rc ? rc : m->drv->project_set_public(m->impl, name, !!public);
 }
 
 int berth_meta_project_delete(berth_meta *m, const char *name)
 {
-	int rc = check_str(name, PROJECT_MAX, "project name");
+	int rc = check_str(name, BERTH_META_NAME_MAX, "project name");
 
 	return rc ? rc : m->drv->project_delete(m->impl, name);
 }
@@ -405,8 +402,8 @@ static int check_member(const char *project, const char *user)
 {
 	int rc;
 
-	if ((rc = check_str(project, PROJECT_MAX, "project name")) != 0 ||
-	    (rc = check_str(user, USER_MAX, "user name")) != 0)
+	if ((rc = check_str(project, BERTH_META_NAME_MAX, "project name")) != 0 ||
+	    (rc = check_str(user, BERTH_META_NAME_MAX, "user name")) != 0)
 		return rc;
 	return 0;
 }
@@ -439,7 +436,7 @@ int berth_meta_member_delete(berth_meta *m, const char *project, const char *use
 
 int berth_meta_members(berth_meta *m, const char *project, berth_meta_member_cb cb, void *ctx)
 {
-	int rc = check_str(project, PROJECT_MAX, "project name");
+	int rc = check_str(project, BERTH_META_NAME_MAX, "project name");
 
 	return rc ? rc : m->drv->members(m->impl, project, cb, ctx);
 }
@@ -449,7 +446,7 @@ int berth_meta_robot_create(berth_meta *m, const char *name, const char *secret_
 {
 	int rc;
 
-	if ((rc = check_str(name, ROBOT_MAX, "robot name")) != 0 ||
+	if ((rc = check_str(name, BERTH_META_NAME_MAX, "robot name")) != 0 ||
 	    (rc = check_str(secret_hash, HASH_MAX, "secret hash")) != 0 ||
 	    (rc = check_str(permissions, PERMISSIONS_MAX, "robot permissions")) != 0)
 		return rc;
@@ -461,14 +458,14 @@ int berth_meta_robot_create(berth_meta *m, const char *name, const char *secret_
 int berth_meta_robot_get(berth_meta *m, const char *name, berth_meta_robot *out,
 			 struct berth_buf *perms)
 {
-	int rc = check_str(name, ROBOT_MAX, "robot name");
+	int rc = check_str(name, BERTH_META_NAME_MAX, "robot name");
 
 	return rc ? rc : m->drv->robot_get(m->impl, name, out, perms);
 }
 
 int berth_meta_robot_delete(berth_meta *m, const char *name)
 {
-	int rc = check_str(name, ROBOT_MAX, "robot name");
+	int rc = check_str(name, BERTH_META_NAME_MAX, "robot name");
 
 	return rc ? rc : m->drv->robot_delete(m->impl, name);
 }

@@ -52,9 +52,9 @@
 /* ---- schema ---- */
 
 /*
- * Migration 1: everything P1 needs. Repository rows are never deleted in P1
- * (a repository "exists" once it has had content); the catalog lists only
- * those that currently have a manifest or a blob link.
+ * Migration 1: the registry's own metadata. Repository rows are never
+ * deleted (a repository "exists" once it has had content); the catalog
+ * lists only those that currently have a manifest or a blob link.
  */
 static const char *const migrations[] = {
 	/* 1 */
@@ -118,7 +118,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX uploads_started ON uploads(started);",
 
 	/*
-	 * 2: access control (P3). Memberships go with their user or project
+	 * 2: access control. Memberships go with their user or project
 	 * (ON DELETE CASCADE; the PK serves the project side, members_user the
 	 * user side). User and robot ids are AUTOINCREMENT so that a token naming
 	 * a deleted principal can never match a new one. Audit ids are

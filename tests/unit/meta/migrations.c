@@ -2,7 +2,7 @@
  * migrations.c - opening the metadata store: migrations run once and are
  * recorded, reopening is idempotent, pragmas stick, locations are parsed,
  * a database from a newer berth is refused, and a database left at version 1
- * by P1 upgrades to version 2 (access control) with its data intact.
+ * (before access control) upgrades to version 2 with its data intact.
  */
 #include "meta_test.h"
 #include "lib/meta/internal.h"
@@ -118,7 +118,7 @@ static void newer_schema_is_refused(void **state)
 }
 
 /*
- * Build a database exactly as P1 (schema version 1) left it: the driver's own
+ * Build a database exactly as schema version 1 left it: the driver's own
  * migration 1 text, recorded as applied, with content written by raw SQL.
  */
 static void make_v1_database(const char *path, const char *body)
@@ -184,7 +184,7 @@ static void version_1_database_upgrades_with_data_intact(void **state)
 		raw_int(path, "SELECT applied_at FROM schema_migrations WHERE version = 1"),
 		1700000000);
 
-	/* P1 content is still there and readable through the API. */
+	/* Version 1 content is still there and readable through the API. */
 	assert_int_equal(berth_meta_blob_linked(m, "lib/app", &layer, &size), 0);
 	assert_int_equal(size, 42);
 	assert_int_equal(berth_meta_manifest_get(m, "lib/app", "v1", &info, &got), 0);

@@ -1,4 +1,4 @@
-"""Helpers for the P2 copy tests (test_copy_*.py) and bench/copy.
+"""Helpers for the copy tests (test_copy_*.py) and bench/copy.
 
 - run berth / skopeo and check a failure's shape (exit code, one-line error)
 - read an image from any transport (oci:, oci-archive:, docker-archive:,
@@ -401,7 +401,7 @@ def build_image(layout, tag, layer_sizes, arch="amd64", os_="linux", write_index
         diff_ids.append(diff_id)
     config = json.dumps({"architecture": arch, "os": os_, "config": {"Env": ["PATH=/bin"]},
                          "rootfs": {"type": "layers", "diff_ids": diff_ids},
-                         "history": [{"created_by": "p2util layer %d" % i} for i in range(len(layer_sizes))]},
+                         "history": [{"created_by": "copyutil layer %d" % i} for i in range(len(layer_sizes))]},
                         sort_keys=True).encode()
     cd, cn = images.write_blob(layout, config)
     manifest = json.dumps({"schemaVersion": 2, "mediaType": MT_OCI_MANIFEST,
