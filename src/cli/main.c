@@ -15,6 +15,7 @@ const berth_cli_command berth_cli_commands[] = {
 	{"delete", cmd_delete, "delete an image from a registry"},
 	{"login", cmd_login, "store credentials for a registry"},
 	{"logout", cmd_logout, "remove stored credentials"},
+	{"sbom", cmd_sbom, "write the software bill of materials of an image (SPDX, CycloneDX)"},
 	{"manifest", cmd_manifest, "create or inspect multi-platform indexes"},
 	{"admin", cmd_admin, "manage users, projects, members, robots; read the audit log"},
 	{"version", cmd_version, "print version information"},
