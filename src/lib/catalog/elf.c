@@ -83,12 +83,19 @@ static size_t va_to_off(const elf *e, uint64_t va)
 	return 0;
 }
 
-/* An old-format string header at file offset `off`: {data pointer, length}. */
+/*
+ * An old-format string: at file offset `off` is a pointer to a Go string
+ * header {data pointer, length}; both pointers are virtual addresses.
+ */
 static int old_string(const elf *e, size_t off, int ptr, const unsigned char **s, size_t *len)
 {
-	uint64_t data = rd(e, off, ptr), n = rd(e, off + (size_t)ptr, ptr);
-	size_t at = va_to_off(e, data);
+	size_t hdr = va_to_off(e, rd(e, off, ptr)), at;
+	uint64_t n;
 
+	if (!hdr)
+		return -1;
+	at = va_to_off(e, rd(e, hdr, ptr));
+	n = rd(e, hdr + (size_t)ptr, ptr);
 	if (!at || n > MODINFO_MAX || at + n > e->n)
 		return -1;
 	*s = e->d + at;
