@@ -43,9 +43,9 @@ import (
 func main() { fmt.Println(semver.Compare(os.Args[1], os.Args[2])) }
 GO
 (cd "$src" && GOFLAGS=-mod=vendor GOPROXY=off GOCACHE=$work/cache CGO_ENABLED=0 \
-  go build -o "$work/hello" .)
+  go build -o "$work/hello.bin" .)
 mkdir -p "$work/add/usr/local/bin"
-cp "$work/hello" "$work/add/usr/local/bin/hello"
+cp "$work/hello.bin" "$work/add/usr/local/bin/hello"
 cp "$work/rootfs.tar" "$OUT.tmp"
 tar -C "$work/add" -rf "$OUT.tmp" ./usr/local/bin/hello
 mv "$OUT.tmp" "$OUT"
