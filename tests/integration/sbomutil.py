@@ -62,9 +62,10 @@ def rootfs(name):
                                 % (tool, "golang-go golang-golang-x-mod-dev" if tool == "go" else tool))
             if not os.path.exists(tar_path):
                 script = os.path.join(SOURCE_DIR, "tests", "peers", RECIPES[name])
-                subprocess.run(["sh", script, tar_path + ".part"], check=True,
+                part = base + ".part.tar"  # mmdebstrap picks its format by extension
+                subprocess.run(["sh", script, part], check=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                os.rename(tar_path + ".part", tar_path)
+                os.rename(part, tar_path)
             tmp = root + ".part"
             shutil.rmtree(tmp, ignore_errors=True)
             os.makedirs(tmp)
