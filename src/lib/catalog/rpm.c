@@ -205,6 +205,11 @@ int berth_catalog__rpm_sqlite(cat_ctx *cx, const unsigned char *d, size_t n)
 		goto done;
 	}
 	memcpy(copy, d, n);
+	/* rpm keeps the database in WAL mode (header bytes 18-19 = 2), which an
+	 * in-memory database cannot open: read it as a rollback-journal file.
+	 * What a layer holds is checkpointed; a leftover -wal file is not read. */
+	if (n >= 100 && memcmp(copy, "SQLite format 3", 16) == 0 && copy[18] == 2 && copy[19] == 2)
+		copy[18] = copy[19] = 1;
 	if (sqlite3_deserialize(db, "main", copy, (sqlite3_int64)n, (sqlite3_int64)n,
 				SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY) !=
 	    SQLITE_OK) {

@@ -436,7 +436,7 @@ static int scan_rootfs(berth_catalog *c, const char *path, const berth_catalog_o
 	rc = berth_catalog__walk_dir(l, path);
 	if (rc == 0)
 		rc = berth_catalog__merge(c, &l, 1, o->scope);
-	if (o->progress)
+	if (o->progress && rc == 0)
 		o->progress(o->progress_ctx, "rootfs", 0, 0, 1);
 	berth_catalog__layer_free(l);
 	return rc;
