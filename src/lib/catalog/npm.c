@@ -156,7 +156,7 @@ int berth_catalog__yarn_lock(cat_ctx *cx, const unsigned char *d, size_t n)
 			continue;
 		if (line[0] != ' ') {
 			/* a new entry: skip berry's __metadata and workspace/link entries */
-			have = strncmp(line, "__metadata", 10) != 0 &&
+			have = !(len >= 10 && memcmp(line, "__metadata", 10) == 0) &&
 			       !memmem(line, len, "@workspace:", 11) &&
 			       !memmem(line, len, "@link:", 6) &&
 			       yarn_name(line, len, name, sizeof(name));
