@@ -196,8 +196,10 @@ static int pnpm_key(const char *k, size_t len, char *name, char *ver, size_t cap
 	const char *at, *paren, *slash;
 	size_t kl;
 
-	if (len && (*k == '\'' || *k == '"'))
-		k++, len -= 2;
+	if (len >= 2 && (*k == '\'' || *k == '"') && k[len - 1] == *k) {
+		k++;
+		len -= 2;
+	}
 	if (len && *k == '/')
 		k++, len--;
 	paren = memchr(k, '(', len); /* v6+: peer suffixes "(react@18.0.0)" */
