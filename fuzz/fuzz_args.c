@@ -28,7 +28,7 @@ static union {
 static const berth_args_spec *pick(unsigned n)
 {
 	for (const berth_cli_command *c = berth_cli_commands; c->name; c++)
-		for (const berth_args_spec *const *s = c->specs; *s; s++)
+		for (const berth_args_spec *const *s = c->specs; s && *s; s++)
 			if (n-- == 0)
 				return *s;
 	return NULL;
@@ -39,7 +39,7 @@ static unsigned nspecs(void)
 	unsigned n = 0;
 
 	for (const berth_cli_command *c = berth_cli_commands; c->name; c++)
-		for (const berth_args_spec *const *s = c->specs; *s; s++)
+		for (const berth_args_spec *const *s = c->specs; s && *s; s++)
 			n++;
 	return n;
 }

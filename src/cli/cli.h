@@ -33,6 +33,7 @@ int cmd_delete(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_manifest(int argc, char **argv);
+int cmd_sbom(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_vercmp(int argc, char **argv);
 int cmd_db(int argc, char **argv);

@@ -32,6 +32,7 @@ const berth_cli_command berth_cli_commands[] = {
 	{"download", cmd_download, "download the SBOM, signatures or attestations of an image",
 	 NULL},
 	{"tree", cmd_tree, "list what is attached to an image", NULL},
+	{"sbom", cmd_sbom, "list the packages of an image (SPDX, CycloneDX)", NULL},
 	{"lint", cmd_lint, "check Dockerfiles (BuildKit checks, hadolint, company rules)", NULL},
 	{"dockerfile", cmd_dockerfile,
 	 "parse a Dockerfile; list a build context after .dockerignore", cmd_dockerfile_specs},

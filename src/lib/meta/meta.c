@@ -348,7 +348,7 @@ int berth_meta_user_set_password(berth_meta *m, const char *name, const char *pa
 
 int berth_meta_user_set_disabled(berth_meta *m, const char *name, int disabled)
 {
-	int rc = check_str(name, USER_MAX, "user name");
+	int rc = check_str(name, BERTH_META_NAME_MAX, "user name");
 
 	return rc ? rc : m->drv->user_set_disabled(m->impl, name, disabled);
 }
@@ -474,7 +474,7 @@ int berth_meta_robot_set_secret(berth_meta *m, const char *name, const char *sec
 {
 	int rc;
 
-	if ((rc = check_str(name, ROBOT_MAX, "robot name")) != 0 ||
+	if ((rc = check_str(name, BERTH_META_NAME_MAX, "robot name")) != 0 ||
 	    (rc = check_str(secret_hash, HASH_MAX, "secret hash")) != 0)
 		return rc;
 	return m->drv->robot_set_secret(m->impl, name, secret_hash);
