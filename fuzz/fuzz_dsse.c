@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (berth_sign_dsse_parse(&e, data, size) != 0)
 		return 0;
 	if (berth_sign_intoto_check(e->payload, e->payload_len, ZERO, NULL, NULL) == 0 &&
-	    !memmem(e->payload, e->payload_len, ZERO + 7, 64))
+	    !memmem(e->payload, e->payload_len, &ZERO[7], 64))
 		abort(); /* a statement about ZERO must name it */
 	if (berth_sign_dsse_sign(&env, &len, k, e->payload_type, e->payload, e->payload_len) != 0 ||
 	    berth_sign_dsse_parse(&again, env, len) != 0 || berth_sign_dsse_verify(again, k) != 0 ||
