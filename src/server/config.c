@@ -102,7 +102,7 @@ int berth_server_config_defaults(berth_server_config *cfg)
 	cfg->min_upload_rate = 1024;
 	cfg->min_upload_rate_window = 30;
 	cfg->max_uploads_per_repository = 1000;
-	cfg->max_uploads_per_account = 100;
+	cfg->max_uploads_per_account = 1000;
 	cfg->credential_cache_seconds = 60;
 	cfg->max_header_bytes = 64 * 1024;
 	cfg->listen_backlog = 1024;

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 import conftest
-import p2util as u
+import copyutil as u
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))

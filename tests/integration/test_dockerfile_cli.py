@@ -19,7 +19,8 @@ def run(*args, stdin=None):
 
 def test_help_and_usage():
     assert run("--help").returncode == 0
-    assert "berth dockerfile parse FILE" in run("--help").stdout
+    assert "berth dockerfile parse [options] FILE" in run("--help").stdout
+    assert "berth dockerfile context [options] DIR" in run("--help").stdout
     r = run("nope")
     assert r.returncode == 2 and r.stderr.startswith("berth dockerfile: unknown subcommand")
     assert run("parse").returncode == 2

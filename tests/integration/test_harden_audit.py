@@ -14,7 +14,7 @@ import socket
 import pytest
 
 import authutil as au
-import p2util as u
+import copyutil as u
 from authutil import auth_factory, client_env as env  # noqa: F401  (fixtures)
 
 

@@ -118,7 +118,7 @@ def test_405_names_the_allowed_methods_of_the_auth_endpoints(auth_server):
             ("PUT", "/api/v1/users", {"GET", "HEAD", "POST"}),
             ("POST", "/api/v1/projects/library", {"GET", "HEAD", "PUT", "DELETE"}),
             ("POST", "/api/v1/audit", {"GET", "HEAD"}),
-            ("GET", "/api/v1/users/admin", {"DELETE"})]:
+            ("GET", "/api/v1/users/admin", {"PUT", "DELETE"})]:
         r = requests.request(method, s.url + path, headers=admin, data=b"{}", timeout=30)
         assert r.status_code == 405, (method, path, r.status_code)
         assert allow_set(r) == allow, (method, path)

@@ -282,7 +282,7 @@ def test_skopeo_carries_berth_signatures_to_another_registry(reg, tmp_path):  # 
     annotation arrives unchanged and berth verifies the copy there."""
     import shutil
     import conftest
-    import p2util as u
+    import copyutil as u
     if not shutil.which("skopeo"):
         pytest.fail("skopeo is missing: apt-get install skopeo (scripts/deps.sh)")
     key, pub = s.keypair(tmp_path)

@@ -111,6 +111,16 @@ static int expand1(solver *sv, berth_build_image *img, const berth_df_vars *args
 
 /* ---- config instructions ---- */
 
+/* A string as JSON text (malloc'd), or NULL. */
+static char *json_quote(const char *v)
+{
+	json_t *j = json_string(v);
+	char *out = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+
+	json_decref(j);
+	return out;
+}
+
 static int json_of_words(char **out, char *const *w, size_t n, const char *prefix_json)
 {
 	json_t *a = prefix_json ? json_loads(prefix_json, 0, NULL) : json_array();
@@ -858,7 +868,7 @@ static int do_workdir(solver *sv, berth_build_image *img, const berth_df_vars *a
 			 json_string_value(v) ? json_string_value(v) : "", w);
 		json_decref(v);
 	}
-	js = json_dumps(json_string(path), JSON_ENCODE_ANY);
+	js = json_quote(path);
 	if (!js || (rc = berth_build_image_set_config(img, "WorkingDir", js)) < 0)
 		goto done;
 	/* BuildKit creates the directory: a layer when it did not exist. */
@@ -922,7 +932,7 @@ static int apply(solver *sv, berth_build_image *img, berth_df_vars *args, int *c
 	case BERTH_DF_WORKDIR: return do_workdir(sv, img, args, x);
 	case BERTH_DF_USER:
 		if ((rc = expand1(sv, img, args, in->args_text, &v)) == 0) {
-			js = json_dumps(json_string(v), JSON_ENCODE_ANY);
+			js = json_quote(v);
 			rc = js ? berth_build_image_set_config(img, "User", js) : BERTH_ERROR;
 		}
 		break;
@@ -952,7 +962,7 @@ static int apply(solver *sv, berth_build_image *img, berth_df_vars *args, int *c
 			rc = set_json_map_key(img, "Volumes", x->words[i], json_object());
 		break;
 	case BERTH_DF_STOPSIGNAL:
-		if (x->nwords == 1 && (js = json_dumps(json_string(x->words[0]), JSON_ENCODE_ANY)))
+		if (x->nwords == 1 && (js = json_quote(x->words[0])))
 			rc = berth_build_image_set_config(img, "StopSignal", js);
 		else
 			rc = fail_at(sv, in, BERTH_EINVALID, "needs one signal");
