@@ -19,7 +19,7 @@ trap 'rm -rf "$work"' EXIT
 if [ -n "${BASE_TAR:-}" ]; then
   cp "$BASE_TAR" "$work/rootfs.tar"
 else
-  mmdebstrap --variant=minbase \
+  mmdebstrap --variant=minbase --aptopt='Apt::Key::gpgvcommand "/usr/bin/gpgv"' \
     --include=python3-requests,node-semver,node-lodash,libcommons-lang3-java \
     bookworm "$work/rootfs.tar" /etc/apt/sources.list.d/debian.sources < /dev/null
 fi
