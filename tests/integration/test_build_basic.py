@@ -28,6 +28,7 @@ COPY src/ ./src/
 COPY . /ctx/
 RUN echo "$GREETING from $(pwd)" > built.txt && ls src > list.txt
 RUN echo "$PATH" > path.txt
+RUN cat /proc/sys/kernel/random/uuid > stamp
 
 FROM {base}
 LABEL org.example.team=platform

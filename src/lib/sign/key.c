@@ -97,6 +97,27 @@ static int check_type(EVP_PKEY *p)
 			       "unsupported key type (ECDSA P-256/P-384, RSA, Ed25519 are)");
 }
 
+/*
+ * A private key's own public part must belong to its private part (a PEM or
+ * PKCS#8 file can carry any public point): otherwise it signs with one key
+ * and exports another. Checked for EC and RSA; Ed25519 derives its public key.
+ */
+static int check_pair(EVP_PKEY *p)
+{
+	EVP_PKEY_CTX *c;
+	int ok;
+
+	if (EVP_PKEY_get_base_id(p) == EVP_PKEY_ED25519)
+		return 0;
+	c = EVP_PKEY_CTX_new(p, NULL);
+	ok = c && EVP_PKEY_pairwise_check(c) == 1;
+	EVP_PKEY_CTX_free(c);
+	ERR_clear_error();
+	return ok ? 0
+		  : berth_error_set(BERTH_EINVALID,
+				    "the key's public part does not match its private part");
+}
+
 /* The digest each key type signs with (NULL: Ed25519 signs the message). */
 static const EVP_MD *key_md(EVP_PKEY *p)
 {
@@ -362,7 +383,7 @@ static int load_encrypted(berth_sign_key **out, const unsigned char *doc, size_t
 	free(plain);
 	if (!p)
 		return berth_error_set(BERTH_EINVALID, "the decrypted key is not a PKCS#8 key");
-	if ((rc = check_type(p)) < 0) {
+	if ((rc = check_type(p)) < 0 || (rc = check_pair(p)) < 0) {
 		EVP_PKEY_free(p);
 		return rc;
 	}
@@ -411,7 +432,7 @@ int berth_sign_key_load_private(berth_sign_key **out, const char *data, size_t l
 				     name);
 		goto done;
 	}
-	if ((rc = check_type(p)) < 0)
+	if ((rc = check_type(p)) < 0 || (rc = check_pair(p)) < 0)
 		goto done;
 	rc = berth_sign__key_wrap(out, p, 1);
 	p = NULL;
