@@ -164,27 +164,6 @@ static int export_all(build_opts *o, berth_build_store *s, const char *tag,
 	return 0;
 }
 
-static int collect_build_args(build_opts *o, berth_df_vars *v)
-{
-	for (int i = 0; i < o->build_args.n; i++) {
-		const char *a = o->build_args.v[i], *eq = strchr(a, '=');
-		char *k = eq ? strndup(a, (size_t)(eq - a)) : strdup(a);
-		int rc;
-
-		if (!k)
-			return berth_cli_fail(CMD, -1, "out of memory");
-		if (!eq && !getenv(k)) {
-			free(k);
-			continue;
-		}
-		rc = berth_df_vars_set(v, k, eq ? eq + 1 : getenv(k));
-		free(k);
-		if (rc < 0)
-			return berth_cli_fail(CMD, -1, "%s", berth_error_last());
-	}
-	return 0;
-}
-
 int cmd_build(int argc, char **argv)
 {
 	build_opts o;
@@ -203,7 +182,7 @@ int cmd_build(int argc, char **argv)
 	r = berth_args_parse(&build_spec, &o, argc, argv, &npos);
 	if (r != BERTH_ARGS_OK)
 		return berth_args_exit(r);
-	if (opt_registry_check(CMD, &o.reg) < 0 || collect_build_args(&o, &vars) < 0)
+	if (opt_registry_check(CMD, &o.reg) < 0 || opt_build_args(CMD, &o.build_args, &vars) < 0)
 		goto done;
 	rc = BERTH_EXIT_FAIL;
 	berth_transport_options_init(&to);

@@ -99,22 +99,8 @@ static int parse_args(int argc, char **argv, parse_opts *o, int *rc)
 	*rc = BERTH_EXIT_USAGE;
 	o->file = argv[1];
 	o->json = o->format && strcmp(o->format, "json") == 0;
-	for (int i = 0; i < o->build_args.n; i++) {
-		const char *v = o->build_args.v[i], *eq = strchr(v, '=');
-		char *k = eq ? strndup(v, (size_t)(eq - v)) : strdup(v);
-		int e;
-
-		if (!k)
-			return berth_cli_fail(CMD, -1, "out of memory");
-		if (!eq && !getenv(k)) {
-			free(k);
-			continue; /* K alone with no $K: as docker, nothing is set */
-		}
-		e = berth_df_vars_set(&o->args, k, eq ? eq + 1 : getenv(k));
-		free(k);
-		if (e < 0)
-			return berth_cli_fail(CMD, -1, "%s", berth_error_last());
-	}
+	if (opt_build_args(CMD, &o->build_args, &o->args) < 0)
+		return -1;
 	if (!o->expand && (o->target || o->platform || o->args.n))
 		return berth_cli_fail(CMD, -1,
 				      "--build-arg, --target and --platform need --expand");

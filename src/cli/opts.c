@@ -251,3 +251,24 @@ int opt_client(const char *cmd, const char *host, int tls_verify, const opt_cred
 	}
 	return 0;
 }
+
+int opt_build_args(const char *cmd, const berth_args_list *l, berth_df_vars *v)
+{
+	for (int i = 0; i < l->n; i++) {
+		const char *a = l->v[i], *eq = strchr(a, '=');
+		char *k = eq ? strndup(a, (size_t)(eq - a)) : strdup(a);
+		int rc;
+
+		if (!k)
+			return berth_cli_fail(cmd, -1, "out of memory");
+		if (!eq && !getenv(k)) {
+			free(k);
+			continue;
+		}
+		rc = berth_df_vars_set(v, k, eq ? eq + 1 : getenv(k));
+		free(k);
+		if (rc < 0)
+			return berth_cli_fail(cmd, -1, "%s", berth_error_last());
+	}
+	return 0;
+}

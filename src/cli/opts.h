@@ -9,6 +9,8 @@
 
 #include "args.h"
 
+#include "args.h"
+#include "berth/dockerfile.h"
 #include "berth/transport.h"
 
 /*
@@ -131,5 +133,11 @@ void opt_ask_password(const char *prompt, char *buf, size_t len);
 
 /** Ignore SIGPIPE (network peers and pipes that go away report EPIPE instead). */
 void opt_ignore_sigpipe(void);
+
+/**
+ * --build-arg values (K=V, or K alone taking $K, as docker: nothing is set
+ * when $K is unset) into v. Prints the error and returns -1 on failure.
+ */
+int opt_build_args(const char *cmd, const berth_args_list *l, berth_df_vars *v);
 
 #endif

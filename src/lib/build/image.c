@@ -6,6 +6,7 @@
  */
 #include "lib/build/internal.h"
 #include "berth/oci.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/fs.h"
 
@@ -20,17 +21,13 @@
 
 static void rfc3339(char *out, size_t len, int64_t t);
 
-static build_layer *layer_room(berth_build_image *img)
+build_layer *berth_build__layer_room(berth_build_image *img)
 {
-	if (img->nlayers == img->cap) {
-		size_t cap = img->cap ? img->cap * 2 : 8;
-		build_layer *l = realloc(img->layers, cap * sizeof(*l));
+	build_layer *l = berth_array_room(img->layers, img->nlayers, &img->cap, sizeof(*l));
 
-		if (!l)
-			return NULL;
-		img->layers = l;
-		img->cap = cap;
-	}
+	if (!l)
+		return NULL;
+	img->layers = l;
 	return &img->layers[img->nlayers];
 }
 
@@ -198,7 +195,7 @@ static int take_layers(berth_build_image *img, const berth_manifest *m)
 				       json_is_array(ids) ? json_array_size(ids) : 0, m->nlayers);
 	for (size_t i = 0; i < m->nlayers; i++) {
 		const char *id = json_string_value(json_array_get(ids, i));
-		build_layer *l = layer_room(img);
+		build_layer *l = berth_build__layer_room(img);
 
 		if (!l)
 			return berth_error_set(BERTH_ERROR, "out of memory");

@@ -57,6 +57,9 @@ int berth_build__state_save(const berth_build_image *img, const char *path) BERT
 /** Replace img's state with a cache record's; BERTH_ENOTFOUND if there is none. */
 int berth_build__state_load(berth_build_image *img, const char *path) BERTH_WARN_UNUSED;
 
+/** Room for one more layer at img->layers[img->nlayers] (not counted yet), or NULL. */
+build_layer *berth_build__layer_room(berth_build_image *img);
+
 /** The "config" object of the image's config (created if missing). */
 json_t *berth_build__config_obj(berth_build_image *img);
 

@@ -77,16 +77,9 @@ int berth_build_image_commit_root(berth_build_image *img, berth_build_store *s, 
 	}
 	if ((rc = berth_build__blob_commit(&bw, &r.digest)) < 0)
 		return rc;
-	if (img->nlayers == img->cap) {
-		size_t cap = img->cap ? img->cap * 2 : 8;
-
-		l = realloc(img->layers, cap * sizeof(*l));
-		if (!l)
-			return berth_error_set(BERTH_ERROR, "out of memory");
-		img->layers = l;
-		img->cap = cap;
-	}
-	l = &img->layers[img->nlayers];
+	l = berth_build__layer_room(img);
+	if (!l)
+		return berth_error_set(BERTH_ERROR, "out of memory");
 	snprintf(l->media_type, sizeof(l->media_type), "%s",
 		 o->compression == BERTH_LAYER_ZSTD	      ? BERTH_MT_OCI_LAYER_ZSTD
 		 : o->compression == BERTH_LAYER_UNCOMPRESSED ? BERTH_MT_OCI_LAYER
