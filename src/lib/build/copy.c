@@ -166,7 +166,43 @@ static void set_mtime(int fd, const copy_item *it)
 	}
 }
 
-/* The parent of dst (created, 0755) and dst's last component. */
+/*
+ * mkdir -p of path in the root; the directories it creates are 0755 and
+ * belong to the --chown owner (else root), as BuildKit's CreateDestPath.
+ * Returns an O_PATH descriptor of path.
+ */
+static int mkdir_owned(copy_job *j, const char *path)
+{
+	char pre[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(pre))
+		return berth_error_set(BERTH_ETOOBIG, "path too long: %s", path);
+	for (size_t i = 1; j->uid >= 0 && i <= n; i++) {
+		int fd;
+
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		snprintf(pre, sizeof(pre), "%.*s", (int)i, path);
+		fd = berth_inroot_open(j->dst_root, pre, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+		if (fd >= 0) {
+			close(fd);
+			continue;
+		}
+		berth_error_clear();
+		if ((fd = berth_inroot_mkdir_p(j->dst_root, pre, 0755)) < 0)
+			return fd;
+		if (fchownat(fd, "", (uid_t)j->uid, (gid_t)j->gid,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+			close(fd);
+			return berth_error_set_errno("chown %s", pre);
+		}
+		close(fd);
+	}
+	return berth_inroot_mkdir_p(j->dst_root, *path ? path : "/", 0755);
+}
+
+/* The parent of dst (created) and dst's last component. */
 static int open_parent(copy_job *j, const char *dst, const char **last)
 {
 	char parent[PATH_MAX];
@@ -174,7 +210,7 @@ static int open_parent(copy_job *j, const char *dst, const char **last)
 
 	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - dst) : 0, dst);
 	*last = slash ? slash + 1 : dst;
-	return berth_inroot_mkdir_p(j->dst_root, parent[0] ? parent : "/", 0755);
+	return mkdir_owned(j, parent);
 }
 
 static int write_file(copy_job *j, const copy_item *it, int pfd, const char *last, const char *dst)
@@ -205,6 +241,14 @@ static int write_item(copy_job *j, const copy_item *it, const char *dst)
 	const char *last;
 	int pfd, fd = -1, rc = 0;
 
+	if (S_ISDIR(it->mode) && !*it->sub) {
+		/* A directory's contents go into dst, made as a parent is. */
+		fd = mkdir_owned(j, dst);
+		if (fd < 0)
+			return fd;
+		close(fd);
+		return 0;
+	}
 	if (S_ISDIR(it->mode)) {
 		fd = berth_inroot_mkdir_p(j->dst_root, dst, 0755);
 		if (fd < 0)
@@ -243,7 +287,7 @@ static void dir_times(copy_job *j, const copy_plan *p, char (*dsts)[PATH_MAX * 2
 		const copy_item *it = &p->items[i];
 		int fd;
 
-		if (!S_ISDIR(it->mode) || !dsts[i][0])
+		if (!S_ISDIR(it->mode) || !dsts[i][0] || !*it->sub)
 			continue;
 		fd = berth_inroot_open(j->dst_root, dsts[i], O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 		if (fd < 0) {
@@ -442,18 +486,22 @@ int berth_build__copy_from(build_solver *sv, const berth_df_xinstr *x, const cha
 	berth_image_name *n = NULL;
 	berth_buf spec = BERTH_BUF_INIT(0);
 	size_t si;
-	int rc;
+	char named[PATH_MAX + 64];
+	int is_named = berth_build__named_context(sv, from, named, sizeof(named)) != NULL, rc;
 
 	*img = *owned = NULL;
-	if (berth_dockerfile_stage_find(sv->df, from, &si) == 0) {
+	if (is_named && !named[0])
+		return berth_build__fail_at(sv, x->src, BERTH_EINVALID,
+					    "--from=%s: a directory context is not an image", from);
+	if (!is_named && berth_dockerfile_stage_find(sv->df, from, &si) == 0) {
 		if (!sv->done[si])
 			return berth_build__fail_at(sv, x->src, BERTH_EINVALID,
 						    "--from=%s: stage not built yet", from);
 		*img = sv->done[si];
 		return 0;
 	}
-	if ((rc = berth_buf_printf(&spec, "docker://%s", from)) == 0 &&
-	    (rc = berth_image_name_parse(&n, spec.ptr)) == 0)
+	rc = is_named ? berth_buf_puts(&spec, named) : berth_buf_printf(&spec, "docker://%s", from);
+	if (rc == 0 && (rc = berth_image_name_parse(&n, spec.ptr)) == 0)
 		rc = berth_build_image_from(owned, sv->store, n, sv->o->registry, sv->o->platform,
 					    sv->o->pull);
 	berth_image_name_free(n);
@@ -495,7 +543,8 @@ int berth_build__copy(build_solver *sv, berth_build_image *img, const berth_df_x
 	copy_job j = {.sv = sv, .dst_root = -1, .uid = -1, .gid = -1, .mode = -1};
 	copy_plan p = {0};
 	berth_buf cb = BERTH_BUF_INIT(0);
-	char dest[PATH_MAX];
+	char dest[PATH_MAX], named[PATH_MAX + 64];
+	const char *dirctx = NULL;
 	int rc, slash;
 
 	for (size_t i = 0; i < x->nflags; i++) /* expanded values */
@@ -525,13 +574,18 @@ int berth_build__copy(build_solver *sv, berth_build_image *img, const berth_df_x
 					  berth_error_last());
 		goto done;
 	}
-	if (from) {
+	if (from && berth_build__named_context(sv, from->value, named, sizeof(named)) &&
+	    !named[0]) {
+		/* a directory context: read as the build context is (files owned by root) */
+		dirctx = berth_build__named_context(sv, from->value, NULL, 0);
+	} else if (from) {
 		if ((rc = berth_build__copy_from(sv, x, from->value, &fi, &fowned)) < 0 ||
 		    (rc = berth_build_image_root(&fromw, sv->store, fi)) < 0)
 			goto done;
 	}
-	j.from_context = !from;
-	if ((rc = berth_build__copy_plan(sv, x, fromw ? berth_workroot_path(fromw) : NULL, &p)) < 0)
+	j.from_context = !from || dirctx;
+	if ((rc = berth_build__copy_plan(sv, x, fromw ? berth_workroot_path(fromw) : dirctx, &p)) <
+	    0)
 		goto done;
 	mark_archives(x, &p);
 	if (link) {

@@ -159,7 +159,13 @@ static int item_from(copy_plan *p, const char *host, const char *sub, const bert
 		if (e->link)
 			it->link = strdup(e->link);
 		memcpy(it->hash, e->digest, sizeof(it->hash));
-		it->has_hash = 1;
+		/* a directory's digest covers children the copy may exclude */
+		/* (and a walk without hashes, of a stage or directory context, has none:
+		 * the key then reads the file) */
+		it->has_hash = !S_ISDIR(e->mode);
+		for (size_t k = 0; it->has_hash && k < sizeof(it->hash) && !it->hash[k]; k++)
+			if (k + 1 == sizeof(it->hash))
+				it->has_hash = 0;
 	} else {
 		it->mode = st->st_mode;
 		it->uid = st->st_uid;

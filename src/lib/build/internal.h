@@ -155,6 +155,13 @@ void berth_build__copy_plan_dispose(copy_plan *p);
 int berth_build__copy_from(build_solver *sv, const berth_df_xinstr *x, const char *from,
 			   berth_build_image **img, berth_build_image **owned) BERTH_WARN_UNUSED;
 
+/**
+ * A --build-context named name (case-insensitive, as BuildKit): its value
+ * after "NAME=", or NULL. *spec (when not NULL) gets the image spec for
+ * the copy engine ("docker://REF", "oci:DIR:TAG") or "" for a directory.
+ */
+const char *berth_build__named_context(build_solver *sv, const char *name, char *spec, size_t len);
+
 /** ADD: 1 if the file at path is a tar archive (plain or compressed), 0 if not. */
 int berth_build__is_archive(const char *path);
 /** ADD: extract the archive at path into dir (an O_PATH root fd + path inside it). */

@@ -108,11 +108,28 @@ static int copy_inputs(build_solver *sv, berth_hasher *h, const berth_df_xinstr 
 		if ((rc = hash_str(h, x->heredoc_bodies[i])) < 0)
 			return rc;
 	if (from) {
+		char named[PATH_MAX + 64];
+		const char *dir = berth_build__named_context(sv, from->value, named, sizeof(named));
+
+		if (dir && !named[0]) { /* a directory context: its files, as the context's */
+			if ((rc = berth_build__copy_plan(sv, x, dir, &p)) == 0)
+				rc = hash_plan(h, &p);
+			else if (rc != BERTH_ERROR) {
+				berth_error_clear();
+				rc = hash_str(h, "unreadable sources");
+			}
+			berth_build__copy_plan_dispose(&p);
+			return rc;
+		}
+	}
+	if (from) {
 		berth_build_image *img = NULL, *owned = NULL;
 		berth_digest r;
 
-		if ((rc = berth_build__copy_from(sv, x, from->value, &img, &owned)) < 0)
-			return rc;
+		if ((rc = berth_build__copy_from(sv, x, from->value, &img, &owned)) < 0) {
+			berth_error_clear(); /* refused when applied, after the log line */
+			return hash_str(h, "unknown --from");
+		}
 		if (owned)
 			rc = hash_str(h, owned->base_digest.str);
 		else if ((rc = berth_build__result_digest(img, &r)) == 0)
@@ -122,6 +139,12 @@ static int copy_inputs(build_solver *sv, berth_hasher *h, const berth_df_xinstr 
 	}
 	if ((rc = berth_build__copy_plan(sv, x, NULL, &p)) == 0)
 		rc = hash_plan(h, &p);
+	else if (rc != BERTH_ERROR) {
+		/* Bad sources: the step fails when applied, with this message, after
+		 * its log line; no record is ever written under this key. */
+		berth_error_clear();
+		rc = hash_str(h, "unreadable sources");
+	}
 	berth_build__copy_plan_dispose(&p);
 	return rc;
 }
