@@ -1,7 +1,11 @@
 /*
- * copy.c - COPY and ADD: the plan of copysrc.c (sources after wildcards,
- * .dockerignore) or an earlier stage, written into the stage's working
- * root with --chown/--chmod, and committed as one layer.
+ * copy.c - COPY and ADD: the plan of copysrc.c (the sources after
+ * wildcards, .dockerignore and --exclude, from the context, a stage, an
+ * image or a named context) written into the stage's working root by
+ * Docker's rules for directories and trailing slashes, with
+ * --chown/--chmod, --parents, ADD's archives (add.c), and committed as one
+ * layer (--link: written into an empty root, so the layer does not depend
+ * on the layers below).
  */
 #include "lib/build/internal.h"
 #include "berth/dockerfile.h"
@@ -9,7 +13,6 @@
 #include "util/fs.h"
 #include "util/inroot.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -18,8 +21,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define COPY_DEPTH_MAX 256
 
 /* ---- COPY ---- */
 
@@ -468,9 +469,10 @@ static void mark_archives(const berth_df_xinstr *x, copy_plan *p)
 		copy_match *m = &p->matches[i];
 		const copy_item *it = &p->items[m->first];
 
-		if (!m->is_dir && S_ISREG(it->mode) &&
-		    !(it->mode == (S_IFREG | 0600) && p->tmpdir[0] &&
-		      strncmp(it->host, p->tmpdir, strlen(p->tmpdir)) == 0) &&
+		/* downloads and heredocs (in tmpdir) are never extracted */
+		int fetched = p->tmpdir[0] && strncmp(it->host, p->tmpdir, strlen(p->tmpdir)) == 0;
+
+		if (!m->is_dir && S_ISREG(it->mode) && !fetched &&
 		    berth_build__is_archive(it->host))
 			m->unpack = 1;
 	}

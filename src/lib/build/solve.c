@@ -14,8 +14,7 @@
  * (RUN) and copy.c (COPY/ADD); key.c computes the layer cache's keys.
  *
  * Not yet here (each refused with a message naming it, never ignored): RUN
- * --mount, heredocs, ADD of URLs and archives, COPY
- * --link/--parents/--exclude, parallel stages, several platforms.
+ * --mount, heredocs of RUN, parallel stages, several platforms.
  */
 #include "lib/build/internal.h"
 #include "util/buf.h"
