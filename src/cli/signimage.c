@@ -43,6 +43,30 @@ int simg_open(const char *cmd, const char *name, const opt_registry *reg, simg *
 	return 0;
 }
 
+const berth_arg simg_registry_args[] = {
+	OPT_REGISTRY_ARGS(simg_opts, reg),
+	BERTH_OPT_END,
+};
+
+int simg_cli_open(const berth_args_spec *spec, int argc, char **argv, simg *im)
+{
+	simg_opts o;
+	int n, rc;
+
+	memset(im, 0, sizeof(*im));
+	opt_registry_init(&o.reg);
+	if ((rc = berth_args_parse(spec, &o, argc, argv, &n)) != BERTH_ARGS_OK)
+		return berth_args_exit(rc);
+	rc = BERTH_EXIT_USAGE;
+	if (opt_registry_check(spec->cmd, &o.reg) == 0) {
+		opt_ignore_sigpipe();
+		rc = simg_open(spec->cmd, argv[n], &o.reg, im) < 0 ? BERTH_EXIT_FAIL
+								   : BERTH_EXIT_OK;
+	}
+	opt_registry_dispose(&o.reg);
+	return rc;
+}
+
 void simg_close(simg *im)
 {
 	berth_client_free(im->client);
