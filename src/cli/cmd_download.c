@@ -102,9 +102,8 @@ int cmd_download(int argc, char **argv)
 		;
 	if (d.what > DL_ATT)
 		return berth_cli_fail("download", rc, "unknown kind '%s'", argv[1]);
-	if ((rc = simg_cli_open(&download_spec, argc - 1, argv + 1, &im)) != BERTH_EXIT_OK)
+	if (simg_cli_open(&download_spec, argc - 1, argv + 1, &im, &rc) < 0)
 		goto done;
-	rc = BERTH_EXIT_FAIL;
 	if (berth_sign_image_attached(im.client, im.repo, &im.digest, suffix[d.what], 1, 1, on_item,
 				      &d) < 0) {
 		berth_cli_fail("download", -1, "%s", berth_error_last());

@@ -57,9 +57,8 @@ int cmd_tree(int argc, char **argv)
 	simg im;
 	int rc;
 
-	if ((rc = simg_cli_open(&tree_spec, argc, argv, &im)) != BERTH_EXIT_OK)
+	if (simg_cli_open(&tree_spec, argc, argv, &im, &rc) < 0)
 		goto done;
-	rc = BERTH_EXIT_FAIL;
 	printf("📦 Supply Chain Security Related artifacts for an image: %s@%s\n", im.identity,
 	       im.digest.str);
 	t.im = &im;

@@ -20,6 +20,10 @@ typedef struct verify_opts {
 } verify_opts;
 
 #define ROOT_HELP "keyless: sigstore trusted_root.json"
+#define USAGE(cmd)                                                                                 \
+	cmd " (--key PUB | --certificate-identity ID\n"                                            \
+	    "                     --certificate-oidc-issuer URL --trusted-root FILE)\n"            \
+	    "                    [options] IMAGE"
 
 static const berth_arg verify_args[] = {
 	SOPT_VERIFIER_ARGS(verify_opts, v, ROOT_HELP),
@@ -33,9 +37,7 @@ static const berth_arg verify_args[] = {
 
 static const berth_args_spec verify_spec = {
 	.cmd = "verify",
-	.usage = "verify (--key PUB | --certificate-identity ID\n"
-		 "                     --certificate-oidc-issuer URL --trusted-root FILE)\n"
-		 "                    [options] IMAGE",
+	.usage = USAGE("verify"),
 	.description =
 		"Verify the signatures of IMAGE: legacy \"sha256-<hex>.sig\" signatures and\n"
 		"sigstore bundle referrers. With --key no transparency-log entry is needed;\n"
@@ -59,9 +61,7 @@ static const berth_arg att_args[] = {
 
 static const berth_args_spec att_spec = {
 	.cmd = "verify-attestation",
-	.usage = "verify-attestation (--key PUB | --certificate-identity ID\n"
-		 "                     --certificate-oidc-issuer URL --trusted-root FILE)\n"
-		 "                    [options] IMAGE",
+	.usage = USAGE("verify-attestation"),
 	.description =
 		"Verify the in-toto attestations of IMAGE (\"sha256-<hex>.att\" DSSE layers and\n"
 		"sigstore bundle referrers) of predicate TYPE (spdxjson, cyclonedx,\n"

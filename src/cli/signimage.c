@@ -48,23 +48,27 @@ const berth_arg simg_registry_args[] = {
 	BERTH_OPT_END,
 };
 
-int simg_cli_open(const berth_args_spec *spec, int argc, char **argv, simg *im)
+int simg_cli_open(const berth_args_spec *spec, int argc, char **argv, simg *im, int *rc)
 {
 	simg_opts o;
-	int n, rc;
+	int n, r;
 
 	memset(im, 0, sizeof(*im));
 	opt_registry_init(&o.reg);
-	if ((rc = berth_args_parse(spec, &o, argc, argv, &n)) != BERTH_ARGS_OK)
-		return berth_args_exit(rc);
-	rc = BERTH_EXIT_USAGE;
-	if (opt_registry_check(spec->cmd, &o.reg) == 0) {
-		opt_ignore_sigpipe();
-		rc = simg_open(spec->cmd, argv[n], &o.reg, im) < 0 ? BERTH_EXIT_FAIL
-								   : BERTH_EXIT_OK;
+	if ((r = berth_args_parse(spec, &o, argc, argv, &n)) != BERTH_ARGS_OK) {
+		*rc = berth_args_exit(r);
+		return -1;
 	}
+	r = -1;
+	*rc = BERTH_EXIT_USAGE;
+	if (opt_registry_check(spec->cmd, &o.reg) < 0)
+		goto done;
+	*rc = BERTH_EXIT_FAIL;
+	opt_ignore_sigpipe();
+	r = simg_open(spec->cmd, argv[n], &o.reg, im);
+done:
 	opt_registry_dispose(&o.reg);
-	return rc;
+	return r == 0 ? 0 : -1;
 }
 
 void simg_close(simg *im)

@@ -42,11 +42,11 @@ extern const berth_arg simg_registry_args[];
 /**
  * What download and tree begin with: parse argv against spec (whose table
  * is simg_registry_args and whose one positional argument is the image),
- * then open the image. Returns BERTH_EXIT_OK with im open, or the exit code
- * to return (help printed, usage error or failure printed); simg_close(im)
- * either way.
+ * then open the image. Returns 0 with im open (*rc BERTH_EXIT_FAIL), or -1
+ * with the exit code to return in *rc (help printed: 0; usage error or
+ * failure printed); simg_close(im) either way.
  */
-int simg_cli_open(const berth_args_spec *spec, int argc, char **argv, simg *im);
+int simg_cli_open(const berth_args_spec *spec, int argc, char **argv, simg *im, int *rc);
 
 /** The digests of the manifests an index lists (malloc'd array), 0 for a manifest. */
 int simg_children(const simg *im, berth_digest **out, size_t *n);

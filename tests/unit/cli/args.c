@@ -136,6 +136,15 @@ static void assert_usage(const run *r, const char *word)
 	assert_string_equal(r->out, "");
 }
 
+/* The parse succeeded with exactly the positional arguments a and b. */
+static void assert_two(const run *r, const char *a, const char *b)
+{
+	assert_int_equal(r->rc, BERTH_ARGS_OK);
+	assert_int_equal(r->npos, 2);
+	assert_string_equal(r->argv[1], a);
+	assert_string_equal(r->argv[2], b);
+}
+
 static void long_options_take_separate_or_attached_values(void **state)
 {
 	run r;
@@ -242,16 +251,10 @@ static void positionals_anywhere_and_after_double_dash(void **state)
 
 	(void)state;
 	parse(&r, "src", "-q", "dst", NULL);
-	assert_int_equal(r.rc, BERTH_ARGS_OK);
-	assert_int_equal(r.npos, 2);
-	assert_string_equal(r.argv[1], "src");
-	assert_string_equal(r.argv[2], "dst");
+	assert_two(&r, "src", "dst");
 	assert_int_equal(r.o.quiet, 1);
 	parse(&r, "-q", "--", "--all", "-", NULL);
-	assert_int_equal(r.rc, BERTH_ARGS_OK);
-	assert_int_equal(r.npos, 2);
-	assert_string_equal(r.argv[1], "--all");
-	assert_string_equal(r.argv[2], "-");
+	assert_two(&r, "--all", "-");
 	assert_int_equal(r.o.all, 0);
 	/* --help after -- is an argument too */
 	parse(&r, "--", "--help", NULL);
@@ -298,10 +301,7 @@ static void a_digits_spec_reads_dash_digit_as_an_argument(void **state)
 	(void)state;
 	digits.flags = BERTH_ARGS_DIGITS;
 	parse_spec(&r, &digits, "-1", "-q", "-2.0~rc1", NULL);
-	assert_int_equal(r.rc, BERTH_ARGS_OK);
-	assert_int_equal(r.npos, 2);
-	assert_string_equal(r.argv[1], "-1");
-	assert_string_equal(r.argv[2], "-2.0~rc1");
+	assert_two(&r, "-1", "-2.0~rc1");
 	assert_int_equal(r.o.quiet, 1);
 	/* without the flag "-1" is an unknown short option */
 	parse(&r, "-1", "s", NULL);
