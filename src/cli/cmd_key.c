@@ -5,7 +5,6 @@
  * PREFIX.pub (PKIX PEM), refusing to overwrite either.
  */
 #include "cli.h"
-#include "opts.h"
 #include "signopts.h"
 
 #include <openssl/crypto.h>

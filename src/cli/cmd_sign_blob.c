@@ -4,7 +4,6 @@
  * sigstore bundle v0.3 (message signature, public-key hint) in --bundle.
  */
 #include "cli.h"
-#include "opts.h"
 #include "signopts.h"
 
 #include <openssl/sha.h>

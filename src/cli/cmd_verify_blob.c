@@ -5,7 +5,6 @@
  * signature or DSSE) or a detached base64 signature. Exit 0 valid, 1 not.
  */
 #include "cli.h"
-#include "opts.h"
 #include "signopts.h"
 
 #include <openssl/sha.h>
