@@ -1618,11 +1618,13 @@ int berth_server_run(const berth_server_config *cfg)
 			 cfg->tls_cert ? " (https)" : "");
 		berth_log_fields(BERTH_LOG_INFO, msg, fields);
 	}
-	if ((rc = start_daemon(&s)) < 0)
+	/* Before the daemon: requests may reach /api/v1/replication at once. Runs
+	 * that start now copy through the listening socket, which queues them. */
+	if ((rc = start_replication(&s, bound)) < 0 || (rc = start_daemon(&s)) < 0)
 		goto done;
 	if ((rc = watchdog_start(&s)) < 0)
 		goto done;
-	if ((rc = purger_start(&s)) < 0 || (rc = start_replication(&s, bound)) < 0)
+	if ((rc = purger_start(&s)) < 0)
 		goto done;
 	if (cfg->auth_enabled)
 		berth_info("access control is on (token service at /token, admin API at /api/v1/)");

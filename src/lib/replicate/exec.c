@@ -27,6 +27,8 @@
 
 #define TRIES 3
 #define CATALOG_MAX (16 * 1024 * 1024)
+#define CATALOG_PAGE 1000
+#define CATALOG_PAGES 1000
 #define PASSWORD_MAX 4096
 #define REFERRERS_MAX 1000
 
@@ -227,32 +229,58 @@ static void push_tag(run *x, const char *repo, const char *tag)
 	push_referrers(x, repo, &info.digest, 0);
 }
 
-/* Delete at the destination what is gone here: `ref` a tag or a digest. */
+/* 1 if a tag of `repo` here still names manifest `d`. */
+static int still_tagged(run *x, const char *repo, const berth_digest *d)
+{
+	names tags = {0};
+	int found = 0;
+
+	if (berth_meta_tags(x->r->meta, repo, NULL, -1, names_add, &tags, NULL) < 0)
+		found = 1; /* unsure: keep it */
+	for (size_t i = 0; i < tags.n && !found; i++) {
+		berth_meta_manifest info;
+
+		if (berth_meta_manifest_get(x->r->meta, repo, tags.v[i], &info, NULL) == 0 &&
+		    berth_digest_equal(&info.digest, d))
+			found = 1;
+	}
+	names_dispose(&tags);
+	return found;
+}
+
+/*
+ * Delete at the destination what is gone here: `ref` a tag or a digest. A
+ * tag is deleted alone where the registry can (berth, OCI 1.1); where it
+ * cannot (Distribution deletes manifests by digest only), its manifest is
+ * deleted unless another tag here still names it.
+ */
 static void push_delete(run *x, const char *repo, const char *ref)
 {
 	berth_digest d;
 	uint64_t size;
-	char hex[160];
-	const char *target = ref;
-	int rc;
+	const char *sep = strchr(ref, ':') ? "@" : ":";
+	int rc = berth_client_manifest_delete(x->client, repo, ref);
 
-	if (!strchr(ref, ':')) {
-		/* Distribution deletes manifests by digest only: find the tag's. */
-		if ((rc = berth_client_manifest_head(x->client, repo, ref, &d, NULL, 0, &size)) <
-		    0) {
-			if (rc == BERTH_ENOTFOUND)
-				return;
-			record(x, repo, ":", ref, NULL, "failed", berth_error_last());
-			return;
-		}
-		snprintf(hex, sizeof(hex), "%s", d.str);
-		target = hex;
-	}
-	rc = berth_client_manifest_delete(x->client, repo, target);
-	if (rc == BERTH_ENOTFOUND)
+	if (rc == 0 || rc == BERTH_ENOTFOUND || *sep == '@') {
+		if (rc != BERTH_ENOTFOUND)
+			record(x, repo, sep, ref, *sep == '@' ? ref : NULL,
+			       rc < 0 ? "failed" : "deleted", rc < 0 ? berth_error_last() : NULL);
 		return;
-	record(x, repo, strchr(ref, ':') ? "@" : ":", ref, target, rc < 0 ? "failed" : "deleted",
-	       rc < 0 ? berth_error_last() : NULL);
+	}
+	if ((rc = berth_client_manifest_head(x->client, repo, ref, &d, NULL, 0, &size)) < 0) {
+		if (rc != BERTH_ENOTFOUND)
+			record(x, repo, sep, ref, NULL, "failed", berth_error_last());
+		return;
+	}
+	if (still_tagged(x, repo, &d)) {
+		record(x, repo, sep, ref, d.str, "skipped",
+		       "the destination deletes by digest only, and another tag still names it");
+		return;
+	}
+	rc = berth_client_manifest_delete(x->client, repo, d.str);
+	if (rc != BERTH_ENOTFOUND)
+		record(x, repo, sep, ref, d.str, rc < 0 ? "failed" : "deleted",
+		       rc < 0 ? berth_error_last() : NULL);
 }
 
 static int tag_selected(const run *x, const char *repo, const char *tag)
@@ -349,29 +377,60 @@ static void pull_tag(run *x, const char *repo, const char *tag)
 		record(x, repo, ":", tag, hex, "copied", NULL);
 }
 
-static void pull_all(run *x)
+/* The source's repositories: its catalog, page by page (Distribution allows n <= 1000). */
+static int remote_catalog(run *x, names *out)
 {
 	berth_buf body = BERTH_BUF_INIT(CATALOG_MAX);
-	json_t *root = NULL, *arr;
-	size_t i;
-	json_t *v;
+	char path[1200];
+	int rc = 0;
 
-	if (berth_client_api(x->client, "GET", "/v2/_catalog?n=10000", NULL, &body, NULL) < 0) {
+	for (size_t page = 0; page < CATALOG_PAGES; page++) {
+		json_t *root, *arr, *v;
+		size_t i, n;
+
+		if (out->n)
+			snprintf(path, sizeof(path), "/v2/_catalog?n=%d&last=%.1000s", CATALOG_PAGE,
+				 out->v[out->n - 1]);
+		else
+			snprintf(path, sizeof(path), "/v2/_catalog?n=%d", CATALOG_PAGE);
+		berth_buf_reset(&body);
+		if ((rc = berth_client_api(x->client, "GET", path, NULL, &body, NULL)) < 0)
+			break;
+		root = json_loadb(body.ptr ? body.ptr : "", body.len, 0, NULL);
+		arr = json_object_get(root, "repositories");
+		if (!json_is_array(arr)) {
+			json_decref(root);
+			rc = berth_error_set(BERTH_EINVALID, "the source's catalog is not readable");
+			break;
+		}
+		n = json_array_size(arr);
+		json_array_foreach(arr, i, v)
+		{
+			if (json_is_string(v) && (rc = names_add(out, json_string_value(v))) < 0)
+				break;
+		}
+		json_decref(root);
+		if (rc < 0 || n < CATALOG_PAGE)
+			break;
+	}
+	berth_buf_dispose(&body);
+	return rc;
+}
+
+static void pull_all(run *x)
+{
+	names repos = {0};
+
+	if (remote_catalog(x, &repos) < 0) {
 		record(x, "*", "", "", NULL, "failed", berth_error_last());
-		goto done;
+		names_dispose(&repos);
+		return;
 	}
-	root = json_loadb(body.ptr ? body.ptr : "", body.len, 0, NULL);
-	arr = json_object_get(root, "repositories");
-	if (!json_is_array(arr)) {
-		record(x, "*", "", "", NULL, "failed", "the source's catalog is not readable");
-		goto done;
-	}
-	json_array_foreach(arr, i, v)
-	{
+	for (size_t i = 0; i < repos.n; i++) {
 		names tags = {0};
-		const char *repo = json_string_value(v);
+		const char *repo = repos.v[i];
 
-		if (!repo || !berth_repl_rule_matches(x->rule, repo, NULL))
+		if (!berth_repl_rule_matches(x->rule, repo, NULL))
 			continue;
 		if (berth_client_tags(x->client, repo, names_add, &tags) < 0)
 			record(x, repo, "", "", NULL, "failed", berth_error_last());
@@ -380,9 +439,7 @@ static void pull_all(run *x)
 				pull_tag(x, repo, tags.v[k]);
 		names_dispose(&tags);
 	}
-done:
-	json_decref(root);
-	berth_buf_dispose(&body);
+	names_dispose(&repos);
 }
 
 /* ---- one execution ---- */

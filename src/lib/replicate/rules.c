@@ -23,6 +23,15 @@
 #define RULES_MAX 1024
 #define CONCURRENCY_MAX 64
 
+/* Put `where` before the last error's message (copied first: the slot is rewritten). */
+static int prefix_error(int rc, const char *where)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "%s", berth_error_last());
+	return berth_error_set(rc, "%s: %s", where, msg);
+}
+
 static int str_field(json_t *obj, const char *key, const char *where, size_t max, char **out)
 {
 	json_t *v = json_object_get(obj, key);
@@ -223,7 +232,7 @@ static int parse_filter(json_t *o, const char *where, berth_repl_filter *f)
 	/* A bad glob is refused now, not at the first execution. */
 	if ((f->pattern && (rc = berth_replicate_glob_match(f->pattern, "")) < 0) ||
 	    (f->tag && (rc = berth_replicate_glob_match(f->tag, "")) < 0))
-		return berth_error_set(rc, "%s: %s", where, berth_error_last());
+		return prefix_error(rc, where);
 	return 0;
 }
 
@@ -260,7 +269,7 @@ static int parse_trigger(json_t *o, const char *where, berth_repl_rule *r)
 			goto done;
 		}
 		if ((rc = berth_cron_parse(&r->schedule, r->cron)) < 0) {
-			rc = berth_error_set(rc, "%s: %s", where, berth_error_last());
+			rc = prefix_error(rc, where);
 			goto done;
 		}
 	}
