@@ -4,6 +4,7 @@ Distribution 2.8, manually, on a cron tick (the test drives the clock) and on
 push events; a second run transfers no blob (counted at the target's proxy);
 deletions propagate. Helpers and fixtures: replutil.py.
 """
+import json
 import time
 
 import pytest
@@ -100,3 +101,40 @@ def test_push_events_and_deletions_propagate(target, source, tmp_path):
     names = [x["name"] for x in api(src, "GET", "/policies", status=200).json()]
     assert sorted(names) == ["on-push", RULE]
     api(src, "DELETE", "/policies/on-push", status=204)
+
+
+def test_admin_replication_cli(berth_factory, source, tmp_path):
+    dst = berth_factory()
+    src = source(brief_config(tmp_path, dst.url))
+    push(u.small_image() + ":small", src, "apps/web:1.0")
+    adm = ("admin", "--server", src.url)
+
+    out = u.berth(*adm, "replication", "list").stdout.decode()
+    assert out.splitlines()[0].split("\t")[:4] == ["NAME", "DIRECTION", "REMOTE", "TRIGGER"]
+    assert out.splitlines()[1].split("\t") == [RULE, "push", dst.url, "scheduled",
+                                                "0 0 * * *", "yes"]
+
+    rule = tmp_path / "rule.json"
+    rule.write_text(json.dumps({"name": "cli-rule", "target": dst.url,
+                                "filters": [{"pattern": "apps/**", "tag": "1.*"}]}))
+    u.berth(*adm, "replication", "create", str(rule))
+    assert u.berth(*adm, "replication", "run", "cli-rule").stdout.decode() == "queued\n"
+    ex = wait_executions(src, 1, rule="cli-rule")
+    listed = json.loads(u.berth(*adm, "--format", "json", "replication", "executions",
+                                "--rule", "cli-rule").stdout)
+    assert [(e["id"], e["status"]) for e in listed] == [(ex[0]["id"], "succeeded")]
+    table = u.berth(*adm, "replication", "executions", "--limit", "5").stdout.decode()
+    assert "cli-rule\tmanual\tsucceeded" in table
+    logs = u.berth(*adm, "replication", "logs", str(ex[0]["id"])).stdout.decode()
+    assert logs.splitlines()[1].startswith("apps/web:1.0\tcopied\tsha256:")
+    assert manifest_digest(dst.url, "apps/web", "1.0") == manifest_digest(src.url, "apps/web", "1.0")
+
+    u.berth(*adm, "replication", "delete", "cli-rule")
+    p = u.berth(*adm, "replication", "delete", RULE, check=False)
+    assert p.returncode == 1 and b"config file" in p.stderr, p
+    p = u.berth(*adm, "replication", "run", check=False)
+    assert p.returncode == 2, p
+    p = u.berth(*adm, "replication", "logs", "x1", check=False)
+    assert p.returncode == 2, p
+    p = u.berth(*adm, "replication", "run", "nope", check=False)
+    assert p.returncode == 1 and b"no such replication rule" in p.stderr, p

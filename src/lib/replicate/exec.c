@@ -400,7 +400,8 @@ static int remote_catalog(run *x, names *out)
 		arr = json_object_get(root, "repositories");
 		if (!json_is_array(arr)) {
 			json_decref(root);
-			rc = berth_error_set(BERTH_EINVALID, "the source's catalog is not readable");
+			rc = berth_error_set(BERTH_EINVALID,
+					     "the source's catalog is not readable");
 			break;
 		}
 		n = json_array_size(arr);
