@@ -361,6 +361,21 @@ typedef int (*berth_meta_repl_rule_cb)(void *ctx, const char *name, const char *
 /** All API rules in name order. */
 int berth_meta_repl_rules(berth_meta *m, berth_meta_repl_rule_cb cb, void *ctx) BERTH_WARN_UNUSED;
 
+/*
+ * Registries created through the API: their JSON text (no secret in it) and
+ * the target password sealed by the caller (`secret`: opaque text, "" for
+ * none; berth stores it as given and never sees the key).
+ */
+int berth_meta_repl_registry_put(berth_meta *m, const char *name, const char *body,
+				 const char *secret) BERTH_WARN_UNUSED;
+/** BERTH_ENOTFOUND if absent. */
+int berth_meta_repl_registry_delete(berth_meta *m, const char *name) BERTH_WARN_UNUSED;
+typedef int (*berth_meta_repl_registry_cb)(void *ctx, const char *name, const char *body,
+					   const char *secret);
+/** All API registries in name order (the row buffer is wiped after the listing). */
+int berth_meta_repl_registries(berth_meta *m, berth_meta_repl_registry_cb cb,
+			       void *ctx) BERTH_WARN_UNUSED;
+
 typedef struct berth_meta_repl_exec {
 	int64_t id;
 	const char *rule;

@@ -89,8 +89,10 @@ typedef struct berth_repl_registry {
 	char *url; /* "https://host[:port]" or "http://host[:port]" */
 	char *description;
 	char *username;	     /* NULL: the credentials store for the host */
-	char *password_file; /* a file holding the password (config file rules) */
+	char *password_file; /* a file holding the password (config file registries) */
+	char *password;	     /* API registries: the password, unsealed (wiped when freed) */
 	int insecure;	     /* skip TLS verification */
+	int from_config;     /* read-only through the API */
 } berth_repl_registry;
 
 typedef struct berth_repl_rule {
@@ -123,13 +125,19 @@ typedef struct berth_repl_rules {
  * absent) into `out` (dispose with berth_repl_rules_dispose), appending to
  * what `out` already holds; `from_config` marks the rules read-only. A rule
  * names its `target` (or `source`, for pull) as a URL or the name of a
- * registry. BERTH_EINVALID naming the rule and field on any error (unknown
+ * registry. A registry's `credential.password` is accepted only when
+ * `from_config` is 0 (the config file names a password_file instead).
+ * Registries may be appended only while `out` holds no rule (rules point at
+ * them). BERTH_EINVALID naming the rule and field on any error (unknown
  * keys included); BERTH_EEXISTS for a duplicate rule or registry name.
  */
 int berth_repl_rules_parse(berth_repl_rules *out, const char *json, size_t len,
 			   int from_config) BERTH_WARN_UNUSED;
 
 void berth_repl_rules_dispose(berth_repl_rules *r);
+
+/** The registry named `name` in `r`, or NULL (borrowed). */
+berth_repl_registry *berth_repl_rules_find_registry(berth_repl_rules *r, const char *name);
 
 /** The rule named `name` in `r`, or NULL (borrowed). */
 berth_repl_rule *berth_repl_rules_find(berth_repl_rules *r, const char *name);
@@ -148,6 +156,7 @@ typedef struct berth_replicator_options {
 	berth_meta *meta;	/* borrowed: executions, results, API rules, the event queue */
 	const char *self;	/* "127.0.0.1:5000": this server, the local end of a copy */
 	const char *rules_json; /* the config file's sections as JSON, or NULL */
+	const char *key_file;	/* seals the API registries' passwords (made if absent) */
 	int test_clock;		/* 1: POST /api/v1/replication/tick drives the scheduler */
 } berth_replicator_options;
 

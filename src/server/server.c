@@ -1508,7 +1508,8 @@ static int start_replication(server *s, const char *bound)
 {
 	berth_replicator_options o = {0};
 	const char *clock = getenv("BERTH_REPLICATION_TEST_CLOCK");
-	char self[300];
+	char self[300], *key = NULL;
+	int rc;
 
 	if (strncmp(bound, "0.0.0.0:", 8) == 0)
 		snprintf(self, sizeof(self), "127.0.0.1:%s", bound + 8);
@@ -1520,7 +1521,12 @@ static int start_replication(server *s, const char *bound)
 	o.self = self;
 	o.rules_json = s->cfg->replication_json;
 	o.test_clock = clock && strcmp(clock, "1") == 0;
-	return berth_replicator_new(&s->repl, &o);
+	if (asprintf(&key, "%s/replication.key", s->cfg->data_dir) < 0)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	o.key_file = key;
+	rc = berth_replicator_new(&s->repl, &o);
+	free(key);
+	return rc;
 }
 
 int berth_server_run(const berth_server_config *cfg)

@@ -4,6 +4,7 @@ target refusing auth, berth killed -9 mid-execution, bad rules).
 Helpers and fixtures: replutil.py.
 """
 import json
+import os
 import time
 
 import pytest
@@ -124,6 +125,52 @@ def test_target_refusing_auth_fails_the_execution(berth_factory, source, tmp_pat
         assert "requires authentication" in ex[0]["summary"]["message"], ex
         assert results(src, ex[0]["id"]) == []
         assert "dr-secret" not in src.read_log()
+
+        # A registry made through the API: its password is sealed in the database.
+        api(src, "POST", "/registries", {"name": "dr-api", "url": dist.url,
+                                         "credential": {"username": "dr",
+                                                        "password": "dr-secret"}}, status=201)
+        regs = api(src, "GET", "/registries", status=200)
+        assert "dr-secret" not in regs.text
+        assert {"name": "dr-api", "username": "dr", "has_password": True,
+                "read_only": False}.items() <= next(
+                    g for g in regs.json() if g["name"] == "dr-api").items()
+        api(src, "POST", "/policies", {"name": "to-dr-api", "target": "dr-api",
+                                       "filters": [{"pattern": "apps/**"}]}, status=201)
+
+        def run_api_rule(n):
+            api(src, "POST", "/policies/to-dr-api/run", status=202)
+            ex = wait_executions(src, n, rule="to-dr-api")
+            assert ex[0]["status"] == "succeeded", (ex, results(src, ex[0]["id"]))
+
+        def stored():
+            raw = b""
+            for name in ("berth.db", "berth.db-wal"):
+                path = os.path.join(src.data, name)
+                if os.path.exists(path):
+                    raw += open(path, "rb").read()
+            return raw
+
+        run_api_rule(1)
+        assert b"dr-secret" not in stored()
+        key = os.path.join(src.data, "replication.key")
+        assert os.stat(key).st_mode & 0o777 == 0o600
+        old_key = open(key, "rb").read()
+        assert len(old_key) == 32
+        # It opens again after a restart ...
+        src.restart()
+        run_api_rule(2)
+        # ... and after a key rotation (replication.key.new, then a restart).
+        with open(key + ".new", "wb") as f:
+            f.write(os.urandom(32))
+        new_key = open(key + ".new", "rb").read()
+        src.restart()
+        assert open(key, "rb").read() == new_key and not os.path.exists(key + ".new")
+        run_api_rule(3)
+        assert b"dr-secret" not in stored() and "dr-secret" not in src.read_log()
+        api(src, "DELETE", "/registries/dr-api", status=409)  # a rule uses it
+        api(src, "DELETE", "/policies/to-dr-api", status=204)
+        api(src, "DELETE", "/registries/dr-api", status=204)
 
         # With the registry's credentials (a secret file), the same rule works.
         pw = tmp_path / "dr.password"

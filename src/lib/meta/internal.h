@@ -83,6 +83,10 @@ typedef struct berth_meta_driver {
 	int (*repl_rule_put)(void *impl, const char *name, const char *body);
 	int (*repl_rule_delete)(void *impl, const char *name);
 	int (*repl_rules)(void *impl, berth_meta_repl_rule_cb cb, void *ctx);
+	int (*repl_registry_put)(void *impl, const char *name, const char *body,
+				 const char *secret);
+	int (*repl_registry_delete)(void *impl, const char *name);
+	int (*repl_registries)(void *impl, berth_meta_repl_registry_cb cb, void *ctx);
 	int (*repl_exec_start)(void *impl, const char *rule, const char *trigger, time_t started,
 			       int64_t *id);
 	int (*repl_exec_finish)(void *impl, int64_t id, const char *status, time_t ended,

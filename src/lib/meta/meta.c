@@ -568,6 +568,30 @@ int berth_meta_repl_rules(berth_meta *m, berth_meta_repl_rule_cb cb, void *ctx)
 	return m->drv->repl_rules(m->impl, cb, ctx);
 }
 
+int berth_meta_repl_registry_put(berth_meta *m, const char *name, const char *body,
+				 const char *secret)
+{
+	int rc;
+
+	if ((rc = check_str(name, BERTH_META_NAME_MAX, "registry name")) != 0 ||
+	    (rc = check_str(body, BERTH_META_REPL_TEXT_MAX, "registry")) != 0 ||
+	    (rc = check_opt(secret, REPL_FIELD_MAX, "registry secret")) != 0)
+		return rc;
+	return m->drv->repl_registry_put(m->impl, name, body, secret ? secret : "");
+}
+
+int berth_meta_repl_registry_delete(berth_meta *m, const char *name)
+{
+	int rc = check_str(name, BERTH_META_NAME_MAX, "registry name");
+
+	return rc ? rc : m->drv->repl_registry_delete(m->impl, name);
+}
+
+int berth_meta_repl_registries(berth_meta *m, berth_meta_repl_registry_cb cb, void *ctx)
+{
+	return m->drv->repl_registries(m->impl, cb, ctx);
+}
+
 int berth_meta_repl_exec_start(berth_meta *m, const char *rule, const char *trigger, time_t started,
 			       int64_t *id)
 {

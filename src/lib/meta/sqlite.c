@@ -200,6 +200,12 @@ static const char *const migrations[] = {
 	"  body TEXT NOT NULL,"
 	"  updated INTEGER NOT NULL"
 	") WITHOUT ROWID;"
+	"CREATE TABLE repl_registries ("
+	"  name TEXT PRIMARY KEY,"
+	"  body TEXT NOT NULL,"
+	"  secret TEXT NOT NULL DEFAULT '',"
+	"  updated INTEGER NOT NULL"
+	") WITHOUT ROWID;"
 	"CREATE TABLE repl_execs ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  rule TEXT NOT NULL,"
@@ -295,6 +301,9 @@ enum {
 	S_REPL_RULE_PUT,
 	S_REPL_RULE_DELETE,
 	S_REPL_RULES,
+	S_REPL_REGISTRY_PUT,
+	S_REPL_REGISTRY_DELETE,
+	S_REPL_REGISTRIES,
 	S_REPL_EXEC_START,
 	S_REPL_EXEC_FINISH,
 	S_REPL_EXECS,
@@ -446,6 +455,12 @@ static const char *const sqls[S_COUNT] = {
 			    " ON CONFLICT(name) DO UPDATE SET body = ?2, updated = ?3",
 	[S_REPL_RULE_DELETE] = "DELETE FROM repl_rules WHERE name = ?1",
 	[S_REPL_RULES] = "SELECT name, body FROM repl_rules WHERE name > '' ORDER BY name",
+	[S_REPL_REGISTRY_PUT] = "INSERT INTO repl_registries(name, body, secret, updated)"
+				" VALUES (?1, ?2, ?3, ?4) ON CONFLICT(name) DO UPDATE"
+				" SET body = ?2, secret = ?3, updated = ?4",
+	[S_REPL_REGISTRY_DELETE] = "DELETE FROM repl_registries WHERE name = ?1",
+	[S_REPL_REGISTRIES] = "SELECT name, body, secret FROM repl_registries WHERE name > ''"
+			      " ORDER BY name",
 	[S_REPL_EXEC_START] = "INSERT INTO repl_execs(rule, trigger, status, started)"
 			      " VALUES (?1, ?2, 'running', ?3)",
 	[S_REPL_EXEC_FINISH] = "UPDATE repl_execs SET status = ?2, ended = ?3, summary = ?4"
@@ -2331,6 +2346,46 @@ static int sq_repl_rules(void *impl, berth_meta_repl_rule_cb cb, void *ctx)
 	return list_rows(impl, S_REPL_RULES, NULL, 0, 2, 0, each_repl_rule, &l);
 }
 
+static int sq_repl_registry_put(void *impl, const char *name, const char *body, const char *secret)
+{
+	struct write_args a = {
+		.stmt = S_REPL_REGISTRY_PUT,
+		.what = "store replication registry",
+		.p = {PTEXT(name), PTEXT(body), PTEXT(secret), PINT(time(NULL))},
+		.np = 4,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int sq_repl_registry_delete(void *impl, const char *name)
+{
+	struct write_args a = {
+		.stmt = S_REPL_REGISTRY_DELETE,
+		.what = "delete replication registry",
+		.notfound = "no such registry",
+		.p = {PTEXT(name)},
+		.np = 1,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int each_repl_registry(void *ctx, const char *const *col)
+{
+	struct repl_list *l = ctx;
+
+	return ((berth_meta_repl_registry_cb)l->cb)(l->ctx, col[0] ? col[0] : "",
+						    col[1] ? col[1] : "", col[2] ? col[2] : "");
+}
+
+static int sq_repl_registries(void *impl, berth_meta_repl_registry_cb cb, void *ctx)
+{
+	struct repl_list l = {(void *)cb, ctx};
+
+	return list_rows(impl, S_REPL_REGISTRIES, NULL, 0, 3, 1, each_repl_registry, &l);
+}
+
 static int sq_repl_exec_start(void *impl, const char *rule, const char *trigger, time_t started,
 			      int64_t *id)
 {
@@ -2560,6 +2615,9 @@ const berth_meta_driver berth_meta__sqlite_driver = {
 	.repl_rule_put = sq_repl_rule_put,
 	.repl_rule_delete = sq_repl_rule_delete,
 	.repl_rules = sq_repl_rules,
+	.repl_registry_put = sq_repl_registry_put,
+	.repl_registry_delete = sq_repl_registry_delete,
+	.repl_registries = sq_repl_registries,
 	.repl_exec_start = sq_repl_exec_start,
 	.repl_exec_finish = sq_repl_exec_finish,
 	.repl_execs = sq_repl_execs,

@@ -10,6 +10,9 @@
  *   POST   /api/v1/replication/policies/NAME/run       queue a manual run
  *   GET    /api/v1/replication/executions[?rule=&limit=]  newest first
  *   GET    /api/v1/replication/executions/ID/results   per-artifact results
+ *   GET    /api/v1/replication/registries              registries (never a password)
+ *   POST   /api/v1/replication/registries              create one; its password is sealed
+ *   DELETE /api/v1/replication/registries/NAME         delete an API registry no rule uses
  *   GET    /api/v1/replication/status                  queued and running runs, events
  *   POST   /api/v1/replication/tick  {"now": T}        the scheduler at time T
  *                                                      (only with the test clock)
@@ -23,6 +26,7 @@
 #include "util/log.h"
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,6 +327,120 @@ static void tick(repl_op *op)
 	json_decref(body);
 }
 
+/* ---- registries ---- */
+
+static json_t *registry_json(const berth_repl_registry *g)
+{
+	json_t *o = json_pack("{s:s,s:s,s:b,s:b,s:b}", "name", g->name, "url", g->url, "insecure",
+			      g->insecure, "read_only", g->from_config, "has_password",
+			      g->password || g->password_file);
+
+	if (o && g->description)
+		json_object_set_new(o, "description", json_string(g->description));
+	if (o && g->username)
+		json_object_set_new(o, "username", json_string(g->username));
+	return o;
+}
+
+static void list_registries(repl_op *op)
+{
+	json_t *arr = json_array();
+
+	pthread_mutex_lock(&op->r->lock);
+	for (size_t i = 0; i < op->r->rules.nregistries; i++)
+		json_array_append_new(arr, registry_json(&op->r->rules.registries[i]));
+	pthread_mutex_unlock(&op->r->lock);
+	reply(op, 200, arr);
+}
+
+/* Check the body as a registry, seal its password, store it without, reload the set. */
+static int store_registry(repl_op *op, json_t *body, const char *name)
+{
+	berth_repl_rules tmp = {0};
+	json_t *doc = json_pack("{s:[O]}", "registries", body);
+	json_t *cred = json_object_get(body, "credential");
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL, *sealed = NULL, *rest = NULL;
+	int rc;
+
+	if (!text) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = berth_repl_rules_parse(&tmp, text, strlen(text), 0)) < 0)
+		goto done;
+	if (tmp.registries[0].password &&
+	    (rc = berth_replicate__seal(op->r, tmp.registries[0].password, &sealed)) < 0)
+		goto done;
+	json_object_del(cred, "password");
+	if (!(rest = json_dumps(body, JSON_COMPACT))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	pthread_mutex_lock(&op->r->lock);
+	if (berth_repl_rules_find_registry(&op->r->rules, name))
+		rc = berth_error_set(BERTH_EEXISTS, "registry '%.64s' exists", name);
+	else if ((rc = berth_meta_repl_registry_put(op->r->meta, name, rest, sealed)) == 0)
+		rc = berth_replicate__reload(op->r);
+	pthread_mutex_unlock(&op->r->lock);
+done:
+	if (text) {
+		OPENSSL_cleanse(text, strlen(text));
+		free(text);
+	}
+	free(sealed);
+	free(rest);
+	json_decref(doc);
+	berth_repl_rules_dispose(&tmp);
+	return rc;
+}
+
+static void create_registry(repl_op *op)
+{
+	json_t *body = json_loadb(op->in.ptr ? op->in.ptr : "", op->in.len, 0, NULL);
+	json_t *name = json_object_get(body, "name");
+	char copy[BERTH_META_NAME_MAX + 1];
+	int rc;
+
+	if (!json_is_object(body) || !json_is_string(name)) {
+		fail(op, 400, "BAD_REQUEST", "expected a JSON object with a name");
+	} else {
+		snprintf(copy, sizeof(copy), "%s", json_string_value(name));
+		if ((rc = store_registry(op, body, copy)) < 0)
+			fail_rc(op, rc);
+		else
+			reply(op, 201, json_pack("{s:s}", "name", copy));
+	}
+	if (op->in.ptr)
+		OPENSSL_cleanse(op->in.ptr, op->in.cap);
+	json_decref(body);
+}
+
+static void delete_registry(repl_op *op, const char *name)
+{
+	berth_repl_registry *g;
+	int rc = 0;
+
+	pthread_mutex_lock(&op->r->lock);
+	if (!(g = berth_repl_rules_find_registry(&op->r->rules, name))) {
+		rc = berth_error_set(BERTH_ENOTFOUND, "no such registry");
+	} else if (g->from_config) {
+		rc = berth_error_set(BERTH_EDENIED,
+				     "the registry comes from the config file; change it there");
+	} else {
+		for (size_t i = 0; i < op->r->rules.nrules && rc == 0; i++)
+			if (op->r->rules.rules[i].registry == g)
+				rc = berth_error_set(BERTH_EEXISTS, "rule %s uses the registry",
+						     op->r->rules.rules[i].name);
+	}
+	if (rc == 0 && (rc = berth_meta_repl_registry_delete(op->r->meta, name)) == 0)
+		rc = berth_replicate__reload(op->r);
+	pthread_mutex_unlock(&op->r->lock);
+	if (rc < 0)
+		fail_rc(op, rc);
+	else
+		reply(op, 204, NULL);
+}
+
 static int is(const char *a, const char *b)
 {
 	return strcmp(a, b) == 0;
@@ -358,6 +476,13 @@ static void dispatch(repl_op *op)
 		else
 			fail(op, slash ? 404 : 405, slash ? "NOT_FOUND" : "UNSUPPORTED",
 			     slash ? "no such endpoint" : "method not allowed");
+	} else if (is(p, "/registries") && is(m, "GET")) {
+		list_registries(op);
+	} else if (is(p, "/registries") && is(m, "POST")) {
+		create_registry(op);
+	} else if (strncmp(p, "/registries/", 12) == 0 && !strchr(p + 12, '/') && is(m, "DELETE")) {
+		snprintf(name, sizeof(name), "%s", p + 12);
+		delete_registry(op, name);
 	} else if (is(p, "/executions") && is(m, "GET")) {
 		list_execs(op);
 	} else if (strncmp(p, "/executions/", 12) == 0 && is(m, "GET") &&
@@ -419,7 +544,7 @@ static void op_free(berth_exchange *x)
 
 	if (!op)
 		return;
-	berth_buf_dispose(&op->in);
+	berth_buf_dispose_secret(&op->in); /* may have held a password */
 	berth_buf_dispose(&op->out);
 	free(op->method);
 	free(op->path);

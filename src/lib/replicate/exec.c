@@ -453,6 +453,12 @@ static int read_password(run *x, const berth_repl_registry *reg)
 	if (!reg || !reg->username)
 		return 0; /* the credentials store, looked up by host */
 	x->remote_opts.username = reg->username;
+	if (reg->password) { /* an API registry's, unsealed */
+		if (!(x->password = strdup(reg->password)))
+			return berth_error_set(BERTH_ERROR, "out of memory");
+		x->remote_opts.password = x->password;
+		return 0;
+	}
 	if (!reg->password_file)
 		return 0;
 	if ((rc = berth_fs_read_file(&b, reg->password_file)) < 0)

@@ -12,6 +12,7 @@
 
 #define BERTH_REPL_EXECUTORS 2
 #define BERTH_REPL_QUEUE_MAX 1024
+#define BERTH_REPL_KEY_BYTES 32 /* crypto_secretbox_KEYBYTES */
 
 /* One queued run of a rule. */
 typedef struct berth_repl_job {
@@ -44,6 +45,10 @@ struct berth_replicator {
 	char *running[BERTH_REPL_EXECUTORS]; /* rule names being executed */
 	int64_t events_seen;		     /* highest event id queued as a job */
 	int stop;
+	/* the key sealing stored registry passwords (secret.c) */
+	char *key_file;
+	unsigned char key[BERTH_REPL_KEY_BYTES], next_key[BERTH_REPL_KEY_BYTES];
+	int have_key, have_next;
 	pthread_t executors[BERTH_REPL_EXECUTORS];
 	berth_repl_slot slots[BERTH_REPL_EXECUTORS];
 	int nexecutors;
@@ -68,6 +73,15 @@ int berth_replicate__reload(berth_replicator *r) BERTH_WARN_UNUSED;
  */
 void berth_replicate__execute(berth_replicator *r, const berth_repl_job *job,
 			      const berth_repl_rule *rule, const berth_repl_registry *reg);
+
+/* secret.c: the key (loaded or made on first use), sealing, opening, rotation. */
+int berth_replicate__key_load(berth_replicator *r) BERTH_WARN_UNUSED;
+int berth_replicate__seal(berth_replicator *r, const char *plain, char **out) BERTH_WARN_UNUSED;
+int berth_replicate__unseal(berth_replicator *r, const char *text, char **out) BERTH_WARN_UNUSED;
+/* Re-seal every stored secret under `<key file>.new` if it exists, then make it the key. */
+int berth_replicate__rotate(berth_replicator *r) BERTH_WARN_UNUSED;
+/* Wipe and free a password. */
+void berth_replicate__secret_free(char *s);
 
 /* A deep copy of `src` (and its registry into `reg_dst`); dispose both with _rule_dispose. */
 int berth_replicate__rule_copy(berth_repl_rule *dst, berth_repl_registry *reg_dst,

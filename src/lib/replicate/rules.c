@@ -13,6 +13,7 @@
 #include "berth/replicate.h"
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,10 @@ static void registry_dispose(berth_repl_registry *g)
 	free(g->description);
 	free(g->username);
 	free(g->password_file);
+	if (g->password) {
+		OPENSSL_cleanse(g->password, strlen(g->password));
+		free(g->password);
+	}
 	memset(g, 0, sizeof(*g));
 }
 
@@ -172,7 +177,7 @@ void berth_repl_rules_dispose(berth_repl_rules *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int parse_registry(json_t *o, size_t idx, berth_repl_registry *g)
+static int parse_registry(json_t *o, size_t idx, int from_config, berth_repl_registry *g)
 {
 	static const char *const keys[] = {"name",     "url",	     "description",
 					   "insecure", "credential", NULL};
@@ -197,17 +202,23 @@ static int parse_registry(json_t *o, size_t idx, berth_repl_registry *g)
 		return berth_error_set(BERTH_EINVALID, "%s: url is required", where);
 	if ((rc = url_ok(g->url, where)) < 0)
 		return rc;
+	g->from_config = from_config;
 	cred = json_object_get(o, "credential");
 	if (cred && !json_is_null(cred)) {
-		static const char *const ckeys[] = {"username", "password_file", NULL};
+		static const char *const file_keys[] = {"username", "password_file", NULL};
+		static const char *const api_keys[] = {"username", "password", NULL};
 
 		if (!json_is_object(cred))
 			return berth_error_set(BERTH_EINVALID, "%s: credential must be a mapping",
 					       where);
-		if ((rc = known_keys(cred, where, ckeys)) < 0 ||
+		if ((rc = known_keys(cred, where, from_config ? file_keys : api_keys)) < 0 ||
 		    (rc = str_field(cred, "username", where, 1024, &g->username)) < 0 ||
-		    (rc = str_field(cred, "password_file", where, 4096, &g->password_file)) < 0)
+		    (rc = str_field(cred, "password_file", where, 4096, &g->password_file)) < 0 ||
+		    (rc = str_field(cred, "password", where, 1024, &g->password)) < 0)
 			return rc;
+		if ((g->password || g->password_file) && !g->username)
+			return berth_error_set(BERTH_EINVALID, "%s: a password needs a username",
+					       where);
 	}
 	return 0;
 }
@@ -378,34 +389,41 @@ done:
 	return rc;
 }
 
-static int add_registries(berth_repl_rules *out, json_t *arr)
+static int add_registries(berth_repl_rules *out, json_t *arr, int from_config)
 {
 	berth_repl_registry *grown;
-	size_t n;
-	int rc;
+	size_t n, first = out->nregistries;
+	int rc = 0;
 
 	if (!arr || json_is_null(arr))
 		return 0;
-	if (!json_is_array(arr) || json_array_size(arr) > RULES_MAX)
+	if (!json_is_array(arr) || json_array_size(arr) > RULES_MAX ||
+	    first + json_array_size(arr) > RULES_MAX)
 		return berth_error_set(BERTH_EINVALID, "registries: expected a list (at most %d)",
 				       RULES_MAX);
 	n = json_array_size(arr);
-	if (out->nregistries) /* rules point into the array: it never moves once set */
-		return berth_error_set(BERTH_EINVALID, "registries: given twice");
-	if (!(grown = calloc(n + 1, sizeof(*grown))))
+	if (out->nrules) /* rules point into the array: it never moves once they exist */
+		return berth_error_set(BERTH_EINVALID, "registries: given after the rules");
+	if (!(grown = realloc(out->registries, (first + n + 1) * sizeof(*grown))))
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	out->registries = grown;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		berth_repl_registry *g = &grown[out->nregistries];
+
+		memset(g, 0, sizeof(*g));
 		out->nregistries++;
-		if ((rc = parse_registry(json_array_get(arr, i), i, &grown[i])) < 0)
-			return rc;
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(grown[j].name, grown[i].name) == 0)
-				return berth_error_set(BERTH_EEXISTS,
-						       "registries: '%.64s' given twice",
-						       grown[i].name);
+		if ((rc = parse_registry(json_array_get(arr, i), i, from_config, g)) < 0)
+			break;
+		for (size_t j = 0; j + 1 < out->nregistries && rc == 0; j++)
+			if (strcmp(grown[j].name, g->name) == 0)
+				rc = berth_error_set(BERTH_EEXISTS, "registries: '%.64s' exists",
+						     g->name);
 	}
-	return 0;
+	if (rc < 0) {
+		while (out->nregistries > first)
+			registry_dispose(&out->registries[--out->nregistries]);
+	}
+	return rc;
 }
 
 static int add_rules(berth_repl_rules *out, json_t *arr, int from_config)
@@ -465,7 +483,7 @@ int berth_repl_rules_parse(berth_repl_rules *out, const char *json, size_t len, 
 		goto done;
 	}
 	if ((rc = known_keys(root, "replication rules", keys)) < 0 ||
-	    (rc = add_registries(out, json_object_get(root, "registries"))) < 0 ||
+	    (rc = add_registries(out, json_object_get(root, "registries"), from_config)) < 0 ||
 	    (rc = add_rules(out, json_object_get(root, "replication"), from_config)) < 0)
 		goto done;
 done:
@@ -538,7 +556,9 @@ int berth_replicate__rule_copy(berth_repl_rule *dst, berth_repl_registry *reg_ds
 		const berth_repl_registry *g = src->registry;
 
 		reg_dst->insecure = g->insecure;
-		if ((rc = dup_opt(&reg_dst->name, g->name)) < 0 ||
+		reg_dst->from_config = g->from_config;
+		if ((rc = dup_opt(&reg_dst->password, g->password)) < 0 ||
+		    (rc = dup_opt(&reg_dst->name, g->name)) < 0 ||
 		    (rc = dup_opt(&reg_dst->url, g->url)) < 0 ||
 		    (rc = dup_opt(&reg_dst->username, g->username)) < 0 ||
 		    (rc = dup_opt(&reg_dst->password_file, g->password_file)) < 0)
@@ -553,4 +573,12 @@ void berth_replicate__rule_dispose(berth_repl_rule *r, berth_repl_registry *reg)
 {
 	rule_dispose(r);
 	registry_dispose(reg);
+}
+
+berth_repl_registry *berth_repl_rules_find_registry(berth_repl_rules *r, const char *name)
+{
+	for (size_t i = 0; i < r->nregistries; i++)
+		if (strcmp(r->registries[i].name, name) == 0)
+			return &r->registries[i];
+	return NULL;
 }

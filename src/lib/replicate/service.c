@@ -16,6 +16,9 @@
 
 #include "util/log.h"
 
+#include <jansson.h>
+#include <sodium.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,15 +263,86 @@ static int add_db_rule(void *ctx, const char *name, const char *body)
 	return 0;
 }
 
+/* An API registry: its JSON with the password unsealed into it, added to the set. */
+static int add_db_registry(void *ctx, const char *name, const char *body, const char *secret)
+{
+	berth_replicator *r = ctx;
+	json_t *o = json_loads(body, 0, NULL), *doc = NULL;
+	char *plain = NULL, *text = NULL;
+	int rc = 0;
+
+	if (!json_is_object(o)) {
+		berth_warn("replication: stored registry %s is unreadable; ignored", name);
+		goto done;
+	}
+	if (secret[0]) {
+		json_t *cred = json_object_get(o, "credential");
+
+		if ((rc = berth_replicate__unseal(r, secret, &plain)) < 0) {
+			berth_warn("replication: registry %s: %s", name, berth_error_last());
+			rc = 0;
+			goto done;
+		}
+		if (!json_is_object(cred))
+			json_object_set_new(o, "credential", cred = json_object());
+		json_object_set_new(cred, "password", json_string(plain));
+	}
+	doc = json_pack("{s:[O]}", "registries", o);
+	if (!doc || !(text = json_dumps(doc, JSON_COMPACT))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if (berth_repl_rules_parse(&r->rules, text, strlen(text), 0) < 0)
+		berth_warn("replication: stored registry %s ignored: %s", name, berth_error_last());
+done:
+	if (text) {
+		sodium_memzero(text, strlen(text));
+		free(text);
+	}
+	berth_replicate__secret_free(plain);
+	json_decref(doc);
+	json_decref(o);
+	return rc;
+}
+
+/* One section of the config file's JSON ("registries" or "replication"), parsed into the set. */
+static int add_config_section(berth_replicator *r, json_t *cfg, const char *key)
+{
+	json_t *doc;
+	char *text = NULL;
+	int rc = 0;
+
+	if (!json_object_get(cfg, key))
+		return 0;
+	if (!(doc = json_pack("{s:O}", key, json_object_get(cfg, key))) ||
+	    !(text = json_dumps(doc, JSON_COMPACT)))
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+	else
+		rc = berth_repl_rules_parse(&r->rules, text, strlen(text), 1);
+	free(text);
+	json_decref(doc);
+	return rc;
+}
+
+/*
+ * The set, in the order the pointers need: the config file's registries,
+ * the API's, then the config file's rules (the file wins a name), the API's.
+ */
 int berth_replicate__reload(berth_replicator *r)
 {
+	json_t *cfg = NULL;
 	int rc;
 
 	berth_repl_rules_dispose(&r->rules);
-	if (r->config_json &&
-	    (rc = berth_repl_rules_parse(&r->rules, r->config_json, strlen(r->config_json), 1)) < 0)
-		return rc;
-	return berth_meta_repl_rules(r->meta, add_db_rule, r);
+	if (r->config_json && !(cfg = json_loads(r->config_json, 0, NULL)))
+		return berth_error_set(BERTH_EINVALID,
+				       "replication: the config sections are unreadable");
+	if ((rc = add_config_section(r, cfg, "registries")) == 0 &&
+	    (rc = berth_meta_repl_registries(r->meta, add_db_registry, r)) == 0 &&
+	    (rc = add_config_section(r, cfg, "replication")) == 0)
+		rc = berth_meta_repl_rules(r->meta, add_db_rule, r);
+	json_decref(cfg);
+	return rc;
 }
 
 static int mark_interrupted(void *ctx, const berth_meta_repl_exec *e)
@@ -320,10 +394,13 @@ int berth_replicator_new(berth_replicator **out, const berth_replicator_options 
 	r->meta = o->meta;
 	r->test_clock = o->test_clock;
 	if (!(r->self = strdup(o->self)) ||
-	    (o->rules_json && !(r->config_json = strdup(o->rules_json)))) {
+	    (o->rules_json && !(r->config_json = strdup(o->rules_json))) ||
+	    (o->key_file && !(r->key_file = strdup(o->key_file)))) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
+	if ((rc = berth_replicate__rotate(r)) < 0)
+		goto done;
 	pthread_mutex_lock(&r->lock);
 	if ((rc = berth_replicate__reload(r)) == 0 &&
 	    (rc = berth_meta_repl_execs_running(r->meta, mark_interrupted, r)) == 0)
@@ -366,5 +443,7 @@ void berth_replicator_free(berth_replicator *r)
 	pthread_mutex_destroy(&r->lock);
 	free(r->self);
 	free(r->config_json);
+	free(r->key_file);
+	sodium_memzero(r->key, sizeof(r->key));
 	free(r);
 }
