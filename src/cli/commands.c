@@ -33,6 +33,8 @@ const berth_cli_command berth_cli_commands[] = {
 	 NULL},
 	{"tree", cmd_tree, "list what is attached to an image", NULL},
 	{"sbom", cmd_sbom, "list the packages of an image (SPDX, CycloneDX)", NULL},
+	{"scan", cmd_scan, "list the known vulnerabilities of an image, directory or SBOM",
+	 cmd_scan_specs},
 	{"lint", cmd_lint, "check Dockerfiles (BuildKit checks, hadolint, company rules)", NULL},
 	{"dockerfile", cmd_dockerfile,
 	 "parse a Dockerfile; list a build context after .dockerignore", cmd_dockerfile_specs},
