@@ -265,9 +265,13 @@ int berth_scan_match(berth_scan_report **out, berth_catalog *catalog, berth_vuln
 		r->db_built_at = info.built_at;
 		berth_vulndb_info_dispose(&info);
 	}
-	for (size_t i = 0; i < catalog->npkgs; i++)
-		if ((rc = match_one(r, db, i)) != 0)
-			goto done;
+	if ((rc = berth_vulndb_read_begin(db)) != 0)
+		goto done;
+	for (size_t i = 0; i < catalog->npkgs && rc == 0; i++)
+		rc = match_one(r, db, i);
+	berth_vulndb_read_end(db);
+	if (rc)
+		goto done;
 	*out = r;
 	/* now owned by the caller */ r = NULL;
 done:

@@ -354,8 +354,11 @@ int berth_vulndb_query(berth_vulndb *db, const char *ecosystem, const char *pack
 				: version)) != 0)
 		return rc;
 	berth_vulndb__norm_package(family, package, pkg, sizeof(pkg));
-	if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK)
+	/* A scan asks once per package: prepare once per connection. */
+	if (!db->sel && sqlite3_prepare_v2(db->db, sql, -1, &db->sel, NULL) != SQLITE_OK)
 		return berth_error_set(BERTH_EIO, "vulndb query: %s", sqlite3_errmsg(db->db));
+	st = db->sel;
+	sqlite3_reset(st);
 	sqlite3_bind_text(st, 1, family, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, release, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, pkg, -1, SQLITE_TRANSIENT);
@@ -393,7 +396,18 @@ int berth_vulndb_query(berth_vulndb *db, const char *ecosystem, const char *pack
 	cnt = 0;
 done:
 	free(store);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	berth_vulndb_matches_free(arr, cnt);
 	return rc;
+}
+
+int berth_vulndb_read_begin(berth_vulndb *db)
+{
+	return berth_vulndb__exec(db, "BEGIN");
+}
+
+void berth_vulndb_read_end(berth_vulndb *db)
+{
+	if (db && !sqlite3_get_autocommit(db->db))
+		sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
 }
