@@ -148,6 +148,13 @@ int berth_catalog_parse_file(berth_catalog *c, const char *path, const void *dat
 /** An empty catalogue (for berth_catalog_parse_file); NULL on OOM. */
 berth_catalog *berth_catalog_new(void);
 
+/**
+ * Add a copy of `p` (every string duplicated) to `c`: for callers that build
+ * a catalogue from elsewhere (an SBOM file). BERTH_ETOOBIG past
+ * BERTH_CATALOG_PACKAGES_MAX, BERTH_ERROR on OOM.
+ */
+int berth_catalog_add(berth_catalog *c, const berth_package *p) BERTH_WARN_UNUSED;
+
 /** Recompute the PURLs of `c` after its OS fields were set (parse_file users). */
 int berth_catalog_finish(berth_catalog *c) BERTH_WARN_UNUSED;
 

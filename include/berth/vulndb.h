@@ -130,6 +130,15 @@ int berth_vulndb_query(berth_vulndb *db, const char *ecosystem, const char *pack
 		       const char *version, berth_vulndb_match **out, size_t *n) BERTH_WARN_UNUSED;
 void berth_vulndb_matches_free(berth_vulndb_match *m, size_t n);
 
+/**
+ * Hold one read snapshot across many queries (a scan asks once per
+ * package): the database is locked and unlocked once instead of once per
+ * query, and every answer comes from the same state of the file. End with
+ * berth_vulndb_read_end (which never fails). BERTH_EIO on an SQLite error.
+ */
+int berth_vulndb_read_begin(berth_vulndb *db) BERTH_WARN_UNUSED;
+void berth_vulndb_read_end(berth_vulndb *db);
+
 /* ---- severities ---- */
 
 /**

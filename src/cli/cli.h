@@ -40,6 +40,8 @@ int cmd_db(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+extern const berth_args_spec *const cmd_scan_specs[];
 int cmd_dockerfile(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_key(int argc, char **argv);

@@ -36,6 +36,8 @@ const berth_cli_command berth_cli_commands[] = {
 	 cmd_download_specs},
 	{"tree", cmd_tree, "list what is attached to an image", cmd_tree_specs},
 	{"sbom", cmd_sbom, "list the packages of an image (SPDX, CycloneDX)", cmd_sbom_specs},
+	{"scan", cmd_scan, "list the known vulnerabilities of an image, directory or SBOM",
+	 cmd_scan_specs},
 	{"lint", cmd_lint, "check Dockerfiles (BuildKit checks, hadolint, company rules)",
 	 cmd_lint_specs},
 	{"dockerfile", cmd_dockerfile,

@@ -44,8 +44,12 @@ EXPECTED = [
      {"CVE-2023-5363": ("3.0.11-1~deb12u2", "fixed", "UNKNOWN"),
       "CVE-2007-6755": ("", "not-fixed", "NEGLIGIBLE")}),
     ("Debian:12", "openssl", "3.0.11-1~deb12u2", {"CVE-2007-6755": ("", "not-fixed", "NEGLIGIBLE")}),
+    # DSA-5514-1 merges into the tracker's CVE-2023-4911; the other CVEs it
+    # names (not in the tracker fixture) are reported with its fixed version.
     ("Debian:12", "glibc", "2.36-9+deb12u2",
      {"CVE-2023-4911": ("2.36-9+deb12u3", "fixed", "UNKNOWN"),
+      "CVE-2023-4527": ("2.36-9+deb12u3", "fixed", "UNKNOWN"),
+      "CVE-2023-4806": ("2.36-9+deb12u3", "fixed", "UNKNOWN"),
       "CVE-2010-4756": ("", "not-fixed", "NEGLIGIBLE")}),
     ("Debian:12", "zlib", "1:1.2.13.dfsg-1", {"CVE-2023-45853": ("", "will-not-fix", "LOW")}),
     ("Debian:11", "zlib", "1:1.2.11.dfsg-2+deb11u1",

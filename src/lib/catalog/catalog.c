@@ -214,6 +214,11 @@ oom:
 	return berth_error_set(BERTH_ERROR, "out of memory");
 }
 
+int berth_catalog_add(berth_catalog *c, const berth_package *p)
+{
+	return berth_catalog__add_pkg_copy(c, p);
+}
+
 void berth_catalog__warn_in(berth_catalog *c, const char *fmt, ...)
 {
 	char *msg = NULL, **w;

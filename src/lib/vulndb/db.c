@@ -136,6 +136,7 @@ void berth_vulndb_free(berth_vulndb *db)
 	sqlite3_finalize(db->ins_adv);
 	sqlite3_finalize(db->ins_aff);
 	sqlite3_finalize(db->del_aff);
+	sqlite3_finalize(db->sel);
 	sqlite3_close(db->db);
 	free(db->path);
 	free(db);

@@ -14,6 +14,7 @@
 struct berth_vulndb {
 	sqlite3 *db;
 	sqlite3_stmt *ins_adv, *ins_aff, *del_aff;
+	sqlite3_stmt *sel; /* the query's statement, prepared on first use and kept */
 	char *path;
 };
 

@@ -202,25 +202,87 @@ static int has_alias(const char *aliases, const char *id)
 	return 0;
 }
 
+/* 1 if some match of m[0..n) has `id` as its id. */
+static int reported(const berth_vulndb_match *m, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(m[i].id, id) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The CVEs a distro advisory names that no row reports (DSA-5514-1 names
+ * CVE-2023-4911, which the tracker has, and CVE-2023-4527, which it may
+ * not): each becomes a match of its own with the advisory's fixed version,
+ * status and severity, so merging the advisory away loses none of them.
+ */
+static int split_aliases(berth_vulndb_match **arr, size_t *n, size_t *cap, size_t i)
+{
+	char *list = strdup((*arr)[i].aliases);
+	char *save = NULL;
+	int rc = 0;
+
+	if (!list)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	for (char *a = strtok_r(list, ",", &save); a && rc == 0; a = strtok_r(NULL, ",", &save)) {
+		berth_vulndb_match *m;
+
+		if (strncmp(a, "CVE-", 4) != 0 || reported(*arr, *n, a))
+			continue;
+		if (*n == *cap) {
+			size_t c = *cap * 2 + 1;
+			berth_vulndb_match *g = realloc(*arr, c * sizeof(*g));
+
+			if (!g) {
+				rc = berth_error_set(BERTH_ERROR, "out of memory");
+				break;
+			}
+			*arr = g;
+			*cap = c;
+		}
+		m = &(*arr)[(*n)++];
+		*m = (*arr)[i];
+		m->id = strdup(a);
+		m->aliases = strdup((*arr)[i].id);
+		m->severity = strdup(m->severity);
+		m->fixed = strdup(m->fixed);
+		m->status = strdup(m->status);
+		m->summary = strdup(m->summary);
+		m->source = strdup(m->source);
+		if (!m->id || !m->aliases || !m->severity || !m->fixed || !m->status ||
+		    !m->summary || !m->source)
+			rc = berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	free(list);
+	return rc;
+}
+
 /*
  * A distro advisory (DSA-5532-1) that names a CVE another row reports
  * (CVE-2023-5363) is the same finding: keep the CVE, add the advisory's id
- * to its aliases, and take its fixed version if the CVE row has none.
+ * to its aliases, and take its fixed version if the CVE row has none. The
+ * other CVEs it names become findings of their own (split_aliases).
  */
-static void merge_aliases(berth_vulndb_match *m, size_t *n)
+static int merge_aliases(berth_vulndb_match **arr, size_t *n, size_t *cap)
 {
 	for (size_t i = 0; i < *n; i++) {
+		berth_vulndb_match *m;
 		size_t j;
+		int rc;
 
 		for (j = 0; j < *n; j++)
-			if (j != i && has_alias(m[i].aliases, m[j].id))
+			if (j != i && has_alias((*arr)[i].aliases, (*arr)[j].id))
 				break;
 		if (j == *n)
 			continue;
+		if ((rc = split_aliases(arr, n, cap, i)) != 0)
+			return rc;
+		m = *arr;
 		char *al = malloc(strlen(m[j].aliases) + strlen(m[i].id) + 2);
 
 		if (!al)
-			continue;
+			return berth_error_set(BERTH_ERROR, "out of memory");
 		sprintf(al, "%s%s%s", m[j].aliases, *m[j].aliases ? "," : "", m[i].id);
 		free(m[j].aliases);
 		m[j].aliases = al;
@@ -234,6 +296,7 @@ static void merge_aliases(berth_vulndb_match *m, size_t *n)
 		m[i] = m[--*n];
 		i = (size_t)-1; /* start over: the array changed */
 	}
+	return 0;
 }
 
 /* Sort by id and keep one match per id (the first with a fixed version, if any). */
@@ -291,8 +354,11 @@ int berth_vulndb_query(berth_vulndb *db, const char *ecosystem, const char *pack
 				: version)) != 0)
 		return rc;
 	berth_vulndb__norm_package(family, package, pkg, sizeof(pkg));
-	if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK)
+	/* A scan asks once per package: prepare once per connection. */
+	if (!db->sel && sqlite3_prepare_v2(db->db, sql, -1, &db->sel, NULL) != SQLITE_OK)
 		return berth_error_set(BERTH_EIO, "vulndb query: %s", sqlite3_errmsg(db->db));
+	st = db->sel;
+	sqlite3_reset(st);
 	sqlite3_bind_text(st, 1, family, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, release, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, pkg, -1, SQLITE_TRANSIENT);
@@ -320,7 +386,8 @@ int berth_vulndb_query(berth_vulndb *db, const char *ecosystem, const char *pack
 		goto done;
 	}
 	dedupe(arr, &cnt);
-	merge_aliases(arr, &cnt);
+	if ((rc = merge_aliases(&arr, &cnt, &cap)) != 0)
+		goto done;
 	if (cnt)
 		qsort(arr, cnt, sizeof(*arr), cmp_match);
 	*out = arr;
@@ -329,7 +396,18 @@ int berth_vulndb_query(berth_vulndb *db, const char *ecosystem, const char *pack
 	cnt = 0;
 done:
 	free(store);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	berth_vulndb_matches_free(arr, cnt);
 	return rc;
+}
+
+int berth_vulndb_read_begin(berth_vulndb *db)
+{
+	return berth_vulndb__exec(db, "BEGIN");
+}
+
+void berth_vulndb_read_end(berth_vulndb *db)
+{
+	if (db && !sqlite3_get_autocommit(db->db))
+		sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
 }
