@@ -442,11 +442,13 @@ static void project_get(ctx *c, const char *name)
 		rc = BERTH_ENOTFOUND; /* what one may not see does not exist */
 	if (rc == 0)
 		rc = berth_meta_project_signature_keys(c->a->meta, name, &keys);
-	if (meta_result(c, rc, "project") == 0)
+	if (meta_result(c, rc, "project") == 0 && keys.len)
 		berth_auth__json(c->op, 200,
 				 json_pack("{s:s, s:b, s:o}", "name", p.name, "public", p.public,
-					   "require_signature",
-					   key_array(keys.ptr ? keys.ptr : "")));
+					   "require_signature", key_array(keys.ptr)));
+	else if (rc == 0) /* no policy: the answer is as before policies existed */
+		berth_auth__json(c->op, 200,
+				 json_pack("{s:s, s:b}", "name", p.name, "public", p.public));
 	berth_buf_dispose(&keys);
 }
 
