@@ -7,7 +7,10 @@
 
 #include "berth/build.h"
 
+#include "berth/dockerfile.h"
+
 #include <jansson.h>
+#include <stdio.h>
 #include <limits.h>
 
 struct berth_build_store {
@@ -62,5 +65,55 @@ build_layer *berth_build__layer_room(berth_build_image *img);
 
 /** The "config" object of the image's config (created if missing). */
 json_t *berth_build__config_obj(berth_build_image *img);
+
+/* ---- the Dockerfile solver (solve.c, instr.c, run.c, copy.c, key.c) ---- */
+
+typedef struct build_solver {
+	berth_build_store *store;
+	const berth_build_opts *o;
+	berth_dockerfile *df;
+	berth_df_plan *plan;
+	berth_dockerignore *ign;
+	berth_build_image **done; /* per stage, once built */
+	int *busy;
+	FILE *log;
+	int64_t clamp;
+	berth_context *ctx;		/* the context walked with hashes (first COPY from it) */
+	char (*keys)[BERTH_DIGEST_MAX]; /* per stage, the key of its last step */
+	char cache_dir[PATH_MAX + 16];
+} build_solver;
+
+/** Set the error as "<Dockerfile>:<line>: <INSTRUCTION>: <message>"; returns code. */
+int berth_build__fail_at(build_solver *sv, const berth_df_instr *in, int code, const char *fmt, ...)
+	BERTH_PRINTF(4, 5);
+/** Into v: args (may be NULL) overlaid by the image's Env (an ENV wins). */
+int berth_build__vars_with_env(berth_df_vars *v, const berth_df_vars *args,
+			       berth_build_image *img) BERTH_WARN_UNUSED;
+/** One word expanded with args and the image's Env, quotes removed, into *out (malloc'd). */
+int berth_build__expand1(build_solver *sv, berth_build_image *img, const berth_df_vars *args,
+			 const char *raw, char **out) BERTH_WARN_UNUSED;
+
+/** Apply one instruction to img (args: the stage's ARGs; cmd_set: this stage set CMD). */
+int berth_build__apply(build_solver *sv, berth_build_image *img, berth_df_vars *args, int *cmd_set,
+		       const berth_df_xinstr *x) BERTH_WARN_UNUSED;
+/** CMD/ENTRYPOINT/RUN's argv as JSON text (exec form, or shell form through SHELL). */
+int berth_build__command_json(berth_build_image *img, const berth_df_xinstr *x,
+			      char **out) BERTH_WARN_UNUSED;
+/** RUN (run.c). */
+int berth_build__run(build_solver *sv, berth_build_image *img,
+		     const berth_df_xinstr *x) BERTH_WARN_UNUSED;
+/** COPY and ADD (copy.c). */
+int berth_build__copy(build_solver *sv, berth_build_image *img,
+		      const berth_df_xinstr *x) BERTH_WARN_UNUSED;
+
+/** The cache key of step x after the state whose key is prev (key.c). */
+int berth_build__step_key(build_solver *sv, const char *prev, const berth_df_xinstr *x,
+			  berth_digest *out) BERTH_WARN_UNUSED;
+/** The digest of a built stage's result (config and layers), as later stages read it. */
+int berth_build__result_digest(const berth_build_image *img, berth_digest *out) BERTH_WARN_UNUSED;
+/** The cache record's path for a key. */
+void berth_build__record_path(build_solver *sv, const berth_digest *key, char *out, size_t len);
+/** Whether a stage may take cache hits (--no-cache, --no-cache-filter). */
+int berth_build__stage_uses_cache(build_solver *sv, const berth_df_xstage *xs);
 
 #endif

@@ -1,0 +1,168 @@
+/*
+ * key.c - the layer cache's keys and records (see the comment below).
+ */
+#include "lib/build/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the cache ----
+ *
+ * A step's key hashes the key of the state before it, the instruction as
+ * expanded (kind, flags, words, key-values), the environment a RUN sees
+ * (so build args count), and what the step reads besides: for COPY from
+ * the context, the walk's digest of each source (contents and the metadata
+ * that ends up in the layer, after .dockerignore); for COPY --from, the
+ * source stage's key. A record is the image's whole state after the step,
+ * <store>/cache/<key hex>.json, written atomically: a hit replaces the
+ * state and runs nothing. Secrets never enter a key (no secret mounts yet).
+ */
+
+static int hash_str(berth_hasher *h, const char *s)
+{
+	int rc = berth_hasher_update(h, s ? s : "", s ? strlen(s) + 1 : 1);
+
+	return rc;
+}
+
+/* The walk digest of a context path ("" = the root), or NULL. */
+static const uint8_t *context_digest(const berth_context *c, const char *rel)
+{
+	if (!*rel)
+		return c->digest;
+	for (size_t i = 0; i < c->nentries; i++)
+		if (strcmp(c->entries[i].path, rel) == 0)
+			return c->entries[i].digest;
+	return NULL;
+}
+
+/*
+ * What a later stage reads of an earlier one is its result: the digest of
+ * its config and layers. A stage that was rebuilt (--no-cache-filter) and
+ * came out different invalidates what reads it; a cached one does not.
+ */
+int berth_build__result_digest(const berth_build_image *img, berth_digest *out)
+{
+	berth_hasher *h = NULL;
+	char *cfg = json_dumps(img->config, JSON_COMPACT | JSON_SORT_KEYS);
+	int rc = cfg ? berth_hasher_new(&h, BERTH_DIGEST_SHA256) : BERTH_ERROR;
+
+	if (rc == 0)
+		rc = hash_str(h, cfg);
+	for (size_t i = 0; rc == 0 && i < img->nlayers; i++)
+		rc = hash_str(h, img->layers[i].digest.str);
+	if (rc == 0)
+		rc = berth_hasher_final(h, out);
+	berth_hasher_free(h);
+	free(cfg);
+	return rc < 0 ? berth_error_set(BERTH_ERROR, "out of memory") : 0;
+}
+
+static int copy_inputs(build_solver *sv, berth_hasher *h, const berth_df_xinstr *x)
+{
+	const berth_df_flag *from = berth_dockerfile_flag(x->src, "from");
+	int rc = 0;
+
+	if (from) {
+		size_t si;
+
+		if (berth_dockerfile_stage_find(sv->df, from->value, &si) == 0 && sv->done[si]) {
+			berth_digest r;
+
+			if ((rc = berth_build__result_digest(sv->done[si], &r)) < 0)
+				return rc;
+			return hash_str(h, r.str);
+		}
+		return 0; /* refused when applied */
+	}
+	if (!sv->ctx) {
+		berth_context_opts co = {0};
+
+		if ((rc = berth_context_walk(&sv->ctx, sv->o->context, sv->ign, &co)) < 0)
+			return rc;
+	}
+	for (size_t i = 0; i + 1 < x->nwords && rc == 0; i++) {
+		const char *s = x->words[i];
+		const uint8_t *d;
+
+		char clean[PATH_MAX];
+		size_t n;
+
+		while (*s == '/' || (s[0] == '.' && s[1] == '/'))
+			s += *s == '/' ? 1 : 2;
+		n = strlen(s);
+		while (n > 0 && s[n - 1] == '/')
+			n--;
+		snprintf(clean, sizeof(clean), "%.*s", (int)n, s);
+		if (strcmp(clean, ".") == 0)
+			clean[0] = '\0';
+		d = context_digest(sv->ctx, clean);
+		rc = d ? berth_hasher_update(h, d, BERTH_CONTEXT_HASH_SIZE) : hash_str(h, "-");
+	}
+	return rc;
+}
+
+int berth_build__step_key(build_solver *sv, const char *prev, const berth_df_xinstr *x,
+			  berth_digest *out)
+{
+	berth_hasher *h = NULL;
+	int rc;
+
+	if ((rc = berth_hasher_new(&h, BERTH_DIGEST_SHA256)) < 0)
+		return rc;
+	rc = hash_str(h, "berth-step-v1");
+	if (rc == 0)
+		rc = hash_str(h, prev);
+	if (rc == 0)
+		rc = hash_str(h, berth_dockerfile_kind_name(x->src->kind));
+	if (rc == 0)
+		rc = hash_str(h, x->src->kind == BERTH_DF_RUN || x->src->kind == BERTH_DF_CMD ||
+						 x->src->kind == BERTH_DF_ENTRYPOINT ||
+						 x->src->kind == BERTH_DF_HEALTHCHECK ||
+						 x->src->kind == BERTH_DF_SHELL ||
+						 x->src->kind == BERTH_DF_ENV ||
+						 x->src->kind == BERTH_DF_WORKDIR ||
+						 x->src->kind == BERTH_DF_USER ||
+						 x->src->kind == BERTH_DF_ONBUILD
+					 ? x->src->args_text
+					 : "");
+	for (size_t i = 0; rc == 0 && i < x->nflags; i++)
+		if ((rc = hash_str(h, x->flags[i].name)) == 0)
+			rc = hash_str(h, x->flags[i].value);
+	for (size_t i = 0; rc == 0 && i < x->nwords; i++)
+		rc = hash_str(h, x->words[i]);
+	for (size_t i = 0; rc == 0 && i < x->nkvs; i++)
+		if ((rc = hash_str(h, x->kvs[i].key)) == 0)
+			rc = hash_str(h, x->kvs[i].has_value ? x->kvs[i].value : NULL);
+	for (size_t i = 0; rc == 0 && x->src->kind == BERTH_DF_RUN && i < x->env.n; i++)
+		if ((rc = hash_str(h, x->env.items[i].name)) == 0)
+			rc = hash_str(h, x->env.items[i].value);
+	if (rc == 0 && (x->src->kind == BERTH_DF_COPY || x->src->kind == BERTH_DF_ADD))
+		rc = copy_inputs(sv, h, x);
+	if (rc == 0 && x->src->kind == BERTH_DF_RUN)
+		rc = hash_str(h, sv->o->net == BERTH_SANDBOX_NET_NONE ? "net=none" : "net=host");
+	if (rc == 0)
+		rc = berth_hasher_final(h, out);
+	berth_hasher_free(h);
+	return rc;
+}
+
+void berth_build__record_path(build_solver *sv, const berth_digest *key, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s.json", sv->cache_dir, berth_digest_hex(key));
+}
+
+int berth_build__stage_uses_cache(build_solver *sv, const berth_df_xstage *xs)
+{
+	if (sv->o->no_cache)
+		return 0;
+	for (size_t i = 0; i < sv->o->nno_cache_filter; i++) {
+		const char *f = sv->o->no_cache_filter[i];
+
+		if ((xs->src->name && strcasecmp(f, xs->src->name) == 0) ||
+		    (strspn(f, "0123456789") == strlen(f) && (size_t)atol(f) == xs->index))
+			return 0;
+	}
+	return 1;
+}
