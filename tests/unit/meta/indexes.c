@@ -35,7 +35,8 @@ static void every_statement_uses_an_index(void **state)
 			int walk = !strstr(sql, " WHERE ") && strncmp(detail, "SCAN ", 5) == 0 &&
 				   strstr(detail, " USING ") && strstr(detail, "INDEX ");
 			/* a partial index holds only the rows its listing wants */
-			int partial = strcmp(detail, "SCAN projects USING INDEX projects_policy") == 0;
+			int partial =
+				strcmp(detail, "SCAN projects USING INDEX projects_policy") == 0;
 			int small_sort = strstr(sql, "FROM blobs b") ||
 					 strstr(sql, "FROM members m JOIN users u");
 
