@@ -178,6 +178,10 @@ typedef struct berth_build_opts {
 	berth_layer_compression compression;	 /* of new layers */
 	const berth_transport_options *registry; /* credentials for base images */
 	FILE *log;				 /* steps and their output; NULL = stderr */
+	/* --build-context NAME=DIR | NAME=docker-image://REF | NAME=oci-layout://DIR[:TAG]:
+	 * read by FROM NAME and COPY --from=NAME, before stages and images of that name */
+	const char *const *build_contexts;
+	size_t nbuild_contexts;
 } berth_build_opts;
 
 /**
