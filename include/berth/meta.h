@@ -109,6 +109,14 @@ typedef struct berth_meta_manifest {
 	berth_digest digest;
 	char media_type[256];
 	uint64_t size;
+	/*
+	 * Read in the same query, for verdicts cached about the manifest (the
+	 * signature policy): `generation` grows with every manifest or tag
+	 * written or deleted in the repository, `policy_generation` with every
+	 * change of any project's signature keys. Shared by all processes.
+	 */
+	int64_t generation;
+	int64_t policy_generation;
 } berth_meta_manifest;
 
 /**
@@ -145,6 +153,13 @@ int berth_meta_tags(berth_meta *m, const char *repo, const char *last, long n,
 		    berth_meta_name_cb cb, void *ctx, int *more) BERTH_WARN_UNUSED;
 int berth_meta_catalog(berth_meta *m, const char *last, long n, berth_meta_name_cb cb, void *ctx,
 		       int *more) BERTH_WARN_UNUSED;
+
+/**
+ * Call `cb` with the digest of each manifest of `repo` that lists `d` (the
+ * indexes it is a child of), in no particular order. None: returns 0.
+ */
+int berth_meta_manifest_parents(berth_meta *m, const char *repo, const berth_digest *d,
+				berth_meta_name_cb cb, void *ctx) BERTH_WARN_UNUSED;
 
 /* ---- referrers ---- */
 
@@ -250,6 +265,30 @@ int berth_meta_project_delete(berth_meta *m, const char *name) BERTH_WARN_UNUSED
 typedef int (*berth_meta_project_cb)(void *ctx, const berth_meta_project *p);
 /** All projects in name order. */
 int berth_meta_projects(berth_meta *m, berth_meta_project_cb cb, void *ctx) BERTH_WARN_UNUSED;
+
+/* ---- the signature policy (schema migration 4) ---- */
+
+/* The longest signature key list of a project (PEM text). */
+#define BERTH_META_SIGNATURE_KEYS_MAX (64 * 1024)
+
+/**
+ * Set the public keys (PEM blocks, concatenated; "" or NULL: no policy) a
+ * manifest pulled from the project must be signed by, and bump the policy
+ * generation in the same transaction. The text is stored as given (the
+ * caller checks it parses). BERTH_ENOTFOUND if no such project.
+ */
+int berth_meta_project_set_signature_keys(berth_meta *m, const char *project,
+					  const char *keys) BERTH_WARN_UNUSED;
+/** Append the project's signature keys ("" for none) to `out`. BERTH_ENOTFOUND if absent. */
+int berth_meta_project_signature_keys(berth_meta *m, const char *project,
+				      struct berth_buf *out) BERTH_WARN_UNUSED;
+/**
+ * The policy generation into *generation (read first), then `cb` for each
+ * project that has signature keys, in name order.
+ */
+typedef int (*berth_meta_policy_cb)(void *ctx, const char *project, const char *keys);
+int berth_meta_policies(berth_meta *m, int64_t *generation, berth_meta_policy_cb cb,
+			void *ctx) BERTH_WARN_UNUSED;
 
 /**
  * Set a user's role (1 guest .. 4 admin, as berth_role) in a project; creates

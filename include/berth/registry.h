@@ -222,6 +222,12 @@ typedef struct berth_registry_authz {
 		       berth_authz_refusal *out);
 	/** 1 if the caller of `req` is anonymous (asked for /v2/). */
 	int (*anonymous)(void *ctx, const berth_req *req);
+	/**
+	 * 1 if the principal behind `req` may push to `repository`, whatever
+	 * the scope of the token it presents (the manifest gate serves such
+	 * callers, to read only). May be NULL: nobody is.
+	 */
+	int (*may_push)(void *ctx, const berth_req *req, const char *repository);
 	void *ctx;
 } berth_registry_authz;
 
@@ -230,6 +236,37 @@ typedef struct berth_registry_authz {
  * allowed). Call before serving requests.
  */
 void berth_registry_set_authz(berth_registry *r, const berth_registry_authz *a);
+
+/* ---- the manifest gate (the signature policy, berth/policy.h) ---- */
+
+/*
+ * A check run before any manifest is served: GET or HEAD by tag or digest,
+ * and a manifest read through the blob endpoint. Pushes, deletes, listings
+ * and blobs are not gated (manifests are the gate: without one, a client
+ * cannot know which blobs make an image). With access control on, a caller
+ * who may push to the repository is served what the gate refuses: a signer
+ * must read what it signs after pushing it, and whoever may push could
+ * replace the content anyway; everyone else (pull-only users, robots and
+ * anonymous callers) gets the refusal.
+ */
+typedef struct berth_registry_gate {
+	/**
+	 * `info` is what berth_meta_manifest_get returned (digest, media type,
+	 * generations). 0: serve the manifest. 1: refused, `out` filled (403
+	 * DENIED and the message saying which policy failed). Negative: the
+	 * check itself failed (500, message in the error slot). Called from any
+	 * server thread at once; on the hot path of every manifest GET.
+	 */
+	int (*check)(void *ctx, const berth_req *req, const char *repository,
+		     const berth_meta_manifest *info, berth_authz_refusal *out);
+	/** The refusal of `check` stands and is answered (audit it); may be NULL. */
+	void (*refused)(void *ctx, const berth_req *req, const char *repository,
+			const berth_meta_manifest *info, const berth_authz_refusal *out);
+	void *ctx;
+} berth_registry_gate;
+
+/** Install the manifest gate (`g` copied) or remove it (NULL). Call before serving. */
+void berth_registry_set_gate(berth_registry *r, const berth_registry_gate *g);
 
 /* ---- HTTP header grammars used by the API (exposed for fuzzing) ---- */
 

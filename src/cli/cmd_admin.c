@@ -23,6 +23,7 @@
 
 #include "berth/auth.h"
 #include "berth/client.h"
+#include "berth/sign.h"
 #include "util/array.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -104,6 +105,7 @@ static const berth_args_spec admin_spec = {
 typedef struct verb_opts {
 	int sysadmin, pw_stdin, pub, limit, before, days;
 	const char *pw_file;
+	const char *require_sig; /* project set: KEY.pub[,KEY2.pub], "" = none */
 	berth_args_list perms;
 } verb_opts;
 
@@ -166,11 +168,25 @@ static const berth_args_spec project_create_spec = {
 	.man = "berth-admin",
 };
 
+static const berth_arg project_set_args[] = {
+	BERTH_OPT_BOOL("public", 0, verb_opts, pub, "true|false",
+		       "public (anonymous pull) or private (the default)"),
+	BERTH_OPT_STRING("require-signature", 0, verb_opts, require_sig, "KEY.pub[,KEY.pub]",
+			 "refuse pulls of manifests without a valid cosign\n"
+			 "signature by one of these public keys; \"\" removes\n"
+			 "the policy"),
+	BERTH_OPT_END,
+};
+
 static const berth_args_spec project_set_spec = {
 	.cmd = CMD,
-	.usage = "admin [global options] project set NAME --public=true|false",
-	.description = "Make a project public (anonymous pull) or private.\n",
-	.args = project_args,
+	.usage = "admin [global options] project set NAME [--public=true|false]\n"
+		 "       [--require-signature KEY.pub[,KEY.pub]]",
+	.description = "Make a project public (anonymous pull) or private; require that every\n"
+		       "manifest pulled from it be signed by one of the given keys (cosign\n"
+		       "signatures: .sig tags or sigstore bundle referrers; a signed index\n"
+		       "covers its children), or remove that policy with \"\".\n",
+	.args = project_set_args,
 	.min_pos = 1,
 	.max_pos = 1,
 	.missing = "project set needs a NAME",
@@ -273,7 +289,10 @@ static const char help_project[] =
 	"  project create NAME [--public]  create a project (private unless --public)\n"
 	"  project delete NAME             delete a project\n"
 	"  project set NAME --public=true|false\n"
-	"                                  make a project public (anonymous pull) or private\n";
+	"                                  make a project public (anonymous pull) or private\n"
+	"  project set NAME --require-signature KEY.pub[,KEY.pub]\n"
+	"                                  refuse pulls of manifests not signed by one of\n"
+	"                                  the keys (\"\" removes the policy)\n";
 
 static const char help_member[] =
 	"usage: berth admin [global options] member <verb> ...\n"
@@ -842,6 +861,54 @@ static int user_cmd(admin_ctx *a, int argc, char **argv)
 
 /* ---- project ---- */
 
+/*
+ * The body of `project set`: {"public":..} and/or {"require_signature":
+ * [PEM...]} read from the comma-separated key files (the server checks
+ * each key). Returns 0 or an exit code after saying why.
+ */
+static int project_set_body(berth_buf *body, int pub, const char *keys)
+{
+	berth_buf text = BERTH_BUF_INIT(BERTH_SIGN_KEY_FILE_MAX);
+	char *list = NULL, *file, *save = NULL;
+	int rc = BERTH_EXIT_FAIL, first = 1;
+
+	if (berth_buf_puts(body, "{"))
+		goto oom;
+	if (pub >= 0 && berth_buf_printf(body, "\"public\":%s", pub ? "true" : "false"))
+		goto oom;
+	if (keys) {
+		if (berth_buf_puts(body, pub >= 0 ? ",\"require_signature\":["
+						  : "\"require_signature\":["))
+			goto oom;
+		if (!(list = strdup(keys)))
+			goto oom;
+		for (file = strtok_r(list, ",", &save); file; file = strtok_r(NULL, ",", &save)) {
+			berth_buf_reset(&text);
+			if (berth_fs_read_file(&text, file) < 0) {
+				rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL, "%s: %s", file,
+						    berth_error_last());
+				goto done;
+			}
+			if ((!first && berth_buf_puts(body, ",")) ||
+			    berth_buf_put_json_string(body, text.ptr ? text.ptr : ""))
+				goto oom;
+			first = 0;
+		}
+		if (berth_buf_puts(body, "]"))
+			goto oom;
+	}
+	if (berth_buf_puts(body, "}"))
+		goto oom;
+	rc = 0;
+	goto done;
+oom:
+	rc = fail_last();
+done:
+	free(list);
+	berth_buf_dispose(&text);
+	return rc;
+}
+
 static int project_cmd(admin_ctx *a, int argc, char **argv)
 {
 	static const char *const h[] = {"NAME", "PUBLIC"};
@@ -887,8 +954,8 @@ static int project_cmd(admin_ctx *a, int argc, char **argv)
 	pub = o.pub;
 	if (name_ok("project", name))
 		goto done;
-	if (set && pub < 0) {
-		rc = usage("project set needs --public=true or --public=false");
+	if (set && pub < 0 && !o.require_sig) {
+		rc = usage("project set needs --public=true|false or --require-signature KEYS");
 		goto done;
 	}
 	if (create) {
@@ -904,15 +971,17 @@ static int project_cmd(admin_ctx *a, int argc, char **argv)
 		else
 			printf("Created project %s (%s)\n", name, pub > 0 ? "public" : "private");
 	} else {
-		if (berth_buf_printf(&body, "{\"public\":%s}", pub ? "true" : "false")) {
-			rc = fail_last();
+		if ((rc = project_set_body(&body, pub, o.require_sig)) != 0)
 			goto done;
-		}
 		snprintf(path, sizeof(path), "/projects/%s", name);
 		if ((rc = call(a, "PUT", path, body.ptr, NULL, NULL)))
 			goto done;
-		if (!a->json)
+		if (!a->json && pub >= 0)
 			printf("Project %s is now %s\n", name, pub ? "public" : "private");
+		if (!a->json && o.require_sig)
+			printf(*o.require_sig ? "Project %s now requires signed manifests\n"
+					      : "Project %s no longer requires signatures\n",
+			       name);
 	}
 	rc = 0;
 done:

@@ -18,6 +18,7 @@
 #include "berth/auth.h"
 #include "berth/auth.h"
 #include "berth/meta.h"
+#include "berth/policy.h"
 #include "berth/ref.h"
 #include "berth/registry.h"
 #include "berth/replicate.h"
@@ -65,6 +66,7 @@ typedef struct server {
 	berth_mapped *mapped;	/* blob bodies for loopback peers */
 	berth_token_key *key;	/* access control on: token signing key */
 	berth_auth *api;	/* access control on: authentication, /token, /api/v1 */
+	berth_policy *policy;	/* the projects' signature policies, the registry's manifest gate */
 	berth_replicator *repl; /* replication: rules, executions, /api/v1/replication */
 	berth_buf tls_cert;	/* PEM, NUL-terminated */
 	berth_buf tls_key;
@@ -1598,6 +1600,14 @@ int berth_server_run(const berth_server_config *cfg)
 	rcfg.reserve_bytes = RESERVE_BYTES;
 	if ((rc = berth_registry_new(&s.reg, s.store, s.meta, &rcfg)) < 0)
 		goto done;
+	if ((rc = berth_policy_new(&s.policy, s.meta, s.store)) < 0)
+		goto done;
+	{
+		berth_registry_gate gate;
+
+		berth_policy_gate(s.policy, &gate);
+		berth_registry_set_gate(s.reg, &gate);
+	}
 	if (cfg->auth_enabled && (rc = setup_auth(&s)) < 0)
 		goto done;
 	if ((rc = berth_metrics_new(&s.metrics)) < 0 || (rc = berth_mapped_new(&s.mapped)) < 0)
@@ -1663,6 +1673,7 @@ done:
 	berth_auth_free(s.api);
 	berth_token_key_free(s.key);
 	berth_registry_free(s.reg);
+	berth_policy_free(s.policy);
 	berth_meta_free(s.meta);
 	berth_store_free(s.store);
 	free(db);

@@ -8,6 +8,7 @@
  */
 #include "lib/auth/internal.h"
 
+#include "berth/policy.h"
 #include "berth/ref.h"
 #include "util/log.h"
 
@@ -415,30 +416,106 @@ static void project_create(ctx *c)
 	berth_auth__json(c->op, 201, json_pack("{s:s, s:b}", "name", name, "public", pub));
 }
 
+/* The PEM blocks of a key list as a JSON array of strings. */
+static json_t *key_array(const char *keys)
+{
+	json_t *arr = json_array();
+	const char *p = keys, *end;
+
+	while (arr && (p = strstr(p, "-----BEGIN ")) != NULL) {
+		if (!(end = strstr(p, "-----END ")) || !(end = strstr(end + 9, "-----")))
+			break;
+		end += 5;
+		json_array_append_new(arr, json_stringn(p, (size_t)(end - p)));
+		p = end;
+	}
+	return arr;
+}
+
 static void project_get(ctx *c, const char *name)
 {
+	berth_buf keys = BERTH_BUF_INIT(BERTH_META_SIGNATURE_KEYS_MAX + 1);
 	berth_meta_project p;
 	int rc = berth_meta_project_get(c->a->meta, name, &p);
 
 	if (rc == 0 && !may_see(c, &p))
 		rc = BERTH_ENOTFOUND; /* what one may not see does not exist */
-	if (meta_result(c, rc, "project") < 0)
-		return;
-	berth_auth__json(c->op, 200, json_pack("{s:s, s:b}", "name", p.name, "public", p.public));
+	if (rc == 0)
+		rc = berth_meta_project_signature_keys(c->a->meta, name, &keys);
+	if (meta_result(c, rc, "project") == 0 && keys.len)
+		berth_auth__json(c->op, 200,
+				 json_pack("{s:s, s:b, s:o}", "name", p.name, "public", p.public,
+					   "require_signature", key_array(keys.ptr)));
+	else if (rc == 0) /* no policy: the answer is as before policies existed */
+		berth_auth__json(c->op, 200,
+				 json_pack("{s:s, s:b}", "name", p.name, "public", p.public));
+	berth_buf_dispose(&keys);
+}
+
+/*
+ * "require_signature": an array of PEM public keys (at most
+ * BERTH_POLICY_KEYS_MAX; [] removes the policy) into one text; NULL when the
+ * field is absent. Returns -1 after answering 400.
+ */
+static int keys_field(ctx *c, berth_buf *out, int *present)
+{
+	json_t *v = json_object_get(c->body, "require_signature"), *k;
+	size_t i;
+
+	*present = v != NULL;
+	if (!v)
+		return 0;
+	if (!json_is_array(v))
+		return invalid(c,
+			       "field \"require_signature\" must be an array of PEM public keys");
+	json_array_foreach(v, i, k)
+	{
+		if (!json_is_string(k) || strlen(json_string_value(k)) != json_string_length(k))
+			return invalid(c, "each signature key must be a PEM string");
+		if (berth_buf_puts(out, json_string_value(k)) || berth_buf_puts(out, "\n"))
+			return invalid(c, "the signature keys are too long");
+	}
+	if (json_array_size(v) && berth_policy_keys_check(out->ptr, NULL) < 0) {
+		berth_auth__error(c->op, 400, "INVALID", "require_signature: %s",
+				  berth_error_last());
+		return -1;
+	}
+	return 0;
 }
 
 static void project_update(ctx *c, const char *name)
 {
-	int pub = 0;
+	berth_buf keys = BERTH_BUF_INIT(BERTH_META_SIGNATURE_KEYS_MAX);
+	json_t *pubv;
+	int pub = 0, has_keys = 0;
 
 	if (!need_project_admin(c, name) || parse_body(c) < 0 ||
-	    bool_field(c, "public", 1, &pub) < 0)
-		return;
-	if (meta_result(c, berth_meta_project_set_public(c->a->meta, name, pub), "project") < 0)
-		return;
-	audit(c, "project_update", pub ? "project/%s public%s" : "project/%s private%s", name,
-	      NULL);
+	    bool_field(c, "public", 0, &pub) < 0 || keys_field(c, &keys, &has_keys) < 0)
+		goto done;
+	pubv = json_object_get(c->body, "public");
+	if (!pubv && !has_keys) {
+		invalid(c, "nothing to change: give \"public\" or \"require_signature\"");
+		goto done;
+	}
+	if (pubv &&
+	    meta_result(c, berth_meta_project_set_public(c->a->meta, name, pub), "project") < 0)
+		goto done;
+	if (has_keys && meta_result(c,
+				    berth_meta_project_set_signature_keys(c->a->meta, name,
+									  keys.ptr ? keys.ptr : ""),
+				    "project") < 0)
+		goto done;
+	if (pubv)
+		audit(c, "project_update", pub ? "project/%s public%s" : "project/%s private%s",
+		      name, NULL);
+	if (has_keys)
+		audit(c, "project_update",
+		      keys.len ? "project/%s require-signature%s"
+			       : "project/%s no-signature-policy%s",
+		      name, NULL);
 	berth_auth__empty(c->op, 204);
+done:
+	berth_buf_dispose(&keys);
 }
 
 static void project_delete(ctx *c, const char *name)

@@ -213,6 +213,17 @@ static void hook_refuse(void *ctx, const berth_req *req, const char *repository,
 			 "requested access to the resource is denied");
 }
 
+/* The principal's own right, not its token's scope: a read is all it gets from this. */
+static int hook_may_push(void *ctx, const berth_req *req, const char *repository)
+{
+	const berth_identity *id = identity_of(req);
+
+	if (id->principal.kind == BERTH_PRINCIPAL_ANONYMOUS)
+		return 0;
+	return (berth_auth__decide(ctx, id, repository, BERTH_ACTION_PUSH, NULL) &
+		BERTH_ACTION_PUSH) != 0;
+}
+
 void berth_auth_registry_authz(berth_auth *a, berth_registry_authz *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -220,5 +231,6 @@ void berth_auth_registry_authz(berth_auth *a, berth_registry_authz *out)
 	out->listable = hook_listable;
 	out->refuse = hook_refuse;
 	out->anonymous = hook_anonymous;
+	out->may_push = hook_may_push;
 	out->ctx = a;
 }

@@ -58,6 +58,11 @@ typedef struct berth_meta_driver {
 	int (*project_set_public)(void *impl, const char *name, int public);
 	int (*project_delete)(void *impl, const char *name);
 	int (*projects)(void *impl, berth_meta_project_cb cb, void *ctx);
+	int (*project_set_signature_keys)(void *impl, const char *name, const char *keys);
+	int (*project_signature_keys)(void *impl, const char *name, struct berth_buf *out);
+	int (*policies)(void *impl, int64_t *generation, berth_meta_policy_cb cb, void *ctx);
+	int (*manifest_parents)(void *impl, const char *repo, const berth_digest *d,
+				berth_meta_name_cb cb, void *ctx);
 
 	int (*member_set)(void *impl, const char *project, const char *user, int role);
 	int (*member_get)(void *impl, const char *project, const char *user, int *role);

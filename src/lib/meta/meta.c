@@ -398,6 +398,45 @@ int berth_meta_projects(berth_meta *m, berth_meta_project_cb cb, void *ctx)
 	return m->drv->projects(m->impl, cb, ctx);
 }
 
+int berth_meta_project_set_signature_keys(berth_meta *m, const char *name, const char *keys)
+{
+	int rc = check_str(name, BERTH_META_NAME_MAX, "project name");
+
+	if (rc)
+		return rc;
+	if (!keys)
+		keys = "";
+	if (strnlen(keys, BERTH_META_SIGNATURE_KEYS_MAX + 1) > BERTH_META_SIGNATURE_KEYS_MAX)
+		return berth_error_set(BERTH_EINVALID,
+				       "metadata: signature keys longer than %d bytes",
+				       BERTH_META_SIGNATURE_KEYS_MAX);
+	return m->drv->project_set_signature_keys(m->impl, name, keys);
+}
+
+int berth_meta_project_signature_keys(berth_meta *m, const char *name, struct berth_buf *out)
+{
+	int rc = check_str(name, BERTH_META_NAME_MAX, "project name");
+
+	return rc ? rc : m->drv->project_signature_keys(m->impl, name, out);
+}
+
+int berth_meta_policies(berth_meta *m, int64_t *generation, berth_meta_policy_cb cb, void *ctx)
+{
+	*generation = 0;
+	return m->drv->policies(m->impl, generation, cb, ctx);
+}
+
+int berth_meta_manifest_parents(berth_meta *m, const char *repo, const berth_digest *d,
+				berth_meta_name_cb cb, void *ctx)
+{
+	int rc;
+
+	if ((rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0 ||
+	    (rc = check_digest(d)) != 0)
+		return rc;
+	return m->drv->manifest_parents(m->impl, repo, d, cb, ctx);
+}
+
 static int check_member(const char *project, const char *user)
 {
 	int rc;

@@ -184,11 +184,23 @@ static const char *const migrations[] = {
 	"CREATE INDEX uploads_account ON uploads(account);",
 
 	/*
-	 * 4: reserved for the project policies of the p7-policy branch (a no-op
-	 * here; the merge puts that migration in this place).
+	 * 4: the signature policy. A project may require that every manifest
+	 * pulled from it carry a valid signature by one of its keys (PEM public
+	 * keys, concatenated; '' = no policy; the partial index lists the few
+	 * projects that have one). Verdicts are cached by each server process;
+	 * two generation numbers tell every process when a cached verdict is
+	 * stale: a repository's grows with each manifest or tag written or
+	 * deleted in it (a signature pushed or removed), the "policy" row's with
+	 * each change of any project's keys.
 	 */
-	"SELECT 1;",
-
+	"ALTER TABLE repos ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE projects ADD COLUMN signature_keys TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX projects_policy ON projects(name) WHERE signature_keys <> '';"
+	"CREATE TABLE generations ("
+	"  name TEXT PRIMARY KEY,"
+	"  value INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"INSERT INTO generations(name, value) VALUES ('policy', 0);",
 	/*
 	 * 5: replication. Rules created through the API (JSON text; the config
 	 * file's rules are never stored), executions with their per-artifact
@@ -244,6 +256,9 @@ static const char *const migrations[] = {
 
 /* ---- cached statements ---- */
 
+/* The policy generation, read with every manifest (generations PK, one row). */
+#define MAN_POLICY_GEN " (SELECT value FROM generations WHERE name = 'policy')"
+
 enum {
 	S_BEGIN,
 	S_COMMIT,
@@ -260,6 +275,8 @@ enum {
 	S_TAG_SET,
 	S_MAN_BY_TAG,
 	S_MAN_BY_DIGEST,
+	S_MAN_PARENTS,
+	S_REPO_BUMP,
 	S_MAN_DELETE,
 	S_TAG_DELETE,
 	S_TAGS,
@@ -283,6 +300,11 @@ enum {
 	S_PROJECT_SET_PUBLIC,
 	S_PROJECT_DELETE,
 	S_PROJECTS,
+	S_PROJECT_SET_KEYS,
+	S_PROJECT_KEYS,
+	S_POLICY_BUMP,
+	S_POLICY_GEN,
+	S_POLICIES,
 	S_MEMBER_SET,
 	S_MEMBER_GET,
 	S_MEMBER_DELETE,
@@ -355,14 +377,23 @@ static const char *const sqls[S_COUNT] = {
 		      " ON CONFLICT(repo_id, name) DO UPDATE SET digest = excluded.digest,"
 		      " updated_at = excluded.updated_at WHERE digest <> excluded.digest",
 	/* the hot path: repos(name) -> tags PK -> manifests PK, one query */
-	[S_MAN_BY_TAG] = "SELECT m.digest, m.media_type, m.size, m.body FROM repos r"
-			 " JOIN tags t ON t.repo_id = r.id"
-			 " JOIN manifests m ON m.repo_id = t.repo_id AND m.digest = t.digest"
-			 " WHERE r.name = ?1 AND t.name = ?2",
+	[S_MAN_BY_TAG] =
+		"SELECT m.digest, m.media_type, m.size, m.body, r.generation," MAN_POLICY_GEN
+		" FROM repos r"
+		" JOIN tags t ON t.repo_id = r.id"
+		" JOIN manifests m ON m.repo_id = t.repo_id AND m.digest = t.digest"
+		" WHERE r.name = ?1 AND t.name = ?2",
 	/* repos(name) -> manifests PK */
-	[S_MAN_BY_DIGEST] = "SELECT m.digest, m.media_type, m.size, m.body FROM repos r"
-			    " JOIN manifests m ON m.repo_id = r.id"
-			    " WHERE r.name = ?1 AND m.digest = ?2",
+	[S_MAN_BY_DIGEST] =
+		"SELECT m.digest, m.media_type, m.size, m.body, r.generation," MAN_POLICY_GEN
+		" FROM repos r"
+		" JOIN manifests m ON m.repo_id = r.id"
+		" WHERE r.name = ?1 AND m.digest = ?2",
+	/* repos(name) -> manifest_refs_ref: the indexes of the repository listing a manifest */
+	[S_MAN_PARENTS] = "SELECT digest FROM manifest_refs"
+			  " WHERE ref = ?2 AND repo_id = (SELECT id FROM repos WHERE name = ?1)",
+	/* repos(name), inside the write transaction of a manifest or tag change */
+	[S_REPO_BUMP] = "UPDATE repos SET generation = generation + 1 WHERE name = ?1",
 	/* manifests PK; the cascade uses tags_digest and the manifest_refs PK */
 	[S_MAN_DELETE] = "DELETE FROM manifests"
 			 " WHERE repo_id = (SELECT id FROM repos WHERE name = ?1) AND digest = ?2",
@@ -413,6 +444,13 @@ static const char *const sqls[S_COUNT] = {
 	/* the members cascade uses the members PK (project_id first) */
 	[S_PROJECT_DELETE] = "DELETE FROM projects WHERE name = ?1",
 	[S_PROJECTS] = "SELECT id, name, public, created FROM projects ORDER BY name",
+	/* projects(name); generations PK; the partial index projects_policy */
+	[S_PROJECT_SET_KEYS] = "UPDATE projects SET signature_keys = ?2 WHERE name = ?1",
+	[S_PROJECT_KEYS] = "SELECT signature_keys FROM projects WHERE name = ?1",
+	[S_POLICY_BUMP] = "UPDATE generations SET value = value + 1 WHERE name = 'policy'",
+	[S_POLICY_GEN] = "SELECT value FROM generations WHERE name = 'policy'",
+	[S_POLICIES] = "SELECT name, signature_keys FROM projects INDEXED BY projects_policy"
+		       " WHERE signature_keys <> '' ORDER BY name",
 	/* projects(name), users(name) -> members PK */
 	[S_MEMBER_SET] = "INSERT INTO members(project_id, user_id, role)"
 			 " SELECT p.id, u.id, ?3 FROM projects p, users u"
@@ -785,6 +823,24 @@ static int repo_ensure(struct sq_conn *c, const char *repo, sqlite3_int64 *id)
 done:
 	stmt_done(st);
 	return rc;
+}
+
+/*
+ * Inside a write transaction: the repository's content changed (a manifest
+ * or tag written or deleted), so verdicts cached about it are stale.
+ */
+static int repo_bump(struct sq_conn *c, const char *repo)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = stmt_get(c, S_REPO_BUMP, &st)) != 0)
+		return rc;
+	if (bind_text(st, 1, repo) != SQLITE_OK) {
+		stmt_done(st);
+		return sq_err(c->db, SQLITE_ERROR, "bind");
+	}
+	return step_write(c, st, "bump repository generation", NULL);
 }
 
 /* ---- row buffering for listings ---- */
@@ -1217,7 +1273,7 @@ static int tx_manifest_store(struct sq_conn *c, void *arg)
 		if ((rc = step_write(c, st, "set tag", NULL)) != 0)
 			return rc;
 	}
-	return 0;
+	return repo_bump(c, p->repo);
 }
 
 static int sq_manifest_store(void *impl, const berth_meta_manifest_put *p)
@@ -1265,6 +1321,8 @@ static int sq_manifest_get(void *impl, const char *repo, const char *reference, 
 		}
 		snprintf(info->media_type, sizeof(info->media_type), "%s", mt ? mt : "");
 		info->size = (uint64_t)sqlite3_column_int64(st, 2);
+		info->generation = sqlite3_column_int64(st, 4);
+		info->policy_generation = sqlite3_column_int64(st, 5);
 	}
 	if (body) {
 		const void *b = sqlite3_column_blob(st, 3);
@@ -1301,7 +1359,7 @@ static int tx_delete(struct sq_conn *c, void *arg)
 		return rc;
 	if (!changes)
 		return berth_error_set(BERTH_ENOTFOUND, "%s not found", a->what);
-	return 0;
+	return repo_bump(c, a->repo);
 }
 
 static int sq_manifest_delete(void *impl, const char *repo, const berth_digest *d)
@@ -2080,6 +2138,96 @@ static int sq_members(void *impl, const char *project, berth_meta_member_cb cb, 
 	return list_rows(impl, S_MEMBERS, p, 1, 2, 0, each_member, &l);
 }
 
+/* ---- the signature policy (migration 4) ---- */
+
+static int tx_set_keys(struct sq_conn *c, void *arg)
+{
+	struct write_args *a = arg;
+	int rc;
+
+	if ((rc = tx_write(c, a)) != 0)
+		return rc;
+	/* Every process learns of the change through the policy generation. */
+	return exec_cached(c, S_POLICY_BUMP, "bump policy generation");
+}
+
+static int sq_project_set_signature_keys(void *impl, const char *name, const char *keys)
+{
+	struct write_args a = {
+		.stmt = S_PROJECT_SET_KEYS,
+		.what = "set signature policy",
+		.notfound = "project not found",
+		.p = {PTEXT(name), PTEXT(keys)},
+		.np = 2,
+	};
+	struct sq_conn *c;
+	int rc;
+
+	if ((rc = conn_get(impl, &c)) != 0)
+		return rc;
+	return with_tx(c, tx_set_keys, &a);
+}
+
+static int fill_text(void *out, void *extra, const char *const *col)
+{
+	(void)extra;
+	return col[0] ? berth_buf_puts(out, col[0]) : 0;
+}
+
+static int sq_project_signature_keys(void *impl, const char *name, struct berth_buf *out)
+{
+	struct param p[] = {PTEXT(name)};
+
+	return get_row(impl, S_PROJECT_KEYS, p, 1, 1, fill_text, out, NULL, "project not found");
+}
+
+struct policy_list {
+	berth_meta_policy_cb cb;
+	void *ctx;
+};
+
+static int each_policy(void *ctx, const char *const *col)
+{
+	struct policy_list *l = ctx;
+
+	return l->cb(l->ctx, col[0] ? col[0] : "", col[1] ? col[1] : "");
+}
+
+static int sq_policies(void *impl, int64_t *generation, berth_meta_policy_cb cb, void *ctx)
+{
+	struct policy_list l = {cb, ctx};
+	sqlite3_int64 gen = 0;
+	int rc;
+
+	/* The generation first: a change after it shows as a newer one later. */
+	if ((rc = get_row(impl, S_POLICY_GEN, NULL, 0, 1, fill_int, &gen, NULL,
+			  "policy generation missing")) != 0)
+		return rc;
+	*generation = gen;
+	return list_rows(impl, S_POLICIES, NULL, 0, 2, 0, each_policy, &l);
+}
+
+struct name_list {
+	berth_meta_name_cb cb;
+	void *ctx;
+};
+
+static int each_name(void *ctx, const char *const *col)
+{
+	struct name_list *l = ctx;
+
+	return l->cb(l->ctx, col[0] ? col[0] : "");
+}
+
+static int sq_manifest_parents(void *impl, const char *repo, const berth_digest *d,
+			       berth_meta_name_cb cb, void *ctx)
+{
+	struct param p[] = {PTEXT(repo), PTEXT(d->str)};
+	struct name_list l = {cb, ctx};
+
+	return list_rows(impl, S_MAN_PARENTS, p, 2, 1, 0, each_name, &l);
+}
+
 /* ---- robots ---- */
 
 #define ROBOT_COLS 7 /* id, name, secret_hash, expires, created, permissions, generation */
@@ -2598,6 +2746,10 @@ const berth_meta_driver berth_meta__sqlite_driver = {
 	.project_set_public = sq_project_set_public,
 	.project_delete = sq_project_delete,
 	.projects = sq_projects,
+	.project_set_signature_keys = sq_project_set_signature_keys,
+	.project_signature_keys = sq_project_signature_keys,
+	.policies = sq_policies,
+	.manifest_parents = sq_manifest_parents,
 	.member_set = sq_member_set,
 	.member_get = sq_member_get,
 	.member_delete = sq_member_delete,

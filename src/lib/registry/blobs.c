@@ -76,6 +76,9 @@ static void serve_manifest(berth_op *op, const char *range)
 		RETURN_AFTER(blob_unknown(op));
 	if (rc < 0)
 		RETURN_AFTER(berth_registry__internal(op));
+	/* A manifest is gated by whichever endpoint serves it. */
+	if (berth_registry__gate(op, &info))
+		return;
 	if (!op->is_head)
 		info.size = op->out.len;
 	partial = choose_range(op, range, info.size, &start, &end);

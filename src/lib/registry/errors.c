@@ -164,7 +164,7 @@ int berth_registry__can_read(berth_op *op, const char *repo)
 		BERTH_ACTION_PULL) != 0;
 }
 
-static void refuse(berth_op *op, const char *repo, unsigned wanted)
+void berth_registry__refuse(berth_op *op, const char *repo, unsigned wanted)
 {
 	const berth_registry *r = op->reg;
 	berth_authz_refusal ref;
@@ -195,7 +195,7 @@ int berth_registry__authorize(berth_op *op, const char *repo, unsigned wanted)
 	} else if ((r->authz.allowed(r->authz.ctx, op->req, repo, wanted) & wanted) == wanted) {
 		return 0;
 	}
-	refuse(op, repo, wanted);
+	berth_registry__refuse(op, repo, wanted);
 	return -1;
 }
 

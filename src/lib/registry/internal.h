@@ -33,6 +33,8 @@ struct berth_registry {
 	atomic_long uploads; /* ops holding an open berth_upload */
 	int has_authz;
 	berth_registry_authz authz;
+	int has_gate;
+	berth_registry_gate gate;
 	char *reserve_path; /* owned copy of cfg.reserve_path */
 };
 
@@ -106,6 +108,15 @@ void berth_registry__body(berth_op *op, int status, const char *content_type);
 
 /** Parse `s` into op->digest; on failure answers 400 DIGEST_INVALID and returns -1. */
 int berth_registry__parse_digest(berth_op *op, const char *s);
+
+/** Answer the authorization hook's refusal of `wanted` on `repo` (401 with a challenge, or 403). */
+void berth_registry__refuse(berth_op *op, const char *repo, unsigned wanted);
+
+/**
+ * Run the manifest gate (if any) on manifest `info` of op->name; on a
+ * refusal or failure answer it and return -1.
+ */
+int berth_registry__gate(berth_op *op, const berth_meta_manifest *info);
 
 /** Readability of `repo` for this request (mounts): pull allowed by the authz hook. */
 int berth_registry__can_read(berth_op *op, const char *repo);

@@ -144,6 +144,8 @@ static void manifest_get(berth_op *op, const berth_req *req)
 		RETURN_AFTER(manifest_unknown(op));
 	if (rc < 0)
 		RETURN_AFTER(berth_registry__internal(op));
+	if (berth_registry__gate(op, &info))
+		return;
 	if (!op->ref_is_digest) {
 		const char *accept = berth_registry__req_header(op, req, "Accept");
 

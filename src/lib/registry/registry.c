@@ -119,6 +119,51 @@ void berth_registry_set_authz(berth_registry *r, const berth_registry_authz *a)
 	}
 }
 
+void berth_registry_set_gate(berth_registry *r, const berth_registry_gate *g)
+{
+	if (g && g->check) {
+		r->gate = *g;
+		r->has_gate = 1;
+	} else {
+		memset(&r->gate, 0, sizeof(r->gate));
+		r->has_gate = 0;
+	}
+}
+
+int berth_registry__gate(berth_op *op, const berth_meta_manifest *info)
+{
+	berth_authz_refusal out;
+	int rc;
+
+	if (!op->reg->has_gate)
+		return 0;
+	rc = op->reg->gate.check(op->reg->gate.ctx, op->req, op->name, info, &out);
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		berth_registry__internal(op);
+		return -1;
+	}
+	/* Who may push reads what it pushed, to sign it (see berth_registry_gate). */
+	if (op->reg->has_authz && op->reg->authz.may_push &&
+	    op->reg->authz.may_push(op->reg->authz.ctx, op->req, op->name))
+		return 0;
+	/*
+	 * A caller without credentials may be a signer who has not logged in
+	 * yet (clients try public projects anonymously): ask it to, as for any
+	 * refusal. With a token, anonymous or not, the policy's 403 is final.
+	 */
+	if (op->reg->has_authz && op->reg->authz.anonymous(op->reg->authz.ctx, op->req)) {
+		berth_registry__refuse(op, op->name, BERTH_ACTION_PULL);
+		return -1;
+	}
+	if (op->reg->gate.refused)
+		op->reg->gate.refused(op->reg->gate.ctx, op->req, op->name, info, &out);
+	berth_registry__error(op, out.status ? out.status : 403, out.code ? out.code : "DENIED",
+			      NULL, "%s", out.message);
+	return -1;
+}
+
 long berth_registry_uploads_in_progress(berth_registry *r)
 {
 	return atomic_load(&r->uploads);

@@ -34,13 +34,16 @@ static void every_statement_uses_an_index(void **state)
 
 			int walk = !strstr(sql, " WHERE ") && strncmp(detail, "SCAN ", 5) == 0 &&
 				   strstr(detail, " USING ") && strstr(detail, "INDEX ");
+			/* a partial index holds only the rows its listing wants */
+			int partial =
+				strcmp(detail, "SCAN projects USING INDEX projects_policy") == 0;
 			int small_sort = strstr(sql, "FROM blobs b") ||
 					 strstr(sql, "FROM members m JOIN users u");
 
 			/* a SELECT of scalar subqueries reads one constant row */
 			if (strcmp(detail, "SCAN CONSTANT ROW") == 0)
 				continue;
-			if ((strncmp(detail, "SCAN ", 5) == 0 && !walk) ||
+			if ((strncmp(detail, "SCAN ", 5) == 0 && !walk && !partial) ||
 			    (strstr(detail, "TEMP B-TREE") && !small_sort)) {
 				fprintf(stderr, "unindexed: %s\n  plan: %s\n", sql, detail);
 				fail();
