@@ -178,6 +178,7 @@ typedef struct berth_build_opts {
 	berth_layer_compression compression;	 /* of new layers */
 	const berth_transport_options *registry; /* credentials for base images */
 	FILE *log;				 /* steps and their output; NULL = stderr */
+	int jobs; /* stages built at once (--jobs); <= 0 = the CPU count */
 } berth_build_opts;
 
 /**

@@ -30,6 +30,7 @@ typedef struct build_opts {
 	const char *file, *target, *platform, *network, *iidfile, *progress;
 	berth_args_list tags, build_args, outputs, no_cache_filter;
 	int push, pull, no_cache;
+	int jobs;
 	opt_registry reg;
 } build_opts;
 
@@ -62,6 +63,8 @@ static const berth_arg build_args[] = {
 			 "write the image's manifest digest to FILE"),
 	BERTH_OPT_ENUM("progress", 0, build_opts, progress, progresses, NULL,
 		       "progress output (quiet: none)"),
+	BERTH_OPT_INT("jobs", 0, build_opts, jobs, "N", 1, 64,
+		      "build at most N stages at once (default: the CPU count)"),
 	OPT_REGISTRY_ARGS(build_opts, reg),
 	BERTH_OPT_END,
 };
@@ -223,6 +226,7 @@ int cmd_build(int argc, char **argv)
 	bo.compression = BERTH_LAYER_GZIP;
 	bo.registry = &to;
 	bo.log = devnull ? devnull : stderr;
+	bo.jobs = o.jobs;
 	snprintf(tag, sizeof(tag), "build-%ld-%d", (long)time(NULL), (int)getpid());
 	if (berth_build_dockerfile(s, &bo, tag, &d) < 0) {
 		berth_cli_fail(CMD, 0, "%s", berth_error_last());

@@ -1,0 +1,122 @@
+"""berth build's engine around the steps: parallel stages (--jobs), one
+store shared by concurrent builds (locks, kill -9), registries.conf
+rewriting of base images.
+
+One registry (a real `berth serve`) with the busybox fixture pushed is
+shared by the module; every test has its own build store. Needs root
+(berth build does) and skopeo."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+sys.path.insert(0, HERE)
+import clienttools as ct  # noqa: E402
+import images  # noqa: E402
+from conftest import BerthServer  # noqa: E402
+
+BERTH = os.environ.get("BERTH_BIN", "berth")
+
+
+@pytest.fixture(scope="module")
+def registry():
+    """A registry holding busybox as <host>/library/busybox:1."""
+    d = tempfile.TemporaryDirectory(prefix="berth-engine-")
+    s = BerthServer(d.name).start()
+    src = images.ensure("busybox")
+    ct.skopeo("copy", "--dest-tls-verify=false", "oci:%s:busybox" % src,
+              "docker://%s/library/busybox:1" % s.host)
+    yield s
+    s.stop()
+    d.cleanup()
+
+
+def run_build(store, *args, check=True, env=None, stdin=None):
+    e = dict(os.environ, BERTH_ROOT=str(store))
+    e.update(env or {})
+    p = subprocess.run([BERTH, "build"] + [str(a) for a in args], env=e, capture_output=True,
+                       timeout=600, input=stdin)
+    if check and p.returncode != 0:
+        raise AssertionError("berth build failed (%d):\n%s" % (p.returncode, p.stderr.decode()))
+    return p
+
+
+def unpack(tmp_path, layout, name="un"):
+    """The root file system of the image `latest` of an OCI layout (umoci)."""
+    ct.need("umoci")
+    out = tmp_path / name
+    subprocess.run(["umoci", "unpack", "--image", "%s:latest" % layout, str(out)], check=True,
+                   capture_output=True)
+    return out / "rootfs"
+
+
+# ---- parallel stages ----
+
+PARALLEL = """\
+FROM {base} AS a
+RUN echo a > /name && cut -d" " -f1 /proc/uptime > /start && sleep 2 && cut -d" " -f1 /proc/uptime > /end
+
+FROM {base} AS b
+RUN echo b > /name && cut -d" " -f1 /proc/uptime > /start && sleep 2 && cut -d" " -f1 /proc/uptime > /end
+
+FROM {base}
+COPY --from=a /start /a.start
+COPY --from=a /end /a.end
+COPY --from=b /start /b.start
+COPY --from=b /end /b.end
+"""
+
+
+def test_independent_stages_run_at_the_same_time(tmp_path, registry):
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(PARALLEL.format(base=registry.host + "/library/busybox:1"))
+    lay = tmp_path / "lay"
+    p = run_build(tmp_path / "store", "--jobs", "2", "-o", "type=oci,dest=%s,tar=false" % lay,
+                  ctx)
+    root = unpack(tmp_path, lay)
+    a = (float((root / "a.start").read_text()), float((root / "a.end").read_text()))
+    b = (float((root / "b.start").read_text()), float((root / "b.end").read_text()))
+    assert a[0] < a[1] and b[0] < b[1], (a, b)
+    # The two RUN steps' intervals overlap: each started before the other ended.
+    assert a[0] < b[1] and b[0] < a[1], (a, b)
+    # Every log line is whole: step lines and output lines, never two in one.
+    for line in p.stderr.decode().splitlines():
+        assert line.count("#") <= 1 or not line.startswith("#"), line
+
+
+def test_jobs_1_builds_one_stage_at_a_time(tmp_path, registry):
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(PARALLEL.format(base=registry.host + "/library/busybox:1")
+                                    .replace("sleep 2", "sleep 1"))
+    lay = tmp_path / "lay"
+    run_build(tmp_path / "store", "--jobs", "1", "-o", "type=oci,dest=%s,tar=false" % lay, ctx)
+    root = unpack(tmp_path, lay)
+    a = (float((root / "a.start").read_text()), float((root / "a.end").read_text()))
+    b = (float((root / "b.start").read_text()), float((root / "b.end").read_text()))
+    assert a[1] <= b[0] or b[1] <= a[0], (a, b)
+
+
+def test_a_failing_stage_stops_the_build_with_its_error(tmp_path, registry):
+    base = registry.host + "/library/busybox:1"
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(
+        "FROM %s AS a\nRUN sleep 1 && exit 7\n\n"
+        "FROM %s AS b\nRUN sleep 3\nRUN touch /never\n\n"
+        "FROM %s\nCOPY --from=a / /a\nCOPY --from=b / /b\n" % (base, base, base))
+    p = run_build(tmp_path / "store", "--jobs", "2", ctx, check=False)
+    err = p.stderr.decode()
+    assert p.returncode == 1, err
+    last = err.strip().splitlines()[-1]
+    assert "Dockerfile:2:" in last and "exit code: 7" in last, last
+    # Stage b stopped at its next step: its second RUN never ran.
+    assert "RUN touch /never" not in err, err
