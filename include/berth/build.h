@@ -41,8 +41,18 @@ typedef struct berth_build_image berth_build_image;
 /** The default store root (see above) into out; BERTH_ETOOBIG if it does not fit. */
 int berth_build_store_default_root(char *out, size_t len) BERTH_WARN_UNUSED;
 
-/** Open or create the store at `root`. */
+/**
+ * Open or create the store at `root`. The open store holds <root>/lock
+ * shared until it is freed (a prune waits for it); when no other process
+ * holds the store, what killed builds left behind is swept first.
+ */
 int berth_build_store_open(berth_build_store **out, const char *root) BERTH_WARN_UNUSED;
+
+/**
+ * Hold the store alone (for prune): wait until no other process has it
+ * open (`wait`), or fail with BERTH_EBUSY. Leftovers are swept.
+ */
+int berth_build_store_exclusive(berth_build_store *s, int wait) BERTH_WARN_UNUSED;
 void berth_build_store_free(berth_build_store *s);
 
 /** The store's OCI layout directory (borrowed). */

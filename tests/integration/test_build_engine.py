@@ -120,3 +120,101 @@ def test_a_failing_stage_stops_the_build_with_its_error(tmp_path, registry):
     assert "Dockerfile:2:" in last and "exit code: 7" in last, last
     # Stage b stopped at its next step: its second RUN never ran.
     assert "RUN touch /never" not in err, err
+
+
+# ---- one store, several builds ----
+
+SHARED = """\
+FROM {base}
+ARG WHO
+RUN echo "hello $WHO" > /hello && sleep 1
+COPY f.txt /f.txt
+"""
+
+
+def make_ctx(tmp_path, text, name="ctx", files=None):
+    ctx = tmp_path / name
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(text)
+    for k, v in (files or {}).items():
+        (ctx / k).write_text(v)
+    return ctx
+
+
+def test_two_builds_at_once_on_one_store_are_both_right(tmp_path, registry):
+    base = registry.host + "/library/busybox:1"
+    ctx = make_ctx(tmp_path, SHARED.format(base=base), files={"f.txt": "f\n"})
+    store = tmp_path / "store"
+    env = dict(os.environ, BERTH_ROOT=str(store))
+    procs = []
+    for who in ("one", "two", "one"):
+        lay = tmp_path / ("lay-%d" % len(procs))
+        procs.append((who, lay, subprocess.Popen(
+            [BERTH, "build", "--build-arg", "WHO=" + who, "-o",
+             "type=oci,dest=%s,tar=false" % lay, str(ctx)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)))
+    digests = []
+    for who, lay, p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err.decode()
+        digests.append(out.decode().strip())
+        root = unpack(tmp_path, lay, "un-" + lay.name)
+        assert (root / "hello").read_text() == "hello %s\n" % who
+        assert (root / "f.txt").read_text() == "f\n"
+    assert digests[0] != digests[1]
+    # Every build committed its tag: index.json lost none of the concurrent updates.
+    index = json.loads((store / "content" / "index.json").read_text())
+    names = [m.get("annotations", {}).get("org.opencontainers.image.ref.name", "")
+             for m in index["manifests"]]
+    assert sum(1 for n in names if n.startswith("build-")) == 3, names
+    # A rebuild of each now hits the cache for every step.
+    for who in ("one", "two"):
+        p = run_build(store, "--build-arg", "WHO=" + who, ctx)
+        steps = [l for l in p.stderr.decode().splitlines()
+                 if l.startswith("#") and "] " in l and "] ARG " not in l]
+        assert steps and all(l.endswith(" CACHED") for l in steps), steps
+
+
+def mounts_under(path):
+    with open("/proc/self/mountinfo") as f:
+        return [l for l in f if str(path) in l]
+
+
+def test_a_build_killed_mid_run_leaves_nothing_that_breaks_the_next(tmp_path, registry):
+    base = registry.host + "/library/busybox:1"
+    ctx = make_ctx(tmp_path, "FROM %s\nARG NAP=0\nRUN echo done > /done && sleep $NAP\n"
+                   "COPY f.txt /f.txt\n" % base, files={"f.txt": "f\n"})
+    store = tmp_path / "store"
+    env = dict(os.environ, BERTH_ROOT=str(store))
+    p = subprocess.Popen([BERTH, "build", "--build-arg", "NAP=60", str(ctx)], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        seen = []
+        for line in p.stderr:
+            seen.append(line.decode())
+            if "] RUN " in seen[-1]:
+                break
+        assert any("] RUN " in l for l in seen), "".join(seen)
+        # The step runs: its working root exists.
+        work = store / "snapshots" / "work"
+        for _ in range(100):
+            if os.listdir(work):
+                break
+            time.sleep(0.1)
+        assert os.listdir(work)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    assert p.returncode == -signal.SIGKILL
+    # The build's mounts lived in its own mount namespace: none is left on the host.
+    assert mounts_under(store) == []
+    lay = tmp_path / "lay"
+    run_build(store, "-o", "type=oci,dest=%s,tar=false" % lay, ctx)
+    root = unpack(tmp_path, lay)
+    assert (root / "done").read_text() == "done\n" and (root / "f.txt").read_text() == "f\n"
+    # The rebuild swept what the killed build left.
+    assert os.listdir(store / "snapshots" / "work") == []
+    left = [n for d in ("cache", "content", "content/blobs/sha256", "snapshots/layers")
+            for n in os.listdir(store / d) if n.startswith(".tmp") or ".tmp." in n]
+    assert left == [], left
+    assert mounts_under(store) == []

@@ -19,6 +19,7 @@ struct berth_build_store {
 	char content[PATH_MAX + 16]; /* <root>/content: an OCI layout */
 	char blobs[PATH_MAX + 32];   /* <content>/blobs/sha256 */
 	berth_snapshots *snapshots;
+	int lock_fd; /* <root>/lock: shared while open, exclusive for prune */
 };
 
 typedef struct build_layer {
