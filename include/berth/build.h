@@ -27,6 +27,7 @@
 #include "berth/digest.h"
 #include "berth/dockerfile.h"
 #include "berth/layer.h"
+#include "berth/registries.h"
 #include "berth/sandbox.h"
 #include "berth/snapshot.h"
 #include "berth/transport.h"
@@ -189,6 +190,8 @@ typedef struct berth_build_opts {
 	const berth_transport_options *registry; /* credentials for base images */
 	FILE *log;				 /* steps and their output; NULL = stderr */
 	int jobs; /* stages built at once (--jobs); <= 0 = the CPU count */
+	/* Base image names rewritten / mirrored (registries.conf); NULL = as written. */
+	const berth_registries *registries;
 } berth_build_opts;
 
 /**

@@ -31,6 +31,7 @@ typedef struct build_opts {
 	berth_args_list tags, build_args, outputs, no_cache_filter;
 	int push, pull, no_cache;
 	int jobs;
+	const char *registries_conf;
 	opt_registry reg;
 } build_opts;
 
@@ -65,6 +66,9 @@ static const berth_arg build_args[] = {
 		       "progress output (quiet: none)"),
 	BERTH_OPT_INT("jobs", 0, build_opts, jobs, "N", 1, 64,
 		      "build at most N stages at once (default: the CPU count)"),
+	BERTH_OPT_STRING("registries-conf", 0, build_opts, registries_conf, "FILE",
+			 "registries.conf(5) for base image names (default:\n"
+			 "$CONTAINERS_REGISTRIES_CONF, else /etc/containers/registries.conf[.d])"),
 	OPT_REGISTRY_ARGS(build_opts, reg),
 	BERTH_OPT_END,
 };
@@ -174,6 +178,7 @@ int cmd_build(int argc, char **argv)
 	berth_df_vars vars = BERTH_DF_VARS_INIT;
 	berth_transport_options to;
 	berth_build_store *s = NULL;
+	berth_registries *regs = NULL;
 	char root[PATH_MAX], tag[64];
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	berth_digest d;
@@ -206,6 +211,10 @@ int cmd_build(int argc, char **argv)
 		berth_cli_fail(CMD, 0, "%s", berth_error_last());
 		goto done;
 	}
+	if (berth_registries_load(&regs, o.registries_conf) < 0) {
+		berth_cli_fail(CMD, 0, "%s", berth_error_last());
+		goto done;
+	}
 	if (o.progress && strcmp(o.progress, "quiet") == 0)
 		devnull = fopen("/dev/null", "w");
 	bo.context = argv[1];
@@ -227,6 +236,7 @@ int cmd_build(int argc, char **argv)
 	bo.registry = &to;
 	bo.log = devnull ? devnull : stderr;
 	bo.jobs = o.jobs;
+	bo.registries = regs;
 	snprintf(tag, sizeof(tag), "build-%ld-%d", (long)time(NULL), (int)getpid());
 	if (berth_build_dockerfile(s, &bo, tag, &d) < 0) {
 		berth_cli_fail(CMD, 0, "%s", berth_error_last());
@@ -248,6 +258,7 @@ done:
 	if (devnull)
 		fclose(devnull);
 	berth_build_store_free(s);
+	berth_registries_free(regs);
 	berth_df_vars_dispose(&vars);
 	opt_registry_dispose(&o.reg);
 	return rc;

@@ -218,3 +218,52 @@ def test_a_build_killed_mid_run_leaves_nothing_that_breaks_the_next(tmp_path, re
             for n in os.listdir(store / d) if n.startswith(".tmp") or ".tmp." in n]
     assert left == [], left
     assert mounts_under(store) == []
+
+
+# ---- registries.conf ----
+
+def test_base_image_names_are_rewritten_as_registries_conf_says(tmp_path, registry):
+    conf = tmp_path / "registries.conf"
+    conf.write_text(
+        'unqualified-search-registries = ["docker.io"]\n'
+        "[[registry]]\n"
+        'prefix = "registry.company.com/base"\n'
+        'location = "%s/library"\n'
+        "insecure = true\n"
+        "[[registry.mirror]]\n"
+        'location = "127.0.0.1:1/unreachable"\n'
+        "insecure = true\n"
+        "[[registry]]\n"
+        'prefix = "blocked.example.com"\n'
+        "blocked = true\n" % registry.host)
+    ctx = make_ctx(tmp_path, "FROM registry.company.com/base/busybox:1\n"
+                   "RUN echo rewritten > /r\n")
+    lay = tmp_path / "lay"
+    p = run_build(tmp_path / "store", "--registries-conf", conf, "-o",
+                  "type=oci,dest=%s,tar=false" % lay, ctx)
+    err = p.stderr.decode()
+    # The mirror was tried first, then the location answered.
+    assert "127.0.0.1:1/unreachable/busybox:1 (mirror)" in err, err
+    assert "%s/library/busybox:1" % registry.host in err, err
+    root = unpack(tmp_path, lay)
+    assert (root / "r").read_text() == "rewritten\n"
+    assert (root / "bin" / "busybox").exists()
+    # The image names its base as the Dockerfile wrote it.
+    index = json.loads((lay / "index.json").read_text())
+    man = json.loads((lay / "blobs" / "sha256" /
+                      index["manifests"][0]["digest"].split(":")[1]).read_text())
+    assert man["annotations"]["org.opencontainers.image.base.name"] == \
+        "registry.company.com/base/busybox:1", man["annotations"]
+    # The same through the environment variable podman and skopeo read.
+    p = run_build(tmp_path / "store2", ctx, env={"CONTAINERS_REGISTRIES_CONF": str(conf)})
+    assert p.stdout.decode().startswith("sha256:")
+    # A blocked registry is refused with one message.
+    (ctx / "Dockerfile").write_text("FROM blocked.example.com/x:1\n")
+    p = run_build(tmp_path / "store", "--registries-conf", conf, ctx, check=False)
+    last = p.stderr.decode().strip().splitlines()[-1]
+    assert p.returncode == 1 and "blocked by registries.conf" in last, last
+    # A registries.conf that does not parse is an error naming its line.
+    conf.write_text("[[registry]]\nprefix = \"a\nlocation = \"b\"\n")
+    p = run_build(tmp_path / "store", "--registries-conf", conf, ctx, check=False)
+    last = p.stderr.decode().strip().splitlines()[-1]
+    assert p.returncode == 1 and "registries.conf:2: unterminated string" in last, last

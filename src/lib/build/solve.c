@@ -25,6 +25,7 @@
  * --link/--parents/--exclude, several platforms.
  */
 #include "lib/build/internal.h"
+#include "berth/ref.h"
 #include "util/buf.h"
 #include "util/fs.h"
 
@@ -184,10 +185,68 @@ void berth_build__output_end(build_output *out)
 
 /* ---- stages ---- */
 
-static int stage_base(build_solver *sv, const berth_df_xstage *xs, berth_build_image **out)
+/*
+ * A base image from a registry, pulled from where registries.conf says (its
+ * mirrors, then its location; an insecure place without TLS verification).
+ * The image keeps the name the Dockerfile wrote (normalised: docker.io/library/
+ * alpine:3) for its org.opencontainers.image.base.name annotation.
+ */
+static int pull_base(build_solver *sv, const berth_df_xstage *xs, berth_build_image **out)
 {
+	const char *platform = xs->platform ? xs->platform : sv->o->platform;
+	berth_registry_endpoint *ep = NULL;
 	berth_image_name *n = NULL;
 	berth_buf spec = BERTH_BUF_INIT(0);
+	char *ref = NULL;
+	size_t nep = 0;
+	int rc;
+
+	if ((rc = berth_buf_printf(&spec, "docker://%s", xs->base)) < 0 ||
+	    (rc = berth_image_name_parse(&n, spec.ptr)) < 0)
+		goto done;
+	if (!(ref = berth_ref_format(n->ref))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = berth_registries_resolve(sv->o->registries, ref, &ep, &nep)) < 0)
+		goto done;
+	rc = BERTH_ENOTFOUND;
+	for (size_t i = 0; i < nep && rc < 0; i++) {
+		berth_transport_options to;
+		berth_image_name *en = NULL;
+
+		if (sv->o->registry)
+			to = *sv->o->registry;
+		else
+			berth_transport_options_init(&to);
+		if (strcmp(ep[i].ref, ref) != 0)
+			berth_build__log(sv, "#  FROM %s: from %s%s", xs->base, ep[i].ref,
+					 ep[i].mirror ? " (mirror)" : "");
+		if (ep[i].insecure)
+			to.tls_verify = 0;
+		berth_buf_reset(&spec);
+		if ((rc = berth_buf_printf(&spec, "docker://%s", ep[i].ref)) < 0 ||
+		    (rc = berth_image_name_parse(&en, spec.ptr)) < 0)
+			break;
+		rc = berth_build_image_from(out, sv->store, en, &to, platform, sv->o->pull);
+		berth_image_name_free(en);
+	}
+	/* As BuildKit: the name as the Dockerfile wrote it, normalised, without transport. */
+	if (rc == 0) {
+		free((*out)->base_name);
+		(*out)->base_name = ref;
+		ref = NULL;
+	}
+done:
+	berth_registries_endpoints_free(ep, nep);
+	berth_image_name_free(n);
+	berth_buf_dispose(&spec);
+	free(ref);
+	return rc;
+}
+
+static int stage_base(build_solver *sv, const berth_df_xstage *xs, berth_build_image **out)
+{
 	int rc;
 
 	if (xs->base_stage != BERTH_DF_NO_STAGE)
@@ -195,18 +254,11 @@ static int stage_base(build_solver *sv, const berth_df_xstage *xs, berth_build_i
 	if (strcasecmp(xs->base, "scratch") == 0)
 		return berth_build_image_scratch(out,
 						 xs->platform ? xs->platform : sv->o->platform);
-	if ((rc = berth_buf_printf(&spec, "docker://%s", xs->base)) == 0 &&
-	    (rc = berth_image_name_parse(&n, spec.ptr)) == 0) {
-		berth_build__log(sv, "#  FROM %s", xs->base);
-		/* One pull at a time: two stages on one base must not copy it twice at once. */
-		pthread_mutex_lock(&sv->pull_mu);
-		rc = berth_build_image_from(out, sv->store, n, sv->o->registry,
-					    xs->platform ? xs->platform : sv->o->platform,
-					    sv->o->pull);
-		pthread_mutex_unlock(&sv->pull_mu);
-	}
-	berth_image_name_free(n);
-	berth_buf_dispose(&spec);
+	berth_build__log(sv, "#  FROM %s", xs->base);
+	/* One pull at a time: two stages on one base must not copy it twice at once. */
+	pthread_mutex_lock(&sv->pull_mu);
+	rc = pull_base(sv, xs, out);
+	pthread_mutex_unlock(&sv->pull_mu);
 	return rc;
 }
 
