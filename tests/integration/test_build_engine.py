@@ -267,3 +267,25 @@ def test_base_image_names_are_rewritten_as_registries_conf_says(tmp_path, regist
     p = run_build(tmp_path / "store", "--registries-conf", conf, ctx, check=False)
     last = p.stderr.decode().strip().splitlines()[-1]
     assert p.returncode == 1 and "registries.conf:2: unterminated string" in last, last
+
+
+def test_copy_pulls_through_registries_conf_too(tmp_path, registry):
+    conf = tmp_path / "registries.conf"
+    conf.write_text('[[registry]]\nprefix = "registry.company.com/base"\n'
+                    'location = "%s/library"\ninsecure = true\n'
+                    '[[registry.mirror]]\nlocation = "127.0.0.1:1/gone"\n' % registry.host)
+    out = tmp_path / "lay"
+    p = subprocess.run([BERTH, "copy", "-q", "--registries-conf", str(conf),
+                        "docker://registry.company.com/base/busybox:1", "oci:%s:x" % out],
+                       capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stderr.decode()
+    assert "trying %s/library/busybox:1" % registry.host in p.stderr.decode()
+    # skopeo reads the same file: the same image arrives.
+    ct.need("skopeo")
+    sk = subprocess.run(["skopeo", "--registries-conf", str(conf), "inspect", "--raw",
+                         "docker://registry.company.com/base/busybox:1"],
+                        capture_output=True, timeout=120)
+    assert sk.returncode == 0, sk.stderr.decode()
+    index = json.loads((out / "index.json").read_text())
+    import hashlib
+    assert index["manifests"][0]["digest"] == "sha256:" + hashlib.sha256(sk.stdout).hexdigest()
