@@ -192,6 +192,8 @@ typedef struct berth_build_opts {
 	int jobs; /* stages built at once (--jobs); <= 0 = the CPU count */
 	/* Base image names rewritten / mirrored (registries.conf); NULL = as written. */
 	const berth_registries *registries;
+	const char *const *labels; /* --label K=V: set on the target image's config */
+	size_t nlabels;
 } berth_build_opts;
 
 /**

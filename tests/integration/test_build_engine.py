@@ -289,3 +289,33 @@ def test_copy_pulls_through_registries_conf_too(tmp_path, registry):
     index = json.loads((out / "index.json").read_text())
     import hashlib
     assert index["manifests"][0]["digest"] == "sha256:" + hashlib.sha256(sk.stdout).hexdigest()
+
+
+# ---- flags ----
+
+def test_label_metadata_file_and_a_dockerfile_from_stdin(tmp_path, registry):
+    base = registry.host + "/library/busybox:1"
+    ctx = make_ctx(tmp_path, "FROM scratch\n")  # not read: the Dockerfile comes on stdin
+    lay = tmp_path / "lay"
+    meta = tmp_path / "meta.json"
+    text = "FROM %s\nLABEL team=a keep=1\nRUN echo in > /in\n" % base
+    p = run_build(tmp_path / "store", "-f", "-", "--label", "team=b", "--label", "new=x=y",
+                  "-t", "example.com/a:1", "-t", "example.com/a:2", "--metadata-file", meta,
+                  "-o", "type=oci,dest=%s,tar=false" % lay, ctx, stdin=text.encode())
+    digest = p.stdout.decode().strip()
+    index = json.loads((lay / "index.json").read_text())
+    assert index["manifests"][0]["digest"] == digest
+    blob = lambda d: (lay / "blobs" / "sha256" / d.split(":")[1]).read_bytes()  # noqa: E731
+    man = json.loads(blob(digest))
+    cfg = json.loads(blob(man["config"]["digest"]))
+    assert cfg["config"]["Labels"] == {"team": "b", "keep": "1", "new": "x=y"}
+    assert unpack(tmp_path, lay).joinpath("in").read_text() == "in\n"
+    m = json.loads(meta.read_text())
+    assert m["containerimage.digest"] == digest
+    assert m["containerimage.config.digest"] == man["config"]["digest"]
+    assert m["containerimage.descriptor"] == {
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
+        "size": len(blob(digest))}
+    assert m["image.name"] == "example.com/a:1,example.com/a:2"
+    p = run_build(tmp_path / "store", "--label", "novalue", ctx, check=False)
+    assert p.returncode == 1 and "--label novalue: expected KEY=VALUE" in p.stderr.decode()

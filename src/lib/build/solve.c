@@ -472,6 +472,35 @@ static int solver_init(build_solver *sv)
 	return berth_fs_mkdir_p(sv->cache_dir);
 }
 
+/* --label K=V on the target image, over the Dockerfile's LABELs (as buildx). */
+static int add_labels(build_solver *sv, berth_build_image *img)
+{
+	json_t *c = berth_build__config_obj(img), *l;
+
+	if (!sv->o->nlabels)
+		return 0;
+	if (!c)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	l = json_object_get(c, "Labels");
+	if (!json_is_object(l)) {
+		l = json_object();
+		if (!l || json_object_set_new(c, "Labels", l) < 0)
+			return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	for (size_t i = 0; i < sv->o->nlabels; i++) {
+		const char *kv = sv->o->labels[i], *eq = strchr(kv, '=');
+		char key[1024];
+
+		if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof(key))
+			return berth_error_set(BERTH_EINVALID, "--label %s: expected KEY=VALUE",
+					       kv);
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
+		if (json_object_set_new(l, key, json_string(eq + 1)) < 0)
+			return berth_error_set(BERTH_EINVALID, "--label %s: not UTF-8", kv);
+	}
+	return 0;
+}
+
 int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, const char *tag,
 			   berth_digest *digest)
 {
@@ -498,7 +527,8 @@ int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, cons
 	bo.target_platform = o->platform;
 	if ((rc = berth_dockerfile_plan(&sv.plan, sv.df, &bo, &err)) < 0 ||
 	    (rc = berth_dockerignore_load(&sv.ign, o->context, o->dockerfile)) < 0 ||
-	    (rc = solver_init(&sv)) < 0 || (rc = run_stages(&sv)) < 0)
+	    (rc = solver_init(&sv)) < 0 || (rc = run_stages(&sv)) < 0 ||
+	    (rc = add_labels(&sv, sv.done[sv.plan->target])) < 0)
 		goto done;
 	rc = berth_build_image_commit(sv.done[sv.plan->target], s, tag,
 				      o->source_date_epoch >= 0 ? o->source_date_epoch : -1,
