@@ -194,6 +194,10 @@ typedef struct berth_build_opts {
 	const berth_registries *registries;
 	const char *const *labels; /* --label K=V: set on the target image's config */
 	size_t nlabels;
+	/* --build-context NAME=DIR | NAME=docker-image://REF | NAME=oci-layout://DIR[:TAG]:
+	 * read by FROM NAME and COPY --from=NAME, before stages and images of that name */
+	const char *const *build_contexts;
+	size_t nbuild_contexts;
 } berth_build_opts;
 
 /**

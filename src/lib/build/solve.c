@@ -21,8 +21,7 @@
  * the build returns that failure.
  *
  * Not yet here (each refused with a message naming it, never ignored): RUN
- * --mount, heredocs, ADD of URLs and archives, COPY
- * --link/--parents/--exclude, several platforms.
+ * --mount, heredocs of RUN, parallel stages, several platforms.
  */
 #include "lib/build/internal.h"
 #include "berth/ref.h"
@@ -183,6 +182,45 @@ void berth_build__output_end(build_output *out)
 	out->started = 0;
 }
 
+/* ---- named contexts (--build-context) ---- */
+
+const char *berth_build__named_context(build_solver *sv, const char *name, char *spec, size_t len)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < sv->o->nbuild_contexts; i++) {
+		const char *c = sv->o->build_contexts[i], *v;
+
+		if (strncasecmp(c, name, n) != 0 || c[n] != '=')
+			continue;
+		v = c + n + 1;
+		if (spec && strncmp(v, "docker-image://", 15) == 0)
+			snprintf(spec, len, "docker://%s", v + 15);
+		else if (spec && strncmp(v, "oci-layout://", 13) == 0)
+			snprintf(spec, len, "oci:%s", v + 13);
+		else if (spec)
+			spec[0] = '\0';
+		return v;
+	}
+	return NULL;
+}
+
+/* The image spec of a FROM: a named context's image, else docker://<base>. */
+static int named_base(build_solver *sv, const berth_df_xstage *xs, berth_buf *spec)
+{
+	char named[PATH_MAX + 64];
+
+	if (!berth_build__named_context(sv, xs->base, named, sizeof(named)))
+		return berth_buf_printf(spec, "docker://%s", xs->base);
+	if (!named[0])
+		return berth_build__fail_at(
+			sv, &sv->df->instrs[xs->src->from], BERTH_EUNSUPPORTED,
+			"--build-context %s is a directory: FROM needs an image "
+			"(docker-image:// or oci-layout://)",
+			xs->base);
+	return berth_buf_puts(spec, named);
+}
+
 /* ---- stages ---- */
 
 /*
@@ -257,7 +295,20 @@ static int stage_base(build_solver *sv, const berth_df_xstage *xs, berth_build_i
 	berth_build__log(sv, "#  FROM %s", xs->base);
 	/* One pull at a time: two stages on one base must not copy it twice at once. */
 	pthread_mutex_lock(&sv->pull_mu);
-	rc = pull_base(sv, xs, out);
+	if (berth_build__named_context(sv, xs->base, NULL, 0)) {
+		berth_buf spec = BERTH_BUF_INIT(0);
+		berth_image_name *n = NULL;
+
+		if ((rc = named_base(sv, xs, &spec)) == 0 &&
+		    (rc = berth_image_name_parse(&n, spec.ptr)) == 0)
+			rc = berth_build_image_from(out, sv->store, n, sv->o->registry,
+						    xs->platform ? xs->platform : sv->o->platform,
+						    sv->o->pull);
+		berth_image_name_free(n);
+		berth_buf_dispose(&spec);
+	} else {
+		rc = pull_base(sv, xs, out);
+	}
 	pthread_mutex_unlock(&sv->pull_mu);
 	return rc;
 }
