@@ -27,6 +27,7 @@
 #include "berth/digest.h"
 #include "berth/dockerfile.h"
 #include "berth/layer.h"
+#include "berth/registries.h"
 #include "berth/sandbox.h"
 #include "berth/snapshot.h"
 #include "berth/transport.h"
@@ -41,8 +42,18 @@ typedef struct berth_build_image berth_build_image;
 /** The default store root (see above) into out; BERTH_ETOOBIG if it does not fit. */
 int berth_build_store_default_root(char *out, size_t len) BERTH_WARN_UNUSED;
 
-/** Open or create the store at `root`. */
+/**
+ * Open or create the store at `root`. The open store holds <root>/lock
+ * shared until it is freed (a prune waits for it); when no other process
+ * holds the store, what killed builds left behind is swept first.
+ */
 int berth_build_store_open(berth_build_store **out, const char *root) BERTH_WARN_UNUSED;
+
+/**
+ * Hold the store alone (for prune): wait until no other process has it
+ * open (`wait`), or fail with BERTH_EBUSY. Leftovers are swept.
+ */
+int berth_build_store_exclusive(berth_build_store *s, int wait) BERTH_WARN_UNUSED;
 void berth_build_store_free(berth_build_store *s);
 
 /** The store's OCI layout directory (borrowed). */
@@ -178,6 +189,11 @@ typedef struct berth_build_opts {
 	berth_layer_compression compression;	 /* of new layers */
 	const berth_transport_options *registry; /* credentials for base images */
 	FILE *log;				 /* steps and their output; NULL = stderr */
+	int jobs; /* stages built at once (--jobs); <= 0 = the CPU count */
+	/* Base image names rewritten / mirrored (registries.conf); NULL = as written. */
+	const berth_registries *registries;
+	const char *const *labels; /* --label K=V: set on the target image's config */
+	size_t nlabels;
 	/* --build-context NAME=DIR | NAME=docker-image://REF | NAME=oci-layout://DIR[:TAG]:
 	 * read by FROM NAME and COPY --from=NAME, before stages and images of that name */
 	const char *const *build_contexts;

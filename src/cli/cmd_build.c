@@ -20,6 +20,8 @@
 #include "util/buf.h"
 #include "util/fs.h"
 
+#include <jansson.h>
+
 #include <libgen.h>
 #include <limits.h>
 #include <sched.h>
@@ -27,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +40,9 @@ typedef struct build_opts {
 	berth_args_list tags, build_args, outputs, no_cache_filter;
 	berth_args_list build_contexts;
 	int push, pull, no_cache, check;
+	int jobs;
+	const char *registries_conf, *metadata_file;
+	berth_args_list labels;
 	opt_registry reg;
 } build_opts;
 
@@ -72,6 +78,15 @@ static const berth_arg build_args[] = {
 			 "write the image's manifest digest to FILE"),
 	BERTH_OPT_ENUM("progress", 0, build_opts, progress, progresses, NULL,
 		       "progress output (quiet: none)"),
+	BERTH_OPT_INT("jobs", 0, build_opts, jobs, "N", 1, 64,
+		      "build at most N stages at once (default: the CPU count)"),
+	BERTH_OPT_STRING("registries-conf", 0, build_opts, registries_conf, "FILE",
+			 "registries.conf(5) for base image names (default:\n"
+			 "$CONTAINERS_REGISTRIES_CONF, else /etc/containers/registries.conf[.d])"),
+	BERTH_OPT_LIST("label", 0, build_opts, labels, "K=V",
+		       "set a label on the image (repeatable; wins over LABEL)"),
+	BERTH_OPT_STRING("metadata-file", 0, build_opts, metadata_file, "FILE",
+			 "write the build's result as JSON (buildx's keys) to FILE"),
 	BERTH_OPT_STRING("call", 0, build_opts, call, "METHOD[,format=json][,ignorestatus=true]",
 			 "build (default), or answer without building: outline (the\n"
 			 "target's build args, secrets, ssh), targets (the stages),\n"
@@ -177,6 +192,73 @@ static int export_all(build_opts *o, berth_build_store *s, const char *tag,
 					      berth_error_last());
 	}
 	return 0;
+}
+
+/*
+ * --metadata-file: what buildx writes — containerimage.digest (the
+ * manifest), containerimage.config.digest, containerimage.descriptor, and
+ * image.name (the tags, comma-separated) when there are tags.
+ */
+static int write_metadata(const build_opts *o, berth_build_store *s, const berth_digest *d)
+{
+	char path[PATH_MAX + 128], *txt = NULL;
+	json_t *man = NULL, *out = NULL;
+	json_error_t jerr = {0};
+	struct stat st;
+	FILE *f = NULL;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", berth_build_store_content(s),
+		 berth_digest_hex(d));
+	man = stat(path, &st) == 0 ? json_load_file(path, 0, &jerr) : NULL;
+	if (!man) {
+		berth_cli_fail(CMD, 0, "--metadata-file: cannot read the manifest: %s", jerr.text);
+		goto done;
+	}
+	out = json_pack("{s:s, s:O, s:{s:s, s:s, s:I}}", "containerimage.digest", d->str,
+			"containerimage.config.digest",
+			json_object_get(json_object_get(man, "config"), "digest"),
+			"containerimage.descriptor", "mediaType",
+			json_string_value(json_object_get(man, "mediaType")), "digest", d->str,
+			"size", (json_int_t)st.st_size);
+	if (out && o->tags.n) {
+		size_t len = 0;
+		char *names;
+
+		for (int i = 0; i < o->tags.n; i++)
+			len += strlen(o->tags.v[i]) + 1;
+		names = calloc(1, len + 1);
+		for (int i = 0; names && i < o->tags.n; i++) {
+			strcat(names, o->tags.v[i]);
+			if (i + 1 < o->tags.n)
+				strcat(names, ",");
+		}
+		if (!names || json_object_set_new(out, "image.name", json_string(names)) < 0) {
+			free(names);
+			goto oom;
+		}
+		free(names);
+	}
+	if (!out || !(txt = json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS)))
+		goto oom;
+	f = fopen(o->metadata_file, "w");
+	if (!f || fprintf(f, "%s\n", txt) < 0 || fclose(f) != 0) {
+		f = NULL;
+		berth_cli_fail(CMD, 0, "cannot write %s", o->metadata_file);
+		goto done;
+	}
+	f = NULL;
+	rc = 0;
+	goto done;
+oom:
+	berth_cli_fail(CMD, 0, "out of memory");
+done:
+	if (f)
+		fclose(f);
+	free(txt);
+	json_decref(out);
+	json_decref(man);
+	return rc;
 }
 
 /* ---- --call outline|targets|check: no build ---- */
@@ -317,6 +399,7 @@ int cmd_build(int argc, char **argv)
 	berth_df_vars vars = BERTH_DF_VARS_INIT;
 	berth_transport_options to;
 	berth_build_store *s = NULL;
+	berth_registries *regs = NULL;
 	char root[PATH_MAX], tag[64];
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	berth_digest d;
@@ -355,6 +438,10 @@ int cmd_build(int argc, char **argv)
 		berth_cli_fail(CMD, 0, "%s", berth_error_last());
 		goto done;
 	}
+	if (berth_registries_load(&regs, o.registries_conf) < 0) {
+		berth_cli_fail(CMD, 0, "%s", berth_error_last());
+		goto done;
+	}
 	if (o.progress && strcmp(o.progress, "quiet") == 0)
 		devnull = fopen("/dev/null", "w");
 	bo.context = argv[1];
@@ -383,6 +470,10 @@ int cmd_build(int argc, char **argv)
 	bo.compression = BERTH_LAYER_GZIP;
 	bo.registry = &to;
 	bo.log = devnull ? devnull : stderr;
+	bo.jobs = o.jobs;
+	bo.registries = regs;
+	bo.labels = (const char *const *)o.labels.v;
+	bo.nlabels = (size_t)o.labels.n;
 	snprintf(tag, sizeof(tag), "build-%ld-%d", (long)time(NULL), (int)getpid());
 	if (berth_build_dockerfile(s, &bo, tag, &d) < 0) {
 		berth_cli_fail(CMD, 0, "%s", berth_error_last());
@@ -398,12 +489,15 @@ int cmd_build(int argc, char **argv)
 			goto done;
 		}
 	}
+	if (o.metadata_file && write_metadata(&o, s, &d) < 0)
+		goto done;
 	printf("%s\n", d.str);
 	rc = BERTH_EXIT_OK;
 done:
 	if (devnull)
 		fclose(devnull);
 	berth_build_store_free(s);
+	berth_registries_free(regs);
 	berth_df_vars_dispose(&vars);
 	opt_registry_dispose(&o.reg);
 	return rc;

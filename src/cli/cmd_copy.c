@@ -6,9 +6,12 @@
 #include "opts.h"
 #include "progress.h"
 
+#include "berth/ref.h"
+#include "berth/registries.h"
 #include "berth/transport.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct copy_opts {
@@ -16,6 +19,7 @@ typedef struct copy_opts {
 	int tls, src_tls, dest_tls; /* -1: not given */
 	const char *platform, *format, *compress, *src_creds, *dest_creds, *src_cert_dir,
 		*dest_cert_dir, *authfile, *digestfile;
+	const char *registries_conf;
 } copy_opts;
 
 static const char *const formats[] = {"oci", "v2s2", NULL};
@@ -50,6 +54,9 @@ static const berth_arg copy_args[] = {
 	BERTH_OPT_STRING("digestfile", 0, copy_opts, digestfile, "FILE",
 			 "write the digest of the manifest written to FILE"),
 	BERTH_OPT_FLAG("quiet", 'q', copy_opts, quiet, "no progress output"),
+	BERTH_OPT_STRING("registries-conf", 0, copy_opts, registries_conf, "FILE",
+			 "registries.conf(5) for a docker:// SRC (default:\n"
+			 "$CONTAINERS_REGISTRIES_CONF, else /etc/containers/registries.conf[.d])"),
 	BERTH_OPT_END,
 };
 
@@ -112,6 +119,54 @@ static int write_digest(const char *path, const berth_digest *digest)
 	return 0;
 }
 
+/*
+ * berth_copy from a docker:// source as registries.conf says: its mirrors,
+ * then its location (insecure ones without TLS verification); other
+ * sources as they are. The last place's error is the one reported.
+ */
+static int copy_from(const char *conf, const berth_image_name *src,
+		     const berth_transport_options *so, const berth_image_name *dst,
+		     const berth_transport_options *dopt, const berth_copy_options *co,
+		     berth_digest *digest)
+{
+	berth_registries *regs = NULL;
+	berth_registry_endpoint *ep = NULL;
+	char *ref = NULL;
+	size_t nep = 0;
+	int rc;
+
+	if (src->kind != BERTH_TRANSPORT_DOCKER)
+		return berth_copy(src, so, dst, dopt, co, digest);
+	if ((rc = berth_registries_load(&regs, conf)) < 0)
+		return rc;
+	ref = berth_ref_format(src->ref);
+	rc = ref ? berth_registries_resolve(regs, ref, &ep, &nep)
+		 : berth_error_set(BERTH_ERROR, "out of memory");
+	for (size_t i = 0; rc == 0 && i < nep; i++) {
+		berth_transport_options to = *so;
+		berth_image_name *en = NULL;
+		char spec[4096];
+
+		if (ep[i].insecure)
+			to.tls_verify = 0;
+		snprintf(spec, sizeof(spec), "docker://%s", ep[i].ref);
+		if ((rc = berth_image_name_parse(&en, spec)) == 0)
+			rc = berth_copy(en, &to, dst, dopt, co, digest);
+		berth_image_name_free(en);
+		if (rc < 0 && i + 1 < nep) {
+			fprintf(stderr, "berth copy: %s: %s; trying %s\n", ep[i].ref,
+				berth_error_last(), ep[i + 1].ref);
+			rc = 0;
+			continue;
+		}
+		break;
+	}
+	berth_registries_endpoints_free(ep, nep);
+	berth_registries_free(regs);
+	free(ref);
+	return rc;
+}
+
 int cmd_copy(int argc, char **argv)
 {
 	berth_transport_options so, dopt;
@@ -140,7 +195,7 @@ int cmd_copy(int argc, char **argv)
 	prog = berth_progress_new(stderr, o.quiet);
 	co.progress = berth_progress_event;
 	co.progress_ctx = prog;
-	if (berth_copy(src, &so, dst, &dopt, &co, &digest) < 0) {
+	if (copy_from(o.registries_conf, src, &so, dst, &dopt, &co, &digest) < 0) {
 		berth_progress_free(prog);
 		prog = NULL;
 		berth_cli_fail("copy", BERTH_EXIT_FAIL, "%s", berth_error_last());

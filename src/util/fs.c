@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,12 +88,16 @@ int berth_fs_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+static atomic_ulong atomic_seq;
+
 int berth_fs_write_atomic(const char *path, const void *data, size_t len)
 {
 	char tmp[PATH_MAX];
 	int fd, rc;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+	/* Unique per process and call: two threads may write one path at once. */
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d.%lu", path, (int)getpid(),
+		     (unsigned long)atomic_fetch_add(&atomic_seq, 1)) >= (int)sizeof(tmp))
 		return berth_error_set(BERTH_EINVALID, "path too long");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)

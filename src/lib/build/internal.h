@@ -12,12 +12,14 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <limits.h>
+#include <pthread.h>
 
 struct berth_build_store {
 	char root[PATH_MAX];
 	char content[PATH_MAX + 16]; /* <root>/content: an OCI layout */
 	char blobs[PATH_MAX + 32];   /* <content>/blobs/sha256 */
 	berth_snapshots *snapshots;
+	int lock_fd; /* <root>/lock: shared while open, exclusive for prune */
 };
 
 typedef struct build_layer {
@@ -81,7 +83,35 @@ typedef struct build_solver {
 	berth_context *ctx;		/* the context walked with hashes (first COPY from it) */
 	char (*keys)[BERTH_DIGEST_MAX]; /* per stage, the key of its last step */
 	char cache_dir[PATH_MAX + 16];
+	/* Parallel stages (solve.c): `mu` guards busy[], done[] as they change, and the
+	 * first failure; `cv` wakes workers waiting for a stage's inputs. key_mu serialises
+	 * cache key computation (the context walk is made once, lazily); pull_mu base pulls. */
+	pthread_mutex_t mu, key_mu, pull_mu;
+	pthread_cond_t cv;
+	int failed;    /* a stage failed: the others stop at their next step */
+	int fail_code; /* the first failure's code and message */
+	char fail_msg[512];
 } build_solver;
+
+/**
+ * A step's output stream: a pipe whose lines a thread writes whole to the
+ * build log, each prefixed with the stage ("[stage 1] ..."), so the output of
+ * parallel steps never interleaves within a line. `fd` goes to the step;
+ * berth_build__output_end closes it and waits for the last line.
+ */
+typedef struct build_output {
+	build_solver *sv;
+	int fd;	 /* the write end, for the step's stdout and stderr */
+	int rfd; /* the read end (the relay thread's) */
+	size_t stage;
+	pthread_t thread;
+	int started;
+} build_output;
+
+int berth_build__output_begin(build_solver *sv, build_output *out) BERTH_WARN_UNUSED;
+void berth_build__output_end(build_output *out);
+/** A whole line to the build log (printf-like; the newline is added). */
+void berth_build__log(build_solver *sv, const char *fmt, ...) BERTH_PRINTF(2, 3);
 
 /** Set the error as "<Dockerfile>:<line>: <INSTRUCTION>: <message>"; returns code. */
 int berth_build__fail_at(build_solver *sv, const berth_df_instr *in, int code, const char *fmt, ...)

@@ -18,6 +18,7 @@ int berth_build__run(build_solver *sv, berth_build_image *img, const berth_df_xi
 	berth_build_run r = {0};
 	berth_buf created = BERTH_BUF_INIT(0);
 	berth_diff_options o = {sv->o->compression, -1, sv->clamp};
+	build_output out = {.fd = -1};
 	json_t *a = NULL;
 	size_t n, k = 0;
 	int status, rc;
@@ -75,12 +76,13 @@ int berth_build__run(build_solver *sv, berth_build_image *img, const berth_df_xi
 		argv[k] = (char *)json_string_value(json_array_get(a, k));
 	r.argv = argv;
 	r.env = env;
-	r.stdout_fd = fileno(sv->log);
-	r.stderr_fd = fileno(sv->log);
-	fflush(sv->log);
-	if ((rc = berth_buf_printf(&created, "RUN %s # buildkit", x->src->args_text)) < 0)
+	if ((rc = berth_buf_printf(&created, "RUN %s # buildkit", x->src->args_text)) < 0 ||
+	    (rc = berth_build__output_begin(sv, &out)) < 0)
 		goto done;
+	r.stdout_fd = out.fd;
+	r.stderr_fd = out.fd;
 	rc = berth_build_image_run(img, sv->store, &r, created.ptr, &o, &status);
+	berth_build__output_end(&out);
 	if (rc == 0 && status != 0)
 		rc = berth_build__fail_at(
 			sv, x->src, BERTH_ERROR,

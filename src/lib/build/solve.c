@@ -13,16 +13,31 @@
  * The instructions themselves are applied by instr.c (config), run.c
  * (RUN) and copy.c (COPY/ADD); key.c computes the layer cache's keys.
  *
+ * Stages run in parallel (berth_build_opts.jobs workers, the calling thread
+ * one of them): a stage starts as soon as the stages it reads are built.
+ * Each stage is one worker's from start to end (its image is never shared
+ * while it changes); a finished stage's image is read-only for the others.
+ * The first failure is kept, the other stages stop at their next step, and
+ * the build returns that failure.
+ *
  * Not yet here (each refused with a message naming it, never ignored): RUN
  * --mount, heredocs of RUN, parallel stages, several platforms.
  */
 #include "lib/build/internal.h"
+#include "berth/ref.h"
 #include "util/buf.h"
 #include "util/fs.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define OUTPUT_LINE_MAX 4096 /* a longer output line is written in pieces */
+#define JOBS_MAX 64
 
 int berth_build__fail_at(build_solver *sv, const berth_df_instr *in, int code, const char *fmt, ...)
 {
@@ -83,6 +98,90 @@ int berth_build__expand1(build_solver *sv, berth_build_image *img, const berth_d
 	return rc;
 }
 
+/* ---- the build log ---- */
+
+void berth_build__log(build_solver *sv, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* One stdio call per line: the FILE's lock keeps parallel stages' lines whole. */
+	fprintf(sv->log, "%s\n", line);
+	fflush(sv->log);
+}
+
+static _Thread_local size_t current_stage;
+
+static void *output_main(void *arg)
+{
+	build_output *o = arg;
+	char buf[OUTPUT_LINE_MAX];
+	size_t have = 0;
+
+	for (;;) {
+		ssize_t n = read(o->rfd, buf + have, sizeof(buf) - have);
+		size_t start = 0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		for (size_t i = 0; i < have; i++)
+			if (buf[i] == '\n') {
+				berth_build__log(o->sv, "[stage %zu] %.*s", o->stage,
+						 (int)(i - start), buf + start);
+				start = i + 1;
+			}
+		if (start == 0 && have == sizeof(buf)) {
+			berth_build__log(o->sv, "[stage %zu] %.*s", o->stage, (int)have, buf);
+			have = 0;
+			continue;
+		}
+		memmove(buf, buf + start, have - start);
+		have -= start;
+	}
+	if (have)
+		berth_build__log(o->sv, "[stage %zu] %.*s", o->stage, (int)have, buf);
+	close(o->rfd);
+	return NULL;
+}
+
+int berth_build__output_begin(build_solver *sv, build_output *out)
+{
+	int p[2];
+
+	memset(out, 0, sizeof(*out));
+	out->sv = sv;
+	out->fd = out->rfd = -1;
+	out->stage = current_stage;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return berth_error_set_errno("pipe");
+	out->rfd = p[0];
+	out->fd = p[1];
+	if (pthread_create(&out->thread, NULL, output_main, out) != 0) {
+		close(p[0]);
+		close(p[1]);
+		out->fd = out->rfd = -1;
+		return berth_error_set(BERTH_ERROR, "cannot start the output thread");
+	}
+	out->started = 1;
+	return 0;
+}
+
+void berth_build__output_end(build_output *out)
+{
+	if (out->fd >= 0)
+		close(out->fd);
+	out->fd = -1;
+	if (out->started)
+		pthread_join(out->thread, NULL);
+	out->started = 0;
+}
+
 /* ---- named contexts (--build-context) ---- */
 
 const char *berth_build__named_context(build_solver *sv, const char *name, char *spec, size_t len)
@@ -124,108 +223,332 @@ static int named_base(build_solver *sv, const berth_df_xstage *xs, berth_buf *sp
 
 /* ---- stages ---- */
 
-static int build_stage(build_solver *sv, size_t i);
-
-static int stage_base(build_solver *sv, const berth_df_xstage *xs, berth_build_image **out)
+/*
+ * A base image from a registry, pulled from where registries.conf says (its
+ * mirrors, then its location; an insecure place without TLS verification).
+ * The image keeps the name the Dockerfile wrote (normalised: docker.io/library/
+ * alpine:3) for its org.opencontainers.image.base.name annotation.
+ */
+static int pull_base(build_solver *sv, const berth_df_xstage *xs, berth_build_image **out)
 {
+	const char *platform = xs->platform ? xs->platform : sv->o->platform;
+	berth_registry_endpoint *ep = NULL;
 	berth_image_name *n = NULL;
 	berth_buf spec = BERTH_BUF_INIT(0);
+	char *ref = NULL;
+	size_t nep = 0;
 	int rc;
 
-	if (xs->base_stage != BERTH_DF_NO_STAGE) {
-		if ((rc = build_stage(sv, xs->base_stage)) < 0)
-			return rc;
-		return berth_build_image_clone(out, sv->done[xs->base_stage]);
+	if ((rc = berth_buf_printf(&spec, "docker://%s", xs->base)) < 0 ||
+	    (rc = berth_image_name_parse(&n, spec.ptr)) < 0)
+		goto done;
+	if (!(ref = berth_ref_format(n->ref))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
 	}
-	if (strcasecmp(xs->base, "scratch") == 0)
-		return berth_build_image_scratch(out,
-						 xs->platform ? xs->platform : sv->o->platform);
-	if ((rc = named_base(sv, xs, &spec)) == 0 &&
-	    (rc = berth_image_name_parse(&n, spec.ptr)) == 0) {
-		fprintf(sv->log, "#  FROM %s\n", xs->base);
-		rc = berth_build_image_from(out, sv->store, n, sv->o->registry,
-					    xs->platform ? xs->platform : sv->o->platform,
-					    sv->o->pull);
+	if ((rc = berth_registries_resolve(sv->o->registries, ref, &ep, &nep)) < 0)
+		goto done;
+	rc = BERTH_ENOTFOUND;
+	for (size_t i = 0; i < nep && rc < 0; i++) {
+		berth_transport_options to;
+		berth_image_name *en = NULL;
+
+		if (sv->o->registry)
+			to = *sv->o->registry;
+		else
+			berth_transport_options_init(&to);
+		if (strcmp(ep[i].ref, ref) != 0)
+			berth_build__log(sv, "#  FROM %s: from %s%s", xs->base, ep[i].ref,
+					 ep[i].mirror ? " (mirror)" : "");
+		if (ep[i].insecure)
+			to.tls_verify = 0;
+		berth_buf_reset(&spec);
+		if ((rc = berth_buf_printf(&spec, "docker://%s", ep[i].ref)) < 0 ||
+		    (rc = berth_image_name_parse(&en, spec.ptr)) < 0)
+			break;
+		rc = berth_build_image_from(out, sv->store, en, &to, platform, sv->o->pull);
+		berth_image_name_free(en);
 	}
+	/* As BuildKit: the name as the Dockerfile wrote it, normalised, without transport. */
+	if (rc == 0) {
+		free((*out)->base_name);
+		(*out)->base_name = ref;
+		ref = NULL;
+	}
+done:
+	berth_registries_endpoints_free(ep, nep);
 	berth_image_name_free(n);
 	berth_buf_dispose(&spec);
+	free(ref);
 	return rc;
 }
 
-static int build_stage(build_solver *sv, size_t i)
+static int stage_base(build_solver *sv, const berth_df_xstage *xs, berth_build_image **out)
+{
+	int rc;
+
+	if (xs->base_stage != BERTH_DF_NO_STAGE)
+		return berth_build_image_clone(out, sv->done[xs->base_stage]);
+	if (strcasecmp(xs->base, "scratch") == 0)
+		return berth_build_image_scratch(out,
+						 xs->platform ? xs->platform : sv->o->platform);
+	berth_build__log(sv, "#  FROM %s", xs->base);
+	/* One pull at a time: two stages on one base must not copy it twice at once. */
+	pthread_mutex_lock(&sv->pull_mu);
+	if (berth_build__named_context(sv, xs->base, NULL, 0)) {
+		berth_buf spec = BERTH_BUF_INIT(0);
+		berth_image_name *n = NULL;
+
+		if ((rc = named_base(sv, xs, &spec)) == 0 &&
+		    (rc = berth_image_name_parse(&n, spec.ptr)) == 0)
+			rc = berth_build_image_from(out, sv->store, n, sv->o->registry,
+						    xs->platform ? xs->platform : sv->o->platform,
+						    sv->o->pull);
+		berth_image_name_free(n);
+		berth_buf_dispose(&spec);
+	} else {
+		rc = pull_base(sv, xs, out);
+	}
+	pthread_mutex_unlock(&sv->pull_mu);
+	return rc;
+}
+
+/* The key of a stage's starting state: its base stage's result, or the base image. */
+static int stage_key0(build_solver *sv, const berth_df_xstage *xs, berth_build_image *img)
+{
+	berth_buf k0 = BERTH_BUF_INIT(0);
+	berth_digest d;
+	int rc;
+
+	if (xs->base_stage != BERTH_DF_NO_STAGE) {
+		berth_digest r;
+
+		if ((rc = berth_build__result_digest(sv->done[xs->base_stage], &r)) == 0)
+			rc = berth_buf_printf(&k0, "stage:%s", r.str);
+	} else if (img->base_name)
+		rc = berth_buf_printf(&k0, "from:%s:%s", img->base_digest.str,
+				      xs->platform	? xs->platform
+				      : sv->o->platform ? sv->o->platform
+							: "");
+	else
+		rc = berth_buf_printf(&k0, "scratch:%s", xs->platform ? xs->platform : "");
+	if (rc == 0 && (rc = berth_digest_compute(&d, BERTH_DIGEST_SHA256, k0.ptr, k0.len)) == 0)
+		snprintf(sv->keys[xs->index], sizeof(sv->keys[xs->index]), "%s", d.str);
+	berth_buf_dispose(&k0);
+	return rc;
+}
+
+static int stopped(build_solver *sv)
+{
+	int f;
+
+	pthread_mutex_lock(&sv->mu);
+	f = sv->failed;
+	pthread_mutex_unlock(&sv->mu);
+	return f;
+}
+
+/* Build stage i; the stages it reads are built. The image goes to *out. */
+static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 {
 	const berth_df_xstage *xs = &sv->plan->stages[i];
 	berth_df_vars args = BERTH_DF_VARS_INIT;
 	berth_build_image *img = NULL;
-	int rc = 0, cmd_set = 0;
+	int rc, cmd_set = 0;
 
-	if (sv->done[i])
-		return 0;
-	if (sv->busy[i])
-		return berth_error_set(BERTH_EINVALID, "circular dependency on stage %zu", i);
-	sv->busy[i] = 1;
-	for (size_t d = 0; d < xs->ndeps && rc == 0; d++)
-		if (xs->deps[d] != i)
-			rc = build_stage(sv, xs->deps[d]);
-	if (rc == 0)
-		rc = stage_base(sv, xs, &img);
-	if (rc == 0) {
-		berth_buf k0 = BERTH_BUF_INIT(0);
-		berth_digest d;
-
-		if (xs->base_stage != BERTH_DF_NO_STAGE) {
-			berth_digest r;
-
-			if ((rc = berth_build__result_digest(sv->done[xs->base_stage], &r)) == 0)
-				rc = berth_buf_printf(&k0, "stage:%s", r.str);
-		} else if (img->base_name)
-			rc = berth_buf_printf(&k0, "from:%s:%s", img->base_digest.str,
-					      xs->platform	? xs->platform
-					      : sv->o->platform ? sv->o->platform
-								: "");
-		else
-			rc = berth_buf_printf(&k0, "scratch:%s", xs->platform ? xs->platform : "");
-		if (rc == 0 &&
-		    (rc = berth_digest_compute(&d, BERTH_DIGEST_SHA256, k0.ptr, k0.len)) == 0)
-			snprintf(sv->keys[i], sizeof(sv->keys[i]), "%s", d.str);
-		berth_buf_dispose(&k0);
-	}
+	*out = NULL;
+	current_stage = i;
+	if ((rc = stage_base(sv, xs, &img)) == 0)
+		rc = stage_key0(sv, xs, img);
 	for (size_t k = 0; rc == 0 && k < xs->ninstrs; k++) {
 		const berth_df_xinstr *x = &xs->instrs[k];
 		const berth_df_instr *in = x->src;
+		const char *kind = berth_dockerfile_kind_name(in->kind);
 		char rec[PATH_MAX + 100];
 		berth_digest key;
 
-		fprintf(sv->log, "#%zu [stage %zu] %s %s", k + 1, i,
-			berth_dockerfile_kind_name(in->kind), in->args_text);
-		if ((rc = berth_build__step_key(sv, sv->keys[i], x, &key)) < 0)
+		if (stopped(sv)) {
+			rc = berth_error_set(BERTH_ERROR, "stopped: another stage failed");
+			break;
+		}
+		pthread_mutex_lock(&sv->key_mu);
+		rc = berth_build__step_key(sv, sv->keys[i], x, &key);
+		pthread_mutex_unlock(&sv->key_mu);
+		if (rc < 0)
 			break;
 		berth_build__record_path(sv, &key, rec, sizeof(rec));
 		snprintf(sv->keys[i], sizeof(sv->keys[i]), "%s", key.str);
 		if (in->kind == BERTH_DF_ARG) {
-			fputc('\n', sv->log);
+			berth_build__log(sv, "#%zu [stage %zu] %s %s", k + 1, i, kind,
+					 in->args_text);
 			rc = berth_build__apply(sv, img, &args, &cmd_set, x);
 			continue;
 		}
 		if (berth_build__stage_uses_cache(sv, xs) &&
 		    berth_build__state_load(img, rec) == 0) {
-			fprintf(sv->log, " CACHED\n");
+			berth_build__log(sv, "#%zu [stage %zu] %s %s CACHED", k + 1, i, kind,
+					 in->args_text);
 			if (in->kind == BERTH_DF_CMD)
 				cmd_set = 1;
 			continue;
 		}
-		fputc('\n', sv->log);
+		berth_build__log(sv, "#%zu [stage %zu] %s %s", k + 1, i, kind, in->args_text);
 		rc = berth_build__apply(sv, img, &args, &cmd_set, x);
 		if (rc == 0)
 			rc = berth_build__state_save(img, rec);
 	}
 	berth_df_vars_dispose(&args);
-	sv->busy[i] = 0;
 	if (rc < 0) {
 		berth_build_image_free(img);
 		return rc;
 	}
-	sv->done[i] = img;
+	*out = img;
+	return 0;
+}
+
+/* A needed stage whose inputs are built and that nobody runs yet (under mu), or -1. */
+static long next_ready(build_solver *sv)
+{
+	for (size_t i = 0; i < sv->plan->nstages; i++) {
+		const berth_df_xstage *xs = &sv->plan->stages[i];
+		int ready = (xs->needed || i == sv->plan->target) && !sv->done[i] && !sv->busy[i];
+
+		for (size_t d = 0; ready && d < xs->ndeps; d++)
+			ready = xs->deps[d] == i || sv->done[xs->deps[d]] != NULL;
+		if (xs->base_stage != BERTH_DF_NO_STAGE && ready)
+			ready = sv->done[xs->base_stage] != NULL;
+		if (ready)
+			return (long)i;
+	}
+	return -1;
+}
+
+static int any_busy(build_solver *sv)
+{
+	for (size_t i = 0; i < sv->plan->nstages; i++)
+		if (sv->busy[i])
+			return 1;
+	return 0;
+}
+
+/* Record the first failure (under mu) and wake everyone to stop. */
+static void fail_locked(build_solver *sv, int code, const char *msg)
+{
+	if (!sv->failed) {
+		sv->failed = 1;
+		sv->fail_code = code;
+		snprintf(sv->fail_msg, sizeof(sv->fail_msg), "%s", msg);
+	}
+	pthread_cond_broadcast(&sv->cv);
+}
+
+/* A worker: takes ready stages until the target is built or the build failed. */
+static void *worker(void *arg)
+{
+	build_solver *sv = arg;
+
+	pthread_mutex_lock(&sv->mu);
+	while (!sv->failed && !sv->done[sv->plan->target]) {
+		long i = next_ready(sv);
+		berth_build_image *img;
+		int rc;
+
+		if (i < 0) {
+			if (!any_busy(sv)) {
+				fail_locked(sv, BERTH_EINVALID,
+					    "the stages depend on each other in a circle");
+				break;
+			}
+			pthread_cond_wait(&sv->cv, &sv->mu);
+			continue;
+		}
+		sv->busy[i] = 1;
+		pthread_mutex_unlock(&sv->mu);
+		rc = build_stage(sv, (size_t)i, &img);
+		pthread_mutex_lock(&sv->mu);
+		sv->busy[i] = 0;
+		if (rc < 0)
+			fail_locked(sv, rc, berth_error_last());
+		else
+			sv->done[i] = img;
+		pthread_cond_broadcast(&sv->cv);
+	}
+	pthread_mutex_unlock(&sv->mu);
+	return NULL;
+}
+
+/* How many workers: --jobs (default the CPU count), no more than the stages to build. */
+static size_t worker_count(build_solver *sv)
+{
+	size_t need = 0, n;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	for (size_t i = 0; i < sv->plan->nstages; i++)
+		need += sv->plan->stages[i].needed || i == sv->plan->target;
+	n = sv->o->jobs > 0 ? (size_t)sv->o->jobs : cpus > 0 ? (size_t)cpus : 1;
+	if (n > JOBS_MAX)
+		n = JOBS_MAX;
+	return n < need ? n : need ? need : 1;
+}
+
+/* Run the workers (this thread is one of them); the target's image or the first failure. */
+static int run_stages(build_solver *sv)
+{
+	pthread_t th[JOBS_MAX];
+	size_t n = worker_count(sv), started = 0;
+
+	for (size_t k = 1; k < n; k++) {
+		if (pthread_create(&th[started], NULL, worker, sv) != 0)
+			break; /* fewer workers: still correct */
+		started++;
+	}
+	worker(sv);
+	for (size_t k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+	if (sv->failed)
+		return berth_error_set(sv->fail_code, "%s", sv->fail_msg);
+	return 0;
+}
+
+static int solver_init(build_solver *sv)
+{
+	size_t n = sv->plan->nstages;
+
+	sv->done = calloc(n, sizeof(*sv->done));
+	sv->busy = calloc(n, sizeof(*sv->busy));
+	sv->keys = calloc(n, sizeof(*sv->keys));
+	if (!sv->done || !sv->busy || !sv->keys)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	snprintf(sv->cache_dir, sizeof(sv->cache_dir), "%s/cache", sv->store->root);
+	return berth_fs_mkdir_p(sv->cache_dir);
+}
+
+/* --label K=V on the target image, over the Dockerfile's LABELs (as buildx). */
+static int add_labels(build_solver *sv, berth_build_image *img)
+{
+	json_t *c = berth_build__config_obj(img), *l;
+
+	if (!sv->o->nlabels)
+		return 0;
+	if (!c)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	l = json_object_get(c, "Labels");
+	if (!json_is_object(l)) {
+		l = json_object();
+		if (!l || json_object_set_new(c, "Labels", l) < 0)
+			return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	for (size_t i = 0; i < sv->o->nlabels; i++) {
+		const char *kv = sv->o->labels[i], *eq = strchr(kv, '=');
+		char key[1024];
+
+		if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof(key))
+			return berth_error_set(BERTH_EINVALID, "--label %s: expected KEY=VALUE",
+					       kv);
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
+		if (json_object_set_new(l, key, json_string(eq + 1)) < 0)
+			return berth_error_set(BERTH_EINVALID, "--label %s: not UTF-8", kv);
+	}
 	return 0;
 }
 
@@ -238,6 +561,10 @@ int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, cons
 	berth_df_build_opts bo = {0};
 	int rc;
 
+	pthread_mutex_init(&sv.mu, NULL);
+	pthread_mutex_init(&sv.key_mu, NULL);
+	pthread_mutex_init(&sv.pull_mu, NULL);
+	pthread_cond_init(&sv.cv, NULL);
 	sv.clamp = o->source_date_epoch;
 	if (o->dockerfile)
 		snprintf(path, sizeof(path), "%s", o->dockerfile);
@@ -250,19 +577,9 @@ int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, cons
 	bo.target = o->target;
 	bo.target_platform = o->platform;
 	if ((rc = berth_dockerfile_plan(&sv.plan, sv.df, &bo, &err)) < 0 ||
-	    (rc = berth_dockerignore_load(&sv.ign, o->context, o->dockerfile)) < 0)
-		goto done;
-	sv.done = calloc(sv.plan->nstages, sizeof(*sv.done));
-	sv.busy = calloc(sv.plan->nstages, sizeof(*sv.busy));
-	sv.keys = calloc(sv.plan->nstages, sizeof(*sv.keys));
-	snprintf(sv.cache_dir, sizeof(sv.cache_dir), "%s/cache", s->root);
-	if ((rc = berth_fs_mkdir_p(sv.cache_dir)) < 0)
-		goto done;
-	if (!sv.done || !sv.busy || !sv.keys) {
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
-		goto done;
-	}
-	if ((rc = build_stage(&sv, sv.plan->target)) < 0)
+	    (rc = berth_dockerignore_load(&sv.ign, o->context, o->dockerfile)) < 0 ||
+	    (rc = solver_init(&sv)) < 0 || (rc = run_stages(&sv)) < 0 ||
+	    (rc = add_labels(&sv, sv.done[sv.plan->target])) < 0)
 		goto done;
 	rc = berth_build_image_commit(sv.done[sv.plan->target], s, tag,
 				      o->source_date_epoch >= 0 ? o->source_date_epoch : -1,
@@ -277,5 +594,9 @@ done:
 	berth_dockerignore_free(sv.ign);
 	berth_df_plan_free(sv.plan);
 	berth_dockerfile_free(sv.df);
+	pthread_cond_destroy(&sv.cv);
+	pthread_mutex_destroy(&sv.pull_mu);
+	pthread_mutex_destroy(&sv.key_mu);
+	pthread_mutex_destroy(&sv.mu);
 	return rc;
 }

@@ -3,6 +3,17 @@
  * snapshot store for unpacked layers, and the blob writer that puts layer
  * diffs and configs into the layout (temporary file, fsync, rename to the
  * digest: a blob path only ever holds complete content).
+ *
+ * Concurrent builds share a store. Everything they write is written to a
+ * temporary name and renamed into place (blobs, cache records, unpacked
+ * layers, index.json under the layout's own lock), so a reader never sees
+ * half of anything and two writers of one thing both write the same bytes.
+ * <root>/lock is held shared by every open store (flock: the kernel drops
+ * it when a build dies, even by kill -9) and exclusively by prune, which so
+ * never removes what a running build uses. When a store is opened and no
+ * other process holds it, what killed builds left behind (temporary files,
+ * working root directories; their mounts died with their mount namespace)
+ * is swept first.
  */
 #include "lib/build/internal.h"
 #include "util/fs.h"
@@ -12,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,6 +67,84 @@ static int layout_init(const char *dir)
 	return berth_fs_write_atomic(p, "{\"schemaVersion\":2,\"manifests\":[]}", 34);
 }
 
+/* A name a writer gives what it has not finished (see the writers of each directory). */
+static int is_leftover(const char *name)
+{
+	return strncmp(name, ".tmp-", 5) == 0 || strncmp(name, ".berth-blob-", 12) == 0 ||
+	       strstr(name, ".tmp.") != NULL || strstr(name, ".gone.") != NULL;
+}
+
+/* Remove the leftovers in dir (all of its entries when `all`). */
+static void sweep_dir(const char *dir, int all)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char p[PATH_MAX * 2];
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+		    (!all && !is_leftover(e->d_name)))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (berth_fs_remove_tree(p) < 0) { /* best effort: swept again next time */
+		}
+	}
+	closedir(d);
+}
+
+/* What killed builds left: only called while no other process has the store open. */
+static void sweep(berth_build_store *s)
+{
+	char p[PATH_MAX + 32];
+
+	snprintf(p, sizeof(p), "%s/snapshots/work", s->root);
+	sweep_dir(p, 1);
+	snprintf(p, sizeof(p), "%s/snapshots/layers", s->root);
+	sweep_dir(p, 0);
+	snprintf(p, sizeof(p), "%s/cache", s->root);
+	sweep_dir(p, 0);
+	sweep_dir(s->content, 0);
+	sweep_dir(s->blobs, 0);
+}
+
+/* Take <root>/lock shared, sweeping first when nobody else holds it. */
+static int lock_shared(berth_build_store *s)
+{
+	char p[PATH_MAX + 16];
+
+	snprintf(p, sizeof(p), "%s/lock", s->root);
+	s->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (s->lock_fd < 0)
+		return berth_error_set_errno("%s", p);
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
+		sweep(s);
+	/* Converting may let a waiting prune in first: it then runs before this build. */
+	while (flock(s->lock_fd, LOCK_SH) < 0)
+		if (errno != EINTR)
+			return berth_error_set_errno("lock %s", p);
+	return 0;
+}
+
+int berth_build_store_exclusive(berth_build_store *s, int wait)
+{
+	/* Release the shared hold first: two holders converting would wait on each other. */
+	flock(s->lock_fd, LOCK_UN);
+	while (flock(s->lock_fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+		if (errno == EWOULDBLOCK && !wait) {
+			while (flock(s->lock_fd, LOCK_SH) < 0 && errno == EINTR) {
+			}
+			return berth_error_set(BERTH_EBUSY, "the build store is in use by a build");
+		}
+		if (errno != EINTR)
+			return berth_error_set_errno("lock the build store");
+	}
+	sweep(s);
+	return 0;
+}
+
 int berth_build_store_open(berth_build_store **out, const char *root)
 {
 	berth_build_store *s = NULL;
@@ -66,11 +157,13 @@ int berth_build_store_open(berth_build_store **out, const char *root)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return berth_error_set(BERTH_ERROR, "out of memory");
+	s->lock_fd = -1;
 	snprintf(s->root, sizeof(s->root), "%s", root);
 	snprintf(s->content, sizeof(s->content), "%s/content", root);
 	snprintf(s->blobs, sizeof(s->blobs), "%s/blobs/sha256", s->content);
 	snprintf(snaps, sizeof(snaps), "%s/snapshots", root);
-	if ((rc = berth_fs_mkdir_p(s->blobs)) < 0 || (rc = layout_init(s->content)) < 0 ||
+	if ((rc = berth_fs_mkdir_p(s->blobs)) < 0 || (rc = lock_shared(s)) < 0 ||
+	    (rc = layout_init(s->content)) < 0 ||
 	    (rc = berth_snapshots_open(&s->snapshots, snaps)) < 0)
 		goto done;
 	*out = s;
@@ -85,6 +178,8 @@ void berth_build_store_free(berth_build_store *s)
 	if (!s)
 		return;
 	berth_snapshots_free(s->snapshots);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
 	free(s);
 }
 

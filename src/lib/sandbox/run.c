@@ -377,11 +377,40 @@ static void __attribute__((noreturn)) init_main(const berth_sandbox_spec *s, int
 }
 
 /* The middle process: new namespaces, then wait for PID 1 and pass its status on. */
+/*
+ * Close every descriptor but the standard ones, errfd and the command's
+ * output: this process never execs, and a copy of another thread's pipe
+ * (a parallel step's output, its error pipe) held here would keep that
+ * pipe open until this step ends. close_range is async-signal-safe.
+ */
+static void close_others(const berth_sandbox_spec *s, int errfd)
+{
+	int keep[3] = {errfd, s->stdout_fd, s->stderr_fd};
+	unsigned lo = 3;
+
+	for (;;) {
+		int next = -1;
+
+		for (int k = 0; k < 3; k++)
+			if (keep[k] >= (int)lo && (next < 0 || keep[k] < next))
+				next = keep[k];
+		if (next < 0) {
+			close_range(lo, ~0U, 0);
+			return;
+		}
+		if ((unsigned)next > lo)
+			close_range(lo, (unsigned)next - 1, 0);
+		lo = (unsigned)next + 1;
+	}
+}
+
 static void __attribute__((noreturn)) child_main(const berth_sandbox_spec *s, int errfd)
 {
 	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
 	int ws;
 	pid_t pid;
+
+	close_others(s, errfd);
 
 	if (s->net == BERTH_SANDBOX_NET_NONE)
 		flags |= CLONE_NEWNET;

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -545,11 +546,23 @@ static int ldst_commit(berth_dest *d)
 	layout_dst *ld = d->impl;
 	json_t *idx = NULL, *entry = NULL;
 	char *text = NULL, *path = NULL;
-	int rc;
+	int rc, lockfd = -1;
 
 	if (!ld->have_top)
 		return berth_error_set(BERTH_EINVALID, "oci:%s: nothing to commit (no manifest)",
 				       ld->dir);
+	/* index.json is read, changed and replaced: one writer at a time, across processes
+	 * (builds sharing a store commit into one layout). The lock is the directory's own. */
+	lockfd = open(ld->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lockfd < 0) {
+		rc = berth_error_set_errno("oci:%s", ld->dir);
+		goto done;
+	}
+	while (flock(lockfd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			rc = berth_error_set_errno("lock oci:%s", ld->dir);
+			goto done;
+		}
 	rc = load_index(&idx, ld->dir, 1);
 	if (rc)
 		goto done;
@@ -571,6 +584,8 @@ static int ldst_commit(berth_dest *d)
 	}
 	rc = berth_fs_write_atomic(path, text, strlen(text));
 done:
+	if (lockfd >= 0)
+		close(lockfd); /* releases the lock */
 	free(path);
 	free(text);
 	json_decref(entry);
