@@ -10,6 +10,7 @@
  * leaves no mount behind.
  */
 #include "args.h"
+#include "build_flags.h"
 #include "cli.h"
 #include "opts.h"
 
@@ -31,6 +32,8 @@ typedef struct build_opts {
 	berth_args_list tags, build_args, outputs, no_cache_filter;
 	int push, pull, no_cache;
 	opt_registry reg;
+	berth_args_list secrets, ssh, add_hosts, ulimits;
+	uint64_t shm_size;
 } build_opts;
 
 static const char *const networks[] = {"default", "none", "host", NULL};
@@ -62,6 +65,17 @@ static const berth_arg build_args[] = {
 			 "write the image's manifest digest to FILE"),
 	BERTH_OPT_ENUM("progress", 0, build_opts, progress, progresses, NULL,
 		       "progress output (quiet: none)"),
+	BERTH_OPT_LIST("secret", 0, build_opts, secrets, "id=X,src=FILE|env=VAR",
+		       "a secret RUN --mount=type=secret may mount (repeatable)"),
+	BERTH_OPT_LIST("ssh", 0, build_opts, ssh, "default|ID=SOCKET",
+		       "an SSH agent socket RUN --mount=type=ssh may use (repeatable;\n"
+		       "default: $SSH_AUTH_SOCK)"),
+	BERTH_OPT_LIST("add-host", 0, build_opts, add_hosts, "NAME:IP",
+		       "an /etc/hosts entry for RUN steps (repeatable)"),
+	BERTH_OPT_SIZE("shm-size", 0, build_opts, shm_size, "SIZE", 1, 1LL << 40,
+		       "size of RUN's /dev/shm (default 64m)"),
+	BERTH_OPT_LIST("ulimit", 0, build_opts, ulimits, "NAME=SOFT[:HARD]",
+		       "a resource limit of RUN steps (repeatable; nofile=1024:2048)"),
 	OPT_REGISTRY_ARGS(build_opts, reg),
 	BERTH_OPT_END,
 };
@@ -171,6 +185,7 @@ int cmd_build(int argc, char **argv)
 	berth_df_vars vars = BERTH_DF_VARS_INIT;
 	berth_transport_options to;
 	berth_build_store *s = NULL;
+	build_run_flags *rf = NULL;
 	char root[PATH_MAX], tag[64];
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	berth_digest d;
@@ -188,6 +203,10 @@ int cmd_build(int argc, char **argv)
 	berth_transport_options_init(&to);
 	opt_registry_transport(&o.reg, &to);
 	opt_ignore_sigpipe();
+	if (!(rf = calloc(1, sizeof(*rf))) ||
+	    build_run_flags_read(rf, &bo, &o.secrets, &o.ssh, &o.add_hosts, &o.ulimits) < 0)
+		goto done;
+	bo.shm_size = o.shm_size;
 	if (geteuid() != 0) {
 		berth_cli_fail(CMD, 0,
 			       "berth build runs as root for now (rootless builds come later)");
@@ -244,6 +263,9 @@ done:
 	if (devnull)
 		fclose(devnull);
 	berth_build_store_free(s);
+	if (rf)
+		build_run_flags_dispose(rf);
+	free(rf);
 	berth_df_vars_dispose(&vars);
 	opt_registry_dispose(&o.reg);
 	return rc;
