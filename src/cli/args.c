@@ -220,7 +220,8 @@ int berth_args_parse(const berth_args_spec *spec, void *opts, int argc, char **a
 		char *a = argv[p.i];
 		int rc = 0;
 
-		if (only_pos || a[0] != '-' || a[1] == '\0') {
+		if (only_pos || a[0] != '-' || a[1] == '\0' ||
+		    ((spec->flags & BERTH_ARGS_DIGITS) && a[1] >= '0' && a[1] <= '9')) {
 			argv[w++] = a;
 			if (spec->flags & BERTH_ARGS_STOP)
 				only_pos = 1;

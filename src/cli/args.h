@@ -13,7 +13,8 @@
  * short flags (-qa), booleans as --flag or --flag=true|false (also 1|0),
  * repeated options (the last wins; list options collect every value), "--"
  * ends the options, -h/--help print the help. Positional arguments may come
- * anywhere (or, with BERTH_ARGS_STOP, the first one ends the options).
+ * anywhere (or, with BERTH_ARGS_STOP, the first one ends the options; with
+ * BERTH_ARGS_DIGITS an argument "-<digit>..." is positional, not options).
  * Usage errors are one line "berth <cmd>: ..." on stderr; the command then
  * exits 2 (berth_args_exit()).
  *
@@ -60,7 +61,8 @@ typedef struct berth_arg {
 } berth_arg;
 
 /* Flags of berth_args_spec.flags. */
-#define BERTH_ARGS_STOP 1 /* the first positional argument ends the options */
+#define BERTH_ARGS_STOP 1   /* the first positional argument ends the options */
+#define BERTH_ARGS_DIGITS 2 /* "-" and a digit is a positional argument ("-1"), not options */
 
 typedef struct berth_args_spec {
 	const char *cmd;	 /* for messages: "berth <cmd>: ..." */

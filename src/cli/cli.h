@@ -22,7 +22,7 @@ typedef struct berth_cli_command {
 	const char *summary;
 	/* Every option table of the command (its subcommands' too), NULL-terminated:
 	 * the man-page test (tests/unit/cli/man.c) checks them against the man page. */
-	const berth_args_spec *const *specs; /* NULL: not yet on the option table */
+	const berth_args_spec *const *specs; /* never NULL */
 } berth_cli_command;
 
 int cmd_serve(int argc, char **argv);
@@ -69,6 +69,20 @@ extern const berth_args_spec *const cmd_help_specs[];
 extern const berth_args_spec *const cmd_admin_specs[];
 extern const berth_args_spec *const cmd_dockerfile_specs[];
 extern const berth_args_spec *const cmd_build_specs[];
+extern const berth_args_spec *const cmd_vercmp_specs[];
+extern const berth_args_spec *const cmd_db_specs[];
+extern const berth_args_spec *const cmd_key_specs[];
+extern const berth_args_spec *const cmd_sign_blob_specs[];
+extern const berth_args_spec *const cmd_verify_blob_specs[];
+extern const berth_args_spec *const cmd_sign_specs[];
+extern const berth_args_spec *const cmd_verify_specs[];
+extern const berth_args_spec *const cmd_attest_specs[];
+extern const berth_args_spec *const cmd_verify_attestation_specs[];
+extern const berth_args_spec *const cmd_attach_specs[];
+extern const berth_args_spec *const cmd_download_specs[];
+extern const berth_args_spec *const cmd_tree_specs[];
+extern const berth_args_spec *const cmd_sbom_specs[];
+extern const berth_args_spec *const cmd_lint_specs[];
 
 /* "usage: berth <command> ..." and the list of commands. */
 void berth_cli_usage(FILE *out);

@@ -13,54 +13,62 @@
 /* What is attached must also be readable back (download, verify): one cap. */
 #define SBOM_MAX BERTH_SIGN_BUNDLE_MAX
 
-static const char help[] =
-	"usage: berth attach sbom --sbom FILE [--type spdx|cyclonedx]\n"
-	"                         [--registry-referrers-mode legacy|oci-1-1] IMAGE\n"
-	"\n"
-	"Attach the SBOM in FILE (SPDX or CycloneDX JSON) to IMAGE: as the layer of\n"
-	"the \"sha256-<hex>.sbom\" tag (legacy, default) or as an OCI 1.1 referrer.\n"
-	"\n"
-	"  --sbom FILE                      the SBOM\n"
-	"  --type spdx|cyclonedx            its format (default spdx)\n"
-	"  --registry-referrers-mode MODE   legacy or oci-1-1\n"
-	"  --creds USER:PASS, --authfile FILE, --tls-verify=false   registry access\n";
-
 typedef struct attach_opts {
-	const char *sbom, *type, *mode, *image;
+	const char *sbom, *type, *mode;
 	opt_registry reg;
 } attach_opts;
 
-static int parse(int argc, char **argv, attach_opts *o)
-{
-	int m;
+static const char *const sbom_types[] = {"spdx", "cyclonedx", NULL};
 
-	if (argc < 2 || strcmp(argv[1], "sbom") != 0)
-		return berth_cli_fail("attach", BERTH_EXIT_USAGE,
-				      "only 'attach sbom' is supported");
-	for (int i = 2; i < argc; i++) {
-		if ((m = opt_value("attach", argc, argv, &i, "--sbom", &o->sbom)) ||
-		    (m = opt_value("attach", argc, argv, &i, "--type", &o->type)) ||
-		    (m = opt_value("attach", argc, argv, &i, "--registry-referrers-mode",
-				   &o->mode)) ||
-		    (m = opt_registry_arg("attach", argc, argv, &i, &o->reg))) {
-			if (m < 0)
-				return BERTH_EXIT_USAGE;
-		} else if (opt_positional("attach", argv[i], &o->image) < 0) {
-			return BERTH_EXIT_USAGE;
-		}
+static const berth_arg attach_args[] = {
+	BERTH_OPT_STRING("sbom", 0, attach_opts, sbom, "FILE", "the SBOM"),
+	BERTH_OPT_ENUM("type", 0, attach_opts, type, sbom_types, NULL, "its format (default spdx)"),
+	BERTH_OPT_ENUM("registry-referrers-mode", 0, attach_opts, mode, sopt_modes, NULL,
+		       "legacy (a \"sha256-<hex>.sbom\" tag, default) or\n"
+		       "oci-1-1 (an OCI 1.1 referrer)"),
+	OPT_REGISTRY_ARGS(attach_opts, reg),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec attach_spec = {
+	.cmd = "attach",
+	.usage = "attach sbom --sbom FILE [options] IMAGE",
+	.description =
+		"Attach the SBOM in FILE (SPDX or CycloneDX JSON) to IMAGE: as the layer of\n"
+		"the \"sha256-<hex>.sbom\" tag (legacy, default) or as an OCI 1.1 referrer.\n",
+	.args = attach_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "needs --sbom FILE and an IMAGE",
+};
+
+const berth_args_spec *const cmd_attach_specs[] = {&attach_spec, NULL};
+
+/* Parse `attach sbom ...`; -1 to stop with the exit code in *rc (printed). */
+static int parse(int argc, char **argv, attach_opts *o, int *rc)
+{
+	int r, n;
+
+	*rc = BERTH_EXIT_USAGE;
+	if (argc >= 2 && berth_cli_is_help(argv[1])) {
+		berth_args_help(&attach_spec, stdout);
+		*rc = BERTH_EXIT_OK;
+		return -1;
 	}
-	if (!o->sbom || !o->image)
-		return berth_cli_fail("attach", BERTH_EXIT_USAGE, "needs --sbom FILE and an IMAGE");
-	if (!o->type)
-		o->type = "spdx";
-	if (strcmp(o->type, "spdx") != 0 && strcmp(o->type, "cyclonedx") != 0)
-		return berth_cli_fail("attach", BERTH_EXIT_USAGE, "--type is spdx or cyclonedx");
-	return 0;
+	if (argc < 2 || strcmp(argv[1], "sbom") != 0)
+		return berth_cli_fail("attach", -1, "only 'attach sbom' is supported");
+	if ((r = berth_args_parse(&attach_spec, o, argc - 1, argv + 1, &n)) != BERTH_ARGS_OK) {
+		*rc = berth_args_exit(r);
+		return -1;
+	}
+	if (!o->sbom)
+		return berth_cli_fail("attach", -1, "needs --sbom FILE and an IMAGE");
+	return opt_registry_check("attach", &o->reg);
 }
 
 int cmd_attach(int argc, char **argv)
 {
-	attach_opts o = {0};
+	attach_opts o = {.type = "spdx"};
 	char *data = NULL;
 	size_t len;
 	const char *mt;
@@ -68,18 +76,14 @@ int cmd_attach(int argc, char **argv)
 	simg im = {0};
 	int rc;
 
-	if (berth_cli_wants_help(argc, argv)) {
-		fputs(help, stdout);
-		return BERTH_EXIT_OK;
-	}
 	opt_registry_init(&o.reg);
-	if ((rc = parse(argc, argv, &o)) != 0)
+	if (parse(argc, argv, &o, &rc) < 0)
 		goto done;
 	rc = BERTH_EXIT_FAIL;
 	opt_ignore_sigpipe();
 	mt = strcmp(o.type, "spdx") == 0 ? "text/spdx+json" : "application/vnd.cyclonedx+json";
 	if (sopt_read("attach", o.sbom, SBOM_MAX, &data, &len) < 0 ||
-	    simg_open("attach", o.image, &o.reg, &im) < 0)
+	    simg_open("attach", argv[2], &o.reg, &im) < 0)
 		goto done;
 	if (o.mode && strcmp(o.mode, "oci-1-1") == 0) {
 		if (berth_sign_image_attach_referrer(im.client, im.repo, &im.digest, im.media_type,

@@ -10,60 +10,48 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-	"usage: berth attest --key KEY --predicate FILE [--type TYPE] IMAGE\n"
-	"\n"
-	"Attest IMAGE: an in-toto statement whose predicate is FILE, of TYPE\n"
-	"spdx, spdxjson, cyclonedx, slsaprovenance, slsaprovenance02,\n"
-	"slsaprovenance1, link, vuln, openvex, custom (default; FILE is wrapped as\n"
-	"cosign does) or a predicate type URI.\n"
-	"\n"
-	"  --key KEY                        cosign.key or a PEM private key\n"
-	"  --predicate FILE                 the predicate (JSON; any text for custom)\n"
-	"  --type TYPE                      predicate type\n"
-	"  --registry-referrers-mode MODE   legacy (.att tag, default) or oci-1-1\n"
-	"  --new-bundle-format              store a sigstore bundle referrer\n"
-	"  --tlog-upload[=BOOL], --rekor-url URL   as berth sign\n"
-	"  --creds USER:PASS, --authfile FILE, --tls-verify=false   registry access\n";
-
 typedef struct attest_opts {
-	const char *key, *predicate, *type, *mode, *rekor, *image;
-	int new_bundle, tlog;
+	const char *key, *predicate, *type;
+	sopt_store store;
 	opt_registry reg;
 } attest_opts;
 
-static int parse(int argc, char **argv, attest_opts *o)
-{
-	int m;
+static const berth_arg attest_args[] = {
+	BERTH_OPT_STRING("key", 0, attest_opts, key, "KEY", "cosign.key or a PEM private key"),
+	BERTH_OPT_STRING("predicate", 0, attest_opts, predicate, "FILE",
+			 "the predicate (JSON; any text for custom)"),
+	BERTH_OPT_STRING("type", 0, attest_opts, type, "TYPE", "predicate type (default custom)"),
+	SOPT_STORE_ARGS(attest_opts, store),
+	OPT_REGISTRY_ARGS(attest_opts, reg),
+	BERTH_OPT_END,
+};
 
-	for (int i = 1; i < argc; i++) {
-		if ((m = opt_value("attest", argc, argv, &i, "--key", &o->key)) ||
-		    (m = opt_value("attest", argc, argv, &i, "--predicate", &o->predicate)) ||
-		    (m = opt_value("attest", argc, argv, &i, "--type", &o->type)) ||
-		    (m = opt_value("attest", argc, argv, &i, "--registry-referrers-mode",
-				   &o->mode)) ||
-		    (m = opt_value("attest", argc, argv, &i, "--rekor-url", &o->rekor)) ||
-		    (m = opt_bool("attest", argv, i, "--new-bundle-format", &o->new_bundle)) ||
-		    (m = opt_bool("attest", argv, i, "--tlog-upload", &o->tlog)) ||
-		    (m = opt_bool("attest", argv, i, "--yes", &(int){0})) ||
-		    (m = opt_registry_arg("attest", argc, argv, &i, &o->reg))) {
-			if (m < 0)
-				return BERTH_EXIT_USAGE;
-		} else if (opt_positional("attest", argv[i], &o->image) < 0) {
-			return BERTH_EXIT_USAGE;
-		}
-	}
-	if (!o->key || !o->predicate || !o->image)
-		return berth_cli_fail("attest", BERTH_EXIT_USAGE,
+static const berth_args_spec attest_spec = {
+	.cmd = "attest",
+	.usage = "attest --key KEY --predicate FILE [options] IMAGE",
+	.description = "Attest IMAGE: an in-toto statement whose predicate is FILE, of TYPE\n"
+		       "spdx, spdxjson, cyclonedx, slsaprovenance, slsaprovenance02,\n"
+		       "slsaprovenance1, link, vuln, openvex, custom (default; FILE is wrapped as\n"
+		       "cosign does) or a predicate type URI.\n",
+	.args = attest_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "needs --key KEY, --predicate FILE and an IMAGE",
+};
+
+const berth_args_spec *const cmd_attest_specs[] = {&attest_spec, NULL};
+
+/* Checks across options after parsing; -1 (usage error printed) if one fails. */
+static int check(attest_opts *o)
+{
+	if (!o->key || !o->predicate)
+		return berth_cli_fail("attest", -1,
 				      "needs --key KEY, --predicate FILE and an IMAGE");
 	if (!o->type)
 		o->type = "custom";
 	if (!berth_sign_predicate_type(o->type))
-		return berth_cli_fail("attest", BERTH_EXIT_USAGE, "unknown --type '%s'", o->type);
-	if (o->mode && strcmp(o->mode, "legacy") != 0 && strcmp(o->mode, "oci-1-1") != 0)
-		return berth_cli_fail("attest", BERTH_EXIT_USAGE,
-				      "--registry-referrers-mode is legacy or oci-1-1");
-	return 0;
+		return berth_cli_fail("attest", -1, "unknown --type '%s'", o->type);
+	return opt_registry_check("attest", &o->reg);
 }
 
 int cmd_attest(int argc, char **argv)
@@ -74,24 +62,25 @@ int cmd_attest(int argc, char **argv)
 	size_t pred_len;
 	simg im = {0};
 	ssign_opts so = {0};
-	int rc;
+	int rc, n;
 
-	if (berth_cli_wants_help(argc, argv)) {
-		fputs(help, stdout);
-		return BERTH_EXIT_OK;
-	}
 	opt_registry_init(&o.reg);
-	if ((rc = parse(argc, argv, &o)) != 0)
+	if ((rc = berth_args_parse(&attest_spec, &o, argc, argv, &n)) != BERTH_ARGS_OK) {
+		rc = berth_args_exit(rc);
+		goto done;
+	}
+	rc = BERTH_EXIT_USAGE;
+	if (check(&o) < 0)
 		goto done;
 	rc = BERTH_EXIT_FAIL;
 	opt_ignore_sigpipe();
-	if (sopt_tlog_check("attest", o.tlog, o.rekor) < 0 ||
+	if (sopt_tlog_check("attest", &o.store) < 0 ||
 	    sopt_read("attest", o.predicate, BERTH_SIGN_PAYLOAD_MAX, &pred, &pred_len) < 0 ||
 	    sopt_private_key("attest", o.key, &k) < 0 ||
-	    simg_open("attest", o.image, &o.reg, &im) < 0)
+	    simg_open("attest", argv[1], &o.reg, &im) < 0)
 		goto done;
 	so.key = k;
-	so.bundle = o.new_bundle || (o.mode && strcmp(o.mode, "oci-1-1") == 0);
+	so.bundle = sopt_store_bundle(&o.store);
 	if (sattest_digest("attest", &im, &im.digest, im.media_type, im.manifest_len, &so,
 			   berth_sign_predicate_type(o.type), pred, pred_len,
 			   strcmp(o.type, "custom") == 0) < 0)

@@ -21,71 +21,107 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static const char help[] =
-	"usage: berth db import [--db PATH] SOURCE...\n"
-	"       berth db info [--db PATH] [--format text|json] [--max-age DURATION]\n"
-	"       berth db query [--db PATH] [--format text|json] ECOSYSTEM PACKAGE VERSION\n"
-	"       berth db push [--db PATH] [registry options] REF\n"
-	"       berth db pull [--db PATH] [registry options] REF\n"
-	"\n"
-	"The vulnerability database the scanner matches packages against.\n"
-	"\n"
-	"  import     add advisories: OSV JSON files, directories of them, zip archives\n"
-	"             (as osv.dev publishes), Debian security tracker JSON, Alpine secdb JSON\n"
-	"  info       schema, build time, sources and rows per ecosystem\n"
-	"  query      advisories affecting a package version, e.g.\n"
-	"             'berth db query Debian:12 openssl 3.0.11-1~deb12u1' (distros: source "
-	"package)\n"
-	"  push/pull  move the database through a registry as an OCI artifact\n"
-	"             (" BERTH_VULNDB_ARTIFACT_TYPE ")\n"
-	"\n"
-	"  --db PATH           database file (default $BERTH_ROOT/vulndb.sqlite, else\n"
-	"                      $XDG_DATA_HOME/berth/vulndb.sqlite or ~/.local/share/berth/...)\n"
-	"  --max-age DURATION  warn when the database is older (default 7d; s, m, h, d units;\n"
-	"                      also $BERTH_DB_MAX_AGE)\n"
-	"  --format FMT        text (default) or json\n"
-	"  --tls-verify=false, --creds USER:PASS, --authfile FILE   registry access\n";
-
-#define DB_POSITIONAL_MAX 64
+#define DB_SOURCES_MAX 64
 
 typedef struct db_opts {
 	const char *db;
 	const char *max_age;
-	int json;
+	const char *format;
 	opt_registry reg;
-	const char *pos[DB_POSITIONAL_MAX];
+	const char *const *pos; /* the positional arguments (argv) */
 	int npos;
 	char path[4096];
 } db_opts;
 
-static int parse(const char *cmd, int argc, char **argv, db_opts *o)
+#define DB_ARG                                                                                     \
+	BERTH_OPT_STRING("db", 0, db_opts, db, "PATH",                                             \
+			 "database file (default $BERTH_ROOT/vulndb.sqlite, else\n"                \
+			 "$XDG_DATA_HOME/berth/vulndb.sqlite or ~/.local/share/berth/...)")
+#define READ_ARGS                                                                                  \
+	DB_ARG,                                                                                    \
+		BERTH_OPT_ENUM("format", 0, db_opts, format, opt_text_json, NULL,                  \
+			       "output format (default text)"),                                    \
+		BERTH_OPT_STRING("max-age", 0, db_opts, max_age, "DURATION",                       \
+				 "warn when the database is older (default 7d; s, m, h, d\n"       \
+				 "units; also $BERTH_DB_MAX_AGE)")
+
+static const berth_arg import_args[] = {DB_ARG, BERTH_OPT_END};
+static const berth_arg read_args[] = {READ_ARGS, BERTH_OPT_END};
+static const berth_arg transfer_args[] = {DB_ARG, OPT_REGISTRY_ARGS(db_opts, reg), BERTH_OPT_END};
+
+static const berth_args_spec import_spec = {
+	.cmd = "db import",
+	.usage = "db import [options] SOURCE...",
+	.description = "Add advisories: OSV JSON files, directories of them, zip archives (as\n"
+		       "osv.dev publishes), Debian security tracker JSON, Alpine secdb JSON.\n",
+	.args = import_args,
+	.min_pos = 1,
+	.max_pos = DB_SOURCES_MAX,
+	.missing = "needs a SOURCE",
+};
+
+static const berth_args_spec info_spec = {
+	.cmd = "db info",
+	.usage = "db info [options]",
+	.description = "Schema, build time, sources and rows per ecosystem.\n",
+	.args = read_args,
+};
+
+static const berth_args_spec query_spec = {
+	.cmd = "db query",
+	.usage = "db query [options] ECOSYSTEM PACKAGE VERSION",
+	.description = "The advisories affecting a package version, e.g.\n"
+		       "'berth db query Debian:12 openssl 3.0.11-1~deb12u1' (distros: the source\n"
+		       "package).\n",
+	.args = read_args,
+	.min_pos = 3,
+	.max_pos = 3,
+	.missing = "needs ECOSYSTEM PACKAGE VERSION",
+};
+
+static const berth_args_spec push_spec = {
+	.cmd = "db push",
+	.usage = "db push [options] REF",
+	.description = "Push the database to a registry as an OCI artifact\n"
+		       "(" BERTH_VULNDB_ARTIFACT_TYPE ").\n",
+	.args = transfer_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "needs one REF",
+};
+
+static const berth_args_spec pull_spec = {
+	.cmd = "db pull",
+	.usage = "db pull [options] REF",
+	.description = "Pull the database from a registry and replace it atomically.\n",
+	.args = transfer_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "needs one REF",
+};
+
+const berth_args_spec *const cmd_db_specs[] = {&import_spec, &info_spec, &query_spec,
+					       &push_spec,   &pull_spec, NULL};
+
+/* Parse a subcommand's options; -1 (usage error printed, exit code in *rc) to stop. */
+static int parse(const berth_args_spec *spec, int argc, char **argv, db_opts *o, int *rc)
 {
-	int m;
+	int r = berth_args_parse(spec, o, argc, argv, &o->npos);
 
-	opt_registry_init(&o->reg);
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-
-		if ((m = opt_value(cmd, argc, argv, &i, "--db", &o->db)) ||
-		    (m = opt_value(cmd, argc, argv, &i, "--max-age", &o->max_age)) ||
-		    (m = opt_format(cmd, argc, argv, &i, &o->json)) ||
-		    (m = opt_registry_arg(cmd, argc, argv, &i, &o->reg))) {
-			if (m < 0)
-				return -1;
-		} else if (a[0] == '-' && a[1]) {
-			return berth_cli_fail(cmd, -1, "unknown option '%s' (see --help)", a);
-		} else if (o->npos == DB_POSITIONAL_MAX) {
-			return berth_cli_fail(cmd, -1, "too many arguments");
-		} else {
-			o->pos[o->npos++] = a;
-		}
+	*rc = BERTH_EXIT_USAGE;
+	if (r != BERTH_ARGS_OK) {
+		*rc = berth_args_exit(r);
+		return -1;
 	}
+	o->pos = (const char *const *)argv + 1;
+	if (opt_registry_check(spec->cmd, &o->reg) < 0)
+		return -1;
 	if (o->db) {
 		snprintf(o->path, sizeof(o->path), "%s", o->db);
 		return 0;
 	}
 	if (berth_vulndb_default_path(o->path, sizeof(o->path)) != 0)
-		return berth_cli_fail(cmd, -1, "%s", berth_error_last());
+		return berth_cli_fail(spec->cmd, -1, "%s", berth_error_last());
 	return 0;
 }
 
@@ -158,8 +194,6 @@ static int do_import(db_opts *o)
 	berth_vulndb *db = NULL;
 	int rc = BERTH_EXIT_FAIL;
 
-	if (o->npos < 1)
-		return berth_cli_fail("db import", BERTH_EXIT_USAGE, "needs a SOURCE (see --help)");
 	if (mkdirs_for(o->path) != 0 || berth_vulndb_open(&db, o->path, 1) != 0) {
 		berth_cli_fail("db import", BERTH_EXIT_FAIL, "%s", berth_error_last());
 		goto done;
@@ -190,8 +224,6 @@ static int do_info(db_opts *o)
 	int rc = BERTH_EXIT_FAIL;
 	char when[32] = "never";
 
-	if (o->npos)
-		return berth_cli_fail("db info", BERTH_EXIT_USAGE, "takes no arguments");
 	if (berth_vulndb_open(&db, o->path, 0) != 0 || berth_vulndb_info_get(db, &info) != 0) {
 		berth_cli_fail("db info", BERTH_EXIT_FAIL, "%s", berth_error_last());
 		goto done;
@@ -202,7 +234,7 @@ static int do_info(db_opts *o)
 		gmtime_r(&info.built_at, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	}
-	if (o->json) {
+	if (strcmp(o->format, "json") == 0) {
 		json_t *js = json_string(o->path);
 		char *jp = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
 
@@ -227,7 +259,7 @@ done:
 
 static void print_matches(const db_opts *o, const berth_vulndb_match *m, size_t n)
 {
-	json_t *arr = o->json ? json_array() : NULL;
+	json_t *arr = strcmp(o->format, "json") == 0 ? json_array() : NULL;
 
 	for (size_t i = 0; i < n; i++) {
 		if (arr)
@@ -258,9 +290,6 @@ static int do_query(db_opts *o)
 	size_t n = 0;
 	int rc = BERTH_EXIT_FAIL, q;
 
-	if (o->npos != 3)
-		return berth_cli_fail("db query", BERTH_EXIT_USAGE,
-				      "needs ECOSYSTEM PACKAGE VERSION (see --help)");
 	if (berth_vulndb_open(&db, o->path, 0) != 0 || berth_vulndb_info_get(db, &info) != 0) {
 		berth_cli_fail("db query", BERTH_EXIT_FAIL, "%s", berth_error_last());
 		goto done;
@@ -287,8 +316,6 @@ static int do_transfer(db_opts *o, int push)
 	berth_ref *ref = NULL;
 	int rc = BERTH_EXIT_FAIL;
 
-	if (o->npos != 1)
-		return berth_cli_fail(cmd, BERTH_EXIT_USAGE, "needs one REF (see --help)");
 	if (opt_docker_ref(cmd, o->pos[0], &ref) < 0)
 		goto done;
 	if (push && ref->digest) {
@@ -320,34 +347,43 @@ done:
 
 int cmd_db(int argc, char **argv)
 {
+	static const berth_args_spec *const subs[] = {&import_spec, &info_spec, &query_spec,
+						      &push_spec, &pull_spec};
 	db_opts o;
-	const char *sub = argc > 1 ? argv[1] : NULL;
-	char cmd[32];
+	const berth_args_spec *spec = NULL;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
-	if (!sub || berth_cli_wants_help(argc, argv)) {
-		fputs(help, sub ? stdout : stderr);
-		return sub ? BERTH_EXIT_OK : BERTH_EXIT_USAGE;
+	o.format = "text";
+	opt_registry_init(&o.reg);
+	if (argc < 2)
+		return berth_cli_fail("db", BERTH_EXIT_USAGE,
+				      "needs import, info, query, push or pull (see --help)");
+	if (berth_cli_is_help(argv[1])) {
+		for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+			if (i)
+				fputc('\n', stdout);
+			berth_args_help(subs[i], stdout);
+		}
+		return BERTH_EXIT_OK;
 	}
-	snprintf(cmd, sizeof(cmd), "db %s", sub);
-	if (strcmp(sub, "import") && strcmp(sub, "info") && strcmp(sub, "query") &&
-	    strcmp(sub, "push") && strcmp(sub, "pull"))
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (strcmp(argv[1], subs[i]->cmd + 3) == 0)
+			spec = subs[i];
+	if (!spec)
 		return berth_cli_fail("db", BERTH_EXIT_USAGE,
 				      "unknown subcommand '%s' (import, info, query, push, pull)",
-				      sub);
-	if (parse(cmd, argc, argv, &o) != 0) {
-		opt_registry_dispose(&o.reg);
-		return BERTH_EXIT_USAGE;
+				      argv[1]);
+	if (parse(spec, argc - 1, argv + 1, &o, &rc) == 0) {
+		if (spec == &import_spec)
+			rc = do_import(&o);
+		else if (spec == &info_spec)
+			rc = do_info(&o);
+		else if (spec == &query_spec)
+			rc = do_query(&o);
+		else
+			rc = do_transfer(&o, spec == &push_spec);
 	}
-	if (strcmp(sub, "import") == 0)
-		rc = do_import(&o);
-	else if (strcmp(sub, "info") == 0)
-		rc = do_info(&o);
-	else if (strcmp(sub, "query") == 0)
-		rc = do_query(&o);
-	else
-		rc = do_transfer(&o, strcmp(sub, "push") == 0);
 	opt_registry_dispose(&o.reg);
 	return rc;
 }

@@ -11,13 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-	"usage: berth download sbom|signature|attestation [options] IMAGE\n"
-	"\n"
-	"Print the SBOM, the signatures or the attestations attached to IMAGE\n"
-	"(tag schema and OCI 1.1 referrers). Exits 1 when there is none.\n"
-	"\n"
-	"  --creds USER:PASS, --authfile FILE, --tls-verify=false   registry access\n";
+static const berth_args_spec download_spec = {
+	.cmd = "download",
+	.usage = "download sbom|signature|attestation [options] IMAGE",
+	.description = "Print the SBOM, the signatures or the attestations attached to IMAGE\n"
+		       "(tag schema and OCI 1.1 referrers). Exits 1 when there is none.\n",
+	.args = simg_registry_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "needs an IMAGE",
+};
+
+const berth_args_spec *const cmd_download_specs[] = {&download_spec, NULL};
 
 enum { DL_SBOM, DL_SIG, DL_ATT };
 
@@ -81,47 +86,23 @@ static int on_item(void *ctx, const berth_sign_attached *a)
 
 int cmd_download(int argc, char **argv)
 {
+	static const char *const kinds[] = {"sbom", "signature", "attestation"};
 	static const char *const suffix[] = {"sbom", "sig", "att"};
-	const char *image = NULL;
-	opt_registry reg;
 	dl d = {0};
 	simg im = {0};
-	int rc = BERTH_EXIT_USAGE, m;
+	int rc = BERTH_EXIT_USAGE;
 
-	if (berth_cli_wants_help(argc, argv)) {
-		fputs(help, stdout);
+	if (argc >= 2 && berth_cli_is_help(argv[1])) {
+		berth_args_help(&download_spec, stdout);
 		return BERTH_EXIT_OK;
 	}
-	opt_registry_init(&reg);
-	if (argc < 2) {
-		berth_cli_fail("download", rc, "needs sbom, signature or attestation");
-		goto done;
-	}
-	if (strcmp(argv[1], "sbom") == 0)
-		d.what = DL_SBOM;
-	else if (strcmp(argv[1], "signature") == 0)
-		d.what = DL_SIG;
-	else if (strcmp(argv[1], "attestation") == 0)
-		d.what = DL_ATT;
-	else {
-		berth_cli_fail("download", rc, "unknown kind '%s'", argv[1]);
-		goto done;
-	}
-	for (int i = 2; i < argc; i++) {
-		if ((m = opt_registry_arg("download", argc, argv, &i, &reg))) {
-			if (m < 0)
-				goto done;
-		} else if (opt_positional("download", argv[i], &image) < 0) {
-			goto done;
-		}
-	}
-	if (!image) {
-		berth_cli_fail("download", rc, "needs an IMAGE");
-		goto done;
-	}
-	rc = BERTH_EXIT_FAIL;
-	opt_ignore_sigpipe();
-	if (simg_open("download", image, &reg, &im) < 0)
+	if (argc < 2)
+		return berth_cli_fail("download", rc, "needs sbom, signature or attestation");
+	for (d.what = DL_SBOM; d.what <= DL_ATT && strcmp(argv[1], kinds[d.what]); d.what++)
+		;
+	if (d.what > DL_ATT)
+		return berth_cli_fail("download", rc, "unknown kind '%s'", argv[1]);
+	if (simg_cli_open(&download_spec, argc - 1, argv + 1, &im, &rc) < 0)
 		goto done;
 	if (berth_sign_image_attached(im.client, im.repo, &im.digest, suffix[d.what], 1, 1, on_item,
 				      &d) < 0) {
@@ -129,13 +110,12 @@ int cmd_download(int argc, char **argv)
 		goto done;
 	}
 	if (d.n == 0) {
-		berth_cli_fail("download", -1, "no %s attached to %s@%s", argv[1], im.identity,
-			       im.digest.str);
+		berth_cli_fail("download", -1, "no %s attached to %s@%s", kinds[d.what],
+			       im.identity, im.digest.str);
 		goto done;
 	}
 	rc = BERTH_EXIT_OK;
 done:
 	simg_close(&im);
-	opt_registry_dispose(&reg);
 	return rc;
 }

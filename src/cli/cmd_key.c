@@ -5,7 +5,6 @@
  * PREFIX.pub (PKIX PEM), refusing to overwrite either.
  */
 #include "cli.h"
-#include "opts.h"
 #include "signopts.h"
 
 #include <openssl/crypto.h>
@@ -13,50 +12,75 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-	"usage: berth key generate [--output-key-prefix PREFIX]\n"
-	"       berth key import --key FILE [--output-key-prefix PREFIX]\n"
-	"\n"
-	"Write a cosign key pair: PREFIX.key (encrypted with a password, cosign's\n"
-	"format) and PREFIX.pub (PEM public key). generate makes an ECDSA P-256 key\n"
-	"(PREFIX defaults to cosign); import converts a PEM private key (EC P-256 or\n"
-	"P-384, RSA, Ed25519; PREFIX defaults to import-cosign). The password comes\n"
-	"from COSIGN_PASSWORD, or is asked for twice on the terminal.\n"
-	"\n"
-	"  --output-key-prefix PREFIX   file name prefix\n"
-	"  --key FILE                   (import) the PEM private key to import\n";
-
 typedef struct key_opts {
-	int import;
 	const char *prefix, *key;
 } key_opts;
 
-static int parse(int argc, char **argv, key_opts *o)
-{
-	int m;
+#define KEY_DESCRIPTION                                                                            \
+	"Write a cosign key pair: PREFIX.key (encrypted with a password, cosign's\n"               \
+	"format) and PREFIX.pub (PEM public key). The password comes from\n"                       \
+	"COSIGN_PASSWORD, or is asked for twice on the terminal.\n"
 
+static const berth_arg generate_args[] = {
+	BERTH_OPT_STRING("output-key-prefix", 0, key_opts, prefix, "PREFIX",
+			 "file name prefix (default cosign)"),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec generate_spec = {
+	.cmd = "key",
+	.usage = "key generate [options]",
+	.description = KEY_DESCRIPTION "generate makes an ECDSA P-256 key.\n",
+	.args = generate_args,
+};
+
+static const berth_arg import_args[] = {
+	BERTH_OPT_STRING("key", 0, key_opts, key, "FILE", "the PEM private key to import"),
+	BERTH_OPT_STRING("output-key-prefix", 0, key_opts, prefix, "PREFIX",
+			 "file name prefix (default import-cosign)"),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec import_spec = {
+	.cmd = "key",
+	.usage = "key import --key FILE [options]",
+	.description =
+		KEY_DESCRIPTION "import converts a PEM private key (EC P-256 or P-384, RSA,\n"
+				"Ed25519).\n",
+	.args = import_args,
+};
+
+const berth_args_spec *const cmd_key_specs[] = {&generate_spec, &import_spec, NULL};
+
+/* The subcommand and its options; -1 to stop with the exit code in *rc (printed). */
+static int parse(int argc, char **argv, key_opts *o, int *import, int *rc)
+{
+	int r, n;
+
+	*rc = BERTH_EXIT_USAGE;
 	if (argc < 2)
-		return berth_cli_fail("key", BERTH_EXIT_USAGE,
-				      "needs generate or import (see --help)");
-	if (strcmp(argv[1], "generate") == 0 || strcmp(argv[1], "generate-key-pair") == 0)
-		o->import = 0;
-	else if (strcmp(argv[1], "import") == 0 || strcmp(argv[1], "import-key-pair") == 0)
-		o->import = 1;
-	else
-		return berth_cli_fail("key", BERTH_EXIT_USAGE, "unknown subcommand '%s'", argv[1]);
-	o->prefix = o->import ? "import-cosign" : "cosign";
-	for (int i = 2; i < argc; i++) {
-		if ((m = opt_value("key", argc, argv, &i, "--output-key-prefix", &o->prefix)) ||
-		    (m = opt_value("key", argc, argv, &i, "--key", &o->key))) {
-			if (m < 0)
-				return BERTH_EXIT_USAGE;
-		} else {
-			return berth_cli_fail("key", BERTH_EXIT_USAGE, "unexpected argument '%s'",
-					      argv[i]);
-		}
+		return berth_cli_fail("key", -1, "needs generate or import (see --help)");
+	if (berth_cli_is_help(argv[1])) {
+		berth_args_help(&generate_spec, stdout);
+		fputc('\n', stdout);
+		berth_args_help(&import_spec, stdout);
+		*rc = BERTH_EXIT_OK;
+		return -1;
 	}
-	if (o->import && !o->key)
-		return berth_cli_fail("key", BERTH_EXIT_USAGE, "import needs --key FILE");
+	if (strcmp(argv[1], "generate") == 0 || strcmp(argv[1], "generate-key-pair") == 0)
+		*import = 0;
+	else if (strcmp(argv[1], "import") == 0 || strcmp(argv[1], "import-key-pair") == 0)
+		*import = 1;
+	else
+		return berth_cli_fail("key", -1, "unknown subcommand '%s'", argv[1]);
+	o->prefix = *import ? "import-cosign" : "cosign";
+	r = berth_args_parse(*import ? &import_spec : &generate_spec, o, argc - 1, argv + 1, &n);
+	if (r != BERTH_ARGS_OK) {
+		*rc = berth_args_exit(r);
+		return -1;
+	}
+	if (*import && !o->key)
+		return berth_cli_fail("key", -1, "import needs --key FILE");
 	return 0;
 }
 
@@ -101,16 +125,12 @@ int cmd_key(int argc, char **argv)
 {
 	key_opts o = {0};
 	berth_sign_key *k = NULL;
-	int rc;
+	int rc, import = 0;
 
-	if (berth_cli_wants_help(argc, argv)) {
-		fputs(help, stdout);
-		return BERTH_EXIT_OK;
-	}
-	if ((rc = parse(argc, argv, &o)) != 0)
+	if (parse(argc, argv, &o, &import, &rc) < 0)
 		return rc;
 	rc = BERTH_EXIT_FAIL;
-	if (o.import) {
+	if (import) {
 		/* An import reads an unencrypted PEM: no password is asked for it. */
 		char *data = NULL;
 		size_t len;

@@ -4,7 +4,6 @@
  * Dockerfiles, as text, JSON or SARIF 2.1.0 (library: include/berth/lint.h).
  */
 #include "cli.h"
-#include "opts.h"
 
 #include "berth/dockerfile.h"
 #include "berth/lint.h"
@@ -17,90 +16,65 @@
 
 #define LINT_MAX_FILES 4096
 
-static const char help[] =
-	"usage: berth lint [options] [FILE...]\n"
-	"\n"
-	"Check Dockerfiles (default ./Dockerfile; '-' reads standard input) against\n"
-	"BuildKit's build checks, hadolint's DL rules, ShellCheck (SC, when installed)\n"
-	"and the BL rules of docs/lint-rules.md. Exit 1 when a finding reaches the\n"
-	"failure threshold or a file cannot be read or parsed.\n"
-	"\n"
-	"  --format text|json|sarif      output format (default text)\n"
-	"  --config FILE                 hadolint configuration (default ./.hadolint.yaml\n"
-	"                                when it exists)\n"
-	"  --ignore RULE                 never report RULE (repeatable)\n"
-	"  --failure-threshold LEVEL     error|warning|info|style|none (default info)\n"
-	"  --trusted-registry HOST       allowed registry for FROM images (repeatable)\n"
-	"  --context DIR                 build context (default: the Dockerfile's directory;\n"
-	"                                none for stdin) for .dockerignore checks\n"
-	"  --dockerignore FILE           the .dockerignore to apply instead of the context's\n"
-	"  --no-shellcheck               do not run shellcheck on RUN scripts\n"
-	"  --list-rules                  print the rules (text, json or markdown)\n";
-
 typedef struct lint_opts {
-	const char *files[LINT_MAX_FILES];
-	size_t nfiles;
 	const char *format;
 	const char *config;
 	const char *threshold;
 	const char *context;
 	const char *dockerignore;
-	int list_rules;
+	berth_args_list ignore, trusted;
+	int list_rules, no_shellcheck;
 	berth_lint_config cfg;
 } lint_opts;
 
-static int add_repeated(lint_opts *o, const char *name, const char *val)
+static const char *const formats[] = {"text", "json", "sarif", "markdown", NULL};
+
+static const berth_arg lint_args[] = {
+	BERTH_OPT_ENUM("format", 0, lint_opts, format, formats, NULL,
+		       "output format (default text; markdown: --list-rules)"),
+	BERTH_OPT_STRING("config", 0, lint_opts, config, "FILE",
+			 "hadolint configuration (default ./.hadolint.yaml\n"
+			 "when it exists)"),
+	BERTH_OPT_LIST("ignore", 0, lint_opts, ignore, "RULE", "never report RULE (repeatable)"),
+	BERTH_OPT_STRING("failure-threshold", 0, lint_opts, threshold, "LEVEL",
+			 "error|warning|info|style|none (default info)"),
+	BERTH_OPT_LIST("trusted-registry", 0, lint_opts, trusted, "HOST",
+		       "allowed registry for FROM images (repeatable)"),
+	BERTH_OPT_STRING("context", 0, lint_opts, context, "DIR",
+			 "build context (default: the Dockerfile's directory;\n"
+			 "none for stdin) for .dockerignore checks"),
+	BERTH_OPT_STRING("dockerignore", 0, lint_opts, dockerignore, "FILE",
+			 "the .dockerignore to apply instead of the context's"),
+	BERTH_OPT_FLAG("no-shellcheck", 0, lint_opts, no_shellcheck,
+		       "do not run shellcheck on RUN scripts"),
+	BERTH_OPT_FLAG("list-rules", 0, lint_opts, list_rules,
+		       "print the rules (text, json or markdown)"),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec lint_spec = {
+	.cmd = "lint",
+	.usage = "lint [options] [FILE...]",
+	.description =
+		"Check Dockerfiles (default ./Dockerfile; '-' reads standard input) against\n"
+		"BuildKit's build checks, hadolint's DL rules, ShellCheck (SC, when installed)\n"
+		"and the BL rules of docs/lint-rules.md. Exit 1 when a finding reaches the\n"
+		"failure threshold or a file cannot be read or parsed.\n",
+	.args = lint_args,
+	.max_pos = LINT_MAX_FILES,
+};
+
+const berth_args_spec *const cmd_lint_specs[] = {&lint_spec, NULL};
+
+/* --ignore and --trusted-registry into o->cfg; -1 (printed) on a bad value. */
+static int add_lists(lint_opts *o)
 {
-	int rc;
-
-	if (strcmp(name, "ignore") == 0) {
-		rc = berth_lint_config_ignore(&o->cfg, val);
-	} else {
-		rc = berth_lint_config_trust(&o->cfg, val);
-	}
-	return rc < 0 ? berth_cli_fail("lint", -1, "%s", berth_error_last()) : 0;
-}
-
-/* One pass over argv; returns 0, 1 (help printed) or -1 (usage error printed). */
-static int parse_args(int argc, char **argv, lint_opts *o)
-{
-	static const char *const single[] = {"--format", "--config", "--failure-threshold",
-					     "--context", "--dockerignore"};
-	const char **dest[] = {&o->format, &o->config, &o->threshold, &o->context,
-			       &o->dockerignore};
-
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL;
-		int m = 0;
-
-		if (berth_cli_is_help(a)) {
-			fputs(help, stdout);
-			return 1;
-		}
-		for (size_t k = 0; k < 5 && m == 0; k++)
-			if ((m = opt_value("lint", argc, argv, &i, single[k], &val)) == 1)
-				*dest[k] = val;
-		if (m == 0 && (m = opt_value("lint", argc, argv, &i, "--ignore", &val)) == 1)
-			m = add_repeated(o, "ignore", val) < 0 ? -1 : 1;
-		if (m == 0 &&
-		    (m = opt_value("lint", argc, argv, &i, "--trusted-registry", &val)) == 1)
-			m = add_repeated(o, "trusted", val) < 0 ? -1 : 1;
-		if (m < 0)
-			return -1;
-		if (m == 1)
-			continue;
-		if (strcmp(a, "--no-shellcheck") == 0) {
-			o->cfg.shellcheck = 0;
-		} else if (strcmp(a, "--list-rules") == 0) {
-			o->list_rules = 1;
-		} else if (a[0] == '-' && a[1] != '\0') {
-			return berth_cli_fail("lint", -1, "unknown option '%s' (see --help)", a);
-		} else if (o->nfiles == LINT_MAX_FILES) {
-			return berth_cli_fail("lint", -1, "more than %d files", LINT_MAX_FILES);
-		} else {
-			o->files[o->nfiles++] = a;
-		}
-	}
+	for (int i = 0; i < o->ignore.n; i++)
+		if (berth_lint_config_ignore(&o->cfg, o->ignore.v[i]) < 0)
+			return berth_cli_fail("lint", -1, "%s", berth_error_last());
+	for (int i = 0; i < o->trusted.n; i++)
+		if (berth_lint_config_trust(&o->cfg, o->trusted.v[i]) < 0)
+			return berth_cli_fail("lint", -1, "%s", berth_error_last());
 	return 0;
 }
 
@@ -239,51 +213,55 @@ static int print_report(const lint_opts *o, const berth_lint_result *res,
 
 int cmd_lint(int argc, char **argv)
 {
-	static lint_opts o; /* large (file list); one lint per process */
+	static const berth_lint_config init = BERTH_LINT_CONFIG_INIT;
+	static const char *const dflt[] = {"Dockerfile"};
+	lint_opts o = {.format = "text", .cfg = init};
 	berth_lint_result res = BERTH_LINT_RESULT_INIT;
 	berth_dockerfile **dfs = NULL;
-	int rc = BERTH_EXIT_USAGE, bad = 0, m;
-	static const berth_lint_config init = BERTH_LINT_CONFIG_INIT;
+	const char *const *files = (const char *const *)argv + 1;
+	size_t nfiles = 0;
+	int rc = BERTH_EXIT_USAGE, bad = 0, m, n;
 
-	memset(&o, 0, sizeof(o));
-	o.cfg = init;
-	o.format = "text";
-	if ((m = parse_args(argc, argv, &o)) != 0) {
-		rc = m > 0 ? BERTH_EXIT_OK : BERTH_EXIT_USAGE;
+	if ((m = berth_args_parse(&lint_spec, &o, argc, argv, &n)) != BERTH_ARGS_OK) {
+		rc = berth_args_exit(m);
 		goto done;
 	}
+	if (o.no_shellcheck)
+		o.cfg.shellcheck = 0;
+	if (add_lists(&o) < 0)
+		goto done;
 	if (o.list_rules) {
 		rc = list_rules(o.format);
 		goto done;
 	}
-	if (strcmp(o.format, "text") != 0 && strcmp(o.format, "json") != 0 &&
-	    strcmp(o.format, "sarif") != 0) {
-		berth_cli_fail("lint", 0, "--format must be text, json or sarif, not '%s'",
-			       o.format);
+	if (strcmp(o.format, "markdown") == 0) {
+		berth_cli_fail("lint", 0, "--format markdown goes with --list-rules");
 		goto done;
 	}
 	if ((m = configure(&o)) < 0) {
 		rc = m == -2 ? BERTH_EXIT_USAGE : BERTH_EXIT_FAIL;
 		goto done;
 	}
-	if (o.nfiles == 0)
-		o.files[o.nfiles++] = "Dockerfile";
+	if ((nfiles = (size_t)n) == 0) {
+		files = dflt;
+		nfiles = 1;
+	}
 	rc = BERTH_EXIT_FAIL;
-	if (!(dfs = calloc(o.nfiles, sizeof(*dfs)))) {
+	if (!(dfs = calloc(nfiles, sizeof(*dfs)))) {
 		berth_cli_fail("lint", 0, "out of memory");
 		goto done;
 	}
-	for (size_t i = 0; i < o.nfiles; i++) {
-		if ((m = lint_file(&o, o.files[i], &res, &dfs[i])) < 0)
+	for (size_t i = 0; i < nfiles; i++) {
+		if ((m = lint_file(&o, files[i], &res, &dfs[i])) < 0)
 			goto done;
 		bad |= m;
 	}
-	if (print_report(&o, &res, dfs, o.nfiles) < 0)
+	if (print_report(&o, &res, dfs, nfiles) < 0)
 		goto done;
 	rc = bad || berth_lint_fails(&res, o.cfg.failure_threshold) ? BERTH_EXIT_FAIL
 								    : BERTH_EXIT_OK;
 done:
-	for (size_t i = 0; dfs && i < o.nfiles; i++)
+	for (size_t i = 0; dfs && i < nfiles; i++)
 		berth_dockerfile_free(dfs[i]);
 	free(dfs);
 	berth_lint_result_dispose(&res);

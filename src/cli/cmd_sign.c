@@ -11,68 +11,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-	"usage: berth sign --key KEY [options] IMAGE...\n"
-	"\n"
-	"Sign each IMAGE (by tag or digest) with a cosign key.\n"
-	"\n"
-	"  --key KEY                          cosign.key or a PEM private key\n"
-	"  -a, --annotations KEY=VALUE        add to the signed payload (repeatable)\n"
-	"  --recursive                        also sign each manifest of an index\n"
-	"  --registry-referrers-mode MODE     legacy (\"sha256-<hex>.sig\" tag, default) or\n"
-	"                                     oci-1-1 (sigstore bundle referrer)\n"
-	"  --new-bundle-format                store a sigstore bundle referrer\n"
-	"  --tlog-upload[=BOOL]               upload to a transparency log (default\n"
-	"                                     false; true needs --rekor-url)\n"
-	"  --rekor-url URL                    the transparency log\n"
-	"  --creds USER:PASS, --authfile FILE, --tls-verify=false   registry access\n";
+#define SIGN_IMAGES_MAX 64
 
 typedef struct sign_opts {
-	const char *key, *mode, *rekor;
-	const char *images[64];
-	size_t n_images;
-	int recursive, new_bundle, tlog;
+	const char *key;
+	int recursive;
+	berth_args_list annotations;
+	sopt_store store;
 	opt_registry reg;
 	sopt_annotations ann;
 } sign_opts;
 
-static int parse(int argc, char **argv, sign_opts *o)
-{
-	int m;
+static const berth_arg sign_args[] = {
+	BERTH_OPT_STRING("key", 0, sign_opts, key, "KEY", "cosign.key or a PEM private key"),
+	BERTH_OPT_LIST("annotations", 'a', sign_opts, annotations, "KEY=VALUE",
+		       "add to the signed payload (repeatable)"),
+	BERTH_OPT_BOOL("recursive", 0, sign_opts, recursive, NULL,
+		       "also sign each manifest of an index"),
+	SOPT_STORE_ARGS(sign_opts, store),
+	OPT_REGISTRY_ARGS(sign_opts, reg),
+	BERTH_OPT_END,
+};
 
-	for (int i = 1; i < argc; i++) {
-		if ((m = opt_value("sign", argc, argv, &i, "--key", &o->key)) ||
-		    (m = opt_value("sign", argc, argv, &i, "--registry-referrers-mode",
-				   &o->mode)) ||
-		    (m = opt_value("sign", argc, argv, &i, "--rekor-url", &o->rekor)) ||
-		    (m = opt_bool("sign", argv, i, "--recursive", &o->recursive)) ||
-		    (m = opt_bool("sign", argv, i, "--new-bundle-format", &o->new_bundle)) ||
-		    (m = opt_bool("sign", argv, i, "--tlog-upload", &o->tlog)) ||
-		    (m = opt_bool("sign", argv, i, "--yes", &(int){0})) ||
-		    (m = sopt_annotation_arg("sign", argc, argv, &i, &o->ann)) ||
-		    (m = opt_registry_arg("sign", argc, argv, &i, &o->reg))) {
-			if (m < 0)
-				return BERTH_EXIT_USAGE;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return berth_cli_fail("sign", BERTH_EXIT_USAGE, "unknown option '%s'",
-					      argv[i]);
-		} else if (o->n_images < sizeof(o->images) / sizeof(o->images[0])) {
-			o->images[o->n_images++] = argv[i];
-		} else {
-			return berth_cli_fail("sign", BERTH_EXIT_USAGE, "too many images");
-		}
-	}
-	if (!o->key || o->n_images == 0)
-		return berth_cli_fail("sign", BERTH_EXIT_USAGE, "needs --key KEY and an IMAGE");
-	if (o->mode && strcmp(o->mode, "legacy") != 0 && strcmp(o->mode, "oci-1-1") != 0)
-		return berth_cli_fail("sign", BERTH_EXIT_USAGE,
-				      "--registry-referrers-mode is legacy or oci-1-1");
-	return 0;
-}
+static const berth_args_spec sign_spec = {
+	.cmd = "sign",
+	.usage = "sign --key KEY [options] IMAGE...",
+	.description = "Sign each IMAGE (by tag or digest) with a cosign key.\n",
+	.args = sign_args,
+	.min_pos = 1,
+	.max_pos = SIGN_IMAGES_MAX,
+	.missing = "needs --key KEY and an IMAGE",
+};
+
+const berth_args_spec *const cmd_sign_specs[] = {&sign_spec, NULL};
 
 static int sign_image(const sign_opts *o, const berth_sign_key *k, const char *name)
 {
-	ssign_opts so = {k, &o->ann, o->new_bundle || (o->mode && !strcmp(o->mode, "oci-1-1"))};
+	ssign_opts so = {k, &o->ann, sopt_store_bundle(&o->store)};
 	berth_digest *kids = NULL;
 	size_t n = 0;
 	simg im;
@@ -111,21 +86,27 @@ int cmd_sign(int argc, char **argv)
 {
 	sign_opts o = {0};
 	berth_sign_key *k = NULL;
-	int rc;
+	int rc, n;
 
-	if (berth_cli_wants_help(argc, argv)) {
-		fputs(help, stdout);
-		return BERTH_EXIT_OK;
-	}
 	opt_registry_init(&o.reg);
-	if ((rc = parse(argc, argv, &o)) != 0)
+	if ((rc = berth_args_parse(&sign_spec, &o, argc, argv, &n)) != BERTH_ARGS_OK) {
+		rc = berth_args_exit(rc);
+		goto done;
+	}
+	rc = BERTH_EXIT_USAGE;
+	if (!o.key) {
+		berth_cli_fail("sign", rc, "needs --key KEY and an IMAGE");
+		goto done;
+	}
+	if (opt_registry_check("sign", &o.reg) < 0 ||
+	    sopt_annotations_parse("sign", &o.annotations, &o.ann) < 0)
 		goto done;
 	rc = BERTH_EXIT_FAIL;
 	opt_ignore_sigpipe();
-	if (sopt_tlog_check("sign", o.tlog, o.rekor) < 0 || sopt_private_key("sign", o.key, &k) < 0)
+	if (sopt_tlog_check("sign", &o.store) < 0 || sopt_private_key("sign", o.key, &k) < 0)
 		goto done;
-	for (size_t i = 0; i < o.n_images; i++)
-		if (sign_image(&o, k, o.images[i]) < 0)
+	for (int i = 1; i <= n; i++)
+		if (sign_image(&o, k, argv[i]) < 0)
 			goto done;
 	rc = BERTH_EXIT_OK;
 done:

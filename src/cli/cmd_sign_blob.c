@@ -4,7 +4,6 @@
  * sigstore bundle v0.3 (message signature, public-key hint) in --bundle.
  */
 #include "cli.h"
-#include "opts.h"
 #include "signopts.h"
 
 #include <openssl/sha.h>
@@ -12,51 +11,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-	"usage: berth sign-blob --key KEY [--bundle FILE] [--new-bundle-format]\n"
-	"                       [--output-signature FILE] FILE\n"
-	"\n"
-	"Sign FILE (- for stdin) with a cosign key. Without --output-signature the\n"
-	"base64 signature is printed. --bundle writes a sigstore bundle v0.3 with\n"
-	"the message signature and the public-key hint (the bundle format is the\n"
-	"same with or without --new-bundle-format).\n"
-	"\n"
-	"  --key KEY                 cosign.key or a PEM private key\n"
-	"  --bundle FILE             write a sigstore bundle\n"
-	"  --new-bundle-format       accepted for cosign compatibility\n"
-	"  --output-signature FILE   write the base64 signature to FILE\n"
-	"  --tlog-upload[=BOOL]      upload to a Rekor transparency log and put the\n"
-	"                            entry in the bundle (default false; true needs\n"
-	"                            --rekor-url)\n"
-	"  --rekor-url URL           the transparency log\n";
-
 typedef struct sb_opts {
-	const char *key, *bundle, *out_sig, *file, *rekor;
+	const char *key, *bundle, *out_sig, *rekor;
 	int new_bundle, tlog;
 } sb_opts;
 
-static int parse(int argc, char **argv, sb_opts *o)
-{
-	int m;
+static const berth_arg sb_args[] = {
+	BERTH_OPT_STRING("key", 0, sb_opts, key, "KEY", "cosign.key or a PEM private key"),
+	BERTH_OPT_STRING("bundle", 0, sb_opts, bundle, "FILE", "write a sigstore bundle"),
+	BERTH_OPT_BOOL("new-bundle-format", 0, sb_opts, new_bundle, NULL,
+		       "accepted for cosign compatibility"),
+	BERTH_OPT_STRING("output-signature", 0, sb_opts, out_sig, "FILE",
+			 "write the base64 signature to FILE"),
+	BERTH_OPT_BOOL("tlog-upload", 0, sb_opts, tlog, "BOOL",
+		       "upload to a Rekor transparency log and put the\n"
+		       "entry in the bundle (default false; true needs\n"
+		       "--rekor-url)"),
+	BERTH_OPT_STRING("rekor-url", 0, sb_opts, rekor, "URL", "the transparency log"),
+	BERTH_OPT_END,
+};
 
-	for (int i = 1; i < argc; i++) {
-		if ((m = opt_value("sign-blob", argc, argv, &i, "--key", &o->key)) ||
-		    (m = opt_value("sign-blob", argc, argv, &i, "--bundle", &o->bundle)) ||
-		    (m = opt_value("sign-blob", argc, argv, &i, "--output-signature",
-				   &o->out_sig)) ||
-		    (m = opt_value("sign-blob", argc, argv, &i, "--rekor-url", &o->rekor)) ||
-		    (m = opt_bool("sign-blob", argv, i, "--new-bundle-format", &o->new_bundle)) ||
-		    (m = opt_bool("sign-blob", argv, i, "--tlog-upload", &o->tlog))) {
-			if (m < 0)
-				return BERTH_EXIT_USAGE;
-		} else if (opt_positional("sign-blob", argv[i], &o->file) < 0) {
-			return BERTH_EXIT_USAGE;
-		}
-	}
-	if (!o->key || !o->file)
-		return berth_cli_fail("sign-blob", BERTH_EXIT_USAGE, "needs --key KEY and a FILE");
-	return 0;
-}
+static const berth_args_spec sb_spec = {
+	.cmd = "sign-blob",
+	.usage = "sign-blob --key KEY [options] FILE",
+	.description = "Sign FILE (- for stdin) with a cosign key. Without --output-signature the\n"
+		       "base64 signature is printed. --bundle writes a sigstore bundle v0.3 with\n"
+		       "the message signature and the public-key hint (the bundle format is the\n"
+		       "same with or without --new-bundle-format).\n",
+	.args = sb_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "needs --key KEY and a FILE",
+};
+
+const berth_args_spec *const cmd_sign_blob_specs[] = {&sb_spec, NULL};
 
 int cmd_sign_blob(int argc, char **argv)
 {
@@ -65,19 +53,17 @@ int cmd_sign_blob(int argc, char **argv)
 	char *data = NULL, *b64 = NULL, *bundle = NULL, *entry = NULL;
 	unsigned char *sig = NULL, digest[32];
 	size_t len, sig_len, bundle_len;
-	int rc;
+	int rc, n;
 
-	if (berth_cli_wants_help(argc, argv)) {
-		fputs(help, stdout);
-		return BERTH_EXIT_OK;
-	}
-	if ((rc = parse(argc, argv, &o)) != 0)
-		return rc;
+	if ((rc = berth_args_parse(&sb_spec, &o, argc, argv, &n)) != BERTH_ARGS_OK)
+		return berth_args_exit(rc);
+	if (!o.key)
+		return berth_cli_fail("sign-blob", BERTH_EXIT_USAGE, "needs --key KEY and a FILE");
 	rc = BERTH_EXIT_FAIL;
 	if ((o.tlog && !o.rekor &&
 	     berth_cli_fail("sign-blob", -1, "--tlog-upload=true needs --rekor-url") < 0) ||
 	    sopt_private_key("sign-blob", o.key, &k) < 0 ||
-	    sopt_read("sign-blob", o.file, BERTH_SIGN_BLOB_MAX, &data, &len) < 0)
+	    sopt_read("sign-blob", argv[1], BERTH_SIGN_BLOB_MAX, &data, &len) < 0)
 		goto done;
 	SHA256((unsigned char *)data, len, digest);
 	if (berth_sign_key_sign(k, data, len, &sig, &sig_len) < 0 ||

@@ -10,13 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-	"usage: berth tree [options] IMAGE\n"
-	"\n"
-	"List the signatures, attestations, SBOMs and OCI referrers attached\n"
-	"to IMAGE.\n"
-	"\n"
-	"  --creds USER:PASS, --authfile FILE, --tls-verify=false   registry access\n";
+static const berth_args_spec tree_spec = {
+	.cmd = "tree",
+	.usage = "tree [options] IMAGE",
+	.description = "List the signatures, attestations, SBOMs and OCI referrers attached\n"
+		       "to IMAGE.\n",
+	.args = simg_registry_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "needs an IMAGE",
+};
+
+const berth_args_spec *const cmd_tree_specs[] = {&tree_spec, NULL};
 
 typedef struct tree {
 	const simg *im;
@@ -48,32 +53,11 @@ int cmd_tree(int argc, char **argv)
 {
 	static const char *const suffix[] = {"att", "sig", "sbom"};
 	static const char *const heading[] = {"💾 Attestations", "🔐 Signatures", "📦 SBOMs"};
-	const char *image = NULL;
-	opt_registry reg;
 	tree t = {0};
-	simg im = {0};
-	int rc = BERTH_EXIT_USAGE, m;
+	simg im;
+	int rc;
 
-	if (berth_cli_wants_help(argc, argv)) {
-		fputs(help, stdout);
-		return BERTH_EXIT_OK;
-	}
-	opt_registry_init(&reg);
-	for (int i = 1; i < argc; i++) {
-		if ((m = opt_registry_arg("tree", argc, argv, &i, &reg))) {
-			if (m < 0)
-				goto done;
-		} else if (opt_positional("tree", argv[i], &image) < 0) {
-			goto done;
-		}
-	}
-	if (!image) {
-		berth_cli_fail("tree", rc, "needs an IMAGE");
-		goto done;
-	}
-	rc = BERTH_EXIT_FAIL;
-	opt_ignore_sigpipe();
-	if (simg_open("tree", image, &reg, &im) < 0)
+	if (simg_cli_open(&tree_spec, argc, argv, &im, &rc) < 0)
 		goto done;
 	printf("📦 Supply Chain Security Related artifacts for an image: %s@%s\n", im.identity,
 	       im.digest.str);
@@ -89,10 +73,9 @@ int cmd_tree(int argc, char **argv)
 		}
 	}
 	if (t.n == 0)
-		printf("No Supply Chain Security Related Artifacts found for image %s\n", image);
+		printf("No Supply Chain Security Related Artifacts found for image %s\n", argv[1]);
 	rc = BERTH_EXIT_OK;
 done:
 	simg_close(&im);
-	opt_registry_dispose(&reg);
 	return rc;
 }

@@ -12,58 +12,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-	"usage: berth vercmp --type TYPE A B\n"
-	"       berth vercmp --type npm-range VERSION RANGE\n"
-	"       berth vercmp --type TYPE --batch < pairs.tsv\n"
-	"\n"
-	"Compare two versions by the rules of one ecosystem and print -1, 0 or 1\n"
-	"(A older, equal, newer than B); with --type npm-range print true or false\n"
-	"for whether VERSION satisfies the npm RANGE.\n"
-	"\n"
-	"  --type TYPE   deb, rpm, apk, pep440, semver, npm-range, maven, go, gem,\n"
-	"                composer or nuget\n"
-	"  --batch       read A<TAB>B lines from stdin, print one answer per line\n"
-	"                (\"invalid\" for a line with an invalid version; exit 2 then)\n"
-	"\n"
-	"Exit status: 0 ok, 2 on an invalid version or range, or a usage error.\n";
-
 #define VERCMP_LINE_MAX (BERTH_VERSION_MAX + BERTH_VERSION_RANGE_MAX + 2)
 
 typedef struct vercmp_opts {
 	const char *type;
 	int batch;
-	const char *a, *b;
 } vercmp_opts;
 
-static int parse_args(int argc, char **argv, vercmp_opts *o)
+static const berth_arg vercmp_args[] = {
+	BERTH_OPT_STRING("type", 't', vercmp_opts, type, "TYPE",
+			 "deb, rpm, apk, pep440, semver, npm-range, maven, go,\n"
+			 "gem, composer or nuget"),
+	BERTH_OPT_FLAG("batch", 0, vercmp_opts, batch,
+		       "read A<TAB>B lines from stdin, print one answer per line\n"
+		       "(\"invalid\" for a line with an invalid version; exit 2 then)"),
+	BERTH_OPT_END,
+};
+
+/* A version may start with "-" and a digit: such an argument is not an option. */
+static const berth_args_spec vercmp_spec = {
+	.cmd = "vercmp",
+	.usage = "vercmp --type TYPE A B\n"
+		 "       berth vercmp --type npm-range VERSION RANGE\n"
+		 "       berth vercmp --type TYPE --batch < pairs.tsv",
+	.description = "Compare two versions by the rules of one ecosystem and print -1, 0 or 1\n"
+		       "(A older, equal, newer than B); with --type npm-range print true or false\n"
+		       "for whether VERSION satisfies the npm RANGE.\n",
+	.args = vercmp_args,
+	.max_pos = 2,
+	.footer = "Exit status: 0 ok, 2 on an invalid version or range, or a usage error.\n",
+	.flags = BERTH_ARGS_DIGITS,
+};
+
+const berth_args_spec *const cmd_vercmp_specs[] = {&vercmp_spec, NULL};
+
+/* Checks across options after parsing; -1 (usage error printed) if one fails. */
+static int check(const vercmp_opts *o, int npos)
 {
-	int npos = 0;
-
-	memset(o, 0, sizeof(*o));
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (strcmp(a, "--type") == 0 || strcmp(a, "-t") == 0) {
-			if (i + 1 >= argc)
-				return berth_cli_fail("vercmp", -1, "--type needs a value");
-			o->type = argv[++i];
-		} else if (strncmp(a, "--type=", 7) == 0) {
-			o->type = a + 7;
-		} else if (strcmp(a, "--batch") == 0) {
-			o->batch = 1;
-		} else if (strcmp(a, "--") == 0) {
-			for (i++; i < argc; i++, npos++)
-				if (npos < 2)
-					*(npos ? &o->b : &o->a) = argv[i];
-		} else if (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9')) {
-			return berth_cli_fail("vercmp", -1, "unknown option '%s' (see --help)", a);
-		} else {
-			if (npos < 2)
-				*(npos ? &o->b : &o->a) = a;
-			npos++;
-		}
-	}
 	if (!o->type)
 		return berth_cli_fail("vercmp", -1, "--type is required (see --help)");
 	if (o->batch ? npos != 0 : npos != 2)
@@ -133,15 +118,13 @@ static int run_batch(int range, berth_version_scheme s)
 int cmd_vercmp(int argc, char **argv)
 {
 	berth_version_scheme s = BERTH_VERSION_SEMVER;
-	vercmp_opts o;
+	vercmp_opts o = {0};
 	char res[16];
-	int range;
+	int range, rc, n;
 
-	if (berth_cli_wants_help(argc, argv)) {
-		fputs(help, stdout);
-		return BERTH_EXIT_OK;
-	}
-	if (parse_args(argc, argv, &o) != 0)
+	if ((rc = berth_args_parse(&vercmp_spec, &o, argc, argv, &n)) != BERTH_ARGS_OK)
+		return berth_args_exit(rc);
+	if (check(&o, n) != 0)
 		return BERTH_EXIT_USAGE;
 	range = strcmp(o.type, "npm-range") == 0;
 	if (!range && berth_version_scheme_parse(o.type, &s) != 0)
@@ -151,7 +134,7 @@ int cmd_vercmp(int argc, char **argv)
 				      o.type);
 	if (o.batch)
 		return run_batch(range, s);
-	if (answer(range, s, o.a, o.b, res, sizeof(res)) != 0)
+	if (answer(range, s, argv[1], argv[2], res, sizeof(res)) != 0)
 		return berth_cli_fail("vercmp", BERTH_EXIT_USAGE, "%s", berth_error_last());
 	puts(res);
 	return BERTH_EXIT_OK;

@@ -11,74 +11,81 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char help_verify[] =
-	"usage: berth verify (--key PUB | --certificate-identity ID\n"
-	"                     --certificate-oidc-issuer URL --trusted-root FILE)\n"
-	"                    [-a KEY=VALUE]... [--format text|json] IMAGE\n"
-	"\n"
-	"Verify the signatures of IMAGE: legacy \"sha256-<hex>.sig\" signatures and\n"
-	"sigstore bundle referrers. With --key no transparency-log entry is needed;\n"
-	"keyless verification is offline against the given trusted root. Exits 1\n"
-	"when no signature is valid.\n"
-	"\n"
-	"  --key PUB                       PEM public key\n"
-	"  --certificate-identity ID       keyless: certificate SAN (exact)\n"
-	"  --certificate-oidc-issuer URL   keyless: OIDC issuer (exact)\n"
-	"  --trusted-root FILE             keyless: sigstore trusted_root.json\n"
-	"  -a, --annotations KEY=VALUE     require this annotation in the payload\n"
-	"  --format text|json              json prints cosign's verified payloads\n"
-	"  --creds USER:PASS, --authfile FILE, --tls-verify=false   registry access\n";
-
-static const char help_att[] =
-	"usage: berth verify-attestation (--key PUB | --certificate-identity ID\n"
-	"                     --certificate-oidc-issuer URL --trusted-root FILE)\n"
-	"                    [--type TYPE] [--format text|json] IMAGE\n"
-	"\n"
-	"Verify the in-toto attestations of IMAGE (\"sha256-<hex>.att\" DSSE layers and\n"
-	"sigstore bundle referrers) of predicate TYPE (spdxjson, cyclonedx,\n"
-	"slsaprovenance, slsaprovenance1, vuln, custom or a URI; default: any).\n"
-	"Exits 1 when none is valid. --format json prints each DSSE envelope.\n"
-	"\n"
-	"  --key PUB, --certificate-identity ID, --certificate-oidc-issuer URL,\n"
-	"  --trusted-root FILE, --format text|json, registry options: as berth verify\n";
-
 typedef struct verify_opts {
-	const char *cmd, *key, *identity, *issuer, *root, *type, *image;
-	int json;
+	const char *cmd, *type, *format;
+	sopt_verifier v;
+	berth_args_list annotations;
 	opt_registry reg;
 	sopt_annotations ann;
 } verify_opts;
 
-static int parse(int argc, char **argv, verify_opts *o, int att)
-{
-	int m;
+#define ROOT_HELP "keyless: sigstore trusted_root.json"
+#define USAGE(cmd)                                                                                 \
+	cmd " (--key PUB | --certificate-identity ID\n"                                            \
+	    "                     --certificate-oidc-issuer URL --trusted-root FILE)\n"            \
+	    "                    [options] IMAGE"
 
-	for (int i = 1; i < argc; i++) {
-		if ((m = opt_value(o->cmd, argc, argv, &i, "--key", &o->key)) ||
-		    (m = opt_value(o->cmd, argc, argv, &i, "--certificate-identity",
-				   &o->identity)) ||
-		    (m = opt_value(o->cmd, argc, argv, &i, "--certificate-oidc-issuer",
-				   &o->issuer)) ||
-		    (m = opt_value(o->cmd, argc, argv, &i, "--trusted-root", &o->root)) ||
-		    (att && (m = opt_value(o->cmd, argc, argv, &i, "--type", &o->type))) ||
-		    (m = opt_format(o->cmd, argc, argv, &i, &o->json)) ||
-		    (!att && (m = sopt_annotation_arg(o->cmd, argc, argv, &i, &o->ann))) ||
-		    (m = opt_registry_arg(o->cmd, argc, argv, &i, &o->reg))) {
-			if (m < 0)
-				return BERTH_EXIT_USAGE;
-		} else if (opt_positional(o->cmd, argv[i], &o->image) < 0) {
-			return BERTH_EXIT_USAGE;
-		}
-	}
-	if (!o->image)
-		return berth_cli_fail(o->cmd, BERTH_EXIT_USAGE, "needs an IMAGE");
-	if (!o->key && (!o->identity || !o->issuer || !o->root))
-		return berth_cli_fail(o->cmd, BERTH_EXIT_USAGE,
-				      "needs --key, or --certificate-identity, "
-				      "--certificate-oidc-issuer and --trusted-root");
+static const berth_arg verify_args[] = {
+	SOPT_VERIFIER_ARGS(verify_opts, v, ROOT_HELP),
+	BERTH_OPT_LIST("annotations", 'a', verify_opts, annotations, "KEY=VALUE",
+		       "require this annotation in the payload (repeatable)"),
+	BERTH_OPT_ENUM("format", 0, verify_opts, format, opt_text_json, NULL,
+		       "json prints cosign's verified payloads"),
+	OPT_REGISTRY_ARGS(verify_opts, reg),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec verify_spec = {
+	.cmd = "verify",
+	.usage = USAGE("verify"),
+	.description =
+		"Verify the signatures of IMAGE: legacy \"sha256-<hex>.sig\" signatures and\n"
+		"sigstore bundle referrers. With --key no transparency-log entry is needed;\n"
+		"keyless verification is offline against the given trusted root. Exits 1\n"
+		"when no signature is valid.\n",
+	.args = verify_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "needs an IMAGE",
+};
+
+static const berth_arg att_args[] = {
+	SOPT_VERIFIER_ARGS(verify_opts, v, ROOT_HELP),
+	BERTH_OPT_STRING("type", 0, verify_opts, type, "TYPE",
+			 "the predicate type required (default: any)"),
+	BERTH_OPT_ENUM("format", 0, verify_opts, format, opt_text_json, NULL,
+		       "json prints each verified DSSE envelope"),
+	OPT_REGISTRY_ARGS(verify_opts, reg),
+	BERTH_OPT_END,
+};
+
+static const berth_args_spec att_spec = {
+	.cmd = "verify-attestation",
+	.usage = USAGE("verify-attestation"),
+	.description =
+		"Verify the in-toto attestations of IMAGE (\"sha256-<hex>.att\" DSSE layers and\n"
+		"sigstore bundle referrers) of predicate TYPE (spdxjson, cyclonedx,\n"
+		"slsaprovenance, slsaprovenance1, vuln, custom or a URI; default: any).\n"
+		"Exits 1 when none is valid.\n",
+	.args = att_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "needs an IMAGE",
+};
+
+const berth_args_spec *const cmd_verify_specs[] = {&verify_spec, NULL};
+const berth_args_spec *const cmd_verify_attestation_specs[] = {&att_spec, NULL};
+
+/* Checks across options after parsing; -1 (usage error printed) if one fails. */
+static int check(verify_opts *o)
+{
+	if (sopt_verifier_check(o->cmd, &o->v) < 0)
+		return -1;
 	if (o->type && !berth_sign_predicate_type(o->type))
-		return berth_cli_fail(o->cmd, BERTH_EXIT_USAGE, "unknown --type '%s'", o->type);
-	return 0;
+		return berth_cli_fail(o->cmd, -1, "unknown --type '%s'", o->type);
+	if (opt_registry_check(o->cmd, &o->reg) < 0)
+		return -1;
+	return sopt_annotations_parse(o->cmd, &o->annotations, &o->ann);
 }
 
 static int load_root(const char *cmd, const char *path, berth_sign_trusted_root **out)
@@ -110,8 +117,8 @@ static void report(const verify_opts *o, const simg *im, json_t *valid, json_t *
 		att ? "attestations" : "signatures");
 	fprintf(stderr, "  - The cosign claims were validated\n");
 	fprintf(stderr, "  - The signatures were verified against the %s\n",
-		o->key ? "specified public key" : "trusted root's certificate authorities");
-	if (o->json) {
+		o->v.key ? "specified public key" : "trusted root's certificate authorities");
+	if (strcmp(o->format, "json") == 0) {
 		if (att) {
 			json_array_foreach(valid, i, x)
 			{
@@ -136,32 +143,34 @@ static void report(const verify_opts *o, const simg *im, json_t *valid, json_t *
 
 static int run(int argc, char **argv, int att)
 {
-	verify_opts o = {0};
+	verify_opts o = {.format = "text"};
 	berth_sign_key *k = NULL;
 	berth_sign_trusted_root *root = NULL;
 	json_t *valid = NULL, *failures = NULL;
 	sverify_opts vo = {0};
 	simg im = {0};
-	int rc;
+	int rc, n;
 
-	if (berth_cli_wants_help(argc, argv)) {
-		fputs(att ? help_att : help_verify, stdout);
-		return BERTH_EXIT_OK;
-	}
 	o.cmd = att ? "verify-attestation" : "verify";
 	opt_registry_init(&o.reg);
-	if ((rc = parse(argc, argv, &o, att)) != 0)
+	if ((rc = berth_args_parse(att ? &att_spec : &verify_spec, &o, argc, argv, &n)) !=
+	    BERTH_ARGS_OK) {
+		rc = berth_args_exit(rc);
+		goto done;
+	}
+	rc = BERTH_EXIT_USAGE;
+	if (check(&o) < 0)
 		goto done;
 	rc = BERTH_EXIT_FAIL;
 	opt_ignore_sigpipe();
-	if ((o.key && sopt_public_key(o.cmd, o.key, &k) < 0) ||
-	    (!o.key && load_root(o.cmd, o.root, &root) < 0) ||
-	    simg_open(o.cmd, o.image, &o.reg, &im) < 0)
+	if ((o.v.key && sopt_public_key(o.cmd, o.v.key, &k) < 0) ||
+	    (!o.v.key && load_root(o.cmd, o.v.root, &root) < 0) ||
+	    simg_open(o.cmd, argv[1], &o.reg, &im) < 0)
 		goto done;
 	vo.key = k;
 	vo.root = root;
-	vo.id.subject = o.identity;
-	vo.id.issuer = o.issuer;
+	vo.id.subject = o.v.identity;
+	vo.id.issuer = o.v.issuer;
 	vo.ann = &o.ann;
 	vo.attestations = att;
 	vo.predicate_type = o.type ? berth_sign_predicate_type(o.type) : NULL;

@@ -5,7 +5,6 @@
  * signature or DSSE) or a detached base64 signature. Exit 0 valid, 1 not.
  */
 #include "cli.h"
-#include "opts.h"
 #include "signopts.h"
 
 #include <openssl/sha.h>
@@ -13,58 +12,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char help[] =
-	"usage: berth verify-blob (--key PUB | --certificate-identity ID\n"
-	"                          --certificate-oidc-issuer URL --trusted-root FILE)\n"
-	"                         (--bundle FILE | --signature FILE) FILE|sha256:DIGEST\n"
-	"\n"
-	"Verify the signature of FILE (or of the artifact with that SHA-256 digest).\n"
-	"Prints \"Verified OK\" and exits 0 when valid, 1 otherwise.\n"
-	"\n"
-	"  --key PUB                       PEM public key (or certificate)\n"
-	"  --certificate-identity ID       keyless: the certificate's SAN (exact)\n"
-	"  --certificate-oidc-issuer URL   keyless: the OIDC issuer (exact)\n"
-	"  --trusted-root FILE             sigstore trusted_root.json: keyless, or with\n"
-	"                                  --key, the logs the bundle's entries must be from\n"
-	"  --bundle FILE                   sigstore bundle v0.1, v0.2 or v0.3\n"
-	"  --signature FILE                detached base64 signature (with --key)\n";
-
 typedef struct vb_opts {
-	const char *key, *identity, *issuer, *root, *bundle, *sig, *file;
+	sopt_verifier v;
+	const char *bundle, *sig;
 } vb_opts;
 
-static int parse(int argc, char **argv, vb_opts *o)
-{
-	static const char *const names[] = {"--key",
-					    "--certificate-identity",
-					    "--certificate-oidc-issuer",
-					    "--trusted-root",
-					    "--bundle",
-					    "--signature"};
-	const char **vals[] = {&o->key, &o->identity, &o->issuer, &o->root, &o->bundle, &o->sig};
-	int m = 0;
+static const berth_arg vb_args[] = {
+	SOPT_VERIFIER_ARGS(vb_opts, v,
+			   "sigstore trusted_root.json: keyless, or with\n"
+			   "--key, the logs the bundle's entries must be from"),
+	BERTH_OPT_STRING("bundle", 0, vb_opts, bundle, "FILE",
+			 "sigstore bundle v0.1, v0.2 or v0.3"),
+	BERTH_OPT_STRING("signature", 0, vb_opts, sig, "FILE",
+			 "detached base64 signature (with --key)"),
+	BERTH_OPT_END,
+};
 
-	for (int i = 1; i < argc; i++) {
-		for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++)
-			if ((m = opt_value("verify-blob", argc, argv, &i, names[n], vals[n])))
-				break;
-		if (m < 0)
-			return BERTH_EXIT_USAGE;
-		if (m == 0 && opt_positional("verify-blob", argv[i], &o->file) < 0)
-			return BERTH_EXIT_USAGE;
-	}
-	if (!o->file)
-		return berth_cli_fail("verify-blob", BERTH_EXIT_USAGE,
-				      "needs a FILE or sha256:DIGEST");
+static const berth_args_spec vb_spec = {
+	.cmd = "verify-blob",
+	.usage = "verify-blob (--key PUB | --certificate-identity ID\n"
+		 "                          --certificate-oidc-issuer URL --trusted-root FILE)\n"
+		 "                         (--bundle FILE | --signature FILE) FILE|sha256:DIGEST",
+	.description =
+		"Verify the signature of FILE (or of the artifact with that SHA-256 digest).\n"
+		"Prints \"Verified OK\" and exits 0 when valid, 1 otherwise.\n",
+	.args = vb_args,
+	.min_pos = 1,
+	.max_pos = 1,
+	.missing = "needs a FILE or sha256:DIGEST",
+};
+
+const berth_args_spec *const cmd_verify_blob_specs[] = {&vb_spec, NULL};
+
+/* Checks across options after parsing; -1 (usage error printed) if one fails. */
+static int check(const vb_opts *o)
+{
 	if (!o->bundle == !o->sig)
-		return berth_cli_fail("verify-blob", BERTH_EXIT_USAGE,
-				      "needs one of --bundle and --signature");
-	if (!o->key && (!o->identity || !o->issuer || !o->root))
-		return berth_cli_fail("verify-blob", BERTH_EXIT_USAGE,
-				      "needs --key, or --certificate-identity, "
-				      "--certificate-oidc-issuer and --trusted-root");
-	if (o->sig && !o->key)
-		return berth_cli_fail("verify-blob", BERTH_EXIT_USAGE, "--signature needs --key");
+		return berth_cli_fail("verify-blob", -1, "needs one of --bundle and --signature");
+	if (sopt_verifier_check("verify-blob", &o->v) < 0)
+		return -1;
+	if (o->sig && !o->v.key)
+		return berth_cli_fail("verify-blob", -1, "--signature needs --key");
 	return 0;
 }
 
@@ -117,7 +105,7 @@ static int verify_bundle(const vb_opts *o, const berth_sign_key *k, const artifa
 {
 	berth_sign_trusted_root *root = NULL;
 	berth_sign_bundle *b = NULL;
-	berth_sign_identity id = {o->identity, o->issuer};
+	berth_sign_identity id = {o->v.identity, o->v.issuer};
 	char *text = NULL;
 	size_t len;
 	int rc = -1;
@@ -130,11 +118,12 @@ static int verify_bundle(const vb_opts *o, const berth_sign_key *k, const artifa
 	}
 	free(text);
 	text = NULL;
-	if (o->root) {
-		if (sopt_read("verify-blob", o->root, BERTH_SIGN_TRUSTED_ROOT_MAX, &text, &len) < 0)
+	if (o->v.root) {
+		if (sopt_read("verify-blob", o->v.root, BERTH_SIGN_TRUSTED_ROOT_MAX, &text, &len) <
+		    0)
 			goto done;
 		if (berth_sign_trusted_root_parse(&root, text, len) < 0) {
-			berth_cli_fail("verify-blob", -1, "%s: %s", o->root, berth_error_last());
+			berth_cli_fail("verify-blob", -1, "%s: %s", o->v.root, berth_error_last());
 			goto done;
 		}
 	}
@@ -156,17 +145,15 @@ int cmd_verify_blob(int argc, char **argv)
 	vb_opts o = {0};
 	artifact a = {0};
 	berth_sign_key *k = NULL;
-	int rc;
+	int rc, n;
 
-	if (berth_cli_wants_help(argc, argv)) {
-		fputs(help, stdout);
-		return BERTH_EXIT_OK;
-	}
-	if ((rc = parse(argc, argv, &o)) != 0)
-		return rc;
+	if ((rc = berth_args_parse(&vb_spec, &o, argc, argv, &n)) != BERTH_ARGS_OK)
+		return berth_args_exit(rc);
+	if (check(&o) < 0)
+		return BERTH_EXIT_USAGE;
 	rc = BERTH_EXIT_FAIL;
-	if ((o.key && sopt_public_key("verify-blob", o.key, &k) < 0) ||
-	    load_artifact(o.file, &a) < 0)
+	if ((o.v.key && sopt_public_key("verify-blob", o.v.key, &k) < 0) ||
+	    load_artifact(argv[1], &a) < 0)
 		goto done;
 	if ((o.sig ? verify_detached(&o, k, &a) : verify_bundle(&o, k, &a)) < 0)
 		goto done;

@@ -1,5 +1,5 @@
 /*
- * opts.c - option parsing shared by the image commands (see opts.h).
+ * opts.c - what the commands share around their option tables (see opts.h).
  */
 #include "opts.h"
 
@@ -7,91 +7,12 @@
 
 #include "berth/client.h"
 
-#include <errno.h>
 #include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-int opt_value(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(name);
-
-	if (strncmp(a, name, n) != 0)
-		return 0;
-	if (a[n] == '=') {
-		*val = a + n + 1;
-		return 1;
-	}
-	if (a[n] != '\0')
-		return 0;
-	if (*i + 1 >= argc) {
-		berth_cli_fail(cmd, BERTH_EXIT_USAGE, "option %s needs a value", name);
-		return -1;
-	}
-	*val = argv[++*i];
-	return 1;
-}
-
-int opt_bool(const char *cmd, char **argv, int i, const char *name, int *out)
-{
-	const char *a = argv[i];
-	size_t n = strlen(name);
-
-	if (strncmp(a, name, n) != 0)
-		return 0;
-	if (a[n] == '\0') {
-		*out = 1;
-		return 1;
-	}
-	if (a[n] != '=')
-		return 0;
-	if (strcmp(a + n + 1, "true") == 0 || strcmp(a + n + 1, "1") == 0) {
-		*out = 1;
-		return 1;
-	}
-	if (strcmp(a + n + 1, "false") == 0 || strcmp(a + n + 1, "0") == 0) {
-		*out = 0;
-		return 1;
-	}
-	berth_cli_fail(cmd, BERTH_EXIT_USAGE, "option %s takes true or false, not '%s'", name,
-		       a + n + 1);
-	return -1;
-}
-
-int opt_int(const char *cmd, const char *name, const char *s, int min, int max, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		berth_cli_fail(cmd, BERTH_EXIT_USAGE, "option %s needs a number from %d to %d",
-			       name, min, max);
-		return -1;
-	}
-	*out = (int)v;
-	return 0;
-}
-
-int opt_format(const char *cmd, int argc, char **argv, int *i, int *json)
-{
-	const char *v;
-	int m = opt_value(cmd, argc, argv, i, "--format", &v);
-
-	if (m <= 0)
-		return m;
-	if (strcmp(v, "json") && strcmp(v, "text")) {
-		berth_cli_fail(cmd, BERTH_EXIT_USAGE, "unknown format '%s' (use text or json)", v);
-		return -1;
-	}
-	*json = strcmp(v, "json") == 0;
-	return 1;
-}
 
 int opt_creds_parse(const char *cmd, const char *s, opt_creds *c)
 {
@@ -162,23 +83,6 @@ void opt_registry_init(opt_registry *r)
 	r->tls_verify = 1;
 }
 
-int opt_registry_arg(const char *cmd, int argc, char **argv, int *i, opt_registry *r)
-{
-	const char *v;
-	int m;
-
-	if ((m = opt_bool(cmd, argv, *i, "--tls-verify", &r->tls_verify)))
-		return m;
-	if ((m = opt_value(cmd, argc, argv, i, "--creds", &v))) {
-		if (m < 0 || opt_creds_parse(cmd, v, &r->creds) < 0)
-			return -1;
-		return 1;
-	}
-	if ((m = opt_value(cmd, argc, argv, i, "--authfile", &v)) > 0)
-		r->auth_file = v;
-	return m;
-}
-
 const char *const opt_text_json[] = {"text", "json", NULL};
 
 int opt_registry_check(const char *cmd, opt_registry *r)
@@ -202,20 +106,6 @@ void opt_registry_transport(const opt_registry *r, berth_transport_options *to)
 void opt_registry_dispose(opt_registry *r)
 {
 	opt_creds_dispose(&r->creds);
-}
-
-int opt_positional(const char *cmd, const char *a, const char **pos)
-{
-	if (a[0] == '-' && a[1]) {
-		berth_cli_fail(cmd, BERTH_EXIT_USAGE, "unknown option '%s' (see --help)", a);
-		return -1;
-	}
-	if (*pos) {
-		berth_cli_fail(cmd, BERTH_EXIT_USAGE, "unexpected argument '%s'", a);
-		return -1;
-	}
-	*pos = a;
-	return 0;
 }
 
 void opt_ask_password(const char *prompt, char *buf, size_t len)

@@ -1,40 +1,15 @@
 /*
- * opts.h - option parsing shared by the image commands (copy, inspect, tags,
- * delete, login, manifest): "--name value" / "--name=value" options,
- * "--flag[=true|false]" booleans, --creds user:pass, and image names with
- * docker:// as the default transport.
+ * opts.h - what the commands share around their option tables (args.h):
+ * the registry options (--tls-verify, --creds USER:PASS, --authfile) as
+ * table rows and what they become, image names with docker:// as the
+ * default transport, registry clients, password prompts, --build-arg.
  */
 #ifndef BERTH_CLI_OPTS_H
 #define BERTH_CLI_OPTS_H
 
 #include "args.h"
-
-#include "args.h"
 #include "berth/dockerfile.h"
 #include "berth/transport.h"
-
-/*
- * The argv loop helpers below (opt_value, opt_bool, opt_int, opt_format,
- * opt_registry_arg, opt_positional) are the old way: new commands declare an
- * option table for args.h instead (docs/CODE_STYLE.md). They stay until the
- * commands written with them are ported.
- */
-
-/**
- * If argv[*i] is "--name" or "--name=v", set *val and return 1 (advancing *i
- * past a separate value); 0 if it is another argument; -1 (message printed
- * as "berth <cmd>: ...") if the value is missing.
- */
-int opt_value(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val);
-
-/**
- * If argv[i] is "--name", "--name=true" or "--name=false", set *out and
- * return 1; 0 if it is another argument; -1 (message printed) on a bad value.
- */
-int opt_bool(const char *cmd, char **argv, int i, const char *name, int *out);
-
-/** Parse a decimal integer in [min, max]; -1 (message printed) if not. */
-int opt_int(const char *cmd, const char *name, const char *s, int min, int max, int *out);
 
 /** Credentials from --creds "user[:pass]" (copied into the buffers). */
 typedef struct opt_creds {
@@ -68,13 +43,6 @@ struct berth_client;
 int opt_client(const char *cmd, const char *host, int tls_verify, const opt_creds *c,
 	       const char *auth_file, struct berth_client **out);
 
-/**
- * If argv[*i] is "--format text|json" (or "--format=..."), set *json (1 for
- * json, 0 for text) and return 1; 0 if it is another argument; -1 (message
- * printed) if the value is missing or another word.
- */
-int opt_format(const char *cmd, int argc, char **argv, int *i, int *json);
-
 /** The registry options the image commands share: --tls-verify, --creds, --authfile. */
 typedef struct opt_registry {
 	int tls_verify;	       /* 1 unless --tls-verify=false */
@@ -104,25 +72,11 @@ int opt_registry_check(const char *cmd, opt_registry *r);
 /** Defaults: verify TLS, no credentials, no auth file. */
 void opt_registry_init(opt_registry *r);
 
-/**
- * If argv[*i] is one of the registry options, record it in r and return 1
- * (advancing *i past a separate value); 0 if it is another argument; -1
- * (message printed) on a missing or bad value.
- */
-int opt_registry_arg(const char *cmd, int argc, char **argv, int *i, opt_registry *r);
-
 /** Copy r into transport options (r must outlive to: the strings are borrowed). */
 void opt_registry_transport(const opt_registry *r, berth_transport_options *to);
 
 /** Zero the password held in r. */
 void opt_registry_dispose(opt_registry *r);
-
-/**
- * The catch-all for an argument no option took: an unknown "-x" option, or a
- * second positional argument when *pos is already set, is a usage error
- * (printed; -1). Otherwise *pos = a and 0.
- */
-int opt_positional(const char *cmd, const char *a, const char **pos);
 
 /**
  * Ask for a password on the terminal without echo, showing `prompt`; copy it

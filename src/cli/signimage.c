@@ -43,6 +43,34 @@ int simg_open(const char *cmd, const char *name, const opt_registry *reg, simg *
 	return 0;
 }
 
+const berth_arg simg_registry_args[] = {
+	OPT_REGISTRY_ARGS(simg_opts, reg),
+	BERTH_OPT_END,
+};
+
+int simg_cli_open(const berth_args_spec *spec, int argc, char **argv, simg *im, int *rc)
+{
+	simg_opts o;
+	int n, r;
+
+	memset(im, 0, sizeof(*im));
+	opt_registry_init(&o.reg);
+	if ((r = berth_args_parse(spec, &o, argc, argv, &n)) != BERTH_ARGS_OK) {
+		*rc = berth_args_exit(r);
+		return -1;
+	}
+	r = -1;
+	*rc = BERTH_EXIT_USAGE;
+	if (opt_registry_check(spec->cmd, &o.reg) < 0)
+		goto done;
+	*rc = BERTH_EXIT_FAIL;
+	opt_ignore_sigpipe();
+	r = simg_open(spec->cmd, argv[n], &o.reg, im);
+done:
+	opt_registry_dispose(&o.reg);
+	return r == 0 ? 0 : -1;
+}
+
 void simg_close(simg *im)
 {
 	berth_client_free(im->client);

@@ -31,6 +31,23 @@ typedef struct simg {
 int simg_open(const char *cmd, const char *name, const opt_registry *reg, simg *im);
 void simg_close(simg *im);
 
+/** The options of a command that only names an image in a registry (download, tree). */
+typedef struct simg_opts {
+	opt_registry reg;
+} simg_opts;
+
+/** Its option table: the registry options (OPT_REGISTRY_ARGS). */
+extern const berth_arg simg_registry_args[];
+
+/**
+ * What download and tree begin with: parse argv against spec (whose table
+ * is simg_registry_args and whose one positional argument is the image),
+ * then open the image. Returns 0 with im open (*rc BERTH_EXIT_FAIL), or -1
+ * with the exit code to return in *rc (help printed: 0; usage error or
+ * failure printed); simg_close(im) either way.
+ */
+int simg_cli_open(const berth_args_spec *spec, int argc, char **argv, simg *im, int *rc);
+
 /** The digests of the manifests an index lists (malloc'd array), 0 for a manifest. */
 int simg_children(const simg *im, berth_digest **out, size_t *n);
 

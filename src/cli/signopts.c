@@ -142,31 +142,23 @@ int sopt_write(const char *cmd, const char *path, const void *data, size_t len, 
 	return 0;
 }
 
-int sopt_annotation_arg(const char *cmd, int argc, char **argv, int *i, sopt_annotations *an)
+int sopt_annotations_parse(const char *cmd, const berth_args_list *l, sopt_annotations *an)
 {
-	const char *v = NULL;
-	char *eq, *copy;
-	int m;
+	for (int i = 0; i < l->n && an->n < SOPT_ANN_MAX; i++) {
+		const char *v = l->v[i], *eq = strchr(v, '=');
+		char *copy;
 
-	if (strcmp(argv[*i], "-a") == 0) {
-		if (*i + 1 >= argc)
-			return berth_cli_fail(cmd, -1, "-a needs KEY=VALUE");
-		v = argv[++*i];
-	} else if ((m = opt_value(cmd, argc, argv, i, "--annotations", &v)) <= 0) {
-		return m;
+		if (!eq || eq == v)
+			return berth_cli_fail(cmd, -1, "annotation '%s' is not KEY=VALUE", v);
+		if (!(copy = strdup(v)))
+			return berth_cli_fail(cmd, -1, "out of memory");
+		copy[eq - v] = '\0';
+		an->buf[an->n] = copy;
+		an->a[an->n].key = copy;
+		an->a[an->n].value = copy + (eq - v) + 1;
+		an->n++;
 	}
-	if (an->n >= SOPT_ANN_MAX)
-		return berth_cli_fail(cmd, -1, "more than %d annotations", SOPT_ANN_MAX);
-	if (!(eq = strchr(v, '=')) || eq == v)
-		return berth_cli_fail(cmd, -1, "annotation '%s' is not KEY=VALUE", v);
-	if (!(copy = strdup(v)))
-		return berth_cli_fail(cmd, -1, "out of memory");
-	copy[eq - v] = '\0';
-	an->buf[an->n] = copy;
-	an->a[an->n].key = copy;
-	an->a[an->n].value = copy + (eq - v) + 1;
-	an->n++;
-	return 1;
+	return 0;
 }
 
 void sopt_annotations_dispose(sopt_annotations *an)
@@ -176,16 +168,32 @@ void sopt_annotations_dispose(sopt_annotations *an)
 	an->n = 0;
 }
 
-/* Offline first: an upload is only tried when asked for, and fails clearly. */
-int sopt_tlog_check(const char *cmd, int tlog, const char *rekor)
+const char *const sopt_modes[] = {"legacy", "oci-1-1", NULL};
+
+int sopt_store_bundle(const sopt_store *s)
 {
-	if (!tlog)
+	return s->new_bundle || (s->mode && strcmp(s->mode, "oci-1-1") == 0);
+}
+
+/* Offline first: an upload is only tried when asked for, and fails clearly. */
+int sopt_tlog_check(const char *cmd, const sopt_store *s)
+{
+	if (!s->tlog)
 		return 0;
-	if (!rekor)
+	if (!s->rekor)
 		return berth_cli_fail(cmd, -1, "--tlog-upload=true needs --rekor-url");
 	return berth_cli_fail(cmd, -1,
 			      "not uploading to the transparency log %s: image signatures are "
 			      "offline only in this build (sign-blob uploads; sign with "
 			      "--tlog-upload=false)",
-			      rekor);
+			      s->rekor);
+}
+
+int sopt_verifier_check(const char *cmd, const sopt_verifier *v)
+{
+	if (!v->key && (!v->identity || !v->issuer || !v->root))
+		return berth_cli_fail(cmd, -1,
+				      "needs --key, or --certificate-identity, "
+				      "--certificate-oidc-issuer and --trusted-root");
+	return 0;
 }

@@ -3,7 +3,7 @@
 - peers(): the CycloneDX validator and Trivy installed by scripts/sbom-peers.sh
   (a test fails, saying how to install them, when they are missing).
 - rootfs(name): the Debian root filesystems of tests/peers/, built once and
-  kept under $BERTH_BUILD_DIR/peers/ for every later test (a file lock makes
+  kept under <source>/build/peers/ for every later test (a file lock makes
   concurrent tests wait for one build).
 - oci_layout(): an OCI image layout made from layer tars, written here.
 - canon_purl(): a PURL with its components decoded and qualifiers sorted, so
@@ -49,8 +49,9 @@ RECIPES = {
 
 
 def rootfs(name):
-    """(tar path, unpacked directory) of a peer root filesystem, built once."""
-    base = os.path.join(BUILD_DIR, "peers", name)
+    """(tar path, unpacked directory) of a peer root filesystem, built once
+    per source tree: the dev and asan build dirs share build/peers."""
+    base = os.path.join(SOURCE_DIR, "build", "peers", name)
     tar_path, root = base + ".tar", base + ".root"
     os.makedirs(os.path.dirname(base), exist_ok=True)
     with open(base + ".lock", "w") as lock:

@@ -18,6 +18,10 @@ import pytest
 from conftest import BERTH_BIN
 
 COMMANDS = ["copy", "inspect", "tags", "delete", "login", "logout", "manifest"]
+# The other commands (their own tests cover what they do); each parses its
+# options from a table, so --help and usage errors follow the same rules.
+OTHER_COMMANDS = ["lint", "vercmp", "db", "sbom", "key", "sign", "verify", "sign-blob",
+                  "verify-blob", "attest", "verify-attestation", "attach", "download", "tree"]
 
 
 def run(*args, stdin=subprocess.DEVNULL, env=None):
@@ -113,6 +117,66 @@ def test_usage_errors_exit_2_with_one_line(args):
     p = run(*args)
     assert p.returncode == 2, (args, p.stderr)
     one_line_error(p, args[0])
+
+
+@pytest.mark.parametrize("cmd", OTHER_COMMANDS)
+def test_help_of_the_other_commands_lists_their_options(cmd):
+    p = run(cmd, "--help")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("usage: berth " + cmd), p.stdout
+    assert "\noptions:\n" in p.stdout and "  -h, --help" in p.stdout, p.stdout
+    assert p.stderr == ""
+    assert run("help", cmd).stdout == p.stdout
+
+
+@pytest.mark.parametrize("args,who", [
+    (["lint", "--bogus"], "lint"), (["lint", "--format", "xml"], "lint"),
+    (["vercmp", "1", "2"], "vercmp"), (["vercmp", "--type", "deb", "1"], "vercmp"),
+    (["vercmp", "--type", "deb", "--batch", "1"], "vercmp"),
+    (["vercmp", "--type", "deb", "1", "2", "3"], "vercmp"),
+    (["db"], "db"), (["db", "frob"], "db"), (["db", "info", "x"], "db info"),
+    (["db", "query", "PyPI"], "db query"), (["db", "import"], "db import"),
+    (["db", "info", "--format", "yaml"], "db info"), (["db", "import", "--creds", "u:p", "x"], "db import"),
+    (["db", "push", "--creds", ":p", "r/x:1"], "db push"),
+    (["sbom"], "sbom"), (["sbom", "--scope", "x", "i"], "sbom"),
+    (["sbom", "--format", "xml", "i"], "sbom"), (["sbom", "--cyclonedx-version", "2", "i"], "sbom"),
+    (["key"], "key"), (["key", "frob"], "key"), (["key", "import"], "key"),
+    (["key", "generate", "extra"], "key"),
+    (["sign", "i"], "sign"), (["sign", "--key", "k"], "sign"),
+    (["sign", "--key", "k", "-a", "novalue", "i"], "sign"),
+    (["sign", "--key", "k", "--registry-referrers-mode", "oci", "i"], "sign"),
+    (["sign", "--key", "k", "--recursive=maybe", "i"], "sign"),
+    (["verify", "i"], "verify"), (["verify", "--key", "k"], "verify"),
+    (["verify", "--key", "k", "--format", "yaml", "i"], "verify"),
+    (["verify", "--certificate-identity", "x", "i"], "verify"),
+    (["sign-blob", "f"], "sign-blob"), (["sign-blob", "--key", "k"], "sign-blob"),
+    (["verify-blob", "--key", "k", "f"], "verify-blob"),
+    (["verify-blob", "--bundle", "b", "f"], "verify-blob"),
+    (["verify-blob", "--certificate-identity", "x", "--signature", "s", "f"], "verify-blob"),
+    (["attest", "--key", "k", "i"], "attest"), (["attest", "--key", "k", "--predicate", "p"], "attest"),
+    (["attest", "--key", "k", "--predicate", "p", "--type", "nope", "i"], "attest"),
+    (["verify-attestation", "--key", "k", "--type", "nope", "i"], "verify-attestation"),
+    (["verify-attestation", "--key", "k", "-a", "x=y", "i"], "verify-attestation"),
+    (["attach"], "attach"), (["attach", "sig", "i"], "attach"), (["attach", "sbom", "i"], "attach"),
+    (["attach", "sbom", "--sbom", "f", "--type", "xml", "i"], "attach"),
+    (["download"], "download"), (["download", "frob", "i"], "download"),
+    (["download", "sbom"], "download"), (["download", "sbom", "a", "b"], "download"),
+    (["tree"], "tree"), (["tree", "--creds", ":p", "i"], "tree"), (["tree", "--bogus", "i"], "tree"),
+])
+def test_usage_errors_of_the_other_commands_exit_2_with_one_line(args, who):
+    p = run(*args)
+    assert p.returncode == 2, (args, p.stderr)
+    one_line_error(p, who)
+    assert p.stdout == ""
+
+
+def test_vercmp_reads_a_leading_dash_digit_as_a_version():
+    # "-1" is a version here (an invalid one for deb), not an unknown option
+    p = run("vercmp", "--type", "deb", "-1", "1.0")
+    assert p.returncode == 2
+    assert "invalid deb version '-1'" in one_line_error(p, "vercmp")
+    p = run("vercmp", "--type", "semver", "--", "1.0.0", "1.0.1")
+    assert (p.returncode, p.stdout) == (0, "-1\n"), p.stderr
 
 
 def test_unknown_transport_exits_1_naming_it(tmp_path):

@@ -112,6 +112,15 @@ static void parse(run *r, const char *first, ...)
 	va_end(ap);
 }
 
+static void parse_spec(run *r, const berth_args_spec *spec, const char *first, ...)
+{
+	va_list ap;
+
+	va_start(ap, first);
+	parse_with(r, spec, first, ap);
+	va_end(ap);
+}
+
 /* A usage error: one line "berth test: ...", mentioning `word`. */
 static void assert_usage(const run *r, const char *word)
 {
@@ -125,6 +134,15 @@ static void assert_usage(const run *r, const char *word)
 	if (!strstr(r->err, word))
 		fail_msg("'%s' not in '%s'", word, r->err);
 	assert_string_equal(r->out, "");
+}
+
+/* The parse succeeded with exactly the positional arguments a and b. */
+static void assert_two(const run *r, const char *a, const char *b)
+{
+	assert_int_equal(r->rc, BERTH_ARGS_OK);
+	assert_int_equal(r->npos, 2);
+	assert_string_equal(r->argv[1], a);
+	assert_string_equal(r->argv[2], b);
 }
 
 static void long_options_take_separate_or_attached_values(void **state)
@@ -233,16 +251,10 @@ static void positionals_anywhere_and_after_double_dash(void **state)
 
 	(void)state;
 	parse(&r, "src", "-q", "dst", NULL);
-	assert_int_equal(r.rc, BERTH_ARGS_OK);
-	assert_int_equal(r.npos, 2);
-	assert_string_equal(r.argv[1], "src");
-	assert_string_equal(r.argv[2], "dst");
+	assert_two(&r, "src", "dst");
 	assert_int_equal(r.o.quiet, 1);
 	parse(&r, "-q", "--", "--all", "-", NULL);
-	assert_int_equal(r.rc, BERTH_ARGS_OK);
-	assert_int_equal(r.npos, 2);
-	assert_string_equal(r.argv[1], "--all");
-	assert_string_equal(r.argv[2], "-");
+	assert_two(&r, "--all", "-");
 	assert_int_equal(r.o.all, 0);
 	/* --help after -- is an argument too */
 	parse(&r, "--", "--help", NULL);
@@ -279,6 +291,21 @@ static void a_stop_spec_ends_options_at_the_first_positional(void **state)
 	assert_string_equal(argv[1], "noun");
 	assert_string_equal(argv[2], "--all");
 	assert_string_equal(argv[5], "--");
+}
+
+static void a_digits_spec_reads_dash_digit_as_an_argument(void **state)
+{
+	berth_args_spec digits = t_spec;
+	run r;
+
+	(void)state;
+	digits.flags = BERTH_ARGS_DIGITS;
+	parse_spec(&r, &digits, "-1", "-q", "-2.0~rc1", NULL);
+	assert_two(&r, "-1", "-2.0~rc1");
+	assert_int_equal(r.o.quiet, 1);
+	/* without the flag "-1" is an unknown short option */
+	parse(&r, "-1", "s", NULL);
+	assert_usage(&r, "unknown option '-1'");
 }
 
 static void bad_values_are_usage_errors(void **state)
@@ -372,8 +399,7 @@ static void every_command_table_is_well_formed(void **state)
 {
 	(void)state;
 	for (const berth_cli_command *c = berth_cli_commands; c->name; c++) {
-		if (!c->specs)
-			continue; /* not yet on the table: pinned by unit/cli/man */
+		assert_non_null(c->specs); /* every command has a table (unit/cli/man too) */
 		assert_non_null(c->specs[0]);
 		for (const berth_args_spec *const *s = c->specs; *s; s++) {
 			assert_non_null((*s)->cmd);
@@ -408,6 +434,7 @@ int main(void)
 		cmocka_unit_test(positionals_anywhere_and_after_double_dash),
 		cmocka_unit_test(positional_counts_are_checked),
 		cmocka_unit_test(a_stop_spec_ends_options_at_the_first_positional),
+		cmocka_unit_test(a_digits_spec_reads_dash_digit_as_an_argument),
 		cmocka_unit_test(bad_values_are_usage_errors),
 		cmocka_unit_test(sizes_take_binary_suffixes),
 		cmocka_unit_test(help_is_printed_from_the_table),
