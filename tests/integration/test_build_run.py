@@ -208,13 +208,16 @@ RUN --mount=type=cache,target=/owned,mode=0700,uid=1000,gid=1000,sharing=locked 
 
 PROBE_DF = """\
 FROM {base}
-RUN --mount=type=cache,target=/c,id=counter,sharing=private echo "count=$(wc -l < /c/count)"
+RUN --mount=type=cache,target=/c,id=counter,sharing=private echo "probe {n} count=$(wc -l < /c/count)"
 """
+PROBES = [0]
 
 
 def cache_count(tmp_path, ctx, base):
-    (ctx / "Probe").write_text(PROBE_DF.format(base=base))
-    p = build(tmp_path, ctx, "-f", str(ctx / "Probe"), "--no-cache")
+    """What the cache mount holds, read by a RUN never run before (not cached)."""
+    PROBES[0] += 1
+    (ctx / "Probe").write_text(PROBE_DF.format(base=base, n=PROBES[0]))
+    p = build(tmp_path, ctx, "-f", str(ctx / "Probe"))
     return int(re.search(r"count=(\d+)", p.stderr.decode()).group(1))
 
 
@@ -235,6 +238,10 @@ def test_a_cache_mount_persists_and_a_rebuild_runs_nothing(tmp_path, base):
     p, files, _, _ = export(tmp_path, ctx)
     assert runs(p) == 2 and files["seen"] == b"2\n"
     assert cache_count(tmp_path, ctx, base) == 2
+    # --no-cache starts cache mounts afresh, as BuildKit (20.10 seen doing it) does.
+    p, files, _, _ = export(tmp_path, ctx, "--no-cache")
+    assert runs(p) == 2 and files["seen"] == b"1\n"
+    assert cache_count(tmp_path, ctx, base) == 1
 
 
 def test_cache_mount_from_a_stage_starts_with_its_files(tmp_path, base):

@@ -11,7 +11,8 @@ context and of a stage, and a tmpfs; BuildKit and berth build it from the
 same busybox base (pulled by both from one `berth serve`), and the final
 file trees must be equal: paths, types, modes, owners, contents. Then the
 cache mount's count is compared over a no-change rebuild (BuildKit's and
-berth's stay at 1) and a rebuild after a change above the RUN (both 2).
+berth's stay at 1), a rebuild after a change above the RUN (both 2) and a
+--no-cache rebuild (both start the cache mount afresh: 1).
 """
 import os
 import re
@@ -155,4 +156,9 @@ def test_run_mounts_like_buildkit(tmp_path, base):  # noqa: F811 (fixture)
     build(tmp_path, ctx, *sec)
     counts["buildkit"].append(buildkit_count(ctx, base, tmp_path))
     counts["berth"].append(berth_count(tmp_path, ctx, base))
-    assert counts["berth"] == counts["buildkit"] == [1, 1, 2], counts
+    # --no-cache: BuildKit starts the cache mount afresh; so must berth.
+    docker("build", "--network=none", "-q", "--no-cache", *sec, str(ctx))
+    build(tmp_path, ctx, "--no-cache", *sec)
+    counts["buildkit"].append(buildkit_count(ctx, base, tmp_path))
+    counts["berth"].append(berth_count(tmp_path, ctx, base))
+    assert counts["berth"] == counts["buildkit"] == [1, 1, 2, 1], counts

@@ -82,6 +82,8 @@ typedef struct build_solver {
 	char (*keys)[BERTH_DIGEST_MAX]; /* per stage, the key of its last step */
 	char cache_dir[PATH_MAX + 16];
 	unsigned nruns; /* RUN commands executed (the build log's last line counts them) */
+	berth_digest *cache_reset; /* cache mounts --no-cache already started afresh */
+	size_t ncache_reset;
 } build_solver;
 
 /** Set the error as "<Dockerfile>:<line>: <INSTRUCTION>: <message>"; returns code. */

@@ -639,6 +639,25 @@ static int copy_tree(const char *src, const char *dst)
 	return rc;
 }
 
+static int cache_reset_seen(build_solver *sv, const berth_digest *d)
+{
+	for (size_t i = 0; i < sv->ncache_reset; i++)
+		if (strcmp(sv->cache_reset[i].str, d->str) == 0)
+			return 1;
+	return 0;
+}
+
+static int cache_reset_add(build_solver *sv, const berth_digest *d)
+{
+	berth_digest *n = realloc(sv->cache_reset, (sv->ncache_reset + 1) * sizeof(*n));
+
+	if (!n)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	sv->cache_reset = n;
+	n[sv->ncache_reset++] = *d;
+	return 0;
+}
+
 /* The store's directory of a cache mount, created (empty or from from=) on first use. */
 static int cache_dir(build_mounts *bm, build_solver *sv, const build_mount *m, char **dir,
 		     char **lock)
@@ -659,8 +678,17 @@ static int cache_dir(build_mounts *bm, build_solver *sv, const build_mount *m, c
 	*lock = ownf(bm, "%s.lock", *dir ? *dir : "");
 	if (!*dir || !*lock)
 		return berth_error_set(BERTH_ERROR, "out of memory");
-	if (stat(*dir, &st) == 0)
+	if (stat(*dir, &st) == 0 && !(sv->o->no_cache && !cache_reset_seen(sv, &d)))
 		return 0;
+	if (sv->o->no_cache) {
+		/* --no-cache starts cache mounts afresh too (as BuildKit does), once per build. */
+		char *old = ownf(bm, "%s/old%u", bm->tmpdir, bm->seq++);
+
+		if (!old || (rename(*dir, old) < 0 && errno != ENOENT))
+			return berth_error_set_errno("reset cache mount %s", m->id);
+		if ((rc = cache_reset_add(sv, &d)) < 0)
+			return rc;
+	}
 	if ((rc = berth_fs_mkdir_p(*dir)) < 0 || rmdir(*dir) < 0)
 		return rc < 0 ? rc : berth_error_set_errno("%s", *dir);
 	/* Made aside and renamed into place: a killed build leaves no half-filled cache. */

@@ -239,6 +239,7 @@ done:
 	free(sv.done);
 	free(sv.busy);
 	free(sv.keys);
+	free(sv.cache_reset);
 	berth_context_free(sv.ctx);
 	berth_dockerignore_free(sv.ign);
 	berth_df_plan_free(sv.plan);
