@@ -112,6 +112,14 @@ typedef struct berth_lint_config {
 	   (CopyIgnoredFile, BL010) and whether one was looked for at all. */
 	const berth_dockerignore *dockerignore;
 	int context_known; /* 1 when the context was inspected (BL010 can say "missing") */
+	/* BuildKit's own check run (`build --call check`): only the BuildKit family,
+	   its experimental rules (CopyIgnoredFile) only when the check directive's
+	   `experimental=` names them (or "all"), and no other family. */
+	int buildkit_only;
+	/* The value of BuildKit's check directive from the BUILDKIT_DOCKERFILE_CHECK
+	   build argument ("skip=A,B;error=true;experimental=all"): replaces the
+	   file's `# check=` directive when set (borrowed; NULL = the file's). */
+	const char *check_override;
 } berth_lint_config;
 
 #define BERTH_LINT_CONFIG_INIT                                                                     \
@@ -205,40 +213,50 @@ int berth_lint_rules_markdown(char **out) BERTH_WARN_UNUSED;
 
 /* ---- outline / targets / check: what `build --call` answers ---- */
 
+/*
+ * Descriptions follow BuildKit (instructions.getComment): of the comment
+ * lines directly above a FROM or ARG, the first that starts with the stage
+ * name (lower case) or the ARG name and a space, without that prefix.
+ */
+
 /** An ARG of the outline (BuildKit's outline.Arg). */
 typedef struct berth_lint_outline_arg {
 	char *name;
-	char *value;	   /* default, or NULL */
-	char *description; /* the comment above the ARG, or NULL */
-	uint32_t line;
+	char *value;	   /* the --build-arg, else the default after expansion; NULL if none */
+	char *description; /* see above, or NULL */
+	uint32_t line;	   /* of the ARG instruction that defines it */
+	uint32_t end_line;
 } berth_lint_outline_arg;
 
-/** A stage as `--call targets` lists it. */
+/** A stage as `--call targets` lists it (BuildKit's targets.Target). */
 typedef struct berth_lint_target {
-	char *name; /* stage name, or NULL for an unnamed stage */
+	char *name; /* stage name in lower case (as BuildKit keeps it), or NULL if unnamed */
 	size_t index;
 	char *base;	   /* FROM image as written */
 	char *platform;	   /* --platform as written, or NULL */
-	char *description; /* comment above the FROM, or NULL */
+	char *description; /* see above, or NULL */
 	int is_default;	   /* the last stage */
-	uint32_t line;
+	uint32_t line, end_line;
 } berth_lint_target;
 
-/** A secret or SSH mount used by the target's stages. */
+/** A secret or SSH mount used by the target's stages (BuildKit's outline.Secret/SSH). */
 typedef struct berth_lint_mount_use {
-	char *id;     /* secret id ("" = default ssh) */
-	int required; /* required=true */
-	uint32_t line;
+	char *id;     /* secret: id=, else the target's base name; ssh: id=, else "default" */
+	int required; /* required / required=true */
+	uint32_t line, end_line;
 } berth_lint_mount_use;
 
 /** What `--call outline` and `--call targets` print. */
 typedef struct berth_lint_outline {
-	berth_lint_target *targets;
+	berth_lint_target *targets; /* every stage, in order */
 	size_t ntargets;
-	size_t target;		      /* index of the outlined stage */
-	berth_lint_outline_arg *args; /* global ARGs and the ARGs of the stages the target needs */
+	size_t target; /* index of the outlined stage */
+	/* The ARGs the target can take, in line order: the ARGs of the stages it
+	   needs, and the global ARGs their FROM lines (image and --platform) use
+	   with the global ARGs those defaults use (BuildKit's usedArgs). */
+	berth_lint_outline_arg *args;
 	size_t nargs;
-	berth_lint_mount_use *secrets;
+	berth_lint_mount_use *secrets; /* one per id, in line order */
 	size_t nsecrets;
 	berth_lint_mount_use *ssh;
 	size_t nssh;
@@ -246,18 +264,51 @@ typedef struct berth_lint_outline {
 
 /**
  * Outline a file for `target` (name or index; NULL = last stage): targets
- * with descriptions, the ARGs the target can take with defaults and
- * descriptions (comments directly above), the secrets and SSH mounts it
- * uses. Stages the target needs follow FROM <stage>, COPY --from and RUN
- * --mount from= by name or index.
- * @return 0; BERTH_ENOTFOUND (no such target, or no stage), BERTH_ERROR.
+ * with descriptions, the ARGs the target can take with their values, the
+ * secrets and SSH mounts it uses. Stages the target needs follow FROM
+ * <stage>, COPY --from and RUN --mount from= by name or index.
+ * `build_args` (may be NULL) are the --build-arg values, which replace
+ * defaults as in BuildKit. ARG defaults inside a stage are expanded with
+ * the stage's own ARG and ENV values only (the base image's environment is
+ * not known without pulling it).
+ * @return 0; BERTH_ENOTFOUND (no such target, or no stage), BERTH_EINVALID
+ *         (a default that does not expand), BERTH_ERROR.
  */
 int berth_lint_outline_make(berth_lint_outline **out, const berth_dockerfile *df,
-			    const char *target) BERTH_WARN_UNUSED;
-
-/** JSON of an outline: {"targets":[...],"args":[...],"secrets":[...],"ssh":[...]}. */
-int berth_lint_outline_json(char **out, const berth_lint_outline *o) BERTH_WARN_UNUSED;
+			    const char *target, const berth_df_vars *build_args) BERTH_WARN_UNUSED;
 
 void berth_lint_outline_free(berth_lint_outline *o);
+
+/*
+ * What `docker buildx build --call outline|targets|check` prints, rendered
+ * the way buildx prints BuildKit's subrequest results: with `json` set, the
+ * result.json document (BuildKit's field names: outline {name, description,
+ * args[{name, description, value, location}], secrets, ssh, sources},
+ * targets {targets[{name, default, description, base, platform, location}],
+ * sources}, lint {warnings[{ruleName, description, url, detail, location}],
+ * sources[{filename, language, data}], buildError}), locations as
+ * {"ranges":[{"start":{"line":N},"end":{"line":M}}]} and sources base64;
+ * otherwise the text buildx prints (Go tabwriter tables; warnings with the
+ * source excerpt between dashed lines). `src`/`srclen` are the Dockerfile's
+ * bytes as read (the sources and excerpts). `*out` is malloc'd.
+ */
+int berth_lint_call_outline(char **out, const berth_lint_outline *o, int json, const char *src,
+			    size_t srclen) BERTH_WARN_UNUSED;
+int berth_lint_call_targets(char **out, const berth_lint_outline *o, int json, const char *src,
+			    size_t srclen) BERTH_WARN_UNUSED;
+
+/**
+ * The check result of one file: `r` holds its findings (BuildKit family);
+ * `error` (may be NULL) is a parse or instruction error that stopped the
+ * check, at `error_line` (0 = no position), rendered as buildx does
+ * (buildError). `name` is the file name the sources carry.
+ */
+int berth_lint_call_check(char **out, const berth_lint_result *r, const char *error,
+			  uint32_t error_line, int json, const char *name, const char *src,
+			  size_t srclen) BERTH_WARN_UNUSED;
+
+/** BuildKit's documentation address of a check:
+ * https://docs.docker.com/go/dockerfile/rule/<kebab-name>/ */
+int berth_lint_rule_url(char *buf, size_t len, const char *rule) BERTH_WARN_UNUSED;
 
 #endif

@@ -7,7 +7,9 @@
  * or as a docker-archive (-o type=docker).
  *
  * Builds run as root, in a private mount namespace so that a killed build
- * leaves no mount behind.
+ * leaves no mount behind. `--call outline|targets|check` (and `--check`)
+ * answer BuildKit's subrequests from the Dockerfile alone, as buildx prints
+ * them (library: berth/lint.h), with no root, build store or solve.
  */
 #include "args.h"
 #include "build_flags.h"
@@ -15,7 +17,11 @@
 #include "opts.h"
 
 #include "berth/build.h"
+#include "berth/lint.h"
+#include "util/buf.h"
+#include "util/fs.h"
 
+#include <libgen.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
@@ -28,9 +34,9 @@
 #define CMD "build"
 
 typedef struct build_opts {
-	const char *file, *target, *platform, *network, *iidfile, *progress;
+	const char *file, *target, *platform, *network, *iidfile, *progress, *call;
 	berth_args_list tags, build_args, outputs, no_cache_filter;
-	int push, pull, no_cache;
+	int push, pull, no_cache, check;
 	opt_registry reg;
 	berth_args_list secrets, ssh, add_hosts, ulimits;
 	uint64_t shm_size;
@@ -76,6 +82,11 @@ static const berth_arg build_args[] = {
 		       "size of RUN's /dev/shm (default 64m)"),
 	BERTH_OPT_LIST("ulimit", 0, build_opts, ulimits, "NAME=SOFT[:HARD]",
 		       "a resource limit of RUN steps (repeatable; nofile=1024:2048)"),
+	BERTH_OPT_STRING("call", 0, build_opts, call, "METHOD[,format=json][,ignorestatus=true]",
+			 "build (default), or answer without building: outline (the\n"
+			 "target's build args, secrets, ssh), targets (the stages),\n"
+			 "check (BuildKit's build checks; exit 1 on a finding)"),
+	BERTH_OPT_FLAG("check", 0, build_opts, check, "shorthand for --call=check"),
 	OPT_REGISTRY_ARGS(build_opts, reg),
 	BERTH_OPT_END,
 };
@@ -178,9 +189,140 @@ static int export_all(build_opts *o, berth_build_store *s, const char *tag,
 	return 0;
 }
 
+/* ---- --call outline|targets|check: no build ---- */
+
+typedef struct call_spec {
+	const char *name; /* "outline", "targets", "check" */
+	int json, ignore_status;
+} call_spec;
+
+/* buildx's ParseCallFunc: "NAME[,format=F][,ignorestatus=B]"; 0 = build, 1 = call, -1 bad. */
+static int call_parse(const char *v, call_spec *c)
+{
+	static const char *const names[] = {"outline", "targets", "check", "lint", NULL};
+	char buf[256], *save = NULL, *f;
+	int have = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf))
+		return berth_cli_fail(CMD, -1, "--call %s: too long", v);
+	for (f = strtok_r(buf, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+		if (strncmp(f, "format=", 7) == 0) {
+			if (strcmp(f + 7, "json") != 0 && strcmp(f + 7, "text") != 0)
+				return berth_cli_fail(CMD, -1,
+						      "--call: format must be json or text");
+			c->json = strcmp(f + 7, "json") == 0;
+		} else if (strncmp(f, "ignorestatus=", 13) == 0) {
+			if (strcmp(f + 13, "true") != 0 && strcmp(f + 13, "false") != 0)
+				return berth_cli_fail(CMD, -1,
+						      "--call: ignorestatus must be true or false");
+			c->ignore_status = strcmp(f + 13, "true") == 0;
+		} else if (strchr(f, '=') || have++) {
+			return berth_cli_fail(CMD, -1, "--call: invalid value '%s'", v);
+		} else if (strcmp(f, "build") == 0) {
+			c->name = NULL;
+		} else {
+			for (size_t i = 0; names[i] && !c->name; i++)
+				if (strcmp(f, names[i]) == 0)
+					c->name = i == 3 ? "check" : names[i];
+			if (!c->name)
+				return berth_cli_fail(CMD, -1,
+						      "--call %s: unknown method (build, outline, "
+						      "targets, check)",
+						      f);
+		}
+	}
+	return c->name != NULL;
+}
+
+/* The check of one parsed file (BuildKit's family only), rendered; 1 when it found something. */
+static int call_check(char **text, const call_spec *c, const build_opts *o, const char *context,
+		      const char *path, const berth_dockerfile *df, const berth_df_vars *vars,
+		      const berth_buf *src, const char *name)
+{
+	berth_lint_config cfg = BERTH_LINT_CONFIG_INIT;
+	berth_lint_result res = BERTH_LINT_RESULT_INIT;
+	berth_dockerignore *ign = NULL;
+	int rc;
+
+	cfg.buildkit_only = 1;
+	cfg.shellcheck = 0;
+	cfg.check_override = berth_df_vars_get(vars, "BUILDKIT_DOCKERFILE_CHECK");
+	cfg.context_known = 1;
+	if (berth_dockerignore_load(&ign, context, o->file ? path : NULL) < 0)
+		return berth_cli_fail(CMD, -1, "%s", berth_error_last());
+	cfg.dockerignore = ign;
+	rc = berth_lint_run(&res, df, &cfg);
+	if (rc == 0)
+		rc = berth_lint_call_check(text, &res, NULL, 0, c->json, name, src->ptr, src->len);
+	if (rc < 0)
+		berth_cli_fail(CMD, -1, "%s", berth_error_last());
+	else
+		rc = res.n > 0;
+	berth_lint_result_dispose(&res);
+	berth_dockerignore_free(ign);
+	return rc;
+}
+
+/* Answer --call from CONTEXT's Dockerfile; returns the exit code. */
+static int build_call(const call_spec *c, const build_opts *o, const char *context,
+		      const berth_df_vars *vars)
+{
+	berth_buf src = BERTH_BUF_INIT(BERTH_DF_MAX_FILE);
+	berth_dockerfile *df = NULL;
+	berth_lint_outline *ol = NULL;
+	berth_df_error perr;
+	char path[PATH_MAX], base[PATH_MAX], *text = NULL;
+	const char *name;
+	int found = 0, rc = BERTH_EXIT_FAIL;
+
+	memset(&perr, 0, sizeof(perr));
+	snprintf(path, sizeof(path), "%s%s%s", o->file ? o->file : context, o->file ? "" : "/",
+		 o->file ? "" : "Dockerfile");
+	snprintf(base, sizeof(base), "%s", path);
+	name = basename(base);
+	if (berth_fs_read_file(&src, path) < 0) {
+		berth_cli_fail(CMD, 0, "%s", berth_error_last());
+		goto done;
+	}
+	if (berth_dockerfile_parse(&df, src.ptr ? src.ptr : "", src.len, name, &perr) < 0 ||
+	    berth_dockerfile_check(df, &perr) < 0) {
+		/* BuildKit answers a file it cannot read with a build error */
+		if (strcmp(c->name, "check") != 0 ||
+		    berth_lint_call_check(&text, &(berth_lint_result)BERTH_LINT_RESULT_INIT,
+					  perr.message[0] ? perr.message : berth_error_last(),
+					  perr.line, c->json, name, src.ptr ? src.ptr : "",
+					  src.len) < 0) {
+			berth_cli_fail(CMD, 0, "%s", berth_error_last());
+			goto done;
+		}
+		found = 1;
+	} else if (strcmp(c->name, "check") == 0) {
+		if ((found = call_check(&text, c, o, context, path, df, vars, &src, name)) < 0)
+			goto done;
+	} else if (berth_lint_outline_make(&ol, df, o->target, vars) < 0 ||
+		   (strcmp(c->name, "outline") == 0
+			    ? berth_lint_call_outline(&text, ol, c->json, src.ptr, src.len)
+			    : berth_lint_call_targets(&text, ol, c->json, src.ptr, src.len)) < 0) {
+		berth_cli_fail(CMD, 0, "%s", berth_error_last());
+		goto done;
+	}
+	fputs(text, stdout);
+	if (c->json)
+		fputc('\n', stdout);
+	rc = found && !c->ignore_status ? BERTH_EXIT_FAIL : BERTH_EXIT_OK;
+done:
+	free(text);
+	berth_lint_outline_free(ol);
+	berth_dockerfile_free(df);
+	berth_buf_dispose(&src);
+	return rc;
+}
+
 int cmd_build(int argc, char **argv)
 {
 	build_opts o;
+	call_spec call = {0};
 	berth_build_opts bo = {0};
 	berth_df_vars vars = BERTH_DF_VARS_INIT;
 	berth_transport_options to;
@@ -199,6 +341,12 @@ int cmd_build(int argc, char **argv)
 		return berth_args_exit(r);
 	if (opt_registry_check(CMD, &o.reg) < 0 || opt_build_args(CMD, &o.build_args, &vars) < 0)
 		goto done;
+	if ((r = o.check ? call_parse("check", &call) : o.call ? call_parse(o.call, &call) : 0) < 0)
+		goto done;
+	if (r > 0) {
+		rc = build_call(&call, &o, argv[1], &vars);
+		goto done;
+	}
 	rc = BERTH_EXIT_FAIL;
 	berth_transport_options_init(&to);
 	opt_registry_transport(&o.reg, &to);

@@ -250,33 +250,48 @@ static int read_pragmas(lint_ctx *c)
 	return 0;
 }
 
-/* `# check=skip=A,B;error=true` (BuildKit's parser directive). */
-static int read_check_directive(lint_ctx *c)
+/* "skip=A,B;error=true;experimental=C" (BuildKit's check directive value). */
+static int read_check_value(lint_ctx *c, const char *p)
 {
-	for (size_t i = 0; i < c->df->ndirectives; i++) {
-		const berth_df_directive *d = &c->df->directives[i];
-		const char *p = d->value;
+	while (*p) {
+		const char *semi = strchr(p, ';');
+		size_t n = semi ? (size_t)(semi - p) : strlen(p);
 
-		if (strcmp(d->name, "check") != 0)
-			continue;
-		while (*p) {
-			const char *semi = strchr(p, ';');
-			size_t n = semi ? (size_t)(semi - p) : strlen(p);
-
-			while (n > 0 && isspace((unsigned char)*p))
-				p++, n--;
-			if (n >= 5 && strncasecmp(p, "skip=", 5) == 0) {
-				if (add_ids(&c->skip, &c->nskip, p + 5, n - 5) < 0)
-					return BERTH_ERROR;
-			} else if (n >= 6 && strncasecmp(p, "error=", 6) == 0) {
-				c->check_error = n >= 10 && strncasecmp(p + 6, "true", 4) == 0;
-			}
-			p += n;
-			if (*p == ';')
-				p++;
+		while (n > 0 && isspace((unsigned char)*p))
+			p++, n--;
+		if (n >= 5 && strncasecmp(p, "skip=", 5) == 0) {
+			if (add_ids(&c->skip, &c->nskip, p + 5, n - 5) < 0)
+				return BERTH_ERROR;
+		} else if (n >= 13 && strncasecmp(p, "experimental=", 13) == 0) {
+			if (add_ids(&c->experimental, &c->nexperimental, p + 13, n - 13) < 0)
+				return BERTH_ERROR;
+		} else if (n >= 6 && strncasecmp(p, "error=", 6) == 0) {
+			c->check_error = n >= 10 && strncasecmp(p + 6, "true", 4) == 0;
 		}
+		p += n;
+		if (*p == ';')
+			p++;
 	}
 	return 0;
+}
+
+/* `# check=skip=A,B;error=true` (BuildKit's parser directive), or the
+   BUILDKIT_DOCKERFILE_CHECK build argument that replaces it. */
+static int read_check_directive(lint_ctx *c)
+{
+	if (c->cfg->check_override)
+		return read_check_value(c, c->cfg->check_override);
+	for (size_t i = 0; i < c->df->ndirectives; i++)
+		if (strcmp(c->df->directives[i].name, "check") == 0 &&
+		    read_check_value(c, c->df->directives[i].value) < 0)
+			return BERTH_ERROR;
+	return 0;
+}
+
+/* BuildKit's checks that run only when `check=experimental=` names them. */
+static int buildkit_experimental(const char *id)
+{
+	return strcmp(id, "CopyIgnoredFile") == 0;
 }
 
 /* ---- findings ---- */
@@ -337,6 +352,11 @@ static void add(lint_ctx *c, const char *id, berth_lint_family fam, berth_lint_s
 	int explicit_sev;
 
 	if (c->err)
+		return;
+	if (c->cfg->buildkit_only &&
+	    (fam != BERTH_LINT_BUILDKIT ||
+	     (buildkit_experimental(id) && !list_has(c->experimental, c->nexperimental, id) &&
+	      !list_has(c->experimental, c->nexperimental, "all"))))
 		return;
 	if (list_has(c->cfg->ignored, c->cfg->nignored, id) ||
 	    list_has(c->global_ignore, c->nglobal_ignore, id))
@@ -477,6 +497,7 @@ static void ctx_dispose(lint_ctx *c)
 	free(c->li);
 	free_ids(c->global_ignore, c->nglobal_ignore);
 	free_ids(c->skip, c->nskip);
+	free_ids(c->experimental, c->nexperimental);
 }
 
 static int cmp_finding(const void *a, const void *b)
@@ -504,11 +525,13 @@ int berth_lint_run(berth_lint_result *out, const berth_dockerfile *df, const ber
 	rc = prepare(&c);
 	if (rc == 0) {
 		berth_lint__buildkit(&c);
-		berth_lint__hadolint(&c);
-		berth_lint__berth(&c);
+		if (!c.cfg->buildkit_only) {
+			berth_lint__hadolint(&c);
+			berth_lint__berth(&c);
+		}
 		rc = c.err;
 	}
-	if (rc == 0 && c.cfg->shellcheck)
+	if (rc == 0 && c.cfg->shellcheck && !c.cfg->buildkit_only)
 		rc = berth_lint__shellcheck(&c);
 	if (rc == 0)
 		rc = c.err;

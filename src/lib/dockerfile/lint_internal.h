@@ -98,8 +98,10 @@ typedef struct lint_ctx {
 	size_t nglobal_ignore;
 	char **skip; /* check=skip= names ("all" allowed) */
 	size_t nskip;
-	int check_error; /* check=error=true */
-	int err;	 /* first error of an emit (OOM), returned by berth_lint_run */
+	int check_error;     /* check=error=true */
+	char **experimental; /* check=experimental= names ("all" allowed) */
+	size_t nexperimental;
+	int err; /* first error of an emit (OOM), returned by berth_lint_run */
 } lint_ctx;
 
 /**

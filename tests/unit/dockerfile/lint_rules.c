@@ -360,43 +360,165 @@ static void test_reports(void **state)
 
 static void test_outline_and_targets(void **state)
 {
-	berth_dockerfile *df = parse("ARG BASE=alpine:3.20\n"
-				     "# the build stage\n"
-				     "FROM ${BASE} AS build\n"
-				     "# version to stamp\n"
-				     "ARG VERSION=dev\n"
-				     "RUN --mount=type=secret,id=npm,required=true echo\n"
-				     "FROM alpine:3.20 AS unused\n"
-				     "ARG UNUSED=1\n"
-				     "FROM alpine:3.20 AS final\n"
-				     "RUN --mount=type=ssh echo\n"
-				     "COPY --from=build /a /a\n");
+	/* BuildKit's rules: descriptions are the comment line that starts with the
+	   name; global ARGs count only when a needed stage's FROM uses them */
+	berth_dockerfile *df =
+		parse("ARG BASE=alpine:3.20\n"
+		      "ARG UNUSEDGLOBAL=x\n"
+		      "# the build stage, not a description\n"
+		      "# build the build stage\n"
+		      "FROM ${BASE} AS Build\n"
+		      "# VERSION version to stamp\n"
+		      "ARG VERSION=dev\n"
+		      "ARG FULL=v${VERSION}\n"
+		      "RUN --mount=type=secret,id=npm,required=true echo\n"
+		      "RUN --mount=type=secret,uid=1000,target=/run/secrets/token echo\n"
+		      "FROM alpine:3.20 AS unused\n"
+		      "ARG UNUSED=1\n"
+		      "FROM alpine:3.20 AS final\n"
+		      "ARG BASE\n"
+		      "RUN --mount=type=ssh echo\n"
+		      "COPY --from=build /a /a\n");
 	berth_lint_outline *o = NULL;
-	char *json = NULL;
+	berth_df_vars ba = BERTH_DF_VARS_INIT;
+	char *out = NULL;
 
 	(void)state;
-	assert_int_equal(berth_lint_outline_make(&o, df, NULL), 0);
+	assert_int_equal(berth_lint_outline_make(&o, df, NULL, NULL), 0);
 	assert_int_equal(o->ntargets, 3);
 	assert_int_equal(o->target, 2);
 	assert_string_equal(o->targets[0].name, "build");
 	assert_string_equal(o->targets[0].description, "the build stage");
+	assert_null(o->targets[1].description);
 	assert_true(o->targets[2].is_default);
-	assert_int_equal(o->nargs, 2); /* BASE, VERSION; not UNUSED (stage not needed) */
+	/* BASE (FROM of build, and inherited by final), VERSION, FULL; not UNUSEDGLOBAL/UNUSED */
+	assert_int_equal(o->nargs, 3);
 	assert_string_equal(o->args[0].name, "BASE");
+	assert_int_equal(o->args[0].line, 1);
 	assert_string_equal(o->args[0].value, "alpine:3.20");
+	assert_string_equal(o->args[1].name, "VERSION");
 	assert_string_equal(o->args[1].description, "version to stamp");
-	assert_int_equal(o->nsecrets, 1);
+	assert_string_equal(o->args[2].value, "vdev");
+	assert_int_equal(o->nsecrets, 2);
 	assert_string_equal(o->secrets[0].id, "npm");
 	assert_true(o->secrets[0].required);
+	assert_string_equal(o->secrets[1].id, "token");
+	assert_false(o->secrets[1].required);
 	assert_int_equal(o->nssh, 1);
-	assert_int_equal(berth_lint_outline_json(&json, o), 0);
-	assert_non_null(strstr(json, "\"targets\""));
-	free(json);
+	assert_string_equal(o->ssh[0].id, "default");
+
+	assert_int_equal(berth_lint_call_outline(&out, o, 0, "x", 1), 0);
+	assert_string_equal(out, "TARGET: final\n"
+				 "\n"
+				 "BUILD ARG   VALUE         DESCRIPTION\n"
+				 "BASE        alpine:3.20   \n"
+				 "VERSION     dev           version to stamp\n"
+				 "FULL        vdev          \n"
+				 "\n"
+				 "SECRET   REQUIRED\n"
+				 "npm      true\n"
+				 "token    \n"
+				 "\n"
+				 "SSH       REQUIRED\n"
+				 "default   \n"
+				 "\n");
+	free(out);
+	assert_int_equal(berth_lint_call_targets(&out, o, 0, "x", 1), 0);
+	assert_string_equal(out, "TARGET          DESCRIPTION\n"
+				 "build           the build stage\n"
+				 "unused          \n"
+				 "final (default) \n");
+	free(out);
+	assert_int_equal(berth_lint_call_targets(&out, o, 1, "FROM", 4), 0);
+	assert_non_null(strstr(out, "\"default\": true"));
+	assert_non_null(strstr(out, "\"sources\": [\n    \"RlJPTQ==\""));
+	free(out);
 	berth_lint_outline_free(o);
-	assert_int_equal(berth_lint_outline_make(&o, df, "nope"), BERTH_ENOTFOUND);
-	assert_int_equal(berth_lint_outline_make(&o, df, "unused"), 0);
-	assert_int_equal(o->nargs, 2); /* BASE, UNUSED */
+
+	assert_int_equal(berth_lint_outline_make(&o, df, "nope", NULL), BERTH_ENOTFOUND);
+	assert_int_equal(berth_df_vars_set(&ba, "VERSION", "1.2"), 0);
+	assert_int_equal(berth_lint_outline_make(&o, df, "build", &ba), 0);
+	assert_string_equal(o->args[1].value, "1.2");
+	assert_string_equal(o->args[2].value, "v1.2");
 	berth_lint_outline_free(o);
+	assert_int_equal(berth_lint_outline_make(&o, df, "unused", NULL), 0);
+	assert_int_equal(o->nargs, 1); /* UNUSED */
+	berth_lint_outline_free(o);
+	berth_df_vars_dispose(&ba);
+	berth_dockerfile_free(df);
+}
+
+static void test_rule_urls(void **state)
+{
+	char url[256];
+
+	(void)state;
+	assert_int_equal(berth_lint_rule_url(url, sizeof(url), "JSONArgsRecommended"), 0);
+	assert_string_equal(url,
+			    "https://docs.docker.com/go/dockerfile/rule/json-args-recommended/");
+	assert_int_equal(berth_lint_rule_url(url, sizeof(url), "FromPlatformFlagConstDisallowed"),
+			 0);
+	assert_string_equal(url, "https://docs.docker.com/go/dockerfile/rule/"
+				 "from-platform-flag-const-disallowed/");
+}
+
+static void test_call_check_output(void **state)
+{
+	static const char text[] = "FROM alpine:3.20 AS Builder\nRUN true\nCMD echo hi\n";
+	berth_dockerfile *df = parse(text);
+	berth_lint_config cfg = BERTH_LINT_CONFIG_INIT;
+	berth_lint_result res = BERTH_LINT_RESULT_INIT;
+	char *out = NULL;
+
+	(void)state;
+	cfg.buildkit_only = 1;
+	cfg.shellcheck = 0;
+	assert_int_equal(berth_lint_run(&res, df, &cfg), 0);
+	assert_int_equal(res.n, 2); /* StageNameCasing, JSONArgsRecommended; no DL/BL rules */
+	assert_int_equal(
+		berth_lint_call_check(&out, &res, NULL, 0, 0, "Dockerfile", text, sizeof(text) - 1),
+		0);
+	assert_string_equal(
+		out, "Check complete, 2 warnings have been found!\n"
+		     "\n"
+		     "WARNING: StageNameCasing - "
+		     "https://docs.docker.com/go/dockerfile/rule/stage-name-casing/\n"
+		     "Stage name 'Builder' should be lowercase\n"
+		     "Dockerfile:1\n"
+		     "--------------------\n"
+		     "   1 | >>> FROM alpine:3.20 AS Builder\n"
+		     "   2 |     RUN true\n"
+		     "   3 |     CMD echo hi\n"
+		     "--------------------\n"
+		     "\n"
+		     "WARNING: JSONArgsRecommended - "
+		     "https://docs.docker.com/go/dockerfile/rule/json-args-recommended/\n"
+		     "JSON arguments recommended for CMD to prevent unintended behavior related to "
+		     "OS signals\n"
+		     "Dockerfile:3\n"
+		     "--------------------\n"
+		     "   1 |     FROM alpine:3.20 AS Builder\n"
+		     "   2 |     RUN true\n"
+		     "   3 | >>> CMD echo hi\n"
+		     "   4 |     \n"
+		     "--------------------\n");
+	free(out);
+	berth_lint_result_dispose(&res);
+	/* skip= from the build argument that replaces the directive; experimental rules off */
+	cfg.check_override = "skip=StageNameCasing";
+	assert_int_equal(berth_lint_run(&res, df, &cfg), 0);
+	assert_int_equal(res.n, 1);
+	assert_string_equal(res.items[0].rule, "JSONArgsRecommended");
+	berth_lint_result_dispose(&res);
+	assert_int_equal(berth_lint_call_check(&out, &res, NULL, 0, 0, "Dockerfile", text, 3), 0);
+	assert_string_equal(out, "Check complete, no warnings found.\n");
+	free(out);
+	assert_int_equal(
+		berth_lint_call_check(&out, &res, "unknown instruction: FROMM", 1, 1, "D", "x", 1),
+		0);
+	assert_non_null(strstr(out, "\"buildError\""));
+	assert_non_null(strstr(out, "\"message\": \"unknown instruction: FROMM\""));
+	free(out);
 	berth_dockerfile_free(df);
 }
 
@@ -415,6 +537,8 @@ int main(void)
 		cmocka_unit_test(test_shellcheck_findings),
 		cmocka_unit_test(test_reports),
 		cmocka_unit_test(test_outline_and_targets),
+		cmocka_unit_test(test_rule_urls),
+		cmocka_unit_test(test_call_check_output),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,53 @@
+/*
+ * lazy.c - dlopen() at first use for the libraries of util/lazy.h.
+ */
+#include "util/lazy.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static berth_lazy_lib *loading; /* set only inside pthread_once's routine */
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void load(void)
+{
+	berth_lazy_lib *lib = loading;
+
+	lib->handle = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL);
+	if (!lib->handle) {
+		fprintf(stderr, "berth: cannot load %s (%s); install the Debian package %s\n",
+			lib->soname, dlerror(), lib->package);
+		abort();
+	}
+}
+
+void *berth_lazy_sym(berth_lazy_lib *lib, const char *name)
+{
+	void *p;
+
+	/* pthread_once takes no argument: one library loads at a time */
+	pthread_mutex_lock(&load_lock);
+	loading = lib;
+	pthread_once(&lib->once, load);
+	pthread_mutex_unlock(&load_lock);
+	p = dlsym(lib->handle, name);
+	if (!p) {
+		fprintf(stderr,
+			"berth: %s has no %s (%s); berth was built against another version\n",
+			lib->soname, name, dlerror());
+		abort();
+	}
+	return p;
+}
+
+void *berth_lazy_cached(void **slot, berth_lazy_lib *lib, const char *name)
+{
+	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	if (!p) {
+		p = berth_lazy_sym(lib, name);
+		__atomic_store_n(slot, p, __ATOMIC_RELEASE);
+	}
+	return p;
+}

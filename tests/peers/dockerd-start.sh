@@ -1,0 +1,32 @@
+#!/bin/sh
+# dockerd-start.sh DIR - start one Docker Engine (Debian docker.io 20.10, with
+# its built-in BuildKit) on the private socket DIR/sock, for the tests that
+# compare berth with BuildKit. CTest runs it once per run as the fixture
+# "dockerd" (CMakeLists.txt: tests with `# needs-peer: dockerd` get it and
+# DOCKER_HOST); dockerd-stop.sh DIR stops it. DIR is distinct per build dir,
+# so the dev and asan runs of one `make check` never share an engine.
+# No network here: no bridge (--bridge=none), builds use --network=none.
+set -eu
+D=${1:?usage: dockerd-start.sh DIR}
+if ! command -v dockerd >/dev/null 2>&1 || [ ! -x /usr/bin/docker ]; then
+  echo "dockerd-start: Docker Engine missing: apt-get install docker.io (scripts/deps.sh test)" >&2
+  exit 1
+fi
+# An engine a killed run left behind in this directory is ours: stop it first.
+sh "$(dirname "$0")/dockerd-stop.sh" "$D"
+mkdir -p "$D"
+echo '{}' > "$D/daemon.json"
+setsid dockerd --config-file "$D/daemon.json" --iptables=false --ip6tables=false \
+  --bridge=none --storage-driver=overlay2 --data-root "$D/root" --exec-root "$D/exec" \
+  --pidfile "$D/pid" -H "unix://$D/sock" > "$D/log" 2>&1 < /dev/null &
+i=0
+until DOCKER_HOST="unix://$D/sock" /usr/bin/docker info >/dev/null 2>&1; do
+  i=$((i + 1))
+  if [ $i -ge 300 ]; then
+    echo "dockerd-start: the engine did not answer within 60 s; its log ends:" >&2
+    tail -20 "$D/log" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+echo "dockerd up: DOCKER_HOST=unix://$D/sock"
