@@ -217,6 +217,10 @@ typedef struct berth_build_opts {
 	const berth_sandbox_rlimit *rlimits; /* --ulimit */
 	size_t nrlimits;
 	uint64_t shm_size; /* --shm-size of RUN's /dev/shm; 0 = 64 MiB */
+	/* --build-context NAME=DIR | NAME=docker-image://REF | NAME=oci-layout://DIR[:TAG]:
+	 * read by FROM NAME and COPY --from=NAME, before stages and images of that name */
+	const char *const *build_contexts;
+	size_t nbuild_contexts;
 } berth_build_opts;
 
 /**

@@ -340,4 +340,104 @@ int berth_meta_login_failures(berth_meta *m, const char *key, time_t since, long
 /** Forget the failures of `key` (after a successful login). */
 int berth_meta_login_failures_clear(berth_meta *m, const char *key) BERTH_WARN_UNUSED;
 
+/* ---- replication (schema migration 5) ----
+ *
+ * Rules created through the API (their JSON text), executions and their
+ * per-artifact results, each rule's last scheduled firing (so a run missed
+ * while the server was down happens once at start), and the durable queue
+ * of push/delete events for event-based rules. Text caps: rule names
+ * BERTH_META_NAME_MAX, rule bodies and summaries BERTH_META_REPL_TEXT_MAX,
+ * artifacts, references and messages 4096 bytes (BERTH_EINVALID beyond).
+ * Listings follow the callback convention above.
+ */
+
+#define BERTH_META_REPL_TEXT_MAX (256 * 1024)
+
+/** Create or replace the API rule `name` with its JSON text. */
+int berth_meta_repl_rule_put(berth_meta *m, const char *name, const char *body) BERTH_WARN_UNUSED;
+/** BERTH_ENOTFOUND if absent. */
+int berth_meta_repl_rule_delete(berth_meta *m, const char *name) BERTH_WARN_UNUSED;
+typedef int (*berth_meta_repl_rule_cb)(void *ctx, const char *name, const char *body);
+/** All API rules in name order. */
+int berth_meta_repl_rules(berth_meta *m, berth_meta_repl_rule_cb cb, void *ctx) BERTH_WARN_UNUSED;
+
+/*
+ * Registries created through the API: their JSON text (no secret in it) and
+ * the target password sealed by the caller (`secret`: opaque text, "" for
+ * none; berth stores it as given and never sees the key).
+ */
+int berth_meta_repl_registry_put(berth_meta *m, const char *name, const char *body,
+				 const char *secret) BERTH_WARN_UNUSED;
+/** BERTH_ENOTFOUND if absent. */
+int berth_meta_repl_registry_delete(berth_meta *m, const char *name) BERTH_WARN_UNUSED;
+typedef int (*berth_meta_repl_registry_cb)(void *ctx, const char *name, const char *body,
+					   const char *secret);
+/** All API registries in name order (the row buffer is wiped after the listing). */
+int berth_meta_repl_registries(berth_meta *m, berth_meta_repl_registry_cb cb,
+			       void *ctx) BERTH_WARN_UNUSED;
+
+typedef struct berth_meta_repl_exec {
+	int64_t id;
+	const char *rule;
+	const char *trigger; /* "manual", "scheduled", "event", "retry" */
+	const char *status;  /* "running", "succeeded", "failed", "interrupted" */
+	time_t started, ended;
+	const char *summary; /* JSON object text: counts, message */
+} berth_meta_repl_exec;
+
+/** Record a running execution of `rule`; its id into *id. */
+int berth_meta_repl_exec_start(berth_meta *m, const char *rule, const char *trigger, time_t started,
+			       int64_t *id) BERTH_WARN_UNUSED;
+/** Set an execution's status, end time and summary. BERTH_ENOTFOUND if absent. */
+int berth_meta_repl_exec_finish(berth_meta *m, int64_t id, const char *status, time_t ended,
+				const char *summary) BERTH_WARN_UNUSED;
+typedef int (*berth_meta_repl_exec_cb)(void *ctx, const berth_meta_repl_exec *e);
+/**
+ * Executions newest first: of `rule` (NULL: all), ids below `before_id`
+ * (0 = from the newest), at most `limit` (< 0 = all).
+ */
+int berth_meta_repl_execs(berth_meta *m, const char *rule, int64_t before_id, long limit,
+			  berth_meta_repl_exec_cb cb, void *ctx) BERTH_WARN_UNUSED;
+/** Executions still marked running (left by a process that died), oldest first. */
+int berth_meta_repl_execs_running(berth_meta *m, berth_meta_repl_exec_cb cb,
+				  void *ctx) BERTH_WARN_UNUSED;
+
+typedef struct berth_meta_repl_result {
+	int64_t exec_id;
+	const char *artifact; /* "repo:tag" or "repo@digest" */
+	const char *digest;   /* may be "" */
+	const char *status;   /* "copied", "skipped", "deleted", "failed" */
+	const char *message;  /* may be "" */
+	time_t time;
+} berth_meta_repl_result;
+
+/** Append one artifact's result to an execution. */
+int berth_meta_repl_result_add(berth_meta *m, const berth_meta_repl_result *r) BERTH_WARN_UNUSED;
+typedef int (*berth_meta_repl_result_cb)(void *ctx, const berth_meta_repl_result *r);
+/** An execution's results in the order they were added. */
+int berth_meta_repl_results(berth_meta *m, int64_t exec_id, berth_meta_repl_result_cb cb,
+			    void *ctx) BERTH_WARN_UNUSED;
+
+/** The last scheduled firing of `rule` (*t = 0 if never). */
+int berth_meta_repl_fired_get(berth_meta *m, const char *rule, time_t *t) BERTH_WARN_UNUSED;
+int berth_meta_repl_fired_set(berth_meta *m, const char *rule, time_t t) BERTH_WARN_UNUSED;
+
+typedef struct berth_meta_repl_event {
+	int64_t id;
+	const char *rule;
+	const char *repo;
+	const char *reference; /* tag or digest */
+	int deleted;
+	time_t time;
+} berth_meta_repl_event;
+
+/** Queue an event for `rule` (e->id is ignored). */
+int berth_meta_repl_event_add(berth_meta *m, const berth_meta_repl_event *e) BERTH_WARN_UNUSED;
+typedef int (*berth_meta_repl_event_cb)(void *ctx, const berth_meta_repl_event *e);
+/** Queued events with ids above `after`, oldest first, at most `limit`. */
+int berth_meta_repl_events(berth_meta *m, int64_t after, long limit, berth_meta_repl_event_cb cb,
+			   void *ctx) BERTH_WARN_UNUSED;
+/** Remove a handled event; BERTH_ENOTFOUND if absent. */
+int berth_meta_repl_event_delete(berth_meta *m, int64_t id) BERTH_WARN_UNUSED;
+
 #endif

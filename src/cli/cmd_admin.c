@@ -17,6 +17,7 @@
  * stderr or messages, and are wiped after use; a robot's secret is printed
  * once, when it is created.
  */
+#include "admin_replication.h"
 #include "cli.h"
 #include "opts.h"
 
@@ -87,6 +88,8 @@ static const berth_args_spec admin_spec = {
 		  "[--expires-days N]\n"
 		  "        | delete NAME\n"
 		  "  audit [--limit N] [--before ID]\n"
+		  "  replication list | create FILE | delete NAME | run NAME\n"
+		  "              | executions [--rule NAME] [--limit N] | logs ID\n"
 		  "\n"
 		  "Options are read by position: --password-stdin BEFORE the noun is the\n"
 		  "administrator's own password; AFTER 'user add NAME' or 'user passwd NAME'\n"
@@ -215,9 +218,17 @@ static const berth_args_spec audit_spec = {
 };
 
 const berth_args_spec *const cmd_admin_specs[] = {
-	&admin_spec,	    &user_add_spec,	  &user_passwd_spec,
-	&user_import_spec,  &project_create_spec, &project_set_spec,
-	&robot_create_spec, &audit_spec,	  NULL,
+	&admin_spec,
+	&user_add_spec,
+	&user_passwd_spec,
+	&user_import_spec,
+	&project_create_spec,
+	&project_set_spec,
+	&robot_create_spec,
+	&audit_spec,
+	&cmd_admin_replication_spec,
+	&cmd_admin_replication_executions_spec,
+	NULL,
 };
 
 /*
@@ -1275,7 +1286,7 @@ int cmd_admin(int argc, char **argv)
 		return BERTH_EXIT_OK;
 	}
 	if (strcmp(noun, "user") && strcmp(noun, "project") && strcmp(noun, "member") &&
-	    strcmp(noun, "robot") && strcmp(noun, "audit"))
+	    strcmp(noun, "robot") && strcmp(noun, "audit") && strcmp(noun, "replication"))
 		return usage("unknown command '%s' (see berth admin --help)", noun);
 	if (berth_cli_wants_help(argc, argv) || (argc < 2 && strcmp(noun, "audit"))) {
 		rc = BERTH_EXIT_OK;
@@ -1334,6 +1345,9 @@ dispatch:
 		rc = member_cmd(&a, argc, argv);
 	else if (strcmp(noun, "robot") == 0)
 		rc = robot_cmd(&a, argc, argv);
+	else if (strcmp(noun, "replication") == 0)
+		rc = cmd_admin_replication(
+			&(berth_admin_conn){.c = a.c, .base = a.base, .json = a.json}, argc, argv);
 	else
 		rc = audit_cmd(&a, argc, argv);
 	if (fflush(stdout) != 0 && !rc)

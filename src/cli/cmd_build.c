@@ -36,6 +36,7 @@
 typedef struct build_opts {
 	const char *file, *target, *platform, *network, *iidfile, *progress, *call;
 	berth_args_list tags, build_args, outputs, no_cache_filter;
+	berth_args_list build_contexts;
 	int push, pull, no_cache, check;
 	opt_registry reg;
 	berth_args_list secrets, ssh, add_hosts, ulimits;
@@ -54,6 +55,9 @@ static const berth_arg build_args[] = {
 			 "the stage to build (default: the last)"),
 	BERTH_OPT_LIST("build-arg", 0, build_opts, build_args, "K=V",
 		       "a build argument (repeatable; K alone takes $K)"),
+	BERTH_OPT_LIST("build-context", 0, build_opts, build_contexts, "NAME=SRC",
+		       "a named context for FROM NAME and COPY --from=NAME: a DIR,\n"
+		       "docker-image://REF or oci-layout://DIR[:TAG] (repeatable)"),
 	BERTH_OPT_STRING("platform", 0, build_opts, platform, "OS/ARCH[/V]",
 			 "the platform to build for (default linux/<host>)"),
 	BERTH_OPT_ENUM("network", 0, build_opts, network, networks, NULL,
@@ -387,6 +391,14 @@ int cmd_build(int argc, char **argv)
 	if (berth_df_vars_get(&vars, "SOURCE_DATE_EPOCH"))
 		bo.source_date_epoch =
 			strtoll(berth_df_vars_get(&vars, "SOURCE_DATE_EPOCH"), NULL, 10);
+	for (int i = 0; i < o.build_contexts.n; i++)
+		if (!strchr(o.build_contexts.v[i], '=') || o.build_contexts.v[i][0] == '=') {
+			berth_cli_fail(CMD, 0, "--build-context %s: expected NAME=SRC",
+				       o.build_contexts.v[i]);
+			goto done;
+		}
+	bo.build_contexts = (const char *const *)o.build_contexts.v;
+	bo.nbuild_contexts = (size_t)o.build_contexts.n;
 	bo.compression = BERTH_LAYER_GZIP;
 	bo.registry = &to;
 	bo.log = devnull ? devnull : stderr;

@@ -9,6 +9,7 @@
  */
 #include "server/config.h"
 #include "berth/oci.h"
+#include "berth/replicate.h"
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <jansson.h>
 #include <yaml.h>
 
 #define DEPTH_MAX 8
@@ -123,7 +125,9 @@ void berth_server_config_dispose(berth_server_config *cfg)
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->external_url);
+	free(cfg->replication_json);
 	cfg->external_url = NULL;
+	cfg->replication_json = NULL;
 	cfg->listen = cfg->data_dir = cfg->db_path = NULL;
 	cfg->token_issuer = cfg->token_service = cfg->admin_password_file = NULL;
 	cfg->tls_cert = cfg->tls_key = NULL;
@@ -244,6 +248,132 @@ int berth_server_config_set(berth_server_config *cfg, const char *key, const cha
 	return berth_error_set(BERTH_ERROR, "%s: unhandled setting type", key);
 }
 
+/*
+ * The `registries:` and `replication:` sections (Harbor's shape, as the
+ * brief writes them) are lists, not settings: they are converted to JSON and
+ * handed to the replicate module, which reads API bodies the same way.
+ * Plain scalars become booleans, integers or null where YAML would read
+ * them so; quoted ones stay strings.
+ */
+static json_t *scalar_json(const yaml_node_t *n)
+{
+	const char *s = (const char *)n->data.scalar.value;
+	size_t len = n->data.scalar.length;
+	uint64_t v;
+
+	if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+		if (len == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0)
+			return json_null();
+		if (parse_bool(s) >= 0 && strcmp(s, "1") != 0 && strcmp(s, "0") != 0)
+			return json_boolean(parse_bool(s));
+		if (berth_server_parse_uint(s, &v) == 0 && v <= INT64_MAX)
+			return json_integer((json_int_t)v);
+	}
+	return json_stringn(s, len);
+}
+
+static json_t *node_json(yaml_document_t *doc, yaml_node_t *node, int depth, const char *where)
+{
+	json_t *out = NULL;
+
+	if (depth > DEPTH_MAX) {
+		berth_error_set(BERTH_EINVALID, "%s: nested too deeply", where);
+		return NULL;
+	}
+	if (node->type == YAML_SCALAR_NODE) {
+		if (strlen((const char *)node->data.scalar.value) != node->data.scalar.length) {
+			berth_error_set(BERTH_EINVALID, "%s: value contains NUL", where);
+			return NULL;
+		}
+		if (!(out = scalar_json(node)))
+			berth_error_set(BERTH_EINVALID, "%s: value is not UTF-8", where);
+		return out;
+	}
+	if (node->type == YAML_SEQUENCE_NODE) {
+		out = json_array();
+		for (yaml_node_item_t *i = node->data.sequence.items.start;
+		     out && i < node->data.sequence.items.top; i++) {
+			yaml_node_t *v = yaml_document_get_node(doc, *i);
+			json_t *j = v ? node_json(doc, v, depth + 1, where) : NULL;
+
+			if (!j || json_array_append_new(out, j) < 0) {
+				json_decref(out);
+				return NULL;
+			}
+		}
+		return out;
+	}
+	out = json_object();
+	for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
+	     out && p < node->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(doc, p->value);
+		json_t *j;
+
+		if (!k || !v || k->type != YAML_SCALAR_NODE) {
+			berth_error_set(BERTH_EINVALID, "%s: keys must be plain strings", where);
+			json_decref(out);
+			return NULL;
+		}
+		if (json_object_get(out, (const char *)k->data.scalar.value)) {
+			berth_error_set(BERTH_EINVALID, "%s: key '%.64s' given twice", where,
+					(const char *)k->data.scalar.value);
+			json_decref(out);
+			return NULL;
+		}
+		if (!(j = node_json(doc, v, depth + 1, where)) ||
+		    json_object_set_new(out, (const char *)k->data.scalar.value, j) < 0) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+/* Keep section `key` (registries or replication) as JSON, checked by the replicate module. */
+static int replication_section(berth_server_config *cfg, yaml_document_t *doc, yaml_node_t *v,
+			       const char *key)
+{
+	json_t *root = NULL, *j = NULL;
+	char *text = NULL;
+	int rc = 0;
+
+	if (cfg->replication_json && !(root = json_loads(cfg->replication_json, 0, NULL))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if (!root)
+		root = json_object();
+	if (!(j = node_json(doc, v, 1, key))) {
+		rc = berth_error_last_code() ? berth_error_last_code() : BERTH_ERROR;
+		goto done;
+	}
+	if (json_object_set_new(root, key, j) < 0 || !(text = json_dumps(root, JSON_COMPACT))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	free(cfg->replication_json);
+	cfg->replication_json = text;
+	text = NULL;
+done:
+	json_decref(root);
+	free(text);
+	return rc;
+}
+
+/* The two sections checked together, once both are read (rules name registries). */
+static int replication_check(const berth_server_config *cfg)
+{
+	berth_repl_rules rules = {0};
+	int rc = 0;
+
+	if (cfg->replication_json)
+		rc = berth_repl_rules_parse(&rules, cfg->replication_json,
+					    strlen(cfg->replication_json), 1);
+	berth_repl_rules_dispose(&rules);
+	return rc;
+}
+
 /* Walk one YAML node whose dotted key is `prefix` ("" for the root). */
 static int walk(berth_server_config *cfg, yaml_document_t *doc, yaml_node_t *node,
 		const char *prefix, int depth)
@@ -292,7 +422,12 @@ static int walk(berth_server_config *cfg, yaml_document_t *doc, yaml_node_t *nod
 		if (n < 0 || (size_t)n >= sizeof(key))
 			return berth_error_set(BERTH_EINVALID, "%s: key too long",
 					       prefix[0] ? prefix : "top level");
-		if ((rc = walk(cfg, doc, v, key, depth + 1)) < 0)
+		if (depth == 0 &&
+		    (strcmp(key, "registries") == 0 || strcmp(key, "replication") == 0))
+			rc = replication_section(cfg, doc, v, key);
+		else
+			rc = walk(cfg, doc, v, key, depth + 1);
+		if (rc < 0)
 			return rc;
 	}
 	return 0;
@@ -325,7 +460,8 @@ int berth_server_config_parse(berth_server_config *cfg, const char *text, size_t
 	}
 	doc_ok = 1;
 	root = yaml_document_get_root_node(&doc);
-	if (root && (rc = walk(cfg, &doc, root, "", 0)) < 0) {
+	if (root &&
+	    ((rc = walk(cfg, &doc, root, "", 0)) < 0 || (rc = replication_check(cfg)) < 0)) {
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "%s", berth_error_last());

@@ -45,6 +45,9 @@ typedef struct berth_server_config {
 	unsigned token_expiration; /* seconds (default 300) */
 	char *admin_password_file; /* NULL: $BERTH_ADMIN_PASSWORD */
 	int insecure_open;	   /* serve without access control on any address */
+	/* replication: the config file's `registries:` and `replication:` sections as
+	 * JSON ({"registries": [...], "replication": [...]}), or NULL */
+	char *replication_json;
 	/* TLS (both or neither) */
 	char *tls_cert;
 	char *tls_key;

@@ -20,6 +20,7 @@
 #include "berth/meta.h"
 #include "berth/ref.h"
 #include "berth/registry.h"
+#include "berth/replicate.h"
 #include "berth/store.h"
 #include "server/mapped.h"
 #include "server/metrics.h"
@@ -61,10 +62,11 @@ typedef struct server {
 	berth_meta *meta;
 	berth_registry *reg;
 	berth_metrics *metrics;
-	berth_mapped *mapped; /* blob bodies for loopback peers */
-	berth_token_key *key; /* access control on: token signing key */
-	berth_auth *api;      /* access control on: authentication, /token, /api/v1 */
-	berth_buf tls_cert;   /* PEM, NUL-terminated */
+	berth_mapped *mapped;	/* blob bodies for loopback peers */
+	berth_token_key *key;	/* access control on: token signing key */
+	berth_auth *api;	/* access control on: authentication, /token, /api/v1 */
+	berth_replicator *repl; /* replication: rules, executions, /api/v1/replication */
+	berth_buf tls_cert;	/* PEM, NUL-terminated */
 	berth_buf tls_key;
 	struct MHD_Daemon *daemon;
 	int listen_fd;
@@ -102,7 +104,7 @@ typedef struct conn_watch {
 	time_t deadline; /* CLOCK_MONOTONIC seconds */
 } conn_watch;
 
-typedef enum { K_REGISTRY, K_API, K_HEALTHZ, K_METRICS, K_NOTFOUND, K_INTERNAL } route_kind;
+typedef enum { K_REGISTRY, K_API, K_REPL, K_HEALTHZ, K_METRICS, K_NOTFOUND, K_INTERNAL } route_kind;
 
 /* Per-request state: lives from the first access-handler call to completion. */
 typedef struct request {
@@ -405,6 +407,22 @@ static void simple_resp(berth_resp *resp, unsigned status, const char *ctype, co
 	resp->nheaders = 1;
 }
 
+/* A manifest pushed or deleted: queue it for the event-based replication rules. */
+static void notify_replication(request *r, const berth_resp *resp)
+{
+	int put, del;
+
+	if (!r->srv->repl || !resp->route || !resp->repository || !resp->reference ||
+	    resp->status < 200 || resp->status > 299)
+		return;
+	put = strcmp(resp->route, "manifest_put") == 0;
+	del = strcmp(resp->route, "manifest_delete") == 0;
+	if ((put || del) &&
+	    berth_replicator_notify(r->srv->repl, resp->repository, resp->reference, del) < 0)
+		berth_warn("request %s: queueing replication: %s", r->request_id,
+			   berth_error_last());
+}
+
 /* The exchange's response, checked, and audited before the client can see it. */
 static void finish_exchange(request *r, berth_resp *resp)
 {
@@ -422,6 +440,7 @@ static void finish_exchange(request *r, berth_resp *resp)
 	if (r->srv->api)
 		berth_auth_audit_registry(r->srv->api, &r->req, resp->route, resp->repository,
 					  resp->reference, resp->status);
+	notify_replication(r, resp);
 }
 
 /* The answers of the server itself: /healthz, /metrics, 404, and 500 before any exchange. */
@@ -953,6 +972,9 @@ static request *request_new(server *s, struct MHD_Connection *c, const char *url
 	if (strcmp(url, "/v2") == 0 || strncmp(url, "/v2/", 4) == 0) {
 		r->kind = K_REGISTRY;
 		r->route = "registry";
+	} else if (s->repl && berth_replicator_handles(url)) {
+		r->kind = K_REPL;
+		r->route = "replication_api";
 	} else if (s->api && berth_auth_handles(url)) {
 		r->kind = K_API;
 		r->route = "api";
@@ -992,6 +1014,11 @@ static enum MHD_Result begin_exchange(request *r)
 	}
 	if (r->kind == K_API)
 		rc = berth_auth_begin(s->api, &r->req, &r->x);
+	else if (r->kind == K_REPL)
+		/* With access control off, the server only listens on loopback (or
+		 * --insecure-open said so): the caller manages replication. */
+		rc = berth_replicator_begin(s->repl, &r->req,
+					    !s->api || (r->id && r->id->principal.sysadmin), &r->x);
 	else
 		rc = berth_registry_begin(s->reg, &r->req, &r->x);
 	if (rc < 0 || !r->x)
@@ -1026,7 +1053,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			r->kind = K_INTERNAL;
 			return refuse_framing(r, why);
 		}
-		if (r->kind == K_REGISTRY || r->kind == K_API)
+		if (r->kind == K_REGISTRY || r->kind == K_API || r->kind == K_REPL)
 			return begin_exchange(r);
 		return MHD_YES;
 	}
@@ -1471,6 +1498,37 @@ static const char *signal_name(int sig)
 	return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal";
 }
 
+/*
+ * The replicator: rules from the config file and the database, executions
+ * through this server's own address (`bound`, with a wildcard host made
+ * loopback). BERTH_REPLICATION_TEST_CLOCK=1 in the environment lets tests
+ * drive the scheduler (POST /api/v1/replication/tick) instead of the clock.
+ */
+static int start_replication(server *s, const char *bound)
+{
+	berth_replicator_options o = {0};
+	const char *clock = getenv("BERTH_REPLICATION_TEST_CLOCK");
+	char self[300], *key = NULL;
+	int rc;
+
+	if (strncmp(bound, "0.0.0.0:", 8) == 0)
+		snprintf(self, sizeof(self), "127.0.0.1:%s", bound + 8);
+	else if (strncmp(bound, "[::]:", 5) == 0)
+		snprintf(self, sizeof(self), "[::1]:%s", bound + 5);
+	else
+		snprintf(self, sizeof(self), "%s", bound);
+	o.meta = s->meta;
+	o.self = self;
+	o.rules_json = s->cfg->replication_json;
+	o.test_clock = clock && strcmp(clock, "1") == 0;
+	if (asprintf(&key, "%s/replication.key", s->cfg->data_dir) < 0)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	o.key_file = key;
+	rc = berth_replicator_new(&s->repl, &o);
+	free(key);
+	return rc;
+}
+
 int berth_server_run(const berth_server_config *cfg)
 {
 	server s;
@@ -1566,7 +1624,9 @@ int berth_server_run(const berth_server_config *cfg)
 			 cfg->tls_cert ? " (https)" : "");
 		berth_log_fields(BERTH_LOG_INFO, msg, fields);
 	}
-	if ((rc = start_daemon(&s)) < 0)
+	/* Before the daemon: requests may reach /api/v1/replication at once. Runs
+	 * that start now copy through the listening socket, which queues them. */
+	if ((rc = start_replication(&s, bound)) < 0 || (rc = start_daemon(&s)) < 0)
 		goto done;
 	if ((rc = watchdog_start(&s)) < 0)
 		goto done;
@@ -1584,6 +1644,9 @@ int berth_server_run(const berth_server_config *cfg)
 	drain(&s);
 	berth_info("stopped");
 done:
+	/* Executions copy through this server: stop them while it still answers. */
+	berth_replicator_free(s.repl);
+	s.repl = NULL;
 	purger_stop(&s);
 	watchdog_stop(&s);
 	if (s.daemon) {

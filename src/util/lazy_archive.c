@@ -74,6 +74,13 @@ BERTH_LAZY_FN(arch, int, archive_read_open_memory, (struct archive * a0, const v
 BERTH_LAZY_FN(arch, int, archive_read_support_filter_all, (struct archive * a0), (a0))
 BERTH_LAZY_FN(arch, int, archive_read_support_filter_gzip, (struct archive * a0), (a0))
 BERTH_LAZY_FN(arch, int, archive_read_support_filter_zstd, (struct archive * a0), (a0))
+/* ADD's archives (src/lib/build/add.c) */
+BERTH_LAZY_FN(arch, int, archive_read_support_filter_bzip2, (struct archive * a0), (a0))
+BERTH_LAZY_FN(arch, int, archive_read_support_filter_xz, (struct archive * a0), (a0))
+BERTH_LAZY_FN(arch, la_int64_t, archive_entry_uid, (struct archive_entry * a0), (a0))
+BERTH_LAZY_FN(arch, la_int64_t, archive_entry_gid, (struct archive_entry * a0), (a0))
+BERTH_LAZY_FN(arch, time_t, archive_entry_mtime, (struct archive_entry * a0), (a0))
+BERTH_LAZY_FN(arch, long, archive_entry_mtime_nsec, (struct archive_entry * a0), (a0))
 BERTH_LAZY_FN(arch, int, archive_read_support_format_gnutar, (struct archive * a0), (a0))
 BERTH_LAZY_FN(arch, int, archive_read_support_format_raw, (struct archive * a0), (a0))
 BERTH_LAZY_FN(arch, int, archive_read_support_format_tar, (struct archive * a0), (a0))

@@ -1,7 +1,11 @@
 /*
- * copy.c - COPY and ADD: sources from the build context (after
- * .dockerignore) or an earlier stage, written into the stage's working
- * root with --chown/--chmod, and committed as one layer.
+ * copy.c - COPY and ADD: the plan of copysrc.c (the sources after
+ * wildcards, .dockerignore and --exclude, from the context, a stage, an
+ * image or a named context) written into the stage's working root by
+ * Docker's rules for directories and trailing slashes, with
+ * --chown/--chmod, --parents, ADD's archives (add.c), and committed as one
+ * layer (--link: written into an empty root, so the layer does not depend
+ * on the layers below).
  */
 #include "lib/build/internal.h"
 #include "berth/dockerfile.h"
@@ -9,27 +13,16 @@
 #include "util/fs.h"
 #include "util/inroot.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define COPY_DEPTH_MAX 256
-
 /* ---- COPY ---- */
-
-typedef struct copy_job {
-	build_solver *sv;
-	int dst_root;		  /* O_PATH of the destination root */
-	int64_t uid, gid;	  /* -1: keep the source's (COPY --from) or root (context) */
-	int mode;		  /* --chmod, or -1 */
-	int from_context;	  /* berth_build__apply .dockerignore */
-	const char *context_root; /* for .dockerignore paths */
-} copy_job;
 
 static int copy_file_data(int in, int out)
 {
@@ -56,121 +49,185 @@ static int copy_file_data(int in, int out)
 	}
 }
 
-static int apply_owner_mode(copy_job *j, int fd, const struct stat *st, int is_link)
+/* ---- --chmod ---- */
+
+/*
+ * --chmod: octal ("0755"), or chmod(1)'s symbolic form ("u+x,go-w",
+ * "a=rX") as BuildKit 0.17 accepts it, applied to each entry's own mode.
+ * 1 with *out set from an octal mode (mode_sym left NULL), 0 for a valid
+ * symbolic mode, BERTH_EINVALID otherwise.
+ */
+static int sym_apply(const char *s, uint32_t mode, int is_dir, uint32_t *out)
 {
-	uid_t u = j->uid >= 0 ? (uid_t)j->uid : (j->from_context ? 0 : st->st_uid);
-	gid_t g = j->gid >= 0 ? (gid_t)j->gid : (j->from_context ? 0 : st->st_gid);
+	uint32_t m = mode & 07777;
 
-	if (fchownat(fd, "", u, g, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-		return berth_error_set_errno("chown");
-	if (!is_link) {
-		char at[64];
+	while (*s) {
+		uint32_t who = 0, perm = 0;
+		char op;
 
-		snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
-		if (chmod(at, j->mode >= 0 ? (mode_t)j->mode : (st->st_mode & 07777)) < 0)
-			return berth_error_set_errno("chmod");
+		for (; strchr("ugoa", *s) && *s; s++)
+			who |= *s == 'u'   ? 04700u
+			       : *s == 'g' ? 02070u
+			       : *s == 'o' ? 01007u
+					   : 07777u;
+		if (!who)
+			who = 07777u;
+		if (*s != '+' && *s != '-' && *s != '=')
+			return BERTH_EINVALID;
+		op = *s++;
+		for (; *s && *s != ','; s++) {
+			switch (*s) {
+			case 'r': perm |= 0444; break;
+			case 'w': perm |= 0222; break;
+			case 'x': perm |= 0111; break;
+			case 'X':
+				if (is_dir || (mode & 0111))
+					perm |= 0111;
+				break;
+			case 's': perm |= 06000; break;
+			case 't': perm |= 01000; break;
+			default: return BERTH_EINVALID;
+			}
+		}
+		perm &= who;
+		if (op == '+')
+			m |= perm;
+		else if (op == '-')
+			m &= ~perm;
+		else
+			m = (m & ~(who & 0777)) | perm;
+		if (*s == ',' && !*++s)
+			return BERTH_EINVALID;
 	}
+	*out = m;
 	return 0;
 }
 
-static int copy_one(copy_job *j, const char *src, const char *rel, const char *dst, int depth);
-
-static int copy_dir_contents(copy_job *j, const char *src, const char *rel, const char *dst,
-			     int depth)
+static int parse_chmod(const char *v, int *octal)
 {
-	DIR *d;
-	struct dirent *e;
-	int rc = 0;
+	uint32_t m;
 
-	if (depth > COPY_DEPTH_MAX)
-		return berth_error_set(BERTH_ETOOBIG, "%s: nested too deep", src);
-	d = opendir(src);
-	if (!d)
-		return berth_error_set_errno("%s", src);
-	while (rc == 0 && (e = readdir(d)) != NULL) {
-		char s2[PATH_MAX], r2[PATH_MAX], d2[PATH_MAX];
+	*octal = -1;
+	if (!v || !*v)
+		return BERTH_EINVALID;
+	if (strspn(v, "01234567") == strlen(v)) {
+		long o = strtol(v, NULL, 8);
 
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if ((size_t)snprintf(s2, sizeof(s2), "%s/%s", src, e->d_name) >= sizeof(s2) ||
-		    (size_t)snprintf(r2, sizeof(r2), "%s%s%s", rel, *rel ? "/" : "", e->d_name) >=
-			    sizeof(r2) ||
-		    (size_t)snprintf(d2, sizeof(d2), "%s/%s", dst, e->d_name) >= sizeof(d2)) {
-			rc = berth_error_set(BERTH_ETOOBIG, "path too long under %s", src);
-			break;
-		}
-		rc = copy_one(j, s2, r2, d2, depth + 1);
+		if (strlen(v) > 5 || o > 07777)
+			return BERTH_EINVALID;
+		*octal = (int)o;
+		return 0;
 	}
-	closedir(d);
-	return rc;
+	return sym_apply(v, 0, 0, &m);
 }
 
-/* Copy src (host path; rel = its path in the context for .dockerignore) to dst in the root. */
-static int copy_one(copy_job *j, const char *src, const char *rel, const char *dst, int depth)
+/* ---- writing the plan ---- */
+
+typedef struct copy_job {
+	build_solver *sv;
+	int dst_root;	       /* O_PATH of the destination root */
+	int64_t uid, gid;      /* --chown, or -1: the source's (stage) or root (context) */
+	int mode;	       /* --chmod octal, or -1 */
+	const char *mode_sym;  /* --chmod symbolic, or NULL */
+	int from_context;      /* context files belong to root */
+	const char *link_root; /* --link: the empty root written (its directories' times fixed) */
+} copy_job;
+
+static int apply_meta(copy_job *j, int fd, const copy_item *it)
 {
-	struct stat st;
-	int fd = -1, in = -1, rc = 0;
+	uid_t u = j->uid >= 0 ? (uid_t)j->uid : (j->from_context ? 0 : it->uid);
+	gid_t g = j->gid >= 0 ? (gid_t)j->gid : (j->from_context ? 0 : it->gid);
+	uint32_t mode = it->mode & 07777;
+	char at[64];
 
-	if (j->from_context && *rel && berth_dockerignore_excluded(j->sv->ign, rel, NULL) &&
-	    !berth_dockerignore_may_reopen(j->sv->ign, rel))
+	if (fchownat(fd, "", u, g, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return berth_error_set_errno("chown");
+	if (S_ISLNK(it->mode))
 		return 0;
-	if (lstat(src, &st) < 0)
-		return berth_error_set_errno("%s", src);
-	if (S_ISDIR(st.st_mode)) {
-		fd = berth_inroot_mkdir_p(j->dst_root, dst, 0755);
-		if (fd < 0)
-			return fd;
-		rc = apply_owner_mode(j, fd, &st, 0);
-		close(fd);
-		return rc ? rc : copy_dir_contents(j, src, rel, dst, depth);
+	if (j->mode >= 0)
+		mode = (uint32_t)j->mode;
+	else if (j->mode_sym && sym_apply(j->mode_sym, it->mode, S_ISDIR(it->mode), &mode) < 0)
+		return berth_error_set(BERTH_EINVALID, "--chmod: bad mode '%s'", j->mode_sym);
+	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
+	if (chmod(at, mode) < 0)
+		return berth_error_set_errno("chmod");
+	return 0;
+}
+
+static void set_mtime(int fd, const copy_item *it)
+{
+	struct timespec ts[2] = {{it->mtime_sec, it->mtime_nsec}, {it->mtime_sec, it->mtime_nsec}};
+
+	if (utimensat(fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		/* O_PATH descriptors of non-links: through /proc */
+		char at[64];
+
+		snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
+		(void)utimensat(AT_FDCWD, at, ts, 0);
 	}
-	if (j->from_context && *rel && berth_dockerignore_excluded(j->sv->ign, rel, NULL))
-		return 0;
-	{
-		char parent[PATH_MAX];
-		const char *slash = strrchr(dst, '/');
-		int pfd;
+}
 
-		snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - dst) : 0, dst);
-		pfd = berth_inroot_mkdir_p(j->dst_root, parent[0] ? parent : "/", 0755);
-		if (pfd < 0)
-			return pfd;
-		unlinkat(pfd, slash ? slash + 1 : dst, 0);
-		if (S_ISLNK(st.st_mode)) {
-			char target[PATH_MAX];
-			ssize_t n = readlink(src, target, sizeof(target) - 1);
+/*
+ * mkdir -p of path in the root; the directories it creates are 0755 and
+ * belong to the --chown owner (else root), as BuildKit's CreateDestPath.
+ * Returns an O_PATH descriptor of path.
+ */
+static int mkdir_owned(copy_job *j, const char *path)
+{
+	char pre[PATH_MAX];
+	size_t n = strlen(path);
 
-			if (n < 0 || (target[n] = '\0', symlinkat(target, pfd, slash + 1) < 0)) {
-				close(pfd);
-				return berth_error_set_errno("symlink %s", dst);
-			}
-			fd = openat(pfd, slash + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-			close(pfd);
-			if (fd < 0)
-				return berth_error_set_errno("%s", dst);
-			rc = apply_owner_mode(j, fd, &st, 1);
+	if (n >= sizeof(pre))
+		return berth_error_set(BERTH_ETOOBIG, "path too long: %s", path);
+	for (size_t i = 1; j->uid >= 0 && i <= n; i++) {
+		int fd;
+
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		snprintf(pre, sizeof(pre), "%.*s", (int)i, path);
+		fd = berth_inroot_open(j->dst_root, pre, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+		if (fd >= 0) {
 			close(fd);
-			return rc;
+			continue;
 		}
-		if (!S_ISREG(st.st_mode)) {
-			close(pfd);
-			return 0; /* devices, sockets and fifos are not copied (as BuildKit) */
+		berth_error_clear();
+		if ((fd = berth_inroot_mkdir_p(j->dst_root, pre, 0755)) < 0)
+			return fd;
+		if (fchownat(fd, "", (uid_t)j->uid, (gid_t)j->gid,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+			close(fd);
+			return berth_error_set_errno("chown %s", pre);
 		}
-		fd = openat(pfd, slash + 1, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			    0600);
-		close(pfd);
+		close(fd);
 	}
+	return berth_inroot_mkdir_p(j->dst_root, *path ? path : "/", 0755);
+}
+
+/* The parent of dst (created) and dst's last component. */
+static int open_parent(copy_job *j, const char *dst, const char **last)
+{
+	char parent[PATH_MAX];
+	const char *slash = strrchr(dst, '/');
+
+	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - dst) : 0, dst);
+	*last = slash ? slash + 1 : dst;
+	return mkdir_owned(j, parent);
+}
+
+static int write_file(copy_job *j, const copy_item *it, int pfd, const char *last, const char *dst)
+{
+	int fd, in, rc;
+
+	fd = openat(pfd, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return berth_error_set_errno("create %s", dst);
-	in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (in < 0)
-		rc = berth_error_set_errno("%s", src);
-	else
-		rc = copy_file_data(in, fd);
+	in = open(it->host, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	rc = in < 0 ? berth_error_set_errno("%s", it->host) : copy_file_data(in, fd);
 	if (rc == 0)
-		rc = apply_owner_mode(j, fd, &st, 0);
+		rc = apply_meta(j, fd, it);
 	if (rc == 0) {
-		struct timespec ts[2] = {st.st_mtim, st.st_mtim};
+		struct timespec ts[2] = {{it->mtime_sec, it->mtime_nsec},
+					 {it->mtime_sec, it->mtime_nsec}};
 
 		futimens(fd, ts);
 	}
@@ -180,165 +237,395 @@ static int copy_one(copy_job *j, const char *src, const char *rel, const char *d
 	return rc;
 }
 
-static int parse_chown(build_solver *sv, const char *root, const char *v, int64_t *uid,
-		       int64_t *gid)
+static int write_item(copy_job *j, const copy_item *it, const char *dst)
+{
+	const char *last;
+	int pfd, fd = -1, rc = 0;
+
+	if (S_ISDIR(it->mode) && !*it->sub) {
+		/* A directory's contents go into dst, made as a parent is. */
+		fd = mkdir_owned(j, dst);
+		if (fd < 0)
+			return fd;
+		close(fd);
+		return 0;
+	}
+	if (S_ISDIR(it->mode)) {
+		fd = berth_inroot_mkdir_p(j->dst_root, dst, 0755);
+		if (fd < 0)
+			return fd;
+		rc = apply_meta(j, fd, it);
+		close(fd);
+		return rc;
+	}
+	if (!S_ISREG(it->mode) && !S_ISLNK(it->mode))
+		return 0; /* devices, sockets and fifos are not copied (as BuildKit) */
+	pfd = open_parent(j, dst, &last);
+	if (pfd < 0)
+		return pfd;
+	if (unlinkat(pfd, last, 0) < 0 && errno != ENOENT) {
+		rc = berth_error_set_errno("replace %s", dst);
+	} else if (S_ISLNK(it->mode)) {
+		if (symlinkat(it->link, pfd, last) < 0)
+			rc = berth_error_set_errno("symlink %s", dst);
+		else if ((fd = openat(pfd, last, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			rc = berth_error_set_errno("%s", dst);
+		else if ((rc = apply_meta(j, fd, it)) == 0)
+			set_mtime(fd, it);
+		if (fd >= 0)
+			close(fd);
+	} else {
+		rc = write_file(j, it, pfd, last, dst);
+	}
+	close(pfd);
+	return rc;
+}
+
+/* Directory times last, deepest first: writing their children moved them. */
+static void dir_times(copy_job *j, const copy_plan *p, char (*dsts)[PATH_MAX * 2])
+{
+	for (size_t i = p->nitems; i-- > 0;) {
+		const copy_item *it = &p->items[i];
+		int fd;
+
+		if (!S_ISDIR(it->mode) || !dsts[i][0] || !*it->sub)
+			continue;
+		fd = berth_inroot_open(j->dst_root, dsts[i], O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+		if (fd < 0) {
+			berth_error_clear();
+			continue;
+		}
+		set_mtime(fd, it);
+		close(fd);
+	}
+}
+
+static int zero_dir(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	static const struct timespec zero[2] = {{0, 0}, {0, 0}};
+
+	(void)st;
+	(void)f;
+	if (type == FTW_D || type == FTW_DP)
+		(void)utimensat(AT_FDCWD, path, zero, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+/*
+ * --link: the directories made on the way to the destination get the
+ * epoch as their time, so the layer is the same whenever it is built.
+ */
+static int zero_dir_times(const char *root)
+{
+	if (nftw(root, zero_dir, 64, FTW_PHYS | FTW_MOUNT) < 0)
+		return berth_error_set_errno("%s", root);
+	return 0;
+}
+
+static int is_dir_in(int root, const char *path)
+{
+	int fd = berth_inroot_open(root, path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+
+	if (fd < 0) {
+		berth_error_clear();
+		return 0;
+	}
+	close(fd);
+	return 1;
+}
+
+/* Where match m goes: Docker's rules for directories and trailing slashes. */
+static void match_target(const copy_match *m, const char *dest, int dest_dir, char *out, size_t len)
+{
+	if (m->keep)
+		snprintf(out, len, "%s/%s", dest, m->keep);
+	else if (m->is_dir || m->unpack)
+		snprintf(out, len, "%s", dest);
+	else if (dest_dir)
+		snprintf(out, len, "%s/%s", dest, m->name);
+	else
+		snprintf(out, len, "%s", dest);
+}
+
+static int write_plan(copy_job *j, const berth_df_xinstr *x, copy_plan *p, const char *dest,
+		      int dest_slash)
+{
+	char(*dsts)[PATH_MAX * 2] = calloc(p->nitems ? p->nitems : 1, sizeof(*dsts));
+	int dest_dir = dest_slash || is_dir_in(j->dst_root, dest), rc = 0;
+	size_t nsrc = 0;
+
+	if (!dsts)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	for (size_t i = 0; i < p->nmatches; i++)
+		nsrc += p->matches[i].keep ? 0 : 1;
+	if (nsrc > 1 && !dest_dir) {
+		rc = berth_build__fail_at(j->sv, x->src, BERTH_EINVALID,
+					  "When using %s with more than one source file, the "
+					  "destination must be a directory and end with a /",
+					  berth_dockerfile_kind_name(x->src->kind));
+		goto done;
+	}
+	for (size_t mi = 0; mi < p->nmatches && rc == 0; mi++) {
+		const copy_match *m = &p->matches[mi];
+		char target[PATH_MAX * 2];
+
+		match_target(m, dest, dest_dir, target, sizeof(target));
+		if (m->unpack) {
+			rc = berth_build__extract(p->items[m->first].host, j->dst_root, target,
+						  j->uid, j->gid);
+			continue;
+		}
+		for (size_t i = m->first; i < m->first + m->n && rc == 0; i++) {
+			const copy_item *it = &p->items[i];
+
+			if ((size_t)snprintf(dsts[i], sizeof(dsts[i]), "%s%s%s", target,
+					     *it->sub ? "/" : "", it->sub) >= sizeof(dsts[i]))
+				rc = berth_error_set(BERTH_ETOOBIG, "path too long: %s", it->sub);
+			else
+				rc = write_item(j, it, dsts[i]);
+		}
+	}
+	if (rc == 0 && j->link_root)
+		rc = zero_dir_times(j->link_root);
+	if (rc == 0)
+		dir_times(j, p, dsts);
+done:
+	free(dsts);
+	return rc;
+}
+
+/* ---- the instruction ---- */
+
+static int parse_chown(const char *root, const char *v, int64_t *uid, int64_t *gid)
 {
 	uint32_t u, g, groups[1];
 	size_t n;
 	int rc;
 
-	(void)sv;
-	if (!v)
-		return 0;
 	if ((rc = berth_sandbox_resolve_user(root, v, &u, &g, groups, 0, &n)) < 0)
 		return rc;
 	*uid = u;
 	*gid = g;
-	if (!strchr(v, ':'))
-		*gid = g; /* the user's primary group, as Docker */
 	return 0;
+}
+
+static const char *const copy_flags[] = {"from",    "chown",   "chmod", "link",
+					 "parents", "exclude", NULL};
+static const char *const add_flags[] = {"from",	   "chown",    "chmod",	       "link", "parents",
+					"exclude", "checksum", "keep-git-dir", NULL};
+
+static int check_flags(build_solver *sv, const berth_df_xinstr *x)
+{
+	const char *const *ok = x->src->kind == BERTH_DF_ADD ? add_flags : copy_flags;
+
+	for (size_t i = 0; i < x->nflags; i++) {
+		const berth_df_flag *f = &x->flags[i];
+		size_t k = 0;
+
+		while (ok[k] && strcmp(ok[k], f->name) != 0)
+			k++;
+		if (!ok[k])
+			return berth_build__fail_at(sv, x->src, BERTH_EINVALID,
+						    "unknown flag: --%s", f->name);
+		if (strcmp(f->name, "keep-git-dir") == 0)
+			return berth_build__fail_at(
+				sv, x->src, BERTH_EUNSUPPORTED,
+				"--keep-git-dir: berth does not fetch git URLs (no git client "
+				"in the builder), so there is no .git directory to keep");
+	}
+	return 0;
+}
+
+/* The destination, relative to WORKDIR, into dest; *slash if it ends with '/'. */
+static void dest_path(berth_build_image *img, const char *d, char *dest, size_t len, int *slash)
+{
+	char *cwd = berth_build_image_config(img, "WorkingDir");
+	size_t n;
+
+	if (d[0] == '/') {
+		snprintf(dest, len, "%s", d);
+	} else {
+		json_t *v = cwd ? json_loads(cwd, JSON_DECODE_ANY, NULL) : NULL;
+		const char *base = json_string_value(v);
+
+		snprintf(dest, len, "%s/%s", base && *base ? base : "", d);
+		json_decref(v);
+	}
+	free(cwd);
+	n = strlen(d);
+	*slash = n > 0 && (d[n - 1] == '/' || (n >= 2 && strcmp(d + n - 2, "/.") == 0) ||
+			   strcmp(d, ".") == 0);
+	n = strlen(dest);
+	while (n > 1 && dest[n - 1] == '/')
+		dest[--n] = '\0';
+}
+
+/* ADD: local tar archives are extracted (files of a directory source are not). */
+static void mark_archives(const berth_df_xinstr *x, copy_plan *p)
+{
+	if (x->src->kind != BERTH_DF_ADD)
+		return;
+	for (size_t i = 0; i < p->nmatches; i++) {
+		copy_match *m = &p->matches[i];
+		const copy_item *it = &p->items[m->first];
+
+		/* downloads and heredocs (in tmpdir) are never extracted */
+		int fetched = p->tmpdir[0] && strncmp(it->host, p->tmpdir, strlen(p->tmpdir)) == 0;
+
+		if (!m->is_dir && S_ISREG(it->mode) && !fetched &&
+		    berth_build__is_archive(it->host))
+			m->unpack = 1;
+	}
+}
+
+/*
+ * The --from source: an earlier stage (name or index) or an image
+ * reference, as a built image (*owned set when it must be freed).
+ */
+int berth_build__copy_from(build_solver *sv, const berth_df_xinstr *x, const char *from,
+			   berth_build_image **img, berth_build_image **owned)
+{
+	berth_image_name *n = NULL;
+	berth_buf spec = BERTH_BUF_INIT(0);
+	size_t si;
+	char named[PATH_MAX + 64];
+	int is_named = berth_build__named_context(sv, from, named, sizeof(named)) != NULL, rc;
+
+	*img = *owned = NULL;
+	if (is_named && !named[0])
+		return berth_build__fail_at(sv, x->src, BERTH_EINVALID,
+					    "--from=%s: a directory context is not an image", from);
+	if (!is_named && berth_dockerfile_stage_find(sv->df, from, &si) == 0) {
+		if (!sv->done[si])
+			return berth_build__fail_at(sv, x->src, BERTH_EINVALID,
+						    "--from=%s: stage not built yet", from);
+		*img = sv->done[si];
+		return 0;
+	}
+	rc = is_named ? berth_buf_puts(&spec, named) : berth_buf_printf(&spec, "docker://%s", from);
+	if (rc == 0 && (rc = berth_image_name_parse(&n, spec.ptr)) == 0)
+		rc = berth_build_image_from(owned, sv->store, n, sv->o->registry, sv->o->platform,
+					    sv->o->pull);
+	berth_image_name_free(n);
+	berth_buf_dispose(&spec);
+	if (rc < 0)
+		return berth_build__fail_at(sv, x->src, rc,
+					    "--from=%s: not a stage, and not an image: %s", from,
+					    berth_error_last());
+	*img = *owned;
+	return 0;
+}
+
+/* --link: the files go into an empty root; the layer does not depend on what is below. */
+static int commit_linked(build_solver *sv, berth_build_image *img, berth_build_image *lone,
+			 const char *created_by, const berth_diff_options *o, berth_workroot *w)
+{
+	int rc = berth_build_image_commit_root(lone, sv->store, w, created_by, o, NULL);
+	build_layer *l;
+
+	if (rc < 0)
+		return rc;
+	if (!lone->nlayers)
+		return berth_build_image_history(img, created_by, 1);
+	if (!(l = berth_build__layer_room(img)))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	*l = lone->layers[lone->nlayers - 1];
+	img->nlayers++;
+	return berth_build_image_history(img, created_by, 0);
 }
 
 int berth_build__copy(build_solver *sv, berth_build_image *img, const berth_df_xinstr *x)
 {
-	const berth_df_flag *from = NULL, *chown_f = NULL, *chmod_f = NULL;
-	berth_workroot *w = NULL, *fromw = NULL;
-	copy_job j = {.sv = sv, .uid = -1, .gid = -1, .mode = -1};
-	char dest[PATH_MAX], *cwd = NULL, *created = NULL;
-	const char *src_root;
-	size_t nsrc;
-	int rc = 0, dest_is_dir;
+	const berth_df_flag *from = berth_dockerfile_flag(x->src, "from");
+	const berth_df_flag *chown_f = berth_dockerfile_flag(x->src, "chown");
+	const berth_df_flag *chmod_f = berth_dockerfile_flag(x->src, "chmod");
+	int link = berth_dockerfile_flag(x->src, "link") != NULL;
+	berth_workroot *w = NULL, *fromw = NULL, *imgw = NULL;
+	berth_build_image *fi = NULL, *fowned = NULL, *lone = NULL;
+	copy_job j = {.sv = sv, .dst_root = -1, .uid = -1, .gid = -1, .mode = -1};
+	copy_plan p = {0};
+	berth_buf cb = BERTH_BUF_INIT(0);
+	char dest[PATH_MAX], named[PATH_MAX + 64];
+	const char *dirctx = NULL;
+	int rc, slash;
 
-	if (x->src->nheredocs)
-		return berth_build__fail_at(sv, x->src, BERTH_EUNSUPPORTED,
-					    "heredocs are not supported yet");
-	for (size_t i = 0; i < x->nflags; i++) {
-		const berth_df_flag *f = &x->flags[i];
-
-		if (strcmp(f->name, "from") == 0)
-			from = f;
-		else if (strcmp(f->name, "chown") == 0)
-			chown_f = f;
-		else if (strcmp(f->name, "chmod") == 0)
-			chmod_f = f;
-		else
-			return berth_build__fail_at(sv, x->src, BERTH_EUNSUPPORTED,
-						    "--%s is not supported yet", f->name);
-	}
-	if (x->src->kind == BERTH_DF_ADD)
-		for (size_t i = 0; i + 1 < x->nwords; i++)
-			if (strstr(x->words[i], "://") || strstr(x->words[i], ".tar"))
-				return berth_build__fail_at(
-					sv, x->src, BERTH_EUNSUPPORTED,
-					"ADD of URLs and archives is not supported yet");
+	for (size_t i = 0; i < x->nflags; i++) /* expanded values */
+		if (strcmp(x->flags[i].name, "from") == 0)
+			from = &x->flags[i];
+		else if (strcmp(x->flags[i].name, "chown") == 0)
+			chown_f = &x->flags[i];
+		else if (strcmp(x->flags[i].name, "chmod") == 0)
+			chmod_f = &x->flags[i];
+	if ((rc = check_flags(sv, x)) < 0)
+		return rc;
 	if (x->nwords < 2)
 		return berth_build__fail_at(sv, x->src, BERTH_EINVALID,
 					    "needs a source and a destination");
-	nsrc = x->nwords - 1;
-	/* The destination, relative to WORKDIR. */
-	{
-		const char *d = x->words[nsrc];
-
-		cwd = berth_build_image_config(img, "WorkingDir");
-		if (d[0] == '/') {
-			snprintf(dest, sizeof(dest), "%s", d);
-		} else {
-			json_t *v = cwd ? json_loads(cwd, JSON_DECODE_ANY, NULL) : NULL;
-			const char *base = json_string_value(v);
-
-			snprintf(dest, sizeof(dest), "%s/%s", base && *base ? base : "", d);
-			json_decref(v);
-		}
-		dest_is_dir = nsrc > 1 || d[strlen(d) - 1] == '/';
-	}
-	if (chmod_f && chmod_f->value) {
-		char *end;
-		long m = strtol(chmod_f->value, &end, 8);
-
-		if (*end || m < 0 || m > 07777)
-			return berth_build__fail_at(sv, x->src, BERTH_EINVALID,
-						    "--chmod: bad mode '%s'", chmod_f->value);
-		j.mode = (int)m;
-	}
-	if ((rc = berth_build_image_root(&w, sv->store, img)) < 0)
+	if (chmod_f && parse_chmod(chmod_f->value, &j.mode) < 0)
+		return berth_build__fail_at(sv, x->src, BERTH_EINVALID,
+					    "--chmod: bad mode '%s' (octal, or u+x-style)",
+					    chmod_f->value ? chmod_f->value : "");
+	if (chmod_f && j.mode < 0)
+		j.mode_sym = chmod_f->value;
+	dest_path(img, x->words[x->nwords - 1], dest, sizeof(dest), &slash);
+	if ((rc = berth_build_image_root(&imgw, sv->store, img)) < 0)
 		goto done;
-	if (chown_f &&
-	    (rc = parse_chown(sv, berth_workroot_path(w), chown_f->value, &j.uid, &j.gid)) < 0)
+	if (chown_f && chown_f->value &&
+	    (rc = parse_chown(berth_workroot_path(imgw), chown_f->value, &j.uid, &j.gid)) < 0) {
+		rc = berth_build__fail_at(sv, x->src, rc, "--chown=%s: %s", chown_f->value,
+					  berth_error_last());
 		goto done;
-	if (from) {
-		size_t si;
-		berth_build_image *fi;
-
-		if (berth_dockerfile_stage_find(sv->df, from->value, &si) != 0 || !sv->done[si]) {
-			rc = berth_build__fail_at(
-				sv, x->src, BERTH_EUNSUPPORTED,
-				"--from=%s: only earlier stages are supported yet", from->value);
-			goto done;
-		}
-		fi = sv->done[si];
-		if ((rc = berth_build_image_root(&fromw, sv->store, fi)) < 0)
-			goto done;
-		src_root = berth_workroot_path(fromw);
-	} else {
-		src_root = sv->o->context;
-		j.from_context = 1;
 	}
-	j.dst_root = open(berth_workroot_path(w), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (from && berth_build__named_context(sv, from->value, named, sizeof(named)) &&
+	    !named[0]) {
+		/* a directory context: read as the build context is (files owned by root) */
+		dirctx = berth_build__named_context(sv, from->value, NULL, 0);
+	} else if (from) {
+		if ((rc = berth_build__copy_from(sv, x, from->value, &fi, &fowned)) < 0 ||
+		    (rc = berth_build_image_root(&fromw, sv->store, fi)) < 0)
+			goto done;
+	}
+	j.from_context = !from || dirctx;
+	if ((rc = berth_build__copy_plan(sv, x, fromw ? berth_workroot_path(fromw) : dirctx, &p)) <
+	    0)
+		goto done;
+	mark_archives(x, &p);
+	if (link) {
+		if ((rc = berth_build_image_scratch(&lone, sv->o->platform)) < 0 ||
+		    (rc = berth_build_image_root(&w, sv->store, lone)) < 0)
+			goto done;
+	}
+	if (link)
+		j.link_root = berth_workroot_path(w);
+	j.dst_root = open(berth_workroot_path(link ? w : imgw), O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (j.dst_root < 0) {
 		rc = berth_error_set_errno("open root");
 		goto done;
 	}
-	for (size_t i = 0; i < nsrc && rc == 0; i++) {
-		char src[PATH_MAX * 2], rel[PATH_MAX], target[PATH_MAX * 2];
-		const char *s = x->words[i];
-		struct stat st;
-
-		while (*s == '/')
-			s++;
-		if (strstr(s, "..")) {
-			rc = berth_build__fail_at(sv, x->src, BERTH_EINVALID,
-						  "source '%s' leaves the context", x->words[i]);
-			break;
-		}
-		snprintf(rel, sizeof(rel), "%s", strcmp(s, ".") == 0 ? "" : s);
-		snprintf(src, sizeof(src), "%s/%s", src_root, rel);
-		if (lstat(src, &st) < 0 ||
-		    (j.from_context && *rel && berth_dockerignore_excluded(sv->ign, rel, NULL) &&
-		     !S_ISDIR(st.st_mode))) {
-			rc = berth_build__fail_at(sv, x->src, BERTH_ENOTFOUND,
-						  "failed to compute cache key: \"/%s\": not found",
-						  rel);
-			break;
-		}
-		if (S_ISDIR(st.st_mode))
-			snprintf(target, sizeof(target), "%s", dest);
-		else if (dest_is_dir)
-			snprintf(target, sizeof(target), "%s/%s", dest, strrchr(src, '/') + 1);
-		else
-			snprintf(target, sizeof(target), "%s", dest);
-		if (S_ISDIR(st.st_mode))
-			rc = copy_one(&j, src, rel, target, 0);
-		else
-			rc = copy_one(&j, src, "", target, 0);
-	}
-	if (rc < 0)
+	if ((rc = write_plan(&j, x, &p, dest, slash)) < 0) {
+		if (!strstr(berth_error_last(), berth_dockerfile_kind_name(x->src->kind)))
+			rc = berth_build__fail_at(sv, x->src, rc, "%s", berth_error_last());
 		goto done;
+	}
 	{
-		berth_buf cb = BERTH_BUF_INIT(0);
 		berth_diff_options o = {sv->o->compression, -1, sv->clamp};
 
 		if ((rc = berth_buf_printf(&cb, "%s %s # buildkit",
 					   berth_dockerfile_kind_name(x->src->kind),
-					   x->src->args_text)) == 0)
-			rc = berth_build_image_commit_root(img, sv->store, w, cb.ptr, &o, NULL);
-		berth_buf_dispose(&cb);
+					   x->src->args_text)) < 0)
+			goto done;
+		rc = link ? commit_linked(sv, img, lone, cb.ptr, &o, w)
+			  : berth_build_image_commit_root(img, sv->store, imgw, cb.ptr, &o, NULL);
 	}
 done:
-	if (j.dst_root > 0)
+	if (j.dst_root >= 0)
 		close(j.dst_root);
+	berth_build__copy_plan_dispose(&p);
+	berth_buf_dispose(&cb);
 	berth_workroot_free(fromw);
 	berth_workroot_free(w);
-	free(cwd);
-	free(created);
+	berth_workroot_free(imgw);
+	berth_build_image_free(fowned);
+	berth_build_image_free(lone);
 	return rc;
 }

@@ -154,6 +154,70 @@ int berth_build__mounts_key(build_solver *sv, berth_hasher *h,
 int berth_build__copy(build_solver *sv, berth_build_image *img,
 		      const berth_df_xinstr *x) BERTH_WARN_UNUSED;
 
+/* ---- COPY/ADD sources (copy.c, copysrc.c, add.c) ---- */
+
+#define BERTH_BUILD_ADD_URL_MAX ((int64_t)8 << 30) /* bytes of one ADD URL download */
+#define BERTH_BUILD_COPY_SOURCES_MAX 4096	   /* source words of one COPY/ADD */
+
+/** One filesystem entry a COPY writes (the match itself has sub ""). */
+typedef struct copy_item {
+	char *host; /* the path to read on the host */
+	char *sub;  /* its path under the match's target ("" = the target itself) */
+	uint32_t mode, uid, gid;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	char *link;			       /* symlink target, or NULL */
+	uint8_t hash[BERTH_CONTEXT_HASH_SIZE]; /* the context walk's digest (key only) */
+	int has_hash;
+} copy_item;
+
+/** One source after wildcard expansion: a file, a directory (its contents), an archive. */
+typedef struct copy_match {
+	char *name;	 /* base name (file into a directory destination) */
+	char *keep;	 /* --parents: the path kept under the destination, else NULL */
+	int is_dir;	 /* copy the contents into the destination */
+	int unpack;	 /* ADD: a local tar archive, extracted into the destination */
+	size_t first, n; /* its items */
+} copy_match;
+
+typedef struct copy_plan {
+	copy_item *items;
+	size_t nitems, icap;
+	copy_match *matches;
+	size_t nmatches, mcap;
+	char tmpdir[PATH_MAX];	     /* downloads and heredoc files ("" = none) */
+	berth_dockerignore *exclude; /* --exclude patterns, or NULL */
+} copy_plan;
+
+/**
+ * The sources of a COPY/ADD: words expanded against the build context
+ * (root NULL: the solver's walked context, .dockerignore applied) or a
+ * stage's root directory, --exclude applied, URLs fetched and heredocs
+ * written to p->tmpdir. No match at all is BERTH_ENOTFOUND naming the line.
+ */
+int berth_build__copy_plan(build_solver *sv, const berth_df_xinstr *x, const char *root,
+			   copy_plan *p) BERTH_WARN_UNUSED;
+void berth_build__copy_plan_dispose(copy_plan *p);
+
+/** COPY --from: an earlier stage (name or index) or an image reference (*owned: to free). */
+int berth_build__copy_from(build_solver *sv, const berth_df_xinstr *x, const char *from,
+			   berth_build_image **img, berth_build_image **owned) BERTH_WARN_UNUSED;
+
+/**
+ * A --build-context named name (case-insensitive, as BuildKit): its value
+ * after "NAME=", or NULL. *spec (when not NULL) gets the image spec for
+ * the copy engine ("docker://REF", "oci:DIR:TAG") or "" for a directory.
+ */
+const char *berth_build__named_context(build_solver *sv, const char *name, char *spec, size_t len);
+
+/** ADD: 1 if the file at path is a tar archive (plain or compressed), 0 if not. */
+int berth_build__is_archive(const char *path);
+/** ADD: extract the archive at path into dir (an O_PATH root fd + path inside it). */
+int berth_build__extract(const char *path, int root, const char *dir, int64_t uid, int64_t gid);
+/** ADD: fetch url into file path; checksum ("sha256:hex" or NULL) verified; mtime out. */
+int berth_build__fetch(const char *url, const char *path, const char *checksum,
+		       int64_t *mtime) BERTH_WARN_UNUSED;
+
 /** The cache key of step x after the state whose key is prev (key.c). */
 int berth_build__step_key(build_solver *sv, const char *prev, const berth_df_xinstr *x,
 			  berth_digest *out) BERTH_WARN_UNUSED;

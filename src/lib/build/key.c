@@ -3,9 +3,12 @@
  */
 #include "lib/build/internal.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- the cache ----
  *
@@ -32,17 +35,6 @@ static int hash_str(berth_hasher *h, const char *s)
 	return rc;
 }
 
-/* The walk digest of a context path ("" = the root), or NULL. */
-static const uint8_t *context_digest(const berth_context *c, const char *rel)
-{
-	if (!*rel)
-		return c->digest;
-	for (size_t i = 0; i < c->nentries; i++)
-		if (strcmp(c->entries[i].path, rel) == 0)
-			return c->entries[i].digest;
-	return NULL;
-}
-
 /*
  * What a later stage reads of an earlier one is its result: the digest of
  * its config and layers. A stage that was rebuilt (--no-cache-filter) and
@@ -65,47 +57,101 @@ int berth_build__result_digest(const berth_build_image *img, berth_digest *out)
 	return rc < 0 ? berth_error_set(BERTH_ERROR, "out of memory") : 0;
 }
 
-static int copy_inputs(build_solver *sv, berth_hasher *h, const berth_df_xinstr *x)
+static int hash_file(berth_hasher *h, const char *path)
 {
-	const berth_df_flag *from = berth_dockerfile_flag(x->src, "from");
+	char buf[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return berth_error_set_errno("%s", path);
+	while (rc == 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+		rc = berth_hasher_update(h, buf, (size_t)n);
+	if (rc == 0 && n < 0)
+		rc = berth_error_set_errno("%s", path);
+	close(fd);
+	return rc;
+}
+
+/* Exactly what the plan reads: each match, and each entry with its walk digest. */
+static int hash_plan(berth_hasher *h, const copy_plan *p)
+{
+	char num[96];
 	int rc = 0;
 
-	if (from) {
-		size_t si;
+	for (size_t mi = 0; rc == 0 && mi < p->nmatches; mi++) {
+		const copy_match *m = &p->matches[mi];
 
-		if (berth_dockerfile_stage_find(sv->df, from->value, &si) == 0 && sv->done[si]) {
-			berth_digest r;
+		snprintf(num, sizeof(num), "match %d %zu", m->is_dir, m->n);
+		if ((rc = hash_str(h, num)) == 0 && (rc = hash_str(h, m->name)) == 0)
+			rc = hash_str(h, m->keep);
+		for (size_t i = m->first; rc == 0 && i < m->first + m->n; i++) {
+			const copy_item *it = &p->items[i];
 
-			if ((rc = berth_build__result_digest(sv->done[si], &r)) < 0)
-				return rc;
-			return hash_str(h, r.str);
+			/* not the mtime: BuildKit's cache ignores it (a checkout moves it) */
+			snprintf(num, sizeof(num), "%o", it->mode);
+			if ((rc = hash_str(h, it->sub)) == 0 && (rc = hash_str(h, num)) == 0 &&
+			    (rc = hash_str(h, it->link)) == 0)
+				rc = it->has_hash
+					     ? berth_hasher_update(h, it->hash, sizeof(it->hash))
+				     : S_ISREG(it->mode) ? hash_file(h, it->host)
+							 : 0;
 		}
-		return 0; /* refused when applied */
 	}
-	if (!sv->ctx) {
-		berth_context_opts co = {0};
+	return rc;
+}
 
-		if ((rc = berth_context_walk(&sv->ctx, sv->o->context, sv->ign, &co)) < 0)
+static int copy_inputs(build_solver *sv, berth_hasher *h, const berth_df_xinstr *x)
+{
+	const berth_df_flag *from = NULL;
+	copy_plan p;
+	int rc;
+
+	for (size_t i = 0; i < x->nflags; i++)
+		if (strcmp(x->flags[i].name, "from") == 0)
+			from = &x->flags[i];
+	for (size_t i = 0; x->heredoc_bodies && i < x->src->nheredocs; i++)
+		if ((rc = hash_str(h, x->heredoc_bodies[i])) < 0)
 			return rc;
-	}
-	for (size_t i = 0; i + 1 < x->nwords && rc == 0; i++) {
-		const char *s = x->words[i];
-		const uint8_t *d;
+	if (from) {
+		char named[PATH_MAX + 64];
+		const char *dir = berth_build__named_context(sv, from->value, named, sizeof(named));
 
-		char clean[PATH_MAX];
-		size_t n;
-
-		while (*s == '/' || (s[0] == '.' && s[1] == '/'))
-			s += *s == '/' ? 1 : 2;
-		n = strlen(s);
-		while (n > 0 && s[n - 1] == '/')
-			n--;
-		snprintf(clean, sizeof(clean), "%.*s", (int)n, s);
-		if (strcmp(clean, ".") == 0)
-			clean[0] = '\0';
-		d = context_digest(sv->ctx, clean);
-		rc = d ? berth_hasher_update(h, d, BERTH_CONTEXT_HASH_SIZE) : hash_str(h, "-");
+		if (dir && !named[0]) { /* a directory context: its files, as the context's */
+			if ((rc = berth_build__copy_plan(sv, x, dir, &p)) == 0)
+				rc = hash_plan(h, &p);
+			else if (rc != BERTH_ERROR) {
+				berth_error_clear();
+				rc = hash_str(h, "unreadable sources");
+			}
+			berth_build__copy_plan_dispose(&p);
+			return rc;
+		}
 	}
+	if (from) {
+		berth_build_image *img = NULL, *owned = NULL;
+		berth_digest r;
+
+		if ((rc = berth_build__copy_from(sv, x, from->value, &img, &owned)) < 0) {
+			berth_error_clear(); /* refused when applied, after the log line */
+			return hash_str(h, "unknown --from");
+		}
+		if (owned)
+			rc = hash_str(h, owned->base_digest.str);
+		else if ((rc = berth_build__result_digest(img, &r)) == 0)
+			rc = hash_str(h, r.str);
+		berth_build_image_free(owned);
+		return rc;
+	}
+	if ((rc = berth_build__copy_plan(sv, x, NULL, &p)) == 0)
+		rc = hash_plan(h, &p);
+	else if (rc != BERTH_ERROR) {
+		/* Bad sources: the step fails when applied, with this message, after
+		 * its log line; no record is ever written under this key. */
+		berth_error_clear();
+		rc = hash_str(h, "unreadable sources");
+	}
+	berth_build__copy_plan_dispose(&p);
 	return rc;
 }
 

@@ -13,9 +13,8 @@
  * The instructions themselves are applied by instr.c (config), run.c
  * (RUN) and copy.c (COPY/ADD); key.c computes the layer cache's keys.
  *
- * Not yet here (each refused with a message naming it, never ignored): ADD
- * of URLs and archives, COPY
- * --link/--parents/--exclude, parallel stages, several platforms.
+ * Not yet here (each refused with a message naming it, never ignored):
+ * parallel stages, several platforms.
  */
 #include "lib/build/internal.h"
 #include "util/buf.h"
@@ -84,6 +83,45 @@ int berth_build__expand1(build_solver *sv, berth_build_image *img, const berth_d
 	return rc;
 }
 
+/* ---- named contexts (--build-context) ---- */
+
+const char *berth_build__named_context(build_solver *sv, const char *name, char *spec, size_t len)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < sv->o->nbuild_contexts; i++) {
+		const char *c = sv->o->build_contexts[i], *v;
+
+		if (strncasecmp(c, name, n) != 0 || c[n] != '=')
+			continue;
+		v = c + n + 1;
+		if (spec && strncmp(v, "docker-image://", 15) == 0)
+			snprintf(spec, len, "docker://%s", v + 15);
+		else if (spec && strncmp(v, "oci-layout://", 13) == 0)
+			snprintf(spec, len, "oci:%s", v + 13);
+		else if (spec)
+			spec[0] = '\0';
+		return v;
+	}
+	return NULL;
+}
+
+/* The image spec of a FROM: a named context's image, else docker://<base>. */
+static int named_base(build_solver *sv, const berth_df_xstage *xs, berth_buf *spec)
+{
+	char named[PATH_MAX + 64];
+
+	if (!berth_build__named_context(sv, xs->base, named, sizeof(named)))
+		return berth_buf_printf(spec, "docker://%s", xs->base);
+	if (!named[0])
+		return berth_build__fail_at(
+			sv, &sv->df->instrs[xs->src->from], BERTH_EUNSUPPORTED,
+			"--build-context %s is a directory: FROM needs an image "
+			"(docker-image:// or oci-layout://)",
+			xs->base);
+	return berth_buf_puts(spec, named);
+}
+
 /* ---- stages ---- */
 
 static int build_stage(build_solver *sv, size_t i);
@@ -102,7 +140,7 @@ static int stage_base(build_solver *sv, const berth_df_xstage *xs, berth_build_i
 	if (strcasecmp(xs->base, "scratch") == 0)
 		return berth_build_image_scratch(out,
 						 xs->platform ? xs->platform : sv->o->platform);
-	if ((rc = berth_buf_printf(&spec, "docker://%s", xs->base)) == 0 &&
+	if ((rc = named_base(sv, xs, &spec)) == 0 &&
 	    (rc = berth_image_name_parse(&n, spec.ptr)) == 0) {
 		fprintf(sv->log, "#  FROM %s\n", xs->base);
 		rc = berth_build_image_from(out, sv->store, n, sv->o->registry,

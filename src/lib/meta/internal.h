@@ -79,6 +79,29 @@ typedef struct berth_meta_driver {
 	int (*login_failure_add)(void *impl, const char *key, time_t now);
 	int (*login_failures)(void *impl, const char *key, time_t since, long *count, time_t *last);
 	int (*login_failures_clear)(void *impl, const char *key);
+
+	int (*repl_rule_put)(void *impl, const char *name, const char *body);
+	int (*repl_rule_delete)(void *impl, const char *name);
+	int (*repl_rules)(void *impl, berth_meta_repl_rule_cb cb, void *ctx);
+	int (*repl_registry_put)(void *impl, const char *name, const char *body,
+				 const char *secret);
+	int (*repl_registry_delete)(void *impl, const char *name);
+	int (*repl_registries)(void *impl, berth_meta_repl_registry_cb cb, void *ctx);
+	int (*repl_exec_start)(void *impl, const char *rule, const char *trigger, time_t started,
+			       int64_t *id);
+	int (*repl_exec_finish)(void *impl, int64_t id, const char *status, time_t ended,
+				const char *summary);
+	int (*repl_execs)(void *impl, const char *rule, int64_t before_id, long limit,
+			  berth_meta_repl_exec_cb cb, void *ctx);
+	int (*repl_execs_running)(void *impl, berth_meta_repl_exec_cb cb, void *ctx);
+	int (*repl_result_add)(void *impl, const berth_meta_repl_result *r);
+	int (*repl_results)(void *impl, int64_t exec_id, berth_meta_repl_result_cb cb, void *ctx);
+	int (*repl_fired_get)(void *impl, const char *rule, time_t *t);
+	int (*repl_fired_set)(void *impl, const char *rule, time_t t);
+	int (*repl_event_add)(void *impl, const berth_meta_repl_event *e);
+	int (*repl_events)(void *impl, int64_t after, long limit, berth_meta_repl_event_cb cb,
+			   void *ctx);
+	int (*repl_event_delete)(void *impl, int64_t id);
 } berth_meta_driver;
 
 extern const berth_meta_driver berth_meta__sqlite_driver;

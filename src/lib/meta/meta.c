@@ -541,3 +541,143 @@ int berth_meta_login_failures_clear(berth_meta *m, const char *key)
 
 	return rc ? rc : m->drv->login_failures_clear(m->impl, key);
 }
+
+/* ---- replication ---- */
+
+#define REPL_FIELD_MAX 4096
+
+int berth_meta_repl_rule_put(berth_meta *m, const char *name, const char *body)
+{
+	int rc;
+
+	if ((rc = check_str(name, BERTH_META_NAME_MAX, "rule name")) != 0 ||
+	    (rc = check_str(body, BERTH_META_REPL_TEXT_MAX, "rule")) != 0)
+		return rc;
+	return m->drv->repl_rule_put(m->impl, name, body);
+}
+
+int berth_meta_repl_rule_delete(berth_meta *m, const char *name)
+{
+	int rc = check_str(name, BERTH_META_NAME_MAX, "rule name");
+
+	return rc ? rc : m->drv->repl_rule_delete(m->impl, name);
+}
+
+int berth_meta_repl_rules(berth_meta *m, berth_meta_repl_rule_cb cb, void *ctx)
+{
+	return m->drv->repl_rules(m->impl, cb, ctx);
+}
+
+int berth_meta_repl_registry_put(berth_meta *m, const char *name, const char *body,
+				 const char *secret)
+{
+	int rc;
+
+	if ((rc = check_str(name, BERTH_META_NAME_MAX, "registry name")) != 0 ||
+	    (rc = check_str(body, BERTH_META_REPL_TEXT_MAX, "registry")) != 0 ||
+	    (rc = check_opt(secret, REPL_FIELD_MAX, "registry secret")) != 0)
+		return rc;
+	return m->drv->repl_registry_put(m->impl, name, body, secret ? secret : "");
+}
+
+int berth_meta_repl_registry_delete(berth_meta *m, const char *name)
+{
+	int rc = check_str(name, BERTH_META_NAME_MAX, "registry name");
+
+	return rc ? rc : m->drv->repl_registry_delete(m->impl, name);
+}
+
+int berth_meta_repl_registries(berth_meta *m, berth_meta_repl_registry_cb cb, void *ctx)
+{
+	return m->drv->repl_registries(m->impl, cb, ctx);
+}
+
+int berth_meta_repl_exec_start(berth_meta *m, const char *rule, const char *trigger, time_t started,
+			       int64_t *id)
+{
+	int rc;
+
+	if ((rc = check_str(rule, BERTH_META_NAME_MAX, "rule name")) != 0 ||
+	    (rc = check_str(trigger, AUDIT_WORD_MAX, "trigger")) != 0)
+		return rc;
+	return m->drv->repl_exec_start(m->impl, rule, trigger, started, id);
+}
+
+int berth_meta_repl_exec_finish(berth_meta *m, int64_t id, const char *status, time_t ended,
+				const char *summary)
+{
+	int rc;
+
+	if ((rc = check_str(status, AUDIT_WORD_MAX, "status")) != 0 ||
+	    (rc = check_opt(summary, BERTH_META_REPL_TEXT_MAX, "summary")) != 0)
+		return rc;
+	return m->drv->repl_exec_finish(m->impl, id, status, ended, summary ? summary : "");
+}
+
+int berth_meta_repl_execs(berth_meta *m, const char *rule, int64_t before_id, long limit,
+			  berth_meta_repl_exec_cb cb, void *ctx)
+{
+	int rc = check_opt(rule, BERTH_META_NAME_MAX, "rule name");
+
+	return rc ? rc
+		  : m->drv->repl_execs(m->impl, rule, before_id > 0 ? before_id : 0, limit, cb,
+				       ctx);
+}
+
+int berth_meta_repl_execs_running(berth_meta *m, berth_meta_repl_exec_cb cb, void *ctx)
+{
+	return m->drv->repl_execs_running(m->impl, cb, ctx);
+}
+
+int berth_meta_repl_result_add(berth_meta *m, const berth_meta_repl_result *r)
+{
+	int rc;
+
+	if ((rc = check_str(r->artifact, REPL_FIELD_MAX, "artifact")) != 0 ||
+	    (rc = check_str(r->status, AUDIT_WORD_MAX, "status")) != 0 ||
+	    (rc = check_opt(r->digest, REPL_FIELD_MAX, "digest")) != 0 ||
+	    (rc = check_opt(r->message, REPL_FIELD_MAX, "message")) != 0)
+		return rc;
+	return m->drv->repl_result_add(m->impl, r);
+}
+
+int berth_meta_repl_results(berth_meta *m, int64_t exec_id, berth_meta_repl_result_cb cb, void *ctx)
+{
+	return m->drv->repl_results(m->impl, exec_id, cb, ctx);
+}
+
+int berth_meta_repl_fired_get(berth_meta *m, const char *rule, time_t *t)
+{
+	int rc = check_str(rule, BERTH_META_NAME_MAX, "rule name");
+
+	return rc ? rc : m->drv->repl_fired_get(m->impl, rule, t);
+}
+
+int berth_meta_repl_fired_set(berth_meta *m, const char *rule, time_t t)
+{
+	int rc = check_str(rule, BERTH_META_NAME_MAX, "rule name");
+
+	return rc ? rc : m->drv->repl_fired_set(m->impl, rule, t);
+}
+
+int berth_meta_repl_event_add(berth_meta *m, const berth_meta_repl_event *e)
+{
+	int rc;
+
+	if ((rc = check_str(e->rule, BERTH_META_NAME_MAX, "rule name")) != 0 ||
+	    (rc = check_str(e->repo, REPL_FIELD_MAX, "repository")) != 0 ||
+	    (rc = check_str(e->reference, REPL_FIELD_MAX, "reference")) != 0)
+		return rc;
+	return m->drv->repl_event_add(m->impl, e);
+}
+
+int berth_meta_repl_events(berth_meta *m, int64_t after, long limit, berth_meta_repl_event_cb cb,
+			   void *ctx)
+{
+	return m->drv->repl_events(m->impl, after, limit, cb, ctx);
+}
+
+int berth_meta_repl_event_delete(berth_meta *m, int64_t id)
+{
+	return m->drv->repl_event_delete(m->impl, id);
+}

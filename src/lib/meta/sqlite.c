@@ -182,6 +182,63 @@ static const char *const migrations[] = {
 	"ALTER TABLE uploads ADD COLUMN account TEXT NOT NULL DEFAULT '';"
 	"CREATE INDEX uploads_repo ON uploads(repo);"
 	"CREATE INDEX uploads_account ON uploads(account);",
+
+	/*
+	 * 4: reserved for the project policies of the p7-policy branch (a no-op
+	 * here; the merge puts that migration in this place).
+	 */
+	"SELECT 1;",
+
+	/*
+	 * 5: replication. Rules created through the API (JSON text; the config
+	 * file's rules are never stored), executions with their per-artifact
+	 * results, each rule's last scheduled firing, and the durable queue of
+	 * events for event-based rules.
+	 */
+	"CREATE TABLE repl_rules ("
+	"  name TEXT PRIMARY KEY,"
+	"  body TEXT NOT NULL,"
+	"  updated INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE repl_registries ("
+	"  name TEXT PRIMARY KEY,"
+	"  body TEXT NOT NULL,"
+	"  secret TEXT NOT NULL DEFAULT '',"
+	"  updated INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE repl_execs ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  rule TEXT NOT NULL,"
+	"  trigger TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  started INTEGER NOT NULL,"
+	"  ended INTEGER NOT NULL DEFAULT 0,"
+	"  summary TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE INDEX repl_execs_rule ON repl_execs(rule, id);"
+	"CREATE INDEX repl_execs_status ON repl_execs(status, id);"
+	"CREATE TABLE repl_results ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  exec_id INTEGER NOT NULL REFERENCES repl_execs(id) ON DELETE CASCADE,"
+	"  artifact TEXT NOT NULL,"
+	"  digest TEXT NOT NULL DEFAULT '',"
+	"  status TEXT NOT NULL,"
+	"  message TEXT NOT NULL DEFAULT '',"
+	"  time INTEGER NOT NULL"
+	");"
+	"CREATE INDEX repl_results_exec ON repl_results(exec_id, id);"
+	"CREATE TABLE repl_fired ("
+	"  rule TEXT PRIMARY KEY,"
+	"  time INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE repl_events ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  rule TEXT NOT NULL,"
+	"  repo TEXT NOT NULL,"
+	"  reference TEXT NOT NULL,"
+	"  deleted INTEGER NOT NULL,"
+	"  time INTEGER NOT NULL"
+	");",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -241,6 +298,24 @@ enum {
 	S_LOGIN_FAIL_PRUNE,
 	S_LOGIN_FAILS,
 	S_LOGIN_FAIL_CLEAR,
+	S_REPL_RULE_PUT,
+	S_REPL_RULE_DELETE,
+	S_REPL_RULES,
+	S_REPL_REGISTRY_PUT,
+	S_REPL_REGISTRY_DELETE,
+	S_REPL_REGISTRIES,
+	S_REPL_EXEC_START,
+	S_REPL_EXEC_FINISH,
+	S_REPL_EXECS,
+	S_REPL_EXECS_RULE,
+	S_REPL_EXECS_RUNNING,
+	S_REPL_RESULT_ADD,
+	S_REPL_RESULTS,
+	S_REPL_FIRED_GET,
+	S_REPL_FIRED_SET,
+	S_REPL_EVENT_ADD,
+	S_REPL_EVENTS,
+	S_REPL_EVENT_DELETE,
 	S_COUNT
 };
 
@@ -376,6 +451,39 @@ static const char *const sqls[S_COUNT] = {
 	[S_LOGIN_FAILS] = "SELECT count(*), coalesce(max(time), 0) FROM login_failures"
 			  " WHERE key = ?1 AND time >= ?2",
 	[S_LOGIN_FAIL_CLEAR] = "DELETE FROM login_failures WHERE key = ?1",
+	[S_REPL_RULE_PUT] = "INSERT INTO repl_rules(name, body, updated) VALUES (?1, ?2, ?3)"
+			    " ON CONFLICT(name) DO UPDATE SET body = ?2, updated = ?3",
+	[S_REPL_RULE_DELETE] = "DELETE FROM repl_rules WHERE name = ?1",
+	[S_REPL_RULES] = "SELECT name, body FROM repl_rules WHERE name > '' ORDER BY name",
+	[S_REPL_REGISTRY_PUT] = "INSERT INTO repl_registries(name, body, secret, updated)"
+				" VALUES (?1, ?2, ?3, ?4) ON CONFLICT(name) DO UPDATE"
+				" SET body = ?2, secret = ?3, updated = ?4",
+	[S_REPL_REGISTRY_DELETE] = "DELETE FROM repl_registries WHERE name = ?1",
+	[S_REPL_REGISTRIES] = "SELECT name, body, secret FROM repl_registries WHERE name > ''"
+			      " ORDER BY name",
+	[S_REPL_EXEC_START] = "INSERT INTO repl_execs(rule, trigger, status, started)"
+			      " VALUES (?1, ?2, 'running', ?3)",
+	[S_REPL_EXEC_FINISH] = "UPDATE repl_execs SET status = ?2, ended = ?3, summary = ?4"
+			       " WHERE id = ?1",
+	[S_REPL_EXECS] = "SELECT id, rule, trigger, status, started, ended, summary FROM repl_execs"
+			 " WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+	[S_REPL_EXECS_RULE] = "SELECT id, rule, trigger, status, started, ended, summary"
+			      " FROM repl_execs WHERE rule = ?3 AND id < ?1 ORDER BY id DESC"
+			      " LIMIT ?2",
+	[S_REPL_EXECS_RUNNING] = "SELECT id, rule, trigger, status, started, ended, summary"
+				 " FROM repl_execs WHERE status = 'running' ORDER BY id",
+	[S_REPL_RESULT_ADD] = "INSERT INTO repl_results(exec_id, artifact, digest, status, message,"
+			      " time) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_REPL_RESULTS] = "SELECT exec_id, artifact, digest, status, message, time"
+			   " FROM repl_results WHERE exec_id = ?1 ORDER BY id",
+	[S_REPL_FIRED_GET] = "SELECT time FROM repl_fired WHERE rule = ?1",
+	[S_REPL_FIRED_SET] = "INSERT INTO repl_fired(rule, time) VALUES (?1, ?2)"
+			     " ON CONFLICT(rule) DO UPDATE SET time = ?2",
+	[S_REPL_EVENT_ADD] = "INSERT INTO repl_events(rule, repo, reference, deleted, time)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_REPL_EVENTS] = "SELECT id, rule, repo, reference, deleted, time FROM repl_events"
+			  " WHERE id > ?1 ORDER BY id LIMIT ?2",
+	[S_REPL_EVENT_DELETE] = "DELETE FROM repl_events WHERE id = ?1",
 };
 
 const char *berth_meta__sqlite_sql(size_t i)
@@ -2192,6 +2300,270 @@ static int sq_login_failures_clear(void *impl, const char *key)
 	return run_write(impl, &a);
 }
 
+/* ---- replication ---- */
+
+static int sq_repl_rule_put(void *impl, const char *name, const char *body)
+{
+	struct write_args a = {
+		.stmt = S_REPL_RULE_PUT,
+		.what = "store replication rule",
+		.p = {PTEXT(name), PTEXT(body), PINT(time(NULL))},
+		.np = 3,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int sq_repl_rule_delete(void *impl, const char *name)
+{
+	struct write_args a = {
+		.stmt = S_REPL_RULE_DELETE,
+		.what = "delete replication rule",
+		.notfound = "no such replication rule",
+		.p = {PTEXT(name)},
+		.np = 1,
+	};
+
+	return run_write(impl, &a);
+}
+
+struct repl_list {
+	void *cb;
+	void *ctx;
+};
+
+static int each_repl_rule(void *ctx, const char *const *col)
+{
+	struct repl_list *l = ctx;
+
+	return ((berth_meta_repl_rule_cb)l->cb)(l->ctx, col[0] ? col[0] : "", col[1] ? col[1] : "");
+}
+
+static int sq_repl_rules(void *impl, berth_meta_repl_rule_cb cb, void *ctx)
+{
+	struct repl_list l = {(void *)cb, ctx};
+
+	return list_rows(impl, S_REPL_RULES, NULL, 0, 2, 0, each_repl_rule, &l);
+}
+
+static int sq_repl_registry_put(void *impl, const char *name, const char *body, const char *secret)
+{
+	struct write_args a = {
+		.stmt = S_REPL_REGISTRY_PUT,
+		.what = "store replication registry",
+		.p = {PTEXT(name), PTEXT(body), PTEXT(secret), PINT(time(NULL))},
+		.np = 4,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int sq_repl_registry_delete(void *impl, const char *name)
+{
+	struct write_args a = {
+		.stmt = S_REPL_REGISTRY_DELETE,
+		.what = "delete replication registry",
+		.notfound = "no such registry",
+		.p = {PTEXT(name)},
+		.np = 1,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int each_repl_registry(void *ctx, const char *const *col)
+{
+	struct repl_list *l = ctx;
+
+	return ((berth_meta_repl_registry_cb)l->cb)(l->ctx, col[0] ? col[0] : "",
+						    col[1] ? col[1] : "", col[2] ? col[2] : "");
+}
+
+static int sq_repl_registries(void *impl, berth_meta_repl_registry_cb cb, void *ctx)
+{
+	struct repl_list l = {(void *)cb, ctx};
+
+	return list_rows(impl, S_REPL_REGISTRIES, NULL, 0, 3, 1, each_repl_registry, &l);
+}
+
+static int sq_repl_exec_start(void *impl, const char *rule, const char *trigger, time_t started,
+			      int64_t *id)
+{
+	struct write_args a = {
+		.stmt = S_REPL_EXEC_START,
+		.what = "record replication execution",
+		.p = {PTEXT(rule), PTEXT(trigger), PINT(started)},
+		.np = 3,
+	};
+	int rc = run_write(impl, &a);
+
+	if (rc == 0 && id)
+		*id = a.rowid;
+	return rc;
+}
+
+static int sq_repl_exec_finish(void *impl, int64_t id, const char *status, time_t ended,
+			       const char *summary)
+{
+	struct write_args a = {
+		.stmt = S_REPL_EXEC_FINISH,
+		.what = "finish replication execution",
+		.notfound = "no such replication execution",
+		.p = {PINT(id), PTEXT(status), PINT(ended), PTEXT(summary)},
+		.np = 4,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int each_repl_exec(void *ctx, const char *const *col)
+{
+	struct repl_list *l = ctx;
+	berth_meta_repl_exec e = {
+		.id = num(col[0]),
+		.rule = col[1] ? col[1] : "",
+		.trigger = col[2] ? col[2] : "",
+		.status = col[3] ? col[3] : "",
+		.started = (time_t)num(col[4]),
+		.ended = (time_t)num(col[5]),
+		.summary = col[6] ? col[6] : "",
+	};
+
+	return ((berth_meta_repl_exec_cb)l->cb)(l->ctx, &e);
+}
+
+static int sq_repl_execs(void *impl, const char *rule, int64_t before_id, long limit,
+			 berth_meta_repl_exec_cb cb, void *ctx)
+{
+	struct param p[] = {PINT(before_id > 0 ? before_id : INT64_MAX),
+			    PINT(limit < 0 ? -1 : limit), PTEXT(rule)};
+	struct repl_list l = {(void *)cb, ctx};
+
+	return list_rows(impl, rule ? S_REPL_EXECS_RULE : S_REPL_EXECS, p, rule ? 3 : 2, 7, 0,
+			 each_repl_exec, &l);
+}
+
+static int sq_repl_execs_running(void *impl, berth_meta_repl_exec_cb cb, void *ctx)
+{
+	struct repl_list l = {(void *)cb, ctx};
+
+	return list_rows(impl, S_REPL_EXECS_RUNNING, NULL, 0, 7, 0, each_repl_exec, &l);
+}
+
+static int sq_repl_result_add(void *impl, const berth_meta_repl_result *r)
+{
+	struct write_args a = {
+		.stmt = S_REPL_RESULT_ADD,
+		.what = "record replication result",
+		.p = {PINT(r->exec_id), PTEXT(r->artifact), PTEXT(r->digest ? r->digest : ""),
+		      PTEXT(r->status), PTEXT(r->message ? r->message : ""),
+		      PINT(r->time ? r->time : time(NULL))},
+		.np = 6,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int each_repl_result(void *ctx, const char *const *col)
+{
+	struct repl_list *l = ctx;
+	berth_meta_repl_result r = {
+		.exec_id = num(col[0]),
+		.artifact = col[1] ? col[1] : "",
+		.digest = col[2] ? col[2] : "",
+		.status = col[3] ? col[3] : "",
+		.message = col[4] ? col[4] : "",
+		.time = (time_t)num(col[5]),
+	};
+
+	return ((berth_meta_repl_result_cb)l->cb)(l->ctx, &r);
+}
+
+static int sq_repl_results(void *impl, int64_t exec_id, berth_meta_repl_result_cb cb, void *ctx)
+{
+	struct param p[] = {PINT(exec_id)};
+	struct repl_list l = {(void *)cb, ctx};
+
+	return list_rows(impl, S_REPL_RESULTS, p, 1, 6, 0, each_repl_result, &l);
+}
+
+static int sq_repl_fired_get(void *impl, const char *rule, time_t *t)
+{
+	struct param p[] = {PTEXT(rule)};
+	sqlite3_int64 v = 0;
+	int rc = get_row(impl, S_REPL_FIRED_GET, p, 1, 1, fill_int, &v, NULL, "never fired");
+
+	if (rc == BERTH_ENOTFOUND) {
+		berth_error_clear();
+		rc = 0;
+		v = 0;
+	}
+	*t = (time_t)v;
+	return rc;
+}
+
+static int sq_repl_fired_set(void *impl, const char *rule, time_t t)
+{
+	struct write_args a = {
+		.stmt = S_REPL_FIRED_SET,
+		.what = "record scheduled firing",
+		.p = {PTEXT(rule), PINT(t)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int sq_repl_event_add(void *impl, const berth_meta_repl_event *e)
+{
+	struct write_args a = {
+		.stmt = S_REPL_EVENT_ADD,
+		.what = "queue replication event",
+		.p = {PTEXT(e->rule), PTEXT(e->repo), PTEXT(e->reference), PINT(e->deleted ? 1 : 0),
+		      PINT(e->time ? e->time : time(NULL))},
+		.np = 5,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int each_repl_event(void *ctx, const char *const *col)
+{
+	struct repl_list *l = ctx;
+	berth_meta_repl_event e = {
+		.id = num(col[0]),
+		.rule = col[1] ? col[1] : "",
+		.repo = col[2] ? col[2] : "",
+		.reference = col[3] ? col[3] : "",
+		.deleted = num(col[4]) != 0,
+		.time = (time_t)num(col[5]),
+	};
+
+	return ((berth_meta_repl_event_cb)l->cb)(l->ctx, &e);
+}
+
+static int sq_repl_events(void *impl, int64_t after, long limit, berth_meta_repl_event_cb cb,
+			  void *ctx)
+{
+	struct param p[] = {PINT(after), PINT(limit < 0 ? -1 : limit)};
+	struct repl_list l = {(void *)cb, ctx};
+
+	return list_rows(impl, S_REPL_EVENTS, p, 2, 6, 0, each_repl_event, &l);
+}
+
+static int sq_repl_event_delete(void *impl, int64_t id)
+{
+	struct write_args a = {
+		.stmt = S_REPL_EVENT_DELETE,
+		.what = "delete replication event",
+		.notfound = "no such replication event",
+		.p = {PINT(id)},
+		.np = 1,
+	};
+
+	return run_write(impl, &a);
+}
+
 const berth_meta_driver berth_meta__sqlite_driver = {
 	.scheme = "sqlite",
 	.open = sq_open,
@@ -2240,4 +2612,21 @@ const berth_meta_driver berth_meta__sqlite_driver = {
 	.login_failure_add = sq_login_failure_add,
 	.login_failures = sq_login_failures,
 	.login_failures_clear = sq_login_failures_clear,
+	.repl_rule_put = sq_repl_rule_put,
+	.repl_rule_delete = sq_repl_rule_delete,
+	.repl_rules = sq_repl_rules,
+	.repl_registry_put = sq_repl_registry_put,
+	.repl_registry_delete = sq_repl_registry_delete,
+	.repl_registries = sq_repl_registries,
+	.repl_exec_start = sq_repl_exec_start,
+	.repl_exec_finish = sq_repl_exec_finish,
+	.repl_execs = sq_repl_execs,
+	.repl_execs_running = sq_repl_execs_running,
+	.repl_result_add = sq_repl_result_add,
+	.repl_results = sq_repl_results,
+	.repl_fired_get = sq_repl_fired_get,
+	.repl_fired_set = sq_repl_fired_set,
+	.repl_event_add = sq_repl_event_add,
+	.repl_events = sq_repl_events,
+	.repl_event_delete = sq_repl_event_delete,
 };

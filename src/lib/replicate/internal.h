@@ -1,0 +1,91 @@
+/*
+ * internal.h - shared by the files of src/lib/replicate: the replicator's
+ * state (rules, job queue, threads), executions (exec.c) and the API
+ * (api.c).
+ */
+#ifndef BERTH_REPLICATE_INTERNAL_H
+#define BERTH_REPLICATE_INTERNAL_H
+
+#include "berth/replicate.h"
+
+#include <pthread.h>
+
+#define BERTH_REPL_EXECUTORS 2
+#define BERTH_REPL_QUEUE_MAX 1024
+#define BERTH_REPL_KEY_BYTES 32 /* crypto_secretbox_KEYBYTES */
+
+/* One queued run of a rule. */
+typedef struct berth_repl_job {
+	struct berth_repl_job *next;
+	char *rule;
+	const char *trigger; /* static: "manual", "scheduled", "event", "retry" */
+	/* event jobs: the one repository and reference, and the queue row */
+	char *repo;
+	char *reference;
+	int deleted;
+	int64_t event_id;
+} berth_repl_job;
+
+/* What an executor thread is given: its replicator and its slot in `running`. */
+typedef struct berth_repl_slot {
+	struct berth_replicator *r;
+	int slot;
+} berth_repl_slot;
+
+struct berth_replicator {
+	berth_meta *meta;
+	char *self;
+	int test_clock;
+	pthread_mutex_t lock;
+	pthread_cond_t wake; /* work queued, or stopping */
+	berth_repl_rules rules;
+	char *config_json; /* the config file's sections, to rebuild the set */
+	berth_repl_job *queue, **queue_tail;
+	size_t queued;
+	char *running[BERTH_REPL_EXECUTORS]; /* rule names being executed */
+	int64_t events_seen;		     /* highest event id queued as a job */
+	int stop;
+	/* the key sealing stored registry passwords (secret.c) */
+	char *key_file;
+	unsigned char key[BERTH_REPL_KEY_BYTES], next_key[BERTH_REPL_KEY_BYTES];
+	int have_key, have_next;
+	pthread_t executors[BERTH_REPL_EXECUTORS];
+	berth_repl_slot slots[BERTH_REPL_EXECUTORS];
+	int nexecutors;
+	pthread_t scheduler;
+	int scheduler_started;
+};
+
+/* Queue a run of `rule` (lock held). Deduplicates an identical pending run. */
+int berth_replicate__enqueue(berth_replicator *r, const char *rule, const char *trigger,
+			     const char *repo, const char *reference, int deleted,
+			     int64_t event_id) BERTH_WARN_UNUSED;
+
+/* Evaluate the schedules at `now` (lock not held): queue the rules due. */
+int berth_replicate__tick(berth_replicator *r, time_t now, size_t *queued) BERTH_WARN_UNUSED;
+
+/* Rebuild the rule set from the config text and the database (lock held). */
+int berth_replicate__reload(berth_replicator *r) BERTH_WARN_UNUSED;
+
+/*
+ * Run one job to the end, recording the execution and its results (lock
+ * not held; `rule` is a private copy of the rule's settings).
+ */
+void berth_replicate__execute(berth_replicator *r, const berth_repl_job *job,
+			      const berth_repl_rule *rule, const berth_repl_registry *reg);
+
+/* secret.c: the key (loaded or made on first use), sealing, opening, rotation. */
+int berth_replicate__key_load(berth_replicator *r) BERTH_WARN_UNUSED;
+int berth_replicate__seal(berth_replicator *r, const char *plain, char **out) BERTH_WARN_UNUSED;
+int berth_replicate__unseal(berth_replicator *r, const char *text, char **out) BERTH_WARN_UNUSED;
+/* Re-seal every stored secret under `<key file>.new` if it exists, then make it the key. */
+int berth_replicate__rotate(berth_replicator *r) BERTH_WARN_UNUSED;
+/* Wipe and free a password. */
+void berth_replicate__secret_free(char *s);
+
+/* A deep copy of `src` (and its registry into `reg_dst`); dispose both with _rule_dispose. */
+int berth_replicate__rule_copy(berth_repl_rule *dst, berth_repl_registry *reg_dst,
+			       const berth_repl_rule *src) BERTH_WARN_UNUSED;
+void berth_replicate__rule_dispose(berth_repl_rule *r, berth_repl_registry *reg);
+
+#endif

@@ -1,0 +1,449 @@
+/*
+ * service.c - the replicator: the rule set (the config file's rules, then
+ * those created through the API), a queue of runs, executor threads, the
+ * scheduler and the event queue.
+ *
+ * Runs are queued in memory; what must survive a restart is in the
+ * database: executions left "running" by a killed process are marked
+ * interrupted and their rules run again at start (incremental, so the new
+ * run completes the old one), each scheduled rule's last firing is stored
+ * so a firing missed while the server was down runs once at start, and
+ * events wait in their table until the run they triggered has finished.
+ * One rule never has two executions at a time: an executor takes the first
+ * queued job whose rule is not running.
+ */
+#include "internal.h"
+
+#include "util/log.h"
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TICK_SECONDS 1
+#define EVENTS_BATCH 256
+
+static void job_free(berth_repl_job *j)
+{
+	if (!j)
+		return;
+	free(j->rule);
+	free(j->repo);
+	free(j->reference);
+	free(j);
+}
+
+static int same_opt(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int berth_replicate__enqueue(berth_replicator *r, const char *rule, const char *trigger,
+			     const char *repo, const char *reference, int deleted, int64_t event_id)
+{
+	berth_repl_job *j;
+
+	/* The same pending run would do the same work: keep one (events keep their rows). */
+	for (j = r->queue; j; j = j->next)
+		if (!event_id && strcmp(j->rule, rule) == 0 && same_opt(j->repo, repo) &&
+		    same_opt(j->reference, reference) && j->deleted == deleted && !j->event_id)
+			return 0;
+	if (r->queued >= BERTH_REPL_QUEUE_MAX)
+		return berth_error_set(BERTH_EBUSY, "replication queue is full");
+	if (!(j = calloc(1, sizeof(*j))) || !(j->rule = strdup(rule)) ||
+	    (repo && !(j->repo = strdup(repo))) ||
+	    (reference && !(j->reference = strdup(reference)))) {
+		job_free(j);
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	j->trigger = trigger;
+	j->deleted = deleted;
+	j->event_id = event_id;
+	*r->queue_tail = j;
+	r->queue_tail = &j->next;
+	r->queued++;
+	pthread_cond_broadcast(&r->wake);
+	return 0;
+}
+
+/* The first queued job whose rule is not running (lock held), unlinked. */
+static berth_repl_job *take_job(berth_replicator *r)
+{
+	for (berth_repl_job **pp = &r->queue; *pp; pp = &(*pp)->next) {
+		berth_repl_job *j = *pp;
+		int busy = 0;
+
+		for (int i = 0; i < BERTH_REPL_EXECUTORS; i++)
+			if (r->running[i] && strcmp(r->running[i], j->rule) == 0)
+				busy = 1;
+		if (busy)
+			continue;
+		*pp = j->next;
+		if (r->queue_tail == &j->next)
+			r->queue_tail = pp;
+		j->next = NULL;
+		r->queued--;
+		return j;
+	}
+	return NULL;
+}
+
+/* One job: copy the rule under the lock, run it without. */
+static void run_job(berth_replicator *r, int slot, berth_repl_job *j)
+{
+	berth_repl_rule rule;
+	berth_repl_registry reg;
+	berth_repl_rule *live = berth_repl_rules_find(&r->rules, j->rule);
+	int ok = live && berth_replicate__rule_copy(&rule, &reg, live) == 0;
+
+	if (!live)
+		memset(&rule, 0, sizeof(rule)), memset(&reg, 0, sizeof(reg));
+	r->running[slot] = j->rule;
+	pthread_mutex_unlock(&r->lock);
+	if (ok)
+		berth_replicate__execute(r, j, &rule, rule.registry);
+	else
+		berth_warn("replication: rule %s is gone; its queued run is dropped", j->rule);
+	if (j->event_id && berth_meta_repl_event_delete(r->meta, j->event_id) < 0)
+		berth_warn("replication: %s", berth_error_last());
+	berth_replicate__rule_dispose(&rule, &reg);
+	pthread_mutex_lock(&r->lock);
+	r->running[slot] = NULL;
+	pthread_cond_broadcast(&r->wake);
+}
+
+static void *executor_main(void *arg)
+{
+	berth_repl_slot *a = arg;
+	berth_replicator *r = a->r;
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->stop) {
+		berth_repl_job *j = take_job(r);
+
+		if (!j) {
+			pthread_cond_wait(&r->wake, &r->lock);
+			continue;
+		}
+		run_job(r, a->slot, j);
+		job_free(j);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* ---- schedules ---- */
+
+int berth_replicate__tick(berth_replicator *r, time_t now, size_t *queued)
+{
+	int rc = 0;
+
+	if (queued)
+		*queued = 0;
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < r->rules.nrules && rc == 0; i++) {
+		berth_repl_rule *rule = &r->rules.rules[i];
+		time_t last = 0, next;
+
+		if (rule->trigger != BERTH_REPL_SCHEDULED || !rule->enabled)
+			continue;
+		if ((rc = berth_meta_repl_fired_get(r->meta, rule->name, &last)) < 0)
+			break;
+		if (last == 0) {
+			/* A new schedule starts counting now. */
+			rc = berth_meta_repl_fired_set(r->meta, rule->name, now);
+			continue;
+		}
+		if (berth_cron_next(&rule->schedule, last, &next) < 0 || next > now)
+			continue;
+		/* Missed firings collapse into one run. */
+		if ((rc = berth_replicate__enqueue(r, rule->name, "scheduled", NULL, NULL, 0, 0)) <
+			    0 ||
+		    (rc = berth_meta_repl_fired_set(r->meta, rule->name, now)) < 0)
+			break;
+		if (queued)
+			(*queued)++;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+/* ---- events ---- */
+
+static int queue_event(void *ctx, const berth_meta_repl_event *e)
+{
+	berth_replicator *r = ctx;
+
+	if (e->id > r->events_seen)
+		r->events_seen = e->id;
+	return berth_replicate__enqueue(r, e->rule, "event", e->repo, e->reference, e->deleted,
+					e->id);
+}
+
+/* Queue the stored events not queued yet (lock held). */
+static int pump_events(berth_replicator *r)
+{
+	return berth_meta_repl_events(r->meta, r->events_seen, EVENTS_BATCH, queue_event, r);
+}
+
+int berth_replicator_notify(berth_replicator *r, const char *repo, const char *reference,
+			    int deleted)
+{
+	int rc = 0;
+
+	if (!r)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < r->rules.nrules && rc == 0; i++) {
+		berth_repl_rule *rule = &r->rules.rules[i];
+		int is_tag = !strchr(reference, ':');
+		berth_meta_repl_event e = {
+			.rule = rule->name,
+			.repo = repo,
+			.reference = reference,
+			.deleted = deleted,
+		};
+
+		if (rule->trigger != BERTH_REPL_EVENT || !rule->enabled || rule->pull ||
+		    (deleted && !rule->delete) ||
+		    !berth_repl_rule_matches(rule, repo, is_tag ? reference : NULL))
+			continue;
+		rc = berth_meta_repl_event_add(r->meta, &e);
+	}
+	if (rc == 0)
+		rc = pump_events(r);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+/* ---- the scheduler thread ---- */
+
+static void *scheduler_main(void *arg)
+{
+	berth_replicator *r = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->stop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += TICK_SECONDS;
+		pthread_cond_timedwait(&r->wake, &r->lock, &until);
+		if (r->stop)
+			break;
+		pthread_mutex_unlock(&r->lock);
+		if (!r->test_clock && berth_replicate__tick(r, time(NULL), NULL) < 0)
+			berth_warn("replication scheduler: %s", berth_error_last());
+		pthread_mutex_lock(&r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* ---- start and stop ---- */
+
+static int add_db_rule(void *ctx, const char *name, const char *body)
+{
+	berth_replicator *r = ctx;
+	size_t len = strlen(body) + 32;
+	char *doc = malloc(len);
+	int rc;
+
+	if (!doc)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	snprintf(doc, len, "{\"replication\":[%s]}", body);
+	rc = berth_repl_rules_parse(&r->rules, doc, strlen(doc), 0);
+	free(doc);
+	if (rc < 0) /* e.g. a config file rule now has its name: the file wins */
+		berth_warn("replication: stored rule %s ignored: %s", name, berth_error_last());
+	return 0;
+}
+
+/* An API registry: its JSON with the password unsealed into it, added to the set. */
+static int add_db_registry(void *ctx, const char *name, const char *body, const char *secret)
+{
+	berth_replicator *r = ctx;
+	json_t *o = json_loads(body, 0, NULL), *doc = NULL;
+	char *plain = NULL, *text = NULL;
+	int rc = 0;
+
+	if (!json_is_object(o)) {
+		berth_warn("replication: stored registry %s is unreadable; ignored", name);
+		goto done;
+	}
+	if (secret[0]) {
+		json_t *cred = json_object_get(o, "credential");
+
+		if ((rc = berth_replicate__unseal(r, secret, &plain)) < 0) {
+			berth_warn("replication: registry %s: %s", name, berth_error_last());
+			rc = 0;
+			goto done;
+		}
+		if (!json_is_object(cred))
+			json_object_set_new(o, "credential", cred = json_object());
+		json_object_set_new(cred, "password", json_string(plain));
+	}
+	doc = json_pack("{s:[O]}", "registries", o);
+	if (!doc || !(text = json_dumps(doc, JSON_COMPACT))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if (berth_repl_rules_parse(&r->rules, text, strlen(text), 0) < 0)
+		berth_warn("replication: stored registry %s ignored: %s", name, berth_error_last());
+done:
+	if (text) {
+		sodium_memzero(text, strlen(text));
+		free(text);
+	}
+	berth_replicate__secret_free(plain);
+	json_decref(doc);
+	json_decref(o);
+	return rc;
+}
+
+/* One section of the config file's JSON ("registries" or "replication"), parsed into the set. */
+static int add_config_section(berth_replicator *r, json_t *cfg, const char *key)
+{
+	json_t *doc;
+	char *text = NULL;
+	int rc = 0;
+
+	if (!json_object_get(cfg, key))
+		return 0;
+	if (!(doc = json_pack("{s:O}", key, json_object_get(cfg, key))) ||
+	    !(text = json_dumps(doc, JSON_COMPACT)))
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+	else
+		rc = berth_repl_rules_parse(&r->rules, text, strlen(text), 1);
+	free(text);
+	json_decref(doc);
+	return rc;
+}
+
+/*
+ * The set, in the order the pointers need: the config file's registries,
+ * the API's, then the config file's rules (the file wins a name), the API's.
+ */
+int berth_replicate__reload(berth_replicator *r)
+{
+	json_t *cfg = NULL;
+	int rc;
+
+	berth_repl_rules_dispose(&r->rules);
+	if (r->config_json && !(cfg = json_loads(r->config_json, 0, NULL)))
+		return berth_error_set(BERTH_EINVALID,
+				       "replication: the config sections are unreadable");
+	if ((rc = add_config_section(r, cfg, "registries")) == 0 &&
+	    (rc = berth_meta_repl_registries(r->meta, add_db_registry, r)) == 0 &&
+	    (rc = add_config_section(r, cfg, "replication")) == 0)
+		rc = berth_meta_repl_rules(r->meta, add_db_rule, r);
+	json_decref(cfg);
+	return rc;
+}
+
+static int mark_interrupted(void *ctx, const berth_meta_repl_exec *e)
+{
+	berth_replicator *r = ctx;
+	int rc;
+
+	berth_warn("replication: execution %lld of rule %s was interrupted; running it again",
+		   (long long)e->id, e->rule);
+	if ((rc = berth_meta_repl_exec_finish(r->meta, e->id, "interrupted", time(NULL),
+					      "{\"message\":\"the server stopped during the "
+					      "execution\"}")) < 0)
+		return rc;
+	if (berth_repl_rules_find(&r->rules, e->rule))
+		return berth_replicate__enqueue(r, e->rule, "retry", NULL, NULL, 0, 0);
+	return 0;
+}
+
+static int start_threads(berth_replicator *r)
+{
+	int err;
+
+	for (int i = 0; i < BERTH_REPL_EXECUTORS; i++) {
+		r->slots[i].r = r;
+		r->slots[i].slot = i;
+		if ((err = pthread_create(&r->executors[i], NULL, executor_main, &r->slots[i])) !=
+		    0)
+			return berth_error_set(BERTH_ERROR, "starting replication: %s",
+					       strerror(err));
+		r->nexecutors++;
+	}
+	if ((err = pthread_create(&r->scheduler, NULL, scheduler_main, r)) != 0)
+		return berth_error_set(BERTH_ERROR, "starting replication: %s", strerror(err));
+	r->scheduler_started = 1;
+	return 0;
+}
+
+int berth_replicator_new(berth_replicator **out, const berth_replicator_options *o)
+{
+	berth_replicator *r = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!(r = calloc(1, sizeof(*r))))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->wake, NULL);
+	r->queue_tail = &r->queue;
+	r->meta = o->meta;
+	r->test_clock = o->test_clock;
+	if (!(r->self = strdup(o->self)) ||
+	    (o->rules_json && !(r->config_json = strdup(o->rules_json))) ||
+	    (o->key_file && !(r->key_file = strdup(o->key_file)))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = berth_replicate__rotate(r)) < 0)
+		goto done;
+	pthread_mutex_lock(&r->lock);
+	if ((rc = berth_replicate__reload(r)) == 0 &&
+	    (rc = berth_meta_repl_execs_running(r->meta, mark_interrupted, r)) == 0)
+		rc = pump_events(r);
+	pthread_mutex_unlock(&r->lock);
+	if (rc < 0)
+		goto done;
+	/* A firing missed while the server was down runs once, now. */
+	if ((rc = berth_replicate__tick(r, time(NULL), NULL)) < 0 || (rc = start_threads(r)) < 0)
+		goto done;
+	if (r->rules.nrules)
+		berth_info("replication: %zu rule(s)", r->rules.nrules);
+	*out = r;
+	r = NULL;
+done:
+	berth_replicator_free(r);
+	return rc;
+}
+
+void berth_replicator_free(berth_replicator *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->stop = 1;
+	pthread_cond_broadcast(&r->wake);
+	pthread_mutex_unlock(&r->lock);
+	for (int i = 0; i < r->nexecutors; i++)
+		pthread_join(r->executors[i], NULL);
+	if (r->scheduler_started)
+		pthread_join(r->scheduler, NULL);
+	while (r->queue) {
+		berth_repl_job *j = r->queue;
+
+		r->queue = j->next;
+		job_free(j);
+	}
+	berth_repl_rules_dispose(&r->rules);
+	pthread_cond_destroy(&r->wake);
+	pthread_mutex_destroy(&r->lock);
+	free(r->self);
+	free(r->config_json);
+	free(r->key_file);
+	sodium_memzero(r->key, sizeof(r->key));
+	free(r);
+}

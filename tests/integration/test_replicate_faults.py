@@ -1,0 +1,252 @@
+"""Replication (issue P8), continued: deletions by a manual run, signatures
+and referrers, pull replication from Distribution into berth, and faults (a
+target refusing auth, berth killed -9 mid-execution, bad rules).
+Helpers and fixtures: replutil.py.
+"""
+import json
+import os
+import time
+
+import pytest
+import requests
+
+import conftest
+import copyutil as u
+from replutil import (RULE, Distribution, Proxy, api, blob_uploads, brief_config,  # noqa: F401
+                      catalog, manifest_digest, need_distribution, push, results, source,
+                      target, wait_executions)
+
+
+@pytest.mark.parametrize("target", ["berth"], indirect=True)
+def test_manual_run_propagates_deleted_tags_when_configured(target, source, tmp_path):
+    proxy, dst = target
+    cfg = brief_config(tmp_path, proxy.url,
+                       [('        pattern: "apps/**"', '        pattern: "apps/**"\n    delete: true')])
+    src = source(cfg)
+    push(u.small_image() + ":small", src, "apps/web:1.0")
+    push(u.small_image() + ":small", src, "apps/web:old")
+    api(src, "POST", "/policies/%s/run" % RULE, status=202)
+    wait_executions(src, 1)
+    assert manifest_digest(dst.url, "apps/web", "old")
+    # Gone at the source (tag deleted), gone at the target after the next run.
+    assert requests.delete(src.url + "/v2/apps/web/manifests/old", timeout=10).status_code == 202
+    api(src, "POST", "/policies/%s/run" % RULE, status=202)
+    ex = wait_executions(src, 2)
+    assert ex[0]["summary"]["deleted"] == 1, ex
+    assert manifest_digest(dst.url, "apps/web", "old") is None
+    assert manifest_digest(dst.url, "apps/web", "1.0")
+
+
+def put_referrer(server, repo, subject_digest, subject_size, subject_type):
+    """An OCI 1.1 artifact whose subject is the given manifest; returns its digest."""
+    blob = b'{"predicate": "sbom"}'
+    bd = u.sha256(blob)
+    r = requests.post(server.url + "/v2/%s/blobs/uploads/?digest=%s" % (repo, bd), data=blob,
+                      headers={"Content-Type": "application/octet-stream"}, timeout=10)
+    assert r.status_code == 201, r.text
+    empty = b"{}"
+    ed = u.sha256(empty)
+    r = requests.post(server.url + "/v2/%s/blobs/uploads/?digest=%s" % (repo, ed), data=empty,
+                      timeout=10)
+    assert r.status_code == 201, r.text
+    m = json.dumps({"schemaVersion": 2, "mediaType": u.MT_OCI_MANIFEST,
+                    "artifactType": "application/spdx+json",
+                    "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": ed,
+                               "size": 2},
+                    "layers": [{"mediaType": "application/spdx+json", "digest": bd,
+                                "size": len(blob)}],
+                    "subject": {"mediaType": subject_type, "digest": subject_digest,
+                                "size": subject_size}}).encode()
+    md = u.sha256(m)
+    r = requests.put(server.url + "/v2/%s/manifests/%s" % (repo, md), data=m,
+                     headers={"Content-Type": u.MT_OCI_MANIFEST}, timeout=10)
+    assert r.status_code == 201, r.text
+    return md
+
+
+@pytest.mark.parametrize("target", ["berth"], indirect=True)
+def test_signatures_and_referrers_arrive(target, source, tmp_path):
+    proxy, dst = target
+    src = source(brief_config(tmp_path, proxy.url))
+    push(u.small_image() + ":small", src, "apps/web:1.0")
+    d = manifest_digest(src.url, "apps/web", "1.0")
+    head = u.registry_get(src.url, "/v2/apps/web/manifests/1.0", method="HEAD")
+    size = int(head.headers["Content-Length"])
+    mt = head.headers["Content-Type"]
+    # A cosign-style signature tag and an OCI referrer (an SBOM).
+    push(u.small_image() + ":small", src, "apps/web:%s.sig" % d.replace(":", "-"))
+    ref = put_referrer(src, "apps/web", d, size, mt)
+
+    api(src, "POST", "/policies/%s/run" % RULE, status=202)
+    ex = wait_executions(src, 1)
+    assert ex[0]["status"] == "succeeded", (ex, results(src, ex[0]["id"]))
+    assert manifest_digest(dst.url, "apps/web", d.replace(":", "-") + ".sig")
+    assert manifest_digest(dst.url, "apps/web", ref) == ref
+    r = requests.get(dst.url + "/v2/apps/web/referrers/" + d, timeout=10)
+    assert r.status_code == 200
+    assert [m["digest"] for m in r.json()["manifests"]] == [ref]
+
+
+def test_pull_from_distribution(berth_factory, tmp_path, monkeypatch):
+    need_distribution()
+    with Distribution(str(tmp_path / "dist")) as dist:
+        push(u.small_image() + ":small", dist, "apps/web:1.0")
+        push(u.multi_image() + ":multi", dist, "apps/team/api:2.0")
+        push(u.small_image() + ":small", dist, "other/tool:1.0")
+        cfg = tmp_path / "pull.yaml"
+        cfg.write_text("replication:\n"
+                       "  - name: from-dist\n"
+                       "    source: %s\n"
+                       "    direction: pull\n"
+                       "    filters:\n"
+                       "      - pattern: \"apps/**\"\n" % dist.url)
+        srv = berth_factory(extra_args=["--config", str(cfg)])
+        api(srv, "POST", "/policies/from-dist/run", status=202)
+        ex = wait_executions(srv, 1, rule="from-dist")
+        assert ex[0]["status"] == "succeeded", (ex, results(srv, ex[0]["id"]))
+        for repo, tag in (("apps/web", "1.0"), ("apps/team/api", "2.0")):
+            assert manifest_digest(srv.url, repo, tag) == manifest_digest(dist.url, repo, tag)
+            u.assert_same_image(u.read_registry(srv.url, repo, tag), u.read_registry(dist.url, repo, tag), True)
+        assert "other/tool" not in catalog(srv.url)
+        # Incremental: the second run copies nothing.
+        api(srv, "POST", "/policies/from-dist/run", status=202)
+        ex = wait_executions(srv, 2, rule="from-dist")
+        assert ex[0]["summary"]["copied"] == 0 and ex[0]["summary"]["skipped"] == 2
+
+
+def test_target_refusing_auth_fails_the_execution(berth_factory, source, tmp_path):
+    need_distribution()
+    with Distribution(str(tmp_path / "dist"), users={"dr": "dr-secret"}) as dist:
+        src = source(brief_config(tmp_path, dist.url))
+        push(u.small_image() + ":small", src, "apps/web:1.0")
+        api(src, "POST", "/policies/%s/run" % RULE, status=202)
+        ex = wait_executions(src, 1)
+        assert ex[0]["status"] == "failed", ex
+        assert "requires authentication" in ex[0]["summary"]["message"], ex
+        assert results(src, ex[0]["id"]) == []
+        assert "dr-secret" not in src.read_log()
+
+        # A registry made through the API: its password is sealed in the database.
+        api(src, "POST", "/registries", {"name": "dr-api", "url": dist.url,
+                                         "credential": {"username": "dr",
+                                                        "password": "dr-secret"}}, status=201)
+        regs = api(src, "GET", "/registries", status=200)
+        assert "dr-secret" not in regs.text
+        assert {"name": "dr-api", "username": "dr", "has_password": True,
+                "read_only": False}.items() <= next(
+                    g for g in regs.json() if g["name"] == "dr-api").items()
+        api(src, "POST", "/policies", {"name": "to-dr-api", "target": "dr-api",
+                                       "filters": [{"pattern": "apps/**"}]}, status=201)
+
+        def run_api_rule(n):
+            api(src, "POST", "/policies/to-dr-api/run", status=202)
+            ex = wait_executions(src, n, rule="to-dr-api")
+            assert ex[0]["status"] == "succeeded", (ex, results(src, ex[0]["id"]))
+
+        def stored():
+            raw = b""
+            for name in ("berth.db", "berth.db-wal"):
+                path = os.path.join(src.data, name)
+                if os.path.exists(path):
+                    raw += open(path, "rb").read()
+            return raw
+
+        run_api_rule(1)
+        assert b"dr-secret" not in stored()
+        key = os.path.join(src.data, "replication.key")
+        assert os.stat(key).st_mode & 0o777 == 0o600
+        old_key = open(key, "rb").read()
+        assert len(old_key) == 32
+        # It opens again after a restart ...
+        src.restart()
+        run_api_rule(2)
+        # ... and after a key rotation (replication.key.new, then a restart).
+        with open(key + ".new", "wb") as f:
+            f.write(os.urandom(32))
+        new_key = open(key + ".new", "rb").read()
+        src.restart()
+        assert open(key, "rb").read() == new_key and not os.path.exists(key + ".new")
+        run_api_rule(3)
+        assert b"dr-secret" not in stored() and "dr-secret" not in src.read_log()
+        api(src, "DELETE", "/registries/dr-api", status=409)  # a rule uses it
+        api(src, "DELETE", "/policies/to-dr-api", status=204)
+        api(src, "DELETE", "/registries/dr-api", status=204)
+
+        # With the registry's credentials (a secret file), the same rule works.
+        pw = tmp_path / "dr.password"
+        pw.write_text("dr-secret\n")
+        cfg = tmp_path / "auth.yaml"
+        cfg.write_text("registries:\n"
+                       "  - name: dr\n"
+                       "    url: %s\n"
+                       "    credential:\n"
+                       "      username: dr\n"
+                       "      password_file: %s\n"
+                       "replication:\n"
+                       "  - name: to-dr\n"
+                       "    target: dr\n"
+                       "    filters:\n"
+                       "      - pattern: \"apps/**\"\n" % (dist.url, pw))
+        src2 = berth_factory(extra_args=["--config", str(cfg)], data_dir=None)
+        push(u.small_image() + ":small", src2, "apps/web:1.0")
+        api(src2, "POST", "/policies/to-dr/run", status=202)
+        ex = wait_executions(src2, 1, rule="to-dr")
+        assert ex[0]["status"] == "succeeded", ex
+        r = requests.head(dist.url + "/v2/apps/web/manifests/1.0", auth=("dr", "dr-secret"),
+                          headers={"Accept": u.ACCEPT}, timeout=10)
+        assert r.status_code == 200
+        assert "dr-secret" not in src2.read_log()
+
+
+class SlowProxy(Proxy):
+    """Forwards like Proxy, but every blob upload request waits first."""
+
+    def pre(self, h, path):
+        if "/blobs/uploads/" in path + "/":
+            time.sleep(0.3)
+        return super().pre(h, path)
+
+
+def test_kill9_mid_execution_then_the_next_run_completes(berth_factory, source, tmp_path):
+    dst = berth_factory()
+    proxy = SlowProxy(dst.url).start()
+    try:
+        src = source(brief_config(tmp_path, proxy.url))
+        push(u.many_image() + ":many", src, "apps/many:1.0")
+        push(u.small_image() + ":small", src, "apps/web:1.0")
+        api(src, "POST", "/policies/%s/run" % RULE, status=202)
+        deadline = time.time() + 30
+        while not blob_uploads(proxy) and time.time() < deadline:
+            time.sleep(0.02)
+        assert blob_uploads(proxy), "the execution never started uploading"
+        src.kill9()
+        assert manifest_digest(dst.url, "apps/many", "1.0") is None  # caught mid-way
+
+        # At start the interrupted execution is marked so and its rule runs again.
+        src.start()
+        ex = wait_executions(src, 2, timeout=120)
+        assert [e["status"] for e in ex] == ["succeeded", "interrupted"], ex
+        assert ex[0]["trigger"] == "retry"
+        for repo, tag in (("apps/many", "1.0"), ("apps/web", "1.0")):
+            assert manifest_digest(dst.url, repo, tag) == manifest_digest(src.url, repo, tag)
+    finally:
+        proxy.stop()
+
+
+def test_bad_rules_are_refused_at_start_and_by_the_api(berth_factory, tmp_path, source):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("replication:\n  - name: x\n    target: https://h\n"
+                   "    trigger: {type: scheduled, cron: \"61 * * * *\"}\n")
+    p = u.berth("serve", "--config", str(bad), "--listen", "127.0.0.1:%d" % conftest.free_port(),
+                "--data", str(tmp_path / "d"), check=False, timeout=30)
+    assert p.returncode == 2, p
+    err = p.stderr.decode()
+    assert "rule x" in err and "minute" in err, err
+
+    src = source(brief_config(tmp_path, "http://127.0.0.1:9"))
+    r = api(src, "POST", "/policies", {"name": "y", "target": "http://127.0.0.1:9",
+                                       "filters": [{"pattern": "{a,b"}]}, status=400)
+    assert "unbalanced" in r.text
+    api(src, "POST", "/policies", {"name": "z", "target": "ftp://h"}, status=400)
+    api(src, "POST", "/policies", {"name": "z", "target": "http://h", "bogus": 1}, status=400)
+    assert [x["name"] for x in api(src, "GET", "/policies", status=200).json()] == [RULE]
