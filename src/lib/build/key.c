@@ -155,6 +155,17 @@ static int copy_inputs(build_solver *sv, berth_hasher *h, const berth_df_xinstr 
 	return rc;
 }
 
+/* The walk digest of a context path ("" = the root), or NULL. */
+static const uint8_t *context_digest(const berth_context *c, const char *rel)
+{
+	if (!*rel)
+		return c->digest;
+	for (size_t i = 0; i < c->nentries; i++)
+		if (strcmp(c->entries[i].path, rel) == 0)
+			return c->entries[i].digest;
+	return NULL;
+}
+
 static int ensure_context(build_solver *sv)
 {
 	berth_context_opts co = {0};
