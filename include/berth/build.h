@@ -149,11 +149,17 @@ typedef struct berth_build_run {
 	const berth_sandbox_mount *mounts;
 	size_t nmounts;
 	int stdout_fd, stderr_fd;
+	const berth_sandbox_rlimit *rlimits; /* --ulimit */
+	size_t nrlimits;
+	uint64_t shm_size; /* --shm-size, 0 = the sandbox's default */
 } berth_build_run;
 
 /**
  * Run a step in a working root over the image; on exit status 0 its
- * changes become a layer (berth_build_image_commit_root). `*status` gets
+ * changes become a layer (berth_build_image_commit_root). The mount points
+ * the sandbox had to create for r->mounts (and their missing parents) are
+ * removed again when they are still empty, as BuildKit removes its mount
+ * stubs, so a secret or cache mount leaves no trace in the layer. `*status` gets
  * the command's status; a non-zero status changes nothing and returns 0.
  */
 int berth_build_image_run(berth_build_image *img, berth_build_store *s, const berth_build_run *r,
@@ -173,6 +179,30 @@ int berth_build_image_commit(berth_build_image *img, berth_build_store *s, const
 			     int64_t created, berth_digest *digest) BERTH_WARN_UNUSED;
 
 /* ---- a Dockerfile ---- */
+
+/* Size caps of untrusted build inputs. */
+#define BERTH_BUILD_SECRET_MAX (500u << 10) /* bytes of one secret (BuildKit's limit) */
+#define BERTH_BUILD_MOUNT_SPEC_MAX 4096	    /* bytes of one RUN --mount value */
+#define BERTH_BUILD_EXTRA_HOSTS_MAX 256	    /* --add-host entries */
+
+/** A secret a RUN may mount (--secret id=X,src=FILE|env=VAR). */
+typedef struct berth_build_secret {
+	const char *id;
+	const char *src; /* file to read, or NULL */
+	const char *env; /* environment variable to read (when src is NULL) */
+} berth_build_secret;
+
+/** An SSH agent socket a RUN may mount (--ssh default|ID=SOCKET). */
+typedef struct berth_build_ssh {
+	const char *id;	    /* "default" for --ssh default */
+	const char *socket; /* the agent's socket path */
+} berth_build_ssh;
+
+/** One --add-host entry. */
+typedef struct berth_build_host {
+	const char *name;
+	const char *ip;
+} berth_build_host;
 
 typedef struct berth_build_opts {
 	const char *context;		    /* the build context directory */
@@ -194,6 +224,15 @@ typedef struct berth_build_opts {
 	const berth_registries *registries;
 	const char *const *labels; /* --label K=V: set on the target image's config */
 	size_t nlabels;
+	const berth_build_secret *secrets; /* --secret: values are read when a RUN mounts them */
+	size_t nsecrets;
+	const berth_build_ssh *ssh; /* --ssh */
+	size_t nssh;
+	const berth_build_host *hosts; /* --add-host: in the RUN steps' /etc/hosts */
+	size_t nhosts;
+	const berth_sandbox_rlimit *rlimits; /* --ulimit */
+	size_t nrlimits;
+	uint64_t shm_size; /* --shm-size of RUN's /dev/shm; 0 = 64 MiB */
 	/* --build-context NAME=DIR | NAME=docker-image://REF | NAME=oci-layout://DIR[:TAG]:
 	 * read by FROM NAME and COPY --from=NAME, before stages and images of that name */
 	const char *const *build_contexts;

@@ -12,6 +12,7 @@
  * them (library: berth/lint.h), with no root, build store or solve.
  */
 #include "args.h"
+#include "build_flags.h"
 #include "cli.h"
 #include "opts.h"
 
@@ -44,6 +45,8 @@ typedef struct build_opts {
 	const char *registries_conf, *metadata_file;
 	berth_args_list labels;
 	opt_registry reg;
+	berth_args_list secrets, ssh, add_hosts, ulimits;
+	uint64_t shm_size;
 } build_opts;
 
 static const char *const networks[] = {"default", "none", "host", NULL};
@@ -87,6 +90,17 @@ static const berth_arg build_args[] = {
 		       "set a label on the image (repeatable; wins over LABEL)"),
 	BERTH_OPT_STRING("metadata-file", 0, build_opts, metadata_file, "FILE",
 			 "write the build's result as JSON (buildx's keys) to FILE"),
+	BERTH_OPT_LIST("secret", 0, build_opts, secrets, "id=X,src=FILE|env=VAR",
+		       "a secret RUN --mount=type=secret may mount (repeatable)"),
+	BERTH_OPT_LIST("ssh", 0, build_opts, ssh, "default|ID=SOCKET",
+		       "an SSH agent socket RUN --mount=type=ssh may use (repeatable;\n"
+		       "default: $SSH_AUTH_SOCK)"),
+	BERTH_OPT_LIST("add-host", 0, build_opts, add_hosts, "NAME:IP",
+		       "an /etc/hosts entry for RUN steps (repeatable)"),
+	BERTH_OPT_SIZE("shm-size", 0, build_opts, shm_size, "SIZE", 1, 1LL << 40,
+		       "size of RUN's /dev/shm (default 64m)"),
+	BERTH_OPT_LIST("ulimit", 0, build_opts, ulimits, "NAME=SOFT[:HARD]",
+		       "a resource limit of RUN steps (repeatable; nofile=1024:2048)"),
 	BERTH_OPT_STRING("call", 0, build_opts, call, "METHOD[,format=json][,ignorestatus=true]",
 			 "build (default), or answer without building: outline (the\n"
 			 "target's build args, secrets, ssh), targets (the stages),\n"
@@ -400,6 +414,7 @@ int cmd_build(int argc, char **argv)
 	berth_transport_options to;
 	berth_build_store *s = NULL;
 	berth_registries *regs = NULL;
+	build_run_flags *rf = NULL;
 	char root[PATH_MAX], tag[64];
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	berth_digest d;
@@ -423,6 +438,10 @@ int cmd_build(int argc, char **argv)
 	berth_transport_options_init(&to);
 	opt_registry_transport(&o.reg, &to);
 	opt_ignore_sigpipe();
+	if (!(rf = calloc(1, sizeof(*rf))) ||
+	    build_run_flags_read(rf, &bo, &o.secrets, &o.ssh, &o.add_hosts, &o.ulimits) < 0)
+		goto done;
+	bo.shm_size = o.shm_size;
 	if (geteuid() != 0) {
 		berth_cli_fail(CMD, 0,
 			       "berth build runs as root for now (rootless builds come later)");
@@ -498,6 +517,9 @@ done:
 		fclose(devnull);
 	berth_build_store_free(s);
 	berth_registries_free(regs);
+	if (rf)
+		build_run_flags_dispose(rf);
+	free(rf);
 	berth_df_vars_dispose(&vars);
 	opt_registry_dispose(&o.reg);
 	return rc;

@@ -86,11 +86,14 @@ typedef struct build_solver {
 	/* Parallel stages (solve.c): `mu` guards busy[], done[] as they change, and the
 	 * first failure; `cv` wakes workers waiting for a stage's inputs. key_mu serialises
 	 * cache key computation (the context walk is made once, lazily); pull_mu base pulls. */
-	pthread_mutex_t mu, key_mu, pull_mu;
+	pthread_mutex_t mu, key_mu, pull_mu, mount_mu; /* mount_mu: cache-mount dirs */
 	pthread_cond_t cv;
 	int failed;    /* a stage failed: the others stop at their next step */
 	int fail_code; /* the first failure's code and message */
 	char fail_msg[512];
+	unsigned nruns; /* RUN commands executed (the build log's last line counts them) */
+	berth_digest *cache_reset; /* cache mounts --no-cache already started afresh */
+	size_t ncache_reset;
 } build_solver;
 
 /**
@@ -132,6 +135,51 @@ int berth_build__command_json(berth_build_image *img, const berth_df_xinstr *x,
 /** RUN (run.c). */
 int berth_build__run(build_solver *sv, berth_build_image *img,
 		     const berth_df_xinstr *x) BERTH_WARN_UNUSED;
+/* ---- RUN --mount (mount.c) ---- */
+
+typedef enum { BM_BIND, BM_CACHE, BM_TMPFS, BM_SECRET, BM_SSH } build_mount_type;
+typedef enum { BM_SHARED, BM_PRIVATE, BM_LOCKED } build_mount_sharing;
+
+/** One RUN --mount value as BuildKit reads it (defaults applied). */
+typedef struct build_mount {
+	build_mount_type type;
+	char *target, *source, *from, *id, *env; /* malloc'd or NULL */
+	int readonly, required;
+	build_mount_sharing sharing;
+	int mode;      /* -1 = the type's default */
+	long uid, gid; /* -1 = 0 */
+	uint64_t size; /* tmpfs; 0 = the kernel's default */
+} build_mount;
+
+/**
+ * Parse a --mount value; `nssh` numbers the ssh mounts seen before (their
+ * default targets). BERTH_EINVALID with BuildKit's message for an unknown
+ * type or key, a bad value, a missing target.
+ */
+int berth_build__mount_parse(build_mount *m, const char *value, size_t nssh) BERTH_WARN_UNUSED;
+void berth_build__mount_dispose(build_mount *m);
+
+/** What a RUN's mounts hold while it runs: the sandbox mounts and what to release. */
+typedef struct build_mounts build_mounts;
+
+/**
+ * Prepare the mounts of RUN x over img: secrets on a tmpfs, cache
+ * directories of the store (locked as their sharing says), bind sources
+ * (stages, images, the context; rw as a throw-away overlay), tmpfs, ssh
+ * sockets, the heredoc script directory and /etc/hosts (--add-host). `*env`
+ * gets extra "K=V" entries (secret env=, SSH_AUTH_SOCK). Errors name the line.
+ */
+int berth_build__mounts_prepare(build_mounts **out, build_solver *sv, berth_build_image *img,
+				const berth_df_xinstr *x, const char *script_name,
+				const char *script, size_t script_len) BERTH_WARN_UNUSED;
+const berth_sandbox_mount *berth_build__mounts_list(const build_mounts *bm, size_t *n);
+char *const *berth_build__mounts_env(const build_mounts *bm, size_t *n);
+/** Unmount, unlock and remove what prepare made; secrets are wiped first. */
+void berth_build__mounts_release(build_mounts *bm);
+/** Hash what x's mounts read besides their specs (key.c). */
+int berth_build__mounts_key(build_solver *sv, berth_hasher *h,
+			    const berth_df_xinstr *x) BERTH_WARN_UNUSED;
+
 /** COPY and ADD (copy.c). */
 int berth_build__copy(build_solver *sv, berth_build_image *img,
 		      const berth_df_xinstr *x) BERTH_WARN_UNUSED;

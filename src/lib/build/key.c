@@ -19,7 +19,13 @@
  * that ends up in the layer, after .dockerignore); for COPY --from, the
  * source stage's key. A record is the image's whole state after the step,
  * <store>/cache/<key hex>.json, written atomically: a hit replaces the
- * state and runs nothing. Secrets never enter a key (no secret mounts yet).
+ * state and runs nothing. A RUN's --mount specs enter its key as written
+ * (with the flags), and what its bind and cache mounts read besides: the
+ * source stage's result, the image reference, or the context's digest of
+ * the bound path. Secrets never enter a key: a secret mount's spec names
+ * only its id and target, never its value, and --secret values are read
+ * only when the RUN runs. --add-host, --ulimit and --shm-size count, as
+ * BuildKit's exec op metadata does.
  */
 
 static int hash_str(berth_hasher *h, const char *s)
@@ -149,6 +155,94 @@ static int copy_inputs(build_solver *sv, berth_hasher *h, const berth_df_xinstr 
 	return rc;
 }
 
+/* The walk digest of a context path ("" = the root), or NULL. */
+static const uint8_t *context_digest(const berth_context *c, const char *rel)
+{
+	if (!*rel)
+		return c->digest;
+	for (size_t i = 0; i < c->nentries; i++)
+		if (strcmp(c->entries[i].path, rel) == 0)
+			return c->entries[i].digest;
+	return NULL;
+}
+
+static int ensure_context(build_solver *sv)
+{
+	berth_context_opts co = {0};
+
+	return sv->ctx ? 0 : berth_context_walk(&sv->ctx, sv->o->context, sv->ign, &co);
+}
+
+/* A path inside the context as the walk names it ("" = the root). */
+static void context_rel(const char *s, char *clean, size_t len)
+{
+	size_t n;
+
+	while (*s == '/' || (s[0] == '.' && s[1] == '/'))
+		s += *s == '/' ? 1 : 2;
+	n = strlen(s);
+	while (n > 0 && s[n - 1] == '/')
+		n--;
+	snprintf(clean, len, "%.*s", (int)n, s);
+	if (strcmp(clean, ".") == 0)
+		clean[0] = '\0';
+}
+
+int berth_build__mounts_key(build_solver *sv, berth_hasher *h, const berth_df_xinstr *x)
+{
+	size_t nssh = 0;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < x->nflags; i++) {
+		build_mount m;
+		size_t si;
+
+		if (strcmp(x->flags[i].name, "mount") != 0 || !x->flags[i].value)
+			continue;
+		if (berth_build__mount_parse(&m, x->flags[i].value, nssh) < 0)
+			continue; /* refused with its message when the RUN is applied */
+		nssh += m.type == BM_SSH;
+		if (m.type != BM_BIND && !(m.type == BM_CACHE && m.from)) {
+			/* the spec alone (hashed with the flags) */
+		} else if (m.from && *m.from &&
+			   berth_dockerfile_stage_find(sv->df, m.from, &si) == 0 && sv->done[si]) {
+			berth_digest r;
+
+			if ((rc = berth_build__result_digest(sv->done[si], &r)) == 0)
+				rc = hash_str(h, r.str);
+		} else if (m.from && *m.from) {
+			rc = hash_str(h, m.from);
+		} else if ((rc = ensure_context(sv)) == 0) {
+			char clean[PATH_MAX];
+			const uint8_t *d;
+
+			context_rel(m.source ? m.source : "", clean, sizeof(clean));
+			d = context_digest(sv->ctx, clean);
+			rc = d ? berth_hasher_update(h, d, BERTH_CONTEXT_HASH_SIZE)
+			       : hash_str(h, "-");
+		}
+		berth_build__mount_dispose(&m);
+	}
+	for (size_t i = 0; rc == 0 && i < sv->o->nhosts; i++)
+		if ((rc = hash_str(h, sv->o->hosts[i].name)) == 0)
+			rc = hash_str(h, sv->o->hosts[i].ip);
+	for (size_t i = 0; rc == 0 && i < sv->o->nrlimits; i++) {
+		char b[96];
+
+		snprintf(b, sizeof(b), "ulimit %d %llu %llu", sv->o->rlimits[i].resource,
+			 (unsigned long long)sv->o->rlimits[i].soft,
+			 (unsigned long long)sv->o->rlimits[i].hard);
+		rc = hash_str(h, b);
+	}
+	if (rc == 0 && sv->o->shm_size) {
+		char b[48];
+
+		snprintf(b, sizeof(b), "shm %llu", (unsigned long long)sv->o->shm_size);
+		rc = hash_str(h, b);
+	}
+	return rc;
+}
+
 int berth_build__step_key(build_solver *sv, const char *prev, const berth_df_xinstr *x,
 			  berth_digest *out)
 {
@@ -157,7 +251,7 @@ int berth_build__step_key(build_solver *sv, const char *prev, const berth_df_xin
 
 	if ((rc = berth_hasher_new(&h, BERTH_DIGEST_SHA256)) < 0)
 		return rc;
-	rc = hash_str(h, "berth-step-v1");
+	rc = hash_str(h, "berth-step-v2");
 	if (rc == 0)
 		rc = hash_str(h, prev);
 	if (rc == 0)
@@ -188,6 +282,10 @@ int berth_build__step_key(build_solver *sv, const char *prev, const berth_df_xin
 		rc = copy_inputs(sv, h, x);
 	if (rc == 0 && x->src->kind == BERTH_DF_RUN)
 		rc = hash_str(h, sv->o->net == BERTH_SANDBOX_NET_NONE ? "net=none" : "net=host");
+	if (rc == 0 && x->src->kind == BERTH_DF_RUN)
+		rc = berth_build__mounts_key(sv, h, x);
+	for (size_t i = 0; rc == 0 && x->src->kind == BERTH_DF_RUN && i < x->src->nheredocs; i++)
+		rc = hash_str(h, x->src->heredocs[i].body);
 	if (rc == 0)
 		rc = berth_hasher_final(h, out);
 	berth_hasher_free(h);

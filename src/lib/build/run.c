@@ -1,7 +1,8 @@
 /*
  * run.c - RUN: the command (exec form, or shell form through the stage's
- * SHELL) with the image's Env and the build args in scope, run in the
- * sandbox on the stage's working root; its changes become a layer.
+ * SHELL; a heredoc as BuildKit runs it) with the image's Env and the build
+ * args in scope, run in the sandbox on the stage's working root with its
+ * --mount mounts (mount.c); its changes become a layer.
  */
 #include "lib/build/internal.h"
 #include "util/buf.h"
@@ -12,87 +13,172 @@
 
 /* ---- RUN ---- */
 
-int berth_build__run(build_solver *sv, berth_build_image *img, const berth_df_xinstr *x)
+/* The RUN's flags other than --mount: --network, --security. */
+static int run_flags(build_solver *sv, const berth_df_xinstr *x, berth_sandbox_net *net)
 {
-	char **env = NULL, *argv_json = NULL, **argv = NULL;
-	berth_build_run r = {0};
-	berth_buf created = BERTH_BUF_INIT(0);
-	berth_diff_options o = {sv->o->compression, -1, sv->clamp};
-	build_output out = {.fd = -1};
-	json_t *a = NULL;
-	size_t n, k = 0;
-	int status, rc;
-
-	if (x->src->nheredocs)
-		return berth_build__fail_at(sv, x->src, BERTH_EUNSUPPORTED,
-					    "heredocs are not supported yet");
-	r.net = sv->o->net;
+	*net = sv->o->net;
 	for (size_t i = 0; i < x->nflags; i++) {
 		const berth_df_flag *f = &x->flags[i];
 
+		if (strcmp(f->name, "mount") == 0)
+			continue;
 		if (strcmp(f->name, "network") == 0 && f->value) {
 			if (strcmp(f->value, "none") == 0)
-				r.net = BERTH_SANDBOX_NET_NONE;
+				*net = BERTH_SANDBOX_NET_NONE;
 			else if (strcmp(f->value, "host") == 0 || strcmp(f->value, "default") == 0)
-				r.net = BERTH_SANDBOX_NET_HOST;
+				*net = BERTH_SANDBOX_NET_HOST;
 			else
 				return berth_build__fail_at(sv, x->src, BERTH_EINVALID,
 							    "--network=%s", f->value);
+		} else if (strcmp(f->name, "security") == 0 && f->value &&
+			   strcmp(f->value, "sandbox") == 0) {
+			/* the default */
+		} else if (strcmp(f->name, "security") == 0) {
+			return berth_build__fail_at(
+				sv, x->src, BERTH_EDENIED,
+				"--security=%s needs the security.insecure entitlement, which "
+				"berth does not grant",
+				f->value ? f->value : "");
 		} else {
 			return berth_build__fail_at(sv, x->src, BERTH_EUNSUPPORTED,
-						    "--%s is not supported yet", f->name);
+						    "--%s is not supported", f->name);
 		}
 	}
-	if ((rc = berth_build__command_json(img, x, &argv_json)) < 0)
+	return 0;
+}
+
+/*
+ * The command's argv as JSON text: exec form as is; shell form through the
+ * SHELL, its text being berth_dockerfile_run_command's (heredocs handed to
+ * the shell); a lone `RUN <<EOF` whose body starts with "#!" runs as the
+ * script /dev/pipes/<name> (*script gets the body, malloc'd).
+ */
+static int run_argv(berth_build_image *img, const berth_df_xinstr *x, char **json, char **script)
+{
+	berth_df_xinstr y = *x;
+	berth_df_instr in = *x->src;
+	berth_df_run_mode mode;
+	char *cmd = NULL;
+	int rc;
+
+	*script = NULL;
+	if (x->src->form == BERTH_DF_FORM_JSON || !x->src->nheredocs)
+		return berth_build__command_json(img, x, json);
+	if ((rc = berth_dockerfile_run_command(&cmd, &mode, x->src)) < 0)
 		return rc;
+	if (mode == BERTH_DF_RUN_SCRIPT) {
+		json_t *a = json_pack("[s+]", "/dev/pipes/", x->src->heredocs[0].name);
+
+		*json = a ? json_dumps(a, JSON_COMPACT) : NULL;
+		json_decref(a);
+		*script = cmd;
+		return *json ? 0 : berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	in.args_text = cmd;
+	y.src = &in;
+	rc = berth_build__command_json(img, &y, json);
+	free(cmd);
+	return rc;
+}
+
+/* "K=V" list: the RUN's environment (image Env over the Dockerfile's), then extra. */
+static char **run_env(berth_build_image *img, const berth_df_xinstr *x, char *const *extra,
+		      size_t nextra)
+{
+	berth_df_vars v = BERTH_DF_VARS_INIT;
+	char **env = NULL;
+	int rc = berth_df_vars_copy(&v, &x->env);
+
+	/* berth_build__vars_with_env overlays the image Env on v: ENV wins. */
+	if (rc == 0 && berth_build__vars_with_env(&v, NULL, img) == 0)
+		env = calloc(v.n + nextra + 1, sizeof(*env));
+	for (size_t i = 0; env && i < v.n; i++) {
+		size_t l = strlen(v.items[i].name) + strlen(v.items[i].value) + 2;
+
+		if (!(env[i] = malloc(l))) {
+			berth_build_strv_free(env);
+			env = NULL;
+			break;
+		}
+		snprintf(env[i], l, "%s=%s", v.items[i].name, v.items[i].value);
+	}
+	for (size_t i = 0; env && i < nextra; i++)
+		if (!(env[v.n + i] = strdup(extra[i]))) {
+			berth_build_strv_free(env);
+			env = NULL;
+		}
+	berth_df_vars_dispose(&v);
+	return env;
+}
+
+/* Free an environment that may hold secret values: wiped first. */
+static void env_wipe(char **env)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		explicit_bzero(env[i], strlen(env[i]));
+	berth_build_strv_free(env);
+}
+
+int berth_build__run(build_solver *sv, berth_build_image *img, const berth_df_xinstr *x)
+{
+	char **env = NULL, *argv_json = NULL, **argv = NULL, *script = NULL;
+	char *const *extra;
+	berth_build_run r = {0};
+	berth_buf created = BERTH_BUF_INIT(0);
+	berth_diff_options o = {sv->o->compression, -1, sv->clamp};
+	build_mounts *bm = NULL;
+	build_output out = {.fd = -1};
+	json_t *a = NULL;
+	size_t n, nextra;
+	int status, rc;
+
+	if ((rc = run_flags(sv, x, &r.net)) < 0)
+		return rc;
+	if ((rc = run_argv(img, x, &argv_json, &script)) < 0)
+		return berth_build__fail_at(sv, x->src, rc, "%s", berth_error_last());
+	if ((rc = berth_build__mounts_prepare(&bm, sv, img, x,
+					      script ? x->src->heredocs[0].name : NULL, script,
+					      script ? strlen(script) : 0)) < 0)
+		goto done;
+	extra = berth_build__mounts_env(bm, &nextra);
 	a = json_loads(argv_json, 0, NULL);
 	n = json_array_size(a);
 	argv = calloc(n + 1, sizeof(*argv));
-	/* The command's environment: the image's Env, then the ARGs it does not set. */
-	{
-		berth_df_vars v = BERTH_DF_VARS_INIT;
-		size_t m;
-
-		rc = berth_df_vars_copy(&v, &x->env);
-		if (rc == 0)
-			rc = berth_build__vars_with_env(&v, NULL, img) < 0 ? BERTH_ERROR : 0;
-		/* berth_build__vars_with_env overlays the image Env on v: ENV wins. */
-		m = v.n;
-		env = calloc(m + 1, sizeof(*env));
-		for (size_t i = 0; env && i < m; i++) {
-			size_t l = strlen(v.items[i].name) + strlen(v.items[i].value) + 2;
-
-			env[i] = malloc(l);
-			if (env[i])
-				snprintf(env[i], l, "%s=%s", v.items[i].name, v.items[i].value);
-		}
-		berth_df_vars_dispose(&v);
-	}
-	if (!a || !argv || !env || rc < 0) {
+	env = run_env(img, x, extra, nextra);
+	if (!a || !argv || !env) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	for (k = 0; k < n; k++)
+	for (size_t k = 0; k < n; k++)
 		argv[k] = (char *)json_string_value(json_array_get(a, k));
 	r.argv = argv;
 	r.env = env;
+	r.mounts = berth_build__mounts_list(bm, &r.nmounts);
+	r.rlimits = sv->o->rlimits;
+	r.nrlimits = sv->o->nrlimits;
+	r.shm_size = sv->o->shm_size;
 	if ((rc = berth_buf_printf(&created, "RUN %s # buildkit", x->src->args_text)) < 0 ||
 	    (rc = berth_build__output_begin(sv, &out)) < 0)
 		goto done;
 	r.stdout_fd = out.fd;
 	r.stderr_fd = out.fd;
+	__atomic_add_fetch(&sv->nruns, 1, __ATOMIC_RELAXED);
 	rc = berth_build_image_run(img, sv->store, &r, created.ptr, &o, &status);
 	berth_build__output_end(&out);
-	if (rc == 0 && status != 0)
+	if (rc < 0)
+		rc = berth_build__fail_at(sv, x->src, rc, "%s", berth_error_last());
+	else if (status != 0)
 		rc = berth_build__fail_at(
 			sv, x->src, BERTH_ERROR,
 			"process \"%s\" did not complete successfully: exit code: %d",
 			x->src->args_text, status);
 done:
+	berth_build__mounts_release(bm);
 	berth_buf_dispose(&created);
 	json_decref(a);
 	free(argv);
 	free(argv_json);
-	berth_build_strv_free(env);
+	free(script);
+	env_wipe(env);
 	return rc;
 }

@@ -20,8 +20,8 @@
  * The first failure is kept, the other stages stop at their next step, and
  * the build returns that failure.
  *
- * Not yet here (each refused with a message naming it, never ignored): RUN
- * --mount, heredocs of RUN, parallel stages, several platforms.
+ * Not yet here (refused with a message naming it, never ignored): several
+ * platforms.
  */
 #include "lib/build/internal.h"
 #include "berth/ref.h"
@@ -564,6 +564,7 @@ int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, cons
 	pthread_mutex_init(&sv.mu, NULL);
 	pthread_mutex_init(&sv.key_mu, NULL);
 	pthread_mutex_init(&sv.pull_mu, NULL);
+	pthread_mutex_init(&sv.mount_mu, NULL);
 	pthread_cond_init(&sv.cv, NULL);
 	sv.clamp = o->source_date_epoch;
 	if (o->dockerfile)
@@ -578,8 +579,13 @@ int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, cons
 	bo.target_platform = o->platform;
 	if ((rc = berth_dockerfile_plan(&sv.plan, sv.df, &bo, &err)) < 0 ||
 	    (rc = berth_dockerignore_load(&sv.ign, o->context, o->dockerfile)) < 0 ||
-	    (rc = solver_init(&sv)) < 0 || (rc = run_stages(&sv)) < 0 ||
-	    (rc = add_labels(&sv, sv.done[sv.plan->target])) < 0)
+	    (rc = solver_init(&sv)) < 0)
+		goto done;
+	rc = run_stages(&sv);
+	/* The last line of the log counts the commands run (tests read it: a
+	 * rebuild with nothing changed runs none). */
+	fprintf(sv.log, "#  %u RUN command%s executed\n", sv.nruns, sv.nruns == 1 ? "" : "s");
+	if (rc < 0 || (rc = add_labels(&sv, sv.done[sv.plan->target])) < 0)
 		goto done;
 	rc = berth_build_image_commit(sv.done[sv.plan->target], s, tag,
 				      o->source_date_epoch >= 0 ? o->source_date_epoch : -1,
@@ -590,12 +596,14 @@ done:
 	free(sv.done);
 	free(sv.busy);
 	free(sv.keys);
+	free(sv.cache_reset);
 	berth_context_free(sv.ctx);
 	berth_dockerignore_free(sv.ign);
 	berth_df_plan_free(sv.plan);
 	berth_dockerfile_free(sv.df);
 	pthread_cond_destroy(&sv.cv);
 	pthread_mutex_destroy(&sv.pull_mu);
+	pthread_mutex_destroy(&sv.mount_mu);
 	pthread_mutex_destroy(&sv.key_mu);
 	pthread_mutex_destroy(&sv.mu);
 	return rc;

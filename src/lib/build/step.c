@@ -5,12 +5,14 @@
  */
 #include "lib/build/internal.h"
 #include "berth/layer.h"
+#include "util/inroot.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Unpack layer i from the layout's blob, if its snapshot is missing. */
@@ -93,6 +95,109 @@ int berth_build_image_commit_root(berth_build_image *img, berth_build_store *s, 
 	return berth_build_image_history(img, created_by, 0);
 }
 
+/* ---- mount stubs ----
+ *
+ * The sandbox creates a mount's target (and its missing parents) in the
+ * root when the image lacks it. Those stubs are not the command's doing:
+ * the ones still empty after the run are removed (deepest first) and the
+ * times of the directory they were made in restored, as BuildKit's
+ * executor does, so a secret or cache mount leaves no trace in the layer.
+ */
+
+#define STUBS_MAX (BERTH_SANDBOX_MOUNTS_MAX * 8)
+
+typedef struct mount_stubs {
+	char *paths[STUBS_MAX]; /* missing before the run, deepest last */
+	size_t n;
+	char *parent[BERTH_SANDBOX_MOUNTS_MAX]; /* deepest existing ancestor of each target */
+	struct timespec times[BERTH_SANDBOX_MOUNTS_MAX][2];
+	size_t nparent;
+} mount_stubs;
+
+static int inroot_exists(int rootfd, const char *path, struct stat *st)
+{
+	int fd = berth_inroot_open(rootfd, path, O_PATH | O_NOFOLLOW, 0);
+	int ok = fd >= 0 && fstat(fd, st) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static void stubs_record(mount_stubs *ms, int rootfd, const berth_sandbox_mount *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char p[PATH_MAX];
+		size_t first = ms->n;
+		struct stat st;
+
+		/* /dev is the sandbox's own tmpfs: nothing made there reaches the root. */
+		if (strncmp(m[i].target, "/dev/", 5) == 0 || strncmp(m[i].target, "/proc/", 6) == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s", m[i].target);
+		while (strlen(p) > 1 && !inroot_exists(rootfd, p, &st) && ms->n < STUBS_MAX) {
+			char *slash;
+
+			ms->paths[ms->n++] = strdup(p);
+			slash = strrchr(p, '/');
+			if (slash == p)
+				slash[1] = '\0';
+			else
+				*slash = '\0';
+		}
+		if (ms->n > first && ms->nparent < BERTH_SANDBOX_MOUNTS_MAX &&
+		    inroot_exists(rootfd, p, &st)) {
+			ms->times[ms->nparent][0] = st.st_atim;
+			ms->times[ms->nparent][1] = st.st_mtim;
+			ms->parent[ms->nparent++] = strdup(p);
+		}
+	}
+}
+
+static void stubs_clean(mount_stubs *ms, int rootfd)
+{
+	/* Shallow paths were recorded after deeper ones of the same target. */
+	for (size_t i = 0; i < ms->n; i++) {
+		char *p = ms->paths[i], *slash = p ? strrchr(p, '/') : NULL;
+		struct stat st;
+		int dfd;
+
+		if (!slash)
+			continue;
+		*slash = '\0';
+		dfd = berth_inroot_open(rootfd, *p ? p : "/", O_PATH | O_DIRECTORY, 0);
+		*slash = '/';
+		if (dfd < 0)
+			continue;
+		if (fstatat(dfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (S_ISDIR(st.st_mode))
+				(void)!unlinkat(dfd, slash + 1,
+						AT_REMOVEDIR); /* fails when not empty */
+			else if (S_ISREG(st.st_mode) && st.st_size == 0)
+				(void)!unlinkat(dfd, slash + 1, 0);
+		}
+		close(dfd);
+	}
+	for (size_t i = 0; i < ms->nparent; i++) {
+		int fd = berth_inroot_open(rootfd, ms->parent[i], O_PATH | O_DIRECTORY, 0);
+		char at[64];
+
+		if (fd < 0)
+			continue;
+		snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
+		(void)!utimensat(AT_FDCWD, at, ms->times[i], 0);
+		close(fd);
+	}
+}
+
+static void stubs_dispose(mount_stubs *ms)
+{
+	for (size_t i = 0; i < ms->n; i++)
+		free(ms->paths[i]);
+	for (size_t i = 0; i < ms->nparent; i++)
+		free(ms->parent[i]);
+}
+
 /* The config's string field, or NULL when unset or empty. */
 static const char *config_str(berth_build_image *img, const char *field)
 {
@@ -106,6 +211,8 @@ int berth_build_image_run(berth_build_image *img, berth_build_store *s, const be
 {
 	uint32_t groups[BERTH_SANDBOX_GROUPS_MAX];
 	berth_sandbox_spec spec = {0};
+	mount_stubs *stubs = NULL;
+	int rootfd = -1;
 	berth_workroot *w = NULL;
 	char **env = NULL;
 	const char *user;
@@ -139,11 +246,31 @@ int berth_build_image_run(berth_build_image *img, berth_build_store *s, const be
 	spec.nmounts = r->nmounts;
 	spec.stdout_fd = r->stdout_fd;
 	spec.stderr_fd = r->stderr_fd;
-	if ((rc = berth_sandbox_run(&spec, status)) < 0)
+	spec.rlimits = r->rlimits;
+	spec.nrlimits = r->nrlimits;
+	spec.shm_size = r->shm_size;
+	if (r->nmounts) {
+		stubs = calloc(1, sizeof(*stubs));
+		rootfd = open(spec.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (!stubs || rootfd < 0) {
+			rc = berth_error_set(BERTH_ERROR, "out of memory");
+			goto done;
+		}
+		stubs_record(stubs, rootfd, r->mounts, r->nmounts);
+	}
+	rc = berth_sandbox_run(&spec, status);
+	if (stubs)
+		stubs_clean(stubs, rootfd);
+	if (rc < 0)
 		goto done;
 	if (*status == 0)
 		rc = berth_build_image_commit_root(img, s, w, created_by, o, NULL);
 done:
+	if (stubs)
+		stubs_dispose(stubs);
+	free(stubs);
+	if (rootfd >= 0)
+		close(rootfd);
 	berth_build_strv_free(env);
 	berth_workroot_free(w);
 	return rc;
