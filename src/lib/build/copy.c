@@ -503,9 +503,13 @@ int berth_build__copy_from(build_solver *sv, const berth_df_xinstr *x, const cha
 		return 0;
 	}
 	rc = is_named ? berth_buf_puts(&spec, named) : berth_buf_printf(&spec, "docker://%s", from);
-	if (rc == 0 && (rc = berth_image_name_parse(&n, spec.ptr)) == 0)
+	if (rc == 0 && (rc = berth_image_name_parse(&n, spec.ptr)) == 0) {
+		/* one pull at a time, as for FROM (solve.c) */
+		pthread_mutex_lock(&sv->pull_mu);
 		rc = berth_build_image_from(owned, sv->store, n, sv->o->registry, sv->o->platform,
 					    sv->o->pull);
+		pthread_mutex_unlock(&sv->pull_mu);
+	}
 	berth_image_name_free(n);
 	berth_buf_dispose(&spec);
 	if (rc < 0)

@@ -599,10 +599,16 @@ int berth_build__copy_plan(build_solver *sv, const berth_df_xinstr *x, const cha
 	s.parents = berth_dockerfile_flag(x->src, "parents") != NULL;
 	if ((rc = exclude_patterns(sv, x, p)) < 0)
 		return rc;
-	if (!root && !sv->ctx) {
-		berth_context_opts co = {0};
+	if (!root) {
+		/* the context is walked once, by whichever step needs it first (key.c too) */
+		pthread_mutex_lock(&sv->key_mu);
+		if (!sv->ctx) {
+			berth_context_opts co = {0};
 
-		if ((rc = berth_context_walk(&sv->ctx, sv->o->context, sv->ign, &co)) < 0)
+			rc = berth_context_walk(&sv->ctx, sv->o->context, sv->ign, &co);
+		}
+		pthread_mutex_unlock(&sv->key_mu);
+		if (rc < 0)
 			return rc;
 	}
 	for (size_t i = 0; i < nsrc && rc == 0; i++)

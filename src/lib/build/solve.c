@@ -559,11 +559,19 @@ int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, cons
 	char path[PATH_MAX];
 	berth_df_error err = {0};
 	berth_df_build_opts bo = {0};
+	pthread_mutexattr_t rec;
 	int rc;
 
+	/* key_mu and pull_mu are taken again inside themselves: a COPY's key
+	 * plans its sources (copysrc.c walks the context under key_mu), and a
+	 * key of COPY --from=<image> pulls it (under pull_mu). Lock order: key_mu
+	 * before pull_mu, never the other way. */
+	pthread_mutexattr_init(&rec);
+	pthread_mutexattr_settype(&rec, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&sv.mu, NULL);
-	pthread_mutex_init(&sv.key_mu, NULL);
-	pthread_mutex_init(&sv.pull_mu, NULL);
+	pthread_mutex_init(&sv.key_mu, &rec);
+	pthread_mutex_init(&sv.pull_mu, &rec);
+	pthread_mutexattr_destroy(&rec);
 	pthread_mutex_init(&sv.mount_mu, NULL);
 	pthread_cond_init(&sv.cv, NULL);
 	sv.clamp = o->source_date_epoch;
