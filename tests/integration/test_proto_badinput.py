@@ -297,8 +297,8 @@ def test_idle_connections_do_not_block_others(c, berth):
                   {"Content-Type": OCI_MANIFEST, "Content-Length": "5000"})
         s.sendall(b"{")
         idle.append(s)
-        # Everyone else is served promptly, from several threads at once.
-        t0 = time.time()
+        # Everyone else is served promptly, from several threads at once:
+        # each request within its client's 10 s timeout (a timeout is an error).
         errors = []
 
         def worker(i):
@@ -315,9 +315,9 @@ def test_idle_connections_do_not_block_others(c, berth):
             t.start()
         for t in threads:
             t.join(30)
+        assert not any(t.is_alive() for t in threads), "a client is still waiting"
         assert not errors, errors
         assert_healthy(c)
-        assert time.time() - t0 < 20
     finally:
         for s in idle:
             try:
