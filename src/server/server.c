@@ -16,7 +16,6 @@
  */
 #include "server/server.h"
 #include "berth/auth.h"
-#include "berth/auth.h"
 #include "berth/meta.h"
 #include "berth/policy.h"
 #include "berth/ref.h"
@@ -333,6 +332,36 @@ static int is_loopback(const char *addr)
 {
 	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
 	       strncmp(addr, "[::1]:", 6) == 0 || strncmp(addr, "[::ffff:127.", 12) == 0;
+}
+
+/* Whether a listen address "host:port" names its host by a literal IP (or none: all). */
+static int listen_is_literal(const char *listen)
+{
+	char host[INET6_ADDRSTRLEN + 8];
+	unsigned char buf[sizeof(struct in6_addr)];
+	const char *colon = strrchr(listen, ':');
+	size_t n = colon ? (size_t)(colon - listen) : strlen(listen);
+
+	if (n >= 2 && listen[0] == '[' && listen[n - 1] == ']') {
+		listen++;
+		n -= 2;
+	}
+	if (n >= sizeof(host))
+		return 0;
+	memcpy(host, listen, n);
+	host[n] = '\0';
+	return n == 0 || inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/* Serving `addr` (as configured or as bound) open to anyone needs --auth or --insecure-open. */
+static int refuse_open(const berth_server_config *cfg, const char *addr)
+{
+	if (cfg->auth_enabled || cfg->insecure_open || is_loopback(addr))
+		return 0;
+	return berth_error_set(BERTH_EDENIED,
+			       "refusing to serve %s without access control: use --auth, or "
+			       "--insecure-open to serve it open to anyone",
+			       addr);
 }
 
 /* Large blob bodies to a plain-HTTP peer on this host go from a mapping (see
@@ -1613,16 +1642,13 @@ int berth_server_run(const berth_server_config *cfg)
 	if ((rc = berth_metrics_new(&s.metrics)) < 0 || (rc = berth_mapped_new(&s.mapped)) < 0)
 		goto done;
 	purge_once(&s);
-	if ((rc = open_listener(cfg->listen, cfg->listen_backlog, &s.listen_fd, bound,
-				sizeof(bound))) < 0)
+	/* A literal address is judged before it is bound (so the refusal does not
+	 * depend on the port being free), a host name once it has resolved. */
+	if ((listen_is_literal(cfg->listen) && (rc = refuse_open(cfg, cfg->listen)) < 0) ||
+	    (rc = open_listener(cfg->listen, cfg->listen_backlog, &s.listen_fd, bound,
+				sizeof(bound))) < 0 ||
+	    (rc = refuse_open(cfg, bound)) < 0)
 		goto done;
-	if (!cfg->auth_enabled && !cfg->insecure_open && !is_loopback(bound)) {
-		rc = berth_error_set(BERTH_EDENIED,
-				     "refusing to serve %s without access control: use --auth, or "
-				     "--insecure-open to serve it open to anyone",
-				     bound);
-		goto done;
-	}
 	/* Said before MHD starts: the socket already listens, and the first
 	 * request's log line must not come before this one. */
 	{
