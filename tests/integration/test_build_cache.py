@@ -183,6 +183,9 @@ def test_registry_cache_gives_full_hits_on_an_empty_store(tmp_path, registry):
     # Another directory (other paths and times), an empty store: every step hits.
     ctx2 = tmp_path / "elsewhere" / "ctx"
     shutil.copytree(ctx1, ctx2)
+    for root, dirs, files in os.walk(ctx2):  # other owners: COPY writes root:root anyway
+        for f in dirs + files:
+            os.lchown(os.path.join(root, f), 1234, 1234)
     p2 = build(tmp_path / "s2", "--secret", "id=tok,src=%s" % tok,
                "--cache-from", "type=registry,ref=%s" % ref, ctx2)
     assert runs(p2) == 0, p2.stderr.decode()

@@ -625,11 +625,12 @@ int berth_build__cache_import(build_solver *sv, const berth_digest *key, berth_b
 		if ((rc = pull_blob(sv, cs, &d)) < 0)
 			break;
 	}
+	txt = rc == 0 ? json_dumps(st, JSON_COMPACT) : NULL; /* one thread at a time in jansson */
 	pthread_mutex_unlock(&c->mu);
 	if (rc < 0)
 		return berth_error_set(rc, "--cache-from %s: %s", cs->spec.text,
 				       berth_error_last());
-	if (!(txt = json_dumps(st, JSON_COMPACT)))
+	if (!txt)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	rc = berth_fs_write_atomic(rec, txt, strlen(txt));
 	free(txt);
