@@ -267,7 +267,7 @@ def test_bad_cache_specs(tmp_path, registry, flag, value, message):
     err = p.stderr.decode().strip().splitlines()
     assert p.returncode == 1, err
     assert err[-1].startswith("berth build: ") and message in err[-1], err
-    assert runs(p) == 0 if "executed" in p.stderr.decode() else True
+    assert "[stage 0]" not in p.stderr.decode()  # refused before any step
 
 
 def test_unreachable_cache_source_warns_and_builds(tmp_path, registry):
@@ -438,8 +438,7 @@ def test_prune_until_removes_only_older_entries(built):
     t = time.time() - 7200
     os.utime(os.path.join(cache, old), (t, t))
     berth(store, "builder", "prune", "--force", "--filter", "until=1h30m")
-    assert sorted(os.listdir(cache)) == sorted(set(os.listdir(cache)) | set()) and \
-        old not in os.listdir(cache)
+    assert old not in os.listdir(cache)
     assert on_disk(store)["records"] == before["records"] - 1
 
 
