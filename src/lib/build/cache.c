@@ -316,21 +316,52 @@ static int record_valid(const char *key, json_t *st)
 	return 1;
 }
 
-/* The records of a document ({"version":1,"records":{...}}); BERTH_EINVALID if corrupt. */
-static int records_take(cache_source *cs, json_t *doc)
+/* The records of a document ({"version":1,"records":{...}}) into *out; BERTH_EINVALID if corrupt.
+ */
+static int records_check(json_t *doc, const char *what, json_t **out)
 {
 	json_t *recs = json_object_get(doc, "records"), *st;
+	json_t *v = json_object_get(doc, "version");
 	const char *key;
 
-	if (!json_is_object(doc) || json_integer_value(json_object_get(doc, "version")) != 1 ||
+	if (!json_is_object(doc) || !json_is_integer(v) || json_integer_value(v) != 1 ||
 	    !json_is_object(recs) || json_object_size(recs) > BUILD_CACHE_RECORDS_MAX)
-		return berth_error_set(BERTH_EINVALID, "--cache-from %s: corrupt cache artifact",
-				       cs->spec.text);
-	json_object_foreach(recs, key, st) if (!record_valid(key, st)) return berth_error_set(
-		BERTH_EINVALID, "--cache-from %s: corrupt cache artifact (record %.80s)",
-		cs->spec.text, key);
-	cs->records = json_incref(recs);
+		return berth_error_set(BERTH_EINVALID, "%s: corrupt cache artifact", what);
+	json_object_foreach(recs, key, st)
+	{
+		if (!record_valid(key, st))
+			return berth_error_set(BERTH_EINVALID,
+					       "%s: corrupt cache artifact (record %.80s)", what,
+					       key);
+	}
+	*out = json_incref(recs);
 	return 0;
+}
+
+int berth_build__cache_records_parse(const void *data, size_t len, const char *what, json_t **out)
+{
+	json_error_t je;
+	json_t *doc;
+	int rc;
+
+	*out = NULL;
+	if (len > BUILD_CACHE_DOC_MAX)
+		return berth_error_set(BERTH_EINVALID, "%s: corrupt cache artifact (too large)",
+				       what);
+	if (!(doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je)))
+		return berth_error_set(BERTH_EINVALID, "%s: corrupt cache artifact (%s)", what,
+				       je.text);
+	rc = records_check(doc, what, out);
+	json_decref(doc);
+	return rc;
+}
+
+static int records_take(cache_source *cs, json_t *doc)
+{
+	char what[BUILD_CACHE_SPEC_MAX + 32];
+
+	snprintf(what, sizeof(what), "--cache-from %s", cs->spec.text);
+	return records_check(doc, what, &cs->records);
 }
 
 static int parse_doc(cache_source *cs, const berth_buf *b, json_t **out)

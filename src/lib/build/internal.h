@@ -270,6 +270,14 @@ void berth_build__cache_note(build_solver *sv, size_t stage, const berth_digest 
  */
 int berth_build__cache_import(build_solver *sv, const berth_digest *key, berth_build_image *img,
 			      const char *rec) BERTH_WARN_UNUSED;
+/**
+ * Parse a records document ({"version":1,"records":{key: record}}; `what`
+ * names it in errors): *out gets the records object (owned). BERTH_EINVALID
+ * ("corrupt cache artifact") for anything else, a record included whose
+ * key is not a digest or whose shape is not a record's.
+ */
+int berth_build__cache_records_parse(const void *data, size_t len, const char *what,
+				     json_t **out) BERTH_WARN_UNUSED;
 /** --cache-to type=inline: the records into the target image's config (before commit). */
 int berth_build__cache_inline(build_solver *sv, berth_build_image *img) BERTH_WARN_UNUSED;
 /** --cache-to registry/local: export after the target was committed under tag. */
