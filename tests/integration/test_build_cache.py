@@ -466,19 +466,24 @@ def test_prune_waits_for_a_running_build(tmp_path, registry):
     store = tmp_path / "store"
     e = dict(os.environ, BERTH_ROOT=str(store))
     lay = tmp_path / "lay"
-    b = subprocess.Popen([BERTH, "build", "-o", "type=oci,dest=%s,tar=false" % lay, str(ctx)],
-                         env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    # wait until the build holds the store (it logged its first step)
-    deadline = time.monotonic() + 60
-    while not os.path.exists(os.path.join(str(store), "lock")) and time.monotonic() < deadline:
+    log = tmp_path / "build.log"
+    with open(log, "wb") as lf:
+        b = subprocess.Popen([BERTH, "build", "-o", "type=oci,dest=%s,tar=false" % lay,
+                              str(ctx)], env=e, stdout=subprocess.PIPE, stderr=lf)
+    # wait until the build runs its RUN step (it holds the store from its start)
+    deadline = time.monotonic() + 120
+    while b"RUN sleep 3" not in log.read_bytes() and b.poll() is None and \
+            time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(0.5)
+    assert b.poll() is None, log.read_text()
     p = berth(store, "builder", "prune", "--all", "--force")
     assert b.poll() is not None, "prune returned while the build still ran"
-    out, err = b.communicate()
-    assert b.returncode == 0, err.decode()
+    b.communicate()
+    assert b.returncode == 0, log.read_text()
     assert (lay / "index.json").exists()
     assert p.returncode == 0
+    d = on_disk(store)  # and the prune, after the build, took everything
+    assert d["blobs"] == d["records"] == d["images"] == 0, d
 
 
 def test_prune_usage_errors(tmp_path):
