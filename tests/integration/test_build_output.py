@@ -35,7 +35,7 @@ FROM base
 COPY a.txt /app/a.txt
 RUN echo built > /app/built && ln /app/built /app/hard && ln -s built /app/soft \\
     && head -c 600000 /bin/busybox > /app/big
-CMD ["cat", "/app/built"]
+CMD ["sh", "-c", "cat /app/built"]
 """
 
 
