@@ -13,6 +13,7 @@
  */
 #include "args.h"
 #include "build_flags.h"
+#include "build_progress.h"
 #include "cli.h"
 #include "opts.h"
 
@@ -51,7 +52,7 @@ typedef struct build_opts {
 } build_opts;
 
 static const char *const networks[] = {"default", "none", "host", NULL};
-static const char *const progresses[] = {"auto", "plain", "tty", "quiet", NULL};
+static const char *const progresses[] = {"auto", "plain", "tty", "rawjson", "quiet", NULL};
 
 static const berth_arg build_args[] = {
 	BERTH_OPT_STRING("file", 'f', build_opts, file, "FILE",
@@ -90,7 +91,8 @@ static const berth_arg build_args[] = {
 	BERTH_OPT_STRING("iidfile", 0, build_opts, iidfile, "FILE",
 			 "write the image's manifest digest to FILE"),
 	BERTH_OPT_ENUM("progress", 0, build_opts, progress, progresses, NULL,
-		       "progress output (quiet: none)"),
+		       "progress output on stderr: auto and tty (a live display on a\n"
+		       "terminal, else plain), plain, rawjson (BuildKit's JSON lines), quiet"),
 	BERTH_OPT_INT("jobs", 0, build_opts, jobs, "N", 1, 64,
 		      "build at most N stages at once (default: the CPU count)"),
 	BERTH_OPT_STRING("registries-conf", 0, build_opts, registries_conf, "FILE",
@@ -395,7 +397,8 @@ int cmd_build(int argc, char **argv)
 	char root[PATH_MAX], tag[64];
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	berth_digest d;
-	FILE *devnull = NULL;
+	FILE *devnull = NULL, *plog = NULL;
+	build_progress *prog = NULL;
 	int npos, r, rc = BERTH_EXIT_USAGE;
 
 	memset(&o, 0, sizeof(o));
@@ -442,6 +445,11 @@ int cmd_build(int argc, char **argv)
 	}
 	if (o.progress && strcmp(o.progress, "quiet") == 0)
 		devnull = fopen("/dev/null", "w");
+	else if (build_progress_mode(o.progress) != BUILD_PROGRESS_PLAIN &&
+		 !(plog = build_progress_open(&prog, build_progress_mode(o.progress), stderr))) {
+		berth_cli_fail(CMD, 0, "out of memory");
+		goto done;
+	}
 	bo.context = argv[1];
 	bo.dockerfile = o.file;
 	bo.build_args = &vars;
@@ -473,16 +481,25 @@ int cmd_build(int argc, char **argv)
 			bo.compression_level = outs[i].level > 0 ? outs[i].level : 0;
 		}
 	bo.registry = &to;
-	bo.log = devnull ? devnull : stderr;
+	bo.log = devnull ? devnull : plog ? plog : stderr;
 	bo.jobs = o.jobs;
 	bo.registries = regs;
 	bo.labels = (const char *const *)o.labels.v;
 	bo.nlabels = (size_t)o.labels.n;
 	snprintf(tag, sizeof(tag), "build-%ld-%d", (long)time(NULL), (int)getpid());
 	if (berth_build_dockerfile(s, &bo, tag, &d) < 0) {
-		berth_cli_fail(CMD, 0, "%s", berth_error_last());
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", berth_error_last());
+		build_progress_close(prog, plog, msg);
+		prog = NULL;
+		plog = NULL;
+		berth_cli_fail(CMD, 0, "%s", msg);
 		goto done;
 	}
+	build_progress_close(prog, plog, NULL);
+	prog = NULL;
+	plog = NULL;
 	if (export_all(&o, s, tag, &to, outs, nouts) < 0)
 		goto done;
 	if (o.iidfile) {
@@ -504,6 +521,7 @@ int cmd_build(int argc, char **argv)
 	rc = BERTH_EXIT_OK;
 done:
 	outputs_free(outs, nouts);
+	build_progress_close(prog, plog, NULL);
 	if (devnull)
 		fclose(devnull);
 	berth_build_store_free(s);

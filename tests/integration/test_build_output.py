@@ -279,3 +279,61 @@ def test_unwritable_dest_leaves_nothing(tmp_path):
         assert err.strip().splitlines()[-1].startswith("berth build: export to "), err
     assert sorted(os.listdir(ro)) == ["file"]
     assert (ro / "file").read_text() == "x"
+
+
+def test_progress_rawjson_lines_parse(tmp_path):
+    """--progress rawjson: BuildKit's SolveStatus shape, one JSON object per line."""
+    import base64
+    ctx = make_ctx(tmp_path / "ctx")
+    (ctx / "Dockerfile").write_text(DOCKERFILE.replace(
+        "CMD", "RUN echo to-out && echo to-err >&2\nCMD"))
+    p = build(tmp_path / "store", ctx, "--progress", "rawjson")
+    lines = [json.loads(l) for l in p.stderr.decode().splitlines()
+             if l.startswith("{")]
+    assert lines and all(set(l) <= {"vertexes", "statuses", "logs", "warnings"} for l in lines)
+    vs = [v for l in lines for v in l.get("vertexes", [])]
+    names = {v["name"] for v in vs}
+    assert "[stage 0] COPY a.txt /app/a.txt" in names
+    assert any(n.startswith("[stage 0] RUN echo to-out") for n in names)
+    for v in vs:
+        assert v["digest"].startswith("sha256:") and v["started"].endswith("Z")
+    done = {v["digest"] for v in vs if "completed" in v}
+    assert done == {v["digest"] for v in vs}  # every vertex completes
+    logs = [g for l in lines for g in l.get("logs", [])]
+    data = {base64.b64decode(g["data"]) for g in logs}
+    assert {b"to-out\n", b"to-err\n"} <= data
+    run = next(v["digest"] for v in vs if v["name"].startswith("[stage 0] RUN echo to-out"))
+    assert all(g["vertex"] == run for g in logs if base64.b64decode(g["data"]).startswith(b"to-"))
+    # A cached rebuild: every step vertex says cached.
+    p = build(tmp_path / "store", ctx, "--progress", "rawjson")
+    vs = [v for l in p.stderr.decode().splitlines() if l.startswith("{")
+          for v in json.loads(l).get("vertexes", [])]
+    assert all(v.get("cached") for v in vs if v["name"].startswith("[stage"))
+
+
+def test_progress_tty_live_on_a_terminal_plain_otherwise(tmp_path):
+    import pty
+    ctx = make_ctx(tmp_path / "ctx")
+    # Not a terminal: the plain log.
+    p = build(tmp_path / "store", ctx, "--progress", "tty", "--no-cache")
+    assert b"#1 [stage 0] COPY a.txt /app/a.txt" in p.stderr and b"\x1b[K" not in p.stderr
+    # On a terminal: a status line redrawn in place, finished steps above it.
+    env = dict(os.environ, BERTH_ROOT=str(tmp_path / "store"))
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(BERTH, [BERTH, "build"] + base_ctx() +
+                  ["--progress", "tty", "--no-cache", str(ctx)], env)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0, out
+    assert b"\r\x1b[K[+] Building" in out
+    assert b"[stage 0] COPY a.txt /app/a.txt DONE" in out
+    assert b"FINISHED" in out
