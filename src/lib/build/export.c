@@ -713,7 +713,7 @@ static int tree_walk(tree *t, const char *host, const char *rel, int depth)
 		n++;
 	}
 	closedir(d);
-	if (rc == 0)
+	if (rc == 0 && n > 1)
 		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char hp[PATH_MAX], rp[PATH_MAX];
@@ -874,6 +874,7 @@ static int copy_to(berth_build_store *s, const char *tag, const char *dst_spec,
 	berth_transport_options_init(&lo);
 	berth_copy_options_init(&co);
 	co.format = format;
+	co.all = 1; /* an index (a multi-platform build) goes whole */
 	if ((rc = berth_buf_printf(&src, "oci:%s:%s", s->content, tag)) == 0 &&
 	    (rc = berth_image_name_parse(&sn, src.ptr)) == 0 &&
 	    (rc = berth_image_name_parse(&dn, dst_spec)) == 0)
@@ -990,8 +991,9 @@ static int export_archive(berth_build_store *s, const char *tag, const berth_bui
 		file = tmp;
 	}
 	if (out->type == BERTH_BUILD_OUT_OCI) {
-		/* The layout's tag: the name's tag, as BuildKit's ref.name. */
-		if (name && (colon = strrchr(name, ':')) && !strchr(colon, '/'))
+		/* The layout's tag: name='s tag, as BuildKit's ref.name; else latest (as berth
+		 * always did) */
+		if (out->nnames && (colon = strrchr(name, ':')) && !strchr(colon, '/'))
 			snprintf(reftag, sizeof(reftag), "%s", colon + 1);
 		rc = berth_buf_printf(&dst, "%s:%s:%s", out->tar ? "oci-archive" : "oci", file,
 				      reftag);
