@@ -170,9 +170,9 @@ static int parse_field(berth_build_output *o, const char *k, const char *v, int 
 	int rc = 0, b;
 
 	if (strcmp(k, "dest") == 0) {
-		free(o->dest);
 		if (!*v)
 			return berth_error_set(BERTH_EINVALID, "dest= is empty");
+		free(o->dest);
 		if (!(o->dest = strdup(v)))
 			return berth_error_set(BERTH_ERROR, "out of memory");
 	} else if (strcmp(k, "tar") == 0) {
