@@ -245,6 +245,7 @@ typedef struct berth_build_opts {
 	berth_sandbox_net net;			 /* RUN's network unless RUN --network says */
 	int64_t source_date_epoch;		 /* >= 0: clamp times (SOURCE_DATE_EPOCH) */
 	berth_layer_compression compression;	 /* of new layers */
+	int compression_level;			 /* of new layers (1..); 0 = the format's default */
 	const berth_transport_options *registry; /* credentials for base images */
 	FILE *log;				 /* steps and their output; NULL = stderr */
 	int jobs; /* stages built at once (--jobs); <= 0 = the CPU count */
@@ -281,5 +282,75 @@ typedef struct berth_build_opts {
  */
 int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, const char *tag,
 			   berth_digest *digest) BERTH_WARN_UNUSED;
+
+/* ---- exporters (export.c): where a built image goes ---- */
+
+#define BERTH_BUILD_OUTPUT_SPEC_MAX 8192 /* bytes of one --output value */
+#define BERTH_BUILD_OUTPUT_NAMES_MAX 64	 /* names of one output (name=a,b) */
+#define BERTH_BUILD_ANNOTATIONS_MAX 256	 /* --annotation values */
+
+typedef enum {
+	BERTH_BUILD_OUT_IMAGE,	/* type=image|registry: kept in the store; push=true pushes */
+	BERTH_BUILD_OUT_OCI,	/* an OCI archive (tar=true) or layout directory */
+	BERTH_BUILD_OUT_DOCKER, /* a docker-archive file; no dest: load into docker/podman */
+	BERTH_BUILD_OUT_LOCAL,	/* the image's file tree into a directory */
+	BERTH_BUILD_OUT_TAR,	/* the image's file tree as a tar */
+} berth_build_out_type;
+
+/** One --output, as buildx reads it (berth_build_output_parse). */
+typedef struct berth_build_output {
+	berth_build_out_type type;
+	char *dest;   /* file or directory; "-" = stdout; NULL = none */
+	int tar;      /* oci: 1 an archive (default), 0 a layout directory */
+	char **names; /* name=: image names (pushed, or the archive's tag) */
+	size_t nnames;
+	int push;	    /* image: push to every name */
+	int oci_mediatypes; /* 1 OCI media types, 0 Docker's, -1 the type's default */
+	int compression;    /* a berth_layer_compression, or -1: as built */
+	int level;	    /* compression-level=N; -1 = the format's default */
+	int force;	    /* force-compression=true: recompress every layer */
+	char **annotations; /* annotation[-TYPE][[PLATFORM]].KEY=VALUE, as --annotation */
+	size_t nannotations;
+} berth_build_output;
+
+/**
+ * Parse one --output value: "type=T,k=v,..." (CSV, quotes allowed: name="a,b"),
+ * or the short forms "DIR" (type=local,dest=DIR) and "-" (type=tar,dest=-);
+ * type=registry is type=image,push=true. Keys: dest, tar, name, push,
+ * oci-mediatypes, compression (gzip|zstd|uncompressed), compression-level,
+ * force-compression, annotation.*; other keys BuildKit knows and berth
+ * ignores (e.g. unpack, store) are accepted. BERTH_EINVALID with a message
+ * for an unknown type, a missing dest where one is needed (local, tar,
+ * oci), dest=- for local, a bad value. Free with berth_build_output_dispose.
+ */
+int berth_build_output_parse(berth_build_output *out, const char *spec) BERTH_WARN_UNUSED;
+void berth_build_output_dispose(berth_build_output *o);
+
+/** What an export needs besides the output. */
+typedef struct berth_build_export_opts {
+	const berth_transport_options *registry; /* credentials for pushes */
+	const char *const *tags;		 /* -t: names when the output has none */
+	size_t ntags;
+	/* --annotation [TYPE[,TYPE...]][[PLATFORM]]:KEY=VALUE, TYPE one of manifest (the
+	 * default), manifest-descriptor, index, index-descriptor */
+	const char *const *annotations;
+	size_t nannotations;
+	const char *loader; /* type=docker without dest: "docker", "podman" or NULL = find one */
+} berth_build_export_opts;
+
+/**
+ * Export the image committed in the store as `tag` (berth_build_dockerfile)
+ * to `out`. Layers are recompressed first when the output asks
+ * (compression= other than the layer's, or force-compression), annotations
+ * added to the manifest; the variant is kept in the store. Files and new
+ * directories are written under a temporary name and renamed at the end, so
+ * a failed export leaves nothing half-written (local into an existing
+ * directory writes into it). `digest` (optional) gets the manifest digest
+ * exported (after recompression and annotations). type=docker without dest
+ * streams a docker-archive into `docker load` (DOCKER_HOST honoured) or
+ * `podman load`; BERTH_ENOTFOUND when neither is on PATH.
+ */
+int berth_build_export(berth_build_store *s, const char *tag, const berth_build_output *out,
+		       const berth_build_export_opts *eo, berth_digest *digest) BERTH_WARN_UNUSED;
 
 #endif
