@@ -113,11 +113,16 @@ def test_two_platforms_make_one_index_pushed_and_written(tmp_path, registry):
     lay = tmp_path / "lay"
     ref = "%s/test/plat:1" % registry.host
     p = run_build(tmp_path / "store", "--platform", "linux/amd64,linux/arm64", "--push",
-                  "-t", ref, "-o", "type=oci,dest=%s,tar=false" % lay, ctx)
+                  "-t", ref, "-o", "type=oci,dest=%s,tar=false" % lay,
+                  "--metadata-file", tmp_path / "meta.json", ctx)
     # tool: once for both (its key does not depend on the target); cross: once per
     # target (it reads TARGETARCH), natively; the final RUN once per platform.
     assert runs_executed(p) == 5, p.stderr.decode()
     digest = p.stdout.decode().strip()
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    assert meta["containerimage.digest"] == digest, meta
+    assert (meta["containerimage.descriptor"]["mediaType"] ==
+            "application/vnd.oci.image.index.v1+json"), meta
 
     # Pushed: one OCI index with a descriptor per platform, pulled back by skopeo.
     raw = json.loads(ct.skopeo("inspect", "--raw", "--tls-verify=false",
