@@ -11,7 +11,7 @@ TEST="clang-format-14 python3 python3-pytest python3-requests python3-cryptograp
   shellcheck python3-jsonschema
   dpkg libdpkg-perl rpm python3-packaging ruby php-cli composer libmaven3-core-java
   default-jdk-headless golang-go golang-golang-x-mod-dev mmdebstrap gpgv
-  docker.io"
+  docker.io qemu-user-static"
 BENCH="wrk"
 
 want="$BUILD"
@@ -32,7 +32,7 @@ if [ "$want" != "$BUILD" ] && ! command -v npm >/dev/null 2>&1; then
   missing="$missing nodejs npm"
 fi
 if [ -z "$missing" ]; then
-  [ "$want" = "$BUILD" ] || { sh "$(dirname "$0")/npm-peers.sh"; sh "$(dirname "$0")/sbom-peers.sh" >/dev/null; }
+  [ "$want" = "$BUILD" ] || { sh "$(dirname "$0")/npm-peers.sh"; sh "$(dirname "$0")/sbom-peers.sh" >/dev/null; sh "$(dirname "$0")/arm64-busybox.sh"; }
   exit 0
 fi
 
@@ -42,4 +42,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-[ "$want" = "$BUILD" ] || { sh "$(dirname "$0")/npm-peers.sh"; sh "$(dirname "$0")/sbom-peers.sh" >/dev/null; }
+[ "$want" = "$BUILD" ] || { sh "$(dirname "$0")/npm-peers.sh"; sh "$(dirname "$0")/sbom-peers.sh" >/dev/null; sh "$(dirname "$0")/arm64-busybox.sh"; }

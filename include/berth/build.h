@@ -233,13 +233,15 @@ typedef struct berth_build_host {
 } berth_build_host;
 
 typedef struct berth_build_opts {
-	const char *context;		    /* the build context directory */
-	const char *dockerfile;		    /* NULL = <context>/Dockerfile */
-	const berth_df_vars *build_args;    /* --build-arg (may be NULL) */
-	const char *target;		    /* NULL = the last stage */
-	const char *platform;		    /* NULL = linux/<this host> */
-	int pull;			    /* refresh base images */
-	int no_cache;			    /* run every step */
+	const char *context;		 /* the build context directory */
+	const char *dockerfile;		 /* NULL = <context>/Dockerfile */
+	const berth_df_vars *build_args; /* --build-arg (may be NULL) */
+	const char *target;		 /* NULL = the last stage */
+	const char *platform;		 /* "os/arch[/variant]", or a comma-separated list of them
+					    (several platforms: see berth_build_dockerfile); NULL =
+					    linux/<this host> */
+	int pull;			 /* refresh base images */
+	int no_cache;			 /* run every step */
 	const char *const *no_cache_filter; /* stages (names or indexes) that run every step */
 	size_t nno_cache_filter;
 	berth_sandbox_net net;			 /* RUN's network unless RUN --network says */
@@ -279,6 +281,23 @@ typedef struct berth_build_opts {
  * Build the target stage of a Dockerfile and commit it in the store as
  * `tag`; `digest` (optional) gets its manifest digest. Errors name the
  * Dockerfile line ("Dockerfile:7: RUN: process ... exit code: 2").
+ *
+ * Several platforms (o->platform "linux/amd64,linux/arm64"): the target is
+ * built once per platform, in the order given (TARGETPLATFORM, TARGETOS,
+ * TARGETARCH, TARGETVARIANT per platform; BUILDPLATFORM the host; base
+ * images picked from their indexes per platform). A step whose cache key an
+ * earlier platform made in this build is reused, even under --no-cache: a
+ * `FROM --platform=$BUILDPLATFORM` stage runs once. Each platform's image is
+ * committed under the tag "<tag>.<os>-<arch>[-<variant>]" (see
+ * berth_build_platform_tag) and `tag` names an OCI image index of them
+ * (berth_build_index_commit); `digest` gets the index's digest. Exporters
+ * copy `oci:<content>:<tag>` with berth_copy_options.all = 1 to write or push
+ * the whole index, or one platform's tag for a single image.
+ * A RUN of a platform the host does not run natively needs an emulator
+ * registered in binfmt_misc with the F flag (docs/build-platforms.md);
+ * without one the build fails with BERTH_EUNSUPPORTED saying how to
+ * register it. A platform that is not linux/<known arch> is BERTH_EINVALID
+ * before anything is built.
  */
 int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, const char *tag,
 			   berth_digest *digest) BERTH_WARN_UNUSED;
@@ -352,5 +371,33 @@ typedef struct berth_build_export_opts {
  */
 int berth_build_export(berth_build_store *s, const char *tag, const berth_build_output *out,
 		       const berth_build_export_opts *eo, berth_digest *digest) BERTH_WARN_UNUSED;
+
+/* ---- several platforms ---- */
+
+#define BERTH_BUILD_PLATFORM_MAX 64  /* bytes of one normalised "os/arch[/variant]" */
+#define BERTH_BUILD_PLATFORMS_MAX 16 /* platforms of one build */
+
+/** One platform's image of a multi-platform build, committed in the store. */
+typedef struct berth_build_platform_image {
+	char platform[BERTH_BUILD_PLATFORM_MAX]; /* normalised: "linux/arm64", "linux/arm/v7" */
+	berth_digest manifest;			 /* its OCI manifest's digest (a store blob) */
+	int64_t size;				 /* the manifest's size in bytes */
+} berth_build_platform_image;
+
+/**
+ * The layout tag of one platform's image of the build tagged `tag`:
+ * "<tag>.<os>-<arch>[-<variant>]" into out; BERTH_ETOOBIG if it does not fit.
+ */
+int berth_build_platform_tag(char *out, size_t len, const char *tag,
+			     const char *platform) BERTH_WARN_UNUSED;
+
+/**
+ * Write an OCI image index of `n` images already in the store (each
+ * descriptor with its platform: os, architecture, variant) and tag it `tag`
+ * in the store's layout; `digest` (optional) gets the index's digest.
+ */
+int berth_build_index_commit(berth_build_store *s, const char *tag,
+			     const berth_build_platform_image *imgs, size_t n,
+			     berth_digest *digest) BERTH_WARN_UNUSED;
 
 #endif

@@ -67,8 +67,9 @@ static const berth_arg build_args[] = {
 	BERTH_OPT_LIST("build-context", 0, build_opts, build_contexts, "NAME=SRC",
 		       "a named context for FROM NAME and COPY --from=NAME: a DIR,\n"
 		       "docker-image://REF or oci-layout://DIR[:TAG] (repeatable)"),
-	BERTH_OPT_STRING("platform", 0, build_opts, platform, "OS/ARCH[/V]",
-			 "the platform to build for (default linux/<host>)"),
+	BERTH_OPT_STRING("platform", 0, build_opts, platform, "OS/ARCH[/V][,...]",
+			 "the platform(s) to build for, comma-separated: several make\n"
+			 "an OCI image index (default linux/<host>)"),
 	BERTH_OPT_ENUM("network", 0, build_opts, network, networks, NULL,
 		       "RUN's network: default and host reach what the host reaches,\n"
 		       "none only loopback (default: default)"),
@@ -212,7 +213,8 @@ static int write_metadata(const build_opts *o, berth_build_store *s, const berth
 		berth_cli_fail(CMD, 0, "--metadata-file: cannot read the manifest: %s", jerr.text);
 		goto done;
 	}
-	out = json_pack("{s:s, s:O, s:{s:s, s:s, s:I}}", "containerimage.digest", d->str,
+	/* an index (several platforms) has no config */
+	out = json_pack("{s:s, s:O?, s:{s:s, s:s, s:I}}", "containerimage.digest", d->str,
 			"containerimage.config.digest",
 			json_object_get(json_object_get(man, "config"), "digest"),
 			"containerimage.descriptor", "mediaType",

@@ -74,6 +74,37 @@ json_t *berth_build__config_obj(berth_build_image *img);
 
 /* ---- the Dockerfile solver (solve.c, instr.c, run.c, copy.c, key.c) ---- */
 
+/* The cache keys one build made (platform.c): the passes of a multi-platform
+ * build share them, so a step an earlier platform ran is reused even under
+ * --no-cache. Thread-safe. */
+typedef struct build_made {
+	pthread_mutex_t mu;
+	berth_digest *keys;
+	size_t n, cap;
+} build_made;
+
+/** 1 if key was made by this build (m may be NULL: no). */
+int berth_build__made_has(build_made *m, const berth_digest *key);
+/** Remember key as made by this build (m may be NULL). */
+int berth_build__made_add(build_made *m, const berth_digest *key) BERTH_WARN_UNUSED;
+
+/**
+ * Split and check a --platform list ("linux/amd64,linux/arm64"): each entry
+ * normalised into out (at most BERTH_BUILD_PLATFORMS_MAX), *n the count.
+ * BERTH_EINVALID for a malformed entry, an os other than linux, an unknown
+ * architecture, a duplicate.
+ */
+int berth_build__platforms_parse(const char *list, char (*out)[BERTH_BUILD_PLATFORM_MAX],
+				 size_t *n) BERTH_WARN_UNUSED;
+
+/**
+ * 0 if RUN steps for `arch` (OCI name) can run here: natively, or through an
+ * enabled qemu-<arch> entry of binfmt_misc ($BERTH_BINFMT_DIR, else
+ * /proc/sys/fs/binfmt_misc) with the F flag. Else BERTH_EUNSUPPORTED with
+ * a message saying how to register one.
+ */
+int berth_build__emulator_check(const char *arch) BERTH_WARN_UNUSED;
+
 typedef struct build_solver {
 	berth_build_store *store;
 	const berth_build_opts *o;
@@ -95,7 +126,8 @@ typedef struct build_solver {
 	int failed;    /* a stage failed: the others stop at their next step */
 	int fail_code; /* the first failure's code and message */
 	char fail_msg[512];
-	unsigned nruns; /* RUN commands executed (the build log's last line counts them) */
+	unsigned nruns;	  /* RUN commands executed (the build log's last line counts them) */
+	build_made *made; /* keys made by this build's passes (several platforms) */
 	berth_digest *cache_reset; /* cache mounts --no-cache already started afresh */
 	size_t ncache_reset;
 	struct build_cache *cache; /* --cache-from / --cache-to (cache.c), or NULL */

@@ -136,6 +136,9 @@ int berth_build__run(build_solver *sv, berth_build_image *img, const berth_df_xi
 
 	if ((rc = run_flags(sv, x, &r.net)) < 0)
 		return rc;
+	if ((rc = berth_build__emulator_check(
+		     json_string_value(json_object_get(img->config, "architecture")))) < 0)
+		return berth_build__fail_at(sv, x->src, rc, "%s", berth_error_last());
 	if ((rc = run_argv(img, x, &argv_json, &script)) < 0)
 		return berth_build__fail_at(sv, x->src, rc, "%s", berth_error_last());
 	if ((rc = berth_build__mounts_prepare(&bm, sv, img, x,

@@ -20,8 +20,8 @@
  * The first failure is kept, the other stages stop at their next step, and
  * the build returns that failure.
  *
- * Not yet here (refused with a message naming it, never ignored): several
- * platforms.
+ * Several platforms: one pass per platform over the same store, sharing
+ * the steps whose keys are equal (platform.c).
  */
 #include "lib/build/internal.h"
 #include "berth/ref.h"
@@ -332,7 +332,10 @@ static int stage_key0(build_solver *sv, const berth_df_xstage *xs, berth_build_i
 				      : sv->o->platform ? sv->o->platform
 							: "");
 	else
-		rc = berth_buf_printf(&k0, "scratch:%s", xs->platform ? xs->platform : "");
+		rc = berth_buf_printf(&k0, "scratch:%s",
+				      xs->platform	? xs->platform
+				      : sv->o->platform ? sv->o->platform
+							: "");
 	if (rc == 0 && (rc = berth_digest_compute(&d, BERTH_DIGEST_SHA256, k0.ptr, k0.len)) == 0)
 		snprintf(sv->keys[xs->index], sizeof(sv->keys[xs->index]), "%s", d.str);
 	berth_buf_dispose(&k0);
@@ -386,7 +389,8 @@ static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 			rc = berth_build__apply(sv, img, &args, &cmd_set, x);
 			continue;
 		}
-		if (berth_build__stage_uses_cache(sv, xs) &&
+		if ((berth_build__stage_uses_cache(sv, xs) ||
+		     berth_build__made_has(sv->made, &key)) &&
 		    (berth_build__state_load(img, rec) == 0 ||
 		     (rc = berth_build__cache_import(sv, &key, img, rec)) == 0)) {
 			berth_build__log(sv, "#%zu [stage %zu] %s %s CACHED", k + 1, i, kind,
@@ -400,8 +404,8 @@ static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 			break;
 		berth_build__log(sv, "#%zu [stage %zu] %s %s", k + 1, i, kind, in->args_text);
 		rc = berth_build__apply(sv, img, &args, &cmd_set, x);
-		if (rc == 0)
-			rc = berth_build__state_save(img, rec);
+		if (rc == 0 && (rc = berth_build__state_save(img, rec)) == 0)
+			rc = berth_build__made_add(sv->made, &key);
 	}
 	berth_df_vars_dispose(&args);
 	if (rc < 0) {
@@ -558,10 +562,11 @@ static int add_labels(build_solver *sv, berth_build_image *img)
 	return 0;
 }
 
-int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, const char *tag,
-			   berth_digest *digest)
+/* One pass: the target for o->platform (one platform), committed as tag; RUNs counted in *nruns. */
+static int build_pass(berth_build_store *s, const berth_build_opts *o, const char *tag,
+		      berth_digest *digest, build_made *made, unsigned *nruns)
 {
-	build_solver sv = {.store = s, .o = o, .log = o->log ? o->log : stderr};
+	build_solver sv = {.store = s, .o = o, .log = o->log ? o->log : stderr, .made = made};
 	char path[PATH_MAX];
 	berth_df_error err = {0};
 	berth_df_build_opts bo = {0};
@@ -596,9 +601,7 @@ int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, cons
 	    (rc = solver_init(&sv)) < 0 || (rc = berth_build__cache_begin(&sv)) < 0)
 		goto done;
 	rc = run_stages(&sv);
-	/* The last line of the log counts the commands run (tests read it: a
-	 * rebuild with nothing changed runs none). */
-	fprintf(sv.log, "#  %u RUN command%s executed\n", sv.nruns, sv.nruns == 1 ? "" : "s");
+	*nruns += sv.nruns;
 	if (rc < 0 || (rc = add_labels(&sv, sv.done[sv.plan->target])) < 0 ||
 	    (rc = berth_build__cache_inline(&sv, sv.done[sv.plan->target])) < 0)
 		goto done;
@@ -624,5 +627,66 @@ done:
 	pthread_mutex_destroy(&sv.mount_mu);
 	pthread_mutex_destroy(&sv.key_mu);
 	pthread_mutex_destroy(&sv.mu);
+	return rc;
+}
+
+/* Log the count of RUN commands (the build log's last line: tests read it). */
+static void log_runs(const berth_build_opts *o, unsigned n)
+{
+	fprintf(o->log ? o->log : stderr, "#  %u RUN command%s executed\n", n, n == 1 ? "" : "s");
+}
+
+/* Each platform's pass, then the index of their images as tag. */
+static int build_platforms(berth_build_store *s, const berth_build_opts *o, const char *tag,
+			   char (*plats)[BERTH_BUILD_PLATFORM_MAX], size_t n, berth_digest *digest,
+			   build_made *made, unsigned *nruns)
+{
+	berth_build_platform_image imgs[BERTH_BUILD_PLATFORMS_MAX];
+	char ptag[512], path[PATH_MAX + 128];
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		berth_build_opts po = *o;
+		struct stat st;
+
+		po.platform = plats[i];
+		fprintf(o->log ? o->log : stderr, "#  platform %s\n", plats[i]);
+		snprintf(imgs[i].platform, sizeof(imgs[i].platform), "%s", plats[i]);
+		if ((rc = berth_build_platform_tag(ptag, sizeof(ptag), tag, plats[i])) < 0 ||
+		    (rc = build_pass(s, &po, ptag, &imgs[i].manifest, made, nruns)) < 0)
+			break;
+		snprintf(path, sizeof(path), "%s/blobs/sha256/%s", berth_build_store_content(s),
+			 berth_digest_hex(&imgs[i].manifest));
+		if (stat(path, &st) < 0)
+			rc = berth_error_set_errno("%s", path);
+		imgs[i].size = st.st_size;
+	}
+	if (rc == 0)
+		rc = berth_build_index_commit(s, tag, imgs, n, digest);
+	return rc;
+}
+
+int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, const char *tag,
+			   berth_digest *digest)
+{
+	char plats[BERTH_BUILD_PLATFORMS_MAX][BERTH_BUILD_PLATFORM_MAX];
+	build_made made = {.keys = NULL};
+	berth_build_opts one = *o;
+	unsigned nruns = 0;
+	size_t n = 0;
+	int rc;
+
+	if (o->platform && (rc = berth_build__platforms_parse(o->platform, plats, &n)) < 0)
+		return rc;
+	pthread_mutex_init(&made.mu, NULL);
+	if (n > 1) {
+		rc = build_platforms(s, o, tag, plats, n, digest, &made, &nruns);
+	} else {
+		one.platform = n ? plats[0] : NULL;
+		rc = build_pass(s, &one, tag, digest, NULL, &nruns);
+	}
+	log_runs(o, nruns);
+	pthread_mutex_destroy(&made.mu);
+	free(made.keys);
 	return rc;
 }
