@@ -1,9 +1,12 @@
 /*
  * cache.c - the per-layer cache: one SQLite file in the local store whose
  * rows hold, by diff ID, what a layer's files said (packages, candidate
- * paths, whiteouts, dpkg file lists, OS facts, warnings) as JSON. A row is
- * written only for a layer read to its end; rows of another CACHE_SCHEMA
- * (the cataloguers changed) are ignored and replaced.
+ * paths, whiteouts, OS facts, warnings) as JSON, and in a column of their
+ * own the file lists of its OS packages (dpkg .list files: most of a row's
+ * bytes, and nothing a vulnerability scan needs, so a reader that wants no
+ * files never decodes them). A row is written only for a layer read to its
+ * end; rows of another CACHE_SCHEMA (the cataloguers changed) are ignored
+ * and replaced.
  */
 #include "internal.h"
 
@@ -14,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_SCHEMA 1
+#define CACHE_SCHEMA 2
 
 struct cat_cache {
 	sqlite3 *db;
@@ -45,8 +48,8 @@ int berth_catalog__cache_open(cat_cache **out, const char *path)
 	    sqlite3_busy_timeout(c->db, 5000) != SQLITE_OK ||
 	    sqlite3_exec(c->db,
 			 "PRAGMA journal_mode=WAL;"
-			 "CREATE TABLE IF NOT EXISTS layers(diff TEXT PRIMARY KEY, schema INTEGER "
-			 "NOT NULL, data TEXT NOT NULL)",
+			 "CREATE TABLE IF NOT EXISTS layer_facts(diff TEXT PRIMARY KEY, schema "
+			 "INTEGER NOT NULL, data TEXT NOT NULL, files TEXT NOT NULL)",
 			 NULL, NULL, NULL) != SQLITE_OK) {
 		int rc = berth_error_set(BERTH_EIO, "catalog cache %s: %s", path,
 					 c->db ? sqlite3_errmsg(c->db) : "cannot open");
@@ -84,7 +87,7 @@ static void set_str(json_t *o, const char *k, const char *v)
 
 static json_t *pkg_json(const berth_package *p)
 {
-	json_t *o = json_object(), *f = json_array();
+	json_t *o = json_object();
 
 	json_object_set_new(o, "t", json_integer(p->type));
 	set_str(o, "n", p->name);
@@ -97,9 +100,6 @@ static json_t *pkg_json(const berth_package *p)
 	set_str(o, "l", p->license);
 	set_str(o, "p", p->path);
 	set_str(o, "c", p->cataloguer);
-	for (size_t i = 0; i < p->nfiles; i++)
-		json_array_append_new(f, json_string(p->files[i]));
-	json_object_set_new(o, "f", f);
 	return o;
 }
 
@@ -112,9 +112,8 @@ static char *layer_text(const cat_layer *l)
 	for (size_t i = 0; i < c->npkgs; i++)
 		json_array_append_new(pk, pkg_json(&c->pkgs[i]));
 	for (size_t i = 0; i < l->nowners; i++)
-		json_array_append_new(ow, json_pack("{s:s, s:s, s:o}", "p", l->owners[i].path, "k",
-						    l->owners[i].key, "f",
-						    strs_json(&l->owners[i].files)));
+		json_array_append_new(
+			ow, json_pack("{s:s, s:s}", "p", l->owners[i].path, "k", l->owners[i].key));
 	set_str(os, "id", c->os_id);
 	set_str(os, "vid", c->os_version_id);
 	set_str(os, "name", c->os_name);
@@ -136,23 +135,46 @@ static char *layer_text(const cat_layer *l)
 	return s;
 }
 
+/* The file lists: {"p": [[files of package 0], ...], "o": [[files of owner 0], ...]}. */
+static char *files_text(const cat_layer *l)
+{
+	json_t *o = json_pack("{s:[], s:[]}", "p", "o");
+	char *s;
+
+	for (size_t i = 0; o && i < l->found->npkgs; i++) {
+		cat_strs f = {l->found->pkgs[i].files, l->found->pkgs[i].nfiles, 0};
+
+		json_array_append_new(json_object_get(o, "p"), strs_json(&f));
+	}
+	for (size_t i = 0; o && i < l->nowners; i++)
+		json_array_append_new(json_object_get(o, "o"), strs_json(&l->owners[i].files));
+	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return s;
+}
+
 int berth_catalog__cache_put(cat_cache *c, const char *diff, const cat_layer *l)
 {
 	sqlite3_stmt *st = NULL;
-	char *text = layer_text(l);
+	char *text = layer_text(l), *files = files_text(l);
 	int rc = 0;
 
-	if (!text)
-		return berth_error_set(BERTH_ERROR, "out of memory");
-	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO layers VALUES(?, ?, ?)", -1, &st,
-			       NULL) != SQLITE_OK ||
+	if (!text || !files) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO layer_facts VALUES(?, ?, ?, ?)", -1,
+			       &st, NULL) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 1, diff, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int(st, 2, CACHE_SCHEMA) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 4, files, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE)
 		rc = berth_error_set(BERTH_EIO, "catalog cache: %s", sqlite3_errmsg(c->db));
+done:
 	sqlite3_finalize(st);
 	free(text);
+	free(files);
 	return rc;
 }
 
@@ -178,7 +200,6 @@ static int load_pkg(cat_layer *l, json_t *o, const char *diff)
 {
 	cat_ctx cx = {l, str(o, "p"), diff, 0, NULL};
 	berth_package *p;
-	cat_strs files = {0};
 
 	if (!str(o, "n") || !str(o, "p") || !str(o, "c"))
 		return -1;
@@ -191,13 +212,8 @@ static int load_pkg(cat_layer *l, json_t *o, const char *diff)
 	    berth_catalog__set(&p->arch, str(o, "a")) < 0 ||
 	    berth_catalog__set(&p->source_name, str(o, "sn")) < 0 ||
 	    berth_catalog__set(&p->source_version, str(o, "sv")) < 0 ||
-	    berth_catalog__set(&p->license, str(o, "l")) < 0 ||
-	    load_strs(&files, json_object_get(o, "f")) < 0) {
-		berth_catalog__strs_dispose(&files);
+	    berth_catalog__set(&p->license, str(o, "l")) < 0)
 		return -1;
-	}
-	p->files = files.v;
-	p->nfiles = files.n;
 	return 0;
 }
 
@@ -218,8 +234,7 @@ static int load_layer(cat_layer *l, json_t *o, const char *diff)
 		ow = &l->owners[l->nowners++];
 		memset(ow, 0, sizeof(*ow));
 		if (!str(v, "p") || !str(v, "k") || !(ow->path = strdup(str(v, "p"))) ||
-		    !(ow->key = strdup(str(v, "k"))) ||
-		    load_strs(&ow->files, json_object_get(v, "f")) < 0)
+		    !(ow->key = strdup(str(v, "k"))))
 			return -1;
 	}
 	if (berth_catalog__set(&l->found->os_id, str(os, "id")) < 0 ||
@@ -239,7 +254,36 @@ static int load_layer(cat_layer *l, json_t *o, const char *diff)
 	return 0;
 }
 
-int berth_catalog__cache_get(cat_cache *c, const char *diff, cat_layer **out)
+/* The file lists of a row, onto the packages and owners load_layer made from it. */
+static int load_files(cat_layer *l, const char *text, size_t len)
+{
+	json_t *o = json_loadb(text, len, 0, NULL), *pf = json_object_get(o, "p"),
+	       *of = json_object_get(o, "o");
+	int rc = -1;
+
+	if (json_array_size(pf) != l->found->npkgs || json_array_size(of) != l->nowners)
+		goto done;
+	for (size_t i = 0; i < l->found->npkgs; i++) {
+		berth_package *p = &l->found->pkgs[i];
+		cat_strs files = {0};
+
+		if (load_strs(&files, json_array_get(pf, i)) < 0) {
+			berth_catalog__strs_dispose(&files);
+			goto done;
+		}
+		p->files = files.v;
+		p->nfiles = files.n;
+	}
+	for (size_t i = 0; i < l->nowners; i++)
+		if (load_strs(&l->owners[i].files, json_array_get(of, i)) < 0)
+			goto done;
+	rc = 0;
+done:
+	json_decref(o);
+	return rc;
+}
+
+int berth_catalog__cache_get(cat_cache *c, const char *diff, int files, cat_layer **out)
 {
 	sqlite3_stmt *st = NULL;
 	cat_layer *l = NULL;
@@ -247,8 +291,11 @@ int berth_catalog__cache_get(cat_cache *c, const char *diff, cat_layer **out)
 	int rc = BERTH_ENOTFOUND;
 
 	*out = NULL;
-	if (sqlite3_prepare_v2(c->db, "SELECT data FROM layers WHERE diff = ? AND schema = ?", -1,
-			       &st, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(c->db,
+			       files ? "SELECT data, files FROM layer_facts WHERE diff = ? AND "
+				       "schema = ?"
+				     : "SELECT data FROM layer_facts WHERE diff = ? AND schema = ?",
+			       -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 1, diff, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int(st, 2, CACHE_SCHEMA) != SQLITE_OK)
 		goto done;
@@ -256,8 +303,11 @@ int berth_catalog__cache_get(cat_cache *c, const char *diff, cat_layer **out)
 		goto done;
 	o = json_loadb((const char *)sqlite3_column_text(st, 0),
 		       (size_t)sqlite3_column_bytes(st, 0), 0, NULL);
-	if (!json_is_object(o) || !(l = berth_catalog__layer_new()) || load_layer(l, o, diff) < 0)
-		goto done; /* an unreadable row is a miss: the layer is read again */
+	/* an unreadable row is a miss: the layer is read again */
+	if (!json_is_object(o) || !(l = berth_catalog__layer_new()) || load_layer(l, o, diff) < 0 ||
+	    (files && load_files(l, (const char *)sqlite3_column_text(st, 1),
+				 (size_t)sqlite3_column_bytes(st, 1)) < 0))
+		goto done;
 	*out = l;
 	l = NULL;
 	rc = 0;
