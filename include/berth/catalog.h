@@ -86,6 +86,8 @@ typedef struct berth_catalog {
 	char *target;	    /* what was catalogued, as given */
 	char *digest;	    /* image manifest digest, or NULL (rootfs) */
 	char *architecture; /* image config's, or NULL */
+	char *base_name;    /* the manifest's org.opencontainers.image.base.name, or NULL */
+	char *base_digest;  /* its org.opencontainers.image.base.digest, or NULL */
 	char **layers;	    /* diff IDs, bottom first */
 	size_t nlayers;
 	size_t layers_cached; /* how many came from the cache */
@@ -112,6 +114,8 @@ typedef struct berth_catalog_options {
 	const char *cache;    /* SQLite cache file; NULL = default (see berth_catalog_cache_path),
 				 "" = no cache */
 	int parallel;	      /* layers in flight; 0 = number of CPUs (at most 8) */
+	int no_files;	      /* OS packages may come without their file lists (what a vulnerability
+				 scan wants): a cached layer's lists are then not even decoded */
 	berth_catalog_progress progress; /* called from worker threads, serialised */
 	void *progress_ctx;
 	const berth_transport_options *transport; /* NULL = defaults */

@@ -182,4 +182,105 @@ int berth_scan_render(char **out, size_t *len, const berth_scan_report *r,
  */
 int berth_scan_exit_status(const berth_scan_report *r, int exit_code, int fail_on);
 
+/* ---- comparing two images (Docker Scout's compare) ---- */
+
+/** One package difference: `from` NULL when added, `to` NULL when removed. */
+typedef struct berth_scan_pkg_change {
+	berth_pkg_type type;
+	char *name; /* maven: "group:artifact" */
+	char *from; /* the versions in the --to image, ", "-joined and sorted */
+	char *to;   /* the versions in the image */
+} berth_scan_pkg_change;
+
+/** One vulnerability present on one side only. */
+typedef struct berth_scan_vuln_change {
+	char *id;
+	berth_pkg_type type;
+	char *package;	 /* as in berth_scan_pkg_change.name */
+	char *installed; /* the installed version(s) on the side that has it */
+	char *fixed;	 /* "" if none */
+	berth_scan_severity severity;
+} berth_scan_vuln_change;
+
+typedef struct berth_scan_comparison {
+	char *image, *to; /* the two targets, as catalogued */
+	berth_scan_pkg_change *added, *removed, *changed;
+	size_t nadded, nremoved, nchanged, nunchanged;
+	berth_scan_vuln_change *introduced, *fixed; /* in the image only / in --to only */
+	size_t nintroduced, nfixed;
+} berth_scan_comparison;
+
+/**
+ * Compare `image` with the baseline `to`. Packages are keyed by type, group
+ * and name (several instances of one name are one entry whose versions are
+ * the sorted set); a package is changed when both sides have it with
+ * different version sets. Vulnerabilities are keyed by id and package key,
+ * so an upgrade that leaves a vulnerability in place neither fixes nor
+ * introduces it; suppressed findings do not count. Lists are sorted.
+ * *out freed with berth_scan_comparison_free. BERTH_ERROR on OOM.
+ */
+int berth_scan_compare(berth_scan_comparison **out, const berth_scan_report *image,
+		       const berth_scan_report *to) BERTH_WARN_UNUSED;
+
+/** Render as BERTH_SCAN_TABLE or BERTH_SCAN_JSON (docs/scan-json.md). Caller frees *out. */
+int berth_scan_comparison_render(char **out, size_t *len, const berth_scan_comparison *c,
+				 berth_scan_format format) BERTH_WARN_UNUSED;
+
+void berth_scan_comparison_free(berth_scan_comparison *c);
+
+/* ---- other tags of the base image (Docker Scout's recommendations) ---- */
+
+/** Tags of a base repository examined at most. */
+#define BERTH_SCAN_TAGS_MAX 1000
+
+/** Unsuppressed findings of `r` by severity. */
+void berth_scan_counts(const berth_scan_report *r, size_t counts[BERTH_SEV__COUNT]);
+
+typedef struct berth_scan_candidate {
+	char *tag;
+	char *digest; /* the tag's image manifest digest */
+	size_t counts[BERTH_SEV__COUNT];
+	size_t packages;
+	int current; /* the image's base today */
+} berth_scan_candidate;
+
+typedef struct berth_scan_recommendations {
+	char *image;			  /* the target, as catalogued */
+	char *repository;		  /* the base repository, "host/path" */
+	char *found_by;			  /* "annotation" or "layers" */
+	berth_scan_candidate *candidates; /* best first */
+	size_t n;
+	char **warnings; /* "TAG: why it was left out" */
+	size_t nwarnings;
+} berth_scan_recommendations;
+
+typedef struct berth_scan_recommend_options {
+	berth_vulndb *db;
+	const berth_catalog_options *catalog; /* for every tag (cache, platform, transport) */
+	/* The base repository ("host/path", no tag) when the image has no base
+	   annotation, or to override it; the current base is then the tag whose
+	   layers are the longest prefix of the image's. */
+	const char *repository;
+	size_t max_tags; /* 0 = BERTH_SCAN_TAGS_MAX */
+} berth_scan_recommend_options;
+
+/**
+ * The tags of `image`'s base repository with their vulnerability counts,
+ * best first (fewest CRITICAL, then HIGH, ... then UNKNOWN; then fewer
+ * findings; then tag name). The repository comes from o->repository, else
+ * from the image's org.opencontainers.image.base.name annotation (a docker
+ * reference, "docker://" optional). A tag that cannot be catalogued is a
+ * warning. BERTH_ENOTFOUND when no repository is known or no tag's layers
+ * are a prefix of the image's (with o->repository); BERTH_EINVALID for a
+ * base that is not in a registry; client errors as berth/client.h.
+ */
+int berth_scan_recommend(berth_scan_recommendations **out, const berth_catalog *image,
+			 const berth_scan_recommend_options *o) BERTH_WARN_UNUSED;
+
+/** Render as BERTH_SCAN_TABLE or BERTH_SCAN_JSON. Caller frees *out. */
+int berth_scan_recommendations_render(char **out, size_t *len, const berth_scan_recommendations *r,
+				      berth_scan_format format) BERTH_WARN_UNUSED;
+
+void berth_scan_recommendations_free(berth_scan_recommendations *r);
+
 #endif

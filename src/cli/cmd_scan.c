@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 #include "opts.h"
+#include "scantarget.h"
 
 #include "berth/catalog.h"
 #include "berth/client.h"
@@ -147,11 +148,7 @@ static int setup(const scan_opts *o, scan_setup *s)
 	s->render.cyclonedx_version = o->cdx_version;
 	if (o->creds && opt_creds_parse("scan", o->creds, &s->creds) < 0)
 		return -1;
-	if (o->db)
-		snprintf(s->db_path, sizeof(s->db_path), "%s", o->db);
-	else if (berth_vulndb_default_path(s->db_path, sizeof(s->db_path)) != 0)
-		return berth_cli_fail("scan", -1, "%s", berth_error_last());
-	return 0;
+	return scan_target_db_path("scan", o->db, s->db_path, sizeof(s->db_path));
 }
 
 /* --db-repository: pull the database into the --db path before scanning. */
@@ -188,30 +185,9 @@ done:
 static int load_target(const scan_opts *o, const scan_setup *s, const char *target,
 		       berth_catalog **cat)
 {
-	berth_catalog_options co;
 	berth_transport_options to;
-	struct stat st;
-	char *rootfs = NULL;
-	int rc;
+	scan_target_opts t = {o->platform, o->cache, o->no_cache, &to};
 
-	if (!strchr(target, ':') && stat(target, &st) == 0 && S_ISREG(st.st_mode)) {
-		if (!berth_scan_is_sbom(target))
-			return berth_cli_fail(
-				"scan", -1,
-				"%s: a file that is not a CycloneDX or SPDX JSON SBOM "
-				"(an image archive needs oci-archive: or "
-				"docker-archive:)",
-				target);
-		if (berth_scan_sbom_load(cat, target) != 0)
-			return berth_cli_fail("scan", -1, "%s", berth_error_last());
-		return 0;
-	}
-	if (!strchr(target, ':') && stat(target, &st) == 0 && S_ISDIR(st.st_mode)) {
-		if (asprintf(&rootfs, "rootfs:%s", target) < 0)
-			return berth_cli_fail("scan", -1, "out of memory");
-		target = rootfs;
-	}
-	berth_catalog_options_init(&co);
 	berth_transport_options_init(&to);
 	to.tls_verify = o->tls;
 	to.auth_file = o->authfile ? o->authfile : to.auth_file;
@@ -219,14 +195,7 @@ static int load_target(const scan_opts *o, const scan_setup *s, const char *targ
 		to.username = s->creds.user;
 		to.password = s->creds.pass;
 	}
-	co.transport = &to;
-	co.platform = o->platform;
-	co.cache = o->no_cache ? "" : o->cache;
-	rc = berth_catalog_scan(cat, target, &co);
-	if (rc != 0)
-		berth_cli_fail("scan", 1, "%s: %s", target, berth_error_last());
-	free(rootfs);
-	return rc != 0 ? -1 : 0;
+	return scan_target_load("scan", target, &t, cat);
 }
 
 /* Ignore files and VEX documents, in the order given. */

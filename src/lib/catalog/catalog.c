@@ -109,6 +109,8 @@ void berth_catalog_free(berth_catalog *c)
 	free(c->target);
 	free(c->digest);
 	free(c->architecture);
+	free(c->base_name);
+	free(c->base_digest);
 	free(c);
 }
 

@@ -147,7 +147,9 @@ int berth_catalog__merge(berth_catalog *out, cat_layer **layers, size_t n,
 typedef struct cat_cache cat_cache;
 int berth_catalog__cache_open(cat_cache **out, const char *path) BERTH_WARN_UNUSED;
 /* 0 and *out, or BERTH_ENOTFOUND. */
-int berth_catalog__cache_get(cat_cache *c, const char *diff, cat_layer **out) BERTH_WARN_UNUSED;
+/* `files` 0: the OS packages' file lists are left out (not even decoded). */
+int berth_catalog__cache_get(cat_cache *c, const char *diff, int files,
+			     cat_layer **out) BERTH_WARN_UNUSED;
 int berth_catalog__cache_put(cat_cache *c, const char *diff, const cat_layer *l) BERTH_WARN_UNUSED;
 void berth_catalog__cache_close(cat_cache *c);
 

@@ -336,6 +336,23 @@ done:
 	return rc;
 }
 
+/* The base image the builder recorded in the manifest's annotations (P5), if any. */
+static int base_annotations(const berth_manifest *m, berth_catalog *c)
+{
+	json_t *a = m->annotations ? json_loads(m->annotations, 0, NULL) : NULL;
+	const char *name =
+		json_string_value(json_object_get(a, "org.opencontainers.image.base.name"));
+	const char *dig =
+		json_string_value(json_object_get(a, "org.opencontainers.image.base.digest"));
+	int rc = 0;
+
+	if ((name && berth_catalog__set(&c->base_name, name) < 0) ||
+	    (dig && berth_catalog__set(&c->base_digest, dig) < 0))
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+	json_decref(a);
+	return rc;
+}
+
 static int open_cache(const berth_catalog_options *o, cat_cache **out)
 {
 	char *path = NULL;
@@ -376,7 +393,7 @@ static int scan_image(berth_catalog *c, const char *target, const berth_catalog_
 	if ((rc = berth_image_name_parse(&name, target)) < 0 ||
 	    (rc = berth_source_open(&src, name, o->transport ? o->transport : &topts)) < 0 ||
 	    (rc = image_manifest(src, o->platform, &m, &digest)) < 0 ||
-	    (rc = config_layers(src, m, c)) < 0)
+	    (rc = config_layers(src, m, c)) < 0 || (rc = base_annotations(m, c)) < 0)
 		goto done;
 	if ((rc = berth_catalog__set(&c->digest, digest.str)) < 0) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
@@ -391,7 +408,8 @@ static int scan_image(berth_catalog *c, const char *target, const berth_catalog_
 		goto done;
 	}
 	for (size_t i = 0; i < m->nlayers; i++) {
-		if (cache && berth_catalog__cache_get(cache, c->layers[i], &layers[i]) == 0) {
+		if (cache &&
+		    berth_catalog__cache_get(cache, c->layers[i], !o->no_files, &layers[i]) == 0) {
 			c->layers_cached++;
 			continue;
 		}
