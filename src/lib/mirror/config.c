@@ -187,7 +187,11 @@ static int upstream_load(berth_mirror__upstream *up, json_t *o, const char *wher
 		goto done;
 	}
 	up->is_default = v && json_is_true(v);
-	if (!name && !(name = strdup(is_docker_hub(host) ? "docker.io" : host))) {
+	/* Distribution's proxy section mirrors Docker Hub for Docker daemons
+	 * (registry-mirrors): it is docker.io unless named otherwise. */
+	if (!name &&
+	    !(name = strdup(is_docker_hub(host) || strcmp(url_key, "remoteurl") == 0 ? "docker.io"
+										     : host))) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
