@@ -3,11 +3,13 @@ seeded over HTTP, a berth started as a mirror from a YAML config, and its
 /metrics counters.
 """
 import hashlib
+import io
 import json
 import os
 import re
 import shutil
 import sys
+import tarfile
 
 import pytest
 import requests
@@ -31,6 +33,17 @@ def need_distribution():
 
 def digest_of(data):
     return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def tar_layer(files):
+    """An uncompressed tar layer of {path: bytes}, deterministic."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for name, data in sorted(files.items()):
+            ti = tarfile.TarInfo(name)
+            ti.size, ti.mode, ti.mtime = len(data), 0o644, 0
+            t.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
 
 
 def push_blob(base, repo, data, auth=None):

@@ -129,7 +129,7 @@ def test_mirror_containerd_two_upstreams(engine, berth_factory, tmp_path):
     db = Distribution(str(tmp_path / "b")).start()
     try:
         u.berth("copy", "oci:%s:busybox" % layout, "docker://%s/library/busybox:latest" % da.host)
-        dig_b, _ = mu.push_image(db.url, "team/tool", "2.0", [b"tool-layer" * 300])
+        dig_b, _ = mu.push_image(db.url, "team/tool", "2.0", [mu.tar_layer({"tool.txt": b"tool" * 300})])
         cfg = mu.mirror_config(tmp_path, upstreams=[{"name": da.host, "url": da.url},
                                                     {"name": db.host, "url": db.url}])
         srv = berth_factory(extra_args=["--config", cfg])
