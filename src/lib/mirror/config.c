@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +127,15 @@ static int is_docker_hub(const char *name)
 	       strcmp(name, "index.docker.io") == 0;
 }
 
+/* Prefix the ttl parser's message with the key (copied: the slot is rewritten). */
+static int ttl_error(const char *where)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), "%s", berth_error_last());
+	return berth_error_set(BERTH_EINVALID, "%s.ttl: %s", where, why);
+}
+
 /* Fill `up` from one JSON object: `url_key` is "remoteurl" (proxy) or "url". */
 static int upstream_load(berth_mirror__upstream *up, json_t *o, const char *where,
 			 const char *url_key)
@@ -178,8 +188,7 @@ static int upstream_load(berth_mirror__upstream *up, json_t *o, const char *wher
 	} else if ((rc = opt_string(o, "ttl", where, 64, &ttl)) < 0 ||
 		   (ttl && (rc = berth_mirror_parse_ttl(ttl, &up->ttl)) < 0)) {
 		if (ttl)
-			rc = berth_error_set(BERTH_EINVALID, "%s.ttl: %s", where,
-					     berth_error_last());
+			rc = ttl_error(where);
 		goto done;
 	}
 	if ((v = json_object_get(o, "default")) && !json_is_boolean(v)) {
