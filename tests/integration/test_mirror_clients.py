@@ -6,7 +6,7 @@ upstream stopped and the ttl passed, a second pull still works and berth
 records a stale hit. containerd (`ctr --hosts-dir`, the engine's own
 containerd) pulls from two upstreams through one berth, picked by ?ns=.
 
-The shared dockerd fixture (`# needs-peer: dockerd`) runs with an empty
+The shared dockerd fixture (the needs-peer marker) runs with an empty
 daemon.json and cannot take registry-mirrors (they are read at start), so
 this test starts its own engine with tests/peers/dockerd-start.sh DIR JSON
 (about 2-5 s) and stops it at the end.
