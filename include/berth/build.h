@@ -56,6 +56,34 @@ int berth_build_store_open(berth_build_store **out, const char *root) BERTH_WARN
 int berth_build_store_exclusive(berth_build_store *s, int wait) BERTH_WARN_UNUSED;
 void berth_build_store_free(berth_build_store *s);
 
+/** What a store holds (berth_build_store_usage); sizes are apparent bytes of files. */
+typedef struct berth_build_usage {
+	uint64_t records, records_bytes;     /* step records (the layer cache's index) */
+	uint64_t images, build_tags;	     /* tags in the layout; of them build-<time>-<pid> */
+	uint64_t blobs, blobs_bytes;	     /* layers, configs, manifests */
+	uint64_t snapshots, snapshots_bytes; /* unpacked layers */
+	uint64_t cache_mounts, cache_mounts_bytes; /* RUN --mount=type=cache directories */
+	uint64_t total_bytes;			   /* everything under the root */
+} berth_build_usage;
+
+/** Count what the store holds (a build may run meanwhile: a snapshot in time). */
+int berth_build_store_usage(berth_build_store *s, berth_build_usage *u) BERTH_WARN_UNUSED;
+
+typedef struct berth_build_prune_opts {
+	int all;	       /* also the images by tag (pulled bases), not only the build cache */
+	uint64_t keep_storage; /* > 0: remove oldest first only until the store is this small */
+	int64_t until;	       /* > 0: only what was last used more than this many seconds ago */
+} berth_build_prune_opts;
+
+/**
+ * Remove build cache: step records, build-<time>-<pid> tags, cache mounts
+ * (with `all`: every tag), then every blob and unpacked layer nothing left
+ * refers to. The caller holds the store alone (berth_build_store_exclusive).
+ * `freed` (optional) gets what went. docs/build-cache.md.
+ */
+int berth_build_store_prune(berth_build_store *s, const berth_build_prune_opts *o,
+			    berth_build_usage *freed) BERTH_WARN_UNUSED;
+
 /** The store's OCI layout directory (borrowed). */
 const char *berth_build_store_content(const berth_build_store *s);
 
@@ -237,6 +265,13 @@ typedef struct berth_build_opts {
 	 * read by FROM NAME and COPY --from=NAME, before stages and images of that name */
 	const char *const *build_contexts;
 	size_t nbuild_contexts;
+	/* --cache-from (type=registry,ref=R | type=local,src=DIR[,tag=T] | REF) and
+	 * --cache-to (type=registry,ref=R | type=local,dest=DIR | type=inline;
+	 * mode=min|max): docs/build-cache.md */
+	const char *const *cache_from;
+	size_t ncache_from;
+	const char *const *cache_to;
+	size_t ncache_to;
 } berth_build_opts;
 
 /**

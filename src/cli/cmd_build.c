@@ -47,6 +47,7 @@ typedef struct build_opts {
 	opt_registry reg;
 	berth_args_list secrets, ssh, add_hosts, ulimits;
 	uint64_t shm_size;
+	berth_args_list cache_from, cache_to;
 } build_opts;
 
 static const char *const networks[] = {"default", "none", "host", NULL};
@@ -73,6 +74,12 @@ static const berth_arg build_args[] = {
 	BERTH_OPT_FLAG("no-cache", 0, build_opts, no_cache, "run every step, use no cached result"),
 	BERTH_OPT_LIST("no-cache-filter", 0, build_opts, no_cache_filter, "STAGE",
 		       "run every step of this stage (repeatable)"),
+	BERTH_OPT_LIST("cache-from", 0, build_opts, cache_from, "SPEC",
+		       "take cached steps from type=registry,ref=REF | type=local,src=DIR\n"
+		       "| REF (an image with an inline cache) (repeatable)"),
+	BERTH_OPT_LIST("cache-to", 0, build_opts, cache_to, "SPEC",
+		       "export the steps' cache: type=registry,ref=REF | type=local,dest=DIR\n"
+		       "| type=inline [,mode=min|max] (repeatable)"),
 	BERTH_OPT_LIST("output", 'o', build_opts, outputs, "SPEC",
 		       "type=registry | type=oci,dest=FILE|DIR[,tar=false] |\n"
 		       "type=docker,dest=FILE (repeatable)"),
@@ -472,6 +479,10 @@ int cmd_build(int argc, char **argv)
 	bo.no_cache = o.no_cache;
 	bo.no_cache_filter = o.no_cache_filter.v;
 	bo.nno_cache_filter = (size_t)o.no_cache_filter.n;
+	bo.cache_from = (const char *const *)o.cache_from.v;
+	bo.ncache_from = (size_t)o.cache_from.n;
+	bo.cache_to = (const char *const *)o.cache_to.v;
+	bo.ncache_to = (size_t)o.cache_to.n;
 	bo.net = o.network && strcmp(o.network, "none") == 0 ? BERTH_SANDBOX_NET_NONE
 							     : BERTH_SANDBOX_NET_HOST;
 	bo.source_date_epoch = sde && *sde ? strtoll(sde, NULL, 10) : -1;
