@@ -82,6 +82,20 @@ typedef struct berth_resp {
 	int fd;
 	uint64_t fd_offset;
 	uint64_t fd_length;
+	/*
+	 * ... or a reader (a body produced while it is sent, e.g. a blob the
+	 * mirror is still fetching; wins over fd and body): reader() copies up
+	 * to `max` bytes at `pos` into `buf` and returns their count (> 0), or
+	 * -1 to end the response with an error (the connection is cut, so the
+	 * client sees a short body). It may block until bytes arrive.
+	 * reader_length is the Content-Length. The server calls reader_free
+	 * (reader_ctx) exactly once, when it is done with the response (sent,
+	 * cut or never made): the exchange hands over a reference of its own.
+	 */
+	long (*reader)(void *ctx, uint64_t pos, char *buf, size_t max);
+	void (*reader_free)(void *ctx);
+	void *reader_ctx;
+	uint64_t reader_length;
 	/* HEAD: no body is sent, but Content-Length is this value. */
 	int head;
 	uint64_t head_length;

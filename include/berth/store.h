@@ -89,6 +89,15 @@ uint64_t berth_upload_offset(const berth_upload *u);
 /** The id of an open upload (borrowed, valid while `u` is). */
 const char *berth_upload_id(const berth_upload *u);
 
+/**
+ * A new descriptor `*fd` (caller closes) from which the bytes written so far
+ * can be read with pread() while the upload grows; it keeps reading the same
+ * data once the upload is committed. BERTH_EUNSUPPORTED if the driver has no
+ * local file. For the pull-through mirror (berth/mirror.h): clients are
+ * served a blob while it is being fetched and stored.
+ */
+int berth_upload_reader(berth_upload *u, int *fd) BERTH_WARN_UNUSED;
+
 /** Append bytes at the end (streaming; hashed as written). */
 int berth_upload_write(berth_upload *u, const void *data, size_t len) BERTH_WARN_UNUSED;
 

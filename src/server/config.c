@@ -9,6 +9,7 @@
  */
 #include "server/config.h"
 #include "berth/oci.h"
+#include "berth/mirror.h"
 #include "berth/replicate.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -126,8 +127,10 @@ void berth_server_config_dispose(berth_server_config *cfg)
 	free(cfg->tls_key);
 	free(cfg->external_url);
 	free(cfg->replication_json);
+	free(cfg->mirror_json);
 	cfg->external_url = NULL;
 	cfg->replication_json = NULL;
+	cfg->mirror_json = NULL;
 	cfg->listen = cfg->data_dir = cfg->db_path = NULL;
 	cfg->token_issuer = cfg->token_service = cfg->admin_password_file = NULL;
 	cfg->tls_cert = cfg->tls_key = NULL;
@@ -330,15 +333,17 @@ static json_t *node_json(yaml_document_t *doc, yaml_node_t *node, int depth, con
 	return out;
 }
 
-/* Keep section `key` (registries or replication) as JSON, checked by the replicate module. */
-static int replication_section(berth_server_config *cfg, yaml_document_t *doc, yaml_node_t *v,
-			       const char *key)
+/*
+ * Keep section `key` as JSON in *slot: registries or replication (checked by
+ * the replicate module), proxy or upstreams (checked by the mirror module).
+ */
+static int json_section(char **slot, yaml_document_t *doc, yaml_node_t *v, const char *key)
 {
 	json_t *root = NULL, *j = NULL;
 	char *text = NULL;
 	int rc = 0;
 
-	if (cfg->replication_json && !(root = json_loads(cfg->replication_json, 0, NULL))) {
+	if (*slot && !(root = json_loads(*slot, 0, NULL))) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
@@ -352,8 +357,8 @@ static int replication_section(berth_server_config *cfg, yaml_document_t *doc, y
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	free(cfg->replication_json);
-	cfg->replication_json = text;
+	free(*slot);
+	*slot = text;
 	text = NULL;
 done:
 	json_decref(root);
@@ -371,6 +376,8 @@ static int replication_check(const berth_server_config *cfg)
 		rc = berth_repl_rules_parse(&rules, cfg->replication_json,
 					    strlen(cfg->replication_json), 1);
 	berth_repl_rules_dispose(&rules);
+	if (rc == 0 && cfg->mirror_json)
+		rc = berth_mirror_config_check(cfg->mirror_json);
 	return rc;
 }
 
@@ -424,7 +431,9 @@ static int walk(berth_server_config *cfg, yaml_document_t *doc, yaml_node_t *nod
 					       prefix[0] ? prefix : "top level");
 		if (depth == 0 &&
 		    (strcmp(key, "registries") == 0 || strcmp(key, "replication") == 0))
-			rc = replication_section(cfg, doc, v, key);
+			rc = json_section(&cfg->replication_json, doc, v, key);
+		else if (depth == 0 && (strcmp(key, "proxy") == 0 || strcmp(key, "upstreams") == 0))
+			rc = json_section(&cfg->mirror_json, doc, v, key);
 		else
 			rc = walk(cfg, doc, v, key, depth + 1);
 		if (rc < 0)

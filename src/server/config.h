@@ -48,6 +48,9 @@ typedef struct berth_server_config {
 	/* replication: the config file's `registries:` and `replication:` sections as
 	 * JSON ({"registries": [...], "replication": [...]}), or NULL */
 	char *replication_json;
+	/* the pull-through mirror: the `proxy:` and `upstreams:` sections as JSON
+	 * ({"proxy": {...}, "upstreams": [...]}, see berth/mirror.h), or NULL */
+	char *mirror_json;
 	/* TLS (both or neither) */
 	char *tls_cert;
 	char *tls_key;

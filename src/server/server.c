@@ -17,6 +17,7 @@
 #include "server/server.h"
 #include "berth/auth.h"
 #include "berth/meta.h"
+#include "berth/mirror.h"
 #include "berth/policy.h"
 #include "berth/ref.h"
 #include "berth/registry.h"
@@ -54,6 +55,7 @@
 #define METRICS_MAX (4 * 1024 * 1024)
 #define PURGE_INTERVAL 3600
 #define DISCARD_MAX (1024 * 1024)
+#define STREAM_BLOCK (64 * 1024)	/* bytes asked of a streamed body's reader at a time */
 #define RESERVE_BYTES (2 * 1024 * 1024) /* beside the database, freed on a full disk */
 
 typedef struct server {
@@ -67,6 +69,7 @@ typedef struct server {
 	berth_auth *api;	/* access control on: authentication, /token, /api/v1 */
 	berth_policy *policy;	/* the projects' signature policies, the registry's manifest gate */
 	berth_replicator *repl; /* replication: rules, executions, /api/v1/replication */
+	berth_mirror *mirror;	/* a pull-through mirror: it answers /v2/ (NULL: not one) */
 	berth_buf tls_cert;	/* PEM, NUL-terminated */
 	berth_buf tls_key;
 	struct MHD_Daemon *daemon;
@@ -374,11 +377,67 @@ static struct MHD_Response *mapped_response(request *r, const berth_resp *resp)
 	return berth_mapped_response(r->srv->mapped, resp->fd, resp->fd_offset, resp->fd_length);
 }
 
+/* A body produced while it is sent (berth_resp.reader), as MHD wants it. */
+typedef struct streamed {
+	long (*reader)(void *ctx, uint64_t pos, char *buf, size_t max);
+	void (*reader_free)(void *ctx);
+	void *ctx;
+} streamed;
+
+static ssize_t streamed_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	streamed *st = cls;
+	long n = st->reader(st->ctx, pos, buf, max);
+
+	return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void streamed_free(void *cls)
+{
+	streamed *st = cls;
+
+	st->reader_free(st->ctx);
+	free(st);
+}
+
+/* The reader's response; the reader's reference is released in every case. */
+static struct MHD_Response *streamed_response(request *r, berth_resp *resp)
+{
+	streamed *st = malloc(sizeof(*st));
+	struct MHD_Response *mr = NULL;
+
+	if (st) {
+		st->reader = resp->reader;
+		st->reader_free = resp->reader_free;
+		st->ctx = resp->reader_ctx;
+		mr = MHD_create_response_from_callback(resp->reader_length, STREAM_BLOCK,
+						       streamed_read, st, streamed_free);
+	}
+	if (!mr) {
+		free(st);
+		resp->reader_free(resp->reader_ctx);
+	} else {
+		r->bytes_out = resp->reader_length;
+	}
+	resp->reader = NULL;
+	return mr;
+}
+
+/* Release a reader's reference of a response that will not be sent. */
+static void drop_reader(berth_resp *resp)
+{
+	if (resp->reader && resp->reader_free)
+		resp->reader_free(resp->reader_ctx);
+	resp->reader = NULL;
+}
+
 static struct MHD_Response *make_response(request *r, berth_resp *resp)
 {
 	struct MHD_Response *mr = NULL;
 
-	if (resp->fd >= 0 && (mr = mapped_response(r, resp)) != NULL) {
+	if (resp->reader) {
+		mr = streamed_response(r, resp);
+	} else if (resp->fd >= 0 && (mr = mapped_response(r, resp)) != NULL) {
 		r->bytes_out = resp->fd_length;
 	} else if (resp->fd >= 0) {
 		/* The exchange owns resp->fd and closes it when freed; MHD closes the
@@ -465,6 +524,7 @@ static void finish_exchange(request *r, berth_resp *resp)
 	if (resp->status < 100 || resp->status > 599) {
 		berth_err("request %s: %s produced status %d", r->request_id, r->route,
 			  resp->status);
+		drop_reader(resp);
 		simple_resp(resp, 500, "application/json", internal_body,
 			    sizeof(internal_body) - 1);
 	}
@@ -472,6 +532,42 @@ static void finish_exchange(request *r, berth_resp *resp)
 		berth_auth_audit_registry(r->srv->api, &r->req, resp->route, resp->repository,
 					  resp->reference, resp->status);
 	notify_replication(r, resp);
+}
+
+/* The mirror's counters (berth/mirror.h) in the Prometheus text format. */
+static int render_mirror(berth_mirror *m, berth_buf *b)
+{
+	berth_mirror_stats st;
+	const struct {
+		const char *name, *help;
+		uint64_t v;
+	} * c, lines[] = {
+		       {"berth_mirror_hits_total",
+			"Manifests and blobs served fresh from the cache.", 0},
+		       {"berth_mirror_misses_total", "Manifests and blobs fetched from upstream.",
+			0},
+		       {"berth_mirror_stale_hits_total",
+			"Cached manifests served because upstream failed (stale-if-error).", 0},
+		       {"berth_mirror_revalidations_total",
+			"Tags checked upstream after their ttl.", 0},
+		       {"berth_mirror_upstream_bytes_total", "Bytes read from upstream registries.",
+			0},
+		       {"berth_mirror_upstream_errors_total", "Failed upstream requests.", 0},
+		       {"berth_mirror_fetches_shared_total",
+			"Blob requests that joined a fetch already running.", 0},
+	       };
+	uint64_t v[sizeof(lines) / sizeof(lines[0])];
+
+	berth_mirror_get_stats(m, &st);
+	v[0] = st.hits, v[1] = st.misses, v[2] = st.stale_hits, v[3] = st.revalidations;
+	v[4] = st.upstream_bytes, v[5] = st.upstream_errors, v[6] = st.fetches_shared;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		c = &lines[i];
+		if (berth_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", c->name,
+				     c->help, c->name, c->name, (unsigned long long)v[i]) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* The answers of the server itself: /healthz, /metrics, 404, and 500 before any exchange. */
@@ -496,6 +592,7 @@ static void answer_here(request *r, berth_resp *resp)
 		};
 
 		if (berth_metrics_render(r->srv->metrics, &g, &b) < 0 ||
+		    (r->srv->mirror && render_mirror(r->srv->mirror, &b) < 0) ||
 		    berth_buf_puts(&b, "") < 0) {
 			berth_err("request %s: %s", r->request_id, berth_error_last());
 			berth_buf_dispose(&b);
@@ -1050,6 +1147,8 @@ static enum MHD_Result begin_exchange(request *r)
 		 * --insecure-open said so): the caller manages replication. */
 		rc = berth_replicator_begin(s->repl, &r->req,
 					    !s->api || (r->id && r->id->principal.sysadmin), &r->x);
+	else if (s->mirror)
+		rc = berth_mirror_begin(s->mirror, &r->req, &r->x);
 	else
 		rc = berth_registry_begin(s->reg, &r->req, &r->x);
 	if (rc < 0 || !r->x)
@@ -1113,6 +1212,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				memset(&resp, 0, sizeof(resp));
 				resp.fd = -1;
 				berth_exchange_finish(r->x, &resp);
+				drop_reader(&resp);
 				r->status = (unsigned)resp.status;
 				if (resp.route)
 					r->route = resp.route;
@@ -1524,6 +1624,20 @@ done:
 	return rc;
 }
 
+/* A pull-through mirror in front of the registry, with the same access control. */
+static int setup_mirror(server *s)
+{
+	int rc = berth_mirror_new(&s->mirror, s->reg, s->store, s->meta, s->cfg->mirror_json);
+
+	if (rc == 0 && s->api) {
+		berth_registry_authz hook;
+
+		berth_auth_registry_authz(s->api, &hook);
+		berth_mirror_set_authz(s->mirror, &hook);
+	}
+	return rc;
+}
+
 static const char *signal_name(int sig)
 {
 	return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "signal";
@@ -1645,6 +1759,8 @@ int berth_server_run(const berth_server_config *cfg)
 	}
 	if (cfg->auth_enabled && (rc = setup_auth(&s)) < 0)
 		goto done;
+	if (cfg->mirror_json && (rc = setup_mirror(&s)) < 0)
+		goto done;
 	if ((rc = berth_metrics_new(&s.metrics)) < 0 || (rc = berth_mapped_new(&s.mapped)) < 0)
 		goto done;
 	purge_once(&s);
@@ -1702,6 +1818,7 @@ done:
 		close(s.listen_fd);
 	berth_mapped_free(s.mapped); /* after MHD: it destroyed every response */
 	berth_metrics_free(s.metrics);
+	berth_mirror_free(s.mirror); /* after MHD: no request reads a fetch any more */
 	berth_auth_free(s.api);
 	berth_token_key_free(s.key);
 	berth_registry_free(s.reg);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# dockerd-start.sh DIR - start one Docker Engine (Debian docker.io 20.10, with
+# dockerd-start.sh DIR [DAEMON_JSON] - start one Docker Engine (Debian docker.io 20.10, with
 # its built-in BuildKit) on the private socket DIR/sock, for the tests that
 # compare berth with BuildKit. CTest runs it once per run as the fixture
 # "dockerd" (CMakeLists.txt: tests with `# needs-peer: dockerd` get it and
@@ -15,9 +15,17 @@ fi
 # An engine a killed run left behind in this directory is ours: stop it first.
 sh "$(dirname "$0")/dockerd-stop.sh" "$D"
 mkdir -p "$D"
-echo '{}' > "$D/daemon.json"
+# An optional second argument: the daemon.json to use (e.g. the brief's, with
+# registry-mirrors pointing at a berth mirror); its storage-driver then rules.
+SD=--storage-driver=overlay2
+if [ -n "${2:-}" ]; then
+  cp "$2" "$D/daemon.json"
+  if grep -q '"storage-driver"' "$2"; then SD=; fi
+else
+  echo '{}' > "$D/daemon.json"
+fi
 setsid dockerd --config-file "$D/daemon.json" --iptables=false --ip6tables=false \
-  --bridge=none --storage-driver=overlay2 --data-root "$D/root" --exec-root "$D/exec" \
+  --bridge=none $SD --data-root "$D/root" --exec-root "$D/exec" \
   --pidfile "$D/pid" -H "unix://$D/sock" > "$D/log" 2>&1 < /dev/null &
 i=0
 until DOCKER_HOST="unix://$D/sock" /usr/bin/docker info >/dev/null 2>&1; do

@@ -31,6 +31,8 @@ typedef struct berth_store__driver {
 	/* Lock and open; sets up the hasher (cache or recompute) and offset. */
 	int (*upload_open)(berth_upload **out, berth_store *s, const char *id);
 	int (*upload_write)(berth_upload *u, const void *data, size_t len);
+	/* A new read-only (pread) descriptor on the upload's data; may be NULL. */
+	int (*upload_reader)(berth_upload *u, int *fd);
 	int (*upload_sync)(berth_upload *u);
 	/* Verify and commit; does not free `u` (the front calls release). */
 	int (*upload_commit)(berth_upload *u, const berth_digest *expected, uint64_t *size_out);

@@ -364,6 +364,15 @@ uint64_t berth_upload_offset(const berth_upload *u)
 	return u->offset;
 }
 
+int berth_upload_reader(berth_upload *u, int *fd)
+{
+	*fd = -1;
+	if (!u->store->drv->upload_reader)
+		return berth_error_set(BERTH_EUNSUPPORTED, "store driver %s cannot read an upload",
+				       u->store->drv->name);
+	return u->store->drv->upload_reader(u, fd);
+}
+
 const char *berth_upload_id(const berth_upload *u)
 {
 	return u->id;

@@ -830,6 +830,16 @@ done:
 	return rc;
 }
 
+static int fs_upload_reader(berth_upload *bu, int *fd)
+{
+	fs_upload *u = (fs_upload *)bu;
+
+	/* The data file stays the same inode when committed (renamed or linked). */
+	if ((*fd = fcntl(u->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return berth_error_set(BERTH_EIO, "upload %s: dup: %s", bu->id, strerror(errno));
+	return 0;
+}
+
 static void fs_upload_release(berth_upload *bu)
 {
 	fs_upload *u = (fs_upload *)bu;
@@ -958,6 +968,7 @@ static const berth_store__driver fs_driver = {
 	.upload_size = fs_upload_size,
 	.upload_open = fs_upload_open,
 	.upload_write = fs_upload_write,
+	.upload_reader = fs_upload_reader,
 	.upload_settle = fs_upload_settle,
 	.upload_sync = fs_upload_sync,
 	.upload_commit = fs_upload_commit,

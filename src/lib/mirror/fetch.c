@@ -1,0 +1,298 @@
+/*
+ * fetch.c - blobs fetched once however many clients ask. The first request
+ * for a missing blob starts a fetch: a thread that asks upstream for the
+ * size (HEAD), opens a store upload, then streams the blob into it. Every
+ * request for that digest, the first included, holds a reference to the
+ * fetch and is answered from a descriptor on the upload's file, reading
+ * each byte once the thread has written it (berth_mirror__fetch_read).
+ * The upload is committed only once the client has verified the digest
+ * and size, and the last byte reaches readers only then; a failed fetch deletes it, and readers
+ * still waiting get an error (their response is cut short). Clients never slow the fetch: the
+ * thread runs at upstream's pace, readers follow behind.
+ */
+#include "internal.h"
+
+#include "util/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef enum { F_STARTING, F_STREAMING, F_DONE, F_FAILED } fetch_state;
+
+struct berth_mirror__fetch {
+	berth_mirror__fetch *next; /* in m->fetches while running */
+	berth_mirror *m;
+	berth_mirror__upstream *up;
+	char *repo;  /* upstream repository */
+	char *local; /* local repository the blob is linked into */
+	berth_digest digest;
+	pthread_cond_t cv; /* state or written changed (under m->lock) */
+	fetch_state state;
+	uint64_t size;
+	uint64_t written;
+	int fd; /* reader descriptor on the upload, -1 until streaming */
+	int refs;
+	int not_found; /* upstream has no such blob */
+	berth_upload *upload;
+};
+
+static void fetch_free(berth_mirror__fetch *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	pthread_cond_destroy(&f->cv);
+	free(f->repo);
+	free(f->local);
+	free(f);
+}
+
+void berth_mirror__fetch_ref(berth_mirror__fetch *f)
+{
+	pthread_mutex_lock(&f->m->lock);
+	f->refs++;
+	pthread_mutex_unlock(&f->m->lock);
+}
+
+void berth_mirror__fetch_unref(void *ctx)
+{
+	berth_mirror__fetch *f = ctx;
+	int last;
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->m->lock);
+	last = --f->refs == 0;
+	pthread_mutex_unlock(&f->m->lock);
+	if (last)
+		fetch_free(f);
+}
+
+uint64_t berth_mirror__fetch_size(const berth_mirror__fetch *f)
+{
+	return f->size;
+}
+
+/* Publish a state change (and leave the table once finished). Under no lock. */
+static void set_state(berth_mirror__fetch *f, fetch_state st)
+{
+	berth_mirror *m = f->m;
+
+	pthread_mutex_lock(&m->lock);
+	f->state = st;
+	if (st == F_DONE || st == F_FAILED) {
+		for (berth_mirror__fetch **pp = &m->fetches; *pp; pp = &(*pp)->next)
+			if (*pp == f) {
+				*pp = f->next;
+				break;
+			}
+	}
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static int sink(void *ctx, const void *data, size_t len)
+{
+	berth_mirror__fetch *f = ctx;
+	int rc = berth_upload_write(f->upload, data, len);
+
+	if (rc < 0)
+		return rc;
+	atomic_fetch_add(&f->m->upstream_bytes, len);
+	pthread_mutex_lock(&f->m->lock);
+	f->written += len;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->m->lock);
+	return 0;
+}
+
+/* HEAD upstream, then open the upload and its reader. */
+static int fetch_open(berth_mirror__fetch *f)
+{
+	char id[BERTH_UPLOAD_ID_MAX];
+	int rc, fd = -1;
+
+	rc = berth_client_blob_exists(f->up->client, f->repo, &f->digest, &f->size);
+	if (rc == BERTH_ENOTFOUND)
+		f->not_found = 1;
+	if (rc < 0)
+		return rc;
+	if ((rc = berth_store_upload_create(f->m->store, id)) < 0)
+		return rc;
+	if ((rc = berth_store_upload_open(&f->upload, f->m->store, id)) < 0) {
+		if (berth_store_upload_delete(f->m->store, id) < 0)
+			berth_warn("mirror: removing upload %s: %s", id, berth_error_last());
+		return rc;
+	}
+	if ((rc = berth_upload_reader(f->upload, &fd)) < 0)
+		return rc;
+	pthread_mutex_lock(&f->m->lock);
+	f->fd = fd;
+	pthread_mutex_unlock(&f->m->lock);
+	return 0;
+}
+
+/* Drop a failed fetch's upload: nothing partial stays in the store. */
+static void fetch_discard(berth_mirror__fetch *f)
+{
+	char id[BERTH_UPLOAD_ID_MAX];
+
+	if (!f->upload)
+		return;
+	snprintf(id, sizeof(id), "%s", berth_upload_id(f->upload));
+	berth_upload_close(f->upload);
+	f->upload = NULL;
+	if (berth_store_upload_delete(f->m->store, id) < 0)
+		berth_warn("mirror: removing the upload of a failed fetch: %s", berth_error_last());
+}
+
+static void *fetch_thread(void *arg)
+{
+	berth_mirror__fetch *f = arg;
+	berth_mirror *m = f->m;
+	uint64_t size = 0;
+	int rc;
+
+	if ((rc = fetch_open(f)) == 0) {
+		set_state(f, F_STREAMING);
+		rc = berth_client_blob_get(f->up->client, f->repo, &f->digest, (int64_t)f->size,
+					   sink, f);
+	}
+	if (rc == 0) {
+		rc = berth_upload_commit(f->upload, &f->digest, &size);
+		f->upload = NULL; /* freed by commit in all cases */
+	}
+	if (rc == 0 && (rc = berth_meta_blob_link(m->meta, f->local, &f->digest, size)) == 0) {
+		set_state(f, F_DONE);
+	} else {
+		if (!f->not_found) {
+			atomic_fetch_add(&m->upstream_errors, 1);
+			berth_warn("mirror: fetching blob %s of %s from %s failed: %s",
+				   f->digest.str, f->repo, f->up->name, berth_error_last());
+		}
+		fetch_discard(f);
+		set_state(f, F_FAILED);
+	}
+	pthread_mutex_lock(&m->lock);
+	m->threads--;
+	pthread_cond_broadcast(&m->idle);
+	pthread_mutex_unlock(&m->lock);
+	berth_mirror__fetch_unref(f);
+	return NULL;
+}
+
+/* A new fetch, in the table, its thread started; under m->lock. */
+static int fetch_start(berth_mirror *m, berth_mirror__upstream *up, const char *repo,
+		       const char *local, const berth_digest *d, berth_mirror__fetch **out)
+{
+	berth_mirror__fetch *f = calloc(1, sizeof(*f));
+	pthread_attr_t attr;
+	pthread_t thr;
+	int err;
+
+	if (!f || !(f->repo = strdup(repo)) || !(f->local = strdup(local))) {
+		if (f) {
+			free(f->repo);
+			free(f);
+		}
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	f->m = m;
+	f->up = up;
+	f->digest = *d;
+	f->fd = -1;
+	f->refs = 2; /* the thread's and the caller's */
+	pthread_cond_init(&f->cv, NULL);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&thr, &attr, fetch_thread, f);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		fetch_free(f);
+		return berth_error_set(BERTH_ERROR, "mirror: starting a fetch: %s", strerror(err));
+	}
+	m->threads++;
+	f->next = m->fetches;
+	m->fetches = f;
+	*out = f;
+	return 0;
+}
+
+int berth_mirror__fetch_join(berth_mirror *m, berth_mirror__upstream *up, const char *repo,
+			     const char *local, const berth_digest *d, berth_mirror__fetch **out)
+{
+	berth_mirror__fetch *f;
+	int rc = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&m->lock);
+	for (f = m->fetches; f; f = f->next)
+		if (f->up == up && berth_digest_equal(&f->digest, d))
+			break;
+	if (f) {
+		f->refs++;
+		atomic_fetch_add(&m->fetches_shared, 1);
+	} else if ((rc = fetch_start(m, up, repo, local, d, &f)) < 0) {
+		pthread_mutex_unlock(&m->lock);
+		return rc;
+	}
+	while (f->state == F_STARTING)
+		pthread_cond_wait(&f->cv, &m->lock);
+	if (f->state == F_FAILED)
+		rc = f->not_found ? BERTH_ENOTFOUND : BERTH_EIO;
+	pthread_mutex_unlock(&m->lock);
+	if (rc < 0) {
+		berth_mirror__fetch_unref(f);
+		return rc == BERTH_ENOTFOUND
+			       ? berth_error_set(rc, "blob unknown to upstream %s", up->name)
+			       : berth_error_set(rc, "fetching the blob from upstream %s failed",
+						 up->name);
+	}
+	*out = f;
+	return 0;
+}
+
+/*
+ * Bytes a reader may have (under m->lock): the last one is held back until
+ * the digest is verified, so that no client ever gets a complete body that
+ * does not match its digest.
+ */
+static uint64_t visible(const berth_mirror__fetch *f)
+{
+	if (f->state == F_DONE)
+		return f->written;
+	return f->written < f->size ? f->written : f->size ? f->size - 1 : 0;
+}
+
+long berth_mirror__fetch_read(void *ctx, uint64_t pos, char *buf, size_t max)
+{
+	berth_mirror__fetch *f = ctx;
+	uint64_t avail;
+	ssize_t n;
+
+	pthread_mutex_lock(&f->m->lock);
+	while (f->state == F_STREAMING && visible(f) <= pos)
+		pthread_cond_wait(&f->cv, &f->m->lock);
+	avail = visible(f) > pos ? visible(f) - pos : 0;
+	if (f->state == F_FAILED || f->fd < 0)
+		avail = 0; /* what was read may be bad: cut the response */
+	pthread_mutex_unlock(&f->m->lock);
+	if (avail == 0)
+		return -1;
+	if (avail < max)
+		max = (size_t)avail;
+	do
+		n = pread(f->fd, buf, max, (off_t)pos);
+	while (n < 0 && errno == EINTR);
+	return n > 0 ? (long)n : -1;
+}
+
+void berth_mirror__fetch_drain(berth_mirror *m)
+{
+	pthread_mutex_lock(&m->lock);
+	while (m->threads > 0)
+		pthread_cond_wait(&m->idle, &m->lock);
+	pthread_mutex_unlock(&m->lock);
+}
