@@ -59,6 +59,7 @@ int berth_transport__docker_client(berth_client **out, const berth_image_name *n
 		co.password = o->password;
 		co.auth_file = o->auth_file;
 		co.cert_dir = o->cert_dir;
+		co.plain_http = o->plain_http;
 	}
 	return berth_client_new(out, &co);
 }
