@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 typedef struct berth_build_store berth_build_store;
 typedef struct berth_build_image berth_build_image;
@@ -399,5 +400,30 @@ int berth_build_platform_tag(char *out, size_t len, const char *tag,
 int berth_build_index_commit(berth_build_store *s, const char *tag,
 			     const berth_build_platform_image *imgs, size_t n,
 			     berth_digest *digest) BERTH_WARN_UNUSED;
+
+/** What `berth build --sbom / --provenance` attaches (berth_build_attest). */
+typedef struct berth_build_attest_opts {
+	int sbom;		     /* an SPDX 2.3 SBOM of the built image */
+	int provenance;		     /* 0 none, 1 SLSA v0.2 mode=min, 2 mode=max */
+	const char *name;	     /* the image's name (first --tag) for subjects, or NULL */
+	const char *dockerfile_name; /* invocation.configSource.entryPoint; NULL = "Dockerfile" */
+	const void *dockerfile;	     /* its text (mode=max), or NULL */
+	size_t dockerfile_len;
+	const char *const *build_args; /* "K=V" (mode=max) */
+	size_t nbuild_args;
+	time_t started; /* buildStartedOn; 0 = now */
+} berth_build_attest_opts;
+
+/**
+ * Attach attestations to the image committed as `tag`, as BuildKit does:
+ * an OCI index (the image with its platform, and an attestation manifest
+ * with platform unknown/unknown, annotated vnd.docker.reference.type
+ * "attestation-manifest" and vnd.docker.reference.digest the image's
+ * digest, whose layers are in-toto statements) replaces the image under
+ * `tag`. `index_out` gets the index digest. Nothing to do (0) when neither
+ * is asked for. BERTH_EUNSUPPORTED when `tag` is not one OCI image.
+ */
+int berth_build_attest(berth_build_store *s, const berth_build_attest_opts *o, const char *tag,
+		       berth_digest *index_out) BERTH_WARN_UNUSED;
 
 #endif

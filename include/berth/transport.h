@@ -157,6 +157,13 @@ typedef struct berth_copy_options {
 	void *progress_ctx;
 	int retries;	    /* per blob, default 3 (with backoff) */
 	uint64_t bandwidth; /* bytes per second over all blobs in flight; 0 = unlimited */
+	/*
+	 * Also copy what is attached to each manifest written (cosign's .sig,
+	 * .att, .sbom tags and OCI 1.1 referrers), after the image is
+	 * committed. docker:// to docker:// only, without --format or
+	 * --dest-compress (BERTH_EUNSUPPORTED / BERTH_EINVALID otherwise).
+	 */
+	int with_signatures;
 } berth_copy_options;
 
 void berth_copy_options_init(berth_copy_options *o);

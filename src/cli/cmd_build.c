@@ -41,7 +41,8 @@ typedef struct build_opts {
 	const char *file, *target, *platform, *network, *iidfile, *progress, *call;
 	berth_args_list tags, build_args, outputs, no_cache_filter;
 	berth_args_list build_contexts;
-	int push, load, pull, no_cache, check;
+	int push, load, pull, no_cache, check, sbom;
+	const char *provenance;
 	berth_args_list annotations;
 	int jobs;
 	const char *registries_conf, *metadata_file;
@@ -96,6 +97,10 @@ static const berth_arg build_args[] = {
 	BERTH_OPT_LIST("annotation", 0, build_opts, annotations, "[TYPE[PLATFORM]:]K=V",
 		       "add an annotation to the image's manifest (repeatable; TYPE\n"
 		       "manifest, the default)"),
+	BERTH_OPT_BOOL("sbom", 0, build_opts, sbom, "BOOL",
+		       "attach an SPDX SBOM attestation (as BuildKit, in an index)"),
+	BERTH_OPT_STRING("provenance", 0, build_opts, provenance, "mode=min|max",
+			 "attach a SLSA v0.2 provenance attestation (true = mode=min)"),
 	BERTH_OPT_STRING("iidfile", 0, build_opts, iidfile, "FILE",
 			 "write the image's manifest digest to FILE"),
 	BERTH_OPT_ENUM("progress", 0, build_opts, progress, progresses, NULL,
@@ -197,6 +202,50 @@ static int export_all(const build_opts *o, berth_build_store *s, const char *tag
  * manifest), containerimage.config.digest, containerimage.descriptor, and
  * image.name (the tags, comma-separated) when there are tags.
  */
+/*
+ * --sbom and --provenance: BuildKit's attestation manifests beside the image
+ * in an index under the build's tag (berth_build_attest), before export.
+ */
+static int build_attest(const build_opts *o, berth_build_store *s, const char *tag,
+			const char *context, time_t started)
+{
+	berth_build_attest_opts ao = {.sbom = o->sbom, .started = started};
+	berth_buf df = BERTH_BUF_INIT(BERTH_DF_MAX_FILE);
+	char path[PATH_MAX];
+	berth_digest idx;
+	int rc = 0;
+
+	if (o->provenance && strcmp(o->provenance, "false") != 0) {
+		if (strcmp(o->provenance, "true") == 0 || strcmp(o->provenance, "mode=min") == 0)
+			ao.provenance = 1;
+		else if (strcmp(o->provenance, "mode=max") == 0)
+			ao.provenance = 2;
+		else
+			return berth_cli_fail(CMD, -1,
+					      "--provenance %s: expected true, false, mode=min or "
+					      "mode=max",
+					      o->provenance);
+	}
+	if (!ao.sbom && !ao.provenance)
+		return 0;
+	snprintf(path, sizeof(path), "%s%s%s", o->file ? "" : context, o->file ? "" : "/",
+		 o->file ? o->file : "Dockerfile");
+	if (ao.provenance == 2 && berth_fs_read_file(&df, path) == 0) {
+		ao.dockerfile = df.ptr;
+		ao.dockerfile_len = df.len;
+	}
+	ao.dockerfile_name = o->file ? o->file : "Dockerfile";
+	ao.name = o->tags.n ? o->tags.v[0] : NULL;
+	ao.build_args = (const char *const *)o->build_args.v;
+	ao.nbuild_args = (size_t)o->build_args.n;
+	if (berth_build_attest(s, &ao, tag, &idx) < 0)
+		rc = berth_cli_fail(CMD, -1, "attestations: %s", berth_error_last());
+	else if (o->progress == NULL || strcmp(o->progress, "quiet") != 0)
+		fprintf(stderr, "attestations: index %s\n", idx.str);
+	berth_buf_dispose(&df);
+	return rc;
+}
+
 static int write_metadata(const build_opts *o, berth_build_store *s, const berth_digest *d)
 {
 	char path[PATH_MAX + 128], *txt = NULL;
@@ -406,6 +455,7 @@ int cmd_build(int argc, char **argv)
 	char root[PATH_MAX], tag[64];
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	berth_digest d;
+	time_t started;
 	FILE *devnull = NULL, *plog = NULL;
 	build_progress *prog = NULL;
 	int npos, r, rc = BERTH_EXIT_USAGE;
@@ -500,6 +550,7 @@ int cmd_build(int argc, char **argv)
 	bo.labels = (const char *const *)o.labels.v;
 	bo.nlabels = (size_t)o.labels.n;
 	snprintf(tag, sizeof(tag), "build-%ld-%d", (long)time(NULL), (int)getpid());
+	started = time(NULL);
 	if (berth_build_dockerfile(s, &bo, tag, &d) < 0) {
 		char msg[1024];
 
@@ -513,6 +564,8 @@ int cmd_build(int argc, char **argv)
 	build_progress_close(prog, plog, NULL);
 	prog = NULL;
 	plog = NULL;
+	if (build_attest(&o, s, tag, argv[1], started) < 0)
+		goto done;
 	if (export_all(&o, s, tag, &to, outs, nouts) < 0)
 		goto done;
 	if (o.iidfile) {

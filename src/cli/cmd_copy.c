@@ -15,7 +15,7 @@
 #include <string.h>
 
 typedef struct copy_opts {
-	int all, quiet, parallel, retries;
+	int all, quiet, parallel, retries, with_signatures;
 	int tls, src_tls, dest_tls; /* -1: not given */
 	const char *platform, *format, *compress, *src_creds, *dest_creds, *src_cert_dir,
 		*dest_cert_dir, *authfile, *digestfile;
@@ -53,6 +53,9 @@ static const berth_arg copy_args[] = {
 		      "retries per blob on transient errors (default 3)"),
 	BERTH_OPT_STRING("digestfile", 0, copy_opts, digestfile, "FILE",
 			 "write the digest of the manifest written to FILE"),
+	BERTH_OPT_FLAG("with-signatures", 0, copy_opts, with_signatures,
+		       "also copy the cosign .sig/.att/.sbom tags and OCI referrers\n"
+		       "of every manifest copied (registries only)"),
 	BERTH_OPT_FLAG("quiet", 'q', copy_opts, quiet, "no progress output"),
 	BERTH_OPT_STRING("registries-conf", 0, copy_opts, registries_conf, "FILE",
 			 "registries.conf(5) for a docker:// SRC (default:\n"
@@ -86,6 +89,7 @@ static int copy_setup(copy_opts *o, berth_transport_options *so, berth_transport
 	co->compress = o->compress;
 	co->parallel = o->parallel;
 	co->retries = o->retries;
+	co->with_signatures = o->with_signatures;
 	if ((o->src_creds && opt_creds_parse("copy", o->src_creds, sc) < 0) ||
 	    (o->dest_creds && opt_creds_parse("copy", o->dest_creds, dc) < 0))
 		return -1;

@@ -892,6 +892,25 @@ static void ctx_ends(copy_ctx *cx, const berth_image_name *src, const berth_imag
 	cx->dest_compress = dst->kind != BERTH_TRANSPORT_DOCKER_ARCHIVE;
 }
 
+/*
+ * --with-signatures reads tags and referrers of registries, and the
+ * signatures name manifest digests, which a conversion would change.
+ */
+static int attached_check(const berth_image_name *src, const berth_image_name *dst,
+			  const berth_copy_options *o)
+{
+	if (src->kind != BERTH_TRANSPORT_DOCKER || dst->kind != BERTH_TRANSPORT_DOCKER)
+		return berth_error_set(
+			BERTH_EUNSUPPORTED,
+			"--with-signatures copies between registries (docker://) only");
+	if (o->format || o->compress)
+		return berth_error_set(
+			BERTH_EINVALID,
+			"--with-signatures keeps manifest digests: it excludes "
+			"--format and --dest-compress (signatures name the digests)");
+	return 0;
+}
+
 int berth_copy(const berth_image_name *src, const berth_transport_options *src_opts,
 	       const berth_image_name *dst, const berth_transport_options *dst_opts,
 	       const berth_copy_options *o, berth_digest *digest_out)
@@ -908,6 +927,8 @@ int berth_copy(const berth_image_name *src, const berth_transport_options *src_o
 	memset(&w, 0, sizeof(w));
 	rc = ctx_init(&cx, o);
 	if (rc < 0)
+		goto done;
+	if (o->with_signatures && (rc = attached_check(src, dst, o)) < 0)
 		goto done;
 	ctx_ends(&cx, src, dst);
 	rc = berth_source_open(&cx.src, src, src_opts);
@@ -928,6 +949,8 @@ int berth_copy(const berth_image_name *src, const berth_transport_options *src_o
 		goto done;
 	if (digest_out)
 		*digest_out = w.digest;
+	if (o->with_signatures)
+		rc = berth_transport__copy_attached(src, src_opts, dst, dst_opts, o, &w.digest);
 done:
 	/* Without a commit the destination removes what it wrote. */
 	berth_dest_free(cx.dst);

@@ -43,9 +43,29 @@ static void impl_free(docker_impl *im)
 	free(im);
 }
 
-static int impl_new(docker_impl **out, const berth_image_name *n, const berth_transport_options *o)
+int berth_transport__docker_client(berth_client **out, const berth_image_name *n,
+				   const berth_transport_options *o)
 {
 	berth_client_options co;
+
+	*out = NULL;
+	if (!n->ref || !n->ref->domain || !n->ref->path)
+		return berth_error_set(BERTH_EINVALID, "docker:// needs host/repository[:tag]");
+	berth_client_options_init(&co);
+	co.host = n->ref->domain;
+	if (o) {
+		co.tls_verify = o->tls_verify;
+		co.username = o->username;
+		co.password = o->password;
+		co.auth_file = o->auth_file;
+		co.cert_dir = o->cert_dir;
+		co.plain_http = o->plain_http;
+	}
+	return berth_client_new(out, &co);
+}
+
+static int impl_new(docker_impl **out, const berth_image_name *n, const berth_transport_options *o)
+{
 	docker_impl *im = NULL;
 	int rc;
 
@@ -62,17 +82,7 @@ static int impl_new(docker_impl **out, const berth_image_name *n, const berth_tr
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	berth_client_options_init(&co);
-	co.host = n->ref->domain;
-	if (o) {
-		co.tls_verify = o->tls_verify;
-		co.username = o->username;
-		co.password = o->password;
-		co.auth_file = o->auth_file;
-		co.cert_dir = o->cert_dir;
-		co.plain_http = o->plain_http;
-	}
-	rc = berth_client_new(&im->client, &co);
+	rc = berth_transport__docker_client(&im->client, n, o);
 	if (rc)
 		goto done;
 	*out = im;

@@ -9,6 +9,7 @@
  *   oci_archive.c     oci-archive: (a layout unpacked/packed with libarchive)
  *   docker_archive.c  docker-archive:
  *   copy.c            the copy engine
+ *   attached.c        copy --with-signatures: tags and referrers attached to an image
  */
 #ifndef BERTH_TRANSPORT_INTERNAL_H
 #define BERTH_TRANSPORT_INTERNAL_H
@@ -147,6 +148,26 @@ int berth_transport__docker_source(berth_source *s, const berth_image_name *n,
 				   const berth_transport_options *o) BERTH_WARN_UNUSED;
 int berth_transport__docker_dest(berth_dest *d, const berth_image_name *n,
 				 const berth_transport_options *o) BERTH_WARN_UNUSED;
+/** A registry client for a docker:// name with the transport's options (docker.c). */
+struct berth_client;
+int berth_transport__docker_client(struct berth_client **out, const berth_image_name *n,
+				   const berth_transport_options *o) BERTH_WARN_UNUSED;
+
+/**
+ * `--with-signatures` (attached.c): after `subject` was copied from `src` to
+ * `dst` (both docker://, digests kept), copy what is attached to it and, for
+ * an index, to each of its children: the cosign tags sha256-<hex>.sig,
+ * .att, .sbom and the OCI 1.1 referrers (with their own referrers, one level
+ * down), keeping the referrers tag schema up to date at a destination
+ * without the referrers API.
+ */
+int berth_transport__copy_attached(const berth_image_name *src,
+				   const berth_transport_options *src_opts,
+				   const berth_image_name *dst,
+				   const berth_transport_options *dst_opts,
+				   const berth_copy_options *o,
+				   const berth_digest *subject) BERTH_WARN_UNUSED;
+
 int berth_transport__oci_source(berth_source *s, const berth_image_name *n,
 				const berth_transport_options *o) BERTH_WARN_UNUSED;
 int berth_transport__oci_dest(berth_dest *d, const berth_image_name *n,
