@@ -153,11 +153,15 @@ int berth_repl_rule_matches(const berth_repl_rule *rule, const char *repo, const
 typedef struct berth_replicator berth_replicator;
 
 typedef struct berth_replicator_options {
-	berth_meta *meta;	/* borrowed: executions, results, API rules, the event queue */
-	const char *self;	/* "127.0.0.1:5000": this server, the local end of a copy */
-	const char *rules_json; /* the config file's sections as JSON, or NULL */
-	const char *key_file;	/* seals the API registries' passwords (made if absent) */
-	int test_clock;		/* 1: POST /api/v1/replication/tick drives the scheduler */
+	berth_meta *meta;	   /* borrowed: executions, results, API rules, the event queue */
+	const char *self;	   /* "127.0.0.1:5000": this server, the local end of a copy */
+	int self_tls;		   /* 1: this server speaks TLS (its certificate is not checked:
+				      the connection is loopback to our own socket) */
+	const char *self_username; /* this server's own account when access control is on */
+	const char *self_password; /* (BERTH_AUTH_SYSTEM_USER), else NULL */
+	const char *rules_json;	   /* the config file's sections as JSON, or NULL */
+	const char *key_file;	   /* seals the API registries' passwords (made if absent) */
+	int test_clock;		   /* 1: POST /api/v1/replication/tick drives the scheduler */
 } berth_replicator_options;
 
 /**

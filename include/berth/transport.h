@@ -56,6 +56,7 @@ typedef struct berth_transport_options {
 	const char *password;
 	const char *auth_file; /* NULL: standard search */
 	const char *cert_dir;
+	int plain_http; /* docker://: 1 forces http, -1 https (loopback too), 0 automatic */
 } berth_transport_options;
 
 void berth_transport_options_init(berth_transport_options *o);

@@ -12,7 +12,7 @@ import requests
 
 import conftest
 import copyutil as u
-from replutil import (RULE, Distribution, Proxy, api, blob_uploads, brief_config,  # noqa: F401
+from replutil import (API, RULE, Distribution, Proxy, api, blob_uploads, brief_config,  # noqa: F401
                       catalog, manifest_digest, need_distribution, push, results, source,
                       target, wait_executions)
 
@@ -196,6 +196,56 @@ def test_target_refusing_auth_fails_the_execution(berth_factory, source, tmp_pat
                           headers={"Accept": u.ACCEPT}, timeout=10)
         assert r.status_code == 200
         assert "dr-secret" not in src2.read_log()
+
+
+def test_source_with_access_control_and_tls_replicates(berth_factory, tmp_path, monkeypatch):
+    """A source with --auth and TLS reaches itself over https as its in-memory
+    system account (`berth$system`): the manual run copies, the audit log
+    names that account."""
+    import authutil as au
+    monkeypatch.setenv("BERTH_REPLICATION_TEST_CLOCK", "1")
+    ip = au.non_loopback_ipv4()
+    assert ip, ("this host has no non-loopback IPv4 address, which the test needs (berth "
+                "speaks plain http to loopback hosts): e.g. 'ip addr add 10.254.0.1/32 dev lo'")
+    ca = au.TestCA(tmp_path / "ca", ips=[ip])
+    dst = berth_factory()
+    (tmp_path / "src").mkdir()
+    src = au.AuthServer(str(tmp_path / "src"), tls=ca, listen="0.0.0.0",
+                        extra_args=["--config", brief_config(tmp_path, dst.url)],
+                        env={"BERTH_REPLICATION_TEST_CLOCK": "1"}).start()
+    try:
+        u.berth("copy", "--dest-tls-verify=false", "--dest-creds", "%s:%s" % src.admin,
+                "oci:%s:small" % u.small_image(), "docker://%s:%d/apps/web:1.0" % (ip, src.port))
+
+        def call(method, path):
+            return requests.request(method, src.url + API + path, auth=src.admin, verify=ca.ca,
+                                    timeout=30)
+        assert call("POST", "/policies/%s/run" % RULE).status_code == 202
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            ex = call("GET", "/executions?rule=%s" % RULE).json()
+            if ex and ex[0]["status"] != "running":
+                break
+            time.sleep(0.1)
+        assert ex and ex[0]["status"] == "succeeded", (ex, src.read_log()[-3000:])
+        assert ex[0]["summary"]["copied"] == 1, ex
+        got = manifest_digest(dst.url, "apps/web", "1.0")
+        r = requests.head(src.url + "/v2/apps/web/manifests/1.0", auth=src.admin, verify=ca.ca,
+                          headers={"Accept": u.ACCEPT}, timeout=10)
+        assert r.status_code == 200 and got == r.headers["Docker-Content-Digest"], (got, r.headers)
+        # The pulls of the copy are the system account's, over https (audit log).
+        audit = requests.get(src.url + "/api/v1/audit?limit=200", auth=src.admin, verify=ca.ca,
+                             timeout=10)
+        assert audit.status_code == 200, audit.text
+        assert "berth$system" in audit.text, audit.text[:2000]
+        # Without the account the same request is refused: it exists in this process only.
+        r = requests.get(src.url + "/v2/apps/web/manifests/1.0", verify=ca.ca, timeout=10,
+                         auth=("berth$system", "0" * 64))
+        assert r.status_code == 401, r.status_code
+    finally:
+        rc = src.stop()
+        src.cleanup()
+        assert rc in (0, None), src.read_log()[-3000:]
 
 
 class SlowProxy(Proxy):

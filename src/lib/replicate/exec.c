@@ -6,9 +6,10 @@
  * so, and record the execution and every artifact's result in meta.
  *
  * The local end of a copy is this server itself, reached over loopback
- * (`self`), so a replicated image travels exactly as any registry client
- * would see it. Tags compare by manifest digest (HEAD at the destination):
- * an image already there is "skipped" and costs one request.
+ * (`self`, over TLS when the server has it, as the in-memory system
+ * account when access control is on), so a replicated image travels
+ * exactly as any registry client would see it. Tags compare by manifest digest (HEAD at the
+ * destination): an image already there is "skipped" and costs one request.
  */
 #include "internal.h"
 
@@ -80,8 +81,8 @@ typedef struct run {
 	char remote[BERTH_REPLICATE_URL_MAX]; /* host[:port] */
 	int plain;			      /* http:// */
 	berth_transport_options local_opts, remote_opts;
-	char *password;		      /* wiped */
-	berth_client *local, *client; /* local: this server; client: the remote */
+	char *password;	      /* wiped */
+	berth_client *client; /* the remote */
 	long copied, skipped, deleted, failed;
 } run;
 
@@ -110,19 +111,18 @@ static void record(run *x, const char *repo, const char *sep, const char *ref, c
 		berth_warn("replication: recording a result: %s", berth_error_last());
 }
 
-static int client_for(berth_client **out, const char *host, int plain, const run *x, int remote)
+/* The remote registry's client, for what the copy engine does not do (tags, deletes). */
+static int remote_client(run *x)
 {
 	berth_client_options o;
 
 	berth_client_options_init(&o);
-	o.host = host;
-	o.plain_http = plain;
-	if (remote) {
-		o.tls_verify = x->remote_opts.tls_verify;
-		o.username = x->remote_opts.username;
-		o.password = x->remote_opts.password;
-	}
-	return berth_client_new(out, &o);
+	o.host = x->remote;
+	o.plain_http = x->remote_opts.plain_http;
+	o.tls_verify = x->remote_opts.tls_verify;
+	o.username = x->remote_opts.username;
+	o.password = x->remote_opts.password;
+	return berth_client_new(&x->client, &o);
 }
 
 /* One copy, whole image (every platform), retried with backoff. */
@@ -485,10 +485,17 @@ static int prepare(run *x, const berth_repl_registry *reg)
 	snprintf(x->remote, sizeof(x->remote), "%.*s", (int)len, host);
 	berth_transport_options_init(&x->local_opts);
 	berth_transport_options_init(&x->remote_opts);
+	/* This server, as any client reaches it: its own account, its own scheme. */
+	x->local_opts.username = x->r->self_username;
+	x->local_opts.password = x->r->self_password;
+	x->local_opts.plain_http = x->r->self_tls ? -1 : 1;
+	if (x->r->self_tls)
+		x->local_opts.tls_verify = 0;
+	/* The remote's scheme is the rule's URL's, loopback or not. */
+	x->remote_opts.plain_http = x->plain ? 1 : -1;
 	if (reg && reg->insecure)
 		x->remote_opts.tls_verify = 0;
-	if ((rc = read_password(x, reg)) < 0 ||
-	    (rc = client_for(&x->client, x->remote, x->plain, x, 1)) < 0)
+	if ((rc = read_password(x, reg)) < 0 || (rc = remote_client(x)) < 0)
 		return rc;
 	/* Refused credentials or an unreachable registry fail the execution here, once. */
 	return berth_client_ping(x->client);
@@ -539,7 +546,6 @@ void berth_replicate__execute(berth_replicator *r, const berth_repl_job *job,
 	}
 	finish(&x, rc);
 	berth_client_free(x.client);
-	berth_client_free(x.local);
 	if (x.password) {
 		OPENSSL_cleanse(x.password, strlen(x.password));
 		free(x.password);
