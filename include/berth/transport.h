@@ -155,7 +155,8 @@ typedef struct berth_copy_options {
 	const char *compress; /* NULL keep, "gzip" or "zstd": recompress layers */
 	berth_copy_progress progress;
 	void *progress_ctx;
-	int retries; /* per blob, default 3 (with backoff) */
+	int retries;	    /* per blob, default 3 (with backoff) */
+	uint64_t bandwidth; /* bytes per second over all blobs in flight; 0 = unlimited */
 } berth_copy_options;
 
 void berth_copy_options_init(berth_copy_options *o);

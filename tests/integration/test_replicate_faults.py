@@ -248,6 +248,81 @@ def test_source_with_access_control_and_tls_replicates(berth_factory, tmp_path, 
         assert rc in (0, None), src.read_log()[-3000:]
 
 
+@pytest.mark.parametrize("target", ["berth"], indirect=True)
+def test_bandwidth_limits_an_execution(target, source, tmp_path):
+    """`bandwidth: 256` (KB/s): the small image's ~1.6 MiB of random layers
+    cannot arrive in less than 1.6 MiB / 256 KiB/s = 6.25 s (a lower bound:
+    a slow machine only makes it longer); without the limit it takes a
+    fraction of a second on loopback."""
+    proxy, dst = target
+    cfg = brief_config(tmp_path, proxy.url,
+                       [('        pattern: "apps/**"', '        pattern: "apps/**"\n    bandwidth: 256')])
+    src = source(cfg)
+    push(u.small_image() + ":small", src, "apps/web:1.0")
+    size = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in
+               os.walk(os.path.join(u.small_image(), "blobs")) for f in fs)
+    t0 = time.monotonic()
+    api(src, "POST", "/policies/%s/run" % RULE, status=202)
+    ex = wait_executions(src, 1)
+    took = time.monotonic() - t0
+    assert ex[0]["status"] == "succeeded" and ex[0]["summary"]["copied"] == 1, ex
+    assert manifest_digest(dst.url, "apps/web", "1.0")
+    assert took >= 0.95 * size / (256 * 1024), (took, size)
+
+
+def labelled_image(layout, tag, labels, annotations=None):
+    """An OCI layout holding one small image whose config has `labels` and
+    whose manifest has `annotations`."""
+    u.images.init_layout(layout)
+    blob, diff_id = u.random_layer(4096, len(tag))
+    ld, ln = u.images.write_blob(layout, blob)
+    cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                      "config": {"Labels": labels},
+                      "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
+    cd, cn = u.images.write_blob(layout, cfg)
+    m = {"schemaVersion": 2, "mediaType": u.MT_OCI_MANIFEST,
+         "config": {"mediaType": u.MT_OCI_CONFIG, "digest": cd, "size": cn},
+         "layers": [{"mediaType": u.MT_OCI_LAYER_GZ, "digest": ld, "size": ln}]}
+    if annotations:
+        m["annotations"] = annotations
+    md, mn = u.images.write_blob(layout, json.dumps(m).encode())
+    u.images.write_index_json(layout, [{"mediaType": u.MT_OCI_MANIFEST, "digest": md, "size": mn,
+                                        "annotations": {u.REF_NAME: tag}}])
+    return "%s:%s" % (layout, tag)
+
+
+@pytest.mark.parametrize("target", ["berth"], indirect=True)
+def test_label_filters_read_the_image(target, source, tmp_path):
+    """`label: env=prod` takes the images whose config Labels (or manifest
+    annotations) say env=prod, and nothing else; `label: release` (a key
+    alone) takes any value; pushed tags of other images are not copied."""
+    proxy, dst = target
+    cfg = brief_config(tmp_path, proxy.url,
+                       [('        pattern: "apps/**"',
+                         '        pattern: "apps/**"\n      - label: env=prod')])
+    src = source(cfg)
+    push(labelled_image(str(tmp_path / "a"), "a", {"env": "prod"}), src, "apps/web:prod")
+    push(labelled_image(str(tmp_path / "b"), "b", {"env": "dev"}), src, "apps/web:dev")
+    push(labelled_image(str(tmp_path / "c"), "c", {}, {"env": "prod"}), src, "apps/api:1")
+    push(labelled_image(str(tmp_path / "d"), "d", {"release": "x"}), src, "apps/api:2")
+    api(src, "POST", "/policies/%s/run" % RULE, status=202)
+    ex = wait_executions(src, 1)
+    assert ex[0]["status"] == "succeeded", (ex, results(src, ex[0]["id"]))
+    assert manifest_digest(dst.url, "apps/web", "prod")
+    assert manifest_digest(dst.url, "apps/api", "1")
+    assert manifest_digest(dst.url, "apps/web", "dev") is None
+    assert manifest_digest(dst.url, "apps/api", "2") is None
+    assert ex[0]["summary"]["copied"] == 2, ex
+
+    api(src, "POST", "/policies", {"name": "releases", "target": proxy.url,
+                                   "filters": [{"pattern": "apps/api"}, {"label": "release"}]},
+        status=201)
+    api(src, "POST", "/policies/releases/run", status=202)
+    ex = wait_executions(src, 1, rule="releases")
+    assert ex[0]["status"] == "succeeded" and ex[0]["summary"]["copied"] == 1, ex
+    assert manifest_digest(dst.url, "apps/api", "2")
+
+
 class SlowProxy(Proxy):
     """Forwards like Proxy, but every blob upload request waits first."""
 
