@@ -49,6 +49,7 @@ BERTH_LAZY_FN(jansson, const char *, json_string_value, (const json_t *a0), (a0)
 BERTH_LAZY_FN(jansson, json_t *, json_stringn, (const char *a0, size_t a1), (a0, a1))
 BERTH_LAZY_FN(jansson, json_t *, json_true, (void), ())
 
+BERTH_LAZY_FN(jansson, int, json_object_update, (json_t * a0, json_t *a1), (a0, a1))
 /* The variadic ones go through their va_list forms. */
 json_t *(json_pack)(const char *fmt, ...)
 {

@@ -22,3 +22,8 @@ BERTH_LAZY_FN(zlib, int, inflateInit2_, (z_streamp a0, int a1, const char *a2, i
 BERTH_LAZY_FN(zlib, int, inflateReset, (z_streamp a0), (a0))
 BERTH_LAZY_FN(zlib, int, uncompress, (Bytef * a0, uLongf *a1, const Bytef *a2, uLong a3),
 	      (a0, a1, a2, a3))
+BERTH_LAZY_FN(zlib, uLong, crc32, (uLong a0, const Bytef *a1, uInt a2), (a0, a1, a2))
+BERTH_LAZY_FN(zlib, uLong, crc32_combine, (uLong a0, uLong a1, off_t a2), (a0, a1, a2))
+BERTH_LAZY_FN(zlib, int, deflateReset, (z_streamp a0), (a0))
+BERTH_LAZY_FN(zlib, int, deflateSetDictionary, (z_streamp a0, const Bytef *a1, uInt a2),
+	      (a0, a1, a2))
