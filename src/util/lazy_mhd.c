@@ -8,7 +8,7 @@
 #include <microhttpd.h>
 #include <stdarg.h>
 
-static berth_lazy_lib mhd = BERTH_LAZY_LIB(BERTH_SONAME_MHD, "libmicrohttpd12");
+static berth_lazy_lib mhd = BERTH_LAZY_LIB(BERTH_SONAME_MICROHTTPD, "libmicrohttpd12");
 
 BERTH_LAZY_FN(mhd, enum MHD_Result, MHD_add_response_header,
 	      (struct MHD_Response * a0, const char *a1, const char *a2), (a0, a1, a2))

@@ -19,19 +19,44 @@ typedef struct berth_df_impl {
 } berth_df_impl;
 
 /* Decode one UTF-8 rune at s[0..n); *w gets its width (1 for an invalid byte, which returns
- * 0xFFFD like Go's utf8.DecodeRune). n must be > 0. */
-uint32_t berth_dockerfile__rune(const char *s, size_t n, size_t *w);
+ * 0xFFFD like Go's utf8.DecodeRune). n must be > 0. ASCII is decoded inline: the lexer and
+ * the parser call these per byte. */
+uint32_t berth_dockerfile__rune_slow(const char *s, size_t n, size_t *w);
+static inline uint32_t berth_dockerfile__rune(const char *s, size_t n, size_t *w)
+{
+	if ((unsigned char)s[0] < 0x80) {
+		*w = 1;
+		return (unsigned char)s[0];
+	}
+	return berth_dockerfile__rune_slow(s, n, w);
+}
 
 /* Go's unicode.IsSpace. */
-bool berth_dockerfile__is_space(uint32_t r);
+bool berth_dockerfile__is_space_slow(uint32_t r);
+static inline bool berth_dockerfile__is_space(uint32_t r)
+{
+	if (r < 0x80)
+		return r == ' ' || (r >= '\t' && r <= '\r');
+	return berth_dockerfile__is_space_slow(r);
+}
 
 /* Go's unicode.IsLetter / IsDigit (Latin-1 exactly, beyond that: any non-ASCII rune that is not
  * a space or punctuation we know of counts as a letter; documented approximation). */
 bool berth_dockerfile__is_letter(uint32_t r);
 bool berth_dockerfile__is_digit(uint32_t r);
 
-/* Append rune r as UTF-8. */
-int berth_dockerfile__put_rune(berth_buf *b, uint32_t r) BERTH_WARN_UNUSED;
+/* Append rune r as UTF-8; an ASCII rune that fits the buffer's capacity (and its maximum) is
+ * stored inline, without a call. */
+int berth_dockerfile__put_rune_slow(berth_buf *b, uint32_t r) BERTH_WARN_UNUSED;
+static inline BERTH_WARN_UNUSED int berth_dockerfile__put_rune(berth_buf *b, uint32_t r)
+{
+	if (r < 0x80 && b->len + 1 < b->cap && (!b->max || b->len < b->max)) {
+		b->ptr[b->len++] = (char)r;
+		b->ptr[b->len] = '\0';
+		return 0;
+	}
+	return berth_dockerfile__put_rune_slow(b, r);
+}
 
 /* Length of s after strings.TrimRightFunc(unicode.IsSpace) and offset after TrimLeft. */
 size_t berth_dockerfile__trim_left(const char *s, size_t n);

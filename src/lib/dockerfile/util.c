@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-uint32_t berth_dockerfile__rune(const char *s, size_t n, size_t *w)
+uint32_t berth_dockerfile__rune_slow(const char *s, size_t n, size_t *w)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	uint32_t r;
@@ -56,7 +56,7 @@ uint32_t berth_dockerfile__rune(const char *s, size_t n, size_t *w)
 	return r;
 }
 
-bool berth_dockerfile__is_space(uint32_t r)
+bool berth_dockerfile__is_space_slow(uint32_t r)
 {
 	switch (r) {
 	case '\t':
@@ -101,7 +101,7 @@ bool berth_dockerfile__is_letter(uint32_t r)
 	return true;
 }
 
-int berth_dockerfile__put_rune(berth_buf *b, uint32_t r)
+int berth_dockerfile__put_rune_slow(berth_buf *b, uint32_t r)
 {
 	char t[4];
 	size_t n;
@@ -144,9 +144,17 @@ size_t berth_dockerfile__trim_left(const char *s, size_t n)
 
 size_t berth_dockerfile__trim_right(const char *s, size_t n)
 {
-	/* Walk forward remembering the end of the last non-space rune. */
-	size_t i = 0, end = 0, w;
+	/* An ASCII tail is trimmed from the end (no ASCII byte belongs to a multi-byte rune);
+	 * past a non-ASCII byte, walk forward remembering the end of the last non-space rune. */
+	size_t i = 0, end = n, w;
 
+	while (end > 0 && (unsigned char)s[end - 1] < 0x80) {
+		if (!berth_dockerfile__is_space((unsigned char)s[end - 1]))
+			return end;
+		end--;
+	}
+	n = end;
+	end = 0;
 	while (i < n) {
 		uint32_t r = berth_dockerfile__rune(s + i, n - i, &w);
 
