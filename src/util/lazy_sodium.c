@@ -24,3 +24,7 @@ BERTH_LAZY_FN(sodium, int, crypto_secretbox_open_easy,
 BERTH_LAZY_VOID(sodium, randombytes_buf, (void *const a0, const size_t a1), (a0, a1))
 BERTH_LAZY_FN(sodium, int, sodium_init, (void), ())
 BERTH_LAZY_VOID(sodium, sodium_memzero, (void *const a0, const size_t a1), (a0, a1))
+BERTH_LAZY_FN(sodium, int, crypto_hash_sha256,
+	      (unsigned char *a0, const unsigned char *a1, unsigned long long a2), (a0, a1, a2))
+BERTH_LAZY_FN(sodium, int, crypto_hash_sha512,
+	      (unsigned char *a0, const unsigned char *a1, unsigned long long a2), (a0, a1, a2))
