@@ -7,9 +7,10 @@
 # OUT_DIR becomes an OCI image layout with the tags
 #   node        Debian + nodejs, npm 9 (the npm registry's tarball: Debian's
 #               npm package brings 380 packages), and stand-ins for the Alpine
-#               busybox commands the Dockerfile runs (addgroup/adduser as
+#               busybox commands the Dockerfile runs; npm's cache holds
+#               ms 2.1.3 (the app's dependency) and npm is set offline; addgroup/adduser as
 #               wrappers of shadow's groupadd/useradd; wget = busybox-static's)
-#   python      Debian + python3-venv + python-is-python3 + python3-gunicorn,
+#   python      Debian + python3-venv + python-is-python3 + gunicorn,
 #               and a local file: apt repository holding a build-essential
 #               placeholder package (the Dockerfile's `apt-get update &&
 #               apt-get install build-essential` then runs offline, for real)
@@ -64,6 +65,7 @@ chroot_in() {
 }
 
 NPM_VERSION=9.9.4
+MS_VERSION=2.1.3
 CLEAN='rm -rf /usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/locale/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log /var/cache/debconf/*-old'
 APT='apt-get -o Acquire::Check-Valid-Until=false -o APT::Sandbox::User=root -q -y --no-install-recommends'
 chroot_in update "$APT update"
@@ -71,17 +73,21 @@ chroot_in update "$APT update"
 # ---- node ----
 mkdir -p "$work/npm"
 (cd "$work/npm" && npm pack --silent "npm@$NPM_VERSION" >/dev/null)
+# The app's one dependency, in root's npm cache: `npm ci` installs it offline.
+npm cache add "ms@$MS_VERSION" --cache "$work/npm/cache" >/dev/null
 chroot_in node "$APT install nodejs
 $CLEAN
 mkdir -p /usr/local/lib/node_modules/npm /usr/local/etc
 tar -C /usr/local/lib/node_modules/npm --strip-components=1 --no-same-owner -xzf /tmp/npm/npm-$NPM_VERSION.tgz
 ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm
 ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx
-printf 'audit=false\nfund=false\nupdate-notifier=false\n' > /usr/local/etc/npmrc
+printf 'audit=false\nfund=false\nupdate-notifier=false\noffline=true\n' > /usr/local/etc/npmrc
+mkdir -p /root/.npm && cp -a /tmp/npm/cache/. /root/.npm/ && chown -R 0:0 /root/.npm
 npm --version >/dev/null"
-mkdir -p "$work/node/upper/usr/local/sbin" "$work/node/upper/bin"
-cp "$(command -v busybox)" "$work/node/upper/bin/busybox"
-ln -sf /bin/busybox "$work/node/upper/usr/local/sbin/wget"
+# (not under /bin: in merged-/usr Debian /bin is a symlink the layer must not replace)
+mkdir -p "$work/node/upper/usr/local/sbin" "$work/node/upper/usr/local/bin"
+cp "$(command -v busybox)" "$work/node/upper/usr/local/bin/busybox"
+ln -sf ../bin/busybox "$work/node/upper/usr/local/sbin/wget"
 cp "$HERE/brief-alpine-addgroup.sh" "$work/node/upper/usr/local/sbin/addgroup"
 cp "$HERE/brief-alpine-adduser.sh" "$work/node/upper/usr/local/sbin/adduser"
 chmod 755 "$work/node/upper/usr/local/sbin/addgroup" "$work/node/upper/usr/local/sbin/adduser"
@@ -112,7 +118,7 @@ dpkg-deb --root-owner-group -Zgzip -b "$pkg" "$repo/$deb" >/dev/null
   echo "Size: $(stat -c %s "$repo/$deb")"
   echo "SHA256: $(sha256sum "$repo/$deb" | cut -d' ' -f1)"
 } > "$repo/Packages"
-chroot_in python "$APT install python3-venv python-is-python3 python3-gunicorn
+chroot_in python "$APT install python3-venv python-is-python3 gunicorn
 $CLEAN
 printf '[global]\ndisable-pip-version-check = true\nno-index = true\n' > /etc/pip.conf
 rm -f /etc/apt/sources.list.d/* /etc/apt/sources.list
