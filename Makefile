@@ -40,8 +40,8 @@ check: deps format-check
 	  echo "== ctest preset $$p"; \
 	  ctest --preset $$p $(CTEST_ARGS) || rc=1; \
 	done; \
-	echo "== ctest preset fuzz (corpora, then $(FUZZ_CHECK_SECONDS)s of fuzzing per target)"; \
-	ctest --preset fuzz -L fuzz $(CTEST_ARGS) || rc=1; \
+	echo "== ctest preset fuzz (corpora, then $(FUZZ_CHECK_SECONDS)s of fuzzing per target, 2 at once)"; \
+	ctest --preset fuzz -L fuzz --parallel 2 $(CTEST_ARGS) || rc=1; \
 	exit $$rc
 
 fuzz: deps

@@ -143,6 +143,16 @@ int berth_auth_new(berth_auth **out, berth_meta *meta, const berth_token_key *ke
 		   const berth_auth_config *cfg) BERTH_WARN_UNUSED;
 void berth_auth_free(berth_auth *a);
 
+/** The server's own account, for jobs that call this server over loopback (replication). */
+#define BERTH_AUTH_SYSTEM_USER "berth$system"
+
+/**
+ * The password of BERTH_AUTH_SYSTEM_USER: random, made by berth_auth_new,
+ * valid in this process only and never stored. The account is a system
+ * administrator. Borrowed; lives as long as `a`.
+ */
+const char *berth_auth_system_password(const berth_auth *a);
+
 /**
  * First-start setup: the public project `library` and the system
  * administrator `admin` with `admin_password` (existing ones are kept).

@@ -56,6 +56,34 @@ int berth_build_store_open(berth_build_store **out, const char *root) BERTH_WARN
 int berth_build_store_exclusive(berth_build_store *s, int wait) BERTH_WARN_UNUSED;
 void berth_build_store_free(berth_build_store *s);
 
+/** What a store holds (berth_build_store_usage); sizes are apparent bytes of files. */
+typedef struct berth_build_usage {
+	uint64_t records, records_bytes;     /* step records (the layer cache's index) */
+	uint64_t images, build_tags;	     /* tags in the layout; of them build-<time>-<pid> */
+	uint64_t blobs, blobs_bytes;	     /* layers, configs, manifests */
+	uint64_t snapshots, snapshots_bytes; /* unpacked layers */
+	uint64_t cache_mounts, cache_mounts_bytes; /* RUN --mount=type=cache directories */
+	uint64_t total_bytes;			   /* everything under the root */
+} berth_build_usage;
+
+/** Count what the store holds (a build may run meanwhile: a snapshot in time). */
+int berth_build_store_usage(berth_build_store *s, berth_build_usage *u) BERTH_WARN_UNUSED;
+
+typedef struct berth_build_prune_opts {
+	int all;	       /* also the images by tag (pulled bases), not only the build cache */
+	uint64_t keep_storage; /* > 0: remove oldest first only until the store is this small */
+	int64_t until;	       /* > 0: only what was last used more than this many seconds ago */
+} berth_build_prune_opts;
+
+/**
+ * Remove build cache: step records, build-<time>-<pid> tags, cache mounts
+ * (with `all`: every tag), then every blob and unpacked layer nothing left
+ * refers to. The caller holds the store alone (berth_build_store_exclusive).
+ * `freed` (optional) gets what went. docs/build-cache.md.
+ */
+int berth_build_store_prune(berth_build_store *s, const berth_build_prune_opts *o,
+			    berth_build_usage *freed) BERTH_WARN_UNUSED;
+
 /** The store's OCI layout directory (borrowed). */
 const char *berth_build_store_content(const berth_build_store *s);
 
@@ -217,6 +245,7 @@ typedef struct berth_build_opts {
 	berth_sandbox_net net;			 /* RUN's network unless RUN --network says */
 	int64_t source_date_epoch;		 /* >= 0: clamp times (SOURCE_DATE_EPOCH) */
 	berth_layer_compression compression;	 /* of new layers */
+	int compression_level;			 /* of new layers (1..); 0 = the format's default */
 	const berth_transport_options *registry; /* credentials for base images */
 	FILE *log;				 /* steps and their output; NULL = stderr */
 	int jobs; /* stages built at once (--jobs); <= 0 = the CPU count */
@@ -237,6 +266,13 @@ typedef struct berth_build_opts {
 	 * read by FROM NAME and COPY --from=NAME, before stages and images of that name */
 	const char *const *build_contexts;
 	size_t nbuild_contexts;
+	/* --cache-from (type=registry,ref=R | type=local,src=DIR[,tag=T] | REF) and
+	 * --cache-to (type=registry,ref=R | type=local,dest=DIR | type=inline;
+	 * mode=min|max): docs/build-cache.md */
+	const char *const *cache_from;
+	size_t ncache_from;
+	const char *const *cache_to;
+	size_t ncache_to;
 } berth_build_opts;
 
 /**
@@ -246,5 +282,75 @@ typedef struct berth_build_opts {
  */
 int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, const char *tag,
 			   berth_digest *digest) BERTH_WARN_UNUSED;
+
+/* ---- exporters (export.c): where a built image goes ---- */
+
+#define BERTH_BUILD_OUTPUT_SPEC_MAX 8192 /* bytes of one --output value */
+#define BERTH_BUILD_OUTPUT_NAMES_MAX 64	 /* names of one output (name=a,b) */
+#define BERTH_BUILD_ANNOTATIONS_MAX 256	 /* --annotation values */
+
+typedef enum {
+	BERTH_BUILD_OUT_IMAGE,	/* type=image|registry: kept in the store; push=true pushes */
+	BERTH_BUILD_OUT_OCI,	/* an OCI archive (tar=true) or layout directory */
+	BERTH_BUILD_OUT_DOCKER, /* a docker-archive file; no dest: load into docker/podman */
+	BERTH_BUILD_OUT_LOCAL,	/* the image's file tree into a directory */
+	BERTH_BUILD_OUT_TAR,	/* the image's file tree as a tar */
+} berth_build_out_type;
+
+/** One --output, as buildx reads it (berth_build_output_parse). */
+typedef struct berth_build_output {
+	berth_build_out_type type;
+	char *dest;   /* file or directory; "-" = stdout; NULL = none */
+	int tar;      /* oci: 1 an archive (default), 0 a layout directory */
+	char **names; /* name=: image names (pushed, or the archive's tag) */
+	size_t nnames;
+	int push;	    /* image: push to every name */
+	int oci_mediatypes; /* 1 OCI media types, 0 Docker's, -1 the type's default */
+	int compression;    /* a berth_layer_compression, or -1: as built */
+	int level;	    /* compression-level=N; -1 = the format's default */
+	int force;	    /* force-compression=true: recompress every layer */
+	char **annotations; /* annotation[-TYPE][[PLATFORM]].KEY=VALUE, as --annotation */
+	size_t nannotations;
+} berth_build_output;
+
+/**
+ * Parse one --output value: "type=T,k=v,..." (CSV, quotes allowed: name="a,b"),
+ * or the short forms "DIR" (type=local,dest=DIR) and "-" (type=tar,dest=-);
+ * type=registry is type=image,push=true. Keys: dest, tar, name, push,
+ * oci-mediatypes, compression (gzip|zstd|uncompressed), compression-level,
+ * force-compression, annotation.*; other keys BuildKit knows and berth
+ * ignores (e.g. unpack, store) are accepted. BERTH_EINVALID with a message
+ * for an unknown type, a missing dest where one is needed (local, tar,
+ * oci), dest=- for local, a bad value. Free with berth_build_output_dispose.
+ */
+int berth_build_output_parse(berth_build_output *out, const char *spec) BERTH_WARN_UNUSED;
+void berth_build_output_dispose(berth_build_output *o);
+
+/** What an export needs besides the output. */
+typedef struct berth_build_export_opts {
+	const berth_transport_options *registry; /* credentials for pushes */
+	const char *const *tags;		 /* -t: names when the output has none */
+	size_t ntags;
+	/* --annotation [TYPE[,TYPE...]][[PLATFORM]]:KEY=VALUE, TYPE one of manifest (the
+	 * default), manifest-descriptor, index, index-descriptor */
+	const char *const *annotations;
+	size_t nannotations;
+	const char *loader; /* type=docker without dest: "docker", "podman" or NULL = find one */
+} berth_build_export_opts;
+
+/**
+ * Export the image committed in the store as `tag` (berth_build_dockerfile)
+ * to `out`. Layers are recompressed first when the output asks
+ * (compression= other than the layer's, or force-compression), annotations
+ * added to the manifest; the variant is kept in the store. Files and new
+ * directories are written under a temporary name and renamed at the end, so
+ * a failed export leaves nothing half-written (local into an existing
+ * directory writes into it). `digest` (optional) gets the manifest digest
+ * exported (after recompression and annotations). type=docker without dest
+ * streams a docker-archive into `docker load` (DOCKER_HOST honoured) or
+ * `podman load`; BERTH_ENOTFOUND when neither is on PATH.
+ */
+int berth_build_export(berth_build_store *s, const char *tag, const berth_build_output *out,
+		       const berth_build_export_opts *eo, berth_digest *digest) BERTH_WARN_UNUSED;
 
 #endif

@@ -38,7 +38,8 @@ typedef struct berth_client_options {
 	const char *host;     /* "registry.example.com", "127.0.0.1:5000" (docker.io is mapped to
 				 registry-1.docker.io) */
 	int tls_verify;	      /* 1 (default) or 0 */
-	int plain_http;	      /* 1 forces http; 0 = automatic (loopback → http) */
+	int plain_http;	      /* 1 forces http, -1 https (even on loopback); 0 = automatic
+				 (loopback → http) */
 	const char *cert_dir; /* extra CA/client cert dir, or NULL for the standard ones */
 	const char *username; /* explicit credentials (--creds), or NULL to look them up */
 	const char *password;

@@ -76,6 +76,40 @@ int berth_layer_transform(berth_layer_compression from, berth_layer_compression 
 int berth_layer_diff_id(berth_digest *out, uint64_t *size_out, berth_layer_compression from,
 			berth_layer_read_fn read, void *rctx) BERTH_WARN_UNUSED;
 
+/* ---- the parallel compressor ---- */
+
+#define BERTH_LAYER_THREADS_MAX 64 /* compressor threads at most */
+
+typedef struct berth_layer_compressor berth_layer_compressor;
+
+/**
+ * The compressor threads used when a caller asks for 0: $BERTH_COMPRESS_THREADS
+ * (1 to BERTH_LAYER_THREADS_MAX) when set, else the number of online CPUs.
+ */
+int berth_layer_default_threads(void);
+
+/**
+ * A push-style compressor into `write`: gzip as pigz compresses (128 KiB
+ * blocks deflated in parallel, each with the 32 KiB before it as
+ * dictionary, one gzip member), zstd through libzstd's workers, or none
+ * (a pass-through). `level` < 0 is the format's default (gzip 6, zstd 3);
+ * `threads` <= 0 is berth_layer_default_threads(). The bytes written are
+ * the same for every thread count (a layer's digest never depends on the
+ * machine). Memory is bounded (about 2 x threads x 300 KiB for gzip).
+ * BERTH_EINVALID for a level out of range. One compressor belongs to one
+ * thread; `write` is only called from that thread.
+ */
+int berth_layer_compressor_new(berth_layer_compressor **out, berth_layer_compression c, int level,
+			       int threads, berth_layer_write_fn write,
+			       void *wctx) BERTH_WARN_UNUSED;
+/** Compress `len` more bytes; after an error every later call fails. */
+int berth_layer_compressor_write(berth_layer_compressor *z, const void *data,
+				 size_t len) BERTH_WARN_UNUSED;
+/** End the stream (write what is left and the trailer). */
+int berth_layer_compressor_finish(berth_layer_compressor *z) BERTH_WARN_UNUSED;
+/** Stop the workers and free; NULL is fine. */
+void berth_layer_compressor_free(berth_layer_compressor *z);
+
 /** A berth_layer_read_fn over a file descriptor (ctx points at an int fd). */
 long berth_layer_read_fd(void *ctx, void *buf, size_t cap);
 /** A berth_layer_write_fn over a file descriptor (ctx points at an int fd). */

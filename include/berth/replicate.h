@@ -81,7 +81,8 @@ typedef struct berth_repl_filter {
 	char *resource; /* "image" or "artifact" (NULL = any) */
 	char *pattern;	/* repository name glob, or NULL */
 	char *tag;	/* tag glob, or NULL */
-	char *label;	/* label (not yet stored by berth: a rule with one matches nothing) */
+	char *label;	/* "key" or "key=value": an annotation of the manifest (or index) or a
+			   label of the image config (of any child); checked by the executor */
 } berth_repl_filter;
 
 typedef struct berth_repl_registry {
@@ -107,7 +108,7 @@ typedef struct berth_repl_rule {
 	int override;		       /* replace a differing tag at the destination (default 1) */
 	int delete;		       /* propagate deletions */
 	int enabled;		       /* default 1 */
-	unsigned bandwidth;	       /* KB/s, 0 = unlimited (recorded; not enforced yet) */
+	unsigned bandwidth;	       /* KB/s over the blobs of an execution, 0 = unlimited */
 	unsigned concurrency;	       /* blobs in flight per image (default 4) */
 	int from_config;	       /* read-only through the API */
 	berth_repl_registry *registry; /* borrowed from the set, or NULL */
@@ -144,7 +145,8 @@ berth_repl_rule *berth_repl_rules_find(berth_repl_rules *r, const char *name);
 
 /**
  * 1 if repository `repo` with tag `tag` (NULL: the repository as a whole)
- * passes every filter of `rule`, else 0.
+ * passes every name filter of `rule` (pattern, tag), else 0. Label filters
+ * need the image itself: the executor checks them.
  */
 int berth_repl_rule_matches(const berth_repl_rule *rule, const char *repo, const char *tag);
 
@@ -153,11 +155,15 @@ int berth_repl_rule_matches(const berth_repl_rule *rule, const char *repo, const
 typedef struct berth_replicator berth_replicator;
 
 typedef struct berth_replicator_options {
-	berth_meta *meta;	/* borrowed: executions, results, API rules, the event queue */
-	const char *self;	/* "127.0.0.1:5000": this server, the local end of a copy */
-	const char *rules_json; /* the config file's sections as JSON, or NULL */
-	const char *key_file;	/* seals the API registries' passwords (made if absent) */
-	int test_clock;		/* 1: POST /api/v1/replication/tick drives the scheduler */
+	berth_meta *meta;	   /* borrowed: executions, results, API rules, the event queue */
+	const char *self;	   /* "127.0.0.1:5000": this server, the local end of a copy */
+	int self_tls;		   /* 1: this server speaks TLS (its certificate is not checked:
+				      the connection is loopback to our own socket) */
+	const char *self_username; /* this server's own account when access control is on */
+	const char *self_password; /* (BERTH_AUTH_SYSTEM_USER), else NULL */
+	const char *rules_json;	   /* the config file's sections as JSON, or NULL */
+	const char *key_file;	   /* seals the API registries' passwords (made if absent) */
+	int test_clock;		   /* 1: POST /api/v1/replication/tick drives the scheduler */
 } berth_replicator_options;
 
 /**

@@ -43,7 +43,9 @@ int berth_token_actions_format(unsigned actions, struct berth_buf *out) BERTH_WA
 typedef enum {
 	BERTH_PRINCIPAL_ANONYMOUS = 0,
 	BERTH_PRINCIPAL_USER = 1,
-	BERTH_PRINCIPAL_ROBOT = 2
+	BERTH_PRINCIPAL_ROBOT = 2,
+	BERTH_PRINCIPAL_SYSTEM =
+		3 /* the server's own jobs (replication): see berth_auth_system_login */
 } berth_principal_kind;
 
 /* ---- scopes ---- */

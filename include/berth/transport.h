@@ -56,6 +56,7 @@ typedef struct berth_transport_options {
 	const char *password;
 	const char *auth_file; /* NULL: standard search */
 	const char *cert_dir;
+	int plain_http; /* docker://: 1 forces http, -1 https (loopback too), 0 automatic */
 } berth_transport_options;
 
 void berth_transport_options_init(berth_transport_options *o);
@@ -154,7 +155,8 @@ typedef struct berth_copy_options {
 	const char *compress; /* NULL keep, "gzip" or "zstd": recompress layers */
 	berth_copy_progress progress;
 	void *progress_ctx;
-	int retries; /* per blob, default 3 (with backoff) */
+	int retries;	    /* per blob, default 3 (with backoff) */
+	uint64_t bandwidth; /* bytes per second over all blobs in flight; 0 = unlimited */
 } berth_copy_options;
 
 void berth_copy_options_init(berth_copy_options *o);

@@ -13,6 +13,7 @@
  */
 #include "args.h"
 #include "build_flags.h"
+#include "build_progress.h"
 #include "cli.h"
 #include "opts.h"
 
@@ -40,17 +41,19 @@ typedef struct build_opts {
 	const char *file, *target, *platform, *network, *iidfile, *progress, *call;
 	berth_args_list tags, build_args, outputs, no_cache_filter;
 	berth_args_list build_contexts;
-	int push, pull, no_cache, check;
+	int push, load, pull, no_cache, check;
+	berth_args_list annotations;
 	int jobs;
 	const char *registries_conf, *metadata_file;
 	berth_args_list labels;
 	opt_registry reg;
 	berth_args_list secrets, ssh, add_hosts, ulimits;
 	uint64_t shm_size;
+	berth_args_list cache_from, cache_to;
 } build_opts;
 
 static const char *const networks[] = {"default", "none", "host", NULL};
-static const char *const progresses[] = {"auto", "plain", "tty", "quiet", NULL};
+static const char *const progresses[] = {"auto", "plain", "tty", "rawjson", "quiet", NULL};
 
 static const berth_arg build_args[] = {
 	BERTH_OPT_STRING("file", 'f', build_opts, file, "FILE",
@@ -73,14 +76,30 @@ static const berth_arg build_args[] = {
 	BERTH_OPT_FLAG("no-cache", 0, build_opts, no_cache, "run every step, use no cached result"),
 	BERTH_OPT_LIST("no-cache-filter", 0, build_opts, no_cache_filter, "STAGE",
 		       "run every step of this stage (repeatable)"),
+	BERTH_OPT_LIST("cache-from", 0, build_opts, cache_from, "SPEC",
+		       "take cached steps from type=registry,ref=REF | type=local,src=DIR\n"
+		       "| REF (an image with an inline cache) (repeatable)"),
+	BERTH_OPT_LIST("cache-to", 0, build_opts, cache_to, "SPEC",
+		       "export the steps' cache: type=registry,ref=REF | type=local,dest=DIR\n"
+		       "| type=inline [,mode=min|max] (repeatable)"),
 	BERTH_OPT_LIST("output", 'o', build_opts, outputs, "SPEC",
-		       "type=registry | type=oci,dest=FILE|DIR[,tar=false] |\n"
-		       "type=docker,dest=FILE (repeatable)"),
+		       "where the image goes (repeatable): type=registry|image[,push=true]\n"
+		       "[,name=N] | type=oci,dest=FILE|DIR[,tar=false] | type=docker[,dest=FILE]\n"
+		       "| type=local,dest=DIR | type=tar,dest=FILE | DIR | - (a tar on stdout);\n"
+		       "also compression=gzip|zstd|uncompressed, compression-level=N,\n"
+		       "force-compression=true, oci-mediatypes=B, annotation.K=V"),
 	BERTH_OPT_FLAG("push", 0, build_opts, push, "push every --tag (= --output type=registry)"),
+	BERTH_OPT_FLAG("load", 0, build_opts, load,
+		       "hand the image to docker (docker load; DOCKER_HOST honoured), else\n"
+		       "podman (= --output type=docker)"),
+	BERTH_OPT_LIST("annotation", 0, build_opts, annotations, "[TYPE[PLATFORM]:]K=V",
+		       "add an annotation to the image's manifest (repeatable; TYPE\n"
+		       "manifest, the default)"),
 	BERTH_OPT_STRING("iidfile", 0, build_opts, iidfile, "FILE",
 			 "write the image's manifest digest to FILE"),
 	BERTH_OPT_ENUM("progress", 0, build_opts, progress, progresses, NULL,
-		       "progress output (quiet: none)"),
+		       "progress output on stderr: auto and tty (a live display on a\n"
+		       "terminal, else plain), plain, rawjson (BuildKit's JSON lines), quiet"),
 	BERTH_OPT_INT("jobs", 0, build_opts, jobs, "N", 1, 64,
 		      "build at most N stages at once (default: the CPU count)"),
 	BERTH_OPT_STRING("registries-conf", 0, build_opts, registries_conf, "FILE",
@@ -124,87 +143,51 @@ static const berth_args_spec build_spec = {
 
 const berth_args_spec *const cmd_build_specs[] = {&build_spec, NULL};
 
-/* "k=v,k2=v2": the value of key, or NULL. */
-static const char *spec_get(const char *spec, const char *key, char *buf, size_t len)
+/* Every --output (and --push, --load) parsed; *n of them. */
+static int outputs_parse(const build_opts *o, berth_build_output **out, size_t *n)
 {
-	size_t kl = strlen(key);
+	size_t cap = (size_t)o->outputs.n + 2;
+	berth_build_output *v = calloc(cap, sizeof(*v));
 
-	while (*spec) {
-		size_t n = strcspn(spec, ",");
-
-		if (n > kl && strncmp(spec, key, kl) == 0 && spec[kl] == '=') {
-			snprintf(buf, len, "%.*s", (int)(n - kl - 1), spec + kl + 1);
-			return buf;
-		}
-		spec += n + (spec[n] == ',');
-	}
-	return NULL;
+	*out = v;
+	*n = 0;
+	if (!v)
+		return berth_cli_fail(CMD, -1, "out of memory");
+	for (int i = 0; i < o->outputs.n; i++, (*n)++)
+		if (berth_build_output_parse(&v[*n], o->outputs.v[i]) < 0)
+			return berth_cli_fail(CMD, -1, "%s", berth_error_last());
+	if (o->push && berth_build_output_parse(&v[(*n)++], "type=registry") < 0)
+		return berth_cli_fail(CMD, -1, "%s", berth_error_last());
+	if (o->load && berth_build_output_parse(&v[(*n)++], "type=docker") < 0)
+		return berth_cli_fail(CMD, -1, "%s", berth_error_last());
+	for (size_t i = 0; i < *n; i++)
+		if (v[i].type == BERTH_BUILD_OUT_IMAGE && v[i].push && !v[i].nnames && !o->tags.n)
+			return berth_cli_fail(CMD, -1, "--push needs a --tag (or name=)");
+	return 0;
 }
 
-static int export_to(berth_build_store *s, const char *tag, const char *dst_spec,
-		     const berth_transport_options *to)
+static void outputs_free(berth_build_output *v, size_t n)
 {
-	char src_spec[PATH_MAX + 64];
-	berth_image_name *src = NULL, *dst = NULL;
-	berth_transport_options lo;
-	berth_copy_options co;
-	int rc;
-
-	snprintf(src_spec, sizeof(src_spec), "oci:%s:%s", berth_build_store_content(s), tag);
-	berth_transport_options_init(&lo);
-	berth_copy_options_init(&co);
-	if ((rc = berth_image_name_parse(&src, src_spec)) == 0 &&
-	    (rc = berth_image_name_parse(&dst, dst_spec)) == 0)
-		rc = berth_copy(src, &lo, dst, to, &co, NULL);
-	berth_image_name_free(src);
-	berth_image_name_free(dst);
-	return rc;
+	for (size_t i = 0; v && i < n; i++)
+		berth_build_output_dispose(&v[i]);
+	free(v);
 }
 
-static int export_all(build_opts *o, berth_build_store *s, const char *tag,
-		      const berth_transport_options *to)
+static int export_all(const build_opts *o, berth_build_store *s, const char *tag,
+		      const berth_transport_options *to, const berth_build_output *outs, size_t n)
 {
-	char dst[PATH_MAX + 300], dest[PATH_MAX], tarv[16], type[32];
-	const char *name = o->tags.n ? o->tags.v[0] : NULL;
+	berth_build_export_opts eo = {0};
 
-	for (int i = 0; i < o->outputs.n; i++) {
-		const char *spec = o->outputs.v[i];
-
-		if (!spec_get(spec, "type", type, sizeof(type)))
-			return berth_cli_fail(CMD, -1, "--output %s: no type=", spec);
-		if (strcmp(type, "registry") == 0 || strcmp(type, "image") == 0) {
-			o->push = 1;
-			continue;
-		}
-		if (!spec_get(spec, "dest", dest, sizeof(dest)))
-			return berth_cli_fail(CMD, -1, "--output %s: no dest=", spec);
-		if (strcmp(type, "oci") == 0) {
-			int tar = !spec_get(spec, "tar", tarv, sizeof(tarv)) ||
-				  strcmp(tarv, "false") != 0;
-
-			snprintf(dst, sizeof(dst), "%s:%s:%s", tar ? "oci-archive" : "oci", dest,
-				 "latest");
-		} else if (strcmp(type, "docker") == 0) {
-			snprintf(dst, sizeof(dst), "docker-archive:%s%s%s", dest, name ? ":" : "",
-				 name ? name : "");
-		} else {
-			return berth_cli_fail(CMD, -1,
-					      "--output type=%s is not supported yet (registry, "
-					      "oci, docker)",
-					      type);
-		}
-		if (export_to(s, tag, dst, to) < 0)
-			return berth_cli_fail(CMD, -1, "export to %s: %s", dest,
-					      berth_error_last());
-	}
-	if (o->push && !o->tags.n)
-		return berth_cli_fail(CMD, -1, "--push needs a --tag");
-	for (int i = 0; o->push && i < o->tags.n; i++) {
-		snprintf(dst, sizeof(dst), "docker://%s", o->tags.v[i]);
-		if (export_to(s, tag, dst, to) < 0)
-			return berth_cli_fail(CMD, -1, "push %s: %s", o->tags.v[i],
-					      berth_error_last());
-	}
+	eo.registry = to;
+	eo.tags = (const char *const *)o->tags.v;
+	eo.ntags = (size_t)o->tags.n;
+	eo.annotations = (const char *const *)o->annotations.v;
+	eo.nannotations = (size_t)o->annotations.n;
+	for (size_t i = 0; i < n; i++)
+		if (berth_build_export(s, tag, &outs[i], &eo, NULL) < 0)
+			return berth_cli_fail(CMD, -1, "%s%s%s%s", outs[i].dest ? "export to " : "",
+					      outs[i].dest ? outs[i].dest : "",
+					      outs[i].dest ? ": " : "", berth_error_last());
 	return 0;
 }
 
@@ -415,10 +398,14 @@ int cmd_build(int argc, char **argv)
 	berth_build_store *s = NULL;
 	berth_registries *regs = NULL;
 	build_run_flags *rf = NULL;
+	berth_build_output *outs = NULL;
+	size_t nouts = 0;
+	int to_stdout = 0;
 	char root[PATH_MAX], tag[64];
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	berth_digest d;
-	FILE *devnull = NULL;
+	FILE *devnull = NULL, *plog = NULL;
+	build_progress *prog = NULL;
 	int npos, r, rc = BERTH_EXIT_USAGE;
 
 	memset(&o, 0, sizeof(o));
@@ -435,6 +422,8 @@ int cmd_build(int argc, char **argv)
 		goto done;
 	}
 	rc = BERTH_EXIT_FAIL;
+	if (outputs_parse(&o, &outs, &nouts) < 0)
+		goto done;
 	berth_transport_options_init(&to);
 	opt_registry_transport(&o.reg, &to);
 	opt_ignore_sigpipe();
@@ -463,6 +452,11 @@ int cmd_build(int argc, char **argv)
 	}
 	if (o.progress && strcmp(o.progress, "quiet") == 0)
 		devnull = fopen("/dev/null", "w");
+	else if (build_progress_mode(o.progress) != BUILD_PROGRESS_PLAIN &&
+		 !(plog = build_progress_open(&prog, build_progress_mode(o.progress), stderr))) {
+		berth_cli_fail(CMD, 0, "out of memory");
+		goto done;
+	}
 	bo.context = argv[1];
 	bo.dockerfile = o.file;
 	bo.build_args = &vars;
@@ -472,6 +466,10 @@ int cmd_build(int argc, char **argv)
 	bo.no_cache = o.no_cache;
 	bo.no_cache_filter = o.no_cache_filter.v;
 	bo.nno_cache_filter = (size_t)o.no_cache_filter.n;
+	bo.cache_from = (const char *const *)o.cache_from.v;
+	bo.ncache_from = (size_t)o.cache_from.n;
+	bo.cache_to = (const char *const *)o.cache_to.v;
+	bo.ncache_to = (size_t)o.cache_to.n;
 	bo.net = o.network && strcmp(o.network, "none") == 0 ? BERTH_SANDBOX_NET_NONE
 							     : BERTH_SANDBOX_NET_HOST;
 	bo.source_date_epoch = sde && *sde ? strtoll(sde, NULL, 10) : -1;
@@ -486,19 +484,34 @@ int cmd_build(int argc, char **argv)
 		}
 	bo.build_contexts = (const char *const *)o.build_contexts.v;
 	bo.nbuild_contexts = (size_t)o.build_contexts.n;
+	/* New layers are made in the first output's compression (others recompress). */
 	bo.compression = BERTH_LAYER_GZIP;
+	for (size_t i = nouts; i-- > 0;)
+		if (outs[i].compression >= 0) {
+			bo.compression = (berth_layer_compression)outs[i].compression;
+			bo.compression_level = outs[i].level > 0 ? outs[i].level : 0;
+		}
 	bo.registry = &to;
-	bo.log = devnull ? devnull : stderr;
+	bo.log = devnull ? devnull : plog ? plog : stderr;
 	bo.jobs = o.jobs;
 	bo.registries = regs;
 	bo.labels = (const char *const *)o.labels.v;
 	bo.nlabels = (size_t)o.labels.n;
 	snprintf(tag, sizeof(tag), "build-%ld-%d", (long)time(NULL), (int)getpid());
 	if (berth_build_dockerfile(s, &bo, tag, &d) < 0) {
-		berth_cli_fail(CMD, 0, "%s", berth_error_last());
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", berth_error_last());
+		build_progress_close(prog, plog, msg);
+		prog = NULL;
+		plog = NULL;
+		berth_cli_fail(CMD, 0, "%s", msg);
 		goto done;
 	}
-	if (export_all(&o, s, tag, &to) < 0)
+	build_progress_close(prog, plog, NULL);
+	prog = NULL;
+	plog = NULL;
+	if (export_all(&o, s, tag, &to, outs, nouts) < 0)
 		goto done;
 	if (o.iidfile) {
 		FILE *f = fopen(o.iidfile, "w");
@@ -510,9 +523,16 @@ int cmd_build(int argc, char **argv)
 	}
 	if (o.metadata_file && write_metadata(&o, s, &d) < 0)
 		goto done;
-	printf("%s\n", d.str);
+	/* The digest on stdout, unless an output took stdout (-o -). */
+	for (size_t i = 0; i < nouts; i++)
+		if (outs[i].dest && strcmp(outs[i].dest, "-") == 0)
+			to_stdout = 1;
+	if (!to_stdout)
+		printf("%s\n", d.str);
 	rc = BERTH_EXIT_OK;
 done:
+	outputs_free(outs, nouts);
+	build_progress_close(prog, plog, NULL);
 	if (devnull)
 		fclose(devnull);
 	berth_build_store_free(s);

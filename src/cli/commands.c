@@ -19,6 +19,8 @@ const berth_cli_command berth_cli_commands[] = {
 	{"logout", cmd_logout, "remove stored credentials", cmd_logout_specs},
 	{"manifest", cmd_manifest, "create or inspect multi-platform indexes", cmd_manifest_specs},
 	{"build", cmd_build, "build an image from a Dockerfile", cmd_build_specs},
+	{"builder", cmd_builder, "show (du) or remove (prune) the build store's cache",
+	 cmd_builder_specs},
 	{"vercmp", cmd_vercmp, "compare two versions by an ecosystem's rules", cmd_vercmp_specs},
 	{"db", cmd_db, "import, inspect, query, push and pull the vulnerability database",
 	 cmd_db_specs},

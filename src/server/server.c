@@ -1532,7 +1532,8 @@ static const char *signal_name(int sig)
 /*
  * The replicator: rules from the config file and the database, executions
  * through this server's own address (`bound`, with a wildcard host made
- * loopback). BERTH_REPLICATION_TEST_CLOCK=1 in the environment lets tests
+ * loopback), its scheme, and its in-memory system account when access
+ * control is on. BERTH_REPLICATION_TEST_CLOCK=1 in the environment lets tests
  * drive the scheduler (POST /api/v1/replication/tick) instead of the clock.
  */
 static int start_replication(server *s, const char *bound)
@@ -1550,6 +1551,11 @@ static int start_replication(server *s, const char *bound)
 		snprintf(self, sizeof(self), "%s", bound);
 	o.meta = s->meta;
 	o.self = self;
+	o.self_tls = s->cfg->tls_cert != NULL;
+	if (s->api) {
+		o.self_username = BERTH_AUTH_SYSTEM_USER;
+		o.self_password = berth_auth_system_password(s->api);
+	}
 	o.rules_json = s->cfg->replication_json;
 	o.test_clock = clock && strcmp(clock, "1") == 0;
 	if (asprintf(&key, "%s/replication.key", s->cfg->data_dir) < 0)

@@ -5,6 +5,7 @@ directory and stops it after the test. The binary comes from $BERTH_BIN
 (set by ctest), falling back to build/dev/berth.
 """
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -21,9 +22,18 @@ BERTH_BIN = os.environ.get("BERTH_BIN", os.path.join(SOURCE_DIR, "build", "dev",
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port below Linux's ephemeral range (32768-60999), so
+    that no outgoing connection of a test running beside this one can take
+    it between this check and the server's bind."""
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000-32000")
 
 
 class BerthServer:

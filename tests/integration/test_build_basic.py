@@ -166,8 +166,8 @@ def test_usage_errors(tmp_path, berth, ctx):
     assert p.returncode == 1 and "nosuchstage" in p.stderr.decode()
     p = build(tmp_path, check=False)
     assert p.returncode == 2 and "CONTEXT" in p.stderr.decode()
-    p = build(tmp_path, "-o", "type=local,dest=/tmp/x", str(d), check=False)
-    assert p.returncode == 1 and "type=local" in p.stderr.decode()
+    p = build(tmp_path, "-o", "type=nope,dest=/tmp/x", str(d), check=False)
+    assert p.returncode == 1 and "unknown output type 'nope'" in p.stderr.decode()
 
 
 def steps(stderr):

@@ -12,7 +12,7 @@ import requests
 
 import conftest
 import copyutil as u
-from replutil import (RULE, Distribution, Proxy, api, blob_uploads, brief_config,  # noqa: F401
+from replutil import (API, RULE, Distribution, Proxy, api, blob_uploads, brief_config,  # noqa: F401
                       catalog, manifest_digest, need_distribution, push, results, source,
                       target, wait_executions)
 
@@ -196,6 +196,131 @@ def test_target_refusing_auth_fails_the_execution(berth_factory, source, tmp_pat
                           headers={"Accept": u.ACCEPT}, timeout=10)
         assert r.status_code == 200
         assert "dr-secret" not in src2.read_log()
+
+
+def test_source_with_access_control_and_tls_replicates(berth_factory, tmp_path, monkeypatch):
+    """A source with --auth and TLS reaches itself over https as its in-memory
+    system account (`berth$system`): the manual run copies, the audit log
+    names that account."""
+    import authutil as au
+    monkeypatch.setenv("BERTH_REPLICATION_TEST_CLOCK", "1")
+    ip = au.non_loopback_ipv4()
+    assert ip, ("this host has no non-loopback IPv4 address, which the test needs (berth "
+                "speaks plain http to loopback hosts): e.g. 'ip addr add 10.254.0.1/32 dev lo'")
+    ca = au.TestCA(tmp_path / "ca", ips=[ip])
+    dst = berth_factory()
+    (tmp_path / "src").mkdir()
+    src = au.AuthServer(str(tmp_path / "src"), tls=ca, listen="0.0.0.0",
+                        extra_args=["--config", brief_config(tmp_path, dst.url)],
+                        env={"BERTH_REPLICATION_TEST_CLOCK": "1"}).start()
+    try:
+        u.berth("copy", "--dest-tls-verify=false", "--dest-creds", "%s:%s" % src.admin,
+                "oci:%s:small" % u.small_image(), "docker://%s:%d/apps/web:1.0" % (ip, src.port))
+
+        def call(method, path):
+            return requests.request(method, src.url + API + path, auth=src.admin, verify=ca.ca,
+                                    timeout=30)
+        assert call("POST", "/policies/%s/run" % RULE).status_code == 202
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            ex = call("GET", "/executions?rule=%s" % RULE).json()
+            if ex and ex[0]["status"] != "running":
+                break
+            time.sleep(0.1)
+        assert ex and ex[0]["status"] == "succeeded", (ex, src.read_log()[-3000:])
+        assert ex[0]["summary"]["copied"] == 1, ex
+        got = manifest_digest(dst.url, "apps/web", "1.0")
+        r = requests.head(src.url + "/v2/apps/web/manifests/1.0", auth=src.admin, verify=ca.ca,
+                          headers={"Accept": u.ACCEPT}, timeout=10)
+        assert r.status_code == 200 and got == r.headers["Docker-Content-Digest"], (got, r.headers)
+        # The pulls of the copy are the system account's, over https (audit log).
+        audit = requests.get(src.url + "/api/v1/audit?limit=200", auth=src.admin, verify=ca.ca,
+                             timeout=10)
+        assert audit.status_code == 200, audit.text
+        assert "berth$system" in audit.text, audit.text[:2000]
+        # Without the account the same request is refused: it exists in this process only.
+        r = requests.get(src.url + "/v2/apps/web/manifests/1.0", verify=ca.ca, timeout=10,
+                         auth=("berth$system", "0" * 64))
+        assert r.status_code == 401, r.status_code
+    finally:
+        rc = src.stop()
+        src.cleanup()
+        assert rc in (0, None), src.read_log()[-3000:]
+
+
+@pytest.mark.parametrize("target", ["berth"], indirect=True)
+def test_bandwidth_limits_an_execution(target, source, tmp_path):
+    """`bandwidth: 256` (KB/s): the small image's ~1.6 MiB of random layers
+    cannot arrive in less than 1.6 MiB / 256 KiB/s = 6.25 s (a lower bound:
+    a slow machine only makes it longer); without the limit it takes a
+    fraction of a second on loopback."""
+    proxy, dst = target
+    cfg = brief_config(tmp_path, proxy.url,
+                       [('        pattern: "apps/**"', '        pattern: "apps/**"\n    bandwidth: 256')])
+    src = source(cfg)
+    push(u.small_image() + ":small", src, "apps/web:1.0")
+    size = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in
+               os.walk(os.path.join(u.small_image(), "blobs")) for f in fs)
+    t0 = time.monotonic()
+    api(src, "POST", "/policies/%s/run" % RULE, status=202)
+    ex = wait_executions(src, 1)
+    took = time.monotonic() - t0
+    assert ex[0]["status"] == "succeeded" and ex[0]["summary"]["copied"] == 1, ex
+    assert manifest_digest(dst.url, "apps/web", "1.0")
+    assert took >= 0.95 * size / (256 * 1024), (took, size)
+
+
+def labelled_image(layout, tag, labels, annotations=None):
+    """An OCI layout holding one small image whose config has `labels` and
+    whose manifest has `annotations`."""
+    u.images.init_layout(layout)
+    blob, diff_id = u.random_layer(4096, len(tag))
+    ld, ln = u.images.write_blob(layout, blob)
+    cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                      "config": {"Labels": labels},
+                      "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
+    cd, cn = u.images.write_blob(layout, cfg)
+    m = {"schemaVersion": 2, "mediaType": u.MT_OCI_MANIFEST,
+         "config": {"mediaType": u.MT_OCI_CONFIG, "digest": cd, "size": cn},
+         "layers": [{"mediaType": u.MT_OCI_LAYER_GZ, "digest": ld, "size": ln}]}
+    if annotations:
+        m["annotations"] = annotations
+    md, mn = u.images.write_blob(layout, json.dumps(m).encode())
+    u.images.write_index_json(layout, [{"mediaType": u.MT_OCI_MANIFEST, "digest": md, "size": mn,
+                                        "annotations": {u.REF_NAME: tag}}])
+    return "%s:%s" % (layout, tag)
+
+
+@pytest.mark.parametrize("target", ["berth"], indirect=True)
+def test_label_filters_read_the_image(target, source, tmp_path):
+    """`label: env=prod` takes the images whose config Labels (or manifest
+    annotations) say env=prod, and nothing else; `label: release` (a key
+    alone) takes any value; pushed tags of other images are not copied."""
+    proxy, dst = target
+    cfg = brief_config(tmp_path, proxy.url,
+                       [('        pattern: "apps/**"',
+                         '        pattern: "apps/**"\n      - label: env=prod')])
+    src = source(cfg)
+    push(labelled_image(str(tmp_path / "a"), "a", {"env": "prod"}), src, "apps/web:prod")
+    push(labelled_image(str(tmp_path / "b"), "b", {"env": "dev"}), src, "apps/web:dev")
+    push(labelled_image(str(tmp_path / "c"), "c", {}, {"env": "prod"}), src, "apps/api:1")
+    push(labelled_image(str(tmp_path / "d"), "d", {"release": "x"}), src, "apps/api:2")
+    api(src, "POST", "/policies/%s/run" % RULE, status=202)
+    ex = wait_executions(src, 1)
+    assert ex[0]["status"] == "succeeded", (ex, results(src, ex[0]["id"]))
+    assert manifest_digest(dst.url, "apps/web", "prod")
+    assert manifest_digest(dst.url, "apps/api", "1")
+    assert manifest_digest(dst.url, "apps/web", "dev") is None
+    assert manifest_digest(dst.url, "apps/api", "2") is None
+    assert ex[0]["summary"]["copied"] == 2, ex
+
+    api(src, "POST", "/policies", {"name": "releases", "target": proxy.url,
+                                   "filters": [{"pattern": "apps/api"}, {"label": "release"}]},
+        status=201)
+    api(src, "POST", "/policies/releases/run", status=202)
+    ex = wait_executions(src, 1, rule="releases")
+    assert ex[0]["status"] == "succeeded" and ex[0]["summary"]["copied"] == 1, ex
+    assert manifest_digest(dst.url, "apps/api", "2")
 
 
 class SlowProxy(Proxy):

@@ -95,7 +95,7 @@ unsigned berth_auth_decide(const berth_principal *p, const berth_auth_facts *f, 
 
 	assert(p && f);
 	wanted &= BERTH_ACTION_ALL;
-	if (p->kind == BERTH_PRINCIPAL_USER && p->sysadmin)
+	if ((p->kind == BERTH_PRINCIPAL_USER && p->sysadmin) || p->kind == BERTH_PRINCIPAL_SYSTEM)
 		return wanted;
 	if (!f->repository || !f->project_exists)
 		return 0;
@@ -107,6 +107,7 @@ unsigned berth_auth_decide(const berth_principal *p, const berth_auth_facts *f, 
 			acts |= BERTH_ACTION_PULL;
 		break;
 	case BERTH_PRINCIPAL_ROBOT: acts = robot_actions(f); break;
+	case BERTH_PRINCIPAL_SYSTEM: break; /* answered above */
 	}
 	return acts & wanted;
 }

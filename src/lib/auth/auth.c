@@ -9,6 +9,7 @@
 #include "util/log.h"
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,28 @@
 #include <string.h>
 
 /* ---- the api object ---- */
+
+/* The server's own password (see authn.c): 32 random bytes as hex, in memory only. */
+static int system_password(berth_auth *a)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[32];
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return berth_error_set(BERTH_ERROR, "no random bytes for the system password");
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		a->system_password[2 * i] = hex[rnd[i] >> 4];
+		a->system_password[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	a->system_password[2 * sizeof(rnd)] = '\0';
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	return 0;
+}
+
+const char *berth_auth_system_password(const berth_auth *a)
+{
+	return a->system_password;
+}
 
 int berth_auth_new(berth_auth **out, berth_meta *meta, const berth_token_key *key,
 		   const berth_auth_config *cfg)
@@ -32,6 +55,10 @@ int berth_auth_new(berth_auth **out, berth_meta *meta, const berth_token_key *ke
 	snprintf(a->service, sizeof(a->service), "%s",
 		 cfg && cfg->service && *cfg->service ? cfg->service : "berth");
 	a->expiration = cfg && cfg->expiration > 0 ? cfg->expiration : 300;
+	if (system_password(a) < 0) {
+		free(a);
+		return berth_error_last_code();
+	}
 	if (berth_auth__cache_new(&a->cache, cfg ? cfg->credential_cache_seconds : 0) < 0) {
 		free(a);
 		return berth_error_last_code();
@@ -45,6 +72,7 @@ void berth_auth_free(berth_auth *a)
 	if (!a)
 		return;
 	berth_auth__cache_free(a->cache);
+	OPENSSL_cleanse(a->system_password, sizeof(a->system_password));
 	free(a);
 }
 

@@ -1,6 +1,6 @@
 /*
  * authn.c - who is calling: the Authorization header of each request
- * (Basic for users and robots, Bearer for our tokens), logins with
+ * (Basic for users, robots and the server itself, Bearer for our tokens), logins with
  * throttling of failures (per account and per address, kept in the
  * database so every process shares them), and robots' permissions.
  *
@@ -8,6 +8,12 @@
  * verification) and gets the same answer; throttling is checked before any
  * password, for unknown accounts too. Credentials never reach a log line
  * or a message, and are wiped from our buffers after use.
+ *
+ * The server itself (`berth$system`): jobs that reach this server over
+ * loopback as a registry client (replication) log in with a password made
+ * at start-up and kept in memory only (berth_auth_system_password); it is
+ * a system administrator and exists in no database, so it cannot be
+ * renamed, disabled, or guessed from another process.
  */
 #include "lib/auth/internal.h"
 
@@ -189,6 +195,18 @@ static int user_login(berth_auth *a, const char *user, const char *password, ber
 	return ok;
 }
 
+static int system_login(berth_auth *a, const char *password, berth_identity *id)
+{
+	size_t n = strlen(a->system_password);
+
+	if (strlen(password) != n || CRYPTO_memcmp(password, a->system_password, n) != 0)
+		return 0;
+	id->principal.kind = BERTH_PRINCIPAL_SYSTEM;
+	id->principal.sysadmin = 1;
+	snprintf(id->principal.name, sizeof(id->principal.name), "%s", BERTH_AUTH_SYSTEM_USER);
+	return 1;
+}
+
 int berth_auth__login(berth_auth *a, const char *user, const char *password, const char *address,
 		      berth_identity *id)
 {
@@ -210,7 +228,9 @@ int berth_auth__login(berth_auth *a, const char *user, const char *password, con
 		rc = berth_error_set(BERTH_EBUSY, "too many failed logins");
 		goto done;
 	}
-	if (strncmp(user, ROBOT_PREFIX, strlen(ROBOT_PREFIX)) == 0)
+	if (strcmp(user, BERTH_AUTH_SYSTEM_USER) == 0)
+		ok = system_login(a, password, id);
+	else if (strncmp(user, ROBOT_PREFIX, strlen(ROBOT_PREFIX)) == 0)
 		ok = robot_login(a, user, password, id, &refused, &rc);
 	else
 		ok = user_login(a, user, password, id, &refused, &rc);
@@ -274,6 +294,11 @@ static int from_token(berth_auth *a, berth_identity *id)
 				rc = berth_auth__robot_perms(r.permissions, id);
 			OPENSSL_cleanse(&r, sizeof(r));
 		}
+	} else if (c->kind == BERTH_PRINCIPAL_SYSTEM) {
+		/* Only this server signs tokens: one for the system principal came from it. */
+		if (strcmp(c->sub, BERTH_AUTH_SYSTEM_USER) != 0)
+			rc = BERTH_ENOTFOUND;
+		id->principal.sysadmin = 1;
 	} else {
 		id->principal.kind = BERTH_PRINCIPAL_ANONYMOUS;
 		id->principal.id = 0;

@@ -15,7 +15,8 @@
 
 int berth_auth__is_sysadmin(const berth_identity *id)
 {
-	return id && id->principal.kind == BERTH_PRINCIPAL_USER && id->principal.sysadmin;
+	return id && ((id->principal.kind == BERTH_PRINCIPAL_USER && id->principal.sysadmin) ||
+		      id->principal.kind == BERTH_PRINCIPAL_SYSTEM);
 }
 
 unsigned berth_auth__decide(berth_auth *a, const berth_identity *id, const char *repository,

@@ -29,6 +29,7 @@ struct berth_auth {
 	char service[256];
 	long expiration;
 	berth_auth__cache *cache; /* NULL: off */
+	char system_password[65]; /* hex of 32 random bytes, made by berth_auth_new */
 };
 
 typedef struct berth_auth_op berth_auth_op;

@@ -612,7 +612,9 @@ int berth_build__copy(build_solver *sv, berth_build_image *img, const berth_df_x
 		goto done;
 	}
 	{
-		berth_diff_options o = {sv->o->compression, -1, sv->clamp};
+		berth_diff_options o = {
+			sv->o->compression,
+			sv->o->compression_level > 0 ? sv->o->compression_level : -1, sv->clamp};
 
 		if ((rc = berth_buf_printf(&cb, "%s %s # buildkit",
 					   berth_dockerfile_kind_name(x->src->kind),

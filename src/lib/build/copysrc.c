@@ -158,7 +158,9 @@ static int item_from(copy_plan *p, const char *host, const char *sub, const bert
 		it->mtime_nsec = e->mtime_nsec;
 		if (e->link)
 			it->link = strdup(e->link);
-		memcpy(it->hash, e->digest, sizeof(it->hash));
+		/* the content, not the walk digest: that hashes the owner, which a COPY
+		 * from the context does not keep and which differs between machines */
+		memcpy(it->hash, e->content, sizeof(it->hash));
 		/* a directory's digest covers children the copy may exclude */
 		/* (and a walk without hashes, of a stage or directory context, has none:
 		 * the key then reads the file) */

@@ -660,3 +660,42 @@ bad:
 	json_decref(st);
 	return berth_error_set(BERTH_EINVALID, "corrupt cache record %s", path);
 }
+
+/* ---- an image committed in the store's layout, read back (exporters) ---- */
+
+int berth_build__image_load(berth_build_image **out, berth_build_store *s, const char *tag)
+{
+	berth_buf body = BERTH_BUF_INIT(BERTH_MANIFEST_MAX);
+	berth_build_image *img = NULL;
+	berth_source *ls = NULL;
+	berth_manifest *m = NULL;
+	berth_digest digest;
+	char mt[128];
+	int rc;
+
+	*out = NULL;
+	if ((rc = open_layout_tag(&ls, s, tag)) < 0 ||
+	    (rc = berth_source_manifest(ls, NULL, &body, mt, sizeof(mt), &digest)) < 0 ||
+	    (rc = berth_manifest_parse(&m, body.ptr, body.len, mt)) < 0)
+		goto done;
+	if (m->kind != BERTH_OCI_IMAGE) {
+		rc = berth_error_set(BERTH_EUNSUPPORTED, "%s is not a single image", tag);
+		goto done;
+	}
+	img = calloc(1, sizeof(*img));
+	if (!img) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = read_json_blob(ls, &m->config, &img->config)) < 0 ||
+	    (rc = take_layers(img, m)) < 0)
+		goto done;
+	*out = img;
+	img = NULL;
+done:
+	berth_build_image_free(img);
+	berth_manifest_free(m);
+	berth_source_free(ls);
+	berth_buf_dispose(&body);
+	return rc;
+}

@@ -230,7 +230,9 @@ static int do_workdir(build_solver *sv, berth_build_image *img, const berth_df_v
 		goto done;
 	{
 		int rootfd = open(berth_workroot_path(root), O_PATH | O_DIRECTORY | O_CLOEXEC);
-		berth_diff_options o = {sv->o->compression, -1, sv->clamp};
+		berth_diff_options o = {
+			sv->o->compression,
+			sv->o->compression_level > 0 ? sv->o->compression_level : -1, sv->clamp};
 		berth_buf cb = BERTH_BUF_INIT(0);
 
 		fd = rootfd < 0 ? -1 : berth_inroot_mkdir_p(rootfd, path, 0755);

@@ -62,6 +62,10 @@ int berth_build__state_save(const berth_build_image *img, const char *path) BERT
 /** Replace img's state with a cache record's; BERTH_ENOTFOUND if there is none. */
 int berth_build__state_load(berth_build_image *img, const char *path) BERTH_WARN_UNUSED;
 
+/** The image committed in the store's layout under `tag` (a single image), for exporters. */
+int berth_build__image_load(berth_build_image **out, berth_build_store *s,
+			    const char *tag) BERTH_WARN_UNUSED;
+
 /** Room for one more layer at img->layers[img->nlayers] (not counted yet), or NULL. */
 build_layer *berth_build__layer_room(berth_build_image *img);
 
@@ -94,6 +98,7 @@ typedef struct build_solver {
 	unsigned nruns; /* RUN commands executed (the build log's last line counts them) */
 	berth_digest *cache_reset; /* cache mounts --no-cache already started afresh */
 	size_t ncache_reset;
+	struct build_cache *cache; /* --cache-from / --cache-to (cache.c), or NULL */
 } build_solver;
 
 /**
@@ -255,6 +260,33 @@ int berth_build__step_key(build_solver *sv, const char *prev, const berth_df_xin
 int berth_build__result_digest(const berth_build_image *img, berth_digest *out) BERTH_WARN_UNUSED;
 /** The cache record's path for a key. */
 void berth_build__record_path(build_solver *sv, const berth_digest *key, char *out, size_t len);
+/* ---- cache export and import (cache.c) ---- */
+
+/** Parse --cache-to/--cache-from and read the imported records (before any step). */
+int berth_build__cache_begin(build_solver *sv) BERTH_WARN_UNUSED;
+void berth_build__cache_end(build_solver *sv);
+/** A step of `stage` reached key (what --cache-to exports). Thread-safe. */
+void berth_build__cache_note(build_solver *sv, size_t stage, const berth_digest *key);
+/**
+ * A local miss: an imported record of key becomes the local record rec
+ * (its missing layer blobs pulled) and img's state. BERTH_ENOTFOUND if no
+ * imported record has the key.
+ */
+int berth_build__cache_import(build_solver *sv, const berth_digest *key, berth_build_image *img,
+			      const char *rec) BERTH_WARN_UNUSED;
+/**
+ * Parse a records document ({"version":1,"records":{key: record}}; `what`
+ * names it in errors): *out gets the records object (owned). BERTH_EINVALID
+ * ("corrupt cache artifact") for anything else, a record included whose
+ * key is not a digest or whose shape is not a record's.
+ */
+int berth_build__cache_records_parse(const void *data, size_t len, const char *what,
+				     json_t **out) BERTH_WARN_UNUSED;
+/** --cache-to type=inline: the records into the target image's config (before commit). */
+int berth_build__cache_inline(build_solver *sv, berth_build_image *img) BERTH_WARN_UNUSED;
+/** --cache-to registry/local: export after the target was committed under tag. */
+int berth_build__cache_export(build_solver *sv, const char *tag) BERTH_WARN_UNUSED;
+
 /** Whether a stage may take cache hits (--no-cache, --no-cache-filter). */
 int berth_build__stage_uses_cache(build_solver *sv, const berth_df_xstage *xs);
 

@@ -26,6 +26,12 @@
  * only its id and target, never its value, and --secret values are read
  * only when the RUN runs. --add-host, --ulimit and --shm-size count, as
  * BuildKit's exec op metadata does.
+ *
+ * Keys travel between stores and machines (--cache-to/--cache-from,
+ * cache.c): nothing machine-local enters them. No store path, no context
+ * path, no inode; a context file counts by its content, permission bits
+ * and link target, not its owner (COPY from the context writes root:root);
+ * the target platform counts even when it is only implied by this host.
  */
 
 static int hash_str(berth_hasher *h, const char *s)
@@ -251,9 +257,16 @@ int berth_build__step_key(build_solver *sv, const char *prev, const berth_df_xin
 
 	if ((rc = berth_hasher_new(&h, BERTH_DIGEST_SHA256)) < 0)
 		return rc;
-	rc = hash_str(h, "berth-step-v2");
+	rc = hash_str(h, "berth-step-v3");
 	if (rc == 0)
 		rc = hash_str(h, prev);
+	if (rc == 0) { /* the target platform, also when implied by this host (keys travel) */
+		const char *v = NULL, *arch = berth_oci_host_arch(&v);
+
+		rc = hash_str(h, sv->o->platform ? sv->o->platform : arch);
+		if (rc == 0)
+			rc = hash_str(h, sv->o->platform ? "" : v);
+	}
 	if (rc == 0)
 		rc = hash_str(h, berth_dockerfile_kind_name(x->src->kind));
 	if (rc == 0)

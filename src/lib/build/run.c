@@ -125,7 +125,9 @@ int berth_build__run(build_solver *sv, berth_build_image *img, const berth_df_xi
 	char *const *extra;
 	berth_build_run r = {0};
 	berth_buf created = BERTH_BUF_INIT(0);
-	berth_diff_options o = {sv->o->compression, -1, sv->clamp};
+	berth_diff_options o = {sv->o->compression,
+				sv->o->compression_level > 0 ? sv->o->compression_level : -1,
+				sv->clamp};
 	build_mounts *bm = NULL;
 	build_output out = {.fd = -1};
 	json_t *a = NULL;

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define OUTPUT_LINE_MAX 4096 /* a longer output line is written in pieces */
@@ -378,6 +379,7 @@ static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 			break;
 		berth_build__record_path(sv, &key, rec, sizeof(rec));
 		snprintf(sv->keys[i], sizeof(sv->keys[i]), "%s", key.str);
+		berth_build__cache_note(sv, i, &key);
 		if (in->kind == BERTH_DF_ARG) {
 			berth_build__log(sv, "#%zu [stage %zu] %s %s", k + 1, i, kind,
 					 in->args_text);
@@ -385,13 +387,17 @@ static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 			continue;
 		}
 		if (berth_build__stage_uses_cache(sv, xs) &&
-		    berth_build__state_load(img, rec) == 0) {
+		    (berth_build__state_load(img, rec) == 0 ||
+		     (rc = berth_build__cache_import(sv, &key, img, rec)) == 0)) {
 			berth_build__log(sv, "#%zu [stage %zu] %s %s CACHED", k + 1, i, kind,
 					 in->args_text);
+			utimensat(AT_FDCWD, rec, NULL, 0); /* last used: prune --filter until */
 			if (in->kind == BERTH_DF_CMD)
 				cmd_set = 1;
 			continue;
 		}
+		if (rc < 0 && rc != BERTH_ENOTFOUND)
+			break;
 		berth_build__log(sv, "#%zu [stage %zu] %s %s", k + 1, i, kind, in->args_text);
 		rc = berth_build__apply(sv, img, &args, &cmd_set, x);
 		if (rc == 0)
@@ -587,18 +593,22 @@ int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, cons
 	bo.target_platform = o->platform;
 	if ((rc = berth_dockerfile_plan(&sv.plan, sv.df, &bo, &err)) < 0 ||
 	    (rc = berth_dockerignore_load(&sv.ign, o->context, o->dockerfile)) < 0 ||
-	    (rc = solver_init(&sv)) < 0)
+	    (rc = solver_init(&sv)) < 0 || (rc = berth_build__cache_begin(&sv)) < 0)
 		goto done;
 	rc = run_stages(&sv);
 	/* The last line of the log counts the commands run (tests read it: a
 	 * rebuild with nothing changed runs none). */
 	fprintf(sv.log, "#  %u RUN command%s executed\n", sv.nruns, sv.nruns == 1 ? "" : "s");
-	if (rc < 0 || (rc = add_labels(&sv, sv.done[sv.plan->target])) < 0)
+	if (rc < 0 || (rc = add_labels(&sv, sv.done[sv.plan->target])) < 0 ||
+	    (rc = berth_build__cache_inline(&sv, sv.done[sv.plan->target])) < 0)
 		goto done;
 	rc = berth_build_image_commit(sv.done[sv.plan->target], s, tag,
 				      o->source_date_epoch >= 0 ? o->source_date_epoch : -1,
 				      digest);
+	if (rc == 0)
+		rc = berth_build__cache_export(&sv, tag);
 done:
+	berth_build__cache_end(&sv);
 	for (size_t i = 0; sv.done && i < sv.plan->nstages; i++)
 		berth_build_image_free(sv.done[i]);
 	free(sv.done);

@@ -157,7 +157,9 @@ int berth_client_new(berth_client **out, const berth_client_options *opts)
 	c->retries = opts->retries > 0 ? opts->retries : (opts->retries < 0 ? 0 : 3);
 	c->timeout = opts->timeout_seconds > 0 ? opts->timeout_seconds : 60;
 	c->max_manifest = opts->max_manifest_bytes ? opts->max_manifest_bytes : BERTH_MANIFEST_MAX;
-	if (asprintf(&c->base_url, "%s://%s", (c->plain_forced || c->loopback) ? "http" : "https",
+	if (asprintf(&c->base_url, "%s://%s",
+		     c->plain_forced > 0 || (c->plain_forced == 0 && c->loopback) ? "http"
+										  : "https",
 		     api) < 0)
 		c->base_url = NULL;
 	if (asprintf(&c->http_url, "http://%s", api) < 0)

@@ -2,10 +2,11 @@
  * compress.c - streaming layer transforms: decompress gzip (multi-member) or
  * zstd, recompress to gzip or zstd, and diff IDs (sha256 of the plain tar).
  *
- * A transform is two stages in one thread: a decoder pulls input through the
- * caller's read callback and pushes plain bytes into an encoder, which pushes
- * compressed bytes into the caller's write callback. Buffers are fixed-size
- * chunks, so memory does not grow with the layer.
+ * A transform is two stages: a decoder pulls input through the caller's
+ * read callback and pushes plain bytes into the parallel compressor
+ * (pcompress.c), which pushes compressed bytes into the caller's write
+ * callback (from the caller's thread). Buffers are fixed-size chunks, so
+ * memory does not grow with the layer.
  */
 #include "berth/layer.h"
 
@@ -98,108 +99,11 @@ const char *berth_layer_media_type_with(const char *mt, berth_layer_compression 
 	return NULL;
 }
 
-/* ---- encoder: plain bytes in, compressed bytes out to the caller ---- */
-
-typedef struct enc {
-	berth_layer_compression c;
-	z_stream z;
-	int z_init;
-	ZSTD_CCtx *zc;
-	berth_layer_write_fn write;
-	void *wctx;
-	unsigned char *out;
-} enc;
-
-static int enc_init(enc *e, berth_layer_compression c, int level, berth_layer_write_fn write,
-		    void *wctx)
-{
-	memset(e, 0, sizeof(*e));
-	e->c = c;
-	e->write = write;
-	e->wctx = wctx;
-	if (c == BERTH_LAYER_UNCOMPRESSED)
-		return 0;
-	e->out = malloc(CHUNK);
-	if (!e->out)
-		return berth_error_set(BERTH_ERROR, "out of memory");
-	if (c == BERTH_LAYER_GZIP) {
-		/* windowBits 15 + 16: a gzip wrapper, as every registry client writes. */
-		if (deflateInit2(&e->z, level < 0 ? 6 : level, Z_DEFLATED, 15 + 16, 8,
-				 Z_DEFAULT_STRATEGY) != Z_OK)
-			return berth_error_set(BERTH_ERROR, "gzip: cannot start compressor");
-		e->z_init = 1;
-		return 0;
-	}
-	if (c == BERTH_LAYER_ZSTD) {
-		e->zc = ZSTD_createCCtx();
-		if (!e->zc)
-			return berth_error_set(BERTH_ERROR, "zstd: cannot start compressor");
-		if (ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_compressionLevel,
-							level < 0 ? 3 : level)) ||
-		    ZSTD_isError(ZSTD_CCtx_setParameter(e->zc, ZSTD_c_checksumFlag, 1)))
-			return berth_error_set(BERTH_ERROR, "zstd: bad compression level %d",
-					       level);
-		return 0;
-	}
-	return berth_error_set(BERTH_EUNSUPPORTED, "unknown target compression");
-}
-
-/* Feed `len` bytes (finish=1 with len 0 flushes the end of the stream). */
-static int enc_feed(enc *e, const void *data, size_t len, int finish)
-{
-	int rc;
-
-	if (e->c == BERTH_LAYER_UNCOMPRESSED)
-		return len ? e->write(e->wctx, data, len) : 0;
-	if (e->c == BERTH_LAYER_GZIP) {
-		int zr;
-
-		e->z.next_in = (unsigned char *)data;
-		e->z.avail_in = (uInt)len;
-		do {
-			e->z.next_out = e->out;
-			e->z.avail_out = CHUNK;
-			zr = deflate(&e->z, finish ? Z_FINISH : Z_NO_FLUSH);
-			if (zr == Z_STREAM_ERROR)
-				return berth_error_set(BERTH_ERROR, "gzip: compressor failed");
-			if (CHUNK - e->z.avail_out) {
-				rc = e->write(e->wctx, e->out, CHUNK - e->z.avail_out);
-				if (rc < 0)
-					return rc;
-			}
-		} while (e->z.avail_out == 0 || (finish && zr != Z_STREAM_END));
-		return 0;
-	}
-	ZSTD_inBuffer in = {data, len, 0};
-	size_t left;
-
-	do {
-		ZSTD_outBuffer out = {e->out, CHUNK, 0};
-
-		left = ZSTD_compressStream2(e->zc, &out, &in,
-					    finish ? ZSTD_e_end : ZSTD_e_continue);
-		if (ZSTD_isError(left))
-			return berth_error_set(BERTH_ERROR, "zstd: %s", ZSTD_getErrorName(left));
-		if (out.pos) {
-			rc = e->write(e->wctx, e->out, out.pos);
-			if (rc < 0)
-				return rc;
-		}
-	} while (in.pos < in.size || (finish && left != 0));
-	return 0;
-}
+/* ---- encoder: the parallel compressor (pcompress.c) ---- */
 
 static int enc_put(void *ctx, const void *data, size_t len)
 {
-	return enc_feed(ctx, data, len, 0);
-}
-
-static void enc_dispose(enc *e)
-{
-	if (e->z_init)
-		deflateEnd(&e->z);
-	ZSTD_freeCCtx(e->zc);
-	free(e->out);
+	return berth_layer_compressor_write(ctx, data, len);
 }
 
 /* ---- decoders: compressed bytes from the caller in, plain bytes to `out` ---- */
@@ -342,8 +246,8 @@ int berth_layer_transform(berth_layer_compression from, berth_layer_compression 
 			  void *wctx)
 {
 	unsigned char *in = NULL, *plain = NULL;
-	enc e;
-	int rc, e_init = 0;
+	berth_layer_compressor *e = NULL;
+	int rc;
 
 	/* Same format: pass the bytes through untouched (keeps the digest). */
 	if (from == to && from >= BERTH_LAYER_UNCOMPRESSED && from <= BERTH_LAYER_ZSTD)
@@ -356,23 +260,24 @@ int berth_layer_transform(berth_layer_compression from, berth_layer_compression 
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	rc = enc_init(&e, to, level, write, wctx);
-	e_init = 1;
-	if (rc < 0)
+	if (to != BERTH_LAYER_UNCOMPRESSED && to != BERTH_LAYER_GZIP && to != BERTH_LAYER_ZSTD) {
+		rc = berth_error_set(BERTH_EUNSUPPORTED, "unknown target compression");
+		goto done;
+	}
+	if ((rc = berth_layer_compressor_new(&e, to, level, 0, write, wctx)) < 0)
 		goto done;
 	berth_error_clear();
 	if (from == BERTH_LAYER_GZIP)
-		rc = decode_gzip(read, rctx, enc_put, &e, in, plain);
+		rc = decode_gzip(read, rctx, enc_put, e, in, plain);
 	else if (from == BERTH_LAYER_ZSTD)
-		rc = decode_zstd(read, rctx, enc_put, &e, in, plain);
+		rc = decode_zstd(read, rctx, enc_put, e, in, plain);
 	else
-		rc = decode_plain(read, rctx, enc_put, &e, in);
+		rc = decode_plain(read, rctx, enc_put, e, in);
 	if (rc < 0)
 		goto done;
-	rc = enc_feed(&e, NULL, 0, 1);
+	rc = berth_layer_compressor_finish(e);
 done:
-	if (e_init)
-		enc_dispose(&e);
+	berth_layer_compressor_free(e);
 	free(in);
 	free(plain);
 	return rc;

@@ -6,13 +6,15 @@
  * so, and record the execution and every artifact's result in meta.
  *
  * The local end of a copy is this server itself, reached over loopback
- * (`self`), so a replicated image travels exactly as any registry client
- * would see it. Tags compare by manifest digest (HEAD at the destination):
- * an image already there is "skipped" and costs one request.
+ * (`self`, over TLS when the server has it, as the in-memory system
+ * account when access control is on), so a replicated image travels
+ * exactly as any registry client would see it. Tags compare by manifest digest (HEAD at the
+ * destination): an image already there is "skipped" and costs one request.
  */
 #include "internal.h"
 
 #include "berth/client.h"
+#include "berth/oci.h"
 #include "berth/transport.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -80,8 +82,9 @@ typedef struct run {
 	char remote[BERTH_REPLICATE_URL_MAX]; /* host[:port] */
 	int plain;			      /* http:// */
 	berth_transport_options local_opts, remote_opts;
-	char *password;		      /* wiped */
-	berth_client *local, *client; /* local: this server; client: the remote */
+	char *password;	      /* wiped */
+	berth_client *client; /* the remote */
+	berth_client *self;   /* this server as a client sees it (label filters), made on use */
 	long copied, skipped, deleted, failed;
 } run;
 
@@ -110,19 +113,18 @@ static void record(run *x, const char *repo, const char *sep, const char *ref, c
 		berth_warn("replication: recording a result: %s", berth_error_last());
 }
 
-static int client_for(berth_client **out, const char *host, int plain, const run *x, int remote)
+/* The remote registry's client, for what the copy engine does not do (tags, deletes). */
+static int remote_client(run *x)
 {
 	berth_client_options o;
 
 	berth_client_options_init(&o);
-	o.host = host;
-	o.plain_http = plain;
-	if (remote) {
-		o.tls_verify = x->remote_opts.tls_verify;
-		o.username = x->remote_opts.username;
-		o.password = x->remote_opts.password;
-	}
-	return berth_client_new(out, &o);
+	o.host = x->remote;
+	o.plain_http = x->remote_opts.plain_http;
+	o.tls_verify = x->remote_opts.tls_verify;
+	o.username = x->remote_opts.username;
+	o.password = x->remote_opts.password;
+	return berth_client_new(&x->client, &o);
 }
 
 /* One copy, whole image (every platform), retried with backoff. */
@@ -135,6 +137,7 @@ static int copy_image(run *x, const char *src, const char *dst, int push, berth_
 	berth_copy_options_init(&co);
 	co.all = 1;
 	co.parallel = (int)x->rule->concurrency;
+	co.bandwidth = (uint64_t)x->rule->bandwidth * 1024;
 	if ((rc = berth_image_name_parse(&s, src)) < 0 ||
 	    (rc = berth_image_name_parse(&d, dst)) < 0)
 		goto done;
@@ -283,9 +286,134 @@ static void push_delete(run *x, const char *repo, const char *ref)
 		       rc < 0 ? berth_error_last() : NULL);
 }
 
-static int tag_selected(const run *x, const char *repo, const char *tag)
+/* ---- label filters: the image's annotations and config labels ---- */
+
+static int buf_sink(void *ctx, const void *data, size_t len)
 {
-	return berth_repl_rule_matches(x->rule, repo, tag);
+	return berth_buf_put(ctx, data, len) < 0
+		       ? berth_error_set(BERTH_ETOOBIG, "image config larger than %zu bytes",
+					 (size_t)BERTH_CONFIG_MAX)
+		       : 0;
+}
+
+/* 1 if `obj` (annotations or Labels) holds `key` (with `value`, when given). */
+static int labels_hold(json_t *obj, const char *key, const char *value)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return json_is_string(v) && (!value || strcmp(json_string_value(v), value) == 0);
+}
+
+/*
+ * 1 if the image `ref` carries the label: in its manifest's annotations or
+ * its config's Labels; for an index, in the index's annotations or in any
+ * child's. 0 if not, negative if it cannot be read.
+ */
+static int image_labelled(berth_client *c, const char *repo, const char *ref, const char *key,
+			  const char *value, int depth)
+{
+	berth_buf body = BERTH_BUF_INIT(BERTH_MANIFEST_MAX), cfg = BERTH_BUF_INIT(BERTH_CONFIG_MAX);
+	char mt[256];
+	berth_digest d;
+	json_t *root = NULL, *desc;
+	const char *dig;
+	int rc;
+
+	if ((rc = berth_client_manifest_get(c, repo, ref, &body, mt, sizeof(mt), &d)) < 0)
+		goto done;
+	if (!(root = json_loadb(body.ptr ? body.ptr : "", body.len, 0, NULL))) {
+		rc = berth_error_set(BERTH_EINVALID, "%s:%s: manifest is not JSON", repo, ref);
+		goto done;
+	}
+	if ((rc = labels_hold(json_object_get(root, "annotations"), key, value)))
+		goto done;
+	if (json_is_array(json_object_get(root, "manifests"))) {
+		size_t i;
+
+		json_array_foreach(json_object_get(root, "manifests"), i, desc)
+		{
+			const char *child = json_string_value(json_object_get(desc, "digest"));
+
+			if (depth < 2 && child &&
+			    (rc = image_labelled(c, repo, child, key, value, depth + 1)) != 0)
+				goto done;
+		}
+		goto done;
+	}
+	desc = json_object_get(root, "config");
+	dig = json_string_value(json_object_get(desc, "digest"));
+	if (!dig || berth_digest_parse(&d, dig, strlen(dig)) < 0)
+		goto done; /* an artifact without an image config: annotations only */
+	if ((rc = berth_client_blob_get(c, repo, &d,
+					json_integer_value(json_object_get(desc, "size")), buf_sink,
+					&cfg)) < 0)
+		goto done;
+	json_decref(root);
+	if (!(root = json_loadb(cfg.ptr ? cfg.ptr : "", cfg.len, 0, NULL))) {
+		rc = berth_error_set(BERTH_EINVALID, "%s:%s: image config is not JSON", repo, ref);
+		goto done;
+	}
+	rc = labels_hold(json_object_get(json_object_get(root, "config"), "Labels"), key, value);
+done:
+	json_decref(root);
+	berth_buf_dispose(&body);
+	berth_buf_dispose(&cfg);
+	return rc;
+}
+
+/* This server as a client: its own account, its own scheme (see prepare). */
+static berth_client *self_client(run *x)
+{
+	berth_client_options o;
+
+	if (x->self)
+		return x->self;
+	berth_client_options_init(&o);
+	o.host = x->r->self;
+	o.plain_http = x->local_opts.plain_http;
+	o.tls_verify = x->local_opts.tls_verify;
+	o.username = x->local_opts.username;
+	o.password = x->local_opts.password;
+	if (berth_client_new(&x->self, &o) < 0)
+		x->self = NULL;
+	return x->self;
+}
+
+/*
+ * Does the rule take repo:tag? Name filters first; then each label filter
+ * (`key` or `key=value`) against the image where it is: `c` (the remote
+ * for pulls and for deletions at the destination, NULL for this server).
+ */
+static int tag_selected_on(run *x, berth_client *c, const char *repo, const char *tag)
+{
+	if (!berth_repl_rule_matches(x->rule, repo, tag))
+		return 0;
+	for (size_t i = 0; i < x->rule->nfilters; i++) {
+		const char *label = x->rule->filters[i].label;
+		char key[257];
+		const char *eq;
+		int rc;
+
+		if (!label)
+			continue;
+		eq = strchr(label, '=');
+		snprintf(key, sizeof(key), "%.*s", (int)(eq ? (size_t)(eq - label) : strlen(label)),
+			 label);
+		if (!c && !(c = self_client(x)))
+			rc = BERTH_ERROR;
+		else
+			rc = image_labelled(c, repo, tag, key, eq ? eq + 1 : NULL, 0);
+		if (rc < 0)
+			record(x, repo, ":", tag, NULL, "failed", berth_error_last());
+		if (rc != 1)
+			return 0;
+	}
+	return 1;
+}
+
+static int tag_selected(run *x, const char *repo, const char *tag)
+{
+	return tag_selected_on(x, x->rule->pull ? x->client : NULL, repo, tag);
 }
 
 /* Tags at the destination that are gone here (and pass the filters). */
@@ -298,7 +426,8 @@ static void push_prune(run *x, const char *repo, const names *local_tags)
 		return;
 	}
 	for (size_t i = 0; i < remote.n; i++)
-		if (!names_has(local_tags, remote.v[i]) && tag_selected(x, repo, remote.v[i]))
+		if (!names_has(local_tags, remote.v[i]) &&
+		    tag_selected_on(x, x->client, repo, remote.v[i]))
 			push_delete(x, repo, remote.v[i]);
 	names_dispose(&remote);
 }
@@ -485,10 +614,17 @@ static int prepare(run *x, const berth_repl_registry *reg)
 	snprintf(x->remote, sizeof(x->remote), "%.*s", (int)len, host);
 	berth_transport_options_init(&x->local_opts);
 	berth_transport_options_init(&x->remote_opts);
+	/* This server, as any client reaches it: its own account, its own scheme. */
+	x->local_opts.username = x->r->self_username;
+	x->local_opts.password = x->r->self_password;
+	x->local_opts.plain_http = x->r->self_tls ? -1 : 1;
+	if (x->r->self_tls)
+		x->local_opts.tls_verify = 0;
+	/* The remote's scheme is the rule's URL's, loopback or not. */
+	x->remote_opts.plain_http = x->plain ? 1 : -1;
 	if (reg && reg->insecure)
 		x->remote_opts.tls_verify = 0;
-	if ((rc = read_password(x, reg)) < 0 ||
-	    (rc = client_for(&x->client, x->remote, x->plain, x, 1)) < 0)
+	if ((rc = read_password(x, reg)) < 0 || (rc = remote_client(x)) < 0)
 		return rc;
 	/* Refused credentials or an unreachable registry fail the execution here, once. */
 	return berth_client_ping(x->client);
@@ -539,7 +675,7 @@ void berth_replicate__execute(berth_replicator *r, const berth_repl_job *job,
 	}
 	finish(&x, rc);
 	berth_client_free(x.client);
-	berth_client_free(x.local);
+	berth_client_free(x.self);
 	if (x.password) {
 		OPENSSL_cleanse(x.password, strlen(x.password));
 		free(x.password);

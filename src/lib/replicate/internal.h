@@ -35,6 +35,8 @@ typedef struct berth_repl_slot {
 struct berth_replicator {
 	berth_meta *meta;
 	char *self;
+	int self_tls;
+	char *self_username, *self_password; /* NULL without access control */
 	int test_clock;
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* work queued, or stopping */

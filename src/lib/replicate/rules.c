@@ -504,9 +504,7 @@ int berth_repl_rule_matches(const berth_repl_rule *rule, const char *repo, const
 	for (size_t i = 0; i < rule->nfilters; i++) {
 		const berth_repl_filter *f = &rule->filters[i];
 
-		/* Labels are not stored by berth yet: a label filter matches nothing. */
-		if (f->label)
-			return 0;
+		/* A label filter is the executor's (exec.c): it reads the image. */
 		if (f->pattern && berth_replicate_glob_match(f->pattern, repo) != 1)
 			return 0;
 		if (tag && f->tag && berth_replicate_glob_match(f->tag, tag) != 1)

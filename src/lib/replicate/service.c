@@ -393,7 +393,10 @@ int berth_replicator_new(berth_replicator **out, const berth_replicator_options 
 	r->queue_tail = &r->queue;
 	r->meta = o->meta;
 	r->test_clock = o->test_clock;
+	r->self_tls = o->self_tls;
 	if (!(r->self = strdup(o->self)) ||
+	    (o->self_username && !(r->self_username = strdup(o->self_username))) ||
+	    (o->self_password && !(r->self_password = strdup(o->self_password))) ||
 	    (o->rules_json && !(r->config_json = strdup(o->rules_json))) ||
 	    (o->key_file && !(r->key_file = strdup(o->key_file)))) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
@@ -442,6 +445,11 @@ void berth_replicator_free(berth_replicator *r)
 	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
 	free(r->self);
+	free(r->self_username);
+	if (r->self_password) {
+		sodium_memzero(r->self_password, strlen(r->self_password));
+		free(r->self_password);
+	}
 	free(r->config_json);
 	free(r->key_file);
 	sodium_memzero(r->key, sizeof(r->key));

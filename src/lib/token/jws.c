@@ -127,6 +127,7 @@ static const char *kind_name(berth_principal_kind k)
 	switch (k) {
 	case BERTH_PRINCIPAL_USER: return "user";
 	case BERTH_PRINCIPAL_ROBOT: return "robot";
+	case BERTH_PRINCIPAL_SYSTEM: return "system";
 	case BERTH_PRINCIPAL_ANONYMOUS: break;
 	}
 	return "anonymous";
@@ -138,6 +139,8 @@ static int kind_parse(const char *s, berth_principal_kind *out)
 		*out = BERTH_PRINCIPAL_USER;
 	else if (strcmp(s, "robot") == 0)
 		*out = BERTH_PRINCIPAL_ROBOT;
+	else if (strcmp(s, "system") == 0)
+		*out = BERTH_PRINCIPAL_SYSTEM;
 	else if (strcmp(s, "anonymous") == 0)
 		*out = BERTH_PRINCIPAL_ANONYMOUS;
 	else

@@ -61,7 +61,8 @@ typedef struct copy_ctx {
 	berth_oci_format fmt;
 	int plain_layers;   /* the source's layers are plain tars whatever their type says */
 	int dest_compress;  /* the destination wants compressed layers (not docker-archive) */
-	pthread_mutex_t mu; /* serialises progress callbacks */
+	pthread_mutex_t mu; /* serialises progress callbacks, guards pace_next */
+	double pace_next;   /* bandwidth limit: when the shared timeline is free again */
 } copy_ctx;
 
 static void progress(copy_ctx *cx, berth_copy_event ev, const berth_descriptor *d, uint64_t n)
@@ -71,6 +72,43 @@ static void progress(copy_ctx *cx, berth_copy_event ev, const berth_descriptor *
 	pthread_mutex_lock(&cx->mu);
 	cx->o->progress(cx->o->progress_ctx, ev, d, n);
 	pthread_mutex_unlock(&cx->mu);
+}
+
+/* ---- bandwidth: every blob's bytes share one timeline ---- */
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * With a limit, `n` bytes just read take n / limit seconds of a timeline
+ * shared by the blobs in flight; the reader sleeps until its share ends,
+ * so the copy as a whole averages the limit (idle time is not saved up).
+ */
+static void pace(copy_ctx *cx, size_t n)
+{
+	double now, until;
+
+	if (!cx->o->bandwidth || !n)
+		return;
+	now = now_seconds();
+	pthread_mutex_lock(&cx->mu);
+	if (cx->pace_next < now)
+		cx->pace_next = now;
+	cx->pace_next += (double)n / (double)cx->o->bandwidth;
+	until = cx->pace_next;
+	pthread_mutex_unlock(&cx->mu);
+	if (until > now) {
+		struct timespec ts = {(time_t)(until - now),
+				      (long)((until - now - (double)(time_t)(until - now)) * 1e9)};
+
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
 }
 
 /* ---- counting: a tap on the source stream, for progress and a size cap ---- */
@@ -86,6 +124,7 @@ static int count_tap(void *ctx, const void *data, size_t len)
 	counter *k = ctx;
 
 	(void)data;
+	pace(k->cx, len);
 	k->total += len;
 	if (k->desc->size >= 0 && k->total > (uint64_t)k->desc->size)
 		return berth_error_set(
@@ -174,6 +213,7 @@ static long hash_read(void *ctx, void *buf, size_t cap)
 
 	if (n <= 0)
 		return n;
+	pace(hr->cx, (size_t)n);
 	if (berth_hasher_update(hr->h, buf, (size_t)n) < 0)
 		return BERTH_ERROR;
 	total = berth_hasher_count(hr->h);

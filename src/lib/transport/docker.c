@@ -70,6 +70,7 @@ static int impl_new(docker_impl **out, const berth_image_name *n, const berth_tr
 		co.password = o->password;
 		co.auth_file = o->auth_file;
 		co.cert_dir = o->cert_dir;
+		co.plain_http = o->plain_http;
 	}
 	rc = berth_client_new(&im->client, &co);
 	if (rc)

@@ -13,7 +13,6 @@ Script use:   distribution.py WORKDIR [--user NAME:PASS] -- prints "host:port", 
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,15 +20,12 @@ import warnings
 
 import requests
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import free_port  # noqa: E402  (ports outside the ephemeral range)
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import crypt  # noqa: E402  (bcrypt via libxcrypt; removed in Python 3.13)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def bcrypt_hash(password, cost_log2=4):
