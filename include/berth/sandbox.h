@@ -106,6 +106,16 @@ int berth_sandbox_resolve_user(const char *rootfs, const char *user, uint32_t *u
 			       uint32_t *groups, size_t max_groups,
 			       size_t *ngroups) BERTH_WARN_UNUSED;
 
+/**
+ * The home directory of a Dockerfile USER value (NULL or "" = root) as
+ * runc sets HOME when the environment has none: the passwd entry's home
+ * (matched by name, or by number), else "/". Writes at most `size` bytes
+ * (NUL included) to `home`; a home that does not fit counts as absent.
+ * 0, or an error reading /etc/passwd (BERTH_E*; `home` is then "/").
+ */
+int berth_sandbox_user_home(const char *rootfs, const char *user, char *home,
+			    size_t size) BERTH_WARN_UNUSED;
+
 /** The capability mask Docker grants a container by default (bit n = capability n). */
 uint64_t berth_sandbox_default_caps(void);
 

@@ -145,8 +145,15 @@ static int healthcheck(berth_build_image *img, const berth_df_xinstr *x)
 	if (x->src->form == BERTH_DF_FORM_JSON) {
 		rc = json_of_words(&cmd, x->words, x->nwords, "[\"CMD\"]");
 	} else {
-		char *script[1] = {x->src->args_text};
+		/* The command after its CMD keyword (args_text may still hold it
+		 * when flags come first: `HEALTHCHECK --interval=30s \ CMD ...`). */
+		const char *t = x->src->args_text;
+		char *script[1];
 
+		t += strspn(t, " \t");
+		if (strncasecmp(t, "CMD", 3) == 0 && (t[3] == ' ' || t[3] == '\t'))
+			t += 3 + strspn(t + 3, " \t");
+		script[0] = (char *)t;
 		rc = json_of_words(&cmd, script, 1, "[\"CMD-SHELL\"]");
 	}
 	if (rc < 0)

@@ -206,6 +206,40 @@ static const char *config_str(berth_build_image *img, const char *field)
 	return v && *v ? v : NULL;
 }
 
+/*
+ * runc's rule for HOME: when the environment has none, the user's home from
+ * the root's /etc/passwd, else "/" (BuildKit's RUN steps see it; go and npm
+ * need it). *out = a new list with HOME added, or NULL when env has HOME.
+ */
+static int env_with_home(const char *rootfs, const char *user, char *const *env, char ***out)
+{
+	char home[4096], **v;
+	size_t n = 0;
+	int rc;
+
+	*out = NULL;
+	for (; env && env[n]; n++)
+		if (strncmp(env[n], "HOME=", 5) == 0)
+			return 0;
+	if ((rc = berth_sandbox_user_home(rootfs, user, home, sizeof(home))) < 0)
+		return rc;
+	v = calloc(n + 2, sizeof(*v));
+	for (size_t i = 0; v && i < n; i++)
+		if (!(v[i] = strdup(env[i]))) {
+			berth_build_strv_free(v);
+			v = NULL;
+		}
+	if (v && asprintf(&v[n], "HOME=%s", home) < 0) {
+		v[n] = NULL;
+		berth_build_strv_free(v);
+		v = NULL;
+	}
+	if (!v)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	*out = v;
+	return 0;
+}
+
 int berth_build_image_run(berth_build_image *img, berth_build_store *s, const berth_build_run *r,
 			  const char *created_by, const berth_diff_options *o, int *status)
 {
@@ -214,7 +248,7 @@ int berth_build_image_run(berth_build_image *img, berth_build_store *s, const be
 	mount_stubs *stubs = NULL;
 	int rootfd = -1;
 	berth_workroot *w = NULL;
-	char **env = NULL;
+	char **env = NULL, **homed = NULL;
 	const char *user;
 	int rc;
 
@@ -239,6 +273,10 @@ int berth_build_image_run(berth_build_image *img, berth_build_store *s, const be
 	    (rc = berth_sandbox_resolve_user(spec.rootfs, user, &spec.uid, &spec.gid, groups,
 					     BERTH_SANDBOX_GROUPS_MAX, &spec.ngroups)) < 0)
 		goto done;
+	if ((rc = env_with_home(spec.rootfs, user, spec.env, &homed)) < 0)
+		goto done;
+	if (homed)
+		spec.env = homed;
 	spec.groups = groups;
 	spec.hostname = r->hostname;
 	spec.net = r->net;
@@ -272,6 +310,7 @@ done:
 	if (rootfd >= 0)
 		close(rootfd);
 	berth_build_strv_free(env);
+	berth_build_strv_free(homed);
 	berth_workroot_free(w);
 	return rc;
 }

@@ -233,3 +233,40 @@ done:
 	berth_buf_dispose(&gr);
 	return rc;
 }
+
+int berth_sandbox_user_home(const char *rootfs, const char *user, char *home, size_t size)
+{
+	berth_buf pw = BERTH_BUF_INIT(DB_FILE_MAX);
+	const char *name = user && *user ? user : "0", *colon = strchr(name, ':'), *p, *end;
+	size_t nlen = colon ? (size_t)(colon - name) : strlen(name);
+	int rootfd, rc;
+	db_entry e;
+
+	if (size < 2)
+		return berth_error_set(BERTH_EINVALID, "home: buffer too small");
+	snprintf(home, size, "/");
+	rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return berth_error_set_errno("open %s", rootfs);
+	rc = read_db(rootfd, "/etc/passwd", &pw);
+	close(rootfd);
+	p = pw.ptr ? pw.ptr : "";
+	end = p + pw.len;
+	while (rc == 0 && p < end) {
+		const char *nl, *f;
+		size_t fl;
+		uint32_t id;
+
+		if (!db_next(&p, end, &e, 0))
+			break;
+		if (!name_is(&e, name, nlen) && !(parse_id(name, nlen, &id) && id == e.id))
+			continue;
+		/* e.name starts the line; field 5 is the home directory. */
+		nl = memchr(e.name, '\n', (size_t)(end - e.name));
+		if (field(e.name, nl ? nl : end, 5, &f, &fl) && fl > 0 && fl < size)
+			snprintf(home, size, "%.*s", (int)fl, f);
+		break;
+	}
+	berth_buf_dispose(&pw);
+	return rc;
+}

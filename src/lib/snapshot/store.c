@@ -17,6 +17,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,6 +270,27 @@ static int unpack_entries(struct archive *in, struct archive *out, const char *t
 	return 0;
 }
 
+/*
+ * Layer tars name files in UTF-8 (PAX path/linkpath records); under the C
+ * locale libarchive fails to convert a non-ASCII one ("Linkname can't be
+ * converted from UTF-8 to current locale"). This thread reads them in
+ * C.UTF-8, where the names pass through as they are.
+ */
+static int unpack_entries_utf8(struct archive *in, struct archive *out, const char *tmp)
+{
+	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0), old = (locale_t)0;
+	int rc;
+
+	if (utf8)
+		old = uselocale(utf8);
+	rc = unpack_entries(in, out, tmp);
+	if (utf8) {
+		uselocale(old);
+		freelocale(utf8);
+	}
+	return rc;
+}
+
 int berth_snapshots_unpack(berth_snapshots *s, const berth_digest *diff_id,
 			   berth_layer_compression c, berth_layer_read_fn rd, void *rctx)
 {
@@ -315,7 +337,7 @@ int berth_snapshots_unpack(berth_snapshots *s, const berth_digest *diff_id,
 		rc = berth_error_set(BERTH_EINVALID, "layer: %s", archive_error_string(in));
 		goto done;
 	}
-	rc = unpack_entries(in, out, tmp);
+	rc = unpack_entries_utf8(in, out, tmp);
 	if (rc == 0 && archive_write_close(out) != ARCHIVE_OK)
 		rc = berth_error_set(BERTH_EIO, "layer: %s", archive_error_string(out));
 	/* Drain what the tar reader left (padding), so the hash covers every byte. */

@@ -309,6 +309,24 @@ static void user_names_resolve_from_the_roots_files(void **state)
 			 BERTH_EINVALID);
 }
 
+/* HOME as runc sets it: the passwd entry's home by name or number, else "/". */
+static void user_homes_come_from_passwd(void **state)
+{
+	fixture *f = *state;
+	char home[64];
+
+	assert_int_equal(berth_sandbox_user_home(f->root, NULL, home, sizeof(home)), 0);
+	assert_string_equal(home, "/root");
+	assert_int_equal(berth_sandbox_user_home(f->root, "app:root", home, sizeof(home)), 0);
+	assert_string_equal(home, "/home/app");
+	assert_int_equal(berth_sandbox_user_home(f->root, "1000", home, sizeof(home)), 0);
+	assert_string_equal(home, "/home/app");
+	assert_int_equal(berth_sandbox_user_home(f->root, "4242", home, sizeof(home)), 0);
+	assert_string_equal(home, "/");
+	assert_int_equal(berth_sandbox_user_home(f->root, "app", home, 5), 0); /* does not fit */
+	assert_string_equal(home, "/");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +350,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(missing_command_is_not_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_specs_are_refused_before_anything_runs, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(user_homes_come_from_passwd, setup, teardown),
 		cmocka_unit_test_setup_teardown(user_names_resolve_from_the_roots_files, setup,
 						teardown),
 	};
