@@ -73,7 +73,8 @@ class VgServer(au.AuthServer):
     def args(self):
         return [VALGRIND, "--error-exitcode=99", "--leak-check=full",
                 "--errors-for-leak-kinds=definite,indirect", "--track-fds=no", "-q",
-                "--num-callers=30", "--log-file=" + self.vg_log] + super().args()
+                "--num-callers=30", "--log-file=" + self.vg_log,
+                "--suppressions=" + os.path.join(conftest.SOURCE_DIR, "tests", "valgrind.supp")] + super().args()
 
     def start(self, timeout=START_TIMEOUT):
         super().start(timeout)

@@ -285,9 +285,13 @@ int berth_build__extract(const char *path, int root, const char *dir, int64_t ui
 int berth_build__fetch(const char *url, const char *path, const char *checksum,
 		       int64_t *mtime) BERTH_WARN_UNUSED;
 
-/** The cache key of step x after the state whose key is prev (key.c). */
-int berth_build__step_key(build_solver *sv, const char *prev, const berth_df_xinstr *x,
-			  berth_digest *out) BERTH_WARN_UNUSED;
+/**
+ * The cache key of step x after the state whose key is prev, in a stage
+ * built for `platform` (FROM --platform, else the build's; NULL: this host)
+ * (key.c).
+ */
+int berth_build__step_key(build_solver *sv, const char *prev, const char *platform,
+			  const berth_df_xinstr *x, berth_digest *out) BERTH_WARN_UNUSED;
 /** The digest of a built stage's result (config and layers), as later stages read it. */
 int berth_build__result_digest(const berth_build_image *img, berth_digest *out) BERTH_WARN_UNUSED;
 /** The cache record's path for a key. */

@@ -31,7 +31,7 @@
  * cache.c): nothing machine-local enters them. No store path, no context
  * path, no inode; a context file counts by its content, permission bits
  * and link target, not its owner (COPY from the context writes root:root);
- * the target platform counts even when it is only implied by this host.
+ * the stage's platform counts even when it is only implied by this host.
  */
 
 static int hash_str(berth_hasher *h, const char *s)
@@ -249,8 +249,8 @@ int berth_build__mounts_key(build_solver *sv, berth_hasher *h, const berth_df_xi
 	return rc;
 }
 
-int berth_build__step_key(build_solver *sv, const char *prev, const berth_df_xinstr *x,
-			  berth_digest *out)
+int berth_build__step_key(build_solver *sv, const char *prev, const char *platform,
+			  const berth_df_xinstr *x, berth_digest *out)
 {
 	berth_hasher *h = NULL;
 	int rc;
@@ -260,12 +260,12 @@ int berth_build__step_key(build_solver *sv, const char *prev, const berth_df_xin
 	rc = hash_str(h, "berth-step-v3");
 	if (rc == 0)
 		rc = hash_str(h, prev);
-	if (rc == 0) { /* the target platform, also when implied by this host (keys travel) */
+	if (rc == 0) { /* the stage's platform, also when implied by this host (keys travel) */
 		const char *v = NULL, *arch = berth_oci_host_arch(&v);
 
-		rc = hash_str(h, sv->o->platform ? sv->o->platform : arch);
+		rc = hash_str(h, platform ? platform : arch);
 		if (rc == 0)
-			rc = hash_str(h, sv->o->platform ? "" : v);
+			rc = hash_str(h, platform ? "" : v ? v : "");
 	}
 	if (rc == 0)
 		rc = hash_str(h, berth_dockerfile_kind_name(x->src->kind));

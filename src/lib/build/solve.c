@@ -376,7 +376,8 @@ static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 			break;
 		}
 		pthread_mutex_lock(&sv->key_mu);
-		rc = berth_build__step_key(sv, sv->keys[i], x, &key);
+		rc = berth_build__step_key(sv, sv->keys[i],
+					   xs->platform ? xs->platform : sv->o->platform, x, &key);
 		pthread_mutex_unlock(&sv->key_mu);
 		if (rc < 0)
 			break;
