@@ -37,8 +37,8 @@ check: deps format-check
 	cmake --preset fuzz -DBERTH_FUZZ_CHECK_SECONDS=$(FUZZ_CHECK_SECONDS) >/dev/null; \
 	cmake --build --preset fuzz
 	@rc=0; for p in $(PRESETS); do \
-	  echo "== ctest preset $$p"; \
-	  ctest --preset $$p $(CTEST_ARGS) || rc=1; \
+	  echo "== ctest preset $$p (2 at once)"; \
+	  ctest --preset $$p --parallel 2 $(CTEST_ARGS) || rc=1; \
 	done; \
 	echo "== ctest preset fuzz (corpora, then $(FUZZ_CHECK_SECONDS)s of fuzzing per target, 2 at once)"; \
 	ctest --preset fuzz -L fuzz --parallel 2 $(CTEST_ARGS) || rc=1; \
