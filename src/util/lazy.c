@@ -22,15 +22,20 @@ static void load(void)
 	}
 }
 
+static void ensure(berth_lazy_lib *lib)
+{
+	pthread_mutex_lock(&load_lock);
+	loading = lib;
+	pthread_once(&lib->once, load);
+	pthread_mutex_unlock(&load_lock);
+}
+
 void *berth_lazy_sym(berth_lazy_lib *lib, const char *name)
 {
 	void *p;
 
 	/* pthread_once takes no argument: one library loads at a time */
-	pthread_mutex_lock(&load_lock);
-	loading = lib;
-	pthread_once(&lib->once, load);
-	pthread_mutex_unlock(&load_lock);
+	ensure(lib);
 	p = dlsym(lib->handle, name);
 	if (!p) {
 		fprintf(stderr,
@@ -39,6 +44,17 @@ void *berth_lazy_sym(berth_lazy_lib *lib, const char *name)
 		abort();
 	}
 	return p;
+}
+
+void berth_lazy_load_all(void)
+{
+	berth_lazy_lib *all[] = {&berth_lazy_arch,   &berth_lazy_libxcrypt, &berth_lazy_crypto,
+				 &berth_lazy_curl,   &berth_lazy_jansson,   &berth_lazy_mhd,
+				 &berth_lazy_sodium, &berth_lazy_sqlite,    &berth_lazy_yaml,
+				 &berth_lazy_zlib,   &berth_lazy_zstd};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		ensure(all[i]);
 }
 
 void *berth_lazy_cached(void **slot, berth_lazy_lib *lib, const char *name)

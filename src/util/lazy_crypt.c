@@ -6,10 +6,10 @@
 
 #include <crypt.h>
 
-static berth_lazy_lib libxcrypt = BERTH_LAZY_LIB(BERTH_SONAME_CRYPT, "libcrypt1");
+berth_lazy_lib berth_lazy_libxcrypt = BERTH_LAZY_LIB(BERTH_SONAME_CRYPT, "libcrypt1");
 
-BERTH_LAZY_FN(libxcrypt, char *, crypt_gensalt_rn,
+BERTH_LAZY_FN(berth_lazy_libxcrypt, char *, crypt_gensalt_rn,
 	      (const char *a0, long unsigned int a1, const char *a2, int a3, char *a4, int a5),
 	      (a0, a1, a2, a3, a4, a5))
-BERTH_LAZY_FN(libxcrypt, char *, crypt_rn, (const char *a0, const char *a1, void *a2, int a3),
-	      (a0, a1, a2, a3))
+BERTH_LAZY_FN(berth_lazy_libxcrypt, char *, crypt_rn,
+	      (const char *a0, const char *a1, void *a2, int a3), (a0, a1, a2, a3))

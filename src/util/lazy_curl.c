@@ -8,35 +8,36 @@
 #include <curl/curl.h>
 #include <stdarg.h>
 
-static berth_lazy_lib curl = BERTH_LAZY_LIB(BERTH_SONAME_CURL, "libcurl4");
+berth_lazy_lib berth_lazy_curl = BERTH_LAZY_LIB(BERTH_SONAME_CURL, "libcurl4");
 
-BERTH_LAZY_VOID(curl, curl_easy_cleanup, (CURL * a0), (a0))
-BERTH_LAZY_FN(curl, char *, curl_easy_escape, (CURL * a0, const char *a1, int a2), (a0, a1, a2))
-BERTH_LAZY_FN(curl, CURL *, curl_easy_init, (void), ())
-BERTH_LAZY_FN(curl, CURLcode, curl_easy_perform, (CURL * a0), (a0))
-BERTH_LAZY_VOID(curl, curl_easy_reset, (CURL * a0), (a0))
-BERTH_LAZY_FN(curl, const char *, curl_easy_strerror, (CURLcode a0), (a0))
-BERTH_LAZY_VOID(curl, curl_free, (void *a0), (a0))
-BERTH_LAZY_FN(curl, CURLcode, curl_global_init, (long a0), (a0))
-BERTH_LAZY_FN(curl, CURLSHcode, curl_share_cleanup, (CURLSH * a0), (a0))
-BERTH_LAZY_FN(curl, CURLSH *, curl_share_init, (void), ())
-BERTH_LAZY_FN(curl, struct curl_slist *, curl_slist_append,
+BERTH_LAZY_VOID(berth_lazy_curl, curl_easy_cleanup, (CURL * a0), (a0))
+BERTH_LAZY_FN(berth_lazy_curl, char *, curl_easy_escape, (CURL * a0, const char *a1, int a2),
+	      (a0, a1, a2))
+BERTH_LAZY_FN(berth_lazy_curl, CURL *, curl_easy_init, (void), ())
+BERTH_LAZY_FN(berth_lazy_curl, CURLcode, curl_easy_perform, (CURL * a0), (a0))
+BERTH_LAZY_VOID(berth_lazy_curl, curl_easy_reset, (CURL * a0), (a0))
+BERTH_LAZY_FN(berth_lazy_curl, const char *, curl_easy_strerror, (CURLcode a0), (a0))
+BERTH_LAZY_VOID(berth_lazy_curl, curl_free, (void *a0), (a0))
+BERTH_LAZY_FN(berth_lazy_curl, CURLcode, curl_global_init, (long a0), (a0))
+BERTH_LAZY_FN(berth_lazy_curl, CURLSHcode, curl_share_cleanup, (CURLSH * a0), (a0))
+BERTH_LAZY_FN(berth_lazy_curl, CURLSH *, curl_share_init, (void), ())
+BERTH_LAZY_FN(berth_lazy_curl, struct curl_slist *, curl_slist_append,
 	      (struct curl_slist * a0, const char *a1), (a0, a1))
-BERTH_LAZY_VOID(curl, curl_slist_free_all, (struct curl_slist * a0), (a0))
-BERTH_LAZY_FN(curl, CURLU *, curl_url, (void), ())
-BERTH_LAZY_VOID(curl, curl_url_cleanup, (CURLU * a0), (a0))
-BERTH_LAZY_FN(curl, CURLUcode, curl_url_get, (CURLU * a0, CURLUPart a1, char **a2, unsigned int a3),
-	      (a0, a1, a2, a3))
-BERTH_LAZY_FN(curl, CURLUcode, curl_url_set,
+BERTH_LAZY_VOID(berth_lazy_curl, curl_slist_free_all, (struct curl_slist * a0), (a0))
+BERTH_LAZY_FN(berth_lazy_curl, CURLU *, curl_url, (void), ())
+BERTH_LAZY_VOID(berth_lazy_curl, curl_url_cleanup, (CURLU * a0), (a0))
+BERTH_LAZY_FN(berth_lazy_curl, CURLUcode, curl_url_get,
+	      (CURLU * a0, CURLUPart a1, char **a2, unsigned int a3), (a0, a1, a2, a3))
+BERTH_LAZY_FN(berth_lazy_curl, CURLUcode, curl_url_set,
 	      (CURLU * a0, CURLUPart a1, const char *a2, unsigned int a3), (a0, a1, a2, a3))
-BERTH_LAZY_FN(curl, curl_version_info_data *, curl_version_info, (CURLversion a0), (a0))
+BERTH_LAZY_FN(berth_lazy_curl, curl_version_info_data *, curl_version_info, (CURLversion a0), (a0))
 
 /* The variadic ones: the one argument, read with the type the option takes. */
 CURLcode(curl_easy_setopt)(CURL *h, CURLoption o, ...)
 {
 	static void *slot;
-	__typeof__(curl_easy_setopt) *f =
-		(__typeof__(curl_easy_setopt) *)berth_lazy_cached(&slot, &curl, "curl_easy_setopt");
+	__typeof__(curl_easy_setopt) *f = (__typeof__(curl_easy_setopt) *)berth_lazy_cached(
+		&slot, &berth_lazy_curl, "curl_easy_setopt");
 	CURLcode rc;
 	va_list ap;
 
@@ -56,7 +57,7 @@ CURLcode(curl_easy_getinfo)(CURL *h, CURLINFO i, ...)
 {
 	static void *slot;
 	__typeof__(curl_easy_getinfo) *f = (__typeof__(curl_easy_getinfo) *)berth_lazy_cached(
-		&slot, &curl, "curl_easy_getinfo");
+		&slot, &berth_lazy_curl, "curl_easy_getinfo");
 	CURLcode rc;
 	va_list ap;
 
@@ -70,7 +71,7 @@ CURLSHcode(curl_share_setopt)(CURLSH *s, CURLSHoption o, ...)
 {
 	static void *slot;
 	__typeof__(curl_share_setopt) *f = (__typeof__(curl_share_setopt) *)berth_lazy_cached(
-		&slot, &curl, "curl_share_setopt");
+		&slot, &berth_lazy_curl, "curl_share_setopt");
 	CURLSHcode rc;
 	va_list ap;
 

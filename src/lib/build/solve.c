@@ -25,6 +25,7 @@
  */
 #include "lib/build/internal.h"
 #include "berth/ref.h"
+#include "util/lazy.h"
 #include "util/buf.h"
 #include "util/fs.h"
 
@@ -679,6 +680,9 @@ int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, cons
 
 	if (o->platform && (rc = berth_build__platforms_parse(o->platform, plats, &n)) < 0)
 		return rc;
+	/* Stages fork RUN children from several threads: no first-use load may be
+	 * in flight in another thread when one forks (util/lazy.h). */
+	berth_lazy_load_all();
 	pthread_mutex_init(&made.mu, NULL);
 	if (n > 1) {
 		rc = build_platforms(s, o, tag, plats, n, digest, &made, &nruns);
