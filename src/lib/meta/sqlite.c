@@ -252,7 +252,13 @@ static const char *const migrations[] = {
 	"  time INTEGER NOT NULL"
 	");",
 	/*
-	 * 6: the mirror's tag validations: when a cached tag of a local
+	 * 6: reserved for the leases of the p9-nrep branch (several processes
+	 * on one database; a no-op here: the merge puts that migration in
+	 * this place).
+	 */
+	"SELECT 1;",
+	/*
+	 * 7: the mirror's tag validations: when a cached tag of a local
 	 * repository was last found to match its upstream (seconds since the
 	 * epoch), so that a restart does not revalidate every tag at once.
 	 */
