@@ -339,7 +339,12 @@ int berth_dockerfile_run_command(char **command, berth_df_run_mode *mode,
 
 /* ---- variables and the shell-word expander (BuildKit's shell.Lex) ---- */
 
-/** An ordered set of NAME=value variables; setting an existing name replaces its value. */
+/**
+ * An ordered set of NAME=value variables; setting an existing name replaces its value.
+ * Read `items[0..n)` freely; change it only through the functions below (they keep
+ * `slots`, a hash index of the names built once a set grows past a few names, in step).
+ * A zeroed struct is an empty set.
+ */
 typedef struct berth_df_var {
 	char *name;
 	char *value;
@@ -348,11 +353,13 @@ typedef struct berth_df_var {
 typedef struct berth_df_vars {
 	berth_df_var *items;
 	size_t n, cap;
+	uint32_t *slots; /* open addressing: 0 empty, else index + 1; NULL while small */
+	size_t nslots;	 /* a power of two, >= 2 * cap, or 0 */
 } berth_df_vars;
 
 #define BERTH_DF_VARS_INIT                                                                         \
 	{                                                                                          \
-		NULL, 0, 0                                                                         \
+		NULL, 0, 0, NULL, 0                                                                \
 	}
 
 int berth_df_vars_set(berth_df_vars *v, const char *name, const char *value) BERTH_WARN_UNUSED;

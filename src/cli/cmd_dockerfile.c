@@ -10,6 +10,7 @@
 #include "opts.h"
 
 #include "berth/dockerfile.h"
+#include "util/heap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@
 #include <sys/stat.h>
 
 #define CMD "dockerfile"
+/* heap growth step for a big Dockerfile or context (util/heap.h) */
+#define CLI_HEAP_STEP ((size_t)8 << 20)
 
 typedef struct parse_opts {
 	const char *format;
@@ -132,6 +135,29 @@ static void print_instr(const berth_df_instr *in, int depth)
 		       in->heredocs[i].expand ? "" : ", no expansion");
 }
 
+/* One word of the --expand listing: fputs, not printf (a big file prints ~50,000). */
+static void put_words(const char *a, const char *b, const char *c)
+{
+	fputs(a, stdout);
+	fputs(b, stdout);
+	fputs(c, stdout);
+}
+
+static void print_xinstr(const berth_df_xinstr *x)
+{
+	printf("  %u ", x->src->pos.line);
+	fputs(berth_dockerfile_kind_name(x->src->kind), stdout);
+	for (size_t k = 0; k < x->nflags; k++)
+		put_words(" ", x->flags[k].raw, "");
+	for (size_t k = 0; k < x->nkvs; k++) {
+		put_words(" ", x->kvs[k].key, x->kvs[k].has_value ? "=" : "");
+		fputs(x->kvs[k].value, stdout);
+	}
+	for (size_t k = 0; !x->nkvs && k < x->nwords; k++)
+		put_words(" ", x->words[k], "");
+	putchar('\n');
+}
+
 static void print_plan(const berth_df_plan *p)
 {
 	for (size_t s = 0; s < p->nstages; s++) {
@@ -145,25 +171,14 @@ static void print_plan(const berth_df_plan *p)
 			printf("  (not needed for the target)\n");
 			continue;
 		}
-		for (size_t i = 0; i < xs->ninstrs; i++) {
-			const berth_df_xinstr *x = &xs->instrs[i];
-
-			printf("  %u %s", x->src->pos.line,
-			       berth_dockerfile_kind_name(x->src->kind));
-			for (size_t k = 0; k < x->nflags; k++)
-				printf(" %s", x->flags[k].raw);
-			for (size_t k = 0; k < x->nkvs; k++)
-				printf(" %s%s%s", x->kvs[k].key, x->kvs[k].has_value ? "=" : "",
-				       x->kvs[k].value);
-			for (size_t k = 0; !x->nkvs && k < x->nwords; k++)
-				printf(" %s", x->words[k]);
-			putchar('\n');
-		}
+		for (size_t i = 0; i < xs->ninstrs; i++)
+			print_xinstr(&xs->instrs[i]);
 	}
 }
 
 static int cmd_parse(int argc, char **argv)
 {
+	static char obuf[1 << 16];
 	parse_opts o = {0};
 	berth_dockerfile *df = NULL;
 	berth_df_plan *plan = NULL;
@@ -173,6 +188,8 @@ static int cmd_parse(int argc, char **argv)
 
 	if (parse_args(argc, argv, &o, &rc) < 0)
 		goto done;
+	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf)); /* before any output: fewer writes */
+	berth_heap_hugepages(CLI_HEAP_STEP);
 	rc = BERTH_EXIT_FAIL;
 	if (berth_dockerfile_parse_file(&df, o.file, NULL) < 0 ||
 	    (o.check && berth_dockerfile_check(df, NULL) < 0)) {
@@ -270,6 +287,7 @@ static int cmd_context(int argc, char **argv)
 	r = berth_args_parse(&context_spec, &o, argc, argv, &npos);
 	if (r != BERTH_ARGS_OK)
 		return berth_args_exit(r);
+	berth_heap_hugepages(CLI_HEAP_STEP);
 	dir = argv[1];
 	file = o.file;
 	json = o.format && strcmp(o.format, "json") == 0;

@@ -7,6 +7,7 @@
 
 #include "berth/dockerfile.h"
 #include "berth/lint.h"
+#include "util/heap.h"
 
 #include <libgen.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 #include <unistd.h>
 
 #define LINT_MAX_FILES 4096
+/* heap growth step (util/heap.h): a big Dockerfile's tree and findings */
+#define LINT_HEAP_STEP ((size_t)8 << 20)
 
 typedef struct lint_opts {
 	const char *format;
@@ -226,6 +229,7 @@ int cmd_lint(int argc, char **argv)
 		rc = berth_args_exit(m);
 		goto done;
 	}
+	berth_heap_hugepages(LINT_HEAP_STEP);
 	if (o.no_shellcheck)
 		o.cfg.shellcheck = 0;
 	if (add_lists(&o) < 0)

@@ -56,19 +56,34 @@ int berth_buf_puts(berth_buf *b, const char *s)
 	return berth_buf_put(b, s, strlen(s));
 }
 
+/* Format into the free space first and only measure-then-format when it does not
+ * fit: vsnprintf(NULL, 0) alone costs as much as formatting (glibc formats into a
+ * small scratch buffer to count), so the old two passes doubled every printf. */
 int berth_buf_vprintf(berth_buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;
+	size_t room, want = 128;
 	int n, rc;
 
+	if (b->max && b->max - b->len < want)
+		want = b->max - b->len; /* len <= max always */
+	if (b->cap < b->len + want + 1 && (rc = grow(b, want)) != 0)
+		return rc;
+	room = b->cap - b->len; /* includes the NUL's byte */
 	va_copy(cp, ap);
-	n = vsnprintf(NULL, 0, fmt, cp);
+	n = vsnprintf(b->ptr + b->len, room, fmt, cp);
 	va_end(cp);
 	if (n < 0)
 		return berth_error_set(BERTH_ERROR, "bad format");
-	if ((rc = grow(b, (size_t)n)) != 0)
-		return rc;
-	vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+	if ((size_t)n >= room) {
+		b->ptr[b->len] = '\0';
+		if ((rc = grow(b, (size_t)n)) != 0)
+			return rc;
+		vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+	} else if (b->max && (size_t)n > b->max - b->len) {
+		b->ptr[b->len] = '\0';
+		return berth_error_set(BERTH_ETOOBIG, "buffer limit of %zu bytes exceeded", b->max);
+	}
 	b->len += (size_t)n;
 	return 0;
 }

@@ -34,6 +34,18 @@ static const berth_dockerfile *df_for(const char *file, const berth_dockerfile *
 	return NULL;
 }
 
+/* "  LINE\n  ^\n" with the caret under column `col` (tabs kept so it lines up). */
+static int caret_lines(berth_buf *b, const char *line, uint32_t col)
+{
+	int rc = berth_buf_puts(b, "  ");
+
+	rc = rc ? rc : berth_buf_puts(b, line);
+	rc = rc ? rc : berth_buf_puts(b, "\n  ");
+	for (uint32_t k = 1; rc == 0 && k < col && line[k - 1]; k++)
+		rc = berth_buf_put(b, line[k - 1] == '\t' ? "\t" : " ", 1);
+	return rc ? rc : berth_buf_puts(b, "^\n");
+}
+
 static int text_report(berth_buf *b, const berth_lint_result *r, const berth_dockerfile *const *dfs,
 		       size_t ndfs)
 {
@@ -45,15 +57,8 @@ static int text_report(berth_buf *b, const berth_lint_result *r, const berth_doc
 					  f->col ? f->col : 1, f->rule,
 					  berth_lint_severity_name(f->severity), f->message);
 
-		if (rc == 0 && line) {
-			uint32_t col = f->col ? f->col : 1;
-
-			rc = berth_buf_printf(b, "  %s\n  ", line);
-			for (uint32_t k = 1; rc == 0 && k < col && line[k - 1]; k++)
-				rc = berth_buf_puts(b, line[k - 1] == '\t' ? "\t" : " ");
-			if (rc == 0)
-				rc = berth_buf_puts(b, "^\n");
-		}
+		if (rc == 0 && line)
+			rc = caret_lines(b, line, f->col ? f->col : 1);
 		if (rc < 0)
 			return rc;
 	}

@@ -368,6 +368,12 @@ int berth_lint__shell_split(lint_script *out, const char *script)
 			berth_error_set(BERTH_ERROR, "out of memory splitting a RUN script");
 		return sp.err;
 	}
+	for (size_t i = 0; i < out->ncmds; i++) {
+		lint_cmd *c = &out->cmds[i];
+		const char *slash = c->nwords ? strrchr(c->words[0], '/') : NULL;
+
+		c->name = c->nwords == 0 ? "" : slash ? slash + 1 : c->words[0];
+	}
 	return 0;
 }
 
@@ -385,6 +391,8 @@ const char *berth_lint__cmd_name(const lint_cmd *c)
 {
 	const char *slash;
 
+	if (c->name)
+		return c->name;
 	if (c->nwords == 0)
 		return "";
 	slash = strrchr(c->words[0], '/');
@@ -393,7 +401,9 @@ const char *berth_lint__cmd_name(const lint_cmd *c)
 
 int berth_lint__cmd_is(const lint_cmd *c, const char *name)
 {
-	return strcmp(berth_lint__cmd_name(c), name) == 0;
+	const char *n = berth_lint__cmd_name(c);
+
+	return n[0] == name[0] && strcmp(n, name) == 0;
 }
 
 int berth_lint__cmd_has_arg(const lint_cmd *c, const char *arg)

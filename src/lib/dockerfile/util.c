@@ -366,29 +366,92 @@ size_t berth_dockerfile__stage_by_name(const berth_dockerfile *df, const char *n
 
 /* ---- variables ---- */
 
+/* Past this many names a set keeps a hash index (a stage of a big Dockerfile can
+ * declare hundreds of ENV and ARG names; every lookup was a linear strcmp scan). */
+#define VARS_INDEX_MIN 8
+
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static void index_put(berth_df_vars *v, size_t i)
+{
+	size_t mask = v->nslots - 1, k = name_hash(v->items[i].name) & mask;
+
+	while (v->slots[k])
+		k = (k + 1) & mask;
+	v->slots[k] = (uint32_t)(i + 1);
+}
+
+/* (Re)build the index with room for v->cap names; without memory for it the set
+ * goes back to scanning (still correct, only slower). */
+static void index_build(berth_df_vars *v)
+{
+	size_t ns = 16;
+
+	while (ns < 2 * v->cap)
+		ns *= 2;
+	free(v->slots);
+	v->nslots = 0;
+	if (!(v->slots = calloc(ns, sizeof(*v->slots))))
+		return;
+	v->nslots = ns;
+	for (size_t i = 0; i < v->n; i++)
+		index_put(v, i);
+}
+
+/* The index of `name` in v->items, or -1. */
+static ptrdiff_t vars_find(const berth_df_vars *v, const char *name)
+{
+	if (v->slots) {
+		size_t mask = v->nslots - 1, k = name_hash(name) & mask;
+
+		for (; v->slots[k]; k = (k + 1) & mask)
+			if (strcmp(v->items[v->slots[k] - 1].name, name) == 0)
+				return (ptrdiff_t)v->slots[k] - 1;
+		return -1;
+	}
+	for (size_t i = 0; i < v->n; i++)
+		if (strcmp(v->items[i].name, name) == 0)
+			return (ptrdiff_t)i;
+	return -1;
+}
+
+static int vars_grow(berth_df_vars *v)
+{
+	size_t cap = v->cap ? v->cap * 2 : 16;
+	berth_df_var *p;
+
+	if (cap > UINT32_MAX - 1)
+		return berth_error_set(BERTH_ETOOBIG, "too many variables");
+	if (!(p = realloc(v->items, cap * sizeof(*p))))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	v->items = p;
+	v->cap = cap;
+	return 0;
+}
+
 int berth_df_vars_set(berth_df_vars *v, const char *name, const char *value)
 {
 	char *nv = strdup(value ? value : "");
+	ptrdiff_t at;
+	int rc;
 
 	if (!nv)
 		return berth_error_set(BERTH_ERROR, "out of memory");
-	for (size_t i = 0; i < v->n; i++) {
-		if (strcmp(v->items[i].name, name) == 0) {
-			free(v->items[i].value);
-			v->items[i].value = nv;
-			return 0;
-		}
+	if ((at = vars_find(v, name)) >= 0) {
+		free(v->items[at].value);
+		v->items[at].value = nv;
+		return 0;
 	}
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 16;
-		berth_df_var *p = realloc(v->items, cap * sizeof(*p));
-
-		if (!p) {
-			free(nv);
-			return berth_error_set(BERTH_ERROR, "out of memory");
-		}
-		v->items = p;
-		v->cap = cap;
+	if (v->n == v->cap && (rc = vars_grow(v)) < 0) {
+		free(nv);
+		return rc;
 	}
 	v->items[v->n].name = strdup(name);
 	if (!v->items[v->n].name) {
@@ -396,31 +459,34 @@ int berth_df_vars_set(berth_df_vars *v, const char *name, const char *value)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	}
 	v->items[v->n++].value = nv;
+	if (v->slots && 2 * v->n <= v->nslots)
+		index_put(v, v->n - 1);
+	else if (v->n > VARS_INDEX_MIN)
+		index_build(v);
 	return 0;
 }
 
 const char *berth_df_vars_get(const berth_df_vars *v, const char *name)
 {
-	if (!v)
-		return NULL;
-	for (size_t i = 0; i < v->n; i++)
-		if (strcmp(v->items[i].name, name) == 0)
-			return v->items[i].value;
-	return NULL;
+	ptrdiff_t at = v ? vars_find(v, name) : -1;
+
+	return at >= 0 ? v->items[at].value : NULL;
 }
 
 int berth_df_vars_unset(berth_df_vars *v, const char *name)
 {
-	for (size_t i = 0; i < v->n; i++) {
-		if (strcmp(v->items[i].name, name) == 0) {
-			free(v->items[i].name);
-			free(v->items[i].value);
-			memmove(&v->items[i], &v->items[i + 1], (v->n - i - 1) * sizeof(*v->items));
-			v->n--;
-			return 1;
-		}
-	}
-	return 0;
+	ptrdiff_t at = vars_find(v, name);
+	size_t i = (size_t)at;
+
+	if (at < 0)
+		return 0;
+	free(v->items[i].name);
+	free(v->items[i].value);
+	memmove(&v->items[i], &v->items[i + 1], (v->n - i - 1) * sizeof(*v->items));
+	v->n--;
+	if (v->slots)
+		index_build(v);
+	return 1;
 }
 
 int berth_df_vars_copy(berth_df_vars *dst, const berth_df_vars *src)
@@ -443,8 +509,10 @@ void berth_df_vars_dispose(berth_df_vars *v)
 		free(v->items[i].value);
 	}
 	free(v->items);
+	free(v->slots);
 	v->items = NULL;
-	v->n = v->cap = 0;
+	v->slots = NULL;
+	v->n = v->cap = v->nslots = 0;
 }
 
 /* ---- paths ---- */

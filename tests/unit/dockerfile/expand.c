@@ -358,6 +358,51 @@ static void test_caps(void **state)
 	berth_df_vars_dispose(&big);
 }
 
+/* A set past its hash-index size keeps insertion order, replaces in place and
+ * finds every name after unsets and copies (the index must stay in step). */
+static void test_vars_many_names(void **state)
+{
+	berth_df_vars v = BERTH_DF_VARS_INIT, c = BERTH_DF_VARS_INIT;
+	char name[32], val[32];
+
+	(void)state;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "V%d", i);
+		snprintf(val, sizeof(val), "x%d", i);
+		assert_int_equal(berth_df_vars_set(&v, name, val), 0);
+	}
+	assert_int_equal(berth_df_vars_set(&v, "V500", "again"), 0);
+	assert_int_equal(v.n, 1000);
+	assert_string_equal(v.items[500].name, "V500");
+	assert_string_equal(v.items[500].value, "again");
+	for (int i = 0; i < 1000; i += 2) {
+		snprintf(name, sizeof(name), "V%d", i);
+		assert_int_equal(berth_df_vars_unset(&v, name), 1);
+		assert_int_equal(berth_df_vars_unset(&v, name), 0);
+	}
+	assert_int_equal(v.n, 500);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "V%d", i);
+		snprintf(val, sizeof(val), "x%d", i);
+		if (i % 2 == 0)
+			assert_null(berth_df_vars_get(&v, name));
+		else
+			assert_string_equal(berth_df_vars_get(&v, name), val);
+	}
+	assert_string_equal(v.items[0].name, "V1");
+	assert_string_equal(v.items[499].name, "V999");
+	assert_int_equal(berth_df_vars_copy(&c, &v), 0);
+	assert_int_equal(c.n, 500);
+	assert_string_equal(berth_df_vars_get(&c, "V777"), "x777");
+	assert_null(berth_df_vars_get(&c, "V778"));
+	assert_int_equal(berth_df_vars_set(&c, "NEW", "n"), 0);
+	assert_string_equal(c.items[500].name, "NEW");
+	assert_string_equal(berth_df_vars_get(&c, "NEW"), "n");
+	berth_df_vars_dispose(&v);
+	berth_df_vars_dispose(&c);
+	assert_null(berth_df_vars_get(&v, "V1"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_lexer_options),
 		cmocka_unit_test(test_matched_and_unmatched),
 		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_vars_many_names),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
