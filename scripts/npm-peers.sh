@@ -12,12 +12,14 @@
 #                    sigstore-js: verifies berth's bundles (tests/integration/js/)
 #   @sigstore/mock   fake Fulcio CA and Rekor log for keyless bundles
 #   semver           node-semver: version orders and npm ranges (tests/integration/test_version_*.py)
+#   ae-cvss-calculator  {metaeffekt}'s CVSS v2/v3/v4.0 calculator: CVSS v4.0 scores
+#                    (tests/integration/test_cvss.py)
 set -eu
 
 dir="${BERTH_NPM_DIR:-$(cd "$(dirname "$0")/.." && pwd)/build/npm}"
 PACKAGES="dockerfile-ast@0.7.1 dockerfilelint@1.8.0 @microsoft/jest-sarif@1.0.0-beta.0 semver@7.8.6
   sigstore@4.1.1 @sigstore/verify@3.1.1 @sigstore/mock@0.12.1 @sigstore/bundle@4.0.0
-  @sigstore/protobuf-specs@0.5.2"
+  @sigstore/protobuf-specs@0.5.2 ae-cvss-calculator@1.0.13"
 
 mkdir -p "$dir"
 need=""

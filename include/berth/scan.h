@@ -71,7 +71,8 @@ typedef struct berth_scan_finding {
 	char *ecosystem; /* "Debian:12", "PyPI", ... as queried */
 	char *matched;	 /* the package name queried (the source package for distros) */
 	char *installed; /* the version queried (the source version for distros) */
-	double cvss;	 /* base score, -1 if unknown */
+	char *cvss_vector; /* CVSS v3/v4 vector, "" if none */
+	double cvss;	   /* its score (v3 base, v4 per the vector's metrics), -1 if unknown */
 	berth_scan_severity severity;
 	char *suppressed; /* NULL, or why ("ignore file .trivyignore:3", "VEX vex.json: ...") */
 } berth_scan_finding;

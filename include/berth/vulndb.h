@@ -115,7 +115,8 @@ typedef struct berth_vulndb_match {
 	char *status;	/* fixed, not-fixed, will-not-fix, fix-deferred, end-of-life */
 	char *summary;	/* "" if none */
 	char *source;	/* the import source the row came from */
-	double cvss;	/* CVSS base score, -1 if unknown */
+	char *cvss_vector; /* the CVSS v3/v4 vector the advisory gives, "" if none */
+	double cvss;	   /* CVSS score of that vector (or the source's), -1 if unknown */
 } berth_vulndb_match;
 
 /**
@@ -147,6 +148,24 @@ void berth_vulndb_read_end(berth_vulndb *db);
  * BERTH_EINVALID for a malformed vector or a missing base metric.
  */
 int berth_vulndb_cvss3_score(const char *vector, double *score) BERTH_WARN_UNUSED;
+
+/**
+ * The CVSS v4.0 score of a vector ("CVSS:4.0/AV:N/AC:L/AT:N/..."), as FIRST's
+ * CVSS v4.0 specification and reference calculator compute it (MacroVector
+ * lookup and severity distance interpolation, rounded half up to one
+ * decimal). Threat and environmental metrics, when present, take part
+ * (CVSS-BT/BE/BTE); supplemental metrics are checked and ignored. Metrics
+ * must come in the specification's order, each at most once, all eleven
+ * base metrics present. BERTH_EINVALID otherwise. Thread-safe.
+ */
+int berth_vulndb_cvss4_score(const char *vector, double *score) BERTH_WARN_UNUSED;
+
+/**
+ * The score of a CVSS v3.0, v3.1 or v4.0 vector, by its prefix (see
+ * berth_vulndb_cvss3_score and berth_vulndb_cvss4_score). BERTH_EINVALID
+ * for a malformed vector or another version.
+ */
+int berth_vulndb_cvss_score(const char *vector, double *score) BERTH_WARN_UNUSED;
 
 /** The qualitative rating of a CVSS score: NONE, LOW, MEDIUM, HIGH, CRITICAL. */
 const char *berth_vulndb_cvss_rating(double score);

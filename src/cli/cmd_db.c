@@ -262,13 +262,19 @@ static void print_matches(const db_opts *o, const berth_vulndb_match *m, size_t 
 	json_t *arr = strcmp(o->format, "json") == 0 ? json_array() : NULL;
 
 	for (size_t i = 0; i < n; i++) {
-		if (arr)
-			json_array_append_new(
-				arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", m[i].id,
-					       "aliases", m[i].aliases, "severity", m[i].severity,
-					       "fixed", m[i].fixed, "status", m[i].status,
-					       "summary", m[i].summary, "source", m[i].source));
-		else
+		json_t *e;
+
+		if (arr && (e = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", m[i].id, "aliases",
+					  m[i].aliases, "severity", m[i].severity, "fixed",
+					  m[i].fixed, "status", m[i].status, "summary",
+					  m[i].summary, "source", m[i].source))) {
+			json_object_set_new(e, "cvss",
+					    m[i].cvss >= 0 ? json_real(m[i].cvss) : json_null());
+			json_object_set_new(e, "cvss_vector",
+					    *m[i].cvss_vector ? json_string(m[i].cvss_vector)
+							      : json_null());
+			json_array_append_new(arr, e);
+		} else if (!arr)
 			printf("%s\t%s\t%s\t%s\t%s\n", m[i].id, m[i].severity, m[i].status,
 			       *m[i].fixed ? m[i].fixed : "-", *m[i].aliases ? m[i].aliases : "-");
 	}

@@ -61,6 +61,18 @@ def build_root(tmp_path):
     return root
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The packages built and installed once for the BerkeleyDB tests (rpmbuild is slow)."""
+    return build_root(tmp_path_factory.mktemp("rpmroot"))
+
+
+def copy_root(built, tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(built, root, symlinks=True)
+    return root
+
+
 def rpm_q(root, *args):
     r = subprocess.run(["rpm", "--root", str(root), "--dbpath", "/var/lib/rpm"] + list(args),
                        check=True, capture_output=True, text=True)
@@ -87,3 +99,71 @@ def test_rpmdb_sqlite_matches_rpm(tmp_path):
     assert got["berth-beta"]["purl"] == "pkg:rpm/rocky/berth-beta@0.9-1?arch=noarch&distro=rocky-9.3&epoch=3"
     assert got["berth-beta"]["license"] == "GPL-2.0-or-later"
     assert cat["warnings"] == []
+
+
+def to_bdb(sqlite_path, dst, pagesize, lorder):
+    """rpm's BerkeleyDB hash "Packages" holding the headers of an rpmdb.sqlite,
+    written by BerkeleyDB's own db5.3_load (Debian db5.3-util): key = the
+    instance number in the file's byte order, value = the header blob; instance
+    0 holds the next instance number, as rpm kept it."""
+    import sqlite3
+    import struct
+    if not shutil.which("db5.3_load"):
+        pytest.fail("db5.3_load is missing: apt-get install db5.3-util")
+    rows = sqlite3.connect(str(sqlite_path)).execute("SELECT hnum, blob FROM Packages").fetchall()
+    fmt = "<I" if lorder == 1234 else ">I"
+    lines = ["VERSION=3", "format=bytevalue", "type=hash", "db_pagesize=%d" % pagesize,
+             "db_lorder=%d" % lorder, "HEADER=END",
+             " " + struct.pack(fmt, 0).hex(), " " + struct.pack(fmt, max(h for h, _ in rows) + 1).hex()]
+    for h, blob in rows:
+        lines += [" " + struct.pack(fmt, h).hex(), " " + bytes(blob).hex()]
+    lines.append("DATA=END")
+    subprocess.run(["db5.3_load", "-f", "/dev/stdin", str(dst)],
+                   input=("\n".join(lines) + "\n").encode(), check=True)
+
+
+@pytest.mark.parametrize("pagesize,lorder", [(512, 1234), (4096, 1234), (1024, 4321)])
+def test_rpmdb_berkeleydb_matches_rpm(built, tmp_path, pagesize, lorder):
+    # A CentOS 7 style database: the same packages moved from rpmdb.sqlite to
+    # a BerkeleyDB hash "Packages" (small pages: headers span overflow chains;
+    # 4321: a big-endian file as s390x writes). rpm's read-only BerkeleyDB
+    # backend (bdb_ro, no libdb) reads it first, so the fixture is one rpm reads.
+    root = copy_root(built, tmp_path)
+    db = root / "var" / "lib" / "rpm"
+    to_bdb(db / "rpmdb.sqlite", db / "Packages", pagesize, lorder)
+    for f in os.listdir(db):
+        if f.startswith("rpmdb.sqlite"):
+            os.unlink(db / f)
+    r = subprocess.run(["rpm", "--dbpath", str(db), "--define", "_db_backend bdb_ro", "-qa", "--qf",
+                        "%{NAME} %{EPOCHNUM} %{VERSION}-%{RELEASE} %{ARCH} %{SOURCERPM}\n"],
+                       capture_output=True, text=True, check=True)
+    want = {}
+    for line in r.stdout.splitlines():
+        name, epoch, ver, arch, src = line.split()
+        want[name] = (int(epoch), ver, arch, src)
+    assert set(want) == {"berth-alpha", "berth-beta"}, r.stderr
+    cat = berth_json("rootfs:%s" % root, tmp_path)
+    got = {p["name"]: p for p in cat["packages"] if p["type"] == "rpm"}
+    assert set(got) == set(want)
+    for name, (epoch, ver, arch, src) in want.items():
+        p = got[name]
+        assert (p.get("epoch", 0), p["version"], p["arch"]) == (epoch, ver, arch)
+        assert "%s-%s.src.rpm" % (p["sourceName"], p["sourceVersion"]) == src
+        assert sorted(p["files"]) == ["/etc/%s.conf" % name, "/usr/share/%s/data.txt" % name]
+        assert p["path"] == "/var/lib/rpm/Packages"
+    assert cat["warnings"] == []
+
+
+def test_rpmdb_berkeleydb_damaged_warns_and_the_rest_is_read(built, tmp_path):
+    root = copy_root(built, tmp_path)
+    db = root / "var" / "lib" / "rpm"
+    to_bdb(db / "rpmdb.sqlite", db / "Packages", 512, 1234)
+    os.unlink(db / "rpmdb.sqlite")
+    data = bytearray((db / "Packages").read_bytes())
+    (db / "Packages").write_bytes(bytes(data[:len(data) - 1024]))  # the last pages lost
+    cat = berth_json("rootfs:%s" % root, tmp_path)
+    assert any("Packages" in w and "BerkeleyDB" in w for w in cat["warnings"]), cat["warnings"]
+    (db / "Packages").write_bytes(b"\0" * 4096)  # not a database at all
+    cat = berth_json("rootfs:%s" % root, tmp_path)
+    assert [p for p in cat["packages"] if p["type"] == "rpm"] == []
+    assert any("not a BerkeleyDB hash database" in w for w in cat["warnings"]), cat["warnings"]

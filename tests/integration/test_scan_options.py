@@ -288,3 +288,51 @@ def test_missing_database_and_bad_targets(env, tmp_path):
     v.write_text("[1]")
     r = scan("--db", env["db"], "--vex", v, env["root"], check=False)
     assert r.returncode == 1 and "v.json" in r.stderr
+
+
+# ---- CVSS v4.0 ----
+
+def test_cvss_v4_vectors_give_score_severity_and_rating_method(env, tmp_path):
+    # A record of our own (not a real advisory) with only a CVSS v4.0 vector
+    # (VA:H, 8.7 HIGH by FIRST's calculator), one with both (v3 is kept: 7.5)
+    # and one whose v4 vector is malformed (no score, severity UNKNOWN).
+    db = tmp_path / "db.sqlite"
+    db.write_bytes(open(env["db"], "rb").read())
+    v4 = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N"
+    v3 = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"
+    recs = {"BERTH-TEST-V4": [{"type": "CVSS_V4", "score": v4}],
+            "BERTH-TEST-V3V4": [{"type": "CVSS_V4", "score": v4}, {"type": "CVSS_V3", "score": v3}],
+            "BERTH-TEST-BADV4": [{"type": "CVSS_V4", "score": v4[:-5]}]}
+    for ident, sev in recs.items():
+        (tmp_path / (ident + ".json")).write_text(json.dumps({
+            "schema_version": "1.6.0", "id": ident, "modified": "2026-01-01T00:00:00Z",
+            "summary": "test record for CVSS v4.0 scoring", "severity": sev,
+            "affected": [{"package": {"ecosystem": "PyPI", "name": "urllib3"},
+                          "ranges": [{"type": "ECOSYSTEM",
+                                      "events": [{"introduced": "0"}, {"fixed": "2.0.7"}]}]}]}))
+        r = subprocess.run([BERTH_BIN, "db", "import", "--db", str(db),
+                            str(tmp_path / (ident + ".json"))], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    doc = scan_json("--db", db, env["root"])
+    got = {v["id"]: v for res in doc["results"] for v in res["vulnerabilities"]
+           if v["id"].startswith("BERTH-TEST") and v["installed_version"] == "2.0.0"}
+    assert (got["BERTH-TEST-V4"]["cvss"], got["BERTH-TEST-V4"]["cvss_vector"],
+            got["BERTH-TEST-V4"]["severity"]) == (8.7, v4, "HIGH")
+    assert (got["BERTH-TEST-V3V4"]["cvss"], got["BERTH-TEST-V3V4"]["cvss_vector"],
+            got["BERTH-TEST-V3V4"]["severity"]) == (7.5, v3, "HIGH")
+    assert (got["BERTH-TEST-BADV4"]["cvss"], got["BERTH-TEST-BADV4"]["severity"]) == \
+        (None, "UNKNOWN")
+    # the v3 advisory of the fixtures keeps its vector and score
+    v845 = [v for res in doc["results"] for v in res["vulnerabilities"]
+            if v["id"] == "GHSA-v845-jxx5-vc9f"][0]
+    assert v845["cvss"] == 5.9 and v845["cvss_vector"].startswith("CVSS:3.1/")
+    # --severity and --fail-on follow the v4 severity
+    high = scan_json("--db", db, "--severity", "HIGH", env["root"])
+    assert "BERTH-TEST-V4" in ids(high) and "BERTH-TEST-BADV4" not in ids(high)
+    # CycloneDX names the method of each rating
+    r = scan("--db", db, "--format", "cyclonedx", env["root"])
+    cdx = {v["id"]: v for v in json.loads(r.stdout)["vulnerabilities"]}
+    assert cdx["BERTH-TEST-V4"]["ratings"][0]["method"] == "CVSSv4"
+    assert cdx["BERTH-TEST-V4"]["ratings"][0]["vector"] == v4
+    assert cdx["BERTH-TEST-V3V4"]["ratings"][0]["method"] == "CVSSv31"
+    assert "method" not in cdx["BERTH-TEST-BADV4"]["ratings"][0]

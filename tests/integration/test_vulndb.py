@@ -109,7 +109,7 @@ def test_debian_11_advisory_does_not_match_debian_12(db):
 
 def test_severity_computed_from_cvss_when_the_source_has_no_rating(db):
     # urllib3's record has a CVSS 3.1 vector (AV:N/AC:H/PR:H/UI:N/S:U/C:H/I:H/A:N
-    # = 6.8) and no rating; RUSTSEC's vector scores 9.8.
+    # = 5.9) and no rating; RUSTSEC's vector scores 9.8.
     assert query(db, "PyPI", "urllib3", "2.0.0")["GHSA-v845-jxx5-vc9f"]["severity"] == "MEDIUM"
     assert query(db, "crates.io", "smallvec", "0.6.3")["RUSTSEC-2021-0003"]["severity"] == "CRITICAL"
 

@@ -99,6 +99,8 @@ int berth_catalog__dpkg_list(cat_ctx *cx, const unsigned char *d, size_t n);
 int berth_catalog__apk_installed(cat_ctx *cx, const unsigned char *d, size_t n);
 int berth_catalog__rpm_sqlite(cat_ctx *cx, const unsigned char *d, size_t n);
 int berth_catalog__rpm_header(cat_ctx *cx, const unsigned char *d, size_t n);
+/* rpm's BerkeleyDB hash "Packages" (rpmbdb.c): each header through rpm_header. */
+int berth_catalog__rpm_bdb(cat_ctx *cx, const unsigned char *d, size_t n);
 int berth_catalog__python_metadata(cat_ctx *cx, const unsigned char *d, size_t n);
 int berth_catalog__python_lock(cat_ctx *cx, const unsigned char *d, size_t n);
 int berth_catalog__npm_package(cat_ctx *cx, const unsigned char *d, size_t n);

@@ -55,6 +55,10 @@ static int want_rpm_sqlite(const char *p, mode_t m, uint64_t s)
 {
 	return eq(p, "/var/lib/rpm/rpmdb.sqlite") || eq(p, "/usr/lib/sysimage/rpm/rpmdb.sqlite");
 }
+static int want_rpm_bdb(const char *p, mode_t m, uint64_t s)
+{
+	return eq(p, "/var/lib/rpm/Packages") || eq(p, "/usr/lib/sysimage/rpm/Packages");
+}
 static int want_python(const char *p, mode_t m, uint64_t s)
 {
 	return berth_catalog__ends(p, ".dist-info/METADATA") ||
@@ -134,6 +138,7 @@ static const cat_kind kinds[] = {
 	{"dpkg-list", want_dpkg_list, berth_catalog__dpkg_list, BERTH_CATALOG_FILE_MAX},
 	{"apk", want_apk, berth_catalog__apk_installed, BERTH_CATALOG_FILE_MAX},
 	{"rpm", want_rpm_sqlite, berth_catalog__rpm_sqlite, BERTH_CATALOG_ARCHIVE_MAX},
+	{"rpm-bdb", want_rpm_bdb, berth_catalog__rpm_bdb, BERTH_CATALOG_ARCHIVE_MAX},
 	{"python-installed", want_python, berth_catalog__python_metadata, BERTH_CATALOG_FILE_MAX},
 	{"python-lock", want_python_lock, berth_catalog__python_lock, BERTH_CATALOG_FILE_MAX},
 	{"npm-installed", want_npm, berth_catalog__npm_package, SMALL_MAX},

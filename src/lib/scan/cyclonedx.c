@@ -30,6 +30,16 @@ static const char *ref_of(json_t *comps, const berth_catalog *c, size_t i)
 	return json_is_string(ref) ? json_string_value(ref) : NULL;
 }
 
+/* CycloneDX's rating method of a vector: CVSSv4, CVSSv31, CVSSv3 (a score without one: v3.1). */
+static const char *cvss_method(const char *vector)
+{
+	if (strncmp(vector, "CVSS:4.0/", 9) == 0)
+		return "CVSSv4";
+	if (strncmp(vector, "CVSS:3.0/", 9) == 0)
+		return "CVSSv3";
+	return "CVSSv31";
+}
+
 static json_t *vulnerability(const berth_scan_finding *f, const char *ref)
 {
 	json_t *v, *rating = json_pack("{s:s}", "severity", cdx_severity(f->severity));
@@ -38,8 +48,10 @@ static json_t *vulnerability(const berth_scan_finding *f, const char *ref)
 		return NULL;
 	if (f->cvss >= 0) {
 		json_object_set_new(rating, "score", json_real(f->cvss));
-		json_object_set_new(rating, "method", json_string("CVSSv31"));
+		json_object_set_new(rating, "method", json_string(cvss_method(f->cvss_vector)));
 	}
+	if (f->cvss >= 0 && *f->cvss_vector)
+		json_object_set_new(rating, "vector", json_string(f->cvss_vector));
 	v = json_pack("{s:s, s:{s:s}, s:[o], s:[{s:s}]}", "id", f->id, "source", "name", f->source,
 		      "ratings", rating, "affects", "ref", ref);
 	if (!v)

@@ -212,6 +212,7 @@ static int add_finding(berth_scan_report *r, size_t pkg, berth_vulndb_match *m, 
 	f->summary = m->summary;
 	f->source = m->source;
 	f->cvss = m->cvss;
+	f->cvss_vector = m->cvss_vector;
 	f->severity = severity_of(m->severity);
 	free(m->severity);
 	memset(m, 0, sizeof(*m));
@@ -287,6 +288,7 @@ static void finding_dispose(berth_scan_finding *f)
 	free(f->status);
 	free(f->summary);
 	free(f->source);
+	free(f->cvss_vector);
 	free(f->ecosystem);
 	free(f->matched);
 	free(f->installed);

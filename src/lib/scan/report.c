@@ -203,6 +203,8 @@ static json_t *finding_json(const berth_scan_report *r, const row *w)
 	}
 	json_object_set_new(o, "aliases", al);
 	json_object_set_new(o, "cvss", f->cvss >= 0 ? json_real(f->cvss) : json_null());
+	json_object_set_new(o, "cvss_vector",
+			    *f->cvss_vector ? json_string(f->cvss_vector) : json_null());
 	json_object_set_new(o, "purl", p->purl ? json_string(p->purl) : json_null());
 	json_object_set_new(o, "type", json_string(berth_pkg_type_name(p->type)));
 	json_object_set_new(o, "layer", json_string(p->layer ? p->layer : ""));

@@ -7,7 +7,7 @@
  * Severity: the source's own rating when it has one
  * (database_specific.severity as GitHub publishes, a "Ubuntu" severity
  * entry, Debian's urgency per package), otherwise computed from a CVSS v3
- * vector; CVSS v4 vectors are kept but not scored.
+ * vector, or from a CVSS v4.0 vector when the record has no v3 one.
  */
 #include "internal.h"
 
@@ -75,8 +75,10 @@ static void severity(json_t *rec, sev *s)
 		if (strcmp(type, "CVSS_V3") == 0 && berth_vulndb_cvss3_score(score, &v) == 0) {
 			s->vector = score;
 			s->score = v;
-		} else if (strcmp(type, "CVSS_V4") == 0 && !s->vector) {
-			s->vector = score;
+		} else if (strcmp(type, "CVSS_V4") == 0 && !s->vector &&
+			   berth_vulndb_cvss4_score(score, &v) == 0) {
+			s->vector = score; /* a v3 vector later in the list replaces it */
+			s->score = v;
 		} else if (strcmp(type, "Ubuntu") == 0 && !s->rating) {
 			s->rating = norm_rating(score);
 		}

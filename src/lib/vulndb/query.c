@@ -143,6 +143,7 @@ static void dispose(berth_vulndb_match *m)
 	free(m->status);
 	free(m->summary);
 	free(m->source);
+	free(m->cvss_vector);
 }
 
 void berth_vulndb_matches_free(berth_vulndb_match *m, size_t n)
@@ -178,9 +179,10 @@ static int add_match(berth_vulndb_match **arr, size_t *n, size_t *cap, sqlite3_s
 	m->summary = dup(sqlite3_column_text(st, 7));
 	m->source = dup(sqlite3_column_text(st, 8));
 	m->cvss = sqlite3_column_type(st, 9) == SQLITE_NULL ? -1 : sqlite3_column_double(st, 9);
+	m->cvss_vector = dup(sqlite3_column_text(st, 10));
 	(*n)++;
 	if (!m->id || !m->aliases || !m->severity || !m->fixed || !m->status || !m->summary ||
-	    !m->source)
+	    !m->source || !m->cvss_vector)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	return 0;
 }
@@ -250,8 +252,9 @@ static int split_aliases(berth_vulndb_match **arr, size_t *n, size_t *cap, size_
 		m->status = strdup(m->status);
 		m->summary = strdup(m->summary);
 		m->source = strdup(m->source);
+		m->cvss_vector = strdup(m->cvss_vector);
 		if (!m->id || !m->aliases || !m->severity || !m->fixed || !m->status ||
-		    !m->summary || !m->source)
+		    !m->summary || !m->source || !m->cvss_vector)
 			rc = berth_error_set(BERTH_ERROR, "out of memory");
 	}
 	free(list);
@@ -327,7 +330,8 @@ int berth_vulndb_query(berth_vulndb *db, const char *ecosystem, const char *pack
 {
 	static const char sql[] =
 		"SELECT a.ident, a.aliases, COALESCE(f.severity, a.severity), f.events, "
-		"f.versions, f.fixed, f.status, a.summary, a.source, a.cvss "
+		"f.versions, f.fixed, f.status, a.summary, a.source, a.cvss, "
+		"a.cvss_vector "
 		"FROM affected f JOIN advisory a ON a.id = f.advisory "
 		"WHERE f.ecosystem = ? AND f.release = ? AND f.package = ?";
 	char family[64], release[64], pkg[512], vbuf[BERTH_VERSION_MAX + 2];
