@@ -101,6 +101,18 @@ int berth_client_manifest_delete(berth_client *c, const char *repo,
 int berth_client_referrers(berth_client *c, const char *repo, const berth_digest *subject,
 			   const char *artifact_type, struct berth_buf *body) BERTH_WARN_UNUSED;
 
+/**
+ * The referrers index of `subject` wherever the registry keeps it: the
+ * referrers API's answer, else (the API answers 404) the referrers tag
+ * schema's index, the manifest tagged "<algo>-<hex>". `body` is emptied,
+ * then gets its bytes (capped by max_manifest_bytes), checked to be a JSON
+ * object with a "manifests" array (BERTH_EINVALID otherwise). When there is
+ * neither, returns 0 with `body` empty. *api (may be NULL) gets 1 when
+ * the referrers API answered, 0 when it did not.
+ */
+int berth_client_referrers_index(berth_client *c, const char *repo, const berth_digest *subject,
+				 struct berth_buf *body, int *api) BERTH_WARN_UNUSED;
+
 /* ---- blobs ---- */
 
 /** 0 and the size if the blob exists in repo (HEAD), BERTH_ENOTFOUND if not. */

@@ -399,13 +399,14 @@ int berth_sign_image_attach_referrer(struct berth_client *c, const char *repo,
 
 /** One attached item, as berth_sign_image_attached reports it (all borrowed). */
 typedef struct berth_sign_attached {
-	const char *source;	    /* the schema tag, or the referrer manifest digest */
-	const char *artifact_type;  /* the referrer's artifactType, or NULL */
-	const char *media_type;	    /* the layer's media type */
-	const char *layer_digest;   /* the layer's digest */
-	const char *signature;	    /* layer annotation dev.cosignproject.cosign/signature */
-	const char *predicate_type; /* layer "predicateType" or the bundle annotation */
-	const unsigned char *data;  /* the layer bytes (when fetched) */
+	const char *source;	   /* the schema tag, or the referrer manifest digest */
+	const char *artifact_type; /* the referrer's artifactType, or NULL */
+	const char *media_type;	   /* the layer's media type */
+	const char *layer_digest;  /* the layer's digest */
+	const char *signature;	   /* layer annotation dev.cosignproject.cosign/signature */
+	const char
+		*predicate_type;   /* predicateType, in-toto.io/predicate-type, bundle annotation */
+	const unsigned char *data; /* the layer bytes (when fetched) */
 	size_t len;
 	int fetch_rc; /* 0, or why the layer could not be fetched */
 } berth_sign_attached;
@@ -423,5 +424,19 @@ typedef int (*berth_sign_attached_cb)(void *ctx, const berth_sign_attached *a);
 int berth_sign_image_attached(struct berth_client *c, const char *repo, const berth_digest *subject,
 			      const char *suffix, int referrers, int fetch,
 			      berth_sign_attached_cb cb, void *ctx) BERTH_WARN_UNUSED;
+
+/**
+ * Walk the attestations BuildKit keeps inside an image index: the layers
+ * (in-toto statements, application/vnd.in-toto+json) of each manifest that
+ * `index` (len bytes, the index as fetched from repo) lists with the
+ * annotation vnd.docker.reference.type=attestation-manifest. a.source is
+ * that manifest's digest, a.predicate_type the layer's
+ * in-toto.io/predicate-type annotation, a.artifact_type NULL. A manifest
+ * that is not an index has none (0, no call). BERTH_EINVALID when `index`
+ * is not JSON or a listed attestation manifest is not.
+ */
+int berth_sign_image_index_attestations(struct berth_client *c, const char *repo, const char *index,
+					size_t len, int fetch, berth_sign_attached_cb cb,
+					void *ctx) BERTH_WARN_UNUSED;
 
 #endif

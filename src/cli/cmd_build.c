@@ -16,6 +16,7 @@
 #include "build_progress.h"
 #include "cli.h"
 #include "opts.h"
+#include "signimage.h"
 
 #include "berth/build.h"
 #include "berth/lint.h"
@@ -42,7 +43,7 @@ typedef struct build_opts {
 	berth_args_list tags, build_args, outputs, no_cache_filter;
 	berth_args_list build_contexts;
 	int push, load, pull, no_cache, check, sbom;
-	const char *provenance;
+	const char *provenance, *sign_key;
 	berth_args_list annotations;
 	int jobs;
 	const char *registries_conf, *metadata_file;
@@ -101,6 +102,10 @@ static const berth_arg build_args[] = {
 		       "attach an SPDX SBOM attestation (as BuildKit, in an index)"),
 	BERTH_OPT_STRING("provenance", 0, build_opts, provenance, "mode=min|max",
 			 "attach a SLSA v0.2 provenance attestation (true = mode=min)"),
+	BERTH_OPT_STRING("sign-key", 0, build_opts, sign_key, "KEY",
+			 "sign what is pushed with a cosign key, as `berth sign --recursive`:\n"
+			 "the image, each manifest of its index and its attestations\n"
+			 "(password from $COSIGN_PASSWORD)"),
 	BERTH_OPT_STRING("iidfile", 0, build_opts, iidfile, "FILE",
 			 "write the image's manifest digest to FILE"),
 	BERTH_OPT_ENUM("progress", 0, build_opts, progress, progresses, NULL,
@@ -244,6 +249,35 @@ static int build_attest(const build_opts *o, berth_build_store *s, const char *t
 		fprintf(stderr, "attestations: index %s\n", idx.str);
 	berth_buf_dispose(&df);
 	return rc;
+}
+
+/* --sign-key needs an output that pushes. */
+static int sign_check(const berth_build_output *outs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (outs[i].type == BERTH_BUILD_OUT_IMAGE && outs[i].push)
+			return 0;
+	return berth_cli_fail(CMD, -1, "--sign-key needs --push (or --output type=registry)");
+}
+
+/* --sign-key: sign each pushed name's image and every manifest of its index. */
+static int sign_pushed(const build_opts *o, const berth_sign_key *k, const berth_build_output *outs,
+		       size_t n)
+{
+	ssign_opts so = {.key = k};
+
+	for (size_t i = 0; i < n; i++) {
+		const char *const *names =
+			outs[i].nnames ? (const char *const *)outs[i].names : o->tags.v;
+		size_t nn = outs[i].nnames ? outs[i].nnames : (size_t)o->tags.n;
+
+		if (outs[i].type != BERTH_BUILD_OUT_IMAGE || !outs[i].push)
+			continue;
+		for (size_t j = 0; j < nn; j++)
+			if (ssign_image(CMD, names[j], &o->reg, &so, 1) < 0)
+				return -1;
+	}
+	return 0;
 }
 
 static int write_metadata(const build_opts *o, berth_build_store *s, const berth_digest *d)
@@ -450,6 +484,7 @@ int cmd_build(int argc, char **argv)
 	berth_registries *regs = NULL;
 	build_run_flags *rf = NULL;
 	berth_build_output *outs = NULL;
+	berth_sign_key *sign_key = NULL;
 	size_t nouts = 0;
 	int to_stdout = 0;
 	char root[PATH_MAX], tag[64];
@@ -475,6 +510,12 @@ int cmd_build(int argc, char **argv)
 	}
 	rc = BERTH_EXIT_FAIL;
 	if (outputs_parse(&o, &outs, &nouts) < 0)
+		goto done;
+	if (o.sign_key && sign_check(outs, nouts) < 0) {
+		rc = BERTH_EXIT_USAGE;
+		goto done;
+	}
+	if (o.sign_key && sopt_private_key(CMD, o.sign_key, &sign_key) < 0)
 		goto done;
 	berth_transport_options_init(&to);
 	opt_registry_transport(&o.reg, &to);
@@ -568,6 +609,8 @@ int cmd_build(int argc, char **argv)
 		goto done;
 	if (export_all(&o, s, tag, &to, outs, nouts) < 0)
 		goto done;
+	if (sign_key && sign_pushed(&o, sign_key, outs, nouts) < 0)
+		goto done;
 	if (o.iidfile) {
 		FILE *f = fopen(o.iidfile, "w");
 
@@ -586,6 +629,7 @@ int cmd_build(int argc, char **argv)
 		printf("%s\n", d.str);
 	rc = BERTH_EXIT_OK;
 done:
+	berth_sign_key_free(sign_key);
 	outputs_free(outs, nouts);
 	build_progress_close(prog, plog, NULL);
 	if (devnull)

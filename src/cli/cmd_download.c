@@ -2,7 +2,9 @@
  * cmd_download.c - `berth download sbom|signature|attestation IMAGE`: print
  * what is attached to an image, as cosign does: the SBOM bytes; one JSON
  * line per signature ({"Base64Signature","Payload",...} for the tag schema,
- * the bundle for referrers); one DSSE envelope (or bundle) per attestation.
+ * the bundle for referrers); one DSSE envelope (or bundle) per attestation,
+ * and one in-toto statement per attestation BuildKit keeps in the image's
+ * index (`berth build --sbom/--provenance`).
  */
 #include "cli.h"
 #include "signimage.h"
@@ -15,7 +17,8 @@ static const berth_args_spec download_spec = {
 	.cmd = "download",
 	.usage = "download sbom|signature|attestation [options] IMAGE",
 	.description = "Print the SBOM, the signatures or the attestations attached to IMAGE\n"
-		       "(tag schema and OCI 1.1 referrers). Exits 1 when there is none.\n",
+		       "(tag schema and OCI 1.1 referrers; attestations also from the\n"
+		       "image's index, as BuildKit stores them). Exits 1 when there is none.\n",
 	.args = simg_registry_args,
 	.min_pos = 1,
 	.max_pos = 1,
@@ -71,6 +74,18 @@ static int on_item(void *ctx, const berth_sign_attached *a)
 		free(s);
 		free(p);
 		json_decref(o);
+	} else if (d->what == DL_ATT && a->media_type &&
+		   strcmp(a->media_type, BERTH_SIGN_INTOTO_PT) == 0) {
+		/* BuildKit's in-index statement: one compact JSON line */
+		json_t *st = json_loadb((const char *)a->data, a->len, 0, NULL);
+		char *s = st ? json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+		if (s)
+			puts(s);
+		free(s);
+		json_decref(st);
+		if (!s)
+			return 0;
 	} else if ((d->what == DL_SIG && sign_bundle) ||
 		   (d->what == DL_ATT && is_bundle(a->media_type) && !sign_bundle) ||
 		   (d->what == DL_ATT && a->media_type &&
@@ -105,7 +120,10 @@ int cmd_download(int argc, char **argv)
 	if (simg_cli_open(&download_spec, argc - 1, argv + 1, &im, &rc) < 0)
 		goto done;
 	if (berth_sign_image_attached(im.client, im.repo, &im.digest, suffix[d.what], 1, 1, on_item,
-				      &d) < 0) {
+				      &d) < 0 ||
+	    (d.what == DL_ATT &&
+	     berth_sign_image_index_attestations(im.client, im.repo, im.manifest, im.manifest_len,
+						 1, on_item, &d) < 0)) {
 		berth_cli_fail("download", -1, "%s", berth_error_last());
 		goto done;
 	}

@@ -45,47 +45,11 @@ static const berth_args_spec sign_spec = {
 
 const berth_args_spec *const cmd_sign_specs[] = {&sign_spec, NULL};
 
-static int sign_image(const sign_opts *o, const berth_sign_key *k, const char *name)
-{
-	ssign_opts so = {k, &o->ann, sopt_store_bundle(&o->store)};
-	berth_digest *kids = NULL;
-	size_t n = 0;
-	simg im;
-	int rc = -1;
-
-	if (simg_open("sign", name, &o->reg, &im) < 0)
-		goto done;
-	if (ssign_digest("sign", &im, &im.digest, im.media_type, im.manifest_len, &so) < 0)
-		goto done;
-	if (o->recursive && simg_children(&im, &kids, &n) < 0) {
-		berth_cli_fail("sign", -1, "out of memory");
-		goto done;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char mt[128];
-		berth_digest got;
-		uint64_t size;
-
-		if (berth_client_manifest_head(im.client, im.repo, kids[i].str, &got, mt,
-					       sizeof(mt), &size) < 0) {
-			berth_cli_fail("sign", -1, "%s@%s: %s", im.identity, kids[i].str,
-				       berth_error_last());
-			goto done;
-		}
-		if (ssign_digest("sign", &im, &kids[i], mt, (size_t)size, &so) < 0)
-			goto done;
-	}
-	rc = 0;
-done:
-	free(kids);
-	simg_close(&im);
-	return rc;
-}
-
 int cmd_sign(int argc, char **argv)
 {
 	sign_opts o = {0};
 	berth_sign_key *k = NULL;
+	ssign_opts so = {0};
 	int rc, n;
 
 	opt_registry_init(&o.reg);
@@ -105,8 +69,11 @@ int cmd_sign(int argc, char **argv)
 	opt_ignore_sigpipe();
 	if (sopt_tlog_check("sign", &o.store) < 0 || sopt_private_key("sign", o.key, &k) < 0)
 		goto done;
+	so.key = k;
+	so.ann = &o.ann;
+	so.bundle = sopt_store_bundle(&o.store);
 	for (int i = 1; i <= n; i++)
-		if (sign_image(&o, k, argv[i]) < 0)
+		if (ssign_image("sign", argv[i], &o.reg, &so, o.recursive) < 0)
 			goto done;
 	rc = BERTH_EXIT_OK;
 done:

@@ -211,6 +211,43 @@ done:
 	return rc;
 }
 
+int ssign_image(const char *cmd, const char *name, const opt_registry *reg, const ssign_opts *o,
+		int recursive)
+{
+	berth_digest *kids = NULL;
+	size_t n = 0;
+	simg im;
+	int rc = -1;
+
+	if (simg_open(cmd, name, reg, &im) < 0)
+		goto done;
+	if (ssign_digest(cmd, &im, &im.digest, im.media_type, im.manifest_len, o) < 0)
+		goto done;
+	if (recursive && simg_children(&im, &kids, &n) < 0) {
+		berth_cli_fail(cmd, -1, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char mt[128];
+		berth_digest got;
+		uint64_t size;
+
+		if (berth_client_manifest_head(im.client, im.repo, kids[i].str, &got, mt,
+					       sizeof(mt), &size) < 0) {
+			berth_cli_fail(cmd, -1, "%s@%s: %s", im.identity, kids[i].str,
+				       berth_error_last());
+			goto done;
+		}
+		if (ssign_digest(cmd, &im, &kids[i], mt, (size_t)size, o) < 0)
+			goto done;
+	}
+	rc = 0;
+done:
+	free(kids);
+	simg_close(&im);
+	return rc;
+}
+
 int sattest_digest(const char *cmd, const simg *im, const berth_digest *d, const char *media_type,
 		   size_t size, const ssign_opts *o, const char *predicate_type,
 		   const char *predicate, size_t predicate_len, int custom)

@@ -62,6 +62,14 @@ typedef struct ssign_opts {
 int ssign_digest(const char *cmd, const simg *im, const berth_digest *d, const char *media_type,
 		 size_t size, const ssign_opts *o);
 
+/**
+ * Sign the image `name` (by tag or digest) and, when recursive and it is an
+ * index, every manifest it lists (cosign's --recursive: each platform's
+ * image and BuildKit's attestation manifests alike). Prints errors.
+ */
+int ssign_image(const char *cmd, const char *name, const opt_registry *reg, const ssign_opts *o,
+		int recursive);
+
 /** Attest one digest with a predicate (prints errors). */
 int sattest_digest(const char *cmd, const simg *im, const berth_digest *d, const char *media_type,
 		   size_t size, const ssign_opts *o, const char *predicate_type,

@@ -141,3 +141,72 @@ def test_min_provenance_leaves_out_arguments_and_dockerfile(tmp_path, berth):
     build(tmp_path, "-t", "%s/att/app:plain" % berth.host, "--push", "--progress", "quiet", ctx)
     assert get(berth, "att/app", "plain")["mediaType"] == \
         "application/vnd.oci.image.manifest.v1+json"
+
+
+def test_sign_key_signs_the_index_its_images_and_attestations(tmp_path, berth):
+    """--sign-key: after the push, the index and every manifest it lists (the
+    image and the attestation manifest) carry a cosign .sig signature that
+    `berth verify` and openssl accept; `berth download attestation` prints the
+    statements BuildKit-style attestations keep inside the index."""
+    import signutil as su
+    key, pub = su.keypair(tmp_path)
+    ctx, _ = context(tmp_path, berth)
+    ref = "%s/att/signed:v1" % berth.host
+    env = dict(os.environ, BERTH_ROOT=str(tmp_path / "store"), COSIGN_PASSWORD=su.PASSWORD)
+    p = subprocess.run([BERTH, "build", "-t", ref, "--push", "--sbom=true",
+                        "--provenance=mode=min", "--sign-key", str(key), "--progress", "quiet",
+                        str(ctx)], env=env, capture_output=True, timeout=600)
+    assert p.returncode == 0, p.stderr.decode()
+    idx, image, st = statements(berth, "att/signed", "v1")
+    index = requests.head("%s/v2/att/signed/manifests/v1" % berth.url,
+                          headers={"Accept": ACCEPT}).headers["Docker-Content-Digest"]
+    digests = [index] + [m["digest"] for m in idx["manifests"]]
+    assert len(digests) == 3
+    for n, d in enumerate(digests):
+        (desc, payload), = su.sig_layers(berth, "att/signed", d)
+        claims = json.loads(payload)["critical"]
+        assert claims["image"]["docker-manifest-digest"] == d
+        assert claims["identity"]["docker-reference"] == "%s/att/signed" % berth.host
+        # openssl checks the signature over the exact payload bytes, independently of berth.
+        (tmp_path / ("p%d" % n)).write_bytes(payload)
+        (tmp_path / ("s%d" % n)).write_bytes(
+            base64.b64decode(desc["annotations"]["dev.cosignproject.cosign/signature"]))
+        o = subprocess.run(["openssl", "dgst", "-sha256", "-verify", str(pub), "-signature",
+                            str(tmp_path / ("s%d" % n)), str(tmp_path / ("p%d" % n))],
+                           capture_output=True)
+        assert o.returncode == 0, o.stdout + o.stderr
+        su.berth("verify", "--key", pub, "%s/att/signed@%s" % (berth.host, d))
+    # Another key's public half verifies none of them.
+    _, other = su.keypair(tmp_path, "other")
+    v = su.berth("verify", "--key", other, ref, check=False)
+    assert v.returncode == 1, v.stderr.decode()
+    # download attestation: one line per in-index statement, the registry's own bytes.
+    out = su.berth("download", "attestation", ref).stdout.decode().splitlines()
+    got = {json.loads(line)["predicateType"]: json.loads(line) for line in out}
+    assert got == st and len(out) == 2
+    # The image alone (by digest) keeps no in-index attestation: nothing to print, exit 1.
+    none = su.berth("download", "attestation", "%s/att/signed@%s" % (berth.host, image["digest"]),
+                    check=False)
+    su.assert_refused(none, "no attestation")
+
+
+def test_sign_key_refuses_bad_use_before_building(tmp_path, berth):
+    """--sign-key without a push is a usage error; a wrong password fails
+    with the key's error before anything is built or pushed."""
+    import signutil as su
+    key, _ = su.keypair(tmp_path)
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM %s/nothing/here:1\n" % berth.host)
+    env = dict(os.environ, BERTH_ROOT=str(tmp_path / "store"), COSIGN_PASSWORD=su.PASSWORD)
+    p = subprocess.run([BERTH, "build", "--sign-key", str(key), str(ctx)], env=env,
+                       capture_output=True, timeout=60)
+    assert p.returncode == 2 and b"--sign-key needs --push" in p.stderr, p.stderr
+    env["COSIGN_PASSWORD"] = "wrong"
+    p = subprocess.run([BERTH, "build", "-t", "%s/att/never:1" % berth.host, "--push",
+                        "--sign-key", str(key), str(ctx)], env=env, capture_output=True,
+                       timeout=60)
+    err = p.stderr.decode()
+    assert p.returncode == 1 and "berth build: %s" % key in err, err
+    assert "nothing/here" not in err  # refused before the build looked for its base
+    assert requests.get("%s/v2/att/never/tags/list" % berth.url).status_code == 404

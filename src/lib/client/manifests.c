@@ -375,3 +375,45 @@ done:
 	berth_client__req_dispose(&r);
 	return rc;
 }
+
+/* 0 when `body` is a JSON object with a manifests array. */
+static int referrers_check(const berth_buf *body, const char *repo, const berth_digest *subject)
+{
+	json_t *doc = json_loadb(body->ptr, body->len, 0, NULL);
+	int rc = 0;
+
+	if (!doc)
+		rc = berth_error_set(BERTH_EINVALID, "the referrers index of %s in %s is not JSON",
+				     subject->str, repo);
+	else if (!json_is_array(json_object_get(doc, "manifests")))
+		rc = berth_error_set(BERTH_EINVALID,
+				     "the referrers index of %s in %s has no manifests list",
+				     subject->str, repo);
+	json_decref(doc);
+	return rc;
+}
+
+int berth_client_referrers_index(berth_client *c, const char *repo, const berth_digest *subject,
+				 berth_buf *body, int *api)
+{
+	char tag[BERTH_DIGEST_MAX + 16];
+	int rc;
+
+	berth_buf_reset(body);
+	rc = berth_client_referrers(c, repo, subject, NULL, body);
+	if (api)
+		*api = rc != BERTH_ENOTFOUND;
+	if (rc == BERTH_ENOTFOUND) {
+		berth_error_clear();
+		snprintf(tag, sizeof(tag), "%s-%s", berth_digest_algo_name(subject->algo),
+			 berth_digest_hex(subject));
+		rc = berth_client_manifest_get(c, repo, tag, body, NULL, 0, NULL);
+		if (rc == BERTH_ENOTFOUND) {
+			berth_error_clear();
+			rc = 0;
+		}
+	}
+	if (rc == 0 && body->len && (rc = referrers_check(body, repo, subject)) < 0)
+		berth_buf_reset(body);
+	return rc;
+}

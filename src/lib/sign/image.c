@@ -19,6 +19,8 @@
 #define OCI_INDEX "application/vnd.oci.image.index.v1+json"
 #define OCI_CONFIG "application/vnd.oci.image.config.v1+json"
 #define OCI_EMPTY "application/vnd.oci.empty.v1+json"
+#define BUILDKIT_REF_TYPE "vnd.docker.reference.type"
+#define BUILDKIT_ATTESTATION "attestation-manifest"
 
 typedef struct mem_src {
 	const unsigned char *p;
@@ -270,6 +272,9 @@ static int each_layer(berth_client *c, const char *repo, const char *source, jso
 		a.predicate_type = json_string_value(json_object_get(ann, "predicateType"));
 		if (!a.predicate_type)
 			a.predicate_type = json_string_value(
+				json_object_get(ann, "in-toto.io/predicate-type"));
+		if (!a.predicate_type)
+			a.predicate_type = json_string_value(
 				json_object_get(json_object_get(man, "annotations"),
 						"dev.sigstore.bundle.predicateType"));
 		if (fetch) {
@@ -310,29 +315,16 @@ done:
 	return rc;
 }
 
-/* The referrers index: from the API, or the fallback tag "sha256-<hex>". */
+/* The referrers index (API or tag schema), or none (*out NULL). */
 static int referrers_index(berth_client *c, const char *repo, const berth_digest *subject,
 			   json_t **out)
 {
 	berth_buf body = BERTH_BUF_INIT(0);
-	char tag[BERTH_DIGEST_MAX + 16];
-	int rc = berth_client_referrers(c, repo, subject, NULL, &body);
+	int rc = berth_client_referrers_index(c, repo, subject, &body, NULL);
 
 	*out = NULL;
-	if (rc == BERTH_ENOTFOUND) {
-		berth_error_clear();
-		schema_tag(tag, sizeof(tag), subject, NULL);
-		rc = berth_client_manifest_get(c, repo, tag, &body, NULL, 0, NULL);
-		if (rc == BERTH_ENOTFOUND) {
-			berth_error_clear();
-			rc = 0;
-			goto done;
-		}
-	}
-	if (rc == 0 && !(*out = json_loadb(body.ptr, body.len, 0, NULL)))
-		rc = berth_error_set(BERTH_EINVALID, "the referrers index of %s is not JSON",
-				     subject->str);
-done:
+	if (rc == 0 && body.len && !(*out = json_loadb(body.ptr, body.len, 0, NULL)))
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
 	berth_buf_dispose(&body);
 	return rc;
 }
@@ -375,5 +367,55 @@ int berth_sign_image_attached(berth_client *c, const char *repo, const berth_dig
 		return rc;
 	if (referrers)
 		rc = from_referrers(c, repo, subject, fetch, cb, ctx);
+	return rc;
+}
+
+/* The attestation manifest `d` of an index: its layers. */
+static int index_attestation(berth_client *c, const char *repo, const char *d, int fetch,
+			     berth_sign_attached_cb cb, void *ctx)
+{
+	berth_buf body = BERTH_BUF_INIT(0);
+	json_t *man = NULL;
+	int rc = berth_client_manifest_get(c, repo, d, &body, NULL, 0, NULL);
+
+	if (rc < 0)
+		goto done;
+	if (!(man = json_loadb(body.ptr, body.len, 0, NULL))) {
+		rc = berth_error_set(BERTH_EINVALID, "attestation manifest %s is not JSON", d);
+		goto done;
+	}
+	rc = each_layer(c, repo, d, man, fetch, cb, ctx);
+done:
+	json_decref(man);
+	berth_buf_dispose(&body);
+	return rc;
+}
+
+int berth_sign_image_index_attestations(berth_client *c, const char *repo, const char *index,
+					size_t len, int fetch, berth_sign_attached_cb cb, void *ctx)
+{
+	json_t *doc = json_loadb(index, len, 0, NULL), *m;
+	size_t i;
+	int rc = 0;
+
+	if (!doc)
+		return berth_error_set(BERTH_EINVALID, "the image index is not JSON");
+	json_array_foreach(json_object_get(doc, "manifests"), i, m)
+	{
+		json_t *ann = json_object_get(m, "annotations");
+		const char *type = json_string_value(json_object_get(ann, BUILDKIT_REF_TYPE));
+		const char *d = json_string_value(json_object_get(m, "digest"));
+
+		if (!type || strcmp(type, BUILDKIT_ATTESTATION) != 0)
+			continue;
+		if (!d) {
+			rc = berth_error_set(BERTH_EINVALID,
+					     "an attestation manifest without a digest");
+			break;
+		}
+		if ((rc = index_attestation(c, repo, d, fetch, cb, ctx)) != 0)
+			break;
+	}
+	json_decref(doc);
 	return rc;
 }

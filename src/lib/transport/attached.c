@@ -93,37 +93,16 @@ static int copy_tags(att_ctx *cx, const berth_digest *subject)
 	return rc;
 }
 
-/*
- * The referrers index of `subject` at one end: the API's answer, else the
- * tag schema's index, else none (*out NULL). *api tells which it was.
- */
+/* The referrers index of `subject` at one end (API or tag schema), or none (*out NULL). */
 static int referrers_index(berth_client *c, const char *repo, const berth_digest *subject,
-			   json_t **out, int *api)
+			   json_t **out)
 {
 	berth_buf body = BERTH_BUF_INIT(0);
-	char tag[BERTH_DIGEST_MAX + 16];
-	int rc = berth_client_referrers(c, repo, subject, NULL, &body);
+	int rc = berth_client_referrers_index(c, repo, subject, &body, NULL);
 
 	*out = NULL;
-	*api = rc != BERTH_ENOTFOUND;
-	if (rc == BERTH_ENOTFOUND) {
-		berth_error_clear();
-		schema_tag(tag, sizeof(tag), subject, NULL);
-		rc = berth_client_manifest_get(c, repo, tag, &body, NULL, 0, NULL);
-		if (rc == BERTH_ENOTFOUND) {
-			berth_error_clear();
-			rc = 0;
-			goto done;
-		}
-	}
-	if (rc == 0 && !(*out = json_loadb(body.ptr, body.len, 0, NULL)))
-		rc = berth_error_set(BERTH_EINVALID, "the referrers index of %s in %s is not JSON",
-				     subject->str, repo);
-	if (rc == 0 && !json_is_array(json_object_get(*out, "manifests")))
-		rc = berth_error_set(BERTH_EINVALID,
-				     "the referrers index of %s in %s has no manifests list",
-				     subject->str, repo);
-done:
+	if (rc == 0 && body.len && !(*out = json_loadb(body.ptr, body.len, 0, NULL)))
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
 	berth_buf_dispose(&body);
 	return rc;
 }
@@ -154,9 +133,9 @@ static int update_tag_schema(att_ctx *cx, const berth_digest *subject, json_t *r
 	char tag[BERTH_DIGEST_MAX + 16], *text = NULL;
 	json_t *idx = NULL, *m;
 	size_t i, added = 0;
-	int api, rc;
+	int rc;
 
-	if ((rc = referrers_index(cx->dc, repo, subject, &idx, &api)) < 0)
+	if ((rc = referrers_index(cx->dc, repo, subject, &idx)) < 0)
 		goto done;
 	if (!idx)
 		idx = json_pack("{s:i,s:s,s:[]}", "schemaVersion", 2, "mediaType",
@@ -192,7 +171,7 @@ static int copy_referrers(att_ctx *cx, const berth_digest *subject, int depth)
 {
 	json_t *refs = NULL, *m;
 	size_t i;
-	int api, rc = referrers_index(cx->sc, cx->src->ref->path, subject, &refs, &api);
+	int rc = referrers_index(cx->sc, cx->src->ref->path, subject, &refs);
 
 	json_array_foreach(json_object_get(refs, "manifests"), i, m)
 	{

@@ -2,7 +2,8 @@
  * manifests.c - manifests and tags against the fake registry: exact bytes
  * and digest, media type, by-digest verification, HEAD, PUT/DELETE, the
  * registry's error message in failures, a 50 MiB manifest refused while
- * it is being read, and tag pagination through Link headers.
+ * it is being read, tag pagination through Link headers, and the referrers
+ * index's tag-schema fallback.
  */
 #include "fake_registry.h"
 
@@ -169,6 +170,43 @@ static void invalid_names_are_rejected_before_any_request(void **state)
 	berth_buf_dispose(&body);
 }
 
+/* No referrers API (404): the tag schema's index, else nothing; a bad index is refused. */
+static void referrers_index_falls_back_to_the_tag_schema(void **state)
+{
+	static const char idx[] = "{\"schemaVersion\":2,\"mediaType\":"
+				  "\"application/vnd.oci.image.index.v1+json\",\"manifests\":[]}";
+	env *e = *state;
+	berth_buf body = BERTH_BUF_INIT(1 << 20);
+	berth_digest subject;
+	char tag[BERTH_DIGEST_MAX + 8];
+	int api = -1;
+
+	assert_int_equal(
+		berth_digest_compute(&subject, BERTH_DIGEST_SHA256, manifest, strlen(manifest)), 0);
+	snprintf(tag, sizeof(tag), "sha256-%s", berth_digest_hex(&subject));
+	assert_int_equal(berth_buf_puts(&body, "left over"), 0);
+	assert_int_equal(berth_client_referrers_index(e->c, "team/app", &subject, &body, &api), 0);
+	assert_int_equal(body.len, 0);
+	assert_int_equal(api, 0);
+	fr_put_manifest(e->fr, "team/app", tag, "application/vnd.oci.image.index.v1+json", idx,
+			strlen(idx));
+	assert_int_equal(berth_client_referrers_index(e->c, "team/app", &subject, &body, &api), 0);
+	assert_int_equal(api, 0);
+	assert_int_equal(body.len, strlen(idx));
+	assert_memory_equal(body.ptr, idx, body.len);
+	fr_put_manifest(e->fr, "team/app", tag, "application/vnd.oci.image.index.v1+json",
+			"{\"manifests\":3}", 15);
+	assert_int_equal(berth_client_referrers_index(e->c, "team/app", &subject, &body, NULL),
+			 BERTH_EINVALID);
+	assert_non_null(strstr(berth_error_last(), "no manifests list"));
+	assert_int_equal(body.len, 0);
+	fr_put_manifest(e->fr, "team/app", tag, "application/vnd.oci.image.index.v1+json", "{", 1);
+	assert_int_equal(berth_client_referrers_index(e->c, "team/app", &subject, &body, NULL),
+			 BERTH_EINVALID);
+	assert_non_null(strstr(berth_error_last(), "not JSON"));
+	berth_buf_dispose(&body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +219,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(huge_manifest_is_refused_while_reading, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(tags_follow_pagination, setup, teardown),
+		cmocka_unit_test_setup_teardown(referrers_index_falls_back_to_the_tag_schema, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(invalid_names_are_rejected_before_any_request,
 						setup, teardown),
 	};
