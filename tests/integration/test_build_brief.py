@@ -18,6 +18,7 @@ are not reachable from a build). Needs root, skopeo, podman, runc.
 """
 import fcntl
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -51,26 +52,33 @@ BASES = {
     "golang": "base/golang:1.22-alpine",
     "distroless": "distroless/static-debian12:nonroot",
 }
+BASES_RECIPE = ("make-brief-bases.sh", "brief-layout.py", "brief-alpine-addgroup.sh",
+                "brief-alpine-adduser.sh")
 PODMAN_RUN = ["--runtime", "runc", "--network", "none", "--ulimit", "nofile=1024:1024",
               "--ulimit", "nproc=1024:1024"]
 
 
 def bases_layout():
-    """The OCI layout of the stand-in bases, made once per source tree."""
-    out = os.path.join(SOURCE_DIR, "build", "peers", "brief-bases")
+    """The OCI layout of the stand-in bases, made once per source tree (and
+    again when its recipe changes: the directory is named by its hash)."""
+    peers = os.path.join(SOURCE_DIR, "tests", "peers")
+    recipe = hashlib.sha256()
+    for f in BASES_RECIPE:
+        recipe.update(open(os.path.join(peers, f), "rb").read())
+    out = os.path.join(SOURCE_DIR, "build", "peers", "brief-bases-" + recipe.hexdigest()[:12])
     if os.path.exists(os.path.join(out, "index.json")):
         return out
     deb_tar, _ = sbomutil.rootfs("debian")
-    for tool in ("apt-ftparchive", "dpkg-deb", "busybox", "unshare"):
+    for tool, pkg in (("busybox", "busybox-static"), ("node", "nodejs"), ("npm", "nodejs"),
+                      ("go", "golang-go"), ("gunicorn", "gunicorn"), ("dpkg-deb", "dpkg")):
         if not shutil.which(tool):
-            pytest.fail("%s is missing: apt-get install apt-utils dpkg busybox-static util-linux"
-                        % tool)
+            pytest.fail("%s is missing: apt-get install %s (scripts/deps.sh)" % (tool, pkg))
     with open(out + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not os.path.exists(os.path.join(out, "index.json")):
-            p = subprocess.run(["sh", os.path.join(SOURCE_DIR, "tests", "peers",
-                                                   "make-brief-bases.sh"), deb_tar, out],
-                               capture_output=True, timeout=1800)
+            p = subprocess.run(["sh", os.path.join(peers, "make-brief-bases.sh"), deb_tar,
+                                os.path.join(APPS, "go"), out],
+                               capture_output=True, timeout=1200)
             assert p.returncode == 0, "make-brief-bases.sh failed:\n" + p.stderr.decode()[-3000:]
     return out
 
@@ -196,11 +204,18 @@ def layer_tar(registry, repo, desc):
 
 
 def layer_names(registry, repo, man):
-    """The members of each layer of an image by path, top layer last."""
+    """The members of each layer of an image by path, top layer last. No
+    layer names a path twice (podman's container storage refuses that)."""
     out = []
     for desc in man["layers"]:
         with layer_tar(registry, repo, desc) as t:
-            out.append({m.name.lstrip("./"): m for m in t.getmembers()})
+            members = t.getmembers()
+        byname = {m.name.lstrip("./").rstrip("/"): m for m in members}
+        assert len(byname) == len(members), "%s names a path twice: %s" % (
+            desc["digest"], sorted(n for n in byname
+                                   if sum(m.name.lstrip("./").rstrip("/") == n
+                                          for m in members) > 1)[:10])
+        out.append(byname)
     return out
 
 
@@ -244,6 +259,7 @@ def test_python_multistage(tmp_path, registry, podman):
     build(registry, ctx, ref)
     man, cfg = image_config(registry, "apps/python", "1")
     c = cfg["config"]
+    layer_names(registry, "apps/python", man)
     assert c["User"] == "appuser" and c["WorkingDir"] == "/app", c
     assert c["Cmd"] == ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "app:app"], c
     assert c["Env"][0].startswith("PATH=/opt/venv/bin:"), c["Env"]
