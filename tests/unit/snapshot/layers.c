@@ -299,6 +299,47 @@ static void a_working_root_diff_is_the_steps_changes(void **state)
 	}
 }
 
+/*
+ * Container storage (podman) refuses a layer naming a path twice: whatever a
+ * step does over the layers below (re-create what it deleted, replace a
+ * directory by a file and back, write into existing directories, hard links
+ * across directories, a directory made opaque that holds a name looking like
+ * a marker), each path is in the layer once.
+ */
+static void a_diff_names_each_path_once(void **state)
+{
+	fixture *f = *state;
+	berth_digest base;
+	berth_workroot *w = NULL;
+	berth_diff_options o = {.compression = BERTH_LAYER_GZIP, .level = -1, .clamp_mtime = -1};
+	berth_diff_result r;
+	char blob[256];
+	int fd;
+
+	base_layer(f, &base);
+	assert_int_equal(berth_workroot_mount(&w, f->s, &base, 1), 0);
+	test_sh("cd %s && rm gone && echo again > gone && rm -rf data/sub && mkdir data/sub && "
+		"echo new > data/sub/old && rm etc/conf && mkdir etc/conf && echo in > etc/conf/x "
+		"&& "
+		"rm -rf data && mkdir -p data/sub && echo back > data/keep && "
+		"touch data/.wh..wh..opq.not && mkdir -p app/node_modules/ms && "
+		"echo m > app/node_modules/ms/index.js && ln app/node_modules/ms/index.js etc/hl "
+		"&& "
+		"cp -a app/node_modules app/node_modules2 && echo b >> etc/conf/x",
+		berth_workroot_path(w));
+	snprintf(blob, sizeof(blob), "%s/dups.tar.gz", f->dir);
+	fd = open(blob, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(berth_workroot_diff(w, &o, berth_layer_write_fd, &fd, &r), 0);
+	close(fd);
+	berth_workroot_free(w);
+	/* no name twice (directories listed with and without their slash alike) */
+	test_sh("test -z \"$(tar -tzf %s | sed 's,/$,,' | sort | uniq -d)\"", blob);
+	test_sh("tar -tzf %s | grep -qx data/.wh..wh..opq && tar -tzf %s | grep -qx gone && "
+		"! tar -tzf %s | grep -q '^.wh.gone$'",
+		blob, blob, blob);
+}
+
 static void an_unchanged_root_diffs_to_an_empty_layer(void **state)
 {
 	fixture *f = *state;
@@ -341,6 +382,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(a_working_root_diff_is_the_steps_changes, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(a_diff_names_each_path_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(an_unchanged_root_diffs_to_an_empty_layer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(a_missing_layer_cannot_be_mounted, setup, teardown),
