@@ -1786,7 +1786,10 @@ int berth_server_run(const berth_server_config *cfg)
 	 * request's log line must not come before this one. */
 	{
 		char threads[16], msg[sizeof(bound) + 48];
-		const char *fields[] = {"data", cfg->data_dir, "db", db, "threads", threads, NULL};
+		/* A PostgreSQL DSN may carry a password: log the driver only. */
+		const char *fields[] = {
+			"data",	   cfg->data_dir, "db", is_postgres(db) ? "postgres" : db,
+			"threads", threads,	  NULL};
 
 		snprintf(threads, sizeof(threads), "%u", cfg->threads);
 		snprintf(msg, sizeof(msg), "listening on %s%s", bound,
