@@ -501,4 +501,65 @@ int berth_meta_repl_events(berth_meta *m, int64_t after, long limit, berth_meta_
 /** Remove a handled event; BERTH_ENOTFOUND if absent. */
 int berth_meta_repl_event_delete(berth_meta *m, int64_t id) BERTH_WARN_UNUSED;
 
+/*
+ * ---- several processes on one database (scale-out) ----
+ *
+ * N `berth serve` processes may share one database. What they must agree on
+ * is claimed in it, never decided in memory: a lease (a named row with a
+ * holder and an expiry) elects one process for a periodic job, a scheduled
+ * firing is claimed by moving the rule's last firing from the value the
+ * process read (compare-and-set), and a queued event is claimed by setting
+ * its holder. A holder is a process's id (BERTH_META_HOLDER_MAX bytes, e.g.
+ * "host:pid:random"); the process keeps the lease "process:<holder>" alive
+ * while it runs, and claims whose holder's lease has expired count as free.
+ */
+#define BERTH_META_HOLDER_MAX 128
+#define BERTH_META_LEASE_PREFIX "process:"
+
+/** A cheap round trip to the database (health checks). Non-zero if unreachable (postgres:
+ * BERTH_EBUSY). */
+int berth_meta_ping(berth_meta *m) BERTH_WARN_UNUSED;
+
+/**
+ * Take or renew the lease `name` for `holder` until now + ttl seconds: won
+ * (*won = 1) if the lease is free, expired (expiry <= now) or already
+ * `holder`'s; else *won = 0 and nothing changes. Atomic across processes.
+ */
+int berth_meta_lease_take(berth_meta *m, const char *name, const char *holder, time_t now, long ttl,
+			  int *won) BERTH_WARN_UNUSED;
+/** Drop the lease `name` if `holder` holds it (no error otherwise). */
+int berth_meta_lease_release(berth_meta *m, const char *name, const char *holder) BERTH_WARN_UNUSED;
+
+/**
+ * Claim a scheduled firing of `rule`: move its last firing from `prev` (what
+ * the caller read with berth_meta_repl_fired_get; 0 = never fired) to `now`.
+ * *won = 1 if this call moved it, 0 if another process did first.
+ */
+int berth_meta_repl_fired_claim(berth_meta *m, const char *rule, time_t prev, time_t now,
+				int *won) BERTH_WARN_UNUSED;
+
+/**
+ * Claim up to `limit` queued events for `holder`, oldest first: events no
+ * process holds, and events held by a process whose lease "process:<h>" has
+ * expired at `now`. Each claimed event is passed to `cb`; an event stays
+ * claimed until it is deleted. (PostgreSQL: FOR UPDATE SKIP LOCKED.)
+ */
+int berth_meta_repl_event_claim(berth_meta *m, const char *holder, time_t now, long limit,
+				berth_meta_repl_event_cb cb, void *ctx) BERTH_WARN_UNUSED;
+
+/** Record that execution `id` runs in process `holder`. BERTH_ENOTFOUND if absent. */
+int berth_meta_repl_exec_hold(berth_meta *m, int64_t id, const char *holder) BERTH_WARN_UNUSED;
+/**
+ * Executions still running whose process is gone: no holder, or a holder
+ * whose lease "process:<holder>" has expired at `now`. Oldest first.
+ */
+int berth_meta_repl_execs_orphaned(berth_meta *m, time_t now, berth_meta_repl_exec_cb cb,
+				   void *ctx) BERTH_WARN_UNUSED;
+/**
+ * Mark a running execution "interrupted" (ended, summary). *won = 1 if this
+ * call did, 0 if it was no longer running (another process took it first).
+ */
+int berth_meta_repl_exec_interrupt(berth_meta *m, int64_t id, time_t ended, const char *summary,
+				   int *won) BERTH_WARN_UNUSED;
+
 #endif

@@ -164,14 +164,26 @@ typedef struct berth_replicator_options {
 	const char *rules_json;	   /* the config file's sections as JSON, or NULL */
 	const char *key_file;	   /* seals the API registries' passwords (made if absent) */
 	int test_clock;		   /* 1: POST /api/v1/replication/tick drives the scheduler */
+	/* this process among those sharing the database ("host:pid:random", at most
+	   BERTH_META_HOLDER_MAX bytes); NULL: one is made */
+	const char *holder;
 } berth_replicator_options;
 
 /**
  * Start the service: load the rules (config file, then the database), mark
- * executions left running by a previous process as interrupted (and run
+ * executions left running by a process that stopped as interrupted (and run
  * their rules again), run once each schedule missed while the server was
  * down, and start the scheduler and the event worker threads.
+ *
+ * Several processes may share one database: each keeps the lease
+ * "process:<holder>" alive (BERTH_REPL_HEARTBEAT seconds apart, valid for
+ * BERTH_REPL_LIVENESS), a scheduled firing runs in the one process that
+ * claims it, an event in the one that claims it, and executions and events of
+ * a process whose lease expired are taken over by the others.
  */
+#define BERTH_REPL_HEARTBEAT 5
+#define BERTH_REPL_LIVENESS 15
+
 int berth_replicator_new(berth_replicator **out,
 			 const berth_replicator_options *o) BERTH_WARN_UNUSED;
 

@@ -143,6 +143,7 @@ int cmd_serve(int argc, char **argv)
 		goto done;
 	}
 	berth_log_setup((berth_log_level)cfg.log_level, cfg.log_json);
+	berth_log_with_pid(1);
 	if (berth_server_run(&cfg) < 0) {
 		/* One line on stderr, before anything else was logged. */
 		code = berth_cli_fail("serve", BERTH_EXIT_FAIL, "cannot start: %s",

@@ -8,6 +8,7 @@
  * berth_server_config_set(), so the file and the flags validate alike.
  */
 #include "server/config.h"
+#include "server/proxies.h"
 #include "berth/oci.h"
 #include "berth/mirror.h"
 #include "berth/replicate.h"
@@ -29,7 +30,7 @@
 #define KEY_MAX 256
 #define FILE_MAX (1024 * 1024)
 
-typedef enum { T_STR, T_BOOL, T_BOOL_NOT, T_LEVEL, T_FORMAT, T_UINT, T_IGNORE } kind;
+typedef enum { T_STR, T_BOOL, T_BOOL_NOT, T_LEVEL, T_FORMAT, T_UINT, T_IGNORE, T_CIDRS } kind;
 
 typedef struct {
 	const char *key;
@@ -64,6 +65,7 @@ static const setting settings[] = {
 	{"limits.max_uploads_per_repository", T_UINT, F(max_uploads_per_repository), 0, 10000000},
 	{"limits.max_uploads_per_account", T_UINT, F(max_uploads_per_account), 0, 10000000},
 	{"http.host", T_STR, F(external_url), 0, 0},
+	{"http.trusted_proxies", T_CIDRS, F(trusted_proxies), 0, 0},
 	{"auth.credential_cache_seconds", T_UINT, F(credential_cache_seconds), 0, 3600},
 	{"limits.max_header_bytes", T_UINT, F(max_header_bytes), 4096, 16 * 1024 * 1024},
 	{"limits.listen_backlog", T_UINT, F(listen_backlog), 1, 65535},
@@ -131,6 +133,8 @@ void berth_server_config_dispose(berth_server_config *cfg)
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->external_url);
+	free(cfg->trusted_proxies);
+	cfg->trusted_proxies = NULL;
 	free(cfg->replication_json);
 	free(cfg->mirror_json);
 	cfg->external_url = NULL;
@@ -229,6 +233,23 @@ int berth_server_config_set(berth_server_config *cfg, const char *key, const cha
 	field = (char *)cfg + st->off;
 	switch (st->type) {
 	case T_IGNORE: return 0;
+	case T_CIDRS: {
+		berth_proxies px;
+
+		if (strlen(value) >= PATH_MAX)
+			return berth_error_set(BERTH_EINVALID, "%s: value too long", key);
+		if (berth_proxies_parse(&px, value) < 0) {
+			char msg[256];
+
+			snprintf(msg, sizeof(msg), "%s", berth_error_last());
+			return berth_error_set(BERTH_EINVALID, "%s: %s", key, msg);
+		}
+		if (!(copy = strdup(value)))
+			return berth_error_set(BERTH_ERROR, "out of memory");
+		free(*(char **)field);
+		*(char **)field = copy;
+		return 0;
+	}
 	case T_STR:
 		if (!value[0])
 			return berth_error_set(BERTH_EINVALID, "%s: must not be empty", key);
@@ -413,6 +434,30 @@ static int replication_check(const berth_server_config *cfg)
 	return rc;
 }
 
+/* A list setting written as a YAML sequence of scalars: joined with commas. */
+static int set_list(berth_server_config *cfg, yaml_document_t *doc, yaml_node_t *node,
+		    const char *key)
+{
+	berth_buf joined = BERTH_BUF_INIT(PATH_MAX);
+	int rc = 0;
+
+	for (yaml_node_item_t *i = node->data.sequence.items.start;
+	     rc == 0 && i < node->data.sequence.items.top; i++) {
+		yaml_node_t *v = yaml_document_get_node(doc, *i);
+
+		if (!v || v->type != YAML_SCALAR_NODE ||
+		    strlen((const char *)v->data.scalar.value) != v->data.scalar.length)
+			rc = berth_error_set(BERTH_EINVALID, "%s: expected a list of strings", key);
+		else if ((joined.len && berth_buf_puts(&joined, ",") != 0) ||
+			 berth_buf_puts(&joined, (const char *)v->data.scalar.value) != 0)
+			rc = berth_error_set(BERTH_EINVALID, "%s: value too long", key);
+	}
+	if (rc == 0)
+		rc = berth_server_config_set(cfg, key, joined.ptr ? joined.ptr : "");
+	berth_buf_dispose(&joined);
+	return rc;
+}
+
 /* Walk one YAML node whose dotted key is `prefix` ("" for the root). */
 static int walk(berth_server_config *cfg, yaml_document_t *doc, yaml_node_t *node,
 		const char *prefix, int depth)
@@ -438,6 +483,9 @@ static int walk(berth_server_config *cfg, yaml_document_t *doc, yaml_node_t *nod
 			return berth_error_set(BERTH_EINVALID, "%s: value contains NUL", prefix);
 		return berth_server_config_set(cfg, prefix, (const char *)node->data.scalar.value);
 	}
+	if (node->type == YAML_SEQUENCE_NODE && find_setting(prefix) &&
+	    find_setting(prefix)->type == T_CIDRS)
+		return set_list(cfg, doc, node, prefix);
 	if (node->type != YAML_MAPPING_NODE)
 		return berth_error_set(BERTH_EINVALID, "%s: expected a %s",
 				       prefix[0] ? prefix : "top level",

@@ -37,7 +37,8 @@ typedef struct berth_server_config {
 	unsigned min_upload_rate_window;      /* seconds the body rate is averaged over */
 	unsigned max_uploads_per_repository;  /* open upload sessions; 0 = no limit */
 	unsigned max_uploads_per_account;     /* open upload sessions; 0 = no limit */
-	char *external_url; /* http.host: the URL clients reach us at; NULL = our own address */
+	char *external_url;    /* http.host: the URL clients reach us at; NULL = our own address */
+	char *trusted_proxies; /* http.trusted_proxies: CIDRs, comma-separated; NULL = none */
 	unsigned credential_cache_seconds; /* Basic verifications remembered; 0 = off */
 	size_t max_header_bytes;	   /* per-connection memory limit (headers must fit) */
 	unsigned listen_backlog;

@@ -25,6 +25,7 @@
 #include "berth/store.h"
 #include "server/mapped.h"
 #include "server/metrics.h"
+#include "server/proxies.h"
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -54,6 +55,8 @@
 #define LOG_FIELD_MAX 512
 #define METRICS_MAX (4 * 1024 * 1024)
 #define PURGE_INTERVAL 3600
+#define PURGE_LEASE "upload-purge" /* one process of those sharing the database purges */
+#define HOLDER_MAX 128		   /* BERTH_META_HOLDER_MAX */
 #define DISCARD_MAX (1024 * 1024)
 #define STREAM_BLOCK (64 * 1024)	/* bytes asked of a streamed body's reader at a time */
 #define RESERVE_BYTES (2 * 1024 * 1024) /* beside the database, freed on a full disk */
@@ -79,7 +82,9 @@ typedef struct server {
 	atomic_int running; /* MHD started: its messages are mostly client noise */
 	atomic_ullong next_id;
 	char id_prefix[17];
-	char hostname[256]; /* gethostname(), for Host checks; "" if unknown */
+	char hostname[256];	     /* gethostname(), for Host checks; "" if unknown */
+	char holder[HOLDER_MAX + 1]; /* this process among those sharing the database */
+	berth_proxies proxies;	     /* http.trusted_proxies */
 	/* the background upload purger */
 	pthread_t purger;
 	int purger_started;
@@ -129,6 +134,7 @@ typedef struct request {
 	struct timespec rate_start; /* start of the current body-rate window */
 	uint64_t rate_bytes;	    /* body bytes within it */
 	char *body;		    /* body owned by the server (metrics text), malloc'd */
+	const char *peer;	    /* the connection's address (a proxy's, behind one) */
 	char request_id[REQUEST_ID_MAX + 1];
 } request;
 
@@ -182,7 +188,7 @@ static const char *lookup_header(void *ctx, const char *name)
 	const char *first = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 	const char *joined;
 
-	if (!first || strcasecmp(name, "Accept") != 0)
+	if (!first || (strcasecmp(name, "Accept") != 0 && strcasecmp(name, "X-Forwarded-For") != 0))
 		return first;
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, join_header, &j);
 	if (j.count <= 1 || !j.buf.ptr) {
@@ -287,7 +293,7 @@ static const char *log_safe(berth_pool *p, const char *s)
 	return r;
 }
 
-static const char *remote_addr(berth_pool *p, struct MHD_Connection *c)
+static const char *peer_addr(berth_pool *p, struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -309,6 +315,24 @@ static const char *remote_addr(berth_pool *p, struct MHD_Connection *c)
 			inet_ntop(AF_INET6, a, text, sizeof(text));
 	}
 	return berth_pool_strdup(p, text);
+}
+
+/*
+ * The client's address: the peer's, or behind a trusted proxy the one
+ * X-Forwarded-For names (proxies.h). Throttling, per-address limits and the
+ * audit log all read it from req.remote_addr.
+ */
+static const char *client_addr(request *r)
+{
+	char out[BERTH_PROXIES_ADDR_MAX];
+
+	if (!r->peer)
+		r->peer = "";
+	if (!r->srv->proxies.n || !r->peer[0])
+		return r->peer;
+	berth_proxies_client(&r->srv->proxies, r->peer, lookup_header(r, "X-Forwarded-For"), out,
+			     sizeof(out));
+	return strcmp(out, r->peer) == 0 ? r->peer : berth_pool_strdup(&r->pool, out);
 }
 
 /* ---- building and queueing responses ---- */
@@ -570,6 +594,37 @@ static int render_mirror(berth_mirror *m, berth_buf *b)
 	return 0;
 }
 
+/*
+ * /healthz: 200 "ok" when the database answers and the store can be read,
+ * else 503 naming what is down (a load balancer takes this process out).
+ * The store is probed with a digest no blob has: "not found" is an answer.
+ */
+static void health(request *r, berth_resp *resp)
+{
+	static const char *const answers[2][2] = {
+		/* [store ok][database ok] */
+		{"unavailable: database down, store down\n", "unavailable: store down\n"},
+		{"unavailable: database down\n", "ok\n"},
+	};
+	static const char probe[] =
+		"sha256:"
+		"0000000000000000000000000000000000000000000000000000000000000000";
+	berth_digest d;
+	uint64_t size;
+	int db_ok = berth_meta_ping(r->srv->meta) == 0, store_ok = 0, rc;
+	const char *text;
+
+	if (berth_digest_parse(&d, probe, sizeof(probe) - 1) == 0) {
+		rc = berth_store_stat(r->srv->store, &d, &size);
+		store_ok = rc == 0 || rc == BERTH_ENOTFOUND;
+	}
+	text = answers[store_ok][db_ok];
+	if (!db_ok || !store_ok)
+		berth_warn("request %s: healthz: %.*s", r->request_id, (int)strlen(text) - 1, text);
+	simple_resp(resp, db_ok && store_ok ? 200 : 503, "text/plain; charset=utf-8", text,
+		    strlen(text));
+}
+
 /* The answers of the server itself: /healthz, /metrics, 404, and 500 before any exchange. */
 static void answer_here(request *r, berth_resp *resp)
 {
@@ -584,7 +639,7 @@ static void answer_here(request *r, berth_resp *resp)
 		resp->headers[1].value = "GET, HEAD";
 		resp->nheaders = 2;
 	} else if (r->kind == K_HEALTHZ) {
-		simple_resp(resp, 200, "text/plain; charset=utf-8", "ok\n", 3);
+		health(r, resp);
 	} else if (r->kind == K_METRICS) {
 		berth_metrics_gauges g = {
 			.uploads_in_progress = berth_registry_uploads_in_progress(r->srv->reg),
@@ -1092,7 +1147,8 @@ static request *request_new(server *s, struct MHD_Connection *c, const char *url
 	}
 	r->req.base_url =
 		base_url(r, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST));
-	r->req.remote_addr = remote_addr(&r->pool, c);
+	r->peer = peer_addr(&r->pool, c);
+	r->req.remote_addr = client_addr(r);
 	if (!r->req.account && r->req.remote_addr)
 		r->req.account = berth_pool_printf(&r->pool, "@%s", r->req.remote_addr);
 	r->req.request_id = r->request_id;
@@ -1254,6 +1310,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			r->request_id,
 			"remote",
 			r->req.remote_addr ? r->req.remote_addr : "",
+			"peer",
+			r->peer ? r->peer : "",
 			"method",
 			log_safe(&r->pool, r->req.method),
 			/* the path only: query strings may carry tokens */
@@ -1412,8 +1470,17 @@ done:
 
 static void purge_once(server *s)
 {
-	int purged = 0;
+	int purged = 0, won = 0;
 
+	/* Of the processes sharing the database, the one holding the lease purges
+	 * (it keeps it while it runs: a lease outlives the interval). */
+	if (berth_meta_lease_take(s->meta, PURGE_LEASE, s->holder, time(NULL), 2 * PURGE_INTERVAL,
+				  &won) < 0) {
+		berth_warn("purging stale uploads: %s", berth_error_last());
+		return;
+	}
+	if (!won)
+		return;
 	if (berth_registry_purge_uploads(s->reg, s->cfg->upload_purge_age, &purged) < 0)
 		berth_warn("purging stale uploads: %s", berth_error_last());
 	else if (purged)
@@ -1684,6 +1751,7 @@ static int start_replication(server *s, const char *bound)
 	}
 	o.rules_json = s->cfg->replication_json;
 	o.test_clock = clock && strcmp(clock, "1") == 0;
+	o.holder = s->holder;
 	if (asprintf(&key, "%s/replication.key", s->cfg->data_dir) < 0)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	o.key_file = key;
@@ -1732,6 +1800,11 @@ int berth_server_run(const berth_server_config *cfg)
 	}
 	for (size_t i = 0; i < 4; i++)
 		snprintf(s.id_prefix + 2 * i, 3, "%02x", rnd[i]);
+	/* Unique among the processes sharing the database, and new at each start. */
+	snprintf(s.holder, sizeof(s.holder), "%.64s:%ld:%s", s.hostname[0] ? s.hostname : "host",
+		 (long)getpid(), s.id_prefix);
+	if ((rc = berth_proxies_parse(&s.proxies, cfg->trusted_proxies)) < 0)
+		goto done;
 
 	if ((rc = berth_store_open(&s.store, cfg->data_dir)) < 0)
 		goto done;

@@ -16,6 +16,7 @@
 
 static berth_log_level min_level = BERTH_LOG_INFO;
 static int json_format;
+static int with_pid;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -23,6 +24,11 @@ void berth_log_setup(berth_log_level min, int json)
 {
 	min_level = min;
 	json_format = json;
+}
+
+void berth_log_with_pid(int on)
+{
+	with_pid = on;
 }
 
 int berth_log_level_parse(const char *s)
@@ -61,8 +67,11 @@ void berth_log_fields(berth_log_level lvl, const char *msg, const char *const *f
 		return;
 	timestamp(ts, sizeof(ts));
 	if (json_format) {
-		rc |= berth_buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts,
+		rc |= berth_buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",", ts,
 				       level_names[lvl]);
+		if (with_pid)
+			rc |= berth_buf_printf(&b, "\"pid\":%ld,", (long)getpid());
+		rc |= berth_buf_puts(&b, "\"msg\":");
 		rc |= berth_buf_put_json_string(&b, msg);
 		for (int i = 0; fields && fields[i] && fields[i + 1]; i += 2) {
 			rc |= berth_buf_puts(&b, ",");
@@ -80,6 +89,8 @@ void berth_log_fields(berth_log_level lvl, const char *msg, const char *const *f
 			rc |= berth_buf_printf(&b, " %s=", fields[i]);
 			rc |= quote ? berth_buf_put_json_string(&b, v) : berth_buf_puts(&b, v);
 		}
+		if (with_pid)
+			rc |= berth_buf_printf(&b, " pid=%ld", (long)getpid());
 		rc |= berth_buf_puts(&b, "\n");
 	}
 	if (rc == 0 && b.len) {

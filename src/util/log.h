@@ -19,6 +19,12 @@ typedef enum {
 
 /** Configure: minimum level and format ("text" or "json"). Not thread-safe; call at start. */
 void berth_log_setup(berth_log_level min, int json);
+/**
+ * Add the process id to every line ("pid" field) from now on: the server
+ * does, so that the lines of N processes behind one load balancer can be told
+ * apart. Not thread-safe; call at start.
+ */
+void berth_log_with_pid(int on);
 /** Parse "debug|info|warn|error"; -1 if unknown. */
 int berth_log_level_parse(const char *s);
 int berth_log_enabled(berth_log_level lvl);

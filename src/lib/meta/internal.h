@@ -109,6 +109,19 @@ typedef struct berth_meta_driver {
 	int (*repl_events)(void *impl, int64_t after, long limit, berth_meta_repl_event_cb cb,
 			   void *ctx);
 	int (*repl_event_delete)(void *impl, int64_t id);
+
+	/* several processes on one database (migration 6) */
+	int (*ping)(void *impl);
+	int (*lease_take)(void *impl, const char *name, const char *holder, time_t now, long ttl,
+			  int *won);
+	int (*lease_release)(void *impl, const char *name, const char *holder);
+	int (*repl_fired_claim)(void *impl, const char *rule, time_t prev, time_t now, int *won);
+	int (*repl_event_claim)(void *impl, const char *holder, time_t now, long limit,
+				berth_meta_repl_event_cb cb, void *ctx);
+	int (*repl_exec_hold)(void *impl, int64_t id, const char *holder);
+	int (*repl_execs_orphaned)(void *impl, time_t now, berth_meta_repl_exec_cb cb, void *ctx);
+	int (*repl_exec_interrupt)(void *impl, int64_t id, time_t ended, const char *summary,
+				   int *won);
 } berth_meta_driver;
 
 extern const berth_meta_driver berth_meta__sqlite_driver;

@@ -739,3 +739,74 @@ int berth_meta_repl_event_delete(berth_meta *m, int64_t id)
 {
 	return m->drv->repl_event_delete(m->impl, id);
 }
+
+/* ---- several processes on one database ---- */
+
+int berth_meta_ping(berth_meta *m)
+{
+	return m->drv->ping(m->impl);
+}
+
+int berth_meta_lease_take(berth_meta *m, const char *name, const char *holder, time_t now, long ttl,
+			  int *won)
+{
+	int rc;
+
+	*won = 0;
+	if ((rc = check_str(name, BERTH_META_NAME_MAX, "lease name")) != 0 ||
+	    (rc = check_str(holder, BERTH_META_HOLDER_MAX, "lease holder")) != 0)
+		return rc;
+	if (ttl <= 0)
+		return berth_error_set(BERTH_EINVALID, "lease: the duration must be positive");
+	return m->drv->lease_take(m->impl, name, holder, now, ttl, won);
+}
+
+int berth_meta_lease_release(berth_meta *m, const char *name, const char *holder)
+{
+	int rc;
+
+	if ((rc = check_str(name, BERTH_META_NAME_MAX, "lease name")) != 0 ||
+	    (rc = check_str(holder, BERTH_META_HOLDER_MAX, "lease holder")) != 0)
+		return rc;
+	return m->drv->lease_release(m->impl, name, holder);
+}
+
+int berth_meta_repl_fired_claim(berth_meta *m, const char *rule, time_t prev, time_t now, int *won)
+{
+	int rc = check_str(rule, BERTH_META_NAME_MAX, "rule name");
+
+	*won = 0;
+	return rc ? rc : m->drv->repl_fired_claim(m->impl, rule, prev, now, won);
+}
+
+int berth_meta_repl_event_claim(berth_meta *m, const char *holder, time_t now, long limit,
+				berth_meta_repl_event_cb cb, void *ctx)
+{
+	int rc = check_str(holder, BERTH_META_HOLDER_MAX, "event holder");
+
+	if (rc == 0 && limit <= 0)
+		rc = berth_error_set(BERTH_EINVALID, "event claim: the limit must be positive");
+	return rc ? rc : m->drv->repl_event_claim(m->impl, holder, now, limit, cb, ctx);
+}
+
+int berth_meta_repl_exec_hold(berth_meta *m, int64_t id, const char *holder)
+{
+	int rc = check_str(holder, BERTH_META_HOLDER_MAX, "execution holder");
+
+	return rc ? rc : m->drv->repl_exec_hold(m->impl, id, holder);
+}
+
+int berth_meta_repl_execs_orphaned(berth_meta *m, time_t now, berth_meta_repl_exec_cb cb, void *ctx)
+{
+	return m->drv->repl_execs_orphaned(m->impl, now, cb, ctx);
+}
+
+int berth_meta_repl_exec_interrupt(berth_meta *m, int64_t id, time_t ended, const char *summary,
+				   int *won)
+{
+	int rc = check_opt(summary, BERTH_META_REPL_TEXT_MAX, "summary");
+
+	*won = 0;
+	return rc ? rc
+		  : m->drv->repl_exec_interrupt(m->impl, id, ended, summary ? summary : "", won);
+}

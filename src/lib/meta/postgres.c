@@ -211,6 +211,21 @@ static const char *const migrations[] = {
 	"  deleted BOOLEAN NOT NULL,"
 	"  time BIGINT NOT NULL"
 	");",
+
+	/*
+	 * 2: several processes on one database (the sqlite driver's 6). A lease
+	 * is a named row one process holds until it expires; events and
+	 * executions record the process holding them, so a dead process's
+	 * claims can be taken over.
+	 */
+	"CREATE TABLE leases ("
+	"  name TEXT PRIMARY KEY,"
+	"  holder TEXT NOT NULL,"
+	"  expires TIMESTAMPTZ NOT NULL"
+	");"
+	"ALTER TABLE repl_events ADD COLUMN holder TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX repl_events_holder ON repl_events(holder, id);"
+	"ALTER TABLE repl_execs ADD COLUMN holder TEXT NOT NULL DEFAULT '';",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -300,8 +315,23 @@ enum {
 	P_REPL_EVENT_ADD,
 	P_REPL_EVENTS,
 	P_REPL_EVENT_DELETE,
+	P_PING,
+	P_LEASE_TAKE,
+	P_LEASE_RELEASE,
+	P_REPL_FIRED_FIRST,
+	P_REPL_FIRED_MOVE,
+	P_REPL_EVENTS_FREE,
+	P_REPL_EVENT_CLAIM,
+	P_REPL_EXEC_HOLD,
+	P_REPL_EXECS_ORPHANED,
+	P_REPL_EXEC_INTERRUPT,
 	P_COUNT
 };
+
+/* A holder's process lease is alive at $1 (leases_pkey). */
+#define HOLDER_ALIVE(h)                                                                            \
+	"EXISTS (SELECT 1 FROM leases WHERE name = '" BERTH_META_LEASE_PREFIX "' || " h            \
+	" AND expires > to_timestamp($1))"
 
 static const char *const sqls[P_COUNT] = {
 	/* repos_name_key (UNIQUE) */
@@ -471,6 +501,35 @@ static const char *const sqls[P_COUNT] = {
 	[P_REPL_EVENTS] = "SELECT id, rule, repo, reference, deleted::int, time FROM repl_events"
 			  " WHERE id > $1 ORDER BY id LIMIT $2",
 	[P_REPL_EVENT_DELETE] = "DELETE FROM repl_events WHERE id = $1",
+	/* several processes (migration 2) */
+	[P_PING] = "SELECT value FROM generations WHERE name = 'policy'",
+	/* leases_pkey: one atomic upsert decides who holds the lease */
+	[P_LEASE_TAKE] = "INSERT INTO leases(name, holder, expires)"
+			 " VALUES ($1, $2, to_timestamp($3::bigint + $4::bigint))"
+			 " ON CONFLICT (name) DO UPDATE SET holder = $2,"
+			 " expires = to_timestamp($3::bigint + $4::bigint)"
+			 " WHERE leases.expires <= to_timestamp($3) OR leases.holder = $2",
+	[P_LEASE_RELEASE] = "DELETE FROM leases WHERE name = $1 AND holder = $2",
+	/* repl_fired_pkey: compare-and-set */
+	[P_REPL_FIRED_FIRST] = "INSERT INTO repl_fired(rule, time) VALUES ($1, $2)"
+			       " ON CONFLICT (rule) DO NOTHING",
+	[P_REPL_FIRED_MOVE] = "UPDATE repl_fired SET time = $3 WHERE rule = $1 AND time = $2",
+	/* repl_events_holder */
+	[P_REPL_EVENTS_FREE] = "UPDATE repl_events SET holder = '' WHERE holder > ''"
+			       " AND NOT " HOLDER_ALIVE("repl_events.holder"),
+	/* repl_events_holder; a row another claimer has locked is skipped, not waited for */
+	[P_REPL_EVENT_CLAIM] = "UPDATE repl_events SET holder = $1 WHERE id IN"
+			       " (SELECT id FROM repl_events WHERE holder = '' ORDER BY id LIMIT 1"
+			       " FOR UPDATE SKIP LOCKED)"
+			       " RETURNING id, rule, repo, reference, deleted::int, time",
+	[P_REPL_EXEC_HOLD] = "UPDATE repl_execs SET holder = $2 WHERE id = $1",
+	/* repl_execs_running (partial) */
+	[P_REPL_EXECS_ORPHANED] =
+		"SELECT id, rule, trigger, status, started, ended, summary"
+		" FROM repl_execs e WHERE status = 'running' AND NOT " HOLDER_ALIVE(
+			"e.holder") " ORDER BY id",
+	[P_REPL_EXEC_INTERRUPT] = "UPDATE repl_execs SET status = 'interrupted', ended = $2,"
+				  " summary = $3 WHERE id = $1 AND status = 'running'",
 };
 
 const char *berth_meta__pg_sql(size_t i)
@@ -2348,6 +2407,152 @@ static int pg_repl_event_delete(void *impl, int64_t id)
 	return run_write(impl, &a);
 }
 
+/* ---- several processes on one database ---- */
+
+static int pg_ping(void *impl)
+{
+	int64_t v = 0;
+
+	return get_row(impl, P_PING, NULL, 0, 1, fill_i64, &v, NULL, "metadata schema is missing");
+}
+
+static int pg_lease_take(void *impl, const char *name, const char *holder, time_t now, long ttl,
+			 int *won)
+{
+	struct write_args a = {
+		.stmt = P_LEASE_TAKE,
+		.what = "take lease",
+		.p = {PTEXT(name), PTEXT(holder), PINT(now), PINT(ttl)},
+		.np = 4,
+	};
+	int rc = run_write(impl, &a);
+
+	*won = rc == 0 && a.changes > 0;
+	return rc;
+}
+
+static int pg_lease_release(void *impl, const char *name, const char *holder)
+{
+	struct write_args a = {
+		.stmt = P_LEASE_RELEASE,
+		.what = "release lease",
+		.p = {PTEXT(name), PTEXT(holder)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int pg_repl_fired_claim(void *impl, const char *rule, time_t prev, time_t now, int *won)
+{
+	struct write_args first = {
+		.stmt = P_REPL_FIRED_FIRST,
+		.what = "claim scheduled firing",
+		.p = {PTEXT(rule), PINT(now)},
+		.np = 2,
+	};
+	struct write_args move = {
+		.stmt = P_REPL_FIRED_MOVE,
+		.what = "claim scheduled firing",
+		.p = {PTEXT(rule), PINT(prev), PINT(now)},
+		.np = 3,
+	};
+	struct write_args *a = prev ? &move : &first;
+	int rc = run_write(impl, a);
+
+	*won = rc == 0 && a->changes > 0;
+	return rc;
+}
+
+struct claim_one {
+	int got;
+	int rc;
+	berth_meta_repl_event_cb cb;
+	void *ctx;
+};
+
+static int claimed_event(void *ctx, const char *const *col)
+{
+	struct claim_one *o = ctx;
+	berth_meta_repl_event e = {
+		.id = num(col[0]),
+		.rule = col[1] ? col[1] : "",
+		.repo = col[2] ? col[2] : "",
+		.reference = col[3] ? col[3] : "",
+		.deleted = num(col[4]) != 0,
+		.time = (time_t)num(col[5]),
+	};
+
+	o->got = 1;
+	return (o->rc = o->cb(o->ctx, &e));
+}
+
+/*
+ * Free the events of processes that are gone, then claim the oldest free
+ * event, one statement each (UPDATE ... FOR UPDATE SKIP LOCKED ...
+ * RETURNING), until `limit` or none is left: two processes never claim one
+ * event, and neither waits for the other's row.
+ */
+static int pg_repl_event_claim(void *impl, const char *holder, time_t now, long limit,
+			       berth_meta_repl_event_cb cb, void *ctx)
+{
+	struct write_args fr = {
+		.stmt = P_REPL_EVENTS_FREE,
+		.what = "free events of stopped processes",
+		.p = {PINT(now)},
+		.np = 1,
+	};
+	struct param p[] = {PTEXT(holder)};
+	int rc;
+
+	if ((rc = run_write(impl, &fr)) != 0)
+		return rc;
+	for (long i = 0; i < limit; i++) {
+		struct claim_one o = {0, 0, cb, ctx};
+
+		rc = list_rows(impl, P_REPL_EVENT_CLAIM, p, 1, 6, 0, claimed_event, &o);
+		if (rc != 0 || !o.got || o.rc != 0)
+			break;
+	}
+	return rc;
+}
+
+static int pg_repl_exec_hold(void *impl, int64_t id, const char *holder)
+{
+	struct write_args a = {
+		.stmt = P_REPL_EXEC_HOLD,
+		.what = "record execution holder",
+		.notfound = "no such replication execution",
+		.p = {PINT(id), PTEXT(holder)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int pg_repl_execs_orphaned(void *impl, time_t now, berth_meta_repl_exec_cb cb, void *ctx)
+{
+	struct param p[] = {PINT(now)};
+	struct repl_list l = {(void *)cb, ctx};
+
+	return list_rows(impl, P_REPL_EXECS_ORPHANED, p, 1, 7, 0, each_repl_exec, &l);
+}
+
+static int pg_repl_exec_interrupt(void *impl, int64_t id, time_t ended, const char *summary,
+				  int *won)
+{
+	struct write_args a = {
+		.stmt = P_REPL_EXEC_INTERRUPT,
+		.what = "mark execution interrupted",
+		.p = {PINT(id), PINT(ended), PTEXT(summary)},
+		.np = 3,
+	};
+	int rc = run_write(impl, &a);
+
+	*won = rc == 0 && a.changes > 0;
+	return rc;
+}
+
 const berth_meta_driver berth_meta__pg_driver = {
 	.scheme = "postgres",
 	.full_location = 1,
@@ -2418,4 +2623,12 @@ const berth_meta_driver berth_meta__pg_driver = {
 	.repl_event_add = pg_repl_event_add,
 	.repl_events = pg_repl_events,
 	.repl_event_delete = pg_repl_event_delete,
+	.ping = pg_ping,
+	.lease_take = pg_lease_take,
+	.lease_release = pg_lease_release,
+	.repl_fired_claim = pg_repl_fired_claim,
+	.repl_event_claim = pg_repl_event_claim,
+	.repl_exec_hold = pg_repl_exec_hold,
+	.repl_execs_orphaned = pg_repl_execs_orphaned,
+	.repl_exec_interrupt = pg_repl_exec_interrupt,
 };

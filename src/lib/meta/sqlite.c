@@ -251,6 +251,21 @@ static const char *const migrations[] = {
 	"  deleted INTEGER NOT NULL,"
 	"  time INTEGER NOT NULL"
 	");",
+	/*
+	 * 6: several processes on one database. A lease is a named row that
+	 * one process holds until it expires (one process runs a periodic
+	 * job; each running process keeps "process:<holder>" alive). Events
+	 * and executions record the process that holds them, so a claim by a
+	 * process that died can be taken over by another.
+	 */
+	"CREATE TABLE leases ("
+	"  name TEXT PRIMARY KEY,"
+	"  holder TEXT NOT NULL,"
+	"  expires INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"ALTER TABLE repl_events ADD COLUMN holder TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX repl_events_holder ON repl_events(holder, id);"
+	"ALTER TABLE repl_execs ADD COLUMN holder TEXT NOT NULL DEFAULT '';",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -338,6 +353,16 @@ enum {
 	S_REPL_EVENT_ADD,
 	S_REPL_EVENTS,
 	S_REPL_EVENT_DELETE,
+	S_PING,
+	S_LEASE_TAKE,
+	S_LEASE_RELEASE,
+	S_REPL_FIRED_FIRST,
+	S_REPL_FIRED_MOVE,
+	S_REPL_EVENTS_FREE,
+	S_REPL_EVENT_CLAIM,
+	S_REPL_EXEC_HOLD,
+	S_REPL_EXECS_ORPHANED,
+	S_REPL_EXEC_INTERRUPT,
 	S_COUNT
 };
 
@@ -522,6 +547,29 @@ static const char *const sqls[S_COUNT] = {
 	[S_REPL_EVENTS] = "SELECT id, rule, repo, reference, deleted, time FROM repl_events"
 			  " WHERE id > ?1 ORDER BY id LIMIT ?2",
 	[S_REPL_EVENT_DELETE] = "DELETE FROM repl_events WHERE id = ?1",
+	/* several processes (migration 6) */
+	[S_PING] = "SELECT value FROM generations WHERE name = 'policy'",
+	[S_LEASE_TAKE] = "INSERT INTO leases(name, holder, expires) VALUES (?1, ?2, ?3 + ?4)"
+			 " ON CONFLICT(name) DO UPDATE SET holder = ?2, expires = ?3 + ?4"
+			 " WHERE leases.expires <= ?3 OR leases.holder = ?2",
+	[S_LEASE_RELEASE] = "DELETE FROM leases WHERE name = ?1 AND holder = ?2",
+	[S_REPL_FIRED_FIRST] = "INSERT INTO repl_fired(rule, time) VALUES (?1, ?2)"
+			       " ON CONFLICT(rule) DO NOTHING",
+	[S_REPL_FIRED_MOVE] = "UPDATE repl_fired SET time = ?3 WHERE rule = ?1 AND time = ?2",
+	[S_REPL_EVENTS_FREE] =
+		"UPDATE repl_events SET holder = '' WHERE holder > ''"
+		" AND NOT EXISTS (SELECT 1 FROM leases WHERE name = '" BERTH_META_LEASE_PREFIX
+		"' || repl_events.holder AND expires > ?1)",
+	[S_REPL_EVENT_CLAIM] = "UPDATE repl_events SET holder = ?1 WHERE id IN"
+			       " (SELECT id FROM repl_events WHERE holder = '' ORDER BY id LIMIT 1)"
+			       " RETURNING id, rule, repo, reference, deleted, time",
+	[S_REPL_EXEC_HOLD] = "UPDATE repl_execs SET holder = ?2 WHERE id = ?1",
+	[S_REPL_EXECS_ORPHANED] = "SELECT id, rule, trigger, status, started, ended, summary"
+				  " FROM repl_execs e WHERE status = 'running' AND NOT EXISTS"
+				  " (SELECT 1 FROM leases WHERE name = '" BERTH_META_LEASE_PREFIX
+				  "' || e.holder AND expires > ?1) ORDER BY id",
+	[S_REPL_EXEC_INTERRUPT] = "UPDATE repl_execs SET status = 'interrupted', ended = ?2,"
+				  " summary = ?3 WHERE id = ?1 AND status = 'running'",
 };
 
 const char *berth_meta__sqlite_sql(size_t i)
@@ -2713,6 +2761,151 @@ static int sq_repl_event_delete(void *impl, int64_t id)
 	return run_write(impl, &a);
 }
 
+/* ---- several processes on one database ---- */
+
+static int sq_ping(void *impl)
+{
+	sqlite3_int64 v = 0;
+
+	return get_row(impl, S_PING, NULL, 0, 1, fill_int, &v, NULL, "metadata schema is missing");
+}
+
+static int sq_lease_take(void *impl, const char *name, const char *holder, time_t now, long ttl,
+			 int *won)
+{
+	struct write_args a = {
+		.stmt = S_LEASE_TAKE,
+		.what = "take lease",
+		.p = {PTEXT(name), PTEXT(holder), PINT(now), PINT(ttl)},
+		.np = 4,
+	};
+	int rc = run_write(impl, &a);
+
+	*won = rc == 0 && a.changes > 0;
+	return rc;
+}
+
+static int sq_lease_release(void *impl, const char *name, const char *holder)
+{
+	struct write_args a = {
+		.stmt = S_LEASE_RELEASE,
+		.what = "release lease",
+		.p = {PTEXT(name), PTEXT(holder)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int sq_repl_fired_claim(void *impl, const char *rule, time_t prev, time_t now, int *won)
+{
+	struct write_args first = {
+		.stmt = S_REPL_FIRED_FIRST,
+		.what = "claim scheduled firing",
+		.p = {PTEXT(rule), PINT(now)},
+		.np = 2,
+	};
+	struct write_args move = {
+		.stmt = S_REPL_FIRED_MOVE,
+		.what = "claim scheduled firing",
+		.p = {PTEXT(rule), PINT(prev), PINT(now)},
+		.np = 3,
+	};
+	struct write_args *a = prev ? &move : &first;
+	int rc = run_write(impl, a);
+
+	*won = rc == 0 && a->changes > 0;
+	return rc;
+}
+
+struct claim_one {
+	int got;
+	int rc;
+	berth_meta_repl_event_cb cb;
+	void *ctx;
+};
+
+static int claimed_event(void *ctx, const char *const *col)
+{
+	struct claim_one *o = ctx;
+	berth_meta_repl_event e = {
+		.id = num(col[0]),
+		.rule = col[1] ? col[1] : "",
+		.repo = col[2] ? col[2] : "",
+		.reference = col[3] ? col[3] : "",
+		.deleted = num(col[4]) != 0,
+		.time = (time_t)num(col[5]),
+	};
+
+	o->got = 1;
+	return (o->rc = o->cb(o->ctx, &e));
+}
+
+/*
+ * Free the events of processes that are gone, then claim the oldest free
+ * event, one statement each, until `limit` or none is left: every claim is
+ * one atomic UPDATE ... RETURNING, so two processes never claim one event.
+ */
+static int sq_repl_event_claim(void *impl, const char *holder, time_t now, long limit,
+			       berth_meta_repl_event_cb cb, void *ctx)
+{
+	struct write_args fr = {
+		.stmt = S_REPL_EVENTS_FREE,
+		.what = "free events of stopped processes",
+		.p = {PINT(now)},
+		.np = 1,
+	};
+	struct param p[] = {PTEXT(holder)};
+	int rc;
+
+	if ((rc = run_write(impl, &fr)) != 0)
+		return rc;
+	for (long i = 0; i < limit; i++) {
+		struct claim_one o = {0, 0, cb, ctx};
+
+		rc = list_rows(impl, S_REPL_EVENT_CLAIM, p, 1, 6, 0, claimed_event, &o);
+		if (rc != 0 || !o.got || o.rc != 0)
+			break;
+	}
+	return rc;
+}
+
+static int sq_repl_exec_hold(void *impl, int64_t id, const char *holder)
+{
+	struct write_args a = {
+		.stmt = S_REPL_EXEC_HOLD,
+		.what = "record execution holder",
+		.notfound = "no such replication execution",
+		.p = {PINT(id), PTEXT(holder)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int sq_repl_execs_orphaned(void *impl, time_t now, berth_meta_repl_exec_cb cb, void *ctx)
+{
+	struct param p[] = {PINT(now)};
+	struct repl_list l = {(void *)cb, ctx};
+
+	return list_rows(impl, S_REPL_EXECS_ORPHANED, p, 1, 7, 0, each_repl_exec, &l);
+}
+
+static int sq_repl_exec_interrupt(void *impl, int64_t id, time_t ended, const char *summary,
+				  int *won)
+{
+	struct write_args a = {
+		.stmt = S_REPL_EXEC_INTERRUPT,
+		.what = "mark execution interrupted",
+		.p = {PINT(id), PINT(ended), PTEXT(summary)},
+		.np = 3,
+	};
+	int rc = run_write(impl, &a);
+
+	*won = rc == 0 && a.changes > 0;
+	return rc;
+}
+
 const berth_meta_driver berth_meta__sqlite_driver = {
 	.scheme = "sqlite",
 	.open = sq_open,
@@ -2782,4 +2975,12 @@ const berth_meta_driver berth_meta__sqlite_driver = {
 	.repl_event_add = sq_repl_event_add,
 	.repl_events = sq_repl_events,
 	.repl_event_delete = sq_repl_event_delete,
+	.ping = sq_ping,
+	.lease_take = sq_lease_take,
+	.lease_release = sq_lease_release,
+	.repl_fired_claim = sq_repl_fired_claim,
+	.repl_event_claim = sq_repl_event_claim,
+	.repl_exec_hold = sq_repl_exec_hold,
+	.repl_execs_orphaned = sq_repl_execs_orphaned,
+	.repl_exec_interrupt = sq_repl_exec_interrupt,
 };

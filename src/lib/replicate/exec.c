@@ -662,6 +662,9 @@ void berth_replicate__execute(berth_replicator *r, const berth_repl_job *job,
 		berth_err("replication: rule %s: %s", rule->name, berth_error_last());
 		return;
 	}
+	/* Other processes leave it alone while this one is alive. */
+	if (berth_meta_repl_exec_hold(r->meta, x.exec_id, r->holder) < 0)
+		berth_warn("replication: rule %s: %s", rule->name, berth_error_last());
 	if ((rc = prepare(&x, reg)) == 0) {
 		if (rule->pull)
 			pull_all(&x);

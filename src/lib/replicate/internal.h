@@ -45,7 +45,8 @@ struct berth_replicator {
 	berth_repl_job *queue, **queue_tail;
 	size_t queued;
 	char *running[BERTH_REPL_EXECUTORS]; /* rule names being executed */
-	int64_t events_seen;		     /* highest event id queued as a job */
+	char *holder;			     /* this process, for claims in the database */
+	time_t last_heartbeat;		     /* of the scheduler thread */
 	int stop;
 	/* the key sealing stored registry passwords (secret.c) */
 	char *key_file;

@@ -5,12 +5,19 @@
  *
  * Runs are queued in memory; what must survive a restart is in the
  * database: executions left "running" by a killed process are marked
- * interrupted and their rules run again at start (incremental, so the new
- * run completes the old one), each scheduled rule's last firing is stored
- * so a firing missed while the server was down runs once at start, and
- * events wait in their table until the run they triggered has finished.
- * One rule never has two executions at a time: an executor takes the first
- * queued job whose rule is not running.
+ * interrupted and their rules run again (incremental, so the new run
+ * completes the old one), each scheduled rule's last firing is stored so a
+ * firing missed while the server was down runs once at start, and events
+ * wait in their table until the run they triggered has finished.
+ * One rule never has two executions at a time in a process: an executor
+ * takes the first queued job whose rule is not running.
+ *
+ * Several processes may share the database (docs/scale-out.md): what they
+ * must agree on is claimed there. Each process keeps its lease
+ * "process:<holder>" alive from the scheduler thread; a firing is claimed by
+ * moving the rule's last firing (compare-and-set), an event by taking its
+ * row, and an execution or event whose process's lease expired is taken
+ * over by whichever process notices first.
  */
 #include "internal.h"
 
@@ -24,9 +31,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TICK_SECONDS 1
 #define EVENTS_BATCH 256
+#define INTERRUPTED_SUMMARY "{\"message\":\"the server stopped during the execution\"}"
 
 static void job_free(berth_repl_job *j)
 {
@@ -149,22 +158,27 @@ int berth_replicate__tick(berth_replicator *r, time_t now, size_t *queued)
 	for (size_t i = 0; i < r->rules.nrules && rc == 0; i++) {
 		berth_repl_rule *rule = &r->rules.rules[i];
 		time_t last = 0, next;
+		int won = 0;
 
 		if (rule->trigger != BERTH_REPL_SCHEDULED || !rule->enabled)
 			continue;
 		if ((rc = berth_meta_repl_fired_get(r->meta, rule->name, &last)) < 0)
 			break;
 		if (last == 0) {
-			/* A new schedule starts counting now. */
-			rc = berth_meta_repl_fired_set(r->meta, rule->name, now);
+			/* A new schedule starts counting now (the first process says when). */
+			rc = berth_meta_repl_fired_claim(r->meta, rule->name, 0, now, &won);
 			continue;
 		}
 		if (berth_cron_next(&rule->schedule, last, &next) < 0 || next > now)
 			continue;
-		/* Missed firings collapse into one run. */
+		/* Missed firings collapse into one run, in the one process (of those
+		 * sharing the database) that moves the last firing from `last`. */
+		if ((rc = berth_meta_repl_fired_claim(r->meta, rule->name, last, now, &won)) < 0)
+			break;
+		if (!won)
+			continue;
 		if ((rc = berth_replicate__enqueue(r, rule->name, "scheduled", NULL, NULL, 0, 0)) <
-			    0 ||
-		    (rc = berth_meta_repl_fired_set(r->meta, rule->name, now)) < 0)
+		    0)
 			break;
 		if (queued)
 			(*queued)++;
@@ -179,16 +193,23 @@ static int queue_event(void *ctx, const berth_meta_repl_event *e)
 {
 	berth_replicator *r = ctx;
 
-	if (e->id > r->events_seen)
-		r->events_seen = e->id;
 	return berth_replicate__enqueue(r, e->rule, "event", e->repo, e->reference, e->deleted,
 					e->id);
 }
 
-/* Queue the stored events not queued yet (lock held). */
+/*
+ * Claim stored events no live process holds and queue them (lock held): never
+ * more than the queue has room for, so a claimed event always has its job.
+ */
 static int pump_events(berth_replicator *r)
 {
-	return berth_meta_repl_events(r->meta, r->events_seen, EVENTS_BATCH, queue_event, r);
+	size_t room = BERTH_REPL_QUEUE_MAX > r->queued ? BERTH_REPL_QUEUE_MAX - r->queued : 0;
+
+	if (room == 0)
+		return 0;
+	return berth_meta_repl_event_claim(r->meta, r->holder, time(NULL),
+					   room < EVENTS_BATCH ? (long)room : EVENTS_BATCH,
+					   queue_event, r);
 }
 
 int berth_replicator_notify(berth_replicator *r, const char *repo, const char *reference,
@@ -223,6 +244,29 @@ int berth_replicator_notify(berth_replicator *r, const char *repo, const char *r
 
 /* ---- the scheduler thread ---- */
 
+static int take_over(void *ctx, const berth_meta_repl_exec *e);
+
+/*
+ * Say this process is alive, then take over what stopped processes left:
+ * their running executions (run again) and their claimed events. Lock held.
+ */
+static int heartbeat(berth_replicator *r, time_t now)
+{
+	char lease[sizeof(BERTH_META_LEASE_PREFIX) + BERTH_META_HOLDER_MAX];
+	int won = 0, rc;
+
+	r->last_heartbeat = now;
+	snprintf(lease, sizeof(lease), "%s%s", BERTH_META_LEASE_PREFIX, r->holder);
+	if ((rc = berth_meta_lease_take(r->meta, lease, r->holder, now, BERTH_REPL_LIVENESS,
+					&won)) < 0)
+		return rc;
+	if (!won)
+		return berth_error_set(BERTH_EEXISTS, "another process runs as %s", r->holder);
+	if ((rc = berth_meta_repl_execs_orphaned(r->meta, now, take_over, r)) < 0)
+		return rc;
+	return pump_events(r);
+}
+
 static void *scheduler_main(void *arg)
 {
 	berth_replicator *r = arg;
@@ -235,6 +279,9 @@ static void *scheduler_main(void *arg)
 		pthread_cond_timedwait(&r->wake, &r->lock, &until);
 		if (r->stop)
 			break;
+		if (time(NULL) - r->last_heartbeat >= BERTH_REPL_HEARTBEAT &&
+		    heartbeat(r, time(NULL)) < 0)
+			berth_warn("replication heartbeat: %s", berth_error_last());
 		pthread_mutex_unlock(&r->lock);
 		if (!r->test_clock && berth_replicate__tick(r, time(NULL), NULL) < 0)
 			berth_warn("replication scheduler: %s", berth_error_last());
@@ -345,17 +392,19 @@ int berth_replicate__reload(berth_replicator *r)
 	return rc;
 }
 
-static int mark_interrupted(void *ctx, const berth_meta_repl_exec *e)
+/* An execution of a stopped process: mark it interrupted and run its rule again. */
+static int take_over(void *ctx, const berth_meta_repl_exec *e)
 {
 	berth_replicator *r = ctx;
-	int rc;
+	int won = 0, rc;
 
+	if ((rc = berth_meta_repl_exec_interrupt(r->meta, e->id, time(NULL), INTERRUPTED_SUMMARY,
+						 &won)) < 0)
+		return rc;
+	if (!won)
+		return 0; /* another process took it over first */
 	berth_warn("replication: execution %lld of rule %s was interrupted; running it again",
 		   (long long)e->id, e->rule);
-	if ((rc = berth_meta_repl_exec_finish(r->meta, e->id, "interrupted", time(NULL),
-					      "{\"message\":\"the server stopped during the "
-					      "execution\"}")) < 0)
-		return rc;
 	if (berth_repl_rules_find(&r->rules, e->rule))
 		return berth_replicate__enqueue(r, e->rule, "retry", NULL, NULL, 0, 0);
 	return 0;
@@ -377,6 +426,28 @@ static int start_threads(berth_replicator *r)
 	if ((err = pthread_create(&r->scheduler, NULL, scheduler_main, r)) != 0)
 		return berth_error_set(BERTH_ERROR, "starting replication: %s", strerror(err));
 	r->scheduler_started = 1;
+	return 0;
+}
+
+/* The caller's holder id, or "host:pid:random" (a fresh random part per start). */
+static int make_holder(char **out, const char *given)
+{
+	char host[64] = "", buf[BERTH_META_HOLDER_MAX + 1];
+	unsigned char rnd[4];
+
+	if (given) {
+		if (!given[0] || strlen(given) > BERTH_META_HOLDER_MAX)
+			return berth_error_set(BERTH_EINVALID, "replication: bad process id");
+		snprintf(buf, sizeof(buf), "%s", given);
+	} else {
+		if (gethostname(host, sizeof(host) - 1) != 0)
+			snprintf(host, sizeof(host), "host");
+		randombytes_buf(rnd, sizeof(rnd));
+		snprintf(buf, sizeof(buf), "%s:%ld:%02x%02x%02x%02x", host, (long)getpid(), rnd[0],
+			 rnd[1], rnd[2], rnd[3]);
+	}
+	if (!(*out = strdup(buf)))
+		return berth_error_set(BERTH_ERROR, "out of memory");
 	return 0;
 }
 
@@ -402,12 +473,11 @@ int berth_replicator_new(berth_replicator **out, const berth_replicator_options 
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	if ((rc = berth_replicate__rotate(r)) < 0)
+	if ((rc = make_holder(&r->holder, o->holder)) < 0 || (rc = berth_replicate__rotate(r)) < 0)
 		goto done;
 	pthread_mutex_lock(&r->lock);
-	if ((rc = berth_replicate__reload(r)) == 0 &&
-	    (rc = berth_meta_repl_execs_running(r->meta, mark_interrupted, r)) == 0)
-		rc = pump_events(r);
+	if ((rc = berth_replicate__reload(r)) == 0)
+		rc = heartbeat(r, time(NULL));
 	pthread_mutex_unlock(&r->lock);
 	if (rc < 0)
 		goto done;
@@ -450,6 +520,15 @@ void berth_replicator_free(berth_replicator *r)
 		sodium_memzero(r->self_password, strlen(r->self_password));
 		free(r->self_password);
 	}
+	if (r->holder) {
+		char lease[sizeof(BERTH_META_LEASE_PREFIX) + BERTH_META_HOLDER_MAX];
+
+		/* Gone cleanly: the others may take over at once. */
+		snprintf(lease, sizeof(lease), "%s%s", BERTH_META_LEASE_PREFIX, r->holder);
+		if (r->last_heartbeat && berth_meta_lease_release(r->meta, lease, r->holder) < 0)
+			berth_warn("replication: %s", berth_error_last());
+	}
+	free(r->holder);
 	free(r->config_json);
 	free(r->key_file);
 	sodium_memzero(r->key, sizeof(r->key));
