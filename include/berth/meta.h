@@ -3,9 +3,11 @@
  * tags, referrers and upload sessions; and for access control users,
  * projects, members, robot accounts, the audit log and failed logins.
  *
- * A driver table behind one API; today `sqlite` (WAL mode, synchronous
- * FULL, versioned migrations in a schema_migrations table). PostgreSQL comes
- * later behind the same functions. Every lookup is served by an index.
+ * A driver table behind one API: `sqlite` (WAL mode, synchronous FULL,
+ * versioned migrations in a schema_migrations table) and `postgres` (libpq,
+ * a connection pool per process, its own migrations; docs/postgres.md), with
+ * the same semantics function for function. Every lookup is served by an
+ * index.
  *
  * Thread safety: one berth_meta is shared by all threads; each thread gets
  * its own database connection (opened lazily) with cached prepared
@@ -46,6 +48,26 @@ typedef struct berth_meta berth_meta;
  * BERTH_EINVALID for ":memory:" (each thread opens its own connection).
  */
 int berth_meta_open(berth_meta **out, const char *location) BERTH_WARN_UNUSED;
+
+/* Defaults of berth_meta_options (docs/postgres.md). */
+#define BERTH_META_POOL_DEFAULT 8
+#define BERTH_META_STATEMENT_TIMEOUT_DEFAULT 30000 /* ms */
+
+typedef struct berth_meta_options {
+	int pool_size;		   /* postgres: connections per process (0: default) */
+	long statement_timeout_ms; /* postgres: per statement (0: default) */
+} berth_meta_options;
+
+/**
+ * berth_meta_open with options (NULL: defaults). Locations besides SQLite's:
+ * "postgres://..." or "postgresql://..." (a libpq URI, given to libpq whole)
+ * and "postgres:<keyword DSN>" ("postgres:host=db dbname=registry"): the
+ * `postgres` driver, a pool of `pool_size` connections each with
+ * `statement_timeout_ms`. PostgreSQL unreachable (at open or later, e.g.
+ * during a restart): BERTH_EBUSY, and a later call connects again.
+ */
+int berth_meta_open_opts(berth_meta **out, const char *location,
+			 const berth_meta_options *o) BERTH_WARN_UNUSED;
 void berth_meta_free(berth_meta *m);
 
 /** Schema version after migrations (for tests and `berth version`). */
@@ -505,7 +527,8 @@ int berth_meta_mirror_tag_mark(berth_meta *m, const char *repo, const char *tag,
 #define BERTH_META_HOLDER_MAX 128
 #define BERTH_META_LEASE_PREFIX "process:"
 
-/** A cheap round trip to the database (health checks). BERTH_EIO if unreachable. */
+/** A cheap round trip to the database (health checks). Non-zero if unreachable (postgres:
+ * BERTH_EBUSY). */
 int berth_meta_ping(berth_meta *m) BERTH_WARN_UNUSED;
 
 /**

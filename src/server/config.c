@@ -47,6 +47,9 @@ static const setting settings[] = {
 	{"http.addr", T_STR, F(listen), 0, 0},
 	{"storage.filesystem.rootdirectory", T_STR, F(data_dir), 0, 0},
 	{"database.sqlite.path", T_STR, F(db_path), 0, 0},
+	{"database.postgres.dsn", T_STR, F(db_dsn), 0, 0},
+	{"database.postgres.pool_size", T_UINT, F(db_pool_size), 1, 1024},
+	{"database.postgres.statement_timeout", T_UINT, F(db_statement_timeout), 100, 3600000},
 	{"log.level", T_LEVEL, F(log_level), 0, 0},
 	{"log.format", T_FORMAT, F(log_json), 0, 0},
 	{"log.accesslog.disabled", T_BOOL_NOT, F(access_log), 0, 0},
@@ -122,6 +125,8 @@ void berth_server_config_dispose(berth_server_config *cfg)
 	free(cfg->listen);
 	free(cfg->data_dir);
 	free(cfg->db_path);
+	free(cfg->db_dsn);
+	cfg->db_dsn = NULL;
 	free(cfg->token_issuer);
 	free(cfg->token_service);
 	free(cfg->admin_password_file);
@@ -138,6 +143,33 @@ void berth_server_config_dispose(berth_server_config *cfg)
 	cfg->listen = cfg->data_dir = cfg->db_path = NULL;
 	cfg->token_issuer = cfg->token_service = cfg->admin_password_file = NULL;
 	cfg->tls_cert = cfg->tls_key = NULL;
+}
+
+int berth_server_config_database(const berth_server_config *cfg, char **out)
+{
+	const char *env = getenv("BERTH_DATABASE_URL");
+	int n;
+
+	*out = NULL;
+	if (cfg->db_path && cfg->db_dsn)
+		return berth_error_set(
+			BERTH_EINVALID,
+			"config: database: give either sqlite or postgres, not both");
+	if (env && *env)
+		n = asprintf(out, "%s", env);
+	else if (cfg->db_dsn && strstr(cfg->db_dsn, "://"))
+		n = asprintf(out, "%s", cfg->db_dsn);
+	else if (cfg->db_dsn)
+		n = asprintf(out, "postgres:%s", cfg->db_dsn);
+	else if (cfg->db_path)
+		n = asprintf(out, "%s", cfg->db_path);
+	else
+		n = asprintf(out, "%s/berth.db", cfg->data_dir);
+	if (n < 0) {
+		*out = NULL;
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	return 0;
 }
 
 static const setting *find_setting(const char *key)

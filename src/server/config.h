@@ -18,9 +18,14 @@ typedef struct berth_server_config {
 	char *listen;	/* "ADDR:PORT", "[v6]:PORT" or ":PORT" */
 	char *data_dir; /* blob store root */
 	char *db_path;	/* NULL = <data_dir>/berth.db */
-	int log_level;	/* berth_log_level */
-	int log_json;	/* 1 = one JSON object per line */
-	int access_log; /* 1 = one line per request */
+	/* database.postgres: a libpq DSN (URI or keywords); NULL = SQLite. $BERTH_DATABASE_URL
+	 * (postgres://... or sqlite://PATH) overrides both (berth_server_config_database). */
+	char *db_dsn;
+	unsigned db_pool_size;	       /* connections per process; 0 = default */
+	unsigned db_statement_timeout; /* ms; 0 = default */
+	int log_level;		       /* berth_log_level */
+	int log_json;		       /* 1 = one JSON object per line */
+	int access_log;		       /* 1 = one line per request */
 	size_t max_manifest_bytes;
 	uint64_t max_blob_bytes; /* 0 = unlimited */
 	unsigned threads;	 /* MHD thread pool size */
@@ -56,6 +61,14 @@ typedef struct berth_server_config {
 	char *tls_cert;
 	char *tls_key;
 } berth_server_config;
+
+/**
+ * The metadata location the server opens, into *out (malloc'd): $BERTH_DATABASE_URL
+ * if set, else "postgres:<dsn>" for database.postgres.dsn, else the SQLite path
+ * (database.sqlite.path or <data_dir>/berth.db). BERTH_EINVALID if the config
+ * names both databases.
+ */
+int berth_server_config_database(const berth_server_config *cfg, char **out) BERTH_WARN_UNUSED;
 
 /** Fill `cfg` with the defaults (owned strings: call _dispose later). */
 int berth_server_config_defaults(berth_server_config *cfg) BERTH_WARN_UNUSED;

@@ -1621,6 +1621,18 @@ static void drain(server *s)
 }
 
 /* Read a small secret-bearing file (TLS key, password) whole. */
+/* A metadata location served by the postgres driver (berth_meta_open_opts). */
+static int is_postgres(const char *db)
+{
+	return strncmp(db, "postgres:", 9) == 0 || strncmp(db, "postgresql:", 11) == 0;
+}
+
+/* The file of a SQLite location ("sqlite://PATH" or a plain path). */
+static const char *sqlite_path(const char *db)
+{
+	return strncmp(db, "sqlite://", 9) == 0 ? db + 9 : db;
+}
+
 static int read_small(berth_buf *out, const char *path, const char *what)
 {
 	int rc;
@@ -1796,24 +1808,23 @@ int berth_server_run(const berth_server_config *cfg)
 
 	if ((rc = berth_store_open(&s.store, cfg->data_dir)) < 0)
 		goto done;
-	if (cfg->db_path) {
-		db = strdup(cfg->db_path);
-	} else if (asprintf(&db, "%s/berth.db", cfg->data_dir) < 0) {
-		db = NULL;
-	}
-	if (!db) {
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
+	if ((rc = berth_server_config_database(cfg, &db)) < 0)
 		goto done;
+	{
+		berth_meta_options mo = {(int)cfg->db_pool_size, (long)cfg->db_statement_timeout};
+
+		if ((rc = berth_meta_open_opts(&s.meta, db, &mo)) < 0)
+			goto done;
 	}
-	if ((rc = berth_meta_open(&s.meta, db)) < 0)
-		goto done;
 	berth_registry_config_defaults(&rcfg);
 	rcfg.max_manifest_bytes = cfg->max_manifest_bytes;
 	rcfg.max_blob_bytes = cfg->max_blob_bytes;
 	rcfg.max_uploads_per_repository = (long)cfg->max_uploads_per_repository;
 	rcfg.max_uploads_per_account = (long)cfg->max_uploads_per_account;
 	rcfg.upload_purge_age = cfg->upload_purge_age;
-	if (asprintf(&reserve, "%s.reserve", db) < 0) {
+	/* The reserve lies beside a SQLite file, in the data directory otherwise. */
+	if (is_postgres(db) ? asprintf(&reserve, "%s/berth.db.reserve", cfg->data_dir) < 0
+			    : asprintf(&reserve, "%s.reserve", sqlite_path(db)) < 0) {
 		reserve = NULL;
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
@@ -1848,7 +1859,10 @@ int berth_server_run(const berth_server_config *cfg)
 	 * request's log line must not come before this one. */
 	{
 		char threads[16], msg[sizeof(bound) + 48];
-		const char *fields[] = {"data", cfg->data_dir, "db", db, "threads", threads, NULL};
+		/* A PostgreSQL DSN may carry a password: log the driver only. */
+		const char *fields[] = {
+			"data",	   cfg->data_dir, "db", is_postgres(db) ? "postgres" : db,
+			"threads", threads,	  NULL};
 
 		snprintf(threads, sizeof(threads), "%u", cfg->threads);
 		snprintf(msg, sizeof(msg), "listening on %s%s", bound,

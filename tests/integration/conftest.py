@@ -3,6 +3,13 @@
 `berth` starts a real `berth serve` on a free loopback port with a fresh data
 directory and stops it after the test. The binary comes from $BERTH_BIN
 (set by ctest), falling back to build/dev/berth.
+
+With BERTH_TEST_DATABASE=postgres (the integration/<name>@postgres tests of
+CMakeLists.txt) every server keeps its metadata in PostgreSQL instead of
+SQLite: a fresh schema per data directory in the database at
+$BERTH_TEST_PG_DSN (started once per ctest run by tests/peers/postgres-start.sh),
+passed to `berth serve` as BERTH_DATABASE_URL. Unreachable PostgreSQL fails
+the test.
 """
 import os
 import random
@@ -36,6 +43,29 @@ def free_port():
     raise RuntimeError("no free port in 20000-32000")
 
 
+def pg_database_for(data_dir):
+    """BERTH_DATABASE_URL of a fresh PostgreSQL database for the server of
+    `data_dir` under BERTH_TEST_DATABASE=postgres, else None: its own schema
+    of the run's database. The same data directory (a restarted server) gets
+    the same schema."""
+    if os.environ.get("BERTH_TEST_DATABASE") != "postgres":
+        return None
+    dsn = os.environ.get("BERTH_TEST_PG_DSN")
+    assert dsn, "BERTH_TEST_DATABASE=postgres needs BERTH_TEST_PG_DSN (run through ctest)"
+    marker = os.path.join(data_dir, ".pg-schema")
+    if os.path.exists(marker):
+        with open(marker) as f:
+            name = f.read().strip()
+    else:
+        # A schema of its own (CREATE DATABASE costs seconds, a schema nothing).
+        name = "it_%d_%d" % (os.getpid(), random.randint(0, 10**9))
+        subprocess.run(["psql", dsn, "-v", "ON_ERROR_STOP=1", "-q", "-c",
+                        "CREATE SCHEMA %s" % name], check=True, capture_output=True)
+        with open(marker, "w") as f:
+            f.write(name)
+    return "postgres:%s options='-c search_path=%s'" % (dsn, name)
+
+
 class BerthServer:
     """A running `berth serve` process on loopback."""
 
@@ -51,8 +81,12 @@ class BerthServer:
     def start(self, timeout=15):
         self.log = open(self.log_path, "ab")
         args = [BERTH_BIN, "serve", "--listen", self.host, "--data", self.data] + self.extra_args
+        env = None
+        db = pg_database_for(self.data)
+        if db:
+            env = dict(os.environ, BERTH_DATABASE_URL=db)
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, env=env)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

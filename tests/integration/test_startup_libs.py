@@ -1,7 +1,7 @@
 """Which shared libraries a berth process loads (src/util/lazy.h).
 
 berth links only libc and libm: libcurl, libarchive, libmicrohttpd, libcrypto,
-sqlite3, libsodium, libcrypt, libyaml, zlib, libzstd and jansson are loaded at
+sqlite3, libsodium, libcrypt, libyaml, zlib, libzstd, jansson and libpq are loaded at
 first use by the forwarders of src/util/lazy_*.c. This test asserts, from the
 dynamic loader's own trace (LD_DEBUG=files), that
 
@@ -11,7 +11,9 @@ dynamic loader's own trace (LD_DEBUG=files), that
 - each format or option that needs one loads exactly that one (JSON output:
   jansson; a .hadolint.yaml: libyaml; a context walk: libcrypto for its
   hashes, whose digests are checked against hashlib's, so the forwarders
-  return the real thing).
+  return the real thing; a server on SQLite never loads libpq, one on
+  PostgreSQL does, and its forwarders reach the real libpq: the connection
+  error text is libpq's own).
 """
 import hashlib
 import json
@@ -28,7 +30,7 @@ BRIEF = SRC / "tests" / "fixtures" / "brief"
 LAZY = {"libcurl": "curl", "libarchive": "archive", "libmicrohttpd": "microhttpd",
         "libcrypto": "crypto", "libsqlite3": "sqlite3", "libsodium": "sodium",
         "libcrypt": "crypt", "libyaml-0": "yaml", "libz": "z", "libzstd": "zstd",
-        "libjansson": "jansson"}
+        "libjansson": "jansson", "libpq": "pq"}
 
 
 def lazy_name(soname):
@@ -111,3 +113,25 @@ def test_context_walk_hashes_through_libcrypto(tmp_path):
     doc = json.loads(p.stdout)
     files = {f["path"]: f for f in doc["entries"]}
     assert files["blob.bin"]["content"] == hashlib.sha256(data).hexdigest()
+
+
+def test_postgres_metadata_loads_libpq_sqlite_does_not(tmp_path):
+    env = dict(os.environ, LD_DEBUG="files",
+               BERTH_DATABASE_URL="postgres://127.0.0.1:1/berth?connect_timeout=2")
+    # Nothing listens on port 1: serve fails at its database, after libpq answered.
+    p = subprocess.run([BERTH, "serve", "--listen", "127.0.0.1:0", "--data", str(tmp_path / "pg")],
+                       capture_output=True, text=True, env=env, timeout=120)
+    names = {lazy_name(os.path.basename(m.group(1)))
+             for m in re.finditer(r"^\s*\d+:\s+file=(\S+) \[\d+\];", p.stderr, re.M)}
+    assert p.returncode != 0
+    assert "pq" in names and "sqlite3" not in names, names
+    assert "PostgreSQL" in p.stderr and "127.0.0.1" in p.stderr, p.stderr[-2000:]
+    # The same start on SQLite (a database path that cannot be created): libsqlite3, never libpq.
+    env = dict(os.environ, LD_DEBUG="files",
+               BERTH_DATABASE_URL="sqlite:///nonexistent-dir-berth/x/meta.db")
+    p = subprocess.run([BERTH, "serve", "--listen", "127.0.0.1:0", "--data", str(tmp_path / "sq")],
+                       capture_output=True, text=True, env=env, timeout=120)
+    names = {lazy_name(os.path.basename(m.group(1)))
+             for m in re.finditer(r"^\s*\d+:\s+file=(\S+) \[\d+\];", p.stderr, re.M)}
+    assert p.returncode != 0
+    assert "sqlite3" in names and "pq" not in names, names

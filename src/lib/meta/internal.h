@@ -14,7 +14,9 @@
 
 typedef struct berth_meta_driver {
 	const char *scheme; /* "sqlite" in "sqlite://<path>" */
-	int (*open)(void **impl, const char *target);
+	/* 1: open gets the whole location (a libpq URI or keyword DSN), not the path after "://" */
+	int full_location;
+	int (*open)(void **impl, const char *target, const berth_meta_options *o);
 	void (*free)(void *impl);
 	int (*schema_version)(void *impl);
 
@@ -125,6 +127,10 @@ typedef struct berth_meta_driver {
 } berth_meta_driver;
 
 extern const berth_meta_driver berth_meta__sqlite_driver;
+extern const berth_meta_driver berth_meta__pg_driver;
+
+/* For tests: the SQL of the postgres driver's i-th statement, or NULL past the last one. */
+const char *berth_meta__pg_sql(size_t i);
 
 /*
  * For tests: the SQL text of the sqlite driver's i-th cached statement, or

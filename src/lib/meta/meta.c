@@ -33,7 +33,16 @@ struct berth_meta {
 
 static const berth_meta_driver *const drivers[] = {
 	&berth_meta__sqlite_driver,
+	&berth_meta__pg_driver,
 };
+
+/* libpq's own URI scheme is an alias of the postgres driver's. */
+static int scheme_is(const berth_meta_driver *drv, const char *s, size_t len)
+{
+	if (strlen(drv->scheme) == len && memcmp(drv->scheme, s, len) == 0)
+		return 1;
+	return drv == &berth_meta__pg_driver && len == 10 && memcmp(s, "postgresql", 10) == 0;
+}
 
 static int check_str(const char *s, size_t max, const char *what)
 {
@@ -59,6 +68,11 @@ static int check_digest(const berth_digest *d)
 
 int berth_meta_open(berth_meta **out, const char *location)
 {
+	return berth_meta_open_opts(out, location, NULL);
+}
+
+int berth_meta_open_opts(berth_meta **out, const char *location, const berth_meta_options *o)
+{
 	const berth_meta_driver *drv = NULL;
 	const char *target = location, *sep;
 	berth_meta *m = NULL;
@@ -72,16 +86,21 @@ int berth_meta_open(berth_meta **out, const char *location)
 		size_t slen = (size_t)(sep - location);
 
 		for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
-			if (strlen(drivers[i]->scheme) == slen &&
-			    memcmp(drivers[i]->scheme, location, slen) == 0)
+			if (scheme_is(drivers[i], location, slen))
 				drv = drivers[i];
 		}
 		if (!drv)
 			return berth_error_set(BERTH_EUNSUPPORTED,
 					       "metadata: driver '%.*s' is not supported (use "
-					       "sqlite://<path> or a file path)",
+					       "sqlite://<path>, a file path or postgres://...)",
 					       (int)(slen > 32 ? 32 : slen), location);
-		target = sep + 3;
+		target = drv->full_location ? location : sep + 3;
+		if (!*(sep + 3))
+			return berth_error_set(BERTH_EINVALID, "metadata: location has no path");
+	} else if (strncmp(location, "postgres:", 9) == 0) {
+		/* a libpq keyword DSN: "postgres:host=db dbname=registry" */
+		drv = &berth_meta__pg_driver;
+		target = location + 9;
 	} else {
 		/* A plain path means the default driver. */
 		drv = drivers[0];
@@ -93,7 +112,7 @@ int berth_meta_open(berth_meta **out, const char *location)
 	if (!m)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	m->drv = drv;
-	if ((rc = drv->open(&m->impl, target)) != 0)
+	if ((rc = drv->open(&m->impl, target, o)) != 0)
 		goto done;
 	*out = m;
 	/* now owned by the caller */ m = NULL;

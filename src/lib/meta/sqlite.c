@@ -1020,13 +1020,14 @@ static void private_files(const char *path)
 			(void)chmod(p, 0600);
 }
 
-static int sq_open(void **impl, const char *target)
+static int sq_open(void **impl, const char *target, const berth_meta_options *o)
 {
 	struct sq_db *s = NULL;
 	struct sq_conn *c = NULL;
 	long long v = 0;
 	int rc = 0, key_ok = 0, lock_ok = 0;
 
+	(void)o; /* one connection per thread: no pool, no statement timeout */
 	*impl = NULL;
 	if (strcmp(target, ":memory:") == 0 || strncmp(target, "file:", 5) == 0)
 		return berth_error_set(BERTH_EINVALID,

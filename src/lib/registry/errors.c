@@ -120,6 +120,16 @@ void berth_registry__internal(berth_op *op)
 {
 	const char *m = berth_error_last();
 
+	/*
+	 * "Retry later" (the metadata database unreachable or restarting, a
+	 * lock held past its timeout): 503, so clients and load balancers retry.
+	 */
+	if (berth_error_last_code() == BERTH_EBUSY) {
+		berth_registry__error(op, 503, "UNAVAILABLE", NULL, "%s",
+				      *m ? m : "temporarily unavailable");
+		berth_registry__header(op, "Retry-After", "1");
+		return;
+	}
 	berth_registry__error(op, 500, "UNKNOWN", NULL, "%s", *m ? m : "internal error");
 }
 

@@ -5,8 +5,6 @@
  */
 #include "meta_test.h"
 
-#include <sqlite3.h>
-
 #define MT_OCI "application/vnd.oci.image.manifest.v1+json"
 
 typedef struct stored {
@@ -37,21 +35,9 @@ static stored put(berth_meta *m, const char *repo, const char *text, const char 
 	return s;
 }
 
-static long long count_refs(const char *path)
+static long long count_refs(meta_fixture *f)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	long long n = -1;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(
-		sqlite3_prepare_v2(db, "SELECT count(*) FROM manifest_refs", -1, &st, NULL),
-		SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
+	return meta_raw_int(f, "SELECT count(*) FROM manifest_refs");
 }
 
 static void get_by_tag_and_digest_returns_identical_bytes(void **state)
@@ -133,7 +119,7 @@ static void reput_same_digest_is_idempotent(void **state)
 	names n = {0};
 
 	assert_string_equal(a.digest.str, b.digest.str);
-	assert_int_equal(count_refs(f->path), 2);
+	assert_int_equal(count_refs(f), 2);
 	assert_int_equal(berth_meta_tags(f->m, "lib/app", NULL, -1, names_cb, &n, NULL), 0);
 	assert_string_equal(n.text, "latest");
 }
@@ -161,7 +147,7 @@ static void delete_by_digest_removes_tags_and_refs(void **state)
 	names n = {0};
 
 	put(f->m, "lib/app", "v1", "1.0"); /* second tag on v1 */
-	assert_int_equal(count_refs(f->path), 4);
+	assert_int_equal(count_refs(f), 4);
 	assert_int_equal(berth_meta_manifest_delete(f->m, "lib/app", &v1.digest), 0);
 	assert_int_equal(berth_meta_manifest_get(f->m, "lib/app", v1.digest.str, &info, NULL),
 			 BERTH_ENOTFOUND);
@@ -169,7 +155,7 @@ static void delete_by_digest_removes_tags_and_refs(void **state)
 			 BERTH_ENOTFOUND);
 	assert_int_equal(berth_meta_tags(f->m, "lib/app", NULL, -1, names_cb, &n, NULL), 0);
 	assert_string_equal(n.text, "stable");
-	assert_int_equal(count_refs(f->path), 2);
+	assert_int_equal(count_refs(f), 2);
 	assert_int_equal(berth_meta_manifest_get(f->m, "lib/app", keep.digest.str, &info, NULL), 0);
 	assert_int_equal(berth_meta_manifest_delete(f->m, "lib/app", &v1.digest), BERTH_ENOTFOUND);
 	assert_int_equal(berth_meta_manifest_delete(f->m, "nope", &v1.digest), BERTH_ENOTFOUND);
@@ -185,7 +171,7 @@ static void tag_delete_keeps_manifest(void **state)
 	assert_int_equal(berth_meta_manifest_get(f->m, "lib/app", "latest", &info, NULL),
 			 BERTH_ENOTFOUND);
 	assert_int_equal(berth_meta_manifest_get(f->m, "lib/app", v1.digest.str, &info, NULL), 0);
-	assert_int_equal(count_refs(f->path), 2);
+	assert_int_equal(count_refs(f), 2);
 	assert_int_equal(berth_meta_tag_delete(f->m, "lib/app", "latest"), BERTH_ENOTFOUND);
 }
 

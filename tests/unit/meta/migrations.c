@@ -76,7 +76,7 @@ static void sqlite_url_opens_the_same_file(void **state)
 	meta_fixture *f = *state;
 	berth_digest d = dg("layer");
 	berth_meta *m2 = NULL;
-	char url[200];
+	char url[sizeof(f->path) + 16];
 	uint64_t size = 0;
 
 	assert_int_equal(berth_meta_blob_link(f->m, "lib/app", &d, 42), 0);
@@ -92,8 +92,13 @@ static void bad_locations_are_refused(void **state)
 	berth_meta *m = NULL;
 
 	(void)state;
-	assert_int_equal(berth_meta_open(&m, "postgres://db/berth"), BERTH_EUNSUPPORTED);
+	assert_int_equal(berth_meta_open(&m, "mysql://db/berth"), BERTH_EUNSUPPORTED);
 	assert_null(m);
+	/* postgres is a driver: an unreachable server is "retry later", not a crash */
+	assert_int_equal(berth_meta_open(&m, "postgres://127.0.0.1:1/berth?connect_timeout=2"),
+			 BERTH_EBUSY);
+	assert_null(m);
+	assert_non_null(strstr(berth_error_last(), "PostgreSQL"));
 	assert_int_equal(berth_meta_open(&m, ""), BERTH_EINVALID);
 	assert_int_equal(berth_meta_open(&m, "sqlite://"), BERTH_EINVALID);
 	assert_int_equal(berth_meta_open(&m, ":memory:"), BERTH_EINVALID);

@@ -6,25 +6,9 @@
  */
 #include "meta_test.h"
 
-#include <sqlite3.h>
 #include <time.h>
 
 #define H "$2y$05$abcdefghijklmnopqrstuuBdRmXpdMnQk1Zbbf7ZcBn9XcPBG5FDy"
-
-static long long raw_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	long long v = -1;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
 
 static void create_get_and_set_public(void **state)
 {
@@ -139,7 +123,7 @@ static void members_set_get_replace_delete(void **state)
 	assert_int_equal(berth_meta_member_set(f->m, "team", "alice", 4), 0);
 	assert_int_equal(berth_meta_member_get(f->m, "team", "alice", &role), 0);
 	assert_int_equal(role, 4);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM members"), 1);
+	assert_int_equal(meta_raw_int(f, "SELECT count(*) FROM members"), 1);
 	/* Same role again is fine too. */
 	assert_int_equal(berth_meta_member_set(f->m, "team", "alice", 4), 0);
 	/* Membership is per project. */
@@ -171,7 +155,7 @@ static void member_errors(void **state)
 	assert_int_equal(berth_meta_member_delete(f->m, "nope", "alice"), BERTH_ENOTFOUND);
 	assert_int_equal(berth_meta_member_delete(f->m, "team", "ghost"), BERTH_ENOTFOUND);
 	assert_int_equal(berth_meta_members(f->m, "nope", member_cb, NULL), BERTH_ENOTFOUND);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM members"), 0);
+	assert_int_equal(meta_raw_int(f, "SELECT count(*) FROM members"), 0);
 }
 
 static void members_list_in_user_order(void **state)
@@ -211,7 +195,7 @@ static void deleting_a_user_removes_their_memberships(void **state)
 	assert_int_equal(berth_meta_member_set(f->m, "a", "bob", 2), 0);
 
 	assert_int_equal(berth_meta_user_delete(f->m, "alice"), 0);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM members"), 1);
+	assert_int_equal(meta_raw_int(f, "SELECT count(*) FROM members"), 1);
 	assert_int_equal(berth_meta_members(f->m, "a", member_cb, &s), 0);
 	assert_string_equal(s.text, "bob=2");
 	/* A new user of the same name is not a member of anything. */
@@ -236,7 +220,7 @@ static void deleting_a_project_removes_its_memberships(void **state)
 	assert_int_equal(berth_meta_blob_link(f->m, "a/app", &d, 5), 0);
 
 	assert_int_equal(berth_meta_project_delete(f->m, "a"), 0);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM members"), 1);
+	assert_int_equal(meta_raw_int(f, "SELECT count(*) FROM members"), 1);
 	assert_int_equal(berth_meta_member_get(f->m, "b", "alice", &role), 0);
 	assert_int_equal(role, 3);
 	/* Recreating the project starts with no members; the user and repositories stay. */

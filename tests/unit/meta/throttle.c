@@ -6,23 +6,6 @@
  */
 #include "meta_test.h"
 
-#include <sqlite3.h>
-
-static long long raw_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	long long v = -1;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
 static long count(berth_meta *m, const char *key, time_t since)
 {
 	long n = -1;
@@ -85,13 +68,12 @@ static void old_failures_of_the_key_are_pruned_on_add(void **state)
 	/* Exactly an hour later, nothing is older than an hour yet. */
 	assert_int_equal(berth_meta_login_failure_add(f->m, "user:alice", t0 + 3600), 0);
 	assert_int_equal(
-		raw_int(f->path, "SELECT count(*) FROM login_failures WHERE key = 'user:alice'"),
+		meta_raw_int(f, "SELECT count(*) FROM login_failures WHERE key = 'user:alice'"),
 		11);
 	/* Later: the rows older than an hour go, the others stay. */
 	assert_int_equal(berth_meta_login_failure_add(f->m, "user:alice", t0 + 3605), 0);
 	assert_int_equal(
-		raw_int(f->path, "SELECT count(*) FROM login_failures WHERE key = 'user:alice'"),
-		7);
+		meta_raw_int(f, "SELECT count(*) FROM login_failures WHERE key = 'user:alice'"), 7);
 	assert_int_equal(count(f->m, "user:alice", 0), 7);
 	/* Other keys are pruned only by their own adds. */
 	assert_int_equal(count(f->m, "user:bob", 0), 1);
@@ -110,7 +92,7 @@ static void bad_keys_are_refused(void **state)
 	assert_int_equal(berth_meta_login_failures(f->m, key, 0, &n, NULL), BERTH_EINVALID);
 	assert_int_equal(n, 0);
 	assert_int_equal(berth_meta_login_failures_clear(f->m, NULL), BERTH_EINVALID);
-	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM login_failures"), 0);
+	assert_int_equal(meta_raw_int(f, "SELECT count(*) FROM login_failures"), 0);
 }
 
 int main(void)

@@ -1,0 +1,2634 @@
+/*
+ * postgres.c - the PostgreSQL driver of the metadata store (internal.h), on
+ * libpq (loaded at first use, src/util/lazy_pq.c).
+ *
+ * Same contract as sqlite.c, function for function: the same error codes,
+ * the same orderings (names compare as bytes: every name column is COLLATE
+ * "C"), the same pagination (LIMIT n+1 tells whether more remain).
+ *
+ * Connections: a pool per berth_meta of at most `pool_size` connections,
+ * opened on demand; each is used by one thread at a time (taken from the
+ * pool for one call, returned after it). A thread waits for a free one.
+ * Every connection sets statement_timeout, so no query holds a connection
+ * forever. Statements are prepared once per connection on first use.
+ *
+ * Outages: a connection the server dropped (restart, failover) is closed and
+ * the call retried once on a fresh connection; if PostgreSQL cannot be
+ * reached the call fails with BERTH_EBUSY ("retry later": the registry
+ * answers 503), and the next call connects again, so service comes back
+ * without restarting berth. Serialization failures and deadlocks are
+ * retried like SQLite's busy database; a statement timeout is BERTH_EBUSY.
+ *
+ * Listings run their query to the end and release the connection before
+ * calling the caller's callback (which may call back into berth_meta).
+ *
+ * Schema: versioned migrations (`migrations`, version = index + 1) recorded
+ * in schema_migrations, each in its own transaction under an advisory lock
+ * so concurrent openers (processes) apply each version exactly once. The
+ * schema is PostgreSQL's own: BIGINT identities, BYTEA bodies, TIMESTAMPTZ
+ * times (the API's time_t converts in the queries), BOOLEAN flags, an index
+ * for every lookup (named beside each query).
+ */
+#include "lib/meta/internal.h"
+#include "util/buf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#define TX_RETRIES 5
+#define LIST_MAX ((size_t)256 << 20)
+#define LOGIN_FAILURE_KEEP 3600
+/* How long a call waits for a free pooled connection (ms). */
+#define POOL_WAIT_MS 30000
+#define DSN_MAX 4096
+/* The advisory lock key of migrations: "berthmig" in ASCII. */
+#define MIGRATION_LOCK "7089063055669438823"
+
+/* time_t <-> TIMESTAMPTZ in the queries. */
+#define EPOCH(col) "extract(epoch from " col ")::bigint"
+
+static const char *const migrations[] = {
+	/* 1: everything the sqlite driver's migrations 1-5 hold, in PostgreSQL terms. */
+	"CREATE TABLE repos ("
+	"  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	"  name TEXT COLLATE \"C\" NOT NULL UNIQUE,"
+	"  generation BIGINT NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE blobs ("
+	"  digest TEXT PRIMARY KEY,"
+	"  size BIGINT NOT NULL"
+	");"
+	"CREATE TABLE repo_blobs ("
+	"  repo_id BIGINT NOT NULL REFERENCES repos(id) ON DELETE CASCADE,"
+	"  digest TEXT NOT NULL REFERENCES blobs(digest),"
+	"  PRIMARY KEY (repo_id, digest)"
+	");"
+	"CREATE INDEX repo_blobs_digest ON repo_blobs(digest);"
+	"CREATE TABLE manifests ("
+	"  repo_id BIGINT NOT NULL REFERENCES repos(id) ON DELETE CASCADE,"
+	"  digest TEXT COLLATE \"C\" NOT NULL,"
+	"  media_type TEXT NOT NULL,"
+	"  artifact_type TEXT,"
+	"  annotations TEXT,"
+	"  subject TEXT,"
+	"  body BYTEA NOT NULL,"
+	"  size BIGINT NOT NULL,"
+	"  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+	"  PRIMARY KEY (repo_id, digest)"
+	");"
+	"CREATE INDEX manifests_subject ON manifests(repo_id, subject, digest)"
+	"  WHERE subject IS NOT NULL;"
+	"CREATE TABLE manifest_refs ("
+	"  repo_id BIGINT NOT NULL,"
+	"  digest TEXT COLLATE \"C\" NOT NULL,"
+	"  ref TEXT NOT NULL,"
+	"  PRIMARY KEY (repo_id, digest, ref),"
+	"  FOREIGN KEY (repo_id, digest) REFERENCES manifests(repo_id, digest) ON DELETE CASCADE"
+	");"
+	"CREATE INDEX manifest_refs_ref ON manifest_refs(ref, repo_id);"
+	"CREATE TABLE tags ("
+	"  repo_id BIGINT NOT NULL,"
+	"  name TEXT COLLATE \"C\" NOT NULL,"
+	"  digest TEXT COLLATE \"C\" NOT NULL,"
+	"  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+	"  PRIMARY KEY (repo_id, name),"
+	"  FOREIGN KEY (repo_id, digest) REFERENCES manifests(repo_id, digest) ON DELETE CASCADE"
+	");"
+	"CREATE INDEX tags_digest ON tags(repo_id, digest);"
+	"CREATE TABLE uploads ("
+	"  id TEXT PRIMARY KEY,"
+	"  repo TEXT NOT NULL,"
+	"  started TIMESTAMPTZ NOT NULL,"
+	"  account TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE INDEX uploads_started ON uploads(started);"
+	"CREATE INDEX uploads_repo ON uploads(repo);"
+	"CREATE INDEX uploads_account ON uploads(account) WHERE account <> '';"
+	"CREATE TABLE users ("
+	"  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	"  name TEXT COLLATE \"C\" NOT NULL UNIQUE,"
+	"  password_hash TEXT NOT NULL,"
+	"  sysadmin BOOLEAN NOT NULL DEFAULT false,"
+	"  created TIMESTAMPTZ NOT NULL,"
+	"  generation BIGINT NOT NULL DEFAULT 0,"
+	"  disabled BOOLEAN NOT NULL DEFAULT false"
+	");"
+	/* lower() under the C collation folds ASCII only, as SQLite's NOCASE */
+	"CREATE UNIQUE INDEX users_name_nocase ON users(lower(name));"
+	"CREATE TABLE projects ("
+	"  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	"  name TEXT COLLATE \"C\" NOT NULL UNIQUE,"
+	"  public BOOLEAN NOT NULL DEFAULT false,"
+	"  created TIMESTAMPTZ NOT NULL,"
+	"  signature_keys TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE INDEX projects_policy ON projects(name) WHERE signature_keys <> '';"
+	"CREATE TABLE members ("
+	"  project_id BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+	"  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  role SMALLINT NOT NULL CHECK (role BETWEEN 1 AND 4),"
+	"  PRIMARY KEY (project_id, user_id)"
+	");"
+	"CREATE INDEX members_user ON members(user_id);"
+	"CREATE TABLE robots ("
+	"  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	"  name TEXT COLLATE \"C\" NOT NULL UNIQUE,"
+	"  secret_hash TEXT NOT NULL,"
+	"  expires BIGINT NOT NULL DEFAULT 0,"
+	"  created TIMESTAMPTZ NOT NULL,"
+	"  permissions TEXT NOT NULL,"
+	"  generation BIGINT NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE audit ("
+	"  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	"  time TIMESTAMPTZ NOT NULL,"
+	"  who TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  resource TEXT NOT NULL DEFAULT '',"
+	"  address TEXT NOT NULL DEFAULT '',"
+	"  result TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE TABLE login_failures ("
+	"  key TEXT NOT NULL,"
+	"  time TIMESTAMPTZ NOT NULL"
+	");"
+	"CREATE INDEX login_failures_key_time ON login_failures(key, time);"
+	"CREATE TABLE generations ("
+	"  name TEXT PRIMARY KEY,"
+	"  value BIGINT NOT NULL"
+	");"
+	"INSERT INTO generations(name, value) VALUES ('policy', 0);"
+	"CREATE TABLE repl_rules ("
+	"  name TEXT COLLATE \"C\" PRIMARY KEY,"
+	"  body TEXT NOT NULL,"
+	"  updated TIMESTAMPTZ NOT NULL"
+	");"
+	"CREATE TABLE repl_registries ("
+	"  name TEXT COLLATE \"C\" PRIMARY KEY,"
+	"  body TEXT NOT NULL,"
+	"  secret TEXT NOT NULL DEFAULT '',"
+	"  updated TIMESTAMPTZ NOT NULL"
+	");"
+	"CREATE TABLE repl_execs ("
+	"  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	"  rule TEXT NOT NULL,"
+	"  trigger TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  started BIGINT NOT NULL,"
+	"  ended BIGINT NOT NULL DEFAULT 0,"
+	"  summary TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE INDEX repl_execs_rule ON repl_execs(rule, id);"
+	"CREATE INDEX repl_execs_running ON repl_execs(id) WHERE status = 'running';"
+	"CREATE TABLE repl_results ("
+	"  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	"  exec_id BIGINT NOT NULL REFERENCES repl_execs(id) ON DELETE CASCADE,"
+	"  artifact TEXT NOT NULL,"
+	"  digest TEXT NOT NULL DEFAULT '',"
+	"  status TEXT NOT NULL,"
+	"  message TEXT NOT NULL DEFAULT '',"
+	"  time BIGINT NOT NULL"
+	");"
+	"CREATE INDEX repl_results_exec ON repl_results(exec_id, id);"
+	"CREATE TABLE repl_fired ("
+	"  rule TEXT PRIMARY KEY,"
+	"  time BIGINT NOT NULL"
+	");"
+	"CREATE TABLE repl_events ("
+	"  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	"  rule TEXT NOT NULL,"
+	"  repo TEXT NOT NULL,"
+	"  reference TEXT NOT NULL,"
+	"  deleted BOOLEAN NOT NULL,"
+	"  time BIGINT NOT NULL"
+	");",
+
+	/*
+	 * 2: several processes on one database (the sqlite driver's 6). A lease
+	 * is a named row one process holds until it expires; events and
+	 * executions record the process holding them, so a dead process's
+	 * claims can be taken over.
+	 */
+	"CREATE TABLE leases ("
+	"  name TEXT PRIMARY KEY,"
+	"  holder TEXT NOT NULL,"
+	"  expires TIMESTAMPTZ NOT NULL"
+	");"
+	"ALTER TABLE repl_events ADD COLUMN holder TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX repl_events_holder ON repl_events(holder, id);"
+	"ALTER TABLE repl_execs ADD COLUMN holder TEXT NOT NULL DEFAULT '';",
+};
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+#define MAN_POLICY_GEN " (SELECT value FROM generations WHERE name = 'policy')"
+#define USER_SELECT                                                                                \
+	"SELECT id, name, password_hash, sysadmin::int, " EPOCH(                                   \
+		"created") ", generation,"                                                         \
+			   " disabled::int FROM users"
+#define ROBOT_SELECT                                                                               \
+	"SELECT id, name, secret_hash, expires, " EPOCH("created") ", permissions, generation"     \
+								   " FROM robots"
+#define EXEC_SELECT "SELECT id, rule, trigger, status, started, ended, summary FROM repl_execs"
+
+enum {
+	P_REPO_ENSURE,
+	P_REPO_ID,
+	P_BLOB_INSERT,
+	P_REPO_BLOB_INSERT,
+	P_BLOB_LINKED,
+	P_BLOB_REPOS,
+	P_BLOB_UNLINK,
+	P_MAN_INSERT,
+	P_MAN_REF_INSERT,
+	P_TAG_SET,
+	P_MAN_BY_TAG,
+	P_MAN_BY_DIGEST,
+	P_MAN_PARENTS,
+	P_REPO_BUMP,
+	P_MAN_DELETE,
+	P_TAG_DELETE,
+	P_TAGS,
+	P_CATALOG,
+	P_REFERRERS,
+	P_UPLOAD_CREATE,
+	P_UPLOAD_COUNT,
+	P_UPLOAD_CHECK,
+	P_UPLOAD_DELETE,
+	P_UPLOAD_STALE,
+	P_USER_CREATE,
+	P_USER_GET,
+	P_USER_BY_ID,
+	P_USER_SET_PASSWORD,
+	P_USER_SET_DISABLED,
+	P_USER_DELETE,
+	P_USERS,
+	P_PROJECT_CREATE,
+	P_PROJECT_GET,
+	P_PROJECT_ID,
+	P_PROJECT_SET_PUBLIC,
+	P_PROJECT_DELETE,
+	P_PROJECTS,
+	P_PROJECT_SET_KEYS,
+	P_PROJECT_KEYS,
+	P_POLICY_BUMP,
+	P_POLICY_GEN,
+	P_POLICIES,
+	P_MEMBER_SET,
+	P_MEMBER_GET,
+	P_MEMBER_DELETE,
+	P_MEMBERS,
+	P_ROBOT_CREATE,
+	P_ROBOT_GET,
+	P_ROBOT_DELETE,
+	P_ROBOT_SET_SECRET,
+	P_ROBOTS,
+	P_AUDIT_ADD,
+	P_AUDIT_LIST,
+	P_LOGIN_FAIL_ADD,
+	P_LOGIN_FAIL_PRUNE,
+	P_LOGIN_FAILS,
+	P_LOGIN_FAIL_CLEAR,
+	P_REPL_RULE_PUT,
+	P_REPL_RULE_DELETE,
+	P_REPL_RULES,
+	P_REPL_REGISTRY_PUT,
+	P_REPL_REGISTRY_DELETE,
+	P_REPL_REGISTRIES,
+	P_REPL_EXEC_START,
+	P_REPL_EXEC_FINISH,
+	P_REPL_EXECS,
+	P_REPL_EXECS_RULE,
+	P_REPL_EXECS_RUNNING,
+	P_REPL_RESULT_ADD,
+	P_REPL_RESULTS,
+	P_REPL_FIRED_GET,
+	P_REPL_FIRED_SET,
+	P_REPL_EVENT_ADD,
+	P_REPL_EVENTS,
+	P_REPL_EVENT_DELETE,
+	P_PING,
+	P_LEASE_TAKE,
+	P_LEASE_RELEASE,
+	P_REPL_FIRED_FIRST,
+	P_REPL_FIRED_MOVE,
+	P_REPL_EVENTS_FREE,
+	P_REPL_EVENT_CLAIM,
+	P_REPL_EXEC_HOLD,
+	P_REPL_EXECS_ORPHANED,
+	P_REPL_EXEC_INTERRUPT,
+	P_COUNT
+};
+
+/* A holder's process lease is alive at $1 (leases_pkey). */
+#define HOLDER_ALIVE(h)                                                                            \
+	"EXISTS (SELECT 1 FROM leases WHERE name = '" BERTH_META_LEASE_PREFIX "' || " h            \
+	" AND expires > to_timestamp($1))"
+
+static const char *const sqls[P_COUNT] = {
+	/* repos_name_key (UNIQUE) */
+	[P_REPO_ENSURE] = "INSERT INTO repos(name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
+	[P_REPO_ID] = "SELECT id FROM repos WHERE name = $1",
+	/* blobs_pkey; repo_blobs_pkey */
+	[P_BLOB_INSERT] = "INSERT INTO blobs(digest, size) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+	[P_REPO_BLOB_INSERT] =
+		"INSERT INTO repo_blobs(repo_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+	[P_BLOB_LINKED] = "SELECT b.size FROM repos r"
+			  " JOIN repo_blobs rb ON rb.repo_id = r.id"
+			  " JOIN blobs b ON b.digest = rb.digest"
+			  " WHERE r.name = $1 AND rb.digest = $2",
+	/* repo_blobs_digest */
+	[P_BLOB_REPOS] = "SELECT r.name, b.size FROM blobs b"
+			 " JOIN repo_blobs rb ON rb.digest = b.digest"
+			 " JOIN repos r ON r.id = rb.repo_id"
+			 " WHERE b.digest = $1 ORDER BY r.name",
+	[P_BLOB_UNLINK] = "DELETE FROM repo_blobs"
+			  " WHERE repo_id = (SELECT id FROM repos WHERE name = $1) AND digest = $2",
+	/* manifests_pkey; manifest_refs_pkey; tags_pkey */
+	[P_MAN_INSERT] = "INSERT INTO manifests(repo_id, digest, media_type, artifact_type,"
+			 " annotations, subject, body, size)"
+			 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+			 " ON CONFLICT (repo_id, digest) DO NOTHING",
+	[P_MAN_REF_INSERT] = "INSERT INTO manifest_refs(repo_id, digest, ref) VALUES ($1, $2, $3)"
+			     " ON CONFLICT DO NOTHING",
+	[P_TAG_SET] = "INSERT INTO tags(repo_id, name, digest) VALUES ($1, $2, $3)"
+		      " ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest,"
+		      " updated_at = now() WHERE tags.digest <> excluded.digest",
+	/* the hot path: repos_name_key -> tags_pkey -> manifests_pkey */
+	[P_MAN_BY_TAG] =
+		"SELECT m.digest, m.media_type, m.size, m.body, r.generation," MAN_POLICY_GEN
+		" FROM repos r"
+		" JOIN tags t ON t.repo_id = r.id"
+		" JOIN manifests m ON m.repo_id = t.repo_id AND m.digest = t.digest"
+		" WHERE r.name = $1 AND t.name = $2",
+	[P_MAN_BY_DIGEST] =
+		"SELECT m.digest, m.media_type, m.size, m.body, r.generation," MAN_POLICY_GEN
+		" FROM repos r JOIN manifests m ON m.repo_id = r.id"
+		" WHERE r.name = $1 AND m.digest = $2",
+	/* manifest_refs_ref */
+	[P_MAN_PARENTS] = "SELECT digest FROM manifest_refs"
+			  " WHERE ref = $2 AND repo_id = (SELECT id FROM repos WHERE name = $1)",
+	[P_REPO_BUMP] = "UPDATE repos SET generation = generation + 1 WHERE name = $1",
+	/* manifests_pkey; the cascade uses tags_digest and manifest_refs_pkey */
+	[P_MAN_DELETE] = "DELETE FROM manifests"
+			 " WHERE repo_id = (SELECT id FROM repos WHERE name = $1) AND digest = $2",
+	[P_TAG_DELETE] = "DELETE FROM tags"
+			 " WHERE repo_id = (SELECT id FROM repos WHERE name = $1) AND name = $2",
+	/* tags_pkey range scan, in byte order */
+	[P_TAGS] = "SELECT name FROM tags WHERE repo_id = $1 AND name > $2 ORDER BY name LIMIT $3",
+	/* repos_name_key range scan; the probes use manifests_pkey / repo_blobs_pkey */
+	[P_CATALOG] = "SELECT r.name FROM repos r WHERE r.name > $1"
+		      " AND (EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id)"
+		      " OR EXISTS (SELECT 1 FROM repo_blobs b WHERE b.repo_id = r.id))"
+		      " ORDER BY r.name LIMIT $2",
+	/* manifests_subject */
+	[P_REFERRERS] = "SELECT digest, media_type, size, artifact_type, annotations FROM manifests"
+			" WHERE repo_id = (SELECT id FROM repos WHERE name = $1) AND subject = $2"
+			" AND ($3::text IS NULL OR artifact_type = $3) ORDER BY digest",
+	/* uploads_pkey, uploads_repo, uploads_account, uploads_started */
+	[P_UPLOAD_CREATE] = "INSERT INTO uploads(id, repo, started, account)"
+			    " VALUES ($1, $2, to_timestamp($3), $4)",
+	[P_UPLOAD_COUNT] = "SELECT (SELECT count(*) FROM uploads WHERE repo = $1),"
+			   " (SELECT count(*) FROM uploads WHERE $2::text <> '' AND account = $2)",
+	[P_UPLOAD_CHECK] = "SELECT 1 FROM uploads WHERE id = $1 AND repo = $2",
+	[P_UPLOAD_DELETE] = "DELETE FROM uploads WHERE id = $1",
+	[P_UPLOAD_STALE] =
+		"SELECT id FROM uploads WHERE started < to_timestamp($1) ORDER BY started, id",
+	/* users_name_key, users_pkey */
+	[P_USER_CREATE] = "INSERT INTO users(name, password_hash, sysadmin, created)"
+			  " VALUES ($1, $2, $3, to_timestamp($4)) RETURNING id",
+	[P_USER_GET] = USER_SELECT " WHERE name = $1",
+	[P_USER_BY_ID] = USER_SELECT " WHERE id = $1",
+	[P_USER_SET_PASSWORD] = "UPDATE users SET password_hash = $2, generation = generation + 1"
+				" WHERE name = $1",
+	[P_USER_SET_DISABLED] = "UPDATE users SET disabled = $2, generation = generation + 1"
+				" WHERE name = $1",
+	[P_USER_DELETE] = "DELETE FROM users WHERE name = $1",
+	[P_USERS] = USER_SELECT " ORDER BY name",
+	/* projects_name_key */
+	[P_PROJECT_CREATE] = "INSERT INTO projects(name, public, created)"
+			     " VALUES ($1, $2, to_timestamp($3))",
+	[P_PROJECT_GET] =
+		"SELECT id, name, public::int, " EPOCH("created") " FROM projects WHERE name = $1",
+	[P_PROJECT_ID] = "SELECT id FROM projects WHERE name = $1",
+	[P_PROJECT_SET_PUBLIC] = "UPDATE projects SET public = $2 WHERE name = $1",
+	[P_PROJECT_DELETE] = "DELETE FROM projects WHERE name = $1",
+	[P_PROJECTS] =
+		"SELECT id, name, public::int, " EPOCH("created") " FROM projects ORDER BY name",
+	/* projects_name_key; generations_pkey; projects_policy (partial) */
+	[P_PROJECT_SET_KEYS] = "UPDATE projects SET signature_keys = $2 WHERE name = $1",
+	[P_PROJECT_KEYS] = "SELECT signature_keys FROM projects WHERE name = $1",
+	[P_POLICY_BUMP] = "UPDATE generations SET value = value + 1 WHERE name = 'policy'",
+	[P_POLICY_GEN] = "SELECT value FROM generations WHERE name = 'policy'",
+	[P_POLICIES] = "SELECT name, signature_keys FROM projects"
+		       " WHERE signature_keys <> '' ORDER BY name",
+	/* projects_name_key, users_name_key -> members_pkey */
+	[P_MEMBER_SET] = "INSERT INTO members(project_id, user_id, role)"
+			 " SELECT p.id, u.id, $3 FROM projects p, users u"
+			 " WHERE p.name = $1 AND u.name = $2"
+			 " ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role",
+	[P_MEMBER_GET] = "SELECT m.role FROM projects p"
+			 " JOIN members m ON m.project_id = p.id"
+			 " JOIN users u ON u.id = m.user_id"
+			 " WHERE p.name = $1 AND u.name = $2",
+	[P_MEMBER_DELETE] = "DELETE FROM members"
+			    " WHERE project_id = (SELECT id FROM projects WHERE name = $1)"
+			    " AND user_id = (SELECT id FROM users WHERE name = $2)",
+	[P_MEMBERS] = "SELECT u.name, m.role FROM members m JOIN users u ON u.id = m.user_id"
+		      " WHERE m.project_id = $1 ORDER BY u.name",
+	/* robots_name_key */
+	[P_ROBOT_CREATE] = "INSERT INTO robots(name, secret_hash, expires, created, permissions)"
+			   " VALUES ($1, $2, $3, to_timestamp($4), $5)",
+	[P_ROBOT_GET] = ROBOT_SELECT " WHERE name = $1",
+	[P_ROBOT_DELETE] = "DELETE FROM robots WHERE name = $1",
+	[P_ROBOT_SET_SECRET] = "UPDATE robots SET secret_hash = $2, generation = generation + 1"
+			       " WHERE name = $1",
+	[P_ROBOTS] = ROBOT_SELECT " ORDER BY name",
+	/* audit_pkey, backwards */
+	[P_AUDIT_ADD] = "INSERT INTO audit(time, who, action, resource, address, result)"
+			" VALUES (to_timestamp($1), $2, $3, $4, $5, $6)",
+	[P_AUDIT_LIST] =
+		"SELECT id, " EPOCH("time") ", who, action, resource, address, result"
+					    " FROM audit WHERE id < $1 ORDER BY id DESC LIMIT $2",
+	/* login_failures_key_time */
+	[P_LOGIN_FAIL_ADD] = "INSERT INTO login_failures(key, time) VALUES ($1, to_timestamp($2))",
+	[P_LOGIN_FAIL_PRUNE] =
+		"DELETE FROM login_failures WHERE key = $1 AND time < to_timestamp($2)",
+	[P_LOGIN_FAILS] = "SELECT count(*), coalesce(" EPOCH(
+		"max(time)") ", 0) FROM login_failures"
+			     " WHERE key = $1 AND time >= to_timestamp($2)",
+	[P_LOGIN_FAIL_CLEAR] = "DELETE FROM login_failures WHERE key = $1",
+	/* repl_rules_pkey, repl_registries_pkey */
+	[P_REPL_RULE_PUT] =
+		"INSERT INTO repl_rules(name, body, updated)"
+		" VALUES ($1, $2, to_timestamp($3))"
+		" ON CONFLICT (name) DO UPDATE SET body = $2, updated = to_timestamp($3)",
+	[P_REPL_RULE_DELETE] = "DELETE FROM repl_rules WHERE name = $1",
+	[P_REPL_RULES] = "SELECT name, body FROM repl_rules ORDER BY name",
+	[P_REPL_REGISTRY_PUT] =
+		"INSERT INTO repl_registries(name, body, secret, updated)"
+		" VALUES ($1, $2, $3, to_timestamp($4)) ON CONFLICT (name) DO UPDATE"
+		" SET body = $2, secret = $3, updated = to_timestamp($4)",
+	[P_REPL_REGISTRY_DELETE] = "DELETE FROM repl_registries WHERE name = $1",
+	[P_REPL_REGISTRIES] = "SELECT name, body, secret FROM repl_registries ORDER BY name",
+	/* repl_execs_pkey, repl_execs_rule, repl_execs_running */
+	[P_REPL_EXEC_START] = "INSERT INTO repl_execs(rule, trigger, status, started)"
+			      " VALUES ($1, $2, 'running', $3) RETURNING id",
+	[P_REPL_EXEC_FINISH] = "UPDATE repl_execs SET status = $2, ended = $3, summary = $4"
+			       " WHERE id = $1",
+	[P_REPL_EXECS] = EXEC_SELECT " WHERE id < $1 ORDER BY id DESC LIMIT $2",
+	[P_REPL_EXECS_RULE] = EXEC_SELECT " WHERE rule = $3 AND id < $1 ORDER BY id DESC LIMIT $2",
+	[P_REPL_EXECS_RUNNING] = EXEC_SELECT " WHERE status = 'running' ORDER BY id",
+	/* repl_results_exec */
+	[P_REPL_RESULT_ADD] = "INSERT INTO repl_results(exec_id, artifact, digest, status, message,"
+			      " time) VALUES ($1, $2, $3, $4, $5, $6)",
+	[P_REPL_RESULTS] = "SELECT exec_id, artifact, digest, status, message, time"
+			   " FROM repl_results WHERE exec_id = $1 ORDER BY id",
+	/* repl_fired_pkey; repl_events_pkey */
+	[P_REPL_FIRED_GET] = "SELECT time FROM repl_fired WHERE rule = $1",
+	[P_REPL_FIRED_SET] = "INSERT INTO repl_fired(rule, time) VALUES ($1, $2)"
+			     " ON CONFLICT (rule) DO UPDATE SET time = $2",
+	[P_REPL_EVENT_ADD] = "INSERT INTO repl_events(rule, repo, reference, deleted, time)"
+			     " VALUES ($1, $2, $3, $4, $5)",
+	[P_REPL_EVENTS] = "SELECT id, rule, repo, reference, deleted::int, time FROM repl_events"
+			  " WHERE id > $1 ORDER BY id LIMIT $2",
+	[P_REPL_EVENT_DELETE] = "DELETE FROM repl_events WHERE id = $1",
+	/* several processes (migration 2) */
+	[P_PING] = "SELECT value FROM generations WHERE name = 'policy'",
+	/* leases_pkey: one atomic upsert decides who holds the lease */
+	[P_LEASE_TAKE] = "INSERT INTO leases(name, holder, expires)"
+			 " VALUES ($1, $2, to_timestamp($3::bigint + $4::bigint))"
+			 " ON CONFLICT (name) DO UPDATE SET holder = $2,"
+			 " expires = to_timestamp($3::bigint + $4::bigint)"
+			 " WHERE leases.expires <= to_timestamp($3) OR leases.holder = $2",
+	[P_LEASE_RELEASE] = "DELETE FROM leases WHERE name = $1 AND holder = $2",
+	/* repl_fired_pkey: compare-and-set */
+	[P_REPL_FIRED_FIRST] = "INSERT INTO repl_fired(rule, time) VALUES ($1, $2)"
+			       " ON CONFLICT (rule) DO NOTHING",
+	[P_REPL_FIRED_MOVE] = "UPDATE repl_fired SET time = $3 WHERE rule = $1 AND time = $2",
+	/* repl_events_holder */
+	[P_REPL_EVENTS_FREE] = "UPDATE repl_events SET holder = '' WHERE holder > ''"
+			       " AND NOT " HOLDER_ALIVE("repl_events.holder"),
+	/* repl_events_holder; a row another claimer has locked is skipped, not waited for */
+	[P_REPL_EVENT_CLAIM] = "UPDATE repl_events SET holder = $1 WHERE id IN"
+			       " (SELECT id FROM repl_events WHERE holder = '' ORDER BY id LIMIT 1"
+			       " FOR UPDATE SKIP LOCKED)"
+			       " RETURNING id, rule, repo, reference, deleted::int, time",
+	[P_REPL_EXEC_HOLD] = "UPDATE repl_execs SET holder = $2 WHERE id = $1",
+	/* repl_execs_running (partial) */
+	[P_REPL_EXECS_ORPHANED] =
+		"SELECT id, rule, trigger, status, started, ended, summary"
+		" FROM repl_execs e WHERE status = 'running' AND NOT " HOLDER_ALIVE(
+			"e.holder") " ORDER BY id",
+	[P_REPL_EXEC_INTERRUPT] = "UPDATE repl_execs SET status = 'interrupted', ended = $2,"
+				  " summary = $3 WHERE id = $1 AND status = 'running'",
+};
+
+const char *berth_meta__pg_sql(size_t i)
+{
+	return i < P_COUNT ? sqls[i] : NULL;
+}
+
+/* ---- pool ---- */
+
+struct pg_conn {
+	PGconn *pc;
+	unsigned char prepared[P_COUNT];
+	struct pg_conn *next; /* on the idle list */
+};
+
+struct pg_db {
+	char *dsn;
+	int pool_size;
+	long statement_timeout_ms;
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	struct pg_conn *idle;
+	int open; /* connections open or being opened, idle or in use */
+	int version;
+};
+
+/* A statement's parameter: text (NULL = SQL NULL) or a 64-bit integer; `bin` for BYTEA. */
+struct param {
+	int kind; /* 0 text, 1 integer, 2 binary */
+	const char *s;
+	int64_t v;
+	size_t len;
+};
+#define PTEXT(x)                                                                                   \
+	{                                                                                          \
+		0, (x), 0, 0                                                                       \
+	}
+#define PINT(x)                                                                                    \
+	{                                                                                          \
+		1, NULL, (int64_t)(x), 0                                                           \
+	}
+#define PNULL                                                                                      \
+	{                                                                                          \
+		0, NULL, 0, 0                                                                      \
+	}
+#define PBIN(p, n)                                                                                 \
+	{                                                                                          \
+		2, (const char *)(p), 0, (n)                                                       \
+	}
+#define MAX_PARAMS 8
+
+/*
+ * Set the error from a failed result or connection. Connection loss and
+ * "try again" states become BERTH_EBUSY; *broken tells the caller to drop
+ * the connection. `unique` (optional) is set for a unique violation.
+ */
+static int pg_err(struct pg_conn *c, const PGresult *res, const char *what, int *broken,
+		  int *unique)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorMessage(res) : NULL;
+	int code = BERTH_EIO;
+	char text[256];
+	size_t n;
+
+	if (!msg || !*msg)
+		msg = c && c->pc ? PQerrorMessage(c->pc) : "no connection";
+	snprintf(text, sizeof(text), "%s", msg);
+	n = strlen(text);
+	while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
+		text[--n] = 0;
+	if (c && c->pc && PQstatus(c->pc) != CONNECTION_OK) {
+		*broken = 1;
+		code = BERTH_EBUSY;
+	} else if (!state) {
+		code = BERTH_EIO;
+	} else if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0) {
+		/* connection exception, admin shutdown, cannot connect now */
+		*broken = 1;
+		code = BERTH_EBUSY;
+	} else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+		   strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0) {
+		/* serialization failure, deadlock, lock not available, statement timeout */
+		code = BERTH_EBUSY;
+	} else if (strcmp(state, "23505") == 0 && unique) {
+		*unique = 1;
+	}
+	return berth_error_set(code, "metadata: %s: %s", what, text);
+}
+
+static void conn_close(struct pg_conn *c)
+{
+	if (!c)
+		return;
+	if (c->pc)
+		PQfinish(c->pc);
+	free(c);
+}
+
+static void quiet_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+static int conn_open(struct pg_db *s, struct pg_conn **out)
+{
+	struct pg_conn *c = calloc(1, sizeof(*c));
+	char sql[96];
+	PGresult *res = NULL;
+	int broken = 0, rc = 0;
+
+	*out = NULL;
+	if (!c)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	c->pc = PQconnectdb(s->dsn);
+	if (!c->pc || PQstatus(c->pc) != CONNECTION_OK) {
+		rc = berth_error_set(BERTH_EBUSY, "metadata: cannot connect to PostgreSQL: %s",
+				     c->pc ? PQerrorMessage(c->pc) : "out of memory");
+		goto done;
+	}
+	PQsetNoticeProcessor(c->pc, quiet_notice, NULL);
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %ld; SET lock_timeout = %ld",
+		 s->statement_timeout_ms, s->statement_timeout_ms);
+	res = PQexec(c->pc, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = pg_err(c, res, "set statement timeout", &broken, NULL);
+		goto done;
+	}
+	*out = c;
+	/* now owned by the caller */ c = NULL;
+done:
+	PQclear(res);
+	conn_close(c);
+	return rc;
+}
+
+/* Take a connection from the pool (waiting for one if all are in use), or open one. */
+static int conn_take(struct pg_db *s, struct pg_conn **out)
+{
+	struct timespec until;
+	struct pg_conn *c = NULL;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += POOL_WAIT_MS / 1000;
+	pthread_mutex_lock(&s->lock);
+	while (!s->idle && s->open >= s->pool_size) {
+		if (pthread_cond_timedwait(&s->freed, &s->lock, &until) == ETIMEDOUT) {
+			pthread_mutex_unlock(&s->lock);
+			return berth_error_set(BERTH_EBUSY,
+					       "metadata: every PostgreSQL connection of the pool "
+					       "stayed busy");
+		}
+	}
+	if (s->idle) {
+		c = s->idle;
+		s->idle = c->next;
+		c->next = NULL;
+	} else {
+		s->open++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (c) {
+		*out = c;
+		return 0;
+	}
+	if ((rc = conn_open(s, out)) != 0) {
+		pthread_mutex_lock(&s->lock);
+		s->open--;
+		pthread_cond_signal(&s->freed);
+		pthread_mutex_unlock(&s->lock);
+	}
+	return rc;
+}
+
+/* Give a connection back; a broken one (or one left inside a transaction) is closed. */
+static void conn_give(struct pg_db *s, struct pg_conn *c, int broken)
+{
+	if (!broken &&
+	    (PQstatus(c->pc) != CONNECTION_OK || PQtransactionStatus(c->pc) != PQTRANS_IDLE))
+		broken = 1;
+	pthread_mutex_lock(&s->lock);
+	if (broken) {
+		s->open--;
+	} else {
+		c->next = s->idle;
+		s->idle = c;
+	}
+	pthread_cond_signal(&s->freed);
+	pthread_mutex_unlock(&s->lock);
+	if (broken)
+		conn_close(c);
+}
+
+/* ---- statements ---- */
+
+/* Run cached statement `i` with parameters; *res gets the result on success. */
+static int run(struct pg_conn *c, int i, const struct param *p, int np, PGresult **res, int *broken,
+	       int *unique)
+{
+	const char *values[MAX_PARAMS];
+	char nums[MAX_PARAMS][24];
+	int lengths[MAX_PARAMS], formats[MAX_PARAMS];
+	char name[16];
+	PGresult *r;
+	ExecStatusType st;
+
+	*res = NULL;
+	snprintf(name, sizeof(name), "b%d", i);
+	if (!c->prepared[i]) {
+		r = PQprepare(c->pc, name, sqls[i], 0, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			int rc = pg_err(c, r, "prepare", broken, NULL);
+
+			PQclear(r);
+			return rc;
+		}
+		PQclear(r);
+		c->prepared[i] = 1;
+	}
+	for (int k = 0; k < np; k++) {
+		lengths[k] = 0;
+		formats[k] = 0;
+		if (p[k].kind == 1) {
+			snprintf(nums[k], sizeof(nums[k]), "%" PRId64, p[k].v);
+			values[k] = nums[k];
+		} else if (p[k].kind == 2) {
+			/* a zero-length BYTEA still needs a non-NULL pointer */
+			values[k] = p[k].s ? p[k].s : "";
+			lengths[k] = (int)p[k].len;
+			formats[k] = 1;
+		} else {
+			values[k] = p[k].s;
+		}
+	}
+	r = PQexecPrepared(c->pc, name, np, values, lengths, formats, 0);
+	st = PQresultStatus(r);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		int rc = pg_err(c, r, "query", broken, unique);
+
+		PQclear(r);
+		return rc;
+	}
+	*res = r;
+	return 0;
+}
+
+static int exec_simple(struct pg_conn *c, const char *sql, int *broken)
+{
+	PGresult *r = PQexec(c->pc, sql);
+	int rc = 0;
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = pg_err(c, r, sql, broken, NULL);
+	PQclear(r);
+	return rc;
+}
+
+static long changes(PGresult *r)
+{
+	const char *n = PQcmdTuples(r);
+
+	return n && *n ? strtol(n, NULL, 10) : 0;
+}
+
+/*
+ * A unit of work on one connection: `fn` runs its statements; with `tx` in
+ * a transaction (committed if fn returns 0, else rolled back). A dropped
+ * connection is replaced and the work run once more; a serialization
+ * failure or deadlock is retried a few times. *broken is fn's to set.
+ */
+typedef int (*work_fn)(struct pg_conn *c, void *arg, int *broken);
+
+static int with_conn(struct pg_db *s, int tx, work_fn fn, void *arg)
+{
+	int rc = 0, reconnects = 0;
+
+	for (int attempt = 0;; attempt++) {
+		struct pg_conn *c = NULL;
+		int broken = 0;
+
+		if ((rc = conn_take(s, &c)) != 0)
+			return rc;
+		if (tx)
+			rc = exec_simple(c, "BEGIN", &broken);
+		if (rc == 0)
+			rc = fn(c, arg, &broken);
+		if (tx && rc == 0)
+			rc = exec_simple(c, "COMMIT", &broken);
+		if (rc != 0 && tx && !broken && PQtransactionStatus(c->pc) != PQTRANS_IDLE) {
+			/* Keep fn's message: the rollback's own result does not matter. */
+			char saved[512];
+			int code = berth_error_last_code(), ignored = 0;
+
+			snprintf(saved, sizeof(saved), "%s", berth_error_last());
+			if (exec_simple(c, "ROLLBACK", &ignored) != 0)
+				broken = 1;
+			berth_error_set(code, "%s", saved);
+		}
+		conn_give(s, c, broken);
+		if (rc == BERTH_EBUSY && broken && reconnects++ == 0)
+			continue; /* the server dropped an idle connection: once more, fresh */
+		if (rc != BERTH_EBUSY || broken || attempt >= TX_RETRIES)
+			return rc;
+		usleep(1000u * (unsigned)(attempt + 1));
+	}
+}
+
+/* ---- generic shapes: one write, one row, a listing ---- */
+
+struct write_args {
+	int stmt;
+	const char *what;
+	const char *exists;
+	const char *notfound;
+	struct param p[MAX_PARAMS];
+	int np;
+	int64_t id; /* out: RETURNING id */
+	long changes;
+};
+
+static int work_write(struct pg_conn *c, void *arg, int *broken)
+{
+	struct write_args *a = arg;
+	PGresult *r = NULL;
+	int unique = 0, rc;
+
+	rc = run(c, a->stmt, a->p, a->np, &r, broken, &unique);
+	if (rc != 0) {
+		if (unique && a->exists)
+			return berth_error_set(BERTH_EEXISTS, "%s", a->exists);
+		return rc;
+	}
+	a->changes = changes(r);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && PQnfields(r) > 0)
+		a->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	if (!a->changes && a->notfound)
+		return berth_error_set(BERTH_ENOTFOUND, "%s", a->notfound);
+	return 0;
+}
+
+static int run_write(void *impl, struct write_args *a)
+{
+	return with_conn(impl, 1, work_write, a);
+}
+
+/* A query's whole result, fetched on a pooled connection released before use. */
+struct query {
+	int stmt;
+	const struct param *p;
+	int np;
+	PGresult *res;
+};
+
+static int work_query(struct pg_conn *c, void *arg, int *broken)
+{
+	struct query *q = arg;
+
+	return run(c, q->stmt, q->p, q->np, &q->res, broken, NULL);
+}
+
+static int query(void *impl, int stmt, const struct param *p, int np, PGresult **res)
+{
+	struct query q = {stmt, p, np, NULL};
+	int rc = with_conn(impl, 0, work_query, &q);
+
+	*res = q.res;
+	return rc;
+}
+
+static int64_t num(const char *s)
+{
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+static const char *col_of(PGresult *r, int row, int k)
+{
+	return PQgetisnull(r, row, k) ? NULL : PQgetvalue(r, row, k);
+}
+
+typedef int (*fill_fn)(void *out, void *extra, const char *const *col);
+
+static int get_row(void *impl, int stmt, const struct param *p, int np, int ncols, fill_fn fill,
+		   void *out, void *extra, const char *notfound)
+{
+	const char *col[8];
+	PGresult *r = NULL;
+	int rc;
+
+	if ((rc = query(impl, stmt, p, np, &r)) != 0)
+		return rc;
+	if (PQntuples(r) == 0) {
+		rc = berth_error_set(BERTH_ENOTFOUND, "%s", notfound);
+	} else if (out) {
+		for (int k = 0; k < ncols && k < 8; k++)
+			col[k] = col_of(r, 0, k);
+		rc = fill(out, extra, col);
+	}
+	PQclear(r);
+	return rc;
+}
+
+typedef int (*each_fn)(void *ctx, const char *const *col);
+
+/* Callback convention: non-zero stops; a negative value is returned as the error. */
+static int cb_result(int r)
+{
+	return r < 0 ? r : 0;
+}
+
+static int each_rows(PGresult *r, int first, int count, int ncols, each_fn each, void *ctx)
+{
+	const char *col[8];
+
+	for (int i = first; i < first + count; i++) {
+		int ret;
+
+		for (int k = 0; k < ncols && k < 8; k++)
+			col[k] = col_of(r, i, k);
+		if ((ret = each(ctx, col)) != 0)
+			return cb_result(ret);
+	}
+	return 0;
+}
+
+static void wipe_result(PGresult *r)
+{
+	for (int i = 0; i < PQntuples(r); i++)
+		for (int k = 0; k < PQnfields(r); k++)
+			explicit_bzero(PQgetvalue(r, i, k), (size_t)PQgetlength(r, i, k));
+}
+
+static int list_rows(void *impl, int stmt, const struct param *p, int np, int ncols, int wipe,
+		     each_fn each, void *ctx)
+{
+	PGresult *r = NULL;
+	int rc;
+
+	if ((rc = query(impl, stmt, p, np, &r)) != 0)
+		return rc;
+	rc = each_rows(r, 0, PQntuples(r), ncols, each, ctx);
+	if (wipe)
+		wipe_result(r);
+	PQclear(r);
+	return rc;
+}
+
+/* ---- open, migrations ---- */
+
+static int work_migrate(struct pg_conn *c, void *arg, int *broken)
+{
+	struct pg_db *s = arg;
+	PGresult *r = NULL;
+	long have;
+	int rc;
+
+	/* Serialise concurrent openers for the rest of this transaction. */
+	if ((rc = exec_simple(c, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")", broken)) !=
+		    0 ||
+	    (rc = exec_simple(c,
+			      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			      " version INTEGER PRIMARY KEY,"
+			      " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+			      broken)) != 0)
+		return rc;
+	r = PQexec(c->pc, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		rc = pg_err(c, r, "read schema version", broken, NULL);
+		PQclear(r);
+		return rc;
+	}
+	have = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	if (have > NMIGRATIONS)
+		return berth_error_set(BERTH_EUNSUPPORTED,
+				       "metadata: database schema version %ld is newer than this "
+				       "berth supports (%d); upgrade berth",
+				       have, NMIGRATIONS);
+	for (int v = (int)have + 1; v <= NMIGRATIONS; v++) {
+		char sql[96];
+
+		snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations(version) VALUES (%d)", v);
+		if ((rc = exec_simple(c, migrations[v - 1], broken)) != 0 ||
+		    (rc = exec_simple(c, sql, broken)) != 0)
+			return rc;
+	}
+	s->version = NMIGRATIONS;
+	return 0;
+}
+
+static void pg_free(void *impl);
+
+static int pg_open(void **impl, const char *target, const berth_meta_options *o)
+{
+	struct pg_db *s = NULL;
+	int rc = 0;
+
+	*impl = NULL;
+	if (strnlen(target, DSN_MAX + 1) > DSN_MAX)
+		return berth_error_set(BERTH_EINVALID,
+				       "metadata: PostgreSQL DSN longer than %d bytes", DSN_MAX);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->freed, NULL);
+	s->pool_size = o && o->pool_size > 0 ? o->pool_size : BERTH_META_POOL_DEFAULT;
+	s->statement_timeout_ms = o && o->statement_timeout_ms > 0
+					  ? o->statement_timeout_ms
+					  : BERTH_META_STATEMENT_TIMEOUT_DEFAULT;
+	if (!(s->dsn = strdup(target))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = with_conn(s, 1, work_migrate, s)) != 0)
+		goto done;
+	*impl = s;
+	/* now owned by the caller */ s = NULL;
+done:
+	pg_free(s);
+	return rc;
+}
+
+static void pg_free(void *impl)
+{
+	struct pg_db *s = impl;
+
+	if (!s)
+		return;
+	while (s->idle) {
+		struct pg_conn *next = s->idle->next;
+
+		conn_close(s->idle);
+		s->idle = next;
+	}
+	pthread_cond_destroy(&s->freed);
+	pthread_mutex_destroy(&s->lock);
+	free(s->dsn);
+	free(s);
+}
+
+static int pg_schema_version(void *impl)
+{
+	return ((struct pg_db *)impl)->version;
+}
+
+/* ---- repositories and blobs ---- */
+
+static int pg_repo_exists(void *impl, const char *repo)
+{
+	struct param p[] = {PTEXT(repo)};
+
+	return get_row(impl, P_REPO_ID, p, 1, 0, NULL, NULL, NULL, "repository not found");
+}
+
+/* Id of `repo` inside a write transaction, creating its row if needed. */
+static int repo_ensure(struct pg_conn *c, const char *repo, int64_t *id, int *broken)
+{
+	struct param p[] = {PTEXT(repo)};
+	PGresult *r = NULL;
+	int rc;
+
+	if ((rc = run(c, P_REPO_ENSURE, p, 1, &r, broken, NULL)) != 0)
+		return rc;
+	PQclear(r);
+	if ((rc = run(c, P_REPO_ID, p, 1, &r, broken, NULL)) != 0)
+		return rc;
+	if (PQntuples(r) == 1)
+		*id = num(PQgetvalue(r, 0, 0));
+	else
+		rc = berth_error_set(BERTH_EIO, "metadata: repository row missing");
+	PQclear(r);
+	return rc;
+}
+
+static int run_discard(struct pg_conn *c, int stmt, const struct param *p, int np, int *broken,
+		       long *n)
+{
+	PGresult *r = NULL;
+	int rc = run(c, stmt, p, np, &r, broken, NULL);
+
+	if (rc == 0 && n)
+		*n = changes(r);
+	PQclear(r);
+	return rc;
+}
+
+struct link_args {
+	const char *repo;
+	const berth_digest *d;
+	uint64_t size;
+};
+
+static int work_blob_link(struct pg_conn *c, void *arg, int *broken)
+{
+	struct link_args *a = arg;
+	int64_t id = 0;
+	int rc;
+
+	if ((rc = repo_ensure(c, a->repo, &id, broken)) != 0)
+		return rc;
+	{
+		struct param b[] = {PTEXT(a->d->str), PINT(a->size)};
+		struct param l[] = {PINT(id), PTEXT(a->d->str)};
+
+		if ((rc = run_discard(c, P_BLOB_INSERT, b, 2, broken, NULL)) != 0)
+			return rc;
+		return run_discard(c, P_REPO_BLOB_INSERT, l, 2, broken, NULL);
+	}
+}
+
+static int pg_blob_link(void *impl, const char *repo, const berth_digest *d, uint64_t size)
+{
+	struct link_args a = {repo, d, size};
+
+	return with_conn(impl, 1, work_blob_link, &a);
+}
+
+static int fill_u64(void *out, void *extra, const char *const *col)
+{
+	(void)extra;
+	*(uint64_t *)out = (uint64_t)num(col[0]);
+	return 0;
+}
+
+static int pg_blob_linked(void *impl, const char *repo, const berth_digest *d, uint64_t *size)
+{
+	struct param p[] = {PTEXT(repo), PTEXT(d->str)};
+	uint64_t v = 0;
+	int rc = get_row(impl, P_BLOB_LINKED, p, 2, 1, fill_u64, &v, NULL,
+			 "blob not linked in the repository");
+
+	if (rc == BERTH_ENOTFOUND)
+		return berth_error_set(BERTH_ENOTFOUND, "blob %s not linked in the repository",
+				       d->str);
+	if (rc == 0 && size)
+		*size = v;
+	return rc;
+}
+
+struct repo_list {
+	berth_meta_repo_cb cb;
+	void *ctx;
+};
+
+static int each_repo(void *ctx, const char *const *col)
+{
+	struct repo_list *l = ctx;
+
+	return l->cb(l->ctx, col[0] ? col[0] : "", (uint64_t)num(col[1]));
+}
+
+static int pg_blob_repos(void *impl, const berth_digest *d, berth_meta_repo_cb cb, void *ctx)
+{
+	struct param p[] = {PTEXT(d->str)};
+	struct repo_list l = {cb, ctx};
+	PGresult *r = NULL;
+	int rc;
+
+	if ((rc = query(impl, P_BLOB_REPOS, p, 1, &r)) != 0)
+		return rc;
+	if (PQntuples(r) == 0)
+		rc = berth_error_set(BERTH_ENOTFOUND, "blob %s not linked in any repository",
+				     d->str);
+	else
+		rc = each_rows(r, 0, PQntuples(r), 2, each_repo, &l);
+	PQclear(r);
+	return rc;
+}
+
+static int pg_blob_unlink(void *impl, const char *repo, const berth_digest *d)
+{
+	struct write_args a = {
+		.stmt = P_BLOB_UNLINK,
+		.what = "unlink blob",
+		.p = {PTEXT(repo), PTEXT(d->str)},
+		.np = 2,
+	};
+	int rc = run_write(impl, &a);
+
+	if (rc == 0 && !a.changes)
+		return berth_error_set(BERTH_ENOTFOUND, "blob %s not linked in the repository",
+				       d->str);
+	return rc;
+}
+
+/* ---- manifests and tags ---- */
+
+static int repo_bump(struct pg_conn *c, const char *repo, int *broken)
+{
+	struct param p[] = {PTEXT(repo)};
+
+	return run_discard(c, P_REPO_BUMP, p, 1, broken, NULL);
+}
+
+static int work_manifest_store(struct pg_conn *c, void *arg, int *broken)
+{
+	const berth_meta_manifest_put *p = arg;
+	int64_t id = 0;
+	long inserted = 0;
+	int rc;
+
+	if ((rc = repo_ensure(c, p->repo, &id, broken)) != 0)
+		return rc;
+	{
+		struct param m[] = {PINT(id),
+				    PTEXT(p->digest->str),
+				    PTEXT(p->media_type),
+				    PTEXT(p->artifact_type),
+				    PTEXT(p->annotations),
+				    PTEXT(p->subject ? p->subject->str : NULL),
+				    PBIN(p->body, p->body_len),
+				    PINT(p->body_len)};
+
+		if ((rc = run_discard(c, P_MAN_INSERT, m, 8, broken, &inserted)) != 0)
+			return rc;
+	}
+	/* Same digest means same bytes, so an existing row already has its refs. */
+	for (size_t i = 0; inserted && i < p->nrefs; i++) {
+		struct param r[] = {PINT(id), PTEXT(p->digest->str), PTEXT(p->refs[i].str)};
+
+		if ((rc = run_discard(c, P_MAN_REF_INSERT, r, 3, broken, NULL)) != 0)
+			return rc;
+	}
+	if (p->tag) {
+		struct param t[] = {PINT(id), PTEXT(p->tag), PTEXT(p->digest->str)};
+
+		if ((rc = run_discard(c, P_TAG_SET, t, 3, broken, NULL)) != 0)
+			return rc;
+	}
+	return repo_bump(c, p->repo, broken);
+}
+
+static int pg_manifest_store(void *impl, const berth_meta_manifest_put *p)
+{
+	return with_conn(impl, 1, work_manifest_store, (void *)p);
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Append a BYTEA value in PostgreSQL's hex output ("\x0a1b...") to `out`. */
+static int bytea_append(struct berth_buf *out, const char *text, size_t len)
+{
+	unsigned char chunk[1024];
+	size_t n = 0;
+	int rc;
+
+	if (len < 2 || text[0] != '\\' || text[1] != 'x' || len % 2)
+		return berth_error_set(BERTH_EIO, "metadata: manifest body not in hex format");
+	for (size_t i = 2; i < len; i += 2) {
+		int hi = hexval(text[i]), lo = hexval(text[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return berth_error_set(BERTH_EIO, "metadata: corrupt manifest body");
+		chunk[n++] = (unsigned char)(hi << 4 | lo);
+		if (n == sizeof(chunk)) {
+			if ((rc = berth_buf_put(out, chunk, n)) != 0)
+				return rc;
+			n = 0;
+		}
+	}
+	return n ? berth_buf_put(out, chunk, n) : 0;
+}
+
+static int pg_manifest_get(void *impl, const char *repo, const char *reference, int by_digest,
+			   berth_meta_manifest *info, struct berth_buf *body)
+{
+	struct param p[] = {PTEXT(repo), PTEXT(reference)};
+	PGresult *r = NULL;
+	const char *dg;
+	int rc;
+
+	if ((rc = query(impl, by_digest ? P_MAN_BY_DIGEST : P_MAN_BY_TAG, p, 2, &r)) != 0)
+		return rc;
+	if (PQntuples(r) == 0) {
+		rc = berth_error_set(BERTH_ENOTFOUND, "manifest not found");
+		goto done;
+	}
+	if (info) {
+		dg = PQgetvalue(r, 0, 0);
+		if (berth_digest_parse(&info->digest, dg, strlen(dg)) != 0) {
+			rc = berth_error_set(BERTH_EIO,
+					     "metadata: stored manifest digest is corrupt");
+			goto done;
+		}
+		snprintf(info->media_type, sizeof(info->media_type), "%s", PQgetvalue(r, 0, 1));
+		info->size = (uint64_t)num(PQgetvalue(r, 0, 2));
+		info->generation = num(PQgetvalue(r, 0, 4));
+		info->policy_generation = num(PQgetvalue(r, 0, 5));
+	}
+	if (body)
+		rc = bytea_append(body, PQgetvalue(r, 0, 3), (size_t)PQgetlength(r, 0, 3));
+done:
+	PQclear(r);
+	return rc;
+}
+
+struct del_args {
+	const char *repo;
+	const char *key;
+	int stmt;
+	const char *what;
+};
+
+static int work_delete(struct pg_conn *c, void *arg, int *broken)
+{
+	struct del_args *a = arg;
+	struct param p[] = {PTEXT(a->repo), PTEXT(a->key)};
+	long n = 0;
+	int rc;
+
+	if ((rc = run_discard(c, a->stmt, p, 2, broken, &n)) != 0)
+		return rc;
+	if (!n)
+		return berth_error_set(BERTH_ENOTFOUND, "%s not found", a->what);
+	return repo_bump(c, a->repo, broken);
+}
+
+static int pg_manifest_delete(void *impl, const char *repo, const berth_digest *d)
+{
+	struct del_args a = {repo, d->str, P_MAN_DELETE, "manifest"};
+
+	return with_conn(impl, 1, work_delete, &a);
+}
+
+static int pg_tag_delete(void *impl, const char *repo, const char *tag)
+{
+	struct del_args a = {repo, tag, P_TAG_DELETE, "tag"};
+
+	return with_conn(impl, 1, work_delete, &a);
+}
+
+struct name_list {
+	berth_meta_name_cb cb;
+	void *ctx;
+};
+
+static int each_name(void *ctx, const char *const *col)
+{
+	struct name_list *l = ctx;
+
+	return l->cb(l->ctx, col[0] ? col[0] : "");
+}
+
+/* LIMIT n+1 tells whether more remain; NULL is no limit. */
+static struct param limit_param(long n, char *buf, size_t size)
+{
+	struct param p = PNULL;
+
+	if (n >= 0) {
+		snprintf(buf, size, "%lld", n >= LONG_MAX ? (long long)LONG_MAX : (long long)n + 1);
+		p.s = buf;
+	}
+	return p;
+}
+
+static int deliver_names(PGresult *r, long n, berth_meta_name_cb cb, void *ctx, int *more)
+{
+	struct name_list l = {cb, ctx};
+	int take = PQntuples(r);
+
+	if (n >= 0 && take > n) {
+		take = (int)n;
+		if (more)
+			*more = 1;
+	}
+	return each_rows(r, 0, take, 1, each_name, &l);
+}
+
+static int fill_i64(void *out, void *extra, const char *const *col)
+{
+	(void)extra;
+	*(int64_t *)out = num(col[0]);
+	return 0;
+}
+
+static int pg_tags(void *impl, const char *repo, const char *last, long n, berth_meta_name_cb cb,
+		   void *ctx, int *more)
+{
+	struct param p[3] = {PTEXT(repo)};
+	char lim[24];
+	int64_t id = 0;
+	PGresult *r = NULL;
+	int rc;
+
+	if ((rc = get_row(impl, P_REPO_ID, p, 1, 1, fill_i64, &id, NULL, "repository not found")) !=
+	    0)
+		return rc;
+	p[0] = (struct param)PINT(id);
+	p[1] = (struct param)PTEXT(last ? last : "");
+	p[2] = limit_param(n, lim, sizeof(lim));
+	if ((rc = query(impl, P_TAGS, p, 3, &r)) != 0)
+		return rc;
+	rc = deliver_names(r, n, cb, ctx, more);
+	PQclear(r);
+	return rc;
+}
+
+static int pg_catalog(void *impl, const char *last, long n, berth_meta_name_cb cb, void *ctx,
+		      int *more)
+{
+	char lim[24];
+	struct param p[2] = {PTEXT(last ? last : "")};
+	PGresult *r = NULL;
+	int rc;
+
+	p[1] = limit_param(n, lim, sizeof(lim));
+	if ((rc = query(impl, P_CATALOG, p, 2, &r)) != 0)
+		return rc;
+	rc = deliver_names(r, n, cb, ctx, more);
+	PQclear(r);
+	return rc;
+}
+
+struct referrer_list {
+	berth_meta_referrer_cb cb;
+	void *ctx;
+};
+
+static int each_referrer(void *ctx, const char *const *col)
+{
+	struct referrer_list *l = ctx;
+	berth_meta_referrer r = {
+		.digest = col[0],
+		.media_type = col[1],
+		.size = (uint64_t)num(col[2]),
+		.artifact_type = col[3],
+		.annotations = col[4],
+	};
+
+	return l->cb(l->ctx, &r);
+}
+
+static int pg_referrers(void *impl, const char *repo, const berth_digest *subject,
+			const char *artifact_type, berth_meta_referrer_cb cb, void *ctx)
+{
+	struct param p[] = {PTEXT(repo), PTEXT(subject->str), PTEXT(artifact_type)};
+	struct referrer_list l = {cb, ctx};
+
+	return list_rows(impl, P_REFERRERS, p, 3, 5, 0, each_referrer, &l);
+}
+
+/* ---- upload sessions ---- */
+
+static int pg_upload_create(void *impl, const char *id, const char *repo, time_t started,
+			    const char *account)
+{
+	struct write_args a = {
+		.stmt = P_UPLOAD_CREATE,
+		.what = "create upload",
+		.exists = "upload session already exists",
+		.p = {PTEXT(id), PTEXT(repo), PINT(started), PTEXT(account ? account : "")},
+		.np = 4,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int fill_pair(void *out, void *extra, const char *const *col)
+{
+	long *v = out;
+
+	(void)extra;
+	v[0] = (long)num(col[0]);
+	v[1] = (long)num(col[1]);
+	return 0;
+}
+
+static int pg_upload_count(void *impl, const char *repo, const char *account, long *in_repo,
+			   long *of_account)
+{
+	struct param p[] = {PTEXT(repo), PTEXT(account ? account : "")};
+	long v[2] = {0, 0};
+	int rc = get_row(impl, P_UPLOAD_COUNT, p, 2, 2, fill_pair, v, NULL, "no count");
+
+	*in_repo = v[0];
+	*of_account = v[1];
+	return rc;
+}
+
+static int pg_upload_check(void *impl, const char *id, const char *repo)
+{
+	struct param p[] = {PTEXT(id), PTEXT(repo)};
+
+	return get_row(impl, P_UPLOAD_CHECK, p, 2, 0, NULL, NULL, NULL, "upload session not found");
+}
+
+static int pg_upload_delete(void *impl, const char *id)
+{
+	struct write_args a = {
+		.stmt = P_UPLOAD_DELETE,
+		.what = "delete upload",
+		.notfound = "upload session not found",
+		.p = {PTEXT(id)},
+		.np = 1,
+	};
+
+	return run_write(impl, &a);
+}
+
+struct id_list {
+	berth_meta_id_cb cb;
+	void *ctx;
+};
+
+static int each_id(void *ctx, const char *const *col)
+{
+	struct id_list *l = ctx;
+
+	return l->cb(l->ctx, col[0] ? col[0] : "");
+}
+
+static int pg_upload_stale(void *impl, time_t cutoff, berth_meta_id_cb cb, void *ctx)
+{
+	struct param p[] = {PINT(cutoff)};
+	struct id_list l = {cb, ctx};
+
+	return list_rows(impl, P_UPLOAD_STALE, p, 1, 1, 0, each_id, &l);
+}
+
+/* ---- users ---- */
+
+#define USER_COLS 7
+
+static void user_from(berth_meta_user *u, const char *const *col)
+{
+	memset(u, 0, sizeof(*u));
+	u->id = num(col[0]);
+	snprintf(u->name, sizeof(u->name), "%s", col[1] ? col[1] : "");
+	snprintf(u->password_hash, sizeof(u->password_hash), "%s", col[2] ? col[2] : "");
+	u->sysadmin = num(col[3]) != 0;
+	u->created = (time_t)num(col[4]);
+	u->generation = num(col[5]);
+	u->disabled = num(col[6]) != 0;
+}
+
+static int fill_user(void *out, void *extra, const char *const *col)
+{
+	(void)extra;
+	user_from(out, col);
+	return 0;
+}
+
+static const char *pg_bool(int v)
+{
+	return v ? "true" : "false";
+}
+
+static int pg_user_create(void *impl, const char *name, const char *password_hash, int sysadmin,
+			  int64_t *id_out)
+{
+	struct write_args a = {
+		.stmt = P_USER_CREATE,
+		.what = "create user",
+		.exists = "user already exists",
+		.p = {PTEXT(name), PTEXT(password_hash), PTEXT(pg_bool(sysadmin)),
+		      PINT(time(NULL))},
+		.np = 4,
+	};
+	int rc = run_write(impl, &a);
+
+	if (rc == 0 && id_out)
+		*id_out = a.id;
+	return rc;
+}
+
+static int pg_user_get(void *impl, const char *name, berth_meta_user *out)
+{
+	struct param p[] = {PTEXT(name)};
+
+	return get_row(impl, P_USER_GET, p, 1, USER_COLS, fill_user, out, NULL, "user not found");
+}
+
+static int pg_user_get_by_id(void *impl, int64_t id, berth_meta_user *out)
+{
+	struct param p[] = {PINT(id)};
+
+	return get_row(impl, P_USER_BY_ID, p, 1, USER_COLS, fill_user, out, NULL, "user not found");
+}
+
+static int pg_user_set_password(void *impl, const char *name, const char *password_hash)
+{
+	struct write_args a = {
+		.stmt = P_USER_SET_PASSWORD,
+		.what = "set password",
+		.notfound = "user not found",
+		.p = {PTEXT(name), PTEXT(password_hash)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int pg_user_set_disabled(void *impl, const char *name, int disabled)
+{
+	struct write_args a = {
+		.stmt = P_USER_SET_DISABLED,
+		.what = "disable user",
+		.notfound = "user not found",
+		.p = {PTEXT(name), PTEXT(pg_bool(disabled))},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int pg_user_delete(void *impl, const char *name)
+{
+	struct write_args a = {
+		.stmt = P_USER_DELETE,
+		.what = "delete user",
+		.notfound = "user not found",
+		.p = {PTEXT(name)},
+		.np = 1,
+	};
+
+	return run_write(impl, &a);
+}
+
+struct user_list {
+	berth_meta_user_cb cb;
+	void *ctx;
+};
+
+static int each_user(void *ctx, const char *const *col)
+{
+	struct user_list *l = ctx;
+	berth_meta_user u;
+	int r;
+
+	user_from(&u, col);
+	r = l->cb(l->ctx, &u);
+	explicit_bzero(u.password_hash, sizeof(u.password_hash));
+	return r;
+}
+
+static int pg_users(void *impl, berth_meta_user_cb cb, void *ctx)
+{
+	struct user_list l = {cb, ctx};
+
+	return list_rows(impl, P_USERS, NULL, 0, USER_COLS, 1, each_user, &l);
+}
+
+/* ---- projects ---- */
+
+static void project_from(berth_meta_project *p, const char *const *col)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = num(col[0]);
+	snprintf(p->name, sizeof(p->name), "%s", col[1] ? col[1] : "");
+	p->public = num(col[2]) != 0;
+	p->created = (time_t)num(col[3]);
+}
+
+static int fill_project(void *out, void *extra, const char *const *col)
+{
+	(void)extra;
+	project_from(out, col);
+	return 0;
+}
+
+static int pg_project_create(void *impl, const char *name, int public)
+{
+	struct write_args a = {
+		.stmt = P_PROJECT_CREATE,
+		.what = "create project",
+		.exists = "project already exists",
+		.p = {PTEXT(name), PTEXT(pg_bool(public)), PINT(time(NULL))},
+		.np = 3,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int pg_project_get(void *impl, const char *name, berth_meta_project *out)
+{
+	struct param p[] = {PTEXT(name)};
+
+	return get_row(impl, P_PROJECT_GET, p, 1, 4, fill_project, out, NULL, "project not found");
+}
+
+static int pg_project_set_public(void *impl, const char *name, int public)
+{
+	struct write_args a = {
+		.stmt = P_PROJECT_SET_PUBLIC,
+		.what = "update project",
+		.notfound = "project not found",
+		.p = {PTEXT(name), PTEXT(pg_bool(public))},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int pg_project_delete(void *impl, const char *name)
+{
+	struct write_args a = {
+		.stmt = P_PROJECT_DELETE,
+		.what = "delete project",
+		.notfound = "project not found",
+		.p = {PTEXT(name)},
+		.np = 1,
+	};
+
+	return run_write(impl, &a);
+}
+
+struct project_list {
+	berth_meta_project_cb cb;
+	void *ctx;
+};
+
+static int each_project(void *ctx, const char *const *col)
+{
+	struct project_list *l = ctx;
+	berth_meta_project p;
+
+	project_from(&p, col);
+	return l->cb(l->ctx, &p);
+}
+
+static int pg_projects(void *impl, berth_meta_project_cb cb, void *ctx)
+{
+	struct project_list l = {cb, ctx};
+
+	return list_rows(impl, P_PROJECTS, NULL, 0, 4, 0, each_project, &l);
+}
+
+static int work_set_keys(struct pg_conn *c, void *arg, int *broken)
+{
+	int rc;
+
+	if ((rc = work_write(c, arg, broken)) != 0)
+		return rc;
+	/* Every process learns of the change through the policy generation. */
+	return run_discard(c, P_POLICY_BUMP, NULL, 0, broken, NULL);
+}
+
+static int pg_project_set_signature_keys(void *impl, const char *name, const char *keys)
+{
+	struct write_args a = {
+		.stmt = P_PROJECT_SET_KEYS,
+		.what = "set signature policy",
+		.notfound = "project not found",
+		.p = {PTEXT(name), PTEXT(keys)},
+		.np = 2,
+	};
+
+	return with_conn(impl, 1, work_set_keys, &a);
+}
+
+static int fill_text(void *out, void *extra, const char *const *col)
+{
+	(void)extra;
+	return col[0] ? berth_buf_puts(out, col[0]) : 0;
+}
+
+static int pg_project_signature_keys(void *impl, const char *name, struct berth_buf *out)
+{
+	struct param p[] = {PTEXT(name)};
+
+	return get_row(impl, P_PROJECT_KEYS, p, 1, 1, fill_text, out, NULL, "project not found");
+}
+
+struct policy_list {
+	berth_meta_policy_cb cb;
+	void *ctx;
+};
+
+static int each_policy(void *ctx, const char *const *col)
+{
+	struct policy_list *l = ctx;
+
+	return l->cb(l->ctx, col[0] ? col[0] : "", col[1] ? col[1] : "");
+}
+
+static int pg_policies(void *impl, int64_t *generation, berth_meta_policy_cb cb, void *ctx)
+{
+	struct policy_list l = {cb, ctx};
+	int64_t gen = 0;
+	int rc;
+
+	/* The generation first: a change after it shows as a newer one later. */
+	if ((rc = get_row(impl, P_POLICY_GEN, NULL, 0, 1, fill_i64, &gen, NULL,
+			  "policy generation missing")) != 0)
+		return rc;
+	*generation = gen;
+	return list_rows(impl, P_POLICIES, NULL, 0, 2, 0, each_policy, &l);
+}
+
+static int pg_manifest_parents(void *impl, const char *repo, const berth_digest *d,
+			       berth_meta_name_cb cb, void *ctx)
+{
+	struct param p[] = {PTEXT(repo), PTEXT(d->str)};
+	struct name_list l = {cb, ctx};
+
+	return list_rows(impl, P_MAN_PARENTS, p, 2, 1, 0, each_name, &l);
+}
+
+/* ---- members ---- */
+
+static int work_member_set(struct pg_conn *c, void *arg, int *broken)
+{
+	struct write_args *a = arg;
+	struct param p[] = {PTEXT(a->p[0].s)};
+	PGresult *r = NULL;
+	int rc;
+
+	if ((rc = work_write(c, a, broken)) != 0 || a->changes)
+		return rc;
+	/* Nothing inserted: say which side is missing (without naming it). */
+	if ((rc = run(c, P_PROJECT_ID, p, 1, &r, broken, NULL)) != 0)
+		return rc;
+	rc = berth_error_set(BERTH_ENOTFOUND, "%s",
+			     PQntuples(r) ? "user not found" : "project not found");
+	PQclear(r);
+	return rc;
+}
+
+static int pg_member_set(void *impl, const char *project, const char *user, int role)
+{
+	struct write_args a = {
+		.stmt = P_MEMBER_SET,
+		.what = "set member",
+		.p = {PTEXT(project), PTEXT(user), PINT(role)},
+		.np = 3,
+	};
+
+	return with_conn(impl, 1, work_member_set, &a);
+}
+
+static int pg_member_get(void *impl, const char *project, const char *user, int *role)
+{
+	struct param p[] = {PTEXT(project), PTEXT(user)};
+	int64_t v = 0;
+	int rc = get_row(impl, P_MEMBER_GET, p, 2, 1, fill_i64, &v, NULL, "not a member");
+
+	if (rc == 0 && role)
+		*role = (int)v;
+	return rc;
+}
+
+static int pg_member_delete(void *impl, const char *project, const char *user)
+{
+	struct write_args a = {
+		.stmt = P_MEMBER_DELETE,
+		.what = "delete member",
+		.notfound = "not a member",
+		.p = {PTEXT(project), PTEXT(user)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+struct member_list {
+	berth_meta_member_cb cb;
+	void *ctx;
+};
+
+static int each_member(void *ctx, const char *const *col)
+{
+	struct member_list *l = ctx;
+
+	return l->cb(l->ctx, col[0] ? col[0] : "", (int)num(col[1]));
+}
+
+static int pg_members(void *impl, const char *project, berth_meta_member_cb cb, void *ctx)
+{
+	struct param p[] = {PTEXT(project)};
+	struct member_list l = {cb, ctx};
+	int64_t id = 0;
+	int rc;
+
+	if ((rc = get_row(impl, P_PROJECT_ID, p, 1, 1, fill_i64, &id, NULL, "project not found")) !=
+	    0)
+		return rc;
+	p[0] = (struct param)PINT(id);
+	return list_rows(impl, P_MEMBERS, p, 1, 2, 0, each_member, &l);
+}
+
+/* ---- robots ---- */
+
+static void robot_from(berth_meta_robot *r, const char *const *col)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = num(col[0]);
+	snprintf(r->name, sizeof(r->name), "%s", col[1] ? col[1] : "");
+	snprintf(r->secret_hash, sizeof(r->secret_hash), "%s", col[2] ? col[2] : "");
+	r->expires = (time_t)num(col[3]);
+	r->created = (time_t)num(col[4]);
+	r->generation = num(col[6]);
+}
+
+static int fill_robot(void *out, void *extra, const char *const *col)
+{
+	berth_meta_robot *r = out;
+	berth_buf *perms = extra;
+	size_t at;
+	int rc;
+
+	robot_from(r, col);
+	if (!perms)
+		return 0;
+	at = perms->len;
+	if ((rc = berth_buf_puts(perms, col[5] ? col[5] : "")) != 0)
+		return rc;
+	r->permissions = perms->ptr + at;
+	return 0;
+}
+
+static int pg_robot_create(void *impl, const char *name, const char *secret_hash, time_t expires,
+			   const char *permissions)
+{
+	struct write_args a = {
+		.stmt = P_ROBOT_CREATE,
+		.what = "create robot",
+		.exists = "robot already exists",
+		.p = {PTEXT(name), PTEXT(secret_hash), PINT(expires), PINT(time(NULL)),
+		      PTEXT(permissions)},
+		.np = 5,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int pg_robot_get(void *impl, const char *name, berth_meta_robot *out,
+			struct berth_buf *perms)
+{
+	struct param p[] = {PTEXT(name)};
+
+	return get_row(impl, P_ROBOT_GET, p, 1, 7, fill_robot, out, perms, "robot not found");
+}
+
+static int pg_robot_delete(void *impl, const char *name)
+{
+	struct write_args a = {
+		.stmt = P_ROBOT_DELETE,
+		.what = "delete robot",
+		.notfound = "robot not found",
+		.p = {PTEXT(name)},
+		.np = 1,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int pg_robot_set_secret(void *impl, const char *name, const char *secret_hash)
+{
+	struct write_args a = {
+		.stmt = P_ROBOT_SET_SECRET,
+		.what = "set robot secret",
+		.notfound = "robot not found",
+		.p = {PTEXT(name), PTEXT(secret_hash)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+struct robot_list {
+	berth_meta_robot_cb cb;
+	void *ctx;
+};
+
+static int each_robot(void *ctx, const char *const *col)
+{
+	struct robot_list *l = ctx;
+	berth_meta_robot r;
+	int ret;
+
+	robot_from(&r, col);
+	r.permissions = col[5] ? col[5] : "";
+	ret = l->cb(l->ctx, &r);
+	explicit_bzero(r.secret_hash, sizeof(r.secret_hash));
+	return ret;
+}
+
+static int pg_robots(void *impl, berth_meta_robot_cb cb, void *ctx)
+{
+	struct robot_list l = {cb, ctx};
+
+	return list_rows(impl, P_ROBOTS, NULL, 0, 7, 1, each_robot, &l);
+}
+
+/* ---- audit log and failed logins ---- */
+
+static int pg_audit_add(void *impl, const berth_meta_audit *e)
+{
+	struct write_args a = {
+		.stmt = P_AUDIT_ADD,
+		.what = "add audit record",
+		.p = {PINT(e->time ? e->time : time(NULL)), PTEXT(e->who), PTEXT(e->action),
+		      PTEXT(e->resource ? e->resource : ""), PTEXT(e->address ? e->address : ""),
+		      PTEXT(e->result ? e->result : "")},
+		.np = 6,
+	};
+
+	return run_write(impl, &a);
+}
+
+struct audit_list {
+	berth_meta_audit_cb cb;
+	void *ctx;
+};
+
+static int each_audit(void *ctx, const char *const *col)
+{
+	struct audit_list *l = ctx;
+	berth_meta_audit e = {
+		.id = num(col[0]),
+		.time = (time_t)num(col[1]),
+		.who = col[2] ? col[2] : "",
+		.action = col[3] ? col[3] : "",
+		.resource = col[4] ? col[4] : "",
+		.address = col[5] ? col[5] : "",
+		.result = col[6] ? col[6] : "",
+	};
+
+	return l->cb(l->ctx, &e);
+}
+
+static struct param limit_exact(long n, char *buf, size_t size)
+{
+	struct param p = PNULL;
+
+	if (n >= 0) {
+		snprintf(buf, size, "%ld", n);
+		p.s = buf;
+	}
+	return p;
+}
+
+static int pg_audit_list(void *impl, int64_t before_id, long limit, berth_meta_audit_cb cb,
+			 void *ctx)
+{
+	char lim[24];
+	struct param p[2] = {PINT(before_id > 0 ? before_id : INT64_MAX)};
+	struct audit_list l = {cb, ctx};
+
+	p[1] = limit_exact(limit, lim, sizeof(lim));
+	return list_rows(impl, P_AUDIT_LIST, p, 2, 7, 0, each_audit, &l);
+}
+
+static int work_login_failure_add(struct pg_conn *c, void *arg, int *broken)
+{
+	struct write_args *a = arg;
+	int rc;
+
+	if ((rc = work_write(c, &a[0], broken)) != 0)
+		return rc;
+	return work_write(c, &a[1], broken);
+}
+
+static int pg_login_failure_add(void *impl, const char *key, time_t now)
+{
+	struct write_args a[2] = {
+		{
+			.stmt = P_LOGIN_FAIL_ADD,
+			.what = "record login failure",
+			.p = {PTEXT(key), PINT(now)},
+			.np = 2,
+		},
+		{
+			.stmt = P_LOGIN_FAIL_PRUNE,
+			.what = "prune login failures",
+			.p = {PTEXT(key), PINT((int64_t)now - LOGIN_FAILURE_KEEP)},
+			.np = 2,
+		},
+	};
+
+	return with_conn(impl, 1, work_login_failure_add, a);
+}
+
+static int pg_login_failures(void *impl, const char *key, time_t since, long *count, time_t *last)
+{
+	struct param p[] = {PTEXT(key), PINT(since)};
+	long v[2] = {0, 0};
+	int rc = get_row(impl, P_LOGIN_FAILS, p, 2, 2, fill_pair, v, NULL, "no count");
+
+	if (rc == 0) {
+		*count = v[0];
+		*last = (time_t)v[1];
+	}
+	return rc;
+}
+
+static int pg_login_failures_clear(void *impl, const char *key)
+{
+	struct write_args a = {
+		.stmt = P_LOGIN_FAIL_CLEAR,
+		.what = "clear login failures",
+		.p = {PTEXT(key)},
+		.np = 1,
+	};
+
+	return run_write(impl, &a);
+}
+
+/* ---- replication ---- */
+
+static int pg_repl_rule_put(void *impl, const char *name, const char *body)
+{
+	struct write_args a = {
+		.stmt = P_REPL_RULE_PUT,
+		.what = "store replication rule",
+		.p = {PTEXT(name), PTEXT(body), PINT(time(NULL))},
+		.np = 3,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int pg_repl_rule_delete(void *impl, const char *name)
+{
+	struct write_args a = {
+		.stmt = P_REPL_RULE_DELETE,
+		.what = "delete replication rule",
+		.notfound = "no such replication rule",
+		.p = {PTEXT(name)},
+		.np = 1,
+	};
+
+	return run_write(impl, &a);
+}
+
+struct repl_list {
+	void *cb;
+	void *ctx;
+};
+
+static int each_repl_rule(void *ctx, const char *const *col)
+{
+	struct repl_list *l = ctx;
+
+	return ((berth_meta_repl_rule_cb)l->cb)(l->ctx, col[0] ? col[0] : "", col[1] ? col[1] : "");
+}
+
+static int pg_repl_rules(void *impl, berth_meta_repl_rule_cb cb, void *ctx)
+{
+	struct repl_list l = {(void *)cb, ctx};
+
+	return list_rows(impl, P_REPL_RULES, NULL, 0, 2, 0, each_repl_rule, &l);
+}
+
+static int pg_repl_registry_put(void *impl, const char *name, const char *body, const char *secret)
+{
+	struct write_args a = {
+		.stmt = P_REPL_REGISTRY_PUT,
+		.what = "store replication registry",
+		.p = {PTEXT(name), PTEXT(body), PTEXT(secret), PINT(time(NULL))},
+		.np = 4,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int pg_repl_registry_delete(void *impl, const char *name)
+{
+	struct write_args a = {
+		.stmt = P_REPL_REGISTRY_DELETE,
+		.what = "delete replication registry",
+		.notfound = "no such registry",
+		.p = {PTEXT(name)},
+		.np = 1,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int each_repl_registry(void *ctx, const char *const *col)
+{
+	struct repl_list *l = ctx;
+
+	return ((berth_meta_repl_registry_cb)l->cb)(l->ctx, col[0] ? col[0] : "",
+						    col[1] ? col[1] : "", col[2] ? col[2] : "");
+}
+
+static int pg_repl_registries(void *impl, berth_meta_repl_registry_cb cb, void *ctx)
+{
+	struct repl_list l = {(void *)cb, ctx};
+
+	return list_rows(impl, P_REPL_REGISTRIES, NULL, 0, 3, 1, each_repl_registry, &l);
+}
+
+static int pg_repl_exec_start(void *impl, const char *rule, const char *trigger, time_t started,
+			      int64_t *id)
+{
+	struct write_args a = {
+		.stmt = P_REPL_EXEC_START,
+		.what = "record replication execution",
+		.p = {PTEXT(rule), PTEXT(trigger), PINT(started)},
+		.np = 3,
+	};
+	int rc = run_write(impl, &a);
+
+	if (rc == 0 && id)
+		*id = a.id;
+	return rc;
+}
+
+static int pg_repl_exec_finish(void *impl, int64_t id, const char *status, time_t ended,
+			       const char *summary)
+{
+	struct write_args a = {
+		.stmt = P_REPL_EXEC_FINISH,
+		.what = "finish replication execution",
+		.notfound = "no such replication execution",
+		.p = {PINT(id), PTEXT(status), PINT(ended), PTEXT(summary)},
+		.np = 4,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int each_repl_exec(void *ctx, const char *const *col)
+{
+	struct repl_list *l = ctx;
+	berth_meta_repl_exec e = {
+		.id = num(col[0]),
+		.rule = col[1] ? col[1] : "",
+		.trigger = col[2] ? col[2] : "",
+		.status = col[3] ? col[3] : "",
+		.started = (time_t)num(col[4]),
+		.ended = (time_t)num(col[5]),
+		.summary = col[6] ? col[6] : "",
+	};
+
+	return ((berth_meta_repl_exec_cb)l->cb)(l->ctx, &e);
+}
+
+static int pg_repl_execs(void *impl, const char *rule, int64_t before_id, long limit,
+			 berth_meta_repl_exec_cb cb, void *ctx)
+{
+	char lim[24];
+	struct param p[3] = {PINT(before_id > 0 ? before_id : INT64_MAX)};
+	struct repl_list l = {(void *)cb, ctx};
+
+	p[1] = limit_exact(limit, lim, sizeof(lim));
+	p[2] = (struct param)PTEXT(rule);
+	return list_rows(impl, rule ? P_REPL_EXECS_RULE : P_REPL_EXECS, p, rule ? 3 : 2, 7, 0,
+			 each_repl_exec, &l);
+}
+
+static int pg_repl_execs_running(void *impl, berth_meta_repl_exec_cb cb, void *ctx)
+{
+	struct repl_list l = {(void *)cb, ctx};
+
+	return list_rows(impl, P_REPL_EXECS_RUNNING, NULL, 0, 7, 0, each_repl_exec, &l);
+}
+
+static int pg_repl_result_add(void *impl, const berth_meta_repl_result *r)
+{
+	struct write_args a = {
+		.stmt = P_REPL_RESULT_ADD,
+		.what = "record replication result",
+		.p = {PINT(r->exec_id), PTEXT(r->artifact), PTEXT(r->digest ? r->digest : ""),
+		      PTEXT(r->status), PTEXT(r->message ? r->message : ""),
+		      PINT(r->time ? r->time : time(NULL))},
+		.np = 6,
+	};
+	return run_write(impl, &a);
+}
+
+static int each_repl_result(void *ctx, const char *const *col)
+{
+	struct repl_list *l = ctx;
+	berth_meta_repl_result r = {
+		.exec_id = num(col[0]),
+		.artifact = col[1] ? col[1] : "",
+		.digest = col[2] ? col[2] : "",
+		.status = col[3] ? col[3] : "",
+		.message = col[4] ? col[4] : "",
+		.time = (time_t)num(col[5]),
+	};
+
+	return ((berth_meta_repl_result_cb)l->cb)(l->ctx, &r);
+}
+
+static int pg_repl_results(void *impl, int64_t exec_id, berth_meta_repl_result_cb cb, void *ctx)
+{
+	struct param p[] = {PINT(exec_id)};
+	struct repl_list l = {(void *)cb, ctx};
+
+	return list_rows(impl, P_REPL_RESULTS, p, 1, 6, 0, each_repl_result, &l);
+}
+
+static int pg_repl_fired_get(void *impl, const char *rule, time_t *t)
+{
+	struct param p[] = {PTEXT(rule)};
+	int64_t v = 0;
+	int rc = get_row(impl, P_REPL_FIRED_GET, p, 1, 1, fill_i64, &v, NULL, "never fired");
+
+	if (rc == BERTH_ENOTFOUND) {
+		berth_error_clear();
+		rc = 0;
+		v = 0;
+	}
+	*t = (time_t)v;
+	return rc;
+}
+
+static int pg_repl_fired_set(void *impl, const char *rule, time_t t)
+{
+	struct write_args a = {
+		.stmt = P_REPL_FIRED_SET,
+		.what = "record scheduled firing",
+		.p = {PTEXT(rule), PINT(t)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int pg_repl_event_add(void *impl, const berth_meta_repl_event *e)
+{
+	struct write_args a = {
+		.stmt = P_REPL_EVENT_ADD,
+		.what = "queue replication event",
+		.p = {PTEXT(e->rule), PTEXT(e->repo), PTEXT(e->reference),
+		      PTEXT(pg_bool(e->deleted)), PINT(e->time ? e->time : time(NULL))},
+		.np = 5,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int each_repl_event(void *ctx, const char *const *col)
+{
+	struct repl_list *l = ctx;
+	berth_meta_repl_event e = {
+		.id = num(col[0]),
+		.rule = col[1] ? col[1] : "",
+		.repo = col[2] ? col[2] : "",
+		.reference = col[3] ? col[3] : "",
+		.deleted = num(col[4]) != 0,
+		.time = (time_t)num(col[5]),
+	};
+
+	return ((berth_meta_repl_event_cb)l->cb)(l->ctx, &e);
+}
+
+static int pg_repl_events(void *impl, int64_t after, long limit, berth_meta_repl_event_cb cb,
+			  void *ctx)
+{
+	char lim[24];
+	struct param p[2] = {PINT(after)};
+	struct repl_list l = {(void *)cb, ctx};
+
+	p[1] = limit_exact(limit, lim, sizeof(lim));
+	return list_rows(impl, P_REPL_EVENTS, p, 2, 6, 0, each_repl_event, &l);
+}
+
+static int pg_repl_event_delete(void *impl, int64_t id)
+{
+	struct write_args a = {
+		.stmt = P_REPL_EVENT_DELETE,
+		.what = "delete replication event",
+		.notfound = "no such replication event",
+		.p = {PINT(id)},
+		.np = 1,
+	};
+
+	return run_write(impl, &a);
+}
+
+/* ---- several processes on one database ---- */
+
+static int pg_ping(void *impl)
+{
+	int64_t v = 0;
+
+	return get_row(impl, P_PING, NULL, 0, 1, fill_i64, &v, NULL, "metadata schema is missing");
+}
+
+static int pg_lease_take(void *impl, const char *name, const char *holder, time_t now, long ttl,
+			 int *won)
+{
+	struct write_args a = {
+		.stmt = P_LEASE_TAKE,
+		.what = "take lease",
+		.p = {PTEXT(name), PTEXT(holder), PINT(now), PINT(ttl)},
+		.np = 4,
+	};
+	int rc = run_write(impl, &a);
+
+	*won = rc == 0 && a.changes > 0;
+	return rc;
+}
+
+static int pg_lease_release(void *impl, const char *name, const char *holder)
+{
+	struct write_args a = {
+		.stmt = P_LEASE_RELEASE,
+		.what = "release lease",
+		.p = {PTEXT(name), PTEXT(holder)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int pg_repl_fired_claim(void *impl, const char *rule, time_t prev, time_t now, int *won)
+{
+	struct write_args first = {
+		.stmt = P_REPL_FIRED_FIRST,
+		.what = "claim scheduled firing",
+		.p = {PTEXT(rule), PINT(now)},
+		.np = 2,
+	};
+	struct write_args move = {
+		.stmt = P_REPL_FIRED_MOVE,
+		.what = "claim scheduled firing",
+		.p = {PTEXT(rule), PINT(prev), PINT(now)},
+		.np = 3,
+	};
+	struct write_args *a = prev ? &move : &first;
+	int rc = run_write(impl, a);
+
+	*won = rc == 0 && a->changes > 0;
+	return rc;
+}
+
+struct claim_one {
+	int got;
+	int rc;
+	berth_meta_repl_event_cb cb;
+	void *ctx;
+};
+
+static int claimed_event(void *ctx, const char *const *col)
+{
+	struct claim_one *o = ctx;
+	berth_meta_repl_event e = {
+		.id = num(col[0]),
+		.rule = col[1] ? col[1] : "",
+		.repo = col[2] ? col[2] : "",
+		.reference = col[3] ? col[3] : "",
+		.deleted = num(col[4]) != 0,
+		.time = (time_t)num(col[5]),
+	};
+
+	o->got = 1;
+	return (o->rc = o->cb(o->ctx, &e));
+}
+
+/*
+ * Free the events of processes that are gone, then claim the oldest free
+ * event, one statement each (UPDATE ... FOR UPDATE SKIP LOCKED ...
+ * RETURNING), until `limit` or none is left: two processes never claim one
+ * event, and neither waits for the other's row.
+ */
+static int pg_repl_event_claim(void *impl, const char *holder, time_t now, long limit,
+			       berth_meta_repl_event_cb cb, void *ctx)
+{
+	struct write_args fr = {
+		.stmt = P_REPL_EVENTS_FREE,
+		.what = "free events of stopped processes",
+		.p = {PINT(now)},
+		.np = 1,
+	};
+	struct param p[] = {PTEXT(holder)};
+	int rc;
+
+	if ((rc = run_write(impl, &fr)) != 0)
+		return rc;
+	for (long i = 0; i < limit; i++) {
+		struct claim_one o = {0, 0, cb, ctx};
+
+		rc = list_rows(impl, P_REPL_EVENT_CLAIM, p, 1, 6, 0, claimed_event, &o);
+		if (rc != 0 || !o.got || o.rc != 0)
+			break;
+	}
+	return rc;
+}
+
+static int pg_repl_exec_hold(void *impl, int64_t id, const char *holder)
+{
+	struct write_args a = {
+		.stmt = P_REPL_EXEC_HOLD,
+		.what = "record execution holder",
+		.notfound = "no such replication execution",
+		.p = {PINT(id), PTEXT(holder)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int pg_repl_execs_orphaned(void *impl, time_t now, berth_meta_repl_exec_cb cb, void *ctx)
+{
+	struct param p[] = {PINT(now)};
+	struct repl_list l = {(void *)cb, ctx};
+
+	return list_rows(impl, P_REPL_EXECS_ORPHANED, p, 1, 7, 0, each_repl_exec, &l);
+}
+
+static int pg_repl_exec_interrupt(void *impl, int64_t id, time_t ended, const char *summary,
+				  int *won)
+{
+	struct write_args a = {
+		.stmt = P_REPL_EXEC_INTERRUPT,
+		.what = "mark execution interrupted",
+		.p = {PINT(id), PINT(ended), PTEXT(summary)},
+		.np = 3,
+	};
+	int rc = run_write(impl, &a);
+
+	*won = rc == 0 && a.changes > 0;
+	return rc;
+}
+
+const berth_meta_driver berth_meta__pg_driver = {
+	.scheme = "postgres",
+	.full_location = 1,
+	.open = pg_open,
+	.free = pg_free,
+	.schema_version = pg_schema_version,
+	.repo_exists = pg_repo_exists,
+	.blob_link = pg_blob_link,
+	.blob_linked = pg_blob_linked,
+	.blob_repos = pg_blob_repos,
+	.blob_unlink = pg_blob_unlink,
+	.manifest_store = pg_manifest_store,
+	.manifest_get = pg_manifest_get,
+	.manifest_delete = pg_manifest_delete,
+	.tag_delete = pg_tag_delete,
+	.tags = pg_tags,
+	.catalog = pg_catalog,
+	.referrers = pg_referrers,
+	.upload_create = pg_upload_create,
+	.upload_check = pg_upload_check,
+	.upload_count = pg_upload_count,
+	.upload_delete = pg_upload_delete,
+	.upload_stale = pg_upload_stale,
+	.user_create = pg_user_create,
+	.user_get = pg_user_get,
+	.user_get_by_id = pg_user_get_by_id,
+	.user_set_password = pg_user_set_password,
+	.user_set_disabled = pg_user_set_disabled,
+	.user_delete = pg_user_delete,
+	.users = pg_users,
+	.project_create = pg_project_create,
+	.project_get = pg_project_get,
+	.project_set_public = pg_project_set_public,
+	.project_delete = pg_project_delete,
+	.projects = pg_projects,
+	.project_set_signature_keys = pg_project_set_signature_keys,
+	.project_signature_keys = pg_project_signature_keys,
+	.policies = pg_policies,
+	.manifest_parents = pg_manifest_parents,
+	.member_set = pg_member_set,
+	.member_get = pg_member_get,
+	.member_delete = pg_member_delete,
+	.members = pg_members,
+	.robot_create = pg_robot_create,
+	.robot_get = pg_robot_get,
+	.robot_delete = pg_robot_delete,
+	.robot_set_secret = pg_robot_set_secret,
+	.robots = pg_robots,
+	.audit_add = pg_audit_add,
+	.audit_list = pg_audit_list,
+	.login_failure_add = pg_login_failure_add,
+	.login_failures = pg_login_failures,
+	.login_failures_clear = pg_login_failures_clear,
+	.repl_rule_put = pg_repl_rule_put,
+	.repl_rule_delete = pg_repl_rule_delete,
+	.repl_rules = pg_repl_rules,
+	.repl_registry_put = pg_repl_registry_put,
+	.repl_registry_delete = pg_repl_registry_delete,
+	.repl_registries = pg_repl_registries,
+	.repl_exec_start = pg_repl_exec_start,
+	.repl_exec_finish = pg_repl_exec_finish,
+	.repl_execs = pg_repl_execs,
+	.repl_execs_running = pg_repl_execs_running,
+	.repl_result_add = pg_repl_result_add,
+	.repl_results = pg_repl_results,
+	.repl_fired_get = pg_repl_fired_get,
+	.repl_fired_set = pg_repl_fired_set,
+	.repl_event_add = pg_repl_event_add,
+	.repl_events = pg_repl_events,
+	.repl_event_delete = pg_repl_event_delete,
+	.ping = pg_ping,
+	.lease_take = pg_lease_take,
+	.lease_release = pg_lease_release,
+	.repl_fired_claim = pg_repl_fired_claim,
+	.repl_event_claim = pg_repl_event_claim,
+	.repl_exec_hold = pg_repl_exec_hold,
+	.repl_execs_orphaned = pg_repl_execs_orphaned,
+	.repl_exec_interrupt = pg_repl_exec_interrupt,
+};
