@@ -10,6 +10,7 @@
 #include "server/config.h"
 #include "berth/oci.h"
 #include "berth/mirror.h"
+#include "berth/store.h"
 #include "berth/replicate.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -46,6 +47,20 @@ static const setting settings[] = {
 	{"http.addr", T_STR, F(listen), 0, 0},
 	{"storage.filesystem.rootdirectory", T_STR, F(data_dir), 0, 0},
 	{"database.sqlite.path", T_STR, F(db_path), 0, 0},
+	{"storage.s3.endpoint", T_STR, F(s3.endpoint), 0, 0},
+	{"storage.s3.regionendpoint", T_STR, F(s3.endpoint), 0, 0}, /* Distribution's name */
+	{"storage.s3.region", T_STR, F(s3.region), 0, 0},
+	{"storage.s3.bucket", T_STR, F(s3.bucket), 0, 0},
+	{"storage.s3.accesskey", T_STR, F(s3.accesskey), 0, 0},
+	{"storage.s3.secretkey", T_STR, F(s3.secretkey), 0, 0},
+	{"storage.s3.rootdirectory", T_STR, F(s3.rootdirectory), 0, 0},
+	{"storage.s3.storageclass", T_STR, F(s3.storageclass), 0, 0},
+	{"storage.s3.forcepathstyle", T_BOOL, F(s3.forcepathstyle), 0, 0},
+	{"storage.s3.secure", T_BOOL, F(s3.secure), 0, 0},
+	{"storage.s3.redirect", T_BOOL, F(s3.redirect), 0, 0},
+	{"storage.s3.chunksize", T_UINT, F(s3.chunksize), BERTH_S3_PART_MIN, BERTH_S3_PART_MAX},
+	{"storage.s3.timeout", T_UINT, F(s3.timeout), 1, 3600},
+	{"storage.s3.maxretries", T_UINT, F(s3.maxretries), 0, 20},
 	{"log.level", T_LEVEL, F(log_level), 0, 0},
 	{"log.format", T_FORMAT, F(log_json), 0, 0},
 	{"log.accesslog.disabled", T_BOOL_NOT, F(access_log), 0, 0},
@@ -93,6 +108,7 @@ int berth_server_config_defaults(berth_server_config *cfg)
 		berth_server_config_dispose(cfg);
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	}
+	cfg->s3.forcepathstyle = cfg->s3.secure = cfg->s3.redirect = -1;
 	cfg->log_level = BERTH_LOG_INFO;
 	cfg->access_log = 1;
 	cfg->max_manifest_bytes = BERTH_MANIFEST_MAX;
@@ -120,6 +136,16 @@ void berth_server_config_dispose(berth_server_config *cfg)
 	free(cfg->listen);
 	free(cfg->data_dir);
 	free(cfg->db_path);
+	free(cfg->s3.endpoint);
+	free(cfg->s3.region);
+	free(cfg->s3.bucket);
+	free(cfg->s3.accesskey);
+	if (cfg->s3.secretkey)
+		explicit_bzero(cfg->s3.secretkey, strlen(cfg->s3.secretkey));
+	free(cfg->s3.secretkey);
+	free(cfg->s3.rootdirectory);
+	free(cfg->s3.storageclass);
+	memset(&cfg->s3, 0, sizeof(cfg->s3));
 	free(cfg->token_issuer);
 	free(cfg->token_service);
 	free(cfg->admin_password_file);

@@ -18,6 +18,14 @@ typedef struct berth_server_config {
 	char *listen;	/* "ADDR:PORT", "[v6]:PORT" or ":PORT" */
 	char *data_dir; /* blob store root */
 	char *db_path;	/* NULL = <data_dir>/berth.db */
+	/* storage.s3 (blobs in S3 when bucket is set; data_dir keeps local state) */
+	struct {
+		char *endpoint, *region, *bucket, *accesskey, *secretkey, *rootdirectory;
+		char *storageclass;
+		int forcepathstyle, secure, redirect; /* -1 = unset */
+		uint64_t chunksize;		      /* 0 = default */
+		unsigned timeout, maxretries;	      /* 0 = default */
+	} s3;
 	int log_level;	/* berth_log_level */
 	int log_json;	/* 1 = one JSON object per line */
 	int access_log; /* 1 = one line per request */
