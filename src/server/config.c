@@ -528,3 +528,30 @@ int berth_server_config_load(berth_server_config *cfg, const char *path)
 	berth_buf_dispose(&text);
 	return rc;
 }
+
+int berth_server_config_open_store(const berth_server_config *cfg, berth_store **out)
+{
+	berth_store_s3_config s3 = {
+		.endpoint = cfg->s3.endpoint,
+		.region = cfg->s3.region,
+		.bucket = cfg->s3.bucket,
+		.accesskey = cfg->s3.accesskey,
+		.secretkey = cfg->s3.secretkey,
+		.rootdirectory = cfg->s3.rootdirectory,
+		.storageclass = cfg->s3.storageclass,
+		.forcepathstyle = cfg->s3.forcepathstyle,
+		.secure = cfg->s3.secure,
+		.redirect = cfg->s3.redirect,
+		.chunksize = cfg->s3.chunksize,
+		.timeout = cfg->s3.timeout,
+		.maxretries = cfg->s3.maxretries,
+	};
+	int rc;
+
+	if (!cfg->s3.bucket)
+		return berth_store_open(out, cfg->data_dir);
+	/* Local state (database, keys) stays in the data directory. */
+	if ((rc = berth_fs_mkdir_p(cfg->data_dir)) < 0)
+		return rc;
+	return berth_store_open_s3(out, &s3);
+}

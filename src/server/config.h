@@ -10,6 +10,7 @@
 #define BERTH_SERVER_CONFIG_H
 
 #include "berth/common.h"
+#include "berth/store.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -94,6 +95,14 @@ int berth_server_config_set(berth_server_config *cfg, const char *key,
  * or anything else; no error message is set.
  */
 int berth_server_parse_uint(const char *s, uint64_t *out) BERTH_WARN_UNUSED;
+
+/**
+ * Open the blob store `cfg` names: S3 when storage.s3.bucket is set (the
+ * data directory then keeps only local state: database, keys), else the
+ * fs store in the data directory.
+ */
+int berth_server_config_open_store(const berth_server_config *cfg,
+				   berth_store **out) BERTH_WARN_UNUSED;
 
 /** Release the strings held by `cfg`. */
 void berth_server_config_dispose(berth_server_config *cfg);

@@ -1680,34 +1680,6 @@ static int start_replication(server *s, const char *bound)
 	return rc;
 }
 
-/* The blob store: S3 when storage.s3.bucket is set, else the data directory. */
-static int open_store(berth_store **out, const berth_server_config *cfg)
-{
-	berth_store_s3_config s3 = {
-		.endpoint = cfg->s3.endpoint,
-		.region = cfg->s3.region,
-		.bucket = cfg->s3.bucket,
-		.accesskey = cfg->s3.accesskey,
-		.secretkey = cfg->s3.secretkey,
-		.rootdirectory = cfg->s3.rootdirectory,
-		.storageclass = cfg->s3.storageclass,
-		.forcepathstyle = cfg->s3.forcepathstyle,
-		.secure = cfg->s3.secure,
-		.redirect = cfg->s3.redirect,
-		.chunksize = cfg->s3.chunksize,
-		.timeout = cfg->s3.timeout,
-		.maxretries = cfg->s3.maxretries,
-	};
-	int rc;
-
-	if (!cfg->s3.bucket)
-		return berth_store_open(out, cfg->data_dir);
-	/* Local state (database, keys) stays in the data directory. */
-	if ((rc = berth_fs_mkdir_p(cfg->data_dir)) < 0)
-		return rc;
-	return berth_store_open_s3(out, &s3);
-}
-
 int berth_server_run(const berth_server_config *cfg)
 {
 	server s;
@@ -1749,7 +1721,7 @@ int berth_server_run(const berth_server_config *cfg)
 	for (size_t i = 0; i < 4; i++)
 		snprintf(s.id_prefix + 2 * i, 3, "%02x", rnd[i]);
 
-	if ((rc = open_store(&s.store, cfg)) < 0)
+	if ((rc = berth_server_config_open_store(cfg, &s.store)) < 0)
 		goto done;
 	if (cfg->db_path) {
 		db = strdup(cfg->db_path);
