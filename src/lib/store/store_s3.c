@@ -850,7 +850,8 @@ static int s3_upload_sync(berth_upload *bu)
 /* Drop every object of an upload but the data; abort its multipart upload. */
 static void upload_remove(s3_store *st, const char *id, const char *mpu, const char *tail)
 {
-	char key[S3_KEY_MAX], q[UPLOAD_ID_Q_MAX + 16];
+	char key[S3_KEY_MAX], q[UPLOAD_ID_Q_MAX + 16], state[S3_KEY_MAX], tk[S3_KEY_MAX];
+	char *keys[2] = {state, tk};
 
 	if (mpu && *mpu) {
 		s3_req r = {.method = "DELETE", .key = key, .query = q};
@@ -860,10 +861,11 @@ static void upload_remove(s3_store *st, const char *id, const char *mpu, const c
 		if (s3_do(st->c, &r) < 0)
 			berth_error_clear(); /* an aborted upload's parts expire */
 	}
-	if (tail && *tail)
-		(void)delete_key(st, tail);
-	upload_key(key, id, "state");
-	(void)delete_key(st, key);
+	upload_key(state, id, "state");
+	snprintf(tk, sizeof(tk), "%s", tail ? tail : "");
+	/* One DeleteObjects for the state and the staged tail. */
+	if (delete_batch(st, keys, *tk ? 2 : 1) < 0)
+		berth_error_clear(); /* the purge removes leftovers */
 }
 
 static int complete_multipart(s3_upload *u)
