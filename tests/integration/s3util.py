@@ -1,10 +1,11 @@
-"""Helpers of the s3 store tests: buckets and listings through `curl
---aws-sigv4` (the test's own S3 client, independent of berth's), a `berth
+"""Helpers of the s3 store tests: buckets and listings through requests
+signed here (the test's own S3 client, independent of berth's), a `berth
 serve` configured on S3, and blob push/pull over the distribution API."""
+import datetime
 import hashlib
+import hmac
 import os
 import re
-import subprocess
 import tempfile
 import urllib.parse
 import uuid
@@ -26,17 +27,36 @@ def endpoint(var="BERTH_TEST_S3_ENDPOINT", peer="ceph-rgw"):
     return ep
 
 
+def _hmac(key, msg):
+    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+
 def s3curl(ep, keys, method, path, data=None, extra=()):
-    """One signed request; returns (status, body bytes)."""
-    body = hashlib.sha256(data or b"").hexdigest()
-    args = ["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "-X", method,
-            "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "%s:%s" % keys,
-            "-H", "x-amz-content-sha256: " + body, ep + path] + list(extra)
-    if data is not None:
-        args += ["--data-binary", "@-"]
-    out = subprocess.run(args, input=data, stdout=subprocess.PIPE, check=True).stdout
-    head, _, code = out.rpartition(b"\n")
-    return int(code), head
+    """One SigV4-signed request (signed here, independently of berth and of
+    curl, whose --user cannot carry Swift's "account:user" access keys);
+    returns (status, body bytes). `path` holds the query, keys in order and
+    values escaped."""
+    u = urllib.parse.urlsplit(ep + path)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    stamp, date = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    payload = hashlib.sha256(data or b"").hexdigest()
+    query = "&".join(p if "=" in p else p + "=" for p in u.query.split("&") if p)
+    creq = "\n".join([method, u.path or "/", query, "host:" + u.netloc,
+                      "x-amz-content-sha256:" + payload, "x-amz-date:" + stamp, "",
+                      "host;x-amz-content-sha256;x-amz-date", payload])
+    scope = "%s/us-east-1/s3/aws4_request" % date
+    sts = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(creq.encode()).hexdigest()])
+    k = _hmac(("AWS4" + keys[1]).encode(), date)
+    for part in ("us-east-1", "s3", "aws4_request"):
+        k = _hmac(k, part)
+    sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+    headers = {"x-amz-date": stamp, "x-amz-content-sha256": payload,
+               "Authorization": "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=host;"
+                                "x-amz-content-sha256;x-amz-date, Signature=%s"
+                                % (keys[0], scope, sig)}
+    url = "%s://%s%s%s" % (u.scheme, u.netloc, u.path, "?" + query if query else "")
+    r = requests.request(method, url, data=data, headers=headers)
+    return r.status_code, r.content
 
 
 def make_bucket(ep, keys):
