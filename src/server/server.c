@@ -1782,6 +1782,13 @@ int berth_server_run(const berth_server_config *cfg)
 			 cfg->tls_cert ? " (https)" : "");
 		berth_log_fields(BERTH_LOG_INFO, msg, fields);
 	}
+	/* Said before the first request is served: a client may read the log at once. */
+	if (cfg->auth_enabled)
+		berth_info("access control is on (token service at /token, admin API at /api/v1/)");
+	else
+		berth_warn("access control is off: the registry is open to anyone who can connect "
+			   "to %s%s",
+			   bound, cfg->insecure_open ? " (--insecure-open)" : " (loopback only)");
 	/* Before the daemon: requests may reach /api/v1/replication at once. Runs
 	 * that start now copy through the listening socket, which queues them. */
 	if ((rc = start_replication(&s, bound)) < 0 || (rc = start_daemon(&s)) < 0)
@@ -1790,12 +1797,6 @@ int berth_server_run(const berth_server_config *cfg)
 		goto done;
 	if ((rc = purger_start(&s)) < 0)
 		goto done;
-	if (cfg->auth_enabled)
-		berth_info("access control is on (token service at /token, admin API at /api/v1/)");
-	else
-		berth_warn("access control is off: the registry is open to anyone who can connect "
-			   "to %s%s",
-			   bound, cfg->insecure_open ? " (--insecure-open)" : " (loopback only)");
 	while (sigwait(&sigs, &sig) != 0)
 		;
 	berth_info("%s received: draining in-flight requests", signal_name(sig));

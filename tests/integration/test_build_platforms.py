@@ -24,6 +24,7 @@ SOURCE = os.environ.get("BERTH_SOURCE_DIR", os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 sys.path.insert(0, HERE)
 import clienttools as ct  # noqa: E402
+import hangdump  # noqa: E402
 import images  # noqa: E402
 from conftest import BerthServer  # noqa: E402
 
@@ -50,8 +51,7 @@ def registry():
 def run_build(store, *args, check=True, env=None):
     e = dict(os.environ, BERTH_ROOT=str(store))
     e.update(env or {})
-    p = subprocess.run([BERTH, "build"] + [str(a) for a in args], env=e, capture_output=True,
-                       timeout=600)
+    p = hangdump.run([BERTH, "build"] + [str(a) for a in args], env=e, timeout=600)
     if check and p.returncode != 0:
         raise AssertionError("berth build failed (%d):\n%s" % (p.returncode, p.stderr.decode()))
     return p

@@ -164,6 +164,12 @@ static int mount_field(build_mount *m, const char *key, const char *val, const c
 
 	if (!strcmp(key, "type"))
 		return 0;
+	/* As BuildKit: an empty id is the default id (the target for a cache). */
+	if (!strcmp(key, "id") && (!val || !*val)) {
+		free(m->id);
+		m->id = NULL;
+		return 0;
+	}
 	if (!strcmp(key, "id"))
 		return set_str(&m->id, val);
 	if (!strcmp(key, "source") || !strcmp(key, "src"))

@@ -92,6 +92,10 @@ static void a_cache_id_defaults_to_its_target(void **state)
 	assert_string_equal(m.id, "go");
 	assert_int_equal(m.sharing, BM_PRIVATE);
 	berth_build__mount_dispose(&m);
+	/* An empty id, even after a real one, is the default (found by fuzz_mountspec). */
+	parse_ok(&m, "type=cache,id=go,target=/go,id=");
+	assert_string_equal(m.id, "/go");
+	berth_build__mount_dispose(&m);
 }
 
 static void ssh_and_tmpfs_defaults(void **state)
