@@ -29,7 +29,8 @@ typedef enum {
 	BERTH_EBUSY = -9,	  /* resource held by someone else; retry later */
 	BERTH_EUNSUPPORTED = -10, /* valid but not supported (algorithm, media type) */
 	BERTH_ESIZE = -11,	  /* declared size does not match actual size */
-	BERTH_EIO = -12		  /* storage or network I/O failure */
+	BERTH_EIO = -12,	  /* storage or network I/O failure */
+	BERTH_ENOSPC = -13	  /* a registry is out of space or over its quota (507, ...) */
 } berth_error_code;
 
 /** Set the thread's last error; returns `code` so callers can `return berth_error_set(...)`. */

@@ -479,4 +479,16 @@ int berth_meta_repl_events(berth_meta *m, int64_t after, long limit, berth_meta_
 /** Remove a handled event; BERTH_ENOTFOUND if absent. */
 int berth_meta_repl_event_delete(berth_meta *m, int64_t id) BERTH_WARN_UNUSED;
 
+/* ---- the mirror's tag validations (berth/mirror.h) ---- */
+
+/**
+ * When tag `tag` of local repository `repo` was last found to match its
+ * upstream (*t, seconds since the epoch). BERTH_ENOTFOUND if never.
+ */
+int berth_meta_mirror_tag_checked(berth_meta *m, const char *repo, const char *tag,
+				  time_t *t) BERTH_WARN_UNUSED;
+/** Record that `repo`:`tag` matched upstream at time `t` (replaces the last one). */
+int berth_meta_mirror_tag_mark(berth_meta *m, const char *repo, const char *tag,
+			       time_t t) BERTH_WARN_UNUSED;
+
 #endif

@@ -22,5 +22,6 @@ int cmd_admin_replication(const berth_admin_conn *a, int argc, char **argv);
 /* Option tables of the replication verbs, listed in cmd_admin_specs (help, man check). */
 extern const berth_args_spec cmd_admin_replication_spec;
 extern const berth_args_spec cmd_admin_replication_executions_spec;
+extern const berth_args_spec cmd_admin_replication_registries_create_spec;
 
 #endif

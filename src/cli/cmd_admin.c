@@ -91,6 +91,8 @@ static const berth_args_spec admin_spec = {
 		  "  audit [--limit N] [--before ID]\n"
 		  "  replication list | create FILE | delete NAME | run NAME\n"
 		  "              | executions [--rule NAME] [--limit N] | logs ID\n"
+		  "              | registries list | create --name N --url U ... | delete NAME\n"
+		  "              | registries ping NAME\n"
 		  "\n"
 		  "Options are read by position: --password-stdin BEFORE the noun is the\n"
 		  "administrator's own password; AFTER 'user add NAME' or 'user passwd NAME'\n"
@@ -244,6 +246,7 @@ const berth_args_spec *const cmd_admin_specs[] = {
 	&audit_spec,
 	&cmd_admin_replication_spec,
 	&cmd_admin_replication_executions_spec,
+	&cmd_admin_replication_registries_create_spec,
 	NULL,
 };
 

@@ -8,6 +8,11 @@
  *   run NAME                     queue a manual run
  *   executions [--rule R] [--limit N]   newest first, with counts
  *   logs ID                      an execution's per-artifact results
+ *   registries list              the registries rules may name (config file and API)
+ *   registries create --name N --url U [--description D] [--username U
+ *                     --password-file F] [--insecure]
+ *   registries delete NAME       an API registry no rule uses
+ *   registries ping NAME         GET /v2/ with its credentials: healthy or unhealthy
  *
  * cmd_admin.c parses the global options (server, credentials, --format) and
  * hands over the client; this file only speaks the replication routes.
@@ -21,6 +26,7 @@
 #include "util/fs.h"
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +34,14 @@
 #define CMD "admin"
 #define RESPONSE_MAX (32 * 1024 * 1024)
 #define RULE_FILE_MAX (256 * 1024)
+#define PASSWORD_FILE_MAX 4096
 
 typedef struct repl_opts {
 	const char *rule;
 	int limit;
+	/* registries create */
+	const char *name, *url, *description, *username, *password_file;
+	int insecure;
 } repl_opts;
 
 static const berth_arg executions_args[] = {
@@ -50,10 +60,35 @@ const berth_args_spec cmd_admin_replication_executions_spec = {
 	.man = "berth-admin",
 };
 
+static const berth_arg registry_create_args[] = {
+	BERTH_OPT_STRING("name", 0, repl_opts, name, "NAME", "how rules name it (required)"),
+	BERTH_OPT_STRING("url", 0, repl_opts, url, "URL",
+			 "https://host[:port] or http://host[:port] (required)"),
+	BERTH_OPT_STRING("description", 0, repl_opts, description, "TEXT", "free text"),
+	BERTH_OPT_STRING("username", 0, repl_opts, username, "USER", "the account to log in as"),
+	BERTH_OPT_STRING("password-file", 0, repl_opts, password_file, "FILE",
+			 "read USER's password from FILE (\"-\": stdin); sealed by the server"),
+	BERTH_OPT_FLAG("insecure", 0, repl_opts, insecure, "do not verify its TLS certificate"),
+	BERTH_OPT_END,
+};
+
+const berth_args_spec cmd_admin_replication_registries_create_spec = {
+	.cmd = CMD,
+	.usage = "admin [global options] replication registries create --name NAME --url URL\n"
+		 "       [--description TEXT] [--username USER --password-file FILE] [--insecure]",
+	.description = "Create a registry that replication rules can name as target or source\n"
+		       "(POST /api/v1/replication/registries). The password never appears on\n"
+		       "the command line: it is read from a file and sealed by the server.\n",
+	.args = registry_create_args,
+	.man = "berth-admin",
+};
+
 const berth_args_spec cmd_admin_replication_spec = {
 	.cmd = CMD,
 	.usage = "admin [global options] replication list | create FILE | delete NAME\n"
-		 "       | run NAME | executions [--rule NAME] [--limit N] | logs ID",
+		 "       | run NAME | executions [--rule NAME] [--limit N] | logs ID\n"
+		 "       | registries list | registries create --name NAME --url URL ...\n"
+		 "       | registries delete NAME | registries ping NAME",
 	.description = "Manage replication rules and see their executions (/api/v1/replication).\n"
 		       "Rules from the server's config file are listed but read-only.\n",
 	.args = (const berth_arg[]){BERTH_OPT_END},
@@ -273,13 +308,161 @@ static int logs(const berth_admin_conn *a, const char *id)
 	return show(a, path, h, k, 4);
 }
 
+static void secret_free(char *s)
+{
+	if (s) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
+/* --password-file's content, without a trailing newline; NULL on error (message printed). */
+static char *read_secret(const char *file)
+{
+	berth_buf b = BERTH_BUF_INIT(PASSWORD_FILE_MAX);
+	char *out = NULL;
+	int rc = 0, ch;
+
+	if (strcmp(file, "-") == 0) {
+		while (rc == 0 && (ch = getchar()) != EOF) {
+			char c = (char)ch;
+
+			rc = berth_buf_put(&b, &c, 1);
+		}
+	} else {
+		rc = berth_fs_read_file(&b, file);
+	}
+	while (rc == 0 && b.len && (b.ptr[b.len - 1] == '\n' || b.ptr[b.len - 1] == '\r'))
+		b.len--;
+	if (rc < 0 || !b.len)
+		berth_cli_fail(CMD, BERTH_EXIT_FAIL, "%s: cannot read a password (1 to %d bytes)",
+			       file, PASSWORD_FILE_MAX);
+	else if (!(out = strndup(b.ptr, b.len)))
+		berth_cli_fail(CMD, BERTH_EXIT_FAIL, "out of memory");
+	berth_buf_dispose_secret(&b);
+	return out;
+}
+
+static int create_registry(const berth_admin_conn *a, int argc, char **argv)
+{
+	berth_buf raw = BERTH_BUF_INIT(RESPONSE_MAX);
+	repl_opts o = {0};
+	json_t *body = NULL, *cred;
+	char *password = NULL, *text = NULL;
+	int npos, rc = berth_args_parse(&cmd_admin_replication_registries_create_spec, &o, argc,
+					argv, &npos);
+
+	if (rc != BERTH_ARGS_OK)
+		return berth_args_exit(rc);
+	if (npos != 0 || !o.name || !o.url)
+		return berth_cli_fail(CMD, BERTH_EXIT_USAGE,
+				      "replication registries create: --name and --url are "
+				      "required, nothing else");
+	if (!!o.username != !!o.password_file)
+		return berth_cli_fail(CMD, BERTH_EXIT_USAGE,
+				      "replication registries create: --username and "
+				      "--password-file go together");
+	if ((rc = name_ok(o.name)))
+		return rc;
+	if (o.password_file && !(password = read_secret(o.password_file)))
+		return BERTH_EXIT_FAIL;
+	body = json_pack("{s:s,s:s,s:b}", "name", o.name, "url", o.url, "insecure", o.insecure);
+	if (body && o.description)
+		json_object_set_new(body, "description", json_string(o.description));
+	if (body && o.username) {
+		cred = json_pack("{s:s,s:s}", "username", o.username, "password", password);
+		json_object_set_new(body, "credential", cred);
+	}
+	if (!body || !(text = json_dumps(body, JSON_COMPACT))) {
+		rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL, "out of memory");
+		goto done;
+	}
+	if ((rc = call(a, "POST", "/registries", text, &raw)) == 0) {
+		if (a->json)
+			print_raw(&raw);
+		else
+			printf("created\n");
+	}
+done:
+	secret_free(password);
+	secret_free(text);
+	json_decref(body);
+	berth_buf_dispose(&raw);
+	return rc;
+}
+
+/* "healthy", or "unhealthy: why" (exit 1). */
+static int ping_registry(const berth_admin_conn *a, const char *name)
+{
+	berth_buf raw = BERTH_BUF_INIT(RESPONSE_MAX);
+	json_t *doc = NULL;
+	const char *status, *msg;
+	char path[400];
+	int rc;
+
+	snprintf(path, sizeof(path), "/registries/%s/ping", name);
+	if ((rc = call(a, "POST", path, "{}", &raw)))
+		goto done;
+	doc = json_loadb(raw.ptr ? raw.ptr : "", raw.len, 0, NULL);
+	status = json_string_value(json_object_get(doc, "status"));
+	msg = json_string_value(json_object_get(doc, "message"));
+	if (!status) {
+		rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL, "the server's answer has no status");
+		goto done;
+	}
+	if (a->json)
+		print_raw(&raw);
+	else if (msg && *msg)
+		printf("%s: %s\n", status, msg);
+	else
+		printf("%s\n", status);
+	rc = strcmp(status, "healthy") == 0 ? BERTH_EXIT_OK : BERTH_EXIT_FAIL;
+done:
+	json_decref(doc);
+	berth_buf_dispose(&raw);
+	return rc;
+}
+
+static int registries(const berth_admin_conn *a, int argc, char **argv)
+{
+	static const char *const h[] = {"NAME",	    "URL",	 "USERNAME",   "INSECURE",
+					"PASSWORD", "READ-ONLY", "DESCRIPTION"};
+	static const char *const k[] = {"name",		"url",	     "username",   "insecure",
+					"has_password", "read_only", "description"};
+	const char *verb = argc > 1 ? argv[1] : NULL;
+	char path[400];
+	int rc;
+
+	if (verb && strcmp(verb, "list") == 0 && argc == 2)
+		return show(a, "/registries", h, k, 7);
+	if (verb && strcmp(verb, "create") == 0)
+		return create_registry(a, argc - 1, argv + 1);
+	if (verb && argc == 3 && (!strcmp(verb, "delete") || !strcmp(verb, "ping"))) {
+		if ((rc = name_ok(argv[2])))
+			return rc;
+		if (!strcmp(verb, "ping"))
+			return ping_registry(a, argv[2]);
+		snprintf(path, sizeof(path), "/registries/%s", argv[2]);
+		return simple(a, "DELETE", path, "deleted");
+	}
+	return berth_cli_fail(CMD, BERTH_EXIT_USAGE,
+			      "replication registries: expected list, create, delete NAME or "
+			      "ping NAME (see berth admin replication --help)");
+}
+
 int cmd_admin_replication(const berth_admin_conn *a, int argc, char **argv)
 {
 	const char *verb = argc > 1 ? argv[1] : NULL;
 	int rc;
 	char path[400];
 
-	if (!verb || berth_cli_wants_help(argc, argv)) {
+	/* Verbs with options of their own print their own help. */
+	int own_help =
+		verb &&
+		(strcmp(verb, "executions") == 0 ||
+		 (strcmp(verb, "registries") == 0 && argc > 2 && strcmp(argv[2], "create") == 0));
+
+	if (!verb || (!own_help && berth_cli_wants_help(argc, argv))) {
 		berth_args_help(&cmd_admin_replication_spec, verb ? stdout : stderr);
 		return verb ? BERTH_EXIT_OK : BERTH_EXIT_USAGE;
 	}
@@ -287,6 +470,8 @@ int cmd_admin_replication(const berth_admin_conn *a, int argc, char **argv)
 		return list_rules(a);
 	if (strcmp(verb, "executions") == 0)
 		return executions(a, argc - 1, argv + 1);
+	if (strcmp(verb, "registries") == 0)
+		return registries(a, argc - 1, argv + 1);
 	if (argc != 3)
 		return berth_cli_fail(CMD, BERTH_EXIT_USAGE,
 				      "replication %s: expected one argument (see berth admin "

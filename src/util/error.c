@@ -69,6 +69,7 @@ const char *berth_error_name(int code)
 	case BERTH_EUNSUPPORTED: return "EUNSUPPORTED";
 	case BERTH_ESIZE: return "ESIZE";
 	case BERTH_EIO: return "EIO";
+	case BERTH_ENOSPC: return "ENOSPC";
 	}
 	return "EUNKNOWN";
 }

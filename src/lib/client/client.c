@@ -835,8 +835,9 @@ int berth_client__do(berth_client *c, berth_client__req *r)
 			auth_tries++;
 			continue;
 		}
-		if ((r->status >= 500 || r->status == 429) && !r->no_retry && r->delivered == 0 &&
-		    attempt < c->retries) {
+		/* 507 Insufficient Storage does not clear in seconds: the caller decides. */
+		if (((r->status >= 500 && r->status != 507) || r->status == 429) && !r->no_retry &&
+		    r->delivered == 0 && attempt < c->retries) {
 			berth_debug("registry %s: %s %s: HTTP %ld; retrying", c->host, r->method,
 				    path, r->status);
 			sleep_ms(backoff_ms(r, attempt++));
@@ -886,6 +887,20 @@ static void sanitize(char *s)
 			*s = ' ';
 }
 
+/* A write into a blob upload: a 413 there says the registry will not take the bytes. */
+static int is_upload_write(const berth_client__req *r)
+{
+	return r->method && r->url && strcmp(r->method, "GET") != 0 &&
+	       strcmp(r->method, "HEAD") != 0 && strstr(r->url, "/blobs/uploads/") != NULL;
+}
+
+/* A refusal for space: Harbor's project quota, or any DENIED naming quota or storage. */
+static int denied_for_space(const char *message)
+{
+	return strcasestr(message, "quota") || strcasestr(message, "storage limit") ||
+	       strcasestr(message, "no space");
+}
+
 void berth_client__fault_read(const berth_client__req *r, berth_client__fault *out)
 {
 	const char *code = out->code;
@@ -910,14 +925,15 @@ void berth_client__fault_read(const berth_client__req *r, berth_client__fault *o
 			  : strcmp(code, "SIZE_INVALID") == 0 ? BERTH_ESIZE
 							      : BERTH_EINVALID;
 		break;
-	case 401:
-	case 403: out->rc = BERTH_EDENIED; break;
+	case 401: out->rc = BERTH_EDENIED; break;
+	case 403: out->rc = denied_for_space(out->message) ? BERTH_ENOSPC : BERTH_EDENIED; break;
 	case 404: out->rc = BERTH_ENOTFOUND; break;
 	case 405: out->rc = BERTH_EUNSUPPORTED; break;
 	case 409: out->rc = BERTH_EBUSY; break;
-	case 413: out->rc = BERTH_ETOOBIG; break;
+	case 413: out->rc = is_upload_write(r) ? BERTH_ENOSPC : BERTH_ETOOBIG; break;
 	case 416: out->rc = BERTH_ERANGE; break;
 	case 429: out->rc = BERTH_EBUSY; break;
+	case 507: out->rc = BERTH_ENOSPC; break;
 	default: out->rc = r->status >= 500 ? BERTH_EIO : BERTH_ERROR;
 	}
 }

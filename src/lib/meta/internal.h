@@ -107,6 +107,9 @@ typedef struct berth_meta_driver {
 	int (*repl_events)(void *impl, int64_t after, long limit, berth_meta_repl_event_cb cb,
 			   void *ctx);
 	int (*repl_event_delete)(void *impl, int64_t id);
+
+	int (*mirror_tag_checked)(void *impl, const char *repo, const char *tag, time_t *t);
+	int (*mirror_tag_mark)(void *impl, const char *repo, const char *tag, time_t t);
 } berth_meta_driver;
 
 extern const berth_meta_driver berth_meta__sqlite_driver;

@@ -720,3 +720,21 @@ int berth_meta_repl_event_delete(berth_meta *m, int64_t id)
 {
 	return m->drv->repl_event_delete(m->impl, id);
 }
+
+int berth_meta_mirror_tag_checked(berth_meta *m, const char *repo, const char *tag, time_t *t)
+{
+	int rc = check_str(repo, BERTH_NAME_MAX, "repository name");
+
+	if (rc == 0)
+		rc = check_str(tag, BERTH_TAG_MAX, "tag");
+	return rc ? rc : m->drv->mirror_tag_checked(m->impl, repo, tag, t);
+}
+
+int berth_meta_mirror_tag_mark(berth_meta *m, const char *repo, const char *tag, time_t t)
+{
+	int rc = check_str(repo, BERTH_NAME_MAX, "repository name");
+
+	if (rc == 0)
+		rc = check_str(tag, BERTH_TAG_MAX, "tag");
+	return rc ? rc : m->drv->mirror_tag_mark(m->impl, repo, tag, t);
+}

@@ -251,6 +251,23 @@ static const char *const migrations[] = {
 	"  deleted INTEGER NOT NULL,"
 	"  time INTEGER NOT NULL"
 	");",
+	/*
+	 * 6: reserved for the leases of the p9-nrep branch (several processes
+	 * on one database; a no-op here: the merge puts that migration in
+	 * this place).
+	 */
+	"SELECT 1;",
+	/*
+	 * 7: the mirror's tag validations: when a cached tag of a local
+	 * repository was last found to match its upstream (seconds since the
+	 * epoch), so that a restart does not revalidate every tag at once.
+	 */
+	"CREATE TABLE mirror_tags ("
+	"  repo TEXT NOT NULL,"
+	"  tag TEXT NOT NULL,"
+	"  checked INTEGER NOT NULL,"
+	"  PRIMARY KEY (repo, tag)"
+	") WITHOUT ROWID;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -338,6 +355,8 @@ enum {
 	S_REPL_EVENT_ADD,
 	S_REPL_EVENTS,
 	S_REPL_EVENT_DELETE,
+	S_MIRROR_TAG_GET,
+	S_MIRROR_TAG_SET,
 	S_COUNT
 };
 
@@ -522,6 +541,9 @@ static const char *const sqls[S_COUNT] = {
 	[S_REPL_EVENTS] = "SELECT id, rule, repo, reference, deleted, time FROM repl_events"
 			  " WHERE id > ?1 ORDER BY id LIMIT ?2",
 	[S_REPL_EVENT_DELETE] = "DELETE FROM repl_events WHERE id = ?1",
+	[S_MIRROR_TAG_GET] = "SELECT checked FROM mirror_tags WHERE repo = ?1 AND tag = ?2",
+	[S_MIRROR_TAG_SET] = "INSERT INTO mirror_tags(repo, tag, checked) VALUES (?1, ?2, ?3)"
+			     " ON CONFLICT(repo, tag) DO UPDATE SET checked = ?3",
 };
 
 const char *berth_meta__sqlite_sql(size_t i)
@@ -2712,6 +2734,29 @@ static int sq_repl_event_delete(void *impl, int64_t id)
 	return run_write(impl, &a);
 }
 
+static int sq_mirror_tag_checked(void *impl, const char *repo, const char *tag, time_t *t)
+{
+	struct param p[] = {PTEXT(repo), PTEXT(tag)};
+	sqlite3_int64 v = 0;
+	int rc =
+		get_row(impl, S_MIRROR_TAG_GET, p, 2, 1, fill_int, &v, NULL, "tag never validated");
+
+	*t = (time_t)v;
+	return rc;
+}
+
+static int sq_mirror_tag_mark(void *impl, const char *repo, const char *tag, time_t t)
+{
+	struct write_args a = {
+		.stmt = S_MIRROR_TAG_SET,
+		.what = "record tag validation",
+		.p = {PTEXT(repo), PTEXT(tag), PINT(t)},
+		.np = 3,
+	};
+
+	return run_write(impl, &a);
+}
+
 const berth_meta_driver berth_meta__sqlite_driver = {
 	.scheme = "sqlite",
 	.open = sq_open,
@@ -2781,4 +2826,6 @@ const berth_meta_driver berth_meta__sqlite_driver = {
 	.repl_event_add = sq_repl_event_add,
 	.repl_events = sq_repl_events,
 	.repl_event_delete = sq_repl_event_delete,
+	.mirror_tag_checked = sq_mirror_tag_checked,
+	.mirror_tag_mark = sq_mirror_tag_mark,
 };

@@ -13,7 +13,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define MIRROR_TAGS_MAX 65536 /* remembered tag validation times; cleared when full */
+#define MIRROR_TAGS_MAX                                                                            \
+	65536 /* tag validation times held in memory; cleared when full (meta keeps them) */
 
 typedef struct berth_mirror__upstream {
 	char *name;   /* "docker.io", "127.0.0.1:5000" (the ?ns= value) */
@@ -27,7 +28,7 @@ typedef struct berth_mirror__upstream {
 	berth_client *client;
 } berth_mirror__upstream;
 
-/* When a tag was last known to match upstream (monotonic seconds). */
+/* When a tag was last known to match upstream (seconds since the epoch; a copy of meta's). */
 typedef struct berth_mirror__tag {
 	struct berth_mirror__tag *next;
 	time_t checked;
@@ -95,6 +96,28 @@ void berth_mirror__fetch_ref(berth_mirror__fetch *f);
 void berth_mirror__fetch_unref(void *ctx);
 
 void berth_mirror__tags_free(berth_mirror *m);
+
+/* ---- tag lists and referrers (lists.c) ---- */
+
+/*
+ * Answer GET /v2/<name>/tags/list (`name` as the client wrote it) from
+ * upstream's list of `repo`, or from the cache when upstream cannot answer.
+ * Returns 0 with *out set, 1 when the registry should answer from the
+ * local repository (upstream unreachable: logged and counted as a stale
+ * hit), or a negative code.
+ */
+int berth_mirror__tags(berth_mirror *m, berth_mirror__upstream *up, const berth_req *req,
+		       const char *name, const char *repo, const char *local, berth_exchange **out);
+/* The same for GET /v2/<name>/referrers/<digest> (`digest` as in the path). */
+int berth_mirror__referrers(berth_mirror *m, berth_mirror__upstream *up, const berth_req *req,
+			    const char *repo, const char *local, const char *digest,
+			    berth_exchange **out);
+
+/* ---- answers of the mirror itself (mirror.c) ---- */
+
+/* A JSON answer: `body` is taken (reset), `link` an optional Link header value (copied). */
+int berth_mirror__answer_json(berth_exchange **out, const char *label, const char *content_type,
+			      berth_buf *body, const char *link);
 
 /** Wait for the fetch threads to end (berth_mirror_free). */
 void berth_mirror__fetch_drain(berth_mirror *m);

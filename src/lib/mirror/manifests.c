@@ -1,9 +1,9 @@
 /*
  * manifests.c - the mirror's manifest cache. A manifest fetched from
  * upstream is stored in the local repository like a pushed one (meta), with
- * its tag; when the tag was last found to match upstream is remembered in
- * memory (a restart makes every tag due for revalidation, which costs one
- * HEAD). Blobs a manifest references are fetched when asked for.
+ * its tag; when the tag was last found to match upstream is recorded in meta
+ * (so a restart keeps the validations) and remembered in memory in front of
+ * it. Blobs a manifest references are fetched when asked for.
  */
 #include "internal.h"
 
@@ -15,12 +15,10 @@
 #include <string.h>
 #include <time.h>
 
-static time_t now_mono(void)
+/* Validation times are wall-clock seconds: they outlive the process. */
+static time_t now_wall(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return time(NULL);
 }
 
 static size_t tag_bucket(const char *key)
@@ -45,8 +43,10 @@ static void tags_clear(berth_mirror *m)
 	m->ntags = 0;
 }
 
-/* When `key` was last validated (-1: never, as far as this process knows). */
-static time_t tag_checked(berth_mirror *m, const char *key)
+static void tag_remember(berth_mirror *m, const char *key, time_t at);
+
+/* When `local`:`tag` (`key`) was last validated: memory, else meta; -1 never. */
+static time_t tag_checked(berth_mirror *m, const char *local, const char *tag, const char *key)
 {
 	time_t at = -1;
 
@@ -57,10 +57,32 @@ static time_t tag_checked(berth_mirror *m, const char *key)
 			break;
 		}
 	pthread_mutex_unlock(&m->lock);
+	if (at < 0) {
+		int rc = berth_meta_mirror_tag_checked(m->meta, local, tag, &at);
+
+		if (rc == 0)
+			tag_remember(m, key, at);
+		else if (rc != BERTH_ENOTFOUND)
+			berth_warn("mirror: %s:%s: reading its validation time: %s", local, tag,
+				   berth_error_last());
+		if (rc < 0)
+			at = -1;
+	}
 	return at;
 }
 
-static void tag_mark(berth_mirror *m, const char *key)
+/* Validated now: in meta (a failure only costs a HEAD later) and in memory. */
+static void tag_mark(berth_mirror *m, const char *local, const char *tag, const char *key)
+{
+	time_t at = now_wall();
+
+	if (berth_meta_mirror_tag_mark(m->meta, local, tag, at) < 0)
+		berth_warn("mirror: %s:%s: recording its validation time: %s", local, tag,
+			   berth_error_last());
+	tag_remember(m, key, at);
+}
+
+static void tag_remember(berth_mirror *m, const char *key, time_t at)
 {
 	size_t b = tag_bucket(key), len = strlen(key);
 	berth_mirror__tag *t;
@@ -78,7 +100,7 @@ static void tag_mark(berth_mirror *m, const char *key)
 		m->ntags++;
 	}
 	if (t)
-		t->checked = now_mono();
+		t->checked = at;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -153,13 +175,13 @@ static int tag_cached(berth_mirror *m, berth_mirror__upstream *up, const char *r
 		      const char *local, const char *tag, const berth_meta_manifest *have,
 		      const char *key)
 {
-	time_t at = tag_checked(m, key);
+	time_t at = tag_checked(m, local, tag, key), now = now_wall();
 	berth_digest d;
 	char media_type[256];
 	uint64_t size;
 	int rc;
 
-	if (at >= 0 && now_mono() - at < up->ttl) {
+	if (at >= 0 && at <= now && now - at < up->ttl) { /* a clock set back revalidates */
 		atomic_fetch_add(&m->hits, 1);
 		return 0;
 	}
@@ -167,12 +189,12 @@ static int tag_cached(berth_mirror *m, berth_mirror__upstream *up, const char *r
 	rc = berth_client_manifest_head(up->client, repo, tag, &d, media_type, sizeof(media_type),
 					&size);
 	if (rc == 0 && berth_digest_equal(&d, &have->digest)) {
-		tag_mark(m, key);
+		tag_mark(m, local, tag, key);
 		atomic_fetch_add(&m->hits, 1);
 		return 0;
 	}
 	if (rc == 0 && (rc = fetch_manifest(m, up, repo, local, d.str, tag)) == 0) {
-		tag_mark(m, key);
+		tag_mark(m, local, tag, key);
 		atomic_fetch_add(&m->misses, 1);
 		return 0;
 	}
@@ -208,7 +230,7 @@ int berth_mirror__manifest_ready(berth_mirror *m, berth_mirror__upstream *up, co
 		if (rc == 0) {
 			atomic_fetch_add(&m->misses, 1);
 			if (!is_digest)
-				tag_mark(m, key);
+				tag_mark(m, local, ref, key);
 		} else if (rc != BERTH_ENOTFOUND) {
 			atomic_fetch_add(&m->upstream_errors, 1);
 		}

@@ -36,6 +36,8 @@ typedef struct mirror_x {
 	berth_mirror__fetch *fetch; /* streamed blob: the exchange's reference */
 	char digest[BERTH_DIGEST_MAX + 1];
 	char length[24];
+	char *link;	    /* Link header of a paged tag list */
+	char *content_type; /* of a JSON answer */
 } mirror_x;
 
 static int mx_wants_body(const berth_exchange *x)
@@ -79,6 +81,8 @@ static void mx_free(berth_exchange *x)
 		return;
 	berth_mirror__fetch_unref(mx->fetch);
 	berth_buf_dispose(&mx->body);
+	free(mx->link);
+	free(mx->content_type);
 	free(mx);
 }
 
@@ -112,6 +116,34 @@ static int answer_error(berth_exchange **out, int status, const char *code, cons
 	mx->resp.headers[0].name = "Content-Type";
 	mx->resp.headers[0].value = (char *)"application/json";
 	mx->resp.nheaders = 1;
+	*out = &mx->x;
+	return 0;
+}
+
+int berth_mirror__answer_json(berth_exchange **out, const char *label, const char *content_type,
+			      berth_buf *body, const char *link)
+{
+	mirror_x *mx = mx_new(label);
+	size_t n = 0;
+
+	if (!mx || !(mx->content_type = strdup(content_type)) ||
+	    (link && !(mx->link = strdup(link)))) {
+		mx_free(mx ? &mx->x : NULL);
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	berth_buf_dispose(&mx->body);
+	mx->body = *body; /* taken */
+	berth_buf_init(body, body->max);
+	mx->resp.status = 200;
+	mx->resp.body = mx->body.ptr;
+	mx->resp.body_len = mx->body.len;
+	mx->resp.headers[n].name = "Content-Type";
+	mx->resp.headers[n++].value = mx->content_type;
+	if (mx->link) {
+		mx->resp.headers[n].name = "Link";
+		mx->resp.headers[n++].value = mx->link;
+	}
+	mx->resp.nheaders = n;
 	*out = &mx->x;
 	return 0;
 }
@@ -298,8 +330,16 @@ int berth_mirror_begin(berth_mirror *m, const berth_req *req, berth_exchange **o
 	snprintf(local, sizeof(local), "%s/%s", up->prefix, repo);
 	if (!berth_ref_name_valid(local, strlen(local)) || strlen(local) > NAME_MAX_LEN)
 		return answer_error(out, 400, "NAME_INVALID", "invalid repository name");
-	if (!may_pull(m, req, local) || p.kind == R_TAGS || p.kind == R_REFERRERS)
-		return delegate(m, req, local, &p, out); /* refused there, or served locally */
+	if (!may_pull(m, req, local))
+		return delegate(m, req, local, &p, out); /* refused there */
+	if (p.kind == R_TAGS || p.kind == R_REFERRERS) {
+		int rc = p.kind == R_TAGS
+				 ? berth_mirror__tags(m, up, req, p.name, repo, local, out)
+				 : berth_mirror__referrers(m, up, req, repo, local,
+							   p.rest + strlen("/referrers/"), out);
+
+		return rc == 1 ? delegate(m, req, local, &p, out) : rc; /* 1: from the cache */
+	}
 	if (p.kind == R_BLOB)
 		return blob(m, up, req, repo, local, &p, out);
 	return manifest(m, up, req, repo, local, &p, out);

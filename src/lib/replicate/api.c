@@ -13,6 +13,9 @@
  *   GET    /api/v1/replication/registries              registries (never a password)
  *   POST   /api/v1/replication/registries              create one; its password is sealed
  *   DELETE /api/v1/replication/registries/NAME         delete an API registry no rule uses
+ *   POST   /api/v1/replication/registries/NAME/ping    reach it with its credentials:
+ *                                                      {"name", "status": "healthy"|
+ *                                                      "unhealthy", "message"}
  *   GET    /api/v1/replication/status                  queued and running runs, events
  *   POST   /api/v1/replication/tick  {"now": T}        the scheduler at time T
  *                                                      (only with the test clock)
@@ -441,6 +444,41 @@ static void delete_registry(repl_op *op, const char *name)
 		reply(op, 204, NULL);
 }
 
+/*
+ * Harbor's registry health check: GET /v2/ with the registry's credentials,
+ * from private copies (the set may reload meanwhile). Unreachable or refused
+ * is an answer (200, "unhealthy" and why), not an error of this request.
+ */
+static void ping_registry(repl_op *op, const char *name)
+{
+	berth_repl_registry *g, reg = {0};
+	berth_repl_rule tmp = {0}, rule = {0};
+	int rc = 0;
+
+	pthread_mutex_lock(&op->r->lock);
+	if (!(g = berth_repl_rules_find_registry(&op->r->rules, name))) {
+		rc = berth_error_set(BERTH_ENOTFOUND, "no such registry");
+	} else {
+		tmp.name = g->name;
+		tmp.remote = g->url;
+		tmp.registry = g;
+		rc = berth_replicate__rule_copy(&rule, &reg, &tmp);
+	}
+	pthread_mutex_unlock(&op->r->lock);
+	if (rc < 0) {
+		fail_rc(op, rc);
+	} else if ((rc = berth_replicate__ping(op->r, &rule, &reg)) < 0) {
+		berth_info("replication: registry %s is unhealthy: %s", name, berth_error_last());
+		reply(op, 200,
+		      json_pack("{s:s,s:s,s:s}", "name", name, "status", "unhealthy", "message",
+				berth_error_last()));
+	} else {
+		reply(op, 200,
+		      json_pack("{s:s,s:s,s:s}", "name", name, "status", "healthy", "message", ""));
+	}
+	berth_replicate__rule_dispose(&rule, &reg);
+}
+
 static int is(const char *a, const char *b)
 {
 	return strcmp(a, b) == 0;
@@ -483,6 +521,10 @@ static void dispatch(repl_op *op)
 	} else if (strncmp(p, "/registries/", 12) == 0 && !strchr(p + 12, '/') && is(m, "DELETE")) {
 		snprintf(name, sizeof(name), "%s", p + 12);
 		delete_registry(op, name);
+	} else if (strncmp(p, "/registries/", 12) == 0 && (slash = strchr(p + 12, '/')) &&
+		   is(slash, "/ping") && is(m, "POST")) {
+		snprintf(name, sizeof(name), "%.*s", (int)(slash - (p + 12)), p + 12);
+		ping_registry(op, name);
 	} else if (is(p, "/executions") && is(m, "GET")) {
 		list_execs(op);
 	} else if (strncmp(p, "/executions/", 12) == 0 && is(m, "GET") &&

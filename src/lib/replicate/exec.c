@@ -10,6 +10,12 @@
  * account when access control is on), so a replicated image travels
  * exactly as any registry client would see it. Tags compare by manifest digest (HEAD at the
  * destination): an image already there is "skipped" and costs one request.
+ *
+ * A destination out of space (507, 413 on an upload, a quota refusal:
+ * BERTH_ENOSPC) is retried like any failure within the budget; if it is
+ * still full the artifact is recorded failed and the execution stops there
+ * (every further copy would fail the same way), says so, and asks the
+ * replicator for a retry run later (berth_replicate__retry_later).
  */
 #include "internal.h"
 
@@ -86,6 +92,8 @@ typedef struct run {
 	berth_client *client; /* the remote */
 	berth_client *self;   /* this server as a client sees it (label filters), made on use */
 	long copied, skipped, deleted, failed;
+	int full;	    /* the destination is out of space: stop */
+	char full_msg[512]; /* why, from the first such failure */
 } run;
 
 static void record(run *x, const char *repo, const char *sep, const char *ref, const char *digest,
@@ -144,11 +152,19 @@ static int copy_image(run *x, const char *src, const char *dst, int push, berth_
 	for (int attempt = 1; attempt <= TRIES; attempt++) {
 		rc = berth_copy(s, push ? &x->local_opts : &x->remote_opts, d,
 				push ? &x->remote_opts : &x->local_opts, &co, digest);
-		/* Refusals and bad content do not get better by retrying. */
+		/* Refusals and bad content do not get better by retrying (space may). */
 		if (rc == 0 || rc == BERTH_EDENIED || rc == BERTH_EINVALID || rc == BERTH_EDIGEST ||
 		    attempt == TRIES)
 			break;
+		if (rc == BERTH_ENOSPC)
+			berth_info("replication: %s: the destination is full (try %d of %d): %s",
+				   dst, attempt, TRIES, berth_error_last());
 		sleep((unsigned)(1 << (attempt - 1)));
+	}
+	if (rc == BERTH_ENOSPC && !x->full) {
+		x->full = 1;
+		snprintf(x->full_msg, sizeof(x->full_msg), "%s", berth_error_last());
+		berth_error_set(rc, "%s", x->full_msg);
 	}
 done:
 	berth_image_name_free(s);
@@ -178,7 +194,7 @@ static void push_referrers(run *x, const char *repo, const berth_digest *subject
 		names_dispose(&l.digests);
 		return;
 	}
-	for (size_t i = 0; i < l.digests.n; i++) {
+	for (size_t i = 0; i < l.digests.n && !x->full; i++) {
 		berth_digest d, got;
 		uint64_t size;
 		const char *dg = l.digests.v[i];
@@ -441,10 +457,10 @@ static void push_repo(run *x, const char *repo)
 		names_dispose(&tags);
 		return;
 	}
-	for (size_t i = 0; i < tags.n; i++)
+	for (size_t i = 0; i < tags.n && !x->full; i++)
 		if (tag_selected(x, repo, tags.v[i]))
 			push_tag(x, repo, tags.v[i]);
-	if (x->rule->delete)
+	if (x->rule->delete &&!x->full)
 		push_prune(x, repo, &tags);
 	names_dispose(&tags);
 }
@@ -466,7 +482,7 @@ static void push_all(run *x, const berth_repl_job *job)
 		record(x, "*", "", "", NULL, "failed", berth_error_last());
 		return;
 	}
-	for (size_t i = 0; i < repos.n; i++)
+	for (size_t i = 0; i < repos.n && !x->full; i++)
 		if (berth_repl_rule_matches(x->rule, repos.v[i], NULL))
 			push_repo(x, repos.v[i]);
 	names_dispose(&repos);
@@ -556,7 +572,7 @@ static void pull_all(run *x)
 		names_dispose(&repos);
 		return;
 	}
-	for (size_t i = 0; i < repos.n; i++) {
+	for (size_t i = 0; i < repos.n && !x->full; i++) {
 		names tags = {0};
 		const char *repo = repos.v[i];
 
@@ -564,7 +580,7 @@ static void pull_all(run *x)
 			continue;
 		if (berth_client_tags(x->client, repo, names_add, &tags) < 0)
 			record(x, repo, "", "", NULL, "failed", berth_error_last());
-		for (size_t k = 0; k < tags.n; k++)
+		for (size_t k = 0; k < tags.n && !x->full; k++)
 			if (tag_selected(x, repo, tags.v[k]))
 				pull_tag(x, repo, tags.v[k]);
 		names_dispose(&tags);
@@ -651,6 +667,26 @@ static void finish(run *x, int rc)
 		   x->failed);
 }
 
+static void run_dispose(run *x)
+{
+	berth_client_free(x->client);
+	berth_client_free(x->self);
+	if (x->password) {
+		OPENSSL_cleanse(x->password, strlen(x->password));
+		free(x->password);
+	}
+}
+
+int berth_replicate__ping(berth_replicator *r, const berth_repl_rule *rule,
+			  const berth_repl_registry *reg)
+{
+	run x = {.r = r, .rule = rule};
+	int rc = prepare(&x, reg);
+
+	run_dispose(&x);
+	return rc;
+}
+
 void berth_replicate__execute(berth_replicator *r, const berth_repl_job *job,
 			      const berth_repl_rule *rule, const berth_repl_registry *reg)
 {
@@ -667,6 +703,17 @@ void berth_replicate__execute(berth_replicator *r, const berth_repl_job *job,
 			pull_all(&x);
 		else
 			push_all(&x, job);
+		if (x.full) {
+			time_t at = berth_replicate__retry_later(r, rule->name);
+
+			rc = berth_error_set(
+				BERTH_ENOSPC,
+				"stopped: the %s is full: %.300s; %ld artifact(s) "
+				"copied before; a retry run is queued for %lld (Unix "
+				"time), and any later run resumes where this one stopped",
+				rule->pull ? "local registry" : "target", x.full_msg, x.copied,
+				(long long)at);
+		}
 	} else {
 		char msg[600];
 
@@ -674,10 +721,5 @@ void berth_replicate__execute(berth_replicator *r, const berth_repl_job *job,
 		rc = berth_error_set(rc, "%s", msg);
 	}
 	finish(&x, rc);
-	berth_client_free(x.client);
-	berth_client_free(x.self);
-	if (x.password) {
-		OPENSSL_cleanse(x.password, strlen(x.password));
-		free(x.password);
-	}
+	run_dispose(&x);
 }

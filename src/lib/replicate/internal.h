@@ -9,6 +9,7 @@
 #include "berth/replicate.h"
 
 #include <pthread.h>
+#include <time.h>
 
 #define BERTH_REPL_EXECUTORS 2
 #define BERTH_REPL_QUEUE_MAX 1024
@@ -25,6 +26,13 @@ typedef struct berth_repl_job {
 	int deleted;
 	int64_t event_id;
 } berth_repl_job;
+
+/* A rule to run again at `at` (its last execution stopped on a full destination). */
+typedef struct berth_repl_retry {
+	struct berth_repl_retry *next;
+	time_t at;
+	char rule[];
+} berth_repl_retry;
 
 /* What an executor thread is given: its replicator and its slot in `running`. */
 typedef struct berth_repl_slot {
@@ -46,6 +54,7 @@ struct berth_replicator {
 	size_t queued;
 	char *running[BERTH_REPL_EXECUTORS]; /* rule names being executed */
 	int64_t events_seen;		     /* highest event id queued as a job */
+	berth_repl_retry *retries;	     /* runs due later (memory only) */
 	int stop;
 	/* the key sealing stored registry passwords (secret.c) */
 	char *key_file;
@@ -70,11 +79,27 @@ int berth_replicate__tick(berth_replicator *r, time_t now, size_t *queued) BERTH
 int berth_replicate__reload(berth_replicator *r) BERTH_WARN_UNUSED;
 
 /*
+ * Ask for a "retry" run of `rule` BERTH_REPL_FULL_RETRY seconds from now
+ * (lock not held): the scheduler queues it when the time comes. One pending
+ * retry per rule. Returns when it is due.
+ */
+#define BERTH_REPL_FULL_RETRY 300
+time_t berth_replicate__retry_later(berth_replicator *r, const char *rule);
+
+/*
  * Run one job to the end, recording the execution and its results (lock
  * not held; `rule` is a private copy of the rule's settings).
  */
 void berth_replicate__execute(berth_replicator *r, const berth_repl_job *job,
 			      const berth_repl_rule *rule, const berth_repl_registry *reg);
+
+/*
+ * Reach `rule`'s remote as an execution would (scheme, TLS, credentials of
+ * `reg`) and GET /v2/: 0 when it answers and accepts the credentials, else
+ * a negative code with the message set. Lock not held; private copies.
+ */
+int berth_replicate__ping(berth_replicator *r, const berth_repl_rule *rule,
+			  const berth_repl_registry *reg) BERTH_WARN_UNUSED;
 
 /* secret.c: the key (loaded or made on first use), sealing, opening, rotation. */
 int berth_replicate__key_load(berth_replicator *r) BERTH_WARN_UNUSED;

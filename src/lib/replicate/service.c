@@ -139,6 +139,50 @@ static void *executor_main(void *arg)
 
 /* ---- schedules ---- */
 
+time_t berth_replicate__retry_later(berth_replicator *r, const char *rule)
+{
+	time_t at = time(NULL) + BERTH_REPL_FULL_RETRY;
+	berth_repl_retry *t;
+
+	pthread_mutex_lock(&r->lock);
+	for (t = r->retries; t; t = t->next)
+		if (strcmp(t->rule, rule) == 0)
+			break;
+	if (!t && (t = calloc(1, sizeof(*t) + strlen(rule) + 1)) != NULL) {
+		strcpy(t->rule, rule);
+		t->next = r->retries;
+		r->retries = t;
+	}
+	if (t)
+		t->at = at;
+	else
+		berth_warn("replication: rule %s: out of memory; it resumes at its next run", rule);
+	pthread_mutex_unlock(&r->lock);
+	return at;
+}
+
+/* Queue the retries due at `now` (lock held); a failed queueing keeps its retry. */
+static int due_retries(berth_replicator *r, time_t now, size_t *queued)
+{
+	int rc = 0;
+
+	for (berth_repl_retry **pp = &r->retries; *pp && rc == 0;) {
+		berth_repl_retry *t = *pp;
+
+		if (t->at > now) {
+			pp = &t->next;
+			continue;
+		}
+		if ((rc = berth_replicate__enqueue(r, t->rule, "retry", NULL, NULL, 0, 0)) < 0)
+			break;
+		*pp = t->next;
+		free(t);
+		if (queued)
+			(*queued)++;
+	}
+	return rc;
+}
+
 int berth_replicate__tick(berth_replicator *r, time_t now, size_t *queued)
 {
 	int rc = 0;
@@ -146,6 +190,7 @@ int berth_replicate__tick(berth_replicator *r, time_t now, size_t *queued)
 	if (queued)
 		*queued = 0;
 	pthread_mutex_lock(&r->lock);
+	rc = due_retries(r, now, queued);
 	for (size_t i = 0; i < r->rules.nrules && rc == 0; i++) {
 		berth_repl_rule *rule = &r->rules.rules[i];
 		time_t last = 0, next;
@@ -440,6 +485,12 @@ void berth_replicator_free(berth_replicator *r)
 
 		r->queue = j->next;
 		job_free(j);
+	}
+	while (r->retries) {
+		berth_repl_retry *t = r->retries;
+
+		r->retries = t->next;
+		free(t);
 	}
 	berth_repl_rules_dispose(&r->rules);
 	pthread_cond_destroy(&r->wake);

@@ -24,6 +24,12 @@ behind it. On top of plain forwarding it can:
   error         answer blob GETs and upload requests (POST/PATCH/PUT under
                 /blobs/uploads/) with `status` (503 by default; with
                 Retry-After: 0 for 429/503) instead of forwarding them
+  full          a target with `capacity` bytes of room: upload POST/PATCH/PUT
+                bodies (by Content-Length) are counted, and one that would
+                pass the capacity is answered with `status` as a full
+                registry answers: 507 (Insufficient Storage), 413 (an HTML
+                page, as nginx sends) or 403 DENIED naming the quota (as
+                Harbor does); raise `capacity` to free room
 
 `faults` limits how many times the fault fires (None: every time), to test
 retries: e.g. mode "truncate" with faults=1 is one transient failure.
@@ -231,7 +237,7 @@ class Proxy:
     """A proxy on 127.0.0.1:<port> in front of `upstream` ("http://host:port")."""
 
     def __init__(self, upstream, mode="forward", target="*", cut_after=4 << 20, tokens=None,
-                 port=0, faults=None, status=503):
+                 port=0, faults=None, status=503, capacity=0):
         u = urllib.parse.urlsplit(upstream)
         self.up_host, self.up_port = u.hostname, u.port or 80
         self.mode = mode
@@ -241,6 +247,8 @@ class Proxy:
         self.faults = faults
         self.status = status
         self.fired = 0
+        self.capacity = capacity  # mode full: bytes of room, and what was used
+        self.used = 0
         self.tokens = tokens  # a tokenserver.TokenServer for mode "bearer"
         self.requests = []
         self.bodies = []  # (method, path, request body bytes) of forwarded requests
@@ -301,8 +309,38 @@ class Proxy:
             return clen is None or clen > 1024
         return digest == self.target
 
+    FULL_BODIES = {
+        507: ("application/json", b'{"errors":[{"code":"UNKNOWN","message":'
+              b'"insufficient storage: no space left on device"}]}'),
+        413: ("text/html", b"<html><head><title>413 Request Entity Too Large</title></head>"
+              b"<body><center><h1>413 Request Entity Too Large</h1></center></body></html>"),
+        403: ("application/json", b'{"errors":[{"code":"DENIED","message":"Quota exceeded '
+              b'when processing the request of adding 100 KiB of storage resource, which '
+              b'when updated to current usage of 1 MiB will exceed the configured upper '
+              b'limit of 1 MiB."}]}'),
+    }
+
+    def full_refuses(self, h, path):
+        """Mode full: count an upload's bytes, or answer it as a full registry."""
+        if h.command not in ("POST", "PATCH", "PUT") or "/blobs/uploads/" not in path + "/":
+            return False
+        n = int(h.headers.get("Content-Length") or 0)
+        with self._lock:
+            if self.used + n <= self.capacity:
+                self.used += n
+                return False
+            self.fired += 1
+        body, _ = h._body_iter()
+        for _ in body:
+            pass
+        ctype, text = self.FULL_BODIES[self.status]
+        h._send_simple(self.status, {"Content-Type": ctype}, text)
+        return True
+
     def pre(self, h, path):
         """Faults that replace the upstream's answer entirely. True if answered."""
+        if self.mode == "full" and self.full_refuses(h, path):
+            return True
         m = BLOB_GET.match(path)
         if self.mode == "error" and ((m and h.command == "GET") or "/blobs/uploads/" in path + "/") \
                 and self.fire():
