@@ -12,7 +12,8 @@ TEST="clang-format-14 python3 python3-pytest python3-requests python3-cryptograp
   dpkg libdpkg-perl rpm db5.3-util python3-packaging ruby php-cli composer libmaven3-core-java
   default-jdk-headless golang-go golang-golang-x-mod-dev mmdebstrap gpgv
   docker.io qemu-user-static postgresql haproxy
-  gdb gunicorn"
+  gdb gunicorn ceph radosgw swift swift-proxy swift-object swift-container swift-account
+  python3-swift memcached"
 BENCH="wrk"
 
 want="$BUILD"

@@ -11,6 +11,7 @@
 #include "server/proxies.h"
 #include "berth/oci.h"
 #include "berth/mirror.h"
+#include "berth/store.h"
 #include "berth/replicate.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -50,6 +51,20 @@ static const setting settings[] = {
 	{"database.postgres.dsn", T_STR, F(db_dsn), 0, 0},
 	{"database.postgres.pool_size", T_UINT, F(db_pool_size), 1, 1024},
 	{"database.postgres.statement_timeout", T_UINT, F(db_statement_timeout), 100, 3600000},
+	{"storage.s3.endpoint", T_STR, F(s3.endpoint), 0, 0},
+	{"storage.s3.regionendpoint", T_STR, F(s3.endpoint), 0, 0}, /* Distribution's name */
+	{"storage.s3.region", T_STR, F(s3.region), 0, 0},
+	{"storage.s3.bucket", T_STR, F(s3.bucket), 0, 0},
+	{"storage.s3.accesskey", T_STR, F(s3.accesskey), 0, 0},
+	{"storage.s3.secretkey", T_STR, F(s3.secretkey), 0, 0},
+	{"storage.s3.rootdirectory", T_STR, F(s3.rootdirectory), 0, 0},
+	{"storage.s3.storageclass", T_STR, F(s3.storageclass), 0, 0},
+	{"storage.s3.forcepathstyle", T_BOOL, F(s3.forcepathstyle), 0, 0},
+	{"storage.s3.secure", T_BOOL, F(s3.secure), 0, 0},
+	{"storage.s3.redirect", T_BOOL, F(s3.redirect), 0, 0},
+	{"storage.s3.chunksize", T_UINT, F(s3.chunksize), BERTH_S3_PART_MIN, BERTH_S3_PART_MAX},
+	{"storage.s3.timeout", T_UINT, F(s3.timeout), 1, 3600},
+	{"storage.s3.maxretries", T_UINT, F(s3.maxretries), 0, 20},
 	{"log.level", T_LEVEL, F(log_level), 0, 0},
 	{"log.format", T_FORMAT, F(log_json), 0, 0},
 	{"log.accesslog.disabled", T_BOOL_NOT, F(access_log), 0, 0},
@@ -98,6 +113,7 @@ int berth_server_config_defaults(berth_server_config *cfg)
 		berth_server_config_dispose(cfg);
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	}
+	cfg->s3.forcepathstyle = cfg->s3.secure = cfg->s3.redirect = -1;
 	cfg->log_level = BERTH_LOG_INFO;
 	cfg->access_log = 1;
 	cfg->max_manifest_bytes = BERTH_MANIFEST_MAX;
@@ -127,6 +143,16 @@ void berth_server_config_dispose(berth_server_config *cfg)
 	free(cfg->db_path);
 	free(cfg->db_dsn);
 	cfg->db_dsn = NULL;
+	free(cfg->s3.endpoint);
+	free(cfg->s3.region);
+	free(cfg->s3.bucket);
+	free(cfg->s3.accesskey);
+	if (cfg->s3.secretkey)
+		explicit_bzero(cfg->s3.secretkey, strlen(cfg->s3.secretkey));
+	free(cfg->s3.secretkey);
+	free(cfg->s3.rootdirectory);
+	free(cfg->s3.storageclass);
+	memset(&cfg->s3, 0, sizeof(cfg->s3));
 	free(cfg->token_issuer);
 	free(cfg->token_service);
 	free(cfg->admin_password_file);
@@ -581,4 +607,31 @@ int berth_server_config_load(berth_server_config *cfg, const char *path)
 	}
 	berth_buf_dispose(&text);
 	return rc;
+}
+
+int berth_server_config_open_store(const berth_server_config *cfg, berth_store **out)
+{
+	berth_store_s3_config s3 = {
+		.endpoint = cfg->s3.endpoint,
+		.region = cfg->s3.region,
+		.bucket = cfg->s3.bucket,
+		.accesskey = cfg->s3.accesskey,
+		.secretkey = cfg->s3.secretkey,
+		.rootdirectory = cfg->s3.rootdirectory,
+		.storageclass = cfg->s3.storageclass,
+		.forcepathstyle = cfg->s3.forcepathstyle,
+		.secure = cfg->s3.secure,
+		.redirect = cfg->s3.redirect,
+		.chunksize = cfg->s3.chunksize,
+		.timeout = cfg->s3.timeout,
+		.maxretries = cfg->s3.maxretries,
+	};
+	int rc;
+
+	if (!cfg->s3.bucket)
+		return berth_store_open(out, cfg->data_dir);
+	/* Local state (database, keys) stays in the data directory. */
+	if ((rc = berth_fs_mkdir_p(cfg->data_dir)) < 0)
+		return rc;
+	return berth_store_open_s3(out, &s3);
 }

@@ -10,6 +10,7 @@
 #define BERTH_SERVER_CONFIG_H
 
 #include "berth/common.h"
+#include "berth/store.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -23,9 +24,17 @@ typedef struct berth_server_config {
 	char *db_dsn;
 	unsigned db_pool_size;	       /* connections per process; 0 = default */
 	unsigned db_statement_timeout; /* ms; 0 = default */
-	int log_level;		       /* berth_log_level */
-	int log_json;		       /* 1 = one JSON object per line */
-	int access_log;		       /* 1 = one line per request */
+	/* storage.s3 (blobs in S3 when bucket is set; data_dir keeps local state) */
+	struct {
+		char *endpoint, *region, *bucket, *accesskey, *secretkey, *rootdirectory;
+		char *storageclass;
+		int forcepathstyle, secure, redirect; /* -1 = unset */
+		uint64_t chunksize;		      /* 0 = default */
+		unsigned timeout, maxretries;	      /* 0 = default */
+	} s3;
+	int log_level;	/* berth_log_level */
+	int log_json;	/* 1 = one JSON object per line */
+	int access_log; /* 1 = one line per request */
 	size_t max_manifest_bytes;
 	uint64_t max_blob_bytes; /* 0 = unlimited */
 	unsigned threads;	 /* MHD thread pool size */
@@ -100,6 +109,14 @@ int berth_server_config_set(berth_server_config *cfg, const char *key,
  * or anything else; no error message is set.
  */
 int berth_server_parse_uint(const char *s, uint64_t *out) BERTH_WARN_UNUSED;
+
+/**
+ * Open the blob store `cfg` names: S3 when storage.s3.bucket is set (the
+ * data directory then keeps only local state: database, keys), else the
+ * fs store in the data directory.
+ */
+int berth_server_config_open_store(const berth_server_config *cfg,
+				   berth_store **out) BERTH_WARN_UNUSED;
 
 /** Release the strings held by `cfg`. */
 void berth_server_config_dispose(berth_server_config *cfg);

@@ -1806,7 +1806,7 @@ int berth_server_run(const berth_server_config *cfg)
 	if ((rc = berth_proxies_parse(&s.proxies, cfg->trusted_proxies)) < 0)
 		goto done;
 
-	if ((rc = berth_store_open(&s.store, cfg->data_dir)) < 0)
+	if ((rc = berth_server_config_open_store(cfg, &s.store)) < 0)
 		goto done;
 	if ((rc = berth_server_config_database(cfg, &db)) < 0)
 		goto done;

@@ -5,6 +5,8 @@
  * Macros of the headers (OPENSSL_free, sk_*_num, ...) name real functions
  * (CRYPTO_free, OPENSSL_sk_num): those are the ones forwarded.
  */
+/* SHA256_Init & co. are deprecated in OpenSSL 3 but their context is serialisable. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include "util/lazy.h"
 
 #include <openssl/asn1.h>
@@ -117,6 +119,7 @@ BERTH_LAZY_FN(berth_lazy_crypto, int, EVP_PKEY_verify,
 	       size_t a4),
 	      (a0, a1, a2, a3, a4))
 BERTH_LAZY_FN(berth_lazy_crypto, int, EVP_PKEY_verify_init, (EVP_PKEY_CTX * a0), (a0))
+BERTH_LAZY_FN(berth_lazy_crypto, const EVP_MD *, EVP_md5, (void), ())
 BERTH_LAZY_FN(berth_lazy_crypto, const EVP_MD *, EVP_sha256, (void), ())
 BERTH_LAZY_FN(berth_lazy_crypto, const EVP_MD *, EVP_sha384, (void), ())
 BERTH_LAZY_FN(berth_lazy_crypto, const EVP_MD *, EVP_sha512, (void), ())
@@ -157,6 +160,11 @@ BERTH_LAZY_VOID(berth_lazy_crypto, PKCS8_PRIV_KEY_INFO_free, (PKCS8_PRIV_KEY_INF
 BERTH_LAZY_FN(berth_lazy_crypto, int, RAND_bytes, (unsigned char *a0, int a1), (a0, a1))
 BERTH_LAZY_FN(berth_lazy_crypto, unsigned char *, SHA256,
 	      (const unsigned char *a0, size_t a1, unsigned char *a2), (a0, a1, a2))
+/* The low-level SHA-256 context is plain data: the s3 store persists it between processes. */
+BERTH_LAZY_FN(berth_lazy_crypto, int, SHA256_Init, (SHA256_CTX * a0), (a0))
+BERTH_LAZY_FN(berth_lazy_crypto, int, SHA256_Update, (SHA256_CTX * a0, const void *a1, size_t a2),
+	      (a0, a1, a2))
+BERTH_LAZY_FN(berth_lazy_crypto, int, SHA256_Final, (unsigned char *a0, SHA256_CTX *a1), (a0, a1))
 BERTH_LAZY_FN(berth_lazy_crypto, ASN1_OCTET_STRING *, X509_EXTENSION_get_data,
 	      (X509_EXTENSION * a0), (a0))
 BERTH_LAZY_VOID(berth_lazy_crypto, X509_STORE_CTX_free, (X509_STORE_CTX * a0), (a0))

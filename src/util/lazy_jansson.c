@@ -81,3 +81,17 @@ json_t *(json_sprintf)(const char *fmt, ...)
 	va_end(ap);
 	return j;
 }
+
+int(json_unpack)(json_t *root, const char *fmt, ...)
+{
+	static void *slot;
+	__typeof__(json_vunpack_ex) *f = (__typeof__(json_vunpack_ex) *)berth_lazy_cached(
+		&slot, &berth_lazy_jansson, "json_vunpack_ex");
+	int rc;
+	va_list ap;
+
+	va_start(ap, fmt);
+	rc = f(root, NULL, 0, fmt, ap);
+	va_end(ap);
+	return rc;
+}

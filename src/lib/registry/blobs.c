@@ -10,8 +10,12 @@
 #include "lib/registry/internal.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* How long a presigned redirect URL stays valid (as Distribution's 20 min). */
+#define BLOB_REDIRECT_SECONDS 1200
 
 static void blob_unknown(berth_op *op)
 {
@@ -91,6 +95,74 @@ static void serve_manifest(berth_op *op, const char *range)
 	}
 }
 
+/* A blob streamed from a store without local files (s3): one range of it. */
+typedef struct blob_stream {
+	berth_blob_reader *r;
+	uint64_t start;
+} blob_stream;
+
+static long stream_read(void *ctx, uint64_t pos, char *buf, size_t max)
+{
+	blob_stream *bs = ctx;
+
+	return berth_blob_reader_read(bs->r, bs->start + pos, buf, max);
+}
+
+static void stream_free(void *ctx)
+{
+	blob_stream *bs = ctx;
+
+	berth_blob_reader_free(bs->r);
+	free(bs);
+}
+
+/* GET of a blob whose store streams it (no descriptor). */
+static void blob_stream_get(berth_op *op, const char *range)
+{
+	blob_stream *bs = NULL;
+	berth_blob_reader *r = NULL;
+	uint64_t size, start, end;
+	int rc, partial;
+
+	rc = berth_store_reader_open(&r, op->reg->store, &op->digest, &size);
+	if (rc == BERTH_ENOTFOUND)
+		RETURN_AFTER(blob_unknown(op));
+	if (rc < 0)
+		RETURN_AFTER(berth_registry__internal(op));
+	partial = choose_range(op, range, size, &start, &end);
+	if (partial < 0 || !(bs = calloc(1, sizeof(*bs)))) {
+		berth_blob_reader_free(r);
+		if (partial >= 0)
+			berth_registry__error(op, 500, "UNKNOWN", NULL, "out of memory");
+		return;
+	}
+	blob_headers(op, partial, start, end, size);
+	bs->r = r;
+	bs->start = start;
+	/* now owned by the response (stream_free) */
+	op->resp.reader = stream_read;
+	op->resp.reader_free = stream_free;
+	op->resp.reader_ctx = bs;
+	op->resp.reader_length = size ? end - start + 1 : 0;
+}
+
+/* 1 if answered with a redirect to the store (s3 `redirect: true`). */
+static int blob_redirect(berth_op *op)
+{
+	char *url = NULL;
+
+	if (berth_store_redirect_url(op->reg->store, &op->digest, BLOB_REDIRECT_SECONDS, &url) <
+	    0) {
+		berth_error_clear();
+		return 0;
+	}
+	berth_registry__header(op, "Location", "%s", url);
+	berth_registry__header(op, "Docker-Content-Digest", "%s", op->digest.str);
+	berth_registry__empty(op, 307);
+	free(url);
+	return 1;
+}
+
 static void blob_get(berth_op *op, const berth_req *req)
 {
 	const char *range = berth_registry__req_header(op, req, "Range");
@@ -102,10 +174,16 @@ static void blob_get(berth_op *op, const berth_req *req)
 		RETURN_AFTER(serve_manifest(op, range));
 	if (rc < 0)
 		RETURN_AFTER(berth_registry__internal(op));
+	if (!op->is_head && blob_redirect(op))
+		return;
 	if (op->is_head)
 		rc = berth_store_stat(op->reg->store, &op->digest, &size);
 	else
 		rc = berth_store_open_blob(op->reg->store, &op->digest, &fd, &size);
+	if (rc == BERTH_EUNSUPPORTED) {
+		berth_error_clear();
+		RETURN_AFTER(blob_stream_get(op, range));
+	}
 	if (rc == BERTH_ENOTFOUND)
 		RETURN_AFTER(blob_unknown(op));
 	if (rc < 0)

@@ -42,7 +42,22 @@ typedef struct berth_store__driver {
 	void (*upload_release)(berth_upload *u);
 	int (*upload_delete)(berth_store *s, const char *id);
 	int (*upload_purge)(berth_store *s, time_t cutoff, int *purged);
+	/* Optional (NULL: the front reads through open_blob's descriptor). */
+	int (*reader_open)(berth_blob_reader **out, berth_store *s, const berth_digest *d,
+			   uint64_t *size);
+	/* Optional: presigned GET URL of a blob (berth_store_redirect_url). */
+	int (*redirect_url)(berth_store *s, const berth_digest *d, unsigned expires, char **url);
+	/* Optional: call `fn` for every committed blob (migration); stops at fn's error. */
+	int (*list)(berth_store *s, int (*fn)(void *ctx, const berth_digest *d), void *ctx);
+	/* Optional: add the driver's counters to `out`. */
+	void (*stats)(berth_store *s, berth_store_stats *out);
 } berth_store__driver;
+
+/* A blob reader: drivers embed this head first. */
+struct berth_blob_reader {
+	long (*read)(berth_blob_reader *r, uint64_t pos, char *buf, size_t max);
+	void (*free)(berth_blob_reader *r);
+};
 
 /* Hash-state cache: upload id -> hasher, bounded, LRU-evicted. */
 #define BERTH_STORE__CACHE_MAX 1024
@@ -87,5 +102,12 @@ int berth_store__new_uuid(char out[BERTH_UPLOAD_ID_MAX]) BERTH_WARN_UNUSED;
 
 /* Open the fs driver on directory `path` into `s` (sets s->drv and s->impl). */
 int berth_store__fs_open(berth_store *s, const char *path) BERTH_WARN_UNUSED;
+
+/* Every committed blob of `s` (BERTH_EUNSUPPORTED if the driver cannot list). */
+int berth_store__list(berth_store *s, int (*fn)(void *ctx, const berth_digest *d),
+		      void *ctx) BERTH_WARN_UNUSED;
+
+/* Open the s3 driver into `s` (sets s->drv and s->impl); cfg is checked here. */
+int berth_store__s3_open(berth_store *s, const berth_store_s3_config *cfg) BERTH_WARN_UNUSED;
 
 #endif

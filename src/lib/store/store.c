@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 struct berth_store__cache_ent {
 	char id[BERTH_UPLOAD_ID_MAX];
@@ -241,13 +242,22 @@ int berth_store_open(berth_store **out, const char *location)
 		rc = berth_error_set(BERTH_EINVALID, "empty store location");
 		goto done;
 	}
+	if (strncmp(location, "s3://", 5) == 0) {
+		berth_store_s3_config cfg;
+		char *storage = NULL;
+
+		if ((rc = berth_store_s3_config_parse(&cfg, &storage, location)) == 0)
+			rc = berth_store_open_s3(out, &cfg);
+		free(storage);
+		return rc;
+	}
 	if (strncmp(location, "file://", 7) == 0) {
 		path = location + 7;
 	} else if (strstr(location, "://")) {
-		rc = berth_error_set(
-			BERTH_EUNSUPPORTED,
-			"unsupported store location %s (use a directory or file://<dir>)",
-			location);
+		rc = berth_error_set(BERTH_EUNSUPPORTED,
+				     "unsupported store location %s (use a directory, file://<dir> "
+				     "or s3://<bucket>)",
+				     location);
 		goto done;
 	}
 	if (!*path) {
@@ -267,6 +277,28 @@ int berth_store_open(berth_store **out, const char *location)
 done:
 	berth_store_free(s);
 	return rc;
+}
+
+int berth_store_open_s3(berth_store **out, const berth_store_s3_config *cfg)
+{
+	berth_store *s = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!(s = calloc(1, sizeof(*s))))
+		return berth_error_set(BERTH_ERROR, "out of memory opening the store");
+	pthread_mutex_init(&s->cache_mu, NULL);
+	if ((rc = berth_store__s3_open(s, cfg)) < 0) {
+		berth_store_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+const char *berth_store_driver(const berth_store *s)
+{
+	return s->drv->name;
 }
 
 void berth_store_free(berth_store *s)
@@ -290,6 +322,9 @@ void berth_store_get_stats(berth_store *s, berth_store_stats *out)
 	out->hash_resumed = atomic_load(&s->hash_resumed);
 	out->hash_recomputed = atomic_load(&s->hash_recomputed);
 	out->bytes_rehashed = atomic_load(&s->bytes_rehashed);
+	out->requests = out->retries = out->bytes_out = out->bytes_in = 0;
+	if (s->drv->stats)
+		s->drv->stats(s, out);
 }
 
 int berth_store_stat(berth_store *s, const berth_digest *d, uint64_t *size)
@@ -326,6 +361,84 @@ int berth_store_delete(berth_store *s, const berth_digest *d)
 	if (!digest_ok(d))
 		return bad_digest();
 	return s->drv->delete_blob(s, d);
+}
+
+/* ---- readers ---- */
+
+/* The fallback reader: pread on the blob's descriptor. */
+typedef struct fd_reader {
+	berth_blob_reader base;
+	int fd;
+} fd_reader;
+
+static long fd_read(berth_blob_reader *r, uint64_t pos, char *buf, size_t max)
+{
+	ssize_t n;
+
+	do
+		n = pread(((fd_reader *)r)->fd, buf, max, (off_t)pos);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -1 : (long)n;
+}
+
+static void fd_free(berth_blob_reader *r)
+{
+	close(((fd_reader *)r)->fd);
+	free(r);
+}
+
+int berth_store_reader_open(berth_blob_reader **out, berth_store *s, const berth_digest *d,
+			    uint64_t *size)
+{
+	fd_reader *r;
+	int fd, rc;
+
+	*out = NULL;
+	if (!digest_ok(d))
+		return bad_digest();
+	if (s->drv->reader_open)
+		return s->drv->reader_open(out, s, d, size);
+	if ((rc = s->drv->open_blob(s, d, &fd, size)) < 0)
+		return rc;
+	if (!(r = calloc(1, sizeof(*r)))) {
+		close(fd);
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	r->base.read = fd_read;
+	r->base.free = fd_free;
+	r->fd = fd;
+	*out = &r->base;
+	return 0;
+}
+
+long berth_blob_reader_read(berth_blob_reader *r, uint64_t pos, char *buf, size_t max)
+{
+	return r->read(r, pos, buf, max);
+}
+
+void berth_blob_reader_free(berth_blob_reader *r)
+{
+	if (r)
+		r->free(r);
+}
+
+int berth_store_redirect_url(berth_store *s, const berth_digest *d, unsigned expires, char **url)
+{
+	*url = NULL;
+	if (!digest_ok(d))
+		return bad_digest();
+	if (!s->drv->redirect_url)
+		return berth_error_set(BERTH_EUNSUPPORTED, "store driver %s does not redirect",
+				       s->drv->name);
+	return s->drv->redirect_url(s, d, expires, url);
+}
+
+int berth_store__list(berth_store *s, int (*fn)(void *ctx, const berth_digest *d), void *ctx)
+{
+	if (!s->drv->list)
+		return berth_error_set(BERTH_EUNSUPPORTED, "store driver %s cannot list its blobs",
+				       s->drv->name);
+	return s->drv->list(s, fn, ctx);
 }
 
 /* ---- uploads ---- */

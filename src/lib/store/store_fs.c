@@ -956,6 +956,49 @@ done:
 	return rc;
 }
 
+/* Every blob under blobs/<algo>/<2 hex>/, for migration. */
+static int fs_list(berth_store *s, int (*fn)(void *ctx, const berth_digest *d), void *ctx)
+{
+	static const char *const algos[] = {"sha256", "sha512"};
+	static const char hex[] = "0123456789abcdef";
+	fs_store *fs = FS(s);
+	char rel[16], text[8 + 128 + 1];
+	int rc = 0;
+
+	for (size_t a = 0; a < 2 && rc == 0; a++) {
+		for (int i = 0; i < 256 && rc == 0; i++) {
+			struct dirent *de;
+			DIR *dir;
+			int dfd;
+
+			snprintf(rel, sizeof(rel), "%s/%c%c", algos[a], hex[i >> 4], hex[i & 15]);
+			if ((dfd = openat(fs->blobs_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
+			    0)
+				continue; /* a fan-out directory trimmed by hand */
+			if (!(dir = fdopendir(dfd))) {
+				close(dfd);
+				return berth_error_set_errno("read %s/blobs/%s", fs->root, rel);
+			}
+			while (rc == 0 && (de = readdir(dir)) != NULL) {
+				berth_digest d;
+				int n;
+
+				if (de->d_name[0] == '.')
+					continue;
+				n = snprintf(text, sizeof(text), "%s:%s", algos[a], de->d_name);
+				if (n <= 0 || (size_t)n >= sizeof(text) ||
+				    berth_digest_parse(&d, text, (size_t)n) < 0) {
+					berth_error_clear(); /* not a blob: skip it */
+					continue;
+				}
+				rc = fn(ctx, &d);
+			}
+			closedir(dir);
+		}
+	}
+	return rc;
+}
+
 static const berth_store__driver fs_driver = {
 	.name = "fs",
 	.free = fs_free,
@@ -975,4 +1018,5 @@ static const berth_store__driver fs_driver = {
 	.upload_release = fs_upload_release,
 	.upload_delete = fs_upload_delete,
 	.upload_purge = fs_upload_purge,
+	.list = fs_list,
 };

@@ -1,0 +1,1108 @@
+/*
+ * store_s3.c - the `s3` driver of the blob store: blobs and uploads in an
+ * S3 bucket (layout in include/berth/store.h, design in docs/s3.md).
+ *
+ * Uploads stream into an S3 multipart upload of the object data/<id>: bytes
+ * are gathered into parts of `chunksize`; what is left past the last full
+ * part (the tail) is staged as its own object when the upload is synced,
+ * and the state (multipart id, part ETags, tail key, SHA-256 context) is
+ * written to uploads/<id>/state, so any process can continue the upload.
+ * Commit checks the digest from the hash state, completes the multipart
+ * upload (or PUTs a small blob at once) and only then writes the blob's
+ * index object: content addressing is kept in that small object, so no byte
+ * is copied at commit, and a blob is never visible before it is verified.
+ *
+ * The SHA-256 state is OpenSSL's SHA256_CTX, serialised field by field
+ * (plain 32-bit words): EVP contexts cannot be exported.
+ *
+ * Exclusivity: an upload is held by one request of this process at a time
+ * (an in-process set of busy ids). Across processes the upload session's
+ * owner (the metadata database) must serialise PATCHes of one upload.
+ */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+#include "lib/store/internal.h"
+#include "lib/store/s3.h"
+
+#include "util/buf.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#define INDEX_MAX 4096		 /* cap on an index object */
+#define STATE_MAX (2u << 20)	 /* cap on an upload state object */
+#define PARTS_MAX 10000		 /* S3's limit of parts per multipart upload */
+#define LIST_MAX (4u << 20)	 /* cap on one ListObjectsV2 page */
+#define DELETE_BATCH 1000	 /* keys per DeleteObjects (S3's limit) */
+#define READER_WINDOW (4u << 20) /* bytes fetched per ranged GET when streaming */
+#define UPLOAD_ID_Q_MAX 1024	 /* escaped multipart upload id */
+
+typedef struct s3_store {
+	s3_client *c;
+	uint64_t partsize;
+	int redirect;
+	pthread_mutex_t mu; /* guards busy */
+	struct busy {
+		char id[BERTH_UPLOAD_ID_MAX];
+		struct busy *next;
+	} * busy;
+} s3_store;
+
+typedef struct s3_upload {
+	struct berth_upload base; /* first */
+	SHA256_CTX sha;
+	char mpu[UPLOAD_ID_Q_MAX]; /* multipart upload id ("" none yet), escaped for queries */
+	char **etags;
+	size_t nparts;
+	uint64_t partsize;
+	char *buf; /* the tail: bytes past the last full part */
+	size_t len;
+	char tail[S3_KEY_MAX]; /* key of the staged tail ("" none) */
+	long long started;
+	int dirty;
+	int failed; /* a write failed: the in-memory state is not to be saved */
+} s3_upload;
+
+static s3_store *S3(berth_store *s)
+{
+	return s->impl;
+}
+
+/* ---- keys ---- */
+
+static void index_key(char *out, const berth_digest *d)
+{
+	const char *hex = berth_digest_hex(d);
+
+	snprintf(out, S3_KEY_MAX, "blobs/%s/%.2s/%s", berth_digest_algo_name(d->algo), hex, hex);
+}
+
+static void upload_key(char *out, const char *id, const char *leaf)
+{
+	snprintf(out, S3_KEY_MAX, "uploads/%s/%s", id, leaf);
+}
+
+static void data_key(char *out, const char *id)
+{
+	snprintf(out, S3_KEY_MAX, "data/%s", id);
+}
+
+/* ---- small objects ---- */
+
+static int put_small(s3_store *st, const char *key, const char *data, size_t len)
+{
+	s3_req r = {.method = "PUT",
+		    .key = key,
+		    .body = data,
+		    .body_len = len,
+		    .sign_body = 1,
+		    .content_type = "application/json",
+		    .storage_class = 1};
+
+	return s3_do(st->c, &r);
+}
+
+static int get_small(s3_store *st, const char *key, berth_buf *out)
+{
+	s3_req r = {.method = "GET", .key = key, .out = out};
+
+	return s3_do(st->c, &r);
+}
+
+static int delete_key(s3_store *st, const char *key)
+{
+	s3_req r = {.method = "DELETE", .key = key};
+	int rc = s3_do(st->c, &r);
+
+	return rc == BERTH_ENOTFOUND ? 0 : rc;
+}
+
+/* DeleteObjects of up to DELETE_BATCH keys (Content-MD5 is required). */
+static int delete_batch(s3_store *st, char *const *keys, size_t n)
+{
+	berth_buf xml = BERTH_BUF_INIT(0), out = BERTH_BUF_INIT(S3_ERROR_BODY_MAX);
+	unsigned char md5[16];
+	char b64[32];
+	unsigned int mdlen = 0;
+	s3_req r = {.method = "POST", .query = "delete=", .sign_body = 1};
+	int rc;
+
+	if ((rc = berth_buf_puts(&xml, "<Delete><Quiet>true</Quiet>")) < 0)
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = berth_buf_printf(&xml, "<Object><Key>%s%s</Key></Object>", st->c->root,
+					   keys[i])) < 0)
+			goto done;
+	}
+	if ((rc = berth_buf_puts(&xml, "</Delete>")) < 0)
+		goto done;
+	EVP_Digest(xml.ptr, xml.len, md5, &mdlen, EVP_md5(), NULL);
+	EVP_EncodeBlock((unsigned char *)b64, md5, 16);
+	r.content_md5 = b64;
+	r.body = xml.ptr;
+	r.body_len = xml.len;
+	r.out = &out;
+	if ((rc = s3_do(st->c, &r)) < 0)
+		goto done;
+	if (out.len && strstr(out.ptr, "<Error>")) {
+		char code[128];
+
+		(void)s3_xml_value(out.ptr, "Code", code, sizeof(code));
+		rc = berth_error_set(BERTH_EIO, "S3 DeleteObjects: %s", code);
+		goto done;
+	}
+	rc = 0;
+done:
+	berth_buf_dispose(&xml);
+	berth_buf_dispose(&out);
+	return rc;
+}
+
+/* ---- index objects: {"key": "data/<id>", "size": N} ---- */
+
+static int locate(s3_store *st, const berth_digest *d, char *key, uint64_t *size)
+{
+	berth_buf b = BERTH_BUF_INIT(INDEX_MAX);
+	char ik[S3_KEY_MAX];
+	json_t *j = NULL;
+	const char *k = NULL;
+	json_int_t n = -1;
+	int rc;
+
+	index_key(ik, d);
+	if ((rc = get_small(st, ik, &b)) < 0) {
+		if (rc == BERTH_ENOTFOUND)
+			rc = berth_error_set(BERTH_ENOTFOUND, "blob %s not found", d->str);
+		goto done;
+	}
+	if (!(j = json_loadb(b.ptr ? b.ptr : "", b.len, 0, NULL)) ||
+	    json_unpack(j, "{s:s,s:I}", "key", &k, "size", &n) != 0 || n < 0 ||
+	    strncmp(k, "data/", 5) != 0 || strlen(k) >= S3_KEY_MAX) {
+		rc = berth_error_set(BERTH_EIO, "s3 store: index object of %s is damaged", d->str);
+		goto done;
+	}
+	if (key)
+		snprintf(key, S3_KEY_MAX, "%s", k);
+	if (size)
+		*size = (uint64_t)n;
+	rc = 0;
+done:
+	json_decref(j);
+	berth_buf_dispose(&b);
+	return rc;
+}
+
+static int write_index(s3_store *st, const berth_digest *d, const char *dkey, uint64_t size)
+{
+	char ik[S3_KEY_MAX], body[S3_KEY_MAX + 64];
+	int n;
+
+	index_key(ik, d);
+	n = snprintf(body, sizeof(body), "{\"key\":\"%s\",\"size\":%" PRIu64 "}\n", dkey, size);
+	return put_small(st, ik, body, (size_t)n);
+}
+
+/* ---- open / free ---- */
+
+static void s3_free(berth_store *s)
+{
+	s3_store *st = S3(s);
+
+	if (!st)
+		return;
+	s3_client_free(st->c);
+	while (st->busy) {
+		struct busy *b = st->busy;
+
+		st->busy = b->next;
+		free(b);
+	}
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+	s->impl = NULL;
+}
+
+static const berth_store__driver s3_driver;
+
+int berth_store__s3_open(berth_store *s, const berth_store_s3_config *cfg)
+{
+	s3_store *st = NULL;
+	s3_req probe = {.method = "HEAD"};
+	int rc;
+
+	if (cfg->chunksize &&
+	    (cfg->chunksize < BERTH_S3_PART_MIN || cfg->chunksize > BERTH_S3_PART_MAX)) {
+		rc = berth_error_set(BERTH_EINVALID,
+				     "s3 store: chunksize must be between %llu and %llu bytes",
+				     BERTH_S3_PART_MIN, BERTH_S3_PART_MAX);
+		goto done;
+	}
+	if (!(st = calloc(1, sizeof(*st)))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory opening the store");
+		goto done;
+	}
+	pthread_mutex_init(&st->mu, NULL);
+	st->partsize = cfg->chunksize ? cfg->chunksize : BERTH_S3_PART_DEFAULT;
+	st->redirect = cfg->redirect == 1;
+	if ((rc = s3_client_new(&st->c, cfg)) < 0)
+		goto done;
+	/* Reachability and credentials now, not at the first push. */
+	if ((rc = s3_do(st->c, &probe)) < 0) {
+		if (rc == BERTH_ENOTFOUND)
+			rc = berth_error_set(BERTH_ENOTFOUND, "s3 store: bucket %s does not exist",
+					     cfg->bucket);
+		goto done;
+	}
+	s->drv = &s3_driver;
+	s->impl = st;
+	/* now owned by s */ st = NULL;
+	rc = 0;
+done:
+	if (st) {
+		berth_store tmp = {.impl = st};
+
+		s3_free(&tmp);
+	}
+	return rc;
+}
+
+/* ---- blobs ---- */
+
+static int s3_stat(berth_store *s, const berth_digest *d, uint64_t *size)
+{
+	return locate(S3(s), d, NULL, size);
+}
+
+static int s3_open_blob(berth_store *s, const berth_digest *d, int *fd, uint64_t *size)
+{
+	(void)s;
+	(void)d;
+	(void)fd;
+	(void)size;
+	return berth_error_set(BERTH_EUNSUPPORTED, "the s3 store has no local files");
+}
+
+static int s3_read_blob(berth_store *s, const berth_digest *d, berth_buf *out)
+{
+	s3_store *st = S3(s);
+	char key[S3_KEY_MAX];
+	uint64_t size;
+	int rc;
+
+	if ((rc = locate(st, d, key, &size)) < 0)
+		return rc;
+	if (out->max && (size > out->max || out->len > out->max - size))
+		return berth_error_set(BERTH_ETOOBIG,
+				       "blob %s is %" PRIu64 " bytes, over the limit of %zu",
+				       d->str, size, out->max);
+	return get_small(st, key, out);
+}
+
+static int s3_put(berth_store *s, const berth_digest *expected, const void *data, size_t len)
+{
+	s3_store *st = S3(s);
+	berth_digest actual;
+	char id[BERTH_UPLOAD_ID_MAX], key[S3_KEY_MAX];
+	s3_req r = {.method = "PUT",
+		    .body = data,
+		    .body_len = len,
+		    .storage_class = 1,
+		    .content_type = "application/octet-stream"};
+	int rc;
+
+	if ((rc = berth_digest_compute(&actual, expected->algo, data, len)) < 0)
+		return rc;
+	if (!berth_digest_equal(&actual, expected))
+		return berth_error_set(BERTH_EDIGEST, "digest mismatch: expected %s, content is %s",
+				       expected->str, actual.str);
+	if ((rc = locate(st, expected, NULL, NULL)) == 0)
+		return 0;
+	if (rc != BERTH_ENOTFOUND)
+		return rc;
+	berth_error_clear();
+	if ((rc = berth_store__new_uuid(id)) < 0)
+		return rc;
+	data_key(key, id);
+	r.key = key;
+	if ((rc = s3_do(st->c, &r)) < 0)
+		return rc;
+	return write_index(st, expected, key, len);
+}
+
+static int s3_delete_blob(berth_store *s, const berth_digest *d)
+{
+	s3_store *st = S3(s);
+	char ik[S3_KEY_MAX], dk[S3_KEY_MAX];
+	char *keys[2] = {ik, dk};
+	int rc;
+
+	if ((rc = locate(st, d, dk, NULL)) < 0)
+		return rc;
+	index_key(ik, d);
+	return delete_batch(st, keys, 2);
+}
+
+/* ---- blob readers: ranged GETs of a window at a time ---- */
+
+typedef struct s3_reader {
+	berth_blob_reader base; /* first */
+	s3_store *st;
+	char key[S3_KEY_MAX];
+	uint64_t size;
+	berth_buf win; /* bytes [win_at, win_at + win.len) */
+	uint64_t win_at;
+} s3_reader;
+
+static long reader_read(berth_blob_reader *br, uint64_t pos, char *buf, size_t max)
+{
+	s3_reader *r = (s3_reader *)br;
+	char range[64];
+	size_t n;
+
+	if (pos >= r->size)
+		return 0;
+	if (pos < r->win_at || pos >= r->win_at + r->win.len) {
+		uint64_t end = pos + READER_WINDOW - 1;
+		s3_req q = {.method = "GET", .key = r->key, .range = range, .out = &r->win};
+
+		if (end >= r->size)
+			end = r->size - 1;
+		snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, pos, end);
+		berth_buf_reset(&r->win);
+		r->win_at = pos;
+		if (s3_do(r->st->c, &q) < 0 || r->win.len == 0) {
+			berth_buf_reset(&r->win);
+			return -1;
+		}
+	}
+	n = (size_t)(r->win_at + r->win.len - pos);
+	if (n > max)
+		n = max;
+	memcpy(buf, r->win.ptr + (pos - r->win_at), n);
+	return (long)n;
+}
+
+static void reader_free(berth_blob_reader *br)
+{
+	s3_reader *r = (s3_reader *)br;
+
+	berth_buf_dispose(&r->win);
+	free(r);
+}
+
+static int s3_reader_open(berth_blob_reader **out, berth_store *s, const berth_digest *d,
+			  uint64_t *size)
+{
+	s3_reader *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	if ((rc = locate(S3(s), d, r->key, &r->size)) < 0) {
+		free(r);
+		return rc;
+	}
+	r->base.read = reader_read;
+	r->base.free = reader_free;
+	r->st = S3(s);
+	berth_buf_init(&r->win, READER_WINDOW);
+	*size = r->size;
+	*out = &r->base;
+	return 0;
+}
+
+static int s3_redirect_url(berth_store *s, const berth_digest *d, unsigned expires, char **url)
+{
+	char key[S3_KEY_MAX];
+	int rc;
+
+	if (!S3(s)->redirect)
+		return berth_error_set(BERTH_EUNSUPPORTED, "redirects are off");
+	if ((rc = locate(S3(s), d, key, NULL)) < 0)
+		return rc;
+	return s3_presign_get(S3(s)->c, key, expires, url);
+}
+
+static void s3_stats(berth_store *s, berth_store_stats *out)
+{
+	s3_client *c = S3(s)->c;
+
+	out->requests += atomic_load(&c->requests);
+	out->retries += atomic_load(&c->retries);
+	out->bytes_out += atomic_load(&c->bytes_out);
+	out->bytes_in += atomic_load(&c->bytes_in);
+}
+
+/* ---- upload state ---- */
+
+#define SHA_WORDS 28 /* h[8] Nl Nh data[16] num md_len */
+
+static void sha_words(SHA256_CTX *c, unsigned int *w[SHA_WORDS])
+{
+	int i = 0;
+
+	for (int k = 0; k < 8; k++)
+		w[i++] = &c->h[k];
+	w[i++] = &c->Nl;
+	w[i++] = &c->Nh;
+	for (int k = 0; k < SHA_LBLOCK; k++)
+		w[i++] = &c->data[k];
+	w[i++] = &c->num;
+	w[i++] = &c->md_len;
+}
+
+static void sha_save(SHA256_CTX *c, char out[SHA_WORDS * 8 + 1])
+{
+	unsigned int *w[SHA_WORDS];
+
+	sha_words(c, w);
+	for (int i = 0; i < SHA_WORDS; i++)
+		snprintf(out + 8 * i, 9, "%08x", *w[i]);
+}
+
+static int sha_load(SHA256_CTX *c, const char *in)
+{
+	unsigned int *w[SHA_WORDS];
+
+	if (!in || strlen(in) != SHA_WORDS * 8)
+		return -1;
+	memset(c, 0, sizeof(*c));
+	sha_words(c, w);
+	for (int i = 0; i < SHA_WORDS; i++) {
+		char part[9];
+		char *end;
+
+		memcpy(part, in + 8 * i, 8);
+		part[8] = '\0';
+		*w[i] = (unsigned int)strtoul(part, &end, 16);
+		if (*end)
+			return -1;
+	}
+	return c->num < SHA256_CBLOCK && c->md_len == SHA256_DIGEST_LENGTH ? 0 : -1;
+}
+
+static int state_save(s3_upload *u)
+{
+	s3_store *st = S3(u->base.store);
+	char key[S3_KEY_MAX], sha[SHA_WORDS * 8 + 1];
+	json_t *j = NULL, *parts = json_array();
+	char *text = NULL;
+	int rc;
+
+	sha_save(&u->sha, sha);
+	for (size_t i = 0; parts && i < u->nparts; i++)
+		json_array_append_new(parts, json_string(u->etags[i]));
+	j = json_pack("{s:i,s:I,s:I,s:I,s:s,s:o,s:s,s:s}", "v", 1, "started",
+		      (json_int_t)u->started, "offset", (json_int_t)u->base.offset, "partsize",
+		      (json_int_t)u->partsize, "mpu", u->mpu, "parts", parts, "tail", u->tail,
+		      "sha256", sha);
+	/* now owned by j */ parts = NULL;
+	if (!j || !(text = json_dumps(j, JSON_COMPACT))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory saving upload %s", u->base.id);
+		goto done;
+	}
+	upload_key(key, u->base.id, "state");
+	rc = put_small(st, key, text, strlen(text));
+done:
+	free(text);
+	json_decref(j);
+	json_decref(parts);
+	return rc;
+}
+
+static int state_parse(s3_upload *u, const berth_buf *b)
+{
+	json_t *j = json_loadb(b->ptr ? b->ptr : "", b->len, 0, NULL), *parts = NULL, *v;
+	const char *mpu = NULL, *tail = NULL, *sha = NULL;
+	json_int_t started = 0, offset = -1, partsize = 0;
+	size_t i;
+	int rc;
+
+	if (!j ||
+	    json_unpack(j, "{s:I,s:I,s:I,s:s,s:o,s:s,s:s}", "started", &started, "offset", &offset,
+			"partsize", &partsize, "mpu", &mpu, "parts", &parts, "tail", &tail,
+			"sha256", &sha) != 0 ||
+	    offset < 0 || (uint64_t)partsize < BERTH_S3_PART_MIN ||
+	    (uint64_t)partsize > BERTH_S3_PART_MAX || !json_is_array(parts) ||
+	    json_array_size(parts) > PARTS_MAX || strlen(mpu) >= sizeof(u->mpu) ||
+	    strlen(tail) >= sizeof(u->tail) || sha_load(&u->sha, sha) < 0 ||
+	    (uint64_t)offset < (uint64_t)json_array_size(parts) * (uint64_t)partsize ||
+	    (uint64_t)offset - (uint64_t)json_array_size(parts) * (uint64_t)partsize >=
+		    (uint64_t)partsize) {
+		rc = berth_error_set(BERTH_EIO, "upload %s: state object is damaged", u->base.id);
+		goto done;
+	}
+	u->started = started;
+	u->base.offset = (uint64_t)offset;
+	u->partsize = (uint64_t)partsize;
+	snprintf(u->mpu, sizeof(u->mpu), "%s", mpu);
+	snprintf(u->tail, sizeof(u->tail), "%s", tail);
+	if (!(u->etags = calloc(json_array_size(parts) + 1, sizeof(char *)))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	json_array_foreach(parts, i, v)
+	{
+		if (!json_is_string(v) || json_string_length(v) >= S3_ETAG_MAX ||
+		    !(u->etags[i] = strdup(json_string_value(v)))) {
+			rc = berth_error_set(BERTH_EIO, "upload %s: bad part in state", u->base.id);
+			goto done;
+		}
+		u->nparts = i + 1;
+	}
+	rc = 0;
+done:
+	json_decref(j);
+	return rc;
+}
+
+static void upload_dispose(s3_upload *u)
+{
+	for (size_t i = 0; i < u->nparts; i++)
+		free(u->etags[i]);
+	free(u->etags);
+	free(u->buf);
+	free(u);
+}
+
+/* Load the state (and the staged tail) of upload `id` into a new s3_upload. */
+static int upload_load(s3_upload **out, berth_store *s, const char *id)
+{
+	s3_store *st = S3(s);
+	berth_buf b = BERTH_BUF_INIT(STATE_MAX);
+	char key[S3_KEY_MAX];
+	s3_upload *u = calloc(1, sizeof(*u));
+	int rc;
+
+	*out = NULL;
+	if (!u)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	u->base.store = s;
+	memcpy(u->base.id, id, BERTH_UPLOAD_ID_MAX);
+	upload_key(key, id, "state");
+	if ((rc = get_small(st, key, &b)) < 0) {
+		if (rc == BERTH_ENOTFOUND)
+			rc = berth_error_set(BERTH_ENOTFOUND, "upload %s not found", id);
+		goto done;
+	}
+	if ((rc = state_parse(u, &b)) < 0)
+		goto done;
+	u->len = (size_t)(u->base.offset - u->nparts * u->partsize);
+	*out = u;
+	/* now owned by the caller */ u = NULL;
+	rc = 0;
+done:
+	if (u)
+		upload_dispose(u);
+	berth_buf_dispose(&b);
+	return rc;
+}
+
+/* Fetch the staged tail into u->buf (allocated to partsize). */
+static int tail_fetch(s3_upload *u)
+{
+	berth_buf b = BERTH_BUF_INIT(0);
+	int rc;
+
+	if (!(u->buf = malloc(u->partsize)))
+		return berth_error_set(BERTH_ERROR, "out of memory (upload part buffer)");
+	if (u->len == 0)
+		return 0;
+	if (!*u->tail)
+		return berth_error_set(BERTH_EIO, "upload %s: tail object missing", u->base.id);
+	b.max = u->len;
+	if ((rc = get_small(S3(u->base.store), u->tail, &b)) < 0) {
+		berth_buf_dispose(&b);
+		return rc;
+	}
+	if (b.len != u->len) {
+		berth_buf_dispose(&b);
+		return berth_error_set(BERTH_EIO, "upload %s: tail object has %zu bytes, not %zu",
+				       u->base.id, b.len, u->len);
+	}
+	memcpy(u->buf, b.ptr, b.len);
+	berth_buf_dispose(&b);
+	return 0;
+}
+
+/* ---- busy set (one holder per upload in this process) ---- */
+
+static int busy_take(s3_store *st, const char *id)
+{
+	struct busy *b, *n = malloc(sizeof(*n));
+	int rc = 0;
+
+	if (!n)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	pthread_mutex_lock(&st->mu);
+	for (b = st->busy; b; b = b->next) {
+		if (strcmp(b->id, id) == 0)
+			break;
+	}
+	if (b) {
+		rc = -1;
+	} else {
+		memcpy(n->id, id, BERTH_UPLOAD_ID_MAX);
+		n->next = st->busy;
+		st->busy = n;
+		n = NULL;
+	}
+	pthread_mutex_unlock(&st->mu);
+	free(n);
+	if (rc)
+		return berth_error_set(BERTH_EBUSY,
+				       "upload %s is in use by another request; retry later", id);
+	return 0;
+}
+
+static int busy_has(s3_store *st, const char *id)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&st->mu);
+	for (struct busy *b = st->busy; b && !found; b = b->next)
+		found = strcmp(b->id, id) == 0;
+	pthread_mutex_unlock(&st->mu);
+	return found;
+}
+
+static void busy_drop(s3_store *st, const char *id)
+{
+	struct busy **pp, *gone = NULL;
+
+	pthread_mutex_lock(&st->mu);
+	for (pp = &st->busy; *pp; pp = &(*pp)->next) {
+		if (strcmp((*pp)->id, id) == 0) {
+			gone = *pp;
+			*pp = gone->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&st->mu);
+	free(gone);
+}
+
+/* ---- uploads ---- */
+
+static int s3_upload_create(berth_store *s, const char *id)
+{
+	s3_upload u = {.base = {.store = s}, .partsize = S3(s)->partsize};
+
+	memcpy(u.base.id, id, BERTH_UPLOAD_ID_MAX);
+	u.started = (long long)time(NULL);
+	SHA256_Init(&u.sha);
+	return state_save(&u);
+}
+
+static int s3_upload_size(berth_store *s, const char *id, uint64_t *size)
+{
+	s3_upload *u = NULL;
+	int rc;
+
+	if ((rc = upload_load(&u, s, id)) < 0)
+		return rc;
+	*size = u->base.offset;
+	upload_dispose(u);
+	return 0;
+}
+
+static int s3_upload_open(berth_upload **out, berth_store *s, const char *id)
+{
+	s3_upload *u = NULL;
+	int rc;
+
+	if ((rc = busy_take(S3(s), id)) < 0)
+		return rc;
+	if ((rc = upload_load(&u, s, id)) < 0 || (rc = tail_fetch(u)) < 0) {
+		busy_drop(S3(s), id);
+		if (u)
+			upload_dispose(u);
+		return rc;
+	}
+	*out = &u->base;
+	return 0;
+}
+
+static int start_multipart(s3_upload *u)
+{
+	s3_store *st = S3(u->base.store);
+	berth_buf out = BERTH_BUF_INIT(S3_ERROR_BODY_MAX);
+	char key[S3_KEY_MAX], id[UPLOAD_ID_Q_MAX];
+	s3_req r = {.method = "POST",
+		    .query = "uploads=",
+		    .out = &out,
+		    .storage_class = 1,
+		    .content_type = "application/octet-stream"};
+	char *esc = NULL;
+	int rc;
+
+	data_key(key, u->base.id);
+	r.key = key;
+	if ((rc = s3_do(st->c, &r)) < 0)
+		goto done;
+	if (s3_xml_value(out.ptr, "UploadId", id, sizeof(id)) < 0 || !*id ||
+	    !(esc = curl_easy_escape(NULL, id, 0)) || strlen(esc) >= sizeof(u->mpu)) {
+		rc = berth_error_set(BERTH_EIO, "S3 CreateMultipartUpload: no usable UploadId");
+		goto done;
+	}
+	snprintf(u->mpu, sizeof(u->mpu), "%s", esc);
+	rc = 0;
+done:
+	curl_free(esc);
+	berth_buf_dispose(&out);
+	return rc;
+}
+
+/* Send u->buf[0, len) as the next part. */
+static int flush_part(s3_upload *u)
+{
+	s3_store *st = S3(u->base.store);
+	char key[S3_KEY_MAX], q[UPLOAD_ID_Q_MAX + 64], **grown;
+	s3_req r = {.method = "PUT", .key = key, .query = q, .body = u->buf, .body_len = u->len};
+	int rc;
+
+	if (u->nparts >= PARTS_MAX)
+		return berth_error_set(BERTH_ETOOBIG, "upload %s: over %d parts (raise chunksize)",
+				       u->base.id, PARTS_MAX);
+	if (!*u->mpu && (rc = start_multipart(u)) < 0)
+		return rc;
+	data_key(key, u->base.id);
+	snprintf(q, sizeof(q), "partNumber=%zu&uploadId=%s", u->nparts + 1, u->mpu);
+	if ((rc = s3_do(st->c, &r)) < 0)
+		return rc;
+	if (!*r.etag)
+		return berth_error_set(BERTH_EIO, "S3 UploadPart: no ETag in the answer");
+	if (!(grown = realloc(u->etags, (u->nparts + 2) * sizeof(char *))))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	u->etags = grown;
+	if (!(u->etags[u->nparts] = strdup(r.etag)))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	u->nparts++;
+	u->len = 0;
+	return 0;
+}
+
+static int s3_upload_write(berth_upload *bu, const void *data, size_t len)
+{
+	s3_upload *u = (s3_upload *)bu;
+	const char *p = data;
+	int rc;
+
+	while (len) {
+		size_t n = u->partsize - u->len;
+
+		if (n > len)
+			n = len;
+		memcpy(u->buf + u->len, p, n);
+		SHA256_Update(&u->sha, p, n);
+		u->len += n;
+		bu->offset += n;
+		u->dirty = 1;
+		p += n;
+		len -= n;
+		if (u->len == u->partsize && (rc = flush_part(u)) < 0) {
+			u->failed = 1;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Stage the tail as its own object and write the state that names it. */
+static int s3_upload_sync(berth_upload *bu)
+{
+	s3_upload *u = (s3_upload *)bu;
+	s3_store *st = S3(bu->store);
+	char old[S3_KEY_MAX], leaf[64];
+	int rc;
+
+	if (u->failed)
+		return berth_error_set(BERTH_EIO, "upload %s: an earlier write failed", bu->id);
+	if (!u->dirty)
+		return 0;
+	snprintf(old, sizeof(old), "%s", u->tail);
+	u->tail[0] = '\0';
+	if (u->len) {
+		s3_req r = {.method = "PUT", .body = u->buf, .body_len = u->len};
+
+		snprintf(leaf, sizeof(leaf), "tail-%" PRIu64, bu->offset);
+		upload_key(u->tail, bu->id, leaf);
+		r.key = u->tail;
+		if ((rc = s3_do(st->c, &r)) < 0)
+			return rc;
+	}
+	if ((rc = state_save(u)) < 0)
+		return rc;
+	u->dirty = 0;
+	if (*old && strcmp(old, u->tail) != 0)
+		(void)delete_key(st, old); /* best effort: purge removes leftovers */
+	berth_error_clear();
+	return 0;
+}
+
+/* Drop every object of an upload but the data; abort its multipart upload. */
+static void upload_remove(s3_store *st, const char *id, const char *mpu, const char *tail)
+{
+	char key[S3_KEY_MAX], q[UPLOAD_ID_Q_MAX + 16], state[S3_KEY_MAX], tk[S3_KEY_MAX];
+	char *keys[2] = {state, tk};
+
+	if (mpu && *mpu) {
+		s3_req r = {.method = "DELETE", .key = key, .query = q};
+
+		data_key(key, id);
+		snprintf(q, sizeof(q), "uploadId=%s", mpu);
+		if (s3_do(st->c, &r) < 0)
+			berth_error_clear(); /* an aborted upload's parts expire */
+	}
+	upload_key(state, id, "state");
+	snprintf(tk, sizeof(tk), "%s", tail ? tail : "");
+	/* One DeleteObjects for the state and the staged tail. */
+	if (delete_batch(st, keys, *tk ? 2 : 1) < 0)
+		berth_error_clear(); /* the purge removes leftovers */
+}
+
+static int complete_multipart(s3_upload *u)
+{
+	s3_store *st = S3(u->base.store);
+	berth_buf xml = BERTH_BUF_INIT(0), out = BERTH_BUF_INIT(S3_ERROR_BODY_MAX);
+	char key[S3_KEY_MAX], q[UPLOAD_ID_Q_MAX + 16];
+	s3_req r = {.method = "POST", .key = key, .query = q, .sign_body = 1, .out = &out};
+	int rc;
+
+	if ((rc = berth_buf_puts(&xml, "<CompleteMultipartUpload>")) < 0)
+		goto done;
+	for (size_t i = 0; i < u->nparts; i++) {
+		if ((rc = berth_buf_printf(
+			     &xml, "<Part><PartNumber>%zu</PartNumber><ETag>%s</ETag></Part>",
+			     i + 1, u->etags[i])) < 0)
+			goto done;
+	}
+	if ((rc = berth_buf_puts(&xml, "</CompleteMultipartUpload>")) < 0)
+		goto done;
+	data_key(key, u->base.id);
+	snprintf(q, sizeof(q), "uploadId=%s", u->mpu);
+	r.body = xml.ptr;
+	r.body_len = xml.len;
+	if ((rc = s3_do(st->c, &r)) < 0)
+		goto done;
+	/* S3 may answer 200 and still fail the completion in the body. */
+	if (out.len && strstr(out.ptr, "<Error>")) {
+		char code[128];
+
+		(void)s3_xml_value(out.ptr, "Code", code, sizeof(code));
+		rc = berth_error_set(BERTH_EIO, "S3 CompleteMultipartUpload: %s", code);
+		goto done;
+	}
+	rc = 0;
+done:
+	berth_buf_dispose(&xml);
+	berth_buf_dispose(&out);
+	return rc;
+}
+
+/* Write the data object: the last part and completion, or one PUT. */
+static int write_data(s3_upload *u)
+{
+	char key[S3_KEY_MAX];
+	int rc;
+
+	if (!*u->mpu) {
+		s3_req r = {.method = "PUT",
+			    .key = key,
+			    .body = u->buf,
+			    .body_len = u->len,
+			    .storage_class = 1,
+			    .content_type = "application/octet-stream"};
+
+		data_key(key, u->base.id);
+		return s3_do(S3(u->base.store)->c, &r);
+	}
+	if (u->len && (rc = flush_part(u)) < 0)
+		return rc;
+	return complete_multipart(u);
+}
+
+static int s3_upload_commit(berth_upload *bu, const berth_digest *expected, uint64_t *size_out)
+{
+	s3_upload *u = (s3_upload *)bu;
+	s3_store *st = S3(bu->store);
+	SHA256_CTX fin = u->sha;
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	berth_digest actual = {.algo = BERTH_DIGEST_SHA256};
+	char key[S3_KEY_MAX];
+	int rc;
+
+	if (expected->algo != BERTH_DIGEST_SHA256) {
+		rc = berth_error_set(BERTH_EUNSUPPORTED,
+				     "the s3 store verifies uploads by sha256 only");
+		goto done;
+	}
+	SHA256_Final(md, &fin);
+	memcpy(actual.str, "sha256:", 7);
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(actual.str + 7 + 2 * i, 3, "%02x", md[i]);
+	if (!berth_digest_equal(&actual, expected)) {
+		/* Nothing partial is kept: the upload goes, then the error is set. */
+		upload_remove(st, bu->id, u->mpu, u->tail);
+		rc = berth_error_set(BERTH_EDIGEST, "digest mismatch: expected %s, content is %s",
+				     expected->str, actual.str);
+		goto done;
+	}
+	rc = locate(st, expected, NULL, NULL);
+	if (rc == 0) {
+		/* Already stored: this copy is not needed. */
+		upload_remove(st, bu->id, u->mpu, u->tail);
+	} else if (rc == BERTH_ENOTFOUND) {
+		berth_error_clear();
+		if ((rc = write_data(u)) < 0)
+			goto done;
+		data_key(key, bu->id);
+		/* The blob becomes visible here, verified and complete. */
+		if ((rc = write_index(st, expected, key, bu->offset)) < 0)
+			goto done;
+		upload_remove(st, bu->id, NULL, u->tail);
+	} else {
+		goto done;
+	}
+	berth_error_clear();
+	u->dirty = 0;
+	if (size_out)
+		*size_out = bu->offset;
+	rc = 0;
+done:
+	u->dirty = 0; /* a failed commit leaves the last synced state */
+	return rc;
+}
+
+static void s3_upload_release(berth_upload *bu)
+{
+	s3_upload *u = (s3_upload *)bu;
+
+	/* Bytes written but not synced are kept if possible (they were hashed). */
+	if (u->dirty && !u->failed && s3_upload_sync(bu) < 0)
+		berth_error_clear();
+	busy_drop(S3(bu->store), bu->id);
+	upload_dispose(u);
+}
+
+static int s3_upload_delete(berth_store *s, const char *id)
+{
+	s3_upload *u = NULL;
+	int rc;
+
+	if (busy_has(S3(s), id))
+		return berth_error_set(BERTH_EBUSY, "upload %s is in use; retry later", id);
+	if ((rc = upload_load(&u, s, id)) < 0)
+		return rc;
+	upload_remove(S3(s), id, u->mpu, u->tail);
+	berth_error_clear();
+	upload_dispose(u);
+	return 0;
+}
+
+/* Upload ids under uploads/ of one ListObjectsV2 page; the next token, if any. */
+static int list_page(s3_store *st, const char *prefix, const char *token, berth_buf *out)
+{
+	char q[2048];
+	char *esc_p = curl_easy_escape(NULL, prefix, 0);
+	char *esc_t = token ? curl_easy_escape(NULL, token, 0) : NULL;
+	s3_req r = {.method = "GET", .query = q, .out = out};
+	int rc;
+
+	if (!esc_p || (token && !esc_t)) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	/* In byte order, values escaped: libcurl 7.88 signs the query as given. */
+	snprintf(q, sizeof(q), "%s%s%slist-type=2&prefix=%s", esc_t ? "continuation-token=" : "",
+		 esc_t ? esc_t : "", esc_t ? "&" : "", esc_p);
+	rc = s3_do(st->c, &r);
+done:
+	curl_free(esc_p);
+	curl_free(esc_t);
+	return rc;
+}
+
+/* Purge one upload found by listing, if old and unheld. 1 if purged. */
+static int purge_one(berth_store *s, const char *id, time_t cutoff)
+{
+	s3_upload *u = NULL;
+	int purged = 0;
+
+	if (busy_has(S3(s), id) || upload_load(&u, s, id) < 0)
+		return 0;
+	if (u->started < (long long)cutoff) {
+		upload_remove(S3(s), id, u->mpu, u->tail);
+		purged = 1;
+	}
+	upload_dispose(u);
+	return purged;
+}
+
+static int s3_upload_purge(berth_store *s, time_t cutoff, int *purged)
+{
+	s3_store *st = S3(s);
+	berth_buf page = BERTH_BUF_INIT(LIST_MAX);
+	char prefix[S3_KEY_MAX], token[1024] = "", key[S3_KEY_MAX];
+	int rc, more;
+
+	*purged = 0;
+	snprintf(prefix, sizeof(prefix), "%suploads/", st->c->root);
+	do {
+		const char *p;
+
+		berth_buf_reset(&page);
+		if ((rc = list_page(st, prefix, *token ? token : NULL, &page)) < 0)
+			goto done;
+		for (p = page.ptr; p && (p = strstr(p, "<Key>")) != NULL; p += 5) {
+			const char *k = p + 5 + strlen(prefix);
+			char id[BERTH_UPLOAD_ID_MAX];
+
+			if (s3_xml_value(p, "Key", key, sizeof(key)) < 0)
+				continue;
+			if (strlen(key) != strlen(prefix) + 36 + 6 ||
+			    strcmp(key + strlen(prefix) + 36, "/state") != 0)
+				continue;
+			memcpy(id, k, 36);
+			id[36] = '\0';
+			if (berth_store_upload_id_valid(id))
+				*purged += purge_one(s, id, cutoff);
+		}
+		more = page.ptr && strstr(page.ptr, "<IsTruncated>true</IsTruncated>") &&
+		       s3_xml_value(page.ptr, "NextContinuationToken", token, sizeof(token)) == 0;
+	} while (more);
+	berth_error_clear();
+	rc = 0;
+done:
+	berth_buf_dispose(&page);
+	return rc;
+}
+
+static const berth_store__driver s3_driver = {
+	.name = "s3",
+	.free = s3_free,
+	.stat = s3_stat,
+	.open_blob = s3_open_blob,
+	.read_blob = s3_read_blob,
+	.put = s3_put,
+	.delete_blob = s3_delete_blob,
+	.upload_create = s3_upload_create,
+	.upload_size = s3_upload_size,
+	.upload_open = s3_upload_open,
+	.upload_write = s3_upload_write,
+	.upload_sync = s3_upload_sync,
+	.upload_commit = s3_upload_commit,
+	.upload_release = s3_upload_release,
+	.upload_delete = s3_upload_delete,
+	.upload_purge = s3_upload_purge,
+	.reader_open = s3_reader_open,
+	.redirect_url = s3_redirect_url,
+	.stats = s3_stats,
+};
