@@ -56,7 +56,8 @@
 #define METRICS_MAX (4 * 1024 * 1024)
 #define PURGE_INTERVAL 3600
 #define PURGE_LEASE "upload-purge" /* one process of those sharing the database purges */
-#define HOLDER_MAX 128		   /* BERTH_META_HOLDER_MAX */
+#define PURGE_LEASE_TTL 600
+#define HOLDER_MAX 128 /* BERTH_META_HOLDER_MAX */
 #define DISCARD_MAX (1024 * 1024)
 #define STREAM_BLOCK (64 * 1024)	/* bytes asked of a streamed body's reader at a time */
 #define RESERVE_BYTES (2 * 1024 * 1024) /* beside the database, freed on a full disk */
@@ -1472,9 +1473,12 @@ static void purge_once(server *s)
 {
 	int purged = 0, won = 0;
 
-	/* Of the processes sharing the database, the one holding the lease purges
-	 * (it keeps it while it runs: a lease outlives the interval). */
-	if (berth_meta_lease_take(s->meta, PURGE_LEASE, s->holder, time(NULL), 2 * PURGE_INTERVAL,
+	/* Of the processes sharing the database, one purges at a time: the one
+	 * holding the lease, taken for the purge only (purging is idempotent; a
+	 * lease kept between purges would stop a restarted process, whose holder
+	 * id is new, from purging at start). A process killed mid-purge holds it
+	 * PURGE_LEASE_TTL seconds at most. */
+	if (berth_meta_lease_take(s->meta, PURGE_LEASE, s->holder, time(NULL), PURGE_LEASE_TTL,
 				  &won) < 0) {
 		berth_warn("purging stale uploads: %s", berth_error_last());
 		return;
@@ -1486,6 +1490,8 @@ static void purge_once(server *s)
 	else if (purged)
 		berth_info("purged %d stale upload(s) older than %lds", purged,
 			   s->cfg->upload_purge_age);
+	if (berth_meta_lease_release(s->meta, PURGE_LEASE, s->holder) < 0)
+		berth_warn("purging stale uploads: %s", berth_error_last());
 }
 
 static void *purger_main(void *arg)

@@ -2,14 +2,17 @@
 sharing one database and one blob store, behind haproxy (health checks on
 /healthz, X-Forwarded-For added, round robin).
 
-The backend is a parameter (BACKENDS): today one SQLite file in WAL mode and
-one store directory on this machine; a PostgreSQL + S3 backend only has to
-say what config lines and setup it needs. Everything here talks HTTP to the
+The backend is a parameter (BACKENDS): one SQLite file in WAL mode and one
+store directory on this machine; and PostgreSQL (the run's server, a schema
+of its own) with blobs in S3 (the run's Ceph RGW, a bucket of its own), the
+deployment of several machines. Everything here talks HTTP to the
 processes, directly or through haproxy; nothing reads the shared files.
 
 One cluster serves every test of the module (started once, ~2 s); the kill -9
 test runs last because it leaves two processes.
 """
+# needs-peer: postgres
+# needs-peer: ceph-rgw
 import hashlib
 import json
 import os
@@ -53,7 +56,35 @@ class LocalBackend:
         pass
 
 
-BACKENDS = [LocalBackend]
+class PostgresS3Backend:
+    """The run's PostgreSQL (a fresh schema) and Ceph RGW (a fresh bucket);
+    the shared directory keeps only the token key file (docs/scale-out.md)."""
+    name = "postgres-s3"
+
+    def __init__(self, root):
+        import s3util
+        self.dir = os.path.join(root, "shared")
+        os.makedirs(self.dir)
+        dsn = os.environ.get("BERTH_TEST_PG_DSN")
+        assert dsn, "needs BERTH_TEST_PG_DSN: run through ctest (fixture postgres)"
+        schema = "scale_%d_%d" % (os.getpid(), random.randint(0, 10**9))
+        subprocess.run(["psql", dsn, "-v", "ON_ERROR_STOP=1", "-q", "-c",
+                        "CREATE SCHEMA %s" % schema], check=True, capture_output=True)
+        self.dsn = "%s options='-c search_path=%s'" % (dsn, schema)
+        ep = s3util.endpoint()
+        bucket = s3util.make_bucket(ep, s3util.RGW_KEYS)
+        s3 = s3util.s3_config(ep, s3util.RGW_KEYS, bucket)
+        self.s3 = s3[s3.index("  s3:"):]
+
+    def config(self):
+        return ("storage:\n  filesystem:\n    rootdirectory: %s\n%s"
+                "database:\n  postgres:\n    dsn: \"%s\"\n" % (self.dir, self.s3, self.dsn))
+
+    def stop(self):
+        pass
+
+
+BACKENDS = [LocalBackend, PostgresS3Backend]
 
 
 # ---- the cluster ----
