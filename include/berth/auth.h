@@ -147,8 +147,10 @@ void berth_auth_free(berth_auth *a);
 #define BERTH_AUTH_SYSTEM_USER "berth$system"
 
 /**
- * The password of BERTH_AUTH_SYSTEM_USER: random, made by berth_auth_new,
- * valid in this process only and never stored. The account is a system
+ * The password of BERTH_AUTH_SYSTEM_USER, never stored: derived from the
+ * token signing key by berth_auth_new, so every process sharing the key
+ * file (several processes behind a load balancer) accepts it; random, valid
+ * in this process only, when there is no key. The account is a system
  * administrator. Borrowed; lives as long as `a`.
  */
 const char *berth_auth_system_password(const berth_auth *a);

@@ -87,6 +87,13 @@ int berth_token_key_from_pem(berth_token_key **out, const char *pem, size_t len)
 void berth_token_key_free(berth_token_key *k);
 /** The key id: libtrust fingerprint of the public key (12 groups of 4 base32 chars). */
 const char *berth_token_key_id(const berth_token_key *k);
+/**
+ * A 32-byte secret derived from the private key for `label`
+ * (HMAC-SHA-256 keyed by the key's PKCS#8 PEM): every process holding the
+ * same key file derives the same secret; nobody without the key can.
+ */
+int berth_token_key_derive(const berth_token_key *k, const char *label,
+			   unsigned char out[32]) BERTH_WARN_UNUSED;
 
 #define BERTH_TOKEN_MAX_ACCESS 16
 #define BERTH_TOKEN_MAX_BYTES 8192 /* larger tokens are refused unparsed */

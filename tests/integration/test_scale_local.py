@@ -442,7 +442,8 @@ def test_cron_tick_runs_once_across_the_processes(cluster):
         if ex and all(e["status"] != "running" for e in ex):
             break
         time.sleep(0.2)
-    assert len(ex) == 1 and ex[0]["status"] == "succeeded", ex
+    assert len(ex) == 1 and ex[0]["status"] == "succeeded", (ex, ex and repl_api(
+        cluster.nodes[1], "GET", "/executions/%d/results" % ex[0]["id"]).text)
     assert ex[0]["trigger"] == "scheduled"
     assert pull_verified(cluster.target.url, "cron/app", "1", s=session(None))
     # The same tick again: already fired, nobody runs it.

@@ -18,13 +18,18 @@
 
 /* ---- the api object ---- */
 
-/* The server's own password (see authn.c): 32 random bytes as hex, in memory only. */
+/* The server's own password (see authn.c): 32 bytes as hex, in memory only,
+ * derived from the signing key (the same in every process sharing it), or
+ * random without a key. */
 static int system_password(berth_auth *a)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char rnd[32];
 
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+	if (a->key) {
+		if (berth_token_key_derive(a->key, "berth$system password v1", rnd) < 0)
+			return berth_error_last_code();
+	} else if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return berth_error_set(BERTH_ERROR, "no random bytes for the system password");
 	for (size_t i = 0; i < sizeof(rnd); i++) {
 		a->system_password[2 * i] = hex[rnd[i] >> 4];

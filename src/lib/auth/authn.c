@@ -10,10 +10,13 @@
  * or a message, and are wiped from our buffers after use.
  *
  * The server itself (`berth$system`): jobs that reach this server over
- * loopback as a registry client (replication) log in with a password made
- * at start-up and kept in memory only (berth_auth_system_password); it is
- * a system administrator and exists in no database, so it cannot be
- * renamed, disabled, or guessed from another process.
+ * loopback as a registry client (replication) log in with a password kept
+ * in memory only (berth_auth_system_password), derived from the token
+ * signing key: the processes sharing the key accept each other's (a token
+ * request behind a load balancer lands on any of them), and whoever could
+ * derive it could mint any token with the key anyway. It is a system
+ * administrator and exists in no database, so it cannot be renamed or
+ * disabled.
  */
 #include "lib/auth/internal.h"
 

@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -236,4 +237,29 @@ void berth_token_key_free(berth_token_key *k)
 const char *berth_token_key_id(const berth_token_key *k)
 {
 	return k->kid;
+}
+
+int berth_token_key_derive(const berth_token_key *k, const char *label, unsigned char out[32])
+{
+	BIO *bio = NULL;
+	char *pem = NULL;
+	long pemlen = 0;
+	unsigned int n = 0;
+	int rc = 0;
+
+	if (!(bio = BIO_new(BIO_s_mem())) ||
+	    !PEM_write_bio_PrivateKey(bio, k->pkey, NULL, NULL, 0, NULL, NULL) ||
+	    (pemlen = BIO_get_mem_data(bio, &pem)) <= 0) {
+		rc = berth_error_set(BERTH_ERROR, "cannot encode the signing key");
+		goto done;
+	}
+	if (!HMAC(EVP_sha256(), pem, (int)pemlen, (const unsigned char *)label, strlen(label), out,
+		  &n) ||
+	    n != 32)
+		rc = berth_error_set(BERTH_ERROR, "cannot derive a secret from the signing key");
+done:
+	if (pem && pemlen > 0)
+		OPENSSL_cleanse(pem, (size_t)pemlen);
+	BIO_free(bio);
+	return rc;
 }

@@ -114,6 +114,29 @@ static void test_two_generated_keys_differ(void **state)
 	berth_token_key_free(NULL);
 }
 
+/* The same key (two processes loading one key file) derives the same secret
+ * per label; another label or another key, another secret. */
+static void test_derived_secrets(void **state)
+{
+	berth_token_key *a = NULL, *a2 = NULL, *b = NULL;
+	unsigned char x[32], y[32], z[32], w[32];
+
+	(void)state;
+	assert_int_equal(berth_token_key_from_pem(&a, fixed_pem, strlen(fixed_pem)), 0);
+	assert_int_equal(berth_token_key_from_pem(&a2, fixed_pem, strlen(fixed_pem)), 0);
+	assert_int_equal(berth_token_key_generate(&b), 0);
+	assert_int_equal(berth_token_key_derive(a, "one", x), 0);
+	assert_int_equal(berth_token_key_derive(a2, "one", y), 0);
+	assert_memory_equal(x, y, 32);
+	assert_int_equal(berth_token_key_derive(a, "two", z), 0);
+	assert_memory_not_equal(x, z, 32);
+	assert_int_equal(berth_token_key_derive(b, "one", w), 0);
+	assert_memory_not_equal(x, w, 32);
+	berth_token_key_free(a);
+	berth_token_key_free(a2);
+	berth_token_key_free(b);
+}
+
 static void test_refuses_wrong_or_corrupt_keys(void **state)
 {
 	char path[512];
@@ -149,6 +172,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_create_then_reload_same_kid, setup_dir,
 						teardown_dir),
 		cmocka_unit_test(test_two_generated_keys_differ),
+		cmocka_unit_test(test_derived_secrets),
 		cmocka_unit_test_setup_teardown(test_refuses_wrong_or_corrupt_keys, setup_dir,
 						teardown_dir),
 	};
