@@ -61,16 +61,16 @@ int berth_scan_severity_parse(const char *s, berth_scan_severity *out) BERTH_WAR
 int berth_scan_severity_mask(const char *list, unsigned *mask) BERTH_WARN_UNUSED;
 
 typedef struct berth_scan_finding {
-	size_t pkg;	 /* index into the report's catalogue packages */
-	char *id;	 /* CVE-..., GHSA-..., ... */
-	char *aliases;	 /* comma-separated, "" if none */
-	char *fixed;	 /* the fixed version above the installed one, "" if none */
-	char *status;	 /* fixed, not-fixed, will-not-fix, fix-deferred, end-of-life */
-	char *summary;	 /* "" if none */
-	char *source;	 /* the database import source of the advisory */
-	char *ecosystem; /* "Debian:12", "PyPI", ... as queried */
-	char *matched;	 /* the package name queried (the source package for distros) */
-	char *installed; /* the version queried (the source version for distros) */
+	size_t pkg;	   /* index into the report's catalogue packages */
+	char *id;	   /* CVE-..., GHSA-..., ... */
+	char *aliases;	   /* comma-separated, "" if none */
+	char *fixed;	   /* the fixed version above the installed one, "" if none */
+	char *status;	   /* fixed, not-fixed, will-not-fix, fix-deferred, end-of-life */
+	char *summary;	   /* "" if none */
+	char *source;	   /* the database import source of the advisory */
+	char *ecosystem;   /* "Debian:12", "PyPI", ... as queried */
+	char *matched;	   /* the package name queried (the source package for distros) */
+	char *installed;   /* the version queried (the source version for distros) */
 	char *cvss_vector; /* CVSS v3/v4 vector, "" if none */
 	double cvss;	   /* its score (v3 base, v4 per the vector's metrics), -1 if unknown */
 	berth_scan_severity severity;

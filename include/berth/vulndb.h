@@ -108,13 +108,13 @@ void berth_vulndb_info_dispose(berth_vulndb_info *info);
 
 /** One advisory that affects a queried package version. Strings owned by the array. */
 typedef struct berth_vulndb_match {
-	char *id;	/* "CVE-2023-5678", "GHSA-...", "DSA-..." */
-	char *aliases;	/* comma-separated, "" if none */
-	char *severity; /* CRITICAL, HIGH, MEDIUM, LOW, NEGLIGIBLE or UNKNOWN */
-	char *fixed;	/* the first fixed version above the queried one, "" if none */
-	char *status;	/* fixed, not-fixed, will-not-fix, fix-deferred, end-of-life */
-	char *summary;	/* "" if none */
-	char *source;	/* the import source the row came from */
+	char *id;	   /* "CVE-2023-5678", "GHSA-...", "DSA-..." */
+	char *aliases;	   /* comma-separated, "" if none */
+	char *severity;	   /* CRITICAL, HIGH, MEDIUM, LOW, NEGLIGIBLE or UNKNOWN */
+	char *fixed;	   /* the first fixed version above the queried one, "" if none */
+	char *status;	   /* fixed, not-fixed, will-not-fix, fix-deferred, end-of-life */
+	char *summary;	   /* "" if none */
+	char *source;	   /* the import source the row came from */
 	char *cvss_vector; /* the CVSS v3/v4 vector the advisory gives, "" if none */
 	double cvss;	   /* CVSS score of that vector (or the source's), -1 if unknown */
 } berth_vulndb_match;

@@ -28,7 +28,7 @@ typedef struct lint_cmd {
 	char **words; /* words[0] is the command name (may be a path, e.g. /usr/bin/apt-get) */
 	size_t nwords;
 	const char *name; /* words[0] after its last '/' ("" without words), set by the split */
-	char **assigns; /* NAME=value prefixes */
+	char **assigns;	  /* NAME=value prefixes */
 	size_t nassigns;
 	lint_sep sep; /* separator before this command */
 	int in_subst; /* inside $(...) or `...` */
