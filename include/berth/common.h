@@ -39,6 +39,12 @@ int berth_error_set(int code, const char *fmt, ...) BERTH_PRINTF(2, 3);
 /** Set the last error from errno: "<what>: strerror(errno)". Returns BERTH_EIO or BERTH_ENOTFOUND.
  */
 int berth_error_set_errno(const char *fmt, ...) BERTH_PRINTF(1, 2);
+/**
+ * The English text of errno value `e`, untranslated: it takes no locale
+ * lock (unlike strerror), so a child forked from a threaded process may
+ * call it, and berth_error_set_errno, before it execs.
+ */
+const char *berth_errno_text(int e);
 
 /** The thread's last error message ("" if none). Borrowed; valid until the next set. */
 const char *berth_error_last(void);

@@ -22,6 +22,15 @@ int berth_error_set(int code, const char *fmt, ...)
 	return code;
 }
 
+const char *berth_errno_text(int e)
+{
+	/* Not strerror: its translation lookup takes glibc's locale lock, which
+	 * another thread may hold at a fork (a RUN child then hung forever). */
+	const char *t = strerrordesc_np(e);
+
+	return t ? t : "unknown error";
+}
+
 int berth_error_set_errno(const char *fmt, ...)
 {
 	int saved = errno;
@@ -32,7 +41,7 @@ int berth_error_set_errno(const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	last_code = saved == ENOENT ? BERTH_ENOTFOUND : BERTH_EIO;
-	snprintf(last_msg, sizeof(last_msg), "%s: %s", what, strerror(saved));
+	snprintf(last_msg, sizeof(last_msg), "%s: %s", what, berth_errno_text(saved));
 	errno = saved;
 	return last_code;
 }

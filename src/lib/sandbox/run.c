@@ -81,7 +81,8 @@ static void BERTH_PRINTF(3, 4) child_fail(int errfd, char kind, const char *fmt,
 	if ((size_t)n + 1 >= sizeof(msg))
 		n = (int)sizeof(msg) - 2;
 	if (e && kind != FAIL_NOTFOUND)
-		n += snprintf(msg + 1 + n, sizeof(msg) - 1 - (size_t)n, ": %s", strerror(e));
+		n += snprintf(msg + 1 + n, sizeof(msg) - 1 - (size_t)n, ": %s",
+			      berth_errno_text(e));
 	if ((size_t)n + 1 >= sizeof(msg))
 		n = (int)sizeof(msg) - 2;
 	if (write(errfd, msg, (size_t)n + 1) < 0) {
