@@ -495,6 +495,13 @@ int berth_dockerfile_plan(berth_df_plan **out, const berth_dockerfile *df,
 
 void berth_df_plan_free(berth_df_plan *p);
 
+/**
+ * Go's path.Clean of the first `n` bytes of `p`: "//" collapsed, "." dropped,
+ * ".." resolved ("" gives "."), as BuildKit cleans WORKDIR and COPY paths.
+ * Returns a malloc'd string, or NULL on OOM.
+ */
+char *berth_dockerfile_clean_path(const char *p, size_t n);
+
 /** The expanded plan as JSON (docs/dockerfile-json.md, "expanded"). `*out` malloc'd. */
 int berth_df_plan_to_json(char **out, const berth_df_plan *p, int pretty) BERTH_WARN_UNUSED;
 

@@ -306,3 +306,107 @@ def test_forms_20_10_refuses(work, form):
     assert r.returncode != 0  # newer BuildKit (and berth) expand these
     plan = berth("parse", "--expand", "--format", "json", str(ctx / "Dockerfile"))
     assert plan["stages"][0]["instructions"][-1]["kvs"][0]["key"] == "x"
+
+
+# ---- config instructions: berth build's image config vs BuildKit's ----
+
+CONFIG = r"""FROM scratch AS base
+LABEL stage=base
+ONBUILD LABEL from-onbuild=yes
+ONBUILD ENV OB=1
+
+FROM scratch
+ARG PORTS="8000-8002/udp"
+MAINTAINER Jane Doe <jane@example.com>
+LABEL multi.a=1 "multi.b"="two words" \
+      multi.c=3
+ENV LEGACY legacy value  with spaces
+ENV E1=one E2="two $E1" E3=${E1:-x}
+EXPOSE 80 443/tcp 53/udp ${PORTS}
+EXPOSE 9000/TCP
+VOLUME ["/data", "/logs"]
+VOLUME /cache /tmp/x
+WORKDIR /srv
+WORKDIR app
+USER 1001:1001
+STOPSIGNAL SIGQUIT
+SHELL ["/bin/ash", "-eo", "pipefail", "-c"]
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=4 \
+  CMD wget -qO- http://localhost/health || exit 1
+ONBUILD COPY . /src
+ONBUILD RUN make -C /src
+ENTRYPOINT echo "entry $E1"
+CMD ["--flag", "value with space"]
+"""
+
+# The second corpus: exec-form ENTRYPOINT, shell-form CMD (under the
+# default shell), HEALTHCHECK NONE and an empty CMD.
+CONFIG2 = r"""FROM scratch
+HEALTHCHECK CMD ["/bin/true"]
+HEALTHCHECK NONE
+ENTRYPOINT ["/app", "--serve"]
+CMD run --fast
+USER nobody
+"""
+
+CONFIG3 = r"""FROM scratch
+CMD ["one"]
+ENTRYPOINT ["/bin/x"]
+CMD []
+HEALTHCHECK --retries=2 CMD curl -f http://x/
+"""
+
+CONFIG_KEYS = ["Cmd", "Entrypoint", "Env", "ExposedPorts", "Healthcheck", "Labels", "OnBuild",
+               "Shell", "StopSignal", "User", "Volumes", "WorkingDir"]
+
+
+def normal_config(cfg):
+    """The config fields both builders write, empty values dropped (Docker's
+    inspect shows null where the OCI config omits the key). PATH and
+    WorkingDir "/" included: BuildKit's empty image has both."""
+    out = {}
+    for k in CONFIG_KEYS:
+        v = cfg.get(k)
+        if v in (None, "", [], {}):
+            continue
+        out[k] = v
+    return out
+
+
+def berth_build_config(work, name, text):
+    ctx = work / ("bc-" + name)
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(text)
+    out = work / ("bc-out-" + name)
+    env = dict(os.environ, BERTH_ROOT=str(work / "berth-store"))
+    r = subprocess.run([BIN, "build", "--progress", "plain", "-o",
+                        "type=oci,dest=%s,tar=false" % out, str(ctx)],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+
+    def blob(d):
+        with open(out / "blobs" / "sha256" / d.split(":", 1)[1]) as f:
+            return json.load(f)
+
+    with open(out / "index.json") as f:
+        desc = json.load(f)["manifests"][0]
+    doc = blob(desc["digest"])
+    if "manifests" in doc:  # an index around the one platform
+        doc = blob(doc["manifests"][0]["digest"])
+    return blob(doc["config"]["digest"]).get("config") or {}
+
+
+@pytest.mark.parametrize("name,text", [("full", CONFIG), ("none", CONFIG2), ("empty", CONFIG3)])
+def test_config_instructions_like_buildkit(work, name, text):
+    ctx = work / ("cfg-" + name)
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(text)
+    tag = "berth-test/cfg-%s:%d" % (name, os.getpid())
+    docker("build", "--network=none", "-q", "-t", tag, str(ctx))
+    theirs = normal_config(json.loads(docker("image", "inspect", tag).stdout)[0]["Config"])
+    docker("rmi", "-f", tag)
+    ours = normal_config(berth_build_config(work, name, text))
+    if name == "full":  # the corpus exercised what it means to
+        assert theirs["Healthcheck"]["Retries"] == 4 and len(theirs["OnBuild"]) == 2
+        assert "8001/udp" in theirs["ExposedPorts"] and "9000/tcp" in theirs["ExposedPorts"]
+    assert ours == theirs

@@ -448,7 +448,11 @@ static void dest_path(berth_build_image *img, const char *d, char *dest, size_t 
 		json_t *v = cwd ? json_loads(cwd, JSON_DECODE_ANY, NULL) : NULL;
 		const char *base = json_string_value(v);
 
-		snprintf(dest, len, "%s/%s", base && *base ? base : "", d);
+		size_t bl = base ? strlen(base) : 0;
+
+		while (bl > 0 && base[bl - 1] == '/')
+			bl--; /* WorkingDir "/" (BuildKit's scratch image) */
+		snprintf(dest, len, "%.*s/%s", (int)bl, base ? base : "", d);
 		json_decref(v);
 	}
 	free(cwd);

@@ -71,9 +71,10 @@ int berth_build_image_scratch(berth_build_image **out, const char *platform)
 	img = calloc(1, sizeof(*img));
 	if (!img)
 		return berth_error_set(BERTH_ERROR, "out of memory");
-	img->config = json_pack("{s:s, s:s, s:{s:[s]}, s:{s:s, s:[]}, s:[]}", "architecture", arch,
-				"os", os, "config", "Env", DEFAULT_PATH, "rootfs", "type", "layers",
-				"diff_ids", "history");
+	/* BuildKit's empty image: the default PATH and WorkingDir "/". */
+	img->config = json_pack("{s:s, s:s, s:{s:[s], s:s}, s:{s:s, s:[]}, s:[]}", "architecture",
+				arch, "os", os, "config", "Env", DEFAULT_PATH, "WorkingDir", "/",
+				"rootfs", "type", "layers", "diff_ids", "history");
 	if (!img->config ||
 	    (variant[0] && json_object_set_new(img->config, "variant", json_string(variant)) < 0)) {
 		berth_build_image_free(img);

@@ -9,6 +9,7 @@
 #include "util/buf.h"
 #include "util/inroot.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,74 @@ static int history_of(berth_build_image *img, const berth_df_instr *in)
 	return rc;
 }
 
+/* ENV: every key and value is expanded against the environment before the
+ * instruction, as BuildKit does (`ENV A=1 B=$A` leaves B empty when A was
+ * unset), then all are set. */
+static int do_env(build_solver *sv, berth_build_image *img, const berth_df_vars *args,
+		  const berth_df_instr *in)
+{
+	char **kv = calloc(2 * in->nkvs + 1, sizeof(char *));
+	int rc = 0;
+
+	if (!kv)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	for (size_t i = 0; i < in->nkvs && rc == 0; i++)
+		if ((rc = berth_build__expand1(sv, img, args, in->kvs[i].key, &kv[2 * i])) == 0)
+			rc = berth_build__expand1(sv, img, args, in->kvs[i].value, &kv[2 * i + 1]);
+	for (size_t i = 0; i < in->nkvs && rc == 0; i++)
+		rc = berth_build_image_set_env(img, kv[2 * i], kv[2 * i + 1]);
+	for (size_t i = 0; i < 2 * in->nkvs; i++)
+		free(kv[i]);
+	free(kv);
+	return rc ? rc : history_of(img, in);
+}
+
+/* One EXPOSE word as BuildKit reads it (Docker's port specs):
+ * [[ip:]hostport:]port[-end][/proto], the protocol lower-cased (tcp by
+ * default; tcp, udp or sctp), a range giving one port each. */
+static int expose(build_solver *sv, berth_build_image *img, const berth_df_instr *in,
+		  const char *word)
+{
+	char proto[16] = "tcp", key[32];
+	const char *spec = strrchr(word, ':'), *slash;
+	unsigned long lo, hi;
+	char *end;
+	size_t plen;
+	int rc = 0;
+
+	spec = spec ? spec + 1 : word;
+	slash = strchr(spec, '/');
+	if (slash && slash[1]) {
+		plen = strlen(slash + 1);
+		if (plen >= sizeof(proto))
+			goto bad;
+		for (size_t i = 0; i <= plen; i++)
+			proto[i] = (char)tolower((unsigned char)slash[1 + i]);
+		if (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp"))
+			return berth_build__fail_at(sv, in, BERTH_EINVALID, "invalid proto: %s",
+						    proto);
+	}
+	if (!isdigit((unsigned char)spec[0]))
+		goto bad;
+	lo = strtoul(spec, &end, 10);
+	hi = lo;
+	if (*end == '-') {
+		if (!isdigit((unsigned char)end[1]))
+			goto bad;
+		hi = strtoul(end + 1, &end, 10);
+	}
+	if ((*end && *end != '/') || lo > 65535 || hi > 65535 || hi < lo)
+		goto bad;
+	for (unsigned long p = lo; p <= hi && rc == 0; p++) {
+		snprintf(key, sizeof(key), "%lu/%s", p, proto);
+		rc = set_json_map_key(img, "ExposedPorts", key, json_object());
+	}
+	return rc;
+bad:
+	return berth_build__fail_at(sv, in, BERTH_EINVALID, "invalid port specification: \"%s\"",
+				    word);
+}
+
 static int do_workdir(build_solver *sv, berth_build_image *img, const berth_df_vars *args,
 		      const berth_df_xinstr *x)
 {
@@ -218,9 +287,20 @@ static int do_workdir(build_solver *sv, berth_build_image *img, const berth_df_v
 
 		cur = berth_build_image_config(img, "WorkingDir");
 		v = cur ? json_loads(cur, JSON_DECODE_ANY, NULL) : NULL;
-		snprintf(path, sizeof(path), "%s/%s",
+		snprintf(path, sizeof(path), "/%s/%s",
 			 json_string_value(v) ? json_string_value(v) : "", w);
 		json_decref(v);
+	}
+	{
+		/* BuildKit: path.Join(WorkingDir, w), cleaned. */
+		char *clean = berth_dockerfile_clean_path(path, strlen(path));
+
+		if (!clean) {
+			rc = berth_error_set(BERTH_ERROR, "out of memory");
+			goto done;
+		}
+		snprintf(path, sizeof(path), "%s", clean);
+		free(clean);
 	}
 	js = json_quote(path);
 	if (!js || (rc = berth_build_image_set_config(img, "WorkingDir", js)) < 0)
@@ -268,18 +348,7 @@ int berth_build__apply(build_solver *sv, berth_build_image *img, berth_df_vars *
 			if (x->kvs[i].has_value)
 				rc = berth_df_vars_set(args, x->kvs[i].key, x->kvs[i].value);
 		return rc;
-	case BERTH_DF_ENV:
-		for (size_t i = 0; i < in->nkvs && rc == 0; i++) {
-			char *k = NULL;
-
-			if ((rc = berth_build__expand1(sv, img, args, in->kvs[i].key, &k)) == 0 &&
-			    (rc = berth_build__expand1(sv, img, args, in->kvs[i].value, &v)) == 0)
-				rc = berth_build_image_set_env(img, k, v);
-			free(k);
-			free(v);
-			v = NULL;
-		}
-		return rc ? rc : history_of(img, in);
+	case BERTH_DF_ENV: return do_env(sv, img, args, in);
 	case BERTH_DF_LABEL:
 		for (size_t i = 0; i < x->nkvs && rc == 0; i++)
 			rc = set_json_map_key(img, "Labels", x->kvs[i].key,
@@ -305,13 +374,8 @@ int berth_build__apply(build_solver *sv, berth_build_image *img, berth_df_vars *
 			rc = berth_build_image_set_config(img, "Cmd", NULL);
 		break;
 	case BERTH_DF_EXPOSE:
-		for (size_t i = 0; i < x->nwords && rc == 0; i++) {
-			char port[128];
-
-			snprintf(port, sizeof(port), "%s%s", x->words[i],
-				 strchr(x->words[i], '/') ? "" : "/tcp");
-			rc = set_json_map_key(img, "ExposedPorts", port, json_object());
-		}
+		for (size_t i = 0; i < x->nwords && rc == 0; i++)
+			rc = expose(sv, img, in, x->words[i]);
 		break;
 	case BERTH_DF_VOLUME:
 		for (size_t i = 0; i < x->nwords && rc == 0; i++)

@@ -562,6 +562,11 @@ char *berth_dockerfile__clean_path(const char *p, size_t n)
 	return out;
 }
 
+char *berth_dockerfile_clean_path(const char *p, size_t n)
+{
+	return berth_dockerfile__clean_path(p, n);
+}
+
 /* ---- RUN with heredocs (BuildKit's dispatchRun) ---- */
 
 int berth_dockerfile_run_command(char **command, berth_df_run_mode *mode, const berth_df_instr *run)
