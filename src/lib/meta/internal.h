@@ -201,4 +201,13 @@ const char *berth_meta__sqlite_migration(int version);
 /* The driver and state of `m` (copy.c works across two of them). */
 const berth_meta_driver *berth_meta__driver(berth_meta *m, void **impl);
 
+/*
+ * For tests: the SQL of a driver's hot lookup by name (NULL if unknown):
+ * manifest_by_digest, manifest_by_tag, blob_linked, blob_repos, referrers,
+ * tags, catalog, upload_check, robot_get, user_get, repo_id. Lets a test
+ * prove with EXPLAIN on a filled, analyzed database that each uses an index.
+ */
+const char *berth_meta__pg_hot_sql(const char *name);
+const char *berth_meta__sqlite_hot_sql(const char *name);
+
 #endif

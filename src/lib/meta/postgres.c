@@ -396,11 +396,16 @@ static const char *const sqls[P_COUNT] = {
 			 " WHERE repo_id = (SELECT id FROM repos WHERE name = $1) AND name = $2",
 	/* tags_pkey range scan, in byte order */
 	[P_TAGS] = "SELECT name FROM tags WHERE repo_id = $1 AND name > $2 ORDER BY name LIMIT $3",
-	/* repos_name_key range scan; the probes use manifests_pkey / repo_blobs_pkey */
-	[P_CATALOG] = "SELECT r.name FROM repos r WHERE r.name > $1"
-		      " AND (EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id)"
-		      " OR EXISTS (SELECT 1 FROM repo_blobs b WHERE b.repo_id = r.id))"
-		      " ORDER BY r.name LIMIT $2",
+	/*
+	 * repos_name_key range scan; one probe per repository into
+	 * manifests_pkey / repo_blobs_pkey. (LATERAL ... LIMIT 1, not EXISTS ...
+	 * OR EXISTS: the planner turned that into hashed subplans that read the
+	 * whole manifests and repo_blobs tables for every page; unit/meta/plans.)
+	 */
+	[P_CATALOG] = "SELECT r.name FROM repos r, LATERAL (SELECT 1 FROM manifests m"
+		      " WHERE m.repo_id = r.id UNION ALL SELECT 1 FROM repo_blobs b"
+		      " WHERE b.repo_id = r.id LIMIT 1) x"
+		      " WHERE r.name > $1 ORDER BY r.name LIMIT $2",
 	/* manifests_subject */
 	[P_REFERRERS] = "SELECT digest, media_type, size, artifact_type, annotations FROM manifests"
 			" WHERE repo_id = (SELECT id FROM repos WHERE name = $1) AND subject = $2"
@@ -3182,3 +3187,29 @@ const berth_meta_driver berth_meta__pg_driver = {
 	.copy_sequence_set = pg_copy_sequence_set,
 	.copy_end = pg_copy_end,
 };
+
+/* For tests (internal.h): the hot lookups by name, for plan checks. */
+const char *berth_meta__pg_hot_sql(const char *name)
+{
+	static const struct {
+		const char *name;
+		int stmt;
+	} hot[] = {
+		{"manifest_by_digest", P_MAN_BY_DIGEST},
+		{"manifest_by_tag", P_MAN_BY_TAG},
+		{"blob_linked", P_BLOB_LINKED},
+		{"blob_repos", P_BLOB_REPOS},
+		{"referrers", P_REFERRERS},
+		{"tags", P_TAGS},
+		{"catalog", P_CATALOG},
+		{"upload_check", P_UPLOAD_CHECK},
+		{"robot_get", P_ROBOT_GET},
+		{"user_get", P_USER_GET},
+		{"repo_id", P_REPO_ID},
+	};
+
+	for (size_t i = 0; i < sizeof(hot) / sizeof(hot[0]); i++)
+		if (strcmp(hot[i].name, name) == 0)
+			return sqls[hot[i].stmt];
+	return NULL;
+}

@@ -3404,3 +3404,29 @@ const berth_meta_driver berth_meta__sqlite_driver = {
 	.copy_sequence_set = sq_copy_sequence_set,
 	.copy_end = sq_copy_end,
 };
+
+/* For tests (internal.h): the hot lookups by name, for plan checks. */
+const char *berth_meta__sqlite_hot_sql(const char *name)
+{
+	static const struct {
+		const char *name;
+		int stmt;
+	} hot[] = {
+		{"manifest_by_digest", S_MAN_BY_DIGEST},
+		{"manifest_by_tag", S_MAN_BY_TAG},
+		{"blob_linked", S_BLOB_LINKED},
+		{"blob_repos", S_BLOB_REPOS},
+		{"referrers", S_REFERRERS},
+		{"tags", S_TAGS},
+		{"catalog", S_CATALOG},
+		{"upload_check", S_UPLOAD_CHECK},
+		{"robot_get", S_ROBOT_GET},
+		{"user_get", S_USER_GET},
+		{"repo_id", S_REPO_ID},
+	};
+
+	for (size_t i = 0; i < sizeof(hot) / sizeof(hot[0]); i++)
+		if (strcmp(hot[i].name, name) == 0)
+			return sqls[hot[i].stmt];
+	return NULL;
+}
