@@ -573,4 +573,53 @@ int berth_meta_repl_execs_orphaned(berth_meta *m, time_t now, berth_meta_repl_ex
 int berth_meta_repl_exec_interrupt(berth_meta *m, int64_t id, time_t ended, const char *summary,
 				   int *won) BERTH_WARN_UNUSED;
 
+/* ---- copying a whole database (`berth migrate --from ... --to ...`) ---- */
+
+/**
+ * What a copy or a verification saw of one table. `sum` is the hex SHA-256
+ * of the table's rows taken as a set (each row hashed over the source's
+ * columns, the row digests added modulo 2^256), so it compares the content
+ * of the same table in two drivers whatever their collations and orders.
+ */
+typedef struct berth_meta_table_sum {
+	const char *table;
+	int64_t rows;
+	char sum[65];
+} berth_meta_table_sum;
+
+/**
+ * Progress of berth_meta_copy: `rows` copied so far of `table`; `done` 1
+ * once the table is complete (for a dry run: its row count in the source).
+ * Non-zero stops the copy (negative: returned; the target is left empty).
+ */
+typedef int (*berth_meta_copy_cb)(void *ctx, const char *table, int64_t rows, int done);
+
+/**
+ * Copy every row of every table of `from` into `to` (any two drivers, e.g.
+ * SQLite into PostgreSQL), led by the source's schema: its tables in
+ * foreign-key order, each with the source's columns (the target must have
+ * them: BERTH_EUNSUPPORTED names a missing table or column). Identity
+ * sequences of the target continue after the copied ids (and after ids the
+ * source handed out and deleted).
+ *
+ * The target must hold no data (its migrations' own rows aside):
+ * BERTH_EEXISTS naming the first table with rows, and nothing written.
+ * The whole copy is one transaction of the target: on any failure or
+ * interruption it holds nothing of the source. Servers on either database
+ * must be stopped. With `dry_run`, only counts the source's rows and checks
+ * the target. Not thread-safe with other calls on `to`.
+ */
+int berth_meta_copy(berth_meta *from, berth_meta *to, int dry_run, berth_meta_copy_cb cb,
+		    void *ctx) BERTH_WARN_UNUSED;
+
+/**
+ * Compare every table of `from` with the same table of `to`: row counts and
+ * content sums over the source's columns; `cb` (optional) gets both sides of
+ * each table. BERTH_EDIGEST naming the first table that differs.
+ */
+typedef int (*berth_meta_verify_cb)(void *ctx, const berth_meta_table_sum *src,
+				    const berth_meta_table_sum *dst);
+int berth_meta_verify(berth_meta *from, berth_meta *to, berth_meta_verify_cb cb,
+		      void *ctx) BERTH_WARN_UNUSED;
+
 #endif

@@ -39,3 +39,10 @@ BERTH_LAZY_FN(berth_lazy_pq, char *, PQcmdTuples, (PGresult * a0), (a0))
 BERTH_LAZY_FN(berth_lazy_pq, int, PQlibVersion, (void), ())
 BERTH_LAZY_FN(berth_lazy_pq, PQnoticeProcessor, PQsetNoticeProcessor,
 	      (PGconn * a0, PQnoticeProcessor a1, void *a2), (a0, a1, a2))
+/* streaming a whole table (meta's copy, `berth migrate`) */
+BERTH_LAZY_FN(berth_lazy_pq, int, PQsendQueryParams,
+	      (PGconn * a0, const char *a1, int a2, const Oid *a3, const char *const *a4,
+	       const int *a5, const int *a6, int a7),
+	      (a0, a1, a2, a3, a4, a5, a6, a7))
+BERTH_LAZY_FN(berth_lazy_pq, int, PQsetSingleRowMode, (PGconn * a0), (a0))
+BERTH_LAZY_FN(berth_lazy_pq, PGresult *, PQgetResult, (PGconn * a0), (a0))

@@ -12,6 +12,25 @@
 
 #include "berth/meta.h"
 
+/* One value of a copied row, in terms both drivers share (copy.c). */
+enum { BERTH_META_CELL_NULL, BERTH_META_CELL_INT, BERTH_META_CELL_TEXT, BERTH_META_CELL_BLOB };
+
+typedef struct berth_meta_cell {
+	int kind;
+	int64_t i;     /* INT */
+	const void *p; /* TEXT, BLOB: borrowed for the callback */
+	size_t len;
+} berth_meta_cell;
+
+typedef int (*berth_meta_row_cb)(void *ctx, const berth_meta_cell *cells, size_t ncells);
+
+/* Caps of the copy: a table's columns, and an identifier's bytes. */
+#define BERTH_META_COPY_COLUMNS_MAX 64
+#define BERTH_META_COPY_NAME_MAX 63
+
+/* `name` quoted as an SQL identifier ("a""b") into out; BERTH_EINVALID past the cap. */
+int berth_meta__quote_ident(char *out, size_t size, const char *name);
+
 typedef struct berth_meta_driver {
 	const char *scheme; /* "sqlite" in "sqlite://<path>" */
 	/* 1: open gets the whole location (a libpq URI or keyword DSN), not the path after "://" */
@@ -124,6 +143,39 @@ typedef struct berth_meta_driver {
 	int (*repl_execs_orphaned)(void *impl, time_t now, berth_meta_repl_exec_cb cb, void *ctx);
 	int (*repl_exec_interrupt)(void *impl, int64_t id, time_t ended, const char *summary,
 				   int *won);
+
+	/*
+	 * Copying a whole database to another driver (copy.c, `berth migrate`),
+	 * led by the schema rather than by a list of tables. Names given back by
+	 * copy_tables/copy_columns/copy_parents are the database's own, in
+	 * creation order; the others take names the caller got from them (and
+	 * quote them as identifiers). Rows travel as cells (below).
+	 */
+	/* the tables of the schema (not the driver's internal ones) */
+	int (*copy_tables)(void *impl, berth_meta_name_cb cb, void *ctx);
+	/* a table's columns; BERTH_ENOTFOUND if the table does not exist */
+	int (*copy_columns)(void *impl, const char *table, berth_meta_name_cb cb, void *ctx);
+	/* the tables `table`'s foreign keys refer to */
+	int (*copy_parents)(void *impl, const char *table, berth_meta_name_cb cb, void *ctx);
+	/*
+	 * Every row of `table` in primary-key order (all columns if it has none),
+	 * its `ncols` columns `cols` converted to cells; the callback runs while
+	 * the query is stepped, so it must not call into the same berth_meta.
+	 */
+	int (*copy_export)(void *impl, const char *table, const char *const *cols, size_t ncols,
+			   berth_meta_row_cb cb, void *ctx);
+	/* the last value handed out by `table`'s id sequence (0: none yet); ENOTFOUND: no sequence
+	 */
+	int (*copy_sequence)(void *impl, const char *table, int64_t *last);
+	/* one write transaction holding its connection; ended by copy_end (commit or roll back) */
+	int (*copy_begin)(void *impl, void **tx);
+	/* delete every row of `table` (a migration's seeded rows) */
+	int (*copy_clear)(void *tx, const char *table);
+	int (*copy_insert)(void *tx, const char *table, const char *const *cols, size_t ncols,
+			   const berth_meta_cell *cells);
+	/* the id sequence continues after max(last, the highest id); ENOTFOUND: no sequence */
+	int (*copy_sequence_set)(void *tx, const char *table, int64_t last);
+	int (*copy_end)(void *tx, int commit);
 } berth_meta_driver;
 
 extern const berth_meta_driver berth_meta__sqlite_driver;
@@ -145,5 +197,17 @@ const char *berth_meta__sqlite_sql(size_t i);
  * berth left it and prove that opening it upgrades cleanly.
  */
 const char *berth_meta__sqlite_migration(int version);
+
+/* The driver and state of `m` (copy.c works across two of them). */
+const berth_meta_driver *berth_meta__driver(berth_meta *m, void **impl);
+
+/*
+ * For tests: the SQL of a driver's hot lookup by name (NULL if unknown):
+ * manifest_by_digest, manifest_by_tag, blob_linked, blob_repos, referrers,
+ * tags, catalog, upload_check, robot_get, user_get, repo_id. Lets a test
+ * prove with EXPLAIN on a filled, analyzed database that each uses an index.
+ */
+const char *berth_meta__pg_hot_sql(const char *name);
+const char *berth_meta__sqlite_hot_sql(const char *name);
 
 #endif

@@ -828,3 +828,29 @@ int berth_meta_mirror_tag_mark(berth_meta *m, const char *repo, const char *tag,
 		rc = check_str(tag, BERTH_TAG_MAX, "tag");
 	return rc ? rc : m->drv->mirror_tag_mark(m->impl, repo, tag, t);
 }
+
+/* ---- copying (copy.c) ---- */
+
+const berth_meta_driver *berth_meta__driver(berth_meta *m, void **impl)
+{
+	*impl = m->impl;
+	return m->drv;
+}
+
+int berth_meta__quote_ident(char *out, size_t size, const char *name)
+{
+	size_t n = 0, len = name ? strnlen(name, BERTH_META_COPY_NAME_MAX + 1) : 0;
+
+	if (!len || len > BERTH_META_COPY_NAME_MAX || size < 2 * len + 3)
+		return berth_error_set(BERTH_EINVALID,
+				       "metadata: table or column name of %zu bytes", len);
+	out[n++] = '"';
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] == '"')
+			out[n++] = '"';
+		out[n++] = name[i];
+	}
+	out[n++] = '"';
+	out[n] = 0;
+	return 0;
+}

@@ -226,6 +226,16 @@ static const char *const migrations[] = {
 	"ALTER TABLE repl_events ADD COLUMN holder TEXT NOT NULL DEFAULT '';"
 	"CREATE INDEX repl_events_holder ON repl_events(holder, id);"
 	"ALTER TABLE repl_execs ADD COLUMN holder TEXT NOT NULL DEFAULT '';",
+	/*
+	 * 3: the mirror's tag validations (the sqlite driver's 7): when a cached
+	 * tag was last found to match its upstream (seconds since the epoch).
+	 */
+	"CREATE TABLE mirror_tags ("
+	"  repo TEXT COLLATE \"C\" NOT NULL,"
+	"  tag TEXT COLLATE \"C\" NOT NULL,"
+	"  checked BIGINT NOT NULL,"
+	"  PRIMARY KEY (repo, tag)"
+	");",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -325,6 +335,8 @@ enum {
 	P_REPL_EXEC_HOLD,
 	P_REPL_EXECS_ORPHANED,
 	P_REPL_EXEC_INTERRUPT,
+	P_MIRROR_TAG_GET,
+	P_MIRROR_TAG_SET,
 	P_COUNT
 };
 
@@ -384,11 +396,16 @@ static const char *const sqls[P_COUNT] = {
 			 " WHERE repo_id = (SELECT id FROM repos WHERE name = $1) AND name = $2",
 	/* tags_pkey range scan, in byte order */
 	[P_TAGS] = "SELECT name FROM tags WHERE repo_id = $1 AND name > $2 ORDER BY name LIMIT $3",
-	/* repos_name_key range scan; the probes use manifests_pkey / repo_blobs_pkey */
-	[P_CATALOG] = "SELECT r.name FROM repos r WHERE r.name > $1"
-		      " AND (EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id)"
-		      " OR EXISTS (SELECT 1 FROM repo_blobs b WHERE b.repo_id = r.id))"
-		      " ORDER BY r.name LIMIT $2",
+	/*
+	 * repos_name_key range scan; one probe per repository into
+	 * manifests_pkey / repo_blobs_pkey. (LATERAL ... LIMIT 1, not EXISTS ...
+	 * OR EXISTS: the planner turned that into hashed subplans that read the
+	 * whole manifests and repo_blobs tables for every page; unit/meta/plans.)
+	 */
+	[P_CATALOG] = "SELECT r.name FROM repos r, LATERAL (SELECT 1 FROM manifests m"
+		      " WHERE m.repo_id = r.id UNION ALL SELECT 1 FROM repo_blobs b"
+		      " WHERE b.repo_id = r.id LIMIT 1) x"
+		      " WHERE r.name > $1 ORDER BY r.name LIMIT $2",
 	/* manifests_subject */
 	[P_REFERRERS] = "SELECT digest, media_type, size, artifact_type, annotations FROM manifests"
 			" WHERE repo_id = (SELECT id FROM repos WHERE name = $1) AND subject = $2"
@@ -530,6 +547,10 @@ static const char *const sqls[P_COUNT] = {
 			"e.holder") " ORDER BY id",
 	[P_REPL_EXEC_INTERRUPT] = "UPDATE repl_execs SET status = 'interrupted', ended = $2,"
 				  " summary = $3 WHERE id = $1 AND status = 'running'",
+	/* mirror_tags_pkey (migration 3) */
+	[P_MIRROR_TAG_GET] = "SELECT checked FROM mirror_tags WHERE repo = $1 AND tag = $2",
+	[P_MIRROR_TAG_SET] = "INSERT INTO mirror_tags(repo, tag, checked) VALUES ($1, $2, $3)"
+			     " ON CONFLICT (repo, tag) DO UPDATE SET checked = excluded.checked",
 };
 
 const char *berth_meta__pg_sql(size_t i)
@@ -2553,6 +2574,528 @@ static int pg_repl_exec_interrupt(void *impl, int64_t id, time_t ended, const ch
 	return rc;
 }
 
+static int pg_mirror_tag_checked(void *impl, const char *repo, const char *tag, time_t *t)
+{
+	struct param p[] = {PTEXT(repo), PTEXT(tag)};
+	int64_t v = 0;
+	int rc =
+		get_row(impl, P_MIRROR_TAG_GET, p, 2, 1, fill_i64, &v, NULL, "tag never validated");
+
+	*t = (time_t)v;
+	return rc;
+}
+
+static int pg_mirror_tag_mark(void *impl, const char *repo, const char *tag, time_t t)
+{
+	struct write_args a = {
+		.stmt = P_MIRROR_TAG_SET,
+		.what = "record tag validation",
+		.p = {PTEXT(repo), PTEXT(tag), PINT(t)},
+		.np = 3,
+	};
+
+	return run_write(impl, &a);
+}
+
+/* ---- copying between drivers (copy.c) ---- */
+
+/* The oid of table $1 of the current schema (the first of search_path). */
+#define REL_OID(p)                                                                                 \
+	"(SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"              \
+	" WHERE n.nspname = current_schema() AND c.relname = " p ")"
+/* "schema"."table" of table $1, for the functions that take a name */
+#define REL_NAME(p) "quote_ident(current_schema()) || '.' || quote_ident(" p ")"
+
+/* How a column's values travel: by its type's name (pg_type.typname). */
+enum { PGK_TEXT, PGK_INT, PGK_BOOL, PGK_TIME, PGK_BYTEA };
+
+static int type_kind(const char *typname)
+{
+	static const struct {
+		const char *name;
+		int kind;
+	} map[] = {{"int2", PGK_INT},	    {"int4", PGK_INT},	 {"int8", PGK_INT},
+		   {"oid", PGK_INT},	    {"bool", PGK_BOOL},	 {"timestamptz", PGK_TIME},
+		   {"timestamp", PGK_TIME}, {"bytea", PGK_BYTEA}};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(map[i].name, typname) == 0)
+			return map[i].kind;
+	return PGK_TEXT;
+}
+
+/* One catalog query with one text parameter, on connection c; the whole result. */
+static int catalog_on(struct pg_conn *c, const char *sql, const char *arg, PGresult **res,
+		      int *broken)
+{
+	PGresult *r = PQexecParams(c->pc, sql, arg ? 1 : 0, NULL, &arg, NULL, NULL, 0);
+
+	*res = NULL;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		int rc = pg_err(c, r, "read schema", broken, NULL);
+
+		PQclear(r);
+		return rc;
+	}
+	*res = r;
+	return 0;
+}
+
+struct catalog_args {
+	const char *sql;
+	const char *arg;
+	PGresult *res;
+};
+
+static int work_catalog(struct pg_conn *c, void *arg, int *broken)
+{
+	struct catalog_args *a = arg;
+
+	return catalog_on(c, a->sql, a->arg, &a->res, broken);
+}
+
+static int pg_names(void *impl, const char *sql, const char *arg, const char *notfound,
+		    berth_meta_name_cb cb, void *ctx)
+{
+	struct catalog_args a = {sql, arg, NULL};
+	int rc;
+
+	if ((rc = with_conn(impl, 0, work_catalog, &a)) != 0)
+		return rc;
+	if (PQntuples(a.res) == 0 && notfound)
+		rc = berth_error_set(BERTH_ENOTFOUND, "%s", notfound);
+	else
+		rc = each_rows(a.res, 0, PQntuples(a.res), 1, each_name,
+			       &(struct name_list){cb, ctx});
+	PQclear(a.res);
+	return rc;
+}
+
+static int pg_copy_tables(void *impl, berth_meta_name_cb cb, void *ctx)
+{
+	return pg_names(impl,
+			"SELECT c.relname FROM pg_class c JOIN pg_namespace n"
+			" ON n.oid = c.relnamespace WHERE n.nspname = current_schema()"
+			" AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY c.oid",
+			NULL, NULL, cb, ctx);
+}
+
+#define COLUMNS_SQL                                                                                \
+	"SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"     \
+	" WHERE a.attrelid = " REL_OID("$1") " AND a.attnum > 0 AND NOT a.attisdropped"            \
+					     " ORDER BY a.attnum"
+
+static int pg_copy_columns(void *impl, const char *table, berth_meta_name_cb cb, void *ctx)
+{
+	return pg_names(impl, COLUMNS_SQL, table, "metadata: no such table", cb, ctx);
+}
+
+static int pg_copy_parents(void *impl, const char *table, berth_meta_name_cb cb, void *ctx)
+{
+	return pg_names(impl,
+			"SELECT DISTINCT p.relname FROM pg_constraint k"
+			" JOIN pg_class p ON p.oid = k.confrelid"
+			" WHERE k.contype = 'f' AND k.conrelid = " REL_OID("$1"),
+			table, NULL, cb, ctx);
+}
+
+/* The kinds of `cols` of `table` (from its catalog, on connection c). */
+static int column_kinds(struct pg_conn *c, const char *table, const char *const *cols, size_t ncols,
+			int *kinds, int *broken)
+{
+	PGresult *r = NULL;
+	int rc;
+
+	if ((rc = catalog_on(c, COLUMNS_SQL, table, &r, broken)) != 0)
+		return rc;
+	for (size_t i = 0; i < ncols && rc == 0; i++) {
+		int found = 0;
+
+		for (int k = 0; k < PQntuples(r) && !found; k++) {
+			if (strcmp(PQgetvalue(r, k, 0), cols[i]) == 0) {
+				kinds[i] = type_kind(PQgetvalue(r, k, 1));
+				found = 1;
+			}
+		}
+		if (!found)
+			rc = berth_error_set(BERTH_EUNSUPPORTED,
+					     "metadata: table %s has no column %s", table, cols[i]);
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int put_ident(berth_buf *b, const char *sep, const char *name)
+{
+	char q[2 * BERTH_META_COPY_NAME_MAX + 3];
+	int rc;
+
+	if ((rc = berth_meta__quote_ident(q, sizeof(q), name)) != 0)
+		return rc;
+	return berth_buf_printf(b, "%s%s", sep, q);
+}
+
+/* "SELECT <cells> FROM t ORDER BY <primary key, or every exported column>" */
+static int pg_export_sql(struct pg_conn *c, const char *table, const char *const *cols,
+			 size_t ncols, const int *kinds, berth_buf *sql, int *broken)
+{
+	PGresult *pk = NULL;
+	int rc;
+
+	if ((rc = berth_buf_puts(sql, "SELECT ")) != 0)
+		return rc;
+	for (size_t i = 0; i < ncols && rc == 0; i++) {
+		const char *sep = i ? ", " : "";
+
+		if (kinds[i] == PGK_TIME)
+			rc = berth_buf_printf(sql, "%sextract(epoch from ", sep);
+		else
+			rc = berth_buf_puts(sql, sep);
+		if (rc == 0)
+			rc = put_ident(sql, "", cols[i]);
+		if (rc == 0 && kinds[i] == PGK_TIME)
+			rc = berth_buf_puts(sql, ")::bigint");
+		else if (rc == 0 && kinds[i] == PGK_BOOL)
+			rc = berth_buf_puts(sql, "::int");
+	}
+	if (rc == 0)
+		rc = put_ident(sql, " FROM ", table);
+	if (rc == 0)
+		rc = catalog_on(
+			c,
+			"SELECT a.attname FROM pg_index i JOIN pg_attribute a"
+			" ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
+			" WHERE i.indrelid = " REL_OID(
+				"$1") " AND i.indisprimary"
+				      " ORDER BY array_position(i.indkey::int2[], a.attnum)",
+			table, &pk, broken);
+	for (int k = 0; rc == 0 && pk && k < PQntuples(pk); k++)
+		rc = put_ident(sql, k ? ", " : " ORDER BY ", PQgetvalue(pk, k, 0));
+	for (size_t i = 0; rc == 0 && pk && !PQntuples(pk) && i < ncols; i++)
+		rc = put_ident(sql, i ? ", " : " ORDER BY ", cols[i]);
+	PQclear(pk);
+	return rc;
+}
+
+/* Row `row` of r as cells (BYTEA decoded into `bytes`). */
+static int cells_of(PGresult *r, int row, size_t ncols, const int *kinds, berth_meta_cell *cells,
+		    berth_buf *bytes)
+{
+	size_t *at = calloc(ncols, sizeof(*at));
+	int rc = 0;
+
+	if (!at)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	berth_buf_reset(bytes);
+	for (size_t i = 0; i < ncols && rc == 0; i++) {
+		const char *v = PQgetvalue(r, row, (int)i);
+		size_t len = (size_t)PQgetlength(r, row, (int)i);
+
+		memset(&cells[i], 0, sizeof(cells[i]));
+		if (PQgetisnull(r, row, (int)i)) {
+			cells[i].kind = BERTH_META_CELL_NULL;
+		} else if (kinds[i] == PGK_INT || kinds[i] == PGK_BOOL || kinds[i] == PGK_TIME) {
+			cells[i].kind = BERTH_META_CELL_INT;
+			cells[i].i = strtoll(v, NULL, 10);
+		} else if (kinds[i] == PGK_BYTEA) {
+			cells[i].kind = BERTH_META_CELL_BLOB;
+			at[i] = bytes->len;
+			rc = bytea_append(bytes, v, len);
+			cells[i].len = bytes->len - at[i];
+		} else {
+			cells[i].kind = BERTH_META_CELL_TEXT;
+			cells[i].p = v;
+			cells[i].len = len;
+		}
+	}
+	/* the buffer may have moved while it grew */
+	for (size_t i = 0; i < ncols && rc == 0; i++)
+		if (kinds[i] == PGK_BYTEA && cells[i].kind == BERTH_META_CELL_BLOB)
+			cells[i].p = bytes->ptr + at[i];
+	free(at);
+	return rc;
+}
+
+/* Stream the export's rows one at a time (libpq's single-row mode). */
+static int stream_rows(struct pg_conn *c, const char *sql, size_t ncols, const int *kinds,
+		       berth_meta_row_cb cb, void *ctx, int *broken)
+{
+	berth_meta_cell cells[BERTH_META_COPY_COLUMNS_MAX];
+	berth_buf bytes = BERTH_BUF_INIT(0);
+	PGresult *r;
+	int rc = 0, stop = 0;
+
+	if (!PQsendQueryParams(c->pc, sql, 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQsetSingleRowMode(c->pc))
+		return pg_err(c, NULL, "export", broken, NULL);
+	while ((r = PQgetResult(c->pc)) != NULL) {
+		ExecStatusType st = PQresultStatus(r);
+
+		if (st == PGRES_SINGLE_TUPLE && !stop && rc == 0) {
+			int ret;
+
+			if ((size_t)PQnfields(r) != ncols)
+				rc = berth_error_set(BERTH_EIO, "metadata: export shape");
+			else if ((rc = cells_of(r, 0, ncols, kinds, cells, &bytes)) == 0 &&
+				 (ret = cb(ctx, cells, ncols)) != 0) {
+				stop = 1;
+				rc = cb_result(ret);
+			}
+		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
+			rc = pg_err(c, r, "export", broken, NULL);
+		}
+		PQclear(r); /* the rest of a stopped query is read and dropped */
+	}
+	berth_buf_dispose(&bytes);
+	return rc;
+}
+
+static int pg_copy_export(void *impl, const char *table, const char *const *cols, size_t ncols,
+			  berth_meta_row_cb cb, void *ctx)
+{
+	int kinds[BERTH_META_COPY_COLUMNS_MAX];
+	berth_buf sql = BERTH_BUF_INIT(1 << 16);
+	struct pg_conn *c = NULL;
+	int rc, broken = 0;
+
+	if (ncols == 0 || ncols > BERTH_META_COPY_COLUMNS_MAX)
+		return berth_error_set(BERTH_EINVALID, "metadata: %zu columns to copy", ncols);
+	/* no retry on a fresh connection: rows already passed on would come twice */
+	if ((rc = conn_take(impl, &c)) != 0)
+		return rc;
+	if ((rc = column_kinds(c, table, cols, ncols, kinds, &broken)) == 0 &&
+	    (rc = pg_export_sql(c, table, cols, ncols, kinds, &sql, &broken)) == 0)
+		rc = stream_rows(c, sql.ptr, ncols, kinds, cb, ctx, &broken);
+	conn_give(impl, c, broken);
+	berth_buf_dispose(&sql);
+	return rc;
+}
+
+/* The identity column of table $1 and its sequence ("schema"."seq"). */
+#define IDENTITY_SQL                                                                               \
+	"SELECT a.attname, pg_get_serial_sequence(" REL_NAME(                                      \
+		"$1") ", a.attname),"                                                              \
+		      " coalesce(pg_sequence_last_value(pg_get_serial_sequence(" REL_NAME(         \
+			      "$1") ", a.attname)::regclass), 0)"                                  \
+				    " FROM pg_attribute a WHERE a.attrelid = " REL_OID(            \
+					    "$1") " AND a.attidentity <> '' AND NOT "              \
+						  "a.attisdropped"                                 \
+						  " ORDER BY a.attnum LIMIT 1"
+
+static int pg_copy_sequence(void *impl, const char *table, int64_t *last)
+{
+	struct catalog_args a = {IDENTITY_SQL, table, NULL};
+	int rc;
+
+	*last = 0;
+	if ((rc = with_conn(impl, 0, work_catalog, &a)) != 0)
+		return rc;
+	if (PQntuples(a.res) == 0)
+		rc = berth_error_set(BERTH_ENOTFOUND, "metadata: table has no id sequence");
+	else
+		*last = strtoll(PQgetvalue(a.res, 0, 2), NULL, 10);
+	PQclear(a.res);
+	return rc;
+}
+
+/* A copy's transaction: one pooled connection held from begin to end. */
+struct pg_copy {
+	struct pg_db *s;
+	struct pg_conn *c;
+	int broken;
+	int serial; /* of the prepared insert, "copy<serial>" */
+	char table[BERTH_META_COPY_NAME_MAX + 1];
+	int kinds[BERTH_META_COPY_COLUMNS_MAX];
+};
+
+static int pg_copy_begin(void *impl, void **tx)
+{
+	struct pg_copy *t = calloc(1, sizeof(*t));
+	int rc;
+
+	*tx = NULL;
+	if (!t)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	t->s = impl;
+	if ((rc = conn_take(impl, &t->c)) != 0) {
+		free(t);
+		return rc;
+	}
+	if ((rc = exec_simple(t->c, "BEGIN", &t->broken)) != 0) {
+		conn_give(impl, t->c, 1);
+		free(t);
+		return rc;
+	}
+	*tx = t;
+	return 0;
+}
+
+static int pg_copy_clear(void *tx, const char *table)
+{
+	struct pg_copy *t = tx;
+	berth_buf sql = BERTH_BUF_INIT(1 << 10);
+	int rc;
+
+	if ((rc = put_ident(&sql, "DELETE FROM ", table)) == 0)
+		rc = exec_simple(t->c, sql.ptr, &t->broken);
+	berth_buf_dispose(&sql);
+	return rc;
+}
+
+static int pg_prepare_insert(struct pg_copy *t, const char *table, const char *const *cols,
+			     size_t ncols)
+{
+	berth_buf sql = BERTH_BUF_INIT(1 << 16);
+	char name[32];
+	PGresult *r = NULL;
+	int rc;
+
+	t->table[0] = 0;
+	if ((rc = column_kinds(t->c, table, cols, ncols, t->kinds, &t->broken)) != 0 ||
+	    (rc = put_ident(&sql, "INSERT INTO ", table)) != 0)
+		goto done;
+	for (size_t i = 0; i < ncols && rc == 0; i++)
+		rc = put_ident(&sql, i ? ", " : " (", cols[i]);
+	if (rc == 0)
+		rc = berth_buf_puts(&sql, ") OVERRIDING SYSTEM VALUE VALUES (");
+	for (size_t i = 0; i < ncols && rc == 0; i++) {
+		static const char *const form[] = {
+			[PGK_TEXT] = "%s$%zu",
+			[PGK_INT] = "%s$%zu::bigint",
+			[PGK_BOOL] = "%s($%zu::bigint <> 0)",
+			[PGK_TIME] = "%sto_timestamp($%zu::bigint)",
+			[PGK_BYTEA] = "%s$%zu::bytea",
+		};
+
+		rc = berth_buf_printf(&sql, form[t->kinds[i]], i ? ", " : "", i + 1);
+	}
+	if (rc == 0)
+		rc = berth_buf_puts(&sql, ")");
+	if (rc != 0)
+		goto done;
+	snprintf(name, sizeof(name), "copy%d", ++t->serial);
+	r = PQprepare(t->c->pc, name, sql.ptr, 0, NULL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		rc = pg_err(t->c, r, "prepare copy", &t->broken, NULL);
+		goto done;
+	}
+	snprintf(t->table, sizeof(t->table), "%s", table);
+done:
+	PQclear(r);
+	berth_buf_dispose(&sql);
+	return rc;
+}
+
+static int pg_copy_insert(void *tx, const char *table, const char *const *cols, size_t ncols,
+			  const berth_meta_cell *cells)
+{
+	struct pg_copy *t = tx;
+	const char *values[BERTH_META_COPY_COLUMNS_MAX];
+	int lengths[BERTH_META_COPY_COLUMNS_MAX], formats[BERTH_META_COPY_COLUMNS_MAX];
+	char nums[BERTH_META_COPY_COLUMNS_MAX][24], name[32];
+	berth_buf text = BERTH_BUF_INIT(0);
+	size_t at[BERTH_META_COPY_COLUMNS_MAX];
+	PGresult *r = NULL;
+	int rc = 0;
+
+	if (ncols == 0 || ncols > BERTH_META_COPY_COLUMNS_MAX)
+		return berth_error_set(BERTH_EINVALID, "metadata: %zu columns to copy", ncols);
+	if (strcmp(t->table, table) != 0 && (rc = pg_prepare_insert(t, table, cols, ncols)) != 0)
+		return rc;
+	/* text parameters need a NUL: copied into one buffer, pointers set after */
+	for (size_t i = 0; i < ncols && rc == 0; i++) {
+		const berth_meta_cell *v = &cells[i];
+
+		values[i] = NULL;
+		lengths[i] = 0;
+		formats[i] = 0;
+		at[i] = SIZE_MAX;
+		if (v->kind == BERTH_META_CELL_INT) {
+			snprintf(nums[i], sizeof(nums[i]), "%" PRId64, v->i);
+			values[i] = nums[i];
+		} else if (v->kind != BERTH_META_CELL_NULL && t->kinds[i] == PGK_BYTEA) {
+			values[i] = v->p ? v->p : "";
+			lengths[i] = (int)v->len;
+			formats[i] = 1;
+		} else if (v->kind != BERTH_META_CELL_NULL) {
+			if (v->len && memchr(v->p, 0, v->len))
+				rc = berth_error_set(
+					BERTH_EINVALID,
+					"metadata: a text value of %s holds a NUL byte", table);
+			at[i] = text.len;
+			if (rc == 0 && (rc = berth_buf_put(&text, v->p ? v->p : "", v->len)) == 0)
+				rc = berth_buf_put(&text, "", 1);
+		}
+	}
+	for (size_t i = 0; i < ncols && rc == 0; i++)
+		if (at[i] != SIZE_MAX)
+			values[i] = text.ptr + at[i];
+	if (rc == 0) {
+		snprintf(name, sizeof(name), "copy%d", t->serial);
+		r = PQexecPrepared(t->c->pc, name, (int)ncols, values, lengths, formats, 0);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			rc = pg_err(t->c, r, "copy row", &t->broken, NULL);
+	}
+	PQclear(r);
+	berth_buf_dispose(&text);
+	return rc;
+}
+
+static int pg_copy_sequence_set(void *tx, const char *table, int64_t last)
+{
+	struct pg_copy *t = tx;
+	berth_buf sql = BERTH_BUF_INIT(1 << 12);
+	PGresult *id = NULL, *r = NULL;
+	char lastv[24];
+	const char *v[2];
+	int rc;
+
+	if ((rc = catalog_on(t->c, IDENTITY_SQL, table, &id, &t->broken)) != 0)
+		return rc;
+	if (PQntuples(id) == 0) {
+		rc = berth_error_set(BERTH_ENOTFOUND, "metadata: table has no id sequence");
+		goto done;
+	}
+	/* continue after the higher of the source's last id and the highest copied one */
+	snprintf(lastv, sizeof(lastv), "%" PRId64, last);
+	v[0] = PQgetvalue(id, 0, 1);
+	v[1] = lastv;
+	if ((rc = berth_buf_puts(&sql, "SELECT setval($1::regclass, greatest($2::bigint, m, 1),"
+				       " greatest($2::bigint, m) >= 1) FROM (SELECT max(")) != 0 ||
+	    (rc = put_ident(&sql, "", PQgetvalue(id, 0, 0))) != 0 ||
+	    (rc = put_ident(&sql, ") AS m FROM ", table)) != 0 ||
+	    (rc = berth_buf_puts(&sql, ") x")) != 0)
+		goto done;
+	r = PQexecParams(t->c->pc, sql.ptr, 2, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = pg_err(t->c, r, "set sequence", &t->broken, NULL);
+done:
+	PQclear(r);
+	PQclear(id);
+	berth_buf_dispose(&sql);
+	return rc;
+}
+
+static int pg_copy_end(void *tx, int commit)
+{
+	struct pg_copy *t = tx;
+	int rc = 0, ignored = 0;
+
+	if (!t)
+		return 0;
+	if (commit && !t->broken)
+		rc = exec_simple(t->c, "COMMIT", &t->broken);
+	else if (commit)
+		rc = berth_error_set(BERTH_EIO, "metadata: copy connection lost");
+	if (!t->broken && PQtransactionStatus(t->c->pc) != PQTRANS_IDLE &&
+	    exec_simple(t->c, "ROLLBACK", &ignored) != 0)
+		t->broken = 1;
+	/* the prepared inserts go with the connection: close it */
+	conn_give(t->s, t->c, 1);
+	free(t);
+	return rc;
+}
+
 const berth_meta_driver berth_meta__pg_driver = {
 	.scheme = "postgres",
 	.full_location = 1,
@@ -2631,4 +3174,42 @@ const berth_meta_driver berth_meta__pg_driver = {
 	.repl_exec_hold = pg_repl_exec_hold,
 	.repl_execs_orphaned = pg_repl_execs_orphaned,
 	.repl_exec_interrupt = pg_repl_exec_interrupt,
+	.mirror_tag_checked = pg_mirror_tag_checked,
+	.mirror_tag_mark = pg_mirror_tag_mark,
+	.copy_tables = pg_copy_tables,
+	.copy_columns = pg_copy_columns,
+	.copy_parents = pg_copy_parents,
+	.copy_export = pg_copy_export,
+	.copy_sequence = pg_copy_sequence,
+	.copy_begin = pg_copy_begin,
+	.copy_clear = pg_copy_clear,
+	.copy_insert = pg_copy_insert,
+	.copy_sequence_set = pg_copy_sequence_set,
+	.copy_end = pg_copy_end,
 };
+
+/* For tests (internal.h): the hot lookups by name, for plan checks. */
+const char *berth_meta__pg_hot_sql(const char *name)
+{
+	static const struct {
+		const char *name;
+		int stmt;
+	} hot[] = {
+		{"manifest_by_digest", P_MAN_BY_DIGEST},
+		{"manifest_by_tag", P_MAN_BY_TAG},
+		{"blob_linked", P_BLOB_LINKED},
+		{"blob_repos", P_BLOB_REPOS},
+		{"referrers", P_REFERRERS},
+		{"tags", P_TAGS},
+		{"catalog", P_CATALOG},
+		{"upload_check", P_UPLOAD_CHECK},
+		{"robot_get", P_ROBOT_GET},
+		{"user_get", P_USER_GET},
+		{"repo_id", P_REPO_ID},
+	};
+
+	for (size_t i = 0; i < sizeof(hot) / sizeof(hot[0]); i++)
+		if (strcmp(hot[i].name, name) == 0)
+			return sqls[hot[i].stmt];
+	return NULL;
+}

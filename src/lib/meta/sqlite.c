@@ -2945,6 +2945,375 @@ static int sq_mirror_tag_mark(void *impl, const char *repo, const char *tag, tim
 	return run_write(impl, &a);
 }
 
+/* ---- copying between drivers (copy.c) ---- */
+
+/* Run `sql` (one optional text parameter) and pass each row's first column to cb. */
+static int sq_names(void *impl, const char *sql, const char *arg, const char *notfound,
+		    berth_meta_name_cb cb, void *ctx)
+{
+	struct rows rows = {BERTH_BUF_INIT(LIST_MAX), 0};
+	struct sq_conn *c;
+	sqlite3_stmt *st = NULL;
+	const char *cur;
+	int rc, src;
+
+	if ((rc = conn_get(impl, &c)) != 0)
+		return rc;
+	if ((src = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return sq_err(c->db, src, "prepare");
+	if (arg && bind_text(st, 1, arg) != SQLITE_OK) {
+		rc = sq_err(c->db, SQLITE_ERROR, "bind");
+		goto done;
+	}
+	if ((rc = collect(c, st, 1, &rows)) != 0)
+		goto done;
+	if (!rows.n && notfound) {
+		rc = berth_error_set(BERTH_ENOTFOUND, "%s", notfound);
+		goto done;
+	}
+	cur = rows.b.ptr;
+	for (size_t i = 0; i < rows.n; i++) {
+		const char *name = cell(&cur);
+		int r;
+
+		if (name && (r = cb(ctx, name)) != 0) {
+			rc = cb_result(r);
+			break;
+		}
+	}
+done:
+	sqlite3_finalize(st);
+	berth_buf_dispose(&rows.b);
+	return rc;
+}
+
+static int sq_copy_tables(void *impl, berth_meta_name_cb cb, void *ctx)
+{
+	return sq_names(impl,
+			"SELECT name FROM sqlite_master WHERE type = 'table'"
+			" AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
+			NULL, NULL, cb, ctx);
+}
+
+static int sq_copy_columns(void *impl, const char *table, berth_meta_name_cb cb, void *ctx)
+{
+	return sq_names(impl, "SELECT name FROM pragma_table_info(?1) ORDER BY cid", table,
+			"metadata: no such table", cb, ctx);
+}
+
+static int sq_copy_parents(void *impl, const char *table, berth_meta_name_cb cb, void *ctx)
+{
+	return sq_names(impl, "SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?1)", table,
+			NULL, cb, ctx);
+}
+
+static int append_name(void *ctx, const char *name)
+{
+	berth_buf *b = ctx;
+	char q[2 * BERTH_META_COPY_NAME_MAX + 3];
+	int rc;
+
+	if ((rc = berth_meta__quote_ident(q, sizeof(q), name)) != 0)
+		return rc;
+	return berth_buf_printf(b, "%s%s", b->len ? ", " : "", q);
+}
+
+/* "SELECT c1, ... FROM t ORDER BY <primary key, or every exported column>" */
+static int export_sql(void *impl, const char *table, const char *const *cols, size_t ncols,
+		      berth_buf *sql)
+{
+	berth_buf order = BERTH_BUF_INIT(1 << 16);
+	char q[2 * BERTH_META_COPY_NAME_MAX + 3];
+	int rc;
+
+	if ((rc = sq_names(impl, "SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk",
+			   table, NULL, append_name, &order)) != 0)
+		goto done;
+	if ((rc = berth_buf_put(sql, "SELECT ", 7)) != 0)
+		goto done;
+	for (size_t i = 0; i < ncols; i++) {
+		if ((rc = berth_meta__quote_ident(q, sizeof(q), cols[i])) != 0 ||
+		    (rc = berth_buf_printf(sql, "%s%s", i ? ", " : "", q)) != 0)
+			goto done;
+	}
+	if ((rc = berth_meta__quote_ident(q, sizeof(q), table)) != 0 ||
+	    (rc = berth_buf_printf(sql, " FROM %s ORDER BY ", q)) != 0)
+		goto done;
+	if (order.len) {
+		rc = berth_buf_put(sql, order.ptr, order.len);
+	} else { /* no primary key: every column */
+		for (size_t i = 0; i < ncols && rc == 0; i++)
+			if ((rc = berth_meta__quote_ident(q, sizeof(q), cols[i])) == 0)
+				rc = berth_buf_printf(sql, "%s%s", i ? ", " : "", q);
+	}
+done:
+	berth_buf_dispose(&order);
+	return rc;
+}
+
+static void cell_of(sqlite3_stmt *st, int i, berth_meta_cell *out)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_NULL: out->kind = BERTH_META_CELL_NULL; break;
+	case SQLITE_INTEGER:
+		out->kind = BERTH_META_CELL_INT;
+		out->i = sqlite3_column_int64(st, i);
+		break;
+	case SQLITE_BLOB:
+		out->kind = BERTH_META_CELL_BLOB;
+		out->p = sqlite3_column_blob(st, i);
+		out->len = (size_t)sqlite3_column_bytes(st, i);
+		break;
+	default: /* TEXT, and REAL as its text */
+		out->kind = BERTH_META_CELL_TEXT;
+		out->p = sqlite3_column_text(st, i);
+		out->len = (size_t)sqlite3_column_bytes(st, i);
+		break;
+	}
+}
+
+static int sq_copy_export(void *impl, const char *table, const char *const *cols, size_t ncols,
+			  berth_meta_row_cb cb, void *ctx)
+{
+	berth_buf sql = BERTH_BUF_INIT(1 << 16);
+	berth_meta_cell cells[BERTH_META_COPY_COLUMNS_MAX];
+	struct sq_conn *c;
+	sqlite3_stmt *st = NULL;
+	int rc, src;
+
+	if (ncols == 0 || ncols > BERTH_META_COPY_COLUMNS_MAX)
+		return berth_error_set(BERTH_EINVALID, "metadata: %zu columns to copy", ncols);
+	if ((rc = conn_get(impl, &c)) != 0 ||
+	    (rc = export_sql(impl, table, cols, ncols, &sql)) != 0)
+		goto done;
+	if ((src = sqlite3_prepare_v2(c->db, sql.ptr, -1, &st, NULL)) != SQLITE_OK) {
+		rc = sq_err(c->db, src, "prepare export");
+		goto done;
+	}
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		int r;
+
+		memset(cells, 0, sizeof(cells));
+		for (size_t i = 0; i < ncols; i++)
+			cell_of(st, (int)i, &cells[i]);
+		if ((r = cb(ctx, cells, ncols)) != 0) {
+			rc = cb_result(r);
+			goto done;
+		}
+	}
+	if (src != SQLITE_DONE)
+		rc = sq_err(c->db, src, "export");
+done:
+	sqlite3_finalize(st);
+	berth_buf_dispose(&sql);
+	return rc;
+}
+
+/* 1 if `table` has an AUTOINCREMENT id (its sequence lives in sqlite_sequence). */
+static int autoincrement(struct sq_conn *c, const char *table, int *yes)
+{
+	sqlite3_stmt *st = NULL;
+	int src, rc = 0;
+
+	*yes = 0;
+	if ((src = sqlite3_prepare_v2(
+		     c->db,
+		     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1"
+		     " AND upper(sql) LIKE '%AUTOINCREMENT%'",
+		     -1, &st, NULL)) != SQLITE_OK)
+		return sq_err(c->db, src, "prepare");
+	if (bind_text(st, 1, table) != SQLITE_OK)
+		rc = sq_err(c->db, SQLITE_ERROR, "bind");
+	else if ((src = sqlite3_step(st)) == SQLITE_ROW)
+		*yes = 1;
+	else if (src != SQLITE_DONE)
+		rc = sq_err(c->db, src, "read schema");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_copy_sequence(void *impl, const char *table, int64_t *last)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *st = NULL;
+	int rc, src, yes;
+
+	*last = 0;
+	if ((rc = conn_get(impl, &c)) != 0 || (rc = autoincrement(c, table, &yes)) != 0)
+		return rc;
+	if (!yes)
+		return berth_error_set(BERTH_ENOTFOUND, "metadata: table has no id sequence");
+	if ((src = sqlite3_prepare_v2(c->db, "SELECT seq FROM sqlite_sequence WHERE name = ?1", -1,
+				      &st, NULL)) != SQLITE_OK)
+		return sq_err(c->db, src, "prepare");
+	if (bind_text(st, 1, table) != SQLITE_OK)
+		rc = sq_err(c->db, SQLITE_ERROR, "bind");
+	else if ((src = sqlite3_step(st)) == SQLITE_ROW)
+		*last = sqlite3_column_int64(st, 0);
+	else if (src != SQLITE_DONE)
+		rc = sq_err(c->db, src, "read sequence");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* A copy's write transaction on the calling thread's connection. */
+struct sq_copy {
+	struct sq_conn *c;
+	sqlite3_stmt *insert; /* for `table` */
+	char table[BERTH_META_COPY_NAME_MAX + 1];
+};
+
+static int sq_copy_begin(void *impl, void **tx)
+{
+	struct sq_copy *t;
+	struct sq_conn *c;
+	int rc;
+
+	*tx = NULL;
+	if ((rc = conn_get(impl, &c)) != 0)
+		return rc;
+	if (!(t = calloc(1, sizeof(*t))))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	t->c = c;
+	if ((rc = exec_sql(c->db, "BEGIN IMMEDIATE", "begin copy")) != 0) {
+		free(t);
+		return rc;
+	}
+	*tx = t;
+	return 0;
+}
+
+static int sq_copy_clear(void *tx, const char *table)
+{
+	struct sq_copy *t = tx;
+	char q[2 * BERTH_META_COPY_NAME_MAX + 3], sql[sizeof(q) + 16];
+	int rc;
+
+	if ((rc = berth_meta__quote_ident(q, sizeof(q), table)) != 0)
+		return rc;
+	snprintf(sql, sizeof(sql), "DELETE FROM %s", q);
+	return exec_sql(t->c->db, sql, "clear table");
+}
+
+static int prepare_insert(struct sq_copy *t, const char *table, const char *const *cols,
+			  size_t ncols)
+{
+	berth_buf sql = BERTH_BUF_INIT(1 << 16);
+	char q[2 * BERTH_META_COPY_NAME_MAX + 3];
+	int rc, src;
+
+	sqlite3_finalize(t->insert);
+	t->insert = NULL;
+	t->table[0] = 0;
+	if ((rc = berth_meta__quote_ident(q, sizeof(q), table)) != 0 ||
+	    (rc = berth_buf_printf(&sql, "INSERT INTO %s (", q)) != 0)
+		goto done;
+	for (size_t i = 0; i < ncols; i++)
+		if ((rc = berth_meta__quote_ident(q, sizeof(q), cols[i])) != 0 ||
+		    (rc = berth_buf_printf(&sql, "%s%s", i ? ", " : "", q)) != 0)
+			goto done;
+	if ((rc = berth_buf_put(&sql, ") VALUES (", 10)) != 0)
+		goto done;
+	for (size_t i = 0; i < ncols; i++)
+		if ((rc = berth_buf_printf(&sql, "%s?%zu", i ? ", " : "", i + 1)) != 0)
+			goto done;
+	if ((rc = berth_buf_puts(&sql, ")")) != 0)
+		goto done;
+	if ((src = sqlite3_prepare_v2(t->c->db, sql.ptr, -1, &t->insert, NULL)) != SQLITE_OK) {
+		rc = sq_err(t->c->db, src, "prepare copy");
+		goto done;
+	}
+	snprintf(t->table, sizeof(t->table), "%s", table);
+done:
+	berth_buf_dispose(&sql);
+	return rc;
+}
+
+static int sq_copy_insert(void *tx, const char *table, const char *const *cols, size_t ncols,
+			  const berth_meta_cell *cells)
+{
+	struct sq_copy *t = tx;
+	int rc, src = SQLITE_OK;
+
+	if (ncols == 0 || ncols > BERTH_META_COPY_COLUMNS_MAX)
+		return berth_error_set(BERTH_EINVALID, "metadata: %zu columns to copy", ncols);
+	if (strcmp(t->table, table) != 0 && (rc = prepare_insert(t, table, cols, ncols)) != 0)
+		return rc;
+	for (size_t i = 0; i < ncols && src == SQLITE_OK; i++) {
+		const berth_meta_cell *v = &cells[i];
+		int k = (int)i + 1;
+
+		if (v->kind == BERTH_META_CELL_INT)
+			src = sqlite3_bind_int64(t->insert, k, v->i);
+		else if (v->kind == BERTH_META_CELL_TEXT && v->len > INT_MAX)
+			src = SQLITE_TOOBIG;
+		else if (v->kind == BERTH_META_CELL_TEXT)
+			src = sqlite3_bind_text(t->insert, k, v->p ? v->p : "", (int)v->len,
+						SQLITE_STATIC);
+		else if (v->kind == BERTH_META_CELL_BLOB)
+			src = sqlite3_bind_blob64(t->insert, k, v->p ? v->p : "", v->len,
+						  SQLITE_STATIC);
+		else
+			src = sqlite3_bind_null(t->insert, k);
+	}
+	if (src != SQLITE_OK) {
+		rc = sq_err(t->c->db, src, "bind");
+		stmt_done(t->insert);
+		return rc;
+	}
+	return step_write(t->c, t->insert, "copy row", NULL);
+}
+
+static int sq_copy_sequence_set(void *tx, const char *table, int64_t last)
+{
+	struct sq_copy *t = tx;
+	struct param p[] = {PTEXT(table), PINT(last)};
+	sqlite3_stmt *st = NULL;
+	int rc, src, yes;
+
+	if ((rc = autoincrement(t->c, table, &yes)) != 0)
+		return rc;
+	if (!yes)
+		return berth_error_set(BERTH_ENOTFOUND, "metadata: table has no id sequence");
+	/* copied ids already moved the row up; a row appears with the first insert */
+	for (int pass = 0; pass < 2; pass++) {
+		const char *sql =
+			pass == 0 ? "UPDATE sqlite_sequence SET seq = max(seq, ?2) WHERE name = ?1"
+				  : "INSERT INTO sqlite_sequence(name, seq) SELECT ?1, ?2"
+				    " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = "
+				    "?1)";
+
+		if ((src = sqlite3_prepare_v2(t->c->db, sql, -1, &st, NULL)) != SQLITE_OK)
+			return sq_err(t->c->db, src, "prepare");
+		if (bind_params(st, p, 2) != SQLITE_OK) {
+			rc = sq_err(t->c->db, SQLITE_ERROR, "bind");
+			sqlite3_finalize(st);
+			return rc;
+		}
+		rc = step_write(t->c, st, "set sequence", NULL);
+		sqlite3_finalize(st);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int sq_copy_end(void *tx, int commit)
+{
+	struct sq_copy *t = tx;
+	int rc = 0;
+
+	if (!t)
+		return 0;
+	sqlite3_finalize(t->insert);
+	if (commit)
+		rc = exec_sql(t->c->db, "COMMIT", "commit copy");
+	if (!sqlite3_get_autocommit(t->c->db))
+		sqlite3_exec(t->c->db, "ROLLBACK", NULL, NULL, NULL);
+	free(t);
+	return rc;
+}
+
 const berth_meta_driver berth_meta__sqlite_driver = {
 	.scheme = "sqlite",
 	.open = sq_open,
@@ -3024,4 +3393,40 @@ const berth_meta_driver berth_meta__sqlite_driver = {
 	.repl_exec_interrupt = sq_repl_exec_interrupt,
 	.mirror_tag_checked = sq_mirror_tag_checked,
 	.mirror_tag_mark = sq_mirror_tag_mark,
+	.copy_tables = sq_copy_tables,
+	.copy_columns = sq_copy_columns,
+	.copy_parents = sq_copy_parents,
+	.copy_export = sq_copy_export,
+	.copy_sequence = sq_copy_sequence,
+	.copy_begin = sq_copy_begin,
+	.copy_clear = sq_copy_clear,
+	.copy_insert = sq_copy_insert,
+	.copy_sequence_set = sq_copy_sequence_set,
+	.copy_end = sq_copy_end,
 };
+
+/* For tests (internal.h): the hot lookups by name, for plan checks. */
+const char *berth_meta__sqlite_hot_sql(const char *name)
+{
+	static const struct {
+		const char *name;
+		int stmt;
+	} hot[] = {
+		{"manifest_by_digest", S_MAN_BY_DIGEST},
+		{"manifest_by_tag", S_MAN_BY_TAG},
+		{"blob_linked", S_BLOB_LINKED},
+		{"blob_repos", S_BLOB_REPOS},
+		{"referrers", S_REFERRERS},
+		{"tags", S_TAGS},
+		{"catalog", S_CATALOG},
+		{"upload_check", S_UPLOAD_CHECK},
+		{"robot_get", S_ROBOT_GET},
+		{"user_get", S_USER_GET},
+		{"repo_id", S_REPO_ID},
+	};
+
+	for (size_t i = 0; i < sizeof(hot) / sizeof(hot[0]); i++)
+		if (strcmp(hot[i].name, name) == 0)
+			return sqls[hot[i].stmt];
+	return NULL;
+}
