@@ -573,6 +573,7 @@ class Pusher:
         off = 0
         while off < len(data):
             part = data[off:off + chunk]
+            r = None
             try:
                 r = s.patch(self.base + path, data=part, timeout=30,
                             headers={"Content-Range": "%d-%d" % (off, off + len(part) - 1),
@@ -582,6 +583,12 @@ class Pusher:
                 ok = False
             if not ok:
                 # Resume: where does the upload stand (on whichever process answers)?
+                # Bounded: a process that keeps refusing the offset another
+                # reports (416) fails this push instead of looping.
+                if self.resumed >= 20:
+                    raise AssertionError("upload %s: %d resumes, last PATCH %s" % (
+                        path, self.resumed, r.status_code if r is not None else "error"))
+                r = None
                 st = self.retried(lambda: s.get(self.base + path, timeout=30), (204,))
                 off = int(st.headers["Range"].split("-")[1]) + 1
                 self.resumed += 1
