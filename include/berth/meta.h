@@ -312,6 +312,20 @@ typedef int (*berth_meta_policy_cb)(void *ctx, const char *project, const char *
 int berth_meta_policies(berth_meta *m, int64_t *generation, berth_meta_policy_cb cb,
 			void *ctx) BERTH_WARN_UNUSED;
 
+/* The longest generation name. */
+#define BERTH_META_GEN_NAME_MAX 64
+
+/**
+ * The generation named `name` into *value: a number kept in the database
+ * that grows with every change of the settings it names, in the transaction
+ * of the change (one row; "policy": the projects' signature keys, also
+ * returned with each manifest; BERTH_META_GEN_REPLICATION). Processes that
+ * cache those settings compare it to the one they loaded. 0 for a name
+ * never bumped. Cheap: one primary-key lookup. BERTH_EINVALID for an empty
+ * name or one longer than BERTH_META_GEN_NAME_MAX.
+ */
+int berth_meta_generation(berth_meta *m, const char *name, int64_t *value) BERTH_WARN_UNUSED;
+
 /**
  * Set a user's role (1 guest .. 4 admin, as berth_role) in a project; creates
  * or replaces. BERTH_EINVALID for another role; BERTH_ENOTFOUND if the
@@ -414,9 +428,17 @@ int berth_meta_login_failures_clear(berth_meta *m, const char *key) BERTH_WARN_U
 
 #define BERTH_META_REPL_TEXT_MAX (256 * 1024)
 
-/** Create or replace the API rule `name` with its JSON text. */
+/*
+ * The generation of the replication settings: the rules and registries
+ * created through the API. Every write below bumps it in the transaction of
+ * the change, so a process holding the set in memory reloads it when the
+ * number it reads (berth_meta_generation) differs from the one it loaded.
+ */
+#define BERTH_META_GEN_REPLICATION "replication"
+
+/** Create or replace the API rule `name` with its JSON text; bumps the generation. */
 int berth_meta_repl_rule_put(berth_meta *m, const char *name, const char *body) BERTH_WARN_UNUSED;
-/** BERTH_ENOTFOUND if absent. */
+/** BERTH_ENOTFOUND if absent; bumps the generation. */
 int berth_meta_repl_rule_delete(berth_meta *m, const char *name) BERTH_WARN_UNUSED;
 typedef int (*berth_meta_repl_rule_cb)(void *ctx, const char *name, const char *body);
 /** All API rules in name order. */
@@ -425,11 +447,11 @@ int berth_meta_repl_rules(berth_meta *m, berth_meta_repl_rule_cb cb, void *ctx) 
 /*
  * Registries created through the API: their JSON text (no secret in it) and
  * the target password sealed by the caller (`secret`: opaque text, "" for
- * none; berth stores it as given and never sees the key).
+ * none; berth stores it as given and never sees the key). Bumps the generation.
  */
 int berth_meta_repl_registry_put(berth_meta *m, const char *name, const char *body,
 				 const char *secret) BERTH_WARN_UNUSED;
-/** BERTH_ENOTFOUND if absent. */
+/** BERTH_ENOTFOUND if absent; bumps the generation. */
 int berth_meta_repl_registry_delete(berth_meta *m, const char *name) BERTH_WARN_UNUSED;
 typedef int (*berth_meta_repl_registry_cb)(void *ctx, const char *name, const char *body,
 					   const char *secret);

@@ -82,6 +82,7 @@ typedef struct berth_meta_driver {
 	int (*project_set_signature_keys)(void *impl, const char *name, const char *keys);
 	int (*project_signature_keys)(void *impl, const char *name, struct berth_buf *out);
 	int (*policies)(void *impl, int64_t *generation, berth_meta_policy_cb cb, void *ctx);
+	int (*generation)(void *impl, const char *name, int64_t *value);
 	int (*manifest_parents)(void *impl, const char *repo, const berth_digest *d,
 				berth_meta_name_cb cb, void *ctx);
 

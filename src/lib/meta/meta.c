@@ -445,6 +445,14 @@ int berth_meta_policies(berth_meta *m, int64_t *generation, berth_meta_policy_cb
 	return m->drv->policies(m->impl, generation, cb, ctx);
 }
 
+int berth_meta_generation(berth_meta *m, const char *name, int64_t *value)
+{
+	int rc = check_str(name, BERTH_META_GEN_NAME_MAX, "generation name");
+
+	*value = 0;
+	return rc ? rc : m->drv->generation(m->impl, name, value);
+}
+
 int berth_meta_manifest_parents(berth_meta *m, const char *repo, const berth_digest *d,
 				berth_meta_name_cb cb, void *ctx)
 {

@@ -292,6 +292,8 @@ enum {
 	P_POLICY_BUMP,
 	P_POLICY_GEN,
 	P_POLICIES,
+	P_GEN_GET,
+	P_GEN_BUMP_REPL,
 	P_MEMBER_SET,
 	P_MEMBER_GET,
 	P_MEMBER_DELETE,
@@ -445,6 +447,11 @@ static const char *const sqls[P_COUNT] = {
 	[P_PROJECT_KEYS] = "SELECT signature_keys FROM projects WHERE name = $1",
 	[P_POLICY_BUMP] = "UPDATE generations SET value = value + 1 WHERE name = 'policy'",
 	[P_POLICY_GEN] = "SELECT value FROM generations WHERE name = 'policy'",
+	/* a generation row appears at its first bump (no migration per name) */
+	[P_GEN_GET] = "SELECT value FROM generations WHERE name = $1",
+	[P_GEN_BUMP_REPL] =
+		"INSERT INTO generations(name, value) VALUES ('" BERTH_META_GEN_REPLICATION
+		"', 1) ON CONFLICT (name) DO UPDATE SET value = generations.value + 1",
 	[P_POLICIES] = "SELECT name, signature_keys FROM projects"
 		       " WHERE signature_keys <> '' ORDER BY name",
 	/* projects_name_key, users_name_key -> members_pkey */
@@ -1852,6 +1859,18 @@ static int pg_policies(void *impl, int64_t *generation, berth_meta_policy_cb cb,
 	return list_rows(impl, P_POLICIES, NULL, 0, 2, 0, each_policy, &l);
 }
 
+static int pg_generation(void *impl, const char *name, int64_t *value)
+{
+	struct param p[] = {PTEXT(name)};
+	int64_t v = 0;
+	int rc = get_row(impl, P_GEN_GET, p, 1, 1, fill_i64, &v, NULL, "no such generation");
+
+	if (rc == BERTH_ENOTFOUND) /* never bumped */
+		rc = 0;
+	*value = v;
+	return rc;
+}
+
 static int pg_manifest_parents(void *impl, const char *repo, const berth_digest *d,
 			       berth_meta_name_cb cb, void *ctx)
 {
@@ -2163,6 +2182,21 @@ static int pg_login_failures_clear(void *impl, const char *key)
 
 /* ---- replication ---- */
 
+/* One write of the API's rules or registries, and the replication generation's bump. */
+static int work_repl_write(struct pg_conn *c, void *arg, int *broken)
+{
+	int rc;
+
+	if ((rc = work_write(c, arg, broken)) != 0)
+		return rc;
+	return run_discard(c, P_GEN_BUMP_REPL, NULL, 0, broken, NULL);
+}
+
+static int repl_write(void *impl, struct write_args *a)
+{
+	return with_conn(impl, 1, work_repl_write, a);
+}
+
 static int pg_repl_rule_put(void *impl, const char *name, const char *body)
 {
 	struct write_args a = {
@@ -2172,7 +2206,7 @@ static int pg_repl_rule_put(void *impl, const char *name, const char *body)
 		.np = 3,
 	};
 
-	return run_write(impl, &a);
+	return repl_write(impl, &a);
 }
 
 static int pg_repl_rule_delete(void *impl, const char *name)
@@ -2185,7 +2219,7 @@ static int pg_repl_rule_delete(void *impl, const char *name)
 		.np = 1,
 	};
 
-	return run_write(impl, &a);
+	return repl_write(impl, &a);
 }
 
 struct repl_list {
@@ -2216,7 +2250,7 @@ static int pg_repl_registry_put(void *impl, const char *name, const char *body, 
 		.np = 4,
 	};
 
-	return run_write(impl, &a);
+	return repl_write(impl, &a);
 }
 
 static int pg_repl_registry_delete(void *impl, const char *name)
@@ -2229,7 +2263,7 @@ static int pg_repl_registry_delete(void *impl, const char *name)
 		.np = 1,
 	};
 
-	return run_write(impl, &a);
+	return repl_write(impl, &a);
 }
 
 static int each_repl_registry(void *ctx, const char *const *col)
@@ -3134,6 +3168,7 @@ const berth_meta_driver berth_meta__pg_driver = {
 	.project_set_signature_keys = pg_project_set_signature_keys,
 	.project_signature_keys = pg_project_signature_keys,
 	.policies = pg_policies,
+	.generation = pg_generation,
 	.manifest_parents = pg_manifest_parents,
 	.member_set = pg_member_set,
 	.member_get = pg_member_get,

@@ -331,6 +331,8 @@ enum {
 	S_POLICY_BUMP,
 	S_POLICY_GEN,
 	S_POLICIES,
+	S_GEN_GET,
+	S_GEN_BUMP_REPL,
 	S_MEMBER_SET,
 	S_MEMBER_GET,
 	S_MEMBER_DELETE,
@@ -487,6 +489,11 @@ static const char *const sqls[S_COUNT] = {
 	[S_PROJECT_KEYS] = "SELECT signature_keys FROM projects WHERE name = ?1",
 	[S_POLICY_BUMP] = "UPDATE generations SET value = value + 1 WHERE name = 'policy'",
 	[S_POLICY_GEN] = "SELECT value FROM generations WHERE name = 'policy'",
+	/* a generation row appears at its first bump (no migration per name) */
+	[S_GEN_GET] = "SELECT value FROM generations WHERE name = ?1",
+	[S_GEN_BUMP_REPL] =
+		"INSERT INTO generations(name, value) VALUES ('" BERTH_META_GEN_REPLICATION
+		"', 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
 	[S_POLICIES] = "SELECT name, signature_keys FROM projects INDEXED BY projects_policy"
 		       " WHERE signature_keys <> '' ORDER BY name",
 	/* projects(name), users(name) -> members PK */
@@ -2272,6 +2279,18 @@ static int sq_policies(void *impl, int64_t *generation, berth_meta_policy_cb cb,
 	return list_rows(impl, S_POLICIES, NULL, 0, 2, 0, each_policy, &l);
 }
 
+static int sq_generation(void *impl, const char *name, int64_t *value)
+{
+	struct param p[] = {PTEXT(name)};
+	sqlite3_int64 v = 0;
+	int rc = get_row(impl, S_GEN_GET, p, 1, 1, fill_int, &v, NULL, "no such generation");
+
+	if (rc == BERTH_ENOTFOUND) /* never bumped */
+		rc = 0;
+	*value = v;
+	return rc;
+}
+
 struct name_list {
 	berth_meta_name_cb cb;
 	void *ctx;
@@ -2515,6 +2534,26 @@ static int sq_login_failures_clear(void *impl, const char *key)
 
 /* ---- replication ---- */
 
+/* One write of the API's rules or registries, and the replication generation's bump. */
+static int tx_repl_write(struct sq_conn *c, void *arg)
+{
+	int rc;
+
+	if ((rc = tx_write(c, arg)) != 0)
+		return rc;
+	return exec_cached(c, S_GEN_BUMP_REPL, "bump replication generation");
+}
+
+static int repl_write(void *impl, struct write_args *a)
+{
+	struct sq_conn *c;
+	int rc;
+
+	if ((rc = conn_get(impl, &c)) != 0)
+		return rc;
+	return with_tx(c, tx_repl_write, a);
+}
+
 static int sq_repl_rule_put(void *impl, const char *name, const char *body)
 {
 	struct write_args a = {
@@ -2524,7 +2563,7 @@ static int sq_repl_rule_put(void *impl, const char *name, const char *body)
 		.np = 3,
 	};
 
-	return run_write(impl, &a);
+	return repl_write(impl, &a);
 }
 
 static int sq_repl_rule_delete(void *impl, const char *name)
@@ -2537,7 +2576,7 @@ static int sq_repl_rule_delete(void *impl, const char *name)
 		.np = 1,
 	};
 
-	return run_write(impl, &a);
+	return repl_write(impl, &a);
 }
 
 struct repl_list {
@@ -2568,7 +2607,7 @@ static int sq_repl_registry_put(void *impl, const char *name, const char *body, 
 		.np = 4,
 	};
 
-	return run_write(impl, &a);
+	return repl_write(impl, &a);
 }
 
 static int sq_repl_registry_delete(void *impl, const char *name)
@@ -2581,7 +2620,7 @@ static int sq_repl_registry_delete(void *impl, const char *name)
 		.np = 1,
 	};
 
-	return run_write(impl, &a);
+	return repl_write(impl, &a);
 }
 
 static int each_repl_registry(void *ctx, const char *const *col)
@@ -3351,6 +3390,7 @@ const berth_meta_driver berth_meta__sqlite_driver = {
 	.project_set_signature_keys = sq_project_set_signature_keys,
 	.project_signature_keys = sq_project_signature_keys,
 	.policies = sq_policies,
+	.generation = sq_generation,
 	.manifest_parents = sq_manifest_parents,
 	.member_set = sq_member_set,
 	.member_get = sq_member_get,

@@ -135,6 +135,7 @@ static void list_rules(repl_op *op)
 	json_t *arr = json_array();
 
 	pthread_mutex_lock(&op->r->lock);
+	berth_replicate__fresh(op->r);
 	for (size_t i = 0; i < op->r->rules.nrules; i++)
 		json_array_append_new(arr, rule_json(&op->r->rules.rules[i]));
 	pthread_mutex_unlock(&op->r->lock);
@@ -147,6 +148,7 @@ static void get_rule(repl_op *op, const char *name)
 	json_t *o = NULL;
 
 	pthread_mutex_lock(&op->r->lock);
+	berth_replicate__fresh(op->r);
 	if ((rule = berth_repl_rules_find(&op->r->rules, name)))
 		o = rule_json(rule);
 	pthread_mutex_unlock(&op->r->lock);
@@ -176,6 +178,7 @@ static void create_rule(repl_op *op)
 		goto done;
 	}
 	pthread_mutex_lock(&op->r->lock);
+	berth_replicate__fresh(op->r);
 	rc = berth_repl_rules_parse(&op->r->rules, doc, strlen(doc), 0);
 	/* Not stored: drop it from the live set again (the database decides). */
 	if (rc == 0 &&
@@ -199,6 +202,7 @@ static void delete_rule(repl_op *op, const char *name)
 	int rc = 0;
 
 	pthread_mutex_lock(&op->r->lock);
+	berth_replicate__fresh(op->r);
 	if (!(rule = berth_repl_rules_find(&op->r->rules, name)))
 		rc = berth_error_set(BERTH_ENOTFOUND, "no such replication rule");
 	else if (rule->from_config)
@@ -218,6 +222,7 @@ static void run_rule(repl_op *op, const char *name)
 	int rc = 0;
 
 	pthread_mutex_lock(&op->r->lock);
+	berth_replicate__fresh(op->r);
 	if (!berth_repl_rules_find(&op->r->rules, name))
 		rc = berth_error_set(BERTH_ENOTFOUND, "no such replication rule");
 	else
@@ -302,6 +307,7 @@ static void status(repl_op *op)
 	size_t queued;
 
 	pthread_mutex_lock(&op->r->lock);
+	berth_replicate__fresh(op->r);
 	queued = op->r->queued;
 	for (int i = 0; i < BERTH_REPL_EXECUTORS; i++)
 		if (op->r->running[i])
@@ -350,6 +356,7 @@ static void list_registries(repl_op *op)
 	json_t *arr = json_array();
 
 	pthread_mutex_lock(&op->r->lock);
+	berth_replicate__fresh(op->r);
 	for (size_t i = 0; i < op->r->rules.nregistries; i++)
 		json_array_append_new(arr, registry_json(&op->r->rules.registries[i]));
 	pthread_mutex_unlock(&op->r->lock);
@@ -380,6 +387,7 @@ static int store_registry(repl_op *op, json_t *body, const char *name)
 		goto done;
 	}
 	pthread_mutex_lock(&op->r->lock);
+	berth_replicate__fresh(op->r);
 	if (berth_repl_rules_find_registry(&op->r->rules, name))
 		rc = berth_error_set(BERTH_EEXISTS, "registry '%.64s' exists", name);
 	else if ((rc = berth_meta_repl_registry_put(op->r->meta, name, rest, sealed)) == 0)
@@ -424,6 +432,7 @@ static void delete_registry(repl_op *op, const char *name)
 	int rc = 0;
 
 	pthread_mutex_lock(&op->r->lock);
+	berth_replicate__fresh(op->r);
 	if (!(g = berth_repl_rules_find_registry(&op->r->rules, name))) {
 		rc = berth_error_set(BERTH_ENOTFOUND, "no such registry");
 	} else if (g->from_config) {
@@ -456,6 +465,7 @@ static void ping_registry(repl_op *op, const char *name)
 	int rc = 0;
 
 	pthread_mutex_lock(&op->r->lock);
+	berth_replicate__fresh(op->r);
 	if (!(g = berth_repl_rules_find_registry(&op->r->rules, name))) {
 		rc = berth_error_set(BERTH_ENOTFOUND, "no such registry");
 	} else {

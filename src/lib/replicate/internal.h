@@ -49,7 +49,8 @@ struct berth_replicator {
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* work queued, or stopping */
 	berth_repl_rules rules;
-	char *config_json; /* the config file's sections, to rebuild the set */
+	int64_t generation; /* of the API's rules and registries in `rules` (meta) */
+	char *config_json;  /* the config file's sections, to rebuild the set */
 	berth_repl_job *queue, **queue_tail;
 	size_t queued;
 	char *running[BERTH_REPL_EXECUTORS]; /* rule names being executed */
@@ -78,6 +79,14 @@ int berth_replicate__tick(berth_replicator *r, time_t now, size_t *queued) BERTH
 
 /* Rebuild the rule set from the config text and the database (lock held). */
 int berth_replicate__reload(berth_replicator *r) BERTH_WARN_UNUSED;
+
+/*
+ * Reload the rule set if another process (or this one) changed the API's
+ * rules or registries since it was loaded: one read of the replication
+ * generation (lock held). On a database error the loaded set stays, with a
+ * warning.
+ */
+void berth_replicate__fresh(berth_replicator *r);
 
 /*
  * Ask for a "retry" run of `rule` BERTH_REPL_FULL_RETRY seconds from now

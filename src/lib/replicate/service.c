@@ -199,6 +199,7 @@ int berth_replicate__tick(berth_replicator *r, time_t now, size_t *queued)
 	if (queued)
 		*queued = 0;
 	pthread_mutex_lock(&r->lock);
+	berth_replicate__fresh(r);
 	rc = due_retries(r, now, queued);
 	for (size_t i = 0; i < r->rules.nrules && rc == 0; i++) {
 		berth_repl_rule *rule = &r->rules.rules[i];
@@ -265,6 +266,8 @@ int berth_replicator_notify(berth_replicator *r, const char *repo, const char *r
 	if (!r)
 		return 0;
 	pthread_mutex_lock(&r->lock);
+	/* A rule another process created applies to this push too. */
+	berth_replicate__fresh(r);
 	for (size_t i = 0; i < r->rules.nrules && rc == 0; i++) {
 		berth_repl_rule *rule = &r->rules.rules[i];
 		int is_tag = !strchr(reference, ':');
@@ -327,6 +330,8 @@ static void *scheduler_main(void *arg)
 		if (time(NULL) - r->last_heartbeat >= BERTH_REPL_HEARTBEAT &&
 		    heartbeat(r, time(NULL)) < 0)
 			berth_warn("replication heartbeat: %s", berth_error_last());
+		if (r->test_clock)
+			berth_replicate__fresh(r); /* the tick does it otherwise */
 		pthread_mutex_unlock(&r->lock);
 		if (!r->test_clock && berth_replicate__tick(r, time(NULL), NULL) < 0)
 			berth_warn("replication scheduler: %s", berth_error_last());
@@ -423,9 +428,14 @@ static int add_config_section(berth_replicator *r, json_t *cfg, const char *key)
 int berth_replicate__reload(berth_replicator *r)
 {
 	json_t *cfg = NULL;
+	int64_t gen = 0;
 	int rc;
 
+	/* The generation first: a change after it shows as a newer one later. */
+	if ((rc = berth_meta_generation(r->meta, BERTH_META_GEN_REPLICATION, &gen)) < 0)
+		return rc;
 	berth_repl_rules_dispose(&r->rules);
+	r->generation = gen;
 	if (r->config_json && !(cfg = json_loads(r->config_json, 0, NULL)))
 		return berth_error_set(BERTH_EINVALID,
 				       "replication: the config sections are unreadable");
@@ -435,6 +445,18 @@ int berth_replicate__reload(berth_replicator *r)
 		rc = berth_meta_repl_rules(r->meta, add_db_rule, r);
 	json_decref(cfg);
 	return rc;
+}
+
+void berth_replicate__fresh(berth_replicator *r)
+{
+	int64_t gen = 0;
+
+	if (berth_meta_generation(r->meta, BERTH_META_GEN_REPLICATION, &gen) < 0) {
+		berth_warn("replication: %s", berth_error_last());
+		return;
+	}
+	if (gen != r->generation && berth_replicate__reload(r) < 0)
+		berth_warn("replication: reloading the rules: %s", berth_error_last());
 }
 
 /* An execution of a stopped process: mark it interrupted and run its rule again. */

@@ -237,6 +237,40 @@ static void ping_answers(void **state)
 	assert_int_equal(berth_meta_ping(f->m), 0);
 }
 
+static int64_t gen_of(berth_meta *m, const char *name)
+{
+	int64_t v = -1;
+
+	assert_int_equal(berth_meta_generation(m, name, &v), 0);
+	return v;
+}
+
+/* Each write of the API's rules and registries bumps the replication
+ * generation, seen by another handle; a failed write does not. */
+static void replication_writes_bump_the_generation(void **state)
+{
+	meta_fixture *f = *state;
+	berth_meta *b = second_handle(f);
+	const char *g = BERTH_META_GEN_REPLICATION;
+	int64_t v = 0;
+
+	assert_int_equal(gen_of(b, g), 0);
+	assert_int_equal(gen_of(b, "never-bumped"), 0);
+	assert_int_equal(berth_meta_repl_rule_put(f->m, "r1", "{\"name\":\"r1\"}"), 0);
+	assert_int_equal(gen_of(b, g), 1);
+	assert_int_equal(berth_meta_repl_registry_put(f->m, "g1", "{\"name\":\"g1\"}", ""), 0);
+	assert_int_equal(gen_of(b, g), 2);
+	assert_int_equal(berth_meta_repl_rule_delete(b, "r1"), 0);
+	assert_int_equal(berth_meta_repl_registry_delete(b, "g1"), 0);
+	assert_int_equal(gen_of(f->m, g), 4);
+	assert_int_equal(berth_meta_repl_rule_delete(b, "r1"), BERTH_ENOTFOUND);
+	assert_int_equal(gen_of(f->m, g), 4);
+	/* the policy generation is another row */
+	assert_int_equal(gen_of(f->m, "policy"), 0);
+	assert_int_equal(berth_meta_generation(f->m, "", &v), BERTH_EINVALID);
+	berth_meta_free(b);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, meta_setup, meta_teardown)
@@ -249,6 +283,7 @@ int main(void)
 		T(racing_processes_never_claim_one_event_twice),
 		T(executions_of_a_stopped_process_are_interrupted_once),
 		T(ping_answers),
+		T(replication_writes_bump_the_generation),
 	};
 #undef T
 
