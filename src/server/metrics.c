@@ -253,7 +253,7 @@ int berth_metrics_render(berth_metrics *m, const berth_metrics_gauges *g, berth_
 	return rc ? berth_error_set(BERTH_ETOOBIG, "metrics: output exceeds its cap") : 0;
 }
 
-/* One family of per-operation counters: `pick` chooses the field. */
+/* One family of per-operation counters; `field`: 0 retries, 1 bytes out, 2 bytes in. */
 static int store_counter(berth_buf *out, const berth_store_op_stats *ops, size_t n,
 			 const char *name, const char *help, int field)
 {
