@@ -100,6 +100,13 @@ typedef int (*berth_meta_repo_cb)(void *ctx, const char *repo, uint64_t size);
 int berth_meta_blob_repos(berth_meta *m, const berth_digest *d, berth_meta_repo_cb cb,
 			  void *ctx) BERTH_WARN_UNUSED;
 
+/**
+ * Whether blob `d` is still wanted: 1 if some repository links it or some
+ * manifest lists it (the mark of the garbage collector), 0 if not, or a
+ * negative code.
+ */
+int berth_meta_blob_referenced(berth_meta *m, const berth_digest *d) BERTH_WARN_UNUSED;
+
 /** Remove the link of blob `d` from `repo`; BERTH_ENOTFOUND if not linked. */
 int berth_meta_blob_unlink(berth_meta *m, const char *repo,
 			   const berth_digest *d) BERTH_WARN_UNUSED;

@@ -221,6 +221,61 @@ int berth_store_upload_delete(berth_store *s, const char *id) BERTH_WARN_UNUSED;
  */
 int berth_store_upload_purge(berth_store *s, time_t cutoff, int *purged) BERTH_WARN_UNUSED;
 
+/* ---- garbage collection ---- */
+
+/*
+ * The sweep of the garbage collector (the mark is the caller's: metadata
+ * says which digests are wanted, berth_meta_blob_referenced). A committed
+ * blob goes when the mark says it is not referenced and it was last written
+ * before `grace_cutoff`; the mark is asked again just before each deletion
+ * (s3: before each DeleteObjects batch), so a push linking a blob while the
+ * sweep runs keeps it. The grace period covers the other race: an upload
+ * commits (blob visible) a moment before its link is recorded, possibly in
+ * another process. fs: "last written" is the later of the file's mtime and
+ * ctime (a commit's rename sets ctime). s3: an index object's LastModified;
+ * a data object is kept while an index names it, its upload's state object
+ * exists, or it is younger than the grace.
+ */
+typedef enum berth_store_gc_kind {
+	BERTH_STORE_GC_BLOB,	  /* a committed blob (name: its digest) */
+	BERTH_STORE_GC_DATA,	  /* s3: a data object no index names (name: its key) */
+	BERTH_STORE_GC_MULTIPART, /* s3: a multipart upload with no upload state (name: key) */
+} berth_store_gc_kind;
+
+/** 1 if blob `d` is referenced (keep it), 0 if not, a negative code to stop. */
+typedef int (*berth_store_gc_ref_fn)(void *ctx, const berth_digest *d);
+/** Told of each object deleted (in a dry run: that would be); size 0 when unknown. */
+typedef void (*berth_store_gc_report_fn)(void *ctx, berth_store_gc_kind kind, const char *name,
+					 uint64_t size);
+
+typedef struct berth_store_gc_opts {
+	time_t grace_cutoff;		  /* objects last written at or after this are kept */
+	time_t upload_cutoff;		  /* s3: multipart uploads initiated before this, with no
+					     upload state, are aborted */
+	int dry_run;			  /* report only, delete nothing */
+	berth_store_gc_ref_fn referenced; /* required */
+	berth_store_gc_report_fn report;  /* optional */
+	void *ctx;			  /* for both callbacks */
+} berth_store_gc_opts;
+
+typedef struct berth_store_gc_stats {
+	uint64_t blobs;		    /* committed blobs looked at */
+	uint64_t kept_referenced;   /* ... kept because referenced */
+	uint64_t kept_young;	    /* ... kept because written within the grace */
+	uint64_t blobs_deleted;	    /* ... deleted (dry run: to delete) */
+	uint64_t data_deleted;	    /* s3: orphaned data objects deleted */
+	uint64_t bytes_deleted;	    /* bytes of blobs and data objects deleted */
+	uint64_t multipart_aborted; /* s3: stale multipart uploads aborted */
+} berth_store_gc_stats;
+
+/**
+ * Sweep the store: delete what the mark does not want (rules above).
+ * `stats` (optional) gets counts. Stops at the first failed listing or
+ * deletion (the message says which); what was deleted before stays deleted.
+ */
+int berth_store_gc(berth_store *s, const berth_store_gc_opts *o,
+		   berth_store_gc_stats *stats) BERTH_WARN_UNUSED;
+
 /* ---- statistics (for metrics and tests) ---- */
 
 typedef struct berth_store_stats {
@@ -232,6 +287,32 @@ typedef struct berth_store_stats {
 	uint64_t bytes_out;	  /* s3: request body bytes sent */
 	uint64_t bytes_in;	  /* s3: response body bytes received */
 } berth_store_stats;
+
+/* Per-operation counters of a driver's remote requests (s3), for /metrics. */
+#define BERTH_STORE_OP_CLASSES 5  /* answers 2xx, 3xx, 4xx, 5xx; "error": no answer */
+#define BERTH_STORE_OP_BUCKETS 12 /* latency histogram bounds, berth_store_op_bucket() */
+#define BERTH_STORE_OPS_MAX 16	  /* operations a driver may name */
+
+typedef struct berth_store_op_stats {
+	const char *op;				   /* "GetObject", "UploadPart", ... (static) */
+	uint64_t by_class[BERTH_STORE_OP_CLASSES]; /* attempts, by the class of the answer */
+	uint64_t retries;			   /* attempts that were retries */
+	uint64_t bytes_out, bytes_in;		   /* request and response body bytes */
+	uint64_t hist[BERTH_STORE_OP_BUCKETS + 1]; /* attempts per latency bucket (+Inf last) */
+	uint64_t sum_us;			   /* total latency, microseconds */
+} berth_store_op_stats;
+
+/** Upper bound (seconds) of latency bucket `i` < BERTH_STORE_OP_BUCKETS. */
+double berth_store_op_bucket(unsigned i);
+/** Name of class `i` < BERTH_STORE_OP_CLASSES ("2xx" ... "error"). */
+const char *berth_store_op_class(unsigned i);
+
+/**
+ * Fill `out` (room for `max`, BERTH_STORE_OPS_MAX is enough) with one entry
+ * per operation the driver has sent at least once; returns how many. 0 for
+ * drivers without remote requests (fs). Thread-safe (a snapshot).
+ */
+size_t berth_store_get_op_stats(berth_store *s, berth_store_op_stats *out, size_t max);
 
 /** Snapshot of the store's counters since berth_store_open. */
 void berth_store_get_stats(berth_store *s, berth_store_stats *out);

@@ -22,6 +22,7 @@ const berth_cli_command berth_cli_commands[] = {
 	{"builder", cmd_builder, "show (du) or remove (prune) the build store's cache",
 	 cmd_builder_specs},
 	{"migrate", cmd_migrate, "move blobs between stores (a directory, S3)", cmd_migrate_specs},
+	{"gc", cmd_gc, "delete unreferenced blobs from the registry's store", cmd_gc_specs},
 	{"vercmp", cmd_vercmp, "compare two versions by an ecosystem's rules", cmd_vercmp_specs},
 	{"cvss", cmd_cvss, "score a CVSS v3 or v4.0 vector", cmd_cvss_specs},
 	{"db", cmd_db, "import, inspect, query, push and pull the vulnerability database",

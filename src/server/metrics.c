@@ -252,3 +252,76 @@ int berth_metrics_render(berth_metrics *m, const berth_metrics_gauges *g, berth_
 	rc |= berth_buf_printf(out, "process_start_time_seconds %.3f\n", m->start_time);
 	return rc ? berth_error_set(BERTH_ETOOBIG, "metrics: output exceeds its cap") : 0;
 }
+
+/* One family of per-operation counters; `field`: 0 retries, 1 bytes out, 2 bytes in. */
+static int store_counter(berth_buf *out, const berth_store_op_stats *ops, size_t n,
+			 const char *name, const char *help, int field)
+{
+	int rc = header(out, name, "counter", help);
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = field == 0	  ? ops[i].retries
+			     : field == 1 ? ops[i].bytes_out
+					  : ops[i].bytes_in;
+
+		rc |= berth_buf_printf(out, "%s{operation=\"%s\"} %llu\n", name, ops[i].op,
+				       (unsigned long long)v);
+	}
+	return rc;
+}
+
+static int store_histogram(berth_buf *out, const berth_store_op_stats *ops, size_t n)
+{
+	static const char *const name = "berth_s3_request_duration_seconds";
+	int rc = header(out, name, "histogram",
+			"Time of each S3 request attempt (retries included), by operation.");
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t cum = 0;
+
+		for (unsigned b = 0; b < BERTH_STORE_OP_BUCKETS; b++) {
+			cum += ops[i].hist[b];
+			rc |= berth_buf_printf(out, "%s_bucket{operation=\"%s\",le=\"%g\"} %llu\n",
+					       name, ops[i].op, berth_store_op_bucket(b),
+					       (unsigned long long)cum);
+		}
+		cum += ops[i].hist[BERTH_STORE_OP_BUCKETS];
+		rc |= berth_buf_printf(out,
+				       "%s_bucket{operation=\"%s\",le=\"+Inf\"} %llu\n"
+				       "%s_sum{operation=\"%s\"} %.6f\n"
+				       "%s_count{operation=\"%s\"} %llu\n",
+				       name, ops[i].op, (unsigned long long)cum, name, ops[i].op,
+				       (double)ops[i].sum_us / 1e6, name, ops[i].op,
+				       (unsigned long long)cum);
+	}
+	return rc;
+}
+
+int berth_metrics_render_store(berth_store *s, berth_buf *out)
+{
+	berth_store_op_stats ops[BERTH_STORE_OPS_MAX];
+	size_t n = berth_store_get_op_stats(s, ops, BERTH_STORE_OPS_MAX);
+	int rc;
+
+	if (!n)
+		return 0;
+	rc = header(out, "berth_s3_requests_total", "counter",
+		    "S3 request attempts, by operation and class of the answer "
+		    "(error: no HTTP answer).");
+	for (size_t i = 0; i < n; i++)
+		for (unsigned c = 0; c < BERTH_STORE_OP_CLASSES; c++)
+			if (ops[i].by_class[c])
+				rc |= berth_buf_printf(out,
+						       "berth_s3_requests_total{operation=\"%s\","
+						       "code=\"%s\"} %llu\n",
+						       ops[i].op, berth_store_op_class(c),
+						       (unsigned long long)ops[i].by_class[c]);
+	rc |= store_counter(out, ops, n, "berth_s3_retries_total",
+			    "S3 request attempts that were retries, by operation.", 0);
+	rc |= store_counter(out, ops, n, "berth_s3_request_bytes_total",
+			    "Bytes of S3 request bodies sent, by operation.", 1);
+	rc |= store_counter(out, ops, n, "berth_s3_response_bytes_total",
+			    "Bytes of S3 response bodies received, by operation.", 2);
+	rc |= store_histogram(out, ops, n);
+	return rc ? berth_error_set(BERTH_ETOOBIG, "metrics: output exceeds its cap") : 0;
+}

@@ -11,6 +11,7 @@
 #define BERTH_SERVER_METRICS_H
 
 #include "berth/common.h"
+#include "berth/store.h"
 #include "util/buf.h"
 
 #include <stdint.h>
@@ -37,5 +38,12 @@ typedef struct berth_metrics_gauges {
 /** Append the text exposition of every metric to `out`. */
 int berth_metrics_render(berth_metrics *m, const berth_metrics_gauges *g,
 			 berth_buf *out) BERTH_WARN_UNUSED;
+
+/**
+ * Append the store's per-operation counters (S3 requests by operation and
+ * class, retries, bytes, latency histogram); nothing for a store without
+ * remote requests (fs).
+ */
+int berth_metrics_render_store(berth_store *s, berth_buf *out) BERTH_WARN_UNUSED;
 
 #endif

@@ -649,6 +649,7 @@ static void answer_here(request *r, berth_resp *resp)
 
 		if (berth_metrics_render(r->srv->metrics, &g, &b) < 0 ||
 		    (r->srv->mirror && render_mirror(r->srv->mirror, &b) < 0) ||
+		    berth_metrics_render_store(r->srv->store, &b) < 0 ||
 		    berth_buf_puts(&b, "") < 0) {
 			berth_err("request %s: %s", r->request_id, berth_error_last());
 			berth_buf_dispose(&b);

@@ -44,6 +44,8 @@ typedef struct berth_meta_driver {
 	int (*blob_linked)(void *impl, const char *repo, const berth_digest *d, uint64_t *size);
 	int (*blob_repos)(void *impl, const berth_digest *d, berth_meta_repo_cb cb, void *ctx);
 	int (*blob_unlink)(void *impl, const char *repo, const berth_digest *d);
+	/* 1 if a repository links `d` or a manifest lists it, else 0 */
+	int (*blob_referenced)(void *impl, const berth_digest *d);
 
 	int (*manifest_store)(void *impl, const berth_meta_manifest_put *p);
 	int (*manifest_get)(void *impl, const char *repo, const char *reference, int by_digest,

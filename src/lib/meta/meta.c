@@ -170,6 +170,13 @@ int berth_meta_blob_repos(berth_meta *m, const berth_digest *d, berth_meta_repo_
 	return rc ? rc : m->drv->blob_repos(m->impl, d, cb, ctx);
 }
 
+int berth_meta_blob_referenced(berth_meta *m, const berth_digest *d)
+{
+	int rc = check_digest(d);
+
+	return rc ? rc : m->drv->blob_referenced(m->impl, d);
+}
+
 int berth_meta_blob_unlink(berth_meta *m, const char *repo, const berth_digest *d)
 {
 	int rc;

@@ -257,6 +257,7 @@ enum {
 	P_BLOB_LINKED,
 	P_BLOB_REPOS,
 	P_BLOB_UNLINK,
+	P_BLOB_REFERENCED,
 	P_MAN_INSERT,
 	P_MAN_REF_INSERT,
 	P_TAG_SET,
@@ -366,6 +367,9 @@ static const char *const sqls[P_COUNT] = {
 			 " WHERE b.digest = $1 ORDER BY r.name",
 	[P_BLOB_UNLINK] = "DELETE FROM repo_blobs"
 			  " WHERE repo_id = (SELECT id FROM repos WHERE name = $1) AND digest = $2",
+	/* GC's mark: repo_blobs_digest, manifest_refs_ref */
+	[P_BLOB_REFERENCED] = "SELECT (EXISTS (SELECT 1 FROM repo_blobs WHERE digest = $1)"
+			      " OR EXISTS (SELECT 1 FROM manifest_refs WHERE ref = $1))::int",
 	/* manifests_pkey; manifest_refs_pkey; tags_pkey */
 	[P_MAN_INSERT] = "INSERT INTO manifests(repo_id, digest, media_type, artifact_type,"
 			 " annotations, subject, body, size)"
@@ -1228,6 +1232,16 @@ static int pg_blob_repos(void *impl, const berth_digest *d, berth_meta_repo_cb c
 		rc = each_rows(r, 0, PQntuples(r), 2, each_repo, &l);
 	PQclear(r);
 	return rc;
+}
+
+static int pg_blob_referenced(void *impl, const berth_digest *d)
+{
+	struct param p[] = {PTEXT(d->str)};
+	uint64_t v = 0;
+	int rc = get_row(impl, P_BLOB_REFERENCED, p, 1, 1, fill_u64, &v, NULL,
+			 "no answer to a blob reference check");
+
+	return rc < 0 ? rc : v != 0;
 }
 
 static int pg_blob_unlink(void *impl, const char *repo, const berth_digest *d)
@@ -3140,6 +3154,7 @@ const berth_meta_driver berth_meta__pg_driver = {
 	.blob_link = pg_blob_link,
 	.blob_linked = pg_blob_linked,
 	.blob_repos = pg_blob_repos,
+	.blob_referenced = pg_blob_referenced,
 	.blob_unlink = pg_blob_unlink,
 	.manifest_store = pg_manifest_store,
 	.manifest_get = pg_manifest_get,

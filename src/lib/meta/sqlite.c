@@ -296,6 +296,7 @@ enum {
 	S_BLOB_LINKED,
 	S_BLOB_REPOS,
 	S_BLOB_UNLINK,
+	S_BLOB_REFERENCED,
 	S_MAN_INSERT,
 	S_MAN_REF_INSERT,
 	S_TAG_SET,
@@ -406,6 +407,9 @@ static const char *const sqls[S_COUNT] = {
 	/* repos(name) -> repo_blobs PK */
 	[S_BLOB_UNLINK] = "DELETE FROM repo_blobs"
 			  " WHERE repo_id = (SELECT id FROM repos WHERE name = ?1) AND digest = ?2",
+	/* GC's mark: repo_blobs_digest, manifest_refs_ref */
+	[S_BLOB_REFERENCED] = "SELECT EXISTS (SELECT 1 FROM repo_blobs WHERE digest = ?1)"
+			      " OR EXISTS (SELECT 1 FROM manifest_refs WHERE ref = ?1)",
 	/* manifests PK; manifest_refs PK; tags PK */
 	[S_MAN_INSERT] = "INSERT INTO manifests(repo_id, digest, media_type, artifact_type,"
 			 " annotations, subject, body, size, created_at)"
@@ -1218,6 +1222,28 @@ static int sq_blob_linked(void *impl, const char *repo, const berth_digest *d, u
 	} else {
 		rc = sq_err(c->db, src, "find blob");
 	}
+done:
+	stmt_done(st);
+	return rc;
+}
+
+static int sq_blob_referenced(void *impl, const berth_digest *d)
+{
+	struct sq_conn *c;
+	sqlite3_stmt *st = NULL;
+	int rc, src;
+
+	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, S_BLOB_REFERENCED, &st)) != 0)
+		return rc;
+	if (bind_text(st, 1, d->str)) {
+		rc = sq_err(c->db, SQLITE_ERROR, "bind");
+		goto done;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		rc = sqlite3_column_int(st, 0) ? 1 : 0;
+	else
+		rc = sq_err(c->db, src, "is a blob referenced");
 done:
 	stmt_done(st);
 	return rc;
@@ -3362,6 +3388,7 @@ const berth_meta_driver berth_meta__sqlite_driver = {
 	.blob_link = sq_blob_link,
 	.blob_linked = sq_blob_linked,
 	.blob_repos = sq_blob_repos,
+	.blob_referenced = sq_blob_referenced,
 	.blob_unlink = sq_blob_unlink,
 	.manifest_store = sq_manifest_store,
 	.manifest_get = sq_manifest_get,

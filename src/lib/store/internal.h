@@ -49,6 +49,10 @@ typedef struct berth_store__driver {
 	int (*redirect_url)(berth_store *s, const berth_digest *d, unsigned expires, char **url);
 	/* Optional: call `fn` for every committed blob (migration); stops at fn's error. */
 	int (*list)(berth_store *s, int (*fn)(void *ctx, const berth_digest *d), void *ctx);
+	/* Sweep unreferenced blobs (berth_store_gc); `st` is zeroed by the front. */
+	int (*gc)(berth_store *s, const berth_store_gc_opts *o, berth_store_gc_stats *st);
+	/* Optional: per-operation counters (berth_store_get_op_stats). */
+	size_t (*op_stats)(berth_store *s, berth_store_op_stats *out, size_t max);
 	/* Optional: add the driver's counters to `out`. */
 	void (*stats)(berth_store *s, berth_store_stats *out);
 } berth_store__driver;

@@ -26,6 +26,30 @@
 #define S3_DEFAULT_RETRIES 4
 #define S3_CREDENTIALS_MAX 65536 /* cap on ~/.aws/credentials */
 
+/* The operations counted separately (s3_op_of names each request). */
+enum {
+	S3_OP_GET,
+	S3_OP_HEAD_OBJECT,
+	S3_OP_HEAD_BUCKET,
+	S3_OP_PUT,
+	S3_OP_UPLOAD_PART,
+	S3_OP_CREATE_MPU,
+	S3_OP_COMPLETE_MPU,
+	S3_OP_ABORT_MPU,
+	S3_OP_DELETE,
+	S3_OP_DELETE_MANY,
+	S3_OP_LIST,
+	S3_OP_LIST_MPU,
+	S3_OP_OTHER,
+	S3_NOPS
+};
+
+typedef struct s3_op_counters {
+	atomic_uint_fast64_t by_class[BERTH_STORE_OP_CLASSES];
+	atomic_uint_fast64_t retries, bytes_out, bytes_in, sum_us;
+	atomic_uint_fast64_t hist[BERTH_STORE_OP_BUCKETS + 1];
+} s3_op_counters;
+
 typedef struct s3_client {
 	char *base; /* "scheme://host[:port]" (virtual-host style: bucket. included) */
 	char *host; /* Host header value, for presigning */
@@ -44,6 +68,7 @@ typedef struct s3_client {
 	int npool;
 
 	atomic_uint_fast64_t requests, retries, bytes_out, bytes_in;
+	s3_op_counters ops[S3_NOPS];
 } s3_client;
 
 /* One request. Fill the inputs, s3_do fills the outputs. */
@@ -81,6 +106,9 @@ int s3_do(s3_client *c, s3_req *r) BERTH_WARN_UNUSED;
 
 /* A presigned GET URL of `key` valid `expires` seconds (caller frees). */
 int s3_presign_get(s3_client *c, const char *key, unsigned expires, char **url) BERTH_WARN_UNUSED;
+
+/* Snapshot of the per-operation counters (berth_store_get_op_stats). */
+size_t s3_op_stats(s3_client *c, berth_store_op_stats *out, size_t max);
 
 /* The text of the first <name>...</name> in an XML answer, into out (capped). */
 int s3_xml_value(const char *xml, const char *name, char *out, size_t max);

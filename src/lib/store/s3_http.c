@@ -461,6 +461,99 @@ static void error_text(const berth_buf *err, char *out, size_t max)
 	snprintf(out, max, "%s%s%s", code, *code && *msg ? ": " : "", msg);
 }
 
+/* ---- per-operation counters ---- */
+
+static const char *const op_names[S3_NOPS] = {
+	[S3_OP_GET] = "GetObject",
+	[S3_OP_HEAD_OBJECT] = "HeadObject",
+	[S3_OP_HEAD_BUCKET] = "HeadBucket",
+	[S3_OP_PUT] = "PutObject",
+	[S3_OP_UPLOAD_PART] = "UploadPart",
+	[S3_OP_CREATE_MPU] = "CreateMultipartUpload",
+	[S3_OP_COMPLETE_MPU] = "CompleteMultipartUpload",
+	[S3_OP_ABORT_MPU] = "AbortMultipartUpload",
+	[S3_OP_DELETE] = "DeleteObject",
+	[S3_OP_DELETE_MANY] = "DeleteObjects",
+	[S3_OP_LIST] = "ListObjectsV2",
+	[S3_OP_LIST_MPU] = "ListMultipartUploads",
+	[S3_OP_OTHER] = "Other",
+};
+
+static int has_param(const char *query, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = query; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL)
+		if (strncmp(p, name, n) == 0 && (p[n] == '=' || p[n] == '&' || !p[n]))
+			return 1;
+	return 0;
+}
+
+/* The S3 operation a request is, from its method, key and query. */
+static int op_of(const s3_req *r)
+{
+	const char *q = r->query;
+	char m = r->method[0];
+
+	if (m == 'G')
+		return has_param(q, "list-type") ? S3_OP_LIST
+		       : has_param(q, "uploads") ? S3_OP_LIST_MPU
+						 : S3_OP_GET;
+	if (m == 'H')
+		return r->key ? S3_OP_HEAD_OBJECT : S3_OP_HEAD_BUCKET;
+	if (m == 'P' && r->method[1] == 'U')
+		return has_param(q, "partNumber") ? S3_OP_UPLOAD_PART : S3_OP_PUT;
+	if (m == 'P')
+		return has_param(q, "uploads")	  ? S3_OP_CREATE_MPU
+		       : has_param(q, "uploadId") ? S3_OP_COMPLETE_MPU
+		       : has_param(q, "delete")	  ? S3_OP_DELETE_MANY
+						  : S3_OP_OTHER;
+	if (m == 'D')
+		return has_param(q, "uploadId") ? S3_OP_ABORT_MPU : S3_OP_DELETE;
+	return S3_OP_OTHER;
+}
+
+static void op_count(s3_client *c, int op, long status, uint64_t out, uint64_t in, uint64_t us)
+{
+	s3_op_counters *k = &c->ops[op];
+	unsigned cls = status >= 200 && status < 600 ? (unsigned)(status / 100 - 2) : 4;
+	unsigned b = 0;
+
+	while (b < BERTH_STORE_OP_BUCKETS && (double)us / 1e6 > berth_store_op_bucket(b))
+		b++;
+	atomic_fetch_add_explicit(&k->by_class[cls], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&k->hist[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&k->sum_us, us, memory_order_relaxed);
+	atomic_fetch_add_explicit(&k->bytes_out, out, memory_order_relaxed);
+	atomic_fetch_add_explicit(&k->bytes_in, in, memory_order_relaxed);
+}
+
+size_t s3_op_stats(s3_client *c, berth_store_op_stats *out, size_t max)
+{
+	size_t n = 0;
+
+	for (int op = 0; op < S3_NOPS && n < max; op++) {
+		s3_op_counters *k = &c->ops[op];
+		berth_store_op_stats *o = &out[n];
+		uint64_t total = 0;
+
+		memset(o, 0, sizeof(*o));
+		o->op = op_names[op];
+		for (int i = 0; i < BERTH_STORE_OP_CLASSES; i++)
+			total += o->by_class[i] = atomic_load(&k->by_class[i]);
+		if (!total)
+			continue;
+		for (int i = 0; i <= BERTH_STORE_OP_BUCKETS; i++)
+			o->hist[i] = atomic_load(&k->hist[i]);
+		o->retries = atomic_load(&k->retries);
+		o->bytes_out = atomic_load(&k->bytes_out);
+		o->bytes_in = atomic_load(&k->bytes_in);
+		o->sum_us = atomic_load(&k->sum_us);
+		n++;
+	}
+	return n;
+}
+
 /* 0, a final error, or 1 for a retryable failure (message set). */
 static int attempt(s3_client *c, s3_req *r)
 {
@@ -468,6 +561,8 @@ static int attempt(s3_client *c, s3_req *r)
 	struct curl_slist *hdrs = NULL;
 	char *url = NULL, why[400];
 	size_t out_len0 = r->out ? r->out->len : 0;
+	struct timespec t0, t1;
+	uint64_t sent, got;
 	CURLcode cc;
 	int rc, healthy = 0;
 
@@ -495,12 +590,17 @@ static int attempt(s3_client *c, s3_req *r)
 	curl_easy_setopt(x.h, CURLOPT_PROXY, ""); /* the endpoint is reached directly */
 	set_method(x.h, r, &x);
 	atomic_fetch_add(&c->requests, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cc = curl_easy_perform(x.h);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &r->status);
-	atomic_fetch_add(&c->bytes_out,
-			 x.sent ? x.sent : (strcmp(r->method, "POST") == 0 ? r->body_len : 0));
-	if (r->out)
-		atomic_fetch_add(&c->bytes_in, r->out->len - out_len0);
+	sent = x.sent ? x.sent : (strcmp(r->method, "POST") == 0 ? r->body_len : 0);
+	got = r->out ? r->out->len - out_len0 : 0;
+	atomic_fetch_add(&c->bytes_out, sent);
+	atomic_fetch_add(&c->bytes_in, got);
+	op_count(
+		c, op_of(r), cc == CURLE_OK ? r->status : 0, sent, got,
+		(uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000));
 	if (x.toobig) {
 		rc = berth_error_set(BERTH_ETOOBIG, "S3 %s %s%s: answer over %zu bytes", r->method,
 				     c->root, r->key ? r->key : "", r->out->max);
@@ -554,6 +654,7 @@ int s3_do(s3_client *c, s3_req *r)
 		waited += sleep_ms;
 		delay = delay * 2 > S3_BACKOFF_MAX_MS ? S3_BACKOFF_MAX_MS : delay * 2;
 		atomic_fetch_add(&c->retries, 1);
+		atomic_fetch_add(&c->ops[op_of(r)].retries, 1);
 	}
 	/* The message of the last attempt stands; say retries were spent. */
 	return berth_error_set(BERTH_EIO, "%s (after %u retries)", berth_error_last(),

@@ -327,6 +327,27 @@ void berth_store_get_stats(berth_store *s, berth_store_stats *out)
 		s->drv->stats(s, out);
 }
 
+static const double op_buckets[BERTH_STORE_OP_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+							  0.5,	 1,    2.5,   5,    10,	 30};
+
+double berth_store_op_bucket(unsigned i)
+{
+	return i < BERTH_STORE_OP_BUCKETS ? op_buckets[i] : 0;
+}
+
+const char *berth_store_op_class(unsigned i)
+{
+	static const char *const names[BERTH_STORE_OP_CLASSES] = {"2xx", "3xx", "4xx", "5xx",
+								  "error"};
+
+	return i < BERTH_STORE_OP_CLASSES ? names[i] : "error";
+}
+
+size_t berth_store_get_op_stats(berth_store *s, berth_store_op_stats *out, size_t max)
+{
+	return s->drv->op_stats ? s->drv->op_stats(s, out, max) : 0;
+}
+
 int berth_store_stat(berth_store *s, const berth_digest *d, uint64_t *size)
 {
 	if (!digest_ok(d))
@@ -439,6 +460,24 @@ int berth_store__list(berth_store *s, int (*fn)(void *ctx, const berth_digest *d
 		return berth_error_set(BERTH_EUNSUPPORTED, "store driver %s cannot list its blobs",
 				       s->drv->name);
 	return s->drv->list(s, fn, ctx);
+}
+
+/* ---- garbage collection ---- */
+
+int berth_store_gc(berth_store *s, const berth_store_gc_opts *o, berth_store_gc_stats *stats)
+{
+	berth_store_gc_stats st = {0};
+	int rc;
+
+	if (!o || !o->referenced)
+		return berth_error_set(BERTH_EINVALID, "store gc: no mark (referenced) given");
+	if (!s->drv->gc)
+		return berth_error_set(BERTH_EUNSUPPORTED, "store driver %s has no gc",
+				       s->drv->name);
+	rc = s->drv->gc(s, o, &st);
+	if (stats)
+		*stats = st;
+	return rc;
 }
 
 /* ---- uploads ---- */

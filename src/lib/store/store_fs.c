@@ -999,6 +999,56 @@ static int fs_list(berth_store *s, int (*fn)(void *ctx, const berth_digest *d), 
 	return rc;
 }
 
+/* ---- garbage collection ---- */
+
+typedef struct fs_gc {
+	berth_store *s;
+	const berth_store_gc_opts *o;
+	berth_store_gc_stats *st;
+} fs_gc;
+
+/* One blob of the listing: keep it (young, referenced) or delete it. */
+static int gc_one(void *ctx, const berth_digest *d)
+{
+	fs_gc *g = ctx;
+	fs_store *fs = FS(g->s);
+	blob_path bp;
+	struct stat sb;
+	time_t written;
+	int rc;
+
+	blob_path_of(&bp, d);
+	if (fstatat(fs->blobs_fd, bp.rel, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+		return 0; /* gone meanwhile */
+	g->st->blobs++;
+	written = sb.st_mtime > sb.st_ctime ? sb.st_mtime : sb.st_ctime;
+	if (written >= g->o->grace_cutoff) {
+		g->st->kept_young++;
+		return 0;
+	}
+	/* Asked just before the unlink: a link recorded meanwhile keeps the blob. */
+	if ((rc = g->o->referenced(g->o->ctx, d)) < 0)
+		return rc;
+	if (rc > 0) {
+		g->st->kept_referenced++;
+		return 0;
+	}
+	if (!g->o->dry_run && unlinkat(fs->blobs_fd, bp.rel, 0) != 0 && errno != ENOENT)
+		return berth_error_set_errno("gc: delete blob %s", d->str);
+	g->st->blobs_deleted++;
+	g->st->bytes_deleted += (uint64_t)sb.st_size;
+	if (g->o->report)
+		g->o->report(g->o->ctx, BERTH_STORE_GC_BLOB, d->str, (uint64_t)sb.st_size);
+	return 0;
+}
+
+static int fs_gc_run(berth_store *s, const berth_store_gc_opts *o, berth_store_gc_stats *st)
+{
+	fs_gc g = {s, o, st};
+
+	return fs_list(s, gc_one, &g);
+}
+
 static const berth_store__driver fs_driver = {
 	.name = "fs",
 	.free = fs_free,
@@ -1019,4 +1069,5 @@ static const berth_store__driver fs_driver = {
 	.upload_delete = fs_upload_delete,
 	.upload_purge = fs_upload_purge,
 	.list = fs_list,
+	.gc = fs_gc_run,
 };

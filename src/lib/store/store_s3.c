@@ -25,24 +25,30 @@
 
 #include "util/buf.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#define INDEX_MAX 4096		 /* cap on an index object */
-#define STATE_MAX (2u << 20)	 /* cap on an upload state object */
-#define PARTS_MAX 10000		 /* S3's limit of parts per multipart upload */
-#define LIST_MAX (4u << 20)	 /* cap on one ListObjectsV2 page */
-#define DELETE_BATCH 1000	 /* keys per DeleteObjects (S3's limit) */
-#define READER_WINDOW (4u << 20) /* bytes fetched per ranged GET when streaming */
-#define UPLOAD_ID_Q_MAX 1024	 /* escaped multipart upload id */
+#define INDEX_MAX 4096			/* cap on an index object */
+#define STATE_MAX (2u << 20)		/* cap on an upload state object */
+#define PARTS_MAX 10000			/* S3's limit of parts per multipart upload */
+#define LIST_MAX (4u << 20)		/* cap on one ListObjectsV2 page */
+#define DELETE_BATCH 1000		/* keys per DeleteObjects (S3's limit) */
+#define READER_WINDOW (4u << 20)	/* bytes fetched per ranged GET when streaming */
+#define UPLOAD_ID_Q_MAX 1024		/* escaped multipart upload id */
+#define SPOOL_DIR_ENV "BERTH_SPOOL_DIR" /* where local copies of mirrored uploads go */
+#define SPOOL_DIR_DEFAULT "/var/tmp"
 
 typedef struct s3_store {
 	s3_client *c;
@@ -68,6 +74,7 @@ typedef struct s3_upload {
 	long long started;
 	int dirty;
 	int failed; /* a write failed: the in-memory state is not to be saved */
+	int spool;  /* a local copy of every byte for readers (berth_upload_reader), or -1 */
 } s3_upload;
 
 static s3_store *S3(berth_store *s)
@@ -430,6 +437,11 @@ static int s3_redirect_url(berth_store *s, const berth_digest *d, unsigned expir
 	return s3_presign_get(S3(s)->c, key, expires, url);
 }
 
+static size_t s3_op_stats_of(berth_store *s, berth_store_op_stats *out, size_t max)
+{
+	return s3_op_stats(S3(s)->c, out, max);
+}
+
 static void s3_stats(berth_store *s, berth_store_stats *out)
 {
 	s3_client *c = S3(s)->c;
@@ -565,6 +577,8 @@ done:
 
 static void upload_dispose(s3_upload *u)
 {
+	if (u->spool >= 0)
+		close(u->spool); /* readers keep their own descriptors */
 	for (size_t i = 0; i < u->nparts; i++)
 		free(u->etags[i]);
 	free(u->etags);
@@ -585,6 +599,7 @@ static int upload_load(s3_upload **out, berth_store *s, const char *id)
 	if (!u)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	u->base.store = s;
+	u->spool = -1;
 	memcpy(u->base.id, id, BERTH_UPLOAD_ID_MAX);
 	upload_key(key, id, "state");
 	if ((rc = get_small(st, key, &b)) < 0) {
@@ -789,11 +804,33 @@ static int flush_part(s3_upload *u)
 	return 0;
 }
 
+/* Append to the spool (readers see the bytes as soon as this returns). */
+static int spool_write(s3_upload *u, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(u->spool, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return berth_error_set_errno("upload %s: writing its local copy",
+						     u->base.id);
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static int s3_upload_write(berth_upload *bu, const void *data, size_t len)
 {
 	s3_upload *u = (s3_upload *)bu;
 	const char *p = data;
 	int rc;
+
+	if (u->spool >= 0 && (rc = spool_write(u, data, len)) < 0) {
+		u->failed = 1;
+		return rc;
+	}
 
 	while (len) {
 		size_t n = u->partsize - u->len;
@@ -812,6 +849,42 @@ static int s3_upload_write(berth_upload *bu, const void *data, size_t len)
 			return rc;
 		}
 	}
+	return 0;
+}
+
+/*
+ * Readers of an upload being written (the pull-through mirror): S3 cannot
+ * read back a multipart upload before it completes, so from the first
+ * reader on, every byte written is also appended to a local unlinked file
+ * (SPOOL_DIR_ENV or /var/tmp); a reader is a descriptor on it, which stays
+ * readable after the commit and goes when the last reader closes it. Only
+ * an upload with no bytes yet can be read this way.
+ */
+static int s3_upload_reader(berth_upload *bu, int *fd)
+{
+	s3_upload *u = (s3_upload *)bu;
+	const char *dir = getenv(SPOOL_DIR_ENV);
+
+	if (u->spool < 0) {
+		if (bu->offset != 0)
+			return berth_error_set(BERTH_EUNSUPPORTED,
+					       "the s3 store reads back an upload only from its "
+					       "first byte");
+		if (!dir || !*dir)
+			dir = SPOOL_DIR_DEFAULT;
+		u->spool = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (u->spool < 0) {
+			char path[PATH_MAX];
+
+			snprintf(path, sizeof(path), "%s/berth-spool-XXXXXX", dir);
+			if ((u->spool = mkostemp(path, O_CLOEXEC)) >= 0)
+				(void)unlink(path);
+		}
+		if (u->spool < 0)
+			return berth_error_set_errno("upload %s: a local copy in %s", bu->id, dir);
+	}
+	if ((*fd = fcntl(u->spool, F_DUPFD_CLOEXEC, 0)) < 0)
+		return berth_error_set_errno("upload %s: a reader of its local copy", bu->id);
 	return 0;
 }
 
@@ -1085,6 +1158,297 @@ done:
 	return rc;
 }
 
+/* ---- garbage collection (rules in include/berth/store.h) ---- */
+
+typedef struct s3_gc {
+	berth_store *s;
+	s3_store *st;
+	const berth_store_gc_opts *o;
+	berth_store_gc_stats *stats;
+	json_t *live;	/* data keys an index names: "data/<id>" -> true */
+	json_t *states; /* upload ids with a state object -> true */
+	char *batch[DELETE_BATCH];
+	berth_digest digests[DELETE_BATCH]; /* of the blob candidates in batch */
+	size_t n;
+} s3_gc;
+
+/* One <Contents> (or <Upload>) entry of a listing. */
+typedef struct s3_entry {
+	char key[S3_KEY_MAX]; /* relative to the root */
+	time_t when;	      /* LastModified (or Initiated) */
+	uint64_t size;
+} s3_entry;
+
+static time_t parse_when(const char *text)
+{
+	struct tm tm = {0};
+	const char *end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
+
+	return end ? timegm(&tm) : (time_t)0;
+}
+
+/* Parse the entry starting at `p` (inside <tag>...</tag>); 0, or -1 to skip. */
+static int entry_parse(s3_store *st, const char *p, const char *when_tag, s3_entry *e)
+{
+	char key[S3_KEY_MAX + 256], when[64], size[32] = "";
+	size_t rootlen = strlen(st->c->root);
+
+	if (s3_xml_value(p, "Key", key, sizeof(key)) < 0 ||
+	    s3_xml_value(p, when_tag, when, sizeof(when)) < 0 ||
+	    strncmp(key, st->c->root, rootlen) != 0 || strlen(key + rootlen) >= S3_KEY_MAX)
+		return -1;
+	(void)s3_xml_value(p, "Size", size, sizeof(size));
+	snprintf(e->key, sizeof(e->key), "%s", key + rootlen);
+	e->when = parse_when(when);
+	e->size = strtoull(size, NULL, 10);
+	return 0;
+}
+
+/* Send the batch: blob candidates are asked about once more first. */
+static int gc_flush(s3_gc *g, int blobs)
+{
+	size_t keep = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < g->n && rc == 0; i++) {
+		int ref = blobs ? g->o->referenced(g->o->ctx, &g->digests[i]) : 0;
+
+		if (ref < 0) {
+			rc = ref;
+		} else if (ref > 0) {
+			g->stats->kept_referenced++;
+			free(g->batch[i]);
+		} else {
+			g->batch[keep] = g->batch[i];
+			g->digests[keep++] = g->digests[i];
+		}
+	}
+	for (size_t i = keep; rc < 0 && i < g->n; i++)
+		free(g->batch[i]);
+	if (rc == 0 && keep && !g->o->dry_run)
+		rc = delete_batch(g->st, g->batch, keep);
+	for (size_t i = 0; i < keep; i++) {
+		if (rc == 0 && blobs) {
+			g->stats->blobs_deleted++;
+			if (g->o->report)
+				g->o->report(g->o->ctx, BERTH_STORE_GC_BLOB, g->digests[i].str, 0);
+		}
+		free(g->batch[i]);
+	}
+	g->n = 0;
+	return rc;
+}
+
+static int gc_queue(s3_gc *g, const char *key, const berth_digest *d, int blobs)
+{
+	if (!(g->batch[g->n] = strdup(key)))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	if (d)
+		g->digests[g->n] = *d;
+	if (++g->n == DELETE_BATCH)
+		return gc_flush(g, blobs);
+	return 0;
+}
+
+/* "blobs/<algo>/<2 hex>/<hex>" -> digest. */
+static int index_digest(const char *key, berth_digest *d)
+{
+	const char *algo = key + 6, *slash = strchr(algo, '/'), *hex;
+	char text[8 + 128 + 1];
+	int n;
+
+	if (strncmp(key, "blobs/", 6) != 0 || !slash || !(hex = strrchr(key, '/')))
+		return -1;
+	n = snprintf(text, sizeof(text), "%.*s:%s", (int)(slash - algo), algo, hex + 1);
+	if (n <= 0 || (size_t)n >= sizeof(text) || berth_digest_parse(d, text, (size_t)n) < 0) {
+		berth_error_clear();
+		return -1;
+	}
+	return 0;
+}
+
+/* Every entry of every page of a listing under `sub` (relative to the root). */
+static int list_all(s3_gc *g, const char *sub, int (*fn)(s3_gc *g, const s3_entry *e))
+{
+	berth_buf page = BERTH_BUF_INIT(LIST_MAX);
+	char prefix[S3_KEY_MAX], token[1024] = "";
+	int rc, more;
+
+	snprintf(prefix, sizeof(prefix), "%s%s", g->st->c->root, sub);
+	do {
+		berth_buf_reset(&page);
+		if ((rc = list_page(g->st, prefix, *token ? token : NULL, &page)) < 0)
+			goto done;
+		for (const char *p = page.ptr; p && (p = strstr(p, "<Contents>")) != NULL;
+		     p += 10) {
+			s3_entry e;
+
+			if (entry_parse(g->st, p, "LastModified", &e) == 0 && (rc = fn(g, &e)) < 0)
+				goto done;
+		}
+		more = page.ptr && strstr(page.ptr, "<IsTruncated>true</IsTruncated>") &&
+		       s3_xml_value(page.ptr, "NextContinuationToken", token, sizeof(token)) == 0;
+	} while (more);
+	rc = 0;
+done:
+	berth_buf_dispose(&page);
+	return rc;
+}
+
+static int set_add(json_t *set, const char *key)
+{
+	return json_object_set_new(set, key, json_true()) == 0
+		       ? 0
+		       : berth_error_set(BERTH_ERROR, "out of memory");
+}
+
+/* An upload's state object: its data object is in use. */
+static int gc_state(s3_gc *g, const s3_entry *e)
+{
+	char id[BERTH_UPLOAD_ID_MAX];
+
+	if (strlen(e->key) != 8 + 36 + 6 || strcmp(e->key + 8 + 36, "/state") != 0)
+		return 0;
+	memcpy(id, e->key + 8, 36);
+	id[36] = '\0';
+	return set_add(g->states, id);
+}
+
+static int gc_index(s3_gc *g, const s3_entry *e)
+{
+	char dkey[S3_KEY_MAX];
+	berth_digest d;
+	int rc;
+
+	if (index_digest(e->key, &d) < 0)
+		return 0; /* not ours */
+	g->stats->blobs++;
+	if (e->when >= g->o->grace_cutoff) {
+		g->stats->kept_young++;
+	} else if ((rc = g->o->referenced(g->o->ctx, &d)) < 0) {
+		return rc;
+	} else if (rc == 0) {
+		return gc_queue(g, e->key, &d, 1); /* its data object goes with the data sweep */
+	} else {
+		g->stats->kept_referenced++;
+	}
+	rc = locate(g->st, &d, dkey, NULL);
+	if (rc == BERTH_ENOTFOUND) {
+		berth_error_clear(); /* deleted meanwhile */
+		return 0;
+	}
+	return rc < 0 ? rc : set_add(g->live, dkey);
+}
+
+static int gc_data(s3_gc *g, const s3_entry *e)
+{
+	const char *id = e->key + 5;
+
+	if (strncmp(e->key, "data/", 5) != 0 || json_object_get(g->live, e->key) ||
+	    json_object_get(g->states, id) || e->when >= g->o->grace_cutoff)
+		return 0;
+	g->stats->data_deleted++;
+	g->stats->bytes_deleted += e->size;
+	if (g->o->report)
+		g->o->report(g->o->ctx, BERTH_STORE_GC_DATA, e->key, e->size);
+	return gc_queue(g, e->key, NULL, 0);
+}
+
+/* Abort one stale multipart upload found by ListMultipartUploads. */
+static int gc_abort(s3_gc *g, const char *p)
+{
+	char upid[UPLOAD_ID_Q_MAX], q[UPLOAD_ID_Q_MAX + 16];
+	char *esc = NULL;
+	s3_entry e;
+	s3_req r = {.method = "DELETE", .key = e.key, .query = q};
+	int rc = 0;
+
+	if (entry_parse(g->st, p, "Initiated", &e) < 0 || strncmp(e.key, "data/", 5) != 0 ||
+	    s3_xml_value(p, "UploadId", upid, sizeof(upid)) < 0 ||
+	    json_object_get(g->states, e.key + 5) || e.when >= g->o->upload_cutoff)
+		return 0;
+	if (!(esc = curl_easy_escape(NULL, upid, 0)))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	snprintf(q, sizeof(q), "uploadId=%s", esc);
+	curl_free(esc);
+	if (!g->o->dry_run && (rc = s3_do(g->st->c, &r)) == BERTH_ENOTFOUND) {
+		berth_error_clear(); /* completed or aborted meanwhile */
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	g->stats->multipart_aborted++;
+	if (g->o->report)
+		g->o->report(g->o->ctx, BERTH_STORE_GC_MULTIPART, e.key, 0);
+	return 0;
+}
+
+static int gc_multipart(s3_gc *g)
+{
+	berth_buf page = BERTH_BUF_INIT(LIST_MAX);
+	char q[4096], km[1024] = "", um[1024] = "";
+	char *esc_p = curl_easy_escape(NULL, g->st->c->root, 0), *esc_k = NULL, *esc_u = NULL;
+	s3_req r = {.method = "GET", .query = q, .out = &page};
+	int rc, more;
+
+	do {
+		esc_k = curl_easy_escape(NULL, km, 0);
+		esc_u = curl_easy_escape(NULL, um, 0);
+		if (!esc_p || !esc_k || !esc_u) {
+			rc = berth_error_set(BERTH_ERROR, "out of memory");
+			goto done;
+		}
+		/* Keys in byte order (libcurl 7.88 signs the query as given). */
+		snprintf(q, sizeof(q),
+			 "%s%s%sprefix=%sdata%%2F%s%s%suploads=", *km ? "key-marker=" : "", esc_k,
+			 *km ? "&" : "", esc_p, *um ? "&upload-id-marker=" : "", esc_u,
+			 *um ? "&" : "&");
+		curl_free(esc_k);
+		curl_free(esc_u);
+		esc_k = esc_u = NULL;
+		berth_buf_reset(&page);
+		if ((rc = s3_do(g->st->c, &r)) < 0)
+			goto done;
+		for (const char *p = page.ptr; p && (p = strstr(p, "<Upload>")) != NULL; p += 8)
+			if ((rc = gc_abort(g, p)) < 0)
+				goto done;
+		more = page.ptr && strstr(page.ptr, "<IsTruncated>true</IsTruncated>") &&
+		       s3_xml_value(page.ptr, "NextKeyMarker", km, sizeof(km)) == 0 &&
+		       s3_xml_value(page.ptr, "NextUploadIdMarker", um, sizeof(um)) == 0 && *km;
+	} while (more);
+	rc = 0;
+done:
+	curl_free(esc_p);
+	curl_free(esc_k);
+	curl_free(esc_u);
+	berth_buf_dispose(&page);
+	return rc;
+}
+
+static int s3_gc_run(berth_store *s, const berth_store_gc_opts *o, berth_store_gc_stats *st)
+{
+	s3_gc g = {.s = s, .st = S3(s), .o = o, .stats = st};
+	int rc;
+
+	if (!(g.live = json_object()) || !(g.states = json_object())) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	/* States first: a data object whose upload is live is never swept. */
+	if ((rc = list_all(&g, "uploads/", gc_state)) < 0 ||
+	    (rc = list_all(&g, "blobs/", gc_index)) < 0 || (rc = gc_flush(&g, 1)) < 0 ||
+	    (rc = list_all(&g, "data/", gc_data)) < 0 || (rc = gc_flush(&g, 0)) < 0 ||
+	    (rc = gc_multipart(&g)) < 0)
+		goto done;
+	rc = 0;
+done:
+	for (size_t i = 0; i < g.n; i++)
+		free(g.batch[i]);
+	json_decref(g.live);
+	json_decref(g.states);
+	return rc;
+}
+
 static const berth_store__driver s3_driver = {
 	.name = "s3",
 	.free = s3_free,
@@ -1097,6 +1461,7 @@ static const berth_store__driver s3_driver = {
 	.upload_size = s3_upload_size,
 	.upload_open = s3_upload_open,
 	.upload_write = s3_upload_write,
+	.upload_reader = s3_upload_reader,
 	.upload_sync = s3_upload_sync,
 	.upload_commit = s3_upload_commit,
 	.upload_release = s3_upload_release,
@@ -1105,4 +1470,6 @@ static const berth_store__driver s3_driver = {
 	.reader_open = s3_reader_open,
 	.redirect_url = s3_redirect_url,
 	.stats = s3_stats,
+	.op_stats = s3_op_stats_of,
+	.gc = s3_gc_run,
 };

@@ -88,6 +88,35 @@ static void unlink_removes_only_that_link(void **state)
 	assert_int_equal(berth_meta_blob_unlink(f->m, "never", &d), BERTH_ENOTFOUND);
 }
 
+/* The garbage collector's mark: a link anywhere, or a manifest listing it. */
+static void referenced_by_a_link_or_a_manifest(void **state)
+{
+	meta_fixture *f = *state;
+	berth_digest linked = dg("linked"), listed = dg("listed"), none = dg("orphan");
+	berth_digest refs[1] = {listed};
+	const char *body = "{\"schemaVersion\":2}";
+	berth_digest md = dg(body);
+	berth_meta_manifest_put p = {.repo = "gc/app",
+				     .digest = &md,
+				     .media_type = "application/vnd.oci.image.manifest.v1+json",
+				     .body = body,
+				     .body_len = strlen(body),
+				     .refs = refs,
+				     .nrefs = 1};
+
+	assert_int_equal(berth_meta_blob_referenced(f->m, &none), 0);
+	assert_int_equal(berth_meta_blob_link(f->m, "gc/one", &linked, 3), 0);
+	assert_int_equal(berth_meta_blob_referenced(f->m, &linked), 1);
+	assert_int_equal(berth_meta_manifest_store(f->m, &p), 0);
+	assert_int_equal(berth_meta_blob_referenced(f->m, &listed), 1);
+	/* Unlinked everywhere: no longer wanted. */
+	assert_int_equal(berth_meta_blob_unlink(f->m, "gc/one", &linked), 0);
+	assert_int_equal(berth_meta_blob_referenced(f->m, &linked), 0);
+	/* The manifest deleted: its references go with it. */
+	assert_int_equal(berth_meta_manifest_delete(f->m, "gc/app", &md), 0);
+	assert_int_equal(berth_meta_blob_referenced(f->m, &listed), 0);
+}
+
 static void repo_exists_after_first_content(void **state)
 {
 	meta_fixture *f = *state;
@@ -132,6 +161,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(repos_lists_every_holder_in_name_order, meta_setup,
 						meta_teardown),
 		cmocka_unit_test_setup_teardown(unlink_removes_only_that_link, meta_setup,
+						meta_teardown),
+		cmocka_unit_test_setup_teardown(referenced_by_a_link_or_a_manifest, meta_setup,
 						meta_teardown),
 		cmocka_unit_test_setup_teardown(repo_exists_after_first_content, meta_setup,
 						meta_teardown),
