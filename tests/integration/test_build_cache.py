@@ -26,9 +26,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 sys.path.insert(0, HERE)
 import clienttools as ct  # noqa: E402
 import images  # noqa: E402
+from buildutil import BERTH, berth, run_build, runs  # noqa: E402
 from conftest import BerthServer  # noqa: E402
-
-BERTH = os.environ.get("BERTH_BIN", "berth")
 ARTIFACT = "application/vnd.berth.build.cache.v1+json"
 RECORDS_MT = "application/vnd.berth.build.cache.records.v1+json"
 
@@ -46,24 +45,8 @@ def registry():
     d.cleanup()
 
 
-def berth(store, *args, check=True, stdin=None):
-    e = dict(os.environ, BERTH_ROOT=str(store))
-    p = subprocess.run([BERTH] + [str(a) for a in args], env=e, capture_output=True,
-                       timeout=600, input=stdin)
-    if check and p.returncode != 0:
-        raise AssertionError("berth %s failed (%d):\n%s" % (args[0], p.returncode,
-                                                           p.stderr.decode()))
-    return p
-
-
 def build(store, *args, check=True):
-    return berth(store, "build", *args, check=check)
-
-
-def runs(p):
-    m = re.search(r"#  (\d+) RUN commands? executed", p.stderr.decode())
-    assert m, p.stderr.decode()
-    return int(m.group(1))
+    return run_build(store, *args, check=check)
 
 
 def layers_of(store):
