@@ -186,6 +186,46 @@ def test_registry_cache_gives_full_hits_on_an_empty_store(tmp_path, registry):
     assert counter_lines(tmp_path / "s3") == 1
 
 
+# Only the first steps hit: ARG V sits before the third step.
+LAZY = """\
+FROM {base}
+COPY src/ /src/
+RUN cat /src/* > /built
+ARG V=1
+RUN echo $V > /v
+RUN echo done > /done
+"""
+
+
+def blob_gets(registry, repo, since):
+    """The digests GET from repo's blobs in the server's access log after byte `since`."""
+    text = registry.read_log()[since:]
+    return re.findall(r"method=GET path=/v2/%s/blobs/(sha256:[0-9a-f]{64}) status=200"
+                      % re.escape(repo), text)
+
+
+def test_registry_cache_pulls_only_the_layers_of_hit_steps(tmp_path, registry):
+    ref = "%s/cache/lazy:max" % registry.host
+    ctx = make_ctx(tmp_path / "ctx", registry, LAZY)
+    build(tmp_path / "s1", "--cache-to", "type=registry,ref=%s,mode=max" % ref, ctx)
+    man, _ = registry_artifact(registry, "cache/lazy", "max")
+    base, copied, built, v, done = layers_of(tmp_path / "s1")
+    assert {x["digest"] for x in man["layers"][1:]} == {base, copied, built, v, done}
+
+    since = len(registry.read_log())
+    p = build(tmp_path / "s2", "--cache-from", "type=registry,ref=%s" % ref,
+              "--build-arg", "V=2", ctx)
+    err = p.stderr.decode()
+    assert runs(p) == 2, err  # the two steps after ARG V
+    assert "RUN cat /src/* > /built CACHED" in err, err
+    gets = blob_gets(registry, "cache/lazy", since)
+    # the records first, then the layers of the two hit steps; the base came
+    # with FROM (library/busybox), the layers of the steps that ran never
+    assert gets[0] == man["layers"][0]["digest"], gets
+    assert sorted(gets[1:]) == sorted([copied, built]), (gets, copied, built)
+    assert layers_of(tmp_path / "s2")[:3] == [base, copied, built]
+
+
 # ---- local: mode=min against mode=max ----
 
 # The first stage's output differs each time it runs (a build stamp), so a
