@@ -46,17 +46,6 @@ void *berth_lazy_sym(berth_lazy_lib *lib, const char *name)
 	return p;
 }
 
-void berth_lazy_load_all(void)
-{
-	berth_lazy_lib *all[] = {&berth_lazy_arch, &berth_lazy_libxcrypt, &berth_lazy_crypto,
-				 &berth_lazy_curl, &berth_lazy_jansson,	  &berth_lazy_mhd,
-				 &berth_lazy_pq,   &berth_lazy_sodium,	  &berth_lazy_sqlite,
-				 &berth_lazy_yaml, &berth_lazy_zlib,	  &berth_lazy_zstd};
-
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		ensure(all[i]);
-}
-
 void *berth_lazy_cached(void **slot, berth_lazy_lib *lib, const char *name)
 {
 	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);

@@ -34,15 +34,6 @@ extern berth_lazy_lib berth_lazy_arch, berth_lazy_libxcrypt, berth_lazy_crypto, 
 	berth_lazy_jansson, berth_lazy_mhd, berth_lazy_pq, berth_lazy_sodium, berth_lazy_sqlite,
 	berth_lazy_yaml, berth_lazy_zlib, berth_lazy_zstd;
 
-/**
- * Load every library now. A process that forks from several threads (the
- * builder: parallel stages each start RUN children) calls this before its
- * threads start: a fork while another thread is inside a first-use load
- * would leave the child with the loader's locks held and its first use of
- * that library waiting forever.
- */
-void berth_lazy_load_all(void);
-
 /** The address of `name` in `lib`, loading the library on first use; never NULL. */
 void *berth_lazy_sym(berth_lazy_lib *lib, const char *name);
 

@@ -212,9 +212,12 @@ def test_no_cache_filter_reruns_a_stage_and_what_reads_it(tmp_path, berth, ctx):
     s = steps(build(tmp_path, "--no-cache-filter", "build", str(d)).stderr)
     names = [t for t, _ in s]
     label = names.index("LABEL org.example.team=platform")
-    # Stage "build" runs again; the final stage reuses what does not read it.
+    # Stage "build" runs again. The final stage's COPY --from=build reads
+    # built.txt and path.txt, whose content the rerun did not change (only
+    # the stamp it does not copy): keyed on that content, as BuildKit's
+    # keys are, it hits and so does all that follows (a stage rerun with
+    # other output misses: test_build_cache_keys.py).
     assert not any(c for _, c in s[:label]), s
-    assert s[label][1], s
-    assert not any(c for _, c in s[label + 1:]), s
+    assert all(c for _, c in s[label:]), s
     s = steps(build(tmp_path, "--no-cache", str(d)).stderr)
     assert not any(c for _, c in s), s

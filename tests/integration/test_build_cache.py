@@ -26,9 +26,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 sys.path.insert(0, HERE)
 import clienttools as ct  # noqa: E402
 import images  # noqa: E402
+from buildutil import BERTH, berth, run_build, runs  # noqa: E402
 from conftest import BerthServer  # noqa: E402
-
-BERTH = os.environ.get("BERTH_BIN", "berth")
 ARTIFACT = "application/vnd.berth.build.cache.v1+json"
 RECORDS_MT = "application/vnd.berth.build.cache.records.v1+json"
 
@@ -46,24 +45,8 @@ def registry():
     d.cleanup()
 
 
-def berth(store, *args, check=True, stdin=None):
-    e = dict(os.environ, BERTH_ROOT=str(store))
-    p = subprocess.run([BERTH] + [str(a) for a in args], env=e, capture_output=True,
-                       timeout=600, input=stdin)
-    if check and p.returncode != 0:
-        raise AssertionError("berth %s failed (%d):\n%s" % (args[0], p.returncode,
-                                                           p.stderr.decode()))
-    return p
-
-
 def build(store, *args, check=True):
-    return berth(store, "build", *args, check=check)
-
-
-def runs(p):
-    m = re.search(r"#  (\d+) RUN commands? executed", p.stderr.decode())
-    assert m, p.stderr.decode()
-    return int(m.group(1))
+    return run_build(store, *args, check=check)
 
 
 def layers_of(store):
@@ -201,6 +184,46 @@ def test_registry_cache_gives_full_hits_on_an_empty_store(tmp_path, registry):
     assert re.search(r"RUN echo final > /final CACHED", err), err
     assert re.search(r"COPY app.txt /app.txt CACHED", err), err
     assert counter_lines(tmp_path / "s3") == 1
+
+
+# Only the first steps hit: ARG V sits before the third step.
+LAZY = """\
+FROM {base}
+COPY src/ /src/
+RUN cat /src/* > /built
+ARG V=1
+RUN echo $V > /v
+RUN echo done > /done
+"""
+
+
+def blob_gets(registry, repo, since):
+    """The digests GET from repo's blobs in the server's access log after byte `since`."""
+    text = registry.read_log()[since:]
+    return re.findall(r"method=GET path=/v2/%s/blobs/(sha256:[0-9a-f]{64}) status=200"
+                      % re.escape(repo), text)
+
+
+def test_registry_cache_pulls_only_the_layers_of_hit_steps(tmp_path, registry):
+    ref = "%s/cache/lazy:max" % registry.host
+    ctx = make_ctx(tmp_path / "ctx", registry, LAZY)
+    build(tmp_path / "s1", "--cache-to", "type=registry,ref=%s,mode=max" % ref, ctx)
+    man, _ = registry_artifact(registry, "cache/lazy", "max")
+    base, copied, built, v, done = layers_of(tmp_path / "s1")
+    assert {x["digest"] for x in man["layers"][1:]} == {base, copied, built, v, done}
+
+    since = len(registry.read_log())
+    p = build(tmp_path / "s2", "--cache-from", "type=registry,ref=%s" % ref,
+              "--build-arg", "V=2", ctx)
+    err = p.stderr.decode()
+    assert runs(p) == 2, err  # the two steps after ARG V
+    assert "RUN cat /src/* > /built CACHED" in err, err
+    gets = blob_gets(registry, "cache/lazy", since)
+    # the records first, then the layers of the two hit steps; the base came
+    # with FROM (library/busybox), the layers of the steps that ran never
+    assert sorted(gets) == sorted([man["layers"][0]["digest"], copied, built]), \
+        (gets, man, layers_of(tmp_path / "s1"))
+    assert layers_of(tmp_path / "s2")[:3] == [base, copied, built]
 
 
 # ---- local: mode=min against mode=max ----

@@ -24,11 +24,9 @@ SOURCE = os.environ.get("BERTH_SOURCE_DIR", os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 sys.path.insert(0, HERE)
 import clienttools as ct  # noqa: E402
-import hangdump  # noqa: E402
 import images  # noqa: E402
+from buildutil import run_build  # noqa: E402
 from conftest import BerthServer  # noqa: E402
-
-BERTH = os.environ.get("BERTH_BIN", "berth")
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +44,6 @@ def registry():
     yield s
     s.stop()
     d.cleanup()
-
-
-def run_build(store, *args, check=True, env=None):
-    e = dict(os.environ, BERTH_ROOT=str(store))
-    e.update(env or {})
-    p = hangdump.run([BERTH, "build"] + [str(a) for a in args], env=e, timeout=600)
-    if check and p.returncode != 0:
-        raise AssertionError("berth build failed (%d):\n%s" % (p.returncode, p.stderr.decode()))
-    return p
 
 
 def runs_executed(p):

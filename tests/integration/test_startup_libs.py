@@ -38,9 +38,9 @@ def lazy_name(soname):
     return LAZY.get(stem)
 
 
-def loaded(*args, cwd=None):
+def loaded(*args, cwd=None, env=None):
     """(the lazy libraries the process loaded, its CompletedProcess)."""
-    env = dict(os.environ, LD_DEBUG="files")
+    env = dict(env or os.environ, LD_DEBUG="files")
     p = subprocess.run([BERTH, *args], capture_output=True, text=True, env=env, cwd=cwd,
                        timeout=120)
     names = set()
@@ -135,3 +135,20 @@ def test_postgres_metadata_loads_libpq_sqlite_does_not(tmp_path):
              for m in re.finditer(r"^\s*\d+:\s+file=(\S+) \[\d+\];", p.stderr, re.M)}
     assert p.returncode != 0
     assert "sqlite3" in names and "pq" not in names, names
+
+
+def test_a_local_build_loads_what_it_uses(tmp_path):
+    """A build from scratch with one COPY and an OCI archive output: the
+    context hash, the layer (archive, its compressors), JSON; never the
+    HTTP client or server, a database or YAML (a build once loaded every
+    lazy library up front)."""
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "a").write_text("a\n")
+    (ctx / "Dockerfile").write_text("FROM scratch\nCOPY a /a\n")
+    env = dict(os.environ, BERTH_ROOT=str(tmp_path / "store"))
+    names, p = loaded("build", "-o", "type=oci,dest=%s" % (tmp_path / "out.tar"), str(ctx),
+                      env=env)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert {"archive", "crypto", "jansson"} <= names, names
+    assert not names & {"curl", "microhttpd", "pq", "sqlite3", "yaml", "crypt"}, names

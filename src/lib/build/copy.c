@@ -489,8 +489,6 @@ static void mark_archives(const berth_df_xinstr *x, copy_plan *p)
 int berth_build__copy_from(build_solver *sv, const berth_df_xinstr *x, const char *from,
 			   berth_build_image **img, berth_build_image **owned)
 {
-	berth_image_name *n = NULL;
-	berth_buf spec = BERTH_BUF_INIT(0);
 	size_t si;
 	char named[PATH_MAX + 64];
 	int is_named = berth_build__named_context(sv, from, named, sizeof(named)) != NULL, rc;
@@ -506,16 +504,7 @@ int berth_build__copy_from(build_solver *sv, const berth_df_xinstr *x, const cha
 		*img = sv->done[si];
 		return 0;
 	}
-	rc = is_named ? berth_buf_puts(&spec, named) : berth_buf_printf(&spec, "docker://%s", from);
-	if (rc == 0 && (rc = berth_image_name_parse(&n, spec.ptr)) == 0) {
-		/* one pull at a time, as for FROM (solve.c) */
-		pthread_mutex_lock(&sv->pull_mu);
-		rc = berth_build_image_from(owned, sv->store, n, sv->o->registry, sv->o->platform,
-					    sv->o->pull);
-		pthread_mutex_unlock(&sv->pull_mu);
-	}
-	berth_image_name_free(n);
-	berth_buf_dispose(&spec);
+	rc = berth_build__pull(sv, from, sv->o->platform, owned);
 	if (rc < 0)
 		return berth_build__fail_at(sv, x->src, rc,
 					    "--from=%s: not a stage, and not an image: %s", from,

@@ -449,6 +449,66 @@ static void url_name(const char *url, char *out, size_t len)
 		snprintf(out, len, "%.*s", (int)n, last);
 }
 
+/*
+ * An ADD URL's download, once per build: the first use (the step's key or
+ * its copy) fetches it into the build's download directory, later uses of
+ * the same URL and --checksum link that file into `file`. *mtime: the
+ * server's Last-Modified.
+ */
+static int fetch_once(build_solver *sv, const char *url, const char *checksum, const char *file,
+		      int64_t *mtime)
+{
+	build_download *d = NULL;
+	char path[PATH_MAX + 128];
+	int rc = 0;
+
+	pthread_mutex_lock(&sv->fetch_mu);
+	for (size_t i = 0; i < sv->ndownloads && !d; i++)
+		if (strcmp(sv->downloads[i].url, url) == 0 &&
+		    strcmp(sv->downloads[i].checksum, checksum ? checksum : "") == 0)
+			d = &sv->downloads[i];
+	if (!d && sv->ndownloads == BUILD_DOWNLOADS_MAX)
+		rc = berth_error_set(BERTH_ETOOBIG, "more than %d URLs", BUILD_DOWNLOADS_MAX);
+	if (!d && rc == 0 && !sv->fetch_dir[0]) {
+		snprintf(path, sizeof(path), "%s/tmp", sv->store->root);
+		if ((rc = berth_fs_mkdir_p(path)) == 0) {
+			if ((size_t)snprintf(sv->fetch_dir, sizeof(sv->fetch_dir),
+					     "%s/fetch-XXXXXX", path) >= sizeof(sv->fetch_dir)) {
+				sv->fetch_dir[0] = '\0';
+				rc = berth_error_set(BERTH_ETOOBIG, "store path too long");
+			} else if (!mkdtemp(sv->fetch_dir)) {
+				sv->fetch_dir[0] = '\0';
+				rc = berth_error_set_errno("mkdtemp");
+			}
+		}
+	}
+	if (!d && rc == 0) {
+		build_download *nd = &sv->downloads[sv->ndownloads];
+
+		snprintf(path, sizeof(path), "%s/%zu", sv->fetch_dir, sv->ndownloads);
+		nd->url = strdup(url);
+		nd->checksum = strdup(checksum ? checksum : "");
+		if (!nd->url || !nd->checksum) {
+			free(nd->url);
+			free(nd->checksum);
+			rc = berth_error_set(BERTH_ERROR, "out of memory");
+		} else if ((rc = berth_build__fetch(url, path, checksum, &nd->mtime)) < 0) {
+			free(nd->url);
+			free(nd->checksum);
+		} else {
+			d = &sv->downloads[sv->ndownloads++];
+		}
+	}
+	if (d) {
+		snprintf(path, sizeof(path), "%s/%zu", sv->fetch_dir, (size_t)(d - sv->downloads));
+		*mtime = d->mtime;
+		if (link(path, file) < 0)
+			rc = berth_error_set_errno("link %s", file);
+	}
+	pthread_mutex_unlock(&sv->fetch_mu);
+	return rc;
+}
+
 static int from_url(src_ctx *s, const char *url, const char *checksum, int n)
 {
 	char name[256], file[PATH_MAX + 32];
@@ -461,7 +521,7 @@ static int from_url(src_ctx *s, const char *url, const char *checksum, int n)
 		return rc;
 	url_name(url, name, sizeof(name));
 	snprintf(file, sizeof(file), "%s/url-%d", s->p->tmpdir, n);
-	if ((rc = berth_build__fetch(url, file, checksum, &mtime)) < 0)
+	if ((rc = fetch_once(s->sv, url, checksum, file, &mtime)) < 0)
 		return berth_build__fail_at(s->sv, s->x->src, rc, "%s", berth_error_last());
 	if (stat(file, &st) < 0)
 		return berth_error_set_errno("%s", file);

@@ -105,6 +105,14 @@ int berth_build__platforms_parse(const char *list, char (*out)[BERTH_BUILD_PLATF
  */
 int berth_build__emulator_check(const char *arch) BERTH_WARN_UNUSED;
 
+/* An ADD URL fetched by this build (copysrc.c): <fetch_dir>/<index>. */
+typedef struct build_download {
+	char *url, *checksum; /* checksum "" when none */
+	int64_t mtime;
+} build_download;
+
+#define BUILD_DOWNLOADS_MAX 256 /* distinct URLs one build fetches */
+
 typedef struct build_solver {
 	berth_build_store *store;
 	const berth_build_opts *o;
@@ -117,6 +125,8 @@ typedef struct build_solver {
 	int64_t clamp;
 	berth_context *ctx;		/* the context walked with hashes (first COPY from it) */
 	char (*keys)[BERTH_DIGEST_MAX]; /* per stage, the key of its last step */
+	berth_digest *inflight;		/* keys being made now (under mu; one per stage) */
+	size_t ninflight;
 	char cache_dir[PATH_MAX + 16];
 	/* Parallel stages (solve.c): `mu` guards busy[], done[] as they change, and the
 	 * first failure; `cv` wakes workers waiting for a stage's inputs. key_mu serialises
@@ -131,6 +141,11 @@ typedef struct build_solver {
 	berth_digest *cache_reset; /* cache mounts --no-cache already started afresh */
 	size_t ncache_reset;
 	struct build_cache *cache; /* --cache-from / --cache-to (cache.c), or NULL */
+	/* ADD URL downloads, each fetched once (for its key and its copy); fetch_mu guards them */
+	pthread_mutex_t fetch_mu;
+	build_download downloads[BUILD_DOWNLOADS_MAX];
+	size_t ndownloads;
+	char fetch_dir[PATH_MAX + 96]; /* <store>/tmp/fetch-XXXXXX, "" until the first */
 } build_solver;
 
 /**
@@ -265,6 +280,16 @@ typedef struct copy_plan {
 int berth_build__copy_plan(build_solver *sv, const berth_df_xinstr *x, const char *root,
 			   copy_plan *p) BERTH_WARN_UNUSED;
 void berth_build__copy_plan_dispose(copy_plan *p);
+
+/**
+ * An image a build reads by reference (FROM, COPY --from, mount from=):
+ * a named context's image, else `what` from the registry as registries.conf
+ * rewrites it (mirrors, then the location), into the store (pull.c).
+ * Thread-safe (one pull at a time). A directory named context is
+ * BERTH_EUNSUPPORTED. The image's base_name is `what` normalised.
+ */
+int berth_build__pull(build_solver *sv, const char *what, const char *platform,
+		      berth_build_image **out) BERTH_WARN_UNUSED;
 
 /** COPY --from: an earlier stage (name or index) or an image reference (*owned: to free). */
 int berth_build__copy_from(build_solver *sv, const berth_df_xinstr *x, const char *from,

@@ -3,6 +3,7 @@
  */
 #include "lib/build/internal.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,13 +17,15 @@
  * expanded (kind, flags, words, key-values), the environment a RUN sees
  * (so build args count), and what the step reads besides: for COPY from
  * the context, the walk's digest of each source (contents and the metadata
- * that ends up in the layer, after .dockerignore); for COPY --from, the
- * source stage's key. A record is the image's whole state after the step,
+ * that ends up in the layer, after .dockerignore); for COPY --from=<stage>,
+ * the content, mode, owner and link target of what its plan reads in the
+ * stage's root (not mtimes: BuildKit's content keys); for an image, the
+ * manifest digest its reference resolved to. A record is the image's whole state after the step,
  * <store>/cache/<key hex>.json, written atomically: a hit replaces the
  * state and runs nothing. A RUN's --mount specs enter its key as written
  * (with the flags), and what its bind and cache mounts read besides: the
- * source stage's result, the image reference, or the context's digest of
- * the bound path. Secrets never enter a key: a secret mount's spec names
+ * files under source= in the stage's root or a directory named context,
+ * the image's resolved digest, or the context's digest of the bound path. Secrets never enter a key: a secret mount's spec names
  * only its id and target, never its value, and --secret values are read
  * only when the RUN runs. --add-host, --ulimit and --shm-size count, as
  * BuildKit's exec op metadata does.
@@ -33,6 +36,8 @@
  * and link target, not its owner (COPY from the context writes root:root);
  * the stage's platform counts even when it is only implied by this host.
  */
+
+#define KEY_TREE_DEPTH_MAX 256 /* directory levels a mount's key walks */
 
 static int hash_str(berth_hasher *h, const char *s)
 {
@@ -79,8 +84,12 @@ static int hash_file(berth_hasher *h, const char *path)
 	return rc;
 }
 
-/* Exactly what the plan reads: each match, and each entry with its walk digest. */
-static int hash_plan(berth_hasher *h, const copy_plan *p)
+/*
+ * Exactly what the plan reads: each match, and each entry with its walk
+ * digest. owners: the entries' uid and gid count too (a stage's files keep
+ * theirs through COPY --from; the context's are written as root).
+ */
+static int hash_plan(berth_hasher *h, const copy_plan *p, int owners)
 {
 	char num[96];
 	int rc = 0;
@@ -95,7 +104,10 @@ static int hash_plan(berth_hasher *h, const copy_plan *p)
 			const copy_item *it = &p->items[i];
 
 			/* not the mtime: BuildKit's cache ignores it (a checkout moves it) */
-			snprintf(num, sizeof(num), "%o", it->mode);
+			if (owners)
+				snprintf(num, sizeof(num), "%o %u %u", it->mode, it->uid, it->gid);
+			else
+				snprintf(num, sizeof(num), "%o", it->mode);
 			if ((rc = hash_str(h, it->sub)) == 0 && (rc = hash_str(h, num)) == 0 &&
 			    (rc = hash_str(h, it->link)) == 0)
 				rc = it->has_hash
@@ -104,6 +116,32 @@ static int hash_plan(berth_hasher *h, const copy_plan *p)
 							 : 0;
 		}
 	}
+	return rc;
+}
+
+/*
+ * COPY --from=<stage>: what the copy reads in the stage's root (its plan:
+ * the sources after globbing, each file's content, mode, owner, link
+ * target; not mtimes), as BuildKit's content keys. A stage rebuilt with
+ * the same output keeps the key; one with other output changes it.
+ */
+static int stage_plan_hash(build_solver *sv, berth_hasher *h, const berth_df_xinstr *x,
+			   berth_build_image *img)
+{
+	berth_workroot *w = NULL;
+	copy_plan p = {0};
+	int rc;
+
+	if ((rc = berth_build_image_root(&w, sv->store, img)) < 0)
+		return rc;
+	if ((rc = berth_build__copy_plan(sv, x, berth_workroot_path(w), &p)) == 0)
+		rc = hash_plan(h, &p, 1);
+	else if (rc != BERTH_ERROR) { /* refused when applied, after the log line */
+		berth_error_clear();
+		rc = hash_str(h, "unreadable sources");
+	}
+	berth_build__copy_plan_dispose(&p);
+	berth_workroot_free(w);
 	return rc;
 }
 
@@ -125,7 +163,7 @@ static int copy_inputs(build_solver *sv, berth_hasher *h, const berth_df_xinstr 
 
 		if (dir && !named[0]) { /* a directory context: its files, as the context's */
 			if ((rc = berth_build__copy_plan(sv, x, dir, &p)) == 0)
-				rc = hash_plan(h, &p);
+				rc = hash_plan(h, &p, 0);
 			else if (rc != BERTH_ERROR) {
 				berth_error_clear();
 				rc = hash_str(h, "unreadable sources");
@@ -136,21 +174,20 @@ static int copy_inputs(build_solver *sv, berth_hasher *h, const berth_df_xinstr 
 	}
 	if (from) {
 		berth_build_image *img = NULL, *owned = NULL;
-		berth_digest r;
 
 		if ((rc = berth_build__copy_from(sv, x, from->value, &img, &owned)) < 0) {
 			berth_error_clear(); /* refused when applied, after the log line */
 			return hash_str(h, "unknown --from");
 		}
-		if (owned)
+		if (owned) /* an image: its resolved digest (a re-tagged image misses) */
 			rc = hash_str(h, owned->base_digest.str);
-		else if ((rc = berth_build__result_digest(img, &r)) == 0)
-			rc = hash_str(h, r.str);
+		else
+			rc = stage_plan_hash(sv, h, x, img);
 		berth_build_image_free(owned);
 		return rc;
 	}
 	if ((rc = berth_build__copy_plan(sv, x, NULL, &p)) == 0)
-		rc = hash_plan(h, &p);
+		rc = hash_plan(h, &p, 0);
 	else if (rc != BERTH_ERROR) {
 		/* Bad sources: the step fails when applied, with this message, after
 		 * its log line; no record is ever written under this key. */
@@ -194,6 +231,84 @@ static void context_rel(const char *s, char *clean, size_t len)
 		clean[0] = '\0';
 }
 
+/* Each entry under dir/rel, sorted, with its owner, mode, link target, content. */
+static int hash_tree(berth_hasher *h, const char *dir, const char *rel, unsigned depth)
+{
+	char path[PATH_MAX], num[96], link[PATH_MAX];
+	struct dirent **names = NULL;
+	struct stat st;
+	int rc, n;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, rel) >= (int)sizeof(path) ||
+	    depth > KEY_TREE_DEPTH_MAX)
+		return berth_error_set(BERTH_ETOOBIG, "%s: path too long or too deep", rel);
+	if (lstat(path, &st) < 0)
+		return hash_str(h, "-"); /* missing: refused when the RUN is applied */
+	snprintf(num, sizeof(num), "%o %u %u", (unsigned)st.st_mode, (unsigned)st.st_uid,
+		 (unsigned)st.st_gid);
+	if ((rc = hash_str(h, rel)) < 0 || (rc = hash_str(h, num)) < 0)
+		return rc;
+	if (S_ISLNK(st.st_mode)) {
+		ssize_t l = readlink(path, link, sizeof(link) - 1);
+
+		link[l < 0 ? 0 : l] = '\0';
+		return hash_str(h, link);
+	}
+	if (S_ISREG(st.st_mode))
+		return hash_file(h, path);
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	if ((n = scandir(path, &names, NULL, alphasort)) < 0)
+		return berth_error_set_errno("%s", path);
+	for (int i = 0; i < n; i++) {
+		const char *e = names[i]->d_name;
+		char sub[PATH_MAX];
+
+		if (rc == 0 && strcmp(e, ".") != 0 && strcmp(e, "..") != 0) {
+			if (snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", e) >=
+			    (int)sizeof(sub))
+				rc = berth_error_set(BERTH_ETOOBIG, "%s: path too long", rel);
+			else
+				rc = hash_tree(h, dir, sub, depth + 1);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+/*
+ * What a mount's from= reads: a directory context's or a stage's files
+ * under source= (their content, modes, owners, links: BuildKit's content
+ * keys, so a rebuilt stage with the same output keeps the key), or an
+ * image's resolved manifest digest (a re-tagged image misses).
+ */
+static int mount_from_key(build_solver *sv, berth_hasher *h, const berth_df_xinstr *x,
+			  const build_mount *m)
+{
+	berth_build_image *img = NULL, *owned = NULL;
+	berth_workroot *w = NULL;
+	char named[PATH_MAX + 64], clean[PATH_MAX];
+	const char *dir = berth_build__named_context(sv, m->from, named, sizeof(named));
+	int rc;
+
+	context_rel(m->source ? m->source : "", clean, sizeof(clean));
+	if (dir && !named[0])
+		return hash_tree(h, dir, clean, 0);
+	if ((rc = berth_build__copy_from(sv, x, m->from, &img, &owned)) < 0) {
+		berth_error_clear(); /* refused when the RUN is applied */
+		return hash_str(h, m->from);
+	}
+	if (owned) {
+		rc = hash_str(h, owned->base_digest.str);
+	} else if ((rc = berth_build_image_root(&w, sv->store, img)) == 0) {
+		rc = hash_tree(h, berth_workroot_path(w), clean, 0);
+		berth_workroot_free(w);
+	}
+	berth_build_image_free(owned);
+	return rc;
+}
+
 int berth_build__mounts_key(build_solver *sv, berth_hasher *h, const berth_df_xinstr *x)
 {
 	size_t nssh = 0;
@@ -201,7 +316,6 @@ int berth_build__mounts_key(build_solver *sv, berth_hasher *h, const berth_df_xi
 
 	for (size_t i = 0; rc == 0 && i < x->nflags; i++) {
 		build_mount m;
-		size_t si;
 
 		if (strcmp(x->flags[i].name, "mount") != 0 || !x->flags[i].value)
 			continue;
@@ -210,14 +324,8 @@ int berth_build__mounts_key(build_solver *sv, berth_hasher *h, const berth_df_xi
 		nssh += m.type == BM_SSH;
 		if (m.type != BM_BIND && !(m.type == BM_CACHE && m.from)) {
 			/* the spec alone (hashed with the flags) */
-		} else if (m.from && *m.from &&
-			   berth_dockerfile_stage_find(sv->df, m.from, &si) == 0 && sv->done[si]) {
-			berth_digest r;
-
-			if ((rc = berth_build__result_digest(sv->done[si], &r)) == 0)
-				rc = hash_str(h, r.str);
 		} else if (m.from && *m.from) {
-			rc = hash_str(h, m.from);
+			rc = mount_from_key(sv, h, x, &m);
 		} else if ((rc = ensure_context(sv)) == 0) {
 			char clean[PATH_MAX];
 			const uint8_t *d;

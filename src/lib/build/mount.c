@@ -35,11 +35,13 @@
 #include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #define MOUNT_FIELDS_MAX 32
 #define OWNED_MAX (BERTH_SANDBOX_MOUNTS_MAX * 4)
+#define CONTEXT_VIEW_DEPTH_MAX 256 /* directory levels of a context bind's .dockerignore view */
 
 /* ---- parsing ---- */
 
@@ -464,29 +466,24 @@ static int write_file(const char *path, const void *data, size_t len, mode_t mod
 	return rc;
 }
 
-/* The directory of a stage or image named by from= (its root mounted for the RUN). */
+/* The directory of a stage, image or named context of from= (a root mounted for the RUN). */
 static int from_root(build_mounts *bm, build_solver *sv, const char *from, const char **out)
 {
 	berth_build_image *img = NULL, *owned_img = NULL;
 	berth_workroot *w = NULL;
+	char named[PATH_MAX + 64];
+	const char *dir = berth_build__named_context(sv, from, named, sizeof(named));
 	size_t si;
 	int rc;
 
-	if (berth_dockerfile_stage_find(sv->df, from, &si) == 0 && sv->done[si]) {
+	if (dir && !named[0]) { /* a directory named context, as is */
+		*out = dir;
+		return 0;
+	}
+	if (!dir && berth_dockerfile_stage_find(sv->df, from, &si) == 0 && sv->done[si]) {
 		img = sv->done[si];
 	} else {
-		berth_image_name *n = NULL;
-		char *spec = NULL;
-
-		if (asprintf(&spec, "docker://%s", from) < 0)
-			return berth_error_set(BERTH_ERROR, "out of memory");
-		rc = berth_image_name_parse(&n, spec);
-		free(spec);
-		if (rc == 0)
-			rc = berth_build_image_from(&owned_img, sv->store, n, sv->o->registry,
-						    sv->o->platform, sv->o->pull);
-		berth_image_name_free(n);
-		if (rc < 0)
+		if ((rc = berth_build__pull(sv, from, sv->o->platform, &owned_img)) < 0)
 			return rc;
 		img = owned_img;
 	}
@@ -510,6 +507,10 @@ static char *overlay_of(build_mounts *bm, const char *lower)
 	if (strpbrk(lower, ",:\\")) {
 		berth_error_set(BERTH_EUNSUPPORTED, "rw bind of %s: the path has a ',' or ':'",
 				lower);
+		return NULL;
+	}
+	if (bm->nmounted >= BERTH_SANDBOX_MOUNTS_MAX) {
+		berth_error_set(BERTH_EINVALID, "too many mounts");
 		return NULL;
 	}
 	opts = ownf(bm, "lowerdir=%s,upperdir=%s,workdir=%s", lower, up, work);
@@ -553,6 +554,97 @@ static char *file_copy(build_mounts *bm, const char *src)
 	return dst;
 }
 
+/*
+ * Whiteouts in w for what .dockerignore leaves out of the context below
+ * rel (w's directories take the context's modes and owners: the topmost
+ * layer's win in an overlay).
+ */
+static int ignore_whiteouts(build_solver *sv, const char *w, const char *rel, unsigned depth)
+{
+	char path[PATH_MAX], sub[PATH_MAX];
+	struct dirent **names = NULL;
+	struct stat st;
+	int n, rc = 0;
+
+	if (snprintf(path, sizeof(path), "%s/%s", sv->o->context, rel) >= (int)sizeof(path) ||
+	    depth > CONTEXT_VIEW_DEPTH_MAX)
+		return berth_error_set(BERTH_ETOOBIG, "context path %s: too long or too deep", rel);
+	if ((n = scandir(path, &names, NULL, alphasort)) < 0)
+		return berth_error_set_errno("%s", path);
+	for (int i = 0; i < n; i++) {
+		const char *e = names[i]->d_name;
+		int out, dir;
+
+		if (rc < 0 || !strcmp(e, ".") || !strcmp(e, "..")) {
+			free(names[i]);
+			continue;
+		}
+		if ((size_t)snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", e) >=
+			    sizeof(sub) ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", sv->o->context, sub) >=
+			    sizeof(path)) {
+			rc = berth_error_set(BERTH_ETOOBIG, "context path %s/%s: too long", rel, e);
+			free(names[i]);
+			continue;
+		}
+		dir = lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+		out = berth_dockerignore_excluded(sv->ign, sub, NULL) == 1;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", w, sub) >= sizeof(path))
+			rc = berth_error_set(BERTH_ETOOBIG, "context path %s: too long", sub);
+		else if (out && !(dir && berth_dockerignore_may_reopen(sv->ign, sub))) {
+			if (mknod(path, S_IFCHR | 0, makedev(0, 0)) < 0)
+				rc = berth_error_set_errno("whiteout %s", path);
+		} else if (dir) {
+			if (mkdir(path, st.st_mode & 07777) < 0 ||
+			    lchown(path, st.st_uid, st.st_gid) < 0 ||
+			    chmod(path, st.st_mode & 07777) < 0)
+				rc = berth_error_set_errno("mkdir %s", path);
+			else
+				rc = ignore_whiteouts(sv, w, sub, depth + 1);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+/*
+ * The context as a bind sees it: with a .dockerignore, a read-only overlay
+ * of the context under a layer of whiteouts for what it leaves out (as
+ * BuildKit, which binds the context it was sent); else the directory.
+ */
+static int context_view(build_mounts *bm, build_solver *sv, const char **out)
+{
+	char *w, *merged, *opts;
+	struct stat st;
+
+	*out = sv->o->context;
+	if (!sv->ign || !sv->ign->npatterns)
+		return 0;
+	if (!(w = new_dir(bm, "ignored")) || !(merged = new_dir(bm, "context")))
+		return berth_error_last_code();
+	if (stat(sv->o->context, &st) < 0)
+		return berth_error_set_errno("%s", sv->o->context);
+	if (chmod(w, st.st_mode & 07777) < 0 || chown(w, st.st_uid, st.st_gid) < 0)
+		return berth_error_set_errno("%s", w);
+	if (ignore_whiteouts(sv, w, "", 0) < 0)
+		return berth_error_last_code();
+	if (strpbrk(sv->o->context, ",:\\"))
+		return berth_error_set(BERTH_EUNSUPPORTED,
+				       "bind of the context %s with a .dockerignore: the path has "
+				       "a ',' or ':'",
+				       sv->o->context);
+	if (bm->nmounted >= BERTH_SANDBOX_MOUNTS_MAX)
+		return berth_error_set(BERTH_EINVALID, "too many mounts");
+	opts = ownf(bm, "lowerdir=%s:%s", w, sv->o->context);
+	if (!opts || mount("overlay", merged, "overlay", MS_RDONLY, opts) < 0)
+		return berth_error_set_errno("the context without its .dockerignored files "
+					     "(overlayfs)");
+	bm->mounted[bm->nmounted++] = merged;
+	*out = merged;
+	return 0;
+}
+
 static int prepare_bind(build_mounts *bm, build_solver *sv, const build_mount *m,
 			const char *target)
 {
@@ -563,6 +655,8 @@ static int prepare_bind(build_mounts *bm, build_solver *sv, const build_mount *m
 	int rc;
 
 	if (m->from && *m->from && (rc = from_root(bm, sv, m->from, &base)) < 0)
+		return rc;
+	if ((!m->from || !*m->from) && (rc = context_view(bm, sv, &base)) < 0)
 		return rc;
 	if (!(src = resolve_in(bm, base, m->source ? m->source : "/")))
 		return berth_error_last_code();

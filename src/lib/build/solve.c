@@ -25,7 +25,6 @@
  */
 #include "lib/build/internal.h"
 #include "berth/ref.h"
-#include "util/lazy.h"
 #include "util/buf.h"
 #include "util/fs.h"
 
@@ -207,83 +206,7 @@ const char *berth_build__named_context(build_solver *sv, const char *name, char 
 	return NULL;
 }
 
-/* The image spec of a FROM: a named context's image, else docker://<base>. */
-static int named_base(build_solver *sv, const berth_df_xstage *xs, berth_buf *spec)
-{
-	char named[PATH_MAX + 64];
-
-	if (!berth_build__named_context(sv, xs->base, named, sizeof(named)))
-		return berth_buf_printf(spec, "docker://%s", xs->base);
-	if (!named[0])
-		return berth_build__fail_at(
-			sv, &sv->df->instrs[xs->src->from], BERTH_EUNSUPPORTED,
-			"--build-context %s is a directory: FROM needs an image "
-			"(docker-image:// or oci-layout://)",
-			xs->base);
-	return berth_buf_puts(spec, named);
-}
-
 /* ---- stages ---- */
-
-/*
- * A base image from a registry, pulled from where registries.conf says (its
- * mirrors, then its location; an insecure place without TLS verification).
- * The image keeps the name the Dockerfile wrote (normalised: docker.io/library/
- * alpine:3) for its org.opencontainers.image.base.name annotation.
- */
-static int pull_base(build_solver *sv, const berth_df_xstage *xs, berth_build_image **out)
-{
-	const char *platform = xs->platform ? xs->platform : sv->o->platform;
-	berth_registry_endpoint *ep = NULL;
-	berth_image_name *n = NULL;
-	berth_buf spec = BERTH_BUF_INIT(0);
-	char *ref = NULL;
-	size_t nep = 0;
-	int rc;
-
-	if ((rc = berth_buf_printf(&spec, "docker://%s", xs->base)) < 0 ||
-	    (rc = berth_image_name_parse(&n, spec.ptr)) < 0)
-		goto done;
-	if (!(ref = berth_ref_format(n->ref))) {
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
-		goto done;
-	}
-	if ((rc = berth_registries_resolve(sv->o->registries, ref, &ep, &nep)) < 0)
-		goto done;
-	rc = BERTH_ENOTFOUND;
-	for (size_t i = 0; i < nep && rc < 0; i++) {
-		berth_transport_options to;
-		berth_image_name *en = NULL;
-
-		if (sv->o->registry)
-			to = *sv->o->registry;
-		else
-			berth_transport_options_init(&to);
-		if (strcmp(ep[i].ref, ref) != 0)
-			berth_build__log(sv, "#  FROM %s: from %s%s", xs->base, ep[i].ref,
-					 ep[i].mirror ? " (mirror)" : "");
-		if (ep[i].insecure)
-			to.tls_verify = 0;
-		berth_buf_reset(&spec);
-		if ((rc = berth_buf_printf(&spec, "docker://%s", ep[i].ref)) < 0 ||
-		    (rc = berth_image_name_parse(&en, spec.ptr)) < 0)
-			break;
-		rc = berth_build_image_from(out, sv->store, en, &to, platform, sv->o->pull);
-		berth_image_name_free(en);
-	}
-	/* As BuildKit: the name as the Dockerfile wrote it, normalised, without transport. */
-	if (rc == 0) {
-		free((*out)->base_name);
-		(*out)->base_name = ref;
-		ref = NULL;
-	}
-done:
-	berth_registries_endpoints_free(ep, nep);
-	berth_image_name_free(n);
-	berth_buf_dispose(&spec);
-	free(ref);
-	return rc;
-}
 
 static int stage_base(build_solver *sv, const berth_df_xstage *xs, berth_build_image **out)
 {
@@ -295,23 +218,10 @@ static int stage_base(build_solver *sv, const berth_df_xstage *xs, berth_build_i
 		return berth_build_image_scratch(out,
 						 xs->platform ? xs->platform : sv->o->platform);
 	berth_build__log(sv, "#  FROM %s", xs->base);
-	/* One pull at a time: two stages on one base must not copy it twice at once. */
-	pthread_mutex_lock(&sv->pull_mu);
-	if (berth_build__named_context(sv, xs->base, NULL, 0)) {
-		berth_buf spec = BERTH_BUF_INIT(0);
-		berth_image_name *n = NULL;
-
-		if ((rc = named_base(sv, xs, &spec)) == 0 &&
-		    (rc = berth_image_name_parse(&n, spec.ptr)) == 0)
-			rc = berth_build_image_from(out, sv->store, n, sv->o->registry,
-						    xs->platform ? xs->platform : sv->o->platform,
-						    sv->o->pull);
-		berth_image_name_free(n);
-		berth_buf_dispose(&spec);
-	} else {
-		rc = pull_base(sv, xs, out);
-	}
-	pthread_mutex_unlock(&sv->pull_mu);
+	rc = berth_build__pull(sv, xs->base, xs->platform ? xs->platform : sv->o->platform, out);
+	if (rc == BERTH_EUNSUPPORTED)
+		return berth_build__fail_at(sv, &sv->df->instrs[xs->src->from], rc, "%s",
+					    berth_error_last());
 	return rc;
 }
 
@@ -353,6 +263,47 @@ static int stopped(build_solver *sv)
 	return f;
 }
 
+/*
+ * In-flight steps: a key that one stage is making is claimed (under mu);
+ * another stage reaching the same key waits until it is released, then
+ * finds the record (BuildKit merges equal vertices: one runs, not two).
+ */
+static int inflight_find(build_solver *sv, const berth_digest *key)
+{
+	for (size_t i = 0; i < sv->ninflight; i++)
+		if (berth_digest_equal(&sv->inflight[i], key))
+			return 1;
+	return 0;
+}
+
+/* Wait while another stage makes key, then claim it; 1 if it waited. */
+static int inflight_claim(build_solver *sv, const berth_digest *key)
+{
+	int waited = 0;
+
+	pthread_mutex_lock(&sv->mu);
+	while (inflight_find(sv, key) && !sv->failed) {
+		waited = 1;
+		pthread_cond_wait(&sv->cv, &sv->mu);
+	}
+	/* at most one claim per stage at a time: room for every stage */
+	sv->inflight[sv->ninflight++] = *key;
+	pthread_mutex_unlock(&sv->mu);
+	return waited;
+}
+
+static void inflight_release(build_solver *sv, const berth_digest *key)
+{
+	pthread_mutex_lock(&sv->mu);
+	for (size_t i = 0; i < sv->ninflight; i++)
+		if (berth_digest_equal(&sv->inflight[i], key)) {
+			sv->inflight[i] = sv->inflight[--sv->ninflight];
+			break;
+		}
+	pthread_cond_broadcast(&sv->cv);
+	pthread_mutex_unlock(&sv->mu);
+}
+
 /* Build stage i; the stages it reads are built. The image goes to *out. */
 static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 {
@@ -391,10 +342,14 @@ static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 			rc = berth_build__apply(sv, img, &args, &cmd_set, x);
 			continue;
 		}
+		if (inflight_claim(sv, &key))
+			berth_build__log(sv, "#%zu [stage %zu] %s %s: made by another stage", k + 1,
+					 i, kind, in->args_text);
 		if ((berth_build__stage_uses_cache(sv, xs) ||
 		     berth_build__made_has(sv->made, &key)) &&
 		    (berth_build__state_load(img, rec) == 0 ||
 		     (rc = berth_build__cache_import(sv, &key, img, rec)) == 0)) {
+			inflight_release(sv, &key);
 			berth_build__log(sv, "#%zu [stage %zu] %s %s CACHED", k + 1, i, kind,
 					 in->args_text);
 			utimensat(AT_FDCWD, rec, NULL, 0); /* last used: prune --filter until */
@@ -402,12 +357,15 @@ static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 				cmd_set = 1;
 			continue;
 		}
-		if (rc < 0 && rc != BERTH_ENOTFOUND)
+		if (rc < 0 && rc != BERTH_ENOTFOUND) {
+			inflight_release(sv, &key);
 			break;
+		}
 		berth_build__log(sv, "#%zu [stage %zu] %s %s", k + 1, i, kind, in->args_text);
 		rc = berth_build__apply(sv, img, &args, &cmd_set, x);
 		if (rc == 0 && (rc = berth_build__state_save(img, rec)) == 0)
 			rc = berth_build__made_add(sv->made, &key);
+		inflight_release(sv, &key);
 	}
 	berth_df_vars_dispose(&args);
 	if (rc < 0) {
@@ -529,7 +487,8 @@ static int solver_init(build_solver *sv)
 	sv->done = calloc(n, sizeof(*sv->done));
 	sv->busy = calloc(n, sizeof(*sv->busy));
 	sv->keys = calloc(n, sizeof(*sv->keys));
-	if (!sv->done || !sv->busy || !sv->keys)
+	sv->inflight = calloc(n, sizeof(*sv->inflight));
+	if (!sv->done || !sv->busy || !sv->keys || !sv->inflight)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	snprintf(sv->cache_dir, sizeof(sv->cache_dir), "%s/cache", sv->store->root);
 	return berth_fs_mkdir_p(sv->cache_dir);
@@ -586,6 +545,7 @@ static int build_pass(berth_build_store *s, const berth_build_opts *o, const cha
 	pthread_mutex_init(&sv.pull_mu, &rec);
 	pthread_mutexattr_destroy(&rec);
 	pthread_mutex_init(&sv.mount_mu, NULL);
+	pthread_mutex_init(&sv.fetch_mu, NULL);
 	pthread_cond_init(&sv.cv, NULL);
 	sv.clamp = o->source_date_epoch;
 	if (o->dockerfile)
@@ -619,11 +579,24 @@ done:
 	free(sv.done);
 	free(sv.busy);
 	free(sv.keys);
+	free(sv.inflight);
 	free(sv.cache_reset);
 	berth_context_free(sv.ctx);
 	berth_dockerignore_free(sv.ign);
 	berth_df_plan_free(sv.plan);
 	berth_dockerfile_free(sv.df);
+	for (size_t i = 0; i < sv.ndownloads; i++) {
+		free(sv.downloads[i].url);
+		free(sv.downloads[i].checksum);
+	}
+	if (sv.fetch_dir[0]) { /* the downloads go; a failure here keeps the build's message */
+		char keep[1024];
+
+		snprintf(keep, sizeof(keep), "%s", rc < 0 ? berth_error_last() : "");
+		if (berth_fs_remove_tree(sv.fetch_dir) < 0)
+			rc = rc < 0 ? berth_error_set(rc, "%s", keep) : (berth_error_clear(), 0);
+	}
+	pthread_mutex_destroy(&sv.fetch_mu);
 	pthread_cond_destroy(&sv.cv);
 	pthread_mutex_destroy(&sv.pull_mu);
 	pthread_mutex_destroy(&sv.mount_mu);
@@ -680,15 +653,12 @@ int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, cons
 
 	if (o->platform && (rc = berth_build__platforms_parse(o->platform, plats, &n)) < 0)
 		return rc;
-	/* Stages fork RUN children from several threads: no first-use load may be
-	 * in flight in another thread when one forks (util/lazy.h). */
-	berth_lazy_load_all();
 	pthread_mutex_init(&made.mu, NULL);
 	if (n > 1) {
 		rc = build_platforms(s, o, tag, plats, n, digest, &made, &nruns);
-	} else {
+	} else { /* made: a step two stages share runs once, even under --no-cache */
 		one.platform = n ? plats[0] : NULL;
-		rc = build_pass(s, &one, tag, digest, NULL, &nruns);
+		rc = build_pass(s, &one, tag, digest, &made, &nruns);
 	}
 	log_runs(o, nruns);
 	pthread_mutex_destroy(&made.mu);

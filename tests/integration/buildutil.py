@@ -1,0 +1,36 @@
+"""What the berth build tests share: running `berth build` (and other berth
+commands) on a store of their own, through tests/fixtures/hangdump.py (a
+build that hangs has its threads' stacks dumped before it is killed), and
+reading the count of RUN commands from the build log's last line."""
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+import hangdump  # noqa: E402
+
+BERTH = os.environ.get("BERTH_BIN", "berth")
+
+
+def berth(store, *args, check=True, env=None, stdin=None, timeout=600):
+    """`berth ARGS` with BERTH_ROOT=store; the CompletedProcess (bytes)."""
+    e = dict(os.environ, BERTH_ROOT=str(store))
+    e.update(env or {})
+    p = hangdump.run([BERTH] + [str(a) for a in args], env=e, timeout=timeout, input=stdin)
+    if check and p.returncode != 0:
+        raise AssertionError("berth %s failed (%d):\n%s" % (args[0], p.returncode,
+                                                           p.stderr.decode()))
+    return p
+
+
+def run_build(store, *args, check=True, env=None, stdin=None):
+    """`berth build ARGS` with BERTH_ROOT=store."""
+    return berth(store, "build", *args, check=check, env=env, stdin=stdin)
+
+
+def runs(p):
+    """The number of RUN commands a build executed (its log's last line)."""
+    m = re.search(r"#  (\d+) RUN commands? executed", p.stderr.decode())
+    assert m, p.stderr.decode()
+    return int(m.group(1))
