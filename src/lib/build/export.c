@@ -7,13 +7,16 @@
  *
  * Before an image leaves the store it may become a variant: layers
  * recompressed (compression=, compression-level=, force-compression=) with
- * the parallel compressor, manifest annotations added (--annotation and
- * annotation.*=). The variant is a manifest of its own in the store's
- * layout, exported by the copy engine like the image itself.
+ * the parallel compressor, annotations added (--annotation and
+ * annotation.*=, buildx's types: manifest, manifest-descriptor, index,
+ * index-descriptor). The variant is a manifest (or an index, with variants
+ * of its images) of its own in the store's layout, exported by the copy
+ * engine like the image itself.
  *
  * The file tree is the overlay of the image's layers (their snapshots),
  * walked in byte order of names and written through libarchive: to a tar
- * stream, or onto disk (ownership, modes, times, links kept).
+ * stream, or onto disk (ownership, modes, times, links kept); an index's
+ * platforms each in a directory of its own (linux_amd64/, as buildx).
  */
 #include "lib/build/internal.h"
 #include "berth/oci.h"
@@ -964,8 +967,9 @@ static void tree_set_dispose(tree_set *ts)
 	ts->n = 0;
 }
 
-/* Add the image tagged ptag, to be written in directory name ("" = the top). */
-static int tree_set_add(tree_set *ts, berth_build_store *s, const char *ptag, const char *name)
+/* Add the image tagged tag (or child of the index tagged tag), written in directory name. */
+static int tree_set_add(tree_set *ts, berth_build_store *s, const char *tag,
+			const berth_digest *child, const char *name)
 {
 	size_t i = ts->n;
 	int rc;
@@ -976,7 +980,7 @@ static int tree_set_add(tree_set *ts, berth_build_store *s, const char *ptag, co
 	ts->img[i] = NULL;
 	ts->w[i] = NULL;
 	ts->n++;
-	if ((rc = berth_build__image_load(&ts->img[i], s, ptag)) < 0 ||
+	if ((rc = berth_build__image_load(&ts->img[i], s, tag, child)) < 0 ||
 	    (rc = berth_build_image_root(&ts->w[i], s, ts->img[i])) < 0)
 		return rc;
 	ts->src[i].root = berth_workroot_path(ts->w[i]);
@@ -984,39 +988,51 @@ static int tree_set_add(tree_set *ts, berth_build_store *s, const char *ptag, co
 	return 0;
 }
 
-/* The trees of tag: its image, or (an index, several platforms) each platform's image. */
+/*
+ * The trees of tag: its image, or each platform's image of its index (the
+ * attestation manifests, platform unknown/unknown, are not file trees); one
+ * platform goes at the top, several each in its directory.
+ */
 static int tree_set_load(tree_set *ts, berth_build_store *s, const char *tag)
 {
-	char dg[BERTH_DIGEST_MAX], ptag[512], plat[BERTH_BUILD_PLATFORM_MAX], name[128];
-	json_t *top = NULL, *m;
-	size_t i;
+	char dg[BERTH_DIGEST_MAX], name[BERTH_BUILD_PLATFORM_MAX];
+	json_t *top = NULL, *m, *ms;
+	size_t i, nplat = 0;
 	int rc;
 
 	ts->n = 0;
 	if ((rc = tag_digest(s, tag, dg, sizeof(dg))) < 0 || (rc = read_blob_json(s, dg, &top)) < 0)
 		return rc;
-	if (!json_is_array(json_object_get(top, "manifests"))) {
+	ms = json_object_get(top, "manifests");
+	if (!json_is_array(ms)) {
 		json_decref(top);
-		return tree_set_add(ts, s, tag, "");
+		return tree_set_add(ts, s, tag, NULL, "");
 	}
-	json_array_foreach(json_object_get(top, "manifests"), i, m)
+	json_array_foreach(ms, i, m)
+	{
+		const char *os =
+			json_string_value(json_object_get(json_object_get(m, "platform"), "os"));
+
+		nplat += os && strcmp(os, "unknown") != 0;
+	}
+	json_array_foreach(ms, i, m)
 	{
 		json_t *p = json_object_get(m, "platform");
 		const char *os = json_string_value(json_object_get(p, "os"));
 		const char *arch = json_string_value(json_object_get(p, "architecture"));
 		const char *var = json_string_value(json_object_get(p, "variant"));
+		const char *dgs = json_string_value(json_object_get(m, "digest"));
+		berth_digest d;
 
-		if (!os || !arch) {
-			rc = berth_error_set(BERTH_EINVALID, "%s: an index entry has no platform",
-					     tag);
-			break;
-		}
-		snprintf(plat, sizeof(plat), "%s/%s%s%s", os, arch, var ? "/" : "", var ? var : "");
+		if (!os || !arch || strcmp(os, "unknown") == 0)
+			continue;
 		snprintf(name, sizeof(name), "%s_%s%s%s", os, arch, var ? "_" : "", var ? var : "");
-		if ((rc = berth_build_platform_tag(ptag, sizeof(ptag), tag, plat)) < 0 ||
-		    (rc = tree_set_add(ts, s, ptag, name)) < 0)
+		if ((rc = berth_digest_parse(&d, dgs ? dgs : "", dgs ? strlen(dgs) : 0)) < 0 ||
+		    (rc = tree_set_add(ts, s, tag, &d, nplat > 1 ? name : "")) < 0)
 			break;
 	}
+	if (rc == 0 && !ts->n)
+		rc = berth_error_set(BERTH_EINVALID, "%s: an index without an image", tag);
 	json_decref(top);
 	return rc;
 }

@@ -62,9 +62,12 @@ int berth_build__state_save(const berth_build_image *img, const char *path) BERT
 /** Replace img's state with a cache record's; BERTH_ENOTFOUND if there is none. */
 int berth_build__state_load(berth_build_image *img, const char *path) BERTH_WARN_UNUSED;
 
-/** The image committed in the store's layout under `tag` (a single image), for exporters. */
-int berth_build__image_load(berth_build_image **out, berth_build_store *s,
-			    const char *tag) BERTH_WARN_UNUSED;
+/**
+ * The image committed in the store's layout under `tag` (a single image), or
+ * (child not NULL) the image of that digest in the index tagged `tag`, for exporters.
+ */
+int berth_build__image_load(berth_build_image **out, berth_build_store *s, const char *tag,
+			    const berth_digest *child) BERTH_WARN_UNUSED;
 
 /** Room for one more layer at img->layers[img->nlayers] (not counted yet), or NULL. */
 build_layer *berth_build__layer_room(berth_build_image *img);
