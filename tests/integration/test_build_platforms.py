@@ -287,3 +287,42 @@ def test_multi_platform_outputs_split_by_platform_and_take_annotations(tmp_path,
     err = p.stderr.decode().strip().splitlines()
     assert p.returncode == 1 and "use type=oci,tar=false" in err[-1], err
     assert not_pushed("%s/test/annotated:2" % registry.host)
+
+
+RENDEZVOUS = """\
+FROM {base}
+RUN --mount=type=cache,id=rendezvous,target=/r,sharing=shared \\
+    touch /r/$(uname -m) && i=0 && \\
+    while [ ! -e /r/x86_64 ] || [ ! -e /r/aarch64 ]; do \\
+      i=$((i+1)); [ $i -lt 900 ] || exit 7; sleep 0.1; done && \\
+    echo met on $(uname -m) && uname -m > /arch
+"""
+
+
+def test_platforms_build_at_once(tmp_path, registry):
+    """The two platforms' passes run at the same time: each one's RUN waits
+    (on a shared cache mount) for the other's to have started, so a build
+    that ran them one after the other would fail (exit 7). The log's lines
+    say their platform, as buildx's do."""
+    ctx = context(tmp_path, registry, RENDEZVOUS)
+    p = run_build(tmp_path / "store", "--platform", "linux/amd64,linux/arm64", "--jobs", "2",
+                  ctx)
+    log = p.stderr.decode()
+    assert runs_executed(p) == 2, log
+    for plat, arch in (("linux/amd64", "x86_64"), ("linux/arm64", "aarch64")):
+        assert "[%s stage 0] RUN touch" % plat in log, log
+        assert "[%s stage 0] met on %s" % (plat, arch) in log, log
+
+
+def test_parallel_platforms_give_the_sequential_digest(tmp_path, registry):
+    """--jobs 1 builds the platforms one after the other, the default at
+    once: with SOURCE_DATE_EPOCH the index digest is the same."""
+    ctx = context(tmp_path, registry, TINY)
+    env = {"SOURCE_DATE_EPOCH": "1700000000"}
+    one = run_build(tmp_path / "s1", "--platform", "linux/amd64,linux/arm64", "--jobs", "1",
+                    ctx, env=env)
+    par = run_build(tmp_path / "s2", "--platform", "linux/amd64,linux/arm64", "--jobs", "2",
+                    ctx, env=env)
+    assert runs_executed(one) == runs_executed(par) == 2
+    assert one.stdout.decode().strip() == par.stdout.decode().strip(), (one.stdout, par.stdout)
+    assert one.stdout.decode().startswith("sha256:"), one.stdout

@@ -82,14 +82,25 @@ json_t *berth_build__config_obj(berth_build_image *img);
  * --no-cache. Thread-safe. */
 typedef struct build_made {
 	pthread_mutex_t mu;
+	pthread_cond_t cv; /* a pass finished a step it claimed */
 	berth_digest *keys;
 	size_t n, cap;
+	berth_digest *claimed; /* steps a pass is making now */
+	size_t nclaimed, claimed_cap;
 } build_made;
 
 /** 1 if key was made by this build (m may be NULL: no). */
 int berth_build__made_has(build_made *m, const berth_digest *key);
 /** Remember key as made by this build (m may be NULL). */
 int berth_build__made_add(build_made *m, const berth_digest *key) BERTH_WARN_UNUSED;
+/**
+ * Before making the step key: 1 when the caller is to make it (then
+ * berth_build__made_done), 0 when another pass made it meanwhile (waited
+ * for; its record is there to load). m NULL: 1.
+ */
+int berth_build__made_claim(build_made *m, const berth_digest *key);
+/** The claimed step key is made (ok) or failed; waiters wake. <0 out of memory. */
+int berth_build__made_done(build_made *m, const berth_digest *key, int ok) BERTH_WARN_UNUSED;
 
 /**
  * Split and check a --platform list ("linux/amd64,linux/arm64"): each entry
@@ -134,6 +145,7 @@ typedef struct build_solver {
 	berth_digest *cache_reset; /* cache mounts --no-cache already started afresh */
 	size_t ncache_reset;
 	struct build_cache *cache; /* --cache-from / --cache-to (cache.c), or NULL */
+	const char *label;	   /* "" or "linux/arm64 ": log lines' platform prefix */
 } build_solver;
 
 /**
