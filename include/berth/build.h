@@ -213,6 +213,10 @@ int berth_build_image_commit(berth_build_image *img, berth_build_store *s, const
 #define BERTH_BUILD_SECRET_MAX (500u << 10) /* bytes of one secret (BuildKit's limit) */
 #define BERTH_BUILD_MOUNT_SPEC_MAX 4096	    /* bytes of one RUN --mount value */
 #define BERTH_BUILD_EXTRA_HOSTS_MAX 256	    /* --add-host entries */
+#define BERTH_BUILD_RESOLV_MAX (64 * 1024)  /* bytes of the host's /etc/resolv.conf read */
+/* The files every RUN gets bound (read-only), as BuildKit binds them. */
+#define BERTH_BUILD_HOSTS_PATH "/etc/hosts"
+#define BERTH_BUILD_RESOLV_PATH "/etc/resolv.conf"
 
 /** A secret a RUN may mount (--secret id=X,src=FILE|env=VAR). */
 typedef struct berth_build_secret {

@@ -1,7 +1,8 @@
 /*
  * build_progress.c - `berth build --progress rawjson|tty`: the build log's
  * lines (berth/build.h writes "#N [stage S] STEP", "#N ... CACHED",
- * "[stage S] output", "#  FROM ...") turned into buildx's displays.
+ * "[stage S] output", "#  FROM ...", with "[PLATFORM stage S]" in a
+ * multi-platform build) turned into buildx's displays.
  *
  * rawjson: one JSON object per line, the shape of BuildKit's SolveStatus
  * (client/graph.go): {"vertexes":[{"digest","inputs","name","started",
@@ -26,6 +27,8 @@
 #include <unistd.h>
 
 #define PROGRESS_STAGES_MAX 256
+#define PROGRESS_PLATFORMS_MAX 16 /* BERTH_BUILD_PLATFORMS_MAX */
+#define PROGRESS_SLOTS (PROGRESS_STAGES_MAX * PROGRESS_PLATFORMS_MAX)
 #define PROGRESS_LINE_MAX 4096
 
 typedef struct vertex {
@@ -38,8 +41,10 @@ typedef struct vertex {
 struct build_progress {
 	int mode; /* BUILD_PROGRESS_RAWJSON or _TTY */
 	FILE *out;
-	vertex stage[PROGRESS_STAGES_MAX]; /* each stage's current step */
-	vertex from;			   /* the latest "#  FROM" line */
+	vertex stage[PROGRESS_SLOTS];		/* each stage's (of each platform) current step */
+	char plats[PROGRESS_PLATFORMS_MAX][64]; /* platforms seen, in order (their slots) */
+	size_t nplats;
+	vertex from; /* the latest "#  FROM" line */
 	char line[PROGRESS_LINE_MAX];
 	size_t have;
 	size_t nsteps, ndone;
@@ -158,7 +163,7 @@ static void vertex_open(build_progress *p, vertex *v, const char *name, int cach
 
 static void output_line(build_progress *p, size_t stage, const char *text)
 {
-	vertex *v = stage < PROGRESS_STAGES_MAX ? &p->stage[stage] : NULL;
+	vertex *v = stage < PROGRESS_SLOTS ? &p->stage[stage] : NULL;
 	char *b64 = NULL;
 	struct timespec now;
 	char ts[64];
@@ -203,28 +208,62 @@ static void output_line(build_progress *p, size_t stage, const char *text)
 	free(b64);
 }
 
+/*
+ * "[stage S]" or, in a multi-platform build, "[PLATFORM stage S]" at l:
+ * *slot the stage's vertex slot (each platform's stages apart), *len the
+ * bracket's length. 0 if l is not one.
+ */
+static int stage_ref(build_progress *p, const char *l, size_t *slot, int *len)
+{
+	const char *at = l + 1, *sp;
+	size_t plat = 0, stage;
+	int off = 0;
+
+	if (*l != '[')
+		return 0;
+	sp = strchr(at, ' ');
+	if (sp && strncmp(at, "stage ", 6) != 0) {
+		size_t wl = (size_t)(sp - at);
+
+		if (wl >= sizeof(p->plats[0]) || !memchr(at, '/', wl))
+			return 0;
+		while (plat < p->nplats &&
+		       !(strlen(p->plats[plat]) == wl && strncmp(p->plats[plat], at, wl) == 0))
+			plat++;
+		if (plat == PROGRESS_PLATFORMS_MAX)
+			return 0;
+		if (plat == p->nplats)
+			snprintf(p->plats[p->nplats++], sizeof(p->plats[0]), "%.*s", (int)wl, at);
+		at = sp + 1;
+	}
+	if (sscanf(at, "stage %zu]%n", &stage, &off) != 1 || off <= 0 ||
+	    stage >= PROGRESS_STAGES_MAX)
+		return 0;
+	*slot = plat * PROGRESS_STAGES_MAX + stage;
+	*len = (int)(at - l) + off;
+	return 1;
+}
+
 /* One whole line of the build log. */
 static void take_line(build_progress *p, const char *l)
 {
-	size_t stage, n = 0;
-	int off = 0;
+	size_t slot, n = 0;
+	int off = 0, num = 0;
 
-	if (sscanf(l, "#%zu [stage %zu]%n", &n, &stage, &off) == 2 && off > 0) {
+	if (sscanf(l, "#%zu %n", &n, &num) == 1 && num > 0 && stage_ref(p, l + num, &slot, &off)) {
 		/* BuildKit's names: "[stage 0] RUN ...", without the number and CACHED. */
 		char name[PROGRESS_LINE_MAX];
-		const char *br = strchr(l, '[');
 		size_t len;
 		int cached;
 
-		snprintf(name, sizeof(name), "%s", br ? br : l);
+		snprintf(name, sizeof(name), "%s", l + num);
 		len = strlen(name);
 		cached = len > 7 && strcmp(name + len - 7, " CACHED") == 0;
 		if (cached)
 			name[len - 7] = '\0';
-		if (stage < PROGRESS_STAGES_MAX)
-			vertex_open(p, &p->stage[stage], name, cached);
-	} else if (sscanf(l, "[stage %zu]%n", &stage, &off) == 1 && off > 0) {
-		output_line(p, stage, l[off] == ' ' ? l + off + 1 : l + off);
+		vertex_open(p, &p->stage[slot], name, cached);
+	} else if (stage_ref(p, l, &slot, &off)) {
+		output_line(p, slot, l[off] == ' ' ? l + off + 1 : l + off);
 	} else if (strncmp(l, "#  FROM ", 8) == 0) {
 		vertex_open(p, &p->from, l + 3, 0);
 		vertex_close(p, &p->from, NULL);
@@ -289,7 +328,7 @@ void build_progress_close(build_progress *p, FILE *f, const char *error)
 		fclose(f);
 	if (!p)
 		return;
-	for (size_t i = 0; i < PROGRESS_STAGES_MAX; i++)
+	for (size_t i = 0; i < PROGRESS_SLOTS; i++)
 		vertex_close(p, &p->stage[i], error);
 	free(p->from.name);
 	if (p->mode == BUILD_PROGRESS_TTY) {

@@ -96,8 +96,8 @@ static const berth_arg build_args[] = {
 		       "hand the image to docker (docker load; DOCKER_HOST honoured), else\n"
 		       "podman (= --output type=docker)"),
 	BERTH_OPT_LIST("annotation", 0, build_opts, annotations, "[TYPE[PLATFORM]:]K=V",
-		       "add an annotation to the image's manifest (repeatable; TYPE\n"
-		       "manifest, the default)"),
+		       "add an annotation (repeatable); TYPE manifest (the default),\n"
+		       "manifest-descriptor, index, index-descriptor"),
 	BERTH_OPT_BOOL("sbom", 0, build_opts, sbom, "BOOL",
 		       "attach an SPDX SBOM attestation (as BuildKit, in an index)"),
 	BERTH_OPT_STRING("provenance", 0, build_opts, provenance, "mode=min|max",

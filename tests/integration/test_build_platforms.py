@@ -211,3 +211,107 @@ def test_no_usable_emulator_is_one_clear_error(tmp_path, registry, case):
         assert "apt-get install qemu-user-static binfmt-support" in last, last
     assert sum(l.startswith("berth build:") for l in err) == 1, err
     assert not_pushed(ref)
+
+
+TINY = """\
+FROM {base}
+RUN uname -m > /arch
+"""
+
+ANNOTATIONS = ["index:org.example.idx=I", "manifest:org.example.man=M",
+               "manifest[linux/arm64]:org.example.arm=A",
+               "manifest-descriptor:org.example.md=D"]
+
+
+def test_multi_platform_outputs_split_by_platform_and_take_annotations(tmp_path, registry):
+    """-o type=local / type=tar of a multi-platform build: one directory per
+    platform named as buildx names them (platform-split, its default for
+    several platforms: "linux_amd64", "linux_arm64"; docker buildx is not
+    installed here and 20.10's builder has no multi-platform build, so the
+    layout is checked against buildx's documentation). --annotation with
+    buildx's types on the OCI layout written and on the index pushed."""
+    ctx = context(tmp_path, registry, TINY)
+    store, loc, tar, lay = (tmp_path / n for n in ("store", "loc", "out.tar", "lay"))
+    ann = [a for x in ANNOTATIONS + ["index-descriptor:org.example.id=X"]
+           for a in ("--annotation", x)]
+    run_build(store, "--platform", "linux/amd64,linux/arm64", "-o",
+              "type=local,dest=%s" % loc, "-o", "type=tar,dest=%s" % tar, "-o",
+              "type=oci,dest=%s,tar=false" % lay, *ann, ctx)
+    want = {"linux_amd64": b"x86_64\n", "linux_arm64": b"aarch64\n"}
+    assert sorted(os.listdir(loc)) == sorted(want), os.listdir(loc)
+    for d, arch in want.items():
+        assert (loc / d / "arch").read_bytes() == arch
+        assert (loc / d / "bin" / "busybox").is_file()
+    with tarfile.open(tar) as t:
+        names = t.getnames()
+        for d, arch in want.items():
+            assert t.getmember(d).isdir(), d
+            assert t.extractfile(d + "/arch").read() == arch
+    assert {n.split("/")[0] for n in names} == set(want), sorted(names)[:10]
+
+    top = json.loads((lay / "index.json").read_text())["manifests"][0]
+    assert top["annotations"]["org.example.id"] == "X", top
+    idx = json.loads(blob(lay, top["digest"]))
+    assert idx["annotations"] == {"org.example.idx": "I"}, idx
+    for m in idx["manifests"]:
+        assert m["annotations"]["org.example.md"] == "D", m
+        man = json.loads(blob(lay, m["digest"]))
+        arm = m["platform"]["architecture"] == "arm64"
+        assert man["annotations"]["org.example.man"] == "M", man
+        assert ("org.example.arm" in man["annotations"]) == arm, man
+
+    # Pushed (a rebuild from the cache): the same index annotations at the registry.
+    ref = "%s/test/annotated:1" % registry.host
+    p = run_build(store, "--platform", "linux/amd64,linux/arm64", "--push", "-t", ref,
+                  *[a for x in ANNOTATIONS for a in ("--annotation", x)], ctx)
+    assert runs_executed(p) == 0, p.stderr.decode()
+    raw = json.loads(ct.skopeo("inspect", "--raw", "--tls-verify=false",
+                               "docker://" + ref).stdout)
+    assert raw["annotations"] == idx["annotations"], raw
+    assert [m["digest"] for m in raw["manifests"]] == [m["digest"] for m in idx["manifests"]]
+    # index-descriptor annotations only have a place in an OCI layout: one clear error.
+    p = run_build(store, "--platform", "linux/amd64,linux/arm64", "--push", "-t",
+                  "%s/test/annotated:2" % registry.host, "--annotation",
+                  "index-descriptor:org.example.id=X", ctx, check=False)
+    err = p.stderr.decode().strip().splitlines()
+    assert p.returncode == 1 and "use type=oci,tar=false" in err[-1], err
+    assert not_pushed("%s/test/annotated:2" % registry.host)
+
+
+RENDEZVOUS = """\
+FROM {base}
+RUN --mount=type=cache,id=rendezvous,target=/r,sharing=shared \\
+    touch /r/$(uname -m) && i=0 && \\
+    while [ ! -e /r/x86_64 ] || [ ! -e /r/aarch64 ]; do \\
+      i=$((i+1)); [ $i -lt 900 ] || exit 7; sleep 0.1; done && \\
+    echo met on $(uname -m) && uname -m > /arch
+"""
+
+
+def test_platforms_build_at_once(tmp_path, registry):
+    """The two platforms' passes run at the same time: each one's RUN waits
+    (on a shared cache mount) for the other's to have started, so a build
+    that ran them one after the other would fail (exit 7). The log's lines
+    say their platform, as buildx's do."""
+    ctx = context(tmp_path, registry, RENDEZVOUS)
+    p = run_build(tmp_path / "store", "--platform", "linux/amd64,linux/arm64", "--jobs", "2",
+                  ctx)
+    log = p.stderr.decode()
+    assert runs_executed(p) == 2, log
+    for plat, arch in (("linux/amd64", "x86_64"), ("linux/arm64", "aarch64")):
+        assert "[%s stage 0] RUN touch" % plat in log, log
+        assert "[%s stage 0] met on %s" % (plat, arch) in log, log
+
+
+def test_parallel_platforms_give_the_sequential_digest(tmp_path, registry):
+    """--jobs 1 builds the platforms one after the other, the default at
+    once: with SOURCE_DATE_EPOCH the index digest is the same."""
+    ctx = context(tmp_path, registry, TINY)
+    env = {"SOURCE_DATE_EPOCH": "1700000000"}
+    one = run_build(tmp_path / "s1", "--platform", "linux/amd64,linux/arm64", "--jobs", "1",
+                    ctx, env=env)
+    par = run_build(tmp_path / "s2", "--platform", "linux/amd64,linux/arm64", "--jobs", "2",
+                    ctx, env=env)
+    assert runs_executed(one) == runs_executed(par) == 2
+    assert one.stdout.decode().strip() == par.stdout.decode().strip(), (one.stdout, par.stdout)
+    assert one.stdout.decode().startswith("sha256:"), one.stdout

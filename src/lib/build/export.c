@@ -7,13 +7,16 @@
  *
  * Before an image leaves the store it may become a variant: layers
  * recompressed (compression=, compression-level=, force-compression=) with
- * the parallel compressor, manifest annotations added (--annotation and
- * annotation.*=). The variant is a manifest of its own in the store's
- * layout, exported by the copy engine like the image itself.
+ * the parallel compressor, annotations added (--annotation and
+ * annotation.*=, buildx's types: manifest, manifest-descriptor, index,
+ * index-descriptor). The variant is a manifest (or an index, with variants
+ * of its images) of its own in the store's layout, exported by the copy
+ * engine like the image itself.
  *
  * The file tree is the overlay of the image's layers (their snapshots),
  * walked in byte order of names and written through libarchive: to a tar
- * stream, or onto disk (ownership, modes, times, links kept).
+ * stream, or onto disk (ownership, modes, times, links kept); an index's
+ * platforms each in a directory of its own (linux_amd64/, as buildx).
  */
 #include "lib/build/internal.h"
 #include "berth/oci.h"
@@ -315,14 +318,20 @@ void berth_build_output_dispose(berth_build_output *o)
 
 enum { AN_MANIFEST = 1, AN_MANIFEST_DESC = 2, AN_INDEX = 4, AN_INDEX_DESC = 8 };
 
-/* Add an annotation to the manifest when it is for one (type and platform); the rest is refused. */
-static int annotate(json_t *man, const json_t *cfg, const char *spec)
-{
-	char types[256] = "", plat[128] = "", want[200];
-	const char *eq = strchr(spec, '='), *colon, *key;
-	json_t *an;
-	int mask = 0;
+/* One --annotation: [TYPE[,TYPE...]][[PLATFORM]]:KEY=VALUE (buildx's syntax). */
+typedef struct annot {
+	int mask;	/* AN_*; manifest when no type is given */
+	char plat[128]; /* "" = every platform */
+	char key[256];
+	const char *value; /* borrowed from the spec */
+} annot;
 
+static int annot_parse(annot *a, const char *spec)
+{
+	char types[256] = "";
+	const char *eq = strchr(spec, '='), *colon, *key;
+
+	memset(a, 0, sizeof(*a));
 	if (!eq || eq == spec)
 		return berth_error_set(BERTH_EINVALID, "--annotation %s: expected KEY=VALUE", spec);
 	colon = memchr(spec, ':', (size_t)(eq - spec));
@@ -332,51 +341,80 @@ static int annotate(json_t *man, const json_t *cfg, const char *spec)
 		size_t tl = (size_t)((br ? br : colon) - spec);
 
 		if (tl >= sizeof(types) ||
-		    (br && (colon[-1] != ']' || (size_t)(colon - br - 2) >= sizeof(plat))))
+		    (br && (colon[-1] != ']' || (size_t)(colon - br - 2) >= sizeof(a->plat))))
 			return berth_error_set(BERTH_EINVALID, "--annotation %s: bad prefix", spec);
 		memcpy(types, spec, tl);
 		if (br)
-			memcpy(plat, br + 1, (size_t)(colon - br - 2));
+			memcpy(a->plat, br + 1, (size_t)(colon - br - 2));
 	}
 	for (char *save = NULL, *t = strtok_r(types, ",", &save); t; t = strtok_r(NULL, ",", &save))
-		mask |= strcmp(t, "manifest") == 0		? AN_MANIFEST
-			: strcmp(t, "manifest-descriptor") == 0 ? AN_MANIFEST_DESC
-			: strcmp(t, "index") == 0		? AN_INDEX
-			: strcmp(t, "index-descriptor") == 0	? AN_INDEX_DESC
-								: -1;
-	if (mask < 0)
+		a->mask |= strcmp(t, "manifest") == 0		   ? AN_MANIFEST
+			   : strcmp(t, "manifest-descriptor") == 0 ? AN_MANIFEST_DESC
+			   : strcmp(t, "index") == 0		   ? AN_INDEX
+			   : strcmp(t, "index-descriptor") == 0	   ? AN_INDEX_DESC
+								   : -1;
+	if (a->mask < 0)
 		return berth_error_set(BERTH_EINVALID,
 				       "--annotation %s: unknown type (manifest, "
 				       "manifest-descriptor, index, index-descriptor)",
 				       spec);
-	if (!mask)
-		mask = AN_MANIFEST;
-	if (mask & ~AN_MANIFEST)
+	if (!a->mask)
+		a->mask = AN_MANIFEST;
+	if (key == eq || (size_t)(eq - key) >= sizeof(a->key))
+		return berth_error_set(BERTH_EINVALID, "--annotation %s: bad key", spec);
+	memcpy(a->key, key, (size_t)(eq - key));
+	a->value = eq + 1;
+	return 0;
+}
+
+/* Whether a is for platform ("os/arch[/variant]"; a prefix matches: linux/arm for linux/arm/v7). */
+static int annot_for(const annot *a, const char *platform)
+{
+	return !a->plat[0] || strcmp(a->plat, platform) == 0 ||
+	       (strncmp(platform, a->plat, strlen(a->plat)) == 0 &&
+		platform[strlen(a->plat)] == '/');
+}
+
+/* obj.annotations[a->key] = a->value */
+static int annot_set(json_t *obj, const annot *a)
+{
+	json_t *an = json_object_get(obj, "annotations");
+
+	if (!an && (!(an = json_object()) || json_object_set_new(obj, "annotations", an) < 0))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	if (json_object_set_new(an, a->key, json_string(a->value)) < 0)
+		return berth_error_set(BERTH_EINVALID, "--annotation %s=%s: bad key or value",
+				       a->key, a->value);
+	return 0;
+}
+
+/* "os/arch[/variant]" of a config or an index entry's platform object. */
+static void platform_of(const json_t *o, char *out, size_t len)
+{
+	const char *os = json_string_value(json_object_get(o, "os"));
+	const char *arch = json_string_value(json_object_get(o, "architecture"));
+	const char *var = json_string_value(json_object_get(o, "variant"));
+
+	snprintf(out, len, "%s/%s%s%s", os ? os : "", arch ? arch : "", var ? "/" : "",
+		 var ? var : "");
+}
+
+/* A single image's manifest: manifest annotations only (there is no index to carry the rest). */
+static int annotate(json_t *man, const json_t *cfg, const char *spec)
+{
+	char want[200];
+	annot a;
+	int rc;
+
+	if ((rc = annot_parse(&a, spec)) < 0)
+		return rc;
+	if (a.mask & ~AN_MANIFEST)
 		return berth_error_set(BERTH_EUNSUPPORTED,
 				       "--annotation %s: index and descriptor annotations need a "
 				       "multi-platform build (an index)",
 				       spec);
-	if (plat[0]) {
-		const char *os = json_string_value(json_object_get(cfg, "os"));
-		const char *arch = json_string_value(json_object_get(cfg, "architecture"));
-		const char *var = json_string_value(json_object_get(cfg, "variant"));
-
-		snprintf(want, sizeof(want), "%s/%s%s%s", os ? os : "", arch ? arch : "",
-			 var ? "/" : "", var ? var : "");
-		if (strcmp(plat, want) != 0 && strncmp(want, plat, strlen(plat)) != 0)
-			return 0; /* for another platform */
-	}
-	an = json_object_get(man, "annotations");
-	if (!an && (!(an = json_object()) || json_object_set_new(man, "annotations", an) < 0))
-		return berth_error_set(BERTH_ERROR, "out of memory");
-	char *k = strndup(key, (size_t)(eq - key));
-
-	if (!k || !*k || json_object_set_new(an, k, json_string(eq + 1)) < 0) {
-		free(k);
-		return berth_error_set(BERTH_EINVALID, "--annotation %s: bad key or value", spec);
-	}
-	free(k);
-	return 0;
+	platform_of(cfg, want, sizeof(want));
+	return annot_for(&a, want) ? annot_set(man, &a) : 0;
 }
 
 /* ---- the variant: recompressed layers, annotations ---- */
@@ -483,7 +521,8 @@ static int tag_digest(berth_build_store *s, const char *tag, char *out, size_t l
 }
 
 /* Tag a manifest body in the store's layout. */
-static int put_tagged(berth_build_store *s, const char *tag, const char *man, berth_digest *md)
+static int put_tagged(berth_build_store *s, const char *tag, const char *man, const char *mt,
+		      berth_digest *md)
 {
 	berth_buf spec = BERTH_BUF_INIT(PATH_MAX + 256);
 	berth_image_name *n = NULL;
@@ -496,7 +535,7 @@ static int put_tagged(berth_build_store *s, const char *tag, const char *man, be
 	    (rc = berth_buf_printf(&spec, "oci:%s:%s", s->content, tag)) == 0 &&
 	    (rc = berth_image_name_parse(&n, spec.ptr)) == 0 &&
 	    (rc = berth_dest_open(&d, n, &o)) == 0 &&
-	    (rc = berth_dest_put_manifest(d, man, strlen(man), BERTH_MT_OCI_MANIFEST, md, 1)) == 0)
+	    (rc = berth_dest_put_manifest(d, man, strlen(man), mt, md, 1)) == 0)
 		rc = berth_dest_commit(d);
 	berth_dest_free(d);
 	berth_image_name_free(n);
@@ -504,29 +543,14 @@ static int put_tagged(berth_build_store *s, const char *tag, const char *man, be
 	return rc;
 }
 
-/*
- * The tag to export: `tag` itself, or a variant tagged `vtag` when layers are
- * recompressed or annotations added.
- */
-static int make_variant(berth_build_store *s, const char *tag, const berth_build_output *out,
-			const berth_build_export_opts *eo, char *vtag, size_t vlen)
+/* Recompress man's layers as out says (compression=, force-compression=); *changed if one was. */
+static int variant_layers(berth_build_store *s, json_t *man, const berth_build_output *out,
+			  int *changed)
 {
-	char dg[BERTH_DIGEST_MAX];
-	json_t *man = NULL, *cfg = NULL, *l;
-	char *txt = NULL;
-	berth_digest md;
+	json_t *l;
 	size_t i;
-	int rc, changed = 0;
+	int rc;
 
-	snprintf(vtag, vlen, "%s", tag);
-	if (out->compression < 0 && !out->nannotations && !eo->nannotations)
-		return 0;
-	if ((rc = tag_digest(s, tag, dg, sizeof(dg))) < 0 || (rc = read_blob_json(s, dg, &man)) < 0)
-		goto done;
-	if (!json_is_array(json_object_get(man, "layers"))) {
-		rc = berth_error_set(BERTH_EUNSUPPORTED, "%s is not a single image", tag);
-		goto done;
-	}
 	json_array_foreach(json_object_get(man, "layers"), i, l)
 	{
 		berth_layer_compression now = berth_layer_compression_of(
@@ -536,23 +560,142 @@ static int make_variant(berth_build_store *s, const char *tag, const berth_build
 			continue;
 		if ((rc = recompress(s, l, (berth_layer_compression)out->compression, out->level)) <
 		    0)
-			goto done;
-		changed = 1;
+			return rc;
+		*changed = 1;
 	}
-	if ((rc = read_blob_json(
+	return 0;
+}
+
+/* The i-th annotation of an export: the --annotation ones, then the output's annotation.*. */
+static const char *annotation_at(const berth_build_output *out, const berth_build_export_opts *eo,
+				 size_t i)
+{
+	return i < eo->nannotations ? eo->annotations[i] : out->annotations[i - eo->nannotations];
+}
+
+/* A single image's variant manifest (man changed in place; *changed if it was). */
+static int image_variant(berth_build_store *s, json_t *man, const berth_build_output *out,
+			 const berth_build_export_opts *eo, int *changed)
+{
+	json_t *cfg = NULL;
+	int rc;
+
+	if ((rc = variant_layers(s, man, out, changed)) < 0 ||
+	    (rc = read_blob_json(
 		     s,
 		     json_string_value(json_object_get(json_object_get(man, "config"), "digest")),
 		     &cfg)) < 0)
 		goto done;
-	for (i = 0; i < eo->nannotations + out->nannotations; i++) {
-		const char *a = i < eo->nannotations ? eo->annotations[i]
-						     : out->annotations[i - eo->nannotations];
+	for (size_t i = 0; i < eo->nannotations + out->nannotations && rc == 0; i++) {
+		annot a;
 
-		if ((rc = annotate(man, cfg, a)) < 0)
-			goto done;
-		changed = 1;
+		if ((rc = annot_parse(&a, annotation_at(out, eo, i))) < 0 ||
+		    a.mask == AN_INDEX_DESC)
+			continue; /* index-descriptor: the layout's index.json (export_archive) */
+		if ((rc = annotate(man, cfg, annotation_at(out, eo, i))) == 0)
+			*changed = 1;
 	}
-	if (!changed)
+done:
+	json_decref(cfg);
+	return rc;
+}
+
+/*
+ * One image of an index: its manifest's variant (layers, manifest
+ * annotations for its platform) stored as a blob, and its descriptor d
+ * updated (digest, size, manifest-descriptor annotations).
+ */
+static int index_entry_variant(berth_build_store *s, json_t *d, const berth_build_output *out,
+			       const berth_build_export_opts *eo, int *changed)
+{
+	char plat[200];
+	json_t *man = NULL;
+	char *txt = NULL;
+	berth_digest md;
+	int rc, mchanged = 0;
+
+	platform_of(json_object_get(d, "platform"), plat, sizeof(plat));
+	if ((rc = read_blob_json(s, json_string_value(json_object_get(d, "digest")), &man)) < 0 ||
+	    (rc = variant_layers(s, man, out, &mchanged)) < 0)
+		goto done;
+	for (size_t i = 0; i < eo->nannotations + out->nannotations && rc == 0; i++) {
+		annot a;
+
+		if ((rc = annot_parse(&a, annotation_at(out, eo, i))) < 0 || !annot_for(&a, plat))
+			continue;
+		if ((a.mask & AN_MANIFEST) && (rc = annot_set(man, &a)) == 0)
+			mchanged = 1;
+		if (rc == 0 && (a.mask & AN_MANIFEST_DESC) && (rc = annot_set(d, &a)) == 0)
+			*changed = 1;
+	}
+	if (rc < 0 || !mchanged)
+		goto done;
+	if (!(txt = json_dumps(man, JSON_COMPACT))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = berth_build__put_blob(s, txt, strlen(txt), &md)) < 0)
+		goto done;
+	if (json_object_set_new(d, "digest", json_string(md.str)) < 0 ||
+	    json_object_set_new(d, "size", json_integer((json_int_t)strlen(txt))) < 0)
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+	*changed = 1;
+done:
+	free(txt);
+	json_decref(man);
+	return rc;
+}
+
+/* An index's variant: each image's (above), and index annotations on the index itself. */
+static int index_variant(berth_build_store *s, json_t *idx, const berth_build_output *out,
+			 const berth_build_export_opts *eo, int *changed)
+{
+	json_t *d;
+	size_t i;
+	int rc = 0;
+
+	json_array_foreach(json_object_get(idx, "manifests"), i, d)
+	{
+		if ((rc = index_entry_variant(s, d, out, eo, changed)) < 0)
+			return rc;
+	}
+	for (i = 0; i < eo->nannotations + out->nannotations && rc == 0; i++) {
+		annot a;
+
+		if ((rc = annot_parse(&a, annotation_at(out, eo, i))) == 0 && (a.mask & AN_INDEX) &&
+		    (rc = annot_set(idx, &a)) == 0)
+			*changed = 1;
+	}
+	return rc;
+}
+
+/*
+ * The tag to export: `tag` itself, or a variant tagged `vtag` when layers are
+ * recompressed or annotations added (to a single image, or to an index and
+ * its images).
+ */
+static int make_variant(berth_build_store *s, const char *tag, const berth_build_output *out,
+			const berth_build_export_opts *eo, char *vtag, size_t vlen)
+{
+	char dg[BERTH_DIGEST_MAX];
+	json_t *man = NULL;
+	char *txt = NULL;
+	berth_digest md;
+	int rc, changed = 0, is_index;
+
+	snprintf(vtag, vlen, "%s", tag);
+	if (out->compression < 0 && !out->nannotations && !eo->nannotations)
+		return 0;
+	if ((rc = tag_digest(s, tag, dg, sizeof(dg))) < 0 || (rc = read_blob_json(s, dg, &man)) < 0)
+		goto done;
+	is_index = json_is_array(json_object_get(man, "manifests"));
+	if (!is_index && !json_is_array(json_object_get(man, "layers"))) {
+		rc = berth_error_set(BERTH_EUNSUPPORTED, "%s is not an image", tag);
+		goto done;
+	}
+	rc = is_index ? index_variant(s, man, out, eo, &changed)
+		      : image_variant(s, man, out, eo, &changed);
+	if (rc < 0 || !changed)
 		goto done;
 	if (!(txt = json_dumps(man, JSON_COMPACT))) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
@@ -561,11 +704,10 @@ static int make_variant(berth_build_store *s, const char *tag, const berth_build
 	if ((rc = berth_digest_compute(&md, BERTH_DIGEST_SHA256, txt, strlen(txt))) < 0)
 		goto done;
 	snprintf(vtag, vlen, "%s-%.16s", tag, berth_digest_hex(&md));
-	rc = put_tagged(s, vtag, txt, &md);
+	rc = put_tagged(s, vtag, txt, is_index ? BERTH_MT_OCI_INDEX : BERTH_MT_OCI_MANIFEST, &md);
 done:
 	free(txt);
 	json_decref(man);
-	json_decref(cfg);
 	return rc;
 }
 
@@ -750,8 +892,18 @@ static la_ssize_t tar_out(struct archive *a, void *ctx, const void *data, size_t
 	return (la_ssize_t)len;
 }
 
-/* Write the merged tree at root as a tar to fd, or onto disk under dir. */
-static int tree_write(const char *root, int fd, const char *dir)
+/* One tree to write: a root, and the directory it goes in ("" = the top). */
+typedef struct tree_src {
+	const char *root;
+	char name[BERTH_BUILD_PLATFORM_MAX];
+} tree_src;
+
+/*
+ * Write the merged trees as a tar to fd, or onto disk under dir: each at the
+ * top, or (several platforms) in its own directory, named as buildx names
+ * them ("linux_amd64").
+ */
+static int tree_write(const tree_src *srcs, size_t n, int fd, const char *dir)
 {
 	tree t = {.prefix = dir};
 	int rc = 0;
@@ -776,9 +928,17 @@ static int tree_write(const char *root, int fd, const char *dir)
 			goto done;
 		}
 	}
-	if ((rc = tree_walk(&t, root, "", 0)) < 0)
-		goto done;
-	if (archive_write_close(t.a) != ARCHIVE_OK)
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct stat st;
+
+		if (srcs[i].name[0] && lstat(srcs[i].root, &st) < 0)
+			rc = berth_error_set_errno("%s", srcs[i].root);
+		else if (srcs[i].name[0])
+			rc = tree_entry(&t, srcs[i].root, srcs[i].name, &st);
+		if (rc == 0)
+			rc = tree_walk(&t, srcs[i].root, srcs[i].name, 0);
+	}
+	if (rc == 0 && archive_write_close(t.a) != ARCHIVE_OK)
 		rc = tree_fail(&t, dir ? dir : "tar");
 done:
 	if (t.a)
@@ -787,6 +947,93 @@ done:
 		free(t.links[i].path);
 	free(t.links);
 	free(t.buf);
+	return rc;
+}
+
+/* The trees an output of tag writes: mounted roots of its image, or of each image of its index. */
+typedef struct tree_set {
+	berth_build_image *img[BERTH_BUILD_PLATFORMS_MAX];
+	berth_workroot *w[BERTH_BUILD_PLATFORMS_MAX];
+	tree_src src[BERTH_BUILD_PLATFORMS_MAX];
+	size_t n;
+} tree_set;
+
+static void tree_set_dispose(tree_set *ts)
+{
+	for (size_t i = 0; i < ts->n; i++) {
+		berth_workroot_free(ts->w[i]);
+		berth_build_image_free(ts->img[i]);
+	}
+	ts->n = 0;
+}
+
+/* Add the image tagged tag (or child of the index tagged tag), written in directory name. */
+static int tree_set_add(tree_set *ts, berth_build_store *s, const char *tag,
+			const berth_digest *child, const char *name)
+{
+	size_t i = ts->n;
+	int rc;
+
+	if (i == BERTH_BUILD_PLATFORMS_MAX)
+		return berth_error_set(BERTH_ETOOBIG, "more than %d platforms",
+				       BERTH_BUILD_PLATFORMS_MAX);
+	ts->img[i] = NULL;
+	ts->w[i] = NULL;
+	ts->n++;
+	if ((rc = berth_build__image_load(&ts->img[i], s, tag, child)) < 0 ||
+	    (rc = berth_build_image_root(&ts->w[i], s, ts->img[i])) < 0)
+		return rc;
+	ts->src[i].root = berth_workroot_path(ts->w[i]);
+	snprintf(ts->src[i].name, sizeof(ts->src[i].name), "%s", name);
+	return 0;
+}
+
+/*
+ * The trees of tag: its image, or each platform's image of its index (the
+ * attestation manifests, platform unknown/unknown, are not file trees); one
+ * platform goes at the top, several each in its directory.
+ */
+static int tree_set_load(tree_set *ts, berth_build_store *s, const char *tag)
+{
+	char dg[BERTH_DIGEST_MAX], name[BERTH_BUILD_PLATFORM_MAX];
+	json_t *top = NULL, *m, *ms;
+	size_t i, nplat = 0;
+	int rc;
+
+	ts->n = 0;
+	if ((rc = tag_digest(s, tag, dg, sizeof(dg))) < 0 || (rc = read_blob_json(s, dg, &top)) < 0)
+		return rc;
+	ms = json_object_get(top, "manifests");
+	if (!json_is_array(ms)) {
+		json_decref(top);
+		return tree_set_add(ts, s, tag, NULL, "");
+	}
+	json_array_foreach(ms, i, m)
+	{
+		const char *os =
+			json_string_value(json_object_get(json_object_get(m, "platform"), "os"));
+
+		nplat += os && strcmp(os, "unknown") != 0;
+	}
+	json_array_foreach(ms, i, m)
+	{
+		json_t *p = json_object_get(m, "platform");
+		const char *os = json_string_value(json_object_get(p, "os"));
+		const char *arch = json_string_value(json_object_get(p, "architecture"));
+		const char *var = json_string_value(json_object_get(p, "variant"));
+		const char *dgs = json_string_value(json_object_get(m, "digest"));
+		berth_digest d;
+
+		if (!os || !arch || strcmp(os, "unknown") == 0)
+			continue;
+		snprintf(name, sizeof(name), "%s_%s%s%s", os, arch, var ? "_" : "", var ? var : "");
+		if ((rc = berth_digest_parse(&d, dgs ? dgs : "", dgs ? strlen(dgs) : 0)) < 0 ||
+		    (rc = tree_set_add(ts, s, tag, &d, nplat > 1 ? name : "")) < 0)
+			break;
+	}
+	if (rc == 0 && !ts->n)
+		rc = berth_error_set(BERTH_EINVALID, "%s: an index without an image", tag);
+	json_decref(top);
 	return rc;
 }
 
@@ -807,17 +1054,15 @@ static int tmp_next_to(const char *path, char *out, size_t len)
 
 static int export_tree(berth_build_store *s, const char *tag, const berth_build_output *out)
 {
-	berth_build_image *img = NULL;
-	berth_workroot *w = NULL;
+	tree_set ts = {.n = 0};
 	char tmp[PATH_MAX + 32] = "";
 	struct stat st;
 	int fd = -1, rc, to_stdout = strcmp(out->dest, "-") == 0, into_existing = 0;
 
-	if ((rc = berth_build__image_load(&img, s, tag)) < 0 ||
-	    (rc = berth_build_image_root(&w, s, img)) < 0)
+	if ((rc = tree_set_load(&ts, s, tag)) < 0)
 		goto done;
 	if (out->type == BERTH_BUILD_OUT_TAR && to_stdout) {
-		rc = tree_write(berth_workroot_path(w), STDOUT_FILENO, NULL);
+		rc = tree_write(ts.src, ts.n, STDOUT_FILENO, NULL);
 		goto done;
 	}
 	into_existing = out->type == BERTH_BUILD_OUT_LOCAL && stat(out->dest, &st) == 0;
@@ -826,7 +1071,7 @@ static int export_tree(berth_build_store *s, const char *tag, const berth_build_
 		goto done;
 	}
 	if (into_existing) {
-		rc = tree_write(berth_workroot_path(w), -1, out->dest);
+		rc = tree_write(ts.src, ts.n, -1, out->dest);
 		goto done;
 	}
 	if ((rc = tmp_next_to(out->dest, tmp, sizeof(tmp))) < 0)
@@ -839,10 +1084,10 @@ static int export_tree(berth_build_store *s, const char *tag, const berth_build_
 	}
 	if (out->type == BERTH_BUILD_OUT_LOCAL) {
 		chmod(tmp, 0755);
-		rc = tree_write(berth_workroot_path(w), -1, tmp);
+		rc = tree_write(ts.src, ts.n, -1, tmp);
 	} else {
 		fchmod(fd, 0644);
-		rc = tree_write(berth_workroot_path(w), fd, NULL);
+		rc = tree_write(ts.src, ts.n, fd, NULL);
 		if (rc == 0 && fsync(fd) < 0)
 			rc = berth_error_set_errno("%s", out->dest);
 	}
@@ -855,8 +1100,7 @@ done:
 		close(fd);
 	if (tmp[0] && berth_fs_remove_tree(tmp) < 0) { /* best effort */
 	}
-	berth_workroot_free(w);
-	berth_build_image_free(img);
+	tree_set_dispose(&ts);
 	return rc;
 }
 
@@ -966,6 +1210,59 @@ static const char *first_name(const berth_build_output *out, const berth_build_e
 	return out->nnames ? out->names[0] : eo->ntags ? eo->tags[0] : NULL;
 }
 
+/* index-descriptor annotations onto the descriptor tagged reftag in the layout dir's index.json. */
+static int annotate_layout(const char *dir, const char *reftag, const berth_build_output *out,
+			   const berth_build_export_opts *eo)
+{
+	char path[PATH_MAX + 16];
+	json_t *idx = NULL, *d;
+	json_error_t jerr;
+	char *txt = NULL;
+	size_t i;
+	int rc = 0, found = 0;
+
+	snprintf(path, sizeof(path), "%s/index.json", dir);
+	if (!(idx = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)))
+		return berth_error_set(BERTH_EINVALID, "%s: %s", path, jerr.text);
+	json_array_foreach(json_object_get(idx, "manifests"), i, d)
+	{
+		const char *n = json_string_value(json_object_get(
+			json_object_get(d, "annotations"), "org.opencontainers.image.ref.name"));
+
+		if (!n || strcmp(n, reftag) != 0)
+			continue;
+		found = 1;
+		for (size_t k = 0; k < eo->nannotations + out->nannotations && rc == 0; k++) {
+			annot a;
+
+			if ((rc = annot_parse(&a, annotation_at(out, eo, k))) == 0 &&
+			    (a.mask & AN_INDEX_DESC))
+				rc = annot_set(d, &a);
+		}
+	}
+	if (rc == 0 && !found)
+		rc = berth_error_set(BERTH_ENOTFOUND, "%s: no image tagged %s", path, reftag);
+	if (rc == 0 && !(txt = json_dumps(idx, JSON_COMPACT)))
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+	if (rc == 0)
+		rc = berth_fs_write_atomic(path, txt, strlen(txt));
+	free(txt);
+	json_decref(idx);
+	return rc;
+}
+
+/* Whether the export has index-descriptor annotations (for an OCI layout's index.json). */
+static int has_index_desc(const berth_build_output *out, const berth_build_export_opts *eo)
+{
+	for (size_t i = 0; i < eo->nannotations + out->nannotations; i++) {
+		annot a;
+
+		if (annot_parse(&a, annotation_at(out, eo, i)) == 0 && (a.mask & AN_INDEX_DESC))
+			return 1;
+	}
+	return 0;
+}
+
 /* oci and docker: to a file (or stdout / docker load through a temporary file), or a layout. */
 static int export_archive(berth_build_store *s, const char *tag, const berth_build_output *out,
 			  const berth_build_export_opts *eo, berth_digest *digest)
@@ -977,6 +1274,10 @@ static int export_archive(berth_build_store *s, const char *tag, const berth_bui
 	int via_tmp = !out->dest || strcmp(out->dest, "-") == 0, rc;
 	const char *file = out->dest;
 
+	if (has_index_desc(out, eo) && (out->type != BERTH_BUILD_OUT_OCI || out->tar))
+		return berth_error_set(BERTH_EUNSUPPORTED,
+				       "index-descriptor annotations go in an OCI layout's "
+				       "index.json: use type=oci,tar=false");
 	if (via_tmp) {
 		int fd;
 
@@ -1003,6 +1304,9 @@ static int export_archive(berth_build_store *s, const char *tag, const berth_bui
 	}
 	if (rc < 0 || (rc = copy_to(s, tag, dst.ptr, eo->registry, format, digest)) < 0)
 		goto done;
+	if (out->type == BERTH_BUILD_OUT_OCI && !out->tar && has_index_desc(out, eo) &&
+	    (rc = annotate_layout(file, reftag, out, eo)) < 0)
+		goto done;
 	if (via_tmp)
 		rc = out->dest ? stream_file(tmp, STDOUT_FILENO) : load_archive(tmp, eo->loader);
 done:
@@ -1022,6 +1326,10 @@ static int export_push(berth_build_store *s, const char *tag, const berth_build_
 
 	if (!out->push)
 		return 0; /* type=image: the image stays in the build store */
+	if (has_index_desc(out, eo))
+		return berth_error_set(BERTH_EUNSUPPORTED,
+				       "index-descriptor annotations go in an OCI layout's "
+				       "index.json: use type=oci,tar=false");
 	if (!n)
 		return berth_error_set(BERTH_EINVALID, "push needs a name (--tag or name=)");
 	for (size_t i = 0; i < n && rc == 0; i++) {

@@ -664,7 +664,8 @@ bad:
 
 /* ---- an image committed in the store's layout, read back (exporters) ---- */
 
-int berth_build__image_load(berth_build_image **out, berth_build_store *s, const char *tag)
+int berth_build__image_load(berth_build_image **out, berth_build_store *s, const char *tag,
+			    const berth_digest *child)
 {
 	berth_buf body = BERTH_BUF_INIT(BERTH_MANIFEST_MAX);
 	berth_build_image *img = NULL;
@@ -676,7 +677,7 @@ int berth_build__image_load(berth_build_image **out, berth_build_store *s, const
 
 	*out = NULL;
 	if ((rc = open_layout_tag(&ls, s, tag)) < 0 ||
-	    (rc = berth_source_manifest(ls, NULL, &body, mt, sizeof(mt), &digest)) < 0 ||
+	    (rc = berth_source_manifest(ls, child, &body, mt, sizeof(mt), &digest)) < 0 ||
 	    (rc = berth_manifest_parse(&m, body.ptr, body.len, mt)) < 0)
 		goto done;
 	if (m->kind != BERTH_OCI_IMAGE) {

@@ -62,9 +62,12 @@ int berth_build__state_save(const berth_build_image *img, const char *path) BERT
 /** Replace img's state with a cache record's; BERTH_ENOTFOUND if there is none. */
 int berth_build__state_load(berth_build_image *img, const char *path) BERTH_WARN_UNUSED;
 
-/** The image committed in the store's layout under `tag` (a single image), for exporters. */
-int berth_build__image_load(berth_build_image **out, berth_build_store *s,
-			    const char *tag) BERTH_WARN_UNUSED;
+/**
+ * The image committed in the store's layout under `tag` (a single image), or
+ * (child not NULL) the image of that digest in the index tagged `tag`, for exporters.
+ */
+int berth_build__image_load(berth_build_image **out, berth_build_store *s, const char *tag,
+			    const berth_digest *child) BERTH_WARN_UNUSED;
 
 /** Room for one more layer at img->layers[img->nlayers] (not counted yet), or NULL. */
 build_layer *berth_build__layer_room(berth_build_image *img);
@@ -79,14 +82,25 @@ json_t *berth_build__config_obj(berth_build_image *img);
  * --no-cache. Thread-safe. */
 typedef struct build_made {
 	pthread_mutex_t mu;
+	pthread_cond_t cv; /* a pass finished a step it claimed */
 	berth_digest *keys;
 	size_t n, cap;
+	berth_digest *claimed; /* steps a pass is making now */
+	size_t nclaimed, claimed_cap;
 } build_made;
 
 /** 1 if key was made by this build (m may be NULL: no). */
 int berth_build__made_has(build_made *m, const berth_digest *key);
 /** Remember key as made by this build (m may be NULL). */
 int berth_build__made_add(build_made *m, const berth_digest *key) BERTH_WARN_UNUSED;
+/**
+ * Before making the step key: 1 when the caller is to make it (then
+ * berth_build__made_done), 0 when another pass made it meanwhile (waited
+ * for; its record is there to load). m NULL: 1.
+ */
+int berth_build__made_claim(build_made *m, const berth_digest *key);
+/** The claimed step key is made (ok) or failed; waiters wake. <0 out of memory. */
+int berth_build__made_done(build_made *m, const berth_digest *key, int ok) BERTH_WARN_UNUSED;
 
 /**
  * Split and check a --platform list ("linux/amd64,linux/arm64"): each entry
@@ -125,8 +139,6 @@ typedef struct build_solver {
 	int64_t clamp;
 	berth_context *ctx;		/* the context walked with hashes (first COPY from it) */
 	char (*keys)[BERTH_DIGEST_MAX]; /* per stage, the key of its last step */
-	berth_digest *inflight;		/* keys being made now (under mu; one per stage) */
-	size_t ninflight;
 	char cache_dir[PATH_MAX + 16];
 	/* Parallel stages (solve.c): `mu` guards busy[], done[] as they change, and the
 	 * first failure; `cv` wakes workers waiting for a stage's inputs. key_mu serialises
@@ -146,6 +158,7 @@ typedef struct build_solver {
 	build_download downloads[BUILD_DOWNLOADS_MAX];
 	size_t ndownloads;
 	char fetch_dir[PATH_MAX + 96]; /* <store>/tmp/fetch-XXXXXX, "" until the first */
+	const char *label;	       /* "" or "linux/arm64 ": log lines' platform prefix */
 } build_solver;
 
 /**

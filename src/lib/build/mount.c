@@ -14,9 +14,10 @@
  *   tmpfs   an empty tmpfs;
  *   ssh     the agent socket given with --ssh, bound in, SSH_AUTH_SOCK set.
  *
- * Besides the --mount flags a RUN may need two more bind mounts: the
- * directory of a `RUN <<EOF` script that starts with "#!" (/dev/pipes, as
- * BuildKit) and the /etc/hosts that --add-host asks for. Everything made
+ * Besides the --mount flags a RUN gets /etc/hosts (with --add-host's
+ * entries) and /etc/resolv.conf, bound read-only as BuildKit binds them,
+ * and, for a `RUN <<EOF` script that starts with "#!", the directory
+ * /dev/pipes holding it (as BuildKit). Everything made
  * here lives under <root>/tmp and is removed by berth_build__mounts_release.
  */
 #include "lib/build/internal.h"
@@ -1016,37 +1017,91 @@ static int prepare_one(build_mounts *bm, build_solver *sv, berth_build_image *im
 	return BERTH_EINVALID;
 }
 
-/* /etc/hosts with --add-host's entries (BuildKit writes one per RUN). */
-static int prepare_hosts(build_mounts *bm, build_solver *sv)
+/*
+ * /etc/hosts and /etc/resolv.conf, bound read-only on every RUN as BuildKit
+ * does (a root without /etc gets them too: FROM scratch). Their mount
+ * points, when the root lacks them, are removed after the run by step.c
+ * (berth_build_image_run), as BuildKit 0.8 leaves its layers.
+ */
+static int bind_file(build_mounts *bm, const char *name, const char *target, const void *data,
+		     size_t len)
 {
-	berth_buf b = BERTH_BUF_INIT(0);
 	berth_sandbox_mount *sm;
-	char *dir, *file = NULL;
+	char *dir = new_dir(bm, name), *file = dir ? ownf(bm, "%s/%s", dir, name) : NULL;
 	int rc;
 
-	if (!sv->o->nhosts)
-		return 0;
-	rc = berth_buf_printf(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
-				  "ip6-loopback\n");
-	for (size_t i = 0; rc == 0 && i < sv->o->nhosts; i++)
-		rc = berth_buf_printf(&b, "%s\t%s\n", sv->o->hosts[i].ip, sv->o->hosts[i].name);
-	if (rc == 0) {
-		dir = new_dir(bm, "hosts");
-		file = dir ? ownf(bm, "%s/hosts", dir) : NULL;
-		rc = file ? write_file(file, b.ptr, b.len, 0644, 0, 0)
-			  : berth_error_set(BERTH_ERROR, "cannot make /etc/hosts: %s",
-					    berth_error_last());
-	}
-	berth_buf_dispose(&b);
-	if (rc < 0)
+	if (!file)
+		return berth_error_set(berth_error_last_code(), "cannot make %s: %s", target,
+				       berth_error_last());
+	if ((rc = write_file(file, data, len, 0644, 0, 0)) < 0)
 		return rc;
 	if (!(sm = add_mount(bm)))
 		return BERTH_EINVALID;
 	sm->kind = BERTH_SANDBOX_BIND;
 	sm->source = file;
-	sm->target = "/etc/hosts";
+	sm->target = target;
 	sm->readonly = 1;
 	return 0;
+}
+
+/* /etc/hosts: localhost, then --add-host's entries. */
+static int prepare_hosts(build_mounts *bm, build_solver *sv)
+{
+	berth_buf b = BERTH_BUF_INIT(0);
+	int rc;
+
+	rc = berth_buf_printf(&b, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+				  "ip6-loopback\n");
+	for (size_t i = 0; rc == 0 && i < sv->o->nhosts; i++)
+		rc = berth_buf_printf(&b, "%s\t%s\n", sv->o->hosts[i].ip, sv->o->hosts[i].name);
+	if (rc == 0)
+		rc = bind_file(bm, "hosts", BERTH_BUILD_HOSTS_PATH, b.ptr, b.len);
+	berth_buf_dispose(&b);
+	return rc;
+}
+
+/* A nameserver line naming a loopback address (unreachable from the RUN's namespace). */
+static int local_nameserver(const char *line, size_t len)
+{
+	const char *p = line + strlen("nameserver");
+
+	if (len < strlen("nameserver ") || strncmp(line, "nameserver", 10) != 0 ||
+	    (*p != ' ' && *p != '\t'))
+		return 0;
+	p += strspn(p, " \t");
+	return strncmp(p, "127.", 4) == 0 || strncmp(p, "::1", 3) == 0;
+}
+
+/*
+ * /etc/resolv.conf: the host's, without its loopback nameservers; when none
+ * is left, Google's public ones (what BuildKit's FilterResolvDNS does).
+ */
+static int prepare_resolv(build_mounts *bm)
+{
+	berth_buf in = BERTH_BUF_INIT(BERTH_BUILD_RESOLV_MAX), out = BERTH_BUF_INIT(0);
+	int ns = 0, rc = berth_fs_read_file(&in, "/etc/resolv.conf");
+
+	if (rc < 0 && berth_error_last_code() != BERTH_ENOTFOUND)
+		goto done;
+	rc = 0;
+	for (size_t i = 0; i < in.len && rc == 0;) {
+		const char *line = in.ptr + i, *nl = memchr(line, '\n', in.len - i);
+		size_t len = nl ? (size_t)(nl - line) : in.len - i;
+
+		i += len + 1;
+		if (local_nameserver(line, len))
+			continue;
+		ns += strncmp(line, "nameserver", 10) == 0;
+		rc = berth_buf_printf(&out, "%.*s\n", (int)len, line);
+	}
+	if (rc == 0 && !ns)
+		rc = berth_buf_printf(&out, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+	if (rc == 0)
+		rc = bind_file(bm, "resolv", BERTH_BUILD_RESOLV_PATH, out.ptr, out.len);
+done:
+	berth_buf_dispose(&in);
+	berth_buf_dispose(&out);
+	return rc;
 }
 
 /* A `RUN <<EOF` script starting with "#!": the file /dev/pipes/<name>, as BuildKit runs it. */
@@ -1097,6 +1152,10 @@ int berth_build__mounts_prepare(build_mounts **out, build_solver *sv, berth_buil
 			goto done;
 		}
 	}
+	if ((rc = prepare_hosts(bm, sv)) < 0 || (rc = prepare_resolv(bm)) < 0) {
+		rc = berth_build__fail_at(sv, x->src, rc, "%s", berth_error_last());
+		goto done;
+	}
 	for (size_t i = 0; rc == 0 && i < x->nflags; i++) {
 		build_mount m;
 
@@ -1113,8 +1172,6 @@ int berth_build__mounts_prepare(build_mounts **out, build_solver *sv, berth_buil
 			rc = berth_build__fail_at(sv, x->src, rc, "--mount=%s: %s",
 						  x->flags[i].value, berth_error_last());
 	}
-	if (rc == 0 && (rc = prepare_hosts(bm, sv)) < 0)
-		rc = berth_build__fail_at(sv, x->src, rc, "--add-host: %s", berth_error_last());
 	if (rc == 0 && script && (rc = prepare_script(bm, script_name, script, script_len)) < 0)
 		rc = berth_build__fail_at(sv, x->src, rc, "heredoc: %s", berth_error_last());
 done:

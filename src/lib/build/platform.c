@@ -4,12 +4,13 @@
  * in binfmt_misc with the F flag), and the OCI image index of the
  * per-platform images.
  *
- * The per-platform loop itself is in solve.c (berth_build_dockerfile): the
- * target is solved once per platform, in order, against one store; a step
- * whose key an earlier platform's pass already made (a FROM
- * --platform=$BUILDPLATFORM stage, whose base and instructions do not
- * depend on the target platform) is taken from that pass's cache record,
- * even under --no-cache, so it runs once.
+ * The per-platform passes themselves are in solve.c (build_platforms): the
+ * target is solved once per platform, the passes at once, against one
+ * store; a step whose key another platform's pass made or is making (a
+ * FROM --platform=$BUILDPLATFORM stage, whose base and instructions do not
+ * depend on the target platform) is taken from that pass's cache record
+ * (waiting for it: berth_build__made_claim), even under --no-cache, so it
+ * runs once.
  */
 #include "lib/build/internal.h"
 #include "berth/oci.h"
@@ -241,39 +242,87 @@ done:
 
 /* ---- keys made by this build (shared by its platforms' passes) ---- */
 
+/* Whether keys[0..n) holds key (under mu). */
+static int key_in(const berth_digest *keys, size_t n, const berth_digest *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(keys[i].str, key->str) == 0)
+			return 1;
+	return 0;
+}
+
+/* Append key to *v (under mu). */
+static int key_push(berth_digest **v, size_t *n, size_t *cap, const berth_digest *key)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		berth_digest *k = realloc(*v, c * sizeof(*k));
+
+		if (!k)
+			return berth_error_set(BERTH_ERROR, "out of memory");
+		*v = k;
+		*cap = c;
+	}
+	(*v)[(*n)++] = *key;
+	return 0;
+}
+
 int berth_build__made_has(build_made *m, const berth_digest *key)
 {
-	int found = 0;
+	int found;
 
 	if (!m)
 		return 0;
 	pthread_mutex_lock(&m->mu);
-	for (size_t i = 0; i < m->n && !found; i++)
-		found = strcmp(m->keys[i].str, key->str) == 0;
+	found = key_in(m->keys, m->n, key);
 	pthread_mutex_unlock(&m->mu);
 	return found;
 }
 
 int berth_build__made_add(build_made *m, const berth_digest *key)
 {
+	int rc;
+
+	if (!m)
+		return 0;
+	pthread_mutex_lock(&m->mu);
+	rc = key_push(&m->keys, &m->n, &m->cap, key);
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+int berth_build__made_claim(build_made *m, const berth_digest *key)
+{
+	int mine = 1;
+
+	if (!m)
+		return 1;
+	pthread_mutex_lock(&m->mu);
+	while (key_in(m->claimed, m->nclaimed, key))
+		pthread_cond_wait(&m->cv, &m->mu);
+	if (key_in(m->keys, m->n, key))
+		mine = 0; /* made while we waited */
+	else if (key_push(&m->claimed, &m->nclaimed, &m->claimed_cap, key) < 0)
+		mine = 1; /* cannot record the claim: make it anyway (a duplicate at worst) */
+	pthread_mutex_unlock(&m->mu);
+	return mine;
+}
+
+int berth_build__made_done(build_made *m, const berth_digest *key, int ok)
+{
 	int rc = 0;
 
 	if (!m)
 		return 0;
 	pthread_mutex_lock(&m->mu);
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		berth_digest *k = realloc(m->keys, cap * sizeof(*k));
-
-		if (!k)
-			rc = berth_error_set(BERTH_ERROR, "out of memory");
-		else {
-			m->keys = k;
-			m->cap = cap;
+	for (size_t i = 0; i < m->nclaimed; i++)
+		if (strcmp(m->claimed[i].str, key->str) == 0) {
+			m->claimed[i] = m->claimed[--m->nclaimed];
+			break;
 		}
-	}
-	if (rc == 0)
-		m->keys[m->n++] = *key;
+	if (ok)
+		rc = key_push(&m->keys, &m->n, &m->cap, key);
+	pthread_cond_broadcast(&m->cv);
 	pthread_mutex_unlock(&m->mu);
 	return rc;
 }

@@ -20,8 +20,10 @@
  * The first failure is kept, the other stages stop at their next step, and
  * the build returns that failure.
  *
- * Several platforms: one pass per platform over the same store, sharing
- * the steps whose keys are equal (platform.c).
+ * Several platforms: one pass per platform over the same store, the passes
+ * at once (as many as --jobs allows), sharing the steps whose keys are
+ * equal (platform.c); their log lines say their platform
+ * ("#3 [linux/arm64 stage 1] RUN ...", as buildx prefixes them).
  */
 #include "lib/build/internal.h"
 #include "berth/ref.h"
@@ -133,12 +135,13 @@ static void *output_main(void *arg)
 		have += (size_t)n;
 		for (size_t i = 0; i < have; i++)
 			if (buf[i] == '\n') {
-				berth_build__log(o->sv, "[stage %zu] %.*s", o->stage,
-						 (int)(i - start), buf + start);
+				berth_build__log(o->sv, "[%sstage %zu] %.*s", o->sv->label,
+						 o->stage, (int)(i - start), buf + start);
 				start = i + 1;
 			}
 		if (start == 0 && have == sizeof(buf)) {
-			berth_build__log(o->sv, "[stage %zu] %.*s", o->stage, (int)have, buf);
+			berth_build__log(o->sv, "[%sstage %zu] %.*s", o->sv->label, o->stage,
+					 (int)have, buf);
 			have = 0;
 			continue;
 		}
@@ -146,7 +149,8 @@ static void *output_main(void *arg)
 		have -= start;
 	}
 	if (have)
-		berth_build__log(o->sv, "[stage %zu] %.*s", o->stage, (int)have, buf);
+		berth_build__log(o->sv, "[%sstage %zu] %.*s", o->sv->label, o->stage, (int)have,
+				 buf);
 	close(o->rfd);
 	return NULL;
 }
@@ -263,47 +267,6 @@ static int stopped(build_solver *sv)
 	return f;
 }
 
-/*
- * In-flight steps: a key that one stage is making is claimed (under mu);
- * another stage reaching the same key waits until it is released, then
- * finds the record (BuildKit merges equal vertices: one runs, not two).
- */
-static int inflight_find(build_solver *sv, const berth_digest *key)
-{
-	for (size_t i = 0; i < sv->ninflight; i++)
-		if (berth_digest_equal(&sv->inflight[i], key))
-			return 1;
-	return 0;
-}
-
-/* Wait while another stage makes key, then claim it; 1 if it waited. */
-static int inflight_claim(build_solver *sv, const berth_digest *key)
-{
-	int waited = 0;
-
-	pthread_mutex_lock(&sv->mu);
-	while (inflight_find(sv, key) && !sv->failed) {
-		waited = 1;
-		pthread_cond_wait(&sv->cv, &sv->mu);
-	}
-	/* at most one claim per stage at a time: room for every stage */
-	sv->inflight[sv->ninflight++] = *key;
-	pthread_mutex_unlock(&sv->mu);
-	return waited;
-}
-
-static void inflight_release(build_solver *sv, const berth_digest *key)
-{
-	pthread_mutex_lock(&sv->mu);
-	for (size_t i = 0; i < sv->ninflight; i++)
-		if (berth_digest_equal(&sv->inflight[i], key)) {
-			sv->inflight[i] = sv->inflight[--sv->ninflight];
-			break;
-		}
-	pthread_cond_broadcast(&sv->cv);
-	pthread_mutex_unlock(&sv->mu);
-}
-
 /* Build stage i; the stages it reads are built. The image goes to *out. */
 static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 {
@@ -337,35 +300,38 @@ static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 		snprintf(sv->keys[i], sizeof(sv->keys[i]), "%s", key.str);
 		berth_build__cache_note(sv, i, &key);
 		if (in->kind == BERTH_DF_ARG) {
-			berth_build__log(sv, "#%zu [stage %zu] %s %s", k + 1, i, kind,
+			berth_build__log(sv, "#%zu [%sstage %zu] %s %s", k + 1, sv->label, i, kind,
 					 in->args_text);
 			rc = berth_build__apply(sv, img, &args, &cmd_set, x);
 			continue;
 		}
-		if (inflight_claim(sv, &key))
-			berth_build__log(sv, "#%zu [stage %zu] %s %s: made by another stage", k + 1,
-					 i, kind, in->args_text);
+	retry:
 		if ((berth_build__stage_uses_cache(sv, xs) ||
 		     berth_build__made_has(sv->made, &key)) &&
 		    (berth_build__state_load(img, rec) == 0 ||
 		     (rc = berth_build__cache_import(sv, &key, img, rec)) == 0)) {
-			inflight_release(sv, &key);
-			berth_build__log(sv, "#%zu [stage %zu] %s %s CACHED", k + 1, i, kind,
-					 in->args_text);
+			berth_build__log(sv, "#%zu [%sstage %zu] %s %s CACHED", k + 1, sv->label, i,
+					 kind, in->args_text);
 			utimensat(AT_FDCWD, rec, NULL, 0); /* last used: prune --filter until */
 			if (in->kind == BERTH_DF_CMD)
 				cmd_set = 1;
 			continue;
 		}
-		if (rc < 0 && rc != BERTH_ENOTFOUND) {
-			inflight_release(sv, &key);
+		if (rc < 0 && rc != BERTH_ENOTFOUND)
 			break;
+		/* Another stage, or another platform's pass, making this very step: wait and take
+		 * its record. */
+		if (!berth_build__made_claim(sv->made, &key)) {
+			rc = 0;
+			goto retry;
 		}
-		berth_build__log(sv, "#%zu [stage %zu] %s %s", k + 1, i, kind, in->args_text);
+		berth_build__log(sv, "#%zu [%sstage %zu] %s %s", k + 1, sv->label, i, kind,
+				 in->args_text);
 		rc = berth_build__apply(sv, img, &args, &cmd_set, x);
-		if (rc == 0 && (rc = berth_build__state_save(img, rec)) == 0)
-			rc = berth_build__made_add(sv->made, &key);
-		inflight_release(sv, &key);
+		if (rc == 0)
+			rc = berth_build__state_save(img, rec);
+		if (berth_build__made_done(sv->made, &key, rc == 0) < 0 && rc == 0)
+			rc = berth_error_set(BERTH_ERROR, "out of memory");
 	}
 	berth_df_vars_dispose(&args);
 	if (rc < 0) {
@@ -487,8 +453,7 @@ static int solver_init(build_solver *sv)
 	sv->done = calloc(n, sizeof(*sv->done));
 	sv->busy = calloc(n, sizeof(*sv->busy));
 	sv->keys = calloc(n, sizeof(*sv->keys));
-	sv->inflight = calloc(n, sizeof(*sv->inflight));
-	if (!sv->done || !sv->busy || !sv->keys || !sv->inflight)
+	if (!sv->done || !sv->busy || !sv->keys)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	snprintf(sv->cache_dir, sizeof(sv->cache_dir), "%s/cache", sv->store->root);
 	return berth_fs_mkdir_p(sv->cache_dir);
@@ -525,9 +490,10 @@ static int add_labels(build_solver *sv, berth_build_image *img)
 
 /* One pass: the target for o->platform (one platform), committed as tag; RUNs counted in *nruns. */
 static int build_pass(berth_build_store *s, const berth_build_opts *o, const char *tag,
-		      berth_digest *digest, build_made *made, unsigned *nruns)
+		      const char *label, berth_digest *digest, build_made *made, unsigned *nruns)
 {
-	build_solver sv = {.store = s, .o = o, .log = o->log ? o->log : stderr, .made = made};
+	build_solver sv = {
+		.store = s, .o = o, .log = o->log ? o->log : stderr, .made = made, .label = label};
 	char path[PATH_MAX];
 	berth_df_error err = {0};
 	berth_df_build_opts bo = {0};
@@ -579,7 +545,6 @@ done:
 	free(sv.done);
 	free(sv.busy);
 	free(sv.keys);
-	free(sv.inflight);
 	free(sv.cache_reset);
 	berth_context_free(sv.ctx);
 	berth_dockerignore_free(sv.ign);
@@ -611,30 +576,112 @@ static void log_runs(const berth_build_opts *o, unsigned n)
 	fprintf(o->log ? o->log : stderr, "#  %u RUN command%s executed\n", n, n == 1 ? "" : "s");
 }
 
-/* Each platform's pass, then the index of their images as tag. */
+/* One platform's pass of a multi-platform build (a thread of build_platforms). */
+typedef struct plat_pass {
+	berth_build_store *s;
+	berth_build_opts o; /* o.platform: this platform; o.jobs: its share */
+	const char *tag;
+	char label[BERTH_BUILD_PLATFORM_MAX + 1]; /* "linux/arm64 ": its log lines' prefix */
+	berth_build_platform_image *img;
+	build_made *made;
+	unsigned nruns;
+	int rc;
+	char err[1024]; /* its error message (the error slot is per thread) */
+} plat_pass;
+
+/* The passes to run and the next one to take (build_platforms' workers share it). */
+typedef struct plat_queue {
+	pthread_mutex_t mu;
+	plat_pass *passes;
+	size_t n, next;
+} plat_queue;
+
+static void run_pass(plat_pass *pp)
+{
+	char ptag[512], path[PATH_MAX + 128];
+	struct stat st;
+	int rc;
+
+	fprintf(pp->o.log ? pp->o.log : stderr, "#  platform %s\n", pp->o.platform);
+	if ((rc = berth_build_platform_tag(ptag, sizeof(ptag), pp->tag, pp->o.platform)) == 0 &&
+	    (rc = build_pass(pp->s, &pp->o, ptag, pp->label, &pp->img->manifest, pp->made,
+			     &pp->nruns)) == 0) {
+		snprintf(path, sizeof(path), "%s/blobs/sha256/%s", berth_build_store_content(pp->s),
+			 berth_digest_hex(&pp->img->manifest));
+		if (stat(path, &st) < 0)
+			rc = berth_error_set_errno("%s", path);
+		else
+			pp->img->size = st.st_size;
+	}
+	pp->rc = rc;
+	if (rc < 0)
+		snprintf(pp->err, sizeof(pp->err), "%s", berth_error_last());
+}
+
+static void *pass_worker(void *arg)
+{
+	plat_queue *q = arg;
+
+	for (;;) {
+		plat_pass *pp = NULL;
+
+		pthread_mutex_lock(&q->mu);
+		if (q->next < q->n)
+			pp = &q->passes[q->next++];
+		pthread_mutex_unlock(&q->mu);
+		if (!pp)
+			return NULL;
+		run_pass(pp);
+	}
+}
+
+/*
+ * Each platform's pass, then the index of their images (in the order given)
+ * as tag. The passes run at once, as many as --jobs allows, each with its
+ * share of the jobs for its stages; a step two passes would both make (a
+ * FROM --platform=$BUILDPLATFORM stage) is made by one while the other
+ * waits for it (berth_build__made_claim). The first failure, in platform
+ * order, is the build's.
+ */
 static int build_platforms(berth_build_store *s, const berth_build_opts *o, const char *tag,
 			   char (*plats)[BERTH_BUILD_PLATFORM_MAX], size_t n, berth_digest *digest,
 			   build_made *made, unsigned *nruns)
 {
 	berth_build_platform_image imgs[BERTH_BUILD_PLATFORMS_MAX];
-	char ptag[512], path[PATH_MAX + 128];
+	plat_pass passes[BERTH_BUILD_PLATFORMS_MAX];
+	plat_queue q = {.passes = passes, .n = n};
+	pthread_t th[BERTH_BUILD_PLATFORMS_MAX];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t jobs = o->jobs > 0 ? (size_t)o->jobs : cpus > 0 ? (size_t)cpus : 1;
+	size_t nthreads = n < jobs ? n : jobs, started = 0;
 	int rc = 0;
 
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		berth_build_opts po = *o;
-		struct stat st;
-
-		po.platform = plats[i];
-		fprintf(o->log ? o->log : stderr, "#  platform %s\n", plats[i]);
+	memset(passes, 0, sizeof(passes));
+	pthread_mutex_init(&q.mu, NULL);
+	for (size_t i = 0; i < n; i++) {
+		passes[i].s = s;
+		passes[i].o = *o;
+		passes[i].o.platform = plats[i];
+		passes[i].o.jobs = (int)(jobs / nthreads > 0 ? jobs / nthreads : 1);
+		passes[i].tag = tag;
+		snprintf(passes[i].label, sizeof(passes[i].label), "%s ", plats[i]);
+		passes[i].img = &imgs[i];
+		passes[i].made = made;
 		snprintf(imgs[i].platform, sizeof(imgs[i].platform), "%s", plats[i]);
-		if ((rc = berth_build_platform_tag(ptag, sizeof(ptag), tag, plats[i])) < 0 ||
-		    (rc = build_pass(s, &po, ptag, &imgs[i].manifest, made, nruns)) < 0)
-			break;
-		snprintf(path, sizeof(path), "%s/blobs/sha256/%s", berth_build_store_content(s),
-			 berth_digest_hex(&imgs[i].manifest));
-		if (stat(path, &st) < 0)
-			rc = berth_error_set_errno("%s", path);
-		imgs[i].size = st.st_size;
+	}
+	for (size_t k = 1; k < nthreads; k++) {
+		if (pthread_create(&th[started], NULL, pass_worker, &q) != 0)
+			break; /* fewer at once: still correct */
+		started++;
+	}
+	pass_worker(&q);
+	for (size_t k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+	pthread_mutex_destroy(&q.mu);
+	for (size_t i = 0; i < n; i++) {
+		*nruns += passes[i].nruns;
+		if (passes[i].rc < 0 && rc == 0)
+			rc = berth_error_set(passes[i].rc, "%s", passes[i].err);
 	}
 	if (rc == 0)
 		rc = berth_build_index_commit(s, tag, imgs, n, digest);
@@ -654,14 +701,17 @@ int berth_build_dockerfile(berth_build_store *s, const berth_build_opts *o, cons
 	if (o->platform && (rc = berth_build__platforms_parse(o->platform, plats, &n)) < 0)
 		return rc;
 	pthread_mutex_init(&made.mu, NULL);
+	pthread_cond_init(&made.cv, NULL);
 	if (n > 1) {
 		rc = build_platforms(s, o, tag, plats, n, digest, &made, &nruns);
 	} else { /* made: a step two stages share runs once, even under --no-cache */
 		one.platform = n ? plats[0] : NULL;
-		rc = build_pass(s, &one, tag, digest, &made, &nruns);
+		rc = build_pass(s, &one, tag, "", digest, &made, &nruns);
 	}
 	log_runs(o, nruns);
+	pthread_cond_destroy(&made.cv);
 	pthread_mutex_destroy(&made.mu);
 	free(made.keys);
+	free(made.claimed);
 	return rc;
 }

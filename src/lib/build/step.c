@@ -98,10 +98,17 @@ int berth_build_image_commit_root(berth_build_image *img, berth_build_store *s, 
 /* ---- mount stubs ----
  *
  * The sandbox creates a mount's target (and its missing parents) in the
- * root when the image lacks it. Those stubs are not the command's doing:
- * the ones still empty after the run are removed (deepest first) and the
- * times of the directory they were made in restored, as BuildKit's
- * executor does, so a secret or cache mount leaves no trace in the layer.
+ * root when the image lacks it. Those stubs are not the command's doing.
+ * For the --mount mounts, the ones still empty after the run are removed
+ * (deepest first) and the times of the directory they were made in
+ * restored, as BuildKit's executor does since 0.10, so a secret or cache
+ * mount leaves no trace in the layer. For the two files every RUN gets
+ * (/etc/hosts, /etc/resolv.conf) berth does what the BuildKit it is
+ * compared with (Docker 20.10's, 0.8) leaves in its layers: the empty file
+ * is removed, a directory made for it (/etc in a FROM scratch root) stays,
+ * and the directory's times are not restored (so /etc shows in the layer).
+ * /proc, /sys and /dev, made by the sandbox itself, stay too, as in
+ * BuildKit's layers.
  */
 
 #define STUBS_MAX (BERTH_SANDBOX_MOUNTS_MAX * 8)
@@ -112,6 +119,8 @@ typedef struct mount_stubs {
 	char *parent[BERTH_SANDBOX_MOUNTS_MAX]; /* deepest existing ancestor of each target */
 	struct timespec times[BERTH_SANDBOX_MOUNTS_MAX][2];
 	size_t nparent;
+	char *files[2]; /* missing /etc/hosts, /etc/resolv.conf (only the file is removed) */
+	size_t nfiles;
 } mount_stubs;
 
 static int inroot_exists(int rootfd, const char *path, struct stat *st)
@@ -124,6 +133,12 @@ static int inroot_exists(int rootfd, const char *path, struct stat *st)
 	return ok;
 }
 
+static int sandbox_file(const char *target)
+{
+	return strcmp(target, BERTH_BUILD_HOSTS_PATH) == 0 ||
+	       strcmp(target, BERTH_BUILD_RESOLV_PATH) == 0;
+}
+
 static void stubs_record(mount_stubs *ms, int rootfd, const berth_sandbox_mount *m, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -134,6 +149,12 @@ static void stubs_record(mount_stubs *ms, int rootfd, const berth_sandbox_mount 
 		/* /dev is the sandbox's own tmpfs: nothing made there reaches the root. */
 		if (strncmp(m[i].target, "/dev/", 5) == 0 || strncmp(m[i].target, "/proc/", 6) == 0)
 			continue;
+		if (sandbox_file(m[i].target)) {
+			if (!inroot_exists(rootfd, m[i].target, &st) &&
+			    ms->nfiles < sizeof(ms->files) / sizeof(ms->files[0]))
+				ms->files[ms->nfiles++] = strdup(m[i].target);
+			continue;
+		}
 		snprintf(p, sizeof(p), "%s", m[i].target);
 		while (strlen(p) > 1 && !inroot_exists(rootfd, p, &st) && ms->n < STUBS_MAX) {
 			char *slash;
@@ -154,30 +175,36 @@ static void stubs_record(mount_stubs *ms, int rootfd, const berth_sandbox_mount 
 	}
 }
 
+/* Remove the stub at path when it is an empty directory or an empty regular file. */
+static void stub_remove(int rootfd, char *p)
+{
+	char *slash = p ? strrchr(p, '/') : NULL;
+	struct stat st;
+	int dfd;
+
+	if (!slash)
+		return;
+	*slash = '\0';
+	dfd = berth_inroot_open(rootfd, *p ? p : "/", O_PATH | O_DIRECTORY, 0);
+	*slash = '/';
+	if (dfd < 0)
+		return;
+	if (fstatat(dfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISDIR(st.st_mode))
+			(void)!unlinkat(dfd, slash + 1, AT_REMOVEDIR); /* fails when not empty */
+		else if (S_ISREG(st.st_mode) && st.st_size == 0)
+			(void)!unlinkat(dfd, slash + 1, 0);
+	}
+	close(dfd);
+}
+
 static void stubs_clean(mount_stubs *ms, int rootfd)
 {
+	for (size_t i = 0; i < ms->nfiles; i++)
+		stub_remove(rootfd, ms->files[i]);
 	/* Shallow paths were recorded after deeper ones of the same target. */
-	for (size_t i = 0; i < ms->n; i++) {
-		char *p = ms->paths[i], *slash = p ? strrchr(p, '/') : NULL;
-		struct stat st;
-		int dfd;
-
-		if (!slash)
-			continue;
-		*slash = '\0';
-		dfd = berth_inroot_open(rootfd, *p ? p : "/", O_PATH | O_DIRECTORY, 0);
-		*slash = '/';
-		if (dfd < 0)
-			continue;
-		if (fstatat(dfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			if (S_ISDIR(st.st_mode))
-				(void)!unlinkat(dfd, slash + 1,
-						AT_REMOVEDIR); /* fails when not empty */
-			else if (S_ISREG(st.st_mode) && st.st_size == 0)
-				(void)!unlinkat(dfd, slash + 1, 0);
-		}
-		close(dfd);
-	}
+	for (size_t i = 0; i < ms->n; i++)
+		stub_remove(rootfd, ms->paths[i]);
 	for (size_t i = 0; i < ms->nparent; i++) {
 		int fd = berth_inroot_open(rootfd, ms->parent[i], O_PATH | O_DIRECTORY, 0);
 		char at[64];
@@ -196,6 +223,8 @@ static void stubs_dispose(mount_stubs *ms)
 		free(ms->paths[i]);
 	for (size_t i = 0; i < ms->nparent; i++)
 		free(ms->parent[i]);
+	for (size_t i = 0; i < ms->nfiles; i++)
+		free(ms->files[i]);
 }
 
 /* The config's string field, or NULL when unset or empty. */
