@@ -301,21 +301,11 @@ static void fail_item(vstate *v, const berth_sign_attached *a, const char *why)
 
 static int check_simple(vstate *v, const berth_sign_attached *a)
 {
-	unsigned char *sig = NULL;
-	size_t sig_len;
+	berth_sign_legacy l = {a->signature, a->certificate, a->chain, a->rekor_bundle};
 	json_t *payload;
 	int rc;
 
-	if (!v->o->key)
-		return berth_error_set(
-			BERTH_EUNSUPPORTED,
-			"legacy signature: keyless .sig signatures are not supported "
-			"(use --key)");
-	if (!a->signature ||
-	    berth_sign_b64_decode(&sig, &sig_len, a->signature, strlen(a->signature)) < 0)
-		return berth_error_set(BERTH_EDENIED, "layer without a valid base64 signature");
-	rc = berth_sign_key_verify(v->o->key, a->data, a->len, sig, sig_len);
-	free(sig);
+	rc = berth_sign_legacy_verify(a->data, a->len, &l, v->o->key, v->o->root, &v->o->id);
 	if (rc < 0 || (rc = berth_sign_simple_signing_check(a->data, a->len, v->im->digest.str,
 							    v->o->ann ? v->o->ann->a : NULL,
 							    v->o->ann ? v->o->ann->n : 0)) < 0)

@@ -92,6 +92,7 @@ typedef struct sopt_verifier {
 	const char *identity; /* --certificate-identity */
 	const char *issuer;   /* --certificate-oidc-issuer */
 	const char *root;     /* --trusted-root */
+	int ignore_sct;	      /* --insecure-ignore-sct */
 } sopt_verifier;
 
 /*
@@ -104,7 +105,10 @@ typedef struct sopt_verifier {
 				 "keyless: the certificate's SAN (exact)"),                        \
 		BERTH_OPT_STRING("certificate-oidc-issuer", 0, T, F.issuer, "URL",                 \
 				 "keyless: the OIDC issuer (exact)"),                              \
-		BERTH_OPT_STRING("trusted-root", 0, T, F.root, "FILE", root_help)
+		BERTH_OPT_STRING("trusted-root", 0, T, F.root, "FILE", root_help),                 \
+		BERTH_OPT_BOOL("insecure-ignore-sct", 0, T, F.ignore_sct, NULL,                    \
+			       "keyless: accept a certificate without a valid\n"                   \
+			       "embedded SCT")
 
 /** --key, or all three keyless options; -1 (usage error printed) if neither. */
 int sopt_verifier_check(const char *cmd, const sopt_verifier *v);
