@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	berth_sign_bundle *b = NULL;
 	berth_sign_trusted_root *r = NULL;
 	static berth_sign_key *k;
-	berth_sign_identity id = {"a@example.com", "https://issuer.example"};
+	berth_sign_identity id = {"a@example.com", "https://issuer.example", 0};
 
 	if (!k && berth_sign_key_generate(&k) != 0)
 		abort();

@@ -49,6 +49,8 @@
 #define BERTH_SIGN_LIST_MAX 64
 /** Largest Merkle inclusion proof (hashes). */
 #define BERTH_SIGN_PROOF_MAX 64
+/** Largest annotation of a legacy signature layer (certificate, chain, Rekor bundle). */
+#define BERTH_SIGN_ANNOTATION_MAX (256 * 1024)
 
 /* ---- media and predicate types ---- */
 
@@ -62,6 +64,9 @@
 #define BERTH_SIGN_COSIGN_TYPE "cosign container image signature"
 #define BERTH_SIGN_COSIGN_SIGN_PREDICATE "https://sigstore.dev/cosign/sign/v1"
 #define BERTH_SIGN_ANNOTATION_SIG "dev.cosignproject.cosign/signature"
+#define BERTH_SIGN_ANNOTATION_CERT "dev.sigstore.cosign/certificate"
+#define BERTH_SIGN_ANNOTATION_CHAIN "dev.sigstore.cosign/chain"
+#define BERTH_SIGN_ANNOTATION_BUNDLE "dev.sigstore.cosign/bundle"
 
 /* ---- keys ---- */
 
@@ -321,6 +326,7 @@ int berth_sign_rekor_upload(char **entry_json, const char *url, const berth_sign
 typedef struct berth_sign_identity {
 	const char *subject; /* exact SAN (email, URI) */
 	const char *issuer;  /* exact OIDC issuer (extension .1.8 or .1.1) */
+	int ignore_sct;	     /* 1: no embedded SCT needed (cosign's --insecure-ignore-sct) */
 } berth_sign_identity;
 
 typedef struct berth_sign_trusted_root berth_sign_trusted_root;
@@ -339,7 +345,9 @@ void berth_sign_trusted_root_free(berth_sign_trusted_root *r);
  * each must be proven by a log of the root and record this signature and key.
  * Without: keyless, against `root` and `id`: the leaf certificate chains to
  * a Fulcio CA of the root at the log's integrated time, its SAN equals
- * id->subject and its OIDC issuer id->issuer; every tlog entry's log is in
+ * id->subject and its OIDC issuer id->issuer, it embeds a signed
+ * certificate timestamp (RFC 6962 SCT) that verifies with a CT log key of
+ * the root (unless id->ignore_sct); every tlog entry's log is in
  * the root, the entry is proven by its signed entry timestamp or by its
  * inclusion proof and signed checkpoint, its body matches the signature,
  * and its integrated time lies within the certificate's validity; at least
@@ -359,6 +367,39 @@ int berth_sign_bundle_verify(const berth_sign_bundle *b, const void *artifact, s
 int berth_sign_bundle_verify_content(const berth_sign_bundle *b, const berth_sign_key *key,
 				     const berth_sign_trusted_root *root,
 				     const berth_sign_identity *id) BERTH_WARN_UNUSED;
+
+/* ---- cosign's legacy ".sig" layers ---- */
+
+/** The annotations of a legacy signature layer (borrowed; NULL when absent). */
+typedef struct berth_sign_legacy {
+	const char *signature;	 /* dev.cosignproject.cosign/signature: base64 */
+	const char *certificate; /* dev.sigstore.cosign/certificate: PEM leaf (keyless) */
+	const char *chain;	 /* dev.sigstore.cosign/chain: PEM intermediates and root */
+	const char *bundle;	 /* dev.sigstore.cosign/bundle: cosign's Rekor bundle JSON */
+} berth_sign_legacy;
+
+/**
+ * Verify a legacy signature layer over `payload` (len bytes, the simple
+ * signing payload; its claims are the caller's to check). cosign's Rekor
+ * bundle is {"SignedEntryTimestamp":B64,"Payload":{"body":B64,
+ * "integratedTime":N,"logIndex":N,"logID":HEX}}. With `key`: the signature
+ * verifies with it; with `root` too, the Rekor bundle must be present,
+ * proven by a log of the root and record this signature and key. Keyless
+ * (`key` NULL): as berth_sign_bundle_verify, the certificate and chain
+ * standing for the bundle's and the Rekor bundle for its one tlog entry
+ * (required). Each annotation is capped at BERTH_SIGN_ANNOTATION_MAX.
+ * 0 valid, BERTH_EDENIED with the reason if not.
+ */
+int berth_sign_legacy_verify(const void *payload, size_t len, const berth_sign_legacy *l,
+			     const berth_sign_key *key, const berth_sign_trusted_root *root,
+			     const berth_sign_identity *id) BERTH_WARN_UNUSED;
+
+/**
+ * cosign's Rekor bundle annotation (compact JSON, as above) for a tlog
+ * entry as berth_sign_rekor_upload returns it (which must carry a signed
+ * entry timestamp). *out malloc'd.
+ */
+int berth_sign_legacy_rekor_bundle(char **out, const char *tlog_entry_json) BERTH_WARN_UNUSED;
 
 /* ---- registry storage (cosign's tag schema and OCI 1.1 referrers) ---- */
 
@@ -404,6 +445,9 @@ typedef struct berth_sign_attached {
 	const char *media_type;	   /* the layer's media type */
 	const char *layer_digest;  /* the layer's digest */
 	const char *signature;	   /* layer annotation dev.cosignproject.cosign/signature */
+	const char *certificate;   /* layer annotation dev.sigstore.cosign/certificate */
+	const char *chain;	   /* layer annotation dev.sigstore.cosign/chain */
+	const char *rekor_bundle;  /* layer annotation dev.sigstore.cosign/bundle */
 	const char
 		*predicate_type;   /* predicateType, in-toto.io/predicate-type, bundle annotation */
 	const unsigned char *data; /* the layer bytes (when fetched) */

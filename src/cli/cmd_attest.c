@@ -74,7 +74,7 @@ int cmd_attest(int argc, char **argv)
 		goto done;
 	rc = BERTH_EXIT_FAIL;
 	opt_ignore_sigpipe();
-	if (sopt_tlog_check("attest", &o.store) < 0 ||
+	if (sopt_tlog_check("attest", &o.store, "attestations") < 0 ||
 	    sopt_read("attest", o.predicate, BERTH_SIGN_PAYLOAD_MAX, &pred, &pred_len) < 0 ||
 	    sopt_private_key("attest", o.key, &k) < 0 ||
 	    simg_open("attest", argv[1], &o.reg, &im) < 0)

@@ -19,7 +19,9 @@ typedef struct verify_opts {
 	sopt_annotations ann;
 } verify_opts;
 
-#define ROOT_HELP "keyless: sigstore trusted_root.json"
+#define ROOT_HELP                                                                                  \
+	"sigstore trusted_root.json (keyless; with --key\n"                                        \
+	"the tlog entries must be proven by its logs)"
 #define USAGE(cmd)                                                                                 \
 	cmd " (--key PUB | --certificate-identity ID\n"                                            \
 	    "                     --certificate-oidc-issuer URL --trusted-root FILE)\n"            \
@@ -164,13 +166,14 @@ static int run(int argc, char **argv, int att)
 	rc = BERTH_EXIT_FAIL;
 	opt_ignore_sigpipe();
 	if ((o.v.key && sopt_public_key(o.cmd, o.v.key, &k) < 0) ||
-	    (!o.v.key && load_root(o.cmd, o.v.root, &root) < 0) ||
+	    (o.v.root && load_root(o.cmd, o.v.root, &root) < 0) ||
 	    simg_open(o.cmd, argv[1], &o.reg, &im) < 0)
 		goto done;
 	vo.key = k;
 	vo.root = root;
 	vo.id.subject = o.v.identity;
 	vo.id.issuer = o.v.issuer;
+	vo.id.ignore_sct = o.v.ignore_sct;
 	vo.ann = &o.ann;
 	vo.attestations = att;
 	vo.predicate_type = o.type ? berth_sign_predicate_type(o.type) : NULL;

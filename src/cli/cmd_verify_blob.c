@@ -105,7 +105,7 @@ static int verify_bundle(const vb_opts *o, const berth_sign_key *k, const artifa
 {
 	berth_sign_trusted_root *root = NULL;
 	berth_sign_bundle *b = NULL;
-	berth_sign_identity id = {o->v.identity, o->v.issuer};
+	berth_sign_identity id = {o->v.identity, o->v.issuer, o->v.ignore_sct};
 	char *text = NULL;
 	size_t len;
 	int rc = -1;

@@ -7,6 +7,7 @@
 
 #include "util/buf.h"
 
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,13 +170,32 @@ static int sign_statement(char **out, size_t *len, const simg *im, const berth_d
 	return rc;
 }
 
+/*
+ * --tlog-upload: a hashedrekord entry for the payload's signature in the
+ * Rekor log; *bundle gets cosign's Rekor bundle annotation for it.
+ */
+static int upload(const ssign_opts *o, const char *payload, size_t len, const unsigned char *sig,
+		  size_t sig_len, char **bundle)
+{
+	unsigned char h[32];
+	char *entry = NULL;
+	int rc;
+
+	SHA256((const unsigned char *)payload, len, h);
+	rc = berth_sign_rekor_upload(&entry, o->rekor, o->key, h, sig, sig_len);
+	if (rc == 0)
+		rc = berth_sign_legacy_rekor_bundle(bundle, entry);
+	free(entry);
+	return rc;
+}
+
 int ssign_digest(const char *cmd, const simg *im, const berth_digest *d, const char *media_type,
 		 size_t size, const ssign_opts *o)
 {
-	char *payload = NULL, *b64 = NULL;
+	char *payload = NULL, *b64 = NULL, *rekor = NULL;
 	unsigned char *sig = NULL;
 	size_t len, sig_len;
-	berth_sign_annotation sa;
+	berth_sign_annotation sa[2];
 	int rc = -1;
 
 	if (o->bundle) {
@@ -194,10 +214,16 @@ int ssign_digest(const char *cmd, const simg *im, const berth_digest *d, const c
 		berth_cli_fail(cmd, -1, "%s", berth_error_last());
 		goto done;
 	}
-	sa.key = BERTH_SIGN_ANNOTATION_SIG;
-	sa.value = b64;
+	if (o->rekor && upload(o, payload, len, sig, sig_len, &rekor) < 0) {
+		berth_cli_fail(cmd, -1, "%s", berth_error_last());
+		goto done;
+	}
+	sa[0].key = BERTH_SIGN_ANNOTATION_SIG;
+	sa[0].value = b64;
+	sa[1].key = BERTH_SIGN_ANNOTATION_BUNDLE;
+	sa[1].value = rekor;
 	if (berth_sign_image_attach_tag(im->client, im->repo, d, "sig", BERTH_SIGN_SIMPLESIGNING_MT,
-					payload, len, &sa, 1, 0) < 0) {
+					payload, len, sa, rekor ? 2 : 1, 0) < 0) {
 		berth_cli_fail(cmd, -1, "%s@%s: %s", im->identity, d->str, berth_error_last());
 		goto done;
 	}
@@ -208,6 +234,7 @@ done:
 	free(payload);
 	free(sig);
 	free(b64);
+	free(rekor);
 	return rc;
 }
 
@@ -301,21 +328,11 @@ static void fail_item(vstate *v, const berth_sign_attached *a, const char *why)
 
 static int check_simple(vstate *v, const berth_sign_attached *a)
 {
-	unsigned char *sig = NULL;
-	size_t sig_len;
+	berth_sign_legacy l = {a->signature, a->certificate, a->chain, a->rekor_bundle};
 	json_t *payload;
 	int rc;
 
-	if (!v->o->key)
-		return berth_error_set(
-			BERTH_EUNSUPPORTED,
-			"legacy signature: keyless .sig signatures are not supported "
-			"(use --key)");
-	if (!a->signature ||
-	    berth_sign_b64_decode(&sig, &sig_len, a->signature, strlen(a->signature)) < 0)
-		return berth_error_set(BERTH_EDENIED, "layer without a valid base64 signature");
-	rc = berth_sign_key_verify(v->o->key, a->data, a->len, sig, sig_len);
-	free(sig);
+	rc = berth_sign_legacy_verify(a->data, a->len, &l, v->o->key, v->o->root, &v->o->id);
 	if (rc < 0 || (rc = berth_sign_simple_signing_check(a->data, a->len, v->im->digest.str,
 							    v->o->ann ? v->o->ann->a : NULL,
 							    v->o->ann ? v->o->ann->n : 0)) < 0)

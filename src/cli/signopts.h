@@ -70,8 +70,8 @@ extern const char *const sopt_modes[];
 		BERTH_OPT_BOOL("new-bundle-format", 0, T, F.new_bundle, NULL,                      \
 			       "store a sigstore bundle referrer"),                                \
 		BERTH_OPT_BOOL("tlog-upload", 0, T, F.tlog, "BOOL",                                \
-			       "upload to a transparency log (default false;\n"                    \
-			       "refused for images in this build)"),                               \
+			       "upload to the Rekor log of --rekor-url\n"                          \
+			       "(default false: offline)"),                                        \
 		BERTH_OPT_STRING("rekor-url", 0, T, F.rekor, "URL", "the transparency log"),       \
 		BERTH_OPT_BOOL("yes", 0, T, F.yes, NULL,                                           \
 			       "accepted for cosign compatibility (berth never asks)")
@@ -80,11 +80,12 @@ extern const char *const sopt_modes[];
 int sopt_store_bundle(const sopt_store *s);
 
 /**
- * --tlog-upload for image commands: 0 when not asked for; otherwise needs
- * --rekor-url, and fails clearly (image signatures are offline only in
- * this build; sign-blob uploads). Prints errors.
+ * --tlog-upload for image commands: 0 when not asked for or when asked for
+ * with --rekor-url; fails clearly without --rekor-url, or when `unsupported`
+ * (what this build cannot upload, e.g. "attestations") is not NULL. Prints
+ * errors.
  */
-int sopt_tlog_check(const char *cmd, const sopt_store *s);
+int sopt_tlog_check(const char *cmd, const sopt_store *s, const char *unsupported);
 
 /** What a verification checks against: a public key, or keyless. */
 typedef struct sopt_verifier {
@@ -92,6 +93,7 @@ typedef struct sopt_verifier {
 	const char *identity; /* --certificate-identity */
 	const char *issuer;   /* --certificate-oidc-issuer */
 	const char *root;     /* --trusted-root */
+	int ignore_sct;	      /* --insecure-ignore-sct */
 } sopt_verifier;
 
 /*
@@ -104,7 +106,10 @@ typedef struct sopt_verifier {
 				 "keyless: the certificate's SAN (exact)"),                        \
 		BERTH_OPT_STRING("certificate-oidc-issuer", 0, T, F.issuer, "URL",                 \
 				 "keyless: the OIDC issuer (exact)"),                              \
-		BERTH_OPT_STRING("trusted-root", 0, T, F.root, "FILE", root_help)
+		BERTH_OPT_STRING("trusted-root", 0, T, F.root, "FILE", root_help),                 \
+		BERTH_OPT_BOOL("insecure-ignore-sct", 0, T, F.ignore_sct, NULL,                    \
+			       "keyless: accept a certificate without a valid\n"                   \
+			       "embedded SCT")
 
 /** --key, or all three keyless options; -1 (usage error printed) if neither. */
 int sopt_verifier_check(const char *cmd, const sopt_verifier *v);

@@ -13,6 +13,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/ct.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
@@ -211,6 +212,27 @@ BERTH_LAZY_FN(berth_lazy_crypto, int, i2d_PKCS8_PRIV_KEY_INFO,
 BERTH_LAZY_FN(berth_lazy_crypto, int, i2d_PUBKEY, (const EVP_PKEY *a0, unsigned char **a1),
 	      (a0, a1))
 BERTH_LAZY_FN(berth_lazy_crypto, int, i2d_X509, (const X509 *a0, unsigned char **a1), (a0, a1))
+BERTH_LAZY_VOID(berth_lazy_crypto, SCT_LIST_free, (STACK_OF(SCT) * a0), (a0))
+BERTH_LAZY_FN(berth_lazy_crypto, size_t, SCT_get0_extensions, (const SCT *a0, unsigned char **a1),
+	      (a0, a1))
+BERTH_LAZY_FN(berth_lazy_crypto, size_t, SCT_get0_log_id, (const SCT *a0, unsigned char **a1),
+	      (a0, a1))
+BERTH_LAZY_FN(berth_lazy_crypto, size_t, SCT_get0_signature, (const SCT *a0, unsigned char **a1),
+	      (a0, a1))
+BERTH_LAZY_FN(berth_lazy_crypto, uint64_t, SCT_get_timestamp, (const SCT *a0), (a0))
+BERTH_LAZY_FN(berth_lazy_crypto, sct_version_t, SCT_get_version, (const SCT *a0), (a0))
+BERTH_LAZY_VOID(berth_lazy_crypto, X509_EXTENSION_free, (X509_EXTENSION * a0), (a0))
+BERTH_LAZY_FN(berth_lazy_crypto, STACK_OF(X509) *, X509_STORE_CTX_get0_chain,
+	      (const X509_STORE_CTX *a0), (a0))
+BERTH_LAZY_FN(berth_lazy_crypto, X509_EXTENSION *, X509_delete_ext, (X509 * a0, int a1), (a0, a1))
+BERTH_LAZY_FN(berth_lazy_crypto, X509 *, X509_dup, (const X509 *a0), (a0))
+BERTH_LAZY_FN(berth_lazy_crypto, X509_PUBKEY *, X509_get_X509_PUBKEY, (const X509 *a0), (a0))
+BERTH_LAZY_FN(berth_lazy_crypto, int, X509_get_ext_by_NID, (const X509 *a0, int a1, int a2),
+	      (a0, a1, a2))
+BERTH_LAZY_FN(berth_lazy_crypto, int, X509_up_ref, (X509 * a0), (a0))
+BERTH_LAZY_FN(berth_lazy_crypto, int, i2d_X509_PUBKEY, (const X509_PUBKEY *a0, unsigned char **a1),
+	      (a0, a1))
+BERTH_LAZY_FN(berth_lazy_crypto, int, i2d_re_X509_tbs, (X509 * a0, unsigned char **a1), (a0, a1))
 
 /*
  * Variadic: the key parameter OpenSSL reads for the type (EVP_PKEY_Q_keygen(3)):

@@ -197,15 +197,94 @@ def test_bad_input_is_refused_clearly(reg, tmp_path):  # noqa: F811
                              check=False), "json")
 
 
-def test_tlog_upload_is_offline_by_default_and_explicit_otherwise(reg, tmp_path):  # noqa: F811
-    key, _ = s.keypair(tmp_path)
-    s.push_fixture(reg, "busybox", "tl", repo="tl")
+def legacy_to_bundle(payload, ann, pub_pem):
+    """A v0.1 sigstore bundle standing for a legacy .sig layer uploaded with a key."""
+    rb = json.loads(ann["dev.sigstore.cosign/bundle"])
+    der = base64.b64decode("".join(l for l in pub_pem.splitlines() if "-----" not in l))
+    return {
+        "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.1",
+        "verificationMaterial": {
+            "publicKey": {"hint": base64.b64encode(hashlib.sha256(der).digest()).decode()},
+            "tlogEntries": [{
+                "logIndex": str(rb["Payload"]["logIndex"]),
+                "logId": {"keyId": base64.b64encode(bytes.fromhex(rb["Payload"]["logID"])).decode()},
+                "kindVersion": {"kind": "hashedrekord", "version": "0.0.1"},
+                "integratedTime": str(rb["Payload"]["integratedTime"]),
+                "inclusionPromise": {"signedEntryTimestamp": rb["SignedEntryTimestamp"]},
+                "canonicalizedBody": rb["Payload"]["body"]}]},
+        "messageSignature": {
+            "messageDigest": {"algorithm": "SHA2_256",
+                              "digest": base64.b64encode(hashlib.sha256(payload).digest()).decode()},
+            "signature": ann["dev.cosignproject.cosign/signature"]},
+    }
+
+
+def test_tlog_upload_of_image_signatures(reg, tmp_path):  # noqa: F811
+    """Offline by default; --tlog-upload=true --rekor-url uploads a hashedrekord
+    entry of the payload's signature to a Rekor log (@sigstore/mock's, over
+    HTTP) and stores cosign's Rekor bundle annotation on the .sig layer, which
+    berth (with the log's trusted root) and sigstore-js both verify. An
+    unreachable log is a one-line error and nothing is pushed."""
+    import os
+    import signal
+    import subprocess
+    key, pub = s.keypair(tmp_path)
+    digest = s.push_fixture(reg, "busybox", "tl", repo="tl")
     image = "%s/tl:tl" % reg.host
     s.assert_refused(s.berth("sign", "--key", key, "--tlog-upload=true", image, check=False),
                      "--rekor-url")
-    s.assert_refused(s.berth("sign", "--key", key, "--tlog-upload=true", "--rekor-url",
-                             "http://127.0.0.1:9", image, check=False), "image signatures are offline")
+    p = s.berth("sign", "--key", key, "--tlog-upload=true", "--rekor-url", "http://127.0.0.1:9",
+                image, check=False)
+    s.assert_refused(p, "cannot reach the transparency log")
+    assert len([l for l in p.stderr.decode().splitlines() if l.strip()]) == 1, p.stderr
+    assert s.manifest(reg, "tl", s.sig_tag(digest, "sig")).status_code == 404
+    s.assert_refused(s.berth("sign", "--key", key, "--new-bundle-format", "--tlog-upload=true",
+                             "--rekor-url", "http://127.0.0.1:9", image, check=False),
+                     "bundle signatures are offline")
+    (tmp_path / "pred.json").write_text("{}")
+    s.assert_refused(s.berth("attest", "--key", key, "--type", "custom", "--predicate",
+                             tmp_path / "pred.json", "--tlog-upload=true", "--rekor-url",
+                             "http://127.0.0.1:9", image, check=False),
+                     "attestations are offline")
+    s.need_node_peers()
+    env = dict(os.environ, NODE_PATH=os.path.join(s.NPM_DIR, "node_modules"))
+    root = tmp_path / "rekor-root.json"
+    proc = subprocess.Popen(["node", os.path.join(s.JS, "fake-rekor.js"), str(root)],
+                            stdout=subprocess.PIPE, env=env)
+    try:
+        url = proc.stdout.readline().decode().strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        s.berth("sign", "--key", key, "--tlog-upload=true", "--rekor-url", url, image)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    (layer, payload), = s.sig_layers(reg, "tl", digest)
+    ann = layer["annotations"]
+    rb = json.loads(ann["dev.sigstore.cosign/bundle"])
+    assert set(rb) == {"SignedEntryTimestamp", "Payload"}
+    assert set(rb["Payload"]) == {"body", "integratedTime", "logIndex", "logID"}
+    body = json.loads(base64.b64decode(rb["Payload"]["body"]))
+    assert body["kind"] == "hashedrekord"
+    assert body["spec"]["data"]["hash"]["value"] == hashlib.sha256(payload).hexdigest()
+    assert body["spec"]["signature"]["content"] == ann["dev.cosignproject.cosign/signature"]
+    log_key = base64.b64decode(json.loads(root.read_text())["tlogs"][0]["publicKey"]["rawBytes"])
+    assert rb["Payload"]["logID"] == hashlib.sha256(log_key).hexdigest()
+    # berth: with the log's root the entry must hold up; sigstore-js agrees.
+    s.berth("verify", "--key", pub, "--trusted-root", root, image)
+    bundle = s.write_json(tmp_path / "legacy.json", legacy_to_bundle(payload, ann, pub.read_text()))
+    (tmp_path / "payload").write_bytes(payload)
+    s.node("verify-bundle.js", bundle, pub, tmp_path / "payload", root)
+    # A layer signed offline has no entry: refused with the root, fine without.
     s.berth("sign", "--key", key, "--tlog-upload=false", image)
+    p = s.berth("verify", "--key", pub, "--trusted-root", root, "--format", "json", image)
+    assert len(json.loads(p.stdout)) == 1 and b"no Rekor bundle" in p.stderr
+    assert len(json.loads(s.berth("verify", "--key", pub, "--format", "json", image).stdout)) == 2
+    other_root = tmp_path / "other-root.json"
+    other_root.write_bytes(open(os.path.join(s.conftest.SOURCE_DIR, "tests", "unit", "sign",
+                                             "data", "trusted_root.json"), "rb").read())
+    p = s.berth("verify", "--key", pub, "--trusted-root", other_root, image, check=False)
+    s.assert_refused(p, "no valid signatures")
+    assert b"not in the trusted root" in p.stderr
 
 
 def push_blob(reg, repo, data):

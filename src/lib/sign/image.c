@@ -269,6 +269,10 @@ static int each_layer(berth_client *c, const char *repo, const char *source, jso
 		a.media_type = json_string_value(json_object_get(l, "mediaType"));
 		a.layer_digest = json_string_value(json_object_get(l, "digest"));
 		a.signature = json_string_value(json_object_get(ann, BERTH_SIGN_ANNOTATION_SIG));
+		a.certificate = json_string_value(json_object_get(ann, BERTH_SIGN_ANNOTATION_CERT));
+		a.chain = json_string_value(json_object_get(ann, BERTH_SIGN_ANNOTATION_CHAIN));
+		a.rekor_bundle =
+			json_string_value(json_object_get(ann, BERTH_SIGN_ANNOTATION_BUNDLE));
 		a.predicate_type = json_string_value(json_object_get(ann, "predicateType"));
 		if (!a.predicate_type)
 			a.predicate_type = json_string_value(

@@ -9,11 +9,25 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 struct berth_sign_key {
 	EVP_PKEY *pkey;
 	int is_private;
 };
+
+/** A transparency or CT log of a trusted root: its key and key ID (SHA-256 of the DER SPKI). */
+typedef struct berth_sign__log {
+	unsigned char id[32];
+	EVP_PKEY *pkey;
+} berth_sign__log;
+
+/**
+ * At least one of the SCTs embedded in leaf (RFC 6962, extension
+ * 1.3.6.1.4.1.11129.2.4.2) verifies with one of the CT logs, over the
+ * precertificate entry of leaf issued by issuer. 0 or BERTH_EDENIED.
+ */
+int berth_sign__verify_sct(X509 *leaf, X509 *issuer, const berth_sign__log *logs, size_t n_logs);
 
 /** Wrap pkey (ownership passes to *out on success; freed on failure). */
 int berth_sign__key_wrap(berth_sign_key **out, EVP_PKEY *pkey, int is_private);

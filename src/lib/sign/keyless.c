@@ -19,16 +19,15 @@
 #define OID_ISSUER_V1 "1.3.6.1.4.1.57264.1.1"
 #define OID_ISSUER_V2 "1.3.6.1.4.1.57264.1.8"
 
-typedef struct tlog_key {
-	unsigned char id[32];
-	EVP_PKEY *pkey;
-} tlog_key;
+typedef berth_sign__log tlog_key;
 
 struct berth_sign_trusted_root {
 	STACK_OF(X509) * anchors;
 	STACK_OF(X509) * intermediates;
 	tlog_key *logs;
 	size_t n_logs;
+	tlog_key *ctlogs;
+	size_t n_ctlogs;
 };
 
 void berth_sign_trusted_root_free(berth_sign_trusted_root *r)
@@ -40,6 +39,9 @@ void berth_sign_trusted_root_free(berth_sign_trusted_root *r)
 	for (size_t i = 0; i < r->n_logs; i++)
 		EVP_PKEY_free(r->logs[i].pkey);
 	free(r->logs);
+	for (size_t i = 0; i < r->n_ctlogs; i++)
+		EVP_PKEY_free(r->ctlogs[i].pkey);
+	free(r->ctlogs);
 	free(r);
 }
 
@@ -76,16 +78,17 @@ static int root_ca(berth_sign_trusted_root *r, json_t *ca)
 	return 0;
 }
 
-static int root_tlog(berth_sign_trusted_root *r, json_t *t)
+/* A tlogs or ctlogs element: appended to logs[*n]. */
+static int root_log(tlog_key *logs, size_t *n, json_t *t)
 {
 	json_t *pk = json_object_get(t, "publicKey");
 	unsigned char *der = NULL;
 	const unsigned char *q;
 	size_t len;
-	tlog_key *k = &r->logs[r->n_logs];
+	tlog_key *k = &logs[*n];
 	int rc;
 
-	if ((rc = berth_sign__json_b64(pk, "rawBytes", "trusted root tlog key", &der, &len)) < 0)
+	if ((rc = berth_sign__json_b64(pk, "rawBytes", "trusted root log key", &der, &len)) < 0)
 		return rc;
 	q = der;
 	k->pkey = d2i_PUBKEY(NULL, &q, (long)len);
@@ -93,15 +96,15 @@ static int root_tlog(berth_sign_trusted_root *r, json_t *t)
 	SHA256(der, len, k->id);
 	free(der);
 	if (!k->pkey)
-		return berth_error_set(BERTH_EINVALID, "trusted root: a tlog key is not DER SPKI");
-	r->n_logs++;
+		return berth_error_set(BERTH_EINVALID, "trusted root: a log key is not DER SPKI");
+	(*n)++;
 	return 0;
 }
 
 int berth_sign_trusted_root_parse(berth_sign_trusted_root **out, const void *json, size_t len)
 {
 	berth_sign_trusted_root *r = NULL;
-	json_t *doc = NULL, *cas, *tlogs, *x;
+	json_t *doc = NULL, *cas, *tlogs, *ctlogs, *x;
 	size_t i;
 	int rc;
 
@@ -111,20 +114,25 @@ int berth_sign_trusted_root_parse(berth_sign_trusted_root **out, const void *jso
 		return rc;
 	cas = json_object_get(doc, "certificateAuthorities");
 	tlogs = json_object_get(doc, "tlogs");
+	ctlogs = json_object_get(doc, "ctlogs");
 	if (json_array_size(cas) > BERTH_SIGN_LIST_MAX ||
-	    json_array_size(tlogs) > BERTH_SIGN_LIST_MAX) {
+	    json_array_size(tlogs) > BERTH_SIGN_LIST_MAX ||
+	    json_array_size(ctlogs) > BERTH_SIGN_LIST_MAX) {
 		rc = berth_error_set(BERTH_ETOOBIG, "trusted root: more than %d CAs or logs",
 				     BERTH_SIGN_LIST_MAX);
 		goto done;
 	}
 	r = calloc(1, sizeof(*r));
 	if (!r || !(r->anchors = sk_X509_new_null()) || !(r->intermediates = sk_X509_new_null()) ||
-	    !(r->logs = calloc(json_array_size(tlogs) + 1, sizeof(*r->logs)))) {
+	    !(r->logs = calloc(json_array_size(tlogs) + 1, sizeof(*r->logs))) ||
+	    !(r->ctlogs = calloc(json_array_size(ctlogs) + 1, sizeof(*r->ctlogs)))) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
 	json_array_foreach(cas, i, x) if ((rc = root_ca(r, x)) < 0) goto done;
-	json_array_foreach(tlogs, i, x) if ((rc = root_tlog(r, x)) < 0) goto done;
+	json_array_foreach(tlogs, i, x) if ((rc = root_log(r->logs, &r->n_logs, x)) < 0) goto done;
+	json_array_foreach(ctlogs, i,
+			   x) if ((rc = root_log(r->ctlogs, &r->n_ctlogs, x)) < 0) goto done;
 	if (r->n_logs == 0) {
 		rc = berth_error_set(BERTH_EINVALID, "trusted root: no transparency log");
 		goto done;
@@ -139,8 +147,9 @@ done:
 
 /* ---- certificate checks ---- */
 
+/* The leaf chains to an anchor of the root at `when`; *issuer gets its issuer (a reference). */
 static int chain_ok(const berth_sign_bundle *b, const berth_sign_trusted_root *root, X509 *leaf,
-		    int64_t when)
+		    int64_t when, X509 **issuer)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -163,6 +172,12 @@ static int chain_ok(const berth_sign_bundle *b, const berth_sign_trusted_root *r
 		goto done;
 	X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)when);
 	ok = X509_verify_cert(ctx) == 1;
+	if (ok) {
+		STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+
+		*issuer = sk_X509_num(chain) > 1 ? sk_X509_value(chain, 1) : leaf;
+		X509_up_ref(*issuer);
+	}
 	if (!ok)
 		berth_error_set(BERTH_EDENIED,
 				"the certificate does not chain to a CA of the trusted root: %s",
@@ -563,7 +578,7 @@ int berth_sign__verify_keyless(const berth_sign_bundle *b, const berth_sign_trus
 			       const berth_sign_identity *id, EVP_PKEY **leaf_key)
 {
 	const unsigned char *q;
-	X509 *leaf = NULL;
+	X509 *leaf = NULL, *issuer = NULL;
 	int rc;
 
 	*leaf_key = NULL;
@@ -586,7 +601,10 @@ int berth_sign__verify_keyless(const berth_sign_bundle *b, const berth_sign_trus
 		if ((rc = verify_entry(&b->tlog[i], b, root, leaf, &who)) < 0)
 			goto done;
 	}
-	if ((rc = chain_ok(b, root, leaf, b->tlog[0].integrated_time)) < 0)
+	if ((rc = chain_ok(b, root, leaf, b->tlog[0].integrated_time, &issuer)) < 0)
+		goto done;
+	if (!id->ignore_sct &&
+	    (rc = berth_sign__verify_sct(leaf, issuer, root->ctlogs, root->n_ctlogs)) < 0)
 		goto done;
 	/* Fulcio issues code-signing certificates; anything else is not for this. */
 	if (!(X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) ||
@@ -607,6 +625,7 @@ int berth_sign__verify_keyless(const berth_sign_bundle *b, const berth_sign_trus
 	if (!(*leaf_key = X509_get_pubkey(leaf)))
 		rc = berth_error_set(BERTH_EDENIED, "the certificate's key is unreadable");
 done:
+	X509_free(issuer);
 	X509_free(leaf);
 	ERR_clear_error();
 	return rc;

@@ -64,7 +64,7 @@ static void test_keyless_bundles_verify(void **state)
 {
 	static const char *const names[] = {"blob-v02.sigstore.json", "blob-v03.sigstore.json",
 					    "dsse.sigstore.json", "dsse-v03.sigstore.json"};
-	berth_sign_identity id = {ID, ISSUER};
+	berth_sign_identity id = {ID, ISSUER, 0};
 	berth_sign_trusted_root *r = root();
 
 	for (size_t i = 0; i < 4; i++) {
@@ -83,8 +83,8 @@ static void test_keyless_bundles_verify(void **state)
 
 static void test_wrong_identity_or_issuer_is_refused(void **state)
 {
-	berth_sign_identity bad_id = {"https://evil.example/x", ISSUER};
-	berth_sign_identity bad_iss = {ID, "https://evil.example"};
+	berth_sign_identity bad_id = {"https://evil.example/x", ISSUER, 0};
+	berth_sign_identity bad_iss = {ID, "https://evil.example", 0};
 	berth_sign_trusted_root *r = root();
 	berth_sign_bundle *b = load("blob-v03.sigstore.json");
 
@@ -100,7 +100,7 @@ static void test_wrong_identity_or_issuer_is_refused(void **state)
 
 static void test_inclusion_proof_and_checkpoint_are_checked(void **state)
 {
-	berth_sign_identity id = {ID, ISSUER};
+	berth_sign_identity id = {ID, ISSUER, 0};
 	berth_sign_trusted_root *r = root();
 	berth_sign_bundle *b = load("blob-v03.sigstore.json");
 	char *cp;
