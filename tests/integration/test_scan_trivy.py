@@ -52,10 +52,9 @@ import subprocess
 import pytest
 
 import scanutil
-from sbomutil import BUILD_DIR, SOURCE_DIR, peers, rootfs
+from sbomutil import SOURCE_DIR, peers, rootfs
 from scanutil import FIX, scan_json
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 WRITER = os.path.join(SOURCE_DIR, "tests", "peers", "trivydb", "main.go")
 PEERS = os.path.join(SOURCE_DIR, "build", "peers")
 
@@ -188,7 +187,7 @@ def writer():
         pytest.fail("go is missing: apt-get install golang-go golang-github-coreos-bbolt-dev")
     if not os.path.isdir("/usr/share/gocode/src/go.etcd.io/bbolt"):
         pytest.fail("bbolt is missing: apt-get install golang-github-coreos-bbolt-dev")
-    exe = os.path.join(PEERS, "trivydb-" + fixture_hash())
+    exe = os.path.join(PEERS, "trivydb-" + hashlib.sha256(open(WRITER, "rb").read()).hexdigest()[:16])
     if not os.access(exe, os.X_OK):
         env = dict(os.environ, GO111MODULE="off", GOPATH="/usr/share/gocode",
                    GOCACHE=os.path.join(PEERS, "go-cache"), GOFLAGS="")
