@@ -200,8 +200,13 @@ def writer():
 
 @pytest.fixture(scope="module")
 def trivy_cache():
+    return build_trivy_cache()
+
+
+def build_trivy_cache():
     """Trivy's cache dir: db/ (this test's trivy.db) and java-db/ (the empty
-    Java index of test_sbom_trivy, so jars are named from pom.properties)."""
+    Java index of test_sbom_trivy, so jars are named from pom.properties).
+    bench/scan uses it too."""
     from test_sbom_trivy import trivy_cache as java_cache
     os.makedirs(PEERS, exist_ok=True)
     cache = os.path.join(PEERS, "trivy-vulndb-" + fixture_hash())
