@@ -15,6 +15,7 @@
 #include "util/buf.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,8 +26,38 @@ const berth_lint_rule *berth_lint_rules(size_t *n)
 	return berth_lint__table;
 }
 
+/* The rules sorted by id, built once: every finding looks its rule up. */
+static const berth_lint_rule **by_id;
+static pthread_once_t by_id_once = PTHREAD_ONCE_INIT;
+
+static int rule_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const berth_lint_rule *const *)a)->id,
+		      (*(const berth_lint_rule *const *)b)->id);
+}
+
+static void sort_rules(void)
+{
+	const berth_lint_rule **v = malloc(berth_lint__ntable * sizeof(*v));
+
+	if (!v)
+		return; /* berth_lint_rule_find falls back to a linear search */
+	for (size_t i = 0; i < berth_lint__ntable; i++)
+		v[i] = &berth_lint__table[i];
+	qsort(v, berth_lint__ntable, sizeof(*v), rule_cmp);
+	by_id = v;
+}
+
 const berth_lint_rule *berth_lint_rule_find(const char *id)
 {
+	berth_lint_rule key = {.id = id};
+	const berth_lint_rule *kp = &key, **hit;
+
+	pthread_once(&by_id_once, sort_rules);
+	if (by_id) {
+		hit = bsearch(&kp, by_id, berth_lint__ntable, sizeof(*by_id), rule_cmp);
+		return hit ? *hit : NULL;
+	}
 	for (size_t i = 0; i < berth_lint__ntable; i++)
 		if (strcmp(berth_lint__table[i].id, id) == 0)
 			return &berth_lint__table[i];

@@ -11,6 +11,7 @@
 #include "berth/lint.h"
 
 #include <stdarg.h>
+#include <string.h>
 
 /* ---- shell splitting ---- */
 
@@ -37,7 +38,8 @@ typedef struct lint_cmd {
 typedef struct lint_script {
 	lint_cmd *cmds;
 	size_t ncmds;
-	int has_pipe; /* a `|` between commands (not `||`) */
+	struct berth_pool *words; /* the words' and assignments' text */
+	int has_pipe;		  /* a `|` between commands (not `||`) */
 } lint_script;
 
 /**
@@ -56,8 +58,14 @@ void berth_lint__shell_dispose(lint_script *s);
 /** The command name without a directory ("/usr/bin/apt-get" -> "apt-get"). */
 const char *berth_lint__cmd_name(const lint_cmd *c);
 
-/** 1 if c is command `name` (basename compared). */
-int berth_lint__cmd_is(const lint_cmd *c, const char *name);
+/** 1 if c is command `name` (basename compared). Inline: the rules ask it
+ * of every command of every RUN, dozens of times each. */
+static inline int berth_lint__cmd_is(const lint_cmd *c, const char *name)
+{
+	const char *n = c->name ? c->name : berth_lint__cmd_name(c);
+
+	return n[0] == name[0] && strcmp(n, name) == 0;
+}
 
 /** 1 if some word after the name equals `arg`. */
 int berth_lint__cmd_has_arg(const lint_cmd *c, const char *arg);

@@ -14,6 +14,7 @@
 
 #include "util/array.h"
 #include "util/buf.h"
+#include "util/pool.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -52,6 +53,8 @@ static int is_assignment(const char *w)
 
 static int is_keyword(const char *w)
 {
+	if (w[0] == '\0' || !strchr("itefdwu!{}", w[0]))
+		return 0; /* no keyword starts with it: most command names */
 	static const char *const kw[] = {"if", "then", "else",	"elif",	 "fi",
 					 "do", "done", "while", "until", "!",
 					 "{",  "}",    "esac",	"time",	 NULL};
@@ -70,12 +73,9 @@ static void cmd_reset(cmd_state *st)
 	st->redirect = 0;
 }
 
+/* The word texts live in the script's pool; only the arrays are the command's. */
 static void cmd_free_words(lint_cmd *c)
 {
-	for (size_t i = 0; i < c->nwords; i++)
-		free(c->words[i]);
-	for (size_t i = 0; i < c->nassigns; i++)
-		free(c->assigns[i]);
 	free(c->words);
 	free(c->assigns);
 }
@@ -111,10 +111,8 @@ static int push_str(splitter *sp, char ***arr, size_t *n, size_t *cap, char *w)
 {
 	char **room = berth_array_room(*arr, *n, cap, sizeof(char *));
 
-	if (!room) {
-		free(w);
+	if (!room)
 		return sp->err = BERTH_ERROR;
-	}
 	*arr = room;
 	(*arr)[(*n)++] = w;
 	return 0;
@@ -133,15 +131,15 @@ static void word_end(splitter *sp, cmd_state *st, berth_buf *w, int started, int
 		berth_buf_reset(w);
 		return;
 	}
-	text = strndup(w->ptr ? w->ptr : "", w->len);
+	if (st->redirect || st->skip_rest) {
+		st->redirect = 0;
+		berth_buf_reset(w);
+		return;
+	}
+	text = berth_pool_strndup(sp->out->words, w->ptr ? w->ptr : "", w->len);
 	berth_buf_reset(w);
 	if (!text) {
 		sp->err = BERTH_ERROR;
-		return;
-	}
-	if (st->redirect || st->skip_rest) {
-		st->redirect = 0;
-		free(text);
 		return;
 	}
 	if (st->cur.nwords == 0 && !quoted_head) {
@@ -152,13 +150,10 @@ static void word_end(splitter *sp, cmd_state *st, berth_buf *w, int started, int
 		if (strcmp(text, "for") == 0 || strcmp(text, "case") == 0 ||
 		    strcmp(text, "select") == 0) {
 			st->skip_rest = 1;
-			free(text);
 			return;
 		}
-		if (is_keyword(text)) {
-			free(text);
+		if (is_keyword(text))
 			return;
-		}
 	}
 	push_str(sp, &st->cur.words, &st->cur.nwords, &st->wcap, text);
 }
@@ -264,6 +259,17 @@ static size_t op_at(const char *s, size_t len, size_t i, lint_sep *sep, int *red
 	return 0;
 }
 
+/* Length (>= 1) of the run at s[i] of bytes that only extend a word: one
+ * append per run, not per byte. '#' inside a word is plain. */
+static size_t plain_run(const char *s, size_t len, size_t i)
+{
+	size_t j = i + 1;
+
+	while (j < len && !strchr(" \t\r\\'\"`$&|;\n()<>", s[j]))
+		j++;
+	return j - i;
+}
+
 static void split_range(splitter *sp, const char *s, size_t len, int in_subst)
 {
 	berth_buf w = BERTH_BUF_INIT(BERTH_DF_MAX_LOGICAL);
@@ -346,10 +352,11 @@ static void split_range(splitter *sp, const char *s, size_t len, int in_subst)
 			i += n;
 			continue;
 		}
-		if (berth_buf_put(&w, &ch, 1) < 0)
+		n = plain_run(s, len, i);
+		if (berth_buf_put(&w, s + i, n) < 0)
 			sp->err = BERTH_ERROR;
 		started = 1;
-		i++;
+		i += n;
 	}
 	word_end(sp, &st, &w, started, quoted_head);
 	cmd_end(sp, &st, LINT_SEP_NONE);
@@ -361,6 +368,9 @@ int berth_lint__shell_split(lint_script *out, const char *script)
 	splitter sp = {out, 0, 0};
 
 	memset(out, 0, sizeof(*out));
+	if (!(out->words = malloc(sizeof(*out->words))))
+		return berth_error_set(BERTH_ERROR, "out of memory splitting a RUN script");
+	berth_pool_init(out->words);
 	split_range(&sp, script, strlen(script), 0);
 	if (sp.err) {
 		berth_lint__shell_dispose(out);
@@ -384,6 +394,10 @@ void berth_lint__shell_dispose(lint_script *s)
 	for (size_t i = 0; i < s->ncmds; i++)
 		cmd_free_words(&s->cmds[i]);
 	free(s->cmds);
+	if (s->words) {
+		berth_pool_dispose(s->words);
+		free(s->words);
+	}
 	memset(s, 0, sizeof(*s));
 }
 
@@ -397,13 +411,6 @@ const char *berth_lint__cmd_name(const lint_cmd *c)
 		return "";
 	slash = strrchr(c->words[0], '/');
 	return slash ? slash + 1 : c->words[0];
-}
-
-int berth_lint__cmd_is(const lint_cmd *c, const char *name)
-{
-	const char *n = berth_lint__cmd_name(c);
-
-	return n[0] == name[0] && strcmp(n, name) == 0;
 }
 
 int berth_lint__cmd_has_arg(const lint_cmd *c, const char *arg)

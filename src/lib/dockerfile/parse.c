@@ -573,6 +573,9 @@ done:
 
 /* ---- the main loop ---- */
 
+/* The next instruction slot. The array lives in the result's pool, sized
+ * once from the line count (an instruction starts on a line of its own, so
+ * it never grows for a whole file): no realloc and no copy at the end. */
 static int push_instr(pstate *ps, berth_df_instr **slot)
 {
 	if (ps->ninstrs >= BERTH_DF_MAX_INSTRUCTIONS)
@@ -580,10 +583,12 @@ static int push_instr(pstate *ps, berth_df_instr **slot)
 			       BERTH_DF_MAX_INSTRUCTIONS);
 	if (ps->ninstrs == ps->capinstrs) {
 		size_t nc = ps->capinstrs ? ps->capinstrs * 2 : 64;
-		berth_df_instr *p = realloc(ps->instrs, nc * sizeof(*p));
+		berth_df_instr *p = berth_pool_alloc(ps->pool, nc * sizeof(*p));
 
 		if (!p)
 			return berth_error_set(BERTH_ERROR, "out of memory");
+		if (ps->ninstrs)
+			memcpy(p, ps->instrs, ps->ninstrs * sizeof(*p));
 		ps->instrs = p;
 		ps->capinstrs = nc;
 	}
@@ -712,13 +717,8 @@ static int finish(pstate *ps)
 			return berth_error_set(BERTH_ERROR, "out of memory");
 	}
 	df->nlines = ps->npl;
-	if (ps->ninstrs) {
-		df->instrs = berth_pool_alloc(ps->pool, ps->ninstrs * sizeof(*df->instrs));
-		if (!df->instrs)
-			return berth_error_set(BERTH_ERROR, "out of memory");
-		memcpy(df->instrs, ps->instrs, ps->ninstrs * sizeof(*df->instrs));
-		df->ninstrs = ps->ninstrs;
-	}
+	df->instrs = ps->instrs; /* in the pool already */
+	df->ninstrs = ps->ninstrs;
 	if (ps->ndir) {
 		df->directives = berth_pool_alloc(ps->pool, ps->ndir * sizeof(*df->directives));
 		if (!df->directives)
@@ -765,7 +765,15 @@ int berth_dockerfile_parse(berth_dockerfile **out, const char *text, size_t len,
 	}
 	ps.text = text;
 	ps.len = len;
-	if ((rc = split_lines(&ps)) < 0 || (rc = parse_lines(&ps)) < 0)
+	if ((rc = split_lines(&ps)) < 0)
+		goto done;
+	ps.capinstrs = ps.npl < BERTH_DF_MAX_INSTRUCTIONS ? ps.npl : BERTH_DF_MAX_INSTRUCTIONS;
+	if (ps.capinstrs &&
+	    !(ps.instrs = berth_pool_alloc(ps.pool, ps.capinstrs * sizeof(*ps.instrs)))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = parse_lines(&ps)) < 0)
 		goto done;
 	if (ps.ninstrs == 0) {
 		rc = berth_dockerfile__fail_src(impl->pub.name, NULL, 0, err, BERTH_EINVALID,
@@ -779,7 +787,6 @@ int berth_dockerfile_parse(berth_dockerfile **out, const char *text, size_t len,
 done:
 	free(ps.pl);
 	free(ps.segs);
-	free(ps.instrs);
 	free(ps.comments);
 	berth_buf_dispose(&ps.logical);
 	if (impl) {
