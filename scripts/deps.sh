@@ -10,7 +10,7 @@ TEST="clang-format-14 python3 python3-pytest python3-requests python3-cryptograp
   busybox-static zstd attr docker-registry valgrind runc uidmap fuse-overlayfs
   shellcheck python3-jsonschema
   dpkg libdpkg-perl rpm db5.3-util python3-packaging ruby php-cli composer libmaven3-core-java
-  default-jdk-headless golang-go golang-golang-x-mod-dev mmdebstrap gpgv
+  default-jdk-headless golang-go golang-golang-x-mod-dev golang-github-coreos-bbolt-dev mmdebstrap gpgv
   docker.io qemu-user-static postgresql haproxy
   gdb gunicorn ceph radosgw swift swift-proxy swift-object swift-container swift-account
   python3-swift memcached"

@@ -132,6 +132,12 @@ int berth_vulndb_query(berth_vulndb *db, const char *ecosystem, const char *pack
 void berth_vulndb_matches_free(berth_vulndb_match *m, size_t n);
 
 /**
+ * 1 if `id` is one of the comma-separated `aliases` of a match (exactly, not
+ * as a prefix), else 0. Pure; thread-safe.
+ */
+int berth_vulndb_alias_has(const char *aliases, const char *id);
+
+/**
  * Hold one read snapshot across many queries (a scan asks once per
  * package): the database is locked and unlocked once instead of once per
  * query, and every answer comes from the same state of the file. End with

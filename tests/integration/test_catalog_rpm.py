@@ -6,6 +6,7 @@ owned files."""
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -167,3 +168,111 @@ def test_rpmdb_berkeleydb_damaged_warns_and_the_rest_is_read(built, tmp_path):
     cat = berth_json("rootfs:%s" % root, tmp_path)
     assert [p for p in cat["packages"] if p["type"] == "rpm"] == []
     assert any("not a BerkeleyDB hash database" in w for w in cat["warnings"]), cat["warnings"]
+
+
+# ndb ("Packages.db", openSUSE and SLES). Debian's rpm has no ndb backend
+# (`rpm --showrc`: sqlite bdb_ro dummy), so these fixtures' container is
+# written by our generator tests/fixtures/rpmndb.py from the format rpm's
+# lib/backend/ndb/rpmpkg.c describes; the header blobs inside are the real
+# ones Debian's rpm wrote into rpmdb.sqlite, and the expected packages are
+# what rpm itself lists from that rpmdb.sqlite.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+import rpmndb  # noqa: E402
+
+
+def rpm_qa(dbpath, *define):
+    r = subprocess.run(["rpm", "--dbpath", str(dbpath)] + list(define) + ["-qa", "--qf",
+                       "%{NAME} %{EPOCHNUM} %{VERSION}-%{RELEASE} %{ARCH} %{SOURCERPM}\n"],
+                       capture_output=True, text=True, check=True)
+    want = {}
+    for line in r.stdout.splitlines():
+        name, epoch, ver, arch, src = line.split()
+        want[name] = (int(epoch), ver, arch, src)
+    return want
+
+
+def drop_sqlite(db):
+    for f in os.listdir(db):
+        if f.startswith("rpmdb.sqlite"):
+            os.unlink(db / f)
+
+
+@pytest.mark.parametrize("dbdir", ["var/lib/rpm", "usr/lib/sysimage/rpm"])
+def test_rpmdb_ndb_matches_rpm(built, tmp_path, dbdir):
+    root = copy_root(built, tmp_path)
+    src = root / "var" / "lib" / "rpm"
+    want = rpm_qa(src)
+    assert set(want) == {"berth-alpha", "berth-beta"}
+    db = root / dbdir
+    db.mkdir(parents=True, exist_ok=True)
+    # two free slots first, as a database with removed packages has
+    (db / "Packages.db").write_bytes(rpmndb.pack(rpmndb.from_sqlite(src / "rpmdb.sqlite"),
+                                                 free_slots=(0, 1)))
+    drop_sqlite(src)
+    cat = berth_json("rootfs:%s" % root, tmp_path)
+    got = {p["name"]: p for p in cat["packages"] if p["type"] == "rpm"}
+    assert set(got) == set(want)
+    for name, (epoch, ver, arch, srpm) in want.items():
+        p = got[name]
+        assert (p.get("epoch", 0), p["version"], p["arch"]) == (epoch, ver, arch)
+        assert "%s-%s.src.rpm" % (p["sourceName"], p["sourceVersion"]) == srpm
+        assert sorted(p["files"]) == ["/etc/%s.conf" % name, "/usr/share/%s/data.txt" % name]
+        assert p["path"] == "/%s/Packages.db" % dbdir
+    assert got["berth-beta"]["purl"] == "pkg:rpm/rocky/berth-beta@0.9-1?arch=noarch&distro=rocky-9.3&epoch=3"
+    assert cat["warnings"] == []
+
+
+def test_rpmdb_ndb_damaged_warns_and_the_rest_is_read(built, tmp_path):
+    root = copy_root(built, tmp_path)
+    db = root / "var" / "lib" / "rpm"
+    rows = rpmndb.from_sqlite(db / "rpmdb.sqlite")
+    drop_sqlite(db)
+    data = bytearray(rpmndb.pack(rows))
+    first = 4096 + 16 + 100  # a byte inside the first package's header blob
+    data[first] ^= 0xFF
+    (db / "Packages.db").write_bytes(bytes(data))
+    cat = berth_json("rootfs:%s" % root, tmp_path)
+    names = [p["name"] for p in cat["packages"] if p["type"] == "rpm"]
+    assert len(names) == 1, names  # the other package is read
+    assert any("Packages.db" in w and "package %d: checksum mismatch" % rows[0][0] in w
+               for w in cat["warnings"]), cat["warnings"]
+    good = rpmndb.pack(rows)
+    (db / "Packages.db").write_bytes(good[:len(good) - 64])  # the last blob cut short
+    cat = berth_json("rootfs:%s" % root, tmp_path)
+    assert len([p for p in cat["packages"] if p["type"] == "rpm"]) == 1
+    assert any("blob outside the file" in w for w in cat["warnings"]), cat["warnings"]
+    (db / "Packages.db").write_bytes(b"\0" * 4096)  # not a database at all
+    cat = berth_json("rootfs:%s" % root, tmp_path)
+    assert [p for p in cat["packages"] if p["type"] == "rpm"] == []
+    assert any("not an rpm ndb database" in w for w in cat["warnings"]), cat["warnings"]
+
+
+def test_rpm_one_database_per_directory(built, tmp_path):
+    # Several databases side by side (a converted database's leftovers): rpm
+    # 4.16+ opens the configured backend's file, else the first of sqlite,
+    # ndb, bdb it finds (lib/backend/dbi.c); distros configure the newer
+    # format they converted to. berth reads the one rpm would: sqlite, then
+    # ndb, then BerkeleyDB. Each file here holds different packages so the
+    # one read shows.
+    root = copy_root(built, tmp_path)
+    db = root / "var" / "lib" / "rpm"
+    rows = rpmndb.from_sqlite(db / "rpmdb.sqlite")
+    alpha = [r for r in rows if b"berth-alpha" in r[1]]
+    assert len(alpha) == 1
+    (db / "Packages.db").write_bytes(rpmndb.pack(alpha))
+    to_bdb(db / "rpmdb.sqlite", db / "Packages", 1024, 1234)
+    # rpm itself, with both sqlite and BerkeleyDB present: sqlite (its default)
+    assert set(rpm_qa(db)) == {"berth-alpha", "berth-beta"}
+    cat = berth_json("rootfs:%s" % root, tmp_path)
+    got = [(p["name"], p["path"]) for p in cat["packages"] if p["type"] == "rpm"]
+    assert sorted(got) == [("berth-alpha", "/var/lib/rpm/rpmdb.sqlite"),
+                           ("berth-beta", "/var/lib/rpm/rpmdb.sqlite")]
+    drop_sqlite(db)  # now ndb (berth-alpha only) over BerkeleyDB (both)
+    cat = berth_json("rootfs:%s" % root, tmp_path)
+    got = [(p["name"], p["path"]) for p in cat["packages"] if p["type"] == "rpm"]
+    assert got == [("berth-alpha", "/var/lib/rpm/Packages.db")]
+    os.unlink(db / "Packages.db")
+    cat = berth_json("rootfs:%s" % root, tmp_path)
+    got = sorted((p["name"], p["path"]) for p in cat["packages"] if p["type"] == "rpm")
+    assert got == [("berth-alpha", "/var/lib/rpm/Packages"), ("berth-beta", "/var/lib/rpm/Packages")]
+    assert cat["warnings"] == []

@@ -101,6 +101,10 @@ int berth_catalog__rpm_sqlite(cat_ctx *cx, const unsigned char *d, size_t n);
 int berth_catalog__rpm_header(cat_ctx *cx, const unsigned char *d, size_t n);
 /* rpm's BerkeleyDB hash "Packages" (rpmbdb.c): each header through rpm_header. */
 int berth_catalog__rpm_bdb(cat_ctx *cx, const unsigned char *d, size_t n);
+/* rpm's ndb "Packages.db" (rpmndb.c): each header through rpm_header. */
+int berth_catalog__rpm_ndb(cat_ctx *cx, const unsigned char *d, size_t n);
+/* One rpm database per directory, as rpm picks it (merge.c). */
+void berth_catalog__rpm_one_db(berth_catalog *c);
 int berth_catalog__python_metadata(cat_ctx *cx, const unsigned char *d, size_t n);
 int berth_catalog__python_lock(cat_ctx *cx, const unsigned char *d, size_t n);
 int berth_catalog__npm_package(cat_ctx *cx, const unsigned char *d, size_t n);

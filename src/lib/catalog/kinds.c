@@ -59,6 +59,10 @@ static int want_rpm_bdb(const char *p, mode_t m, uint64_t s)
 {
 	return eq(p, "/var/lib/rpm/Packages") || eq(p, "/usr/lib/sysimage/rpm/Packages");
 }
+static int want_rpm_ndb(const char *p, mode_t m, uint64_t s)
+{
+	return eq(p, "/var/lib/rpm/Packages.db") || eq(p, "/usr/lib/sysimage/rpm/Packages.db");
+}
 static int want_python(const char *p, mode_t m, uint64_t s)
 {
 	return berth_catalog__ends(p, ".dist-info/METADATA") ||
@@ -139,6 +143,7 @@ static const cat_kind kinds[] = {
 	{"apk", want_apk, berth_catalog__apk_installed, BERTH_CATALOG_FILE_MAX},
 	{"rpm", want_rpm_sqlite, berth_catalog__rpm_sqlite, BERTH_CATALOG_ARCHIVE_MAX},
 	{"rpm-bdb", want_rpm_bdb, berth_catalog__rpm_bdb, BERTH_CATALOG_ARCHIVE_MAX},
+	{"rpm-ndb", want_rpm_ndb, berth_catalog__rpm_ndb, BERTH_CATALOG_ARCHIVE_MAX},
 	{"python-installed", want_python, berth_catalog__python_metadata, BERTH_CATALOG_FILE_MAX},
 	{"python-lock", want_python_lock, berth_catalog__python_lock, BERTH_CATALOG_FILE_MAX},
 	{"npm-installed", want_npm, berth_catalog__npm_package, SMALL_MAX},

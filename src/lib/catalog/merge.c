@@ -5,7 +5,8 @@
  * again (dpkg's status rewritten by a later apt-get) replaces the lower
  * copy's packages; the OS facts of the highest layer that has them win;
  * dpkg's info/NAME.list files are attached to their packages. All-layers
- * scope keeps every layer's packages.
+ * scope keeps every layer's packages. In both, of several rpm databases in
+ * one directory only the one rpm reads counts.
  */
 #include "internal.h"
 
@@ -128,6 +129,77 @@ static int attach_files(berth_catalog *out, const owners *ow)
 	return 0;
 }
 
+/*
+ * rpm's database files in preference order. rpm (lib/backend/dbi.c, 4.16
+ * on) opens the configured backend's file when it exists, else the first
+ * of sqlite, ndb, BerkeleyDB found; a distro converting its database
+ * (Fedora and RHEL 9 to sqlite, SUSE to ndb) configures the newer one, so
+ * a leftover older file beside it is not what rpm reads.
+ */
+static const char *const rpm_dbs[] = {"rpmdb.sqlite", "Packages.db", "Packages"};
+#define RPM_DB_NONE (sizeof(rpm_dbs) / sizeof(rpm_dbs[0]))
+
+/* The rank of an rpm package's database (its path's base name), RPM_DB_NONE if another. */
+static size_t rpm_rank(const berth_package *p, size_t *dirlen)
+{
+	const char *base;
+
+	*dirlen = 0;
+	if (p->type != BERTH_PKG_RPM || !p->path)
+		return RPM_DB_NONE;
+	base = berth_catalog__base(p->path);
+	*dirlen = (size_t)(base - p->path);
+	for (size_t r = 0; r < RPM_DB_NONE; r++)
+		if (strcmp(base, rpm_dbs[r]) == 0)
+			return r;
+	return RPM_DB_NONE;
+}
+
+typedef struct rpm_src {
+	size_t rank, dirlen;
+	int drop;
+} rpm_src;
+
+/* Does a package of c come from a better rpm database in the directory of package i? */
+static int rpm_outranked(const berth_catalog *c, const rpm_src *src, size_t i)
+{
+	const char *path = c->pkgs[i].path;
+
+	if (src[i].rank == RPM_DB_NONE || src[i].rank == 0)
+		return 0;
+	for (size_t k = 0; k < c->npkgs; k++)
+		if (src[k].rank < src[i].rank && src[k].dirlen == src[i].dirlen &&
+		    strncmp(c->pkgs[k].path, path, src[i].dirlen) == 0)
+			return 1;
+	return 0;
+}
+
+void berth_catalog__rpm_one_db(berth_catalog *c)
+{
+	rpm_src *src = calloc(c->npkgs ? c->npkgs : 1, sizeof(*src));
+	size_t o = 0, ranks = 0;
+
+	if (!src)
+		return; /* keeping every list is the safe side of running out of memory */
+	for (size_t i = 0; i < c->npkgs; i++) {
+		src[i].rank = rpm_rank(&c->pkgs[i], &src[i].dirlen);
+		if (src[i].rank != RPM_DB_NONE)
+			ranks |= (size_t)1 << src[i].rank;
+	}
+	if (ranks & (ranks - 1)) { /* more than one kind of database: some may lose */
+		for (size_t i = 0; i < c->npkgs; i++)
+			src[i].drop = rpm_outranked(c, src, i);
+		for (size_t i = 0; i < c->npkgs; i++) {
+			if (src[i].drop)
+				berth_catalog__package_dispose(&c->pkgs[i]);
+			else
+				c->pkgs[o++] = c->pkgs[i];
+		}
+		c->npkgs = o;
+	}
+	free(src);
+}
+
 int berth_catalog__merge(berth_catalog *out, cat_layer **layers, size_t n,
 			 berth_catalog_scope scope)
 {
@@ -168,6 +240,7 @@ int berth_catalog__merge(berth_catalog *out, cat_layer **layers, size_t n,
 	}
 	if (attach_files(out, &ow) < 0)
 		goto done;
+	berth_catalog__rpm_one_db(out);
 	if (out->os_id && strcmp(out->os_id, "debian") == 0 && debver && debver[0] >= '0' &&
 	    debver[0] <= '9') {
 		if (berth_catalog__set(&out->os_version, debver) < 0)

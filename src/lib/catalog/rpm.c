@@ -3,8 +3,8 @@
  * row) read from memory with sqlite3_deserialize, and the header blobs
  * parsed here: a big-endian count of index entries and of data bytes, then
  * 16-byte entries (tag, type, offset, count) pointing into the data store.
- * BerkeleyDB "Packages" is read by rpmbdb.c; ndb "Packages.db" (SUSE) is not
- * read yet.
+ * BerkeleyDB "Packages" is read by rpmbdb.c, ndb "Packages.db" (SUSE) by
+ * rpmndb.c.
  */
 #include "internal.h"
 

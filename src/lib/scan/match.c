@@ -6,6 +6,7 @@
  * severity words, the filters and the exit status a scan asks for.
  */
 #include "internal.h"
+#include "util/array.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -193,15 +194,9 @@ static int add_finding(berth_scan_report *r, size_t pkg, berth_vulndb_match *m, 
 	if (r->n == BERTH_SCAN_FINDINGS_MAX)
 		return berth_error_set(BERTH_ETOOBIG, "more than %d findings",
 				       BERTH_SCAN_FINDINGS_MAX);
-	if (r->n == r->cap) {
-		size_t c = r->cap ? r->cap * 2 : 64;
-		berth_scan_finding *g = realloc(r->findings, c * sizeof(*g));
-
-		if (!g)
-			return berth_error_set(BERTH_ERROR, "out of memory");
-		r->findings = g;
-		r->cap = c;
-	}
+	if (!(f = berth_array_room(r->findings, r->n, &r->cap, sizeof(*f))))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	r->findings = f;
 	f = &r->findings[r->n++];
 	memset(f, 0, sizeof(*f));
 	f->pkg = pkg;
@@ -330,20 +325,7 @@ void berth_scan_filter(berth_scan_report *r, const berth_scan_filter_options *o)
 
 int berth_scan__names(const berth_scan_finding *f, const char *id)
 {
-	size_t n = strlen(id);
-
-	if (strcmp(f->id, id) == 0)
-		return 1;
-	for (const char *p = f->aliases; *p;) {
-		size_t l = strcspn(p, ",");
-
-		if (l == n && strncmp(p, id, n) == 0)
-			return 1;
-		p += l;
-		if (*p)
-			p++;
-	}
-	return 0;
+	return strcmp(f->id, id) == 0 || berth_vulndb_alias_has(f->aliases, id);
 }
 
 int berth_scan__suppress(berth_scan_finding *f, const char *fmt, ...)

@@ -227,36 +227,6 @@ static double macro_score(int e1, int e2, int e3, int e4, int e5, int e6)
 }
 
 /*
- * Severity level of a metric value (0 most severe, in steps of 0.1), for the
- * metrics the distances use; the order of these is the order in which the
- * distances are summed.
- */
-static double level(int m, char v)
-{
-	static const struct {
-		int m;
-		const char *order; /* values from most to least severe */
-		double first;	   /* level of the first value */
-	} lv[] = {
-		{C_AV, "NALP", 0}, {C_PR, "NLH", 0},  {C_UI, "NPA", 0},	 {C_AC, "LH", 0},
-		{C_AT, "NP", 0},   {C_VC, "HLN", 0},  {C_VI, "HLN", 0},	 {C_VA, "HLN", 0},
-		{C_SC, "HLN", 1},  {C_SI, "SHLN", 0}, {C_SA, "SHLN", 0}, {C_CR, "HML", 0},
-		{C_IR, "HML", 0},  {C_AR, "HML", 0},  {C_E, "APU", 0},
-	};
-	static const double tenth[] = {0.0, 0.1, 0.2, 0.3};
-
-	for (size_t i = 0; i < sizeof(lv) / sizeof(lv[0]); i++) {
-		const char *at;
-
-		if (lv[i].m != m)
-			continue;
-		at = strchr(lv[i].order, v);
-		return at ? tenth[(at - lv[i].order) + (int)lv[i].first] : NAN;
-	}
-	return NAN;
-}
-
-/*
  * The highest severity vectors of each EQ level (the specification's
  * "max_composed"): value letters of AV PR UI / AC AT / VC VI VA CR IR AR
  * (by EQ3 then EQ6) / SC SI SA / E, at most 5 per level, NULL ended.
@@ -271,7 +241,7 @@ static const char *const max_eq3eq6[3][2][6] = {
 static const char *const max_eq4[3][6] = {{"HSS"}, {"HHH"}, {"LLL"}};
 static const char *const max_eq5[3][6] = {{"A"}, {"P"}, {"U"}};
 
-/* Index of each distance below: the metric and where its max value is. */
+/* The metrics the severity distances use, in the order they are summed. */
 enum {
 	D_AV,
 	D_PR,
@@ -291,14 +261,37 @@ enum {
 	D_COUNT
 };
 
-static const int dist_metric[D_COUNT] = {C_AV, C_PR, C_UI, C_AC, C_AT, C_VC, C_VI, C_VA,
-					 C_SC, C_SI, C_SA, C_CR, C_IR, C_AR, C_E};
+/*
+ * Per distance: its metric and its values from most to least severe; a
+ * value's severity level is its position in steps of 0.1 (SC's first
+ * value, H, is level 0.1: it has no S above it).
+ */
+static const struct {
+	int metric;
+	const char *order;
+	int first;
+} dist_metrics[D_COUNT] = {
+	[D_AV] = {C_AV, "NALP", 0}, [D_PR] = {C_PR, "NLH", 0},	[D_UI] = {C_UI, "NPA", 0},
+	[D_AC] = {C_AC, "LH", 0},   [D_AT] = {C_AT, "NP", 0},	[D_VC] = {C_VC, "HLN", 0},
+	[D_VI] = {C_VI, "HLN", 0},  [D_VA] = {C_VA, "HLN", 0},	[D_SC] = {C_SC, "HLN", 1},
+	[D_SI] = {C_SI, "SHLN", 0}, [D_SA] = {C_SA, "SHLN", 0}, [D_CR] = {C_CR, "HML", 0},
+	[D_IR] = {C_IR, "HML", 0},  [D_AR] = {C_AR, "HML", 0},	[D_E] = {C_E, "APU", 0},
+};
+
+/* Severity level of value v of distance i (0 most severe), NAN for a value it has not. */
+static double level(int i, char v)
+{
+	const char *at = v ? strchr(dist_metrics[i].order, v) : NULL;
+
+	return at ? (double)((at - dist_metrics[i].order) + dist_metrics[i].first) / 10 : NAN;
+}
 
 /*
- * Severity distances of c from the max vector made of the five parts;
- * 1 if none is negative (the max vector is at least as severe everywhere).
+ * Severity distances from the max vector made of the five parts, of a
+ * vector whose levels are own[]; 1 if none is negative (the max vector is
+ * at least as severe everywhere).
  */
-static int distances(const cvss4 *c, const char *p1, const char *p2, const char *p36,
+static int distances(const double own[D_COUNT], const char *p1, const char *p2, const char *p36,
 		     const char *p4, const char *p5, double d[D_COUNT])
 {
 	char maxv[D_COUNT];
@@ -311,8 +304,7 @@ static int distances(const cvss4 *c, const char *p1, const char *p2, const char 
 	memcpy(maxv + D_CR, p36 + 3, 3);
 	maxv[D_E] = p5[0];
 	for (int i = 0; i < D_COUNT; i++) {
-		d[i] = level(dist_metric[i], eff(c, dist_metric[i])) -
-		       level(dist_metric[i], maxv[i]);
+		d[i] = own[i] - level(i, maxv[i]);
 		if (!(d[i] >= 0))
 			ok = 0;
 	}
@@ -325,15 +317,18 @@ static void max_distances(const cvss4 *c, const int eq[6], double d[D_COUNT])
 	const char *const *l1 = max_eq1[eq[0]], *const *l2 = max_eq2[eq[1]];
 	const char *const *l36 = max_eq3eq6[eq[2]][eq[5]], *const *l4 = max_eq4[eq[3]];
 	const char *const *l5 = max_eq5[eq[4]];
+	double own[D_COUNT];
 
+	for (int i = 0; i < D_COUNT; i++)
+		own[i] = level(i, eff(c, dist_metrics[i].metric));
 	/* The reference keeps the last candidate's distances if none dominates. */
 	for (int a = 0; l1[a]; a++)
 		for (int b = 0; l2[b]; b++)
 			for (int e = 0; l36[e]; e++)
 				for (int f = 0; l4[f]; f++)
 					for (int g = 0; l5[g]; g++)
-						if (distances(c, l1[a], l2[b], l36[e], l4[f], l5[g],
-							      d))
+						if (distances(own, l1[a], l2[b], l36[e], l4[f],
+							      l5[g], d))
 							return;
 }
 

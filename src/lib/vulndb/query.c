@@ -7,6 +7,7 @@
  * version).
  */
 #include "internal.h"
+#include "util/array.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,15 +162,9 @@ static int add_match(berth_vulndb_match **arr, size_t *n, size_t *cap, sqlite3_s
 	if (*n == QUERY_MATCHES_MAX)
 		return berth_error_set(BERTH_ETOOBIG, "more than %d advisories for one package",
 				       QUERY_MATCHES_MAX);
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 8;
-		berth_vulndb_match *g = realloc(*arr, c * sizeof(*g));
-
-		if (!g)
-			return berth_error_set(BERTH_ERROR, "out of memory");
-		*arr = g;
-		*cap = c;
-	}
+	if (!(m = berth_array_room(*arr, *n, cap, sizeof(*m))))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	*arr = m;
 	m = &(*arr)[*n];
 	m->id = dup(sqlite3_column_text(st, 0));
 	m->aliases = dup(sqlite3_column_text(st, 1));
@@ -187,8 +182,7 @@ static int add_match(berth_vulndb_match **arr, size_t *n, size_t *cap, sqlite3_s
 	return 0;
 }
 
-/* 1 if `id` is one of the comma-separated `aliases`. */
-static int has_alias(const char *aliases, const char *id)
+int berth_vulndb_alias_has(const char *aliases, const char *id)
 {
 	size_t n = strlen(id);
 
@@ -275,7 +269,7 @@ static int merge_aliases(berth_vulndb_match **arr, size_t *n, size_t *cap)
 		int rc;
 
 		for (j = 0; j < *n; j++)
-			if (j != i && has_alias((*arr)[i].aliases, (*arr)[j].id))
+			if (j != i && berth_vulndb_alias_has((*arr)[i].aliases, (*arr)[j].id))
 				break;
 		if (j == *n)
 			continue;
