@@ -124,6 +124,11 @@ typedef struct berth_meta_driver {
 	int (*repl_execs_orphaned)(void *impl, time_t now, berth_meta_repl_exec_cb cb, void *ctx);
 	int (*repl_exec_interrupt)(void *impl, int64_t id, time_t ended, const char *summary,
 				   int *won);
+	/* pending retry runs (sqlite migration 8, postgres 3) */
+	int (*repl_retry_set)(void *impl, const char *rule, time_t at);
+	int (*repl_retries_due)(void *impl, time_t now, long limit, berth_meta_repl_retry_cb cb,
+				void *ctx);
+	int (*repl_retry_take)(void *impl, const char *rule, time_t at, int *won);
 } berth_meta_driver;
 
 extern const berth_meta_driver berth_meta__sqlite_driver;

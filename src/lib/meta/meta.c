@@ -828,3 +828,24 @@ int berth_meta_mirror_tag_mark(berth_meta *m, const char *repo, const char *tag,
 		rc = check_str(tag, BERTH_TAG_MAX, "tag");
 	return rc ? rc : m->drv->mirror_tag_mark(m->impl, repo, tag, t);
 }
+
+int berth_meta_repl_retry_set(berth_meta *m, const char *rule, time_t at)
+{
+	int rc = check_str(rule, BERTH_META_NAME_MAX, "rule name");
+
+	return rc ? rc : m->drv->repl_retry_set(m->impl, rule, at);
+}
+
+int berth_meta_repl_retries_due(berth_meta *m, time_t now, long limit, berth_meta_repl_retry_cb cb,
+				void *ctx)
+{
+	return m->drv->repl_retries_due(m->impl, now, limit, cb, ctx);
+}
+
+int berth_meta_repl_retry_take(berth_meta *m, const char *rule, time_t at, int *won)
+{
+	int rc = check_str(rule, BERTH_META_NAME_MAX, "rule name");
+
+	*won = 0;
+	return rc ? rc : m->drv->repl_retry_take(m->impl, rule, at, won);
+}

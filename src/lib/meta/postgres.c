@@ -226,6 +226,16 @@ static const char *const migrations[] = {
 	"ALTER TABLE repl_events ADD COLUMN holder TEXT NOT NULL DEFAULT '';"
 	"CREATE INDEX repl_events_holder ON repl_events(holder, id);"
 	"ALTER TABLE repl_execs ADD COLUMN holder TEXT NOT NULL DEFAULT '';",
+
+	/*
+	 * 3: replication retry runs asked for later (the sqlite driver's 8):
+	 * one per rule, due at `at` (seconds since the epoch).
+	 */
+	"CREATE TABLE repl_retries ("
+	"  rule TEXT PRIMARY KEY,"
+	"  at BIGINT NOT NULL"
+	");"
+	"CREATE INDEX repl_retries_at ON repl_retries(at);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -325,6 +335,9 @@ enum {
 	P_REPL_EXEC_HOLD,
 	P_REPL_EXECS_ORPHANED,
 	P_REPL_EXEC_INTERRUPT,
+	P_REPL_RETRY_SET,
+	P_REPL_RETRIES_DUE,
+	P_REPL_RETRY_TAKE,
 	P_COUNT
 };
 
@@ -530,6 +543,12 @@ static const char *const sqls[P_COUNT] = {
 			"e.holder") " ORDER BY id",
 	[P_REPL_EXEC_INTERRUPT] = "UPDATE repl_execs SET status = 'interrupted', ended = $2,"
 				  " summary = $3 WHERE id = $1 AND status = 'running'",
+	/* repl_retries_pkey; repl_retries_at */
+	[P_REPL_RETRY_SET] = "INSERT INTO repl_retries(rule, at) VALUES ($1, $2)"
+			     " ON CONFLICT(rule) DO UPDATE SET at = $2",
+	[P_REPL_RETRIES_DUE] = "SELECT rule, at FROM repl_retries WHERE at <= $1 ORDER BY at"
+			       " LIMIT $2",
+	[P_REPL_RETRY_TAKE] = "DELETE FROM repl_retries WHERE rule = $1 AND at = $2",
 };
 
 const char *berth_meta__pg_sql(size_t i)
@@ -2464,6 +2483,48 @@ static int pg_repl_fired_claim(void *impl, const char *rule, time_t prev, time_t
 	return rc;
 }
 
+static int pg_repl_retry_set(void *impl, const char *rule, time_t at)
+{
+	struct write_args a = {
+		.stmt = P_REPL_RETRY_SET,
+		.what = "record replication retry",
+		.p = {PTEXT(rule), PINT(at)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int each_repl_retry(void *ctx, const char *const *col)
+{
+	struct repl_list *l = ctx;
+
+	return ((berth_meta_repl_retry_cb)l->cb)(l->ctx, col[0] ? col[0] : "", (time_t)num(col[1]));
+}
+
+static int pg_repl_retries_due(void *impl, time_t now, long limit, berth_meta_repl_retry_cb cb,
+			       void *ctx)
+{
+	struct repl_list l = {(void *)cb, ctx};
+	struct param p[] = {PINT(now), PINT(limit)};
+
+	return list_rows(impl, P_REPL_RETRIES_DUE, p, 2, 2, 0, each_repl_retry, &l);
+}
+
+static int pg_repl_retry_take(void *impl, const char *rule, time_t at, int *won)
+{
+	struct write_args a = {
+		.stmt = P_REPL_RETRY_TAKE,
+		.what = "take replication retry",
+		.p = {PTEXT(rule), PINT(at)},
+		.np = 2,
+	};
+	int rc = run_write(impl, &a);
+
+	*won = rc == 0 && a.changes > 0;
+	return rc;
+}
+
 struct claim_one {
 	int got;
 	int rc;
@@ -2631,4 +2692,7 @@ const berth_meta_driver berth_meta__pg_driver = {
 	.repl_exec_hold = pg_repl_exec_hold,
 	.repl_execs_orphaned = pg_repl_execs_orphaned,
 	.repl_exec_interrupt = pg_repl_exec_interrupt,
+	.repl_retry_set = pg_repl_retry_set,
+	.repl_retries_due = pg_repl_retries_due,
+	.repl_retry_take = pg_repl_retry_take,
 };
