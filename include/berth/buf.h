@@ -29,7 +29,8 @@ int berth_buf_put(berth_buf *b, const void *data, size_t len) BERTH_WARN_UNUSED;
 int berth_buf_puts(berth_buf *b, const char *s) BERTH_WARN_UNUSED;
 int berth_buf_printf(berth_buf *b, const char *fmt, ...) BERTH_PRINTF(2, 3) BERTH_WARN_UNUSED;
 int berth_buf_vprintf(berth_buf *b, const char *fmt, va_list ap) BERTH_WARN_UNUSED;
-/** Append `s` as a JSON string literal, quotes included. */
+/** Append `s` as a JSON string literal, quotes included; bytes that are not
+ * valid UTF-8 become U+FFFD, so the result is always valid JSON. */
 int berth_buf_put_json_string(berth_buf *b, const char *s) BERTH_WARN_UNUSED;
 void berth_buf_reset(berth_buf *b); /* len = 0, keep memory */
 /** Take ownership of the data (NUL-terminated); the buffer becomes empty. */

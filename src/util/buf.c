@@ -99,6 +99,32 @@ int berth_buf_printf(berth_buf *b, const char *fmt, ...)
 	return rc;
 }
 
+/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0 when it
+ * is not one: overlong forms, surrogates and code points past U+10FFFF are
+ * invalid (RFC 3629). */
+static size_t utf8_seq(const unsigned char *p)
+{
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		unsigned lo = p[0] == 0xe0 ? 0xa0 : 0x80, hi = p[0] == 0xed ? 0x9f : 0xbf;
+
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		unsigned lo = p[0] == 0xf0 ? 0x90 : 0x80, hi = p[0] == 0xf4 ? 0x8f : 0xbf;
+
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80
+			       ? 4
+			       : 0;
+	}
+	return 0;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped, and
+ * each byte that is not part of valid UTF-8 replaced by U+FFFD (as Go's
+ * encoding/json does), so the output is always valid JSON whatever bytes a
+ * file name holds. */
 int berth_buf_put_json_string(berth_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -108,12 +134,18 @@ int berth_buf_put_json_string(berth_buf *b, const char *s)
 
 	if ((rc = berth_buf_put(b, "\"", 1)) != 0)
 		return rc;
-	for (; *p; p++) {
+	while (*p) {
 		char esc[7];
-		size_t elen = 2;
+		size_t elen = 2, n;
 
-		if (*p >= 0x20 && *p != '"' && *p != '\\')
+		if (*p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) {
+			p++;
 			continue;
+		}
+		if (*p >= 0x80 && (n = utf8_seq(p)) != 0) {
+			p += n;
+			continue;
+		}
 		if ((rc = berth_buf_put(b, run, (size_t)(p - run))) != 0)
 			return rc;
 		esc[0] = '\\';
@@ -124,14 +156,16 @@ int berth_buf_put_json_string(berth_buf *b, const char *s)
 		case '\r': esc[1] = 'r'; break;
 		case '\t': esc[1] = 't'; break;
 		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[*p >> 4];
-			esc[5] = hex[*p & 15];
+			memcpy(esc + 1, *p >= 0x80 ? "ufffd" : "u00", *p >= 0x80 ? 5 : 3);
+			if (*p < 0x80) {
+				esc[4] = hex[*p >> 4];
+				esc[5] = hex[*p & 15];
+			}
 			elen = 6;
 		}
 		if ((rc = berth_buf_put(b, esc, elen)) != 0)
 			return rc;
-		run = p + 1;
+		run = ++p;
 	}
 	if ((rc = berth_buf_put(b, run, (size_t)(p - run))) != 0)
 		return rc;

@@ -1,11 +1,13 @@
 /*
- * buf.c - util/buf: the secret-wiping dispose leaves a reusable empty buffer.
+ * buf.c - util/buf: the secret-wiping dispose leaves a reusable empty buffer;
+ * JSON strings are always valid JSON.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "util/buf.h"
 
@@ -26,10 +28,44 @@ static void dispose_secret_leaves_empty_reusable_buffer(void **state)
 	berth_buf_dispose_secret(&b);
 }
 
+/* Escapes, valid UTF-8 kept, every byte of invalid UTF-8 replaced by U+FFFD;
+ * the result is checked against jansson's parser (it rejects invalid UTF-8). */
+static void json_string_is_always_valid_json(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{"plain", "\"plain\""},
+		{"q\"b\\n\nt\tc\x01", "\"q\\\"b\\\\n\\nt\\tc\\u0001\""},
+		{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3",
+		 "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3\""},
+		{"bad\xff", "\"bad\\ufffd\""},
+		{"\xc3", "\"\\ufffd\""},				  /* truncated at the end */
+		{"\xc0\xaf", "\"\\ufffd\\ufffd\""},			  /* overlong '/' */
+		{"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},		  /* a surrogate */
+		{"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* past U+10FFFF */
+		{"\xe2\x82", "\"\\ufffd\\ufffd\""},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		berth_buf b = BERTH_BUF_INIT(0);
+		json_error_t err;
+		json_t *j;
+
+		assert_int_equal(berth_buf_put_json_string(&b, cases[i].in), 0);
+		assert_string_equal(b.ptr, cases[i].want);
+		j = json_loads(b.ptr, JSON_DECODE_ANY, &err);
+		assert_non_null(j);
+		json_decref(j);
+		berth_buf_dispose(&b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(dispose_secret_leaves_empty_reusable_buffer),
+		cmocka_unit_test(json_string_is_always_valid_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
