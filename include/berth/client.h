@@ -174,6 +174,37 @@ typedef int (*berth_client_name_cb)(void *ctx, const char *name);
 int berth_client_tags(berth_client *c, const char *repo, berth_client_name_cb cb,
 		      void *ctx) BERTH_WARN_UNUSED;
 
+/* The most names a berth_client_names keeps when its `max` is 0. */
+#define BERTH_CLIENT_NAMES_MAX 100000
+
+/** A growable list of names (tags, repositories), owned strings. Zero-initialise. */
+typedef struct berth_client_names {
+	char **v;
+	size_t n, cap;
+	size_t max; /* the most it takes; 0 = BERTH_CLIENT_NAMES_MAX */
+} berth_client_names;
+
+/**
+ * A berth_client_name_cb appending a copy of `name` to the berth_client_names
+ * `ctx`: 0, BERTH_ETOOBIG past its max, BERTH_ERROR out of memory (message set).
+ */
+int berth_client_names_add(void *ctx, const char *name) BERTH_WARN_UNUSED;
+
+/** 1 if `l` holds `name` (linear). */
+int berth_client_names_has(const berth_client_names *l, const char *name);
+
+/** Free the names and zero `l` (keeping nothing; `max` too). NULL-safe. */
+void berth_client_names_dispose(berth_client_names *l);
+
+/**
+ * Every tag of `repo` (all Link pages) appended to `out`: berth_client_tags
+ * collecting into a list, as the mirror and replication both need.
+ * BERTH_ETOOBIG (message naming the repository) past out->max; the
+ * client's errors otherwise. Thread-safe as the client is.
+ */
+int berth_client_tag_list(berth_client *c, const char *repo,
+			  berth_client_names *out) BERTH_WARN_UNUSED;
+
 /* ---- credentials (docker config.json, containers auth.json, helpers) ---- */
 
 /**

@@ -651,4 +651,23 @@ typedef int (*berth_meta_verify_cb)(void *ctx, const berth_meta_table_sum *src,
 int berth_meta_verify(berth_meta *from, berth_meta *to, berth_meta_verify_cb cb,
 		      void *ctx) BERTH_WARN_UNUSED;
 
+/* ---- replication retries ---- */
+
+/*
+ * Retry runs asked for later (a destination was full), kept so that a
+ * restart does not lose them (sqlite migration 8, postgres 4): one per rule.
+ */
+/** Ask for a run of `rule` at `at` (replaces its pending retry, if any). */
+int berth_meta_repl_retry_set(berth_meta *m, const char *rule, time_t at) BERTH_WARN_UNUSED;
+typedef int (*berth_meta_repl_retry_cb)(void *ctx, const char *rule, time_t at);
+/** The retries due at `now` (at <= now), earliest first, at most `limit`. */
+int berth_meta_repl_retries_due(berth_meta *m, time_t now, long limit, berth_meta_repl_retry_cb cb,
+				void *ctx) BERTH_WARN_UNUSED;
+/**
+ * Take the retry of `rule` due at `at` (delete it): *won = 1 if this call
+ * did, 0 if it was gone or moved (another process took it, or it was set again).
+ */
+int berth_meta_repl_retry_take(berth_meta *m, const char *rule, time_t at,
+			       int *won) BERTH_WARN_UNUSED;
+
 #endif

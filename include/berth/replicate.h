@@ -75,6 +75,13 @@ int berth_cron_next(const berth_cron *c, time_t after, time_t *out) BERTH_WARN_U
 
 /* ---- rules ---- */
 
+/*
+ * Images an execution copies at once: Harbor's job service runs 10 workers
+ * by default (max_job_workers), so does a rule here unless it says `workers`.
+ */
+#define BERTH_REPL_WORKERS_DEFAULT 10
+#define BERTH_REPL_WORKERS_MAX 64
+
 typedef enum { BERTH_REPL_MANUAL = 0, BERTH_REPL_SCHEDULED, BERTH_REPL_EVENT } berth_repl_trigger;
 
 typedef struct berth_repl_filter {
@@ -110,6 +117,8 @@ typedef struct berth_repl_rule {
 	int enabled;		       /* default 1 */
 	unsigned bandwidth;	       /* KB/s over the blobs of an execution, 0 = unlimited */
 	unsigned concurrency;	       /* blobs in flight per image (default 4) */
+	unsigned workers;	       /* images copied at once in an execution (default
+					  BERTH_REPL_WORKERS_DEFAULT) */
 	int from_config;	       /* read-only through the API */
 	berth_repl_registry *registry; /* borrowed from the set, or NULL */
 } berth_repl_rule;

@@ -24,6 +24,7 @@
 #include "berth/oci.h"
 #include "berth/ref.h"
 
+#include <pthread.h>
 #include <stdint.h>
 
 typedef enum {
@@ -32,6 +33,8 @@ typedef enum {
 	BERTH_TRANSPORT_OCI_ARCHIVE,
 	BERTH_TRANSPORT_DOCKER_ARCHIVE
 } berth_transport_kind;
+
+struct berth_client; /* berth/client.h */
 
 typedef struct berth_image_name {
 	berth_transport_kind kind;
@@ -57,6 +60,13 @@ typedef struct berth_transport_options {
 	const char *auth_file; /* NULL: standard search */
 	const char *cert_dir;
 	int plain_http; /* docker://: 1 forces http, -1 https (loopback too), 0 automatic */
+	/*
+	 * docker://: a client of the name's registry to use instead of making
+	 * one (borrowed; it must outlive the source or destination), so that
+	 * many copies share its connections and tokens. The fields above are
+	 * then not read for docker://.
+	 */
+	struct berth_client *client;
 } berth_transport_options;
 
 void berth_transport_options_init(berth_transport_options *o);
@@ -146,6 +156,28 @@ typedef enum {
 typedef void (*berth_copy_progress)(void *ctx, berth_copy_event ev, const berth_descriptor *desc,
 				    uint64_t bytes);
 
+/*
+ * A bandwidth budget that several copies share (replication's executions):
+ * every blob's bytes of every copy given it take their turn on one timeline.
+ */
+typedef struct berth_copy_pacer {
+	uint64_t bandwidth; /* bytes per second; 0 = unlimited */
+	pthread_mutex_t mu;
+	double next; /* when the timeline is free again (CLOCK_MONOTONIC seconds) */
+} berth_copy_pacer;
+
+void berth_copy_pacer_init(berth_copy_pacer *p, uint64_t bandwidth);
+void berth_copy_pacer_dispose(berth_copy_pacer *p);
+/** Account `n` bytes just read: sleeps until their share of the budget ends. Thread-safe. */
+void berth_copy_pacer_take(berth_copy_pacer *p, size_t n);
+
+/*
+ * Where the destination's registry already holds a blob, for a copy from
+ * another registry: a repository there to mount `desc` from (borrowed, valid
+ * for the copy), or NULL. Called from worker threads, before any HEAD.
+ */
+typedef const char *(*berth_copy_mount_hint)(void *ctx, const berth_descriptor *desc);
+
 typedef struct berth_copy_options {
 	int all; /* copy an index and every child */
 	const char
@@ -164,6 +196,8 @@ typedef struct berth_copy_options {
 	 * --dest-compress (BERTH_EUNSUPPORTED / BERTH_EINVALID otherwise).
 	 */
 	int with_signatures;
+	berth_copy_pacer *pacer;	  /* shared budget used instead of `bandwidth`, or NULL */
+	berth_copy_mount_hint mount_hint; /* or NULL; gets progress_ctx */
 } berth_copy_options;
 
 void berth_copy_options_init(berth_copy_options *o);

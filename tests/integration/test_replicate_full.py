@@ -26,9 +26,12 @@ def test_target_full_stops_then_resumes(status, berth_factory, source, tmp_path)
     # Room for the first image's layer, not the second's.
     proxy = Proxy(dst.url, mode="full", status=status, capacity=LAYER + LAYER // 2).start()
     try:
-        # Manual trigger: the test clock's ticks below must queue only the retry.
-        src = source(brief_config(tmp_path, proxy.url, [("type: scheduled", "type: manual"),
-                                                        ('      cron: "0 0 * * *"\n', "")]))
+        # Manual trigger: the test clock's ticks below must queue only the retry. One
+        # worker: the images go one at a time, so which one finds the target full is known
+        # (with several workers, those in flight when it fills finish or fail too).
+        src = source(brief_config(tmp_path, proxy.url,
+                                  [("type: scheduled", "type: manual"),
+                                   ('      cron: "0 0 * * *"\n', "    workers: 1\n")]))
         digests = {}
         for name in ("apps/a", "apps/b", "apps/c"):
             digests[name], _ = mu.push_image(src.url, name, "1", [os.urandom(LAYER)],

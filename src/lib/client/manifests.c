@@ -417,3 +417,53 @@ int berth_client_referrers_index(berth_client *c, const char *repo, const berth_
 		berth_buf_reset(body);
 	return rc;
 }
+
+int berth_client_names_add(void *ctx, const char *name)
+{
+	berth_client_names *l = ctx;
+	size_t max = l->max ? l->max : BERTH_CLIENT_NAMES_MAX;
+
+	if (l->n >= max)
+		return berth_error_set(BERTH_ETOOBIG, "more than %zu names", max);
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		char **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return berth_error_set(BERTH_ERROR, "out of memory");
+		l->v = v;
+		l->cap = cap;
+	}
+	if (!(l->v[l->n] = strdup(name)))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	l->n++;
+	return 0;
+}
+
+int berth_client_names_has(const berth_client_names *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+void berth_client_names_dispose(berth_client_names *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+int berth_client_tag_list(berth_client *c, const char *repo, berth_client_names *out)
+{
+	int rc = berth_client_tags(c, repo, berth_client_names_add, out);
+
+	if (rc == BERTH_ETOOBIG && out->n >= (out->max ? out->max : BERTH_CLIENT_NAMES_MAX))
+		return berth_error_set(rc, "registry %s: %s lists more than %zu tags", c->host,
+				       repo, out->n);
+	return rc;
+}

@@ -179,6 +179,11 @@ typedef struct berth_meta_driver {
 	/* the id sequence continues after max(last, the highest id); ENOTFOUND: no sequence */
 	int (*copy_sequence_set)(void *tx, const char *table, int64_t last);
 	int (*copy_end)(void *tx, int commit);
+	/* pending retry runs (sqlite migration 8, postgres 3) */
+	int (*repl_retry_set)(void *impl, const char *rule, time_t at);
+	int (*repl_retries_due)(void *impl, time_t now, long limit, berth_meta_repl_retry_cb cb,
+				void *ctx);
+	int (*repl_retry_take)(void *impl, const char *rule, time_t at, int *won);
 } berth_meta_driver;
 
 extern const berth_meta_driver berth_meta__sqlite_driver;

@@ -236,6 +236,16 @@ static const char *const migrations[] = {
 	"  checked BIGINT NOT NULL,"
 	"  PRIMARY KEY (repo, tag)"
 	");",
+
+	/*
+	 * 4: replication retry runs asked for later (the sqlite driver's 8):
+	 * one per rule, due at `at` (seconds since the epoch).
+	 */
+	"CREATE TABLE repl_retries ("
+	"  rule TEXT PRIMARY KEY,"
+	"  at BIGINT NOT NULL"
+	");"
+	"CREATE INDEX repl_retries_at ON repl_retries(at);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -340,6 +350,9 @@ enum {
 	P_REPL_EXEC_INTERRUPT,
 	P_MIRROR_TAG_GET,
 	P_MIRROR_TAG_SET,
+	P_REPL_RETRY_SET,
+	P_REPL_RETRIES_DUE,
+	P_REPL_RETRY_TAKE,
 	P_COUNT
 };
 
@@ -562,6 +575,12 @@ static const char *const sqls[P_COUNT] = {
 	[P_MIRROR_TAG_GET] = "SELECT checked FROM mirror_tags WHERE repo = $1 AND tag = $2",
 	[P_MIRROR_TAG_SET] = "INSERT INTO mirror_tags(repo, tag, checked) VALUES ($1, $2, $3)"
 			     " ON CONFLICT (repo, tag) DO UPDATE SET checked = excluded.checked",
+	/* repl_retries_pkey; repl_retries_at (migration 4) */
+	[P_REPL_RETRY_SET] = "INSERT INTO repl_retries(rule, at) VALUES ($1, $2)"
+			     " ON CONFLICT(rule) DO UPDATE SET at = $2",
+	[P_REPL_RETRIES_DUE] = "SELECT rule, at FROM repl_retries WHERE at <= $1 ORDER BY at"
+			       " LIMIT $2",
+	[P_REPL_RETRY_TAKE] = "DELETE FROM repl_retries WHERE rule = $1 AND at = $2",
 };
 
 const char *berth_meta__pg_sql(size_t i)
@@ -2533,6 +2552,48 @@ static int pg_repl_fired_claim(void *impl, const char *rule, time_t prev, time_t
 	return rc;
 }
 
+static int pg_repl_retry_set(void *impl, const char *rule, time_t at)
+{
+	struct write_args a = {
+		.stmt = P_REPL_RETRY_SET,
+		.what = "record replication retry",
+		.p = {PTEXT(rule), PINT(at)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int each_repl_retry(void *ctx, const char *const *col)
+{
+	struct repl_list *l = ctx;
+
+	return ((berth_meta_repl_retry_cb)l->cb)(l->ctx, col[0] ? col[0] : "", (time_t)num(col[1]));
+}
+
+static int pg_repl_retries_due(void *impl, time_t now, long limit, berth_meta_repl_retry_cb cb,
+			       void *ctx)
+{
+	struct repl_list l = {(void *)cb, ctx};
+	struct param p[] = {PINT(now), PINT(limit)};
+
+	return list_rows(impl, P_REPL_RETRIES_DUE, p, 2, 2, 0, each_repl_retry, &l);
+}
+
+static int pg_repl_retry_take(void *impl, const char *rule, time_t at, int *won)
+{
+	struct write_args a = {
+		.stmt = P_REPL_RETRY_TAKE,
+		.what = "take replication retry",
+		.p = {PTEXT(rule), PINT(at)},
+		.np = 2,
+	};
+	int rc = run_write(impl, &a);
+
+	*won = rc == 0 && a.changes > 0;
+	return rc;
+}
+
 struct claim_one {
 	int got;
 	int rc;
@@ -3236,6 +3297,9 @@ const berth_meta_driver berth_meta__pg_driver = {
 	.copy_insert = pg_copy_insert,
 	.copy_sequence_set = pg_copy_sequence_set,
 	.copy_end = pg_copy_end,
+	.repl_retry_set = pg_repl_retry_set,
+	.repl_retries_due = pg_repl_retries_due,
+	.repl_retry_take = pg_repl_retry_take,
 };
 
 /* For tests (internal.h): the hot lookups by name, for plan checks. */

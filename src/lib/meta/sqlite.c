@@ -277,6 +277,16 @@ static const char *const migrations[] = {
 	"  checked INTEGER NOT NULL,"
 	"  PRIMARY KEY (repo, tag)"
 	") WITHOUT ROWID;",
+	/*
+	 * 8: replication retry runs asked for later (a destination was full),
+	 * one per rule, due at `at` (seconds since the epoch): kept here so
+	 * that a restart does not lose them.
+	 */
+	"CREATE TABLE repl_retries ("
+	"  rule TEXT PRIMARY KEY,"
+	"  at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX repl_retries_at ON repl_retries(at);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -379,6 +389,9 @@ enum {
 	S_REPL_EXEC_INTERRUPT,
 	S_MIRROR_TAG_GET,
 	S_MIRROR_TAG_SET,
+	S_REPL_RETRY_SET,
+	S_REPL_RETRIES_DUE,
+	S_REPL_RETRY_TAKE,
 	S_COUNT
 };
 
@@ -597,6 +610,11 @@ static const char *const sqls[S_COUNT] = {
 	[S_MIRROR_TAG_GET] = "SELECT checked FROM mirror_tags WHERE repo = ?1 AND tag = ?2",
 	[S_MIRROR_TAG_SET] = "INSERT INTO mirror_tags(repo, tag, checked) VALUES (?1, ?2, ?3)"
 			     " ON CONFLICT(repo, tag) DO UPDATE SET checked = ?3",
+	[S_REPL_RETRY_SET] = "INSERT INTO repl_retries(rule, at) VALUES (?1, ?2)"
+			     " ON CONFLICT(rule) DO UPDATE SET at = ?2",
+	[S_REPL_RETRIES_DUE] = "SELECT rule, at FROM repl_retries WHERE at <= ?1 ORDER BY at"
+			       " LIMIT ?2",
+	[S_REPL_RETRY_TAKE] = "DELETE FROM repl_retries WHERE rule = ?1 AND at = ?2",
 };
 
 const char *berth_meta__sqlite_sql(size_t i)
@@ -2899,6 +2917,48 @@ static int sq_repl_fired_claim(void *impl, const char *rule, time_t prev, time_t
 	return rc;
 }
 
+static int sq_repl_retry_set(void *impl, const char *rule, time_t at)
+{
+	struct write_args a = {
+		.stmt = S_REPL_RETRY_SET,
+		.what = "record replication retry",
+		.p = {PTEXT(rule), PINT(at)},
+		.np = 2,
+	};
+
+	return run_write(impl, &a);
+}
+
+static int each_repl_retry(void *ctx, const char *const *col)
+{
+	struct repl_list *l = ctx;
+
+	return ((berth_meta_repl_retry_cb)l->cb)(l->ctx, col[0] ? col[0] : "", (time_t)num(col[1]));
+}
+
+static int sq_repl_retries_due(void *impl, time_t now, long limit, berth_meta_repl_retry_cb cb,
+			       void *ctx)
+{
+	struct repl_list l = {(void *)cb, ctx};
+	struct param p[] = {PINT(now), PINT(limit)};
+
+	return list_rows(impl, S_REPL_RETRIES_DUE, p, 2, 2, 0, each_repl_retry, &l);
+}
+
+static int sq_repl_retry_take(void *impl, const char *rule, time_t at, int *won)
+{
+	struct write_args a = {
+		.stmt = S_REPL_RETRY_TAKE,
+		.what = "take replication retry",
+		.p = {PTEXT(rule), PINT(at)},
+		.np = 2,
+	};
+	int rc = run_write(impl, &a);
+
+	*won = rc == 0 && a.changes > 0;
+	return rc;
+}
+
 struct claim_one {
 	int got;
 	int rc;
@@ -3458,6 +3518,9 @@ const berth_meta_driver berth_meta__sqlite_driver = {
 	.repl_exec_hold = sq_repl_exec_hold,
 	.repl_execs_orphaned = sq_repl_execs_orphaned,
 	.repl_exec_interrupt = sq_repl_exec_interrupt,
+	.repl_retry_set = sq_repl_retry_set,
+	.repl_retries_due = sq_repl_retries_due,
+	.repl_retry_take = sq_repl_retry_take,
 	.mirror_tag_checked = sq_mirror_tag_checked,
 	.mirror_tag_mark = sq_mirror_tag_mark,
 	.copy_tables = sq_copy_tables,

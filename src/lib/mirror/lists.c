@@ -23,39 +23,6 @@
 #define TAGS_BODY_MAX (8 * 1024 * 1024) /* the JSON answer */
 #define PAGE_MAX 100000			/* ?n= */
 
-typedef struct tag_list {
-	char **v;
-	size_t n, cap;
-} tag_list;
-
-static int tag_add(void *ctx, const char *name)
-{
-	tag_list *l = ctx;
-
-	if (l->n >= TAGS_MAX)
-		return berth_error_set(BERTH_ETOOBIG, "upstream lists more than %d tags", TAGS_MAX);
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		char **v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return berth_error_set(BERTH_ERROR, "out of memory");
-		l->v = v;
-		l->cap = cap;
-	}
-	if (!(l->v[l->n] = strdup(name)))
-		return berth_error_set(BERTH_ERROR, "out of memory");
-	l->n++;
-	return 0;
-}
-
-static void tag_list_dispose(tag_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -89,7 +56,7 @@ static int page_args(const berth_req *req, long *n, const char **last)
 }
 
 /* {"name": name, "tags": [the page]}, and the Link of the next page if any. */
-static int tags_answer(const berth_req *req, const char *name, const tag_list *l, long n,
+static int tags_answer(const berth_req *req, const char *name, const berth_client_names *l, long n,
 		       const char *last, berth_exchange **out)
 {
 	berth_buf body = BERTH_BUF_INIT(TAGS_BODY_MAX);
@@ -126,14 +93,14 @@ static int tags_answer(const berth_req *req, const char *name, const tag_list *l
 int berth_mirror__tags(berth_mirror *m, berth_mirror__upstream *up, const berth_req *req,
 		       const char *name, const char *repo, const char *local, berth_exchange **out)
 {
-	tag_list l = {0};
+	berth_client_names l = {.max = TAGS_MAX};
 	const char *last;
 	long n;
 	int rc;
 
 	if (page_args(req, &n, &last) < 0 || (last && !berth_ref_tag_valid(last, strlen(last))))
 		return 1; /* the registry answers the bad query */
-	rc = berth_client_tags(up->client, repo, tag_add, &l);
+	rc = berth_client_tag_list(up->client, repo, &l);
 	if (rc == BERTH_ENOTFOUND) {
 		rc = 1; /* upstream has no such repository: nor has the cache, it says so */
 	} else if (rc < 0) {
@@ -142,7 +109,7 @@ int berth_mirror__tags(berth_mirror *m, berth_mirror__upstream *up, const berth_
 		qsort(l.v, l.n, sizeof(*l.v), cmp_str);
 		rc = tags_answer(req, name, &l, n, last, out);
 	}
-	tag_list_dispose(&l);
+	berth_client_names_dispose(&l);
 	return rc;
 }
 

@@ -117,12 +117,13 @@ static json_t *rule_json(const berth_repl_rule *rule)
 			json_object_set_new(fo, "label", json_string(f->label));
 		json_array_append_new(filters, fo);
 	}
-	o = json_pack("{s:s,s:s,s:s,s:{s:s},s:o,s:b,s:b,s:b,s:i,s:i,s:b}", "name", rule->name,
+	o = json_pack("{s:s,s:s,s:s,s:{s:s},s:o,s:b,s:b,s:b,s:i,s:i,s:i,s:b}", "name", rule->name,
 		      rule->pull ? "source" : "target", rule->remote, "direction",
 		      rule->pull ? "pull" : "push", "trigger", "type", trigger_name(rule->trigger),
 		      "filters", filters, "override", rule->override, "delete", rule->delete,
 		      "enabled", rule->enabled, "bandwidth", (json_int_t)rule->bandwidth,
-		      "concurrency", (json_int_t)rule->concurrency, "read_only", rule->from_config);
+		      "concurrency", (json_int_t)rule->concurrency, "workers",
+		      (json_int_t)rule->workers, "read_only", rule->from_config);
 	if (o && rule->cron)
 		json_object_set_new(json_object_get(o, "trigger"), "cron", json_string(rule->cron));
 	if (o && rule->registry)

@@ -11,6 +11,16 @@
  * exactly as any registry client would see it. Tags compare by manifest digest (HEAD at the
  * destination): an image already there is "skipped" and costs one request.
  *
+ * An execution first lists what it selects by name, then copies up to the
+ * rule's `workers` images at once (threads of this execution taking the next
+ * tag of the list). They share one client per end (connections, tokens), one
+ * bandwidth budget, and what is known of the destination: a blob copied,
+ * found or mounted there under one repository is mounted into the next
+ * repository that needs it (a cross-repository mount, no bytes sent), and
+ * blobs the destination has are skipped after a HEAD. Label filters read
+ * the image (manifest, config) once per manifest digest: the replicator keeps
+ * what it read by digest, which never goes stale.
+ *
  * A destination out of space (507, 413 on an upload, a quota refusal:
  * BERTH_ENOSPC) is retried like any failure within the budget; if it is
  * still full the artifact is recorded failed and the execution stops there
@@ -40,60 +50,43 @@
 #define PASSWORD_MAX 4096
 #define REFERRERS_MAX 1000
 
-typedef struct names {
-	char **v;
-	size_t n, cap;
-} names;
+#define WORK_MAX 1000000      /* tags one execution lists */
+#define BLOB_BUCKETS 4096     /* the destination's known blobs, hashed by digest */
+#define BLOBS_MAX 200000      /* known blobs kept per execution */
+#define LABEL_CACHE_MAX 20000 /* manifests whose labels the replicator keeps */
 
-static int names_add(void *ctx, const char *name)
-{
-	names *l = ctx;
+typedef berth_client_names names;
+#define names_add berth_client_names_add
+#define names_has berth_client_names_has
+#define names_dispose berth_client_names_dispose
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		char **v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return berth_error_set(BERTH_ERROR, "out of memory");
-		l->v = v;
-		l->cap = cap;
-	}
-	if (!(l->v[l->n] = strdup(name)))
-		return berth_error_set(BERTH_ERROR, "out of memory");
-	l->n++;
-	return 0;
-}
-
-static int names_has(const names *l, const char *name)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i], name) == 0)
-			return 1;
-	return 0;
-}
-
-static void names_dispose(names *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
+/* A blob the destination holds, and one repository there that has it. */
+typedef struct blob_seen {
+	struct blob_seen *next;
+	char digest[BERTH_DIGEST_MAX];
+	char repo[];
+} blob_seen;
 
 /* What one execution works with. */
 typedef struct run {
 	berth_replicator *r;
 	const berth_repl_rule *rule;
 	int64_t exec_id;
-	char remote[BERTH_REPLICATE_URL_MAX]; /* host[:port] */
-	int plain;			      /* http:// */
-	berth_transport_options local_opts, remote_opts;
-	char *password;	      /* wiped */
-	berth_client *client; /* the remote */
-	berth_client *self;   /* this server as a client sees it (label filters), made on use */
+	char remote[BERTH_REPLICATE_URL_MAX];		 /* host[:port] */
+	int plain;					 /* http:// */
+	berth_transport_options local_opts, remote_opts; /* carry the clients below */
+	char *password;					 /* wiped */
+	berth_client *client;				 /* the remote */
+	berth_client *self;				 /* this server as a client sees it */
+	berth_copy_pacer pacer; /* the rule's bandwidth, over every copy of the execution */
+	int have_pacer;
+	pthread_mutex_t mu; /* guards what follows (workers share the run) */
+	int have_mu;
 	long copied, skipped, deleted, failed;
 	int full;	    /* the destination is out of space: stop */
 	char full_msg[512]; /* why, from the first such failure */
+	blob_seen **blobs;  /* BLOB_BUCKETS chains: blobs the destination holds */
+	size_t nblobs;
 } run;
 
 static void record(run *x, const char *repo, const char *sep, const char *ref, const char *digest,
@@ -109,6 +102,7 @@ static void record(run *x, const char *repo, const char *sep, const char *ref, c
 	};
 
 	snprintf(artifact, sizeof(artifact), "%s%s%s", repo, sep, ref);
+	pthread_mutex_lock(&x->mu);
 	if (strcmp(status, "copied") == 0)
 		x->copied++;
 	else if (strcmp(status, "skipped") == 0)
@@ -117,22 +111,106 @@ static void record(run *x, const char *repo, const char *sep, const char *ref, c
 		x->deleted++;
 	else
 		x->failed++;
+	pthread_mutex_unlock(&x->mu);
 	if (berth_meta_repl_result_add(x->r->meta, &res) < 0)
 		berth_warn("replication: recording a result: %s", berth_error_last());
 }
 
-/* The remote registry's client, for what the copy engine does not do (tags, deletes). */
-static int remote_client(run *x)
+static int is_full(run *x)
 {
-	berth_client_options o;
+	int full;
 
-	berth_client_options_init(&o);
-	o.host = x->remote;
-	o.plain_http = x->remote_opts.plain_http;
-	o.tls_verify = x->remote_opts.tls_verify;
-	o.username = x->remote_opts.username;
-	o.password = x->remote_opts.password;
-	return berth_client_new(&x->client, &o);
+	pthread_mutex_lock(&x->mu);
+	full = x->full;
+	pthread_mutex_unlock(&x->mu);
+	return full;
+}
+
+/* ---- what the destination holds: for mounts across its repositories ---- */
+
+static size_t blob_bucket(const char *digest)
+{
+	size_t h = 5381;
+
+	for (const char *p = digest; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	return h % BLOB_BUCKETS;
+}
+
+/* The entry of `digest` (lock held), or NULL. */
+static blob_seen *blob_find(run *x, const char *digest)
+{
+	for (blob_seen *b = x->blobs[blob_bucket(digest)]; b; b = b->next)
+		if (strcmp(b->digest, digest) == 0)
+			return b;
+	return NULL;
+}
+
+/* The destination holds `digest` in `repo`: keep the first repository known. */
+static void blob_note(run *x, const char *digest, const char *repo)
+{
+	blob_seen *b;
+
+	pthread_mutex_lock(&x->mu);
+	if (!blob_find(x, digest) && x->nblobs < BLOBS_MAX &&
+	    (b = calloc(1, sizeof(*b) + strlen(repo) + 1)) != NULL) {
+		size_t k = blob_bucket(digest);
+
+		snprintf(b->digest, sizeof(b->digest), "%s", digest);
+		strcpy(b->repo, repo);
+		b->next = x->blobs[k];
+		x->blobs[k] = b;
+		x->nblobs++;
+	}
+	pthread_mutex_unlock(&x->mu);
+}
+
+/* One copy's view of the run, given to the copy engine's callbacks. */
+typedef struct copy_note {
+	run *x;
+	const char *dst_repo;
+} copy_note;
+
+static void copy_progress(void *ctx, berth_copy_event ev, const berth_descriptor *desc,
+			  uint64_t bytes)
+{
+	copy_note *n = ctx;
+
+	(void)bytes;
+	if (ev == BERTH_COPY_BLOB_DONE || ev == BERTH_COPY_BLOB_SKIPPED ||
+	    ev == BERTH_COPY_BLOB_MOUNTED)
+		blob_note(n->x, desc->digest.str, n->dst_repo);
+}
+
+/* Entries are never freed before the run ends: the name stays valid for the copy. */
+static const char *copy_mount_hint(void *ctx, const berth_descriptor *desc)
+{
+	copy_note *n = ctx;
+	blob_seen *b;
+	const char *from = NULL;
+
+	pthread_mutex_lock(&n->x->mu);
+	if ((b = blob_find(n->x, desc->digest.str)) != NULL && strcmp(b->repo, n->dst_repo) != 0)
+		from = b->repo;
+	pthread_mutex_unlock(&n->x->mu);
+	return from;
+}
+
+/* A client of one end of the copies: `o` carries it to the copy engine. */
+static int end_client(berth_client **out, const char *host, berth_transport_options *o)
+{
+	berth_client_options co;
+	int rc;
+
+	berth_client_options_init(&co);
+	co.host = host;
+	co.plain_http = o->plain_http;
+	co.tls_verify = o->tls_verify;
+	co.username = o->username;
+	co.password = o->password;
+	if ((rc = berth_client_new(out, &co)) == 0)
+		o->client = *out;
+	return rc;
 }
 
 /* One copy, whole image (every platform), retried with backoff. */
@@ -140,15 +218,20 @@ static int copy_image(run *x, const char *src, const char *dst, int push, berth_
 {
 	berth_image_name *s = NULL, *d = NULL;
 	berth_copy_options co;
+	copy_note note = {.x = x};
 	int rc;
 
 	berth_copy_options_init(&co);
 	co.all = 1;
 	co.parallel = (int)x->rule->concurrency;
-	co.bandwidth = (uint64_t)x->rule->bandwidth * 1024;
+	co.pacer = &x->pacer;
+	co.progress = copy_progress;
+	co.mount_hint = copy_mount_hint;
+	co.progress_ctx = &note;
 	if ((rc = berth_image_name_parse(&s, src)) < 0 ||
 	    (rc = berth_image_name_parse(&d, dst)) < 0)
 		goto done;
+	note.dst_repo = d->ref->path;
 	for (int attempt = 1; attempt <= TRIES; attempt++) {
 		rc = berth_copy(s, push ? &x->local_opts : &x->remote_opts, d,
 				push ? &x->remote_opts : &x->local_opts, &co, digest);
@@ -161,10 +244,13 @@ static int copy_image(run *x, const char *src, const char *dst, int push, berth_
 				   dst, attempt, TRIES, berth_error_last());
 		sleep((unsigned)(1 << (attempt - 1)));
 	}
-	if (rc == BERTH_ENOSPC && !x->full) {
-		x->full = 1;
-		snprintf(x->full_msg, sizeof(x->full_msg), "%s", berth_error_last());
-		berth_error_set(rc, "%s", x->full_msg);
+	if (rc == BERTH_ENOSPC) {
+		pthread_mutex_lock(&x->mu);
+		if (!x->full) {
+			x->full = 1;
+			snprintf(x->full_msg, sizeof(x->full_msg), "%s", berth_error_last());
+		}
+		pthread_mutex_unlock(&x->mu);
 	}
 done:
 	berth_image_name_free(s);
@@ -172,32 +258,28 @@ done:
 	return rc;
 }
 
-typedef struct referrer_list {
-	names digests;
-} referrer_list;
-
 static int collect_referrer(void *ctx, const berth_meta_referrer *ref)
 {
-	referrer_list *l = ctx;
+	names *l = ctx;
 
-	return l->digests.n >= REFERRERS_MAX ? 1 : names_add(&l->digests, ref->digest);
+	return l->n >= REFERRERS_MAX ? 1 : names_add(l, ref->digest);
 }
 
 /* Push the referrers of `subject` (signatures, SBOMs, attestations) by digest. */
 static void push_referrers(run *x, const char *repo, const berth_digest *subject, int depth)
 {
-	referrer_list l = {{0}};
+	names l = {0};
 	char src[4300], dst[4300];
 
 	if (depth > 2 ||
 	    berth_meta_referrers(x->r->meta, repo, subject, NULL, collect_referrer, &l) < 0) {
-		names_dispose(&l.digests);
+		names_dispose(&l);
 		return;
 	}
-	for (size_t i = 0; i < l.digests.n && !x->full; i++) {
+	for (size_t i = 0; i < l.n && !is_full(x); i++) {
 		berth_digest d, got;
 		uint64_t size;
-		const char *dg = l.digests.v[i];
+		const char *dg = l.v[i];
 
 		if (berth_digest_parse(&d, dg, strlen(dg)) < 0)
 			continue;
@@ -213,10 +295,182 @@ static void push_referrers(run *x, const char *repo, const berth_digest *subject
 		}
 		push_referrers(x, repo, &d, depth + 1);
 	}
-	names_dispose(&l.digests);
+	names_dispose(&l);
 }
 
-/* Push one tag unless the destination has the same manifest. */
+/* ---- label filters: the image's annotations and config labels, kept by digest ---- */
+
+static int buf_sink(void *ctx, const void *data, size_t len)
+{
+	return berth_buf_put(ctx, data, len) < 0
+		       ? berth_error_set(BERTH_ETOOBIG, "image config larger than %zu bytes",
+					 (size_t)BERTH_CONFIG_MAX)
+		       : 0;
+}
+
+/* The Labels of the config `desc` names, appended to `out` (nothing for a non-image). */
+static int config_labels(berth_client *c, const char *repo, json_t *desc, json_t *out)
+{
+	berth_buf cfg = BERTH_BUF_INIT(BERTH_CONFIG_MAX);
+	const char *dig = json_string_value(json_object_get(desc, "digest"));
+	berth_digest d;
+	json_t *root = NULL, *labels;
+	int rc;
+
+	if (!dig || berth_digest_parse(&d, dig, strlen(dig)) < 0)
+		return 0; /* an artifact without an image config: annotations only */
+	if ((rc = berth_client_blob_get(c, repo, &d,
+					json_integer_value(json_object_get(desc, "size")), buf_sink,
+					&cfg)) < 0)
+		goto done;
+	if (!(root = json_loadb(cfg.ptr ? cfg.ptr : "", cfg.len, 0, NULL))) {
+		rc = berth_error_set(BERTH_EINVALID, "%s@%s: image config is not JSON", repo, dig);
+		goto done;
+	}
+	labels = json_object_get(json_object_get(root, "config"), "Labels");
+	if (json_is_object(labels))
+		json_array_append(out, labels);
+done:
+	json_decref(root);
+	berth_buf_dispose(&cfg);
+	return rc;
+}
+
+/*
+ * Every label object of manifest `ref` appended to `out`: its annotations
+ * and its config's Labels; for an index, its annotations and its children's.
+ */
+static int read_labels(berth_client *c, const char *repo, const char *ref, json_t *out, int depth)
+{
+	berth_buf body = BERTH_BUF_INIT(BERTH_MANIFEST_MAX);
+	char mt[256];
+	berth_digest d;
+	json_t *root = NULL, *desc, *ann;
+	int rc;
+
+	if ((rc = berth_client_manifest_get(c, repo, ref, &body, mt, sizeof(mt), &d)) < 0)
+		goto done;
+	if (!(root = json_loadb(body.ptr ? body.ptr : "", body.len, 0, NULL))) {
+		rc = berth_error_set(BERTH_EINVALID, "%s@%s: manifest is not JSON", repo, ref);
+		goto done;
+	}
+	if (json_is_object(ann = json_object_get(root, "annotations")))
+		json_array_append(out, ann);
+	if (json_is_array(json_object_get(root, "manifests"))) {
+		size_t i;
+
+		json_array_foreach(json_object_get(root, "manifests"), i, desc)
+		{
+			const char *child = json_string_value(json_object_get(desc, "digest"));
+
+			if (depth < 2 && child &&
+			    (rc = read_labels(c, repo, child, out, depth + 1)) < 0)
+				goto done;
+		}
+		goto done;
+	}
+	rc = config_labels(c, repo, json_object_get(root, "config"), out);
+done:
+	json_decref(root);
+	berth_buf_dispose(&body);
+	return rc;
+}
+
+/* The label objects of manifest `d` (a new reference): the replicator's, else read and kept. */
+static int labels_of(run *x, berth_client *c, const char *repo, const berth_digest *d, json_t **out)
+{
+	berth_replicator *r = x->r;
+	json_t *l;
+	int rc;
+
+	pthread_mutex_lock(&r->labels_lock);
+	l = json_incref(json_object_get(r->labels, d->str));
+	pthread_mutex_unlock(&r->labels_lock);
+	if ((*out = l) != NULL)
+		return 0;
+	if (!(l = json_array()))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	if ((rc = read_labels(c, repo, d->str, l, 0)) < 0) {
+		json_decref(l);
+		return rc;
+	}
+	pthread_mutex_lock(&r->labels_lock);
+	if (json_object_size(r->labels) >= LABEL_CACHE_MAX) {
+		/* A simple bound: start again (what is dropped is read again on need). */
+		json_t *fresh = json_object();
+
+		if (fresh) {
+			json_decref(r->labels);
+			r->labels = fresh;
+		}
+	}
+	if (json_object_size(r->labels) < LABEL_CACHE_MAX)
+		json_object_set(r->labels, d->str, l);
+	pthread_mutex_unlock(&r->labels_lock);
+	*out = l;
+	return 0;
+}
+
+/* 1 if one of the label objects `l` holds `key` (with `value`, when given). */
+static int labels_hold(json_t *l, const char *key, const char *value)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(l, i, o)
+	{
+		json_t *v = json_object_get(o, key);
+
+		if (json_is_string(v) && (!value || strcmp(json_string_value(v), value) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Does the rule take repo:tag, whose manifest is `d` where it is (NULL:
+ * unknown, HEAD there)? Name filters first; then each label filter (`key`
+ * or `key=value`) against the image at `c` (the remote for pulls and for
+ * deletions at the destination, this server otherwise). A label that cannot
+ * be read is recorded failed.
+ */
+static int tag_selected_on(run *x, berth_client *c, const char *repo, const char *tag,
+			   const berth_digest *d)
+{
+	berth_digest head;
+	json_t *labels = NULL;
+	uint64_t size;
+	int rc = 1;
+
+	if (!berth_repl_rule_matches(x->rule, repo, tag))
+		return 0;
+	for (size_t i = 0; i < x->rule->nfilters && rc == 1; i++) {
+		const char *label = x->rule->filters[i].label;
+		const char *eq;
+		char key[257];
+
+		if (!label)
+			continue;
+		if (!labels && !d &&
+		    berth_client_manifest_head(c, repo, tag, &head, NULL, 0, &size) == 0)
+			d = &head;
+		if (!labels && (!d || labels_of(x, c, repo, d, &labels) < 0)) {
+			record(x, repo, ":", tag, NULL, "failed", berth_error_last());
+			rc = 0;
+			break;
+		}
+		eq = strchr(label, '=');
+		snprintf(key, sizeof(key), "%.*s", (int)(eq ? (size_t)(eq - label) : strlen(label)),
+			 label);
+		rc = labels_hold(labels, key, eq ? eq + 1 : NULL);
+	}
+	json_decref(labels);
+	return rc;
+}
+
+/* ---- push ---- */
+
+/* Push one tag (if the rule takes it) unless the destination has the same manifest. */
 static void push_tag(run *x, const char *repo, const char *tag)
 {
 	berth_meta_manifest info;
@@ -227,6 +481,8 @@ static void push_tag(run *x, const char *repo, const char *tag)
 
 	if (berth_meta_manifest_get(x->r->meta, repo, tag, &info, NULL) < 0)
 		return; /* deleted meanwhile */
+	if (!tag_selected_on(x, x->self, repo, tag, &info.digest))
+		return;
 	snprintf(local_hex, sizeof(local_hex), "%s", info.digest.str);
 	have = berth_client_manifest_head(x->client, repo, tag, &remote_digest, NULL, 0, &size) ==
 	       0;
@@ -302,189 +558,135 @@ static void push_delete(run *x, const char *repo, const char *ref)
 		       rc < 0 ? berth_error_last() : NULL);
 }
 
-/* ---- label filters: the image's annotations and config labels ---- */
-
-static int buf_sink(void *ctx, const void *data, size_t len)
-{
-	return berth_buf_put(ctx, data, len) < 0
-		       ? berth_error_set(BERTH_ETOOBIG, "image config larger than %zu bytes",
-					 (size_t)BERTH_CONFIG_MAX)
-		       : 0;
-}
-
-/* 1 if `obj` (annotations or Labels) holds `key` (with `value`, when given). */
-static int labels_hold(json_t *obj, const char *key, const char *value)
-{
-	json_t *v = json_object_get(obj, key);
-
-	return json_is_string(v) && (!value || strcmp(json_string_value(v), value) == 0);
-}
-
-/*
- * 1 if the image `ref` carries the label: in its manifest's annotations or
- * its config's Labels; for an index, in the index's annotations or in any
- * child's. 0 if not, negative if it cannot be read.
- */
-static int image_labelled(berth_client *c, const char *repo, const char *ref, const char *key,
-			  const char *value, int depth)
-{
-	berth_buf body = BERTH_BUF_INIT(BERTH_MANIFEST_MAX), cfg = BERTH_BUF_INIT(BERTH_CONFIG_MAX);
-	char mt[256];
-	berth_digest d;
-	json_t *root = NULL, *desc;
-	const char *dig;
-	int rc;
-
-	if ((rc = berth_client_manifest_get(c, repo, ref, &body, mt, sizeof(mt), &d)) < 0)
-		goto done;
-	if (!(root = json_loadb(body.ptr ? body.ptr : "", body.len, 0, NULL))) {
-		rc = berth_error_set(BERTH_EINVALID, "%s:%s: manifest is not JSON", repo, ref);
-		goto done;
-	}
-	if ((rc = labels_hold(json_object_get(root, "annotations"), key, value)))
-		goto done;
-	if (json_is_array(json_object_get(root, "manifests"))) {
-		size_t i;
-
-		json_array_foreach(json_object_get(root, "manifests"), i, desc)
-		{
-			const char *child = json_string_value(json_object_get(desc, "digest"));
-
-			if (depth < 2 && child &&
-			    (rc = image_labelled(c, repo, child, key, value, depth + 1)) != 0)
-				goto done;
-		}
-		goto done;
-	}
-	desc = json_object_get(root, "config");
-	dig = json_string_value(json_object_get(desc, "digest"));
-	if (!dig || berth_digest_parse(&d, dig, strlen(dig)) < 0)
-		goto done; /* an artifact without an image config: annotations only */
-	if ((rc = berth_client_blob_get(c, repo, &d,
-					json_integer_value(json_object_get(desc, "size")), buf_sink,
-					&cfg)) < 0)
-		goto done;
-	json_decref(root);
-	if (!(root = json_loadb(cfg.ptr ? cfg.ptr : "", cfg.len, 0, NULL))) {
-		rc = berth_error_set(BERTH_EINVALID, "%s:%s: image config is not JSON", repo, ref);
-		goto done;
-	}
-	rc = labels_hold(json_object_get(json_object_get(root, "config"), "Labels"), key, value);
-done:
-	json_decref(root);
-	berth_buf_dispose(&body);
-	berth_buf_dispose(&cfg);
-	return rc;
-}
-
-/* This server as a client: its own account, its own scheme (see prepare). */
-static berth_client *self_client(run *x)
-{
-	berth_client_options o;
-
-	if (x->self)
-		return x->self;
-	berth_client_options_init(&o);
-	o.host = x->r->self;
-	o.plain_http = x->local_opts.plain_http;
-	o.tls_verify = x->local_opts.tls_verify;
-	o.username = x->local_opts.username;
-	o.password = x->local_opts.password;
-	if (berth_client_new(&x->self, &o) < 0)
-		x->self = NULL;
-	return x->self;
-}
-
-/*
- * Does the rule take repo:tag? Name filters first; then each label filter
- * (`key` or `key=value`) against the image where it is: `c` (the remote
- * for pulls and for deletions at the destination, NULL for this server).
- */
-static int tag_selected_on(run *x, berth_client *c, const char *repo, const char *tag)
-{
-	if (!berth_repl_rule_matches(x->rule, repo, tag))
-		return 0;
-	for (size_t i = 0; i < x->rule->nfilters; i++) {
-		const char *label = x->rule->filters[i].label;
-		char key[257];
-		const char *eq;
-		int rc;
-
-		if (!label)
-			continue;
-		eq = strchr(label, '=');
-		snprintf(key, sizeof(key), "%.*s", (int)(eq ? (size_t)(eq - label) : strlen(label)),
-			 label);
-		if (!c && !(c = self_client(x)))
-			rc = BERTH_ERROR;
-		else
-			rc = image_labelled(c, repo, tag, key, eq ? eq + 1 : NULL, 0);
-		if (rc < 0)
-			record(x, repo, ":", tag, NULL, "failed", berth_error_last());
-		if (rc != 1)
-			return 0;
-	}
-	return 1;
-}
-
-static int tag_selected(run *x, const char *repo, const char *tag)
-{
-	return tag_selected_on(x, x->rule->pull ? x->client : NULL, repo, tag);
-}
-
 /* Tags at the destination that are gone here (and pass the filters). */
-static void push_prune(run *x, const char *repo, const names *local_tags)
+static void push_prune(run *x, const char *repo)
 {
-	names remote = {0};
+	names local = {0}, remote = {0};
 
-	if (berth_client_tags(x->client, repo, names_add, &remote) < 0) {
-		names_dispose(&remote);
-		return;
-	}
-	for (size_t i = 0; i < remote.n; i++)
-		if (!names_has(local_tags, remote.v[i]) &&
-		    tag_selected_on(x, x->client, repo, remote.v[i]))
+	if (berth_meta_tags(x->r->meta, repo, NULL, -1, names_add, &local, NULL) < 0 ||
+	    berth_client_tag_list(x->client, repo, &remote) < 0)
+		goto done;
+	for (size_t i = 0; i < remote.n && !is_full(x); i++)
+		if (!names_has(&local, remote.v[i]) &&
+		    tag_selected_on(x, x->client, repo, remote.v[i], NULL))
 			push_delete(x, repo, remote.v[i]);
+done:
+	names_dispose(&local);
 	names_dispose(&remote);
 }
 
-static void push_repo(run *x, const char *repo)
+/* ---- the work list, copied by the rule's workers ---- */
+
+/* What an execution copies: repos.v[i]:tags.v[i], in order. */
+typedef struct work {
+	names repos, tags;
+	void (*fn)(run *x, const char *repo, const char *tag);
+	run *x;
+	size_t next; /* under x->mu */
+} work;
+
+static int work_add(work *w, const char *repo, const char *tag)
+{
+	int rc = names_add(&w->repos, repo);
+
+	if (rc == 0 && (rc = names_add(&w->tags, tag)) < 0)
+		free(w->repos.v[--w->repos.n]);
+	return rc;
+}
+
+static void *work_worker(void *arg)
+{
+	work *w = arg;
+	run *x = w->x;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&x->mu);
+		i = w->next < w->repos.n && !x->full ? w->next++ : (size_t)-1;
+		pthread_mutex_unlock(&x->mu);
+		if (i == (size_t)-1)
+			return NULL;
+		w->fn(x, w->repos.v[i], w->tags.v[i]);
+	}
+}
+
+/*
+ * Run the list with up to the rule's `workers` threads (this one among
+ * them); a destination found full stops the taking of new items.
+ */
+static void work_run(work *w)
+{
+	size_t n = w->x->rule->workers ? w->x->rule->workers : 1, started = 0;
+	pthread_t th[BERTH_REPL_WORKERS_MAX];
+
+	if (n > w->repos.n)
+		n = w->repos.n;
+	if (n > BERTH_REPL_WORKERS_MAX)
+		n = BERTH_REPL_WORKERS_MAX;
+	for (size_t i = 1; i < n; i++) {
+		if (pthread_create(&th[started], NULL, work_worker, w) != 0)
+			break; /* fewer threads: the list is taken all the same */
+		started++;
+	}
+	work_worker(w);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+}
+
+static void work_dispose(work *w)
+{
+	names_dispose(&w->repos);
+	names_dispose(&w->tags);
+}
+
+/* The tags of `repo` here that pass the name filters, into the list. */
+static int push_list_repo(run *x, work *w, const char *repo)
 {
 	names tags = {0};
+	int rc;
 
-	if (berth_meta_tags(x->r->meta, repo, NULL, -1, names_add, &tags, NULL) < 0) {
+	if ((rc = berth_meta_tags(x->r->meta, repo, NULL, -1, names_add, &tags, NULL)) < 0)
 		record(x, repo, "", "", NULL, "failed", berth_error_last());
-		names_dispose(&tags);
-		return;
-	}
-	for (size_t i = 0; i < tags.n && !x->full; i++)
-		if (tag_selected(x, repo, tags.v[i]))
-			push_tag(x, repo, tags.v[i]);
-	if (x->rule->delete &&!x->full)
-		push_prune(x, repo, &tags);
+	for (size_t i = 0; rc == 0 && i < tags.n; i++)
+		if (berth_repl_rule_matches(x->rule, repo, tags.v[i]))
+			rc = work_add(w, repo, tags.v[i]);
 	names_dispose(&tags);
+	return rc;
 }
 
 static void push_all(run *x, const berth_repl_job *job)
 {
 	names repos = {0};
+	work w = {.fn = push_tag, .x = x};
+	int rc = 0;
 
-	if (job->repo) {
-		if (job->deleted)
-			push_delete(x, job->repo, job->reference);
-		else if (strchr(job->reference, ':'))
-			push_repo(x, job->repo);
-		else if (tag_selected(x, job->repo, job->reference))
-			push_tag(x, job->repo, job->reference);
+	w.repos.max = w.tags.max = WORK_MAX;
+	if (job->repo && job->deleted) {
+		push_delete(x, job->repo, job->reference);
 		return;
 	}
-	if (berth_meta_catalog(x->r->meta, NULL, -1, names_add, &repos, NULL) < 0) {
+	if (job->repo && !strchr(job->reference, ':')) {
+		push_tag(x, job->repo, job->reference);
+		return;
+	}
+	if (job->repo) {
+		rc = names_add(&repos, job->repo);
+	} else if (berth_meta_catalog(x->r->meta, NULL, -1, names_add, &repos, NULL) < 0) {
 		record(x, "*", "", "", NULL, "failed", berth_error_last());
 		return;
 	}
-	for (size_t i = 0; i < repos.n && !x->full; i++)
+	for (size_t i = 0; rc == 0 && i < repos.n; i++)
 		if (berth_repl_rule_matches(x->rule, repos.v[i], NULL))
-			push_repo(x, repos.v[i]);
+			rc = push_list_repo(x, &w, repos.v[i]);
+	if (rc < 0 && rc != BERTH_ETOOBIG)
+		record(x, "*", "", "", NULL, "failed", berth_error_last());
+	else
+		work_run(&w);
+	for (size_t i = 0; x->rule->delete &&i < repos.n && !is_full(x); i++)
+		if (berth_repl_rule_matches(x->rule, repos.v[i], NULL))
+			push_prune(x, repos.v[i]);
+	work_dispose(&w);
 	names_dispose(&repos);
 }
 
@@ -503,6 +705,8 @@ static void pull_tag(run *x, const char *repo, const char *tag)
 		record(x, repo, ":", tag, NULL, "failed", berth_error_last());
 		return;
 	}
+	if (!tag_selected_on(x, x->client, repo, tag, &remote_digest))
+		return;
 	snprintf(hex, sizeof(hex), "%s", remote_digest.str);
 	if (berth_meta_manifest_get(x->r->meta, repo, tag, &info, NULL) == 0) {
 		if (berth_digest_equal(&info.digest, &remote_digest)) {
@@ -566,25 +770,32 @@ static int remote_catalog(run *x, names *out)
 static void pull_all(run *x)
 {
 	names repos = {0};
+	work w = {.fn = pull_tag, .x = x};
+	int rc = 0;
 
+	w.repos.max = w.tags.max = WORK_MAX;
 	if (remote_catalog(x, &repos) < 0) {
 		record(x, "*", "", "", NULL, "failed", berth_error_last());
 		names_dispose(&repos);
 		return;
 	}
-	for (size_t i = 0; i < repos.n && !x->full; i++) {
+	for (size_t i = 0; i < repos.n && rc == 0; i++) {
 		names tags = {0};
 		const char *repo = repos.v[i];
 
 		if (!berth_repl_rule_matches(x->rule, repo, NULL))
 			continue;
-		if (berth_client_tags(x->client, repo, names_add, &tags) < 0)
+		if (berth_client_tag_list(x->client, repo, &tags) < 0)
 			record(x, repo, "", "", NULL, "failed", berth_error_last());
-		for (size_t k = 0; k < tags.n && !x->full; k++)
-			if (tag_selected(x, repo, tags.v[k]))
-				pull_tag(x, repo, tags.v[k]);
+		for (size_t k = 0; k < tags.n && rc == 0; k++)
+			if (berth_repl_rule_matches(x->rule, repo, tags.v[k]))
+				rc = work_add(&w, repo, tags.v[k]);
 		names_dispose(&tags);
 	}
+	if (rc < 0)
+		record(x, "*", "", "", NULL, "failed", berth_error_last());
+	work_run(&w);
+	work_dispose(&w);
 	names_dispose(&repos);
 }
 
@@ -626,6 +837,12 @@ static int prepare(run *x, const berth_repl_registry *reg)
 	size_t len = strcspn(host, "/");
 	int rc;
 
+	pthread_mutex_init(&x->mu, NULL);
+	x->have_mu = 1;
+	berth_copy_pacer_init(&x->pacer, (uint64_t)x->rule->bandwidth * 1024);
+	x->have_pacer = 1;
+	if (!(x->blobs = calloc(BLOB_BUCKETS, sizeof(*x->blobs))))
+		return berth_error_set(BERTH_ERROR, "out of memory");
 	x->plain = strncmp(url, "http://", 7) == 0;
 	snprintf(x->remote, sizeof(x->remote), "%.*s", (int)len, host);
 	berth_transport_options_init(&x->local_opts);
@@ -640,7 +857,11 @@ static int prepare(run *x, const berth_repl_registry *reg)
 	x->remote_opts.plain_http = x->plain ? 1 : -1;
 	if (reg && reg->insecure)
 		x->remote_opts.tls_verify = 0;
-	if ((rc = read_password(x, reg)) < 0 || (rc = remote_client(x)) < 0)
+	/* One client per end for the whole execution: its connections and tokens serve every
+	 * copy. */
+	if ((rc = read_password(x, reg)) < 0 ||
+	    (rc = end_client(&x->client, x->remote, &x->remote_opts)) < 0 ||
+	    (rc = end_client(&x->self, x->r->self, &x->local_opts)) < 0)
 		return rc;
 	/* Refused credentials or an unreachable registry fail the execution here, once. */
 	return berth_client_ping(x->client);
@@ -675,6 +896,18 @@ static void run_dispose(run *x)
 		OPENSSL_cleanse(x->password, strlen(x->password));
 		free(x->password);
 	}
+	for (size_t k = 0; x->blobs && k < BLOB_BUCKETS; k++)
+		while (x->blobs[k]) {
+			blob_seen *b = x->blobs[k];
+
+			x->blobs[k] = b->next;
+			free(b);
+		}
+	free(x->blobs);
+	if (x->have_pacer)
+		berth_copy_pacer_dispose(&x->pacer);
+	if (x->have_mu)
+		pthread_mutex_destroy(&x->mu);
 }
 
 int berth_replicate__ping(berth_replicator *r, const berth_repl_rule *rule,

@@ -27,13 +27,6 @@ typedef struct berth_repl_job {
 	int64_t event_id;
 } berth_repl_job;
 
-/* A rule to run again at `at` (its last execution stopped on a full destination). */
-typedef struct berth_repl_retry {
-	struct berth_repl_retry *next;
-	time_t at;
-	char rule[];
-} berth_repl_retry;
-
 /* What an executor thread is given: its replicator and its slot in `running`. */
 typedef struct berth_repl_slot {
 	struct berth_replicator *r;
@@ -54,7 +47,6 @@ struct berth_replicator {
 	berth_repl_job *queue, **queue_tail;
 	size_t queued;
 	char *running[BERTH_REPL_EXECUTORS]; /* rule names being executed */
-	berth_repl_retry *retries;	     /* runs due later (memory only) */
 	char *holder;			     /* this process, for claims in the database */
 	time_t last_heartbeat;		     /* of the scheduler thread */
 	int stop;
@@ -67,6 +59,9 @@ struct berth_replicator {
 	int nexecutors;
 	pthread_t scheduler;
 	int scheduler_started;
+	/* label filters: the label objects read per manifest digest (exec.c) */
+	pthread_mutex_t labels_lock;
+	struct json_t *labels; /* {digest: [objects]} */
 };
 
 /* Queue a run of `rule` (lock held). Deduplicates an identical pending run. */
@@ -90,8 +85,9 @@ void berth_replicate__fresh(berth_replicator *r);
 
 /*
  * Ask for a "retry" run of `rule` BERTH_REPL_FULL_RETRY seconds from now
- * (lock not held): the scheduler queues it when the time comes. One pending
- * retry per rule. Returns when it is due.
+ * (lock not held): kept in the database (a restart keeps it), the scheduler
+ * queues it when the time comes. One pending retry per rule. Returns when
+ * it is due.
  */
 #define BERTH_REPL_FULL_RETRY 300
 time_t berth_replicate__retry_later(berth_replicator *r, const char *rule);

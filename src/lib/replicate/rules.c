@@ -334,7 +334,7 @@ static int parse_rule(berth_repl_rules *set, json_t *o, size_t idx, int from_con
 	static const char *const keys[] = {"name",    "description", "target",	    "source",
 					   "trigger", "filters",     "direction",   "override",
 					   "delete",  "bandwidth",   "concurrency", "enabled",
-					   NULL};
+					   "workers", NULL};
 	char where[64 + NAME_MAX_];
 	char *direction = NULL, *target = NULL, *source = NULL;
 	int rc;
@@ -343,6 +343,7 @@ static int parse_rule(berth_repl_rules *set, json_t *o, size_t idx, int from_con
 	r->override = 1;
 	r->enabled = 1;
 	r->concurrency = 4;
+	r->workers = BERTH_REPL_WORKERS_DEFAULT;
 	r->from_config = from_config;
 	if (!json_is_object(o))
 		return berth_error_set(BERTH_EINVALID, "%s: expected a mapping", where);
@@ -360,11 +361,14 @@ static int parse_rule(berth_repl_rules *set, json_t *o, size_t idx, int from_con
 	    (rc = bool_field(o, "enabled", where, &r->enabled)) < 0 ||
 	    (rc = uint_field(o, "bandwidth", where, 10 * 1024 * 1024, &r->bandwidth)) < 0 ||
 	    (rc = uint_field(o, "concurrency", where, CONCURRENCY_MAX, &r->concurrency)) < 0 ||
+	    (rc = uint_field(o, "workers", where, BERTH_REPL_WORKERS_MAX, &r->workers)) < 0 ||
 	    (rc = parse_trigger(json_object_get(o, "trigger"), where, r)) < 0 ||
 	    (rc = parse_filters(json_object_get(o, "filters"), where, r)) < 0)
 		goto done;
 	if (r->concurrency == 0)
 		r->concurrency = 4;
+	if (r->workers == 0)
+		r->workers = BERTH_REPL_WORKERS_DEFAULT;
 	if (direction && strcmp(direction, "push") != 0 && strcmp(direction, "pull") != 0) {
 		rc = berth_error_set(BERTH_EINVALID, "%s: direction must be push or pull", where);
 		goto done;

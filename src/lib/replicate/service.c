@@ -7,8 +7,9 @@
  * database: executions left "running" by a killed process are marked
  * interrupted and their rules run again (incremental, so the new run
  * completes the old one), each scheduled rule's last firing is stored so a
- * firing missed while the server was down runs once at start, and events
- * wait in their table until the run they triggered has finished.
+ * firing missed while the server was down runs once at start, events
+ * wait in their table until the run they triggered has finished, and a
+ * retry run asked for later (a full destination) waits in its own table.
  * One rule never has two executions at a time in a process: an executor
  * takes the first queued job whose rule is not running.
  *
@@ -35,6 +36,7 @@
 
 #define TICK_SECONDS 1
 #define EVENTS_BATCH 256
+#define RETRIES_BATCH 64 /* retry runs queued per tick */
 #define INTERRUPTED_SUMMARY "{\"message\":\"the server stopped during the execution\"}"
 
 static void job_free(berth_repl_job *j)
@@ -151,44 +153,64 @@ static void *executor_main(void *arg)
 time_t berth_replicate__retry_later(berth_replicator *r, const char *rule)
 {
 	time_t at = time(NULL) + BERTH_REPL_FULL_RETRY;
-	berth_repl_retry *t;
 
-	pthread_mutex_lock(&r->lock);
-	for (t = r->retries; t; t = t->next)
-		if (strcmp(t->rule, rule) == 0)
-			break;
-	if (!t && (t = calloc(1, sizeof(*t) + strlen(rule) + 1)) != NULL) {
-		strcpy(t->rule, rule);
-		t->next = r->retries;
-		r->retries = t;
-	}
-	if (t)
-		t->at = at;
-	else
-		berth_warn("replication: rule %s: out of memory; it resumes at its next run", rule);
-	pthread_mutex_unlock(&r->lock);
+	if (berth_meta_repl_retry_set(r->meta, rule, at) < 0)
+		berth_warn(
+			"replication: rule %s: keeping its retry run: %s; it resumes at its next "
+			"run",
+			rule, berth_error_last());
 	return at;
 }
 
-/* Queue the retries due at `now` (lock held); a failed queueing keeps its retry. */
+typedef struct due_list {
+	char *rule[RETRIES_BATCH];
+	time_t at[RETRIES_BATCH];
+	size_t n;
+} due_list;
+
+static int collect_due(void *ctx, const char *rule, time_t at)
+{
+	due_list *l = ctx;
+
+	if (l->n >= RETRIES_BATCH)
+		return 1;
+	if (!(l->rule[l->n] = strdup(rule)))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	l->at[l->n++] = at;
+	return 0;
+}
+
+/*
+ * Queue the retries due at `now` (lock held). Each is taken from the
+ * database first (of processes sharing it, the one that takes it runs it);
+ * one that cannot be queued is put back.
+ */
 static int due_retries(berth_replicator *r, time_t now, size_t *queued)
 {
-	int rc = 0;
+	due_list l = {.n = 0};
+	int rc = berth_meta_repl_retries_due(r->meta, now, RETRIES_BATCH, collect_due, &l);
 
-	for (berth_repl_retry **pp = &r->retries; *pp && rc == 0;) {
-		berth_repl_retry *t = *pp;
+	for (size_t i = 0; i < l.n && rc == 0; i++) {
+		int won = 0;
 
-		if (t->at > now) {
-			pp = &t->next;
-			continue;
+		if (!berth_repl_rules_find(&r->rules, l.rule[i])) {
+			rc = berth_meta_repl_retry_take(r->meta, l.rule[i], l.at[i], &won);
+			continue; /* the rule is gone: so is its retry */
 		}
-		if ((rc = berth_replicate__enqueue(r, t->rule, "retry", NULL, NULL, 0, 0)) < 0)
+		if ((rc = berth_meta_repl_retry_take(r->meta, l.rule[i], l.at[i], &won)) < 0 ||
+		    !won)
+			continue;
+		if ((rc = berth_replicate__enqueue(r, l.rule[i], "retry", NULL, NULL, 0, 0)) < 0) {
+			if (berth_meta_repl_retry_set(r->meta, l.rule[i], l.at[i]) < 0)
+				berth_warn("replication: rule %s: %s", l.rule[i],
+					   berth_error_last());
 			break;
-		*pp = t->next;
-		free(t);
+		}
 		if (queued)
 			(*queued)++;
 	}
+	for (size_t i = 0; i < l.n; i++)
+		free(l.rule[i]);
 	return rc;
 }
 
@@ -528,11 +550,12 @@ int berth_replicator_new(berth_replicator **out, const berth_replicator_options 
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->wake, NULL);
+	pthread_mutex_init(&r->labels_lock, NULL);
 	r->queue_tail = &r->queue;
 	r->meta = o->meta;
 	r->test_clock = o->test_clock;
 	r->self_tls = o->self_tls;
-	if (!(r->self = strdup(o->self)) ||
+	if (!(r->labels = json_object()) || !(r->self = strdup(o->self)) ||
 	    (o->self_username && !(r->self_username = strdup(o->self_username))) ||
 	    (o->self_password && !(r->self_password = strdup(o->self_password))) ||
 	    (o->rules_json && !(r->config_json = strdup(o->rules_json))) ||
@@ -578,13 +601,9 @@ void berth_replicator_free(berth_replicator *r)
 		r->queue = j->next;
 		job_free(j);
 	}
-	while (r->retries) {
-		berth_repl_retry *t = r->retries;
-
-		r->retries = t->next;
-		free(t);
-	}
 	berth_repl_rules_dispose(&r->rules);
+	json_decref(r->labels);
+	pthread_mutex_destroy(&r->labels_lock);
 	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
 	free(r->self);

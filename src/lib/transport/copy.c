@@ -59,10 +59,11 @@ typedef struct copy_ctx {
 	berth_layer_compression to;
 	int recompress;
 	berth_oci_format fmt;
-	int plain_layers;   /* the source's layers are plain tars whatever their type says */
-	int dest_compress;  /* the destination wants compressed layers (not docker-archive) */
-	pthread_mutex_t mu; /* serialises progress callbacks, guards pace_next */
-	double pace_next;   /* bandwidth limit: when the shared timeline is free again */
+	int plain_layers;	 /* the source's layers are plain tars whatever their type says */
+	int dest_compress;	 /* the destination wants compressed layers (not docker-archive) */
+	pthread_mutex_t mu;	 /* serialises progress callbacks */
+	berth_copy_pacer own;	 /* the bandwidth limit of this copy alone */
+	berth_copy_pacer *pacer; /* own, or the options' shared one */
 } copy_ctx;
 
 static void progress(copy_ctx *cx, berth_copy_event ev, const berth_descriptor *d, uint64_t n)
@@ -84,24 +85,36 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void berth_copy_pacer_init(berth_copy_pacer *p, uint64_t bandwidth)
+{
+	memset(p, 0, sizeof(*p));
+	p->bandwidth = bandwidth;
+	pthread_mutex_init(&p->mu, NULL);
+}
+
+void berth_copy_pacer_dispose(berth_copy_pacer *p)
+{
+	pthread_mutex_destroy(&p->mu);
+}
+
 /*
  * With a limit, `n` bytes just read take n / limit seconds of a timeline
  * shared by the blobs in flight; the reader sleeps until its share ends,
  * so the copy as a whole averages the limit (idle time is not saved up).
  */
-static void pace(copy_ctx *cx, size_t n)
+void berth_copy_pacer_take(berth_copy_pacer *p, size_t n)
 {
 	double now, until;
 
-	if (!cx->o->bandwidth || !n)
+	if (!p->bandwidth || !n)
 		return;
 	now = now_seconds();
-	pthread_mutex_lock(&cx->mu);
-	if (cx->pace_next < now)
-		cx->pace_next = now;
-	cx->pace_next += (double)n / (double)cx->o->bandwidth;
-	until = cx->pace_next;
-	pthread_mutex_unlock(&cx->mu);
+	pthread_mutex_lock(&p->mu);
+	if (p->next < now)
+		p->next = now;
+	p->next += (double)n / (double)p->bandwidth;
+	until = p->next;
+	pthread_mutex_unlock(&p->mu);
 	if (until > now) {
 		struct timespec ts = {(time_t)(until - now),
 				      (long)((until - now - (double)(time_t)(until - now)) * 1e9)};
@@ -109,6 +122,11 @@ static void pace(copy_ctx *cx, size_t n)
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;
 	}
+}
+
+static void pace(copy_ctx *cx, size_t n)
+{
+	berth_copy_pacer_take(cx->pacer, n);
 }
 
 /* ---- counting: a tap on the source stream, for progress and a size cap ---- */
@@ -339,6 +357,23 @@ static int put_from_fd(copy_ctx *cx, const berth_descriptor *desc, int fd)
 	return rc < 0 ? rc : crc;
 }
 
+/*
+ * The options know a repository of the destination's registry holding `d`
+ * (replication: copied there earlier in the execution): mount it from there,
+ * with no HEAD first. 0 if mounted, else BERTH_ENOTFOUND (the usual way then).
+ */
+static int mount_hinted(copy_ctx *cx, const berth_descriptor *d)
+{
+	const char *from = cx->o->mount_hint ? cx->o->mount_hint(cx->o->progress_ctx, d) : NULL;
+
+	if (!from || berth_dest_mount_blob(cx->dst, d, from) < 0) {
+		berth_error_clear();
+		return BERTH_ENOTFOUND;
+	}
+	progress(cx, BERTH_COPY_BLOB_MOUNTED, d, (uint64_t)d->size);
+	return 0;
+}
+
 static int copy_blob(copy_ctx *cx, job *j)
 {
 	const berth_descriptor *d = j->desc;
@@ -373,6 +408,8 @@ static int copy_blob(copy_ctx *cx, job *j)
 		goto done;
 	}
 
+	if (!cx->mount_from && (rc = mount_hinted(cx, d)) == 0)
+		goto done;
 	rc = berth_dest_has_blob(cx->dst, d);
 	if (rc == 0) {
 		progress(cx, BERTH_COPY_BLOB_SKIPPED, d, (uint64_t)d->size);
@@ -858,6 +895,8 @@ static int ctx_init(copy_ctx *cx, const berth_copy_options *o)
 	cx->o = o;
 	cx->to = BERTH_LAYER_GZIP; /* for plain layers when no --dest-compress */
 	pthread_mutex_init(&cx->mu, NULL);
+	berth_copy_pacer_init(&cx->own, o->bandwidth);
+	cx->pacer = o->pacer ? o->pacer : &cx->own;
 	if (o->compress) {
 		rc = berth_layer_compression_parse(&cx->to, o->compress);
 		if (rc < 0)
@@ -956,6 +995,7 @@ done:
 	berth_dest_free(cx.dst);
 	berth_source_free(cx.src);
 	pthread_mutex_destroy(&cx.mu);
+	berth_copy_pacer_dispose(&cx.own);
 	return rc;
 }
 
@@ -1182,5 +1222,6 @@ done:
 	json_decref(ann);
 	berth_dest_free(cx.dst);
 	pthread_mutex_destroy(&cx.mu);
+	berth_copy_pacer_dispose(&cx.own);
 	return rc;
 }

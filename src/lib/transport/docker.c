@@ -30,13 +30,15 @@ typedef struct {
 	char *repo;
 	char *tag;    /* or NULL */
 	char *digest; /* or NULL */
+	int borrowed; /* the client is the options' */
 } docker_impl;
 
 static void impl_free(docker_impl *im)
 {
 	if (!im)
 		return;
-	berth_client_free(im->client);
+	if (!im->borrowed)
+		berth_client_free(im->client);
 	free(im->repo);
 	free(im->tag);
 	free(im->digest);
@@ -67,7 +69,7 @@ int berth_transport__docker_client(berth_client **out, const berth_image_name *n
 static int impl_new(docker_impl **out, const berth_image_name *n, const berth_transport_options *o)
 {
 	docker_impl *im = NULL;
-	int rc;
+	int rc = 0;
 
 	*out = NULL;
 	if (!n->ref || !n->ref->domain || !n->ref->path)
@@ -82,9 +84,12 @@ static int impl_new(docker_impl **out, const berth_image_name *n, const berth_tr
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	rc = berth_transport__docker_client(&im->client, n, o);
-	if (rc)
+	if (o && o->client) {
+		im->client = o->client;
+		im->borrowed = 1;
+	} else if ((rc = berth_transport__docker_client(&im->client, n, o)) < 0) {
 		goto done;
+	}
 	*out = im;
 	im = NULL;
 done:
