@@ -868,23 +868,27 @@ int berth_meta__quote_ident(char *out, size_t size, const char *name)
 	out[n++] = '"';
 	out[n] = 0;
 	return 0;
-	int berth_meta_repl_retry_set(berth_meta * m, const char *rule, time_t at)
-	{
-		int rc = check_str(rule, BERTH_META_NAME_MAX, "rule name");
+}
 
-		return rc ? rc : m->drv->repl_retry_set(m->impl, rule, at);
-	}
+/* ---- replication retries ---- */
 
-	int berth_meta_repl_retries_due(berth_meta * m, time_t now, long limit,
-					berth_meta_repl_retry_cb cb, void *ctx)
-	{
-		return m->drv->repl_retries_due(m->impl, now, limit, cb, ctx);
-	}
+int berth_meta_repl_retry_set(berth_meta *m, const char *rule, time_t at)
+{
+	int rc = check_str(rule, BERTH_META_NAME_MAX, "rule name");
 
-	int berth_meta_repl_retry_take(berth_meta * m, const char *rule, time_t at, int *won)
-	{
-		int rc = check_str(rule, BERTH_META_NAME_MAX, "rule name");
+	return rc ? rc : m->drv->repl_retry_set(m->impl, rule, at);
+}
 
-		*won = 0;
-		return rc ? rc : m->drv->repl_retry_take(m->impl, rule, at, won);
-	}
+int berth_meta_repl_retries_due(berth_meta *m, time_t now, long limit, berth_meta_repl_retry_cb cb,
+				void *ctx)
+{
+	return m->drv->repl_retries_due(m->impl, now, limit, cb, ctx);
+}
+
+int berth_meta_repl_retry_take(berth_meta *m, const char *rule, time_t at, int *won)
+{
+	int rc = check_str(rule, BERTH_META_NAME_MAX, "rule name");
+
+	*won = 0;
+	return rc ? rc : m->drv->repl_retry_take(m->impl, rule, at, won);
+}
