@@ -69,6 +69,7 @@ static void populate(berth_meta *m)
 	assert_int_equal(berth_meta_repl_event_add(m, &e), 0);
 	assert_int_equal(berth_meta_lease_take(m, "gc", "host-1", T0, 60, &won), 0);
 	assert_int_equal(berth_meta_mirror_tag_mark(m, "library/alpine", "3", T0), 0);
+	assert_int_equal(berth_meta_repl_retry_set(m, "nightly", T0 + 60), 0);
 }
 
 typedef struct seen {
