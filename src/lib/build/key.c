@@ -25,10 +25,10 @@
  * state and runs nothing. A RUN's --mount specs enter its key as written
  * (with the flags), and what its bind and cache mounts read besides: the
  * files under source= in the stage's root or a directory named context,
- * the image's resolved digest, or the context's digest of the bound path. Secrets never enter a key: a secret mount's spec names
- * only its id and target, never its value, and --secret values are read
- * only when the RUN runs. --add-host, --ulimit and --shm-size count, as
- * BuildKit's exec op metadata does.
+ * the image's resolved digest, or the context's digest of the bound path. Secrets never enter a
+ * key: a secret mount's spec names only its id and target, never its value, and --secret values are
+ * read only when the RUN runs. --add-host, --ulimit and --shm-size count, as BuildKit's exec op
+ * metadata does.
  *
  * Keys travel between stores and machines (--cache-to/--cache-from,
  * cache.c): nothing machine-local enters them. No store path, no context
