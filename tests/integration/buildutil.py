@@ -2,9 +2,11 @@
 commands) on a store of their own, through tests/fixtures/hangdump.py (a
 build that hangs has its threads' stacks dumped before it is killed), and
 reading the count of RUN commands from the build log's last line."""
+import contextlib
 import os
 import re
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
@@ -34,3 +36,23 @@ def runs(p):
     m = re.search(r"#  (\d+) RUN commands? executed", p.stderr.decode())
     assert m, p.stderr.decode()
     return int(m.group(1))
+
+
+@contextlib.contextmanager
+def busybox_registry(prefix):
+    """A `berth serve` holding the busybox fixture as <host>/library/busybox:1
+    (for a module-scoped fixture: `with busybox_registry(...) as s: yield s`)."""
+    import clienttools as ct
+    import images
+    from conftest import BerthServer
+
+    d = tempfile.TemporaryDirectory(prefix=prefix)
+    s = BerthServer(d.name).start()
+    try:
+        src = images.ensure("busybox")
+        ct.skopeo("copy", "--dest-tls-verify=false", "oci:%s:busybox" % src,
+                  "docker://%s/library/busybox:1" % s.host)
+        yield s
+    finally:
+        s.stop()
+        d.cleanup()

@@ -15,7 +15,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
@@ -24,10 +23,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 sys.path.insert(0, HERE)
-import clienttools as ct  # noqa: E402
-import images  # noqa: E402
-from buildutil import BERTH, berth, run_build, runs  # noqa: E402
-from conftest import BerthServer  # noqa: E402
+from buildutil import BERTH, berth, run_build, runs, busybox_registry  # noqa: E402
 ARTIFACT = "application/vnd.berth.build.cache.v1+json"
 RECORDS_MT = "application/vnd.berth.build.cache.records.v1+json"
 
@@ -35,14 +31,8 @@ RECORDS_MT = "application/vnd.berth.build.cache.records.v1+json"
 @pytest.fixture(scope="module")
 def registry():
     """A registry holding busybox as <host>/library/busybox:1."""
-    d = tempfile.TemporaryDirectory(prefix="berth-cache-")
-    s = BerthServer(d.name).start()
-    src = images.ensure("busybox")
-    ct.skopeo("copy", "--dest-tls-verify=false", "oci:%s:busybox" % src,
-              "docker://%s/library/busybox:1" % s.host)
-    yield s
-    s.stop()
-    d.cleanup()
+    with busybox_registry("berth-cache-") as s:
+        yield s
 
 
 def build(store, *args, check=True):

@@ -13,7 +13,6 @@ import http.server
 import os
 import re
 import sys
-import tempfile
 import threading
 
 import pytest
@@ -21,23 +20,14 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 sys.path.insert(0, HERE)
-import clienttools as ct  # noqa: E402
-import images  # noqa: E402
-from buildutil import run_build, runs  # noqa: E402
-from conftest import BerthServer  # noqa: E402
+from buildutil import run_build, runs, busybox_registry  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def registry():
     """A registry holding busybox as <host>/library/busybox:1."""
-    d = tempfile.TemporaryDirectory(prefix="berth-keys-")
-    s = BerthServer(d.name).start()
-    src = images.ensure("busybox")
-    ct.skopeo("copy", "--dest-tls-verify=false", "oci:%s:busybox" % src,
-              "docker://%s/library/busybox:1" % s.host)
-    yield s
-    s.stop()
-    d.cleanup()
+    with busybox_registry("berth-keys-") as s:
+        yield s
 
 
 # The first stage's RUN reruns whenever NONCE changes (a build arg it sees);

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
@@ -19,22 +18,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 sys.path.insert(0, HERE)
 import clienttools as ct  # noqa: E402
-import images  # noqa: E402
-from buildutil import BERTH, run_build  # noqa: E402
-from conftest import BerthServer  # noqa: E402
+from buildutil import BERTH, run_build, busybox_registry  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def registry():
     """A registry holding busybox as <host>/library/busybox:1."""
-    d = tempfile.TemporaryDirectory(prefix="berth-engine-")
-    s = BerthServer(d.name).start()
-    src = images.ensure("busybox")
-    ct.skopeo("copy", "--dest-tls-verify=false", "oci:%s:busybox" % src,
-              "docker://%s/library/busybox:1" % s.host)
-    yield s
-    s.stop()
-    d.cleanup()
+    with busybox_registry("berth-engine-") as s:
+        yield s
 
 
 def unpack(tmp_path, layout, name="un"):
