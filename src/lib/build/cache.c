@@ -204,7 +204,6 @@ static int spec_name(build_solver *sv, const cache_spec *c, int push, size_t whi
 {
 	berth_registry_endpoint *ep = NULL;
 	berth_buf b = BERTH_BUF_INIT(0);
-	berth_image_name *n = NULL;
 	size_t nep = 0, k = 0;
 	char *ref = NULL;
 	int rc;
@@ -222,14 +221,7 @@ static int spec_name(build_solver *sv, const cache_spec *c, int push, size_t whi
 		berth_buf_dispose(&b);
 		return rc;
 	}
-	if ((rc = berth_buf_printf(&b, "docker://%s", c->ref)) < 0 ||
-	    (rc = berth_image_name_parse(&n, b.ptr)) < 0)
-		goto done;
-	if (!(ref = berth_ref_format(n->ref))) {
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
-		goto done;
-	}
-	if ((rc = berth_registries_resolve(sv->o->registries, ref, &ep, &nep)) < 0)
+	if ((rc = berth_build__endpoints(sv, c->ref, &ref, &ep, &nep)) < 0)
 		goto done;
 	rc = BERTH_ENOTFOUND;
 	for (size_t i = 0; i < nep; i++) {
@@ -246,7 +238,6 @@ static int spec_name(build_solver *sv, const cache_spec *c, int push, size_t whi
 	}
 done:
 	berth_registries_endpoints_free(ep, nep);
-	berth_image_name_free(n);
 	berth_buf_dispose(&b);
 	free(ref);
 	return rc;

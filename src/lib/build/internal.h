@@ -295,6 +295,13 @@ int berth_build__copy_plan(build_solver *sv, const berth_df_xinstr *x, const cha
 void berth_build__copy_plan_dispose(copy_plan *p);
 
 /**
+ * `what` (an image reference as a Dockerfile writes it) normalised into
+ * *ref (malloc'd) and the endpoints registries.conf gives for it, in order
+ * (*ep: berth_registries_endpoints_free). On failure nothing to free.
+ */
+int berth_build__endpoints(build_solver *sv, const char *what, char **ref,
+			   berth_registry_endpoint **ep, size_t *nep) BERTH_WARN_UNUSED;
+/**
  * An image a build reads by reference (FROM, COPY --from, mount from=):
  * a named context's image, else `what` from the registry as registries.conf
  * rewrites it (mirrors, then the location), into the store (pull.c).

@@ -13,25 +13,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+int berth_build__endpoints(build_solver *sv, const char *what, char **ref,
+			   berth_registry_endpoint **ep, size_t *nep)
+{
+	berth_image_name *n = NULL;
+	berth_buf spec = BERTH_BUF_INIT(0);
+	int rc;
+
+	*ref = NULL;
+	*ep = NULL;
+	*nep = 0;
+	if ((rc = berth_buf_printf(&spec, "docker://%s", what)) < 0 ||
+	    (rc = berth_image_name_parse(&n, spec.ptr)) < 0)
+		goto done;
+	if (!(*ref = berth_ref_format(n->ref))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = berth_registries_resolve(sv->o->registries, *ref, ep, nep)) < 0) {
+		free(*ref);
+		*ref = NULL;
+	}
+done:
+	berth_image_name_free(n);
+	berth_buf_dispose(&spec);
+	return rc;
+}
+
 /* From the registry: each endpoint registries.conf gives for ref, in order. */
 static int pull_registry(build_solver *sv, const char *what, const char *platform,
 			 berth_build_image **out)
 {
 	berth_registry_endpoint *ep = NULL;
-	berth_image_name *n = NULL;
 	berth_buf spec = BERTH_BUF_INIT(0);
 	char *ref = NULL;
 	size_t nep = 0;
 	int rc;
 
-	if ((rc = berth_buf_printf(&spec, "docker://%s", what)) < 0 ||
-	    (rc = berth_image_name_parse(&n, spec.ptr)) < 0)
-		goto done;
-	if (!(ref = berth_ref_format(n->ref))) {
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
-		goto done;
-	}
-	if ((rc = berth_registries_resolve(sv->o->registries, ref, &ep, &nep)) < 0)
+	if ((rc = berth_build__endpoints(sv, what, &ref, &ep, &nep)) < 0)
 		goto done;
 	rc = BERTH_ENOTFOUND;
 	for (size_t i = 0; i < nep && rc < 0; i++) {
@@ -62,7 +81,6 @@ static int pull_registry(build_solver *sv, const char *what, const char *platfor
 	}
 done:
 	berth_registries_endpoints_free(ep, nep);
-	berth_image_name_free(n);
 	berth_buf_dispose(&spec);
 	free(ref);
 	return rc;
