@@ -588,9 +588,13 @@ class Pusher:
                 if self.resumed >= 20:
                     raise AssertionError("upload %s: %d resumes, last PATCH %s" % (
                         path, self.resumed, r.status_code if r is not None else "error"))
+                # "0-0" is Distribution's answer for an empty upload (and for
+                # one of a single byte): resume at 0, at 1 if 0 was refused.
+                zero_refused = off == 0 and r is not None and r.status_code == 416
                 r = None
                 st = self.retried(lambda: s.get(self.base + path, timeout=30), (204,))
-                off = int(st.headers["Range"].split("-")[1]) + 1
+                last = int(st.headers["Range"].split("-")[1])
+                off = last + 1 if last or zero_refused else 0
                 self.resumed += 1
                 continue
             off += len(part)
