@@ -2,13 +2,15 @@
 events are rows of the database until their run is over: a push queued
 behind a running execution when berth is killed -9 still replicates after the
 restart (the dead process's claimed events are taken over once its liveness
-lease has expired, BERTH_REPL_LIVENESS = 15 s). Helpers: replutil.py.
+lease has expired, BERTH_REPL_LIVENESS = 15 s). And a scheduled rule (in
+Harbor's 6-field cron form, with seconds) whose firings were missed while
+the server was down runs once at start. Helpers: replutil.py.
 """
 import time
 
 import copyutil as u
-from replutil import (Proxy, api, blob_uploads, brief_config, manifest_digest, push,  # noqa: F401
-                      source, wait_executions)
+from replutil import (RULE as BRIEF_RULE, Proxy, api, blob_uploads, brief_config,  # noqa: F401
+                      executions, manifest_digest, push, source, wait_executions)
 
 RULE = "on-push"
 
@@ -54,3 +56,24 @@ def test_a_queued_push_event_survives_kill9(berth_factory, source, tmp_path):
         assert "event" in [e["trigger"] for e in ex], ex
     finally:
         proxy.stop()
+
+
+def test_a_missed_6_field_schedule_runs_once_at_start(berth_factory, source, tmp_path):
+    dst = berth_factory()
+    src = source(brief_config(tmp_path, dst.url,
+                              [('cron: "0 0 * * *"', 'cron: "*/2 * * * * *"')]))
+    rule = api(src, "GET", "/policies", status=200).json()[0]
+    assert rule["trigger"] == {"type": "scheduled", "cron": "*/2 * * * * *"}
+    push(u.small_image() + ":small", src, "apps/web:1.0")
+    # The test drives the clock: while the server runs, nothing fires on its own.
+    time.sleep(2.5)
+    assert executions(src, BRIEF_RULE) == []
+
+    src.stop()
+    time.sleep(4.5)  # two firings or more missed while the server was down
+    src.start()
+    ex = wait_executions(src, 1, rule=BRIEF_RULE)
+    assert [(e["trigger"], e["status"]) for e in ex] == [("scheduled", "succeeded")], ex
+    assert manifest_digest(dst.url, "apps/web", "1.0") == manifest_digest(src.url, "apps/web", "1.0")
+    time.sleep(1)
+    assert len(executions(src, BRIEF_RULE)) == 1  # the missed firings collapsed into one run
