@@ -4,8 +4,10 @@ behind a running execution when berth is killed -9 still replicates after the
 restart (the dead process's claimed events are taken over once its liveness
 lease has expired, BERTH_REPL_LIVENESS = 15 s). And a scheduled rule (in
 Harbor's 6-field cron form, with seconds) whose firings were missed while
-the server was down runs once at start. Helpers: replutil.py.
+the server was down runs once at start; a rule with `override: false`
+leaves a tag that differs at the target alone. Helpers: replutil.py.
 """
+import json
 import time
 
 import copyutil as u
@@ -77,3 +79,30 @@ def test_a_missed_6_field_schedule_runs_once_at_start(berth_factory, source, tmp
     assert manifest_digest(dst.url, "apps/web", "1.0") == manifest_digest(src.url, "apps/web", "1.0")
     time.sleep(1)
     assert len(executions(src, BRIEF_RULE)) == 1  # the missed firings collapsed into one run
+
+
+def test_override_off_keeps_a_differing_tag_at_the_target(berth_factory, source, tmp_path):
+    dst = berth_factory()
+    src = source(brief_config(tmp_path, dst.url))
+    push(u.small_image() + ":small", src, "apps/web:1.0")
+    push(u.many_image() + ":many", dst, "apps/web:1.0")  # the target's own, different
+    theirs = manifest_digest(dst.url, "apps/web", "1.0")
+    ours = manifest_digest(src.url, "apps/web", "1.0")
+    assert theirs and ours and theirs != ours
+    api(src, "POST", "/policies", {"name": "keep", "target": dst.url, "override": False,
+                                   "filters": [{"pattern": "apps/**"}]}, status=201)
+    api(src, "POST", "/policies/keep/run", status=202)
+    ex = wait_executions(src, 1, rule="keep")
+    assert ex[0]["status"] == "succeeded", ex
+    res = api(src, "GET", "/executions/%d/results" % ex[0]["id"], status=200).json()
+    assert [(r["artifact"], r["status"]) for r in res] == [("apps/web:1.0", "skipped")], res
+    assert "override is off" in json.dumps(res), res
+    assert manifest_digest(dst.url, "apps/web", "1.0") == theirs
+
+    # The same rule with override (the default) replaces it.
+    api(src, "POST", "/policies", {"name": "replace", "target": dst.url,
+                                   "filters": [{"pattern": "apps/**"}]}, status=201)
+    api(src, "POST", "/policies/replace/run", status=202)
+    ex = wait_executions(src, 1, rule="replace")
+    assert ex[0]["status"] == "succeeded" and ex[0]["summary"]["copied"] == 1, ex
+    assert manifest_digest(dst.url, "apps/web", "1.0") == ours
