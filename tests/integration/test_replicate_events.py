@@ -8,6 +8,7 @@ the server was down runs once at start; a rule with `override: false`
 leaves a tag that differs at the target alone. Helpers: replutil.py.
 """
 import json
+import threading
 import time
 
 import copyutil as u
@@ -17,33 +18,40 @@ from replutil import (RULE as BRIEF_RULE, Proxy, api, blob_uploads, brief_config
 RULE = "on-push"
 
 
-class SlowProxy(Proxy):
-    """Forwards like Proxy, but every blob upload request waits first."""
+class GateProxy(Proxy):
+    """Forwards like Proxy, but blob upload requests wait until the gate opens."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.gate = threading.Event()
+        self.held = 0
 
     def pre(self, h, path):
-        if "/blobs/uploads/" in path + "/":
-            time.sleep(0.5)
+        if "/blobs/uploads/" in path + "/" and not self.gate.is_set():
+            self.held += 1
+            self.gate.wait(120)
         return super().pre(h, path)
 
 
 def test_a_queued_push_event_survives_kill9(berth_factory, source, tmp_path):
     dst = berth_factory()
-    proxy = SlowProxy(dst.url).start()
+    proxy = GateProxy(dst.url).start()
     try:
         src = source(brief_config(tmp_path, proxy.url))
         api(src, "POST", "/policies", {"name": RULE, "target": proxy.url,
                                        "trigger": {"type": "event_based"},
                                        "filters": [{"resource": "image", "pattern": "apps/**"}]},
             status=201)
-        # The first push's run is slow (its uploads wait); the second push's event
+        # The first push's run waits at the target's gate; the second push's event
         # waits behind it (one execution of a rule at a time).
         push(u.many_image() + ":many", src, "apps/many:1.0")
         push(u.small_image() + ":small", src, "apps/web:1.0")
         deadline = time.time() + 30
-        while not blob_uploads(proxy) and time.time() < deadline:
+        while not proxy.held and time.time() < deadline:
             time.sleep(0.02)
-        assert blob_uploads(proxy), "the execution never started uploading"
+        assert proxy.held, "the execution never started uploading"
         src.kill9()
+        proxy.gate.set()
         # Caught before either run was over: apps/web's event had not run.
         assert manifest_digest(dst.url, "apps/many", "1.0") is None
         assert manifest_digest(dst.url, "apps/web", "1.0") is None
@@ -57,6 +65,7 @@ def test_a_queued_push_event_survives_kill9(berth_factory, source, tmp_path):
             assert manifest_digest(dst.url, repo, tag) == manifest_digest(src.url, repo, tag), ex
         assert "event" in [e["trigger"] for e in ex], ex
     finally:
+        proxy.gate.set()
         proxy.stop()
 
 
