@@ -111,6 +111,22 @@ static char **run_env(berth_build_image *img, const berth_df_xinstr *x, char *co
 	return env;
 }
 
+/* The RUN's history entry: the ARGs declared, valued as the command sees them (the
+ * Dockerfile's environment under the image's Env), then its argv. */
+static int run_history(berth_buf *b, const build_stage_state *st, berth_build_image *img,
+		       const berth_df_xinstr *x, const json_t *argv)
+{
+	berth_df_vars v = BERTH_DF_VARS_INIT;
+	int rc = berth_df_vars_copy(&v, &x->env);
+
+	if (rc == 0)
+		rc = berth_build__vars_with_env(&v, NULL, img);
+	if (rc == 0)
+		rc = berth_build__history_run(b, st, &v, argv);
+	berth_df_vars_dispose(&v);
+	return rc;
+}
+
 /* Free an environment that may hold secret values: wiped first. */
 static void env_wipe(char **env)
 {
@@ -119,7 +135,8 @@ static void env_wipe(char **env)
 	berth_build_strv_free(env);
 }
 
-int berth_build__run(build_solver *sv, berth_build_image *img, const berth_df_xinstr *x)
+int berth_build__run(build_solver *sv, berth_build_image *img, const build_stage_state *st,
+		     const berth_df_xinstr *x)
 {
 	char **env = NULL, *argv_json = NULL, **argv = NULL, *script = NULL;
 	char *const *extra;
@@ -162,7 +179,7 @@ int berth_build__run(build_solver *sv, berth_build_image *img, const berth_df_xi
 	r.rlimits = sv->o->rlimits;
 	r.nrlimits = sv->o->nrlimits;
 	r.shm_size = sv->o->shm_size;
-	if ((rc = berth_buf_printf(&created, "RUN %s # buildkit", x->src->args_text)) < 0 ||
+	if ((rc = run_history(&created, st, img, x, a)) < 0 ||
 	    (rc = berth_build__output_begin(sv, &out)) < 0)
 		goto done;
 	r.stdout_fd = out.fd;
