@@ -110,6 +110,9 @@ DOCKER = "/usr/bin/docker"  # Debian's 20.10 client: its BuildKit session is bui
 # (case, path or "config:<Field>" or "history") -> why berth differs from
 # BuildKit 20.10 there by design. Capped: anything else must match.
 BY_DESIGN = {
+    ("xattrs", "t"): "the RUN's bind mount point: BuildKit 0.8 leaves the empty directory, "
+                     "berth removes its mount stubs as BuildKit does since 0.10 "
+                     "(test_build_run_stubs.py)",
     ("add", "modes/data"): "20.10 ignores --chmod on an ADD of a URL (the file stays 0600); "
                            "berth applies it, as the Dockerfile reference says --chmod does",
 }
@@ -281,6 +284,13 @@ def facts(cfg):
             "layers": len(cfg["rootfs"]["diff_ids"]), "history": hist}
 
 
+def saved_xattrs(entries):
+    """The entries with only the xattrs `docker save` exports: Docker's archive writer
+    keeps security.capability alone (other xattrs are checked on berth's side only)."""
+    keep = "SCHILY.xattr.security.capability"
+    return {p: f[:7] + (tuple(x for x in f[7] if x[0] == keep),) for p, f in entries.items()}
+
+
 def compare(case, tmp, store, dockerfile, files=None, args=(), setup=None):
     """Build `dockerfile` with both; return (buildkit, berth) (tree, config)
     after asserting they match but for BY_DESIGN."""
@@ -297,7 +307,7 @@ def compare(case, tmp, store, dockerfile, files=None, args=(), setup=None):
     got_tree, got_cfg = berth_image(store, tmp, ctx, list(args))
     assert len(BY_DESIGN) <= BY_DESIGN_CAP
     diff = []
-    w, g = want_tree.entries, got_tree.entries
+    w, g = saved_xattrs(want_tree.entries), saved_xattrs(got_tree.entries)
     for p in sorted(set(w) | set(g)):
         if w.get(p) != g.get(p) and (case, p) not in BY_DESIGN:
             diff.append("%s: buildkit %r\n%s  berth    %r" % (p, w.get(p), " " * len(p),
@@ -494,6 +504,56 @@ COPY --from=native /cross /cross
 """
 
 
+XATTRS = """\
+FROM {base}
+RUN --mount=target=/t echo caps > /caps && echo user > /user && echo both > /both \\
+ && /t/setx /caps security.capability {cap} && /t/setx /user user.berth.note corpus \\
+ && /t/setx /both security.capability {cap} && /t/setx /both user.berth.other 2
+RUN echo later > /later && chmod 700 /caps
+"""
+
+# vfs_cap_data revision 2 (little-endian): effective, permitted CAP_NET_BIND_SERVICE (10).
+CAP = "0100000200040000000000000000000000000000"
+
+SETX_C = r"""
+#include <stdio.h>
+#include <string.h>
+#include <sys/xattr.h>
+int main(int argc, char **argv)
+{
+	unsigned char v[256];
+	size_t n = 0;
+	if (argc != 4) return 2;
+	if (strncmp(argv[2], "security.", 9) == 0)
+		for (const char *h = argv[3]; h[0] && h[1] && n < sizeof(v); h += 2)
+			sscanf(h, "%2hhx", &v[n++]);
+	else
+		n = strlen(argv[3]), memcpy(v, argv[3], n);
+	if (lsetxattr(argv[1], argv[2], v, n, 0) < 0) { perror(argv[2]); return 1; }
+	return 0;
+}
+"""
+
+
+def xattr_setup(ctx):
+    """A static setxattr tool in the context (busybox has none)."""
+    (ctx / "setx.c").write_text(SETX_C)
+    p = subprocess.run(["gcc", "-static", "-O", "-o", str(ctx / "setx"), str(ctx / "setx.c")],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, "gcc -static failed (apt-get install gcc libc6-dev): " + p.stderr
+
+
+def test_xattrs_and_file_capabilities_like_buildkit(tmp_path, base, store):
+    (_, want), (got, _) = compare("xattrs", tmp_path, store,
+                                  XATTRS.format(base=base, cap=CAP), setup=xattr_setup)
+    e = got.entries
+    cap = ("SCHILY.xattr.security.capability", bytes.fromhex(CAP).decode("latin-1"))
+    assert e["caps"][7] == (cap,) and e["caps"][1] == "0o700"
+    # what docker save cannot show: berth keeps the other xattrs too
+    assert e["both"][7] == (cap, ("SCHILY.xattr.user.berth.other", "2"))
+    assert e["user"][7] == (("SCHILY.xattr.user.berth.note", "corpus"),)
+
+
 def test_layers_whiteouts_opaque_dirs_and_modes_like_buildkit(tmp_path, base, store):
     (_, want), (got, _) = compare("layers", tmp_path, store, LAYERS.format(base=base))
     e = got.entries
@@ -562,3 +622,100 @@ def test_add_urls_like_buildkit(tmp_path, base, store, http_url):
 def test_from_platform_like_buildkit(tmp_path, base, store):
     (_, want), (got, _) = compare("platform", tmp_path, store, PLATFORM.format(base=base))
     assert "cross" in got.entries
+
+
+# ---- what 20.10 refuses: berth against the expectations written here ----
+
+def docker_refuses(tmp, text, message):
+    ctx = tmp / ("refused-%d" % len(list(tmp.glob("refused-*"))))
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(text)
+    r = docker("build", "--network=none", "-q", str(ctx), check=False)
+    assert r.returncode != 0 and message in r.stderr, r.stderr[-2000:]
+    return ctx
+
+
+def interfaces(text):
+    """Interface names of a /proc/net/dev copy."""
+    return sorted(l.split(":")[0].strip() for l in text.splitlines()[2:] if ":" in l)
+
+
+RUN_FLAGS = """\
+FROM {base}
+RUN --network=none cat /proc/net/dev > /none
+RUN --network=host cat /proc/net/dev > /host
+RUN --network=default cat /proc/net/dev > /default
+RUN --security=sandbox echo sandboxed > /sandbox
+"""
+
+
+def test_run_network_and_security_flags_20_10_refuses(tmp_path, base, store):
+    """20.10's frontend has RUN --network and --security only in its labs
+    channel; berth has them as later BuildKit: none leaves loopback alone,
+    host and default (berth has no bridge) see the host's interfaces, and
+    --network=none of the build turns default (not host) into none."""
+    for flag in ("network", "security"):
+        docker_refuses(tmp_path, "FROM %s\nRUN --%s=%s true\n" % (
+            base, flag, "none" if flag == "network" else "sandbox"), "Unknown flag: " + flag)
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(RUN_FLAGS.format(base=base))
+    with open("/proc/net/dev") as f:
+        host = interfaces(f.read())
+    assert len(host) > 1, host  # the test needs a host with more than loopback
+    for build_net, default in (("default", host), ("none", ["lo"])):
+        lay = tmp_path / ("lay-" + build_net)
+        run_build(store, "--network", build_net, "-o", "type=oci,dest=%s,tar=false" % lay,
+                  str(ctx))
+        blob = lambda d: (lay / "blobs" / "sha256" / d.split(":")[1]).read_bytes()  # noqa
+        man = json.loads(blob(json.loads((lay / "index.json").read_text())["manifests"][0]
+                              ["digest"]))
+        tree = {}
+        for l in man["layers"]:
+            with tarfile.open(fileobj=io.BytesIO(gzip.decompress(blob(l["digest"])))) as t:
+                tree.update({m.name: t.extractfile(m).read().decode() for m in t.getmembers()
+                             if m.name in ("none", "host", "default", "sandbox")})
+        assert interfaces(tree["none"]) == ["lo"]
+        assert interfaces(tree["host"]) == host  # asked for by the RUN itself
+        assert interfaces(tree["default"]) == default
+        assert tree["sandbox"] == "sandboxed\n"
+    ctx2 = tmp_path / "insecure"
+    ctx2.mkdir()
+    (ctx2 / "Dockerfile").write_text("FROM %s\nRUN --security=insecure true\n" % base)
+    p = run_build(store, str(ctx2), check=False)
+    assert p.returncode == 1 and b"security.insecure entitlement" in p.stderr
+
+
+def test_start_interval_own_expectation(tmp_path, base, store):
+    """HEALTHCHECK --start-interval (Docker 25): 20.10 refuses the flag; berth
+    writes StartInterval, and its history names it after StartPeriod. Both
+    refuse a --start-period under 1ms."""
+    text = "FROM %s\nHEALTHCHECK --start-interval=2s --start-period=1m CMD true\n" % base
+    docker_refuses(tmp_path, text, "Unknown flag: start-interval")
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(text)
+    _, cfg = berth_image(store, tmp_path, ctx, [])
+    assert cfg["config"]["Healthcheck"] == {"Test": ["CMD-SHELL", "true"],
+                                            "StartPeriod": 60000000000,
+                                            "StartInterval": 2000000000}
+    assert cfg["history"][-1]["created_by"] == \
+        'HEALTHCHECK &{["CMD-SHELL" "true"] "0s" "0s" "1m0s" "2s" \'\\x00\'}'
+    text = "FROM %s\nHEALTHCHECK --start-period=500us CMD true\n" % base
+    bad = docker_refuses(tmp_path, text, 'Interval "start-period" cannot be less than 1ms')
+    p = run_build(store, str(bad), check=False)
+    assert p.returncode == 1 and b'"start-period" cannot be less than 1ms' in p.stderr
+
+
+def test_syntax_directive_is_read_not_fetched(tmp_path, base, store):
+    """`# syntax=docker/dockerfile:1.2`: 20.10 fetches that frontend image
+    (offline here: it fails); berth's frontend is built in and builds the
+    file as it would without the directive."""
+    text = "# syntax=docker/dockerfile:1.2\nFROM %s\nRUN echo hi > /x\n" % base
+    docker_refuses(tmp_path, text, "docker/dockerfile")
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(text)
+    tree, cfg = berth_image(store, tmp_path, ctx, [])
+    assert tree.entries["x"][4] == 3
+    assert cfg["history"][-1]["created_by"] == "RUN /bin/sh -c echo hi > /x # buildkit"

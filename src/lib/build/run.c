@@ -23,11 +23,12 @@ static int run_flags(build_solver *sv, const berth_df_xinstr *x, berth_sandbox_n
 		if (strcmp(f->name, "mount") == 0)
 			continue;
 		if (strcmp(f->name, "network") == 0 && f->value) {
+			/* default: the build's --network (BuildKit's unset mode) */
 			if (strcmp(f->value, "none") == 0)
 				*net = BERTH_SANDBOX_NET_NONE;
-			else if (strcmp(f->value, "host") == 0 || strcmp(f->value, "default") == 0)
+			else if (strcmp(f->value, "host") == 0)
 				*net = BERTH_SANDBOX_NET_HOST;
-			else
+			else if (strcmp(f->value, "default") != 0)
 				return berth_build__fail_at(sv, x->src, BERTH_EINVALID,
 							    "--network=%s", f->value);
 		} else if (strcmp(f->name, "security") == 0 && f->value &&
