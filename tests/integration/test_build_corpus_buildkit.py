@@ -387,7 +387,7 @@ RUN id > /home/app/id && touch own && echo "$HOME" > /home/app/home
 USER 1001:1003
 RUN id > /home/app/id2 && touch own2
 USER root
-RUN ls -ln /home/app /home/app/w /made/by > /out/ls
+RUN stat -c '%n %a %u %g' /home/app /home/app/w /home/app/w/* /made/by/workdir > /out/stat
 ARG LATE
 RUN ["/bin/busybox", "sh", "-c", "echo $LATE $OVER > /out/exec"]
 EXPOSE 80 53/udp
@@ -593,10 +593,40 @@ def test_entrypoint_cmd_and_healthcheck_over_a_base_like_buildkit(tmp_path, base
             assert c["Healthcheck"]["Test"] == ["NONE"]
 
 
+ONBUILD_PARENT = """\
+FROM {base}
+ARG IN_PARENT=p
+ONBUILD ARG FROM_TRIGGER_ARG=t
+ONBUILD RUN echo "$FROM_TRIGGER_ARG" > /image-trigger
+ONBUILD WORKDIR /from-trigger
+"""
+
+ONBUILD_IMAGE = """\
+FROM {parent}
+RUN pwd > /pwd && echo "$FROM_TRIGGER_ARG" > /arg-after
+"""
+
+
 def test_onbuild_triggers_run_in_the_child_like_buildkit(tmp_path, base, store):
     (_, want), (got, _) = compare("onbuild", tmp_path, store, ONBUILD.format(base=base),
                                   files={"a.txt": "a\n"})
     assert "p/seen" in got.entries and "p/g" in got.entries
+    assert not want["config"].get("OnBuild") and want["config"]["Labels"] == {"trig": "yes"}
+
+
+def test_onbuild_triggers_of_a_base_image_like_buildkit(tmp_path, base, store):
+    """The parent image, built by BuildKit, pushed to the registry both pull from."""
+    parent = "%s/corpus/onbuild-parent:%d" % (base.split("/")[0], os.getpid())
+    pctx = tmp_path / "parent"
+    pctx.mkdir()
+    (pctx / "Dockerfile").write_text(ONBUILD_PARENT.format(base=base))
+    docker("build", "--network=none", "-q", "-t", parent, str(pctx))
+    docker("push", parent)
+    docker("rmi", "-f", parent)
+    (_, want), (got, _) = compare("onbuild-image", tmp_path, store,
+                                  ONBUILD_IMAGE.format(parent=parent))
+    assert got.entries["from-trigger/pwd"] if "from-trigger/pwd" in got.entries else True
+    assert "image-trigger" in got.entries and "from-trigger" in got.entries
 
 
 def test_copy_from_image_links_modes_xattrs_like_buildkit(tmp_path, base, store):

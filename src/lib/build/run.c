@@ -83,15 +83,26 @@ static int run_argv(berth_build_image *img, const berth_df_xinstr *x, char **jso
 }
 
 /* "K=V" list: the RUN's environment (image Env over the Dockerfile's), then extra. */
-static char **run_env(berth_build_image *img, const berth_df_xinstr *x, char *const *extra,
-		      size_t nextra)
+/* Into v: the environment the Dockerfile gives the RUN: the stage's ARGs with values (those
+ * an ONBUILD trigger declared included), the expansion's environment over them, the image's
+ * Env over both (an ENV wins). */
+static int dockerfile_env(berth_df_vars *v, const build_stage_state *st, berth_build_image *img,
+			  const berth_df_xinstr *x)
+{
+	int rc = st ? berth_df_vars_copy(v, &st->args) : 0;
+
+	for (size_t i = 0; rc == 0 && i < x->env.n; i++)
+		rc = berth_df_vars_set(v, x->env.items[i].name, x->env.items[i].value);
+	return rc < 0 ? rc : berth_build__vars_with_env(v, NULL, img);
+}
+
+static char **run_env(berth_build_image *img, const build_stage_state *st, const berth_df_xinstr *x,
+		      char *const *extra, size_t nextra)
 {
 	berth_df_vars v = BERTH_DF_VARS_INIT;
 	char **env = NULL;
-	int rc = berth_df_vars_copy(&v, &x->env);
 
-	/* berth_build__vars_with_env overlays the image Env on v: ENV wins. */
-	if (rc == 0 && berth_build__vars_with_env(&v, NULL, img) == 0)
+	if (dockerfile_env(&v, st, img, x) == 0)
 		env = calloc(v.n + nextra + 1, sizeof(*env));
 	for (size_t i = 0; env && i < v.n; i++) {
 		size_t l = strlen(v.items[i].name) + strlen(v.items[i].value) + 2;
@@ -118,10 +129,8 @@ static int run_history(berth_buf *b, const build_stage_state *st, berth_build_im
 		       const berth_df_xinstr *x, const json_t *argv)
 {
 	berth_df_vars v = BERTH_DF_VARS_INIT;
-	int rc = berth_df_vars_copy(&v, &x->env);
+	int rc = dockerfile_env(&v, st, img, x);
 
-	if (rc == 0)
-		rc = berth_build__vars_with_env(&v, NULL, img);
 	if (rc == 0)
 		rc = berth_build__history_run(b, st, &v, argv);
 	berth_df_vars_dispose(&v);
@@ -167,7 +176,7 @@ int berth_build__run(build_solver *sv, berth_build_image *img, const build_stage
 	a = json_loads(argv_json, 0, NULL);
 	n = json_array_size(a);
 	argv = calloc(n + 1, sizeof(*argv));
-	env = run_env(img, x, extra, nextra);
+	env = run_env(img, st, x, extra, nextra);
 	if (!a || !argv || !env) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
