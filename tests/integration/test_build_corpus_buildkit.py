@@ -13,16 +13,17 @@ the differences by design listed in BY_DESIGN (capped).
 
 Audit: every instruction and flag of the Dockerfile reference that
 20.10's BuildKit accepts, and the test that compares it with BuildKit
-(file tree and config) or, where 20.10 refuses it, checks berth against
-written expectations. Files are tests/integration/; "corpus:X" is the case
-X of this module.
+(file tree, config and history) or, where 20.10 refuses it, checks berth
+against written expectations. Files are tests/integration/; "corpus:X" is
+the test of case X in this module. History entries (created_by) are
+compared for every case of this module.
 
   FROM image / AS name / FROM stage ....... corpus:onbuild, corpus:copy
   FROM --platform=$BUILDPLATFORM|literal .. corpus:platform
   FROM scratch ............................ test_build_copy (the COPY corpus)
   RUN shell form / exec form .............. corpus:env, corpus:layers
   RUN --mount=type=bind (from, source,
-      target, rw; the context) ............ test_build_run_buildkit
+      target, rw; the context) ............ test_build_run_buildkit, corpus:xattrs
   RUN --mount=type=cache (id, target, mode,
       uid, gid; counts over rebuilds) ..... test_build_run_buildkit
   RUN --mount=type=cache sharing, from,
@@ -34,55 +35,68 @@ X of this module.
   RUN --mount=type=secret env= ............ test_build_run (20.10 refuses env=)
   RUN --mount=type=ssh .................... test_build_run (a real ssh-agent)
   RUN --network=none|host|default,
-      --security=sandbox|insecure ......... refused by 20.10's frontend (labs
-                                            only): test_run_flags_20_10_refuses
-                                            here; berth's own: test_build_run
+      --security=sandbox|insecure ......... refused by 20.10 (labs only): own
+                                            expectations in
+                                            corpus:run_network_and_security
   mount stubs in RUN layers ............... test_build_run_stubs
   CMD / ENTRYPOINT exec and shell forms,
-      the CMD reset rule .................. test_dockerfile_buildkit
-                                            (config), corpus:entrypoint (over
-                                            a base with a Cmd)
+      the CMD reset rule, ArgsEscaped ..... test_dockerfile_buildkit (config),
+                                            corpus:entrypoint (over a base
+                                            with a Cmd), corpus:env
   SHELL ................................... corpus:env (RUN under it),
                                             test_dockerfile_buildkit (config)
-  ENV both forms, in RUN .................. corpus:env, test_dockerfile_buildkit
+  ENV both forms, in RUN, over an ARG ..... corpus:env, test_dockerfile_buildkit
   ARG global / per stage / default /
       --build-arg / predefined TARGET*,
-      BUILD* .............................. corpus:env, test_dockerfile_buildkit
-  LABEL, EXPOSE, VOLUME, STOPSIGNAL,
-      MAINTAINER .......................... test_dockerfile_buildkit, corpus:env
-  HEALTHCHECK every option, NONE .......... test_dockerfile_buildkit,
-                                            corpus:entrypoint
+      BUILD* (values in RUN, history) ..... corpus:env, test_dockerfile_buildkit
+  LABEL, EXPOSE (ranges, /udp), VOLUME
+      (both forms), STOPSIGNAL,
+      MAINTAINER .......................... corpus:env, test_dockerfile_buildkit
+  HEALTHCHECK every option, NONE .......... corpus:env, corpus:entrypoint,
+                                            test_dockerfile_buildkit
+  HEALTHCHECK --start-period < 1ms ........ both refuse: start_interval test
   USER name / uid:gid (RUN and COPY as
       the user) ........................... corpus:env, corpus:copy
   WORKDIR absolute / relative / $env
-      (and the directory it makes) ........ corpus:env, test_dockerfile_buildkit
-  ONBUILD (triggers run in a child) ....... corpus:onbuild
+      (the directory it makes, owned by
+      USER) ............................... corpus:env, corpus:copy
+  ONBUILD (triggers run in a child: of a
+      stage, of an image; ARG in a
+      trigger) ............................ corpus:onbuild, corpus:onbuild-image
   COPY --from=stage|index|image ........... corpus:copy, test_build_copy
-  COPY --chown name|uid:gid, --chmod octal  test_build_copy, corpus:copy
+  COPY --chown name|uid:gid, --chmod octal
+      (special bits kept) ................. test_build_copy, corpus:copy
   COPY wildcards, dirs, trailing slashes,
       symlinks, destination creation ...... test_build_copy
-  COPY hard links, setuid/sticky modes,
-      xattrs and file capabilities, empty
-      dirs of the context ................. corpus:copy
+  COPY hard links (of the context, of a
+      stage; one source), setuid/sticky
+      modes, empty dirs ................... corpus:copy
+  COPY of xattrs (20.10 drops them) ....... corpus:copy
   ADD local tar (none/gzip/bzip2/xz), not
       a tar, --chown, --chmod ............. test_build_copy
-  ADD URL (--chown) ....................... corpus:add
+  ADD URL (--chown, --chmod) .............. corpus:add
   ADD zstd tar (20.10 does not extract) ... test_build_copy (own)
   escape directive ........................ test_dockerfile_buildkit
-  syntax directive ........................ test_syntax_directive_is_read_not_fetched
+  syntax directive ........................ corpus:syntax_directive (own:
+                                            20.10 fetches the frontend)
   variable forms 20.10 knows / refuses .... test_dockerfile_buildkit
   .dockerignore incl. ! exceptions ........ test_dockerfile_buildkit
   whiteouts (rm of lower files), opaque
-      dirs (rm -rf then mkdir), hard links
-      across layers, setuid/setgid/sticky,
-      fifos, empty dirs, chmod 0 .......... corpus:layers
+      dirs (rm -rf then mkdir), file <->
+      dir <-> symlink, mv of a dir, hard
+      links across layers, setuid/setgid/
+      sticky, fifos, empty dirs, chmod 0 .. corpus:layers
+  xattrs and file capabilities (RUN) ...... corpus:xattrs (docker save keeps
+                                            security.capability only: user.*
+                                            checked on berth's side)
   Refused by 20.10, own expectations:
       heredocs (RUN/COPY) ................. test_build_run, test_build_copy
       COPY --link ......................... test_build_copy
       COPY --parents, --exclude ........... test_build_copy
       COPY --chmod symbolic ............... test_build_copy
       ADD --checksum ...................... test_build_copy
-      HEALTHCHECK --start-interval ........ test_start_interval_own_expectation
+      RUN --network, --security ........... corpus:run_network_and_security
+      HEALTHCHECK --start-interval ........ corpus:start_interval
       several platforms ................... test_build_platforms
       cache export/import ................. test_build_cache
       --call .............................. test_build_call
@@ -749,3 +763,12 @@ def test_syntax_directive_is_read_not_fetched(tmp_path, base, store):
     tree, cfg = berth_image(store, tmp_path, ctx, [])
     assert tree.entries["x"][4] == 3
     assert cfg["history"][-1]["created_by"] == "RUN /bin/sh -c echo hi > /x # buildkit"
+
+
+def test_a_failing_onbuild_trigger_names_the_from_line(tmp_path, base, store):
+    """Both builders fail; berth's message names the child's FROM line."""
+    text = "FROM %s AS parent\nONBUILD RUN exit 3\n\nFROM parent\nRUN true\n" % base
+    ctx = docker_refuses(tmp_path, text, "exit code: 3")
+    p = run_build(store, str(ctx), check=False)
+    last = p.stderr.decode().strip().splitlines()[-1]
+    assert p.returncode == 1 and "Dockerfile:4: RUN:" in last and "exit code: 3" in last, last

@@ -328,8 +328,8 @@ retry:
  * parsed and expanded as a stage of their own (*df, *plan; NULL when there are none); the
  * stage's image then has no OnBuild. BuildKit runs them first, before the stage's own
  * instructions. */
-static int onbuild_triggers(build_solver *sv, berth_build_image *img, berth_dockerfile **df,
-			    berth_df_plan **plan)
+static int onbuild_triggers(build_solver *sv, berth_build_image *img, uint32_t from_line,
+			    berth_dockerfile **df, berth_df_plan **plan)
 {
 	char *cur = berth_build_image_config(img, "OnBuild");
 	json_t *a = cur ? json_loads(cur, 0, NULL) : NULL, *v;
@@ -370,6 +370,9 @@ static int onbuild_triggers(build_solver *sv, berth_build_image *img, berth_dock
 					     err.message);
 		goto done;
 	}
+	/* A trigger's failure names the FROM line that brought it. */
+	for (k = 0; k < (*df)->ninstrs; k++)
+		(*df)->instrs[k].pos.line = from_line;
 	rc = berth_build_image_set_config(img, "OnBuild", NULL);
 done:
 	json_decref(a);
@@ -392,7 +395,8 @@ static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 	*out = NULL;
 	current_stage = i;
 	if ((rc = stage_base(sv, xs, &img)) == 0 && (rc = stage_key0(sv, xs, img)) == 0 &&
-	    (rc = onbuild_triggers(sv, img, &odf, &oplan)) < 0)
+	    (rc = onbuild_triggers(sv, img, sv->df->instrs[xs->src->from].pos.line, &odf, &oplan)) <
+		    0)
 		rc = berth_build__fail_at(sv, &sv->df->instrs[xs->src->from], rc, "%s",
 					  berth_error_last());
 	for (size_t k = 0; rc == 0 && oplan && k < oplan->stages[0].ninstrs; k++)
