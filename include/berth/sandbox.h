@@ -12,6 +12,7 @@
  *
  *   - fresh mount, PID, IPC and UTS namespaces, and a network namespace
  *     with only loopback (up) unless the network mode is host;
+ *   - a session of its own (setsid, as runc's init), no controlling terminal;
  *   - the root filesystem pivoted to (the caller mounts it: an overlayfs
  *     merge of the parent layers, or a copy), /proc, /sys read-only, a
  *     minimal /dev (null zero full random urandom tty, pts, shm), the

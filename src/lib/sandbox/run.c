@@ -344,6 +344,13 @@ static void __attribute__((noreturn)) init_main(const berth_sandbox_spec *s, int
 
 	if (nullfd < 0)
 		child_fail(errfd, FAIL_SETUP, "/dev/null");
+	/*
+	 * A session of its own, as runc's init makes: no controlling terminal
+	 * of the caller's, and (with autogroup scheduling) a CPU share of its
+	 * own instead of one slice of the caller's session.
+	 */
+	if (setsid() < 0)
+		child_fail(errfd, FAIL_SETUP, "setsid");
 	setup_mounts(errfd, s);
 	if (sethostname(host, strlen(host)) < 0)
 		child_fail(errfd, FAIL_SETUP, "sethostname");

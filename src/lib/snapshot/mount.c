@@ -27,12 +27,26 @@
 
 static atomic_ulong workroot_seq;
 
+/*
+ * Whether chain[i] is also a layer above it. Steps that change nothing (two
+ * `RUN true`) give the same empty layer, stored once: overlayfs refuses a
+ * directory listed twice ("overlapping lowerdir path", ELOOP), and the copy
+ * above already shows everything the lower one would, so it alone is kept.
+ */
+static int listed_above(const berth_digest *chain, size_t n, size_t i)
+{
+	for (size_t j = i + 1; j < n; j++)
+		if (berth_digest_equal(&chain[i], &chain[j]))
+			return 1;
+	return 0;
+}
+
 static int build_options(berth_snapshots *s, const berth_digest *chain, size_t n,
 			 const berth_workroot *w, char *opts, size_t len, int extra)
 {
 	char work[PATH_MAX + 8];
 	size_t off = 0;
-	int k;
+	int k, first = 1;
 
 	k = snprintf(opts, len, "lowerdir=");
 	off = (size_t)k;
@@ -48,7 +62,10 @@ static int build_options(berth_snapshots *s, const berth_digest *chain, size_t n
 		if (!berth_snapshots_has(s, &chain[i]))
 			return berth_error_set(BERTH_ENOTFOUND, "layer %s is not unpacked",
 					       chain[i].str);
-		k = snprintf(opts + off, len - off, "%s%s", i == n - 1 ? "" : ":", p);
+		if (listed_above(chain, n, i))
+			continue;
+		k = snprintf(opts + off, len - off, "%s%s", first ? "" : ":", p);
+		first = 0;
 		if (k < 0 || (size_t)k >= len - off)
 			return berth_error_set(BERTH_ETOOBIG, "too many layers for one mount");
 		off += (size_t)k;

@@ -112,6 +112,16 @@ static void command_is_pid_one_with_its_own_hostname(void **state)
 	assert_string_equal(output(f), "1\nbuildhost\n");
 }
 
+/* PID 1 leads its own session and process group (fields 5 and 6 of stat). */
+static void command_leads_its_own_session(void **state)
+{
+	fixture *f = *state;
+	berth_sandbox_spec spec = {0};
+
+	assert_int_equal(run_sh(f, &spec, "read a b c d e g rest < /proc/1/stat; echo $e $g"), 0);
+	assert_string_equal(output(f), "1 1\n");
+}
+
 static void network_none_leaves_only_loopback_up(void **state)
 {
 	fixture *f = *state;
@@ -332,6 +342,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(command_is_pid_one_with_its_own_hostname, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(command_leads_its_own_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(network_none_leaves_only_loopback_up, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(root_gets_dockers_default_capabilities, setup,
