@@ -384,25 +384,36 @@ def test_untrusted_peer_forwarded_for_is_ignored(world, cluster):
 
 # ---- (4) PostgreSQL restart during traffic (last) ----
 
-def traffic(node, repo, stop, record):
-    """Reads and small pushes on one process until `stop`; each answer is recorded."""
+KINDS = ["basic read", "bearer read", "token", "push"]
+
+
+def traffic(node, repo, token, stop, record):
+    """Reads (Basic and Bearer), token requests and small pushes on one
+    process until `stop`; each answer is recorded."""
     s = sl.session()
+    man = node.url + "/v2/%s/manifests/1" % repo
     i = 0
     while not stop.is_set():
         i += 1
         t0 = time.time()
         try:
-            if i % 3:
-                r = s.get(node.url + "/v2/%s/manifests/1" % repo, timeout=20,
-                          headers={"Accept": sl.OCI_MANIFEST})
+            if i % 4 == 0:
+                r = s.get(man, timeout=20, headers={"Accept": sl.OCI_MANIFEST})
+            elif i % 4 == 1:
+                r = requests.get(man, timeout=20, headers={"Accept": sl.OCI_MANIFEST,
+                                                           "Authorization": "Bearer " + token})
+            elif i % 4 == 2:
+                r = s.get(node.url + "/token", timeout=20, params={
+                    "service": "berth", "scope": "repository:%s:pull" % repo})
             else:
                 r = s.post(node.url + "/v2/%s/blobs/uploads/" % repo, timeout=20,
                            params={"digest": sl.sha(b"x%d" % i)}, data=b"x%d" % i)
             body = b"" if r.status_code < 300 else r.content[:4096]
             record.append((time.time(), r.status_code, r.headers.get("Content-Type", ""),
-                           body, time.time() - t0))
+                           body, time.time() - t0, KINDS[i % 4]))
         except requests.RequestException as e:
-            record.append((time.time(), "error", "", repr(e).encode(), time.time() - t0))
+            record.append((time.time(), "error", "", repr(e).encode(), time.time() - t0,
+                           KINDS[i % 4]))
         time.sleep(0.02)
 
 
@@ -410,9 +421,13 @@ def test_postgres_restart_during_traffic(cluster):
     pg = cluster.backend.pg
     repo = "scale/pgrestart"
     sl.put_image(cluster.nodes[0].url, repo, "1", [os.urandom(2000)])
+    r = requests.get(cluster.lb.url + "/token", auth=sl.AUTH, timeout=10,
+                     params={"service": "berth", "scope": "repository:%s:pull" % repo})
+    assert r.status_code == 200, r.text
+    token = r.json()["token"]
     stop = threading.Event()
     records = [[] for _ in cluster.nodes]
-    threads = [threading.Thread(target=traffic, args=(n, repo, stop, records[i]))
+    threads = [threading.Thread(target=traffic, args=(n, repo, token, stop, records[i]))
                for i, n in enumerate(cluster.nodes)]
     for t in threads:
         t.start()
@@ -439,7 +454,7 @@ def test_postgres_restart_during_traffic(cluster):
     problems = []
     for i, rec in enumerate(records):
         assert rec, "process %d answered nothing" % i
-        for at, status, ctype, body, took in rec:
+        for at, status, ctype, body, took, kind in rec:
             if status in (200, 201):
                 continue
             if status == 503:
@@ -451,10 +466,12 @@ def test_postgres_restart_during_traffic(cluster):
                 if "UNAVAILABLE" not in codes:
                     problems.append("process %d: 503 with codes %s" % (i, codes))
                 continue
-            problems.append("process %d: %s %s %r (%.1f s)" % (i, status, ctype, body, took))
+            problems.append("process %d, %s: %s %s %r (%.1f s)" % (i, kind, status, ctype, body,
+                                                                 took))
     assert not problems, "\n".join(problems[:20])
-    unavailable = sum(1 for rec in records for x in rec if x[1] == 503)
-    assert unavailable > 0, ("no request saw PostgreSQL down", down_seen)
+    # Each kind of request met the outage (and answered 503).
+    unavailable = {x[5] for rec in records for x in rec if x[1] == 503}
+    assert unavailable == set(KINDS), ("kinds that saw PostgreSQL down", unavailable, down_seen)
     assert None not in back, ("some process did not recover within 30 s", back)
     for n in cluster.nodes:
         assert n.proc.poll() is None, "process exited:\n" + n.read_log()[-3000:]
