@@ -93,16 +93,14 @@ class OwnPostgresS3Backend(sl.PostgresS3Backend):
 
     def __init__(self, root):
         self.pg = OwnPostgres()
-        os.environ["BERTH_TEST_PG_DSN_SAVED"] = os.environ.get("BERTH_TEST_PG_DSN", "")
-        os.environ["BERTH_TEST_PG_DSN"] = self.pg.dsn
         try:
             super().__init__(root)
-        finally:
-            saved = os.environ.pop("BERTH_TEST_PG_DSN_SAVED")
-            if saved:
-                os.environ["BERTH_TEST_PG_DSN"] = saved
-            else:
-                del os.environ["BERTH_TEST_PG_DSN"]
+        except BaseException:
+            self.pg.cleanup()
+            raise
+
+    def base_dsn(self):
+        return self.pg.dsn
 
     def stop(self):
         self.pg.cleanup()
