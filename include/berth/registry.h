@@ -202,10 +202,13 @@ int berth_registry_error_body(berth_buf *b, const char *code, const char *messag
 
 /* ---- authorization ---- */
 
-/** How a refused request is answered: 401 (with a challenge) or 403. */
+/**
+ * How a refused request is answered: 401 (with a challenge) or 403; 503
+ * (with Retry-After) when the facts could not be read (database down).
+ */
 typedef struct berth_authz_refusal {
-	int status;	      /* 401 or 403 */
-	const char *code;     /* OCI error code: "UNAUTHORIZED", "DENIED" (static) */
+	int status;	      /* 401, 403 or 503 */
+	const char *code;     /* OCI error code: "UNAUTHORIZED", "DENIED", "UNAVAILABLE" */
 	char message[256];    /* never holds a secret */
 	char challenge[1024]; /* WWW-Authenticate value, "" for none */
 } berth_authz_refusal;

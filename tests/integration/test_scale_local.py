@@ -67,8 +67,7 @@ class PostgresS3Backend:
         import s3util
         self.dir = os.path.join(root, "shared")
         os.makedirs(self.dir)
-        dsn = os.environ.get("BERTH_TEST_PG_DSN")
-        assert dsn, "needs BERTH_TEST_PG_DSN: run through ctest (fixture postgres)"
+        dsn = self.base_dsn()
         schema = "scale_%d_%d" % (os.getpid(), random.randint(0, 10**9))
         subprocess.run(["psql", dsn, "-v", "ON_ERROR_STOP=1", "-q", "-c",
                         "CREATE SCHEMA %s" % schema], check=True, capture_output=True)
@@ -78,6 +77,12 @@ class PostgresS3Backend:
         bucket = s3util.make_bucket(ep, keys)
         s3 = s3util.s3_config(ep, keys, bucket)
         self.s3 = s3[s3.index("  s3:"):]
+
+    def base_dsn(self):
+        """The PostgreSQL database whose fresh schema the cluster uses."""
+        dsn = os.environ.get("BERTH_TEST_PG_DSN")
+        assert dsn, "needs BERTH_TEST_PG_DSN: run through ctest (fixture postgres)"
+        return dsn
 
     def config(self):
         return ("storage:\n  filesystem:\n    rootdirectory: %s\n%s"

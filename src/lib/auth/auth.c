@@ -205,6 +205,15 @@ void berth_auth__error(berth_auth_op *op, int status, const char *code, const ch
 void berth_auth__internal(berth_auth_op *op)
 {
 	berth_warn("api %s %s: %s", op->method, op->path, berth_error_last());
+	/*
+	 * "Retry later" (the metadata database unreachable or restarting): 503,
+	 * as the registry answers, so clients and load balancers retry.
+	 */
+	if (berth_error_last_code() == BERTH_EBUSY) {
+		berth_auth__error(op, 503, "UNAVAILABLE", "temporarily unavailable: try again");
+		berth_auth__header(op, "Retry-After", "1");
+		return;
+	}
 	berth_auth__error(op, 500, "UNKNOWN", "internal error");
 }
 

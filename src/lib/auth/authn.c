@@ -321,7 +321,7 @@ static int refusal(berth_auth *a, const berth_req *req, berth_exchange **out, in
 	if (!op)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	op->resp.route = "auth";
-	if (kind == BERTH_EBUSY)
+	if (kind == BERTH_EBUSY && retry_after > 0)
 		berth_auth__throttled(op, retry_after);
 	else if (kind == BERTH_EDENIED)
 		berth_auth__unauthorized(op, message);

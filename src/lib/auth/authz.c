@@ -182,6 +182,17 @@ static void hook_refuse(void *ctx, const berth_req *req, const char *repository,
 	unsigned live;
 	int missing = 0;
 
+	/* A refusal because the facts could not be read is no refusal: retry later. */
+	berth_error_clear();
+	live = repository ? berth_auth__decide(a, id, repository, wanted, &missing)
+			  : (berth_auth__is_sysadmin(id) ? wanted : 0);
+	if (berth_error_last_code() == BERTH_EBUSY) {
+		out->status = 503;
+		out->code = "UNAVAILABLE";
+		out->challenge[0] = '\0';
+		snprintf(out->message, sizeof(out->message), "temporarily unavailable: try again");
+		return;
+	}
 	if (id->principal.kind == BERTH_PRINCIPAL_ANONYMOUS) {
 		/* Log in first; an anonymous token is told its scope does not suffice. */
 		out->status = 401;
@@ -192,8 +203,6 @@ static void hook_refuse(void *ctx, const berth_req *req, const char *repository,
 			  out);
 		return;
 	}
-	live = repository ? berth_auth__decide(a, id, repository, wanted, &missing)
-			  : (berth_auth__is_sysadmin(id) ? wanted : 0);
 	if (id->bearer && (live & wanted) == wanted) {
 		/* The caller may, but this token does not say so. */
 		out->status = 401;

@@ -31,10 +31,16 @@ static int add_scope(berth_auth_op *op, berth_token_claims *c, const char *s, si
 		return -1;
 	}
 	if (strcmp(sc.type, "repository") == 0) {
+		berth_error_clear();
 		got = berth_auth__decide(
 			op->api, op->id, sc.name,
 			sc.actions & (BERTH_ACTION_PULL | BERTH_ACTION_PUSH | BERTH_ACTION_DELETE),
 			NULL);
+		if (berth_error_last_code() == BERTH_EBUSY) {
+			/* The database is down: no token rather than a narrower one. */
+			berth_auth__internal(op);
+			return -1;
+		}
 	} else if (strcmp(sc.type, "registry") == 0 && strcmp(sc.name, "catalog") == 0) {
 		/* The catalog is filtered per repository: anyone may list it. */
 		got = sc.actions & (BERTH_ACTION_PULL | BERTH_ACTION_PUSH | BERTH_ACTION_DELETE);
@@ -268,7 +274,7 @@ void berth_auth__token_post(berth_auth_op *op)
 		goto done;
 	}
 	rc = berth_auth__login(op->api, f->username, f->password, op->remote_addr, id);
-	if (rc == BERTH_EBUSY) {
+	if (rc == BERTH_EBUSY && id->retry_after > 0) {
 		berth_auth__throttled(op, id->retry_after);
 		goto done;
 	}

@@ -184,11 +184,13 @@ void berth_registry__refuse(berth_op *op, const char *repo, unsigned wanted)
 	ref.code = "DENIED";
 	snprintf(ref.message, sizeof(ref.message), "requested access to the resource is denied");
 	r->authz.refuse(r->authz.ctx, op->req, repo, wanted, &ref);
-	if (ref.status != 401 && ref.status != 403)
+	if (ref.status != 401 && ref.status != 403 && ref.status != 503)
 		ref.status = 403;
 	berth_registry__error(op, ref.status, ref.code ? ref.code : "DENIED", NULL, "%s",
 			      ref.message);
-	if (ref.challenge[0])
+	if (ref.status == 503)
+		berth_registry__header(op, "Retry-After", "1");
+	else if (ref.challenge[0])
 		berth_registry__header(op, "WWW-Authenticate", "%s", ref.challenge);
 }
 
