@@ -186,6 +186,93 @@ typedef struct berth_meta_driver {
 	int (*repl_retry_take)(void *impl, const char *rule, time_t at, int *won);
 } berth_meta_driver;
 
+/*
+ * Row decoding shared by the drivers (rows.c). A driver runs its SQL and
+ * binds its parameters; it hands each result row over through one column
+ * accessor: `col`, the row's columns as text (NULL for SQL NULL) in the
+ * order of the driver's SELECT list, valid only during the call. Filling
+ * berth_meta structs from such rows is the same for every driver, so it
+ * lives here once.
+ */
+
+/* Fills a result from a row's columns; may fail (e.g. a capped buffer). */
+typedef int (*berth_meta_fill_fn)(void *out, void *extra, const char *const *col);
+/* Calls one caller callback with a row; returns the callback's value. */
+typedef int (*berth_meta_each_fn)(void *ctx, const char *const *col);
+
+/* The columns of a users, projects and robots row (their SELECT lists). */
+#define BERTH_META_USER_COLS                                                                       \
+	7 /* id, name, password_hash, sysadmin, created, generation, disabled */
+#define BERTH_META_PROJECT_COLS 4 /* id, name, public, created */
+#define BERTH_META_ROBOT_COLS                                                                      \
+	7 /* id, name, secret_hash, expires, created, permissions, generation */
+
+/* The caller's callback and its context: the `ctx` of the berth_meta__each_* functions. */
+typedef struct berth_meta_list {
+	union {
+		berth_meta_name_cb name;
+		berth_meta_user_cb user;
+		berth_meta_project_cb project;
+		berth_meta_member_cb member;
+		berth_meta_policy_cb policy;
+		berth_meta_robot_cb robot;
+		berth_meta_audit_cb audit;
+		berth_meta_repl_rule_cb repl_rule;
+		berth_meta_repl_registry_cb repl_registry;
+		berth_meta_repl_exec_cb repl_exec;
+		berth_meta_repl_result_cb repl_result;
+		berth_meta_repl_event_cb repl_event;
+		berth_meta_repl_retry_cb repl_retry;
+	} cb;
+	void *ctx;
+} berth_meta_list;
+
+/* One claimed event (berth_meta__claimed_event): got is set once a row came, rc is cb's value. */
+typedef struct berth_meta_claim {
+	int got;
+	int rc;
+	berth_meta_repl_event_cb cb;
+	void *ctx;
+} berth_meta_claim;
+
+/* A column's integer (0 for NULL). */
+int64_t berth_meta__num(const char *s);
+/* A caller callback's value as a listing's result: negative codes pass, a positive stop is 0. */
+int berth_meta__cb_result(int r);
+
+/* fill functions (extra unused unless said): out is an int64_t (column 0) */
+int berth_meta__fill_int(void *out, void *extra, const char *const *col);
+/* out is long[2] (columns 0 and 1) */
+int berth_meta__fill_pair(void *out, void *extra, const char *const *col);
+/* out is a berth_buf that column 0 is appended to (nothing for NULL) */
+int berth_meta__fill_text(void *out, void *extra, const char *const *col);
+/* out is a berth_meta_user (BERTH_META_USER_COLS) */
+int berth_meta__fill_user(void *out, void *extra, const char *const *col);
+/* out is a berth_meta_project (BERTH_META_PROJECT_COLS) */
+int berth_meta__fill_project(void *out, void *extra, const char *const *col);
+/*
+ * out is a berth_meta_robot (BERTH_META_ROBOT_COLS); extra, if not NULL, a
+ * berth_buf that receives the permissions text r->permissions points into.
+ */
+int berth_meta__fill_robot(void *out, void *extra, const char *const *col);
+
+/* each functions: ctx is a berth_meta_list whose cb is the named member */
+int berth_meta__each_name(void *ctx, const char *const *col);	       /* name */
+int berth_meta__each_user(void *ctx, const char *const *col);	       /* user; hash wiped after */
+int berth_meta__each_project(void *ctx, const char *const *col);       /* project */
+int berth_meta__each_member(void *ctx, const char *const *col);	       /* member: user, role */
+int berth_meta__each_policy(void *ctx, const char *const *col);	       /* policy: name, keys */
+int berth_meta__each_robot(void *ctx, const char *const *col);	       /* robot; hash wiped after */
+int berth_meta__each_audit(void *ctx, const char *const *col);	       /* audit: 7 columns */
+int berth_meta__each_repl_rule(void *ctx, const char *const *col);     /* name, body */
+int berth_meta__each_repl_registry(void *ctx, const char *const *col); /* name, body, secret */
+int berth_meta__each_repl_exec(void *ctx, const char *const *col);     /* 7 columns */
+int berth_meta__each_repl_result(void *ctx, const char *const *col);   /* 6 columns */
+int berth_meta__each_repl_event(void *ctx, const char *const *col);    /* 6 columns */
+int berth_meta__each_repl_retry(void *ctx, const char *const *col);    /* rule, at */
+/* ctx is a berth_meta_claim: an event row (6 columns) to its cb, marking it got */
+int berth_meta__claimed_event(void *ctx, const char *const *col);
+
 extern const berth_meta_driver berth_meta__sqlite_driver;
 extern const berth_meta_driver berth_meta__pg_driver;
 

@@ -953,20 +953,13 @@ static int query(void *impl, int stmt, const struct param *p, int np, PGresult *
 	return rc;
 }
 
-static int64_t num(const char *s)
-{
-	return s ? strtoll(s, NULL, 10) : 0;
-}
-
 static const char *col_of(PGresult *r, int row, int k)
 {
 	return PQgetisnull(r, row, k) ? NULL : PQgetvalue(r, row, k);
 }
 
-typedef int (*fill_fn)(void *out, void *extra, const char *const *col);
-
-static int get_row(void *impl, int stmt, const struct param *p, int np, int ncols, fill_fn fill,
-		   void *out, void *extra, const char *notfound)
+static int get_row(void *impl, int stmt, const struct param *p, int np, int ncols,
+		   berth_meta_fill_fn fill, void *out, void *extra, const char *notfound)
 {
 	const char *col[8];
 	PGresult *r = NULL;
@@ -985,15 +978,8 @@ static int get_row(void *impl, int stmt, const struct param *p, int np, int ncol
 	return rc;
 }
 
-typedef int (*each_fn)(void *ctx, const char *const *col);
-
-/* Callback convention: non-zero stops; a negative value is returned as the error. */
-static int cb_result(int r)
-{
-	return r < 0 ? r : 0;
-}
-
-static int each_rows(PGresult *r, int first, int count, int ncols, each_fn each, void *ctx)
+static int each_rows(PGresult *r, int first, int count, int ncols, berth_meta_each_fn each,
+		     void *ctx)
 {
 	const char *col[8];
 
@@ -1003,7 +989,7 @@ static int each_rows(PGresult *r, int first, int count, int ncols, each_fn each,
 		for (int k = 0; k < ncols && k < 8; k++)
 			col[k] = col_of(r, i, k);
 		if ((ret = each(ctx, col)) != 0)
-			return cb_result(ret);
+			return berth_meta__cb_result(ret);
 	}
 	return 0;
 }
@@ -1016,7 +1002,7 @@ static void wipe_result(PGresult *r)
 }
 
 static int list_rows(void *impl, int stmt, const struct param *p, int np, int ncols, int wipe,
-		     each_fn each, void *ctx)
+		     berth_meta_each_fn each, void *ctx)
 {
 	PGresult *r = NULL;
 	int rc;
@@ -1151,7 +1137,7 @@ static int repo_ensure(struct pg_conn *c, const char *repo, int64_t *id, int *br
 	if ((rc = run(c, P_REPO_ID, p, 1, &r, broken, NULL)) != 0)
 		return rc;
 	if (PQntuples(r) == 1)
-		*id = num(PQgetvalue(r, 0, 0));
+		*id = berth_meta__num(PQgetvalue(r, 0, 0));
 	else
 		rc = berth_error_set(BERTH_EIO, "metadata: repository row missing");
 	PQclear(r);
@@ -1204,7 +1190,7 @@ static int pg_blob_link(void *impl, const char *repo, const berth_digest *d, uin
 static int fill_u64(void *out, void *extra, const char *const *col)
 {
 	(void)extra;
-	*(uint64_t *)out = (uint64_t)num(col[0]);
+	*(uint64_t *)out = (uint64_t)berth_meta__num(col[0]);
 	return 0;
 }
 
@@ -1232,7 +1218,7 @@ static int each_repo(void *ctx, const char *const *col)
 {
 	struct repo_list *l = ctx;
 
-	return l->cb(l->ctx, col[0] ? col[0] : "", (uint64_t)num(col[1]));
+	return l->cb(l->ctx, col[0] ? col[0] : "", (uint64_t)berth_meta__num(col[1]));
 }
 
 static int pg_blob_repos(void *impl, const berth_digest *d, berth_meta_repo_cb cb, void *ctx)
@@ -1388,9 +1374,9 @@ static int pg_manifest_get(void *impl, const char *repo, const char *reference, 
 			goto done;
 		}
 		snprintf(info->media_type, sizeof(info->media_type), "%s", PQgetvalue(r, 0, 1));
-		info->size = (uint64_t)num(PQgetvalue(r, 0, 2));
-		info->generation = num(PQgetvalue(r, 0, 4));
-		info->policy_generation = num(PQgetvalue(r, 0, 5));
+		info->size = (uint64_t)berth_meta__num(PQgetvalue(r, 0, 2));
+		info->generation = berth_meta__num(PQgetvalue(r, 0, 4));
+		info->policy_generation = berth_meta__num(PQgetvalue(r, 0, 5));
 	}
 	if (body)
 		rc = bytea_append(body, PQgetvalue(r, 0, 3), (size_t)PQgetlength(r, 0, 3));
@@ -1434,18 +1420,6 @@ static int pg_tag_delete(void *impl, const char *repo, const char *tag)
 	return with_conn(impl, 1, work_delete, &a);
 }
 
-struct name_list {
-	berth_meta_name_cb cb;
-	void *ctx;
-};
-
-static int each_name(void *ctx, const char *const *col)
-{
-	struct name_list *l = ctx;
-
-	return l->cb(l->ctx, col[0] ? col[0] : "");
-}
-
 /* LIMIT n+1 tells whether more remain; NULL is no limit. */
 static struct param limit_param(long n, char *buf, size_t size)
 {
@@ -1460,7 +1434,7 @@ static struct param limit_param(long n, char *buf, size_t size)
 
 static int deliver_names(PGresult *r, long n, berth_meta_name_cb cb, void *ctx, int *more)
 {
-	struct name_list l = {cb, ctx};
+	berth_meta_list l = {.cb.name = cb, .ctx = ctx};
 	int take = PQntuples(r);
 
 	if (n >= 0 && take > n) {
@@ -1468,14 +1442,7 @@ static int deliver_names(PGresult *r, long n, berth_meta_name_cb cb, void *ctx, 
 		if (more)
 			*more = 1;
 	}
-	return each_rows(r, 0, take, 1, each_name, &l);
-}
-
-static int fill_i64(void *out, void *extra, const char *const *col)
-{
-	(void)extra;
-	*(int64_t *)out = num(col[0]);
-	return 0;
+	return each_rows(r, 0, take, 1, berth_meta__each_name, &l);
 }
 
 static int pg_tags(void *impl, const char *repo, const char *last, long n, berth_meta_name_cb cb,
@@ -1487,8 +1454,8 @@ static int pg_tags(void *impl, const char *repo, const char *last, long n, berth
 	PGresult *r = NULL;
 	int rc;
 
-	if ((rc = get_row(impl, P_REPO_ID, p, 1, 1, fill_i64, &id, NULL, "repository not found")) !=
-	    0)
+	if ((rc = get_row(impl, P_REPO_ID, p, 1, 1, berth_meta__fill_int, &id, NULL,
+			  "repository not found")) != 0)
 		return rc;
 	p[0] = (struct param)PINT(id);
 	p[1] = (struct param)PTEXT(last ? last : "");
@@ -1527,7 +1494,7 @@ static int each_referrer(void *ctx, const char *const *col)
 	berth_meta_referrer r = {
 		.digest = col[0],
 		.media_type = col[1],
-		.size = (uint64_t)num(col[2]),
+		.size = (uint64_t)berth_meta__num(col[2]),
 		.artifact_type = col[3],
 		.annotations = col[4],
 	};
@@ -1560,22 +1527,12 @@ static int pg_upload_create(void *impl, const char *id, const char *repo, time_t
 	return run_write(impl, &a);
 }
 
-static int fill_pair(void *out, void *extra, const char *const *col)
-{
-	long *v = out;
-
-	(void)extra;
-	v[0] = (long)num(col[0]);
-	v[1] = (long)num(col[1]);
-	return 0;
-}
-
 static int pg_upload_count(void *impl, const char *repo, const char *account, long *in_repo,
 			   long *of_account)
 {
 	struct param p[] = {PTEXT(repo), PTEXT(account ? account : "")};
 	long v[2] = {0, 0};
-	int rc = get_row(impl, P_UPLOAD_COUNT, p, 2, 2, fill_pair, v, NULL, "no count");
+	int rc = get_row(impl, P_UPLOAD_COUNT, p, 2, 2, berth_meta__fill_pair, v, NULL, "no count");
 
 	*in_repo = v[0];
 	*of_account = v[1];
@@ -1624,27 +1581,6 @@ static int pg_upload_stale(void *impl, time_t cutoff, berth_meta_id_cb cb, void 
 
 /* ---- users ---- */
 
-#define USER_COLS 7
-
-static void user_from(berth_meta_user *u, const char *const *col)
-{
-	memset(u, 0, sizeof(*u));
-	u->id = num(col[0]);
-	snprintf(u->name, sizeof(u->name), "%s", col[1] ? col[1] : "");
-	snprintf(u->password_hash, sizeof(u->password_hash), "%s", col[2] ? col[2] : "");
-	u->sysadmin = num(col[3]) != 0;
-	u->created = (time_t)num(col[4]);
-	u->generation = num(col[5]);
-	u->disabled = num(col[6]) != 0;
-}
-
-static int fill_user(void *out, void *extra, const char *const *col)
-{
-	(void)extra;
-	user_from(out, col);
-	return 0;
-}
-
 static const char *pg_bool(int v)
 {
 	return v ? "true" : "false";
@@ -1672,14 +1608,16 @@ static int pg_user_get(void *impl, const char *name, berth_meta_user *out)
 {
 	struct param p[] = {PTEXT(name)};
 
-	return get_row(impl, P_USER_GET, p, 1, USER_COLS, fill_user, out, NULL, "user not found");
+	return get_row(impl, P_USER_GET, p, 1, BERTH_META_USER_COLS, berth_meta__fill_user, out,
+		       NULL, "user not found");
 }
 
 static int pg_user_get_by_id(void *impl, int64_t id, berth_meta_user *out)
 {
 	struct param p[] = {PINT(id)};
 
-	return get_row(impl, P_USER_BY_ID, p, 1, USER_COLS, fill_user, out, NULL, "user not found");
+	return get_row(impl, P_USER_BY_ID, p, 1, BERTH_META_USER_COLS, berth_meta__fill_user, out,
+		       NULL, "user not found");
 }
 
 static int pg_user_set_password(void *impl, const char *name, const char *password_hash)
@@ -1721,47 +1659,15 @@ static int pg_user_delete(void *impl, const char *name)
 	return run_write(impl, &a);
 }
 
-struct user_list {
-	berth_meta_user_cb cb;
-	void *ctx;
-};
-
-static int each_user(void *ctx, const char *const *col)
-{
-	struct user_list *l = ctx;
-	berth_meta_user u;
-	int r;
-
-	user_from(&u, col);
-	r = l->cb(l->ctx, &u);
-	explicit_bzero(u.password_hash, sizeof(u.password_hash));
-	return r;
-}
-
 static int pg_users(void *impl, berth_meta_user_cb cb, void *ctx)
 {
-	struct user_list l = {cb, ctx};
+	berth_meta_list l = {.cb.user = cb, .ctx = ctx};
 
-	return list_rows(impl, P_USERS, NULL, 0, USER_COLS, 1, each_user, &l);
+	return list_rows(impl, P_USERS, NULL, 0, BERTH_META_USER_COLS, 1, berth_meta__each_user,
+			 &l);
 }
 
 /* ---- projects ---- */
-
-static void project_from(berth_meta_project *p, const char *const *col)
-{
-	memset(p, 0, sizeof(*p));
-	p->id = num(col[0]);
-	snprintf(p->name, sizeof(p->name), "%s", col[1] ? col[1] : "");
-	p->public = num(col[2]) != 0;
-	p->created = (time_t)num(col[3]);
-}
-
-static int fill_project(void *out, void *extra, const char *const *col)
-{
-	(void)extra;
-	project_from(out, col);
-	return 0;
-}
 
 static int pg_project_create(void *impl, const char *name, int public)
 {
@@ -1780,7 +1686,8 @@ static int pg_project_get(void *impl, const char *name, berth_meta_project *out)
 {
 	struct param p[] = {PTEXT(name)};
 
-	return get_row(impl, P_PROJECT_GET, p, 1, 4, fill_project, out, NULL, "project not found");
+	return get_row(impl, P_PROJECT_GET, p, 1, BERTH_META_PROJECT_COLS, berth_meta__fill_project,
+		       out, NULL, "project not found");
 }
 
 static int pg_project_set_public(void *impl, const char *name, int public)
@@ -1809,25 +1716,12 @@ static int pg_project_delete(void *impl, const char *name)
 	return run_write(impl, &a);
 }
 
-struct project_list {
-	berth_meta_project_cb cb;
-	void *ctx;
-};
-
-static int each_project(void *ctx, const char *const *col)
-{
-	struct project_list *l = ctx;
-	berth_meta_project p;
-
-	project_from(&p, col);
-	return l->cb(l->ctx, &p);
-}
-
 static int pg_projects(void *impl, berth_meta_project_cb cb, void *ctx)
 {
-	struct project_list l = {cb, ctx};
+	berth_meta_list l = {.cb.project = cb, .ctx = ctx};
 
-	return list_rows(impl, P_PROJECTS, NULL, 0, 4, 0, each_project, &l);
+	return list_rows(impl, P_PROJECTS, NULL, 0, BERTH_META_PROJECT_COLS, 0,
+			 berth_meta__each_project, &l);
 }
 
 static int work_set_keys(struct pg_conn *c, void *arg, int *broken)
@@ -1853,50 +1747,34 @@ static int pg_project_set_signature_keys(void *impl, const char *name, const cha
 	return with_conn(impl, 1, work_set_keys, &a);
 }
 
-static int fill_text(void *out, void *extra, const char *const *col)
-{
-	(void)extra;
-	return col[0] ? berth_buf_puts(out, col[0]) : 0;
-}
-
 static int pg_project_signature_keys(void *impl, const char *name, struct berth_buf *out)
 {
 	struct param p[] = {PTEXT(name)};
 
-	return get_row(impl, P_PROJECT_KEYS, p, 1, 1, fill_text, out, NULL, "project not found");
-}
-
-struct policy_list {
-	berth_meta_policy_cb cb;
-	void *ctx;
-};
-
-static int each_policy(void *ctx, const char *const *col)
-{
-	struct policy_list *l = ctx;
-
-	return l->cb(l->ctx, col[0] ? col[0] : "", col[1] ? col[1] : "");
+	return get_row(impl, P_PROJECT_KEYS, p, 1, 1, berth_meta__fill_text, out, NULL,
+		       "project not found");
 }
 
 static int pg_policies(void *impl, int64_t *generation, berth_meta_policy_cb cb, void *ctx)
 {
-	struct policy_list l = {cb, ctx};
+	berth_meta_list l = {.cb.policy = cb, .ctx = ctx};
 	int64_t gen = 0;
 	int rc;
 
 	/* The generation first: a change after it shows as a newer one later. */
-	if ((rc = get_row(impl, P_POLICY_GEN, NULL, 0, 1, fill_i64, &gen, NULL,
+	if ((rc = get_row(impl, P_POLICY_GEN, NULL, 0, 1, berth_meta__fill_int, &gen, NULL,
 			  "policy generation missing")) != 0)
 		return rc;
 	*generation = gen;
-	return list_rows(impl, P_POLICIES, NULL, 0, 2, 0, each_policy, &l);
+	return list_rows(impl, P_POLICIES, NULL, 0, 2, 0, berth_meta__each_policy, &l);
 }
 
 static int pg_generation(void *impl, const char *name, int64_t *value)
 {
 	struct param p[] = {PTEXT(name)};
 	int64_t v = 0;
-	int rc = get_row(impl, P_GEN_GET, p, 1, 1, fill_i64, &v, NULL, "no such generation");
+	int rc = get_row(impl, P_GEN_GET, p, 1, 1, berth_meta__fill_int, &v, NULL,
+			 "no such generation");
 
 	if (rc == BERTH_ENOTFOUND) /* never bumped */
 		rc = 0;
@@ -1908,9 +1786,9 @@ static int pg_manifest_parents(void *impl, const char *repo, const berth_digest 
 			       berth_meta_name_cb cb, void *ctx)
 {
 	struct param p[] = {PTEXT(repo), PTEXT(d->str)};
-	struct name_list l = {cb, ctx};
+	berth_meta_list l = {.cb.name = cb, .ctx = ctx};
 
-	return list_rows(impl, P_MAN_PARENTS, p, 2, 1, 0, each_name, &l);
+	return list_rows(impl, P_MAN_PARENTS, p, 2, 1, 0, berth_meta__each_name, &l);
 }
 
 /* ---- members ---- */
@@ -1949,7 +1827,8 @@ static int pg_member_get(void *impl, const char *project, const char *user, int 
 {
 	struct param p[] = {PTEXT(project), PTEXT(user)};
 	int64_t v = 0;
-	int rc = get_row(impl, P_MEMBER_GET, p, 2, 1, fill_i64, &v, NULL, "not a member");
+	int rc = get_row(impl, P_MEMBER_GET, p, 2, 1, berth_meta__fill_int, &v, NULL,
+			 "not a member");
 
 	if (rc == 0 && role)
 		*role = (int)v;
@@ -1969,61 +1848,21 @@ static int pg_member_delete(void *impl, const char *project, const char *user)
 	return run_write(impl, &a);
 }
 
-struct member_list {
-	berth_meta_member_cb cb;
-	void *ctx;
-};
-
-static int each_member(void *ctx, const char *const *col)
-{
-	struct member_list *l = ctx;
-
-	return l->cb(l->ctx, col[0] ? col[0] : "", (int)num(col[1]));
-}
-
 static int pg_members(void *impl, const char *project, berth_meta_member_cb cb, void *ctx)
 {
 	struct param p[] = {PTEXT(project)};
-	struct member_list l = {cb, ctx};
+	berth_meta_list l = {.cb.member = cb, .ctx = ctx};
 	int64_t id = 0;
 	int rc;
 
-	if ((rc = get_row(impl, P_PROJECT_ID, p, 1, 1, fill_i64, &id, NULL, "project not found")) !=
-	    0)
+	if ((rc = get_row(impl, P_PROJECT_ID, p, 1, 1, berth_meta__fill_int, &id, NULL,
+			  "project not found")) != 0)
 		return rc;
 	p[0] = (struct param)PINT(id);
-	return list_rows(impl, P_MEMBERS, p, 1, 2, 0, each_member, &l);
+	return list_rows(impl, P_MEMBERS, p, 1, 2, 0, berth_meta__each_member, &l);
 }
 
 /* ---- robots ---- */
-
-static void robot_from(berth_meta_robot *r, const char *const *col)
-{
-	memset(r, 0, sizeof(*r));
-	r->id = num(col[0]);
-	snprintf(r->name, sizeof(r->name), "%s", col[1] ? col[1] : "");
-	snprintf(r->secret_hash, sizeof(r->secret_hash), "%s", col[2] ? col[2] : "");
-	r->expires = (time_t)num(col[3]);
-	r->created = (time_t)num(col[4]);
-	r->generation = num(col[6]);
-}
-
-static int fill_robot(void *out, void *extra, const char *const *col)
-{
-	berth_meta_robot *r = out;
-	berth_buf *perms = extra;
-	size_t at;
-	int rc;
-
-	robot_from(r, col);
-	if (!perms)
-		return 0;
-	at = perms->len;
-	if ((rc = berth_buf_puts(perms, col[5] ? col[5] : "")) != 0)
-		return rc;
-	r->permissions = perms->ptr + at;
-	return 0;
-}
 
 static int pg_robot_create(void *impl, const char *name, const char *secret_hash, time_t expires,
 			   const char *permissions)
@@ -2045,7 +1884,8 @@ static int pg_robot_get(void *impl, const char *name, berth_meta_robot *out,
 {
 	struct param p[] = {PTEXT(name)};
 
-	return get_row(impl, P_ROBOT_GET, p, 1, 7, fill_robot, out, perms, "robot not found");
+	return get_row(impl, P_ROBOT_GET, p, 1, BERTH_META_ROBOT_COLS, berth_meta__fill_robot, out,
+		       perms, "robot not found");
 }
 
 static int pg_robot_delete(void *impl, const char *name)
@@ -2074,29 +1914,12 @@ static int pg_robot_set_secret(void *impl, const char *name, const char *secret_
 	return run_write(impl, &a);
 }
 
-struct robot_list {
-	berth_meta_robot_cb cb;
-	void *ctx;
-};
-
-static int each_robot(void *ctx, const char *const *col)
-{
-	struct robot_list *l = ctx;
-	berth_meta_robot r;
-	int ret;
-
-	robot_from(&r, col);
-	r.permissions = col[5] ? col[5] : "";
-	ret = l->cb(l->ctx, &r);
-	explicit_bzero(r.secret_hash, sizeof(r.secret_hash));
-	return ret;
-}
-
 static int pg_robots(void *impl, berth_meta_robot_cb cb, void *ctx)
 {
-	struct robot_list l = {cb, ctx};
+	berth_meta_list l = {.cb.robot = cb, .ctx = ctx};
 
-	return list_rows(impl, P_ROBOTS, NULL, 0, 7, 1, each_robot, &l);
+	return list_rows(impl, P_ROBOTS, NULL, 0, BERTH_META_ROBOT_COLS, 1, berth_meta__each_robot,
+			 &l);
 }
 
 /* ---- audit log and failed logins ---- */
@@ -2115,27 +1938,6 @@ static int pg_audit_add(void *impl, const berth_meta_audit *e)
 	return run_write(impl, &a);
 }
 
-struct audit_list {
-	berth_meta_audit_cb cb;
-	void *ctx;
-};
-
-static int each_audit(void *ctx, const char *const *col)
-{
-	struct audit_list *l = ctx;
-	berth_meta_audit e = {
-		.id = num(col[0]),
-		.time = (time_t)num(col[1]),
-		.who = col[2] ? col[2] : "",
-		.action = col[3] ? col[3] : "",
-		.resource = col[4] ? col[4] : "",
-		.address = col[5] ? col[5] : "",
-		.result = col[6] ? col[6] : "",
-	};
-
-	return l->cb(l->ctx, &e);
-}
-
 static struct param limit_exact(long n, char *buf, size_t size)
 {
 	struct param p = PNULL;
@@ -2152,10 +1954,10 @@ static int pg_audit_list(void *impl, int64_t before_id, long limit, berth_meta_a
 {
 	char lim[24];
 	struct param p[2] = {PINT(before_id > 0 ? before_id : INT64_MAX)};
-	struct audit_list l = {cb, ctx};
+	berth_meta_list l = {.cb.audit = cb, .ctx = ctx};
 
 	p[1] = limit_exact(limit, lim, sizeof(lim));
-	return list_rows(impl, P_AUDIT_LIST, p, 2, 7, 0, each_audit, &l);
+	return list_rows(impl, P_AUDIT_LIST, p, 2, 7, 0, berth_meta__each_audit, &l);
 }
 
 static int work_login_failure_add(struct pg_conn *c, void *arg, int *broken)
@@ -2192,7 +1994,7 @@ static int pg_login_failures(void *impl, const char *key, time_t since, long *co
 {
 	struct param p[] = {PTEXT(key), PINT(since)};
 	long v[2] = {0, 0};
-	int rc = get_row(impl, P_LOGIN_FAILS, p, 2, 2, fill_pair, v, NULL, "no count");
+	int rc = get_row(impl, P_LOGIN_FAILS, p, 2, 2, berth_meta__fill_pair, v, NULL, "no count");
 
 	if (rc == 0) {
 		*count = v[0];
@@ -2255,23 +2057,11 @@ static int pg_repl_rule_delete(void *impl, const char *name)
 	return repl_write(impl, &a);
 }
 
-struct repl_list {
-	void *cb;
-	void *ctx;
-};
-
-static int each_repl_rule(void *ctx, const char *const *col)
-{
-	struct repl_list *l = ctx;
-
-	return ((berth_meta_repl_rule_cb)l->cb)(l->ctx, col[0] ? col[0] : "", col[1] ? col[1] : "");
-}
-
 static int pg_repl_rules(void *impl, berth_meta_repl_rule_cb cb, void *ctx)
 {
-	struct repl_list l = {(void *)cb, ctx};
+	berth_meta_list l = {.cb.repl_rule = cb, .ctx = ctx};
 
-	return list_rows(impl, P_REPL_RULES, NULL, 0, 2, 0, each_repl_rule, &l);
+	return list_rows(impl, P_REPL_RULES, NULL, 0, 2, 0, berth_meta__each_repl_rule, &l);
 }
 
 static int pg_repl_registry_put(void *impl, const char *name, const char *body, const char *secret)
@@ -2299,19 +2089,12 @@ static int pg_repl_registry_delete(void *impl, const char *name)
 	return repl_write(impl, &a);
 }
 
-static int each_repl_registry(void *ctx, const char *const *col)
-{
-	struct repl_list *l = ctx;
-
-	return ((berth_meta_repl_registry_cb)l->cb)(l->ctx, col[0] ? col[0] : "",
-						    col[1] ? col[1] : "", col[2] ? col[2] : "");
-}
-
 static int pg_repl_registries(void *impl, berth_meta_repl_registry_cb cb, void *ctx)
 {
-	struct repl_list l = {(void *)cb, ctx};
+	berth_meta_list l = {.cb.repl_registry = cb, .ctx = ctx};
 
-	return list_rows(impl, P_REPL_REGISTRIES, NULL, 0, 3, 1, each_repl_registry, &l);
+	return list_rows(impl, P_REPL_REGISTRIES, NULL, 0, 3, 1, berth_meta__each_repl_registry,
+			 &l);
 }
 
 static int pg_repl_exec_start(void *impl, const char *rule, const char *trigger, time_t started,
@@ -2344,40 +2127,24 @@ static int pg_repl_exec_finish(void *impl, int64_t id, const char *status, time_
 	return run_write(impl, &a);
 }
 
-static int each_repl_exec(void *ctx, const char *const *col)
-{
-	struct repl_list *l = ctx;
-	berth_meta_repl_exec e = {
-		.id = num(col[0]),
-		.rule = col[1] ? col[1] : "",
-		.trigger = col[2] ? col[2] : "",
-		.status = col[3] ? col[3] : "",
-		.started = (time_t)num(col[4]),
-		.ended = (time_t)num(col[5]),
-		.summary = col[6] ? col[6] : "",
-	};
-
-	return ((berth_meta_repl_exec_cb)l->cb)(l->ctx, &e);
-}
-
 static int pg_repl_execs(void *impl, const char *rule, int64_t before_id, long limit,
 			 berth_meta_repl_exec_cb cb, void *ctx)
 {
 	char lim[24];
 	struct param p[3] = {PINT(before_id > 0 ? before_id : INT64_MAX)};
-	struct repl_list l = {(void *)cb, ctx};
+	berth_meta_list l = {.cb.repl_exec = cb, .ctx = ctx};
 
 	p[1] = limit_exact(limit, lim, sizeof(lim));
 	p[2] = (struct param)PTEXT(rule);
 	return list_rows(impl, rule ? P_REPL_EXECS_RULE : P_REPL_EXECS, p, rule ? 3 : 2, 7, 0,
-			 each_repl_exec, &l);
+			 berth_meta__each_repl_exec, &l);
 }
 
 static int pg_repl_execs_running(void *impl, berth_meta_repl_exec_cb cb, void *ctx)
 {
-	struct repl_list l = {(void *)cb, ctx};
+	berth_meta_list l = {.cb.repl_exec = cb, .ctx = ctx};
 
-	return list_rows(impl, P_REPL_EXECS_RUNNING, NULL, 0, 7, 0, each_repl_exec, &l);
+	return list_rows(impl, P_REPL_EXECS_RUNNING, NULL, 0, 7, 0, berth_meta__each_repl_exec, &l);
 }
 
 static int pg_repl_result_add(void *impl, const berth_meta_repl_result *r)
@@ -2393,34 +2160,20 @@ static int pg_repl_result_add(void *impl, const berth_meta_repl_result *r)
 	return run_write(impl, &a);
 }
 
-static int each_repl_result(void *ctx, const char *const *col)
-{
-	struct repl_list *l = ctx;
-	berth_meta_repl_result r = {
-		.exec_id = num(col[0]),
-		.artifact = col[1] ? col[1] : "",
-		.digest = col[2] ? col[2] : "",
-		.status = col[3] ? col[3] : "",
-		.message = col[4] ? col[4] : "",
-		.time = (time_t)num(col[5]),
-	};
-
-	return ((berth_meta_repl_result_cb)l->cb)(l->ctx, &r);
-}
-
 static int pg_repl_results(void *impl, int64_t exec_id, berth_meta_repl_result_cb cb, void *ctx)
 {
 	struct param p[] = {PINT(exec_id)};
-	struct repl_list l = {(void *)cb, ctx};
+	berth_meta_list l = {.cb.repl_result = cb, .ctx = ctx};
 
-	return list_rows(impl, P_REPL_RESULTS, p, 1, 6, 0, each_repl_result, &l);
+	return list_rows(impl, P_REPL_RESULTS, p, 1, 6, 0, berth_meta__each_repl_result, &l);
 }
 
 static int pg_repl_fired_get(void *impl, const char *rule, time_t *t)
 {
 	struct param p[] = {PTEXT(rule)};
 	int64_t v = 0;
-	int rc = get_row(impl, P_REPL_FIRED_GET, p, 1, 1, fill_i64, &v, NULL, "never fired");
+	int rc = get_row(impl, P_REPL_FIRED_GET, p, 1, 1, berth_meta__fill_int, &v, NULL,
+			 "never fired");
 
 	if (rc == BERTH_ENOTFOUND) {
 		berth_error_clear();
@@ -2456,30 +2209,15 @@ static int pg_repl_event_add(void *impl, const berth_meta_repl_event *e)
 	return run_write(impl, &a);
 }
 
-static int each_repl_event(void *ctx, const char *const *col)
-{
-	struct repl_list *l = ctx;
-	berth_meta_repl_event e = {
-		.id = num(col[0]),
-		.rule = col[1] ? col[1] : "",
-		.repo = col[2] ? col[2] : "",
-		.reference = col[3] ? col[3] : "",
-		.deleted = num(col[4]) != 0,
-		.time = (time_t)num(col[5]),
-	};
-
-	return ((berth_meta_repl_event_cb)l->cb)(l->ctx, &e);
-}
-
 static int pg_repl_events(void *impl, int64_t after, long limit, berth_meta_repl_event_cb cb,
 			  void *ctx)
 {
 	char lim[24];
 	struct param p[2] = {PINT(after)};
-	struct repl_list l = {(void *)cb, ctx};
+	berth_meta_list l = {.cb.repl_event = cb, .ctx = ctx};
 
 	p[1] = limit_exact(limit, lim, sizeof(lim));
-	return list_rows(impl, P_REPL_EVENTS, p, 2, 6, 0, each_repl_event, &l);
+	return list_rows(impl, P_REPL_EVENTS, p, 2, 6, 0, berth_meta__each_repl_event, &l);
 }
 
 static int pg_repl_event_delete(void *impl, int64_t id)
@@ -2501,7 +2239,8 @@ static int pg_ping(void *impl)
 {
 	int64_t v = 0;
 
-	return get_row(impl, P_PING, NULL, 0, 1, fill_i64, &v, NULL, "metadata schema is missing");
+	return get_row(impl, P_PING, NULL, 0, 1, berth_meta__fill_int, &v, NULL,
+		       "metadata schema is missing");
 }
 
 static int pg_lease_take(void *impl, const char *name, const char *holder, time_t now, long ttl,
@@ -2564,20 +2303,13 @@ static int pg_repl_retry_set(void *impl, const char *rule, time_t at)
 	return run_write(impl, &a);
 }
 
-static int each_repl_retry(void *ctx, const char *const *col)
-{
-	struct repl_list *l = ctx;
-
-	return ((berth_meta_repl_retry_cb)l->cb)(l->ctx, col[0] ? col[0] : "", (time_t)num(col[1]));
-}
-
 static int pg_repl_retries_due(void *impl, time_t now, long limit, berth_meta_repl_retry_cb cb,
 			       void *ctx)
 {
-	struct repl_list l = {(void *)cb, ctx};
+	berth_meta_list l = {.cb.repl_retry = cb, .ctx = ctx};
 	struct param p[] = {PINT(now), PINT(limit)};
 
-	return list_rows(impl, P_REPL_RETRIES_DUE, p, 2, 2, 0, each_repl_retry, &l);
+	return list_rows(impl, P_REPL_RETRIES_DUE, p, 2, 2, 0, berth_meta__each_repl_retry, &l);
 }
 
 static int pg_repl_retry_take(void *impl, const char *rule, time_t at, int *won)
@@ -2592,29 +2324,6 @@ static int pg_repl_retry_take(void *impl, const char *rule, time_t at, int *won)
 
 	*won = rc == 0 && a.changes > 0;
 	return rc;
-}
-
-struct claim_one {
-	int got;
-	int rc;
-	berth_meta_repl_event_cb cb;
-	void *ctx;
-};
-
-static int claimed_event(void *ctx, const char *const *col)
-{
-	struct claim_one *o = ctx;
-	berth_meta_repl_event e = {
-		.id = num(col[0]),
-		.rule = col[1] ? col[1] : "",
-		.repo = col[2] ? col[2] : "",
-		.reference = col[3] ? col[3] : "",
-		.deleted = num(col[4]) != 0,
-		.time = (time_t)num(col[5]),
-	};
-
-	o->got = 1;
-	return (o->rc = o->cb(o->ctx, &e));
 }
 
 /*
@@ -2638,9 +2347,9 @@ static int pg_repl_event_claim(void *impl, const char *holder, time_t now, long 
 	if ((rc = run_write(impl, &fr)) != 0)
 		return rc;
 	for (long i = 0; i < limit; i++) {
-		struct claim_one o = {0, 0, cb, ctx};
+		berth_meta_claim o = {0, 0, cb, ctx};
 
-		rc = list_rows(impl, P_REPL_EVENT_CLAIM, p, 1, 6, 0, claimed_event, &o);
+		rc = list_rows(impl, P_REPL_EVENT_CLAIM, p, 1, 6, 0, berth_meta__claimed_event, &o);
 		if (rc != 0 || !o.got || o.rc != 0)
 			break;
 	}
@@ -2663,9 +2372,9 @@ static int pg_repl_exec_hold(void *impl, int64_t id, const char *holder)
 static int pg_repl_execs_orphaned(void *impl, time_t now, berth_meta_repl_exec_cb cb, void *ctx)
 {
 	struct param p[] = {PINT(now)};
-	struct repl_list l = {(void *)cb, ctx};
+	berth_meta_list l = {.cb.repl_exec = cb, .ctx = ctx};
 
-	return list_rows(impl, P_REPL_EXECS_ORPHANED, p, 1, 7, 0, each_repl_exec, &l);
+	return list_rows(impl, P_REPL_EXECS_ORPHANED, p, 1, 7, 0, berth_meta__each_repl_exec, &l);
 }
 
 static int pg_repl_exec_interrupt(void *impl, int64_t id, time_t ended, const char *summary,
@@ -2687,8 +2396,8 @@ static int pg_mirror_tag_checked(void *impl, const char *repo, const char *tag, 
 {
 	struct param p[] = {PTEXT(repo), PTEXT(tag)};
 	int64_t v = 0;
-	int rc =
-		get_row(impl, P_MIRROR_TAG_GET, p, 2, 1, fill_i64, &v, NULL, "tag never validated");
+	int rc = get_row(impl, P_MIRROR_TAG_GET, p, 2, 1, berth_meta__fill_int, &v, NULL,
+			 "tag never validated");
 
 	*t = (time_t)v;
 	return rc;
@@ -2774,8 +2483,8 @@ static int pg_names(void *impl, const char *sql, const char *arg, const char *no
 	if (PQntuples(a.res) == 0 && notfound)
 		rc = berth_error_set(BERTH_ENOTFOUND, "%s", notfound);
 	else
-		rc = each_rows(a.res, 0, PQntuples(a.res), 1, each_name,
-			       &(struct name_list){cb, ctx});
+		rc = each_rows(a.res, 0, PQntuples(a.res), 1, berth_meta__each_name,
+			       &(berth_meta_list){.cb.name = cb, .ctx = ctx});
 	PQclear(a.res);
 	return rc;
 }
@@ -2948,7 +2657,7 @@ static int stream_rows(struct pg_conn *c, const char *sql, size_t ncols, const i
 			else if ((rc = cells_of(r, 0, ncols, kinds, cells, &bytes)) == 0 &&
 				 (ret = cb(ctx, cells, ncols)) != 0) {
 				stop = 1;
-				rc = cb_result(ret);
+				rc = berth_meta__cb_result(ret);
 			}
 		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == 0) {
 			rc = pg_err(c, r, "export", broken, NULL);

@@ -987,12 +987,6 @@ static const char *cell(const char **p)
 	return s + 1;
 }
 
-/* Callback convention: non-zero stops; a negative value is returned as the error. */
-static int cb_result(int r)
-{
-	return r < 0 ? r : 0;
-}
-
 /*
  * Apply migration `ver` unless already recorded, in one write transaction:
  * the check is inside the transaction, so concurrent openers (threads or
@@ -1295,7 +1289,7 @@ static int sq_blob_repos(void *impl, const berth_digest *d, berth_meta_repo_cb c
 		int r = cb(ctx, name, size ? strtoull(size, NULL, 10) : 0);
 
 		if (r) {
-			rc = cb_result(r);
+			rc = berth_meta__cb_result(r);
 			break;
 		}
 	}
@@ -1516,7 +1510,7 @@ static int deliver_names(struct rows *rows, long n, berth_meta_name_cb cb, void 
 		int r = cb(ctx, cell(&p));
 
 		if (r)
-			return cb_result(r);
+			return berth_meta__cb_result(r);
 	}
 	return 0;
 }
@@ -1617,7 +1611,7 @@ static int sq_referrers(void *impl, const char *repo, const berth_digest *subjec
 		r.artifact_type = cell(&p);
 		r.annotations = cell(&p);
 		if ((cr = cb(ctx, &r)) != 0) {
-			rc = cb_result(cr);
+			rc = berth_meta__cb_result(cr);
 			break;
 		}
 	}
@@ -1741,7 +1735,7 @@ static int sq_upload_stale(void *impl, time_t cutoff, berth_meta_id_cb cb, void 
 		int r = cb(ctx, cell(&p));
 
 		if (r) {
-			rc = cb_result(r);
+			rc = berth_meta__cb_result(r);
 			break;
 		}
 	}
@@ -1835,21 +1829,13 @@ static int run_write(void *impl, struct write_args *a)
 	return with_tx(c, tx_write, a);
 }
 
-static sqlite3_int64 num(const char *s)
-{
-	return s ? strtoll(s, NULL, 10) : 0;
-}
-
-/* Fills a result from a row's columns (as text); may fail (e.g. a capped buffer). */
-typedef int (*fill_fn)(void *out, void *extra, const char *const *col);
-
 /*
  * Look up at most one row and hand its columns to `fill` (skipped when
  * `out` is NULL: an existence check). BERTH_ENOTFOUND with `notfound` if
  * there is no row. Column pointers are valid only inside `fill`.
  */
-static int get_row(void *impl, int stmt, const struct param *p, int np, int ncols, fill_fn fill,
-		   void *out, void *extra, const char *notfound)
+static int get_row(void *impl, int stmt, const struct param *p, int np, int ncols,
+		   berth_meta_fill_fn fill, void *out, void *extra, const char *notfound)
 {
 	const char *col[8];
 	struct sq_conn *c;
@@ -1882,16 +1868,13 @@ done:
 	return rc;
 }
 
-/* Calls one caller callback with a row; returns the callback's value. */
-typedef int (*each_fn)(void *ctx, const char *const *col);
-
 /*
  * Run a listing query to the end (rows buffered, see collect), then call
  * `each` per row. `wipe` clears the row buffer before freeing it (rows that
  * carry password or secret hashes).
  */
 static int list_rows(void *impl, int stmt, const struct param *p, int np, int ncols, int wipe,
-		     each_fn each, void *ctx)
+		     berth_meta_each_fn each, void *ctx)
 {
 	struct rows rows = {BERTH_BUF_INIT(LIST_MAX), 0};
 	const char *col[8], *cur;
@@ -1915,7 +1898,7 @@ static int list_rows(void *impl, int stmt, const struct param *p, int np, int nc
 		for (int k = 0; k < ncols; k++)
 			col[k] = cell(&cur);
 		if ((r = each(ctx, col)) != 0) {
-			rc = cb_result(r);
+			rc = berth_meta__cb_result(r);
 			break;
 		}
 	}
@@ -1926,22 +1909,12 @@ done:
 	return rc;
 }
 
-static int fill_pair(void *out, void *extra, const char *const *col)
-{
-	long *v = out;
-
-	(void)extra;
-	v[0] = (long)num(col[0]);
-	v[1] = (long)num(col[1]);
-	return 0;
-}
-
 static int sq_upload_count(void *impl, const char *repo, const char *account, long *in_repo,
 			   long *of_account)
 {
 	struct param p[] = {PTEXT(repo), PTEXT(account ? account : "")};
 	long v[2] = {0, 0};
-	int rc = get_row(impl, S_UPLOAD_COUNT, p, 2, 2, fill_pair, v, NULL, "no count");
+	int rc = get_row(impl, S_UPLOAD_COUNT, p, 2, 2, berth_meta__fill_pair, v, NULL, "no count");
 
 	*in_repo = v[0];
 	*of_account = v[1];
@@ -1949,26 +1922,6 @@ static int sq_upload_count(void *impl, const char *repo, const char *account, lo
 }
 
 /* ---- users ---- */
-
-#define USER_COLS 7 /* id, name, password_hash, sysadmin, created, generation, disabled */
-
-static void user_from(berth_meta_user *u, const char *const *col)
-{
-	memset(u, 0, sizeof(*u));
-	u->id = num(col[0]);
-	snprintf(u->name, sizeof(u->name), "%s", col[1] ? col[1] : "");
-	snprintf(u->password_hash, sizeof(u->password_hash), "%s", col[2] ? col[2] : "");
-	u->sysadmin = num(col[3]) != 0;
-	u->created = (time_t)num(col[4]);
-	u->generation = num(col[5]);
-	u->disabled = num(col[6]) != 0;
-}
-
-static int fill_user(void *out, void *extra, const char *const *col)
-{
-	user_from(out, col);
-	return 0;
-}
 
 static int sq_user_create(void *impl, const char *name, const char *password_hash, int sysadmin,
 			  int64_t *id_out)
@@ -1991,14 +1944,16 @@ static int sq_user_get(void *impl, const char *name, berth_meta_user *out)
 {
 	struct param p[] = {PTEXT(name)};
 
-	return get_row(impl, S_USER_GET, p, 1, USER_COLS, fill_user, out, NULL, "user not found");
+	return get_row(impl, S_USER_GET, p, 1, BERTH_META_USER_COLS, berth_meta__fill_user, out,
+		       NULL, "user not found");
 }
 
 static int sq_user_get_by_id(void *impl, int64_t id, berth_meta_user *out)
 {
 	struct param p[] = {PINT(id)};
 
-	return get_row(impl, S_USER_BY_ID, p, 1, USER_COLS, fill_user, out, NULL, "user not found");
+	return get_row(impl, S_USER_BY_ID, p, 1, BERTH_META_USER_COLS, berth_meta__fill_user, out,
+		       NULL, "user not found");
 }
 
 static int sq_user_set_password(void *impl, const char *name, const char *password_hash)
@@ -2041,48 +1996,15 @@ static int sq_user_delete(void *impl, const char *name)
 	return run_write(impl, &a);
 }
 
-struct user_list {
-	berth_meta_user_cb cb;
-	void *ctx;
-};
-
-static int each_user(void *ctx, const char *const *col)
-{
-	struct user_list *l = ctx;
-	berth_meta_user u;
-	int r;
-
-	user_from(&u, col);
-	r = l->cb(l->ctx, &u);
-	explicit_bzero(u.password_hash, sizeof(u.password_hash));
-	return r;
-}
-
 static int sq_users(void *impl, berth_meta_user_cb cb, void *ctx)
 {
-	struct user_list l = {cb, ctx};
+	berth_meta_list l = {.cb.user = cb, .ctx = ctx};
 
-	return list_rows(impl, S_USERS, NULL, 0, USER_COLS, 1, each_user, &l);
+	return list_rows(impl, S_USERS, NULL, 0, BERTH_META_USER_COLS, 1, berth_meta__each_user,
+			 &l);
 }
 
 /* ---- projects ---- */
-
-#define PROJECT_COLS 4 /* id, name, public, created */
-
-static void project_from(berth_meta_project *p, const char *const *col)
-{
-	memset(p, 0, sizeof(*p));
-	p->id = num(col[0]);
-	snprintf(p->name, sizeof(p->name), "%s", col[1] ? col[1] : "");
-	p->public = num(col[2]) != 0;
-	p->created = (time_t)num(col[3]);
-}
-
-static int fill_project(void *out, void *extra, const char *const *col)
-{
-	project_from(out, col);
-	return 0;
-}
 
 static int sq_project_create(void *impl, const char *name, int public)
 {
@@ -2101,8 +2023,8 @@ static int sq_project_get(void *impl, const char *name, berth_meta_project *out)
 {
 	struct param p[] = {PTEXT(name)};
 
-	return get_row(impl, S_PROJECT_GET, p, 1, PROJECT_COLS, fill_project, out, NULL,
-		       "project not found");
+	return get_row(impl, S_PROJECT_GET, p, 1, BERTH_META_PROJECT_COLS, berth_meta__fill_project,
+		       out, NULL, "project not found");
 }
 
 static int sq_project_set_public(void *impl, const char *name, int public)
@@ -2132,34 +2054,15 @@ static int sq_project_delete(void *impl, const char *name)
 	return run_write(impl, &a);
 }
 
-struct project_list {
-	berth_meta_project_cb cb;
-	void *ctx;
-};
-
-static int each_project(void *ctx, const char *const *col)
-{
-	struct project_list *l = ctx;
-	berth_meta_project p;
-
-	project_from(&p, col);
-	return l->cb(l->ctx, &p);
-}
-
 static int sq_projects(void *impl, berth_meta_project_cb cb, void *ctx)
 {
-	struct project_list l = {cb, ctx};
+	berth_meta_list l = {.cb.project = cb, .ctx = ctx};
 
-	return list_rows(impl, S_PROJECTS, NULL, 0, PROJECT_COLS, 0, each_project, &l);
+	return list_rows(impl, S_PROJECTS, NULL, 0, BERTH_META_PROJECT_COLS, 0,
+			 berth_meta__each_project, &l);
 }
 
 /* ---- members ---- */
-
-static int fill_int(void *out, void *extra, const char *const *col)
-{
-	*(sqlite3_int64 *)out = num(col[0]);
-	return 0;
-}
 
 static int tx_member_set(struct sq_conn *c, void *arg)
 {
@@ -2207,8 +2110,9 @@ static int sq_member_set(void *impl, const char *project, const char *user, int 
 static int sq_member_get(void *impl, const char *project, const char *user, int *role)
 {
 	struct param p[] = {PTEXT(project), PTEXT(user)};
-	sqlite3_int64 v = 0;
-	int rc = get_row(impl, S_MEMBER_GET, p, 2, 1, fill_int, &v, NULL, "not a member");
+	int64_t v = 0;
+	int rc = get_row(impl, S_MEMBER_GET, p, 2, 1, berth_meta__fill_int, &v, NULL,
+			 "not a member");
 
 	if (rc == 0 && role)
 		*role = (int)v;
@@ -2228,30 +2132,18 @@ static int sq_member_delete(void *impl, const char *project, const char *user)
 	return run_write(impl, &a);
 }
 
-struct member_list {
-	berth_meta_member_cb cb;
-	void *ctx;
-};
-
-static int each_member(void *ctx, const char *const *col)
-{
-	struct member_list *l = ctx;
-
-	return l->cb(l->ctx, col[0] ? col[0] : "", (int)num(col[1]));
-}
-
 static int sq_members(void *impl, const char *project, berth_meta_member_cb cb, void *ctx)
 {
 	struct param p[] = {PTEXT(project)};
-	struct member_list l = {cb, ctx};
-	sqlite3_int64 id = 0;
+	berth_meta_list l = {.cb.member = cb, .ctx = ctx};
+	int64_t id = 0;
 	int rc;
 
-	if ((rc = get_row(impl, S_PROJECT_ID, p, 1, 1, fill_int, &id, NULL, "project not found")) !=
-	    0)
+	if ((rc = get_row(impl, S_PROJECT_ID, p, 1, 1, berth_meta__fill_int, &id, NULL,
+			  "project not found")) != 0)
 		return rc;
 	p[0] = (struct param)PINT(id);
-	return list_rows(impl, S_MEMBERS, p, 1, 2, 0, each_member, &l);
+	return list_rows(impl, S_MEMBERS, p, 1, 2, 0, berth_meta__each_member, &l);
 }
 
 /* ---- the signature policy (migration 4) ---- */
@@ -2284,50 +2176,34 @@ static int sq_project_set_signature_keys(void *impl, const char *name, const cha
 	return with_tx(c, tx_set_keys, &a);
 }
 
-static int fill_text(void *out, void *extra, const char *const *col)
-{
-	(void)extra;
-	return col[0] ? berth_buf_puts(out, col[0]) : 0;
-}
-
 static int sq_project_signature_keys(void *impl, const char *name, struct berth_buf *out)
 {
 	struct param p[] = {PTEXT(name)};
 
-	return get_row(impl, S_PROJECT_KEYS, p, 1, 1, fill_text, out, NULL, "project not found");
-}
-
-struct policy_list {
-	berth_meta_policy_cb cb;
-	void *ctx;
-};
-
-static int each_policy(void *ctx, const char *const *col)
-{
-	struct policy_list *l = ctx;
-
-	return l->cb(l->ctx, col[0] ? col[0] : "", col[1] ? col[1] : "");
+	return get_row(impl, S_PROJECT_KEYS, p, 1, 1, berth_meta__fill_text, out, NULL,
+		       "project not found");
 }
 
 static int sq_policies(void *impl, int64_t *generation, berth_meta_policy_cb cb, void *ctx)
 {
-	struct policy_list l = {cb, ctx};
-	sqlite3_int64 gen = 0;
+	berth_meta_list l = {.cb.policy = cb, .ctx = ctx};
+	int64_t gen = 0;
 	int rc;
 
 	/* The generation first: a change after it shows as a newer one later. */
-	if ((rc = get_row(impl, S_POLICY_GEN, NULL, 0, 1, fill_int, &gen, NULL,
+	if ((rc = get_row(impl, S_POLICY_GEN, NULL, 0, 1, berth_meta__fill_int, &gen, NULL,
 			  "policy generation missing")) != 0)
 		return rc;
 	*generation = gen;
-	return list_rows(impl, S_POLICIES, NULL, 0, 2, 0, each_policy, &l);
+	return list_rows(impl, S_POLICIES, NULL, 0, 2, 0, berth_meta__each_policy, &l);
 }
 
 static int sq_generation(void *impl, const char *name, int64_t *value)
 {
 	struct param p[] = {PTEXT(name)};
-	sqlite3_int64 v = 0;
-	int rc = get_row(impl, S_GEN_GET, p, 1, 1, fill_int, &v, NULL, "no such generation");
+	int64_t v = 0;
+	int rc = get_row(impl, S_GEN_GET, p, 1, 1, berth_meta__fill_int, &v, NULL,
+			 "no such generation");
 
 	if (rc == BERTH_ENOTFOUND) /* never bumped */
 		rc = 0;
@@ -2335,61 +2211,16 @@ static int sq_generation(void *impl, const char *name, int64_t *value)
 	return rc;
 }
 
-struct name_list {
-	berth_meta_name_cb cb;
-	void *ctx;
-};
-
-static int each_name(void *ctx, const char *const *col)
-{
-	struct name_list *l = ctx;
-
-	return l->cb(l->ctx, col[0] ? col[0] : "");
-}
-
 static int sq_manifest_parents(void *impl, const char *repo, const berth_digest *d,
 			       berth_meta_name_cb cb, void *ctx)
 {
 	struct param p[] = {PTEXT(repo), PTEXT(d->str)};
-	struct name_list l = {cb, ctx};
+	berth_meta_list l = {.cb.name = cb, .ctx = ctx};
 
-	return list_rows(impl, S_MAN_PARENTS, p, 2, 1, 0, each_name, &l);
+	return list_rows(impl, S_MAN_PARENTS, p, 2, 1, 0, berth_meta__each_name, &l);
 }
 
 /* ---- robots ---- */
-
-#define ROBOT_COLS 7 /* id, name, secret_hash, expires, created, permissions, generation */
-
-static void robot_from(berth_meta_robot *r, const char *const *col)
-{
-	memset(r, 0, sizeof(*r));
-	r->id = num(col[0]);
-	snprintf(r->name, sizeof(r->name), "%s", col[1] ? col[1] : "");
-	snprintf(r->secret_hash, sizeof(r->secret_hash), "%s", col[2] ? col[2] : "");
-	r->expires = (time_t)num(col[3]);
-	r->created = (time_t)num(col[4]);
-	r->generation = num(col[6]);
-}
-
-/* extra: the caller's buffer that receives the permissions text (may be NULL). */
-static int fill_robot(void *out, void *extra, const char *const *col)
-{
-	berth_meta_robot *r = out;
-	berth_buf *perms = extra;
-	const char *text = col[5] ? col[5] : "";
-	size_t at;
-	int rc;
-
-	robot_from(r, col);
-	if (!perms)
-		return 0;
-	at = perms->len;
-	if ((rc = berth_buf_puts(perms, text)) != 0)
-		return rc;
-	/* After the append: the buffer may have moved. */
-	r->permissions = perms->ptr + at;
-	return 0;
-}
 
 static int sq_robot_create(void *impl, const char *name, const char *secret_hash, time_t expires,
 			   const char *permissions)
@@ -2411,8 +2242,8 @@ static int sq_robot_get(void *impl, const char *name, berth_meta_robot *out,
 {
 	struct param p[] = {PTEXT(name)};
 
-	return get_row(impl, S_ROBOT_GET, p, 1, ROBOT_COLS, fill_robot, out, perms,
-		       "robot not found");
+	return get_row(impl, S_ROBOT_GET, p, 1, BERTH_META_ROBOT_COLS, berth_meta__fill_robot, out,
+		       perms, "robot not found");
 }
 
 static int sq_robot_delete(void *impl, const char *name)
@@ -2441,29 +2272,12 @@ static int sq_robot_set_secret(void *impl, const char *name, const char *secret_
 	return run_write(impl, &a);
 }
 
-struct robot_list {
-	berth_meta_robot_cb cb;
-	void *ctx;
-};
-
-static int each_robot(void *ctx, const char *const *col)
-{
-	struct robot_list *l = ctx;
-	berth_meta_robot r;
-	int ret;
-
-	robot_from(&r, col);
-	r.permissions = col[5] ? col[5] : "";
-	ret = l->cb(l->ctx, &r);
-	explicit_bzero(r.secret_hash, sizeof(r.secret_hash));
-	return ret;
-}
-
 static int sq_robots(void *impl, berth_meta_robot_cb cb, void *ctx)
 {
-	struct robot_list l = {cb, ctx};
+	berth_meta_list l = {.cb.robot = cb, .ctx = ctx};
 
-	return list_rows(impl, S_ROBOTS, NULL, 0, ROBOT_COLS, 1, each_robot, &l);
+	return list_rows(impl, S_ROBOTS, NULL, 0, BERTH_META_ROBOT_COLS, 1, berth_meta__each_robot,
+			 &l);
 }
 
 /* ---- audit log ---- */
@@ -2483,35 +2297,14 @@ static int sq_audit_add(void *impl, const berth_meta_audit *e)
 	return run_write(impl, &a);
 }
 
-struct audit_list {
-	berth_meta_audit_cb cb;
-	void *ctx;
-};
-
-static int each_audit(void *ctx, const char *const *col)
-{
-	struct audit_list *l = ctx;
-	berth_meta_audit e = {
-		.id = num(col[0]),
-		.time = (time_t)num(col[1]),
-		.who = col[2] ? col[2] : "",
-		.action = col[3] ? col[3] : "",
-		.resource = col[4] ? col[4] : "",
-		.address = col[5] ? col[5] : "",
-		.result = col[6] ? col[6] : "",
-	};
-
-	return l->cb(l->ctx, &e);
-}
-
 static int sq_audit_list(void *impl, int64_t before_id, long limit, berth_meta_audit_cb cb,
 			 void *ctx)
 {
 	struct param p[] = {PINT(before_id > 0 ? before_id : INT64_MAX),
 			    PINT(limit < 0 ? -1 : limit)};
-	struct audit_list l = {cb, ctx};
+	berth_meta_list l = {.cb.audit = cb, .ctx = ctx};
 
-	return list_rows(impl, S_AUDIT_LIST, p, 2, 7, 0, each_audit, &l);
+	return list_rows(impl, S_AUDIT_LIST, p, 2, 7, 0, berth_meta__each_audit, &l);
 }
 
 /* ---- failed logins ---- */
@@ -2555,7 +2348,7 @@ static int sq_login_failures(void *impl, const char *key, time_t since, long *co
 {
 	struct param p[] = {PTEXT(key), PINT(since)};
 	long v[2] = {0, 0};
-	int rc = get_row(impl, S_LOGIN_FAILS, p, 2, 2, fill_pair, v, NULL, "no count");
+	int rc = get_row(impl, S_LOGIN_FAILS, p, 2, 2, berth_meta__fill_pair, v, NULL, "no count");
 
 	if (rc == 0) {
 		*count = v[0];
@@ -2623,23 +2416,11 @@ static int sq_repl_rule_delete(void *impl, const char *name)
 	return repl_write(impl, &a);
 }
 
-struct repl_list {
-	void *cb;
-	void *ctx;
-};
-
-static int each_repl_rule(void *ctx, const char *const *col)
-{
-	struct repl_list *l = ctx;
-
-	return ((berth_meta_repl_rule_cb)l->cb)(l->ctx, col[0] ? col[0] : "", col[1] ? col[1] : "");
-}
-
 static int sq_repl_rules(void *impl, berth_meta_repl_rule_cb cb, void *ctx)
 {
-	struct repl_list l = {(void *)cb, ctx};
+	berth_meta_list l = {.cb.repl_rule = cb, .ctx = ctx};
 
-	return list_rows(impl, S_REPL_RULES, NULL, 0, 2, 0, each_repl_rule, &l);
+	return list_rows(impl, S_REPL_RULES, NULL, 0, 2, 0, berth_meta__each_repl_rule, &l);
 }
 
 static int sq_repl_registry_put(void *impl, const char *name, const char *body, const char *secret)
@@ -2667,19 +2448,12 @@ static int sq_repl_registry_delete(void *impl, const char *name)
 	return repl_write(impl, &a);
 }
 
-static int each_repl_registry(void *ctx, const char *const *col)
-{
-	struct repl_list *l = ctx;
-
-	return ((berth_meta_repl_registry_cb)l->cb)(l->ctx, col[0] ? col[0] : "",
-						    col[1] ? col[1] : "", col[2] ? col[2] : "");
-}
-
 static int sq_repl_registries(void *impl, berth_meta_repl_registry_cb cb, void *ctx)
 {
-	struct repl_list l = {(void *)cb, ctx};
+	berth_meta_list l = {.cb.repl_registry = cb, .ctx = ctx};
 
-	return list_rows(impl, S_REPL_REGISTRIES, NULL, 0, 3, 1, each_repl_registry, &l);
+	return list_rows(impl, S_REPL_REGISTRIES, NULL, 0, 3, 1, berth_meta__each_repl_registry,
+			 &l);
 }
 
 static int sq_repl_exec_start(void *impl, const char *rule, const char *trigger, time_t started,
@@ -2712,38 +2486,22 @@ static int sq_repl_exec_finish(void *impl, int64_t id, const char *status, time_
 	return run_write(impl, &a);
 }
 
-static int each_repl_exec(void *ctx, const char *const *col)
-{
-	struct repl_list *l = ctx;
-	berth_meta_repl_exec e = {
-		.id = num(col[0]),
-		.rule = col[1] ? col[1] : "",
-		.trigger = col[2] ? col[2] : "",
-		.status = col[3] ? col[3] : "",
-		.started = (time_t)num(col[4]),
-		.ended = (time_t)num(col[5]),
-		.summary = col[6] ? col[6] : "",
-	};
-
-	return ((berth_meta_repl_exec_cb)l->cb)(l->ctx, &e);
-}
-
 static int sq_repl_execs(void *impl, const char *rule, int64_t before_id, long limit,
 			 berth_meta_repl_exec_cb cb, void *ctx)
 {
 	struct param p[] = {PINT(before_id > 0 ? before_id : INT64_MAX),
 			    PINT(limit < 0 ? -1 : limit), PTEXT(rule)};
-	struct repl_list l = {(void *)cb, ctx};
+	berth_meta_list l = {.cb.repl_exec = cb, .ctx = ctx};
 
 	return list_rows(impl, rule ? S_REPL_EXECS_RULE : S_REPL_EXECS, p, rule ? 3 : 2, 7, 0,
-			 each_repl_exec, &l);
+			 berth_meta__each_repl_exec, &l);
 }
 
 static int sq_repl_execs_running(void *impl, berth_meta_repl_exec_cb cb, void *ctx)
 {
-	struct repl_list l = {(void *)cb, ctx};
+	berth_meta_list l = {.cb.repl_exec = cb, .ctx = ctx};
 
-	return list_rows(impl, S_REPL_EXECS_RUNNING, NULL, 0, 7, 0, each_repl_exec, &l);
+	return list_rows(impl, S_REPL_EXECS_RUNNING, NULL, 0, 7, 0, berth_meta__each_repl_exec, &l);
 }
 
 static int sq_repl_result_add(void *impl, const berth_meta_repl_result *r)
@@ -2760,34 +2518,20 @@ static int sq_repl_result_add(void *impl, const berth_meta_repl_result *r)
 	return run_write(impl, &a);
 }
 
-static int each_repl_result(void *ctx, const char *const *col)
-{
-	struct repl_list *l = ctx;
-	berth_meta_repl_result r = {
-		.exec_id = num(col[0]),
-		.artifact = col[1] ? col[1] : "",
-		.digest = col[2] ? col[2] : "",
-		.status = col[3] ? col[3] : "",
-		.message = col[4] ? col[4] : "",
-		.time = (time_t)num(col[5]),
-	};
-
-	return ((berth_meta_repl_result_cb)l->cb)(l->ctx, &r);
-}
-
 static int sq_repl_results(void *impl, int64_t exec_id, berth_meta_repl_result_cb cb, void *ctx)
 {
 	struct param p[] = {PINT(exec_id)};
-	struct repl_list l = {(void *)cb, ctx};
+	berth_meta_list l = {.cb.repl_result = cb, .ctx = ctx};
 
-	return list_rows(impl, S_REPL_RESULTS, p, 1, 6, 0, each_repl_result, &l);
+	return list_rows(impl, S_REPL_RESULTS, p, 1, 6, 0, berth_meta__each_repl_result, &l);
 }
 
 static int sq_repl_fired_get(void *impl, const char *rule, time_t *t)
 {
 	struct param p[] = {PTEXT(rule)};
-	sqlite3_int64 v = 0;
-	int rc = get_row(impl, S_REPL_FIRED_GET, p, 1, 1, fill_int, &v, NULL, "never fired");
+	int64_t v = 0;
+	int rc = get_row(impl, S_REPL_FIRED_GET, p, 1, 1, berth_meta__fill_int, &v, NULL,
+			 "never fired");
 
 	if (rc == BERTH_ENOTFOUND) {
 		berth_error_clear();
@@ -2823,28 +2567,13 @@ static int sq_repl_event_add(void *impl, const berth_meta_repl_event *e)
 	return run_write(impl, &a);
 }
 
-static int each_repl_event(void *ctx, const char *const *col)
-{
-	struct repl_list *l = ctx;
-	berth_meta_repl_event e = {
-		.id = num(col[0]),
-		.rule = col[1] ? col[1] : "",
-		.repo = col[2] ? col[2] : "",
-		.reference = col[3] ? col[3] : "",
-		.deleted = num(col[4]) != 0,
-		.time = (time_t)num(col[5]),
-	};
-
-	return ((berth_meta_repl_event_cb)l->cb)(l->ctx, &e);
-}
-
 static int sq_repl_events(void *impl, int64_t after, long limit, berth_meta_repl_event_cb cb,
 			  void *ctx)
 {
 	struct param p[] = {PINT(after), PINT(limit < 0 ? -1 : limit)};
-	struct repl_list l = {(void *)cb, ctx};
+	berth_meta_list l = {.cb.repl_event = cb, .ctx = ctx};
 
-	return list_rows(impl, S_REPL_EVENTS, p, 2, 6, 0, each_repl_event, &l);
+	return list_rows(impl, S_REPL_EVENTS, p, 2, 6, 0, berth_meta__each_repl_event, &l);
 }
 
 static int sq_repl_event_delete(void *impl, int64_t id)
@@ -2864,9 +2593,10 @@ static int sq_repl_event_delete(void *impl, int64_t id)
 
 static int sq_ping(void *impl)
 {
-	sqlite3_int64 v = 0;
+	int64_t v = 0;
 
-	return get_row(impl, S_PING, NULL, 0, 1, fill_int, &v, NULL, "metadata schema is missing");
+	return get_row(impl, S_PING, NULL, 0, 1, berth_meta__fill_int, &v, NULL,
+		       "metadata schema is missing");
 }
 
 static int sq_lease_take(void *impl, const char *name, const char *holder, time_t now, long ttl,
@@ -2929,20 +2659,13 @@ static int sq_repl_retry_set(void *impl, const char *rule, time_t at)
 	return run_write(impl, &a);
 }
 
-static int each_repl_retry(void *ctx, const char *const *col)
-{
-	struct repl_list *l = ctx;
-
-	return ((berth_meta_repl_retry_cb)l->cb)(l->ctx, col[0] ? col[0] : "", (time_t)num(col[1]));
-}
-
 static int sq_repl_retries_due(void *impl, time_t now, long limit, berth_meta_repl_retry_cb cb,
 			       void *ctx)
 {
-	struct repl_list l = {(void *)cb, ctx};
+	berth_meta_list l = {.cb.repl_retry = cb, .ctx = ctx};
 	struct param p[] = {PINT(now), PINT(limit)};
 
-	return list_rows(impl, S_REPL_RETRIES_DUE, p, 2, 2, 0, each_repl_retry, &l);
+	return list_rows(impl, S_REPL_RETRIES_DUE, p, 2, 2, 0, berth_meta__each_repl_retry, &l);
 }
 
 static int sq_repl_retry_take(void *impl, const char *rule, time_t at, int *won)
@@ -2957,29 +2680,6 @@ static int sq_repl_retry_take(void *impl, const char *rule, time_t at, int *won)
 
 	*won = rc == 0 && a.changes > 0;
 	return rc;
-}
-
-struct claim_one {
-	int got;
-	int rc;
-	berth_meta_repl_event_cb cb;
-	void *ctx;
-};
-
-static int claimed_event(void *ctx, const char *const *col)
-{
-	struct claim_one *o = ctx;
-	berth_meta_repl_event e = {
-		.id = num(col[0]),
-		.rule = col[1] ? col[1] : "",
-		.repo = col[2] ? col[2] : "",
-		.reference = col[3] ? col[3] : "",
-		.deleted = num(col[4]) != 0,
-		.time = (time_t)num(col[5]),
-	};
-
-	o->got = 1;
-	return (o->rc = o->cb(o->ctx, &e));
 }
 
 /*
@@ -3002,9 +2702,9 @@ static int sq_repl_event_claim(void *impl, const char *holder, time_t now, long 
 	if ((rc = run_write(impl, &fr)) != 0)
 		return rc;
 	for (long i = 0; i < limit; i++) {
-		struct claim_one o = {0, 0, cb, ctx};
+		berth_meta_claim o = {0, 0, cb, ctx};
 
-		rc = list_rows(impl, S_REPL_EVENT_CLAIM, p, 1, 6, 0, claimed_event, &o);
+		rc = list_rows(impl, S_REPL_EVENT_CLAIM, p, 1, 6, 0, berth_meta__claimed_event, &o);
 		if (rc != 0 || !o.got || o.rc != 0)
 			break;
 	}
@@ -3027,9 +2727,9 @@ static int sq_repl_exec_hold(void *impl, int64_t id, const char *holder)
 static int sq_repl_execs_orphaned(void *impl, time_t now, berth_meta_repl_exec_cb cb, void *ctx)
 {
 	struct param p[] = {PINT(now)};
-	struct repl_list l = {(void *)cb, ctx};
+	berth_meta_list l = {.cb.repl_exec = cb, .ctx = ctx};
 
-	return list_rows(impl, S_REPL_EXECS_ORPHANED, p, 1, 7, 0, each_repl_exec, &l);
+	return list_rows(impl, S_REPL_EXECS_ORPHANED, p, 1, 7, 0, berth_meta__each_repl_exec, &l);
 }
 
 static int sq_repl_exec_interrupt(void *impl, int64_t id, time_t ended, const char *summary,
@@ -3050,9 +2750,9 @@ static int sq_repl_exec_interrupt(void *impl, int64_t id, time_t ended, const ch
 static int sq_mirror_tag_checked(void *impl, const char *repo, const char *tag, time_t *t)
 {
 	struct param p[] = {PTEXT(repo), PTEXT(tag)};
-	sqlite3_int64 v = 0;
-	int rc =
-		get_row(impl, S_MIRROR_TAG_GET, p, 2, 1, fill_int, &v, NULL, "tag never validated");
+	int64_t v = 0;
+	int rc = get_row(impl, S_MIRROR_TAG_GET, p, 2, 1, berth_meta__fill_int, &v, NULL,
+			 "tag never validated");
 
 	*t = (time_t)v;
 	return rc;
@@ -3102,7 +2802,7 @@ static int sq_names(void *impl, const char *sql, const char *arg, const char *no
 		int r;
 
 		if (name && (r = cb(ctx, name)) != 0) {
-			rc = cb_result(r);
+			rc = berth_meta__cb_result(r);
 			break;
 		}
 	}
@@ -3222,7 +2922,7 @@ static int sq_copy_export(void *impl, const char *table, const char *const *cols
 		for (size_t i = 0; i < ncols; i++)
 			cell_of(st, (int)i, &cells[i]);
 		if ((r = cb(ctx, cells, ncols)) != 0) {
-			rc = cb_result(r);
+			rc = berth_meta__cb_result(r);
 			goto done;
 		}
 	}
