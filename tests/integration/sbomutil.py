@@ -6,6 +6,9 @@
   kept under <source>/build/peers/ for every later test (a file lock makes
   concurrent tests wait for one build).
 - oci_layout(): an OCI image layout made from layer tars, written here.
+- trivy_run(): Trivy's report of a tree, run once per input and kept under
+  <source>/build/peers (dev and asan runs and reruns share it).
+- rootfs_layout(name): that tar as a one-layer OCI layout, written once.
 - canon_purl(): a PURL with its components decoded and qualifiers sorted, so
   two spellings of the same PURL compare equal.
 """
@@ -18,6 +21,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from urllib.parse import unquote
 
 import pytest
@@ -74,6 +78,57 @@ def rootfs(name):
             subprocess.run(["tar", "-C", tmp, "--exclude=./dev/*", "-xf", tar_path], check=True)
             os.rename(tmp, root)
     return tar_path, root
+
+
+def tree_key(h, root):
+    """Every path of a tree with its type, size and mtime into hash h: what
+    Trivy reads cannot change without changing the key."""
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            path = os.path.join(d, name)
+            st = os.lstat(path)
+            h.update(("%s\0%o\0%d\0%d\0" % (os.path.relpath(path, root), st.st_mode,
+                                              st.st_size, st.st_mtime_ns)).encode())
+            if os.path.islink(path):
+                h.update(os.readlink(path).encode())
+
+
+def trivy_run(args, root, cache):
+    """The path of Trivy's report (`trivy ARGS --cache-dir CACHE -o OUT
+    ROOT`), run once per input: the binary, the cache dir's name (its
+    database: the callers name it by content or keep it fixed), the
+    arguments and the tree. Reports are kept under <source>/build/peers,
+    so the dev and asan runs of a test, and reruns, share one Trivy run per
+    tree and format: Trivy's start-up alone costs ~5 s of CPU (defsec's
+    Rego policies compile in an init function). Each run gets a cache dir
+    of its own (a copy of db/, java-db/ linked): Trivy locks its BoltDB
+    files, and callers run it side by side."""
+    trivy, _ = peers()
+    st = os.stat(trivy)
+    h = hashlib.sha256(("%s\0%d\0%d\0%s\0%s\0" % (os.path.realpath(trivy), st.st_size,
+                                                  st.st_mtime_ns, os.path.basename(cache),
+                                                  "\0".join(args))).encode())
+    tree_key(h, root)
+    peers_dir = os.path.join(SOURCE_DIR, "build", "peers")
+    os.makedirs(peers_dir, exist_ok=True)
+    out = os.path.join(peers_dir, "trivy-report-%s.json" % h.hexdigest()[:24])
+    if os.path.exists(out):
+        return out
+    own = tempfile.mkdtemp(dir=peers_dir, prefix="trivy-run-")
+    try:
+        if os.path.isdir(os.path.join(cache, "db")):
+            shutil.copytree(os.path.join(cache, "db"), os.path.join(own, "db"))
+        if os.path.exists(os.path.join(cache, "java-db")):
+            os.symlink(os.path.realpath(os.path.join(cache, "java-db")), os.path.join(own, "java-db"))
+        tmp_out = os.path.join(own, "report.json")
+        r = subprocess.run([trivy] + list(args) + ["--cache-dir", own, "-o", tmp_out, root],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        os.rename(tmp_out, out)
+    finally:
+        shutil.rmtree(own, ignore_errors=True)
+    return out
 
 
 def canon_purl(p):
@@ -136,6 +191,22 @@ def oci_layout(path, layers, compress=True, tag="latest"):
             "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md,
             "size": len(manifest), "annotations": {"org.opencontainers.image.ref.name": tag}}]}, f)
     return md, descs, diffs
+
+
+def rootfs_layout(name, tag="12"):
+    """An OCI layout holding rootfs(name)'s tar as its one gzip layer, written
+    once per tar next to it (compressing 170-330 MB costs tens of seconds on
+    a loaded machine); callers only read it."""
+    tar_path, _ = rootfs(name)
+    st = os.stat(tar_path)
+    path = "%s-layout-%s-%d-%d" % (tar_path[:-len(".tar")], tag, st.st_size, st.st_mtime_ns)
+    with open(tar_path[:-len(".tar")] + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.isdir(path):
+            shutil.rmtree(path + ".part", ignore_errors=True)
+            oci_layout(path + ".part", [tar_path], tag=tag)
+            os.rename(path + ".part", path)
+    return path
 
 
 def berth_sbom(args, env=None, check=True):

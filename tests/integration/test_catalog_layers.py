@@ -3,7 +3,6 @@ rewritten files of later layers (squashed scope) against all-layers scope;
 the per-diff-ID cache (a rescan reads no layer); corrupt layers, hostile
 paths, tar bombs, deep trees, huge and malformed files as warnings that let
 the rest complete; nothing written outside the scratch area."""
-import gzip
 import json
 import os
 import subprocess

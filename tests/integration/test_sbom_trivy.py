@@ -14,6 +14,7 @@ Differences by design (what berth lists and Trivy does not):
 - package.json files outside node_modules (Debian's /usr/share/nodejs).
 No package Trivy lists may be missing from berth: ALLOWED_MISSING is empty.
 """
+import concurrent.futures
 import datetime
 import json
 import os
@@ -22,7 +23,8 @@ import subprocess
 
 import pytest
 
-from sbomutil import BERTH_BIN, BUILD_DIR, berth_json, berth_sbom, canon_purl, oci_layout, peers, rootfs
+from sbomutil import (BERTH_BIN, BUILD_DIR, berth_json, berth_sbom, canon_purl, rootfs, rootfs_layout,
+                      trivy_run)
 
 ALLOWED_MISSING = {}  # (name, version) -> why; at most MAX_ALLOWED entries
 MAX_ALLOWED = 5
@@ -53,21 +55,31 @@ def trivy_cache():
     return cache
 
 
-def trivy_sbom(root, out):
-    trivy, _ = peers()
-    r = subprocess.run([trivy, "rootfs", "--format", "cyclonedx", "--offline-scan", "--skip-db-update",
-                        "--skip-java-db-update", "-q", "-o", str(out), root],
-                       capture_output=True, text=True, env=dict(os.environ, TRIVY_CACHE_DIR=trivy_cache()))
-    assert r.returncode == 0, r.stderr
-    return json.load(open(out))
+TRIVY_ARGS = ["rootfs", "--format", "cyclonedx", "--offline-scan", "--skip-db-update",
+              "--skip-java-db-update", "-q"]
+
+
+def trivy_sbom(root, cache):
+    """Trivy's CycloneDX document of root, one run per input (sbomutil.trivy_run)."""
+    return json.load(open(trivy_run(TRIVY_ARGS, root, cache)))
+
+
+@pytest.fixture(scope="module")
+def trivy_docs():
+    """Trivy's documents of both trees, run side by side (two processes
+    share a loaded machine's CPUs better than one after the other)."""
+    roots = {name: rootfs(name)[1] for name in ("debian", "debian-lang")}
+    cache = trivy_cache()
+    with concurrent.futures.ThreadPoolExecutor(len(roots)) as pool:
+        futs = {name: pool.submit(trivy_sbom, root, cache) for name, root in roots.items()}
+        return {name: f.result() for name, f in futs.items()}
 
 
 def keyset(components):
     return {(c["name"], c.get("version", ""), canon_purl(c["purl"])) for c in components if "purl" in c}
 
 
-def compare(root, tmp_path):
-    t = trivy_sbom(root, tmp_path / "trivy.json")
+def compare(t, root, tmp_path):
     out = tmp_path / "berth.json"
     berth_sbom(["--format", "cyclonedx-json", "-o", str(out), "rootfs:" + root])
     b = json.load(open(out))
@@ -96,9 +108,9 @@ def extras_are_by_design(b, tk, bk):
                 or name == "stdlib"), "berth lists %s from %s: not a documented difference" % (key, path)
 
 
-def test_debian_12_rootfs_matches_trivy(tmp_path):
+def test_debian_12_rootfs_matches_trivy(trivy_docs, tmp_path):
     _, root = rootfs("debian")
-    t, b, tk, bk = compare(root, tmp_path)
+    t, b, tk, bk = compare(trivy_docs["debian"], root, tmp_path)
     assert len(tk) >= 90  # a minbase system
     assert all(p.startswith("pkg:deb/debian/") for _, _, p in tk)
     assert bk == tk  # an OS-only system: exactly the same packages
@@ -107,9 +119,9 @@ def test_debian_12_rootfs_matches_trivy(tmp_path):
     assert (osc["name"], osc["version"]) == (tos["name"], tos["version"])
 
 
-def test_debian_with_language_packages_matches_trivy(tmp_path):
+def test_debian_with_language_packages_matches_trivy(trivy_docs, tmp_path):
     _, root = rootfs("debian-lang")
-    t, b, tk, bk = compare(root, tmp_path)
+    t, b, tk, bk = compare(trivy_docs["debian-lang"], root, tmp_path)
     kinds = {p.split("/")[0] for _, _, p in tk}
     assert kinds >= {"pkg:deb", "pkg:pypi", "pkg:npm", "pkg:golang", "pkg:maven"}, kinds
     names = {n for n, _, _ in tk}
@@ -118,11 +130,8 @@ def test_debian_with_language_packages_matches_trivy(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def deb_layout(tmp_path_factory):
-    tar_path, _ = rootfs("debian")
-    d = tmp_path_factory.mktemp("layout")
-    oci_layout(str(d / "img"), [tar_path], tag="12")
-    return str(d / "img")
+def deb_layout():
+    return rootfs_layout("debian")
 
 
 def package_keys(cat):
