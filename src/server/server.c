@@ -11,8 +11,11 @@
  * records metrics, writes the access log line and frees the request.
  *
  * Shutdown: the main thread sleeps in sigwait(); on SIGTERM/SIGINT it stops
- * accepting (MHD_quiesce_daemon), waits for the in-flight count to reach zero
- * (bounded), then stops MHD and frees everything.
+ * taking connections (the accept policy closes each new one at once), waits
+ * for the in-flight count to reach zero (bounded), then stops MHD and frees
+ * everything. Not MHD_quiesce_daemon: with epoll workers it races a worker
+ * that removes the listening socket from its epoll set too, and libmicrohttpd
+ * 0.9.75 aborts the process when it loses (epoll_ctl answers ENOENT).
  */
 #include "server/server.h"
 #include "berth/auth.h"
@@ -1554,6 +1557,16 @@ static void purger_stop(server *s)
 
 /* ---- start, wait, drain ---- */
 
+/* MHD's accept policy: while draining, a new connection is closed at once. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	server *s = cls;
+
+	(void)addr;
+	(void)addrlen;
+	return atomic_load(&s->shutting_down) ? MHD_NO : MHD_YES;
+}
+
 static int start_daemon(server *s)
 {
 	const berth_server_config *cfg = s->cfg;
@@ -1576,7 +1589,7 @@ static int start_daemon(server *s)
 		tls[0].option = MHD_OPTION_END;
 	}
 	s->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, s,
+		flags, 0, accept_policy, s, on_request, s,
 		/* first, so that MHD's messages about the other options come here too */
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_LISTEN_SOCKET,
 		(MHD_socket)s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
@@ -1598,19 +1611,11 @@ static int start_daemon(server *s)
 static void drain(server *s)
 {
 	struct timespec t0;
-	MHD_socket lfd;
 	long left;
 
+	/* From here on accept_policy() closes every new connection. */
 	atomic_store(&s->shutting_down, 1);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	lfd = MHD_quiesce_daemon(s->daemon);
-	if (lfd == MHD_INVALID_SOCKET)
-		berth_warn("could not stop accepting connections; stopping at once");
-	else
-		/* MHD may still hold the descriptor until it stops, so it is closed
-		 * later; shutting it down now makes new clients see a refusal at once
-		 * instead of waiting in the backlog. */
-		(void)shutdown(lfd, SHUT_RDWR);
 	while ((left = atomic_load(&s->in_flight)) > 0 &&
 	       elapsed_since(&t0) < (double)s->cfg->shutdown_timeout) {
 		struct timespec tick = {0, 20 * 1000 * 1000};
@@ -1622,8 +1627,7 @@ static void drain(server *s)
 			   s->cfg->shutdown_timeout);
 	MHD_stop_daemon(s->daemon);
 	s->daemon = NULL;
-	/* After quiesce the listening socket is ours again. */
-	close(s->listen_fd);
+	/* MHD closed the listening socket it was given. */
 	s->listen_fd = -1;
 }
 
@@ -1904,7 +1908,7 @@ done:
 	watchdog_stop(&s);
 	if (s.daemon) {
 		MHD_stop_daemon(s.daemon);
-		/* Not quiesced: MHD closed the listening socket it was given. */
+		/* MHD closed the listening socket it was given. */
 		s.listen_fd = -1;
 	}
 	pthread_cond_destroy(&s.watch_cond);

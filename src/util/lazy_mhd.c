@@ -35,7 +35,6 @@ BERTH_LAZY_FN(berth_lazy_mhd, const char *, MHD_lookup_connection_value,
 	      (struct MHD_Connection * a0, enum MHD_ValueKind a1, const char *a2), (a0, a1, a2))
 BERTH_LAZY_FN(berth_lazy_mhd, enum MHD_Result, MHD_queue_response,
 	      (struct MHD_Connection * a0, unsigned int a1, struct MHD_Response *a2), (a0, a1, a2))
-BERTH_LAZY_FN(berth_lazy_mhd, MHD_socket, MHD_quiesce_daemon, (struct MHD_Daemon * a0), (a0))
 BERTH_LAZY_VOID(berth_lazy_mhd, MHD_stop_daemon, (struct MHD_Daemon * a0), (a0))
 
 /* The options list goes through the va_list form of the same call. */
