@@ -107,6 +107,28 @@ int berth_meta_blob_repos(berth_meta *m, const berth_digest *d, berth_meta_repo_
  */
 int berth_meta_blob_referenced(berth_meta *m, const berth_digest *d) BERTH_WARN_UNUSED;
 
+/**
+ * The mark of the garbage collector (docs/gc.md): 1 if blob `d` is wanted
+ * (some manifest lists it, or some repository linked it at or after
+ * `cutoff`: a push whose manifest is not there yet), 0 if not, or a
+ * negative code. Any thread.
+ */
+int berth_meta_blob_marked(berth_meta *m, const berth_digest *d, time_t cutoff) BERTH_WARN_UNUSED;
+
+/**
+ * Garbage collection from manifests: drop every repository blob link made
+ * (or last refreshed: a push, a mount, a manifest listing the blob) before
+ * `cutoff` that no manifest of its repository lists, calling
+ * `cb(ctx, repo, digest)` for each link dropped (with `dry_run`, for each
+ * that would be, and nothing is dropped). Each deletion checks both
+ * conditions again in its own statement, so a link made or listed meanwhile
+ * stays. A non-zero `cb` stops the walk (a negative value is returned).
+ * Returns 0 or a negative code (database errors).
+ */
+typedef int (*berth_meta_link_cb)(void *ctx, const char *repo, const char *digest);
+int berth_meta_gc_links(berth_meta *m, time_t cutoff, int dry_run, berth_meta_link_cb cb,
+			void *ctx) BERTH_WARN_UNUSED;
+
 /** Remove the link of blob `d` from `repo`; BERTH_ENOTFOUND if not linked. */
 int berth_meta_blob_unlink(berth_meta *m, const char *repo,
 			   const berth_digest *d) BERTH_WARN_UNUSED;

@@ -322,6 +322,16 @@ int berth_sign_rekor_upload(char **entry_json, const char *url, const berth_sign
 			    const unsigned char digest[32], const unsigned char *sig,
 			    size_t sig_len) BERTH_WARN_UNUSED;
 
+/**
+ * Upload a DSSE envelope (JSON text, one signature by k) to the Rekor log
+ * at `url` as cosign does for attestations: an intoto 0.0.2 entry (the
+ * envelope with payload and signature base64-encoded once more, the public
+ * key, the envelope's and the payload's SHA-256) and return the bundle's
+ * tlogEntries element for it, as berth_sign_rekor_upload does.
+ */
+int berth_sign_rekor_upload_dsse(char **entry_json, const char *url, const berth_sign_key *k,
+				 const char *dsse_json) BERTH_WARN_UNUSED;
+
 /** What keyless verification checks the certificate against. */
 typedef struct berth_sign_identity {
 	const char *subject; /* exact SAN (email, URI) */
@@ -368,6 +378,15 @@ int berth_sign_bundle_verify_content(const berth_sign_bundle *b, const berth_sig
 				     const berth_sign_trusted_root *root,
 				     const berth_sign_identity *id) BERTH_WARN_UNUSED;
 
+/**
+ * What cosign's `verify --format json` reports of a keyless signature's
+ * certificate (PEM text, the leaf first): *subject its first subject
+ * alternative name in Go's order (DNS, email, URI), *issuer its OIDC issuer
+ * (extension 1.3.6.1.4.1.57264.1.1, else .1.8). Each malloc'd, or NULL
+ * when the certificate has none. BERTH_EINVALID if pem is not a certificate.
+ */
+int berth_sign_cert_identity(const char *pem, char **subject, char **issuer) BERTH_WARN_UNUSED;
+
 /* ---- cosign's legacy ".sig" layers ---- */
 
 /** The annotations of a legacy signature layer (borrowed; NULL when absent). */
@@ -393,6 +412,18 @@ typedef struct berth_sign_legacy {
 int berth_sign_legacy_verify(const void *payload, size_t len, const berth_sign_legacy *l,
 			     const berth_sign_key *key, const berth_sign_trusted_root *root,
 			     const berth_sign_identity *id) BERTH_WARN_UNUSED;
+
+/**
+ * Verify a legacy attestation layer: the DSSE envelope JSON (len bytes) of
+ * a ".att" layer signed with `key`, and `rekor_bundle` (its
+ * dev.sigstore.cosign/bundle annotation, or NULL). With `root` the Rekor
+ * bundle is required and must be proven by a log of the root and record
+ * this envelope's signature and key, as berth_sign_legacy_verify. The
+ * statement's claims are the caller's to check. 0 valid, BERTH_EDENIED if not.
+ */
+int berth_sign_legacy_attestation_verify(const void *envelope, size_t len, const char *rekor_bundle,
+					 const berth_sign_key *key,
+					 const berth_sign_trusted_root *root) BERTH_WARN_UNUSED;
 
 /**
  * cosign's Rekor bundle annotation (compact JSON, as above) for a tlog

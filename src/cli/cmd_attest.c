@@ -74,12 +74,13 @@ int cmd_attest(int argc, char **argv)
 		goto done;
 	rc = BERTH_EXIT_FAIL;
 	opt_ignore_sigpipe();
-	if (sopt_tlog_check("attest", &o.store, "attestations") < 0 ||
+	if (sopt_tlog_check("attest", &o.store) < 0 ||
 	    sopt_read("attest", o.predicate, BERTH_SIGN_PAYLOAD_MAX, &pred, &pred_len) < 0 ||
 	    sopt_private_key("attest", o.key, &k) < 0 ||
 	    simg_open("attest", argv[1], &o.reg, &im) < 0)
 		goto done;
 	so.key = k;
+	so.rekor = o.store.tlog ? o.store.rekor : NULL;
 	so.bundle = sopt_store_bundle(&o.store);
 	if (sattest_digest("attest", &im, &im.digest, im.media_type, im.manifest_len, &so,
 			   berth_sign_predicate_type(o.type), pred, pred_len,

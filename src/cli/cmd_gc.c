@@ -1,10 +1,12 @@
 /*
  * cmd_gc.c - `berth gc`: the registry's garbage collector, run beside (or
  * instead of) `berth serve` on the same configuration. The mark is the
- * metadata (a blob is wanted while a repository links it or a manifest
- * lists it: berth_meta_blob_referenced); the sweep is the store's
- * (berth_store_gc, fs or s3), with its grace period for commits racing the
- * sweep (rules in include/berth/store.h, docs/gc.md).
+ * metadata: first the repository blob links older than the grace that no
+ * manifest of their repository lists go (berth_meta_gc_links: a deleted
+ * image's layers), then a blob is wanted while a manifest lists it or a
+ * repository linked it within the grace (berth_meta_blob_marked); the
+ * sweep is the store's (berth_store_gc, fs or s3), with the same grace for
+ * commits racing the sweep (rules in include/berth/store.h, docs/gc.md).
  */
 #include "cli.h"
 #include "server/config.h"
@@ -49,10 +51,12 @@ static const berth_arg gc_args[] = {
 static const berth_args_spec gc_spec = {
 	.cmd = "gc",
 	.usage = "gc [--config FILE] [--data DIR] [--dry-run] [--grace SECONDS]",
-	.description = "Delete the blobs no repository links and no manifest lists, from the\n"
-		       "store a `berth serve` with the same configuration uses (a directory\n"
-		       "or S3), and in S3 also orphaned data objects and stale multipart\n"
-		       "uploads. Safe while servers run: see docs/gc.md.\n",
+	.description = "Drop the repository blob links older than the grace that no manifest\n"
+		       "of the repository lists (a deleted image's layers), then delete the\n"
+		       "blobs no manifest lists and no repository linked within the grace,\n"
+		       "from the store a `berth serve` with the same configuration uses (a\n"
+		       "directory or S3), and in S3 also orphaned data objects and stale\n"
+		       "multipart uploads. Safe while servers run: see docs/gc.md.\n",
 	.args = gc_args,
 	.max_pos = 0,
 	.footer = "Exit status: 0 ok, 1 on a failure, 2 on a usage error.\n",
@@ -62,13 +66,32 @@ const berth_args_spec *const cmd_gc_specs[] = {&gc_spec, NULL};
 
 typedef struct gc_run {
 	berth_meta *meta;
+	time_t cutoff; /* now - grace */
 	int json;
-	json_t *items;
+	json_t *items, *links;
+	uint64_t nlinks;
 } gc_run;
 
 static int mark(void *ctx, const berth_digest *d)
 {
-	return berth_meta_blob_referenced(((gc_run *)ctx)->meta, d);
+	gc_run *g = ctx;
+
+	return berth_meta_blob_marked(g->meta, d, g->cutoff);
+}
+
+static int report_link(void *ctx, const char *repo, const char *digest)
+{
+	gc_run *g = ctx;
+
+	g->nlinks++;
+	if (!g->json) {
+		printf("link %s %s\n", repo, digest);
+		return 0;
+	}
+	if (json_array_append_new(
+		    g->links, json_pack("{s:s,s:s}", "repository", repo, "digest", digest)) != 0)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	return 0;
 }
 
 static void report(void *ctx, berth_store_gc_kind kind, const char *name, uint64_t size)
@@ -89,16 +112,18 @@ static void print_stats(const gc_run *g, const gc_opts *o, const berth_store_gc_
 	char *text;
 
 	if (!g->json) {
-		printf("%s %" PRIu64 " of %" PRIu64 " blobs (%" PRIu64 " referenced, %" PRIu64
-		       " within the grace), %" PRIu64 " orphaned data objects, %" PRIu64
-		       " bytes; %" PRIu64 " stale multipart uploads\n",
-		       o->dry_run ? "would delete" : "deleted", st->blobs_deleted, st->blobs,
-		       st->kept_referenced, st->kept_young, st->data_deleted, st->bytes_deleted,
-		       st->multipart_aborted);
+		printf("%s %" PRIu64 " unreferenced repository links, %" PRIu64 " of %" PRIu64
+		       " blobs (%" PRIu64 " referenced, %" PRIu64 " within the grace), %" PRIu64
+		       " orphaned data objects, %" PRIu64 " bytes; %" PRIu64
+		       " stale multipart uploads\n",
+		       o->dry_run ? "would delete" : "deleted", g->nlinks, st->blobs_deleted,
+		       st->blobs, st->kept_referenced, st->kept_young, st->data_deleted,
+		       st->bytes_deleted, st->multipart_aborted);
 		return;
 	}
-	j = json_pack("{s:b,s:O,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "dry_run", o->dry_run, "deleted",
-		      g->items, "stats", "blobs", (json_int_t)st->blobs, "kept_referenced",
+	j = json_pack("{s:b,s:O,s:O,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "dry_run", o->dry_run,
+		      "deleted", g->items, "unlinked", g->links, "stats", "links_dropped",
+		      (json_int_t)g->nlinks, "blobs", (json_int_t)st->blobs, "kept_referenced",
 		      (json_int_t)st->kept_referenced, "kept_young", (json_int_t)st->kept_young,
 		      "blobs_deleted", (json_int_t)st->blobs_deleted, "data_deleted",
 		      (json_int_t)st->data_deleted, "bytes_deleted", (json_int_t)st->bytes_deleted,
@@ -138,7 +163,7 @@ int cmd_gc(int argc, char **argv)
 	if ((rc = berth_args_parse(&gc_spec, &o, argc, argv, &n)) != BERTH_ARGS_OK)
 		return berth_args_exit(rc);
 	g.json = strcmp(o.format, "json") == 0;
-	if (!(g.items = json_array())) {
+	if (!(g.items = json_array()) || !(g.links = json_array())) {
 		rc = berth_cli_fail("gc", BERTH_EXIT_FAIL, "out of memory");
 		goto done;
 	}
@@ -160,7 +185,9 @@ int cmd_gc(int argc, char **argv)
 			.ctx = &g,
 		};
 
+		g.cutoff = now - o.grace;
 		if ((rc = berth_meta_open_opts(&g.meta, db, &mo)) < 0 ||
+		    (rc = berth_meta_gc_links(g.meta, g.cutoff, o.dry_run, report_link, &g)) < 0 ||
 		    (rc = berth_store_gc(store, &go, &st)) < 0) {
 			rc = berth_cli_fail("gc", BERTH_EXIT_FAIL, "%s", berth_error_last());
 			goto done;
@@ -170,6 +197,7 @@ int cmd_gc(int argc, char **argv)
 	rc = 0;
 done:
 	json_decref(g.items);
+	json_decref(g.links);
 	berth_meta_free(g.meta);
 	berth_store_free(store);
 	free(db);

@@ -67,9 +67,7 @@ int cmd_sign(int argc, char **argv)
 		goto done;
 	rc = BERTH_EXIT_FAIL;
 	opt_ignore_sigpipe();
-	if (sopt_tlog_check("sign", &o.store,
-			    sopt_store_bundle(&o.store) ? "bundle signatures" : NULL) < 0 ||
-	    sopt_private_key("sign", o.key, &k) < 0)
+	if (sopt_tlog_check("sign", &o.store) < 0 || sopt_private_key("sign", o.key, &k) < 0)
 		goto done;
 	so.rekor = o.store.tlog ? o.store.rekor : NULL;
 	so.key = k;

@@ -27,53 +27,47 @@ typedef struct verify_opts {
 	    "                     --certificate-oidc-issuer URL --trusted-root FILE)\n"            \
 	    "                    [options] IMAGE"
 
+/* The rows verify and verify-attestation share; format_help says what json prints. */
+#define VERIFY_ARGS(format_help)                                                                   \
+	SOPT_VERIFIER_ARGS(verify_opts, v, ROOT_HELP),                                             \
+		BERTH_OPT_ENUM("format", 0, verify_opts, format, opt_text_json, NULL,              \
+			       format_help),                                                       \
+		OPT_REGISTRY_ARGS(verify_opts, reg)
+
 static const berth_arg verify_args[] = {
-	SOPT_VERIFIER_ARGS(verify_opts, v, ROOT_HELP),
+	VERIFY_ARGS("json prints cosign's verified payloads"),
 	BERTH_OPT_LIST("annotations", 'a', verify_opts, annotations, "KEY=VALUE",
 		       "require this annotation in the payload (repeatable)"),
-	BERTH_OPT_ENUM("format", 0, verify_opts, format, opt_text_json, NULL,
-		       "json prints cosign's verified payloads"),
-	OPT_REGISTRY_ARGS(verify_opts, reg),
 	BERTH_OPT_END,
-};
-
-static const berth_args_spec verify_spec = {
-	.cmd = "verify",
-	.usage = USAGE("verify"),
-	.description =
-		"Verify the signatures of IMAGE: legacy \"sha256-<hex>.sig\" signatures and\n"
-		"sigstore bundle referrers. With --key no transparency-log entry is needed;\n"
-		"keyless verification is offline against the given trusted root. Exits 1\n"
-		"when no signature is valid.\n",
-	.args = verify_args,
-	.min_pos = 1,
-	.max_pos = 1,
-	.missing = "needs an IMAGE",
 };
 
 static const berth_arg att_args[] = {
-	SOPT_VERIFIER_ARGS(verify_opts, v, ROOT_HELP),
+	VERIFY_ARGS("json prints each verified DSSE envelope"),
 	BERTH_OPT_STRING("type", 0, verify_opts, type, "TYPE",
 			 "the predicate type required (default: any)"),
-	BERTH_OPT_ENUM("format", 0, verify_opts, format, opt_text_json, NULL,
-		       "json prints each verified DSSE envelope"),
-	OPT_REGISTRY_ARGS(verify_opts, reg),
 	BERTH_OPT_END,
 };
 
-static const berth_args_spec att_spec = {
-	.cmd = "verify-attestation",
-	.usage = USAGE("verify-attestation"),
-	.description =
-		"Verify the in-toto attestations of IMAGE (\"sha256-<hex>.att\" DSSE layers and\n"
-		"sigstore bundle referrers) of predicate TYPE (spdxjson, cyclonedx,\n"
-		"slsaprovenance, slsaprovenance1, vuln, custom or a URI; default: any).\n"
-		"Exits 1 when none is valid.\n",
-	.args = att_args,
-	.min_pos = 1,
-	.max_pos = 1,
-	.missing = "needs an IMAGE",
-};
+/* One command's spec: its name, option rows and description; one IMAGE. */
+#define VERIFY_SPEC(name, rows, text)                                                              \
+	{                                                                                          \
+		.cmd = name, .usage = USAGE(name), .description = text, .args = rows,              \
+		.min_pos = 1, .max_pos = 1, .missing = "needs an IMAGE",                           \
+	}
+
+static const berth_args_spec verify_spec =
+	VERIFY_SPEC("verify", verify_args,
+		    "Verify the signatures of IMAGE: legacy \"sha256-<hex>.sig\" signatures and\n"
+		    "sigstore bundle referrers. With --key no transparency-log entry is needed;\n"
+		    "keyless verification is offline against the given trusted root. Exits 1\n"
+		    "when no signature is valid.\n");
+
+static const berth_args_spec att_spec = VERIFY_SPEC(
+	"verify-attestation", att_args,
+	"Verify the in-toto attestations of IMAGE (\"sha256-<hex>.att\" DSSE layers and\n"
+	"sigstore bundle referrers) of predicate TYPE (spdxjson, cyclonedx,\n"
+	"slsaprovenance, slsaprovenance1, vuln, custom or a URI; default: any).\n"
+	"Exits 1 when none is valid.\n");
 
 const berth_args_spec *const cmd_verify_specs[] = {&verify_spec, NULL};
 const berth_args_spec *const cmd_verify_attestation_specs[] = {&att_spec, NULL};

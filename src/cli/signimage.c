@@ -117,12 +117,22 @@ static void now_rfc3339(char *buf, size_t n)
 	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/*
+ * --tlog-upload of a DSSE envelope: an intoto entry in the Rekor log (as
+ * cosign uploads attestations); *entry gets the bundle's tlog entry.
+ */
+static int upload_dsse(const ssign_opts *o, const char *env, char **entry)
+{
+	*entry = NULL;
+	return o->rekor ? berth_sign_rekor_upload_dsse(entry, o->rekor, o->key, env) : 0;
+}
+
 /* A DSSE envelope over `stmt` stored as a referrer bundle of d. */
 static int push_bundle(const char *cmd, const simg *im, const berth_digest *d,
-		       const char *media_type, size_t size, const berth_sign_key *k,
-		       const char *stmt, size_t stmt_len, const char *predicate_type)
+		       const char *media_type, size_t size, const ssign_opts *o, const char *stmt,
+		       size_t stmt_len, const char *predicate_type)
 {
-	char *env = NULL, *bundle = NULL, created[32];
+	char *env = NULL, *bundle = NULL, *entry = NULL, created[32];
 	size_t env_len, bundle_len;
 	berth_digest ref;
 	berth_sign_annotation ann[3] = {{"dev.sigstore.bundle.content", "dsse-envelope"},
@@ -131,8 +141,11 @@ static int push_bundle(const char *cmd, const simg *im, const berth_digest *d,
 	int rc = -1;
 
 	now_rfc3339(created, sizeof(created));
-	if (berth_sign_dsse_sign(&env, &env_len, k, BERTH_SIGN_INTOTO_PT, stmt, stmt_len) < 0 ||
-	    berth_sign_bundle_write_key(&bundle, &bundle_len, k, NULL, NULL, 0, env, NULL) < 0 ||
+	if (berth_sign_dsse_sign(&env, &env_len, o->key, BERTH_SIGN_INTOTO_PT, stmt, stmt_len) <
+		    0 ||
+	    upload_dsse(o, env, &entry) < 0 ||
+	    berth_sign_bundle_write_key(&bundle, &bundle_len, o->key, NULL, NULL, 0, env, entry) <
+		    0 ||
 	    berth_sign_image_attach_referrer(im->client, im->repo, d, media_type, size,
 					     BERTH_SIGN_BUNDLE_V03, BERTH_SIGN_BUNDLE_V03, bundle,
 					     bundle_len, ann, 3, &ref) < 0) {
@@ -143,6 +156,7 @@ static int push_bundle(const char *cmd, const simg *im, const berth_digest *d,
 	rc = 0;
 done:
 	free(env);
+	free(entry);
 	free(bundle);
 	return rc;
 }
@@ -203,7 +217,7 @@ int ssign_digest(const char *cmd, const simg *im, const berth_digest *d, const c
 			berth_cli_fail(cmd, -1, "%s", berth_error_last());
 			goto done;
 		}
-		rc = push_bundle(cmd, im, d, media_type, size, o->key, payload, len,
+		rc = push_bundle(cmd, im, d, media_type, size, o, payload, len,
 				 BERTH_SIGN_COSIGN_SIGN_PREDICATE);
 		goto done;
 	}
@@ -279,10 +293,11 @@ int sattest_digest(const char *cmd, const simg *im, const berth_digest *d, const
 		   size_t size, const ssign_opts *o, const char *predicate_type,
 		   const char *predicate, size_t predicate_len, int custom)
 {
-	char *stmt = NULL, *env = NULL;
+	char *stmt = NULL, *env = NULL, *entry = NULL, *rekor = NULL;
 	size_t stmt_len, env_len;
-	berth_sign_annotation sa[2] = {{BERTH_SIGN_ANNOTATION_SIG, ""},
-				       {"predicateType", predicate_type}};
+	berth_sign_annotation sa[3] = {{BERTH_SIGN_ANNOTATION_SIG, ""},
+				       {"predicateType", predicate_type},
+				       {BERTH_SIGN_ANNOTATION_BUNDLE, NULL}};
 	int rc = -1;
 
 	if (berth_sign_intoto_statement(&stmt, &stmt_len, im->identity, d->str, predicate_type,
@@ -291,14 +306,20 @@ int sattest_digest(const char *cmd, const simg *im, const berth_digest *d, const
 		goto done;
 	}
 	if (o->bundle) {
-		rc = push_bundle(cmd, im, d, media_type, size, o->key, stmt, stmt_len,
-				 predicate_type);
+		rc = push_bundle(cmd, im, d, media_type, size, o, stmt, stmt_len, predicate_type);
 		goto done;
 	}
+	/* cosign's legacy attestations carry the Rekor bundle as signatures do. */
 	if (berth_sign_dsse_sign(&env, &env_len, o->key, BERTH_SIGN_INTOTO_PT, stmt, stmt_len) <
 		    0 ||
-	    berth_sign_image_attach_tag(im->client, im->repo, d, "att", BERTH_SIGN_DSSE_MT, env,
-					env_len, sa, 2, 0) < 0) {
+	    upload_dsse(o, env, &entry) < 0 ||
+	    (entry && berth_sign_legacy_rekor_bundle(&rekor, entry) < 0)) {
+		berth_cli_fail(cmd, -1, "%s", berth_error_last());
+		goto done;
+	}
+	sa[2].value = rekor;
+	if (berth_sign_image_attach_tag(im->client, im->repo, d, "att", BERTH_SIGN_DSSE_MT, env,
+					env_len, sa, rekor ? 3 : 2, 0) < 0) {
 		berth_cli_fail(cmd, -1, "%s@%s: %s", im->identity, d->str, berth_error_last());
 		goto done;
 	}
@@ -308,6 +329,8 @@ int sattest_digest(const char *cmd, const simg *im, const berth_digest *d, const
 done:
 	free(stmt);
 	free(env);
+	free(entry);
+	free(rekor);
 	return rc;
 }
 
@@ -326,6 +349,59 @@ static void fail_item(vstate *v, const berth_sign_attached *a, const char *why)
 					a->layer_digest ? a->layer_digest : "", "error", why));
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* obj with its keys in byte order, as Go marshals a map. */
+static json_t *sorted_copy(json_t *obj)
+{
+	size_t n = json_object_size(obj), i = 0;
+	const char **keys = calloc(n + 1, sizeof(*keys)), *k;
+	json_t *out = json_object(), *x;
+
+	json_object_foreach(obj, k, x) if (keys) keys[i++] = k;
+	if (keys)
+		qsort(keys, n, sizeof(*keys), cmp_str);
+	for (i = 0; keys && i < n; i++)
+		json_object_set(out, keys[i], json_object_get(obj, keys[i]));
+	free(keys);
+	return out;
+}
+
+/*
+ * What cosign's `verify --format json` prints for a verified legacy layer:
+ * its payload, with in "optional" the certificate's Subject (first SAN),
+ * Issuer (also under its OID, 1.3.6.1.4.1.57264.1.1) and cosign's Rekor
+ * "Bundle" when the layer carries them. Takes payload's reference.
+ */
+static json_t *cosign_claims(json_t *payload, const berth_sign_attached *a)
+{
+	json_t *opt = json_object_get(payload, "optional"), *rb;
+	char *sub = NULL, *iss = NULL;
+
+	if (!json_is_object(payload) || (!a->certificate && !a->rekor_bundle))
+		return payload;
+	if (!json_is_object(opt)) {
+		opt = json_object();
+		json_object_set_new(payload, "optional", opt);
+	}
+	if (a->certificate && berth_sign_cert_identity(a->certificate, &sub, &iss) == 0) {
+		json_object_set_new(opt, "Subject", json_string(sub ? sub : ""));
+		if (iss && *iss) {
+			json_object_set_new(opt, "Issuer", json_string(iss));
+			json_object_set_new(opt, "1.3.6.1.4.1.57264.1.1", json_string(iss));
+		}
+	}
+	if (a->rekor_bundle && (rb = json_loads(a->rekor_bundle, 0, NULL)))
+		json_object_set_new(opt, "Bundle", rb);
+	json_object_set_new(payload, "optional", sorted_copy(opt));
+	free(sub);
+	free(iss);
+	return payload;
+}
+
 static int check_simple(vstate *v, const berth_sign_attached *a)
 {
 	berth_sign_legacy l = {a->signature, a->certificate, a->chain, a->rekor_bundle};
@@ -338,7 +414,7 @@ static int check_simple(vstate *v, const berth_sign_attached *a)
 							    v->o->ann ? v->o->ann->n : 0)) < 0)
 		return rc;
 	payload = json_loadb((const char *)a->data, a->len, 0, NULL);
-	json_array_append_new(v->valid, payload);
+	json_array_append_new(v->valid, cosign_claims(payload, a));
 	return 0;
 }
 
@@ -374,7 +450,9 @@ static json_t *bundle_claims(const simg *im, const berth_sign_dsse *e, const cha
 	return out;
 }
 
-static int check_dsse(vstate *v, const berth_sign_dsse *e, const berth_sign_bundle *b)
+/* e: the envelope of bundle b, or of the legacy layer a (b NULL). */
+static int check_dsse(vstate *v, const berth_sign_dsse *e, const berth_sign_bundle *b,
+		      const berth_sign_attached *a)
 {
 	const char *want =
 		v->o->attestations ? v->o->predicate_type : BERTH_SIGN_COSIGN_SIGN_PREDICATE;
@@ -387,7 +465,8 @@ static int check_dsse(vstate *v, const berth_sign_dsse *e, const berth_sign_bund
 		rc = berth_error_set(BERTH_EUNSUPPORTED, "keyless .att attestations are not "
 							 "supported (use --key)");
 	else
-		rc = berth_sign_dsse_verify(e, v->o->key);
+		rc = berth_sign_legacy_attestation_verify(a->data, a->len, a->rekor_bundle,
+							  v->o->key, v->o->root);
 	if (rc < 0)
 		return rc;
 	if (strcmp(e->payload_type, BERTH_SIGN_INTOTO_PT) != 0)
@@ -432,13 +511,13 @@ static int check_item(vstate *v, const berth_sign_attached *a)
 		return check_simple(v, a);
 	if (v->o->attestations && strcmp(a->media_type, BERTH_SIGN_DSSE_MT) == 0) {
 		if ((rc = berth_sign_dsse_parse(&e, a->data, a->len)) == 0)
-			rc = check_dsse(v, e, NULL);
+			rc = check_dsse(v, e, NULL, a);
 		berth_sign_dsse_free(e);
 		return rc;
 	}
 	if (strncmp(a->media_type, BUNDLE_PREFIX, strlen(BUNDLE_PREFIX)) == 0) {
 		if ((rc = berth_sign_bundle_parse(&b, a->data, a->len)) == 0)
-			rc = b->dsse ? check_dsse(v, b->dsse, b)
+			rc = b->dsse ? check_dsse(v, b->dsse, b, a)
 				     : berth_error_set(BERTH_EUNSUPPORTED,
 						       "message-signature bundles of images are "
 						       "not supported");

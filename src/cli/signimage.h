@@ -56,7 +56,7 @@ typedef struct ssign_opts {
 	const berth_sign_key *key;
 	const sopt_annotations *ann;
 	int bundle; /* referrer with a sigstore bundle v0.3 (oci-1-1 / --new-bundle-format) */
-	const char *rekor; /* legacy signatures: upload to this Rekor log (NULL: offline) */
+	const char *rekor; /* upload to this Rekor log (NULL: offline) */
 } ssign_opts;
 
 /** Sign one digest of im's repository (prints errors). */

@@ -81,11 +81,9 @@ int sopt_store_bundle(const sopt_store *s);
 
 /**
  * --tlog-upload for image commands: 0 when not asked for or when asked for
- * with --rekor-url; fails clearly without --rekor-url, or when `unsupported`
- * (what this build cannot upload, e.g. "attestations") is not NULL. Prints
- * errors.
+ * with --rekor-url; fails clearly without --rekor-url. Prints errors.
  */
-int sopt_tlog_check(const char *cmd, const sopt_store *s, const char *unsupported);
+int sopt_tlog_check(const char *cmd, const sopt_store *s);
 
 /** What a verification checks against: a public key, or keyless. */
 typedef struct sopt_verifier {

@@ -62,7 +62,7 @@
 #define PURGE_LEASE_TTL 600
 #define HOLDER_MAX 128 /* BERTH_META_HOLDER_MAX */
 #define DISCARD_MAX (1024 * 1024)
-#define STREAM_BLOCK (64 * 1024)	/* bytes asked of a streamed body's reader at a time */
+#define STREAM_BLOCK (256 * 1024)	/* bytes asked of a streamed body's reader at a time */
 #define RESERVE_BYTES (2 * 1024 * 1024) /* beside the database, freed on a full disk */
 
 typedef struct server {

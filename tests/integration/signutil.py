@@ -4,9 +4,11 @@ $BERTH_NPM_DIR), a
 registry with images pushed by `berth copy`, and reading the tag-schema
 manifests berth writes straight from the registry API."""
 import base64
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -49,6 +51,23 @@ def node(script, *args, check=True):
         pytest.fail("node %s failed (%d):\n%s\n%s" % (script, p.returncode,
                                                        p.stdout.decode(), p.stderr.decode()))
     return p
+
+
+@contextlib.contextmanager
+def fake_rekor(root):
+    """@sigstore/mock's Rekor served over HTTP (js/fake-rekor.js) while the
+    block runs: yields its URL; `root` gets a trusted_root.json with its key."""
+    need_node_peers()
+    env = dict(os.environ, NODE_PATH=os.path.join(NPM_DIR, "node_modules"))
+    proc = subprocess.Popen(["node", os.path.join(JS, "fake-rekor.js"), str(root)],
+                            stdout=subprocess.PIPE, env=env)
+    try:
+        url = proc.stdout.readline().decode().strip()
+        assert url.startswith("http://127.0.0.1:"), url
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
 
 
 def keypair(tmp_path, prefix="cosign"):

@@ -18,6 +18,9 @@ ENV chaining, --build-arg and defaults; BuildKit's image config
 (`docker image inspect`) must equal `berth dockerfile parse --expand`.
 The forms 20.10 does not know yet (${v-w}, ${v+w}, ${v#p}, ${v%p},
 ${v/p/r}) are asserted refused by it, so the corpus states the gap.
+
+The audit of every instruction and flag against 20.10's BuildKit, and of
+the test covering each, is at the top of test_build_corpus_buildkit.py.
 """
 import hashlib
 import json

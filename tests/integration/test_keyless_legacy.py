@@ -89,6 +89,15 @@ def test_keyless_legacy_signature_verifies_offline(reg, world):  # noqa: F811
     claim, = json.loads(p.stdout)
     assert claim["critical"]["image"]["docker-manifest-digest"] == w["digest"]
     assert claim["critical"]["type"] == "cosign container image signature"
+    # cosign's shape: the payload's "optional" (null here) becomes the
+    # certificate's Subject and Issuer (also under the issuer's OID) and the
+    # layer's Rekor bundle, keys in Go's map order.
+    opt = claim["optional"]
+    assert list(opt) == ["1.3.6.1.4.1.57264.1.1", "Bundle", "Issuer", "Subject"], opt
+    assert opt["Subject"] == IDENT and opt["Issuer"] == ISSUER
+    assert opt["1.3.6.1.4.1.57264.1.1"] == ISSUER
+    assert opt["Bundle"] == json.loads(w["ann"]["valid"][BUNDLE])
+    assert list(opt["Bundle"]) == ["SignedEntryTimestamp", "Payload"]
     s.assert_refused(verify(w, ident="https://github.com/evil/app"), "no valid signatures")
     assert b"identity is not" in verify(w, ident="https://github.com/evil/app").stderr
     p = verify(w, issuer="https://evil.example")

@@ -102,10 +102,10 @@ def test_config_file_dsn_keeps_metadata_in_postgres(pg, data_dir):
         # The rows are in PostgreSQL, and no SQLite file was made.
         assert psql(pg, "SELECT t.name FROM tags t JOIN repos r ON r.id = t.repo_id"
                         " WHERE r.name = 'lib/app'") == "1.0"
-        # every migration of the postgres driver applied, each once (4: mirror_tags 3,
-        # repl_retries 4; raise with a new migration)
-        assert psql(pg, "SELECT max(version) FROM schema_migrations") == "4"
-        assert psql(pg, "SELECT count(*) FROM schema_migrations") == "4"
+        # every migration of the postgres driver applied, each once (5: mirror_tags 3,
+        # repl_retries 4, blob link times 5; raise with a new migration)
+        assert psql(pg, "SELECT max(version) FROM schema_migrations") == "5"
+        assert psql(pg, "SELECT count(*) FROM schema_migrations") == "5"
         assert not os.path.exists(os.path.join(data_dir, "berth.db"))
         # The log names the driver, never the DSN (it may carry a password).
         assert pg.dsn not in s.read_log()

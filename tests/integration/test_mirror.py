@@ -245,3 +245,27 @@ def test_mirror_upstream_dies_mid_blob(upstream, berth_factory, tmp_path):
     r = requests.get(url, timeout=60)
     assert r.status_code == 200 and mu.digest_of(r.content) == digest
     assert len(mu.blob_gets(pa, digest)) == cut + 1
+
+
+def test_mirror_upstream_serves_wrong_bytes(upstream, berth_factory, tmp_path):
+    # Full length, wrong content: the last byte is held back until the digest is
+    # verified, so no client ever receives a complete body, and nothing is cached.
+    data = os.urandom(4 << 20)
+    digest = mu.digest_of(data)
+    pa, da = upstream(mode="wrong-bytes", target=digest)
+    mu.push_blob(da.url, "library/bad", data)
+    cfg = mu.mirror_config(tmp_path, proxy={"remoteurl": pa.url})
+    srv = berth_factory(extra_args=["--config", cfg])
+    url = "%s/v2/library/bad/blobs/%s" % (srv.url, digest)
+
+    p = subprocess.run(["curl", "-sS", "-o", str(tmp_path / "got"), url], capture_output=True)
+    got = (tmp_path / "got").read_bytes() if (tmp_path / "got").exists() else b""
+    assert p.returncode != 0, "curl received a complete response"
+    assert len(got) < len(data)
+    time.sleep(0.2)  # the fetch thread finishes its cleanup
+    kept = glob.glob(os.path.join(srv.data, "**", "*" + digest[7:] + "*"), recursive=True)
+    assert not kept, kept
+    assert mu.metrics(srv)["upstream_errors_total"] >= 1
+    pa.mode = "forward"
+    r = requests.get(url, timeout=60)
+    assert r.status_code == 200 and mu.digest_of(r.content) == digest

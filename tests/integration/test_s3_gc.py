@@ -1,5 +1,6 @@
 """`berth gc` on the s3 store (Ceph RGW) and on a directory: blobs no
-repository links and no manifest lists go (index and data objects), so do
+manifest lists and no repository linked within the grace go (index and data
+objects; their old repository links go first), so do
 data objects no index names and multipart uploads with no upload state;
 referenced blobs stay; a dry run lists without deleting; the grace period
 keeps what was just written; pushes running during the sweep survive.
@@ -56,6 +57,8 @@ def test_orphans_go_referenced_stay_dry_run_deletes_nothing():
             assert push_monolithic(srv, "t/app", b).status_code == 201
         push_manifest(srv, "t/app", "v1", config, [layer])
         unlink(srv, "t/app", orphan)  # no link, no manifest: garbage
+        # `linked` is linked in t/app but listed by no manifest: garbage once
+        # the link is older than the grace (a push that never put its manifest).
         # A data object no index names, and a multipart upload with no state.
         stray = "data/%s" % uuid.uuid4()
         assert s3curl(ep, RGW_KEYS, "PUT", "/%s/%s" % (bucket, stray), b"x" * 100)[0] == 200
@@ -73,29 +76,34 @@ def test_orphans_go_referenced_stay_dry_run_deletes_nothing():
         out = gc(srv, *cfg, "--dry-run", "--grace", "0", "--upload-ttl", "0")
         kinds = sorted((d["kind"], d["name"]) for d in out["deleted"])
         assert ("blob", dg(orphan)) in kinds and ("data", stray) in kinds, kinds
+        assert ("blob", dg(linked)) in kinds, kinds
         assert [k for k, _ in kinds].count("multipart") == 1, kinds
-        assert out["stats"]["blobs_deleted"] == 1 and out["stats"]["kept_referenced"] == 3, out
+        assert out["stats"]["blobs_deleted"] == 2 and out["stats"]["kept_referenced"] == 2, out
+        assert out["unlinked"] == [{"repository": "t/app", "digest": dg(linked)}], out
         assert sorted(list_keys(ep, RGW_KEYS, bucket)) == before
         assert multipart_uploads(ep, bucket) == 1
 
         out = gc(srv, *cfg, "--grace", "0", "--upload-ttl", "0")
-        assert out["stats"]["blobs_deleted"] == 1, out
-        # The orphan's index and data, and the stray data object, are gone.
-        assert out["stats"]["data_deleted"] == 2, out
+        assert out["stats"]["blobs_deleted"] == 2, out
+        # The orphan's and the unlisted blob's index and data, and the stray
+        # data object, are gone.
+        assert out["stats"]["data_deleted"] == 3, out
         after = list_keys(ep, RGW_KEYS, bucket)
-        assert index_key(orphan) not in after and stray not in after, after
-        for b in (config, layer, linked):
+        for gone in (index_key(orphan), index_key(linked), stray):
+            assert gone not in after, after
+        for b in (config, layer):
             assert index_key(b) in after
-        assert len([k for k in after if k.startswith("data/")]) == 3, after
+        assert len([k for k in after if k.startswith("data/")]) == 2, after
         assert multipart_uploads(ep, bucket) == 0
         # What is referenced still answers, whole.
         assert requests.get(srv.url + "/v2/t/app/manifests/v1").status_code == 200
-        for b in (config, layer, linked):
+        for b in (config, layer):
             r = requests.get(srv.url + "/v2/t/app/blobs/" + dg(b))
             assert r.status_code == 200 and r.content == b
+        assert requests.get(srv.url + "/v2/t/app/blobs/" + dg(linked)).status_code == 404
         # A second run finds nothing more.
         out = gc(srv, *cfg, "--grace", "0", "--upload-ttl", "0")
-        assert out["deleted"] == [] and out["stats"]["blobs"] == 3, out
+        assert out["deleted"] == [] and out["stats"]["blobs"] == 2, out
 
 
 def test_pushes_during_the_sweep_survive():

@@ -262,23 +262,13 @@ def test_tlog_upload_to_a_rekor_log_verifies_with_sigstore_js(tmp_path):
     entry from that log, and its time) accepts it; without the upload it
     refuses the same check. An unreachable log is a clear error."""
     import os
-    import signal
     key, pub = s.keypair(tmp_path)
     blob = tmp_path / "app.tar"
     blob.write_bytes(b"app\n" * 100)
-    s.need_node_peers()
-    env = dict(os.environ, NODE_PATH=os.path.join(s.NPM_DIR, "node_modules"))
     root = tmp_path / "rekor-root.json"
-    proc = subprocess.Popen(["node", os.path.join(s.JS, "fake-rekor.js"), str(root)],
-                            stdout=subprocess.PIPE, env=env)
-    try:
-        url = proc.stdout.readline().decode().strip()
-        assert url.startswith("http://127.0.0.1:"), url
+    with s.fake_rekor(root) as url:
         s.berth("sign-blob", "--key", key, "--tlog-upload=true", "--rekor-url", url,
                 "--bundle", tmp_path / "tl.json", blob)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
     entry, = json.loads((tmp_path / "tl.json").read_text())["verificationMaterial"]["tlogEntries"]
     assert entry["kindVersion"] == {"kind": "hashedrekord", "version": "0.0.1"}
     s.node("verify-bundle.js", tmp_path / "tl.json", pub, blob, root)

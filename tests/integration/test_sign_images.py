@@ -7,8 +7,10 @@ signatures to another registry."""
 import base64
 import hashlib
 import json
+import os
 
 import pytest
+import requests
 
 import signutil as s
 from signutil import reg  # noqa: F401  (module fixture)
@@ -138,6 +140,17 @@ def test_attach_sbom_download_and_tree(reg, tmp_path):  # noqa: F811
     for want in (s.sig_tag(digest, "sig"), s.sig_tag(digest, "att"), s.sig_tag(digest, "sbom"),
                  BUNDLE_MT, hashlib.sha256(payload).hexdigest()):
         assert want in tree, (want, tree)
+    # P6's own SBOM of the image, attached as an OCI 1.1 referrer.
+    cdx = tmp_path / "sbom.cdx.json"
+    s.berth("sbom", "--format", "cyclonedx-json", "--no-cache", "-q", "-o", cdx, image)
+    assert json.loads(cdx.read_text())["bomFormat"] == "CycloneDX"
+    s.berth("attach", "sbom", "--sbom", cdx, "--type", "cyclonedx", "--registry-referrers-mode",
+            "oci-1-1", image)
+    ref, = [r for r in s.referrers(reg, "sb", digest)
+            if r.get("artifactType") == "application/vnd.cyclonedx+json"]
+    layer, = s.manifest(reg, "sb", ref["digest"]).json()["layers"]
+    assert s.blob(reg, "sb", layer["digest"]) == cdx.read_bytes()
+    assert ref["digest"] in s.berth("tree", image).stdout.decode()
     empty = s.push_fixture(reg, "busybox", "none", repo="none")
     assert "No Supply Chain Security Related Artifacts" in \
         s.berth("tree", "%s/none@%s" % (reg.host, empty)).stdout.decode()
@@ -223,11 +236,10 @@ def test_tlog_upload_of_image_signatures(reg, tmp_path):  # noqa: F811
     """Offline by default; --tlog-upload=true --rekor-url uploads a hashedrekord
     entry of the payload's signature to a Rekor log (@sigstore/mock's, over
     HTTP) and stores cosign's Rekor bundle annotation on the .sig layer, which
-    berth (with the log's trusted root) and sigstore-js both verify. An
-    unreachable log is a one-line error and nothing is pushed."""
+    berth (with the log's trusted root) and sigstore-js both verify; verify
+    --format json shows it as cosign does (optional.Bundle). An unreachable
+    log is a one-line error and nothing is pushed."""
     import os
-    import signal
-    import subprocess
     key, pub = s.keypair(tmp_path)
     digest = s.push_fixture(reg, "busybox", "tl", repo="tl")
     image = "%s/tl:tl" % reg.host
@@ -238,26 +250,15 @@ def test_tlog_upload_of_image_signatures(reg, tmp_path):  # noqa: F811
     s.assert_refused(p, "cannot reach the transparency log")
     assert len([l for l in p.stderr.decode().splitlines() if l.strip()]) == 1, p.stderr
     assert s.manifest(reg, "tl", s.sig_tag(digest, "sig")).status_code == 404
-    s.assert_refused(s.berth("sign", "--key", key, "--new-bundle-format", "--tlog-upload=true",
-                             "--rekor-url", "http://127.0.0.1:9", image, check=False),
-                     "bundle signatures are offline")
     (tmp_path / "pred.json").write_text("{}")
     s.assert_refused(s.berth("attest", "--key", key, "--type", "custom", "--predicate",
                              tmp_path / "pred.json", "--tlog-upload=true", "--rekor-url",
                              "http://127.0.0.1:9", image, check=False),
-                     "attestations are offline")
-    s.need_node_peers()
-    env = dict(os.environ, NODE_PATH=os.path.join(s.NPM_DIR, "node_modules"))
+                     "cannot reach the transparency log")
+    assert s.manifest(reg, "tl", s.sig_tag(digest, "att")).status_code == 404
     root = tmp_path / "rekor-root.json"
-    proc = subprocess.Popen(["node", os.path.join(s.JS, "fake-rekor.js"), str(root)],
-                            stdout=subprocess.PIPE, env=env)
-    try:
-        url = proc.stdout.readline().decode().strip()
-        assert url.startswith("http://127.0.0.1:"), url
+    with s.fake_rekor(root) as url:
         s.berth("sign", "--key", key, "--tlog-upload=true", "--rekor-url", url, image)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
     (layer, payload), = s.sig_layers(reg, "tl", digest)
     ann = layer["annotations"]
     rb = json.loads(ann["dev.sigstore.cosign/bundle"])
@@ -270,7 +271,10 @@ def test_tlog_upload_of_image_signatures(reg, tmp_path):  # noqa: F811
     log_key = base64.b64decode(json.loads(root.read_text())["tlogs"][0]["publicKey"]["rawBytes"])
     assert rb["Payload"]["logID"] == hashlib.sha256(log_key).hexdigest()
     # berth: with the log's root the entry must hold up; sigstore-js agrees.
-    s.berth("verify", "--key", pub, "--trusted-root", root, image)
+    claim, = json.loads(s.berth("verify", "--key", pub, "--trusted-root", root, "--format",
+                                "json", image).stdout)
+    assert claim["optional"] == {"Bundle": rb}, claim
+    assert list(claim) == ["critical", "optional"]
     bundle = s.write_json(tmp_path / "legacy.json", legacy_to_bundle(payload, ann, pub.read_text()))
     (tmp_path / "payload").write_bytes(payload)
     s.node("verify-bundle.js", bundle, pub, tmp_path / "payload", root)
@@ -285,6 +289,93 @@ def test_tlog_upload_of_image_signatures(reg, tmp_path):  # noqa: F811
     p = s.berth("verify", "--key", pub, "--trusted-root", other_root, image, check=False)
     s.assert_refused(p, "no valid signatures")
     assert b"not in the trusted root" in p.stderr
+
+
+def intoto_body(entry_body_b64):
+    body = json.loads(base64.b64decode(entry_body_b64))
+    assert (body["kind"], body["apiVersion"]) == ("intoto", "0.0.2"), body
+    return body["spec"]["content"]
+
+
+def test_tlog_upload_of_attestations_and_bundle_signatures(reg, tmp_path):  # noqa: F811
+    """attest --tlog-upload=true (legacy .att and referrer bundle) and sign
+    --new-bundle-format --tlog-upload=true upload the DSSE envelope as cosign
+    does, an intoto 0.0.2 entry, to @sigstore/mock's Rekor; verify-attestation
+    and verify with the log's trusted root check the entry offline (proven by
+    the log, recording this signature and key), sigstore-js accepts the
+    bundles with the same root, and an entry of another envelope, an
+    attestation without one, or a root of another log are refused."""
+    import hashlib as h
+    key, pub = s.keypair(tmp_path)
+    digest = s.push_fixture(reg, "busybox", "v1", repo="tla")
+    image = "%s/tla:v1" % reg.host
+    pred = tmp_path / "pred.json"
+    pred.write_text(json.dumps({"buildDefinition": {"buildType": "https://example.com/t"}}))
+    root = tmp_path / "rekor-root.json"
+    att = ("attest", "--key", key, "--predicate", pred, "--type")
+    slsa = att + ("slsaprovenance1",)
+    with s.fake_rekor(root) as url:
+        up = ("--tlog-upload=true", "--rekor-url", url)
+        s.berth(*slsa, *up, image)
+        s.berth(*slsa, *up, "--new-bundle-format", image)
+        s.berth("sign", "--key", key, "--new-bundle-format", *up, image)
+    # The legacy .att layer carries cosign's Rekor bundle of an intoto entry.
+    (layer, env_bytes), = s.sig_layers(reg, "tla", digest, "att")
+    env = json.loads(env_bytes)
+    rb = json.loads(layer["annotations"]["dev.sigstore.cosign/bundle"])
+    content = intoto_body(rb["Payload"]["body"])
+    assert content["payloadHash"]["value"] == h.sha256(s.b64d(env["payload"])).hexdigest()
+    esig, = content["envelope"]["signatures"]
+    assert s.b64d(s.b64d(esig["sig"])) == s.b64d(env["signatures"][0]["sig"])
+    assert s.b64d(esig["publicKey"]).decode() == pub.read_text()
+    # Both referrers (attestation, signature) hold the entry in the bundle.
+    bundles = {}
+    for r in s.referrers(reg, "tla", digest):
+        man = s.manifest(reg, "tla", r["digest"]).json()
+        b = json.loads(s.blob(reg, "tla", man["layers"][0]["digest"]))
+        bundles[man["annotations"]["dev.sigstore.bundle.predicateType"]] = b
+        entry, = b["verificationMaterial"]["tlogEntries"]
+        assert entry["kindVersion"] == {"kind": "intoto", "version": "0.0.2"}
+        assert intoto_body(entry["canonicalizedBody"])["payloadHash"]["value"] == \
+            h.sha256(s.b64d(b["dsseEnvelope"]["payload"])).hexdigest()
+        f = tmp_path / ("b%d.json" % len(bundles))
+        f.write_text(json.dumps(b))
+        s.node("verify-bundle.js", f, pub, f, root)
+    assert set(bundles) == {"https://slsa.dev/provenance/v1", "https://sigstore.dev/cosign/sign/v1"}
+    # berth checks the entries offline against the log's root.
+    va = ("verify-attestation", "--key", pub, "--type", "slsaprovenance1", "--trusted-root")
+    out = s.berth(*va, root, "--format", "json", image).stdout
+    assert len([l for l in out.decode().splitlines() if l.strip()]) == 2
+    claim, = json.loads(s.berth("verify", "--key", pub, "--trusted-root", root, "--format",
+                                "json", image).stdout)
+    assert claim["critical"]["image"]["docker-manifest-digest"] == digest
+    other_root = tmp_path / "other-root.json"
+    other_root.write_bytes(open(os.path.join(s.HERE, "..", "unit", "sign", "data",
+                                             "trusted_root.json"), "rb").read())
+    p = s.berth(*va, other_root, image, check=False)
+    s.assert_refused(p, "no valid attestations")
+    assert p.stderr.count(b"not in the trusted root") == 2, p.stderr
+    # The .att layer with the Rekor bundle of another envelope: refused.
+    s.berth(*att, "vuln", image)   # a second, offline, layer
+    layers = s.sig_layers(reg, "tla", digest, "att")
+    assert len(layers) == 2 and "dev.sigstore.cosign/bundle" not in layers[1][0]["annotations"]
+    p = s.berth("verify-attestation", "--key", pub, "--type", "vuln", "--trusted-root", root,
+                image, check=False)
+    s.assert_refused(p, "no valid attestations")
+    assert b"no Rekor bundle" in p.stderr
+    s.berth("verify-attestation", "--key", pub, "--type", "vuln", image)
+    # Swap the Rekor bundle onto the offline layer: it records another signature.
+    man = s.manifest(reg, "tla", s.sig_tag(digest, "att")).json()
+    man["layers"][1]["annotations"]["dev.sigstore.cosign/bundle"] = \
+        man["layers"][0]["annotations"]["dev.sigstore.cosign/bundle"]
+    r = requests.put("%s/v2/tla/manifests/%s" % (reg.url, s.sig_tag(digest, "att")),
+                     data=json.dumps(man),
+                     headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    assert r.status_code == 201, r.text
+    p = s.berth("verify-attestation", "--key", pub, "--type", "vuln", "--trusted-root", root,
+                image, check=False)
+    s.assert_refused(p, "no valid attestations")
+    assert b"does not record this signature" in p.stderr, p.stderr
 
 
 def push_blob(reg, repo, data):

@@ -341,3 +341,27 @@ def test_verdicts_follow_signatures_and_the_policy(world):
     world.api("PUT", "/projects/" + P, {"require_signature": [open(w["pub_a"]).read()]},
               expect=204)
     assert_denied(get(world, w["repo"], "unsigned"))
+
+
+def test_a_second_server_process_follows_the_same_verdicts(world):
+    """Two `berth serve` processes on one data directory: a verdict the
+    second one cached moves when a signature is pushed, or the policy
+    changed, through the first (the generations kept in meta)."""
+    w = world.w
+    other = au.AuthServer(world.data, admin_password=world.admin[1]).start()
+    try:
+        repo = P + "/procs"
+        d = push_variant(world, repo, "v", "procs")
+        assert_denied(get(other, repo, "v"), d)
+        assert_denied(get(other, repo, d), d)              # cached by the second process
+        sign(world, w["key_a"], "%s:v" % repo)             # through the first
+        assert get(other, repo, "v").status_code == 200
+        assert get(other, repo, d).status_code == 200
+        world.api("PUT", "/projects/" + P, {"require_signature": [open(w["pub_b"]).read()]},
+                  expect=204)
+        assert_denied(get(other, repo, d), d)              # key a no longer counts there
+        assert get(other, w["repo"], "otherkey").status_code == 200
+    finally:
+        world.api("PUT", "/projects/" + P, {"require_signature": [open(w["pub_a"]).read()]},
+                  expect=204)
+        other.stop()

@@ -4,7 +4,8 @@
 # tests run against (CI's peer). Keys: ciaccess / cisecret, region us-east-1.
 # CTest runs it once per run as the fixture "ceph-rgw" (CMakeLists.txt: tests
 # with `# needs-peer: ceph-rgw` get BERTH_TEST_S3_ENDPOINT); ceph-rgw-stop.sh
-# DIR stops it. DIR and the ports are distinct per build dir. Data lives in RAM.
+# DIR stops it. DIR and the ports are distinct per build dir. Data lives in RAM
+# ($BERTH_RGW_MEMSTORE_BYTES, default 2 GiB; bench/scale asks for more).
 set -eu
 C=${1:?usage: ceph-rgw-start.sh DIR MON_PORT RGW_PORT}
 MON=${2:?mon port}
@@ -36,7 +37,7 @@ log file = $C/log/\$name.log
 mon data = $C/mon/\$cluster-\$id
 osd data = $C/osd/\$cluster-\$id
 osd objectstore = memstore
-memstore device bytes = 2147483648
+memstore device bytes = ${BERTH_RGW_MEMSTORE_BYTES:-2147483648}
 osd pool default size = 1
 osd pool default min size = 1
 osd pool default pg num = 8

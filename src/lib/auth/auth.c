@@ -68,6 +68,7 @@ int berth_auth_new(berth_auth **out, berth_meta *meta, const berth_token_key *ke
 		free(a);
 		return berth_error_last_code();
 	}
+	pthread_mutex_init(&a->audit_lock, NULL);
 	*out = a;
 	return 0;
 }
@@ -76,6 +77,7 @@ void berth_auth_free(berth_auth *a)
 {
 	if (!a)
 		return;
+	pthread_mutex_destroy(&a->audit_lock);
 	berth_auth__cache_free(a->cache);
 	OPENSSL_cleanse(a->system_password, sizeof(a->system_password));
 	free(a);
@@ -345,6 +347,7 @@ void berth_auth__audit(berth_auth *a, const char *who, const char *action, const
 	berth_meta_audit e;
 	char *w = berth_auth__escape(who), *r = berth_auth__escape(resource);
 	char *ad = berth_auth__escape(address);
+	int rc;
 
 	memset(&e, 0, sizeof(e));
 	e.time = time(NULL);
@@ -353,7 +356,10 @@ void berth_auth__audit(berth_auth *a, const char *who, const char *action, const
 	e.resource = r ? r : "?";
 	e.address = ad ? ad : "?";
 	e.result = result ? result : "";
-	if (berth_meta_audit_add(a->meta, &e) < 0)
+	pthread_mutex_lock(&a->audit_lock);
+	rc = berth_meta_audit_add(a->meta, &e);
+	pthread_mutex_unlock(&a->audit_lock);
+	if (rc < 0)
 		berth_warn("audit %s %s: %s", action, e.resource, berth_error_last());
 	free(w);
 	free(r);

@@ -144,8 +144,8 @@ static int apply_meta(copy_job *j, int fd, const copy_item *it)
 		return berth_error_set_errno("chown");
 	if (S_ISLNK(it->mode))
 		return 0;
-	if (j->mode >= 0)
-		mode = (uint32_t)j->mode;
+	if (j->mode >= 0) /* BuildKit 0.8: the permission bits only; setuid/setgid/sticky stay */
+		mode = (it->mode & 07000) | ((uint32_t)j->mode & 0777);
 	else if (j->mode_sym && sym_apply(j->mode_sym, it->mode, S_ISDIR(it->mode), &mode) < 0)
 		return berth_error_set(BERTH_EINVALID, "--chmod: bad mode '%s'", j->mode_sym);
 	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
@@ -281,6 +281,58 @@ static int write_item(copy_job *j, const copy_item *it, const char *dst)
 	return rc;
 }
 
+/* A source file with other names (st_nlink > 1) this COPY already wrote as dst. */
+typedef struct copy_inode {
+	dev_t dev;
+	ino_t ino;
+	size_t item;
+} copy_inode;
+
+/* dst as a hard link to the file this COPY wrote as first (BuildKit keeps the links among
+ * the files one COPY copies). */
+static int write_hardlink(copy_job *j, const char *first, const char *dst)
+{
+	const char *last;
+	char at[64];
+	int fd, pfd, rc = 0;
+
+	fd = berth_inroot_open(j->dst_root, first, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	pfd = open_parent(j, dst, &last);
+	if (pfd < 0) {
+		close(fd);
+		return pfd;
+	}
+	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
+	if (unlinkat(pfd, last, 0) < 0 && errno != ENOENT)
+		rc = berth_error_set_errno("replace %s", dst);
+	else if (linkat(AT_FDCWD, at, pfd, last, AT_SYMLINK_FOLLOW) < 0)
+		rc = berth_error_set_errno("link %s", dst);
+	close(pfd);
+	close(fd);
+	return rc;
+}
+
+/* Write item i: a hard link when its source is a file written before under another name. */
+static int write_or_link(copy_job *j, const copy_plan *p, size_t i, char (*dsts)[PATH_MAX * 2],
+			 copy_inode *seen, size_t *nseen)
+{
+	const copy_item *it = &p->items[i];
+	struct stat st;
+
+	if (!S_ISREG(it->mode) || lstat(it->host, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_nlink < 2)
+		return write_item(j, it, dsts[i]);
+	for (size_t k = 0; k < *nseen; k++)
+		if (seen[k].dev == st.st_dev && seen[k].ino == st.st_ino)
+			return write_hardlink(j, dsts[seen[k].item], dsts[i]);
+	seen[*nseen].dev = st.st_dev;
+	seen[*nseen].ino = st.st_ino;
+	seen[(*nseen)++].item = i;
+	return write_item(j, it, dsts[i]);
+}
+
 /* Directory times last, deepest first: writing their children moved them. */
 static void dir_times(copy_job *j, const copy_plan *p, char (*dsts)[PATH_MAX * 2])
 {
@@ -351,11 +403,14 @@ static int write_plan(copy_job *j, const berth_df_xinstr *x, copy_plan *p, const
 		      int dest_slash)
 {
 	char(*dsts)[PATH_MAX * 2] = calloc(p->nitems ? p->nitems : 1, sizeof(*dsts));
+	copy_inode *seen = calloc(p->nitems ? p->nitems : 1, sizeof(*seen));
 	int dest_dir = dest_slash || is_dir_in(j->dst_root, dest), rc = 0;
-	size_t nsrc = 0;
+	size_t nsrc = 0, nseen = 0;
 
-	if (!dsts)
-		return berth_error_set(BERTH_ERROR, "out of memory");
+	if (!dsts || !seen) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
 	for (size_t i = 0; i < p->nmatches; i++)
 		nsrc += p->matches[i].keep ? 0 : 1;
 	if (nsrc > 1 && !dest_dir) {
@@ -370,6 +425,7 @@ static int write_plan(copy_job *j, const berth_df_xinstr *x, copy_plan *p, const
 		char target[PATH_MAX * 2];
 
 		match_target(m, dest, dest_dir, target, sizeof(target));
+		nseen = 0; /* links are kept within one source, as BuildKit */
 		if (m->unpack) {
 			rc = berth_build__extract(p->items[m->first].host, j->dst_root, target,
 						  j->uid, j->gid);
@@ -382,7 +438,7 @@ static int write_plan(copy_job *j, const berth_df_xinstr *x, copy_plan *p, const
 					     *it->sub ? "/" : "", it->sub) >= sizeof(dsts[i]))
 				rc = berth_error_set(BERTH_ETOOBIG, "path too long: %s", it->sub);
 			else
-				rc = write_item(j, it, dsts[i]);
+				rc = write_or_link(j, p, i, dsts, seen, &nseen);
 		}
 	}
 	if (rc == 0 && j->link_root)
@@ -390,6 +446,7 @@ static int write_plan(copy_job *j, const berth_df_xinstr *x, copy_plan *p, const
 	if (rc == 0)
 		dir_times(j, p, dsts);
 done:
+	free(seen);
 	free(dsts);
 	return rc;
 }

@@ -5,6 +5,7 @@
  * writes config and manifest into the layout under a tag.
  */
 #include "lib/build/internal.h"
+#include "berth/layer.h"
 #include "berth/oci.h"
 #include "util/array.h"
 #include "util/buf.h"
@@ -186,6 +187,19 @@ done:
 }
 
 /* Fill img's layers from the manifest and the config's diff IDs. */
+/* A Docker layer type's OCI twin (same bytes; the built image is OCI), else mt. */
+static const char *oci_layer_type(const char *mt)
+{
+	if (!mt || strncmp(mt, BERTH_MT_DOCKER_LAYER, strlen(BERTH_MT_DOCKER_LAYER)) != 0)
+		return mt ? mt : "";
+	switch (berth_layer_compression_of(mt)) {
+	case BERTH_LAYER_GZIP: return BERTH_MT_OCI_LAYER_GZIP;
+	case BERTH_LAYER_ZSTD: return BERTH_MT_OCI_LAYER_ZSTD;
+	case BERTH_LAYER_UNCOMPRESSED: return BERTH_MT_OCI_LAYER;
+	default: return mt;
+	}
+}
+
 static int take_layers(berth_build_image *img, const berth_manifest *m)
 {
 	json_t *ids = json_object_get(json_object_get(img->config, "rootfs"), "diff_ids");
@@ -202,7 +216,8 @@ static int take_layers(berth_build_image *img, const berth_manifest *m)
 			return berth_error_set(BERTH_ERROR, "out of memory");
 		if (!id || berth_digest_parse(&l->diff_id, id, strlen(id)) < 0)
 			return berth_error_set(BERTH_EINVALID, "bad diff ID in image config");
-		snprintf(l->media_type, sizeof(l->media_type), "%s", m->layers[i].media_type);
+		snprintf(l->media_type, sizeof(l->media_type), "%s",
+			 oci_layer_type(m->layers[i].media_type));
 		l->digest = m->layers[i].digest;
 		l->size = m->layers[i].size;
 		img->nlayers++;
@@ -255,8 +270,11 @@ int berth_build_image_from(berth_build_image **out, berth_build_store *s,
 		berth_buf_reset(&body);
 		berth_transport_options_init(&lo);
 		berth_copy_options_init(&co);
+		/* The manifest as the registry has it: a conversion to OCI would
+		 * drop the Docker config's OnBuild, Healthcheck, Shell, ... (as
+		 * containers/image does), which BuildKit keeps and runs. */
 		co.platform = platform;
-		co.format = "oci";
+		co.keep_format = 1;
 		if ((rc = berth_buf_printf(&dst, "oci:%s:%s", s->content, tag)) == 0 &&
 		    (rc = berth_image_name_parse(&dn, dst.ptr)) == 0)
 			rc = berth_copy(src, o, dn, &lo, &co, NULL);

@@ -8,9 +8,11 @@
 #include "lib/build/internal.h"
 #include "util/buf.h"
 #include "util/inroot.h"
+#include "berth/sandbox.h"
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -192,15 +194,78 @@ static int healthcheck(berth_build_image *img, const berth_df_xinstr *x)
 
 /* ---- one instruction ---- */
 
-static int history_of(berth_build_image *img, const berth_df_instr *in)
+/* An empty-layer history entry: b's text, b disposed. */
+static int history_text(berth_build_image *img, berth_buf *b, int rc)
+{
+	if (rc == 0)
+		rc = berth_build_image_history(img, b->ptr, 1);
+	berth_buf_dispose(b);
+	return rc;
+}
+
+/* "KIND k=v k=v" of expanded key-values (ENV, LABEL). */
+static int history_kvs(berth_build_image *img, const char *kind, char *const *kv, size_t n)
 {
 	berth_buf b = BERTH_BUF_INIT(0);
-	int rc = berth_buf_printf(&b, "%s %s", berth_dockerfile_kind_name(in->kind), in->args_text);
+	int rc = berth_buf_puts(&b, kind);
+
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = berth_buf_printf(&b, " %s=%s", kv[2 * i], kv[2 * i + 1]);
+	return history_text(img, &b, rc);
+}
+
+/* "KIND [w1 w2]" (Go's %v of the words: VOLUME, SHELL). */
+static int history_words(berth_build_image *img, const char *kind, char *const *w, size_t n)
+{
+	berth_buf b = BERTH_BUF_INIT(0);
+	int rc = berth_buf_printf(&b, "%s [", kind);
+
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = berth_buf_printf(&b, "%s%s", i ? " " : "", w[i]);
+	if (rc == 0)
+		rc = berth_buf_puts(&b, "]");
+	return history_text(img, &b, rc);
+}
+
+/* "KIND ["a" "b"]" (Go's %q of the config field's array: CMD, ENTRYPOINT). */
+static int history_argv(berth_build_image *img, const char *kind, const char *json)
+{
+	berth_buf b = BERTH_BUF_INIT(0);
+	json_t *a = json_loads(json, 0, NULL);
+	int rc = berth_buf_printf(&b, "%s ", kind);
 
 	if (rc == 0)
-		rc = berth_build_image_history(img, b.ptr, 1);
-	berth_buf_dispose(&b);
-	return rc;
+		rc = berth_build__go_strv(&b, a, 1);
+	json_decref(a);
+	return history_text(img, &b, rc);
+}
+
+/* ARG: declared (a RUN's history names it from now on); "ARG k=default ..." as written. */
+static int do_arg(build_stage_state *st, berth_build_image *img, const berth_df_xinstr *x)
+{
+	berth_buf b = BERTH_BUF_INIT(0);
+	char **d = NULL;
+	int rc = berth_buf_puts(&b, "ARG");
+
+	for (size_t i = 0; i < x->nkvs && rc == 0; i++) {
+		const berth_df_kv *raw = i < x->src->nkvs ? &x->src->kvs[i] : &x->kvs[i];
+
+		if (x->kvs[i].has_value)
+			rc = berth_df_vars_set(&st->args, x->kvs[i].key, x->kvs[i].value);
+		if (rc == 0 && !(d = realloc(st->declared, (st->ndeclared + 2) * sizeof(*d))))
+			rc = berth_error_set(BERTH_ERROR, "out of memory");
+		if (rc < 0)
+			break;
+		st->declared = d;
+		if (!(d[st->ndeclared] = strdup(x->kvs[i].key)))
+			rc = berth_error_set(BERTH_ERROR, "out of memory");
+		d[st->ndeclared + (rc == 0)] = NULL;
+		st->ndeclared += rc == 0;
+		if (rc == 0)
+			rc = berth_buf_printf(&b, raw->has_value ? " %s=%s" : " %s", x->kvs[i].key,
+					      raw->value);
+	}
+	return history_text(img, &b, rc);
 }
 
 /* ENV: every key and value is expanded against the environment before the
@@ -219,17 +284,19 @@ static int do_env(build_solver *sv, berth_build_image *img, const berth_df_vars 
 			rc = berth_build__expand1(sv, img, args, in->kvs[i].value, &kv[2 * i + 1]);
 	for (size_t i = 0; i < in->nkvs && rc == 0; i++)
 		rc = berth_build_image_set_env(img, kv[2 * i], kv[2 * i + 1]);
+	if (rc == 0)
+		rc = history_kvs(img, "ENV", kv, in->nkvs);
 	for (size_t i = 0; i < 2 * in->nkvs; i++)
 		free(kv[i]);
 	free(kv);
-	return rc ? rc : history_of(img, in);
+	return rc;
 }
 
 /* One EXPOSE word as BuildKit reads it (Docker's port specs):
  * [[ip:]hostport:]port[-end][/proto], the protocol lower-cased (tcp by
  * default; tcp, udp or sctp), a range giving one port each. */
 static int expose(build_solver *sv, berth_build_image *img, const berth_df_instr *in,
-		  const char *word)
+		  const char *word, json_t *mine)
 {
 	char proto[16] = "tcp", key[32];
 	const char *spec = strrchr(word, ':'), *slash;
@@ -264,11 +331,55 @@ static int expose(build_solver *sv, berth_build_image *img, const berth_df_instr
 	for (unsigned long p = lo; p <= hi && rc == 0; p++) {
 		snprintf(key, sizeof(key), "%lu/%s", p, proto);
 		rc = set_json_map_key(img, "ExposedPorts", key, json_object());
+		if (rc == 0 && json_object_set_new(mine, key, json_object()) < 0)
+			rc = berth_error_set(BERTH_ERROR, "out of memory");
 	}
 	return rc;
 bad:
 	return berth_build__fail_at(sv, in, BERTH_EINVALID, "invalid port specification: \"%s\"",
 				    word);
+}
+
+/* mkdir -p of WORKDIR's path; the directories it creates belong to the config's USER (resolved
+ * in the root, as BuildKit 0.8's Mkdir WithUser). An O_PATH descriptor of path, or < 0. */
+static int workdir_make(berth_workroot *root, int rootfd, const char *path, berth_build_image *img)
+{
+	char *user = berth_build_image_config(img, "User"), pre[PATH_MAX];
+	json_t *u = user ? json_loads(user, JSON_DECODE_ANY, NULL) : NULL;
+	const char *name = json_string_value(u);
+	uint32_t uid = 0, gid = 0, groups[1];
+	size_t n = strlen(path), ng;
+	int fd = 0;
+
+	if (name && *name &&
+	    (fd = berth_sandbox_resolve_user(berth_workroot_path(root), name, &uid, &gid, groups, 0,
+					     &ng)) < 0)
+		goto done;
+	for (size_t i = 1; (uid || gid) && i <= n && fd >= 0; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		snprintf(pre, sizeof(pre), "%.*s", (int)i, path);
+		fd = berth_inroot_open(rootfd, pre, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+		if (fd >= 0) {
+			close(fd);
+			continue;
+		}
+		berth_error_clear();
+		if ((fd = berth_inroot_mkdir_p(rootfd, pre, 0755)) < 0)
+			break;
+		if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+			close(fd);
+			fd = berth_error_set_errno("chown %s", pre);
+			break;
+		}
+		close(fd);
+	}
+	if (fd >= 0)
+		fd = berth_inroot_mkdir_p(rootfd, path, 0755);
+done:
+	json_decref(u);
+	free(user);
+	return fd;
 }
 
 static int do_workdir(build_solver *sv, berth_build_image *img, const berth_df_vars *args,
@@ -315,7 +426,7 @@ static int do_workdir(build_solver *sv, berth_build_image *img, const berth_df_v
 			sv->o->compression_level > 0 ? sv->o->compression_level : -1, sv->clamp};
 		berth_buf cb = BERTH_BUF_INIT(0);
 
-		fd = rootfd < 0 ? -1 : berth_inroot_mkdir_p(rootfd, path, 0755);
+		fd = rootfd < 0 ? -1 : workdir_make(root, rootfd, path, img);
 		if (rootfd >= 0)
 			close(rootfd);
 		if (fd < 0) {
@@ -335,87 +446,170 @@ done:
 	return rc;
 }
 
-int berth_build__apply(build_solver *sv, berth_build_image *img, berth_df_vars *args, int *cmd_set,
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* EXPOSE: every word's ports; the history is Go's %v of this instruction's port map
+ * ("EXPOSE map[53/udp:{} 80/tcp:{}]", keys sorted). */
+static int do_expose(build_solver *sv, berth_build_image *img, const berth_df_xinstr *x)
+{
+	json_t *mine = json_object();
+	const char **keys = NULL;
+	berth_buf b = BERTH_BUF_INIT(0);
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+	int rc = mine ? 0 : berth_error_set(BERTH_ERROR, "out of memory");
+
+	for (size_t i = 0; i < x->nwords && rc == 0; i++)
+		rc = expose(sv, img, x->src, x->words[i], mine);
+	if (rc == 0 && !(keys = calloc(json_object_size(mine) + 1, sizeof(*keys))))
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+	if (rc == 0) {
+		json_object_foreach(mine, k, v) keys[n++] = k;
+		qsort(keys, n, sizeof(*keys), cmp_str);
+		rc = berth_buf_puts(&b, "EXPOSE map[");
+	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = berth_buf_printf(&b, "%s%s:{}", i ? " " : "", keys[i]);
+	if (rc == 0)
+		rc = berth_buf_puts(&b, "]");
+	rc = history_text(img, &b, rc);
+	free(keys);
+	json_decref(mine);
+	return rc;
+}
+
+/* HEALTHCHECK: the config's Healthcheck, and its history as BuildKit's %q of it. */
+static int do_healthcheck(berth_build_image *img, const berth_df_xinstr *x)
+{
+	berth_buf b = BERTH_BUF_INIT(0);
+	char *cur = NULL;
+	json_t *h = NULL;
+	int rc = healthcheck(img, x);
+
+	if (rc == 0 && !(cur = berth_build_image_config(img, "Healthcheck")))
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+	if (rc == 0 && !(h = json_loads(cur, 0, NULL)))
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+	if (rc == 0)
+		rc = berth_build__history_healthcheck(&b, h);
+	json_decref(h);
+	free(cur);
+	return history_text(img, &b, rc);
+}
+
+/* ONBUILD: the trigger joins the config's OnBuild (BuildKit writes no history for it). */
+static int do_onbuild(berth_build_image *img, const berth_df_instr *in)
+{
+	char *cur = berth_build_image_config(img, "OnBuild"), *js;
+	json_t *a = cur ? json_loads(cur, 0, NULL) : json_array();
+	int rc;
+
+	free(cur);
+	if (!json_is_array(a)) {
+		json_decref(a);
+		a = json_array();
+	}
+	json_array_append_new(a, json_string(in->args_text));
+	js = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	rc = js ? berth_build_image_set_config(img, "OnBuild", js)
+		: berth_error_set(BERTH_ERROR, "out of memory");
+	free(js);
+	return rc;
+}
+
+int berth_build__apply(build_solver *sv, berth_build_image *img, build_stage_state *st,
 		       const berth_df_xinstr *x)
 {
 	const berth_df_instr *in = x->src;
+	berth_buf b = BERTH_BUF_INIT(0);
 	char *v = NULL, *js = NULL;
 	int rc = 0;
 
 	switch (in->kind) {
-	case BERTH_DF_ARG:
-		for (size_t i = 0; i < x->nkvs && rc == 0; i++)
-			if (x->kvs[i].has_value)
-				rc = berth_df_vars_set(args, x->kvs[i].key, x->kvs[i].value);
-		return rc;
-	case BERTH_DF_ENV: return do_env(sv, img, args, in);
-	case BERTH_DF_LABEL:
-		for (size_t i = 0; i < x->nkvs && rc == 0; i++)
+	case BERTH_DF_ARG: return do_arg(st, img, x);
+	case BERTH_DF_ENV: return do_env(sv, img, &st->args, in);
+	case BERTH_DF_LABEL: {
+		char **kv = calloc(2 * x->nkvs + 1, sizeof(char *));
+
+		if (!kv)
+			return berth_error_set(BERTH_ERROR, "out of memory");
+		for (size_t i = 0; i < x->nkvs && rc == 0; i++) {
+			kv[2 * i] = x->kvs[i].key;
+			kv[2 * i + 1] = x->kvs[i].value;
 			rc = set_json_map_key(img, "Labels", x->kvs[i].key,
 					      json_string(x->kvs[i].value));
-		return rc ? rc : history_of(img, in);
-	case BERTH_DF_WORKDIR: return do_workdir(sv, img, args, x);
+		}
+		if (rc == 0)
+			rc = history_kvs(img, "LABEL", kv, x->nkvs);
+		free(kv);
+		return rc;
+	}
+	case BERTH_DF_WORKDIR: return do_workdir(sv, img, &st->args, x);
 	case BERTH_DF_USER:
-		if ((rc = berth_build__expand1(sv, img, args, in->args_text, &v)) == 0) {
+		if ((rc = berth_build__expand1(sv, img, &st->args, in->args_text, &v)) == 0) {
 			js = json_quote(v);
 			rc = js ? berth_build_image_set_config(img, "User", js) : BERTH_ERROR;
 		}
+		if (rc == 0)
+			rc = history_text(img, &b, berth_buf_printf(&b, "USER %s", v));
 		break;
 	case BERTH_DF_CMD:
-		if ((rc = berth_build__command_json(img, x, &js)) == 0)
-			rc = berth_build_image_set_config(img, "Cmd", js);
-		*cmd_set = 1;
+		if ((rc = berth_build__command_json(img, x, &js)) == 0 &&
+		    (rc = berth_build_image_set_config(img, "Cmd", js)) == 0)
+			rc = berth_build_image_set_config(img, "ArgsEscaped", "true");
+		st->cmd_set = 1;
+		if (rc == 0)
+			rc = history_argv(img, "CMD", js);
 		break;
 	case BERTH_DF_ENTRYPOINT:
 		if ((rc = berth_build__command_json(img, x, &js)) == 0)
 			rc = berth_build_image_set_config(img, "Entrypoint", js);
 		/* An ENTRYPOINT resets a CMD that this stage did not set. */
-		if (rc == 0 && !*cmd_set)
+		if (rc == 0 && !st->cmd_set)
 			rc = berth_build_image_set_config(img, "Cmd", NULL);
+		if (rc == 0)
+			rc = history_argv(img, "ENTRYPOINT", js);
 		break;
-	case BERTH_DF_EXPOSE:
-		for (size_t i = 0; i < x->nwords && rc == 0; i++)
-			rc = expose(sv, img, in, x->words[i]);
-		break;
+	case BERTH_DF_EXPOSE: return do_expose(sv, img, x);
 	case BERTH_DF_VOLUME:
 		for (size_t i = 0; i < x->nwords && rc == 0; i++)
 			rc = set_json_map_key(img, "Volumes", x->words[i], json_object());
-		break;
+		return rc ? rc : history_words(img, "VOLUME", x->words, x->nwords);
 	case BERTH_DF_STOPSIGNAL:
 		if (x->nwords == 1 && (js = json_quote(x->words[0])))
 			rc = berth_build_image_set_config(img, "StopSignal", js);
 		else
 			rc = berth_build__fail_at(sv, in, BERTH_EINVALID, "needs one signal");
+		if (rc == 0)
+			rc = history_text(img, &b,
+					  berth_buf_printf(&b, "STOPSIGNAL %s", x->words[0]));
 		break;
 	case BERTH_DF_SHELL:
 		if (in->form != BERTH_DF_FORM_JSON)
 			return berth_build__fail_at(sv, in, BERTH_EINVALID, "needs a JSON array");
 		if ((rc = json_of_words(&js, x->words, x->nwords, NULL)) == 0)
 			rc = berth_build_image_set_config(img, "Shell", js);
+		if (rc == 0)
+			rc = history_words(img, "SHELL", x->words, x->nwords);
 		break;
-	case BERTH_DF_HEALTHCHECK: rc = healthcheck(img, x); break;
-	case BERTH_DF_ONBUILD: {
-		char *cur = berth_build_image_config(img, "OnBuild");
-		json_t *a = cur ? json_loads(cur, 0, NULL) : json_array();
-
-		free(cur);
-		if (!json_is_array(a))
-			a = json_array();
-		json_array_append_new(a, json_string(in->args_text));
-		js = json_dumps(a, JSON_COMPACT);
-		json_decref(a);
-		rc = js ? berth_build_image_set_config(img, "OnBuild", js) : BERTH_ERROR;
-		break;
-	}
+	case BERTH_DF_HEALTHCHECK: return do_healthcheck(img, x);
+	case BERTH_DF_ONBUILD: return do_onbuild(img, in);
 	case BERTH_DF_MAINTAINER:
 		json_object_set_new(img->config, "author", json_string(in->args_text));
+		rc = history_text(img, &b, berth_buf_printf(&b, "MAINTAINER %s", in->args_text));
 		break;
-	case BERTH_DF_RUN: return berth_build__run(sv, img, x);
+	case BERTH_DF_RUN: return berth_build__run(sv, img, st, x);
 	case BERTH_DF_COPY:
 	case BERTH_DF_ADD: return berth_build__copy(sv, img, x);
 	default: return berth_build__fail_at(sv, in, BERTH_EINVALID, "unknown instruction");
 	}
+	berth_buf_dispose(&b);
 	free(v);
 	free(js);
-	return rc ? rc : history_of(img, in);
+	return rc;
 }

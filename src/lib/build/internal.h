@@ -5,6 +5,7 @@
 #ifndef BERTH_BUILD_INTERNAL_H
 #define BERTH_BUILD_INTERNAL_H
 
+#include "berth/buf.h"
 #include "berth/build.h"
 
 #include "berth/dockerfile.h"
@@ -191,15 +192,36 @@ int berth_build__vars_with_env(berth_df_vars *v, const berth_df_vars *args,
 int berth_build__expand1(build_solver *sv, berth_build_image *img, const berth_df_vars *args,
 			 const char *raw, char **out) BERTH_WARN_UNUSED;
 
-/** Apply one instruction to img (args: the stage's ARGs; cmd_set: this stage set CMD). */
-int berth_build__apply(build_solver *sv, berth_build_image *img, berth_df_vars *args, int *cmd_set,
+/** What a stage's steps carry from one to the next (solve.c, instr.c, run.c). */
+typedef struct build_stage_state {
+	berth_df_vars args; /* the stage's ARGs that have a value */
+	char **declared;    /* every ARG the stage declared so far, in order (a RUN's history
+			       names them, as BuildKit's does) */
+	size_t ndeclared;
+	int cmd_set; /* this stage set CMD (an ENTRYPOINT then keeps it) */
+} build_stage_state;
+
+/** Apply one instruction to img, with and into the stage's state st. */
+int berth_build__apply(build_solver *sv, berth_build_image *img, build_stage_state *st,
 		       const berth_df_xinstr *x) BERTH_WARN_UNUSED;
 /** CMD/ENTRYPOINT/RUN's argv as JSON text (exec form, or shell form through SHELL). */
 int berth_build__command_json(berth_build_image *img, const berth_df_xinstr *x,
 			      char **out) BERTH_WARN_UNUSED;
 /** RUN (run.c). */
-int berth_build__run(build_solver *sv, berth_build_image *img,
+int berth_build__run(build_solver *sv, berth_build_image *img, const build_stage_state *st,
 		     const berth_df_xinstr *x) BERTH_WARN_UNUSED;
+
+/* ---- history entries as BuildKit 20.10 writes them (history.c) ---- */
+
+/** Go's strconv.Quote of s onto b. */
+int berth_build__go_quote(berth_buf *b, const char *s) BERTH_WARN_UNUSED;
+/** Go's %q (quoted) or %v of a []string (a JSON array of strings) onto b. */
+int berth_build__go_strv(berth_buf *b, const json_t *a, int quoted) BERTH_WARN_UNUSED;
+/** "HEALTHCHECK &{...}": Go's %q of the config's Healthcheck h. */
+int berth_build__history_healthcheck(berth_buf *b, const json_t *h) BERTH_WARN_UNUSED;
+/** "RUN |N K=V ... argv # buildkit": the ARGs st declared, valued from env (the RUN's). */
+int berth_build__history_run(berth_buf *b, const build_stage_state *st, const berth_df_vars *env,
+			     const json_t *argv) BERTH_WARN_UNUSED;
 /* ---- RUN --mount (mount.c) ---- */
 
 typedef enum { BM_BIND, BM_CACHE, BM_TMPFS, BM_SECRET, BM_SSH } build_mount_type;

@@ -23,11 +23,12 @@ static int run_flags(build_solver *sv, const berth_df_xinstr *x, berth_sandbox_n
 		if (strcmp(f->name, "mount") == 0)
 			continue;
 		if (strcmp(f->name, "network") == 0 && f->value) {
+			/* default: the build's --network (BuildKit's unset mode) */
 			if (strcmp(f->value, "none") == 0)
 				*net = BERTH_SANDBOX_NET_NONE;
-			else if (strcmp(f->value, "host") == 0 || strcmp(f->value, "default") == 0)
+			else if (strcmp(f->value, "host") == 0)
 				*net = BERTH_SANDBOX_NET_HOST;
-			else
+			else if (strcmp(f->value, "default") != 0)
 				return berth_build__fail_at(sv, x->src, BERTH_EINVALID,
 							    "--network=%s", f->value);
 		} else if (strcmp(f->name, "security") == 0 && f->value &&
@@ -82,15 +83,26 @@ static int run_argv(berth_build_image *img, const berth_df_xinstr *x, char **jso
 }
 
 /* "K=V" list: the RUN's environment (image Env over the Dockerfile's), then extra. */
-static char **run_env(berth_build_image *img, const berth_df_xinstr *x, char *const *extra,
-		      size_t nextra)
+/* Into v: the environment the Dockerfile gives the RUN: the stage's ARGs with values (those
+ * an ONBUILD trigger declared included), the expansion's environment over them, the image's
+ * Env over both (an ENV wins). */
+static int dockerfile_env(berth_df_vars *v, const build_stage_state *st, berth_build_image *img,
+			  const berth_df_xinstr *x)
+{
+	int rc = st ? berth_df_vars_copy(v, &st->args) : 0;
+
+	for (size_t i = 0; rc == 0 && i < x->env.n; i++)
+		rc = berth_df_vars_set(v, x->env.items[i].name, x->env.items[i].value);
+	return rc < 0 ? rc : berth_build__vars_with_env(v, NULL, img);
+}
+
+static char **run_env(berth_build_image *img, const build_stage_state *st, const berth_df_xinstr *x,
+		      char *const *extra, size_t nextra)
 {
 	berth_df_vars v = BERTH_DF_VARS_INIT;
 	char **env = NULL;
-	int rc = berth_df_vars_copy(&v, &x->env);
 
-	/* berth_build__vars_with_env overlays the image Env on v: ENV wins. */
-	if (rc == 0 && berth_build__vars_with_env(&v, NULL, img) == 0)
+	if (dockerfile_env(&v, st, img, x) == 0)
 		env = calloc(v.n + nextra + 1, sizeof(*env));
 	for (size_t i = 0; env && i < v.n; i++) {
 		size_t l = strlen(v.items[i].name) + strlen(v.items[i].value) + 2;
@@ -111,6 +123,20 @@ static char **run_env(berth_build_image *img, const berth_df_xinstr *x, char *co
 	return env;
 }
 
+/* The RUN's history entry: the ARGs declared, valued as the command sees them (the
+ * Dockerfile's environment under the image's Env), then its argv. */
+static int run_history(berth_buf *b, const build_stage_state *st, berth_build_image *img,
+		       const berth_df_xinstr *x, const json_t *argv)
+{
+	berth_df_vars v = BERTH_DF_VARS_INIT;
+	int rc = dockerfile_env(&v, st, img, x);
+
+	if (rc == 0)
+		rc = berth_build__history_run(b, st, &v, argv);
+	berth_df_vars_dispose(&v);
+	return rc;
+}
+
 /* Free an environment that may hold secret values: wiped first. */
 static void env_wipe(char **env)
 {
@@ -119,7 +145,8 @@ static void env_wipe(char **env)
 	berth_build_strv_free(env);
 }
 
-int berth_build__run(build_solver *sv, berth_build_image *img, const berth_df_xinstr *x)
+int berth_build__run(build_solver *sv, berth_build_image *img, const build_stage_state *st,
+		     const berth_df_xinstr *x)
 {
 	char **env = NULL, *argv_json = NULL, **argv = NULL, *script = NULL;
 	char *const *extra;
@@ -149,7 +176,7 @@ int berth_build__run(build_solver *sv, berth_build_image *img, const berth_df_xi
 	a = json_loads(argv_json, 0, NULL);
 	n = json_array_size(a);
 	argv = calloc(n + 1, sizeof(*argv));
-	env = run_env(img, x, extra, nextra);
+	env = run_env(img, st, x, extra, nextra);
 	if (!a || !argv || !env) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
@@ -162,7 +189,7 @@ int berth_build__run(build_solver *sv, berth_build_image *img, const berth_df_xi
 	r.rlimits = sv->o->rlimits;
 	r.nrlimits = sv->o->nrlimits;
 	r.shm_size = sv->o->shm_size;
-	if ((rc = berth_buf_printf(&created, "RUN %s # buildkit", x->src->args_text)) < 0 ||
+	if ((rc = run_history(&created, st, img, x, a)) < 0 ||
 	    (rc = berth_build__output_begin(sv, &out)) < 0)
 		goto done;
 	r.stdout_fd = out.fd;

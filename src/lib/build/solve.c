@@ -41,6 +41,7 @@
 
 #define OUTPUT_LINE_MAX 4096 /* a longer output line is written in pieces */
 #define JOBS_MAX 64
+#define ONBUILD_TRIGGERS_MAX 256 /* triggers a base image may carry */
 
 int berth_build__fail_at(build_solver *sv, const berth_df_instr *in, int code, const char *fmt, ...)
 {
@@ -267,73 +268,145 @@ static int stopped(build_solver *sv)
 	return f;
 }
 
+/* One step (the n-th) of stage i: from the cache when its key has a record, else applied
+ * to img and recorded. */
+static int stage_step(build_solver *sv, size_t i, size_t n, berth_build_image *img,
+		      build_stage_state *st, const berth_df_xinstr *x)
+{
+	const berth_df_xstage *xs = &sv->plan->stages[i];
+	const berth_df_instr *in = x->src;
+	const char *kind = berth_dockerfile_kind_name(in->kind);
+	char rec[PATH_MAX + 100];
+	berth_digest key;
+	int rc;
+
+	if (stopped(sv))
+		return berth_error_set(BERTH_ERROR, "stopped: another stage failed");
+	pthread_mutex_lock(&sv->key_mu);
+	rc = berth_build__step_key(sv, sv->keys[i], xs->platform ? xs->platform : sv->o->platform,
+				   x, &key);
+	pthread_mutex_unlock(&sv->key_mu);
+	if (rc < 0)
+		return rc;
+	berth_build__record_path(sv, &key, rec, sizeof(rec));
+	snprintf(sv->keys[i], sizeof(sv->keys[i]), "%s", key.str);
+	berth_build__cache_note(sv, i, &key);
+	if (in->kind == BERTH_DF_ARG) {
+		berth_build__log(sv, "#%zu [%sstage %zu] %s %s", n, sv->label, i, kind,
+				 in->args_text);
+		return berth_build__apply(sv, img, st, x);
+	}
+retry:
+	if ((berth_build__stage_uses_cache(sv, xs) || berth_build__made_has(sv->made, &key)) &&
+	    (berth_build__state_load(img, rec) == 0 ||
+	     (rc = berth_build__cache_import(sv, &key, img, rec)) == 0)) {
+		berth_build__log(sv, "#%zu [%sstage %zu] %s %s CACHED", n, sv->label, i, kind,
+				 in->args_text);
+		utimensat(AT_FDCWD, rec, NULL, 0); /* last used: prune --filter until */
+		if (in->kind == BERTH_DF_CMD)
+			st->cmd_set = 1;
+		return 0;
+	}
+	if (rc < 0 && rc != BERTH_ENOTFOUND)
+		return rc;
+	/* Another stage, or another platform's pass, making this very step: wait and take
+	 * its record. */
+	if (!berth_build__made_claim(sv->made, &key)) {
+		rc = 0;
+		goto retry;
+	}
+	berth_build__log(sv, "#%zu [%sstage %zu] %s %s", n, sv->label, i, kind, in->args_text);
+	rc = berth_build__apply(sv, img, st, x);
+	if (rc == 0)
+		rc = berth_build__state_save(img, rec);
+	if (berth_build__made_done(sv->made, &key, rc == 0) < 0 && rc == 0)
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+	return rc;
+}
+
+/* The ONBUILD triggers of a stage's base (its config's OnBuild: an image's, or a stage's),
+ * parsed and expanded as a stage of their own (*df, *plan; NULL when there are none); the
+ * stage's image then has no OnBuild. BuildKit runs them first, before the stage's own
+ * instructions. */
+static int onbuild_triggers(build_solver *sv, berth_build_image *img, uint32_t from_line,
+			    berth_dockerfile **df, berth_df_plan **plan)
+{
+	char *cur = berth_build_image_config(img, "OnBuild");
+	json_t *a = cur ? json_loads(cur, 0, NULL) : NULL, *v;
+	berth_buf text = BERTH_BUF_INIT(0);
+	berth_df_error err = {0};
+	berth_df_build_opts bo = {0};
+	size_t k;
+	int rc = 0;
+
+	*df = NULL;
+	*plan = NULL;
+	if (!json_is_array(a) || json_array_size(a) == 0)
+		goto done;
+	if (json_array_size(a) > ONBUILD_TRIGGERS_MAX) {
+		rc = berth_error_set(BERTH_EINVALID,
+				     "the base image has more than %d ONBUILD "
+				     "triggers",
+				     ONBUILD_TRIGGERS_MAX);
+		goto done;
+	}
+	rc = berth_buf_printf(&text, "FROM scratch\n");
+	json_array_foreach(a, k, v)
+	{
+		if (rc == 0 && !json_is_string(v))
+			rc = berth_error_set(BERTH_EINVALID, "the base image's OnBuild holds a "
+							     "non-string");
+		else if (rc == 0)
+			rc = berth_buf_printf(&text, "%s\n", json_string_value(v));
+	}
+	bo.build_args = sv->o->build_args;
+	bo.target_platform = sv->o->platform;
+	if (rc < 0 ||
+	    (rc = berth_dockerfile_parse(df, text.ptr, text.len, "ONBUILD trigger", &err)) < 0 ||
+	    (rc = berth_dockerfile_check(*df, &err)) < 0 ||
+	    (rc = berth_dockerfile_plan(plan, *df, &bo, &err)) < 0) {
+		if (err.message[0])
+			rc = berth_error_set(rc, "ONBUILD trigger line %u: %s", err.line - 1,
+					     err.message);
+		goto done;
+	}
+	/* A trigger's failure names the FROM line that brought it. */
+	for (k = 0; k < (*df)->ninstrs; k++)
+		(*df)->instrs[k].pos.line = from_line;
+	rc = berth_build_image_set_config(img, "OnBuild", NULL);
+done:
+	json_decref(a);
+	free(cur);
+	berth_buf_dispose(&text);
+	return rc;
+}
+
 /* Build stage i; the stages it reads are built. The image goes to *out. */
 static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 {
 	const berth_df_xstage *xs = &sv->plan->stages[i];
-	berth_df_vars args = BERTH_DF_VARS_INIT;
+	build_stage_state st = {.args = BERTH_DF_VARS_INIT};
 	berth_build_image *img = NULL;
-	int rc, cmd_set = 0;
+	berth_dockerfile *odf = NULL;
+	berth_df_plan *oplan = NULL;
+	size_t n = 0;
+	int rc;
 
 	*out = NULL;
 	current_stage = i;
-	if ((rc = stage_base(sv, xs, &img)) == 0)
-		rc = stage_key0(sv, xs, img);
-	for (size_t k = 0; rc == 0 && k < xs->ninstrs; k++) {
-		const berth_df_xinstr *x = &xs->instrs[k];
-		const berth_df_instr *in = x->src;
-		const char *kind = berth_dockerfile_kind_name(in->kind);
-		char rec[PATH_MAX + 100];
-		berth_digest key;
-
-		if (stopped(sv)) {
-			rc = berth_error_set(BERTH_ERROR, "stopped: another stage failed");
-			break;
-		}
-		pthread_mutex_lock(&sv->key_mu);
-		rc = berth_build__step_key(sv, sv->keys[i],
-					   xs->platform ? xs->platform : sv->o->platform, x, &key);
-		pthread_mutex_unlock(&sv->key_mu);
-		if (rc < 0)
-			break;
-		berth_build__record_path(sv, &key, rec, sizeof(rec));
-		snprintf(sv->keys[i], sizeof(sv->keys[i]), "%s", key.str);
-		berth_build__cache_note(sv, i, &key);
-		if (in->kind == BERTH_DF_ARG) {
-			berth_build__log(sv, "#%zu [%sstage %zu] %s %s", k + 1, sv->label, i, kind,
-					 in->args_text);
-			rc = berth_build__apply(sv, img, &args, &cmd_set, x);
-			continue;
-		}
-	retry:
-		if ((berth_build__stage_uses_cache(sv, xs) ||
-		     berth_build__made_has(sv->made, &key)) &&
-		    (berth_build__state_load(img, rec) == 0 ||
-		     (rc = berth_build__cache_import(sv, &key, img, rec)) == 0)) {
-			berth_build__log(sv, "#%zu [%sstage %zu] %s %s CACHED", k + 1, sv->label, i,
-					 kind, in->args_text);
-			utimensat(AT_FDCWD, rec, NULL, 0); /* last used: prune --filter until */
-			if (in->kind == BERTH_DF_CMD)
-				cmd_set = 1;
-			continue;
-		}
-		if (rc < 0 && rc != BERTH_ENOTFOUND)
-			break;
-		/* Another stage, or another platform's pass, making this very step: wait and take
-		 * its record. */
-		if (!berth_build__made_claim(sv->made, &key)) {
-			rc = 0;
-			goto retry;
-		}
-		berth_build__log(sv, "#%zu [%sstage %zu] %s %s", k + 1, sv->label, i, kind,
-				 in->args_text);
-		rc = berth_build__apply(sv, img, &args, &cmd_set, x);
-		if (rc == 0)
-			rc = berth_build__state_save(img, rec);
-		if (berth_build__made_done(sv->made, &key, rc == 0) < 0 && rc == 0)
-			rc = berth_error_set(BERTH_ERROR, "out of memory");
-	}
-	berth_df_vars_dispose(&args);
+	if ((rc = stage_base(sv, xs, &img)) == 0 && (rc = stage_key0(sv, xs, img)) == 0 &&
+	    (rc = onbuild_triggers(sv, img, sv->df->instrs[xs->src->from].pos.line, &odf, &oplan)) <
+		    0)
+		rc = berth_build__fail_at(sv, &sv->df->instrs[xs->src->from], rc, "%s",
+					  berth_error_last());
+	for (size_t k = 0; rc == 0 && oplan && k < oplan->stages[0].ninstrs; k++)
+		rc = stage_step(sv, i, ++n, img, &st, &oplan->stages[0].instrs[k]);
+	for (size_t k = 0; rc == 0 && k < xs->ninstrs; k++)
+		rc = stage_step(sv, i, ++n, img, &st, &xs->instrs[k]);
+	berth_df_vars_dispose(&st.args);
+	berth_build_strv_free(st.declared);
+	berth_df_plan_free(oplan);
+	berth_dockerfile_free(odf);
 	if (rc < 0) {
 		berth_build_image_free(img);
 		return rc;

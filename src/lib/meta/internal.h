@@ -31,6 +31,10 @@ typedef int (*berth_meta_row_cb)(void *ctx, const berth_meta_cell *cells, size_t
 /* `name` quoted as an SQL identifier ("a""b") into out; BERTH_EINVALID past the cap. */
 int berth_meta__quote_ident(char *out, size_t size, const char *name);
 
+/* One row of the gc's page of droppable links (gc_links). */
+typedef int (*berth_meta_gc_row_cb)(void *ctx, int64_t repo_id, const char *repo,
+				    const char *digest);
+
 typedef struct berth_meta_driver {
 	const char *scheme; /* "sqlite" in "sqlite://<path>" */
 	/* 1: open gets the whole location (a libpq URI or keyword DSN), not the path after "://" */
@@ -190,6 +194,18 @@ typedef struct berth_meta_driver {
 	int (*repl_retries_due)(void *impl, time_t now, long limit, berth_meta_repl_retry_cb cb,
 				void *ctx);
 	int (*repl_retry_take)(void *impl, const char *rule, time_t at, int *won);
+	/* garbage collection from manifests (sqlite migration 9, postgres 5) */
+	/* 1 if a manifest lists `d` or a repository linked it at or after `cutoff`, else 0 */
+	int (*blob_marked)(void *impl, const berth_digest *d, time_t cutoff);
+	/*
+	 * Up to `limit` links made before `cutoff` that no manifest of their
+	 * repository lists, after (after_repo, after_digest) in (repo id,
+	 * digest) order (start with 0, "").
+	 */
+	int (*gc_links)(void *impl, time_t cutoff, int64_t after_repo, const char *after_digest,
+			long limit, berth_meta_gc_row_cb cb, void *ctx);
+	/* Drop that link if it still qualifies; *gone = 1 if it went. */
+	int (*gc_unlink)(void *impl, int64_t repo_id, const char *digest, time_t cutoff, int *gone);
 } berth_meta_driver;
 
 /*
@@ -229,6 +245,7 @@ typedef struct berth_meta_list {
 		berth_meta_repl_result_cb repl_result;
 		berth_meta_repl_event_cb repl_event;
 		berth_meta_repl_retry_cb repl_retry;
+		berth_meta_gc_row_cb gc_row;
 	} cb;
 	void *ctx;
 } berth_meta_list;
@@ -276,6 +293,7 @@ int berth_meta__each_repl_exec(void *ctx, const char *const *col);     /* 7 colu
 int berth_meta__each_repl_result(void *ctx, const char *const *col);   /* 6 columns */
 int berth_meta__each_repl_event(void *ctx, const char *const *col);    /* 6 columns */
 int berth_meta__each_repl_retry(void *ctx, const char *const *col);    /* rule, at */
+int berth_meta__each_gc_link(void *ctx, const char *const *col); /* gc_row: repo id, repo, digest */
 /* ctx is a berth_meta_claim: an event row (6 columns) to its cb, marking it got */
 int berth_meta__claimed_event(void *ctx, const char *const *col);
 

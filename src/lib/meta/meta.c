@@ -11,6 +11,7 @@
 #include "berth/oci.h"
 #include "berth/ref.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,6 +176,59 @@ int berth_meta_blob_referenced(berth_meta *m, const berth_digest *d)
 	int rc = check_digest(d);
 
 	return rc ? rc : m->drv->blob_referenced(m->impl, d);
+}
+
+int berth_meta_blob_marked(berth_meta *m, const berth_digest *d, time_t cutoff)
+{
+	int rc = check_digest(d);
+
+	return rc ? rc : m->drv->blob_marked(m->impl, d, cutoff);
+}
+
+/* Rows per page of berth_meta_gc_links' walk. */
+#define GC_LINKS_PAGE 500
+
+struct gc_walk {
+	berth_meta *m;
+	time_t cutoff;
+	int dry_run;
+	berth_meta_link_cb cb;
+	void *ctx;
+	int64_t last_repo;
+	char last_digest[BERTH_DIGEST_MAX + 1];
+	long rows;
+	int stop; /* the caller's callback said stop (its value, if negative, is rc) */
+};
+
+static int gc_walk_row(void *ctx, int64_t repo_id, const char *repo, const char *digest)
+{
+	struct gc_walk *w = ctx;
+	int rc, gone = 1;
+
+	w->rows++;
+	w->last_repo = repo_id;
+	snprintf(w->last_digest, sizeof(w->last_digest), "%s", digest);
+	if (!w->dry_run &&
+	    (rc = w->m->drv->gc_unlink(w->m->impl, repo_id, digest, w->cutoff, &gone)) != 0)
+		return rc;
+	if (gone && w->cb && (rc = w->cb(w->ctx, repo, digest)) != 0) {
+		w->stop = 1;
+		return rc;
+	}
+	return 0;
+}
+
+int berth_meta_gc_links(berth_meta *m, time_t cutoff, int dry_run, berth_meta_link_cb cb, void *ctx)
+{
+	struct gc_walk w = {m, cutoff, dry_run, cb, ctx, 0, "", 0, 0};
+	int rc;
+
+	do {
+		w.rows = 0;
+		rc = m->drv->gc_links(m->impl, cutoff, w.last_repo, w.last_digest, GC_LINKS_PAGE,
+				      gc_walk_row, &w);
+	} while (rc == 0 && !w.stop && w.rows == GC_LINKS_PAGE);
+	return rc;
 }
 
 int berth_meta_blob_unlink(berth_meta *m, const char *repo, const berth_digest *d)

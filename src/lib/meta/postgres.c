@@ -246,6 +246,14 @@ static const char *const migrations[] = {
 	"  at BIGINT NOT NULL"
 	");"
 	"CREATE INDEX repl_retries_at ON repl_retries(at);",
+
+	/*
+	 * 5: garbage collection from manifests (the sqlite driver's 9): when a
+	 * repository last linked each blob (seconds since the epoch); links
+	 * made before this migration count from it.
+	 */
+	("ALTER TABLE repo_blobs ADD COLUMN linked_at BIGINT NOT NULL DEFAULT 0;"
+	 "UPDATE repo_blobs SET linked_at = extract(epoch from now())::bigint;"),
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -356,6 +364,10 @@ enum {
 	P_REPL_RETRY_SET,
 	P_REPL_RETRIES_DUE,
 	P_REPL_RETRY_TAKE,
+	P_MAN_REF_RELINK,
+	P_BLOB_MARKED,
+	P_GC_LINKS,
+	P_GC_UNLINK,
 	P_COUNT
 };
 
@@ -371,7 +383,8 @@ static const char *const sqls[P_COUNT] = {
 	/* blobs_pkey; repo_blobs_pkey */
 	[P_BLOB_INSERT] = "INSERT INTO blobs(digest, size) VALUES ($1, $2) ON CONFLICT DO NOTHING",
 	[P_REPO_BLOB_INSERT] =
-		"INSERT INTO repo_blobs(repo_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+		"INSERT INTO repo_blobs(repo_id, digest, linked_at) VALUES ($1, $2, $3)"
+		" ON CONFLICT (repo_id, digest) DO UPDATE SET linked_at = excluded.linked_at",
 	[P_BLOB_LINKED] = "SELECT b.size FROM repos r"
 			  " JOIN repo_blobs rb ON rb.repo_id = r.id"
 			  " JOIN blobs b ON b.digest = rb.digest"
@@ -584,6 +597,27 @@ static const char *const sqls[P_COUNT] = {
 	[P_REPL_RETRIES_DUE] = "SELECT rule, at FROM repl_retries WHERE at <= $1 ORDER BY at"
 			       " LIMIT $2",
 	[P_REPL_RETRY_TAKE] = "DELETE FROM repl_retries WHERE rule = $1 AND at = $2",
+	/* a stored manifest's blobs linked again, now (sqlite.c: S_MAN_REF_RELINK) */
+	[P_MAN_REF_RELINK] =
+		"INSERT INTO repo_blobs(repo_id, digest, linked_at)"
+		" SELECT $1::bigint, digest, $3::bigint FROM blobs WHERE digest = $2"
+		" ON CONFLICT (repo_id, digest) DO UPDATE SET linked_at = excluded.linked_at",
+	/* GC's mark: manifest_refs_ref, repo_blobs_digest */
+	[P_BLOB_MARKED] = "SELECT (EXISTS (SELECT 1 FROM manifest_refs WHERE ref = $1)"
+			  " OR EXISTS (SELECT 1 FROM repo_blobs WHERE digest = $1"
+			  " AND linked_at >= $2))::int",
+	/* GC: a page of droppable links in repo_blobs_pkey order (sqlite.c: S_GC_LINKS) */
+	[P_GC_LINKS] = "SELECT rb.repo_id, r.name, rb.digest FROM repo_blobs rb"
+		       " JOIN repos r ON r.id = rb.repo_id"
+		       " WHERE (rb.repo_id, rb.digest) > ($2, $3) AND rb.linked_at < $1"
+		       " AND NOT EXISTS (SELECT 1 FROM manifest_refs mr"
+		       " WHERE mr.ref = rb.digest AND mr.repo_id = rb.repo_id)"
+		       " ORDER BY rb.repo_id, rb.digest LIMIT $4",
+	/* GC: the same conditions checked again as the link goes; repo_blobs_pkey */
+	[P_GC_UNLINK] =
+		"DELETE FROM repo_blobs WHERE repo_id = $1 AND digest = $2 AND linked_at < $3"
+		" AND NOT EXISTS (SELECT 1 FROM manifest_refs mr"
+		" WHERE mr.ref = $2 AND mr.repo_id = $1)",
 };
 
 const char *berth_meta__pg_sql(size_t i)
@@ -1175,11 +1209,11 @@ static int work_blob_link(struct pg_conn *c, void *arg, int *broken)
 		return rc;
 	{
 		struct param b[] = {PTEXT(a->d->str), PINT(a->size)};
-		struct param l[] = {PINT(id), PTEXT(a->d->str)};
+		struct param l[] = {PINT(id), PTEXT(a->d->str), PINT(time(NULL))};
 
 		if ((rc = run_discard(c, P_BLOB_INSERT, b, 2, broken, NULL)) != 0)
 			return rc;
-		return run_discard(c, P_REPO_BLOB_INSERT, l, 2, broken, NULL);
+		return run_discard(c, P_REPO_BLOB_INSERT, l, 3, broken, NULL);
 	}
 }
 
@@ -1302,8 +1336,10 @@ static int work_manifest_store(struct pg_conn *c, void *arg, int *broken)
 	/* Same digest means same bytes, so an existing row already has its refs. */
 	for (size_t i = 0; inserted && i < p->nrefs; i++) {
 		struct param r[] = {PINT(id), PTEXT(p->digest->str), PTEXT(p->refs[i].str)};
+		struct param l[] = {PINT(id), PTEXT(p->refs[i].str), PINT(time(NULL))};
 
-		if ((rc = run_discard(c, P_MAN_REF_INSERT, r, 3, broken, NULL)) != 0)
+		if ((rc = run_discard(c, P_MAN_REF_INSERT, r, 3, broken, NULL)) != 0 ||
+		    (rc = run_discard(c, P_MAN_REF_RELINK, l, 3, broken, NULL)) != 0)
 			return rc;
 	}
 	if (p->tag) {
@@ -2329,6 +2365,41 @@ static int pg_repl_retry_take(void *impl, const char *rule, time_t at, int *won)
 	return rc;
 }
 
+/* ---- garbage collection (migration 5) ---- */
+
+static int pg_blob_marked(void *impl, const berth_digest *d, time_t cutoff)
+{
+	struct param p[] = {PTEXT(d->str), PINT(cutoff)};
+	int64_t v = 0;
+	int rc = get_row(impl, P_BLOB_MARKED, p, 2, 1, berth_meta__fill_int, &v, NULL,
+			 "no answer to a blob mark");
+
+	return rc < 0 ? rc : v != 0;
+}
+
+static int pg_gc_links(void *impl, time_t cutoff, int64_t after_repo, const char *after_digest,
+		       long limit, berth_meta_gc_row_cb cb, void *ctx)
+{
+	berth_meta_list l = {.cb.gc_row = cb, .ctx = ctx};
+	struct param p[] = {PINT(cutoff), PINT(after_repo), PTEXT(after_digest), PINT(limit)};
+
+	return list_rows(impl, P_GC_LINKS, p, 4, 3, 0, berth_meta__each_gc_link, &l);
+}
+
+static int pg_gc_unlink(void *impl, int64_t repo_id, const char *digest, time_t cutoff, int *gone)
+{
+	struct write_args a = {
+		.stmt = P_GC_UNLINK,
+		.what = "drop unreferenced blob link",
+		.p = {PINT(repo_id), PTEXT(digest), PINT(cutoff)},
+		.np = 3,
+	};
+	int rc = run_write(impl, &a);
+
+	*gone = rc == 0 && a.changes > 0;
+	return rc;
+}
+
 /*
  * Free the events of processes that are gone, then claim the oldest free
  * event, one statement each (UPDATE ... FOR UPDATE SKIP LOCKED ...
@@ -3013,6 +3084,9 @@ const berth_meta_driver berth_meta__pg_driver = {
 	.repl_retry_set = pg_repl_retry_set,
 	.repl_retries_due = pg_repl_retries_due,
 	.repl_retry_take = pg_repl_retry_take,
+	.blob_marked = pg_blob_marked,
+	.gc_links = pg_gc_links,
+	.gc_unlink = pg_gc_unlink,
 };
 
 /* For tests (internal.h): the hot lookups by name, for plan checks. */

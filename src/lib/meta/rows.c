@@ -262,6 +262,13 @@ int berth_meta__each_repl_retry(void *ctx, const char *const *col)
 	return l->cb.repl_retry(l->ctx, text(col[0]), (time_t)berth_meta__num(col[1]));
 }
 
+int berth_meta__each_gc_link(void *ctx, const char *const *col)
+{
+	berth_meta_list *l = ctx;
+
+	return l->cb.gc_row(l->ctx, berth_meta__num(col[0]), text(col[1]), text(col[2]));
+}
+
 int berth_meta__claimed_event(void *ctx, const char *const *col)
 {
 	berth_meta_claim *o = ctx;

@@ -287,6 +287,16 @@ static const char *const migrations[] = {
 	"  at INTEGER NOT NULL"
 	") WITHOUT ROWID;"
 	"CREATE INDEX repl_retries_at ON repl_retries(at);",
+	/*
+	 * 9: garbage collection from manifests. When a repository last linked
+	 * each blob (seconds since the epoch; a push, a mount, a mirror fetch
+	 * or a manifest listing it): `berth gc` drops the links older than its
+	 * grace that no manifest of the repository lists. Links made before
+	 * this migration count from the migration, so a push running across
+	 * the upgrade keeps its blobs for one grace period.
+	 */
+	("ALTER TABLE repo_blobs ADD COLUMN linked_at INTEGER NOT NULL DEFAULT 0;"
+	 "UPDATE repo_blobs SET linked_at = CAST(strftime('%s', 'now') AS INTEGER);"),
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -395,6 +405,10 @@ enum {
 	S_REPL_RETRY_SET,
 	S_REPL_RETRIES_DUE,
 	S_REPL_RETRY_TAKE,
+	S_MAN_REF_RELINK,
+	S_BLOB_MARKED,
+	S_GC_LINKS,
+	S_GC_UNLINK,
 	S_COUNT
 };
 
@@ -408,8 +422,9 @@ static const char *const sqls[S_COUNT] = {
 	/* blobs PK; repo_blobs PK */
 	[S_BLOB_INSERT] = "INSERT INTO blobs(digest, size) VALUES (?1, ?2)"
 			  " ON CONFLICT(digest) DO NOTHING",
-	[S_REPO_BLOB_INSERT] = "INSERT INTO repo_blobs(repo_id, digest) VALUES (?1, ?2)"
-			       " ON CONFLICT DO NOTHING",
+	[S_REPO_BLOB_INSERT] =
+		"INSERT INTO repo_blobs(repo_id, digest, linked_at) VALUES (?1, ?2, ?3)"
+		" ON CONFLICT(repo_id, digest) DO UPDATE SET linked_at = excluded.linked_at",
 	/* repos(name) -> repo_blobs PK -> blobs PK */
 	[S_BLOB_LINKED] = "SELECT b.size FROM repos r"
 			  " JOIN repo_blobs rb ON rb.repo_id = r.id"
@@ -618,6 +633,36 @@ static const char *const sqls[S_COUNT] = {
 	[S_REPL_RETRIES_DUE] = "SELECT rule, at FROM repl_retries WHERE at <= ?1 ORDER BY at"
 			       " LIMIT ?2",
 	[S_REPL_RETRY_TAKE] = "DELETE FROM repl_retries WHERE rule = ?1 AND at = ?2",
+	/*
+	 * A stored manifest's blobs are linked again (now) in its transaction,
+	 * so a gc that dropped a link after the PUT checked it cannot leave the
+	 * manifest naming a blob its repository does not link. blobs PK;
+	 * repo_blobs PK. (Child manifests have no blobs row: nothing inserted.)
+	 */
+	[S_MAN_REF_RELINK] =
+		"INSERT INTO repo_blobs(repo_id, digest, linked_at)"
+		" SELECT ?1, digest, ?3 FROM blobs WHERE digest = ?2"
+		" ON CONFLICT(repo_id, digest) DO UPDATE SET linked_at = excluded.linked_at",
+	/* GC's mark: manifest_refs_ref, repo_blobs_digest */
+	[S_BLOB_MARKED] =
+		"SELECT EXISTS (SELECT 1 FROM manifest_refs WHERE ref = ?1)"
+		" OR EXISTS (SELECT 1 FROM repo_blobs WHERE digest = ?1 AND linked_at >= ?2)",
+	/*
+	 * GC: a page of links older than ?1 that no manifest of their
+	 * repository lists, after (?2, ?3) in repo_blobs PK order; repos PK;
+	 * manifest_refs_ref for the NOT EXISTS.
+	 */
+	[S_GC_LINKS] = "SELECT rb.repo_id, r.name, rb.digest FROM repo_blobs rb"
+		       " JOIN repos r ON r.id = rb.repo_id"
+		       " WHERE (rb.repo_id, rb.digest) > (?2, ?3) AND rb.linked_at < ?1"
+		       " AND NOT EXISTS (SELECT 1 FROM manifest_refs mr"
+		       " WHERE mr.ref = rb.digest AND mr.repo_id = rb.repo_id)"
+		       " ORDER BY rb.repo_id, rb.digest LIMIT ?4",
+	/* GC: the same conditions checked again as the link goes; repo_blobs PK */
+	[S_GC_UNLINK] =
+		"DELETE FROM repo_blobs WHERE repo_id = ?1 AND digest = ?2 AND linked_at < ?3"
+		" AND NOT EXISTS (SELECT 1 FROM manifest_refs mr"
+		" WHERE mr.ref = ?2 AND mr.repo_id = ?1)",
 };
 
 const char *berth_meta__sqlite_sql(size_t i)
@@ -1197,7 +1242,8 @@ static int tx_blob_link(struct sq_conn *c, void *arg)
 		return rc;
 	if ((rc = stmt_get(c, S_REPO_BLOB_INSERT, &st)) != 0)
 		return rc;
-	if (sqlite3_bind_int64(st, 1, id) || bind_text(st, 2, a->d->str)) {
+	if (sqlite3_bind_int64(st, 1, id) || bind_text(st, 2, a->d->str) ||
+	    sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL))) {
 		stmt_done(st);
 		return sq_err(c->db, SQLITE_ERROR, "bind");
 	}
@@ -1332,6 +1378,22 @@ static int sq_blob_unlink(void *impl, const char *repo, const berth_digest *d)
 	return with_tx(c, tx_blob_unlink, &a);
 }
 
+/* Link blob `d` (if it is one) in repository `id` again, now (S_MAN_REF_RELINK). */
+static int relink(struct sq_conn *c, sqlite3_int64 id, const berth_digest *d)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = stmt_get(c, S_MAN_REF_RELINK, &st)) != 0)
+		return rc;
+	if (sqlite3_bind_int64(st, 1, id) || bind_text(st, 2, d->str) ||
+	    sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL))) {
+		stmt_done(st);
+		return sq_err(c->db, SQLITE_ERROR, "bind");
+	}
+	return step_write(c, st, "link manifest blob", NULL);
+}
+
 static int tx_manifest_store(struct sq_conn *c, void *arg)
 {
 	const berth_meta_manifest_put *p = arg;
@@ -1370,6 +1432,8 @@ static int tx_manifest_store(struct sq_conn *c, void *arg)
 				return sq_err(c->db, SQLITE_ERROR, "bind");
 			}
 			if ((rc = step_write(c, st, "store manifest reference", NULL)) != 0)
+				return rc;
+			if ((rc = relink(c, id, &p->refs[i])) != 0)
 				return rc;
 		}
 	}
@@ -2685,6 +2749,41 @@ static int sq_repl_retry_take(void *impl, const char *rule, time_t at, int *won)
 	return rc;
 }
 
+/* ---- garbage collection (migration 9) ---- */
+
+static int sq_blob_marked(void *impl, const berth_digest *d, time_t cutoff)
+{
+	struct param p[] = {PTEXT(d->str), PINT(cutoff)};
+	int64_t v = 0;
+	int rc = get_row(impl, S_BLOB_MARKED, p, 2, 1, berth_meta__fill_int, &v, NULL,
+			 "no answer to a blob mark");
+
+	return rc < 0 ? rc : v != 0;
+}
+
+static int sq_gc_links(void *impl, time_t cutoff, int64_t after_repo, const char *after_digest,
+		       long limit, berth_meta_gc_row_cb cb, void *ctx)
+{
+	berth_meta_list l = {.cb.gc_row = cb, .ctx = ctx};
+	struct param p[] = {PINT(cutoff), PINT(after_repo), PTEXT(after_digest), PINT(limit)};
+
+	return list_rows(impl, S_GC_LINKS, p, 4, 3, 0, berth_meta__each_gc_link, &l);
+}
+
+static int sq_gc_unlink(void *impl, int64_t repo_id, const char *digest, time_t cutoff, int *gone)
+{
+	struct write_args a = {
+		.stmt = S_GC_UNLINK,
+		.what = "drop unreferenced blob link",
+		.p = {PINT(repo_id), PTEXT(digest), PINT(cutoff)},
+		.np = 3,
+	};
+	int rc = run_write(impl, &a);
+
+	*gone = rc == 0 && a.changes > 0;
+	return rc;
+}
+
 /*
  * Free the events of processes that are gone, then claim the oldest free
  * event, one statement each, until `limit` or none is left: every claim is
@@ -3224,6 +3323,9 @@ const berth_meta_driver berth_meta__sqlite_driver = {
 	.repl_retry_set = sq_repl_retry_set,
 	.repl_retries_due = sq_repl_retries_due,
 	.repl_retry_take = sq_repl_retry_take,
+	.blob_marked = sq_blob_marked,
+	.gc_links = sq_gc_links,
+	.gc_unlink = sq_gc_unlink,
 	.mirror_tag_checked = sq_mirror_tag_checked,
 	.mirror_tag_mark = sq_mirror_tag_mark,
 	.copy_tables = sq_copy_tables,

@@ -5,16 +5,21 @@
  * request for that digest, the first included, holds a reference to the
  * fetch and is answered from a descriptor on the upload's file, reading
  * each byte once the thread has written it (berth_mirror__fetch_read).
- * The upload is committed only once the client has verified the digest
- * and size, and the last byte reaches readers only then; a failed fetch deletes it, and readers
- * still waiting get an error (their response is cut short). Clients never slow the fetch: the
- * thread runs at upstream's pace, readers follow behind.
+ * The last byte reaches readers only once the upstream client has verified
+ * the digest and size of what was written; the upload is then committed
+ * (fdatasync, rename, meta link) while the readers finish, so no client
+ * waits for the disk. A fetch that fails before that deletes the upload, and
+ * readers still waiting get an error (their response is cut short); one that
+ * fails after it (the commit) only loses the cache entry. Clients never slow
+ * the fetch: the thread runs at upstream's pace, readers follow behind,
+ * woken once a whole block they asked for is written (not per chunk).
  */
 #include "internal.h"
 
 #include "util/log.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +38,9 @@ struct berth_mirror__fetch {
 	fetch_state state;
 	uint64_t size;
 	uint64_t written;
-	int fd; /* reader descriptor on the upload, -1 until streaming */
+	uint64_t wake_at; /* a reader waits until written reaches this (UINT64_MAX: none) */
+	int verified;	  /* every byte written and matching the digest: readers may have all */
+	int fd;		  /* reader descriptor on the upload, -1 until streaming */
 	int refs;
 	int not_found; /* upstream has no such blob */
 	berth_upload *upload;
@@ -103,7 +110,10 @@ static int sink(void *ctx, const void *data, size_t len)
 	atomic_fetch_add(&f->m->upstream_bytes, len);
 	pthread_mutex_lock(&f->m->lock);
 	f->written += len;
-	pthread_cond_broadcast(&f->cv);
+	if (f->written >= f->wake_at) {
+		f->wake_at = UINT64_MAX;
+		pthread_cond_broadcast(&f->cv);
+	}
 	pthread_mutex_unlock(&f->m->lock);
 	return 0;
 }
@@ -161,6 +171,11 @@ static void *fetch_thread(void *arg)
 					   sink, f);
 	}
 	if (rc == 0) {
+		/* Verified by the client: the readers may have every byte now. */
+		pthread_mutex_lock(&m->lock);
+		f->verified = 1;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&m->lock);
 		rc = berth_upload_commit(f->upload, &f->digest, &size);
 		f->upload = NULL; /* freed by commit in all cases */
 	}
@@ -203,6 +218,7 @@ static int fetch_start(berth_mirror *m, berth_mirror__upstream *up, const char *
 	f->up = up;
 	f->digest = *d;
 	f->fd = -1;
+	f->wake_at = UINT64_MAX;
 	f->refs = 2; /* the thread's and the caller's */
 	pthread_cond_init(&f->cv, NULL);
 	pthread_attr_init(&attr);
@@ -261,7 +277,7 @@ int berth_mirror__fetch_join(berth_mirror *m, berth_mirror__upstream *up, const 
  */
 static uint64_t visible(const berth_mirror__fetch *f)
 {
-	if (f->state == F_DONE)
+	if (f->verified || f->state == F_DONE)
 		return f->written;
 	return f->written < f->size ? f->written : f->size ? f->size - 1 : 0;
 }
@@ -269,14 +285,20 @@ static uint64_t visible(const berth_mirror__fetch *f)
 long berth_mirror__fetch_read(void *ctx, uint64_t pos, char *buf, size_t max)
 {
 	berth_mirror__fetch *f = ctx;
+	/* Wait for a whole block (or the rest): one wake-up per block, not per chunk. */
+	uint64_t want = pos + max < f->size ? pos + max : f->size;
 	uint64_t avail;
 	ssize_t n;
 
 	pthread_mutex_lock(&f->m->lock);
-	while (f->state == F_STREAMING && visible(f) <= pos)
+	while (f->state == F_STREAMING && !f->verified && visible(f) < want) {
+		if (want < f->wake_at)
+			f->wake_at =
+				want; /* the last byte comes with the verification's broadcast */
 		pthread_cond_wait(&f->cv, &f->m->lock);
+	}
 	avail = visible(f) > pos ? visible(f) - pos : 0;
-	if (f->state == F_FAILED || f->fd < 0)
+	if ((f->state == F_FAILED && !f->verified) || f->fd < 0)
 		avail = 0; /* what was read may be bad: cut the response */
 	pthread_mutex_unlock(&f->m->lock);
 	if (avail == 0)

@@ -217,36 +217,96 @@ static int san_matches(X509 *leaf, const char *subject)
 	return found;
 }
 
-/* The OIDC issuer: extension .1.8 (DER UTF8String) or the older .1.1 (raw text). */
+static int ext_present(X509 *leaf, const char *oid)
+{
+	ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+	int idx = obj ? X509_get_ext_by_OBJ(leaf, obj, -1) : -1;
+
+	ASN1_OBJECT_free(obj);
+	return idx >= 0;
+}
+
+/* The value of extension `oid` of leaf as text (v2: a DER UTF8String, else raw); malloc'd. */
+static char *ext_text(X509 *leaf, const char *oid, int der_utf8)
+{
+	ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+	int idx = obj ? X509_get_ext_by_OBJ(leaf, obj, -1) : -1;
+	ASN1_OCTET_STRING *v;
+	ASN1_UTF8STRING *u = NULL;
+	const unsigned char *p;
+	char *out = NULL;
+	long n;
+
+	ASN1_OBJECT_free(obj);
+	if (idx < 0)
+		return NULL;
+	v = X509_EXTENSION_get_data(X509_get_ext(leaf, idx));
+	p = ASN1_STRING_get0_data(v);
+	n = ASN1_STRING_length(v);
+	if (der_utf8 && (u = d2i_ASN1_UTF8STRING(NULL, &p, n))) {
+		p = ASN1_STRING_get0_data(u);
+		n = ASN1_STRING_length(u);
+	}
+	if (!der_utf8 || u)
+		out = strndup((const char *)p, (size_t)n);
+	ASN1_UTF8STRING_free(u);
+	return out;
+}
+
+/* The OIDC issuer: extension .1.8 (DER UTF8String) or the older .1.1 (raw text); malloc'd. */
+static char *issuer_of(X509 *leaf, int v1_first)
+{
+	char *v = v1_first ? ext_text(leaf, OID_ISSUER_V1, 0) : ext_text(leaf, OID_ISSUER_V2, 1);
+
+	if (!v && !ext_present(leaf, v1_first ? OID_ISSUER_V1 : OID_ISSUER_V2))
+		v = v1_first ? ext_text(leaf, OID_ISSUER_V2, 1) : ext_text(leaf, OID_ISSUER_V1, 0);
+	ERR_clear_error();
+	return v;
+}
+
 static int issuer_matches(X509 *leaf, const char *issuer)
 {
-	const char *oids[] = {OID_ISSUER_V2, OID_ISSUER_V1};
+	char *v = issuer_of(leaf, 0);
+	int match = v && strlen(v) == strlen(issuer) && strcmp(v, issuer) == 0;
 
-	for (int o = 0; o < 2; o++) {
-		ASN1_OBJECT *obj = OBJ_txt2obj(oids[o], 1);
-		int idx = obj ? X509_get_ext_by_OBJ(leaf, obj, -1) : -1;
-		ASN1_OCTET_STRING *v;
-		const unsigned char *p;
-		long n;
-		int match = 0;
+	free(v);
+	return match;
+}
 
-		ASN1_OBJECT_free(obj);
-		if (idx < 0)
-			continue;
-		v = X509_EXTENSION_get_data(X509_get_ext(leaf, idx));
-		p = ASN1_STRING_get0_data(v);
-		n = ASN1_STRING_length(v);
-		if (o == 0) {
-			ASN1_UTF8STRING *u = d2i_ASN1_UTF8STRING(NULL, &p, n);
+/* The first subject alternative name as Go's x509 lists them: DNS, email, then URI. */
+static char *first_san(X509 *leaf)
+{
+	GENERAL_NAMES *names = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+	const int order[] = {GEN_DNS, GEN_EMAIL, GEN_URI};
+	char *out = NULL;
 
-			match = u && (size_t)ASN1_STRING_length(u) == strlen(issuer) &&
-				memcmp(ASN1_STRING_get0_data(u), issuer, strlen(issuer)) == 0;
-			ASN1_UTF8STRING_free(u);
-		} else {
-			match = (size_t)n == strlen(issuer) && memcmp(p, issuer, (size_t)n) == 0;
+	for (int o = 0; o < 3 && !out; o++)
+		for (int i = 0; names && i < sk_GENERAL_NAME_num(names) && !out; i++) {
+			GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+			ASN1_IA5STRING *s = g->type == order[o] ? g->d.ia5 : NULL;
+
+			if (s)
+				out = strndup((const char *)ASN1_STRING_get0_data(s),
+					      (size_t)ASN1_STRING_length(s));
 		}
-		return match;
+	GENERAL_NAMES_free(names);
+	return out;
+}
+
+int berth_sign_cert_identity(const char *pem, char **subject, char **issuer)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+
+	*subject = *issuer = NULL;
+	BIO_free(bio);
+	if (!x) {
+		ERR_clear_error();
+		return berth_error_set(BERTH_EINVALID, "not a PEM certificate");
 	}
+	*subject = first_san(x);
+	*issuer = issuer_of(x, 1);
+	X509_free(x);
 	return 0;
 }
 
@@ -472,6 +532,35 @@ static int body_hashedrekord(json_t *spec, const berth_sign_bundle *b, const sig
 			     who);
 }
 
+/*
+ * One signature of a dsse entry ({"signature": B64, "verifier": B64 PEM}) or
+ * of an intoto 0.0.2 entry's envelope ({"sig": B64 of the B64 signature,
+ * "publicKey": B64 PEM}: Rekor encodes the envelope's text once more).
+ */
+static int entry_sig_equals(json_t *s, int intoto, const berth_sign_dsse_sig *sig,
+			    const signer *who)
+{
+	const char *v = json_string_value(json_object_get(s, intoto ? "sig" : "signature"));
+	unsigned char *once = NULL;
+	size_t n = 0;
+	int eq;
+
+	if (!intoto)
+		return b64_equals(v, sig->sig, sig->sig_len) &&
+		       signer_equals(json_string_value(json_object_get(s, "verifier")), who);
+	if (!v || berth_sign_b64_decode(&once, &n, v, strlen(v)) < 0)
+		return 0;
+	eq = n < BERTH_SIGN_ANNOTATION_MAX && memchr(once, 0, n) == NULL;
+	if (eq) {
+		char *text = strndup((const char *)once, n);
+
+		eq = text && b64_equals(text, sig->sig, sig->sig_len);
+		free(text);
+	}
+	free(once);
+	return eq && signer_equals(json_string_value(json_object_get(s, "publicKey")), who);
+}
+
 static int body_dsse(json_t *spec, const berth_sign_bundle *b, int intoto, const signer *who)
 {
 	unsigned char h[32];
@@ -483,20 +572,22 @@ static int body_dsse(json_t *spec, const berth_sign_bundle *b, int intoto, const
 		return 0;
 	SHA256(b->dsse->payload, b->dsse->payload_len, h);
 	if (intoto) {
-		ph = json_string_value(json_object_get(
-			json_object_get(json_object_get(spec, "content"), "payloadHash"), "value"));
-		return hex_equals(ph, h);
+		json_t *content = json_object_get(spec, "content");
+
+		ph = json_string_value(
+			json_object_get(json_object_get(content, "payloadHash"), "value"));
+		sigs = json_object_get(json_object_get(content, "envelope"), "signatures");
+	} else {
+		ph = json_string_value(
+			json_object_get(json_object_get(spec, "payloadHash"), "value"));
+		sigs = json_object_get(spec, "signatures");
 	}
-	ph = json_string_value(json_object_get(json_object_get(spec, "payloadHash"), "value"));
 	if (!hex_equals(ph, h))
 		return 0;
-	sigs = json_object_get(spec, "signatures");
 	json_array_foreach(sigs, i, s)
 	{
 		for (size_t j = 0; j < b->dsse->n_sigs; j++)
-			if (b64_equals(json_string_value(json_object_get(s, "signature")),
-				       b->dsse->sigs[j].sig, b->dsse->sigs[j].sig_len) &&
-			    signer_equals(json_string_value(json_object_get(s, "verifier")), who))
+			if (entry_sig_equals(s, intoto, &b->dsse->sigs[j], who))
 				return 1;
 	}
 	return 0;

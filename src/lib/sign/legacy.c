@@ -150,6 +150,29 @@ int berth_sign_legacy_verify(const void *payload, size_t len, const berth_sign_l
 	return rc;
 }
 
+int berth_sign_legacy_attestation_verify(const void *envelope, size_t len, const char *rekor_bundle,
+					 const berth_sign_key *key,
+					 const berth_sign_trusted_root *root)
+{
+	berth_sign_bundle *b = calloc(1, sizeof(*b));
+	int rc;
+
+	if (!b)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	b->minor = 1;
+	if ((rc = berth_sign_dsse_parse(&b->dsse, envelope, len)) < 0 ||
+	    (rekor_bundle && (rc = add_rekor_bundle(b, rekor_bundle)) < 0))
+		goto done;
+	if (root && b->n_tlog == 0)
+		rc = berth_error_set(BERTH_EDENIED, "the layer carries no Rekor bundle (%s)",
+				     BERTH_SIGN_ANNOTATION_BUNDLE);
+	else
+		rc = berth_sign_bundle_verify_content(b, key, root, NULL);
+done:
+	berth_sign_bundle_free(b);
+	return rc;
+}
+
 int berth_sign_legacy_rekor_bundle(char **out, const char *tlog_entry_json)
 {
 	json_t *e = NULL, *doc = NULL;

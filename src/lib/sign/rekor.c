@@ -9,6 +9,7 @@
 #include "util/buf.h"
 
 #include <curl/curl.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,7 +128,7 @@ static json_t *bundle_proof(json_t *p)
 }
 
 /* {uuid: {body, integratedTime, logID, logIndex, verification}} → bundle tlogEntry. */
-static int to_entry(char **out, const berth_buf *resp)
+static int to_entry(char **out, const berth_buf *resp, const char *kind, const char *version)
 {
 	json_t *doc = NULL, *e = NULL, *v, *entry = NULL, *proof;
 	const char *uuid;
@@ -142,7 +143,7 @@ static int to_entry(char **out, const berth_buf *resp)
 	entry = json_pack("{s:o*,s:{s:o*},s:{s:s,s:s},s:o*,s:{s:s?},s:s?}", "logIndex",
 			  int_string(json_object_get(e, "logIndex")), "logId", "keyId",
 			  hex_to_b64(json_string_value(json_object_get(e, "logID"))), "kindVersion",
-			  "kind", "hashedrekord", "version", "0.0.1", "integratedTime",
+			  "kind", kind, "version", version, "integratedTime",
 			  int_string(json_object_get(e, "integratedTime")), "inclusionPromise",
 			  "signedEntryTimestamp",
 			  json_string_value(json_object_get(v, "signedEntryTimestamp")),
@@ -163,23 +164,139 @@ done:
 	return rc;
 }
 
+/* POST a proposed entry (JSON text) and turn the answer into a bundle tlogEntry. */
+static int upload(char **entry_json, const char *url, const char *body, const char *kind,
+		  const char *version)
+{
+	berth_buf resp = BERTH_BUF_INIT(REKOR_RESPONSE_MAX);
+	int rc;
+
+	if ((rc = post(url, body, &resp)) == 0)
+		rc = to_entry(entry_json, &resp, kind, version);
+	berth_buf_dispose(&resp);
+	return rc;
+}
+
+static int check_url(const char *url)
+{
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		return berth_error_set(BERTH_EINVALID, "--rekor-url must be an http(s) URL");
+	return 0;
+}
+
 int berth_sign_rekor_upload(char **entry_json, const char *url, const berth_sign_key *k,
 			    const unsigned char digest[32], const unsigned char *sig,
 			    size_t sig_len)
 {
-	berth_buf resp = BERTH_BUF_INIT(REKOR_RESPONSE_MAX);
 	char *body = NULL;
 	int rc;
 
 	*entry_json = NULL;
-	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-		return berth_error_set(BERTH_EINVALID, "--rekor-url must be an http(s) URL");
-	if ((rc = proposed_entry(&body, k, digest, sig, sig_len)) < 0 ||
-	    (rc = post(url, body, &resp)) < 0)
+	if ((rc = check_url(url)) < 0 || (rc = proposed_entry(&body, k, digest, sig, sig_len)) < 0)
 		goto done;
-	rc = to_entry(entry_json, &resp);
+	rc = upload(entry_json, url, body, "hashedrekord", "0.0.1");
 done:
 	free(body);
-	berth_buf_dispose(&resp);
+	return rc;
+}
+
+/* SHA-256 (hex) of the compact, key-sorted JSON text of doc: the intoto entry's envelope hash. */
+static int canonical_sha256(char hex[65], json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	unsigned char h[32];
+
+	if (!text)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	SHA256((const unsigned char *)text, strlen(text), h);
+	free(text);
+	berth_sign__hex(hex, h, 32);
+	return 0;
+}
+
+/* base64 of the base64 text of bytes: what an intoto 0.0.2 entry stores. */
+static json_t *b64_twice(const unsigned char *p, size_t n)
+{
+	char *once = NULL, *twice = NULL;
+	json_t *out = NULL;
+
+	if (berth_sign_b64_encode(&once, p, n) == 0 &&
+	    berth_sign_b64_encode(&twice, once, strlen(once)) == 0)
+		out = json_string(twice);
+	free(once);
+	free(twice);
+	return out;
+}
+
+/*
+ * The proposed intoto 0.0.2 entry of a DSSE envelope with one signature, as
+ * cosign and sigstore-js make it; `hash` is over the envelope with payload
+ * and signature base64-encoded once and the key as PEM text (keyid only when
+ * not empty, as Rekor drops an empty one).
+ */
+static int proposed_intoto(char **out, const berth_sign_key *k, const berth_sign_dsse *e)
+{
+	char *pem = NULL, *pem_b64 = NULL, *pl_b64 = NULL, *sig_b64 = NULL, hash[65], phash[65];
+	unsigned char ph[32];
+	json_t *plain = NULL, *doc = NULL, *sig;
+	size_t pem_len;
+	int rc;
+
+	*out = NULL;
+	if ((rc = berth_sign_key_export_public(k, &pem, &pem_len)) < 0 ||
+	    (rc = berth_sign_b64_encode(&pem_b64, pem, pem_len)) < 0 ||
+	    (rc = berth_sign_b64_encode(&pl_b64, e->payload, e->payload_len)) < 0 ||
+	    (rc = berth_sign_b64_encode(&sig_b64, e->sigs[0].sig, e->sigs[0].sig_len)) < 0)
+		goto done;
+	plain = json_pack("{s:s,s:s,s:[{s:s,s:s}]}", "payloadType", e->payload_type, "payload",
+			  pl_b64, "signatures", "sig", sig_b64, "publicKey", pem);
+	sig = json_pack("{s:o*,s:s}", "sig", b64_twice(e->sigs[0].sig, e->sigs[0].sig_len),
+			"publicKey", pem_b64);
+	if (plain && sig && e->sigs[0].keyid[0]) {
+		json_object_set_new(json_array_get(json_object_get(plain, "signatures"), 0),
+				    "keyid", json_string(e->sigs[0].keyid));
+		json_object_set_new(sig, "keyid", json_string(e->sigs[0].keyid));
+	}
+	SHA256(e->payload, e->payload_len, ph);
+	berth_sign__hex(phash, ph, 32);
+	if (!plain || !sig || (rc = canonical_sha256(hash, plain)) < 0) {
+		json_decref(sig);
+		rc = rc < 0 ? rc : berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	doc = json_pack("{s:s,s:s,s:{s:{s:{s:s,s:o*,s:[o]},s:{s:s,s:s},s:{s:s,s:s}}}}",
+			"apiVersion", "0.0.2", "kind", "intoto", "spec", "content", "envelope",
+			"payloadType", e->payload_type, "payload",
+			b64_twice(e->payload, e->payload_len), "signatures", sig, "hash",
+			"algorithm", "sha256", "value", hash, "payloadHash", "algorithm", "sha256",
+			"value", phash);
+	*out = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	rc = *out ? 0 : berth_error_set(BERTH_ERROR, "out of memory");
+done:
+	json_decref(plain);
+	json_decref(doc);
+	free(pem);
+	free(pem_b64);
+	free(pl_b64);
+	free(sig_b64);
+	return rc;
+}
+
+int berth_sign_rekor_upload_dsse(char **entry_json, const char *url, const berth_sign_key *k,
+				 const char *dsse_json)
+{
+	berth_sign_dsse *e = NULL;
+	char *body = NULL;
+	int rc;
+
+	*entry_json = NULL;
+	if ((rc = check_url(url)) < 0 ||
+	    (rc = berth_sign_dsse_parse(&e, dsse_json, strlen(dsse_json))) < 0 ||
+	    (rc = proposed_intoto(&body, k, e)) < 0)
+		goto done;
+	rc = upload(entry_json, url, body, "intoto", "0.0.2");
+done:
+	berth_sign_dsse_free(e);
+	free(body);
 	return rc;
 }

@@ -924,7 +924,7 @@ static int ctx_init(copy_ctx *cx, const berth_copy_options *o)
  */
 static void ctx_ends(copy_ctx *cx, const berth_image_name *src, const berth_image_name *dst)
 {
-	if (!cx->o->format &&
+	if (!cx->o->format && !cx->o->keep_format &&
 	    (dst->kind == BERTH_TRANSPORT_OCI || dst->kind == BERTH_TRANSPORT_OCI_ARCHIVE))
 		cx->fmt = BERTH_OCI_FORMAT_OCI;
 	cx->plain_layers = src && src->kind == BERTH_TRANSPORT_DOCKER_ARCHIVE;

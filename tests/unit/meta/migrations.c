@@ -24,7 +24,7 @@ static long long raw_int(const char *path, const char *sql)
 	return v;
 }
 
-#define LATEST 8
+#define LATEST 9
 
 static void fresh_database_is_at_latest_version(void **state)
 {
