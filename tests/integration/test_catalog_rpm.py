@@ -80,23 +80,50 @@ def rpm_q(root, *args):
     return r.stdout
 
 
+def rpm_qa(dbpath, *define):
+    r = subprocess.run(["rpm", "--dbpath", str(dbpath)] + list(define) + ["-qa", "--qf",
+                       "%{NAME} %{EPOCHNUM} %{VERSION}-%{RELEASE} %{ARCH} %{SOURCERPM}\n"],
+                       capture_output=True, text=True, check=True)
+    want = {}
+    for line in r.stdout.splitlines():
+        name, epoch, ver, arch, src = line.split()
+        want[name] = (int(epoch), ver, arch, src)
+    return want
+
+
+def drop_sqlite(db):
+    for f in os.listdir(db):
+        if f.startswith("rpmdb.sqlite"):
+            os.unlink(db / f)
+
+
+def installed_files(name):
+    """The files each package of PACKAGES owns (its spec's %files)."""
+    return ["/etc/%s.conf" % name, "/usr/share/%s/data.txt" % name]
+
+
+def assert_rpms_match(cat, want, path, files=installed_files):
+    """berth's rpm packages in the catalog `cat` are rpm's `want` (rpm_qa), with
+    files(name) as each one's files, all read from the database at `path`."""
+    got = {p["name"]: p for p in cat["packages"] if p["type"] == "rpm"}
+    assert set(got) == set(want)
+    for name, (epoch, ver, arch, srpm) in want.items():
+        p = got[name]
+        assert (p.get("epoch", 0), p["version"], p["arch"]) == (epoch, ver, arch)
+        assert "%s-%s.src.rpm" % (p["sourceName"], p["sourceVersion"]) == srpm
+        assert sorted(p["files"]) == sorted(files(name))
+        assert p["path"] == path
+    return got
+
+
 def test_rpmdb_sqlite_matches_rpm(tmp_path):
     root = build_root(tmp_path)
     assert (root / "var" / "lib" / "rpm" / "rpmdb.sqlite").exists()
-    want = {}
-    for line in rpm_q(root, "-qa", "--qf", "%{NAME} %{EPOCHNUM} %{VERSION}-%{RELEASE} %{ARCH} %{SOURCERPM}\n").splitlines():
-        name, epoch, ver, arch, src = line.split()
-        want[name] = (int(epoch), ver, arch, src)
+    want = rpm_qa(root / "var" / "lib" / "rpm")
+    assert set(want) == {"berth-alpha", "berth-beta"}
     cat = berth_json("rootfs:%s" % root, tmp_path)
-    got = {p["name"]: p for p in cat["packages"] if p["type"] == "rpm"}
-    assert set(got) == set(want) == {"berth-alpha", "berth-beta"}
-    for name, (epoch, ver, arch, src) in want.items():
-        p = got[name]
-        assert (p.get("epoch", 0), p["version"], p["arch"]) == (epoch, ver, arch)
-        assert "%s-%s.src.rpm" % (p["sourceName"], p["sourceVersion"]) == src
-        files = sorted(rpm_q(root, "-ql", name).split())
-        assert sorted(p["files"]) == files
-        assert p["path"] == "/var/lib/rpm/rpmdb.sqlite"
+    got = assert_rpms_match(cat, want, "/var/lib/rpm/rpmdb.sqlite",
+                            files=lambda name: rpm_q(root, "-ql", name).split())
     assert got["berth-beta"]["purl"] == "pkg:rpm/rocky/berth-beta@0.9-1?arch=noarch&distro=rocky-9.3&epoch=3"
     assert got["berth-beta"]["license"] == "GPL-2.0-or-later"
     assert cat["warnings"] == []
@@ -132,26 +159,11 @@ def test_rpmdb_berkeleydb_matches_rpm(built, tmp_path, pagesize, lorder):
     root = copy_root(built, tmp_path)
     db = root / "var" / "lib" / "rpm"
     to_bdb(db / "rpmdb.sqlite", db / "Packages", pagesize, lorder)
-    for f in os.listdir(db):
-        if f.startswith("rpmdb.sqlite"):
-            os.unlink(db / f)
-    r = subprocess.run(["rpm", "--dbpath", str(db), "--define", "_db_backend bdb_ro", "-qa", "--qf",
-                        "%{NAME} %{EPOCHNUM} %{VERSION}-%{RELEASE} %{ARCH} %{SOURCERPM}\n"],
-                       capture_output=True, text=True, check=True)
-    want = {}
-    for line in r.stdout.splitlines():
-        name, epoch, ver, arch, src = line.split()
-        want[name] = (int(epoch), ver, arch, src)
-    assert set(want) == {"berth-alpha", "berth-beta"}, r.stderr
+    drop_sqlite(db)
+    want = rpm_qa(db, "--define", "_db_backend bdb_ro")
+    assert set(want) == {"berth-alpha", "berth-beta"}
     cat = berth_json("rootfs:%s" % root, tmp_path)
-    got = {p["name"]: p for p in cat["packages"] if p["type"] == "rpm"}
-    assert set(got) == set(want)
-    for name, (epoch, ver, arch, src) in want.items():
-        p = got[name]
-        assert (p.get("epoch", 0), p["version"], p["arch"]) == (epoch, ver, arch)
-        assert "%s-%s.src.rpm" % (p["sourceName"], p["sourceVersion"]) == src
-        assert sorted(p["files"]) == ["/etc/%s.conf" % name, "/usr/share/%s/data.txt" % name]
-        assert p["path"] == "/var/lib/rpm/Packages"
+    assert_rpms_match(cat, want, "/var/lib/rpm/Packages")
     assert cat["warnings"] == []
 
 
@@ -180,23 +192,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import rpmndb  # noqa: E402
 
 
-def rpm_qa(dbpath, *define):
-    r = subprocess.run(["rpm", "--dbpath", str(dbpath)] + list(define) + ["-qa", "--qf",
-                       "%{NAME} %{EPOCHNUM} %{VERSION}-%{RELEASE} %{ARCH} %{SOURCERPM}\n"],
-                       capture_output=True, text=True, check=True)
-    want = {}
-    for line in r.stdout.splitlines():
-        name, epoch, ver, arch, src = line.split()
-        want[name] = (int(epoch), ver, arch, src)
-    return want
-
-
-def drop_sqlite(db):
-    for f in os.listdir(db):
-        if f.startswith("rpmdb.sqlite"):
-            os.unlink(db / f)
-
-
 @pytest.mark.parametrize("dbdir", ["var/lib/rpm", "usr/lib/sysimage/rpm"])
 def test_rpmdb_ndb_matches_rpm(built, tmp_path, dbdir):
     root = copy_root(built, tmp_path)
@@ -210,14 +205,7 @@ def test_rpmdb_ndb_matches_rpm(built, tmp_path, dbdir):
                                                  free_slots=(0, 1)))
     drop_sqlite(src)
     cat = berth_json("rootfs:%s" % root, tmp_path)
-    got = {p["name"]: p for p in cat["packages"] if p["type"] == "rpm"}
-    assert set(got) == set(want)
-    for name, (epoch, ver, arch, srpm) in want.items():
-        p = got[name]
-        assert (p.get("epoch", 0), p["version"], p["arch"]) == (epoch, ver, arch)
-        assert "%s-%s.src.rpm" % (p["sourceName"], p["sourceVersion"]) == srpm
-        assert sorted(p["files"]) == ["/etc/%s.conf" % name, "/usr/share/%s/data.txt" % name]
-        assert p["path"] == "/%s/Packages.db" % dbdir
+    got = assert_rpms_match(cat, want, "/%s/Packages.db" % dbdir)
     assert got["berth-beta"]["purl"] == "pkg:rpm/rocky/berth-beta@0.9-1?arch=noarch&distro=rocky-9.3&epoch=3"
     assert cat["warnings"] == []
 

@@ -574,7 +574,7 @@ void berth_context_free(berth_context *c)
 
 const berth_context_entry *berth_context_find(const berth_context *c, const char *path)
 {
-	char *p = berth_dockerfile__clean_path(path, strlen(path));
+	char *p = berth_dockerfile_clean_path(path, strlen(path));
 	size_t lo = 0, hi = c->nentries;
 	const berth_context_entry *r = NULL;
 	const char *q;

@@ -358,7 +358,7 @@ int berth_dockerignore_excluded(const berth_dockerignore *ign, const char *path,
 	if (!ign || !ign->npatterns)
 		return 0;
 	im = ign->impl;
-	if (!(clean = berth_dockerfile__clean_path(path, strlen(path))))
+	if (!(clean = berth_dockerfile_clean_path(path, strlen(path))))
 		return 0;
 	n = strlen(clean);
 	for (size_t i = 0; i < n; i++)
@@ -445,7 +445,7 @@ static int add_pattern(berth_dockerignore *ign, size_t *cap, const char *line, s
 		a += berth_dockerfile__trim_left(line + a, b - a);
 	}
 	if (b > a) {
-		cleaned = berth_dockerfile__clean_path(line + a, b - a);
+		cleaned = berth_dockerfile_clean_path(line + a, b - a);
 		if (!cleaned)
 			return berth_error_set(BERTH_ERROR, "out of memory");
 	} else {

@@ -82,7 +82,4 @@ int berth_dockerfile__strcaseeq(const char *a, const char *b);
 /* Stage lookup by lower-cased name; SIZE_MAX if none. */
 size_t berth_dockerfile__stage_by_name(const berth_dockerfile *df, const char *name);
 
-/* Go's filepath.Clean for '/'-separated paths, into a malloc'd string. */
-char *berth_dockerfile__clean_path(const char *p, size_t n);
-
 #endif

@@ -517,7 +517,7 @@ void berth_df_vars_dispose(berth_df_vars *v)
 
 /* ---- paths ---- */
 
-char *berth_dockerfile__clean_path(const char *p, size_t n)
+char *berth_dockerfile_clean_path(const char *p, size_t n)
 {
 	/* Go's path.Clean: collapse "//", drop ".", resolve "..", "" -> ".". */
 	char *out = malloc(n + 2);
@@ -560,11 +560,6 @@ char *berth_dockerfile__clean_path(const char *p, size_t n)
 		out[o++] = '.';
 	out[o] = '\0';
 	return out;
-}
-
-char *berth_dockerfile_clean_path(const char *p, size_t n)
-{
-	return berth_dockerfile__clean_path(p, n);
 }
 
 /* ---- RUN with heredocs (BuildKit's dispatchRun) ---- */

@@ -28,12 +28,6 @@
 /* Cap on the tables of one schema. */
 #define TABLES_MAX 1024
 
-/*
- * Tables whose migrations insert rows of their own: not "user data" in an
- * otherwise empty target; their rows are replaced by the source's.
- */
-static const char *const seeded[] = {"generations"};
-
 struct strs {
 	char **v;
 	size_t n;
@@ -259,10 +253,11 @@ static int table_sum(berth_meta *m, const char *table, const struct strs *cols, 
 
 /* ---- the copy ---- */
 
-static int is_seeded(const char *table)
+/* `table` is one the driver's migrations fill (copy_seeded): its rows are no user data. */
+static int is_seeded(const berth_meta_driver *drv, const char *table)
 {
-	for (size_t i = 0; i < sizeof(seeded) / sizeof(seeded[0]); i++)
-		if (strcmp(seeded[i], table) == 0)
+	for (const char *const *s = drv->copy_seeded; s && *s; s++)
+		if (strcmp(*s, table) == 0)
 			return 1;
 	return 0;
 }
@@ -292,7 +287,7 @@ static int check_target(const struct plan *p, berth_meta *to)
 					"metadata: the target's table %s has no column %s", t->name,
 					t->cols.v[k]);
 		strs_free(&cols);
-		if (rc == 0 && !is_seeded(t->name) &&
+		if (rc == 0 && !is_seeded(drv, t->name) &&
 		    (rc = table_sum(to, t->name, &t->cols, 1, &s)) == 0 && s.rows)
 			rc = berth_error_set(
 				BERTH_EEXISTS,

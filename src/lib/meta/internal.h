@@ -160,6 +160,12 @@ typedef struct berth_meta_driver {
 	 */
 	/* the tables of the schema (not the driver's internal ones) */
 	int (*copy_tables)(void *impl, berth_meta_name_cb cb, void *ctx);
+	/*
+	 * Of those, the ones the driver's migrations insert rows into (NULL
+	 * ends the list): a new target's rows there are not user data, and the
+	 * copy replaces them with the source's.
+	 */
+	const char *const *copy_seeded;
 	/* a table's columns; BERTH_ENOTFOUND if the table does not exist */
 	int (*copy_columns)(void *impl, const char *table, berth_meta_name_cb cb, void *ctx);
 	/* the tables `table`'s foreign keys refer to */

@@ -257,6 +257,9 @@ static const char *const migrations[] = {
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+/* The tables the migrations above insert rows into (the driver's copy_seeded). */
+static const char *const seeded_tables[] = {"generations", NULL};
+
 #define MAN_POLICY_GEN " (SELECT value FROM generations WHERE name = 'policy')"
 #define USER_SELECT                                                                                \
 	"SELECT id, name, password_hash, sysadmin::int, " EPOCH(                                   \
@@ -3068,6 +3071,7 @@ const berth_meta_driver berth_meta__pg_driver = {
 	.mirror_tag_checked = pg_mirror_tag_checked,
 	.mirror_tag_mark = pg_mirror_tag_mark,
 	.copy_tables = pg_copy_tables,
+	.copy_seeded = seeded_tables,
 	.copy_columns = pg_copy_columns,
 	.copy_parents = pg_copy_parents,
 	.copy_export = pg_copy_export,

@@ -300,6 +300,9 @@ static const char *const migrations[] = {
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+/* The tables the migrations above insert rows into (the driver's copy_seeded). */
+static const char *const seeded_tables[] = {"generations", NULL};
+
 /* ---- cached statements ---- */
 
 /* The policy generation, read with every manifest (generations PK, one row). */
@@ -3326,6 +3329,7 @@ const berth_meta_driver berth_meta__sqlite_driver = {
 	.mirror_tag_checked = sq_mirror_tag_checked,
 	.mirror_tag_mark = sq_mirror_tag_mark,
 	.copy_tables = sq_copy_tables,
+	.copy_seeded = seeded_tables,
 	.copy_columns = sq_copy_columns,
 	.copy_parents = sq_copy_parents,
 	.copy_export = sq_copy_export,

@@ -131,10 +131,37 @@ static int delete_key(s3_store *st, const char *key)
 	return rc == BERTH_ENOTFOUND ? 0 : rc;
 }
 
+/*
+ * Send `r` with `xml` as its body. S3 may answer 200 and still fail a batch
+ * operation (`op`, for the message) in the body: that is BERTH_EIO too.
+ */
+static int post_xml(s3_store *st, s3_req *r, const berth_buf *xml, const char *op)
+{
+	berth_buf out = BERTH_BUF_INIT(S3_ERROR_BODY_MAX);
+	int rc;
+
+	r->body = xml->ptr;
+	r->body_len = xml->len;
+	r->out = &out;
+	if ((rc = s3_do(st->c, r)) < 0)
+		goto done;
+	if (out.len && strstr(out.ptr, "<Error>")) {
+		char code[128];
+
+		(void)s3_xml_value(out.ptr, "Code", code, sizeof(code));
+		rc = berth_error_set(BERTH_EIO, "S3 %s: %s", op, code);
+		goto done;
+	}
+	rc = 0;
+done:
+	berth_buf_dispose(&out);
+	return rc;
+}
+
 /* DeleteObjects of up to DELETE_BATCH keys (Content-MD5 is required). */
 static int delete_batch(s3_store *st, char *const *keys, size_t n)
 {
-	berth_buf xml = BERTH_BUF_INIT(0), out = BERTH_BUF_INIT(S3_ERROR_BODY_MAX);
+	berth_buf xml = BERTH_BUF_INIT(0);
 	unsigned char md5[16];
 	char b64[32];
 	unsigned int mdlen = 0;
@@ -153,22 +180,9 @@ static int delete_batch(s3_store *st, char *const *keys, size_t n)
 	EVP_Digest(xml.ptr, xml.len, md5, &mdlen, EVP_md5(), NULL);
 	EVP_EncodeBlock((unsigned char *)b64, md5, 16);
 	r.content_md5 = b64;
-	r.body = xml.ptr;
-	r.body_len = xml.len;
-	r.out = &out;
-	if ((rc = s3_do(st->c, &r)) < 0)
-		goto done;
-	if (out.len && strstr(out.ptr, "<Error>")) {
-		char code[128];
-
-		(void)s3_xml_value(out.ptr, "Code", code, sizeof(code));
-		rc = berth_error_set(BERTH_EIO, "S3 DeleteObjects: %s", code);
-		goto done;
-	}
-	rc = 0;
+	rc = post_xml(st, &r, &xml, "DeleteObjects");
 done:
 	berth_buf_dispose(&xml);
-	berth_buf_dispose(&out);
 	return rc;
 }
 
@@ -944,9 +958,9 @@ static void upload_remove(s3_store *st, const char *id, const char *mpu, const c
 static int complete_multipart(s3_upload *u)
 {
 	s3_store *st = S3(u->base.store);
-	berth_buf xml = BERTH_BUF_INIT(0), out = BERTH_BUF_INIT(S3_ERROR_BODY_MAX);
+	berth_buf xml = BERTH_BUF_INIT(0);
 	char key[S3_KEY_MAX], q[UPLOAD_ID_Q_MAX + 16];
-	s3_req r = {.method = "POST", .key = key, .query = q, .sign_body = 1, .out = &out};
+	s3_req r = {.method = "POST", .key = key, .query = q, .sign_body = 1};
 	int rc;
 
 	if ((rc = berth_buf_puts(&xml, "<CompleteMultipartUpload>")) < 0)
@@ -961,22 +975,9 @@ static int complete_multipart(s3_upload *u)
 		goto done;
 	data_key(key, u->base.id);
 	snprintf(q, sizeof(q), "uploadId=%s", u->mpu);
-	r.body = xml.ptr;
-	r.body_len = xml.len;
-	if ((rc = s3_do(st->c, &r)) < 0)
-		goto done;
-	/* S3 may answer 200 and still fail the completion in the body. */
-	if (out.len && strstr(out.ptr, "<Error>")) {
-		char code[128];
-
-		(void)s3_xml_value(out.ptr, "Code", code, sizeof(code));
-		rc = berth_error_set(BERTH_EIO, "S3 CompleteMultipartUpload: %s", code);
-		goto done;
-	}
-	rc = 0;
+	rc = post_xml(st, &r, &xml, "CompleteMultipartUpload");
 done:
 	berth_buf_dispose(&xml);
-	berth_buf_dispose(&out);
 	return rc;
 }
 
