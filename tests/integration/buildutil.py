@@ -5,14 +5,20 @@ reading the count of RUN commands from the build log's last line."""
 import contextlib
 import os
 import re
+import subprocess
 import sys
 import tempfile
+
+import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 import hangdump  # noqa: E402
 
 BERTH = os.environ.get("BERTH_BIN", "berth")
+# Debian's 20.10 client: its BuildKit session is built in (a newer client
+# without buildx may come first on PATH).
+DOCKER = "/usr/bin/docker"
 
 
 def berth(store, *args, check=True, env=None, stdin=None, timeout=600):
@@ -56,3 +62,23 @@ def busybox_registry(prefix):
     finally:
         s.stop()
         d.cleanup()
+
+
+def docker_env():
+    """The environment for DOCKER against the fixture dockerd (DOCKER_HOST)."""
+    host = os.environ.get("DOCKER_HOST")
+    if not host:
+        pytest.fail("DOCKER_HOST is not set: run through ctest (fixture dockerd), or start "
+                    "tests/peers/dockerd-start.sh DIR and export DOCKER_HOST=unix://DIR/sock")
+    if not os.access(DOCKER, os.X_OK):
+        pytest.fail("%s is missing: apt-get install docker.io (scripts/deps.sh)" % DOCKER)
+    return dict(os.environ, DOCKER_BUILDKIT="1", DOCKER_HOST=host)
+
+
+def docker(*args, check=True, timeout=600):
+    """`docker ARGS` with BuildKit on the fixture dockerd; the CompletedProcess (text)."""
+    r = subprocess.run([DOCKER, *args], capture_output=True, text=True, env=docker_env(),
+                       timeout=timeout)
+    if check:
+        assert r.returncode == 0, "docker %s: %s" % (" ".join(args), r.stderr[-3000:])
+    return r

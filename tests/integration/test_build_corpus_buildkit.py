@@ -117,9 +117,8 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 sys.path.insert(0, HERE)
-from buildutil import run_build, busybox_registry  # noqa: E402
+from buildutil import busybox_registry, docker, run_build  # noqa: E402
 
-DOCKER = "/usr/bin/docker"  # Debian's 20.10 client: its BuildKit session is built in
 
 # (case, path or "config:<Field>" or "history") -> why berth differs from
 # BuildKit 20.10 there by design. Capped: anything else must match.
@@ -133,19 +132,6 @@ BY_DESIGN = {
 BY_DESIGN_CAP = 4
 
 
-def docker(*args, check=True, timeout=600):
-    host = os.environ.get("DOCKER_HOST")
-    if not host:
-        pytest.fail("DOCKER_HOST is not set: run through ctest (fixture dockerd), or start "
-                    "tests/peers/dockerd-start.sh DIR and export DOCKER_HOST=unix://DIR/sock")
-    if not os.access(DOCKER, os.X_OK):
-        pytest.fail("%s is missing: apt-get install docker.io (scripts/deps.sh)" % DOCKER)
-    env = dict(os.environ, DOCKER_BUILDKIT="1", DOCKER_HOST=host)
-    r = subprocess.run([DOCKER, *args], capture_output=True, text=True, env=env,
-                       timeout=timeout)
-    if check:
-        assert r.returncode == 0, "docker %s: %s" % (" ".join(args), r.stderr[-3000:])
-    return r
 
 
 @pytest.fixture(scope="module")

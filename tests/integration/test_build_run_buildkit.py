@@ -19,11 +19,9 @@ import re
 import stat
 import subprocess
 
-import pytest
-
+from buildutil import docker
 from test_build_run import base, build, export, make_ctx, runs  # noqa: F401 (fixture)
 
-DOCKER = "/usr/bin/docker"
 # The engine outlives the test: a cache mount id of this run only.
 CACHE_ID = "berth-run-test-%d" % os.getpid()
 
@@ -58,18 +56,6 @@ def probe_file(ctx, base_ref):
     (ctx.parent / "Probe").write_text(PROBE.format(base=base_ref, n=PROBES[0], cache_id=CACHE_ID))
 
 
-def docker(*args, check=True):
-    host = os.environ.get("DOCKER_HOST")
-    if not host:
-        pytest.fail("DOCKER_HOST is not set: run through ctest (fixture dockerd), or start "
-                    "tests/peers/dockerd-start.sh DIR and export DOCKER_HOST=unix://DIR/sock")
-    if not os.access(DOCKER, os.X_OK):
-        pytest.fail("%s is missing: apt-get install docker.io (scripts/deps.sh)" % DOCKER)
-    env = dict(os.environ, DOCKER_BUILDKIT="1", DOCKER_HOST=host)
-    r = subprocess.run([DOCKER, *args], capture_output=True, text=True, env=env, timeout=600)
-    if check:
-        assert r.returncode == 0, "docker %s: %s" % (" ".join(args), r.stderr[-3000:])
-    return r
 
 
 def tree(root):

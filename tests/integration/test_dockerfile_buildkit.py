@@ -32,26 +32,14 @@ import subprocess
 
 import pytest
 
+from buildutil import docker
+
 BIN = os.environ.get("BERTH_BIN", "build/dev/berth")
 SRC = os.environ.get("BERTH_SOURCE_DIR", ".")
-DOCKER = "/usr/bin/docker"  # Debian's 20.10 client (a newer one without buildx may be on PATH)
 
 
-def docker_env():
-    host = os.environ.get("DOCKER_HOST")
-    if not host:
-        pytest.fail("DOCKER_HOST is not set: run through ctest (fixture dockerd), or start "
-                    "tests/peers/dockerd-start.sh DIR and export DOCKER_HOST=unix://DIR/sock")
-    if not os.access(DOCKER, os.X_OK):
-        pytest.fail("%s is missing: apt-get install docker.io (scripts/deps.sh)" % DOCKER)
-    return dict(os.environ, DOCKER_BUILDKIT="1", DOCKER_HOST=host)
 
 
-def docker(*args, check=True):
-    r = subprocess.run([DOCKER, *args], capture_output=True, text=True, env=docker_env())
-    if check:
-        assert r.returncode == 0, "docker %s: %s" % (" ".join(args), r.stderr[-2000:])
-    return r
 
 
 def berth(*args):
