@@ -359,6 +359,27 @@ static void an_unchanged_root_diffs_to_an_empty_layer(void **state)
 	berth_workroot_free(w);
 }
 
+/* The diff of `w` (freed) as gzip layer NAME, unpacked into the store. */
+static void commit_layer(fixture *f, berth_workroot *w, const char *name, berth_digest *diff_id)
+{
+	berth_diff_options o = {.compression = BERTH_LAYER_GZIP, .level = -1, .clamp_mtime = -1};
+	berth_diff_result r;
+	char blob[256];
+	int fd;
+
+	snprintf(blob, sizeof(blob), "%s/%s.tar.gz", f->dir, name);
+	fd = open(blob, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_int_equal(berth_workroot_diff(w, &o, berth_layer_write_fd, &fd, &r), 0);
+	close(fd);
+	berth_workroot_free(w);
+	fd = open(blob, O_RDONLY);
+	assert_int_equal(berth_snapshots_unpack(f->s, &r.diff_id, BERTH_LAYER_GZIP,
+						berth_layer_read_fd, &fd),
+			 0);
+	close(fd);
+	*diff_id = r.diff_id;
+}
+
 /*
  * Two steps that change nothing give one empty layer, twice in the chain
  * (base, empty, empty, then a layer over them): overlayfs refuses a
@@ -370,39 +391,16 @@ static void a_layer_twice_in_the_chain_mounts(void **state)
 	fixture *f = *state;
 	berth_digest chain[4];
 	berth_workroot *w = NULL;
-	berth_diff_options o = {.compression = BERTH_LAYER_GZIP, .level = -1, .clamp_mtime = -1};
-	berth_diff_result r;
-	char blob[256];
-	int fd;
 
 	base_layer(f, &chain[0]);
 	/* the empty layer: a diff of an unchanged root */
 	assert_int_equal(berth_workroot_mount(&w, f->s, chain, 1), 0);
-	snprintf(blob, sizeof(blob), "%s/empty.tar.gz", f->dir);
-	fd = open(blob, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_int_equal(berth_workroot_diff(w, &o, berth_layer_write_fd, &fd, &r), 0);
-	close(fd);
-	berth_workroot_free(w);
-	fd = open(blob, O_RDONLY);
-	assert_int_equal(berth_snapshots_unpack(f->s, &r.diff_id, BERTH_LAYER_GZIP,
-						berth_layer_read_fd, &fd),
-			 0);
-	close(fd);
-	chain[1] = chain[2] = r.diff_id;
+	commit_layer(f, w, "empty", &chain[1]);
+	chain[2] = chain[1];
 	/* a layer over the two empty ones */
 	assert_int_equal(berth_workroot_mount(&w, f->s, chain, 3), 0);
 	test_sh("cd %s && echo top > top && rm gone", berth_workroot_path(w));
-	snprintf(blob, sizeof(blob), "%s/top.tar.gz", f->dir);
-	fd = open(blob, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_int_equal(berth_workroot_diff(w, &o, berth_layer_write_fd, &fd, &r), 0);
-	close(fd);
-	berth_workroot_free(w);
-	fd = open(blob, O_RDONLY);
-	assert_int_equal(berth_snapshots_unpack(f->s, &r.diff_id, BERTH_LAYER_GZIP,
-						berth_layer_read_fd, &fd),
-			 0);
-	close(fd);
-	chain[3] = r.diff_id;
+	commit_layer(f, w, "top", &chain[3]);
 	assert_int_equal(berth_workroot_mount(&w, f->s, chain, 4), 0);
 	test_sh("cd %s && test \"$(cat top)\" = top && test ! -e gone && "
 		"test \"$(cat etc/conf)\" = base",
