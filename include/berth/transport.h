@@ -184,9 +184,9 @@ typedef struct berth_copy_options {
 		*platform; /* "os/arch[/variant]" to pick from an index; NULL = linux/<host arch> */
 	int parallel;	   /* blobs in flight, default 4 */
 	const char *format;   /* NULL keep, "oci" or "v2s2": convert the manifest */
-	int keep_format; /* with format NULL: an oci: destination keeps a Docker manifest and
-			    config as they are (they convert to OCI otherwise, as containers/image
-			    does, which drops the Docker config's OnBuild, Healthcheck, Shell) */
+	int keep_format;      /* with format NULL: an oci: destination keeps a Docker manifest and
+				 config as they are (they convert to OCI otherwise, as containers/image
+				 does, which drops the Docker config's OnBuild, Healthcheck, Shell) */
 	const char *compress; /* NULL keep, "gzip" or "zstd": recompress layers */
 	berth_copy_progress progress;
 	void *progress_ctx;
