@@ -1,3 +1,5 @@
+# needs-peer: ceph-rgw
+# needs-peer: dockerd
 """N replicas (issue 15), the rest of "Tests that must pass": three `berth
 serve` processes behind haproxy (test_scale_local's cluster) on a PostgreSQL
 of this module's own and the run's Ceph RGW, and
@@ -21,8 +23,6 @@ of this module's own and the run's Ceph RGW, and
 The PostgreSQL is this module's own (not the run's fixture, which other tests
 share) so that restarting it disturbs nobody else.
 """
-# needs-peer: ceph-rgw
-# needs-peer: dockerd
 import json
 import os
 import shutil
