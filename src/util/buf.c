@@ -121,6 +121,33 @@ static size_t utf8_seq(const unsigned char *p)
 	return 0;
 }
 
+int berth_buf_put_rune(berth_buf *b, uint32_t r)
+{
+	char t[4];
+	size_t n;
+
+	if (r < 0x80) {
+		t[0] = (char)r;
+		n = 1;
+	} else if (r < 0x800) {
+		t[0] = (char)(0xC0 | (r >> 6));
+		t[1] = (char)(0x80 | (r & 0x3F));
+		n = 2;
+	} else if (r < 0x10000) {
+		t[0] = (char)(0xE0 | (r >> 12));
+		t[1] = (char)(0x80 | ((r >> 6) & 0x3F));
+		t[2] = (char)(0x80 | (r & 0x3F));
+		n = 3;
+	} else {
+		t[0] = (char)(0xF0 | (r >> 18));
+		t[1] = (char)(0x80 | ((r >> 12) & 0x3F));
+		t[2] = (char)(0x80 | ((r >> 6) & 0x3F));
+		t[3] = (char)(0x80 | (r & 0x3F));
+		n = 4;
+	}
+	return berth_buf_put(b, t, n);
+}
+
 /* A JSON string: quotes, backslashes and control characters escaped, and
  * each byte that is not part of valid UTF-8 replaced by U+FFFD (as Go's
  * encoding/json does), so the output is always valid JSON whatever bytes a

@@ -76,36 +76,14 @@ int berth_build__go_quote(berth_buf *b, const char *s)
 /* Go's %q of a rune (HealthConfig.Retries is an int, printed as one). */
 static int go_quote_rune(berth_buf *b, int64_t r)
 {
-	char u[4];
-	size_t n;
 	int rc = 0;
 
 	if (r < 0 || r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff))
 		r = 0xfffd;
 	if (berth_buf_put(b, "'", 1) < 0)
 		return BERTH_ERROR;
-	if (!go_escape(b, (uint32_t)r, '\'', &rc)) {
-		if (r < 0x80) {
-			u[0] = (char)r;
-			n = 1;
-		} else if (r < 0x800) {
-			u[0] = (char)(0xc0 | (r >> 6));
-			u[1] = (char)(0x80 | (r & 0x3f));
-			n = 2;
-		} else if (r < 0x10000) {
-			u[0] = (char)(0xe0 | (r >> 12));
-			u[1] = (char)(0x80 | ((r >> 6) & 0x3f));
-			u[2] = (char)(0x80 | (r & 0x3f));
-			n = 3;
-		} else {
-			u[0] = (char)(0xf0 | (r >> 18));
-			u[1] = (char)(0x80 | ((r >> 12) & 0x3f));
-			u[2] = (char)(0x80 | ((r >> 6) & 0x3f));
-			u[3] = (char)(0x80 | (r & 0x3f));
-			n = 4;
-		}
-		rc = berth_buf_put(b, u, n);
-	}
+	if (!go_escape(b, (uint32_t)r, '\'', &rc))
+		rc = berth_buf_put_rune(b, (uint32_t)r);
 	return rc ? rc : berth_buf_put(b, "'", 1);
 }
 

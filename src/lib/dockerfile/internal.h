@@ -47,7 +47,6 @@ bool berth_dockerfile__is_digit(uint32_t r);
 
 /* Append rune r as UTF-8; an ASCII rune that fits the buffer's capacity (and its maximum) is
  * stored inline, without a call. */
-int berth_dockerfile__put_rune_slow(berth_buf *b, uint32_t r) BERTH_WARN_UNUSED;
 static inline BERTH_WARN_UNUSED int berth_dockerfile__put_rune(berth_buf *b, uint32_t r)
 {
 	if (r < 0x80 && b->len + 1 < b->cap && (!b->max || b->len < b->max)) {
@@ -55,7 +54,7 @@ static inline BERTH_WARN_UNUSED int berth_dockerfile__put_rune(berth_buf *b, uin
 		b->ptr[b->len] = '\0';
 		return 0;
 	}
-	return berth_dockerfile__put_rune_slow(b, r);
+	return berth_buf_put_rune(b, r);
 }
 
 /* Length of s after strings.TrimRightFunc(unicode.IsSpace) and offset after TrimLeft. */
