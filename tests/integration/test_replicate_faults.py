@@ -69,6 +69,24 @@ def put_referrer(server, repo, subject_digest, subject_size, subject_type):
     return md
 
 
+def pull_server(berth_factory, tmp_path, dist):
+    """A berth with the rule from-dist: pull apps/** from Distribution `dist`."""
+    cfg = tmp_path / "pull.yaml"
+    cfg.write_text("replication:\n"
+                   "  - name: from-dist\n"
+                   "    source: %s\n"
+                   "    direction: pull\n"
+                   "    filters:\n"
+                   "      - pattern: \"apps/**\"\n" % dist.url)
+    return berth_factory(extra_args=["--config", str(cfg)])
+
+
+def run_pull(srv, count):
+    """Run from-dist once more; the executions, newest first, once `count` exist."""
+    api(srv, "POST", "/policies/from-dist/run", status=202)
+    return wait_executions(srv, count, rule="from-dist")
+
+
 def referrers_tag(digest):
     """The referrers tag schema's tag of a manifest digest: sha256-<hex>."""
     return digest.replace(":", "-")
@@ -132,16 +150,8 @@ def test_pull_from_distribution_brings_referrers_of_the_tag_schema(berth_factory
         r = requests.put(dist.url + "/v2/apps/web/manifests/" + referrers_tag(d), data=idx,
                          headers={"Content-Type": u.MT_OCI_INDEX}, timeout=10)
         assert r.status_code == 201, r.text
-        cfg = tmp_path / "pull.yaml"
-        cfg.write_text("replication:\n"
-                       "  - name: from-dist\n"
-                       "    source: %s\n"
-                       "    direction: pull\n"
-                       "    filters:\n"
-                       "      - pattern: \"apps/**\"\n" % dist.url)
-        srv = berth_factory(extra_args=["--config", str(cfg)])
-        api(srv, "POST", "/policies/from-dist/run", status=202)
-        ex = wait_executions(srv, 1, rule="from-dist")
+        srv = pull_server(berth_factory, tmp_path, dist)
+        ex = run_pull(srv, 1)
         assert ex[0]["status"] == "succeeded", (ex, results(srv, ex[0]["id"]))
         assert ex[0]["summary"]["copied"] == 2, ex[0]  # the image and its referrer
         r = requests.get(srv.url + "/v2/apps/web/referrers/" + d, timeout=10)
@@ -151,8 +161,7 @@ def test_pull_from_distribution_brings_referrers_of_the_tag_schema(berth_factory
         tags = requests.get(srv.url + "/v2/apps/web/tags/list", timeout=10).json()["tags"]
         assert tags == ["1.0"], tags
         # Incremental: the second run copies nothing.
-        api(srv, "POST", "/policies/from-dist/run", status=202)
-        ex = wait_executions(srv, 2, rule="from-dist")
+        ex = run_pull(srv, 2)
         assert ex[0]["summary"]["copied"] == 0, ex[0]
 
 
@@ -162,24 +171,15 @@ def test_pull_from_distribution(berth_factory, tmp_path, monkeypatch):
         push(u.small_image() + ":small", dist, "apps/web:1.0")
         push(u.multi_image() + ":multi", dist, "apps/team/api:2.0")
         push(u.small_image() + ":small", dist, "other/tool:1.0")
-        cfg = tmp_path / "pull.yaml"
-        cfg.write_text("replication:\n"
-                       "  - name: from-dist\n"
-                       "    source: %s\n"
-                       "    direction: pull\n"
-                       "    filters:\n"
-                       "      - pattern: \"apps/**\"\n" % dist.url)
-        srv = berth_factory(extra_args=["--config", str(cfg)])
-        api(srv, "POST", "/policies/from-dist/run", status=202)
-        ex = wait_executions(srv, 1, rule="from-dist")
+        srv = pull_server(berth_factory, tmp_path, dist)
+        ex = run_pull(srv, 1)
         assert ex[0]["status"] == "succeeded", (ex, results(srv, ex[0]["id"]))
         for repo, tag in (("apps/web", "1.0"), ("apps/team/api", "2.0")):
             assert manifest_digest(srv.url, repo, tag) == manifest_digest(dist.url, repo, tag)
             u.assert_same_image(u.read_registry(srv.url, repo, tag), u.read_registry(dist.url, repo, tag), True)
         assert "other/tool" not in catalog(srv.url)
         # Incremental: the second run copies nothing.
-        api(srv, "POST", "/policies/from-dist/run", status=202)
-        ex = wait_executions(srv, 2, rule="from-dist")
+        ex = run_pull(srv, 2)
         assert ex[0]["summary"]["copied"] == 0 and ex[0]["summary"]["skipped"] == 2
 
 
