@@ -485,10 +485,12 @@ int berth_client_referrers_tag_merge(berth_client *c, const char *repo, const be
 		rc = 0;
 		idx = json_pack("{s:i,s:s,s:[]}", "schemaVersion", 2, "mediaType",
 				BERTH_MT_OCI_INDEX, "manifests");
-	} else if (rc == 0 &&
-		   !json_is_array(json_object_get((idx = json_loadb(body.ptr, body.len, 0, NULL)),
-						  "manifests"))) {
-		rc = berth_error_set(BERTH_EINVALID, "%s:%s is not a referrers index", repo, tag);
+	} else if (rc == 0) {
+		/* json_is_array evaluates its argument twice: load first. */
+		idx = json_loadb(body.ptr, body.len, 0, NULL);
+		if (!json_is_array(json_object_get(idx, "manifests")))
+			rc = berth_error_set(BERTH_EINVALID, "%s:%s is not a referrers index", repo,
+					     tag);
 	}
 	if (rc < 0)
 		goto done;
