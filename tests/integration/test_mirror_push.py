@@ -1,6 +1,6 @@
 """Pushes to a pull-through mirror (P8) with `push: allow` in an upstream's
 config: refused by default (test_mirror.py::test_mirror_refuses_pushes);
-accepted when allowed, from `berth copy` and skopeo, pulled back with the
+accepted when allowed, from `berth copy`, skopeo and podman, pulled back with the
 same digest; a pushed repository is local (never revalidated against
 upstream, even where upstream has the same name); upstream content is still
 mirrored next to it; deletes only of what was pushed; access control (P3)
@@ -16,6 +16,7 @@ import requests
 import copyutil as u
 import mirrorutil as mu
 from authutil import auth_factory  # noqa: F401
+from test_auth_clients import env, podman  # noqa: F401  (fixtures)
 from test_mirror import upstream  # noqa: F401
 
 
@@ -113,4 +114,26 @@ def test_mirror_push_needs_push_permission(upstream, auth_factory, tmp_path):  #
     # Deleting needs delete permission too.
     r = srv.req("DELETE", "/v2/team/own/manifests/" + dig, reader)
     assert r.status_code in (401, 403), r.status_code
+    assert _writes(pa) == [], _writes(pa)
+
+
+def test_mirror_push_from_podman(upstream, berth_factory, podman, tmp_path):  # noqa: F811
+    pa, _ = upstream()
+    cfg = mu.mirror_config(tmp_path, proxy={"remoteurl": pa.url, "push": "allow"})
+    srv = berth_factory(extra_args=["--config", cfg])
+    layout = u.small_image()
+    with open(os.path.join(layout, "index.json")) as f:
+        desc = [m for m in json.load(f)["manifests"]
+                if m.get("annotations", {}).get(u.REF_NAME) == "small"][0]
+    with open(os.path.join(layout, "blobs", "sha256", desc["digest"].split(":", 1)[1])) as f:
+        config = json.load(f)["config"]["digest"].split(":", 1)[1]
+    ref = "%s/team/podman:1" % srv.host
+    podman("pull", "oci:%s:small" % layout)
+    podman("tag", config, ref)
+    df = str(tmp_path / "podman-digest")
+    podman("push", "--tls-verify=false", "--digestfile", df, ref)
+    pushed = _pushed_digest(df)
+    assert mu.pull(srv.url, "team/podman", "1")[0] == pushed
+    out = podman("pull", "--tls-verify=false", ref)
+    assert out.returncode == 0
     assert _writes(pa) == [], _writes(pa)
