@@ -113,6 +113,29 @@ int berth_client_referrers(berth_client *c, const char *repo, const berth_digest
 int berth_client_referrers_index(berth_client *c, const char *repo, const berth_digest *subject,
 				 struct berth_buf *body, int *api) BERTH_WARN_UNUSED;
 
+/**
+ * 1 if `repo` at the registry answers the referrers API (a probe: GET
+ * /v2/<repo>/referrers/<subject>), 0 if it answers 404 (Distribution 2.8:
+ * clients then keep the referrers tag schema), a negative code on error.
+ */
+int berth_client_referrers_api(berth_client *c, const char *repo,
+			       const berth_digest *subject) BERTH_WARN_UNUSED;
+
+/**
+ * For a registry without the referrers API: merge the descriptors of
+ * `refs` (an image index JSON of `len` bytes, as the referrers API answers)
+ * into the referrers tag schema's index of `subject` in `repo`, the
+ * manifest tagged "<algo>-<hex>" (made if absent; a digest already listed
+ * is not added twice; nothing is written when nothing is new), as the
+ * distribution spec asks of a client pushing a manifest with a subject to
+ * such a registry.
+ */
+int berth_client_referrers_tag_merge(berth_client *c, const char *repo, const berth_digest *subject,
+				     const void *refs, size_t len) BERTH_WARN_UNUSED;
+
+/** 1 if `tag` is a tag of the referrers tag schema ("sha256-<64 hex>"), else 0. */
+int berth_client_is_referrers_tag(const char *tag);
+
 /* ---- blobs ---- */
 
 /** 0 and the size if the blob exists in repo (HEAD), BERTH_ENOTFOUND if not. */

@@ -37,18 +37,23 @@ def test_manual_run_propagates_deleted_tags_when_configured(target, source, tmp_
     assert manifest_digest(dst.url, "apps/web", "1.0")
 
 
+def upload_blob(server, repo, data):
+    """POST then PUT (Distribution 2.8 has no single-POST upload); returns the digest."""
+    digest = u.sha256(data)
+    r = requests.post(server.url + "/v2/%s/blobs/uploads/" % repo, timeout=10)
+    assert r.status_code == 202, r.text
+    loc = requests.compat.urljoin(server.url, r.headers["Location"])
+    r = requests.put(loc + ("&" if "?" in loc else "?") + "digest=" + digest, data=data,
+                     headers={"Content-Type": "application/octet-stream"}, timeout=10)
+    assert r.status_code == 201, r.text
+    return digest
+
+
 def put_referrer(server, repo, subject_digest, subject_size, subject_type):
     """An OCI 1.1 artifact whose subject is the given manifest; returns its digest."""
     blob = b'{"predicate": "sbom"}'
-    bd = u.sha256(blob)
-    r = requests.post(server.url + "/v2/%s/blobs/uploads/?digest=%s" % (repo, bd), data=blob,
-                      headers={"Content-Type": "application/octet-stream"}, timeout=10)
-    assert r.status_code == 201, r.text
-    empty = b"{}"
-    ed = u.sha256(empty)
-    r = requests.post(server.url + "/v2/%s/blobs/uploads/?digest=%s" % (repo, ed), data=empty,
-                      timeout=10)
-    assert r.status_code == 201, r.text
+    bd = upload_blob(server, repo, blob)
+    ed = upload_blob(server, repo, b"{}")
     m = json.dumps({"schemaVersion": 2, "mediaType": u.MT_OCI_MANIFEST,
                     "artifactType": "application/spdx+json",
                     "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": ed,
@@ -64,9 +69,33 @@ def put_referrer(server, repo, subject_digest, subject_size, subject_type):
     return md
 
 
-@pytest.mark.parametrize("target", ["berth"], indirect=True)
+def pull_server(berth_factory, tmp_path, dist):
+    """A berth with the rule from-dist: pull apps/** from Distribution `dist`."""
+    cfg = tmp_path / "pull.yaml"
+    cfg.write_text("replication:\n"
+                   "  - name: from-dist\n"
+                   "    source: %s\n"
+                   "    direction: pull\n"
+                   "    filters:\n"
+                   "      - pattern: \"apps/**\"\n" % dist.url)
+    return berth_factory(extra_args=["--config", str(cfg)])
+
+
+def run_pull(srv, count):
+    """Run from-dist once more; the executions, newest first, once `count` exist."""
+    api(srv, "POST", "/policies/from-dist/run", status=202)
+    return wait_executions(srv, count, rule="from-dist")
+
+
+def referrers_tag(digest):
+    """The referrers tag schema's tag of a manifest digest: sha256-<hex>."""
+    return digest.replace(":", "-")
+
+
+@pytest.mark.parametrize("target", ["berth", "distribution"], indirect=True)
 def test_signatures_and_referrers_arrive(target, source, tmp_path):
     proxy, dst = target
+    kind = "distribution" if isinstance(dst, Distribution) else "berth"
     src = source(brief_config(tmp_path, proxy.url))
     push(u.small_image() + ":small", src, "apps/web:1.0")
     d = manifest_digest(src.url, "apps/web", "1.0")
@@ -74,17 +103,66 @@ def test_signatures_and_referrers_arrive(target, source, tmp_path):
     size = int(head.headers["Content-Length"])
     mt = head.headers["Content-Type"]
     # A cosign-style signature tag and an OCI referrer (an SBOM).
-    push(u.small_image() + ":small", src, "apps/web:%s.sig" % d.replace(":", "-"))
+    push(u.small_image() + ":small", src, "apps/web:%s.sig" % referrers_tag(d))
     ref = put_referrer(src, "apps/web", d, size, mt)
 
     api(src, "POST", "/policies/%s/run" % RULE, status=202)
     ex = wait_executions(src, 1)
     assert ex[0]["status"] == "succeeded", (ex, results(src, ex[0]["id"]))
-    assert manifest_digest(dst.url, "apps/web", d.replace(":", "-") + ".sig")
+    assert manifest_digest(dst.url, "apps/web", referrers_tag(d) + ".sig")
     assert manifest_digest(dst.url, "apps/web", ref) == ref
     r = requests.get(dst.url + "/v2/apps/web/referrers/" + d, timeout=10)
-    assert r.status_code == 200
-    assert [m["digest"] for m in r.json()["manifests"]] == [ref]
+    if kind == "berth":
+        assert r.status_code == 200
+        assert [m["digest"] for m in r.json()["manifests"]] == [ref]
+    else:
+        # No referrers API there: the referrers tag schema's index lists the SBOM.
+        assert r.status_code == 404
+        idx = u.registry_get(dst.url, "/v2/apps/web/manifests/" + referrers_tag(d))
+        assert idx.status_code == 200, idx.text
+        assert [(m["digest"], m.get("artifactType")) for m in idx.json()["manifests"]] == \
+            [(ref, "application/spdx+json")]
+    # A second run adds nothing: the referrer is skipped, the index keeps one entry.
+    api(src, "POST", "/policies/%s/run" % RULE, status=202)
+    ex = wait_executions(src, 2)
+    assert ex[0]["status"] == "succeeded" and ex[0]["summary"]["copied"] == 0, ex[0]
+    if kind == "distribution":
+        idx = u.registry_get(dst.url, "/v2/apps/web/manifests/" + referrers_tag(d))
+        assert [m["digest"] for m in idx.json()["manifests"]] == [ref]
+
+
+def test_pull_from_distribution_brings_referrers_of_the_tag_schema(berth_factory, tmp_path):
+    """A referrer kept at Distribution through the referrers tag schema arrives
+    at berth as a real referrer (its referrers API lists it), not as a tag."""
+    need_distribution()
+    with Distribution(str(tmp_path / "dist")) as dist:
+        push(u.small_image() + ":small", dist, "apps/web:1.0")
+        d = manifest_digest(dist.url, "apps/web", "1.0")
+        head = u.registry_get(dist.url, "/v2/apps/web/manifests/1.0", method="HEAD")
+        ref = put_referrer(dist, "apps/web", d, int(head.headers["Content-Length"]),
+                           head.headers["Content-Type"])
+        # What an OCI 1.1 client pushing to Distribution 2.8 writes next to it.
+        rm = u.registry_get(dist.url, "/v2/apps/web/manifests/" + ref, method="HEAD")
+        idx = json.dumps({"schemaVersion": 2, "mediaType": u.MT_OCI_INDEX, "manifests": [
+            {"mediaType": u.MT_OCI_MANIFEST, "digest": ref,
+             "size": int(rm.headers["Content-Length"]),
+             "artifactType": "application/spdx+json"}]}).encode()
+        r = requests.put(dist.url + "/v2/apps/web/manifests/" + referrers_tag(d), data=idx,
+                         headers={"Content-Type": u.MT_OCI_INDEX}, timeout=10)
+        assert r.status_code == 201, r.text
+        srv = pull_server(berth_factory, tmp_path, dist)
+        ex = run_pull(srv, 1)
+        assert ex[0]["status"] == "succeeded", (ex, results(srv, ex[0]["id"]))
+        assert ex[0]["summary"]["copied"] == 2, ex[0]  # the image and its referrer
+        r = requests.get(srv.url + "/v2/apps/web/referrers/" + d, timeout=10)
+        assert r.status_code == 200
+        assert [(m["digest"], m.get("artifactType")) for m in r.json()["manifests"]] == \
+            [(ref, "application/spdx+json")]
+        tags = requests.get(srv.url + "/v2/apps/web/tags/list", timeout=10).json()["tags"]
+        assert tags == ["1.0"], tags
+        # Incremental: the second run copies nothing.
+        ex = run_pull(srv, 2)
+        assert ex[0]["summary"]["copied"] == 0, ex[0]
 
 
 def test_pull_from_distribution(berth_factory, tmp_path, monkeypatch):
@@ -93,24 +171,15 @@ def test_pull_from_distribution(berth_factory, tmp_path, monkeypatch):
         push(u.small_image() + ":small", dist, "apps/web:1.0")
         push(u.multi_image() + ":multi", dist, "apps/team/api:2.0")
         push(u.small_image() + ":small", dist, "other/tool:1.0")
-        cfg = tmp_path / "pull.yaml"
-        cfg.write_text("replication:\n"
-                       "  - name: from-dist\n"
-                       "    source: %s\n"
-                       "    direction: pull\n"
-                       "    filters:\n"
-                       "      - pattern: \"apps/**\"\n" % dist.url)
-        srv = berth_factory(extra_args=["--config", str(cfg)])
-        api(srv, "POST", "/policies/from-dist/run", status=202)
-        ex = wait_executions(srv, 1, rule="from-dist")
+        srv = pull_server(berth_factory, tmp_path, dist)
+        ex = run_pull(srv, 1)
         assert ex[0]["status"] == "succeeded", (ex, results(srv, ex[0]["id"]))
         for repo, tag in (("apps/web", "1.0"), ("apps/team/api", "2.0")):
             assert manifest_digest(srv.url, repo, tag) == manifest_digest(dist.url, repo, tag)
             u.assert_same_image(u.read_registry(srv.url, repo, tag), u.read_registry(dist.url, repo, tag), True)
         assert "other/tool" not in catalog(srv.url)
         # Incremental: the second run copies nothing.
-        api(srv, "POST", "/policies/from-dist/run", status=202)
-        ex = wait_executions(srv, 2, rule="from-dist")
+        ex = run_pull(srv, 2)
         assert ex[0]["summary"]["copied"] == 0 and ex[0]["summary"]["skipped"] == 2
 
 

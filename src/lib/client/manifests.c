@@ -376,6 +376,12 @@ done:
 	return rc;
 }
 
+/* "<algo>-<hex>", the referrers tag schema's tag of `subject`. */
+static void referrers_tag(char *out, size_t n, const berth_digest *subject)
+{
+	snprintf(out, n, "%s-%s", berth_digest_algo_name(subject->algo), berth_digest_hex(subject));
+}
+
 /* 0 when `body` is a JSON object with a manifests array. */
 static int referrers_check(const berth_buf *body, const char *repo, const berth_digest *subject)
 {
@@ -405,8 +411,7 @@ int berth_client_referrers_index(berth_client *c, const char *repo, const berth_
 		*api = rc != BERTH_ENOTFOUND;
 	if (rc == BERTH_ENOTFOUND) {
 		berth_error_clear();
-		snprintf(tag, sizeof(tag), "%s-%s", berth_digest_algo_name(subject->algo),
-			 berth_digest_hex(subject));
+		referrers_tag(tag, sizeof(tag), subject);
 		rc = berth_client_manifest_get(c, repo, tag, body, NULL, 0, NULL);
 		if (rc == BERTH_ENOTFOUND) {
 			berth_error_clear();
@@ -415,6 +420,104 @@ int berth_client_referrers_index(berth_client *c, const char *repo, const berth_
 	}
 	if (rc == 0 && body->len && (rc = referrers_check(body, repo, subject)) < 0)
 		berth_buf_reset(body);
+	return rc;
+}
+
+int berth_client_referrers_api(berth_client *c, const char *repo, const berth_digest *subject)
+{
+	berth_buf probe = BERTH_BUF_INIT(0);
+	int rc = berth_client_referrers(c, repo, subject, NULL, &probe);
+
+	berth_buf_dispose(&probe);
+	if (rc == BERTH_ENOTFOUND) {
+		berth_error_clear();
+		return 0;
+	}
+	return rc < 0 ? rc : 1;
+}
+
+int berth_client_is_referrers_tag(const char *tag)
+{
+	char s[BERTH_DIGEST_MAX + 16];
+	const char *dash = strchr(tag, '-');
+	berth_digest d;
+
+	if (!dash || strlen(tag) >= sizeof(s))
+		return 0;
+	snprintf(s, sizeof(s), "%.*s:%s", (int)(dash - tag), tag, dash + 1);
+	return berth_digest_parse(&d, s, strlen(s)) == 0;
+}
+
+/* 1 if index `idx` lists `digest`. */
+static int index_has(json_t *idx, const char *digest)
+{
+	json_t *m;
+	size_t i;
+
+	json_array_foreach(json_object_get(idx, "manifests"), i, m)
+	{
+		const char *d = json_string_value(json_object_get(m, "digest"));
+
+		if (d && strcmp(d, digest) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int berth_client_referrers_tag_merge(berth_client *c, const char *repo, const berth_digest *subject,
+				     const void *refs, size_t len)
+{
+	berth_buf body = BERTH_BUF_INIT(0);
+	char tag[BERTH_DIGEST_MAX + 16], *text = NULL;
+	json_t *add = json_loadb(refs, len, 0, NULL), *idx = NULL, *m;
+	size_t i, added = 0;
+	int rc = 0;
+
+	if (!json_is_array(json_object_get(add, "manifests"))) {
+		rc = berth_error_set(BERTH_EINVALID, "the referrers of %s in %s: not an index",
+				     subject->str, repo);
+		goto done;
+	}
+	referrers_tag(tag, sizeof(tag), subject);
+	rc = berth_client_manifest_get(c, repo, tag, &body, NULL, 0, NULL);
+	if (rc == BERTH_ENOTFOUND) {
+		berth_error_clear();
+		rc = 0;
+		idx = json_pack("{s:i,s:s,s:[]}", "schemaVersion", 2, "mediaType",
+				BERTH_MT_OCI_INDEX, "manifests");
+	} else if (rc == 0) {
+		/* json_is_array evaluates its argument twice: load first. */
+		idx = json_loadb(body.ptr, body.len, 0, NULL);
+		if (!json_is_array(json_object_get(idx, "manifests")))
+			rc = berth_error_set(BERTH_EINVALID, "%s:%s is not a referrers index", repo,
+					     tag);
+	}
+	if (rc < 0)
+		goto done;
+	if (!idx) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	json_array_foreach(json_object_get(add, "manifests"), i, m)
+	{
+		const char *d = json_string_value(json_object_get(m, "digest"));
+
+		if (d && !index_has(idx, d) &&
+		    json_array_append(json_object_get(idx, "manifests"), m) == 0)
+			added++;
+	}
+	if (added == 0)
+		goto done;
+	if (!(text = json_dumps(idx, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
+	rc = berth_client_manifest_put(c, repo, tag, BERTH_MT_OCI_INDEX, text, strlen(text), NULL);
+done:
+	free(text);
+	json_decref(add);
+	json_decref(idx);
+	berth_buf_dispose(&body);
 	return rc;
 }
 

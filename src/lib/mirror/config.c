@@ -140,9 +140,9 @@ static int ttl_error(const char *where)
 static int upstream_load(berth_mirror__upstream *up, json_t *o, const char *where,
 			 const char *url_key)
 {
-	char host[BERTH_MIRROR_NAME_MAX + 1], *ttl = NULL, *name = NULL;
+	char host[BERTH_MIRROR_NAME_MAX + 1], *ttl = NULL, *name = NULL, *push = NULL;
 	const char *known[] = {"name",	   "host", "url",     "remoteurl", "username",
-			       "password", "ttl",  "default", NULL};
+			       "password", "ttl",  "default", "push",	   NULL};
 	const char *k;
 	json_t *v;
 	int rc;
@@ -196,6 +196,13 @@ static int upstream_load(berth_mirror__upstream *up, json_t *o, const char *wher
 		goto done;
 	}
 	up->is_default = v && json_is_true(v);
+	if ((rc = opt_string(o, "push", where, 16, &push)) < 0)
+		goto done;
+	if (push && strcmp(push, "allow") != 0 && strcmp(push, "refuse") != 0) {
+		rc = berth_error_set(BERTH_EINVALID, "%s.push: expected allow or refuse", where);
+		goto done;
+	}
+	up->push = push && strcmp(push, "allow") == 0;
 	/* Distribution's proxy section mirrors Docker Hub for Docker daemons
 	 * (registry-mirrors): it is docker.io unless named otherwise. */
 	if (!name &&
@@ -225,6 +232,7 @@ static int upstream_load(berth_mirror__upstream *up, json_t *o, const char *wher
 			*p = '_';
 done:
 	free(ttl);
+	free(push);
 	free(name);
 	return rc;
 }

@@ -25,6 +25,7 @@ typedef struct berth_mirror__upstream {
 	long ttl;
 	int is_default;
 	int docker_hub; /* one-component names get "library/" */
+	int push;	/* `push: allow`: clients may push repositories of their own here */
 	berth_client *client;
 } berth_mirror__upstream;
 
@@ -78,6 +79,15 @@ void berth_mirror__upstreams_free(berth_mirror *m);
  */
 int berth_mirror__manifest_ready(berth_mirror *m, berth_mirror__upstream *up, const char *repo,
 				 const char *local, const char *ref, int is_digest);
+
+/**
+ * 1 if local repository `local` was pushed to (with `push: allow`): it is
+ * then local, served from the store only and never asked of upstream; 0 if
+ * not (or unknown: a read error is logged and counts as not pushed).
+ */
+int berth_mirror__pushed(berth_mirror *m, const char *local);
+/** Record that `local` is pushed to (in meta, so that restarts and other processes know). */
+int berth_mirror__pushed_mark(berth_mirror *m, const char *local);
 
 /* ---- blobs (fetch.c) ---- */
 

@@ -4,6 +4,10 @@
  * its tag; when the tag was last found to match upstream is recorded in meta
  * (so a restart keeps the validations) and remembered in memory in front of
  * it. Blobs a manifest references are fetched when asked for.
+ *
+ * A repository pushed to (an upstream with `push: allow`) is recorded in
+ * the same table under the reserved tag "@pushed", which no real tag can
+ * be (a tag has no '@'): its time is when it was first pushed to.
  */
 #include "internal.h"
 
@@ -14,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define PUSHED_TAG "@pushed" /* not a valid tag: marks a repository pushed to */
 
 /* Validation times are wall-clock seconds: they outlive the process. */
 static time_t now_wall(void)
@@ -234,6 +240,36 @@ int berth_mirror__manifest_ready(berth_mirror *m, berth_mirror__upstream *up, co
 		} else if (rc != BERTH_ENOTFOUND) {
 			atomic_fetch_add(&m->upstream_errors, 1);
 		}
+	}
+	free(key);
+	return rc;
+}
+
+int berth_mirror__pushed(berth_mirror *m, const char *local)
+{
+	char *key = NULL;
+	time_t at;
+
+	if (asprintf(&key, "%s:%s", local, PUSHED_TAG) < 0)
+		return 0;
+	at = tag_checked(m, local, PUSHED_TAG, key);
+	free(key);
+	return at >= 0;
+}
+
+int berth_mirror__pushed_mark(berth_mirror *m, const char *local)
+{
+	char *key = NULL;
+	int rc;
+
+	if (berth_mirror__pushed(m, local))
+		return 0;
+	if (asprintf(&key, "%s:%s", local, PUSHED_TAG) < 0)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	if ((rc = berth_meta_mirror_tag_mark(m->meta, local, PUSHED_TAG, now_wall())) == 0) {
+		tag_remember(m, key, now_wall());
+		berth_info("mirror: %s is pushed to: served from this registry only from now on",
+			   local);
 	}
 	free(key);
 	return rc;

@@ -230,6 +230,113 @@ static int may_pull(berth_mirror *m, const berth_req *req, const char *local)
 	       (m->authz.allowed(m->authz.ctx, req, local, BERTH_ACTION_PULL) & BERTH_ACTION_PULL);
 }
 
+/*
+ * The registry's answer to a write under the local name, with its Location
+ * (an upload session, a manifest or blob written) naming the repository as
+ * the client does: "/v2/<local>/..." becomes "/v2/<name>/...".
+ */
+typedef struct renamed_x {
+	berth_exchange x;
+	berth_exchange *inner;
+	char *local, *name, *location;
+} renamed_x;
+
+static int rx_wants_body(const berth_exchange *x)
+{
+	return berth_exchange_wants_body(((const renamed_x *)x)->inner);
+}
+
+static int rx_body(berth_exchange *x, const char *data, size_t len)
+{
+	return berth_exchange_body(((renamed_x *)x)->inner, data, len);
+}
+
+static int rx_failed(const berth_exchange *x)
+{
+	return berth_exchange_failed(((const renamed_x *)x)->inner);
+}
+
+static void rx_finish(berth_exchange *x, berth_resp *resp)
+{
+	renamed_x *rx = (renamed_x *)x;
+	char from[2 * NAME_MAX_LEN + 8];
+
+	berth_exchange_finish(rx->inner, resp);
+	snprintf(from, sizeof(from), "/v2/%s/", rx->local);
+	for (size_t i = 0; i < resp->nheaders; i++) {
+		const char *v = resp->headers[i].value, *at;
+
+		if (strcasecmp(resp->headers[i].name, "Location") != 0 || !v ||
+		    !(at = strstr(v, from)) || rx->location)
+			continue;
+		if (asprintf(&rx->location, "%.*s/v2/%s/%s", (int)(at - v), v, rx->name,
+			     at + strlen(from)) < 0) {
+			rx->location = NULL;
+			continue;
+		}
+		resp->headers[i].value = rx->location;
+	}
+}
+
+static void rx_free(berth_exchange *x)
+{
+	renamed_x *rx = (renamed_x *)x;
+
+	if (!rx)
+		return;
+	berth_exchange_free(rx->inner);
+	free(rx->local);
+	free(rx->name);
+	free(rx->location);
+	free(rx);
+}
+
+static const berth_exchange_ops rx_ops = {rx_wants_body, rx_body, rx_failed, rx_finish, rx_free};
+
+/* Delegate a write under `local`, its Location renamed for the client's `p->name`. */
+static int delegate_renamed(berth_mirror *m, const berth_req *req, const char *local,
+			    const parsed *p, berth_exchange **out)
+{
+	renamed_x *rx = calloc(1, sizeof(*rx));
+	int rc;
+
+	*out = NULL;
+	if (!rx || !(rx->local = strdup(local)) || !(rx->name = strdup(p->name))) {
+		rx_free(rx ? &rx->x : NULL);
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	rx->x.ops = &rx_ops;
+	if ((rc = delegate(m, req, local, p, &rx->inner)) < 0 || !rx->inner) {
+		rx_free(&rx->x);
+		return rc;
+	}
+	*out = &rx->x;
+	return 0;
+}
+
+/*
+ * A push or delete through an upstream with `push: allow`. A push by a
+ * caller allowed to push makes the repository local (pushed) before the
+ * registry takes it; a delete is for what was pushed only. The registry
+ * checks access as for any write.
+ */
+static int push_or_delete(berth_mirror *m, const berth_req *req, const char *local, const parsed *p,
+			  berth_exchange **out)
+{
+	int del = strcmp(req->method, "DELETE") == 0 && p->kind != R_UPLOAD;
+	unsigned want = del ? BERTH_ACTION_DELETE : BERTH_ACTION_PUSH;
+
+	if (m->has_authz && !(m->authz.allowed(m->authz.ctx, req, local, want) & want))
+		return delegate(m, req, local, p, out); /* refused there */
+	if (del && !berth_mirror__pushed(m, local))
+		return answer_error(out, 405, "UNSUPPORTED",
+				    "this repository is mirrored from upstream: only what was "
+				    "pushed here can be deleted");
+	if (!del && berth_mirror__pushed_mark(m, local) < 0)
+		return answer_error(out, 500, "UNKNOWN", berth_error_last());
+	return delegate_renamed(m, req, local, p, out);
+}
+
 /* A blob: linked here already, in the store (link it), or fetched and streamed. */
 static int blob(berth_mirror *m, berth_mirror__upstream *up, const berth_req *req, const char *repo,
 		const char *local, const parsed *p, berth_exchange **out)
@@ -321,7 +428,7 @@ int berth_mirror_begin(berth_mirror *m, const berth_req *req, berth_exchange **o
 	if (!(up = pick_upstream(m, req)))
 		return answer_error(out, 404, "NAME_UNKNOWN",
 				    "this mirror has no upstream named by ns=");
-	if (!get || p.kind == R_UPLOAD)
+	if ((!get || p.kind == R_UPLOAD) && !up->push)
 		return answer_error(out, 405, "UNSUPPORTED",
 				    "this registry is a pull-through mirror: pushes and deletes "
 				    "are not accepted");
@@ -330,6 +437,10 @@ int berth_mirror_begin(berth_mirror *m, const berth_req *req, berth_exchange **o
 	snprintf(local, sizeof(local), "%s/%s", up->prefix, repo);
 	if (!berth_ref_name_valid(local, strlen(local)) || strlen(local) > NAME_MAX_LEN)
 		return answer_error(out, 400, "NAME_INVALID", "invalid repository name");
+	if (!get || p.kind == R_UPLOAD)
+		return push_or_delete(m, req, local, &p, out);
+	if (up->push && berth_mirror__pushed(m, local))
+		return delegate(m, req, local, &p, out); /* local: upstream is never asked */
 	if (!may_pull(m, req, local))
 		return delegate(m, req, local, &p, out); /* refused there */
 	if (p.kind == R_TAGS || p.kind == R_REFERRERS) {

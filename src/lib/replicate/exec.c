@@ -87,6 +87,7 @@ typedef struct run {
 	char full_msg[512]; /* why, from the first such failure */
 	blob_seen **blobs;  /* BLOB_BUCKETS chains: blobs the destination holds */
 	size_t nblobs;
+	int dst_api; /* the destination has the referrers API: -1 not known yet */
 } run;
 
 static void record(run *x, const char *repo, const char *sep, const char *ref, const char *digest,
@@ -258,44 +259,88 @@ done:
 	return rc;
 }
 
-static int collect_referrer(void *ctx, const berth_meta_referrer *ref)
+/*
+ * 1 if the run's destination has the referrers API, 0 if not (it keeps the
+ * referrers tag schema), probed once per run; negative on error.
+ */
+static int dst_referrers_api(run *x, berth_client *to, const char *repo,
+			     const berth_digest *subject)
 {
-	names *l = ctx;
+	int api;
 
-	return l->n >= REFERRERS_MAX ? 1 : names_add(l, ref->digest);
+	pthread_mutex_lock(&x->mu);
+	api = x->dst_api;
+	pthread_mutex_unlock(&x->mu);
+	if (api >= 0)
+		return api;
+	if ((api = berth_client_referrers_api(to, repo, subject)) >= 0) {
+		pthread_mutex_lock(&x->mu);
+		x->dst_api = api;
+		pthread_mutex_unlock(&x->mu);
+	}
+	return api;
 }
 
-/* Push the referrers of `subject` (signatures, SBOMs, attestations) by digest. */
-static void push_referrers(run *x, const char *repo, const berth_digest *subject, int depth)
+/*
+ * Carry the referrers of `subject` (signatures, SBOMs, attestations), by
+ * digest, from the run's source to its destination, and what refers to
+ * them, two levels down. The source's referrers are its referrers API's
+ * answer or, without the API (Distribution 2.8 as a pull source), its
+ * referrers tag schema index: they arrive at berth as real referrers. A
+ * destination without the API (Distribution 2.8 as a push target) gets
+ * them listed in its tag schema index, as an OCI 1.1 client keeps it.
+ */
+static void copy_referrers(run *x, const char *repo, const berth_digest *subject, int depth)
 {
-	names l = {0};
+	int pull = x->rule->pull;
+	berth_client *from = pull ? x->client : x->self, *to = pull ? x->self : x->client;
+	const char *from_host = pull ? x->remote : x->r->self;
+	const char *to_host = pull ? x->r->self : x->remote;
+	berth_buf body = BERTH_BUF_INIT(0);
 	char src[4300], dst[4300];
+	json_t *idx = NULL, *m;
+	size_t i, n = 0;
+	int api = 1;
 
-	if (depth > 2 ||
-	    berth_meta_referrers(x->r->meta, repo, subject, NULL, collect_referrer, &l) < 0) {
-		names_dispose(&l);
+	if (depth > 2)
 		return;
+	if (berth_client_referrers_index(from, repo, subject, &body, NULL) < 0) {
+		record(x, repo, "@", subject->str, subject->str, "failed", berth_error_last());
+		goto done;
 	}
-	for (size_t i = 0; i < l.n && !is_full(x); i++) {
+	if (!body.len || !(idx = json_loadb(body.ptr, body.len, 0, NULL)))
+		goto done;
+	json_array_foreach(json_object_get(idx, "manifests"), i, m)
+	{
+		const char *dg = json_string_value(json_object_get(m, "digest"));
 		berth_digest d, got;
 		uint64_t size;
-		const char *dg = l.v[i];
 
-		if (berth_digest_parse(&d, dg, strlen(dg)) < 0)
+		if (n >= REFERRERS_MAX || is_full(x))
+			break;
+		if (!dg || berth_digest_parse(&d, dg, strlen(dg)) < 0)
 			continue;
-		if (berth_client_manifest_head(x->client, repo, dg, &got, NULL, 0, &size) == 0) {
+		n++;
+		if (berth_client_manifest_head(to, repo, dg, &got, NULL, 0, &size) == 0) {
 			record(x, repo, "@", dg, dg, "skipped", "referrer already there");
 		} else {
-			snprintf(src, sizeof(src), "docker://%s/%s@%s", x->r->self, repo, dg);
-			snprintf(dst, sizeof(dst), "docker://%s/%s@%s", x->remote, repo, dg);
-			if (copy_image(x, src, dst, 1, NULL) < 0)
+			snprintf(src, sizeof(src), "docker://%s/%s@%s", from_host, repo, dg);
+			snprintf(dst, sizeof(dst), "docker://%s/%s@%s", to_host, repo, dg);
+			if (copy_image(x, src, dst, !pull, NULL) < 0)
 				record(x, repo, "@", dg, dg, "failed", berth_error_last());
 			else
 				record(x, repo, "@", dg, dg, "copied", "referrer");
 		}
-		push_referrers(x, repo, &d, depth + 1);
+		copy_referrers(x, repo, &d, depth + 1);
 	}
-	names_dispose(&l);
+	if (n && (api = dst_referrers_api(x, to, repo, subject)) == 0 &&
+	    berth_client_referrers_tag_merge(to, repo, subject, body.ptr, body.len) < 0)
+		api = -1;
+	if (n && api < 0)
+		record(x, repo, "@", subject->str, subject->str, "failed", berth_error_last());
+done:
+	json_decref(idx);
+	berth_buf_dispose(&body);
 }
 
 /* ---- label filters: the image's annotations and config labels, kept by digest ---- */
@@ -479,6 +524,8 @@ static void push_tag(run *x, const char *repo, const char *tag)
 	uint64_t size;
 	int have;
 
+	if (berth_client_is_referrers_tag(tag))
+		return; /* referrers travel with their subject */
 	if (berth_meta_manifest_get(x->r->meta, repo, tag, &info, NULL) < 0)
 		return; /* deleted meanwhile */
 	if (!tag_selected_on(x, x->self, repo, tag, &info.digest))
@@ -501,7 +548,7 @@ static void push_tag(run *x, const char *repo, const char *tag)
 		}
 		record(x, repo, ":", tag, local_hex, "copied", NULL);
 	}
-	push_referrers(x, repo, &info.digest, 0);
+	copy_referrers(x, repo, &info.digest, 0);
 }
 
 /* 1 if a tag of `repo` here still names manifest `d`. */
@@ -568,6 +615,7 @@ static void push_prune(run *x, const char *repo)
 		goto done;
 	for (size_t i = 0; i < remote.n && !is_full(x); i++)
 		if (!names_has(&local, remote.v[i]) &&
+		    !berth_client_is_referrers_tag(remote.v[i]) &&
 		    tag_selected_on(x, x->client, repo, remote.v[i], NULL))
 			push_delete(x, repo, remote.v[i]);
 done:
@@ -692,14 +740,17 @@ static void push_all(run *x, const berth_repl_job *job)
 
 /* ---- pull ---- */
 
+/* Pull one tag (if the rule takes it) unless this server has the same manifest. */
 static void pull_tag(run *x, const char *repo, const char *tag)
 {
 	berth_meta_manifest info;
 	berth_digest remote_digest;
 	char src[4300], dst[4300], hex[160];
 	uint64_t size;
-	int rc;
+	int rc, have;
 
+	if (berth_client_is_referrers_tag(tag))
+		return; /* the source's referrers tag schema: they come with their subject */
 	if ((rc = berth_client_manifest_head(x->client, repo, tag, &remote_digest, NULL, 0,
 					     &size)) < 0) {
 		record(x, repo, ":", tag, NULL, "failed", berth_error_last());
@@ -708,22 +759,22 @@ static void pull_tag(run *x, const char *repo, const char *tag)
 	if (!tag_selected_on(x, x->client, repo, tag, &remote_digest))
 		return;
 	snprintf(hex, sizeof(hex), "%s", remote_digest.str);
-	if (berth_meta_manifest_get(x->r->meta, repo, tag, &info, NULL) == 0) {
-		if (berth_digest_equal(&info.digest, &remote_digest)) {
-			record(x, repo, ":", tag, hex, "skipped", "same digest here");
+	have = berth_meta_manifest_get(x->r->meta, repo, tag, &info, NULL) == 0;
+	if (have && berth_digest_equal(&info.digest, &remote_digest)) {
+		record(x, repo, ":", tag, hex, "skipped", "same digest here");
+	} else if (have && !x->rule->override) {
+		record(x, repo, ":", tag, hex, "skipped", "differs here; override is off");
+		return;
+	} else {
+		snprintf(src, sizeof(src), "docker://%s/%s:%s", x->remote, repo, tag);
+		snprintf(dst, sizeof(dst), "docker://%s/%s:%s", x->r->self, repo, tag);
+		if (copy_image(x, src, dst, 0, NULL) < 0) {
+			record(x, repo, ":", tag, hex, "failed", berth_error_last());
 			return;
 		}
-		if (!x->rule->override) {
-			record(x, repo, ":", tag, hex, "skipped", "differs here; override is off");
-			return;
-		}
-	}
-	snprintf(src, sizeof(src), "docker://%s/%s:%s", x->remote, repo, tag);
-	snprintf(dst, sizeof(dst), "docker://%s/%s:%s", x->r->self, repo, tag);
-	if (copy_image(x, src, dst, 0, NULL) < 0)
-		record(x, repo, ":", tag, hex, "failed", berth_error_last());
-	else
 		record(x, repo, ":", tag, hex, "copied", NULL);
+	}
+	copy_referrers(x, repo, &remote_digest, 0);
 }
 
 /* The source's repositories: its catalog, page by page (Distribution allows n <= 1000). */
@@ -843,6 +894,7 @@ static int prepare(run *x, const berth_repl_registry *reg)
 	x->have_pacer = 1;
 	if (!(x->blobs = calloc(BLOB_BUCKETS, sizeof(*x->blobs))))
 		return berth_error_set(BERTH_ERROR, "out of memory");
+	x->dst_api = -1;
 	x->plain = strncmp(url, "http://", 7) == 0;
 	snprintf(x->remote, sizeof(x->remote), "%.*s", (int)len, host);
 	berth_transport_options_init(&x->local_opts);

@@ -107,60 +107,18 @@ static int referrers_index(berth_client *c, const char *repo, const berth_digest
 	return rc;
 }
 
-/* 1 if index `idx` lists `digest`. */
-static int index_has(json_t *idx, const char *digest)
-{
-	json_t *m;
-	size_t i;
-
-	json_array_foreach(json_object_get(idx, "manifests"), i, m)
-	{
-		const char *d = json_string_value(json_object_get(m, "digest"));
-
-		if (d && strcmp(d, digest) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /*
  * A destination without the referrers API: merge the descriptors of `refs`
  * (the source's referrers of `subject`) into its "sha256-<hex>" index tag.
  */
 static int update_tag_schema(att_ctx *cx, const berth_digest *subject, json_t *refs)
 {
-	const char *repo = cx->dst->ref->path;
-	char tag[BERTH_DIGEST_MAX + 16], *text = NULL;
-	json_t *idx = NULL, *m;
-	size_t i, added = 0;
-	int rc;
+	char *text = json_dumps(refs, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	int rc = text ? berth_client_referrers_tag_merge(cx->dc, cx->dst->ref->path, subject, text,
+							 strlen(text))
+		      : berth_error_set(BERTH_ERROR, "out of memory");
 
-	if ((rc = referrers_index(cx->dc, repo, subject, &idx)) < 0)
-		goto done;
-	if (!idx)
-		idx = json_pack("{s:i,s:s,s:[]}", "schemaVersion", 2, "mediaType",
-				BERTH_MT_OCI_INDEX, "manifests");
-	json_array_foreach(json_object_get(refs, "manifests"), i, m)
-	{
-		const char *d = json_string_value(json_object_get(m, "digest"));
-
-		if (idx && d && !index_has(idx, d) &&
-		    json_array_append(json_object_get(idx, "manifests"), m) == 0)
-			added++;
-	}
-	if (added == 0 && idx)
-		goto done;
-	text = idx ? json_dumps(idx, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	if (!text) {
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
-		goto done;
-	}
-	schema_tag(tag, sizeof(tag), subject, NULL);
-	rc = berth_client_manifest_put(cx->dc, repo, tag, BERTH_MT_OCI_INDEX, text, strlen(text),
-				       NULL);
-done:
 	free(text);
-	json_decref(idx);
 	return rc;
 }
 
@@ -191,15 +149,9 @@ static int copy_referrers(att_ctx *cx, const berth_digest *subject, int depth)
 	}
 	if (rc == 0 && refs && json_array_size(json_object_get(refs, "manifests")) > 0) {
 		if (cx->dst_api < 0) {
-			berth_buf probe = BERTH_BUF_INIT(0);
-
-			rc = berth_client_referrers(cx->dc, cx->dst->ref->path, subject, NULL,
-						    &probe);
-			berth_buf_dispose(&probe);
-			cx->dst_api = rc != BERTH_ENOTFOUND;
-			if (rc == BERTH_ENOTFOUND)
-				berth_error_clear();
-			rc = rc == BERTH_ENOTFOUND ? 0 : rc;
+			rc = berth_client_referrers_api(cx->dc, cx->dst->ref->path, subject);
+			cx->dst_api = rc < 0 ? -1 : rc;
+			rc = rc < 0 ? rc : 0;
 		}
 		if (rc == 0 && !cx->dst_api)
 			rc = update_tag_schema(cx, subject, refs);

@@ -3,9 +3,11 @@
  * and digest, media type, by-digest verification, HEAD, PUT/DELETE, the
  * registry's error message in failures, a 50 MiB manifest refused while
  * it is being read, tag pagination through Link headers, and the referrers
- * index's tag-schema fallback.
+ * index's tag-schema fallback and the merge into it.
  */
 #include "fake_registry.h"
+
+#include <jansson.h>
 
 static const char manifest[] =
 	"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
@@ -207,6 +209,49 @@ static void referrers_index_falls_back_to_the_tag_schema(void **state)
 	berth_buf_dispose(&body);
 }
 
+/* Each descriptor lands in the "sha256-<hex>" index once; the API probe says there is none. */
+static void referrers_tag_merge_adds_each_digest_once(void **state)
+{
+	static const char one[] =
+		"{\"manifests\":[{\"mediaType\":\"m\",\"digest\":\"sha256:"
+		"1111111111111111111111111111111111111111111111111111111111111111\","
+		"\"size\":1}]}";
+	static const char two[] =
+		"{\"manifests\":[{\"mediaType\":\"m\",\"digest\":\"sha256:"
+		"1111111111111111111111111111111111111111111111111111111111111111\","
+		"\"size\":1},{\"mediaType\":\"m\",\"digest\":\"sha256:"
+		"2222222222222222222222222222222222222222222222222222222222222222\","
+		"\"size\":2}]}";
+	env *e = *state;
+	berth_buf body = BERTH_BUF_INIT(1 << 20);
+	berth_digest subject;
+	char tag[BERTH_DIGEST_MAX + 8];
+	json_t *doc;
+
+	assert_int_equal(
+		berth_digest_compute(&subject, BERTH_DIGEST_SHA256, manifest, strlen(manifest)), 0);
+	snprintf(tag, sizeof(tag), "sha256-%s", berth_digest_hex(&subject));
+	assert_int_equal(berth_client_is_referrers_tag(tag), 1);
+	assert_int_equal(berth_client_is_referrers_tag("sha256-abc"), 0);
+	assert_int_equal(berth_client_is_referrers_tag("latest"), 0);
+	assert_int_equal(berth_client_referrers_api(e->c, "team/app", &subject), 0);
+	assert_int_equal(
+		berth_client_referrers_tag_merge(e->c, "team/app", &subject, one, strlen(one)), 0);
+	assert_int_equal(
+		berth_client_referrers_tag_merge(e->c, "team/app", &subject, two, strlen(two)), 0);
+	assert_int_equal(
+		berth_client_referrers_tag_merge(e->c, "team/app", &subject, two, strlen(two)), 0);
+	assert_int_equal(berth_client_referrers_index(e->c, "team/app", &subject, &body, NULL), 0);
+	assert_non_null(doc = json_loadb(body.ptr, body.len, 0, NULL));
+	assert_int_equal(json_array_size(json_object_get(doc, "manifests")), 2);
+	assert_string_equal(json_string_value(json_object_get(doc, "mediaType")),
+			    "application/vnd.oci.image.index.v1+json");
+	json_decref(doc);
+	assert_int_equal(berth_client_referrers_tag_merge(e->c, "team/app", &subject, "[]", 2),
+			 BERTH_EINVALID);
+	berth_buf_dispose(&body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +268,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(invalid_names_are_rejected_before_any_request,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(referrers_tag_merge_adds_each_digest_once, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,12 @@ static void test_config(void **state)
 	expect_error("{\"upstreams\":[{\"url\":\"http://a\",\"default\":true},"
 		     "{\"url\":\"http://b\",\"default\":true}]}",
 		     "more than one");
+	assert_int_equal(berth_mirror_config_check("{\"proxy\":{\"remoteurl\":\"http://h\","
+						   "\"push\":\"allow\"},\"upstreams\":[{\"url\":"
+						   "\"http://g\",\"push\":\"refuse\"}]}"),
+			 0);
+	expect_error("{\"proxy\":{\"remoteurl\":\"http://h\",\"push\":\"yes\"}}",
+		     "proxy.push: expected allow or refuse");
 	expect_error("{\"upstreams\":[]}", "no proxy and no upstreams");
 	expect_error("{\"upstreams\":[{\"url\":\"http://user@h\"}]}", "no usable host");
 }
