@@ -135,3 +135,34 @@ def test_the_flag_refuses_what_would_change_digests(reg, signed, tmp_path):  # n
     s.assert_refused(s.berth("copy", "-q", "--with-signatures", src,
                              "oci:%s:v1" % (tmp_path / "lay"), check=False), "docker://")
     assert s.manifest(reg, "conv", "v1").status_code == 404
+
+
+def test_bundles_signed_at_a_registry_without_the_referrers_api(signed, dest):
+    """`sign`/`attest --new-bundle-format` straight to the destination: on
+    Distribution (no referrers API) the signer keeps the referrers tag
+    schema itself, so verify finds the bundles there; on berth the referrers
+    API lists them and no such tag is written."""
+    kind, d = dest
+    dg = s.push_fixture(d, "busybox", "v1", repo="direct")
+    image = "%s/direct:v1" % d.host
+    pred = signed.sbom
+    s.berth("sign", "--key", signed.key, "--new-bundle-format", image)
+    s.berth("attest", "--key", signed.key, "--predicate", pred, "--type", "spdxjson",
+            "--new-bundle-format", image)
+    got = claims(signed.pub, image)
+    assert [c["critical"]["image"]["docker-manifest-digest"] for c in got] == [dg]
+    assert s.berth("verify-attestation", "--key", signed.pub, "--type", "spdxjson",
+                   image).stdout.strip()
+    fallback = s.manifest(d, "direct", dg.replace(":", "-"))
+    if kind == "distribution":
+        idx = fallback.json()
+        assert len(idx["manifests"]) == 2, idx
+        assert {m["artifactType"] for m in idx["manifests"]} == {BUNDLE_MT}
+        # Signing again adds a bundle; the index lists each digest once.
+        s.berth("sign", "--key", signed.key, "--new-bundle-format", image)
+        idx = s.manifest(d, "direct", dg.replace(":", "-")).json()
+        digests = [m["digest"] for m in idx["manifests"]]
+        assert len(digests) == len(set(digests)) == 3, idx
+    else:
+        assert fallback.status_code == 404
+        assert len(s.referrers(d, "direct", dg)) == 2

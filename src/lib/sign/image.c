@@ -182,6 +182,33 @@ done:
 	return rc;
 }
 
+/*
+ * A registry without the referrers API (Distribution 2.8) does not index
+ * the manifest just pushed by its subject: list it in the referrers tag
+ * schema's index, as the distribution spec asks of the pushing client.
+ */
+static int tag_schema_add(berth_client *c, const char *repo, const berth_digest *subject,
+			  const berth_digest *d, size_t size, const char *artifact_type,
+			  json_t *annotations)
+{
+	json_t *refs;
+	char *text;
+	int rc = berth_client_referrers_api(c, repo, subject);
+
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	refs = json_pack("{s:i,s:s,s:[{s:s,s:s,s:I,s:s,s:O}]}", "schemaVersion", 2, "mediaType",
+			 OCI_INDEX, "manifests", "mediaType", OCI_MANIFEST, "digest", d->str,
+			 "size", (json_int_t)size, "artifactType", artifact_type, "annotations",
+			 annotations);
+	text = refs ? json_dumps(refs, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	rc = text ? berth_client_referrers_tag_merge(c, repo, subject, text, strlen(text))
+		  : berth_error_set(BERTH_ERROR, "out of memory");
+	free(text);
+	json_decref(refs);
+	return rc;
+}
+
 int berth_sign_image_attach_referrer(berth_client *c, const char *repo, const berth_digest *subject,
 				     const char *subject_media_type, size_t subject_size,
 				     const char *artifact_type, const char *media_type,
@@ -214,9 +241,11 @@ int berth_sign_image_attach_referrer(berth_client *c, const char *repo, const be
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	if ((rc = berth_digest_compute(out, BERTH_DIGEST_SHA256, text, strlen(text))) < 0)
+	if ((rc = berth_digest_compute(out, BERTH_DIGEST_SHA256, text, strlen(text))) < 0 ||
+	    (rc = berth_client_manifest_put(c, repo, out->str, OCI_MANIFEST, text, strlen(text),
+					    NULL)) < 0)
 		goto done;
-	rc = berth_client_manifest_put(c, repo, out->str, OCI_MANIFEST, text, strlen(text), NULL);
+	rc = tag_schema_add(c, repo, subject, out, strlen(text), artifact_type, a);
 done:
 	free(text);
 	json_decref(man);
