@@ -136,6 +136,9 @@ static int fetch_open(berth_mirror__fetch *f)
 			berth_warn("mirror: removing upload %s: %s", id, berth_error_last());
 		return rc;
 	}
+	/* The upstream client hashes every byte it hands to sink(): one pass, not two. */
+	if ((rc = berth_upload_hash_by_caller(f->upload)) < 0)
+		return rc;
 	if ((rc = berth_upload_reader(f->upload, &fd)) < 0)
 		return rc;
 	pthread_mutex_lock(&f->m->lock);
@@ -176,7 +179,7 @@ static void *fetch_thread(void *arg)
 		f->verified = 1;
 		pthread_cond_broadcast(&f->cv);
 		pthread_mutex_unlock(&m->lock);
-		rc = berth_upload_commit(f->upload, &f->digest, &size);
+		rc = berth_upload_commit_hashed(f->upload, &f->digest, &size);
 		f->upload = NULL; /* freed by commit in all cases */
 	}
 	if (rc == 0 && (rc = berth_meta_blob_link(m->meta, f->local, &f->digest, size)) == 0) {

@@ -501,6 +501,85 @@ static void large_upload_parked_then_resumed(void **state)
 	free(data);
 }
 
+/* Hashed by the caller (the mirror's upstream client): committed without a second pass. */
+static void caller_hashed_upload_is_not_hashed_again(void **state)
+{
+	store_fixture *f = *state;
+	char id[BERTH_UPLOAD_ID_MAX];
+	char *data = malloc(HUGE);
+	berth_digest d;
+	berth_upload *u = NULL;
+	berth_store_stats st;
+	uint64_t size = 0;
+
+	assert_non_null(data);
+	fill_bytes(data, HUGE, 80);
+	d = digest_of(BERTH_DIGEST_SHA256, data, HUGE);
+	assert_int_equal(berth_store_upload_create(f->s, id), 0);
+	assert_int_equal(berth_store_upload_open(&u, f->s, id), 0);
+	assert_int_equal(berth_upload_hash_by_caller(u), 0);
+	write_in_pieces(u, data, HUGE);
+	assert_int_equal(berth_upload_commit_hashed(u, &d, &size), 0);
+	assert_int_equal(size, HUGE);
+	berth_store_get_stats(f->s, &st);
+	assert_int_equal(st.hash_recomputed, 0);
+	assert_int_equal(st.bytes_rehashed, 0); /* not read back to hash at commit */
+	verify_blob(f->s, &d, data, HUGE);
+	free(data);
+}
+
+/* A plain commit of an upload hashed by its caller still verifies (from the file). */
+static void caller_hashed_upload_plain_commit_verifies(void **state)
+{
+	store_fixture *f = *state;
+	char id[BERTH_UPLOAD_ID_MAX];
+	char *data = malloc(HUGE);
+	berth_digest d;
+	berth_upload *u = NULL;
+	berth_store_stats st;
+
+	assert_non_null(data);
+	fill_bytes(data, HUGE, 81);
+	d = digest_of(BERTH_DIGEST_SHA256, data, HUGE);
+	data[HUGE / 2] ^= 1;
+	assert_int_equal(berth_store_upload_create(f->s, id), 0);
+	assert_int_equal(berth_store_upload_open(&u, f->s, id), 0);
+	assert_int_equal(berth_upload_hash_by_caller(u), 0);
+	write_in_pieces(u, data, HUGE);
+	assert_int_equal(berth_upload_commit(u, &d, NULL), BERTH_EDIGEST);
+	berth_store_get_stats(f->s, &st);
+	assert_int_equal(st.bytes_rehashed, HUGE);
+	assert_int_equal(berth_store_stat(f->s, &d, NULL), BERTH_ENOTFOUND);
+	free(data);
+}
+
+/* Only from the first byte; closed, it parks no hash and is re-hashed when reopened. */
+static void caller_hashed_upload_rules(void **state)
+{
+	store_fixture *f = *state;
+	char id[BERTH_UPLOAD_ID_MAX];
+	char *data = big_data(82);
+	berth_digest d = digest_of(BERTH_DIGEST_SHA256, data, BIG);
+	berth_upload *u = NULL;
+	berth_store_stats st;
+
+	assert_int_equal(berth_store_upload_create(f->s, id), 0);
+	assert_int_equal(berth_store_upload_open(&u, f->s, id), 0);
+	assert_int_equal(berth_upload_hash_by_caller(u), 0);
+	assert_int_equal(berth_upload_write(u, data, 1000), 0);
+	berth_upload_close(u);
+	assert_int_equal(berth_store_upload_open(&u, f->s, id), 0);
+	berth_store_get_stats(f->s, &st);
+	assert_int_equal(st.hash_resumed, 0);
+	assert_int_equal(st.hash_recomputed, 1);
+	assert_int_equal(berth_upload_hash_by_caller(u), BERTH_EINVALID);
+	assert_int_equal(berth_upload_write(u, data + 1000, BIG - 1000), 0);
+	/* Not handed over this time: commit_hashed verifies like commit. */
+	d.str[strlen(d.str) - 1] = d.str[strlen(d.str) - 1] == '0' ? '1' : '0';
+	assert_int_equal(berth_upload_commit_hashed(u, &d, NULL), BERTH_EDIGEST);
+	free(data);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, store_setup, store_teardown)
@@ -522,6 +601,9 @@ int main(void)
 		T(large_upload_hashed_in_background_commits),
 		T(large_upload_wrong_digest_is_caught),
 		T(large_upload_parked_then_resumed),
+		T(caller_hashed_upload_is_not_hashed_again),
+		T(caller_hashed_upload_plain_commit_verifies),
+		T(caller_hashed_upload_rules),
 	};
 #undef T
 
