@@ -5,7 +5,8 @@
  *   <root>/blobs/<algo>/<2 hex>/<hex>        committed blobs (read-only)
  *   <root>/uploads/<uuid>/data               bytes received so far
  *   <root>/uploads/<uuid>/startedat          creation time (for purging)
- * An upload is hashed while it streams; commit checks the digest, fsyncs the
+ * An upload is hashed while it streams (or by its caller, who verified every
+ * byte: berth_upload_hash_by_caller); commit checks the digest, fsyncs the
  * data, renames it into blobs/ and fsyncs the directory, so a blob path only
  * ever holds complete, verified content. A later `s3` driver implements the
  * same functions.
