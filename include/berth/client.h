@@ -159,6 +159,20 @@ int berth_client_blob_get(berth_client *c, const char *repo, const berth_digest 
 			  int64_t expected_size, berth_client_sink sink,
 			  void *ctx) BERTH_WARN_UNUSED;
 
+/** Told a blob's size before its first byte: return 0 to go on, else a negative code. */
+typedef int (*berth_client_blob_start)(void *ctx, uint64_t size);
+
+/**
+ * berth_client_blob_get for a blob whose size is not known beforehand (no
+ * HEAD first): the size is the GET's Content-Length, given to `start` once,
+ * before the first byte reaches `sink` (for an empty blob too), then
+ * verified like expected_size. An answer without a Content-Length fails
+ * (BERTH_EIO) before `start`.
+ */
+int berth_client_blob_get_sized(berth_client *c, const char *repo, const berth_digest *d,
+				berth_client_blob_start start, berth_client_sink sink,
+				void *ctx) BERTH_WARN_UNUSED;
+
 /**
  * Try a cross-repository mount of `d` from `from_repo` (NULL: ask the
  * registry to find it). 0 if mounted (201); BERTH_ENOTFOUND if the registry

@@ -5,7 +5,8 @@
  *   <root>/blobs/<algo>/<2 hex>/<hex>        committed blobs (read-only)
  *   <root>/uploads/<uuid>/data               bytes received so far
  *   <root>/uploads/<uuid>/startedat          creation time (for purging)
- * An upload is hashed while it streams; commit checks the digest, fsyncs the
+ * An upload is hashed while it streams (or by its caller, who verified every
+ * byte: berth_upload_hash_by_caller); commit checks the digest, fsyncs the
  * data, renames it into blobs/ and fsyncs the directory, so a blob path only
  * ever holds complete, verified content. A later `s3` driver implements the
  * same functions.
@@ -205,6 +206,28 @@ int berth_upload_sync(berth_upload *u) BERTH_WARN_UNUSED;
  */
 int berth_upload_commit(berth_upload *u, const berth_digest *expected,
 			uint64_t *size_out) BERTH_WARN_UNUSED;
+
+/**
+ * Hand the hashing of `u` to the caller, so that no byte is hashed twice:
+ * from the first byte on, the caller hashes every byte it writes through
+ * `u`, in order, and once that hash matched the digest it expected, commits
+ * with berth_upload_commit_hashed. Only for an upload with no bytes yet
+ * (BERTH_EINVALID otherwise). The store keeps no hash state for it: a plain
+ * berth_upload_commit, or a later open after a close, hashes the stored
+ * bytes again. (A driver may still hash as it writes: s3 does, for the
+ * state it saves.) For the pull-through mirror, whose upstream client
+ * verifies every blob it receives.
+ */
+int berth_upload_hash_by_caller(berth_upload *u) BERTH_WARN_UNUSED;
+
+/**
+ * berth_upload_commit for an upload handed to its caller's hashing
+ * (berth_upload_hash_by_caller) whose every byte the caller hashed to
+ * `verified`: the store commits it as that blob without hashing it again.
+ * On an upload not handed over, the same as berth_upload_commit.
+ */
+int berth_upload_commit_hashed(berth_upload *u, const berth_digest *verified,
+			       uint64_t *size_out) BERTH_WARN_UNUSED;
 
 /** Release the lock and free `u`; the upload stays and can be reopened. */
 void berth_upload_close(berth_upload *u);

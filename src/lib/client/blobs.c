@@ -99,13 +99,32 @@ typedef struct {
 	uint64_t count;
 	berth_client_sink sink;
 	void *ctx;
+	berth_client_blob_start start; /* NULL, or not yet called: size from the answer */
+	const berth_client__req *r;
 } get_ctx;
+
+/* The size from the answer to the first GET, told to g->start (once). */
+static int get_started(get_ctx *g)
+{
+	berth_client_blob_start start = g->start;
+
+	if (!start)
+		return 0;
+	g->start = NULL;
+	if (g->r->content_length < 0)
+		return berth_error_set(BERTH_EIO, "registry %s: blob %s: no Content-Length",
+				       g->c->host, g->d->str);
+	g->expected = g->r->content_length;
+	return start(g->ctx, (uint64_t)g->expected);
+}
 
 static int get_sink(void *ctx, const void *data, size_t len)
 {
 	get_ctx *g = ctx;
 	int rc;
 
+	if ((rc = get_started(g)) < 0)
+		return rc;
 	if (g->expected >= 0 && g->count + len > (uint64_t)g->expected)
 		return berth_error_set(
 			BERTH_ESIZE,
@@ -126,11 +145,11 @@ static int get_sink(void *ctx, const void *data, size_t len)
 	return 0;
 }
 
-int berth_client_blob_get(berth_client *c, const char *repo, const berth_digest *d,
-			  int64_t expected_size, berth_client_sink sink, void *ctx)
+static int blob_get(berth_client *c, const char *repo, const berth_digest *d, int64_t expected_size,
+		    berth_client_blob_start start, berth_client_sink sink, void *ctx)
 {
 	berth_client__req r;
-	get_ctx g = {c, d, NULL, expected_size, 0, sink, ctx};
+	get_ctx g = {c, d, NULL, expected_size, 0, sink, ctx, start, &r};
 	char *path = NULL, *scope = NULL, what[600], last[512];
 	berth_digest got;
 	uint64_t before;
@@ -160,7 +179,7 @@ int berth_client_blob_get(berth_client *c, const char *repo, const berth_digest 
 		r.range_from = g.count;
 		rc = berth_client__do(c, &r);
 		if (rc == BERTH_EIO && r.net_error && g.count > before && resumes < c->retries &&
-		    (expected_size < 0 || g.count < (uint64_t)expected_size)) {
+		    (g.expected < 0 || g.count < (uint64_t)g.expected)) {
 			/* Progress was made before the break: ask for the rest. */
 			berth_debug("registry %s: %s broke after %" PRIu64 " bytes; resuming",
 				    c->host, what, g.count);
@@ -168,13 +187,13 @@ int berth_client_blob_get(berth_client *c, const char *repo, const berth_digest 
 			nap_ms(200L << (resumes - 1));
 			continue;
 		}
-		if (rc == BERTH_EIO && r.net_error && g.count > 0 && expected_size >= 0 &&
-		    g.count < (uint64_t)expected_size) {
+		if (rc == BERTH_EIO && r.net_error && g.count > 0 && g.expected >= 0 &&
+		    g.count < (uint64_t)g.expected) {
 			snprintf(last, sizeof(last), "%s", berth_error_last());
 			rc = berth_error_set(BERTH_ESIZE,
 					     "registry %s: %s is truncated: received %" PRIu64
 					     " of %" PRId64 " bytes (%s)",
-					     c->host, what, g.count, expected_size, last);
+					     c->host, what, g.count, g.expected, last);
 			goto done;
 		}
 		if (rc)
@@ -199,11 +218,13 @@ int berth_client_blob_get(berth_client *c, const char *repo, const berth_digest 
 		rc = berth_client__http_error(c, &r, what);
 		goto done;
 	}
-	if (expected_size >= 0 && g.count != (uint64_t)expected_size) {
+	if ((rc = get_started(&g)) < 0) /* an empty blob: no byte reached the sink */
+		goto done;
+	if (g.expected >= 0 && g.count != (uint64_t)g.expected) {
 		rc = berth_error_set(BERTH_ESIZE,
 				     "registry %s: %s is truncated: received %" PRIu64
 				     " of %" PRId64 " bytes",
-				     c->host, what, g.count, expected_size);
+				     c->host, what, g.count, g.expected);
 		goto done;
 	}
 	rc = berth_hasher_final(g.h, &got);
@@ -221,6 +242,18 @@ done:
 	free(scope);
 	berth_client__req_dispose(&r);
 	return rc;
+}
+
+int berth_client_blob_get(berth_client *c, const char *repo, const berth_digest *d,
+			  int64_t expected_size, berth_client_sink sink, void *ctx)
+{
+	return blob_get(c, repo, d, expected_size, NULL, sink, ctx);
+}
+
+int berth_client_blob_get_sized(berth_client *c, const char *repo, const berth_digest *d,
+				berth_client_blob_start start, berth_client_sink sink, void *ctx)
+{
+	return blob_get(c, repo, d, -1, start, sink, ctx);
 }
 
 /* ---- upload sessions ---- */

@@ -1,10 +1,12 @@
 /*
  * fetch.c - blobs fetched once however many clients ask. The first request
- * for a missing blob starts a fetch: a thread that asks upstream for the
- * size (HEAD), opens a store upload, then streams the blob into it. Every
- * request for that digest, the first included, holds a reference to the
- * fetch and is answered from a descriptor on the upload's file, reading
- * each byte once the thread has written it (berth_mirror__fetch_read).
+ * for a missing blob starts a fetch: a thread that GETs the blob from
+ * upstream and, once the answer tells its size, opens a store upload and
+ * streams the blob into it (no HEAD first). Every request for that digest,
+ * the first included, holds a reference to the fetch and is answered from a
+ * descriptor on the upload's file, reading each byte once the thread has
+ * written it (berth_mirror__fetch_read). The upstream client hashes every
+ * byte it hands over, so the store does not hash them again.
  * The last byte reaches readers only once the upstream client has verified
  * the digest and size of what was written; the upload is then committed
  * (fdatasync, rename, meta link) while the readers finish, so no client
@@ -118,17 +120,18 @@ static int sink(void *ctx, const void *data, size_t len)
 	return 0;
 }
 
-/* HEAD upstream, then open the upload and its reader. */
-static int fetch_open(berth_mirror__fetch *f)
+/*
+ * Upstream answered the GET with the blob's size: open the upload and its
+ * reader, and let the clients waiting in berth_mirror__fetch_join start
+ * their responses.
+ */
+static int fetch_open(void *ctx, uint64_t size)
 {
+	berth_mirror__fetch *f = ctx;
 	char id[BERTH_UPLOAD_ID_MAX];
 	int rc, fd = -1;
 
-	rc = berth_client_blob_exists(f->up->client, f->repo, &f->digest, &f->size);
-	if (rc == BERTH_ENOTFOUND)
-		f->not_found = 1;
-	if (rc < 0)
-		return rc;
+	f->size = size;
 	if ((rc = berth_store_upload_create(f->m->store, id)) < 0)
 		return rc;
 	if ((rc = berth_store_upload_open(&f->upload, f->m->store, id)) < 0) {
@@ -136,11 +139,15 @@ static int fetch_open(berth_mirror__fetch *f)
 			berth_warn("mirror: removing upload %s: %s", id, berth_error_last());
 		return rc;
 	}
+	/* The upstream client hashes every byte it hands to sink(): one pass, not two. */
+	if ((rc = berth_upload_hash_by_caller(f->upload)) < 0)
+		return rc;
 	if ((rc = berth_upload_reader(f->upload, &fd)) < 0)
 		return rc;
 	pthread_mutex_lock(&f->m->lock);
 	f->fd = fd;
 	pthread_mutex_unlock(&f->m->lock);
+	set_state(f, F_STREAMING);
 	return 0;
 }
 
@@ -165,18 +172,17 @@ static void *fetch_thread(void *arg)
 	uint64_t size = 0;
 	int rc;
 
-	if ((rc = fetch_open(f)) == 0) {
-		set_state(f, F_STREAMING);
-		rc = berth_client_blob_get(f->up->client, f->repo, &f->digest, (int64_t)f->size,
-					   sink, f);
-	}
+	/* No HEAD first: the GET's answer gives the size (fetch_open). */
+	rc = berth_client_blob_get_sized(f->up->client, f->repo, &f->digest, fetch_open, sink, f);
+	if (rc == BERTH_ENOTFOUND && !f->upload)
+		f->not_found = 1;
 	if (rc == 0) {
 		/* Verified by the client: the readers may have every byte now. */
 		pthread_mutex_lock(&m->lock);
 		f->verified = 1;
 		pthread_cond_broadcast(&f->cv);
 		pthread_mutex_unlock(&m->lock);
-		rc = berth_upload_commit(f->upload, &f->digest, &size);
+		rc = berth_upload_commit_hashed(f->upload, &f->digest, &size);
 		f->upload = NULL; /* freed by commit in all cases */
 	}
 	if (rc == 0 && (rc = berth_meta_blob_link(m->meta, f->local, &f->digest, size)) == 0) {

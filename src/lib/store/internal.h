@@ -34,8 +34,13 @@ typedef struct berth_store__driver {
 	/* A new read-only (pread) descriptor on the upload's data; may be NULL. */
 	int (*upload_reader)(berth_upload *u, int *fd);
 	int (*upload_sync)(berth_upload *u);
-	/* Verify and commit; does not free `u` (the front calls release). */
-	int (*upload_commit)(berth_upload *u, const berth_digest *expected, uint64_t *size_out);
+	/*
+	 * Verify and commit; does not free `u` (the front calls release).
+	 * `hashed`: the caller already verified every byte against `expected`
+	 * (berth_upload_commit_hashed), the driver need not hash them.
+	 */
+	int (*upload_commit)(berth_upload *u, const berth_digest *expected, int hashed,
+			     uint64_t *size_out);
 	/* Bring u->hasher up to date with every byte written (may be NULL after). */
 	void (*upload_settle)(berth_upload *u);
 	/* Unlock and free the driver's upload (the hasher is already gone). */
@@ -89,6 +94,7 @@ struct berth_upload {
 	char id[BERTH_UPLOAD_ID_MAX];
 	uint64_t offset;      /* bytes in the upload (next write lands here) */
 	berth_hasher *hasher; /* hash of bytes [0, offset) as far as known; may be NULL */
+	int caller_hashed;    /* berth_upload_hash_by_caller: hasher stays NULL */
 };
 
 /*

@@ -542,19 +542,42 @@ int berth_upload_sync(berth_upload *u)
 	return u->store->drv->upload_sync(u);
 }
 
-int berth_upload_commit(berth_upload *u, const berth_digest *expected, uint64_t *size_out)
+int berth_upload_hash_by_caller(berth_upload *u)
+{
+	if (u->offset != 0)
+		return berth_error_set(
+			BERTH_EINVALID,
+			"upload %s: only an empty upload can be hashed by its caller", u->id);
+	berth_hasher_free(u->hasher);
+	u->hasher = NULL;
+	u->caller_hashed = 1;
+	return 0;
+}
+
+static int upload_commit(berth_upload *u, const berth_digest *expected, int hashed,
+			 uint64_t *size_out)
 {
 	int rc;
 
 	if (!digest_ok(expected))
 		rc = bad_digest();
 	else
-		rc = u->store->drv->upload_commit(u, expected, size_out);
+		rc = u->store->drv->upload_commit(u, expected, hashed, size_out);
 	/* The hasher was finalised or is useless now: never park it. */
 	berth_hasher_free(u->hasher);
 	u->hasher = NULL;
 	u->store->drv->upload_release(u);
 	return rc;
+}
+
+int berth_upload_commit(berth_upload *u, const berth_digest *expected, uint64_t *size_out)
+{
+	return upload_commit(u, expected, 0, size_out);
+}
+
+int berth_upload_commit_hashed(berth_upload *u, const berth_digest *verified, uint64_t *size_out)
+{
+	return upload_commit(u, verified, u->caller_hashed, size_out);
 }
 
 void berth_upload_close(berth_upload *u)

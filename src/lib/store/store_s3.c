@@ -1003,7 +1003,9 @@ static int write_data(s3_upload *u)
 	return complete_multipart(u);
 }
 
-static int s3_upload_commit(berth_upload *bu, const berth_digest *expected, uint64_t *size_out)
+/* `hashed` changes nothing: the hash state is kept for the saved state anyway. */
+static int s3_upload_commit(berth_upload *bu, const berth_digest *expected, int hashed,
+			    uint64_t *size_out)
 {
 	s3_upload *u = (s3_upload *)bu;
 	s3_store *st = S3(bu->store);
@@ -1013,6 +1015,7 @@ static int s3_upload_commit(berth_upload *bu, const berth_digest *expected, uint
 	char key[S3_KEY_MAX];
 	int rc;
 
+	(void)hashed;
 	if (expected->algo != BERTH_DIGEST_SHA256) {
 		rc = berth_error_set(BERTH_EUNSUPPORTED,
 				     "the s3 store verifies uploads by sha256 only");

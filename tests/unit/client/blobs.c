@@ -215,6 +215,78 @@ static void unreachable_host_is_eio(void **state)
 	berth_buf_dispose(&got);
 }
 
+/* berth_client_blob_get_sized: the size from the GET itself, told before the first byte. */
+typedef struct {
+	berth_buf got;
+	int starts;
+	uint64_t size;
+	size_t len_at_start; /* bytes the sink had when the size was told */
+} sized;
+
+static int sized_start(void *ctx, uint64_t size)
+{
+	sized *s = ctx;
+
+	s->starts++;
+	s->size = size;
+	s->len_at_start = s->got.len;
+	return 0;
+}
+
+static int sized_sink(void *ctx, const void *data, size_t len)
+{
+	sized *s = ctx;
+
+	return s->starts == 1 ? fr_buf_sink(&s->got, data, len) : BERTH_ERROR;
+}
+
+static void get_sized_tells_the_size_first(void **state)
+{
+	env *e = *state;
+	sized s = {.got = BERTH_BUF_INIT(0)};
+
+	e->fr->cfg.drop_blob_once = 1; /* told once, though asked twice */
+	assert_int_equal(
+		berth_client_blob_get_sized(e->c, "team/app", &e->d, sized_start, sized_sink, &s),
+		0);
+	assert_int_equal(e->fr->gets_blob, 2);
+	assert_int_equal(s.starts, 1);
+	assert_int_equal(s.size, e->len);
+	assert_int_equal(s.len_at_start, 0);
+	assert_int_equal(s.got.len, e->len);
+	assert_memory_equal(s.got.ptr, e->data, e->len);
+	berth_buf_dispose(&s.got);
+}
+
+static void get_sized_of_a_missing_blob_tells_nothing(void **state)
+{
+	env *e = *state;
+	sized s = {.got = BERTH_BUF_INIT(0)};
+	berth_digest other;
+
+	assert_int_equal(berth_digest_compute(&other, BERTH_DIGEST_SHA256, "nope", 4), 0);
+	assert_int_equal(
+		berth_client_blob_get_sized(e->c, "team/app", &other, sized_start, sized_sink, &s),
+		BERTH_ENOTFOUND);
+	assert_int_equal(s.starts, 0);
+	berth_buf_dispose(&s.got);
+}
+
+static void get_sized_truncated_fails(void **state)
+{
+	env *e = *state;
+	sized s = {.got = BERTH_BUF_INIT(0)};
+	int rc;
+
+	e->fr->cfg.truncate_blob = 1;
+	rc = berth_client_blob_get_sized(e->c, "team/app", &e->d, sized_start, sized_sink, &s);
+	assert_true(rc == BERTH_ESIZE || rc == BERTH_EIO);
+	assert_int_equal(s.starts, 1);
+	assert_int_equal(s.size, e->len); /* the Content-Length was the whole blob's */
+	assert_true(s.got.len < e->len);
+	berth_buf_dispose(&s.got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +306,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(server_errors_are_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(persistent_server_errors_give_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(unreachable_host_is_eio, setup, teardown),
+		cmocka_unit_test_setup_teardown(get_sized_tells_the_size_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(get_sized_of_a_missing_blob_tells_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(get_sized_truncated_fails, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

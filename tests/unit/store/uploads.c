@@ -434,20 +434,28 @@ static void write_in_pieces(berth_upload *u, const char *data, size_t len)
 	}
 }
 
+/* HUGE bytes from `seed` (caller frees), their sha256 and a fresh upload opened for them. */
+static char *huge_upload(store_fixture *f, uint32_t seed, berth_digest *d, berth_upload **u)
+{
+	char id[BERTH_UPLOAD_ID_MAX];
+	char *data = malloc(HUGE);
+
+	assert_non_null(data);
+	fill_bytes(data, HUGE, seed);
+	*d = digest_of(BERTH_DIGEST_SHA256, data, HUGE);
+	assert_int_equal(berth_store_upload_create(f->s, id), 0);
+	assert_int_equal(berth_store_upload_open(u, f->s, id), 0);
+	return data;
+}
+
 static void large_upload_hashed_in_background_commits(void **state)
 {
 	store_fixture *f = *state;
-	char id[BERTH_UPLOAD_ID_MAX];
-	char *data = malloc(HUGE);
 	berth_digest d;
 	berth_upload *u = NULL;
 	uint64_t size = 0;
+	char *data = huge_upload(f, 77, &d, &u);
 
-	assert_non_null(data);
-	fill_bytes(data, HUGE, 77);
-	d = digest_of(BERTH_DIGEST_SHA256, data, HUGE);
-	assert_int_equal(berth_store_upload_create(f->s, id), 0);
-	assert_int_equal(berth_store_upload_open(&u, f->s, id), 0);
 	write_in_pieces(u, data, HUGE);
 	assert_int_equal(berth_upload_commit(u, &d, &size), 0);
 	assert_int_equal(size, HUGE);
@@ -458,17 +466,11 @@ static void large_upload_hashed_in_background_commits(void **state)
 static void large_upload_wrong_digest_is_caught(void **state)
 {
 	store_fixture *f = *state;
-	char id[BERTH_UPLOAD_ID_MAX];
-	char *data = malloc(HUGE);
 	berth_digest d;
 	berth_upload *u = NULL;
+	char *data = huge_upload(f, 78, &d, &u);
 
-	assert_non_null(data);
-	fill_bytes(data, HUGE, 78);
-	d = digest_of(BERTH_DIGEST_SHA256, data, HUGE);
 	data[HUGE - 1] ^= 1; /* the last byte differs from what was hashed */
-	assert_int_equal(berth_store_upload_create(f->s, id), 0);
-	assert_int_equal(berth_store_upload_open(&u, f->s, id), 0);
 	write_in_pieces(u, data, HUGE);
 	assert_int_equal(berth_upload_commit(u, &d, NULL), BERTH_EDIGEST);
 	assert_int_equal(berth_store_stat(f->s, &d, NULL), BERTH_ENOTFOUND);
@@ -478,17 +480,13 @@ static void large_upload_wrong_digest_is_caught(void **state)
 static void large_upload_parked_then_resumed(void **state)
 {
 	store_fixture *f = *state;
-	char id[BERTH_UPLOAD_ID_MAX];
-	char *data = malloc(HUGE);
 	berth_digest d;
 	berth_upload *u = NULL;
 	berth_store_stats st;
+	char *data = huge_upload(f, 79, &d, &u);
+	char id[BERTH_UPLOAD_ID_MAX];
 
-	assert_non_null(data);
-	fill_bytes(data, HUGE, 79);
-	d = digest_of(BERTH_DIGEST_SHA256, data, HUGE);
-	assert_int_equal(berth_store_upload_create(f->s, id), 0);
-	assert_int_equal(berth_store_upload_open(&u, f->s, id), 0);
+	snprintf(id, sizeof(id), "%s", berth_upload_id(u));
 	write_in_pieces(u, data, HUGE / 2 + 12345);
 	berth_upload_close(u);
 	assert_int_equal(berth_store_upload_open(&u, f->s, id), 0);
@@ -498,6 +496,73 @@ static void large_upload_parked_then_resumed(void **state)
 	write_in_pieces(u, data + HUGE / 2 + 12345, HUGE - (HUGE / 2 + 12345));
 	assert_int_equal(berth_upload_commit(u, &d, NULL), 0);
 	verify_blob(f->s, &d, data, HUGE);
+	free(data);
+}
+
+/* Hashed by the caller (the mirror's upstream client): committed without a second pass. */
+static void caller_hashed_upload_is_not_hashed_again(void **state)
+{
+	store_fixture *f = *state;
+	berth_digest d;
+	berth_upload *u = NULL;
+	berth_store_stats st;
+	uint64_t size = 0;
+	char *data = huge_upload(f, 80, &d, &u);
+
+	assert_int_equal(berth_upload_hash_by_caller(u), 0);
+	write_in_pieces(u, data, HUGE);
+	assert_int_equal(berth_upload_commit_hashed(u, &d, &size), 0);
+	assert_int_equal(size, HUGE);
+	berth_store_get_stats(f->s, &st);
+	assert_int_equal(st.hash_recomputed, 0);
+	assert_int_equal(st.bytes_rehashed, 0); /* not read back to hash at commit */
+	verify_blob(f->s, &d, data, HUGE);
+	free(data);
+}
+
+/* A plain commit of an upload hashed by its caller still verifies (from the file). */
+static void caller_hashed_upload_plain_commit_verifies(void **state)
+{
+	store_fixture *f = *state;
+	berth_digest d;
+	berth_upload *u = NULL;
+	berth_store_stats st;
+	char *data = huge_upload(f, 81, &d, &u);
+
+	data[HUGE / 2] ^= 1;
+	assert_int_equal(berth_upload_hash_by_caller(u), 0);
+	write_in_pieces(u, data, HUGE);
+	assert_int_equal(berth_upload_commit(u, &d, NULL), BERTH_EDIGEST);
+	berth_store_get_stats(f->s, &st);
+	assert_int_equal(st.bytes_rehashed, HUGE);
+	assert_int_equal(berth_store_stat(f->s, &d, NULL), BERTH_ENOTFOUND);
+	free(data);
+}
+
+/* Only from the first byte; closed, it parks no hash and is re-hashed when reopened. */
+static void caller_hashed_upload_rules(void **state)
+{
+	store_fixture *f = *state;
+	char id[BERTH_UPLOAD_ID_MAX];
+	char *data = big_data(82);
+	berth_digest d = digest_of(BERTH_DIGEST_SHA256, data, BIG);
+	berth_upload *u = NULL;
+	berth_store_stats st;
+
+	assert_int_equal(berth_store_upload_create(f->s, id), 0);
+	assert_int_equal(berth_store_upload_open(&u, f->s, id), 0);
+	assert_int_equal(berth_upload_hash_by_caller(u), 0);
+	assert_int_equal(berth_upload_write(u, data, 1000), 0);
+	berth_upload_close(u);
+	assert_int_equal(berth_store_upload_open(&u, f->s, id), 0);
+	berth_store_get_stats(f->s, &st);
+	assert_int_equal(st.hash_resumed, 0);
+	assert_int_equal(st.hash_recomputed, 1);
+	assert_int_equal(berth_upload_hash_by_caller(u), BERTH_EINVALID);
+	assert_int_equal(berth_upload_write(u, data + 1000, BIG - 1000), 0);
+	/* Not handed over this time: commit_hashed verifies like commit. */
+	d.str[strlen(d.str) - 1] = d.str[strlen(d.str) - 1] == '0' ? '1' : '0';
+	assert_int_equal(berth_upload_commit_hashed(u, &d, NULL), BERTH_EDIGEST);
 	free(data);
 }
 
@@ -522,6 +587,9 @@ int main(void)
 		T(large_upload_hashed_in_background_commits),
 		T(large_upload_wrong_digest_is_caught),
 		T(large_upload_parked_then_resumed),
+		T(caller_hashed_upload_is_not_hashed_again),
+		T(caller_hashed_upload_plain_commit_verifies),
+		T(caller_hashed_upload_rules),
 	};
 #undef T
 
