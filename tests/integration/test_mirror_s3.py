@@ -9,6 +9,7 @@ import concurrent.futures
 import os
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -55,7 +56,16 @@ def test_cold_then_warm_pulls_through_a_mirror_on_s3(upstream, tmp_path):
             assert g == digest and blobs[mu.digest_of(big)] == big
         for d in (mu.digest_of(big), mu.digest_of(small)):
             assert len(mu.blob_gets(proxy, d)) == 1, d
-        keys = list_keys(ep, RGW_KEYS, bucket)
+        # The commit runs after the last byte is served: wait for it.
+        deadline = time.monotonic() + 30
+        while True:
+            keys = list_keys(ep, RGW_KEYS, bucket)
+            done = (len([k for k in keys if k.startswith("blobs/")]) == 3 and
+                    not [k for k in keys if k.startswith("uploads/")] and
+                    os.listdir(spool) == [])
+            if done or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert len([k for k in keys if k.startswith("blobs/")]) == 3, keys  # config + 2 layers
         assert not [k for k in keys if k.startswith("uploads/")], keys
         assert os.listdir(spool) == []  # the local copies were unlinked files
