@@ -6,7 +6,7 @@
  *
  * crypt_rn() is reentrant with its own struct crypt_data; that struct is
  * about 32 KiB, so it lives on the heap (server threads have small stacks)
- * and is wiped with OPENSSL_cleanse before it is freed, since it holds the
+ * and is wiped with explicit_bzero before it is freed, since it holds the
  * password and the derived key.
  */
 #include "lib/cred/internal.h"
