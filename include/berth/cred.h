@@ -5,7 +5,7 @@
  * WWW-Authenticate challenge).
  *
  * No state of its own, no I/O. Passwords are never logged nor put in error
- * messages, and are wiped (OPENSSL_cleanse) from berth's own buffers after use.
+ * messages, and are wiped (explicit_bzero) from berth's own buffers after use.
  */
 #ifndef BERTH_CRED_H
 #define BERTH_CRED_H

@@ -104,6 +104,9 @@ typedef struct berth_vulndb_info {
 } berth_vulndb_info;
 
 int berth_vulndb_info_get(berth_vulndb *db, berth_vulndb_info *out) BERTH_WARN_UNUSED;
+/** When the database was built (meta built_at), 0 if unknown: the one fact of
+ * berth_vulndb_info a scan needs, without info's counts (each reads a whole table). */
+time_t berth_vulndb_built_at(berth_vulndb *db);
 void berth_vulndb_info_dispose(berth_vulndb_info *info);
 
 /** One advisory that affects a queried package version. Strings owned by the array. */

@@ -29,7 +29,6 @@
 #include "util/fs.h"
 
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,7 +374,7 @@ static int read_line(FILE *in, char *buf, size_t len)
 		return -1;
 	n = strlen(buf);
 	if (n == len - 1 && buf[n - 1] != '\n' && !feof(in)) {
-		OPENSSL_cleanse(buf, len);
+		explicit_bzero(buf, len);
 		return -1;
 	}
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
@@ -590,7 +589,7 @@ static int new_password(int from_stdin, const char *file, char *pw, size_t len)
 		opt_ask_password("Repeat it: ", again, sizeof(again));
 		if (strcmp(again, pw) != 0)
 			rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL, "the passwords differ");
-		OPENSSL_cleanse(again, sizeof(again));
+		explicit_bzero(again, sizeof(again));
 	} else {
 		rc = usage("needs --password-stdin or --password-file (no terminal to ask on)");
 	}
@@ -599,7 +598,7 @@ static int new_password(int from_stdin, const char *file, char *pw, size_t len)
 done:
 	berth_buf_dispose_secret(&b);
 	if (rc)
-		OPENSSL_cleanse(pw, len);
+		explicit_bzero(pw, len);
 	return rc;
 }
 
@@ -628,7 +627,7 @@ static int user_add(admin_ctx *a, int argc, char **argv)
 		rc = fail_last();
 		goto done;
 	}
-	OPENSSL_cleanse(pw, sizeof(pw));
+	explicit_bzero(pw, sizeof(pw));
 	if ((rc = call(a, "POST", "/users", body.ptr, &raw, NULL)))
 		goto done;
 	if (a->json)
@@ -636,7 +635,7 @@ static int user_add(admin_ctx *a, int argc, char **argv)
 	else
 		printf("Created user %s%s\n", name, sysadmin ? " (system administrator)" : "");
 done:
-	OPENSSL_cleanse(pw, sizeof(pw));
+	explicit_bzero(pw, sizeof(pw));
 	berth_buf_dispose_secret(&body);
 	berth_buf_dispose(&raw);
 	return rc;
@@ -674,14 +673,14 @@ static int user_passwd(admin_ctx *a, int argc, char **argv)
 		rc = fail_last();
 		goto done;
 	}
-	OPENSSL_cleanse(pw, sizeof(pw));
+	explicit_bzero(pw, sizeof(pw));
 	snprintf(path, sizeof(path), "/users/%s/password", name);
 	if ((rc = call(a, "PUT", path, body.ptr, NULL, NULL)))
 		goto done;
 	if (!a->json)
 		printf("Changed the password of %s\n", name);
 done:
-	OPENSSL_cleanse(pw, sizeof(pw));
+	explicit_bzero(pw, sizeof(pw));
 	berth_buf_dispose_secret(&body);
 	return rc;
 }
@@ -726,7 +725,7 @@ static void import_list_dispose(import_list *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].user);
-		OPENSSL_cleanse(l->v[i].hash, strlen(l->v[i].hash));
+		explicit_bzero(l->v[i].hash, strlen(l->v[i].hash));
 		free(l->v[i].hash);
 	}
 	free(l->v);
@@ -1426,7 +1425,7 @@ dispatch:
 		rc = berth_cli_fail(CMD, BERTH_EXIT_FAIL, "cannot write the output");
 done:
 	berth_client_free(a.c);
-	OPENSSL_cleanse(creds.pass, sizeof(creds.pass));
+	explicit_bzero(creds.pass, sizeof(creds.pass));
 	opt_creds_dispose(&creds);
 	return rc;
 }

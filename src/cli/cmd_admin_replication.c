@@ -26,7 +26,6 @@
 #include "util/fs.h"
 
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,7 +310,7 @@ static int logs(const berth_admin_conn *a, const char *id)
 static void secret_free(char *s)
 {
 	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
+		explicit_bzero(s, strlen(s));
 		free(s);
 	}
 }

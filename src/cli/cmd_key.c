@@ -7,7 +7,6 @@
 #include "cli.h"
 #include "signopts.h"
 
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,9 +110,9 @@ static int write_pair(const berth_sign_key *k, const char *prefix)
 	fprintf(stderr, "Private key written to %s\nPublic key written to %s\n", kpath, ppath);
 	rc = 0;
 done:
-	OPENSSL_cleanse(pw, sizeof(pw));
+	explicit_bzero(pw, sizeof(pw));
 	if (priv)
-		OPENSSL_cleanse(priv, priv_len);
+		explicit_bzero(priv, priv_len);
 	free(priv);
 	free(pub);
 	free(kpath);
@@ -139,7 +138,7 @@ int cmd_key(int argc, char **argv)
 			goto done;
 		if (berth_sign_key_load_private(&k, data, len, "") < 0)
 			berth_cli_fail("key", -1, "%s: %s", o.key, berth_error_last());
-		OPENSSL_cleanse(data, len);
+		explicit_bzero(data, len);
 		free(data);
 		if (!k)
 			goto done;

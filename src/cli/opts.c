@@ -7,7 +7,6 @@
 
 #include "berth/client.h"
 
-#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +32,7 @@ int opt_creds_parse(const char *cmd, const char *s, opt_creds *c)
 
 void opt_creds_dispose(opt_creds *c)
 {
-	OPENSSL_cleanse(c->pass, sizeof(c->pass));
+	explicit_bzero(c->pass, sizeof(c->pass));
 }
 
 int opt_image(const char *cmd, const char *s, int default_docker, berth_image_name **out)
@@ -114,7 +113,7 @@ void opt_ask_password(const char *prompt, char *buf, size_t len)
 
 	snprintf(buf, len, "%s", p ? p : "");
 	if (p)
-		OPENSSL_cleanse(p, strlen(p));
+		explicit_bzero(p, strlen(p));
 }
 
 void opt_ignore_sigpipe(void)

@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +64,8 @@ int sopt_private_key(const char *cmd, const char *path, berth_sign_key **out)
 		 strstr(data, "ENCRYPTED COSIGN PRIVATE KEY"))
 		opt_ask_password("Enter password for private key: ", pw, sizeof(pw));
 	rc = berth_sign_key_load_private(out, data, len, pw);
-	OPENSSL_cleanse(pw, sizeof(pw));
-	OPENSSL_cleanse(data, len);
+	explicit_bzero(pw, sizeof(pw));
+	explicit_bzero(data, len);
 	free(data);
 	if (rc < 0)
 		return berth_cli_fail(cmd, -1, "%s: %s", path, berth_error_last());
@@ -104,7 +103,7 @@ int sopt_new_password(const char *cmd, char *buf, size_t len)
 	opt_ask_password("Enter password for private key: ", buf, len);
 	opt_ask_password("Enter password for private key again: ", again, sizeof(again));
 	same = strcmp(buf, again) == 0;
-	OPENSSL_cleanse(again, sizeof(again));
+	explicit_bzero(again, sizeof(again));
 	if (!same)
 		return berth_cli_fail(cmd, -1, "the passwords do not match");
 	return 0;

@@ -41,7 +41,6 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -1349,7 +1348,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 	berth_exchange_free(r->x);
 	if (r->id)
-		OPENSSL_cleanse(r->id, sizeof(*r->id));
+		explicit_bzero(r->id, sizeof(*r->id));
 	free(r->body);
 	berth_pool_dispose(&r->pool);
 	request_release(r);

@@ -3,8 +3,6 @@
  */
 #include "util/buf.h"
 
-#include <openssl/crypto.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +231,6 @@ void berth_buf_dispose(berth_buf *b)
 void berth_buf_dispose_secret(berth_buf *b)
 {
 	if (b->ptr)
-		OPENSSL_cleanse(b->ptr, b->len);
+		explicit_bzero(b->ptr, b->len);
 	berth_buf_dispose(b);
 }

@@ -64,6 +64,7 @@ BERTH_LAZY_VOID(berth_lazy_arch, archive_entry_xattr_add_entry,
 BERTH_LAZY_FN(berth_lazy_arch, const char *, archive_error_string, (struct archive * a0), (a0))
 BERTH_LAZY_FN(berth_lazy_arch, la_int64_t, archive_filter_bytes, (struct archive * a0, int a1),
 	      (a0, a1))
+BERTH_LAZY_FN(berth_lazy_arch, int, archive_filter_code, (struct archive * a0, int a1), (a0, a1))
 BERTH_LAZY_FN(berth_lazy_arch, la_ssize_t, archive_read_data,
 	      (struct archive * a0, void *a1, size_t a2), (a0, a1, a2))
 BERTH_LAZY_FN(berth_lazy_arch, int, archive_read_data_block,

@@ -130,7 +130,6 @@ BERTH_LAZY_FN(berth_lazy_crypto, unsigned char *, HMAC,
 	       unsigned char *a5, unsigned int *a6),
 	      (a0, a1, a2, a3, a4, a5, a6))
 BERTH_LAZY_FN(berth_lazy_crypto, ASN1_OBJECT *, OBJ_txt2obj, (const char *a0, int a1), (a0, a1))
-BERTH_LAZY_VOID(berth_lazy_crypto, OPENSSL_cleanse, (void *a0, size_t a1), (a0, a1))
 BERTH_LAZY_FN(berth_lazy_crypto, OPENSSL_STACK *, OPENSSL_sk_dup, (const OPENSSL_STACK *a0), (a0))
 BERTH_LAZY_VOID(berth_lazy_crypto, OPENSSL_sk_free, (OPENSSL_STACK * a0), (a0))
 BERTH_LAZY_FN(berth_lazy_crypto, OPENSSL_STACK *, OPENSSL_sk_new_null, (void), ())

@@ -13,7 +13,6 @@
 #include "util/log.h"
 
 #include <errno.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,7 +262,7 @@ static void user_create(ctx *c)
 		snprintf(hash, sizeof(hash), "%s", given_hash);
 	}
 	rc = berth_meta_user_create(c->a->meta, name, hash, sysadmin, NULL);
-	OPENSSL_cleanse(hash, sizeof(hash));
+	explicit_bzero(hash, sizeof(hash));
 	if (meta_result(c, rc, "user") < 0)
 		return;
 	audit(c, "user_create", "user/%s%s", name, NULL);
@@ -303,7 +302,7 @@ static int current_password_ok(ctx *c, const char *name)
 	}
 	ok = strlen(cur) <= BERTH_CRED_BCRYPT_MAX &&
 	     berth_cred_password_verify(u.password_hash, cur) == 0;
-	OPENSSL_cleanse(&u, sizeof(u));
+	explicit_bzero(&u, sizeof(u));
 	if (!ok) {
 		berth_auth__audit(c->a, berth_auth__who(c->id), "user_password",
 				  "user/current_password", c->op->remote_addr, "denied");
@@ -335,7 +334,7 @@ static void user_password(ctx *c, const char *name)
 		return;
 	}
 	rc = berth_meta_user_set_password(c->a->meta, name, hash);
-	OPENSSL_cleanse(hash, sizeof(hash));
+	explicit_bzero(hash, sizeof(hash));
 	if (meta_result(c, rc, "user") < 0)
 		return;
 	audit(c, "user_password", "user/%s%s", name, NULL);
@@ -576,7 +575,7 @@ static void member_set(ctx *c, const char *project, const char *user)
 	if (!project_exists(c, project))
 		return;
 	rc = berth_meta_user_get(c->a->meta, user, &u);
-	OPENSSL_cleanse(&u, sizeof(u));
+	explicit_bzero(&u, sizeof(u));
 	if (meta_result(c, rc, "user") < 0)
 		return;
 	if (meta_result(c, berth_meta_member_set(c->a->meta, project, user, (int)role), "member") <
@@ -753,8 +752,8 @@ static void robot_create(ctx *c)
 			 json_pack("{s:s, s:s, s:o}", "name", login, "secret", secret, "expires_at",
 				   expires ? json_string(t) : json_null()));
 done:
-	OPENSSL_cleanse(secret, sizeof(secret));
-	OPENSSL_cleanse(hash, sizeof(hash));
+	explicit_bzero(secret, sizeof(secret));
+	explicit_bzero(hash, sizeof(hash));
 	free(perms_text);
 	json_decref(perms);
 }
@@ -795,8 +794,8 @@ static void robot_rotate(ctx *c, const char *name)
 	snprintf(login, sizeof(login), "robot$%s", name);
 	berth_auth__json(c->op, 200, json_pack("{s:s, s:s}", "name", login, "secret", secret));
 done:
-	OPENSSL_cleanse(secret, sizeof(secret));
-	OPENSSL_cleanse(hash, sizeof(hash));
+	explicit_bzero(secret, sizeof(secret));
+	explicit_bzero(hash, sizeof(hash));
 }
 
 /* ---- audit ---- */

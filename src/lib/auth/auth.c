@@ -8,7 +8,6 @@
 #include "berth/ref.h"
 #include "util/log.h"
 
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -36,7 +35,7 @@ static int system_password(berth_auth *a)
 		a->system_password[2 * i + 1] = hex[rnd[i] & 15];
 	}
 	a->system_password[2 * sizeof(rnd)] = '\0';
-	OPENSSL_cleanse(rnd, sizeof(rnd));
+	explicit_bzero(rnd, sizeof(rnd));
 	return 0;
 }
 
@@ -79,7 +78,7 @@ void berth_auth_free(berth_auth *a)
 		return;
 	pthread_mutex_destroy(&a->audit_lock);
 	berth_auth__cache_free(a->cache);
-	OPENSSL_cleanse(a->system_password, sizeof(a->system_password));
+	explicit_bzero(a->system_password, sizeof(a->system_password));
 	free(a);
 }
 
@@ -108,7 +107,7 @@ int berth_auth_bootstrap(berth_auth *a, const char *admin_password)
 				       "bytes)",
 				       BERTH_CRED_BCRYPT_MAX);
 	rc = berth_meta_user_create(a->meta, "admin", hash, 1, NULL);
-	OPENSSL_cleanse(hash, sizeof(hash));
+	explicit_bzero(hash, sizeof(hash));
 	if (rc == BERTH_EEXISTS)
 		rc = 0; /* another process made it first */
 	if (rc == 0)
@@ -250,7 +249,7 @@ void berth_auth__json(berth_auth_op *op, int status, json_t *v)
 	berth_buf_reset(&op->out);
 	if (!text || berth_buf_puts(&op->out, text) != 0) {
 		if (text) {
-			OPENSSL_cleanse(text, strlen(text));
+			explicit_bzero(text, strlen(text));
 			free(text);
 		}
 		berth_error_set(BERTH_ERROR, "out of memory");
@@ -258,7 +257,7 @@ void berth_auth__json(berth_auth_op *op, int status, json_t *v)
 		return;
 	}
 	/* The text may hold a secret shown once (robots, tokens). */
-	OPENSSL_cleanse(text, strlen(text));
+	explicit_bzero(text, strlen(text));
 	free(text);
 	body(op, status, "application/json");
 }

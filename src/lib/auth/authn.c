@@ -139,7 +139,7 @@ static int verify(berth_auth *a, const char *name, const char *password, const c
 		return -1;
 	if (have)
 		berth_auth__cache_put(a, mac);
-	OPENSSL_cleanse(mac, sizeof(mac));
+	explicit_bzero(mac, sizeof(mac));
 	return 0;
 }
 
@@ -167,7 +167,7 @@ static int robot_login(berth_auth *a, const char *user, const char *password, be
 				 ROBOT_PREFIX, r.name);
 		}
 	}
-	OPENSSL_cleanse(&r, sizeof(r));
+	explicit_bzero(&r, sizeof(r));
 	berth_buf_dispose(&perms);
 	return ok;
 }
@@ -194,7 +194,7 @@ static int user_login(berth_auth *a, const char *user, const char *password, ber
 			snprintf(id->principal.name, sizeof(id->principal.name), "%s", u.name);
 		}
 	}
-	OPENSSL_cleanse(&u, sizeof(u));
+	explicit_bzero(&u, sizeof(u));
 	return ok;
 }
 
@@ -281,7 +281,7 @@ static int from_token(berth_auth *a, berth_identity *id)
 			rc = BERTH_ENOTFOUND;
 		if (rc == 0)
 			id->principal.sysadmin = u.sysadmin;
-		OPENSSL_cleanse(&u, sizeof(u));
+		explicit_bzero(&u, sizeof(u));
 	} else if (c->kind == BERTH_PRINCIPAL_ROBOT) {
 		berth_meta_robot r;
 
@@ -295,7 +295,7 @@ static int from_token(berth_auth *a, berth_identity *id)
 				rc = BERTH_ENOTFOUND;
 			if (rc == 0)
 				rc = berth_auth__robot_perms(r.permissions, id);
-			OPENSSL_cleanse(&r, sizeof(r));
+			explicit_bzero(&r, sizeof(r));
 		}
 	} else if (c->kind == BERTH_PRINCIPAL_SYSTEM) {
 		/* Only this server signs tokens: one for the system principal came from it. */
@@ -354,7 +354,7 @@ int berth_auth_authenticate(berth_auth *a, const berth_req *req, berth_identity 
 		long wait;
 
 		rc = berth_auth__login(a, user, pass, req->remote_addr, id);
-		OPENSSL_cleanse(pass, sizeof(pass));
+		explicit_bzero(pass, sizeof(pass));
 		if (rc == 0)
 			return 0;
 		wait = id->retry_after;

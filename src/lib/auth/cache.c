@@ -70,7 +70,7 @@ void berth_auth__cache_free(berth_auth__cache *c)
 	if (!c)
 		return;
 	pthread_mutex_destroy(&c->lock);
-	OPENSSL_cleanse(c, sizeof(*c));
+	explicit_bzero(c, sizeof(*c));
 	free(c);
 }
 
@@ -98,7 +98,7 @@ int berth_auth__cache_mac(berth_auth *a, const char *name, const char *password,
 	    len == BERTH_AUTH__MAC_LEN)
 		rc = 0;
 done:
-	OPENSSL_cleanse(msg, sizeof(msg));
+	explicit_bzero(msg, sizeof(msg));
 	return rc;
 }
 

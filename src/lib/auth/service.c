@@ -10,7 +10,6 @@
 
 #include "util/log.h"
 
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,7 +119,7 @@ static void issue(berth_auth_op *op, const berth_token_claims *c)
 	berth_auth__time((time_t)c->iat, issued, sizeof(issued));
 	v = json_pack("{s:s, s:s, s:I, s:s}", "token", jwt, "access_token", jwt, "expires_in",
 		      (json_int_t)(c->exp - c->iat), "issued_at", issued);
-	OPENSSL_cleanse(jwt, strlen(jwt));
+	explicit_bzero(jwt, strlen(jwt));
 	free(jwt);
 	if (!v) {
 		berth_error_set(BERTH_ERROR, "out of memory");
@@ -293,7 +292,7 @@ void berth_auth__token_post(berth_auth_op *op)
 done:
 	op->id = caller;
 	if (f)
-		OPENSSL_cleanse(f, sizeof(*f));
+		explicit_bzero(f, sizeof(*f));
 	free(f);
 	free(id);
 }

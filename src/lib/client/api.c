@@ -13,7 +13,6 @@
 #include "lib/client/internal.h"
 
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +20,7 @@
 static void free_secret(char *s)
 {
 	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
+		explicit_bzero(s, strlen(s));
 		free(s);
 	}
 }

@@ -15,7 +15,6 @@
 
 #include <ctype.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,7 +154,7 @@ const char *berth_client__challenge_param(const berth_client__challenge *ch, con
 static void free_secret(char *s)
 {
 	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
+		explicit_bzero(s, strlen(s));
 		free(s);
 	}
 }
@@ -191,7 +190,7 @@ static char *basic_header(const char *user, const char *pass)
 	memcpy(raw + ul + 1, pass, pl);
 	memcpy(out, "Basic ", 6);
 	EVP_EncodeBlock((unsigned char *)out + 6, raw, (int)n);
-	OPENSSL_cleanse(raw, n);
+	explicit_bzero(raw, n);
 	free(raw);
 	return out;
 }
@@ -385,7 +384,7 @@ static int fetch_token(berth_client *c, const char *realm, const char *service, 
 	rc = berth_client__token_parse(c->host, body.ptr, body.len, now, token, expires);
 done:
 	if (body.ptr)
-		OPENSSL_cleanse(body.ptr, body.len);
+		explicit_bzero(body.ptr, body.len);
 	free(scopes);
 	berth_buf_dispose(&url);
 	berth_buf_dispose(&body);

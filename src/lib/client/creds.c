@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <poll.h>
 #include <spawn.h>
@@ -45,7 +44,7 @@ extern char **environ;
 static void free_secret(char *s)
 {
 	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
+		explicit_bzero(s, strlen(s));
 		free(s);
 	}
 }
@@ -169,7 +168,7 @@ static void wipe_json(json_t *j)
 	size_t i;
 
 	if (json_is_string(j)) {
-		OPENSSL_cleanse((char *)json_string_value(j), json_string_length(j));
+		explicit_bzero((char *)json_string_value(j), json_string_length(j));
 	} else if (json_is_object(j)) {
 		json_object_foreach(j, k, v) wipe_json(v);
 	} else if (json_is_array(j)) {
@@ -214,7 +213,7 @@ static int load_file(const char *path, json_t **out)
 	}
 done:
 	if (b.ptr)
-		OPENSSL_cleanse(b.ptr, b.len);
+		explicit_bzero(b.ptr, b.len);
 	berth_buf_dispose(&b);
 	return rc;
 }
@@ -281,7 +280,7 @@ static int save_file(const char *path, json_t *root)
 	if (!text)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	rc = write_file_0600(path, text, strlen(text));
-	OPENSSL_cleanse(text, strlen(text));
+	explicit_bzero(text, strlen(text));
 	free(text);
 	return rc;
 }
@@ -368,7 +367,7 @@ static int run_helper(const char *name, const char *action, const char *input, b
 			break;
 		}
 	}
-	OPENSSL_cleanse(chunk, sizeof(chunk));
+	explicit_bzero(chunk, sizeof(chunk));
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	pid = -1;
@@ -430,7 +429,7 @@ static int helper_get(const char *name, const char *server, char **user, char **
 done:
 	json_free_wiped(root);
 	if (out.ptr)
-		OPENSSL_cleanse(out.ptr, out.len);
+		explicit_bzero(out.ptr, out.len);
 	berth_buf_dispose(&out);
 	return rc;
 }
@@ -450,7 +449,7 @@ static int helper_store(const char *name, const char *server, const char *user, 
 	rc = run_helper(name, "store", text, &out);
 done:
 	if (text) {
-		OPENSSL_cleanse(text, strlen(text));
+		explicit_bzero(text, strlen(text));
 		free(text);
 	}
 	json_free_wiped(msg);
@@ -499,7 +498,7 @@ static int decode_auth(const char *b64, char **user, char **pass)
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 	}
 done:
-	OPENSSL_cleanse(raw, n / 4 * 3 + 1);
+	explicit_bzero(raw, n / 4 * 3 + 1);
 	free(raw);
 	return rc;
 }
@@ -706,7 +705,7 @@ int berth_client_creds_store(const char *host, const char *auth_file, const char
 	rc = save_file(path, root);
 done:
 	if (raw) {
-		OPENSSL_cleanse(raw, ul + 1 + pl);
+		explicit_bzero(raw, ul + 1 + pl);
 		free(raw);
 	}
 	free_secret(b64);

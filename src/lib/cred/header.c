@@ -12,7 +12,6 @@
 #include "util/b64.h"
 #include "util/buf.h"
 
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -94,11 +93,11 @@ int berth_cred_parse_basic(const char *header, char *user, size_t user_len, char
 	pass[plen] = '\0';
 done:
 	if (raw)
-		OPENSSL_cleanse(raw, rawmax + 3);
+		explicit_bzero(raw, rawmax + 3);
 	free(raw);
 	if (rc) {
-		OPENSSL_cleanse(user, user_len);
-		OPENSSL_cleanse(pass, pass_len);
+		explicit_bzero(user, user_len);
+		explicit_bzero(pass, pass_len);
 		user[0] = pass[0] = '\0';
 	}
 	return rc;

@@ -13,7 +13,6 @@
 
 #include "berth/meta.h" /* the user name cap the imported users must meet */
 
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,7 +185,7 @@ static int walk(const char *text, size_t len, berth_htpasswd_cb cb, void *ctx)
 			goto done;
 	}
 done:
-	OPENSSL_cleanse(hash, sizeof(hash));
+	explicit_bzero(hash, sizeof(hash));
 	return rc;
 }
 

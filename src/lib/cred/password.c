@@ -6,7 +6,7 @@
  *
  * crypt_rn() is reentrant with its own struct crypt_data; that struct is
  * about 32 KiB, so it lives on the heap (server threads have small stacks)
- * and is wiped with OPENSSL_cleanse before it is freed, since it holds the
+ * and is wiped with explicit_bzero before it is freed, since it holds the
  * password and the derived key.
  */
 #include "lib/cred/internal.h"
@@ -37,7 +37,7 @@ static void cd_free(struct crypt_data *cd)
 {
 	if (!cd)
 		return;
-	OPENSSL_cleanse(cd, sizeof(*cd));
+	explicit_bzero(cd, sizeof(*cd));
 	free(cd);
 }
 
@@ -87,8 +87,8 @@ int berth_cred_password_hash(char out[BERTH_CRED_HASH_MAX], const char *password
 	}
 	strcpy(out, h);
 done:
-	OPENSSL_cleanse(rnd, sizeof(rnd));
-	OPENSSL_cleanse(salt, sizeof(salt));
+	explicit_bzero(rnd, sizeof(rnd));
+	explicit_bzero(salt, sizeof(salt));
 	cd_free(cd);
 	return rc;
 }
@@ -164,8 +164,8 @@ int berth_cred_random_secret(char *out, size_t len)
 	memcpy(out, enc, want);
 	out[want] = '\0';
 done:
-	OPENSSL_cleanse(raw, sizeof(raw));
-	OPENSSL_cleanse(enc, berth_b64url_len(nraw) + 1);
+	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(enc, berth_b64url_len(nraw) + 1);
 	free(enc);
 	return rc;
 }

@@ -29,7 +29,6 @@
 #include "util/log.h"
 
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,7 +395,7 @@ static int store_registry(repl_op *op, json_t *body, const char *name)
 	pthread_mutex_unlock(&op->r->lock);
 done:
 	if (text) {
-		OPENSSL_cleanse(text, strlen(text));
+		explicit_bzero(text, strlen(text));
 		free(text);
 	}
 	free(sealed);
@@ -423,7 +422,7 @@ static void create_registry(repl_op *op)
 			reply(op, 201, json_pack("{s:s}", "name", copy));
 	}
 	if (op->in.ptr)
-		OPENSSL_cleanse(op->in.ptr, op->in.cap);
+		explicit_bzero(op->in.ptr, op->in.cap);
 	json_decref(body);
 }
 

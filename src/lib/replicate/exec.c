@@ -37,7 +37,6 @@
 #include "util/log.h"
 
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -876,7 +875,7 @@ static int read_password(run *x, const berth_repl_registry *reg)
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 	x->remote_opts.password = x->password;
 	if (b.ptr)
-		OPENSSL_cleanse(b.ptr, b.cap);
+		explicit_bzero(b.ptr, b.cap);
 	berth_buf_dispose(&b);
 	return rc;
 }
@@ -945,7 +944,7 @@ static void run_dispose(run *x)
 	berth_client_free(x->client);
 	berth_client_free(x->self);
 	if (x->password) {
-		OPENSSL_cleanse(x->password, strlen(x->password));
+		explicit_bzero(x->password, strlen(x->password));
 		free(x->password);
 	}
 	for (size_t k = 0; x->blobs && k < BLOB_BUCKETS; k++)

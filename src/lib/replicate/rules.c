@@ -13,7 +13,6 @@
 #include "berth/replicate.h"
 
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,7 +144,7 @@ static void registry_dispose(berth_repl_registry *g)
 	free(g->username);
 	free(g->password_file);
 	if (g->password) {
-		OPENSSL_cleanse(g->password, strlen(g->password));
+		explicit_bzero(g->password, strlen(g->password));
 		free(g->password);
 	}
 	memset(g, 0, sizeof(*g));

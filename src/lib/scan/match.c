@@ -248,7 +248,6 @@ static int match_one(berth_scan_report *r, berth_vulndb *db, size_t i)
 int berth_scan_match(berth_scan_report **out, berth_catalog *catalog, berth_vulndb *db)
 {
 	berth_scan_report *r = calloc(1, sizeof(*r));
-	berth_vulndb_info info;
 	int rc = 0;
 
 	*out = NULL;
@@ -257,10 +256,7 @@ int berth_scan_match(berth_scan_report **out, berth_catalog *catalog, berth_vuln
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	}
 	r->catalog = catalog;
-	if (berth_vulndb_info_get(db, &info) == 0) {
-		r->db_built_at = info.built_at;
-		berth_vulndb_info_dispose(&info);
-	}
+	r->db_built_at = berth_vulndb_built_at(db);
 	if ((rc = berth_vulndb_read_begin(db)) != 0)
 		goto done;
 	for (size_t i = 0; i < catalog->npkgs && rc == 0; i++)

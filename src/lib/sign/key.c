@@ -246,7 +246,7 @@ int berth_sign_key_export_encrypted(const berth_sign_key *k, const char *passwor
 	rc = pem_wrap(pem, len, PEM_SIGSTORE, (unsigned char *)doc, strlen(doc));
 done:
 	if (der) {
-		OPENSSL_cleanse(der, (size_t)der_len);
+		explicit_bzero(der, (size_t)der_len);
 		OPENSSL_free(der);
 	}
 	PKCS8_PRIV_KEY_INFO_free(p8);
@@ -379,7 +379,7 @@ static int load_encrypted(berth_sign_key **out, const unsigned char *doc, size_t
 		return rc;
 	q = plain;
 	p = d2i_AutoPrivateKey(NULL, &q, (long)plain_len);
-	OPENSSL_cleanse(plain, plain_len);
+	explicit_bzero(plain, plain_len);
 	free(plain);
 	if (!p)
 		return berth_error_set(BERTH_EINVALID, "the decrypted key is not a PKCS#8 key");
@@ -442,7 +442,7 @@ done:
 	OPENSSL_free(name);
 	OPENSSL_free(header);
 	if (body) {
-		OPENSSL_cleanse(body, (size_t)body_len);
+		explicit_bzero(body, (size_t)body_len);
 		OPENSSL_free(body);
 	}
 	BIO_free(bio);

@@ -83,7 +83,7 @@ static void credentials_file(char **access, char **secret)
 		else if (strcmp(p, "aws_secret_access_key") == 0 && !*secret)
 			*secret = strdup(v);
 	}
-	OPENSSL_cleanse(line, sizeof(line));
+	explicit_bzero(line, sizeof(line));
 	fclose(f);
 }
 
@@ -256,9 +256,9 @@ void s3_client_free(s3_client *c)
 	free(c->root);
 	free(c->region);
 	if (c->access)
-		OPENSSL_cleanse(c->access, strlen(c->access));
+		explicit_bzero(c->access, strlen(c->access));
 	if (c->secret)
-		OPENSSL_cleanse(c->secret, strlen(c->secret));
+		explicit_bzero(c->secret, strlen(c->secret));
 	free(c->access);
 	free(c->secret);
 	free(c->sigv4);
@@ -763,7 +763,7 @@ int s3_presign_get(s3_client *c, const char *key, unsigned expires, char **url)
 	}
 	rc = 0;
 done:
-	OPENSSL_cleanse(k, sizeof(k));
+	explicit_bzero(k, sizeof(k));
 	berth_buf_dispose_secret(&keybuf);
 	berth_buf_dispose(&path);
 	berth_buf_dispose(&query);

@@ -203,7 +203,7 @@ done:
 	if (rc == 0 && linked)
 		rc = berth_fs_fsync_parent(path);
 	if (pem && pemlen > 0)
-		OPENSSL_cleanse(pem, (size_t)pemlen);
+		explicit_bzero(pem, (size_t)pemlen);
 	BIO_free(bio);
 	EVP_PKEY_free(pkey);
 	return rc;
@@ -230,7 +230,7 @@ void berth_token_key_free(berth_token_key *k)
 	if (!k)
 		return;
 	EVP_PKEY_free(k->pkey);
-	OPENSSL_cleanse(k, sizeof(*k));
+	explicit_bzero(k, sizeof(*k));
 	free(k);
 }
 
@@ -259,7 +259,7 @@ int berth_token_key_derive(const berth_token_key *k, const char *label, unsigned
 		rc = berth_error_set(BERTH_ERROR, "cannot derive a secret from the signing key");
 done:
 	if (pem && pemlen > 0)
-		OPENSSL_cleanse(pem, (size_t)pemlen);
+		explicit_bzero(pem, (size_t)pemlen);
 	BIO_free(bio);
 	return rc;
 }

@@ -8,7 +8,9 @@
  *   <diffid>.tar    each layer, uncompressed
  *   <id>/{layer.tar -> ../<diffid>.tar, VERSION, json}   legacy v1 metadata
  *
- * Source: the archive is unpacked safely (oci_archive.c) and the image is
+ * Source: the archive is unpacked safely (oci_archive.c), large
+ * uncompressed layers of an uncompressed archive left in place and read
+ * there (berth_transport__tree_index), and the image is
  * presented exactly as skopeo presents it, so manifest digests agree: a
  * Docker schema2 manifest whose config is the config file (its digest and
  * size) and whose layers are the config's diff IDs with their uncompressed
@@ -326,7 +328,7 @@ static int dsrc_blob(berth_source *s, const berth_descriptor *desc, berth_stream
 		rc = berth_transport__tree_open(ds->tree, ds->config_path, &fd, &size);
 		if (rc)
 			return rc;
-		return berth_transport__stream_fd(out, fd, size);
+		return berth_transport__stream_fd_range(out, fd, size);
 	}
 	for (i = 0; i < ds->nlayers; i++)
 		if (berth_digest_equal(&desc->digest, &ds->layers[i].diff))
@@ -338,7 +340,7 @@ static int dsrc_blob(berth_source *s, const berth_descriptor *desc, berth_stream
 	if (rc)
 		return rc;
 	if (!ds->layers[i].compressed)
-		return berth_transport__stream_fd(out, fd, size);
+		return berth_transport__stream_fd_range(out, fd, size);
 	dc = malloc(sizeof(*dc));
 	if (!dc) {
 		close(fd);
@@ -459,6 +461,14 @@ static int build_manifest(da_src *ds, json_t *diff_ids)
 	return rc;
 }
 
+/* Large uncompressed members (layers) are read inside the archive; the
+ * rest (manifest.json, the config, compressed layers) is unpacked. */
+static int layer_in_place(void *ctx, const unsigned char *head, size_t n, int64_t size)
+{
+	(void)ctx;
+	return size > (int64_t)BERTH_CONFIG_MAX && !is_compressed_magic(head, n);
+}
+
 int berth_transport__docker_archive_source(berth_source *s, const berth_image_name *n,
 					   const berth_transport_options *o)
 {
@@ -474,7 +484,7 @@ int berth_transport__docker_archive_source(berth_source *s, const berth_image_na
 	if (!ds)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	berth_buf_init(&ds->manifest, BERTH_MANIFEST_MAX);
-	rc = berth_transport__tree_extract(&ds->tree, n->path);
+	rc = berth_transport__tree_index(&ds->tree, n->path, layer_in_place, NULL);
 	if (rc)
 		goto done;
 	rc = berth_transport__tree_open(ds->tree, "manifest.json", &fd, NULL);
@@ -556,7 +566,7 @@ int berth_transport__docker_archive_source(berth_source *s, const berth_image_na
 		rc = berth_transport__tree_open(ds->tree, lp, &fd, &fsize);
 		if (rc)
 			goto done;
-		hn = pread(fd, head, sizeof(head), 0);
+		hn = pread(fd, head, sizeof(head), lseek(fd, 0, SEEK_CUR));
 		l->compressed = hn > 0 && is_compressed_magic(head, (size_t)hn);
 		l->size = fsize;
 		if (l->compressed) {

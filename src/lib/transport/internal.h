@@ -53,10 +53,13 @@ struct berth_stream {
 	 * commits anything.
 	 */
 	int verified;
+	int64_t left; /* bytes a range stream may still read; -1: read to the end of fd */
 };
 
 /** A stream over a file descriptor (taken over: closed by berth_stream_close). */
 int berth_transport__stream_fd(berth_stream **out, int fd, int64_t size) BERTH_WARN_UNUSED;
+/** The same over the next `size` bytes of fd only (a member inside an archive file). */
+int berth_transport__stream_fd_range(berth_stream **out, int fd, int64_t size) BERTH_WARN_UNUSED;
 
 /**
  * A stream fed by `produce(ctx, write_fd)` running in its own thread and
@@ -205,7 +208,22 @@ int berth_transport__tree_extract(berth_transport__tree **out,
 				  const char *tarfile) BERTH_WARN_UNUSED;
 /** The directory holding the unpacked files (borrowed). */
 const char *berth_transport__tree_dir(const berth_transport__tree *t);
-/** Open member `name` read-only (links resolved inside the tree); size_out optional. */
+/**
+ * The same, but regular members for which `in_place(ctx, first bytes, n)`
+ * says so are not copied out when the archive is an uncompressed tar: they
+ * are read where they lie in it (berth_transport__tree_open then says so).
+ * Any other archive is unpacked as by berth_transport__tree_extract.
+ */
+int berth_transport__tree_index(berth_transport__tree **out, const char *tarfile,
+				int (*in_place)(void *ctx, const unsigned char *head, size_t n,
+						int64_t size),
+				void *ctx) BERTH_WARN_UNUSED;
+/**
+ * Open member `name` read-only (links resolved inside the tree); size_out
+ * optional. For a member kept in place (tree_index), *fd_out is the archive
+ * positioned at the member's data, *in_place_out (optional) is set, and a
+ * reader must stop after *size_out bytes (berth_transport__stream_fd_range).
+ */
 int berth_transport__tree_open(berth_transport__tree *t, const char *name, int *fd_out,
 			       int64_t *size_out) BERTH_WARN_UNUSED;
 /**

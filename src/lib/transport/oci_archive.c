@@ -11,7 +11,10 @@
  * reader), so nothing in an archive can make berth read or write outside
  * that directory. Unpacking stops, with an error, before the files would
  * leave less than 5% (at least 64 MiB) of the filesystem free: a few MiB
- * of compressed tar can stand for terabytes.
+ * of compressed tar can stand for terabytes. The docker-archive source
+ * (berth_transport__tree_index) has the layers of an uncompressed archive
+ * read where they lie instead: copying 2 GB of layers out cost more than
+ * cataloguing them.
  *
  * Destination: a layout is built in a temporary directory and, on commit,
  * packed (pax/ustar, members in lexical walk order as skopeo writes them,
@@ -142,10 +145,19 @@ typedef struct tree_link {
 	char *target; /* normalised, root-relative target */
 } tree_link;
 
+typedef struct tree_member {
+	char *name;	/* normalised; "" once a later member of that name replaced it */
+	int64_t offset; /* of its data in the archive */
+	int64_t size;
+} tree_member;
+
 struct berth_transport__tree {
 	char *dir;
 	tree_link *links;
 	size_t nlinks, caplinks;
+	char *archive;	      /* set when members are kept in place */
+	tree_member *members; /* the members kept in place */
+	size_t nmembers, capmembers;
 };
 
 const char *berth_transport__tree_dir(const berth_transport__tree *t)
@@ -165,8 +177,39 @@ void berth_transport__tree_free(berth_transport__tree *t)
 		free(t->links[i].target);
 	}
 	free(t->links);
+	for (size_t i = 0; i < t->nmembers; i++)
+		free(t->members[i].name);
+	free(t->members);
+	free(t->archive);
 	free(t->dir);
 	free(t);
+}
+
+/* A later member of the same name replaces the earlier one, as tar does. */
+static void forget_member(berth_transport__tree *t, const char *rel)
+{
+	for (size_t i = 0; i < t->nmembers; i++)
+		if (strcmp(t->members[i].name, rel) == 0)
+			t->members[i].name[0] = '\0';
+}
+
+static int add_member(berth_transport__tree *t, const char *rel, int64_t offset, int64_t size)
+{
+	tree_member *p = berth_array_room(t->members, t->nmembers, &t->capmembers, sizeof(*p));
+	char path[PATH_MAX];
+
+	if (!p)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	t->members = p;
+	forget_member(t, rel);
+	if (snprintf(path, sizeof(path), "%s/%s", t->dir, rel) < (int)sizeof(path))
+		(void)unlink(path); /* an earlier member of that name, unpacked */
+	if (!(t->members[t->nmembers].name = strdup(rel)))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	t->members[t->nmembers].offset = offset;
+	t->members[t->nmembers].size = size;
+	t->nmembers++;
+	return 0;
 }
 
 static int add_link(berth_transport__tree *t, const char *name, const char *target)
@@ -210,7 +253,7 @@ static int make_dirs(const char *root, const char *rel, int last)
 }
 
 static int extract_file(struct archive *a, const char *root, const char *rel, char *chunk,
-			uint64_t *budget)
+			uint64_t *budget, const unsigned char *head, size_t nhead)
 {
 	char path[PATH_MAX];
 	int fd, rc;
@@ -225,6 +268,10 @@ static int extract_file(struct archive *a, const char *root, const char *rel, ch
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return berth_error_set_errno("create %s", path);
+	if (nhead && (rc = berth_fs_write_all(fd, head, nhead)) != 0) {
+		close(fd);
+		return rc;
+	}
 	for (;;) {
 		la_ssize_t n = archive_read_data(a, chunk, CHUNK);
 
@@ -268,16 +315,43 @@ static uint64_t extract_budget(const char *dir)
 	return avail > reserve ? avail - reserve : 0;
 }
 
-int berth_transport__tree_extract(berth_transport__tree **out, const char *tarfile)
+/*
+ * A regular member that the caller wants in place, in an uncompressed tar:
+ * its first bytes, read through libarchive, must be the bytes at the offset
+ * recorded for it, or it is unpacked after all. 1: kept in place, 0: unpack
+ * (the first *nhead bytes already read into head), < 0: error.
+ */
+static int try_in_place(berth_transport__tree *t, struct archive *a, struct archive_entry *e,
+			int afd, const char *rel, unsigned char *head, size_t *nhead,
+			int (*in_place)(void *, const unsigned char *, size_t, int64_t), void *ctx)
+{
+	int64_t off = archive_filter_bytes(a, 0), size = archive_entry_size(e);
+	unsigned char at[16];
+	la_ssize_t n = archive_read_data(a, head, 16);
+
+	*nhead = 0;
+	if (n < 0)
+		return berth_error_set(BERTH_EINVALID, "reading archive member %s: %s", rel,
+				       archive_error_string(a));
+	*nhead = (size_t)n;
+	if (!in_place(ctx, head, (size_t)n, size) || off < 0 ||
+	    pread(afd, at, (size_t)n, off) != n || memcmp(at, head, (size_t)n) != 0)
+		return 0;
+	return add_member(t, rel, off, size) == 0 ? 1 : -1;
+}
+
+static int tree_read(berth_transport__tree **out, const char *tarfile,
+		     int (*in_place)(void *, const unsigned char *, size_t, int64_t), void *ctx)
 {
 	berth_transport__tree *t = NULL;
 	struct archive *a = NULL;
 	struct archive_entry *e;
 	char *chunk = NULL;
 	char rel[PATH_MAX], tgt[PATH_MAX * 2];
-	size_t members = 0;
+	unsigned char head[16];
+	size_t members = 0, nhead;
 	uint64_t budget;
-	int rc = 0, r;
+	int rc = 0, r, afd = -1, kept;
 
 	*out = NULL;
 	t = calloc(1, sizeof(*t));
@@ -301,6 +375,11 @@ int berth_transport__tree_extract(berth_transport__tree **out, const char *tarfi
 	if (rc)
 		goto done;
 	budget = extract_budget(t->dir);
+	if (in_place && (afd = open(tarfile, O_RDONLY | O_CLOEXEC)) >= 0 &&
+	    !(t->archive = strdup(tarfile))) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
+		goto done;
+	}
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		const char *name = archive_entry_pathname(e);
 		const char *hl = archive_entry_hardlink(e);
@@ -357,7 +436,18 @@ int berth_transport__tree_extract(berth_transport__tree **out, const char *tarfi
 				"an image archive)",
 				tarfile, rel);
 		} else if (type == AE_IFREG) {
-			rc = extract_file(a, t->dir, rel, chunk, &budget);
+			nhead = 0;
+			/* In place only when nothing decompresses the tar (filter 0 is "none"). */
+			kept = t->archive && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE
+				       ? try_in_place(t, a, e, afd, rel, head, &nhead, in_place,
+						      ctx)
+				       : 0;
+			if (kept < 0)
+				rc = berth_error_last_code();
+			else if (!kept) {
+				forget_member(t, rel);
+				rc = extract_file(a, t->dir, rel, chunk, &budget, head, nhead);
+			}
 		}
 		/* Devices, fifos and sockets have no place in an image archive: skipped. */
 		if (rc)
@@ -371,11 +461,25 @@ int berth_transport__tree_extract(berth_transport__tree **out, const char *tarfi
 	*out = t;
 	t = NULL;
 done:
+	if (afd >= 0)
+		close(afd);
 	if (a)
 		archive_read_free(a);
 	free(chunk);
 	berth_transport__tree_free(t);
 	return rc;
+}
+
+int berth_transport__tree_extract(berth_transport__tree **out, const char *tarfile)
+{
+	return tree_read(out, tarfile, NULL, NULL);
+}
+
+int berth_transport__tree_index(berth_transport__tree **out, const char *tarfile,
+				int (*in_place)(void *, const unsigned char *, size_t, int64_t),
+				void *ctx)
+{
+	return tree_read(out, tarfile, in_place, ctx);
 }
 
 /* The member a name stands for once links are followed, lexically: `cur`
@@ -409,6 +513,22 @@ int berth_transport__tree_open(berth_transport__tree *t, const char *name, int *
 	*fd_out = -1;
 	if ((rc = tree_resolve(t, name, cur, sizeof(cur))) != 0)
 		return rc;
+	for (size_t i = 0; i < t->nmembers; i++) {
+		if (strcmp(t->members[i].name, cur) != 0)
+			continue;
+		fd = open(t->archive, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return berth_error_set_errno("open %s", t->archive);
+		if (lseek(fd, (off_t)t->members[i].offset, SEEK_SET) < 0) {
+			rc = berth_error_set_errno("seek in %s", t->archive);
+			close(fd);
+			return rc;
+		}
+		if (size_out)
+			*size_out = t->members[i].size;
+		*fd_out = fd;
+		return 0;
+	}
 	snprintf(path, sizeof(path), "%s/%s", t->dir, cur);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {

@@ -152,8 +152,18 @@ int berth_transport__stream_fd(berth_stream **out, int fd, int64_t size)
 	}
 	s->fd = fd;
 	s->size = size;
+	s->left = -1;
 	*out = s;
 	return 0;
+}
+
+int berth_transport__stream_fd_range(berth_stream **out, int fd, int64_t size)
+{
+	int rc = berth_transport__stream_fd(out, fd, size);
+
+	if (rc == 0)
+		(*out)->left = size;
+	return rc;
 }
 
 static void *producer_main(void *arg)
@@ -208,6 +218,7 @@ int berth_transport__stream_chan(berth_stream **out, berth_transport__chan_produ
 		goto done;
 	}
 	s->fd = -1;
+	s->left = -1;
 	s->size = size;
 	s->producer_ctx = ctx;
 	s->producer_free = ctx_free;
@@ -258,6 +269,7 @@ int berth_transport__stream_thread(berth_stream **out, berth_transport__producer
 	/* Bigger pipes mean fewer context switches; best effort. */
 	(void)fcntl(fds[1], F_SETPIPE_SZ, PIPE_SIZE);
 	s->fd = fds[0];
+	s->left = -1;
 	s->size = size;
 	s->producer_ctx = ctx;
 	s->producer_free = ctx_free;
@@ -330,7 +342,14 @@ long berth_stream_read(berth_stream *s, void *buf, size_t cap)
 		}
 	}
 	while (!s->chan && got < cap) {
-		ssize_t r = read(s->fd, (char *)buf + got, cap - got);
+		size_t want = cap - got;
+		ssize_t r;
+
+		if (s->left >= 0 && (uint64_t)s->left < want)
+			want = (size_t)s->left;
+		r = want ? read(s->fd, (char *)buf + got, want) : 0;
+		if (r > 0 && s->left >= 0)
+			s->left -= r;
 
 		if (r < 0) {
 			if (errno == EINTR)

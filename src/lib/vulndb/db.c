@@ -73,6 +73,8 @@ static int check_schema(berth_vulndb *db, int created)
 	return 0;
 }
 
+/* The importers' statements, prepared at their first write: a scan only reads,
+ * and compiling these three costs it as much as its own queries. */
 static int prepare(berth_vulndb *db)
 {
 	static const char ins_adv[] =
@@ -87,6 +89,8 @@ static int prepare(berth_vulndb *db)
 		"fixed, status, severity) VALUES(?,?,?,?,?,?,?,?,?)";
 	static const char del_aff[] = "DELETE FROM affected WHERE advisory=?";
 
+	if (db->del_aff) /* the last one: all three are ready */
+		return 0;
 	if (sqlite3_prepare_v2(db->db, ins_adv, -1, &db->ins_adv, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db->db, ins_aff, -1, &db->ins_aff, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db->db, del_aff, -1, &db->del_aff, NULL) != SQLITE_OK)
@@ -120,7 +124,7 @@ int berth_vulndb_open(berth_vulndb **out, const char *path, int create)
 	}
 	sqlite3_busy_timeout(db->db, 5000);
 	if ((rc = berth_vulndb__exec(db, "PRAGMA foreign_keys=ON")) != 0 ||
-	    (rc = check_schema(db, create)) != 0 || (rc = prepare(db)) != 0)
+	    (rc = check_schema(db, create)) != 0)
 		goto done;
 	*out = db;
 	/* now owned by the caller */ db = NULL;
@@ -169,9 +173,12 @@ static int bind_text(sqlite3_stmt *st, int i, const char *s)
 
 int berth_vulndb__put_advisory(berth_vulndb *db, const vdb_advisory *a, int replace, int64_t *rowid)
 {
-	sqlite3_stmt *st = db->ins_adv;
-	int rc = 0;
+	sqlite3_stmt *st;
+	int rc;
 
+	if ((rc = prepare(db)) != 0)
+		return rc;
+	st = db->ins_adv;
 	sqlite3_reset(st);
 	bind_text(st, 1, a->source);
 	bind_text(st, 2, a->id);
@@ -201,9 +208,12 @@ int berth_vulndb__put_advisory(berth_vulndb *db, const vdb_advisory *a, int repl
 
 int berth_vulndb__put_affected(berth_vulndb *db, int64_t advisory, const vdb_affected *a)
 {
-	sqlite3_stmt *st = db->ins_aff;
-	int rc = 0;
+	sqlite3_stmt *st;
+	int rc;
 
+	if ((rc = prepare(db)) != 0)
+		return rc;
+	st = db->ins_aff;
 	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, advisory);
 	bind_text(st, 2, a->ecosystem);
@@ -308,14 +318,20 @@ static char *ecosystems_json(berth_vulndb *db)
 	return text;
 }
 
-int berth_vulndb_info_get(berth_vulndb *db, berth_vulndb_info *out)
+time_t berth_vulndb_built_at(berth_vulndb *db)
 {
 	char *built = get_meta(db, "built_at");
+	time_t t = built ? (time_t)strtoll(built, NULL, 10) : 0;
 
+	free(built);
+	return t;
+}
+
+int berth_vulndb_info_get(berth_vulndb *db, berth_vulndb_info *out)
+{
 	memset(out, 0, sizeof(*out));
 	out->schema = BERTH_VULNDB_SCHEMA;
-	out->built_at = built ? (time_t)strtoll(built, NULL, 10) : 0;
-	free(built);
+	out->built_at = berth_vulndb_built_at(db);
 	out->advisories = count(db, "SELECT count(*) FROM advisory");
 	out->affected = count(db, "SELECT count(*) FROM affected");
 	out->sources = get_meta(db, "sources");

@@ -1,8 +1,9 @@
 /*
  * archives.c - unit tests of oci-archive: and docker-archive:: round trips
  * through each, agreement with skopeo (it writes an archive we read, and we
- * write the same members and metadata bytes it writes), and the safe
- * extraction that refuses members escaping the temporary directory.
+ * write the same members and metadata bytes it writes), the safe
+ * extraction that refuses members escaping the temporary directory, and the
+ * index that leaves large members of a plain tar in place.
  */
 #include "transport_test.h"
 
@@ -461,6 +462,94 @@ static void extraction_refuses_escaping_members(void **state)
 	}
 }
 
+/* Members over 512 KiB are wanted in place, whatever their bytes. */
+static int over_512k(void *ctx, const unsigned char *head, size_t n, int64_t size)
+{
+	(void)ctx;
+	(void)head;
+	(void)n;
+	return size > (512 << 10);
+}
+
+static void write_index_tar(const char *path, int gzip, const char *big1, const char *big2,
+			    const char *other)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+
+	archive_write_set_format_pax_restricted(a);
+	if (gzip)
+		archive_write_add_filter_gzip(a);
+	assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+	add_file(a, "small", "ten bytes!", 10);
+	add_file(a, "big", big1, 3 << 20);
+	add_file(a, "other", other, 1 << 20);
+	add_file(a, "big", big2, 2 << 20); /* replaces the first "big", as tar does */
+	archive_entry_set_pathname(e, "alias");
+	archive_entry_set_filetype(e, AE_IFLNK);
+	archive_entry_set_symlink(e, "other");
+	archive_entry_set_perm(e, 0644);
+	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+	archive_entry_free(e);
+	archive_write_close(a);
+	archive_write_free(a);
+}
+
+/* Member `name` of t, read through a range stream: exactly `want`. */
+static void assert_member(berth_transport__tree *t, const char *name, const char *want, size_t len)
+{
+	berth_stream *st = NULL;
+	char *got = malloc(len + 4096);
+	size_t have = 0;
+	int64_t size = -1;
+	long r;
+	int fd = -1;
+
+	assert_int_equal(berth_transport__tree_open(t, name, &fd, &size), 0);
+	assert_int_equal(size, (int64_t)len);
+	assert_int_equal(berth_transport__stream_fd_range(&st, fd, size), 0);
+	while ((r = berth_stream_read(st, got + have, len + 4096 - have)) > 0)
+		have += (size_t)r;
+	assert_int_equal(r, 0);
+	assert_int_equal(have, len);
+	assert_memory_equal(got, want, len);
+	assert_int_equal(berth_stream_close(st), 0);
+	free(got);
+}
+
+static void index_reads_large_members_in_place(void **state)
+{
+	fix *f = *state;
+	char *big1 = malloc(3 << 20), *big2 = malloc(2 << 20), *other = malloc(1 << 20);
+	char tar[4200];
+
+	for (size_t i = 0; i < (3u << 20); i++)
+		big1[i] = (char)(i * 7 + 1);
+	for (size_t i = 0; i < (2u << 20); i++)
+		big2[i] = (char)(i * 13 + 5);
+	for (size_t i = 0; i < (1u << 20); i++)
+		other[i] = (char)(i % 251);
+	for (int gzip = 0; gzip <= 1; gzip++) {
+		berth_transport__tree *t = NULL;
+
+		snprintf(tar, sizeof(tar), "%s/index%d.tar", f->dir, gzip);
+		write_index_tar(tar, gzip, big1, big2, other);
+		assert_int_equal(berth_transport__tree_index(&t, tar, over_512k, NULL), 0);
+		/* Plain tar: the large members stay in it; gzip'd: all unpacked. */
+		assert_int_equal(path_existsf("%s/big", berth_transport__tree_dir(t)), gzip);
+		assert_int_equal(path_existsf("%s/other", berth_transport__tree_dir(t)), gzip);
+		assert_true(path_existsf("%s/small", berth_transport__tree_dir(t)));
+		assert_member(t, "small", "ten bytes!", 10);
+		assert_member(t, "big", big2, 2 << 20);
+		assert_member(t, "other", other, 1 << 20);
+		assert_member(t, "alias", other, 1 << 20);
+		berth_transport__tree_free(t);
+	}
+	free(big1);
+	free(big2);
+	free(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -473,6 +562,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reads_gzip_layers_decompressed_like_skopeo, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(extraction_refuses_escaping_members, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(index_reads_large_members_in_place, setup,
 						teardown),
 	};
 
