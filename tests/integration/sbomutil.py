@@ -94,6 +94,15 @@ def tree_key(h, root):
                 h.update(os.readlink(path).encode())
 
 
+def trivy_cache_copy(cache, own):
+    """Trivy's cache dir CACHE as OWN, a run's own: a copy of db/ (Trivy
+    locks its BoltDB files), java-db/ linked."""
+    if os.path.isdir(os.path.join(cache, "db")):
+        shutil.copytree(os.path.join(cache, "db"), os.path.join(own, "db"))
+    if os.path.exists(os.path.join(cache, "java-db")):
+        os.symlink(os.path.realpath(os.path.join(cache, "java-db")), os.path.join(own, "java-db"))
+
+
 def trivy_run(args, root, cache, root_flag=None):
     """The path of Trivy's report (`trivy ARGS --cache-dir CACHE -o OUT
     [ROOT_FLAG] ROOT`; ROOT_FLAG "--input" when ROOT is an image layout),
@@ -118,10 +127,7 @@ def trivy_run(args, root, cache, root_flag=None):
         return out
     own = tempfile.mkdtemp(dir=peers_dir, prefix="trivy-run-")
     try:
-        if os.path.isdir(os.path.join(cache, "db")):
-            shutil.copytree(os.path.join(cache, "db"), os.path.join(own, "db"))
-        if os.path.exists(os.path.join(cache, "java-db")):
-            os.symlink(os.path.realpath(os.path.join(cache, "java-db")), os.path.join(own, "java-db"))
+        trivy_cache_copy(cache, own)
         tmp_out = os.path.join(own, "report.json")
         r = subprocess.run([trivy] + list(args) + ["--cache-dir", own, "-o", tmp_out]
                            + ([root_flag] if root_flag else []) + [root],
