@@ -14,12 +14,15 @@
 #   semver           node-semver: version orders and npm ranges (tests/integration/test_version_*.py)
 #   ae-cvss-calculator  {metaeffekt}'s CVSS v2/v3/v4.0 calculator: CVSS v4.0 scores
 #                    (tests/integration/test_cvss.py)
+#   spdx-expression-parse  the SPDX licence expression parser npm itself uses: every
+#                    licence field of berth's SPDX (tests/integration/test_sbom_spdx_read.py)
 set -eu
 
 dir="${BERTH_NPM_DIR:-$(cd "$(dirname "$0")/.." && pwd)/build/npm}"
 PACKAGES="dockerfile-ast@0.7.1 dockerfilelint@1.8.0 @microsoft/jest-sarif@1.0.0-beta.0 semver@7.8.6
   sigstore@4.1.1 @sigstore/verify@3.1.1 @sigstore/mock@0.12.1 @sigstore/bundle@4.0.0
-  @sigstore/protobuf-specs@0.5.2 ae-cvss-calculator@1.0.13"
+  @sigstore/protobuf-specs@0.5.2 ae-cvss-calculator@1.0.13
+  spdx-expression-parse@5.0.0"
 
 mkdir -p "$dir"
 need=""

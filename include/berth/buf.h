@@ -29,6 +29,9 @@ int berth_buf_put(berth_buf *b, const void *data, size_t len) BERTH_WARN_UNUSED;
 int berth_buf_puts(berth_buf *b, const char *s) BERTH_WARN_UNUSED;
 /** Append code point `r` as UTF-8 (1 to 4 bytes); `r` must be a Unicode scalar value. */
 int berth_buf_put_rune(berth_buf *b, uint32_t r) BERTH_WARN_UNUSED;
+/** The length of the longest prefix of `s` of at most `max` bytes that does not end
+ *  inside a UTF-8 sequence: a text cut there stays valid UTF-8 (JSON strings must be). */
+size_t berth_utf8_prefix(const char *s, size_t max);
 int berth_buf_printf(berth_buf *b, const char *fmt, ...) BERTH_PRINTF(2, 3) BERTH_WARN_UNUSED;
 int berth_buf_vprintf(berth_buf *b, const char *fmt, va_list ap) BERTH_WARN_UNUSED;
 /** Append `s` as a JSON string literal, quotes included; bytes that are not

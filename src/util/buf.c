@@ -119,6 +119,17 @@ static size_t utf8_seq(const unsigned char *p)
 	return 0;
 }
 
+size_t berth_utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n <= max)
+		return n;
+	for (n = max; n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80; n--)
+		;
+	return n;
+}
+
 int berth_buf_put_rune(berth_buf *b, uint32_t r)
 {
 	char t[4];

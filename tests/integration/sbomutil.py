@@ -94,9 +94,19 @@ def tree_key(h, root):
                 h.update(os.readlink(path).encode())
 
 
-def trivy_run(args, root, cache):
+def trivy_cache_copy(cache, own):
+    """Trivy's cache dir CACHE as OWN, a run's own: a copy of db/ (Trivy
+    locks its BoltDB files), java-db/ linked."""
+    if os.path.isdir(os.path.join(cache, "db")):
+        shutil.copytree(os.path.join(cache, "db"), os.path.join(own, "db"))
+    if os.path.exists(os.path.join(cache, "java-db")):
+        os.symlink(os.path.realpath(os.path.join(cache, "java-db")), os.path.join(own, "java-db"))
+
+
+def trivy_run(args, root, cache, root_flag=None):
     """The path of Trivy's report (`trivy ARGS --cache-dir CACHE -o OUT
-    ROOT`), run once per input: the binary, the cache dir's name (its
+    [ROOT_FLAG] ROOT`; ROOT_FLAG "--input" when ROOT is an image layout),
+    run once per input: the binary, the cache dir's name (its
     database: the callers name it by content or keep it fixed), the
     arguments and the tree. Reports are kept under <source>/build/peers,
     so the dev and asan runs of a test, and reruns, share one Trivy run per
@@ -108,7 +118,7 @@ def trivy_run(args, root, cache):
     st = os.stat(trivy)
     h = hashlib.sha256(("%s\0%d\0%d\0%s\0%s\0" % (os.path.realpath(trivy), st.st_size,
                                                   st.st_mtime_ns, os.path.basename(cache),
-                                                  "\0".join(args))).encode())
+                                                  "\0".join(list(args) + ([root_flag] if root_flag else [])))).encode())
     tree_key(h, root)
     peers_dir = os.path.join(SOURCE_DIR, "build", "peers")
     os.makedirs(peers_dir, exist_ok=True)
@@ -117,12 +127,10 @@ def trivy_run(args, root, cache):
         return out
     own = tempfile.mkdtemp(dir=peers_dir, prefix="trivy-run-")
     try:
-        if os.path.isdir(os.path.join(cache, "db")):
-            shutil.copytree(os.path.join(cache, "db"), os.path.join(own, "db"))
-        if os.path.exists(os.path.join(cache, "java-db")):
-            os.symlink(os.path.realpath(os.path.join(cache, "java-db")), os.path.join(own, "java-db"))
+        trivy_cache_copy(cache, own)
         tmp_out = os.path.join(own, "report.json")
-        r = subprocess.run([trivy] + list(args) + ["--cache-dir", own, "-o", tmp_out, root],
+        r = subprocess.run([trivy] + list(args) + ["--cache-dir", own, "-o", tmp_out]
+                           + ([root_flag] if root_flag else []) + [root],
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         os.rename(tmp_out, out)

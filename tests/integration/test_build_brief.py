@@ -16,9 +16,7 @@ Debian mirror and takes minutes). The applications are
 tests/fixtures/brief-apps/ (dependencies already satisfied: PyPI and npmjs
 are not reachable from a build). Needs root, skopeo, podman, runc.
 """
-import fcntl
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -36,52 +34,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 sys.path.insert(0, HERE)
 import clienttools as ct  # noqa: E402
-import sbomutil  # noqa: E402
+from briefutil import BASES, bases_layout, brief_dockerfile, make_ctx  # noqa: E402
 from conftest import BerthServer  # noqa: E402
 
 BERTH = os.environ.get("BERTH_BIN", "berth")
-SOURCE_DIR = sbomutil.SOURCE_DIR
-BRIEF = os.path.join(SOURCE_DIR, "tests", "fixtures", "brief")
-APPS = os.path.join(SOURCE_DIR, "tests", "fixtures", "brief-apps")
-MISSION = "/work/shared/mission/examples"  # only compared with when present (dev machine)
-
-# Stand-in tag in the bases layout -> the name the brief's Dockerfiles use.
-BASES = {
-    "node": "base/node:20-alpine",
-    "python": "base/python:3.12-slim",
-    "golang": "base/golang:1.22-alpine",
-    "distroless": "distroless/static-debian12:nonroot",
-}
-BASES_RECIPE = ("make-brief-bases.sh", "brief-layout.py", "brief-alpine-addgroup.sh",
-                "brief-alpine-adduser.sh")
 PODMAN_RUN = ["--runtime", "runc", "--network", "none", "--ulimit", "nofile=1024:1024",
               "--ulimit", "nproc=1024:1024"]
-
-
-def bases_layout():
-    """The OCI layout of the stand-in bases, made once per source tree (and
-    again when its recipe changes: the directory is named by its hash)."""
-    peers = os.path.join(SOURCE_DIR, "tests", "peers")
-    recipe = hashlib.sha256()
-    for f in BASES_RECIPE:
-        recipe.update(open(os.path.join(peers, f), "rb").read())
-    out = os.path.join(SOURCE_DIR, "build", "peers", "brief-bases-" + recipe.hexdigest()[:12])
-    if os.path.exists(os.path.join(out, "index.json")):
-        return out
-    deb_tar, _ = sbomutil.rootfs("debian")
-    for tool, pkg in (("busybox", "busybox-static"), ("node", "nodejs"), ("npm", "nodejs"),
-                      ("go", "golang-go"), ("gunicorn", "gunicorn"), ("dpkg-deb", "dpkg")):
-        if not shutil.which(tool):
-            pytest.fail("%s is missing: apt-get install %s (scripts/deps.sh)" % (tool, pkg))
-    with open(out + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not os.path.exists(os.path.join(out, "index.json")):
-            p = subprocess.run(["sh", os.path.join(peers, "make-brief-bases.sh"), deb_tar,
-                                os.path.join(APPS, "go"), out],
-                               capture_output=True, timeout=1200)
-            assert p.returncode == 0, "make-brief-bases.sh failed:\n" + p.stderr.decode()[-3000:]
-    return out
-
 
 @pytest.fixture(scope="module")
 def registry():
@@ -129,26 +87,6 @@ def podman(tmp_path):
     run("rm", "--all", "--force", "--time", "0", check=False)
     run("rmi", "--all", "--force", check=False)
     shutil.rmtree(run_root, ignore_errors=True)
-
-
-def brief_dockerfile(name):
-    path = os.path.join(BRIEF, "%s-multistage.Dockerfile" % name)
-    text = open(path, "rb").read()
-    orig = os.path.join(MISSION, os.path.basename(path))
-    if os.path.exists(orig):  # unchanged from the brief
-        assert open(orig, "rb").read() == text
-    return text
-
-
-def make_ctx(tmp_path, app, dockerfile):
-    """The app's sources, the brief's Dockerfile and the brief's .dockerignore."""
-    ctx = tmp_path / "ctx"
-    shutil.copytree(os.path.join(APPS, app), ctx)
-    (ctx / "Dockerfile").write_bytes(brief_dockerfile(dockerfile))
-    shutil.copy(os.path.join(BRIEF, "dockerignore"), ctx / ".dockerignore")
-    (ctx / "README.md").write_text("kept: the brief's .dockerignore re-includes it\n")
-    (ctx / "NOTES.md").write_text("left out by the brief's .dockerignore (*.md)\n")
-    return ctx
 
 
 def build(registry, ctx, ref):

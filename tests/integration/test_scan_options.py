@@ -290,6 +290,31 @@ def test_sarif_validates_and_lists_every_finding(env, tmp_path):
         jsonschema.Draft4Validator(schema).validate(bad)
 
 
+def test_sarif_cuts_a_long_summary_between_characters(env, tmp_path):
+    # A record of our own (not a real advisory): its summary's 1,000th byte
+    # is the first of a two-byte character, and so is its 1,024th. The
+    # database keeps at most 1,023 bytes of a summary, the rule's
+    # fullDescription at most 1,000: both without the half character (the
+    # SARIF document was refused before: a JSON string must be valid UTF-8).
+    db = tmp_path / "db.sqlite"
+    db.write_bytes(open(env["db"], "rb").read())
+    summary = "x" * 999 + "\u00e9" * 20
+    rec = tmp_path / "BERTH-TEST-LONG.json"
+    rec.write_text(json.dumps({
+        "schema_version": "1.6.0", "id": "BERTH-TEST-LONG", "modified": "2026-01-01T00:00:00Z",
+        "summary": summary,
+        "affected": [{"package": {"ecosystem": "PyPI", "name": "urllib3"},
+                      "ranges": [{"type": "ECOSYSTEM",
+                                  "events": [{"introduced": "0"}, {"fixed": "2.0.7"}]}]}]}))
+    r = subprocess.run([BERTH_BIN, "db", "import", "--db", str(db), str(rec)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(scan("--db", db, "--format", "sarif", env["root"]).stdout)
+    rule = [x for x in doc["runs"][0]["tool"]["driver"]["rules"] if x["id"] == "BERTH-TEST-LONG"]
+    assert rule[0]["fullDescription"]["text"] == "BERTH-TEST-LONG: " + "x" * 999
+    assert rule[0]["shortDescription"]["text"] == "x" * 999 + "\u00e9" * 12
+
+
 @pytest.mark.parametrize("version", ["1.6", "1.5"])
 def test_cyclonedx_with_vulnerabilities_validates(env, tmp_path, version):
     _, node_path = peers()

@@ -139,7 +139,8 @@ char *berth_sbom__table(const berth_catalog *c)
 	for (size_t i = 0; i < c->npkgs; i++) {
 		int n = (int)strlen(c->pkgs[i].name) +
 			(c->pkgs[i].group ? (int)strlen(c->pkgs[i].group) + 1 : 0);
-		int v = (int)strlen(c->pkgs[i].version) + (c->pkgs[i].epoch ? 3 : 0);
+		int v = (int)strlen(c->pkgs[i].version) +
+			(c->pkgs[i].epoch ? snprintf(NULL, 0, "%d:", c->pkgs[i].epoch) : 0);
 
 		wn = n > wn ? (n > 60 ? 60 : n) : wn;
 		wv = v > wv ? (v > 40 ? 40 : v) : wv;

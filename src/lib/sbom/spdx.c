@@ -1,7 +1,9 @@
 /*
  * spdx.c - SPDX 2.3 JSON (spdx.github.io/spdx-spec/v2.3): one document
  * that DESCRIBES the image (or root filesystem) package, which CONTAINS the
- * operating system and every catalogued package. Each package: SPDXID
+ * operating system, which CONTAINS its packages (dpkg, apk, rpm: as Trivy
+ * writes, and reads, them), and every other catalogued package. Each
+ * package: SPDXID
  * (SPDXRef-[A-Za-z0-9.-]+, unique), name, versionInfo, NOASSERTION where
  * berth asserts nothing (download location, concluded licence, copyright),
  * filesAnalyzed false, the declared licence as an SPDX expression or a
@@ -135,8 +137,11 @@ json_t *berth_sbom__spdx(const berth_catalog *c, time_t now)
 		if (!p)
 			goto fail;
 		json_array_append_new(
-			rels, relationship("SPDXRef-Root", "CONTAINS",
-					   json_string_value(json_object_get(p, "SPDXID"))));
+			rels,
+			relationship(c->os_id && berth_pkg_type_is_os(c->pkgs[i].type)
+					     ? "SPDXRef-OperatingSystem"
+					     : "SPDXRef-Root",
+				     "CONTAINS", json_string_value(json_object_get(p, "SPDXID"))));
 		json_array_append_new(pkgs, p);
 	}
 	doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:[s], s:s}}", "spdxVersion", "SPDX-2.3",

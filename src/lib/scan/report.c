@@ -115,6 +115,24 @@ static int summary_line(berth_buf *b, const row *v, size_t from, size_t to)
 	return rc ? rc : berth_buf_puts(b, ")\n\n");
 }
 
+/* The bytes of s that make a row's title: at most TITLE_WIDTH characters,
+ * never part of a UTF-8 sequence, and none from the first control character
+ * on (a newline would break the row, an escape would reach the terminal). */
+static int title_len(const char *s)
+{
+	int i = 0;
+
+	for (int chars = 0; s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			break;
+		if ((c & 0xC0) != 0x80 && chars++ == TITLE_WIDTH)
+			break;
+	}
+	return i;
+}
+
 static int table_rows(berth_buf *b, const row *v, size_t from, size_t to)
 {
 	int rc = berth_buf_printf(b, "%-28s %-20s %-10s %-12s %-26s %-26s %s\n", "Library",
@@ -132,7 +150,7 @@ static int table_rows(berth_buf *b, const row *v, size_t from, size_t to)
 			snprintf(ver, sizeof(ver), "%s", p->version);
 		rc = berth_buf_printf(b, "%-28s %-20s %-10s %-12s %-26s %-26s %.*s\n", p->name,
 				      f->id, berth_scan_severity_name(f->severity), f->status, ver,
-				      f->fixed, TITLE_WIDTH, f->summary);
+				      f->fixed, title_len(f->summary), f->summary);
 	}
 	return rc ? rc : berth_buf_puts(b, "\n");
 }

@@ -6,6 +6,8 @@
  */
 #include "internal.h"
 
+#include "berth/buf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,8 @@ static json_t *rule(const berth_scan_finding *f, const berth_package *p)
 	char score[16], desc[1200];
 
 	snprintf(score, sizeof(score), "%.1f", security_severity(f));
-	snprintf(desc, sizeof(desc), "%s%s%.1000s", f->id, *f->summary ? ": " : "", f->summary);
+	snprintf(desc, sizeof(desc), "%s%s%.*s", f->id, *f->summary ? ": " : "",
+		 (int)berth_utf8_prefix(f->summary, 1000), f->summary);
 	return json_pack("{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:[s, s, s]}}", "id", f->id,
 			 "name",
 			 berth_pkg_type_is_os(p->type) ? "OsPackageVulnerability"

@@ -11,6 +11,8 @@
  */
 #include "internal.h"
 
+#include "berth/buf.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -216,7 +218,9 @@ int berth_vulndb__osv(berth_vulndb *db, const char *name, json_t *rec,
 		return 1; /* withdrawn: nothing to match */
 	if (!summary)
 		summary = str(rec, "details");
-	snprintf(sum, sizeof(sum), "%s", summary ? summary : "");
+	summary = summary ? summary : "";
+	snprintf(sum, sizeof(sum), "%.*s", (int)berth_utf8_prefix(summary, OSV_SUMMARY_MAX),
+		 summary);
 	sum[strcspn(sum, "\n")] = '\0';
 	join_aliases(rec, aliases, sizeof(aliases));
 	severity(rec, &s);

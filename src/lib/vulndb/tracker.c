@@ -13,6 +13,8 @@
  */
 #include "internal.h"
 
+#include "berth/buf.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,7 +88,8 @@ static int debian_cve(berth_vulndb *db, const char *name, const char *pkg, const
 
 	if (!json_is_object(releases) || strlen(cve) > TRACKER_ID_MAX)
 		return berth_error_set(BERTH_EINVALID, "%.64s of %.64s: no releases", cve, pkg);
-	snprintf(sum, sizeof(sum), "%s", desc ? desc : "");
+	desc = desc ? desc : "";
+	snprintf(sum, sizeof(sum), "%.*s", (int)berth_utf8_prefix(desc, sizeof(sum) - 1), desc);
 	json_object_foreach(releases, codename, rel)
 	{
 		vdb_affected a = {0};

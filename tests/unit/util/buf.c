@@ -1,6 +1,7 @@
 /*
  * buf.c - util/buf: the secret-wiping dispose leaves a reusable empty buffer;
- * JSON strings are always valid JSON.
+ * JSON strings are always valid JSON; a UTF-8 prefix never ends inside a
+ * sequence.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -61,11 +62,26 @@ static void json_string_is_always_valid_json(void **state)
 	}
 }
 
+static void utf8_prefix_never_cuts_a_sequence(void **state)
+{
+	/* "a" é (2 bytes) € (3 bytes) 𝄞 (4 bytes) */
+	const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e";
+	static const size_t want[] = {0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10, 10};
+
+	(void)state;
+	for (size_t max = 0; max < sizeof(want) / sizeof(want[0]); max++)
+		assert_int_equal(berth_utf8_prefix(s, max), want[max]);
+	assert_int_equal(berth_utf8_prefix("", 5), 0);
+	/* a stray continuation byte at the start is not a sequence to keep */
+	assert_int_equal(berth_utf8_prefix("\xa9\xa9x", 1), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(dispose_secret_leaves_empty_reusable_buffer),
 		cmocka_unit_test(json_string_is_always_valid_json),
+		cmocka_unit_test(utf8_prefix_never_cuts_a_sequence),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
