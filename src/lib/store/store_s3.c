@@ -6,10 +6,11 @@
  * are gathered into parts of `chunksize`; a full part is sent by a thread of
  * its own while the request goes on filling the next one (at most one part
  * in flight, so an upload holds two part buffers: receiving from the client
- * overlaps sending to S3 instead of stopping for each part); what is left past the last full
- * part (the tail) is staged as its own object when the upload is synced,
- * and the state (multipart id, part ETags, tail key, SHA-256 context) is
- * written to uploads/<id>/state, so any process can continue the upload.
+ * overlaps sending to S3 instead of stopping for each part); what is left
+ * past the last full part (the tail) is staged as its own object when the
+ * upload is synced, and the state (multipart id, part ETags, tail key,
+ * SHA-256 context) is written to uploads/<id>/state, so any process can
+ * continue the upload.
  * Commit checks the digest from the hash state, completes the multipart
  * upload (or PUTs a small blob at once) and only then writes the blob's
  * index object: content addressing is kept in that small object, so no byte
