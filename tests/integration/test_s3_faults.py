@@ -70,6 +70,25 @@ def test_persistent_500_on_commit_leaves_nothing_visible(rig):
     assert [k for k in list_keys(ep, RGW_KEYS, bucket) if k.startswith("blobs/")] == []
 
 
+def test_a_part_failing_in_the_background_fails_the_push(rig):
+    srv, proxy, ep, bucket = rig
+    # One full 5 MiB part, sent while the last MiB arrives; it fails for good.
+    proxy.add("UploadPart", 500, "InternalError")
+    blob = os.urandom(6 * MiB)
+    r = push_monolithic(srv, "t/bgfail", blob)
+    oci_error(r)
+    # The first try and maxretries=3 retries of part 1; commit stopped there:
+    # the last part was never sent, nothing completed.
+    assert proxy.count("UploadPart") == 4
+    assert proxy.count("CompleteMultipart") == 0
+    proxy.reset()
+    assert requests.head(srv.url + "/v2/t/bgfail/blobs/" + dg(blob)).status_code == 404
+    assert [k for k in list_keys(ep, RGW_KEYS, bucket) if k.startswith("blobs/")] == []
+    # The same content pushes afterwards.
+    assert push_monolithic(srv, "t/bgfail", blob).status_code == 201
+    assert requests.get(srv.url + "/v2/t/bgfail/blobs/" + dg(blob)).content == blob
+
+
 def test_a_hanging_store_times_out_and_is_retried(rig):
     srv, proxy, ep, bucket = rig
     proxy.add("PutData", hang=4, times=1)  # longer than timeout: 2

@@ -3,10 +3,14 @@
  * S3 bucket (layout in include/berth/store.h, design in docs/s3.md).
  *
  * Uploads stream into an S3 multipart upload of the object data/<id>: bytes
- * are gathered into parts of `chunksize`; what is left past the last full
- * part (the tail) is staged as its own object when the upload is synced,
- * and the state (multipart id, part ETags, tail key, SHA-256 context) is
- * written to uploads/<id>/state, so any process can continue the upload.
+ * are gathered into parts of `chunksize`; a full part is sent by a thread of
+ * its own while the request goes on filling the next one (at most one part
+ * in flight, so an upload holds two part buffers: receiving from the client
+ * overlaps sending to S3 instead of stopping for each part); what is left
+ * past the last full part (the tail) is staged as its own object when the
+ * upload is synced, and the state (multipart id, part ETags, tail key,
+ * SHA-256 context) is written to uploads/<id>/state, so any process can
+ * continue the upload.
  * Commit checks the digest from the hash state, completes the multipart
  * upload (or PUTs a small blob at once) and only then writes the blob's
  * index object: content addressing is kept in that small object, so no byte
@@ -29,6 +33,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +75,16 @@ typedef struct s3_upload {
 	uint64_t partsize;
 	char *buf; /* the tail: bytes past the last full part */
 	size_t len;
+	/* The part in flight (part_send .. part_wait): sent by `sender`. */
+	int sending;
+	pthread_t sender;
+	char *send_buf; /* its bytes; back to `spare` once sent */
+	size_t send_len;
+	size_t send_number; /* 1-based part number */
+	int send_rc;
+	char send_err[512];
+	char send_etag[S3_ETAG_MAX];
+	char *spare;	       /* a free part buffer (NULL: none yet) */
 	char tail[S3_KEY_MAX]; /* key of the staged tail ("" none) */
 	long long started;
 	int dirty;
@@ -589,14 +604,19 @@ done:
 	return rc;
 }
 
+static int part_wait(s3_upload *u);
+
 static void upload_dispose(s3_upload *u)
 {
+	if (part_wait(u) < 0)
+		berth_error_clear(); /* the upload is dropped: its part no longer matters */
 	if (u->spool >= 0)
 		close(u->spool); /* readers keep their own descriptors */
 	for (size_t i = 0; i < u->nparts; i++)
 		free(u->etags[i]);
 	free(u->etags);
 	free(u->buf);
+	free(u->spare);
 	free(u);
 }
 
@@ -789,29 +809,93 @@ done:
 	return rc;
 }
 
-/* Send u->buf[0, len) as the next part. */
-static int flush_part(s3_upload *u)
+/* PUT one part; its ETag into etag[S3_ETAG_MAX]. */
+static int part_put(s3_upload *u, const char *buf, size_t len, size_t number, char *etag)
 {
-	s3_store *st = S3(u->base.store);
-	char key[S3_KEY_MAX], q[UPLOAD_ID_Q_MAX + 64], **grown;
-	s3_req r = {.method = "PUT", .key = key, .query = q, .body = u->buf, .body_len = u->len};
+	char key[S3_KEY_MAX], q[UPLOAD_ID_Q_MAX + 64];
+	s3_req r = {.method = "PUT", .key = key, .query = q, .body = buf, .body_len = len};
 	int rc;
 
+	data_key(key, u->base.id);
+	snprintf(q, sizeof(q), "partNumber=%zu&uploadId=%s", number, u->mpu);
+	if ((rc = s3_do(S3(u->base.store)->c, &r)) < 0)
+		return rc;
+	if (!*r.etag)
+		return berth_error_set(BERTH_EIO, "S3 UploadPart: no ETag in the answer");
+	snprintf(etag, S3_ETAG_MAX, "%s", r.etag);
+	return 0;
+}
+
+static void *part_main(void *arg)
+{
+	s3_upload *u = arg;
+
+	u->send_rc = part_put(u, u->send_buf, u->send_len, u->send_number, u->send_etag);
+	if (u->send_rc < 0) {
+		/* The error slot is per thread: carried to part_wait's. */
+		snprintf(u->send_err, sizeof(u->send_err), "%s", berth_error_last());
+		u->send_rc = berth_error_last_code();
+		if (u->send_rc >= 0)
+			u->send_rc = BERTH_EIO;
+	}
+	return NULL;
+}
+
+/* Wait for the part in flight, if any; record its ETag. */
+static int part_wait(s3_upload *u)
+{
+	if (!u->sending)
+		return 0;
+	pthread_join(u->sender, NULL);
+	u->sending = 0;
+	free(u->spare);
+	u->spare = u->send_buf;
+	u->send_buf = NULL;
+	if (u->send_rc < 0) {
+		u->failed = 1; /* the part's bytes are gone: the upload cannot go on */
+		return berth_error_set(u->send_rc, "%s", u->send_err);
+	}
+	if (!(u->etags[u->send_number - 1] = strdup(u->send_etag)))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	return 0;
+}
+
+/* Send u->buf[0, len) as the next part: in the background, or at once if `wait`. */
+static int part_send(s3_upload *u, int wait)
+{
+	char etag[S3_ETAG_MAX], **grown, *next = NULL;
+	int rc;
+
+	if ((rc = part_wait(u)) < 0)
+		return rc;
 	if (u->nparts >= PARTS_MAX)
 		return berth_error_set(BERTH_ETOOBIG, "upload %s: over %d parts (raise chunksize)",
 				       u->base.id, PARTS_MAX);
 	if (!*u->mpu && (rc = start_multipart(u)) < 0)
 		return rc;
-	data_key(key, u->base.id);
-	snprintf(q, sizeof(q), "partNumber=%zu&uploadId=%s", u->nparts + 1, u->mpu);
-	if ((rc = s3_do(st->c, &r)) < 0)
-		return rc;
-	if (!*r.etag)
-		return berth_error_set(BERTH_EIO, "S3 UploadPart: no ETag in the answer");
 	if (!(grown = realloc(u->etags, (u->nparts + 2) * sizeof(char *))))
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	u->etags = grown;
-	if (!(u->etags[u->nparts] = strdup(r.etag)))
+	u->etags[u->nparts] = NULL;
+	if (!wait && (next = u->spare ? u->spare : malloc(u->partsize)) != NULL) {
+		u->send_buf = u->buf;
+		u->send_len = u->len;
+		u->send_number = u->nparts + 1;
+		if (pthread_create(&u->sender, NULL, part_main, u) == 0) {
+			u->sending = 1;
+			u->nparts++;
+			u->spare = NULL;
+			u->buf = next;
+			u->len = 0;
+			return 0;
+		}
+		u->send_buf = NULL;
+		u->spare = next; /* kept for the next part */
+	}
+	/* At once: the last part, or no second buffer or thread to be had. */
+	if ((rc = part_put(u, u->buf, u->len, u->nparts + 1, etag)) < 0)
+		return rc;
+	if (!(u->etags[u->nparts] = strdup(etag)))
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	u->nparts++;
 	u->len = 0;
@@ -858,7 +942,7 @@ static int s3_upload_write(berth_upload *bu, const void *data, size_t len)
 		u->dirty = 1;
 		p += n;
 		len -= n;
-		if (u->len == u->partsize && (rc = flush_part(u)) < 0) {
+		if (u->len == u->partsize && (rc = part_send(u, 0)) < 0) {
 			u->failed = 1;
 			return rc;
 		}
@@ -912,6 +996,8 @@ static int s3_upload_sync(berth_upload *bu)
 
 	if (u->failed)
 		return berth_error_set(BERTH_EIO, "upload %s: an earlier write failed", bu->id);
+	if ((rc = part_wait(u)) < 0)
+		return rc;
 	if (!u->dirty)
 		return 0;
 	snprintf(old, sizeof(old), "%s", u->tail);
@@ -998,7 +1084,7 @@ static int write_data(s3_upload *u)
 		data_key(key, u->base.id);
 		return s3_do(S3(u->base.store)->c, &r);
 	}
-	if (u->len && (rc = flush_part(u)) < 0)
+	if ((u->len && (rc = part_send(u, 1)) < 0) || (rc = part_wait(u)) < 0)
 		return rc;
 	return complete_multipart(u);
 }
@@ -1019,6 +1105,13 @@ static int s3_upload_commit(berth_upload *bu, const berth_digest *expected, int 
 	if (expected->algo != BERTH_DIGEST_SHA256) {
 		rc = berth_error_set(BERTH_EUNSUPPORTED,
 				     "the s3 store verifies uploads by sha256 only");
+		goto done;
+	}
+	/* Nothing goes on while a part is in flight; a failed part fails the upload. */
+	if ((rc = part_wait(u)) < 0)
+		goto done;
+	if (u->failed) {
+		rc = berth_error_set(BERTH_EIO, "upload %s: an earlier write failed", bu->id);
 		goto done;
 	}
 	SHA256_Final(md, &fin);
