@@ -108,13 +108,40 @@ static int pom_properties(jar *j, const unsigned char *d, size_t n)
 	return rc;
 }
 
-/* No pom.properties: the manifest's title/version, else the file name "name-1.2.jar". */
+/*
+ * "name-1.2.jar" into name "name" and version "1.2" (both allocated): 1,
+ * or 0 when the file name carries no version, or a negative code.
+ */
+static int from_file_name(const char *base, char **name, char **ver)
+{
+	const char *dash = NULL, *dot = strrchr(base, '.');
+
+	for (const char *s = base; dot && s < dot; s++)
+		if (s[0] == '-' && s[1] >= '0' && s[1] <= '9') {
+			dash = s;
+			break;
+		}
+	if (!dash)
+		return 0;
+	*name = strndup(base, (size_t)(dash - base));
+	*ver = strndup(dash + 1, (size_t)(dot - dash - 1));
+	if (!*name || !*ver)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	return 1;
+}
+
+/*
+ * No pom.properties: the manifest's title/version, else the file name
+ * "name-1.2.jar". A title with white space ("Java Runtime Environment") is
+ * a product name, not an artifact ID: the file name names the archive then
+ * ("jrt-fs", with the manifest's version when the name carries none).
+ */
 static int from_manifest(jar *j)
 {
-	char *title = NULL, *ver = NULL, *group = NULL;
-	const char *base = berth_catalog__base(j->cx->path);
+	char *title = NULL, *ver = NULL, *group = NULL, *fname = NULL, *fver = NULL;
+	const char *base = berth_catalog__base(j->cx->path), *dot = strrchr(base, '.');
 	berth_package *p;
-	int rc = 0;
+	int rc = 0, named;
 
 	if (j->manifest) {
 		title = prop(j->manifest, j->mlen, "Implementation-Title", ':');
@@ -129,25 +156,29 @@ static int from_manifest(jar *j)
 				title[strcspn(title, ";")] = 0;
 		}
 	}
-	if (!title || !ver || !*title || !*ver) {
-		const char *dash = NULL, *dot = strrchr(base, '.');
-
-		for (const char *s = base; dot && s < dot; s++)
-			if (s[0] == '-' && s[1] >= '0' && s[1] <= '9') {
-				dash = s;
-				break;
-			}
+	if ((named = from_file_name(base, &fname, &fver)) < 0) {
+		rc = named;
+		goto done;
+	}
+	if (title && title[strcspn(title, " \t")]) {
 		free(title);
-		free(ver);
-		title = ver = NULL;
-		if (!dash)
-			goto done;
-		title = strndup(base, (size_t)(dash - base));
-		ver = strndup(dash + 1, (size_t)(dot - dash - 1));
-		if (!title || !ver) {
+		title = NULL;
+		if (named) {
+			title = fname, fname = NULL;
+			free(ver);
+			ver = fver, fver = NULL;
+		} else if (dot && dot > base && !(title = strndup(base, (size_t)(dot - base)))) {
 			rc = berth_error_set(BERTH_ERROR, "out of memory");
 			goto done;
 		}
+	}
+	if (!title || !ver || !*title || !*ver) {
+		if (!named)
+			goto done;
+		free(title);
+		free(ver);
+		title = fname, ver = fver;
+		fname = fver = NULL;
 	}
 	p = berth_catalog__add(j->cx, BERTH_PKG_MAVEN, title, ver, "java-archive");
 	if (!p || (group && berth_catalog__set(&p->group, group) < 0))
@@ -156,6 +187,8 @@ done:
 	free(title);
 	free(ver);
 	free(group);
+	free(fname);
+	free(fver);
 	return rc;
 }
 

@@ -90,6 +90,34 @@ static void manifest_then_file_name_are_fallbacks(void **state)
 	berth_catalog_free(c2);
 }
 
+static void a_product_title_gives_way_to_the_file_name(void **state)
+{
+	zentry m[] = {TXT("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\r\n"
+						  "Implementation-Title: Commons Logging\r\n"
+						  "Implementation-Version: 1.2\r\n"
+						  "Implementation-Vendor-Id: org.apache\r\n")};
+	zentry jre[] = {TXT("META-INF/MANIFEST.MF",
+			    "Manifest-Version: 1.0\r\n"
+			    "Implementation-Title: Java Runtime Environment\r\n"
+			    "Implementation-Version: 17.0.13\r\n")};
+	size_t l1, l2;
+	unsigned char *z1 = zip(m, 1, &l1), *z2 = zip(jre, 1, &l2);
+	berth_catalog *c1 = parse_as("/usr/share/java/commons-logging-1.2.jar", z1, l1, NULL, NULL);
+	berth_catalog *c2 = parse_as("/usr/lib/jvm/lib/jrt-fs.jar", z2, l2, NULL, NULL);
+
+	assert_int_equal(c1->npkgs, 1);
+	assert_string_equal(c1->pkgs[0].name, "commons-logging");
+	assert_string_equal(c1->pkgs[0].version, "1.2");
+	assert_string_equal(c1->pkgs[0].group, "org.apache");
+	assert_int_equal(c2->npkgs, 1);
+	assert_string_equal(c2->pkgs[0].name, "jrt-fs");
+	assert_string_equal(c2->pkgs[0].version, "17.0.13");
+	free(z1);
+	free(z2);
+	berth_catalog_free(c1);
+	berth_catalog_free(c2);
+}
+
 static void nested_jars_are_read_with_their_path(void **state)
 {
 	zentry inner[] = {
@@ -151,6 +179,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(pom_properties_give_group_and_artifact),
 		cmocka_unit_test(manifest_then_file_name_are_fallbacks),
+		cmocka_unit_test(a_product_title_gives_way_to_the_file_name),
 		cmocka_unit_test(nested_jars_are_read_with_their_path),
 		cmocka_unit_test(nesting_past_the_cap_is_a_warning),
 		cmocka_unit_test(corrupt_jar_is_a_warning),
