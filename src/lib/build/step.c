@@ -94,6 +94,8 @@ int berth_build_image_commit_root(berth_build_image *img, berth_build_store *s, 
 	l->diff_id = r.diff_id;
 	l->deferred = lo.compression != o->compression;
 	img->nlayers++;
+	if (o->clamp_mtime < 0)
+		berth_workroot_keep_upper(w, &r.diff_id);
 	if (added)
 		*added = 1;
 	return berth_build_image_history(img, created_by, 0);
