@@ -100,7 +100,16 @@ typedef struct berth_diff_result {
 int berth_workroot_diff(berth_workroot *w, const berth_diff_options *o, berth_layer_write_fn write,
 			void *wctx, berth_diff_result *out) BERTH_WARN_UNUSED;
 
-/** Unmount and remove the working root (its upper directory included). NULL is fine. */
+/**
+ * Have berth_workroot_free keep the upper directory as the snapshot of the
+ * layer diff_id (its diff, without clamped times: the directory holds what
+ * an unpack of that layer would), rather than remove it: a later step over
+ * the layer then needs no unpack. Ignored when the store has the layer.
+ */
+void berth_workroot_keep_upper(berth_workroot *w, const berth_digest *diff_id);
+
+/** Unmount and remove the working root (its upper directory included, unless
+ * kept). NULL is fine. */
 void berth_workroot_free(berth_workroot *w);
 
 #endif

@@ -134,6 +134,54 @@ def records_of(man, blobs):
     return doc["records"]
 
 
+# ---- layers no image exports: compressed only when one does ----
+
+BUILDER = """\
+FROM {base} AS builder
+RUN head -c 200000 /dev/zero > /zeros && echo built > /out
+
+FROM {base}
+COPY --from=builder /out /out
+"""
+TAR_MT = "application/vnd.oci.image.layer.v1.tar"
+
+
+def store_blob(store, digest):
+    return (store / "content" / "blobs" / "sha256" / digest.split(":")[1]).read_bytes()
+
+
+def test_builder_layers_stay_tar_until_a_target_exports_them(tmp_path, registry):
+    ctx = make_ctx(tmp_path / "ctx", registry, text=BUILDER)
+    store = tmp_path / "store"
+    build(store, "-o", "type=oci,dest=%s,tar=false" % (tmp_path / "l1"), ctx)
+    # The builder's RUN layer is in a cache record, as an uncompressed tar
+    # blob whose digest is its diff ID (nothing gzipped it).
+    recs = [json.loads(p.read_text()) for p in (store / "cache").glob("*.json")]
+    deferred = [x for r in recs for x in r["layers"] if x.get("deferred")]
+    assert len({x["digest"] for x in deferred}) == 1, recs
+    d = deferred[0]
+    assert d["mediaType"] == TAR_MT and d["digest"] == d["diffID"], d
+    tar = store_blob(store, d["digest"])
+    assert hashlib.sha256(tar).hexdigest() == d["digest"].split(":")[1]
+    assert b"zeros" in tar and tar[:2] != b"\x1f\x8b"
+    # The exported image holds gzip layers only, none of them the builder's.
+    man, blobs = layout_artifact(tmp_path / "l1")
+    assert all(x["mediaType"].endswith("+gzip") for x in man["layers"]), man
+    assert all(b[:2] == b"\x1f\x8b" for b in blobs[1:])
+    assert d["diffID"] not in json.loads(blobs[0])["rootfs"]["diff_ids"]
+    # --target builder takes the RUN from the cache and exports its layer
+    # gzipped: the same diff ID, a gzip blob that unpacks to the same tar.
+    p = build(store, "--target", "builder", "-o",
+              "type=oci,dest=%s,tar=false" % (tmp_path / "l2"), ctx)
+    assert runs(p) == 0
+    man, blobs = layout_artifact(tmp_path / "l2")
+    ids = json.loads(blobs[0])["rootfs"]["diff_ids"]
+    assert ids[-1] == d["diffID"], (ids, d)
+    assert man["layers"][-1]["mediaType"].endswith("+gzip"), man
+    assert gzip.decompress(blobs[-1]) == tar
+    assert all(x["mediaType"].endswith("+gzip") for x in man["layers"]), man
+
+
 # ---- registry ----
 
 def test_registry_cache_gives_full_hits_on_an_empty_store(tmp_path, registry):

@@ -439,46 +439,58 @@ static int comp_put(void *ctx, const void *data, size_t len)
 	return berth_layer_compressor_write(ctx, data, len);
 }
 
-/* Recompress the layer blob described by l (a manifest layer object) to c. */
-static int recompress(berth_build_store *s, json_t *l, berth_layer_compression c, int level)
+int berth_build__blob_recompress(berth_build_store *s, const char *mt, const char *digest,
+				 berth_layer_compression c, int level, berth_digest *out,
+				 uint64_t *size)
 {
-	const char *mt = json_string_value(json_object_get(l, "mediaType"));
-	const char *dg = json_string_value(json_object_get(l, "digest"));
 	berth_layer_compression from = berth_layer_compression_of(mt);
-	const char *nmt = berth_layer_media_type_with(mt, c);
 	berth_layer_compressor *z = NULL;
 	blob_sink b = {.w = {.fd = -1}};
 	char path[PATH_MAX + 160];
-	berth_digest d;
 	int fd = -1, rc;
 
-	if (from == BERTH_LAYER_UNKNOWN || !nmt || !dg || strncmp(dg, "sha256:", 7) != 0)
+	if (from == BERTH_LAYER_UNKNOWN || !berth_layer_media_type_with(mt, c) || !digest ||
+	    strncmp(digest, "sha256:", 7) != 0)
 		return berth_error_set(BERTH_EUNSUPPORTED, "cannot recompress a layer of type %s",
 				       mt ? mt : "?");
-	snprintf(path, sizeof(path), "%s/%s", s->blobs, dg + 7);
+	snprintf(path, sizeof(path), "%s/%s", s->blobs, digest + 7);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return berth_error_set_errno("layer %s", dg);
+		return berth_error_set_errno("layer %s", digest);
 	if ((rc = berth_hasher_new(&b.h, BERTH_DIGEST_SHA256)) < 0 ||
 	    (rc = berth_build__blob_begin(&b.w, s)) < 0)
 		goto done;
 	if ((rc = berth_layer_compressor_new(&z, c, level, 0, sink_write, &b)) < 0 ||
 	    (rc = berth_layer_transform(from, BERTH_LAYER_UNCOMPRESSED, -1, berth_layer_read_fd,
 					&fd, comp_put, z)) < 0 ||
-	    (rc = berth_layer_compressor_finish(z)) < 0 || (rc = berth_hasher_final(b.h, &d)) < 0)
+	    (rc = berth_layer_compressor_finish(z)) < 0 || (rc = berth_hasher_final(b.h, out)) < 0)
 		goto done;
-	if ((rc = berth_build__blob_commit(&b.w, &d)) < 0)
+	if ((rc = berth_build__blob_commit(&b.w, out)) < 0)
 		goto done;
 	b.w.fd = -1;
-	if (json_object_set_new(l, "mediaType", json_string(nmt)) < 0 ||
-	    json_object_set_new(l, "digest", json_string(d.str)) < 0 ||
-	    json_object_set_new(l, "size", json_integer((json_int_t)b.size)) < 0)
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
+	*size = b.size;
 done:
 	if (b.w.fd >= 0)
 		berth_build__blob_abort(&b.w);
 	berth_layer_compressor_free(z);
 	berth_hasher_free(b.h);
 	close(fd);
+	return rc;
+}
+
+/* Recompress the layer blob described by l (a manifest layer object) to c. */
+static int recompress(berth_build_store *s, json_t *l, berth_layer_compression c, int level)
+{
+	const char *mt = json_string_value(json_object_get(l, "mediaType"));
+	const char *nmt = berth_layer_media_type_with(mt, c);
+	berth_digest d;
+	uint64_t size;
+	int rc = berth_build__blob_recompress(
+		s, mt, json_string_value(json_object_get(l, "digest")), c, level, &d, &size);
+
+	if (rc == 0 && (json_object_set_new(l, "mediaType", json_string(nmt)) < 0 ||
+			json_object_set_new(l, "digest", json_string(d.str)) < 0 ||
+			json_object_set_new(l, "size", json_integer((json_int_t)size)) < 0))
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
 	return rc;
 }
 

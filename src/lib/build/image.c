@@ -29,6 +29,7 @@ build_layer *berth_build__layer_room(berth_build_image *img)
 	if (!l)
 		return NULL;
 	img->layers = l;
+	memset(&img->layers[img->nlayers], 0, sizeof(*l));
 	return &img->layers[img->nlayers];
 }
 
@@ -607,7 +608,8 @@ int berth_build__state_save(const berth_build_image *img, const char *path)
 				      l->digest.str, "size", (json_int_t)l->size, "diffID",
 				      l->diff_id.str);
 
-		if (!e || json_array_append_new(layers, e) < 0)
+		if (!e || json_array_append_new(layers, e) < 0 ||
+		    (l->deferred && json_object_set_new(e, "deferred", json_true()) < 0))
 			goto oom;
 	}
 	if (img->base_name &&
@@ -657,6 +659,7 @@ int berth_build__state_load(berth_build_image *img, const char *path)
 			goto bad;
 		strcpy(ls[i].media_type, mt);
 		ls[i].size = json_integer_value(json_object_get(e, "size"));
+		ls[i].deferred = json_is_true(json_object_get(e, "deferred"));
 	}
 	json_decref(img->config);
 	img->config = json_incref(cfg);

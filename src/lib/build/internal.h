@@ -28,6 +28,7 @@ typedef struct build_layer {
 	berth_digest digest;
 	int64_t size;
 	berth_digest diff_id;
+	int deferred; /* an uncompressed tar until exported (see defer_compression) */
 } build_layer;
 
 struct berth_build_image {
@@ -36,6 +37,10 @@ struct berth_build_image {
 	size_t nlayers, cap;
 	char *base_name;	  /* the FROM reference, or NULL (scratch) */
 	berth_digest base_digest; /* its manifest digest (when base_name) */
+	/* New layers stay uncompressed tar (build_layer.deferred): a stage whose layers no
+	 * exported image holds. berth_build__layer_compress compresses one if it is exported
+	 * after all (a later build's target reached through the cache). */
+	int defer_compression;
 };
 
 /** Store `len` bytes as a blob of the layout; its digest into *out. */
@@ -57,6 +62,16 @@ int berth_build__blob_commit(berth_build__blob_writer *w,
 			     const berth_digest *digest) BERTH_WARN_UNUSED;
 /** Drop an unfinished blob. */
 void berth_build__blob_abort(berth_build__blob_writer *w);
+/**
+ * Recompress the layer blob `digest` (of media type mt) to c at level (-1: the
+ * format's default) into a new blob of the store: its digest and size out.
+ */
+int berth_build__blob_recompress(berth_build_store *s, const char *mt, const char *digest,
+				 berth_layer_compression c, int level, berth_digest *out,
+				 uint64_t *size) BERTH_WARN_UNUSED;
+/** A deferred layer (build_layer.deferred) compressed to c at level (-1: default). */
+int berth_build__layer_compress(berth_build_store *s, build_layer *l, berth_layer_compression c,
+				int level) BERTH_WARN_UNUSED;
 
 /** Write the image's whole state (config, layers, base) as a cache record at path. */
 int berth_build__state_save(const berth_build_image *img, const char *path) BERTH_WARN_UNUSED;

@@ -381,6 +381,38 @@ done:
 	return rc;
 }
 
+/*
+ * Whether stage i's layers are in the image this pass commits: the target's and
+ * those of the stages it is built FROM, or every stage's when --cache-to exports
+ * them. The others' layers stay uncompressed tar (BuildKit compresses a layer
+ * only when it exports it): in a multi-stage build the builder's, often the
+ * largest (a compiler's cache, node_modules), are never compressed.
+ */
+static int stage_exported(build_solver *sv, size_t i)
+{
+	if (sv->o->ncache_to)
+		return 1;
+	for (size_t s = sv->plan->target; s != BERTH_DF_NO_STAGE;
+	     s = sv->plan->stages[s].base_stage)
+		if (s == i)
+			return 1;
+	return 0;
+}
+
+/* The target's deferred layers (cache hits of a build that did not export them),
+ * compressed as the build says. */
+static int compress_deferred(build_solver *sv, berth_build_image *img)
+{
+	int level = sv->o->compression_level > 0 ? sv->o->compression_level : -1;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < img->nlayers; i++)
+		if (img->layers[i].deferred)
+			rc = berth_build__layer_compress(sv->store, &img->layers[i],
+							 sv->o->compression, level);
+	return rc;
+}
+
 /* Build stage i; the stages it reads are built. The image goes to *out. */
 static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 {
@@ -394,7 +426,9 @@ static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 
 	*out = NULL;
 	current_stage = i;
-	if ((rc = stage_base(sv, xs, &img)) == 0 && (rc = stage_key0(sv, xs, img)) == 0 &&
+	if ((rc = stage_base(sv, xs, &img)) == 0)
+		img->defer_compression = !stage_exported(sv, i);
+	if (rc == 0 && (rc = stage_key0(sv, xs, img)) == 0 &&
 	    (rc = onbuild_triggers(sv, img, sv->df->instrs[xs->src->from].pos.line, &odf, &oplan)) <
 		    0)
 		rc = berth_build__fail_at(sv, &sv->df->instrs[xs->src->from], rc, "%s",
@@ -603,7 +637,8 @@ static int build_pass(berth_build_store *s, const berth_build_opts *o, const cha
 		goto done;
 	rc = run_stages(&sv);
 	*nruns += sv.nruns;
-	if (rc < 0 || (rc = add_labels(&sv, sv.done[sv.plan->target])) < 0 ||
+	if (rc < 0 || (rc = compress_deferred(&sv, sv.done[sv.plan->target])) < 0 ||
+	    (rc = add_labels(&sv, sv.done[sv.plan->target])) < 0 ||
 	    (rc = berth_build__cache_inline(&sv, sv.done[sv.plan->target])) < 0)
 		goto done;
 	rc = berth_build_image_commit(sv.done[sv.plan->target], s, tag,

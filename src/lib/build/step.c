@@ -61,6 +61,7 @@ done:
 int berth_build_image_commit_root(berth_build_image *img, berth_build_store *s, berth_workroot *w,
 				  const char *created_by, const berth_diff_options *o, int *added)
 {
+	berth_diff_options lo = *o;
 	berth_build__blob_writer bw;
 	berth_diff_result r;
 	build_layer *l;
@@ -68,9 +69,11 @@ int berth_build_image_commit_root(berth_build_image *img, berth_build_store *s, 
 
 	if (added)
 		*added = 0;
+	if (img->defer_compression)
+		lo.compression = BERTH_LAYER_UNCOMPRESSED;
 	if ((rc = berth_build__blob_begin(&bw, s)) < 0)
 		return rc;
-	rc = berth_workroot_diff(w, o, berth_build__blob_write, &bw, &r);
+	rc = berth_workroot_diff(w, &lo, berth_build__blob_write, &bw, &r);
 	if (rc < 0 || r.entries == 0) {
 		berth_build__blob_abort(&bw);
 		if (rc < 0)
@@ -83,16 +86,41 @@ int berth_build_image_commit_root(berth_build_image *img, berth_build_store *s, 
 	if (!l)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	snprintf(l->media_type, sizeof(l->media_type), "%s",
-		 o->compression == BERTH_LAYER_ZSTD	      ? BERTH_MT_OCI_LAYER_ZSTD
-		 : o->compression == BERTH_LAYER_UNCOMPRESSED ? BERTH_MT_OCI_LAYER
+		 lo.compression == BERTH_LAYER_ZSTD	      ? BERTH_MT_OCI_LAYER_ZSTD
+		 : lo.compression == BERTH_LAYER_UNCOMPRESSED ? BERTH_MT_OCI_LAYER
 							      : BERTH_MT_OCI_LAYER_GZIP);
 	l->digest = r.digest;
 	l->size = (int64_t)r.size;
 	l->diff_id = r.diff_id;
+	l->deferred = lo.compression != o->compression;
 	img->nlayers++;
+	if (o->clamp_mtime < 0)
+		berth_workroot_keep_upper(w, &r.diff_id);
 	if (added)
 		*added = 1;
 	return berth_build_image_history(img, created_by, 0);
+}
+
+int berth_build__layer_compress(berth_build_store *s, build_layer *l, berth_layer_compression c,
+				int level)
+{
+	const char *mt = berth_layer_media_type_with(l->media_type, c);
+	berth_digest d;
+	uint64_t size;
+	int rc;
+
+	if (!l->deferred || c == berth_layer_compression_of(l->media_type)) {
+		l->deferred = 0;
+		return 0;
+	}
+	if ((rc = berth_build__blob_recompress(s, l->media_type, l->digest.str, c, level, &d,
+					       &size)) < 0)
+		return rc;
+	snprintf(l->media_type, sizeof(l->media_type), "%s", mt);
+	l->digest = d;
+	l->size = (int64_t)size;
+	l->deferred = 0;
+	return 0;
 }
 
 /* ---- mount stubs ----

@@ -26,6 +26,8 @@ struct berth_workroot {
 	char upper[SNAPSHOT_ROOT_MAX + 64];
 	char merged[SNAPSHOT_ROOT_MAX + 64];
 	int mounted;
+	int keep;	    /* berth_workroot_keep_upper was called */
+	berth_digest layer; /* the layer the upper directory becomes */
 };
 
 /** Path of a layer's snapshot directory into out (PATH_MAX bytes). */

@@ -141,13 +141,36 @@ const char *berth_workroot_upper(const berth_workroot *w)
 	return w->upper;
 }
 
+void berth_workroot_keep_upper(berth_workroot *w, const berth_digest *diff_id)
+{
+	w->keep = 1;
+	w->layer = *diff_id;
+}
+
+/* The unmounted upper directory renamed to its layer's snapshot (unless one exists). */
+static void upper_to_layer(berth_workroot *w)
+{
+	char final[PATH_MAX];
+
+	if (berth_snapshots_has(w->store, &w->layer))
+		return;
+	berth_snapshots__layer_path(w->store, &w->layer, final);
+	/* A concurrent unpack of the same layer may win (ENOTEMPTY): ours is removed below. */
+	if (rename(w->upper, final) == 0 && berth_fs_fsync_dir(w->store->layers) < 0) {
+		/* as an unpack's: the next open sees the layer or re-unpacks it */
+	}
+}
+
 void berth_workroot_free(berth_workroot *w)
 {
+	int umounted;
+
 	if (!w)
 		return;
-	if (w->mounted && umount2(w->merged, MNT_DETACH) < 0) {
-		/* left for the next sweep of the work directory */
-	}
+	umounted = !w->mounted || umount2(w->merged, MNT_DETACH) == 0;
+	/* else left for the next sweep of the work directory */
+	if (w->keep && umounted)
+		upper_to_layer(w);
 	if (w->dir[0] && berth_fs_remove_tree(w->dir) < 0) {
 		/* idem */
 	}

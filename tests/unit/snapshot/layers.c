@@ -408,6 +408,44 @@ static void a_layer_twice_in_the_chain_mounts(void **state)
 	berth_workroot_free(w);
 }
 
+/*
+ * A kept upper directory becomes its layer's snapshot without an unpack:
+ * the store has the layer, and a root over it shows what the step left
+ * (a file added, one deleted, a directory replaced).
+ */
+static void a_kept_upper_directory_is_the_layer(void **state)
+{
+	fixture *f = *state;
+	berth_digest chain[2];
+	berth_workroot *w = NULL;
+	berth_diff_options o = {.compression = BERTH_LAYER_GZIP, .level = -1, .clamp_mtime = -1};
+	berth_diff_result r;
+	char upper[256];
+	int fd;
+
+	base_layer(f, &chain[0]);
+	assert_int_equal(berth_workroot_mount(&w, f->s, chain, 1), 0);
+	test_sh("cd %s && echo added > etc/added && rm gone && rm -rf data && mkdir data && "
+		"echo fresh > data/fresh",
+		berth_workroot_path(w));
+	fd = open("/dev/null", O_WRONLY);
+	assert_int_equal(berth_workroot_diff(w, &o, berth_layer_write_fd, &fd, &r), 0);
+	close(fd);
+	assert_false(berth_snapshots_has(f->s, &r.diff_id));
+	snprintf(upper, sizeof(upper), "%s", berth_workroot_upper(w));
+	berth_workroot_keep_upper(w, &r.diff_id);
+	berth_workroot_free(w);
+	assert_true(berth_snapshots_has(f->s, &r.diff_id));
+	assert_int_not_equal(access(upper, F_OK), 0);
+	chain[1] = r.diff_id;
+	assert_int_equal(berth_workroot_mount(&w, f->s, chain, 2), 0);
+	test_sh("cd %s && test \"$(cat etc/added)\" = added && test ! -e gone && "
+		"test ! -e data/keep && test \"$(cat data/fresh)\" = fresh && "
+		"test \"$(cat etc/conf)\" = base",
+		berth_workroot_path(w));
+	berth_workroot_free(w);
+}
+
 static void a_missing_layer_cannot_be_mounted(void **state)
 {
 	fixture *f = *state;
@@ -435,6 +473,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(an_unchanged_root_diffs_to_an_empty_layer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(a_layer_twice_in_the_chain_mounts, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_kept_upper_directory_is_the_layer, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(a_missing_layer_cannot_be_mounted, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
