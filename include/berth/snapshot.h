@@ -100,6 +100,19 @@ typedef struct berth_diff_result {
 int berth_workroot_diff(berth_workroot *w, const berth_diff_options *o, berth_layer_write_fn write,
 			void *wctx, berth_diff_result *out) BERTH_WARN_UNUSED;
 
+/**
+ * Unmount the working root and keep its upper directory as the snapshot of
+ * `diff_id`: the layer berth_workroot_diff() just made of it (nothing may
+ * be written to the root in between). The directory is renamed into the
+ * store, not copied: it is what unpacking that layer would write, less
+ * overlayfs' own attributes, which are removed. Nothing is kept when the
+ * store has that snapshot already. BERTH_EINVALID before a diff; an error
+ * from the unmount (a descriptor still open in the root) or the rename
+ * leaves the layer to be unpacked from its blob when next needed. Only
+ * berth_workroot_free() may follow.
+ */
+int berth_workroot_keep(berth_workroot *w, const berth_digest *diff_id) BERTH_WARN_UNUSED;
+
 /** Unmount and remove the working root (its upper directory included). NULL is fine. */
 void berth_workroot_free(berth_workroot *w);
 

@@ -661,6 +661,8 @@ int berth_build__copy(build_solver *sv, berth_build_image *img, const berth_df_x
 			rc = berth_build__fail_at(sv, x->src, rc, "%s", berth_error_last());
 		goto done;
 	}
+	close(j.dst_root); /* nothing open in the root: the commit keeps its upper directory */
+	j.dst_root = -1;
 	{
 		berth_diff_options o = {
 			sv->o->compression,

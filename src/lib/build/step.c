@@ -79,6 +79,10 @@ int berth_build_image_commit_root(berth_build_image *img, berth_build_store *s, 
 	}
 	if ((rc = berth_build__blob_commit(&bw, &r.digest)) < 0)
 		return rc;
+	/* The upper directory becomes the layer's snapshot (the next step mounts it); when it
+	 * cannot, the blob is unpacked on first use as any pulled layer is. */
+	if (berth_workroot_keep(w, &r.diff_id) < 0)
+		berth_error_clear();
 	l = berth_build__layer_room(img);
 	if (!l)
 		return berth_error_set(BERTH_ERROR, "out of memory");
@@ -328,6 +332,9 @@ int berth_build_image_run(berth_build_image *img, berth_build_store *s, const be
 	rc = berth_sandbox_run(&spec, status);
 	if (stubs)
 		stubs_clean(stubs, rootfd);
+	if (rootfd >= 0)
+		close(rootfd); /* nothing open in the root: the commit keeps its upper directory */
+	rootfd = -1;
 	if (rc < 0)
 		goto done;
 	if (*status == 0)
