@@ -359,18 +359,28 @@ static void an_unchanged_root_diffs_to_an_empty_layer(void **state)
 	berth_workroot_free(w);
 }
 
+/* The diff of `w` as gzip layer <dir>/NAME.tar.gz (its path into blob, 256 bytes). */
+static void diff_blob(fixture *f, berth_workroot *w, const char *name, berth_diff_result *r,
+		      char *blob)
+{
+	berth_diff_options o = {.compression = BERTH_LAYER_GZIP, .level = -1, .clamp_mtime = -1};
+	int fd;
+
+	snprintf(blob, 256, "%s/%s.tar.gz", f->dir, name);
+	fd = open(blob, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(berth_workroot_diff(w, &o, berth_layer_write_fd, &fd, r), 0);
+	close(fd);
+}
+
 /* The diff of `w` (freed) as gzip layer NAME, unpacked into the store. */
 static void commit_layer(fixture *f, berth_workroot *w, const char *name, berth_digest *diff_id)
 {
-	berth_diff_options o = {.compression = BERTH_LAYER_GZIP, .level = -1, .clamp_mtime = -1};
 	berth_diff_result r;
 	char blob[256];
 	int fd;
 
-	snprintf(blob, sizeof(blob), "%s/%s.tar.gz", f->dir, name);
-	fd = open(blob, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_int_equal(berth_workroot_diff(w, &o, berth_layer_write_fd, &fd, &r), 0);
-	close(fd);
+	diff_blob(f, w, name, &r, blob);
 	berth_workroot_free(w);
 	fd = open(blob, O_RDONLY);
 	assert_int_equal(berth_snapshots_unpack(f->s, &r.diff_id, BERTH_LAYER_GZIP,
@@ -442,7 +452,6 @@ static void a_kept_working_root_is_the_layer_unpacked(void **state)
 	berth_digest base;
 	berth_workroot *w = NULL;
 	berth_snapshots *other = NULL;
-	berth_diff_options o = {.compression = BERTH_LAYER_GZIP, .level = -1, .clamp_mtime = -1};
 	berth_diff_result r;
 	char blob[256], p[512], q[512];
 	int fd;
@@ -456,11 +465,7 @@ static void a_kept_working_root_is_the_layer_unpacked(void **state)
 		"&& ln -s ../data/a bin/a && mkdir -p new/deep && chmod 4755 data/a && "
 		"chown 12:34 new/deep && setfattr -n user.k -v v data/a && chmod 0711 .",
 		berth_workroot_path(w));
-	snprintf(blob, sizeof(blob), "%s/kept.tar.gz", f->dir);
-	fd = open(blob, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(berth_workroot_diff(w, &o, berth_layer_write_fd, &fd, &r), 0);
-	close(fd);
+	diff_blob(f, w, "kept", &r, blob);
 	assert_int_equal(berth_snapshots_has(f->s, &r.diff_id), 0);
 	assert_int_equal(berth_workroot_keep(w, &r.diff_id), 0);
 	berth_workroot_free(w);
@@ -511,19 +516,15 @@ static void keeping_a_layer_the_store_has_changes_nothing(void **state)
 	fixture *f = *state;
 	berth_digest base;
 	berth_workroot *w = NULL;
-	berth_diff_options o = {.compression = BERTH_LAYER_GZIP, .level = -1, .clamp_mtime = -1};
 	berth_diff_result r;
-	char blob[256];
-	int fd;
+	char blob[256], name[16];
 
 	base_layer(f, &base);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(berth_workroot_mount(&w, f->s, &base, 1), 0);
 		test_sh("cd %s && echo %d > etc/conf", berth_workroot_path(w), 7);
-		snprintf(blob, sizeof(blob), "%s/same%d.tar.gz", f->dir, i);
-		fd = open(blob, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		assert_int_equal(berth_workroot_diff(w, &o, berth_layer_write_fd, &fd, &r), 0);
-		close(fd);
+		snprintf(name, sizeof(name), "same%d", i);
+		diff_blob(f, w, name, &r, blob);
 		assert_int_equal(berth_workroot_keep(w, &r.diff_id), 0);
 		berth_workroot_free(w);
 		assert_int_equal(berth_snapshots_has(f->s, &r.diff_id), 1);
