@@ -161,7 +161,9 @@ int berth_build_image_history(berth_build_image *img, const char *created_by,
  * Turn a working root's changes into a layer of the image (blob written to
  * the store) with a history entry; a root without changes adds no layer
  * and an empty_layer history entry, as BuildKit does. `*added` (optional)
- * tells which.
+ * tells which. A layer added (and times not clamped), the root is
+ * unmounted and its upper directory kept as the layer's snapshot
+ * (berth_workroot_keep): only berth_workroot_free() may follow.
  */
 int berth_build_image_commit_root(berth_build_image *img, berth_build_store *s, berth_workroot *w,
 				  const char *created_by, const berth_diff_options *o,

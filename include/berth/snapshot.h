@@ -101,15 +101,19 @@ int berth_workroot_diff(berth_workroot *w, const berth_diff_options *o, berth_la
 			void *wctx, berth_diff_result *out) BERTH_WARN_UNUSED;
 
 /**
- * Have berth_workroot_free keep the upper directory as the snapshot of the
- * layer diff_id (its diff, without clamped times: the directory holds what
- * an unpack of that layer would), rather than remove it: a later step over
- * the layer then needs no unpack. Ignored when the store has the layer.
+ * Unmount the working root and keep its upper directory as the snapshot of
+ * `diff_id`: the layer berth_workroot_diff() just made of it (nothing may
+ * be written to the root in between). The directory is renamed into the
+ * store, not copied: it is what unpacking that layer would write, less
+ * overlayfs' own attributes, which are removed. Nothing is kept when the
+ * store has that snapshot already. BERTH_EINVALID before a diff; an error
+ * from the unmount (a descriptor still open in the root) or the rename
+ * leaves the layer to be unpacked from its blob when next needed. Only
+ * berth_workroot_free() may follow.
  */
-void berth_workroot_keep_upper(berth_workroot *w, const berth_digest *diff_id);
+int berth_workroot_keep(berth_workroot *w, const berth_digest *diff_id) BERTH_WARN_UNUSED;
 
-/** Unmount and remove the working root (its upper directory included, unless
- * kept). NULL is fine. */
+/** Unmount and remove the working root (its upper directory included). NULL is fine. */
 void berth_workroot_free(berth_workroot *w);
 
 #endif

@@ -24,9 +24,15 @@
 
 /* ---- COPY ---- */
 
-static int copy_file_data(int in, int out)
+/*
+ * The bytes of in into out. `expect`: the size the file had when listed; a
+ * short read that reaches it is the end (a regular file reads short only
+ * there), so a small file takes one read, not a second one for EOF.
+ */
+static int copy_file_data(int in, int out, uint64_t expect)
 {
 	char buf[65536];
+	uint64_t total = 0;
 
 	for (;;) {
 		ssize_t n = read(in, buf, sizeof(buf));
@@ -46,6 +52,9 @@ static int copy_file_data(int in, int out)
 				return berth_error_set_errno("write");
 			off += w;
 		}
+		total += (uint64_t)n;
+		if ((size_t)n < sizeof(buf) && total >= expect)
+			return 0;
 	}
 }
 
@@ -131,23 +140,50 @@ typedef struct copy_job {
 	const char *mode_sym;  /* --chmod symbolic, or NULL */
 	int from_context;      /* context files belong to root */
 	const char *link_root; /* --link: the empty root written (its directories' times fixed) */
+	/* The directory the last entry went into, open for the entries after it in the same one
+	 * (a context lists a directory's files together). */
+	char parent[PATH_MAX];
+	int parent_fd; /* O_PATH, or -1 */
+	gid_t new_gid; /* the group a file created there gets (its own when it is setgid) */
+	uid_t euid;    /* the owner a file created gets */
+	gid_t egid;
 } copy_job;
 
+static uid_t owner_uid(const copy_job *j, const copy_item *it)
+{
+	return j->uid >= 0 ? (uid_t)j->uid : (j->from_context ? 0 : it->uid);
+}
+
+static gid_t owner_gid(const copy_job *j, const copy_item *it)
+{
+	return j->gid >= 0 ? (gid_t)j->gid : (j->from_context ? 0 : it->gid);
+}
+
+/* The mode an entry gets: its own, or --chmod's. */
+static int final_mode(const copy_job *j, const copy_item *it, uint32_t *mode)
+{
+	*mode = it->mode & 07777;
+	if (j->mode >= 0) /* BuildKit 0.8: the permission bits only; setuid/setgid/sticky stay */
+		*mode = (it->mode & 07000) | ((uint32_t)j->mode & 0777);
+	else if (j->mode_sym && sym_apply(j->mode_sym, it->mode, S_ISDIR(it->mode), mode) < 0)
+		return berth_error_set(BERTH_EINVALID, "--chmod: bad mode '%s'", j->mode_sym);
+	return 0;
+}
+
+/* Owner and mode of a directory or symlink (fd: O_PATH). */
 static int apply_meta(copy_job *j, int fd, const copy_item *it)
 {
-	uid_t u = j->uid >= 0 ? (uid_t)j->uid : (j->from_context ? 0 : it->uid);
-	gid_t g = j->gid >= 0 ? (gid_t)j->gid : (j->from_context ? 0 : it->gid);
-	uint32_t mode = it->mode & 07777;
+	uint32_t mode;
 	char at[64];
+	int rc;
 
-	if (fchownat(fd, "", u, g, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+	if (fchownat(fd, "", owner_uid(j, it), owner_gid(j, it),
+		     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return berth_error_set_errno("chown");
 	if (S_ISLNK(it->mode))
 		return 0;
-	if (j->mode >= 0) /* BuildKit 0.8: the permission bits only; setuid/setgid/sticky stay */
-		mode = (it->mode & 07000) | ((uint32_t)j->mode & 0777);
-	else if (j->mode_sym && sym_apply(j->mode_sym, it->mode, S_ISDIR(it->mode), &mode) < 0)
-		return berth_error_set(BERTH_EINVALID, "--chmod: bad mode '%s'", j->mode_sym);
+	if ((rc = final_mode(j, it, &mode)) < 0)
+		return rc;
 	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
 	if (chmod(at, mode) < 0)
 		return berth_error_set_errno("chmod");
@@ -203,38 +239,101 @@ static int mkdir_owned(copy_job *j, const char *path)
 	return berth_inroot_mkdir_p(j->dst_root, *path ? path : "/", 0755);
 }
 
-/* The parent of dst (created) and dst's last component. */
+static void drop_parent(copy_job *j)
+{
+	if (j->parent_fd >= 0)
+		close(j->parent_fd);
+	j->parent_fd = -1;
+	j->parent[0] = '\0';
+}
+
+/*
+ * The parent of dst (created) and dst's last component: a descriptor the
+ * job keeps (the caller does not close it) until the next entry goes
+ * elsewhere or a directory is written.
+ */
 static int open_parent(copy_job *j, const char *dst, const char **last)
 {
 	char parent[PATH_MAX];
 	const char *slash = strrchr(dst, '/');
+	struct stat st;
+	int fd;
 
-	snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - dst) : 0, dst);
+	if ((size_t)snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - dst) : 0, dst) >=
+	    sizeof(parent))
+		return berth_error_set(BERTH_ETOOBIG, "path too long: %s", dst);
 	*last = slash ? slash + 1 : dst;
-	return mkdir_owned(j, parent);
+	if (j->parent_fd >= 0 && strcmp(parent, j->parent) == 0)
+		return j->parent_fd;
+	drop_parent(j);
+	if ((fd = mkdir_owned(j, parent)) < 0)
+		return fd;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return berth_error_set_errno("%s", parent);
+	}
+	j->new_gid = (st.st_mode & S_ISGID) ? st.st_gid : j->egid;
+	memcpy(j->parent, parent, sizeof(parent));
+	j->parent_fd = fd;
+	return fd;
 }
 
+/* Create `last` in pfd with open(2) flags; what is there already is replaced. */
+static int create_in(int pfd, const char *last, int flags, mode_t mode)
+{
+	int fd = openat(pfd, last, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+
+	if (fd < 0 && errno == EEXIST && unlinkat(pfd, last, 0) == 0)
+		fd = openat(pfd, last, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	return fd;
+}
+
+/*
+ * A regular file: created, its bytes copied, then owner (only when the
+ * creation did not give it already), mode and times through the one
+ * descriptor.
+ */
 static int write_file(copy_job *j, const copy_item *it, int pfd, const char *last, const char *dst)
 {
+	struct timespec ts[2] = {{it->mtime_sec, it->mtime_nsec}, {it->mtime_sec, it->mtime_nsec}};
+	uid_t u = owner_uid(j, it);
+	gid_t g = owner_gid(j, it);
+	uint32_t mode;
 	int fd, in, rc;
 
-	fd = openat(pfd, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if ((rc = final_mode(j, it, &mode)) < 0)
+		return rc;
+	fd = create_in(pfd, last, O_WRONLY, 0600);
 	if (fd < 0)
 		return berth_error_set_errno("create %s", dst);
 	in = open(it->host, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	rc = in < 0 ? berth_error_set_errno("%s", it->host) : copy_file_data(in, fd);
+	rc = in < 0 ? berth_error_set_errno("%s", it->host) : copy_file_data(in, fd, it->size);
+	/* chown before chmod: a chown clears setuid and setgid */
+	if (rc == 0 && (u != j->euid || g != j->new_gid) && fchown(fd, u, g) < 0)
+		rc = berth_error_set_errno("chown %s", dst);
+	if (rc == 0 && fchmod(fd, mode) < 0)
+		rc = berth_error_set_errno("chmod %s", dst);
 	if (rc == 0)
-		rc = apply_meta(j, fd, it);
-	if (rc == 0) {
-		struct timespec ts[2] = {{it->mtime_sec, it->mtime_nsec},
-					 {it->mtime_sec, it->mtime_nsec}};
-
-		futimens(fd, ts);
-	}
+		(void)futimens(fd, ts);
 	if (in >= 0)
 		close(in);
 	close(fd);
 	return rc;
+}
+
+/* A symlink: made (replacing what is there), owned, timed, all by name in pfd. */
+static int write_symlink(copy_job *j, const copy_item *it, int pfd, const char *last,
+			 const char *dst)
+{
+	struct timespec ts[2] = {{it->mtime_sec, it->mtime_nsec}, {it->mtime_sec, it->mtime_nsec}};
+
+	if (symlinkat(it->link, pfd, last) < 0 &&
+	    (errno != EEXIST || unlinkat(pfd, last, 0) < 0 || symlinkat(it->link, pfd, last) < 0))
+		return berth_error_set_errno("symlink %s", dst);
+	if (fchownat(pfd, last, owner_uid(j, it), owner_gid(j, it), AT_SYMLINK_NOFOLLOW) < 0)
+		return berth_error_set_errno("chown %s", dst);
+	(void)utimensat(pfd, last, ts, AT_SYMLINK_NOFOLLOW);
+	return 0;
 }
 
 static int write_item(copy_job *j, const copy_item *it, const char *dst)
@@ -242,15 +341,17 @@ static int write_item(copy_job *j, const copy_item *it, const char *dst)
 	const char *last;
 	int pfd, fd = -1, rc = 0;
 
-	if (S_ISDIR(it->mode) && !*it->sub) {
-		/* A directory's contents go into dst, made as a parent is. */
-		fd = mkdir_owned(j, dst);
-		if (fd < 0)
-			return fd;
-		close(fd);
-		return 0;
-	}
 	if (S_ISDIR(it->mode)) {
+		/* the kept parent may be this directory, whose mode changes */
+		drop_parent(j);
+		if (!*it->sub) {
+			/* A directory's contents go into dst, made as a parent is. */
+			fd = mkdir_owned(j, dst);
+			if (fd < 0)
+				return fd;
+			close(fd);
+			return 0;
+		}
 		fd = berth_inroot_mkdir_p(j->dst_root, dst, 0755);
 		if (fd < 0)
 			return fd;
@@ -263,28 +364,14 @@ static int write_item(copy_job *j, const copy_item *it, const char *dst)
 	pfd = open_parent(j, dst, &last);
 	if (pfd < 0)
 		return pfd;
-	if (unlinkat(pfd, last, 0) < 0 && errno != ENOENT) {
-		rc = berth_error_set_errno("replace %s", dst);
-	} else if (S_ISLNK(it->mode)) {
-		if (symlinkat(it->link, pfd, last) < 0)
-			rc = berth_error_set_errno("symlink %s", dst);
-		else if ((fd = openat(pfd, last, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0)
-			rc = berth_error_set_errno("%s", dst);
-		else if ((rc = apply_meta(j, fd, it)) == 0)
-			set_mtime(fd, it);
-		if (fd >= 0)
-			close(fd);
-	} else {
-		rc = write_file(j, it, pfd, last, dst);
-	}
-	close(pfd);
-	return rc;
+	if (S_ISLNK(it->mode))
+		return write_symlink(j, it, pfd, last, dst);
+	return write_file(j, it, pfd, last, dst);
 }
 
 /* A source file with other names (st_nlink > 1) this COPY already wrote as dst. */
 typedef struct copy_inode {
-	dev_t dev;
-	ino_t ino;
+	uint64_t dev, ino;
 	size_t item;
 } copy_inode;
 
@@ -309,32 +396,30 @@ static int write_hardlink(copy_job *j, const char *first, const char *dst)
 		rc = berth_error_set_errno("replace %s", dst);
 	else if (linkat(AT_FDCWD, at, pfd, last, AT_SYMLINK_FOLLOW) < 0)
 		rc = berth_error_set_errno("link %s", dst);
-	close(pfd);
 	close(fd);
 	return rc;
 }
 
 /* Write item i: a hard link when its source is a file written before under another name. */
-static int write_or_link(copy_job *j, const copy_plan *p, size_t i, char *const *dsts,
-			 copy_inode *seen, size_t *nseen)
+static int write_or_link(copy_job *j, const copy_plan *p, size_t i, char **dsts, copy_inode *seen,
+			 size_t *nseen)
 {
 	const copy_item *it = &p->items[i];
-	struct stat st;
 
-	if (!S_ISREG(it->mode) || lstat(it->host, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_nlink < 2)
+	/* the links as the source was listed (the context walk or the stage root's) */
+	if (!S_ISREG(it->mode) || it->nlink < 2)
 		return write_item(j, it, dsts[i]);
 	for (size_t k = 0; k < *nseen; k++)
-		if (seen[k].dev == st.st_dev && seen[k].ino == st.st_ino)
+		if (seen[k].dev == it->dev && seen[k].ino == it->ino)
 			return write_hardlink(j, dsts[seen[k].item], dsts[i]);
-	seen[*nseen].dev = st.st_dev;
-	seen[*nseen].ino = st.st_ino;
+	seen[*nseen].dev = it->dev;
+	seen[*nseen].ino = it->ino;
 	seen[(*nseen)++].item = i;
 	return write_item(j, it, dsts[i]);
 }
 
 /* Directory times last, deepest first: writing their children moved them. */
-static void dir_times(copy_job *j, const copy_plan *p, char *const *dsts)
+static void dir_times(copy_job *j, const copy_plan *p, char **dsts)
 {
 	for (size_t i = p->nitems; i-- > 0;) {
 		const copy_item *it = &p->items[i];
@@ -402,8 +487,8 @@ static void match_target(const copy_match *m, const char *dest, int dest_dir, ch
 static int write_plan(copy_job *j, const berth_df_xinstr *x, copy_plan *p, const char *dest,
 		      int dest_slash)
 {
-	/* Each destination path malloc'd: a PATH_MAX array per item made the peak RSS
-	 * of a 10,000-file COPY 4 KiB a file (a page touched each). */
+	/* each item's destination path (as long as it is: a 10,000-file context is 10,000
+	 * short strings, not 10,000 PATH_MAX buffers) */
 	char **dsts = calloc(p->nitems ? p->nitems : 1, sizeof(*dsts));
 	copy_inode *seen = calloc(p->nitems ? p->nitems : 1, sizeof(*seen));
 	int dest_dir = dest_slash || is_dir_in(j->dst_root, dest), rc = 0;
@@ -436,24 +521,26 @@ static int write_plan(copy_job *j, const berth_df_xinstr *x, copy_plan *p, const
 		for (size_t i = m->first; i < m->first + m->n && rc == 0; i++) {
 			const copy_item *it = &p->items[i];
 
-			if (asprintf(&dsts[i], "%s%s%s", target, *it->sub ? "/" : "", it->sub) <
-			    0) {
+			if (strlen(target) + strlen(it->sub) + 2 > PATH_MAX * 2)
+				rc = berth_error_set(BERTH_ETOOBIG, "path too long: %s", it->sub);
+			else if (asprintf(&dsts[i], "%s%s%s", target, *it->sub ? "/" : "",
+					  it->sub) < 0) {
 				dsts[i] = NULL;
 				rc = berth_error_set(BERTH_ERROR, "out of memory");
-			} else if (strlen(dsts[i]) >= PATH_MAX * 2)
-				rc = berth_error_set(BERTH_ETOOBIG, "path too long: %s", it->sub);
-			else
+			} else {
 				rc = write_or_link(j, p, i, dsts, seen, &nseen);
+			}
 		}
 	}
+	drop_parent(j);
 	if (rc == 0 && j->link_root)
 		rc = zero_dir_times(j->link_root);
 	if (rc == 0)
 		dir_times(j, p, dsts);
 done:
-	free(seen);
 	for (size_t i = 0; dsts && i < p->nitems; i++)
 		free(dsts[i]);
+	free(seen);
 	free(dsts);
 	return rc;
 }
@@ -603,7 +690,14 @@ int berth_build__copy(build_solver *sv, berth_build_image *img, const berth_df_x
 	int link = berth_dockerfile_flag(x->src, "link") != NULL;
 	berth_workroot *w = NULL, *fromw = NULL, *imgw = NULL;
 	berth_build_image *fi = NULL, *fowned = NULL, *lone = NULL;
-	copy_job j = {.sv = sv, .dst_root = -1, .uid = -1, .gid = -1, .mode = -1};
+	copy_job j = {.sv = sv,
+		      .dst_root = -1,
+		      .uid = -1,
+		      .gid = -1,
+		      .mode = -1,
+		      .parent_fd = -1,
+		      .euid = geteuid(),
+		      .egid = getegid()};
 	copy_plan p = {0};
 	berth_buf cb = BERTH_BUF_INIT(0);
 	char dest[PATH_MAX], named[PATH_MAX + 64];
@@ -668,6 +762,8 @@ int berth_build__copy(build_solver *sv, berth_build_image *img, const berth_df_x
 			rc = berth_build__fail_at(sv, x->src, rc, "%s", berth_error_last());
 		goto done;
 	}
+	close(j.dst_root); /* nothing open in the root: the commit keeps its upper directory */
+	j.dst_root = -1;
 	{
 		berth_diff_options o = {
 			sv->o->compression,
@@ -681,6 +777,7 @@ int berth_build__copy(build_solver *sv, berth_build_image *img, const berth_df_x
 			  : berth_build_image_commit_root(img, sv->store, imgw, cb.ptr, &o, NULL);
 	}
 done:
+	drop_parent(&j);
 	if (j.dst_root >= 0)
 		close(j.dst_root);
 	berth_build__copy_plan_dispose(&p);

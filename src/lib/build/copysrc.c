@@ -156,6 +156,10 @@ static int item_from(copy_plan *p, const char *host, const char *sub, const bert
 		it->gid = e->gid;
 		it->mtime_sec = e->mtime_sec;
 		it->mtime_nsec = e->mtime_nsec;
+		it->size = e->size;
+		it->dev = e->dev;
+		it->ino = e->ino;
+		it->nlink = e->nlink;
 		if (e->link)
 			it->link = strdup(e->link);
 		/* the content, not the walk digest: that hashes the owner, which a COPY
@@ -174,6 +178,10 @@ static int item_from(copy_plan *p, const char *host, const char *sub, const bert
 		it->gid = st->st_gid;
 		it->mtime_sec = st->st_mtim.tv_sec;
 		it->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+		it->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
+		it->dev = st->st_dev;
+		it->ino = st->st_ino;
+		it->nlink = (uint32_t)st->st_nlink;
 		if (S_ISLNK(st->st_mode)) {
 			char t[PATH_MAX];
 			ssize_t n = readlink(host, t, sizeof(t) - 1);

@@ -301,6 +301,9 @@ typedef struct copy_item {
 	char *link;			       /* symlink target, or NULL */
 	uint8_t hash[BERTH_CONTEXT_HASH_SIZE]; /* the context walk's digest (key only) */
 	int has_hash;
+	uint64_t size;	   /* regular files: the size seen when listed */
+	uint64_t dev, ino; /* with nlink > 1, for the hard links among the files copied */
+	uint32_t nlink;
 } copy_item;
 
 /** One source after wildcard expansion: a file, a directory (its contents), an archive. */

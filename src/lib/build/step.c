@@ -82,6 +82,13 @@ int berth_build_image_commit_root(berth_build_image *img, berth_build_store *s, 
 	}
 	if ((rc = berth_build__blob_commit(&bw, &r.digest)) < 0)
 		return rc;
+	/*
+	 * The upper directory becomes the layer's snapshot (the next step mounts it); when it
+	 * cannot, the blob is unpacked on first use as any pulled layer is. Not when times are
+	 * clamped (SOURCE_DATE_EPOCH): the directory holds the real ones, the layer not.
+	 */
+	if (o->clamp_mtime < 0 && berth_workroot_keep(w, &r.diff_id) < 0)
+		berth_error_clear();
 	l = berth_build__layer_room(img);
 	if (!l)
 		return berth_error_set(BERTH_ERROR, "out of memory");
@@ -94,8 +101,6 @@ int berth_build_image_commit_root(berth_build_image *img, berth_build_store *s, 
 	l->diff_id = r.diff_id;
 	l->deferred = lo.compression != o->compression;
 	img->nlayers++;
-	if (o->clamp_mtime < 0)
-		berth_workroot_keep_upper(w, &r.diff_id);
 	if (added)
 		*added = 1;
 	return berth_build_image_history(img, created_by, 0);
@@ -356,6 +361,9 @@ int berth_build_image_run(berth_build_image *img, berth_build_store *s, const be
 	rc = berth_sandbox_run(&spec, status);
 	if (stubs)
 		stubs_clean(stubs, rootfd);
+	if (rootfd >= 0)
+		close(rootfd); /* nothing open in the root: the commit keeps its upper directory */
+	rootfd = -1;
 	if (rc < 0)
 		goto done;
 	if (*status == 0)

@@ -289,10 +289,15 @@ typedef struct hasher {
 
 #define HASH_BUF (256 * 1024)
 
-/* The sha256 of an open file, through `ctx` (reset here: one per worker). */
-static int hash_fd(EVP_MD_CTX *ctx, int fd, uint8_t out[32], unsigned char *buf)
+/*
+ * The sha256 of an open file, through `ctx` (reset here: one per worker).
+ * `size`: what the walk's stat saw; a short read that reaches it is the
+ * end (a regular file reads short only there): one read for a small file.
+ */
+static int hash_fd(EVP_MD_CTX *ctx, int fd, uint64_t size, uint8_t out[32], unsigned char *buf)
 {
 	unsigned int ol = 0;
+	uint64_t total = 0;
 	ssize_t r;
 
 	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
@@ -305,6 +310,9 @@ static int hash_fd(EVP_MD_CTX *ctx, int fd, uint8_t out[32], unsigned char *buf)
 		}
 		if (EVP_DigestUpdate(ctx, buf, (size_t)r) != 1)
 			return -1;
+		total += (uint64_t)r;
+		if (r < HASH_BUF && total >= size)
+			break;
 	}
 	return EVP_DigestFinal_ex(ctx, out, &ol) == 1 ? 0 : -1;
 }
@@ -324,7 +332,7 @@ static void *hash_worker(void *arg)
 			break;
 		e = &h->c->entries[h->files[k]];
 		fd = openat(h->rootfd, e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || hash_fd(ctx, fd, e->content, buf) < 0) {
+		if (fd < 0 || hash_fd(ctx, fd, e->size, e->content, buf) < 0) {
 			int saved = errno;
 
 			pthread_mutex_lock(&h->mu);

@@ -12,6 +12,7 @@
  */
 #include "lib/snapshot/internal.h"
 #include "util/array.h"
+#include "util/buf.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -37,6 +38,7 @@ typedef struct link_seen {
 } link_seen;
 
 typedef struct differ {
+	berth_workroot *w;
 	const berth_diff_options *o;
 	struct archive *a;
 	berth_snapshot__zout *z;
@@ -119,14 +121,39 @@ static int write_marker(differ *d, const char *tarpath, const struct stat *st)
 	return rc;
 }
 
-static int add_xattrs(const char *path, struct archive_entry *e, int *opaque)
+/* Note an upper path carrying overlayfs' own xattrs, for berth_workroot_keep() to clear. */
+static int note_stray(differ *d, const char *tarpath)
+{
+	berth_workroot *w = d->w;
+	char **p;
+
+	if (w->nstray && strcmp(w->stray[w->nstray - 1], tarpath) == 0)
+		return 0;
+	p = berth_array_room(w->stray, w->nstray, &w->stray_cap, sizeof(*p));
+	if (!p)
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	w->stray = p;
+	if (!(w->stray[w->nstray] = strdup(tarpath)))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	w->nstray++;
+	return 0;
+}
+
+/*
+ * The entry's extended attributes into e, read through fd when it is open
+ * (a regular file or directory), else by path; *opaque for overlayfs'
+ * opaque mark. overlayfs' other trusted.overlay.* attributes stay out of
+ * the layer and are noted (note_stray).
+ */
+static int add_xattrs(differ *d, int fd, const char *path, const char *tarpath,
+		      struct archive_entry *e, int *opaque)
 {
 	char *names = NULL, *val = NULL;
 	ssize_t n;
 	int rc = 0;
 
 	*opaque = 0;
-	n = llistxattr(path, NULL, 0);
+	n = fd >= 0 ? flistxattr(fd, NULL, 0) : llistxattr(path, NULL, 0);
 	if (n <= 0)
 		return 0; /* none, or a filesystem without xattrs */
 	if (n > XATTR_LIST_MAX_BYTES)
@@ -137,18 +164,23 @@ static int add_xattrs(const char *path, struct archive_entry *e, int *opaque)
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	n = llistxattr(path, names, (size_t)n);
-	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1) {
+	n = fd >= 0 ? flistxattr(fd, names, (size_t)n) : llistxattr(path, names, (size_t)n);
+	for (ssize_t i = 0; i < n && rc == 0; i += (ssize_t)strlen(names + i) + 1) {
 		const char *name = names + i;
 		ssize_t vl;
 
 		if (strncmp(name, "trusted.overlay.", 16) == 0) {
 			if (strcmp(name, "trusted.overlay.opaque") == 0 &&
-			    lgetxattr(path, name, val, 1) == 1 && val[0] == 'y')
+			    (fd >= 0 ? fgetxattr(fd, name, val, 1)
+				     : lgetxattr(path, name, val, 1)) == 1 &&
+			    val[0] == 'y')
 				*opaque = 1;
+			else
+				rc = note_stray(d, tarpath);
 			continue;
 		}
-		vl = lgetxattr(path, name, val, XATTR_VALUE_MAX_BYTES);
+		vl = fd >= 0 ? fgetxattr(fd, name, val, XATTR_VALUE_MAX_BYTES)
+			     : lgetxattr(path, name, val, XATTR_VALUE_MAX_BYTES);
 		if (vl < 0)
 			continue; /* gone meanwhile, or not readable: nothing to keep */
 		archive_entry_xattr_add_entry(e, name, val, (size_t)vl);
@@ -159,30 +191,26 @@ done:
 	return rc;
 }
 
-static int write_file_data(differ *d, const char *path)
+/* size bytes of fd (the size its tar header declares; libarchive pads a file that shrank). */
+static int write_file_data(differ *d, int fd, const char *path, int64_t size)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
+	int64_t left = size;
 
-	if (fd < 0)
-		return berth_error_set_errno("%s", path);
-	for (;;) {
-		ssize_t n = read(fd, d->buf, 256 * 1024);
+	while (left > 0) {
+		size_t want = left < 256 * 1024 ? (size_t)left : 256 * 1024;
+		ssize_t n = read(fd, d->buf, want);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			rc = berth_error_set_errno("read %s", path);
-			break;
-		}
+		if (n < 0)
+			return berth_error_set_errno("read %s", path);
 		if (n == 0)
 			break;
-		if (archive_write_data(d->a, d->buf, (size_t)n) != n) {
-			rc = archive_fail(d, path);
-			break;
-		}
+		if (archive_write_data(d->a, d->buf, (size_t)n) != n)
+			return archive_fail(d, path);
+		left -= n;
 	}
-	close(fd);
-	return rc;
+	return 0;
 }
 
 /* The first tar path of a multiply linked inode, or NULL (and it is recorded). */
@@ -211,8 +239,13 @@ static int hardlink_of(differ *d, const struct stat *st, const char *tarpath, co
 	return 0;
 }
 
-static int write_entry(differ *d, const char *path, const char *tarpath, const struct stat *st,
-		       int *opaque)
+/*
+ * The entry `name` of the directory dfd (host path `path`, tar path
+ * `tarpath`) as a tar entry. fd: the entry opened (a regular file's data
+ * is read through it, a directory's xattrs), or -1.
+ */
+static int write_entry(differ *d, int dfd, int fd, const char *name, const char *path,
+		       const char *tarpath, const struct stat *st, int *opaque)
 {
 	struct archive_entry *e = NULL;
 	const char *first = NULL;
@@ -242,7 +275,7 @@ static int write_entry(differ *d, const char *path, const char *tarpath, const s
 		archive_entry_set_size(e, 0);
 	} else if (S_ISLNK(st->st_mode)) {
 		char target[PATH_MAX];
-		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		ssize_t n = readlinkat(dfd, name, target, sizeof(target) - 1);
 
 		if (n < 0) {
 			rc = berth_error_set_errno("readlink %s", path);
@@ -253,7 +286,7 @@ static int write_entry(differ *d, const char *path, const char *tarpath, const s
 	} else if (!S_ISREG(st->st_mode)) {
 		archive_entry_set_size(e, 0);
 	}
-	if ((rc = add_xattrs(path, e, opaque)) < 0)
+	if ((rc = add_xattrs(d, fd, path, tarpath, e, opaque)) < 0)
 		goto done;
 	if (archive_write_header(d->a, e) != ARCHIVE_OK) {
 		rc = archive_fail(d, tarpath);
@@ -261,42 +294,91 @@ static int write_entry(differ *d, const char *path, const char *tarpath, const s
 	}
 	d->entries++;
 	if (S_ISREG(st->st_mode) && !first && st->st_size > 0)
-		rc = write_file_data(d, path);
+		rc = write_file_data(d, fd, path, st->st_size);
 done:
 	archive_entry_free(e);
 	return rc;
 }
 
-static int by_name(const struct dirent **a, const struct dirent **b)
+static int name_cmp(const void *a, const void *b)
 {
-	return strcmp((*a)->d_name, (*b)->d_name);
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int walk(differ *d, const char *dir, const char *tardir, int depth)
+/* The names in directory dfd (without "." and ".."), sorted by bytes; *names is one block. */
+static int list_names(int dfd, const char *path, char ***names, size_t *n)
 {
-	struct dirent **names = NULL;
-	int n, rc = 0, i;
+	int fd = dup(dfd);
+	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+	berth_buf text = BERTH_BUF_INIT(0);
+	struct dirent *de;
+	size_t count = 0;
+	char **v = NULL, *p;
+	int rc = 0;
+
+	*names = NULL;
+	*n = 0;
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
+		return berth_error_set_errno("%s", path);
+	}
+	rewinddir(dir); /* the dup shares dfd's offset */
+	while (rc == 0 && (errno = 0, de = readdir(dir))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if ((rc = berth_buf_put(&text, de->d_name, strlen(de->d_name) + 1)) == 0)
+			count++;
+	}
+	if (rc == 0 && errno != 0)
+		rc = berth_error_set_errno("%s", path);
+	closedir(dir);
+	if (rc == 0 && count) {
+		v = malloc(count * sizeof(*v) + text.len);
+		if (!v) {
+			rc = berth_error_set(BERTH_ERROR, "out of memory");
+		} else {
+			p = (char *)(v + count);
+			memcpy(p, text.ptr, text.len);
+			for (size_t i = 0; i < count; i++, p += strlen(p) + 1)
+				v[i] = p;
+			qsort(v, count, sizeof(*v), name_cmp);
+			*names = v;
+			*n = count;
+		}
+	}
+	berth_buf_dispose(&text);
+	return rc;
+}
+
+/*
+ * Directory dfd (host path dir, tar path tardir) and below. Entries are
+ * reached relative to their directory's descriptor: one short lookup per
+ * entry, not the whole path from the root each time.
+ */
+static int walk(differ *d, int dfd, const char *dir, const char *tardir, int depth)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
 
 	if (depth > DIFF_DEPTH_MAX)
 		return berth_error_set(BERTH_ETOOBIG, "%s: directories nested too deep", dir);
-	n = scandir(dir, &names, NULL, by_name);
-	if (n < 0)
-		return berth_error_set_errno("%s", dir);
-	for (i = 0; i < n && rc == 0; i++) {
-		const char *name = names[i]->d_name;
+	if ((rc = list_names(dfd, dir, &names, &n)) < 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const char *name = names[i];
 		char path[PATH_MAX], tarpath[PATH_MAX];
 		struct stat st;
-		int opaque;
+		int opaque, fd = -1;
 
-		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
 		    (size_t)snprintf(tarpath, sizeof(tarpath), "%s%s%s", tardir,
 				     tardir[0] ? "/" : "", name) >= sizeof(tarpath) - 16) {
 			rc = berth_error_set(BERTH_ETOOBIG, "path too long under %s", dir);
 			break;
 		}
-		if (lstat(path, &st) < 0) {
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = berth_error_set_errno("%s", path);
 			break;
 		}
@@ -307,7 +389,16 @@ static int walk(differ *d, const char *dir, const char *tardir, int depth)
 			rc = write_marker(d, wh, &st);
 			continue;
 		}
-		rc = write_entry(d, path, tarpath, &st, &opaque);
+		if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+			fd = openat(dfd, name,
+				    O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+					    (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
+			if (fd < 0) {
+				rc = berth_error_set_errno("%s", path);
+				break;
+			}
+		}
+		rc = write_entry(d, dfd, fd, name, path, tarpath, &st, &opaque);
 		if (rc == 0 && S_ISDIR(st.st_mode)) {
 			if (opaque) {
 				char wh[PATH_MAX + 16];
@@ -316,11 +407,11 @@ static int walk(differ *d, const char *dir, const char *tardir, int depth)
 				rc = write_marker(d, wh, &st);
 			}
 			if (rc == 0)
-				rc = walk(d, path, tarpath, depth + 1);
+				rc = walk(d, fd, path, tarpath, depth + 1);
 		}
+		if (fd >= 0)
+			close(fd);
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
 	free(names);
 	return rc;
 }
@@ -328,8 +419,8 @@ static int walk(differ *d, const char *dir, const char *tardir, int depth)
 int berth_workroot_diff(berth_workroot *w, const berth_diff_options *o, berth_layer_write_fn write,
 			void *wctx, berth_diff_result *out)
 {
-	differ d = {.o = o, .write = write, .wctx = wctx};
-	int rc;
+	differ d = {.w = w, .o = o, .write = write, .wctx = wctx};
+	int rc, top = -1;
 
 	memset(out, 0, sizeof(*out));
 	d.buf = malloc(256 * 1024);
@@ -351,7 +442,14 @@ int berth_workroot_diff(berth_workroot *w, const berth_diff_options *o, berth_la
 		rc = archive_fail(&d, "layer");
 		goto done;
 	}
-	if ((rc = walk(&d, w->upper, "", 0)) < 0)
+	berth_workroot__stray_clear(w);
+	w->diffed = 0;
+	top = open(w->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (top < 0) {
+		rc = berth_error_set_errno("%s", w->upper);
+		goto done;
+	}
+	if ((rc = walk(&d, top, w->upper, "", 0)) < 0)
 		goto done;
 	if (archive_write_close(d.a) != ARCHIVE_OK) {
 		rc = archive_fail(&d, "layer");
@@ -363,7 +461,10 @@ int berth_workroot_diff(berth_workroot *w, const berth_diff_options *o, berth_la
 		goto done;
 	out->size = d.size;
 	out->entries = d.entries;
+	w->diffed = 1;
 done:
+	if (top >= 0)
+		close(top);
 	if (d.a)
 		archive_write_free(d.a);
 	berth_snapshot__zout_free(d.z);

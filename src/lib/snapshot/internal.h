@@ -26,9 +26,14 @@ struct berth_workroot {
 	char upper[SNAPSHOT_ROOT_MAX + 64];
 	char merged[SNAPSHOT_ROOT_MAX + 64];
 	int mounted;
-	int keep;	    /* berth_workroot_keep_upper was called */
-	berth_digest layer; /* the layer the upper directory becomes */
+	int diffed;	  /* berth_workroot_diff() walked the upper directory whole */
+	char **stray;	  /* upper paths with overlayfs' own xattrs (origin, impure): */
+	size_t nstray;	  /* what an unpack of the layer would not have; the diff */
+	size_t stray_cap; /* lists them, berth_workroot_keep() removes them */
 };
+
+/** Forget the stray paths a diff noted. */
+void berth_workroot__stray_clear(berth_workroot *w);
 
 /** Path of a layer's snapshot directory into out (PATH_MAX bytes). */
 void berth_snapshots__layer_path(const berth_snapshots *s, const berth_digest *diff_id, char *out);

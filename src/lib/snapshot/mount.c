@@ -9,7 +9,14 @@
  *
  * Options: index, metacopy and redirect_dir off, so the upper directory
  * holds whole files and real directories — what the diff turns into a
- * layer — and never overlayfs' redirect or metacopy stubs.
+ * layer — and never overlayfs' redirect or metacopy stubs; volatile, so
+ * unmounting does not sync the whole host filesystem the upper directory
+ * is on (a working root never outlives a crash: the next run sweeps it).
+ *
+ * After its diff, a working root's upper directory is the layer in the
+ * form the snapshot store keeps (whiteouts as 0:0 devices, opaque marks):
+ * berth_workroot_keep() renames it into the store, so the next step does
+ * not unpack the layer it just wrote and nothing is deleted file by file.
  */
 #include "lib/snapshot/internal.h"
 #include "util/fs.h"
@@ -21,6 +28,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define OPTS_MAX 65536 /* overlayfs reads at most a page; checked below */
@@ -41,8 +49,14 @@ static int listed_above(const berth_digest *chain, size_t n, size_t i)
 	return 0;
 }
 
+/* Mount options by tier, newest kernels first; each older tier drops what a kernel may not know. */
+static const char *const option_tiers[] = {
+	",index=off,metacopy=off,redirect_dir=off,volatile", /* 5.10 */
+	",index=off,metacopy=off,redirect_dir=off", "",	     /* the defaults are the same */
+};
+
 static int build_options(berth_snapshots *s, const berth_digest *chain, size_t n,
-			 const berth_workroot *w, char *opts, size_t len, int extra)
+			 const berth_workroot *w, char *opts, size_t len, const char *extra)
 {
 	char work[PATH_MAX + 8];
 	size_t off = 0;
@@ -71,8 +85,7 @@ static int build_options(berth_snapshots *s, const berth_digest *chain, size_t n
 		off += (size_t)k;
 	}
 	snprintf(work, sizeof(work), "%s/work", w->dir);
-	k = snprintf(opts + off, len - off, ",upperdir=%s,workdir=%s%s", w->upper, work,
-		     extra ? ",index=off,metacopy=off,redirect_dir=off" : "");
+	k = snprintf(opts + off, len - off, ",upperdir=%s,workdir=%s%s", w->upper, work, extra);
 	if (k < 0 || (size_t)k >= len - off)
 		return berth_error_set(BERTH_ETOOBIG, "too many layers for one mount");
 	return 0;
@@ -104,18 +117,18 @@ int berth_workroot_mount(berth_workroot **out, berth_snapshots *s, const berth_d
 	if ((rc = berth_fs_mkdir_p(w->upper)) < 0 || (rc = berth_fs_mkdir_p(work)) < 0 ||
 	    (rc = berth_fs_mkdir_p(w->merged)) < 0)
 		goto done;
-	if ((rc = build_options(s, chain, n, w, opts, OPTS_MAX, 1)) < 0)
-		goto done;
-	if (strlen(opts) >= (size_t)sysconf(_SC_PAGESIZE)) {
-		rc = berth_error_set(BERTH_ETOOBIG,
-				     "%zu layers make overlayfs options longer than a page", n);
-		goto done;
-	}
-	if (mount("overlay", w->merged, "overlay", 0, opts) < 0) {
-		/* Older kernels do not know every option: the defaults are the same. */
-		if ((rc = build_options(s, chain, n, w, opts, OPTS_MAX, 0)) < 0)
+	for (size_t t = 0; t < sizeof(option_tiers) / sizeof(option_tiers[0]); t++) {
+		if ((rc = build_options(s, chain, n, w, opts, OPTS_MAX, option_tiers[t])) < 0)
 			goto done;
-		if (mount("overlay", w->merged, "overlay", 0, opts) < 0) {
+		if (strlen(opts) >= (size_t)sysconf(_SC_PAGESIZE)) {
+			rc = berth_error_set(BERTH_ETOOBIG,
+					     "%zu layers make overlayfs options longer than a page",
+					     n);
+			goto done;
+		}
+		if (mount("overlay", w->merged, "overlay", 0, opts) == 0)
+			break;
+		if (t + 1 == sizeof(option_tiers) / sizeof(option_tiers[0])) {
 			rc = berth_error_set(errno == EPERM ? BERTH_EDENIED : BERTH_EIO,
 					     "overlayfs mount: %s (berth build runs as root)",
 					     strerror(errno));
@@ -141,38 +154,76 @@ const char *berth_workroot_upper(const berth_workroot *w)
 	return w->upper;
 }
 
-void berth_workroot_keep_upper(berth_workroot *w, const berth_digest *diff_id)
+void berth_workroot__stray_clear(berth_workroot *w)
 {
-	w->keep = 1;
-	w->layer = *diff_id;
+	for (size_t i = 0; i < w->nstray; i++)
+		free(w->stray[i]);
+	free(w->stray);
+	w->stray = NULL;
+	w->nstray = w->stray_cap = 0;
 }
 
-/* The unmounted upper directory renamed to its layer's snapshot (unless one exists). */
-static void upper_to_layer(berth_workroot *w)
+/* Remove overlayfs' trusted.overlay.* attributes (but the opaque mark) from upper/rel. */
+static int clear_overlay_xattrs(const char *upper, const char *rel)
+{
+	char path[PATH_MAX * 2], names[4096];
+	ssize_t n;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s%s%s", upper, *rel ? "/" : "", rel);
+	n = llistxattr(path, names, sizeof(names));
+	for (ssize_t i = 0; i < n && rc == 0; i += (ssize_t)strlen(names + i) + 1)
+		if (strncmp(names + i, "trusted.overlay.", 16) == 0 &&
+		    strcmp(names + i, "trusted.overlay.opaque") != 0 &&
+		    lremovexattr(path, names + i) < 0 && errno != ENODATA)
+			rc = berth_error_set_errno("%s: remove %s", rel, names + i);
+	return rc;
+}
+
+int berth_workroot_keep(berth_workroot *w, const berth_digest *diff_id)
 {
 	char final[PATH_MAX];
+	int rc = 0;
 
-	if (berth_snapshots_has(w->store, &w->layer))
-		return;
-	berth_snapshots__layer_path(w->store, &w->layer, final);
-	/* A concurrent unpack of the same layer may win (ENOTEMPTY): ours is removed below. */
-	if (rename(w->upper, final) == 0 && berth_fs_fsync_dir(w->store->layers) < 0) {
-		/* as an unpack's: the next open sees the layer or re-unpacks it */
+	if (!w->diffed)
+		return berth_error_set(BERTH_EINVALID, "working root kept before its diff");
+	if (w->mounted) {
+		/* Not lazily: a descriptor still open in the root would keep the upper in use. */
+		if (umount2(w->merged, 0) < 0)
+			return berth_error_set_errno("unmount %s", w->merged);
+		w->mounted = 0;
 	}
+	if (berth_snapshots_has(w->store, diff_id))
+		return 0; /* another step made the same layer: ours goes with the working root */
+	/* An unpacked layer's directory is a plain root-owned 0755 one; the tar has no "./". */
+	if (chown(w->upper, 0, 0) < 0 || chmod(w->upper, 0755) < 0)
+		return berth_error_set_errno("%s", w->upper);
+	rc = clear_overlay_xattrs(w->upper, "");
+	for (size_t i = 0; i < w->nstray && rc == 0; i++)
+		rc = clear_overlay_xattrs(w->upper, w->stray[i]);
+	if (rc < 0)
+		return rc;
+	berth_snapshots__layer_path(w->store, diff_id, final);
+	if (rename(w->upper, final) < 0) {
+		if (errno == ENOTEMPTY || errno == EEXIST)
+			return 0; /* a concurrent step won */
+		return berth_error_set_errno("keep layer %s", diff_id->str);
+	}
+	if (berth_fs_fsync_dir(w->store->layers) < 0)
+		return BERTH_EIO;
+	return 0;
 }
 
 void berth_workroot_free(berth_workroot *w)
 {
-	int umounted;
-
 	if (!w)
 		return;
-	umounted = !w->mounted || umount2(w->merged, MNT_DETACH) == 0;
-	/* else left for the next sweep of the work directory */
-	if (w->keep && umounted)
-		upper_to_layer(w);
+	if (w->mounted && umount2(w->merged, MNT_DETACH) < 0) {
+		/* left for the next sweep of the work directory */
+	}
 	if (w->dir[0] && berth_fs_remove_tree(w->dir) < 0) {
 		/* idem */
 	}
+	berth_workroot__stray_clear(w);
 	free(w);
 }

@@ -359,18 +359,28 @@ static void an_unchanged_root_diffs_to_an_empty_layer(void **state)
 	berth_workroot_free(w);
 }
 
+/* The diff of `w` as gzip layer <dir>/NAME.tar.gz (its path into blob, 256 bytes). */
+static void diff_blob(fixture *f, berth_workroot *w, const char *name, berth_diff_result *r,
+		      char *blob)
+{
+	berth_diff_options o = {.compression = BERTH_LAYER_GZIP, .level = -1, .clamp_mtime = -1};
+	int fd;
+
+	snprintf(blob, 256, "%s/%s.tar.gz", f->dir, name);
+	fd = open(blob, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(berth_workroot_diff(w, &o, berth_layer_write_fd, &fd, r), 0);
+	close(fd);
+}
+
 /* The diff of `w` (freed) as gzip layer NAME, unpacked into the store. */
 static void commit_layer(fixture *f, berth_workroot *w, const char *name, berth_digest *diff_id)
 {
-	berth_diff_options o = {.compression = BERTH_LAYER_GZIP, .level = -1, .clamp_mtime = -1};
 	berth_diff_result r;
 	char blob[256];
 	int fd;
 
-	snprintf(blob, sizeof(blob), "%s/%s.tar.gz", f->dir, name);
-	fd = open(blob, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	assert_int_equal(berth_workroot_diff(w, &o, berth_layer_write_fd, &fd, &r), 0);
-	close(fd);
+	diff_blob(f, w, name, &r, blob);
 	berth_workroot_free(w);
 	fd = open(blob, O_RDONLY);
 	assert_int_equal(berth_snapshots_unpack(f->s, &r.diff_id, BERTH_LAYER_GZIP,
@@ -433,7 +443,7 @@ static void a_kept_upper_directory_is_the_layer(void **state)
 	close(fd);
 	assert_false(berth_snapshots_has(f->s, &r.diff_id));
 	snprintf(upper, sizeof(upper), "%s", berth_workroot_upper(w));
-	berth_workroot_keep_upper(w, &r.diff_id);
+	assert_int_equal(berth_workroot_keep(w, &r.diff_id), 0);
 	berth_workroot_free(w);
 	assert_true(berth_snapshots_has(f->s, &r.diff_id));
 	assert_int_not_equal(access(upper, F_OK), 0);
@@ -458,6 +468,110 @@ static void a_missing_layer_cannot_be_mounted(void **state)
 	assert_non_null(strstr(berth_error_last(), d.str));
 }
 
+/* A tree's names, types, modes, owners, link counts and xattrs, one line each, into out. */
+static void tree_listing(const char *dir, const char *out)
+{
+	test_sh("cd %s && find . -mindepth 1 -printf '%%P %%y %%m %%U %%G %%n %%l\\n' | sort > %s "
+		"&& "
+		"getfattr -R -h -d -m - -e hex . 2>/dev/null | sed 's,^# file: \\./,# file: ,' "
+		">> %s",
+		dir, out, out);
+}
+
+/*
+ * A working root kept after its diff is the layer's snapshot: the same
+ * tree (data, types, modes, owners, links, xattrs) as unpacking the blob
+ * of that diff, with no overlayfs attribute but the opaque mark, and a
+ * root over it shows what the step left.
+ */
+static void a_kept_working_root_is_the_layer_unpacked(void **state)
+{
+	fixture *f = *state;
+	berth_digest base;
+	berth_workroot *w = NULL;
+	berth_snapshots *other = NULL;
+	berth_diff_result r;
+	char blob[256], p[512], q[512];
+	int fd;
+
+	base_layer(f, &base);
+	assert_int_equal(berth_workroot_mount(&w, f->s, &base, 1), 0);
+	assert_int_equal(berth_workroot_keep(w, &base), BERTH_EINVALID); /* no diff yet */
+	/* copy-ups (etc, data), a whiteout, an opaque directory, links, modes, an xattr */
+	test_sh("cd %s && echo changed > etc/conf && chmod 0700 etc && rm gone && rm -rf data/sub "
+		"&& mkdir data/sub && echo new > data/sub/n && echo a > data/a && ln data/a data/b "
+		"&& ln -s ../data/a bin/a && mkdir -p new/deep && chmod 4755 data/a && "
+		"chown 12:34 new/deep && setfattr -n user.k -v v data/a && chmod 0711 .",
+		berth_workroot_path(w));
+	diff_blob(f, w, "kept", &r, blob);
+	assert_int_equal(berth_snapshots_has(f->s, &r.diff_id), 0);
+	assert_int_equal(berth_workroot_keep(w, &r.diff_id), 0);
+	berth_workroot_free(w);
+	assert_int_equal(berth_snapshots_has(f->s, &r.diff_id), 1);
+
+	/* the same blob unpacked in another store */
+	snprintf(p, sizeof(p), "%s/other", f->dir);
+	assert_int_equal(berth_snapshots_open(&other, p), 0);
+	fd = open(blob, O_RDONLY);
+	assert_int_equal(berth_snapshots_unpack(other, &r.diff_id, BERTH_LAYER_GZIP,
+						berth_layer_read_fd, &fd),
+			 0);
+	close(fd);
+	berth_snapshots_free(other);
+	snprintf(p, sizeof(p), "%s/store/layers/%s", f->dir, berth_digest_hex(&r.diff_id));
+	snprintf(q, sizeof(q), "%s/other/layers/%s", f->dir, berth_digest_hex(&r.diff_id));
+	test_sh("diff -r --no-dereference %s %s", p, q);
+	test_sh("test \"$(stat -c '%%a %%u' %s)\" = '755 0'", p);
+	{
+		char a[600], b[600];
+
+		snprintf(a, sizeof(a), "%s/kept.list", f->dir);
+		snprintf(b, sizeof(b), "%s/unpacked.list", f->dir);
+		tree_listing(p, a);
+		tree_listing(q, b);
+		test_sh("grep -q 'data/sub' %s && grep -q 'trusted.overlay.opaque' %s && "
+			"grep -q '^gone c ' %s && diff %s %s",
+			a, a, a, a, b);
+	}
+
+	/* a root over the kept layer is the step's result */
+	{
+		berth_digest chain[2] = {base, r.diff_id};
+
+		assert_int_equal(berth_workroot_mount(&w, f->s, chain, 2), 0);
+		test_sh("cd %s && test ! -e gone && test ! -e data/sub/old && test \"$(cat "
+			"data/sub/n)\" = new && test \"$(cat bin/a)\" = a && test \"$(cat "
+			"etc/conf)\" = changed && test \"$(cat data/keep)\" = keep",
+			berth_workroot_path(w));
+		berth_workroot_free(w);
+	}
+}
+
+/* A layer the store has already (another step made it): the working root goes, the snapshot stays.
+ */
+static void keeping_a_layer_the_store_has_changes_nothing(void **state)
+{
+	fixture *f = *state;
+	berth_digest base;
+	berth_workroot *w = NULL;
+	berth_diff_result r;
+	char blob[256], name[16];
+
+	base_layer(f, &base);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(berth_workroot_mount(&w, f->s, &base, 1), 0);
+		test_sh("cd %s && echo %d > etc/conf", berth_workroot_path(w), 7);
+		snprintf(name, sizeof(name), "same%d", i);
+		diff_blob(f, w, name, &r, blob);
+		assert_int_equal(berth_workroot_keep(w, &r.diff_id), 0);
+		berth_workroot_free(w);
+		assert_int_equal(berth_snapshots_has(f->s, &r.diff_id), 1);
+	}
+	test_sh("test \"$(ls %s/store/work | wc -l)\" = 0 && "
+		"test \"$(cat %s/store/layers/%s/etc/conf)\" = 7",
+		f->dir, f->dir, berth_digest_hex(&r.diff_id));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +590,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_kept_upper_directory_is_the_layer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(a_missing_layer_cannot_be_mounted, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_kept_working_root_is_the_layer_unpacked, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(keeping_a_layer_the_store_has_changes_nothing,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
