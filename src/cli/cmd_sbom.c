@@ -128,6 +128,9 @@ int cmd_sbom(int argc, char **argv)
 	co.scope = a.scope && strcmp(a.scope, "all-layers") == 0 ? BERTH_CATALOG_ALL_LAYERS
 								 : BERTH_CATALOG_SQUASHED;
 	co.cache = a.no_cache ? "" : a.cache;
+	/* Only berth's own JSON lists the files of OS packages: the other formats
+	 * skip decoding them (most of a cached layer's bytes). */
+	co.no_files = so.format != BERTH_SBOM_JSON;
 	if (!a.quiet) {
 		co.progress = on_progress;
 		co.progress_ctx = &pg;

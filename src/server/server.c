@@ -33,6 +33,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/pool.h"
+#include "util/random.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,7 +49,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -1801,9 +1801,10 @@ int berth_server_run(const berth_server_config *cfg)
 	    ((rc = read_small(&s.tls_cert, cfg->tls_cert, "TLS certificate")) < 0 ||
 	     (rc = read_small(&s.tls_key, cfg->tls_key, "TLS key")) < 0))
 		goto done;
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+	if (berth_random(rnd, sizeof(rnd)) < 0) {
 		struct timespec ts;
 
+		berth_error_clear();
 		clock_gettime(CLOCK_REALTIME, &ts);
 		memcpy(rnd, &ts.tv_nsec,
 		       sizeof(rnd) < sizeof(ts.tv_nsec) ? sizeof(rnd) : sizeof(ts.tv_nsec));

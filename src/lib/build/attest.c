@@ -26,9 +26,9 @@
 #include "berth/sbom.h"
 #include "berth/sign.h"
 #include "util/buf.h"
+#include "util/random.h"
 
 #include <jansson.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,8 +267,8 @@ static int provenance_predicate(const berth_build_attest_opts *o, const built *b
 	char hex[33], started[32], finished[32];
 	json_t *p;
 
-	if (RAND_bytes(id, sizeof(id)) != 1)
-		return berth_error_set(BERTH_ERROR, "no random bytes for the build invocation id");
+	if (berth_random(id, sizeof(id)) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof(id); i++)
 		snprintf(hex + 2 * i, 3, "%02x", id[i]);
 	rfc3339(started, sizeof(started), o->started ? o->started : time(NULL));

@@ -6,8 +6,8 @@
 #include "internal.h"
 
 #include "util/buf.h"
+#include "util/random.h"
 
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,16 +36,7 @@ void berth_sbom_options_init(berth_sbom_options *o)
 
 int berth_sbom__uuid(char buf[37])
 {
-	unsigned char r[16];
-
-	if (RAND_bytes(r, sizeof(r)) != 1)
-		return -1;
-	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
-	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-	snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
-		 r[13], r[14], r[15]);
-	return 0;
+	return berth_uuid4(buf);
 }
 
 void berth_sbom__time(char buf[32], time_t t)

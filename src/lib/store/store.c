@@ -14,11 +14,11 @@
 #include "lib/store/internal.h"
 
 #include "util/buf.h"
+#include "util/random.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 struct berth_store__cache_ent {
@@ -95,31 +95,7 @@ static int bad_id(void)
 
 int berth_store__new_uuid(char out[BERTH_UPLOAD_ID_MAX])
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char r[16];
-	size_t got = 0;
-	char *p = out;
-
-	while (got < sizeof(r)) {
-		ssize_t n = getrandom(r + got, sizeof(r) - got, 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return berth_error_set_errno("getrandom");
-		}
-		got += (size_t)n;
-	}
-	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40); /* version 4 */
-	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*p++ = '-';
-		*p++ = hex[r[i] >> 4];
-		*p++ = hex[r[i] & 0xf];
-	}
-	*p = '\0';
-	return 0;
+	return berth_uuid4(out);
 }
 
 /* ---- hash-state cache ---- */
