@@ -24,6 +24,7 @@ BERTH_LAZY_FN(berth_lazy_jansson, int, json_equal, (const json_t *a0, const json
 BERTH_LAZY_FN(berth_lazy_jansson, json_t *, json_false, (void), ())
 BERTH_LAZY_FN(berth_lazy_jansson, json_t *, json_integer, (json_int_t a0), (a0))
 BERTH_LAZY_FN(berth_lazy_jansson, json_int_t, json_integer_value, (const json_t *a0), (a0))
+BERTH_LAZY_FN(berth_lazy_jansson, double, json_real_value, (const json_t *a0), (a0))
 BERTH_LAZY_FN(berth_lazy_jansson, json_t *, json_load_file,
 	      (const char *a0, size_t a1, json_error_t *a2), (a0, a1, a2))
 BERTH_LAZY_FN(berth_lazy_jansson, json_t *, json_loadb,

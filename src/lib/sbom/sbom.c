@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include "util/buf.h"
+#include "util/json.h"
 #include "util/random.h"
 
 #include <stdio.h>
@@ -197,11 +198,16 @@ int berth_sbom_render(char **out, size_t *len, const berth_catalog *c, const ber
 	}
 	if (!doc)
 		return berth_error_set(BERTH_ERROR, "out of memory");
-	s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(doc);
-	if (!s)
-		return berth_error_set(BERTH_ERROR, "out of memory");
-	*out = s;
-	*len = strlen(s);
-	return 0;
+	{
+		berth_buf b = BERTH_BUF_INIT(0);
+		int rc = berth_json_write(&b, doc, 2);
+
+		json_decref(doc);
+		if (rc < 0) {
+			berth_buf_dispose(&b);
+			return rc;
+		}
+		*out = berth_buf_detach(&b, len);
+	}
+	return *out ? 0 : berth_error_set(BERTH_ERROR, "out of memory");
 }
