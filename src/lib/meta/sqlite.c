@@ -794,11 +794,23 @@ static int conn_open(struct sq_conn **out, struct sq_db *s)
 	if (!mode || strcmp((const char *)mode, "wal") != 0) {
 		sqlite3_finalize(st);
 		st = NULL;
-		if ((src = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode=WAL", -1, &st, NULL)) !=
-			    SQLITE_OK ||
-		    (src = sqlite3_step(st)) != SQLITE_ROW) {
-			rc = sq_err(c->db, src, "set WAL mode");
-			goto done;
+		/*
+		 * The switch needs the file to itself, and SQLite answers BUSY at once
+		 * (no busy handler: deadlock avoidance) when another process opening
+		 * the same new database holds a lock: try again within the timeout.
+		 */
+		for (int waited = 0;; waited += 20) {
+			if ((src = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode=WAL", -1, &st,
+						      NULL)) == SQLITE_OK &&
+			    (src = sqlite3_step(st)) == SQLITE_ROW)
+				break;
+			if ((src & 0xff) != SQLITE_BUSY || waited >= BUSY_TIMEOUT_MS) {
+				rc = sq_err(c->db, src, "set WAL mode");
+				goto done;
+			}
+			sqlite3_finalize(st);
+			st = NULL;
+			usleep(20 * 1000);
 		}
 		mode = sqlite3_column_text(st, 0);
 		if (!mode || strcmp((const char *)mode, "wal") != 0) {

@@ -520,7 +520,12 @@ static void a_kept_working_root_is_the_layer_unpacked(void **state)
 	berth_snapshots_free(other);
 	snprintf(p, sizeof(p), "%s/store/layers/%s", f->dir, berth_digest_hex(&r.diff_id));
 	snprintf(q, sizeof(q), "%s/other/layers/%s", f->dir, berth_digest_hex(&r.diff_id));
-	test_sh("diff -r --no-dereference %s %s", p, q);
+	/* diff -r calls two equal whiteouts different when their times differ (GNU diff
+	 * compares special files' attributes): whiteouts are checked by type and device
+	 * here and by the listings below; everything else by content */
+	test_sh("test \"$(stat -c '%%F %%t:%%T' %s/gone %s/gone | sort -u)\" = "
+		"'character special file 0:0' && diff -r --no-dereference --exclude=gone %s %s",
+		p, q, p, q);
 	test_sh("test \"$(stat -c '%%a %%u' %s)\" = '755 0'", p);
 	{
 		char a[600], b[600];
