@@ -8,6 +8,8 @@
  */
 #include "internal.h"
 
+#include "util/random.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +86,7 @@ json_t *berth_sbom__cyclonedx(const berth_catalog *c, time_t now, const char *ve
 	json_t *doc, *comps = json_array(), *deps = json_array(), *used = json_object();
 	char uuid[37], when[32], serial[64], schema[80];
 
-	if (!comps || !deps || !used || berth_sbom__uuid(uuid) < 0)
+	if (!comps || !deps || !used || berth_uuid4(uuid) < 0)
 		goto fail;
 	berth_sbom__time(when, now);
 	snprintf(serial, sizeof(serial), "urn:uuid:%s", uuid);

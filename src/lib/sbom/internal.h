@@ -14,8 +14,6 @@ json_t *berth_sbom__spdx(const berth_catalog *c, time_t now);
 json_t *berth_sbom__cyclonedx(const berth_catalog *c, time_t now, const char *version);
 json_t *berth_sbom__json(const berth_catalog *c);
 char *berth_sbom__table(const berth_catalog *c);
-/* A random RFC 4122 version 4 UUID into buf[37]; -1 if no randomness. */
-int berth_sbom__uuid(char buf[37]);
 /* "2026-01-02T03:04:05Z" into buf[32]. */
 void berth_sbom__time(char buf[32], time_t t);
 /* The image's display name: target without "rootfs:"/transport noise, for document names. */

@@ -7,7 +7,6 @@
 
 #include "util/buf.h"
 #include "util/json.h"
-#include "util/random.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,11 +32,6 @@ void berth_sbom_options_init(berth_sbom_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->cyclonedx_version = "1.6";
-}
-
-int berth_sbom__uuid(char buf[37])
-{
-	return berth_uuid4(buf);
 }
 
 void berth_sbom__time(char buf[32], time_t t)

@@ -12,6 +12,8 @@
  */
 #include "internal.h"
 
+#include "util/random.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,7 +114,7 @@ json_t *berth_sbom__spdx(const berth_catalog *c, time_t now)
 	       *seen = json_object();
 	char uuid[37], when[32], name[300], ns[600];
 
-	if (!pkgs || !rels || !extracted || !seen || berth_sbom__uuid(uuid) < 0)
+	if (!pkgs || !rels || !extracted || !seen || berth_uuid4(uuid) < 0)
 		goto fail;
 	berth_sbom__time(when, now);
 	idsafe(name, sizeof(name), berth_sbom__subject(c));

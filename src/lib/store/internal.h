@@ -107,9 +107,6 @@ berth_hasher *berth_store__cache_take(berth_store *s, const char *id);
 /* Forget `id` (upload deleted or committed). */
 void berth_store__cache_drop(berth_store *s, const char *id);
 
-/* A fresh random lowercase UUID v4 ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"). */
-int berth_store__new_uuid(char out[BERTH_UPLOAD_ID_MAX]) BERTH_WARN_UNUSED;
-
 /* Open the fs driver on directory `path` into `s` (sets s->drv and s->impl). */
 int berth_store__fs_open(berth_store *s, const char *path) BERTH_WARN_UNUSED;
 

@@ -93,11 +93,6 @@ static int bad_id(void)
 
 /* ---- ids ---- */
 
-int berth_store__new_uuid(char out[BERTH_UPLOAD_ID_MAX])
-{
-	return berth_uuid4(out);
-}
-
 /* ---- hash-state cache ---- */
 
 static size_t bucket_of(const char *id)
@@ -464,7 +459,7 @@ int berth_store_upload_create(berth_store *s, char id_out[BERTH_UPLOAD_ID_MAX])
 	int rc;
 
 	id_out[0] = '\0';
-	if ((rc = berth_store__new_uuid(id)) < 0)
+	if ((rc = berth_uuid4(id)) < 0)
 		return rc;
 	if ((rc = s->drv->upload_create(s, id)) < 0)
 		return rc;

@@ -21,6 +21,7 @@
 
 #include "util/buf.h"
 #include "util/fs.h"
+#include "util/random.h"
 
 #include <assert.h>
 #include <dirent.h>
@@ -399,7 +400,7 @@ static int fs_put(berth_store *s, const berth_digest *expected, const void *data
 				     expected->str, actual.str);
 		goto done;
 	}
-	if ((rc = berth_store__new_uuid(uuid)) < 0)
+	if ((rc = berth_uuid4(uuid)) < 0)
 		goto done;
 	snprintf(tmp, sizeof(tmp), PUT_TMP_PREFIX "%s", uuid);
 	fd = openat(fs->uploads_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

@@ -28,6 +28,7 @@
 #include "lib/store/s3.h"
 
 #include "util/buf.h"
+#include "util/random.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -363,7 +364,7 @@ static int s3_put(berth_store *s, const berth_digest *expected, const void *data
 	if (rc != BERTH_ENOTFOUND)
 		return rc;
 	berth_error_clear();
-	if ((rc = berth_store__new_uuid(id)) < 0)
+	if ((rc = berth_uuid4(id)) < 0)
 		return rc;
 	data_key(key, id);
 	r.key = key;
