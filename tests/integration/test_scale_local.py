@@ -244,7 +244,7 @@ def upload_blob(bases, repo, data, chunks=1, s=None):
     step = -(-len(data) // chunks)
     for k in range(chunks):
         part = data[k * step:(k + 1) * step]
-        r = s.patch(bases[(k + 1) % len(bases)] + path, data=part, timeout=30,
+        r = s.patch(bases[(k + 1) % len(bases)] + path, data=SlowBody(part), timeout=30,
                     headers={"Content-Type": "application/octet-stream",
                              "Content-Range": "%d-%d" % (k * step, k * step + len(part) - 1)})
         assert r.status_code == 202, (k, r.status_code, r.text)
@@ -545,6 +545,26 @@ def test_settings_made_on_one_process_apply_on_the_others(cluster):
     assert pull_verified(a.url, proj + "/bot", "1", s=session(robot))
 
 
+class SlowBody:
+    """A PATCH body sent 8 KiB at a time, a millisecond apart (with its
+    Content-Length): each chunk stays in flight long enough that a process
+    killed while 32 pushers run is always in the middle of some of them."""
+
+    def __init__(self, data):
+        self.data, self.pos = data, 0
+
+    def __len__(self):
+        return len(self.data)
+
+    def read(self, n=8192):
+        if self.pos:
+            time.sleep(0.001)
+        n = 8192 if n is None or n < 0 else n
+        piece = self.data[self.pos:self.pos + n]
+        self.pos += len(piece)
+        return piece
+
+
 class Pusher:
     """One image pushed through haproxy in chunks; resumes an upload whose
     process died by asking the load balancer (another process) for its offset."""
@@ -580,7 +600,7 @@ class Pusher:
             part = data[off:off + chunk]
             r = None
             try:
-                r = s.patch(self.base + path, data=part, timeout=30,
+                r = s.patch(self.base + path, data=SlowBody(part), timeout=30,
                             headers={"Content-Range": "%d-%d" % (off, off + len(part) - 1),
                                      "Content-Type": "application/octet-stream"})
                 ok = r.status_code == 202
