@@ -6,7 +6,12 @@
  * the first included, holds a reference to the fetch and is answered from a
  * descriptor on the upload's file, reading each byte once the thread has
  * written it (berth_mirror__fetch_read). The upstream client hashes every
- * byte it hands over, so the store does not hash them again.
+ * byte it hands over, so the store does not hash them again. Receiving
+ * and hashing is one thread's work, writing the file another's: curl hands
+ * the body over 16 KiB at a time, the fetch thread gathers it into a ring of
+ * RING_BLOCKS blocks of WRITE_BLOCK bytes, and the fetch's writer thread
+ * writes each full block and wakes the readers it satisfies (a 64 MiB blob
+ * is 64 writes and wake-ups, not 4,096, on a core of their own).
  * The last byte reaches readers only once the upstream client has verified
  * the digest and size of what was written; the upload is then committed
  * (fdatasync, rename, meta link) while the readers finish, so no client
@@ -27,6 +32,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#define WRITE_BLOCK (1u << 20)
+#define RING_BLOCKS 4
+
 typedef enum { F_STARTING, F_STREAMING, F_DONE, F_FAILED } fetch_state;
 
 struct berth_mirror__fetch {
@@ -46,6 +54,19 @@ struct berth_mirror__fetch {
 	int refs;
 	int not_found; /* upstream has no such blob */
 	berth_upload *upload;
+	/* The ring between the fetch thread and its writer (under m->lock). */
+	char *ring;		  /* RING_BLOCKS blocks of WRITE_BLOCK bytes */
+	size_t fill[RING_BLOCKS]; /* bytes in each block */
+	unsigned filling;	  /* block the fetch thread fills (not locked: its own) */
+	unsigned head;		  /* oldest full block, next to write */
+	unsigned queued;	  /* full blocks waiting for the writer */
+	int eof;		  /* no more blocks will come */
+	int stop;		  /* the writer is to stop now, queued blocks or not */
+	int write_failed;	  /* the writer stopped: write_error says why */
+	char write_error[256];	  /* berth_error_last() of the writer */
+	pthread_cond_t ring_cv;	  /* queued, eof or write_failed changed */
+	pthread_t writer;
+	int writer_running;
 };
 
 static void fetch_free(berth_mirror__fetch *f)
@@ -53,6 +74,8 @@ static void fetch_free(berth_mirror__fetch *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	pthread_cond_destroy(&f->cv);
+	pthread_cond_destroy(&f->ring_cv);
+	free(f->ring);
 	free(f->repo);
 	free(f->local);
 	free(f);
@@ -102,21 +125,107 @@ static void set_state(berth_mirror__fetch *f, fetch_state st)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* The writer: writes full blocks in order and wakes the readers each satisfies. */
+static void *writer_thread(void *arg)
+{
+	berth_mirror__fetch *f = arg;
+	berth_mirror *m = f->m;
+
+	pthread_mutex_lock(&m->lock);
+	for (;;) {
+		unsigned b;
+		size_t len;
+		int rc;
+
+		while (!f->queued && !f->eof && !f->stop)
+			pthread_cond_wait(&f->ring_cv, &m->lock);
+		if (!f->queued || f->stop)
+			break;
+		b = f->head;
+		len = f->fill[b];
+		pthread_mutex_unlock(&m->lock);
+		rc = berth_upload_write(f->upload, f->ring + (size_t)b * WRITE_BLOCK, len);
+		if (rc < 0)
+			snprintf(f->write_error, sizeof(f->write_error), "%s", berth_error_last());
+		else
+			atomic_fetch_add(&m->upstream_bytes, len);
+		pthread_mutex_lock(&m->lock);
+		if (rc < 0) {
+			f->write_failed = 1;
+			pthread_cond_broadcast(&f->ring_cv);
+			break;
+		}
+		f->written += len;
+		if (f->written >= f->wake_at) {
+			f->wake_at = UINT64_MAX;
+			pthread_cond_broadcast(&f->cv);
+		}
+		f->fill[b] = 0;
+		f->head = (b + 1) % RING_BLOCKS;
+		f->queued--;
+		pthread_cond_broadcast(&f->ring_cv);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+/*
+ * Hand the block being filled to the writer (if it holds anything) and wait
+ * for a free one; with `last`, tell the writer no more come and wait until
+ * it has written everything (or failed).
+ */
+static int ring_push(berth_mirror__fetch *f, int last)
+{
+	berth_mirror *m = f->m;
+	int failed;
+
+	pthread_mutex_lock(&m->lock);
+	if (f->fill[f->filling]) {
+		f->queued++;
+		f->filling = (f->filling + 1) % RING_BLOCKS;
+	}
+	if (last)
+		f->eof = 1;
+	pthread_cond_broadcast(&f->ring_cv);
+	while (!f->write_failed && (last ? f->queued > 0 : f->queued == RING_BLOCKS))
+		pthread_cond_wait(&f->ring_cv, &m->lock);
+	failed = f->write_failed;
+	pthread_mutex_unlock(&m->lock);
+	if (failed)
+		return berth_error_set(BERTH_EIO, "%s", f->write_error);
+	return 0;
+}
+
+/* Stop the writer (after ring_push(f, 1), or dropping what is queued). */
+static void writer_stop(berth_mirror__fetch *f)
+{
+	if (!f->writer_running)
+		return;
+	pthread_mutex_lock(&f->m->lock);
+	f->stop = 1;
+	pthread_cond_broadcast(&f->ring_cv);
+	pthread_mutex_unlock(&f->m->lock);
+	pthread_join(f->writer, NULL);
+	f->writer_running = 0;
+}
+
 static int sink(void *ctx, const void *data, size_t len)
 {
 	berth_mirror__fetch *f = ctx;
-	int rc = berth_upload_write(f->upload, data, len);
+	const char *p = data;
 
-	if (rc < 0)
-		return rc;
-	atomic_fetch_add(&f->m->upstream_bytes, len);
-	pthread_mutex_lock(&f->m->lock);
-	f->written += len;
-	if (f->written >= f->wake_at) {
-		f->wake_at = UINT64_MAX;
-		pthread_cond_broadcast(&f->cv);
+	while (len) {
+		size_t *fill = &f->fill[f->filling];
+		size_t n = WRITE_BLOCK - *fill < len ? WRITE_BLOCK - *fill : len;
+		int rc;
+
+		memcpy(f->ring + (size_t)f->filling * WRITE_BLOCK + *fill, p, n);
+		*fill += n;
+		p += n;
+		len -= n;
+		if (*fill == WRITE_BLOCK && (rc = ring_push(f, 0)) < 0)
+			return rc;
 	}
-	pthread_mutex_unlock(&f->m->lock);
 	return 0;
 }
 
@@ -132,6 +241,8 @@ static int fetch_open(void *ctx, uint64_t size)
 	int rc, fd = -1;
 
 	f->size = size;
+	if (!(f->ring = malloc((size_t)RING_BLOCKS * WRITE_BLOCK)))
+		return berth_error_set(BERTH_ERROR, "out of memory");
 	if ((rc = berth_store_upload_create(f->m->store, id)) < 0)
 		return rc;
 	if ((rc = berth_store_upload_open(&f->upload, f->m->store, id)) < 0) {
@@ -144,6 +255,11 @@ static int fetch_open(void *ctx, uint64_t size)
 		return rc;
 	if ((rc = berth_upload_reader(f->upload, &fd)) < 0)
 		return rc;
+	if ((rc = pthread_create(&f->writer, NULL, writer_thread, f)) != 0) {
+		close(fd);
+		return berth_error_set(BERTH_ERROR, "mirror: starting a writer: %s", strerror(rc));
+	}
+	f->writer_running = 1;
 	pthread_mutex_lock(&f->m->lock);
 	f->fd = fd;
 	pthread_mutex_unlock(&f->m->lock);
@@ -174,6 +290,11 @@ static void *fetch_thread(void *arg)
 
 	/* No HEAD first: the GET's answer gives the size (fetch_open). */
 	rc = berth_client_blob_get_sized(f->up->client, f->repo, &f->digest, fetch_open, sink, f);
+	if (rc == 0)
+		rc = ring_push(f, 1);
+	writer_stop(f);
+	free(f->ring); /* readers read the upload's file, never the ring */
+	f->ring = NULL;
 	if (rc == BERTH_ENOTFOUND && !f->upload)
 		f->not_found = 1;
 	if (rc == 0) {
@@ -227,6 +348,7 @@ static int fetch_start(berth_mirror *m, berth_mirror__upstream *up, const char *
 	f->wake_at = UINT64_MAX;
 	f->refs = 2; /* the thread's and the caller's */
 	pthread_cond_init(&f->cv, NULL);
+	pthread_cond_init(&f->ring_cv, NULL);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	err = pthread_create(&thr, &attr, fetch_thread, f);
