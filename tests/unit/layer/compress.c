@@ -201,6 +201,43 @@ static void truncated_or_corrupt_input_is_invalid(void **state)
 	free(plain);
 }
 
+/* Every gzip member's trailer is checked: its CRC-32, then its size (mod 2^32). */
+static void gzip_trailer_is_checked(void **state)
+{
+	size_t n = 300000;
+	unsigned char *plain = sample(n);
+	mem_out gz, out;
+
+	assert_int_equal(transform(BERTH_LAYER_UNCOMPRESSED, BERTH_LAYER_GZIP, plain, n, 0, &gz),
+			 0);
+	gz.p[gz.len - 8] ^= 0x01; /* CRC-32 */
+	assert_int_equal(
+		transform(BERTH_LAYER_GZIP, BERTH_LAYER_UNCOMPRESSED, gz.p, gz.len, 0, &out),
+		BERTH_EINVALID);
+	assert_non_null(strstr(berth_error_last(), "gzip"));
+	free(out.p);
+	gz.p[gz.len - 8] ^= 0x01;
+	gz.p[gz.len - 4] ^= 0x01; /* ISIZE */
+	assert_int_equal(
+		transform(BERTH_LAYER_GZIP, BERTH_LAYER_UNCOMPRESSED, gz.p, gz.len, 0, &out),
+		BERTH_EINVALID);
+	free(out.p);
+	gz.p[gz.len - 4] ^= 0x01;
+	gz.p[2] = 7; /* compression method: not deflate */
+	assert_int_equal(
+		transform(BERTH_LAYER_GZIP, BERTH_LAYER_UNCOMPRESSED, gz.p, gz.len, 0, &out),
+		BERTH_EINVALID);
+	free(out.p);
+	gz.p[2] = 8;
+	assert_int_equal(
+		transform(BERTH_LAYER_GZIP, BERTH_LAYER_UNCOMPRESSED, gz.p, gz.len, 0, &out), 0);
+	assert_int_equal(out.len, n);
+	assert_memory_equal(out.p, plain, n);
+	free(out.p);
+	free(gz.p);
+	free(plain);
+}
+
 static void diff_id_is_the_digest_of_the_plain_tar(void **state)
 {
 	size_t n = 400000;
@@ -289,6 +326,7 @@ int main(void)
 		cmocka_unit_test(same_compression_passes_bytes_through),
 		cmocka_unit_test(concatenated_gzip_members_decode_as_one_stream),
 		cmocka_unit_test(truncated_or_corrupt_input_is_invalid),
+		cmocka_unit_test(gzip_trailer_is_checked),
 		cmocka_unit_test(diff_id_is_the_digest_of_the_plain_tar),
 		cmocka_unit_test(gzip_made_by_zlib_elsewhere_decodes),
 		cmocka_unit_test(media_types_map_within_their_family),
