@@ -208,6 +208,87 @@ static void entries_never_land_outside_the_layer(void **state)
 	assert_int_equal(unpack_file(f, "dotdot", &id), BERTH_EINVALID);
 }
 
+/*
+ * A tar written by Python's tarfile from `spec` (entries "name:type[:target]",
+ * type f (file "x"), d, l (symlink to target), h (hard link to target)) as
+ * <dir>/<name>.tar(.gz); its diff ID.
+ */
+static void python_layer(fixture *f, const char *name, const char *spec, berth_digest *id)
+{
+	char tarp[256];
+
+	test_sh("cd %s && /usr/bin/python3 -c \"import tarfile,io,sys\n"
+		"t=tarfile.open('%s.tar','w')\n"
+		"for e in sys.argv[1].split():\n"
+		"  p=e.split(':'); i=tarfile.TarInfo(p[0])\n"
+		"  if p[1]=='d': i.type=tarfile.DIRTYPE\n"
+		"  elif p[1]=='l': i.type=tarfile.SYMTYPE; i.linkname=p[2]\n"
+		"  elif p[1]=='h': i.type=tarfile.LNKTYPE; i.linkname=p[2]\n"
+		"  else: i.size=1\n"
+		"  t.addfile(i, io.BytesIO(b'x') if p[1]=='f' else None)\n"
+		"t.close()\" '%s' && gzip -k -n %s.tar",
+		f->dir, name, spec, name);
+	snprintf(tarp, sizeof(tarp), "%s/%s.tar", f->dir, name);
+	file_digest(tarp, id);
+}
+
+/* Nothing at all under `outside` (an empty directory before the unpack). */
+static void assert_empty_dir(const char *outside)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A %s)\" || { ls -lAR %s >&2; false; }", outside,
+		 outside);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void whiteouts_and_links_never_go_through_a_symlink(void **state)
+{
+	fixture *f = *state;
+	char outside[256], spec[1024], p[512];
+	berth_digest id;
+	struct stat st;
+
+	snprintf(outside, sizeof(outside), "%s/outside", f->dir);
+	test_sh("mkdir -p %s && echo secret > %s/../secret", outside, outside);
+
+	/* A whiteout under a symlink to a host directory: made inside the layer. */
+	snprintf(spec, sizeof(spec), "link:l:%s link/sub/.wh.x:f", outside);
+	python_layer(f, "wh", spec, &id);
+	assert_int_equal(unpack_file(f, "wh", &id), 0);
+	assert_empty_dir(outside);
+	snprintf(p, sizeof(p), "%s/layers/%s/link/sub/x", f->store, berth_digest_hex(&id));
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+
+	/* A hard link whose target is reached through a symlink: refused. */
+	snprintf(spec, sizeof(spec), "up:l:%s/.. peek:h:up/secret", outside);
+	python_layer(f, "hl", spec, &id);
+	assert_int_equal(unpack_file(f, "hl", &id), BERTH_EINVALID);
+	assert_false(berth_snapshots_has(f->s, &id));
+
+	/* A hard link to a symlink is that symlink: no file goes through it either. */
+	snprintf(spec, sizeof(spec), "s:l:%s h:h:s h/file:f", outside);
+	python_layer(f, "hs", spec, &id);
+	assert_int_equal(unpack_file(f, "hs", &id), 0);
+	assert_empty_dir(outside);
+	snprintf(p, sizeof(p), "%s/layers/%s/h/file", f->store, berth_digest_hex(&id));
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+
+	/* A symlink replaced by a file, then a directory of that name: no stale symlink. */
+	snprintf(spec, sizeof(spec), "x:l:%s x:f y:l:%s y:d y/z:f", outside, outside);
+	python_layer(f, "re", spec, &id);
+	assert_int_equal(unpack_file(f, "re", &id), 0);
+	assert_empty_dir(outside);
+	snprintf(p, sizeof(p), "%s/layers/%s/x", f->store, berth_digest_hex(&id));
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	snprintf(p, sizeof(p), "%s/layers/%s/y/z", f->store, berth_digest_hex(&id));
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+}
+
 /* List a gzip'd layer's entries (names only) into buf. */
 static void list_layer(const char *path, char *buf, size_t len)
 {
@@ -586,6 +667,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(entries_never_land_outside_the_layer, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(whiteouts_and_links_never_go_through_a_symlink,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(a_working_root_diff_is_the_steps_changes, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(a_diff_names_each_path_once, setup, teardown),
