@@ -160,9 +160,11 @@ oom:
 int berth_sbom_render(char **out, size_t *len, const berth_catalog *c, const berth_sbom_options *o)
 {
 	berth_sbom_options d;
+	berth_buf b = BERTH_BUF_INIT(0);
 	time_t now;
 	json_t *doc = NULL;
 	char *s;
+	int rc;
 
 	*out = NULL;
 	if (!o) {
@@ -192,16 +194,12 @@ int berth_sbom_render(char **out, size_t *len, const berth_catalog *c, const ber
 	}
 	if (!doc)
 		return berth_error_set(BERTH_ERROR, "out of memory");
-	{
-		berth_buf b = BERTH_BUF_INIT(0);
-		int rc = berth_json_write(&b, doc, 2);
-
-		json_decref(doc);
-		if (rc < 0) {
-			berth_buf_dispose(&b);
-			return rc;
-		}
-		*out = berth_buf_detach(&b, len);
+	rc = berth_json_write(&b, doc, 2);
+	json_decref(doc);
+	if (rc < 0) {
+		berth_buf_dispose(&b);
+		return rc;
 	}
+	*out = berth_buf_detach(&b, len);
 	return *out ? 0 : berth_error_set(BERTH_ERROR, "out of memory");
 }

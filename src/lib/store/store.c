@@ -91,8 +91,6 @@ static int bad_id(void)
 	return berth_error_set(BERTH_EINVALID, "invalid upload id");
 }
 
-/* ---- ids ---- */
-
 /* ---- hash-state cache ---- */
 
 static size_t bucket_of(const char *id)
