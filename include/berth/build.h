@@ -99,16 +99,23 @@ berth_snapshots *berth_build_store_snapshots(berth_build_store *s);
  */
 int berth_build_image_scratch(berth_build_image **out, const char *platform) BERTH_WARN_UNUSED;
 
+/* berth_build_image_from's flags. */
+#define BERTH_BUILD_FROM_REFRESH 1u /* copy it again even if the store has the tag (--pull) */
+#define BERTH_BUILD_FROM_UNPACK 2u  /* unpack the layers it downloads as they arrive */
+
 /**
  * The image `src` (any transport) for `platform`, copied into the store if
- * it is not there yet (or `refresh`: --pull), as the base of a new image.
- * Its layers are unpacked only when a step needs a root
- * (berth_build_image_root). Records the base name and manifest digest for
- * the org.opencontainers.image.base.* annotations.
+ * it is not there yet (or BERTH_BUILD_FROM_REFRESH), as the base of a new
+ * image. Its layers are unpacked when a step needs a root
+ * (berth_build_image_root), or, with BERTH_BUILD_FROM_UNPACK, while they
+ * download (the unpack keeps pace with the download: the layer is
+ * decompressed and written as its bytes arrive, instead of after). Records
+ * the base name and manifest digest for the org.opencontainers.image.base.*
+ * annotations.
  */
 int berth_build_image_from(berth_build_image **out, berth_build_store *s,
 			   const berth_image_name *src, const berth_transport_options *o,
-			   const char *platform, int refresh) BERTH_WARN_UNUSED;
+			   const char *platform, unsigned flags) BERTH_WARN_UNUSED;
 
 void berth_build_image_free(berth_build_image *img);
 

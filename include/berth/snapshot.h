@@ -61,6 +61,16 @@ int berth_snapshots_unpack(berth_snapshots *s, const berth_digest *diff_id,
 			   berth_layer_compression c, berth_layer_read_fn read,
 			   void *rctx) BERTH_WARN_UNUSED;
 
+/**
+ * The same for a layer whose diff ID is not known yet (a base layer unpacked
+ * while it downloads, before its config is read): the snapshot is named by
+ * the hash of the uncompressed bytes, which `*diff_id` receives. Naming by
+ * content keeps the store honest whatever the bytes were.
+ */
+int berth_snapshots_unpack_any(berth_snapshots *s, berth_layer_compression c,
+			       berth_layer_read_fn read, void *rctx,
+			       berth_digest *diff_id) BERTH_WARN_UNUSED;
+
 /** Remove an unpacked layer (no working root may be using it). */
 int berth_snapshots_remove(berth_snapshots *s, const berth_digest *diff_id) BERTH_WARN_UNUSED;
 

@@ -21,6 +21,7 @@
 #include "berth/buf.h"
 #include "berth/common.h"
 #include "berth/digest.h"
+#include "berth/layer.h"
 #include "berth/oci.h"
 #include "berth/ref.h"
 
@@ -178,6 +179,22 @@ void berth_copy_pacer_take(berth_copy_pacer *p, size_t n);
  */
 typedef const char *(*berth_copy_mount_hint)(void *ctx, const berth_descriptor *desc);
 
+/*
+ * A second reader of each layer's bytes while they stream to the destination
+ * (the build unpacks a base's layers while they download). Per attempt at a
+ * layer: open() gets its descriptor and compression and returns a sink, or
+ * NULL for none; write() gets the bytes in order (a failure stops the tee, not
+ * the copy); close() ends the attempt with its result, 0 when the destination
+ * kept the blob (whose digest it checked). Called from worker threads; not
+ * for a layer the destination already has, nor one the copy recompresses.
+ */
+typedef struct berth_copy_tee {
+	void *(*open)(void *ctx, const berth_descriptor *d, berth_layer_compression c);
+	int (*write)(void *sink, const void *data, size_t len);
+	void (*close)(void *sink, int rc);
+	void *ctx;
+} berth_copy_tee;
+
 typedef struct berth_copy_options {
 	int all; /* copy an index and every child */
 	const char
@@ -201,6 +218,7 @@ typedef struct berth_copy_options {
 	int with_signatures;
 	berth_copy_pacer *pacer;	  /* shared budget used instead of `bandwidth`, or NULL */
 	berth_copy_mount_hint mount_hint; /* or NULL; gets progress_ctx */
+	berth_copy_tee tee;		  /* open NULL: none */
 } berth_copy_options;
 
 void berth_copy_options_init(berth_copy_options *o);

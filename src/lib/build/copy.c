@@ -655,7 +655,7 @@ int berth_build__copy_from(build_solver *sv, const berth_df_xinstr *x, const cha
 		*img = sv->done[si];
 		return 0;
 	}
-	rc = berth_build__pull(sv, from, sv->o->platform, owned);
+	rc = berth_build__pull(sv, from, sv->o->platform, 1, owned);
 	if (rc < 0)
 		return berth_build__fail_at(sv, x->src, rc,
 					    "--from=%s: not a stage, and not an image: %s", from,

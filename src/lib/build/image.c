@@ -11,10 +11,13 @@
 #include "util/buf.h"
 #include "util/fs.h"
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DEFAULT_PATH_VALUE "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define DEFAULT_PATH "PATH=" DEFAULT_PATH_VALUE
@@ -242,9 +245,85 @@ static int open_layout_tag(berth_source **src, berth_build_store *s, const char 
 	return rc;
 }
 
+/* ---- base layers unpacked while they download (berth_copy_tee) ---- */
+
+typedef struct unpack_sink {
+	berth_snapshots *snaps;
+	berth_layer_compression c;
+	int fd[2];   /* a pipe: the copy writes [1], the unpack reads [0] */
+	int verdict; /* the copy's result, stored before [1] is closed */
+	pthread_t th;
+	berth_digest diff_id;
+} unpack_sink;
+
+/* The unpack's reader: the pipe; at its end, a download that failed fails the unpack. */
+static long sink_read(void *ctx, void *buf, size_t cap)
+{
+	unpack_sink *u = ctx;
+	long n = berth_layer_read_fd(&u->fd[0], buf, cap);
+
+	if (n == 0 && __atomic_load_n(&u->verdict, __ATOMIC_ACQUIRE) != 0)
+		return berth_error_set(BERTH_EIO, "layer download failed");
+	return n;
+}
+
+static void *sink_main(void *arg)
+{
+	unpack_sink *u = arg;
+	char buf[16384];
+
+	/* Named by content: a failure only means the layer is unpacked later, from the store. */
+	if (berth_snapshots_unpack_any(u->snaps, u->c, sink_read, u, &u->diff_id) < 0)
+		berth_error_clear();
+	/* Drain, so that a copy still writing never blocks on a reader that stopped. */
+	while (berth_layer_read_fd(&u->fd[0], buf, sizeof(buf)) > 0)
+		;
+	return NULL;
+}
+
+static void *sink_open(void *ctx, const berth_descriptor *d, berth_layer_compression c)
+{
+	unpack_sink *u = calloc(1, sizeof(*u));
+
+	(void)d;
+	if (!u)
+		return NULL;
+	u->snaps = ctx;
+	u->c = c;
+	if (pipe2(u->fd, O_CLOEXEC) < 0) {
+		free(u);
+		return NULL;
+	}
+	if (pthread_create(&u->th, NULL, sink_main, u) != 0) {
+		close(u->fd[0]);
+		close(u->fd[1]);
+		free(u);
+		return NULL;
+	}
+	return u;
+}
+
+static int sink_write(void *sink, const void *data, size_t len)
+{
+	unpack_sink *u = sink;
+
+	return berth_layer_write_fd(&u->fd[1], data, len);
+}
+
+static void sink_close(void *sink, int rc)
+{
+	unpack_sink *u = sink;
+
+	__atomic_store_n(&u->verdict, rc < 0 ? 1 : 0, __ATOMIC_RELEASE);
+	close(u->fd[1]);
+	pthread_join(u->th, NULL);
+	close(u->fd[0]);
+	free(u);
+}
+
 int berth_build_image_from(berth_build_image **out, berth_build_store *s,
 			   const berth_image_name *src, const berth_transport_options *o,
-			   const char *platform, int refresh)
+			   const char *platform, unsigned flags)
 {
 	char tag[BASE_TAG_MAX], mt[128];
 	berth_buf body = BERTH_BUF_INIT(BERTH_MANIFEST_MAX);
@@ -257,7 +336,7 @@ int berth_build_image_from(berth_build_image **out, berth_build_store *s,
 	*out = NULL;
 	if ((rc = base_tag(tag, sizeof(tag), src, platform)) < 0)
 		return rc;
-	rc = refresh ? BERTH_ENOTFOUND : open_layout_tag(&ls, s, tag);
+	rc = flags & BERTH_BUILD_FROM_REFRESH ? BERTH_ENOTFOUND : open_layout_tag(&ls, s, tag);
 	if (rc == 0)
 		rc = berth_source_manifest(ls, NULL, &body, mt, sizeof(mt), &digest);
 	if (rc < 0) {
@@ -276,6 +355,8 @@ int berth_build_image_from(berth_build_image **out, berth_build_store *s,
 		 * containers/image does), which BuildKit keeps and runs. */
 		co.platform = platform;
 		co.keep_format = 1;
+		if (flags & BERTH_BUILD_FROM_UNPACK)
+			co.tee = (berth_copy_tee){sink_open, sink_write, sink_close, s->snapshots};
 		if ((rc = berth_buf_printf(&dst, "oci:%s:%s", s->content, tag)) == 0 &&
 		    (rc = berth_image_name_parse(&dn, dst.ptr)) == 0)
 			rc = berth_copy(src, o, dn, &lo, &co, NULL);

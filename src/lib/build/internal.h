@@ -346,9 +346,10 @@ int berth_build__endpoints(build_solver *sv, const char *what, char **ref,
  * a named context's image, else `what` from the registry as registries.conf
  * rewrites it (mirrors, then the location), into the store (pull.c).
  * Thread-safe (one pull at a time). A directory named context is
- * BERTH_EUNSUPPORTED. The image's base_name is `what` normalised.
+ * BERTH_EUNSUPPORTED. The image's base_name is `what` normalised. `unpack`:
+ * a step will read its files (its layers are unpacked as they download).
  */
-int berth_build__pull(build_solver *sv, const char *what, const char *platform,
+int berth_build__pull(build_solver *sv, const char *what, const char *platform, int unpack,
 		      berth_build_image **out) BERTH_WARN_UNUSED;
 
 /** COPY --from: an earlier stage (name or index) or an image reference (*owned: to free). */

@@ -484,7 +484,7 @@ static int from_root(build_mounts *bm, build_solver *sv, const char *from, const
 	if (!dir && berth_dockerfile_stage_find(sv->df, from, &si) == 0 && sv->done[si]) {
 		img = sv->done[si];
 	} else {
-		if ((rc = berth_build__pull(sv, from, sv->o->platform, &owned_img)) < 0)
+		if ((rc = berth_build__pull(sv, from, sv->o->platform, 1, &owned_img)) < 0)
 			return rc;
 		img = owned_img;
 	}

@@ -41,7 +41,7 @@ done:
 }
 
 /* From the registry: each endpoint registries.conf gives for ref, in order. */
-static int pull_registry(build_solver *sv, const char *what, const char *platform,
+static int pull_registry(build_solver *sv, const char *what, const char *platform, unsigned flags,
 			 berth_build_image **out)
 {
 	berth_registry_endpoint *ep = NULL;
@@ -70,7 +70,7 @@ static int pull_registry(build_solver *sv, const char *what, const char *platfor
 		if ((rc = berth_buf_printf(&spec, "docker://%s", ep[i].ref)) < 0 ||
 		    (rc = berth_image_name_parse(&en, spec.ptr)) < 0)
 			break;
-		rc = berth_build_image_from(out, sv->store, en, &to, platform, sv->o->pull);
+		rc = berth_build_image_from(out, sv->store, en, &to, platform, flags);
 		berth_image_name_free(en);
 	}
 	/* As BuildKit: the name as the Dockerfile wrote it, normalised, without transport. */
@@ -86,9 +86,11 @@ done:
 	return rc;
 }
 
-int berth_build__pull(build_solver *sv, const char *what, const char *platform,
+int berth_build__pull(build_solver *sv, const char *what, const char *platform, int unpack,
 		      berth_build_image **out)
 {
+	unsigned flags = (sv->o->pull ? BERTH_BUILD_FROM_REFRESH : 0) |
+			 (unpack ? BERTH_BUILD_FROM_UNPACK : 0);
 	char named[PATH_MAX + 64];
 	int rc;
 
@@ -105,10 +107,10 @@ int berth_build__pull(build_solver *sv, const char *what, const char *platform,
 					     what);
 		else if ((rc = berth_image_name_parse(&n, named)) == 0)
 			rc = berth_build_image_from(out, sv->store, n, sv->o->registry, platform,
-						    sv->o->pull);
+						    flags);
 		berth_image_name_free(n);
 	} else {
-		rc = pull_registry(sv, what, platform, out);
+		rc = pull_registry(sv, what, platform, flags, out);
 	}
 	pthread_mutex_unlock(&sv->pull_mu);
 	return rc;

@@ -213,6 +213,26 @@ const char *berth_build__named_context(build_solver *sv, const char *name, char 
 
 /* ---- stages ---- */
 
+/* Whether a step of stage i, or of a stage built FROM it, reads or writes files. */
+static int stage_needs_root(const build_solver *sv, size_t i)
+{
+	for (size_t k = 0; k < sv->plan->nstages; k++) {
+		const berth_df_xstage *xs = &sv->plan->stages[k];
+		size_t s = k;
+
+		while (s != i && s != BERTH_DF_NO_STAGE)
+			s = sv->plan->stages[s].base_stage;
+		for (size_t n = 0; s == i && n < xs->ninstrs; n++) {
+			berth_df_kind kind = xs->instrs[n].src->kind;
+
+			if (kind == BERTH_DF_RUN || kind == BERTH_DF_COPY || kind == BERTH_DF_ADD ||
+			    kind == BERTH_DF_WORKDIR)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 static int stage_base(build_solver *sv, const berth_df_xstage *xs, berth_build_image **out)
 {
 	int rc;
@@ -223,7 +243,8 @@ static int stage_base(build_solver *sv, const berth_df_xstage *xs, berth_build_i
 		return berth_build_image_scratch(out,
 						 xs->platform ? xs->platform : sv->o->platform);
 	berth_build__log(sv, "#  FROM %s", xs->base);
-	rc = berth_build__pull(sv, xs->base, xs->platform ? xs->platform : sv->o->platform, out);
+	rc = berth_build__pull(sv, xs->base, xs->platform ? xs->platform : sv->o->platform,
+			       stage_needs_root(sv, xs->index), out);
 	if (rc == BERTH_EUNSUPPORTED)
 		return berth_build__fail_at(sv, &sv->df->instrs[xs->src->from], rc, "%s",
 					    berth_error_last());

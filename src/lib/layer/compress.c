@@ -150,18 +150,114 @@ static const char *isal_error(int r)
 	}
 }
 
+/*
+ * The length of the gzip member header at p (n bytes there, RFC 1952 2.3):
+ * > 0; 0 if it goes on past p + n; < 0 (message set) if it is not one. The
+ * header CRC (FHCRC, which image tools do not write) is skipped, not checked:
+ * the member's CRC-32 and the layer's digests cover the data.
+ */
+static long gzip_header_len(const unsigned char *p, size_t n)
+{
+	size_t at = 10;
+
+	if (n < 2)
+		return 0;
+	if (p[0] != 0x1f || p[1] != 0x8b)
+		return berth_error_set(BERTH_EINVALID, "gzip: incorrect header check");
+	if (n < 10)
+		return 0;
+	if (p[2] != 8)
+		return berth_error_set(BERTH_EINVALID, "gzip: unknown compression method");
+	if (p[3] & 0xe0)
+		return berth_error_set(BERTH_EINVALID, "gzip: unknown header flags set");
+	if (p[3] & 4) { /* FEXTRA: a 2-byte length, then that many bytes */
+		if (n < at + 2)
+			return 0;
+		at += 2 + (size_t)(p[at] | p[at + 1] << 8);
+	}
+	for (int flag = 8; flag <= 16; flag <<= 1) { /* FNAME, FCOMMENT: zero-terminated */
+		const unsigned char *z;
+
+		if (!(p[3] & flag))
+			continue;
+		z = at < n ? memchr(p + at, 0, n - at) : NULL;
+		if (!z)
+			return 0;
+		at = (size_t)(z - p) + 1;
+	}
+	if (p[3] & 2) /* FHCRC */
+		at += 2;
+	return at <= n ? (long)at : 0;
+}
+
+/*
+ * gzip members, each header read here and its deflate data and trailer
+ * (CRC-32 and size, checked) by ISA-L: its own header reader keeps part of
+ * its state in uninitialised stack memory when a header is split between
+ * two inputs (valgrind on a member with a long comment), so it never sees
+ * one. A header is whole in `in` before the member starts (at most CHUNK
+ * bytes: longer is refused).
+ */
 static int decode_gzip(berth_layer_read_fn read, void *rctx, berth_layer_write_fn out, void *octx,
 		       unsigned char *in, unsigned char *plain)
 {
 	/* ~100 KiB of state (ISA-L's history and look-ahead): not on the stack. */
-	struct inflate_state *z = malloc(sizeof(*z));
-	int rc = 0, ended = 0, any = 0;
+	struct inflate_state *z = calloc(1, sizeof(*z));
+	int rc = 0, members = 0, header = 1;
 
 	if (!z)
 		return berth_error_set(BERTH_ERROR, "out of memory");
 	isal_inflate_init(z);
-	z->crc_flag = ISAL_GZIP; /* gzip only: a zlib or raw stream is not a gzip layer */
+	z->next_in = in;
+	z->avail_in = 0;
 	for (;;) {
+		if (header) {
+			long h;
+
+			while ((h = gzip_header_len(z->next_in, z->avail_in)) == 0) {
+				long n;
+
+				if (z->avail_in == CHUNK) {
+					rc = berth_error_set(BERTH_EINVALID,
+							     "gzip: member header over %d bytes",
+							     CHUNK);
+					goto done;
+				}
+				memmove(in, z->next_in, z->avail_in);
+				z->next_in = in;
+				n = pull(read, rctx, in + z->avail_in, CHUNK - z->avail_in);
+				if (n < 0) {
+					rc = (int)n;
+					goto done;
+				}
+				if (n == 0) { /* the end: fine between members, after one */
+					if (z->avail_in || !members)
+						rc = berth_error_set(BERTH_EINVALID,
+								     "gzip: stream is truncated");
+					goto done;
+				}
+				z->avail_in += (uint32_t)n;
+			}
+			if (h < 0) {
+				if (members) /* not another member (pigz, concatenated streams) */
+					berth_error_set(
+						BERTH_EINVALID,
+						"gzip: trailing data after the end of the stream");
+				rc = BERTH_EINVALID;
+				goto done;
+			}
+			{
+				uint8_t *next = z->next_in + h;
+				uint32_t avail = z->avail_in - (uint32_t)h;
+
+				isal_inflate_reset(z);
+				z->crc_flag = ISAL_GZIP_NO_HDR_VER;
+				z->next_in = next;
+				z->avail_in = avail;
+			}
+			header = 0;
+			members++;
+		}
 		if (z->avail_in == 0) {
 			long n = pull(read, rctx, in, CHUNK);
 
@@ -170,34 +266,12 @@ static int decode_gzip(berth_layer_read_fn read, void *rctx, berth_layer_write_f
 				goto done;
 			}
 			if (n == 0) {
-				if (!ended || !any)
-					rc = berth_error_set(BERTH_EINVALID,
-							     "gzip: stream is truncated");
+				rc = berth_error_set(BERTH_EINVALID, "gzip: stream is truncated");
 				goto done;
 			}
 			z->next_in = in;
 			z->avail_in = (uint32_t)n;
 		}
-		if (ended) {
-			/* Another member follows (pigz, concatenated streams). */
-			if (z->next_in[0] != 0x1f) {
-				rc = berth_error_set(
-					BERTH_EINVALID,
-					"gzip: trailing data after the end of the stream");
-				goto done;
-			}
-			{
-				uint8_t *next = z->next_in;
-				uint32_t avail = z->avail_in;
-
-				isal_inflate_reset(z);
-				z->crc_flag = ISAL_GZIP;
-				z->next_in = next;
-				z->avail_in = avail;
-			}
-			ended = 0;
-		}
-		any = 1;
 		z->next_out = plain;
 		z->avail_out = CHUNK;
 		int zr = isal_inflate(z);
@@ -212,7 +286,7 @@ static int decode_gzip(berth_layer_read_fn read, void *rctx, berth_layer_write_f
 				goto done;
 		}
 		if (z->block_state == ISAL_BLOCK_FINISH)
-			ended = 1;
+			header = 1;
 	}
 done:
 	free(z);

@@ -2,23 +2,23 @@
  * store.c - the snapshot store: layers unpacked once by diff ID.
  *
  * An unpack runs two threads: a decompressor (berth_layer_transform) that
- * hashes the uncompressed tar on its way into a socket pair, and libarchive
- * on the caller's thread reading the other end and writing entries under a temporary
- * directory. Whiteouts become what overlayfs reads (0:0 character devices,
- * the trusted.overlay.opaque xattr); everything else is written by
- * libarchive's disk writer with numeric owners. No entry leaves the
- * directory: ".." is refused, and no entry, whiteout or hard link target
- * goes through a symbolic link. The directory starts empty, so the only
- * symlinks in it are the ones this layer made: the unpack keeps their paths
- * (a hash set of strings) and checks each entry's parent directories against
- * it, with no system call. A symlink in the way of an entry is replaced by
- * a directory (libarchive's ARCHIVE_EXTRACT_SECURE_SYMLINKS with UNLINK did
- * the same by opening and lstat()ing every path component of every entry:
- * 14 openat+close and 13 fstatat per entry of a Go toolchain layer); a hard
- * link whose target is reached through one is refused. The directory is
- * renamed to its diff ID only when the hash matches.
+ * hashes the uncompressed tar on its way into an in-memory channel
+ * (util/chan.h), and libarchive on the caller's thread reading it in place
+ * and writing entries under a temporary directory (a socket pair between
+ * them cost two kernel copies of every byte and a system call per 16 KiB). Whiteouts become what
+ * overlayfs reads (0:0 character devices, the trusted.overlay.opaque xattr); everything else is
+ * written by libarchive's disk writer with numeric owners. No entry leaves the directory: ".." is
+ * refused, and no entry, whiteout or hard link target goes through a symbolic link. The directory
+ * starts empty, so the only symlinks in it are the ones this layer made: the unpack keeps their
+ * paths (a hash set of strings) and checks each entry's parent directories against it, with no
+ * system call. A symlink in the way of an entry is replaced by a directory (libarchive's
+ * ARCHIVE_EXTRACT_SECURE_SYMLINKS with UNLINK did the same by opening and lstat()ing every path
+ * component of every entry: 14 openat+close and 13 fstatat per entry of a Go toolchain layer); a
+ * hard link whose target is reached through one is refused. The directory is renamed to its diff ID
+ * only when the hash matches.
  */
 #include "lib/snapshot/internal.h"
+#include "util/chan.h"
 #include "util/fs.h"
 
 #include <archive.h>
@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <stdint.h>
@@ -116,32 +115,17 @@ typedef struct feeder {
 	berth_layer_compression c;
 	berth_layer_read_fn read;
 	void *rctx;
-	int fd; /* the pipe's write end; closed by the thread */
+	berth_chan *ch;
 	berth_hasher *hash;
+	size_t peeked; /* what libarchive holds of the channel since its last read */
+	int hash_rc;
 	int rc;
 	char err[256];
 } feeder;
 
-/* A socket, not a pipe: MSG_NOSIGNAL turns a reader that stopped early into EPIPE, not SIGPIPE. */
 static int feed_write(void *ctx, const void *data, size_t len)
 {
-	feeder *f = ctx;
-	const char *p = data;
-	int rc = berth_hasher_update(f->hash, data, len);
-
-	if (rc < 0)
-		return rc;
-	while (len > 0) {
-		ssize_t n = send(f->fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return berth_error_set_errno("layer stream");
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return berth_chan_write(((feeder *)ctx)->ch, data, len);
 }
 
 static void *feed_main(void *arg)
@@ -152,8 +136,32 @@ static void *feed_main(void *arg)
 				      feed_write, f);
 	if (f->rc < 0)
 		snprintf(f->err, sizeof(f->err), "%s", berth_error_last());
-	close(f->fd);
+	berth_chan_finish(f->ch);
 	return NULL;
+}
+
+/*
+ * The next bytes of the channel, in place, hashed: the diff ID is computed on
+ * this side, so that the decompressor's thread only decompresses (it is the
+ * longer of the two).
+ */
+static la_ssize_t feed_next(feeder *f, const void **buf)
+{
+	berth_chan_consume(f->ch, f->peeked);
+	f->peeked = berth_chan_peek(f->ch, buf);
+	if (f->peeked && (f->hash_rc = berth_hasher_update(f->hash, *buf, f->peeked)) < 0)
+		return -1;
+	return (la_ssize_t)f->peeked;
+}
+
+/* libarchive's reader: kept in place until its next call. */
+static la_ssize_t feed_read(struct archive *a, void *ctx, const void **buf)
+{
+	la_ssize_t n = feed_next(ctx, buf);
+
+	if (n < 0)
+		archive_set_error(a, EIO, "%s", berth_error_last());
+	return n;
 }
 
 /* ---- entries ---- */
@@ -447,33 +455,34 @@ static int unpack_entries_utf8(struct archive *in, struct archive *out, const ch
 	return rc;
 }
 
-int berth_snapshots_unpack(berth_snapshots *s, const berth_digest *diff_id,
-			   berth_layer_compression c, berth_layer_read_fn rd, void *rctx)
+/*
+ * Unpack into a temporary directory, then rename it to the diff ID: `want`'s,
+ * checked, or (want NULL) whatever the bytes hash to, which *got receives.
+ */
+static int unpack_layer(berth_snapshots *s, const berth_digest *want, berth_layer_compression c,
+			berth_layer_read_fn rd, void *rctx, berth_digest *got)
 {
+	static unsigned long seq;
 	char tmp[PATH_MAX], final[PATH_MAX];
 	struct archive *in = NULL, *out = NULL;
-	feeder f = {.c = c, .read = rd, .rctx = rctx, .fd = -1};
-	berth_digest got;
+	feeder f = {.c = c, .read = rd, .rctx = rctx};
 	pthread_t th;
-	int pfd[2] = {-1, -1}, started = 0, rc;
+	int started = 0, rc;
 
-	if (berth_snapshots_has(s, diff_id))
+	if (want && berth_snapshots_has(s, want))
 		return 0;
-	berth_snapshots__layer_path(s, diff_id, final);
-	snprintf(tmp, sizeof(tmp), "%s/.tmp-%s-%d-%lx", s->layers, berth_digest_hex(diff_id),
-		 (int)getpid(), (unsigned long)pthread_self());
+	snprintf(tmp, sizeof(tmp), "%s/.tmp-%s-%d-%lx-%lu", s->layers,
+		 want ? berth_digest_hex(want) : "any", (int)getpid(),
+		 (unsigned long)pthread_self(), __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
 	if (mkdir(tmp, 0755) < 0)
 		return berth_error_set_errno("create %s", tmp);
-	if ((rc = berth_hasher_new(&f.hash, diff_id->algo)) < 0)
+	if ((rc = berth_hasher_new(&f.hash, want ? want->algo : BERTH_DIGEST_SHA256)) < 0)
 		goto done;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pfd) < 0) {
-		rc = berth_error_set_errno("socketpair");
+	if (!(f.ch = berth_chan_new())) {
+		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	f.fd = pfd[1];
-	pfd[1] = -1; /* now owned by the feeder */
 	if (pthread_create(&th, NULL, feed_main, &f) != 0) {
-		close(f.fd);
 		rc = berth_error_set(BERTH_ERROR, "cannot start the decompressor thread");
 		goto done;
 	}
@@ -489,7 +498,7 @@ int berth_snapshots_unpack(berth_snapshots *s, const berth_digest *diff_id,
 						    ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
 						    ARCHIVE_EXTRACT_SECURE_NODOTDOT |
 						    ARCHIVE_EXTRACT_UNLINK);
-	if (archive_read_open_fd(in, pfd[0], 64 * 1024) != ARCHIVE_OK) {
+	if (archive_read_open(in, &f, NULL, feed_read, NULL) != ARCHIVE_OK) {
 		rc = berth_error_set(BERTH_EINVALID, "layer: %s", archive_error_string(in));
 		goto done;
 	}
@@ -497,29 +506,33 @@ int berth_snapshots_unpack(berth_snapshots *s, const berth_digest *diff_id,
 	if (rc == 0 && archive_write_close(out) != ARCHIVE_OK)
 		rc = berth_error_set(BERTH_EIO, "layer: %s", archive_error_string(out));
 	/* Drain what the tar reader left (padding), so the hash covers every byte. */
-	{
-		char sink[65536];
+	if (rc == 0) {
+		const void *rest;
 
-		while (read(pfd[0], sink, sizeof(sink)) > 0)
+		while (feed_next(&f, &rest) > 0)
 			;
 	}
 done:
-	if (pfd[0] >= 0)
-		close(pfd[0]); /* unblocks the feeder if we stopped early */
+	if (f.ch)
+		berth_chan_close(f.ch); /* unblocks the feeder if we stopped early */
 	if (started) {
 		pthread_join(th, NULL);
 		if (rc == 0 && f.rc < 0)
 			rc = berth_error_set(f.rc, "%s", f.err);
 	}
-	if (rc == 0 && (rc = berth_hasher_final(f.hash, &got)) == 0 &&
-	    !berth_digest_equal(&got, diff_id))
+	if (rc == 0 && f.hash_rc < 0)
+		rc = f.hash_rc;
+	if (rc == 0 && (rc = berth_hasher_final(f.hash, got)) == 0 && want &&
+	    !berth_digest_equal(got, want))
 		rc = berth_error_set(BERTH_EDIGEST, "layer content is %s, not its diff ID %s",
-				     got.str, diff_id->str);
+				     got->str, want->str);
+	if (rc == 0)
+		berth_snapshots__layer_path(s, got, final);
 	if (rc == 0 && rename(tmp, final) < 0) {
 		if (errno == ENOTEMPTY || errno == EEXIST)
 			rc = 1; /* another unpack of the same layer won: ours goes */
 		else
-			rc = berth_error_set_errno("commit layer %s", diff_id->str);
+			rc = berth_error_set_errno("commit layer %s", got->str);
 	}
 	if (rc != 0 && berth_fs_remove_tree(tmp) < 0) {
 		/* a leftover .tmp- directory is harmless; the next open does not read it */
@@ -530,6 +543,21 @@ done:
 		rc = BERTH_EIO;
 	archive_read_free(in);
 	archive_write_free(out);
+	berth_chan_free(f.ch);
 	berth_hasher_free(f.hash);
 	return rc;
+}
+
+int berth_snapshots_unpack(berth_snapshots *s, const berth_digest *diff_id,
+			   berth_layer_compression c, berth_layer_read_fn rd, void *rctx)
+{
+	berth_digest got;
+
+	return unpack_layer(s, diff_id, c, rd, rctx, &got);
+}
+
+int berth_snapshots_unpack_any(berth_snapshots *s, berth_layer_compression c,
+			       berth_layer_read_fn rd, void *rctx, berth_digest *diff_id)
+{
+	return unpack_layer(s, NULL, c, rd, rctx, diff_id);
 }

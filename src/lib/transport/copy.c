@@ -135,13 +135,18 @@ typedef struct counter {
 	copy_ctx *cx;
 	const berth_descriptor *desc;
 	uint64_t total, reported;
+	void *tee; /* the options' tee sink for this attempt, or NULL */
 } counter;
 
 static int count_tap(void *ctx, const void *data, size_t len)
 {
 	counter *k = ctx;
 
-	(void)data;
+	if (k->tee && k->cx->o->tee.write(k->tee, data, len) < 0) {
+		k->cx->o->tee.close(k->tee, BERTH_ERROR); /* the tee stops; the copy goes on */
+		k->tee = NULL;
+		berth_error_clear();
+	}
 	pace(k->cx, len);
 	k->total += len;
 	if (k->desc->size >= 0 && k->total > (uint64_t)k->desc->size)
@@ -191,15 +196,18 @@ static void backoff(int attempt)
  * reads the source's stream itself (no relay thread, no second pipe); a tap
  * counts the bytes as they pass.
  */
-static int stream_once(copy_ctx *cx, const berth_descriptor *desc)
+static int stream_once(copy_ctx *cx, const job *j)
 {
+	const berth_descriptor *desc = j->desc;
 	berth_stream *in = NULL;
-	counter k = {cx, desc, 0, 0};
+	counter k = {cx, desc, 0, 0, NULL};
 	int rc, crc;
 
 	rc = berth_source_blob(cx->src, desc, &in);
 	if (rc < 0)
 		goto done;
+	if (cx->o->tee.open && j->from != BERTH_LAYER_UNKNOWN)
+		k.tee = cx->o->tee.open(cx->o->tee.ctx, desc, j->from);
 	in->tap = count_tap;
 	in->tap_ctx = &k;
 	rc = berth_dest_put_blob(cx->dst, desc, in);
@@ -211,6 +219,8 @@ static int stream_once(copy_ctx *cx, const berth_descriptor *desc)
 done:
 	if (in)
 		(void)berth_stream_close(in);
+	if (k.tee)
+		cx->o->tee.close(k.tee, rc);
 	return rc;
 }
 
@@ -428,7 +438,7 @@ static int copy_blob(copy_ctx *cx, job *j)
 	}
 	progress(cx, BERTH_COPY_BLOB_START, d, (uint64_t)(d->size < 0 ? 0 : d->size));
 	for (int attempt = 0;; attempt++) {
-		rc = stream_once(cx, d);
+		rc = stream_once(cx, j);
 		if (rc == 0 || !transient(rc) || attempt >= cx->o->retries)
 			break;
 		berth_debug("blob %s: %s; retrying", d->digest.str, berth_error_last());
@@ -618,6 +628,7 @@ static int copy_image(copy_ctx *cx, const berth_buf *body, const berth_manifest 
 	for (size_t i = 0; i < n; i++) {
 		jobs[i].desc = i == 0 ? &m->config : &m->layers[i - 1];
 		jobs[i].dup_of = -1;
+		jobs[i].from = BERTH_LAYER_UNKNOWN; /* the config; a layer's is set below */
 		for (size_t k = 0; k < i; k++)
 			if (berth_digest_equal(&jobs[k].desc->digest, &jobs[i].desc->digest)) {
 				jobs[i].dup_of = (int)k;

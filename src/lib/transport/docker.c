@@ -133,10 +133,10 @@ static void blob_job_free(void *ctx)
 
 static int write_sink(void *ctx, const void *data, size_t len)
 {
-	return berth_transport__chan_write(ctx, data, len);
+	return berth_chan_write(ctx, data, len);
 }
 
-static int produce_blob(void *ctx, berth_transport__chan *ch)
+static int produce_blob(void *ctx, berth_chan *ch)
 {
 	blob_job *j = ctx;
 

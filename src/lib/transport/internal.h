@@ -21,13 +21,13 @@
 
 /* ---- streams ---- */
 
-typedef struct berth_transport__chan berth_transport__chan;
+#include "util/chan.h"
 
 struct berth_stream {
-	int fd;			     /* read end: a file or a pipe; -1 for a channel */
-	berth_transport__chan *chan; /* or an in-memory channel (stream_chan) */
-	int64_t size;		     /* expected size, -1 if unknown */
-	pthread_t producer;	     /* for pipe-backed streams */
+	int fd;		    /* read end: a file or a pipe; -1 for a channel */
+	berth_chan *chan;   /* or an in-memory channel (stream_chan) */
+	int64_t size;	    /* expected size, -1 if unknown */
+	pthread_t producer; /* for pipe-backed streams */
 	int has_producer;
 	volatile int producer_rc; /* the producer's result, read after join */
 	void *producer_ctx;
@@ -80,20 +80,14 @@ int berth_transport__stream_thread(berth_stream **out, berth_transport__producer
 
 /**
  * Like berth_transport__stream_thread, but the producer hands its bytes
- * over through an in-memory ring (berth_transport__chan_write) instead of a
- * pipe: no kernel copies, no pipe pages, and the reader is woken only when
+ * over through an in-memory ring (berth_chan_write, util/chan.h) instead of
+ * a pipe: no kernel copies, no pipe pages, and the reader is woken only when
  * a good amount is waiting. The producer's result is reported the same way.
  */
-typedef int (*berth_transport__chan_producer)(void *ctx, berth_transport__chan *ch);
+typedef int (*berth_transport__chan_producer)(void *ctx, berth_chan *ch);
 int berth_transport__stream_chan(berth_stream **out, berth_transport__chan_producer produce,
 				 void *ctx, void (*ctx_free)(void *),
 				 int64_t size) BERTH_WARN_UNUSED;
-/**
- * Write all of `data` into the channel, waiting for room. Fails (BERTH_EIO,
- * message set) when the reader has closed the stream.
- */
-int berth_transport__chan_write(berth_transport__chan *ch, const void *data,
-				size_t len) BERTH_WARN_UNUSED;
 
 /*
  * The checks every destination makes on a blob's bytes as they pass by:

@@ -13,6 +13,7 @@
  * consumer at end of stream or at close.
  */
 #include "internal.h"
+#include "util/chan.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,26 +24,6 @@
 #include <unistd.h>
 
 #define PIPE_SIZE (1 << 20)
-#define CHAN_SIZE (1 << 20)
-/* A waiting side is woken once this much (data or room) is there, or at the end. */
-#define CHAN_BATCH (256 * 1024)
-
-/*
- * One producer, one consumer. Positions only grow (wpos - rpos bytes are
- * waiting); each side copies outside the lock, into or out of the part of
- * the ring only it may touch, then publishes the new position.
- */
-struct berth_transport__chan {
-	pthread_mutex_t mu;
-	pthread_cond_t data; /* the reader waits here */
-	pthread_cond_t room; /* the writer waits here */
-	char *ring;
-	uint64_t rpos, wpos;
-	size_t reader_want; /* >0: the reader sleeps until this much is waiting */
-	size_t writer_want; /* >0: the writer sleeps until this much room is free */
-	int done;	    /* the producer has finished */
-	int gone;	    /* the reader has closed */
-};
 
 typedef struct producer_start {
 	berth_stream *s;
@@ -50,96 +31,6 @@ typedef struct producer_start {
 	berth_transport__chan_producer chan_produce;
 	int write_fd;
 } producer_start;
-
-static void chan_free(berth_transport__chan *ch)
-{
-	if (!ch)
-		return;
-	pthread_mutex_destroy(&ch->mu);
-	pthread_cond_destroy(&ch->data);
-	pthread_cond_destroy(&ch->room);
-	free(ch->ring);
-	free(ch);
-}
-
-static berth_transport__chan *chan_new(void)
-{
-	berth_transport__chan *ch = calloc(1, sizeof(*ch));
-
-	if (!ch)
-		return NULL;
-	ch->ring = malloc(CHAN_SIZE);
-	if (!ch->ring) {
-		free(ch);
-		return NULL;
-	}
-	pthread_mutex_init(&ch->mu, NULL);
-	pthread_cond_init(&ch->data, NULL);
-	pthread_cond_init(&ch->room, NULL);
-	return ch;
-}
-
-int berth_transport__chan_write(berth_transport__chan *ch, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len) {
-		size_t room, n, at, first;
-
-		pthread_mutex_lock(&ch->mu);
-		for (;;) {
-			if (ch->gone) {
-				pthread_mutex_unlock(&ch->mu);
-				return berth_error_set(BERTH_EIO, "the stream's reader has gone");
-			}
-			room = CHAN_SIZE - (size_t)(ch->wpos - ch->rpos);
-			if (room >= (len < CHAN_BATCH ? len : CHAN_BATCH))
-				break;
-			ch->writer_want = len < CHAN_BATCH ? len : CHAN_BATCH;
-			pthread_cond_wait(&ch->room, &ch->mu);
-		}
-		ch->writer_want = 0;
-		pthread_mutex_unlock(&ch->mu);
-		n = len < room ? len : room;
-		at = (size_t)(ch->wpos % CHAN_SIZE);
-		first = CHAN_SIZE - at < n ? CHAN_SIZE - at : n;
-		memcpy(ch->ring + at, p, first);
-		memcpy(ch->ring, p + first, n - first);
-		pthread_mutex_lock(&ch->mu);
-		ch->wpos += n;
-		if (ch->reader_want && ch->wpos - ch->rpos >= ch->reader_want)
-			pthread_cond_signal(&ch->data);
-		pthread_mutex_unlock(&ch->mu);
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
-/* Read up to `cap` bytes, waiting for a batch; 0 at the end of the producer's bytes. */
-static size_t chan_read(berth_transport__chan *ch, void *buf, size_t cap)
-{
-	size_t want = cap < CHAN_BATCH ? cap : CHAN_BATCH, avail, n, at, first;
-
-	pthread_mutex_lock(&ch->mu);
-	while ((avail = (size_t)(ch->wpos - ch->rpos)) < want && !ch->done) {
-		ch->reader_want = want;
-		pthread_cond_wait(&ch->data, &ch->mu);
-	}
-	ch->reader_want = 0;
-	pthread_mutex_unlock(&ch->mu);
-	n = avail < cap ? avail : cap;
-	at = (size_t)(ch->rpos % CHAN_SIZE);
-	first = CHAN_SIZE - at < n ? CHAN_SIZE - at : n;
-	memcpy(buf, ch->ring + at, first);
-	memcpy((char *)buf + first, ch->ring, n - first);
-	pthread_mutex_lock(&ch->mu);
-	ch->rpos += n;
-	if (ch->writer_want && CHAN_SIZE - (ch->wpos - ch->rpos) >= ch->writer_want)
-		pthread_cond_signal(&ch->room);
-	pthread_mutex_unlock(&ch->mu);
-	return n;
-}
 
 int berth_transport__stream_fd(berth_stream **out, int fd, int64_t size)
 {
@@ -185,10 +76,7 @@ static void *producer_main(void *arg)
 		rc = BERTH_ERROR;
 	s->producer_rc = rc;
 	if (s->chan) {
-		pthread_mutex_lock(&s->chan->mu);
-		s->chan->done = 1;
-		pthread_cond_signal(&s->chan->data);
-		pthread_mutex_unlock(&s->chan->mu);
+		berth_chan_finish(s->chan);
 		free(st);
 		return NULL;
 	}
@@ -213,7 +101,7 @@ int berth_transport__stream_chan(berth_stream **out, berth_transport__chan_produ
 	*out = NULL;
 	s = calloc(1, sizeof(*s));
 	st = calloc(1, sizeof(*st));
-	if (!s || !st || !(s->chan = chan_new())) {
+	if (!s || !st || !(s->chan = berth_chan_new())) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
@@ -239,7 +127,7 @@ int berth_transport__stream_chan(berth_stream **out, berth_transport__chan_produ
 done:
 	if (s) {
 		/* The caller keeps ctx on failure. */
-		chan_free(s->chan);
+		berth_chan_free(s->chan);
 		free(s);
 	}
 	free(st);
@@ -332,7 +220,7 @@ long berth_stream_read(berth_stream *s, void *buf, size_t cap)
 	if (s->eof)
 		return 0;
 	if (s->chan) {
-		got = cap ? chan_read(s->chan, buf, cap) : 0;
+		got = berth_chan_read(s->chan, buf, cap);
 		if (!got && cap) {
 			int rc;
 
@@ -395,14 +283,11 @@ int berth_stream_close(berth_stream *s)
 		close(s->fd);
 	s->fd = -1;
 	if (s->chan) {
-		pthread_mutex_lock(&s->chan->mu);
-		s->chan->gone = 1;
-		pthread_cond_signal(&s->chan->room);
-		pthread_mutex_unlock(&s->chan->mu);
+		berth_chan_close(s->chan);
 	}
 	if (s->has_producer)
 		rc = join_producer(s);
-	chan_free(s->chan);
+	berth_chan_free(s->chan);
 	free(s->producer_msg);
 	free(s);
 	return rc;

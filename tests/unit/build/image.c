@@ -4,10 +4,13 @@
  * store, RUN steps run on it through the sandbox and become layers, the
  * config is edited, and the committed image is read back by umoci (an
  * independent reader of OCI layouts). With times clamped, two stores make
- * the same image digest. Needs root, busybox-static and umoci.
+ * the same image digest. A base copied in with BERTH_BUILD_FROM_UNPACK is
+ * unpacked as it arrives, and only if its blobs pass their digest check.
+ * Needs root, busybox-static and umoci.
  */
 #include "berth/build.h"
 
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -199,6 +202,96 @@ static void a_missing_base_image_is_a_clear_error(void **state)
 	berth_build_store_free(s);
 }
 
+/* Snapshots in the store (unpacked layers), leftovers of an unpack (.tmp-) apart. */
+static int snapshots(fixture *f, const char *store, int *tmp)
+{
+	char path[256];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s/snapshots/layers", f->dir, store);
+	d = opendir(path);
+	assert_non_null(d);
+	*tmp = 0;
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, ".tmp-", 5) == 0)
+			++*tmp;
+		else if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static int from_layout(fixture *f, berth_build_store *s, const char *layout, unsigned flags)
+{
+	char spec[200];
+	berth_image_name *n = NULL;
+	berth_transport_options o;
+	berth_build_image *img = NULL;
+	int rc;
+
+	snprintf(spec, sizeof(spec), "oci:%s/%s:busybox", f->dir, layout);
+	assert_int_equal(berth_image_name_parse(&n, spec), 0);
+	berth_transport_options_init(&o);
+	rc = berth_build_image_from(&img, s, n, &o, "linux/amd64", flags);
+	berth_build_image_free(img);
+	berth_image_name_free(n);
+	return rc;
+}
+
+/*
+ * BERTH_BUILD_FROM_UNPACK: the base's layer is unpacked while it is copied in
+ * (nothing unpacked without it); a blob that fails its digest check, though a
+ * valid gzip of the very same tar (so the unpack itself succeeds), leaves no
+ * snapshot and no leftover behind.
+ */
+static void layers_unpack_while_they_download_and_only_when_verified(void **state)
+{
+	fixture *f = *state;
+	berth_build_store *lazy = open_store(f, "lazy"), *eager = open_store(f, "eager"),
+			  *bad = open_store(f, "bad");
+	char cmd[1024];
+	FILE *py;
+	int tmp;
+
+	assert_int_equal(from_layout(f, lazy, "base", 0), 0);
+	assert_int_equal(snapshots(f, "lazy", &tmp), 0);
+	assert_int_equal(from_layout(f, eager, "base", BERTH_BUILD_FROM_UNPACK), 0);
+	assert_int_equal(snapshots(f, "eager", &tmp), 1);
+	assert_int_equal(tmp, 0);
+
+	/* The layer blob recompressed in place: same tar, other bytes, wrong digest. */
+	snprintf(cmd, sizeof(cmd), "%s/tamper.py", f->dir);
+	py = fopen(cmd, "w");
+	assert_non_null(py);
+	/* Same size too (the size is checked first): an empty gzip member whose
+	 * comment pads the new bytes out to the old length. */
+	fputs("import json, gzip\n"
+	      "m = json.load(open('index.json'))['manifests'][0]['digest'][7:]\n"
+	      "l = json.load(open('blobs/sha256/' + m))['layers'][0]['digest'][7:]\n"
+	      "p = 'blobs/sha256/' + l\n"
+	      "old = open(p, 'rb').read()\n"
+	      "new = gzip.compress(gzip.decompress(old), compresslevel=9, mtime=1)\n"
+	      "k = len(old) - len(new) - 21\n"
+	      "assert k >= 0, 'level 9 is not smaller'\n"
+	      "pad = b'\\x1f\\x8b\\x08\\x10' + bytes(6) + b'x' * k + bytes(1) + b'\\x03\\x00' + "
+	      "bytes(8)\n"
+	      "open(p, 'wb').write(new + pad)\n"
+	      "assert len(new + pad) == len(old) and new + pad != old\n",
+	      py);
+	assert_int_equal(fclose(py), 0);
+	snprintf(cmd, sizeof(cmd), "cp -r %s %s/tampered && cd %s/tampered && python3 ../tamper.py",
+		 f->layout, f->dir, f->dir);
+	assert_int_equal(system(cmd), 0);
+	assert_true(from_layout(f, bad, "tampered", BERTH_BUILD_FROM_UNPACK) < 0);
+	assert_int_equal(snapshots(f, "bad", &tmp), 0);
+	assert_int_equal(tmp, 0);
+	berth_build_store_free(lazy);
+	berth_build_store_free(eager);
+	berth_build_store_free(bad);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +302,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(users_resolve_in_the_image, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_missing_base_image_is_a_clear_error, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			layers_unpack_while_they_download_and_only_when_verified, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,7 +138,7 @@ static void early_close_does_not_deadlock_or_kill(void **state)
 }
 
 /* The same generator writing into a channel, in odd-sized pieces (wrapping the ring). */
-static int gen_chan_produce(void *ctx, berth_transport__chan *ch)
+static int gen_chan_produce(void *ctx, berth_chan *ch)
 {
 	gen *g = ctx;
 	char buf[7919];
@@ -149,7 +149,7 @@ static int gen_chan_produce(void *ctx, berth_transport__chan *ch)
 
 		for (size_t i = 0; i < n; i++)
 			buf[i] = (char)((done + i) % 251);
-		g->write_rc = berth_transport__chan_write(ch, buf, n);
+		g->write_rc = berth_chan_write(ch, buf, n);
 		if (g->write_rc)
 			return g->write_rc;
 		done += n;
