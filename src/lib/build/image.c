@@ -9,9 +9,9 @@
 #include "berth/oci.h"
 #include "util/array.h"
 #include "util/buf.h"
+#include "util/chan.h"
 #include "util/fs.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,34 +250,31 @@ static int open_layout_tag(berth_source **src, berth_build_store *s, const char 
 typedef struct unpack_sink {
 	berth_snapshots *snaps;
 	berth_layer_compression c;
-	int fd[2];   /* a pipe: the copy writes [1], the unpack reads [0] */
-	int verdict; /* the copy's result, stored before [1] is closed */
+	berth_chan *ch; /* the copy writes, the unpack reads */
+	int verdict;	/* the copy's result, stored before the channel is finished */
 	pthread_t th;
 	berth_digest diff_id;
 } unpack_sink;
 
-/* The unpack's reader: the pipe; at its end, a download that failed fails the unpack. */
+/* The unpack's reader: the channel; at its end, a download that failed fails the unpack. */
 static long sink_read(void *ctx, void *buf, size_t cap)
 {
 	unpack_sink *u = ctx;
-	long n = berth_layer_read_fd(&u->fd[0], buf, cap);
+	size_t n = berth_chan_read(u->ch, buf, cap);
 
 	if (n == 0 && __atomic_load_n(&u->verdict, __ATOMIC_ACQUIRE) != 0)
 		return berth_error_set(BERTH_EIO, "layer download failed");
-	return n;
+	return (long)n;
 }
 
 static void *sink_main(void *arg)
 {
 	unpack_sink *u = arg;
-	char buf[16384];
 
 	/* Named by content: a failure only means the layer is unpacked later, from the store. */
 	if (berth_snapshots_unpack_any(u->snaps, u->c, sink_read, u, &u->diff_id) < 0)
 		berth_error_clear();
-	/* Drain, so that a copy still writing never blocks on a reader that stopped. */
-	while (berth_layer_read_fd(&u->fd[0], buf, sizeof(buf)) > 0)
-		;
+	berth_chan_close(u->ch); /* a copy still writing is not kept waiting */
 	return NULL;
 }
 
@@ -290,13 +287,8 @@ static void *sink_open(void *ctx, const berth_descriptor *d, berth_layer_compres
 		return NULL;
 	u->snaps = ctx;
 	u->c = c;
-	if (pipe2(u->fd, O_CLOEXEC) < 0) {
-		free(u);
-		return NULL;
-	}
-	if (pthread_create(&u->th, NULL, sink_main, u) != 0) {
-		close(u->fd[0]);
-		close(u->fd[1]);
+	if (!(u->ch = berth_chan_new()) || pthread_create(&u->th, NULL, sink_main, u) != 0) {
+		berth_chan_free(u->ch);
 		free(u);
 		return NULL;
 	}
@@ -305,9 +297,7 @@ static void *sink_open(void *ctx, const berth_descriptor *d, berth_layer_compres
 
 static int sink_write(void *sink, const void *data, size_t len)
 {
-	unpack_sink *u = sink;
-
-	return berth_layer_write_fd(&u->fd[1], data, len);
+	return berth_chan_write(((unpack_sink *)sink)->ch, data, len);
 }
 
 static void sink_close(void *sink, int rc)
@@ -315,9 +305,9 @@ static void sink_close(void *sink, int rc)
 	unpack_sink *u = sink;
 
 	__atomic_store_n(&u->verdict, rc < 0 ? 1 : 0, __ATOMIC_RELEASE);
-	close(u->fd[1]);
+	berth_chan_finish(u->ch);
 	pthread_join(u->th, NULL);
-	close(u->fd[0]);
+	berth_chan_free(u->ch);
 	free(u);
 }
 
