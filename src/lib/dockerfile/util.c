@@ -5,6 +5,7 @@
  * variable set, kind names, and path cleaning.
  */
 #include "internal.h"
+#include "util/hash.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -345,11 +346,7 @@ size_t berth_dockerfile__stage_by_name(const berth_dockerfile *df, const char *n
 
 static uint32_t name_hash(const char *s)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
+	return (uint32_t)berth_fnv1a_str(BERTH_FNV1A_INIT, s);
 }
 
 static void index_put(berth_df_vars *v, size_t i)

@@ -143,8 +143,6 @@ static const char *isal_error(int r)
 	case ISAL_INVALID_BLOCK: return "invalid block type";
 	case ISAL_INVALID_SYMBOL: return "invalid code";
 	case ISAL_INVALID_LOOKBACK: return "invalid distance too far back";
-	case ISAL_INVALID_WRAPPER: return "incorrect header check";
-	case ISAL_UNSUPPORTED_METHOD: return "unknown compression method";
 	case ISAL_INCORRECT_CHECKSUM: return "incorrect data check";
 	default: return "corrupt stream";
 	}
@@ -191,12 +189,56 @@ static long gzip_header_len(const unsigned char *p, size_t n)
 }
 
 /*
- * gzip members, each header read here and its deflate data and trailer
- * (CRC-32 and size, checked) by ISA-L: its own header reader keeps part of
- * its state in uninitialised stack memory when a header is split between
- * two inputs (valgrind on a member with a long comment), so it never sees
- * one. A header is whole in `in` before the member starts (at most CHUNK
- * bytes: longer is refused).
+ * Start the next member: its header whole in `in` (pulled after what is left
+ * there, at most CHUNK bytes: longer is refused), read and skipped, ISA-L
+ * reset for its deflate data. 1: started; 0: the stream ended cleanly
+ * (between members, after one); < 0: an error.
+ */
+static int gzip_member(struct inflate_state *z, unsigned char *in, berth_layer_read_fn read,
+		       void *rctx, int members)
+{
+	long h;
+
+	while ((h = gzip_header_len(z->next_in, z->avail_in)) == 0) {
+		long n;
+
+		if (z->avail_in == CHUNK)
+			return berth_error_set(BERTH_EINVALID, "gzip: member header over %d bytes",
+					       CHUNK);
+		memmove(in, z->next_in, z->avail_in);
+		z->next_in = in;
+		n = pull(read, rctx, in + z->avail_in, CHUNK - z->avail_in);
+		if (n < 0)
+			return (int)n;
+		if (n == 0) {
+			if (z->avail_in || !members)
+				return berth_error_set(BERTH_EINVALID, "gzip: stream is truncated");
+			return 0;
+		}
+		z->avail_in += (uint32_t)n;
+	}
+	if (h < 0) {
+		if (members) /* not another member (pigz, concatenated streams) */
+			berth_error_set(BERTH_EINVALID,
+					"gzip: trailing data after the end of the stream");
+		return BERTH_EINVALID;
+	}
+	uint8_t *next = z->next_in + h;
+	uint32_t avail = z->avail_in - (uint32_t)h;
+
+	isal_inflate_reset(z);
+	z->crc_flag = ISAL_GZIP_NO_HDR_VER;
+	z->next_in = next;
+	z->avail_in = avail;
+	return 1;
+}
+
+/*
+ * gzip members, each header read here (gzip_member) and its deflate data
+ * and trailer (CRC-32 and size, checked) by ISA-L: its own header reader
+ * keeps part of its state in uninitialised stack memory when a header is
+ * split between two inputs (valgrind on a member with a long comment), so
+ * it never sees one.
  */
 static int decode_gzip(berth_layer_read_fn read, void *rctx, berth_layer_write_fn out, void *octx,
 		       unsigned char *in, unsigned char *plain)
@@ -212,49 +254,9 @@ static int decode_gzip(berth_layer_read_fn read, void *rctx, berth_layer_write_f
 	z->avail_in = 0;
 	for (;;) {
 		if (header) {
-			long h;
-
-			while ((h = gzip_header_len(z->next_in, z->avail_in)) == 0) {
-				long n;
-
-				if (z->avail_in == CHUNK) {
-					rc = berth_error_set(BERTH_EINVALID,
-							     "gzip: member header over %d bytes",
-							     CHUNK);
-					goto done;
-				}
-				memmove(in, z->next_in, z->avail_in);
-				z->next_in = in;
-				n = pull(read, rctx, in + z->avail_in, CHUNK - z->avail_in);
-				if (n < 0) {
-					rc = (int)n;
-					goto done;
-				}
-				if (n == 0) { /* the end: fine between members, after one */
-					if (z->avail_in || !members)
-						rc = berth_error_set(BERTH_EINVALID,
-								     "gzip: stream is truncated");
-					goto done;
-				}
-				z->avail_in += (uint32_t)n;
-			}
-			if (h < 0) {
-				if (members) /* not another member (pigz, concatenated streams) */
-					berth_error_set(
-						BERTH_EINVALID,
-						"gzip: trailing data after the end of the stream");
-				rc = BERTH_EINVALID;
+			if ((rc = gzip_member(z, in, read, rctx, members)) <= 0)
 				goto done;
-			}
-			{
-				uint8_t *next = z->next_in + h;
-				uint32_t avail = z->avail_in - (uint32_t)h;
-
-				isal_inflate_reset(z);
-				z->crc_flag = ISAL_GZIP_NO_HDR_VER;
-				z->next_in = next;
-				z->avail_in = avail;
-			}
+			rc = 0;
 			header = 0;
 			members++;
 		}

@@ -13,6 +13,7 @@
 #include "lib/policy/internal.h"
 
 #include "berth/ref.h"
+#include "util/hash.h"
 #include "util/log.h"
 
 #include <openssl/evp.h>
@@ -218,13 +219,9 @@ static const project_policy *find_project(const berth_policy *p, const char *nam
 
 static size_t slot_of(const char *repo, const berth_digest *d)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	uint64_t h = berth_fnv1a_str(BERTH_FNV1A_INIT, repo);
 
-	for (const char *s = repo; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	h = (h ^ '@') * 1099511628211ULL;
-	for (const char *s = d->str; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	h = berth_fnv1a_str(berth_fnv1a(h, "@", 1), d->str);
 	return (size_t)(h & (CACHE_SLOTS - 1));
 }
 

@@ -2,24 +2,28 @@
  * store.c - the snapshot store: layers unpacked once by diff ID.
  *
  * An unpack runs two threads: a decompressor (berth_layer_transform) that
- * hashes the uncompressed tar on its way into an in-memory channel
- * (util/chan.h), and libarchive on the caller's thread reading it in place
- * and writing entries under a temporary directory (a socket pair between
- * them cost two kernel copies of every byte and a system call per 16 KiB). Whiteouts become what
- * overlayfs reads (0:0 character devices, the trusted.overlay.opaque xattr); everything else is
- * written by libarchive's disk writer with numeric owners. No entry leaves the directory: ".." is
- * refused, and no entry, whiteout or hard link target goes through a symbolic link. The directory
- * starts empty, so the only symlinks in it are the ones this layer made: the unpack keeps their
- * paths (a hash set of strings) and checks each entry's parent directories against it, with no
- * system call. A symlink in the way of an entry is replaced by a directory (libarchive's
- * ARCHIVE_EXTRACT_SECURE_SYMLINKS with UNLINK did the same by opening and lstat()ing every path
- * component of every entry: 14 openat+close and 13 fstatat per entry of a Go toolchain layer); a
- * hard link whose target is reached through one is refused. The directory is renamed to its diff ID
- * only when the hash matches.
+ * writes the uncompressed tar into an in-memory channel (util/chan.h), and
+ * libarchive on the caller's thread reading it in place, hashing it (the
+ * diff ID) and writing entries under a temporary directory.
+ *
+ * Whiteouts become what overlayfs reads (0:0 character devices, the
+ * trusted.overlay.opaque xattr); everything else is written by libarchive's
+ * disk writer with numeric owners. No entry leaves the directory: ".." is
+ * refused, and no entry, whiteout or hard link target goes through a
+ * symbolic link. The directory starts empty, so the only symlinks in it are
+ * the ones this layer made: the unpack keeps their paths (a hash set of
+ * strings) and checks each entry's parent directories against it, with no
+ * system call (libarchive's ARCHIVE_EXTRACT_SECURE_SYMLINKS opened and
+ * lstat()ed every path component of every entry). A symlink in the way of an
+ * entry is replaced by a directory; a hard link whose target is reached
+ * through one is refused. The directory is renamed to its diff ID only when
+ * the hash matches (or, for a layer whose diff ID is not known yet, to the
+ * hash of what was read).
  */
 #include "lib/snapshot/internal.h"
 #include "util/chan.h"
 #include "util/fs.h"
+#include "util/hash.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -31,8 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <stdint.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -204,21 +208,13 @@ typedef struct links {
 static char tomb;
 #define TOMB (&tomb)
 
-static uint64_t path_hash(const char *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	while (n--)
-		h = (h ^ (unsigned char)*p++) * 1099511628211ull;
-	return h;
-}
-
 /* The slot of the first n bytes of p, or -1. */
 static long links_find(const links *l, const char *p, size_t n)
 {
 	if (!l->cap)
 		return -1;
-	for (size_t i = path_hash(p, n) & (l->cap - 1);; i = (i + 1) & (l->cap - 1)) {
+	for (size_t i = berth_fnv1a(BERTH_FNV1A_INIT, p, n) & (l->cap - 1);;
+	     i = (i + 1) & (l->cap - 1)) {
 		const char *v = l->slot[i];
 
 		if (!v)
@@ -242,7 +238,7 @@ static int links_add(links *l, const char *p)
 			char *v = l->slot[i];
 
 			if (v && v != TOMB) {
-				size_t j = path_hash(v, strlen(v)) & (bigger.cap - 1);
+				size_t j = berth_fnv1a_str(BERTH_FNV1A_INIT, v) & (bigger.cap - 1);
 
 				while (bigger.slot[j])
 					j = (j + 1) & (bigger.cap - 1);
@@ -253,7 +249,8 @@ static int links_add(links *l, const char *p)
 		free(l->slot);
 		*l = bigger;
 	}
-	for (size_t i = path_hash(p, strlen(p)) & (l->cap - 1);; i = (i + 1) & (l->cap - 1))
+	for (size_t i = berth_fnv1a_str(BERTH_FNV1A_INIT, p) & (l->cap - 1);;
+	     i = (i + 1) & (l->cap - 1))
 		if (!l->slot[i]) {
 			if (!(l->slot[i] = strdup(p)))
 				return berth_error_set(BERTH_ERROR, "out of memory");

@@ -14,6 +14,7 @@
 #include "lib/store/internal.h"
 
 #include "util/buf.h"
+#include "util/hash.h"
 #include "util/random.h"
 
 #include <errno.h>
@@ -95,11 +96,7 @@ static int bad_id(void)
 
 static size_t bucket_of(const char *id)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (const char *p = id; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return h % BERTH_STORE__CACHE_BUCKETS;
+	return berth_fnv1a_str(BERTH_FNV1A_INIT, id) % BERTH_STORE__CACHE_BUCKETS;
 }
 
 /* Unlink `e` from its bucket and the LRU list. Caller holds cache_mu. */
