@@ -5,7 +5,7 @@ set -eu
 
 BUILD="build-essential cmake pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libyaml-dev
-  libcmocka-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev libisal-dev libsodium-dev libpq-dev"
+  libcmocka-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev libisal-dev libdeflate-dev libsodium-dev libpq-dev"
 TEST="clang-format-14 python3 python3-pytest python3-requests python3-cryptography python3-nacl openssl curl skopeo podman buildah umoci
   busybox-static zstd attr docker-registry valgrind runc uidmap fuse-overlayfs
   shellcheck python3-jsonschema

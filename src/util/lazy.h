@@ -32,7 +32,7 @@ typedef struct berth_lazy_lib {
 /* The libraries (lazy_*.c). */
 extern berth_lazy_lib berth_lazy_arch, berth_lazy_libxcrypt, berth_lazy_crypto, berth_lazy_curl,
 	berth_lazy_jansson, berth_lazy_mhd, berth_lazy_pq, berth_lazy_sodium, berth_lazy_sqlite,
-	berth_lazy_yaml, berth_lazy_zlib, berth_lazy_zstd, berth_lazy_isal;
+	berth_lazy_yaml, berth_lazy_zlib, berth_lazy_zstd, berth_lazy_isal, berth_lazy_deflate;
 
 /** The address of `name` in `lib`, loading the library on first use; never NULL. */
 void *berth_lazy_sym(berth_lazy_lib *lib, const char *name);

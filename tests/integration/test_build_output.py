@@ -169,7 +169,7 @@ def test_compression_round_trip(tmp_path, comp, mt, tool):
         # The diff IDs still describe the recompressed layers.
         assert "sha256:" + hashlib.sha256(plain).hexdigest() == diff_id
     if comp == "gzip":
-        # One gzip member (pigz's blocks concatenate into one deflate stream).
+        # One gzip member (the compressor's blocks are joined into one deflate stream).
         big = max(man["layers"], key=lambda l: l["size"])
         raw = (lay / "blobs" / "sha256" / big["digest"][7:]).read_bytes()
         d = gzip.zlib.decompressobj(31)

@@ -1,7 +1,7 @@
 """Which shared libraries a berth process loads (src/util/lazy.h).
 
 berth links only libc and libm: libcurl, libarchive, libmicrohttpd, libcrypto,
-sqlite3, libsodium, libcrypt, libyaml, zlib, libzstd, libisal, jansson and libpq are loaded at
+sqlite3, libsodium, libcrypt, libyaml, zlib, libzstd, libisal, libdeflate, jansson and libpq are loaded at
 first use by the forwarders of src/util/lazy_*.c. This test asserts, from the
 dynamic loader's own trace (LD_DEBUG=files), that
 
@@ -30,6 +30,7 @@ BRIEF = SRC / "tests" / "fixtures" / "brief"
 LAZY = {"libcurl": "curl", "libarchive": "archive", "libmicrohttpd": "microhttpd",
         "libcrypto": "crypto", "libsqlite3": "sqlite3", "libsodium": "sodium",
         "libcrypt": "crypt", "libyaml-0": "yaml", "libz": "z", "libzstd": "zstd", "libisal": "isal",
+        "libdeflate": "deflate",
         "libjansson": "jansson", "libpq": "pq"}
 
 
