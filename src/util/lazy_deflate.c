@@ -16,7 +16,7 @@ BERTH_LAZY_FN(berth_lazy_deflate, size_t, libdeflate_deflate_compress,
 	      (a0, a1, a2, a3, a4))
 BERTH_LAZY_FN(berth_lazy_deflate, size_t, libdeflate_deflate_compress_bound,
 	      (struct libdeflate_compressor * a0, size_t a1), (a0, a1))
-BERTH_LAZY_VOID(berth_lazy_deflate, libdeflate_free_compressor,
-		(struct libdeflate_compressor * a0), (a0))
+BERTH_LAZY_VOID(berth_lazy_deflate, libdeflate_free_compressor, (struct libdeflate_compressor * a0),
+		(a0))
 BERTH_LAZY_FN(berth_lazy_deflate, uint32_t, libdeflate_crc32,
 	      (uint32_t a0, const void *a1, size_t a2), (a0, a1, a2))
