@@ -102,6 +102,46 @@ def test_a_failing_stage_stops_the_build_with_its_error(tmp_path, registry):
     assert "RUN touch /never" not in err, err
 
 
+def test_a_stage_pulls_its_base_while_the_stage_it_copies_from_runs(tmp_path, registry):
+    """Only the step that reads stage a waits for it: the next stage's FROM is
+    resolved while a's RUN still runs (BuildKit resolves every FROM at once);
+    with --jobs 1 the one worker builds a first."""
+    base = registry.host + "/library/busybox:1"
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(
+        "FROM %s AS a\nRUN echo YY$((1+1))YY && sleep 2 && echo ZZ$((40+2))ZZ | tee /f\n\n"
+        "FROM %s\nCOPY --from=a /f /f\n" % (base, base))
+    for jobs in ("2", "1"):
+        lay = tmp_path / ("lay" + jobs)
+        p = run_build(tmp_path / ("store" + jobs), "--jobs", jobs, "--progress", "plain",
+                      "-o", "type=oci,dest=%s,tar=false" % lay, ctx)
+        lines = p.stderr.decode().splitlines()
+        froms = [i for i, line in enumerate(lines) if line == "#  FROM " + base]
+        slept = [i for i, line in enumerate(lines) if line.endswith("ZZ42ZZ")]
+        assert len(froms) == 2 and len(slept) == 1, lines
+        if jobs == "2":  # the second FROM came while a's RUN slept
+            assert froms[1] < slept[0], lines
+        else:
+            assert froms[1] > slept[0], lines
+        assert (unpack(tmp_path, lay, "un" + jobs) / "f").read_text() == "ZZ42ZZ\n"
+
+
+def test_stages_in_a_circle_through_a_from_fail_and_do_not_hang(tmp_path, registry):
+    """a copies from b, b is built FROM a: neither may start first, however many workers."""
+    base = registry.host + "/library/busybox:1"
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(
+        "FROM %s AS a\nCOPY --from=b /x /x\n\nFROM a AS b\nRUN touch /x\n" % base)
+    p = subprocess.run([BERTH, "build", "--jobs", "4", "--target", "a", str(ctx)],
+                       env=dict(os.environ, BERTH_ROOT=str(tmp_path / "store")),
+                       capture_output=True, timeout=120)
+    err = p.stderr.decode()
+    assert p.returncode == 1, err
+    assert "circle" in err.strip().splitlines()[-1] or "circular" in err, err
+
+
 # ---- one store, several builds ----
 
 SHARED = """\

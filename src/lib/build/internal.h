@@ -150,7 +150,10 @@ typedef struct build_solver {
 	berth_df_plan *plan;
 	berth_dockerignore *ign;
 	berth_build_image **done; /* per stage, once built */
-	int *busy;
+	int *busy;		  /* per stage: 1 running, 2 running before its inputs (early) */
+	unsigned char *early_ok;  /* per stage: may start before its inputs (no input needs it) */
+	size_t nworkers;	  /* the workers running stages */
+	size_t basing;		  /* stages started with their inputs built, not past their FROM */
 	FILE *log;
 	int64_t clamp;
 	berth_context *ctx;		/* the context walked with hashes (first COPY from it) */

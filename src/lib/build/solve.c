@@ -289,6 +289,45 @@ static int stopped(build_solver *sv)
 	return f;
 }
 
+/* Whether the stages stage xs reads (COPY --from, RUN --mount from=) are built (under mu). */
+static int inputs_done(build_solver *sv, const berth_df_xstage *xs)
+{
+	for (size_t d = 0; d < xs->ndeps; d++)
+		if (xs->deps[d] != xs->index && !sv->done[xs->deps[d]])
+			return 0;
+	return 1;
+}
+
+/*
+ * Whether step x may read another stage. A stage can start before the stages
+ * it reads are built (next_ready: its base image is pulled meanwhile); such a
+ * step waits for them first, before its key, which reads them, is computed.
+ */
+static int reads_stages(const berth_df_xinstr *x)
+{
+	for (size_t k = 0; k < x->nflags; k++) {
+		const berth_df_flag *f = &x->flags[k];
+
+		if ((x->src->kind == BERTH_DF_COPY && strcmp(f->name, "from") == 0) ||
+		    (x->src->kind == BERTH_DF_RUN && strcmp(f->name, "mount") == 0 && f->value &&
+		     strstr(f->value, "from=")))
+			return 1;
+	}
+	return 0;
+}
+
+static int wait_inputs(build_solver *sv, size_t i)
+{
+	int failed;
+
+	pthread_mutex_lock(&sv->mu);
+	while (!sv->failed && !inputs_done(sv, &sv->plan->stages[i]))
+		pthread_cond_wait(&sv->cv, &sv->mu);
+	failed = sv->failed;
+	pthread_mutex_unlock(&sv->mu);
+	return failed ? berth_error_set(BERTH_ERROR, "stopped: another stage failed") : 0;
+}
+
 /* One step (the n-th) of stage i: from the cache when its key has a record, else applied
  * to img and recorded. */
 static int stage_step(build_solver *sv, size_t i, size_t n, berth_build_image *img,
@@ -301,6 +340,8 @@ static int stage_step(build_solver *sv, size_t i, size_t n, berth_build_image *i
 	berth_digest key;
 	int rc;
 
+	if (reads_stages(x) && (rc = wait_inputs(sv, i)) < 0)
+		return rc;
 	if (stopped(sv))
 		return berth_error_set(BERTH_ERROR, "stopped: another stage failed");
 	pthread_mutex_lock(&sv->key_mu);
@@ -434,7 +475,32 @@ static int compress_deferred(build_solver *sv, berth_build_image *img)
 	return rc;
 }
 
-/* Build stage i; the stages it reads are built. The image goes to *out. */
+/*
+ * The stage's base. Pulls run one at a time (pull.c): an early stage's waits
+ * for the stages started ready to be past theirs, as those are what the
+ * build waits for.
+ */
+static int stage_base_in_turn(build_solver *sv, const berth_df_xstage *xs, berth_build_image **out)
+{
+	int early, rc;
+
+	pthread_mutex_lock(&sv->mu);
+	early = sv->busy[xs->index] == 2;
+	while (early && sv->basing > 0 && !sv->failed)
+		pthread_cond_wait(&sv->cv, &sv->mu);
+	pthread_mutex_unlock(&sv->mu);
+	rc = stage_base(sv, xs, out);
+	if (!early) {
+		pthread_mutex_lock(&sv->mu);
+		sv->basing--;
+		pthread_cond_broadcast(&sv->cv);
+		pthread_mutex_unlock(&sv->mu);
+	}
+	return rc;
+}
+
+/* Build stage i (its base is built; an early stage waits for its inputs at the step
+ * that reads them). The image goes to *out. */
 static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 {
 	const berth_df_xstage *xs = &sv->plan->stages[i];
@@ -447,7 +513,7 @@ static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 
 	*out = NULL;
 	current_stage = i;
-	if ((rc = stage_base(sv, xs, &img)) == 0)
+	if ((rc = stage_base_in_turn(sv, xs, &img)) == 0)
 		img->defer_compression = !stage_exported(sv, i);
 	if (rc == 0 && (rc = stage_key0(sv, xs, img)) == 0 &&
 	    (rc = onbuild_triggers(sv, img, sv->df->instrs[xs->src->from].pos.line, &odf, &oplan)) <
@@ -470,21 +536,38 @@ static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 	return 0;
 }
 
-/* A needed stage whose inputs are built and that nobody runs yet (under mu), or -1. */
+/*
+ * A needed stage that nobody runs yet and whose base is built (under mu), or -1:
+ * first one whose inputs are built too; else, while more than one worker is
+ * not running an early stage, one whose inputs are not (busy 2: it pulls its
+ * base meanwhile and waits for them at the step that reads them). No input of
+ * an early stage waits for it (early_ok), and one worker always runs a stage
+ * whose inputs are built, so every wait ends.
+ */
 static long next_ready(build_solver *sv)
 {
+	size_t nearly = 0;
+	long early = -1;
+
+	for (size_t i = 0; i < sv->plan->nstages; i++)
+		nearly += sv->busy[i] == 2;
 	for (size_t i = 0; i < sv->plan->nstages; i++) {
 		const berth_df_xstage *xs = &sv->plan->stages[i];
-		int ready = (xs->needed || i == sv->plan->target) && !sv->done[i] && !sv->busy[i];
 
-		for (size_t d = 0; ready && d < xs->ndeps; d++)
-			ready = xs->deps[d] == i || sv->done[xs->deps[d]] != NULL;
-		if (xs->base_stage != BERTH_DF_NO_STAGE && ready)
-			ready = sv->done[xs->base_stage] != NULL;
-		if (ready)
+		if (!(xs->needed || i == sv->plan->target) || sv->done[i] || sv->busy[i] ||
+		    (xs->base_stage != BERTH_DF_NO_STAGE && !sv->done[xs->base_stage]))
+			continue;
+		if (inputs_done(sv, xs)) {
+			sv->busy[i] = 1;
+			sv->basing++;
 			return (long)i;
+		}
+		if (early < 0 && sv->early_ok[i] && nearly + 1 < sv->nworkers)
+			early = (long)i;
 	}
-	return -1;
+	if (early >= 0)
+		sv->busy[early] = 2;
+	return early;
 }
 
 static int any_busy(build_solver *sv)
@@ -526,7 +609,6 @@ static void *worker(void *arg)
 			pthread_cond_wait(&sv->cv, &sv->mu);
 			continue;
 		}
-		sv->busy[i] = 1;
 		pthread_mutex_unlock(&sv->mu);
 		rc = build_stage(sv, (size_t)i, &img);
 		pthread_mutex_lock(&sv->mu);
@@ -561,10 +643,14 @@ static int run_stages(build_solver *sv)
 	pthread_t th[JOBS_MAX];
 	size_t n = worker_count(sv), started = 0;
 
+	sv->nworkers = 1;
 	for (size_t k = 1; k < n; k++) {
 		if (pthread_create(&th[started], NULL, worker, sv) != 0)
 			break; /* fewer workers: still correct */
 		started++;
+		pthread_mutex_lock(&sv->mu);
+		sv->nworkers++;
+		pthread_mutex_unlock(&sv->mu);
 	}
 	worker(sv);
 	for (size_t k = 0; k < started; k++)
@@ -574,15 +660,61 @@ static int run_stages(build_solver *sv)
 	return 0;
 }
 
+/* Whether stage `to` is stage `at` or one it reads or is built on, transitively. */
+static int reaches(const berth_df_plan *p, size_t at, size_t to, unsigned char *seen)
+{
+	const berth_df_xstage *xs = &p->stages[at];
+
+	if (at == to)
+		return 1;
+	if (seen[at])
+		return 0;
+	seen[at] = 1;
+	if (xs->base_stage != BERTH_DF_NO_STAGE && reaches(p, xs->base_stage, to, seen))
+		return 1;
+	for (size_t d = 0; d < xs->ndeps; d++)
+		if (xs->deps[d] != at && reaches(p, xs->deps[d], to, seen))
+			return 1;
+	return 0;
+}
+
+/* early_ok[i]: no stage stage i reads reaches back to it (a cycle through a FROM). */
+static int early_init(build_solver *sv)
+{
+	size_t n = sv->plan->nstages;
+	unsigned char *seen = calloc(n ? n : 1, 1);
+
+	sv->early_ok = calloc(n ? n : 1, 1);
+	if (!seen || !sv->early_ok) {
+		free(seen);
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		const berth_df_xstage *xs = &sv->plan->stages[i];
+
+		sv->early_ok[i] = 1;
+		for (size_t d = 0; sv->early_ok[i] && d < xs->ndeps; d++) {
+			memset(seen, 0, n);
+			if (xs->deps[d] != i && reaches(sv->plan, xs->deps[d], i, seen))
+				sv->early_ok[i] = 0;
+		}
+	}
+	free(seen);
+	return 0;
+}
+
 static int solver_init(build_solver *sv)
 {
 	size_t n = sv->plan->nstages;
+	int rc;
 
 	sv->done = calloc(n, sizeof(*sv->done));
 	sv->busy = calloc(n, sizeof(*sv->busy));
 	sv->keys = calloc(n, sizeof(*sv->keys));
 	if (!sv->done || !sv->busy || !sv->keys)
 		return berth_error_set(BERTH_ERROR, "out of memory");
+	if ((rc = early_init(sv)) < 0)
+		return rc;
 	snprintf(sv->cache_dir, sizeof(sv->cache_dir), "%s/cache", sv->store->root);
 	return berth_fs_mkdir_p(sv->cache_dir);
 }
@@ -673,6 +805,7 @@ done:
 		berth_build_image_free(sv.done[i]);
 	free(sv.done);
 	free(sv.busy);
+	free(sv.early_ok);
 	free(sv.keys);
 	free(sv.cache_reset);
 	berth_context_free(sv.ctx);
