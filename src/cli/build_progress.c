@@ -8,7 +8,9 @@
  * (client/graph.go): {"vertexes":[{"digest","inputs","name","started",
  * "completed","cached","error"}], "logs":[{"vertex","stream","data"
  * (base64),"timestamp"}]}. A step is a vertex, started when its line comes
- * and completed when the next step of its stage starts or the build ends.
+ * and completed when the next step of its stage starts, when its stage
+ * waits for the stages it reads ("#  [stage S]: waits ..."), or when the
+ * build ends.
  *
  * tty: finished steps and their output scroll above one status line that
  * is redrawn in place ("[+] Building 1.2s (3/5) #4 RUN ..."). Not a
@@ -264,6 +266,12 @@ static void take_line(build_progress *p, const char *l)
 		vertex_open(p, &p->stage[slot], name, cached);
 	} else if (stage_ref(p, l, &slot, &off)) {
 		output_line(p, slot, l[off] == ' ' ? l + off + 1 : l + off);
+	} else if (strncmp(l, "#  [", 4) == 0 && stage_ref(p, l + 3, &slot, &off) &&
+		   l[3 + off] == ':') {
+		/* "#  [stage S]: waits for ...": its last step is done. */
+		vertex_close(p, &p->stage[slot], NULL);
+		if (p->mode == BUILD_PROGRESS_TTY)
+			tty_line(p, l);
 	} else if (strncmp(l, "#  FROM ", 8) == 0) {
 		vertex_open(p, &p->from, l + 3, 0);
 		vertex_close(p, &p->from, NULL);

@@ -5,6 +5,7 @@ rewriting of base images.
 One registry (a real `berth serve`) with the busybox fixture pushed is
 shared by the module; every test has its own build store. Needs root
 (berth build does) and skopeo."""
+import datetime
 import json
 import os
 import signal
@@ -111,7 +112,7 @@ def test_a_stage_pulls_its_base_while_the_stage_it_copies_from_runs(tmp_path, re
     ctx.mkdir()
     (ctx / "Dockerfile").write_text(
         "FROM %s AS a\nRUN echo YY$((1+1))YY && sleep 2 && echo ZZ$((40+2))ZZ | tee /f\n\n"
-        "FROM %s\nCOPY --from=a /f /f\n" % (base, base))
+        "FROM %s\nWORKDIR /w\nCOPY --from=a /f /f\n" % (base, base))
     for jobs in ("2", "1"):
         lay = tmp_path / ("lay" + jobs)
         p = run_build(tmp_path / ("store" + jobs), "--jobs", jobs, "--progress", "plain",
@@ -125,6 +126,20 @@ def test_a_stage_pulls_its_base_while_the_stage_it_copies_from_runs(tmp_path, re
         else:
             assert froms[1] > slept[0], lines
         assert (unpack(tmp_path, lay, "un" + jobs) / "f").read_text() == "ZZ42ZZ\n"
+    # rawjson: the wait is no step's time (the log says "#  [stage 1]: waits ...",
+    # which ends the step before it), and the COPY starts once a is built.
+    p = run_build(tmp_path / "store-json", "--jobs", "2", "--progress", "rawjson", ctx)
+    t = {}
+    for line in p.stderr.decode().splitlines():
+        for v in json.loads(line).get("vertexes", []):
+            if v.get("completed"):
+                t[v["name"]] = (v["started"], v["completed"])
+    secs = lambda s: datetime.datetime.fromisoformat(s[:26]).timestamp()  # noqa: E731
+    run = next(v for k, v in t.items() if k.startswith("[stage 0] RUN"))
+    workdir = t["[stage 1] WORKDIR /w"]
+    copy = t["[stage 1] COPY /f /f"]
+    assert secs(workdir[1]) - secs(workdir[0]) < 1.0, t
+    assert secs(copy[0]) >= secs(run[1]) - 0.05, t
 
 
 def test_stages_in_a_circle_through_a_from_fail_and_do_not_hang(tmp_path, registry):

@@ -316,10 +316,17 @@ static int reads_stages(const berth_df_xinstr *x)
 	return 0;
 }
 
+/* Wait for them; the log says so ("#  [stage S]: ..."), which ends the step before it. */
 static int wait_inputs(build_solver *sv, size_t i)
 {
-	int failed;
+	int failed, ready;
 
+	pthread_mutex_lock(&sv->mu);
+	ready = inputs_done(sv, &sv->plan->stages[i]);
+	pthread_mutex_unlock(&sv->mu);
+	if (!ready)
+		berth_build__log(sv, "#  [%sstage %zu]: waits for the stages it reads", sv->label,
+				 i);
 	pthread_mutex_lock(&sv->mu);
 	while (!sv->failed && !inputs_done(sv, &sv->plan->stages[i]))
 		pthread_cond_wait(&sv->cv, &sv->mu);
