@@ -545,19 +545,25 @@ static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 
 /*
  * A needed stage that nobody runs yet and whose base is built (under mu), or -1:
- * first one whose inputs are built too; else, while more than one worker is
- * not running an early stage, one whose inputs are not (busy 2: it pulls its
- * base meanwhile and waits for them at the step that reads them). No input of
- * an early stage waits for it (early_ok), and one worker always runs a stage
- * whose inputs are built, so every wait ends.
+ * first one whose inputs are built too; else one whose inputs are not (busy 2:
+ * it pulls its base meanwhile and waits for them at the step that reads them),
+ * when the idle workers (this one included) are at least as many as the
+ * stages nobody runs yet: a waiting stage then never holds a worker another
+ * stage will need, and every stage not started has a worker when its inputs
+ * are built. No input of an early stage waits for it (early_ok), so every
+ * wait ends.
  */
 static long next_ready(build_solver *sv)
 {
-	size_t nearly = 0;
+	size_t nbusy = 0, untaken = 0;
 	long early = -1;
 
-	for (size_t i = 0; i < sv->plan->nstages; i++)
-		nearly += sv->busy[i] == 2;
+	for (size_t i = 0; i < sv->plan->nstages; i++) {
+		const berth_df_xstage *xs = &sv->plan->stages[i];
+
+		nbusy += sv->busy[i] != 0;
+		untaken += (xs->needed || i == sv->plan->target) && !sv->done[i] && !sv->busy[i];
+	}
 	for (size_t i = 0; i < sv->plan->nstages; i++) {
 		const berth_df_xstage *xs = &sv->plan->stages[i];
 
@@ -569,7 +575,8 @@ static long next_ready(build_solver *sv)
 			sv->basing++;
 			return (long)i;
 		}
-		if (early < 0 && sv->early_ok[i] && nearly + 1 < sv->nworkers)
+		if (early < 0 && sv->early_ok[i] && nbusy < sv->nworkers &&
+		    untaken <= sv->nworkers - nbusy)
 			early = (long)i;
 	}
 	if (early >= 0)
