@@ -426,6 +426,7 @@ typedef struct berth_df_xinstr {
 	berth_df_flag *flags; /* flags with expanded values (COPY --from/--chown/--chmod,
 				 ADD --checksum/--chown/--chmod, RUN --mount, FROM --platform) */
 	size_t nflags;
+	int reads_stage;  /* COPY --from or RUN --mount from= names a stage of this Dockerfile */
 	berth_df_kv *kvs; /* ENV/LABEL/ARG with expanded keys and values; ARG values are the
 			     effective ones (build arg, else default) */
 	size_t nkvs;

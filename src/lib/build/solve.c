@@ -299,35 +299,19 @@ static int inputs_done(build_solver *sv, const berth_df_xstage *xs)
 }
 
 /*
- * Whether step x may read another stage. A stage can start before the stages
- * it reads are built (next_ready: its base image is pulled meanwhile); such a
- * step waits for them first, before its key, which reads them, is computed.
+ * A stage may start before the stages it reads are built (next_ready): a step
+ * that reads one (x->reads_stage, from the plan) waits for them first, before
+ * its key, which reads them. The log says so ("#  [stage S]: waits ..."),
+ * which ends the step before it in the progress display.
  */
-static int reads_stages(const berth_df_xinstr *x)
-{
-	for (size_t k = 0; k < x->nflags; k++) {
-		const berth_df_flag *f = &x->flags[k];
-
-		if ((x->src->kind == BERTH_DF_COPY && strcmp(f->name, "from") == 0) ||
-		    (x->src->kind == BERTH_DF_RUN && strcmp(f->name, "mount") == 0 && f->value &&
-		     strstr(f->value, "from=")))
-			return 1;
-	}
-	return 0;
-}
-
-/* Wait for them; the log says so ("#  [stage S]: ..."), which ends the step before it. */
 static int wait_inputs(build_solver *sv, size_t i)
 {
-	int failed, ready;
+	int failed;
 
 	pthread_mutex_lock(&sv->mu);
-	ready = inputs_done(sv, &sv->plan->stages[i]);
-	pthread_mutex_unlock(&sv->mu);
-	if (!ready)
+	if (!inputs_done(sv, &sv->plan->stages[i]))
 		berth_build__log(sv, "#  [%sstage %zu]: waits for the stages it reads", sv->label,
 				 i);
-	pthread_mutex_lock(&sv->mu);
 	while (!sv->failed && !inputs_done(sv, &sv->plan->stages[i]))
 		pthread_cond_wait(&sv->cv, &sv->mu);
 	failed = sv->failed;
@@ -347,7 +331,7 @@ static int stage_step(build_solver *sv, size_t i, size_t n, berth_build_image *i
 	berth_digest key;
 	int rc;
 
-	if (reads_stages(x) && (rc = wait_inputs(sv, i)) < 0)
+	if (x->reads_stage && (rc = wait_inputs(sv, i)) < 0)
 		return rc;
 	if (stopped(sv))
 		return berth_error_set(BERTH_ERROR, "stopped: another stage failed");

@@ -592,7 +592,7 @@ static int stage_deps(pstate *ps, berth_df_xstage *s)
 	int rc;
 
 	for (size_t i = 0; i < s->ninstrs; i++) {
-		const berth_df_xinstr *x = &s->instrs[i];
+		berth_df_xinstr *x = &s->instrs[i];
 
 		for (size_t k = 0; k < x->nflags; k++) {
 			const berth_df_flag *f = &x->flags[k];
@@ -617,8 +617,10 @@ static int stage_deps(pstate *ps, berth_df_xstage *s)
 					return rc;
 				}
 				rc = add_dep(ps, s, (size_t)v);
+				x->reads_stage = 1;
 			} else if ((idx = stage_named(df, from, SIZE_MAX)) != SIZE_MAX) {
 				rc = add_dep(ps, s, idx);
+				x->reads_stage = 1;
 			} else {
 				rc = add_image(ps, s, from);
 			}
