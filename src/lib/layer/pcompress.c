@@ -2,7 +2,7 @@
  * pcompress.c - the push-style parallel layer compressor.
  *
  * gzip: the input is cut into blocks of PGZ_BLOCK bytes, each deflated on
- * its own by libdeflate (2.6-3.5x zlib's speed at the same level, for the
+ * its own by libdeflate (2.0-2.2x zlib's speed at the same level, for the
  * same size or smaller: docs/PERFORMANCE.md, tenth session). libdeflate
  * writes a whole deflate stream per call, its last deflate block marked
  * final. The blocks become one deflate stream, so a layer is one gzip member
