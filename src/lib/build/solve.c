@@ -467,7 +467,7 @@ static int compress_deferred(build_solver *sv, berth_build_image *img)
 }
 
 /*
- * The stage's base. Pulls run one at a time (pull.c): an early stage's waits
+ * The stage's base. Pulls run one at a time (pull.c): an early stage waits
  * for the stages started ready to be past theirs, as those are what the
  * build waits for.
  */
@@ -527,6 +527,12 @@ static int build_stage(build_solver *sv, size_t i, berth_build_image **out)
 	return 0;
 }
 
+/* Whether the build needs stage i: the target or a stage it depends on. */
+static int wanted(const build_solver *sv, size_t i)
+{
+	return sv->plan->stages[i].needed || i == sv->plan->target;
+}
+
 /*
  * A needed stage that nobody runs yet and whose base is built (under mu), or -1:
  * first one whose inputs are built too; else one whose inputs are not (busy 2:
@@ -543,15 +549,13 @@ static long next_ready(build_solver *sv)
 	long early = -1;
 
 	for (size_t i = 0; i < sv->plan->nstages; i++) {
-		const berth_df_xstage *xs = &sv->plan->stages[i];
-
 		nbusy += sv->busy[i] != 0;
-		untaken += (xs->needed || i == sv->plan->target) && !sv->done[i] && !sv->busy[i];
+		untaken += wanted(sv, i) && !sv->done[i] && !sv->busy[i];
 	}
 	for (size_t i = 0; i < sv->plan->nstages; i++) {
 		const berth_df_xstage *xs = &sv->plan->stages[i];
 
-		if (!(xs->needed || i == sv->plan->target) || sv->done[i] || sv->busy[i] ||
+		if (!wanted(sv, i) || sv->done[i] || sv->busy[i] ||
 		    (xs->base_stage != BERTH_DF_NO_STAGE && !sv->done[xs->base_stage]))
 			continue;
 		if (inputs_done(sv, xs)) {
@@ -628,7 +632,7 @@ static size_t worker_count(build_solver *sv)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	for (size_t i = 0; i < sv->plan->nstages; i++)
-		need += sv->plan->stages[i].needed || i == sv->plan->target;
+		need += wanted(sv, i);
 	n = sv->o->jobs > 0 ? (size_t)sv->o->jobs : cpus > 0 ? (size_t)cpus : 1;
 	if (n > JOBS_MAX)
 		n = JOBS_MAX;
