@@ -765,7 +765,7 @@ static int cache_dir(build_mounts *bm, build_solver *sv, const build_mount *m, c
 {
 	berth_buf k = BERTH_BUF_INIT(0);
 	berth_digest d;
-	char *tmp = NULL;
+	char *tmp = NULL, *parent;
 	struct stat st;
 	int rc;
 
@@ -790,8 +790,12 @@ static int cache_dir(build_mounts *bm, build_solver *sv, const build_mount *m, c
 		if ((rc = cache_reset_add(sv, &d)) < 0)
 			return rc;
 	}
-	if ((rc = berth_fs_mkdir_p(*dir)) < 0 || rmdir(*dir) < 0)
-		return rc < 0 ? rc : berth_error_set_errno("%s", *dir);
+	/* The parent only: making *dir and removing it again removed the directory another
+	 * build (or platform pass: each has its own mount_mu) had just put there. */
+	if (!(parent = ownf(bm, "%s/mounts/cache", sv->store->root)))
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	if ((rc = berth_fs_mkdir_p(parent)) < 0)
+		return rc;
 	/* Made aside and renamed into place: a killed build leaves no half-filled cache. */
 	if (!(tmp = new_dir(bm, "cache")))
 		return berth_error_last_code();
@@ -809,7 +813,9 @@ static int cache_dir(build_mounts *bm, build_solver *sv, const build_mount *m, c
 	if (chown(tmp, m->uid < 0 ? 0 : (uid_t)m->uid, m->gid < 0 ? 0 : (gid_t)m->gid) < 0 ||
 	    chmod(tmp, m->mode < 0 ? 0755 : (mode_t)m->mode) < 0)
 		return berth_error_set_errno("cache directory %s", tmp);
-	if (rename(tmp, *dir) < 0 && errno != EEXIST && errno != ENOTEMPTY)
+	/* Never over one put there meanwhile: rename(2) replaces an empty directory, and
+	 * the RUN that mounted it would write where no other RUN looks. */
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, *dir, RENAME_NOREPLACE) < 0 && errno != EEXIST)
 		return berth_error_set_errno("cache directory %s", *dir);
 	return 0;
 }
