@@ -88,6 +88,16 @@ int berth_fs_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+void berth_fs_write_behind(int fd, berth_fs_behind *b, size_t len)
+{
+	b->written += len;
+	if (b->written - b->started < BERTH_FS_BEHIND_STEP)
+		return;
+	(void)sync_file_range(fd, (off64_t)b->started, (off64_t)(b->written - b->started),
+			      SYNC_FILE_RANGE_WRITE);
+	b->started = b->written;
+}
+
 static atomic_ulong atomic_seq;
 
 int berth_fs_write_atomic(const char *path, const void *data, size_t len)

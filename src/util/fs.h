@@ -22,6 +22,19 @@ int berth_fs_write_atomic(const char *path, const void *data, size_t len) BERTH_
 int berth_fs_read_file(berth_buf *out, const char *path) BERTH_WARN_UNUSED;
 /** Write all of `len` bytes, retrying short writes and EINTR. */
 int berth_fs_write_all(int fd, const void *data, size_t len) BERTH_WARN_UNUSED;
+/*
+ * Writeback ahead of an fsync. A file written as a stream and fsynced at its
+ * end starts the writeback of every BERTH_FS_BEHIND_STEP bytes as they are
+ * written (sync_file_range, not waited for): the fsync then finds only the
+ * tail to write instead of the whole file. Advisory: errors are the fsync's.
+ */
+#define BERTH_FS_BEHIND_STEP ((uint64_t)4 << 20)
+typedef struct berth_fs_behind {
+	uint64_t started; /* bytes whose writeback was started */
+	uint64_t written; /* bytes written */
+} berth_fs_behind;
+/** `len` more bytes were written to fd (from its start, in order). */
+void berth_fs_write_behind(int fd, berth_fs_behind *b, size_t len);
 /** rm -rf (used for upload directories and tests). */
 int berth_fs_remove_tree(const char *path) BERTH_WARN_UNUSED;
 

@@ -9,6 +9,7 @@
 #include "berth/build.h"
 
 #include "berth/dockerfile.h"
+#include "util/fs.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -52,6 +53,7 @@ typedef struct berth_build__blob_writer {
 	berth_build_store *store;
 	char tmp[PATH_MAX + 64];
 	int fd;
+	berth_fs_behind behind; /* writeback started as it is written */
 } berth_build__blob_writer;
 
 int berth_build__blob_begin(berth_build__blob_writer *w, berth_build_store *s) BERTH_WARN_UNUSED;

@@ -198,6 +198,7 @@ berth_snapshots *berth_build_store_snapshots(berth_build_store *s)
 int berth_build__blob_begin(berth_build__blob_writer *w, berth_build_store *s)
 {
 	w->store = s;
+	w->behind = (berth_fs_behind){0, 0};
 	snprintf(w->tmp, sizeof(w->tmp), "%s/.tmp-XXXXXX", s->blobs);
 	w->fd = mkostemp(w->tmp, O_CLOEXEC);
 	if (w->fd < 0)
@@ -212,8 +213,11 @@ int berth_build__blob_begin(berth_build__blob_writer *w, berth_build_store *s)
 int berth_build__blob_write(void *ctx, const void *data, size_t len)
 {
 	berth_build__blob_writer *w = ctx;
+	int rc = berth_fs_write_all(w->fd, data, len);
 
-	return berth_fs_write_all(w->fd, data, len);
+	if (rc == 0)
+		berth_fs_write_behind(w->fd, &w->behind, len);
+	return rc;
 }
 
 int berth_build__blob_commit(berth_build__blob_writer *w, const berth_digest *digest)

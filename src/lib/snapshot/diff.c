@@ -57,7 +57,7 @@ typedef struct differ {
 static int blob_write(void *ctx, const void *data, size_t len)
 {
 	differ *d = ctx;
-	int rc = berth_hasher_update(d->blob_hash, data, len);
+	int rc = d->blob_hash ? berth_hasher_update(d->blob_hash, data, len) : 0;
 
 	if (rc < 0)
 		return rc;
@@ -429,14 +429,18 @@ int berth_workroot_diff(berth_workroot *w, const berth_diff_options *o, berth_la
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
+	/* An uncompressed layer's digest is its diff ID: the bytes are hashed once. */
 	if ((rc = berth_hasher_new(&d.tar_hash, BERTH_DIGEST_SHA256)) < 0 ||
-	    (rc = berth_hasher_new(&d.blob_hash, BERTH_DIGEST_SHA256)) < 0 ||
+	    (o->compression != BERTH_LAYER_UNCOMPRESSED &&
+	     (rc = berth_hasher_new(&d.blob_hash, BERTH_DIGEST_SHA256)) < 0) ||
 	    (rc = berth_snapshot__zout_new(&d.z, o->compression, o->level, blob_write, &d)) < 0)
 		goto done;
 	archive_write_set_format_pax_restricted(d.a);
 	/* Extended attributes as SCHILY.xattr records only: what Go's archive/tar reads. */
 	archive_write_set_format_option(d.a, "pax", "xattrheader", "SCHILY");
-	archive_write_set_bytes_per_block(d.a, 10240);
+	/* The tar's bytes do not depend on the block size (the last one is not padded): a
+	 * large one hands the hash, compressor and blob writer 256 KiB at a time, not 10. */
+	archive_write_set_bytes_per_block(d.a, 256 * 1024);
 	archive_write_set_bytes_in_last_block(d.a, 1);
 	if (archive_write_open(d.a, &d, NULL, tar_write, NULL) != ARCHIVE_OK) {
 		rc = archive_fail(&d, "layer");
@@ -456,8 +460,11 @@ int berth_workroot_diff(berth_workroot *w, const berth_diff_options *o, berth_la
 		goto done;
 	}
 	if ((rc = berth_snapshot__zout_finish(d.z)) < 0 ||
-	    (rc = berth_hasher_final(d.tar_hash, &out->diff_id)) < 0 ||
-	    (rc = berth_hasher_final(d.blob_hash, &out->digest)) < 0)
+	    (rc = berth_hasher_final(d.tar_hash, &out->diff_id)) < 0)
+		goto done;
+	if (!d.blob_hash)
+		out->digest = out->diff_id;
+	else if ((rc = berth_hasher_final(d.blob_hash, &out->digest)) < 0)
 		goto done;
 	out->size = d.size;
 	out->entries = d.entries;

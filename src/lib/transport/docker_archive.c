@@ -759,7 +759,7 @@ static int ddst_put_blob(berth_dest *d, const berth_descriptor *desc, berth_stre
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	rc = berth_transport__check_init(&check, desc, 1);
+	rc = berth_transport__check_init(&check, desc, !in->verified);
 	if (rc == 0)
 		rc = berth_hasher_new(&f.diff, BERTH_DIGEST_SHA256);
 	if (rc)

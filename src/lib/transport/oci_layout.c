@@ -403,6 +403,7 @@ static int ldst_put_blob(berth_dest *d, const berth_descriptor *desc, berth_stre
 {
 	layout_dst *ld = d->impl;
 	berth_transport__check check = {0};
+	berth_fs_behind behind = {0, 0};
 	char *tmp = NULL, *chunk = NULL;
 	int fd = -1, rc;
 
@@ -416,7 +417,7 @@ static int ldst_put_blob(berth_dest *d, const berth_descriptor *desc, berth_stre
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
-	rc = berth_transport__check_init(&check, desc, 1);
+	rc = berth_transport__check_init(&check, desc, !in->verified);
 	if (rc)
 		goto done;
 	fd = mkostemp(tmp, O_CLOEXEC);
@@ -440,6 +441,7 @@ static int ldst_put_blob(berth_dest *d, const berth_descriptor *desc, berth_stre
 			rc = berth_fs_write_all(fd, chunk, (size_t)r);
 		if (rc)
 			goto done;
+		berth_fs_write_behind(fd, &behind, (size_t)r);
 	}
 	rc = berth_transport__check_final(&check);
 	if (rc)
