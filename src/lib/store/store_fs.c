@@ -41,12 +41,6 @@
 #define READ_CHUNK 65536	/* read size for read_blob */
 #define PUT_TMP_PREFIX ".put-"	/* temp files of berth_store_put in uploads/ */
 /*
- * Writeback is started every WRITEBACK_STEP bytes of an upload
- * (sync_file_range, asynchronous), so the fdatasync before the commit only
- * waits for the last few MiB instead of the whole blob.
- */
-#define WRITEBACK_STEP (8u << 20)
-/*
  * Past HASH_BG_AFTER bytes written through one open upload, hashing moves to
  * a thread of its own that reads the data back from the page cache behind
  * the writer, so receiving and hashing a large blob use two cores instead of
@@ -66,7 +60,7 @@ typedef struct fs_store {
 typedef struct fs_upload {
 	struct berth_upload base; /* first: a berth_upload* is a fs_upload* */
 	int fd;			  /* data file, O_APPEND, flock'd */
-	uint64_t kicked;	  /* writeback started for bytes [0, kicked) */
+	berth_fs_behind behind;	  /* writeback started as it is written (util/fs.h) */
 	uint64_t opened_at;	  /* offset when opened */
 	/* background hashing (see HASH_BG_AFTER); base.hasher is the thread's while bg */
 	int bg;
@@ -645,7 +639,7 @@ static int fs_upload_open(berth_upload **out, berth_store *s, const char *id)
 	/* now owned by u */ h = NULL;
 	u->fd = fd;
 	/* now owned by u */ fd = -1;
-	u->kicked = u->base.offset;
+	u->behind = (berth_fs_behind){u->base.offset, u->base.offset};
 	u->opened_at = u->base.offset;
 	*out = &u->base;
 	/* now owned by the caller */ u = NULL;
@@ -740,6 +734,7 @@ static int fs_upload_write(berth_upload *bu, const void *data, size_t len)
 {
 	fs_upload *u = (fs_upload *)bu;
 	const char *p = data;
+	size_t total = len;
 
 	/* Straight from the caller's buffer to the file, hashing what landed. */
 	while (len) {
@@ -767,12 +762,7 @@ static int fs_upload_write(berth_upload *bu, const void *data, size_t len)
 	} else if (bu->hasher && bu->offset - u->opened_at >= HASH_BG_AFTER) {
 		bg_start(u);
 	}
-	if (bu->offset - u->kicked >= WRITEBACK_STEP) {
-		/* Only a head start for the final fdatasync: failure changes nothing. */
-		(void)sync_file_range(u->fd, (off_t)u->kicked, (off_t)(bu->offset - u->kicked),
-				      SYNC_FILE_RANGE_WRITE);
-		u->kicked = bu->offset;
-	}
+	berth_fs_write_behind(u->fd, &u->behind, total);
 	return 0;
 }
 
