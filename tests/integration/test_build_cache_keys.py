@@ -210,3 +210,59 @@ def test_context_bind_leaves_out_dockerignored_files(tmp_path, registry):
     (ctx / "secret.txt").write_text("other\n")
     p = run_build(tmp_path / "store", ctx)
     assert runs(p) == 0, p.stderr.decode()
+
+
+
+# ---- hard links: linking two equal files changes the layer, so the key ----
+
+HARDLINK_ROUNDS = [False, True, False]  # d/b a file of its own, a link of d/a, its own again
+
+
+def hardlink_ctx(path, content="same\n"):
+    """A context whose Dockerfile copies d/ (d/a and d/b: equal content, mode
+    and mtime), and a function that makes d/b its own file or a hard link of
+    d/a: the only difference between the rounds."""
+    (path / "d").mkdir(parents=True)
+    (path / "Dockerfile").write_text("FROM scratch\nCOPY d /d\n")
+    a, b = path / "d" / "a", path / "d" / "b"
+
+    def make(linked):
+        for f in (a, b):
+            if f.exists():
+                f.unlink()
+            f.write_text(content)
+            os.chmod(f, 0o644)
+            os.utime(f, (1000000000, 1000000000))
+        if linked:
+            b.unlink()
+            os.link(a, b)
+    return make
+
+
+def layer_entries(lay):
+    """name -> (type, linkname) of d/'s entries in the one layer of a FROM
+    scratch image in an OCI layout directory."""
+    import json
+    import tarfile
+    blobs = os.path.join(lay, "blobs", "sha256")
+    idx = json.load(open(os.path.join(lay, "index.json")))
+    man = json.load(open(os.path.join(blobs, idx["manifests"][0]["digest"].split(":")[1])))
+    assert len(man["layers"]) == 1, man
+    with tarfile.open(os.path.join(blobs, man["layers"][0]["digest"].split(":")[1])) as t:
+        return {m.name: (m.type, m.linkname) for m in t.getmembers() if m.name.startswith("d/")}
+
+
+def test_copy_keys_on_hard_links_among_its_files(tmp_path):
+    import tarfile
+    ctx = tmp_path / "ctx"
+    make = hardlink_ctx(ctx)
+    store, got = tmp_path / "store", []
+    for i, linked in enumerate(HARDLINK_ROUNDS):
+        make(linked)
+        lay = tmp_path / ("out%d" % i)
+        p = run_build(store, "-o", "type=oci,dest=%s,tar=false" % lay, ctx)
+        got.append((cached_steps(p.stderr.decode(), ["COPY d /d"])[0],
+                    layer_entries(lay)["d/b"]))
+    # linked: the step misses and its layer has the link; unlinked again: round 1's hit
+    assert got == [(False, (tarfile.REGTYPE, "")), (False, (tarfile.LNKTYPE, "d/a")),
+                   (True, (tarfile.REGTYPE, ""))], got
