@@ -92,6 +92,20 @@ def test_roundtrip_docker_archive(tmp_path):
     assert [d for _, d, _ in da.layers] == src.diff_ids
 
 
+def test_docker_archive_of_zstd_layers(tmp_path):
+    """zstd layers become the same docker archive as the gzip ones they were
+    made from: the destination decompresses what the bytes are (plain tar
+    layers: the docker-archive source in test_copy_pair_matches_skopeo)."""
+    lay = u.small_image()
+    other = tmp_path / "zstd"
+    u.berth("copy", "--dest-compress", "zstd", "oci:%s:small" % lay, "oci:%s:x" % other)
+    assert u.read_layout(str(other), "x").digest != u.read_layout(lay, "small").digest
+    mine, want = tmp_path / "zstd.tar", tmp_path / "gzip.tar"
+    u.berth("copy", "oci:%s:x" % other, "docker-archive:%s:p2/c:1" % mine)
+    u.berth("copy", "oci:%s:small" % lay, "docker-archive:%s:p2/c:1" % want)
+    assert mine.read_bytes() == want.read_bytes()
+
+
 def test_roundtrip_oci_archive_exact(tmp_path):
     """oci -> oci-archive -> oci keeps every byte and the digest."""
     lay = u.small_image()

@@ -20,7 +20,7 @@
  * (libarchive's raw reader: gzip, zstd, xz, bzip2) for a compressed one.
  *
  * Destination: blobs are staged in a private temporary directory,
- * decompressed on the way in (gzip: zlib, zstd: libzstd) while both the
+ * decompressed on the way in (berth/layer.h: gzip by ISA-L, zstd) while both the
  * compressed bytes (checked against the descriptor) and the uncompressed
  * ones (the diff ID, which names the file) are hashed. Commit writes the tar
  * with skopeo's member names and contents, the legacy IDs computed as
@@ -28,6 +28,7 @@
  */
 #include "internal.h"
 
+#include "berth/layer.h"
 #include "util/array.h"
 #include "util/fs.h"
 
@@ -42,8 +43,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #define CHUNK (1u << 20)
 #define MT_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
@@ -648,83 +647,48 @@ static int ddst_has_blob(berth_dest *d, const berth_descriptor *desc)
 	return berth_error_set(BERTH_ENOTFOUND, "blob %s not yet in the archive", desc->digest.str);
 }
 
-typedef struct inflater {
-	int kind; /* 0 none, 1 gzip, 2 zstd */
-	z_stream z;
-	int z_init;
-	ZSTD_DStream *zs;
-	int fd;
-	berth_hasher *diff;
-	uint64_t out_bytes;
-	char *obuf;
-} inflater;
+/* A blob's bytes for the decompressor: the head read to detect its compression first, then
+ * the rest of the stream; every byte is checked against the descriptor as it is read. */
+typedef struct da_in {
+	berth_stream *in;
+	berth_transport__check *check;
+	const char *head;
+	size_t head_len;
+} da_in;
 
-static int emit(inflater *f, const void *p, size_t n)
+static long da_in_read(void *ctx, void *buf, size_t cap)
 {
+	da_in *r = ctx;
+	long n;
 	int rc;
 
-	if (!n)
-		return 0;
-	f->out_bytes += n;
-	rc = berth_hasher_update(f->diff, p, n);
-	return rc ? rc : berth_fs_write_all(f->fd, p, n);
+	if (r->head_len) {
+		n = (long)(cap < r->head_len ? cap : r->head_len);
+		memcpy(buf, r->head, (size_t)n);
+		r->head += n;
+		r->head_len -= (size_t)n;
+		return n;
+	}
+	n = berth_stream_read(r->in, buf, cap);
+	if (n > 0 && (rc = berth_transport__check_update(r->check, buf, (size_t)n)) < 0)
+		return rc;
+	return n;
 }
 
-static int inflate_chunk(inflater *f, const unsigned char *in, size_t n)
+/* The uncompressed layer: into the staged file, and into its diff ID. */
+typedef struct da_out {
+	int fd;
+	berth_hasher *diff;
+	uint64_t bytes;
+} da_out;
+
+static int da_out_write(void *ctx, const void *data, size_t len)
 {
-	int rc = 0;
+	da_out *w = ctx;
+	int rc = berth_hasher_update(w->diff, data, len);
 
-	if (f->kind == 0)
-		return emit(f, in, n);
-	if (f->kind == 1) {
-		f->z.next_in = (unsigned char *)in;
-		f->z.avail_in = (uInt)n;
-		do {
-			int zr;
-
-			f->z.next_out = (unsigned char *)f->obuf;
-			f->z.avail_out = CHUNK;
-			zr = inflate(&f->z, Z_NO_FLUSH);
-			if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
-				return berth_error_set(BERTH_EINVALID, "gzip layer: %s",
-						       f->z.msg ? f->z.msg : "corrupt data");
-			rc = emit(f, f->obuf, CHUNK - f->z.avail_out);
-			/* Concatenated gzip members continue the stream. */
-			if (zr == Z_STREAM_END && f->z.avail_in)
-				inflateReset(&f->z);
-			else if (zr == Z_STREAM_END ||
-				 (zr == Z_BUF_ERROR && f->z.avail_out == CHUNK))
-				break;
-		} while (rc == 0 && (f->z.avail_in || f->z.avail_out == 0));
-		return rc;
-	}
-	{
-		ZSTD_inBuffer ib = {in, n, 0};
-
-		while (ib.pos < ib.size && rc == 0) {
-			ZSTD_outBuffer ob = {f->obuf, CHUNK, 0};
-			size_t zr = ZSTD_decompressStream(f->zs, &ob, &ib);
-
-			if (ZSTD_isError(zr))
-				return berth_error_set(BERTH_EINVALID, "zstd layer: %s",
-						       ZSTD_getErrorName(zr));
-			rc = emit(f, f->obuf, ob.pos);
-		}
-		/* Flush what the decoder holds back. */
-		while (rc == 0) {
-			ZSTD_outBuffer ob = {f->obuf, CHUNK, 0};
-			ZSTD_inBuffer none = {NULL, 0, 0};
-			size_t zr = ZSTD_decompressStream(f->zs, &ob, &none);
-
-			if (ZSTD_isError(zr))
-				return berth_error_set(BERTH_EINVALID, "zstd layer: %s",
-						       ZSTD_getErrorName(zr));
-			rc = emit(f, f->obuf, ob.pos);
-			if (ob.pos < CHUNK)
-				break;
-		}
-	}
-	return rc;
+	w->bytes += len;
+	return rc < 0 ? rc : berth_fs_write_all(w->fd, data, len);
 }
 
 static int record_blob(da_dst *dd, const da_blob *b)
@@ -746,77 +710,57 @@ static int record_blob(da_dst *dd, const da_blob *b)
 static int ddst_put_blob(berth_dest *d, const berth_descriptor *desc, berth_stream *in)
 {
 	da_dst *dd = d->impl;
-	inflater f = {.fd = -1};
 	berth_transport__check check = {0};
+	da_out out = {.fd = -1};
+	da_in rd = {.in = in, .check = &check};
 	da_blob rec = {0};
-	char *tmp = NULL, *path = NULL, *chunk = NULL;
-	int first = 1, rc;
+	char *tmp = NULL, *path = NULL, head[16];
+	long n = 0, r = 0;
+	int rc;
 
-	chunk = malloc(CHUNK);
-	f.obuf = malloc(CHUNK);
-	if (!chunk || !f.obuf || asprintf(&tmp, "%s/.blob-XXXXXX", dd->staging) < 0) {
+	if (asprintf(&tmp, "%s/.blob-XXXXXX", dd->staging) < 0) {
 		tmp = NULL;
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
 	rc = berth_transport__check_init(&check, desc, !in->verified);
 	if (rc == 0)
-		rc = berth_hasher_new(&f.diff, BERTH_DIGEST_SHA256);
+		rc = berth_hasher_new(&out.diff, BERTH_DIGEST_SHA256);
 	if (rc)
 		goto done;
-	f.fd = mkostemp(tmp, O_CLOEXEC);
-	if (f.fd < 0) {
+	out.fd = mkostemp(tmp, O_CLOEXEC);
+	if (out.fd < 0) {
 		rc = berth_error_set_errno("create %s", tmp);
 		free(tmp);
 		tmp = NULL;
 		goto done;
 	}
-	for (;;) {
-		long r = berth_stream_read(in, chunk, CHUNK);
-
-		if (r < 0) {
-			rc = (int)r;
-			goto done;
-		}
-		if (r == 0)
-			break;
-		if (first) {
-			const unsigned char *b = (const unsigned char *)chunk;
-
-			first = 0;
-			if (r >= 2 && b[0] == 0x1f && b[1] == 0x8b) {
-				f.kind = 1;
-				if (inflateInit2(&f.z, 15 + 32) != Z_OK) {
-					rc = berth_error_set(BERTH_ERROR, "zlib init failed");
-					goto done;
-				}
-				f.z_init = 1;
-			} else if (r >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f &&
-				   b[3] == 0xfd) {
-				f.kind = 2;
-				f.zs = ZSTD_createDStream();
-				if (!f.zs || ZSTD_isError(ZSTD_initDStream(f.zs))) {
-					rc = berth_error_set(BERTH_ERROR, "zstd init failed");
-					goto done;
-				}
-			}
-		}
-		rc = berth_transport__check_update(&check, chunk, (size_t)r);
-		if (rc == 0)
-			rc = inflate_chunk(&f, (unsigned char *)chunk, (size_t)r);
-		if (rc)
-			goto done;
+	/* Enough of the head to see the compression (its magic number), whatever the media type
+	 * says; then the layer module's decompressor (ISA-L for gzip) into the file. */
+	while (n < (long)sizeof(head) &&
+	       (r = berth_stream_read(in, head + n, sizeof(head) - n)) > 0)
+		n += r;
+	if (n < (long)sizeof(head) && r < 0) {
+		rc = (int)r;
+		goto done;
 	}
-	rc = berth_transport__check_final(&check);
+	if ((rc = berth_transport__check_update(&check, head, (size_t)n)) < 0)
+		goto done;
+	rd.head = head;
+	rd.head_len = (size_t)n;
+	rc = berth_layer_transform(berth_layer_detect(head, (size_t)n), BERTH_LAYER_UNCOMPRESSED,
+				   -1, da_in_read, &rd, da_out_write, &out);
+	if (rc == 0)
+		rc = berth_transport__check_final(&check);
 	if (rc)
 		goto done;
 	rec.digest = desc->digest;
-	rec.size = (int64_t)f.out_bytes;
-	rc = berth_hasher_final(f.diff, &rec.diff);
+	rec.size = (int64_t)out.bytes;
+	rc = berth_hasher_final(out.diff, &rec.diff);
 	if (rc)
 		goto done;
-	close(f.fd);
-	f.fd = -1;
+	close(out.fd);
+	out.fd = -1;
 	if (asprintf(&path, "%s/%s", dd->staging, berth_digest_hex(&rec.diff)) < 0) {
 		path = NULL;
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
@@ -830,19 +774,14 @@ static int ddst_put_blob(berth_dest *d, const berth_descriptor *desc, berth_stre
 	tmp = NULL;
 	rc = record_blob(dd, &rec);
 done:
-	if (f.fd >= 0)
-		close(f.fd);
-	if (f.z_init)
-		inflateEnd(&f.z);
-	ZSTD_freeDStream(f.zs);
-	berth_hasher_free(f.diff);
-	free(f.obuf);
+	if (out.fd >= 0)
+		close(out.fd);
+	berth_hasher_free(out.diff);
 	if (tmp) {
 		unlink(tmp);
 		free(tmp);
 	}
 	free(path);
-	free(chunk);
 	berth_transport__check_dispose(&check);
 	return rc;
 }
