@@ -5,8 +5,10 @@ manifest digest and blobs where no conversion happens, the same config and
 layer content (after decompression) where the docker-archive format forces
 one. Round trips through both archive formats, --format and --dest-compress.
 """
+import hashlib
 import json
 import os
+import shutil
 
 import pytest
 
@@ -104,6 +106,30 @@ def test_docker_archive_of_zstd_layers(tmp_path):
     u.berth("copy", "oci:%s:x" % other, "docker-archive:%s:p2/c:1" % mine)
     u.berth("copy", "oci:%s:small" % lay, "docker-archive:%s:p2/c:1" % want)
     assert mine.read_bytes() == want.read_bytes()
+
+
+def test_docker_archive_refuses_a_truncated_gzip_layer(tmp_path):
+    """A layer whose blob matches its digest but is a gzip stream cut short:
+    an error, no archive written."""
+    lay = tmp_path / "cut"
+    shutil.copytree(u.small_image(), lay)
+    blobs = lay / "blobs" / "sha256"
+    idx = json.loads((lay / "index.json").read_text())
+    man = json.loads((blobs / idx["manifests"][0]["digest"].split(":")[1]).read_bytes())
+    layer = man["layers"][-1]
+    data = (blobs / layer["digest"].split(":")[1]).read_bytes()
+    data = data[:len(data) // 2]
+    layer["digest"], layer["size"] = "sha256:" + hashlib.sha256(data).hexdigest(), len(data)
+    (blobs / layer["digest"].split(":")[1]).write_bytes(data)
+    body = json.dumps(man).encode()
+    idx["manifests"][0]["digest"] = "sha256:" + hashlib.sha256(body).hexdigest()
+    idx["manifests"][0]["size"] = len(body)
+    (blobs / idx["manifests"][0]["digest"].split(":")[1]).write_bytes(body)
+    (lay / "index.json").write_text(json.dumps(idx))
+    out = tmp_path / "cut.tar"
+    p = u.berth("copy", "oci:%s:small" % lay, "docker-archive:%s:p2/c:1" % out, check=False)
+    u.assert_fails(p, "gzip", "truncated")
+    u.assert_no_file(str(out))
 
 
 def test_roundtrip_oci_archive_exact(tmp_path):
