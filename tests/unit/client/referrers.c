@@ -11,33 +11,14 @@
 
 #define MT_INDEX "application/vnd.oci.image.index.v1+json"
 
+/* One test's walk, and what its callbacks saw. */
 typedef struct {
-	fake_registry *fr;
-	berth_client *c;
-	char seen[16][BERTH_DIGEST_MAX + 8]; /* "<depth> <hex>" of each visit */
+	berth_client_referrers_walker w;
+	int api;
+	char seen[16][8]; /* "<depth> <first hex digit>" of each visit */
 	size_t nseen;
 	size_t errors;
-} env;
-
-static int setup(void **state)
-{
-	env *e = calloc(1, sizeof(*e));
-
-	e->fr = fr_start();
-	e->c = fr_client(e->fr, NULL, NULL);
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	env *e = *state;
-
-	berth_client_free(e->c);
-	fr_stop(e->fr);
-	free(e);
-	return 0;
-}
+} walk_log;
 
 /* "sha256:" and 64 times `c`. */
 static berth_digest digest_of(char c)
@@ -55,7 +36,7 @@ static berth_digest digest_of(char c)
  * The source's tag schema index of `subject`: one descriptor for each
  * character of `refs`, of digest_of(that character), or '?' for an invalid one.
  */
-static void put_index(env *e, char subject, const char *refs)
+static void put_index(fr_env *e, char subject, const char *refs)
 {
 	berth_digest d = digest_of(subject);
 	char tag[BERTH_DIGEST_MAX + 8], body[4096];
@@ -77,57 +58,56 @@ static void put_index(env *e, char subject, const char *refs)
 
 static int visit(void *ctx, const berth_digest *referrer, int depth)
 {
-	env *e = ctx;
+	walk_log *log = ctx;
 
-	snprintf(e->seen[e->nseen++], sizeof(e->seen[0]), "%d %c", depth,
+	snprintf(log->seen[log->nseen++], sizeof(log->seen[0]), "%d %c", depth,
 		 berth_digest_hex(referrer)[0]);
 	return 0;
 }
 
 static int on_error(void *ctx, const berth_digest *subject, int rc)
 {
-	env *e = ctx;
+	walk_log *log = ctx;
 
 	(void)subject;
 	(void)rc;
-	e->errors++;
+	log->errors++;
 	return 0;
 }
 
-static berth_client_referrers_walker walker(env *e, int *api)
+/* src/app → dst/app on the fake registry, one level of referrers of referrers. */
+static void walk_init(walk_log *log, fr_env *e)
 {
-	berth_client_referrers_walker w = {
-		.src = e->c,
-		.dst = e->c,
-		.src_repo = "src/app",
-		.dst_repo = "dst/app",
-		.max_depth = 1,
-		.dst_api = api,
-		.visit = visit,
-		.ctx = e,
-	};
-	return w;
+	memset(log, 0, sizeof(*log));
+	log->api = -1;
+	log->w.src = log->w.dst = e->c;
+	log->w.src_repo = "src/app";
+	log->w.dst_repo = "dst/app";
+	log->w.max_depth = 1;
+	log->w.dst_api = &log->api;
+	log->w.visit = visit;
+	log->w.ctx = log;
 }
 
 /* s → a, b; a → c; c → d: d is one level too deep. */
 static void walks_down_to_the_depth_and_lists_at_the_tag_schema(void **state)
 {
-	env *e = *state;
+	fr_env *e = *state;
+	walk_log log;
 	berth_digest s = digest_of('0'), a = digest_of('a');
 	berth_buf body = BERTH_BUF_INIT(1 << 20);
-	int api = -1;
-	berth_client_referrers_walker w = walker(e, &api);
 	json_t *doc;
 
+	walk_init(&log, e);
 	put_index(e, '0', "ab");
 	put_index(e, 'a', "c");
 	put_index(e, 'c', "d");
-	assert_int_equal(berth_client_referrers_walk(&w, &s), 0);
-	assert_int_equal(e->nseen, 3);
-	assert_string_equal(e->seen[0], "0 a");
-	assert_string_equal(e->seen[1], "1 c");
-	assert_string_equal(e->seen[2], "0 b");
-	assert_int_equal(api, 0);
+	assert_int_equal(berth_client_referrers_walk(&log.w, &s), 0);
+	assert_int_equal(log.nseen, 3);
+	assert_string_equal(log.seen[0], "0 a");
+	assert_string_equal(log.seen[1], "1 c");
+	assert_string_equal(log.seen[2], "0 b");
+	assert_int_equal(log.api, 0);
 	assert_int_equal(berth_client_referrers_index(e->c, "dst/app", &s, &body, NULL), 0);
 	assert_non_null(doc = json_loadb(body.ptr, body.len, 0, NULL));
 	assert_int_equal(json_array_size(json_object_get(doc, "manifests")), 2);
@@ -143,53 +123,54 @@ static void walks_down_to_the_depth_and_lists_at_the_tag_schema(void **state)
 /* A listed digest that does not parse: refused, or passed over (and not counted). */
 static void invalid_digest_is_refused_or_passed_over(void **state)
 {
-	env *e = *state;
+	fr_env *e = *state;
+	walk_log log;
 	berth_digest s = digest_of('0');
-	int api = -1;
-	berth_client_referrers_walker w = walker(e, &api);
 
+	walk_init(&log, e);
 	put_index(e, '0', "?ab");
-	assert_int_equal(berth_client_referrers_walk(&w, &s), BERTH_EINVALID);
+	assert_int_equal(berth_client_referrers_walk(&log.w, &s), BERTH_EINVALID);
 	assert_non_null(strstr(berth_error_last(), "without a valid digest"));
-	assert_int_equal(e->nseen, 0);
-	w.skip_invalid = 1;
-	w.max_count = 1;
-	assert_int_equal(berth_client_referrers_walk(&w, &s), 0);
-	assert_int_equal(e->nseen, 1);
-	assert_string_equal(e->seen[0], "0 a");
+	assert_int_equal(log.nseen, 0);
+	log.w.skip_invalid = 1;
+	log.w.max_count = 1;
+	assert_int_equal(berth_client_referrers_walk(&log.w, &s), 0);
+	assert_int_equal(log.nseen, 1);
+	assert_string_equal(log.seen[0], "0 a");
 }
 
 /* A referrer whose own index is not JSON: on_error hears of it and the walk goes on. */
 static void unreadable_index_goes_to_on_error(void **state)
 {
-	env *e = *state;
+	fr_env *e = *state;
+	walk_log log;
 	berth_digest s = digest_of('0');
-	int api = -1;
-	berth_client_referrers_walker w = walker(e, &api);
 	char tag[BERTH_DIGEST_MAX + 8];
 	berth_digest a = digest_of('a');
 
+	walk_init(&log, e);
 	put_index(e, '0', "ab");
 	snprintf(tag, sizeof(tag), "sha256-%s", berth_digest_hex(&a));
 	fr_put_manifest(e->fr, "src/app", tag, MT_INDEX, "{", 1);
-	assert_int_equal(berth_client_referrers_walk(&w, &s), BERTH_EINVALID);
-	assert_int_equal(e->nseen, 1);
-	e->nseen = 0;
-	w.on_error = on_error;
-	assert_int_equal(berth_client_referrers_walk(&w, &s), 0);
-	assert_int_equal(e->errors, 1);
-	assert_int_equal(e->nseen, 2);
-	assert_string_equal(e->seen[1], "0 b");
+	assert_int_equal(berth_client_referrers_walk(&log.w, &s), BERTH_EINVALID);
+	assert_int_equal(log.nseen, 1);
+	log.nseen = 0;
+	log.w.on_error = on_error;
+	assert_int_equal(berth_client_referrers_walk(&log.w, &s), 0);
+	assert_int_equal(log.errors, 1);
+	assert_int_equal(log.nseen, 2);
+	assert_string_equal(log.seen[1], "0 b");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(walks_down_to_the_depth_and_lists_at_the_tag_schema,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(invalid_digest_is_refused_or_passed_over, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(unreadable_index_goes_to_on_error, setup, teardown),
+						fr_env_setup, fr_env_teardown),
+		cmocka_unit_test_setup_teardown(invalid_digest_is_refused_or_passed_over,
+						fr_env_setup, fr_env_teardown),
+		cmocka_unit_test_setup_teardown(unreadable_index_goes_to_on_error, fr_env_setup,
+						fr_env_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
