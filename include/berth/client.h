@@ -136,6 +136,56 @@ int berth_client_referrers_tag_merge(berth_client *c, const char *repo, const be
 /** 1 if `tag` is a tag of the referrers tag schema ("sha256-<64 hex>"), else 0. */
 int berth_client_is_referrers_tag(const char *tag);
 
+/**
+ * How berth_client_referrers_walk carries referrers from one registry to
+ * another, and what its caller does with each. The callbacks get `ctx`.
+ */
+typedef struct berth_client_referrers_walker {
+	berth_client *src, *dst; /* where the referrers are read, where they go */
+	const char *src_repo, *dst_repo;
+	/* Referrers of referrers are walked down to this depth (0: the subject's only). */
+	int max_depth;
+	/* Referrers taken per subject; 0 for no limit. */
+	size_t max_count;
+	/* 1: a listed digest that does not parse is passed over; 0: BERTH_EINVALID. */
+	int skip_invalid;
+	/*
+	 * The destination has the referrers API: 1, 0, or -1 until probed. The
+	 * first answer is kept here, atomically: walks on many threads may share
+	 * it. NULL: probed for each subject.
+	 */
+	int *dst_api;
+	/*
+	 * Copy one referrer, found at `depth` (0: a referrer of the walk's
+	 * subject). 0: done, walk its referrers (depth permitting); a positive
+	 * value: done, not its referrers; negative: end the walk with that code.
+	 */
+	int (*visit)(void *ctx, const berth_digest *referrer, int depth);
+	/* 1 to take no further referrer (may be NULL). */
+	int (*stop)(void *ctx);
+	/*
+	 * A subject whose referrers could not be read, or not be listed at the
+	 * destination (the message is in the error slot): 0 goes on, a negative
+	 * code ends the walk with it. NULL: every such error ends the walk.
+	 */
+	int (*on_error)(void *ctx, const berth_digest *subject, int rc);
+	void *ctx;
+} berth_client_referrers_walker;
+
+/**
+ * Walk the referrers of `subject` at w->src (its referrers API, or the
+ * referrers tag schema's index without one): each listed referrer is given
+ * to w->visit, then its own referrers the same way, down to w->max_depth.
+ * When any referrer was taken and the destination has no referrers API, the
+ * source's index (its bytes as read) is merged into the destination's tag
+ * schema index of `subject` (berth_client_referrers_tag_merge).
+ *
+ * Returns 0, or the first error that w->visit or w->on_error returns
+ * (without on_error, the first error).
+ */
+int berth_client_referrers_walk(const berth_client_referrers_walker *w,
+				const berth_digest *subject) BERTH_WARN_UNUSED;
+
 /* ---- blobs ---- */
 
 /** 0 and the size if the blob exists in repo (HEAD), BERTH_ENOTFOUND if not. */

@@ -89,6 +89,50 @@ def manifest_digest(base, repo, ref):
     return r.headers.get("Docker-Content-Digest") if r.status_code == 200 else None
 
 
+def upload_blob(server, repo, data):
+    """POST then PUT (Distribution 2.8 has no single-POST upload); returns the digest."""
+    digest = u.sha256(data)
+    r = requests.post(server.url + "/v2/%s/blobs/uploads/" % repo, timeout=10)
+    assert r.status_code == 202, r.text
+    loc = requests.compat.urljoin(server.url, r.headers["Location"])
+    r = requests.put(loc + ("&" if "?" in loc else "?") + "digest=" + digest, data=data,
+                     headers={"Content-Type": "application/octet-stream"}, timeout=10)
+    assert r.status_code == 201, r.text
+    return digest
+
+
+def put_referrer(server, repo, subject_digest, subject_size, subject_type):
+    """An OCI 1.1 artifact whose subject is the given manifest; returns its digest."""
+    blob = b'{"predicate": "sbom"}'
+    bd = upload_blob(server, repo, blob)
+    ed = upload_blob(server, repo, b"{}")
+    m = json.dumps({"schemaVersion": 2, "mediaType": u.MT_OCI_MANIFEST,
+                    "artifactType": "application/spdx+json",
+                    "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": ed,
+                               "size": 2},
+                    "layers": [{"mediaType": "application/spdx+json", "digest": bd,
+                                "size": len(blob)}],
+                    "subject": {"mediaType": subject_type, "digest": subject_digest,
+                                "size": subject_size}}).encode()
+    md = u.sha256(m)
+    r = requests.put(server.url + "/v2/%s/manifests/%s" % (repo, md), data=m,
+                     headers={"Content-Type": u.MT_OCI_MANIFEST}, timeout=10)
+    assert r.status_code == 201, r.text
+    return md
+
+
+def put_referrers_chain(server, repo, digest, n):
+    """n referrers: the first of manifest `digest`, each next one of the one
+    before (a signature of an attestation of ...); returns their digests."""
+    chain = []
+    for _ in range(n):
+        head = u.registry_get(server.url, "/v2/%s/manifests/%s" % (repo, digest), method="HEAD")
+        digest = put_referrer(server, repo, digest, int(head.headers["Content-Length"]),
+                              head.headers["Content-Type"])
+        chain.append(digest)
+    return chain
+
+
 def catalog(base):
     r = requests.get(base + "/v2/_catalog", timeout=10)
     assert r.status_code == 200

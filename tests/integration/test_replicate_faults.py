@@ -13,8 +13,8 @@ import requests
 import conftest
 import copyutil as u
 from replutil import (API, RULE, Distribution, Proxy, api, blob_uploads, brief_config,  # noqa: F401
-                      catalog, manifest_digest, need_distribution, push, results, source,
-                      target, wait_executions)
+                      catalog, manifest_digest, need_distribution, push, put_referrer,
+                      put_referrers_chain, results, source, target, wait_executions)
 
 
 @pytest.mark.parametrize("target", ["berth"], indirect=True)
@@ -35,38 +35,6 @@ def test_manual_run_propagates_deleted_tags_when_configured(target, source, tmp_
     assert ex[0]["summary"]["deleted"] == 1, ex
     assert manifest_digest(dst.url, "apps/web", "old") is None
     assert manifest_digest(dst.url, "apps/web", "1.0")
-
-
-def upload_blob(server, repo, data):
-    """POST then PUT (Distribution 2.8 has no single-POST upload); returns the digest."""
-    digest = u.sha256(data)
-    r = requests.post(server.url + "/v2/%s/blobs/uploads/" % repo, timeout=10)
-    assert r.status_code == 202, r.text
-    loc = requests.compat.urljoin(server.url, r.headers["Location"])
-    r = requests.put(loc + ("&" if "?" in loc else "?") + "digest=" + digest, data=data,
-                     headers={"Content-Type": "application/octet-stream"}, timeout=10)
-    assert r.status_code == 201, r.text
-    return digest
-
-
-def put_referrer(server, repo, subject_digest, subject_size, subject_type):
-    """An OCI 1.1 artifact whose subject is the given manifest; returns its digest."""
-    blob = b'{"predicate": "sbom"}'
-    bd = upload_blob(server, repo, blob)
-    ed = upload_blob(server, repo, b"{}")
-    m = json.dumps({"schemaVersion": 2, "mediaType": u.MT_OCI_MANIFEST,
-                    "artifactType": "application/spdx+json",
-                    "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": ed,
-                               "size": 2},
-                    "layers": [{"mediaType": "application/spdx+json", "digest": bd,
-                                "size": len(blob)}],
-                    "subject": {"mediaType": subject_type, "digest": subject_digest,
-                                "size": subject_size}}).encode()
-    md = u.sha256(m)
-    r = requests.put(server.url + "/v2/%s/manifests/%s" % (repo, md), data=m,
-                     headers={"Content-Type": u.MT_OCI_MANIFEST}, timeout=10)
-    assert r.status_code == 201, r.text
-    return md
 
 
 def pull_server(berth_factory, tmp_path, dist):
@@ -129,6 +97,25 @@ def test_signatures_and_referrers_arrive(target, source, tmp_path):
     if kind == "distribution":
         idx = u.registry_get(dst.url, "/v2/apps/web/manifests/" + referrers_tag(d))
         assert [m["digest"] for m in idx.json()["manifests"]] == [ref]
+
+
+@pytest.mark.parametrize("target", ["berth", "distribution"], indirect=True)
+def test_referrers_of_referrers_arrive_three_levels_down(target, source, tmp_path):
+    proxy, dst = target
+    src = source(brief_config(tmp_path, proxy.url))
+    push(u.small_image() + ":small", src, "apps/web:1.0")
+    chain = put_referrers_chain(src, "apps/web", manifest_digest(src.url, "apps/web", "1.0"), 4)
+    api(src, "POST", "/policies/%s/run" % RULE, status=202)
+    ex = wait_executions(src, 1)
+    assert ex[0]["status"] == "succeeded", (ex, results(src, ex[0]["id"]))
+    assert ex[0]["summary"]["copied"] == 4, ex[0]  # the image and three levels of referrers
+    assert [manifest_digest(dst.url, "apps/web", r) for r in chain] == chain[:3] + [None]
+    # Each level is listed under its subject: the API, or the tag schema without one.
+    if isinstance(dst, Distribution):
+        idx = u.registry_get(dst.url, "/v2/apps/web/manifests/" + referrers_tag(chain[1]))
+    else:
+        idx = u.registry_get(dst.url, "/v2/apps/web/referrers/" + chain[1])
+    assert [m["digest"] for m in idx.json()["manifests"]] == [chain[2]]
 
 
 def test_pull_from_distribution_brings_referrers_of_the_tag_schema(berth_factory, tmp_path):

@@ -116,6 +116,21 @@ def test_every_platform_of_an_index_carries_its_signatures(reg, signed, dest):  
         signed.sbom.read_bytes()
 
 
+def test_referrers_of_referrers_travel_two_levels_down(reg, dest):  # noqa: F811
+    kind, d = dest
+    dg = s.push_fixture(reg, "busybox", "v1", repo="chain")
+    chain = replutil.put_referrers_chain(reg, "chain", dg, 3)
+    s.berth("copy", "-q", "--with-signatures", "docker://%s/chain:v1" % reg.host,
+            "docker://%s/chain:v1" % d.host)
+    assert [s.manifest(d, "chain", r).status_code for r in chain] == [200, 200, 404]
+    # The second level is listed under its subject: the API, or the tag schema without one.
+    if kind == "distribution":
+        assert [m["digest"] for m in s.manifest(d, "chain", chain[0].replace(":", "-"))
+                .json()["manifests"]] == [chain[1]]
+    else:
+        assert [m["digest"] for m in s.referrers(d, "chain", chain[0])] == [chain[1]]
+
+
 def test_without_the_flag_nothing_attached_is_copied(reg, signed, dest):  # noqa: F811
     kind, d = dest
     s.berth("copy", "-q", "--all", "docker://%s/multi:v1" % reg.host,

@@ -4,7 +4,8 @@
  *                (retries, auth, redirects, error mapping)
  *   auth.c       WWW-Authenticate parsing, the Bearer token flow and cache
  *   tls.c        per-registry certificate directories
- *   manifests.c  manifest GET/HEAD/PUT/DELETE, tags
+ *   manifests.c  manifest GET/HEAD/PUT/DELETE, tags, referrers
+ *   referrers.c  the walk over a subject's referrers that copies carry along
  *   blobs.c      blob HEAD/GET/mount/push
  *   creds.c      docker config.json / containers auth.json / credential helpers
  */
@@ -232,6 +233,12 @@ int berth_client__token_parse(const char *host, const char *body, size_t len, ti
 /* manifests.c */
 /** The target of `Link: <url>; rel="next"`, malloc'd, or NULL. */
 char *berth_client__next_link(const char *link);
+/**
+ * berth_client_referrers_index, and the index as parsed when checking it:
+ * *doc (may be NULL) gets it, owned by the caller, or NULL when `body` is empty.
+ */
+int berth_client__referrers_index(berth_client *c, const char *repo, const berth_digest *subject,
+				  berth_buf *body, int *api, json_t **doc) BERTH_WARN_UNUSED;
 
 /* blobs.c */
 /** An upload status Range "0-<last>" as bytes held (last+1); 0 for "0-0" or none. */

@@ -382,8 +382,9 @@ static void referrers_tag(char *out, size_t n, const berth_digest *subject)
 	snprintf(out, n, "%s-%s", berth_digest_algo_name(subject->algo), berth_digest_hex(subject));
 }
 
-/* 0 when `body` is a JSON object with a manifests array. */
-static int referrers_check(const berth_buf *body, const char *repo, const berth_digest *subject)
+/* 0 when `body` is a JSON object with a manifests array; *out (may be NULL) gets it. */
+static int referrers_check(const berth_buf *body, const char *repo, const berth_digest *subject,
+			   json_t **out)
 {
 	json_t *doc = json_loadb(body->ptr, body->len, 0, NULL);
 	int rc = 0;
@@ -395,6 +396,10 @@ static int referrers_check(const berth_buf *body, const char *repo, const berth_
 		rc = berth_error_set(BERTH_EINVALID,
 				     "the referrers index of %s in %s has no manifests list",
 				     subject->str, repo);
+	if (rc == 0 && out) {
+		*out = doc; /* now owned by the caller */
+		doc = NULL;
+	}
 	json_decref(doc);
 	return rc;
 }
@@ -402,9 +407,17 @@ static int referrers_check(const berth_buf *body, const char *repo, const berth_
 int berth_client_referrers_index(berth_client *c, const char *repo, const berth_digest *subject,
 				 berth_buf *body, int *api)
 {
+	return berth_client__referrers_index(c, repo, subject, body, api, NULL);
+}
+
+int berth_client__referrers_index(berth_client *c, const char *repo, const berth_digest *subject,
+				  berth_buf *body, int *api, json_t **doc)
+{
 	char tag[BERTH_DIGEST_MAX + 16];
 	int rc;
 
+	if (doc)
+		*doc = NULL;
 	berth_buf_reset(body);
 	rc = berth_client_referrers(c, repo, subject, NULL, body);
 	if (api)
@@ -418,7 +431,7 @@ int berth_client_referrers_index(berth_client *c, const char *repo, const berth_
 			rc = 0;
 		}
 	}
-	if (rc == 0 && body->len && (rc = referrers_check(body, repo, subject)) < 0)
+	if (rc == 0 && body->len && (rc = referrers_check(body, repo, subject, doc)) < 0)
 		berth_buf_reset(body);
 	return rc;
 }

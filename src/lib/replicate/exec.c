@@ -86,7 +86,7 @@ typedef struct run {
 	char full_msg[512]; /* why, from the first such failure */
 	blob_seen **blobs;  /* BLOB_BUCKETS chains: blobs the destination holds */
 	size_t nblobs;
-	int dst_api; /* the destination has the referrers API: -1 not known yet */
+	int dst_api; /* the destination has the referrers API: -1 not known yet (atomic) */
 } run;
 
 static void record(run *x, const char *repo, const char *sep, const char *ref, const char *digest,
@@ -258,26 +258,47 @@ done:
 	return rc;
 }
 
-/*
- * 1 if the run's destination has the referrers API, 0 if not (it keeps the
- * referrers tag schema), probed once per run; negative on error.
- */
-static int dst_referrers_api(run *x, berth_client *to, const char *repo,
-			     const berth_digest *subject)
-{
-	int api;
+/* One walk over a subject's referrers: what its callbacks need of the run. */
+typedef struct referrers_walk {
+	run *x;
+	const char *repo;
+	berth_client *to;
+	const char *from_host, *to_host;
+} referrers_walk;
 
-	pthread_mutex_lock(&x->mu);
-	api = x->dst_api;
-	pthread_mutex_unlock(&x->mu);
-	if (api >= 0)
-		return api;
-	if ((api = berth_client_referrers_api(to, repo, subject)) >= 0) {
-		pthread_mutex_lock(&x->mu);
-		x->dst_api = api;
-		pthread_mutex_unlock(&x->mu);
+/* Copy a referrer unless the destination has it, and record which; always go on. */
+static int referrer_visit(void *ctx, const berth_digest *d, int depth)
+{
+	referrers_walk *w = ctx;
+	char src[4300], dst[4300];
+
+	(void)depth;
+	if (berth_client_manifest_head(w->to, w->repo, d->str, NULL, NULL, 0, NULL) == 0) {
+		record(w->x, w->repo, "@", d->str, d->str, "skipped", "referrer already there");
+		return 0;
 	}
-	return api;
+	snprintf(src, sizeof(src), "docker://%s/%s@%s", w->from_host, w->repo, d->str);
+	snprintf(dst, sizeof(dst), "docker://%s/%s@%s", w->to_host, w->repo, d->str);
+	if (copy_image(w->x, src, dst, !w->x->rule->pull, NULL) < 0)
+		record(w->x, w->repo, "@", d->str, d->str, "failed", berth_error_last());
+	else
+		record(w->x, w->repo, "@", d->str, d->str, "copied", "referrer");
+	return 0;
+}
+
+static int referrers_stop(void *ctx)
+{
+	return is_full(((referrers_walk *)ctx)->x);
+}
+
+/* A subject whose referrers could not be read or listed: recorded failed; go on. */
+static int referrers_failed(void *ctx, const berth_digest *subject, int rc)
+{
+	referrers_walk *w = ctx;
+
+	(void)rc;
+	record(w->x, w->repo, "@", subject->str, subject->str, "failed", berth_error_last());
+	return 0;
 }
 
 /*
@@ -288,58 +309,35 @@ static int dst_referrers_api(run *x, berth_client *to, const char *repo,
  * referrers tag schema index: they arrive at berth as real referrers. A
  * destination without the API (Distribution 2.8 as a push target) gets
  * them listed in its tag schema index, as an OCI 1.1 client keeps it.
+ * Every outcome is recorded on its artifact; none stops the run.
  */
-static void copy_referrers(run *x, const char *repo, const berth_digest *subject, int depth)
+static void copy_referrers(run *x, const char *repo, const berth_digest *subject)
 {
 	int pull = x->rule->pull;
-	berth_client *from = pull ? x->client : x->self, *to = pull ? x->self : x->client;
-	const char *from_host = pull ? x->remote : x->r->self;
-	const char *to_host = pull ? x->r->self : x->remote;
-	berth_buf body = BERTH_BUF_INIT(0);
-	char src[4300], dst[4300];
-	json_t *idx = NULL, *m;
-	size_t i, n = 0;
-	int api = 1;
+	referrers_walk rw = {
+		.x = x,
+		.repo = repo,
+		.to = pull ? x->self : x->client,
+		.from_host = pull ? x->remote : x->r->self,
+		.to_host = pull ? x->r->self : x->remote,
+	};
+	berth_client_referrers_walker w = {
+		.src = pull ? x->client : x->self,
+		.dst = rw.to,
+		.src_repo = repo,
+		.dst_repo = repo,
+		.max_depth = 2,
+		.max_count = REFERRERS_MAX,
+		.skip_invalid = 1,
+		.dst_api = &x->dst_api,
+		.visit = referrer_visit,
+		.stop = referrers_stop,
+		.on_error = referrers_failed,
+		.ctx = &rw,
+	};
 
-	if (depth > 2)
-		return;
-	if (berth_client_referrers_index(from, repo, subject, &body, NULL) < 0) {
-		record(x, repo, "@", subject->str, subject->str, "failed", berth_error_last());
-		goto done;
-	}
-	if (!body.len || !(idx = json_loadb(body.ptr, body.len, 0, NULL)))
-		goto done;
-	json_array_foreach(json_object_get(idx, "manifests"), i, m)
-	{
-		const char *dg = json_string_value(json_object_get(m, "digest"));
-		berth_digest d, got;
-		uint64_t size;
-
-		if (n >= REFERRERS_MAX || is_full(x))
-			break;
-		if (!dg || berth_digest_parse(&d, dg, strlen(dg)) < 0)
-			continue;
-		n++;
-		if (berth_client_manifest_head(to, repo, dg, &got, NULL, 0, &size) == 0) {
-			record(x, repo, "@", dg, dg, "skipped", "referrer already there");
-		} else {
-			snprintf(src, sizeof(src), "docker://%s/%s@%s", from_host, repo, dg);
-			snprintf(dst, sizeof(dst), "docker://%s/%s@%s", to_host, repo, dg);
-			if (copy_image(x, src, dst, !pull, NULL) < 0)
-				record(x, repo, "@", dg, dg, "failed", berth_error_last());
-			else
-				record(x, repo, "@", dg, dg, "copied", "referrer");
-		}
-		copy_referrers(x, repo, &d, depth + 1);
-	}
-	if (n && (api = dst_referrers_api(x, to, repo, subject)) == 0 &&
-	    berth_client_referrers_tag_merge(to, repo, subject, body.ptr, body.len) < 0)
-		api = -1;
-	if (n && api < 0)
-		record(x, repo, "@", subject->str, subject->str, "failed", berth_error_last());
-done:
-	json_decref(idx);
-	berth_buf_dispose(&body);
+	/* Nothing to do on failure: referrers_failed recorded it and said go on. */
+	(void)!berth_client_referrers_walk(&w, subject);
 }
 
 /* ---- label filters: the image's annotations and config labels, kept by digest ---- */
@@ -547,7 +545,7 @@ static void push_tag(run *x, const char *repo, const char *tag)
 		}
 		record(x, repo, ":", tag, local_hex, "copied", NULL);
 	}
-	copy_referrers(x, repo, &info.digest, 0);
+	copy_referrers(x, repo, &info.digest);
 }
 
 /* 1 if a tag of `repo` here still names manifest `d`. */
@@ -773,7 +771,7 @@ static void pull_tag(run *x, const char *repo, const char *tag)
 		}
 		record(x, repo, ":", tag, hex, "copied", NULL);
 	}
-	copy_referrers(x, repo, &remote_digest, 0);
+	copy_referrers(x, repo, &remote_digest);
 }
 
 /* The source's repositories: its catalog, page by page (Distribution allows n <= 1000). */

@@ -93,78 +93,30 @@ static int copy_tags(att_ctx *cx, const berth_digest *subject)
 	return rc;
 }
 
-/* The referrers index of `subject` at one end (API or tag schema), or none (*out NULL). */
-static int referrers_index(berth_client *c, const char *repo, const berth_digest *subject,
-			   json_t **out)
+/* A referrer, by digest, and the cosign tags of the first level's referrers. */
+static int copy_referrer(void *ctx, const berth_digest *referrer, int depth)
 {
-	berth_buf body = BERTH_BUF_INIT(0);
-	int rc = berth_client_referrers_index(c, repo, subject, &body, NULL);
+	int rc = copy_item(ctx, referrer->str);
 
-	*out = NULL;
-	if (rc == 0 && body.len && !(*out = json_loadb(body.ptr, body.len, 0, NULL)))
-		rc = berth_error_set(BERTH_ERROR, "out of memory");
-	berth_buf_dispose(&body);
-	return rc;
+	return rc < 0 || depth >= REFERRER_DEPTH ? rc : copy_tags(ctx, referrer);
 }
 
-/*
- * A destination without the referrers API: merge the descriptors of `refs`
- * (the source's referrers of `subject`) into its "sha256-<hex>" index tag.
- */
-static int update_tag_schema(att_ctx *cx, const berth_digest *subject, json_t *refs)
+/* What is attached to `subject`: its cosign tags, its referrers and theirs. */
+static int copy_for(att_ctx *cx, const berth_digest *subject)
 {
-	char *text = json_dumps(refs, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	int rc = text ? berth_client_referrers_tag_merge(cx->dc, cx->dst->ref->path, subject, text,
-							 strlen(text))
-		      : berth_error_set(BERTH_ERROR, "out of memory");
-
-	free(text);
-	return rc;
-}
-
-static int copy_for(att_ctx *cx, const berth_digest *subject, int depth);
-
-/* Every referrer of `subject`, by digest, and what refers to each of them. */
-static int copy_referrers(att_ctx *cx, const berth_digest *subject, int depth)
-{
-	json_t *refs = NULL, *m;
-	size_t i;
-	int rc = referrers_index(cx->sc, cx->src->ref->path, subject, &refs);
-
-	json_array_foreach(json_object_get(refs, "manifests"), i, m)
-	{
-		const char *ds = json_string_value(json_object_get(m, "digest"));
-		berth_digest d;
-
-		if (rc < 0)
-			break;
-		if (!ds || berth_digest_parse(&d, ds, strlen(ds)) < 0) {
-			rc = berth_error_set(BERTH_EINVALID,
-					     "a referrer of %s without a valid digest",
-					     subject->str);
-			break;
-		}
-		if ((rc = copy_item(cx, d.str)) == 0 && depth < REFERRER_DEPTH)
-			rc = copy_for(cx, &d, depth + 1);
-	}
-	if (rc == 0 && refs && json_array_size(json_object_get(refs, "manifests")) > 0) {
-		if (cx->dst_api < 0) {
-			rc = berth_client_referrers_api(cx->dc, cx->dst->ref->path, subject);
-			cx->dst_api = rc < 0 ? -1 : rc;
-			rc = rc < 0 ? rc : 0;
-		}
-		if (rc == 0 && !cx->dst_api)
-			rc = update_tag_schema(cx, subject, refs);
-	}
-	json_decref(refs);
-	return rc;
-}
-
-static int copy_for(att_ctx *cx, const berth_digest *subject, int depth)
-{
+	berth_client_referrers_walker w = {
+		.src = cx->sc,
+		.dst = cx->dc,
+		.src_repo = cx->src->ref->path,
+		.dst_repo = cx->dst->ref->path,
+		.max_depth = REFERRER_DEPTH,
+		.dst_api = &cx->dst_api,
+		.visit = copy_referrer,
+		.ctx = cx,
+	};
 	int rc = copy_tags(cx, subject);
 
-	return rc < 0 ? rc : copy_referrers(cx, subject, depth);
+	return rc < 0 ? rc : berth_client_referrers_walk(&w, subject);
 }
 
 /* The subjects: the manifest written and, for an index, each child it lists. */
@@ -229,7 +181,7 @@ int berth_transport__copy_attached(const berth_image_name *src,
 	    (rc = subjects(&cx, subject, &subs, &n)) < 0)
 		goto done;
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = copy_for(&cx, &subs[i], 0);
+		rc = copy_for(&cx, &subs[i]);
 done:
 	free(subs);
 	berth_client_free(cx.sc);

@@ -866,6 +866,33 @@ static inline berth_client *fr_client(fake_registry *fr, const char *user, const
 	return c;
 }
 
+/* The usual fixture of a test (cmocka state): a fake registry and an anonymous client of it. */
+typedef struct fr_env {
+	fake_registry *fr;
+	berth_client *c;
+} fr_env;
+
+static inline int fr_env_setup(void **state)
+{
+	fr_env *e = calloc(1, sizeof(*e));
+
+	assert_non_null(e);
+	e->fr = fr_start();
+	e->c = fr_client(e->fr, NULL, NULL);
+	*state = e;
+	return 0;
+}
+
+static inline int fr_env_teardown(void **state)
+{
+	fr_env *e = *state;
+
+	berth_client_free(e->c);
+	fr_stop(e->fr);
+	free(e);
+	return 0;
+}
+
 /* Deterministic test bytes. */
 static inline char *fr_bytes(size_t len, unsigned seed)
 {

@@ -16,30 +16,7 @@ static const char manifest[] =
 	"\"layers\":[]}";
 #define MT "application/vnd.oci.image.manifest.v1+json"
 
-typedef struct {
-	fake_registry *fr;
-	berth_client *c;
-} env;
-
-static int setup(void **state)
-{
-	env *e = calloc(1, sizeof(*e));
-
-	e->fr = fr_start();
-	e->c = fr_client(e->fr, NULL, NULL);
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	env *e = *state;
-
-	berth_client_free(e->c);
-	fr_stop(e->fr);
-	free(e);
-	return 0;
-}
+typedef fr_env env;
 
 static void put_then_get_round_trips_exact_bytes(void **state)
 {
@@ -255,21 +232,22 @@ static void referrers_tag_merge_adds_each_digest_once(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(put_then_get_round_trips_exact_bytes, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(missing_manifest_carries_registry_message, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(put_then_get_round_trips_exact_bytes, fr_env_setup,
+						fr_env_teardown),
+		cmocka_unit_test_setup_teardown(missing_manifest_carries_registry_message,
+						fr_env_setup, fr_env_teardown),
 		cmocka_unit_test_setup_teardown(bytes_not_matching_requested_digest_are_refused,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(huge_manifest_is_refused_while_reading, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(tags_follow_pagination, setup, teardown),
-		cmocka_unit_test_setup_teardown(referrers_index_falls_back_to_the_tag_schema, setup,
-						teardown),
+						fr_env_setup, fr_env_teardown),
+		cmocka_unit_test_setup_teardown(huge_manifest_is_refused_while_reading,
+						fr_env_setup, fr_env_teardown),
+		cmocka_unit_test_setup_teardown(tags_follow_pagination, fr_env_setup,
+						fr_env_teardown),
+		cmocka_unit_test_setup_teardown(referrers_index_falls_back_to_the_tag_schema,
+						fr_env_setup, fr_env_teardown),
 		cmocka_unit_test_setup_teardown(invalid_names_are_rejected_before_any_request,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(referrers_tag_merge_adds_each_digest_once, setup,
-						teardown),
+						fr_env_setup, fr_env_teardown),
+		cmocka_unit_test_setup_teardown(referrers_tag_merge_adds_each_digest_once,
+						fr_env_setup, fr_env_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,30 +8,7 @@
  */
 #include "fake_registry.h"
 
-typedef struct {
-	fake_registry *fr;
-	berth_client *c;
-} env;
-
-static int setup(void **state)
-{
-	env *e = calloc(1, sizeof(*e));
-
-	e->fr = fr_start();
-	e->c = fr_client(e->fr, NULL, NULL);
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	env *e = *state;
-
-	berth_client_free(e->c);
-	fr_stop(e->fr);
-	free(e);
-	return 0;
-}
+typedef fr_env env;
 
 /* Push len deterministic bytes; return the client's result. Checks storage on success. */
 static int push(env *e, size_t len, uint64_t threshold, uint64_t chunk, size_t step,
@@ -182,21 +159,24 @@ static void upload_errors_do_not_leak_upload_state(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(small_blob_goes_in_one_post, setup, teardown),
-		cmocka_unit_test_setup_teardown(registry_ignoring_single_post_gets_a_put, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(large_blob_goes_in_chunks, setup, teardown),
-		cmocka_unit_test_setup_teardown(connection_cut_mid_chunk_resumes, setup, teardown),
-		cmocka_unit_test_setup_teardown(connection_cut_in_final_put_resumes, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(source_failing_its_check_commits_nothing, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(small_blob_goes_in_one_post, fr_env_setup,
+						fr_env_teardown),
+		cmocka_unit_test_setup_teardown(registry_ignoring_single_post_gets_a_put,
+						fr_env_setup, fr_env_teardown),
+		cmocka_unit_test_setup_teardown(large_blob_goes_in_chunks, fr_env_setup,
+						fr_env_teardown),
+		cmocka_unit_test_setup_teardown(connection_cut_mid_chunk_resumes, fr_env_setup,
+						fr_env_teardown),
+		cmocka_unit_test_setup_teardown(connection_cut_in_final_put_resumes, fr_env_setup,
+						fr_env_teardown),
+		cmocka_unit_test_setup_teardown(source_failing_its_check_commits_nothing,
+						fr_env_setup, fr_env_teardown),
 		cmocka_unit_test_setup_teardown(source_shorter_or_longer_than_declared_is_esize,
-						setup, teardown),
+						fr_env_setup, fr_env_teardown),
 		cmocka_unit_test_setup_teardown(mount_finds_existing_blob_or_reports_not_found,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(upload_errors_do_not_leak_upload_state, setup,
-						teardown),
+						fr_env_setup, fr_env_teardown),
+		cmocka_unit_test_setup_teardown(upload_errors_do_not_leak_upload_state,
+						fr_env_setup, fr_env_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,82 @@
+/*
+ * referrers.c - the walk over the OCI 1.1 referrers of a subject that a
+ * copy carries along (`berth copy --with-signatures`, replication): read
+ * the subject's referrers at the source, give each to the caller to copy,
+ * go down into the referrers of each, and list them at a destination
+ * without the referrers API in its referrers tag schema index, as an OCI
+ * 1.1 client pushing there keeps it.
+ *
+ * The policy is the caller's (berth_client_referrers_walker): how deep, how
+ * many, whether a failure ends the walk or is recorded and passed over. An
+ * index is read and parsed once; the merge at the destination gets its
+ * bytes as they were read.
+ */
+#include "lib/client/internal.h"
+
+#include <assert.h>
+#include <jansson.h>
+#include <string.h>
+
+/* 1 if the walk's destination has the referrers API, 0 if not, negative on error. */
+static int dst_api(const berth_client_referrers_walker *w, const berth_digest *subject)
+{
+	int api = w->dst_api ? __atomic_load_n(w->dst_api, __ATOMIC_ACQUIRE) : -1;
+
+	if (api >= 0)
+		return api;
+	if ((api = berth_client_referrers_api(w->dst, w->dst_repo, subject)) >= 0 && w->dst_api)
+		__atomic_store_n(w->dst_api, api, __ATOMIC_RELEASE);
+	return api;
+}
+
+static int walk(const berth_client_referrers_walker *w, const berth_digest *subject, int depth)
+{
+	berth_buf body = BERTH_BUF_INIT(0);
+	json_t *idx = NULL, *m;
+	size_t i, n = 0;
+	int rc = berth_client__referrers_index(w->src, w->src_repo, subject, &body, NULL, &idx);
+
+	if (rc < 0)
+		goto failed;
+	json_array_foreach(json_object_get(idx, "manifests"), i, m)
+	{
+		const char *ds = json_string_value(json_object_get(m, "digest"));
+		berth_digest d;
+
+		if ((w->max_count && n >= w->max_count) || (w->stop && w->stop(w->ctx)))
+			break;
+		if (!ds || berth_digest_parse(&d, ds, strlen(ds)) < 0) {
+			if (w->skip_invalid)
+				continue;
+			rc = berth_error_set(BERTH_EINVALID,
+					     "a referrer of %s without a valid digest",
+					     subject->str);
+			goto failed;
+		}
+		n++;
+		/*
+		 * A visit's error, or one a deeper walk's on_error kept, ends the
+		 * walk as it is: it is not this subject's to report again.
+		 */
+		if ((rc = w->visit(w->ctx, &d, depth)) < 0 ||
+		    (rc == 0 && depth < w->max_depth && (rc = walk(w, &d, depth + 1)) < 0))
+			goto done;
+	}
+	rc = 0;
+	if (n && (rc = dst_api(w, subject)) == 0)
+		rc = berth_client_referrers_tag_merge(w->dst, w->dst_repo, subject, body.ptr,
+						      body.len);
+failed:
+	if (rc < 0 && w->on_error)
+		rc = w->on_error(w->ctx, subject, rc);
+done:
+	json_decref(idx);
+	berth_buf_dispose(&body);
+	return rc < 0 ? rc : 0;
+}
+
+int berth_client_referrers_walk(const berth_client_referrers_walker *w, const berth_digest *subject)
+{
+	assert(w && w->src && w->dst && w->src_repo && w->dst_repo && w->visit && subject);
+	return walk(w, subject, 0);
+}
