@@ -157,8 +157,10 @@ typedef struct berth_client_referrers_walker {
 	int *dst_api;
 	/*
 	 * Copy one referrer, found at `depth` (0: a referrer of the walk's
-	 * subject). 0: done, walk its referrers (depth permitting); a positive
-	 * value: done, not its referrers; negative: end the walk with that code.
+	 * subject). 0: it is at the destination, walk its referrers (depth
+	 * permitting); a positive value: it is not (not copied), so neither
+	 * listed at the destination nor walked; negative: end the walk with
+	 * that code.
 	 */
 	int (*visit)(void *ctx, const berth_digest *referrer, int depth);
 	/* 1 to take no further referrer (may be NULL). */
@@ -176,9 +178,11 @@ typedef struct berth_client_referrers_walker {
  * Walk the referrers of `subject` at w->src (its referrers API, or the
  * referrers tag schema's index without one): each listed referrer is given
  * to w->visit, then its own referrers the same way, down to w->max_depth.
- * When any referrer was taken and the destination has no referrers API, the
- * source's index (its bytes as read) is merged into the destination's tag
- * schema index of `subject` (berth_client_referrers_tag_merge).
+ * When any referrer is at the destination and the destination has no
+ * referrers API, the source's index (its bytes as read, or only the
+ * descriptors of the referrers at the destination when some were not
+ * copied) is merged into the destination's tag schema index of `subject`
+ * (berth_client_referrers_tag_merge).
  *
  * Returns 0, or the first error that w->visit or w->on_error returns
  * (without on_error, the first error).

@@ -15,6 +15,7 @@
 
 #include <assert.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* 1 if the walk's destination has the referrers API, 0 if not, negative on error. */
@@ -29,12 +30,44 @@ static int dst_api(const berth_client_referrers_walker *w, const berth_digest *s
 	return api;
 }
 
+/*
+ * The tag schema merge at a destination without the referrers API: the
+ * index as read when every referrer it lists is at the destination now,
+ * else the index with only those (a referrer not copied is not listed).
+ */
+static int list_at_dst(const berth_client_referrers_walker *w, const berth_digest *subject,
+		       const berth_buf *body, json_t *idx, json_t *listed)
+{
+	json_t *doc;
+	char *text;
+	int rc;
+
+	if (json_array_size(listed) == json_array_size(json_object_get(idx, "manifests")))
+		return berth_client_referrers_tag_merge(w->dst, w->dst_repo, subject, body->ptr,
+							body->len);
+	doc = json_object();
+	if (!doc || json_object_update(doc, idx) < 0 ||
+	    json_object_set(doc, "manifests", listed) < 0) {
+		json_decref(doc);
+		return berth_error_set(BERTH_ERROR, "out of memory");
+	}
+	text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	rc = text ? berth_client_referrers_tag_merge(w->dst, w->dst_repo, subject, text,
+						     strlen(text))
+		  : berth_error_set(BERTH_ERROR, "out of memory");
+	free(text);
+	json_decref(doc);
+	return rc;
+}
+
 static int walk(const berth_client_referrers_walker *w, const berth_digest *subject, int depth)
 {
 	berth_buf body = BERTH_BUF_INIT(0);
-	json_t *idx = NULL, *m;
+	json_t *idx = NULL, *m, *listed = json_array();
 	size_t i, n = 0;
-	int rc = berth_client__referrers_index(w->src, w->src_repo, subject, &body, NULL, &idx);
+	int rc = listed ? berth_client__referrers_index(w->src, w->src_repo, subject, &body, NULL,
+							&idx)
+			: berth_error_set(BERTH_ERROR, "out of memory");
 
 	if (rc < 0)
 		goto failed;
@@ -58,18 +91,25 @@ static int walk(const berth_client_referrers_walker *w, const berth_digest *subj
 		 * A visit's error, or one a deeper walk's on_error kept, ends the
 		 * walk as it is: it is not this subject's to report again.
 		 */
-		if ((rc = w->visit(w->ctx, &d, depth)) < 0 ||
-		    (rc == 0 && depth < w->max_depth && (rc = walk(w, &d, depth + 1)) < 0))
+		if ((rc = w->visit(w->ctx, &d, depth)) < 0)
+			goto done;
+		if (rc > 0)
+			continue; /* not at the destination: neither listed nor walked */
+		if (json_array_append(listed, m) < 0) {
+			rc = berth_error_set(BERTH_ERROR, "out of memory");
+			goto failed;
+		}
+		if (depth < w->max_depth && (rc = walk(w, &d, depth + 1)) < 0)
 			goto done;
 	}
 	rc = 0;
-	if (n && (rc = dst_api(w, subject)) == 0)
-		rc = berth_client_referrers_tag_merge(w->dst, w->dst_repo, subject, body.ptr,
-						      body.len);
+	if (json_array_size(listed) && (rc = dst_api(w, subject)) == 0)
+		rc = list_at_dst(w, subject, &body, idx, listed);
 failed:
 	if (rc < 0 && w->on_error)
 		rc = w->on_error(w->ctx, subject, rc);
 done:
+	json_decref(listed);
 	json_decref(idx);
 	berth_buf_dispose(&body);
 	return rc < 0 ? rc : 0;

@@ -266,7 +266,8 @@ typedef struct referrers_walk {
 	const char *from_host, *to_host;
 } referrers_walk;
 
-/* Copy a referrer unless the destination has it, and record which; always go on. */
+/* Copy a referrer unless the destination has it, and record which; always go on (one that
+ * failed is neither listed at the destination nor walked). */
 static int referrer_visit(void *ctx, const berth_digest *d, int depth)
 {
 	referrers_walk *w = ctx;
@@ -279,10 +280,11 @@ static int referrer_visit(void *ctx, const berth_digest *d, int depth)
 	}
 	snprintf(src, sizeof(src), "docker://%s/%s@%s", w->from_host, w->repo, d->str);
 	snprintf(dst, sizeof(dst), "docker://%s/%s@%s", w->to_host, w->repo, d->str);
-	if (copy_image(w->x, src, dst, !w->x->rule->pull, NULL) < 0)
+	if (copy_image(w->x, src, dst, !w->x->rule->pull, NULL) < 0) {
 		record(w->x, w->repo, "@", d->str, d->str, "failed", berth_error_last());
-	else
-		record(w->x, w->repo, "@", d->str, d->str, "copied", "referrer");
+		return 1;
+	}
+	record(w->x, w->repo, "@", d->str, d->str, "copied", "referrer");
 	return 0;
 }
 

@@ -3,7 +3,7 @@
  * referrers API: the tag schema's indexes at both ends): the depth limit,
  * the count limit, an invalid digest passed over or refused, a subject
  * whose index cannot be read handed to on_error, and the merge of the
- * source's index into the destination's.
+ * source's index into the destination's (only the referrers copied).
  */
 #include "fake_registry.h"
 
@@ -139,6 +139,64 @@ static void invalid_digest_is_refused_or_passed_over(void **state)
 	assert_string_equal(log.seen[0], "0 a");
 }
 
+/* Refuses referrer 'b' (a copy that failed): a positive answer. */
+static int visit_fails_b(void *ctx, const berth_digest *referrer, int depth)
+{
+	visit(ctx, referrer, depth);
+	return berth_digest_hex(referrer)[0] == 'b';
+}
+
+/* The digests (first hex digit each) the destination's tag schema index of `subject` lists. */
+static void listed_at_dst(fr_env *e, char subject, char *out, size_t n)
+{
+	berth_digest s = digest_of(subject);
+	berth_buf body = BERTH_BUF_INIT(1 << 20);
+	json_t *doc, *m;
+	size_t i, k = 0;
+
+	assert_int_equal(berth_client_referrers_index(e->c, "dst/app", &s, &body, NULL), 0);
+	assert_non_null(doc = json_loadb(body.ptr, body.len, 0, NULL));
+	json_array_foreach(json_object_get(doc, "manifests"), i, m)
+	{
+		const char *d = json_string_value(json_object_get(m, "digest"));
+
+		assert_true(k + 1 < n && d && strlen(d) > 7);
+		out[k++] = d[7];
+	}
+	out[k] = '\0';
+	json_decref(doc);
+	berth_buf_dispose(&body);
+}
+
+/*
+ * Only the referrers at the destination are listed there: not one whose copy
+ * failed (nor are its referrers walked), not those past the count limit.
+ */
+static void lists_only_what_is_at_the_destination(void **state)
+{
+	fr_env *e = *state;
+	walk_log log;
+	berth_digest s = digest_of('0');
+	char got[16];
+
+	walk_init(&log, e);
+	log.w.visit = visit_fails_b;
+	put_index(e, '0', "abc");
+	put_index(e, 'b', "d");
+	assert_int_equal(berth_client_referrers_walk(&log.w, &s), 0);
+	assert_int_equal(log.nseen, 3); /* a, b, c; not d */
+	assert_string_equal(log.seen[2], "0 c");
+	listed_at_dst(e, '0', got, sizeof(got));
+	assert_string_equal(got, "ac");
+	/* as read when every referrer is there; after a count limit, those taken */
+	walk_init(&log, e);
+	put_index(e, '0', "ef");
+	log.w.max_count = 1;
+	assert_int_equal(berth_client_referrers_walk(&log.w, &s), 0);
+	listed_at_dst(e, '0', got, sizeof(got));
+	assert_string_equal(got, "ace");
+}
+
 /* A referrer whose own index is not JSON: on_error hears of it and the walk goes on. */
 static void unreadable_index_goes_to_on_error(void **state)
 {
@@ -170,6 +228,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(invalid_digest_is_refused_or_passed_over,
 						fr_env_setup, fr_env_teardown),
 		cmocka_unit_test_setup_teardown(unreadable_index_goes_to_on_error, fr_env_setup,
+						fr_env_teardown),
+		cmocka_unit_test_setup_teardown(lists_only_what_is_at_the_destination, fr_env_setup,
 						fr_env_teardown),
 	};
 
