@@ -33,7 +33,8 @@ typedef struct berth_fs_behind {
 	uint64_t started; /* bytes whose writeback was started */
 	uint64_t written; /* bytes written */
 } berth_fs_behind;
-/** `len` more bytes were written to fd (from its start, in order). */
+/** `len` more bytes were written to fd, in order, after those b counts (b starts as
+ * {offset, offset} for a file written from `offset` on, {0, 0} for a new one). */
 void berth_fs_write_behind(int fd, berth_fs_behind *b, size_t len);
 /** rm -rf (used for upload directories and tests). */
 int berth_fs_remove_tree(const char *path) BERTH_WARN_UNUSED;

@@ -369,12 +369,6 @@ static int write_item(copy_job *j, const copy_item *it, const char *dst)
 	return write_file(j, it, pfd, last, dst);
 }
 
-/* A source file with other names (st_nlink > 1) this COPY already wrote as dst. */
-typedef struct copy_inode {
-	uint64_t dev, ino;
-	size_t item;
-} copy_inode;
-
 /* dst as a hard link to the file this COPY wrote as first (BuildKit keeps the links among
  * the files one COPY copies). */
 static int write_hardlink(copy_job *j, const char *first, const char *dst)
@@ -400,21 +394,14 @@ static int write_hardlink(copy_job *j, const char *first, const char *dst)
 	return rc;
 }
 
-/* Write item i: a hard link when its source is a file written before under another name. */
-static int write_or_link(copy_job *j, const copy_plan *p, size_t i, char **dsts, copy_inode *seen,
-			 size_t *nseen)
+/* Write item i: a hard link when its source is a file written before under another name
+ * (the plan's it->hardlink: the links as the source was listed). */
+static int write_or_link(copy_job *j, const copy_plan *p, size_t i, char **dsts)
 {
 	const copy_item *it = &p->items[i];
 
-	/* the links as the source was listed (the context walk or the stage root's) */
-	if (!S_ISREG(it->mode) || it->nlink < 2)
-		return write_item(j, it, dsts[i]);
-	for (size_t k = 0; k < *nseen; k++)
-		if (seen[k].dev == it->dev && seen[k].ino == it->ino)
-			return write_hardlink(j, dsts[seen[k].item], dsts[i]);
-	seen[*nseen].dev = it->dev;
-	seen[*nseen].ino = it->ino;
-	seen[(*nseen)++].item = i;
+	if (it->hardlink != SIZE_MAX)
+		return write_hardlink(j, dsts[it->hardlink], dsts[i]);
 	return write_item(j, it, dsts[i]);
 }
 
@@ -490,11 +477,10 @@ static int write_plan(copy_job *j, const berth_df_xinstr *x, copy_plan *p, const
 	/* each item's destination path (as long as it is: a 10,000-file context is 10,000
 	 * short strings, not 10,000 PATH_MAX buffers) */
 	char **dsts = calloc(p->nitems ? p->nitems : 1, sizeof(*dsts));
-	copy_inode *seen = calloc(p->nitems ? p->nitems : 1, sizeof(*seen));
 	int dest_dir = dest_slash || is_dir_in(j->dst_root, dest), rc = 0;
-	size_t nsrc = 0, nseen = 0;
+	size_t nsrc = 0;
 
-	if (!dsts || !seen) {
+	if (!dsts) {
 		rc = berth_error_set(BERTH_ERROR, "out of memory");
 		goto done;
 	}
@@ -512,7 +498,6 @@ static int write_plan(copy_job *j, const berth_df_xinstr *x, copy_plan *p, const
 		char target[PATH_MAX * 2];
 
 		match_target(m, dest, dest_dir, target, sizeof(target));
-		nseen = 0; /* links are kept within one source, as BuildKit */
 		if (m->unpack) {
 			rc = berth_build__extract(p->items[m->first].host, j->dst_root, target,
 						  j->uid, j->gid);
@@ -528,7 +513,7 @@ static int write_plan(copy_job *j, const berth_df_xinstr *x, copy_plan *p, const
 				dsts[i] = NULL;
 				rc = berth_error_set(BERTH_ERROR, "out of memory");
 			} else {
-				rc = write_or_link(j, p, i, dsts, seen, &nseen);
+				rc = write_or_link(j, p, i, dsts);
 			}
 		}
 	}
@@ -540,7 +525,6 @@ static int write_plan(copy_job *j, const berth_df_xinstr *x, copy_plan *p, const
 done:
 	for (size_t i = 0; dsts && i < p->nitems; i++)
 		free(dsts[i]);
-	free(seen);
 	free(dsts);
 	return rc;
 }

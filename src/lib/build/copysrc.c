@@ -90,6 +90,7 @@ static copy_item *item_add(copy_plan *p)
 	}
 	it = &p->items[p->nitems++];
 	memset(it, 0, sizeof(*it));
+	it->hardlink = SIZE_MAX; /* plan_links sets it */
 	return it;
 }
 
@@ -652,6 +653,58 @@ static int plan_word(src_ctx *s, const char *root, size_t wi, int *nurl)
 	return rc;
 }
 
+/* Items (indices into ctx's) by device, inode, then position. */
+static int by_inode(const void *a, const void *b, void *ctx)
+{
+	size_t i = *(const size_t *)a, k = *(const size_t *)b;
+	const copy_item *x = &((const copy_item *)ctx)[i], *y = &((const copy_item *)ctx)[k];
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return i < k ? -1 : i > k;
+}
+
+/*
+ * Each item's hard link within its match (BuildKit keeps the links among the
+ * files of one source): the first regular file of the match with its device
+ * and inode. Sorted, not compared pairwise: a context of hard-linked files
+ * (a pnpm node_modules) has thousands.
+ */
+static int plan_links(copy_plan *p)
+{
+	size_t *idx = NULL;
+
+	for (size_t mi = 0; mi < p->nmatches; mi++) {
+		const copy_match *m = &p->matches[mi];
+		size_t n = 0;
+
+		for (size_t i = m->first; i < m->first + m->n; i++) {
+			const copy_item *it = &p->items[i];
+
+			if (!S_ISREG(it->mode) || it->nlink < 2)
+				continue;
+			if (!idx && !(idx = malloc(p->nitems * sizeof(*idx))))
+				return berth_error_set(BERTH_ERROR, "out of memory");
+			idx[n++] = i;
+		}
+		if (n < 2)
+			continue;
+		qsort_r(idx, n, sizeof(*idx), by_inode, p->items);
+		for (size_t k = 1; k < n; k++) {
+			copy_item *it = &p->items[idx[k]];
+			const copy_item *prev = &p->items[idx[k - 1]];
+
+			if (it->dev == prev->dev && it->ino == prev->ino)
+				it->hardlink =
+					prev->hardlink == SIZE_MAX ? idx[k - 1] : prev->hardlink;
+		}
+	}
+	free(idx);
+	return 0;
+}
+
 int berth_build__copy_plan(build_solver *sv, const berth_df_xinstr *x, const char *root,
 			   copy_plan *p)
 {
@@ -687,5 +740,7 @@ int berth_build__copy_plan(build_solver *sv, const berth_df_xinstr *x, const cha
 		rc = berth_build__fail_at(sv, x->src, BERTH_ENOTFOUND,
 					  "no source files were specified (no file matches %s)",
 					  x->words[0]);
+	if (rc == 0)
+		rc = plan_links(p);
 	return rc;
 }

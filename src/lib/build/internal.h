@@ -309,6 +309,9 @@ typedef struct copy_item {
 	uint64_t size;	   /* regular files: the size seen when listed */
 	uint64_t dev, ino; /* with nlink > 1, for the hard links among the files copied */
 	uint32_t nlink;
+	/* The earlier item of its match this file is a hard link of (the plan's; the copy
+	 * writes it as a link, the key counts it), or SIZE_MAX. */
+	size_t hardlink;
 } copy_item;
 
 /** One source after wildcard expansion: a file, a directory (its contents), an archive. */

@@ -85,23 +85,6 @@ static int hash_file(berth_hasher *h, const char *path)
 }
 
 /*
- * The item of match m that item i is a hard link of (copy.c writes it as a
- * link to that one: the links among one source's files are kept), or i.
- */
-static size_t link_first(const copy_plan *p, const copy_match *m, size_t i)
-{
-	const copy_item *it = &p->items[i];
-
-	if (!S_ISREG(it->mode) || it->nlink < 2)
-		return i;
-	for (size_t k = m->first; k < i; k++)
-		if (S_ISREG(p->items[k].mode) && p->items[k].nlink > 1 &&
-		    p->items[k].dev == it->dev && p->items[k].ino == it->ino)
-			return k;
-	return i;
-}
-
-/*
  * Exactly what the plan reads: each match, and each entry with its walk
  * digest. owners: the entries' uid and gid count too (a stage's files keep
  * theirs through COPY --from; the context's are written as root). A file
@@ -122,10 +105,10 @@ static int hash_plan(berth_hasher *h, const copy_plan *p, int owners)
 			rc = hash_str(h, m->keep);
 		for (size_t i = m->first; rc == 0 && i < m->first + m->n; i++) {
 			const copy_item *it = &p->items[i];
-			size_t first = link_first(p, m, i);
 
-			if (first != i) {
-				snprintf(num, sizeof(num), "hard link to %zu", first - m->first);
+			if (it->hardlink != SIZE_MAX) {
+				snprintf(num, sizeof(num), "hard link to %zu",
+					 it->hardlink - m->first);
 				if ((rc = hash_str(h, num)) < 0)
 					break;
 			}
