@@ -98,6 +98,15 @@ void berth_fs_write_behind(int fd, berth_fs_behind *b, size_t len)
 	b->started = b->written;
 }
 
+int berth_fs_write_all_behind(int fd, berth_fs_behind *b, const void *data, size_t len)
+{
+	int rc = berth_fs_write_all(fd, data, len);
+
+	if (rc == 0)
+		berth_fs_write_behind(fd, b, len);
+	return rc;
+}
+
 static atomic_ulong atomic_seq;
 
 int berth_fs_write_atomic(const char *path, const void *data, size_t len)

@@ -36,6 +36,9 @@ typedef struct berth_fs_behind {
 /** `len` more bytes were written to fd, in order, after those b counts (b starts as
  * {offset, offset} for a file written from `offset` on, {0, 0} for a new one). */
 void berth_fs_write_behind(int fd, berth_fs_behind *b, size_t len);
+/** berth_fs_write_all of `len` bytes, then berth_fs_write_behind of them. */
+int berth_fs_write_all_behind(int fd, berth_fs_behind *b, const void *data,
+			      size_t len) BERTH_WARN_UNUSED;
 /** rm -rf (used for upload directories and tests). */
 int berth_fs_remove_tree(const char *path) BERTH_WARN_UNUSED;
 

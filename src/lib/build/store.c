@@ -213,11 +213,8 @@ int berth_build__blob_begin(berth_build__blob_writer *w, berth_build_store *s)
 int berth_build__blob_write(void *ctx, const void *data, size_t len)
 {
 	berth_build__blob_writer *w = ctx;
-	int rc = berth_fs_write_all(w->fd, data, len);
 
-	if (rc == 0)
-		berth_fs_write_behind(w->fd, &w->behind, len);
-	return rc;
+	return berth_fs_write_all_behind(w->fd, &w->behind, data, len);
 }
 
 int berth_build__blob_commit(berth_build__blob_writer *w, const berth_digest *digest)

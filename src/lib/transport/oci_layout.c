@@ -438,10 +438,9 @@ static int ldst_put_blob(berth_dest *d, const berth_descriptor *desc, berth_stre
 			break;
 		rc = berth_transport__check_update(&check, chunk, (size_t)r);
 		if (rc == 0)
-			rc = berth_fs_write_all(fd, chunk, (size_t)r);
+			rc = berth_fs_write_all_behind(fd, &behind, chunk, (size_t)r);
 		if (rc)
 			goto done;
-		berth_fs_write_behind(fd, &behind, (size_t)r);
 	}
 	rc = berth_transport__check_final(&check);
 	if (rc)

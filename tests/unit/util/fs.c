@@ -3,7 +3,7 @@
  * for in BERTH_FS_BEHIND_STEP pieces as it is written (never past what was
  * written, never twice for the same bytes), and the file's bytes are
  * exactly those written, whatever the pieces; a descriptor that cannot be
- * written back (a pipe) is no error.
+ * written back (a pipe) is no error; a failed write counts nothing.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -45,8 +45,7 @@ static void writeback_follows_the_writes_and_the_bytes_stay(void **state)
 
 		for (size_t i = 0; i < n; i++)
 			buf[i] = byte_at(at + i);
-		assert_int_equal(berth_fs_write_all(fd, buf, n), 0);
-		berth_fs_write_behind(fd, &b, n);
+		assert_int_equal(berth_fs_write_all_behind(fd, &b, buf, n), 0);
 		at += n;
 		assert_true(b.written == at);
 		assert_true(b.started <= b.written);
@@ -89,11 +88,31 @@ static void a_pipe_is_no_error(void **state)
 	close(p[1]);
 }
 
+/* A write that fails counts nothing: writeback never covers bytes not written. */
+static void a_failed_write_counts_nothing(void **state)
+{
+	char path[] = "/tmp/berth-fs-XXXXXX";
+	berth_fs_behind b = {0, 0};
+	char byte = 'x';
+	int fd = mkstemp(path), ro;
+
+	(void)state;
+	assert_true(fd >= 0);
+	ro = open(path, O_RDONLY);
+	unlink(path);
+	close(fd);
+	assert_true(ro >= 0);
+	assert_int_not_equal(berth_fs_write_all_behind(ro, &b, &byte, 1), 0);
+	assert_true(b.written == 0 && b.started == 0);
+	close(ro);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(writeback_follows_the_writes_and_the_bytes_stay),
 		cmocka_unit_test(a_pipe_is_no_error),
+		cmocka_unit_test(a_failed_write_counts_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
