@@ -30,6 +30,7 @@
 #include "berth/digest.h"
 #include "berth/oci.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 typedef struct berth_client berth_client;
@@ -151,10 +152,10 @@ typedef struct berth_client_referrers_walker {
 	int skip_invalid;
 	/*
 	 * The destination has the referrers API: 1, 0, or -1 until probed. The
-	 * first answer is kept here, atomically: walks on many threads may share
-	 * it. NULL: probed for each subject.
+	 * first answer is kept here: walks on many threads may share it. NULL:
+	 * probed for each subject.
 	 */
-	int *dst_api;
+	atomic_int *dst_api;
 	/*
 	 * Copy one referrer, found at `depth` (0: a referrer of the walk's
 	 * subject). 0: it is at the destination, walk its referrers (depth

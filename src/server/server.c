@@ -111,9 +111,9 @@ typedef struct server {
 typedef struct conn_watch {
 	struct conn_watch *prev, *next;
 	int fd;
-	int head_done;	 /* the access handler has seen this request's head */
-	int cut;	 /* already shut down by the watchdog */
-	time_t deadline; /* CLOCK_MONOTONIC seconds */
+	atomic_int head_done; /* the access handler has seen this request's head */
+	int cut;	      /* already shut down by the watchdog */
+	time_t deadline;      /* CLOCK_MONOTONIC seconds */
 } conn_watch;
 
 typedef enum { K_REGISTRY, K_API, K_REPL, K_HEALTHZ, K_METRICS, K_NOTFOUND, K_INTERNAL } route_kind;
@@ -827,7 +827,7 @@ static void watch_head_done(struct MHD_Connection *c, int done)
 
 	if (!w)
 		return;
-	__atomic_store_n(&w->head_done, done, __ATOMIC_RELEASE);
+	atomic_store_explicit(&w->head_done, done, memory_order_release);
 }
 
 static void watch_rearm(server *s, struct MHD_Connection *c)
@@ -840,7 +840,7 @@ static void watch_rearm(server *s, struct MHD_Connection *c)
 		return;
 	pthread_mutex_lock(&s->watch_lock);
 	w->deadline = mono_now() + (time_t)wait;
-	w->head_done = 0;
+	atomic_store_explicit(&w->head_done, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&s->watch_lock);
 }
 
@@ -906,7 +906,8 @@ static void watch_sweep(server *s)
 
 	pthread_mutex_lock(&s->watch_lock);
 	for (conn_watch *w = s->watched; w; w = w->next) {
-		if (w->cut || __atomic_load_n(&w->head_done, __ATOMIC_ACQUIRE) || now < w->deadline)
+		if (w->cut || atomic_load_explicit(&w->head_done, memory_order_acquire) ||
+		    now < w->deadline)
 			continue;
 		/* Still held by MHD (it tells us before closing): safe to shut down. */
 		(void)shutdown(w->fd, SHUT_RDWR);

@@ -5,6 +5,7 @@
 #include "util/inroot.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -107,7 +108,7 @@ static int walk_in_root(int rootfd, char *rest, int flags, mode_t mode)
 
 int berth_inroot_open(int rootfd, const char *path, int flags, mode_t mode)
 {
-	static int no_openat2;
+	static atomic_int no_openat2;
 	struct open_how how = {0};
 	int fd = -1;
 
@@ -115,7 +116,7 @@ int berth_inroot_open(int rootfd, const char *path, int flags, mode_t mode)
 		path++;
 	if (*path == '\0')
 		path = ".";
-	if (!__atomic_load_n(&no_openat2, __ATOMIC_RELAXED)) {
+	if (!atomic_load_explicit(&no_openat2, memory_order_relaxed)) {
 		how.flags = (unsigned long long)flags | O_CLOEXEC;
 		how.mode = (flags & O_CREAT) ? mode : 0;
 		how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
@@ -123,9 +124,9 @@ int berth_inroot_open(int rootfd, const char *path, int flags, mode_t mode)
 			fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 		while (fd < 0 && (errno == EINTR || errno == EAGAIN));
 		if (fd < 0 && errno == ENOSYS)
-			__atomic_store_n(&no_openat2, 1, __ATOMIC_RELAXED);
+			atomic_store_explicit(&no_openat2, 1, memory_order_relaxed);
 	}
-	if (__atomic_load_n(&no_openat2, __ATOMIC_RELAXED)) {
+	if (atomic_load_explicit(&no_openat2, memory_order_relaxed)) {
 		char rest[INROOT_PATH_MAX];
 
 		if (strlen(path) >= sizeof(rest)) {

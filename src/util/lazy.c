@@ -46,13 +46,13 @@ void *berth_lazy_sym(berth_lazy_lib *lib, const char *name)
 	return p;
 }
 
-void *berth_lazy_cached(void **slot, berth_lazy_lib *lib, const char *name)
+void *berth_lazy_cached(berth_lazy_slot *slot, berth_lazy_lib *lib, const char *name)
 {
-	void *p = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	void *p = atomic_load_explicit(slot, memory_order_acquire);
 
 	if (!p) {
 		p = berth_lazy_sym(lib, name);
-		__atomic_store_n(slot, p, __ATOMIC_RELEASE);
+		atomic_store_explicit(slot, p, memory_order_release);
 	}
 	return p;
 }

@@ -16,6 +16,7 @@
 #define BERTH_UTIL_LAZY_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 typedef struct berth_lazy_lib {
 	const char *soname;  /* "libcurl.so.4" */
@@ -37,14 +38,17 @@ extern berth_lazy_lib berth_lazy_arch, berth_lazy_libxcrypt, berth_lazy_crypto, 
 /** The address of `name` in `lib`, loading the library on first use; never NULL. */
 void *berth_lazy_sym(berth_lazy_lib *lib, const char *name);
 
+/** A function's address once looked up (NULL before). */
+typedef _Atomic(void *) berth_lazy_slot;
+
 /** The same, cached in *slot (one per function; thread-safe). */
-void *berth_lazy_cached(void **slot, berth_lazy_lib *lib, const char *name);
+void *berth_lazy_cached(berth_lazy_slot *slot, berth_lazy_lib *lib, const char *name);
 
 /* The definition of a forwarding function: `ret name params` calls the real one. */
 #define BERTH_LAZY_FN(lib, ret, name, params, args)                                                \
 	ret(name) params                                                                           \
 	{                                                                                          \
-		static void *slot;                                                                 \
+		static berth_lazy_slot slot;                                                       \
 		__typeof__(name) *f = (__typeof__(name) *)berth_lazy_cached(&slot, &(lib), #name); \
 		return f args;                                                                     \
 	}
@@ -52,7 +56,7 @@ void *berth_lazy_cached(void **slot, berth_lazy_lib *lib, const char *name);
 #define BERTH_LAZY_VOID(lib, name, params, args)                                                   \
 	void(name) params                                                                          \
 	{                                                                                          \
-		static void *slot;                                                                 \
+		static berth_lazy_slot slot;                                                       \
 		__typeof__(name) *f = (__typeof__(name) *)berth_lazy_cached(&slot, &(lib), #name); \
 		f args;                                                                            \
 	}

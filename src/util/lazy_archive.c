@@ -127,7 +127,7 @@ BERTH_LAZY_FN(berth_lazy_arch, int, archive_write_set_format_pax_restricted, (st
 
 void(archive_set_error)(struct archive *a, int err, const char *fmt, ...)
 {
-	static void *slot;
+	static berth_lazy_slot slot;
 	__typeof__(archive_set_error) *f = (__typeof__(archive_set_error) *)berth_lazy_cached(
 		&slot, &berth_lazy_arch, "archive_set_error");
 	char msg[1024];

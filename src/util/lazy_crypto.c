@@ -239,7 +239,7 @@ BERTH_LAZY_FN(berth_lazy_crypto, int, i2d_re_X509_tbs, (X509 * a0, unsigned char
  */
 EVP_PKEY *(EVP_PKEY_Q_keygen)(OSSL_LIB_CTX *libctx, const char *propq, const char *type, ...)
 {
-	static void *slot;
+	static berth_lazy_slot slot;
 	__typeof__(EVP_PKEY_Q_keygen) *f = (__typeof__(EVP_PKEY_Q_keygen) *)berth_lazy_cached(
 		&slot, &berth_lazy_crypto, "EVP_PKEY_Q_keygen");
 	EVP_PKEY *k;

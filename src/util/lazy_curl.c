@@ -35,7 +35,7 @@ BERTH_LAZY_FN(berth_lazy_curl, curl_version_info_data *, curl_version_info, (CUR
 /* The variadic ones: the one argument, read with the type the option takes. */
 CURLcode(curl_easy_setopt)(CURL *h, CURLoption o, ...)
 {
-	static void *slot;
+	static berth_lazy_slot slot;
 	__typeof__(curl_easy_setopt) *f = (__typeof__(curl_easy_setopt) *)berth_lazy_cached(
 		&slot, &berth_lazy_curl, "curl_easy_setopt");
 	CURLcode rc;
@@ -55,7 +55,7 @@ CURLcode(curl_easy_setopt)(CURL *h, CURLoption o, ...)
 
 CURLcode(curl_easy_getinfo)(CURL *h, CURLINFO i, ...)
 {
-	static void *slot;
+	static berth_lazy_slot slot;
 	__typeof__(curl_easy_getinfo) *f = (__typeof__(curl_easy_getinfo) *)berth_lazy_cached(
 		&slot, &berth_lazy_curl, "curl_easy_getinfo");
 	CURLcode rc;
@@ -69,7 +69,7 @@ CURLcode(curl_easy_getinfo)(CURL *h, CURLINFO i, ...)
 
 CURLSHcode(curl_share_setopt)(CURLSH *s, CURLSHoption o, ...)
 {
-	static void *slot;
+	static berth_lazy_slot slot;
 	__typeof__(curl_share_setopt) *f = (__typeof__(curl_share_setopt) *)berth_lazy_cached(
 		&slot, &berth_lazy_curl, "curl_share_setopt");
 	CURLSHcode rc;

@@ -57,7 +57,7 @@ BERTH_LAZY_FN(berth_lazy_jansson, int, json_object_update, (json_t * a0, json_t 
 /* The variadic ones go through their va_list forms. */
 json_t *(json_pack)(const char *fmt, ...)
 {
-	static void *slot;
+	static berth_lazy_slot slot;
 	__typeof__(json_vpack_ex) *f = (__typeof__(json_vpack_ex) *)berth_lazy_cached(
 		&slot, &berth_lazy_jansson, "json_vpack_ex");
 	json_t *j;
@@ -71,7 +71,7 @@ json_t *(json_pack)(const char *fmt, ...)
 
 json_t *(json_sprintf)(const char *fmt, ...)
 {
-	static void *slot;
+	static berth_lazy_slot slot;
 	__typeof__(json_vsprintf) *f = (__typeof__(json_vsprintf) *)berth_lazy_cached(
 		&slot, &berth_lazy_jansson, "json_vsprintf");
 	json_t *j;
@@ -85,7 +85,7 @@ json_t *(json_sprintf)(const char *fmt, ...)
 
 int(json_unpack)(json_t *root, const char *fmt, ...)
 {
-	static void *slot;
+	static berth_lazy_slot slot;
 	__typeof__(json_vunpack_ex) *f = (__typeof__(json_vunpack_ex) *)berth_lazy_cached(
 		&slot, &berth_lazy_jansson, "json_vunpack_ex");
 	int rc;

@@ -42,7 +42,7 @@ struct MHD_Daemon *(MHD_start_daemon)(unsigned int flags, uint16_t port,
 				      MHD_AcceptPolicyCallback apc, void *apc_cls,
 				      MHD_AccessHandlerCallback dh, void *dh_cls, ...)
 {
-	static void *slot;
+	static berth_lazy_slot slot;
 	__typeof__(MHD_start_daemon_va) *f = (__typeof__(MHD_start_daemon_va) *)berth_lazy_cached(
 		&slot, &berth_lazy_mhd, "MHD_start_daemon_va");
 	struct MHD_Daemon *d;
@@ -58,7 +58,7 @@ struct MHD_Daemon *(MHD_start_daemon)(unsigned int flags, uint16_t port,
 const union MHD_ConnectionInfo *(MHD_get_connection_info)(struct MHD_Connection *c,
 							  enum MHD_ConnectionInfoType t, ...)
 {
-	static void *slot;
+	static berth_lazy_slot slot;
 	__typeof__(MHD_get_connection_info) *f =
 		(__typeof__(MHD_get_connection_info) *)berth_lazy_cached(&slot, &berth_lazy_mhd,
 									 "MHD_get_connection_info");

@@ -72,7 +72,7 @@ BERTH_LAZY_FN(berth_lazy_sqlite, int, sqlite3_step, (sqlite3_stmt * a0), (a0))
 /* The format's arguments go through the va_list form of the same call. */
 char *(sqlite3_mprintf)(const char *fmt, ...)
 {
-	static void *slot;
+	static berth_lazy_slot slot;
 	__typeof__(sqlite3_vmprintf) *f = (__typeof__(sqlite3_vmprintf) *)berth_lazy_cached(
 		&slot, &berth_lazy_sqlite, "sqlite3_vmprintf");
 	char *s;

@@ -13,6 +13,7 @@
 #include "util/fs.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,8 +251,8 @@ static int open_layout_tag(berth_source **src, berth_build_store *s, const char 
 typedef struct unpack_sink {
 	berth_snapshots *snaps;
 	berth_layer_compression c;
-	berth_chan *ch; /* the copy writes, the unpack reads */
-	int verdict;	/* the copy's result, stored before the channel is finished */
+	berth_chan *ch;	    /* the copy writes, the unpack reads */
+	atomic_int verdict; /* the copy's result, stored before the channel is finished */
 	pthread_t th;
 	berth_digest diff_id;
 } unpack_sink;
@@ -262,7 +263,7 @@ static long sink_read(void *ctx, void *buf, size_t cap)
 	unpack_sink *u = ctx;
 	size_t n = berth_chan_read(u->ch, buf, cap);
 
-	if (n == 0 && __atomic_load_n(&u->verdict, __ATOMIC_ACQUIRE) != 0)
+	if (n == 0 && atomic_load_explicit(&u->verdict, memory_order_acquire) != 0)
 		return berth_error_set(BERTH_EIO, "layer download failed");
 	return (long)n;
 }
@@ -304,7 +305,7 @@ static void sink_close(void *sink, int rc)
 {
 	unpack_sink *u = sink;
 
-	__atomic_store_n(&u->verdict, rc < 0 ? 1 : 0, __ATOMIC_RELEASE);
+	atomic_store_explicit(&u->verdict, rc < 0 ? 1 : 0, memory_order_release);
 	berth_chan_finish(u->ch);
 	pthread_join(u->th, NULL);
 	berth_chan_free(u->ch);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 struct berth_build_store {
 	char root[PATH_MAX];
@@ -169,8 +170,8 @@ typedef struct build_solver {
 	int failed;    /* a stage failed: the others stop at their next step */
 	int fail_code; /* the first failure's code and message */
 	char fail_msg[512];
-	unsigned nruns;	  /* RUN commands executed (the build log's last line counts them) */
-	build_made *made; /* keys made by this build's passes (several platforms) */
+	atomic_uint nruns; /* RUN commands executed (the build log's last line counts them) */
+	build_made *made;  /* keys made by this build's passes (several platforms) */
 	berth_digest *cache_reset; /* cache mounts --no-cache already started afresh */
 	size_t ncache_reset;
 	struct build_cache *cache; /* --cache-from / --cache-to (cache.c), or NULL */

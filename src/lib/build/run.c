@@ -194,7 +194,7 @@ int berth_build__run(build_solver *sv, berth_build_image *img, const build_stage
 		goto done;
 	r.stdout_fd = out.fd;
 	r.stderr_fd = out.fd;
-	__atomic_add_fetch(&sv->nruns, 1, __ATOMIC_RELAXED);
+	atomic_fetch_add_explicit(&sv->nruns, 1, memory_order_relaxed);
 	rc = berth_build_image_run(img, sv->store, &r, created.ptr, &o, &status);
 	berth_build__output_end(&out);
 	if (rc < 0)

@@ -791,7 +791,7 @@ static int build_pass(berth_build_store *s, const berth_build_opts *o, const cha
 	    (rc = solver_init(&sv)) < 0 || (rc = berth_build__cache_begin(&sv)) < 0)
 		goto done;
 	rc = run_stages(&sv);
-	*nruns += sv.nruns;
+	*nruns += atomic_load(&sv.nruns);
 	if (rc < 0 || (rc = compress_deferred(&sv, sv.done[sv.plan->target])) < 0 ||
 	    (rc = add_labels(&sv, sv.done[sv.plan->target])) < 0 ||
 	    (rc = berth_build__cache_inline(&sv, sv.done[sv.plan->target])) < 0)

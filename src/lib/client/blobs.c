@@ -577,16 +577,17 @@ static int push_monolithic(berth_client *c, const char *repo, const char *scope,
 		 * the others wait for the answer instead of all sending bodies
 		 * that may be dropped.
 		 */
-		if (!__atomic_load_n(&c->no_single_post, __ATOMIC_ACQUIRE) &&
-		    !__atomic_load_n(&c->single_post_ok, __ATOMIC_ACQUIRE)) {
+		if (!atomic_load_explicit(&c->no_single_post, memory_order_acquire) &&
+		    !atomic_load_explicit(&c->single_post_ok, memory_order_acquire)) {
 			pthread_mutex_lock(&c->probe_lock);
-			probing = !__atomic_load_n(&c->no_single_post, __ATOMIC_ACQUIRE) &&
-				  !__atomic_load_n(&c->single_post_ok, __ATOMIC_ACQUIRE);
+			probing = !atomic_load_explicit(&c->no_single_post, memory_order_acquire) &&
+				  !atomic_load_explicit(&c->single_post_ok, memory_order_acquire);
 			if (!probing)
 				pthread_mutex_unlock(&c->probe_lock);
 		}
-		single = !__atomic_load_n(&c->no_single_post, __ATOMIC_ACQUIRE) &&
-			 (probing || __atomic_load_n(&c->single_post_ok, __ATOMIC_ACQUIRE) ||
+		single = !atomic_load_explicit(&c->no_single_post, memory_order_acquire) &&
+			 (probing ||
+			  atomic_load_explicit(&c->single_post_ok, memory_order_acquire) ||
 			  p->size <= SINGLE_POST_PROBE);
 		if (single) {
 			/* One request: POST ?digest= with the body (OCI spec, berth). */
@@ -612,10 +613,10 @@ static int push_monolithic(berth_client *c, const char *repo, const char *scope,
 			r.expect_continue = probing && p->size > EXPECT_MIN;
 			rc = berth_client__do(c, &r);
 			if (!rc && r.status == 201)
-				__atomic_store_n(&c->single_post_ok, 1, __ATOMIC_RELEASE);
+				atomic_store_explicit(&c->single_post_ok, 1, memory_order_release);
 			if (!rc && r.status == 202)
 				/* Ignored, as Distribution does: use POST+PUT from now on. */
-				__atomic_store_n(&c->no_single_post, 1, __ATOMIC_RELEASE);
+				atomic_store_explicit(&c->no_single_post, 1, memory_order_release);
 			if (probing)
 				pthread_mutex_unlock(&c->probe_lock);
 			if (!rc && r.status == 201)

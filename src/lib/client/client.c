@@ -291,7 +291,7 @@ void berth_client__buf_put(berth_client *c, char *p, size_t cap)
 
 const char *berth_client_base_url(berth_client *c)
 {
-	return __atomic_load_n(&c->use_http, __ATOMIC_ACQUIRE) ? c->http_url : c->base_url;
+	return atomic_load_explicit(&c->use_http, memory_order_acquire) ? c->http_url : c->base_url;
 }
 
 /* Should a failed https request be tried again over http (and the client switch)? */
@@ -303,7 +303,7 @@ static int tls_fallback(berth_client *c, const char *url, CURLcode cc)
 	if (cc != CURLE_SSL_CONNECT_ERROR && cc != CURLE_RECV_ERROR && cc != CURLE_SEND_ERROR &&
 	    cc != CURLE_GOT_NOTHING)
 		return 0;
-	__atomic_store_n(&c->use_http, 1, __ATOMIC_RELEASE);
+	atomic_store_explicit(&c->use_http, 1, memory_order_release);
 	return 1;
 }
 

@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #define BERTH_CLIENT__POOL_MAX 16
@@ -62,11 +63,11 @@ typedef struct berth_client__token {
 enum { AUTH_NONE = 0, AUTH_BASIC, AUTH_BEARER };
 
 struct berth_client {
-	char *host;	/* as given, e.g. "docker.io" or "127.0.0.1:5000" */
-	char *api_host; /* where requests go: "registry-1.docker.io" */
-	char *base_url; /* "https://registry-1.docker.io" */
-	char *http_url; /* "http://registry-1.docker.io" */
-	int use_http;	/* switched to http_url (tls_verify=0 and no TLS there) */
+	char *host;	     /* as given, e.g. "docker.io" or "127.0.0.1:5000" */
+	char *api_host;	     /* where requests go: "registry-1.docker.io" */
+	char *base_url;	     /* "https://registry-1.docker.io" */
+	char *http_url;	     /* "http://registry-1.docker.io" */
+	atomic_int use_http; /* switched to http_url (tls_verify=0 and no TLS there) */
 	int tls_verify;
 	int plain_forced;
 	int loopback;
@@ -97,8 +98,8 @@ struct berth_client {
 	char *realm;
 	char *service;
 	berth_client__token *tokens;
-	int no_single_post;	    /* the registry ignored POST ?digest= once */
-	int single_post_ok;	    /* the registry stored a blob from POST ?digest= */
+	atomic_int no_single_post;  /* the registry ignored POST ?digest= once */
+	atomic_int single_post_ok;  /* the registry stored a blob from POST ?digest= */
 	pthread_mutex_t probe_lock; /* held by the push that learns which it is */
 
 	/* Push buffers kept for reuse (see berth_client__buf_get). */

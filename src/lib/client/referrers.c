@@ -21,12 +21,12 @@
 /* 1 if the walk's destination has the referrers API, 0 if not, negative on error. */
 static int dst_api(const berth_client_referrers_walker *w, const berth_digest *subject)
 {
-	int api = w->dst_api ? __atomic_load_n(w->dst_api, __ATOMIC_ACQUIRE) : -1;
+	int api = w->dst_api ? atomic_load_explicit(w->dst_api, memory_order_acquire) : -1;
 
 	if (api >= 0)
 		return api;
 	if ((api = berth_client_referrers_api(w->dst, w->dst_repo, subject)) >= 0 && w->dst_api)
-		__atomic_store_n(w->dst_api, api, __ATOMIC_RELEASE);
+		atomic_store_explicit(w->dst_api, api, memory_order_release);
 	return api;
 }
 

@@ -86,7 +86,7 @@ typedef struct run {
 	char full_msg[512]; /* why, from the first such failure */
 	blob_seen **blobs;  /* BLOB_BUCKETS chains: blobs the destination holds */
 	size_t nblobs;
-	int dst_api; /* the destination has the referrers API: -1 not known yet (atomic) */
+	atomic_int dst_api; /* the destination has the referrers API: -1 not known yet */
 } run;
 
 static void record(run *x, const char *repo, const char *sep, const char *ref, const char *digest,
@@ -893,7 +893,7 @@ static int prepare(run *x, const berth_repl_registry *reg)
 	x->have_pacer = 1;
 	if (!(x->blobs = calloc(BLOB_BUCKETS, sizeof(*x->blobs))))
 		return berth_error_set(BERTH_ERROR, "out of memory");
-	x->dst_api = -1;
+	atomic_init(&x->dst_api, -1);
 	x->plain = strncmp(url, "http://", 7) == 0;
 	snprintf(x->remote, sizeof(x->remote), "%.*s", (int)len, host);
 	berth_transport_options_init(&x->local_opts);

@@ -28,6 +28,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <locale.h>
 #include <pthread.h>
@@ -459,7 +460,7 @@ static int unpack_entries_utf8(struct archive *in, struct archive *out, const ch
 static int unpack_layer(berth_snapshots *s, const berth_digest *want, berth_layer_compression c,
 			berth_layer_read_fn rd, void *rctx, berth_digest *got)
 {
-	static unsigned long seq;
+	static atomic_ulong seq;
 	char tmp[PATH_MAX], final[PATH_MAX];
 	struct archive *in = NULL, *out = NULL;
 	feeder f = {.c = c, .read = rd, .rctx = rctx};
@@ -470,7 +471,8 @@ static int unpack_layer(berth_snapshots *s, const berth_digest *want, berth_laye
 		return 0;
 	snprintf(tmp, sizeof(tmp), "%s/.tmp-%s-%d-%lx-%lu", s->layers,
 		 want ? berth_digest_hex(want) : "any", (int)getpid(),
-		 (unsigned long)pthread_self(), __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+		 (unsigned long)pthread_self(),
+		 atomic_fetch_add_explicit(&seq, 1, memory_order_relaxed) + 1);
 	if (mkdir(tmp, 0755) < 0)
 		return berth_error_set_errno("create %s", tmp);
 	if ((rc = berth_hasher_new(&f.hash, want ? want->algo : BERTH_DIGEST_SHA256)) < 0)

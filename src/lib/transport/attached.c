@@ -39,7 +39,7 @@ typedef struct att_ctx {
 	const berth_transport_options *so, *dop;
 	berth_copy_options inner; /* each item: as it is, no platform choice */
 	berth_client *sc, *dc;
-	int dst_api; /* the destination has the referrers API: -1 not known yet */
+	atomic_int dst_api; /* the destination has the referrers API: -1 not known yet */
 } att_ctx;
 
 /* "sha256-<hex>" plus ".suffix" when given. */

@@ -18,6 +18,7 @@
 #include "util/buf.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 /* ---- streams ---- */
 
@@ -35,7 +36,7 @@ struct berth_stream {
 	/* added by stream.c: */
 	int eof;	    /* read returned end of stream */
 	int joined;	    /* the producer thread has been joined */
-	int closing;	    /* set (atomically) when the consumer closes early */
+	atomic_int closing; /* set when the consumer closes early */
 	char *producer_msg; /* the producer's error message (its thread's slot), or NULL */
 	/*
 	 * An optional observer of every byte read (the copy engine counts for

@@ -70,7 +70,7 @@ static void *producer_main(void *arg)
 	else
 		rc = st->produce(s->producer_ctx, st->write_fd);
 	/* A failure after the consumer left is the EPIPE it caused, not news. */
-	if (rc && __atomic_load_n(&s->closing, __ATOMIC_ACQUIRE))
+	if (rc && atomic_load_explicit(&s->closing, memory_order_acquire))
 		rc = 0;
 	if (rc && !(s->producer_msg = strdup(berth_error_last())))
 		rc = BERTH_ERROR;
@@ -278,7 +278,7 @@ int berth_stream_close(berth_stream *s)
 		return 0;
 	/* Close our end first: a producer blocked in write() gets EPIPE and ends. */
 	if (!s->eof)
-		__atomic_store_n(&s->closing, 1, __ATOMIC_RELEASE);
+		atomic_store_explicit(&s->closing, 1, memory_order_release);
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;

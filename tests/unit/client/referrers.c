@@ -14,7 +14,7 @@
 /* One test's walk, and what its callbacks saw. */
 typedef struct {
 	berth_client_referrers_walker w;
-	int api;
+	atomic_int api;
 	char seen[16][8]; /* "<depth> <first hex digit>" of each visit */
 	size_t nseen;
 	size_t errors;
@@ -79,7 +79,7 @@ static int on_error(void *ctx, const berth_digest *subject, int rc)
 static void walk_init(walk_log *log, fr_env *e)
 {
 	memset(log, 0, sizeof(*log));
-	log->api = -1;
+	atomic_init(&log->api, -1);
 	log->w.src = log->w.dst = e->c;
 	log->w.src_repo = "src/app";
 	log->w.dst_repo = "dst/app";
@@ -107,7 +107,7 @@ static void walks_down_to_the_depth_and_lists_at_the_tag_schema(void **state)
 	assert_string_equal(log.seen[0], "0 a");
 	assert_string_equal(log.seen[1], "1 c");
 	assert_string_equal(log.seen[2], "0 b");
-	assert_int_equal(log.api, 0);
+	assert_int_equal(atomic_load(&log.api), 0);
 	assert_int_equal(berth_client_referrers_index(e->c, "dst/app", &s, &body, NULL), 0);
 	assert_non_null(doc = json_loadb(body.ptr, body.len, 0, NULL));
 	assert_int_equal(json_array_size(json_object_get(doc, "manifests")), 2);
