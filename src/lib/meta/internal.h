@@ -3,14 +3,22 @@
  * src/lib/meta).
  *
  * berth_meta is a driver pointer plus the driver's own state. meta.c checks
- * arguments and dispatches; each driver (sqlite.c now, postgres later)
- * implements every entry with the same contract as the public function of the
- * same name, taking its state `impl` instead of the berth_meta.
+ * arguments and dispatches: to queries.c for the queries that are the same
+ * for every driver (query.h), which run on the driver's three primitives
+ * (write, get_row, list_rows), and through the table for the rest. Each
+ * driver (sqlite.c, postgres.c) implements every entry; a query entry has the
+ * contract of the public function of the same name, taking the driver's
+ * state `impl` instead of the berth_meta.
  */
 #ifndef BERTH_META_INTERNAL_H
 #define BERTH_META_INTERNAL_H
 
 #include "berth/meta.h"
+
+struct berth_meta {
+	const struct berth_meta_driver *drv;
+	void *impl; /* the driver's state */
+};
 
 /* One value of a copied row, in terms both drivers share (copy.c). */
 enum { BERTH_META_CELL_NULL, BERTH_META_CELL_INT, BERTH_META_CELL_TEXT, BERTH_META_CELL_BLOB };
@@ -35,6 +43,23 @@ int berth_meta__quote_ident(char *out, size_t size, const char *name);
 typedef int (*berth_meta_gc_row_cb)(void *ctx, int64_t repo_id, const char *repo,
 				    const char *digest);
 
+/*
+ * Row decoding shared by the drivers (rows.c). A driver runs its SQL and
+ * binds its parameters; it hands each result row over through one column
+ * accessor: `col`, the row's columns as text (NULL for SQL NULL) in the
+ * order of the driver's SELECT list, valid only during the call. Filling
+ * berth_meta structs from such rows is the same for every driver, so it
+ * lives here once.
+ */
+
+/* Fills a result from a row's columns; may fail (e.g. a capped buffer). */
+typedef int (*berth_meta_fill_fn)(void *out, void *extra, const char *const *col);
+/* Calls one caller callback with a row; returns the callback's value. */
+typedef int (*berth_meta_each_fn)(void *ctx, const char *const *col);
+
+struct berth_meta_param;
+struct berth_meta_write;
+
 typedef struct berth_meta_driver {
 	const char *scheme; /* "sqlite" in "sqlite://<path>" */
 	/* 1: open gets the whole location (a libpq URI or keyword DSN), not the path after "://" */
@@ -43,11 +68,38 @@ typedef struct berth_meta_driver {
 	void (*free)(void *impl);
 	int (*schema_version)(void *impl);
 
+	/*
+	 * The primitives of the shared queries (queries.c, query.h). Statement
+	 * ids are query.h's Q_ ids; `p` holds `np` parameters ($1.. / ?1..).
+	 */
+	/*
+	 * Run the `n` write statements `w` in order in one transaction, stopping
+	 * at the first failure (the transaction then rolls back); each one's
+	 * `id` and `changes` are set as it runs. Retried whole like any of the
+	 * driver's transactions.
+	 */
+	int (*write)(void *impl, struct berth_meta_write *w, size_t n);
+	/*
+	 * Look up at most one row and hand its `ncols` columns to `fill`
+	 * (skipped when `out` is NULL: an existence check). BERTH_ENOTFOUND with
+	 * `notfound` if there is no row. Column pointers are valid only inside
+	 * `fill`.
+	 */
+	int (*get_row)(void *impl, int stmt, const struct berth_meta_param *p, int np, int ncols,
+		       berth_meta_fill_fn fill, void *out, void *extra, const char *notfound);
+	/*
+	 * Run a listing query to the end, release what it holds, then call
+	 * `each` per row (so `each` may call back into berth_meta). `wipe`
+	 * clears the rows before they are freed (rows that carry password or
+	 * secret hashes).
+	 */
+	int (*list_rows)(void *impl, int stmt, const struct berth_meta_param *p, int np, int ncols,
+			 int wipe, berth_meta_each_fn each, void *ctx);
+
+	/* The queries that differ by database (several dependent steps, RETURNING, upserts). */
 	int (*repo_exists)(void *impl, const char *repo);
 	int (*blob_link)(void *impl, const char *repo, const berth_digest *d, uint64_t size);
 	int (*blob_linked)(void *impl, const char *repo, const berth_digest *d, uint64_t *size);
-	int (*blob_repos)(void *impl, const berth_digest *d, berth_meta_repo_cb cb, void *ctx);
-	int (*blob_unlink)(void *impl, const char *repo, const berth_digest *d);
 	/* 1 if a repository links `d` or a manifest lists it, else 0 */
 	int (*blob_referenced)(void *impl, const berth_digest *d);
 
@@ -60,96 +112,9 @@ typedef struct berth_meta_driver {
 		    void *ctx, int *more);
 	int (*catalog)(void *impl, const char *last, long n, berth_meta_name_cb cb, void *ctx,
 		       int *more);
-	int (*referrers)(void *impl, const char *repo, const berth_digest *subject,
-			 const char *artifact_type, berth_meta_referrer_cb cb, void *ctx);
 
-	int (*upload_create)(void *impl, const char *id, const char *repo, time_t started,
-			     const char *account);
-	int (*upload_count)(void *impl, const char *repo, const char *account, long *in_repo,
-			    long *of_account);
 	int (*upload_check)(void *impl, const char *id, const char *repo);
-	int (*upload_delete)(void *impl, const char *id);
-	int (*upload_stale)(void *impl, time_t cutoff, berth_meta_id_cb cb, void *ctx);
-
-	int (*user_create)(void *impl, const char *name, const char *password_hash, int sysadmin,
-			   int64_t *id_out);
-	int (*user_get)(void *impl, const char *name, berth_meta_user *out);
-	int (*user_get_by_id)(void *impl, int64_t id, berth_meta_user *out);
-	int (*user_set_password)(void *impl, const char *name, const char *password_hash);
-	int (*user_set_disabled)(void *impl, const char *name, int disabled);
-	int (*user_delete)(void *impl, const char *name);
-	int (*users)(void *impl, berth_meta_user_cb cb, void *ctx);
-
-	int (*project_create)(void *impl, const char *name, int public);
-	int (*project_get)(void *impl, const char *name, berth_meta_project *out);
-	int (*project_set_public)(void *impl, const char *name, int public);
-	int (*project_delete)(void *impl, const char *name);
-	int (*projects)(void *impl, berth_meta_project_cb cb, void *ctx);
-	int (*project_set_signature_keys)(void *impl, const char *name, const char *keys);
-	int (*project_signature_keys)(void *impl, const char *name, struct berth_buf *out);
-	int (*policies)(void *impl, int64_t *generation, berth_meta_policy_cb cb, void *ctx);
-	int (*generation)(void *impl, const char *name, int64_t *value);
-	int (*manifest_parents)(void *impl, const char *repo, const berth_digest *d,
-				berth_meta_name_cb cb, void *ctx);
-
 	int (*member_set)(void *impl, const char *project, const char *user, int role);
-	int (*member_get)(void *impl, const char *project, const char *user, int *role);
-	int (*member_delete)(void *impl, const char *project, const char *user);
-	int (*members)(void *impl, const char *project, berth_meta_member_cb cb, void *ctx);
-
-	int (*robot_create)(void *impl, const char *name, const char *secret_hash, time_t expires,
-			    const char *permissions);
-	int (*robot_get)(void *impl, const char *name, berth_meta_robot *out,
-			 struct berth_buf *perms);
-	int (*robot_delete)(void *impl, const char *name);
-	int (*robot_set_secret)(void *impl, const char *name, const char *secret_hash);
-	int (*robots)(void *impl, berth_meta_robot_cb cb, void *ctx);
-
-	int (*audit_add)(void *impl, const berth_meta_audit *e);
-	int (*audit_list)(void *impl, int64_t before_id, long limit, berth_meta_audit_cb cb,
-			  void *ctx);
-
-	int (*login_failure_add)(void *impl, const char *key, time_t now);
-	int (*login_failures)(void *impl, const char *key, time_t since, long *count, time_t *last);
-	int (*login_failures_clear)(void *impl, const char *key);
-
-	int (*repl_rule_put)(void *impl, const char *name, const char *body);
-	int (*repl_rule_delete)(void *impl, const char *name);
-	int (*repl_rules)(void *impl, berth_meta_repl_rule_cb cb, void *ctx);
-	int (*repl_registry_put)(void *impl, const char *name, const char *body,
-				 const char *secret);
-	int (*repl_registry_delete)(void *impl, const char *name);
-	int (*repl_registries)(void *impl, berth_meta_repl_registry_cb cb, void *ctx);
-	int (*repl_exec_start)(void *impl, const char *rule, const char *trigger, time_t started,
-			       int64_t *id);
-	int (*repl_exec_finish)(void *impl, int64_t id, const char *status, time_t ended,
-				const char *summary);
-	int (*repl_execs)(void *impl, const char *rule, int64_t before_id, long limit,
-			  berth_meta_repl_exec_cb cb, void *ctx);
-	int (*repl_execs_running)(void *impl, berth_meta_repl_exec_cb cb, void *ctx);
-	int (*repl_result_add)(void *impl, const berth_meta_repl_result *r);
-	int (*repl_results)(void *impl, int64_t exec_id, berth_meta_repl_result_cb cb, void *ctx);
-	int (*repl_fired_get)(void *impl, const char *rule, time_t *t);
-	int (*repl_fired_set)(void *impl, const char *rule, time_t t);
-	int (*repl_event_add)(void *impl, const berth_meta_repl_event *e);
-	int (*repl_events)(void *impl, int64_t after, long limit, berth_meta_repl_event_cb cb,
-			   void *ctx);
-	int (*repl_event_delete)(void *impl, int64_t id);
-
-	int (*mirror_tag_checked)(void *impl, const char *repo, const char *tag, time_t *t);
-	int (*mirror_tag_mark)(void *impl, const char *repo, const char *tag, time_t t);
-	/* several processes on one database (migration 6) */
-	int (*ping)(void *impl);
-	int (*lease_take)(void *impl, const char *name, const char *holder, time_t now, long ttl,
-			  int *won);
-	int (*lease_release)(void *impl, const char *name, const char *holder);
-	int (*repl_fired_claim)(void *impl, const char *rule, time_t prev, time_t now, int *won);
-	int (*repl_event_claim)(void *impl, const char *holder, time_t now, long limit,
-				berth_meta_repl_event_cb cb, void *ctx);
-	int (*repl_exec_hold)(void *impl, int64_t id, const char *holder);
-	int (*repl_execs_orphaned)(void *impl, time_t now, berth_meta_repl_exec_cb cb, void *ctx);
-	int (*repl_exec_interrupt)(void *impl, int64_t id, time_t ended, const char *summary,
-				   int *won);
 
 	/*
 	 * Copying a whole database to another driver (copy.c, `berth migrate`),
@@ -189,38 +154,9 @@ typedef struct berth_meta_driver {
 	/* the id sequence continues after max(last, the highest id); ENOTFOUND: no sequence */
 	int (*copy_sequence_set)(void *tx, const char *table, int64_t last);
 	int (*copy_end)(void *tx, int commit);
-	/* pending retry runs (sqlite migration 8, postgres 3) */
-	int (*repl_retry_set)(void *impl, const char *rule, time_t at);
-	int (*repl_retries_due)(void *impl, time_t now, long limit, berth_meta_repl_retry_cb cb,
-				void *ctx);
-	int (*repl_retry_take)(void *impl, const char *rule, time_t at, int *won);
-	/* garbage collection from manifests (sqlite migration 9, postgres 5) */
-	/* 1 if a manifest lists `d` or a repository linked it at or after `cutoff`, else 0 */
-	int (*blob_marked)(void *impl, const berth_digest *d, time_t cutoff);
-	/*
-	 * Up to `limit` links made before `cutoff` that no manifest of their
-	 * repository lists, after (after_repo, after_digest) in (repo id,
-	 * digest) order (start with 0, "").
-	 */
-	int (*gc_links)(void *impl, time_t cutoff, int64_t after_repo, const char *after_digest,
-			long limit, berth_meta_gc_row_cb cb, void *ctx);
-	/* Drop that link if it still qualifies; *gone = 1 if it went. */
-	int (*gc_unlink)(void *impl, int64_t repo_id, const char *digest, time_t cutoff, int *gone);
 } berth_meta_driver;
 
-/*
- * Row decoding shared by the drivers (rows.c). A driver runs its SQL and
- * binds its parameters; it hands each result row over through one column
- * accessor: `col`, the row's columns as text (NULL for SQL NULL) in the
- * order of the driver's SELECT list, valid only during the call. Filling
- * berth_meta structs from such rows is the same for every driver, so it
- * lives here once.
- */
-
-/* Fills a result from a row's columns; may fail (e.g. a capped buffer). */
-typedef int (*berth_meta_fill_fn)(void *out, void *extra, const char *const *col);
-/* Calls one caller callback with a row; returns the callback's value. */
-typedef int (*berth_meta_each_fn)(void *ctx, const char *const *col);
+/* The fill and each functions of get_row/list_rows (rows.c). */
 
 /* The columns of a users, projects and robots row (their SELECT lists). */
 #define BERTH_META_USER_COLS                                                                       \
@@ -246,6 +182,8 @@ typedef struct berth_meta_list {
 		berth_meta_repl_event_cb repl_event;
 		berth_meta_repl_retry_cb repl_retry;
 		berth_meta_gc_row_cb gc_row;
+		berth_meta_id_cb id;
+		berth_meta_referrer_cb referrer;
 	} cb;
 	void *ctx;
 } berth_meta_list;
@@ -294,6 +232,9 @@ int berth_meta__each_repl_result(void *ctx, const char *const *col);   /* 6 colu
 int berth_meta__each_repl_event(void *ctx, const char *const *col);    /* 6 columns */
 int berth_meta__each_repl_retry(void *ctx, const char *const *col);    /* rule, at */
 int berth_meta__each_gc_link(void *ctx, const char *const *col); /* gc_row: repo id, repo, digest */
+int berth_meta__each_id(void *ctx, const char *const *col);	 /* id: the id */
+/* referrer: digest, media type, size, artifact type, annotations */
+int berth_meta__each_referrer(void *ctx, const char *const *col);
 /* ctx is a berth_meta_claim: an event row (6 columns) to its cb, marking it got */
 int berth_meta__claimed_event(void *ctx, const char *const *col);
 

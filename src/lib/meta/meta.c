@@ -1,12 +1,13 @@
 /*
  * meta.c - the public metadata API (include/berth/meta.h): picks a driver
  * from the location, checks arguments once for every driver, and dispatches
- * through the driver table (meta_driver.h).
+ * to the shared queries (queries.c, query.h) or through the driver table
+ * (internal.h).
  *
  * Length caps on names live here so that every driver refuses the same
  * oversized input with the same error before it reaches a database.
  */
-#include "lib/meta/internal.h"
+#include "lib/meta/query.h"
 
 #include "berth/oci.h"
 #include "berth/ref.h"
@@ -26,11 +27,6 @@
 #define AUDIT_WORD_MAX 128 /* action, result */
 #define AUDIT_RESOURCE_MAX 4096
 #define AUDIT_ADDRESS_MAX 256
-
-struct berth_meta {
-	const berth_meta_driver *drv;
-	void *impl;
-};
 
 static const berth_meta_driver *const drivers[] = {
 	&berth_meta__sqlite_driver,
@@ -168,7 +164,7 @@ int berth_meta_blob_repos(berth_meta *m, const berth_digest *d, berth_meta_repo_
 {
 	int rc = check_digest(d);
 
-	return rc ? rc : m->drv->blob_repos(m->impl, d, cb, ctx);
+	return rc ? rc : berth_meta__blob_repos(m, d, cb, ctx);
 }
 
 int berth_meta_blob_referenced(berth_meta *m, const berth_digest *d)
@@ -182,7 +178,7 @@ int berth_meta_blob_marked(berth_meta *m, const berth_digest *d, time_t cutoff)
 {
 	int rc = check_digest(d);
 
-	return rc ? rc : m->drv->blob_marked(m->impl, d, cutoff);
+	return rc ? rc : berth_meta__blob_marked(m, d, cutoff);
 }
 
 /* Rows per page of berth_meta_gc_links' walk. */
@@ -209,7 +205,7 @@ static int gc_walk_row(void *ctx, int64_t repo_id, const char *repo, const char 
 	w->last_repo = repo_id;
 	snprintf(w->last_digest, sizeof(w->last_digest), "%s", digest);
 	if (!w->dry_run &&
-	    (rc = w->m->drv->gc_unlink(w->m->impl, repo_id, digest, w->cutoff, &gone)) != 0)
+	    (rc = berth_meta__gc_unlink(w->m, repo_id, digest, w->cutoff, &gone)) != 0)
 		return rc;
 	if (gone && w->cb && (rc = w->cb(w->ctx, repo, digest)) != 0) {
 		w->stop = 1;
@@ -225,8 +221,8 @@ int berth_meta_gc_links(berth_meta *m, time_t cutoff, int dry_run, berth_meta_li
 
 	do {
 		w.rows = 0;
-		rc = m->drv->gc_links(m->impl, cutoff, w.last_repo, w.last_digest, GC_LINKS_PAGE,
-				      gc_walk_row, &w);
+		rc = berth_meta__gc_links(m, cutoff, w.last_repo, w.last_digest, GC_LINKS_PAGE,
+					  gc_walk_row, &w);
 	} while (rc == 0 && !w.stop && w.rows == GC_LINKS_PAGE);
 	return rc;
 }
@@ -238,7 +234,7 @@ int berth_meta_blob_unlink(berth_meta *m, const char *repo, const berth_digest *
 	if ((rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0 ||
 	    (rc = check_digest(d)) != 0)
 		return rc;
-	return m->drv->blob_unlink(m->impl, repo, d);
+	return berth_meta__blob_unlink(m, repo, d);
 }
 
 int berth_meta_manifest_store(berth_meta *m, const berth_meta_manifest_put *p)
@@ -341,8 +337,8 @@ int berth_meta_referrers(berth_meta *m, const char *repo, const berth_digest *su
 	if (artifact_type && *artifact_type &&
 	    (rc = check_str(artifact_type, MEDIA_TYPE_MAX, "artifact type")) != 0)
 		return rc;
-	return m->drv->referrers(m->impl, repo, subject,
-				 artifact_type && *artifact_type ? artifact_type : NULL, cb, ctx);
+	return berth_meta__referrers(
+		m, repo, subject, artifact_type && *artifact_type ? artifact_type : NULL, cb, ctx);
 }
 
 int berth_meta_upload_create(berth_meta *m, const char *id, const char *repo, time_t started,
@@ -354,7 +350,7 @@ int berth_meta_upload_create(berth_meta *m, const char *id, const char *repo, ti
 	    (rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0 ||
 	    (account && *account && (rc = check_str(account, LOGIN_KEY_MAX, "account")) != 0))
 		return rc;
-	return m->drv->upload_create(m->impl, id, repo, started, account);
+	return berth_meta__upload_create(m, id, repo, started, account);
 }
 
 int berth_meta_upload_count(berth_meta *m, const char *repo, const char *account, long *in_repo,
@@ -366,7 +362,7 @@ int berth_meta_upload_count(berth_meta *m, const char *repo, const char *account
 	if ((rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0 ||
 	    (account && *account && (rc = check_str(account, LOGIN_KEY_MAX, "account")) != 0))
 		return rc;
-	return m->drv->upload_count(m->impl, repo, account, in_repo, of_account);
+	return berth_meta__upload_count(m, repo, account, in_repo, of_account);
 }
 
 int berth_meta_upload_check(berth_meta *m, const char *id, const char *repo)
@@ -383,12 +379,12 @@ int berth_meta_upload_delete(berth_meta *m, const char *id)
 {
 	int rc = check_str(id, UPLOAD_ID_MAX, "upload id");
 
-	return rc ? rc : m->drv->upload_delete(m->impl, id);
+	return rc ? rc : berth_meta__upload_delete(m, id);
 }
 
 int berth_meta_upload_stale(berth_meta *m, time_t cutoff, berth_meta_id_cb cb, void *ctx)
 {
-	return m->drv->upload_stale(m->impl, cutoff, cb, ctx);
+	return berth_meta__upload_stale(m, cutoff, cb, ctx);
 }
 
 /* ---- access control ---- */
@@ -401,19 +397,19 @@ int berth_meta_user_create(berth_meta *m, const char *name, const char *password
 	if ((rc = check_str(name, BERTH_META_NAME_MAX, "user name")) != 0 ||
 	    (rc = check_str(password_hash, HASH_MAX, "password hash")) != 0)
 		return rc;
-	return m->drv->user_create(m->impl, name, password_hash, !!sysadmin, id_out);
+	return berth_meta__user_create(m, name, password_hash, !!sysadmin, id_out);
 }
 
 int berth_meta_user_get(berth_meta *m, const char *name, berth_meta_user *out)
 {
 	int rc = check_str(name, BERTH_META_NAME_MAX, "user name");
 
-	return rc ? rc : m->drv->user_get(m->impl, name, out);
+	return rc ? rc : berth_meta__user_get(m, name, out);
 }
 
 int berth_meta_user_get_by_id(berth_meta *m, int64_t id, berth_meta_user *out)
 {
-	return m->drv->user_get_by_id(m->impl, id, out);
+	return berth_meta__user_get_by_id(m, id, out);
 }
 
 int berth_meta_user_set_password(berth_meta *m, const char *name, const char *password_hash)
@@ -423,59 +419,59 @@ int berth_meta_user_set_password(berth_meta *m, const char *name, const char *pa
 	if ((rc = check_str(name, BERTH_META_NAME_MAX, "user name")) != 0 ||
 	    (rc = check_str(password_hash, HASH_MAX, "password hash")) != 0)
 		return rc;
-	return m->drv->user_set_password(m->impl, name, password_hash);
+	return berth_meta__user_set_password(m, name, password_hash);
 }
 
 int berth_meta_user_set_disabled(berth_meta *m, const char *name, int disabled)
 {
 	int rc = check_str(name, BERTH_META_NAME_MAX, "user name");
 
-	return rc ? rc : m->drv->user_set_disabled(m->impl, name, disabled);
+	return rc ? rc : berth_meta__user_set_disabled(m, name, disabled);
 }
 
 int berth_meta_user_delete(berth_meta *m, const char *name)
 {
 	int rc = check_str(name, BERTH_META_NAME_MAX, "user name");
 
-	return rc ? rc : m->drv->user_delete(m->impl, name);
+	return rc ? rc : berth_meta__user_delete(m, name);
 }
 
 int berth_meta_users(berth_meta *m, berth_meta_user_cb cb, void *ctx)
 {
-	return m->drv->users(m->impl, cb, ctx);
+	return berth_meta__users(m, cb, ctx);
 }
 
 int berth_meta_project_create(berth_meta *m, const char *name, int public)
 {
 	int rc = check_str(name, BERTH_META_NAME_MAX, "project name");
 
-	return rc ? rc : m->drv->project_create(m->impl, name, !!public);
+	return rc ? rc : berth_meta__project_create(m, name, !!public);
 }
 
 int berth_meta_project_get(berth_meta *m, const char *name, berth_meta_project *out)
 {
 	int rc = check_str(name, BERTH_META_NAME_MAX, "project name");
 
-	return rc ? rc : m->drv->project_get(m->impl, name, out);
+	return rc ? rc : berth_meta__project_get(m, name, out);
 }
 
 int berth_meta_project_set_public(berth_meta *m, const char *name, int public)
 {
 	int rc = check_str(name, BERTH_META_NAME_MAX, "project name");
 
-	return rc ? rc : m->drv->project_set_public(m->impl, name, !!public);
+	return rc ? rc : berth_meta__project_set_public(m, name, !!public);
 }
 
 int berth_meta_project_delete(berth_meta *m, const char *name)
 {
 	int rc = check_str(name, BERTH_META_NAME_MAX, "project name");
 
-	return rc ? rc : m->drv->project_delete(m->impl, name);
+	return rc ? rc : berth_meta__project_delete(m, name);
 }
 
 int berth_meta_projects(berth_meta *m, berth_meta_project_cb cb, void *ctx)
 {
-	return m->drv->projects(m->impl, cb, ctx);
+	return berth_meta__projects(m, cb, ctx);
 }
 
 int berth_meta_project_set_signature_keys(berth_meta *m, const char *name, const char *keys)
@@ -490,20 +486,20 @@ int berth_meta_project_set_signature_keys(berth_meta *m, const char *name, const
 		return berth_error_set(BERTH_EINVALID,
 				       "metadata: signature keys longer than %d bytes",
 				       BERTH_META_SIGNATURE_KEYS_MAX);
-	return m->drv->project_set_signature_keys(m->impl, name, keys);
+	return berth_meta__project_set_signature_keys(m, name, keys);
 }
 
 int berth_meta_project_signature_keys(berth_meta *m, const char *name, struct berth_buf *out)
 {
 	int rc = check_str(name, BERTH_META_NAME_MAX, "project name");
 
-	return rc ? rc : m->drv->project_signature_keys(m->impl, name, out);
+	return rc ? rc : berth_meta__project_signature_keys(m, name, out);
 }
 
 int berth_meta_policies(berth_meta *m, int64_t *generation, berth_meta_policy_cb cb, void *ctx)
 {
 	*generation = 0;
-	return m->drv->policies(m->impl, generation, cb, ctx);
+	return berth_meta__policies(m, generation, cb, ctx);
 }
 
 int berth_meta_generation(berth_meta *m, const char *name, int64_t *value)
@@ -511,7 +507,7 @@ int berth_meta_generation(berth_meta *m, const char *name, int64_t *value)
 	int rc = check_str(name, BERTH_META_GEN_NAME_MAX, "generation name");
 
 	*value = 0;
-	return rc ? rc : m->drv->generation(m->impl, name, value);
+	return rc ? rc : berth_meta__generation(m, name, value);
 }
 
 int berth_meta_manifest_parents(berth_meta *m, const char *repo, const berth_digest *d,
@@ -522,7 +518,7 @@ int berth_meta_manifest_parents(berth_meta *m, const char *repo, const berth_dig
 	if ((rc = check_str(repo, BERTH_NAME_MAX, "repository name")) != 0 ||
 	    (rc = check_digest(d)) != 0)
 		return rc;
-	return m->drv->manifest_parents(m->impl, repo, d, cb, ctx);
+	return berth_meta__manifest_parents(m, repo, d, cb, ctx);
 }
 
 static int check_member(const char *project, const char *user)
@@ -551,21 +547,21 @@ int berth_meta_member_get(berth_meta *m, const char *project, const char *user, 
 {
 	int rc = check_member(project, user);
 
-	return rc ? rc : m->drv->member_get(m->impl, project, user, role);
+	return rc ? rc : berth_meta__member_get(m, project, user, role);
 }
 
 int berth_meta_member_delete(berth_meta *m, const char *project, const char *user)
 {
 	int rc = check_member(project, user);
 
-	return rc ? rc : m->drv->member_delete(m->impl, project, user);
+	return rc ? rc : berth_meta__member_delete(m, project, user);
 }
 
 int berth_meta_members(berth_meta *m, const char *project, berth_meta_member_cb cb, void *ctx)
 {
 	int rc = check_str(project, BERTH_META_NAME_MAX, "project name");
 
-	return rc ? rc : m->drv->members(m->impl, project, cb, ctx);
+	return rc ? rc : berth_meta__members(m, project, cb, ctx);
 }
 
 int berth_meta_robot_create(berth_meta *m, const char *name, const char *secret_hash,
@@ -579,7 +575,7 @@ int berth_meta_robot_create(berth_meta *m, const char *name, const char *secret_
 		return rc;
 	if (expires < 0)
 		return berth_error_set(BERTH_EINVALID, "metadata: negative robot expiry");
-	return m->drv->robot_create(m->impl, name, secret_hash, expires, permissions);
+	return berth_meta__robot_create(m, name, secret_hash, expires, permissions);
 }
 
 int berth_meta_robot_get(berth_meta *m, const char *name, berth_meta_robot *out,
@@ -587,14 +583,14 @@ int berth_meta_robot_get(berth_meta *m, const char *name, berth_meta_robot *out,
 {
 	int rc = check_str(name, BERTH_META_NAME_MAX, "robot name");
 
-	return rc ? rc : m->drv->robot_get(m->impl, name, out, perms);
+	return rc ? rc : berth_meta__robot_get(m, name, out, perms);
 }
 
 int berth_meta_robot_delete(berth_meta *m, const char *name)
 {
 	int rc = check_str(name, BERTH_META_NAME_MAX, "robot name");
 
-	return rc ? rc : m->drv->robot_delete(m->impl, name);
+	return rc ? rc : berth_meta__robot_delete(m, name);
 }
 
 int berth_meta_robot_set_secret(berth_meta *m, const char *name, const char *secret_hash)
@@ -604,12 +600,12 @@ int berth_meta_robot_set_secret(berth_meta *m, const char *name, const char *sec
 	if ((rc = check_str(name, BERTH_META_NAME_MAX, "robot name")) != 0 ||
 	    (rc = check_str(secret_hash, HASH_MAX, "secret hash")) != 0)
 		return rc;
-	return m->drv->robot_set_secret(m->impl, name, secret_hash);
+	return berth_meta__robot_set_secret(m, name, secret_hash);
 }
 
 int berth_meta_robots(berth_meta *m, berth_meta_robot_cb cb, void *ctx)
 {
-	return m->drv->robots(m->impl, cb, ctx);
+	return berth_meta__robots(m, cb, ctx);
 }
 
 /* An optional audit field: NULL or within `max` bytes. */
@@ -631,20 +627,20 @@ int berth_meta_audit_add(berth_meta *m, const berth_meta_audit *e)
 	    (rc = check_opt(e->address, AUDIT_ADDRESS_MAX, "audit address")) != 0 ||
 	    (rc = check_opt(e->result, AUDIT_WORD_MAX, "audit result")) != 0)
 		return rc;
-	return m->drv->audit_add(m->impl, e);
+	return berth_meta__audit_add(m, e);
 }
 
 int berth_meta_audit_list(berth_meta *m, int64_t before_id, long limit, berth_meta_audit_cb cb,
 			  void *ctx)
 {
-	return m->drv->audit_list(m->impl, before_id > 0 ? before_id : 0, limit, cb, ctx);
+	return berth_meta__audit_list(m, before_id > 0 ? before_id : 0, limit, cb, ctx);
 }
 
 int berth_meta_login_failure_add(berth_meta *m, const char *key, time_t now)
 {
 	int rc = check_str(key, LOGIN_KEY_MAX, "login key");
 
-	return rc ? rc : m->drv->login_failure_add(m->impl, key, now);
+	return rc ? rc : berth_meta__login_failure_add(m, key, now);
 }
 
 int berth_meta_login_failures(berth_meta *m, const char *key, time_t since, long *count,
@@ -659,14 +655,14 @@ int berth_meta_login_failures(berth_meta *m, const char *key, time_t since, long
 	*last = 0;
 	if ((rc = check_str(key, LOGIN_KEY_MAX, "login key")) != 0)
 		return rc;
-	return m->drv->login_failures(m->impl, key, since, count, last);
+	return berth_meta__login_failures(m, key, since, count, last);
 }
 
 int berth_meta_login_failures_clear(berth_meta *m, const char *key)
 {
 	int rc = check_str(key, LOGIN_KEY_MAX, "login key");
 
-	return rc ? rc : m->drv->login_failures_clear(m->impl, key);
+	return rc ? rc : berth_meta__login_failures_clear(m, key);
 }
 
 /* ---- replication ---- */
@@ -680,19 +676,19 @@ int berth_meta_repl_rule_put(berth_meta *m, const char *name, const char *body)
 	if ((rc = check_str(name, BERTH_META_NAME_MAX, "rule name")) != 0 ||
 	    (rc = check_str(body, BERTH_META_REPL_TEXT_MAX, "rule")) != 0)
 		return rc;
-	return m->drv->repl_rule_put(m->impl, name, body);
+	return berth_meta__repl_rule_put(m, name, body);
 }
 
 int berth_meta_repl_rule_delete(berth_meta *m, const char *name)
 {
 	int rc = check_str(name, BERTH_META_NAME_MAX, "rule name");
 
-	return rc ? rc : m->drv->repl_rule_delete(m->impl, name);
+	return rc ? rc : berth_meta__repl_rule_delete(m, name);
 }
 
 int berth_meta_repl_rules(berth_meta *m, berth_meta_repl_rule_cb cb, void *ctx)
 {
-	return m->drv->repl_rules(m->impl, cb, ctx);
+	return berth_meta__repl_rules(m, cb, ctx);
 }
 
 int berth_meta_repl_registry_put(berth_meta *m, const char *name, const char *body,
@@ -704,19 +700,19 @@ int berth_meta_repl_registry_put(berth_meta *m, const char *name, const char *bo
 	    (rc = check_str(body, BERTH_META_REPL_TEXT_MAX, "registry")) != 0 ||
 	    (rc = check_opt(secret, REPL_FIELD_MAX, "registry secret")) != 0)
 		return rc;
-	return m->drv->repl_registry_put(m->impl, name, body, secret ? secret : "");
+	return berth_meta__repl_registry_put(m, name, body, secret ? secret : "");
 }
 
 int berth_meta_repl_registry_delete(berth_meta *m, const char *name)
 {
 	int rc = check_str(name, BERTH_META_NAME_MAX, "registry name");
 
-	return rc ? rc : m->drv->repl_registry_delete(m->impl, name);
+	return rc ? rc : berth_meta__repl_registry_delete(m, name);
 }
 
 int berth_meta_repl_registries(berth_meta *m, berth_meta_repl_registry_cb cb, void *ctx)
 {
-	return m->drv->repl_registries(m->impl, cb, ctx);
+	return berth_meta__repl_registries(m, cb, ctx);
 }
 
 int berth_meta_repl_exec_start(berth_meta *m, const char *rule, const char *trigger, time_t started,
@@ -727,7 +723,7 @@ int berth_meta_repl_exec_start(berth_meta *m, const char *rule, const char *trig
 	if ((rc = check_str(rule, BERTH_META_NAME_MAX, "rule name")) != 0 ||
 	    (rc = check_str(trigger, AUDIT_WORD_MAX, "trigger")) != 0)
 		return rc;
-	return m->drv->repl_exec_start(m->impl, rule, trigger, started, id);
+	return berth_meta__repl_exec_start(m, rule, trigger, started, id);
 }
 
 int berth_meta_repl_exec_finish(berth_meta *m, int64_t id, const char *status, time_t ended,
@@ -738,7 +734,7 @@ int berth_meta_repl_exec_finish(berth_meta *m, int64_t id, const char *status, t
 	if ((rc = check_str(status, AUDIT_WORD_MAX, "status")) != 0 ||
 	    (rc = check_opt(summary, BERTH_META_REPL_TEXT_MAX, "summary")) != 0)
 		return rc;
-	return m->drv->repl_exec_finish(m->impl, id, status, ended, summary ? summary : "");
+	return berth_meta__repl_exec_finish(m, id, status, ended, summary ? summary : "");
 }
 
 int berth_meta_repl_execs(berth_meta *m, const char *rule, int64_t before_id, long limit,
@@ -747,13 +743,12 @@ int berth_meta_repl_execs(berth_meta *m, const char *rule, int64_t before_id, lo
 	int rc = check_opt(rule, BERTH_META_NAME_MAX, "rule name");
 
 	return rc ? rc
-		  : m->drv->repl_execs(m->impl, rule, before_id > 0 ? before_id : 0, limit, cb,
-				       ctx);
+		  : berth_meta__repl_execs(m, rule, before_id > 0 ? before_id : 0, limit, cb, ctx);
 }
 
 int berth_meta_repl_execs_running(berth_meta *m, berth_meta_repl_exec_cb cb, void *ctx)
 {
-	return m->drv->repl_execs_running(m->impl, cb, ctx);
+	return berth_meta__repl_execs_running(m, cb, ctx);
 }
 
 int berth_meta_repl_result_add(berth_meta *m, const berth_meta_repl_result *r)
@@ -765,26 +760,26 @@ int berth_meta_repl_result_add(berth_meta *m, const berth_meta_repl_result *r)
 	    (rc = check_opt(r->digest, REPL_FIELD_MAX, "digest")) != 0 ||
 	    (rc = check_opt(r->message, REPL_FIELD_MAX, "message")) != 0)
 		return rc;
-	return m->drv->repl_result_add(m->impl, r);
+	return berth_meta__repl_result_add(m, r);
 }
 
 int berth_meta_repl_results(berth_meta *m, int64_t exec_id, berth_meta_repl_result_cb cb, void *ctx)
 {
-	return m->drv->repl_results(m->impl, exec_id, cb, ctx);
+	return berth_meta__repl_results(m, exec_id, cb, ctx);
 }
 
 int berth_meta_repl_fired_get(berth_meta *m, const char *rule, time_t *t)
 {
 	int rc = check_str(rule, BERTH_META_NAME_MAX, "rule name");
 
-	return rc ? rc : m->drv->repl_fired_get(m->impl, rule, t);
+	return rc ? rc : berth_meta__repl_fired_get(m, rule, t);
 }
 
 int berth_meta_repl_fired_set(berth_meta *m, const char *rule, time_t t)
 {
 	int rc = check_str(rule, BERTH_META_NAME_MAX, "rule name");
 
-	return rc ? rc : m->drv->repl_fired_set(m->impl, rule, t);
+	return rc ? rc : berth_meta__repl_fired_set(m, rule, t);
 }
 
 int berth_meta_repl_event_add(berth_meta *m, const berth_meta_repl_event *e)
@@ -795,25 +790,25 @@ int berth_meta_repl_event_add(berth_meta *m, const berth_meta_repl_event *e)
 	    (rc = check_str(e->repo, REPL_FIELD_MAX, "repository")) != 0 ||
 	    (rc = check_str(e->reference, REPL_FIELD_MAX, "reference")) != 0)
 		return rc;
-	return m->drv->repl_event_add(m->impl, e);
+	return berth_meta__repl_event_add(m, e);
 }
 
 int berth_meta_repl_events(berth_meta *m, int64_t after, long limit, berth_meta_repl_event_cb cb,
 			   void *ctx)
 {
-	return m->drv->repl_events(m->impl, after, limit, cb, ctx);
+	return berth_meta__repl_events(m, after, limit, cb, ctx);
 }
 
 int berth_meta_repl_event_delete(berth_meta *m, int64_t id)
 {
-	return m->drv->repl_event_delete(m->impl, id);
+	return berth_meta__repl_event_delete(m, id);
 }
 
 /* ---- several processes on one database ---- */
 
 int berth_meta_ping(berth_meta *m)
 {
-	return m->drv->ping(m->impl);
+	return berth_meta__ping(m);
 }
 
 int berth_meta_lease_take(berth_meta *m, const char *name, const char *holder, time_t now, long ttl,
@@ -827,7 +822,7 @@ int berth_meta_lease_take(berth_meta *m, const char *name, const char *holder, t
 		return rc;
 	if (ttl <= 0)
 		return berth_error_set(BERTH_EINVALID, "lease: the duration must be positive");
-	return m->drv->lease_take(m->impl, name, holder, now, ttl, won);
+	return berth_meta__lease_take(m, name, holder, now, ttl, won);
 }
 
 int berth_meta_lease_release(berth_meta *m, const char *name, const char *holder)
@@ -837,7 +832,7 @@ int berth_meta_lease_release(berth_meta *m, const char *name, const char *holder
 	if ((rc = check_str(name, BERTH_META_NAME_MAX, "lease name")) != 0 ||
 	    (rc = check_str(holder, BERTH_META_HOLDER_MAX, "lease holder")) != 0)
 		return rc;
-	return m->drv->lease_release(m->impl, name, holder);
+	return berth_meta__lease_release(m, name, holder);
 }
 
 int berth_meta_repl_fired_claim(berth_meta *m, const char *rule, time_t prev, time_t now, int *won)
@@ -845,7 +840,7 @@ int berth_meta_repl_fired_claim(berth_meta *m, const char *rule, time_t prev, ti
 	int rc = check_str(rule, BERTH_META_NAME_MAX, "rule name");
 
 	*won = 0;
-	return rc ? rc : m->drv->repl_fired_claim(m->impl, rule, prev, now, won);
+	return rc ? rc : berth_meta__repl_fired_claim(m, rule, prev, now, won);
 }
 
 int berth_meta_repl_event_claim(berth_meta *m, const char *holder, time_t now, long limit,
@@ -855,19 +850,19 @@ int berth_meta_repl_event_claim(berth_meta *m, const char *holder, time_t now, l
 
 	if (rc == 0 && limit <= 0)
 		rc = berth_error_set(BERTH_EINVALID, "event claim: the limit must be positive");
-	return rc ? rc : m->drv->repl_event_claim(m->impl, holder, now, limit, cb, ctx);
+	return rc ? rc : berth_meta__repl_event_claim(m, holder, now, limit, cb, ctx);
 }
 
 int berth_meta_repl_exec_hold(berth_meta *m, int64_t id, const char *holder)
 {
 	int rc = check_str(holder, BERTH_META_HOLDER_MAX, "execution holder");
 
-	return rc ? rc : m->drv->repl_exec_hold(m->impl, id, holder);
+	return rc ? rc : berth_meta__repl_exec_hold(m, id, holder);
 }
 
 int berth_meta_repl_execs_orphaned(berth_meta *m, time_t now, berth_meta_repl_exec_cb cb, void *ctx)
 {
-	return m->drv->repl_execs_orphaned(m->impl, now, cb, ctx);
+	return berth_meta__repl_execs_orphaned(m, now, cb, ctx);
 }
 
 int berth_meta_repl_exec_interrupt(berth_meta *m, int64_t id, time_t ended, const char *summary,
@@ -876,8 +871,7 @@ int berth_meta_repl_exec_interrupt(berth_meta *m, int64_t id, time_t ended, cons
 	int rc = check_opt(summary, BERTH_META_REPL_TEXT_MAX, "summary");
 
 	*won = 0;
-	return rc ? rc
-		  : m->drv->repl_exec_interrupt(m->impl, id, ended, summary ? summary : "", won);
+	return rc ? rc : berth_meta__repl_exec_interrupt(m, id, ended, summary ? summary : "", won);
 }
 
 int berth_meta_mirror_tag_checked(berth_meta *m, const char *repo, const char *tag, time_t *t)
@@ -886,7 +880,7 @@ int berth_meta_mirror_tag_checked(berth_meta *m, const char *repo, const char *t
 
 	if (rc == 0)
 		rc = check_str(tag, BERTH_TAG_MAX, "tag");
-	return rc ? rc : m->drv->mirror_tag_checked(m->impl, repo, tag, t);
+	return rc ? rc : berth_meta__mirror_tag_checked(m, repo, tag, t);
 }
 
 int berth_meta_mirror_tag_mark(berth_meta *m, const char *repo, const char *tag, time_t t)
@@ -895,7 +889,7 @@ int berth_meta_mirror_tag_mark(berth_meta *m, const char *repo, const char *tag,
 
 	if (rc == 0)
 		rc = check_str(tag, BERTH_TAG_MAX, "tag");
-	return rc ? rc : m->drv->mirror_tag_mark(m->impl, repo, tag, t);
+	return rc ? rc : berth_meta__mirror_tag_mark(m, repo, tag, t);
 }
 
 /* ---- copying (copy.c) ---- */
@@ -930,13 +924,13 @@ int berth_meta_repl_retry_set(berth_meta *m, const char *rule, time_t at)
 {
 	int rc = check_str(rule, BERTH_META_NAME_MAX, "rule name");
 
-	return rc ? rc : m->drv->repl_retry_set(m->impl, rule, at);
+	return rc ? rc : berth_meta__repl_retry_set(m, rule, at);
 }
 
 int berth_meta_repl_retries_due(berth_meta *m, time_t now, long limit, berth_meta_repl_retry_cb cb,
 				void *ctx)
 {
-	return m->drv->repl_retries_due(m->impl, now, limit, cb, ctx);
+	return berth_meta__repl_retries_due(m, now, limit, cb, ctx);
 }
 
 int berth_meta_repl_retry_take(berth_meta *m, const char *rule, time_t at, int *won)
@@ -944,5 +938,5 @@ int berth_meta_repl_retry_take(berth_meta *m, const char *rule, time_t at, int *
 	int rc = check_str(rule, BERTH_META_NAME_MAX, "rule name");
 
 	*won = 0;
-	return rc ? rc : m->drv->repl_retry_take(m->impl, rule, at, won);
+	return rc ? rc : berth_meta__repl_retry_take(m, rule, at, won);
 }

@@ -29,9 +29,10 @@
  * times (the API's time_t converts in the queries), BOOLEAN flags, an index
  * for every lookup (named beside each query).
  */
-#include "lib/meta/internal.h"
+#include "lib/meta/query.h"
 #include "util/buf.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -46,7 +47,6 @@
 
 #define TX_RETRIES 5
 #define LIST_MAX ((size_t)256 << 20)
-#define LOGIN_FAILURE_KEEP 3600
 /* How long a call waits for a free pooled connection (ms). */
 #define POOL_WAIT_MS 30000
 #define DSN_MAX 4096
@@ -270,351 +270,250 @@ static const char *const seeded_tables[] = {"generations", NULL};
 								   " FROM robots"
 #define EXEC_SELECT "SELECT id, rule, trigger, status, started, ended, summary FROM repl_execs"
 
-enum {
-	P_REPO_ENSURE,
-	P_REPO_ID,
-	P_BLOB_INSERT,
-	P_REPO_BLOB_INSERT,
-	P_BLOB_LINKED,
-	P_BLOB_REPOS,
-	P_BLOB_UNLINK,
-	P_BLOB_REFERENCED,
-	P_MAN_INSERT,
-	P_MAN_REF_INSERT,
-	P_TAG_SET,
-	P_MAN_BY_TAG,
-	P_MAN_BY_DIGEST,
-	P_MAN_PARENTS,
-	P_REPO_BUMP,
-	P_MAN_DELETE,
-	P_TAG_DELETE,
-	P_TAGS,
-	P_CATALOG,
-	P_REFERRERS,
-	P_UPLOAD_CREATE,
-	P_UPLOAD_COUNT,
-	P_UPLOAD_CHECK,
-	P_UPLOAD_DELETE,
-	P_UPLOAD_STALE,
-	P_USER_CREATE,
-	P_USER_GET,
-	P_USER_BY_ID,
-	P_USER_SET_PASSWORD,
-	P_USER_SET_DISABLED,
-	P_USER_DELETE,
-	P_USERS,
-	P_PROJECT_CREATE,
-	P_PROJECT_GET,
-	P_PROJECT_ID,
-	P_PROJECT_SET_PUBLIC,
-	P_PROJECT_DELETE,
-	P_PROJECTS,
-	P_PROJECT_SET_KEYS,
-	P_PROJECT_KEYS,
-	P_POLICY_BUMP,
-	P_POLICY_GEN,
-	P_POLICIES,
-	P_GEN_GET,
-	P_GEN_BUMP_REPL,
-	P_MEMBER_SET,
-	P_MEMBER_GET,
-	P_MEMBER_DELETE,
-	P_MEMBERS,
-	P_ROBOT_CREATE,
-	P_ROBOT_GET,
-	P_ROBOT_DELETE,
-	P_ROBOT_SET_SECRET,
-	P_ROBOTS,
-	P_AUDIT_ADD,
-	P_AUDIT_LIST,
-	P_LOGIN_FAIL_ADD,
-	P_LOGIN_FAIL_PRUNE,
-	P_LOGIN_FAILS,
-	P_LOGIN_FAIL_CLEAR,
-	P_REPL_RULE_PUT,
-	P_REPL_RULE_DELETE,
-	P_REPL_RULES,
-	P_REPL_REGISTRY_PUT,
-	P_REPL_REGISTRY_DELETE,
-	P_REPL_REGISTRIES,
-	P_REPL_EXEC_START,
-	P_REPL_EXEC_FINISH,
-	P_REPL_EXECS,
-	P_REPL_EXECS_RULE,
-	P_REPL_EXECS_RUNNING,
-	P_REPL_RESULT_ADD,
-	P_REPL_RESULTS,
-	P_REPL_FIRED_GET,
-	P_REPL_FIRED_SET,
-	P_REPL_EVENT_ADD,
-	P_REPL_EVENTS,
-	P_REPL_EVENT_DELETE,
-	P_PING,
-	P_LEASE_TAKE,
-	P_LEASE_RELEASE,
-	P_REPL_FIRED_FIRST,
-	P_REPL_FIRED_MOVE,
-	P_REPL_EVENTS_FREE,
-	P_REPL_EVENT_CLAIM,
-	P_REPL_EXEC_HOLD,
-	P_REPL_EXECS_ORPHANED,
-	P_REPL_EXEC_INTERRUPT,
-	P_MIRROR_TAG_GET,
-	P_MIRROR_TAG_SET,
-	P_REPL_RETRY_SET,
-	P_REPL_RETRIES_DUE,
-	P_REPL_RETRY_TAKE,
-	P_MAN_REF_RELINK,
-	P_BLOB_MARKED,
-	P_GC_LINKS,
-	P_GC_UNLINK,
-	P_COUNT
-};
-
 /* A holder's process lease is alive at $1 (leases_pkey). */
 #define HOLDER_ALIVE(h)                                                                            \
 	"EXISTS (SELECT 1 FROM leases WHERE name = '" BERTH_META_LEASE_PREFIX "' || " h            \
 	" AND expires > to_timestamp($1))"
 
-static const char *const sqls[P_COUNT] = {
+static const char *const sqls[Q_COUNT] = {
 	/* repos_name_key (UNIQUE) */
-	[P_REPO_ENSURE] = "INSERT INTO repos(name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
-	[P_REPO_ID] = "SELECT id FROM repos WHERE name = $1",
+	[Q_REPO_ENSURE] = "INSERT INTO repos(name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
+	[Q_REPO_ID] = "SELECT id FROM repos WHERE name = $1",
 	/* blobs_pkey; repo_blobs_pkey */
-	[P_BLOB_INSERT] = "INSERT INTO blobs(digest, size) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-	[P_REPO_BLOB_INSERT] =
+	[Q_BLOB_INSERT] = "INSERT INTO blobs(digest, size) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+	[Q_REPO_BLOB_INSERT] =
 		"INSERT INTO repo_blobs(repo_id, digest, linked_at) VALUES ($1, $2, $3)"
 		" ON CONFLICT (repo_id, digest) DO UPDATE SET linked_at = excluded.linked_at",
-	[P_BLOB_LINKED] = "SELECT b.size FROM repos r"
+	[Q_BLOB_LINKED] = "SELECT b.size FROM repos r"
 			  " JOIN repo_blobs rb ON rb.repo_id = r.id"
 			  " JOIN blobs b ON b.digest = rb.digest"
 			  " WHERE r.name = $1 AND rb.digest = $2",
 	/* repo_blobs_digest */
-	[P_BLOB_REPOS] = "SELECT r.name, b.size FROM blobs b"
+	[Q_BLOB_REPOS] = "SELECT r.name, b.size FROM blobs b"
 			 " JOIN repo_blobs rb ON rb.digest = b.digest"
 			 " JOIN repos r ON r.id = rb.repo_id"
 			 " WHERE b.digest = $1 ORDER BY r.name",
-	[P_BLOB_UNLINK] = "DELETE FROM repo_blobs"
+	[Q_BLOB_UNLINK] = "DELETE FROM repo_blobs"
 			  " WHERE repo_id = (SELECT id FROM repos WHERE name = $1) AND digest = $2",
 	/* GC's mark: repo_blobs_digest, manifest_refs_ref */
-	[P_BLOB_REFERENCED] = "SELECT (EXISTS (SELECT 1 FROM repo_blobs WHERE digest = $1)"
+	[Q_BLOB_REFERENCED] = "SELECT (EXISTS (SELECT 1 FROM repo_blobs WHERE digest = $1)"
 			      " OR EXISTS (SELECT 1 FROM manifest_refs WHERE ref = $1))::int",
 	/* manifests_pkey; manifest_refs_pkey; tags_pkey */
-	[P_MAN_INSERT] = "INSERT INTO manifests(repo_id, digest, media_type, artifact_type,"
+	[Q_MAN_INSERT] = "INSERT INTO manifests(repo_id, digest, media_type, artifact_type,"
 			 " annotations, subject, body, size)"
 			 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
 			 " ON CONFLICT (repo_id, digest) DO NOTHING",
-	[P_MAN_REF_INSERT] = "INSERT INTO manifest_refs(repo_id, digest, ref) VALUES ($1, $2, $3)"
+	[Q_MAN_REF_INSERT] = "INSERT INTO manifest_refs(repo_id, digest, ref) VALUES ($1, $2, $3)"
 			     " ON CONFLICT DO NOTHING",
-	[P_TAG_SET] = "INSERT INTO tags(repo_id, name, digest) VALUES ($1, $2, $3)"
+	[Q_TAG_SET] = "INSERT INTO tags(repo_id, name, digest) VALUES ($1, $2, $3)"
 		      " ON CONFLICT (repo_id, name) DO UPDATE SET digest = excluded.digest,"
 		      " updated_at = now() WHERE tags.digest <> excluded.digest",
 	/* the hot path: repos_name_key -> tags_pkey -> manifests_pkey */
-	[P_MAN_BY_TAG] =
+	[Q_MAN_BY_TAG] =
 		"SELECT m.digest, m.media_type, m.size, m.body, r.generation," MAN_POLICY_GEN
 		" FROM repos r"
 		" JOIN tags t ON t.repo_id = r.id"
 		" JOIN manifests m ON m.repo_id = t.repo_id AND m.digest = t.digest"
 		" WHERE r.name = $1 AND t.name = $2",
-	[P_MAN_BY_DIGEST] =
+	[Q_MAN_BY_DIGEST] =
 		"SELECT m.digest, m.media_type, m.size, m.body, r.generation," MAN_POLICY_GEN
 		" FROM repos r JOIN manifests m ON m.repo_id = r.id"
 		" WHERE r.name = $1 AND m.digest = $2",
 	/* manifest_refs_ref */
-	[P_MAN_PARENTS] = "SELECT digest FROM manifest_refs"
+	[Q_MAN_PARENTS] = "SELECT digest FROM manifest_refs"
 			  " WHERE ref = $2 AND repo_id = (SELECT id FROM repos WHERE name = $1)",
-	[P_REPO_BUMP] = "UPDATE repos SET generation = generation + 1 WHERE name = $1",
+	[Q_REPO_BUMP] = "UPDATE repos SET generation = generation + 1 WHERE name = $1",
 	/* manifests_pkey; the cascade uses tags_digest and manifest_refs_pkey */
-	[P_MAN_DELETE] = "DELETE FROM manifests"
+	[Q_MAN_DELETE] = "DELETE FROM manifests"
 			 " WHERE repo_id = (SELECT id FROM repos WHERE name = $1) AND digest = $2",
-	[P_TAG_DELETE] = "DELETE FROM tags"
+	[Q_TAG_DELETE] = "DELETE FROM tags"
 			 " WHERE repo_id = (SELECT id FROM repos WHERE name = $1) AND name = $2",
 	/* tags_pkey range scan, in byte order */
-	[P_TAGS] = "SELECT name FROM tags WHERE repo_id = $1 AND name > $2 ORDER BY name LIMIT $3",
+	[Q_TAGS] = "SELECT name FROM tags WHERE repo_id = $1 AND name > $2 ORDER BY name LIMIT $3",
 	/*
 	 * repos_name_key range scan; one probe per repository into
 	 * manifests_pkey / repo_blobs_pkey. (LATERAL ... LIMIT 1, not EXISTS ...
 	 * OR EXISTS: the planner turned that into hashed subplans that read the
 	 * whole manifests and repo_blobs tables for every page; unit/meta/plans.)
 	 */
-	[P_CATALOG] = "SELECT r.name FROM repos r, LATERAL (SELECT 1 FROM manifests m"
+	[Q_CATALOG] = "SELECT r.name FROM repos r, LATERAL (SELECT 1 FROM manifests m"
 		      " WHERE m.repo_id = r.id UNION ALL SELECT 1 FROM repo_blobs b"
 		      " WHERE b.repo_id = r.id LIMIT 1) x"
 		      " WHERE r.name > $1 ORDER BY r.name LIMIT $2",
 	/* manifests_subject */
-	[P_REFERRERS] = "SELECT digest, media_type, size, artifact_type, annotations FROM manifests"
+	[Q_REFERRERS] = "SELECT digest, media_type, size, artifact_type, annotations FROM manifests"
 			" WHERE repo_id = (SELECT id FROM repos WHERE name = $1) AND subject = $2"
 			" AND ($3::text IS NULL OR artifact_type = $3) ORDER BY digest",
 	/* uploads_pkey, uploads_repo, uploads_account, uploads_started */
-	[P_UPLOAD_CREATE] = "INSERT INTO uploads(id, repo, started, account)"
+	[Q_UPLOAD_CREATE] = "INSERT INTO uploads(id, repo, started, account)"
 			    " VALUES ($1, $2, to_timestamp($3), $4)",
-	[P_UPLOAD_COUNT] = "SELECT (SELECT count(*) FROM uploads WHERE repo = $1),"
+	[Q_UPLOAD_COUNT] = "SELECT (SELECT count(*) FROM uploads WHERE repo = $1),"
 			   " (SELECT count(*) FROM uploads WHERE $2::text <> '' AND account = $2)",
-	[P_UPLOAD_CHECK] = "SELECT 1 FROM uploads WHERE id = $1 AND repo = $2",
-	[P_UPLOAD_DELETE] = "DELETE FROM uploads WHERE id = $1",
-	[P_UPLOAD_STALE] =
+	[Q_UPLOAD_CHECK] = "SELECT 1 FROM uploads WHERE id = $1 AND repo = $2",
+	[Q_UPLOAD_DELETE] = "DELETE FROM uploads WHERE id = $1",
+	[Q_UPLOAD_STALE] =
 		"SELECT id FROM uploads WHERE started < to_timestamp($1) ORDER BY started, id",
 	/* users_name_key, users_pkey */
-	[P_USER_CREATE] = "INSERT INTO users(name, password_hash, sysadmin, created)"
+	[Q_USER_CREATE] = "INSERT INTO users(name, password_hash, sysadmin, created)"
 			  " VALUES ($1, $2, $3, to_timestamp($4)) RETURNING id",
-	[P_USER_GET] = USER_SELECT " WHERE name = $1",
-	[P_USER_BY_ID] = USER_SELECT " WHERE id = $1",
-	[P_USER_SET_PASSWORD] = "UPDATE users SET password_hash = $2, generation = generation + 1"
+	[Q_USER_GET] = USER_SELECT " WHERE name = $1",
+	[Q_USER_BY_ID] = USER_SELECT " WHERE id = $1",
+	[Q_USER_SET_PASSWORD] = "UPDATE users SET password_hash = $2, generation = generation + 1"
 				" WHERE name = $1",
-	[P_USER_SET_DISABLED] = "UPDATE users SET disabled = $2, generation = generation + 1"
+	[Q_USER_SET_DISABLED] = "UPDATE users SET disabled = $2, generation = generation + 1"
 				" WHERE name = $1",
-	[P_USER_DELETE] = "DELETE FROM users WHERE name = $1",
-	[P_USERS] = USER_SELECT " ORDER BY name",
+	[Q_USER_DELETE] = "DELETE FROM users WHERE name = $1",
+	[Q_USERS] = USER_SELECT " ORDER BY name",
 	/* projects_name_key */
-	[P_PROJECT_CREATE] = "INSERT INTO projects(name, public, created)"
+	[Q_PROJECT_CREATE] = "INSERT INTO projects(name, public, created)"
 			     " VALUES ($1, $2, to_timestamp($3))",
-	[P_PROJECT_GET] =
+	[Q_PROJECT_GET] =
 		"SELECT id, name, public::int, " EPOCH("created") " FROM projects WHERE name = $1",
-	[P_PROJECT_ID] = "SELECT id FROM projects WHERE name = $1",
-	[P_PROJECT_SET_PUBLIC] = "UPDATE projects SET public = $2 WHERE name = $1",
-	[P_PROJECT_DELETE] = "DELETE FROM projects WHERE name = $1",
-	[P_PROJECTS] =
+	[Q_PROJECT_ID] = "SELECT id FROM projects WHERE name = $1",
+	[Q_PROJECT_SET_PUBLIC] = "UPDATE projects SET public = $2 WHERE name = $1",
+	[Q_PROJECT_DELETE] = "DELETE FROM projects WHERE name = $1",
+	[Q_PROJECTS] =
 		"SELECT id, name, public::int, " EPOCH("created") " FROM projects ORDER BY name",
 	/* projects_name_key; generations_pkey; projects_policy (partial) */
-	[P_PROJECT_SET_KEYS] = "UPDATE projects SET signature_keys = $2 WHERE name = $1",
-	[P_PROJECT_KEYS] = "SELECT signature_keys FROM projects WHERE name = $1",
-	[P_POLICY_BUMP] = "UPDATE generations SET value = value + 1 WHERE name = 'policy'",
-	[P_POLICY_GEN] = "SELECT value FROM generations WHERE name = 'policy'",
+	[Q_PROJECT_SET_KEYS] = "UPDATE projects SET signature_keys = $2 WHERE name = $1",
+	[Q_PROJECT_KEYS] = "SELECT signature_keys FROM projects WHERE name = $1",
+	[Q_POLICY_BUMP] = "UPDATE generations SET value = value + 1 WHERE name = 'policy'",
+	[Q_POLICY_GEN] = "SELECT value FROM generations WHERE name = 'policy'",
 	/* a generation row appears at its first bump (no migration per name) */
-	[P_GEN_GET] = "SELECT value FROM generations WHERE name = $1",
-	[P_GEN_BUMP_REPL] =
+	[Q_GEN_GET] = "SELECT value FROM generations WHERE name = $1",
+	[Q_GEN_BUMP_REPL] =
 		"INSERT INTO generations(name, value) VALUES ('" BERTH_META_GEN_REPLICATION
 		"', 1) ON CONFLICT (name) DO UPDATE SET value = generations.value + 1",
-	[P_POLICIES] = "SELECT name, signature_keys FROM projects"
+	[Q_POLICIES] = "SELECT name, signature_keys FROM projects"
 		       " WHERE signature_keys <> '' ORDER BY name",
 	/* projects_name_key, users_name_key -> members_pkey */
-	[P_MEMBER_SET] = "INSERT INTO members(project_id, user_id, role)"
+	[Q_MEMBER_SET] = "INSERT INTO members(project_id, user_id, role)"
 			 " SELECT p.id, u.id, $3 FROM projects p, users u"
 			 " WHERE p.name = $1 AND u.name = $2"
 			 " ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role",
-	[P_MEMBER_GET] = "SELECT m.role FROM projects p"
+	[Q_MEMBER_GET] = "SELECT m.role FROM projects p"
 			 " JOIN members m ON m.project_id = p.id"
 			 " JOIN users u ON u.id = m.user_id"
 			 " WHERE p.name = $1 AND u.name = $2",
-	[P_MEMBER_DELETE] = "DELETE FROM members"
+	[Q_MEMBER_DELETE] = "DELETE FROM members"
 			    " WHERE project_id = (SELECT id FROM projects WHERE name = $1)"
 			    " AND user_id = (SELECT id FROM users WHERE name = $2)",
-	[P_MEMBERS] = "SELECT u.name, m.role FROM members m JOIN users u ON u.id = m.user_id"
+	[Q_MEMBERS] = "SELECT u.name, m.role FROM members m JOIN users u ON u.id = m.user_id"
 		      " WHERE m.project_id = $1 ORDER BY u.name",
 	/* robots_name_key */
-	[P_ROBOT_CREATE] = "INSERT INTO robots(name, secret_hash, expires, created, permissions)"
+	[Q_ROBOT_CREATE] = "INSERT INTO robots(name, secret_hash, expires, created, permissions)"
 			   " VALUES ($1, $2, $3, to_timestamp($4), $5)",
-	[P_ROBOT_GET] = ROBOT_SELECT " WHERE name = $1",
-	[P_ROBOT_DELETE] = "DELETE FROM robots WHERE name = $1",
-	[P_ROBOT_SET_SECRET] = "UPDATE robots SET secret_hash = $2, generation = generation + 1"
+	[Q_ROBOT_GET] = ROBOT_SELECT " WHERE name = $1",
+	[Q_ROBOT_DELETE] = "DELETE FROM robots WHERE name = $1",
+	[Q_ROBOT_SET_SECRET] = "UPDATE robots SET secret_hash = $2, generation = generation + 1"
 			       " WHERE name = $1",
-	[P_ROBOTS] = ROBOT_SELECT " ORDER BY name",
+	[Q_ROBOTS] = ROBOT_SELECT " ORDER BY name",
 	/* audit_pkey, backwards */
-	[P_AUDIT_ADD] = "INSERT INTO audit(time, who, action, resource, address, result)"
+	[Q_AUDIT_ADD] = "INSERT INTO audit(time, who, action, resource, address, result)"
 			" VALUES (to_timestamp($1), $2, $3, $4, $5, $6)",
-	[P_AUDIT_LIST] =
+	[Q_AUDIT_LIST] =
 		"SELECT id, " EPOCH("time") ", who, action, resource, address, result"
 					    " FROM audit WHERE id < $1 ORDER BY id DESC LIMIT $2",
 	/* login_failures_key_time */
-	[P_LOGIN_FAIL_ADD] = "INSERT INTO login_failures(key, time) VALUES ($1, to_timestamp($2))",
-	[P_LOGIN_FAIL_PRUNE] =
+	[Q_LOGIN_FAIL_ADD] = "INSERT INTO login_failures(key, time) VALUES ($1, to_timestamp($2))",
+	[Q_LOGIN_FAIL_PRUNE] =
 		"DELETE FROM login_failures WHERE key = $1 AND time < to_timestamp($2)",
-	[P_LOGIN_FAILS] = "SELECT count(*), coalesce(" EPOCH(
+	[Q_LOGIN_FAILS] = "SELECT count(*), coalesce(" EPOCH(
 		"max(time)") ", 0) FROM login_failures"
 			     " WHERE key = $1 AND time >= to_timestamp($2)",
-	[P_LOGIN_FAIL_CLEAR] = "DELETE FROM login_failures WHERE key = $1",
+	[Q_LOGIN_FAIL_CLEAR] = "DELETE FROM login_failures WHERE key = $1",
 	/* repl_rules_pkey, repl_registries_pkey */
-	[P_REPL_RULE_PUT] =
+	[Q_REPL_RULE_PUT] =
 		"INSERT INTO repl_rules(name, body, updated)"
 		" VALUES ($1, $2, to_timestamp($3))"
 		" ON CONFLICT (name) DO UPDATE SET body = $2, updated = to_timestamp($3)",
-	[P_REPL_RULE_DELETE] = "DELETE FROM repl_rules WHERE name = $1",
-	[P_REPL_RULES] = "SELECT name, body FROM repl_rules ORDER BY name",
-	[P_REPL_REGISTRY_PUT] =
+	[Q_REPL_RULE_DELETE] = "DELETE FROM repl_rules WHERE name = $1",
+	[Q_REPL_RULES] = "SELECT name, body FROM repl_rules ORDER BY name",
+	[Q_REPL_REGISTRY_PUT] =
 		"INSERT INTO repl_registries(name, body, secret, updated)"
 		" VALUES ($1, $2, $3, to_timestamp($4)) ON CONFLICT (name) DO UPDATE"
 		" SET body = $2, secret = $3, updated = to_timestamp($4)",
-	[P_REPL_REGISTRY_DELETE] = "DELETE FROM repl_registries WHERE name = $1",
-	[P_REPL_REGISTRIES] = "SELECT name, body, secret FROM repl_registries ORDER BY name",
+	[Q_REPL_REGISTRY_DELETE] = "DELETE FROM repl_registries WHERE name = $1",
+	[Q_REPL_REGISTRIES] = "SELECT name, body, secret FROM repl_registries ORDER BY name",
 	/* repl_execs_pkey, repl_execs_rule, repl_execs_running */
-	[P_REPL_EXEC_START] = "INSERT INTO repl_execs(rule, trigger, status, started)"
+	[Q_REPL_EXEC_START] = "INSERT INTO repl_execs(rule, trigger, status, started)"
 			      " VALUES ($1, $2, 'running', $3) RETURNING id",
-	[P_REPL_EXEC_FINISH] = "UPDATE repl_execs SET status = $2, ended = $3, summary = $4"
+	[Q_REPL_EXEC_FINISH] = "UPDATE repl_execs SET status = $2, ended = $3, summary = $4"
 			       " WHERE id = $1",
-	[P_REPL_EXECS] = EXEC_SELECT " WHERE id < $1 ORDER BY id DESC LIMIT $2",
-	[P_REPL_EXECS_RULE] = EXEC_SELECT " WHERE rule = $3 AND id < $1 ORDER BY id DESC LIMIT $2",
-	[P_REPL_EXECS_RUNNING] = EXEC_SELECT " WHERE status = 'running' ORDER BY id",
+	[Q_REPL_EXECS] = EXEC_SELECT " WHERE id < $1 ORDER BY id DESC LIMIT $2",
+	[Q_REPL_EXECS_RULE] = EXEC_SELECT " WHERE rule = $3 AND id < $1 ORDER BY id DESC LIMIT $2",
+	[Q_REPL_EXECS_RUNNING] = EXEC_SELECT " WHERE status = 'running' ORDER BY id",
 	/* repl_results_exec */
-	[P_REPL_RESULT_ADD] = "INSERT INTO repl_results(exec_id, artifact, digest, status, message,"
+	[Q_REPL_RESULT_ADD] = "INSERT INTO repl_results(exec_id, artifact, digest, status, message,"
 			      " time) VALUES ($1, $2, $3, $4, $5, $6)",
-	[P_REPL_RESULTS] = "SELECT exec_id, artifact, digest, status, message, time"
+	[Q_REPL_RESULTS] = "SELECT exec_id, artifact, digest, status, message, time"
 			   " FROM repl_results WHERE exec_id = $1 ORDER BY id",
 	/* repl_fired_pkey; repl_events_pkey */
-	[P_REPL_FIRED_GET] = "SELECT time FROM repl_fired WHERE rule = $1",
-	[P_REPL_FIRED_SET] = "INSERT INTO repl_fired(rule, time) VALUES ($1, $2)"
+	[Q_REPL_FIRED_GET] = "SELECT time FROM repl_fired WHERE rule = $1",
+	[Q_REPL_FIRED_SET] = "INSERT INTO repl_fired(rule, time) VALUES ($1, $2)"
 			     " ON CONFLICT (rule) DO UPDATE SET time = $2",
-	[P_REPL_EVENT_ADD] = "INSERT INTO repl_events(rule, repo, reference, deleted, time)"
+	[Q_REPL_EVENT_ADD] = "INSERT INTO repl_events(rule, repo, reference, deleted, time)"
 			     " VALUES ($1, $2, $3, $4, $5)",
-	[P_REPL_EVENTS] = "SELECT id, rule, repo, reference, deleted::int, time FROM repl_events"
+	[Q_REPL_EVENTS] = "SELECT id, rule, repo, reference, deleted::int, time FROM repl_events"
 			  " WHERE id > $1 ORDER BY id LIMIT $2",
-	[P_REPL_EVENT_DELETE] = "DELETE FROM repl_events WHERE id = $1",
+	[Q_REPL_EVENT_DELETE] = "DELETE FROM repl_events WHERE id = $1",
 	/* several processes (migration 2) */
-	[P_PING] = "SELECT value FROM generations WHERE name = 'policy'",
+	[Q_PING] = "SELECT value FROM generations WHERE name = 'policy'",
 	/* leases_pkey: one atomic upsert decides who holds the lease */
-	[P_LEASE_TAKE] = "INSERT INTO leases(name, holder, expires)"
+	[Q_LEASE_TAKE] = "INSERT INTO leases(name, holder, expires)"
 			 " VALUES ($1, $2, to_timestamp($3::bigint + $4::bigint))"
 			 " ON CONFLICT (name) DO UPDATE SET holder = $2,"
 			 " expires = to_timestamp($3::bigint + $4::bigint)"
 			 " WHERE leases.expires <= to_timestamp($3) OR leases.holder = $2",
-	[P_LEASE_RELEASE] = "DELETE FROM leases WHERE name = $1 AND holder = $2",
+	[Q_LEASE_RELEASE] = "DELETE FROM leases WHERE name = $1 AND holder = $2",
 	/* repl_fired_pkey: compare-and-set */
-	[P_REPL_FIRED_FIRST] = "INSERT INTO repl_fired(rule, time) VALUES ($1, $2)"
+	[Q_REPL_FIRED_FIRST] = "INSERT INTO repl_fired(rule, time) VALUES ($1, $2)"
 			       " ON CONFLICT (rule) DO NOTHING",
-	[P_REPL_FIRED_MOVE] = "UPDATE repl_fired SET time = $3 WHERE rule = $1 AND time = $2",
+	[Q_REPL_FIRED_MOVE] = "UPDATE repl_fired SET time = $3 WHERE rule = $1 AND time = $2",
 	/* repl_events_holder */
-	[P_REPL_EVENTS_FREE] = "UPDATE repl_events SET holder = '' WHERE holder > ''"
+	[Q_REPL_EVENTS_FREE] = "UPDATE repl_events SET holder = '' WHERE holder > ''"
 			       " AND NOT " HOLDER_ALIVE("repl_events.holder"),
 	/* repl_events_holder; a row another claimer has locked is skipped, not waited for */
-	[P_REPL_EVENT_CLAIM] = "UPDATE repl_events SET holder = $1 WHERE id IN"
+	[Q_REPL_EVENT_CLAIM] = "UPDATE repl_events SET holder = $1 WHERE id IN"
 			       " (SELECT id FROM repl_events WHERE holder = '' ORDER BY id LIMIT 1"
 			       " FOR UPDATE SKIP LOCKED)"
 			       " RETURNING id, rule, repo, reference, deleted::int, time",
-	[P_REPL_EXEC_HOLD] = "UPDATE repl_execs SET holder = $2 WHERE id = $1",
+	[Q_REPL_EXEC_HOLD] = "UPDATE repl_execs SET holder = $2 WHERE id = $1",
 	/* repl_execs_running (partial) */
-	[P_REPL_EXECS_ORPHANED] =
+	[Q_REPL_EXECS_ORPHANED] =
 		"SELECT id, rule, trigger, status, started, ended, summary"
 		" FROM repl_execs e WHERE status = 'running' AND NOT " HOLDER_ALIVE(
 			"e.holder") " ORDER BY id",
-	[P_REPL_EXEC_INTERRUPT] = "UPDATE repl_execs SET status = 'interrupted', ended = $2,"
+	[Q_REPL_EXEC_INTERRUPT] = "UPDATE repl_execs SET status = 'interrupted', ended = $2,"
 				  " summary = $3 WHERE id = $1 AND status = 'running'",
 	/* mirror_tags_pkey (migration 3) */
-	[P_MIRROR_TAG_GET] = "SELECT checked FROM mirror_tags WHERE repo = $1 AND tag = $2",
-	[P_MIRROR_TAG_SET] = "INSERT INTO mirror_tags(repo, tag, checked) VALUES ($1, $2, $3)"
+	[Q_MIRROR_TAG_GET] = "SELECT checked FROM mirror_tags WHERE repo = $1 AND tag = $2",
+	[Q_MIRROR_TAG_SET] = "INSERT INTO mirror_tags(repo, tag, checked) VALUES ($1, $2, $3)"
 			     " ON CONFLICT (repo, tag) DO UPDATE SET checked = excluded.checked",
 	/* repl_retries_pkey; repl_retries_at (migration 4) */
-	[P_REPL_RETRY_SET] = "INSERT INTO repl_retries(rule, at) VALUES ($1, $2)"
+	[Q_REPL_RETRY_SET] = "INSERT INTO repl_retries(rule, at) VALUES ($1, $2)"
 			     " ON CONFLICT(rule) DO UPDATE SET at = $2",
-	[P_REPL_RETRIES_DUE] = "SELECT rule, at FROM repl_retries WHERE at <= $1 ORDER BY at"
+	[Q_REPL_RETRIES_DUE] = "SELECT rule, at FROM repl_retries WHERE at <= $1 ORDER BY at"
 			       " LIMIT $2",
-	[P_REPL_RETRY_TAKE] = "DELETE FROM repl_retries WHERE rule = $1 AND at = $2",
+	[Q_REPL_RETRY_TAKE] = "DELETE FROM repl_retries WHERE rule = $1 AND at = $2",
 	/* a stored manifest's blobs linked again, now (sqlite.c: S_MAN_REF_RELINK) */
-	[P_MAN_REF_RELINK] =
+	[Q_MAN_REF_RELINK] =
 		"INSERT INTO repo_blobs(repo_id, digest, linked_at)"
 		" SELECT $1::bigint, digest, $3::bigint FROM blobs WHERE digest = $2"
 		" ON CONFLICT (repo_id, digest) DO UPDATE SET linked_at = excluded.linked_at",
 	/* GC's mark: manifest_refs_ref, repo_blobs_digest */
-	[P_BLOB_MARKED] = "SELECT (EXISTS (SELECT 1 FROM manifest_refs WHERE ref = $1)"
+	[Q_BLOB_MARKED] = "SELECT (EXISTS (SELECT 1 FROM manifest_refs WHERE ref = $1)"
 			  " OR EXISTS (SELECT 1 FROM repo_blobs WHERE digest = $1"
 			  " AND linked_at >= $2))::int",
 	/* GC: a page of droppable links in repo_blobs_pkey order (sqlite.c: S_GC_LINKS) */
-	[P_GC_LINKS] = "SELECT rb.repo_id, r.name, rb.digest FROM repo_blobs rb"
+	[Q_GC_LINKS] = "SELECT rb.repo_id, r.name, rb.digest FROM repo_blobs rb"
 		       " JOIN repos r ON r.id = rb.repo_id"
 		       " WHERE (rb.repo_id, rb.digest) > ($2, $3) AND rb.linked_at < $1"
 		       " AND NOT EXISTS (SELECT 1 FROM manifest_refs mr"
 		       " WHERE mr.ref = rb.digest AND mr.repo_id = rb.repo_id)"
 		       " ORDER BY rb.repo_id, rb.digest LIMIT $4",
 	/* GC: the same conditions checked again as the link goes; repo_blobs_pkey */
-	[P_GC_UNLINK] =
+	[Q_GC_UNLINK] =
 		"DELETE FROM repo_blobs WHERE repo_id = $1 AND digest = $2 AND linked_at < $3"
 		" AND NOT EXISTS (SELECT 1 FROM manifest_refs mr"
 		" WHERE mr.ref = $2 AND mr.repo_id = $1)",
@@ -622,14 +521,18 @@ static const char *const sqls[P_COUNT] = {
 
 const char *berth_meta__pg_sql(size_t i)
 {
-	return i < P_COUNT ? sqls[i] : NULL;
+	/* the i-th text of the ids this driver has */
+	for (size_t id = 0; id < Q_COUNT; id++)
+		if (sqls[id] && i-- == 0)
+			return sqls[id];
+	return NULL;
 }
 
 /* ---- pool ---- */
 
 struct pg_conn {
 	PGconn *pc;
-	unsigned char prepared[P_COUNT];
+	unsigned char prepared[Q_COUNT];
 	struct pg_conn *next; /* on the idle list */
 };
 
@@ -643,31 +546,6 @@ struct pg_db {
 	int open; /* connections open or being opened, idle or in use */
 	int version;
 };
-
-/* A statement's parameter: text (NULL = SQL NULL) or a 64-bit integer; `bin` for BYTEA. */
-struct param {
-	int kind; /* 0 text, 1 integer, 2 binary */
-	const char *s;
-	int64_t v;
-	size_t len;
-};
-#define PTEXT(x)                                                                                   \
-	{                                                                                          \
-		0, (x), 0, 0                                                                       \
-	}
-#define PINT(x)                                                                                    \
-	{                                                                                          \
-		1, NULL, (int64_t)(x), 0                                                           \
-	}
-#define PNULL                                                                                      \
-	{                                                                                          \
-		0, NULL, 0, 0                                                                      \
-	}
-#define PBIN(p, n)                                                                                 \
-	{                                                                                          \
-		2, (const char *)(p), 0, (n)                                                       \
-	}
-#define MAX_PARAMS 8
 
 /*
  * Set the error from a failed result or connection. Connection loss and
@@ -816,17 +694,19 @@ static void conn_give(struct pg_db *s, struct pg_conn *c, int broken)
 /* ---- statements ---- */
 
 /* Run cached statement `i` with parameters; *res gets the result on success. */
-static int run(struct pg_conn *c, int i, const struct param *p, int np, PGresult **res, int *broken,
-	       int *unique)
+static int run(struct pg_conn *c, int i, const berth_meta_param *p, int np, PGresult **res,
+	       int *broken, int *unique)
 {
-	const char *values[MAX_PARAMS];
-	char nums[MAX_PARAMS][24];
-	int lengths[MAX_PARAMS], formats[MAX_PARAMS];
+	const char *values[BERTH_META_PARAMS_MAX];
+	char nums[BERTH_META_PARAMS_MAX][24];
+	int lengths[BERTH_META_PARAMS_MAX], formats[BERTH_META_PARAMS_MAX];
 	char name[16];
 	PGresult *r;
 	ExecStatusType st;
 
 	*res = NULL;
+	assert(sqls[i]); /* an id this driver has no SQL for */
+	assert(np <= BERTH_META_PARAMS_MAX);
 	snprintf(name, sizeof(name), "b%d", i);
 	if (!c->prepared[i]) {
 		r = PQprepare(c->pc, name, sqls[i], 0, NULL);
@@ -842,16 +722,27 @@ static int run(struct pg_conn *c, int i, const struct param *p, int np, PGresult
 	for (int k = 0; k < np; k++) {
 		lengths[k] = 0;
 		formats[k] = 0;
-		if (p[k].kind == 1) {
+		switch (p[k].kind) {
+		case BERTH_META_PARAM_INT:
 			snprintf(nums[k], sizeof(nums[k]), "%" PRId64, p[k].v);
 			values[k] = nums[k];
-		} else if (p[k].kind == 2) {
+			break;
+		case BERTH_META_PARAM_BIN:
 			/* a zero-length BYTEA still needs a non-NULL pointer */
 			values[k] = p[k].s ? p[k].s : "";
 			lengths[k] = (int)p[k].len;
 			formats[k] = 1;
-		} else {
-			values[k] = p[k].s;
+			break;
+		case BERTH_META_PARAM_BOOL: values[k] = p[k].v ? "true" : "false"; break;
+		case BERTH_META_PARAM_LIMIT:
+			/* LIMIT NULL is no limit */
+			values[k] = NULL;
+			if (p[k].v >= 0) {
+				snprintf(nums[k], sizeof(nums[k]), "%" PRId64, p[k].v);
+				values[k] = nums[k];
+			}
+			break;
+		default: values[k] = p[k].s; break;
 		}
 	}
 	r = PQexecPrepared(c->pc, name, np, values, lengths, formats, 0);
@@ -927,22 +818,12 @@ static int with_conn(struct pg_db *s, int tx, work_fn fn, void *arg)
 	}
 }
 
-/* ---- generic shapes: one write, one row, a listing ---- */
+/* ---- the primitives of the shared queries (queries.c): writes, one row, a listing ---- */
 
-struct write_args {
-	int stmt;
-	const char *what;
-	const char *exists;
-	const char *notfound;
-	struct param p[MAX_PARAMS];
-	int np;
-	int64_t id; /* out: RETURNING id */
-	long changes;
-};
-
+/* One write statement inside a transaction (query.h, berth_meta_write). */
 static int work_write(struct pg_conn *c, void *arg, int *broken)
 {
-	struct write_args *a = arg;
+	berth_meta_write *a = arg;
 	PGresult *r = NULL;
 	int unique = 0, rc;
 
@@ -961,15 +842,33 @@ static int work_write(struct pg_conn *c, void *arg, int *broken)
 	return 0;
 }
 
-static int run_write(void *impl, struct write_args *a)
+/* A list of write statements (the driver's `write`). */
+struct writes {
+	berth_meta_write *w;
+	size_t n;
+};
+
+static int work_writes(struct pg_conn *c, void *arg, int *broken)
 {
-	return with_conn(impl, 1, work_write, a);
+	struct writes *a = arg;
+	int rc = 0;
+
+	for (size_t i = 0; i < a->n && rc == 0; i++)
+		rc = work_write(c, &a->w[i], broken);
+	return rc;
+}
+
+static int pg_write(void *impl, berth_meta_write *w, size_t n)
+{
+	struct writes a = {w, n};
+
+	return with_conn(impl, 1, work_writes, &a);
 }
 
 /* A query's whole result, fetched on a pooled connection released before use. */
 struct query {
 	int stmt;
-	const struct param *p;
+	const berth_meta_param *p;
 	int np;
 	PGresult *res;
 };
@@ -981,7 +880,7 @@ static int work_query(struct pg_conn *c, void *arg, int *broken)
 	return run(c, q->stmt, q->p, q->np, &q->res, broken, NULL);
 }
 
-static int query(void *impl, int stmt, const struct param *p, int np, PGresult **res)
+static int query(void *impl, int stmt, const berth_meta_param *p, int np, PGresult **res)
 {
 	struct query q = {stmt, p, np, NULL};
 	int rc = with_conn(impl, 0, work_query, &q);
@@ -995,8 +894,9 @@ static const char *col_of(PGresult *r, int row, int k)
 	return PQgetisnull(r, row, k) ? NULL : PQgetvalue(r, row, k);
 }
 
-static int get_row(void *impl, int stmt, const struct param *p, int np, int ncols,
-		   berth_meta_fill_fn fill, void *out, void *extra, const char *notfound)
+/* The driver's get_row (internal.h). */
+static int pg_get_row(void *impl, int stmt, const berth_meta_param *p, int np, int ncols,
+		      berth_meta_fill_fn fill, void *out, void *extra, const char *notfound)
 {
 	const char *col[8];
 	PGresult *r = NULL;
@@ -1038,8 +938,9 @@ static void wipe_result(PGresult *r)
 			explicit_bzero(PQgetvalue(r, i, k), (size_t)PQgetlength(r, i, k));
 }
 
-static int list_rows(void *impl, int stmt, const struct param *p, int np, int ncols, int wipe,
-		     berth_meta_each_fn each, void *ctx)
+/* The driver's list_rows (internal.h): the result is read after the connection went back. */
+static int pg_list_rows(void *impl, int stmt, const berth_meta_param *p, int np, int ncols,
+			int wipe, berth_meta_each_fn each, void *ctx)
 {
 	PGresult *r = NULL;
 	int rc;
@@ -1156,22 +1057,22 @@ static int pg_schema_version(void *impl)
 
 static int pg_repo_exists(void *impl, const char *repo)
 {
-	struct param p[] = {PTEXT(repo)};
+	berth_meta_param p[] = {PTEXT(repo)};
 
-	return get_row(impl, P_REPO_ID, p, 1, 0, NULL, NULL, NULL, "repository not found");
+	return pg_get_row(impl, Q_REPO_ID, p, 1, 0, NULL, NULL, NULL, "repository not found");
 }
 
 /* Id of `repo` inside a write transaction, creating its row if needed. */
 static int repo_ensure(struct pg_conn *c, const char *repo, int64_t *id, int *broken)
 {
-	struct param p[] = {PTEXT(repo)};
+	berth_meta_param p[] = {PTEXT(repo)};
 	PGresult *r = NULL;
 	int rc;
 
-	if ((rc = run(c, P_REPO_ENSURE, p, 1, &r, broken, NULL)) != 0)
+	if ((rc = run(c, Q_REPO_ENSURE, p, 1, &r, broken, NULL)) != 0)
 		return rc;
 	PQclear(r);
-	if ((rc = run(c, P_REPO_ID, p, 1, &r, broken, NULL)) != 0)
+	if ((rc = run(c, Q_REPO_ID, p, 1, &r, broken, NULL)) != 0)
 		return rc;
 	if (PQntuples(r) == 1)
 		*id = berth_meta__num(PQgetvalue(r, 0, 0));
@@ -1181,7 +1082,7 @@ static int repo_ensure(struct pg_conn *c, const char *repo, int64_t *id, int *br
 	return rc;
 }
 
-static int run_discard(struct pg_conn *c, int stmt, const struct param *p, int np, int *broken,
+static int run_discard(struct pg_conn *c, int stmt, const berth_meta_param *p, int np, int *broken,
 		       long *n)
 {
 	PGresult *r = NULL;
@@ -1208,12 +1109,12 @@ static int work_blob_link(struct pg_conn *c, void *arg, int *broken)
 	if ((rc = repo_ensure(c, a->repo, &id, broken)) != 0)
 		return rc;
 	{
-		struct param b[] = {PTEXT(a->d->str), PINT(a->size)};
-		struct param l[] = {PINT(id), PTEXT(a->d->str), PINT(time(NULL))};
+		berth_meta_param b[] = {PTEXT(a->d->str), PINT(a->size)};
+		berth_meta_param l[] = {PINT(id), PTEXT(a->d->str), PINT(time(NULL))};
 
-		if ((rc = run_discard(c, P_BLOB_INSERT, b, 2, broken, NULL)) != 0)
+		if ((rc = run_discard(c, Q_BLOB_INSERT, b, 2, broken, NULL)) != 0)
 			return rc;
-		return run_discard(c, P_REPO_BLOB_INSERT, l, 3, broken, NULL);
+		return run_discard(c, Q_REPO_BLOB_INSERT, l, 3, broken, NULL);
 	}
 }
 
@@ -1233,10 +1134,10 @@ static int fill_u64(void *out, void *extra, const char *const *col)
 
 static int pg_blob_linked(void *impl, const char *repo, const berth_digest *d, uint64_t *size)
 {
-	struct param p[] = {PTEXT(repo), PTEXT(d->str)};
+	berth_meta_param p[] = {PTEXT(repo), PTEXT(d->str)};
 	uint64_t v = 0;
-	int rc = get_row(impl, P_BLOB_LINKED, p, 2, 1, fill_u64, &v, NULL,
-			 "blob not linked in the repository");
+	int rc = pg_get_row(impl, Q_BLOB_LINKED, p, 2, 1, fill_u64, &v, NULL,
+			    "blob not linked in the repository");
 
 	if (rc == BERTH_ENOTFOUND)
 		return berth_error_set(BERTH_ENOTFOUND, "blob %s not linked in the repository",
@@ -1246,69 +1147,23 @@ static int pg_blob_linked(void *impl, const char *repo, const berth_digest *d, u
 	return rc;
 }
 
-struct repo_list {
-	berth_meta_repo_cb cb;
-	void *ctx;
-};
-
-static int each_repo(void *ctx, const char *const *col)
-{
-	struct repo_list *l = ctx;
-
-	return l->cb(l->ctx, col[0] ? col[0] : "", (uint64_t)berth_meta__num(col[1]));
-}
-
-static int pg_blob_repos(void *impl, const berth_digest *d, berth_meta_repo_cb cb, void *ctx)
-{
-	struct param p[] = {PTEXT(d->str)};
-	struct repo_list l = {cb, ctx};
-	PGresult *r = NULL;
-	int rc;
-
-	if ((rc = query(impl, P_BLOB_REPOS, p, 1, &r)) != 0)
-		return rc;
-	if (PQntuples(r) == 0)
-		rc = berth_error_set(BERTH_ENOTFOUND, "blob %s not linked in any repository",
-				     d->str);
-	else
-		rc = each_rows(r, 0, PQntuples(r), 2, each_repo, &l);
-	PQclear(r);
-	return rc;
-}
-
 static int pg_blob_referenced(void *impl, const berth_digest *d)
 {
-	struct param p[] = {PTEXT(d->str)};
+	berth_meta_param p[] = {PTEXT(d->str)};
 	uint64_t v = 0;
-	int rc = get_row(impl, P_BLOB_REFERENCED, p, 1, 1, fill_u64, &v, NULL,
-			 "no answer to a blob reference check");
+	int rc = pg_get_row(impl, Q_BLOB_REFERENCED, p, 1, 1, fill_u64, &v, NULL,
+			    "no answer to a blob reference check");
 
 	return rc < 0 ? rc : v != 0;
-}
-
-static int pg_blob_unlink(void *impl, const char *repo, const berth_digest *d)
-{
-	struct write_args a = {
-		.stmt = P_BLOB_UNLINK,
-		.what = "unlink blob",
-		.p = {PTEXT(repo), PTEXT(d->str)},
-		.np = 2,
-	};
-	int rc = run_write(impl, &a);
-
-	if (rc == 0 && !a.changes)
-		return berth_error_set(BERTH_ENOTFOUND, "blob %s not linked in the repository",
-				       d->str);
-	return rc;
 }
 
 /* ---- manifests and tags ---- */
 
 static int repo_bump(struct pg_conn *c, const char *repo, int *broken)
 {
-	struct param p[] = {PTEXT(repo)};
+	berth_meta_param p[] = {PTEXT(repo)};
 
-	return run_discard(c, P_REPO_BUMP, p, 1, broken, NULL);
+	return run_discard(c, Q_REPO_BUMP, p, 1, broken, NULL);
 }
 
 static int work_manifest_store(struct pg_conn *c, void *arg, int *broken)
@@ -1321,31 +1176,31 @@ static int work_manifest_store(struct pg_conn *c, void *arg, int *broken)
 	if ((rc = repo_ensure(c, p->repo, &id, broken)) != 0)
 		return rc;
 	{
-		struct param m[] = {PINT(id),
-				    PTEXT(p->digest->str),
-				    PTEXT(p->media_type),
-				    PTEXT(p->artifact_type),
-				    PTEXT(p->annotations),
-				    PTEXT(p->subject ? p->subject->str : NULL),
-				    PBIN(p->body, p->body_len),
-				    PINT(p->body_len)};
+		berth_meta_param m[] = {PINT(id),
+					PTEXT(p->digest->str),
+					PTEXT(p->media_type),
+					PTEXT(p->artifact_type),
+					PTEXT(p->annotations),
+					PTEXT(p->subject ? p->subject->str : NULL),
+					PBIN(p->body, p->body_len),
+					PINT(p->body_len)};
 
-		if ((rc = run_discard(c, P_MAN_INSERT, m, 8, broken, &inserted)) != 0)
+		if ((rc = run_discard(c, Q_MAN_INSERT, m, 8, broken, &inserted)) != 0)
 			return rc;
 	}
 	/* Same digest means same bytes, so an existing row already has its refs. */
 	for (size_t i = 0; inserted && i < p->nrefs; i++) {
-		struct param r[] = {PINT(id), PTEXT(p->digest->str), PTEXT(p->refs[i].str)};
-		struct param l[] = {PINT(id), PTEXT(p->refs[i].str), PINT(time(NULL))};
+		berth_meta_param r[] = {PINT(id), PTEXT(p->digest->str), PTEXT(p->refs[i].str)};
+		berth_meta_param l[] = {PINT(id), PTEXT(p->refs[i].str), PINT(time(NULL))};
 
-		if ((rc = run_discard(c, P_MAN_REF_INSERT, r, 3, broken, NULL)) != 0 ||
-		    (rc = run_discard(c, P_MAN_REF_RELINK, l, 3, broken, NULL)) != 0)
+		if ((rc = run_discard(c, Q_MAN_REF_INSERT, r, 3, broken, NULL)) != 0 ||
+		    (rc = run_discard(c, Q_MAN_REF_RELINK, l, 3, broken, NULL)) != 0)
 			return rc;
 	}
 	if (p->tag) {
-		struct param t[] = {PINT(id), PTEXT(p->tag), PTEXT(p->digest->str)};
+		berth_meta_param t[] = {PINT(id), PTEXT(p->tag), PTEXT(p->digest->str)};
 
-		if ((rc = run_discard(c, P_TAG_SET, t, 3, broken, NULL)) != 0)
+		if ((rc = run_discard(c, Q_TAG_SET, t, 3, broken, NULL)) != 0)
 			return rc;
 	}
 	return repo_bump(c, p->repo, broken);
@@ -1394,12 +1249,12 @@ static int bytea_append(struct berth_buf *out, const char *text, size_t len)
 static int pg_manifest_get(void *impl, const char *repo, const char *reference, int by_digest,
 			   berth_meta_manifest *info, struct berth_buf *body)
 {
-	struct param p[] = {PTEXT(repo), PTEXT(reference)};
+	berth_meta_param p[] = {PTEXT(repo), PTEXT(reference)};
 	PGresult *r = NULL;
 	const char *dg;
 	int rc;
 
-	if ((rc = query(impl, by_digest ? P_MAN_BY_DIGEST : P_MAN_BY_TAG, p, 2, &r)) != 0)
+	if ((rc = query(impl, by_digest ? Q_MAN_BY_DIGEST : Q_MAN_BY_TAG, p, 2, &r)) != 0)
 		return rc;
 	if (PQntuples(r) == 0) {
 		rc = berth_error_set(BERTH_ENOTFOUND, "manifest not found");
@@ -1434,7 +1289,7 @@ struct del_args {
 static int work_delete(struct pg_conn *c, void *arg, int *broken)
 {
 	struct del_args *a = arg;
-	struct param p[] = {PTEXT(a->repo), PTEXT(a->key)};
+	berth_meta_param p[] = {PTEXT(a->repo), PTEXT(a->key)};
 	long n = 0;
 	int rc;
 
@@ -1447,22 +1302,22 @@ static int work_delete(struct pg_conn *c, void *arg, int *broken)
 
 static int pg_manifest_delete(void *impl, const char *repo, const berth_digest *d)
 {
-	struct del_args a = {repo, d->str, P_MAN_DELETE, "manifest"};
+	struct del_args a = {repo, d->str, Q_MAN_DELETE, "manifest"};
 
 	return with_conn(impl, 1, work_delete, &a);
 }
 
 static int pg_tag_delete(void *impl, const char *repo, const char *tag)
 {
-	struct del_args a = {repo, tag, P_TAG_DELETE, "tag"};
+	struct del_args a = {repo, tag, Q_TAG_DELETE, "tag"};
 
 	return with_conn(impl, 1, work_delete, &a);
 }
 
 /* LIMIT n+1 tells whether more remain; NULL is no limit. */
-static struct param limit_param(long n, char *buf, size_t size)
+static berth_meta_param limit_param(long n, char *buf, size_t size)
 {
-	struct param p = PNULL;
+	berth_meta_param p = PNULL;
 
 	if (n >= 0) {
 		snprintf(buf, size, "%lld", n >= LONG_MAX ? (long long)LONG_MAX : (long long)n + 1);
@@ -1487,19 +1342,19 @@ static int deliver_names(PGresult *r, long n, berth_meta_name_cb cb, void *ctx, 
 static int pg_tags(void *impl, const char *repo, const char *last, long n, berth_meta_name_cb cb,
 		   void *ctx, int *more)
 {
-	struct param p[3] = {PTEXT(repo)};
+	berth_meta_param p[3] = {PTEXT(repo)};
 	char lim[24];
 	int64_t id = 0;
 	PGresult *r = NULL;
 	int rc;
 
-	if ((rc = get_row(impl, P_REPO_ID, p, 1, 1, berth_meta__fill_int, &id, NULL,
-			  "repository not found")) != 0)
+	if ((rc = pg_get_row(impl, Q_REPO_ID, p, 1, 1, berth_meta__fill_int, &id, NULL,
+			     "repository not found")) != 0)
 		return rc;
-	p[0] = (struct param)PINT(id);
-	p[1] = (struct param)PTEXT(last ? last : "");
+	p[0] = (berth_meta_param)PINT(id);
+	p[1] = (berth_meta_param)PTEXT(last ? last : "");
 	p[2] = limit_param(n, lim, sizeof(lim));
-	if ((rc = query(impl, P_TAGS, p, 3, &r)) != 0)
+	if ((rc = query(impl, Q_TAGS, p, 3, &r)) != 0)
 		return rc;
 	rc = deliver_names(r, n, cb, ctx, more);
 	PQclear(r);
@@ -1510,339 +1365,41 @@ static int pg_catalog(void *impl, const char *last, long n, berth_meta_name_cb c
 		      int *more)
 {
 	char lim[24];
-	struct param p[2] = {PTEXT(last ? last : "")};
+	berth_meta_param p[2] = {PTEXT(last ? last : "")};
 	PGresult *r = NULL;
 	int rc;
 
 	p[1] = limit_param(n, lim, sizeof(lim));
-	if ((rc = query(impl, P_CATALOG, p, 2, &r)) != 0)
+	if ((rc = query(impl, Q_CATALOG, p, 2, &r)) != 0)
 		return rc;
 	rc = deliver_names(r, n, cb, ctx, more);
 	PQclear(r);
 	return rc;
 }
 
-struct referrer_list {
-	berth_meta_referrer_cb cb;
-	void *ctx;
-};
-
-static int each_referrer(void *ctx, const char *const *col)
-{
-	struct referrer_list *l = ctx;
-	berth_meta_referrer r = {
-		.digest = col[0],
-		.media_type = col[1],
-		.size = (uint64_t)berth_meta__num(col[2]),
-		.artifact_type = col[3],
-		.annotations = col[4],
-	};
-
-	return l->cb(l->ctx, &r);
-}
-
-static int pg_referrers(void *impl, const char *repo, const berth_digest *subject,
-			const char *artifact_type, berth_meta_referrer_cb cb, void *ctx)
-{
-	struct param p[] = {PTEXT(repo), PTEXT(subject->str), PTEXT(artifact_type)};
-	struct referrer_list l = {cb, ctx};
-
-	return list_rows(impl, P_REFERRERS, p, 3, 5, 0, each_referrer, &l);
-}
-
 /* ---- upload sessions ---- */
-
-static int pg_upload_create(void *impl, const char *id, const char *repo, time_t started,
-			    const char *account)
-{
-	struct write_args a = {
-		.stmt = P_UPLOAD_CREATE,
-		.what = "create upload",
-		.exists = "upload session already exists",
-		.p = {PTEXT(id), PTEXT(repo), PINT(started), PTEXT(account ? account : "")},
-		.np = 4,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int pg_upload_count(void *impl, const char *repo, const char *account, long *in_repo,
-			   long *of_account)
-{
-	struct param p[] = {PTEXT(repo), PTEXT(account ? account : "")};
-	long v[2] = {0, 0};
-	int rc = get_row(impl, P_UPLOAD_COUNT, p, 2, 2, berth_meta__fill_pair, v, NULL, "no count");
-
-	*in_repo = v[0];
-	*of_account = v[1];
-	return rc;
-}
 
 static int pg_upload_check(void *impl, const char *id, const char *repo)
 {
-	struct param p[] = {PTEXT(id), PTEXT(repo)};
+	berth_meta_param p[] = {PTEXT(id), PTEXT(repo)};
 
-	return get_row(impl, P_UPLOAD_CHECK, p, 2, 0, NULL, NULL, NULL, "upload session not found");
-}
-
-static int pg_upload_delete(void *impl, const char *id)
-{
-	struct write_args a = {
-		.stmt = P_UPLOAD_DELETE,
-		.what = "delete upload",
-		.notfound = "upload session not found",
-		.p = {PTEXT(id)},
-		.np = 1,
-	};
-
-	return run_write(impl, &a);
-}
-
-struct id_list {
-	berth_meta_id_cb cb;
-	void *ctx;
-};
-
-static int each_id(void *ctx, const char *const *col)
-{
-	struct id_list *l = ctx;
-
-	return l->cb(l->ctx, col[0] ? col[0] : "");
-}
-
-static int pg_upload_stale(void *impl, time_t cutoff, berth_meta_id_cb cb, void *ctx)
-{
-	struct param p[] = {PINT(cutoff)};
-	struct id_list l = {cb, ctx};
-
-	return list_rows(impl, P_UPLOAD_STALE, p, 1, 1, 0, each_id, &l);
-}
-
-/* ---- users ---- */
-
-static const char *pg_bool(int v)
-{
-	return v ? "true" : "false";
-}
-
-static int pg_user_create(void *impl, const char *name, const char *password_hash, int sysadmin,
-			  int64_t *id_out)
-{
-	struct write_args a = {
-		.stmt = P_USER_CREATE,
-		.what = "create user",
-		.exists = "user already exists",
-		.p = {PTEXT(name), PTEXT(password_hash), PTEXT(pg_bool(sysadmin)),
-		      PINT(time(NULL))},
-		.np = 4,
-	};
-	int rc = run_write(impl, &a);
-
-	if (rc == 0 && id_out)
-		*id_out = a.id;
-	return rc;
-}
-
-static int pg_user_get(void *impl, const char *name, berth_meta_user *out)
-{
-	struct param p[] = {PTEXT(name)};
-
-	return get_row(impl, P_USER_GET, p, 1, BERTH_META_USER_COLS, berth_meta__fill_user, out,
-		       NULL, "user not found");
-}
-
-static int pg_user_get_by_id(void *impl, int64_t id, berth_meta_user *out)
-{
-	struct param p[] = {PINT(id)};
-
-	return get_row(impl, P_USER_BY_ID, p, 1, BERTH_META_USER_COLS, berth_meta__fill_user, out,
-		       NULL, "user not found");
-}
-
-static int pg_user_set_password(void *impl, const char *name, const char *password_hash)
-{
-	struct write_args a = {
-		.stmt = P_USER_SET_PASSWORD,
-		.what = "set password",
-		.notfound = "user not found",
-		.p = {PTEXT(name), PTEXT(password_hash)},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int pg_user_set_disabled(void *impl, const char *name, int disabled)
-{
-	struct write_args a = {
-		.stmt = P_USER_SET_DISABLED,
-		.what = "disable user",
-		.notfound = "user not found",
-		.p = {PTEXT(name), PTEXT(pg_bool(disabled))},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int pg_user_delete(void *impl, const char *name)
-{
-	struct write_args a = {
-		.stmt = P_USER_DELETE,
-		.what = "delete user",
-		.notfound = "user not found",
-		.p = {PTEXT(name)},
-		.np = 1,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int pg_users(void *impl, berth_meta_user_cb cb, void *ctx)
-{
-	berth_meta_list l = {.cb.user = cb, .ctx = ctx};
-
-	return list_rows(impl, P_USERS, NULL, 0, BERTH_META_USER_COLS, 1, berth_meta__each_user,
-			 &l);
-}
-
-/* ---- projects ---- */
-
-static int pg_project_create(void *impl, const char *name, int public)
-{
-	struct write_args a = {
-		.stmt = P_PROJECT_CREATE,
-		.what = "create project",
-		.exists = "project already exists",
-		.p = {PTEXT(name), PTEXT(pg_bool(public)), PINT(time(NULL))},
-		.np = 3,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int pg_project_get(void *impl, const char *name, berth_meta_project *out)
-{
-	struct param p[] = {PTEXT(name)};
-
-	return get_row(impl, P_PROJECT_GET, p, 1, BERTH_META_PROJECT_COLS, berth_meta__fill_project,
-		       out, NULL, "project not found");
-}
-
-static int pg_project_set_public(void *impl, const char *name, int public)
-{
-	struct write_args a = {
-		.stmt = P_PROJECT_SET_PUBLIC,
-		.what = "update project",
-		.notfound = "project not found",
-		.p = {PTEXT(name), PTEXT(pg_bool(public))},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int pg_project_delete(void *impl, const char *name)
-{
-	struct write_args a = {
-		.stmt = P_PROJECT_DELETE,
-		.what = "delete project",
-		.notfound = "project not found",
-		.p = {PTEXT(name)},
-		.np = 1,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int pg_projects(void *impl, berth_meta_project_cb cb, void *ctx)
-{
-	berth_meta_list l = {.cb.project = cb, .ctx = ctx};
-
-	return list_rows(impl, P_PROJECTS, NULL, 0, BERTH_META_PROJECT_COLS, 0,
-			 berth_meta__each_project, &l);
-}
-
-static int work_set_keys(struct pg_conn *c, void *arg, int *broken)
-{
-	int rc;
-
-	if ((rc = work_write(c, arg, broken)) != 0)
-		return rc;
-	/* Every process learns of the change through the policy generation. */
-	return run_discard(c, P_POLICY_BUMP, NULL, 0, broken, NULL);
-}
-
-static int pg_project_set_signature_keys(void *impl, const char *name, const char *keys)
-{
-	struct write_args a = {
-		.stmt = P_PROJECT_SET_KEYS,
-		.what = "set signature policy",
-		.notfound = "project not found",
-		.p = {PTEXT(name), PTEXT(keys)},
-		.np = 2,
-	};
-
-	return with_conn(impl, 1, work_set_keys, &a);
-}
-
-static int pg_project_signature_keys(void *impl, const char *name, struct berth_buf *out)
-{
-	struct param p[] = {PTEXT(name)};
-
-	return get_row(impl, P_PROJECT_KEYS, p, 1, 1, berth_meta__fill_text, out, NULL,
-		       "project not found");
-}
-
-static int pg_policies(void *impl, int64_t *generation, berth_meta_policy_cb cb, void *ctx)
-{
-	berth_meta_list l = {.cb.policy = cb, .ctx = ctx};
-	int64_t gen = 0;
-	int rc;
-
-	/* The generation first: a change after it shows as a newer one later. */
-	if ((rc = get_row(impl, P_POLICY_GEN, NULL, 0, 1, berth_meta__fill_int, &gen, NULL,
-			  "policy generation missing")) != 0)
-		return rc;
-	*generation = gen;
-	return list_rows(impl, P_POLICIES, NULL, 0, 2, 0, berth_meta__each_policy, &l);
-}
-
-static int pg_generation(void *impl, const char *name, int64_t *value)
-{
-	struct param p[] = {PTEXT(name)};
-	int64_t v = 0;
-	int rc = get_row(impl, P_GEN_GET, p, 1, 1, berth_meta__fill_int, &v, NULL,
-			 "no such generation");
-
-	if (rc == BERTH_ENOTFOUND) /* never bumped */
-		rc = 0;
-	*value = v;
-	return rc;
-}
-
-static int pg_manifest_parents(void *impl, const char *repo, const berth_digest *d,
-			       berth_meta_name_cb cb, void *ctx)
-{
-	struct param p[] = {PTEXT(repo), PTEXT(d->str)};
-	berth_meta_list l = {.cb.name = cb, .ctx = ctx};
-
-	return list_rows(impl, P_MAN_PARENTS, p, 2, 1, 0, berth_meta__each_name, &l);
+	return pg_get_row(impl, Q_UPLOAD_CHECK, p, 2, 0, NULL, NULL, NULL,
+			  "upload session not found");
 }
 
 /* ---- members ---- */
 
 static int work_member_set(struct pg_conn *c, void *arg, int *broken)
 {
-	struct write_args *a = arg;
-	struct param p[] = {PTEXT(a->p[0].s)};
+	berth_meta_write *a = arg;
+	berth_meta_param p[] = {PTEXT(a->p[0].s)};
 	PGresult *r = NULL;
 	int rc;
 
 	if ((rc = work_write(c, a, broken)) != 0 || a->changes)
 		return rc;
 	/* Nothing inserted: say which side is missing (without naming it). */
-	if ((rc = run(c, P_PROJECT_ID, p, 1, &r, broken, NULL)) != 0)
+	if ((rc = run(c, Q_PROJECT_ID, p, 1, &r, broken, NULL)) != 0)
 		return rc;
 	rc = berth_error_set(BERTH_ENOTFOUND, "%s",
 			     PQntuples(r) ? "user not found" : "project not found");
@@ -1852,641 +1409,14 @@ static int work_member_set(struct pg_conn *c, void *arg, int *broken)
 
 static int pg_member_set(void *impl, const char *project, const char *user, int role)
 {
-	struct write_args a = {
-		.stmt = P_MEMBER_SET,
+	berth_meta_write a = {
+		.stmt = Q_MEMBER_SET,
 		.what = "set member",
 		.p = {PTEXT(project), PTEXT(user), PINT(role)},
 		.np = 3,
 	};
 
 	return with_conn(impl, 1, work_member_set, &a);
-}
-
-static int pg_member_get(void *impl, const char *project, const char *user, int *role)
-{
-	struct param p[] = {PTEXT(project), PTEXT(user)};
-	int64_t v = 0;
-	int rc = get_row(impl, P_MEMBER_GET, p, 2, 1, berth_meta__fill_int, &v, NULL,
-			 "not a member");
-
-	if (rc == 0 && role)
-		*role = (int)v;
-	return rc;
-}
-
-static int pg_member_delete(void *impl, const char *project, const char *user)
-{
-	struct write_args a = {
-		.stmt = P_MEMBER_DELETE,
-		.what = "delete member",
-		.notfound = "not a member",
-		.p = {PTEXT(project), PTEXT(user)},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int pg_members(void *impl, const char *project, berth_meta_member_cb cb, void *ctx)
-{
-	struct param p[] = {PTEXT(project)};
-	berth_meta_list l = {.cb.member = cb, .ctx = ctx};
-	int64_t id = 0;
-	int rc;
-
-	if ((rc = get_row(impl, P_PROJECT_ID, p, 1, 1, berth_meta__fill_int, &id, NULL,
-			  "project not found")) != 0)
-		return rc;
-	p[0] = (struct param)PINT(id);
-	return list_rows(impl, P_MEMBERS, p, 1, 2, 0, berth_meta__each_member, &l);
-}
-
-/* ---- robots ---- */
-
-static int pg_robot_create(void *impl, const char *name, const char *secret_hash, time_t expires,
-			   const char *permissions)
-{
-	struct write_args a = {
-		.stmt = P_ROBOT_CREATE,
-		.what = "create robot",
-		.exists = "robot already exists",
-		.p = {PTEXT(name), PTEXT(secret_hash), PINT(expires), PINT(time(NULL)),
-		      PTEXT(permissions)},
-		.np = 5,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int pg_robot_get(void *impl, const char *name, berth_meta_robot *out,
-			struct berth_buf *perms)
-{
-	struct param p[] = {PTEXT(name)};
-
-	return get_row(impl, P_ROBOT_GET, p, 1, BERTH_META_ROBOT_COLS, berth_meta__fill_robot, out,
-		       perms, "robot not found");
-}
-
-static int pg_robot_delete(void *impl, const char *name)
-{
-	struct write_args a = {
-		.stmt = P_ROBOT_DELETE,
-		.what = "delete robot",
-		.notfound = "robot not found",
-		.p = {PTEXT(name)},
-		.np = 1,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int pg_robot_set_secret(void *impl, const char *name, const char *secret_hash)
-{
-	struct write_args a = {
-		.stmt = P_ROBOT_SET_SECRET,
-		.what = "set robot secret",
-		.notfound = "robot not found",
-		.p = {PTEXT(name), PTEXT(secret_hash)},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int pg_robots(void *impl, berth_meta_robot_cb cb, void *ctx)
-{
-	berth_meta_list l = {.cb.robot = cb, .ctx = ctx};
-
-	return list_rows(impl, P_ROBOTS, NULL, 0, BERTH_META_ROBOT_COLS, 1, berth_meta__each_robot,
-			 &l);
-}
-
-/* ---- audit log and failed logins ---- */
-
-static int pg_audit_add(void *impl, const berth_meta_audit *e)
-{
-	struct write_args a = {
-		.stmt = P_AUDIT_ADD,
-		.what = "add audit record",
-		.p = {PINT(e->time ? e->time : time(NULL)), PTEXT(e->who), PTEXT(e->action),
-		      PTEXT(e->resource ? e->resource : ""), PTEXT(e->address ? e->address : ""),
-		      PTEXT(e->result ? e->result : "")},
-		.np = 6,
-	};
-
-	return run_write(impl, &a);
-}
-
-static struct param limit_exact(long n, char *buf, size_t size)
-{
-	struct param p = PNULL;
-
-	if (n >= 0) {
-		snprintf(buf, size, "%ld", n);
-		p.s = buf;
-	}
-	return p;
-}
-
-static int pg_audit_list(void *impl, int64_t before_id, long limit, berth_meta_audit_cb cb,
-			 void *ctx)
-{
-	char lim[24];
-	struct param p[2] = {PINT(before_id > 0 ? before_id : INT64_MAX)};
-	berth_meta_list l = {.cb.audit = cb, .ctx = ctx};
-
-	p[1] = limit_exact(limit, lim, sizeof(lim));
-	return list_rows(impl, P_AUDIT_LIST, p, 2, 7, 0, berth_meta__each_audit, &l);
-}
-
-static int work_login_failure_add(struct pg_conn *c, void *arg, int *broken)
-{
-	struct write_args *a = arg;
-	int rc;
-
-	if ((rc = work_write(c, &a[0], broken)) != 0)
-		return rc;
-	return work_write(c, &a[1], broken);
-}
-
-static int pg_login_failure_add(void *impl, const char *key, time_t now)
-{
-	struct write_args a[2] = {
-		{
-			.stmt = P_LOGIN_FAIL_ADD,
-			.what = "record login failure",
-			.p = {PTEXT(key), PINT(now)},
-			.np = 2,
-		},
-		{
-			.stmt = P_LOGIN_FAIL_PRUNE,
-			.what = "prune login failures",
-			.p = {PTEXT(key), PINT((int64_t)now - LOGIN_FAILURE_KEEP)},
-			.np = 2,
-		},
-	};
-
-	return with_conn(impl, 1, work_login_failure_add, a);
-}
-
-static int pg_login_failures(void *impl, const char *key, time_t since, long *count, time_t *last)
-{
-	struct param p[] = {PTEXT(key), PINT(since)};
-	long v[2] = {0, 0};
-	int rc = get_row(impl, P_LOGIN_FAILS, p, 2, 2, berth_meta__fill_pair, v, NULL, "no count");
-
-	if (rc == 0) {
-		*count = v[0];
-		*last = (time_t)v[1];
-	}
-	return rc;
-}
-
-static int pg_login_failures_clear(void *impl, const char *key)
-{
-	struct write_args a = {
-		.stmt = P_LOGIN_FAIL_CLEAR,
-		.what = "clear login failures",
-		.p = {PTEXT(key)},
-		.np = 1,
-	};
-
-	return run_write(impl, &a);
-}
-
-/* ---- replication ---- */
-
-/* One write of the API's rules or registries, and the replication generation's bump. */
-static int work_repl_write(struct pg_conn *c, void *arg, int *broken)
-{
-	int rc;
-
-	if ((rc = work_write(c, arg, broken)) != 0)
-		return rc;
-	return run_discard(c, P_GEN_BUMP_REPL, NULL, 0, broken, NULL);
-}
-
-static int repl_write(void *impl, struct write_args *a)
-{
-	return with_conn(impl, 1, work_repl_write, a);
-}
-
-static int pg_repl_rule_put(void *impl, const char *name, const char *body)
-{
-	struct write_args a = {
-		.stmt = P_REPL_RULE_PUT,
-		.what = "store replication rule",
-		.p = {PTEXT(name), PTEXT(body), PINT(time(NULL))},
-		.np = 3,
-	};
-
-	return repl_write(impl, &a);
-}
-
-static int pg_repl_rule_delete(void *impl, const char *name)
-{
-	struct write_args a = {
-		.stmt = P_REPL_RULE_DELETE,
-		.what = "delete replication rule",
-		.notfound = "no such replication rule",
-		.p = {PTEXT(name)},
-		.np = 1,
-	};
-
-	return repl_write(impl, &a);
-}
-
-static int pg_repl_rules(void *impl, berth_meta_repl_rule_cb cb, void *ctx)
-{
-	berth_meta_list l = {.cb.repl_rule = cb, .ctx = ctx};
-
-	return list_rows(impl, P_REPL_RULES, NULL, 0, 2, 0, berth_meta__each_repl_rule, &l);
-}
-
-static int pg_repl_registry_put(void *impl, const char *name, const char *body, const char *secret)
-{
-	struct write_args a = {
-		.stmt = P_REPL_REGISTRY_PUT,
-		.what = "store replication registry",
-		.p = {PTEXT(name), PTEXT(body), PTEXT(secret), PINT(time(NULL))},
-		.np = 4,
-	};
-
-	return repl_write(impl, &a);
-}
-
-static int pg_repl_registry_delete(void *impl, const char *name)
-{
-	struct write_args a = {
-		.stmt = P_REPL_REGISTRY_DELETE,
-		.what = "delete replication registry",
-		.notfound = "no such registry",
-		.p = {PTEXT(name)},
-		.np = 1,
-	};
-
-	return repl_write(impl, &a);
-}
-
-static int pg_repl_registries(void *impl, berth_meta_repl_registry_cb cb, void *ctx)
-{
-	berth_meta_list l = {.cb.repl_registry = cb, .ctx = ctx};
-
-	return list_rows(impl, P_REPL_REGISTRIES, NULL, 0, 3, 1, berth_meta__each_repl_registry,
-			 &l);
-}
-
-static int pg_repl_exec_start(void *impl, const char *rule, const char *trigger, time_t started,
-			      int64_t *id)
-{
-	struct write_args a = {
-		.stmt = P_REPL_EXEC_START,
-		.what = "record replication execution",
-		.p = {PTEXT(rule), PTEXT(trigger), PINT(started)},
-		.np = 3,
-	};
-	int rc = run_write(impl, &a);
-
-	if (rc == 0 && id)
-		*id = a.id;
-	return rc;
-}
-
-static int pg_repl_exec_finish(void *impl, int64_t id, const char *status, time_t ended,
-			       const char *summary)
-{
-	struct write_args a = {
-		.stmt = P_REPL_EXEC_FINISH,
-		.what = "finish replication execution",
-		.notfound = "no such replication execution",
-		.p = {PINT(id), PTEXT(status), PINT(ended), PTEXT(summary)},
-		.np = 4,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int pg_repl_execs(void *impl, const char *rule, int64_t before_id, long limit,
-			 berth_meta_repl_exec_cb cb, void *ctx)
-{
-	char lim[24];
-	struct param p[3] = {PINT(before_id > 0 ? before_id : INT64_MAX)};
-	berth_meta_list l = {.cb.repl_exec = cb, .ctx = ctx};
-
-	p[1] = limit_exact(limit, lim, sizeof(lim));
-	p[2] = (struct param)PTEXT(rule);
-	return list_rows(impl, rule ? P_REPL_EXECS_RULE : P_REPL_EXECS, p, rule ? 3 : 2, 7, 0,
-			 berth_meta__each_repl_exec, &l);
-}
-
-static int pg_repl_execs_running(void *impl, berth_meta_repl_exec_cb cb, void *ctx)
-{
-	berth_meta_list l = {.cb.repl_exec = cb, .ctx = ctx};
-
-	return list_rows(impl, P_REPL_EXECS_RUNNING, NULL, 0, 7, 0, berth_meta__each_repl_exec, &l);
-}
-
-static int pg_repl_result_add(void *impl, const berth_meta_repl_result *r)
-{
-	struct write_args a = {
-		.stmt = P_REPL_RESULT_ADD,
-		.what = "record replication result",
-		.p = {PINT(r->exec_id), PTEXT(r->artifact), PTEXT(r->digest ? r->digest : ""),
-		      PTEXT(r->status), PTEXT(r->message ? r->message : ""),
-		      PINT(r->time ? r->time : time(NULL))},
-		.np = 6,
-	};
-	return run_write(impl, &a);
-}
-
-static int pg_repl_results(void *impl, int64_t exec_id, berth_meta_repl_result_cb cb, void *ctx)
-{
-	struct param p[] = {PINT(exec_id)};
-	berth_meta_list l = {.cb.repl_result = cb, .ctx = ctx};
-
-	return list_rows(impl, P_REPL_RESULTS, p, 1, 6, 0, berth_meta__each_repl_result, &l);
-}
-
-static int pg_repl_fired_get(void *impl, const char *rule, time_t *t)
-{
-	struct param p[] = {PTEXT(rule)};
-	int64_t v = 0;
-	int rc = get_row(impl, P_REPL_FIRED_GET, p, 1, 1, berth_meta__fill_int, &v, NULL,
-			 "never fired");
-
-	if (rc == BERTH_ENOTFOUND) {
-		berth_error_clear();
-		rc = 0;
-		v = 0;
-	}
-	*t = (time_t)v;
-	return rc;
-}
-
-static int pg_repl_fired_set(void *impl, const char *rule, time_t t)
-{
-	struct write_args a = {
-		.stmt = P_REPL_FIRED_SET,
-		.what = "record scheduled firing",
-		.p = {PTEXT(rule), PINT(t)},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int pg_repl_event_add(void *impl, const berth_meta_repl_event *e)
-{
-	struct write_args a = {
-		.stmt = P_REPL_EVENT_ADD,
-		.what = "queue replication event",
-		.p = {PTEXT(e->rule), PTEXT(e->repo), PTEXT(e->reference),
-		      PTEXT(pg_bool(e->deleted)), PINT(e->time ? e->time : time(NULL))},
-		.np = 5,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int pg_repl_events(void *impl, int64_t after, long limit, berth_meta_repl_event_cb cb,
-			  void *ctx)
-{
-	char lim[24];
-	struct param p[2] = {PINT(after)};
-	berth_meta_list l = {.cb.repl_event = cb, .ctx = ctx};
-
-	p[1] = limit_exact(limit, lim, sizeof(lim));
-	return list_rows(impl, P_REPL_EVENTS, p, 2, 6, 0, berth_meta__each_repl_event, &l);
-}
-
-static int pg_repl_event_delete(void *impl, int64_t id)
-{
-	struct write_args a = {
-		.stmt = P_REPL_EVENT_DELETE,
-		.what = "delete replication event",
-		.notfound = "no such replication event",
-		.p = {PINT(id)},
-		.np = 1,
-	};
-
-	return run_write(impl, &a);
-}
-
-/* ---- several processes on one database ---- */
-
-static int pg_ping(void *impl)
-{
-	int64_t v = 0;
-
-	return get_row(impl, P_PING, NULL, 0, 1, berth_meta__fill_int, &v, NULL,
-		       "metadata schema is missing");
-}
-
-static int pg_lease_take(void *impl, const char *name, const char *holder, time_t now, long ttl,
-			 int *won)
-{
-	struct write_args a = {
-		.stmt = P_LEASE_TAKE,
-		.what = "take lease",
-		.p = {PTEXT(name), PTEXT(holder), PINT(now), PINT(ttl)},
-		.np = 4,
-	};
-	int rc = run_write(impl, &a);
-
-	*won = rc == 0 && a.changes > 0;
-	return rc;
-}
-
-static int pg_lease_release(void *impl, const char *name, const char *holder)
-{
-	struct write_args a = {
-		.stmt = P_LEASE_RELEASE,
-		.what = "release lease",
-		.p = {PTEXT(name), PTEXT(holder)},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int pg_repl_fired_claim(void *impl, const char *rule, time_t prev, time_t now, int *won)
-{
-	struct write_args first = {
-		.stmt = P_REPL_FIRED_FIRST,
-		.what = "claim scheduled firing",
-		.p = {PTEXT(rule), PINT(now)},
-		.np = 2,
-	};
-	struct write_args move = {
-		.stmt = P_REPL_FIRED_MOVE,
-		.what = "claim scheduled firing",
-		.p = {PTEXT(rule), PINT(prev), PINT(now)},
-		.np = 3,
-	};
-	struct write_args *a = prev ? &move : &first;
-	int rc = run_write(impl, a);
-
-	*won = rc == 0 && a->changes > 0;
-	return rc;
-}
-
-static int pg_repl_retry_set(void *impl, const char *rule, time_t at)
-{
-	struct write_args a = {
-		.stmt = P_REPL_RETRY_SET,
-		.what = "record replication retry",
-		.p = {PTEXT(rule), PINT(at)},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int pg_repl_retries_due(void *impl, time_t now, long limit, berth_meta_repl_retry_cb cb,
-			       void *ctx)
-{
-	berth_meta_list l = {.cb.repl_retry = cb, .ctx = ctx};
-	struct param p[] = {PINT(now), PINT(limit)};
-
-	return list_rows(impl, P_REPL_RETRIES_DUE, p, 2, 2, 0, berth_meta__each_repl_retry, &l);
-}
-
-static int pg_repl_retry_take(void *impl, const char *rule, time_t at, int *won)
-{
-	struct write_args a = {
-		.stmt = P_REPL_RETRY_TAKE,
-		.what = "take replication retry",
-		.p = {PTEXT(rule), PINT(at)},
-		.np = 2,
-	};
-	int rc = run_write(impl, &a);
-
-	*won = rc == 0 && a.changes > 0;
-	return rc;
-}
-
-/* ---- garbage collection (migration 5) ---- */
-
-static int pg_blob_marked(void *impl, const berth_digest *d, time_t cutoff)
-{
-	struct param p[] = {PTEXT(d->str), PINT(cutoff)};
-	int64_t v = 0;
-	int rc = get_row(impl, P_BLOB_MARKED, p, 2, 1, berth_meta__fill_int, &v, NULL,
-			 "no answer to a blob mark");
-
-	return rc < 0 ? rc : v != 0;
-}
-
-static int pg_gc_links(void *impl, time_t cutoff, int64_t after_repo, const char *after_digest,
-		       long limit, berth_meta_gc_row_cb cb, void *ctx)
-{
-	berth_meta_list l = {.cb.gc_row = cb, .ctx = ctx};
-	struct param p[] = {PINT(cutoff), PINT(after_repo), PTEXT(after_digest), PINT(limit)};
-
-	return list_rows(impl, P_GC_LINKS, p, 4, 3, 0, berth_meta__each_gc_link, &l);
-}
-
-static int pg_gc_unlink(void *impl, int64_t repo_id, const char *digest, time_t cutoff, int *gone)
-{
-	struct write_args a = {
-		.stmt = P_GC_UNLINK,
-		.what = "drop unreferenced blob link",
-		.p = {PINT(repo_id), PTEXT(digest), PINT(cutoff)},
-		.np = 3,
-	};
-	int rc = run_write(impl, &a);
-
-	*gone = rc == 0 && a.changes > 0;
-	return rc;
-}
-
-/*
- * Free the events of processes that are gone, then claim the oldest free
- * event, one statement each (UPDATE ... FOR UPDATE SKIP LOCKED ...
- * RETURNING), until `limit` or none is left: two processes never claim one
- * event, and neither waits for the other's row.
- */
-static int pg_repl_event_claim(void *impl, const char *holder, time_t now, long limit,
-			       berth_meta_repl_event_cb cb, void *ctx)
-{
-	struct write_args fr = {
-		.stmt = P_REPL_EVENTS_FREE,
-		.what = "free events of stopped processes",
-		.p = {PINT(now)},
-		.np = 1,
-	};
-	struct param p[] = {PTEXT(holder)};
-	int rc;
-
-	if ((rc = run_write(impl, &fr)) != 0)
-		return rc;
-	for (long i = 0; i < limit; i++) {
-		berth_meta_claim o = {0, 0, cb, ctx};
-
-		rc = list_rows(impl, P_REPL_EVENT_CLAIM, p, 1, 6, 0, berth_meta__claimed_event, &o);
-		if (rc != 0 || !o.got || o.rc != 0)
-			break;
-	}
-	return rc;
-}
-
-static int pg_repl_exec_hold(void *impl, int64_t id, const char *holder)
-{
-	struct write_args a = {
-		.stmt = P_REPL_EXEC_HOLD,
-		.what = "record execution holder",
-		.notfound = "no such replication execution",
-		.p = {PINT(id), PTEXT(holder)},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int pg_repl_execs_orphaned(void *impl, time_t now, berth_meta_repl_exec_cb cb, void *ctx)
-{
-	struct param p[] = {PINT(now)};
-	berth_meta_list l = {.cb.repl_exec = cb, .ctx = ctx};
-
-	return list_rows(impl, P_REPL_EXECS_ORPHANED, p, 1, 7, 0, berth_meta__each_repl_exec, &l);
-}
-
-static int pg_repl_exec_interrupt(void *impl, int64_t id, time_t ended, const char *summary,
-				  int *won)
-{
-	struct write_args a = {
-		.stmt = P_REPL_EXEC_INTERRUPT,
-		.what = "mark execution interrupted",
-		.p = {PINT(id), PINT(ended), PTEXT(summary)},
-		.np = 3,
-	};
-	int rc = run_write(impl, &a);
-
-	*won = rc == 0 && a.changes > 0;
-	return rc;
-}
-
-static int pg_mirror_tag_checked(void *impl, const char *repo, const char *tag, time_t *t)
-{
-	struct param p[] = {PTEXT(repo), PTEXT(tag)};
-	int64_t v = 0;
-	int rc = get_row(impl, P_MIRROR_TAG_GET, p, 2, 1, berth_meta__fill_int, &v, NULL,
-			 "tag never validated");
-
-	*t = (time_t)v;
-	return rc;
-}
-
-static int pg_mirror_tag_mark(void *impl, const char *repo, const char *tag, time_t t)
-{
-	struct write_args a = {
-		.stmt = P_MIRROR_TAG_SET,
-		.what = "record tag validation",
-		.p = {PTEXT(repo), PTEXT(tag), PINT(t)},
-		.np = 3,
-	};
-
-	return run_write(impl, &a);
 }
 
 /* ---- copying between drivers (copy.c) ---- */
@@ -2994,82 +1924,21 @@ const berth_meta_driver berth_meta__pg_driver = {
 	.open = pg_open,
 	.free = pg_free,
 	.schema_version = pg_schema_version,
+	.write = pg_write,
+	.get_row = pg_get_row,
+	.list_rows = pg_list_rows,
 	.repo_exists = pg_repo_exists,
 	.blob_link = pg_blob_link,
 	.blob_linked = pg_blob_linked,
-	.blob_repos = pg_blob_repos,
 	.blob_referenced = pg_blob_referenced,
-	.blob_unlink = pg_blob_unlink,
 	.manifest_store = pg_manifest_store,
 	.manifest_get = pg_manifest_get,
 	.manifest_delete = pg_manifest_delete,
 	.tag_delete = pg_tag_delete,
 	.tags = pg_tags,
 	.catalog = pg_catalog,
-	.referrers = pg_referrers,
-	.upload_create = pg_upload_create,
 	.upload_check = pg_upload_check,
-	.upload_count = pg_upload_count,
-	.upload_delete = pg_upload_delete,
-	.upload_stale = pg_upload_stale,
-	.user_create = pg_user_create,
-	.user_get = pg_user_get,
-	.user_get_by_id = pg_user_get_by_id,
-	.user_set_password = pg_user_set_password,
-	.user_set_disabled = pg_user_set_disabled,
-	.user_delete = pg_user_delete,
-	.users = pg_users,
-	.project_create = pg_project_create,
-	.project_get = pg_project_get,
-	.project_set_public = pg_project_set_public,
-	.project_delete = pg_project_delete,
-	.projects = pg_projects,
-	.project_set_signature_keys = pg_project_set_signature_keys,
-	.project_signature_keys = pg_project_signature_keys,
-	.policies = pg_policies,
-	.generation = pg_generation,
-	.manifest_parents = pg_manifest_parents,
 	.member_set = pg_member_set,
-	.member_get = pg_member_get,
-	.member_delete = pg_member_delete,
-	.members = pg_members,
-	.robot_create = pg_robot_create,
-	.robot_get = pg_robot_get,
-	.robot_delete = pg_robot_delete,
-	.robot_set_secret = pg_robot_set_secret,
-	.robots = pg_robots,
-	.audit_add = pg_audit_add,
-	.audit_list = pg_audit_list,
-	.login_failure_add = pg_login_failure_add,
-	.login_failures = pg_login_failures,
-	.login_failures_clear = pg_login_failures_clear,
-	.repl_rule_put = pg_repl_rule_put,
-	.repl_rule_delete = pg_repl_rule_delete,
-	.repl_rules = pg_repl_rules,
-	.repl_registry_put = pg_repl_registry_put,
-	.repl_registry_delete = pg_repl_registry_delete,
-	.repl_registries = pg_repl_registries,
-	.repl_exec_start = pg_repl_exec_start,
-	.repl_exec_finish = pg_repl_exec_finish,
-	.repl_execs = pg_repl_execs,
-	.repl_execs_running = pg_repl_execs_running,
-	.repl_result_add = pg_repl_result_add,
-	.repl_results = pg_repl_results,
-	.repl_fired_get = pg_repl_fired_get,
-	.repl_fired_set = pg_repl_fired_set,
-	.repl_event_add = pg_repl_event_add,
-	.repl_events = pg_repl_events,
-	.repl_event_delete = pg_repl_event_delete,
-	.ping = pg_ping,
-	.lease_take = pg_lease_take,
-	.lease_release = pg_lease_release,
-	.repl_fired_claim = pg_repl_fired_claim,
-	.repl_event_claim = pg_repl_event_claim,
-	.repl_exec_hold = pg_repl_exec_hold,
-	.repl_execs_orphaned = pg_repl_execs_orphaned,
-	.repl_exec_interrupt = pg_repl_exec_interrupt,
-	.mirror_tag_checked = pg_mirror_tag_checked,
-	.mirror_tag_mark = pg_mirror_tag_mark,
 	.copy_tables = pg_copy_tables,
 	.copy_seeded = seeded_tables,
 	.copy_columns = pg_copy_columns,
@@ -3081,36 +1950,12 @@ const berth_meta_driver berth_meta__pg_driver = {
 	.copy_insert = pg_copy_insert,
 	.copy_sequence_set = pg_copy_sequence_set,
 	.copy_end = pg_copy_end,
-	.repl_retry_set = pg_repl_retry_set,
-	.repl_retries_due = pg_repl_retries_due,
-	.repl_retry_take = pg_repl_retry_take,
-	.blob_marked = pg_blob_marked,
-	.gc_links = pg_gc_links,
-	.gc_unlink = pg_gc_unlink,
 };
 
 /* For tests (internal.h): the hot lookups by name, for plan checks. */
 const char *berth_meta__pg_hot_sql(const char *name)
 {
-	static const struct {
-		const char *name;
-		int stmt;
-	} hot[] = {
-		{"manifest_by_digest", P_MAN_BY_DIGEST},
-		{"manifest_by_tag", P_MAN_BY_TAG},
-		{"blob_linked", P_BLOB_LINKED},
-		{"blob_repos", P_BLOB_REPOS},
-		{"referrers", P_REFERRERS},
-		{"tags", P_TAGS},
-		{"catalog", P_CATALOG},
-		{"upload_check", P_UPLOAD_CHECK},
-		{"robot_get", P_ROBOT_GET},
-		{"user_get", P_USER_GET},
-		{"repo_id", P_REPO_ID},
-	};
+	int id = berth_meta__hot_stmt(name);
 
-	for (size_t i = 0; i < sizeof(hot) / sizeof(hot[0]); i++)
-		if (strcmp(hot[i].name, name) == 0)
-			return sqls[hot[i].stmt];
-	return NULL;
+	return id < 0 ? NULL : sqls[id];
 }

@@ -269,6 +269,28 @@ int berth_meta__each_gc_link(void *ctx, const char *const *col)
 	return l->cb.gc_row(l->ctx, berth_meta__num(col[0]), text(col[1]), text(col[2]));
 }
 
+int berth_meta__each_id(void *ctx, const char *const *col)
+{
+	berth_meta_list *l = ctx;
+
+	return l->cb.id(l->ctx, text(col[0]));
+}
+
+int berth_meta__each_referrer(void *ctx, const char *const *col)
+{
+	berth_meta_list *l = ctx;
+	/* artifact_type and annotations stay NULL when the manifest has none */
+	berth_meta_referrer r = {
+		.digest = col[0],
+		.media_type = col[1],
+		.size = (uint64_t)berth_meta__num(col[2]),
+		.artifact_type = col[3],
+		.annotations = col[4],
+	};
+
+	return l->cb.referrer(l->ctx, &r);
+}
+
 int berth_meta__claimed_event(void *ctx, const char *const *col)
 {
 	berth_meta_claim *o = ctx;

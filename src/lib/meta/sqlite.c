@@ -27,7 +27,7 @@
  * Network strings are only ever bound as parameters, never formatted into
  * SQL, and error messages carry SQLite's message, never user data.
  */
-#include "lib/meta/internal.h"
+#include "lib/meta/query.h"
 #include "util/buf.h"
 
 #include <assert.h>
@@ -46,8 +46,6 @@
 #define TX_RETRIES 5
 /* Cap on the rows buffered by one listing call; page with n/last beyond it. */
 #define LIST_MAX ((size_t)256 << 20)
-/* login_failure_add forgets a key's failures older than this (seconds). */
-#define LOGIN_FAILURE_KEEP 3600
 
 /* ---- schema ---- */
 
@@ -308,343 +306,239 @@ static const char *const seeded_tables[] = {"generations", NULL};
 /* The policy generation, read with every manifest (generations PK, one row). */
 #define MAN_POLICY_GEN " (SELECT value FROM generations WHERE name = 'policy')"
 
-enum {
-	S_BEGIN,
-	S_COMMIT,
-	S_ROLLBACK,
-	S_REPO_ENSURE,
-	S_REPO_ID,
-	S_BLOB_INSERT,
-	S_REPO_BLOB_INSERT,
-	S_BLOB_LINKED,
-	S_BLOB_REPOS,
-	S_BLOB_UNLINK,
-	S_BLOB_REFERENCED,
-	S_MAN_INSERT,
-	S_MAN_REF_INSERT,
-	S_TAG_SET,
-	S_MAN_BY_TAG,
-	S_MAN_BY_DIGEST,
-	S_MAN_PARENTS,
-	S_REPO_BUMP,
-	S_MAN_DELETE,
-	S_TAG_DELETE,
-	S_TAGS,
-	S_CATALOG,
-	S_REFERRERS,
-	S_UPLOAD_CREATE,
-	S_UPLOAD_COUNT,
-	S_UPLOAD_CHECK,
-	S_UPLOAD_DELETE,
-	S_UPLOAD_STALE,
-	S_USER_CREATE,
-	S_USER_GET,
-	S_USER_BY_ID,
-	S_USER_SET_PASSWORD,
-	S_USER_SET_DISABLED,
-	S_USER_DELETE,
-	S_USERS,
-	S_PROJECT_CREATE,
-	S_PROJECT_GET,
-	S_PROJECT_ID,
-	S_PROJECT_SET_PUBLIC,
-	S_PROJECT_DELETE,
-	S_PROJECTS,
-	S_PROJECT_SET_KEYS,
-	S_PROJECT_KEYS,
-	S_POLICY_BUMP,
-	S_POLICY_GEN,
-	S_POLICIES,
-	S_GEN_GET,
-	S_GEN_BUMP_REPL,
-	S_MEMBER_SET,
-	S_MEMBER_GET,
-	S_MEMBER_DELETE,
-	S_MEMBERS,
-	S_ROBOT_CREATE,
-	S_ROBOT_GET,
-	S_ROBOT_DELETE,
-	S_ROBOT_SET_SECRET,
-	S_ROBOTS,
-	S_AUDIT_ADD,
-	S_AUDIT_LIST,
-	S_LOGIN_FAIL_ADD,
-	S_LOGIN_FAIL_PRUNE,
-	S_LOGIN_FAILS,
-	S_LOGIN_FAIL_CLEAR,
-	S_REPL_RULE_PUT,
-	S_REPL_RULE_DELETE,
-	S_REPL_RULES,
-	S_REPL_REGISTRY_PUT,
-	S_REPL_REGISTRY_DELETE,
-	S_REPL_REGISTRIES,
-	S_REPL_EXEC_START,
-	S_REPL_EXEC_FINISH,
-	S_REPL_EXECS,
-	S_REPL_EXECS_RULE,
-	S_REPL_EXECS_RUNNING,
-	S_REPL_RESULT_ADD,
-	S_REPL_RESULTS,
-	S_REPL_FIRED_GET,
-	S_REPL_FIRED_SET,
-	S_REPL_EVENT_ADD,
-	S_REPL_EVENTS,
-	S_REPL_EVENT_DELETE,
-	S_PING,
-	S_LEASE_TAKE,
-	S_LEASE_RELEASE,
-	S_REPL_FIRED_FIRST,
-	S_REPL_FIRED_MOVE,
-	S_REPL_EVENTS_FREE,
-	S_REPL_EVENT_CLAIM,
-	S_REPL_EXEC_HOLD,
-	S_REPL_EXECS_ORPHANED,
-	S_REPL_EXEC_INTERRUPT,
-	S_MIRROR_TAG_GET,
-	S_MIRROR_TAG_SET,
-	S_REPL_RETRY_SET,
-	S_REPL_RETRIES_DUE,
-	S_REPL_RETRY_TAKE,
-	S_MAN_REF_RELINK,
-	S_BLOB_MARKED,
-	S_GC_LINKS,
-	S_GC_UNLINK,
-	S_COUNT
-};
-
-static const char *const sqls[S_COUNT] = {
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_COMMIT] = "COMMIT",
-	[S_ROLLBACK] = "ROLLBACK",
+static const char *const sqls[Q_COUNT] = {
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
 	/* UNIQUE index on repos(name) */
-	[S_REPO_ENSURE] = "INSERT INTO repos(name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
-	[S_REPO_ID] = "SELECT id FROM repos WHERE name = ?1",
+	[Q_REPO_ENSURE] = "INSERT INTO repos(name) VALUES (?1) ON CONFLICT(name) DO NOTHING",
+	[Q_REPO_ID] = "SELECT id FROM repos WHERE name = ?1",
 	/* blobs PK; repo_blobs PK */
-	[S_BLOB_INSERT] = "INSERT INTO blobs(digest, size) VALUES (?1, ?2)"
+	[Q_BLOB_INSERT] = "INSERT INTO blobs(digest, size) VALUES (?1, ?2)"
 			  " ON CONFLICT(digest) DO NOTHING",
-	[S_REPO_BLOB_INSERT] =
+	[Q_REPO_BLOB_INSERT] =
 		"INSERT INTO repo_blobs(repo_id, digest, linked_at) VALUES (?1, ?2, ?3)"
 		" ON CONFLICT(repo_id, digest) DO UPDATE SET linked_at = excluded.linked_at",
 	/* repos(name) -> repo_blobs PK -> blobs PK */
-	[S_BLOB_LINKED] = "SELECT b.size FROM repos r"
+	[Q_BLOB_LINKED] = "SELECT b.size FROM repos r"
 			  " JOIN repo_blobs rb ON rb.repo_id = r.id"
 			  " JOIN blobs b ON b.digest = rb.digest"
 			  " WHERE r.name = ?1 AND rb.digest = ?2",
 	/* blobs PK -> repo_blobs_digest -> repos PK; the few rows are then sorted */
-	[S_BLOB_REPOS] = "SELECT r.name, b.size FROM blobs b"
+	[Q_BLOB_REPOS] = "SELECT r.name, b.size FROM blobs b"
 			 " JOIN repo_blobs rb ON rb.digest = b.digest"
 			 " JOIN repos r ON r.id = rb.repo_id"
 			 " WHERE b.digest = ?1 ORDER BY r.name",
 	/* repos(name) -> repo_blobs PK */
-	[S_BLOB_UNLINK] = "DELETE FROM repo_blobs"
+	[Q_BLOB_UNLINK] = "DELETE FROM repo_blobs"
 			  " WHERE repo_id = (SELECT id FROM repos WHERE name = ?1) AND digest = ?2",
 	/* GC's mark: repo_blobs_digest, manifest_refs_ref */
-	[S_BLOB_REFERENCED] = "SELECT EXISTS (SELECT 1 FROM repo_blobs WHERE digest = ?1)"
+	[Q_BLOB_REFERENCED] = "SELECT EXISTS (SELECT 1 FROM repo_blobs WHERE digest = ?1)"
 			      " OR EXISTS (SELECT 1 FROM manifest_refs WHERE ref = ?1)",
 	/* manifests PK; manifest_refs PK; tags PK */
-	[S_MAN_INSERT] = "INSERT INTO manifests(repo_id, digest, media_type, artifact_type,"
+	[Q_MAN_INSERT] = "INSERT INTO manifests(repo_id, digest, media_type, artifact_type,"
 			 " annotations, subject, body, size, created_at)"
 			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
 			 " ON CONFLICT(repo_id, digest) DO NOTHING",
-	[S_MAN_REF_INSERT] = "INSERT INTO manifest_refs(repo_id, digest, ref) VALUES (?1, ?2, ?3)"
+	[Q_MAN_REF_INSERT] = "INSERT INTO manifest_refs(repo_id, digest, ref) VALUES (?1, ?2, ?3)"
 			     " ON CONFLICT DO NOTHING",
-	[S_TAG_SET] = "INSERT INTO tags(repo_id, name, digest, updated_at) VALUES (?1, ?2, ?3, ?4)"
+	[Q_TAG_SET] = "INSERT INTO tags(repo_id, name, digest, updated_at) VALUES (?1, ?2, ?3, ?4)"
 		      " ON CONFLICT(repo_id, name) DO UPDATE SET digest = excluded.digest,"
 		      " updated_at = excluded.updated_at WHERE digest <> excluded.digest",
 	/* the hot path: repos(name) -> tags PK -> manifests PK, one query */
-	[S_MAN_BY_TAG] =
+	[Q_MAN_BY_TAG] =
 		"SELECT m.digest, m.media_type, m.size, m.body, r.generation," MAN_POLICY_GEN
 		" FROM repos r"
 		" JOIN tags t ON t.repo_id = r.id"
 		" JOIN manifests m ON m.repo_id = t.repo_id AND m.digest = t.digest"
 		" WHERE r.name = ?1 AND t.name = ?2",
 	/* repos(name) -> manifests PK */
-	[S_MAN_BY_DIGEST] =
+	[Q_MAN_BY_DIGEST] =
 		"SELECT m.digest, m.media_type, m.size, m.body, r.generation," MAN_POLICY_GEN
 		" FROM repos r"
 		" JOIN manifests m ON m.repo_id = r.id"
 		" WHERE r.name = ?1 AND m.digest = ?2",
 	/* repos(name) -> manifest_refs_ref: the indexes of the repository listing a manifest */
-	[S_MAN_PARENTS] = "SELECT digest FROM manifest_refs"
+	[Q_MAN_PARENTS] = "SELECT digest FROM manifest_refs"
 			  " WHERE ref = ?2 AND repo_id = (SELECT id FROM repos WHERE name = ?1)",
 	/* repos(name), inside the write transaction of a manifest or tag change */
-	[S_REPO_BUMP] = "UPDATE repos SET generation = generation + 1 WHERE name = ?1",
+	[Q_REPO_BUMP] = "UPDATE repos SET generation = generation + 1 WHERE name = ?1",
 	/* manifests PK; the cascade uses tags_digest and the manifest_refs PK */
-	[S_MAN_DELETE] = "DELETE FROM manifests"
+	[Q_MAN_DELETE] = "DELETE FROM manifests"
 			 " WHERE repo_id = (SELECT id FROM repos WHERE name = ?1) AND digest = ?2",
-	[S_TAG_DELETE] = "DELETE FROM tags"
+	[Q_TAG_DELETE] = "DELETE FROM tags"
 			 " WHERE repo_id = (SELECT id FROM repos WHERE name = ?1) AND name = ?2",
 	/* tags PK range scan, already in name (BINARY) order */
-	[S_TAGS] = "SELECT name FROM tags WHERE repo_id = ?1 AND name > ?2 ORDER BY name LIMIT ?3",
+	[Q_TAGS] = "SELECT name FROM tags WHERE repo_id = ?1 AND name > ?2 ORDER BY name LIMIT ?3",
 	/* repos(name) range scan; the EXISTS probes use the manifests/repo_blobs PKs */
-	[S_CATALOG] = "SELECT r.name FROM repos r WHERE r.name > ?1"
+	[Q_CATALOG] = "SELECT r.name FROM repos r WHERE r.name > ?1"
 		      " AND (EXISTS (SELECT 1 FROM manifests m WHERE m.repo_id = r.id)"
 		      " OR EXISTS (SELECT 1 FROM repo_blobs b WHERE b.repo_id = r.id))"
 		      " ORDER BY r.name LIMIT ?2",
 	/* repos(name) -> manifests_subject (repo_id, subject) in digest order */
-	[S_REFERRERS] = "SELECT digest, media_type, size, artifact_type, annotations FROM manifests"
+	[Q_REFERRERS] = "SELECT digest, media_type, size, artifact_type, annotations FROM manifests"
 			" WHERE repo_id = (SELECT id FROM repos WHERE name = ?1) AND subject = ?2"
 			" AND (?3 IS NULL OR artifact_type = ?3) ORDER BY digest",
 	/* uploads PK; uploads_started */
-	[S_UPLOAD_CREATE] =
+	[Q_UPLOAD_CREATE] =
 		"INSERT INTO uploads(id, repo, started, account) VALUES (?1, ?2, ?3, ?4)",
 	/* uploads_repo, uploads_account */
-	[S_UPLOAD_COUNT] = "SELECT (SELECT count(*) FROM uploads WHERE repo = ?1),"
+	[Q_UPLOAD_COUNT] = "SELECT (SELECT count(*) FROM uploads WHERE repo = ?1),"
 			   " (SELECT count(*) FROM uploads WHERE ?2 <> '' AND account = ?2)",
-	[S_UPLOAD_CHECK] = "SELECT 1 FROM uploads WHERE id = ?1 AND repo = ?2",
-	[S_UPLOAD_DELETE] = "DELETE FROM uploads WHERE id = ?1",
-	[S_UPLOAD_STALE] = "SELECT id FROM uploads WHERE started < ?1 ORDER BY started",
+	[Q_UPLOAD_CHECK] = "SELECT 1 FROM uploads WHERE id = ?1 AND repo = ?2",
+	[Q_UPLOAD_DELETE] = "DELETE FROM uploads WHERE id = ?1",
+	[Q_UPLOAD_STALE] = "SELECT id FROM uploads WHERE started < ?1 ORDER BY started",
 	/* users: UNIQUE index on name, rowid for ids; listings walk the name index */
-	[S_USER_CREATE] = "INSERT INTO users(name, password_hash, sysadmin, created)"
+	[Q_USER_CREATE] = "INSERT INTO users(name, password_hash, sysadmin, created)"
 			  " VALUES (?1, ?2, ?3, ?4)",
-	[S_USER_GET] =
+	[Q_USER_GET] =
 		"SELECT id, name, password_hash, sysadmin, created, generation, disabled FROM users"
 		" WHERE name = ?1",
-	[S_USER_BY_ID] =
+	[Q_USER_BY_ID] =
 		"SELECT id, name, password_hash, sysadmin, created, generation, disabled FROM users"
 		" WHERE id = ?1",
-	[S_USER_SET_PASSWORD] = "UPDATE users SET password_hash = ?2, generation = generation + 1"
+	[Q_USER_SET_PASSWORD] = "UPDATE users SET password_hash = ?2, generation = generation + 1"
 				" WHERE name = ?1",
-	[S_USER_SET_DISABLED] = "UPDATE users SET disabled = ?2, generation = generation + 1"
+	[Q_USER_SET_DISABLED] = "UPDATE users SET disabled = ?2, generation = generation + 1"
 				" WHERE name = ?1",
 	/* the members cascade finds the user's rows through members_user */
-	[S_USER_DELETE] = "DELETE FROM users WHERE name = ?1",
-	[S_USERS] = "SELECT id, name, password_hash, sysadmin, created, generation, disabled FROM "
+	[Q_USER_DELETE] = "DELETE FROM users WHERE name = ?1",
+	[Q_USERS] = "SELECT id, name, password_hash, sysadmin, created, generation, disabled FROM "
 		    "users ORDER BY name",
 	/* projects: UNIQUE index on name */
-	[S_PROJECT_CREATE] = "INSERT INTO projects(name, public, created) VALUES (?1, ?2, ?3)",
-	[S_PROJECT_GET] = "SELECT id, name, public, created FROM projects WHERE name = ?1",
-	[S_PROJECT_ID] = "SELECT id FROM projects WHERE name = ?1",
-	[S_PROJECT_SET_PUBLIC] = "UPDATE projects SET public = ?2 WHERE name = ?1",
+	[Q_PROJECT_CREATE] = "INSERT INTO projects(name, public, created) VALUES (?1, ?2, ?3)",
+	[Q_PROJECT_GET] = "SELECT id, name, public, created FROM projects WHERE name = ?1",
+	[Q_PROJECT_ID] = "SELECT id FROM projects WHERE name = ?1",
+	[Q_PROJECT_SET_PUBLIC] = "UPDATE projects SET public = ?2 WHERE name = ?1",
 	/* the members cascade uses the members PK (project_id first) */
-	[S_PROJECT_DELETE] = "DELETE FROM projects WHERE name = ?1",
-	[S_PROJECTS] = "SELECT id, name, public, created FROM projects ORDER BY name",
+	[Q_PROJECT_DELETE] = "DELETE FROM projects WHERE name = ?1",
+	[Q_PROJECTS] = "SELECT id, name, public, created FROM projects ORDER BY name",
 	/* projects(name); generations PK; the partial index projects_policy */
-	[S_PROJECT_SET_KEYS] = "UPDATE projects SET signature_keys = ?2 WHERE name = ?1",
-	[S_PROJECT_KEYS] = "SELECT signature_keys FROM projects WHERE name = ?1",
-	[S_POLICY_BUMP] = "UPDATE generations SET value = value + 1 WHERE name = 'policy'",
-	[S_POLICY_GEN] = "SELECT value FROM generations WHERE name = 'policy'",
+	[Q_PROJECT_SET_KEYS] = "UPDATE projects SET signature_keys = ?2 WHERE name = ?1",
+	[Q_PROJECT_KEYS] = "SELECT signature_keys FROM projects WHERE name = ?1",
+	[Q_POLICY_BUMP] = "UPDATE generations SET value = value + 1 WHERE name = 'policy'",
+	[Q_POLICY_GEN] = "SELECT value FROM generations WHERE name = 'policy'",
 	/* a generation row appears at its first bump (no migration per name) */
-	[S_GEN_GET] = "SELECT value FROM generations WHERE name = ?1",
-	[S_GEN_BUMP_REPL] =
+	[Q_GEN_GET] = "SELECT value FROM generations WHERE name = ?1",
+	[Q_GEN_BUMP_REPL] =
 		"INSERT INTO generations(name, value) VALUES ('" BERTH_META_GEN_REPLICATION
 		"', 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
-	[S_POLICIES] = "SELECT name, signature_keys FROM projects INDEXED BY projects_policy"
+	[Q_POLICIES] = "SELECT name, signature_keys FROM projects INDEXED BY projects_policy"
 		       " WHERE signature_keys <> '' ORDER BY name",
 	/* projects(name), users(name) -> members PK */
-	[S_MEMBER_SET] = "INSERT INTO members(project_id, user_id, role)"
+	[Q_MEMBER_SET] = "INSERT INTO members(project_id, user_id, role)"
 			 " SELECT p.id, u.id, ?3 FROM projects p, users u"
 			 " WHERE p.name = ?1 AND u.name = ?2"
 			 " ON CONFLICT(project_id, user_id) DO UPDATE SET role = excluded.role",
-	[S_MEMBER_GET] = "SELECT m.role FROM projects p"
+	[Q_MEMBER_GET] = "SELECT m.role FROM projects p"
 			 " JOIN members m ON m.project_id = p.id"
 			 " JOIN users u ON u.id = m.user_id"
 			 " WHERE p.name = ?1 AND u.name = ?2",
-	[S_MEMBER_DELETE] = "DELETE FROM members"
+	[Q_MEMBER_DELETE] = "DELETE FROM members"
 			    " WHERE project_id = (SELECT id FROM projects WHERE name = ?1)"
 			    " AND user_id = (SELECT id FROM users WHERE name = ?2)",
 	/* members PK range -> users PK; a project's few members are then sorted */
-	[S_MEMBERS] = "SELECT u.name, m.role FROM members m JOIN users u ON u.id = m.user_id"
+	[Q_MEMBERS] = "SELECT u.name, m.role FROM members m JOIN users u ON u.id = m.user_id"
 		      " WHERE m.project_id = ?1 ORDER BY u.name",
 	/* robots: UNIQUE index on name */
-	[S_ROBOT_CREATE] = "INSERT INTO robots(name, secret_hash, expires, created, permissions)"
+	[Q_ROBOT_CREATE] = "INSERT INTO robots(name, secret_hash, expires, created, permissions)"
 			   " VALUES (?1, ?2, ?3, ?4, ?5)",
-	[S_ROBOT_GET] = "SELECT id, name, secret_hash, expires, created, permissions, generation "
+	[Q_ROBOT_GET] = "SELECT id, name, secret_hash, expires, created, permissions, generation "
 			"FROM robots"
 			" WHERE name = ?1",
-	[S_ROBOT_DELETE] = "DELETE FROM robots WHERE name = ?1",
-	[S_ROBOT_SET_SECRET] = "UPDATE robots SET secret_hash = ?2, generation = generation + 1"
+	[Q_ROBOT_DELETE] = "DELETE FROM robots WHERE name = ?1",
+	[Q_ROBOT_SET_SECRET] = "UPDATE robots SET secret_hash = ?2, generation = generation + 1"
 			       " WHERE name = ?1",
-	[S_ROBOTS] = "SELECT id, name, secret_hash, expires, created, permissions, generation FROM "
+	[Q_ROBOTS] = "SELECT id, name, secret_hash, expires, created, permissions, generation FROM "
 		     "robots"
 		     " ORDER BY name",
 	/* audit: one INSERT per event; newest first is a backwards rowid range */
-	[S_AUDIT_ADD] = "INSERT INTO audit(time, who, action, resource, address, result)"
+	[Q_AUDIT_ADD] = "INSERT INTO audit(time, who, action, resource, address, result)"
 			" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[S_AUDIT_LIST] = "SELECT id, time, who, action, resource, address, result FROM audit"
+	[Q_AUDIT_LIST] = "SELECT id, time, who, action, resource, address, result FROM audit"
 			 " WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
 	/* login_failures_key_time for the count, the prune and the clear */
-	[S_LOGIN_FAIL_ADD] = "INSERT INTO login_failures(key, time) VALUES (?1, ?2)",
-	[S_LOGIN_FAIL_PRUNE] = "DELETE FROM login_failures WHERE key = ?1 AND time < ?2",
-	[S_LOGIN_FAILS] = "SELECT count(*), coalesce(max(time), 0) FROM login_failures"
+	[Q_LOGIN_FAIL_ADD] = "INSERT INTO login_failures(key, time) VALUES (?1, ?2)",
+	[Q_LOGIN_FAIL_PRUNE] = "DELETE FROM login_failures WHERE key = ?1 AND time < ?2",
+	[Q_LOGIN_FAILS] = "SELECT count(*), coalesce(max(time), 0) FROM login_failures"
 			  " WHERE key = ?1 AND time >= ?2",
-	[S_LOGIN_FAIL_CLEAR] = "DELETE FROM login_failures WHERE key = ?1",
-	[S_REPL_RULE_PUT] = "INSERT INTO repl_rules(name, body, updated) VALUES (?1, ?2, ?3)"
+	[Q_LOGIN_FAIL_CLEAR] = "DELETE FROM login_failures WHERE key = ?1",
+	[Q_REPL_RULE_PUT] = "INSERT INTO repl_rules(name, body, updated) VALUES (?1, ?2, ?3)"
 			    " ON CONFLICT(name) DO UPDATE SET body = ?2, updated = ?3",
-	[S_REPL_RULE_DELETE] = "DELETE FROM repl_rules WHERE name = ?1",
-	[S_REPL_RULES] = "SELECT name, body FROM repl_rules WHERE name > '' ORDER BY name",
-	[S_REPL_REGISTRY_PUT] = "INSERT INTO repl_registries(name, body, secret, updated)"
+	[Q_REPL_RULE_DELETE] = "DELETE FROM repl_rules WHERE name = ?1",
+	[Q_REPL_RULES] = "SELECT name, body FROM repl_rules WHERE name > '' ORDER BY name",
+	[Q_REPL_REGISTRY_PUT] = "INSERT INTO repl_registries(name, body, secret, updated)"
 				" VALUES (?1, ?2, ?3, ?4) ON CONFLICT(name) DO UPDATE"
 				" SET body = ?2, secret = ?3, updated = ?4",
-	[S_REPL_REGISTRY_DELETE] = "DELETE FROM repl_registries WHERE name = ?1",
-	[S_REPL_REGISTRIES] = "SELECT name, body, secret FROM repl_registries WHERE name > ''"
+	[Q_REPL_REGISTRY_DELETE] = "DELETE FROM repl_registries WHERE name = ?1",
+	[Q_REPL_REGISTRIES] = "SELECT name, body, secret FROM repl_registries WHERE name > ''"
 			      " ORDER BY name",
-	[S_REPL_EXEC_START] = "INSERT INTO repl_execs(rule, trigger, status, started)"
+	[Q_REPL_EXEC_START] = "INSERT INTO repl_execs(rule, trigger, status, started)"
 			      " VALUES (?1, ?2, 'running', ?3)",
-	[S_REPL_EXEC_FINISH] = "UPDATE repl_execs SET status = ?2, ended = ?3, summary = ?4"
+	[Q_REPL_EXEC_FINISH] = "UPDATE repl_execs SET status = ?2, ended = ?3, summary = ?4"
 			       " WHERE id = ?1",
-	[S_REPL_EXECS] = "SELECT id, rule, trigger, status, started, ended, summary FROM repl_execs"
+	[Q_REPL_EXECS] = "SELECT id, rule, trigger, status, started, ended, summary FROM repl_execs"
 			 " WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
-	[S_REPL_EXECS_RULE] = "SELECT id, rule, trigger, status, started, ended, summary"
+	[Q_REPL_EXECS_RULE] = "SELECT id, rule, trigger, status, started, ended, summary"
 			      " FROM repl_execs WHERE rule = ?3 AND id < ?1 ORDER BY id DESC"
 			      " LIMIT ?2",
-	[S_REPL_EXECS_RUNNING] = "SELECT id, rule, trigger, status, started, ended, summary"
+	[Q_REPL_EXECS_RUNNING] = "SELECT id, rule, trigger, status, started, ended, summary"
 				 " FROM repl_execs WHERE status = 'running' ORDER BY id",
-	[S_REPL_RESULT_ADD] = "INSERT INTO repl_results(exec_id, artifact, digest, status, message,"
+	[Q_REPL_RESULT_ADD] = "INSERT INTO repl_results(exec_id, artifact, digest, status, message,"
 			      " time) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[S_REPL_RESULTS] = "SELECT exec_id, artifact, digest, status, message, time"
+	[Q_REPL_RESULTS] = "SELECT exec_id, artifact, digest, status, message, time"
 			   " FROM repl_results WHERE exec_id = ?1 ORDER BY id",
-	[S_REPL_FIRED_GET] = "SELECT time FROM repl_fired WHERE rule = ?1",
-	[S_REPL_FIRED_SET] = "INSERT INTO repl_fired(rule, time) VALUES (?1, ?2)"
+	[Q_REPL_FIRED_GET] = "SELECT time FROM repl_fired WHERE rule = ?1",
+	[Q_REPL_FIRED_SET] = "INSERT INTO repl_fired(rule, time) VALUES (?1, ?2)"
 			     " ON CONFLICT(rule) DO UPDATE SET time = ?2",
-	[S_REPL_EVENT_ADD] = "INSERT INTO repl_events(rule, repo, reference, deleted, time)"
+	[Q_REPL_EVENT_ADD] = "INSERT INTO repl_events(rule, repo, reference, deleted, time)"
 			     " VALUES (?1, ?2, ?3, ?4, ?5)",
-	[S_REPL_EVENTS] = "SELECT id, rule, repo, reference, deleted, time FROM repl_events"
+	[Q_REPL_EVENTS] = "SELECT id, rule, repo, reference, deleted, time FROM repl_events"
 			  " WHERE id > ?1 ORDER BY id LIMIT ?2",
-	[S_REPL_EVENT_DELETE] = "DELETE FROM repl_events WHERE id = ?1",
+	[Q_REPL_EVENT_DELETE] = "DELETE FROM repl_events WHERE id = ?1",
 	/* several processes (migration 6) */
-	[S_PING] = "SELECT value FROM generations WHERE name = 'policy'",
-	[S_LEASE_TAKE] = "INSERT INTO leases(name, holder, expires) VALUES (?1, ?2, ?3 + ?4)"
+	[Q_PING] = "SELECT value FROM generations WHERE name = 'policy'",
+	[Q_LEASE_TAKE] = "INSERT INTO leases(name, holder, expires) VALUES (?1, ?2, ?3 + ?4)"
 			 " ON CONFLICT(name) DO UPDATE SET holder = ?2, expires = ?3 + ?4"
 			 " WHERE leases.expires <= ?3 OR leases.holder = ?2",
-	[S_LEASE_RELEASE] = "DELETE FROM leases WHERE name = ?1 AND holder = ?2",
-	[S_REPL_FIRED_FIRST] = "INSERT INTO repl_fired(rule, time) VALUES (?1, ?2)"
+	[Q_LEASE_RELEASE] = "DELETE FROM leases WHERE name = ?1 AND holder = ?2",
+	[Q_REPL_FIRED_FIRST] = "INSERT INTO repl_fired(rule, time) VALUES (?1, ?2)"
 			       " ON CONFLICT(rule) DO NOTHING",
-	[S_REPL_FIRED_MOVE] = "UPDATE repl_fired SET time = ?3 WHERE rule = ?1 AND time = ?2",
-	[S_REPL_EVENTS_FREE] =
+	[Q_REPL_FIRED_MOVE] = "UPDATE repl_fired SET time = ?3 WHERE rule = ?1 AND time = ?2",
+	[Q_REPL_EVENTS_FREE] =
 		"UPDATE repl_events SET holder = '' WHERE holder > ''"
 		" AND NOT EXISTS (SELECT 1 FROM leases WHERE name = '" BERTH_META_LEASE_PREFIX
 		"' || repl_events.holder AND expires > ?1)",
-	[S_REPL_EVENT_CLAIM] = "UPDATE repl_events SET holder = ?1 WHERE id IN"
+	[Q_REPL_EVENT_CLAIM] = "UPDATE repl_events SET holder = ?1 WHERE id IN"
 			       " (SELECT id FROM repl_events WHERE holder = '' ORDER BY id LIMIT 1)"
 			       " RETURNING id, rule, repo, reference, deleted, time",
-	[S_REPL_EXEC_HOLD] = "UPDATE repl_execs SET holder = ?2 WHERE id = ?1",
-	[S_REPL_EXECS_ORPHANED] = "SELECT id, rule, trigger, status, started, ended, summary"
+	[Q_REPL_EXEC_HOLD] = "UPDATE repl_execs SET holder = ?2 WHERE id = ?1",
+	[Q_REPL_EXECS_ORPHANED] = "SELECT id, rule, trigger, status, started, ended, summary"
 				  " FROM repl_execs e WHERE status = 'running' AND NOT EXISTS"
 				  " (SELECT 1 FROM leases WHERE name = '" BERTH_META_LEASE_PREFIX
 				  "' || e.holder AND expires > ?1) ORDER BY id",
-	[S_REPL_EXEC_INTERRUPT] = "UPDATE repl_execs SET status = 'interrupted', ended = ?2,"
+	[Q_REPL_EXEC_INTERRUPT] = "UPDATE repl_execs SET status = 'interrupted', ended = ?2,"
 				  " summary = ?3 WHERE id = ?1 AND status = 'running'",
-	[S_MIRROR_TAG_GET] = "SELECT checked FROM mirror_tags WHERE repo = ?1 AND tag = ?2",
-	[S_MIRROR_TAG_SET] = "INSERT INTO mirror_tags(repo, tag, checked) VALUES (?1, ?2, ?3)"
+	[Q_MIRROR_TAG_GET] = "SELECT checked FROM mirror_tags WHERE repo = ?1 AND tag = ?2",
+	[Q_MIRROR_TAG_SET] = "INSERT INTO mirror_tags(repo, tag, checked) VALUES (?1, ?2, ?3)"
 			     " ON CONFLICT(repo, tag) DO UPDATE SET checked = ?3",
-	[S_REPL_RETRY_SET] = "INSERT INTO repl_retries(rule, at) VALUES (?1, ?2)"
+	[Q_REPL_RETRY_SET] = "INSERT INTO repl_retries(rule, at) VALUES (?1, ?2)"
 			     " ON CONFLICT(rule) DO UPDATE SET at = ?2",
-	[S_REPL_RETRIES_DUE] = "SELECT rule, at FROM repl_retries WHERE at <= ?1 ORDER BY at"
+	[Q_REPL_RETRIES_DUE] = "SELECT rule, at FROM repl_retries WHERE at <= ?1 ORDER BY at"
 			       " LIMIT ?2",
-	[S_REPL_RETRY_TAKE] = "DELETE FROM repl_retries WHERE rule = ?1 AND at = ?2",
+	[Q_REPL_RETRY_TAKE] = "DELETE FROM repl_retries WHERE rule = ?1 AND at = ?2",
 	/*
 	 * A stored manifest's blobs are linked again (now) in its transaction,
 	 * so a gc that dropped a link after the PUT checked it cannot leave the
 	 * manifest naming a blob its repository does not link. blobs PK;
 	 * repo_blobs PK. (Child manifests have no blobs row: nothing inserted.)
 	 */
-	[S_MAN_REF_RELINK] =
+	[Q_MAN_REF_RELINK] =
 		"INSERT INTO repo_blobs(repo_id, digest, linked_at)"
 		" SELECT ?1, digest, ?3 FROM blobs WHERE digest = ?2"
 		" ON CONFLICT(repo_id, digest) DO UPDATE SET linked_at = excluded.linked_at",
 	/* GC's mark: manifest_refs_ref, repo_blobs_digest */
-	[S_BLOB_MARKED] =
+	[Q_BLOB_MARKED] =
 		"SELECT EXISTS (SELECT 1 FROM manifest_refs WHERE ref = ?1)"
 		" OR EXISTS (SELECT 1 FROM repo_blobs WHERE digest = ?1 AND linked_at >= ?2)",
 	/*
@@ -652,14 +546,14 @@ static const char *const sqls[S_COUNT] = {
 	 * repository lists, after (?2, ?3) in repo_blobs PK order; repos PK;
 	 * manifest_refs_ref for the NOT EXISTS.
 	 */
-	[S_GC_LINKS] = "SELECT rb.repo_id, r.name, rb.digest FROM repo_blobs rb"
+	[Q_GC_LINKS] = "SELECT rb.repo_id, r.name, rb.digest FROM repo_blobs rb"
 		       " JOIN repos r ON r.id = rb.repo_id"
 		       " WHERE (rb.repo_id, rb.digest) > (?2, ?3) AND rb.linked_at < ?1"
 		       " AND NOT EXISTS (SELECT 1 FROM manifest_refs mr"
 		       " WHERE mr.ref = rb.digest AND mr.repo_id = rb.repo_id)"
 		       " ORDER BY rb.repo_id, rb.digest LIMIT ?4",
 	/* GC: the same conditions checked again as the link goes; repo_blobs PK */
-	[S_GC_UNLINK] =
+	[Q_GC_UNLINK] =
 		"DELETE FROM repo_blobs WHERE repo_id = ?1 AND digest = ?2 AND linked_at < ?3"
 		" AND NOT EXISTS (SELECT 1 FROM manifest_refs mr"
 		" WHERE mr.ref = ?2 AND mr.repo_id = ?1)",
@@ -667,7 +561,11 @@ static const char *const sqls[S_COUNT] = {
 
 const char *berth_meta__sqlite_sql(size_t i)
 {
-	return i < S_COUNT ? sqls[i] : NULL;
+	/* the i-th text of the ids this driver has */
+	for (size_t id = 0; id < Q_COUNT; id++)
+		if (sqls[id] && i-- == 0)
+			return sqls[id];
+	return NULL;
 }
 
 const char *berth_meta__sqlite_migration(int version)
@@ -682,7 +580,7 @@ struct sq_db;
 struct sq_conn {
 	struct sq_db *owner;
 	sqlite3 *db;
-	sqlite3_stmt *st[S_COUNT];
+	sqlite3_stmt *st[Q_COUNT];
 	struct sq_conn *prev, *next;
 };
 
@@ -708,7 +606,7 @@ static int sq_err(sqlite3 *db, int src, const char *what)
 
 static void conn_close(struct sq_conn *c)
 {
-	for (int i = 0; i < S_COUNT; i++)
+	for (int i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(c->st[i]);
 	sqlite3_close_v2(c->db);
 	free(c);
@@ -868,6 +766,7 @@ static int stmt_get(struct sq_conn *c, int i, sqlite3_stmt **out)
 {
 	int src;
 
+	assert(sqls[i]); /* an id this driver has no SQL for */
 	if (!c->st[i]) {
 		src = sqlite3_prepare_v3(c->db, sqls[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i],
 					 NULL);
@@ -925,18 +824,18 @@ static int with_tx(struct sq_conn *c, int (*fn)(struct sq_conn *, void *), void 
 	int rc;
 
 	for (int attempt = 0;; attempt++) {
-		rc = exec_cached(c, S_BEGIN, "begin transaction");
+		rc = exec_cached(c, Q_BEGIN, "begin transaction");
 		if (rc == 0) {
 			rc = fn(c, arg);
 			if (rc == 0)
-				rc = exec_cached(c, S_COMMIT, "commit");
+				rc = exec_cached(c, Q_COMMIT, "commit");
 			if (rc != 0 && !sqlite3_get_autocommit(c->db)) {
 				/* Keep fn's message: the rollback's own result does not matter. */
 				char saved[512];
 				int code = berth_error_last_code();
 
 				snprintf(saved, sizeof(saved), "%s", berth_error_last());
-				if (exec_cached(c, S_ROLLBACK, "rollback") != 0)
+				if (exec_cached(c, Q_ROLLBACK, "rollback") != 0)
 					(void)0;
 				berth_error_set(code, "%s", saved);
 			}
@@ -953,7 +852,7 @@ static int repo_ensure(struct sq_conn *c, const char *repo, sqlite3_int64 *id)
 	sqlite3_stmt *st = NULL;
 	int rc, src;
 
-	if ((rc = stmt_get(c, S_REPO_ENSURE, &st)) != 0)
+	if ((rc = stmt_get(c, Q_REPO_ENSURE, &st)) != 0)
 		return rc;
 	if (bind_text(st, 1, repo) != SQLITE_OK) {
 		rc = sq_err(c->db, SQLITE_ERROR, "bind");
@@ -962,7 +861,7 @@ static int repo_ensure(struct sq_conn *c, const char *repo, sqlite3_int64 *id)
 	}
 	if ((rc = step_write(c, st, "create repository", NULL)) != 0)
 		return rc;
-	if ((rc = stmt_get(c, S_REPO_ID, &st)) != 0)
+	if ((rc = stmt_get(c, Q_REPO_ID, &st)) != 0)
 		return rc;
 	if (bind_text(st, 1, repo) != SQLITE_OK) {
 		rc = sq_err(c->db, SQLITE_ERROR, "bind");
@@ -987,7 +886,7 @@ static int repo_bump(struct sq_conn *c, const char *repo)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = stmt_get(c, S_REPO_BUMP, &st)) != 0)
+	if ((rc = stmt_get(c, Q_REPO_BUMP, &st)) != 0)
 		return rc;
 	if (bind_text(st, 1, repo) != SQLITE_OK) {
 		stmt_done(st);
@@ -1213,7 +1112,7 @@ static int sq_repo_exists(void *impl, const char *repo)
 	sqlite3_stmt *st = NULL;
 	int rc, src;
 
-	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, S_REPO_ID, &st)) != 0)
+	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, Q_REPO_ID, &st)) != 0)
 		return rc;
 	if (bind_text(st, 1, repo) != SQLITE_OK) {
 		rc = sq_err(c->db, SQLITE_ERROR, "bind");
@@ -1244,7 +1143,7 @@ static int tx_blob_link(struct sq_conn *c, void *arg)
 
 	if ((rc = repo_ensure(c, a->repo, &id)) != 0)
 		return rc;
-	if ((rc = stmt_get(c, S_BLOB_INSERT, &st)) != 0)
+	if ((rc = stmt_get(c, Q_BLOB_INSERT, &st)) != 0)
 		return rc;
 	if (bind_text(st, 1, a->d->str) || sqlite3_bind_int64(st, 2, (sqlite3_int64)a->size)) {
 		stmt_done(st);
@@ -1252,7 +1151,7 @@ static int tx_blob_link(struct sq_conn *c, void *arg)
 	}
 	if ((rc = step_write(c, st, "record blob", NULL)) != 0)
 		return rc;
-	if ((rc = stmt_get(c, S_REPO_BLOB_INSERT, &st)) != 0)
+	if ((rc = stmt_get(c, Q_REPO_BLOB_INSERT, &st)) != 0)
 		return rc;
 	if (sqlite3_bind_int64(st, 1, id) || bind_text(st, 2, a->d->str) ||
 	    sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL))) {
@@ -1279,7 +1178,7 @@ static int sq_blob_linked(void *impl, const char *repo, const berth_digest *d, u
 	sqlite3_stmt *st = NULL;
 	int rc, src;
 
-	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, S_BLOB_LINKED, &st)) != 0)
+	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, Q_BLOB_LINKED, &st)) != 0)
 		return rc;
 	if (bind_text(st, 1, repo) || bind_text(st, 2, d->str)) {
 		rc = sq_err(c->db, SQLITE_ERROR, "bind");
@@ -1306,7 +1205,7 @@ static int sq_blob_referenced(void *impl, const berth_digest *d)
 	sqlite3_stmt *st = NULL;
 	int rc, src;
 
-	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, S_BLOB_REFERENCED, &st)) != 0)
+	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, Q_BLOB_REFERENCED, &st)) != 0)
 		return rc;
 	if (bind_text(st, 1, d->str)) {
 		rc = sq_err(c->db, SQLITE_ERROR, "bind");
@@ -1322,81 +1221,13 @@ done:
 	return rc;
 }
 
-static int sq_blob_repos(void *impl, const berth_digest *d, berth_meta_repo_cb cb, void *ctx)
-{
-	struct rows rows = {BERTH_BUF_INIT(LIST_MAX), 0};
-	struct sq_conn *c;
-	sqlite3_stmt *st = NULL;
-	const char *p;
-	int rc;
-
-	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, S_BLOB_REPOS, &st)) != 0)
-		return rc;
-	if (bind_text(st, 1, d->str)) {
-		stmt_done(st);
-		return sq_err(c->db, SQLITE_ERROR, "bind");
-	}
-	if ((rc = collect(c, st, 2, &rows)) != 0)
-		goto done;
-	if (!rows.n) {
-		rc = berth_error_set(BERTH_ENOTFOUND, "blob %s not linked in any repository",
-				     d->str);
-		goto done;
-	}
-	p = rows.b.ptr;
-	for (size_t i = 0; i < rows.n; i++) {
-		const char *name = cell(&p);
-		const char *size = cell(&p);
-		int r = cb(ctx, name, size ? strtoull(size, NULL, 10) : 0);
-
-		if (r) {
-			rc = berth_meta__cb_result(r);
-			break;
-		}
-	}
-done:
-	berth_buf_dispose(&rows.b);
-	return rc;
-}
-
-static int tx_blob_unlink(struct sq_conn *c, void *arg)
-{
-	struct link_args *a = arg;
-	sqlite3_stmt *st = NULL;
-	int rc, changes = 0;
-
-	if ((rc = stmt_get(c, S_BLOB_UNLINK, &st)) != 0)
-		return rc;
-	if (bind_text(st, 1, a->repo) || bind_text(st, 2, a->d->str)) {
-		stmt_done(st);
-		return sq_err(c->db, SQLITE_ERROR, "bind");
-	}
-	if ((rc = step_write(c, st, "unlink blob", &changes)) != 0)
-		return rc;
-	if (!changes)
-		return berth_error_set(BERTH_ENOTFOUND, "blob %s not linked in the repository",
-				       a->d->str);
-	return 0;
-}
-
-static int sq_blob_unlink(void *impl, const char *repo, const berth_digest *d)
-{
-	struct link_args a = {repo, d, 0};
-	struct sq_conn *c;
-	int rc;
-
-	if ((rc = conn_get(impl, &c)) != 0)
-		return rc;
-	return with_tx(c, tx_blob_unlink, &a);
-}
-
-/* Link blob `d` (if it is one) in repository `id` again, now (S_MAN_REF_RELINK). */
+/* Link blob `d` (if it is one) in repository `id` again, now (Q_MAN_REF_RELINK). */
 static int relink(struct sq_conn *c, sqlite3_int64 id, const berth_digest *d)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = stmt_get(c, S_MAN_REF_RELINK, &st)) != 0)
+	if ((rc = stmt_get(c, Q_MAN_REF_RELINK, &st)) != 0)
 		return rc;
 	if (sqlite3_bind_int64(st, 1, id) || bind_text(st, 2, d->str) ||
 	    sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL))) {
@@ -1416,7 +1247,7 @@ static int tx_manifest_store(struct sq_conn *c, void *arg)
 	if ((rc = repo_ensure(c, p->repo, &id)) != 0)
 		return rc;
 
-	if ((rc = stmt_get(c, S_MAN_INSERT, &st)) != 0)
+	if ((rc = stmt_get(c, Q_MAN_INSERT, &st)) != 0)
 		return rc;
 	bad = sqlite3_bind_int64(st, 1, id) || bind_text(st, 2, p->digest->str) ||
 	      bind_text(st, 3, p->media_type) || bind_text(st, 4, p->artifact_type) ||
@@ -1436,7 +1267,7 @@ static int tx_manifest_store(struct sq_conn *c, void *arg)
 	/* Same digest means same bytes, so an existing row already has its refs. */
 	if (inserted) {
 		for (size_t i = 0; i < p->nrefs; i++) {
-			if ((rc = stmt_get(c, S_MAN_REF_INSERT, &st)) != 0)
+			if ((rc = stmt_get(c, Q_MAN_REF_INSERT, &st)) != 0)
 				return rc;
 			if (sqlite3_bind_int64(st, 1, id) || bind_text(st, 2, p->digest->str) ||
 			    bind_text(st, 3, p->refs[i].str)) {
@@ -1451,7 +1282,7 @@ static int tx_manifest_store(struct sq_conn *c, void *arg)
 	}
 
 	if (p->tag) {
-		if ((rc = stmt_get(c, S_TAG_SET, &st)) != 0)
+		if ((rc = stmt_get(c, Q_TAG_SET, &st)) != 0)
 			return rc;
 		if (sqlite3_bind_int64(st, 1, id) || bind_text(st, 2, p->tag) ||
 		    bind_text(st, 3, p->digest->str) ||
@@ -1485,7 +1316,7 @@ static int sq_manifest_get(void *impl, const char *repo, const char *reference, 
 	int rc, src;
 
 	if ((rc = conn_get(impl, &c)) != 0 ||
-	    (rc = stmt_get(c, by_digest ? S_MAN_BY_DIGEST : S_MAN_BY_TAG, &st)) != 0)
+	    (rc = stmt_get(c, by_digest ? Q_MAN_BY_DIGEST : Q_MAN_BY_TAG, &st)) != 0)
 		return rc;
 	if (bind_text(st, 1, repo) || bind_text(st, 2, reference)) {
 		rc = sq_err(c->db, SQLITE_ERROR, "bind");
@@ -1553,7 +1384,7 @@ static int tx_delete(struct sq_conn *c, void *arg)
 
 static int sq_manifest_delete(void *impl, const char *repo, const berth_digest *d)
 {
-	struct del_args a = {repo, d->str, S_MAN_DELETE, "manifest"};
+	struct del_args a = {repo, d->str, Q_MAN_DELETE, "manifest"};
 	struct sq_conn *c;
 	int rc;
 
@@ -1565,7 +1396,7 @@ static int sq_manifest_delete(void *impl, const char *repo, const berth_digest *
 
 static int sq_tag_delete(void *impl, const char *repo, const char *tag)
 {
-	struct del_args a = {repo, tag, S_TAG_DELETE, "tag"};
+	struct del_args a = {repo, tag, Q_TAG_DELETE, "tag"};
 	struct sq_conn *c;
 	int rc;
 
@@ -1611,7 +1442,7 @@ static int sq_tags(void *impl, const char *repo, const char *last, long n, berth
 	sqlite3_int64 id;
 	int rc, src;
 
-	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, S_REPO_ID, &st)) != 0)
+	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, Q_REPO_ID, &st)) != 0)
 		return rc;
 	if (bind_text(st, 1, repo)) {
 		stmt_done(st);
@@ -1625,7 +1456,7 @@ static int sq_tags(void *impl, const char *repo, const char *last, long n, berth
 	if (src != SQLITE_ROW)
 		return sq_err(c->db, src, "find repository");
 
-	if ((rc = stmt_get(c, S_TAGS, &st)) != 0)
+	if ((rc = stmt_get(c, Q_TAGS, &st)) != 0)
 		return rc;
 	/* Every name is > '' in BINARY order, so "" means from the start. */
 	if (sqlite3_bind_int64(st, 1, id) || bind_text(st, 2, last ? last : "") ||
@@ -1647,7 +1478,7 @@ static int sq_catalog(void *impl, const char *last, long n, berth_meta_name_cb c
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, S_CATALOG, &st)) != 0)
+	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, Q_CATALOG, &st)) != 0)
 		return rc;
 	if (bind_text(st, 1, last ? last : "") || sqlite3_bind_int64(st, 2, fetch_limit(n))) {
 		stmt_done(st);
@@ -1659,95 +1490,13 @@ static int sq_catalog(void *impl, const char *last, long n, berth_meta_name_cb c
 	return rc;
 }
 
-static int sq_referrers(void *impl, const char *repo, const berth_digest *subject,
-			const char *artifact_type, berth_meta_referrer_cb cb, void *ctx)
-{
-	struct rows rows = {BERTH_BUF_INIT(LIST_MAX), 0};
-	struct sq_conn *c;
-	sqlite3_stmt *st = NULL;
-	const char *p;
-	int rc;
-
-	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, S_REFERRERS, &st)) != 0)
-		return rc;
-	if (bind_text(st, 1, repo) || bind_text(st, 2, subject->str) ||
-	    bind_text(st, 3, artifact_type)) {
-		stmt_done(st);
-		return sq_err(c->db, SQLITE_ERROR, "bind");
-	}
-	if ((rc = collect(c, st, 5, &rows)) != 0)
-		goto done;
-	p = rows.b.ptr;
-	for (size_t i = 0; i < rows.n; i++) {
-		berth_meta_referrer r;
-		const char *size;
-		int cr;
-
-		r.digest = cell(&p);
-		r.media_type = cell(&p);
-		size = cell(&p);
-		r.size = size ? strtoull(size, NULL, 10) : 0;
-		r.artifact_type = cell(&p);
-		r.annotations = cell(&p);
-		if ((cr = cb(ctx, &r)) != 0) {
-			rc = berth_meta__cb_result(cr);
-			break;
-		}
-	}
-done:
-	berth_buf_dispose(&rows.b);
-	return rc;
-}
-
-struct upload_args {
-	const char *id;
-	const char *repo;
-	time_t started;
-	const char *account;
-};
-
-static int tx_upload_create(struct sq_conn *c, void *arg)
-{
-	struct upload_args *a = arg;
-	sqlite3_stmt *st = NULL;
-	int rc, src;
-
-	if ((rc = stmt_get(c, S_UPLOAD_CREATE, &st)) != 0)
-		return rc;
-	if (bind_text(st, 1, a->id) || bind_text(st, 2, a->repo) ||
-	    sqlite3_bind_int64(st, 3, (sqlite3_int64)a->started) ||
-	    bind_text(st, 4, a->account ? a->account : "")) {
-		stmt_done(st);
-		return sq_err(c->db, SQLITE_ERROR, "bind");
-	}
-	src = sqlite3_step(st);
-	if (src == SQLITE_CONSTRAINT_PRIMARYKEY)
-		rc = berth_error_set(BERTH_EEXISTS, "upload session already exists");
-	else if (src != SQLITE_DONE)
-		rc = sq_err(c->db, src, "create upload");
-	stmt_done(st);
-	return rc;
-}
-
-static int sq_upload_create(void *impl, const char *id, const char *repo, time_t started,
-			    const char *account)
-{
-	struct upload_args a = {id, repo, started, account};
-	struct sq_conn *c;
-	int rc;
-
-	if ((rc = conn_get(impl, &c)) != 0)
-		return rc;
-	return with_tx(c, tx_upload_create, &a);
-}
-
 static int sq_upload_check(void *impl, const char *id, const char *repo)
 {
 	struct sq_conn *c;
 	sqlite3_stmt *st = NULL;
 	int rc, src;
 
-	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, S_UPLOAD_CHECK, &st)) != 0)
+	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, Q_UPLOAD_CHECK, &st)) != 0)
 		return rc;
 	if (bind_text(st, 1, id) || bind_text(st, 2, repo)) {
 		rc = sq_err(c->db, SQLITE_ERROR, "bind");
@@ -1763,90 +1512,26 @@ done:
 	return rc;
 }
 
-static int tx_upload_delete(struct sq_conn *c, void *arg)
-{
-	struct upload_args *a = arg;
-	sqlite3_stmt *st = NULL;
-	int rc, changes = 0;
+/* ---- the primitives of the shared queries (queries.c) ---- */
 
-	if ((rc = stmt_get(c, S_UPLOAD_DELETE, &st)) != 0)
-		return rc;
-	if (bind_text(st, 1, a->id)) {
-		stmt_done(st);
-		return sq_err(c->db, SQLITE_ERROR, "bind");
-	}
-	if ((rc = step_write(c, st, "delete upload", &changes)) != 0)
-		return rc;
-	if (!changes)
-		return berth_error_set(BERTH_ENOTFOUND, "upload session not found");
-	return 0;
-}
-
-static int sq_upload_delete(void *impl, const char *id)
-{
-	struct upload_args a = {id, NULL, 0, NULL};
-	struct sq_conn *c;
-	int rc;
-
-	if ((rc = conn_get(impl, &c)) != 0)
-		return rc;
-	return with_tx(c, tx_upload_delete, &a);
-}
-
-static int sq_upload_stale(void *impl, time_t cutoff, berth_meta_id_cb cb, void *ctx)
-{
-	struct rows rows = {BERTH_BUF_INIT(LIST_MAX), 0};
-	struct sq_conn *c;
-	sqlite3_stmt *st = NULL;
-	const char *p;
-	int rc;
-
-	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, S_UPLOAD_STALE, &st)) != 0)
-		return rc;
-	if (sqlite3_bind_int64(st, 1, (sqlite3_int64)cutoff)) {
-		stmt_done(st);
-		return sq_err(c->db, SQLITE_ERROR, "bind");
-	}
-	if ((rc = collect(c, st, 1, &rows)) != 0)
-		goto done;
-	p = rows.b.ptr;
-	for (size_t i = 0; i < rows.n; i++) {
-		int r = cb(ctx, cell(&p));
-
-		if (r) {
-			rc = berth_meta__cb_result(r);
-			break;
-		}
-	}
-done:
-	berth_buf_dispose(&rows.b);
-	return rc;
-}
-
-/* ---- access control: users, projects, members, robots, audit, login failures ---- */
-
-/* A statement parameter: text (NULL binds SQL NULL) or integer. */
-struct param {
-	int is_int;
-	const char *s;
-	sqlite3_int64 v;
-};
-#define PTEXT(x)                                                                                   \
-	{                                                                                          \
-		0, (x), 0                                                                          \
-	}
-#define PINT(x)                                                                                    \
-	{                                                                                          \
-		1, NULL, (sqlite3_int64)(x)                                                        \
-	}
-#define MAX_PARAMS 6
-
-static int bind_params(sqlite3_stmt *st, const struct param *p, int np)
+/* Bind parameters 1..np (query.h: a boolean is 0/1, "no limit" is LIMIT -1). */
+static int bind_params(sqlite3_stmt *st, const berth_meta_param *p, int np)
 {
 	for (int i = 0; i < np; i++) {
-		int src = p[i].is_int ? sqlite3_bind_int64(st, i + 1, p[i].v)
-				      : bind_text(st, i + 1, p[i].s);
+		int src = SQLITE_MISUSE;
 
+		switch (p[i].kind) {
+		case BERTH_META_PARAM_TEXT: src = bind_text(st, i + 1, p[i].s); break;
+		case BERTH_META_PARAM_INT:
+		case BERTH_META_PARAM_BOOL: src = sqlite3_bind_int64(st, i + 1, p[i].v); break;
+		case BERTH_META_PARAM_LIMIT:
+			src = sqlite3_bind_int64(st, i + 1, p[i].v < 0 ? -1 : p[i].v);
+			break;
+		case BERTH_META_PARAM_BIN:
+			src = sqlite3_bind_blob64(st, i + 1, p[i].s ? (const void *)p[i].s : "",
+						  p[i].len, SQLITE_STATIC);
+			break;
+		}
 		if (src != SQLITE_OK)
 			return src;
 	}
@@ -1854,25 +1539,12 @@ static int bind_params(sqlite3_stmt *st, const struct param *p, int np)
 }
 
 /*
- * One write statement inside a transaction. A UNIQUE violation becomes
- * BERTH_EEXISTS with `exists` (if set); no changed row becomes
- * BERTH_ENOTFOUND with `notfound` (if set). The messages are fixed text:
- * neither names nor hashes ever reach them.
+ * One write statement inside a transaction (query.h, berth_meta_write): a
+ * UNIQUE or primary key violation is `exists`, no changed row `notfound`.
  */
-struct write_args {
-	int stmt;
-	const char *what;
-	const char *exists;
-	const char *notfound;
-	struct param p[MAX_PARAMS];
-	int np;
-	sqlite3_int64 rowid; /* out: the inserted row's id */
-	int changes;	     /* out */
-};
-
 static int tx_write(struct sq_conn *c, void *arg)
 {
-	struct write_args *a = arg;
+	berth_meta_write *a = arg;
 	sqlite3_stmt *st = NULL;
 	int rc = 0, src;
 
@@ -1883,13 +1555,13 @@ static int tx_write(struct sq_conn *c, void *arg)
 		goto done;
 	}
 	src = sqlite3_step(st);
-	if (src == SQLITE_CONSTRAINT_UNIQUE && a->exists) {
+	if ((src == SQLITE_CONSTRAINT_UNIQUE || src == SQLITE_CONSTRAINT_PRIMARYKEY) && a->exists) {
 		rc = berth_error_set(BERTH_EEXISTS, "%s", a->exists);
 	} else if (src != SQLITE_DONE && src != SQLITE_ROW) {
 		rc = sq_err(c->db, src, a->what);
 	} else {
 		a->changes = sqlite3_changes(c->db);
-		a->rowid = sqlite3_last_insert_rowid(c->db);
+		a->id = sqlite3_last_insert_rowid(c->db);
 		if (!a->changes && a->notfound)
 			rc = berth_error_set(BERTH_ENOTFOUND, "%s", a->notfound);
 	}
@@ -1898,23 +1570,36 @@ done:
 	return rc;
 }
 
-static int run_write(void *impl, struct write_args *a)
+/* A list of write statements (the driver's `write`). */
+struct writes {
+	berth_meta_write *w;
+	size_t n;
+};
+
+static int tx_writes(struct sq_conn *c, void *arg)
 {
+	struct writes *a = arg;
+	int rc = 0;
+
+	for (size_t i = 0; i < a->n && rc == 0; i++)
+		rc = tx_write(c, &a->w[i]);
+	return rc;
+}
+
+static int sq_write(void *impl, berth_meta_write *w, size_t n)
+{
+	struct writes a = {w, n};
 	struct sq_conn *c;
 	int rc;
 
 	if ((rc = conn_get(impl, &c)) != 0)
 		return rc;
-	return with_tx(c, tx_write, a);
+	return with_tx(c, tx_writes, &a);
 }
 
-/*
- * Look up at most one row and hand its columns to `fill` (skipped when
- * `out` is NULL: an existence check). BERTH_ENOTFOUND with `notfound` if
- * there is no row. Column pointers are valid only inside `fill`.
- */
-static int get_row(void *impl, int stmt, const struct param *p, int np, int ncols,
-		   berth_meta_fill_fn fill, void *out, void *extra, const char *notfound)
+/* The driver's get_row (internal.h). */
+static int sq_get_row(void *impl, int stmt, const berth_meta_param *p, int np, int ncols,
+		      berth_meta_fill_fn fill, void *out, void *extra, const char *notfound)
 {
 	const char *col[8];
 	struct sq_conn *c;
@@ -1947,13 +1632,9 @@ done:
 	return rc;
 }
 
-/*
- * Run a listing query to the end (rows buffered, see collect), then call
- * `each` per row. `wipe` clears the row buffer before freeing it (rows that
- * carry password or secret hashes).
- */
-static int list_rows(void *impl, int stmt, const struct param *p, int np, int ncols, int wipe,
-		     berth_meta_each_fn each, void *ctx)
+/* The driver's list_rows (internal.h): the rows are buffered (see collect). */
+static int sq_list_rows(void *impl, int stmt, const berth_meta_param *p, int np, int ncols,
+			int wipe, berth_meta_each_fn each, void *ctx)
 {
 	struct rows rows = {BERTH_BUF_INIT(LIST_MAX), 0};
 	const char *col[8], *cur;
@@ -1988,171 +1669,18 @@ done:
 	return rc;
 }
 
-static int sq_upload_count(void *impl, const char *repo, const char *account, long *in_repo,
-			   long *of_account)
-{
-	struct param p[] = {PTEXT(repo), PTEXT(account ? account : "")};
-	long v[2] = {0, 0};
-	int rc = get_row(impl, S_UPLOAD_COUNT, p, 2, 2, berth_meta__fill_pair, v, NULL, "no count");
-
-	*in_repo = v[0];
-	*of_account = v[1];
-	return rc;
-}
-
-/* ---- users ---- */
-
-static int sq_user_create(void *impl, const char *name, const char *password_hash, int sysadmin,
-			  int64_t *id_out)
-{
-	struct write_args a = {
-		.stmt = S_USER_CREATE,
-		.what = "create user",
-		.exists = "user already exists",
-		.p = {PTEXT(name), PTEXT(password_hash), PINT(sysadmin), PINT(time(NULL))},
-		.np = 4,
-	};
-	int rc = run_write(impl, &a);
-
-	if (rc == 0 && id_out)
-		*id_out = a.rowid;
-	return rc;
-}
-
-static int sq_user_get(void *impl, const char *name, berth_meta_user *out)
-{
-	struct param p[] = {PTEXT(name)};
-
-	return get_row(impl, S_USER_GET, p, 1, BERTH_META_USER_COLS, berth_meta__fill_user, out,
-		       NULL, "user not found");
-}
-
-static int sq_user_get_by_id(void *impl, int64_t id, berth_meta_user *out)
-{
-	struct param p[] = {PINT(id)};
-
-	return get_row(impl, S_USER_BY_ID, p, 1, BERTH_META_USER_COLS, berth_meta__fill_user, out,
-		       NULL, "user not found");
-}
-
-static int sq_user_set_password(void *impl, const char *name, const char *password_hash)
-{
-	struct write_args a = {
-		.stmt = S_USER_SET_PASSWORD,
-		.what = "set password",
-		.notfound = "user not found",
-		.p = {PTEXT(name), PTEXT(password_hash)},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int sq_user_set_disabled(void *impl, const char *name, int disabled)
-{
-	struct write_args a = {
-		.stmt = S_USER_SET_DISABLED,
-		.what = "disable user",
-		.notfound = "user not found",
-		.p = {PTEXT(name), PINT(disabled ? 1 : 0)},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int sq_user_delete(void *impl, const char *name)
-{
-	struct write_args a = {
-		.stmt = S_USER_DELETE,
-		.what = "delete user",
-		.notfound = "user not found",
-		.p = {PTEXT(name)},
-		.np = 1,
-	};
-
-	/* Memberships go with the user (ON DELETE CASCADE). */
-	return run_write(impl, &a);
-}
-
-static int sq_users(void *impl, berth_meta_user_cb cb, void *ctx)
-{
-	berth_meta_list l = {.cb.user = cb, .ctx = ctx};
-
-	return list_rows(impl, S_USERS, NULL, 0, BERTH_META_USER_COLS, 1, berth_meta__each_user,
-			 &l);
-}
-
-/* ---- projects ---- */
-
-static int sq_project_create(void *impl, const char *name, int public)
-{
-	struct write_args a = {
-		.stmt = S_PROJECT_CREATE,
-		.what = "create project",
-		.exists = "project already exists",
-		.p = {PTEXT(name), PINT(public), PINT(time(NULL))},
-		.np = 3,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int sq_project_get(void *impl, const char *name, berth_meta_project *out)
-{
-	struct param p[] = {PTEXT(name)};
-
-	return get_row(impl, S_PROJECT_GET, p, 1, BERTH_META_PROJECT_COLS, berth_meta__fill_project,
-		       out, NULL, "project not found");
-}
-
-static int sq_project_set_public(void *impl, const char *name, int public)
-{
-	struct write_args a = {
-		.stmt = S_PROJECT_SET_PUBLIC,
-		.what = "update project",
-		.notfound = "project not found",
-		.p = {PTEXT(name), PINT(public)},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int sq_project_delete(void *impl, const char *name)
-{
-	struct write_args a = {
-		.stmt = S_PROJECT_DELETE,
-		.what = "delete project",
-		.notfound = "project not found",
-		.p = {PTEXT(name)},
-		.np = 1,
-	};
-
-	/* Memberships go with the project (ON DELETE CASCADE). */
-	return run_write(impl, &a);
-}
-
-static int sq_projects(void *impl, berth_meta_project_cb cb, void *ctx)
-{
-	berth_meta_list l = {.cb.project = cb, .ctx = ctx};
-
-	return list_rows(impl, S_PROJECTS, NULL, 0, BERTH_META_PROJECT_COLS, 0,
-			 berth_meta__each_project, &l);
-}
-
 /* ---- members ---- */
 
 static int tx_member_set(struct sq_conn *c, void *arg)
 {
-	struct write_args *a = arg;
+	berth_meta_write *a = arg;
 	sqlite3_stmt *st = NULL;
 	int rc, src;
 
 	if ((rc = tx_write(c, a)) != 0 || a->changes)
 		return rc;
 	/* Nothing inserted: say which side is missing (without naming it). */
-	if ((rc = stmt_get(c, S_PROJECT_ID, &st)) != 0)
+	if ((rc = stmt_get(c, Q_PROJECT_ID, &st)) != 0)
 		return rc;
 	if (bind_text(st, 1, a->p[0].s) != SQLITE_OK) {
 		rc = sq_err(c->db, SQLITE_ERROR, "bind");
@@ -2172,8 +1700,8 @@ done:
 
 static int sq_member_set(void *impl, const char *project, const char *user, int role)
 {
-	struct write_args a = {
-		.stmt = S_MEMBER_SET,
+	berth_meta_write a = {
+		.stmt = Q_MEMBER_SET,
 		.what = "set member",
 		.p = {PTEXT(project), PTEXT(user), PINT(role)},
 		.np = 3,
@@ -2184,704 +1712,6 @@ static int sq_member_set(void *impl, const char *project, const char *user, int 
 	if ((rc = conn_get(impl, &c)) != 0)
 		return rc;
 	return with_tx(c, tx_member_set, &a);
-}
-
-static int sq_member_get(void *impl, const char *project, const char *user, int *role)
-{
-	struct param p[] = {PTEXT(project), PTEXT(user)};
-	int64_t v = 0;
-	int rc = get_row(impl, S_MEMBER_GET, p, 2, 1, berth_meta__fill_int, &v, NULL,
-			 "not a member");
-
-	if (rc == 0 && role)
-		*role = (int)v;
-	return rc;
-}
-
-static int sq_member_delete(void *impl, const char *project, const char *user)
-{
-	struct write_args a = {
-		.stmt = S_MEMBER_DELETE,
-		.what = "delete member",
-		.notfound = "not a member",
-		.p = {PTEXT(project), PTEXT(user)},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int sq_members(void *impl, const char *project, berth_meta_member_cb cb, void *ctx)
-{
-	struct param p[] = {PTEXT(project)};
-	berth_meta_list l = {.cb.member = cb, .ctx = ctx};
-	int64_t id = 0;
-	int rc;
-
-	if ((rc = get_row(impl, S_PROJECT_ID, p, 1, 1, berth_meta__fill_int, &id, NULL,
-			  "project not found")) != 0)
-		return rc;
-	p[0] = (struct param)PINT(id);
-	return list_rows(impl, S_MEMBERS, p, 1, 2, 0, berth_meta__each_member, &l);
-}
-
-/* ---- the signature policy (migration 4) ---- */
-
-static int tx_set_keys(struct sq_conn *c, void *arg)
-{
-	struct write_args *a = arg;
-	int rc;
-
-	if ((rc = tx_write(c, a)) != 0)
-		return rc;
-	/* Every process learns of the change through the policy generation. */
-	return exec_cached(c, S_POLICY_BUMP, "bump policy generation");
-}
-
-static int sq_project_set_signature_keys(void *impl, const char *name, const char *keys)
-{
-	struct write_args a = {
-		.stmt = S_PROJECT_SET_KEYS,
-		.what = "set signature policy",
-		.notfound = "project not found",
-		.p = {PTEXT(name), PTEXT(keys)},
-		.np = 2,
-	};
-	struct sq_conn *c;
-	int rc;
-
-	if ((rc = conn_get(impl, &c)) != 0)
-		return rc;
-	return with_tx(c, tx_set_keys, &a);
-}
-
-static int sq_project_signature_keys(void *impl, const char *name, struct berth_buf *out)
-{
-	struct param p[] = {PTEXT(name)};
-
-	return get_row(impl, S_PROJECT_KEYS, p, 1, 1, berth_meta__fill_text, out, NULL,
-		       "project not found");
-}
-
-static int sq_policies(void *impl, int64_t *generation, berth_meta_policy_cb cb, void *ctx)
-{
-	berth_meta_list l = {.cb.policy = cb, .ctx = ctx};
-	int64_t gen = 0;
-	int rc;
-
-	/* The generation first: a change after it shows as a newer one later. */
-	if ((rc = get_row(impl, S_POLICY_GEN, NULL, 0, 1, berth_meta__fill_int, &gen, NULL,
-			  "policy generation missing")) != 0)
-		return rc;
-	*generation = gen;
-	return list_rows(impl, S_POLICIES, NULL, 0, 2, 0, berth_meta__each_policy, &l);
-}
-
-static int sq_generation(void *impl, const char *name, int64_t *value)
-{
-	struct param p[] = {PTEXT(name)};
-	int64_t v = 0;
-	int rc = get_row(impl, S_GEN_GET, p, 1, 1, berth_meta__fill_int, &v, NULL,
-			 "no such generation");
-
-	if (rc == BERTH_ENOTFOUND) /* never bumped */
-		rc = 0;
-	*value = v;
-	return rc;
-}
-
-static int sq_manifest_parents(void *impl, const char *repo, const berth_digest *d,
-			       berth_meta_name_cb cb, void *ctx)
-{
-	struct param p[] = {PTEXT(repo), PTEXT(d->str)};
-	berth_meta_list l = {.cb.name = cb, .ctx = ctx};
-
-	return list_rows(impl, S_MAN_PARENTS, p, 2, 1, 0, berth_meta__each_name, &l);
-}
-
-/* ---- robots ---- */
-
-static int sq_robot_create(void *impl, const char *name, const char *secret_hash, time_t expires,
-			   const char *permissions)
-{
-	struct write_args a = {
-		.stmt = S_ROBOT_CREATE,
-		.what = "create robot",
-		.exists = "robot already exists",
-		.p = {PTEXT(name), PTEXT(secret_hash), PINT(expires), PINT(time(NULL)),
-		      PTEXT(permissions)},
-		.np = 5,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int sq_robot_get(void *impl, const char *name, berth_meta_robot *out,
-			struct berth_buf *perms)
-{
-	struct param p[] = {PTEXT(name)};
-
-	return get_row(impl, S_ROBOT_GET, p, 1, BERTH_META_ROBOT_COLS, berth_meta__fill_robot, out,
-		       perms, "robot not found");
-}
-
-static int sq_robot_delete(void *impl, const char *name)
-{
-	struct write_args a = {
-		.stmt = S_ROBOT_DELETE,
-		.what = "delete robot",
-		.notfound = "robot not found",
-		.p = {PTEXT(name)},
-		.np = 1,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int sq_robot_set_secret(void *impl, const char *name, const char *secret_hash)
-{
-	struct write_args a = {
-		.stmt = S_ROBOT_SET_SECRET,
-		.what = "set robot secret",
-		.notfound = "robot not found",
-		.p = {PTEXT(name), PTEXT(secret_hash)},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int sq_robots(void *impl, berth_meta_robot_cb cb, void *ctx)
-{
-	berth_meta_list l = {.cb.robot = cb, .ctx = ctx};
-
-	return list_rows(impl, S_ROBOTS, NULL, 0, BERTH_META_ROBOT_COLS, 1, berth_meta__each_robot,
-			 &l);
-}
-
-/* ---- audit log ---- */
-
-static int sq_audit_add(void *impl, const berth_meta_audit *e)
-{
-	/* Absent optional fields are stored (and listed) as "". */
-	struct write_args a = {
-		.stmt = S_AUDIT_ADD,
-		.what = "add audit record",
-		.p = {PINT(e->time ? e->time : time(NULL)), PTEXT(e->who), PTEXT(e->action),
-		      PTEXT(e->resource ? e->resource : ""), PTEXT(e->address ? e->address : ""),
-		      PTEXT(e->result ? e->result : "")},
-		.np = 6,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int sq_audit_list(void *impl, int64_t before_id, long limit, berth_meta_audit_cb cb,
-			 void *ctx)
-{
-	struct param p[] = {PINT(before_id > 0 ? before_id : INT64_MAX),
-			    PINT(limit < 0 ? -1 : limit)};
-	berth_meta_list l = {.cb.audit = cb, .ctx = ctx};
-
-	return list_rows(impl, S_AUDIT_LIST, p, 2, 7, 0, berth_meta__each_audit, &l);
-}
-
-/* ---- failed logins ---- */
-
-/* Record a failure and forget the key's old ones, so the table stays small. */
-static int tx_login_failure_add(struct sq_conn *c, void *arg)
-{
-	struct write_args *a = arg;
-	int rc;
-
-	if ((rc = tx_write(c, &a[0])) != 0)
-		return rc;
-	return tx_write(c, &a[1]);
-}
-
-static int sq_login_failure_add(void *impl, const char *key, time_t now)
-{
-	struct write_args a[2] = {
-		{
-			.stmt = S_LOGIN_FAIL_ADD,
-			.what = "record login failure",
-			.p = {PTEXT(key), PINT(now)},
-			.np = 2,
-		},
-		{
-			.stmt = S_LOGIN_FAIL_PRUNE,
-			.what = "prune login failures",
-			.p = {PTEXT(key), PINT((sqlite3_int64)now - LOGIN_FAILURE_KEEP)},
-			.np = 2,
-		},
-	};
-	struct sq_conn *c;
-	int rc;
-
-	if ((rc = conn_get(impl, &c)) != 0)
-		return rc;
-	return with_tx(c, tx_login_failure_add, a);
-}
-
-static int sq_login_failures(void *impl, const char *key, time_t since, long *count, time_t *last)
-{
-	struct param p[] = {PTEXT(key), PINT(since)};
-	long v[2] = {0, 0};
-	int rc = get_row(impl, S_LOGIN_FAILS, p, 2, 2, berth_meta__fill_pair, v, NULL, "no count");
-
-	if (rc == 0) {
-		*count = v[0];
-		*last = (time_t)v[1];
-	}
-	return rc;
-}
-
-static int sq_login_failures_clear(void *impl, const char *key)
-{
-	struct write_args a = {
-		.stmt = S_LOGIN_FAIL_CLEAR,
-		.what = "clear login failures",
-		.p = {PTEXT(key)},
-		.np = 1,
-	};
-
-	return run_write(impl, &a);
-}
-
-/* ---- replication ---- */
-
-/* One write of the API's rules or registries, and the replication generation's bump. */
-static int tx_repl_write(struct sq_conn *c, void *arg)
-{
-	int rc;
-
-	if ((rc = tx_write(c, arg)) != 0)
-		return rc;
-	return exec_cached(c, S_GEN_BUMP_REPL, "bump replication generation");
-}
-
-static int repl_write(void *impl, struct write_args *a)
-{
-	struct sq_conn *c;
-	int rc;
-
-	if ((rc = conn_get(impl, &c)) != 0)
-		return rc;
-	return with_tx(c, tx_repl_write, a);
-}
-
-static int sq_repl_rule_put(void *impl, const char *name, const char *body)
-{
-	struct write_args a = {
-		.stmt = S_REPL_RULE_PUT,
-		.what = "store replication rule",
-		.p = {PTEXT(name), PTEXT(body), PINT(time(NULL))},
-		.np = 3,
-	};
-
-	return repl_write(impl, &a);
-}
-
-static int sq_repl_rule_delete(void *impl, const char *name)
-{
-	struct write_args a = {
-		.stmt = S_REPL_RULE_DELETE,
-		.what = "delete replication rule",
-		.notfound = "no such replication rule",
-		.p = {PTEXT(name)},
-		.np = 1,
-	};
-
-	return repl_write(impl, &a);
-}
-
-static int sq_repl_rules(void *impl, berth_meta_repl_rule_cb cb, void *ctx)
-{
-	berth_meta_list l = {.cb.repl_rule = cb, .ctx = ctx};
-
-	return list_rows(impl, S_REPL_RULES, NULL, 0, 2, 0, berth_meta__each_repl_rule, &l);
-}
-
-static int sq_repl_registry_put(void *impl, const char *name, const char *body, const char *secret)
-{
-	struct write_args a = {
-		.stmt = S_REPL_REGISTRY_PUT,
-		.what = "store replication registry",
-		.p = {PTEXT(name), PTEXT(body), PTEXT(secret), PINT(time(NULL))},
-		.np = 4,
-	};
-
-	return repl_write(impl, &a);
-}
-
-static int sq_repl_registry_delete(void *impl, const char *name)
-{
-	struct write_args a = {
-		.stmt = S_REPL_REGISTRY_DELETE,
-		.what = "delete replication registry",
-		.notfound = "no such registry",
-		.p = {PTEXT(name)},
-		.np = 1,
-	};
-
-	return repl_write(impl, &a);
-}
-
-static int sq_repl_registries(void *impl, berth_meta_repl_registry_cb cb, void *ctx)
-{
-	berth_meta_list l = {.cb.repl_registry = cb, .ctx = ctx};
-
-	return list_rows(impl, S_REPL_REGISTRIES, NULL, 0, 3, 1, berth_meta__each_repl_registry,
-			 &l);
-}
-
-static int sq_repl_exec_start(void *impl, const char *rule, const char *trigger, time_t started,
-			      int64_t *id)
-{
-	struct write_args a = {
-		.stmt = S_REPL_EXEC_START,
-		.what = "record replication execution",
-		.p = {PTEXT(rule), PTEXT(trigger), PINT(started)},
-		.np = 3,
-	};
-	int rc = run_write(impl, &a);
-
-	if (rc == 0 && id)
-		*id = a.rowid;
-	return rc;
-}
-
-static int sq_repl_exec_finish(void *impl, int64_t id, const char *status, time_t ended,
-			       const char *summary)
-{
-	struct write_args a = {
-		.stmt = S_REPL_EXEC_FINISH,
-		.what = "finish replication execution",
-		.notfound = "no such replication execution",
-		.p = {PINT(id), PTEXT(status), PINT(ended), PTEXT(summary)},
-		.np = 4,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int sq_repl_execs(void *impl, const char *rule, int64_t before_id, long limit,
-			 berth_meta_repl_exec_cb cb, void *ctx)
-{
-	struct param p[] = {PINT(before_id > 0 ? before_id : INT64_MAX),
-			    PINT(limit < 0 ? -1 : limit), PTEXT(rule)};
-	berth_meta_list l = {.cb.repl_exec = cb, .ctx = ctx};
-
-	return list_rows(impl, rule ? S_REPL_EXECS_RULE : S_REPL_EXECS, p, rule ? 3 : 2, 7, 0,
-			 berth_meta__each_repl_exec, &l);
-}
-
-static int sq_repl_execs_running(void *impl, berth_meta_repl_exec_cb cb, void *ctx)
-{
-	berth_meta_list l = {.cb.repl_exec = cb, .ctx = ctx};
-
-	return list_rows(impl, S_REPL_EXECS_RUNNING, NULL, 0, 7, 0, berth_meta__each_repl_exec, &l);
-}
-
-static int sq_repl_result_add(void *impl, const berth_meta_repl_result *r)
-{
-	struct write_args a = {
-		.stmt = S_REPL_RESULT_ADD,
-		.what = "record replication result",
-		.p = {PINT(r->exec_id), PTEXT(r->artifact), PTEXT(r->digest ? r->digest : ""),
-		      PTEXT(r->status), PTEXT(r->message ? r->message : ""),
-		      PINT(r->time ? r->time : time(NULL))},
-		.np = 6,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int sq_repl_results(void *impl, int64_t exec_id, berth_meta_repl_result_cb cb, void *ctx)
-{
-	struct param p[] = {PINT(exec_id)};
-	berth_meta_list l = {.cb.repl_result = cb, .ctx = ctx};
-
-	return list_rows(impl, S_REPL_RESULTS, p, 1, 6, 0, berth_meta__each_repl_result, &l);
-}
-
-static int sq_repl_fired_get(void *impl, const char *rule, time_t *t)
-{
-	struct param p[] = {PTEXT(rule)};
-	int64_t v = 0;
-	int rc = get_row(impl, S_REPL_FIRED_GET, p, 1, 1, berth_meta__fill_int, &v, NULL,
-			 "never fired");
-
-	if (rc == BERTH_ENOTFOUND) {
-		berth_error_clear();
-		rc = 0;
-		v = 0;
-	}
-	*t = (time_t)v;
-	return rc;
-}
-
-static int sq_repl_fired_set(void *impl, const char *rule, time_t t)
-{
-	struct write_args a = {
-		.stmt = S_REPL_FIRED_SET,
-		.what = "record scheduled firing",
-		.p = {PTEXT(rule), PINT(t)},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int sq_repl_event_add(void *impl, const berth_meta_repl_event *e)
-{
-	struct write_args a = {
-		.stmt = S_REPL_EVENT_ADD,
-		.what = "queue replication event",
-		.p = {PTEXT(e->rule), PTEXT(e->repo), PTEXT(e->reference), PINT(e->deleted ? 1 : 0),
-		      PINT(e->time ? e->time : time(NULL))},
-		.np = 5,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int sq_repl_events(void *impl, int64_t after, long limit, berth_meta_repl_event_cb cb,
-			  void *ctx)
-{
-	struct param p[] = {PINT(after), PINT(limit < 0 ? -1 : limit)};
-	berth_meta_list l = {.cb.repl_event = cb, .ctx = ctx};
-
-	return list_rows(impl, S_REPL_EVENTS, p, 2, 6, 0, berth_meta__each_repl_event, &l);
-}
-
-static int sq_repl_event_delete(void *impl, int64_t id)
-{
-	struct write_args a = {
-		.stmt = S_REPL_EVENT_DELETE,
-		.what = "delete replication event",
-		.notfound = "no such replication event",
-		.p = {PINT(id)},
-		.np = 1,
-	};
-
-	return run_write(impl, &a);
-}
-
-/* ---- several processes on one database ---- */
-
-static int sq_ping(void *impl)
-{
-	int64_t v = 0;
-
-	return get_row(impl, S_PING, NULL, 0, 1, berth_meta__fill_int, &v, NULL,
-		       "metadata schema is missing");
-}
-
-static int sq_lease_take(void *impl, const char *name, const char *holder, time_t now, long ttl,
-			 int *won)
-{
-	struct write_args a = {
-		.stmt = S_LEASE_TAKE,
-		.what = "take lease",
-		.p = {PTEXT(name), PTEXT(holder), PINT(now), PINT(ttl)},
-		.np = 4,
-	};
-	int rc = run_write(impl, &a);
-
-	*won = rc == 0 && a.changes > 0;
-	return rc;
-}
-
-static int sq_lease_release(void *impl, const char *name, const char *holder)
-{
-	struct write_args a = {
-		.stmt = S_LEASE_RELEASE,
-		.what = "release lease",
-		.p = {PTEXT(name), PTEXT(holder)},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int sq_repl_fired_claim(void *impl, const char *rule, time_t prev, time_t now, int *won)
-{
-	struct write_args first = {
-		.stmt = S_REPL_FIRED_FIRST,
-		.what = "claim scheduled firing",
-		.p = {PTEXT(rule), PINT(now)},
-		.np = 2,
-	};
-	struct write_args move = {
-		.stmt = S_REPL_FIRED_MOVE,
-		.what = "claim scheduled firing",
-		.p = {PTEXT(rule), PINT(prev), PINT(now)},
-		.np = 3,
-	};
-	struct write_args *a = prev ? &move : &first;
-	int rc = run_write(impl, a);
-
-	*won = rc == 0 && a->changes > 0;
-	return rc;
-}
-
-static int sq_repl_retry_set(void *impl, const char *rule, time_t at)
-{
-	struct write_args a = {
-		.stmt = S_REPL_RETRY_SET,
-		.what = "record replication retry",
-		.p = {PTEXT(rule), PINT(at)},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int sq_repl_retries_due(void *impl, time_t now, long limit, berth_meta_repl_retry_cb cb,
-			       void *ctx)
-{
-	berth_meta_list l = {.cb.repl_retry = cb, .ctx = ctx};
-	struct param p[] = {PINT(now), PINT(limit)};
-
-	return list_rows(impl, S_REPL_RETRIES_DUE, p, 2, 2, 0, berth_meta__each_repl_retry, &l);
-}
-
-static int sq_repl_retry_take(void *impl, const char *rule, time_t at, int *won)
-{
-	struct write_args a = {
-		.stmt = S_REPL_RETRY_TAKE,
-		.what = "take replication retry",
-		.p = {PTEXT(rule), PINT(at)},
-		.np = 2,
-	};
-	int rc = run_write(impl, &a);
-
-	*won = rc == 0 && a.changes > 0;
-	return rc;
-}
-
-/* ---- garbage collection (migration 9) ---- */
-
-static int sq_blob_marked(void *impl, const berth_digest *d, time_t cutoff)
-{
-	struct param p[] = {PTEXT(d->str), PINT(cutoff)};
-	int64_t v = 0;
-	int rc = get_row(impl, S_BLOB_MARKED, p, 2, 1, berth_meta__fill_int, &v, NULL,
-			 "no answer to a blob mark");
-
-	return rc < 0 ? rc : v != 0;
-}
-
-static int sq_gc_links(void *impl, time_t cutoff, int64_t after_repo, const char *after_digest,
-		       long limit, berth_meta_gc_row_cb cb, void *ctx)
-{
-	berth_meta_list l = {.cb.gc_row = cb, .ctx = ctx};
-	struct param p[] = {PINT(cutoff), PINT(after_repo), PTEXT(after_digest), PINT(limit)};
-
-	return list_rows(impl, S_GC_LINKS, p, 4, 3, 0, berth_meta__each_gc_link, &l);
-}
-
-static int sq_gc_unlink(void *impl, int64_t repo_id, const char *digest, time_t cutoff, int *gone)
-{
-	struct write_args a = {
-		.stmt = S_GC_UNLINK,
-		.what = "drop unreferenced blob link",
-		.p = {PINT(repo_id), PTEXT(digest), PINT(cutoff)},
-		.np = 3,
-	};
-	int rc = run_write(impl, &a);
-
-	*gone = rc == 0 && a.changes > 0;
-	return rc;
-}
-
-/*
- * Free the events of processes that are gone, then claim the oldest free
- * event, one statement each, until `limit` or none is left: every claim is
- * one atomic UPDATE ... RETURNING, so two processes never claim one event.
- */
-static int sq_repl_event_claim(void *impl, const char *holder, time_t now, long limit,
-			       berth_meta_repl_event_cb cb, void *ctx)
-{
-	struct write_args fr = {
-		.stmt = S_REPL_EVENTS_FREE,
-		.what = "free events of stopped processes",
-		.p = {PINT(now)},
-		.np = 1,
-	};
-	struct param p[] = {PTEXT(holder)};
-	int rc;
-
-	if ((rc = run_write(impl, &fr)) != 0)
-		return rc;
-	for (long i = 0; i < limit; i++) {
-		berth_meta_claim o = {0, 0, cb, ctx};
-
-		rc = list_rows(impl, S_REPL_EVENT_CLAIM, p, 1, 6, 0, berth_meta__claimed_event, &o);
-		if (rc != 0 || !o.got || o.rc != 0)
-			break;
-	}
-	return rc;
-}
-
-static int sq_repl_exec_hold(void *impl, int64_t id, const char *holder)
-{
-	struct write_args a = {
-		.stmt = S_REPL_EXEC_HOLD,
-		.what = "record execution holder",
-		.notfound = "no such replication execution",
-		.p = {PINT(id), PTEXT(holder)},
-		.np = 2,
-	};
-
-	return run_write(impl, &a);
-}
-
-static int sq_repl_execs_orphaned(void *impl, time_t now, berth_meta_repl_exec_cb cb, void *ctx)
-{
-	struct param p[] = {PINT(now)};
-	berth_meta_list l = {.cb.repl_exec = cb, .ctx = ctx};
-
-	return list_rows(impl, S_REPL_EXECS_ORPHANED, p, 1, 7, 0, berth_meta__each_repl_exec, &l);
-}
-
-static int sq_repl_exec_interrupt(void *impl, int64_t id, time_t ended, const char *summary,
-				  int *won)
-{
-	struct write_args a = {
-		.stmt = S_REPL_EXEC_INTERRUPT,
-		.what = "mark execution interrupted",
-		.p = {PINT(id), PINT(ended), PTEXT(summary)},
-		.np = 3,
-	};
-	int rc = run_write(impl, &a);
-
-	*won = rc == 0 && a.changes > 0;
-	return rc;
-}
-
-static int sq_mirror_tag_checked(void *impl, const char *repo, const char *tag, time_t *t)
-{
-	struct param p[] = {PTEXT(repo), PTEXT(tag)};
-	int64_t v = 0;
-	int rc = get_row(impl, S_MIRROR_TAG_GET, p, 2, 1, berth_meta__fill_int, &v, NULL,
-			 "tag never validated");
-
-	*t = (time_t)v;
-	return rc;
-}
-
-static int sq_mirror_tag_mark(void *impl, const char *repo, const char *tag, time_t t)
-{
-	struct write_args a = {
-		.stmt = S_MIRROR_TAG_SET,
-		.what = "record tag validation",
-		.p = {PTEXT(repo), PTEXT(tag), PINT(t)},
-		.np = 3,
-	};
-
-	return run_write(impl, &a);
 }
 
 /* ---- copying between drivers (copy.c) ---- */
@@ -3206,7 +2036,7 @@ static int sq_copy_insert(void *tx, const char *table, const char *const *cols, 
 static int sq_copy_sequence_set(void *tx, const char *table, int64_t last)
 {
 	struct sq_copy *t = tx;
-	struct param p[] = {PTEXT(table), PINT(last)};
+	berth_meta_param p[] = {PTEXT(table), PINT(last)};
 	sqlite3_stmt *st = NULL;
 	int rc, src, yes;
 
@@ -3258,88 +2088,21 @@ const berth_meta_driver berth_meta__sqlite_driver = {
 	.open = sq_open,
 	.free = sq_free,
 	.schema_version = sq_schema_version,
+	.write = sq_write,
+	.get_row = sq_get_row,
+	.list_rows = sq_list_rows,
 	.repo_exists = sq_repo_exists,
 	.blob_link = sq_blob_link,
 	.blob_linked = sq_blob_linked,
-	.blob_repos = sq_blob_repos,
 	.blob_referenced = sq_blob_referenced,
-	.blob_unlink = sq_blob_unlink,
 	.manifest_store = sq_manifest_store,
 	.manifest_get = sq_manifest_get,
 	.manifest_delete = sq_manifest_delete,
 	.tag_delete = sq_tag_delete,
 	.tags = sq_tags,
 	.catalog = sq_catalog,
-	.referrers = sq_referrers,
-	.upload_create = sq_upload_create,
 	.upload_check = sq_upload_check,
-	.upload_count = sq_upload_count,
-	.upload_delete = sq_upload_delete,
-	.upload_stale = sq_upload_stale,
-	.user_create = sq_user_create,
-	.user_get = sq_user_get,
-	.user_get_by_id = sq_user_get_by_id,
-	.user_set_password = sq_user_set_password,
-	.user_set_disabled = sq_user_set_disabled,
-	.user_delete = sq_user_delete,
-	.users = sq_users,
-	.project_create = sq_project_create,
-	.project_get = sq_project_get,
-	.project_set_public = sq_project_set_public,
-	.project_delete = sq_project_delete,
-	.projects = sq_projects,
-	.project_set_signature_keys = sq_project_set_signature_keys,
-	.project_signature_keys = sq_project_signature_keys,
-	.policies = sq_policies,
-	.generation = sq_generation,
-	.manifest_parents = sq_manifest_parents,
 	.member_set = sq_member_set,
-	.member_get = sq_member_get,
-	.member_delete = sq_member_delete,
-	.members = sq_members,
-	.robot_create = sq_robot_create,
-	.robot_get = sq_robot_get,
-	.robot_delete = sq_robot_delete,
-	.robot_set_secret = sq_robot_set_secret,
-	.robots = sq_robots,
-	.audit_add = sq_audit_add,
-	.audit_list = sq_audit_list,
-	.login_failure_add = sq_login_failure_add,
-	.login_failures = sq_login_failures,
-	.login_failures_clear = sq_login_failures_clear,
-	.repl_rule_put = sq_repl_rule_put,
-	.repl_rule_delete = sq_repl_rule_delete,
-	.repl_rules = sq_repl_rules,
-	.repl_registry_put = sq_repl_registry_put,
-	.repl_registry_delete = sq_repl_registry_delete,
-	.repl_registries = sq_repl_registries,
-	.repl_exec_start = sq_repl_exec_start,
-	.repl_exec_finish = sq_repl_exec_finish,
-	.repl_execs = sq_repl_execs,
-	.repl_execs_running = sq_repl_execs_running,
-	.repl_result_add = sq_repl_result_add,
-	.repl_results = sq_repl_results,
-	.repl_fired_get = sq_repl_fired_get,
-	.repl_fired_set = sq_repl_fired_set,
-	.repl_event_add = sq_repl_event_add,
-	.repl_events = sq_repl_events,
-	.repl_event_delete = sq_repl_event_delete,
-	.ping = sq_ping,
-	.lease_take = sq_lease_take,
-	.lease_release = sq_lease_release,
-	.repl_fired_claim = sq_repl_fired_claim,
-	.repl_event_claim = sq_repl_event_claim,
-	.repl_exec_hold = sq_repl_exec_hold,
-	.repl_execs_orphaned = sq_repl_execs_orphaned,
-	.repl_exec_interrupt = sq_repl_exec_interrupt,
-	.repl_retry_set = sq_repl_retry_set,
-	.repl_retries_due = sq_repl_retries_due,
-	.repl_retry_take = sq_repl_retry_take,
-	.blob_marked = sq_blob_marked,
-	.gc_links = sq_gc_links,
-	.gc_unlink = sq_gc_unlink,
-	.mirror_tag_checked = sq_mirror_tag_checked,
-	.mirror_tag_mark = sq_mirror_tag_mark,
 	.copy_tables = sq_copy_tables,
 	.copy_seeded = seeded_tables,
 	.copy_columns = sq_copy_columns,
@@ -3356,25 +2119,7 @@ const berth_meta_driver berth_meta__sqlite_driver = {
 /* For tests (internal.h): the hot lookups by name, for plan checks. */
 const char *berth_meta__sqlite_hot_sql(const char *name)
 {
-	static const struct {
-		const char *name;
-		int stmt;
-	} hot[] = {
-		{"manifest_by_digest", S_MAN_BY_DIGEST},
-		{"manifest_by_tag", S_MAN_BY_TAG},
-		{"blob_linked", S_BLOB_LINKED},
-		{"blob_repos", S_BLOB_REPOS},
-		{"referrers", S_REFERRERS},
-		{"tags", S_TAGS},
-		{"catalog", S_CATALOG},
-		{"upload_check", S_UPLOAD_CHECK},
-		{"robot_get", S_ROBOT_GET},
-		{"user_get", S_USER_GET},
-		{"repo_id", S_REPO_ID},
-	};
+	int id = berth_meta__hot_stmt(name);
 
-	for (size_t i = 0; i < sizeof(hot) / sizeof(hot[0]); i++)
-		if (strcmp(hot[i].name, name) == 0)
-			return sqls[hot[i].stmt];
-	return NULL;
+	return id < 0 ? NULL : sqls[id];
 }
