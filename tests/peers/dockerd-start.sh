@@ -32,7 +32,7 @@ until DOCKER_HOST="unix://$D/sock" /usr/bin/docker info >/dev/null 2>&1; do
   i=$((i + 1))
   if [ $i -ge 300 ]; then
     echo "dockerd-start: the engine did not answer within 60 s; its log ends:" >&2
-    tail -20 "$D/log" >&2
+    tail -n 20 "$D/log" >&2
     exit 1
   fi
   sleep 0.2

@@ -109,7 +109,7 @@ until curl -fs http://127.0.0.1:$P/healthcheck >/dev/null; do
   i=$((i + 1))
   if [ $i -ge 1200 ]; then
     echo "swift-s3-start: swift did not answer within 240 s; its logs end:" >&2
-    tail -5 log/*.log >&2
+    tail -n 5 log/*.log >&2
     exit 1
   fi
   sleep 0.2
