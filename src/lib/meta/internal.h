@@ -198,6 +198,9 @@ typedef struct berth_meta_claim {
 
 /* A column's integer (0 for NULL). */
 int64_t berth_meta__num(const char *s);
+/* A page's LIMIT for `n` names: one more row than asked tells whether more remain; n < 0 (no
+ * limit) gives -1 (PLIMIT's and SQLite's "no limit"). */
+int64_t berth_meta__page_limit(long n);
 /* A caller callback's value as a listing's result: negative codes pass, a positive stop is 0. */
 int berth_meta__cb_result(int r);
 

@@ -1314,18 +1314,6 @@ static int pg_tag_delete(void *impl, const char *repo, const char *tag)
 	return with_conn(impl, 1, work_delete, &a);
 }
 
-/* LIMIT n+1 tells whether more remain; NULL is no limit. */
-static berth_meta_param limit_param(long n, char *buf, size_t size)
-{
-	berth_meta_param p = PNULL;
-
-	if (n >= 0) {
-		snprintf(buf, size, "%lld", n >= LONG_MAX ? (long long)LONG_MAX : (long long)n + 1);
-		p.s = buf;
-	}
-	return p;
-}
-
 static int deliver_names(PGresult *r, long n, berth_meta_name_cb cb, void *ctx, int *more)
 {
 	berth_meta_list l = {.cb.name = cb, .ctx = ctx};
@@ -1343,7 +1331,6 @@ static int pg_tags(void *impl, const char *repo, const char *last, long n, berth
 		   void *ctx, int *more)
 {
 	berth_meta_param p[3] = {PTEXT(repo)};
-	char lim[24];
 	int64_t id = 0;
 	PGresult *r = NULL;
 	int rc;
@@ -1353,7 +1340,7 @@ static int pg_tags(void *impl, const char *repo, const char *last, long n, berth
 		return rc;
 	p[0] = (berth_meta_param)PINT(id);
 	p[1] = (berth_meta_param)PTEXT(last ? last : "");
-	p[2] = limit_param(n, lim, sizeof(lim));
+	p[2] = (berth_meta_param)PLIMIT(berth_meta__page_limit(n));
 	if ((rc = query(impl, Q_TAGS, p, 3, &r)) != 0)
 		return rc;
 	rc = deliver_names(r, n, cb, ctx, more);
@@ -1364,12 +1351,10 @@ static int pg_tags(void *impl, const char *repo, const char *last, long n, berth
 static int pg_catalog(void *impl, const char *last, long n, berth_meta_name_cb cb, void *ctx,
 		      int *more)
 {
-	char lim[24];
-	berth_meta_param p[2] = {PTEXT(last ? last : "")};
+	berth_meta_param p[2] = {PTEXT(last ? last : ""), PLIMIT(berth_meta__page_limit(n))};
 	PGresult *r = NULL;
 	int rc;
 
-	p[1] = limit_param(n, lim, sizeof(lim));
 	if ((rc = query(impl, Q_CATALOG, p, 2, &r)) != 0)
 		return rc;
 	rc = deliver_names(r, n, cb, ctx, more);

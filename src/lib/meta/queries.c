@@ -24,6 +24,15 @@ static int run_write(berth_meta *m, berth_meta_write *a)
 	return m->drv->write(m->impl, a, 1);
 }
 
+/* One write in its own transaction; *won = 1 if it changed a row (a claim, a take). */
+static int run_claim(berth_meta *m, berth_meta_write *a, int *won)
+{
+	int rc = run_write(m, a);
+
+	*won = rc == 0 && a->changes > 0;
+	return rc;
+}
+
 static int get_row(berth_meta *m, int stmt, const berth_meta_param *p, int np, int ncols,
 		   berth_meta_fill_fn fill, void *out, void *extra, const char *notfound)
 {
@@ -751,10 +760,8 @@ int berth_meta__lease_take(berth_meta *m, const char *name, const char *holder, 
 		.p = {PTEXT(name), PTEXT(holder), PINT(now), PINT(ttl)},
 		.np = 4,
 	};
-	int rc = run_write(m, &a);
 
-	*won = rc == 0 && a.changes > 0;
-	return rc;
+	return run_claim(m, &a, won);
 }
 
 int berth_meta__lease_release(berth_meta *m, const char *name, const char *holder)
@@ -783,11 +790,8 @@ int berth_meta__repl_fired_claim(berth_meta *m, const char *rule, time_t prev, t
 		.p = {PTEXT(rule), PINT(prev), PINT(now)},
 		.np = 3,
 	};
-	berth_meta_write *a = prev ? &move : &first;
-	int rc = run_write(m, a);
 
-	*won = rc == 0 && a->changes > 0;
-	return rc;
+	return run_claim(m, prev ? &move : &first, won);
 }
 
 int berth_meta__repl_retry_set(berth_meta *m, const char *rule, time_t at)
@@ -819,10 +823,8 @@ int berth_meta__repl_retry_take(berth_meta *m, const char *rule, time_t at, int 
 		.p = {PTEXT(rule), PINT(at)},
 		.np = 2,
 	};
-	int rc = run_write(m, &a);
 
-	*won = rc == 0 && a.changes > 0;
-	return rc;
+	return run_claim(m, &a, won);
 }
 
 /* ---- garbage collection (migration 9) ---- */
@@ -855,10 +857,8 @@ int berth_meta__gc_unlink(berth_meta *m, int64_t repo_id, const char *digest, ti
 		.p = {PINT(repo_id), PTEXT(digest), PINT(cutoff)},
 		.np = 3,
 	};
-	int rc = run_write(m, &a);
 
-	*gone = rc == 0 && a.changes > 0;
-	return rc;
+	return run_claim(m, &a, gone);
 }
 
 /*
@@ -921,10 +921,8 @@ int berth_meta__repl_exec_interrupt(berth_meta *m, int64_t id, time_t ended, con
 		.p = {PINT(id), PINT(ended), PTEXT(summary)},
 		.np = 3,
 	};
-	int rc = run_write(m, &a);
 
-	*won = rc == 0 && a.changes > 0;
-	return rc;
+	return run_claim(m, &a, won);
 }
 
 int berth_meta__mirror_tag_checked(berth_meta *m, const char *repo, const char *tag, time_t *t)

@@ -12,6 +12,7 @@
 #include "util/buf.h"
 
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,13 @@ static const char *text(const char *s)
 int64_t berth_meta__num(const char *s)
 {
 	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+int64_t berth_meta__page_limit(long n)
+{
+	if (n < 0)
+		return -1;
+	return n >= LONG_MAX ? (int64_t)LONG_MAX : (int64_t)n + 1;
 }
 
 int berth_meta__cb_result(int r)

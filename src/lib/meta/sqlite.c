@@ -1425,14 +1425,6 @@ static int deliver_names(struct rows *rows, long n, berth_meta_name_cb cb, void 
 	return 0;
 }
 
-static sqlite3_int64 fetch_limit(long n)
-{
-	/* One more row than asked tells whether more remain; n < 0: no limit. */
-	if (n < 0)
-		return -1;
-	return n >= LONG_MAX ? (sqlite3_int64)LONG_MAX : (sqlite3_int64)n + 1;
-}
-
 static int sq_tags(void *impl, const char *repo, const char *last, long n, berth_meta_name_cb cb,
 		   void *ctx, int *more)
 {
@@ -1460,7 +1452,7 @@ static int sq_tags(void *impl, const char *repo, const char *last, long n, berth
 		return rc;
 	/* Every name is > '' in BINARY order, so "" means from the start. */
 	if (sqlite3_bind_int64(st, 1, id) || bind_text(st, 2, last ? last : "") ||
-	    sqlite3_bind_int64(st, 3, fetch_limit(n))) {
+	    sqlite3_bind_int64(st, 3, berth_meta__page_limit(n))) {
 		stmt_done(st);
 		return sq_err(c->db, SQLITE_ERROR, "bind");
 	}
@@ -1480,7 +1472,8 @@ static int sq_catalog(void *impl, const char *last, long n, berth_meta_name_cb c
 
 	if ((rc = conn_get(impl, &c)) != 0 || (rc = stmt_get(c, Q_CATALOG, &st)) != 0)
 		return rc;
-	if (bind_text(st, 1, last ? last : "") || sqlite3_bind_int64(st, 2, fetch_limit(n))) {
+	if (bind_text(st, 1, last ? last : "") ||
+	    sqlite3_bind_int64(st, 2, berth_meta__page_limit(n))) {
 		stmt_done(st);
 		return sq_err(c->db, SQLITE_ERROR, "bind");
 	}
